@@ -1,0 +1,237 @@
+/*
+ * tinyllm.h — the public API of libtinyllm.
+ *
+ * tinyllm runs small language models stored as GGUF files on the CPU. The API
+ * is a handful of opaque handles:
+ *
+ *   tl_model    a loaded (memory-mapped) model: weights, hyper-parameters and
+ *               vocabulary. Read-only once loaded; may be shared by contexts.
+ *   tl_context  the mutable state for evaluating a model: KV cache, scratch
+ *               buffers and the logits of the last evaluation.
+ *   tl_sampler  picks the next token from logits (greedy, temperature, top-k,
+ *               top-p, min-p, penalties, logit bias), seeded and repeatable.
+ *
+ * Conventions: every call that can fail returns a tl_status and, when given a
+ * tl_error, fills it with a one-line message naming what is wrong. The library
+ * never prints, never exits and never aborts on bad input.
+ */
+#ifndef TINYLLM_H
+#define TINYLLM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TL_VERSION "0.1.0"
+
+typedef int32_t tl_token;
+
+typedef enum tl_status {
+    TL_OK = 0,
+    TL_ERR_IO,           /* file could not be opened, read or mapped */
+    TL_ERR_FORMAT,       /* file is malformed or inconsistent */
+    TL_ERR_UNSUPPORTED,  /* valid, but uses something tinyllm does not implement */
+    TL_ERR_ARGUMENT,     /* a caller-supplied value is out of range */
+    TL_ERR_NOMEM,        /* an allocation failed */
+    TL_ERR_CONTEXT_FULL, /* the tokens do not fit in the context window */
+} tl_status;
+
+typedef struct tl_error {
+    tl_status status;
+    char message[512];
+} tl_error;
+
+/* A human-readable name for a status ("format error", ...). */
+const char *tl_status_name(tl_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tl_model tl_model;
+
+typedef struct tl_model_params {
+    bool vocab_only; /* load metadata and vocabulary only: no tensors needed */
+} tl_model_params;
+
+tl_model_params tl_model_default_params(void);
+
+tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out,
+                        tl_error *err);
+void tl_model_free(tl_model *model);
+
+/* What `tinyllm info` prints. Strings belong to the model. */
+typedef struct tl_model_info {
+    const char *path;
+    const char *architecture;   /* general.architecture */
+    const char *name;           /* general.name, or "" */
+    uint32_t gguf_version;
+    uint64_t file_size;         /* bytes */
+    uint64_t n_params;          /* total elements of all tensors */
+    uint64_t n_tensors;
+    uint64_t n_metadata;
+    const char *vocab_type;     /* tokenizer.ggml.model: llama, gpt2, ... */
+    const char *pre_tokenizer;  /* tokenizer.ggml.pre, or "" */
+    int32_t n_vocab;
+    uint32_t context_length;    /* trained context length */
+    uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff;
+    bool has_chat_template;
+    /* Tensor count per GGUF type id (index = ggml type id, 0..63). */
+    uint64_t tensors_per_type[64];
+} tl_model_info;
+
+void tl_model_get_info(const tl_model *model, tl_model_info *info);
+/* The name of a GGUF tensor type id ("f32", "q8_0", ...), or NULL if unknown. */
+const char *tl_type_name(uint32_t type_id);
+
+/* Read a metadata value as a string (numbers are formatted). Returns false if
+ * the key is absent or is an array. */
+bool tl_model_meta_string(const tl_model *model, const char *key, char *buf, size_t buf_size);
+
+/* ------------------------------------------------------------------------ */
+/* Vocabulary                                                               */
+/* ------------------------------------------------------------------------ */
+
+int32_t tl_vocab_size(const tl_model *model);
+tl_token tl_token_bos(const tl_model *model); /* -1 when the vocab has none */
+tl_token tl_token_eos(const tl_model *model);
+/* True for end-of-generation tokens: EOS plus EOT/EOM and the like. */
+bool tl_token_is_eog(const tl_model *model, tl_token token);
+/* The vocabulary's own add_bos_token / add_eos_token preferences. */
+bool tl_vocab_adds_bos(const tl_model *model);
+bool tl_vocab_adds_eos(const tl_model *model);
+
+/*
+ * Tokenize `text_len` bytes of UTF-8 `text` into at most `max_tokens` ids.
+ * add_special: add BOS/EOS as the vocabulary asks.
+ * parse_special: recognise control tokens (e.g. "<|im_end|>") written in the text.
+ * Returns the number of tokens; if more than max_tokens are needed, returns
+ * minus the number needed and writes nothing useful. A negative value can
+ * also be returned with *err set for invalid input (not valid UTF-8 is fine:
+ * bytes are tokenized as bytes).
+ */
+int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_len, bool add_special,
+                    bool parse_special, tl_token *tokens, int32_t max_tokens);
+
+/*
+ * The bytes a token stands for (SentencePiece '▁' → ' ', byte tokens → the
+ * byte, BPE byte mapping undone). Control tokens produce their text only when
+ * `special` is true. Returns the number of bytes, or minus the size needed.
+ */
+int32_t tl_token_to_piece(const tl_model *model, tl_token token, bool special, char *buf,
+                          int32_t buf_size);
+
+/*
+ * Detokenize a whole sequence (applies the SentencePiece leading-space rule
+ * when remove_leading_space is set). Returns bytes written or minus needed.
+ */
+int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_tokens,
+                      bool special, bool remove_leading_space, char *buf, int32_t buf_size);
+
+/*
+ * Streaming detokenizer: feed tokens one at a time; it hands back only text
+ * that ends on a whole UTF-8 character, holding back the bytes of a character
+ * split across tokens until it is complete.
+ */
+typedef struct tl_detokenizer tl_detokenizer;
+tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
+/* Appends the token's bytes; returns a pointer to the complete text so far
+ * that has not been returned before, and its length in *len. Valid until the
+ * next call. */
+const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len);
+/* Returns whatever is still held back (an incomplete character at the end). */
+const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len);
+void tl_detokenizer_free(tl_detokenizer *d);
+
+/* ------------------------------------------------------------------------ */
+/* Contexts and evaluation                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tl_context tl_context;
+
+typedef struct tl_context_params {
+    uint32_t n_ctx;     /* KV cache size in tokens; 0 = min(model's, 4096) */
+    uint32_t n_batch;   /* most tokens evaluated in one forward pass; 0 = 512 */
+    uint32_t n_threads; /* 0 = number of physical cores */
+} tl_context_params;
+
+tl_context_params tl_context_default_params(void);
+
+tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
+                         tl_context **out, tl_error *err);
+void tl_context_free(tl_context *ctx);
+uint32_t tl_context_size(const tl_context *ctx);
+/* Number of positions currently held in the KV cache. */
+uint32_t tl_context_used(const tl_context *ctx);
+/* Forget every cached position from `pos` on (0 clears the cache). */
+void tl_context_truncate(tl_context *ctx, uint32_t pos);
+
+/*
+ * Evaluate `n_tokens` tokens at positions `start_pos`, `start_pos+1`, ...
+ * (start_pos must equal tl_context_used: positions are appended in order).
+ * Logits are kept for the last token, or for every token when all_logits.
+ * Fails with TL_ERR_CONTEXT_FULL if they do not fit in the context.
+ */
+tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
+                    uint32_t start_pos, bool all_logits, tl_error *err);
+/* Logits of the i-th token of the last tl_decode (-1 = the last token);
+ * n_vocab floats, valid until the next tl_decode. NULL if not kept. */
+const float *tl_get_logits(const tl_context *ctx, int32_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Sampling                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tl_logit_bias {
+    tl_token token;
+    float bias; /* -INFINITY forbids the token */
+} tl_logit_bias;
+
+typedef struct tl_sampler_params {
+    float temperature;       /* <= 0: greedy */
+    int32_t top_k;           /* <= 0: off */
+    float top_p;             /* >= 1: off */
+    float min_p;             /* <= 0: off */
+    float repeat_penalty;    /* 1: off */
+    int32_t repeat_last_n;   /* tokens of history the penalties look at; -1 = context */
+    float presence_penalty;  /* 0: off */
+    float frequency_penalty; /* 0: off */
+    uint64_t seed;
+    const tl_logit_bias *logit_bias; /* copied by tl_sampler_new */
+    int32_t n_logit_bias;
+} tl_sampler_params;
+
+typedef struct tl_sampler tl_sampler;
+
+/* llama.cpp's defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05,
+ * repeat-penalty 1.0, repeat-last-n 64, seed 0xFFFFFFFF (random). */
+tl_sampler_params tl_sampler_default_params(void);
+#define TL_SEED_RANDOM 0xFFFFFFFFu
+
+tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params,
+                         tl_sampler **out, tl_error *err);
+void tl_sampler_free(tl_sampler *s);
+/* Pick a token from n_vocab logits (the logits are not modified). */
+tl_token tl_sampler_sample(tl_sampler *s, const float *logits);
+/* Record a token in the penalty history (prompt tokens and sampled ones). */
+void tl_sampler_accept(tl_sampler *s, tl_token token);
+void tl_sampler_reset(tl_sampler *s);
+
+/* ------------------------------------------------------------------------ */
+/* Utilities                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Wall-clock milliseconds from a monotonic clock. */
+double tl_time_ms(void);
+/* Number of physical cores (at least 1). */
+int tl_physical_cores(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYLLM_H */

@@ -1,0 +1,135 @@
+/*
+ * gguf.h — reading and writing GGUF files (versions 1, 2 and 3).
+ *
+ * The reader maps the file with mmap and validates everything before anything
+ * else looks at it: magic, version, counts, string lengths, value types,
+ * tensor dimensions, type ids, offsets and sizes against the file size,
+ * overflow in size arithmetic, duplicate keys and tensor names. Tensor data is
+ * used in place (pointers into the mapping); nothing is copied.
+ *
+ * Metadata keys and scalar string values are copied into NUL-terminated heap
+ * strings at open time (they are small). String arrays (vocabularies of up to
+ * ~256k entries) stay in the mapping and are reached through an index of
+ * offsets built at open time.
+ *
+ * The writer builds a GGUF v3 file in memory-order: add metadata, add tensors,
+ * then write. It is used by tests and by `tinyllm synth`.
+ */
+#ifndef TL_GGUF_H
+#define TL_GGUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinyllm.h"
+
+typedef enum gguf_value_type {
+    GGUF_TYPE_UINT8 = 0,
+    GGUF_TYPE_INT8 = 1,
+    GGUF_TYPE_UINT16 = 2,
+    GGUF_TYPE_INT16 = 3,
+    GGUF_TYPE_UINT32 = 4,
+    GGUF_TYPE_INT32 = 5,
+    GGUF_TYPE_FLOAT32 = 6,
+    GGUF_TYPE_BOOL = 7,
+    GGUF_TYPE_STRING = 8,
+    GGUF_TYPE_ARRAY = 9,
+    GGUF_TYPE_UINT64 = 10,
+    GGUF_TYPE_INT64 = 11,
+    GGUF_TYPE_FLOAT64 = 12,
+    GGUF_TYPE_COUNT
+} gguf_value_type;
+
+#define GGUF_DEFAULT_ALIGNMENT 32
+#define GGUF_MAX_DIMS 4
+
+typedef struct gguf_file gguf_file;
+
+typedef struct gguf_tensor {
+    const char *name;      /* NUL-terminated copy */
+    uint32_t n_dims;
+    int64_t ne[GGUF_MAX_DIMS]; /* elements per dimension; unused dims are 1 */
+    uint32_t type;         /* ggml type id, validated against the type table */
+    uint64_t offset;       /* relative to the start of the data section */
+    uint64_t n_elements;
+    uint64_t n_bytes;
+    const void *data;      /* points into the mapping */
+} gguf_tensor;
+
+/* Open and validate. On failure returns non-OK and fills err with
+ * "PATH: what is wrong". */
+tl_status gguf_open(const char *path, gguf_file **out, tl_error *err);
+void gguf_close(gguf_file *f);
+
+const char *gguf_path(const gguf_file *f);
+uint32_t gguf_version(const gguf_file *f);
+uint64_t gguf_file_size(const gguf_file *f);
+uint32_t gguf_alignment(const gguf_file *f);
+
+/* --- metadata --- */
+int64_t gguf_kv_count(const gguf_file *f);
+int64_t gguf_find_key(const gguf_file *f, const char *key); /* -1 if absent */
+const char *gguf_kv_key(const gguf_file *f, int64_t i);
+gguf_value_type gguf_kv_type(const gguf_file *f, int64_t i);
+
+/* Typed getters by key. They return false when the key is absent or its value
+ * cannot be represented in the requested type (wrong kind, out of range); the
+ * output is untouched then. Integer getters accept any integer value type
+ * (and bool) whose value fits; float getters accept float32/float64 and
+ * integers. */
+bool gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out);
+bool gguf_get_i32(const gguf_file *f, const char *key, int32_t *out);
+bool gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out);
+bool gguf_get_f32(const gguf_file *f, const char *key, float *out);
+bool gguf_get_bool(const gguf_file *f, const char *key, bool *out);
+/* NUL-terminated copy owned by the file; NULL if absent or not a string. */
+const char *gguf_get_str(const gguf_file *f, const char *key);
+/* Scalar value formatted as text (for `info`); false for arrays/absent. */
+bool gguf_format_value(const gguf_file *f, int64_t i, char *buf, size_t buf_size);
+
+/* Arrays: element type and count; false if absent or not an array. */
+bool gguf_get_arr_info(const gguf_file *f, const char *key, gguf_value_type *elem_type,
+                       uint64_t *count);
+/* Raw pointer to the elements of a numeric array (little-endian, packed,
+ * possibly unaligned: read with memcpy). NULL if absent/not numeric. */
+const void *gguf_get_arr_data(const gguf_file *f, const char *key);
+/* Element i of a string array (not NUL-terminated); NULL if out of range. */
+const char *gguf_get_arr_str(const gguf_file *f, const char *key, uint64_t i, uint64_t *len);
+/* Numeric array element i converted to double/int64; false if not numeric or
+ * out of range. */
+bool gguf_get_arr_f64(const gguf_file *f, const char *key, uint64_t i, double *out);
+bool gguf_get_arr_i64(const gguf_file *f, const char *key, uint64_t i, int64_t *out);
+
+/* --- tensors --- */
+int64_t gguf_tensor_count(const gguf_file *f);
+const gguf_tensor *gguf_tensor_at(const gguf_file *f, int64_t i);
+const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name); /* NULL if absent */
+
+/* ------------------------------------------------------------------------ */
+/* Writer                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gguf_writer gguf_writer;
+
+gguf_writer *gguf_writer_new(void);
+void gguf_writer_free(gguf_writer *w);
+/* Metadata; keys and strings are copied. Adding a key twice replaces it. */
+void gguf_writer_set_u32(gguf_writer *w, const char *key, uint32_t v);
+void gguf_writer_set_i32(gguf_writer *w, const char *key, int32_t v);
+void gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v);
+void gguf_writer_set_f32(gguf_writer *w, const char *key, float v);
+void gguf_writer_set_bool(gguf_writer *w, const char *key, bool v);
+void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
+/* Arrays of numbers: `data` holds count packed elements of elem_type. */
+void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type,
+                         const void *data, uint64_t count);
+void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
+                             uint64_t count);
+/* Tensors: `data` (n_bytes as the type and shape imply) is copied. */
+tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type,
+                                 uint32_t n_dims, const int64_t *ne, const void *data,
+                                 tl_error *err);
+tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err);
+
+#endif /* TL_GGUF_H */

@@ -1,0 +1,41 @@
+/*
+ * quant_ref.h — scalar reference implementations of every type's conversions
+ * and dot products, referenced by the type-trait table in types.c.
+ *
+ * Block layouts are ggml's:
+ *   q4_0: f16 d; u8 qs[16]          x = (q - 8) * d, low nibbles = first 16
+ *   q4_1: f16 d, m; u8 qs[16]       x = q * d + m
+ *   q5_0: f16 d; u8 qh[4]; u8 qs[16] 5th bit from qh; x = (q - 16) * d
+ *   q5_1: f16 d, m; u8 qh[4]; u8 qs[16]
+ *   q8_0: f16 d; i8 qs[32]
+ *   q8_1: f16 d, s (= d * sum(qs)); i8 qs[32]
+ */
+#ifndef TL_QUANT_REF_H
+#define TL_QUANT_REF_H
+
+#include <stdint.h>
+
+#define TL_DECLARE_TYPE_FUNCS(name)                                     \
+    void tl_##name##_to_float(const void *src, float *dst, int64_t n);  \
+    void tl_##name##_from_float(const float *src, void *dst, int64_t n);
+
+TL_DECLARE_TYPE_FUNCS(f32)
+TL_DECLARE_TYPE_FUNCS(f16)
+TL_DECLARE_TYPE_FUNCS(bf16)
+TL_DECLARE_TYPE_FUNCS(q4_0)
+TL_DECLARE_TYPE_FUNCS(q4_1)
+TL_DECLARE_TYPE_FUNCS(q5_0)
+TL_DECLARE_TYPE_FUNCS(q5_1)
+TL_DECLARE_TYPE_FUNCS(q8_0)
+void tl_q8_1_from_float(const float *src, void *dst, int64_t n);
+
+void tl_vec_dot_f32(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_f16(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_bf16(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q4_0_q8_0(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q4_1_q8_1(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q5_0_q8_0(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q5_1_q8_1(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q8_0_q8_0(int64_t n, float *out, const void *x, const void *y);
+
+#endif /* TL_QUANT_REF_H */

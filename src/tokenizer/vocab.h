@@ -1,0 +1,74 @@
+/*
+ * vocab.h — the vocabulary and the tokenizers behind tl_tokenize.
+ *
+ * A tl_vocab is built from a GGUF file's tokenizer.ggml.* metadata. It owns a
+ * copy of every token's text (so it outlives nothing but itself), the scores,
+ * token types, the merge ranks (BPE) and the special-token ids.
+ *
+ * Tokenizer kinds (tokenizer.ggml.model):
+ *   "llama"  SentencePiece-style: score-driven bigram merges, byte fallback,
+ *            '▁' for spaces, a leading space added to the text.
+ *   "gpt2"   byte-level BPE: a pre-tokenizer regex chosen by
+ *            tokenizer.ggml.pre splits the text into words, each word's bytes
+ *            are mapped to printable characters and merged by rank.
+ * More kinds (bert WordPiece, t5 Unigram) plug in here later.
+ *
+ * Special tokens (control / user-defined types) are recognised in the text
+ * only when parse_special is set; user-defined tokens always are (as
+ * llama.cpp does).
+ */
+#ifndef TL_VOCAB_H
+#define TL_VOCAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format/gguf.h"
+#include "tinyllm.h"
+
+/* tokenizer.ggml.token_type values */
+typedef enum tl_token_type {
+    TL_TOKEN_TYPE_UNDEFINED = 0,
+    TL_TOKEN_TYPE_NORMAL = 1,
+    TL_TOKEN_TYPE_UNKNOWN = 2,
+    TL_TOKEN_TYPE_CONTROL = 3,
+    TL_TOKEN_TYPE_USER_DEFINED = 4,
+    TL_TOKEN_TYPE_UNUSED = 5,
+    TL_TOKEN_TYPE_BYTE = 6,
+} tl_token_type;
+
+typedef enum tl_vocab_kind {
+    TL_VOCAB_SPM,  /* "llama" */
+    TL_VOCAB_BPE,  /* "gpt2" */
+} tl_vocab_kind;
+
+typedef struct tl_vocab tl_vocab;
+
+/* Build the vocabulary from the file's metadata. Errors name the key. */
+tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err);
+void tl_vocab_free(tl_vocab *v);
+
+tl_vocab_kind tl_vocab_kind_of(const tl_vocab *v);
+const char *tl_vocab_model_name(const tl_vocab *v); /* "llama", "gpt2" */
+const char *tl_vocab_pre_name(const tl_vocab *v);   /* tokenizer.ggml.pre or "default" */
+int32_t tl_vocab_n_tokens(const tl_vocab *v);
+tl_token tl_vocab_bos(const tl_vocab *v); /* -1 when none */
+tl_token tl_vocab_eos(const tl_vocab *v);
+bool tl_vocab_add_bos(const tl_vocab *v);
+bool tl_vocab_add_eos(const tl_vocab *v);
+bool tl_vocab_is_eog(const tl_vocab *v, tl_token t);
+tl_token_type tl_vocab_token_type(const tl_vocab *v, tl_token t);
+/* Raw token text as stored in the vocabulary (e.g. "▁the", "Ġthe"). */
+const char *tl_vocab_token_text(const tl_vocab *v, tl_token t);
+
+/* Same contracts as tl_tokenize / tl_token_to_piece / tl_detokenize in tinyllm.h. */
+int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
+                          bool parse_special, tl_token *tokens, int32_t max_tokens);
+int32_t tl_vocab_token_to_piece(const tl_vocab *v, tl_token t, bool special, char *buf,
+                                int32_t buf_size);
+int32_t tl_vocab_detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n_tokens,
+                            bool special, bool remove_leading_space, char *buf,
+                            int32_t buf_size);
+
+#endif /* TL_VOCAB_H */

@@ -1,0 +1,32 @@
+/*
+ * test_support.h — helpers shared by the unit tests: where the shared data
+ * lives, scratch files, reading whole files, and the cmocka includes.
+ */
+#ifndef TL_TEST_SUPPORT_H
+#define TL_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+/* The shared data directory: $TINYLLM_SHARED, else ../shared beside the
+ * source tree. */
+const char *tl_test_shared_dir(void);
+/* "<shared>/<relative>" in a static buffer rotated over 8 slots. */
+const char *tl_test_shared_path(const char *relative);
+/* "<source>/<relative>" likewise. */
+const char *tl_test_source_path(const char *relative);
+/* True if the shared file exists; otherwise prints a skip notice. */
+bool tl_test_have_shared(const char *relative);
+/* A fresh path for a scratch file named `name` under the test's temp dir. */
+const char *tl_test_tmp_path(const char *name);
+/* Read a whole file; returns a malloc'd NUL-terminated buffer or NULL. */
+char *tl_test_read_file(const char *path, size_t *len);
+/* Write a buffer to a file; returns false on failure. */
+bool tl_test_write_file(const char *path, const void *data, size_t len);
+
+#endif
