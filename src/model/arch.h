@@ -1,0 +1,53 @@
+/*
+ * arch.h — model architectures described as data.
+ *
+ * An architecture is not a forward function: it is a row of the table in
+ * arch.c saying what differs between decoder-only transformers (which norm,
+ * which feed-forward activation, which RoPE layout, which biases, whether the
+ * output matrix may be tied to the embeddings). The one generic decoder in
+ * forward.c reads this description. Genuinely different structures
+ * (encoder-decoder, bidirectional encoders) will get their own small files.
+ */
+#ifndef TL_ARCH_H
+#define TL_ARCH_H
+
+#include <stdbool.h>
+
+typedef enum tl_norm_kind {
+    TL_NORM_RMS,   /* x / sqrt(mean(x^2) + eps) * w */
+    TL_NORM_LAYER, /* (x - mean) / sqrt(var + eps) * w + b */
+} tl_norm_kind;
+
+typedef enum tl_ffn_kind {
+    TL_FFN_SWIGLU, /* down(silu(gate(x)) * up(x)) */
+    TL_FFN_GEGLU,  /* down(gelu(gate(x)) * up(x)) */
+} tl_ffn_kind;
+
+typedef enum tl_rope_kind {
+    TL_ROPE_NORM, /* rotate adjacent pairs (x[2i], x[2i+1]): GGUF llama layout */
+    TL_ROPE_NEOX, /* rotate halves (x[i], x[i + n_rot/2]): GPT-NeoX / Qwen layout */
+} tl_rope_kind;
+
+typedef enum tl_presence {
+    TL_ABSENT,   /* the architecture has no such tensor */
+    TL_OPTIONAL, /* used when the file has it */
+    TL_REQUIRED, /* loading fails without it */
+} tl_presence;
+
+typedef struct tl_arch {
+    const char *name; /* value of general.architecture */
+    tl_norm_kind norm;
+    tl_ffn_kind ffn;
+    tl_rope_kind rope;
+    tl_presence qkv_bias;    /* blk.N.attn_{q,k,v}.bias */
+    tl_presence output_bias; /* blk.N.attn_output.bias */
+    bool tied_output_allowed; /* output.weight may be absent: reuse token_embd */
+    float default_rope_theta;
+} tl_arch;
+
+/* The description for general.architecture, or NULL if tinyllm lacks it. */
+const tl_arch *tl_arch_find(const char *name);
+/* Comma-separated list of supported architectures, for error messages. */
+const char *tl_arch_supported_list(void);
+
+#endif /* TL_ARCH_H */

@@ -1,0 +1,173 @@
+/*
+ * context.c — creating a context, the KV cache bookkeeping and tl_decode,
+ * which splits a long run of tokens into batches for the forward pass.
+ */
+#include "model/context.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/types.h"
+#include "util/error.h"
+
+tl_context_params tl_context_default_params(void) {
+    tl_context_params p = {.n_ctx = 0, .n_batch = 0, .n_threads = 0};
+    return p;
+}
+
+void tl_context_free(tl_context *ctx) {
+    if (!ctx) return;
+    tl_threadpool_free(ctx->pool);
+    free(ctx->k_cache);
+    free(ctx->v_cache);
+    free(ctx->x);
+    free(ctx->xn);
+    free(ctx->q);
+    free(ctx->k);
+    free(ctx->v);
+    free(ctx->attn);
+    free(ctx->proj);
+    free(ctx->gate);
+    free(ctx->up);
+    free(ctx->scores);
+    free(ctx->rope_cos);
+    free(ctx->rope_sin);
+    free(ctx->act_scratch);
+    free(ctx->logits);
+    free(ctx);
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+/* Largest activation scratch any matrix of the model needs for a batch. */
+static size_t act_scratch_bytes(const tl_model *m, int64_t n_batch) {
+    size_t need = tl_matmul_scratch_bytes(&m->output, n_batch);
+    for (uint32_t il = 0; il < m->hp.n_layer; il++) {
+        const tl_layer_weights *L = &m->layers[il];
+        const tl_matrix *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up,
+                                   &L->ffn_down};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+            need = max_size(need, tl_matmul_scratch_bytes(mats[i], n_batch));
+    }
+    return need;
+}
+
+static float *alloc_floats(size_t n, bool *ok) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p) *ok = false;
+    return p;
+}
+
+tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
+                         tl_context **out, tl_error *err) {
+    *out = NULL;
+    if (!model) return tl_fail(err, TL_ERR_ARGUMENT, "no model given");
+    if (model->vocab_only)
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: model was loaded vocabulary-only", model->path);
+    tl_context_params p = params ? *params : tl_context_default_params();
+    const tl_hparams *hp = &model->hp;
+
+    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (p.n_ctx > (1u << 20))
+        return tl_fail(err, TL_ERR_ARGUMENT, "context size %u is too large (at most %u)", p.n_ctx,
+                       1u << 20);
+    if (p.n_batch == 0) p.n_batch = 512;
+    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    if (p.n_threads == 0) p.n_threads = (uint32_t)tl_physical_cores();
+    if (p.n_threads > 256)
+        return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most 256)",
+                       p.n_threads);
+
+    tl_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return tl_fail(err, TL_ERR_NOMEM, "out of memory creating the context");
+    ctx->model = model;
+    ctx->n_ctx = p.n_ctx;
+    ctx->n_batch = p.n_batch;
+
+    const size_t nb = p.n_batch, n_embd = hp->n_embd, n_ff = hp->n_ff;
+    const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
+    const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+    bool ok = true;
+    ctx->k_cache = alloc_floats((size_t)hp->n_layer * p.n_ctx * kv_dim, &ok);
+    ctx->v_cache = alloc_floats((size_t)hp->n_layer * p.n_ctx * kv_dim, &ok);
+    ctx->x = alloc_floats(nb * n_embd, &ok);
+    ctx->xn = alloc_floats(nb * n_embd, &ok);
+    ctx->q = alloc_floats(nb * q_dim, &ok);
+    ctx->k = alloc_floats(nb * kv_dim, &ok);
+    ctx->v = alloc_floats(nb * kv_dim, &ok);
+    ctx->attn = alloc_floats(nb * q_dim, &ok);
+    ctx->proj = alloc_floats(nb * n_embd, &ok);
+    ctx->gate = alloc_floats(nb * n_ff, &ok);
+    ctx->up = alloc_floats(nb * n_ff, &ok);
+    ctx->scores = alloc_floats((size_t)p.n_threads * p.n_ctx, &ok);
+    ctx->rope_cos = alloc_floats(nb * hp->n_rot / 2, &ok);
+    ctx->rope_sin = alloc_floats(nb * hp->n_rot / 2, &ok);
+    ctx->act_scratch = malloc(max_size(act_scratch_bytes(model, (int64_t)nb), 1));
+    if (!ctx->act_scratch) ok = false;
+    ctx->logits = alloc_floats((size_t)hp->n_vocab, &ok);
+    ctx->logits_capacity = 1;
+    ctx->pool = tl_threadpool_new((int)p.n_threads);
+    if (!ctx->pool) ok = false;
+    if (!ok) {
+        tl_context_free(ctx);
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory creating a context of %u tokens", p.n_ctx);
+    }
+    *out = ctx;
+    return TL_OK;
+}
+
+uint32_t tl_context_size(const tl_context *ctx) { return ctx->n_ctx; }
+uint32_t tl_context_used(const tl_context *ctx) { return ctx->n_past; }
+
+void tl_context_truncate(tl_context *ctx, uint32_t pos) {
+    if (pos < ctx->n_past) ctx->n_past = pos;
+}
+
+tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
+                    uint32_t start_pos, bool all_logits, tl_error *err) {
+    const tl_model *m = ctx->model;
+    if (n_tokens <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
+    if (start_pos != ctx->n_past)
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "tokens must continue the cache: start position %u, but %u are cached",
+                       start_pos, ctx->n_past);
+    if ((uint64_t)start_pos + (uint64_t)n_tokens > ctx->n_ctx)
+        return tl_fail(err, TL_ERR_CONTEXT_FULL,
+                       "%d tokens at position %u do not fit in the context of %u tokens", n_tokens,
+                       start_pos, ctx->n_ctx);
+    for (int32_t i = 0; i < n_tokens; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
+            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)",
+                           tokens[i], i, m->hp.n_vocab - 1);
+
+    const size_t n_vocab = (size_t)m->hp.n_vocab;
+    const size_t rows = all_logits ? (size_t)n_tokens : 1;
+    if (rows > ctx->logits_capacity) {
+        float *grown = realloc(ctx->logits, rows * n_vocab * sizeof(float));
+        if (!grown) return tl_fail(err, TL_ERR_NOMEM, "out of memory for %zu rows of logits", rows);
+        ctx->logits = grown;
+        ctx->logits_capacity = rows;
+    }
+
+    for (int32_t done = 0; done < n_tokens;) {
+        int32_t n = n_tokens - done;
+        if (n > (int32_t)ctx->n_batch) n = (int32_t)ctx->n_batch;
+        const bool last_chunk = done + n == n_tokens;
+        if (all_logits)
+            tl_forward(ctx, tokens + done, n, true, ctx->logits + (size_t)done * n_vocab);
+        else
+            tl_forward(ctx, tokens + done, n, false, last_chunk ? ctx->logits : NULL);
+        ctx->n_past += (uint32_t)n;
+        done += n;
+    }
+    ctx->n_logit_rows = (int32_t)rows;
+    ctx->logits_all = all_logits;
+    return TL_OK;
+}
+
+const float *tl_get_logits(const tl_context *ctx, int32_t i) {
+    if (ctx->n_logit_rows == 0) return NULL;
+    if (i < 0) i = ctx->n_logit_rows - 1;
+    if (i >= ctx->n_logit_rows) return NULL;
+    return ctx->logits + (size_t)i * (size_t)ctx->model->hp.n_vocab;
+}

@@ -1,0 +1,48 @@
+/*
+ * context.h — the mutable state of evaluating a model (see tl_context in
+ * tinyllm.h): the KV cache, per-batch scratch buffers sized once at creation,
+ * the logits of the last evaluation and the worker threads.
+ */
+#ifndef TL_CONTEXT_H
+#define TL_CONTEXT_H
+
+#include "model/model.h"
+#include "util/threadpool.h"
+
+struct tl_context {
+    const tl_model *model;
+    uint32_t n_ctx;   /* KV cache capacity in positions */
+    uint32_t n_batch; /* most tokens per forward pass */
+    uint32_t n_past;  /* positions currently cached */
+    tl_threadpool *pool;
+
+    /* KV cache, F32: [n_layer][n_ctx][kv_dim] each. */
+    float *k_cache;
+    float *v_cache;
+
+    /* Scratch for one batch of up to n_batch tokens. */
+    float *x;       /* residual stream     [n_batch][n_embd] */
+    float *xn;      /* normalised input    [n_batch][n_embd] */
+    float *q;       /* queries             [n_batch][q_dim] */
+    float *k, *v;   /* new keys / values   [n_batch][kv_dim] */
+    float *attn;    /* attention output    [n_batch][q_dim] */
+    float *proj;    /* projection output   [n_batch][n_embd] */
+    float *gate;    /* feed-forward        [n_batch][n_ff] */
+    float *up;      /*                     [n_batch][n_ff] */
+    float *scores;  /* attention scores    [n_threads][n_ctx] */
+    float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
+    void *act_scratch; /* activations converted for quantized dot products */
+
+    /* Logits of the last tl_decode: n_logit_rows rows of n_vocab. */
+    float *logits;
+    size_t logits_capacity; /* rows allocated */
+    int32_t n_logit_rows;
+    bool logits_all;        /* rows are per token (else only the last) */
+};
+
+/* Run the decoder on n tokens at positions n_past.. (n <= n_batch, fits in
+ * the cache). Writes logits for the last token, or all when all_logits. */
+void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
+                float *logits_out);
+
+#endif /* TL_CONTEXT_H */

@@ -1,0 +1,71 @@
+/*
+ * ops.h — the numeric building blocks of a forward pass, on float rows.
+ *
+ * These are the scalar reference kernels; they mirror what ggml computes
+ * (including converting activations to the weight type's vec_dot_type before
+ * a matrix product) so that results agree closely with llama.cpp.
+ */
+#ifndef TL_OPS_H
+#define TL_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/threadpool.h"
+
+/* A 2-D weight matrix as stored: n_rows rows of n_cols elements of `type`
+ * (a ggml type id), rows row_bytes apart. */
+typedef struct tl_matrix {
+    const char *name;
+    const void *data;
+    uint32_t type;
+    int64_t n_cols; /* ne[0]: the input dimension of a matmul */
+    int64_t n_rows; /* ne[1]: the output dimension */
+    size_t row_bytes;
+} tl_matrix;
+
+/* out = x / sqrt(mean(x^2) + eps) * weight (weight may be NULL). */
+void tl_rms_norm(float *out, const float *x, const float *weight, int64_t n, float eps);
+
+/* out = (x - mean) / sqrt(var + eps) * weight + bias (either may be NULL). */
+void tl_layer_norm(float *out, const float *x, const float *weight, const float *bias, int64_t n,
+                   float eps);
+
+/* In-place softmax over n values. */
+void tl_softmax(float *x, int64_t n);
+
+/* x[i] = silu(x[i]) * y[i] */
+void tl_swiglu(float *x, const float *y, int64_t n);
+/* x[i] = gelu(x[i]) * y[i] (tanh approximation, as ggml) */
+void tl_geglu(float *x, const float *y, int64_t n);
+
+/* RoPE parameters shared by every head of a model. */
+typedef struct tl_rope_params {
+    int n_rot;                  /* rotated dimensions per head (even, <= head_dim) */
+    float theta_base;           /* rope.freq_base */
+    float freq_scale;           /* 1 / linear scaling factor */
+    const float *freq_factors;  /* n_rot/2 divisors (Llama 3 scaling) or NULL */
+    int neox;                   /* 0: adjacent pairs; 1: halves */
+} tl_rope_params;
+
+/* Fill cos/sin tables (n_rot/2 entries each) for position pos. */
+void tl_rope_cache(const tl_rope_params *p, float pos, float *cos_out, float *sin_out);
+/* Rotate n_heads heads of head_dim floats each, stored one after another. */
+void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin_t, float *x,
+                   int n_heads, int head_dim);
+
+/* Bytes of scratch tl_matmul needs for n_tokens rows against this matrix. */
+size_t tl_matmul_scratch_bytes(const tl_matrix *w, int64_t n_tokens);
+/* y[t][r] = dot(w row r, x[t]) for t < n_tokens, r < n_rows; x rows are
+ * n_cols floats apart, y rows n_rows apart. `scratch` holds the activations
+ * converted to the weight's vec_dot_type. Rows are split across the pool. */
+void tl_matmul(tl_threadpool *pool, const tl_matrix *w, const float *x, int64_t n_tokens,
+               float *y, void *scratch);
+
+/* y[i] += b[i] for each of n_tokens rows of n. */
+void tl_add_bias(float *y, const float *b, int64_t n, int64_t n_tokens);
+
+/* Row `row` of a matrix as floats (embedding lookup). */
+void tl_matrix_get_row(const tl_matrix *w, int64_t row, float *out);
+
+#endif /* TL_OPS_H */

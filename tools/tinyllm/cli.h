@@ -1,0 +1,34 @@
+/*
+ * cli.h — the `tinyllm` commands and the helpers they share.
+ */
+#ifndef TL_CLI_H
+#define TL_CLI_H
+
+#include <stdio.h>
+
+#include "args.h"
+#include "tinyllm.h"
+
+/* Each command gets argv with argv[0] = the command name; returns the exit code. */
+int cmd_run(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+
+/* Load a model, printing "tinyllm CMD: <error>" on failure (returns NULL). */
+tl_model *cli_load_model(const char *command, const char *path, bool vocab_only);
+
+/* The prompt from -p TEXT or -f FILE (exactly one must be given). Returns a
+ * malloc'd string (its length in *len) or NULL after printing an error. */
+char *cli_read_prompt(const char *command, const char *text, const char *file, size_t *len);
+
+/* Tokenize, growing the buffer as needed. Returns a malloc'd array (count in
+ * *n) or NULL after printing an error. */
+tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
+                       bool add_special, bool parse_special, int32_t *n);
+
+/* Write bytes to stdout and flush (streamed output). */
+void cli_write(const char *s, size_t n);
+
+#endif /* TL_CLI_H */

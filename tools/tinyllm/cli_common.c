@@ -1,0 +1,106 @@
+/*
+ * cli_common.c — helpers shared by the commands: loading a model, reading the
+ * prompt, tokenizing with a growing buffer, streaming output.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+tl_model *cli_load_model(const char *command, const char *path, bool vocab_only) {
+    if (!path) {
+        tl_cli_error(command, "no model given: use -m FILE");
+        return NULL;
+    }
+    tl_model_params params = tl_model_default_params();
+    params.vocab_only = vocab_only;
+    tl_model *model = NULL;
+    tl_error err = {0};
+    if (tl_model_load(path, &params, &model, &err) != TL_OK) {
+        tl_cli_error(command, "%s", err.message);
+        return NULL;
+    }
+    return model;
+}
+
+char *cli_read_prompt(const char *command, const char *text, const char *file, size_t *len) {
+    if (text && file) {
+        tl_cli_error(command, "give the prompt with -p or -f, not both");
+        return NULL;
+    }
+    if (text) {
+        *len = strlen(text);
+        char *copy = malloc(*len + 1);
+        if (copy) memcpy(copy, text, *len + 1);
+        return copy;
+    }
+    if (!file) {
+        tl_cli_error(command, "no prompt given: use -p TEXT or -f FILE");
+        return NULL;
+    }
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        tl_cli_error(command, "cannot open prompt file '%s': %s", file, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    bool failed = ferror(fp);
+    fclose(fp);
+    if (!buf || failed) {
+        free(buf);
+        tl_cli_error(command, "cannot read prompt file '%s'", file);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
+                       bool add_special, bool parse_special, int32_t *n) {
+    int32_t cap = (int32_t)(len < 1u << 28 ? len : 1u << 28) + 8;
+    tl_token *tokens = malloc((size_t)cap * sizeof *tokens);
+    if (!tokens) {
+        tl_cli_error(command, "out of memory tokenizing the prompt");
+        return NULL;
+    }
+    int32_t got = tl_tokenize(model, text, len, add_special, parse_special, tokens, cap);
+    if (got < 0) {
+        tl_token *grown = realloc(tokens, (size_t)-got * sizeof *tokens);
+        if (!grown) {
+            free(tokens);
+            tl_cli_error(command, "out of memory tokenizing the prompt");
+            return NULL;
+        }
+        tokens = grown;
+        got = tl_tokenize(model, text, len, add_special, parse_special, tokens, -got);
+    }
+    if (got < 0) {
+        free(tokens);
+        tl_cli_error(command, "tokenization failed");
+        return NULL;
+    }
+    *n = got;
+    return tokens;
+}
+
+void cli_write(const char *s, size_t n) {
+    if (n) fwrite(s, 1, n, stdout);
+    fflush(stdout);
+}

@@ -1,0 +1,241 @@
+/*
+ * cmd_run.c — `tinyllm run`: evaluate a prompt and stream a continuation.
+ *
+ * Generated text (not the prompt) goes to stdout as it is produced; a timing
+ * summary goes to stderr. With --json a single JSON object is printed instead.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_sampling.h"
+
+typedef struct run_options {
+    const char *model, *prompt, *prompt_file;
+    int32_t n_predict, n_ctx, n_threads, n_batch;
+    bool ignore_eos, no_bos, special, json;
+    cli_sampling sampling;
+} run_options;
+
+typedef struct run_stats {
+    double load_ms, prompt_ms, gen_ms;
+    int32_t n_prompt, n_gen;
+    const char *stop_reason;
+} run_stats;
+
+static void print_summary(const run_stats *s) {
+    fprintf(stderr, "\ntinyllm: load %.1f ms | prompt %d tokens, %.1f tokens/s | generated %d tokens, "
+                    "%.1f tokens/s, %.2f ms/token | stop: %s\n",
+            s->load_ms, s->n_prompt, s->prompt_ms > 0 ? s->n_prompt * 1e3 / s->prompt_ms : 0.0,
+            s->n_gen, s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0.0,
+            s->n_gen > 0 ? s->gen_ms / s->n_gen : 0.0, s->stop_reason);
+}
+
+static void print_json(const run_stats *s, const char *text, size_t text_len,
+                       const tl_token *prompt, const tl_token *generated) {
+    cJSON *root = cJSON_CreateObject();
+    char *copy = malloc(text_len + 1);
+    if (copy) {
+        memcpy(copy, text, text_len);
+        copy[text_len] = 0;
+    }
+    cJSON_AddStringToObject(root, "text", copy ? copy : "");
+    free(copy);
+    cJSON_AddItemToObject(root, "tokens", cJSON_CreateIntArray(generated, s->n_gen));
+    cJSON_AddItemToObject(root, "prompt_tokens", cJSON_CreateIntArray(prompt, s->n_prompt));
+    cJSON_AddStringToObject(root, "stop_reason", s->stop_reason);
+    cJSON *t = cJSON_AddObjectToObject(root, "timings");
+    cJSON_AddNumberToObject(t, "load_ms", s->load_ms);
+    cJSON_AddNumberToObject(t, "prompt_n", s->n_prompt);
+    cJSON_AddNumberToObject(t, "prompt_ms", s->prompt_ms);
+    cJSON_AddNumberToObject(t, "prompt_per_second", s->prompt_ms > 0 ? s->n_prompt * 1e3 / s->prompt_ms : 0);
+    cJSON_AddNumberToObject(t, "predicted_n", s->n_gen);
+    cJSON_AddNumberToObject(t, "predicted_ms", s->gen_ms);
+    cJSON_AddNumberToObject(t, "predicted_per_token_ms", s->n_gen ? s->gen_ms / s->n_gen : 0);
+    cJSON_AddNumberToObject(t, "predicted_per_second", s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0);
+    char *out = cJSON_PrintUnformatted(root);
+    if (out) printf("%s\n", out);
+    free(out);
+    cJSON_Delete(root);
+}
+
+/* Appends bytes to the JSON text buffer. */
+static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap * 2 : 1024;
+        while (c < *len + n + 1) c *= 2;
+        char *grown = realloc(*buf, c);
+        if (!grown) return false;
+        *buf = grown;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    return true;
+}
+
+static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_sampler *sampler,
+                    const tl_token *prompt, int32_t n_prompt, run_stats *st) {
+    tl_error err = {0};
+    int rc = 0;
+    const uint32_t n_ctx = tl_context_size(ctx);
+    int32_t n_max = o->n_predict < 0 ? (int32_t)n_ctx : o->n_predict;
+    tl_token *generated = malloc(((size_t)n_max + 1) * sizeof *generated);
+    tl_detokenizer *detok = tl_detokenizer_new(model, o->special);
+    char *text = NULL;
+    size_t text_len = 0, text_cap = 0;
+    if (!generated || !detok) {
+        tl_cli_error("run", "out of memory");
+        rc = 1;
+        goto done;
+    }
+
+    double t0 = tl_time_ms();
+    if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) {
+        tl_cli_error("run", "%s", err.message);
+        rc = 1;
+        goto done;
+    }
+    st->prompt_ms = tl_time_ms() - t0;
+    for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(sampler, prompt[i]);
+
+    st->stop_reason = "length";
+    t0 = tl_time_ms();
+    while (st->n_gen < n_max) {
+        tl_token tok = tl_sampler_sample(sampler, tl_get_logits(ctx, -1));
+        if (!o->ignore_eos && tl_token_is_eog(model, tok)) {
+            st->stop_reason = "eog";
+            break;
+        }
+        tl_sampler_accept(sampler, tok);
+        generated[st->n_gen++] = tok;
+        size_t n;
+        const char *piece = tl_detokenizer_push(detok, tok, &n);
+        if (o->json) {
+            if (!append(&text, &text_len, &text_cap, piece, n)) {
+                tl_cli_error("run", "out of memory");
+                rc = 1;
+                goto done;
+            }
+        } else {
+            cli_write(piece, n);
+        }
+        if (st->n_gen == n_max) break;
+        if (tl_context_used(ctx) >= n_ctx) {
+            st->stop_reason = "context";
+            if (!o->json) fprintf(stderr, "\ntinyllm: context of %u tokens is full; stopping\n", n_ctx);
+            break;
+        }
+        if (tl_decode(ctx, &tok, 1, tl_context_used(ctx), false, &err) != TL_OK) {
+            tl_cli_error("run", "%s", err.message);
+            rc = 1;
+            goto done;
+        }
+    }
+    st->gen_ms = tl_time_ms() - t0;
+    size_t n;
+    const char *rest = tl_detokenizer_flush(detok, &n);
+    if (o->json) {
+        if (!append(&text, &text_len, &text_cap, rest, n)) rc = 1;
+        else print_json(st, text ? text : "", text_len, prompt, generated);
+    } else {
+        cli_write(rest, n);
+        print_summary(st);
+    }
+done:
+    free(text);
+    tl_detokenizer_free(detok);
+    free(generated);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv) {
+    run_options o = {.n_predict = -1};
+    tl_opt opts[32] = {
+        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-p", "--prompt", TL_OPT_STRING, &o.prompt, "TEXT", "prompt text", NULL, 0, 0},
+        {"-f", "--file", TL_OPT_STRING, &o.prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
+        {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
+         "tokens to generate; -1 = until end of generation or a full context (default -1)", NULL, -1, 1e9},
+        {"-c", "--ctx-size", TL_OPT_INT, &o.n_ctx, "N",
+         "context size in tokens; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
+        {"-t", "--threads", TL_OPT_INT, &o.n_threads, "N", "threads; 0 = physical cores (default 0)",
+         NULL, 0, 256},
+        {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
+         NULL, 0, 1 << 20},
+        {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens",
+         NULL, 0, 0},
+        {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt", NULL, 0, 0},
+        {NULL, "--special", TL_OPT_FLAG, &o.special, "",
+         "parse special tokens in the prompt and print them in the output", NULL, 0, 0},
+        {NULL, "--json", TL_OPT_FLAG, &o.json, "",
+         "print one JSON object (text, tokens, prompt_tokens, timings) instead of streaming", NULL, 0, 0},
+    };
+    int n_opts = 11;
+    cli_sampling_init(&o.sampling, opts + n_opts);
+    n_opts += CLI_SAMPLING_N_OPTS;
+    const tl_command_spec spec = {"run", "-m FILE (-p TEXT | -f FILE) [options]",
+                                  "Generate a continuation of a prompt, streamed to stdout as it is "
+                                  "produced;\na timing summary is printed on stderr.",
+                                  opts, n_opts};
+    const char *positional[1];
+    int n_pos;
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
+    if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
+
+    size_t prompt_len;
+    char *prompt_text = NULL;
+    if (!o.model) {
+        tl_cli_error("run", "no model given: use -m FILE");
+        return 1;
+    }
+    if (!(prompt_text = cli_read_prompt("run", o.prompt, o.prompt_file, &prompt_len))) return 1;
+
+    int rc = 1;
+    run_stats st = {.stop_reason = "length"};
+    tl_model *model = NULL;
+    tl_context *ctx = NULL;
+    tl_sampler *sampler = NULL;
+    tl_token *prompt = NULL;
+    tl_error err = {0};
+
+    double t0 = tl_time_ms();
+    if (!(model = cli_load_model("run", o.model, false))) goto done;
+    tl_context_params cp = tl_context_default_params();
+    cp.n_ctx = (uint32_t)o.n_ctx;
+    cp.n_threads = (uint32_t)o.n_threads;
+    cp.n_batch = (uint32_t)o.n_batch;
+    if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
+        tl_cli_error("run", "%s", err.message);
+        goto done;
+    }
+    st.load_ms = tl_time_ms() - t0;
+
+    bool add_special = !o.no_bos;
+    if (!(prompt = cli_tokenize("run", model, prompt_text, prompt_len, add_special, o.special, &st.n_prompt)))
+        goto done;
+    if (st.n_prompt == 0) {
+        tl_cli_error("run", "the prompt is empty (and no BOS token is added)");
+        goto done;
+    }
+    if ((uint32_t)st.n_prompt > tl_context_size(ctx)) {
+        tl_cli_error("run", "the prompt has %d tokens, more than the context size of %u (use -c)",
+                     st.n_prompt, tl_context_size(ctx));
+        goto done;
+    }
+    if (!cli_sampling_finish(&o.sampling, "run", model, o.ignore_eos)) goto done;
+    if (tl_sampler_new(model, &o.sampling.params, &sampler, &err) != TL_OK) {
+        tl_cli_error("run", "%s", err.message);
+        goto done;
+    }
+    rc = generate(&o, model, ctx, sampler, prompt, st.n_prompt, &st);
+done:
+    free(prompt);
+    tl_sampler_free(sampler);
+    cli_sampling_free(&o.sampling);
+    tl_context_free(ctx);
+    tl_model_free(model);
+    free(prompt_text);
+    return rc;
+}

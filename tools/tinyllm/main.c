@@ -1,0 +1,48 @@
+/*
+ * main.c — `tinyllm COMMAND [options]`: dispatches to the commands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run, "generate text from a prompt"},
+    {"info", cmd_info, "describe a GGUF model file"},
+    {"tokenize", cmd_tokenize, "print the token ids of a text"},
+    {"detokenize", cmd_detokenize, "print the text of token ids"},
+    {"logits", cmd_logits, "print the top logits after a prompt"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "tinyllm %s — a fast, private, offline runtime for tiny language models\n\n"
+                 "usage: tinyllm COMMAND [options]   (tinyllm COMMAND --help for its options)\n\n"
+                 "commands:\n", TL_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tinyllm %s\n", TL_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tinyllm: unknown command '%s' (see tinyllm --help)\n", argv[1]);
+    return 1;
+}
