@@ -195,7 +195,7 @@ typedef struct tl_sampler_params {
     float temperature;       /* <= 0: greedy */
     int32_t top_k;           /* <= 0: off */
     float top_p;             /* >= 1: off */
-    float min_p;             /* <= 0: off */
+    float min_p;             /* 0: off; in [0, 1] */
     float repeat_penalty;    /* 1: off */
     int32_t repeat_last_n;   /* tokens of history the penalties look at; -1 = context */
     float presence_penalty;  /* 0: off */
@@ -219,7 +219,30 @@ void tl_sampler_free(tl_sampler *s);
 tl_token tl_sampler_sample(tl_sampler *s, const float *logits);
 /* Record a token in the penalty history (prompt tokens and sampled ones). */
 void tl_sampler_accept(tl_sampler *s, tl_token token);
+/* Clear the penalty history and restart the random stream from the seed
+ * (a fresh random seed when it was TL_SEED_RANDOM). */
 void tl_sampler_reset(tl_sampler *s);
+/* The seed in use (the one drawn when TL_SEED_RANDOM was asked for). */
+uint64_t tl_sampler_seed(const tl_sampler *s);
+
+/* ------------------------------------------------------------------------ */
+/* Random-weight models                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Write a GGUF model with the exact shapes and hyper-parameters of a named
+ * preset ("smollm2-135m", "qwen2.5-0.5b", ...), deterministic pseudo-random
+ * weights of `weight_type` ("f32", "f16", "q8_0", ...; norms stay f32), and
+ * the tokenizer.* keys copied from the GGUF file `vocab_path`. Used to test
+ * and benchmark architectures whose real weights are not at hand.
+ */
+tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed,
+                         const char *vocab_path, const char *out_path, tl_error *err);
+/* The i-th preset's name, or NULL past the end; its vocabulary file name
+ * (under llama.cpp's ggml-vocab-*.gguf naming) in *vocab_file. */
+const char *tl_synth_preset_name(int i, const char **vocab_file);
+/* The type id of a type name ("q4_0"), or -1. */
+int32_t tl_type_from_name(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Utilities                                                                */

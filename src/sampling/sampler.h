@@ -1,0 +1,50 @@
+/*
+ * sampler.h — internal interface of the token sampler (tl_sampler_* in
+ * tinyllm.h).
+ *
+ * The work is done by tl_sampler_create, which needs only the vocabulary
+ * size; tl_sampler_new (sampler_model.c) is a thin wrapper that asks the
+ * model for it, so the sampler can be built and tested without a model.
+ *
+ * The chain is llama.cpp's default one, in llama.cpp's order:
+ *   logit bias → penalties (repeat, frequency, presence) → top-k → top-p →
+ *   min-p → temperature → a random draw from the softmax.
+ * temperature <= 0 is greedy: the argmax after bias and penalties, with no
+ * random draw (ties go to the lowest token id).
+ *
+ * Choices worth knowing:
+ * - Penalty history: repeat_last_n > 0 keeps that many accepted tokens (at
+ *   most TL_SAMPLER_MAX_HISTORY); -1 ("the context") keeps the last
+ *   TL_SAMPLER_MAX_HISTORY; 0 keeps none. Nothing is kept when every penalty
+ *   is neutral.
+ * - NaN logits are skipped. Tokens at -inf can never be drawn. If no token
+ *   is left (all NaN / -inf) the sampler returns the lowest-id non-NaN token
+ *   (token 0 when all are NaN) rather than failing. If some logits are +inf
+ *   the lowest-id one of them is returned.
+ * - Seeds: TL_SEED_RANDOM draws a seed from /dev/urandom (or the clock);
+ *   tl_sampler_seed tells which. tl_sampler_reset clears the penalty
+ *   history and restarts the random stream from the seed (a fresh one when
+ *   the seed was TL_SEED_RANDOM), as llama.cpp's reset does.
+ * - Reproducibility: the generator and every ordering decision are
+ *   platform-independent; probabilities use expf, so two C libraries whose
+ *   expf differ in the last bit could in principle pick differently when a
+ *   draw lands exactly on a boundary.
+ */
+#ifndef TL_SAMPLING_SAMPLER_H
+#define TL_SAMPLING_SAMPLER_H
+
+#include <stdint.h>
+
+#include "tinyllm.h"
+
+/* The most tokens of penalty history kept (repeat_last_n = -1 or larger). */
+#define TL_SAMPLER_MAX_HISTORY 131072
+
+/* Build a sampler for a vocabulary of n_vocab tokens. params may be NULL
+ * (defaults). Invalid parameters give TL_ERR_ARGUMENT naming the parameter. */
+tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out,
+                            tl_error *err);
+
+/* The seed actually in use (the drawn one when TL_SEED_RANDOM was asked). */
+
+#endif /* TL_SAMPLING_SAMPLER_H */

@@ -1,0 +1,15 @@
+/*
+ * sampler_model.c — tl_sampler_new: a sampler sized for a model's
+ * vocabulary. Kept apart from sampler.c so the sampler can be built and
+ * tested without the model code.
+ */
+#include "sampling/sampler.h"
+#include "util/error.h"
+
+tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params,
+                         tl_sampler **out, tl_error *err) {
+    if (!model) {
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: model is NULL");
+    }
+    return tl_sampler_create(tl_vocab_size(model), params, out, err);
+}
