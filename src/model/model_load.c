@@ -344,9 +344,9 @@ tl_status tl_model_load(const char *path, const tl_model_params *params, tl_mode
     if (st != TL_OK) {
         /* The vocabulary reports the key at fault; add the file. */
         if (err) {
-            char msg[sizeof err->message];
-            snprintf(msg, sizeof msg, "%s: %s", path, err->message);
-            memcpy(err->message, msg, sizeof msg);
+            char reason[sizeof err->message];
+            memcpy(reason, err->message, sizeof reason);
+            tl_fail(err, st, "%s: %s", path, reason);
         }
         goto fail;
     }

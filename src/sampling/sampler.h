@@ -45,6 +45,4 @@
 tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out,
                             tl_error *err);
 
-/* The seed actually in use (the drawn one when TL_SEED_RANDOM was asked). */
-
 #endif /* TL_SAMPLING_SAMPLER_H */

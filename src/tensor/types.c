@@ -7,6 +7,7 @@
 #include "tensor/types.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "tensor/quant_ref.h"
 
@@ -72,4 +73,11 @@ size_t tl_type_row_bytes(uint32_t type_id, int64_t n) {
 const char *tl_type_name(uint32_t type_id) {
     const tl_type_traits *t = tl_type_traits_of(type_id);
     return t ? t->name : NULL;
+}
+
+int32_t tl_type_from_name(const char *name) {
+    if (!name) return -1;
+    for (uint32_t i = 0; i < TL_TYPE_COUNT; i++)
+        if (type_table[i].name && strcasecmp(type_table[i].name, name) == 0) return (int32_t)i;
+    return -1;
 }

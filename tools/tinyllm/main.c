@@ -18,6 +18,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "print the token ids of a text"},
     {"detokenize", cmd_detokenize, "print the text of token ids"},
     {"logits", cmd_logits, "print the top logits after a prompt"},
+    {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,40 @@
+# Every bad input to the CLI: one line on stderr naming the problem, exit 1.
+source "$(dirname "$0")/lib.sh"
+need_shared models/stories260K.gguf
+M=$SHARED/models/stories260K.gguf
+
+expect_error "no command" "usage|tinyllm" -- "$TINYLLM" bogus-command
+expect_error "unknown option" "unknown option '--bogus'" -- "$TINYLLM" run -m "$M" -p hi --bogus
+expect_error "bad integer" "\-\-n-predict expects an integer, got 'abc'" -- "$TINYLLM" run -m "$M" -p hi -n abc
+expect_error "bad float" "\-\-temp expects a number" -- "$TINYLLM" run -m "$M" -p hi --temp x
+expect_error "out of range" "\-\-top-p must be between" -- "$TINYLLM" run -m "$M" -p hi --top-p 2
+expect_error "missing value" "\-\-temp needs a value" -- "$TINYLLM" run -m "$M" -p hi --temp
+expect_error "no model" "no model given" -- "$TINYLLM" run -p hi
+expect_error "no prompt" "no prompt given" -- "$TINYLLM" run -m "$M"
+expect_error "both prompts" "not both" -- "$TINYLLM" run -m "$M" -p hi -f /dev/null
+expect_error "missing prompt file" "cannot open prompt file" -- "$TINYLLM" run -m "$M" -f "$TMP/nope.txt"
+expect_error "missing model" "nope.gguf" -- "$TINYLLM" run -m "$TMP/nope.gguf" -p hi
+expect_error "not gguf" "bad magic|not a GGUF" -- "$TINYLLM" run -m "$0" -p hi
+expect_error "info on missing" "nope.gguf" -- "$TINYLLM" info -m "$TMP/nope.gguf"
+expect_error "bad logit bias" "\-\-logit-bias expects" -- "$TINYLLM" run -m "$M" -p hi --logit-bias 99999+1
+expect_error "prompt too long" "more than the context size of 4" -- "$TINYLLM" run -m "$M" -p "Once upon a time there was" -c 4
+expect_error "bad token id" "not a token id" -- "$TINYLLM" detokenize -m "$M" 1 512
+expect_error "bad token text" "not a token id" -- "$TINYLLM" detokenize -m "$M" 1 x
+expect_error "tokenize no model" "no model given" -- "$TINYLLM" tokenize hello
+expect_error "unexpected argument" "unexpected argument 'extra'" -- "$TINYLLM" run -m "$M" -p hi extra
+expect_error "synth bad preset" "unknown preset" -- "$TINYLLM" synth --preset nope -o "$TMP/x.gguf" --vocab "$M"
+expect_error "unsupported arch" "architecture 'bert' is not supported" -- "$TINYLLM" run -m "$SHARED/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -p hi
+
+# Truncated and corrupted model files.
+head -c 100 "$M" >"$TMP/trunc.gguf"
+expect_error "truncated model" "trunc.gguf" -- "$TINYLLM" run -m "$TMP/trunc.gguf" -p hi
+head -c 1000000 "$M" >"$TMP/trunc2.gguf"
+expect_error "truncated data" "trunc2.gguf" -- "$TINYLLM" run -m "$TMP/trunc2.gguf" -p hi
+
+# --help works for every command and exits 0.
+for c in run info tokenize detokenize logits synth; do
+  if "$TINYLLM" "$c" --help >"$TMP/help.txt" 2>&1 && grep -q "usage: tinyllm $c" "$TMP/help.txt"; then pass "$c --help"
+  else fail "$c --help"; fi
+done
+"$TINYLLM" --help | grep -q "commands:" && pass "tinyllm --help" || fail "tinyllm --help"
+finish

@@ -1,0 +1,27 @@
+# tinyllm info, tokenize, detokenize and logits.
+source "$(dirname "$0")/lib.sh"
+need_shared models/stories260K.gguf
+M=$SHARED/models/stories260K.gguf
+
+"$TINYLLM" info -m "$M" >"$TMP/info.txt" || fail "info exited $?"
+grep -q "architecture:   llama" "$TMP/info.txt" && grep -q "512 tokens" "$TMP/info.txt" && pass "info text" || fail "info text: $(cat "$TMP/info.txt")"
+"$TINYLLM" info -m "$M" --json >"$TMP/info.json" || fail "info --json exited $?"
+[ "$(json_get "$TMP/info.json" '[j.architecture, j.vocab_size, j.tensor_count, j.context_length, j.chat_template, j.tensor_types.f32].join(" ")')" = "llama 512 48 2048 false 48" ] \
+  && pass "info --json" || fail "info --json: $(cat "$TMP/info.json")"
+# A vocabulary-only file is described too.
+V=$SHARED/tokenizers/llama.cpp-vocab/ggml-vocab-qwen2.gguf
+if [ -e "$V" ]; then
+  "$TINYLLM" info -m "$V" --json >"$TMP/v.json" && [ "$(json_get "$TMP/v.json" 'j.vocab_type + " " + j.pre_tokenizer')" = "gpt2 qwen2" ] \
+    && pass "info on a vocab-only file" || fail "info on vocab-only file"
+fi
+
+[ "$("$TINYLLM" tokenize -m "$M" "Once upon a time")" = "1 403 407 261 378" ] && pass "tokenize" || fail "tokenize"
+[ "$("$TINYLLM" tokenize -m "$M" --no-bos "Once upon a time")" = "403 407 261 378" ] && pass "tokenize --no-bos" || fail "tokenize --no-bos"
+[ "$("$TINYLLM" detokenize -m "$M" 403 407 261 378)" = " Once upon a time" ] && pass "detokenize" || fail "detokenize: '$("$TINYLLM" detokenize -m "$M" 403 407 261 378)'"
+
+"$TINYLLM" logits -m "$M" -p "Once upon a time" --top 3 --json >"$TMP/l.json" || fail "logits exited $?"
+[ "$(json_get "$TMP/l.json" 'j.tokens.join(" ") + " | " + j.top.map(p=>p[0]).join(" ")')" = "1 403 407 261 378 | 432 383 322" ] \
+  && pass "logits --json" || fail "logits --json: $(cat "$TMP/l.json")"
+[ "$(json_get "$TMP/l.json" 'Math.abs(j.top[0][1] - 17.799397) < 1e-3')" = "true" ] && pass "logits value" || fail "logits value"
+"$TINYLLM" logits -m "$M" -p "Once upon a time" --top 2 | grep -q "432" && pass "logits text" || fail "logits text"
+finish

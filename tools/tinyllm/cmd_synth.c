@@ -1,0 +1,67 @@
+/*
+ * cmd_synth.c — `tinyllm synth`: write a random-weight model of a real
+ * model's shape, for tests and benchmarks where the real weights are absent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_synth(int argc, char **argv) {
+    const char *preset = NULL, *type = "f16", *out = NULL, *vocab = NULL;
+    uint64_t seed = 42;
+    const tl_opt opts[] = {
+        {NULL, "--preset", TL_OPT_STRING, &preset, "NAME", "model shape to copy (see the list below)", NULL, 0, 0},
+        {NULL, "--type", TL_OPT_STRING, &type, "TYPE", "type of the weight matrices: f32, f16, bf16, q8_0, "
+         "q4_0, q4_1, q5_0, q5_1 (default f16)", NULL, 0, 0},
+        {"-s", "--seed", TL_OPT_UINT64, &seed, "SEED", "weights are a function of the seed (default 42)", NULL, 0, 0},
+        {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE", "GGUF file whose tokenizer is copied (default: the "
+         "preset's ggml-vocab file under $TINYLLM_SHARED or ../shared)", NULL, 0, 0},
+        {"-o", "--output", TL_OPT_STRING, &out, "FILE", "where to write the model", NULL, 0, 0},
+    };
+    const tl_command_spec spec = {"synth", "--preset NAME [--type TYPE] [--seed S] -o FILE",
+                                  "Write a GGUF model with a real model's tensor shapes, hyper-parameters and\n"
+                                  "vocabulary, filled with deterministic random weights.",
+                                  opts, 5};
+    const char *positional[1];
+    int n_pos;
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
+    if (r == TL_ARGS_HELP) {
+        printf("\npresets:\n");
+        const char *vf;
+        for (int i = 0; tl_synth_preset_name(i, &vf); i++) printf("  %-16s (vocabulary %s)\n", tl_synth_preset_name(i, NULL), vf);
+        return 0;
+    }
+    if (r != TL_ARGS_OK) return 1;
+    if (!preset) {
+        tl_cli_error("synth", "no preset given: use --preset NAME (see tinyllm synth --help)");
+        return 1;
+    }
+    if (!out) {
+        tl_cli_error("synth", "no output file given: use -o FILE");
+        return 1;
+    }
+    const char *vocab_file = NULL;
+    for (int i = 0; tl_synth_preset_name(i, &vocab_file); i++)
+        if (strcmp(tl_synth_preset_name(i, NULL), preset) == 0) break;
+    char default_vocab[4096];
+    if (!vocab) {
+        if (!vocab_file) {
+            tl_cli_error("synth", "unknown preset '%s' (see tinyllm synth --help)", preset);
+            return 1;
+        }
+        const char *shared = getenv("TINYLLM_SHARED");
+        snprintf(default_vocab, sizeof default_vocab, "%s/tokenizers/llama.cpp-vocab/%s",
+                 shared && *shared ? shared : "../shared", vocab_file);
+        vocab = default_vocab;
+    }
+    tl_error err = {0};
+    double t0 = tl_time_ms();
+    if (tl_synth_model(preset, type, seed, vocab, out, &err) != TL_OK) {
+        tl_cli_error("synth", "%s", err.message);
+        return 1;
+    }
+    fprintf(stderr, "tinyllm synth: wrote %s (%s, %s, seed %llu) in %.0f ms\n", out, preset, type,
+            (unsigned long long)seed, tl_time_ms() - t0);
+    return 0;
+}
