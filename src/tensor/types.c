@@ -52,6 +52,7 @@ static const tl_type_traits type_table[TL_TYPE_COUNT] = {
     [TL_TYPE_IQ1_M] = {"iq1_m", 256, 56, true, NULL, NULL, TL_TYPE_Q8_K, NULL},
     [TL_TYPE_TQ1_0] = {"tq1_0", 256, 54, true, NULL, NULL, TL_TYPE_Q8_K, NULL},
     [TL_TYPE_TQ2_0] = {"tq2_0", 256, 66, true, NULL, NULL, TL_TYPE_Q8_K, NULL},
+    [TL_TYPE_MXFP4] = {"mxfp4", 32, 17, true, NULL, NULL, TL_TYPE_Q8_0, NULL},
 };
 
 const tl_type_traits *tl_type_traits_of(uint32_t type_id) {

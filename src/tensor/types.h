@@ -55,6 +55,8 @@ typedef enum tl_type {
     /* 31-33 were Q4_0_4_4 etc., removed from ggml */
     TL_TYPE_TQ1_0 = 34,
     TL_TYPE_TQ2_0 = 35,
+    /* 36-38 were IQ4_NL_4_4 etc., removed from ggml */
+    TL_TYPE_MXFP4 = 39,
     TL_TYPE_COUNT = 40 /* table size; ids >= this are unknown */
 } tl_type;
 
