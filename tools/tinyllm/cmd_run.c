@@ -25,7 +25,7 @@ typedef struct run_stats {
 } run_stats;
 
 static void print_summary(const run_stats *s) {
-    fprintf(stderr, "\ntinyllm: load %.1f ms | prompt %d tokens, %.1f tokens/s | generated %d tokens, "
+    fprintf(stderr, "tinyllm: load %.1f ms | prompt %d tokens, %.1f tokens/s | generated %d tokens, "
                     "%.1f tokens/s, %.2f ms/token | stop: %s\n",
             s->load_ms, s->n_prompt, s->prompt_ms > 0 ? s->n_prompt * 1e3 / s->prompt_ms : 0.0,
             s->n_gen, s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0.0,
@@ -141,6 +141,7 @@ static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_s
         else print_json(st, text ? text : "", text_len, prompt, generated);
     } else {
         cli_write(rest, n);
+        cli_write("\n\n", 2); /* as llama-cli ends its output */
         print_summary(st);
     }
 done:
