@@ -4,7 +4,7 @@
  * ../shared/golden/llama-reference.json holds, for real (stories260K) and
  * random (llama2-tiny-random, F16) llama models, the prompt tokens, the top-20
  * logits at the last prompt position and 64 greedy ids as llama.cpp computed
- * them. tests/reference/*.json hold the same for random-weight qwen2 and
+ * them. tests/reference/ files hold the same for random-weight qwen2 and
  * Llama-3-RoPE models that tl_test_build_model() writes (see
  * scripts/reference). Every case must give the same tokens, logits within
  * 1e-4 relative (1e-3 absolute) and the same greedy ids.
@@ -31,7 +31,7 @@ static tl_context *new_context(tl_model *m, uint32_t n_threads, uint32_t n_batch
     tl_context_params p = tl_context_default_params();
     p.n_threads = n_threads;
     p.n_batch = n_batch;
-    p.n_ctx = 512;
+    p.n_ctx = 1024;
     if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
     return ctx;
 }
@@ -126,6 +126,39 @@ static void llama_reference_matches(void **state) {
     (void)state;
     if (!tl_test_have_shared("golden/llama-reference.json")) skip();
     check_reference_file(tl_test_shared_path("golden/llama-reference.json"), shared_model);
+}
+
+/* Random-weight models written by the project's own synth, compared with
+ * what llama.cpp computed on the same files (scripts/reference/
+ * make_reference.sh; keep the preset, type and seed in sync with it). */
+static const char *synth_models[][3] = {
+    /* reference file, preset, weight type */
+    {"qwen2-test-q8_0", "qwen2-test", "q8_0"},
+    {"llama3-test-q4_0", "llama3-test", "q4_0"},
+};
+static const char *synth_vocab[] = {"ggml-vocab-qwen2.gguf", "ggml-vocab-llama-bpe.gguf"};
+static char synth_path[4096];
+
+static const char *synth_model(const char *name) {
+    (void)name;
+    return synth_path;
+}
+
+static void synth_models_match_llama_cpp(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof synth_models / sizeof synth_models[0]; i++) {
+        char vocab_rel[256], ref_rel[256];
+        snprintf(vocab_rel, sizeof vocab_rel, "tokenizers/llama.cpp-vocab/%s", synth_vocab[i]);
+        if (!tl_test_have_shared(vocab_rel)) skip();
+        snprintf(synth_path, sizeof synth_path, "%s", tl_test_tmp_path(synth_models[i][0]));
+        tl_error err = {0};
+        if (tl_synth_model(synth_models[i][1], synth_models[i][2], 42, tl_test_shared_path(vocab_rel),
+                           synth_path, &err) != TL_OK)
+            fail_msg("synth: %s", err.message);
+        snprintf(ref_rel, sizeof ref_rel, "tests/reference/%s.json", synth_models[i][0]);
+        check_reference_file(tl_test_source_path(ref_rel), synth_model);
+        remove(synth_path);
+    }
 }
 
 /* Logits of a prompt evaluated in one batch, in small batches, and one token
@@ -226,6 +259,7 @@ static void context_overflow_is_an_error(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llama_reference_matches),
+        cmocka_unit_test(synth_models_match_llama_cpp),
         cmocka_unit_test(batched_equals_token_by_token),
         cmocka_unit_test(gguf_v1_gives_same_logits),
         cmocka_unit_test(q8_0_with_split_blocks_runs),
