@@ -157,6 +157,8 @@ typedef struct tl_context_params {
     uint32_t n_ctx;     /* KV cache size in tokens; 0 = min(model's, 4096) */
     uint32_t n_batch;   /* most tokens evaluated in one forward pass; 0 = 512 */
     uint32_t n_threads; /* 0 = number of physical cores */
+    uint32_t type_k;    /* KV cache element types, as GGUF type ids: f32 (0), */
+    uint32_t type_v;    /* f16 (1, the default) or q8_0 (8; needs head size % 32 == 0) */
 } tl_context_params;
 
 tl_context_params tl_context_default_params(void);

@@ -11,7 +11,11 @@
 #include "util/error.h"
 
 tl_context_params tl_context_default_params(void) {
-    tl_context_params p = {.n_ctx = 0, .n_batch = 0, .n_threads = 0};
+    tl_context_params p = {.n_ctx = 0,
+                           .n_batch = 0,
+                           .n_threads = 0,
+                           .type_k = TL_TYPE_F16,
+                           .type_v = TL_TYPE_F16};
     return p;
 }
 
@@ -32,24 +36,23 @@ void tl_context_free(tl_context *ctx) {
     free(ctx->scores);
     free(ctx->rope_cos);
     free(ctx->rope_sin);
-    free(ctx->act_scratch);
+    for (int i = 0; i < TL_ACT_SLOTS; i++) free(ctx->act[i]);
     free(ctx->logits);
     free(ctx);
 }
 
-static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
-
-/* Largest activation scratch any matrix of the model needs for a batch. */
-static size_t act_scratch_bytes(const tl_model *m, int64_t n_batch) {
-    size_t need = tl_matmul_scratch_bytes(&m->output, n_batch);
-    for (uint32_t il = 0; il < m->hp.n_layer; il++) {
-        const tl_layer_weights *L = &m->layers[il];
-        const tl_matrix *mats[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up,
-                                   &L->ffn_down};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
-            need = max_size(need, tl_matmul_scratch_bytes(mats[i], n_batch));
+/* Checks a KV cache type: f32, f16, or q8_0 when heads are whole blocks. */
+static tl_status check_cache_type(const tl_model *m, uint32_t type, const char *which, tl_error *err) {
+    if (type == TL_TYPE_F32 || type == TL_TYPE_F16) return TL_OK;
+    if (type == TL_TYPE_Q8_0) {
+        if (m->hp.head_dim % 32 == 0) return TL_OK;
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "%s: a q8_0 %s cache needs a head size that is a multiple of 32 (it is %u)",
+                       m->path, which, m->hp.head_dim);
     }
-    return need;
+    const char *name = tl_type_name(type);
+    return tl_fail(err, TL_ERR_ARGUMENT, "%s cache type %s is not supported (f32, f16 or q8_0)", which,
+                   name ? name : "(unknown)");
 }
 
 static float *alloc_floats(size_t n, bool *ok) {
@@ -78,9 +81,15 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
         return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most 256)",
                        p.n_threads);
 
+    tl_status st;
+    if ((st = check_cache_type(model, p.type_k, "K", err)) != TL_OK ||
+        (st = check_cache_type(model, p.type_v, "V", err)) != TL_OK)
+        return st;
+
     tl_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return tl_fail(err, TL_ERR_NOMEM, "out of memory creating the context");
     ctx->model = model;
+    ctx->kernels = tl_kernels();
     ctx->n_ctx = p.n_ctx;
     ctx->n_batch = p.n_batch;
 
@@ -88,8 +97,13 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
     const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     bool ok = true;
-    ctx->k_cache = alloc_floats((size_t)hp->n_layer * p.n_ctx * kv_dim, &ok);
-    ctx->v_cache = alloc_floats((size_t)hp->n_layer * p.n_ctx * kv_dim, &ok);
+    ctx->type_k = p.type_k;
+    ctx->type_v = p.type_v;
+    ctx->k_row_bytes = tl_type_row_bytes(p.type_k, (int64_t)kv_dim);
+    ctx->v_row_bytes = tl_type_row_bytes(p.type_v, (int64_t)kv_dim);
+    ctx->k_cache = calloc((size_t)hp->n_layer * p.n_ctx, ctx->k_row_bytes);
+    ctx->v_cache = calloc((size_t)hp->n_layer * p.n_ctx, ctx->v_row_bytes);
+    if (!ctx->k_cache || !ctx->v_cache) ok = false;
     ctx->x = alloc_floats(nb * n_embd, &ok);
     ctx->xn = alloc_floats(nb * n_embd, &ok);
     ctx->q = alloc_floats(nb * q_dim, &ok);
@@ -102,8 +116,12 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     ctx->scores = alloc_floats((size_t)p.n_threads * p.n_ctx, &ok);
     ctx->rope_cos = alloc_floats(nb * hp->n_rot / 2, &ok);
     ctx->rope_sin = alloc_floats(nb * hp->n_rot / 2, &ok);
-    ctx->act_scratch = malloc(max_size(act_scratch_bytes(model, (int64_t)nb), 1));
-    if (!ctx->act_scratch) ok = false;
+    /* Converted activations take at most 2 bytes per element (f16/bf16;
+     * the 8-bit types take ~1.1). */
+    size_t widest = n_embd > n_ff ? n_embd : n_ff;
+    if (q_dim > widest) widest = q_dim;
+    for (int i = 0; i < TL_ACT_SLOTS; i++)
+        if (!(ctx->act[i] = malloc(nb * widest * 2 + 64))) ok = false;
     ctx->logits = alloc_floats((size_t)hp->n_vocab, &ok);
     ctx->logits_capacity = 1;
     ctx->pool = tl_threadpool_new((int)p.n_threads);

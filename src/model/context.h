@@ -7,18 +7,26 @@
 #define TL_CONTEXT_H
 
 #include "model/model.h"
+#include "tensor/kernels.h"
 #include "util/threadpool.h"
+
+/* Activations converted for quantized dot products: one buffer per distinct
+ * vec_dot type among the matrices that read the same input (at most 3). */
+#define TL_ACT_SLOTS 3
 
 struct tl_context {
     const tl_model *model;
+    const tl_kernel_set *kernels;
     uint32_t n_ctx;   /* KV cache capacity in positions */
     uint32_t n_batch; /* most tokens per forward pass */
     uint32_t n_past;  /* positions currently cached */
     tl_threadpool *pool;
 
-    /* KV cache, F32: [n_layer][n_ctx][kv_dim] each. */
-    float *k_cache;
-    float *v_cache;
+    /* KV cache: [n_layer][n_ctx] rows of kv_dim elements of type_k / type_v. */
+    uint32_t type_k, type_v;
+    size_t k_row_bytes, v_row_bytes;
+    uint8_t *k_cache;
+    uint8_t *v_cache;
 
     /* Scratch for one batch of up to n_batch tokens. */
     float *x;       /* residual stream     [n_batch][n_embd] */
@@ -31,7 +39,8 @@ struct tl_context {
     float *up;      /*                     [n_batch][n_ff] */
     float *scores;  /* attention scores    [n_threads][n_ctx] */
     float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
-    void *act_scratch; /* activations converted for quantized dot products */
+    void *act[TL_ACT_SLOTS];    /* converted activations, see TL_ACT_SLOTS */
+    uint32_t act_type[TL_ACT_SLOTS];
 
     /* Logits of the last tl_decode: n_logit_rows rows of n_vocab. */
     float *logits;

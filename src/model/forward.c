@@ -6,6 +6,11 @@
  * → output projection → residual; norm → gated feed-forward → residual), then
  * the final norm and the output matrix. What differs between architectures
  * (norm kind, activation, RoPE layout, biases) comes from model->arch.
+ *
+ * The whole pass is one task on the context's thread pool: every thread runs
+ * this same sequence, does its share of each step (a band of matrix rows, a
+ * range of tokens, a set of attention heads) and meets the others at a
+ * barrier before the next step reads what the step wrote.
  */
 #include <math.h>
 #include <string.h>
@@ -13,132 +18,259 @@
 #include "model/context.h"
 #include "tensor/ops.h"
 
-static void norm_rows(const tl_model *m, float *out, const float *x, const float *w,
-                      const float *b, int32_t n) {
+typedef struct forward_pass {
+    tl_context *ctx;
+    const tl_model *m;
+    const tl_kernel_set *k;
+    const tl_token *tokens;
+    int32_t n;       /* tokens in the batch */
+    uint32_t pos0;   /* position of the first */
+    bool all_logits;
+    float *logits;   /* NULL: no logits wanted */
+    tl_rope_params rope;
+} forward_pass;
+
+/* Matrix rows are handed out in multiples of this, so SIMD kernels see whole
+ * tiles. */
+#define ROW_ALIGN 16
+
+/* ---- activations -------------------------------------------------------- */
+
+/* Where a matrix finds its input: the converted slot for its vec_dot type,
+ * or the float rows themselves. */
+static const void *input_for(const forward_pass *f, const tl_matrix *w, const float *x,
+                             size_t *row_bytes) {
+    const uint32_t vdt = tl_type_traits_of(w->type)->vec_dot_type;
+    if (vdt == TL_TYPE_F32) {
+        *row_bytes = (size_t)w->n_cols * sizeof(float);
+        return x;
+    }
+    *row_bytes = tl_type_row_bytes(vdt, w->n_cols);
+    for (int i = 0; i < TL_ACT_SLOTS; i++)
+        if (f->ctx->act_type[i] == vdt) return f->ctx->act[i];
+    return NULL; /* unreachable: convert_input assigned a slot */
+}
+
+/* Convert rows [t0, t1) of x for every distinct vec_dot type among mats.
+ * Every thread derives the same slot assignment from mats; thread 0 records
+ * it for input_for, which runs after the next barrier. */
+static void convert_input(forward_pass *f, int ith, const tl_matrix *const *mats, int n_mats,
+                          const float *x, int64_t n_cols, int64_t t0, int64_t t1) {
+    tl_context *ctx = f->ctx;
+    uint32_t types[TL_ACT_SLOTS];
+    int used = 0;
+    for (int i = 0; i < n_mats; i++) {
+        const uint32_t vdt = tl_type_traits_of(mats[i]->type)->vec_dot_type;
+        if (vdt == TL_TYPE_F32) continue;
+        int slot = 0;
+        while (slot < used && types[slot] != vdt) slot++;
+        if (slot == used) {
+            types[used++] = vdt;
+            tl_quantize_rows(f->k, vdt, x, n_cols, t0, t1, ctx->act[slot]);
+        }
+    }
+    if (ith == 0)
+        for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->act_type[i] = i < used ? types[i] : TL_TYPE_COUNT;
+}
+
+/* Step: normalise rows [first, first+count) of x into xn[0..count) and
+ * convert them for the matrices that read them. Threads split the rows. */
+static void norm_and_convert(forward_pass *f, int ith, int nth, const float *x, const float *w,
+                             const float *b, int32_t first, int32_t count,
+                             const tl_matrix *const *mats, int n_mats) {
+    const tl_model *m = f->m;
     const int64_t d = m->hp.n_embd;
-    for (int32_t t = 0; t < n; t++) {
+    long t0, t1;
+    tl_split_range(count, ith, nth, &t0, &t1);
+    for (long t = t0; t < t1; t++) {
         if (m->arch->norm == TL_NORM_RMS)
-            tl_rms_norm(out + t * d, x + t * d, w, d, m->hp.norm_eps);
+            tl_rms_norm(f->ctx->xn + t * d, x + (first + t) * d, w, d, m->hp.norm_eps);
         else
-            tl_layer_norm(out + t * d, x + t * d, w, b, d, m->hp.norm_eps);
+            tl_layer_norm(f->ctx->xn + t * d, x + (first + t) * d, w, b, d, m->hp.norm_eps);
+    }
+    convert_input(f, ith, mats, n_mats, f->ctx->xn, d, t0, t1);
+}
+
+/* ---- matrix steps ------------------------------------------------------- */
+
+/* This thread's rows of y = W·x (+ bias), for `count` tokens. */
+static void matmul_share(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias,
+                         const float *x, int32_t count, float *y) {
+    size_t row_bytes;
+    const void *xq = input_for(f, w, x, &row_bytes);
+    int64_t r0, r1;
+    tl_split_rows(w->n_rows, ROW_ALIGN, ith, nth, &r0, &r1);
+    tl_matmul_rows(f->k, w, xq, row_bytes, count, y, w->n_rows, r0, r1);
+    if (bias)
+        for (int32_t t = 0; t < count; t++)
+            for (int64_t r = r0; r < r1; r++) y[t * w->n_rows + r] += bias[r];
+}
+
+/* This thread's rows of x += W·in: the residual is added by the thread that
+ * computed the rows, so no extra barrier is needed. */
+static void matmul_residual_share(forward_pass *f, int ith, int nth, const tl_matrix *w,
+                                  const float *bias, const float *in) {
+    tl_context *ctx = f->ctx;
+    matmul_share(f, ith, nth, w, bias, in, f->n, ctx->proj);
+    int64_t r0, r1;
+    tl_split_rows(w->n_rows, ROW_ALIGN, ith, nth, &r0, &r1);
+    for (int32_t t = 0; t < f->n; t++)
+        for (int64_t r = r0; r < r1; r++) ctx->x[t * w->n_rows + r] += ctx->proj[t * w->n_rows + r];
+}
+
+/* Gate and up projections and the gated activation on this thread's rows. */
+static void feed_forward_share(forward_pass *f, int ith, int nth, const tl_layer_weights *L) {
+    tl_context *ctx = f->ctx;
+    const int64_t n_ff = f->m->hp.n_ff;
+    matmul_share(f, ith, nth, &L->ffn_gate, NULL, ctx->xn, f->n, ctx->gate);
+    matmul_share(f, ith, nth, &L->ffn_up, NULL, ctx->xn, f->n, ctx->up);
+    int64_t r0, r1;
+    tl_split_rows(n_ff, ROW_ALIGN, ith, nth, &r0, &r1);
+    for (int32_t t = 0; t < f->n; t++) {
+        if (f->m->arch->ffn == TL_FFN_SWIGLU)
+            tl_swiglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
+        else
+            tl_geglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
     }
 }
 
-static void matmul(tl_context *ctx, const tl_matrix *w, const float *bias, const float *x,
-                   int32_t n, float *y) {
-    tl_matmul(ctx->pool, w, x, n, y, ctx->act_scratch);
-    if (bias) tl_add_bias(y, bias, w->n_rows, n);
+/* ---- attention ---------------------------------------------------------- */
+
+/* RoPE on this thread's tokens, then their keys and values into the cache. */
+static void rope_and_store(forward_pass *f, int ith, int nth, uint8_t *k_layer, uint8_t *v_layer) {
+    tl_context *ctx = f->ctx;
+    const tl_hparams *hp = &f->m->hp;
+    const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+    const int half_rot = (int)hp->n_rot / 2;
+    long t0, t1;
+    tl_split_range(f->n, ith, nth, &t0, &t1);
+    for (long t = t0; t < t1; t++) {
+        const float *c = ctx->rope_cos + t * half_rot, *s = ctx->rope_sin + t * half_rot;
+        tl_rope_apply(&f->rope, c, s, ctx->q + t * q_dim, (int)hp->n_head, (int)hp->head_dim);
+        tl_rope_apply(&f->rope, c, s, ctx->k + t * kv_dim, (int)hp->n_head_kv, (int)hp->head_dim);
+        const size_t pos = f->pos0 + (size_t)t;
+        f->k->quantize[ctx->type_k](ctx->k + t * kv_dim, k_layer + pos * ctx->k_row_bytes, (int64_t)kv_dim);
+        f->k->quantize[ctx->type_v](ctx->v + t * kv_dim, v_layer + pos * ctx->v_row_bytes, (int64_t)kv_dim);
+    }
 }
 
-typedef struct attention_task {
-    tl_context *ctx;
-    int32_t n;         /* tokens in the batch */
-    uint32_t pos0;     /* position of the first */
-    const float *k_layer, *v_layer; /* this layer's cache [n_ctx][kv_dim] */
-} attention_task;
-
-/* Causal attention: each (token, head) pair is independent; threads take a
- * share of the pairs. Scores are softmax(q·k / sqrt(head_dim)) over every
- * cached position up to the token's own. */
-static void attention_heads(void *arg, int ith, int nth) {
-    const attention_task *a = arg;
-    tl_context *ctx = a->ctx;
-    const tl_hparams *hp = &ctx->model->hp;
+/* Causal attention: (token, head) pairs are independent; threads take a
+ * share. softmax(q·k / sqrt(head_dim)) over every cached position up to the
+ * token's own, then the weighted sum of the values. */
+static void attention_share(forward_pass *f, int ith, int nth, const uint8_t *k_layer,
+                            const uint8_t *v_layer) {
+    tl_context *ctx = f->ctx;
+    const tl_hparams *hp = &f->m->hp;
     const int hd = (int)hp->head_dim;
     const int group = (int)(hp->n_head / hp->n_head_kv);
-    const size_t q_dim = (size_t)hp->n_head * hd, kv_dim = (size_t)hp->n_head_kv * hd;
+    const size_t q_dim = (size_t)hp->n_head * hd;
     const float scale = 1.0f / sqrtf((float)hd);
+    const tl_kv_dot_fn kv_dot = f->k->kv_dot[ctx->type_k];
+    const tl_kv_axpy_fn kv_axpy = f->k->kv_axpy[ctx->type_v];
     float *scores = ctx->scores + (size_t)ith * ctx->n_ctx;
 
     long begin, end;
-    tl_split_range((long)a->n * hp->n_head, ith, nth, &begin, &end);
+    tl_split_range((long)f->n * hp->n_head, ith, nth, &begin, &end);
     for (long pair = begin; pair < end; pair++) {
         const int32_t t = (int32_t)(pair / hp->n_head);
         const int h = (int)(pair % hp->n_head);
-        const size_t kv_off = (size_t)(h / group) * hd;
+        const size_t k_off = tl_type_row_bytes(ctx->type_k, (int64_t)(h / group) * hd);
+        const size_t v_off = tl_type_row_bytes(ctx->type_v, (int64_t)(h / group) * hd);
         const float *q = ctx->q + t * q_dim + (size_t)h * hd;
-        const uint32_t n_pos = a->pos0 + (uint32_t)t + 1;
-        for (uint32_t p = 0; p < n_pos; p++) {
-            const float *k = a->k_layer + p * kv_dim + kv_off;
-            float dot = 0.0f;
-            for (int i = 0; i < hd; i++) dot += q[i] * k[i];
-            scores[p] = dot * scale;
-        }
+        const uint32_t n_pos = f->pos0 + (uint32_t)t + 1;
+        for (uint32_t p = 0; p < n_pos; p++)
+            scores[p] = kv_dot(hd, q, k_layer + p * ctx->k_row_bytes + k_off) * scale;
         tl_softmax(scores, n_pos);
         float *out = ctx->attn + t * q_dim + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof *out);
-        for (uint32_t p = 0; p < n_pos; p++) {
-            const float *v = a->v_layer + p * kv_dim + kv_off;
-            const float s = scores[p];
-            for (int i = 0; i < hd; i++) out[i] += s * v[i];
-        }
+        for (uint32_t p = 0; p < n_pos; p++)
+            kv_axpy(hd, scores[p], v_layer + p * ctx->v_row_bytes + v_off, out);
     }
+}
+
+/* ---- the pass ----------------------------------------------------------- */
+
+static void forward_worker(void *arg, int ith, int nth) {
+    forward_pass *f = arg;
+    tl_context *ctx = f->ctx;
+    tl_threadpool *pool = ctx->pool;
+    const tl_model *m = f->m;
+    const tl_hparams *hp = &m->hp;
+    const size_t n_embd = hp->n_embd;
+    const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
+    const int half_rot = (int)hp->n_rot / 2;
+
+    /* Embeddings and RoPE angles of this thread's tokens. */
+    long t0, t1;
+    tl_split_range(f->n, ith, nth, &t0, &t1);
+    for (long t = t0; t < t1; t++) {
+        tl_matrix_get_row(&m->token_embd, f->tokens[t], ctx->x + t * n_embd);
+        tl_rope_cache(&f->rope, (float)(f->pos0 + (uint32_t)t), ctx->rope_cos + t * half_rot,
+                      ctx->rope_sin + t * half_rot);
+    }
+    tl_threadpool_barrier(pool);
+
+    for (uint32_t il = 0; il < hp->n_layer; il++) {
+        const tl_layer_weights *L = &m->layers[il];
+        uint8_t *k_layer = ctx->k_cache + (size_t)il * ctx->n_ctx * ctx->k_row_bytes;
+        uint8_t *v_layer = ctx->v_cache + (size_t)il * ctx->n_ctx * ctx->v_row_bytes;
+
+        /* Attention block. */
+        const tl_matrix *qkv[] = {&L->wq, &L->wk, &L->wv};
+        norm_and_convert(f, ith, nth, ctx->x, L->attn_norm, L->attn_norm_bias, 0, f->n, qkv, 3);
+        tl_threadpool_barrier(pool);
+        matmul_share(f, ith, nth, &L->wq, L->bq, ctx->xn, f->n, ctx->q);
+        matmul_share(f, ith, nth, &L->wk, L->bk, ctx->xn, f->n, ctx->k);
+        matmul_share(f, ith, nth, &L->wv, L->bv, ctx->xn, f->n, ctx->v);
+        tl_threadpool_barrier(pool);
+        rope_and_store(f, ith, nth, k_layer, v_layer);
+        tl_threadpool_barrier(pool);
+        attention_share(f, ith, nth, k_layer, v_layer);
+        tl_threadpool_barrier(pool);
+        const tl_matrix *wo[] = {&L->wo};
+        convert_input(f, ith, wo, 1, ctx->attn, (int64_t)q_dim, t0, t1);
+        tl_threadpool_barrier(pool);
+        matmul_residual_share(f, ith, nth, &L->wo, L->bo, ctx->attn);
+        tl_threadpool_barrier(pool);
+
+        /* Feed-forward block. */
+        const tl_matrix *gate_up[] = {&L->ffn_gate, &L->ffn_up};
+        norm_and_convert(f, ith, nth, ctx->x, L->ffn_norm, L->ffn_norm_bias, 0, f->n, gate_up, 2);
+        tl_threadpool_barrier(pool);
+        feed_forward_share(f, ith, nth, L);
+        tl_threadpool_barrier(pool);
+        const tl_matrix *down[] = {&L->ffn_down};
+        convert_input(f, ith, down, 1, ctx->gate, (int64_t)hp->n_ff, t0, t1);
+        tl_threadpool_barrier(pool);
+        matmul_residual_share(f, ith, nth, &L->ffn_down, NULL, ctx->gate);
+        tl_threadpool_barrier(pool);
+    }
+
+    if (!f->logits) return;
+    /* Only the rows whose logits are wanted go through the output matrix. */
+    const int32_t first = f->all_logits ? 0 : f->n - 1;
+    const tl_matrix *out[] = {&m->output};
+    norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, first, f->n - first,
+                     out, 1);
+    tl_threadpool_barrier(pool);
+    matmul_share(f, ith, nth, &m->output, NULL, ctx->xn, f->n - first, f->logits);
 }
 
 void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
                 float *logits_out) {
     const tl_model *m = ctx->model;
-    const tl_hparams *hp = &m->hp;
-    const size_t n_embd = hp->n_embd, n_ff = hp->n_ff;
-    const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
-    const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
-    const uint32_t pos0 = ctx->n_past;
-    const int half_rot = (int)hp->n_rot / 2;
-
-    tl_rope_params rope = {.n_rot = (int)hp->n_rot,
-                           .theta_base = hp->rope_theta,
-                           .freq_scale = hp->rope_freq_scale,
-                           .freq_factors = m->rope_freq_factors,
-                           .neox = m->arch->rope == TL_ROPE_NEOX};
-    for (int32_t t = 0; t < n; t++)
-        tl_rope_cache(&rope, (float)(pos0 + (uint32_t)t), ctx->rope_cos + t * half_rot,
-                      ctx->rope_sin + t * half_rot);
-
-    for (int32_t t = 0; t < n; t++) tl_matrix_get_row(&m->token_embd, tokens[t], ctx->x + t * n_embd);
-
-    for (uint32_t il = 0; il < hp->n_layer; il++) {
-        const tl_layer_weights *L = &m->layers[il];
-        float *k_layer = ctx->k_cache + (size_t)il * ctx->n_ctx * kv_dim;
-        float *v_layer = ctx->v_cache + (size_t)il * ctx->n_ctx * kv_dim;
-
-        /* Attention block. */
-        norm_rows(m, ctx->xn, ctx->x, L->attn_norm, L->attn_norm_bias, n);
-        matmul(ctx, &L->wq, L->bq, ctx->xn, n, ctx->q);
-        matmul(ctx, &L->wk, L->bk, ctx->xn, n, ctx->k);
-        matmul(ctx, &L->wv, L->bv, ctx->xn, n, ctx->v);
-        for (int32_t t = 0; t < n; t++) {
-            const float *c = ctx->rope_cos + t * half_rot, *s = ctx->rope_sin + t * half_rot;
-            tl_rope_apply(&rope, c, s, ctx->q + t * q_dim, (int)hp->n_head, (int)hp->head_dim);
-            tl_rope_apply(&rope, c, s, ctx->k + t * kv_dim, (int)hp->n_head_kv, (int)hp->head_dim);
-        }
-        memcpy(k_layer + pos0 * kv_dim, ctx->k, (size_t)n * kv_dim * sizeof(float));
-        memcpy(v_layer + pos0 * kv_dim, ctx->v, (size_t)n * kv_dim * sizeof(float));
-
-        attention_task task = {.ctx = ctx, .n = n, .pos0 = pos0, .k_layer = k_layer, .v_layer = v_layer};
-        tl_threadpool_run(ctx->pool, attention_heads, &task);
-
-        matmul(ctx, &L->wo, L->bo, ctx->attn, n, ctx->proj);
-        for (size_t i = 0; i < (size_t)n * n_embd; i++) ctx->x[i] += ctx->proj[i];
-
-        /* Feed-forward block. */
-        norm_rows(m, ctx->xn, ctx->x, L->ffn_norm, L->ffn_norm_bias, n);
-        matmul(ctx, &L->ffn_gate, NULL, ctx->xn, n, ctx->gate);
-        matmul(ctx, &L->ffn_up, NULL, ctx->xn, n, ctx->up);
-        for (int32_t t = 0; t < n; t++) {
-            if (m->arch->ffn == TL_FFN_SWIGLU)
-                tl_swiglu(ctx->gate + t * n_ff, ctx->up + t * n_ff, (int64_t)n_ff);
-            else
-                tl_geglu(ctx->gate + t * n_ff, ctx->up + t * n_ff, (int64_t)n_ff);
-        }
-        matmul(ctx, &L->ffn_down, NULL, ctx->gate, n, ctx->proj);
-        for (size_t i = 0; i < (size_t)n * n_embd; i++) ctx->x[i] += ctx->proj[i];
-    }
-
-    if (!logits_out) return;
-    /* Only the rows whose logits are wanted go through the output matrix. */
-    const int32_t first = all_logits ? 0 : n - 1;
-    const int32_t n_out = n - first;
-    norm_rows(m, ctx->xn, ctx->x + (size_t)first * n_embd, m->output_norm, m->output_norm_bias,
-              n_out);
-    tl_matmul(ctx->pool, &m->output, ctx->xn, n_out, logits_out, ctx->act_scratch);
+    forward_pass f = {.ctx = ctx,
+                      .m = m,
+                      .k = ctx->kernels,
+                      .tokens = tokens,
+                      .n = n,
+                      .pos0 = ctx->n_past,
+                      .all_logits = all_logits,
+                      .logits = logits_out,
+                      .rope = {.n_rot = (int)m->hp.n_rot,
+                               .theta_base = m->hp.rope_theta,
+                               .freq_scale = m->hp.rope_freq_scale,
+                               .freq_factors = m->rope_freq_factors,
+                               .neox = m->arch->rope == TL_ROPE_NEOX}};
+    tl_threadpool_run(ctx->pool, forward_worker, &f);
 }

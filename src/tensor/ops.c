@@ -88,53 +88,27 @@ void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin
     }
 }
 
-size_t tl_matmul_scratch_bytes(const tl_matrix *w, int64_t n_tokens) {
-    const tl_type_traits *t = tl_type_traits_of(w->type);
-    if (t->vec_dot_type == TL_TYPE_F32) return 0;
-    return tl_type_row_bytes(t->vec_dot_type, w->n_cols) * (size_t)n_tokens;
+void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes,
+                    int64_t n_tokens, float *y, int64_t ldy, int64_t r0, int64_t r1) {
+    if (r0 >= r1 || n_tokens <= 0) return;
+    tl_kernels_gemm(k, w->type, w->n_cols, w->data, w->row_bytes, r0, r1, xq, xq_row_bytes, n_tokens,
+                    y, ldy);
 }
 
-typedef struct matmul_task {
-    const tl_matrix *w;
-    const void *x;       /* activations in vec_dot_type */
-    size_t x_row_bytes;
-    int64_t n_tokens;
-    float *y;
-    tl_vec_dot_fn dot;
-} matmul_task;
-
-/* Each thread takes a band of weight rows; every row is read once and used
- * for all tokens of the batch while it is hot in cache. */
-static void matmul_rows(void *arg, int ith, int nth) {
-    const matmul_task *t = arg;
-    long r0, r1;
-    tl_split_range((long)t->w->n_rows, ith, nth, &r0, &r1);
-    const uint8_t *wdata = t->w->data;
-    for (long r = r0; r < r1; r++) {
-        const void *wrow = wdata + (size_t)r * t->w->row_bytes;
-        for (int64_t tok = 0; tok < t->n_tokens; tok++) {
-            const void *xrow = (const uint8_t *)t->x + (size_t)tok * t->x_row_bytes;
-            t->dot(t->w->n_cols, &t->y[tok * t->w->n_rows + r], wrow, xrow);
-        }
-    }
+void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols,
+                      int64_t t0, int64_t t1, void *out) {
+    const size_t row_bytes = tl_type_row_bytes(type, n_cols);
+    for (int64_t t = t0; t < t1; t++)
+        k->quantize[type](x + t * n_cols, (uint8_t *)out + (size_t)t * row_bytes, n_cols);
 }
 
-void tl_matmul(tl_threadpool *pool, const tl_matrix *w, const float *x, int64_t n_tokens,
-               float *y, void *scratch) {
-    const tl_type_traits *t = tl_type_traits_of(w->type);
-    const tl_type_traits *vt = tl_type_traits_of(t->vec_dot_type);
-    matmul_task task = {.w = w, .n_tokens = n_tokens, .y = y, .dot = t->vec_dot};
-    if (t->vec_dot_type == TL_TYPE_F32) {
-        task.x = x;
-        task.x_row_bytes = (size_t)w->n_cols * sizeof(float);
-    } else {
-        task.x_row_bytes = tl_type_row_bytes(t->vec_dot_type, w->n_cols);
-        for (int64_t tok = 0; tok < n_tokens; tok++)
-            vt->from_float(x + tok * w->n_cols, (uint8_t *)scratch + tok * task.x_row_bytes,
-                           w->n_cols);
-        task.x = scratch;
-    }
-    tl_threadpool_run(pool, matmul_rows, &task);
+void tl_split_rows(int64_t n, int64_t align, int ith, int nth, int64_t *begin, int64_t *end) {
+    int64_t chunks = (n + align - 1) / align;
+    int64_t per = (chunks + nth - 1) / nth;
+    *begin = per * ith * align;
+    *end = *begin + per * align;
+    if (*begin > n) *begin = n;
+    if (*end > n) *end = n;
 }
 
 void tl_add_bias(float *y, const float *b, int64_t n, int64_t n_tokens) {

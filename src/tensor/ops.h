@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/kernels.h"
 #include "util/threadpool.h"
 
 /* A 2-D weight matrix as stored: n_rows rows of n_cols elements of `type`
@@ -54,13 +55,20 @@ void tl_rope_cache(const tl_rope_params *p, float pos, float *cos_out, float *si
 void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin_t, float *x,
                    int n_heads, int head_dim);
 
-/* Bytes of scratch tl_matmul needs for n_tokens rows against this matrix. */
-size_t tl_matmul_scratch_bytes(const tl_matrix *w, int64_t n_tokens);
-/* y[t][r] = dot(w row r, x[t]) for t < n_tokens, r < n_rows; x rows are
- * n_cols floats apart, y rows n_rows apart. `scratch` holds the activations
- * converted to the weight's vec_dot_type. Rows are split across the pool. */
-void tl_matmul(tl_threadpool *pool, const tl_matrix *w, const float *x, int64_t n_tokens,
-               float *y, void *scratch);
+/* Rows [r0, r1) of y = W·x for n_tokens tokens: y[t * ldy + r]. `xq` holds
+ * the tokens' activations already converted to W's vec_dot_type (rows
+ * xq_row_bytes apart), or plain floats when that type is F32. */
+void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes,
+                    int64_t n_tokens, float *y, int64_t ldy, int64_t r0, int64_t r1);
+
+/* Convert rows [t0, t1) of x (n_cols floats each) to `type` (a vec_dot
+ * type) at out + t * tl_type_row_bytes(type, n_cols). */
+void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols,
+                      int64_t t0, int64_t t1, void *out);
+
+/* The [begin, end) share of n matrix rows for thread ith of nth, in chunks
+ * that are multiples of `align` rows (so SIMD kernels see whole tiles). */
+void tl_split_rows(int64_t n, int64_t align, int ith, int nth, int64_t *begin, int64_t *end);
 
 /* y[i] += b[i] for each of n_tokens rows of n. */
 void tl_add_bias(float *y, const float *b, int64_t n, int64_t n_tokens);

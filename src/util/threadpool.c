@@ -1,26 +1,43 @@
 /*
- * threadpool.c — workers parked on a condition variable, woken per task by a
- * generation counter; the caller works as thread 0 and then waits for the
- * others. Simple and correct; a spinning barrier for lower per-task latency
- * belongs to the performance work.
+ * threadpool.c — workers that spin, then sleep, waiting for the next task;
+ * a sense-reversing spin barrier for steps inside a task.
  */
 #include "util/threadpool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ volatile("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* How long a waiting worker spins before it sleeps (iterations of pause). */
+#define SPIN_BEFORE_SLEEP 200000
 
 struct tl_threadpool {
     int n_threads;
     pthread_t *threads;
-    pthread_mutex_t mutex;
-    pthread_cond_t wake;
-    pthread_cond_t done;
-    unsigned long generation; /* bumped for each task */
-    int pending;              /* workers still running the current task */
-    bool stop;
+
+    /* Task hand-off. */
+    atomic_uint generation; /* bumped for each task */
+    atomic_int pending;     /* workers still running the current task */
+    atomic_bool stop;
     tl_task_fn fn;
     void *arg;
+    pthread_mutex_t mutex;  /* sleeping workers wait on `wake` */
+    pthread_cond_t wake;
+    atomic_int sleepers;
+
+    /* Barrier inside a task. */
+    atomic_int barrier_count;
+    atomic_uint barrier_phase;
 };
 
 typedef struct worker_start {
@@ -28,25 +45,35 @@ typedef struct worker_start {
     int ith;
 } worker_start;
 
+/* Wait until the generation moves past `seen` (or stop): spin, then sleep. */
+static unsigned wait_for_task(tl_threadpool *pool, unsigned seen) {
+    for (int i = 0; i < SPIN_BEFORE_SLEEP; i++) {
+        unsigned g = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        if (g != seen || atomic_load_explicit(&pool->stop, memory_order_relaxed)) return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&pool->mutex);
+    atomic_fetch_add(&pool->sleepers, 1);
+    unsigned g;
+    while ((g = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop))
+        pthread_cond_wait(&pool->wake, &pool->mutex);
+    atomic_fetch_sub(&pool->sleepers, 1);
+    pthread_mutex_unlock(&pool->mutex);
+    return g;
+}
+
 static void *worker_main(void *p) {
     worker_start *ws = p;
     tl_threadpool *pool = ws->pool;
-    int ith = ws->ith;
+    const int ith = ws->ith;
     free(ws);
-    unsigned long seen = 0;
-    pthread_mutex_lock(&pool->mutex);
+    unsigned seen = 0;
     for (;;) {
-        while (!pool->stop && pool->generation == seen) pthread_cond_wait(&pool->wake, &pool->mutex);
-        if (pool->stop) break;
-        seen = pool->generation;
-        tl_task_fn fn = pool->fn;
-        void *arg = pool->arg;
-        pthread_mutex_unlock(&pool->mutex);
-        fn(arg, ith, pool->n_threads);
-        pthread_mutex_lock(&pool->mutex);
-        if (--pool->pending == 0) pthread_cond_signal(&pool->done);
+        seen = wait_for_task(pool, seen);
+        if (atomic_load(&pool->stop)) break;
+        pool->fn(pool->arg, ith, pool->n_threads);
+        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
     }
-    pthread_mutex_unlock(&pool->mutex);
     return NULL;
 }
 
@@ -57,25 +84,22 @@ tl_threadpool *tl_threadpool_new(int n_threads) {
     pool->n_threads = n_threads;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
-    pthread_cond_init(&pool->done, NULL);
     if (n_threads > 1) {
         pool->threads = calloc((size_t)n_threads, sizeof *pool->threads);
         if (!pool->threads) {
+            pool->n_threads = 1;
             tl_threadpool_free(pool);
             return NULL;
         }
         for (int i = 1; i < n_threads; i++) {
             worker_start *ws = malloc(sizeof *ws);
-            if (!ws) {
-                pool->n_threads = i;
-                tl_threadpool_free(pool);
-                return NULL;
+            if (ws) {
+                ws->pool = pool;
+                ws->ith = i;
             }
-            ws->pool = pool;
-            ws->ith = i;
-            if (pthread_create(&pool->threads[i], NULL, worker_main, ws) != 0) {
+            if (!ws || pthread_create(&pool->threads[i], NULL, worker_main, ws) != 0) {
                 free(ws);
-                pool->n_threads = i;
+                pool->n_threads = i; /* join only the threads that exist */
                 tl_threadpool_free(pool);
                 return NULL;
             }
@@ -87,14 +111,13 @@ tl_threadpool *tl_threadpool_new(int n_threads) {
 void tl_threadpool_free(tl_threadpool *pool) {
     if (!pool) return;
     pthread_mutex_lock(&pool->mutex);
-    pool->stop = true;
+    atomic_store(&pool->stop, true);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
     for (int i = 1; i < pool->n_threads && pool->threads; i++) pthread_join(pool->threads[i], NULL);
     free(pool->threads);
     pthread_mutex_destroy(&pool->mutex);
     pthread_cond_destroy(&pool->wake);
-    pthread_cond_destroy(&pool->done);
     free(pool);
 }
 
@@ -105,17 +128,28 @@ void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
         fn(arg, 0, 1);
         return;
     }
-    pthread_mutex_lock(&pool->mutex);
     pool->fn = fn;
     pool->arg = arg;
-    pool->pending = pool->n_threads - 1;
-    pool->generation++;
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->mutex);
-
+    atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
+    atomic_store_explicit(&pool->barrier_count, 0, memory_order_relaxed);
+    atomic_fetch_add(&pool->generation, 1); /* seq_cst: pairs with the sleepers check */
+    if (atomic_load(&pool->sleepers) > 0) {
+        pthread_mutex_lock(&pool->mutex);
+        pthread_cond_broadcast(&pool->wake);
+        pthread_mutex_unlock(&pool->mutex);
+    }
     fn(arg, 0, pool->n_threads);
+    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+}
 
-    pthread_mutex_lock(&pool->mutex);
-    while (pool->pending > 0) pthread_cond_wait(&pool->done, &pool->mutex);
-    pthread_mutex_unlock(&pool->mutex);
+void tl_threadpool_barrier(tl_threadpool *pool) {
+    if (!pool || pool->n_threads == 1) return;
+    const unsigned phase = atomic_load_explicit(&pool->barrier_phase, memory_order_relaxed);
+    if (atomic_fetch_add_explicit(&pool->barrier_count, 1, memory_order_acq_rel) ==
+        pool->n_threads - 1) {
+        atomic_store_explicit(&pool->barrier_count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pool->barrier_phase, 1, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&pool->barrier_phase, memory_order_acquire) == phase) cpu_relax();
 }

@@ -32,6 +32,7 @@ static tl_context *new_context(tl_model *m, uint32_t n_threads, uint32_t n_batch
     p.n_threads = n_threads;
     p.n_batch = n_batch;
     p.n_ctx = 1024;
+    p.type_k = p.type_v = 0; /* f32, as the llama.cpp references were made */
     if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
     return ctx;
 }
