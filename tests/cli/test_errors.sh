@@ -16,6 +16,8 @@ expect_error "missing prompt file" "cannot open prompt file" -- "$TINYLLM" run -
 expect_error "missing model" "nope.gguf" -- "$TINYLLM" run -m "$TMP/nope.gguf" -p hi
 expect_error "not gguf" "bad magic|not a GGUF" -- "$TINYLLM" run -m "$0" -p hi
 expect_error "info on missing" "nope.gguf" -- "$TINYLLM" info -m "$TMP/nope.gguf"
+expect_error "bad cache type" "\-\-cache-type-k must be f32, f16 or q8_0, got 'q4_k'" -- "$TINYLLM" run -m "$M" -p hi --cache-type-k q4_k
+expect_error "q8_0 cache on small heads" "multiple of 32" -- "$TINYLLM" run -m "$M" -p hi --cache-type-v q8_0
 expect_error "bad logit bias" "\-\-logit-bias expects" -- "$TINYLLM" run -m "$M" -p hi --logit-bias 99999+1
 expect_error "prompt too long" "more than the context size of 4" -- "$TINYLLM" run -m "$M" -p "Once upon a time there was" -c 4
 expect_error "bad token id" "not a token id" -- "$TINYLLM" detokenize -m "$M" 1 512

@@ -29,6 +29,11 @@ char *cli_read_prompt(const char *command, const char *text, const char *file, s
 tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
                        bool add_special, bool parse_special, int32_t *n);
 
+/* Apply --cache-type-k/-v values (NULL = keep the default) to the context
+ * params; prints an error and returns false for a bad name. */
+bool cli_cache_types(const char *command, const char *type_k, const char *type_v,
+                     tl_context_params *params);
+
 /* Write bytes to stdout and flush (streamed output). */
 void cli_write(const char *s, size_t n);
 

@@ -104,3 +104,20 @@ void cli_write(const char *s, size_t n) {
     if (n) fwrite(s, 1, n, stdout);
     fflush(stdout);
 }
+
+static bool cache_type(const char *command, const char *flag, const char *name, uint32_t *out) {
+    if (!name) return true;
+    int32_t t = tl_type_from_name(name);
+    if (t != 0 && t != 1 && t != 8) {
+        tl_cli_error(command, "%s must be f32, f16 or q8_0, got '%s'", flag, name);
+        return false;
+    }
+    *out = (uint32_t)t;
+    return true;
+}
+
+bool cli_cache_types(const char *command, const char *type_k, const char *type_v,
+                     tl_context_params *params) {
+    return cache_type(command, "--cache-type-k", type_k, &params->type_k) &&
+           cache_type(command, "--cache-type-v", type_v, &params->type_v);
+}

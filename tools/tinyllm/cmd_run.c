@@ -12,7 +12,7 @@
 #include "cli_sampling.h"
 
 typedef struct run_options {
-    const char *model, *prompt, *prompt_file;
+    const char *model, *prompt, *prompt_file, *cache_type_k, *cache_type_v;
     int32_t n_predict, n_ctx, n_threads, n_batch;
     bool ignore_eos, no_bos, special, json;
     cli_sampling sampling;
@@ -165,6 +165,10 @@ int cmd_run(int argc, char **argv) {
          NULL, 0, 256},
         {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
          NULL, 0, 1 << 20},
+        {NULL, "--cache-type-k", TL_OPT_STRING, &o.cache_type_k, "TYPE", "KV cache type for keys: f32, f16, q8_0 (default f16)",
+         NULL, 0, 0},
+        {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE", "KV cache type for values: f32, f16, q8_0 (default f16)",
+         NULL, 0, 0},
         {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens",
          NULL, 0, 0},
         {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt", NULL, 0, 0},
@@ -173,7 +177,7 @@ int cmd_run(int argc, char **argv) {
         {NULL, "--json", TL_OPT_FLAG, &o.json, "",
          "print one JSON object (text, tokens, prompt_tokens, timings) instead of streaming", NULL, 0, 0},
     };
-    int n_opts = 11;
+    int n_opts = 13;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
     const tl_command_spec spec = {"run", "-m FILE (-p TEXT | -f FILE) [options]",
@@ -207,6 +211,7 @@ int cmd_run(int argc, char **argv) {
     cp.n_ctx = (uint32_t)o.n_ctx;
     cp.n_threads = (uint32_t)o.n_threads;
     cp.n_batch = (uint32_t)o.n_batch;
+    if (!cli_cache_types("run", o.cache_type_k, o.cache_type_v, &cp)) goto done;
     if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
         tl_cli_error("run", "%s", err.message);
         goto done;
