@@ -9,6 +9,9 @@
  *   q5_1: f16 d, m; u8 qh[4]; u8 qs[16]
  *   q8_0: f16 d; i8 qs[32]
  *   q8_1: f16 d, s (= d * sum(qs)); i8 qs[32]
+ * and the 256-element K-quant super-blocks (see quant_k.c for their layouts):
+ *   q2_k (84 bytes), q3_k (110), q4_k (144), q5_k (176), q6_k (210), and q8_k
+ *   (292: f32 d; i8 qs[256]; i16 bsums[16]), the activation side of their dots.
  */
 #ifndef TL_QUANT_REF_H
 #define TL_QUANT_REF_H
@@ -28,6 +31,12 @@ TL_DECLARE_TYPE_FUNCS(q5_0)
 TL_DECLARE_TYPE_FUNCS(q5_1)
 TL_DECLARE_TYPE_FUNCS(q8_0)
 void tl_q8_1_from_float(const float *src, void *dst, int64_t n);
+TL_DECLARE_TYPE_FUNCS(q2_k)
+TL_DECLARE_TYPE_FUNCS(q3_k)
+TL_DECLARE_TYPE_FUNCS(q4_k)
+TL_DECLARE_TYPE_FUNCS(q5_k)
+TL_DECLARE_TYPE_FUNCS(q6_k)
+TL_DECLARE_TYPE_FUNCS(q8_k)
 
 void tl_vec_dot_f32(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_f16(int64_t n, float *out, const void *x, const void *y);
@@ -37,5 +46,10 @@ void tl_vec_dot_q4_1_q8_1(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_q5_0_q8_0(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_q5_1_q8_1(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_q8_0_q8_0(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q2_k_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q3_k_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q4_k_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q5_k_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_q6_k_q8_k(int64_t n, float *out, const void *x, const void *y);
 
 #endif /* TL_QUANT_REF_H */
