@@ -234,7 +234,8 @@ uint64_t tl_sampler_seed(const tl_sampler *s);
 /*
  * Write a GGUF model with the exact shapes and hyper-parameters of a named
  * preset ("smollm2-135m", "qwen2.5-0.5b", ...), deterministic pseudo-random
- * weights of `weight_type` ("f32", "f16", "q8_0", ...; norms stay f32), and
+ * weights of `weight_type` ("f32", "f16", "q8_0", ... or a llama-quantize
+ * mixture: "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"; norms stay f32), and
  * the tokenizer.* keys copied from the GGUF file `vocab_path`. Used to test
  * and benchmark architectures whose real weights are not at hand.
  */

@@ -62,6 +62,10 @@ typedef struct gguf_tensor {
 tl_status gguf_open(const char *path, gguf_file **out, tl_error *err);
 void gguf_close(gguf_file *f);
 
+/* Bring the whole file into memory now (page tables populated), so the
+ * first use of the weights does not pay a page fault per page. */
+void gguf_prefetch(const gguf_file *f);
+
 const char *gguf_path(const gguf_file *f);
 uint32_t gguf_version(const gguf_file *f);
 uint64_t gguf_file_size(const gguf_file *f);

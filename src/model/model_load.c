@@ -355,6 +355,7 @@ tl_status tl_model_load(const char *path, const tl_model_params *params, tl_mode
         return TL_OK;
     }
     if ((st = read_hparams(&ld)) != TL_OK || (st = load_tensors(&ld)) != TL_OK) goto fail;
+    gguf_prefetch(m->file);
     *out = m;
     return TL_OK;
 

@@ -69,9 +69,92 @@ static void fill_uniform(float *x, size_t n, uint64_t seed, const char *name, fl
     }
 }
 
+/* ---- which type each tensor gets ---------------------------------------- */
+
+/* The file types llama-quantize writes, by the name users give them: a base
+ * type plus llama.cpp's rules for which tensors get more bits. */
+typedef enum mix_kind { MIX_PLAIN, MIX_Q2_K, MIX_Q3_K_M, MIX_Q4_K_M, MIX_Q5_K_M, MIX_Q6_K } mix_kind;
+
+typedef struct type_plan {
+    mix_kind mix;
+    uint32_t base;      /* ggml type of ordinary matrices */
+    uint32_t file_type; /* general.file_type (llama_ftype) */
+} type_plan;
+
+static const struct {
+    const char *name;
+    type_plan plan;
+} plans[] = {
+    {"f32", {MIX_PLAIN, TL_TYPE_F32, 0}},    {"f16", {MIX_PLAIN, TL_TYPE_F16, 1}},
+    {"bf16", {MIX_PLAIN, TL_TYPE_BF16, 32}}, {"q4_0", {MIX_PLAIN, TL_TYPE_Q4_0, 2}},
+    {"q4_1", {MIX_PLAIN, TL_TYPE_Q4_1, 3}},  {"q8_0", {MIX_PLAIN, TL_TYPE_Q8_0, 7}},
+    {"q5_0", {MIX_PLAIN, TL_TYPE_Q5_0, 8}},  {"q5_1", {MIX_PLAIN, TL_TYPE_Q5_1, 9}},
+    {"q2_k", {MIX_Q2_K, TL_TYPE_Q2_K, 10}},  {"q3_k_m", {MIX_Q3_K_M, TL_TYPE_Q3_K, 12}},
+    {"q4_k_m", {MIX_Q4_K_M, TL_TYPE_Q4_K, 15}}, {"q5_k_m", {MIX_Q5_K_M, TL_TYPE_Q5_K, 17}},
+    {"q6_k", {MIX_Q6_K, TL_TYPE_Q6_K, 18}},
+};
+
+typedef enum tensor_role {
+    ROLE_TOKEN_EMBD, ROLE_OUTPUT, ROLE_ATTN_Q, ROLE_ATTN_K, ROLE_ATTN_V, ROLE_ATTN_OUTPUT,
+    ROLE_FFN_GATE, ROLE_FFN_UP, ROLE_FFN_DOWN
+} tensor_role;
+
+/* llama.cpp's "use more bits" layers: the first and last eighth, and every
+ * third layer between. */
+static bool more_bits(uint32_t layer, uint32_t n_layer) {
+    const int i = (int)layer, n = (int)n_layer;
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+/* A K type whose 256-element blocks do not fit the rows falls back to a
+ * 32-element type, as llama-quantize does. */
+static uint32_t fit_rows(uint32_t type, int64_t n_cols) {
+    if (n_cols % tl_type_traits_of(type)->block_size == 0) return type;
+    switch (type) {
+    case TL_TYPE_Q2_K:
+    case TL_TYPE_Q3_K: return TL_TYPE_Q4_0;
+    case TL_TYPE_Q4_K: return TL_TYPE_Q5_0;
+    case TL_TYPE_Q5_K: return TL_TYPE_Q5_1;
+    case TL_TYPE_Q6_K: return TL_TYPE_Q8_0;
+    default: return TL_TYPE_F16;
+    }
+}
+
+/* The type of one matrix, following llama.cpp's llama_tensor_get_type for
+ * these mixtures (dense models, no experts). */
+static uint32_t tensor_type(const type_plan *plan, tensor_role role, uint32_t layer,
+                            uint32_t n_layer, uint32_t n_gqa, bool tied, int64_t n_cols) {
+    uint32_t t = plan->base;
+    if (plan->mix == MIX_PLAIN) return t;
+    if (role == ROLE_OUTPUT || (tied && role == ROLE_TOKEN_EMBD))
+        return n_cols % 256 != 0 ? TL_TYPE_Q8_0 : TL_TYPE_Q6_K;
+    switch (role) {
+    case ROLE_ATTN_V:
+        if (plan->mix == MIX_Q2_K) t = n_gqa >= 4 ? TL_TYPE_Q4_K : TL_TYPE_Q3_K;
+        else if (plan->mix == MIX_Q3_K_M) t = layer < 2 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
+        else if ((plan->mix == MIX_Q4_K_M || plan->mix == MIX_Q5_K_M) && more_bits(layer, n_layer))
+            t = TL_TYPE_Q6_K;
+        break;
+    case ROLE_FFN_DOWN:
+        if (plan->mix == MIX_Q2_K) t = TL_TYPE_Q3_K;
+        else if (plan->mix == MIX_Q3_K_M) t = layer < n_layer / 16 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
+        else if ((plan->mix == MIX_Q4_K_M || plan->mix == MIX_Q5_K_M) && more_bits(layer, n_layer))
+            t = TL_TYPE_Q6_K;
+        break;
+    case ROLE_ATTN_OUTPUT:
+        if (plan->mix == MIX_Q2_K) t = TL_TYPE_Q3_K;
+        else if (plan->mix == MIX_Q3_K_M) t = TL_TYPE_Q4_K;
+        break;
+    default: break;
+    }
+    return fit_rows(t, n_cols);
+}
+
 typedef struct synth_writer {
     gguf_writer *w;
     const tl_synth_options *opts;
+    const tl_synth_preset *preset;
+    type_plan plan;
     tl_error *err;
 } synth_writer;
 
@@ -82,6 +165,10 @@ static tl_status add_tensor(synth_writer *s, const char *name, uint32_t type, in
     if (!values) return tl_fail(s->err, TL_ERR_NOMEM, "out of memory generating '%s'", name);
     fill_uniform(values, n, s->opts->seed, name, center, spread);
     const tl_type_traits *t = tl_type_traits_of(type);
+    if (!t->from_float) {
+        free(values);
+        return tl_fail(s->err, TL_ERR_UNSUPPORTED, "tensor type %s cannot be written", t->name);
+    }
     void *data = values;
     if (type != TL_TYPE_F32) {
         data = malloc(tl_type_row_bytes(type, n_cols) * (size_t)n_rows);
@@ -100,11 +187,13 @@ static tl_status add_tensor(synth_writer *s, const char *name, uint32_t type, in
     return st;
 }
 
-static tl_status add_matrix(synth_writer *s, const char *name, int64_t n_cols, int64_t n_rows,
-                            float gain) {
+static tl_status add_matrix(synth_writer *s, const char *name, tensor_role role, uint32_t layer,
+                            int64_t n_cols, int64_t n_rows, float gain) {
+    const tl_synth_preset *p = s->preset;
+    const uint32_t type = tensor_type(&s->plan, role, layer, p->n_layer, p->n_head / p->n_head_kv,
+                                      p->tied_output, n_cols);
     /* uniform(-a, a) has std a/sqrt(3): a = gain*sqrt(3/fan_in) gives std gain/sqrt(fan_in). */
-    return add_tensor(s, name, s->opts->weight_type, n_cols, n_rows, 0.0f,
-                      gain * sqrtf(3.0f / (float)n_cols));
+    return add_tensor(s, name, type, n_cols, n_rows, 0.0f, gain * sqrtf(3.0f / (float)n_cols));
 }
 
 /* Copies every tokenizer.* key of the vocabulary file. */
@@ -199,15 +288,19 @@ static tl_status add_llama3_rope_factors(synth_writer *s, const tl_synth_preset 
 
 tl_status tl_synth_write(const tl_synth_preset *p, const tl_synth_options *opts,
                          const char *out_path, tl_error *err) {
-    const tl_type_traits *t = tl_type_traits_of(opts->weight_type);
-    if (!t || !t->from_float)
-        return tl_fail(err, TL_ERR_UNSUPPORTED, "weight type %s cannot be written yet",
-                       t ? t->name : "(unknown)");
+    const type_plan *plan = NULL;
+    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
+        if (strcmp(plans[i].name, opts->type_name) == 0) plan = &plans[i].plan;
+    if (!plan)
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "unknown weight type '%s' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, "
+                       "q3_k_m, q4_k_m, q5_k_m, q6_k)", opts->type_name);
     const int64_t head_dim = p->n_embd / p->n_head;
     const int64_t kv_dim = head_dim * p->n_head_kv;
-    if (p->n_embd % t->block_size || p->n_ff % t->block_size)
-        return tl_fail(err, TL_ERR_ARGUMENT, "%s: rows of %u and %u elements do not fit %s blocks of %lld",
-                       p->name, p->n_embd, p->n_ff, t->name, (long long)t->block_size);
+    const int64_t block = tl_type_traits_of(plan->base)->block_size;
+    if (block == 32 && (p->n_embd % 32 || p->n_ff % 32))
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: rows of %u and %u elements do not fit %s blocks of 32",
+                       p->name, p->n_embd, p->n_ff, opts->type_name);
     if (head_dim > 1024) return tl_fail(err, TL_ERR_ARGUMENT, "%s: head size too large", p->name);
 
     gguf_file *vocab = NULL;
@@ -220,7 +313,7 @@ tl_status tl_synth_write(const tl_synth_preset *p, const tl_synth_options *opts,
         return tl_fail(err, TL_ERR_FORMAT, "%s: no tokenizer.ggml.tokens to copy", opts->vocab_path);
     }
 
-    synth_writer s = {.w = gguf_writer_new(), .opts = opts, .err = err};
+    synth_writer s = {.w = gguf_writer_new(), .opts = opts, .preset = p, .plan = *plan, .err = err};
     if (!s.w) {
         gguf_close(vocab);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory");
@@ -229,6 +322,7 @@ tl_status tl_synth_write(const tl_synth_preset *p, const tl_synth_options *opts,
     gguf_writer_set_str(s.w, "general.architecture", p->arch);
     snprintf(name, sizeof name, "%s (random weights, seed %llu)", p->name, (unsigned long long)opts->seed);
     gguf_writer_set_str(s.w, "general.name", name);
+    gguf_writer_set_u32(s.w, "general.file_type", plan->file_type);
 #define ARCH_KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, p->arch), key)
     gguf_writer_set_u32(s.w, ARCH_KEY("context_length"), p->n_ctx);
     gguf_writer_set_u32(s.w, ARCH_KEY("embedding_length"), p->n_embd);
@@ -243,27 +337,29 @@ tl_status tl_synth_write(const tl_synth_preset *p, const tl_synth_options *opts,
     TRY(st = copy_vocab(&s, vocab));
 
     const int64_t d = p->n_embd, ff = p->n_ff;
-    TRY(st = add_tensor(&s, "token_embd.weight", opts->weight_type, d, (int64_t)n_vocab, 0.0f, 1.0f));
+    const uint32_t embd_type = tensor_type(plan, ROLE_TOKEN_EMBD, 0, p->n_layer, p->n_head / p->n_head_kv,
+                                           p->tied_output, d);
+    TRY(st = add_tensor(&s, "token_embd.weight", embd_type, d, (int64_t)n_vocab, 0.0f, 1.0f));
     TRY(st = add_tensor(&s, "output_norm.weight", TL_TYPE_F32, d, 1, 1.0f, 0.1f));
-    if (!p->tied_output) TRY(st = add_matrix(&s, "output.weight", d, (int64_t)n_vocab, 4.0f));
+    if (!p->tied_output) TRY(st = add_matrix(&s, "output.weight", ROLE_OUTPUT, 0, d, (int64_t)n_vocab, 4.0f));
     if (p->llama3_rope) TRY(st = add_llama3_rope_factors(&s, p, (int)head_dim));
     const bool qkv_bias = strcmp(p->arch, "qwen2") == 0;
     for (uint32_t il = 0; il < p->n_layer; il++) {
 #define LAYER(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, il), name)
         TRY(st = add_tensor(&s, LAYER("attn_norm.weight"), TL_TYPE_F32, d, 1, 1.0f, 0.1f));
-        TRY(st = add_matrix(&s, LAYER("attn_q.weight"), d, d, 1.0f));
-        TRY(st = add_matrix(&s, LAYER("attn_k.weight"), d, kv_dim, 1.0f));
-        TRY(st = add_matrix(&s, LAYER("attn_v.weight"), d, kv_dim, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("attn_q.weight"), ROLE_ATTN_Q, il, d, d, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("attn_k.weight"), ROLE_ATTN_K, il, d, kv_dim, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("attn_v.weight"), ROLE_ATTN_V, il, d, kv_dim, 1.0f));
         if (qkv_bias) {
             TRY(st = add_tensor(&s, LAYER("attn_q.bias"), TL_TYPE_F32, d, 1, 0.0f, 0.5f));
             TRY(st = add_tensor(&s, LAYER("attn_k.bias"), TL_TYPE_F32, kv_dim, 1, 0.0f, 0.5f));
             TRY(st = add_tensor(&s, LAYER("attn_v.bias"), TL_TYPE_F32, kv_dim, 1, 0.0f, 0.5f));
         }
-        TRY(st = add_matrix(&s, LAYER("attn_output.weight"), d, d, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, d, d, 1.0f));
         TRY(st = add_tensor(&s, LAYER("ffn_norm.weight"), TL_TYPE_F32, d, 1, 1.0f, 0.1f));
-        TRY(st = add_matrix(&s, LAYER("ffn_gate.weight"), d, ff, 1.0f));
-        TRY(st = add_matrix(&s, LAYER("ffn_up.weight"), d, ff, 1.0f));
-        TRY(st = add_matrix(&s, LAYER("ffn_down.weight"), ff, d, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("ffn_gate.weight"), ROLE_FFN_GATE, il, d, ff, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
+        TRY(st = add_matrix(&s, LAYER("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
 #undef LAYER
     }
     st = gguf_writer_write(s.w, out_path, err);
@@ -279,9 +375,8 @@ tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t s
                          const char *vocab_path, const char *out_path, tl_error *err) {
     const tl_synth_preset *p = preset ? tl_synth_find_preset(preset) : NULL;
     if (!p) return tl_fail(err, TL_ERR_ARGUMENT, "unknown preset '%s'", preset ? preset : "");
-    int32_t type = tl_type_from_name(weight_type);
-    if (type < 0) return tl_fail(err, TL_ERR_ARGUMENT, "unknown weight type '%s'", weight_type);
-    tl_synth_options opts = {.weight_type = (uint32_t)type, .seed = seed, .vocab_path = vocab_path};
+    tl_synth_options opts = {.type_name = weight_type ? weight_type : "", .seed = seed,
+                             .vocab_path = vocab_path};
     return tl_synth_write(p, &opts, out_path, err);
 }
 

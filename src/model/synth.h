@@ -36,7 +36,7 @@ int tl_synth_preset_count(void);
 const tl_synth_preset *tl_synth_preset_at(int i);
 
 typedef struct tl_synth_options {
-    uint32_t weight_type; /* ggml type of the 2-D weights; norms and biases are f32 */
+    const char *type_name; /* "q8_0", or a llama-quantize mixture such as "q4_k_m" */
     uint64_t seed;
     const char *vocab_path; /* GGUF whose tokenizer.* keys are copied */
 } tl_synth_options;

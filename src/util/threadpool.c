@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -18,8 +20,33 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* How long a waiting worker spins before it sleeps (iterations of pause). */
-#define SPIN_BEFORE_SLEEP 200000
+/* Waiting is three-staged: spin with pause (cheapest hand-off when every
+ * thread has a core), then yield the core (when the machine is busier than
+ * our thread count, the thread we wait for may need it), then, for idle
+ * workers only, sleep on a condition variable. */
+#define SPIN_ITERATIONS 2000
+#define YIELD_MS 5.0
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Spins, then yields, until *word != value; gives up after YIELD_MS when
+ * may_stop is set (returns false then). */
+static bool wait_while_equal(atomic_uint *word, unsigned value, bool may_stop) {
+    for (int i = 0; i < SPIN_ITERATIONS; i++) {
+        if (atomic_load_explicit(word, memory_order_acquire) != value) return true;
+        cpu_relax();
+    }
+    const double start = now_ms();
+    for (unsigned i = 0;; i++) {
+        if (atomic_load_explicit(word, memory_order_acquire) != value) return true;
+        sched_yield();
+        if (may_stop && (i & 63) == 63 && now_ms() - start > YIELD_MS) return false;
+    }
+}
 
 struct tl_threadpool {
     int n_threads;
@@ -47,11 +74,7 @@ typedef struct worker_start {
 
 /* Wait until the generation moves past `seen` (or stop): spin, then sleep. */
 static unsigned wait_for_task(tl_threadpool *pool, unsigned seen) {
-    for (int i = 0; i < SPIN_BEFORE_SLEEP; i++) {
-        unsigned g = atomic_load_explicit(&pool->generation, memory_order_acquire);
-        if (g != seen || atomic_load_explicit(&pool->stop, memory_order_relaxed)) return g;
-        cpu_relax();
-    }
+    if (wait_while_equal(&pool->generation, seen, true)) return atomic_load(&pool->generation);
     pthread_mutex_lock(&pool->mutex);
     atomic_fetch_add(&pool->sleepers, 1);
     unsigned g;
@@ -112,6 +135,7 @@ void tl_threadpool_free(tl_threadpool *pool) {
     if (!pool) return;
     pthread_mutex_lock(&pool->mutex);
     atomic_store(&pool->stop, true);
+    atomic_fetch_add(&pool->generation, 1); /* wakes spinning workers too */
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->mutex);
     for (int i = 1; i < pool->n_threads && pool->threads; i++) pthread_join(pool->threads[i], NULL);
@@ -139,7 +163,10 @@ void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
         pthread_mutex_unlock(&pool->mutex);
     }
     fn(arg, 0, pool->n_threads);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) cpu_relax();
+    for (int i = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
+        if (i < SPIN_ITERATIONS) cpu_relax();
+        else sched_yield();
+    }
 }
 
 void tl_threadpool_barrier(tl_threadpool *pool) {
@@ -151,5 +178,5 @@ void tl_threadpool_barrier(tl_threadpool *pool) {
         atomic_fetch_add_explicit(&pool->barrier_phase, 1, memory_order_release);
         return;
     }
-    while (atomic_load_explicit(&pool->barrier_phase, memory_order_acquire) == phase) cpu_relax();
+    wait_while_equal(&pool->barrier_phase, phase, false);
 }
