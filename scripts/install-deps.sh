@@ -5,6 +5,10 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libcmocka-dev)
 optional=(valgrind)   # used by the test script when present
+# The cross test of the ARM NEON kernels (tests/cross): an aarch64 compiler
+# with its C library (only recommended, so named here) and user-mode qemu;
+# the test is skipped without them.
+optional+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do

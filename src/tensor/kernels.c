@@ -134,6 +134,7 @@ static void fill_scalar(tl_kernel_set *k) {
     k->kv_axpy[TL_TYPE_Q8_0] = kv_axpy_q8_0;
 }
 
+#if defined(TL_HAVE_X86_KERNELS) || defined(TL_HAVE_NEON_KERNELS)
 /* Start from the scalar set, let the level override, and fill its gaps. */
 static void fill_level(tl_kernel_set *k, const char *name,
                        void (*fill)(tl_kernel_set *, const tl_cpu_features *)) {
@@ -149,6 +150,7 @@ static void fill_level(tl_kernel_set *k, const char *name,
         if (!k->kv_axpy[t]) k->kv_axpy[t] = scalar.kv_axpy[t];
     }
 }
+#endif
 
 enum { LEVEL_SCALAR, LEVEL_AVX2, LEVEL_AVX512, LEVEL_NEON, LEVEL_COUNT };
 static const char *const level_names[LEVEL_COUNT] = {"scalar", "avx2", "avx512", "neon"};
