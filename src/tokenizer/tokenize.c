@@ -1,0 +1,235 @@
+/*
+ * tokenize.c — text → token ids (tl_vocab_tokenize): special tokens are split
+ * out of the text first, then each stretch of ordinary text goes through the
+ * vocabulary's tokenizer, as in llama.cpp's llama_vocab::tokenize.
+ *
+ * Special-token splitting (llama.cpp's tokenizer_st_partition): every
+ * control, user-defined and unknown token is looked for in the text, longest
+ * first, and each occurrence becomes that token. Control and unknown tokens
+ * are only recognised with parse_special; user-defined ones always are. A
+ * token with the lstrip/rstrip attribute also swallows the whitespace before
+ * or after it.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/vocab_internal.h"
+
+/* A piece of the input: a special token, or a stretch of text to tokenize. */
+typedef struct fragment {
+    tl_token token; /* -1 for text */
+    size_t offset, length;
+} fragment;
+
+typedef struct fragment_vec {
+    fragment *items;
+    size_t count, capacity;
+    bool failed;
+} fragment_vec;
+
+static void fragment_push(fragment_vec *v, fragment f) {
+    if (v->failed) {
+        return;
+    }
+    if (v->count == v->capacity) {
+        size_t capacity = v->capacity ? v->capacity * 2 : 16;
+        fragment *items = realloc(v->items, capacity * sizeof *items);
+        if (!items) {
+            v->failed = true;
+            return;
+        }
+        v->items = items;
+        v->capacity = capacity;
+    }
+    v->items[v->count++] = f;
+}
+
+/* First occurrence of needle in hay[0..hay_len), or NULL. */
+static const char *find_bytes(const char *hay, size_t hay_len, const char *needle,
+                              size_t needle_len) {
+    if (needle_len == 0 || needle_len > hay_len) {
+        return NULL;
+    }
+    const char *end = hay + hay_len - needle_len + 1;
+    for (const char *p = hay; p < end;) {
+        p = memchr(p, needle[0], (size_t)(end - p));
+        if (!p) {
+            return NULL;
+        }
+        if (memcmp(p, needle, needle_len) == 0) {
+            return p;
+        }
+        p++;
+    }
+    return NULL;
+}
+
+/* Split one text fragment at every occurrence of special token `id`. */
+static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_token id,
+                           fragment_vec *out) {
+    const tl_str *needle = &v->texts[id];
+    const uint32_t attr = v->info[id].attr;
+    size_t offset = f.offset, length = f.length;
+    while (length > 0) {
+        const char *match = find_bytes(text + offset, length, needle->ptr, needle->len);
+        if (!match) {
+            fragment_push(out, (fragment){-1, offset, length});
+            return;
+        }
+        size_t match_offset = (size_t)(match - text);
+        size_t left_length = match_offset - offset;
+        if (attr & TL_ATTR_LSTRIP) {
+            while (left_length > 0 && isspace((unsigned char)text[offset + left_length - 1])) {
+                left_length--;
+            }
+        }
+        if (left_length > 0) {
+            fragment_push(out, (fragment){-1, offset, left_length});
+        }
+        fragment_push(out, (fragment){id, 0, 0});
+        size_t right_offset = match_offset + needle->len;
+        size_t right_length = offset + length - right_offset;
+        if (attr & TL_ATTR_RSTRIP) {
+            while (right_length > 0 && isspace((unsigned char)text[right_offset])) {
+                right_offset++;
+                right_length--;
+            }
+        }
+        offset = right_offset;
+        length = right_length;
+    }
+}
+
+static void partition(const tl_vocab *v, const char *text, size_t len, bool parse_special,
+                      fragment_vec *fragments) {
+    if (len > 0) {
+        fragment_push(fragments, (fragment){-1, 0, len});
+    }
+    fragment_vec next = {0};
+    for (int32_t s = 0; s < v->n_special && !fragments->failed; s++) {
+        tl_token id = v->special[s];
+        if (!parse_special && (v->info[id].attr & (TL_ATTR_CONTROL | TL_ATTR_UNKNOWN))) {
+            continue;
+        }
+        next.count = 0;
+        for (size_t i = 0; i < fragments->count; i++) {
+            if (fragments->items[i].token >= 0) {
+                fragment_push(&next, fragments->items[i]);
+            } else {
+                split_at_token(v, text, fragments->items[i], id, &next);
+            }
+        }
+        fragment_vec tmp = *fragments;
+        *fragments = next;
+        next = tmp;
+    }
+    free(next.items);
+}
+
+/* SentencePiece text: an optional leading space, and every space as U+2581. */
+static bool spm_escape(const char *text, size_t len, bool prefix_space, char **buffer,
+                       size_t *capacity, size_t *out_len) {
+    size_t need = 3 * len + 3;
+    if (need > *capacity) {
+        char *b = realloc(*buffer, need);
+        if (!b) {
+            return false;
+        }
+        *buffer = b;
+        *capacity = need;
+    }
+    char *p = *buffer;
+    if (prefix_space) {
+        memcpy(p, "\xE2\x96\x81", 3);
+        p += 3;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') {
+            memcpy(p, "\xE2\x96\x81", 3);
+            p += 3;
+        } else {
+            *p++ = text[i];
+        }
+    }
+    *out_len = (size_t)(p - *buffer);
+    return true;
+}
+
+static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec *fragments,
+                         tl_token_vec *out) {
+    char *buffer = NULL;
+    size_t capacity = 0;
+    bool previous_was_special = true; /* the text start counts as one */
+    for (size_t i = 0; i < fragments->count && !out->failed; i++) {
+        const fragment *f = &fragments->items[i];
+        if (f->token >= 0) {
+            tl_token_vec_push(out, f->token);
+            previous_was_special = true;
+            continue;
+        }
+        size_t n;
+        if (!spm_escape(text + f->offset, f->length, v->add_space_prefix && previous_was_special,
+                        &buffer, &capacity, &n)) {
+            out->failed = true;
+            break;
+        }
+        tl_spm_tokenize(v, buffer, n, out);
+        previous_was_special = false;
+    }
+    free(buffer);
+}
+
+static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec *fragments,
+                         tl_token_vec *out) {
+    tl_bpe_scratch scratch = {0};
+    tl_merge_queue_init(&scratch.queue);
+    for (size_t i = 0; i < fragments->count && !out->failed; i++) {
+        const fragment *f = &fragments->items[i];
+        if (f->token >= 0) {
+            tl_token_vec_push(out, f->token);
+        } else {
+            tl_bpe_tokenize(v, text + f->offset, f->length, &scratch, out);
+        }
+    }
+    tl_bpe_scratch_free(&scratch);
+}
+
+int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
+                          bool parse_special, tl_token *tokens, int32_t max_tokens) {
+    if (!text) {
+        text_len = 0;
+        text = "";
+    }
+    fragment_vec fragments = {0};
+    partition(v, text, text_len, parse_special, &fragments);
+
+    tl_token_vec out = {0};
+    out.failed = fragments.failed;
+    if (add_special && v->add_bos && v->bos >= 0) {
+        tl_token_vec_push(&out, v->bos);
+    }
+    if (v->kind == TL_VOCAB_SPM) {
+        tokenize_spm(v, text, &fragments, &out);
+    } else {
+        tokenize_bpe(v, text, &fragments, &out);
+    }
+    if (add_special && v->add_eos && v->eos >= 0) {
+        tl_token_vec_push(&out, v->eos);
+    }
+    free(fragments.items);
+
+    int32_t result;
+    if (out.failed || out.count > INT32_MAX) {
+        result = INT32_MIN; /* out of memory (or absurdly many tokens) */
+    } else if (out.count > (size_t)(max_tokens > 0 ? max_tokens : 0)) {
+        result = -(int32_t)out.count;
+    } else {
+        if (out.count > 0) {
+            memcpy(tokens, out.items, out.count * sizeof *tokens);
+        }
+        result = (int32_t)out.count;
+    }
+    tl_token_vec_free(&out);
+    return result;
+}
