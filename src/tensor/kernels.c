@@ -168,7 +168,11 @@ static void init_kernels(void) {
         fill_level(&sets[LEVEL_AVX2], "avx2", tl_kernels_fill_avx2);
         usable[LEVEL_AVX2] = 1;
     }
-    if (usable[LEVEL_AVX2] && features.avx512f && features.avx512bw && features.avx512vl) {
+    /* avx512.c is compiled with VNNI and BF16 enabled, so the compiler may use
+     * them anywhere in it: the level needs both (Zen 4/5, Sapphire Rapids,
+     * Cooper Lake). Other AVX-512 CPUs run the AVX2 level. */
+    if (usable[LEVEL_AVX2] && features.avx512f && features.avx512bw && features.avx512vl &&
+        features.avx512vnni && features.avx512bf16) {
         fill_level(&sets[LEVEL_AVX512], "avx512", tl_kernels_fill_avx512);
         usable[LEVEL_AVX512] = 1;
     }

@@ -36,7 +36,8 @@ typedef void (*tl_gemm_fn)(int64_t n_cols, const void *w, size_t w_row_bytes, in
                            int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens,
                            float *y, int64_t ldy);
 
-/* Attention helpers over the KV cache, whose rows are F32 or F16:
+/* Attention helpers over the KV cache, whose rows are F32, F16 or Q8_0 and
+ * start at addresses aligned for their element type:
  * dot of an F32 query with n elements of a cache row, and
  * out[i] += a * row[i]. */
 typedef float (*tl_kv_dot_fn)(int64_t n, const float *q, const void *row);

@@ -1,0 +1,374 @@
+/*
+ * test_kernels.c — every SIMD kernel level this CPU can run, checked against
+ * the "scalar" set (the reference functions of the type table) on seeded
+ * random data of awkward shapes (src/tensor/kernels.c, x86/, arm/).
+ *
+ * - Activation quantizers must be bit-exact, including special blocks (all
+ *   zero, exact .5 ties, infinities, NaN, huge and subnormal values).
+ * - Dot products and matrix kernels may only differ in the order of float
+ *   additions: the integer dot of each block is exact, so the difference is
+ *   bounded by a few float roundings of the magnitudes summed. The bound used
+ *   is |got - want| <= 1e-5 * sum_i |w_i * x_i| (in double, from the
+ *   dequantized rows): a float sum of m terms is off by at most about
+ *   m * 2^-24 times the sum of magnitudes, and m (blocks, or elements per
+ *   lane) stays far below the ~170 that would reach 1e-5 on these sizes; the
+ *   reference itself rounds the same way.
+ * - KV rows are element-aligned but not vector-aligned (the scalar set reads
+ *   them through typed pointers).
+ * - Matrix kernels must write exactly y[t * ldy + r] for r in [r0, r1) and
+ *   t < n_tokens (a sentinel checks the rest), with r0 > 0, odd ldy, odd row
+ *   strides and unaligned pointers.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+
+#include "tensor/kernels.h"
+#include "tensor/types.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
+
+/* xorshift64*: a fixed, portable sequence. */
+static uint32_t rng_next(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+/* Uniform in [-1, 1). */
+static float rng_uniform(void) { return (float)((double)rng_next() / 2147483648.0 - 1.0); }
+
+/* Roughly normal values with an occasional outlier, like real activations. */
+static void fill_random(float *x, int64_t n, float scale) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = (rng_uniform() + rng_uniform() + rng_uniform()) * scale;
+        if (rng_next() % 97 == 0) v *= 8.0f;
+        x[i] = v;
+    }
+}
+
+static float float_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static const tl_kernel_set *scalar_set(void) {
+    const tl_kernel_set *k = tl_kernels_named("scalar");
+    assert_non_null(k);
+    return k;
+}
+
+/* Calls fn for every SIMD level compiled in that this CPU can run. */
+static int for_each_simd_level(void (*fn)(const tl_kernel_set *k)) {
+    int n = 0;
+    for (const char *const *name = tl_kernel_level_names(); *name; name++) {
+        if (strcmp(*name, "scalar") == 0) continue;
+        const tl_kernel_set *k = tl_kernels_named(*name);
+        if (!k) continue;
+        fn(k);
+        n++;
+    }
+    return n;
+}
+
+/* n elements of a type to float; q8_1 has no to_float in the table. */
+static void to_float(uint32_t type, const uint8_t *src, float *dst, int64_t n) {
+    if (type == TL_TYPE_Q8_1) {
+        for (int64_t b = 0; b < n / 32; b++, src += 36) {
+            const float d = tl_fp16_to_fp32((uint16_t)(src[0] | (src[1] << 8)));
+            for (int j = 0; j < 32; j++) dst[b * 32 + j] = (float)(int8_t)src[4 + j] * d;
+        }
+        return;
+    }
+    tl_type_traits_of(type)->to_float(src, dst, n);
+}
+
+/* sum_i |w_i * x_i| in double: the magnitude that float rounding scales with. */
+static double abs_dot(uint32_t wtype, const uint8_t *w, uint32_t xtype, const uint8_t *x, int64_t n,
+                      float *wf, float *xf) {
+    to_float(wtype, w, wf, n);
+    to_float(xtype, x, xf, n);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) sum += fabs((double)wf[i] * (double)xf[i]);
+    return sum;
+}
+
+static void expect_close(float got, float want, double magnitude, const char *what,
+                         const char *level, const char *type, int64_t n_cols) {
+    const double bound = 1e-5 * magnitude + 1e-30;
+    if (!(fabs((double)got - (double)want) <= bound)) {
+        print_error("%s %s/%s n_cols=%lld: got %.9g want %.9g (bound %.3g)\n", what, level, type,
+                    (long long)n_cols, (double)got, (double)want, bound);
+        fail();
+    }
+}
+
+/* ---- activation quantizers ---------------------------------------------- */
+
+/* Blocks meant to hit every branch of the reference quantizer. */
+static void fill_special_blocks(float *x, int64_t n) {
+    fill_random(x, n, 1.0f);
+    const int64_t blocks = n / 32;
+    for (int64_t b = 0; b < blocks; b++) {
+        float *v = x + b * 32;
+        switch (b % 10) {
+        case 0: memset(v, 0, 32 * sizeof *v); break;     /* d = 0 */
+        case 1:                                         /* exact .5 ties after scaling */
+            for (int j = 0; j < 32; j++) v[j] = (float)(j - 16) * 0.5f;
+            v[0] = 127.0f;
+            break;
+        case 2: v[5] = INFINITY; break;
+        case 3: v[7] = -INFINITY; v[9] = INFINITY; break;
+        case 4: v[3] = NAN; break;
+        case 5: v[31] = float_of(0xffc00001u); break;    /* negative NaN, odd payload */
+        case 6:                                         /* huge: d overflows f16 */
+            for (int j = 0; j < 32; j++) v[j] *= 1e30f;
+            break;
+        case 7:                                         /* subnormal: 1/d overflows */
+            for (int j = 0; j < 32; j++) v[j] = float_of(rng_next() & 0x807fffffu);
+            break;
+        case 8:                                         /* one big outlier, ties to -127 */
+            v[11] = -1000.0f;
+            break;
+        default: break;
+        }
+    }
+}
+
+static void check_quantizers(const tl_kernel_set *k) {
+    static const uint32_t types[] = {TL_TYPE_Q8_0, TL_TYPE_Q8_1, TL_TYPE_F16, TL_TYPE_BF16};
+    static const int64_t sizes[] = {32, 96, 224, 320, 576, 896, 1184};
+    const tl_kernel_set *ref = scalar_set();
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const uint32_t type = types[ti];
+        if (k->quantize[type] == ref->quantize[type]) continue;
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            const int64_t n = sizes[si];
+            const size_t bytes = tl_type_row_bytes(type, n);
+            float *x = malloc((size_t)(n + 1) * sizeof *x);
+            uint8_t *want = malloc(bytes), *got = malloc(bytes + 1);
+            assert_true(x && want && got);
+            for (int pass = 0; pass < 2; pass++) {
+                float *src = x + pass; /* pass 1: unaligned source and destination */
+                if (pass == 0) fill_special_blocks(src, n); else fill_random(src, n, 3.0f);
+                ref->quantize[type](src, want, n);
+                memset(got, 0xAA, bytes + 1);
+                k->quantize[type](src, got + pass, n);
+                if (memcmp(want, got + pass, bytes) != 0) {
+                    size_t at = 0;
+                    while (want[at] == got[pass + at]) at++;
+                    print_error("quantize %s/%s n=%lld pass %d: byte %zu (block %zu) differs\n",
+                                k->name, tl_type_traits_of(type)->name, (long long)n, pass, at,
+                                at / (type == TL_TYPE_Q8_1 ? 36 : 34));
+                    fail();
+                }
+            }
+            free(x);
+            free(want);
+            free(got);
+        }
+    }
+}
+
+static void test_quantizers_bit_exact(void **state) {
+    (void)state;
+    rng_seed(11);
+    for_each_simd_level(check_quantizers);
+}
+
+/* ---- dot products and matrix kernels ------------------------------------ */
+
+static const uint32_t weight_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16,
+                                        TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
+                                        TL_TYPE_Q5_1, TL_TYPE_Q8_0};
+
+/* A random matrix of `rows` rows quantized to `type`, rows `row_bytes` apart
+ * (more than the packed size: exercises strides), at an unaligned address. */
+typedef struct test_matrix {
+    uint8_t *alloc, *data;
+    size_t row_bytes;
+} test_matrix;
+
+static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size_t pad,
+                               float scale) {
+    const tl_kernel_set *ref = scalar_set();
+    const size_t packed = tl_type_row_bytes(type, n_cols);
+    test_matrix m;
+    m.row_bytes = packed + pad;
+    m.alloc = malloc(m.row_bytes * (size_t)rows + 64);
+    assert_non_null(m.alloc);
+    memset(m.alloc, 0x5C, m.row_bytes * (size_t)rows + 64);
+    m.data = m.alloc + 3;
+    float *row = malloc((size_t)n_cols * sizeof *row);
+    assert_non_null(row);
+    for (int64_t r = 0; r < rows; r++) {
+        fill_random(row, n_cols, scale * (1.0f + (float)(r % 5)));
+        ref->quantize[type](row, m.data + (size_t)r * m.row_bytes, n_cols);
+    }
+    free(row);
+    return m;
+}
+
+/* Checks the level's gemm over rows [r0, r1) and n_tokens tokens, and its
+ * vec_dot on the first token, against the reference vec_dot. */
+static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_cols, int64_t rows,
+                            int64_t r0, int64_t r1, int64_t n_tokens) {
+    const tl_kernel_set *ref = scalar_set();
+    const uint32_t xtype = tl_type_traits_of(wtype)->vec_dot_type;
+    const char *tname = tl_type_traits_of(wtype)->name;
+    test_matrix w = make_matrix(wtype, rows, n_cols, wtype == TL_TYPE_F32 ? 4 : 3, 0.05f);
+    test_matrix x = make_matrix(xtype, n_tokens, n_cols, xtype == TL_TYPE_F32 ? 8 : 5, 1.0f);
+    const int64_t ldy = rows + 3;
+    const size_t y_count = (size_t)(ldy * n_tokens);
+    float *y = malloc(y_count * sizeof *y);
+    float *wf = malloc((size_t)n_cols * sizeof *wf), *xf = malloc((size_t)n_cols * sizeof *xf);
+    assert_true(y && wf && xf);
+    const float sentinel = -12345.678f;
+    for (size_t i = 0; i < y_count; i++) y[i] = sentinel;
+
+    tl_kernels_gemm(k, wtype, n_cols, w.data, w.row_bytes, r0, r1, x.data, x.row_bytes, n_tokens,
+                    y, ldy);
+
+    for (int64_t t = 0; t < n_tokens; t++) {
+        const uint8_t *xrow = x.data + (size_t)t * x.row_bytes;
+        for (int64_t r = 0; r < ldy; r++) {
+            const float got = y[t * ldy + r];
+            if (r < r0 || r >= r1) {
+                if (got != sentinel) {
+                    print_error("gemm %s/%s wrote outside its rows: r=%lld t=%lld\n", k->name,
+                                tname, (long long)r, (long long)t);
+                    fail();
+                }
+                continue;
+            }
+            const uint8_t *wrow = w.data + (size_t)r * w.row_bytes;
+            float want;
+            ref->vec_dot[wtype](n_cols, &want, wrow, xrow);
+            const double mag = abs_dot(wtype, wrow, xtype, xrow, n_cols, wf, xf);
+            expect_close(got, want, mag, "gemm", k->name, tname, n_cols);
+            if (t == 0) {
+                float dot;
+                k->vec_dot[wtype](n_cols, &dot, wrow, xrow);
+                expect_close(dot, want, mag, "vec_dot", k->name, tname, n_cols);
+            }
+        }
+    }
+    free(y);
+    free(wf);
+    free(xf);
+    free(w.alloc);
+    free(x.alloc);
+}
+
+static void check_gemm_shapes(const tl_kernel_set *k) {
+    static const int64_t block_cols[] = {32, 96, 224, 576, 896, 1184};
+    static const int64_t float_cols[] = {1, 7, 33, 100, 576};
+    static const int64_t token_counts[] = {1, 2, 3, 5, 8, 13};
+    for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
+        const uint32_t wtype = weight_types[ti];
+        const int is_float = tl_type_traits_of(wtype)->block_size == 1;
+        const int64_t *cols = is_float ? float_cols : block_cols;
+        const size_t n_cols_count = is_float ? sizeof float_cols / sizeof float_cols[0]
+                                             : sizeof block_cols / sizeof block_cols[0];
+        for (size_t ci = 0; ci < n_cols_count; ci++) {
+            for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
+                /* row ranges: a partial tile at an odd start, and a band of a
+                 * full tile plus one a row short of full */
+                check_gemm_case(k, wtype, cols[ci], 21, 3, 20, token_counts[tk]);
+                if (tk % 2 == 0) check_gemm_case(k, wtype, cols[ci], 71, 1, 64, token_counts[tk]);
+            }
+        }
+        /* a larger batch that goes through the tiled path with full tiles */
+        check_gemm_case(k, wtype, is_float ? 160 : 320, 80, 5, 80, 64);
+    }
+}
+
+static void test_gemm_and_vec_dot_match_reference(void **state) {
+    (void)state;
+    rng_seed(22);
+    for_each_simd_level(check_gemm_shapes);
+}
+
+/* ---- KV cache helpers --------------------------------------------------- */
+
+static void check_kv(const tl_kernel_set *k) {
+    static const int64_t sizes[] = {1, 7, 64, 80, 128, 131};
+    static const uint32_t types[] = {TL_TYPE_F32, TL_TYPE_F16};
+    const tl_kernel_set *ref = scalar_set();
+    for (size_t ti = 0; ti < 2; ti++) {
+        const uint32_t type = types[ti];
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            const int64_t n = sizes[si];
+            float *q = malloc((size_t)(n + 1) * sizeof *q), *v = malloc((size_t)n * sizeof *v);
+            float *out_ref = malloc((size_t)n * sizeof *out_ref);
+            float *out = malloc((size_t)(n + 1) * sizeof *out);
+            uint8_t *row = malloc(tl_type_row_bytes(type, n) + 4);
+            assert_true(q && v && out_ref && out && row);
+            fill_random(q + 1, n, 1.0f);
+            fill_random(v, n, 1.0f);
+            tl_type_traits_of(type)->from_float(v, row + 4, n);
+            to_float(type, row + 4, v, n);
+            double mag = 0.0;
+            for (int64_t i = 0; i < n; i++) mag += fabs((double)q[i + 1] * v[i]);
+            const float want = ref->kv_dot[type](n, q + 1, row + 4);
+            const float got = k->kv_dot[type](n, q + 1, row + 4);
+            expect_close(got, want, mag, "kv_dot", k->name, tl_type_traits_of(type)->name, n);
+
+            fill_random(out_ref, n, 1.0f);
+            memcpy(out + 1, out_ref, (size_t)n * sizeof *out);
+            ref->kv_axpy[type](n, 0.37f, row + 4, out_ref);
+            k->kv_axpy[type](n, 0.37f, row + 4, out + 1);
+            for (int64_t i = 0; i < n; i++) /* one multiply-add: at most one extra rounding */
+                expect_close(out[i + 1], out_ref[i], fabs((double)out_ref[i]) + fabs(v[i]) * 0.37,
+                             "kv_axpy", k->name, tl_type_traits_of(type)->name, n);
+            free(q);
+            free(v);
+            free(out_ref);
+            free(out);
+            free(row);
+        }
+    }
+}
+
+static void test_kv_helpers_match_reference(void **state) {
+    (void)state;
+    rng_seed(33);
+    for_each_simd_level(check_kv);
+}
+
+/* ---- selection ---------------------------------------------------------- */
+
+static void test_every_level_is_complete(void **state) {
+    (void)state;
+    assert_non_null(tl_kernels());
+    assert_non_null(tl_kernels_named("scalar"));
+    assert_null(tl_kernels_named("no-such-level"));
+    for (const char *const *name = tl_kernel_level_names(); *name; name++) {
+        const tl_kernel_set *k = tl_kernels_named(*name);
+        if (!k) continue;
+        for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
+            assert_non_null(k->vec_dot[weight_types[ti]]);
+            assert_non_null(k->quantize[tl_type_traits_of(weight_types[ti])->vec_dot_type]);
+        }
+        assert_non_null(k->kv_dot[TL_TYPE_F16]);
+        assert_non_null(k->kv_axpy[TL_TYPE_F32]);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_level_is_complete),
+        cmocka_unit_test(test_quantizers_bit_exact),
+        cmocka_unit_test(test_gemm_and_vec_dot_match_reference),
+        cmocka_unit_test(test_kv_helpers_match_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
