@@ -4,6 +4,8 @@
  */
 #include "model/context.h"
 
+#include "model/attention.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +35,7 @@ void tl_context_free(tl_context *ctx) {
     free(ctx->proj);
     free(ctx->gate);
     free(ctx->up);
-    free(ctx->scores);
+    free(ctx->attn_scratch);
     free(ctx->rope_cos);
     free(ctx->rope_sin);
     for (int i = 0; i < TL_ACT_SLOTS; i++) free(ctx->act[i]);
@@ -113,7 +115,9 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     ctx->proj = alloc_floats(nb * n_embd, &ok);
     ctx->gate = alloc_floats(nb * n_ff, &ok);
     ctx->up = alloc_floats(nb * n_ff, &ok);
-    ctx->scores = alloc_floats((size_t)p.n_threads * p.n_ctx, &ok);
+    ctx->attn_scratch_bytes = tl_attention_scratch_bytes(hp, p.n_ctx);
+    ctx->attn_scratch = malloc(ctx->attn_scratch_bytes * p.n_threads);
+    if (!ctx->attn_scratch) ok = false;
     ctx->rope_cos = alloc_floats(nb * hp->n_rot / 2, &ok);
     ctx->rope_sin = alloc_floats(nb * hp->n_rot / 2, &ok);
     /* Converted activations take at most 2 bytes per element (f16/bf16;

@@ -22,7 +22,9 @@ struct tl_context {
     uint32_t n_past;  /* positions currently cached */
     tl_threadpool *pool;
 
-    /* KV cache: [n_layer][n_ctx] rows of kv_dim elements of type_k / type_v. */
+    /* KV cache: K is [n_layer][n_ctx] rows of kv_dim elements of type_k; V is
+     * the same, or for f32/f16 transposed: [n_layer][kv_dim] rows of n_ctx
+     * (see attention.c). Either way a layer takes n_ctx * v_row_bytes. */
     uint32_t type_k, type_v;
     size_t k_row_bytes, v_row_bytes;
     uint8_t *k_cache;
@@ -37,7 +39,8 @@ struct tl_context {
     float *proj;    /* projection output   [n_batch][n_embd] */
     float *gate;    /* feed-forward        [n_batch][n_ff] */
     float *up;      /*                     [n_batch][n_ff] */
-    float *scores;  /* attention scores    [n_threads][n_ctx] */
+    void *attn_scratch;        /* per thread, see attention.c */
+    size_t attn_scratch_bytes; /* per thread */
     float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
     void *act[TL_ACT_SLOTS];    /* converted activations, see TL_ACT_SLOTS */
     uint32_t act_type[TL_ACT_SLOTS];

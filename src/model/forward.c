@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/attention.h"
 #include "model/context.h"
 #include "tensor/ops.h"
 
@@ -148,43 +149,8 @@ static void rope_and_store(forward_pass *f, int ith, int nth, uint8_t *k_layer, 
         const float *c = ctx->rope_cos + t * half_rot, *s = ctx->rope_sin + t * half_rot;
         tl_rope_apply(&f->rope, c, s, ctx->q + t * q_dim, (int)hp->n_head, (int)hp->head_dim);
         tl_rope_apply(&f->rope, c, s, ctx->k + t * kv_dim, (int)hp->n_head_kv, (int)hp->head_dim);
-        const size_t pos = f->pos0 + (size_t)t;
-        f->k->quantize[ctx->type_k](ctx->k + t * kv_dim, k_layer + pos * ctx->k_row_bytes, (int64_t)kv_dim);
-        f->k->quantize[ctx->type_v](ctx->v + t * kv_dim, v_layer + pos * ctx->v_row_bytes, (int64_t)kv_dim);
-    }
-}
-
-/* Causal attention: (token, head) pairs are independent; threads take a
- * share. softmax(q·k / sqrt(head_dim)) over every cached position up to the
- * token's own, then the weighted sum of the values. */
-static void attention_share(forward_pass *f, int ith, int nth, const uint8_t *k_layer,
-                            const uint8_t *v_layer) {
-    tl_context *ctx = f->ctx;
-    const tl_hparams *hp = &f->m->hp;
-    const int hd = (int)hp->head_dim;
-    const int group = (int)(hp->n_head / hp->n_head_kv);
-    const size_t q_dim = (size_t)hp->n_head * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
-    const tl_kv_dot_fn kv_dot = f->k->kv_dot[ctx->type_k];
-    const tl_kv_axpy_fn kv_axpy = f->k->kv_axpy[ctx->type_v];
-    float *scores = ctx->scores + (size_t)ith * ctx->n_ctx;
-
-    long begin, end;
-    tl_split_range((long)f->n * hp->n_head, ith, nth, &begin, &end);
-    for (long pair = begin; pair < end; pair++) {
-        const int32_t t = (int32_t)(pair / hp->n_head);
-        const int h = (int)(pair % hp->n_head);
-        const size_t k_off = tl_type_row_bytes(ctx->type_k, (int64_t)(h / group) * hd);
-        const size_t v_off = tl_type_row_bytes(ctx->type_v, (int64_t)(h / group) * hd);
-        const float *q = ctx->q + t * q_dim + (size_t)h * hd;
-        const uint32_t n_pos = f->pos0 + (uint32_t)t + 1;
-        for (uint32_t p = 0; p < n_pos; p++)
-            scores[p] = kv_dot(hd, q, k_layer + p * ctx->k_row_bytes + k_off) * scale;
-        tl_softmax(scores, n_pos);
-        float *out = ctx->attn + t * q_dim + (size_t)h * hd;
-        memset(out, 0, (size_t)hd * sizeof *out);
-        for (uint32_t p = 0; p < n_pos; p++)
-            kv_axpy(hd, scores[p], v_layer + p * ctx->v_row_bytes + v_off, out);
+        tl_attention_store(ctx, f->k, k_layer, v_layer, f->pos0 + (uint32_t)t, ctx->k + t * kv_dim,
+                           ctx->v + t * kv_dim);
     }
 }
 
@@ -225,7 +191,7 @@ static void forward_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(pool);
         rope_and_store(f, ith, nth, k_layer, v_layer);
         tl_threadpool_barrier(pool);
-        attention_share(f, ith, nth, k_layer, v_layer);
+        tl_attention_share(ctx, f->k, f->n, f->pos0, k_layer, v_layer, ith, nth);
         tl_threadpool_barrier(pool);
         const tl_matrix *wo[] = {&L->wo};
         convert_input(f, ith, wo, 1, ctx->attn, (int64_t)q_dim, t0, t1);

@@ -1,0 +1,181 @@
+/*
+ * attention.c — causal self-attention over the KV cache, as matrix products.
+ *
+ * Work is cut into units of (KV head, block of query tokens). A unit gathers
+ * the queries of every attention head that shares the KV head (grouped-query
+ * attention) for its tokens, then runs two products through the same tiled
+ * gemm kernels the weight matrices use:
+ *
+ *     S = Q · Kᵀ        (queries × cached positions; K rows are positions)
+ *     S → causal mask → softmax per query
+ *     O = P · V         (V is cached transposed: one row per head dimension,
+ *                        positions along the row, so V's rows are "weights")
+ *
+ * Each K and V row is therefore read once per unit instead of once per
+ * query, and the arithmetic runs in the SIMD kernels. A quantized (q8_0) V
+ * cache cannot be stored transposed; it is read row by row with kv_axpy.
+ */
+#include "model/attention.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tensor/ops.h"
+
+/* Queries per unit (all heads of a group times the tokens of a block). */
+#define UNIT_QUERIES 64
+
+static int tokens_per_unit(const tl_hparams *hp) {
+    const int group = (int)(hp->n_head / hp->n_head_kv);
+    return group >= UNIT_QUERIES ? 1 : UNIT_QUERIES / group;
+}
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+size_t tl_attention_scratch_bytes(const tl_hparams *hp, uint32_t n_ctx) {
+    const size_t nq = (size_t)tokens_per_unit(hp) * (hp->n_head / hp->n_head_kv);
+    const size_t hd = hp->head_dim;
+    return align64(nq * hd * sizeof(float))          /* gathered queries */
+           + align64(nq * hd * 4 + 64)               /* queries converted for K's type */
+           + align64(nq * n_ctx * sizeof(float))     /* scores */
+           + align64(nq * (size_t)n_ctx * 4 + 64)    /* probabilities converted for V */
+           + align64(nq * hd * sizeof(float));       /* outputs */
+}
+
+bool tl_attention_v_transposed(uint32_t type_v) {
+    return type_v == TL_TYPE_F32 || type_v == TL_TYPE_F16;
+}
+
+void tl_attention_store(tl_context *ctx, const tl_kernel_set *k, uint8_t *k_layer, uint8_t *v_layer,
+                        uint32_t pos, const float *key, const float *value) {
+    const tl_hparams *hp = &ctx->model->hp;
+    const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    k->quantize[ctx->type_k](key, k_layer + (size_t)pos * ctx->k_row_bytes, kv_dim);
+    if (!tl_attention_v_transposed(ctx->type_v)) {
+        k->quantize[ctx->type_v](value, v_layer + (size_t)pos * ctx->v_row_bytes, kv_dim);
+    } else if (ctx->type_v == TL_TYPE_F32) {
+        float *v = (float *)v_layer;
+        for (int64_t d = 0; d < kv_dim; d++) v[(size_t)d * ctx->n_ctx + pos] = value[d];
+    } else {
+        uint16_t *v = (uint16_t *)v_layer;
+        for (int64_t d = 0; d < kv_dim; d++) v[(size_t)d * ctx->n_ctx + pos] = tl_fp32_to_fp16(value[d]);
+    }
+}
+
+typedef struct unit_scratch {
+    float *q;     /* [nq][hd] */
+    void *qq;     /* q in K's vec_dot type */
+    float *s;     /* [nq][n_pos] */
+    void *pq;     /* probabilities in V's vec_dot type */
+    float *o;     /* [nq][hd] */
+} unit_scratch;
+
+static unit_scratch carve(tl_context *ctx, int ith) {
+    const tl_hparams *hp = &ctx->model->hp;
+    const size_t nq = (size_t)tokens_per_unit(hp) * (hp->n_head / hp->n_head_kv);
+    const size_t hd = hp->head_dim;
+    uint8_t *p = (uint8_t *)ctx->attn_scratch + (size_t)ith * ctx->attn_scratch_bytes;
+    unit_scratch u;
+    u.q = (float *)p;
+    p += align64(nq * hd * sizeof(float));
+    u.qq = p;
+    p += align64(nq * hd * 4 + 64);
+    u.s = (float *)p;
+    p += align64(nq * ctx->n_ctx * sizeof(float));
+    u.pq = p;
+    p += align64(nq * (size_t)ctx->n_ctx * 4 + 64);
+    u.o = (float *)p;
+    return u;
+}
+
+/* One unit: KV head g, query tokens [t0, t1) of the batch. */
+static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const unit_scratch *u,
+                        const uint8_t *k_layer, const uint8_t *v_layer, uint32_t pos0, int g,
+                        int32_t t0, int32_t t1) {
+    const tl_hparams *hp = &ctx->model->hp;
+    const int hd = (int)hp->head_dim;
+    const int group = (int)(hp->n_head / hp->n_head_kv);
+    const size_t q_dim = (size_t)hp->n_head * hd;
+    const int32_t nq = (t1 - t0) * group;
+    const int64_t n_pos = (int64_t)pos0 + t1; /* positions any query of the unit sees */
+    const float scale = 1.0f / sqrtf((float)hd);
+
+    /* Gather the queries: row (t - t0) * group + j is head g * group + j. */
+    for (int32_t t = t0; t < t1; t++)
+        for (int j = 0; j < group; j++) {
+            const float *src = ctx->q + (size_t)t * q_dim + (size_t)(g * group + j) * hd;
+            float *dst = u->q + (size_t)((t - t0) * group + j) * hd;
+            for (int i = 0; i < hd; i++) dst[i] = src[i] * scale;
+        }
+
+    /* S = Q · Kᵀ */
+    const uint32_t k_vdt = tl_type_traits_of(ctx->type_k)->vec_dot_type;
+    const void *qx = u->q;
+    size_t qx_row_bytes = (size_t)hd * sizeof(float);
+    if (k_vdt != TL_TYPE_F32) {
+        tl_quantize_rows(k, k_vdt, u->q, hd, 0, nq, u->qq);
+        qx = u->qq;
+        qx_row_bytes = tl_type_row_bytes(k_vdt, hd);
+    }
+    const uint8_t *k_head = k_layer + tl_type_row_bytes(ctx->type_k, (int64_t)g * hd);
+    tl_kernels_gemm(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, n_pos, qx, qx_row_bytes, nq, u->s,
+                    n_pos);
+
+    /* Causal mask and softmax: query row of token t sees positions <= pos0 + t. */
+    for (int32_t r = 0; r < nq; r++) {
+        const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
+        float *row = u->s + (size_t)r * n_pos;
+        tl_softmax(row, seen);
+        for (int64_t p = seen; p < n_pos; p++) row[p] = 0.0f;
+    }
+
+    /* O = P · V */
+    if (tl_attention_v_transposed(ctx->type_v)) {
+        const uint32_t v_vdt = tl_type_traits_of(ctx->type_v)->vec_dot_type;
+        const void *px = u->s;
+        size_t px_row_bytes = (size_t)n_pos * sizeof(float);
+        if (v_vdt != TL_TYPE_F32) {
+            tl_quantize_rows(k, v_vdt, u->s, n_pos, 0, nq, u->pq);
+            px = u->pq;
+            px_row_bytes = tl_type_row_bytes(v_vdt, n_pos);
+        }
+        const size_t v_row = tl_type_row_bytes(ctx->type_v, ctx->n_ctx); /* one head dimension */
+        const uint8_t *v_head = v_layer + (size_t)g * hd * v_row;
+        tl_kernels_gemm(k, ctx->type_v, n_pos, v_head, v_row, 0, hd, px, px_row_bytes, nq, u->o, hd);
+    } else {
+        const size_t v_off = tl_type_row_bytes(ctx->type_v, (int64_t)g * hd);
+        const tl_kv_axpy_fn axpy = k->kv_axpy[ctx->type_v];
+        memset(u->o, 0, (size_t)nq * hd * sizeof(float));
+        for (int32_t r = 0; r < nq; r++) {
+            const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
+            for (int64_t p = 0; p < seen; p++)
+                axpy(hd, u->s[(size_t)r * n_pos + p], v_layer + p * ctx->v_row_bytes + v_off,
+                     u->o + (size_t)r * hd);
+        }
+    }
+
+    /* Scatter the outputs back to [token][head][dim]. */
+    for (int32_t t = t0; t < t1; t++)
+        for (int j = 0; j < group; j++)
+            memcpy(ctx->attn + (size_t)t * q_dim + (size_t)(g * group + j) * hd,
+                   u->o + (size_t)((t - t0) * group + j) * hd, (size_t)hd * sizeof(float));
+}
+
+void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, int32_t n, uint32_t pos0,
+                        const uint8_t *k_layer, const uint8_t *v_layer, int ith, int nth) {
+    const tl_hparams *hp = &ctx->model->hp;
+    const int32_t block = tokens_per_unit(hp);
+    const int32_t n_blocks = (n + block - 1) / block;
+    const int32_t n_units = n_blocks * (int32_t)hp->n_head_kv;
+    const unit_scratch u = carve(ctx, ith);
+    /* Later blocks see more positions and cost more: deal units round-robin
+     * from the most expensive down, so threads get similar totals. */
+    for (int32_t i = ith; i < n_units; i += nth) {
+        const int32_t unit = n_units - 1 - i;
+        const int32_t b = unit / (int32_t)hp->n_head_kv;
+        const int g = unit % (int)hp->n_head_kv;
+        const int32_t t0 = b * block;
+        const int32_t t1 = t0 + block < n ? t0 + block : n;
+        attend_unit(ctx, k, &u, k_layer, v_layer, pos0, g, t0, t1);
+    }
+}

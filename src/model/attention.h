@@ -1,0 +1,26 @@
+/*
+ * attention.h — causal self-attention over the KV cache (see attention.c).
+ */
+#ifndef TL_ATTENTION_H
+#define TL_ATTENTION_H
+
+#include "model/context.h"
+
+/* Per-thread scratch bytes attention needs for a context of n_ctx. */
+size_t tl_attention_scratch_bytes(const tl_hparams *hp, uint32_t n_ctx);
+
+/* True when V of this type is cached transposed (a row per head dimension,
+ * positions along it): f32 and f16. Other types keep a row per position. */
+bool tl_attention_v_transposed(uint32_t type_v);
+
+/* Write one position's key and value (kv_dim floats each) into the cache. */
+void tl_attention_store(tl_context *ctx, const tl_kernel_set *k, uint8_t *k_layer, uint8_t *v_layer,
+                        uint32_t pos, const float *key, const float *value);
+
+/* This thread's share of attention for the n queries of the batch (their
+ * rotated queries in ctx->q, outputs to ctx->attn), positions 0..pos0+n-1
+ * already in this layer's cache. */
+void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, int32_t n, uint32_t pos0,
+                        const uint8_t *k_layer, const uint8_t *v_layer, int ith, int nth);
+
+#endif /* TL_ATTENTION_H */
