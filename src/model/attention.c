@@ -125,7 +125,7 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const unit_scra
     for (int32_t r = 0; r < nq; r++) {
         const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
         float *row = u->s + (size_t)r * n_pos;
-        tl_softmax(row, seen);
+        k->softmax(row, seen);
         for (int64_t p = seen; p < n_pos; p++) row[p] = 0.0f;
     }
 

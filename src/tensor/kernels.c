@@ -5,6 +5,8 @@
  */
 #include "tensor/kernels.h"
 
+#include "tensor/ops.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,7 @@ static void fill_scalar(tl_kernel_set *k) {
     k->kv_axpy[TL_TYPE_F32] = kv_axpy_f32;
     k->kv_dot[TL_TYPE_F16] = kv_dot_f16;
     k->kv_axpy[TL_TYPE_F16] = kv_axpy_f16;
+    k->softmax = tl_softmax;
     k->kv_dot[TL_TYPE_Q8_0] = kv_dot_q8_0;
     k->kv_axpy[TL_TYPE_Q8_0] = kv_axpy_q8_0;
 }
@@ -149,6 +152,7 @@ static void fill_level(tl_kernel_set *k, const char *name,
         if (!k->kv_dot[t]) k->kv_dot[t] = scalar.kv_dot[t];
         if (!k->kv_axpy[t]) k->kv_axpy[t] = scalar.kv_axpy[t];
     }
+    if (!k->softmax) k->softmax = scalar.softmax;
 }
 #endif
 
@@ -166,6 +170,7 @@ static void init_kernels(void) {
 #ifdef TL_HAVE_X86_KERNELS
     if (features.avx2 && features.fma && features.f16c) {
         fill_level(&sets[LEVEL_AVX2], "avx2", tl_kernels_fill_avx2);
+        tl_kernels_fill_avx2_math(&sets[LEVEL_AVX2]);
         usable[LEVEL_AVX2] = 1;
     }
     /* avx512.c is compiled with VNNI and BF16 enabled, so the compiler may use
@@ -174,6 +179,7 @@ static void init_kernels(void) {
     if (usable[LEVEL_AVX2] && features.avx512f && features.avx512bw && features.avx512vl &&
         features.avx512vnni && features.avx512bf16) {
         fill_level(&sets[LEVEL_AVX512], "avx512", tl_kernels_fill_avx512);
+        tl_kernels_fill_avx2_math(&sets[LEVEL_AVX512]);
         usable[LEVEL_AVX512] = 1;
     }
 #endif

@@ -41,6 +41,8 @@ typedef void (*tl_gemm_fn)(int64_t n_cols, const void *w, size_t w_row_bytes, in
  * dot of an F32 query with n elements of a cache row, and
  * out[i] += a * row[i]. */
 typedef float (*tl_kv_dot_fn)(int64_t n, const float *q, const void *row);
+/* In-place softmax of n floats. */
+typedef void (*tl_softmax_fn)(float *x, int64_t n);
 typedef void (*tl_kv_axpy_fn)(int64_t n, float a, const void *row, float *out);
 
 typedef struct tl_kernel_set {
@@ -50,6 +52,7 @@ typedef struct tl_kernel_set {
     tl_from_float_fn quantize[TL_TYPE_COUNT]; /* by activation (vec_dot) type */
     tl_kv_dot_fn kv_dot[TL_TYPE_COUNT];      /* by cache type: F32, F16 */
     tl_kv_axpy_fn kv_axpy[TL_TYPE_COUNT];
+    tl_softmax_fn softmax;
 } tl_kernel_set;
 
 /* The kernel set in use (chosen on first call; thread-safe). Every entry but
@@ -78,6 +81,8 @@ const tl_cpu_features *tl_cpu_get_features(void);
 void tl_kernels_fill_avx2(tl_kernel_set *k, const tl_cpu_features *f);
 void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f);
 void tl_kernels_fill_neon(tl_kernel_set *k, const tl_cpu_features *f);
+/* Vectorized math (softmax) for the AVX2 and AVX-512 levels: avx2_math.c. */
+void tl_kernels_fill_avx2_math(tl_kernel_set *k);
 
 /* The matrix kernel of a set for a weight type: its gemm entry, else the
  * generic one (vec_dot per row and token, with the set's vec_dot). */
