@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tensor/types.h"
+#include "util/memory.h"
 #include "util/error.h"
 
 tl_context_params tl_context_default_params(void) {
@@ -24,23 +25,50 @@ tl_context_params tl_context_default_params(void) {
 void tl_context_free(tl_context *ctx) {
     if (!ctx) return;
     tl_threadpool_free(ctx->pool);
-    free(ctx->k_cache);
-    free(ctx->v_cache);
-    free(ctx->x);
-    free(ctx->xn);
-    free(ctx->q);
-    free(ctx->k);
-    free(ctx->v);
-    free(ctx->attn);
-    free(ctx->proj);
-    free(ctx->gate);
-    free(ctx->up);
-    free(ctx->attn_scratch);
-    free(ctx->rope_cos);
-    free(ctx->rope_sin);
-    for (int i = 0; i < TL_ACT_SLOTS; i++) free(ctx->act[i]);
+    tl_big_free(ctx->arena, ctx->arena_bytes);
     free(ctx->logits);
     free(ctx);
+}
+
+/* Carves the context's buffers out of one arena. With a NULL base it only
+ * measures; then it is run again on the real allocation. */
+typedef struct arena {
+    uint8_t *base;
+    size_t used;
+} arena;
+
+static void *take(arena *a, size_t bytes) {
+    const size_t offset = (a->used + 63) & ~(size_t)63; /* cache-line aligned */
+    a->used = offset + bytes;
+    return a->base ? a->base + offset : NULL;
+}
+
+static void layout(tl_context *ctx, arena *a, uint32_t n_threads) {
+    const tl_hparams *hp = &ctx->model->hp;
+    const size_t nb = ctx->n_batch, n_embd = hp->n_embd, n_ff = hp->n_ff;
+    const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
+    const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
+    const size_t f = sizeof(float);
+    ctx->k_cache = take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->k_row_bytes);
+    ctx->v_cache = take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->v_row_bytes);
+    ctx->x = take(a, nb * n_embd * f);
+    ctx->xn = take(a, nb * n_embd * f);
+    ctx->q = take(a, nb * q_dim * f);
+    ctx->k = take(a, nb * kv_dim * f);
+    ctx->v = take(a, nb * kv_dim * f);
+    ctx->attn = take(a, nb * q_dim * f);
+    ctx->proj = take(a, nb * n_embd * f);
+    ctx->gate = take(a, nb * n_ff * f);
+    ctx->up = take(a, nb * n_ff * f);
+    ctx->rope_cos = take(a, nb * hp->n_rot / 2 * f);
+    ctx->rope_sin = take(a, nb * hp->n_rot / 2 * f);
+    ctx->attn_scratch_bytes = tl_attention_scratch_bytes(hp, ctx->n_ctx);
+    ctx->attn_scratch = take(a, ctx->attn_scratch_bytes * n_threads);
+    /* Converted activations take at most 2 bytes per element (f16/bf16;
+     * the 8-bit types ~1.1). */
+    size_t widest = n_embd > n_ff ? n_embd : n_ff;
+    if (q_dim > widest) widest = q_dim;
+    for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->act[i] = take(a, nb * widest * 2 + 64);
 }
 
 /* Checks a KV cache type: f32, f16, or q8_0 when heads are whole blocks. */
@@ -95,37 +123,22 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     ctx->n_ctx = p.n_ctx;
     ctx->n_batch = p.n_batch;
 
-    const size_t nb = p.n_batch, n_embd = hp->n_embd, n_ff = hp->n_ff;
-    const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
     const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     bool ok = true;
     ctx->type_k = p.type_k;
     ctx->type_v = p.type_v;
     ctx->k_row_bytes = tl_type_row_bytes(p.type_k, (int64_t)kv_dim);
     ctx->v_row_bytes = tl_type_row_bytes(p.type_v, (int64_t)kv_dim);
-    ctx->k_cache = calloc((size_t)hp->n_layer * p.n_ctx, ctx->k_row_bytes);
-    ctx->v_cache = calloc((size_t)hp->n_layer * p.n_ctx, ctx->v_row_bytes);
-    if (!ctx->k_cache || !ctx->v_cache) ok = false;
-    ctx->x = alloc_floats(nb * n_embd, &ok);
-    ctx->xn = alloc_floats(nb * n_embd, &ok);
-    ctx->q = alloc_floats(nb * q_dim, &ok);
-    ctx->k = alloc_floats(nb * kv_dim, &ok);
-    ctx->v = alloc_floats(nb * kv_dim, &ok);
-    ctx->attn = alloc_floats(nb * q_dim, &ok);
-    ctx->proj = alloc_floats(nb * n_embd, &ok);
-    ctx->gate = alloc_floats(nb * n_ff, &ok);
-    ctx->up = alloc_floats(nb * n_ff, &ok);
-    ctx->attn_scratch_bytes = tl_attention_scratch_bytes(hp, p.n_ctx);
-    ctx->attn_scratch = malloc(ctx->attn_scratch_bytes * p.n_threads);
-    if (!ctx->attn_scratch) ok = false;
-    ctx->rope_cos = alloc_floats(nb * hp->n_rot / 2, &ok);
-    ctx->rope_sin = alloc_floats(nb * hp->n_rot / 2, &ok);
-    /* Converted activations take at most 2 bytes per element (f16/bf16;
-     * the 8-bit types take ~1.1). */
-    size_t widest = n_embd > n_ff ? n_embd : n_ff;
-    if (q_dim > widest) widest = q_dim;
-    for (int i = 0; i < TL_ACT_SLOTS; i++)
-        if (!(ctx->act[i] = malloc(nb * widest * 2 + 64))) ok = false;
+    arena a = {NULL, 0};
+    layout(ctx, &a, p.n_threads);
+    ctx->arena_bytes = a.used;
+    ctx->arena = tl_big_alloc(a.used);
+    if (ctx->arena) {
+        a = (arena){ctx->arena, 0};
+        layout(ctx, &a, p.n_threads);
+    } else {
+        ok = false;
+    }
     ctx->logits = alloc_floats((size_t)hp->n_vocab, &ok);
     ctx->logits_capacity = 1;
     ctx->pool = tl_threadpool_new((int)p.n_threads);

@@ -21,6 +21,8 @@ struct tl_context {
     uint32_t n_batch; /* most tokens per forward pass */
     uint32_t n_past;  /* positions currently cached */
     tl_threadpool *pool;
+    void *arena;        /* every buffer below but the logits, see layout() */
+    size_t arena_bytes;
 
     /* KV cache: K is [n_layer][n_ctx] rows of kv_dim elements of type_k; V is
      * the same, or for f32/f16 transposed: [n_layer][kv_dim] rows of n_ctx
