@@ -10,6 +10,8 @@
  *
  * usage: bench_kernels [type ...]      (default: q8_0 q4_0 f16 bf16 q4_1 q5_0)
  * env:   BENCH_TOKENS=512 BENCH_LEVELS=avx2,avx512 BENCH_SECONDS=0.3
+ *        BENCH_SHAPES="smol135 down 576x1536" (only the shapes whose names are
+ *        substrings of it; shapes whose rows the type cannot split are skipped)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,9 @@ static const shape shapes[] = {
     {"smol135 qkv/o 576x576", 576, 576},   {"smol135 up 1536x576", 1536, 576},
     {"smol135 down 576x1536", 576, 1536},  {"qwen05 up 4864x896", 4864, 896},
     {"qwen05 down 896x4864", 896, 4864},   {"smol135 head 49152x576", 49152, 576},
+    {"tinyllama qkv 2048x2048", 2048, 2048}, {"tinyllama up 5632x2048", 5632, 2048},
+    {"tinyllama down 2048x5632", 2048, 5632}, {"llama32 up 8192x2048", 8192, 2048},
+    {"llama32 down 2048x8192", 2048, 8192},
 };
 
 static int level_wanted(const char *name) {
@@ -57,6 +62,8 @@ static void bench_type(uint32_t type, int64_t batch, double seconds) {
     unsigned seed = 1;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
+        if (s->cols % tt->block_size != 0) continue; /* K-quants: rows of 256 multiples only */
+        if (getenv("BENCH_SHAPES") && !strstr(getenv("BENCH_SHAPES"), s->name)) continue;
         const size_t wrow = tl_type_row_bytes(type, s->cols), xrow = tl_type_row_bytes(xtype, s->cols);
         const size_t wbytes = wrow * (size_t)s->rows;
         /* enough copies to exceed the caches when streaming */

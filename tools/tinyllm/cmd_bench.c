@@ -22,7 +22,7 @@
 #define TTFT_PROMPT_TOKENS 128
 
 typedef struct bench_options {
-    const char *path;
+    const char *path, *cache_type_k, *cache_type_v;
     int32_t n_prompt, n_gen, n_threads, reps, n_batch;
     bool json, ttft;
 } bench_options;
@@ -144,7 +144,7 @@ static bool measure(bench_state *b, const bench_options *o, char kind, double *o
 }
 
 typedef struct bench_result {
-    const char *model_name, *type_name;
+    const char *model_name, *type_name, *type_k, *type_v;
     uint64_t file_size;
     int32_t threads;
     double load_ms, peak_rss_mb;
@@ -169,6 +169,9 @@ static void print_json(const bench_options *o, const bench_result *r) {
     cJSON_AddNumberToObject(root, "threads", r->threads);
     cJSON_AddNumberToObject(root, "n_batch", o->n_batch);
     cJSON_AddNumberToObject(root, "repetitions", o->reps);
+    cJSON *kv = cJSON_AddObjectToObject(root, "kv_cache");
+    cJSON_AddStringToObject(kv, "key", r->type_k);
+    cJSON_AddStringToObject(kv, "value", r->type_v);
     if (r->pp) add_rate(root, "pp", o->n_prompt, r->pp, o->reps);
     if (r->tg) add_rate(root, "tg", o->n_gen, r->tg, o->reps);
     if (r->ttft) cJSON_AddNumberToObject(root, "ttft_ms_128", summarize(r->ttft, o->reps).median);
@@ -190,9 +193,8 @@ static void print_text_row(const bench_result *r, const char *test, summary s, c
 static void print_text(const bench_options *o, const bench_result *r) {
     printf("| %-28s | %-6s | %12s | %7s | %-9s | %10s | %10s | %10s | %-5s |\n", "model", "type", "size",
            "threads", "test", "median", "min", "max", "unit");
-    printf("|%.30s|%.8s|%.14s|%.9s|%.11s|%.12s|%.12s|%.12s|%.7s|\n", "------------------------------",
-           "--------", "--------------", "---------", "-----------", "------------", "------------",
-           "------------", "-------");
+    printf("|------------------------------|--------|--------------|---------|-----------|------------"
+           "|------------|------------|-------|\n");
     char test[32];
     if (r->pp) {
         snprintf(test, sizeof test, "pp%d", o->n_prompt);
@@ -203,8 +205,8 @@ static void print_text(const bench_options *o, const bench_result *r) {
         print_text_row(r, test, summarize(r->tg, o->reps), "t/s");
     }
     if (r->ttft) print_text_row(r, "ttft128", summarize(r->ttft, o->reps), "ms");
-    printf("\nload %.1f ms, peak RSS %.1f MiB, %d repetitions after one warm-up run, batch %d\n",
-           r->load_ms, r->peak_rss_mb, o->reps, o->n_batch);
+    printf("\nload %.1f ms, peak RSS %.1f MiB, %d repetitions after one warm-up run, batch %d, "
+           "KV cache %s/%s\n", r->load_ms, r->peak_rss_mb, o->reps, o->n_batch, r->type_k, r->type_v);
 }
 
 /* Loads the model, runs the requested tests and prints them; returns the exit code. */
@@ -214,14 +216,18 @@ static int run_bench(const bench_options *o) {
     bench_result r = {0};
     tl_model *model = NULL;
 
-    double load_start = tl_time_ms();
-    if (!(model = cli_load_model("bench", o->path, false))) return 1;
     int32_t longest = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
     if (o->ttft && longest < TTFT_PROMPT_TOKENS) longest = TTFT_PROMPT_TOKENS;
     tl_context_params cp = tl_context_default_params();
     cp.n_ctx = (uint32_t)longest + 1;
     cp.n_batch = (uint32_t)o->n_batch;
     cp.n_threads = (uint32_t)o->n_threads;
+    if (!cli_cache_types("bench", o->cache_type_k, o->cache_type_v, &cp)) return 1;
+    r.type_k = tl_type_name(cp.type_k);
+    r.type_v = tl_type_name(cp.type_v);
+
+    double load_start = tl_time_ms();
+    if (!(model = cli_load_model("bench", o->path, false))) return 1;
     if (tl_context_new(model, &cp, &b.ctx, &b.err) != TL_OK) {
         tl_cli_error("bench", "%s", b.err.message);
         goto done;
@@ -284,12 +290,16 @@ int cmd_bench(int argc, char **argv) {
          10000},
         {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
          NULL, 1, BENCH_MAX_TOKENS},
+        {NULL, "--cache-type-k", TL_OPT_STRING, &o.cache_type_k, "TYPE",
+         "KV cache type for keys: f32, f16, q8_0 (default f16)", NULL, 0, 0},
+        {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE",
+         "KV cache type for values: f32, f16, q8_0 (default f16)", NULL, 0, 0},
         {NULL, "--ttft", TL_OPT_FLAG, &o.ttft, "",
          "also time a 128-token prompt plus the first (greedy) token, in ms", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "", "print one JSON object", NULL, 0, 0},
     };
     const tl_command_spec spec = {
-        "bench", "-m FILE [-p 512] [-n 128] [-t N] [-r 5] [-b 512] [--ttft] [--json]",
+        "bench", "-m FILE [-p 512] [-n 128] [-t N] [-r 5] [-b 512] [--cache-type-k/-v T] [--ttft] [--json]",
         "Measure prompt processing (pp) and generation (tg) speed in tokens/s, as llama-bench does.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
