@@ -82,6 +82,12 @@ typedef struct tl_model_info {
     bool has_chat_template;
     /* Tensor count per GGUF type id (index = ggml type id, 0..63). */
     uint64_t tensors_per_type[64];
+    /* Bytes of weights one generated token reads: every matrix (2-D tensor),
+     * except the embedding table when a separate output matrix exists
+     * (only one row of it is read per token). */
+    uint64_t bytes_per_token;
+    /* The type holding most of the matrix bytes ("q4_k" in a Q4_K_M file). */
+    uint32_t main_weight_type;
 } tl_model_info;
 
 void tl_model_get_info(const tl_model *model, tl_model_info *info);

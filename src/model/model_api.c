@@ -22,11 +22,18 @@ void tl_model_get_info(const tl_model *m, tl_model_info *info) {
     info->file_size = gguf_file_size(m->file);
     info->n_tensors = (uint64_t)gguf_tensor_count(m->file);
     info->n_metadata = (uint64_t)gguf_kv_count(m->file);
+    uint64_t bytes_per_type[64] = {0};
+    const bool untied = gguf_find_tensor(m->file, "output.weight") != NULL;
     for (int64_t i = 0; i < gguf_tensor_count(m->file); i++) {
         const gguf_tensor *t = gguf_tensor_at(m->file, i);
         info->n_params += t->n_elements;
         if (t->type < 64) info->tensors_per_type[t->type]++;
+        if (t->n_dims < 2 || t->type >= 64) continue;
+        bytes_per_type[t->type] += t->n_bytes;
+        if (!(untied && strcmp(t->name, "token_embd.weight") == 0)) info->bytes_per_token += t->n_bytes;
     }
+    for (uint32_t t = 0; t < 64; t++)
+        if (bytes_per_type[t] > bytes_per_type[info->main_weight_type]) info->main_weight_type = t;
     info->vocab_type = tl_vocab_model_name(m->vocab);
     info->pre_tokenizer = tl_vocab_pre_name(m->vocab);
     info->n_vocab = tl_vocab_n_tokens(m->vocab);

@@ -99,17 +99,9 @@ static summary summarize(const double *values, int n) {
     return s;
 }
 
-/* Weight type of the model: the most common tensor type other than f32 (norms
- * and biases are f32 whatever the weights are), or f32 when all are. */
+/* Weight type of the model: the type holding most of the matrix bytes. */
 static const char *weight_type_name(const tl_model_info *info) {
-    int best = 0; /* f32 */
-    uint64_t best_count = 0;
-    for (int t = 1; t < 64; t++)
-        if (info->tensors_per_type[t] > best_count) {
-            best = t;
-            best_count = info->tensors_per_type[t];
-        }
-    const char *name = tl_type_name((uint32_t)best);
+    const char *name = tl_type_name(info->main_weight_type);
     return name ? name : "?";
 }
 
@@ -146,6 +138,7 @@ static bool measure(bench_state *b, const bench_options *o, char kind, double *o
 typedef struct bench_result {
     const char *model_name, *type_name, *type_k, *type_v;
     uint64_t file_size;
+    uint64_t bytes_per_token; /* weights read per generated token */
     int32_t threads;
     double load_ms, peak_rss_mb;
     double *pp, *tg, *ttft; /* o->reps values each, NULL when not measured */
@@ -178,6 +171,7 @@ static void print_json(const bench_options *o, const bench_result *r) {
     cJSON_AddNumberToObject(root, "load_ms", r->load_ms);
     cJSON_AddNumberToObject(root, "peak_rss_mb", r->peak_rss_mb);
     cJSON_AddNumberToObject(root, "file_size", (double)r->file_size);
+    cJSON_AddNumberToObject(root, "weights_bytes", (double)r->bytes_per_token);
     cJSON_AddStringToObject(root, "tinyllm_version", TL_VERSION);
     char *text = cJSON_PrintUnformatted(root);
     if (text) printf("%s\n", text);
@@ -245,6 +239,7 @@ static int run_bench(const bench_options *o) {
     r.model_name = base_name(o->path);
     r.type_name = weight_type_name(&info);
     r.file_size = info.file_size;
+    r.bytes_per_token = info.bytes_per_token;
     r.threads = o->n_threads > 0 ? o->n_threads : tl_physical_cores();
 
     const size_t n = (size_t)o->reps;
