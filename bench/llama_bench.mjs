@@ -54,6 +54,7 @@ try {
             "flash-attn": { type: "string", default: "off" },
             "kv-type": { type: "string", default: "F16" },
             json: { type: "boolean", default: false },
+            ttft: { type: "boolean", default: false },
         },
     }));
 } catch (error) {
@@ -135,10 +136,12 @@ const llama = await getLlama({
 });
 if (threads === 0) threads = llama.cpuMathCores;
 
+// node and the addon's own memory, before the model: subtracted from the peak so the RSS compares with tinyllm's.
+const baselineRssMb = process.resourceUsage().maxRSS / 1024;
 const loadStart = performance.now();
 const model = await llama.loadModel({ modelPath: args.model });
 const context = await model.createContext({
-    contextSize: Math.max(nPrompt, nGen) + 1,
+    contextSize: Math.max(nPrompt, nGen, args.ttft ? 128 : 0) + 1,
     batchSize: nBatch,
     sequences: 1,
     threads: { ideal: threads, min: threads },
@@ -234,8 +237,21 @@ if (nGen > 0) {
     result.tg = { tokens: nGen, tokens_per_s: summarize(samples), samples };
     if (overheadUs.length) overhead = summarize(overheadUs).median;
 }
+if (args.ttft) {
+    // Time to first token: a 128-token prompt from an empty cache, logits of its last token. (tinyllm's figure also
+    // includes one greedy sampling step, ~0.1 ms; reading llama.cpp's logits from JavaScript would cost more.)
+    const ttft = [];
+    for (let rep = -1; rep < repetitions; rep++) {
+        native.disposeSequence(0);
+        const start = performance.now();
+        await runPrompt(128);
+        if (rep >= 0) ttft.push(performance.now() - start);
+    }
+    result.ttft_ms_128 = summarize(ttft).median;
+}
 result.load_ms = loadMs;
-result.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
+result.peak_rss_mb = process.resourceUsage().maxRSS / 1024 - baselineRssMb;
+result.baseline_rss_mb = baselineRssMb;
 result.file_size = fs.statSync(args.model).size;
 result.weights_bytes = weights.weightsBytes;
 result.binding_overhead_us = overhead; // per single-token decode: JS wall time minus llama.cpp's eval time

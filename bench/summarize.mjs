@@ -30,7 +30,8 @@ const models = new Map();
 for (const { engine, result } of runs) {
     if (!models.has(result.model)) models.set(result.model, {});
     const entry = models.get(result.model);
-    const e = (entry[engine] ??= { pp: [], tg: [], load: [], rss: [], overhead: [], last: null });
+    const e = (entry[engine] ??= { pp: [], tg: [], load: [], rss: [], ttft: [], overhead: [], last: null });
+    if (result.ttft_ms_128 != null) e.ttft.push(result.ttft_ms_128);
     if (result.pp) e.pp.push(...result.pp.samples);
     if (result.tg) e.tg.push(...result.tg.samples);
     e.load.push(result.load_ms);
@@ -78,10 +79,12 @@ for (const [name, entry] of models) {
 }
 
 lines.push("");
-lines.push("| model | load ms tinyllm | load ms llama.cpp | peak RSS MiB tinyllm | peak RSS MiB llama.cpp (whole node process) |");
-lines.push("|---|---:|---:|---:|---:|");
+lines.push("| model | TTFT ms (128-token prompt) tinyllm | llama.cpp | load ms tinyllm | llama.cpp | " +
+    "peak RSS MiB tinyllm | llama.cpp (node's own baseline subtracted) |");
+lines.push("|---|---:|---:|---:|---:|---:|---:|");
 for (const [name, entry] of models) {
-    lines.push(`| ${name} | ${fmt(median(entry.tinyllm?.load ?? []))} | ${fmt(median(entry["llama.cpp"]?.load ?? []))} | ` +
+    lines.push(`| ${name} | ${fmt(median(entry.tinyllm?.ttft ?? []))} | ${fmt(median(entry["llama.cpp"]?.ttft ?? []))} | ` +
+        `${fmt(median(entry.tinyllm?.load ?? []))} | ${fmt(median(entry["llama.cpp"]?.load ?? []))} | ` +
         `${fmt(median(entry.tinyllm?.rss ?? []))} | ${fmt(median(entry["llama.cpp"]?.rss ?? []))} |`);
 }
 const overheads = [...models.values()].flatMap((e) => e["llama.cpp"]?.overhead ?? []);
