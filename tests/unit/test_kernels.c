@@ -143,22 +143,58 @@ static void fill_special_blocks(float *x, int64_t n) {
     }
 }
 
+/* q8_k super-blocks (256 elements) meant to hit every branch of its
+ * reference quantizer, which picks the sign of the first element of largest
+ * magnitude and rounds half to even. */
+static void fill_special_super_blocks(float *x, int64_t n) {
+    fill_random(x, n, 1.0f);
+    for (int64_t b = 0; b < n / 256; b++) {
+        float *v = x + b * 256;
+        switch (b % 9) {
+        case 0: memset(v, 0, 256 * sizeof *v); break;   /* d = 0 */
+        case 1:                                         /* iscale = -1: exact .5 ties */
+            for (int j = 0; j < 256; j++) v[j] = (float)(j % 64 - 32) + 0.5f;
+            v[17] = 127.0f;
+            break;
+        case 2:                                         /* equal magnitudes, sign of the first */
+            v[40] = -9.0f; v[41] = 9.0f; v[200] = 9.0f;
+            break;
+        case 3: v[100] = INFINITY; break;
+        case 4: v[255] = NAN; break;
+        case 5:                                         /* subnormal: iscale overflows */
+            for (int j = 0; j < 256; j++) v[j] = float_of(rng_next() & 0x807fffffu);
+            break;
+        case 6:                                         /* huge values */
+            for (int j = 0; j < 256; j++) v[j] *= 1e37f;
+            break;
+        case 7: v[3] = -1000.0f; break;                /* one big outlier */
+        default: break;
+        }
+    }
+}
+
 static void check_quantizers(const tl_kernel_set *k) {
-    static const uint32_t types[] = {TL_TYPE_Q8_0, TL_TYPE_Q8_1, TL_TYPE_F16, TL_TYPE_BF16};
+    static const uint32_t types[] = {TL_TYPE_Q8_0, TL_TYPE_Q8_1, TL_TYPE_F16, TL_TYPE_BF16,
+                                     TL_TYPE_Q8_K};
     static const int64_t sizes[] = {32, 96, 224, 320, 576, 896, 1184};
+    static const int64_t k_sizes[] = {256, 768, 1536, 2304, 4864};
     const tl_kernel_set *ref = scalar_set();
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         const uint32_t type = types[ti];
         if (k->quantize[type] == ref->quantize[type]) continue;
-        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
-            const int64_t n = sizes[si];
+        const int is_k = tl_type_traits_of(type)->block_size == 256;
+        const size_t n_sizes = is_k ? sizeof k_sizes / sizeof k_sizes[0] : sizeof sizes / sizeof sizes[0];
+        for (size_t si = 0; si < n_sizes; si++) {
+            const int64_t n = is_k ? k_sizes[si] : sizes[si];
             const size_t bytes = tl_type_row_bytes(type, n);
             float *x = malloc((size_t)(n + 1) * sizeof *x);
             uint8_t *want = malloc(bytes), *got = malloc(bytes + 1);
             assert_true(x && want && got);
             for (int pass = 0; pass < 2; pass++) {
                 float *src = x + pass; /* pass 1: unaligned source and destination */
-                if (pass == 0) fill_special_blocks(src, n); else fill_random(src, n, 3.0f);
+                if (pass == 1) fill_random(src, n, 3.0f);
+                else if (is_k) fill_special_super_blocks(src, n);
+                else fill_special_blocks(src, n);
                 ref->quantize[type](src, want, n);
                 memset(got, 0xAA, bytes + 1);
                 k->quantize[type](src, got + pass, n);
@@ -167,7 +203,7 @@ static void check_quantizers(const tl_kernel_set *k) {
                     while (want[at] == got[pass + at]) at++;
                     print_error("quantize %s/%s n=%lld pass %d: byte %zu (block %zu) differs\n",
                                 k->name, tl_type_traits_of(type)->name, (long long)n, pass, at,
-                                at / (type == TL_TYPE_Q8_1 ? 36 : 34));
+                                at / tl_type_traits_of(type)->block_bytes);
                     fail();
                 }
             }
@@ -186,9 +222,10 @@ static void test_quantizers_bit_exact(void **state) {
 
 /* ---- dot products and matrix kernels ------------------------------------ */
 
-static const uint32_t weight_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16,
-                                        TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
-                                        TL_TYPE_Q5_1, TL_TYPE_Q8_0};
+static const uint32_t weight_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q4_0,
+                                        TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0,
+                                        TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K,
+                                        TL_TYPE_Q6_K};
 
 /* A random matrix of `rows` rows quantized to `type`, rows `row_bytes` apart
  * (more than the packed size: exercises strides), at an unaligned address. */
@@ -271,13 +308,16 @@ static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_co
 static void check_gemm_shapes(const tl_kernel_set *k) {
     static const int64_t block_cols[] = {32, 96, 224, 576, 896, 1184};
     static const int64_t float_cols[] = {1, 7, 33, 100, 576};
+    static const int64_t k_cols[] = {256, 768, 1536, 4864}; /* 1, 3, 6, 19 super-blocks */
     static const int64_t token_counts[] = {1, 2, 3, 5, 8, 13};
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
         const uint32_t wtype = weight_types[ti];
-        const int is_float = tl_type_traits_of(wtype)->block_size == 1;
-        const int64_t *cols = is_float ? float_cols : block_cols;
-        const size_t n_cols_count = is_float ? sizeof float_cols / sizeof float_cols[0]
-                                             : sizeof block_cols / sizeof block_cols[0];
+        const int64_t block_size = tl_type_traits_of(wtype)->block_size;
+        const int is_float = block_size == 1;
+        const int64_t *cols = is_float ? float_cols : block_size == 256 ? k_cols : block_cols;
+        const size_t n_cols_count = is_float          ? sizeof float_cols / sizeof float_cols[0]
+                                    : block_size == 256 ? sizeof k_cols / sizeof k_cols[0]
+                                                        : sizeof block_cols / sizeof block_cols[0];
         for (size_t ci = 0; ci < n_cols_count; ci++) {
             for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
                 /* row ranges: a partial tile at an odd start, and a band of a
@@ -287,7 +327,7 @@ static void check_gemm_shapes(const tl_kernel_set *k) {
             }
         }
         /* a larger batch that goes through the tiled path with full tiles */
-        check_gemm_case(k, wtype, is_float ? 160 : 320, 80, 5, 80, 64);
+        check_gemm_case(k, wtype, is_float ? 160 : block_size == 256 ? 1536 : 320, 80, 5, 80, 64);
     }
 }
 

@@ -688,4 +688,5 @@ void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f) {
         k->gemm[TL_TYPE_Q5_1] = gemm_q5_1_vnni;
         k->gemm[TL_TYPE_Q8_0] = gemm_q8_0_vnni;
     }
+    tl_kernels_fill_avx512_kquants(k, f);
 }

@@ -25,6 +25,26 @@ enum {
     X86_Q8_1_BYTES = 36, X86_Q8_1_S = 2, X86_Q8_1_QS = 4,
 };
 
+/* The 256-element K-quant super-blocks (layouts in quant_k.c): sizes and
+ * field offsets. */
+enum {
+    X86_QK_K = 256,
+    X86_Q2_K_SCALES = 0, X86_Q2_K_QS = 16, X86_Q2_K_D = 80, X86_Q2_K_DMIN = 82, X86_Q2_K_BYTES = 84,
+    X86_Q3_K_HMASK = 0, X86_Q3_K_QS = 32, X86_Q3_K_SCALES = 96, X86_Q3_K_D = 108, X86_Q3_K_BYTES = 110,
+    X86_Q4_K_D = 0, X86_Q4_K_DMIN = 2, X86_Q4_K_SCALES = 4, X86_Q4_K_QS = 16, X86_Q4_K_BYTES = 144,
+    X86_Q5_K_D = 0, X86_Q5_K_DMIN = 2, X86_Q5_K_SCALES = 4, X86_Q5_K_QH = 16, X86_Q5_K_QS = 48,
+    X86_Q5_K_BYTES = 176,
+    X86_Q6_K_QL = 0, X86_Q6_K_QH = 128, X86_Q6_K_SCALES = 192, X86_Q6_K_D = 208, X86_Q6_K_BYTES = 210,
+    X86_Q8_K_D = 0, X86_Q8_K_QS = 4, X86_Q8_K_BSUMS = 260, X86_Q8_K_BYTES = 292,
+};
+
+/* The K-quant kernels live in their own files (avx2_kquants.c,
+ * avx512_kquants.c); the level fill functions call these. */
+struct tl_kernel_set;
+struct tl_cpu_features;
+void tl_kernels_fill_avx2_kquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
+void tl_kernels_fill_avx512_kquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
+
 #if defined(__GNUC__) || defined(__clang__)
 #define X86_INLINE static inline __attribute__((always_inline))
 #else
