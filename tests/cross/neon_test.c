@@ -4,10 +4,11 @@
  * A plain C program (no cmocka: it is cross-compiled for aarch64 and run
  * under qemu-user, where only the C library is at hand). It links
  * the sources in src/tensor, src/tensor/arm and src/util/error.c, and checks:
- *   - quantize[Q8_0], quantize[Q8_1]: bit-exact, including NaN, infinite,
- *     huge, subnormal and round-half blocks;
+ *   - quantize[Q8_0], quantize[Q8_1], quantize[Q8_K]: bit-exact, including
+ *     NaN, infinite, huge, subnormal, tied-sign and round-half blocks;
  *   - vec_dot and gemm for every weight type, on awkward sizes (n_cols 32*1,
- *     32*3, 32*7, 32*37, 576, and odd lengths for float types; n_tokens
+ *     32*3, 32*7, 32*37, 576, and odd lengths for float types; 256, 768,
+ *     1536 for the K-quant types, whose blocks hold 256; n_tokens
  *     1, 2, 3, 5, 8; row ranges starting past 0; unaligned row strides; odd
  *     ldy), within 1e-5 relative, and that gemm leaves other outputs alone;
  *   - kv_dot and kv_axpy over F32 and F16 rows.
@@ -117,11 +118,22 @@ static void build_masked_set(tl_kernel_set *k, const char *name, int keep_dotpro
     }
 }
 
-static const uint32_t weight_types[] = {TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_F16,  TL_TYPE_F32,
-                                        TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_BF16};
+static const uint32_t weight_types[] = {
+    TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_F16,  TL_TYPE_F32,  TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1,
+    TL_TYPE_BF16, TL_TYPE_Q4_K, TL_TYPE_Q6_K, TL_TYPE_Q5_K, TL_TYPE_Q3_K, TL_TYPE_Q2_K};
 enum { N_WEIGHT_TYPES = sizeof weight_types / sizeof weight_types[0] };
 
 static const int64_t block_sizes[] = {32 * 1, 32 * 3, 32 * 7, 32 * 37, 576};
+static const int64_t k_block_sizes[] = {256 * 1, 256 * 3, 256 * 6};
+enum { N_BLOCK_SIZES = sizeof block_sizes / sizeof block_sizes[0],
+       N_K_BLOCK_SIZES = sizeof k_block_sizes / sizeof k_block_sizes[0] };
+
+/* The row lengths to test a type on: multiples of its block size. */
+static const int64_t *sizes_for(uint32_t type, size_t *count) {
+    const int is_k = tl_type_traits_of(type)->block_size == 256;
+    *count = is_k ? N_K_BLOCK_SIZES : N_BLOCK_SIZES;
+    return is_k ? k_block_sizes : block_sizes;
+}
 static const int64_t odd_sizes[] = {1, 3, 7, 33, 65, 100};
 static const int64_t token_counts[] = {1, 2, 3, 5, 8};
 
@@ -136,7 +148,8 @@ static void check_entries_replaced(const named_set *s) {
         if (!s->set->gemm[t]) fail(s->name, "gemm missing", name, 0, 0, 0, 0);
     }
     if (s->set->quantize[TL_TYPE_Q8_0] == scalar->quantize[TL_TYPE_Q8_0] ||
-        s->set->quantize[TL_TYPE_Q8_1] == scalar->quantize[TL_TYPE_Q8_1])
+        s->set->quantize[TL_TYPE_Q8_1] == scalar->quantize[TL_TYPE_Q8_1] ||
+        s->set->quantize[TL_TYPE_Q8_K] == scalar->quantize[TL_TYPE_Q8_K])
         fail(s->name, "quantize not replaced", "q8", 0, 0, 0, 0);
     if (s->set->kv_dot[TL_TYPE_F16] == scalar->kv_dot[TL_TYPE_F16] ||
         s->set->kv_axpy[TL_TYPE_F16] == scalar->kv_axpy[TL_TYPE_F16] ||
@@ -170,20 +183,54 @@ static void fill_special_blocks(float *x, int n_blocks) {
     }
 }
 
+/* The same for 256-element q8_k blocks, one case per block, plus the cases
+ * of its own scan: the largest magnitude present with both signs (the
+ * first one decides d's sign) and -127 / max overflowing. */
+static void fill_special_k_blocks(float *x, int n_blocks) {
+    static int next_case;
+    for (int b = 0; b < n_blocks; b++) {
+        float *block = x + 256 * b;
+        fill_random(block, 256, 1.0f);
+        switch (next_case++ % 13) {
+        case 0: memset(block, 0, 256 * sizeof(float)); break;
+        case 1: /* max 127: iscale -1, so halves are exact ties */
+            for (int j = 0; j < 256; j++) block[j] = (float)(j % 200 - 100) + 0.5f;
+            block[77] = 127.0f;
+            break;
+        case 2: block[100] = 3.0e38f; break;
+        case 3: for (int j = 0; j < 256; j++) block[j] *= 1.0e-40f; break; /* iscale overflows */
+        case 4: block[9] = NAN; break;
+        case 5: block[200] = INFINITY; break;
+        case 6: block[255] = -INFINITY; break;
+        case 7: block[40] = 2.0f; block[41] = -2.0f; break;   /* tie, positive first */
+        case 8: block[3] = -2.0f; block[250] = 2.0f; break;   /* tie, negative first */
+        case 9: block[130] = -5.0f; block[131] = -5.0f; break; /* negative, twice */
+        case 10: memset(block, 0, 256 * sizeof(float)); block[17] = -2.5e-3f; break;
+        case 11: for (int j = 0; j < 256; j++) block[j] *= 1.0e-6f; break;
+        case 12: for (int j = 0; j < 256; j++) block[j] *= 1.0e-36f; break; /* near the edge */
+        }
+    }
+}
+
 static void check_quantizer(const named_set *s, uint32_t type) {
     const char *name = tl_type_traits_of(type)->name;
     static const float scales[] = {1.0f, 1.0e-3f, 3.0e4f};
+    const int is_k = type == TL_TYPE_Q8_K;
+    size_t n_sizes;
+    const int64_t *sizes = sizes_for(type, &n_sizes);
     for (int special = 0; special < 2; special++) {
         for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
-            for (size_t ni = 0; ni < sizeof block_sizes / sizeof block_sizes[0]; ni++) {
+            for (size_t ni = 0; ni < n_sizes; ni++) {
                 /* exact sizes, so a sanitizer sees any overrun; the source
                  * starts at an odd float in half of the cases */
-                const int64_t n = block_sizes[ni], shift = (int64_t)(ni & 1);
+                const int64_t n = sizes[ni], shift = (int64_t)(ni & 1);
                 const size_t bytes = tl_type_row_bytes(type, n);
                 float *x = checked_malloc((size_t)(n + shift) * sizeof(float));
                 uint8_t *want = checked_malloc(bytes), *got = checked_malloc(bytes);
                 float *src = x + shift;
-                if (special)
+                if (special && is_k)
+                    fill_special_k_blocks(src, (int)(n / 256));
+                else if (special)
                     fill_special_blocks(src, (int)(n / 32));
                 else
                     fill_random(src, n, scales[si]);
@@ -322,10 +369,11 @@ static void check_gemm(const named_set *s, const problem *p, int64_t r0, int64_t
 static void check_matrix_kernels(const named_set *s, uint32_t type) {
     static const int64_t ranges[][2] = {{0, 13}, {3, 11}, {5, 6}, {1, 10}, {9, 13}};
     const int is_float = !tl_type_traits_of(type)->is_quantized;
-    const size_t n_block = sizeof block_sizes / sizeof block_sizes[0];
+    size_t n_block;
+    const int64_t *sizes = sizes_for(type, &n_block);
     const size_t n_odd = is_float ? sizeof odd_sizes / sizeof odd_sizes[0] : 0;
     for (size_t ci = 0; ci < n_block + n_odd; ci++) {
-        const int64_t n_cols = ci < n_block ? block_sizes[ci] : odd_sizes[ci - n_block];
+        const int64_t n_cols = ci < n_block ? sizes[ci] : odd_sizes[ci - n_block];
         for (size_t ti = 0; ti < sizeof token_counts / sizeof token_counts[0]; ti++) {
             problem p;
             make_problem(&p, type, n_cols, 13, token_counts[ti]);
@@ -385,6 +433,7 @@ static void check_set(const named_set *s) {
     check_entries_replaced(s);
     check_quantizer(s, TL_TYPE_Q8_0);
     check_quantizer(s, TL_TYPE_Q8_1);
+    check_quantizer(s, TL_TYPE_Q8_K);
     for (int i = 0; i < N_WEIGHT_TYPES; i++) check_matrix_kernels(s, weight_types[i]);
     check_kv(s, TL_TYPE_F32);
     check_kv(s, TL_TYPE_F16);

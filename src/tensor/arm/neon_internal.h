@@ -7,12 +7,13 @@
  * instructions), neon_dotprod.c (the same dot products with SDOT, compiled
  * with +dotprod and installed only when the CPU has it), neon_i8mm.c (gemm
  * on SMMLA, with +dotprod+i8mm, likewise), neon_quantize.c
- * (q8_0 / q8_1 activation quantizers), neon_float.c (f32, f16, bf16 weights
- * and the KV-cache helpers), neon_quant_dot.h (the int8 kernels, written
- * once and included by neon.c and neon_dotprod.c).
+ * (q8_0 / q8_1 / q8_k activation quantizers), neon_float.c (f32, f16, bf16
+ * weights and the KV-cache helpers), neon_quant_dot.h (the int8 kernels of
+ * the 32-element block types) and neon_kquants.h (those of the K-quant
+ * types), each written once and included by neon.c and neon_dotprod.c.
  *
  * Every load goes through byte pointers: rows come from a mapped GGUF file
- * and blocks are 18..36 bytes long, so nothing is aligned, which NEON loads
+ * and blocks are 18..292 bytes long, so nothing is aligned, which NEON loads
  * do not need.
  */
 #ifndef TL_NEON_INTERNAL_H
@@ -45,6 +46,7 @@ enum { TL_NEON_QK = 32 }; /* elements per block of the legacy quant types */
 
 void tl_neon_quantize_q8_0(const float *src, void *dst, int64_t n);
 void tl_neon_quantize_q8_1(const float *src, void *dst, int64_t n);
+void tl_neon_quantize_q8_k(const float *src, void *dst, int64_t n);
 
 /* Installs the f32 / f16 / bf16 vec_dot and gemm and the KV-cache helpers. */
 void tl_neon_fill_float(tl_kernel_set *k);
