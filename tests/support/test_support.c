@@ -74,3 +74,24 @@ bool tl_test_write_file(const char *path, const void *data, size_t len) {
     bool ok = fwrite(data, 1, len, fp) == len;
     return fclose(fp) == 0 && ok;
 }
+
+static uint64_t rng_state = 1;
+
+void tl_test_rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
+
+uint32_t tl_test_rng_next(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+float tl_test_rng_uniform(void) { return (float)((double)tl_test_rng_next() / 2147483648.0 - 1.0); }
+
+void tl_test_fill_random(float *x, int64_t n, float scale) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = (tl_test_rng_uniform() + tl_test_rng_uniform() + tl_test_rng_uniform()) * scale;
+        if (tl_test_rng_next() % 97 == 0) v *= 8.0f;
+        x[i] = v;
+    }
+}

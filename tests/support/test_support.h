@@ -29,4 +29,17 @@ char *tl_test_read_file(const char *path, size_t *len);
 /* Write a buffer to a file; returns false on failure. */
 bool tl_test_write_file(const char *path, const void *data, size_t len);
 
+
+
+/* ---- deterministic random data (xorshift64*: the same on every platform) */
+void tl_test_rng_seed(uint64_t seed);
+uint32_t tl_test_rng_next(void);
+float tl_test_rng_uniform(void); /* in [-1, 1) */
+/* Roughly normal values times scale, with an occasional 8x outlier, like
+ * real weights and activations. */
+void tl_test_fill_random(float *x, int64_t n, float scale);
+#define rng_seed tl_test_rng_seed
+#define rng_next tl_test_rng_next
+#define rng_uniform tl_test_rng_uniform
+#define fill_random tl_test_fill_random
 #endif

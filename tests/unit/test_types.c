@@ -18,30 +18,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint64_t rng_state;
-
-static void rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
-
-/* xorshift64*: a fixed, portable sequence. */
-static uint32_t rng_next(void) {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-/* Uniform in [-1, 1). */
-static float rng_uniform(void) { return (float)((double)rng_next() / 2147483648.0 - 1.0); }
-
-/* Roughly normal values with an occasional outlier, like real weights. */
-static void fill_random(float *x, int64_t n, float scale) {
-    for (int64_t i = 0; i < n; i++) {
-        float v = (rng_uniform() + rng_uniform() + rng_uniform()) * scale;
-        if (rng_next() % 97 == 0) v *= 8.0f;
-        x[i] = v;
-    }
-}
-
 static uint32_t bits_of(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
