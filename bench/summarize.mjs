@@ -80,7 +80,7 @@ for (const [name, entry] of models) {
 
 lines.push("");
 lines.push("| model | TTFT ms (128-token prompt) tinyllm | llama.cpp | load ms tinyllm | llama.cpp | " +
-    "peak RSS MiB tinyllm | llama.cpp (node's own baseline subtracted) |");
+    "peak RSS MiB tinyllm | llama.cpp |");
 lines.push("|---|---:|---:|---:|---:|---:|---:|");
 for (const [name, entry] of models) {
     lines.push(`| ${name} | ${fmt(median(entry.tinyllm?.ttft ?? []))} | ${fmt(median(entry["llama.cpp"]?.ttft ?? []))} | ` +
@@ -95,7 +95,9 @@ if (overheads.length) {
 }
 if (firstLlama?.source) {
     const s = firstLlama.source;
-    lines.push(`llama.cpp: ${s.llamaCpp} via node-llama-cpp ${s.nodeLlamaCpp}; KV cache ${s.kvCache.key}/${s.kvCache.value}; ` +
+    lines.push(`llama.cpp: ${s.llamaCpp}, prebuilt libraries of node-llama-cpp ${s.nodeLlamaCpp}` +
+        `${s.driver ? `, driver ${s.driver}` : ""}${s.cpuVariant ? `, CPU variant ${s.cpuVariant}` : ""}; ` +
+        `KV cache ${s.kvCache.key}/${s.kvCache.value}; ` +
         `flash attention ${s.flashAttention ? "on" : "off"}; batch ${s.batchSize}.`);
 }
 process.stdout.write(lines.join("\n") + "\n");
