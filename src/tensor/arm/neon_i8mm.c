@@ -105,35 +105,12 @@ TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8
 }
 
 /* As quant_gemm, with SMMLA tiles. */
-TL_NEON_INLINE void mmla_gemm(quant_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes,
-                              int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,
-                              int64_t n_tokens, float *y, int64_t ldy) {
-    const uint8_t *wrows = w, *xrows = x;
-    const int64_t n_blocks = n_cols / TL_NEON_QK;
-    int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4) {
-        const uint8_t *xt = xrows + (size_t)t * x_row_bytes;
-        float *yt = y + t * ldy;
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4)
-            mmla_tile_4x4(kind, n_blocks, wrows + (size_t)r * w_row_bytes, w_row_bytes, xt,
-                          x_row_bytes, yt + r, ldy);
-        for (; r < r1; r++)
-            for (int64_t k = 0; k < 4; k++)
-                quant_vec_dot(kind, n_cols, &yt[k * ldy + r], wrows + (size_t)r * w_row_bytes,
-                              xt + (size_t)k * x_row_bytes);
-    }
-    for (; t < n_tokens; t++)
-        for (int64_t r = r0; r < r1; r++)
-            quant_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes,
-                          xrows + (size_t)t * x_row_bytes);
-}
+TL_NEON_DEFINE_TILED_GEMM(mmla_gemm, mmla_tile_4x4)
 
 #define GEMM_ARGS                                                                           \
     int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, \
         size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy
 #define GEMM_PASS n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy
-
 static void mmla_gemm_q4_0(GEMM_ARGS) { mmla_gemm(KIND_Q4_0, GEMM_PASS); }
 static void mmla_gemm_q4_1(GEMM_ARGS) { mmla_gemm(KIND_Q4_1, GEMM_PASS); }
 static void mmla_gemm_q5_0(GEMM_ARGS) { mmla_gemm(KIND_Q5_0, GEMM_PASS); }

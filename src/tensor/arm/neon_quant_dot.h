@@ -174,34 +174,37 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
     }
 }
 
-/* The gemm of kernels.h: 4×4 tiles, then rows and tokens left over one
- * (row, token) pair at a time. Decoding a single token (n_tokens == 1) is
- * one vec_dot per row, which is already bound by reading the weights. */
-TL_NEON_INLINE void quant_gemm(quant_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes,
-                               int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,
-                               int64_t n_tokens, float *y, int64_t ldy) {
-    const uint8_t *wrows = w, *xrows = x;
-    const int64_t n_blocks = n_cols / TL_NEON_QK;
-    int64_t t = 0;
-    for (; t + 4 <= n_tokens; t += 4) {
-        const uint8_t *xt = xrows + (size_t)t * x_row_bytes;
-        float *yt = y + t * ldy;
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4)
-            quant_tile_4x4(kind, n_blocks, wrows + (size_t)r * w_row_bytes, w_row_bytes, xt,
-                           x_row_bytes, yt + r, ldy);
-        for (; r < r1; r++)
-            for (int64_t k = 0; k < 4; k++)
-                quant_vec_dot(kind, n_cols, &yt[k * ldy + r], wrows + (size_t)r * w_row_bytes,
-                              xt + (size_t)k * x_row_bytes);
+/* A gemm of kernels.h built on a 4x4 tile function: 4x4 tiles, then rows
+ * and tokens left over one (row, token) pair at a time with quant_vec_dot.
+ * Decoding a single token (n_tokens == 1) is one vec_dot per row, which is
+ * already bound by reading the weights. Defined as a macro so each tile kind
+ * (SDOT/plain here, SMMLA in neon_i8mm.c) gets its own fully inlined copy. */
+#define TL_NEON_DEFINE_TILED_GEMM(name, tile)                                                      \
+    TL_NEON_INLINE void name(quant_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes,   \
+                             int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,            \
+                             int64_t n_tokens, float *y, int64_t ldy) {                            \
+        const uint8_t *wrows = w, *xrows = x;                                                      \
+        const int64_t n_blocks = n_cols / TL_NEON_QK;                                              \
+        int64_t t = 0;                                                                             \
+        for (; t + 4 <= n_tokens; t += 4) {                                                        \
+            const uint8_t *xt = xrows + (size_t)t * x_row_bytes;                                   \
+            float *yt = y + t * ldy;                                                               \
+            int64_t r = r0;                                                                        \
+            for (; r + 4 <= r1; r += 4)                                                            \
+                tile(kind, n_blocks, wrows + (size_t)r * w_row_bytes, w_row_bytes, xt, x_row_bytes, \
+                     yt + r, ldy);                                                                 \
+            for (; r < r1; r++)                                                                    \
+                for (int64_t k = 0; k < 4; k++)                                                    \
+                    quant_vec_dot(kind, n_cols, &yt[k * ldy + r], wrows + (size_t)r * w_row_bytes, \
+                                  xt + (size_t)k * x_row_bytes);                                   \
+        }                                                                                          \
+        for (; t < n_tokens; t++)                                                                  \
+            for (int64_t r = r0; r < r1; r++)                                                      \
+                quant_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes,      \
+                              xrows + (size_t)t * x_row_bytes);                                    \
     }
-    for (; t < n_tokens; t++)
-        for (int64_t r = r0; r < r1; r++)
-            quant_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes,
-                          xrows + (size_t)t * x_row_bytes);
-}
 
-/* ---- the kernel entries, one pair per weight type ------------------------ */
+TL_NEON_DEFINE_TILED_GEMM(quant_gemm, quant_tile_4x4)
 
 static void vec_dot_q4_0(int64_t n, float *out, const void *w, const void *x) {
     quant_vec_dot(KIND_Q4_0, n, out, w, x);
@@ -218,12 +221,10 @@ static void vec_dot_q5_1(int64_t n, float *out, const void *w, const void *x) {
 static void vec_dot_q8_0(int64_t n, float *out, const void *w, const void *x) {
     quant_vec_dot(KIND_Q8_0, n, out, w, x);
 }
-
 #define TL_NEON_GEMM_ARGS                                                                   \
     int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, \
         size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy
 #define TL_NEON_GEMM_PASS n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy
-
 static void gemm_q4_0(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q4_0, TL_NEON_GEMM_PASS); }
 static void gemm_q4_1(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q4_1, TL_NEON_GEMM_PASS); }
 static void gemm_q5_0(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q5_0, TL_NEON_GEMM_PASS); }

@@ -24,6 +24,7 @@
  */
 #include "tensor/kernels.h"
 #include "tensor/quant_ref.h"
+#include "tensor/x86/avx512_shared.h"
 #include "tensor/x86/x86_blocks.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -73,26 +74,6 @@ static inline void unpack_scales(const row_group *rows, int64_t block_offset, fl
     if (m) _mm512_store_ps(m, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(field, 16))));
 }
 
-/* Dword k (k < 4) of 16 bytes at `offset` in each of the 16 rows, as one
- * vector in row order: a 4x4 dword transpose inside each 128-bit lane of
- * [rows 0,4,8,12], [1,5,9,13], [2,6,10,14], [3,7,11,15]. */
-static inline void transpose_16x16_bytes(const row_group *rows, int64_t offset, __m512i out[4]) {
-    __m512i v[4];
-    for (int i = 0; i < 4; i++) {
-        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(rows->row[i] + offset)));
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(rows->row[i + 4] + offset)), 1);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(rows->row[i + 8] + offset)), 2);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(rows->row[i + 12] + offset)), 3);
-        v[i] = z;
-    }
-    const __m512i t0 = _mm512_unpacklo_epi32(v[0], v[1]), t1 = _mm512_unpackhi_epi32(v[0], v[1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(v[2], v[3]), t3 = _mm512_unpackhi_epi32(v[2], v[3]);
-    out[0] = _mm512_unpacklo_epi64(t0, t2);
-    out[1] = _mm512_unpackhi_epi64(t0, t2);
-    out[2] = _mm512_unpacklo_epi64(t1, t3);
-    out[3] = _mm512_unpackhi_epi64(t1, t3);
-}
-
 /* 4-bit levels: group g < 4 is the low nibbles of dword g, group g + 4 the
  * high nibbles. `fifth` adds 16 to the elements whose qh bit is set. */
 static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *qh, uint8_t *q,
@@ -132,7 +113,7 @@ static void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int st
     (void)m;
     const int64_t at = block * X86_Q4_0_BYTES;
     __m512i dwords[4];
-    transpose_16x16_bytes(rows, at + X86_Q4_0_QS, dwords);
+    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q4_0_QS), dwords);
     store_nibble_groups(dwords, NULL, q, stride);
     unpack_scales(rows, at, d, NULL);
 }
@@ -141,7 +122,7 @@ static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int st
                         float *m) {
     const int64_t at = block * X86_Q4_1_BYTES;
     __m512i dwords[4];
-    transpose_16x16_bytes(rows, at + X86_Q4_1_QS, dwords);
+    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q4_1_QS), dwords);
     store_nibble_groups(dwords, NULL, q, stride);
     unpack_scales(rows, at, d, m);
 }
@@ -151,7 +132,7 @@ static void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int st
     (void)m;
     const int64_t at = block * X86_Q5_0_BYTES;
     __m512i dwords[4];
-    transpose_16x16_bytes(rows, at + X86_Q5_0_QS, dwords);
+    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q5_0_QS), dwords);
     const __m512i qh = gather_field(rows, at + X86_Q5_0_QH);
     store_nibble_groups(dwords, &qh, q, stride);
     unpack_scales(rows, at, d, NULL);
@@ -161,7 +142,7 @@ static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int st
                         float *m) {
     const int64_t at = block * X86_Q5_1_BYTES;
     __m512i dwords[4];
-    transpose_16x16_bytes(rows, at + X86_Q5_1_QS, dwords);
+    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q5_1_QS), dwords);
     const __m512i qh = gather_field(rows, at + X86_Q5_1_QH);
     store_nibble_groups(dwords, &qh, q, stride);
     unpack_scales(rows, at, d, m);

@@ -18,6 +18,7 @@
  */
 #include "tensor/kernels.h"
 #include "tensor/quant_ref.h"
+#include "tensor/x86/avx512_shared.h"
 #include "tensor/x86/x86_blocks.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -228,26 +229,6 @@ X86_INLINE __m512i gather_dword(const krows *g, size_t at) {
     return _mm512_i32gather_epi32(g->offsets, (const void *)(g->row[0] + at), 1);
 }
 
-/* Dwords 0..3 of the 16 bytes at `at` of each row, as four vectors in row
- * order: a 4x4 dword transpose inside each 128-bit lane of
- * [rows i, i+4, i+8, i+12]. */
-X86_INLINE void transpose_16x4(const krows *g, size_t at, __m512i out[4]) {
-    __m512i v[4];
-    for (int i = 0; i < 4; i++) {
-        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(g->row[i] + at)));
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(g->row[i + 4] + at)), 1);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(g->row[i + 8] + at)), 2);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(g->row[i + 12] + at)), 3);
-        v[i] = z;
-    }
-    const __m512i t0 = _mm512_unpacklo_epi32(v[0], v[1]), t1 = _mm512_unpackhi_epi32(v[0], v[1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(v[2], v[3]), t3 = _mm512_unpackhi_epi32(v[2], v[3]);
-    out[0] = _mm512_unpacklo_epi64(t0, t2);
-    out[1] = _mm512_unpackhi_epi64(t0, t2);
-    out[2] = _mm512_unpacklo_epi64(t1, t3);
-    out[3] = _mm512_unpackhi_epi64(t1, t3);
-}
-
 /* Byte k (0..3) of each dword, as int32. */
 X86_INLINE __m512i byte_of(__m512i v, int k) {
     return _mm512_and_si512(_mm512_srli_epi32(v, 8 * k), _mm512_set1_epi32(0xff));
@@ -260,7 +241,7 @@ static void unpack_q4_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
     for (int c = 0; c < 4; c++) {
         for (int half = 0; half < 2; half++) {
             __m512i dw[4];
-            transpose_16x4(g, base + X86_Q4_K_QS + 32 * c + 16 * half, dw);
+            avx512_transpose_rows(g->row, base + X86_Q4_K_QS + 32 * c + 16 * half, dw);
             for (int k = 0; k < 4; k++) {
                 const int group = 4 * half + k;
                 _mm512_store_si512((void *)p->q[ps][16 * c + group][16 * v], _mm512_and_si512(dw[k], low_mask));
@@ -300,8 +281,8 @@ static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
     const __m512i m4 = _mm512_set1_epi8(0x0f), m2_4 = _mm512_set1_epi8(0x30);
     for (int h = 0; h < 2; h++) {
         __m512i ql[16], qh[8];
-        for (int m = 0; m < 4; m++) transpose_16x4(g, base + X86_Q6_K_QL + 64 * h + 16 * m, ql + 4 * m);
-        for (int m = 0; m < 2; m++) transpose_16x4(g, base + X86_Q6_K_QH + 32 * h + 16 * m, qh + 4 * m);
+        for (int m = 0; m < 4; m++) avx512_transpose_rows(g->row, base + X86_Q6_K_QL + 64 * h + 16 * m, ql + 4 * m);
+        for (int m = 0; m < 2; m++) avx512_transpose_rows(g->row, base + X86_Q6_K_QH + 32 * h + 16 * m, qh + 4 * m);
         for (int gi = 0; gi < 8; gi++) {
             const __m512i hb = qh[gi];
             const __m512i high[4] = {
