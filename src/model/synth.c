@@ -34,6 +34,9 @@ static const tl_synth_preset presets[] = {
      false, 0, 0, 0, 0},
     {"llama3-test", "llama", "ggml-vocab-llama-bpe.gguf", 64, 2, 160, 4, 1, 4096, 500000.0f, 1e-5f,
      false, true, 32.0f, 1.0f, 4.0f, 8192},
+    /* 32-wide heads, so every KV cache type (q8_0 too) can be tested. */
+    {"llama-test-hd32", "llama", "ggml-vocab-llama-spm.gguf", 128, 2, 256, 4, 2, 2048, 10000.0f, 1e-5f,
+     false, false, 0, 0, 0, 0},
 };
 
 const tl_synth_preset *tl_synth_find_preset(const char *name) {

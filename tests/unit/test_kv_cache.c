@@ -1,0 +1,139 @@
+/*
+ * test_kv_cache.c — every KV cache type gives the logits of the f32 cache,
+ * within its precision, in prompt processing and in token-by-token
+ * generation; a full cache is refused; truncating it and evaluating again
+ * reproduces the same logits.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+#include "tinyllm.h"
+
+static tl_model *model;
+
+static int setup(void **state) {
+    (void)state;
+    if (!tl_test_have_shared("tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf")) return 0;
+    const char *path = tl_test_tmp_path("kv-hd32.gguf");
+    tl_error err = {0};
+    if (tl_synth_model("llama-test-hd32", "q8_0", 7,
+                       tl_test_shared_path("tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf"), path,
+                       &err) != TL_OK ||
+        tl_model_load(path, NULL, &model, &err) != TL_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    remove(path);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    tl_model_free(model);
+    return 0;
+}
+
+/* Logits of `n` prompt tokens then `steps` single tokens, all rows kept. */
+static float *run(uint32_t type_k, uint32_t type_v, const tl_token *tokens, int32_t n, int32_t steps) {
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 256;
+    p.n_threads = 2;
+    p.type_k = type_k;
+    p.type_v = type_v;
+    tl_context *ctx = NULL;
+    tl_error err = {0};
+    if (tl_context_new(model, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    const int32_t n_vocab = tl_vocab_size(model);
+    float *out = malloc((size_t)(1 + steps) * n_vocab * sizeof *out);
+    assert_int_equal(tl_decode(ctx, tokens, n, 0, false, &err), TL_OK);
+    memcpy(out, tl_get_logits(ctx, -1), (size_t)n_vocab * sizeof *out);
+    for (int32_t s = 0; s < steps; s++) {
+        assert_int_equal(tl_decode(ctx, &tokens[n + s], 1, tl_context_used(ctx), false, &err), TL_OK);
+        memcpy(out + (size_t)(1 + s) * n_vocab, tl_get_logits(ctx, -1), (size_t)n_vocab * sizeof *out);
+    }
+    tl_context_free(ctx);
+    return out;
+}
+
+static void cache_types_agree_with_f32(void **state) {
+    (void)state;
+    if (!model) skip();
+    tl_token tokens[80];
+    for (int i = 0; i < 80; i++) tokens[i] = (tl_token)(1 + (i * 7919) % 31999);
+    const int32_t n_vocab = tl_vocab_size(model);
+    float *ref = run(0, 0, tokens, 70, 8);
+    const struct {
+        uint32_t k, v;
+        double tol;
+    } cases[] = {{1, 1, 0.02}, {8, 1, 0.08}, {1, 8, 0.08}, {8, 8, 0.1}, {8, 0, 0.08}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float *got = run(cases[c].k, cases[c].v, tokens, 70, 8);
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < (size_t)9 * n_vocab; i++) {
+            worst = fmax(worst, fabs(got[i] - ref[i]));
+            scale = fmax(scale, fabs(ref[i]));
+        }
+        if (worst > cases[c].tol * scale)
+            fail_msg("cache k=%u v=%u: logits differ by %g (max |logit| %g)", cases[c].k, cases[c].v, worst,
+                     scale);
+        free(got);
+    }
+    free(ref);
+}
+
+/* Truncating the cache and evaluating the same tokens again gives the same
+ * logits (up to float summation order: batches of a different size may be
+ * tiled differently by the SIMD kernels). */
+static void truncate_and_replay_gives_the_same_logits(void **state) {
+    (void)state;
+    if (!model) skip();
+    tl_context *ctx = NULL;
+    tl_error err = {0};
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 64;
+    assert_int_equal(tl_context_new(model, &p, &ctx, &err), TL_OK);
+    tl_token tokens[40];
+    for (int i = 0; i < 40; i++) tokens[i] = (tl_token)(100 + i * 31);
+    const int32_t n_vocab = tl_vocab_size(model);
+    assert_int_equal(tl_decode(ctx, tokens, 40, 0, false, &err), TL_OK);
+    float *first = malloc((size_t)n_vocab * sizeof *first);
+    memcpy(first, tl_get_logits(ctx, -1), (size_t)n_vocab * sizeof *first);
+    tl_context_truncate(ctx, 25);
+    assert_int_equal(tl_context_used(ctx), 25);
+    assert_int_equal(tl_decode(ctx, tokens + 25, 15, 25, false, &err), TL_OK);
+    const float *again = tl_get_logits(ctx, -1);
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (fabsf(again[i] - first[i]) > 1e-4f * (1.0f + fabsf(first[i])))
+            fail_msg("logit %d: %g after replay, %g before", i, again[i], first[i]);
+    /* The cache holds 64: 40 + 25 do not fit. */
+    assert_int_equal(tl_decode(ctx, tokens, 25, 40, false, &err), TL_ERR_CONTEXT_FULL);
+    free(first);
+    tl_context_free(ctx);
+}
+
+static void bad_cache_types_are_refused(void **state) {
+    (void)state;
+    if (!model) skip();
+    tl_context *ctx = NULL;
+    tl_error err = {0};
+    tl_context_params p = tl_context_default_params();
+    p.type_k = 2; /* q4_0 */
+    assert_int_equal(tl_context_new(model, &p, &ctx, &err), TL_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "q4_0"));
+    p.type_k = 1;
+    p.type_v = 77;
+    assert_int_equal(tl_context_new(model, &p, &ctx, &err), TL_ERR_ARGUMENT);
+    assert_null(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cache_types_agree_with_f32),
+        cmocka_unit_test(truncate_and_replay_gives_the_same_logits),
+        cmocka_unit_test(bad_cache_types_are_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
