@@ -156,12 +156,9 @@ static int nibble(const uint8_t *qs, int e) {
 
 /* ---- scale searches (ggml's make_*_quants) ------------------------------ */
 
-/* Symmetric levels in [-nmax, nmax) for n values with weights x^2: starts
- * from the scale that maps the largest magnitude to -nmax, then tries 18
- * nearby scales and keeps the one with the best weighted least-squares fit.
- * Returns the scale; levels (offset by nmax) in `levels`. (ggml's
- * make_qx_quants with rmse_type 1 and no importance weights.) */
-static float search_symmetric_scale(int n, int nmax, const float *x, int8_t *levels) {
+/* The element of largest magnitude (the first one on ties), signed; 0 and
+ * all levels zeroed when the group is too small to quantize. */
+static float signed_absmax_or_clear(int n, const float *x, int8_t *levels) {
     float max = 0, amax = 0;
     for (int i = 0; i < n; i++) {
         const float ax = fabsf(x[i]);
@@ -174,6 +171,17 @@ static float search_symmetric_scale(int n, int nmax, const float *x, int8_t *lev
         for (int i = 0; i < n; i++) levels[i] = 0;
         return 0.0f;
     }
+    return max;
+}
+
+/* Symmetric levels in [-nmax, nmax) for n values with weights x^2: starts
+ * from the scale that maps the largest magnitude to -nmax, then tries 18
+ * nearby scales and keeps the one with the best weighted least-squares fit.
+ * Returns the scale; levels (offset by nmax) in `levels`. (ggml's
+ * make_qx_quants with rmse_type 1 and no importance weights.) */
+static float search_symmetric_scale(int n, int nmax, const float *x, int8_t *levels) {
+    const float max = signed_absmax_or_clear(n, x, levels);
+    if (max == 0.0f) return 0.0f;
     float iscale = (float)-nmax / max;
     float sumlx = 0, suml2 = 0;
     for (int i = 0; i < n; i++) {
@@ -209,18 +217,8 @@ static float search_symmetric_scale(int n, int nmax, const float *x, int8_t *lev
  * levels whenever that improves the weighted (x^2) least-squares fit.
  * (ggml's make_q3_quants with do_rmse.) */
 static float search_q3_scale(int n, int nmax, const float *x, int8_t *levels) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        const float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < group_max_eps) {
-        for (int i = 0; i < n; i++) levels[i] = 0;
-        return 0.0f;
-    }
+    const float max = signed_absmax_or_clear(n, x, levels);
+    if (max == 0.0f) return 0.0f;
     const float iscale = (float)-nmax / max;
     float sumlx = 0, suml2 = 0;
     for (int i = 0; i < n; i++) {
