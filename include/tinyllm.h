@@ -88,6 +88,9 @@ typedef struct tl_model_info {
     uint64_t bytes_per_token;
     /* The type holding most of the matrix bytes ("q4_k" in a Q4_K_M file). */
     uint32_t main_weight_type;
+    bool has_encoder;  /* BERT-style encoders and T5-style encoder-decoders */
+    bool has_decoder;  /* generates text (false for embedding-only encoders) */
+    int32_t pooling;   /* the model's tl_pooling (<arch>.pooling_type) */
 } tl_model_info;
 
 void tl_model_get_info(const tl_model *model, tl_model_info *info);
@@ -191,6 +194,53 @@ tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
 const float *tl_get_logits(const tl_context *ctx, int32_t i);
 
 /* ------------------------------------------------------------------------ */
+/* Embeddings and encoders                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* How token vectors become one vector per input (llama.cpp's numbering). */
+typedef enum tl_pooling {
+    TL_POOLING_DEFAULT = -1, /* the model's own (<arch>.pooling_type) */
+    TL_POOLING_NONE = 0,     /* one vector per token */
+    TL_POOLING_MEAN = 1,
+    TL_POOLING_CLS = 2,      /* the first token's */
+    TL_POOLING_LAST = 3,     /* the last token's */
+} tl_pooling;
+
+/* The pooling the model asks for (TL_POOLING_NONE when it says nothing). */
+tl_pooling tl_model_pooling(const tl_model *model);
+/* Length of an embedding vector (the model's hidden size). */
+uint32_t tl_model_embedding_size(const tl_model *model);
+bool tl_model_has_encoder(const tl_model *model);
+bool tl_model_has_decoder(const tl_model *model);
+/* First token the decoder of an encoder-decoder reads (T5: the pad token);
+ * -1 for other models. */
+tl_token tl_model_decoder_start_token(const tl_model *model);
+/* Name of a pooling ("mean") and the pooling of a name, or -2 if unknown. */
+const char *tl_pooling_name(tl_pooling pooling);
+int tl_pooling_from_name(const char *name);
+
+/*
+ * Embeddings of one input of n_tokens tokens, evaluated on its own (earlier
+ * context is forgotten). Encoders use their output; decoder-only models the
+ * hidden states after the final norm, as llama.cpp does. `out` receives
+ * tl_model_embedding_size() floats, or n_tokens rows of them for
+ * TL_POOLING_NONE; each vector L2-normalized when `normalize`. Fails with
+ * TL_ERR_CONTEXT_FULL when the input does not fit the context.
+ */
+tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling,
+                   bool normalize, float *out, tl_error *err);
+
+/*
+ * Encoder-decoder models: run the encoder over the input and clear the
+ * decoder's cache; then tl_decode the decoder start token and generate as
+ * with any model. Fails on models without an encoder.
+ */
+tl_status tl_encode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_error *err);
+/* The last tl_encode's output: *n_tokens rows of tl_model_embedding_size()
+ * floats, valid until the next tl_encode / tl_embed; NULL if none. */
+const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens);
+
+/* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -239,17 +289,30 @@ uint64_t tl_sampler_seed(const tl_sampler *s);
 
 /*
  * Write a GGUF model with the exact shapes and hyper-parameters of a named
- * preset ("smollm2-135m", "qwen2.5-0.5b", ...), deterministic pseudo-random
- * weights of `weight_type` ("f32", "f16", "q8_0", ... or a llama-quantize
- * mixture: "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"; norms stay f32), and
- * the tokenizer.* keys copied from the GGUF file `vocab_path`. Used to test
- * and benchmark architectures whose real weights are not at hand.
+ * preset ("smollm2-135m", "gemma3-270m", "all-minilm-l6-v2", ...),
+ * deterministic pseudo-random weights of `weight_type` ("f32", "f16", "q8_0",
+ * ... or a llama-quantize mixture: "q2_k", "q3_k_m", "q4_k_m", "q5_k_m",
+ * "q6_k"; norms stay f32), and a vocabulary from `vocab_path`: a GGUF file
+ * whose tokenizer.* keys are copied, a Hugging Face tokenizer.json, or
+ * "@unigram" for the project's own T5-style vocabulary. `tiny` keeps the
+ * architecture and vocabulary but shrinks the sizes for fast tests. Used to
+ * test and benchmark architectures whose real weights are not at hand.
  */
+typedef struct tl_synth_params {
+    const char *preset;
+    const char *weight_type;
+    uint64_t seed;
+    const char *vocab_path;
+    bool tiny;
+} tl_synth_params;
+
+tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error *err);
+/* tl_synth without `tiny`. */
 tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed,
                          const char *vocab_path, const char *out_path, tl_error *err);
-/* The i-th preset's name, or NULL past the end; its vocabulary file name
- * (under llama.cpp's ggml-vocab-*.gguf naming) in *vocab_file. */
-const char *tl_synth_preset_name(int i, const char **vocab_file);
+/* The i-th preset's name, or NULL past the end; its vocabulary in *vocab: a
+ * path under the shared data's tokenizers/ folder, or "@unigram". */
+const char *tl_synth_preset_name(int i, const char **vocab);
 /* The type id of a type name ("q4_0"), or -1. */
 int32_t tl_type_from_name(const char *name);
 

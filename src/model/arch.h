@@ -28,6 +28,15 @@ typedef enum tl_rope_kind {
     TL_ROPE_NEOX, /* rotate halves (x[i], x[i + n_rot/2]): GPT-NeoX / Qwen layout */
 } tl_rope_kind;
 
+/* What the model computes. */
+typedef enum tl_model_kind {
+    TL_KIND_DECODER,         /* causal language model (forward.c) */
+    TL_KIND_ENCODER,         /* bidirectional encoder: embeddings only (bert.c) */
+    TL_KIND_ENCODER_DECODER, /* encoder + decoder with cross-attention (t5.c) */
+} tl_model_kind;
+
+struct tl_family_ops;
+
 typedef enum tl_presence {
     TL_ABSENT,   /* the architecture has no such tensor */
     TL_OPTIONAL, /* used when the file has it */
@@ -36,6 +45,8 @@ typedef enum tl_presence {
 
 typedef struct tl_arch {
     const char *name; /* value of general.architecture */
+    tl_model_kind kind;
+    const struct tl_family_ops *ops; /* NULL for the generic decoder */
     tl_norm_kind norm;
     tl_ffn_kind ffn;
     tl_rope_kind rope;

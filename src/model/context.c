@@ -5,6 +5,7 @@
 #include "model/context.h"
 
 #include "model/attention.h"
+#include "model/family.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ tl_context_params tl_context_default_params(void) {
 
 void tl_context_free(tl_context *ctx) {
     if (!ctx) return;
+    const tl_family_ops *ops = ctx->model->arch->ops;
+    if (ops && ops->context_free) ops->context_free(ctx);
     tl_threadpool_free(ctx->pool);
     tl_big_free(ctx->arena, ctx->arena_bytes);
     free(ctx->logits);
@@ -105,7 +108,8 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
         return tl_fail(err, TL_ERR_ARGUMENT, "context size %u is too large (at most %u)", p.n_ctx,
                        1u << 20);
     if (p.n_batch == 0) p.n_batch = 512;
-    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+    /* A bidirectional encoder sees its whole input in one pass. */
+    if (p.n_batch > p.n_ctx || model->arch->kind == TL_KIND_ENCODER) p.n_batch = p.n_ctx;
     if (p.n_threads == 0) p.n_threads = (uint32_t)tl_physical_cores();
     if (p.n_threads > 256)
         return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most 256)",
@@ -129,15 +133,17 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     ctx->type_v = p.type_v;
     ctx->k_row_bytes = tl_type_row_bytes(p.type_k, (int64_t)kv_dim);
     ctx->v_row_bytes = tl_type_row_bytes(p.type_v, (int64_t)kv_dim);
-    arena a = {NULL, 0};
-    layout(ctx, &a, p.n_threads);
-    ctx->arena_bytes = a.used;
-    ctx->arena = tl_big_alloc(a.used);
-    if (ctx->arena) {
-        a = (arena){ctx->arena, 0};
+    if (!model->arch->ops) { /* families allocate their own state below */
+        arena a = {NULL, 0};
         layout(ctx, &a, p.n_threads);
-    } else {
-        ok = false;
+        ctx->arena_bytes = a.used;
+        ctx->arena = tl_big_alloc(a.used);
+        if (ctx->arena) {
+            a = (arena){ctx->arena, 0};
+            layout(ctx, &a, p.n_threads);
+        } else {
+            ok = false;
+        }
     }
     ctx->logits = alloc_floats((size_t)hp->n_vocab, &ok);
     ctx->logits_capacity = 1;
@@ -146,6 +152,10 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     if (!ok) {
         tl_context_free(ctx);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory creating a context of %u tokens", p.n_ctx);
+    }
+    if (model->arch->ops && (st = model->arch->ops->context_init(ctx, err)) != TL_OK) {
+        tl_context_free(ctx);
+        return st;
     }
     *out = ctx;
     return TL_OK;
@@ -161,6 +171,15 @@ void tl_context_truncate(tl_context *ctx, uint32_t pos) {
 tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
                     uint32_t start_pos, bool all_logits, tl_error *err) {
     const tl_model *m = ctx->model;
+    const tl_family_ops *ops = m->arch->ops;
+    if (m->arch->kind == TL_KIND_ENCODER)
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "%s: a %s model computes embeddings only; it cannot decode", m->path,
+                       m->arch_name);
+    int32_t n_encoded = 0;
+    if (m->arch->kind == TL_KIND_ENCODER_DECODER && !ops->encoder_output(ctx, &n_encoded))
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "%s: encode the input first (tl_encode) before decoding", m->path);
     if (n_tokens <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
     if (start_pos != ctx->n_past)
         return tl_fail(err, TL_ERR_ARGUMENT,
@@ -188,10 +207,12 @@ tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
         int32_t n = n_tokens - done;
         if (n > (int32_t)ctx->n_batch) n = (int32_t)ctx->n_batch;
         const bool last_chunk = done + n == n_tokens;
+        void (*forward)(tl_context *, const tl_token *, int32_t, bool, float *) =
+            ops ? ops->forward : tl_forward;
         if (all_logits)
-            tl_forward(ctx, tokens + done, n, true, ctx->logits + (size_t)done * n_vocab);
+            forward(ctx, tokens + done, n, true, ctx->logits + (size_t)done * n_vocab);
         else
-            tl_forward(ctx, tokens + done, n, false, last_chunk ? ctx->logits : NULL);
+            forward(ctx, tokens + done, n, false, last_chunk ? ctx->logits : NULL);
         ctx->n_past += (uint32_t)n;
         done += n;
     }

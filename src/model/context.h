@@ -47,6 +47,9 @@ struct tl_context {
     void *act[TL_ACT_SLOTS];    /* converted activations, see TL_ACT_SLOTS */
     uint32_t act_type[TL_ACT_SLOTS];
 
+    /* State of families with their own structure (see family.h). */
+    void *family;
+
     /* Logits of the last tl_decode: n_logit_rows rows of n_vocab. */
     float *logits;
     size_t logits_capacity; /* rows allocated */
@@ -58,5 +61,9 @@ struct tl_context {
  * the cache). Writes logits for the last token, or all when all_logits. */
 void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
                 float *logits_out);
+
+/* The same pass, writing each token's hidden state after the final norm
+ * (n rows of n_embd) instead of logits: embeddings of decoder-only models. */
+void tl_forward_hidden(tl_context *ctx, const tl_token *tokens, int32_t n, float *hidden_out);
 
 #endif /* TL_CONTEXT_H */

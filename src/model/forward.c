@@ -28,6 +28,7 @@ typedef struct forward_pass {
     uint32_t pos0;   /* position of the first */
     bool all_logits;
     float *logits;   /* NULL: no logits wanted */
+    float *hidden;   /* non-NULL: every token's final-norm output instead of logits */
     tl_rope_params rope;
 } forward_pass;
 
@@ -212,6 +213,12 @@ static void forward_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(pool);
     }
 
+    if (f->hidden) {
+        norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, 0, f->n, NULL, 0);
+        for (long t = t0; t < t1; t++)
+            memcpy(f->hidden + t * n_embd, ctx->xn + t * n_embd, n_embd * sizeof(float));
+        return;
+    }
     if (!f->logits) return;
     /* Only the rows whose logits are wanted go through the output matrix. */
     const int32_t first = f->all_logits ? 0 : f->n - 1;
@@ -222,10 +229,11 @@ static void forward_worker(void *arg, int ith, int nth) {
     matmul_share(f, ith, nth, &m->output, NULL, ctx->xn, f->n - first, f->logits);
 }
 
-void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                float *logits_out) {
+static void run_pass(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
+                     float *logits_out, float *hidden_out) {
     const tl_model *m = ctx->model;
     forward_pass f = {.ctx = ctx,
+                      .hidden = hidden_out,
                       .m = m,
                       .k = ctx->kernels,
                       .tokens = tokens,
@@ -239,4 +247,13 @@ void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_log
                                .freq_factors = m->rope_freq_factors,
                                .neox = m->arch->rope == TL_ROPE_NEOX}};
     tl_threadpool_run(ctx->pool, forward_worker, &f);
+}
+
+void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
+                float *logits_out) {
+    run_pass(ctx, tokens, n, all_logits, logits_out, NULL);
+}
+
+void tl_forward_hidden(tl_context *ctx, const tl_token *tokens, int32_t n, float *hidden_out) {
+    run_pass(ctx, tokens, n, false, NULL, hidden_out);
 }

@@ -56,6 +56,11 @@ struct tl_model {
     const float *rope_freq_factors; /* n_rot/2 divisors of the frequencies, or NULL */
     tl_layer_weights *layers;
 
+    /* Families with their own structure (see family.h). */
+    void *family;
+    int32_t pooling;       /* tl_pooling from <arch>.pooling_type; TL_POOLING_NONE if unset */
+    tl_token decoder_start; /* first decoder token of encoder-decoders, else -1 */
+
     /* Owned float copies (1-D tensors, re-laid-out matrices), freed with the model. */
     void **owned;
     size_t n_owned;

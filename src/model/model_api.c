@@ -45,6 +45,9 @@ void tl_model_get_info(const tl_model *m, tl_model_info *info) {
         info->n_head = m->hp.n_head;
         info->n_head_kv = m->hp.n_head_kv;
         info->n_ff = m->hp.n_ff;
+        info->has_encoder = tl_model_has_encoder(m);
+        info->has_decoder = tl_model_has_decoder(m);
+        info->pooling = m->pooling;
     } else {
         char key[160];
         snprintf(key, sizeof key, "%s.context_length", m->arch_name);
@@ -80,3 +83,9 @@ int32_t tl_detokenize(const tl_model *m, const tl_token *tokens, int32_t n_token
     return tl_vocab_detokenize(m->vocab, tokens, n_tokens, special, remove_leading_space, buf,
                                buf_size);
 }
+
+tl_pooling tl_model_pooling(const tl_model *m) { return (tl_pooling)m->pooling; }
+uint32_t tl_model_embedding_size(const tl_model *m) { return m->hp.n_embd; }
+bool tl_model_has_encoder(const tl_model *m) { return m->arch && m->arch->kind != TL_KIND_DECODER; }
+bool tl_model_has_decoder(const tl_model *m) { return m->arch && m->arch->kind != TL_KIND_ENCODER; }
+tl_token tl_model_decoder_start_token(const tl_model *m) { return m->decoder_start; }

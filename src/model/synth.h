@@ -17,16 +17,32 @@
 #include "tinyllm.h"
 
 typedef struct tl_synth_preset {
-    const char *name;        /* "smollm2-135m" */
-    const char *arch;        /* general.architecture */
-    const char *vocab_file;  /* file name under <shared>/tokenizers/llama.cpp-vocab/ */
+    const char *name;     /* "smollm2-135m" */
+    const char *arch;     /* general.architecture */
+    /* Vocabulary: a file under <shared>/tokenizers/ (a GGUF whose tokenizer.*
+     * keys are copied, or a Hugging Face tokenizer.json), or "@unigram" for
+     * the project's own T5-style vocabulary (see synth_vocab.h). */
+    const char *vocab;
     uint32_t n_embd, n_layer, n_ff, n_head, n_head_kv, n_ctx;
+    uint32_t head_dim;    /* 0: n_embd / n_head */
+    uint32_t n_rot;       /* rotary dimensions; 0: the whole head */
     float rope_theta, norm_eps;
     bool tied_output;
-    bool llama3_rope;        /* write rope_freqs.weight as the Llama 3.1+ converter does */
-    float rope_factor;       /* Llama 3 scaling: factor, low/high frequency factors, */
-    float low_freq_factor, high_freq_factor; /* original context */
-    uint32_t original_ctx;
+    bool qkv_bias;        /* q/k/v projections have biases */
+    /* Llama 3.1+ RoPE scaling (rope_freqs.weight as the converter writes it). */
+    bool llama3_rope;
+    float rope_factor, low_freq_factor, high_freq_factor;
+    uint32_t original_ctx; /* also Phi-3's rope.scaling.original_context_length */
+    /* Phi-3: fused projections; LongRoPE factor tensors (the attention
+     * factor follows from n_ctx / original_ctx). */
+    bool fused_qkv, fused_gate_up, longrope;
+    /* Gemma 2/3: sliding-window layers, soft-capping, q/k norms. */
+    uint32_t n_swa, swa_pattern;
+    float rope_theta_swa, attn_softcap, final_softcap;
+    /* BERT: token types and pooling. */
+    uint32_t n_token_types, pooling;
+    /* T5: decoder layers and relative-position buckets. */
+    uint32_t n_layer_dec, n_rel_buckets;
 } tl_synth_preset;
 
 /* The preset called `name`, or NULL. */
@@ -38,8 +54,14 @@ const tl_synth_preset *tl_synth_preset_at(int i);
 typedef struct tl_synth_options {
     const char *type_name; /* "q8_0", or a llama-quantize mixture such as "q4_k_m" */
     uint64_t seed;
-    const char *vocab_path; /* GGUF whose tokenizer.* keys are copied */
+    const char *vocab_path; /* GGUF or tokenizer.json, or "@unigram" (see tl_synth_preset.vocab) */
+    bool tiny;              /* keep the architecture, shrink the sizes (see tl_synth_shrink) */
 } tl_synth_options;
+
+/* The preset with test-sized dimensions: same architecture, vocabulary and
+ * features (GQA ratio, partial rotary, sliding windows...), a few layers of
+ * small width, so a forward pass takes milliseconds. */
+tl_synth_preset tl_synth_shrink(const tl_synth_preset *p);
 
 tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *opts,
                          const char *out_path, tl_error *err);

@@ -132,12 +132,16 @@ static void llama_reference_matches(void **state) {
 /* Random-weight models written by the project's own synth, compared with
  * what llama.cpp computed on the same files (scripts/reference/
  * make_reference.sh; keep the preset, type and seed in sync with it). */
-static const char *synth_models[][3] = {
-    /* reference file, preset, weight type */
-    {"qwen2-test-q8_0", "qwen2-test", "q8_0"},
-    {"llama3-test-q4_0", "llama3-test", "q4_0"},
+typedef struct synth_case {
+    const char *reference; /* tests/reference/<reference>.json */
+    const char *preset, *type;
+    bool tiny;
+} synth_case;
+
+static const synth_case synth_models[] = {
+    {"qwen2-test-q8_0", "qwen2-test", "q8_0", false},
+    {"llama3-test-q4_0", "llama3-test", "q4_0", false},
 };
-static const char *synth_vocab[] = {"ggml-vocab-qwen2.gguf", "ggml-vocab-llama-bpe.gguf"};
 static char synth_path[4096];
 
 static const char *synth_model(const char *name) {
@@ -145,18 +149,33 @@ static const char *synth_model(const char *name) {
     return synth_path;
 }
 
+/* The preset's vocabulary as a path: under the shared tokenizers/ folder, or
+ * "@unigram"; NULL (test skipped) when the shared file is absent. */
+static const char *preset_vocab(const char *preset) {
+    static char rel[512];
+    const char *vocab = NULL;
+    for (int i = 0; tl_synth_preset_name(i, &vocab); i++)
+        if (strcmp(tl_synth_preset_name(i, NULL), preset) == 0) break;
+    assert_non_null(vocab);
+    if (vocab[0] == '@') return vocab;
+    snprintf(rel, sizeof rel, "tokenizers/%s", vocab);
+    return tl_test_have_shared(rel) ? tl_test_shared_path(rel) : NULL;
+}
+
 static void synth_models_match_llama_cpp(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof synth_models / sizeof synth_models[0]; i++) {
-        char vocab_rel[256], ref_rel[256];
-        snprintf(vocab_rel, sizeof vocab_rel, "tokenizers/llama.cpp-vocab/%s", synth_vocab[i]);
-        if (!tl_test_have_shared(vocab_rel)) skip();
-        snprintf(synth_path, sizeof synth_path, "%s", tl_test_tmp_path(synth_models[i][0]));
+        const synth_case *c = &synth_models[i];
+        const char *vocab = preset_vocab(c->preset);
+        if (!vocab) skip();
+        char ref_rel[256];
+        snprintf(synth_path, sizeof synth_path, "%s", tl_test_tmp_path(c->reference));
         tl_error err = {0};
-        if (tl_synth_model(synth_models[i][1], synth_models[i][2], 42, tl_test_shared_path(vocab_rel),
-                           synth_path, &err) != TL_OK)
-            fail_msg("synth: %s", err.message);
-        snprintf(ref_rel, sizeof ref_rel, "tests/reference/%s.json", synth_models[i][0]);
+        const tl_synth_params params = {.preset = c->preset, .weight_type = c->type, .seed = 42,
+                                        .vocab_path = vocab, .tiny = c->tiny};
+        if (tl_synth(&params, synth_path, &err) != TL_OK) fail_msg("synth %s: %s", c->reference, err.message);
+        snprintf(ref_rel, sizeof ref_rel, "tests/reference/%s.json", c->reference);
+        print_message("%s\n", c->reference);
         check_reference_file(tl_test_source_path(ref_rel), synth_model);
         remove(synth_path);
     }

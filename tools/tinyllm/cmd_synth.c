@@ -10,26 +10,30 @@
 int cmd_synth(int argc, char **argv) {
     const char *preset = NULL, *type = "f16", *out = NULL, *vocab = NULL;
     uint64_t seed = 42;
+    bool tiny = false;
     const tl_opt opts[] = {
         {NULL, "--preset", TL_OPT_STRING, &preset, "NAME", "model shape to copy (see the list below)", NULL, 0, 0},
         {NULL, "--type", TL_OPT_STRING, &type, "TYPE", "weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, "
          "q5_1, or llama-quantize's mixtures q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k (default f16)", NULL, 0, 0},
         {"-s", "--seed", TL_OPT_UINT64, &seed, "SEED", "weights are a function of the seed (default 42)", NULL, 0, 0},
-        {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE", "GGUF file whose tokenizer is copied (default: the "
-         "preset's ggml-vocab file under $TINYLLM_SHARED or ../shared)", NULL, 0, 0},
+        {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE", "vocabulary: a GGUF file whose tokenizer is copied, "
+         "a Hugging Face tokenizer.json, or @unigram (default: the preset's, under $TINYLLM_SHARED/tokenizers "
+         "or ../shared/tokenizers)", NULL, 0, 0},
+        {NULL, "--tiny", TL_OPT_FLAG, &tiny, NULL, "same architecture and vocabulary, test-sized dimensions "
+         "(2 layers, width 96-128)", NULL, 0, 0},
         {"-o", "--output", TL_OPT_STRING, &out, "FILE", "where to write the model", NULL, 0, 0},
     };
-    const tl_command_spec spec = {"synth", "--preset NAME [--type TYPE] [--seed S] -o FILE",
+    const tl_command_spec spec = {"synth", "--preset NAME [--type TYPE] [--seed S] [--tiny] -o FILE",
                                   "Write a GGUF model with a real model's tensor shapes, hyper-parameters and\n"
                                   "vocabulary, filled with deterministic random weights.",
-                                  opts, 5};
+                                  opts, 6};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
     if (r == TL_ARGS_HELP) {
         printf("\npresets:\n");
         const char *vf;
-        for (int i = 0; tl_synth_preset_name(i, &vf); i++) printf("  %-16s (vocabulary %s)\n", tl_synth_preset_name(i, NULL), vf);
+        for (int i = 0; tl_synth_preset_name(i, &vf); i++) printf("  %-18s (vocabulary %s)\n", tl_synth_preset_name(i, NULL), vf);
         return 0;
     }
     if (r != TL_ARGS_OK) return 1;
@@ -51,17 +55,20 @@ int cmd_synth(int argc, char **argv) {
             return 1;
         }
         const char *shared = getenv("TINYLLM_SHARED");
-        snprintf(default_vocab, sizeof default_vocab, "%s/tokenizers/llama.cpp-vocab/%s",
+        snprintf(default_vocab, sizeof default_vocab, "%s/tokenizers/%s",
                  shared && *shared ? shared : "../shared", vocab_file);
-        vocab = default_vocab;
+        vocab = vocab_file[0] == '@' ? vocab_file : default_vocab;
     }
     tl_error err = {0};
     double t0 = tl_time_ms();
-    if (tl_synth_model(preset, type, seed, vocab, out, &err) != TL_OK) {
+    const tl_synth_params params = {.preset = preset, .weight_type = type, .seed = seed,
+                                    .vocab_path = vocab, .tiny = tiny};
+    if (tl_synth(&params, out, &err) != TL_OK) {
         tl_cli_error("synth", "%s", err.message);
         return 1;
     }
-    fprintf(stderr, "tinyllm synth: wrote %s (%s, %s, seed %llu) in %.0f ms\n", out, preset, type,
+    fprintf(stderr, "tinyllm synth: wrote %s (%s%s, %s, seed %llu) in %.0f ms\n", out, preset,
+            tiny ? " tiny" : "", type,
             (unsigned long long)seed, tl_time_ms() - t0);
     return 0;
 }

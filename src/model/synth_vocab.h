@@ -1,0 +1,31 @@
+/*
+ * synth_vocab.h — vocabularies for random-weight models that do not come
+ * from an existing GGUF file.
+ *
+ * synth.c copies the tokenizer.* keys of a ggml-vocab GGUF when it has one.
+ * Two other sources are built here:
+ *   - a Hugging Face tokenizer.json of a SentencePiece-style BPE model with
+ *     byte fallback (Gemma 3, Llama 2), converted to the keys llama.cpp's
+ *     converter writes for it (tokenizer.ggml.model = "llama");
+ *   - a deterministic Unigram vocabulary (tokenizer.ggml.model = "t5") that
+ *     the project builds itself, since no T5 vocabulary file is at hand.
+ */
+#ifndef TL_SYNTH_VOCAB_H
+#define TL_SYNTH_VOCAB_H
+
+#include <stdint.h>
+
+#include "format/gguf.h"
+#include "tinyllm.h"
+
+/* Writes the tokenizer.* keys converted from the tokenizer.json at `path`.
+ * *n_vocab receives the number of tokens. */
+tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab,
+                                 tl_error *err);
+
+/* Writes the tokenizer.* keys of the project's Unigram (T5-style) vocabulary
+ * of exactly n_vocab tokens (pad 0, eos 1, unk 2, as T5). The same n_vocab
+ * gives the same vocabulary on every platform. */
+tl_status tl_synth_vocab_unigram(gguf_writer *w, uint32_t n_vocab, tl_error *err);
+
+#endif /* TL_SYNTH_VOCAB_H */
