@@ -7,6 +7,8 @@
  */
 #include "model/arch.h"
 
+#include "model/family.h"
+
 #include <string.h>
 
 static const tl_arch arch_table[] = {
@@ -28,6 +30,10 @@ static const tl_arch arch_table[] = {
      .output_bias = TL_ABSENT,
      .tied_output_allowed = true,
      .default_rope_theta = 1000000.0f},
+    /* BERT-style sentence encoders (all-MiniLM, bge): see bert.c. */
+    {.name = "bert", .kind = TL_KIND_ENCODER, .ops = &tl_bert_ops, .norm = TL_NORM_LAYER},
+    /* T5 / FLAN-T5 encoder-decoders: see t5.c. */
+    {.name = "t5", .kind = TL_KIND_ENCODER_DECODER, .ops = &tl_t5_ops, .norm = TL_NORM_RMS},
 };
 
 const tl_arch *tl_arch_find(const char *name) {
@@ -37,4 +43,4 @@ const tl_arch *tl_arch_find(const char *name) {
     return NULL;
 }
 
-const char *tl_arch_supported_list(void) { return "llama, qwen2"; }
+const char *tl_arch_supported_list(void) { return "llama, qwen2, bert, t5"; }

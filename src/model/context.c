@@ -67,11 +67,9 @@ static void layout(tl_context *ctx, arena *a, uint32_t n_threads) {
     ctx->rope_sin = take(a, nb * hp->n_rot / 2 * f);
     ctx->attn_scratch_bytes = tl_attention_scratch_bytes(hp, ctx->n_ctx);
     ctx->attn_scratch = take(a, ctx->attn_scratch_bytes * n_threads);
-    /* Converted activations take at most 2 bytes per element (f16/bf16;
-     * the 8-bit types ~1.1). */
     size_t widest = n_embd > n_ff ? n_embd : n_ff;
     if (q_dim > widest) widest = q_dim;
-    for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->act[i] = take(a, nb * widest * 2 + 64);
+    for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->acts.buf[i] = take(a, tl_act_slot_bytes(nb, widest));
 }
 
 /* Checks a KV cache type: f32, f16, or q8_0 when heads are whole blocks. */

@@ -7,12 +7,9 @@
 #define TL_CONTEXT_H
 
 #include "model/model.h"
+#include "model/steps.h"
 #include "tensor/kernels.h"
 #include "util/threadpool.h"
-
-/* Activations converted for quantized dot products: one buffer per distinct
- * vec_dot type among the matrices that read the same input (at most 3). */
-#define TL_ACT_SLOTS 3
 
 struct tl_context {
     const tl_model *model;
@@ -44,8 +41,7 @@ struct tl_context {
     void *attn_scratch;        /* per thread, see attention.c */
     size_t attn_scratch_bytes; /* per thread */
     float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
-    void *act[TL_ACT_SLOTS];    /* converted activations, see TL_ACT_SLOTS */
-    uint32_t act_type[TL_ACT_SLOTS];
+    tl_act_slots acts;          /* converted activations (see steps.h) */
 
     /* State of families with their own structure (see family.h). */
     void *family;

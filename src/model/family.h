@@ -36,4 +36,8 @@ typedef struct tl_family_ops {
                     float *logits);
 } tl_family_ops;
 
+/* The families (bert.c, t5.c). */
+extern const tl_family_ops tl_bert_ops;
+extern const tl_family_ops tl_t5_ops;
+
 #endif /* TL_FAMILY_H */

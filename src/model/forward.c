@@ -32,47 +32,10 @@ typedef struct forward_pass {
     tl_rope_params rope;
 } forward_pass;
 
-/* Matrix rows are handed out in multiples of this, so SIMD kernels see whole
- * tiles. */
-#define ROW_ALIGN 16
-
-/* ---- activations -------------------------------------------------------- */
-
-/* Where a matrix finds its input: the converted slot for its vec_dot type,
- * or the float rows themselves. */
-static const void *input_for(const forward_pass *f, const tl_matrix *w, const float *x,
-                             size_t *row_bytes) {
-    const uint32_t vdt = tl_type_traits_of(w->type)->vec_dot_type;
-    if (vdt == TL_TYPE_F32) {
-        *row_bytes = (size_t)w->n_cols * sizeof(float);
-        return x;
-    }
-    *row_bytes = tl_type_row_bytes(vdt, w->n_cols);
-    for (int i = 0; i < TL_ACT_SLOTS; i++)
-        if (f->ctx->act_type[i] == vdt) return f->ctx->act[i];
-    return NULL; /* unreachable: convert_input assigned a slot */
-}
-
-/* Convert rows [t0, t1) of x for every distinct vec_dot type among mats.
- * Every thread derives the same slot assignment from mats; thread 0 records
- * it for input_for, which runs after the next barrier. */
+/* Convert rows [t0, t1) of x for the matrices that read them. */
 static void convert_input(forward_pass *f, int ith, const tl_matrix *const *mats, int n_mats,
                           const float *x, int64_t n_cols, int64_t t0, int64_t t1) {
-    tl_context *ctx = f->ctx;
-    uint32_t types[TL_ACT_SLOTS];
-    int used = 0;
-    for (int i = 0; i < n_mats; i++) {
-        const uint32_t vdt = tl_type_traits_of(mats[i]->type)->vec_dot_type;
-        if (vdt == TL_TYPE_F32) continue;
-        int slot = 0;
-        while (slot < used && types[slot] != vdt) slot++;
-        if (slot == used) {
-            types[used++] = vdt;
-            tl_quantize_rows(f->k, vdt, x, n_cols, t0, t1, ctx->act[slot]);
-        }
-    }
-    if (ith == 0)
-        for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->act_type[i] = i < used ? types[i] : TL_TYPE_COUNT;
+    tl_step_convert(f->k, &f->ctx->acts, ith, mats, n_mats, x, n_cols, t0, t1);
 }
 
 /* Step: normalise rows [first, first+count) of x into xn[0..count) and
@@ -98,14 +61,7 @@ static void norm_and_convert(forward_pass *f, int ith, int nth, const float *x, 
 /* This thread's rows of y = W·x (+ bias), for `count` tokens. */
 static void matmul_share(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias,
                          const float *x, int32_t count, float *y) {
-    size_t row_bytes;
-    const void *xq = input_for(f, w, x, &row_bytes);
-    int64_t r0, r1;
-    tl_split_rows(w->n_rows, ROW_ALIGN, ith, nth, &r0, &r1);
-    tl_matmul_rows(f->k, w, xq, row_bytes, count, y, w->n_rows, r0, r1);
-    if (bias)
-        for (int32_t t = 0; t < count; t++)
-            for (int64_t r = r0; r < r1; r++) y[t * w->n_rows + r] += bias[r];
+    tl_step_matmul(f->k, &f->ctx->acts, ith, nth, w, bias, x, count, y);
 }
 
 /* This thread's rows of x += W·in: the residual is added by the thread that
@@ -115,7 +71,7 @@ static void matmul_residual_share(forward_pass *f, int ith, int nth, const tl_ma
     tl_context *ctx = f->ctx;
     matmul_share(f, ith, nth, w, bias, in, f->n, ctx->proj);
     int64_t r0, r1;
-    tl_split_rows(w->n_rows, ROW_ALIGN, ith, nth, &r0, &r1);
+    tl_step_rows(w->n_rows, ith, nth, &r0, &r1);
     for (int32_t t = 0; t < f->n; t++)
         for (int64_t r = r0; r < r1; r++) ctx->x[t * w->n_rows + r] += ctx->proj[t * w->n_rows + r];
 }
@@ -127,7 +83,7 @@ static void feed_forward_share(forward_pass *f, int ith, int nth, const tl_layer
     matmul_share(f, ith, nth, &L->ffn_gate, NULL, ctx->xn, f->n, ctx->gate);
     matmul_share(f, ith, nth, &L->ffn_up, NULL, ctx->xn, f->n, ctx->up);
     int64_t r0, r1;
-    tl_split_rows(n_ff, ROW_ALIGN, ith, nth, &r0, &r1);
+    tl_step_rows(n_ff, ith, nth, &r0, &r1);
     for (int32_t t = 0; t < f->n; t++) {
         if (f->m->arch->ffn == TL_FFN_SWIGLU)
             tl_swiglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);

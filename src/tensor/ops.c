@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "tensor/types.h"
@@ -50,12 +51,35 @@ void tl_swiglu(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * y[i];
 }
 
-void tl_geglu(float *x, const float *y, int64_t n) {
+/* GELU as ggml computes it on CPUs: the tanh approximation looked up in a
+ * table indexed by the input rounded to f16, result rounded to f16 (identity
+ * beyond ±10). Matching its rounding keeps logits within llama.cpp's. */
+static float gelu_table[1 << 16];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void) {
     const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
-    for (int64_t i = 0; i < n; i++) {
-        const float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(sqrt_2_over_pi * v * (1.0f + 0.044715f * v * v))) * y[i];
+    for (uint32_t i = 0; i < (1u << 16); i++) {
+        const float v = tl_fp16_to_fp32((uint16_t)i);
+        const float g = 0.5f * v * (1.0f + tanhf(sqrt_2_over_pi * v * (1.0f + 0.044715f * v * v)));
+        gelu_table[i] = tl_fp16_to_fp32(tl_fp32_to_fp16(g));
     }
+}
+
+static inline float gelu_ggml(float v) {
+    if (v <= -10.0f) return 0.0f;
+    if (v >= 10.0f) return v;
+    return gelu_table[tl_fp32_to_fp16(v)];
+}
+
+void tl_gelu(float *x, int64_t n) {
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int64_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]);
+}
+
+void tl_geglu(float *x, const float *y, int64_t n) {
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int64_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]) * y[i];
 }
 
 /* theta_i = pos * base^(-2i/n_rot) * freq_scale / freq_factor_i. The angle

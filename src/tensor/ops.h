@@ -37,8 +37,10 @@ void tl_softmax(float *x, int64_t n);
 
 /* x[i] = silu(x[i]) * y[i] */
 void tl_swiglu(float *x, const float *y, int64_t n);
-/* x[i] = gelu(x[i]) * y[i] (tanh approximation, as ggml) */
+/* x[i] = gelu(x[i]) * y[i], and x[i] = gelu(x[i]): the tanh approximation
+ * with ggml's f16 rounding of input and output. */
 void tl_geglu(float *x, const float *y, int64_t n);
+void tl_gelu(float *x, int64_t n);
 
 /* RoPE parameters shared by every head of a model. */
 typedef struct tl_rope_params {

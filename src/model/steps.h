@@ -1,0 +1,50 @@
+/*
+ * steps.h — the threaded building blocks of a forward pass, shared by the
+ * generic decoder (forward.c) and the families with their own structure
+ * (bert.c, t5.c).
+ *
+ * A pass runs as one task on a thread pool: every thread calls the same
+ * steps with its index `ith` of `nth`, each step does that thread's share
+ * (a band of matrix rows, a range of tokens) and the caller puts a barrier
+ * between steps that read what an earlier one wrote.
+ *
+ * Matrices read their input converted to their vec_dot type (Q8_0, Q8_K...);
+ * the conversion is done once per input into activation slots, one per
+ * distinct type among the matrices that read the same input.
+ */
+#ifndef TL_STEPS_H
+#define TL_STEPS_H
+
+#include "tensor/kernels.h"
+#include "tensor/ops.h"
+
+#define TL_ACT_SLOTS 3
+
+typedef struct tl_act_slots {
+    void *buf[TL_ACT_SLOTS]; /* each holds rows of the widest input, 2 bytes per element */
+    uint32_t type[TL_ACT_SLOTS];
+} tl_act_slots;
+
+/* Bytes one slot needs for n_rows rows of at most `widest` elements. */
+size_t tl_act_slot_bytes(size_t n_rows, size_t widest);
+
+/* Matrix rows are handed out in multiples of this, so SIMD kernels see whole tiles. */
+#define TL_ROW_ALIGN 16
+
+/* Convert rows [t0, t1) of x (n_cols wide) for every matrix in mats. Every
+ * thread derives the same slot assignment; thread 0 records it (read after
+ * the next barrier by tl_step_matmul). */
+void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith,
+                     const tl_matrix *const *mats, int n_mats, const float *x, int64_t n_cols,
+                     int64_t t0, int64_t t1);
+
+/* This thread's rows of y = W·x (+ bias) for `count` tokens; x was converted
+ * by tl_step_convert (or is read as floats by f32-dot matrices). */
+void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth,
+                    const tl_matrix *w, const float *bias, const float *x, int32_t count, float *y);
+
+/* This thread's share of the row range [0, n_rows) under tl_step_matmul's
+ * split, for steps that post-process the rows it wrote. */
+void tl_step_rows(int64_t n_rows, int ith, int nth, int64_t *r0, int64_t *r1);
+
+#endif /* TL_STEPS_H */

@@ -1,0 +1,11 @@
+/*
+ * t5.c — placeholder until the t5 family lands (see family.h).
+ */
+#include "model/family.h"
+#include "util/error.h"
+
+static tl_status load(tl_loader *ld) {
+    return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: t5 models are not implemented yet", ld->path);
+}
+
+const tl_family_ops tl_t5_ops = {.load = load};
