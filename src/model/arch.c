@@ -20,7 +20,8 @@ static const tl_arch arch_table[] = {
      .qkv_bias = TL_OPTIONAL,
      .output_bias = TL_OPTIONAL,
      .tied_output_allowed = true,
-     .default_rope_theta = 10000.0f},
+     .default_rope_theta = 10000.0f,
+     .ffn_norm = TL_REQUIRED},
     /* Qwen2 / Qwen2.5: q/k/v biases, NeoX rotary layout. */
     {.name = "qwen2",
      .norm = TL_NORM_RMS,
@@ -29,7 +30,71 @@ static const tl_arch arch_table[] = {
      .qkv_bias = TL_REQUIRED,
      .output_bias = TL_ABSENT,
      .tied_output_allowed = true,
-     .default_rope_theta = 1000000.0f},
+     .default_rope_theta = 1000000.0f,
+     .ffn_norm = TL_REQUIRED},
+    /* Phi-3 / Phi-3.5 mini: fused q/k/v and gate/up matrices (split at load),
+     * LongRoPE factors; the sliding window is not applied, as in llama.cpp. */
+    {.name = "phi3",
+     .norm = TL_NORM_RMS,
+     .ffn = TL_FFN_SWIGLU,
+     .rope = TL_ROPE_NEOX,
+     .qkv_bias = TL_OPTIONAL,
+     .output_bias = TL_OPTIONAL,
+     .tied_output_allowed = true,
+     .default_rope_theta = 10000.0f,
+     .ffn_norm = TL_REQUIRED,
+     .swa_ignored = true},
+    /* Gemma: GeGLU, scaled embeddings, tied output. */
+    {.name = "gemma",
+     .norm = TL_NORM_RMS,
+     .ffn = TL_FFN_GEGLU,
+     .rope = TL_ROPE_NEOX,
+     .tied_output_allowed = true,
+     .default_rope_theta = 10000.0f,
+     .scale_embeddings = true,
+     .ffn_norm = TL_REQUIRED},
+    /* Gemma 2: + post-norms, soft-capping, every other layer local (4096). */
+    {.name = "gemma2",
+     .norm = TL_NORM_RMS,
+     .ffn = TL_FFN_GEGLU,
+     .rope = TL_ROPE_NEOX,
+     .tied_output_allowed = true,
+     .default_rope_theta = 10000.0f,
+     .scale_embeddings = true,
+     .post_norms = TL_REQUIRED,
+     .ffn_norm = TL_REQUIRED,
+     .attn_softcap = 50.0f,
+     .final_softcap = 30.0f,
+     .reads_softcap_keys = true,
+     .swa_pattern = 2,
+     .default_swa = 4096,
+     .wide_scale_layers = 46},
+    /* Gemma 3: + q/k norms, 5 local layers per global one with their own
+     * RoPE base (rope.freq_base_swa), no attention soft-capping. */
+    {.name = "gemma3",
+     .norm = TL_NORM_RMS,
+     .ffn = TL_FFN_GEGLU,
+     .rope = TL_ROPE_NEOX,
+     .tied_output_allowed = true,
+     .default_rope_theta = 1000000.0f,
+     .scale_embeddings = true,
+     .post_norms = TL_REQUIRED,
+     .qk_norm = TL_REQUIRED,
+     .ffn_norm = TL_REQUIRED,
+     .reads_softcap_keys = true,
+     .swa_pattern = 6,
+     .swa_rope_theta = 10000.0f,
+     .wide_scale_layers = 62},
+    /* StableLM 2: LayerNorm with bias, partial rotary, optional q/k/v biases
+     * and per-head q/k norms, parallel residual when ffn_norm is absent. */
+    {.name = "stablelm",
+     .norm = TL_NORM_LAYER,
+     .ffn = TL_FFN_SWIGLU,
+     .rope = TL_ROPE_NEOX,
+     .qkv_bias = TL_OPTIONAL,
+     .default_rope_theta = 10000.0f,
+     .qk_norm = TL_OPTIONAL,
+     .ffn_norm = TL_OPTIONAL},
     /* BERT-style sentence encoders (all-MiniLM, bge): see bert.c. */
     {.name = "bert", .kind = TL_KIND_ENCODER, .ops = &tl_bert_ops, .norm = TL_NORM_LAYER},
     /* T5 / FLAN-T5 encoder-decoders: see t5.c. */
@@ -43,4 +108,4 @@ const tl_arch *tl_arch_find(const char *name) {
     return NULL;
 }
 
-const char *tl_arch_supported_list(void) { return "llama, qwen2, bert, t5"; }
+const char *tl_arch_supported_list(void) { return "llama, qwen2, phi3, gemma, gemma2, gemma3, stablelm, bert, t5"; }

@@ -12,6 +12,7 @@
 #define TL_ARCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum tl_norm_kind {
     TL_NORM_RMS,   /* x / sqrt(mean(x^2) + eps) * w */
@@ -54,6 +55,36 @@ typedef struct tl_arch {
     tl_presence output_bias; /* blk.N.attn_output.bias */
     bool tied_output_allowed; /* output.weight may be absent: reuse token_embd */
     float default_rope_theta;
+
+    /* Gemma: embeddings scaled by sqrt(n_embd). */
+    bool scale_embeddings;
+    /* Gemma 2/3: blk.N.post_attention_norm / post_ffw_norm normalise each
+     * block's output before it joins the residual stream. */
+    tl_presence post_norms;
+    /* blk.N.attn_q_norm / attn_k_norm, applied per head before RoPE with the
+     * architecture's norm: [head_dim] shared by all heads (Gemma 3) or
+     * [head_dim, n_head] one per head (StableLM 2 12B). */
+    tl_presence qk_norm;
+    /* blk.N.ffn_norm; when an optional one is absent the feed-forward reads
+     * the attention block's normalised input (parallel residual, StableLM). */
+    tl_presence ffn_norm;
+    /* Soft-capping c·tanh(x/c) of attention scores and of logits (0: off);
+     * <arch>.attn_logit_softcapping / final_logit_softcapping override. */
+    float attn_softcap, final_softcap;
+    bool reads_softcap_keys;
+    /* Sliding-window attention: every layer but the last of each group of
+     * swa_pattern is local (il % n < n - 1), with a window of
+     * <arch>.attention.sliding_window (default_swa when the key is absent; 0:
+     * no window unless the key says so). swa_ignored: the window is read
+     * but not applied (Phi-3, as llama.cpp). */
+    uint32_t swa_pattern, default_swa;
+    bool swa_ignored;
+    /* RoPE base of local layers when they have their own (Gemma 3: 10000,
+     * or <arch>.rope.freq_base_swa; no linear scaling); 0: as global layers. */
+    float swa_rope_theta;
+    /* Queries scale by 1/sqrt(n_embd / n_head) instead of 1/sqrt(head_dim)
+     * in the variant with this many layers (Gemma 2/3 27B), 0: never. */
+    uint32_t wide_scale_layers;
 } tl_arch;
 
 /* The description for general.architecture, or NULL if tinyllm lacks it. */

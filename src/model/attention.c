@@ -89,16 +89,16 @@ static unit_scratch carve(tl_context *ctx, int ith) {
 }
 
 /* One unit: KV head g, query tokens [t0, t1) of the batch. */
-static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const unit_scratch *u,
-                        const uint8_t *k_layer, const uint8_t *v_layer, uint32_t pos0, int g,
-                        int32_t t0, int32_t t1) {
+static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
+                        const unit_scratch *u, const uint8_t *k_layer, const uint8_t *v_layer,
+                        uint32_t pos0, int g, int32_t t0, int32_t t1) {
     const tl_hparams *hp = &ctx->model->hp;
     const int hd = (int)hp->head_dim;
     const int group = (int)(hp->n_head / hp->n_head_kv);
     const size_t q_dim = (size_t)hp->n_head * hd;
     const int32_t nq = (t1 - t0) * group;
     const int64_t n_pos = (int64_t)pos0 + t1; /* positions any query of the unit sees */
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = ap->scale;
 
     /* Gather the queries: row (t - t0) * group + j is head g * group + j. */
     for (int32_t t = t0; t < t1; t++)
@@ -121,11 +121,16 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const unit_scra
     tl_kernels_gemm(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, n_pos, qx, qx_row_bytes, nq, u->s,
                     n_pos);
 
-    /* Causal mask and softmax: query row of token t sees positions <= pos0 + t. */
+    /* Soft-capping, the causal (and sliding-window) mask and softmax: the
+     * query row of token t sees positions [first, pos0 + t]. */
     for (int32_t r = 0; r < nq; r++) {
         const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
+        const int64_t first = ap->window && seen > (int64_t)ap->window ? seen - ap->window : 0;
         float *row = u->s + (size_t)r * n_pos;
-        k->softmax(row, seen);
+        if (ap->softcap > 0)
+            for (int64_t p = first; p < seen; p++) row[p] = ap->softcap * tanhf(row[p] / ap->softcap);
+        k->softmax(row + first, seen - first);
+        for (int64_t p = 0; p < first; p++) row[p] = 0.0f;
         for (int64_t p = seen; p < n_pos; p++) row[p] = 0.0f;
     }
 
@@ -148,7 +153,8 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const unit_scra
         memset(u->o, 0, (size_t)nq * hd * sizeof(float));
         for (int32_t r = 0; r < nq; r++) {
             const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
-            for (int64_t p = 0; p < seen; p++)
+            const int64_t first = ap->window && seen > (int64_t)ap->window ? seen - ap->window : 0;
+            for (int64_t p = first; p < seen; p++)
                 axpy(hd, u->s[(size_t)r * n_pos + p], v_layer + p * ctx->v_row_bytes + v_off,
                      u->o + (size_t)r * hd);
         }
@@ -161,7 +167,8 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const unit_scra
                    u->o + (size_t)((t - t0) * group + j) * hd, (size_t)hd * sizeof(float));
 }
 
-void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, int32_t n, uint32_t pos0,
+void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
+                        int32_t n, uint32_t pos0,
                         const uint8_t *k_layer, const uint8_t *v_layer, int ith, int nth) {
     const tl_hparams *hp = &ctx->model->hp;
     const int32_t block = tokens_per_unit(hp);
@@ -176,6 +183,6 @@ void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, int32_t n, uint
         const int g = unit % (int)hp->n_head_kv;
         const int32_t t0 = b * block;
         const int32_t t1 = t0 + block < n ? t0 + block : n;
-        attend_unit(ctx, k, &u, k_layer, v_layer, pos0, g, t0, t1);
+        attend_unit(ctx, k, ap, &u, k_layer, v_layer, pos0, g, t0, t1);
     }
 }

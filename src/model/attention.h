@@ -17,10 +17,18 @@ bool tl_attention_v_transposed(uint32_t type_v);
 void tl_attention_store(tl_context *ctx, const tl_kernel_set *k, uint8_t *k_layer, uint8_t *v_layer,
                         uint32_t pos, const float *key, const float *value);
 
+/* What differs between layers and architectures. */
+typedef struct tl_attention_params {
+    float scale;     /* queries are multiplied by this */
+    float softcap;   /* scores become c·tanh(s/c); 0: off (Gemma 2) */
+    uint32_t window; /* a query at p sees keys at p-window+1..p; 0: all before it */
+} tl_attention_params;
+
 /* This thread's share of attention for the n queries of the batch (their
  * rotated queries in ctx->q, outputs to ctx->attn), positions 0..pos0+n-1
  * already in this layer's cache. */
-void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, int32_t n, uint32_t pos0,
+void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
+                        int32_t n, uint32_t pos0,
                         const uint8_t *k_layer, const uint8_t *v_layer, int ith, int nth);
 
 #endif /* TL_ATTENTION_H */

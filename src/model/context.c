@@ -65,6 +65,8 @@ static void layout(tl_context *ctx, arena *a, uint32_t n_threads) {
     ctx->up = take(a, nb * n_ff * f);
     ctx->rope_cos = take(a, nb * hp->n_rot / 2 * f);
     ctx->rope_sin = take(a, nb * hp->n_rot / 2 * f);
+    ctx->rope_cos_swa = take(a, nb * hp->n_rot / 2 * f);
+    ctx->rope_sin_swa = take(a, nb * hp->n_rot / 2 * f);
     ctx->attn_scratch_bytes = tl_attention_scratch_bytes(hp, ctx->n_ctx);
     ctx->attn_scratch = take(a, ctx->attn_scratch_bytes * n_threads);
     size_t widest = n_embd > n_ff ? n_embd : n_ff;

@@ -41,6 +41,7 @@ struct tl_context {
     void *attn_scratch;        /* per thread, see attention.c */
     size_t attn_scratch_bytes; /* per thread */
     float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
+    float *rope_cos_swa, *rope_sin_swa; /* the same for local layers with their own RoPE */
     tl_act_slots acts;          /* converted activations (see steps.h) */
 
     /* State of families with their own structure (see family.h). */

@@ -29,7 +29,9 @@ typedef struct forward_pass {
     bool all_logits;
     float *logits;   /* NULL: no logits wanted */
     float *hidden;   /* non-NULL: every token's final-norm output instead of logits */
-    tl_rope_params rope;
+    tl_rope_params rope;     /* global layers */
+    tl_rope_params rope_swa; /* local (sliding-window) layers */
+    bool separate_swa_rope;  /* local layers have their own RoPE tables */
 } forward_pass;
 
 /* Convert rows [t0, t1) of x for the matrices that read them. */
@@ -56,6 +58,14 @@ static void norm_and_convert(forward_pass *f, int ith, int nth, const float *x, 
     convert_input(f, ith, mats, n_mats, f->ctx->xn, d, t0, t1);
 }
 
+/* Normalise one vector of n floats in place with the architecture's norm. */
+static void norm_in_place(const forward_pass *f, float *x, const float *w, int64_t n) {
+    if (f->m->arch->norm == TL_NORM_RMS)
+        tl_rms_norm(x, x, w, n, f->m->hp.norm_eps);
+    else
+        tl_layer_norm(x, x, w, NULL, n, f->m->hp.norm_eps);
+}
+
 /* ---- matrix steps ------------------------------------------------------- */
 
 /* This thread's rows of y = W·x (+ bias), for `count` tokens. */
@@ -76,6 +86,34 @@ static void matmul_residual_share(forward_pass *f, int ith, int nth, const tl_ma
         for (int64_t r = r0; r < r1; r++) ctx->x[t * w->n_rows + r] += ctx->proj[t * w->n_rows + r];
 }
 
+/* Step after y = W·in into ctx->proj (all rows, after a barrier): x +=
+ * norm(proj) for this thread's tokens (Gemma 2/3 post-norms). */
+static void post_norm_residual(forward_pass *f, int ith, int nth, const float *w) {
+    tl_context *ctx = f->ctx;
+    const int64_t d = f->m->hp.n_embd;
+    long t0, t1;
+    tl_split_range(f->n, ith, nth, &t0, &t1);
+    for (long t = t0; t < t1; t++) {
+        float *p = ctx->proj + t * d, *x = ctx->x + t * d;
+        norm_in_place(f, p, w, d);
+        for (int64_t i = 0; i < d; i++) x[i] += p[i];
+    }
+}
+
+/* The output projection of a block joined to the residual stream: directly,
+ * or through the block's post-norm. Ends with all threads past a barrier. */
+static void project_to_residual(forward_pass *f, int ith, int nth, const tl_matrix *w,
+                                const float *bias, const float *in, const float *post_norm) {
+    if (!post_norm) {
+        matmul_residual_share(f, ith, nth, w, bias, in);
+    } else {
+        matmul_share(f, ith, nth, w, bias, in, f->n, f->ctx->proj);
+        tl_threadpool_barrier(f->ctx->pool);
+        post_norm_residual(f, ith, nth, post_norm);
+    }
+    tl_threadpool_barrier(f->ctx->pool);
+}
+
 /* Gate and up projections and the gated activation on this thread's rows. */
 static void feed_forward_share(forward_pass *f, int ith, int nth, const tl_layer_weights *L) {
     tl_context *ctx = f->ctx;
@@ -94,18 +132,35 @@ static void feed_forward_share(forward_pass *f, int ith, int nth, const tl_layer
 
 /* ---- attention ---------------------------------------------------------- */
 
-/* RoPE on this thread's tokens, then their keys and values into the cache. */
-static void rope_and_store(forward_pass *f, int ith, int nth, uint8_t *k_layer, uint8_t *v_layer) {
+/* Per-head norms of n_heads heads (Gemma 3, StableLM 2 12B). */
+static void head_norms(const forward_pass *f, float *x, int n_heads, const float *w) {
+    const tl_model *m = f->m;
+    const int hd = (int)m->hp.head_dim;
+    for (int h = 0; h < n_heads; h++) norm_in_place(f, x + (size_t)h * hd, w + (size_t)h * m->qk_norm_stride, hd);
+}
+
+/* q/k norms and RoPE on this thread's tokens, then their keys and values
+ * into the cache. */
+static void rope_and_store(forward_pass *f, int ith, int nth, const tl_layer_weights *L,
+                           uint8_t *k_layer, uint8_t *v_layer) {
     tl_context *ctx = f->ctx;
     const tl_hparams *hp = &f->m->hp;
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const int half_rot = (int)hp->n_rot / 2;
+    const bool local = L->is_swa && f->separate_swa_rope;
+    const tl_rope_params *rope = local ? &f->rope_swa : &f->rope;
+    const float *cos_table = local ? ctx->rope_cos_swa : ctx->rope_cos;
+    const float *sin_table = local ? ctx->rope_sin_swa : ctx->rope_sin;
     long t0, t1;
     tl_split_range(f->n, ith, nth, &t0, &t1);
     for (long t = t0; t < t1; t++) {
-        const float *c = ctx->rope_cos + t * half_rot, *s = ctx->rope_sin + t * half_rot;
-        tl_rope_apply(&f->rope, c, s, ctx->q + t * q_dim, (int)hp->n_head, (int)hp->head_dim);
-        tl_rope_apply(&f->rope, c, s, ctx->k + t * kv_dim, (int)hp->n_head_kv, (int)hp->head_dim);
+        if (L->q_norm) {
+            head_norms(f, ctx->q + t * q_dim, (int)hp->n_head, L->q_norm);
+            head_norms(f, ctx->k + t * kv_dim, (int)hp->n_head_kv, L->k_norm);
+        }
+        const float *c = cos_table + t * half_rot, *s = sin_table + t * half_rot;
+        tl_rope_apply(rope, c, s, ctx->q + t * q_dim, (int)hp->n_head, (int)hp->head_dim);
+        tl_rope_apply(rope, c, s, ctx->k + t * kv_dim, (int)hp->n_head_kv, (int)hp->head_dim);
         tl_attention_store(ctx, f->k, k_layer, v_layer, f->pos0 + (uint32_t)t, ctx->k + t * kv_dim,
                            ctx->v + t * kv_dim);
     }
@@ -126,10 +181,16 @@ static void forward_worker(void *arg, int ith, int nth) {
     /* Embeddings and RoPE angles of this thread's tokens. */
     long t0, t1;
     tl_split_range(f->n, ith, nth, &t0, &t1);
+    const float embd_scale = m->arch->scale_embeddings ? sqrtf((float)n_embd) : 1.0f;
     for (long t = t0; t < t1; t++) {
-        tl_matrix_get_row(&m->token_embd, f->tokens[t], ctx->x + t * n_embd);
-        tl_rope_cache(&f->rope, (float)(f->pos0 + (uint32_t)t), ctx->rope_cos + t * half_rot,
-                      ctx->rope_sin + t * half_rot);
+        float *x = ctx->x + t * n_embd;
+        tl_matrix_get_row(&m->token_embd, f->tokens[t], x);
+        if (embd_scale != 1.0f)
+            for (size_t i = 0; i < n_embd; i++) x[i] *= embd_scale;
+        const float pos = (float)(f->pos0 + (uint32_t)t);
+        tl_rope_cache(&f->rope, pos, ctx->rope_cos + t * half_rot, ctx->rope_sin + t * half_rot);
+        if (f->separate_swa_rope)
+            tl_rope_cache(&f->rope_swa, pos, ctx->rope_cos_swa + t * half_rot, ctx->rope_sin_swa + t * half_rot);
     }
     tl_threadpool_barrier(pool);
 
@@ -146,27 +207,32 @@ static void forward_worker(void *arg, int ith, int nth) {
         matmul_share(f, ith, nth, &L->wk, L->bk, ctx->xn, f->n, ctx->k);
         matmul_share(f, ith, nth, &L->wv, L->bv, ctx->xn, f->n, ctx->v);
         tl_threadpool_barrier(pool);
-        rope_and_store(f, ith, nth, k_layer, v_layer);
+        rope_and_store(f, ith, nth, L, k_layer, v_layer);
         tl_threadpool_barrier(pool);
-        tl_attention_share(ctx, f->k, f->n, f->pos0, k_layer, v_layer, ith, nth);
+        const tl_attention_params ap = {.scale = hp->attn_scale,
+                                        .softcap = hp->attn_softcap,
+                                        .window = L->is_swa ? hp->n_swa : 0};
+        tl_attention_share(ctx, f->k, &ap, f->n, f->pos0, k_layer, v_layer, ith, nth);
         tl_threadpool_barrier(pool);
         const tl_matrix *wo[] = {&L->wo};
         convert_input(f, ith, wo, 1, ctx->attn, (int64_t)q_dim, t0, t1);
         tl_threadpool_barrier(pool);
-        matmul_residual_share(f, ith, nth, &L->wo, L->bo, ctx->attn);
-        tl_threadpool_barrier(pool);
+        project_to_residual(f, ith, nth, &L->wo, L->bo, ctx->attn, L->attn_post_norm);
 
-        /* Feed-forward block. */
+        /* Feed-forward block; without its own norm (parallel residual) it
+         * reads the attention block's normalised input, still in xn. */
         const tl_matrix *gate_up[] = {&L->ffn_gate, &L->ffn_up};
-        norm_and_convert(f, ith, nth, ctx->x, L->ffn_norm, L->ffn_norm_bias, 0, f->n, gate_up, 2);
+        if (L->ffn_norm)
+            norm_and_convert(f, ith, nth, ctx->x, L->ffn_norm, L->ffn_norm_bias, 0, f->n, gate_up, 2);
+        else
+            convert_input(f, ith, gate_up, 2, ctx->xn, (int64_t)n_embd, t0, t1);
         tl_threadpool_barrier(pool);
         feed_forward_share(f, ith, nth, L);
         tl_threadpool_barrier(pool);
         const tl_matrix *down[] = {&L->ffn_down};
         convert_input(f, ith, down, 1, ctx->gate, (int64_t)hp->n_ff, t0, t1);
         tl_threadpool_barrier(pool);
-        matmul_residual_share(f, ith, nth, &L->ffn_down, NULL, ctx->gate);
-        tl_threadpool_barrier(pool);
+        project_to_residual(f, ith, nth, &L->ffn_down, NULL, ctx->gate, L->ffn_post_norm);
     }
 
     if (f->hidden) {
@@ -183,11 +249,31 @@ static void forward_worker(void *arg, int ith, int nth) {
                      out, 1);
     tl_threadpool_barrier(pool);
     matmul_share(f, ith, nth, &m->output, NULL, ctx->xn, f->n - first, f->logits);
+    if (hp->final_softcap > 0) { /* c·tanh(logit / c) on the rows this thread wrote */
+        const float c = hp->final_softcap;
+        int64_t r0, r1;
+        tl_step_rows(m->output.n_rows, ith, nth, &r0, &r1);
+        for (int32_t t = 0; t < f->n - first; t++)
+            for (int64_t r = r0; r < r1; r++) {
+                float *y = f->logits + (size_t)t * m->output.n_rows + r;
+                *y = c * tanhf(*y / c);
+            }
+    }
+}
+
+/* Frequency divisors: Llama 3's, or LongRoPE's long factors when the context
+ * exceeds the original training length (short ones otherwise), as llama.cpp. */
+static const float *rope_factors(const tl_context *ctx) {
+    const tl_model *m = ctx->model;
+    if (m->rope_freq_factors) return m->rope_freq_factors;
+    if (m->rope_long && ctx->n_ctx > m->hp.n_ctx_orig) return m->rope_long;
+    return m->rope_short;
 }
 
 static void run_pass(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
                      float *logits_out, float *hidden_out) {
     const tl_model *m = ctx->model;
+    const tl_hparams *hp = &m->hp;
     forward_pass f = {.ctx = ctx,
                       .hidden = hidden_out,
                       .m = m,
@@ -197,11 +283,17 @@ static void run_pass(tl_context *ctx, const tl_token *tokens, int32_t n, bool al
                       .pos0 = ctx->n_past,
                       .all_logits = all_logits,
                       .logits = logits_out,
-                      .rope = {.n_rot = (int)m->hp.n_rot,
-                               .theta_base = m->hp.rope_theta,
-                               .freq_scale = m->hp.rope_freq_scale,
-                               .freq_factors = m->rope_freq_factors,
+                      .rope = {.n_rot = (int)hp->n_rot,
+                               .theta_base = hp->rope_theta,
+                               .freq_scale = hp->rope_freq_scale,
+                               .freq_factors = rope_factors(ctx),
+                               .mscale = hp->rope_attn_factor,
                                .neox = m->arch->rope == TL_ROPE_NEOX}};
+    /* Local layers of Gemma 3 have their own base and no scaling. */
+    f.separate_swa_rope = hp->n_swa > 0 && m->arch->swa_rope_theta > 0;
+    f.rope_swa = f.rope;
+    f.rope_swa.theta_base = hp->rope_theta_swa;
+    f.rope_swa.freq_scale = 1.0f;
     tl_threadpool_run(ctx->pool, forward_worker, &f);
 }
 

@@ -75,24 +75,96 @@ static tl_status read_hparams(tl_loader *ld) {
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %s%s must not be negative", ld->path,
                        ld->prefix, eps_key);
 
-    /* RoPE scaling: "linear" divides positions by the factor. The Llama 3
-     * scheme arrives as a rope_freqs.weight tensor (read with the tensors);
-     * YaRN and LongRoPE are not implemented yet. */
+    /* RoPE scaling: a factor divides positions ("linear", llama.cpp's default
+     * type). The Llama 3 scheme arrives as a rope_freqs.weight tensor and
+     * LongRoPE as rope_factors_long/short (read with the tensors) plus an
+     * attention factor; YaRN is not implemented. */
     const char *scaling = tl_loader_str(ld, "rope.scaling.type");
-    float factor = 1.0f;
-    TL_TRY(tl_loader_f32(ld, "rope.scaling.factor", false, &factor));
-    if (scaling && strcmp(scaling, "linear") == 0) {
-        if (!(factor > 0))
-            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.scaling.factor must be positive",
-                           ld->path);
-        hp->rope_freq_scale = 1.0f / factor;
-    } else if (scaling && strcmp(scaling, "none") != 0 && strcmp(scaling, "llama3") != 0) {
+    if (scaling && strcmp(scaling, "linear") != 0 && strcmp(scaling, "none") != 0 &&
+        strcmp(scaling, "llama3") != 0 && strcmp(scaling, "longrope") != 0)
         return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: rope.scaling.type '%s' is not supported",
                        ld->path, scaling);
+    float factor = 0.0f;
+    TL_TRY(tl_loader_f32(ld, "rope.scaling.factor", false, &factor));
+    if (factor < 0)
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.scaling.factor must be positive", ld->path);
+    if (factor > 0 && !(scaling && strcmp(scaling, "none") == 0)) hp->rope_freq_scale = 1.0f / factor;
+    hp->rope_attn_factor = 1.0f;
+    TL_TRY(tl_loader_f32(ld, "rope.scaling.attn_factor", false, &hp->rope_attn_factor));
+    hp->n_ctx_orig = hp->n_ctx_train;
+    TL_TRY(tl_loader_u32(ld, "rope.scaling.original_context_length", false, &hp->n_ctx_orig));
+
+    /* Attention: query scale, soft-capping, sliding window. */
+    const tl_arch *a = m->arch;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    if (a->wide_scale_layers && hp->n_layer == a->wide_scale_layers)
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->n_embd / hp->n_head));
+    hp->attn_softcap = a->attn_softcap;
+    hp->final_softcap = a->final_softcap;
+    if (a->reads_softcap_keys) {
+        if (a->attn_softcap > 0) TL_TRY(tl_loader_f32(ld, "attn_logit_softcapping", false, &hp->attn_softcap));
+        TL_TRY(tl_loader_f32(ld, "final_logit_softcapping", false, &hp->final_softcap));
     }
+    if (hp->attn_softcap < 0 || hp->final_softcap < 0)
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: soft-capping values must not be negative", ld->path);
+    hp->n_swa = a->default_swa;
+    TL_TRY(tl_loader_u32(ld, "attention.sliding_window", false, &hp->n_swa));
+    if (a->swa_ignored || a->swa_pattern == 0) hp->n_swa = 0;
+    hp->rope_theta_swa = a->swa_rope_theta > 0 ? a->swa_rope_theta : hp->rope_theta;
+    if (a->swa_rope_theta > 0) TL_TRY(tl_loader_f32(ld, "rope.freq_base_swa", false, &hp->rope_theta_swa));
+    if (!(hp->rope_theta_swa > 0))
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.freq_base_swa must be positive", ld->path);
 
     hp->n_vocab = tl_vocab_n_tokens(m->vocab);
     return tl_loader_pooling(ld);
+}
+
+/* Which layers are local: <arch>.attention.sliding_window_pattern as a
+ * number n (all but the last layer of each group of n) or as one boolean per
+ * layer, else the architecture's default n. */
+static tl_status read_swa_layers(tl_loader *ld) {
+    tl_model *m = ld->m;
+    const uint32_t n_layer = m->hp.n_layer;
+    char key[160];
+    snprintf(key, sizeof key, "%sattention.sliding_window_pattern", ld->prefix);
+    gguf_value_type elem;
+    uint64_t count;
+    uint32_t pattern = m->arch->swa_pattern;
+    if (gguf_get_arr_info(m->file, key, &elem, &count)) {
+        if (count != n_layer || (elem != GGUF_TYPE_BOOL && elem != GGUF_TYPE_INT8 && elem != GGUF_TYPE_UINT8))
+            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: '%s' must hold one boolean per layer (%u)", ld->path,
+                           key, n_layer);
+        const uint8_t *flags = gguf_get_arr_data(m->file, key);
+        for (uint32_t il = 0; il < n_layer; il++) m->layers[il].is_swa = m->hp.n_swa > 0 && flags[il] != 0;
+        return TL_OK;
+    }
+    TL_TRY(tl_loader_u32(ld, "attention.sliding_window_pattern", false, &pattern));
+    for (uint32_t il = 0; il < n_layer; il++)
+        m->layers[il].is_swa = m->hp.n_swa > 0 && pattern > 0 && il % pattern < pattern - 1;
+    return TL_OK;
+}
+
+/* Rows [first, first + n) of a matrix as a matrix of its own (no copy). */
+static tl_matrix row_view(const tl_matrix *whole, int64_t first, int64_t n) {
+    tl_matrix v = *whole;
+    v.data = (const uint8_t *)whole->data + (size_t)first * whole->row_bytes;
+    v.n_rows = n;
+    return v;
+}
+
+/* Per-head q/k norm weights: [head_dim] shared by all heads, or one row per
+ * head; *stride says which (0 or head_dim). */
+static tl_status load_head_norm(tl_loader *ld, const char *name, uint32_t n_heads, tl_presence presence,
+                                const float **out, uint32_t *stride) {
+    const tl_hparams *hp = &ld->m->hp;
+    uint32_t n_dims;
+    int64_t ne[4];
+    tl_loader_shape(ld, name, &n_dims, ne);
+    const bool per_head = n_dims == 2 && ne[1] == (int64_t)n_heads && n_heads > 1;
+    TL_TRY(tl_loader_vector(ld, name, per_head ? (int64_t)hp->head_dim * n_heads : hp->head_dim, presence,
+                            out));
+    if (*out) *stride = per_head ? hp->head_dim : 0;
+    return TL_OK;
 }
 
 static tl_status load_tensors(tl_loader *ld) {
@@ -108,22 +180,36 @@ static tl_status load_tensors(tl_loader *ld) {
     TL_TRY(tl_loader_vector(ld, "output_norm.weight", n_embd, TL_REQUIRED, &m->output_norm));
     TL_TRY(tl_loader_vector(ld, "output_norm.bias", n_embd, norm_bias, &m->output_norm_bias));
     TL_TRY(tl_loader_matrix(ld, "output.weight", n_embd, n_vocab,
-                    a->tied_output_allowed ? TL_OPTIONAL : TL_REQUIRED, &m->output));
+                            a->tied_output_allowed ? TL_OPTIONAL : TL_REQUIRED, &m->output));
     if (!m->output.data) m->output = m->token_embd;
     TL_TRY(tl_loader_vector(ld, "rope_freqs.weight", hp->n_rot / 2, TL_OPTIONAL, &m->rope_freq_factors));
+    TL_TRY(tl_loader_vector(ld, "rope_factors_long.weight", hp->n_rot / 2, TL_OPTIONAL, &m->rope_long));
+    TL_TRY(tl_loader_vector(ld, "rope_factors_short.weight", hp->n_rot / 2, TL_OPTIONAL, &m->rope_short));
 
     m->layers = calloc(hp->n_layer, sizeof *m->layers);
     if (!m->layers) return tl_fail(ld->err, TL_ERR_NOMEM, "%s: out of memory", ld->path);
+    TL_TRY(read_swa_layers(ld));
 
     char name[128];
+    uint32_t n_dims;
+    int64_t ne[4];
 #define LAYER_TENSOR(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, il), name)
     for (uint32_t il = 0; il < hp->n_layer; il++) {
         tl_layer_weights *L = &m->layers[il];
         TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("attn_norm.weight"), n_embd, TL_REQUIRED, &L->attn_norm));
         TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("attn_norm.bias"), n_embd, norm_bias, &L->attn_norm_bias));
-        TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_q.weight"), n_embd, q_dim, TL_REQUIRED, &L->wq));
-        TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_k.weight"), n_embd, kv_dim, TL_REQUIRED, &L->wk));
-        TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_v.weight"), n_embd, kv_dim, TL_REQUIRED, &L->wv));
+        tl_loader_shape(ld, LAYER_TENSOR("attn_qkv.weight"), &n_dims, ne);
+        if (n_dims) { /* fused q/k/v: one matrix, three row ranges */
+            tl_matrix qkv;
+            TL_TRY(tl_loader_matrix(ld, name, n_embd, q_dim + 2 * kv_dim, TL_REQUIRED, &qkv));
+            L->wq = row_view(&qkv, 0, q_dim);
+            L->wk = row_view(&qkv, q_dim, kv_dim);
+            L->wv = row_view(&qkv, q_dim + kv_dim, kv_dim);
+        } else {
+            TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_q.weight"), n_embd, q_dim, TL_REQUIRED, &L->wq));
+            TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_k.weight"), n_embd, kv_dim, TL_REQUIRED, &L->wk));
+            TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_v.weight"), n_embd, kv_dim, TL_REQUIRED, &L->wv));
+        }
         TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("attn_output.weight"), q_dim, n_embd, TL_REQUIRED, &L->wo));
         if (a->qkv_bias != TL_ABSENT) {
             TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("attn_q.bias"), q_dim, a->qkv_bias, &L->bq));
@@ -132,10 +218,37 @@ static tl_status load_tensors(tl_loader *ld) {
         }
         if (a->output_bias != TL_ABSENT)
             TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("attn_output.bias"), n_embd, a->output_bias, &L->bo));
-        TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("ffn_norm.weight"), n_embd, TL_REQUIRED, &L->ffn_norm));
-        TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("ffn_norm.bias"), n_embd, norm_bias, &L->ffn_norm_bias));
-        TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_gate.weight"), n_embd, n_ff, TL_REQUIRED, &L->ffn_gate));
-        TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_up.weight"), n_embd, n_ff, TL_REQUIRED, &L->ffn_up));
+        if (a->qk_norm != TL_ABSENT) {
+            uint32_t q_stride = 0, k_stride = 0;
+            TL_TRY(load_head_norm(ld, LAYER_TENSOR("attn_q_norm.weight"), hp->n_head, a->qk_norm, &L->q_norm,
+                                  &q_stride));
+            TL_TRY(load_head_norm(ld, LAYER_TENSOR("attn_k_norm.weight"), hp->n_head_kv, a->qk_norm,
+                                  &L->k_norm, &k_stride));
+            if ((L->q_norm == NULL) != (L->k_norm == NULL) || q_stride != k_stride)
+                return tl_fail(ld->err, TL_ERR_FORMAT,
+                               "%s: blk.%u.attn_q_norm and attn_k_norm must both be present, shared or per head",
+                               ld->path, il);
+            m->qk_norm_stride = q_stride;
+        }
+        if (a->post_norms != TL_ABSENT) {
+            TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("post_attention_norm.weight"), n_embd, a->post_norms,
+                                    &L->attn_post_norm));
+            TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("post_ffw_norm.weight"), n_embd, a->post_norms,
+                                    &L->ffn_post_norm));
+        }
+        TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("ffn_norm.weight"), n_embd, a->ffn_norm, &L->ffn_norm));
+        if (L->ffn_norm)
+            TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("ffn_norm.bias"), n_embd, norm_bias, &L->ffn_norm_bias));
+        tl_loader_shape(ld, LAYER_TENSOR("ffn_gate.weight"), &n_dims, ne);
+        if (n_dims) {
+            TL_TRY(tl_loader_matrix(ld, name, n_embd, n_ff, TL_REQUIRED, &L->ffn_gate));
+            TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_up.weight"), n_embd, n_ff, TL_REQUIRED, &L->ffn_up));
+        } else { /* fused gate and up (Phi-3): gate rows first */
+            tl_matrix gate_up;
+            TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_up.weight"), n_embd, 2 * n_ff, TL_REQUIRED, &gate_up));
+            L->ffn_gate = row_view(&gate_up, 0, n_ff);
+            L->ffn_up = row_view(&gate_up, n_ff, n_ff);
+        }
         TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_down.weight"), n_ff, n_embd, TL_REQUIRED, &L->ffn_down));
     }
 #undef LAYER_TENSOR

@@ -87,12 +87,13 @@ void tl_geglu(float *x, const float *y, int64_t n) {
  * hence the logits) matches llama.cpp closely. */
 void tl_rope_cache(const tl_rope_params *p, float pos, float *cos_out, float *sin_out) {
     const float theta_scale = powf(p->theta_base, -2.0f / (float)p->n_rot);
+    const float mscale = p->mscale != 0.0f ? p->mscale : 1.0f;
     float theta = pos;
     for (int i = 0; i < p->n_rot / 2; i++) {
         const float ff = p->freq_factors ? p->freq_factors[i] : 1.0f;
         const float angle = p->freq_scale * (theta / ff);
-        cos_out[i] = cosf(angle);
-        sin_out[i] = sinf(angle);
+        cos_out[i] = cosf(angle) * mscale;
+        sin_out[i] = sinf(angle) * mscale;
         theta *= theta_scale;
     }
 }

@@ -47,7 +47,8 @@ typedef struct tl_rope_params {
     int n_rot;                  /* rotated dimensions per head (even, <= head_dim) */
     float theta_base;           /* rope.freq_base */
     float freq_scale;           /* 1 / linear scaling factor */
-    const float *freq_factors;  /* n_rot/2 divisors (Llama 3 scaling) or NULL */
+    const float *freq_factors;  /* n_rot/2 divisors (Llama 3 scaling, LongRoPE) or NULL */
+    float mscale;               /* cos/sin multiplier (LongRoPE attention factor; 0 means 1) */
     int neox;                   /* 0: adjacent pairs; 1: halves */
 } tl_rope_params;
 

@@ -25,7 +25,7 @@ expect_error "bad token text" "not a token id" -- "$TINYLLM" detokenize -m "$M" 
 expect_error "tokenize no model" "no model given" -- "$TINYLLM" tokenize hello
 expect_error "unexpected argument" "unexpected argument 'extra'" -- "$TINYLLM" run -m "$M" -p hi extra
 expect_error "synth bad preset" "unknown preset" -- "$TINYLLM" synth --preset nope -o "$TMP/x.gguf" --vocab "$M"
-expect_error "unsupported arch" "architecture 'bert' is not supported" -- "$TINYLLM" run -m "$SHARED/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -p hi
+expect_error "unsupported arch" "architecture 'mpt' is not supported" -- "$TINYLLM" run -m "$SHARED/tokenizers/llama.cpp-vocab/ggml-vocab-mpt.gguf" -p hi
 
 # Truncated and corrupted model files.
 head -c 100 "$M" >"$TMP/trunc.gguf"

@@ -136,11 +136,17 @@ typedef struct synth_case {
     const char *reference; /* tests/reference/<reference>.json */
     const char *preset, *type;
     bool tiny;
+    const char *vocab; /* under the shared tokenizers/ folder; NULL: the preset's */
 } synth_case;
 
 static const synth_case synth_models[] = {
-    {"qwen2-test-q8_0", "qwen2-test", "q8_0", false},
-    {"llama3-test-q4_0", "llama3-test", "q4_0", false},
+    {"qwen2-test-q8_0", "qwen2-test", "q8_0", false, NULL},
+    {"llama3-test-q4_0", "llama3-test", "q4_0", false, NULL},
+    {"phi3-tiny-f16", "phi3-mini", "f16", true, NULL},
+    {"stablelm-tiny-q8_0", "stablelm2-1.6b", "q8_0", true, NULL},
+    {"gemma-tiny-q8_0", "gemma-2b", "q8_0", true, "llama.cpp-vocab/ggml-vocab-llama-spm.gguf"},
+    {"gemma2-tiny-f32", "gemma2-2b", "f32", true, "llama.cpp-vocab/ggml-vocab-llama-spm.gguf"},
+    {"gemma3-tiny-q8_0", "gemma3-270m", "q8_0", true, "llama.cpp-vocab/ggml-vocab-llama-spm.gguf"},
 };
 static char synth_path[4096];
 
@@ -151,11 +157,10 @@ static const char *synth_model(const char *name) {
 
 /* The preset's vocabulary as a path: under the shared tokenizers/ folder, or
  * "@unigram"; NULL (test skipped) when the shared file is absent. */
-static const char *preset_vocab(const char *preset) {
+static const char *preset_vocab(const char *preset, const char *vocab) {
     static char rel[512];
-    const char *vocab = NULL;
-    for (int i = 0; tl_synth_preset_name(i, &vocab); i++)
-        if (strcmp(tl_synth_preset_name(i, NULL), preset) == 0) break;
+    for (int i = 0; !vocab && tl_synth_preset_name(i, &vocab); i++)
+        if (strcmp(tl_synth_preset_name(i, NULL), preset) != 0) vocab = NULL;
     assert_non_null(vocab);
     if (vocab[0] == '@') return vocab;
     snprintf(rel, sizeof rel, "tokenizers/%s", vocab);
@@ -166,7 +171,7 @@ static void synth_models_match_llama_cpp(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof synth_models / sizeof synth_models[0]; i++) {
         const synth_case *c = &synth_models[i];
-        const char *vocab = preset_vocab(c->preset);
+        const char *vocab = preset_vocab(c->preset, c->vocab);
         if (!vocab) skip();
         char ref_rel[256];
         snprintf(synth_path, sizeof synth_path, "%s", tl_test_tmp_path(c->reference));
