@@ -29,9 +29,31 @@ while read -r name preset type tiny vocab cases; do
 done <<'LIST'
 qwen2-test-q8_0 qwen2-test q8_0 full - cases.json
 llama3-test-q4_0 llama3-test q4_0 full - cases.json
-phi3-tiny-f16 phi3-mini f16 tiny - cases-32k.json
+phi3-tiny-f32 phi3-mini f32 tiny - cases-32k.json
 stablelm-tiny-q8_0 stablelm2-1.6b q8_0 tiny - cases-32k.json
 gemma-tiny-q8_0 gemma-2b q8_0 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
 gemma2-tiny-f32 gemma2-2b f32 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
-gemma3-tiny-q8_0 gemma3-270m q8_0 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
+gemma3-tiny-f32 gemma3-270m f32 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
 LIST
+
+# --- T5 encoder-decoder (tests/unit/test_t5.c, tests/cli/test_t5.sh) -------------------------------------------
+# tests/reference/t5-tiny-<type>.json: llama_ref encdec (llama.cpp's encoder output rows, top-20 logits after the
+# decoder start token, 32 greedy ids) for the tiny flan-t5-small with the project's Unigram vocabulary. Encoder
+# rows of long inputs are thinned to 8 (their indices in "encoder_rows") to keep the file small.
+for type in f32 q8_0; do
+  "$tinyllm" synth --preset flan-t5-small --tiny --type "$type" --seed 42 --vocab @unigram -o "$tmp/t5-tiny-$type.gguf"
+  "$ref" encdec --model "$tmp/t5-tiny-$type.gguf" --cases tests/reference/t5-cases.json --top 20 --greedy 32 \
+    --threads 2 | node -e '
+      let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+        const j = JSON.parse(s);
+        j.model = "flan-t5-small --tiny --type '"$type"' --seed 42 --vocab @unigram";
+        for (const c of j.cases) {
+          const n = c.encoder.length, keep = n <= 16 ? [...Array(n).keys()]
+            : [...new Set([...Array(8).keys()].map(i => Math.round(i * (n - 1) / 7)))];
+          c.encoder_rows = keep;
+          c.encoder = keep.map(i => c.encoder[i]);
+        }
+        console.log(JSON.stringify(j, null, 1).replace(/\[[-0-9.e,\s]*\]/g, m => m.replace(/\s+/g, "")));
+      });' >"tests/reference/t5-tiny-$type.json"
+  echo "wrote tests/reference/t5-tiny-$type.json" >&2
+done
