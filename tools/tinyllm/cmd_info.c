@@ -34,6 +34,10 @@ static void print_text(const tl_model_info *i) {
     if (i->n_layer)
         printf("shape:          %u layers, embedding %u, feed-forward %u, %u heads (%u kv)\n", i->n_layer,
                i->n_embd, i->n_ff, i->n_head, i->n_head_kv);
+    if (i->n_layer)
+        printf("kind:           %s (pooling %s)\n",
+               !i->has_decoder ? "encoder (embeddings)" : i->has_encoder ? "encoder-decoder" : "decoder",
+               tl_pooling_name((tl_pooling)i->pooling));
     printf("chat template:  %s\n", i->has_chat_template ? "yes" : "no");
     printf("metadata keys:  %llu\n", (unsigned long long)i->n_metadata);
 }
@@ -61,6 +65,9 @@ static void print_json(const tl_model_info *i) {
         cJSON_AddNumberToObject(root, "feed_forward_length", i->n_ff);
         cJSON_AddNumberToObject(root, "head_count", i->n_head);
         cJSON_AddNumberToObject(root, "head_count_kv", i->n_head_kv);
+        cJSON_AddBoolToObject(root, "has_encoder", i->has_encoder);
+        cJSON_AddBoolToObject(root, "has_decoder", i->has_decoder);
+        cJSON_AddStringToObject(root, "pooling", tl_pooling_name((tl_pooling)i->pooling));
     }
     cJSON_AddBoolToObject(root, "chat_template", i->has_chat_template);
     cJSON_AddNumberToObject(root, "metadata_count", (double)i->n_metadata);
