@@ -155,8 +155,19 @@ static void describe_weights(const char *path, char *type_out, size_t type_size,
 /* llama-bench's test_prompt: n_prompt random ids in n_batch chunks, BOS first when the vocabulary adds one. */
 static void run_prompt(struct llama_context *ctx, int n_prompt, int n_batch, int threads, llama_token *tokens) {
     llama_set_n_threads(ctx, threads, threads);
-    const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
+    const struct llama_model *model = llama_get_model(ctx);
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
     const int n_vocab = llama_vocab_n_tokens(vocab);
+    if (llama_model_has_encoder(model) || !llama_model_has_decoder(model)) {
+        /* Encoders (T5's, BERT) take the whole input in one pass. */
+        tokens[0] = llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : rand() % n_vocab;
+        for (int i = 1; i < n_prompt; i++) tokens[i] = rand() % n_vocab;
+        int rc = llama_model_has_encoder(model) ? llama_encode(ctx, llama_batch_get_one(tokens, n_prompt))
+                                                : llama_decode(ctx, llama_batch_get_one(tokens, n_prompt));
+        if (rc != 0) die("%s", "llama.cpp failed to encode a prompt");
+        llama_synchronize(ctx);
+        return;
+    }
     for (int done = 0; done < n_prompt;) {
         int n = n_prompt - done < n_batch ? n_prompt - done : n_batch;
         tokens[0] = done == 0 && llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : rand() % n_vocab;
@@ -173,6 +184,12 @@ static void run_generation(struct llama_context *ctx, int n_gen, int threads) {
     const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
     const int n_vocab = llama_vocab_n_tokens(vocab);
     llama_token token = llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : rand() % n_vocab;
+    const struct llama_model *model = llama_get_model(ctx);
+    if (llama_model_has_encoder(model)) { /* encoder-decoder: a one-token input, then the decoder */
+        if (llama_encode(ctx, llama_batch_get_one(&token, 1)) != 0) die("%s", "llama_encode failed");
+        token = llama_model_decoder_start_token(model);
+        if (token < 0) token = llama_vocab_bos(vocab);
+    }
     for (int i = 0; i < n_gen; i++) {
         if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) die("%s", "llama_decode failed on a token");
         llama_synchronize(ctx);
@@ -286,10 +303,17 @@ int main(int argc, char **argv) {
     struct llama_model_params mparams = llama_model_default_params();
     struct llama_model *model = llama_model_load_from_file(o.model_path, mparams);
     if (!model) die("%s: llama.cpp failed to load the model (run with -v)", o.model_path);
+    /* Embedding-only models: pp alone, the whole input in one batch, as tinyllm bench does. */
+    const bool embeddings_only = !llama_model_has_decoder(model);
+    if (embeddings_only) {
+        o.n_gen = 0;
+        o.ttft = false;
+    }
+    if ((embeddings_only || llama_model_has_encoder(model)) && o.n_batch < o.n_prompt) o.n_batch = o.n_prompt;
     int needed = o.n_prompt > o.n_gen ? o.n_prompt : o.n_gen;
-    if (needed < TTFT_TOKENS) needed = TTFT_TOKENS;
+    if (needed < TTFT_TOKENS && o.ttft) needed = TTFT_TOKENS;
     struct llama_context_params cparams = llama_context_default_params();
-    cparams.n_ctx = (uint32_t)needed + 1;
+    cparams.n_ctx = (uint32_t)needed + (embeddings_only ? 0 : 1);
     cparams.n_batch = (uint32_t)o.n_batch;
     cparams.n_ubatch = (uint32_t)o.n_batch;
     cparams.n_threads = o.threads;
@@ -299,7 +323,7 @@ int main(int argc, char **argv) {
     cparams.flash_attn_type = o.flash_attn;
     cparams.offload_kqv = true;
     cparams.op_offload = true;
-    cparams.embeddings = false;
+    cparams.embeddings = embeddings_only;
     cparams.swa_full = false;
     struct llama_context *ctx = llama_init_from_model(model, cparams);
     if (!ctx) die("%s: llama.cpp failed to create a context (run with -v)", o.model_path);

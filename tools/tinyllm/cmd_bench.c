@@ -60,8 +60,14 @@ static tl_token first_token(bench_state *b) {
     return tl_vocab_adds_bos(b->model) && bos >= 0 ? bos : random_token(b);
 }
 
-/* Evaluates a prompt of n_prompt random ids in n_batch chunks; the KV cache must be empty. */
+/* Evaluates a prompt of n_prompt random ids in n_batch chunks; the KV cache
+ * must be empty. Models with an encoder encode the whole prompt at once. */
 static bool run_prompt(bench_state *b, int32_t n_prompt, int32_t n_batch) {
+    if (tl_model_has_encoder(b->model)) {
+        b->tokens[0] = first_token(b);
+        for (int32_t i = 1; i < n_prompt; i++) b->tokens[i] = random_token(b);
+        return tl_encode(b->ctx, b->tokens, n_prompt, &b->err) == TL_OK;
+    }
     for (int32_t done = 0; done < n_prompt;) {
         int32_t n = n_prompt - done < n_batch ? n_prompt - done : n_batch;
         b->tokens[0] = done == 0 ? first_token(b) : random_token(b);
@@ -76,6 +82,10 @@ static bool run_prompt(bench_state *b, int32_t n_prompt, int32_t n_batch) {
  * computed as for a real generated token); the KV cache must be empty. */
 static bool run_generation(bench_state *b, int32_t n_gen) {
     tl_token token = first_token(b);
+    if (tl_model_has_encoder(b->model)) { /* encoder-decoder: a one-token input, then the decoder */
+        if (tl_encode(b->ctx, &token, 1, &b->err) != TL_OK) return false;
+        token = tl_model_decoder_start_token(b->model);
+    }
     for (int32_t i = 0; i < n_gen; i++) {
         if (tl_decode(b->ctx, &token, 1, (uint32_t)i, false, &b->err) != TL_OK) return false;
         token = random_token(b);
@@ -210,10 +220,9 @@ static int run_bench(const bench_options *o) {
     bench_result r = {0};
     tl_model *model = NULL;
 
-    int32_t longest = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
-    if (o->ttft && longest < TTFT_PROMPT_TOKENS) longest = TTFT_PROMPT_TOKENS;
+    bench_options opt = *o;
+    o = &opt;
     tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = (uint32_t)longest + 1;
     cp.n_batch = (uint32_t)o->n_batch;
     cp.n_threads = (uint32_t)o->n_threads;
     if (!cli_cache_types("bench", o->cache_type_k, o->cache_type_v, &cp)) return 1;
@@ -222,6 +231,16 @@ static int run_bench(const bench_options *o) {
 
     double load_start = tl_time_ms();
     if (!(model = cli_load_model("bench", o->path, false))) return 1;
+    if (!tl_model_has_decoder(model) && (opt.n_gen > 0 || opt.ttft)) {
+        fprintf(stderr, "tinyllm bench: %s computes embeddings only: measuring pp (encoding) alone\n",
+                o->path);
+        opt.n_gen = 0;
+        opt.ttft = false;
+    }
+    int32_t longest = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
+    if (o->ttft && longest < TTFT_PROMPT_TOKENS) longest = TTFT_PROMPT_TOKENS;
+    /* An encoder's input takes exactly its tokens; a decoder one more. */
+    cp.n_ctx = (uint32_t)longest + (tl_model_has_decoder(model) ? 1 : 0);
     if (tl_context_new(model, &cp, &b.ctx, &b.err) != TL_OK) {
         tl_cli_error("bench", "%s", b.err.message);
         goto done;
@@ -243,7 +262,7 @@ static int run_bench(const bench_options *o) {
     r.threads = o->n_threads > 0 ? o->n_threads : tl_physical_cores();
 
     const size_t n = (size_t)o->reps;
-    b.tokens = malloc((size_t)o->n_batch * sizeof *b.tokens);
+    b.tokens = malloc((size_t)(o->n_batch > longest ? o->n_batch : longest) * sizeof *b.tokens);
     if (o->n_prompt > 0) r.pp = malloc(n * sizeof *r.pp);
     if (o->n_gen > 0) r.tg = malloc(n * sizeof *r.tg);
     if (o->ttft) r.ttft = malloc(n * sizeof *r.ttft);
