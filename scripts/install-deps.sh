@@ -3,7 +3,7 @@
 # Safe to run repeatedly: it does nothing when everything is present.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libcmocka-dev)
+packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libutf8proc-dev libcmocka-dev)
 optional=(valgrind)   # used by the test script when present
 # The cross test of the ARM NEON kernels (tests/cross): an aarch64 compiler
 # with its C library (only recommended, so named here) and user-mode qemu;

@@ -1,19 +1,640 @@
 /*
- * synth_vocab.c — placeholder until the tokenizer work lands (see synth_vocab.h).
+ * synth_vocab.c — vocabularies for random-weight models that do not come
+ * from an existing GGUF file (see synth_vocab.h).
+ *
+ * tokenizer.json import. Gemma 3 and Llama 2 publish their SentencePiece
+ * BPE vocabularies as a Hugging Face "BPE" model with byte_fallback: a vocab
+ * (text → id), a ranked list of merges, and added tokens. llama.cpp runs
+ * such a vocabulary as tokenizer.ggml.model = "llama" (llm_tokenizer_spm),
+ * which knows no merge list: it repeatedly merges the adjacent pair whose
+ * concatenation is the highest-scoring token. So each token's score is
+ * chosen to make that order the merge order:
+ *
+ *     score(token) = -(rank of the first merge that produces the token)
+ *
+ * The first merge has rank 0 and merges first. Both vocabularies list all
+ * the ways to split a token into two tokens as separate merges, ranked
+ * together (they were extracted from SentencePiece models), so "the pair
+ * with the lowest merge rank" and "the pair making the best-scoring token"
+ * pick the same merge. Ranks stay below 2^24 and are exact in a float.
+ * Tokens no merge produces (single characters, byte tokens, added tokens)
+ * score 0, or -1000 for added tokens as llama.cpp's converter writes.
+ *
+ * The rest follows llama.cpp's converter (_set_vocab_sentencepiece with the
+ * tokenizer_config.json beside it, and gguf-py's SpecialVocab):
+ *  - "<0xNN>" pieces are byte tokens, the model's unk_token is the unknown
+ *    token;
+ *  - added tokens marked special (or looking special: "<unused..>",
+ *    "<mask>", "<|...|>") are control tokens, the others user-defined, with
+ *    "▁" written as a space since llama.cpp matches them in the raw text;
+ *    added tokens beyond the model's vocab (Gemma 3's <image_soft_token>,
+ *    which only the vision model has) are left out, as the converter does
+ *    for ids past the model's vocab_size;
+ *  - bos/eos/unk/sep/pad/cls/mask ids from tokenizer_config.json's
+ *    "<kind>_token" (found among the added tokens), add_bos_token /
+ *    add_eos_token / add_sep_token, and its chat_template; without the file,
+ *    BOS comes from the post-processor template and UNK from the model;
+ *  - add_space_prefix is true when the normalizer prepends "▁" (Llama 2) or
+ *    a Metaspace pre-tokenizer does, false otherwise (Gemma 3).
+ * Byte-level BPE (GPT-2 style), WordPiece, Unigram and WordLevel files are
+ * refused with TL_ERR_UNSUPPORTED.
+ *
+ * The Unigram vocabulary is built by tokenizer/unigram_build.c.
  */
 #include "model/synth_vocab.h"
 
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer/string_map.h"
+#include "tokenizer/unigram_build.h"
+#include "tokenizer/vocab.h"
 #include "util/error.h"
+
+#define ADDED_TOKEN_SCORE (-1000.0f)
+
+/* Reads a whole file; NULL on failure (errno tells why). */
+static char *read_text_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *data = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)size + 1))) {
+            if (fread(data, 1, (size_t)size, f) != (size_t)size) {
+                free(data);
+                data = NULL;
+            } else {
+                data[size] = '\0';
+                *len = (size_t)size;
+            }
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+/* Parses a JSON file; *json is NULL (and TL_OK) when the file does not
+ * exist and `optional` is set. */
+static tl_status parse_json_file(const char *path, bool optional, cJSON **json, tl_error *err) {
+    *json = NULL;
+    size_t len = 0;
+    char *text = read_text_file(path, &len);
+    if (!text) {
+        FILE *probe = fopen(path, "rb");
+        if (!probe && optional) return TL_OK;
+        if (probe) fclose(probe);
+        return tl_fail(err, TL_ERR_IO, "%s: cannot read the file", path);
+    }
+    const char *end = NULL;
+    *json = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (!*json) {
+        size_t offset = end && end >= text ? (size_t)(end - text) : 0;
+        free(text);
+        return tl_fail(err, TL_ERR_FORMAT, "%s: not valid JSON (near byte %zu)", path, offset);
+    }
+    free(text);
+    return TL_OK;
+}
+
+static const cJSON *member(const cJSON *object, const char *name) {
+    return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, name) : NULL;
+}
+
+static const char *string_member(const cJSON *object, const char *name) {
+    const cJSON *item = member(object, name);
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* A non-negative integer JSON number below `limit`, or -1. */
+static int64_t index_value(const cJSON *item, int64_t limit) {
+    if (!cJSON_IsNumber(item)) return -1;
+    double d = item->valuedouble;
+    if (!(d >= 0 && d < (double)limit) || d != (double)(int64_t)d) return -1;
+    return (int64_t)d;
+}
+
+/* ------------------------------------------------------------------------ */
+/* What kind of tokenizer.json                                              */
+/* ------------------------------------------------------------------------ */
+
+static bool is_replace_space(const cJSON *n) {
+    const char *type = string_member(n, "type");
+    const char *pattern = string_member(member(n, "pattern"), "String");
+    const char *content = string_member(n, "content");
+    return type && strcmp(type, "Replace") == 0 && pattern && strcmp(pattern, " ") == 0 &&
+           content && strcmp(content, "\xE2\x96\x81") == 0;
+}
+
+static bool is_prepend_space(const cJSON *n) {
+    const char *type = string_member(n, "type");
+    const char *prepend = string_member(n, "prepend");
+    return type && strcmp(type, "Prepend") == 0 && prepend && strcmp(prepend, "\xE2\x96\x81") == 0;
+}
+
+/* The normalizer may only turn spaces into "▁" and perhaps put one in
+ * front (that is all llama.cpp's SentencePiece tokenizer does). */
+static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool *prefix,
+                                 tl_error *err) {
+    if (!normalizer || cJSON_IsNull(normalizer)) return TL_OK;
+    const char *type = string_member(normalizer, "type");
+    if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer has no \"type\"", path);
+    if (strcmp(type, "Sequence") == 0) {
+        const cJSON *list = member(normalizer, "normalizers");
+        if (!cJSON_IsArray(list)) {
+            return tl_fail(err, TL_ERR_FORMAT,
+                           "%s: normalizer Sequence without a \"normalizers\" list", path);
+        }
+        const cJSON *item;
+        cJSON_ArrayForEach(item, list) {
+            tl_status st = read_normalizer(item, path, prefix, err);
+            if (st != TL_OK) return st;
+        }
+        return TL_OK;
+    }
+    if (is_prepend_space(normalizer)) {
+        *prefix = true;
+        return TL_OK;
+    }
+    if (is_replace_space(normalizer)) return TL_OK;
+    return tl_fail(err, TL_ERR_UNSUPPORTED,
+                   "%s: normalizer '%s' is not supported (only spaces to '\xE2\x96\x81' and a "
+                   "prepended '\xE2\x96\x81')",
+                   path, type);
+}
+
+/* No pre-tokenizer, a split at spaces (a no-op once spaces are "▁") or
+ * Metaspace; a byte-level one means a GPT-2 style vocabulary. */
+static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *prefix,
+                                    tl_error *err) {
+    if (!pre || cJSON_IsNull(pre)) return TL_OK;
+    const char *type = string_member(pre, "type");
+    if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: pre_tokenizer has no \"type\"", path);
+    if (strcmp(type, "Sequence") == 0) {
+        const cJSON *list = member(pre, "pretokenizers");
+        if (!cJSON_IsArray(list)) {
+            return tl_fail(err, TL_ERR_FORMAT,
+                           "%s: pre_tokenizer Sequence without a \"pretokenizers\" list", path);
+        }
+        const cJSON *item;
+        cJSON_ArrayForEach(item, list) {
+            tl_status st = read_pre_tokenizer(item, path, prefix, err);
+            if (st != TL_OK) return st;
+        }
+        return TL_OK;
+    }
+    if (strcmp(type, "Split") == 0) {
+        const char *pattern = string_member(member(pre, "pattern"), "String");
+        if (pattern && strcmp(pattern, " ") == 0) return TL_OK;
+    } else if (strcmp(type, "Metaspace") == 0) {
+        const char *scheme = string_member(pre, "prepend_scheme");
+        const cJSON *add = member(pre, "add_prefix_space");
+        *prefix = scheme ? strcmp(scheme, "never") != 0 : !cJSON_IsFalse(add);
+        return TL_OK;
+    } else if (strcmp(type, "ByteLevel") == 0) {
+        return tl_fail(err, TL_ERR_UNSUPPORTED,
+                       "%s: byte-level BPE (GPT-2 style) tokenizer.json is not converted; use a "
+                       "GGUF vocabulary",
+                       path);
+    }
+    return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: pre_tokenizer '%s' is not supported", path, type);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The vocabulary being built                                               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct hf_vocab {
+    const char *path;
+    uint32_t n;
+    tl_str *texts;     /* texts[id]; point into the JSON or into `owned` */
+    float *scores;
+    int32_t *types;
+    char **owned;      /* texts rewritten by us */
+    size_t n_owned;
+    bool prefix;       /* add_space_prefix */
+    tl_token special[7]; /* bos, eos, unk, sep, pad, cls, mask; -1 = none */
+    int8_t add_flag[3];  /* add_bos, add_eos, add_sep: -1 = not given */
+    const char *chat_template;
+} hf_vocab;
+
+enum { SPECIAL_BOS, SPECIAL_EOS, SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK };
+static const char *const special_names[7] = {"bos", "eos", "unk", "sep", "pad", "cls", "mask"};
+static const char *const special_keys[7] = {
+    "tokenizer.ggml.bos_token_id",     "tokenizer.ggml.eos_token_id",
+    "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.seperator_token_id",
+    "tokenizer.ggml.padding_token_id", "tokenizer.ggml.cls_token_id",
+    "tokenizer.ggml.mask_token_id"};
+static const char *const add_keys[3] = {"tokenizer.ggml.add_bos_token",
+                                        "tokenizer.ggml.add_eos_token",
+                                        "tokenizer.ggml.add_sep_token"};
+
+static void free_hf_vocab(hf_vocab *v) {
+    for (size_t i = 0; i < v->n_owned; i++) free(v->owned[i]);
+    free(v->owned);
+    free(v->texts);
+    free(v->scores);
+    free(v->types);
+}
+
+static bool is_byte_piece(const char *s) {
+    static const char hex[] = "0123456789abcdefABCDEF";
+    return strlen(s) == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' && s[3] &&
+           strchr(hex, s[3]) && s[4] && strchr(hex, s[4]);
+}
+
+/* llama.cpp's converter makes these control tokens even when the file does
+ * not call them special (does_token_look_special). */
+static bool looks_special(const char *s) {
+    size_t n = strlen(s);
+    if (strcmp(s, "<pad>") == 0 || strcmp(s, "<mask>") == 0 || strcmp(s, "<2mass>") == 0 ||
+        strcmp(s, "[@BOS@]") == 0) {
+        return true;
+    }
+    if (n >= 4 && memcmp(s, "<|", 2) == 0 && memcmp(s + n - 2, "|>", 2) == 0) return true;
+    /* "<｜" ... "｜>" (full-width bar, DeepSeek) */
+    if (n >= 8 && memcmp(s, "<\xEF\xBD\x9C", 4) == 0 &&
+        memcmp(s + n - 4, "\xEF\xBD\x9C>", 4) == 0) {
+        return true;
+    }
+    return n >= 8 && memcmp(s, "<unused", 7) == 0 && s[n - 1] == '>';
+}
+
+/* A copy of s with every "▁" turned into a space. */
+static char *spaces_from_metaspace(const char *s) {
+    char *out = malloc(strlen(s) + 1);
+    if (!out) return NULL;
+    char *p = out;
+    while (*s) {
+        if (strncmp(s, "\xE2\x96\x81", 3) == 0) {
+            *p++ = ' ';
+            s += 3;
+        } else {
+            *p++ = *s++;
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+static tl_status read_vocab(hf_vocab *v, const cJSON *vocab, tl_error *err) {
+    int n = cJSON_GetArraySize(vocab);
+    if (n <= 0) return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab is empty", v->path);
+    v->n = (uint32_t)n;
+    v->texts = calloc((size_t)n, sizeof *v->texts);
+    v->scores = calloc((size_t)n, sizeof *v->scores);
+    v->types = calloc((size_t)n, sizeof *v->types);
+    if (!v->texts || !v->scores || !v->types) {
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory for %d tokens", n);
+    }
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, vocab) {
+        int64_t id = index_value(entry, n);
+        if (id < 0) {
+            return tl_fail(err, TL_ERR_FORMAT,
+                           "%s: model.vocab: '%s' has no id in 0..%d (ids must number the "
+                           "tokens from 0)",
+                           v->path, entry->string, n - 1);
+        }
+        if (v->texts[id].ptr) {
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: id %lld is given twice", v->path,
+                           (long long)id);
+        }
+        if (!entry->string[0]) {
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: token %lld is empty", v->path,
+                           (long long)id);
+        }
+        v->texts[id] = (tl_str){entry->string, strlen(entry->string)};
+        v->types[id] = is_byte_piece(entry->string) ? TL_TOKEN_TYPE_BYTE : TL_TOKEN_TYPE_NORMAL;
+    }
+    return TL_OK;
+}
+
+/* Scores from the merge ranks (see the top of the file). */
+static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
+    tl_token_map map;
+    if (!tl_token_map_init(&map, v->texts, v->n)) {
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory for the token table");
+    }
+    for (uint32_t id = 0; id < v->n; id++) {
+        int32_t other = tl_token_map_insert(&map, (int32_t)id);
+        if (other >= 0) {
+            tl_token_map_free(&map);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: '%s' is given twice", v->path,
+                           v->texts[id].ptr);
+        }
+    }
+    uint8_t *scored = calloc(v->n, 1);
+    char *joined = NULL;
+    size_t joined_capacity = 0;
+    tl_status st = scored ? TL_OK : tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    int rank = 0;
+    const cJSON *merge;
+    cJSON_ArrayForEach(merge, merges) {
+        if (st != TL_OK) break;
+        /* "left right" (older files) or ["left", "right"] */
+        const char *left = NULL, *right = NULL;
+        size_t left_len = 0, right_len = 0;
+        if (cJSON_IsString(merge)) {
+            const char *space = strchr(merge->valuestring, ' ');
+            if (space && !strchr(space + 1, ' ')) {
+                left = merge->valuestring;
+                left_len = (size_t)(space - left);
+                right = space + 1;
+                right_len = strlen(right);
+            }
+        } else if (cJSON_IsArray(merge) && cJSON_GetArraySize(merge) == 2 &&
+                   cJSON_IsString(merge->child) && cJSON_IsString(merge->child->next)) {
+            left = merge->child->valuestring;
+            right = merge->child->next->valuestring;
+            left_len = strlen(left);
+            right_len = strlen(right);
+        }
+        if (!left || !left_len || !right_len) {
+            st = tl_fail(err, TL_ERR_FORMAT,
+                         "%s: model.merges[%d] is neither \"left right\" nor [\"left\", \"right\"]",
+                         v->path, rank);
+            break;
+        }
+        if (left_len + right_len > joined_capacity) {
+            joined_capacity = 2 * (left_len + right_len);
+            char *grown = realloc(joined, joined_capacity);
+            if (!grown) {
+                st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+                break;
+            }
+            joined = grown;
+        }
+        memcpy(joined, left, left_len);
+        memcpy(joined + left_len, right, right_len);
+        int32_t id = tl_token_map_find(&map, joined, left_len + right_len);
+        if (id < 0 || tl_token_map_find(&map, left, left_len) < 0 ||
+            tl_token_map_find(&map, right, right_len) < 0) {
+            st = tl_fail(err, TL_ERR_FORMAT, "%s: model.merges[%d] ('%.*s' + '%.*s') names a "
+                         "token that is not in model.vocab",
+                         v->path, rank, (int)left_len, left, (int)right_len, right);
+            break;
+        }
+        if (!scored[id]) {
+            scored[id] = 1;
+            v->scores[id] = -(float)rank;
+        }
+        if (++rank >= (1 << 24)) {
+            st = tl_fail(err, TL_ERR_UNSUPPORTED, "%s: more than 2^24 merges", v->path);
+        }
+    }
+    free(joined);
+    free(scored);
+    tl_token_map_free(&map);
+    return st;
+}
+
+/* Added tokens: their types and texts (see the top of the file). */
+static tl_status read_added_tokens(hf_vocab *v, const cJSON *added, tl_error *err) {
+    if (!added || cJSON_IsNull(added)) return TL_OK;
+    if (!cJSON_IsArray(added)) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: added_tokens is not a list", v->path);
+    }
+    v->owned = calloc((size_t)cJSON_GetArraySize(added) + 1, sizeof *v->owned);
+    if (!v->owned) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    int index = 0;
+    const cJSON *token;
+    cJSON_ArrayForEach(token, added) {
+        const cJSON *id_item = member(token, "id");
+        const char *content = string_member(token, "content");
+        const cJSON *special = member(token, "special");
+        int64_t id = index_value(id_item, INT32_MAX);
+        if (id < 0 || !content || !content[0] || (special && !cJSON_IsBool(special))) {
+            return tl_fail(err, TL_ERR_FORMAT,
+                           "%s: added_tokens[%d] needs an \"id\", a non-empty \"content\" and a "
+                           "boolean \"special\"",
+                           v->path, index);
+        }
+        index++;
+        if (id >= v->n) continue; /* beyond the model's vocabulary: left out */
+        bool control = cJSON_IsTrue(special) || looks_special(content);
+        const char *text = content;
+        if (!control) {
+            char *spaced = spaces_from_metaspace(content);
+            if (!spaced) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+            v->owned[v->n_owned++] = spaced;
+            text = spaced;
+        }
+        v->texts[id] = (tl_str){text, strlen(text)};
+        v->types[id] = control ? TL_TOKEN_TYPE_CONTROL : TL_TOKEN_TYPE_USER_DEFINED;
+        v->scores[id] = ADDED_TOKEN_SCORE;
+    }
+    return TL_OK;
+}
+
+/* The id of an added token by its text, or -1. */
+static tl_token added_token_id(const hf_vocab *v, const cJSON *added, const char *content) {
+    const cJSON *token;
+    cJSON_ArrayForEach(token, added) {
+        const char *c = string_member(token, "content");
+        int64_t id = index_value(member(token, "id"), v->n);
+        if (c && id >= 0 && strcmp(c, content) == 0) return (tl_token)id;
+    }
+    return -1;
+}
+
+/* tokenizer_config.json's "<kind>_token" is a string or {"content": ...}. */
+static const char *config_token(const cJSON *config, const char *kind) {
+    char name[32];
+    snprintf(name, sizeof name, "%s_token", kind);
+    const cJSON *entry = member(config, name);
+    if (cJSON_IsString(entry)) return entry->valuestring;
+    return string_member(entry, "content");
+}
+
+/* The post-processor's template for one sequence: its leading and trailing
+ * special tokens, if any. */
+static void template_ends(const cJSON *json, const char **first, const char **last) {
+    *first = *last = NULL;
+    const cJSON *post = member(json, "post_processor");
+    const cJSON *list = member(post, "processors");
+    const cJSON *processor = cJSON_IsArray(list) ? list->child : post;
+    for (; processor; processor = cJSON_IsArray(list) ? processor->next : NULL) {
+        const char *type = string_member(processor, "type");
+        const cJSON *single = member(processor, "single");
+        if (!type || strcmp(type, "TemplateProcessing") != 0 || !cJSON_IsArray(single) ||
+            cJSON_GetArraySize(single) < 2) {
+            continue;
+        }
+        *first = string_member(member(single->child, "SpecialToken"), "id");
+        const cJSON *tail = cJSON_GetArrayItem(single, cJSON_GetArraySize(single) - 1);
+        *last = string_member(member(tail, "SpecialToken"), "id");
+        return;
+    }
+}
+
+/* Special ids and flags, as gguf-py's SpecialVocab finds them: the ids of
+ * tokenizer_config.json's "<kind>_token" among the added tokens; add_bos /
+ * add_eos from the template's leading / trailing special token, overridden
+ * by tokenizer_config.json's add_<kind>_token. Without tokenizer_config.json
+ * the template's ends are BOS and EOS. */
+static void read_special_tokens(hf_vocab *v, const cJSON *json, const cJSON *config,
+                                const char *unk_token) {
+    const cJSON *added = member(json, "added_tokens");
+    for (int k = 0; k < 7; k++) v->special[k] = -1;
+    for (int k = 0; k < 3; k++) v->add_flag[k] = -1;
+    const char *contents[7] = {0};
+    for (int k = 0; k < 7 && config; k++) contents[k] = config_token(config, special_names[k]);
+    const char *first, *last;
+    template_ends(json, &first, &last);
+    if (first) {
+        if (!config) contents[SPECIAL_BOS] = first;
+        v->add_flag[0] = contents[SPECIAL_BOS] && strcmp(first, contents[SPECIAL_BOS]) == 0;
+    }
+    if (last) {
+        if (!config) contents[SPECIAL_EOS] = last;
+        v->add_flag[1] = contents[SPECIAL_EOS] && strcmp(last, contents[SPECIAL_EOS]) == 0;
+    }
+    for (int k = 0; k < 7; k++) {
+        if (contents[k]) v->special[k] = added_token_id(v, added, contents[k]);
+    }
+    static const char *const add_names[3] = {"add_bos_token", "add_eos_token", "add_sep_token"};
+    for (int k = 0; k < 3 && config; k++) {
+        const cJSON *flag = member(config, add_names[k]);
+        if (cJSON_IsBool(flag)) v->add_flag[k] = cJSON_IsTrue(flag) ? 1 : 0;
+    }
+    v->chat_template = config ? string_member(config, "chat_template") : NULL;
+    /* Not in SpecialVocab: the model's own unk_token when nothing else names
+     * one (llama.cpp's default would otherwise be id 0). */
+    if (v->special[SPECIAL_UNK] < 0 && unk_token) {
+        for (uint32_t id = 0; id < v->n; id++) {
+            if (strcmp(v->texts[id].ptr, unk_token) == 0) {
+                v->special[SPECIAL_UNK] = (tl_token)id;
+                break;
+            }
+        }
+    }
+    if (v->special[SPECIAL_UNK] >= 0) v->types[v->special[SPECIAL_UNK]] = TL_TOKEN_TYPE_UNKNOWN;
+}
+
+/* "<dir of path>/<name>" */
+static char *sibling_path(const char *path, const char *name) {
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    char *out = malloc(dir_len + strlen(name) + 1);
+    if (out) {
+        memcpy(out, path, dir_len);
+        strcpy(out + dir_len, name);
+    }
+    return out;
+}
+
+static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, tl_error *err) {
+    const cJSON *model = member(json, "model");
+    if (!cJSON_IsObject(model)) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: no \"model\" object", v->path);
+    }
+    const char *type = string_member(model, "type");
+    if (!type) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: model.type is missing", v->path);
+    }
+    if (strcmp(type, "BPE") != 0) {
+        return tl_fail(err, TL_ERR_UNSUPPORTED,
+                       "%s: a '%s' tokenizer.json is not converted (only SentencePiece-style BPE "
+                       "with byte_fallback)",
+                       v->path, type);
+    }
+    if (!cJSON_IsTrue(member(model, "byte_fallback"))) {
+        return tl_fail(err, TL_ERR_UNSUPPORTED,
+                       "%s: BPE without byte_fallback (GPT-2 style) is not converted; use a GGUF "
+                       "vocabulary",
+                       v->path);
+    }
+    const cJSON *vocab = member(model, "vocab");
+    const cJSON *merges = member(model, "merges");
+    if (!cJSON_IsObject(vocab)) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab is not an object", v->path);
+    }
+    if (!cJSON_IsArray(merges)) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: model.merges is not a list", v->path);
+    }
+    const cJSON *unk = member(model, "unk_token");
+    if (unk && !cJSON_IsNull(unk) && !cJSON_IsString(unk)) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: model.unk_token is not a string", v->path);
+    }
+    tl_status st = read_normalizer(member(json, "normalizer"), v->path, &v->prefix, err);
+    if (st == TL_OK) {
+        st = read_pre_tokenizer(member(json, "pre_tokenizer"), v->path, &v->prefix, err);
+    }
+    if (st == TL_OK) st = read_vocab(v, vocab, err);
+    if (st == TL_OK) st = score_merges(v, merges, err);
+    if (st == TL_OK) st = read_added_tokens(v, member(json, "added_tokens"), err);
+    if (st == TL_OK) {
+        read_special_tokens(v, json, config, cJSON_IsString(unk) ? unk->valuestring : NULL);
+    }
+    return st;
+}
+
+static tl_status write_keys(const hf_vocab *v, gguf_writer *w, tl_error *err) {
+    const char **texts = malloc(v->n * sizeof *texts);
+    if (!texts) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    for (uint32_t id = 0; id < v->n; id++) texts[id] = v->texts[id].ptr;
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
+    gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", texts, v->n);
+    gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, v->scores, v->n);
+    gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, v->types, v->n);
+    gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
+    for (int k = 0; k < 7; k++) {
+        if (v->special[k] >= 0) gguf_writer_set_u32(w, special_keys[k], (uint32_t)v->special[k]);
+    }
+    for (int k = 0; k < 3; k++) {
+        if (v->add_flag[k] >= 0) gguf_writer_set_bool(w, add_keys[k], v->add_flag[k] == 1);
+    }
+    if (v->chat_template) gguf_writer_set_str(w, "tokenizer.chat_template", v->chat_template);
+    free(texts);
+    return TL_OK;
+}
+
+/* Duplicate texts (after added tokens replaced theirs) would not load. */
+static tl_status check_unique(const hf_vocab *v, tl_error *err) {
+    tl_token_map map;
+    if (!tl_token_map_init(&map, v->texts, v->n)) {
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory for the token table");
+    }
+    tl_status st = TL_OK;
+    for (uint32_t id = 0; id < v->n && st == TL_OK; id++) {
+        int32_t other = tl_token_map_insert(&map, (int32_t)id);
+        if (other >= 0) {
+            st = tl_fail(err, TL_ERR_FORMAT, "%s: tokens %d and %u would both be '%s'", v->path,
+                         other, id, v->texts[id].ptr);
+        }
+    }
+    tl_token_map_free(&map);
+    return st;
+}
 
 tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab,
                                  tl_error *err) {
-    (void)w;
     *n_vocab = 0;
-    return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: tokenizer.json import is not implemented yet", path);
+    cJSON *json = NULL, *config = NULL;
+    tl_status st = parse_json_file(path, false, &json, err);
+    if (st != TL_OK) return st;
+    char *config_path = sibling_path(path, "tokenizer_config.json");
+    if (!config_path) {
+        cJSON_Delete(json);
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    }
+    st = parse_json_file(config_path, true, &config, err);
+    free(config_path);
+    hf_vocab v = {.path = path};
+    if (st == TL_OK) st = convert(&v, json, config, err);
+    if (st == TL_OK) st = check_unique(&v, err);
+    if (st == TL_OK) st = write_keys(&v, w, err);
+    if (st == TL_OK) *n_vocab = v.n;
+    free_hf_vocab(&v);
+    cJSON_Delete(config);
+    cJSON_Delete(json);
+    return st;
 }
 
 tl_status tl_synth_vocab_unigram(gguf_writer *w, uint32_t n_vocab, tl_error *err) {
-    (void)w;
-    (void)n_vocab;
-    return tl_fail(err, TL_ERR_UNSUPPORTED, "Unigram vocabularies are not implemented yet");
+    return tl_unigram_vocab_write(w, n_vocab, err);
 }

@@ -4,7 +4,10 @@
  *
  *  - control and unknown tokens print nothing unless `special` is set, and
  *    then print their text as is (so do user-defined tokens, always);
- *  - SentencePiece: U+2581 becomes a space, <0xXX> byte tokens their byte;
+ *  - SentencePiece, WordPiece and Unigram: U+2581 becomes a space, <0xXX>
+ *    byte tokens their byte (WordPiece pieces were stored by llama.cpp's
+ *    converter as "▁word" and, for "##piece", as "piece", so the words come
+ *    out separated by spaces);
  *  - byte-level BPE: each character of the token maps back to its byte
  *    (characters outside the byte alphabet print as "[UNK_BYTE_0x..]" like
  *    llama.cpp);
@@ -112,10 +115,10 @@ static void write_piece(const tl_vocab *v, tl_token t, bool special, piece_write
     if (attr & (special_attr | TL_ATTR_USER_DEFINED)) {
         put_bytes(w, text->ptr, text->len);
     } else if (attr & TL_ATTR_NORMAL) {
-        if (v->kind == TL_VOCAB_SPM) {
-            put_unescaped(w, text);
-        } else {
+        if (v->kind == TL_VOCAB_BPE) {
             put_byte_decoded(w, text);
+        } else {
+            put_unescaped(w, text);
         }
     } else if (attr & TL_ATTR_BYTE) {
         char byte = byte_of_token(text);

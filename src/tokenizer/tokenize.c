@@ -1,7 +1,8 @@
 /*
  * tokenize.c — text → token ids (tl_vocab_tokenize): special tokens are split
  * out of the text first, then each stretch of ordinary text goes through the
- * vocabulary's tokenizer, as in llama.cpp's llama_vocab::tokenize.
+ * vocabulary's tokenizer (spm.c, bpe.c, wpm.c, ugm.c), as in llama.cpp's
+ * llama_vocab::tokenize, which also decides the tokens added around it.
  *
  * Special-token splitting (llama.cpp's tokenizer_st_partition): every
  * control, user-defined and unknown token is looked for in the text, longest
@@ -195,6 +196,21 @@ static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec
     tl_bpe_scratch_free(&scratch);
 }
 
+/* WordPiece and Unigram tokenize each stretch of text on its own. */
+static void tokenize_fragments(const tl_vocab *v, const char *text, const fragment_vec *fragments,
+                               tl_token_vec *out) {
+    for (size_t i = 0; i < fragments->count && !out->failed; i++) {
+        const fragment *f = &fragments->items[i];
+        if (f->token >= 0) {
+            tl_token_vec_push(out, f->token);
+        } else if (v->kind == TL_VOCAB_WPM) {
+            tl_wpm_tokenize(v, text + f->offset, f->length, out);
+        } else {
+            tl_ugm_tokenize(v, text + f->offset, f->length, out);
+        }
+    }
+}
+
 int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
                           bool parse_special, tl_token *tokens, int32_t max_tokens) {
     if (!text) {
@@ -206,15 +222,21 @@ int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, 
 
     tl_token_vec out = {0};
     out.failed = fragments.failed;
-    if (add_special && v->add_bos && v->bos >= 0) {
+    /* BERT always gets [CLS] ... [SEP] with add_special, whatever the
+     * add_bos / add_sep flags say (as llama.cpp). */
+    const bool wordpiece = v->kind == TL_VOCAB_WPM;
+    if (add_special && (v->add_bos || wordpiece) && v->bos >= 0) {
         tl_token_vec_push(&out, v->bos);
     }
-    if (v->kind == TL_VOCAB_SPM) {
-        tokenize_spm(v, text, &fragments, &out);
-    } else {
-        tokenize_bpe(v, text, &fragments, &out);
+    switch (v->kind) {
+    case TL_VOCAB_SPM: tokenize_spm(v, text, &fragments, &out); break;
+    case TL_VOCAB_BPE: tokenize_bpe(v, text, &fragments, &out); break;
+    case TL_VOCAB_WPM:
+    case TL_VOCAB_UGM: tokenize_fragments(v, text, &fragments, &out); break;
     }
-    if (add_special && v->add_eos && v->eos >= 0) {
+    if (add_special && wordpiece && v->sep >= 0) {
+        tl_token_vec_push(&out, v->sep);
+    } else if (add_special && !wordpiece && v->add_eos && v->eos >= 0) {
         tl_token_vec_push(&out, v->eos);
     }
     free(fragments.items);

@@ -3,7 +3,8 @@
  * with llama.cpp's defaults, and the simple accessors.
  *
  * Loading validates what the tokenizers rely on (array kinds and lengths,
- * unique token texts, special-token ids in range) and names the key at fault.
+ * unique token texts, special-token ids in range, the Unigram charsmap) and
+ * names the key at fault.
  * Special-token fix-ups that llama.cpp does by token text live in
  * vocab_special.c.
  */
@@ -374,7 +375,7 @@ static tl_status load_special_ids(tl_vocab *v, const gguf_file *f, tl_error *err
 static void find_byte_tokens(tl_vocab *v) {
     for (int b = 0; b < 256; b++) {
         tl_token id = -1;
-        if (v->kind == TL_VOCAB_SPM) {
+        if (v->kind == TL_VOCAB_SPM || v->kind == TL_VOCAB_UGM) {
             char hex[8];
             snprintf(hex, sizeof hex, "<0x%02X>", b);
             id = tl_vocab_find(v, hex, 6);
@@ -407,6 +408,10 @@ static tl_status choose_kind(tl_vocab *v, const gguf_file *f, tl_error *err) {
         v->kind = TL_VOCAB_SPM;
     } else if (strcmp(model, "gpt2") == 0) {
         v->kind = TL_VOCAB_BPE;
+    } else if (strcmp(model, "bert") == 0) {
+        v->kind = TL_VOCAB_WPM;
+    } else if (strcmp(model, "t5") == 0) {
+        v->kind = TL_VOCAB_UGM;
     } else if (strcmp(model, "no_vocab") == 0 || strcmp(model, "none") == 0) {
         return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: the file has no vocabulary ('%s')", KEY_MODEL,
                        model);
@@ -430,15 +435,17 @@ static tl_status choose_kind(tl_vocab *v, const gguf_file *f, tl_error *err) {
 static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *err) {
     v->eot = v->eom = v->sep = v->pad = v->mask = -1;
     v->fim_pre = v->fim_suf = v->fim_mid = v->fim_pad = v->fim_rep = v->fim_sep = -1;
-    if (v->kind == TL_VOCAB_SPM) {
+    v->escape_whitespaces = true;
+    v->lowercase = true;
+    switch (v->kind) {
+    case TL_VOCAB_SPM:
         v->bos = 1;
         v->eos = 2;
         v->unk = 0;
         v->add_space_prefix = true;
         v->add_bos = true;
-        v->add_eos = false;
-        v->clean_spaces = false;
-    } else {
+        break;
+    case TL_VOCAB_BPE: {
         /* llama.cpp's BPE defaults: BOS = EOS = 11, no unknown token. */
         v->bos = 11;
         v->eos = 11;
@@ -449,17 +456,61 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
         if (st != TL_OK) {
             return st;
         }
-        v->add_space_prefix = false;
         v->add_bos = pre.add_bos;
-        v->add_eos = false;
         v->add_sep = pre.add_sep;
         v->clean_spaces = pre.clean_spaces;
         v->ignore_merges = pre.ignore_merges;
+        v->escape_whitespaces = false;
         if (pre.no_bos) {
             v->bos = -1;
         }
+        break;
     }
-    return read_flag(f, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err);
+    case TL_VOCAB_WPM:
+        /* BERT's [CLS], [SEP], [UNK], [PAD] and [MASK] */
+        v->bos = 101;
+        v->eos = -1;
+        v->unk = 100;
+        v->sep = 102;
+        v->pad = 0;
+        v->mask = 103;
+        v->add_bos = true;
+        v->add_sep = true;
+        v->clean_spaces = true;
+        break;
+    case TL_VOCAB_UGM:
+        /* T5's <pad>, </s>, <unk>; no BOS */
+        v->bos = -1;
+        v->eos = 1;
+        v->unk = 2;
+        v->pad = 0;
+        v->add_eos = true;
+        break;
+    }
+    tl_status st = read_flag(f, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err);
+    if (st == TL_OK) {
+        st = read_flag(f, "tokenizer.ggml.remove_extra_whitespaces", &v->remove_extra_whitespaces,
+                       err);
+    }
+    if (st == TL_OK) {
+        st = read_flag(f, "tokenizer.ggml.normalizer.lowercase", &v->lowercase, err);
+    }
+    if (st != TL_OK) {
+        return st;
+    }
+    /* Accents are stripped when lower-casing unless the file says. */
+    v->strip_accents = v->lowercase;
+    return read_flag(f, "tokenizer.ggml.normalizer.strip_accents", &v->strip_accents, err);
+}
+
+/* The longest token text, which bounds WordPiece's search. */
+static void find_max_token_len(tl_vocab *v) {
+    v->max_token_len = 0;
+    for (int32_t id = 0; id < v->n_tokens; id++) {
+        if (v->texts[id].len > v->max_token_len) {
+            v->max_token_len = v->texts[id].len;
+        }
+    }
 }
 
 tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err) {
@@ -477,6 +528,14 @@ tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err) {
     }
     if (st == TL_OK && v->kind == TL_VOCAB_BPE) {
         st = load_merges(v, f, err);
+    }
+    if (st == TL_OK) {
+        find_max_token_len(v);
+    }
+    /* As in llama.cpp, the Unigram tries see the token types of the file,
+     * before the special-token fix-ups below. */
+    if (st == TL_OK && v->kind == TL_VOCAB_UGM) {
+        st = tl_ugm_setup(v, f, err);
     }
     if (st == TL_OK) {
         st = load_special_ids(v, f, err);
@@ -510,6 +569,7 @@ void tl_vocab_free(tl_vocab *v) {
     tl_pretokenizer_free(v->pretokenizer);
     free(v->eog);
     free(v->special);
+    tl_ugm_free(v);
     free(v);
 }
 

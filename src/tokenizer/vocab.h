@@ -11,7 +11,12 @@
  *   "gpt2"   byte-level BPE: a pre-tokenizer regex chosen by
  *            tokenizer.ggml.pre splits the text into words, each word's bytes
  *            are mapped to printable characters and merged by rank.
- * More kinds (bert WordPiece, t5 Unigram) plug in here later.
+ *   "bert"   WordPiece: BERT's basic tokenizer splits (and lower-cases) the
+ *            text into words, each cut greedily into the longest pieces;
+ *            [CLS] ... [SEP] around the text with add_special.
+ *   "t5"     Unigram: SentencePiece normalization (precompiled charsmap,
+ *            '▁' for spaces), then the most probable segmentation (Viterbi
+ *            over token log-probabilities); </s> appended with add_special.
  *
  * Special tokens (control / user-defined types) are recognised in the text
  * only when parse_special is set; user-defined tokens always are (as
@@ -41,6 +46,8 @@ typedef enum tl_token_type {
 typedef enum tl_vocab_kind {
     TL_VOCAB_SPM,  /* "llama" */
     TL_VOCAB_BPE,  /* "gpt2" */
+    TL_VOCAB_WPM,  /* "bert" */
+    TL_VOCAB_UGM,  /* "t5" */
 } tl_vocab_kind;
 
 typedef struct tl_vocab tl_vocab;
@@ -50,7 +57,7 @@ tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err);
 void tl_vocab_free(tl_vocab *v);
 
 tl_vocab_kind tl_vocab_kind_of(const tl_vocab *v);
-const char *tl_vocab_model_name(const tl_vocab *v); /* "llama", "gpt2" */
+const char *tl_vocab_model_name(const tl_vocab *v); /* "llama", "gpt2", "bert", "t5" */
 const char *tl_vocab_pre_name(const tl_vocab *v);   /* tokenizer.ggml.pre or "default" */
 int32_t tl_vocab_n_tokens(const tl_vocab *v);
 tl_token tl_vocab_bos(const tl_vocab *v); /* -1 when none */

@@ -1,6 +1,7 @@
 /*
  * vocab_internal.h — the inside of a tl_vocab, shared by the tokenizer's
- * files (loading, SentencePiece, BPE, special-token handling, pieces).
+ * files (loading, SentencePiece, BPE, WordPiece, Unigram, special-token
+ * handling, pieces).
  *
  * Token attributes are llama.cpp's bit flags rather than the single
  * token_type of the file, because llama.cpp adjusts them at load (e.g. a
@@ -14,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tokenizer/byte_trie.h"
+#include "tokenizer/charsmap.h"
 #include "tokenizer/merge_queue.h"
 #include "tokenizer/pretokenize.h"
 #include "tokenizer/string_map.h"
@@ -64,6 +67,21 @@ struct tl_vocab {
     bool add_bos, add_eos, add_sep;
     bool clean_spaces;
 
+    /* WordPiece: BERT's normalizer options, and the longest token text in
+     * bytes (no match can be longer). */
+    bool lowercase, strip_accents;
+    size_t max_token_len;
+
+    /* Unigram: SentencePiece's normalizer options (llama.cpp reads only
+     * add_space_prefix and remove_extra_whitespaces from the file; the other
+     * two keep their defaults), the precompiled charsmap, the trie of
+     * tokens Viterbi may use and the trie of user-defined tokens that
+     * normalization leaves alone, and the unknown token's score. */
+    bool remove_extra_whitespaces, escape_whitespaces, treat_whitespace_as_suffix;
+    tl_charsmap charsmap;
+    tl_byte_trie ugm_tokens, ugm_user_defined;
+    double ugm_unknown_score;
+
     /* End-of-generation tokens, sorted. */
     tl_token *eog;
     int32_t n_eog;
@@ -104,6 +122,15 @@ typedef struct tl_bpe_scratch {
 void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scratch *scratch,
                      tl_token_vec *out);
 void tl_bpe_scratch_free(tl_bpe_scratch *scratch);
+
+/* WordPiece: split into words, cut each greedily into the longest tokens. */
+void tl_wpm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_vec *out);
+
+/* Unigram: load the charsmap and build the tries (at load time); normalize
+ * and run Viterbi (at tokenization). */
+tl_status tl_ugm_setup(tl_vocab *v, const gguf_file *f, tl_error *err);
+void tl_ugm_free(tl_vocab *v);
+void tl_ugm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_vec *out);
 
 /* Load-time fix-ups of special tokens (vocab_special.c): EOT/EOM/FIM ids
  * found by their text, attribute corrections, the EOG set and the

@@ -1,6 +1,7 @@
 /*
  * test_tokenizer_load.c — building vocabularies from hand-made GGUF files
  * (written with the GGUF writer): tiny SentencePiece and BPE vocabularies
+ * (WordPiece and Unigram ones are in test_tokenizer_wpm.c / _ugm.c)
  * whose merges can be followed by hand, llama.cpp's defaults and text-based
  * special-token rules, and every kind of broken tokenizer metadata, which
  * must fail with a message naming the key at fault. Also the pre-tokenizer
@@ -240,8 +241,8 @@ static void missing_keys_are_named(void **state) {
 static void unknown_tokenizers_are_unsupported_by_name(void **state) {
     (void)state;
     gguf_writer *w = spm_writer();
-    gguf_writer_set_str(w, "tokenizer.ggml.model", "bert");
-    expect_failure(w, "bert.gguf", TL_ERR_UNSUPPORTED, "'bert'");
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "rwkv");
+    expect_failure(w, "rwkv.gguf", TL_ERR_UNSUPPORTED, "'rwkv'");
 
     w = spm_writer();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "my-own-tokenizer");
@@ -366,6 +367,37 @@ static void long_runs_split_like_short_text(void **state) {
     assert_non_null(strstr(err.message, "'kimi-k2'"));
 }
 
+/* llama.cpp's defaults for WordPiece and Unigram vocabularies. */
+static void bert_and_t5_defaults_follow_llama_cpp(void **state) {
+    (void)state;
+    gguf_writer *w = spm_writer();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "t5");
+    loaded l = load_ok(w, "t5-defaults.gguf");
+    assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_UGM);
+    assert_int_equal(tl_vocab_bos(l.vocab), -1);
+    assert_int_equal(tl_vocab_eos(l.vocab), 1);
+    assert_false(tl_vocab_add_bos(l.vocab));
+    assert_true(tl_vocab_add_eos(l.vocab));
+    release(&l);
+
+    /* BERT's default ids (101, 102, ...) do not exist in a small vocabulary */
+    w = spm_writer();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "bert");
+    l = load_ok(w, "bert-defaults.gguf");
+    assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_WPM);
+    assert_int_equal(tl_vocab_bos(l.vocab), -1);
+    assert_int_equal(tl_vocab_eos(l.vocab), -1);
+    tl_token t[8];
+    assert_int_equal(tokenize(l.vocab, "", true, t), 0);
+    release(&l);
+
+    /* Unigram: the charsmap key must be an array of bytes */
+    w = spm_writer();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "t5");
+    gguf_writer_set_str(w, "tokenizer.ggml.precompiled_charsmap", "abc");
+    expect_failure(w, "t5-charsmap.gguf", TL_ERR_FORMAT, "tokenizer.ggml.precompiled_charsmap");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spm_merges_by_score_and_falls_back_to_unknown),
@@ -380,6 +412,7 @@ int main(void) {
         cmocka_unit_test(bad_token_lists_fail),
         cmocka_unit_test(bad_special_token_ids_are_named),
         cmocka_unit_test(long_runs_split_like_short_text),
+        cmocka_unit_test(bert_and_t5_defaults_follow_llama_cpp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

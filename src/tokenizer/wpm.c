@@ -1,0 +1,189 @@
+/*
+ * wpm.c — the WordPiece tokenizer of "bert" vocabularies, as llama.cpp
+ * implements it (llm_tokenizer_wpm).
+ *
+ * The text is first split into words the way BERT's basic tokenizer does:
+ * whitespace separates words, control characters (and U+0000, U+FFFD, which
+ * is also what invalid UTF-8 decodes to) are dropped, and every punctuation
+ * character, every ASCII symbol and every CJK ideograph is a word of its own.
+ * With the normalizer's lower-casing each character is lower-cased; with
+ * accent stripping it is first replaced by the first character of its
+ * canonical decomposition and combining marks are dropped. Character
+ * classes, case mappings and decompositions come from utf8proc, whose
+ * Unicode data agrees with llama.cpp's tables for everything this uses.
+ *
+ * Each word, with U+2581 in front (llama.cpp's converter writes word-initial
+ * pieces as "▁piece" and continuation pieces, "##piece" in BERT's files,
+ * without the "##"), is cut greedily into the longest tokens from the left;
+ * if some position matches no token, the whole word becomes the unknown
+ * token.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "tokenizer/utf8.h"
+#include "tokenizer/vocab_internal.h"
+
+static bool is_whitespace(uint32_t cp) {
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
+}
+
+/* The CJK ranges BERT treats as single-character words (the same list as
+ * llama.cpp and Hugging Face, including their 0x2B920 start). */
+static bool is_chinese_char(uint32_t cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+           (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+static utf8proc_category_t category_of(uint32_t cp) {
+    return cp <= 0x10FFFF ? utf8proc_category((utf8proc_int32_t)cp) : UTF8PROC_CATEGORY_CN;
+}
+
+/* The first code point of the canonical decomposition (llama.cpp's "NFD"
+ * keeps only that one). */
+static uint32_t decomposition_head(uint32_t cp) {
+    if (cp > 0x10FFFF) {
+        return cp;
+    }
+    utf8proc_int32_t buf[8];
+    int boundclass = 0;
+    utf8proc_ssize_t n =
+        utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 8, UTF8PROC_DECOMPOSE, &boundclass);
+    return n > 0 && n <= 8 ? (uint32_t)buf[0] : cp;
+}
+
+/* Words as spans of a normalized copy of the text. */
+typedef struct word_list {
+    char *text;
+    size_t length, capacity;
+    tl_span_vec words;
+    size_t word_start; /* where the word being built starts */
+    bool failed;
+} word_list;
+
+static void append(word_list *w, const char *bytes, size_t n) {
+    if (w->failed) return;
+    if (w->length + n > w->capacity) {
+        size_t capacity = w->capacity ? w->capacity * 2 : 256;
+        while (capacity < w->length + n) capacity *= 2;
+        char *text = realloc(w->text, capacity);
+        if (!text) {
+            w->failed = true;
+            return;
+        }
+        w->text = text;
+        w->capacity = capacity;
+    }
+    memcpy(w->text + w->length, bytes, n);
+    w->length += n;
+}
+
+static void finish_word(word_list *w) {
+    if (w->failed || w->length == w->word_start) return;
+    if (!tl_span_vec_push(&w->words, w->word_start, w->length - w->word_start)) {
+        w->failed = true;
+    }
+    w->word_start = w->length;
+}
+
+/* BERT's basic tokenization of text[0..len) into w. */
+static void split_words(const tl_vocab *v, const char *text, size_t len, word_list *w) {
+    for (size_t offset = 0; offset < len && !w->failed;) {
+        uint32_t cp;
+        offset += tl_utf8_decode(text + offset, len - offset, &cp);
+        if (v->strip_accents) {
+            cp = decomposition_head(cp);
+        }
+        if (is_whitespace(cp)) {
+            finish_word(w);
+            continue;
+        }
+        utf8proc_category_t cat = category_of(cp);
+        if (cp == 0 || cp == 0xFFFD || cat == UTF8PROC_CATEGORY_CC ||
+            cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO ||
+            cat == UTF8PROC_CATEGORY_CS) {
+            continue;
+        }
+        if (v->strip_accents && (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+                                 cat == UTF8PROC_CATEGORY_ME)) {
+            continue;
+        }
+        uint32_t out = cp;
+        if (v->lowercase && cp <= 0x10FFFF) {
+            out = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
+        }
+        char utf8[4];
+        size_t n = tl_utf8_encode(out, utf8); /* 0 beyond U+10FFFF: dropped */
+        bool punctuation = cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
+        bool ascii_symbol =
+            cp < 0x7F && cat >= UTF8PROC_CATEGORY_SM && cat <= UTF8PROC_CATEGORY_SO;
+        if (punctuation || ascii_symbol || is_chinese_char(cp)) {
+            finish_word(w);
+            append(w, utf8, n);
+            finish_word(w);
+        } else {
+            append(w, utf8, n);
+        }
+    }
+    finish_word(w);
+}
+
+/* Greedy longest-match of "▁" + word; the unknown token if it fails. */
+static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, char **scratch,
+                          size_t *scratch_capacity, tl_token_vec *out) {
+    size_t n = word_len + 3;
+    if (n > *scratch_capacity) {
+        char *grown = realloc(*scratch, n);
+        if (!grown) {
+            out->failed = true;
+            return;
+        }
+        *scratch = grown;
+        *scratch_capacity = n;
+    }
+    char *w = *scratch;
+    memcpy(w, "\xE2\x96\x81", 3);
+    memcpy(w + 3, word, word_len);
+
+    size_t first = out->count;
+    for (size_t i = 0; i < n; i++) {
+        size_t longest = n - i < v->max_token_len ? n - i : v->max_token_len;
+        tl_token id = -1;
+        size_t j;
+        for (j = longest; j > 0; j--) {
+            id = tl_vocab_find(v, w + i, j);
+            if (id >= 0) break;
+        }
+        if (id < 0) {
+            out->count = first; /* discard the word's tokens */
+            break;
+        }
+        tl_token_vec_push(out, id);
+        i += j - 1;
+    }
+    if (out->count == first && v->unk >= 0) {
+        tl_token_vec_push(out, v->unk);
+    }
+}
+
+void tl_wpm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_vec *out) {
+    word_list w = {0};
+    split_words(v, text, len, &w);
+    if (w.failed) {
+        out->failed = true;
+    }
+    char *scratch = NULL;
+    size_t scratch_capacity = 0;
+    for (size_t k = 0; k < w.words.count && !out->failed; k++) {
+        tokenize_word(v, w.text + w.words.items[k].offset, w.words.items[k].length, &scratch,
+                      &scratch_capacity, out);
+    }
+    free(scratch);
+    free(w.text);
+    tl_span_vec_free(&w.words);
+}
