@@ -144,11 +144,11 @@ static const synth_case synth_models[] = {
     {"llama3-test-q4_0", "llama3-test", "q4_0", false, NULL},
     {"phi3-tiny-f32", "phi3-mini", "f32", true, NULL},
     {"stablelm-tiny-q8_0", "stablelm2-1.6b", "q8_0", true, NULL},
-    {"gemma-tiny-q8_0", "gemma-2b", "q8_0", true, "llama.cpp-vocab/ggml-vocab-llama-spm.gguf"},
-    {"gemma2-tiny-f32", "gemma2-2b", "f32", true, "llama.cpp-vocab/ggml-vocab-llama-spm.gguf"},
+    {"gemma-tiny-q8_0", "gemma-2b", "q8_0", true, NULL},
+    {"gemma2-tiny-f32", "gemma2-2b", "f32", true, NULL},
     /* f32: logits of this sharp random model reach ~50, where quantized
      * activations summed in another order than llama.cpp's drift by 1e-3. */
-    {"gemma3-tiny-f32", "gemma3-270m", "f32", true, "llama.cpp-vocab/ggml-vocab-llama-spm.gguf"},
+    {"gemma3-tiny-f32", "gemma3-270m", "f32", true, NULL},
 };
 static char synth_path[4096];
 
