@@ -29,6 +29,7 @@
 #include "ggml.h"
 #include "gguf.h"
 #include "llama.h"
+#include "../scripts/reference/llama_driver_common.h"
 
 #ifndef LLAMA_BINS_DIR
 #define LLAMA_BINS_DIR ""
@@ -245,23 +246,6 @@ static void print_json_string(const char *s) {
 static double peak_rss_mb(void) {
     struct rusage usage;
     return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss / 1024.0 : 0; /* KiB on Linux */
-}
-
-/* Which CPU backend variant (zen4, haswell, ...) the loader chose: the libggml-cpu-*.so mapped into this process. */
-static void cpu_variant(char *out, size_t size) {
-    snprintf(out, size, "?");
-    FILE *maps = fopen("/proc/self/maps", "r");
-    if (!maps) return;
-    char line[4096];
-    while (fgets(line, sizeof line, maps)) {
-        const char *lib = strstr(line, "libggml-cpu-");
-        if (!lib) continue;
-        lib += strlen("libggml-cpu-");
-        size_t n = strcspn(lib, ".\n");
-        snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), lib);
-        break;
-    }
-    fclose(maps);
 }
 
 static void quiet_log(enum ggml_log_level level, const char *text, void *user_data) {

@@ -30,6 +30,7 @@
 #include "ggml-backend.h"
 #include "ggml.h"
 #include "llama.h"
+#include "llama_driver_common.h"
 
 #ifndef LLAMA_BINS_DIR
 #define LLAMA_BINS_DIR ""
@@ -333,23 +334,6 @@ static void print_rows(int depth, const char *key, const float *rows, int n_rows
         print_floats(rows + (size_t)r * (size_t)row_size, row_size);
     }
     printf("\n%*s]", depth, "");
-}
-
-/* Which CPU backend variant (zen4, haswell, ...) the loader chose: the libggml-cpu-*.so mapped into this process. */
-static void cpu_variant(char *out, size_t size) {
-    snprintf(out, size, "?");
-    FILE *maps = fopen("/proc/self/maps", "r");
-    if (!maps) return;
-    char line[4096];
-    while (fgets(line, sizeof line, maps)) {
-        const char *lib = strstr(line, "libggml-cpu-");
-        if (!lib) continue;
-        lib += strlen("libggml-cpu-");
-        size_t n = strcspn(lib, ".\n");
-        snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), lib);
-        break;
-    }
-    fclose(maps);
 }
 
 /* "key": "value" at the given depth. */
