@@ -31,9 +31,9 @@ qwen2-test-q8_0 qwen2-test q8_0 full - cases.json
 llama3-test-q4_0 llama3-test q4_0 full - cases.json
 phi3-tiny-f32 phi3-mini f32 tiny - cases-32k.json
 stablelm-tiny-q8_0 stablelm2-1.6b q8_0 tiny - cases-32k.json
-gemma-tiny-q8_0 gemma-2b q8_0 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
-gemma2-tiny-f32 gemma2-2b f32 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
-gemma3-tiny-f32 gemma3-270m f32 tiny llama.cpp-vocab/ggml-vocab-llama-spm.gguf cases-32k.json
+gemma-tiny-q8_0 gemma-2b q8_0 tiny - cases.json
+gemma2-tiny-f32 gemma2-2b f32 tiny - cases.json
+gemma3-tiny-f32 gemma3-270m f32 tiny - cases.json
 LIST
 
 # --- T5 encoder-decoder (tests/unit/test_t5.c, tests/cli/test_t5.sh) -------------------------------------------
@@ -56,4 +56,20 @@ for type in f32 q8_0; do
         console.log(JSON.stringify(j, null, 1).replace(/\[[-0-9.e,\s]*\]/g, m => m.replace(/\s+/g, "")));
       });' >"tests/reference/t5-tiny-$type.json"
   echo "wrote tests/reference/t5-tiny-$type.json" >&2
+done
+
+# --- BERT encoders (tests/unit/test_bert.c, tests/cli/test_embed.sh) --------------------------------------------
+# tests/reference/bert-tiny-<type>-<pooling>.json: llama_ref embed, L2-normalized, for the tiny all-minilm-l6-v2
+# with the BERT (bge) WordPiece vocabulary: one vector per case of bert-cases.json (whose last case fills the
+# 512-token context exactly) for mean, cls and last; one row per token of bert-rows-cases.json for none.
+for type in q8_0 f16; do
+  "$tinyllm" synth --preset all-minilm-l6-v2 --tiny --type "$type" --seed 42 \
+    --vocab "$shared/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -o "$tmp/bert-tiny-$type.gguf"
+  for pooling in mean cls last none; do
+    cases=bert-cases.json
+    [ "$pooling" = none ] && cases=bert-rows-cases.json
+    "$ref" embed --model "$tmp/bert-tiny-$type.gguf" --cases "tests/reference/$cases" --pooling "$pooling" \
+      --normalize --n-ctx 512 --threads 2 >"tests/reference/bert-tiny-$type-$pooling.json"
+    echo "wrote tests/reference/bert-tiny-$type-$pooling.json" >&2
+  done
 done

@@ -3,6 +3,8 @@
  *
  * Generated text (not the prompt) goes to stdout as it is produced; a timing
  * summary goes to stderr. With --json a single JSON object is printed instead.
+ * Encoder-decoder models (T5) encode the prompt and generate from the
+ * decoder's start token; "prompt" timings are then the encoder's.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -75,6 +77,33 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
     return true;
 }
 
+/* Evaluates the prompt so that the logits of the first generated token are
+ * ready: decoder-only models decode it; encoder-decoders encode it, then
+ * decode the decoder start token. */
+static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *sampler,
+                            const tl_token *prompt, int32_t n_prompt) {
+    tl_error err = {0};
+    if (!(tl_model_has_encoder(model) && tl_model_has_decoder(model))) {
+        if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) {
+            tl_cli_error("run", "%s", err.message);
+            return false;
+        }
+        for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(sampler, prompt[i]);
+        return true;
+    }
+    const tl_token start = tl_model_decoder_start_token(model);
+    if (start < 0) {
+        tl_cli_error("run", "the model has no decoder start token (and no BOS token to use instead)");
+        return false;
+    }
+    if (tl_encode(ctx, prompt, n_prompt, &err) != TL_OK ||
+        tl_decode(ctx, &start, 1, 0, false, &err) != TL_OK) {
+        tl_cli_error("run", "%s", err.message);
+        return false;
+    }
+    return true;
+}
+
 static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_sampler *sampler,
                     const tl_token *prompt, int32_t n_prompt, run_stats *st) {
     tl_error err = {0};
@@ -92,13 +121,11 @@ static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_s
     }
 
     double t0 = tl_time_ms();
-    if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) {
-        tl_cli_error("run", "%s", err.message);
+    if (!evaluate_prompt(model, ctx, sampler, prompt, n_prompt)) {
         rc = 1;
         goto done;
     }
     st->prompt_ms = tl_time_ms() - t0;
-    for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(sampler, prompt[i]);
 
     st->stop_reason = "length";
     t0 = tl_time_ms();
@@ -171,7 +198,7 @@ int cmd_run(int argc, char **argv) {
          NULL, 0, 0},
         {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens",
          NULL, 0, 0},
-        {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt", NULL, 0, 0},
+        {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt (T5: the closing </s>)", NULL, 0, 0},
         {NULL, "--special", TL_OPT_FLAG, &o.special, "",
          "parse special tokens in the prompt and print them in the output", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "",
