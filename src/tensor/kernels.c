@@ -133,6 +133,7 @@ static void fill_scalar(tl_kernel_set *k) {
     k->kv_dot[TL_TYPE_F16] = kv_dot_f16;
     k->kv_axpy[TL_TYPE_F16] = kv_axpy_f16;
     k->softmax = tl_softmax;
+    k->geglu = tl_geglu_ref;
     k->kv_dot[TL_TYPE_Q8_0] = kv_dot_q8_0;
     k->kv_axpy[TL_TYPE_Q8_0] = kv_axpy_q8_0;
 }
@@ -153,6 +154,7 @@ static void fill_level(tl_kernel_set *k, const char *name,
         if (!k->kv_axpy[t]) k->kv_axpy[t] = scalar.kv_axpy[t];
     }
     if (!k->softmax) k->softmax = scalar.softmax;
+    if (!k->geglu) k->geglu = scalar.geglu;
 }
 #endif
 

@@ -44,6 +44,8 @@ typedef float (*tl_kv_dot_fn)(int64_t n, const float *q, const void *row);
 /* In-place softmax of n floats. */
 typedef void (*tl_softmax_fn)(float *x, int64_t n);
 typedef void (*tl_kv_axpy_fn)(int64_t n, float a, const void *row, float *out);
+/* x[i] = gelu(x[i]) * y[i] (y NULL: gelu alone), with ggml's f16 rounding. */
+typedef void (*tl_geglu_fn)(float *x, const float *y, int64_t n);
 
 typedef struct tl_kernel_set {
     const char *name;                        /* "scalar", "avx2", "avx512", "neon" */
@@ -53,6 +55,7 @@ typedef struct tl_kernel_set {
     tl_kv_dot_fn kv_dot[TL_TYPE_COUNT];      /* by cache type: F32, F16 */
     tl_kv_axpy_fn kv_axpy[TL_TYPE_COUNT];
     tl_softmax_fn softmax;
+    tl_geglu_fn geglu;
 } tl_kernel_set;
 
 /* The kernel set in use (chosen on first call; thread-safe). Every entry but
@@ -81,7 +84,7 @@ const tl_cpu_features *tl_cpu_get_features(void);
 void tl_kernels_fill_avx2(tl_kernel_set *k, const tl_cpu_features *f);
 void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f);
 void tl_kernels_fill_neon(tl_kernel_set *k, const tl_cpu_features *f);
-/* Vectorized math (softmax) for the AVX2 and AVX-512 levels: avx2_math.c. */
+/* Vectorized math (softmax, GELU) for the AVX2 and AVX-512 levels: avx2_math.c. */
 void tl_kernels_fill_avx2_math(tl_kernel_set *k);
 
 /* The matrix kernel of a set for a weight type: its gemm entry, else the

@@ -72,15 +72,18 @@ static inline float gelu_ggml(float v) {
     return gelu_table[tl_fp32_to_fp16(v)];
 }
 
-void tl_gelu(float *x, int64_t n) {
+const float *tl_gelu_table(void) {
     pthread_once(&gelu_once, gelu_table_init);
-    for (int64_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]);
+    return gelu_table;
 }
 
-void tl_geglu(float *x, const float *y, int64_t n) {
+void tl_geglu_ref(float *x, const float *y, int64_t n) {
     pthread_once(&gelu_once, gelu_table_init);
-    for (int64_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]) * y[i];
+    for (int64_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]) * (y ? y[i] : 1.0f);
 }
+
+void tl_gelu(float *x, int64_t n) { tl_kernels()->geglu(x, NULL, n); }
+void tl_geglu(float *x, const float *y, int64_t n) { tl_kernels()->geglu(x, y, n); }
 
 /* theta_i = pos * base^(-2i/n_rot) * freq_scale / freq_factor_i. The angle
  * is advanced by repeated multiplication, as ggml does, so the rounding (and

@@ -38,9 +38,14 @@ void tl_softmax(float *x, int64_t n);
 /* x[i] = silu(x[i]) * y[i] */
 void tl_swiglu(float *x, const float *y, int64_t n);
 /* x[i] = gelu(x[i]) * y[i], and x[i] = gelu(x[i]): the tanh approximation
- * with ggml's f16 rounding of input and output. */
+ * with ggml's f16 rounding of input and output, through the fastest kernel
+ * set. tl_geglu_ref is the scalar reference (y may be NULL); the table it
+ * reads (gelu of every f16 value, rounded to f16) is shared with the SIMD
+ * versions. */
 void tl_geglu(float *x, const float *y, int64_t n);
 void tl_gelu(float *x, int64_t n);
+void tl_geglu_ref(float *x, const float *y, int64_t n);
+const float *tl_gelu_table(void);
 
 /* RoPE parameters shared by every head of a model. */
 typedef struct tl_rope_params {

@@ -360,6 +360,42 @@ static void test_kv_helpers_match_reference(void **state) {
     for_each_simd_level(check_kv);
 }
 
+/* GELU (gated and plain) bit-exact with the scalar reference, including the
+ * ±10 limits, values that round to the same f16 and awkward lengths. */
+static void check_geglu(const tl_kernel_set *k) {
+    const tl_kernel_set *ref = scalar_set();
+    static const int64_t sizes[] = {1, 7, 8, 33, 1000};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int64_t n = sizes[si];
+        float *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+        float *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+        assert_true(x && y && a && b);
+        fill_random(x, n, 14.0f);
+        fill_random(y, n, 2.0f);
+        if (n > 4) x[0] = -10.0f, x[1] = 10.0f, x[2] = -9.999f, x[3] = 65504.0f;
+        for (int gated = 0; gated < 2; gated++) {
+            memcpy(a, x, (size_t)n * sizeof *a);
+            memcpy(b, x, (size_t)n * sizeof *b);
+            ref->geglu(a, gated ? y : NULL, n);
+            k->geglu(b, gated ? y : NULL, n);
+            for (int64_t i = 0; i < n; i++)
+                if (a[i] != b[i])
+                    fail_msg("%s geglu (gated %d, n %lld): x %g gives %g, reference %g", k->name, gated,
+                             (long long)n, x[i], b[i], a[i]);
+        }
+        free(x);
+        free(y);
+        free(a);
+        free(b);
+    }
+}
+
+static void test_geglu_matches_reference(void **state) {
+    (void)state;
+    rng_seed(34);
+    for_each_simd_level(check_geglu);
+}
+
 /* ---- selection ---------------------------------------------------------- */
 
 static void test_every_level_is_complete(void **state) {
@@ -376,6 +412,7 @@ static void test_every_level_is_complete(void **state) {
         }
         assert_non_null(k->kv_dot[TL_TYPE_F16]);
         assert_non_null(k->kv_axpy[TL_TYPE_F32]);
+        assert_non_null(k->geglu);
     }
 }
 
@@ -385,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_quantizers_bit_exact),
         cmocka_unit_test(test_gemm_and_vec_dot_match_reference),
         cmocka_unit_test(test_kv_helpers_match_reference),
+        cmocka_unit_test(test_geglu_matches_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

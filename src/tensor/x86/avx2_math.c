@@ -5,11 +5,14 @@
  * computed in two parts (Cody-Waite) and exp(r) by a degree-6 polynomial:
  * about 1-2 ulp from expf over the range softmax uses (x <= 0). Inputs below
  * -87.3 give 0, as expf underflows there.
+ *
+ * GELU as ggml: the input rounded to f16 (F16C) indexes a table of results.
  */
 #include <immintrin.h>
 #include <math.h>
 
 #include "tensor/kernels.h"
+#include "tensor/ops.h"
 
 static inline __m256 exp_avx2(__m256 x) {
     const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
@@ -72,4 +75,25 @@ static void softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] *= (float)(1.0 / sum);
 }
 
-void tl_kernels_fill_avx2_math(tl_kernel_set *k) { k->softmax = softmax_avx2; }
+/* x = gelu(x) * y: 8 inputs → f16 bits → table gather; 0 below -10 and the
+ * identity above 10, as ggml. */
+static void geglu_avx2(float *x, const float *y, int64_t n) {
+    const float *table = tl_gelu_table();
+    const __m256 lo = _mm256_set1_ps(-10.0f), hi = _mm256_set1_ps(10.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT);
+        __m256 g = _mm256_i32gather_ps(table, _mm256_cvtepu16_epi32(h), 4);
+        g = _mm256_blendv_ps(g, v, _mm256_cmp_ps(v, hi, _CMP_GE_OQ));
+        g = _mm256_blendv_ps(g, _mm256_setzero_ps(), _mm256_cmp_ps(v, lo, _CMP_LE_OQ));
+        if (y) g = _mm256_mul_ps(g, _mm256_loadu_ps(y + i));
+        _mm256_storeu_ps(x + i, g);
+    }
+    if (i < n) tl_geglu_ref(x + i, y ? y + i : NULL, n - i);
+}
+
+void tl_kernels_fill_avx2_math(tl_kernel_set *k) {
+    k->softmax = softmax_avx2;
+    k->geglu = geglu_avx2;
+}
