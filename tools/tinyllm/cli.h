@@ -30,6 +30,12 @@ char *cli_read_prompt(const char *command, const char *text, const char *file, s
 tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
                        bool add_special, bool parse_special, int32_t *n);
 
+/* Evaluates a prompt so that the logits of the first generated token are
+ * ready: decoder-only models decode it; encoder-decoders encode it, then
+ * decode the decoder start token. Prints a one-line error on failure. */
+bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context *ctx,
+                         const tl_token *prompt, int32_t n_prompt);
+
 /* Apply --cache-type-k/-v values (NULL = keep the default) to the context
  * params; prints an error and returns false for a bad name. */
 bool cli_cache_types(const char *command, const char *type_k, const char *type_v,

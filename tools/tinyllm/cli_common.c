@@ -121,3 +121,22 @@ bool cli_cache_types(const char *command, const char *type_k, const char *type_v
     return cache_type(command, "--cache-type-k", type_k, &params->type_k) &&
            cache_type(command, "--cache-type-v", type_v, &params->type_v);
 }
+
+bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context *ctx,
+                         const tl_token *prompt, int32_t n_prompt) {
+    tl_error err = {0};
+    if (!(tl_model_has_encoder(model) && tl_model_has_decoder(model))) {
+        if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) == TL_OK) return true;
+        tl_cli_error(command, "%s", err.message);
+        return false;
+    }
+    const tl_token start = tl_model_decoder_start_token(model);
+    if (start < 0) {
+        tl_cli_error(command, "the model has no decoder start token (and no BOS token to use instead)");
+        return false;
+    }
+    if (tl_encode(ctx, prompt, n_prompt, &err) == TL_OK && tl_decode(ctx, &start, 1, 0, false, &err) == TL_OK)
+        return true;
+    tl_cli_error(command, "%s", err.message);
+    return false;
+}

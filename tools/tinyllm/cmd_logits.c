@@ -70,10 +70,7 @@ int cmd_logits(int argc, char **argv) {
         tl_cli_error("logits", "the prompt is empty (and no BOS token is added)");
         goto done;
     }
-    if (tl_decode(ctx, tokens, n, 0, false, &err) != TL_OK) {
-        tl_cli_error("logits", "%s", err.message);
-        goto done;
-    }
+    if (!cli_evaluate_prompt("logits", model, ctx, tokens, n)) goto done;
     const float *logits = tl_get_logits(ctx, -1);
     const int32_t n_vocab = tl_vocab_size(model);
     if (!(all = malloc((size_t)n_vocab * sizeof *all))) goto done;

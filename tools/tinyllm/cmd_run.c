@@ -77,30 +77,13 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
     return true;
 }
 
-/* Evaluates the prompt so that the logits of the first generated token are
- * ready: decoder-only models decode it; encoder-decoders encode it, then
- * decode the decoder start token. */
+/* Evaluates the prompt (see cli_evaluate_prompt); a decoder-only model's
+ * prompt also enters the penalties' history. */
 static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *sampler,
                             const tl_token *prompt, int32_t n_prompt) {
-    tl_error err = {0};
-    if (!(tl_model_has_encoder(model) && tl_model_has_decoder(model))) {
-        if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) {
-            tl_cli_error("run", "%s", err.message);
-            return false;
-        }
+    if (!cli_evaluate_prompt("run", model, ctx, prompt, n_prompt)) return false;
+    if (!tl_model_has_encoder(model))
         for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(sampler, prompt[i]);
-        return true;
-    }
-    const tl_token start = tl_model_decoder_start_token(model);
-    if (start < 0) {
-        tl_cli_error("run", "the model has no decoder start token (and no BOS token to use instead)");
-        return false;
-    }
-    if (tl_encode(ctx, prompt, n_prompt, &err) != TL_OK ||
-        tl_decode(ctx, &start, 1, 0, false, &err) != TL_OK) {
-        tl_cli_error("run", "%s", err.message);
-        return false;
-    }
     return true;
 }
 
