@@ -3,6 +3,8 @@
  */
 #include "model/steps.h"
 
+#include <assert.h>
+
 #include "tensor/types.h"
 
 size_t tl_act_slot_bytes(size_t n_rows, size_t widest) {
@@ -37,6 +39,7 @@ void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith,
         int slot = 0;
         while (slot < used && types[slot] != vdt) slot++;
         if (slot == used) {
+            assert(used < TL_ACT_SLOTS && "more distinct activation types than slots");
             types[used++] = vdt;
             tl_quantize_rows(k, vdt, x, n_cols, t0, t1, slots->buf[slot]);
         }
