@@ -330,6 +330,43 @@ void tl_q8_1_from_float(const float *src, void *dst, int64_t n) {
     }
 }
 
+/* ggml's x86 (AVX/AVX2) activation quantizer, which llama.cpp runs on every
+ * x86 CPU: scale 127/amax instead of 1/d, and round half to even. The x86
+ * kernel levels use these semantics for activations, so their products
+ * match llama.cpp's bit for bit; weights keep the reference quantizer. */
+static float quantize_q8_block_x86(const float *x, int8_t *qs, int *sum_out) {
+    const float amax = absmax(x);
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < QK; j++) {
+        const float v = nearbyintf(x[j] * id); /* the default rounding: half to even */
+        qs[j] = (int8_t)(fabsf(v) < 2147483648.0f ? (v > 127.0f ? 127 : v < -127.0f ? -127 : v) : 0);
+        sum += qs[j];
+    }
+    *sum_out = sum;
+    return amax / 127.0f;
+}
+
+void tl_q8_0_from_float_x86(const float *src, void *dst, int64_t n) {
+    assert(n % QK == 0);
+    uint8_t *block = dst;
+    for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
+        int sum;
+        store_half(block, quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_0_QS), &sum));
+    }
+}
+
+void tl_q8_1_from_float_x86(const float *src, void *dst, int64_t n) {
+    assert(n % QK == 0);
+    uint8_t *block = dst;
+    for (int64_t i = 0; i < n / QK; i++, block += Q8_1_BYTES) {
+        int sum;
+        const float d = quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_1_QS), &sum);
+        store_half(block, d);
+        store_half(block + Q8_1_S, (float)sum * d);
+    }
+}
+
 /* ---- dot products ------------------------------------------------------- */
 
 /* Sum over a block of (level_j + offset) * y_j, with levels from 4 or 5 bits. */

@@ -31,6 +31,10 @@ TL_DECLARE_TYPE_FUNCS(q5_0)
 TL_DECLARE_TYPE_FUNCS(q5_1)
 TL_DECLARE_TYPE_FUNCS(q8_0)
 void tl_q8_1_from_float(const float *src, void *dst, int64_t n);
+/* Activation quantizers with ggml's x86 semantics (scale 127/amax, round
+ * half to even): what the x86 kernel levels compute, and their oracle. */
+void tl_q8_0_from_float_x86(const float *src, void *dst, int64_t n);
+void tl_q8_1_from_float_x86(const float *src, void *dst, int64_t n);
 TL_DECLARE_TYPE_FUNCS(q2_k)
 TL_DECLARE_TYPE_FUNCS(q3_k)
 TL_DECLARE_TYPE_FUNCS(q4_k)

@@ -18,12 +18,10 @@
 
 /* ---- activation quantizers ---------------------------------------------- */
 
-/* Quantize one block of 32 floats to q8 levels exactly as the reference:
- * d = absmax / 127, q = roundf(x * (1/d)) clamped to +-127, NaN/inf -> 0.
- * roundf (half away from zero) is built from truncation: t = trunc(v), and
- * one more step away from zero when |v - t| >= 0.5 (v - t is exact).
- * Returns 0 if the block holds a NaN (the caller then uses the reference,
- * whose NaN handling depends on element order). */
+/* Quantize one block of 32 floats to q8 levels as ggml's x86 code does for
+ * activations (tl_q8_0_from_float_x86): d = absmax / 127, q = x * (127 /
+ * absmax) rounded half to even, clamped to +-127, inf -> 0. Returns 0 if the
+ * block holds a NaN (the caller then uses the scalar version). */
 static int quantize_q8_block_avx2(const float *x, int8_t *qs, float *d_out, int *sum_out) {
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
     __m256 v[4];
@@ -39,22 +37,18 @@ static int quantize_q8_block_avx2(const float *x, int8_t *qs, float *d_out, int 
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    const float d = _mm_cvtss_f32(m) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float amax_scalar = _mm_cvtss_f32(m);
+    const float d = amax_scalar / 127.0f;
+    const float id = amax_scalar != 0.0f ? 127.0f / amax_scalar : 0.0f;
     const __m256 vid = _mm256_set1_ps(id);
 
-    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
     const __m256 top = _mm256_set1_ps(127.0f), bottom = _mm256_set1_ps(-127.0f);
     const __m256 int_limit = _mm256_set1_ps(2147483648.0f);
     __m256i q[4];
     __m256i sum = _mm256_setzero_si256();
     for (int i = 0; i < 4; i++) {
         const __m256 scaled = _mm256_mul_ps(v[i], vid);
-        const __m256 truncated = _mm256_round_ps(scaled, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-        const __m256 frac = _mm256_andnot_ps(sign_mask, _mm256_sub_ps(scaled, truncated));
-        const __m256 step = _mm256_or_ps(_mm256_and_ps(scaled, sign_mask), one);
-        __m256 rounded =
-            _mm256_add_ps(truncated, _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), step));
+        __m256 rounded = _mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         rounded = _mm256_min_ps(_mm256_max_ps(rounded, bottom), top);
         const __m256 finite =
             _mm256_cmp_ps(_mm256_andnot_ps(sign_mask, scaled), int_limit, _CMP_LT_OQ);
@@ -89,7 +83,7 @@ static void quantize_q8_0_avx2(const float *src, void *dst, int64_t n) {
         float d;
         int sum;
         if (!quantize_q8_block_avx2(src + i * X86_QK, (int8_t *)(block + X86_Q8_0_QS), &d, &sum)) {
-            tl_q8_0_from_float(src + i * X86_QK, block, X86_QK);
+            tl_q8_0_from_float_x86(src + i * X86_QK, block, X86_QK);
             continue;
         }
         store_half(block, d);
@@ -102,7 +96,7 @@ static void quantize_q8_1_avx2(const float *src, void *dst, int64_t n) {
         float d;
         int sum;
         if (!quantize_q8_block_avx2(src + i * X86_QK, (int8_t *)(block + X86_Q8_1_QS), &d, &sum)) {
-            tl_q8_1_from_float(src + i * X86_QK, block, X86_QK);
+            tl_q8_1_from_float_x86(src + i * X86_QK, block, X86_QK);
             continue;
         }
         store_half(block, d);
