@@ -35,43 +35,32 @@ void tl_context_free(tl_context *ctx) {
 
 /* Carves the context's buffers out of one arena. With a NULL base it only
  * measures; then it is run again on the real allocation. */
-typedef struct arena {
-    uint8_t *base;
-    size_t used;
-} arena;
-
-static void *take(arena *a, size_t bytes) {
-    const size_t offset = (a->used + 63) & ~(size_t)63; /* cache-line aligned */
-    a->used = offset + bytes;
-    return a->base ? a->base + offset : NULL;
-}
-
-static void layout(tl_context *ctx, arena *a, uint32_t n_threads) {
+static void layout(tl_context *ctx, tl_arena *a, uint32_t n_threads) {
     const tl_hparams *hp = &ctx->model->hp;
     const size_t nb = ctx->n_batch, n_embd = hp->n_embd, n_ff = hp->n_ff;
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
     const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t f = sizeof(float);
-    ctx->k_cache = take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->k_row_bytes);
-    ctx->v_cache = take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->v_row_bytes);
-    ctx->x = take(a, nb * n_embd * f);
-    ctx->xn = take(a, nb * n_embd * f);
-    ctx->q = take(a, nb * q_dim * f);
-    ctx->k = take(a, nb * kv_dim * f);
-    ctx->v = take(a, nb * kv_dim * f);
-    ctx->attn = take(a, nb * q_dim * f);
-    ctx->proj = take(a, nb * n_embd * f);
-    ctx->gate = take(a, nb * n_ff * f);
-    ctx->up = take(a, nb * n_ff * f);
-    ctx->rope_cos = take(a, nb * hp->n_rot / 2 * f);
-    ctx->rope_sin = take(a, nb * hp->n_rot / 2 * f);
-    ctx->rope_cos_swa = take(a, nb * hp->n_rot / 2 * f);
-    ctx->rope_sin_swa = take(a, nb * hp->n_rot / 2 * f);
+    ctx->k_cache = tl_arena_take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->k_row_bytes);
+    ctx->v_cache = tl_arena_take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->v_row_bytes);
+    ctx->x = tl_arena_take(a, nb * n_embd * f);
+    ctx->xn = tl_arena_take(a, nb * n_embd * f);
+    ctx->q = tl_arena_take(a, nb * q_dim * f);
+    ctx->k = tl_arena_take(a, nb * kv_dim * f);
+    ctx->v = tl_arena_take(a, nb * kv_dim * f);
+    ctx->attn = tl_arena_take(a, nb * q_dim * f);
+    ctx->proj = tl_arena_take(a, nb * n_embd * f);
+    ctx->gate = tl_arena_take(a, nb * n_ff * f);
+    ctx->up = tl_arena_take(a, nb * n_ff * f);
+    ctx->rope_cos = tl_arena_take(a, nb * hp->n_rot / 2 * f);
+    ctx->rope_sin = tl_arena_take(a, nb * hp->n_rot / 2 * f);
+    ctx->rope_cos_swa = tl_arena_take(a, nb * hp->n_rot / 2 * f);
+    ctx->rope_sin_swa = tl_arena_take(a, nb * hp->n_rot / 2 * f);
     ctx->attn_scratch_bytes = tl_attention_scratch_bytes(hp, ctx->n_ctx);
-    ctx->attn_scratch = take(a, ctx->attn_scratch_bytes * n_threads);
+    ctx->attn_scratch = tl_arena_take(a, ctx->attn_scratch_bytes * n_threads);
     size_t widest = n_embd > n_ff ? n_embd : n_ff;
     if (q_dim > widest) widest = q_dim;
-    for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->acts.buf[i] = take(a, tl_act_slot_bytes(nb, widest));
+    for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->acts.buf[i] = tl_arena_take(a, tl_act_slot_bytes(nb, widest));
 }
 
 /* Checks a KV cache type: f32, f16, or q8_0 when heads are whole blocks. */
@@ -134,12 +123,12 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     ctx->k_row_bytes = tl_type_row_bytes(p.type_k, (int64_t)kv_dim);
     ctx->v_row_bytes = tl_type_row_bytes(p.type_v, (int64_t)kv_dim);
     if (!model->arch->ops) { /* families allocate their own state below */
-        arena a = {NULL, 0};
+        tl_arena a = {NULL, 0};
         layout(ctx, &a, p.n_threads);
         ctx->arena_bytes = a.used;
         ctx->arena = tl_big_alloc(a.used);
         if (ctx->arena) {
-            a = (arena){ctx->arena, 0};
+            a = (tl_arena){ctx->arena, 0};
             layout(ctx, &a, p.n_threads);
         } else {
             ok = false;

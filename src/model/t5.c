@@ -187,50 +187,39 @@ static tl_status load(tl_loader *ld) {
 
 /* Carves the state's buffers out of one arena: measured with a NULL base,
  * then run again on the allocation (as context.c does). */
-typedef struct arena {
-    uint8_t *base;
-    size_t used;
-} arena;
-
-static void *take(arena *a, size_t bytes) {
-    const size_t offset = (a->used + 63) & ~(size_t)63;
-    a->used = offset + bytes;
-    return a->base ? a->base + offset : NULL;
-}
-
-static void layout(const tl_context *ctx, t5_state *st, arena *a) {
+static void layout(const tl_context *ctx, t5_state *st, tl_arena *a) {
     const tl_model *m = ctx->model;
     const t5_model *tm = m->family;
     const size_t T = st->n_tokens, d = m->hp.n_embd, ff = m->hp.n_ff, inner = tm->inner;
     const size_t f = sizeof(float);
     const uint32_t n_dec = tm->dec.n_layer, n_enc_layers = tm->enc.n_layer;
 
-    st->x = take(a, T * d * f);
-    st->xn = take(a, T * d * f);
-    st->proj = take(a, T * d * f);
-    st->q = take(a, T * inner * f);
-    st->k = take(a, T * inner * f);
-    st->v = take(a, T * inner * f);
-    st->attn = take(a, T * inner * f);
-    st->vt = take(a, inner * T * f);
-    st->gate = take(a, T * ff * f);
-    st->up = take(a, T * ff * f);
+    st->x = tl_arena_take(a, T * d * f);
+    st->xn = tl_arena_take(a, T * d * f);
+    st->proj = tl_arena_take(a, T * d * f);
+    st->q = tl_arena_take(a, T * inner * f);
+    st->k = tl_arena_take(a, T * inner * f);
+    st->v = tl_arena_take(a, T * inner * f);
+    st->attn = tl_arena_take(a, T * inner * f);
+    st->vt = tl_arena_take(a, inner * T * f);
+    st->gate = tl_arena_take(a, T * ff * f);
+    st->up = tl_arena_take(a, T * ff * f);
     size_t widest = d > ff ? d : ff;
     if (inner > widest) widest = inner;
-    for (int i = 0; i < TL_ACT_SLOTS; i++) st->acts.buf[i] = take(a, tl_act_slot_bytes(T, widest));
-    st->enc_out = take(a, T * d * f);
-    st->cross_k = take(a, (size_t)n_dec * T * inner * f);
-    st->cross_vt = take(a, (size_t)n_dec * inner * T * f);
-    st->k_cache = take(a, (size_t)n_dec * ctx->n_ctx * ctx->k_row_bytes);
-    st->v_cache = take(a, (size_t)n_dec * ctx->n_ctx * ctx->v_row_bytes);
+    for (int i = 0; i < TL_ACT_SLOTS; i++) st->acts.buf[i] = tl_arena_take(a, tl_act_slot_bytes(T, widest));
+    st->enc_out = tl_arena_take(a, T * d * f);
+    st->cross_k = tl_arena_take(a, (size_t)n_dec * T * inner * f);
+    st->cross_vt = tl_arena_take(a, (size_t)n_dec * inner * T * f);
+    st->k_cache = tl_arena_take(a, (size_t)n_dec * ctx->n_ctx * ctx->k_row_bytes);
+    st->v_cache = tl_arena_take(a, (size_t)n_dec * ctx->n_ctx * ctx->v_row_bytes);
     st->attn_scratch_bytes = t5_attention_scratch_bytes((int)m->hp.head_dim, (int64_t)T);
-    st->attn_scratch = take(a, st->attn_scratch_bytes * (size_t)st->n_threads);
+    st->attn_scratch = tl_arena_take(a, st->attn_scratch_bytes * (size_t)st->n_threads);
 
     /* Bias tables: one per distinct rel_bias tensor of a stack (usually
      * layer 0's, which the other layers reuse). */
-    st->enc_bias = take(a, n_enc_layers * sizeof *st->enc_bias);
-    st->dec_bias = take(a, n_dec * sizeof *st->dec_bias);
-    st->tables = take(a, (n_enc_layers + n_dec) * sizeof *st->tables);
+    st->enc_bias = tl_arena_take(a, n_enc_layers * sizeof *st->enc_bias);
+    st->dec_bias = tl_arena_take(a, n_dec * sizeof *st->dec_bias);
+    st->tables = tl_arena_take(a, (n_enc_layers + n_dec) * sizeof *st->tables);
     int n_tables = 0;
     for (int pass = 0; pass < 2; pass++) {
         const bool encoder = pass == 0;
@@ -245,7 +234,7 @@ static void layout(const tl_context *ctx, t5_state *st, arena *a) {
                 continue;
             }
             const int64_t len = encoder ? 2 * (int64_t)T - 1 : (int64_t)T;
-            float *values = take(a, (size_t)len * m->hp.n_head * f);
+            float *values = tl_arena_take(a, (size_t)len * m->hp.n_head * f);
             if (a->base) {
                 t5_bias_table *t = &st->tables[n_tables];
                 t->len = len;
@@ -275,7 +264,7 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
     st->n_tokens = ctx->n_ctx;
     st->n_threads = tl_threadpool_size(ctx->pool);
     if (st->n_threads < 1) st->n_threads = 1;
-    arena a = {NULL, 0};
+    tl_arena a = {NULL, 0};
     layout(ctx, st, &a);
     st->arena_bytes = a.used;
     st->arena = tl_big_alloc(a.used);
@@ -283,7 +272,7 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
         context_free(ctx);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory creating a context of %u tokens", ctx->n_ctx);
     }
-    a = (arena){st->arena, 0};
+    a = (tl_arena){st->arena, 0};
     layout(ctx, st, &a);
     return TL_OK;
 }

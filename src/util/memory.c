@@ -22,3 +22,9 @@ void *tl_big_alloc(size_t size) {
 void tl_big_free(void *p, size_t size) {
     if (p) munmap(p, size ? size : 1);
 }
+
+void *tl_arena_take(tl_arena *a, size_t bytes) {
+    const size_t offset = (a->used + 63) & ~(size_t)63;
+    a->used = offset + bytes;
+    return a->base ? a->base + offset : NULL;
+}

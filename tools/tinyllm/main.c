@@ -18,6 +18,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "print the token ids of a text"},
     {"detokenize", cmd_detokenize, "print the text of token ids"},
     {"logits", cmd_logits, "print the top logits after a prompt"},
+    {"embed", cmd_embed, "print embedding vectors of texts (sentence encoders and other models)"},
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
 };
