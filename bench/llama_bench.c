@@ -361,6 +361,11 @@ int main(int argc, char **argv) {
             llama_memory_clear(memory, false);
             const double start = now_ms();
             run_prompt(ctx, TTFT_TOKENS, o.n_batch, o.threads, tokens);
+            if (llama_model_has_encoder(model)) { /* the first logits come from the decoder start token */
+                llama_token start = llama_model_decoder_start_token(model);
+                if (start < 0) start = llama_vocab_bos(llama_model_get_vocab(model));
+                if (llama_decode(ctx, llama_batch_get_one(&start, 1)) != 0) die("%s", "llama_decode failed");
+            }
             sink = argmax_last(ctx);
             if (rep >= 0) samples[rep] = now_ms() - start;
         }

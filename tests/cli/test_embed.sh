@@ -103,4 +103,11 @@ fi
 expect_error "bad threads" "^tinyllm embed: --threads" -- "$TINYLLM" embed -m "$M" -t x "Hello"
 expect_error "unknown option" "^tinyllm embed: unknown option '--max'" -- "$TINYLLM" embed -m "$M" --max "Hello"
 expect_error "-f needs a value" "^tinyllm embed: --file needs a value" -- "$TINYLLM" embed -m "$M" -f
+
+# bench on an encoder: pp only (encoding), with a notice.
+if "$TINYLLM" bench -m "$M" -p 16 -n 4 -r 1 --json >"$TMP/bench.json" 2>"$TMP/err.txt" &&
+  [ "$(json_get "$TMP/bench.json" 'j.pp.tokens_per_s.median > 0 && j.tg === undefined')" = true ] &&
+  grep -q "embeddings only" "$TMP/err.txt"; then
+  pass "bench pp only"
+else fail "bench: $(cat "$TMP/err.txt") $(cat "$TMP/bench.json")"; fi
 finish

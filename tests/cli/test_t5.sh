@@ -73,4 +73,10 @@ LC_ALL=C sed 's/t5\.decoder_start_token_id/t5.decoder_start_token_iX/' "$M" >"$T
 expect_error "no decoder start token" "no decoder start token" -- "$TINYLLM" run -m "$TMP/no-start.gguf" -p "$P"
 head -c 100000 "$M" >"$TMP/truncated.gguf"
 expect_error "truncated file" "truncated.gguf" -- "$TINYLLM" run -m "$TMP/truncated.gguf" -p "$P"
+
+# bench on an encoder-decoder: pp encodes, tg decodes after a one-token input, ttft includes the start token.
+if "$TINYLLM" bench -m "$M" -p 16 -n 4 -r 1 --ttft --json >"$TMP/bench.json" 2>"$TMP/err.txt" &&
+  [ "$(json_get "$TMP/bench.json" 'j.pp.tokens_per_s.median > 0 && j.tg.tokens_per_s.median > 0 && j.ttft_ms_128 > 0')" = true ]; then
+  pass "bench pp/tg/ttft"
+else fail "bench: $(cat "$TMP/err.txt") $(cat "$TMP/bench.json")"; fi
 finish

@@ -93,6 +93,18 @@ static bool run_generation(bench_state *b, int32_t n_gen) {
     return true;
 }
 
+/* Encoder-decoders: after encoding, the first logits come from decoding the
+ * decoder start token (time to first token includes it). */
+static bool decode_start(bench_state *b) {
+    if (!(tl_model_has_encoder(b->model) && tl_model_has_decoder(b->model))) return true;
+    const tl_token start = tl_model_decoder_start_token(b->model);
+    if (start < 0) {
+        snprintf(b->err.message, sizeof b->err.message, "the model has no decoder start token");
+        return false;
+    }
+    return tl_decode(b->ctx, &start, 1, 0, false, &b->err) == TL_OK;
+}
+
 static int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -135,7 +147,7 @@ static bool measure(bench_state *b, const bench_options *o, char kind, double *o
         double start = tl_time_ms();
         if (kind == 'p') ok = run_prompt(b, o->n_prompt, o->n_batch);
         else if (kind == 'g') ok = run_generation(b, rep < 0 ? 1 : o->n_gen);
-        else if ((ok = run_prompt(b, TTFT_PROMPT_TOKENS, o->n_batch)))
+        else if ((ok = run_prompt(b, TTFT_PROMPT_TOKENS, o->n_batch) && decode_start(b)))
             (void)tl_sampler_sample(greedy, tl_get_logits(b->ctx, -1));
         double ms = tl_time_ms() - start;
         if (ms <= 0) ms = 1e-6;
