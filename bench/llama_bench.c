@@ -153,13 +153,23 @@ static void describe_weights(const char *path, char *type_out, size_t type_size,
     ggml_free(meta);
 }
 
+/* Whether the model's attention is causal (<arch>.attention.causal, true when
+ * absent; BERT-style encoders say false, or are "bert" architectures). */
+static bool model_is_causal(const struct llama_model *model) {
+    char arch[64], key[128], value[16];
+    if (llama_model_meta_val_str(model, "general.architecture", arch, sizeof arch) < 0) return true;
+    if (strstr(arch, "bert")) return false;
+    snprintf(key, sizeof key, "%s.attention.causal", arch);
+    return llama_model_meta_val_str(model, key, value, sizeof value) < 0 || strcmp(value, "false") != 0;
+}
+
 /* llama-bench's test_prompt: n_prompt random ids in n_batch chunks, BOS first when the vocabulary adds one. */
 static void run_prompt(struct llama_context *ctx, int n_prompt, int n_batch, int threads, llama_token *tokens) {
     llama_set_n_threads(ctx, threads, threads);
     const struct llama_model *model = llama_get_model(ctx);
     const struct llama_vocab *vocab = llama_model_get_vocab(model);
     const int n_vocab = llama_vocab_n_tokens(vocab);
-    if (llama_model_has_encoder(model) || !llama_model_has_decoder(model)) {
+    if (llama_model_has_encoder(model) || !llama_model_has_decoder(model) || !model_is_causal(model)) {
         /* Encoders (T5's, BERT) take the whole input in one pass. */
         tokens[0] = llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : rand() % n_vocab;
         for (int i = 1; i < n_prompt; i++) tokens[i] = rand() % n_vocab;
@@ -288,7 +298,7 @@ int main(int argc, char **argv) {
     struct llama_model *model = llama_model_load_from_file(o.model_path, mparams);
     if (!model) die("%s: llama.cpp failed to load the model (run with -v)", o.model_path);
     /* Embedding-only models: pp alone, the whole input in one batch, as tinyllm bench does. */
-    const bool embeddings_only = !llama_model_has_decoder(model);
+    const bool embeddings_only = !llama_model_has_decoder(model) || !model_is_causal(model);
     if (embeddings_only) {
         o.n_gen = 0;
         o.ttft = false;
