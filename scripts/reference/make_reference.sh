@@ -31,6 +31,7 @@ qwen2-test-q8_0 qwen2-test q8_0 full - cases.json
 llama3-test-q4_0 llama3-test q4_0 full - cases.json
 phi3-tiny-f32 phi3-mini f32 tiny - cases-32k.json
 stablelm-tiny-q8_0 stablelm2-1.6b q8_0 tiny - cases-32k.json
+stablelm12b-tiny-q8_0 stablelm2-12b q8_0 tiny - cases-32k.json
 gemma-tiny-q8_0 gemma-2b q8_0 tiny - cases.json
 gemma2-tiny-f32 gemma2-2b f32 tiny - cases.json
 gemma3-tiny-f32 gemma3-270m f32 tiny - cases.json

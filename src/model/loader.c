@@ -105,11 +105,12 @@ static tl_status to_owned_floats(tl_loader *ld, const gguf_tensor *t, float **ou
     return TL_OK;
 }
 
-tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence,
-                             const float **out) {
+/* A small tensor of n_rows rows of n floats (1-D when n_rows is 0). */
+static tl_status load_floats(tl_loader *ld, const char *name, int64_t n, int64_t n_rows,
+                             tl_presence presence, const float **out) {
     const gguf_tensor *t;
     *out = NULL;
-    TL_TRY(find_tensor(ld, name, 1, n, 1, presence, &t));
+    TL_TRY(find_tensor(ld, name, n_rows ? 2 : 1, n, n_rows ? n_rows : 1, presence, &t));
     if (!t) return TL_OK;
     if (t->type == TL_TYPE_F32) {
         *out = t->data; /* the data section is aligned, so floats are too */
@@ -119,6 +120,16 @@ tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presen
     TL_TRY(to_owned_floats(ld, t, &f));
     *out = f;
     return TL_OK;
+}
+
+tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence,
+                           const float **out) {
+    return load_floats(ld, name, n, 0, presence, out);
+}
+
+tl_status tl_loader_rows(tl_loader *ld, const char *name, int64_t n, int64_t n_rows,
+                         tl_presence presence, const float **out) {
+    return load_floats(ld, name, n, n_rows, presence, out);
 }
 
 tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int64_t n_rows,

@@ -44,6 +44,9 @@ tl_status tl_loader_pooling(tl_loader *ld);
  * NULL when an optional tensor is absent. */
 tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence,
                            const float **out);
+/* The same for a small 2-D tensor of n_rows rows of n floats (per-head norms). */
+tl_status tl_loader_rows(tl_loader *ld, const char *name, int64_t n, int64_t n_rows,
+                         tl_presence presence, const float **out);
 /* A 2-D tensor of n_rows rows of n_cols, used in place. out->data is NULL
  * when an optional tensor is absent. */
 tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int64_t n_rows,

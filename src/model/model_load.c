@@ -160,9 +160,11 @@ static tl_status load_head_norm(tl_loader *ld, const char *name, uint32_t n_head
     uint32_t n_dims;
     int64_t ne[4];
     tl_loader_shape(ld, name, &n_dims, ne);
-    const bool per_head = n_dims == 2 && ne[1] == (int64_t)n_heads && n_heads > 1;
-    TL_TRY(tl_loader_vector(ld, name, per_head ? (int64_t)hp->head_dim * n_heads : hp->head_dim, presence,
-                            out));
+    const bool per_head = n_dims == 2 && ne[1] == (int64_t)n_heads;
+    if (per_head)
+        TL_TRY(tl_loader_rows(ld, name, hp->head_dim, n_heads, presence, out));
+    else
+        TL_TRY(tl_loader_vector(ld, name, hp->head_dim, presence, out));
     if (*out) *stride = per_head ? hp->head_dim : 0;
     return TL_OK;
 }
@@ -224,7 +226,8 @@ static tl_status load_tensors(tl_loader *ld) {
                                   &q_stride));
             TL_TRY(load_head_norm(ld, LAYER_TENSOR("attn_k_norm.weight"), hp->n_head_kv, a->qk_norm,
                                   &L->k_norm, &k_stride));
-            if ((L->q_norm == NULL) != (L->k_norm == NULL) || q_stride != k_stride)
+            /* (with one KV head, shared and per-head k norms are the same) */
+            if ((L->q_norm == NULL) != (L->k_norm == NULL) || (q_stride != k_stride && hp->n_head_kv > 1))
                 return tl_fail(ld->err, TL_ERR_FORMAT,
                                "%s: blk.%u.attn_q_norm and attn_k_norm must both be present, shared or per head",
                                ld->path, il);

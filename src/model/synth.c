@@ -49,7 +49,7 @@ static const tl_synth_preset presets[] = {
     {.name = "gemma3-270m", .arch = "gemma3", .vocab = "gemma3/tokenizer.json", .n_embd = 640,
      .n_layer = 18, .n_ff = 2048, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ctx = 32768,
      .rope_theta = 1000000.0f, .rope_theta_swa = 10000.0f, .norm_eps = 1e-6f, .tied_output = true,
-     .n_swa = 512, .swa_pattern = 6},
+     .n_swa = 512, .swa_pattern = 6, .qk_norm = true},
     /* Gemma 2 2B and Gemma 2B (vocabulary: Gemma 3's stands in for their
      * 256000-token one). */
     {.name = "gemma2-2b", .arch = "gemma2", .vocab = "gemma3/tokenizer.json", .n_embd = 2304,
@@ -64,6 +64,11 @@ static const tl_synth_preset presets[] = {
     {.name = "stablelm2-1.6b", .arch = "stablelm", .vocab = VOCAB("ggml-vocab-gpt-2.gguf"),
      .n_embd = 2048, .n_layer = 24, .n_ff = 5632, .n_head = 32, .n_head_kv = 32, .n_rot = 16,
      .n_ctx = 4096, .rope_theta = 10000.0f, .norm_eps = 1e-5f, .qkv_bias = true},
+    /* StableLM 2 12B: per-head q/k LayerNorms, parallel residual, GQA (for
+     * --tiny tests of those paths; far above tinyllm's size range). */
+    {.name = "stablelm2-12b", .arch = "stablelm", .vocab = VOCAB("ggml-vocab-gpt-2.gguf"),
+     .n_embd = 5120, .n_layer = 40, .n_ff = 13824, .n_head = 32, .n_head_kv = 8, .n_rot = 40,
+     .n_ctx = 4096, .rope_theta = 10000.0f, .norm_eps = 1e-5f, .qk_norm = true, .parallel_residual = true},
     /* all-MiniLM-L6-v2: BERT encoder, mean pooling (uncased BERT vocabulary). */
     {.name = "all-minilm-l6-v2", .arch = "bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
      .n_embd = 384, .n_layer = 6, .n_ff = 1536, .n_head = 12, .n_head_kv = 12, .n_ctx = 512,

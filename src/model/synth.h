@@ -29,6 +29,8 @@ typedef struct tl_synth_preset {
     float rope_theta, norm_eps;
     bool tied_output;
     bool qkv_bias;        /* q/k/v projections have biases */
+    bool qk_norm;         /* per-head q/k norms (Gemma 3: shared [head_dim]; StableLM: one per head) */
+    bool parallel_residual; /* no ffn_norm: the feed-forward reads the attention's input (StableLM 2 12B) */
     /* Llama 3.1+ RoPE scaling (rope_freqs.weight as the converter writes it). */
     bool llama3_rope;
     float rope_factor, low_freq_factor, high_freq_factor;

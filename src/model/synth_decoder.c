@@ -104,7 +104,6 @@ tl_status synth_write_decoder(synth_writer *s) {
                        (long long)head_dim, (long long)n_rot);
     const bool layer_norm = strcmp(p->arch, "stablelm") == 0;
     const bool gemma23 = strcmp(p->arch, "gemma2") == 0 || strcmp(p->arch, "gemma3") == 0;
-    const bool qk_norm = strcmp(p->arch, "gemma3") == 0;
     write_keys(s, head_dim, n_rot);
 
     char name[128];
@@ -130,14 +129,20 @@ tl_status synth_write_decoder(synth_writer *s) {
             TRY(synth_add_bias(s, LAYER("attn_k.bias"), kv_dim));
             TRY(synth_add_bias(s, LAYER("attn_v.bias"), kv_dim));
         }
-        if (qk_norm) {
+        if (p->qk_norm && layer_norm) { /* StableLM: one LayerNorm weight row per head */
+            TRY(synth_add_tensor(s, LAYER("attn_q_norm.weight"), TL_TYPE_F32, head_dim, p->n_head, 1.0f, 0.1f));
+            TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f,
+                                 0.1f));
+        } else if (p->qk_norm) { /* Gemma 3: shared by the heads */
             TRY(synth_add_norm(s, LAYER("attn_q_norm.weight"), head_dim));
             TRY(synth_add_norm(s, LAYER("attn_k_norm.weight"), head_dim));
         }
         TRY(synth_add_matrix(s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, q_dim, d, 1.0f));
         if (gemma23) TRY(synth_add_norm(s, LAYER("post_attention_norm.weight"), d));
-        TRY(synth_add_norm(s, LAYER("ffn_norm.weight"), d));
-        if (layer_norm) TRY(synth_add_bias(s, LAYER("ffn_norm.bias"), d));
+        if (!p->parallel_residual) {
+            TRY(synth_add_norm(s, LAYER("ffn_norm.weight"), d));
+            if (layer_norm) TRY(synth_add_bias(s, LAYER("ffn_norm.bias"), d));
+        }
         if (p->fused_gate_up) {
             TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, 2 * ff, 1.0f));
         } else {

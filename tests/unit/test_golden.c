@@ -144,6 +144,8 @@ static const synth_case synth_models[] = {
     {"llama3-test-q4_0", "llama3-test", "q4_0", false, NULL},
     {"phi3-tiny-f32", "phi3-mini", "f32", true, NULL},
     {"stablelm-tiny-q8_0", "stablelm2-1.6b", "q8_0", true, NULL},
+    /* per-head q/k LayerNorms, parallel residual, GQA */
+    {"stablelm12b-tiny-q8_0", "stablelm2-12b", "q8_0", true, NULL},
     {"gemma-tiny-q8_0", "gemma-2b", "q8_0", true, NULL},
     {"gemma2-tiny-f32", "gemma2-2b", "f32", true, NULL},
     /* f32: logits of this sharp random model reach ~50, where quantized
