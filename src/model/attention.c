@@ -98,6 +98,11 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
     const size_t q_dim = (size_t)hp->n_head * hd;
     const int32_t nq = (t1 - t0) * group;
     const int64_t n_pos = (int64_t)pos0 + t1; /* positions any query of the unit sees */
+    /* With a sliding window, positions before the earliest query's window are
+     * seen by none: S and P·V cover [lo, n_pos) only (column c = position lo + c). */
+    const int64_t earliest = (int64_t)pos0 + t0 + 1;
+    const int64_t lo = ap->window && earliest > (int64_t)ap->window ? earliest - ap->window : 0;
+    const int64_t width = n_pos - lo;
     const float scale = ap->scale;
 
     /* Gather the queries: row (t - t0) * group + j is head g * group + j. */
@@ -117,36 +122,37 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
         qx = u->qq;
         qx_row_bytes = tl_type_row_bytes(k_vdt, hd);
     }
-    const uint8_t *k_head = k_layer + tl_type_row_bytes(ctx->type_k, (int64_t)g * hd);
-    tl_kernels_gemm(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, n_pos, qx, qx_row_bytes, nq, u->s,
-                    n_pos);
+    const uint8_t *k_head = k_layer + (size_t)lo * ctx->k_row_bytes + tl_type_row_bytes(ctx->type_k, (int64_t)g * hd);
+    tl_kernels_gemm(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, width, qx, qx_row_bytes, nq, u->s,
+                    width);
 
     /* Soft-capping, the causal (and sliding-window) mask and softmax: the
      * query row of token t sees positions [first, pos0 + t]. */
     for (int32_t r = 0; r < nq; r++) {
-        const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
-        const int64_t first = ap->window && seen > (int64_t)ap->window ? seen - ap->window : 0;
-        float *row = u->s + (size_t)r * n_pos;
+        const int64_t seen_pos = (int64_t)pos0 + t0 + r / group + 1;
+        const int64_t first_pos = ap->window && seen_pos > (int64_t)ap->window ? seen_pos - ap->window : 0;
+        const int64_t first = first_pos - lo, seen = seen_pos - lo; /* columns */
+        float *row = u->s + (size_t)r * width;
         if (ap->softcap > 0)
-            for (int64_t p = first; p < seen; p++) row[p] = ap->softcap * tanhf(row[p] / ap->softcap);
+            for (int64_t c = first; c < seen; c++) row[c] = ap->softcap * tanhf(row[c] / ap->softcap);
         k->softmax(row + first, seen - first);
-        for (int64_t p = 0; p < first; p++) row[p] = 0.0f;
-        for (int64_t p = seen; p < n_pos; p++) row[p] = 0.0f;
+        for (int64_t c = 0; c < first; c++) row[c] = 0.0f;
+        for (int64_t c = seen; c < width; c++) row[c] = 0.0f;
     }
 
     /* O = P · V */
     if (tl_attention_v_transposed(ctx->type_v)) {
         const uint32_t v_vdt = tl_type_traits_of(ctx->type_v)->vec_dot_type;
         const void *px = u->s;
-        size_t px_row_bytes = (size_t)n_pos * sizeof(float);
+        size_t px_row_bytes = (size_t)width * sizeof(float);
         if (v_vdt != TL_TYPE_F32) {
-            tl_quantize_rows(k, v_vdt, u->s, n_pos, 0, nq, u->pq);
+            tl_quantize_rows(k, v_vdt, u->s, width, 0, nq, u->pq);
             px = u->pq;
-            px_row_bytes = tl_type_row_bytes(v_vdt, n_pos);
+            px_row_bytes = tl_type_row_bytes(v_vdt, width);
         }
         const size_t v_row = tl_type_row_bytes(ctx->type_v, ctx->n_ctx); /* one head dimension */
-        const uint8_t *v_head = v_layer + (size_t)g * hd * v_row;
-        tl_kernels_gemm(k, ctx->type_v, n_pos, v_head, v_row, 0, hd, px, px_row_bytes, nq, u->o, hd);
+        const uint8_t *v_head = v_layer + (size_t)g * hd * v_row + tl_type_row_bytes(ctx->type_v, lo);
+        tl_kernels_gemm(k, ctx->type_v, width, v_head, v_row, 0, hd, px, px_row_bytes, nq, u->o, hd);
     } else {
         const size_t v_off = tl_type_row_bytes(ctx->type_v, (int64_t)g * hd);
         const tl_kv_axpy_fn axpy = k->kv_axpy[ctx->type_v];
@@ -155,7 +161,7 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
             const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
             const int64_t first = ap->window && seen > (int64_t)ap->window ? seen - ap->window : 0;
             for (int64_t p = first; p < seen; p++)
-                axpy(hd, u->s[(size_t)r * n_pos + p], v_layer + p * ctx->v_row_bytes + v_off,
+                axpy(hd, u->s[(size_t)r * width + (p - lo)], v_layer + p * ctx->v_row_bytes + v_off,
                      u->o + (size_t)r * hd);
         }
     }

@@ -2,7 +2,9 @@
  * test_kv_cache.c — every KV cache type gives the logits of the f32 cache,
  * within its precision, in prompt processing and in token-by-token
  * generation; a full cache is refused; truncating it and evaluating again
- * reproduces the same logits.
+ * reproduces the same logits. Run on a llama model and on a Gemma 2 shape
+ * (sliding window of 16, soft-capping), whose local layers read only part of
+ * the cache.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,15 +16,14 @@
 
 static tl_model *model;
 
-static int setup(void **state) {
-    (void)state;
-    if (!tl_test_have_shared("tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf")) return 0;
-    const char *path = tl_test_tmp_path("kv-hd32.gguf");
+/* Writes and loads a q8_0 model of `preset` (tiny or not) with 32-wide heads. */
+static int load_preset(const char *preset, bool tiny, const char *vocab) {
+    if (!tl_test_have_shared(vocab)) return 0;
+    const char *path = tl_test_tmp_path("kv-model.gguf");
     tl_error err = {0};
-    if (tl_synth_model("llama-test-hd32", "q8_0", 7,
-                       tl_test_shared_path("tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf"), path,
-                       &err) != TL_OK ||
-        tl_model_load(path, NULL, &model, &err) != TL_OK) {
+    const tl_synth_params sp = {.preset = preset, .weight_type = "q8_0", .seed = 7,
+                                .vocab_path = tl_test_shared_path(vocab), .tiny = tiny};
+    if (tl_synth(&sp, path, &err) != TL_OK || tl_model_load(path, NULL, &model, &err) != TL_OK) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
     }
@@ -30,9 +31,20 @@ static int setup(void **state) {
     return 0;
 }
 
+static int setup(void **state) {
+    (void)state;
+    return load_preset("llama-test-hd32", false, "tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf");
+}
+
+static int setup_windowed(void **state) {
+    (void)state;
+    return load_preset("gemma2-2b", true, "tokenizers/gemma3/tokenizer.json");
+}
+
 static int teardown(void **state) {
     (void)state;
     tl_model_free(model);
+    model = NULL;
     return 0;
 }
 
@@ -135,5 +147,6 @@ int main(void) {
         cmocka_unit_test(truncate_and_replay_gives_the_same_logits),
         cmocka_unit_test(bad_cache_types_are_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const int failed = cmocka_run_group_tests_name("llama", tests, setup, teardown);
+    return failed + cmocka_run_group_tests_name("gemma2 (sliding window)", tests, setup_windowed, teardown);
 }
