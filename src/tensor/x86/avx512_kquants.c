@@ -234,6 +234,33 @@ X86_INLINE __m512i byte_of(__m512i v, int k) {
     return _mm512_and_si512(_mm512_srli_epi32(v, 8 * k), _mm512_set1_epi32(0xff));
 }
 
+/* d, dmin (at `d_at`) and the packed six-bit scales and mins (at
+ * `scales_at`) of 16 rows' q4_k / q5_k super-blocks into the panel. */
+static void unpack_q4_k_scales_mins(const krows *g, size_t d_at, size_t scales_at, kpanel *p, int ps, int v) {
+    const __m512i dd = gather_dword(g, d_at);
+    _mm512_store_ps(p->d[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
+    _mm512_store_ps(p->dmin[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
+    const __m512i w0 = gather_dword(g, scales_at);
+    const __m512i w1 = gather_dword(g, scales_at + 4);
+    const __m512i w2 = gather_dword(g, scales_at + 8);
+    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f);
+    const __m512i m2 = _mm512_set1_epi32(0x03030303);
+    const __m512i scales_lo = _mm512_and_si512(w0, m6), mins_lo = _mm512_and_si512(w1, m6);
+    const __m512i scales_hi = _mm512_or_si512(
+        _mm512_and_si512(w2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), m2), 4));
+    const __m512i mins_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), m4),
+                                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), m2), 4));
+    for (int j = 0; j < 4; j++) {
+        _mm512_store_si512((void *)(p->scale[ps][j] + 16 * v), byte_of(scales_lo, j));
+        _mm512_store_si512((void *)(p->scale[ps][j + 4] + 16 * v), byte_of(scales_hi, j));
+        /* (m_j, m_j) as two int16 */
+        const __m512i mlo = byte_of(mins_lo, j), mhi = byte_of(mins_hi, j);
+        _mm512_store_si512((void *)(p->pair[ps][j] + 16 * v), _mm512_or_si512(mlo, _mm512_slli_epi32(mlo, 16)));
+        _mm512_store_si512((void *)(p->pair[ps][j + 4] + 16 * v), _mm512_or_si512(mhi, _mm512_slli_epi32(mhi, 16)));
+    }
+}
+
+
 /* q4_k super-block sb of 16 rows into the panel (rows 16v..16v+15). */
 static void unpack_q4_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
     const size_t base = (size_t)sb * X86_Q4_K_BYTES;
@@ -250,27 +277,7 @@ static void unpack_q4_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
             }
         }
     }
-    const __m512i dd = gather_dword(g, base + X86_Q4_K_D);
-    _mm512_store_ps(p->d[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
-    _mm512_store_ps(p->dmin[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
-    const __m512i w0 = gather_dword(g, base + X86_Q4_K_SCALES);
-    const __m512i w1 = gather_dword(g, base + X86_Q4_K_SCALES + 4);
-    const __m512i w2 = gather_dword(g, base + X86_Q4_K_SCALES + 8);
-    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f);
-    const __m512i m2 = _mm512_set1_epi32(0x03030303);
-    const __m512i scales_lo = _mm512_and_si512(w0, m6), mins_lo = _mm512_and_si512(w1, m6);
-    const __m512i scales_hi = _mm512_or_si512(
-        _mm512_and_si512(w2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), m2), 4));
-    const __m512i mins_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), m4),
-                                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), m2), 4));
-    for (int j = 0; j < 4; j++) {
-        _mm512_store_si512((void *)(p->scale[ps][j] + 16 * v), byte_of(scales_lo, j));
-        _mm512_store_si512((void *)(p->scale[ps][j + 4] + 16 * v), byte_of(scales_hi, j));
-        /* (m_j, m_j) as two int16 */
-        const __m512i mlo = byte_of(mins_lo, j), mhi = byte_of(mins_hi, j);
-        _mm512_store_si512((void *)(p->pair[ps][j] + 16 * v), _mm512_or_si512(mlo, _mm512_slli_epi32(mlo, 16)));
-        _mm512_store_si512((void *)(p->pair[ps][j + 4] + 16 * v), _mm512_or_si512(mhi, _mm512_slli_epi32(mhi, 16)));
-    }
+    unpack_q4_k_scales_mins(g, base + X86_Q4_K_D, base + X86_Q4_K_SCALES, p, ps, v);
 }
 
 /* q6_k super-block sb of 16 rows into the panel. Element 128h + 32p + l:
@@ -313,6 +320,34 @@ static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
         _mm512_store_si512((void *)(p->pair[ps][2 * k] + 16 * v), pair0);
         _mm512_store_si512((void *)(p->pair[ps][2 * k + 1] + 16 * v), pair1);
     }
+}
+
+/* q5_k super-block sb of 16 rows into the panel: q4_k's nibbles (same
+ * layout) plus a fifth bit per element: for the 64 elements of chunk c,
+ * bit 2c (low nibbles) or 2c+1 (high nibbles) of qh[l], l = 0..31. Scales
+ * and mins are packed as q4_k's. */
+static void unpack_q5_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
+    const size_t base = (size_t)sb * X86_Q5_K_BYTES;
+    const __m512i low_mask = _mm512_set1_epi8(0x0f), bit = _mm512_set1_epi8(0x01);
+    __m512i qh[8];
+    for (int half = 0; half < 2; half++) avx512_transpose_rows(g->row, base + X86_Q5_K_QH + 16 * half, qh + 4 * half);
+    for (int c = 0; c < 4; c++) {
+        for (int half = 0; half < 2; half++) {
+            __m512i dw[4];
+            avx512_transpose_rows(g->row, base + X86_Q5_K_QS + 32 * c + 16 * half, dw);
+            for (int k = 0; k < 4; k++) {
+                const int group = 4 * half + k;
+                const __m512i h = qh[4 * half + k];
+                const __m512i h_lo = _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c), bit), 4);
+                const __m512i h_hi = _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c + 1), bit), 4);
+                _mm512_store_si512((void *)p->q[ps][16 * c + group][16 * v],
+                                   _mm512_or_si512(_mm512_and_si512(dw[k], low_mask), h_lo));
+                _mm512_store_si512((void *)p->q[ps][16 * c + 8 + group][16 * v],
+                                   _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(dw[k], 4), low_mask), h_hi));
+            }
+        }
+    }
+    unpack_q4_k_scales_mins(g, base + X86_Q5_K_D, base + X86_Q5_K_SCALES, p, ps, v);
 }
 
 typedef struct ktile {
@@ -399,11 +434,10 @@ static const ktile_fn ktile_table[TOKEN_TILE][2][2] = {KTILE_ROW(1), KTILE_ROW(2
 
 typedef void (*kunpack_fn)(const krows *g, int64_t sb, kpanel *p, int ps, int v);
 
-static void gemm_kquant(int q6, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
+static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
                         int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                         int64_t ldy) {
     const int64_t n_sb = n_cols / X86_QK_K;
-    const kunpack_fn unpack = q6 ? unpack_q6_k : unpack_q4_k;
     const size_t token_chunk_max = TOKEN_CHUNK_BYTES / x_row_bytes > 16 ? TOKEN_CHUNK_BYTES / x_row_bytes : 16;
     kpanel panel;
     ktile a;
@@ -473,7 +507,7 @@ static void gemm_q4_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, in
     if (n_tokens <= GEMV_LIMIT_Q4_K || w_row_bytes * 16 > (size_t)INT32_MAX)
         gemv_q4_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
-        gemm_kquant(0, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+        gemm_kquant(0, unpack_q4_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
 static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
@@ -481,7 +515,22 @@ static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, in
     if (n_tokens <= GEMV_LIMIT_Q6_K || w_row_bytes * 16 > (size_t)INT32_MAX)
         gemv_q6_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
-        gemm_kquant(1, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+        gemm_kquant(1, unpack_q6_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+}
+
+/* The level's q5_k row dot (AVX2), for batches too small for the panels. */
+static tl_vec_dot_fn q5_k_row_dot;
+
+static void gemm_q5_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
+                           const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+    if (n_tokens <= GEMV_LIMIT_Q4_K || w_row_bytes * 16 > (size_t)INT32_MAX) {
+        for (int64_t t = 0; t < n_tokens; t++)
+            for (int64_t r = r0; r < r1; r++)
+                q5_k_row_dot(n_cols, y + t * ldy + r, (const uint8_t *)w + (size_t)r * w_row_bytes,
+                             (const uint8_t *)x + (size_t)t * x_row_bytes);
+    } else {
+        gemm_kquant(0, unpack_q5_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+    }
 }
 
 void tl_kernels_fill_avx512_kquants(tl_kernel_set *k, const tl_cpu_features *f) {
@@ -490,4 +539,8 @@ void tl_kernels_fill_avx512_kquants(tl_kernel_set *k, const tl_cpu_features *f) 
     k->vec_dot[TL_TYPE_Q6_K] = vec_dot_q6_k_vnni;
     k->gemm[TL_TYPE_Q4_K] = gemm_q4_k_vnni;
     k->gemm[TL_TYPE_Q6_K] = gemm_q6_k_vnni;
+    if (k->vec_dot[TL_TYPE_Q5_K]) { /* the AVX2 dot, filled before this */
+        q5_k_row_dot = k->vec_dot[TL_TYPE_Q5_K];
+        k->gemm[TL_TYPE_Q5_K] = gemm_q5_k_vnni;
+    }
 }
