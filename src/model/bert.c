@@ -57,46 +57,21 @@ static tl_status read_hparams(tl_loader *ld) {
     tl_model *m = ld->m;
     tl_hparams *hp = &m->hp;
     memset(hp, 0, sizeof *hp);
-    TL_TRY(tl_loader_u32(ld, "context_length", true, &hp->n_ctx_train));
-    TL_TRY(tl_loader_u32(ld, "embedding_length", true, &hp->n_embd));
-    TL_TRY(tl_loader_u32(ld, "block_count", true, &hp->n_layer));
-    TL_TRY(tl_loader_u32(ld, "feed_forward_length", true, &hp->n_ff));
-    TL_TRY(tl_loader_u32(ld, "attention.head_count", true, &hp->n_head));
-    hp->n_head_kv = hp->n_head;
-    TL_TRY(tl_loader_u32(ld, "attention.head_count_kv", false, &hp->n_head_kv));
+    TL_TRY(tl_loader_shape_hparams(ld));
     /* llama.cpp requires the epsilon for bert (the converter always writes it). */
     TL_TRY(tl_loader_f32(ld, "attention.layer_norm_epsilon", true, &hp->norm_eps));
     /* The converter writes causal = false; llama.cpp evaluates encoders
      * bidirectionally whatever it says, and so does tinyllm. */
     bool causal = false;
     TL_TRY(tl_loader_bool(ld, "attention.causal", false, &causal));
-
-    if (hp->n_embd == 0 || hp->n_layer == 0 || hp->n_head == 0 || hp->n_head_kv == 0 ||
-        hp->n_ff == 0 || hp->n_ctx_train == 0)
+    if (hp->n_embd % hp->n_head != 0 || hp->head_dim != hp->n_embd / hp->n_head)
         return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: hyper-parameters must be positive (embedding_length %u, block_count %u, "
-                       "head_count %u, head_count_kv %u, feed_forward_length %u, context_length %u)",
-                       ld->path, hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff,
-                       hp->n_ctx_train);
-    if (hp->n_layer > 4096 || hp->n_head > 4096 || hp->n_embd > (1u << 20) ||
-        hp->n_ff > (1u << 22) || hp->n_ctx_train > (1u << 24))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: hyper-parameters are implausibly large", ld->path);
-    if (hp->n_embd % hp->n_head != 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: embedding_length (%u) is not a multiple of attention.head_count (%u)",
+                       "%s: embedding_length (%u) must be head_count (%u) heads of the key length",
                        ld->path, hp->n_embd, hp->n_head);
-    if (hp->n_head % hp->n_head_kv != 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: attention.head_count (%u) is not a multiple of head_count_kv (%u)",
-                       ld->path, hp->n_head, hp->n_head_kv);
     if (!(hp->norm_eps >= 0))
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sattention.layer_norm_epsilon must not be negative",
                        ld->path, ld->prefix);
-    hp->head_dim = hp->n_embd / hp->n_head;
-    hp->n_rot = hp->head_dim; /* unused: BERT has learned positions */
-    hp->rope_theta = 10000.0f;
-    hp->rope_freq_scale = 1.0f;
-    hp->n_vocab = tl_vocab_n_tokens(m->vocab);
+    hp->rope_theta = 10000.0f; /* unused: BERT has learned positions */
     return tl_loader_pooling(ld);
 }
 

@@ -191,3 +191,43 @@ tl_status tl_loader_pooling(tl_loader *ld) {
     ld->m->pooling = (int32_t)pooling;
     return TL_OK;
 }
+
+tl_status tl_loader_shape_hparams(tl_loader *ld) {
+    tl_hparams *hp = &ld->m->hp;
+    TL_TRY(tl_loader_u32(ld, "context_length", true, &hp->n_ctx_train));
+    TL_TRY(tl_loader_u32(ld, "embedding_length", true, &hp->n_embd));
+    TL_TRY(tl_loader_u32(ld, "block_count", true, &hp->n_layer));
+    TL_TRY(tl_loader_u32(ld, "feed_forward_length", true, &hp->n_ff));
+    TL_TRY(tl_loader_u32(ld, "attention.head_count", true, &hp->n_head));
+    hp->n_head_kv = hp->n_head;
+    TL_TRY(tl_loader_u32(ld, "attention.head_count_kv", false, &hp->n_head_kv));
+    if (hp->n_embd == 0 || hp->n_layer == 0 || hp->n_head == 0 || hp->n_head_kv == 0 ||
+        hp->n_ff == 0 || hp->n_ctx_train == 0)
+        return tl_fail(ld->err, TL_ERR_FORMAT,
+                       "%s: hyper-parameters must be positive (embedding_length %u, block_count %u, "
+                       "head_count %u, head_count_kv %u, feed_forward_length %u, context_length %u)",
+                       ld->path, hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff,
+                       hp->n_ctx_train);
+    if (hp->n_layer > 4096 || hp->n_head > 4096 || hp->n_embd > (1u << 20) || hp->n_ff > (1u << 22) ||
+        hp->n_ctx_train > (1u << 24))
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: hyper-parameters are implausibly large", ld->path);
+    if (hp->n_head % hp->n_head_kv != 0)
+        return tl_fail(ld->err, TL_ERR_FORMAT,
+                       "%s: attention.head_count (%u) is not a multiple of head_count_kv (%u)",
+                       ld->path, hp->n_head, hp->n_head_kv);
+    hp->head_dim = hp->n_embd / hp->n_head;
+    TL_TRY(tl_loader_u32(ld, "attention.key_length", false, &hp->head_dim));
+    uint32_t value_length = hp->head_dim;
+    TL_TRY(tl_loader_u32(ld, "attention.value_length", false, &value_length));
+    if (value_length != hp->head_dim)
+        return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
+                       "%s: attention.key_length (%u) differs from value_length (%u)", ld->path,
+                       hp->head_dim, value_length);
+    if (hp->head_dim == 0 || hp->head_dim > 1024)
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: attention head size %u is invalid", ld->path,
+                       hp->head_dim);
+    hp->n_rot = hp->head_dim;
+    hp->rope_freq_scale = 1.0f;
+    hp->n_vocab = tl_vocab_n_tokens(ld->m->vocab);
+    return TL_OK;
+}

@@ -36,6 +36,13 @@ tl_status tl_loader_bool(tl_loader *ld, const char *suffix, bool required, bool 
 /* `<arch>.<suffix>` as a string, or NULL when absent or not a string. */
 const char *tl_loader_str(tl_loader *ld, const char *suffix);
 
+/* The transformer shape every family has, into m->hp: context_length,
+ * embedding_length, block_count, feed_forward_length, attention.head_count,
+ * head_count_kv (default head_count), head size from attention.key_length
+ * (default embedding_length / head_count; value_length must agree), n_vocab;
+ * all checked (positive, plausible, heads a multiple of KV heads). */
+tl_status tl_loader_shape_hparams(tl_loader *ld);
+
 /* `<arch>.pooling_type` into m->pooling (absent: TL_POOLING_NONE); rank
  * pooling and unknown values are errors. */
 tl_status tl_loader_pooling(tl_loader *ld);

@@ -27,28 +27,15 @@ static tl_status read_hparams(tl_loader *ld, t5_model *tm) {
     tl_model *m = ld->m;
     tl_hparams *hp = &m->hp;
     memset(hp, 0, sizeof *hp);
-    TL_TRY(tl_loader_u32(ld, "context_length", true, &hp->n_ctx_train));
-    TL_TRY(tl_loader_u32(ld, "embedding_length", true, &hp->n_embd));
-    TL_TRY(tl_loader_u32(ld, "block_count", true, &hp->n_layer));
-    TL_TRY(tl_loader_u32(ld, "feed_forward_length", true, &hp->n_ff));
-    TL_TRY(tl_loader_u32(ld, "attention.head_count", true, &hp->n_head));
+    TL_TRY(tl_loader_shape_hparams(ld));
     TL_TRY(tl_loader_f32(ld, "attention.layer_norm_rms_epsilon", true, &hp->norm_eps));
     TL_TRY(tl_loader_u32(ld, "attention.relative_buckets_count", true, &tm->n_buckets));
     tm->enc.n_layer = hp->n_layer;
     tm->dec.n_layer = hp->n_layer;
     TL_TRY(tl_loader_u32(ld, "decoder_block_count", false, &tm->dec.n_layer));
-
-    if (hp->n_embd == 0 || hp->n_layer == 0 || hp->n_head == 0 || hp->n_ff == 0 ||
-        hp->n_ctx_train == 0 || tm->dec.n_layer == 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: hyper-parameters must be positive (embedding_length %u, block_count %u, "
-                       "decoder_block_count %u, head_count %u, feed_forward_length %u, "
-                       "context_length %u)",
-                       ld->path, hp->n_embd, hp->n_layer, tm->dec.n_layer, hp->n_head, hp->n_ff,
-                       hp->n_ctx_train);
-    if (hp->n_layer > 4096 || tm->dec.n_layer > 4096 || hp->n_head > 4096 ||
-        hp->n_embd > (1u << 20) || hp->n_ff > (1u << 22))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: hyper-parameters are implausibly large", ld->path);
+    if (tm->dec.n_layer == 0 || tm->dec.n_layer > 4096)
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sdecoder_block_count %u is out of range (1..4096)",
+                       ld->path, ld->prefix, tm->dec.n_layer);
     if (tm->n_buckets < 4 || tm->n_buckets > 65536)
         return tl_fail(ld->err, TL_ERR_FORMAT,
                        "%s: %sattention.relative_buckets_count %u is out of range (4..65536)",
@@ -57,28 +44,11 @@ static tl_status read_hparams(tl_loader *ld, t5_model *tm) {
         return tl_fail(ld->err, TL_ERR_FORMAT,
                        "%s: %sattention.layer_norm_rms_epsilon must not be negative", ld->path,
                        ld->prefix);
-
-    hp->n_head_kv = hp->n_head;
-    TL_TRY(tl_loader_u32(ld, "attention.head_count_kv", false, &hp->n_head_kv));
     if (hp->n_head_kv != hp->n_head)
         return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
                        "%s: a t5 model with head_count_kv (%u) different from head_count (%u) is "
                        "not supported",
                        ld->path, hp->n_head_kv, hp->n_head);
-    hp->head_dim = hp->n_embd / hp->n_head;
-    TL_TRY(tl_loader_u32(ld, "attention.key_length", false, &hp->head_dim));
-    uint32_t value_length = hp->head_dim;
-    TL_TRY(tl_loader_u32(ld, "attention.value_length", false, &value_length));
-    if (value_length != hp->head_dim)
-        return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
-                       "%s: attention.key_length (%u) differs from value_length (%u)", ld->path,
-                       hp->head_dim, value_length);
-    if (hp->head_dim == 0 || hp->head_dim > 1024)
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: attention head size %u is invalid", ld->path,
-                       hp->head_dim);
-    hp->n_rot = hp->head_dim; /* no RoPE; kept consistent for generic code */
-    hp->rope_freq_scale = 1.0f;
-    hp->n_vocab = tl_vocab_n_tokens(m->vocab);
     tm->inner = hp->n_head * hp->head_dim;
 
     /* The first token the decoder reads: the file's, else BOS as llama.cpp's
