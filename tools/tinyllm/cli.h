@@ -25,6 +25,9 @@ tl_model *cli_load_model(const char *command, const char *path, bool vocab_only)
 /* The prompt from -p TEXT or -f FILE (exactly one must be given). Returns a
  * malloc'd string (its length in *len) or NULL after printing an error. */
 char *cli_read_prompt(const char *command, const char *text, const char *file, size_t *len);
+/* The whole of a file ("-": stdin), NUL-terminated; NULL after printing a
+ * one-line error that calls it a `what` file ("prompt", "input"). */
+char *cli_read_file(const char *command, const char *what, const char *path, size_t *len);
 
 /* Tokenize, growing the buffer as needed. Returns a malloc'd array (count in
  * *n) or NULL after printing an error. */

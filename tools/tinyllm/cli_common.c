@@ -39,9 +39,14 @@ char *cli_read_prompt(const char *command, const char *text, const char *file, s
         tl_cli_error(command, "no prompt given: use -p TEXT or -f FILE");
         return NULL;
     }
-    FILE *fp = fopen(file, "rb");
+    return cli_read_file(command, "prompt", file, len);
+}
+
+char *cli_read_file(const char *command, const char *what, const char *path, size_t *len) {
+    const bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
     if (!fp) {
-        tl_cli_error(command, "cannot open prompt file '%s': %s", file, strerror(errno));
+        tl_cli_error(command, "cannot open %s file '%s': %s", what, path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096, n = 0;
@@ -60,11 +65,11 @@ char *cli_read_prompt(const char *command, const char *text, const char *file, s
             cap *= 2;
         }
     }
-    bool failed = ferror(fp);
-    fclose(fp);
-    if (!buf || failed) {
+    const bool failed = ferror(fp), out_of_memory = !buf;
+    if (!is_stdin) fclose(fp);
+    if (out_of_memory || failed) {
         free(buf);
-        tl_cli_error(command, "cannot read prompt file '%s'", file);
+        tl_cli_error(command, "cannot read %s file '%s'%s", what, path, out_of_memory ? ": out of memory" : "");
         return NULL;
     }
     buf[n] = 0;

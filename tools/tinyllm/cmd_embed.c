@@ -54,43 +54,6 @@ static bool add_input(input_list *list, const char *text, size_t len) {
     return true;
 }
 
-/* The whole of a file, or of stdin for "-". NULL after printing an error. */
-static char *read_all(const char *path, size_t *len) {
-    const bool is_stdin = strcmp(path, "-") == 0;
-    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!fp) {
-        tl_cli_error("embed", "cannot open input file '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (cap - n < 2) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        const size_t got = fread(buf + n, 1, cap - n - 1, fp);
-        if (got == 0) break;
-        n += got;
-    }
-    const bool failed = ferror(fp), out_of_memory = !buf;
-    if (!is_stdin) fclose(fp);
-    if (out_of_memory || failed) {
-        free(buf);
-        tl_cli_error("embed", "cannot read input file '%s'%s", path, out_of_memory ? ": out of memory" : "");
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 /* Adds every non-empty line of text (a trailing \r is dropped). The lines
  * point into text, which is modified. */
 static bool add_lines(input_list *list, char *text, size_t len) {
@@ -311,7 +274,7 @@ int cmd_embed(int argc, char **argv) {
         if (!add_input(&list, positional[i], strlen(positional[i]))) goto oom;
     if (o.file) {
         size_t len;
-        if (!(file_text = read_all(o.file, &len))) goto done;
+        if (!(file_text = cli_read_file("embed", "input", o.file, &len))) goto done;
         if (!add_lines(&list, file_text, len)) goto oom;
     }
     if (list.n == 0) {
