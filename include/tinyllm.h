@@ -241,6 +241,29 @@ tl_status tl_encode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, t
 const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens);
 
 /* ------------------------------------------------------------------------ */
+/* Chat templates                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The model's tokenizer.chat_template (Jinja source), or NULL. */
+const char *tl_model_chat_template(const tl_model *model);
+/* The Jinja source of a built-in template ("chatml", "llama2", "llama3",
+ * "phi3", "gemma", "mistral", "zephyr", "deepseek"), or NULL. */
+const char *tl_chat_template_builtin(const char *name);
+/* The built-in names, comma-separated. */
+const char *tl_chat_template_builtin_names(void);
+
+/*
+ * Render a chat template as Hugging Face's apply_chat_template does.
+ * context_json is a JSON object: "messages" (a list of {"role", "content",
+ * ...}), and optionally "tools", "bos_token", "eos_token",
+ * "add_generation_prompt" and any other variable the template reads. *out
+ * receives the text (malloc'd, NUL-terminated; free() it). Template errors,
+ * including raise_exception(), are one line naming the template line.
+ */
+tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
+                         size_t *out_len, tl_error *err);
+
+/* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */
 /* ------------------------------------------------------------------------ */
 

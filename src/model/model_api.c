@@ -89,3 +89,7 @@ uint32_t tl_model_embedding_size(const tl_model *m) { return m->hp.n_embd; }
 bool tl_model_has_encoder(const tl_model *m) { return m->arch && m->arch->kind != TL_KIND_DECODER; }
 bool tl_model_has_decoder(const tl_model *m) { return m->arch && m->arch->kind != TL_KIND_ENCODER; }
 tl_token tl_model_decoder_start_token(const tl_model *m) { return m->decoder_start; }
+
+const char *tl_model_chat_template(const tl_model *m) {
+    return gguf_get_str(m->file, "tokenizer.chat_template");
+}

@@ -16,6 +16,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
@@ -28,6 +29,19 @@ char *cli_read_prompt(const char *command, const char *text, const char *file, s
 /* The whole of a file ("-": stdin), NUL-terminated; NULL after printing a
  * one-line error that calls it a `what` file ("prompt", "input"). */
 char *cli_read_file(const char *command, const char *what, const char *path, size_t *len);
+
+/* The Jinja source of the chat template to use: `override` (a built-in name
+ * or a file), else the model's, else chatml with a notice on stderr.
+ * malloc'd; NULL after printing an error. */
+char *cli_chat_template(const char *command, const tl_model *model, const char *override);
+/* Renders a conversation (`context`: a cJSON object with "messages" and
+ * maybe "tools"; bos_token, eos_token and add_generation_prompt are set here:
+ * bos/eos NULL means the model's token texts, or "" without a model).
+ * malloc'd text, or NULL after printing an error. */
+struct cJSON;
+char *cli_chat_render(const char *command, const tl_model *model, const char *template_source,
+                      struct cJSON *context, bool add_generation_prompt, const char *bos, const char *eos,
+                      size_t *len);
 
 /* Tokenize, growing the buffer as needed. Returns a malloc'd array (count in
  * *n) or NULL after printing an error. */

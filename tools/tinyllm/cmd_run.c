@@ -17,6 +17,9 @@ typedef struct run_options {
     const char *model, *prompt, *prompt_file, *cache_type_k, *cache_type_v;
     int32_t n_predict, n_ctx, n_threads, n_batch;
     bool ignore_eos, no_bos, special, json;
+    bool chat;                 /* apply the chat template to -p as one user message */
+    const char *system;        /* with --chat: a system message first */
+    const char *chat_template; /* with --chat: a built-in name or a file */
     cli_sampling sampling;
 } run_options;
 
@@ -161,6 +164,29 @@ done:
     return rc;
 }
 
+/* --chat: the prompt as a user message (after --system) through the chat
+ * template; replaces (and frees) the prompt text. NULL after an error. */
+static char *chat_prompt(const run_options *o, const tl_model *model, char *text, size_t *len) {
+    char *source = cli_chat_template("run", model, o->chat_template), *out = NULL;
+    cJSON *context = cJSON_CreateObject();
+    cJSON *messages = cJSON_AddArrayToObject(context, "messages");
+    if (o->system) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", "system");
+        cJSON_AddStringToObject(m, "content", o->system);
+        cJSON_AddItemToArray(messages, m);
+    }
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddStringToObject(m, "content", text);
+    cJSON_AddItemToArray(messages, m);
+    if (source) out = cli_chat_render("run", model, source, context, true, NULL, NULL, len);
+    cJSON_Delete(context);
+    free(source);
+    free(text);
+    return out;
+}
+
 int cmd_run(int argc, char **argv) {
     run_options o = {.n_predict = -1};
     tl_opt opts[32] = {
@@ -186,8 +212,13 @@ int cmd_run(int argc, char **argv) {
          "parse special tokens in the prompt and print them in the output", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "",
          "print one JSON object (text, tokens, prompt_tokens, timings) instead of streaming", NULL, 0, 0},
+        {NULL, "--chat", TL_OPT_FLAG, &o.chat, "",
+         "format the prompt as one user message with the chat template", NULL, 0, 0},
+        {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "with --chat: a system message before it", NULL, 0, 0},
+        {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
+         "with --chat: a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
     };
-    int n_opts = 13;
+    int n_opts = 16;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
     const tl_command_spec spec = {"run", "-m FILE (-p TEXT | -f FILE) [options]",
@@ -228,9 +259,18 @@ int cmd_run(int argc, char **argv) {
     }
     st.load_ms = tl_time_ms() - t0;
 
-    bool add_special = !o.no_bos;
-    if (!(prompt = cli_tokenize("run", model, prompt_text, prompt_len, add_special, o.special, &st.n_prompt)))
+    if ((o.system || o.chat_template) && !o.chat) {
+        tl_cli_error("run", "--system and --chat-template need --chat");
         goto done;
+    }
+    if (o.chat && !(prompt_text = chat_prompt(&o, model, prompt_text, &prompt_len))) goto done;
+    bool add_special = !o.no_bos;
+    if (!(prompt = cli_tokenize("run", model, prompt_text, prompt_len, add_special, o.special || o.chat,
+                                &st.n_prompt)))
+        goto done;
+    /* A template that writes bos_token itself: keep one BOS, as llama.cpp. */
+    if (o.chat && st.n_prompt >= 2 && prompt[0] == tl_token_bos(model) && prompt[1] == prompt[0])
+        memmove(prompt, prompt + 1, (size_t)--st.n_prompt * sizeof *prompt);
     if (st.n_prompt == 0) {
         tl_cli_error("run", "the prompt is empty (and no BOS token is added)");
         goto done;

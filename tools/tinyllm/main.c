@@ -19,6 +19,7 @@ static const command commands[] = {
     {"detokenize", cmd_detokenize, "print the text of token ids"},
     {"logits", cmd_logits, "print the top logits after a prompt"},
     {"embed", cmd_embed, "print embedding vectors of texts (sentence encoders and other models)"},
+    {"template", cmd_template, "render a conversation with a chat template"},
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
 };
