@@ -410,29 +410,21 @@ static jnode *parse_not(parser *P) {
     return parse_compare(P);
 }
 
-static jnode *parse_and(parser *P) {
-    jnode *left = parse_not(P);
-    while (is_name(peek(P), "and")) {
+/* A left-associative chain `operand WORD operand ...` ("and", "or"). */
+static jnode *parse_word_chain(parser *P, const char *word, jnode_kind kind, jnode *(*operand)(parser *)) {
+    jnode *left = operand(P);
+    while (is_name(peek(P), word)) {
         const jtok *t = next(P);
-        jnode *node = new_node(P, JN_AND, t->line);
+        jnode *node = new_node(P, kind, t->line);
         node->a = left;
-        node->b = parse_not(P);
+        node->b = operand(P);
         left = node;
     }
     return left;
 }
 
-static jnode *parse_or(parser *P) {
-    jnode *left = parse_and(P);
-    while (is_name(peek(P), "or")) {
-        const jtok *t = next(P);
-        jnode *node = new_node(P, JN_OR, t->line);
-        node->a = left;
-        node->b = parse_and(P);
-        left = node;
-    }
-    return left;
-}
+static jnode *parse_and(parser *P) { return parse_word_chain(P, "and", JN_AND, parse_not); }
+static jnode *parse_or(parser *P) { return parse_word_chain(P, "or", JN_OR, parse_and); }
 
 /* An expression with the ternary "a if c else b" (else part optional). */
 static jnode *parse_expr(parser *P) {
