@@ -1,0 +1,380 @@
+/*
+ * chat_session.c — a conversation turn by turn (see chat_session.h): render
+ * the whole conversation, keep the cached prefix, evaluate the rest, stream
+ * the reply until an end-of-generation token or the template's end-of-turn
+ * text, and drop the oldest exchanges when the context is too small.
+ */
+#include "chat_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+/* Stands for the assistant's text when finding the template's end marker. */
+#define REPLY_PLACEHOLDER "@@tinyllm-reply@@"
+
+/* The text a template writes right after an assistant message ("<|im_end|>",
+ * "<|eot_id|>", "<end_of_turn>"): rendered around a placeholder reply, up to
+ * the first whitespace. "" when the template does not tell. */
+static char *find_end_marker(const chat_session *s) {
+    cJSON *context = cJSON_CreateObject();
+    cJSON *messages = cJSON_AddArrayToObject(context, "messages");
+    const char *roles[2] = {"user", "assistant"}, *contents[2] = {"Hi", REPLY_PLACEHOLDER};
+    for (int i = 0; i < 2; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", roles[i]);
+        cJSON_AddStringToObject(m, "content", contents[i]);
+        cJSON_AddItemToArray(messages, m);
+    }
+    char *json = NULL, *rendered = NULL;
+    size_t len;
+    tl_error err = {0};
+    /* Rendered quietly: a template that refuses this conversation just has no known marker. */
+    cJSON_AddStringToObject(context, "bos_token", "");
+    cJSON_AddStringToObject(context, "eos_token", "");
+    cJSON_AddBoolToObject(context, "add_generation_prompt", false);
+    json = cJSON_PrintUnformatted(context);
+    cJSON_Delete(context);
+    char *marker = NULL;
+    if (json && tl_chat_render(s->template_source, json, &rendered, &len, &err) == TL_OK) {
+        const char *after = strstr(rendered, REPLY_PLACEHOLDER);
+        if (after) {
+            after += strlen(REPLY_PLACEHOLDER);
+            while (*after == ' ' || *after == '\n' || *after == '\t' || *after == '\r') after++;
+            size_t n = strcspn(after, " \t\r\n");
+            marker = malloc(n + 1);
+            if (marker) {
+                memcpy(marker, after, n);
+                marker[n] = 0;
+            }
+        }
+    }
+    free(json);
+    free(rendered);
+    return marker ? marker : strdup("");
+}
+
+bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
+                       tl_sampler *sampler, const char *template_override, int32_t n_predict) {
+    *s = (chat_session){.command = command, .model = model, .ctx = ctx, .sampler = sampler,
+                        .n_predict = n_predict};
+    if (!(s->template_source = cli_chat_template(command, model, template_override))) return false;
+    s->context = cJSON_CreateObject();
+    s->end_marker = find_end_marker(s);
+    if (!s->context || !cJSON_AddArrayToObject(s->context, "messages") || !s->end_marker) {
+        tl_cli_error(command, "out of memory");
+        chat_session_free(s);
+        return false;
+    }
+    tl_context_truncate(ctx, 0);
+    return true;
+}
+
+void chat_session_free(chat_session *s) {
+    free(s->template_source);
+    free(s->end_marker);
+    cJSON_Delete(s->context);
+    free(s->cached);
+    *s = (chat_session){0};
+}
+
+static cJSON *messages_of(const chat_session *s) {
+    return cJSON_GetObjectItemCaseSensitive(s->context, "messages");
+}
+
+static cJSON *new_message(const char *role, const char *content) {
+    cJSON *m = cJSON_CreateObject();
+    if (m && (!cJSON_AddStringToObject(m, "role", role) || !cJSON_AddStringToObject(m, "content", content))) {
+        cJSON_Delete(m);
+        return NULL;
+    }
+    return m;
+}
+
+static const char *role_of(const cJSON *message) {
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(message, "role");
+    return cJSON_IsString(role) ? role->valuestring : "";
+}
+
+bool chat_session_add(chat_session *s, const char *role, const char *content) {
+    cJSON *m = new_message(role, content);
+    if (!m || !cJSON_AddItemToArray(messages_of(s), m)) {
+        cJSON_Delete(m);
+        tl_cli_error(s->command, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+bool chat_session_set_system(chat_session *s, const char *content) {
+    cJSON *messages = messages_of(s), *m = new_message("system", content);
+    if (!m) {
+        tl_cli_error(s->command, "out of memory");
+        return false;
+    }
+    cJSON *first = cJSON_GetArrayItem(messages, 0);
+    if (first && strcmp(role_of(first), "system") == 0) cJSON_ReplaceItemInArray(messages, 0, m);
+    else cJSON_InsertItemInArray(messages, 0, m);
+    return true;
+}
+
+bool chat_session_load(chat_session *s, const cJSON *messages) {
+    cJSON *copy = cJSON_Duplicate(messages, true);
+    if (!copy || !cJSON_ReplaceItemInObjectCaseSensitive(s->context, "messages", copy)) {
+        cJSON_Delete(copy);
+        tl_cli_error(s->command, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+const char *chat_session_last_role(const chat_session *s) {
+    const cJSON *messages = messages_of(s);
+    const int n = cJSON_GetArraySize(messages);
+    return n ? role_of(cJSON_GetArrayItem(messages, n - 1)) : NULL;
+}
+
+/* Removes the oldest exchange (a user message and the assistant's answer, or
+ * whatever non-system message comes first), never the last message. Returns
+ * how many messages were removed (0: nothing left to drop). */
+static int drop_oldest_exchange(chat_session *s) {
+    cJSON *messages = messages_of(s);
+    const int n = cJSON_GetArraySize(messages);
+    int first = 0;
+    while (first < n && strcmp(role_of(cJSON_GetArrayItem(messages, first)), "system") == 0) first++;
+    if (first >= n - 1) return 0;
+    int count = 1;
+    if (first + 1 < n - 1 && strcmp(role_of(cJSON_GetArrayItem(messages, first + 1)), "assistant") == 0) count = 2;
+    for (int i = 0; i < count; i++) cJSON_DeleteItemFromArray(messages, first);
+    return count;
+}
+
+/* The conversation rendered with an open assistant turn and tokenized (with
+ * special tokens parsed and a doubled BOS removed). NULL after an error. */
+static tl_token *render_prompt(chat_session *s, int32_t *n_prompt) {
+    size_t len;
+    char *text = cli_chat_render(s->command, s->model, s->template_source, s->context, true, NULL, NULL, &len);
+    if (!text) return NULL;
+    tl_token *prompt = cli_tokenize(s->command, s->model, text, len, tl_vocab_adds_bos(s->model), true, n_prompt);
+    free(text);
+    /* A template that writes bos_token itself: keep one BOS, as llama.cpp. */
+    if (prompt && *n_prompt >= 2 && prompt[0] == tl_token_bos(s->model) && prompt[1] == prompt[0])
+        memmove(prompt, prompt + 1, (size_t)--*n_prompt * sizeof *prompt);
+    if (prompt && *n_prompt == 0) {
+        tl_cli_error(s->command, "the chat template rendered an empty prompt");
+        free(prompt);
+        return NULL;
+    }
+    return prompt;
+}
+
+/* Tokens kept free for the reply when deciding whether a turn fits. */
+static int32_t reply_reserve(const chat_session *s) {
+    const int32_t quarter = (int32_t)(tl_context_size(s->ctx) / 4);
+    return s->n_predict >= 0 && s->n_predict < quarter ? s->n_predict : quarter;
+}
+
+/* Renders a prompt that fits the context, dropping the oldest exchanges
+ * (with a notice) as needed. NULL after an error. */
+static tl_token *fitting_prompt(chat_session *s, int32_t *n_prompt, int32_t *n_dropped) {
+    const int32_t n_ctx = (int32_t)tl_context_size(s->ctx);
+    *n_dropped = 0;
+    for (;;) {
+        tl_token *prompt = render_prompt(s, n_prompt);
+        if (!prompt) return NULL;
+        if (*n_prompt + reply_reserve(s) <= n_ctx) return prompt;
+        const int dropped = drop_oldest_exchange(s);
+        if (dropped == 0) {
+            if (*n_prompt < n_ctx) return prompt; /* the reply may be cut short by the full context */
+            tl_cli_error(s->command, "the conversation has %d tokens, more than the context size of %d (use -c)",
+                         *n_prompt, n_ctx);
+            free(prompt);
+            return NULL;
+        }
+        free(prompt);
+        *n_dropped += dropped;
+        fprintf(stderr, "tinyllm %s: the context is full: dropped the oldest %d message%s\n", s->command,
+                dropped, dropped == 1 ? "" : "s");
+    }
+}
+
+/* Records that `token` now sits at the end of the KV cache. */
+static bool remember_cached(chat_session *s, tl_token token) {
+    if (s->n_cached == s->cached_capacity) {
+        const int32_t capacity = s->cached_capacity ? 2 * s->cached_capacity : 256;
+        tl_token *grown = realloc(s->cached, (size_t)capacity * sizeof *grown);
+        if (!grown) return false;
+        s->cached = grown;
+        s->cached_capacity = capacity;
+    }
+    s->cached[s->n_cached++] = token;
+    return true;
+}
+
+/* Evaluates the prompt, keeping the cache of its longest prefix already
+ * there; at least its last token is evaluated so that logits are ready. */
+static bool evaluate_reusing_cache(chat_session *s, const tl_token *prompt, int32_t n_prompt,
+                                   chat_metrics *m) {
+    int32_t common = 0;
+    while (common < s->n_cached && common < n_prompt && s->cached[common] == prompt[common]) common++;
+    if (common == n_prompt) common--;
+    tl_context_truncate(s->ctx, (uint32_t)common);
+    s->n_cached = common;
+    tl_error err = {0};
+    if (tl_decode(s->ctx, prompt + common, n_prompt - common, (uint32_t)common, false, &err) != TL_OK) {
+        tl_cli_error(s->command, "%s", err.message);
+        tl_context_truncate(s->ctx, (uint32_t)common);
+        return false;
+    }
+    for (int32_t i = common; i < n_prompt; i++)
+        if (!remember_cached(s, prompt[i])) {
+            tl_cli_error(s->command, "out of memory");
+            return false;
+        }
+    m->n_prompt_reused = common;
+    m->n_prompt_new = n_prompt - common;
+    return true;
+}
+
+/* The reply's text as generated, and how much of it has been streamed: text
+ * that might be the start of the end marker is held back until it is not. */
+typedef struct reply_text {
+    char *bytes;
+    size_t len, capacity, sent;
+} reply_text;
+
+static bool reply_append(reply_text *r, const char *bytes, size_t n) {
+    if (r->len + n + 1 > r->capacity) {
+        size_t capacity = r->capacity ? 2 * r->capacity : 256;
+        while (capacity < r->len + n + 1) capacity *= 2;
+        char *grown = realloc(r->bytes, capacity);
+        if (!grown) return false;
+        r->bytes = grown;
+        r->capacity = capacity;
+    }
+    memcpy(r->bytes + r->len, bytes, n);
+    r->len += n;
+    r->bytes[r->len] = 0;
+    return true;
+}
+
+/* Streams what is safe to show; returns true when the end marker appeared
+ * (the text is then cut where it begins). */
+static bool reply_stream(reply_text *r, const char *marker, chat_text_fn on_text, void *user_data) {
+    const size_t marker_len = strlen(marker);
+    size_t show = r->len;
+    bool ended = false;
+    if (marker_len) {
+        const size_t from = r->sent > marker_len ? r->sent - marker_len : 0;
+        for (size_t i = from; i + marker_len <= r->len; i++)
+            if (memcmp(r->bytes + i, marker, marker_len) == 0) {
+                show = i;
+                ended = true;
+                break;
+            }
+        if (!ended)
+            for (size_t k = marker_len - 1 < r->len ? marker_len - 1 : r->len; k > 0; k--)
+                if (memcmp(r->bytes + r->len - k, marker, k) == 0) {
+                    show = r->len - k;
+                    break;
+                }
+    }
+    if (show > r->sent) {
+        on_text(user_data, r->bytes + r->sent, show - r->sent);
+        r->sent = show;
+    }
+    if (ended) {
+        r->len = show;
+        r->bytes[show] = 0;
+    }
+    return ended;
+}
+
+/* Samples and evaluates reply tokens until the turn ends. */
+static bool generate_reply(chat_session *s, tl_detokenizer *detok, reply_text *reply, chat_text_fn on_text,
+                           void *user_data, double turn_start, chat_metrics *m) {
+    const uint32_t n_ctx = tl_context_size(s->ctx);
+    const int32_t n_max = s->n_predict < 0 ? (int32_t)n_ctx : s->n_predict;
+    double first_token_at = 0;
+    tl_error err = {0};
+    m->stop_reason = "length";
+    while (m->n_generated < n_max) {
+        const tl_token token = tl_sampler_sample(s->sampler, tl_get_logits(s->ctx, -1));
+        if (m->n_generated == 0) {
+            first_token_at = tl_time_ms();
+            m->first_token_ms = first_token_at - turn_start;
+        }
+        if (tl_token_is_eog(s->model, token)) {
+            m->stop_reason = "eog"; /* reported as "end" once the held-back bytes are flushed */
+            break;
+        }
+        tl_sampler_accept(s->sampler, token);
+        m->n_generated++;
+        size_t n;
+        const char *piece = tl_detokenizer_push(detok, token, &n);
+        if (!reply_append(reply, piece, n)) {
+            tl_cli_error(s->command, "out of memory");
+            return false;
+        }
+        if (reply_stream(reply, s->end_marker, on_text, user_data)) {
+            m->stop_reason = "end";
+            break;
+        }
+        if (m->n_generated == n_max) break;
+        if (tl_context_used(s->ctx) >= n_ctx) {
+            m->stop_reason = "context";
+            break;
+        }
+        if (tl_decode(s->ctx, &token, 1, tl_context_used(s->ctx), false, &err) != TL_OK) {
+            tl_cli_error(s->command, "%s", err.message);
+            return false;
+        }
+        if (!remember_cached(s, token)) {
+            tl_cli_error(s->command, "out of memory");
+            return false;
+        }
+    }
+    if (m->n_generated > 0) m->generation_ms = tl_time_ms() - first_token_at;
+    return true;
+}
+
+bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, chat_metrics *metrics) {
+    chat_metrics m = {.context_size = tl_context_size(s->ctx), .stop_reason = "length"};
+    const double turn_start = tl_time_ms();
+    int32_t n_prompt = 0;
+    bool ok = false;
+    reply_text reply = {0};
+    tl_detokenizer *detok = NULL;
+    tl_token *prompt = fitting_prompt(s, &n_prompt, &m.n_dropped);
+    if (!prompt || !evaluate_reusing_cache(s, prompt, n_prompt, &m)) goto done;
+    tl_sampler_reset(s->sampler);
+    for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(s->sampler, prompt[i]);
+    if (!(detok = tl_detokenizer_new(s->model, false))) {
+        tl_cli_error(s->command, "out of memory");
+        goto done;
+    }
+    if (!generate_reply(s, detok, &reply, on_text, user_data, turn_start, &m)) goto done;
+    if (strcmp(m.stop_reason, "end") != 0) { /* the end marker did not cut the text: keep all of it */
+        if (strcmp(m.stop_reason, "eog") == 0) m.stop_reason = "end";
+        size_t n;
+        const char *rest = tl_detokenizer_flush(detok, &n);
+        if (!reply_append(&reply, rest, n)) {
+            tl_cli_error(s->command, "out of memory");
+            goto done;
+        }
+    }
+    if (reply.len > reply.sent) on_text(user_data, reply.bytes + reply.sent, reply.len - reply.sent);
+    if (!chat_session_add(s, "assistant", reply.bytes ? reply.bytes : "")) goto done;
+    m.context_used = tl_context_used(s->ctx);
+    ok = true;
+done:
+    if (metrics) *metrics = m;
+    tl_detokenizer_free(detok);
+    free(reply.bytes);
+    free(prompt);
+    return ok;
+}

@@ -1,0 +1,74 @@
+/*
+ * chat_session.h — one conversation with a model, turn by turn, for
+ * `tinyllm chat`: the messages so far, the chat template that renders them,
+ * and the tokens whose keys/values the context already holds, so that each
+ * turn evaluates only what is new (prompt re-use). When a turn does not fit
+ * the context, the oldest user/assistant exchanges are dropped (the system
+ * message is kept) and the cache is re-used as far as the prefix matches.
+ *
+ * The session borrows the model, context and sampler; the front end (the
+ * line-by-line script mode now, an interactive terminal later) owns them and
+ * decides where the streamed text and the metrics go.
+ */
+#ifndef TL_CHAT_SESSION_H
+#define TL_CHAT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinyllm.h"
+
+struct cJSON;
+
+/* What one reply cost, for the metrics line. */
+typedef struct chat_metrics {
+    int32_t n_generated;     /* tokens of the reply */
+    double generation_ms;    /* from the first token sampled to the last */
+    double first_token_ms;   /* from the start of prompt evaluation to the first token (TTFT) */
+    int32_t n_prompt_new;    /* prompt tokens evaluated this turn */
+    int32_t n_prompt_reused; /* prompt tokens whose cache was kept from earlier turns */
+    int32_t n_dropped;       /* old messages dropped to make the turn fit */
+    uint32_t context_used, context_size;
+    const char *stop_reason; /* "end", "length" or "context" */
+} chat_metrics;
+
+/* Receives the reply's text as it is produced. */
+typedef void (*chat_text_fn)(void *user_data, const char *text, size_t len);
+
+typedef struct chat_session {
+    const char *command; /* for error messages: "chat" */
+    const tl_model *model;
+    tl_context *ctx;
+    tl_sampler *sampler;
+    char *template_source;
+    char *end_marker;       /* the template's end-of-turn text ("<|im_end|>"), "" if unknown */
+    struct cJSON *context;  /* {"messages": [...]} as the template sees it */
+    tl_token *cached;       /* the tokens held in ctx's KV cache, in order */
+    int32_t n_cached, cached_capacity;
+    int32_t n_predict;      /* most tokens per reply; -1 = until the end of the turn or a full context */
+} chat_session;
+
+/* Sets up an empty conversation using `template_override` (a built-in name
+ * or a file; NULL = the model's template, else chatml). Prints a one-line
+ * error and returns false on failure (nothing to free then). */
+bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
+                       tl_sampler *sampler, const char *template_override, int32_t n_predict);
+void chat_session_free(chat_session *s);
+
+/* Appends a message ("system", "user", "assistant"). */
+bool chat_session_add(chat_session *s, const char *role, const char *content);
+/* Sets the system message (first in the conversation), replacing any. */
+bool chat_session_set_system(chat_session *s, const char *content);
+/* Replaces the conversation by a JSON list of {"role", "content"} (copied). */
+bool chat_session_load(chat_session *s, const struct cJSON *messages);
+/* The role of the last message, or NULL when there is none. */
+const char *chat_session_last_role(const chat_session *s);
+
+/* Generates the assistant's reply to the conversation (whose last message is
+ * normally the user's), streaming its text to `on_text`, and appends it as
+ * an assistant message. Prints a one-line error and returns false on failure;
+ * the notice about dropped messages goes to stderr. */
+bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, chat_metrics *metrics);
+
+#endif /* TL_CHAT_SESSION_H */

@@ -1,0 +1,176 @@
+/*
+ * cmd_chat.c — `tinyllm chat`: a conversation with a model through its chat
+ * template. Reads one user message per line from stdin (or answers a JSON
+ * conversation given with --messages) and streams each reply to stdout,
+ * followed by a newline; after each reply a metrics line goes to stderr.
+ * Each turn evaluates only the tokens the KV cache does not already hold
+ * (see chat_session.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "chat_session.h"
+#include "cli.h"
+#include "cli_sampling.h"
+
+typedef struct chat_options {
+    const char *model, *system, *chat_template, *messages, *cache_type_k, *cache_type_v;
+    int32_t n_predict, n_ctx, n_threads, n_batch;
+    cli_sampling sampling;
+} chat_options;
+
+static void write_reply_text(void *user_data, const char *text, size_t len) {
+    (void)user_data;
+    cli_write(text, len);
+}
+
+static void print_metrics(const chat_metrics *m) {
+    const double per_second = m->generation_ms > 0 ? m->n_generated * 1e3 / m->generation_ms : 0.0;
+    const double ms_per_token = m->n_generated > 0 ? m->generation_ms / m->n_generated : 0.0;
+    fprintf(stderr, "[%d tokens, %.1f tok/s, %.2f ms/token, TTFT %.0f ms, prompt %d new tokens (%d reused), "
+                    "context %u/%u]\n",
+            m->n_generated, per_second, ms_per_token, m->first_token_ms, m->n_prompt_new, m->n_prompt_reused,
+            m->context_used, m->context_size);
+}
+
+/* One turn: the reply streamed to stdout, then a newline and the metrics. */
+static bool answer(chat_session *session) {
+    chat_metrics m;
+    if (!chat_session_reply(session, write_reply_text, NULL, &m)) return false;
+    cli_write("\n", 1);
+    print_metrics(&m);
+    return true;
+}
+
+/* The conversation of a --messages file: a list of messages or an object
+ * with a "messages" list, the last one the user's. NULL after an error. */
+static cJSON *read_messages(const char *path) {
+    size_t len;
+    char *text = cli_read_file("chat", "messages", path, &len);
+    if (!text) return NULL;
+    cJSON *json = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!json) {
+        tl_cli_error("chat", "%s: not valid JSON", path);
+        return NULL;
+    }
+    cJSON *messages = cJSON_IsObject(json) ? cJSON_DetachItemFromObjectCaseSensitive(json, "messages") : NULL;
+    if (messages) {
+        cJSON_Delete(json);
+        json = messages;
+    }
+    const cJSON *last = cJSON_GetArrayItem(json, cJSON_GetArraySize(json) - 1);
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(last, "role");
+    if (!cJSON_IsArray(json)) {
+        tl_cli_error("chat", "%s: expected a list of messages or an object with a \"messages\" list", path);
+    } else if (!cJSON_IsString(role) || strcmp(role->valuestring, "user") != 0) {
+        tl_cli_error("chat", "%s: the last message must be the user's", path);
+    } else {
+        return json;
+    }
+    cJSON_Delete(json);
+    return NULL;
+}
+
+/* Script mode: every non-empty line of `in` is a user message. */
+static bool chat_lines(chat_session *session, FILE *in) {
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t n;
+    bool ok = true;
+    while (ok && (n = getline(&line, &capacity, in)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (n == 0) continue;
+        ok = chat_session_add(session, "user", line) && answer(session);
+    }
+    free(line);
+    return ok;
+}
+
+/* Loads the model, a context and a sampler, then holds the conversation. */
+static int run_chat(chat_options *o) {
+    int rc = 1;
+    tl_model *model = NULL;
+    tl_context *ctx = NULL;
+    tl_sampler *sampler = NULL;
+    cJSON *messages = NULL;
+    chat_session session = {0};
+    bool have_session = false;
+    tl_error err = {0};
+
+    if (o->messages && !(messages = read_messages(o->messages))) goto done;
+    if (!(model = cli_load_model("chat", o->model, false))) goto done;
+    if (tl_model_has_encoder(model) || !tl_model_has_decoder(model)) {
+        tl_cli_error("chat", "%s is not a decoder-only model: chat needs one", o->model);
+        goto done;
+    }
+    tl_context_params cp = tl_context_default_params();
+    cp.n_ctx = (uint32_t)o->n_ctx;
+    cp.n_threads = (uint32_t)o->n_threads;
+    cp.n_batch = (uint32_t)o->n_batch;
+    if (!cli_cache_types("chat", o->cache_type_k, o->cache_type_v, &cp)) goto done;
+    if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
+        tl_cli_error("chat", "%s", err.message);
+        goto done;
+    }
+    if (!cli_sampling_finish(&o->sampling, "chat", model, false)) goto done;
+    if (tl_sampler_new(model, &o->sampling.params, &sampler, &err) != TL_OK) {
+        tl_cli_error("chat", "%s", err.message);
+        goto done;
+    }
+    if (!(have_session = chat_session_init(&session, "chat", model, ctx, sampler, o->chat_template, o->n_predict)))
+        goto done;
+    if (messages && !chat_session_load(&session, messages)) goto done;
+    if (o->system && !chat_session_set_system(&session, o->system)) goto done;
+    if (messages ? answer(&session) : chat_lines(&session, stdin)) rc = 0;
+done:
+    if (have_session) chat_session_free(&session);
+    cJSON_Delete(messages);
+    tl_sampler_free(sampler);
+    tl_context_free(ctx);
+    tl_model_free(model);
+    return rc;
+}
+
+int cmd_chat(int argc, char **argv) {
+    chat_options o = {.n_predict = -1};
+    tl_opt opts[16 + CLI_SAMPLING_N_OPTS] = {
+        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
+        {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "a system message opening the conversation", NULL, 0, 0},
+        {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
+         "a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
+        {NULL, "--messages", TL_OPT_STRING, &o.messages, "FILE",
+         "answer this JSON conversation (its last message the user's) instead of reading stdin", NULL, 0, 0},
+        {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
+         "most tokens per reply; -1 = until the end of the turn or a full context (default -1)", NULL, -1, 1e9},
+        {"-c", "--ctx-size", TL_OPT_INT, &o.n_ctx, "N",
+         "context size in tokens; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
+        {"-t", "--threads", TL_OPT_INT, &o.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0, 256},
+        {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
+         NULL, 0, 1 << 20},
+        {NULL, "--cache-type-k", TL_OPT_STRING, &o.cache_type_k, "TYPE",
+         "KV cache type for keys: f32, f16, q8_0 (default f16)", NULL, 0, 0},
+        {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE",
+         "KV cache type for values: f32, f16, q8_0 (default f16)", NULL, 0, 0},
+    };
+    int n_opts = 10;
+    cli_sampling_init(&o.sampling, opts + n_opts);
+    n_opts += CLI_SAMPLING_N_OPTS;
+    const tl_command_spec spec = {"chat", "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",
+                                  "Chat with a model: one user message per line on stdin (or a --messages "
+                                  "conversation);\neach reply on stdout, a metrics line on stderr.",
+                                  opts, n_opts};
+    const char *positional[1];
+    int n_pos;
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
+    int rc = r == TL_ARGS_HELP ? 0 : 1;
+    if (r == TL_ARGS_OK) {
+        if (!o.model) tl_cli_error("chat", "no model given: use -m FILE");
+        else rc = run_chat(&o);
+    }
+    cli_sampling_free(&o.sampling);
+    return rc;
+}
