@@ -122,6 +122,14 @@ static void parse_call_args(parser *P, jnode *node) {
     next(P);
 }
 
+/* A call of `callee` whose "(" comes next. */
+static jnode *parse_call(parser *P, jnode *callee, int line) {
+    jnode *call = new_node(P, JN_CALL, line);
+    call->a = callee;
+    parse_call_args(P, call);
+    return call;
+}
+
 static jnode *parse_filter(parser *P, jnode *value) {
     const jtok *t = next(P); /* '|' */
     jnode *node = new_node(P, JN_FILTER, t->line);
@@ -161,10 +169,7 @@ static jnode *parse_filter_expr(parser *P, jnode *node) {
         if (is_op(t, "|")) node = parse_filter(P, node);
         else if (is_name(t, "is")) node = parse_test(P, node);
         else if (is_op(t, "(")) {
-            jnode *call = new_node(P, JN_CALL, t->line);
-            call->a = node;
-            parse_call_args(P, call);
-            node = call;
+            node = parse_call(P, node, t->line);
         } else break;
     }
     return node;
@@ -213,10 +218,7 @@ static jnode *parse_postfix(parser *P, jnode *node) {
             expect_op(P, "]");
             node = get;
         } else if (is_op(t, "(")) {
-            jnode *call = new_node(P, JN_CALL, t->line);
-            call->a = node;
-            parse_call_args(P, call);
-            node = call;
+            node = parse_call(P, node, t->line);
         } else break;
     }
     return node;
