@@ -138,6 +138,34 @@ const char *chat_session_last_role(const chat_session *s) {
     return n ? role_of(cJSON_GetArrayItem(messages, n - 1)) : NULL;
 }
 
+const cJSON *chat_session_messages(const chat_session *s) {
+    return messages_of(s);
+}
+
+bool chat_session_pop(chat_session *s) {
+    cJSON *messages = messages_of(s);
+    const int n = cJSON_GetArraySize(messages);
+    if (n == 0) return false;
+    cJSON_DeleteItemFromArray(messages, n - 1);
+    return true;
+}
+
+void chat_session_clear(chat_session *s, bool keep_system) {
+    cJSON *messages = messages_of(s);
+    const int keep = keep_system && cJSON_GetArraySize(messages) > 0 &&
+                     strcmp(role_of(cJSON_GetArrayItem(messages, 0)), "system") == 0;
+    while (cJSON_GetArraySize(messages) > keep) cJSON_DeleteItemFromArray(messages, keep);
+}
+
+void chat_metrics_print(const chat_metrics *m, FILE *out) {
+    const double per_second = m->generation_ms > 0 ? m->n_generated * 1e3 / m->generation_ms : 0.0;
+    const double ms_per_token = m->n_generated > 0 ? m->generation_ms / m->n_generated : 0.0;
+    fprintf(out, "[%d tokens, %.1f tok/s, %.2f ms/token, TTFT %.0f ms, prompt %d new tokens (%d reused), "
+                 "context %u/%u]\n",
+            m->n_generated, per_second, ms_per_token, m->first_token_ms, m->n_prompt_new, m->n_prompt_reused,
+            m->context_used, m->context_size);
+}
+
 /* Removes the oldest exchange (a user message and the assistant's answer, or
  * whatever non-system message comes first), never the last message. Returns
  * how many messages were removed (0: nothing left to drop). */
@@ -325,6 +353,10 @@ static bool generate_reply(chat_session *s, tl_detokenizer *detok, reply_text *r
             break;
         }
         if (m->n_generated == n_max) break;
+        if (s->interrupted && *s->interrupted) {
+            m->stop_reason = "interrupted";
+            break;
+        }
         if (tl_context_used(s->ctx) >= n_ctx) {
             m->stop_reason = "context";
             break;

@@ -13,9 +13,11 @@
 #ifndef TL_CHAT_SESSION_H
 #define TL_CHAT_SESSION_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tinyllm.h"
 
@@ -30,7 +32,7 @@ typedef struct chat_metrics {
     int32_t n_prompt_reused; /* prompt tokens whose cache was kept from earlier turns */
     int32_t n_dropped;       /* old messages dropped to make the turn fit */
     uint32_t context_used, context_size;
-    const char *stop_reason; /* "end", "length" or "context" */
+    const char *stop_reason; /* "end", "length", "context" or "interrupted" */
 } chat_metrics;
 
 /* Receives the reply's text as it is produced. */
@@ -47,6 +49,9 @@ typedef struct chat_session {
     tl_token *cached;       /* the tokens held in ctx's KV cache, in order */
     int32_t n_cached, cached_capacity;
     int32_t n_predict;      /* most tokens per reply; -1 = until the end of the turn or a full context */
+    /* When set and non-zero during a reply (a SIGINT handler sets it), the
+     * reply stops after the current token; the text so far is kept. */
+    const volatile sig_atomic_t *interrupted;
 } chat_session;
 
 /* Sets up an empty conversation using `template_override` (a built-in name
@@ -64,6 +69,22 @@ bool chat_session_set_system(chat_session *s, const char *content);
 bool chat_session_load(chat_session *s, const struct cJSON *messages);
 /* The role of the last message, or NULL when there is none. */
 const char *chat_session_last_role(const chat_session *s);
+
+/* The conversation as a JSON list of {"role", "content"} (owned by the session). */
+const struct cJSON *chat_session_messages(const chat_session *s);
+/* Removes the last message; returns false when there is none. */
+bool chat_session_pop(chat_session *s);
+/* Empties the conversation, keeping the system message when `keep_system`. */
+void chat_session_clear(chat_session *s, bool keep_system);
+
+/* The metrics line: "[N tokens, X tok/s, ... context U/S]" and a newline. */
+void chat_metrics_print(const chat_metrics *m, FILE *out);
+
+/* The interactive terminal front end (chat_interactive.c): a prompt with line
+ * editing and history, slash commands, Ctrl-C to stop a reply. `params` are
+ * the sampling settings `*sampler` was made from; /set replaces *sampler (the
+ * caller frees the final one). Returns the exit code. */
+int chat_interactive(chat_session *s, tl_sampler_params *params, tl_sampler **sampler);
 
 /* Generates the assistant's reply to the conversation (whose last message is
  * normally the user's), streaming its text to `on_text`, and appends it as

@@ -4,11 +4,13 @@
  * conversation given with --messages) and streams each reply to stdout,
  * followed by a newline; after each reply a metrics line goes to stderr.
  * Each turn evaluates only the tokens the KV cache does not already hold
- * (see chat_session.h).
+ * (see chat_session.h). When stdin is a terminal, chat_interactive.c takes
+ * over: line editing, slash commands, Ctrl-C to stop a reply.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -27,21 +29,12 @@ static void write_reply_text(void *user_data, const char *text, size_t len) {
     cli_write(text, len);
 }
 
-static void print_metrics(const chat_metrics *m) {
-    const double per_second = m->generation_ms > 0 ? m->n_generated * 1e3 / m->generation_ms : 0.0;
-    const double ms_per_token = m->n_generated > 0 ? m->generation_ms / m->n_generated : 0.0;
-    fprintf(stderr, "[%d tokens, %.1f tok/s, %.2f ms/token, TTFT %.0f ms, prompt %d new tokens (%d reused), "
-                    "context %u/%u]\n",
-            m->n_generated, per_second, ms_per_token, m->first_token_ms, m->n_prompt_new, m->n_prompt_reused,
-            m->context_used, m->context_size);
-}
-
 /* One turn: the reply streamed to stdout, then a newline and the metrics. */
 static bool answer(chat_session *session) {
     chat_metrics m;
     if (!chat_session_reply(session, write_reply_text, NULL, &m)) return false;
     cli_write("\n", 1);
-    print_metrics(&m);
+    chat_metrics_print(&m, stderr);
     return true;
 }
 
@@ -125,7 +118,9 @@ static int run_chat(chat_options *o) {
         goto done;
     if (messages && !chat_session_load(&session, messages)) goto done;
     if (o->system && !chat_session_set_system(&session, o->system)) goto done;
-    if (messages ? answer(&session) : chat_lines(&session, stdin)) rc = 0;
+    if (messages) rc = answer(&session) ? 0 : 1;
+    else if (isatty(STDIN_FILENO)) rc = chat_interactive(&session, &o->sampling.params, &sampler);
+    else rc = chat_lines(&session, stdin) ? 0 : 1;
 done:
     if (have_session) chat_session_free(&session);
     cJSON_Delete(messages);
