@@ -155,8 +155,9 @@ int cmd_chat(int argc, char **argv) {
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
     const tl_command_spec spec = {"chat", "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",
-                                  "Chat with a model: one user message per line on stdin (or a --messages "
-                                  "conversation);\neach reply on stdout, a metrics line on stderr.",
+                                  "Chat with a model. In a terminal: line editing, history, /help for the slash "
+                                  "commands;\notherwise one user message per line on stdin (or a --messages "
+                                  "conversation).\nEach reply on stdout, a metrics line on stderr.",
                                   opts, n_opts};
     const char *positional[1];
     int n_pos;

@@ -20,7 +20,7 @@ static const command commands[] = {
     {"logits", cmd_logits, "print the top logits after a prompt"},
     {"embed", cmd_embed, "print embedding vectors of texts (sentence encoders and other models)"},
     {"template", cmd_template, "render a conversation with a chat template"},
-    {"chat", cmd_chat, "talk with a model through its chat template (one message per line on stdin)"},
+    {"chat", cmd_chat, "talk with a model through its chat template (interactive, or one message per line on stdin)"},
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
 };
