@@ -114,17 +114,8 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
         }
 
     /* S = Q · Kᵀ */
-    const uint32_t k_vdt = tl_type_traits_of(ctx->type_k)->vec_dot_type;
-    const void *qx = u->q;
-    size_t qx_row_bytes = (size_t)hd * sizeof(float);
-    if (k_vdt != TL_TYPE_F32) {
-        tl_quantize_rows(k, k_vdt, u->q, hd, 0, nq, u->qq);
-        qx = u->qq;
-        qx_row_bytes = tl_type_row_bytes(k_vdt, hd);
-    }
     const uint8_t *k_head = k_layer + (size_t)lo * ctx->k_row_bytes + tl_type_row_bytes(ctx->type_k, (int64_t)g * hd);
-    tl_kernels_gemm(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, width, qx, qx_row_bytes, nq, u->s,
-                    width);
+    tl_matmul_floats(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, width, u->q, nq, u->qq, u->s, width);
 
     /* Soft-capping, the causal (and sliding-window) mask and softmax: the
      * query row of token t sees positions [first, pos0 + t]. */
@@ -142,17 +133,9 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
 
     /* O = P · V */
     if (tl_attention_v_transposed(ctx->type_v)) {
-        const uint32_t v_vdt = tl_type_traits_of(ctx->type_v)->vec_dot_type;
-        const void *px = u->s;
-        size_t px_row_bytes = (size_t)width * sizeof(float);
-        if (v_vdt != TL_TYPE_F32) {
-            tl_quantize_rows(k, v_vdt, u->s, width, 0, nq, u->pq);
-            px = u->pq;
-            px_row_bytes = tl_type_row_bytes(v_vdt, width);
-        }
         const size_t v_row = tl_type_row_bytes(ctx->type_v, ctx->n_ctx); /* one head dimension */
         const uint8_t *v_head = v_layer + (size_t)g * hd * v_row + tl_type_row_bytes(ctx->type_v, lo);
-        tl_kernels_gemm(k, ctx->type_v, width, v_head, v_row, 0, hd, px, px_row_bytes, nq, u->o, hd);
+        tl_matmul_floats(k, ctx->type_v, width, v_head, v_row, 0, hd, u->s, nq, u->pq, u->o, hd);
     } else {
         const size_t v_off = tl_type_row_bytes(ctx->type_v, (int64_t)g * hd);
         const tl_kv_axpy_fn axpy = k->kv_axpy[ctx->type_v];

@@ -118,17 +118,8 @@ static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const uni
                (size_t)hd * sizeof(float));
 
     /* S = Q · Kᵀ */
-    const uint32_t k_vdt = tl_type_traits_of(kv->k_type)->vec_dot_type;
-    const void *qx = u->q;
-    size_t qx_row_bytes = (size_t)hd * sizeof(float);
-    if (k_vdt != TL_TYPE_F32) {
-        tl_quantize_rows(k, k_vdt, u->q, hd, 0, nq, u->qq);
-        qx = u->qq;
-        qx_row_bytes = tl_type_row_bytes(k_vdt, hd);
-    }
     const uint8_t *k_head = kv->k + tl_type_row_bytes(kv->k_type, (int64_t)h * hd);
-    tl_kernels_gemm(k, kv->k_type, hd, k_head, kv->k_row_bytes, 0, n_pos, qx, qx_row_bytes, nq, u->s,
-                    n_pos);
+    tl_matmul_floats(k, kv->k_type, hd, k_head, kv->k_row_bytes, 0, n_pos, u->q, nq, u->qq, u->s, n_pos);
 
     /* + position bias, causal mask, softmax. */
     for (int32_t r = 0; r < nq; r++) {
@@ -145,17 +136,8 @@ static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const uni
 
     /* O = P · V */
     if (kv->v_transposed) {
-        const uint32_t v_vdt = tl_type_traits_of(kv->v_type)->vec_dot_type;
-        const void *px = u->s;
-        size_t px_row_bytes = (size_t)n_pos * sizeof(float);
-        if (v_vdt != TL_TYPE_F32) {
-            tl_quantize_rows(k, v_vdt, u->s, n_pos, 0, nq, u->pq);
-            px = u->pq;
-            px_row_bytes = tl_type_row_bytes(v_vdt, n_pos);
-        }
         const uint8_t *v_head = kv->v + (size_t)h * hd * kv->v_row_bytes;
-        tl_kernels_gemm(k, kv->v_type, n_pos, v_head, kv->v_row_bytes, 0, hd, px, px_row_bytes, nq,
-                        u->o, hd);
+        tl_matmul_floats(k, kv->v_type, n_pos, v_head, kv->v_row_bytes, 0, hd, u->s, nq, u->pq, u->o, hd);
     } else {
         const size_t v_off = tl_type_row_bytes(kv->v_type, (int64_t)h * hd);
         const tl_kv_axpy_fn axpy = k->kv_axpy[kv->v_type];
