@@ -7,7 +7,7 @@
  * must fail with a message naming the key at fault. Also the pre-tokenizer
  * on its own: unknown names, and very long runs of one kind of character.
  */
-#include "test_support.h"
+#include "vocab_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,51 +60,19 @@ static gguf_writer *bpe_writer(void) {
     return w;
 }
 
-typedef struct loaded {
-    gguf_file *file;
-    tl_vocab *vocab;
-    tl_status status;
-    tl_error err;
-} loaded;
-
-/* Writes the file, frees the writer, opens it and loads the vocabulary. */
-static loaded write_and_load(gguf_writer *w, const char *name) {
-    loaded l;
-    memset(&l, 0, sizeof l);
-    const char *path = tl_test_tmp_path(name);
-    tl_error err = {0};
-    if (gguf_writer_write(w, path, &err) != TL_OK) fail_msg("writing %s: %s", path, err.message);
-    gguf_writer_free(w);
-    if (gguf_open(path, &l.file, &err) != TL_OK) fail_msg("opening %s: %s", path, err.message);
-    l.vocab = (tl_vocab *)&l; /* must be reset */
-    l.status = tl_vocab_load(l.file, &l.vocab, &l.err);
-    remove(path);
-    return l;
-}
-
-static void release(loaded *l) {
-    if (l->status == TL_OK) tl_vocab_free(l->vocab);
-    gguf_close(l->file);
-}
-
-static loaded load_ok(gguf_writer *w, const char *name) {
-    loaded l = write_and_load(w, name);
-    if (l.status != TL_OK) fail_msg("%s: %s", name, l.err.message);
-    return l;
-}
 
 static void expect_failure(gguf_writer *w, const char *name, tl_status want, const char *needle) {
-    loaded l = write_and_load(w, name);
+    tl_test_vocab l = tl_test_vocab_write(w, name);
     bool good = l.status == want && l.vocab == NULL && strstr(l.err.message, needle) != NULL;
     if (!good) {
         tl_status st = l.status;
         char message[600];
         snprintf(message, sizeof message, "%s", l.err.message);
-        release(&l);
+        tl_test_vocab_release(&l);
         fail_msg("%s: status %d (want %d), message '%s' (want it to contain '%s')", name, st, want,
                  message, needle);
     }
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 static int32_t tokenize(const tl_vocab *v, const char *text, bool add_special, tl_token *out) {
@@ -119,7 +87,7 @@ static int32_t tokenize(const tl_vocab *v, const char *text, bool add_special, t
  * the vocabulary and there are no byte tokens, so it becomes <unk>. */
 static void spm_merges_by_score_and_falls_back_to_unknown(void **state) {
     (void)state;
-    loaded l = load_ok(spm_writer(), "spm.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(spm_writer(), "spm.gguf");
     tl_token t[64];
     int32_t n = tokenize(l.vocab, "ab", true, t);
     assert_int_equal(n, 2);
@@ -131,12 +99,12 @@ static void spm_merges_by_score_and_falls_back_to_unknown(void **state) {
     assert_int_equal(t[1], 3);
     assert_int_equal(t[2], 0);
     assert_string_equal(tl_vocab_pre_name(l.vocab), "default");
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 static void bpe_merges_by_rank_and_tolerates_odd_merges(void **state) {
     (void)state;
-    loaded l = load_ok(bpe_writer(), "bpe.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(bpe_writer(), "bpe.gguf");
     tl_token t[64];
     /* words "abc" and " ab": a+b (rank 0), then ab+c (rank 1); Ġ+ab has no merge */
     int32_t n = tokenize(l.vocab, "abc ab", false, t);
@@ -149,14 +117,14 @@ static void bpe_merges_by_rank_and_tolerates_odd_merges(void **state) {
     assert_int_equal(buf[0], ' ');
     assert_false(tl_vocab_add_bos(l.vocab));
     assert_int_equal(tl_vocab_bos(l.vocab), 6);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* llama.cpp treats well-known end-of-turn texts as control + EOG tokens even
  * when the file calls them normal. */
 static void end_of_turn_texts_become_control_and_eog(void **state) {
     (void)state;
-    loaded l = load_ok(bpe_writer(), "eog.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(bpe_writer(), "eog.gguf");
     assert_true(tl_vocab_is_eog(l.vocab, 6)); /* EOS */
     assert_true(tl_vocab_is_eog(l.vocab, 7)); /* "<|im_end|>", typed normal */
     assert_int_equal(tl_vocab_token_type(l.vocab, 7), TL_TOKEN_TYPE_CONTROL);
@@ -164,7 +132,7 @@ static void end_of_turn_texts_become_control_and_eog(void **state) {
     tl_token t[64];
     assert_int_equal(tl_vocab_tokenize(l.vocab, "<|im_end|>", 10, false, true, t, 64), 1);
     assert_int_equal(t[0], 7);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* 0xFFFFFFFF (or -1) as a token id means "none"; SentencePiece's default of
@@ -175,13 +143,13 @@ static void none_token_ids_are_accepted(void **state) {
     gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 0xFFFFFFFFu);
     gguf_writer_set_i32(w, "tokenizer.ggml.padding_token_id", -1);
     gguf_writer_set_u64(w, "tokenizer.ggml.seperator_token_id", UINT64_MAX);
-    loaded l = load_ok(w, "none.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(w, "none.gguf");
     assert_int_equal(tl_vocab_bos(l.vocab), -1);
     assert_false(tl_vocab_add_bos(l.vocab));
     tl_token t[64];
     assert_int_equal(tokenize(l.vocab, "ab", true, t), 1);
     assert_int_equal(t[0], 8);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 static void defaults_and_flags_of_the_file_apply(void **state) {
@@ -191,7 +159,7 @@ static void defaults_and_flags_of_the_file_apply(void **state) {
     gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", true);
     gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
     gguf_writer_set_str(w, "tokenizer.ggml.pre", "anything"); /* ignored by SentencePiece */
-    loaded l = load_ok(w, "flags.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(w, "flags.gguf");
     assert_false(tl_vocab_add_bos(l.vocab));
     assert_true(tl_vocab_add_eos(l.vocab));
     tl_token t[64];
@@ -200,7 +168,7 @@ static void defaults_and_flags_of_the_file_apply(void **state) {
     assert_int_equal(n, 2);
     assert_int_equal(t[0], 7);
     assert_int_equal(t[1], 2);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* An empty token text is replaced by "[EMPTY_<id>]" as llama.cpp does. */
@@ -210,12 +178,12 @@ static void empty_token_texts_get_placeholders(void **state) {
     gguf_writer *w = gguf_writer_new();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
     gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", tokens, 5);
-    loaded l = load_ok(w, "empty.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(w, "empty.gguf");
     assert_string_equal(tl_vocab_token_text(l.vocab, 3), "[EMPTY_3]");
     assert_null(tl_vocab_token_text(l.vocab, 5));
     assert_null(tl_vocab_token_text(l.vocab, -1));
     assert_int_equal(tl_vocab_token_type(l.vocab, 4), TL_TOKEN_TYPE_NORMAL);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -234,8 +202,8 @@ static void missing_keys_are_named(void **state) {
 
     w = bpe_writer();
     gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", NULL, 0);
-    loaded l = load_ok(w, "no-merges-ok.gguf"); /* an empty list is allowed */
-    release(&l);
+    tl_test_vocab l = tl_test_vocab_load_ok(w, "no-merges-ok.gguf"); /* an empty list is allowed */
+    tl_test_vocab_release(&l);
 }
 
 static void unknown_tokenizers_are_unsupported_by_name(void **state) {
@@ -372,24 +340,24 @@ static void bert_and_t5_defaults_follow_llama_cpp(void **state) {
     (void)state;
     gguf_writer *w = spm_writer();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "t5");
-    loaded l = load_ok(w, "t5-defaults.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(w, "t5-defaults.gguf");
     assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_UGM);
     assert_int_equal(tl_vocab_bos(l.vocab), -1);
     assert_int_equal(tl_vocab_eos(l.vocab), 1);
     assert_false(tl_vocab_add_bos(l.vocab));
     assert_true(tl_vocab_add_eos(l.vocab));
-    release(&l);
+    tl_test_vocab_release(&l);
 
     /* BERT's default ids (101, 102, ...) do not exist in a small vocabulary */
     w = spm_writer();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "bert");
-    l = load_ok(w, "bert-defaults.gguf");
+    l = tl_test_vocab_load_ok(w, "bert-defaults.gguf");
     assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_WPM);
     assert_int_equal(tl_vocab_bos(l.vocab), -1);
     assert_int_equal(tl_vocab_eos(l.vocab), -1);
     tl_token t[8];
     assert_int_equal(tokenize(l.vocab, "", true, t), 0);
-    release(&l);
+    tl_test_vocab_release(&l);
 
     /* Unigram: the charsmap key must be an array of bytes */
     w = spm_writer();

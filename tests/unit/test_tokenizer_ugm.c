@@ -7,7 +7,7 @@
  * layout, determinism. Agreement with llama.cpp on that vocabulary is in
  * test_tokenizer_reference.c.
  */
-#include "test_support.h"
+#include "vocab_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,52 +20,6 @@
 
 #define SP "\xE2\x96\x81"
 
-typedef struct loaded {
-    gguf_file *file;
-    tl_vocab *vocab;
-    tl_status status;
-    tl_error err;
-} loaded;
-
-static loaded write_and_load(gguf_writer *w, const char *name) {
-    loaded l;
-    memset(&l, 0, sizeof l);
-    tl_error err = {0};
-    const char *path = tl_test_tmp_path(name);
-    if (gguf_writer_write(w, path, &err) != TL_OK) fail_msg("%s", err.message);
-    gguf_writer_free(w);
-    if (gguf_open(path, &l.file, &err) != TL_OK) fail_msg("%s", err.message);
-    l.status = tl_vocab_load(l.file, &l.vocab, &l.err);
-    remove(path);
-    return l;
-}
-
-static void release(loaded *l) {
-    if (l->status == TL_OK) tl_vocab_free(l->vocab);
-    gguf_close(l->file);
-}
-
-static loaded load_ok(gguf_writer *w, const char *name) {
-    loaded l = write_and_load(w, name);
-    if (l.status != TL_OK) fail_msg("%s: %s", name, l.err.message);
-    return l;
-}
-
-static void expect_tokens(const tl_vocab *v, const char *text, bool add_special,
-                          const tl_token *want, int32_t n_want) {
-    tl_token got[256];
-    int32_t n = tl_vocab_tokenize(v, text, strlen(text), add_special, false, got, 256);
-    bool same = n == n_want;
-    for (int32_t i = 0; same && i < n; i++) same = got[i] == want[i];
-    if (!same) {
-        char msg[512];
-        int k = snprintf(msg, sizeof msg, "'%s': got %d:", text, n);
-        for (int32_t i = 0; i < n && k < 400; i++) {
-            k += snprintf(msg + k, sizeof msg - k, " %d", got[i]);
-        }
-        fail_msg("%s", msg);
-    }
-}
 
 /* ------------------------------------------------------------------------ */
 /* A hand-made Unigram vocabulary                                           */
@@ -93,33 +47,33 @@ static gguf_writer *ugm_writer(void) {
 
 static void viterbi_picks_the_best_scoring_segmentation(void **state) {
     (void)state;
-    loaded l = load_ok(ugm_writer(), "ugm.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer(), "ugm.gguf");
     assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_UGM);
     assert_string_equal(tl_vocab_model_name(l.vocab), "t5");
     /* "▁ab" (-1) beats "▁a" + "b" (-2.5) and "▁" + "ab" (-5) */
-    expect_tokens(l.vocab, "ab", false, (tl_token[]){7}, 1);
-    expect_tokens(l.vocab, "abc", false, (tl_token[]){7, 9}, 2);
+    tl_test_expect_tokens(l.vocab, "ab", false, (tl_token[]){7}, 1);
+    tl_test_expect_tokens(l.vocab, "abc", false, (tl_token[]){7, 9}, 2);
     /* "ba": ▁ is needed on its own (no "▁b") */
-    expect_tokens(l.vocab, "ba", false, (tl_token[]){3, 6, 5}, 3);
+    tl_test_expect_tokens(l.vocab, "ba", false, (tl_token[]){3, 6, 5}, 3);
     /* T5: </s> after, no BOS */
-    expect_tokens(l.vocab, "ab", true, (tl_token[]){7, 1}, 2);
-    expect_tokens(l.vocab, "", true, (tl_token[]){1}, 1);
-    expect_tokens(l.vocab, "", false, NULL, 0);
+    tl_test_expect_tokens(l.vocab, "ab", true, (tl_token[]){7, 1}, 2);
+    tl_test_expect_tokens(l.vocab, "", true, (tl_token[]){1}, 1);
+    tl_test_expect_tokens(l.vocab, "", false, NULL, 0);
     assert_int_equal(tl_vocab_bos(l.vocab), -1);
     assert_true(tl_vocab_add_eos(l.vocab));
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* Unknown characters are <unk>, runs of them a single <unk>; byte tokens are
  * never used by Unigram. */
 static void unknown_characters_merge_into_one_unknown(void **state) {
     (void)state;
-    loaded l = load_ok(ugm_writer(), "ugm-unk.gguf");
-    expect_tokens(l.vocab, "xyz", false, (tl_token[]){3, 2}, 2);
-    expect_tokens(l.vocab, "axyb", false, (tl_token[]){4, 2, 6}, 3);
-    expect_tokens(l.vocab, "A", false, (tl_token[]){3, 2}, 2);
+    tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer(), "ugm-unk.gguf");
+    tl_test_expect_tokens(l.vocab, "xyz", false, (tl_token[]){3, 2}, 2);
+    tl_test_expect_tokens(l.vocab, "axyb", false, (tl_token[]){4, 2, 6}, 3);
+    tl_test_expect_tokens(l.vocab, "A", false, (tl_token[]){3, 2}, 2);
     /* invalid UTF-8 becomes U+FFFD, also unknown */
-    expect_tokens(l.vocab, "a\xFF\xFE", false, (tl_token[]){4, 2}, 2);
+    tl_test_expect_tokens(l.vocab, "a\xFF\xFE", false, (tl_token[]){4, 2}, 2);
     /* the unknown token prints nothing without `special` */
     char buf[32];
     tl_token t[] = {4, 2, 6};
@@ -129,7 +83,7 @@ static void unknown_characters_merge_into_one_unknown(void **state) {
     n = tl_vocab_detokenize(l.vocab, t, 3, true, true, buf, sizeof buf);
     assert_int_equal(n, 7);
     assert_memory_equal(buf, "a<unk>b", 7);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* remove_extra_whitespaces: runs of spaces fold and every word gets one
@@ -137,41 +91,41 @@ static void unknown_characters_merge_into_one_unknown(void **state) {
  * in front. */
 static void whitespace_options_follow_the_file(void **state) {
     (void)state;
-    loaded l = load_ok(ugm_writer(), "ugm-ws.gguf");
-    expect_tokens(l.vocab, "   ab    a  ", false, (tl_token[]){7, 4}, 2);
-    release(&l);
+    tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer(), "ugm-ws.gguf");
+    tl_test_expect_tokens(l.vocab, "   ab    a  ", false, (tl_token[]){7, 4}, 2);
+    tl_test_vocab_release(&l);
 
     gguf_writer *w = ugm_writer();
     gguf_writer_set_bool(w, "tokenizer.ggml.remove_extra_whitespaces", false);
-    l = load_ok(w, "ugm-keep-ws.gguf");
+    l = tl_test_vocab_load_ok(w, "ugm-keep-ws.gguf");
     /* "▁▁ab▁": ▁ + ▁ab + ▁ */
-    expect_tokens(l.vocab, " ab ", false, (tl_token[]){3, 7, 3}, 3);
-    release(&l);
+    tl_test_expect_tokens(l.vocab, " ab ", false, (tl_token[]){3, 7, 3}, 3);
+    tl_test_vocab_release(&l);
 
     w = ugm_writer();
     gguf_writer_set_bool(w, "tokenizer.ggml.remove_extra_whitespaces", false);
     gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", false);
-    l = load_ok(w, "ugm-no-prefix.gguf");
+    l = tl_test_vocab_load_ok(w, "ugm-no-prefix.gguf");
     /* "ab▁a": a + b + ▁a (-3.5) beats ab + ▁a (-4.5) */
-    expect_tokens(l.vocab, "ab a", false, (tl_token[]){5, 6, 4}, 3);
+    tl_test_expect_tokens(l.vocab, "ab a", false, (tl_token[]){5, 6, 4}, 3);
     /* detokenizing keeps the leading space when none was added */
     char buf[16];
     int32_t n = tl_vocab_detokenize(l.vocab, (tl_token[]){4}, 1, false, true, buf, sizeof buf);
     assert_int_equal(n, 2);
     assert_memory_equal(buf, " a", 2);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* User-defined tokens are split out of the text and score 0 in Viterbi. */
 static void user_defined_tokens_are_kept_whole(void **state) {
     (void)state;
-    loaded l = load_ok(ugm_writer(), "ugm-user.gguf");
-    expect_tokens(l.vocab, "a<extra_id_0>b", false, (tl_token[]){4, 11, 3, 6}, 4);
+    tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer(), "ugm-user.gguf");
+    tl_test_expect_tokens(l.vocab, "a<extra_id_0>b", false, (tl_token[]){4, 11, 3, 6}, 4);
     assert_int_equal(tl_vocab_token_type(l.vocab, 11), TL_TOKEN_TYPE_USER_DEFINED);
     char buf[32];
     int32_t n = tl_vocab_token_to_piece(l.vocab, 11, false, buf, sizeof buf);
     assert_int_equal(n, 12);
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -235,30 +189,30 @@ static void charsmap_normalizes_before_segmentation(void **state) {
     size_t size = 0;
     tl_error err = {0};
     assert_int_equal(tl_charsmap_build(test_rules, N_TEST_RULES, &blob, &size, &err), TL_OK);
-    loaded l = load_ok(ugm_writer_with_charsmap(blob, size), "ugm-map.gguf");
+    tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer_with_charsmap(blob, size), "ugm-map.gguf");
     /* ＡＢ → "abc"; "Ａ\u3000Ｂ" → "a b" */
-    expect_tokens(l.vocab, "\xEF\xBC\xA1\xEF\xBC\xA2", false, (tl_token[]){7, 9}, 2);
-    expect_tokens(l.vocab, "\xEF\xBC\xA1\xE3\x80\x80\xEF\xBC\xA2", false, (tl_token[]){4, 3, 6},
+    tl_test_expect_tokens(l.vocab, "\xEF\xBC\xA1\xEF\xBC\xA2", false, (tl_token[]){7, 9}, 2);
+    tl_test_expect_tokens(l.vocab, "\xEF\xBC\xA1\xE3\x80\x80\xEF\xBC\xA2", false, (tl_token[]){4, 3, 6},
                   3);
-    expect_tokens(l.vocab, "a\xE2\x80\x8B" "b", false, (tl_token[]){7}, 1);
-    expect_tokens(l.vocab, "x\xCC\x81", false, (tl_token[]){7}, 1);
-    release(&l);
+    tl_test_expect_tokens(l.vocab, "a\xE2\x80\x8B" "b", false, (tl_token[]){7}, 1);
+    tl_test_expect_tokens(l.vocab, "x\xCC\x81", false, (tl_token[]){7}, 1);
+    tl_test_vocab_release(&l);
     free(blob);
 }
 
 static void expect_charsmap_failure(const uint8_t *blob, size_t size, const char *name,
                                     const char *needle) {
-    loaded l = write_and_load(ugm_writer_with_charsmap(blob, size), name);
+    tl_test_vocab l = tl_test_vocab_write(ugm_writer_with_charsmap(blob, size), name);
     if (l.status != TL_ERR_FORMAT || !strstr(l.err.message, needle) ||
         !strstr(l.err.message, "tokenizer.ggml.precompiled_charsmap") ||
         strchr(l.err.message, '\n')) {
         char message[600];
         snprintf(message, sizeof message, "%s", l.err.message);
         tl_status st = l.status;
-        release(&l);
+        tl_test_vocab_release(&l);
         fail_msg("%s: status %d, message '%s' (want '%s')", name, st, message, needle);
     }
-    release(&l);
+    tl_test_vocab_release(&l);
 }
 
 static void put_u32(uint8_t *p, uint32_t v) {
@@ -323,10 +277,10 @@ static void broken_charsmaps_fail_to_load(void **state) {
     gguf_writer *w = ugm_writer();
     static const int32_t ints[4] = {1, 2, 3, 4};
     gguf_writer_set_arr(w, "tokenizer.ggml.precompiled_charsmap", GGUF_TYPE_INT32, ints, 4);
-    loaded l = write_and_load(w, "cm-ints.gguf");
+    tl_test_vocab l = tl_test_vocab_write(w, "cm-ints.gguf");
     assert_int_equal(l.status, TL_ERR_FORMAT);
     assert_non_null(strstr(l.err.message, "expected an array of bytes"));
-    release(&l);
+    tl_test_vocab_release(&l);
     free(copy);
     free(blob);
 }

@@ -5,7 +5,7 @@
  * test_tokenizer.c), and on a hand-made vocabulary for the normalizer
  * options, unknown words and the special tokens around the text.
  */
-#include "test_support.h"
+#include "vocab_support.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,21 +44,6 @@ static void release(loaded *l) {
     gguf_close(l->file);
 }
 
-static void expect_tokens(const tl_vocab *v, const char *text, bool add_special,
-                          const tl_token *want, int32_t n_want) {
-    tl_token got[256];
-    int32_t n = tl_vocab_tokenize(v, text, strlen(text), add_special, false, got, 256);
-    bool same = n == n_want;
-    for (int32_t i = 0; same && i < n; i++) same = got[i] == want[i];
-    if (!same) {
-        char msg[512];
-        int k = snprintf(msg, sizeof msg, "'%s': got", text);
-        for (int32_t i = 0; i < n && k < 400; i++) {
-            k += snprintf(msg + k, sizeof msg - k, " %d", got[i]);
-        }
-        fail_msg("%s", msg);
-    }
-}
 
 static void expect_text(const tl_vocab *v, const tl_token *tokens, int32_t n, bool special,
                         const char *want) {
@@ -79,15 +64,15 @@ static void bge_lowercases_strips_accents_and_splits_punctuation(void **state) {
     loaded l = load_path(tl_test_shared_path(BGE));
     assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_WPM);
     assert_string_equal(tl_vocab_model_name(l.vocab), "bert");
-    expect_tokens(l.vocab, "Hello World!", false, (tl_token[]){7592, 2088, 999}, 3);
-    expect_tokens(l.vocab, "Caf\xC3\xA9 \xC3\x91" "and\xC3\xBA na\xC3\xAFve", false,
+    tl_test_expect_tokens(l.vocab, "Hello World!", false, (tl_token[]){7592, 2088, 999}, 3);
+    tl_test_expect_tokens(l.vocab, "Caf\xC3\xA9 \xC3\x91" "and\xC3\xBA na\xC3\xAFve", false,
                   (tl_token[]){7668, 16660, 8566, 15743}, 4);
     /* continuation pieces ("##ing" in BERT's file) */
-    expect_tokens(l.vocab, "playing unaffable", false, (tl_token[]){2652, 14477, 20961, 3468}, 4);
+    tl_test_expect_tokens(l.vocab, "playing unaffable", false, (tl_token[]){2652, 14477, 20961, 3468}, 4);
     /* CJK ideographs are words of their own */
-    expect_tokens(l.vocab, "\xE4\xB8\xAD\xE6\x96\x87" "abc", false, (tl_token[]){1746, 1861, 5925},
+    tl_test_expect_tokens(l.vocab, "\xE4\xB8\xAD\xE6\x96\x87" "abc", false, (tl_token[]){1746, 1861, 5925},
                   3);
-    expect_tokens(l.vocab, "don't stop", false, (tl_token[]){2123, 1005, 1056, 2644}, 4);
+    tl_test_expect_tokens(l.vocab, "don't stop", false, (tl_token[]){2123, 1005, 1056, 2644}, 4);
     release(&l);
 }
 
@@ -95,8 +80,8 @@ static void bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp(void **state) {
     (void)state;
     if (!tl_test_have_shared(BGE)) skip();
     loaded l = load_path(tl_test_shared_path(BGE));
-    expect_tokens(l.vocab, "Hello World!", true, (tl_token[]){101, 7592, 2088, 999, 102}, 5);
-    expect_tokens(l.vocab, "", true, (tl_token[]){101, 102}, 2);
+    tl_test_expect_tokens(l.vocab, "Hello World!", true, (tl_token[]){101, 7592, 2088, 999, 102}, 5);
+    tl_test_expect_tokens(l.vocab, "", true, (tl_token[]){101, 102}, 2);
     /* [CLS] / [SEP] in the text only with parse_special */
     tl_token t[16];
     int32_t n = tl_vocab_tokenize(l.vocab, "[CLS] x [SEP]", 13, false, true, t, 16);
@@ -144,13 +129,13 @@ static gguf_writer *tiny_writer(void) {
 static void words_are_cut_greedily_or_become_unknown(void **state) {
     (void)state;
     loaded l = write_and_load(tiny_writer(), "wpm-tiny.gguf");
-    expect_tokens(l.vocab, "Playing\xE3\x80\x80hello\x07!", false, (tl_token[]){6, 7, 5, 8}, 4);
-    expect_tokens(l.vocab, "hellohello playx", false, (tl_token[]){1, 1}, 2);
-    expect_tokens(l.vocab, "hello", true, (tl_token[]){2, 5, 3}, 3);
+    tl_test_expect_tokens(l.vocab, "Playing\xE3\x80\x80hello\x07!", false, (tl_token[]){6, 7, 5, 8}, 4);
+    tl_test_expect_tokens(l.vocab, "hellohello playx", false, (tl_token[]){1, 1}, 2);
+    tl_test_expect_tokens(l.vocab, "hello", true, (tl_token[]){2, 5, 3}, 3);
     /* invalid UTF-8 decodes to U+FFFD, which is dropped like a control */
-    expect_tokens(l.vocab, "\xFFhello\xC3", false, (tl_token[]){5}, 1);
+    tl_test_expect_tokens(l.vocab, "\xFFhello\xC3", false, (tl_token[]){5}, 1);
     /* U+4E2D is a word of its own even inside a word */
-    expect_tokens(l.vocab, "a\xE4\xB8\xAD" "b", false, (tl_token[]){14, 11, 1}, 3);
+    tl_test_expect_tokens(l.vocab, "a\xE4\xB8\xAD" "b", false, (tl_token[]){14, 11, 1}, 3);
     release(&l);
 }
 
@@ -159,22 +144,22 @@ static void normalizer_options_come_from_the_file(void **state) {
     (void)state;
     loaded l = write_and_load(tiny_writer(), "wpm-default.gguf");
     /* default: lower-case and strip accents: "É" → "e" */
-    expect_tokens(l.vocab, "HELLO \xC3\x89", false, (tl_token[]){5, 12}, 2);
+    tl_test_expect_tokens(l.vocab, "HELLO \xC3\x89", false, (tl_token[]){5, 12}, 2);
     release(&l);
 
     gguf_writer *w = tiny_writer();
     gguf_writer_set_bool(w, "tokenizer.ggml.normalizer.lowercase", false);
     l = write_and_load(w, "wpm-cased.gguf");
     /* no lower-casing, and (following it) no accent stripping */
-    expect_tokens(l.vocab, "HELLO hello \xC3\xA9", false, (tl_token[]){10, 5, 13}, 3);
+    tl_test_expect_tokens(l.vocab, "HELLO hello \xC3\xA9", false, (tl_token[]){10, 5, 13}, 3);
     release(&l);
 
     w = tiny_writer();
     gguf_writer_set_bool(w, "tokenizer.ggml.normalizer.strip_accents", false);
     l = write_and_load(w, "wpm-accents.gguf");
-    expect_tokens(l.vocab, "\xC3\x89", false, (tl_token[]){13}, 1);
+    tl_test_expect_tokens(l.vocab, "\xC3\x89", false, (tl_token[]){13}, 1);
     /* a combining accent stays part of the word: no piece has it */
-    expect_tokens(l.vocab, "e\xCC\x81", false, (tl_token[]){1}, 1);
+    tl_test_expect_tokens(l.vocab, "e\xCC\x81", false, (tl_token[]){1}, 1);
     release(&l);
 
     w = tiny_writer();

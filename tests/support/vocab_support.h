@@ -1,0 +1,29 @@
+/*
+ * vocab_support.h — helpers of the tokenizer tests: write a vocabulary GGUF
+ * built in the test, load it, check tokenizations.
+ */
+#ifndef TL_VOCAB_SUPPORT_H
+#define TL_VOCAB_SUPPORT_H
+
+#include "format/gguf.h"
+#include "test_support.h"
+#include "tokenizer/vocab.h"
+
+typedef struct tl_test_vocab {
+    gguf_file *file;
+    tl_vocab *vocab;
+    tl_status status; /* of tl_vocab_load */
+    tl_error err;
+} tl_test_vocab;
+
+/* Writes the file (a scratch file called `name`), frees the writer, opens it
+ * and loads the vocabulary, whose status is kept for the test to check. */
+tl_test_vocab tl_test_vocab_write(gguf_writer *w, const char *name);
+/* The same, failing the test unless the vocabulary loads. */
+tl_test_vocab tl_test_vocab_load_ok(gguf_writer *w, const char *name);
+void tl_test_vocab_release(tl_test_vocab *l);
+/* Fails the test unless `text` tokenizes (special tokens not parsed) to `want`. */
+void tl_test_expect_tokens(const tl_vocab *v, const char *text, bool add_special, const tl_token *want,
+                           int32_t n_want);
+
+#endif /* TL_VOCAB_SUPPORT_H */
