@@ -263,6 +263,15 @@ const char *tl_chat_template_builtin_names(void);
 tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
                          size_t *out_len, tl_error *err);
 
+/* The text the template writes right after an assistant message, up to the
+ * first whitespace ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", or the
+ * eos_token text for templates that close turns with it): where a reply
+ * ends even when the vocabulary does not mark that text as an
+ * end-of-generation token. *out (malloc'd) is "" when the template shows no
+ * such text; a template that cannot render a user/assistant exchange fails
+ * with its error. eos_token may be NULL (""). */
+tl_status tl_chat_turn_end(const char *template_source, const char *eos_token, char **out, tl_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */
 /* ------------------------------------------------------------------------ */

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libutf8proc-dev libcmocka-dev)
 optional=(valgrind)   # used by the test script when present
 optional+=(libedit-dev)   # line editing in the interactive `tinyllm chat`
+optional+=(python3)       # drives `tinyllm chat` through a pseudo-terminal in the tests
 # The cross test of the ARM NEON kernels (tests/cross): an aarch64 compiler
 # with its C library (only recommended, so named here) and user-mode qemu;
 # the test is skipped without them.

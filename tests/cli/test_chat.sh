@@ -30,6 +30,16 @@ new=$(metrics two1 2 2) reused=$(metrics two1 2 3) first=$(metrics two1 1 2)
 [ -n "$new" ] && [ "$reused" -ge "$first" ] && [ "$new" -lt $((new + reused)) ] &&
   pass "second turn re-uses the cache ($new new, $reused reused)" || fail "no prompt re-use: $(cat "$TMP/two1.err")"
 
+# --bos: the model's vocabulary adds BOS; "off" leaves it out (one token fewer), "on" keeps exactly one.
+printf 'Hello there\n' >"$TMP/in.txt"
+for b in auto on off; do
+  flag=(); [ "$b" = auto ] || flag=(--bos "$b")
+  chat_run "bos_$b" --chat-template chatml -n 4 "${flag[@]}" || fail "--bos $b exited $?"
+done
+[ -n "$(metrics bos_auto 1 2)" ] && [ "$(metrics bos_on 1 2)" = "$(metrics bos_auto 1 2)" ] &&
+  [ "$(metrics bos_off 1 2)" = $(($(metrics bos_auto 1 2) - 1)) ] && pass "--bos on|off" ||
+  fail "--bos prompt sizes: auto $(metrics bos_auto 1 2), on $(metrics bos_on 1 2), off $(metrics bos_off 1 2)"
+
 # A small context: old turns are dropped with a notice, and every line still gets its answer.
 printf 'Hello\nHow are you\nTell me more\nAnd then\nBye now\n' >"$TMP/in.txt"
 chat_run small --chat-template chatml --system "Be brief." -c 160 -n 24 || fail "small context exited $?"
@@ -57,6 +67,7 @@ printf 'hi\n' >"$TMP/in.txt"
 expect_error "no model" "no model given" -- "$TINYLLM" chat --chat-template chatml
 expect_error "missing model" "chat" -- "$TINYLLM" chat -m "$TMP/none.gguf"
 expect_error "unknown template" "neither a built-in chat template" -- "$TINYLLM" chat -m "$M" --chat-template nope
+expect_error "bad --bos" "--bos expects on or off, got 'yes'" -- "$TINYLLM" chat -m "$M" --bos yes
 expect_error "missing messages file" "cannot open messages file" -- "$TINYLLM" chat -m "$M" --messages "$TMP/none.json"
 printf '[{"role":' >"$TMP/bad.json"
 expect_error "bad messages JSON" "not valid JSON" -- "$TINYLLM" chat -m "$M" --messages "$TMP/bad.json"

@@ -289,6 +289,49 @@ static cJSON *shared_context(const cJSON *result) {
     return context;
 }
 
+/* tl_chat_turn_end finds where an assistant turn ends in built-in and shipped templates. */
+static void test_turn_end(void **state) {
+    (void)state;
+    static const struct { const char *builtin, *eos, *expected; } builtins[] = {
+        {"chatml", "</s>", "<|im_end|>"},    {"llama3", "", "<|eot_id|>"}, {"phi3", "", "<|end|>"},
+        {"gemma", "<eos>", "<end_of_turn>"}, {"llama2", "</s>", "</s>"},   {"mistral", "</s>", "</s>"},
+        {"zephyr", "</s>", "</s>"},          {"zephyr", NULL, ""},
+    };
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+        char *end = NULL;
+        tl_error err = {0};
+        assert_int_equal(tl_chat_turn_end(tl_chat_template_builtin(builtins[i].builtin), builtins[i].eos, &end, &err),
+                         TL_OK);
+        if (strcmp(end, builtins[i].expected) != 0)
+            fail_msg("%s: turn end '%s', expected '%s'", builtins[i].builtin, end, builtins[i].expected);
+        free(end);
+    }
+    static const struct { const char *file, *expected; } shipped[] = {
+        {"Qwen-Qwen2.5-7B-Instruct.jinja", "<|im_end|>"},
+        {"meta-llama-Llama-3.2-3B-Instruct.jinja", "<|eot_id|>"},
+        {"microsoft-Phi-3.5-mini-instruct.jinja", "<|end|>"},
+        {"google-gemma-3.jinja", "<end_of_turn>"},
+    };
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
+        char relative[256];
+        snprintf(relative, sizeof relative, "templates/%s", shipped[i].file);
+        if (!tl_test_have_shared(relative)) continue;
+        char *source = tl_test_read_file(tl_test_shared_path(relative), NULL), *end = NULL;
+        tl_error err = {0};
+        assert_int_equal(tl_chat_turn_end(source, "<eos>", &end, &err), TL_OK);
+        if (strcmp(end, shipped[i].expected) != 0)
+            fail_msg("%s: turn end '%s', expected '%s'", shipped[i].file, end, shipped[i].expected);
+        free(end);
+        free(source);
+    }
+    /* A template that refuses the exchange fails with its own error. */
+    char *end = NULL;
+    tl_error err = {0};
+    assert_int_not_equal(tl_chat_turn_end("{{ raise_exception('no assistants here') }}", NULL, &end, &err), TL_OK);
+    assert_null(end);
+    assert_non_null(strstr(err.message, "no assistants here"));
+}
+
 static void test_shared_templates_render_like_jinja2(void **state) {
     (void)state;
     if (!tl_test_have_shared("templates/expected.json")) skip();
@@ -453,6 +496,7 @@ int main(void) {
         cmocka_unit_test(test_methods),
         cmocka_unit_test(test_globals),
         cmocka_unit_test(test_undefined),
+        cmocka_unit_test(test_turn_end),
         cmocka_unit_test(test_shared_templates_render_like_jinja2),
         cmocka_unit_test(test_bad_templates_fail_with_line_numbers),
         cmocka_unit_test(test_mutated_templates_never_crash),

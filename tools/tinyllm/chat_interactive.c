@@ -36,8 +36,9 @@ typedef struct chat_totals {
 
 typedef struct interactive {
     chat_session *session;
+    chat_model *current;
+    const tl_context_params *context_params;
     tl_sampler_params *params;
-    tl_sampler **sampler;
     chat_totals totals;
     bool quit;
 } interactive;
@@ -128,7 +129,7 @@ static void print_help(void) {
          "Ctrl-C stops a reply; Ctrl-C twice at the prompt (or /quit, Ctrl-D) quits.\n"
          "  /help                 this list\n"
          "  /system TEXT          set the system message\n"
-         "  /set NAME VALUE       temp, top-k, top-p, min-p, repeat-penalty or seed\n"
+         "  /set NAME VALUE       temp, top-k, top-p, min-p, repeat-penalty, seed, or bos (on|off|auto)\n"
          "  /settings             the sampling settings\n"
          "  /reset                forget the conversation (the system message stays)\n"
          "  /undo                 remove the last exchange\n"
@@ -136,14 +137,17 @@ static void print_help(void) {
          "  /save FILE            write the conversation as JSON\n"
          "  /load FILE            read a conversation from JSON\n"
          "  /stats                totals for this session\n"
+         "  /model FILE           continue the conversation with another model\n"
          "  /quit                 leave");
 }
 
 static void print_settings(const interactive *it) {
     const tl_sampler_params *p = it->params;
-    printf("temp %g, top-k %d, top-p %g, min-p %g, repeat-penalty %g, seed %llu, n-predict %d\n",
+    const int bos = it->session->add_bos;
+    printf("temp %g, top-k %d, top-p %g, min-p %g, repeat-penalty %g, seed %llu, n-predict %d, bos %s\n",
            (double)p->temperature, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty,
-           (unsigned long long)tl_sampler_seed(*it->sampler), it->session->n_predict);
+           (unsigned long long)tl_sampler_seed(it->current->sampler), it->session->n_predict,
+           bos < 0 ? "auto" : bos ? "on" : "off");
 }
 
 /* Parses a whole number or decimal within [min, max]. */
@@ -161,10 +165,21 @@ static void set_setting(interactive *it, const char *args) {
     char name[32];
     int used = 0;
     if (sscanf(args, "%31s %n", name, &used) != 1 || !args[used]) {
-        puts("usage: /set temp|top-k|top-p|min-p|repeat-penalty|seed VALUE");
+        puts("usage: /set temp|top-k|top-p|min-p|repeat-penalty|seed|bos VALUE");
         return;
     }
     const char *value = args + used;
+    if (strcmp(name, "bos") == 0) {
+        static const char *const choices[3] = {"auto", "off", "on"}; /* add_bos -1, 0, 1 */
+        for (int i = 0; i < 3; i++)
+            if (strcmp(value, choices[i]) == 0) {
+                it->session->add_bos = i - 1;
+                printf("bos = %s\n", value);
+                return;
+            }
+        printf("bad value for bos: '%s' (on, off or auto)\n", value);
+        return;
+    }
     tl_sampler_params p = *it->params;
     float *real = NULL;
     double max = 1, v;
@@ -183,7 +198,7 @@ static void set_setting(interactive *it, const char *args) {
         const unsigned long long seed = strtoull(value, &end, 10);
         if ((ok = !errno && end != value && !*end && value[0] != '-')) p.seed = (uint64_t)seed;
     } else {
-        printf("unknown setting '%s': temp, top-k, top-p, min-p, repeat-penalty or seed\n", name);
+        printf("unknown setting '%s': temp, top-k, top-p, min-p, repeat-penalty, seed or bos\n", name);
         return;
     }
     if (!ok) {
@@ -196,8 +211,8 @@ static void set_setting(interactive *it, const char *args) {
         printf("cannot apply %s: %s\n", name, err.message);
         return;
     }
-    tl_sampler_free(*it->sampler);
-    *it->sampler = it->session->sampler = sampler;
+    tl_sampler_free(it->current->sampler);
+    it->current->sampler = it->session->sampler = sampler;
     *it->params = p;
     printf("%s = %s\n", name, value);
 }
@@ -269,6 +284,27 @@ static void print_stats(const interactive *it) {
            tl_context_size(it->session->ctx));
 }
 
+/* /model FILE: loads the other model beside the current one and swaps only
+ * when it is ready, so a bad file leaves the chat as it was. */
+static void switch_model(interactive *it, const char *path) {
+    chat_model next;
+    const double start = tl_time_ms();
+    if (!chat_model_load(&next, it->session->command, path)) return;
+    if (it->params->n_logit_bias > 0) { /* token ids of the old vocabulary mean nothing to the new one */
+        printf("note: --logit-bias is dropped for %s\n", path);
+        it->params->n_logit_bias = 0;
+    }
+    if (!chat_model_start(&next, it->session->command, it->context_params, it->params)) return;
+    if (!chat_session_switch_model(it->session, next.model, next.ctx, next.sampler)) {
+        chat_model_close(&next);
+        return;
+    }
+    chat_model_close(it->current);
+    *it->current = next;
+    printf("switched to %s in %.0f ms; the conversation (%d messages) continues\n", path, tl_time_ms() - start,
+           cJSON_GetArraySize(chat_session_messages(it->session)));
+}
+
 /* Runs one slash command (`line` starts with '/'). */
 static void run_command(interactive *it, const char *line) {
     char name[32];
@@ -298,6 +334,9 @@ static void run_command(interactive *it, const char *line) {
         role = chat_session_last_role(s);
         if (!role || strcmp(role, "user") != 0) puts("nothing to retry");
         else (void)reply(it);
+    } else if (strcmp(name, "model") == 0) {
+        if (!*args) puts("usage: /model FILE");
+        else switch_model(it, args);
     } else if (strcmp(name, "save") == 0 || strcmp(name, "load") == 0) {
         if (!*args) printf("usage: /%s FILE\n", name);
         else if (name[0] == 's') save_conversation(s, args);
@@ -307,8 +346,9 @@ static void run_command(interactive *it, const char *line) {
     }
 }
 
-int chat_interactive(chat_session *s, tl_sampler_params *params, tl_sampler **sampler) {
-    interactive it = {.session = s, .params = params, .sampler = sampler};
+int chat_interactive(chat_session *s, chat_model *current, const tl_context_params *context_params,
+                     tl_sampler_params *sampler_params) {
+    interactive it = {.session = s, .current = current, .context_params = context_params, .params = sampler_params};
     struct sigaction action = {0}, previous;
     action.sa_handler = on_sigint;
     sigemptyset(&action.sa_mask);

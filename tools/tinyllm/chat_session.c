@@ -14,62 +14,64 @@
 
 #include "cli.h"
 
-/* Stands for the assistant's text when finding the template's end marker. */
-#define REPLY_PLACEHOLDER "@@tinyllm-reply@@"
-
-/* The text a template writes right after an assistant message ("<|im_end|>",
- * "<|eot_id|>", "<end_of_turn>"): rendered around a placeholder reply, up to
- * the first whitespace. "" when the template does not tell. */
+/* The template's end-of-turn text, "" when it does not tell (a template
+ * that refuses a plain user/assistant exchange just has no known marker). */
 static char *find_end_marker(const chat_session *s) {
-    cJSON *context = cJSON_CreateObject();
-    cJSON *messages = cJSON_AddArrayToObject(context, "messages");
-    const char *roles[2] = {"user", "assistant"}, *contents[2] = {"Hi", REPLY_PLACEHOLDER};
-    for (int i = 0; i < 2; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "role", roles[i]);
-        cJSON_AddStringToObject(m, "content", contents[i]);
-        cJSON_AddItemToArray(messages, m);
-    }
-    char *json = NULL, *rendered = NULL;
-    size_t len;
+    char *marker = NULL, *eos = cli_token_text(s->model, tl_token_eos(s->model));
     tl_error err = {0};
-    /* Rendered quietly: a template that refuses this conversation just has no known marker. */
-    cJSON_AddStringToObject(context, "bos_token", "");
-    cJSON_AddStringToObject(context, "eos_token", "");
-    cJSON_AddBoolToObject(context, "add_generation_prompt", false);
-    json = cJSON_PrintUnformatted(context);
-    cJSON_Delete(context);
-    char *marker = NULL;
-    if (json && tl_chat_render(s->template_source, json, &rendered, &len, &err) == TL_OK) {
-        const char *after = strstr(rendered, REPLY_PLACEHOLDER);
-        if (after) {
-            after += strlen(REPLY_PLACEHOLDER);
-            while (*after == ' ' || *after == '\n' || *after == '\t' || *after == '\r') after++;
-            size_t n = strcspn(after, " \t\r\n");
-            marker = malloc(n + 1);
-            if (marker) {
-                memcpy(marker, after, n);
-                marker[n] = 0;
-            }
-        }
+    if (eos && tl_chat_turn_end(s->template_source, eos, &marker, &err) != TL_OK) marker = strdup("");
+    free(eos);
+    return marker;
+}
+
+/* Chooses the template (the override, else the model's, else chatml) and its end marker. */
+static bool use_template(chat_session *s) {
+    char *source = cli_chat_template(s->command, s->model, s->template_override);
+    if (!source) return false;
+    free(s->template_source);
+    free(s->end_marker);
+    s->template_source = source;
+    if (!(s->end_marker = find_end_marker(s))) {
+        tl_cli_error(s->command, "out of memory");
+        return false;
     }
-    free(json);
-    free(rendered);
-    return marker ? marker : strdup("");
+    return true;
 }
 
 bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
                        tl_sampler *sampler, const char *template_override, int32_t n_predict) {
     *s = (chat_session){.command = command, .model = model, .ctx = ctx, .sampler = sampler,
-                        .n_predict = n_predict};
-    if (!(s->template_source = cli_chat_template(command, model, template_override))) return false;
-    s->context = cJSON_CreateObject();
-    s->end_marker = find_end_marker(s);
-    if (!s->context || !cJSON_AddArrayToObject(s->context, "messages") || !s->end_marker) {
+                        .template_override = template_override, .n_predict = n_predict, .add_bos = -1};
+    if (!use_template(s)) {
+        chat_session_free(s);
+        return false;
+    }
+    if (!(s->context = cJSON_CreateObject()) || !cJSON_AddArrayToObject(s->context, "messages")) {
         tl_cli_error(command, "out of memory");
         chat_session_free(s);
         return false;
     }
+    tl_context_truncate(ctx, 0);
+    return true;
+}
+
+bool chat_session_switch_model(chat_session *s, const tl_model *model, tl_context *ctx, tl_sampler *sampler) {
+    chat_session next = *s;
+    next.model = model;
+    next.template_source = next.end_marker = NULL;
+    if (!use_template(&next)) {
+        free(next.template_source);
+        free(next.end_marker);
+        return false;
+    }
+    free(s->template_source);
+    free(s->end_marker);
+    s->template_source = next.template_source;
+    s->end_marker = next.end_marker;
+    s->model = model;
+    s->ctx = ctx;
+    s->sampler = sampler;
+    s->n_cached = 0; /* the new context holds nothing yet */
     tl_context_truncate(ctx, 0);
     return true;
 }
@@ -187,10 +189,14 @@ static tl_token *render_prompt(chat_session *s, int32_t *n_prompt) {
     size_t len;
     char *text = cli_chat_render(s->command, s->model, s->template_source, s->context, true, NULL, NULL, &len);
     if (!text) return NULL;
-    tl_token *prompt = cli_tokenize(s->command, s->model, text, len, tl_vocab_adds_bos(s->model), true, n_prompt);
+    const bool add_bos = s->add_bos < 0 ? tl_vocab_adds_bos(s->model) : s->add_bos == 1;
+    tl_token *prompt = cli_tokenize(s->command, s->model, text, len, add_bos, true, n_prompt);
     free(text);
-    /* A template that writes bos_token itself: keep one BOS, as llama.cpp. */
-    if (prompt && *n_prompt >= 2 && prompt[0] == tl_token_bos(s->model) && prompt[1] == prompt[0])
+    /* A template that writes bos_token itself: keep one BOS, as llama.cpp;
+     * none at all when BOS is turned off. */
+    const tl_token bos = tl_token_bos(s->model);
+    while (prompt && bos >= 0 && *n_prompt >= 1 && prompt[0] == bos &&
+           (s->add_bos == 0 || (*n_prompt >= 2 && prompt[1] == bos)))
         memmove(prompt, prompt + 1, (size_t)--*n_prompt * sizeof *prompt);
     if (prompt && *n_prompt == 0) {
         tl_cli_error(s->command, "the chat template rendered an empty prompt");

@@ -6,9 +6,9 @@
  * the context, the oldest user/assistant exchanges are dropped (the system
  * message is kept) and the cache is re-used as far as the prefix matches.
  *
- * The session borrows the model, context and sampler; the front end (the
- * line-by-line script mode now, an interactive terminal later) owns them and
- * decides where the streamed text and the metrics go.
+ * The session borrows the model, context and sampler (a chat_model); the
+ * front end (the line-by-line script mode, or the interactive terminal) owns
+ * them and decides where the streamed text and the metrics go.
  */
 #ifndef TL_CHAT_SESSION_H
 #define TL_CHAT_SESSION_H
@@ -43,12 +43,14 @@ typedef struct chat_session {
     const tl_model *model;
     tl_context *ctx;
     tl_sampler *sampler;
+    const char *template_override; /* --chat-template: a built-in name or a file; NULL = the model's */
     char *template_source;
     char *end_marker;       /* the template's end-of-turn text ("<|im_end|>"), "" if unknown */
     struct cJSON *context;  /* {"messages": [...]} as the template sees it */
     tl_token *cached;       /* the tokens held in ctx's KV cache, in order */
     int32_t n_cached, cached_capacity;
     int32_t n_predict;      /* most tokens per reply; -1 = until the end of the turn or a full context */
+    int add_bos;            /* start the prompt with BOS: 1 yes, 0 no, -1 as the vocabulary says */
     /* When set and non-zero during a reply (a SIGINT handler sets it), the
      * reply stops after the current token; the text so far is kept. */
     const volatile sig_atomic_t *interrupted;
@@ -60,6 +62,11 @@ typedef struct chat_session {
 bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
                        tl_sampler *sampler, const char *template_override, int32_t n_predict);
 void chat_session_free(chat_session *s);
+/* Continues the conversation with another model, whose context and sampler
+ * these are: the template is chosen again for it (unless overridden) and the
+ * next reply evaluates the whole conversation. On failure (printed) nothing
+ * changes. */
+bool chat_session_switch_model(chat_session *s, const tl_model *model, tl_context *ctx, tl_sampler *sampler);
 
 /* Appends a message ("system", "user", "assistant"). */
 bool chat_session_add(chat_session *s, const char *role, const char *content);
@@ -80,11 +87,27 @@ void chat_session_clear(chat_session *s, bool keep_system);
 /* The metrics line: "[N tokens, X tok/s, ... context U/S]" and a newline. */
 void chat_metrics_print(const chat_metrics *m, FILE *out);
 
+/* A decoder-only model with its context and sampler (chat_model.c). */
+typedef struct chat_model {
+    tl_model *model;
+    tl_context *ctx;
+    tl_sampler *sampler;
+} chat_model;
+
+/* Loads the model at `path` (refusing encoders), then makes its context and
+ * sampler. Each prints a one-line error and closes `m` on failure. */
+bool chat_model_load(chat_model *m, const char *command, const char *path);
+bool chat_model_start(chat_model *m, const char *command, const tl_context_params *context_params,
+                      const tl_sampler_params *sampler_params);
+void chat_model_close(chat_model *m);
+
 /* The interactive terminal front end (chat_interactive.c): a prompt with line
- * editing and history, slash commands, Ctrl-C to stop a reply. `params` are
- * the sampling settings `*sampler` was made from; /set replaces *sampler (the
- * caller frees the final one). Returns the exit code. */
-int chat_interactive(chat_session *s, tl_sampler_params *params, tl_sampler **sampler);
+ * editing and history, slash commands, Ctrl-C to stop a reply. The session
+ * talks to `*current`; /set replaces its sampler (from `*sampler_params`,
+ * updated) and /model replaces all of it (with `context_params`). The caller
+ * closes the final `*current`. Returns the exit code. */
+int chat_interactive(chat_session *s, chat_model *current, const tl_context_params *context_params,
+                     tl_sampler_params *sampler_params);
 
 /* Generates the assistant's reply to the conversation (whose last message is
  * normally the user's), streaming its text to `on_text`, and appends it as

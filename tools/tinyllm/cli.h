@@ -35,6 +35,8 @@ char *cli_read_file(const char *command, const char *what, const char *path, siz
  * or a file), else the model's, else chatml with a notice on stderr.
  * malloc'd; NULL after printing an error. */
 char *cli_chat_template(const char *command, const tl_model *model, const char *override);
+/* The text of a special token (malloc'd), "" when the model or token is absent. */
+char *cli_token_text(const tl_model *model, tl_token token);
 /* Renders a conversation (`context`: a cJSON object with "messages" and
  * maybe "tools"; bos_token, eos_token and add_generation_prompt are set here:
  * bos/eos NULL means the model's token texts, or "" without a model).

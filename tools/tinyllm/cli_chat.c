@@ -30,8 +30,7 @@ char *cli_chat_template(const char *command, const tl_model *model, const char *
     return strdup(tl_chat_template_builtin("chatml"));
 }
 
-/* The text of a special token, or "" when the vocabulary has none. */
-static char *token_text(const tl_model *model, tl_token token) {
+char *cli_token_text(const tl_model *model, tl_token token) {
     char buf[256];
     if (!model || token < 0) return strdup("");
     const int32_t n = tl_token_to_piece(model, token, true, buf, sizeof buf - 1);
@@ -42,8 +41,8 @@ static char *token_text(const tl_model *model, tl_token token) {
 char *cli_chat_render(const char *command, const tl_model *model, const char *template_source,
                       cJSON *context, bool add_generation_prompt, const char *bos, const char *eos,
                       size_t *len) {
-    char *model_bos = bos ? NULL : token_text(model, model ? tl_token_bos(model) : -1);
-    char *model_eos = eos ? NULL : token_text(model, model ? tl_token_eos(model) : -1);
+    char *model_bos = bos ? NULL : cli_token_text(model, model ? tl_token_bos(model) : -1);
+    char *model_eos = eos ? NULL : cli_token_text(model, model ? tl_token_eos(model) : -1);
     cJSON_DeleteItemFromObjectCaseSensitive(context, "bos_token");
     cJSON_DeleteItemFromObjectCaseSensitive(context, "eos_token");
     cJSON_DeleteItemFromObjectCaseSensitive(context, "add_generation_prompt");

@@ -19,7 +19,7 @@
 #include "cli_sampling.h"
 
 typedef struct chat_options {
-    const char *model, *system, *chat_template, *messages, *cache_type_k, *cache_type_v;
+    const char *model, *system, *chat_template, *messages, *cache_type_k, *cache_type_v, *bos;
     int32_t n_predict, n_ctx, n_threads, n_batch;
     cli_sampling sampling;
 } chat_options;
@@ -86,47 +86,34 @@ static bool chat_lines(chat_session *session, FILE *in) {
 /* Loads the model, a context and a sampler, then holds the conversation. */
 static int run_chat(chat_options *o) {
     int rc = 1;
-    tl_model *model = NULL;
-    tl_context *ctx = NULL;
-    tl_sampler *sampler = NULL;
+    chat_model current = {0};
     cJSON *messages = NULL;
     chat_session session = {0};
     bool have_session = false;
-    tl_error err = {0};
 
     if (o->messages && !(messages = read_messages(o->messages))) goto done;
-    if (!(model = cli_load_model("chat", o->model, false))) goto done;
-    if (tl_model_has_encoder(model) || !tl_model_has_decoder(model)) {
-        tl_cli_error("chat", "%s is not a decoder-only model: chat needs one", o->model);
-        goto done;
-    }
     tl_context_params cp = tl_context_default_params();
     cp.n_ctx = (uint32_t)o->n_ctx;
     cp.n_threads = (uint32_t)o->n_threads;
     cp.n_batch = (uint32_t)o->n_batch;
     if (!cli_cache_types("chat", o->cache_type_k, o->cache_type_v, &cp)) goto done;
-    if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
-        tl_cli_error("chat", "%s", err.message);
+    if (!chat_model_load(&current, "chat", o->model) ||
+        !cli_sampling_finish(&o->sampling, "chat", current.model, false) ||
+        !chat_model_start(&current, "chat", &cp, &o->sampling.params))
         goto done;
-    }
-    if (!cli_sampling_finish(&o->sampling, "chat", model, false)) goto done;
-    if (tl_sampler_new(model, &o->sampling.params, &sampler, &err) != TL_OK) {
-        tl_cli_error("chat", "%s", err.message);
+    if (!(have_session = chat_session_init(&session, "chat", current.model, current.ctx, current.sampler,
+                                           o->chat_template, o->n_predict)))
         goto done;
-    }
-    if (!(have_session = chat_session_init(&session, "chat", model, ctx, sampler, o->chat_template, o->n_predict)))
-        goto done;
+    if (o->bos) session.add_bos = strcmp(o->bos, "on") == 0;
     if (messages && !chat_session_load(&session, messages)) goto done;
     if (o->system && !chat_session_set_system(&session, o->system)) goto done;
     if (messages) rc = answer(&session) ? 0 : 1;
-    else if (isatty(STDIN_FILENO)) rc = chat_interactive(&session, &o->sampling.params, &sampler);
+    else if (isatty(STDIN_FILENO)) rc = chat_interactive(&session, &current, &cp, &o->sampling.params);
     else rc = chat_lines(&session, stdin) ? 0 : 1;
 done:
     if (have_session) chat_session_free(&session);
     cJSON_Delete(messages);
-    tl_sampler_free(sampler);
-    tl_context_free(ctx);
-    tl_model_free(model);
+    chat_model_close(&current);
     return rc;
 }
 
@@ -150,8 +137,10 @@ int cmd_chat(int argc, char **argv) {
          "KV cache type for keys: f32, f16, q8_0 (default f16)", NULL, 0, 0},
         {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE",
          "KV cache type for values: f32, f16, q8_0 (default f16)", NULL, 0, 0},
+        {NULL, "--bos", TL_OPT_STRING, &o.bos, "on|off",
+         "start the prompt with the BOS token or not (default: as the vocabulary says)", NULL, 0, 0},
     };
-    int n_opts = 10;
+    int n_opts = 11;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
     const tl_command_spec spec = {"chat", "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",
@@ -165,6 +154,8 @@ int cmd_chat(int argc, char **argv) {
     int rc = r == TL_ARGS_HELP ? 0 : 1;
     if (r == TL_ARGS_OK) {
         if (!o.model) tl_cli_error("chat", "no model given: use -m FILE");
+        else if (o.bos && strcmp(o.bos, "on") != 0 && strcmp(o.bos, "off") != 0)
+            tl_cli_error("chat", "--bos expects on or off, got '%s'", o.bos);
         else rc = run_chat(&o);
     }
     cli_sampling_free(&o.sampling);
