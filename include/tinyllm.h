@@ -168,6 +168,8 @@ typedef struct tl_context_params {
     uint32_t n_threads; /* 0 = number of physical cores */
     uint32_t type_k;    /* KV cache element types, as GGUF type ids: f32 (0), */
     uint32_t type_v;    /* f16 (1, the default) or q8_0 (8; needs head size % 32 == 0) */
+    uint32_t n_seq;     /* independent sequences (conversations), each with its own
+                           n_ctx positions of KV cache; 0 = 1. Decoder-only models. */
 } tl_context_params;
 
 tl_context_params tl_context_default_params(void);
@@ -190,8 +192,28 @@ void tl_context_truncate(tl_context *ctx, uint32_t pos);
 tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
                     uint32_t start_pos, bool all_logits, tl_error *err);
 /* Logits of the i-th token of the last tl_decode (-1 = the last token);
- * n_vocab floats, valid until the next tl_decode. NULL if not kept. */
+ * n_vocab floats, valid until the next tl_decode. NULL if not kept. After
+ * tl_decode_batch, i counts the tokens whose logits were asked for. */
 const float *tl_get_logits(const tl_context *ctx, int32_t i);
+
+/*
+ * Several sequences at once (a context made with n_seq > 1): token i belongs
+ * to sequence seq[i] and is appended at that sequence's next position, so the
+ * tokens of one sequence must be in order. Every token goes through the
+ * weights in the same forward passes (of up to n_batch tokens), which is what
+ * makes serving N conversations cheaper than N separate passes. Logits are
+ * kept for the tokens with want_logits[i] set (NULL: none), in batch order.
+ * tl_decode, tl_context_used and tl_context_truncate act on sequence 0.
+ */
+tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq,
+                          const bool *want_logits, int32_t n_tokens, tl_error *err);
+uint32_t tl_context_n_seq(const tl_context *ctx);
+/* Positions cached for sequence `seq` (0 when seq is out of range). */
+uint32_t tl_context_seq_used(const tl_context *ctx, int32_t seq);
+/* Forget sequence `seq`'s positions from `pos` on (0 clears it). */
+void tl_context_seq_truncate(tl_context *ctx, int32_t seq, uint32_t pos);
+/* Bytes the context holds (KV cache, scratch, logits): for memory budgets. */
+size_t tl_context_memory(const tl_context *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Embeddings and encoders                                                  */

@@ -3,7 +3,7 @@
 # Safe to run repeatedly: it does nothing when everything is present.
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libutf8proc-dev libcmocka-dev)
+packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libutf8proc-dev libcmocka-dev libmicrohttpd-dev)
 optional=(valgrind)   # used by the test script when present
 optional+=(libedit-dev)   # line editing in the interactive `tinyllm chat`
 optional+=(python3)       # drives `tinyllm chat` through a pseudo-terminal in the tests

@@ -1,0 +1,26 @@
+/*
+ * api.h — the server's state as the API handlers see it, and the routes:
+ * api.c dispatches a request to api_openai.c (/v1/...), api_ollama.c
+ * (/api/...), api_misc.c (/health, /metrics, /tokenize, /detokenize) and
+ * web.c (the chat page at /). Shared helpers (JSON replies, errors, sampling
+ * options, chat prompts, durations) are in api_common.h.
+ */
+#ifndef TL_SERVER_API_H
+#define TL_SERVER_API_H
+
+#include <stdatomic.h>
+
+#include "server/http.h"
+#include "server/registry.h"
+#include "server/server.h"
+
+typedef struct server {
+    tl_server_options options;
+    registry *models;
+    double started_at; /* tl_time_ms() at start */
+    /* Counters for /metrics. */
+    atomic_uint_fast64_t requests_total, requests_failed;
+    atomic_uint_fast64_t prompt_tokens_total, generated_tokens_total;
+} server;
+
+#endif /* TL_SERVER_API_H */

@@ -1,0 +1,91 @@
+/*
+ * registry.h — the models a server offers and the ones it has loaded
+ * (registry.c).
+ *
+ * Every *.gguf of --models and each -m file is listed under its file name
+ * without ".gguf" ("smollm2-135m-q8_0"); an optional NAME.json beside it sets
+ * defaults: {"system": "...", "template": "chatml" | "FILE" | Jinja source,
+ * "options": {Ollama option names: temperature, top_k, top_p, min_p,
+ * repeat_penalty, repeat_last_n, seed, num_predict, num_ctx, stop}}.
+ * Names are matched exactly, also with an Ollama tag (":latest" is ignored).
+ *
+ * Models load on first use. A request holds its model (registry_acquire ...
+ * registry_release); an idle model unloads when its keep_alive expires (a
+ * reaper thread checks every few hundred ms). Before a load would go over
+ * --max-loaded or --max-memory, least recently used idle models are unloaded;
+ * if that is not enough the request fails (503). A request for a model that
+ * another request is loading waits for that load.
+ */
+#ifndef TL_SERVER_REGISTRY_H
+#define TL_SERVER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/engine.h"
+#include "server/server.h"
+#include "tinyllm.h"
+
+struct cJSON;
+typedef struct registry registry;
+
+/* A model the server offers (loaded or not). Fields are fixed after start. */
+typedef struct model_entry {
+    char *name;              /* "smollm2-135m-q8_0" */
+    char *path;
+    uint64_t file_size;
+    double modified;         /* seconds since the epoch (file mtime) */
+    char digest[65];         /* hex sha256-like id of path+size+mtime (Ollama shows one) */
+    struct cJSON *defaults;  /* NAME.json contents, or NULL */
+} model_entry;
+
+/* A loaded model, valid between registry_acquire and registry_release. */
+typedef struct loaded_model {
+    const model_entry *entry;
+    tl_model *model;
+    engine *engine;          /* NULL for encoder-only (embedding) models */
+    char *template_source;   /* chat template in use: defaults' "template", the model's, else chatml */
+    char *end_marker;        /* tl_chat_turn_end of it */
+    double load_ms;
+    size_t memory;           /* bytes counted against --max-memory */
+    /* Embeddings go through one context of their own, one request at a time. */
+    tl_context *embed_ctx;
+    void *embed_lock;        /* pthread_mutex_t *, see registry.c */
+} loaded_model;
+
+registry *registry_new(const tl_server_options *options, tl_error *err);
+void registry_free(registry *r);
+
+int registry_count(const registry *r);
+const model_entry *registry_entry(const registry *r, int i);
+/* The entry named `name` (an Ollama "NAME:TAG" matches NAME when TAG is
+ * "latest"), or NULL. */
+const model_entry *registry_find(const registry *r, const char *name);
+
+typedef enum registry_status {
+    REGISTRY_OK,
+    REGISTRY_UNKNOWN,    /* no such model: 404 */
+    REGISTRY_NO_ROOM,    /* the limits leave no room even after unloading idle models: 503 */
+    REGISTRY_LOAD_FAILED /* the file did not load: 500, message in err */
+} registry_status;
+
+/* Loads `name` if needed (waiting for a load in progress) and holds it. */
+registry_status registry_acquire(registry *r, const char *name, loaded_model **out, tl_error *err);
+/* Lets go of a model. keep_alive_s: NAN = the server's default; 0 = unload
+ * as soon as no request holds it; < 0 = keep loaded. */
+void registry_release(registry *r, loaded_model *m, double keep_alive_s);
+/* Sets how long an idle model stays (as registry_release), unloading it now
+ * if idle and keep_alive_s is 0; false if it is not loaded. */
+bool registry_set_keep_alive(registry *r, const char *name, double keep_alive_s);
+
+/* What /api/ps shows, for each loaded model. */
+typedef struct loaded_info {
+    const model_entry *entry;
+    size_t memory;
+    double expires_at;       /* seconds since the epoch; 0 = never */
+    int holders;             /* requests using it now */
+} loaded_info;
+/* Fills up to `max` entries, most recently used first; returns the count. */
+int registry_loaded(registry *r, loaded_info *out, int max);
+
+#endif /* TL_SERVER_REGISTRY_H */

@@ -1,0 +1,47 @@
+/*
+ * server.h — `tinyllm serve`: an HTTP server speaking the Ollama and OpenAI
+ * APIs over the models of a directory, plus a web chat page.
+ *
+ * How a request flows:
+ *   http.c      libmicrohttpd: one thread per connection, body limits, API
+ *               key, CORS; hands a complete request to api_route().
+ *   api_*.c     parse and check the JSON, pick the model, turn messages into
+ *               prompt tokens, and write the answer (JSON, SSE or NDJSON).
+ *   registry.c  which models exist, loading on first use, keep_alive and
+ *               least-recently-used unloading.
+ *   engine.c    per loaded model: N slots (sequences of one tl_context) that
+ *               advance together in one batched forward pass per step.
+ */
+#ifndef TL_SERVER_H
+#define TL_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TL_SERVER_VERSION "0.1.0"
+
+typedef struct tl_server_options {
+    const char *host;          /* "127.0.0.1" */
+    int port;                  /* 8080; 0 = any free port (printed) */
+    const char *models_dir;    /* every *.gguf in it; NULL = none */
+    const char **model_paths;  /* -m FILE, each listed by its file name without .gguf */
+    int n_model_paths;
+    double keep_alive_s;       /* idle seconds before unloading; < 0 = never (default 300) */
+    int max_loaded;            /* most models loaded at once; 0 = no limit */
+    uint64_t max_memory;       /* bytes of loaded models (weights + contexts); 0 = no limit */
+    int parallel;              /* slots (concurrent generations) per model, default 4 */
+    uint32_t n_ctx;            /* context per slot; 0 = the model's, at most 4096 */
+    int n_threads;             /* 0 = physical cores */
+    int n_batch;               /* most tokens per forward pass; 0 = 512 */
+    int queue_limit;           /* requests waiting per model before 503; default 64 */
+    size_t body_limit;         /* largest request body in bytes; default 8 MiB */
+    const char *api_key;       /* required as "Authorization: Bearer KEY" when set */
+    const char *cors_origin;   /* Access-Control-Allow-Origin value; NULL = no CORS headers */
+} tl_server_options;
+
+/* Runs the server until SIGINT or SIGTERM. Prints "listening on http://H:P"
+ * on stdout once ready. Returns the process exit code (1 after a one-line
+ * error on stderr, e.g. the port is taken or the models directory is missing). */
+int tl_server_run(const tl_server_options *options);
+
+#endif /* TL_SERVER_H */
