@@ -88,19 +88,20 @@ static unit_scratch carve(tl_context *ctx, int ith) {
     return u;
 }
 
-/* One unit: KV head g, query tokens [t0, t1) of the batch. */
+/* One unit: KV head g, query tokens [t0, t1) of the batch, token t at
+ * position pos_base + t of the sequence whose layer caches are given. */
 static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
                         const unit_scratch *u, const uint8_t *k_layer, const uint8_t *v_layer,
-                        uint32_t pos0, int g, int32_t t0, int32_t t1) {
+                        int64_t pos_base, int g, int32_t t0, int32_t t1) {
     const tl_hparams *hp = &ctx->model->hp;
     const int hd = (int)hp->head_dim;
     const int group = (int)(hp->n_head / hp->n_head_kv);
     const size_t q_dim = (size_t)hp->n_head * hd;
     const int32_t nq = (t1 - t0) * group;
-    const int64_t n_pos = (int64_t)pos0 + t1; /* positions any query of the unit sees */
+    const int64_t n_pos = pos_base + t1; /* positions any query of the unit sees */
     /* With a sliding window, positions before the earliest query's window are
      * seen by none: S and P·V cover [lo, n_pos) only (column c = position lo + c). */
-    const int64_t earliest = (int64_t)pos0 + t0 + 1;
+    const int64_t earliest = pos_base + t0 + 1;
     const int64_t lo = ap->window && earliest > (int64_t)ap->window ? earliest - ap->window : 0;
     const int64_t width = n_pos - lo;
     const float scale = ap->scale;
@@ -118,9 +119,9 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
     tl_matmul_floats(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, width, u->q, nq, u->qq, u->s, width);
 
     /* Soft-capping, the causal (and sliding-window) mask and softmax: the
-     * query row of token t sees positions [first, pos0 + t]. */
+     * query row of token t sees positions [first, pos_base + t]. */
     for (int32_t r = 0; r < nq; r++) {
-        const int64_t seen_pos = (int64_t)pos0 + t0 + r / group + 1;
+        const int64_t seen_pos = pos_base + t0 + r / group + 1;
         const int64_t first_pos = ap->window && seen_pos > (int64_t)ap->window ? seen_pos - ap->window : 0;
         const int64_t first = first_pos - lo, seen = seen_pos - lo; /* columns */
         float *row = u->s + (size_t)r * width;
@@ -141,7 +142,7 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
         const tl_kv_axpy_fn axpy = k->kv_axpy[ctx->type_v];
         memset(u->o, 0, (size_t)nq * hd * sizeof(float));
         for (int32_t r = 0; r < nq; r++) {
-            const int64_t seen = (int64_t)pos0 + t0 + r / group + 1;
+            const int64_t seen = pos_base + t0 + r / group + 1;
             const int64_t first = ap->window && seen > (int64_t)ap->window ? seen - ap->window : 0;
             for (int64_t p = first; p < seen; p++)
                 axpy(hd, u->s[(size_t)r * width + (p - lo)], v_layer + p * ctx->v_row_bytes + v_off,
@@ -157,21 +158,31 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
 }
 
 void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
-                        int32_t n, uint32_t pos0,
-                        const uint8_t *k_layer, const uint8_t *v_layer, int ith, int nth) {
+                        const tl_seq_run *runs, int32_t n_runs, uint32_t il, int ith, int nth) {
     const tl_hparams *hp = &ctx->model->hp;
     const int32_t block = tokens_per_unit(hp);
-    const int32_t n_blocks = (n + block - 1) / block;
-    const int32_t n_units = n_blocks * (int32_t)hp->n_head_kv;
+    const int32_t n_kv = (int32_t)hp->n_head_kv;
+    int32_t n_units = 0;
+    for (int32_t r = 0; r < n_runs; r++) n_units += (runs[r].n + block - 1) / block * n_kv;
     const unit_scratch u = carve(ctx, ith);
-    /* Later blocks see more positions and cost more: deal units round-robin
-     * from the most expensive down, so threads get similar totals. */
+    /* Later blocks of a run see more positions and cost more: deal units
+     * round-robin from the last down, so threads get similar totals. */
+    int32_t r = n_runs - 1, first_unit = n_units; /* units of runs[r] are [first_unit - its count, first_unit) */
     for (int32_t i = ith; i < n_units; i += nth) {
         const int32_t unit = n_units - 1 - i;
-        const int32_t b = unit / (int32_t)hp->n_head_kv;
-        const int g = unit % (int)hp->n_head_kv;
-        const int32_t t0 = b * block;
-        const int32_t t1 = t0 + block < n ? t0 + block : n;
-        attend_unit(ctx, k, ap, &u, k_layer, v_layer, pos0, g, t0, t1);
+        while (r > 0 && unit < first_unit - (runs[r].n + block - 1) / block * n_kv) {
+            first_unit -= (runs[r].n + block - 1) / block * n_kv;
+            r--;
+        }
+        const tl_seq_run *run = &runs[r];
+        const int32_t local = unit - (first_unit - (run->n + block - 1) / block * n_kv);
+        const int32_t b = local / n_kv;
+        const int g = local % n_kv;
+        const int32_t t0 = run->t0 + b * block;
+        const int32_t end = run->t0 + run->n;
+        const int32_t t1 = t0 + block < end ? t0 + block : end;
+        attend_unit(ctx, k, ap, &u, tl_kv_layer(ctx, ctx->k_cache, ctx->k_row_bytes, il, run->seq),
+                    tl_kv_layer(ctx, ctx->v_cache, ctx->v_row_bytes, il, run->seq),
+                    (int64_t)run->pos0 - run->t0, g, t0, t1);
     }
 }

@@ -24,11 +24,10 @@ typedef struct tl_attention_params {
     uint32_t window; /* a query at p sees keys at p-window+1..p; 0: all before it */
 } tl_attention_params;
 
-/* This thread's share of attention for the n queries of the batch (their
- * rotated queries in ctx->q, outputs to ctx->attn), positions 0..pos0+n-1
- * already in this layer's cache. */
+/* This thread's share of attention in layer il for the queries of the
+ * batch's runs (their rotated queries in ctx->q, outputs to ctx->attn); each
+ * run's earlier positions and its own are already in its sequence's cache. */
 void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
-                        int32_t n, uint32_t pos0,
-                        const uint8_t *k_layer, const uint8_t *v_layer, int ith, int nth);
+                        const tl_seq_run *runs, int32_t n_runs, uint32_t il, int ith, int nth);
 
 #endif /* TL_ATTENTION_H */

@@ -30,6 +30,7 @@ void tl_context_free(tl_context *ctx) {
     tl_threadpool_free(ctx->pool);
     tl_big_free(ctx->arena, ctx->arena_bytes);
     free(ctx->logits);
+    free(ctx->seq_past);
     free(ctx);
 }
 
@@ -41,8 +42,9 @@ static void layout(tl_context *ctx, tl_arena *a, uint32_t n_threads) {
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim;
     const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t f = sizeof(float);
-    ctx->k_cache = tl_arena_take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->k_row_bytes);
-    ctx->v_cache = tl_arena_take(a, (size_t)hp->n_layer * ctx->n_ctx * ctx->v_row_bytes);
+    const size_t cached = (size_t)hp->n_layer * ctx->n_seq * ctx->n_ctx;
+    ctx->k_cache = tl_arena_take(a, cached * ctx->k_row_bytes);
+    ctx->v_cache = tl_arena_take(a, cached * ctx->v_row_bytes);
     ctx->x = tl_arena_take(a, nb * n_embd * f);
     ctx->xn = tl_arena_take(a, nb * n_embd * f);
     ctx->q = tl_arena_take(a, nb * q_dim * f);
@@ -61,6 +63,10 @@ static void layout(tl_context *ctx, tl_arena *a, uint32_t n_threads) {
     size_t widest = n_embd > n_ff ? n_embd : n_ff;
     if (q_dim > widest) widest = q_dim;
     for (int i = 0; i < TL_ACT_SLOTS; i++) ctx->acts.buf[i] = tl_arena_take(a, tl_act_slot_bytes(nb, widest));
+    ctx->batch_seq = tl_arena_take(a, nb * sizeof *ctx->batch_seq);
+    ctx->batch_pos = tl_arena_take(a, nb * sizeof *ctx->batch_pos);
+    ctx->batch_rows = tl_arena_take(a, nb * sizeof *ctx->batch_rows);
+    ctx->batch_runs = tl_arena_take(a, nb * sizeof *ctx->batch_runs);
 }
 
 /* Checks a KV cache type: f32, f16, or q8_0 when heads are whole blocks. */
@@ -100,6 +106,12 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     /* A bidirectional encoder sees its whole input in one pass. */
     if (p.n_batch > p.n_ctx || model->arch->kind == TL_KIND_ENCODER) p.n_batch = p.n_ctx;
     if (p.n_threads == 0) p.n_threads = (uint32_t)tl_physical_cores();
+    if (p.n_seq == 0) p.n_seq = 1;
+    if (p.n_seq > 256)
+        return tl_fail(err, TL_ERR_ARGUMENT, "%u sequences are too many (at most 256)", p.n_seq);
+    if (p.n_seq > 1 && model->arch->ops)
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: a %s model evaluates one sequence at a time", model->path,
+                       model->arch_name);
     if (p.n_threads > 256)
         return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most 256)",
                        p.n_threads);
@@ -115,6 +127,7 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     ctx->kernels = tl_kernels();
     ctx->n_ctx = p.n_ctx;
     ctx->n_batch = p.n_batch;
+    ctx->n_seq = p.n_seq;
 
     const size_t kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     bool ok = true;
@@ -135,6 +148,8 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
         }
     }
     ctx->logits = alloc_floats((size_t)hp->n_vocab, &ok);
+    ctx->seq_past = calloc(p.n_seq, sizeof *ctx->seq_past);
+    if (!ctx->seq_past) ok = false;
     ctx->logits_capacity = 1;
     ctx->pool = tl_threadpool_new((int)p.n_threads);
     if (!ctx->pool) ok = false;
@@ -151,10 +166,33 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
 }
 
 uint32_t tl_context_size(const tl_context *ctx) { return ctx->n_ctx; }
-uint32_t tl_context_used(const tl_context *ctx) { return ctx->n_past; }
+uint32_t tl_context_used(const tl_context *ctx) { return ctx->seq_past[0]; }
+uint32_t tl_context_n_seq(const tl_context *ctx) { return ctx->n_seq; }
+
+uint32_t tl_context_seq_used(const tl_context *ctx, int32_t seq) {
+    return seq >= 0 && (uint32_t)seq < ctx->n_seq ? ctx->seq_past[seq] : 0;
+}
+
+void tl_context_seq_truncate(tl_context *ctx, int32_t seq, uint32_t pos) {
+    if (seq >= 0 && (uint32_t)seq < ctx->n_seq && pos < ctx->seq_past[seq]) ctx->seq_past[seq] = pos;
+}
+
+size_t tl_context_memory(const tl_context *ctx) {
+    return ctx->arena_bytes + ctx->logits_capacity * (size_t)ctx->model->hp.n_vocab * sizeof(float);
+}
 
 void tl_context_truncate(tl_context *ctx, uint32_t pos) {
-    if (pos < ctx->n_past) ctx->n_past = pos;
+    tl_context_seq_truncate(ctx, 0, pos);
+}
+
+/* Makes room for `rows` rows of logits. */
+static tl_status reserve_logits(tl_context *ctx, size_t rows, tl_error *err) {
+    if (rows <= ctx->logits_capacity) return TL_OK;
+    float *grown = realloc(ctx->logits, rows * (size_t)ctx->model->hp.n_vocab * sizeof(float));
+    if (!grown) return tl_fail(err, TL_ERR_NOMEM, "out of memory for %zu rows of logits", rows);
+    ctx->logits = grown;
+    ctx->logits_capacity = rows;
+    return TL_OK;
 }
 
 tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
@@ -170,10 +208,10 @@ tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "%s: encode the input first (tl_encode) before decoding", m->path);
     if (n_tokens <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
-    if (start_pos != ctx->n_past)
+    if (start_pos != ctx->seq_past[0])
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "tokens must continue the cache: start position %u, but %u are cached",
-                       start_pos, ctx->n_past);
+                       start_pos, ctx->seq_past[0]);
     if ((uint64_t)start_pos + (uint64_t)n_tokens > ctx->n_ctx)
         return tl_fail(err, TL_ERR_CONTEXT_FULL,
                        "%d tokens at position %u do not fit in the context of %u tokens", n_tokens,
@@ -185,12 +223,8 @@ tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
 
     const size_t n_vocab = (size_t)m->hp.n_vocab;
     const size_t rows = all_logits ? (size_t)n_tokens : 1;
-    if (rows > ctx->logits_capacity) {
-        float *grown = realloc(ctx->logits, rows * n_vocab * sizeof(float));
-        if (!grown) return tl_fail(err, TL_ERR_NOMEM, "out of memory for %zu rows of logits", rows);
-        ctx->logits = grown;
-        ctx->logits_capacity = rows;
-    }
+    tl_status st = reserve_logits(ctx, rows, err);
+    if (st != TL_OK) return st;
 
     for (int32_t done = 0; done < n_tokens;) {
         int32_t n = n_tokens - done;
@@ -202,7 +236,7 @@ tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
             forward(ctx, tokens + done, n, true, ctx->logits + (size_t)done * n_vocab);
         else
             forward(ctx, tokens + done, n, false, last_chunk ? ctx->logits : NULL);
-        ctx->n_past += (uint32_t)n;
+        ctx->seq_past[0] += (uint32_t)n;
         done += n;
     }
     ctx->n_logit_rows = (int32_t)rows;
@@ -215,4 +249,56 @@ const float *tl_get_logits(const tl_context *ctx, int32_t i) {
     if (i < 0) i = ctx->n_logit_rows - 1;
     if (i >= ctx->n_logit_rows) return NULL;
     return ctx->logits + (size_t)i * (size_t)ctx->model->hp.n_vocab;
+}
+
+tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq,
+                          const bool *want_logits, int32_t n_tokens, tl_error *err) {
+    const tl_model *m = ctx->model;
+    if (m->arch->ops || m->arch->kind != TL_KIND_DECODER)
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: batches of sequences need a decoder-only model", m->path);
+    if (n_tokens <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
+    uint32_t next[256]; /* each sequence's next position */
+    memcpy(next, ctx->seq_past, ctx->n_seq * sizeof *next);
+    size_t rows = 0;
+    for (int32_t i = 0; i < n_tokens; i++) {
+        if (seq[i] < 0 || (uint32_t)seq[i] >= ctx->n_seq)
+            return tl_fail(err, TL_ERR_ARGUMENT, "sequence %d of token %d is outside 0..%u", seq[i], i,
+                           ctx->n_seq - 1);
+        if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
+            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)",
+                           tokens[i], i, m->hp.n_vocab - 1);
+        if (++next[seq[i]] > ctx->n_ctx)
+            return tl_fail(err, TL_ERR_CONTEXT_FULL, "sequence %d does not fit in the context of %u tokens",
+                           seq[i], ctx->n_ctx);
+        rows += want_logits && want_logits[i];
+    }
+    tl_status st = reserve_logits(ctx, rows, err);
+    if (st != TL_OK) return st;
+
+    const size_t n_vocab = (size_t)m->hp.n_vocab;
+    size_t rows_done = 0;
+    for (int32_t done = 0; done < n_tokens;) {
+        int32_t n = n_tokens - done;
+        if (n > (int32_t)ctx->n_batch) n = (int32_t)ctx->n_batch;
+        int32_t n_out = 0;
+        for (int32_t t = 0; t < n; t++) {
+            const int32_t s = seq[done + t];
+            ctx->batch_seq[t] = s;
+            ctx->batch_pos[t] = ctx->seq_past[s]++;
+            if (want_logits && want_logits[done + t]) ctx->batch_rows[n_out++] = t;
+        }
+        const tl_batch_pass b = {.tokens = tokens + done,
+                                 .seq = ctx->batch_seq,
+                                 .pos = ctx->batch_pos,
+                                 .n = n,
+                                 .out_rows = ctx->batch_rows,
+                                 .n_out = n_out,
+                                 .logits_out = ctx->logits + rows_done * n_vocab};
+        tl_forward_batch(ctx, &b);
+        rows_done += (size_t)n_out;
+        done += n;
+    }
+    ctx->n_logit_rows = (int32_t)rows;
+    ctx->logits_all = false;
+    return TL_OK;
 }

@@ -78,7 +78,7 @@ tl_status tl_encode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, t
         return tl_fail(err, TL_ERR_ARGUMENT, "%s: a %s model has no encoder", m->path, m->arch_name);
     tl_status st = check_tokens(ctx, tokens, n_tokens, err);
     if (st != TL_OK) return st;
-    ctx->n_past = 0;
+    ctx->seq_past[0] = 0;
     ctx->n_logit_rows = 0;
     return m->arch->ops->encode(ctx, tokens, n_tokens, err);
 }
@@ -111,13 +111,13 @@ tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl
     if (st != TL_OK) return st;
     float *rows = malloc((size_t)n_tokens * d * sizeof *rows);
     if (!rows) return tl_fail(err, TL_ERR_NOMEM, "out of memory for %d hidden states", n_tokens);
-    ctx->n_past = 0;
+    ctx->seq_past[0] = 0;
     ctx->n_logit_rows = 0;
     for (int32_t done = 0; done < n_tokens;) {
         int32_t n = n_tokens - done;
         if (n > (int32_t)ctx->n_batch) n = (int32_t)ctx->n_batch;
         tl_forward_hidden(ctx, tokens + done, n, rows + (size_t)done * d);
-        ctx->n_past += (uint32_t)n;
+        ctx->seq_past[0] += (uint32_t)n;
         done += n;
     }
     pool_rows(rows, n_tokens, d, pooling, normalize, out);

@@ -24,9 +24,13 @@ typedef struct forward_pass {
     const tl_model *m;
     const tl_kernel_set *k;
     const tl_token *tokens;
-    int32_t n;       /* tokens in the batch */
-    uint32_t pos0;   /* position of the first */
-    bool all_logits;
+    int32_t n;              /* tokens in the batch */
+    const uint32_t *pos;    /* each token's position in its sequence */
+    const int32_t *seq;     /* each token's sequence */
+    const tl_seq_run *runs; /* the batch cut into runs of one sequence */
+    int32_t n_runs;
+    const int32_t *out_rows; /* tokens whose logits are wanted */
+    int32_t n_out;
     float *logits;   /* NULL: no logits wanted */
     float *hidden;   /* non-NULL: every token's final-norm output instead of logits */
     tl_rope_params rope;     /* global layers */
@@ -40,20 +44,22 @@ static void convert_input(forward_pass *f, int ith, const tl_matrix *const *mats
     tl_step_convert(f->k, &f->ctx->acts, ith, mats, n_mats, x, n_cols, t0, t1);
 }
 
-/* Step: normalise rows [first, first+count) of x into xn[0..count) and
- * convert them for the matrices that read them. Threads split the rows. */
+/* Step: normalise rows rows[0..count) of x (NULL: rows 0..count-1) into
+ * xn[0..count) and convert them for the matrices that read them. Threads
+ * split the rows. */
 static void norm_and_convert(forward_pass *f, int ith, int nth, const float *x, const float *w,
-                             const float *b, int32_t first, int32_t count,
+                             const float *b, const int32_t *rows, int32_t count,
                              const tl_matrix *const *mats, int n_mats) {
     const tl_model *m = f->m;
     const int64_t d = m->hp.n_embd;
     long t0, t1;
     tl_split_range(count, ith, nth, &t0, &t1);
     for (long t = t0; t < t1; t++) {
+        const float *row = x + (rows ? rows[t] : t) * d;
         if (m->arch->norm == TL_NORM_RMS)
-            tl_rms_norm(f->ctx->xn + t * d, x + (first + t) * d, w, d, m->hp.norm_eps);
+            tl_rms_norm(f->ctx->xn + t * d, row, w, d, m->hp.norm_eps);
         else
-            tl_layer_norm(f->ctx->xn + t * d, x + (first + t) * d, w, b, d, m->hp.norm_eps);
+            tl_layer_norm(f->ctx->xn + t * d, row, w, b, d, m->hp.norm_eps);
     }
     convert_input(f, ith, mats, n_mats, f->ctx->xn, d, t0, t1);
 }
@@ -140,9 +146,8 @@ static void head_norms(const forward_pass *f, float *x, int n_heads, const float
 }
 
 /* q/k norms and RoPE on this thread's tokens, then their keys and values
- * into the cache. */
-static void rope_and_store(forward_pass *f, int ith, int nth, const tl_layer_weights *L,
-                           uint8_t *k_layer, uint8_t *v_layer) {
+ * into their sequences' caches of layer il. */
+static void rope_and_store(forward_pass *f, int ith, int nth, const tl_layer_weights *L, uint32_t il) {
     tl_context *ctx = f->ctx;
     const tl_hparams *hp = &f->m->hp;
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
@@ -161,8 +166,9 @@ static void rope_and_store(forward_pass *f, int ith, int nth, const tl_layer_wei
         const float *c = cos_table + t * half_rot, *s = sin_table + t * half_rot;
         tl_rope_apply(rope, c, s, ctx->q + t * q_dim, (int)hp->n_head, (int)hp->head_dim);
         tl_rope_apply(rope, c, s, ctx->k + t * kv_dim, (int)hp->n_head_kv, (int)hp->head_dim);
-        tl_attention_store(ctx, f->k, k_layer, v_layer, f->pos0 + (uint32_t)t, ctx->k + t * kv_dim,
-                           ctx->v + t * kv_dim);
+        tl_attention_store(ctx, f->k, tl_kv_layer(ctx, ctx->k_cache, ctx->k_row_bytes, il, f->seq[t]),
+                           tl_kv_layer(ctx, ctx->v_cache, ctx->v_row_bytes, il, f->seq[t]), f->pos[t],
+                           ctx->k + t * kv_dim, ctx->v + t * kv_dim);
     }
 }
 
@@ -187,7 +193,7 @@ static void forward_worker(void *arg, int ith, int nth) {
         tl_matrix_get_row(&m->token_embd, f->tokens[t], x);
         if (embd_scale != 1.0f)
             for (size_t i = 0; i < n_embd; i++) x[i] *= embd_scale;
-        const float pos = (float)(f->pos0 + (uint32_t)t);
+        const float pos = (float)f->pos[t];
         tl_rope_cache(&f->rope, pos, ctx->rope_cos + t * half_rot, ctx->rope_sin + t * half_rot);
         if (f->separate_swa_rope)
             tl_rope_cache(&f->rope_swa, pos, ctx->rope_cos_swa + t * half_rot, ctx->rope_sin_swa + t * half_rot);
@@ -196,23 +202,21 @@ static void forward_worker(void *arg, int ith, int nth) {
 
     for (uint32_t il = 0; il < hp->n_layer; il++) {
         const tl_layer_weights *L = &m->layers[il];
-        uint8_t *k_layer = ctx->k_cache + (size_t)il * ctx->n_ctx * ctx->k_row_bytes;
-        uint8_t *v_layer = ctx->v_cache + (size_t)il * ctx->n_ctx * ctx->v_row_bytes;
 
         /* Attention block. */
         const tl_matrix *qkv[] = {&L->wq, &L->wk, &L->wv};
-        norm_and_convert(f, ith, nth, ctx->x, L->attn_norm, L->attn_norm_bias, 0, f->n, qkv, 3);
+        norm_and_convert(f, ith, nth, ctx->x, L->attn_norm, L->attn_norm_bias, NULL, f->n, qkv, 3);
         tl_threadpool_barrier(pool);
         matmul_share(f, ith, nth, &L->wq, L->bq, ctx->xn, f->n, ctx->q);
         matmul_share(f, ith, nth, &L->wk, L->bk, ctx->xn, f->n, ctx->k);
         matmul_share(f, ith, nth, &L->wv, L->bv, ctx->xn, f->n, ctx->v);
         tl_threadpool_barrier(pool);
-        rope_and_store(f, ith, nth, L, k_layer, v_layer);
+        rope_and_store(f, ith, nth, L, il);
         tl_threadpool_barrier(pool);
         const tl_attention_params ap = {.scale = hp->attn_scale,
                                         .softcap = hp->attn_softcap,
                                         .window = L->is_swa ? hp->n_swa : 0};
-        tl_attention_share(ctx, f->k, &ap, f->n, f->pos0, k_layer, v_layer, ith, nth);
+        tl_attention_share(ctx, f->k, &ap, f->runs, f->n_runs, il, ith, nth);
         tl_threadpool_barrier(pool);
         const tl_matrix *wo[] = {&L->wo};
         convert_input(f, ith, wo, 1, ctx->attn, (int64_t)q_dim, t0, t1);
@@ -223,7 +227,7 @@ static void forward_worker(void *arg, int ith, int nth) {
          * reads the attention block's normalised input, still in xn. */
         const tl_matrix *gate_up[] = {&L->ffn_gate, &L->ffn_up};
         if (L->ffn_norm)
-            norm_and_convert(f, ith, nth, ctx->x, L->ffn_norm, L->ffn_norm_bias, 0, f->n, gate_up, 2);
+            norm_and_convert(f, ith, nth, ctx->x, L->ffn_norm, L->ffn_norm_bias, NULL, f->n, gate_up, 2);
         else
             convert_input(f, ith, gate_up, 2, ctx->xn, (int64_t)n_embd, t0, t1);
         tl_threadpool_barrier(pool);
@@ -236,24 +240,22 @@ static void forward_worker(void *arg, int ith, int nth) {
     }
 
     if (f->hidden) {
-        norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, 0, f->n, NULL, 0);
+        norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, NULL, f->n, NULL, 0);
         for (long t = t0; t < t1; t++)
             memcpy(f->hidden + t * n_embd, ctx->xn + t * n_embd, n_embd * sizeof(float));
         return;
     }
-    if (!f->logits) return;
+    if (!f->logits || f->n_out == 0) return;
     /* Only the rows whose logits are wanted go through the output matrix. */
-    const int32_t first = f->all_logits ? 0 : f->n - 1;
     const tl_matrix *out[] = {&m->output};
-    norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, first, f->n - first,
-                     out, 1);
+    norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, f->out_rows, f->n_out, out, 1);
     tl_threadpool_barrier(pool);
-    matmul_share(f, ith, nth, &m->output, NULL, ctx->xn, f->n - first, f->logits);
+    matmul_share(f, ith, nth, &m->output, NULL, ctx->xn, f->n_out, f->logits);
     if (hp->final_softcap > 0) { /* c·tanh(logit / c) on the rows this thread wrote */
         const float c = hp->final_softcap;
         int64_t r0, r1;
         tl_step_rows(m->output.n_rows, ith, nth, &r0, &r1);
-        for (int32_t t = 0; t < f->n - first; t++)
+        for (int32_t t = 0; t < f->n_out; t++)
             for (int64_t r = r0; r < r1; r++) {
                 float *y = f->logits + (size_t)t * m->output.n_rows + r;
                 *y = c * tanhf(*y / c);
@@ -270,25 +272,42 @@ static const float *rope_factors(const tl_context *ctx) {
     return m->rope_short;
 }
 
-static void run_pass(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                     float *logits_out, float *hidden_out) {
+/* Cuts the batch into runs of consecutive tokens of one sequence. */
+static int32_t find_runs(const int32_t *seq, const uint32_t *pos, int32_t n, tl_seq_run *runs) {
+    int32_t n_runs = 0;
+    for (int32_t t = 0; t < n; t++) {
+        tl_seq_run *last = n_runs ? &runs[n_runs - 1] : NULL;
+        if (last && last->seq == seq[t] && last->pos0 + (uint32_t)last->n == pos[t]) {
+            last->n++;
+        } else {
+            runs[n_runs++] = (tl_seq_run){.t0 = t, .n = 1, .seq = seq[t], .pos0 = pos[t]};
+        }
+    }
+    return n_runs;
+}
+
+static void run_pass(tl_context *ctx, const tl_batch_pass *b, float *hidden_out) {
     const tl_model *m = ctx->model;
     const tl_hparams *hp = &m->hp;
     forward_pass f = {.ctx = ctx,
                       .hidden = hidden_out,
                       .m = m,
                       .k = ctx->kernels,
-                      .tokens = tokens,
-                      .n = n,
-                      .pos0 = ctx->n_past,
-                      .all_logits = all_logits,
-                      .logits = logits_out,
+                      .tokens = b->tokens,
+                      .n = b->n,
+                      .pos = b->pos,
+                      .seq = b->seq,
+                      .runs = ctx->batch_runs,
+                      .out_rows = b->out_rows,
+                      .n_out = b->n_out,
+                      .logits = b->logits_out,
                       .rope = {.n_rot = (int)hp->n_rot,
                                .theta_base = hp->rope_theta,
                                .freq_scale = hp->rope_freq_scale,
                                .freq_factors = rope_factors(ctx),
                                .mscale = hp->rope_attn_factor,
                                .neox = m->arch->rope == TL_ROPE_NEOX}};
+    f.n_runs = find_runs(b->seq, b->pos, b->n, ctx->batch_runs);
     /* Local layers of Gemma 3 have their own base and no scaling. */
     f.separate_swa_rope = hp->n_swa > 0 && m->arch->swa_rope_theta > 0;
     f.rope_swa = f.rope;
@@ -297,11 +316,32 @@ static void run_pass(tl_context *ctx, const tl_token *tokens, int32_t n, bool al
     tl_threadpool_run(ctx->pool, forward_worker, &f);
 }
 
-void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                float *logits_out) {
-    run_pass(ctx, tokens, n, all_logits, logits_out, NULL);
+/* A pass over n tokens of sequence 0 that follow its cached positions. */
+static tl_batch_pass sequence_zero_pass(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
+                                        float *logits_out) {
+    for (int32_t t = 0; t < n; t++) {
+        ctx->batch_seq[t] = 0;
+        ctx->batch_pos[t] = ctx->seq_past[0] + (uint32_t)t;
+        ctx->batch_rows[t] = t;
+    }
+    return (tl_batch_pass){.tokens = tokens,
+                           .seq = ctx->batch_seq,
+                           .pos = ctx->batch_pos,
+                           .n = n,
+                           .out_rows = all_logits ? ctx->batch_rows : ctx->batch_rows + n - 1,
+                           .n_out = logits_out ? (all_logits ? n : 1) : 0,
+                           .logits_out = logits_out};
 }
 
+void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
+                float *logits_out) {
+    const tl_batch_pass b = sequence_zero_pass(ctx, tokens, n, all_logits, logits_out);
+    run_pass(ctx, &b, NULL);
+}
+
+void tl_forward_batch(tl_context *ctx, const tl_batch_pass *b) { run_pass(ctx, b, NULL); }
+
 void tl_forward_hidden(tl_context *ctx, const tl_token *tokens, int32_t n, float *hidden_out) {
-    run_pass(ctx, tokens, n, false, NULL, hidden_out);
+    const tl_batch_pass b = sequence_zero_pass(ctx, tokens, n, false, NULL);
+    run_pass(ctx, &b, hidden_out);
 }

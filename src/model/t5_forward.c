@@ -273,7 +273,7 @@ static void decoder_worker(void *arg, int ith, int nth) {
 void t5_run_decoder(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
                     float *logits) {
     t5_pass p = {.ctx = ctx, .m = ctx->model, .tm = ctx->model->family, .st = ctx->family,
-                 .k = ctx->kernels, .tokens = tokens, .n = n, .pos0 = ctx->n_past,
+                 .k = ctx->kernels, .tokens = tokens, .n = n, .pos0 = ctx->seq_past[0],
                  .all_logits = all_logits, .logits = logits};
     tl_threadpool_run(ctx->pool, decoder_worker, &p);
 }

@@ -126,6 +126,85 @@ static void truncate_and_replay_gives_the_same_logits(void **state) {
     tl_context_free(ctx);
 }
 
+/* Three sequences in one context, evaluated together (prompts cut into runs
+ * and chunks of n_batch, then one token each per step), give the logits each
+ * has when evaluated alone. */
+static void sequences_in_one_batch_match_separate_runs(void **state) {
+    (void)state;
+    if (!model) skip();
+    enum { N_SEQ = 3, STEPS = 6, MAX_TOKENS = 64 };
+    static const int32_t prompt_len[N_SEQ] = {30, 17, 45};
+    tl_token tokens[N_SEQ][MAX_TOKENS];
+    for (int s = 0; s < N_SEQ; s++)
+        for (int i = 0; i < MAX_TOKENS; i++) tokens[s][i] = (tl_token)(1 + (i * 7919 + s * 104729) % 31999);
+    const int32_t n_vocab = tl_vocab_size(model);
+    float *ref[N_SEQ];
+    for (int s = 0; s < N_SEQ; s++) ref[s] = run(1, 1, tokens[s], prompt_len[s], STEPS);
+
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 128;
+    p.n_batch = 32;
+    p.n_threads = 2;
+    p.n_seq = N_SEQ;
+    tl_context *ctx = NULL;
+    tl_error err = {0};
+    assert_int_equal(tl_context_new(model, &p, &ctx, &err), TL_OK);
+    assert_int_equal(tl_context_n_seq(ctx), N_SEQ);
+
+    /* The prompts interleaved: 10 of A, all of B, the rest of A, all of C. */
+    tl_token batch[MAX_TOKENS * N_SEQ];
+    int32_t seq[MAX_TOKENS * N_SEQ];
+    bool want[MAX_TOKENS * N_SEQ];
+    int32_t n = 0;
+    const struct { int s, from, to; } pieces[] = {{0, 0, 10}, {1, 0, 17}, {0, 10, 30}, {2, 0, 45}};
+    for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++)
+        for (int i = pieces[k].from; i < pieces[k].to; i++, n++) {
+            batch[n] = tokens[pieces[k].s][i];
+            seq[n] = pieces[k].s;
+            want[n] = i == prompt_len[pieces[k].s] - 1;
+        }
+    assert_int_equal(tl_decode_batch(ctx, batch, seq, want, n, &err), TL_OK);
+    for (int step = 0; step <= STEPS; step++) {
+        /* Logit rows come in batch order: the prompts ended in order B, A, C. */
+        static const int prompt_order[N_SEQ] = {1, 0, 2};
+        for (int k = 0; k < N_SEQ; k++) {
+            const int s = step == 0 ? prompt_order[k] : k;
+            const float *got = tl_get_logits(ctx, k), *want_row = ref[s] + (size_t)step * n_vocab;
+            assert_non_null(got);
+            for (int32_t i = 0; i < n_vocab; i++)
+                if (fabsf(got[i] - want_row[i]) > 1e-4f * (1.0f + fabsf(want_row[i])))
+                    fail_msg("step %d, sequence %d, logit %d: %g batched, %g alone", step, s, i, got[i],
+                             want_row[i]);
+        }
+        assert_null(tl_get_logits(ctx, N_SEQ));
+        if (step == STEPS) break;
+        for (int s = 0; s < N_SEQ; s++) {
+            batch[s] = tokens[s][prompt_len[s] + step];
+            seq[s] = s;
+            want[s] = true;
+        }
+        assert_int_equal(tl_decode_batch(ctx, batch, seq, want, N_SEQ, &err), TL_OK);
+    }
+    for (int s = 0; s < N_SEQ; s++) assert_int_equal(tl_context_seq_used(ctx, s), prompt_len[s] + STEPS);
+
+    /* Bad input: a sequence out of range; a sequence that would overflow (nothing is evaluated). */
+    seq[0] = N_SEQ;
+    assert_int_equal(tl_decode_batch(ctx, batch, seq, NULL, 1, &err), TL_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "sequence 3"));
+    for (int i = 0; i < 80; i++) {
+        seq[i] = 2;
+        batch[i] = 5;
+    }
+    assert_int_equal(tl_decode_batch(ctx, batch, seq, NULL, 80, &err), TL_ERR_CONTEXT_FULL);
+    assert_int_equal(tl_context_seq_used(ctx, 2), prompt_len[2] + STEPS);
+    tl_context_seq_truncate(ctx, 1, 5);
+    assert_int_equal(tl_context_seq_used(ctx, 1), 5);
+    assert_int_equal(tl_context_seq_used(ctx, 0), prompt_len[0] + STEPS);
+    assert_true(tl_context_memory(ctx) > 0);
+    tl_context_free(ctx);
+    for (int s = 0; s < N_SEQ; s++) free(ref[s]);
+}
+
 static void bad_cache_types_are_refused(void **state) {
     (void)state;
     if (!model) skip();
@@ -145,6 +224,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cache_types_agree_with_f32),
         cmocka_unit_test(truncate_and_replay_gives_the_same_logits),
+        cmocka_unit_test(sequences_in_one_batch_match_separate_runs),
         cmocka_unit_test(bad_cache_types_are_refused),
     };
     const int failed = cmocka_run_group_tests_name("llama", tests, setup, teardown);
