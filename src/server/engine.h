@@ -12,7 +12,9 @@
  * prompt starts the same way (a chat's next turn) reuses that cache.
  *
  * Text reaches the request through on_text as it is produced (stop strings
- * are held back until they can no longer match); on_done is called exactly
+ * are held back until they can no longer match); on_text is also called with
+ * len 0 while the prompt is evaluated, to ask whether the client is still
+ * there (return false to cancel). on_done is called exactly
  * once at the end, from the scheduler thread, after which the engine no
  * longer touches the request.
  */

@@ -1,0 +1,82 @@
+/*
+ * stop_text.c — cutting generated text at stop strings (see stop_text.h).
+ */
+#include "server/stop_text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void stop_text_init(stop_text *t, const char *const *stops, int n_stops) {
+    *t = (stop_text){.stops = stops, .n_stops = n_stops};
+}
+
+void stop_text_free(stop_text *t) {
+    free(t->bytes);
+    *t = (stop_text){0};
+}
+
+/* Looks for a whole stop string starting at or after `from`; cuts the text
+ * at the earliest one. */
+static void find_stop(stop_text *t, size_t from) {
+    size_t cut = t->len;
+    for (int i = 0; i < t->n_stops; i++) {
+        const size_t n = strlen(t->stops[i]);
+        if (n == 0 || n > t->len) continue;
+        for (size_t at = from; at + n <= t->len && at < cut; at++)
+            if (memcmp(t->bytes + at, t->stops[i], n) == 0) {
+                cut = at;
+                break;
+            }
+    }
+    if (cut < t->len) {
+        t->len = cut;
+        t->bytes[cut] = 0;
+        t->stopped = true;
+    }
+}
+
+bool stop_text_append(stop_text *t, const char *bytes, size_t n) {
+    if (t->stopped || n == 0) return true;
+    if (t->len + n + 1 > t->capacity) {
+        size_t capacity = t->capacity ? 2 * t->capacity : 256;
+        while (capacity < t->len + n + 1) capacity *= 2;
+        char *grown = realloc(t->bytes, capacity);
+        if (!grown) return false;
+        t->bytes = grown;
+        t->capacity = capacity;
+    }
+    memcpy(t->bytes + t->len, bytes, n);
+    const size_t old_len = t->len;
+    t->len += n;
+    t->bytes[t->len] = 0;
+    /* A new match can only start in the held-back tail or the new bytes. */
+    size_t longest = 0;
+    for (int i = 0; i < t->n_stops; i++) {
+        const size_t k = strlen(t->stops[i]);
+        if (k > longest) longest = k;
+    }
+    find_stop(t, old_len + 1 > longest ? old_len + 1 - longest : 0);
+    return true;
+}
+
+/* Length of the longest end of the text that begins some stop string. */
+static size_t held_back(const stop_text *t) {
+    size_t hold = 0;
+    for (int i = 0; i < t->n_stops; i++) {
+        const size_t n = strlen(t->stops[i]);
+        for (size_t k = n > 0 ? n - 1 : 0; k > hold; k--)
+            if (k <= t->len && memcmp(t->bytes + t->len - k, t->stops[i], k) == 0) {
+                hold = k;
+                break;
+            }
+    }
+    return hold;
+}
+
+const char *stop_text_release(stop_text *t, bool final, size_t *n) {
+    const size_t end = final || t->stopped ? t->len : t->len - held_back(t);
+    const char *from = t->bytes ? t->bytes + t->sent : "";
+    *n = end > t->sent ? end - t->sent : 0;
+    if (end > t->sent) t->sent = end;
+    return from;
+}

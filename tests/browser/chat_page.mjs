@@ -1,0 +1,317 @@
+// chat_page.mjs — drives the web chat page of `tinyllm serve` in headless
+// Chromium (playwright-core) the way a person would: pick a model, chat with
+// streamed replies and metrics, change settings, swap models, unload from the
+// loaded-models panel, stop a long reply, retry, edit, conversations, the
+// error line and the API-key prompt. Screenshots after each stage go to
+// $ARTIFACTS. Not part of the default test run: scripts/test-browser.sh starts
+// a server with two models (a and b) and runs this with
+//   BASE_URL=http://127.0.0.1:PORT  CHROMIUM=/usr/bin/chromium  ARTIFACTS=DIR
+// Prints one "ok"/"not ok" line per check and "N passed, N failed" at the end.
+
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+// CommonJS require honours NODE_PATH (ES imports do not), so playwright-core
+// may live in a temporary npm prefix.
+const require = createRequire(import.meta.url);
+const { chromium } = require("playwright-core");
+
+const BASE_URL = process.env.BASE_URL || process.argv[2];
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const ARTIFACTS = process.env.ARTIFACTS || "build/browser-artifacts";
+const REPLY_TIMEOUT_MS = Number(process.env.REPLY_TIMEOUT_MS || 60000);
+if (!BASE_URL) {
+  console.error("usage: BASE_URL=http://127.0.0.1:PORT node tests/browser/chat_page.mjs");
+  process.exit(2);
+}
+mkdirSync(ARTIFACTS, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+let shot = 0;
+
+function check(condition, what, detail = "") {
+  if (condition) {
+    passed += 1;
+    console.log(`ok - ${what}`);
+  } else {
+    failed += 1;
+    console.log(`not ok - ${what}${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+async function screenshot(page, name) {
+  shot += 1;
+  const file = join(ARTIFACTS, `${String(shot).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  console.log(`# screenshot ${file}`);
+}
+
+const assistants = (page) => page.locator('[data-testid=message][data-role=assistant]');
+const users = (page) => page.locator('[data-testid=message][data-role=user]');
+
+// The value of the model picker's option for a model file named `stem`
+// ("a" → "a" or "a:latest").
+async function modelOption(page, stem) {
+  const values = await page.locator("#model-select option").evaluateAll((options) => options.map((o) => o.value));
+  return values.find((v) => v === stem || v === `${stem}:latest` || v.startsWith(`${stem}:`));
+}
+
+async function waitIdle(page) {
+  await page.locator("#send").waitFor({ state: "visible", timeout: REPLY_TIMEOUT_MS });
+}
+
+// Types a message, sends it with Enter and waits until the reply is complete.
+async function sendAndWait(page, text) {
+  const before = await assistants(page).count();
+  await page.locator("#prompt").fill(text);
+  await page.locator("#prompt").press("Enter");
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=message][data-role=assistant]').length > n,
+    before, { timeout: REPLY_TIMEOUT_MS });
+  await waitIdle(page);
+  const reply = assistants(page).last();
+  return {
+    text: (await reply.locator("[data-testid=message-content]").textContent()) || "",
+    metrics: (await reply.locator("[data-testid=metrics]").textContent()) || "",
+    meta: (await reply.locator(".message-meta").textContent()) || "",
+  };
+}
+
+async function errorLine(page) {
+  const line = page.locator("#error-line");
+  return (await line.isVisible()) ? (await line.textContent()) || "" : "";
+}
+
+async function run() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (error) => pageErrors.push(String(error)));
+  const chatBodies = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith("/api/chat") && request.method() === "POST") {
+      try { chatBodies.push(JSON.parse(request.postData() || "{}")); } catch { chatBodies.push({}); }
+    }
+  });
+
+  try {
+    // 1. Load the page: the model picker fills from /api/tags.
+    await page.goto(BASE_URL, { waitUntil: "load" });
+    await page.waitForFunction(() => document.querySelectorAll("#model-select option[value]:not([value=''])").length >= 2,
+      null, { timeout: 15000 });
+    const modelA = await modelOption(page, "a");
+    const modelB = await modelOption(page, "b");
+    check(modelA && modelB, "model picker lists models a and b", `${modelA} ${modelB}`);
+    await screenshot(page, "loaded");
+
+    // 2. Pick model a, send a message, get a streamed reply with metrics.
+    await page.selectOption("#model-select", modelA);
+    const first = await sendAndWait(page, "Hello! Tell me a story.");
+    check(first.text.trim().length > 0, "model a streams a non-empty reply", JSON.stringify(first.text.slice(0, 80)));
+    check(/tokens\/s/.test(first.metrics) && /ms\/token/.test(first.metrics), "metrics show tokens/s and ms/token", first.metrics);
+    check(/first token \d+ ms/.test(first.metrics), "metrics show the time to first token", first.metrics);
+    check(/prompt \d+ tokens/.test(first.metrics), "metrics show the prompt tokens", first.metrics);
+    check(first.meta.startsWith("a"), "the reply is labelled with model a", first.meta);
+    check(chatBodies.at(-1)?.model === modelA && chatBodies.at(-1)?.stream === true, "the request goes to model a, streamed");
+    check((await errorLine(page)) === "", "no error line after a good reply");
+    await screenshot(page, "first-reply");
+
+    // 3. Settings: temperature 0, max tokens 16, template and BOS; persisted.
+    await page.fill("#set-temperature", "0");
+    await page.fill("#set-num_predict", "16");
+    await page.selectOption("#set-template", "chatml");
+    await page.selectOption("#set-bos", "true");
+    await page.fill("#set-system", "You are terse.");
+    await page.reload({ waitUntil: "load" });
+    await page.waitForFunction(() => document.querySelectorAll("#model-select option").length >= 2);
+    check(await page.inputValue("#set-temperature") === "0" && await page.inputValue("#set-num_predict") === "16",
+      "settings survive a reload (localStorage)");
+    check(await users(page).count() === 1 && await assistants(page).count() === 1,
+      "the conversation survives a reload (localStorage)");
+    check(await page.inputValue("#model-select") === modelA, "the chosen model survives a reload");
+    const second = await sendAndWait(page, "Again, shorter.");
+    const sent = chatBodies.at(-1) || {};
+    check(sent.options?.temperature === 0 && sent.options?.num_predict === 16,
+      "the request carries temperature 0 and num_predict 16", JSON.stringify(sent.options));
+    check(sent.template === "chatml" && sent.options?.add_bos === true, "the request carries the template and add_bos",
+      JSON.stringify({ template: sent.template, add_bos: sent.options?.add_bos }));
+    check(sent.messages?.[0]?.role === "system" && sent.messages?.length === 4,
+      "the request has the system prompt and the whole history", JSON.stringify(sent.messages?.map((m) => m.role)));
+    const evalCount = Number((/(\d+) tokens ·/.exec(second.metrics) || [])[1]);
+    check(second.text.trim().length > 0 && evalCount > 0 && evalCount <= 16, "the second reply has at most 16 tokens",
+      second.metrics);
+    await screenshot(page, "settings-second-reply");
+
+    // 4. Swap to model b: the next message goes to it.
+    await page.selectOption("#model-select", modelB);
+    const third = await sendAndWait(page, "Now you, model b.");
+    check(chatBodies.at(-1)?.model === modelB, "after the swap the request goes to model b");
+    check(third.meta.startsWith("b") && third.text.trim().length > 0, "model b answers", third.meta);
+    await screenshot(page, "model-b-reply");
+
+    // 5. The loaded-models panel shows b; unload it.
+    const loadedB = page.locator(`[data-testid=loaded-model][data-model="${modelB}"]`);
+    await loadedB.waitFor({ state: "visible", timeout: 10000 });
+    check(await loadedB.isVisible(), "the loaded-models panel lists model b");
+    check(/unloads/.test((await loadedB.textContent()) || ""), "the panel shows when b unloads");
+    await screenshot(page, "models-panel");
+    await loadedB.locator("[data-testid=unload]").click();
+    await loadedB.waitFor({ state: "detached", timeout: 10000 }).catch(() => {});
+    check(await loadedB.count() === 0, "Unload removes model b from the panel");
+    check(chatBodies.some((b) => b.model === modelB && b.keep_alive === 0 && b.messages?.length === 0),
+      "Unload sends keep_alive 0 with no messages");
+    await screenshot(page, "unloaded-b");
+
+    // 6. Stop a long reply: the partial text stays.
+    await page.fill("#set-num_predict", "-1");
+    await page.selectOption("#model-select", modelA);
+    const beforeStop = await assistants(page).count();
+    await page.locator("#prompt").fill("Write a very long story.");
+    await page.locator("#prompt").press("Enter");
+    await page.waitForFunction((n) => {
+      const replies = document.querySelectorAll('[data-testid=message][data-role=assistant]');
+      return replies.length > n && replies[replies.length - 1].querySelector("[data-testid=message-content]").textContent.length > 0;
+    }, beforeStop, { timeout: REPLY_TIMEOUT_MS });
+    const stopVisible = await page.locator("#stop").isVisible();
+    check(stopVisible, "the Stop button shows while a reply streams");
+    await screenshot(page, "streaming");
+    if (stopVisible) await page.locator("#stop").click();
+    await waitIdle(page);
+    const stopped = assistants(page).last();
+    const stoppedMetrics = (await stopped.locator("[data-testid=metrics]").textContent()) || "";
+    const stoppedText = (await stopped.locator("[data-testid=message-content]").textContent()) || "";
+    check(/stopped/.test(stoppedMetrics), "a stopped reply is marked stopped", stoppedMetrics);
+    check(stoppedText.length > 0, "the partial reply is kept after Stop");
+    check((await errorLine(page)) === "", "Stop shows no error");
+    await screenshot(page, "stopped");
+
+    // 7. Retry regenerates the last reply; Edit truncates and resends.
+    await page.fill("#set-num_predict", "12");
+    const countBeforeRetry = await page.locator("[data-testid=message]").count();
+    await assistants(page).last().locator("[data-testid=retry]").click();
+    await page.waitForTimeout(50);
+    await waitIdle(page);
+    check(await page.locator("[data-testid=message]").count() === countBeforeRetry,
+      "Retry replaces the last reply (same number of messages)");
+    check(!/stopped/.test((await assistants(page).last().locator("[data-testid=metrics]").textContent()) || ""),
+      "the retried reply is a new, complete one");
+    await users(page).first().locator("[data-testid=edit]").click();
+    await page.locator("[data-testid=edit-box]").fill("Edited first question");
+    await page.locator("[data-testid=edit-save]").click();
+    await page.waitForTimeout(50);
+    await waitIdle(page);
+    check(await users(page).count() === 1 && await assistants(page).count() === 1,
+      "Edit keeps the conversation up to the edited message and answers it again");
+    check(((await users(page).first().textContent()) || "").includes("Edited first question"), "the edited text is shown");
+    check(chatBodies.at(-1)?.messages?.filter((m) => m.role !== "system").length === 1, "the resend carries only the edited message");
+    await screenshot(page, "edited");
+
+    // 8. Conversations: titled by the first message; new chat; delete.
+    const titles = await page.locator("[data-testid=conversation]").allTextContents();
+    check(titles.length === 1 && titles[0].includes("Edited first question"), "the conversation is named after its first message",
+      JSON.stringify(titles));
+    await page.click("#new-chat");
+    check(await page.locator("[data-testid=message]").count() === 0, "New chat opens an empty conversation");
+    await sendAndWait(page, "A second conversation");
+    check(await page.locator("[data-testid=conversation]").count() === 2, "the sidebar lists two conversations");
+    await page.locator("[data-testid=conversation]", { hasText: "Edited first question" }).locator(".conversation-open").click();
+    check(((await users(page).first().textContent()) || "").includes("Edited first question"), "switching back shows the first conversation");
+    await screenshot(page, "conversations");
+    await page.locator("[data-testid=conversation]", { hasText: "A second conversation" }).locator("[data-testid=delete-conversation]").click();
+    check(await page.locator("[data-testid=conversation]").count() === 1, "Delete removes a conversation");
+
+    // 9. HTTP errors show the JSON "error" text (the server's answer is faked here).
+    await page.route("**/api/chat", (route) => route.fulfill({
+      status: 500, contentType: "application/json", body: JSON.stringify({ error: "out of memory (test)" }),
+    }), { times: 1 });
+    const messagesBefore = await page.locator("[data-testid=message]").count();
+    await page.locator("#prompt").fill("This one fails");
+    await page.locator("#prompt").press("Enter");
+    await page.locator("#error-line").waitFor({ state: "visible", timeout: 10000 });
+    const errorText = await errorLine(page);
+    check(errorText.includes("out of memory (test)"), "an HTTP error shows the JSON error text", errorText);
+    check(await page.locator("[data-testid=message]").count() === messagesBefore + 1,
+      "a failed request leaves the user message (to retry) and no empty reply");
+    await screenshot(page, "error-line");
+
+    // 10. A 401 asks for the API key, then the request is sent with it.
+    let authHeader = null;
+    // Playwright tries the newest route first: the one-time 401, then this.
+    await page.route("**/api/chat", async (route) => {
+      authHeader = route.request().headers().authorization || null;
+      await route.continue();
+    });
+    await page.route("**/api/chat", (route) => route.fulfill({
+      status: 401, contentType: "application/json", body: JSON.stringify({ error: "missing API key" }),
+    }), { times: 1 });
+    await users(page).last().locator("[data-testid=retry]").click();
+    await page.locator("#key-dialog").waitFor({ state: "visible", timeout: 10000 });
+    await screenshot(page, "api-key-dialog");
+    await page.fill("#key-input", "secret-test-key");
+    await page.click("#key-submit");
+    await waitIdle(page);
+    check(authHeader === "Bearer secret-test-key", "after a 401 the request is sent again with the key", String(authHeader));
+    check(await page.evaluate(() => localStorage.getItem("tinyllm.apiKey")) === "secret-test-key",
+      "the key is kept in localStorage");
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await page.evaluate(() => localStorage.removeItem("tinyllm.apiKey"));
+
+    // 11. Model output is text, never HTML (a faked reply with markup and a
+    // code fence); Shift+Enter is a newline.
+    const hostile = ["<img src=x onerror=\"window.__pwned=1\">", " <b>bold?</b>\n", "```js\n",
+      "let x = '<script>window.__pwned=2</script>';\n", "```\n", "after the code"];
+    const ndjson = hostile.map((piece) => JSON.stringify({
+      model: modelA, created_at: new Date().toISOString(), message: { role: "assistant", content: piece }, done: false,
+    })).join("\n") + "\n" + JSON.stringify({
+      model: modelA, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done: true,
+      done_reason: "stop", total_duration: 5e6, load_duration: 0, prompt_eval_count: 3, prompt_eval_duration: 1e6,
+      eval_count: hostile.length, eval_duration: 4e6,
+    }) + "\n";
+    await page.route("**/api/chat", (route) => route.fulfill({
+      status: 200, contentType: "application/x-ndjson", body: ndjson,
+    }), { times: 1 });
+    const fake = await sendAndWait(page, "Show me some code");
+    const lastReply = assistants(page).last();
+    check(await lastReply.locator("img, b, script").count() === 0 && !(await page.evaluate(() => window.__pwned)),
+      "markup in model output is shown as text", fake.text.slice(0, 60));
+    check(fake.text.includes("<img src=x") && fake.text.includes("<b>bold?</b>"), "the markup is visible as text");
+    check(((await lastReply.locator("pre.code code").textContent()) || "").includes("<script>"),
+      "a ``` fence becomes a code block");
+    check(/1500\.0 tokens\/s/.test(fake.metrics), "tokens/s comes from the final chunk (eval_count / eval_duration)", fake.metrics);
+    await screenshot(page, "code-block");
+
+    await page.locator("#prompt").fill("line one");
+    await page.locator("#prompt").press("Shift+Enter");
+    await page.locator("#prompt").pressSequentially("line two");
+    check(await page.inputValue("#prompt") === "line one\nline two", "Shift+Enter adds a newline instead of sending");
+    await page.locator("#prompt").fill("");
+    check(await page.locator("[data-testid=message-content] b, [data-testid=message-content] script").count() === 0,
+      "no HTML elements come from model text");
+    check(pageErrors.length === 0, "no JavaScript errors on the page", pageErrors.join(" | "));
+    await screenshot(page, "final");
+
+    // 12. Dark colour scheme and a narrow screen (for the eye: screenshots only).
+    await page.emulateMedia({ colorScheme: "dark" });
+    await screenshot(page, "dark");
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.reload({ waitUntil: "load" });
+    await page.locator("#prompt").waitFor({ state: "visible" });
+    check(await page.locator("#prompt").isVisible() && !(await page.locator("#panel").isVisible()),
+      "on a narrow screen the chat shows and the side panels fold away");
+    await screenshot(page, "narrow-dark");
+  } catch (error) {
+    check(false, "the test ran to the end", error.stack || String(error));
+    await screenshot(page, "failure").catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+run();

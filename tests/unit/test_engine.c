@@ -1,0 +1,306 @@
+/*
+ * test_engine.c — the server's generation engine (src/server/engine.c):
+ * requests running together in one batch give, token for token, the replies
+ * each gets alone; stop strings, max_tokens, cancellation by the client, a
+ * full queue and a too-long prompt; a follow-up prompt reuses a slot's cache.
+ * Also the stop-string holding of src/server/stop_text.c.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/engine.h"
+#include "server/stop_text.h"
+#include "test_support.h"
+#include "tinyllm.h"
+
+static tl_model *model;
+
+static int setup(void **state) {
+    (void)state;
+    if (!tl_test_have_shared("models/stories260K.gguf")) return 0;
+    tl_error err = {0};
+    if (tl_model_load(tl_test_shared_path("models/stories260K.gguf"), NULL, &model, &err) != TL_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    tl_model_free(model);
+    return 0;
+}
+
+/* A request and what came back. */
+typedef struct outcome {
+    gen_request req;
+    tl_token prompt[128];
+    char text[4096];
+    size_t len;
+    int calls, cancel_after; /* on_text calls with text; cancel at this many (0: never) */
+    gen_result result;
+    bool done;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} outcome;
+
+static bool on_text(void *user, const char *text, size_t len) {
+    outcome *o = user;
+    if (len == 0) return true;
+    if (o->len + len < sizeof o->text) {
+        memcpy(o->text + o->len, text, len);
+        o->len += len;
+        o->text[o->len] = 0;
+    }
+    return !(o->cancel_after && ++o->calls >= o->cancel_after);
+}
+
+static void on_done(void *user, const gen_result *result) {
+    outcome *o = user;
+    pthread_mutex_lock(&o->lock);
+    o->result = *result;
+    o->done = true;
+    pthread_cond_signal(&o->cond);
+    pthread_mutex_unlock(&o->lock);
+}
+
+static void outcome_init(outcome *o, const char *prompt, int32_t max_tokens) {
+    memset(o, 0, sizeof *o);
+    pthread_mutex_init(&o->lock, NULL);
+    pthread_cond_init(&o->cond, NULL);
+    o->req.n_prompt = tl_tokenize(model, prompt, strlen(prompt), true, false, o->prompt, 128);
+    assert_true(o->req.n_prompt > 0);
+    o->req.prompt = o->prompt;
+    o->req.sampling = tl_sampler_default_params();
+    o->req.sampling.temperature = 0;
+    o->req.max_tokens = max_tokens;
+    o->req.on_text = on_text;
+    o->req.on_done = on_done;
+    o->req.user = o;
+}
+
+static void outcome_wait(outcome *o) {
+    pthread_mutex_lock(&o->lock);
+    while (!o->done) pthread_cond_wait(&o->cond, &o->lock);
+    pthread_mutex_unlock(&o->lock);
+    pthread_mutex_destroy(&o->lock);
+    pthread_cond_destroy(&o->cond);
+}
+
+/* The greedy reply to `prompt` from a plain one-sequence context. */
+static char *alone(const char *prompt, int32_t max_tokens) {
+    tl_token tokens[512];
+    int32_t n = tl_tokenize(model, prompt, strlen(prompt), true, false, tokens, 512);
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 256;
+    tl_context *ctx = NULL;
+    tl_error err = {0};
+    assert_int_equal(tl_context_new(model, &p, &ctx, &err), TL_OK);
+    assert_int_equal(tl_decode(ctx, tokens, n, 0, false, &err), TL_OK);
+    char *text = calloc(1, 4096);
+    tl_detokenizer *d = tl_detokenizer_new(model, false);
+    size_t len = 0;
+    for (int32_t i = 0; i < max_tokens; i++) {
+        const float *logits = tl_get_logits(ctx, -1);
+        tl_token best = 0;
+        for (tl_token t = 1; t < tl_vocab_size(model); t++)
+            if (logits[t] > logits[best]) best = t;
+        if (tl_token_is_eog(model, best)) break;
+        size_t k;
+        const char *piece = tl_detokenizer_push(d, best, &k);
+        memcpy(text + len, piece, k);
+        len += k;
+        assert_int_equal(tl_decode(ctx, &best, 1, tl_context_used(ctx), false, &err), TL_OK);
+    }
+    size_t k;
+    const char *rest = tl_detokenizer_flush(d, &k);
+    memcpy(text + len, rest, k);
+    tl_detokenizer_free(d);
+    tl_context_free(ctx);
+    return text;
+}
+
+static engine *start(int n_slots, int queue_limit) {
+    const engine_params p = {.n_slots = n_slots, .n_ctx = 256, .n_threads = 2, .n_batch = 64,
+                             .queue_limit = queue_limit};
+    tl_error err = {0};
+    engine *e = engine_new(model, &p, &err);
+    if (!e) fail_msg("%s", err.message);
+    return e;
+}
+
+static const char *prompts[] = {"Once upon a time", "The little dog", "Lily and Tom went to the park",
+                                "One day, a big bird", "Sam had a red ball"};
+
+static void batched_replies_match_separate_ones(void **state) {
+    (void)state;
+    if (!model) skip();
+    engine *e = start(3, 16);
+    enum { N = 5 };
+    outcome *o = calloc(N, sizeof *o);
+    tl_error err = {0};
+    for (int i = 0; i < N; i++) {
+        outcome_init(&o[i], prompts[i], 40);
+        assert_int_equal(engine_submit(e, &o[i].req, &err), ENGINE_QUEUED);
+    }
+    for (int i = 0; i < N; i++) {
+        outcome_wait(&o[i]);
+        char *expected = alone(prompts[i], 40);
+        if (strcmp(o[i].text, expected) != 0)
+            fail_msg("prompt %d: batched '%s', alone '%s'", i, o[i].text, expected);
+        free(expected);
+        assert_string_equal(o[i].result.finish_reason, o[i].result.n_generated == 40 ? "length" : "stop");
+        assert_int_equal(o[i].result.n_prompt, o[i].req.n_prompt);
+        assert_true(o[i].result.total_ms >= o[i].result.generation_ms);
+    }
+    engine_stats stats;
+    engine_get_stats(e, &stats);
+    assert_int_equal(stats.requests, N);
+    assert_int_equal(stats.n_slots, 3);
+    assert_int_equal(stats.active + stats.queued, 0);
+    engine_free(e);
+    free(o);
+}
+
+static void stop_strings_and_limits(void **state) {
+    (void)state;
+    if (!model) skip();
+    engine *e = start(2, 4);
+    char *full = alone(prompts[0], 40);
+    assert_true(strlen(full) > 12);
+    /* A stop string from the middle of the reply: the text ends right before it. */
+    char stop[8];
+    memcpy(stop, full + 8, 4);
+    stop[4] = 0;
+    const char *stops[] = {stop};
+    outcome o;
+    outcome_init(&o, prompts[0], 40);
+    o.req.stop = stops;
+    o.req.n_stop = 1;
+    char *text = NULL;
+    size_t len = 0;
+    gen_result r;
+    tl_error err = {0};
+    assert_int_equal(engine_generate(e, &o.req, &text, &len, &r, &err), ENGINE_QUEUED);
+    const char *at = strstr(full, stop);
+    assert_int_equal(len, (size_t)(at - full));
+    assert_memory_equal(text, full, len);
+    assert_string_equal(r.finish_reason, "stop");
+    free(text);
+
+    /* max_tokens */
+    outcome_init(&o, prompts[0], 5);
+    assert_int_equal(engine_generate(e, &o.req, &text, &len, &r, &err), ENGINE_QUEUED);
+    assert_string_equal(r.finish_reason, "length");
+    assert_int_equal(r.n_generated, 5);
+    free(text);
+
+    /* The follow-up prompt starts with the last one and its reply: its cache is reused. */
+    char follow[512];
+    snprintf(follow, sizeof follow, "%s%s and then", prompts[0], full);
+    outcome_init(&o, prompts[0], 40);
+    assert_int_equal(engine_generate(e, &o.req, &text, &len, &r, &err), ENGINE_QUEUED);
+    free(text);
+    outcome_init(&o, follow, 8);
+    assert_int_equal(engine_generate(e, &o.req, &text, &len, &r, &err), ENGINE_QUEUED);
+    if (r.n_prompt_cached < 20) fail_msg("only %d of %d prompt tokens reused", r.n_prompt_cached, r.n_prompt);
+    free(text);
+
+    /* A prompt longer than the context; an empty prompt; a bad sampling parameter. */
+    outcome_init(&o, prompts[0], 5);
+    tl_token long_prompt[300] = {0};
+    for (int i = 0; i < 300; i++) long_prompt[i] = 100 + i % 50;
+    o.req.prompt = long_prompt;
+    o.req.n_prompt = 300;
+    assert_int_equal(engine_submit(e, &o.req, &err), ENGINE_TOO_LONG);
+    assert_non_null(strstr(err.message, "300 tokens"));
+    o.req.n_prompt = 0;
+    assert_int_equal(engine_submit(e, &o.req, &err), ENGINE_BAD_PARAMS);
+    outcome_init(&o, prompts[0], 5);
+    o.req.sampling.min_p = 2;
+    assert_int_equal(engine_submit(e, &o.req, &err), ENGINE_BAD_PARAMS);
+    free(full);
+    engine_free(e);
+}
+
+static void cancelled_and_busy(void **state) {
+    (void)state;
+    if (!model) skip();
+    engine *e = start(1, 1);
+    outcome *o = calloc(4, sizeof *o);
+    tl_error err = {0};
+    /* The client goes away after three pieces of text. */
+    outcome_init(&o[0], prompts[1], -1);
+    o[0].cancel_after = 3;
+    o[0].req.ignore_eos = true;
+    assert_int_equal(engine_submit(e, &o[0].req, &err), ENGINE_QUEUED);
+    outcome_wait(&o[0]);
+    assert_string_equal(o[0].result.finish_reason, "cancelled");
+    assert_true(o[0].result.n_generated <= 4);
+    /* One slot, one place in the queue: a third request is refused while the first two are held. */
+    for (int i = 1; i < 4; i++) {
+        outcome_init(&o[i], prompts[i], 200);
+        o[i].req.ignore_eos = true;
+    }
+    assert_int_equal(engine_submit(e, &o[1].req, &err), ENGINE_QUEUED);
+    assert_int_equal(engine_submit(e, &o[2].req, &err), ENGINE_QUEUED);
+    const engine_submit_status third = engine_submit(e, &o[3].req, &err);
+    if (third == ENGINE_BUSY) assert_non_null(strstr(err.message, "busy"));
+    /* Freeing the engine ends whatever is left as cancelled, each request told once. */
+    engine_free(e);
+    for (int i = 1; i < (third == ENGINE_QUEUED ? 4 : 3); i++) {
+        outcome_wait(&o[i]);
+        assert_true(strcmp(o[i].result.finish_reason, "cancelled") == 0 ||
+                    strcmp(o[i].result.finish_reason, "length") == 0);
+    }
+    free(o);
+}
+
+/* Held-back text: a stop string split over pieces is never released. */
+static void stop_text_holds_back_partial_matches(void **state) {
+    (void)state;
+    const char *stops[] = {"<|im_end|>", "STOP"};
+    stop_text t;
+    stop_text_init(&t, stops, 2);
+    size_t n;
+    assert_true(stop_text_append(&t, "Hello <|im", 10));
+    const char *out = stop_text_release(&t, false, &n);
+    assert_int_equal(n, 6);
+    assert_memory_equal(out, "Hello ", 6);
+    assert_true(stop_text_append(&t, "_e", 2));
+    stop_text_release(&t, false, &n);
+    assert_int_equal(n, 0);
+    assert_true(stop_text_append(&t, "nd|> more", 9));
+    assert_true(t.stopped);
+    stop_text_release(&t, false, &n);
+    assert_int_equal(n, 0);
+    assert_string_equal(t.bytes, "Hello ");
+    stop_text_free(&t);
+    /* Not a stop string after all: released when it cannot match any more, or at the end. */
+    stop_text_init(&t, stops, 2);
+    assert_true(stop_text_append(&t, "ST", 2));
+    stop_text_release(&t, false, &n);
+    assert_int_equal(n, 0);
+    assert_true(stop_text_append(&t, "ART", 3));
+    out = stop_text_release(&t, false, &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(out, "START", 5);
+    assert_true(stop_text_append(&t, " <", 2));
+    out = stop_text_release(&t, true, &n);
+    assert_int_equal(n, 2);
+    assert_false(t.stopped);
+    stop_text_free(&t);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stop_text_holds_back_partial_matches),
+        cmocka_unit_test(batched_replies_match_separate_ones),
+        cmocka_unit_test(stop_strings_and_limits),
+        cmocka_unit_test(cancelled_and_busy),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,142 @@
+// api.js — the chat page's calls to the server's Ollama API (same origin):
+// /api/tags (models), /api/ps (loaded models), /api/chat (streamed NDJSON
+// replies, and unloading with keep_alive 0). Adds "Authorization: Bearer KEY"
+// when an API key is known; on a 401 it asks for the key through the
+// callback given to setKeyPrompt and tries again.
+
+import { loadApiKey, saveApiKey } from "./store.js";
+
+// An HTTP or stream error carrying the server's JSON "error" text.
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+let askForKey = async () => null;
+
+// fn(reason) resolves to the key the user typed, or null if they gave up.
+export function setKeyPrompt(fn) {
+  askForKey = fn;
+}
+
+function headers(extra) {
+  const result = { ...extra };
+  const key = loadApiKey();
+  if (key) result.Authorization = `Bearer ${key}`;
+  return result;
+}
+
+// The "error" of a JSON error body, else the body text, else the status line.
+async function errorText(response) {
+  let text = "";
+  try { text = await response.text(); } catch { /* body unreadable */ }
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body.error === "string") return body.error;
+    if (body && body.error && typeof body.error.message === "string") return body.error.message;
+  } catch { /* not JSON */ }
+  text = text.trim();
+  return text ? text.slice(0, 300) : `HTTP ${response.status} ${response.statusText}`.trim();
+}
+
+// One key prompt at a time: requests that get a 401 together share it.
+let pendingPrompt = null;
+
+function promptForKey(reason) {
+  if (!pendingPrompt) {
+    pendingPrompt = Promise.resolve(askForKey(reason)).finally(() => { pendingPrompt = null; });
+  }
+  return pendingPrompt;
+}
+
+// fetch() that retries after asking for a key while the server answers 401
+// (unless `quiet`, for background polling), and throws ApiError for any
+// other non-2xx answer.
+async function request(path, init = {}, { quiet = false } = {}) {
+  for (;;) {
+    const response = await fetch(path, { ...init, headers: headers(init.headers) });
+    if (response.status === 401) {
+      const message = await errorText(response);
+      const key = quiet ? null : await promptForKey(message);
+      if (key) {
+        saveApiKey(key);
+        continue;
+      }
+      throw new ApiError(`${message} (an API key is needed)`, 401);
+    }
+    if (!response.ok) throw new ApiError(await errorText(response), response.status);
+    return response;
+  }
+}
+
+async function getJson(path, quiet = false) {
+  const response = await request(path, {}, { quiet });
+  return response.json();
+}
+
+export async function listModels() {
+  const body = await getJson("/api/tags");
+  return Array.isArray(body.models) ? body.models : [];
+}
+
+// quiet: a 401 throws instead of asking for the key (the periodic refresh).
+export async function listLoadedModels({ quiet = false } = {}) {
+  const body = await getJson("/api/ps", quiet);
+  return Array.isArray(body.models) ? body.models : [];
+}
+
+export async function unloadModel(name) {
+  const response = await request("/api/chat", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ model: name, messages: [], keep_alive: 0 }),
+  });
+  await response.text(); // one JSON object (or NDJSON line): nothing to show
+}
+
+// Streams a chat reply: onChunk(chunk) for every NDJSON object (the first one
+// marks the time to first token); resolves to the final {"done":true} object,
+// or null if the stream ended without one. Aborting `signal` rejects with an
+// AbortError (the caller keeps what it has shown so far).
+export async function streamChat(body, { signal, onChunk }) {
+  const response = await request("/api/chat", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...body, stream: true }),
+    signal,
+  });
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let pending = "";
+  let final = null;
+
+  const handleLine = (line) => {
+    if (!line.trim()) return;
+    let chunk;
+    try {
+      chunk = JSON.parse(line);
+    } catch {
+      throw new ApiError(`bad line in the reply stream: ${line.slice(0, 120)}`, response.status);
+    }
+    if (chunk.error) throw new ApiError(String(chunk.error), response.status);
+    onChunk(chunk);
+    if (chunk.done) final = chunk;
+  };
+
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    pending += decoder.decode(value, { stream: true });
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      handleLine(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+    }
+  }
+  pending += decoder.decode();
+  handleLine(pending);
+  return final;
+}
