@@ -42,7 +42,7 @@ enum {
     PANEL_BLOCKS = 16,     /* blocks per panel: 16 KiB of levels, stays in L1 */
     TOKEN_TILE = 6,        /* tokens per micro-kernel call */
     PREP_BYTES = 48 * 1024, /* per-token block scales and sums, on the stack */
-    GEMV_MAX_TOKENS = 3,    /* up to this many tokens: the streaming kernel */
+    GEMV_MAX_TOKENS = 8,    /* up to this many tokens (a server's decode batch): the streaming kernel */
     GEMV_MAX_PAIRS = 96     /* its stack buffers: n_cols <= 6144 */
 };
 
@@ -535,9 +535,16 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
     static void gemv_##name(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,      \
                             int64_t r1, const void *x, size_t x_row_bytes, int nt, float *y,    \
                             int64_t ldy) {                                                      \
-        if (nt == 1) gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 1, y, ldy); \
-        else if (nt == 2) gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 2, y, ldy); \
-        else gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 3, y, ldy); \
+        switch (nt) { /* a constant token count per call unrolls the inner loops */               \
+        case 1: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 1, y, ldy); break; \
+        case 2: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 2, y, ldy); break; \
+        case 3: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 3, y, ldy); break; \
+        case 4: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 4, y, ldy); break; \
+        case 5: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 5, y, ldy); break; \
+        case 6: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 6, y, ldy); break; \
+        case 7: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 7, y, ldy); break; \
+        default: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 8, y, ldy); \
+        }                                                                                        \
     }
 DEFINE_GEMV(q4_0, TL_TYPE_Q4_0, 8, X86_Q4_0_BYTES)
 DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, X86_Q5_0_BYTES)
