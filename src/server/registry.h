@@ -72,7 +72,9 @@ typedef enum registry_status {
 /* Loads `name` if needed (waiting for a load in progress) and holds it. */
 registry_status registry_acquire(registry *r, const char *name, loaded_model **out, tl_error *err);
 /* Lets go of a model. keep_alive_s: NAN = the server's default; 0 = unload
- * as soon as no request holds it; < 0 = keep loaded. */
+ * as soon as no request holds it (the reaper thread does it at once, so this
+ * may be called from any thread, the model's generation thread included);
+ * < 0 = keep loaded. */
 void registry_release(registry *r, loaded_model *m, double keep_alive_s);
 /* Sets how long an idle model stays (as registry_release), unloading it now
  * if idle and keep_alive_s is 0; false if it is not loaded. */

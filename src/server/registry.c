@@ -1,0 +1,829 @@
+/*
+ * registry.c — the models a server offers and the ones it has loaded (see
+ * registry.h).
+ *
+ * At start the models directory and the -m files are scanned once into a
+ * fixed array of slots, one per model; each slot then moves through
+ *
+ *     UNLOADED -> LOADING -> LOADED -> UNLOADING -> UNLOADED
+ *
+ * under the registry mutex. The slow steps (tl_model_load, engine_new,
+ * engine_free, which joins the engine's thread) run with the mutex released:
+ * the thread that moved a slot into LOADING or UNLOADING owns its
+ * loaded_model until it moves the slot on, and everyone else waits on the
+ * `changed` condition variable. Limits count LOADING and LOADED slots;
+ * UNLOADING ones are already on their way out.
+ *
+ * A reaper thread unloads idle models whose keep_alive has run out.
+ */
+#include "server/registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+/* How often (at most) the reaper looks for expired models. */
+#define REAPER_PERIOD_MS 250.0
+
+typedef enum slot_state { SLOT_UNLOADED, SLOT_LOADING, SLOT_LOADED, SLOT_UNLOADING } slot_state;
+
+typedef struct model_slot {
+    model_entry entry;         /* first member: a model_entry * is its slot's address */
+    /* Owned by the thread that put the slot in LOADING/UNLOADING; read-only
+     * for holders while LOADED. */
+    loaded_model loaded;
+    /* The rest is guarded by the registry mutex. */
+    slot_state state;
+    int holders;
+    uint64_t last_used;        /* the registry's use_clock at the last use: LRU order */
+    uint64_t counted_memory;   /* bytes counted against --max-memory (an estimate while LOADING) */
+    double pending_keep_alive; /* set by registry_set_keep_alive while held; NAN if none */
+    double idle_deadline_ms;   /* tl_time_ms() at which an idle model expires; INFINITY = never */
+    double expires_at;         /* the same in seconds since the epoch; 0 = never */
+} model_slot;
+
+struct registry {
+    tl_server_options options;
+    model_slot *slots;
+    int n_slots;
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;     /* a load or an unload finished */
+    pthread_cond_t reaper_wake; /* a deadline changed, or stopping */
+    pthread_t reaper;
+    bool reaper_started, stopping;
+    uint64_t use_clock;
+};
+
+static void set_error(tl_error *err, tl_status status, const char *fmt, ...) {
+    if (!err) return;
+    err->status = status;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, args);
+    va_end(args);
+}
+
+static double epoch_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool ends_with(const char *text, const char *suffix) {
+    const size_t n = strlen(text), m = strlen(suffix);
+    return n >= m && strcmp(text + n - m, suffix) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scanning                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A whole file as a NUL-terminated string; NULL with errno set. */
+static char *read_text_file(const char *path) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            char *bigger = realloc(text, cap = cap * 2 + 4096);
+            if (!bigger) {
+                free(text);
+                fclose(fp);
+                errno = ENOMEM;
+                return NULL;
+            }
+            text = bigger;
+        }
+        const size_t got = fread(text + len, 1, cap - len - 1, fp);
+        len += got;
+        if (got == 0) break;
+    }
+    const bool failed = ferror(fp);
+    fclose(fp);
+    if (failed) {
+        free(text);
+        errno = EIO;
+        return NULL;
+    }
+    text[len] = 0;
+    return text;
+}
+
+/* "DIR/NAME" (NAME alone when dir is empty). */
+static char *join_path(const char *dir, size_t dir_len, const char *name) {
+    const size_t n = dir_len + 1 + strlen(name) + 1;
+    char *path = malloc(n);
+    if (!path) return NULL;
+    if (dir_len) snprintf(path, n, "%.*s/%s", (int)dir_len, dir, name);
+    else snprintf(path, n, "%s", name);
+    return path;
+}
+
+/* The length of the directory part of `path` (0 for a bare file name). */
+static size_t dir_length(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return 0;
+    return slash == path ? 1 : (size_t)(slash - path);
+}
+
+/* A file beside the model: "DIR/<other>". */
+static char *beside_model(const char *model_path, const char *other) {
+    return join_path(model_path, dir_length(model_path), other);
+}
+
+/* How a NAME.json "template" is meant: a built-in name, Jinja source, or a file. */
+static bool template_is_source(const char *value) {
+    return tl_chat_template_builtin(value) || strstr(value, "{{") || strstr(value, "{%");
+}
+
+/* The template file a NAME.json names, relative to the model's directory. */
+static char *template_file_path(const char *model_path, const char *value) {
+    return value[0] == '/' ? strdup(value) : beside_model(model_path, value);
+}
+
+/* NAME.json beside the model, checked; *out stays NULL when there is none. */
+static bool read_defaults(const char *model_path, const char *name, cJSON **out, tl_error *err) {
+    *out = NULL;
+    char *json_name = malloc(strlen(name) + 6);
+    if (!json_name) return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+    sprintf(json_name, "%s.json", name);
+    char *json_path = beside_model(model_path, json_name);
+    free(json_name);
+    if (!json_path) return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+
+    bool ok = false;
+    char *text = read_text_file(json_path);
+    if (!text) {
+        if (errno == ENOENT) ok = true;
+        else set_error(err, TL_ERR_IO, "%s: %s", json_path, strerror(errno));
+        free(json_path);
+        return ok;
+    }
+    const char *parse_end = NULL;
+    cJSON *json = cJSON_ParseWithOpts(text, &parse_end, true);
+    const bool is_object = cJSON_IsObject(json);
+    const cJSON *system = is_object ? cJSON_GetObjectItemCaseSensitive(json, "system") : NULL;
+    const cJSON *template = is_object ? cJSON_GetObjectItemCaseSensitive(json, "template") : NULL;
+    const cJSON *options = is_object ? cJSON_GetObjectItemCaseSensitive(json, "options") : NULL;
+    if (!json) {
+        set_error(err, TL_ERR_FORMAT, "%s: invalid JSON at byte %td", json_path,
+                  parse_end ? parse_end - text : (ptrdiff_t)0);
+    } else if (!is_object) {
+        set_error(err, TL_ERR_FORMAT, "%s: must be a JSON object", json_path);
+    } else if (system && !cJSON_IsString(system)) {
+        set_error(err, TL_ERR_FORMAT, "%s: \"system\" must be a string", json_path);
+    } else if (template && !cJSON_IsString(template)) {
+        set_error(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", json_path);
+    } else if (options && !cJSON_IsObject(options)) {
+        set_error(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", json_path);
+    } else if (template && !template_is_source(template->valuestring)) {
+        char *file = template_file_path(model_path, template->valuestring);
+        FILE *fp = file ? fopen(file, "rb") : NULL;
+        if (fp) {
+            fclose(fp);
+            ok = true;
+        } else if (file) {
+            set_error(err, TL_ERR_IO,
+                      "%s: \"template\" is not a built-in template (%s), Jinja source or a file: %s: %s", json_path,
+                      tl_chat_template_builtin_names(), file, strerror(errno));
+        } else {
+            set_error(err, TL_ERR_NOMEM, "out of memory");
+        }
+        free(file);
+    } else {
+        ok = true;
+    }
+    if (ok) *out = json;
+    else cJSON_Delete(json);
+    free(text);
+    free(json_path);
+    return ok;
+}
+
+static uint64_t splitmix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* A 256-bit identifier of path+size+mtime in hex: four differently seeded
+ * FNV-1a lanes, each finished with splitmix64. Not a cryptographic hash. */
+static void compute_digest(const char *path, uint64_t size, double modified, char out[65]) {
+    const int64_t modified_ns = (int64_t)(modified * 1e9);
+    unsigned char tail[16];
+    for (int i = 0; i < 8; i++) {
+        tail[i] = (unsigned char)(size >> (8 * i));
+        tail[8 + i] = (unsigned char)((uint64_t)modified_ns >> (8 * i));
+    }
+    for (int lane = 0; lane < 4; lane++) {
+        uint64_t h = 0xcbf29ce484222325ull ^ splitmix64((uint64_t)lane + 1);
+        for (const unsigned char *p = (const unsigned char *)path; *p; p++) h = (h ^ *p) * 0x100000001b3ull;
+        for (size_t i = 0; i < sizeof tail; i++) h = (h ^ tail[i]) * 0x100000001b3ull;
+        snprintf(out + 16 * lane, 17, "%016" PRIx64, splitmix64(h));
+    }
+}
+
+/* Adds the model at `path` (its NAME.json too); fails on a missing file or
+ * a name already taken. */
+static bool add_model(registry *r, int *capacity, const char *path, tl_error *err) {
+    struct stat st;
+    if (stat(path, &st) != 0) return set_error(err, TL_ERR_IO, "%s: %s", path, strerror(errno)), false;
+    if (!S_ISREG(st.st_mode)) return set_error(err, TL_ERR_IO, "%s: not a regular file", path), false;
+
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t name_len = strlen(base);
+    if (ends_with(base, ".gguf")) name_len -= 5;
+    if (name_len == 0) return set_error(err, TL_ERR_ARGUMENT, "%s: no model name in the file name", path), false;
+    char *name = strndup(base, name_len);
+    if (!name) return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+    for (int i = 0; i < r->n_slots; i++) {
+        if (strcmp(r->slots[i].entry.name, name) == 0) {
+            set_error(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path,
+                      path);
+            free(name);
+            return false;
+        }
+    }
+    cJSON *defaults = NULL;
+    if (!read_defaults(path, name, &defaults, err)) {
+        free(name);
+        return false;
+    }
+    if (r->n_slots == *capacity) {
+        const int bigger_capacity = *capacity ? *capacity * 2 : 8;
+        model_slot *bigger = realloc(r->slots, (size_t)bigger_capacity * sizeof *bigger);
+        if (!bigger) {
+            free(name);
+            cJSON_Delete(defaults);
+            return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+        }
+        r->slots = bigger;
+        *capacity = bigger_capacity;
+    }
+    model_slot *s = &r->slots[r->n_slots];
+    memset(s, 0, sizeof *s);
+    s->entry.name = name;
+    s->entry.path = strdup(path);
+    s->entry.file_size = (uint64_t)st.st_size;
+    s->entry.modified = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+    s->entry.defaults = defaults;
+    if (!s->entry.path) {
+        free(name);
+        cJSON_Delete(defaults);
+        return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+    }
+    compute_digest(s->entry.path, s->entry.file_size, s->entry.modified, s->entry.digest);
+    s->state = SLOT_UNLOADED;
+    s->pending_keep_alive = NAN;
+    s->idle_deadline_ms = INFINITY;
+    r->n_slots++;
+    return true;
+}
+
+static int compare_strings(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every regular *.gguf of `dir`, in name order. */
+static bool scan_directory(registry *r, int *capacity, const char *dir, tl_error *err) {
+    DIR *d = opendir(dir);
+    if (!d) return set_error(err, TL_ERR_IO, "%s: %s", dir, strerror(errno)), false;
+    char **paths = NULL;
+    int n_paths = 0, paths_capacity = 0;
+    bool ok = true;
+    struct dirent *de;
+    while (ok && (de = readdir(d))) {
+        if (!ends_with(de->d_name, ".gguf") || strlen(de->d_name) == 5) continue;
+        char *path = join_path(dir, strlen(dir), de->d_name);
+        struct stat st;
+        if (!path) {
+            ok = false;
+        } else if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path); /* a dangling link or a directory: not a model */
+        } else {
+            if (n_paths == paths_capacity) {
+                paths_capacity = paths_capacity ? paths_capacity * 2 : 16;
+                char **bigger = realloc(paths, (size_t)paths_capacity * sizeof *bigger);
+                if (!bigger) {
+                    free(path);
+                    ok = false;
+                    break;
+                }
+                paths = bigger;
+            }
+            paths[n_paths++] = path;
+        }
+    }
+    closedir(d);
+    if (!ok) set_error(err, TL_ERR_NOMEM, "out of memory");
+    if (n_paths) qsort(paths, (size_t)n_paths, sizeof *paths, compare_strings);
+    for (int i = 0; ok && i < n_paths; i++) ok = add_model(r, capacity, paths[i], err);
+    for (int i = 0; i < n_paths; i++) free(paths[i]);
+    free(paths);
+    return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading and unloading (without the registry mutex)                       */
+/* ------------------------------------------------------------------------ */
+
+/* Frees whatever a (possibly half-made) loaded model holds; keeps `entry`. */
+static void free_loaded(loaded_model *m) {
+    if (m->engine) engine_free(m->engine);
+    if (m->embed_ctx) tl_context_free(m->embed_ctx);
+    if (m->embed_lock) {
+        pthread_mutex_destroy(m->embed_lock);
+        free(m->embed_lock);
+    }
+    free(m->template_source);
+    free(m->end_marker);
+    if (m->model) tl_model_free(m->model);
+    const model_entry *entry = m->entry;
+    memset(m, 0, sizeof *m);
+    m->entry = entry;
+}
+
+/* The chat template: NAME.json's "template" (a built-in name, Jinja source
+ * or a file beside the model), else the model's own, else chatml. */
+static char *choose_template(const model_entry *entry, const tl_model *model, tl_error *err) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(entry->defaults, "template");
+    if (cJSON_IsString(value)) {
+        const char *builtin = tl_chat_template_builtin(value->valuestring);
+        if (builtin) return strdup(builtin);
+        if (template_is_source(value->valuestring)) return strdup(value->valuestring);
+        char *file = template_file_path(entry->path, value->valuestring);
+        char *source = file ? read_text_file(file) : NULL;
+        if (!source) set_error(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "",
+                               strerror(errno));
+        free(file);
+        return source;
+    }
+    const char *source = tl_model_chat_template(model);
+    return strdup(source ? source : tl_chat_template_builtin("chatml"));
+}
+
+/* The end-of-sequence token's text ("" when the vocabulary has none). */
+static char *eos_text(const tl_model *model) {
+    char buf[256];
+    const tl_token eos = tl_token_eos(model);
+    const int32_t n = eos >= 0 ? tl_token_to_piece(model, eos, true, buf, (int32_t)sizeof buf - 1) : 0;
+    buf[n > 0 ? n : 0] = 0;
+    return strdup(buf);
+}
+
+/* The context size a model's engine gets: NAME.json options.num_ctx, else --ctx. */
+static uint32_t context_size(const registry *r, const model_entry *entry) {
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(entry->defaults, "options");
+    const cJSON *num_ctx = cJSON_GetObjectItemCaseSensitive(options, "num_ctx");
+    if (cJSON_IsNumber(num_ctx) && num_ctx->valuedouble >= 1 && num_ctx->valuedouble <= 1e7)
+        return (uint32_t)num_ctx->valuedouble;
+    return r->options.n_ctx;
+}
+
+/* Loads the slot's model into s->loaded (the caller owns the LOADING slot). */
+static registry_status load_model(const registry *r, model_slot *s, tl_error *err) {
+    const double started = tl_time_ms();
+    loaded_model *m = &s->loaded;
+    memset(m, 0, sizeof *m);
+    m->entry = &s->entry;
+
+    tl_error load_err = {0};
+    const tl_model_params params = tl_model_default_params();
+    if (tl_model_load(s->entry.path, &params, &m->model, &load_err) != TL_OK) {
+        set_error(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);
+        goto fail;
+    }
+    if (!(m->template_source = choose_template(&s->entry, m->model, err))) goto fail;
+
+    char *eos = eos_text(m->model);
+    if (!eos || tl_chat_turn_end(m->template_source, eos, &m->end_marker, &load_err) != TL_OK) {
+        m->end_marker = strdup("");
+    }
+    free(eos);
+    if (!m->end_marker) {
+        set_error(err, TL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+
+    if (tl_model_has_decoder(m->model) && !tl_model_has_encoder(m->model)) {
+        const engine_params engine_options = {
+            .n_slots = r->options.parallel > 0 ? r->options.parallel : 1,
+            .n_ctx = context_size(r, &s->entry),
+            .n_threads = r->options.n_threads,
+            .n_batch = r->options.n_batch,
+            .queue_limit = r->options.queue_limit,
+            .end_marker = m->end_marker,
+        };
+        if (!(m->engine = engine_new(m->model, &engine_options, &load_err))) {
+            set_error(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);
+            goto fail;
+        }
+    }
+
+    if (!(m->embed_lock = malloc(sizeof(pthread_mutex_t)))) {
+        set_error(err, TL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (pthread_mutex_init(m->embed_lock, NULL) != 0) {
+        free(m->embed_lock);
+        m->embed_lock = NULL;
+        set_error(err, TL_ERR_NOMEM, "cannot create a mutex");
+        goto fail;
+    }
+    m->memory = (size_t)s->entry.file_size + (m->engine ? engine_memory(m->engine) : 0);
+    m->load_ms = tl_time_ms() - started;
+    return REGISTRY_OK;
+
+fail:
+    free_loaded(m);
+    return REGISTRY_LOAD_FAILED;
+}
+
+/* Frees an UNLOADING slot's model, then marks it UNLOADED (takes the mutex). */
+static void finish_unload(registry *r, model_slot *s) {
+    free_loaded(&s->loaded);
+    pthread_mutex_lock(&r->lock);
+    s->state = SLOT_UNLOADED;
+    s->counted_memory = 0;
+    s->holders = 0;
+    s->pending_keep_alive = NAN;
+    s->idle_deadline_ms = INFINITY;
+    s->expires_at = 0;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void finish_unloads(registry *r, model_slot **victims, int n_victims) {
+    for (int i = 0; i < n_victims; i++) finish_unload(r, victims[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bookkeeping (with the registry mutex held)                               */
+/* ------------------------------------------------------------------------ */
+
+static void hold(registry *r, model_slot *s) {
+    s->holders++;
+    s->last_used = ++r->use_clock;
+    s->pending_keep_alive = NAN; /* a newer request: its own keep_alive will decide */
+    s->idle_deadline_ms = INFINITY;
+    s->expires_at = 0;
+}
+
+/* An idle model starts its keep_alive; true if it must unload now (the slot
+ * is then UNLOADING and the caller must finish_unload it). */
+static bool start_idle(registry *r, model_slot *s, double keep_alive_s) {
+    if (keep_alive_s == 0) {
+        s->state = SLOT_UNLOADING;
+        return true;
+    }
+    if (isnan(keep_alive_s) || keep_alive_s < 0) {
+        s->idle_deadline_ms = INFINITY;
+        s->expires_at = 0;
+    } else {
+        s->idle_deadline_ms = tl_time_ms() + keep_alive_s * 1e3;
+        s->expires_at = epoch_seconds() + keep_alive_s;
+    }
+    pthread_cond_signal(&r->reaper_wake);
+    return false;
+}
+
+static double mebibytes(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+/*
+ * Makes room for `extra_count` more models of `extra_memory` bytes by
+ * marking idle models UNLOADING, least recently used first (never `keep`);
+ * the caller must finish_unloads them once it has released the mutex.
+ * When even that is not enough: if `must_fit`, nothing is marked and false
+ * is returned with a message naming the limit; otherwise as many idle models
+ * as help are marked and true is returned.
+ */
+static bool make_room(registry *r, const model_slot *keep, const char *wanted, int extra_count, uint64_t extra_memory,
+                      bool must_fit, model_slot **victims, int *n_victims, tl_error *err) {
+    int count = extra_count;
+    uint64_t memory = extra_memory;
+    for (int i = 0; i < r->n_slots; i++) {
+        const model_slot *s = &r->slots[i];
+        if (s->state == SLOT_LOADING || s->state == SLOT_LOADED) {
+            count++;
+            memory += s->counted_memory;
+        }
+    }
+    const int max_loaded = r->options.max_loaded;
+    const uint64_t max_memory = r->options.max_memory;
+    *n_victims = 0;
+    for (;;) {
+        const bool too_many = max_loaded > 0 && count > max_loaded;
+        const bool too_big = max_memory > 0 && memory > max_memory;
+        if (!too_many && !too_big) return true;
+        model_slot *lru = NULL;
+        for (int i = 0; i < r->n_slots; i++) {
+            model_slot *s = &r->slots[i];
+            if (s != keep && s->state == SLOT_LOADED && s->holders == 0 && (!lru || s->last_used < lru->last_used))
+                lru = s;
+        }
+        if (!lru) {
+            if (!must_fit) return true;
+            for (int i = 0; i < *n_victims; i++) victims[i]->state = SLOT_LOADED;
+            *n_victims = 0;
+            if (too_many) {
+                set_error(err, TL_ERR_ARGUMENT,
+                          "cannot load '%s': --max-loaded %d is reached and no loaded model is idle", wanted,
+                          max_loaded);
+            } else {
+                set_error(err, TL_ERR_ARGUMENT,
+                          "cannot load '%s': it needs about %.1f MiB and models in use hold %.1f MiB of "
+                          "--max-memory %.1f MiB",
+                          wanted, mebibytes(extra_memory), mebibytes(memory - extra_memory), mebibytes(max_memory));
+            }
+            return false;
+        }
+        lru->state = SLOT_UNLOADING;
+        victims[(*n_victims)++] = lru;
+        count--;
+        memory -= lru->counted_memory;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The reaper                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Unloads idle models whose keep_alive ran out; sleeps until the next
+ * deadline or REAPER_PERIOD_MS, whichever comes first. */
+static void *reaper_main(void *arg) {
+    registry *r = arg;
+    pthread_mutex_lock(&r->lock);
+    while (!r->stopping) {
+        const double now = tl_time_ms();
+        double wake_at = now + REAPER_PERIOD_MS;
+        model_slot *expired = NULL;
+        for (int i = 0; i < r->n_slots && !expired; i++) {
+            model_slot *s = &r->slots[i];
+            if (s->state != SLOT_LOADED || s->holders > 0) continue;
+            if (s->idle_deadline_ms <= now) expired = s;
+            else if (s->idle_deadline_ms < wake_at) wake_at = s->idle_deadline_ms;
+        }
+        if (expired) {
+            expired->state = SLOT_UNLOADING;
+            pthread_mutex_unlock(&r->lock);
+            finish_unload(r, expired);
+            pthread_mutex_lock(&r->lock);
+            continue;
+        }
+        struct timespec until;
+        until.tv_sec = (time_t)(wake_at / 1e3);
+        until.tv_nsec = (long)((wake_at - (double)until.tv_sec * 1e3) * 1e6);
+        if (until.tv_nsec >= 1000000000L) until.tv_nsec = 999999999L;
+        if (until.tv_nsec < 0) until.tv_nsec = 0;
+        pthread_cond_timedwait(&r->reaper_wake, &r->lock, &until);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The public functions                                                     */
+/* ------------------------------------------------------------------------ */
+
+registry *registry_new(const tl_server_options *options, tl_error *err) {
+    registry *r = calloc(1, sizeof *r);
+    if (!r) return set_error(err, TL_ERR_NOMEM, "out of memory"), NULL;
+    r->options = *options;
+    int capacity = 0;
+    bool ok = !options->models_dir || scan_directory(r, &capacity, options->models_dir, err);
+    for (int i = 0; ok && i < options->n_model_paths; i++) ok = add_model(r, &capacity, options->model_paths[i], err);
+    if (!ok) {
+        for (int i = 0; i < r->n_slots; i++) {
+            free(r->slots[i].entry.name);
+            free(r->slots[i].entry.path);
+            cJSON_Delete(r->slots[i].entry.defaults);
+        }
+        free(r->slots);
+        free(r);
+        return NULL;
+    }
+
+    /* The reaper's timed waits use the same monotonic clock as tl_time_ms(). */
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->changed, NULL);
+    pthread_cond_init(&r->reaper_wake, &monotonic);
+    pthread_condattr_destroy(&monotonic);
+    if (pthread_create(&r->reaper, NULL, reaper_main, r) != 0) {
+        set_error(err, TL_ERR_NOMEM, "cannot start the model reaper thread");
+        registry_free(r);
+        return NULL;
+    }
+    r->reaper_started = true;
+    return r;
+}
+
+void registry_free(registry *r) {
+    if (!r) return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    pthread_cond_signal(&r->reaper_wake);
+    pthread_mutex_unlock(&r->lock);
+    if (r->reaper_started) pthread_join(r->reaper, NULL);
+
+    /* Loads and unloads still under way belong to other threads: let them end. */
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < r->n_slots; i++) {
+        while (r->slots[i].state == SLOT_LOADING || r->slots[i].state == SLOT_UNLOADING)
+            pthread_cond_wait(&r->changed, &r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+
+    for (int i = 0; i < r->n_slots; i++) {
+        model_slot *s = &r->slots[i];
+        if (s->state == SLOT_LOADED) free_loaded(&s->loaded);
+        free(s->entry.name);
+        free(s->entry.path);
+        cJSON_Delete(s->entry.defaults);
+    }
+    pthread_cond_destroy(&r->reaper_wake);
+    pthread_cond_destroy(&r->changed);
+    pthread_mutex_destroy(&r->lock);
+    free(r->slots);
+    free(r);
+}
+
+int registry_count(const registry *r) { return r->n_slots; }
+
+const model_entry *registry_entry(const registry *r, int i) {
+    return i >= 0 && i < r->n_slots ? &r->slots[i].entry : NULL;
+}
+
+/* The entry whose name is the first `len` bytes of `name`. */
+static const model_entry *find_exact(const registry *r, const char *name, size_t len) {
+    for (int i = 0; i < r->n_slots; i++) {
+        const char *candidate = r->slots[i].entry.name;
+        if (strlen(candidate) == len && memcmp(candidate, name, len) == 0) return &r->slots[i].entry;
+    }
+    return NULL;
+}
+
+const model_entry *registry_find(const registry *r, const char *name) {
+    if (!name) return NULL;
+    size_t len = strlen(name);
+    const model_entry *entry = find_exact(r, name, len);
+    if (entry) return entry;
+    if (len > 7 && memcmp(name + len - 7, ":latest", 7) == 0) {
+        len -= 7;
+        if ((entry = find_exact(r, name, len))) return entry;
+    }
+    if (len > 5 && memcmp(name + len - 5, ".gguf", 5) == 0) return find_exact(r, name, len - 5);
+    return NULL;
+}
+
+registry_status registry_acquire(registry *r, const char *name, loaded_model **out, tl_error *err) {
+    *out = NULL;
+    const model_entry *entry = registry_find(r, name);
+    if (!entry) {
+        set_error(err, TL_ERR_ARGUMENT, "model '%s' not found", name ? name : "");
+        return REGISTRY_UNKNOWN;
+    }
+    model_slot *s = (model_slot *)entry; /* entry is the slot's first member */
+    model_slot **victims = malloc((size_t)r->n_slots * sizeof *victims);
+    if (!victims) {
+        set_error(err, TL_ERR_NOMEM, "out of memory");
+        return REGISTRY_LOAD_FAILED;
+    }
+    int n_victims = 0;
+
+    pthread_mutex_lock(&r->lock);
+    while (s->state == SLOT_LOADING || s->state == SLOT_UNLOADING) pthread_cond_wait(&r->changed, &r->lock);
+    if (s->state == SLOT_LOADED) {
+        hold(r, s);
+        pthread_mutex_unlock(&r->lock);
+        free(victims);
+        *out = &s->loaded;
+        return REGISTRY_OK;
+    }
+    if (!make_room(r, s, entry->name, 1, entry->file_size, true, victims, &n_victims, err)) {
+        pthread_mutex_unlock(&r->lock);
+        free(victims);
+        return REGISTRY_NO_ROOM;
+    }
+    s->state = SLOT_LOADING;
+    s->counted_memory = entry->file_size;
+    pthread_mutex_unlock(&r->lock);
+
+    finish_unloads(r, victims, n_victims);
+    const registry_status status = load_model(r, s, err);
+
+    pthread_mutex_lock(&r->lock);
+    if (status != REGISTRY_OK) {
+        s->state = SLOT_UNLOADED;
+        s->counted_memory = 0;
+        n_victims = 0;
+    } else {
+        s->state = SLOT_LOADED;
+        s->counted_memory = s->loaded.memory;
+        hold(r, s);
+        /* The estimate was low: make up for it, but keep the model. */
+        make_room(r, s, entry->name, 0, 0, false, victims, &n_victims, NULL);
+    }
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+
+    finish_unloads(r, victims, n_victims);
+    free(victims);
+    if (status == REGISTRY_OK) *out = &s->loaded;
+    return status;
+}
+
+/* With keep_alive 0 the last holder's thread unloads the model, joining its
+ * engine's thread: so never call this from that engine's callbacks (on_text,
+ * on_done run on the scheduler thread); release after the request ended. */
+/* A release may come from a model's own generation thread (a streamed
+ * reply's end), which engine_free would wait for: so an unload it causes is
+ * left to the reaper thread, which does it at once. */
+void registry_release(registry *r, loaded_model *m, double keep_alive_s) {
+    if (!m) return;
+    model_slot *s = (model_slot *)((char *)m - offsetof(model_slot, loaded));
+    if (isnan(keep_alive_s)) keep_alive_s = r->options.keep_alive_s;
+    pthread_mutex_lock(&r->lock);
+    if (s->state == SLOT_LOADED && s->holders > 0) {
+        s->holders--;
+        s->last_used = ++r->use_clock;
+        if (s->holders == 0) {
+            const double chosen = isnan(s->pending_keep_alive) ? keep_alive_s : s->pending_keep_alive;
+            s->pending_keep_alive = NAN;
+            if (chosen == 0) {
+                s->idle_deadline_ms = tl_time_ms();
+                s->expires_at = epoch_seconds();
+                pthread_cond_signal(&r->reaper_wake);
+            } else {
+                start_idle(r, s, chosen);
+            }
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+bool registry_set_keep_alive(registry *r, const char *name, double keep_alive_s) {
+    const model_entry *entry = registry_find(r, name);
+    if (!entry) return false;
+    model_slot *s = (model_slot *)entry;
+    if (isnan(keep_alive_s)) keep_alive_s = r->options.keep_alive_s;
+    bool loaded, unload = false;
+    pthread_mutex_lock(&r->lock);
+    if ((loaded = s->state == SLOT_LOADED)) {
+        s->last_used = ++r->use_clock;
+        if (s->holders > 0) s->pending_keep_alive = keep_alive_s; /* applies when the last holder lets go */
+        else unload = start_idle(r, s, keep_alive_s);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (unload) finish_unload(r, s);
+    return loaded;
+}
+
+static int by_last_used_descending(const void *a, const void *b) {
+    const model_slot *x = *(model_slot *const *)a, *y = *(model_slot *const *)b;
+    return x->last_used < y->last_used ? 1 : x->last_used > y->last_used ? -1 : 0;
+}
+
+int registry_loaded(registry *r, loaded_info *out, int max) {
+    model_slot **loaded = malloc((size_t)(r->n_slots ? r->n_slots : 1) * sizeof *loaded);
+    if (!loaded) return 0;
+    int n = 0;
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < r->n_slots; i++) {
+        if (r->slots[i].state == SLOT_LOADED) loaded[n++] = &r->slots[i];
+    }
+    if (n > 1) qsort(loaded, (size_t)n, sizeof *loaded, by_last_used_descending);
+    if (n > max) n = max > 0 ? max : 0;
+    const double now = epoch_seconds();
+    for (int i = 0; i < n; i++) {
+        const model_slot *s = loaded[i];
+        double expires_at = s->expires_at;
+        if (s->holders > 0) {
+            /* In use: when it would expire if let go now with the pending or default keep_alive. */
+            const double keep = isnan(s->pending_keep_alive) ? r->options.keep_alive_s : s->pending_keep_alive;
+            expires_at = keep >= 0 ? now + keep : 0;
+        }
+        out[i] = (loaded_info){
+            .entry = &s->entry, .memory = (size_t)s->counted_memory, .expires_at = expires_at, .holders = s->holders};
+    }
+    pthread_mutex_unlock(&r->lock);
+    free(loaded);
+    return n;
+}
