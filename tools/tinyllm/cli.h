@@ -20,6 +20,7 @@ int cmd_template(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Load a model, printing "tinyllm CMD: <error>" on failure (returns NULL). */
 tl_model *cli_load_model(const char *command, const char *path, bool vocab_only);

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"template", cmd_template, "render a conversation with a chat template"},
     {"chat", cmd_chat, "talk with a model through its chat template (interactive, or one message per line on stdin)"},
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
+    {"serve", cmd_serve, "serve models over HTTP: Ollama and OpenAI APIs, a web chat page"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
 };
 

@@ -1,0 +1,224 @@
+/*
+ * api_common.h — what the API handlers share (api_common.c): JSON replies
+ * and errors in the OpenAI and Ollama shapes, reading and checking request
+ * fields, sampling options, chat prompts, keep_alive, embeddings, and the
+ * "job" that carries one generation from a handler to the engine and its
+ * answer back to the client (at once, or streamed as SSE / NDJSON).
+ *
+ * Every check fills an api_error and returns false; the handler then answers
+ * with api_reply_error in its API's shape. Nothing here aborts on bad input.
+ */
+#ifndef TL_SERVER_API_COMMON_H
+#define TL_SERVER_API_COMMON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/api.h"
+#include "server/engine.h"
+#include "server/http.h"
+#include "server/registry.h"
+
+/* Which API's conventions an answer follows. */
+typedef enum api_style {
+    API_OPENAI, /* {"error": {"message", "type", "param", "code"}} */
+    API_OLLAMA, /* {"error": "message"} */
+} api_style;
+
+typedef struct api_error {
+    int status;      /* HTTP status; 0 while there is no error */
+    int retry_after; /* seconds, for 503 */
+    char param[64];  /* the field at fault, or "" */
+    char message[512];
+} api_error;
+
+/* Records an error (status, the field at fault or NULL, a message); returns
+ * false so that checks can `return api_fail(...)`. */
+bool api_fail(api_error *e, int status, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* A JSON answer; takes `json` (deleted here). */
+void api_reply_json(http_response *res, int status, cJSON *json);
+void api_reply_text(http_response *res, int status, const char *content_type, const char *text);
+void api_reply_error(http_response *res, api_style style, const api_error *e);
+/* The error body alone (malloc'd JSON text). */
+char *api_error_json(api_style style, const api_error *e);
+/* Shortcut: an error reply built in place. */
+void api_reply_fail(http_response *res, api_style style, int status, const char *param, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* ---- request fields ----------------------------------------------------- */
+
+/* Parses the body: a JSON object, or a 400 naming the problem. */
+cJSON *api_parse_body(const http_request *req, api_error *e);
+
+/* Field readers: an absent or null field leaves *out alone (and fails with
+ * "field 'x' is required" only when `required`); a field of the wrong type
+ * fails with "field 'x' must be a ...". `name` is the key in `obj`; the
+ * message shows `prefix` + name (prefix may be NULL: "options." for nested). */
+bool api_field_string(const cJSON *obj, const char *prefix, const char *name, bool required, const char **out,
+                      api_error *e);
+bool api_field_number(const cJSON *obj, const char *prefix, const char *name, double *out, api_error *e);
+/* A whole number within [min, max]. */
+bool api_field_int(const cJSON *obj, const char *prefix, const char *name, int64_t min, int64_t max, int64_t *out,
+                   api_error *e);
+bool api_field_bool(const cJSON *obj, const char *prefix, const char *name, bool *out, api_error *e);
+/* An object (or absent: *out = NULL). */
+bool api_field_object(const cJSON *obj, const char *prefix, const char *name, const cJSON **out, api_error *e);
+
+/* keep_alive: a duration string ("5m", "0", "-1"), or a number of seconds;
+ * NAN when absent (the server's default). */
+bool api_keep_alive(const cJSON *body, double *seconds, api_error *e);
+
+/* ---- models ------------------------------------------------------------- */
+
+/* The request's "model" field (required), checked to be one the server
+ * offers (404 otherwise). */
+bool api_model_name(server *srv, const cJSON *body, const char *field, const char **name, api_error *e);
+/* Loads and holds a model; *load_ms gets the time spent waiting for it. */
+bool api_acquire(server *srv, const char *name, loaded_model **out, double *load_ms, api_error *e);
+/* The Ollama form of a name: "NAME:latest" (malloc'd). */
+char *api_ollama_name(const char *name);
+
+/* ---- sampling ----------------------------------------------------------- */
+
+typedef struct api_sampling {
+    tl_sampler_params params;
+    int32_t max_tokens; /* < 0: until the end of the turn */
+    char **stop;        /* owned */
+    int n_stop;
+    tl_logit_bias *logit_bias; /* owned; params.logit_bias points here */
+    int add_bos;               /* start the prompt with BOS: 1, 0, or -1 as the vocabulary says */
+} api_sampling;
+
+/* llama.cpp's defaults, then the model's NAME.json "options". */
+void api_sampling_init(api_sampling *s, const model_entry *entry);
+/* Ollama's "options" object (num_ctx is accepted and ignored; add_bos is
+ * tinyllm's own, as the web page's BOS setting). */
+bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *prefix, api_error *e);
+/* OpenAI's top-level fields (max_tokens, temperature, top_p, stop, seed,
+ * presence/frequency_penalty, logit_bias, n). */
+bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *model, api_error *e);
+void api_sampling_free(api_sampling *s);
+
+/* ---- prompts ------------------------------------------------------------ */
+
+/* Chat messages → the prompt's tokens (malloc'd), through the model's chat
+ * template or `template_override` (a built-in name or Jinja source), with
+ * one BOS or none (add_bos as for api_text_prompt). The
+ * model's default system prompt comes first when there is no system message;
+ * `extra_system`, if given, is used as the system message instead. */
+bool api_chat_prompt(const loaded_model *m, const cJSON *messages, const char *template_override,
+                     const char *extra_system, int add_bos, tl_token **tokens, int32_t *n_tokens, api_error *e);
+/* Plain text → tokens (special tokens parsed). add_bos: 1 starts the prompt
+ * with BOS, 0 never, -1 as the vocabulary says. */
+bool api_text_prompt(const loaded_model *m, const char *text, int add_bos, tl_token **tokens, int32_t *n_tokens,
+                     api_error *e);
+
+/* ---- embeddings --------------------------------------------------------- */
+
+/* One input to embed: text, or token ids (then text is NULL). */
+typedef struct api_embed_input {
+    const char *text;
+    tl_token *tokens; /* owned when given as ids */
+    int32_t n_tokens;
+} api_embed_input;
+
+/* Reads OpenAI/Ollama "input": a string, a list of strings, a list of token
+ * ids or a list of lists of ids. *inputs is malloc'd (api_embed_inputs_free). */
+bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **inputs, int *n_inputs,
+                      api_error *e);
+void api_embed_inputs_free(api_embed_input *inputs, int n_inputs);
+/* L2-normalized vectors, n_inputs rows of *dim floats (malloc'd); the total
+ * number of tokens read in *n_tokens. */
+bool api_embed(server *srv, loaded_model *m, api_embed_input *inputs, int n_inputs, float **vectors, int *dim,
+               int64_t *n_tokens, api_error *e);
+/* A JSON list of floats, compact ("%.7g"), for cJSON_AddRawToObject. */
+char *api_float_list(const float *values, int n);
+
+/* ---- generation jobs ---------------------------------------------------- */
+
+typedef struct api_job api_job;
+struct api_job {
+    server *srv;
+    loaded_model *model;
+    char *model_name;   /* as the client asked for it */
+    double keep_alive_s;
+    double load_ms;
+    double started_ms;  /* tl_time_ms() when the request arrived */
+    api_sampling sampling;
+    tl_token *prompt;
+    int32_t n_prompt;
+    gen_request request;
+    /* Streaming: the API's writers for a piece of text and the end. */
+    http_stream *stream;
+    bool (*stream_text)(api_job *job, const char *text, size_t len);
+    void (*stream_done)(api_job *job, const gen_result *result);
+    char *preamble;     /* written before the first piece, then freed */
+    /* Per-API state (ids, flags), freed with the job. */
+    char id[48];
+    int64_t created;    /* unix seconds */
+    bool include_usage; /* OpenAI stream_options.include_usage */
+    bool chat;          /* chat (vs. completion / generate) answer shapes */
+};
+
+api_job *api_job_new(server *srv, const char *model_name, double started_ms);
+/* Releases the model (with the job's keep_alive) and frees the job. */
+void api_job_free(api_job *job);
+/* Fills the gen_request from the sampling options and the prompt. The prompt
+ * must fit the engine's context (400 otherwise). */
+bool api_job_prepare(api_job *job, api_error *e);
+/* Runs the generation to the end (non-streaming). */
+bool api_job_run(api_job *job, char **text, size_t *len, gen_result *result, api_error *e);
+/* Starts a streamed generation: on success res gets the stream (status 200,
+ * `content_type`) and the job belongs to the engine from then on (freed after
+ * stream_done). On failure res gets the error in `style` and the job is
+ * freed. Either way the caller only returns res. `preamble`, if any, is
+ * written to the stream before anything else (once the engine has the job). */
+bool api_job_stream(api_job *job, api_style style, http_response *res, const char *content_type,
+                    const char *preamble);
+/* Writes a cJSON value to the job's stream as one SSE event or NDJSON line;
+ * takes `json`. False when the client has gone. */
+bool api_stream_sse(http_stream *s, cJSON *json);
+bool api_stream_ndjson(http_stream *s, cJSON *json);
+
+/* ---- time and statistics ------------------------------------------------ */
+
+/* Wall-clock time: unix seconds (fractional). */
+double api_now(void);
+/* RFC 3339 UTC with microseconds ("2024-05-01T12:00:00.123456Z"). */
+void api_rfc3339(double unix_seconds, char out[40]);
+/* "chatcmpl-" + 24 random hex digits. */
+void api_random_id(const char *prefix, char *out, size_t size);
+
+/* Generations in flight per model and recent speed, for /metrics. */
+typedef struct api_model_load {
+    const model_entry *entry;
+    int in_flight;
+} api_model_load;
+int api_stats_in_flight(api_model_load *out, int max);
+/* A generation of `entry` starts (+1) or ends (-1). */
+void api_stats_track(const model_entry *entry, int delta);
+/* A finished generation's speed joins the recent window. */
+void api_stats_speed(int32_t tokens, double ms);
+double api_stats_tokens_per_second(void);
+
+/* ---- handlers, routed by api.c ----------------------------------------- */
+
+typedef void api_handler(server *srv, const http_request *req, http_response *res);
+api_handler openai_models, openai_chat_completions, openai_completions, openai_embeddings; /* api_openai.c */
+api_handler ollama_generate, ollama_chat, ollama_embed, ollama_embeddings, ollama_tags, ollama_ps, ollama_show,
+    ollama_version;                                                          /* api_ollama.c */
+api_handler misc_health, misc_metrics, misc_tokenize, misc_detokenize;      /* api_misc.c */
+
+#endif /* TL_SERVER_API_COMMON_H */

@@ -1,0 +1,558 @@
+/*
+ * api_ollama.c — the Ollama-compatible endpoints: POST /api/generate,
+ * POST /api/chat (NDJSON streams, on by default as in Ollama), POST /api/embed
+ * and the older POST /api/embeddings, GET /api/tags, GET /api/ps,
+ * POST /api/show and GET /api/version.
+ *
+ * Ollama names carry a tag ("smollm2:latest"): answers list "NAME:latest"
+ * and requests may use either form (registry_find ignores ":latest").
+ * Durations are nanoseconds, as Ollama reports them.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/api_common.h"
+
+/* ---- what a model file says about itself (for tags, ps and show) -------- */
+
+/* Facts read once per model from a vocabulary-only load. */
+typedef struct model_facts {
+    const model_entry *entry;
+    bool known;                /* the file could be read */
+    char family[64];           /* general.architecture */
+    char parameter_size[16];   /* "135M" */
+    char quantization[16];     /* "Q8_0" */
+    char vocab_type[32];
+    char *chat_template;       /* the file's own, or NULL */
+    uint64_t n_params;
+    uint32_t context_length, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    bool embedding_only;
+    struct model_facts *next;
+} model_facts;
+
+static pthread_mutex_t facts_lock = PTHREAD_MUTEX_INITIALIZER;
+static model_facts *facts_list; /* lives as long as the process, like the entries */
+
+/* "135M", "1.7B", "260K". */
+static void format_parameter_size(uint64_t n, char *out, size_t size) {
+    const char *units = "KMBT";
+    double value = (double)n;
+    int unit = -1;
+    while (value >= 1000 && unit < 3) {
+        value /= 1000;
+        unit++;
+    }
+    if (unit < 0)
+        snprintf(out, size, "%llu", (unsigned long long)n);
+    else if (value < 10 && value != floor(value))
+        snprintf(out, size, "%.1f%c", value, units[unit]);
+    else
+        snprintf(out, size, "%.0f%c", value, units[unit]);
+}
+
+static void read_facts(model_facts *f) {
+    tl_model_params params = tl_model_default_params();
+    params.vocab_only = true;
+    tl_model *model = NULL;
+    tl_error err = {0};
+    snprintf(f->family, sizeof f->family, "unknown");
+    if (tl_model_load(f->entry->path, &params, &model, &err) != TL_OK) return;
+    tl_model_info info;
+    tl_model_get_info(model, &info);
+    f->known = true;
+    snprintf(f->family, sizeof f->family, "%s", info.architecture ? info.architecture : "unknown");
+    snprintf(f->vocab_type, sizeof f->vocab_type, "%s", info.vocab_type ? info.vocab_type : "");
+    format_parameter_size(info.n_params, f->parameter_size, sizeof f->parameter_size);
+    const char *type = tl_type_name(info.main_weight_type);
+    size_t i = 0;
+    for (; type && type[i] && i + 1 < sizeof f->quantization; i++)
+        f->quantization[i] = (char)(type[i] >= 'a' && type[i] <= 'z' ? type[i] - 'a' + 'A' : type[i]);
+    f->quantization[i] = 0;
+    f->n_params = info.n_params;
+    f->context_length = info.context_length;
+    f->n_embd = info.n_embd;
+    f->n_layer = info.n_layer;
+    f->n_head = info.n_head;
+    f->n_head_kv = info.n_head_kv;
+    f->n_ff = info.n_ff;
+    /* A vocabulary-only load does not tell encoders from decoders: a model
+     * that names a pooling is an embedding model (BERT and its kind). */
+    char key[96], pooling[32];
+    snprintf(key, sizeof key, "%s.pooling_type", f->family);
+    f->embedding_only = (info.has_encoder && !info.has_decoder) ||
+                        (tl_model_meta_string(model, key, pooling, sizeof pooling) && strcmp(pooling, "0") != 0);
+    const char *chat_template = tl_model_chat_template(model);
+    f->chat_template = chat_template ? strdup(chat_template) : NULL;
+    tl_model_free(model);
+}
+
+/* The facts of an entry, read on first use and kept. */
+static const model_facts *facts_of(const model_entry *entry) {
+    pthread_mutex_lock(&facts_lock);
+    model_facts *f = facts_list;
+    while (f && f->entry != entry) f = f->next;
+    if (!f && (f = calloc(1, sizeof *f))) {
+        f->entry = entry;
+        read_facts(f);
+        f->next = facts_list;
+        facts_list = f;
+    }
+    pthread_mutex_unlock(&facts_lock);
+    return f;
+}
+
+static cJSON *details_object(const model_entry *entry) {
+    const model_facts *f = facts_of(entry);
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "parent_model", "");
+    cJSON_AddStringToObject(d, "format", "gguf");
+    cJSON_AddStringToObject(d, "family", f ? f->family : "unknown");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "families"), cJSON_CreateString(f ? f->family : "unknown"));
+    cJSON_AddStringToObject(d, "parameter_size", f ? f->parameter_size : "");
+    cJSON_AddStringToObject(d, "quantization_level", f ? f->quantization : "");
+    return d;
+}
+
+/* name, model, size, digest, details: what tags and ps share. */
+static cJSON *model_object(const model_entry *entry, uint64_t size) {
+    cJSON *m = cJSON_CreateObject();
+    char *name = api_ollama_name(entry->name);
+    cJSON_AddStringToObject(m, "name", name ? name : entry->name);
+    cJSON_AddStringToObject(m, "model", name ? name : entry->name);
+    free(name);
+    cJSON_AddNumberToObject(m, "size", (double)size);
+    cJSON_AddStringToObject(m, "digest", entry->digest);
+    cJSON_AddItemToObject(m, "details", details_object(entry));
+    return m;
+}
+
+static void add_time(cJSON *o, const char *key, double unix_seconds) {
+    char text[40];
+    api_rfc3339(unix_seconds, text);
+    cJSON_AddStringToObject(o, key, text);
+}
+
+/* GET /api/tags */
+void ollama_tags(server *srv, const http_request *req, http_response *res) {
+    (void)req;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *models = cJSON_AddArrayToObject(root, "models");
+    for (int i = 0; i < registry_count(srv->models); i++) {
+        const model_entry *entry = registry_entry(srv->models, i);
+        cJSON *m = model_object(entry, entry->file_size);
+        add_time(m, "modified_at", entry->modified);
+        cJSON_AddItemToArray(models, m);
+    }
+    api_reply_json(res, 200, root);
+}
+
+/* GET /api/ps */
+void ollama_ps(server *srv, const http_request *req, http_response *res) {
+    (void)req;
+    enum { MAX_SHOWN = 256 };
+    loaded_info *loaded = calloc(MAX_SHOWN, sizeof *loaded);
+    const int n = loaded ? registry_loaded(srv->models, loaded, MAX_SHOWN) : 0;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *models = cJSON_AddArrayToObject(root, "models");
+    for (int i = 0; i < n; i++) {
+        cJSON *m = model_object(loaded[i].entry, loaded[i].memory);
+        if (loaded[i].expires_at > 0)
+            add_time(m, "expires_at", loaded[i].expires_at);
+        else
+            cJSON_AddStringToObject(m, "expires_at", "2318-01-01T00:00:00Z"); /* never, as Ollama shows it */
+        cJSON_AddNumberToObject(m, "size_vram", 0);
+        cJSON_AddItemToArray(models, m);
+    }
+    free(loaded);
+    api_reply_json(res, 200, root);
+}
+
+/* GET /api/version */
+void ollama_version(server *srv, const http_request *req, http_response *res) {
+    (void)srv;
+    (void)req;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "version", TL_SERVER_VERSION);
+    api_reply_json(res, 200, root);
+}
+
+/* The NAME.json "options" as Ollama's "parameters" text ("key value" lines). */
+static char *parameters_text(const cJSON *defaults) {
+    const cJSON *options = defaults ? cJSON_GetObjectItemCaseSensitive(defaults, "options") : NULL;
+    size_t cap = 1024, len = 0;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    out[0] = 0;
+    for (const cJSON *o = cJSON_IsObject(options) ? options->child : NULL; o; o = o->next) {
+        const bool list = cJSON_IsArray(o);
+        for (const cJSON *v = list ? o->child : o; v; v = list ? v->next : NULL) {
+            char *value = cJSON_PrintUnformatted(v);
+            if (!value) continue;
+            const size_t need = len + strlen(o->string) + strlen(value) + 4;
+            if (need > cap) {
+                char *grown = realloc(out, cap = need * 2);
+                if (!grown) {
+                    free(value);
+                    break;
+                }
+                out = grown;
+            }
+            len += (size_t)sprintf(out + len, "%s%-30s %s", len ? "\n" : "", o->string, value);
+            free(value);
+        }
+    }
+    return out;
+}
+
+/* The template a model uses: its NAME.json's (a built-in name shown as its
+ * source), the file's own, else chatml (as registry.c picks). */
+static const char *template_of(const model_entry *entry, const model_facts *f) {
+    const cJSON *t = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "template") : NULL;
+    if (cJSON_IsString(t)) {
+        const char *builtin = tl_chat_template_builtin(t->valuestring);
+        return builtin ? builtin : t->valuestring;
+    }
+    if (f && f->chat_template) return f->chat_template;
+    return tl_chat_template_builtin("chatml");
+}
+
+/* POST /api/show */
+void ollama_show(server *srv, const http_request *req, http_response *res) {
+    api_error e = {0};
+    const char *name = NULL;
+    cJSON *body = api_parse_body(req, &e);
+    if (body && !cJSON_GetObjectItemCaseSensitive(body, "model") && cJSON_GetObjectItemCaseSensitive(body, "name")) {
+        if (!api_model_name(srv, body, "name", &name, &e)) goto fail;
+    } else if (!body || !api_model_name(srv, body, "model", &name, &e)) {
+        goto fail;
+    }
+    const model_entry *entry = registry_find(srv->models, name);
+    const model_facts *f = facts_of(entry);
+    const char *template = template_of(entry, f);
+    const cJSON *system = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "system") : NULL;
+    char *parameters = parameters_text(entry->defaults);
+    cJSON *root = cJSON_CreateObject();
+    /* A Modelfile that says the same. */
+    size_t cap = strlen(entry->path) + strlen(template) + (parameters ? strlen(parameters) * 2 : 0) +
+                 (cJSON_IsString(system) ? strlen(system->valuestring) : 0) + 256;
+    char *modelfile = malloc(cap);
+    if (modelfile) {
+        int at = snprintf(modelfile, cap, "# Modelfile generated by tinyllm\nFROM %s\nTEMPLATE \"\"\"%s\"\"\"\n",
+                          entry->path, template);
+        if (cJSON_IsString(system))
+            at += snprintf(modelfile + at, cap - (size_t)at, "SYSTEM \"\"\"%s\"\"\"\n", system->valuestring);
+        for (const char *line = parameters; line && *line;) {
+            const char *end = strchr(line, '\n');
+            const int n = end ? (int)(end - line) : (int)strlen(line);
+            at += snprintf(modelfile + at, cap - (size_t)at, "PARAMETER %.*s\n", n, line);
+            line = end ? end + 1 : line + n;
+        }
+        cJSON_AddStringToObject(root, "modelfile", modelfile);
+        free(modelfile);
+    }
+    cJSON_AddStringToObject(root, "parameters", parameters ? parameters : "");
+    free(parameters);
+    cJSON_AddStringToObject(root, "template", template);
+    if (cJSON_IsString(system)) cJSON_AddStringToObject(root, "system", system->valuestring);
+    cJSON_AddItemToObject(root, "details", details_object(entry));
+    cJSON *info = cJSON_AddObjectToObject(root, "model_info");
+    if (f && f->known) {
+        char key[128];
+        cJSON_AddStringToObject(info, "general.architecture", f->family);
+        cJSON_AddNumberToObject(info, "general.parameter_count", (double)f->n_params);
+#define ARCH_KEY(suffix, value)                                        \
+    do {                                                               \
+        snprintf(key, sizeof key, "%s." suffix, f->family);            \
+        cJSON_AddNumberToObject(info, key, (double)(value));           \
+    } while (0)
+        ARCH_KEY("context_length", f->context_length);
+        ARCH_KEY("embedding_length", f->n_embd);
+        ARCH_KEY("block_count", f->n_layer);
+        ARCH_KEY("attention.head_count", f->n_head);
+        ARCH_KEY("attention.head_count_kv", f->n_head_kv);
+        ARCH_KEY("feed_forward_length", f->n_ff);
+#undef ARCH_KEY
+        cJSON_AddStringToObject(info, "tokenizer.ggml.model", f->vocab_type);
+    }
+    cJSON *capabilities = cJSON_AddArrayToObject(root, "capabilities");
+    cJSON_AddItemToArray(capabilities, cJSON_CreateString(f && f->embedding_only ? "embedding" : "completion"));
+    add_time(root, "modified_at", entry->modified);
+    api_reply_json(res, 200, root);
+    cJSON_Delete(body);
+    return;
+fail:
+    api_reply_error(res, API_OLLAMA, &e);
+    cJSON_Delete(body);
+}
+
+/* ---- generation --------------------------------------------------------- */
+
+/* The fields every answer object starts with. */
+static cJSON *answer_object(const api_job *job) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", job->model_name);
+    add_time(o, "created_at", api_now());
+    return o;
+}
+
+/* The text of an answer: "message" for chat, "response" for generate. */
+static void add_text(cJSON *o, const api_job *job, const char *text, size_t len) {
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = 0;
+    }
+    if (job->chat) {
+        cJSON *message = cJSON_AddObjectToObject(o, "message");
+        cJSON_AddStringToObject(message, "role", "assistant");
+        cJSON_AddStringToObject(message, "content", copy ? copy : "");
+    } else {
+        cJSON_AddStringToObject(o, "response", copy ? copy : "");
+    }
+    free(copy);
+}
+
+/* done, done_reason and the timings in nanoseconds. */
+static void add_done(cJSON *o, const api_job *job, const gen_result *r) {
+    cJSON_AddBoolToObject(o, "done", true);
+    cJSON_AddStringToObject(o, "done_reason", r->finish_reason && strcmp(r->finish_reason, "length") == 0 ? "length"
+                                                                                                          : "stop");
+    cJSON_AddNumberToObject(o, "total_duration", floor((tl_time_ms() - job->started_ms) * 1e6));
+    cJSON_AddNumberToObject(o, "load_duration", floor(job->load_ms * 1e6));
+    cJSON_AddNumberToObject(o, "prompt_eval_count", r->n_prompt);
+    cJSON_AddNumberToObject(o, "prompt_eval_duration", floor(r->prompt_ms * 1e6));
+    cJSON_AddNumberToObject(o, "eval_count", r->n_generated);
+    cJSON_AddNumberToObject(o, "eval_duration", floor(r->generation_ms * 1e6));
+}
+
+static bool stream_text(api_job *job, const char *text, size_t len) {
+    cJSON *o = answer_object(job);
+    add_text(o, job, text, len);
+    cJSON_AddBoolToObject(o, "done", false);
+    return api_stream_ndjson(job->stream, o);
+}
+
+static void stream_done(api_job *job, const gen_result *r) {
+    cJSON *o;
+    if (r->finish_reason && strcmp(r->finish_reason, "error") == 0) {
+        o = cJSON_CreateObject();
+        char message[300];
+        snprintf(message, sizeof message, "generation failed: %s", r->error);
+        cJSON_AddStringToObject(o, "error", message);
+    } else {
+        o = answer_object(job);
+        add_text(o, job, "", 0);
+        add_done(o, job, r);
+    }
+    api_stream_ndjson(job->stream, o);
+}
+
+/* An empty prompt or message list: load the model (or unload it with
+ * keep_alive 0) and say so. */
+static void load_or_unload(server *srv, const char *name, bool chat, double keep_alive, http_response *res) {
+    api_error e = {0};
+    const bool unload = keep_alive == 0;
+    if (unload) {
+        registry_set_keep_alive(srv->models, name, 0);
+    } else {
+        loaded_model *m = NULL;
+        if (!api_acquire(srv, name, &m, NULL, &e)) {
+            api_reply_error(res, API_OLLAMA, &e);
+            return;
+        }
+        registry_release(srv->models, m, keep_alive);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", name);
+    add_time(o, "created_at", api_now());
+    if (chat) {
+        cJSON *message = cJSON_AddObjectToObject(o, "message");
+        cJSON_AddStringToObject(message, "role", "assistant");
+        cJSON_AddStringToObject(message, "content", "");
+    } else {
+        cJSON_AddStringToObject(o, "response", "");
+    }
+    cJSON_AddStringToObject(o, "done_reason", unload ? "unload" : "load");
+    cJSON_AddBoolToObject(o, "done", true);
+    api_reply_json(res, 200, o);
+}
+
+/* format: "json" or a JSON schema are accepted (the output is not
+ * constrained: tinyllm has no grammar sampler yet). */
+static bool check_format(const cJSON *body, api_error *e) {
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(body, "format");
+    if (!format || cJSON_IsNull(format) || cJSON_IsObject(format)) return true;
+    if (cJSON_IsString(format) && (!format->valuestring[0] || strcmp(format->valuestring, "json") == 0)) return true;
+    return api_fail(e, 400, "format", "field 'format' must be \"json\" or a JSON schema object");
+}
+
+/* The non-streaming answer. */
+static void reply_whole(api_job *job, http_response *res) {
+    api_error e = {0};
+    char *text = NULL;
+    size_t len = 0;
+    gen_result r;
+    if (!api_job_run(job, &text, &len, &r, &e)) {
+        api_reply_error(res, API_OLLAMA, &e);
+        return;
+    }
+    cJSON *o = answer_object(job);
+    add_text(o, job, text ? text : "", len);
+    free(text);
+    add_done(o, job, &r);
+    api_reply_json(res, 200, o);
+}
+
+/* POST /api/generate and /api/chat. */
+static void generate(server *srv, const http_request *req, http_response *res, bool chat) {
+    const double started = tl_time_ms();
+    api_error e = {0};
+    api_job *job = NULL;
+    const char *name = NULL, *prompt = "", *system = NULL, *template = NULL;
+    const cJSON *options = NULL, *messages = NULL;
+    bool stream = true, raw = false;
+    double keep_alive = NAN;
+    cJSON *body = api_parse_body(req, &e);
+    if (!body || !api_model_name(srv, body, "model", &name, &e) || !api_field_bool(body, NULL, "stream", &stream, &e) ||
+        !api_field_bool(body, NULL, "raw", &raw, &e) || !api_field_string(body, NULL, "system", false, &system, &e) ||
+        !api_field_string(body, NULL, "template", false, &template, &e) ||
+        !api_field_object(body, NULL, "options", &options, &e) || !api_keep_alive(body, &keep_alive, &e) ||
+        !check_format(body, &e))
+        goto fail;
+    if (chat) {
+        messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
+        if (messages && !cJSON_IsNull(messages) && !cJSON_IsArray(messages)) {
+            api_fail(&e, 400, "messages", "field 'messages' must be a list");
+            goto fail;
+        }
+        if (!cJSON_GetArraySize(messages)) {
+            load_or_unload(srv, name, true, keep_alive, res);
+            cJSON_Delete(body);
+            return;
+        }
+    } else {
+        if (!api_field_string(body, NULL, "prompt", false, &prompt, &e)) goto fail;
+        if (!prompt[0]) {
+            load_or_unload(srv, name, false, keep_alive, res);
+            cJSON_Delete(body);
+            return;
+        }
+    }
+    if (!(job = api_job_new(srv, name, started))) {
+        api_fail(&e, 500, NULL, "out of memory");
+        goto fail;
+    }
+    job->keep_alive_s = keep_alive;
+    job->chat = chat;
+    if (!api_acquire(srv, name, &job->model, &job->load_ms, &e)) {
+        job->model = NULL;
+        goto fail;
+    }
+    api_sampling_init(&job->sampling, job->model->entry);
+    if (!api_sampling_ollama(&job->sampling, options, "options.", &e)) goto fail;
+    if (!job->model->engine) {
+        api_fail(&e, 400, "model", "model '%s' is an embedding model: it does not generate text", name);
+        goto fail;
+    }
+    bool prompt_ok;
+    if (chat) {
+        prompt_ok = api_chat_prompt(job->model, messages, template, system, job->sampling.add_bos, &job->prompt,
+                                    &job->n_prompt, &e);
+    } else if (raw) {
+        prompt_ok =
+            api_text_prompt(job->model, prompt, job->sampling.add_bos, &job->prompt, &job->n_prompt, &e);
+    } else {
+        cJSON *one = cJSON_CreateArray();
+        cJSON *user = cJSON_CreateObject();
+        cJSON_AddStringToObject(user, "role", "user");
+        cJSON_AddStringToObject(user, "content", prompt);
+        cJSON_AddItemToArray(one, user);
+        prompt_ok = api_chat_prompt(job->model, one, template, system, job->sampling.add_bos, &job->prompt,
+                                    &job->n_prompt, &e);
+        cJSON_Delete(one);
+    }
+    if (!prompt_ok || !api_job_prepare(job, &e)) goto fail;
+    cJSON_Delete(body);
+    if (stream) {
+        job->stream_text = stream_text;
+        job->stream_done = stream_done;
+        api_job_stream(job, API_OLLAMA, res, "application/x-ndjson", NULL);
+        return;
+    }
+    reply_whole(job, res);
+    api_job_free(job);
+    return;
+fail:
+    api_reply_error(res, API_OLLAMA, &e);
+    api_job_free(job);
+    cJSON_Delete(body);
+}
+
+void ollama_generate(server *srv, const http_request *req, http_response *res) { generate(srv, req, res, false); }
+
+void ollama_chat(server *srv, const http_request *req, http_response *res) { generate(srv, req, res, true); }
+
+/* ---- embeddings --------------------------------------------------------- */
+
+/* POST /api/embed ({"input"}) and the older /api/embeddings ({"prompt"}). */
+static void embed(server *srv, const http_request *req, http_response *res, bool legacy) {
+    const double started = tl_time_ms();
+    api_error e = {0};
+    const char *name = NULL;
+    loaded_model *m = NULL;
+    api_embed_input *inputs = NULL;
+    int n_inputs = 0, dim = 0;
+    int64_t n_tokens = 0;
+    float *vectors = NULL;
+    double keep_alive = NAN, load_ms = 0;
+    const cJSON *options = NULL;
+    bool truncate = true;
+    cJSON *body = api_parse_body(req, &e);
+    if (!body || !api_model_name(srv, body, "model", &name, &e) || !api_keep_alive(body, &keep_alive, &e) ||
+        !api_field_object(body, NULL, "options", &options, &e) ||
+        !api_field_bool(body, NULL, "truncate", &truncate, &e))
+        goto fail;
+    const char *field = legacy ? "prompt" : "input";
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(body, field);
+    if (legacy && input && !cJSON_IsString(input)) {
+        api_fail(&e, 400, field, "field 'prompt' must be a string");
+        goto fail;
+    }
+    if (!api_embed_inputs(input, field, &inputs, &n_inputs, &e) || !api_acquire(srv, name, &m, &load_ms, &e) ||
+        !api_embed(srv, m, inputs, n_inputs, &vectors, &dim, &n_tokens, &e))
+        goto fail;
+    atomic_fetch_add(&srv->prompt_tokens_total, (uint_fast64_t)n_tokens);
+    cJSON *root = cJSON_CreateObject();
+    if (legacy) {
+        char *list = api_float_list(vectors, dim);
+        cJSON_AddRawToObject(root, "embedding", list ? list : "[]");
+        free(list);
+    } else {
+        cJSON_AddStringToObject(root, "model", name);
+        cJSON *embeddings = cJSON_AddArrayToObject(root, "embeddings");
+        for (int i = 0; i < n_inputs; i++) {
+            char *list = api_float_list(vectors + (size_t)i * (size_t)dim, dim);
+            cJSON_AddItemToArray(embeddings, cJSON_CreateRaw(list ? list : "[]"));
+            free(list);
+        }
+        cJSON_AddNumberToObject(root, "total_duration", floor((tl_time_ms() - started) * 1e6));
+        cJSON_AddNumberToObject(root, "load_duration", floor(load_ms * 1e6));
+        cJSON_AddNumberToObject(root, "prompt_eval_count", (double)n_tokens);
+    }
+    api_reply_json(res, 200, root);
+    goto done;
+fail:
+    api_reply_error(res, API_OLLAMA, &e);
+done:
+    if (m) registry_release(srv->models, m, keep_alive);
+    free(vectors);
+    api_embed_inputs_free(inputs, n_inputs);
+    cJSON_Delete(body);
+}
+
+void ollama_embed(server *srv, const http_request *req, http_response *res) { embed(srv, req, res, false); }
+
+void ollama_embeddings(server *srv, const http_request *req, http_response *res) { embed(srv, req, res, true); }

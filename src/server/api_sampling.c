@@ -1,0 +1,173 @@
+/*
+ * api_sampling.c — a request's sampling options, in three layers: llama.cpp's
+ * defaults (tl_sampler_default_params), the model's NAME.json "options", and
+ * the request's own (Ollama's "options" object or OpenAI's top-level fields).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/api_common.h"
+
+#define MAX_STOP_STRINGS 16
+
+void api_sampling_init(api_sampling *s, const model_entry *entry) {
+    memset(s, 0, sizeof *s);
+    s->params = tl_sampler_default_params();
+    s->params.seed = TL_SEED_RANDOM;
+    s->max_tokens = -1;
+    s->add_bos = -1;
+    const cJSON *options = entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options")
+                                                    : NULL;
+    if (cJSON_IsObject(options)) {
+        api_error e = {0};
+        if (!api_sampling_ollama(s, options, "options.", &e))
+            fprintf(stderr, "tinyllm serve: %s.json: %s (ignored)\n", entry->name, e.message);
+    }
+}
+
+void api_sampling_free(api_sampling *s) {
+    for (int i = 0; i < s->n_stop; i++) free(s->stop[i]);
+    free(s->stop);
+    free(s->logit_bias);
+    s->stop = NULL;
+    s->n_stop = 0;
+    s->logit_bias = NULL;
+    s->params.logit_bias = NULL;
+    s->params.n_logit_bias = 0;
+}
+
+/* "stop": a string or a list of strings; replaces earlier stop strings. */
+static bool read_stop(api_sampling *s, const cJSON *obj, const char *prefix, api_error *e) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "stop");
+    if (!item || cJSON_IsNull(item)) return true;
+    char param[64];
+    snprintf(param, sizeof param, "%sstop", prefix ? prefix : "");
+    const bool one = cJSON_IsString(item);
+    if (!one && !cJSON_IsArray(item))
+        return api_fail(e, 400, param, "field '%s' must be a string or a list of strings", param);
+    const int n = one ? 1 : cJSON_GetArraySize(item);
+    if (n > MAX_STOP_STRINGS) return api_fail(e, 400, param, "field '%s' has more than %d strings", param,
+                                              MAX_STOP_STRINGS);
+    for (int i = 0; i < n; i++) {
+        const cJSON *str = one ? item : cJSON_GetArrayItem(item, i);
+        if (!cJSON_IsString(str))
+            return api_fail(e, 400, param, "field '%s' must be a string or a list of strings", param);
+    }
+    for (int i = 0; i < s->n_stop; i++) free(s->stop[i]);
+    free(s->stop);
+    s->n_stop = 0;
+    s->stop = calloc((size_t)n + 1, sizeof *s->stop);
+    if (!s->stop) return api_fail(e, 500, NULL, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *text = (one ? item : cJSON_GetArrayItem(item, i))->valuestring;
+        if (!text[0]) continue; /* an empty stop string would stop at once */
+        if (!(s->stop[s->n_stop] = strdup(text))) return api_fail(e, 500, NULL, "out of memory");
+        s->n_stop++;
+    }
+    return true;
+}
+
+/* A float field within [min, max] (inclusive). */
+static bool read_float(const cJSON *obj, const char *prefix, const char *name, double min, double max, float *out,
+                       api_error *e) {
+    double v = NAN;
+    if (!api_field_number(obj, prefix, name, &v, e)) return false;
+    if (isnan(v)) return true;
+    if (v < min || v > max) {
+        char param[64];
+        snprintf(param, sizeof param, "%s%s", prefix ? prefix : "", name);
+        return api_fail(e, 400, param, "field '%s' must be between %g and %g", param, min, max);
+    }
+    *out = (float)v;
+    return true;
+}
+
+/* A seed: negative (Ollama's -1) means a random one. */
+static bool read_seed(const cJSON *obj, const char *prefix, api_sampling *s, api_error *e) {
+    int64_t seed = INT64_MIN;
+    if (!api_field_int(obj, prefix, "seed", -(INT64_C(1) << 53), INT64_C(1) << 53, &seed, e)) return false;
+    if (seed != INT64_MIN) s->params.seed = seed < 0 ? TL_SEED_RANDOM : (uint64_t)seed;
+    return true;
+}
+
+bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *prefix, api_error *e) {
+    if (!options) return true;
+    tl_sampler_params *p = &s->params;
+    int64_t top_k = INT64_MIN, last_n = INT64_MIN, num_predict = INT64_MIN, num_ctx = 0;
+    const cJSON *add_bos = cJSON_GetObjectItemCaseSensitive(options, "add_bos");
+    bool bos = false;
+    if (add_bos && !cJSON_IsNull(add_bos)) {
+        if (!api_field_bool(options, prefix, "add_bos", &bos, e)) return false;
+        s->add_bos = bos;
+    }
+    if (!read_float(options, prefix, "temperature", 0, 100, &p->temperature, e) ||
+        !read_float(options, prefix, "top_p", 0, 1, &p->top_p, e) ||
+        !read_float(options, prefix, "min_p", 0, 1, &p->min_p, e) ||
+        !read_float(options, prefix, "repeat_penalty", 0, 100, &p->repeat_penalty, e) ||
+        !read_float(options, prefix, "presence_penalty", -100, 100, &p->presence_penalty, e) ||
+        !read_float(options, prefix, "frequency_penalty", -100, 100, &p->frequency_penalty, e) ||
+        !api_field_int(options, prefix, "top_k", INT32_MIN, INT32_MAX, &top_k, e) ||
+        !api_field_int(options, prefix, "repeat_last_n", -1, INT32_MAX, &last_n, e) ||
+        !api_field_int(options, prefix, "num_predict", INT32_MIN, INT32_MAX, &num_predict, e) ||
+        !api_field_int(options, prefix, "num_ctx", 0, INT32_MAX, &num_ctx, e) || /* checked, then ignored */
+        !read_seed(options, prefix, s, e) || !read_stop(s, options, prefix, e))
+        return false;
+    if (top_k != INT64_MIN) p->top_k = (int32_t)top_k;
+    if (last_n != INT64_MIN) p->repeat_last_n = (int32_t)last_n;
+    if (num_predict != INT64_MIN) s->max_tokens = num_predict < 0 ? -1 : (int32_t)num_predict;
+    return true;
+}
+
+/* OpenAI's logit_bias: {"token id": bias in [-100, 100]}; -100 bans. */
+static bool read_logit_bias(api_sampling *s, const cJSON *body, const tl_model *model, api_error *e) {
+    const cJSON *bias = NULL;
+    if (!api_field_object(body, NULL, "logit_bias", &bias, e)) return false;
+    if (!bias) return true;
+    const int n = cJSON_GetArraySize(bias);
+    free(s->logit_bias);
+    s->logit_bias = calloc((size_t)n + 1, sizeof *s->logit_bias);
+    if (!s->logit_bias) return api_fail(e, 500, NULL, "out of memory");
+    const int32_t n_vocab = tl_vocab_size(model);
+    int i = 0;
+    for (const cJSON *item = bias->child; item; item = item->next, i++) {
+        char *end = NULL;
+        const long id = strtol(item->string, &end, 10);
+        if (!item->string[0] || *end || id < 0 || id >= n_vocab)
+            return api_fail(e, 400, "logit_bias", "logit_bias: '%s' is not a token id of the model (0..%d)",
+                            item->string, n_vocab - 1);
+        if (!cJSON_IsNumber(item) || item->valuedouble < -100 || item->valuedouble > 100)
+            return api_fail(e, 400, "logit_bias", "logit_bias: the bias of token %ld must be a number in [-100, 100]",
+                            id);
+        s->logit_bias[i].token = (tl_token)id;
+        s->logit_bias[i].bias = item->valuedouble <= -100 ? -INFINITY : (float)item->valuedouble;
+    }
+    s->params.logit_bias = s->logit_bias;
+    s->params.n_logit_bias = n;
+    return true;
+}
+
+bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *model, api_error *e) {
+    tl_sampler_params *p = &s->params;
+    int64_t n = 1, max_tokens = INT64_MIN, max_completion = INT64_MIN;
+    if (!api_field_int(body, NULL, "n", INT32_MIN, INT32_MAX, &n, e)) return false;
+    if (n != 1) return api_fail(e, 400, "n", "field 'n' must be 1: only one choice per request is supported");
+    if (!read_float(body, NULL, "temperature", 0, 2, &p->temperature, e) ||
+        !read_float(body, NULL, "top_p", 0, 1, &p->top_p, e) ||
+        !read_float(body, NULL, "min_p", 0, 1, &p->min_p, e) ||
+        !read_float(body, NULL, "presence_penalty", -2, 2, &p->presence_penalty, e) ||
+        !read_float(body, NULL, "frequency_penalty", -2, 2, &p->frequency_penalty, e) ||
+        !read_float(body, NULL, "repeat_penalty", 0, 100, &p->repeat_penalty, e) ||
+        !api_field_int(body, NULL, "max_tokens", 0, INT32_MAX, &max_tokens, e) ||
+        !api_field_int(body, NULL, "max_completion_tokens", 0, INT32_MAX, &max_completion, e) ||
+        !read_seed(body, NULL, s, e) || !read_stop(s, body, NULL, e) || !read_logit_bias(s, body, model, e))
+        return false;
+    int64_t top_k = INT64_MIN; /* not OpenAI's, but llama-server and many clients send it */
+    if (!api_field_int(body, NULL, "top_k", INT32_MIN, INT32_MAX, &top_k, e)) return false;
+    if (top_k != INT64_MIN) p->top_k = (int32_t)top_k;
+    /* max_completion_tokens is the newer name: it wins when both are given. */
+    if (max_tokens != INT64_MIN) s->max_tokens = (int32_t)max_tokens;
+    if (max_completion != INT64_MIN) s->max_tokens = (int32_t)max_completion;
+    return true;
+}

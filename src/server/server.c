@@ -1,0 +1,91 @@
+/*
+ * server.c — tl_server_run: puts the server together (see server.h). Fills
+ * the shared `server` state with the options and their defaults, lists the
+ * models (registry), starts the HTTP layer, then waits for SIGINT or SIGTERM
+ * and shuts everything down in reverse order.
+ *
+ * SIGINT and SIGTERM are blocked before any thread starts, so every thread
+ * inherits the mask and only sigwait() here receives them.
+ */
+#include "server/server.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/api.h"
+#include "server/http.h"
+#include "server/registry.h"
+#include "tinyllm.h"
+
+#define DEFAULT_KEEP_ALIVE_S 300.0
+#define DEFAULT_PARALLEL 4
+#define DEFAULT_QUEUE_LIMIT 64
+#define DEFAULT_BODY_LIMIT ((size_t)8 << 20)
+
+/* The options with defaults for what was left unset: host NULL or "",
+ * keep_alive NaN, parallel / queue_limit <= 0, body_limit 0. (A keep_alive
+ * of 0 means "unload when idle", so only NaN stands for unset.) */
+static tl_server_options with_defaults(const tl_server_options *given) {
+    tl_server_options o = *given;
+    if (!o.host || !*o.host) o.host = "127.0.0.1";
+    if (isnan(o.keep_alive_s)) o.keep_alive_s = DEFAULT_KEEP_ALIVE_S;
+    if (o.parallel <= 0) o.parallel = DEFAULT_PARALLEL;
+    if (o.queue_limit <= 0) o.queue_limit = DEFAULT_QUEUE_LIMIT;
+    if (o.body_limit == 0) o.body_limit = DEFAULT_BODY_LIMIT;
+    if (o.api_key && !*o.api_key) o.api_key = NULL;
+    if (o.cors_origin && !*o.cors_origin) o.cors_origin = NULL;
+    return o;
+}
+
+int tl_server_run(const tl_server_options *options) {
+    server srv;
+    memset(&srv, 0, sizeof srv);
+    srv.options = with_defaults(options);
+    atomic_init(&srv.requests_total, 0);
+    atomic_init(&srv.requests_failed, 0);
+    atomic_init(&srv.prompt_tokens_total, 0);
+    atomic_init(&srv.generated_tokens_total, 0);
+    srv.started_at = tl_time_ms();
+
+    /* A client that disconnects must not kill the process. */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+    int rc = 1;
+    tl_error err = {0};
+    http_server *http = NULL;
+    srv.models = registry_new(&srv.options, &err);
+    if (!srv.models) {
+        fprintf(stderr, "tinyllm serve: %s\n", err.message[0] ? err.message : "cannot list the models");
+        goto done;
+    }
+    int port = 0;
+    const tl_server_options *o = &srv.options;
+    http = http_server_start(&srv, o->host, o->port, o->body_limit, o->api_key, o->cors_origin, &port);
+    if (!http) goto done;
+
+    int n_models = registry_count(srv.models);
+    bool ipv6 = strchr(o->host, ':') != NULL;
+    printf("tinyllm serve: listening on http://%s%s%s:%d (%d model%s)\n", ipv6 ? "[" : "", o->host,
+           ipv6 ? "]" : "", port, n_models, n_models == 1 ? "" : "s");
+    fflush(stdout);
+
+    int signal_number = 0;
+    while (sigwait(&stop_signals, &signal_number) != 0) {
+    }
+    fprintf(stderr, "tinyllm serve: %s received, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+done:
+    http_server_stop(http);
+    if (srv.models) registry_free(srv.models);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return rc;
+}

@@ -1,0 +1,169 @@
+# tinyllm serve, its HTTP layer end to end: the web page, the API key (401), the body limit (413), CORS
+# headers and preflights, JSON 404s for unknown paths, SIGTERM, and every bad option as one line with
+# exit code 1. HTTP requests go through node's http module (no npm packages).
+source "$(dirname "$0")/lib.sh"
+need_shared models/stories260K.gguf
+M=$SHARED/models/stories260K.gguf
+command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
+
+declare -A SERVER_PID=()
+stop_servers() { for pid in "${SERVER_PID[@]}"; do kill "$pid" 2>/dev/null; done; }
+trap 'stop_servers; rm -rf "$TMP"' EXIT
+
+# start_server NAME ARGS...: runs `tinyllm serve --port 0 ARGS` in the background and sets PORT and PID
+# from its "listening on" line (fails the test and returns 1 if it does not come within 20 s).
+start_server() {
+  local name=$1; shift
+  "$TINYLLM" serve --port 0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  PID=$!
+  SERVER_PID[$name]=$PID
+  PORT=
+  for _ in $(seq 200); do
+    PORT=$(sed -nE 's#^tinyllm serve: listening on http://.*:([0-9]+) \([0-9]+ models?\)$#\1#p' "$TMP/$name.out")
+    [ -n "$PORT" ] && return 0
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  fail "$name: no 'listening on' line (stdout: $(cat "$TMP/$name.out"), stderr: $(cat "$TMP/$name.err"))"
+  return 1
+}
+
+# One request: request METHOD PATH [HEADERS_JSON [BODY_BYTES [chunked]]] sets STATUS, ERROR (the JSON
+# body's "error"), BODY and H_<header> for the headers below; the whole answer is in $TMP/r.json. A body
+# of BODY_BYTES 'a's goes with a Content-Length, or chunked without one.
+cat >"$TMP/request.js" <<'EOF'
+const http = require('http');
+const fs = require('fs');
+const [out, port, method, path, headersJson, bodyBytes, mode] = process.argv.slice(2);
+const headers = JSON.parse(headersJson || '{}');
+const body = bodyBytes ? 'a'.repeat(+bodyBytes) : null;
+if (body !== null && mode !== 'chunked') headers['Content-Length'] = body.length;
+const wanted = ['content-type', 'access-control-allow-origin', 'vary', 'access-control-allow-methods',
+                'access-control-allow-headers'];
+function done(status, h, data) {
+  let error = '';
+  try { error = JSON.parse(data).error ?? ''; } catch { error = 'not JSON'; }
+  fs.writeFileSync(out + '.json', JSON.stringify({status, headers: h, body: data}));
+  // One line each (newlines flattened), the body last.
+  const lines = [status, error, ...wanted.map(k => h[k] ?? ''), data].map(v => String(v).replace(/\n/g, ' '));
+  fs.writeFileSync(out, lines.join('\n') + '\n');
+}
+const req = http.request({host: '127.0.0.1', port, method, path, headers}, res => {
+  let data = '';
+  res.setEncoding('utf8');
+  res.on('data', d => data += d);
+  res.on('end', () => done(res.statusCode, res.headers, data));
+});
+req.on('error', e => done(0, {}, String(e)));
+if (body !== null) req.write(body);
+req.end();
+EOF
+request() {
+  node "$TMP/request.js" "$TMP/r" "$PORT" "$@"
+  { read -r STATUS; read -r ERROR; read -r H_content_type; read -r H_allow_origin; read -r H_vary
+    read -r H_allow_methods; read -r H_allow_headers; read -r BODY; } <"$TMP/r"
+}
+answer() { cat "$TMP/r.json"; }
+
+# --- a plain server: the page, JSON 404s, no CORS headers, SIGTERM ----------------------------------------
+if start_server plain -m "$M"; then
+  grep -q "(1 model)" "$TMP/plain.out" && pass "listening line counts the models" || fail "listening: $(cat "$TMP/plain.out")"
+  request GET /
+  [ "$STATUS" = 200 ] && [[ "$H_content_type" == text/html* ]] && grep -qi "<html\|<!doctype" <<<"$BODY" &&
+    pass "GET / is the web page" || fail "GET /: $(answer)"
+  request GET /index.html
+  [ "$STATUS" = 200 ] && [[ "$H_content_type" == text/html* ]] && pass "GET /index.html" || fail "GET /index.html: $(answer)"
+  request HEAD /
+  [ "$STATUS" = 200 ] && pass "HEAD /" || fail "HEAD /: $(answer)"
+  request GET /no/such/page
+  [ "$STATUS" = 404 ] && [ "$ERROR" = "no such endpoint: GET /no/such/page" ] && [[ "$H_content_type" == application/json* ]] &&
+    pass "unknown page: 404 JSON" || fail "unknown page: $(answer)"
+  request POST "/api/no-such-endpoint?x=1" '{}' 2
+  [ "$STATUS" = 404 ] && [ "$ERROR" = "no such endpoint: POST /api/no-such-endpoint" ] &&
+    pass "unknown API path: 404 JSON without the query" || fail "unknown API path: $(answer)"
+  [ -z "$H_allow_origin" ] && pass "no CORS headers without --cors" || fail "CORS header without --cors: $(answer)"
+  # The same port again: one line and exit 1.
+  expect_error "port already in use" "cannot listen on .*$PORT" -- "$TINYLLM" serve -m "$M" --port "$PORT"
+  kill -TERM "$PID"; wait "$PID"; code=$?
+  [ "$code" = 0 ] && pass "SIGTERM stops the server with exit code 0" || fail "exit code $code after SIGTERM"
+fi
+
+# --- a locked-down server: API key, CORS, a 1 KiB body limit ----------------------------------------------
+KEY='{"Authorization":"Bearer s3cret"}'
+if start_server locked -m "$M" --api-key s3cret --cors https://chat.example --body-limit 1K; then
+  request GET /
+  [ "$STATUS" = 200 ] && pass "the page needs no key" || fail "page with --api-key: $(answer)"
+  request GET /api/version
+  [ "$STATUS" = 401 ] && [ "$ERROR" = "missing or wrong API key" ] && pass "401 without a key" || fail "no key: $(answer)"
+  request GET /api/version '{"Authorization":"Bearer wrong"}'
+  [ "$STATUS" = 401 ] && pass "401 with a wrong key" || fail "wrong key: $(answer)"
+  request GET /api/version '{"Authorization":"Bearer s3cret-and-more"}'
+  [ "$STATUS" = 401 ] && pass "401 with a longer key" || fail "longer key: $(answer)"
+  request GET /v1/models
+  [ "$STATUS" = 401 ] && pass "401 on /v1 without a key" || fail "/v1/models without key: $(answer)"
+  request POST / '{}' 2
+  [ "$STATUS" = 401 ] && pass "401 for a POST to the page" || fail "POST / without key: $(answer)"
+  request GET /api/version "$KEY"
+  [ "$STATUS" = 200 ] && [[ "$BODY" == *'"version":'* ]] &&
+    pass "the right key passes" || fail "right key: $(answer)"
+
+  request POST /api/chat "$KEY" 2000
+  [ "$STATUS" = 413 ] && [ "$ERROR" = "request body is larger than 1024 bytes" ] &&
+    pass "413 for a body over --body-limit" || fail "big body: $(answer)"
+  request POST /api/chat "$KEY" 2000 chunked
+  [ "$STATUS" = 413 ] && [ "$ERROR" = "request body is larger than 1024 bytes" ] &&
+    pass "413 for a chunked body over --body-limit" || fail "big chunked body: $(answer)"
+  request POST /api/no-such-endpoint "$KEY" 1024
+  [ "$STATUS" = 404 ] && pass "a body at the limit passes" || fail "body at the limit: $(answer)"
+
+  request GET /api/version "$KEY"
+  [ "$H_allow_origin" = https://chat.example ] && [[ "$H_vary" == *Origin* ]] &&
+    pass "CORS headers with --cors" || fail "CORS headers: $(answer)"
+  request GET /api/version
+  [ "$H_allow_origin" = https://chat.example ] && pass "CORS headers on errors too" ||
+    fail "CORS on 401: $(answer)"
+  request OPTIONS /v1/chat/completions '{"Origin":"https://chat.example","Access-Control-Request-Method":"POST"}'
+  [ "$STATUS" = 204 ] && [[ "$H_allow_methods" == *POST* ]] &&
+    [[ "$H_allow_headers" == *Authorization* ]] &&
+    [ "$H_allow_origin" = https://chat.example ] &&
+    pass "preflight: 204 without a key" || fail "preflight: $(answer)"
+fi
+
+# --- the key from the environment ----------------------------------------------------------------------
+if TINYLLM_API_KEY=from-env start_server env -m "$M"; then
+  request GET /api/version
+  [ "$STATUS" = 401 ] && pass "TINYLLM_API_KEY is required" || fail "env key, none given: $(answer)"
+  request GET /api/version '{"Authorization":"Bearer from-env"}'
+  [ "$STATUS" = 200 ] && pass "TINYLLM_API_KEY accepted" || fail "env key: $(answer)"
+fi
+
+# Every server stops cleanly on SIGTERM, with nothing on stderr but the stop notice (sanitizer reports
+# would show up there).
+for name in locked env; do
+  pid=${SERVER_PID[$name]:-}
+  [ -n "$pid" ] || continue
+  kill -TERM "$pid"; wait "$pid"; code=$?
+  [ "$code" = 0 ] && pass "$name server stopped, exit code 0" || fail "$name server: exit code $code"
+done
+for name in plain locked env; do
+  [ -f "$TMP/$name.err" ] || continue
+  unexpected=$(grep -v "^tinyllm serve: SIGTERM received, stopping$" "$TMP/$name.err")
+  [ -z "$unexpected" ] && pass "$name server: stderr clean" || fail "$name server stderr: $unexpected"
+done
+
+# --- bad options: one line, exit 1 -------------------------------------------------------------------------
+"$TINYLLM" serve --help >"$TMP/help.txt" && grep -q -- "--keep-alive" "$TMP/help.txt" && grep -q -- "--api-key" "$TMP/help.txt" &&
+  pass "--help" || fail "--help: $(cat "$TMP/help.txt")"
+expect_error "no models" "no models" -- "$TINYLLM" serve
+expect_error "missing --models dir" "--models.*$TMP/nowhere" -- "$TINYLLM" serve --models "$TMP/nowhere"
+expect_error "--port too big" "--port" -- "$TINYLLM" serve -m "$M" --port 70000
+expect_error "--port not a number" "--port" -- "$TINYLLM" serve -m "$M" --port http
+expect_error "bad --keep-alive" "--keep-alive.*5x" -- "$TINYLLM" serve -m "$M" --keep-alive 5x
+expect_error "empty --keep-alive" "--keep-alive" -- "$TINYLLM" serve -m "$M" --keep-alive ""
+expect_error "bad --max-memory" "--max-memory.*lots" -- "$TINYLLM" serve -m "$M" --max-memory lots
+expect_error "bad --body-limit" "--body-limit" -- "$TINYLLM" serve -m "$M" --body-limit 0
+expect_error "--parallel 0" "--parallel" -- "$TINYLLM" serve -m "$M" --parallel 0
+expect_error "empty --api-key" "--api-key" -- "$TINYLLM" serve -m "$M" --api-key ""
+expect_error "unknown option" "--nope" -- "$TINYLLM" serve -m "$M" --nope
+
+finish

@@ -1,0 +1,70 @@
+# tinyllm serve: every HTTP endpoint and error (tests/server/api_test.mjs), on
+# stories260K.gguf and random-weight models (a tiny smollm2 and a tiny BERT).
+# Starts the server on a free port, runs the node tests against it, stops it.
+source "$(dirname "$0")/lib.sh"
+need_shared models/stories260K.gguf tokenizers/llama.cpp-vocab/ggml-vocab-smollm.gguf \
+  tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf
+command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
+
+MODELS=$TMP/models
+mkdir -p "$MODELS"
+"$TINYLLM" synth --preset smollm2-135m --tiny --type q8_0 --seed 1 \
+  --vocab "$SHARED/tokenizers/llama.cpp-vocab/ggml-vocab-smollm.gguf" -o "$MODELS/smol-tiny.gguf" 2>/dev/null \
+  || { echo "FAIL: synth smollm2"; exit 1; }
+"$TINYLLM" synth --preset all-minilm-l6-v2 --tiny --type f32 --seed 42 \
+  --vocab "$SHARED/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -o "$MODELS/bert-tiny.gguf" 2>/dev/null \
+  || { echo "FAIL: synth bert"; exit 1; }
+# A model with defaults beside it: a system prompt and options.
+cp "$SHARED/models/stories260K.gguf" "$MODELS/story-sys.gguf"
+cat >"$MODELS/story-sys.json" <<'EOF'
+{"system": "You are a storyteller who writes short, happy stories for small children.",
+ "options": {"num_predict": 3, "temperature": 0.5}}
+EOF
+
+"$TINYLLM" serve --port 0 -c 128 --parallel 2 --models "$MODELS" -m "$SHARED/models/stories260K.gguf" \
+  >"$TMP/server.out" 2>"$TMP/server.err" &
+SERVER=$!
+SERVER2=
+trap 'kill $SERVER $SERVER2 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+
+# The port is in "tinyllm serve: listening on http://HOST:PORT (N models)".
+URL=
+for _ in $(seq 100); do
+  URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/server.out" | head -1)
+  [ -n "$URL" ] && break
+  kill -0 $SERVER 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$URL" ] || { echo "FAIL: the server did not start: $(cat "$TMP/server.err")"; exit 1; }
+grep -q "(4 models)" "$TMP/server.out" && pass "4 models listed" || fail "listing: $(cat "$TMP/server.out")"
+
+node "$(dirname "$0")/../server/api_test.mjs" "$URL" || fail "api_test.mjs (see above)"
+
+# A second server with one slot and one queue place: a full queue is a 503.
+start_server() {
+  "$TINYLLM" serve --port 0 "$@" >"$TMP/server2.out" 2>"$TMP/server2.err" &
+  SERVER2=$!
+  URL2=
+  for _ in $(seq 100); do
+    URL2=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/server2.out" | head -1)
+    [ -n "$URL2" ] && break
+    kill -0 $SERVER2 2>/dev/null || break
+    sleep 0.1
+  done
+}
+start_server --parallel 1 --queue 1 -m "$SHARED/models/stories260K.gguf"
+if [ -n "$URL2" ]; then
+  node "$(dirname "$0")/../server/api_test.mjs" "$URL2" busy || fail "api_test.mjs busy (see above)"
+  kill -TERM $SERVER2
+  wait $SERVER2 || fail "second server exit code $?"
+else
+  fail "the second server did not start: $(cat "$TMP/server2.err")"
+fi
+
+# The server survived everything and stops cleanly on SIGTERM.
+kill -0 $SERVER 2>/dev/null && pass "server still running" || fail "server died: $(tail -5 "$TMP/server.err")"
+kill -TERM $SERVER
+wait $SERVER
+code=$?
+[ "$code" = 0 ] && pass "exit code 0 after SIGTERM" || fail "exit code $code after SIGTERM"
+finish

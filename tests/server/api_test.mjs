@@ -1,0 +1,678 @@
+// api_test.mjs — HTTP tests of every endpoint of `tinyllm serve` and its
+// errors, with node's global fetch only (no npm packages).
+//
+//   node tests/server/api_test.mjs BASE_URL [busy]
+//
+// With "busy", only the test of a full queue runs (on a server started with
+// --parallel 1 --queue 1).
+// The server must offer (see tests/cli/test_server.sh, which starts it):
+//   stories260K  the shared llama model, with a small context (-c 128)
+//   smol-tiny    a random-weight smollm2-135m (real vocabulary and template)
+//   story-sys    a copy of stories260K with story-sys.json: a system prompt
+//                and options {"num_predict": 3}
+//   bert-tiny    a random-weight all-minilm-l6-v2 (an embedding model)
+// Prints "ok: NAME" / "FAIL: NAME: why" per test; exits 1 if any failed.
+
+const BASE = process.argv[2];
+if (!BASE) {
+  console.error('usage: node api_test.mjs BASE_URL');
+  process.exit(2);
+}
+const STORIES = 'stories260K';
+const SMOL = 'smol-tiny';
+const SYS = 'story-sys';
+const BERT = 'bert-tiny';
+
+// ---- helpers ----------------------------------------------------------------
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+class Failure extends Error {}
+function check(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+function equal(actual, expected, what) {
+  check(actual === expected, `${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+}
+
+// A request; body objects are sent as JSON, strings as they are.
+async function call(method, path, body, extra = {}) {
+  const init = { method, headers: {}, ...extra };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    init.headers['Content-Type'] = 'application/json';
+  }
+  return fetch(BASE + path, init);
+}
+
+// A JSON answer: {status, json, headers}.
+async function json(method, path, body) {
+  const res = await call(method, path, body);
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Failure(`${method} ${path}: not JSON (status ${res.status}): ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, json: parsed, headers: res.headers };
+}
+
+const post = (path, body) => json('POST', path, body);
+const get = (path) => json('GET', path);
+
+// Expects an error answer with `status` whose message matches `pattern`.
+async function expectError(path, body, status, pattern, style) {
+  const r = await post(path, body);
+  equal(r.status, status, `status of ${path} ${typeof body === 'string' ? body : JSON.stringify(body)}`);
+  const message = style === 'ollama' ? r.json.error : r.json.error?.message;
+  check(typeof message === 'string', `no error message in ${JSON.stringify(r.json)}`);
+  check(pattern.test(message), `error '${message}' does not match ${pattern}`);
+  if (style === 'openai') {
+    check(typeof r.json.error.type === 'string', `no error type in ${JSON.stringify(r.json)}`);
+    check('param' in r.json.error && 'code' in r.json.error, `no param/code in ${JSON.stringify(r.json)}`);
+  }
+  return r;
+}
+
+// Reads a streamed body as SSE events (the data of each) or NDJSON objects.
+async function readStream(res, onItem) {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const items = [];
+  const separator = res.headers.get('content-type')?.startsWith('text/event-stream') ? '\n\n' : '\n';
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let at;
+    while ((at = buffer.indexOf(separator)) >= 0) {
+      const piece = buffer.slice(0, at);
+      buffer = buffer.slice(at + separator.length);
+      if (!piece.trim()) continue;
+      let item;
+      if (separator === '\n\n') {
+        check(piece.startsWith('data: '), `SSE event without "data: ": ${piece}`);
+        const data = piece.slice(6);
+        item = data === '[DONE]' ? '[DONE]' : JSON.parse(data);
+      } else {
+        item = JSON.parse(piece);
+      }
+      items.push(item);
+      if (onItem && onItem(item) === false) return items;
+    }
+  }
+  check(!buffer.trim(), `stream ended with an incomplete item: ${buffer}`);
+  return items;
+}
+
+async function stream(path, body) {
+  const res = await call('POST', path, body);
+  equal(res.status, 200, `status of streamed ${path}`);
+  return { res, items: await readStream(res) };
+}
+
+const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+const chatBody = (extra = {}) => ({
+  model: STORIES,
+  messages: [{ role: 'user', content: 'Once upon a time' }],
+  max_tokens: 12,
+  seed: 42,
+  temperature: 0.8,
+  ...extra,
+});
+
+// ---- simple endpoints -------------------------------------------------------
+
+test('GET /health', async () => {
+  const r = await get('/health');
+  equal(r.status, 200, 'status');
+  equal(r.json.status, 'ok', 'status field');
+});
+
+test('GET /api/version', async () => {
+  const r = await get('/api/version');
+  equal(r.status, 200, 'status');
+  check(/^\d+\.\d+\.\d+/.test(r.json.version), `version ${r.json.version}`);
+});
+
+test('GET /v1/models lists every model', async () => {
+  const r = await get('/v1/models');
+  equal(r.json.object, 'list', 'object');
+  const ids = r.json.data.map((m) => m.id);
+  for (const name of [STORIES, SMOL, SYS, BERT]) check(ids.includes(name), `${name} missing from ${ids}`);
+  const m = r.json.data.find((x) => x.id === STORIES);
+  equal(m.object, 'model', 'object of a model');
+  check(Number.isInteger(m.created), 'created');
+});
+
+test('GET /api/tags: names with :latest and details', async () => {
+  const r = await get('/api/tags');
+  const m = r.json.models.find((x) => x.name === `${STORIES}:latest`);
+  check(m, `no ${STORIES}:latest in ${JSON.stringify(r.json.models.map((x) => x.name))}`);
+  equal(m.model, `${STORIES}:latest`, 'model');
+  check(m.size > 0, 'size');
+  check(/^[0-9a-f]{64}$/.test(m.digest), `digest ${m.digest}`);
+  check(RFC3339.test(m.modified_at), `modified_at ${m.modified_at}`);
+  equal(m.details.format, 'gguf', 'format');
+  equal(m.details.family, 'llama', 'family');
+  check(Array.isArray(m.details.families), 'families');
+  check(/^\d+(\.\d)?[KMBT]$/.test(m.details.parameter_size), `parameter_size ${m.details.parameter_size}`);
+  check(/^[A-Z0-9_]+$/.test(m.details.quantization_level), `quantization_level ${m.details.quantization_level}`);
+  const smol = r.json.models.find((x) => x.name === `${SMOL}:latest`);
+  equal(smol.details.quantization_level, 'Q8_0', 'quantization of smol-tiny');
+});
+
+test('POST /api/show', async () => {
+  const r = await post('/api/show', { model: STORIES });
+  equal(r.status, 200, 'status');
+  check(typeof r.json.template === 'string' && r.json.template.length > 0, 'template');
+  check(typeof r.json.modelfile === 'string' && r.json.modelfile.includes('FROM'), 'modelfile');
+  equal(typeof r.json.parameters, 'string', 'parameters');
+  equal(r.json.details.family, 'llama', 'details.family');
+  equal(r.json.model_info['general.architecture'], 'llama', 'general.architecture');
+  check(r.json.model_info['llama.context_length'] > 0, 'llama.context_length');
+  check(r.json.capabilities.includes('completion'), `capabilities ${r.json.capabilities}`);
+  const bert = await post('/api/show', { name: `${BERT}:latest` });
+  equal(bert.status, 200, 'status with "name"');
+  check(bert.json.capabilities.includes('embedding'), `bert capabilities ${bert.json.capabilities}`);
+  const sys = await post('/api/show', { model: SYS });
+  check(/num_predict\s+3/.test(sys.json.parameters), `parameters of story-sys: ${sys.json.parameters}`);
+  check(typeof sys.json.system === 'string' && sys.json.system.length > 0, 'system of story-sys');
+  await expectError('/api/show', { model: 'nope' }, 404, /model 'nope' not found/, 'ollama');
+});
+
+// ---- errors -------------------------------------------------------------------
+
+test('invalid JSON is a 400 in both shapes', async () => {
+  await expectError('/v1/chat/completions', '{"model": ', 400, /JSON/, 'openai');
+  await expectError('/api/chat', '{nope}', 400, /JSON/, 'ollama');
+  await expectError('/v1/completions', '[1, 2]', 400, /JSON object/, 'openai');
+  await expectError('/api/generate', '', 400, /empty|JSON/, 'ollama');
+});
+
+test('a field of the wrong type is a 400 naming the field', async () => {
+  const r = await expectError('/v1/chat/completions', chatBody({ temperature: 'hot' }), 400,
+    /field 'temperature' must be a number/, 'openai');
+  equal(r.json.error.param, 'temperature', 'param');
+  equal(r.json.error.type, 'invalid_request_error', 'type');
+  await expectError('/v1/chat/completions', chatBody({ max_tokens: 'ten' }), 400, /max_tokens/, 'openai');
+  await expectError('/v1/chat/completions', chatBody({ stream: 'yes' }), 400, /stream/, 'openai');
+  await expectError('/v1/chat/completions', chatBody({ stop: 5 }), 400, /stop/, 'openai');
+  await expectError('/v1/chat/completions', chatBody({ messages: 'hi' }), 400, /messages/, 'openai');
+  await expectError('/v1/chat/completions', chatBody({ messages: [{ role: 'robot', content: 'x' }] }), 400,
+    /role/, 'openai');
+  await expectError('/v1/chat/completions', { messages: [] }, 400, /field 'model' is required/, 'openai');
+  await expectError('/v1/completions', { model: STORIES }, 400, /prompt/, 'openai');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', options: { temperature: 'hot' } }, 400,
+    /temperature/, 'ollama');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', options: { top_k: 1.5 } }, 400, /top_k/,
+    'ollama');
+  await expectError('/api/chat', { model: STORIES, messages: {} }, 400, /messages/, 'ollama');
+  await expectError('/api/generate', { model: STORIES, prompt: 7 }, 400, /prompt/, 'ollama');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', keep_alive: 'soon' }, 400, /keep_alive/,
+    'ollama');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', format: 'xml' }, 400, /format/, 'ollama');
+  await expectError('/v1/chat/completions', chatBody({ logit_bias: { abc: 1 } }), 400, /logit_bias/, 'openai');
+  await expectError('/v1/chat/completions', chatBody({ logit_bias: { 5: 'x' } }), 400, /logit_bias/, 'openai');
+});
+
+test('an unknown model is a 404', async () => {
+  const r = await expectError('/v1/chat/completions', chatBody({ model: 'nope' }), 404, /model 'nope' not found/,
+    'openai');
+  equal(r.json.error.type, 'not_found_error', 'type');
+  await expectError('/api/chat', { model: 'nope', messages: [] }, 404, /not found/, 'ollama');
+  await expectError('/api/generate', { model: 'nope:latest', prompt: 'x' }, 404, /not found/, 'ollama');
+  await expectError('/v1/embeddings', { model: 'nope', input: 'x' }, 404, /not found/, 'openai');
+  await expectError('/api/embed', { model: 'nope', input: 'x' }, 404, /not found/, 'ollama');
+  await expectError('/tokenize', { model: 'nope', content: 'x' }, 404, /not found/, 'openai');
+});
+
+test('n other than 1 is a 400', async () => {
+  await expectError('/v1/chat/completions', chatBody({ n: 2 }), 400, /'n' must be 1/, 'openai');
+});
+
+test('a prompt longer than the context is a 400', async () => {
+  const long = 'Once upon a time there was a little girl. '.repeat(60);
+  await expectError('/v1/chat/completions', chatBody({ messages: [{ role: 'user', content: long }] }), 400,
+    /the prompt has \d+ tokens, more than the context of \d+/, 'openai');
+  await expectError('/v1/completions', { model: STORIES, prompt: long, stream: true }, 400,
+    /more than the context/, 'openai');
+  await expectError('/api/generate', { model: STORIES, prompt: long }, 400, /more than the context/, 'ollama');
+});
+
+test('a text-generation request to an embedding model is a 400', async () => {
+  await expectError('/v1/chat/completions', chatBody({ model: BERT }), 400, /embedding model/, 'openai');
+  await expectError('/api/generate', { model: BERT, prompt: 'hi' }, 400, /embedding model/, 'ollama');
+});
+
+test('wrong method is a 405, unknown path a 404', async () => {
+  const r = await get('/v1/chat/completions');
+  equal(r.status, 405, 'GET /v1/chat/completions');
+  check(r.json.error.message.includes('POST'), 'message names the method');
+  const o = await json('POST', '/api/tags', {});
+  equal(o.status, 405, 'POST /api/tags');
+  equal(typeof o.json.error, 'string', 'Ollama error shape');
+  const missing = await call('GET', '/api/nothing');
+  equal(missing.status, 404, 'GET /api/nothing');
+  await missing.text();
+});
+
+// ---- OpenAI generation --------------------------------------------------------
+
+test('POST /v1/chat/completions (whole answer, usage, length)', async () => {
+  const r = await post('/v1/chat/completions', chatBody({ max_tokens: 5 }));
+  equal(r.status, 200, 'status');
+  const c = r.json;
+  equal(c.object, 'chat.completion', 'object');
+  check(/^chatcmpl-[0-9a-f]+$/.test(c.id), `id ${c.id}`);
+  check(Math.abs(c.created - Date.now() / 1000) < 600, `created ${c.created}`);
+  equal(c.model, STORIES, 'model');
+  equal(c.choices.length, 1, 'choices');
+  equal(c.choices[0].message.role, 'assistant', 'role');
+  equal(typeof c.choices[0].message.content, 'string', 'content');
+  equal(c.choices[0].finish_reason, 'length', 'finish_reason');
+  equal(c.usage.completion_tokens, 5, 'completion_tokens');
+  check(c.usage.prompt_tokens > 0, 'prompt_tokens');
+  equal(c.usage.total_tokens, c.usage.prompt_tokens + c.usage.completion_tokens, 'total_tokens');
+});
+
+test('content as a list of text parts, and every role', async () => {
+  const r = await post('/v1/chat/completions', chatBody({
+    model: SMOL,
+    max_tokens: 3,
+    messages: [
+      { role: 'system', content: 'You tell stories.' },
+      { role: 'user', content: [{ type: 'text', text: 'Once ' }, { type: 'text', text: 'upon' }] },
+      { role: 'assistant', content: 'a time' },
+      { role: 'tool', content: '42' },
+      { role: 'user', content: 'go on' },
+    ],
+  }));
+  equal(r.status, 200, `status (${JSON.stringify(r.json)})`);
+  await expectError('/v1/chat/completions', chatBody({ messages: [{ role: 'user', content: [{ type: 'image_url' }] }] }),
+    400, /image_url|not supported/, 'openai');
+});
+
+test('streamed chat: role first, pieces, finish_reason, usage, [DONE]; same text as a whole answer', async () => {
+  const body = chatBody({ max_tokens: 10, stream: true, stream_options: { include_usage: true } });
+  const { res, items } = await stream('/v1/chat/completions', body);
+  check(res.headers.get('content-type').startsWith('text/event-stream'), 'content type');
+  equal(items[items.length - 1], '[DONE]', 'last event');
+  const chunks = items.slice(0, -1);
+  for (const c of chunks) equal(c.object, 'chat.completion.chunk', 'object');
+  check(new Set(chunks.map((c) => c.id)).size === 1, 'one id');
+  equal(chunks[0].choices[0].delta.role, 'assistant', 'first delta has the role');
+  const usage = chunks[chunks.length - 1];
+  equal(usage.choices.length, 0, 'usage chunk has no choices');
+  equal(usage.usage.completion_tokens, 10, 'usage.completion_tokens');
+  const finish = chunks[chunks.length - 2];
+  equal(finish.choices[0].finish_reason, 'length', 'finish_reason');
+  const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+  const whole = await post('/v1/chat/completions', chatBody({ max_tokens: 10 }));
+  equal(text, whole.json.choices[0].message.content, 'streamed text vs whole answer');
+});
+
+test('streamed chat without include_usage has no usage chunk', async () => {
+  const { items } = await stream('/v1/chat/completions', chatBody({ max_tokens: 3, stream: true }));
+  equal(items[items.length - 1], '[DONE]', 'last event');
+  check(items.slice(0, -1).every((c) => c.choices.length === 1), 'every chunk has a choice');
+});
+
+test('seed: same seed and temperature give the same text', async () => {
+  const a = await post('/v1/chat/completions', chatBody({ max_tokens: 16, seed: 7, temperature: 1 }));
+  const b = await post('/v1/chat/completions', chatBody({ max_tokens: 16, seed: 7, temperature: 1 }));
+  equal(a.json.choices[0].message.content, b.json.choices[0].message.content, 'same seed');
+  const g1 = await post('/api/generate', { model: STORIES, prompt: 'Tom', stream: false, options: { seed: 3, num_predict: 8 } });
+  const g2 = await post('/api/generate', { model: STORIES, prompt: 'Tom', stream: false, options: { seed: 3, num_predict: 8 } });
+  equal(g1.json.response, g2.json.response, 'same Ollama seed');
+});
+
+test('stop strings end the text before them', async () => {
+  const base = await post('/v1/completions', { model: STORIES, prompt: 'Once upon a time', max_tokens: 24, temperature: 0 });
+  const text = base.json.choices[0].text;
+  check(text.length > 6, `greedy text too short: ${JSON.stringify(text)}`);
+  const stop = text.slice(4, 7);
+  const expected = text.slice(0, text.indexOf(stop));
+  for (const s of [stop, [stop, 'zzzz']]) {
+    const r = await post('/v1/completions', { model: STORIES, prompt: 'Once upon a time', max_tokens: 24, temperature: 0, stop: s });
+    equal(r.json.choices[0].text, expected, `text with stop ${JSON.stringify(s)}`);
+    equal(r.json.choices[0].finish_reason, 'stop', 'finish_reason');
+  }
+  const o = await post('/api/generate', { model: STORIES, prompt: 'Once upon a time', raw: true, stream: false,
+    options: { temperature: 0, num_predict: 24, stop: [stop] } });
+  equal(o.json.response, expected, 'Ollama options.stop');
+});
+
+test('POST /v1/completions: string and list prompts, streaming', async () => {
+  const r = await post('/v1/completions', { model: STORIES, prompt: 'Lily', max_tokens: 4, seed: 1 });
+  equal(r.json.object, 'text_completion', 'object');
+  check(/^cmpl-/.test(r.json.id), `id ${r.json.id}`);
+  equal(typeof r.json.choices[0].text, 'string', 'text');
+  equal(r.json.usage.completion_tokens, 4, 'completion_tokens');
+  const l = await post('/v1/completions', { model: STORIES, prompt: ['Lily'], max_tokens: 4, seed: 1 });
+  equal(l.json.choices[0].text, r.json.choices[0].text, 'list of one prompt');
+  await expectError('/v1/completions', { model: STORIES, prompt: ['a', 'b'] }, 400, /prompt/, 'openai');
+  const { items } = await stream('/v1/completions', { model: STORIES, prompt: 'Lily', max_tokens: 4, seed: 1, stream: true });
+  equal(items[items.length - 1], '[DONE]', 'last event');
+  const text = items.slice(0, -1).map((c) => c.choices[0].text).join('');
+  equal(text, r.json.choices[0].text, 'streamed text');
+  equal(items[items.length - 2].choices[0].finish_reason, 'length', 'finish_reason');
+});
+
+test('logit_bias, penalties and top_p are accepted', async () => {
+  const r = await post('/v1/chat/completions', chatBody({
+    logit_bias: { 1: -100, 2: 5 }, presence_penalty: 0.5, frequency_penalty: 0.5, top_p: 0.9, max_completion_tokens: 3,
+  }));
+  equal(r.status, 200, `status (${JSON.stringify(r.json)})`);
+  equal(r.json.usage.completion_tokens, 3, 'max_completion_tokens');
+});
+
+// ---- Ollama generation --------------------------------------------------------
+
+function checkFinal(o, what) {
+  equal(o.done, true, `${what}: done`);
+  check(['stop', 'length'].includes(o.done_reason), `${what}: done_reason ${o.done_reason}`);
+  for (const k of ['total_duration', 'load_duration', 'prompt_eval_count', 'prompt_eval_duration', 'eval_count', 'eval_duration'])
+    check(Number.isInteger(o[k]) && o[k] >= 0, `${what}: ${k} = ${o[k]}`);
+  check(o.prompt_eval_count > 0, `${what}: prompt_eval_count`);
+  check(RFC3339.test(o.created_at) && o.created_at.includes('.'), `${what}: created_at ${o.created_at}`);
+}
+
+test('POST /api/generate streams NDJSON by default', async () => {
+  const { res, items } = await stream('/api/generate', { model: `${STORIES}:latest`, prompt: 'Once', options: { num_predict: 5 } });
+  check(res.headers.get('content-type').startsWith('application/x-ndjson'), 'content type');
+  const last = items[items.length - 1];
+  checkFinal(last, 'last line');
+  equal(last.eval_count, 5, 'eval_count');
+  equal(last.done_reason, 'length', 'done_reason');
+  for (const o of items.slice(0, -1)) {
+    equal(o.done, false, 'done of a piece');
+    equal(typeof o.response, 'string', 'response');
+    equal(o.model, `${STORIES}:latest`, 'model as asked');
+  }
+});
+
+test('POST /api/generate without streaming; raw; format json; system; template', async () => {
+  const r = await post('/api/generate', { model: STORIES, prompt: 'Once', stream: false, options: { num_predict: 4, temperature: 0 } });
+  equal(r.status, 200, 'status');
+  checkFinal(r.json, 'answer');
+  equal(typeof r.json.response, 'string', 'response');
+  const raw = await post('/api/generate', { model: STORIES, prompt: 'Once', raw: true, stream: false, options: { num_predict: 4, temperature: 0 } });
+  check(raw.json.prompt_eval_count < r.json.prompt_eval_count, 'raw prompt skips the template');
+  const fmt = await post('/api/generate', { model: STORIES, prompt: 'Once', format: 'json', stream: false, options: { num_predict: 2 } });
+  equal(fmt.status, 200, 'format json accepted');
+  const sys = await post('/api/generate', { model: STORIES, prompt: 'Once', system: 'Be brief.', stream: false, options: { num_predict: 2 } });
+  check(sys.json.prompt_eval_count > r.json.prompt_eval_count, 'system adds to the prompt');
+  const tpl = await post('/api/generate', { model: STORIES, prompt: 'Once', template: 'llama2', stream: false, options: { num_predict: 2 } });
+  equal(tpl.status, 200, `built-in template (${JSON.stringify(tpl.json)})`);
+  const jinja = await post('/api/generate', {
+    model: STORIES, prompt: 'Once', stream: false, options: { num_predict: 2 },
+    template: '{% for m in messages %}{{ m.content }}{% endfor %}',
+  });
+  check(jinja.json.prompt_eval_count < r.json.prompt_eval_count, 'Jinja template source');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', template: 'nonsense' }, 400, /template/, 'ollama');
+});
+
+test('options.add_bos: false leaves BOS out, true keeps one', async () => {
+  const ask = async (add_bos) => (await post('/api/generate', {
+    model: STORIES, prompt: 'Once', stream: false, options: { num_predict: 1, temperature: 0, add_bos },
+  })).json;
+  const auto = await ask(undefined), on = await ask(true), off = await ask(false);
+  equal(on.prompt_eval_count, auto.prompt_eval_count, 'add_bos true (the vocabulary adds BOS)');
+  equal(off.prompt_eval_count, auto.prompt_eval_count - 1, 'add_bos false');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', options: { add_bos: 'yes' } }, 400, /add_bos/, 'ollama');
+});
+
+test('POST /api/chat streamed and whole', async () => {
+  const body = { model: STORIES, messages: [{ role: 'user', content: 'Hi' }], options: { num_predict: 6, seed: 5 } };
+  const { items } = await stream('/api/chat', body);
+  const last = items[items.length - 1];
+  checkFinal(last, 'last line');
+  equal(last.message.role, 'assistant', 'final message role');
+  const text = items.slice(0, -1).map((o) => o.message.content).join('');
+  const whole = await post('/api/chat', { ...body, stream: false });
+  checkFinal(whole.json, 'whole answer');
+  equal(whole.json.message.content, text, 'streamed vs whole text');
+  equal(whole.json.eval_count, 6, 'eval_count');
+});
+
+test("a model's NAME.json defaults apply (num_predict 3, system prompt)", async () => {
+  const r = await post('/api/chat', { model: SYS, messages: [{ role: 'user', content: 'Hi' }], stream: false });
+  equal(r.json.eval_count <= 3, true, `eval_count ${r.json.eval_count}`);
+  const plain = await post('/api/chat', { model: STORIES, messages: [{ role: 'user', content: 'Hi' }], stream: false, options: { num_predict: 1 } });
+  check(r.json.prompt_eval_count > plain.json.prompt_eval_count, 'the default system prompt is in the prompt');
+  const own = await post('/api/chat', {
+    model: SYS, stream: false, messages: [{ role: 'system', content: 'x' }, { role: 'user', content: 'Hi' }],
+  });
+  check(own.json.prompt_eval_count < r.json.prompt_eval_count, "a request's system message replaces the default");
+  const more = await post('/v1/chat/completions', { model: SYS, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 5 });
+  equal(more.json.usage.completion_tokens <= 5, true, 'the request overrides the default num_predict');
+});
+
+// ---- loading, keep_alive --------------------------------------------------------
+
+async function loadedNames() {
+  const r = await get('/api/ps');
+  equal(r.status, 200, 'ps status');
+  return r.json.models.map((m) => m.name);
+}
+
+test('GET /api/ps; empty chat with keep_alive 0 unloads; empty prompt loads', async () => {
+  await post('/api/generate', { model: STORIES, prompt: 'x', stream: false, options: { num_predict: 1 } });
+  const ps = await get('/api/ps');
+  const m = ps.json.models.find((x) => x.name === `${STORIES}:latest`);
+  check(m, 'loaded model listed');
+  check(m.size > 0, 'size');
+  equal(m.size_vram, 0, 'size_vram');
+  check(RFC3339.test(m.expires_at), `expires_at ${m.expires_at}`);
+  equal(m.details.family, 'llama', 'details');
+  const u = await post('/api/chat', { model: STORIES, messages: [], keep_alive: 0 });
+  equal(u.status, 200, 'status');
+  equal(u.json.done_reason, 'unload', 'done_reason');
+  equal(u.json.done, true, 'done');
+  equal(u.json.message.content, '', 'empty message');
+  check(!(await loadedNames()).includes(`${STORIES}:latest`), 'unloaded');
+  const l = await post('/api/generate', { model: STORIES });
+  equal(l.json.done_reason, 'load', 'done_reason of an empty prompt');
+  check((await loadedNames()).includes(`${STORIES}:latest`), 'loaded again');
+  const g = await post('/api/generate', { model: STORIES, prompt: '', keep_alive: '0' });
+  equal(g.json.done_reason, 'unload', 'empty prompt with keep_alive "0"');
+  check(!(await loadedNames()).includes(`${STORIES}:latest`), 'unloaded by generate');
+});
+
+test('a streamed generation with keep_alive 0 unloads its model when done', async () => {
+  const { items } = await stream('/api/chat', {
+    model: SYS, messages: [{ role: 'user', content: 'Hi' }], keep_alive: 0, options: { num_predict: 2 },
+  });
+  equal(items[items.length - 1].done, true, 'done');
+  const start = Date.now();
+  while ((await loadedNames()).includes(`${SYS}:latest`)) {
+    check(Date.now() - start < 5000, 'still loaded 5 s later');
+    await sleep(100);
+  }
+  const r = await post('/api/generate', { model: SYS, prompt: 'Hi', stream: false, keep_alive: 0 });
+  equal(r.status, 200, 'whole answer with keep_alive 0');
+  check(!(await loadedNames()).includes(`${SYS}:latest`), 'unloaded after a whole answer');
+});
+
+test('keep_alive "1s" expires', async () => {
+  const r = await post('/api/generate', { model: SMOL, prompt: 'Hi', stream: false, keep_alive: '1s', options: { num_predict: 2 } });
+  equal(r.status, 200, 'status');
+  check((await loadedNames()).includes(`${SMOL}:latest`), 'loaded');
+  const start = Date.now();
+  while ((await loadedNames()).includes(`${SMOL}:latest`)) {
+    check(Date.now() - start < 8000, 'still loaded 8 s later');
+    await sleep(200);
+  }
+  check(Date.now() - start >= 300, 'unloaded too early');
+});
+
+// ---- tokenize, metrics ----------------------------------------------------------
+
+test('POST /tokenize and /detokenize round trip', async () => {
+  const content = 'Hello world, once upon a time.';
+  const t = await post('/tokenize', { model: STORIES, content });
+  equal(t.status, 200, 'status');
+  check(t.json.tokens.length > 3 && t.json.tokens.every(Number.isInteger), `tokens ${t.json.tokens}`);
+  const d = await post('/detokenize', { model: STORIES, tokens: t.json.tokens });
+  equal(d.json.content, content, 'round trip');
+  const special = await post('/tokenize', { model: STORIES, content, add_special: true });
+  equal(special.json.tokens.length, t.json.tokens.length + 1, 'add_special adds BOS');
+  const pieces = await post('/tokenize', { model: STORIES, content: 'Hello', with_pieces: true });
+  check(pieces.json.tokens.every((p) => Number.isInteger(p.id) && 'piece' in p), 'pieces');
+  await expectError('/tokenize', { model: STORIES }, 400, /content/, 'openai');
+  await expectError('/detokenize', { model: STORIES, tokens: [1, 'x'] }, 400, /tokens/, 'openai');
+  await expectError('/detokenize', { model: STORIES, tokens: [99999999] }, 400, /tokens/, 'openai');
+});
+
+test('GET /metrics: Prometheus text with the counters', async () => {
+  const res = await call('GET', '/metrics');
+  equal(res.status, 200, 'status');
+  check(res.headers.get('content-type').startsWith('text/plain'), 'content type');
+  const text = await res.text();
+  for (const name of ['tinyllm_requests_total', 'tinyllm_requests_failed_total', 'tinyllm_prompt_tokens_total',
+    'tinyllm_generated_tokens_total', 'tinyllm_tokens_per_second', 'tinyllm_models_loaded',
+    'tinyllm_slots_active', 'tinyllm_queue_depth']) {
+    check(text.includes(`# TYPE ${name} `), `no TYPE line for ${name}`);
+    check(text.includes(`# HELP ${name} `), `no HELP line for ${name}`);
+  }
+  const value = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+  check(value('tinyllm_requests_total') > 10, 'requests_total');
+  check(value('tinyllm_requests_failed_total') > 5, 'requests_failed_total');
+  check(value('tinyllm_generated_tokens_total') > 10, 'generated_tokens_total');
+  check(value('tinyllm_tokens_per_second') > 0, 'tokens_per_second');
+});
+
+// ---- embeddings -----------------------------------------------------------------
+
+test('POST /v1/embeddings: unit vectors, one per input, base64', async () => {
+  const one = await post('/v1/embeddings', { model: BERT, input: 'Hello world' });
+  equal(one.status, 200, `status (${JSON.stringify(one.json).slice(0, 200)})`);
+  equal(one.json.object, 'list', 'object');
+  equal(one.json.data.length, 1, 'one vector');
+  const v = one.json.data[0].embedding;
+  check(v.length > 0, 'length');
+  check(Math.abs(norm(v) - 1) < 1e-3, `norm ${norm(v)}`);
+  check(one.json.usage.prompt_tokens > 0, 'usage');
+  const three = await post('/v1/embeddings', { model: BERT, input: ['Hello world', 'a cat', 'the dog barks'] });
+  equal(three.json.data.length, 3, 'three vectors');
+  three.json.data.forEach((d, i) => {
+    equal(d.index, i, 'index');
+    check(Math.abs(norm(d.embedding) - 1) < 1e-3, `norm of ${i}`);
+  });
+  const same = three.json.data[0].embedding.every((x, i) => Math.abs(x - v[i]) < 1e-5);
+  check(same, 'the same input gives the same vector');
+  const b64 = await post('/v1/embeddings', { model: BERT, input: 'Hello world', encoding_format: 'base64' });
+  const bytes = Buffer.from(b64.json.data[0].embedding, 'base64');
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  check(floats.length === v.length && floats.every((x, i) => Math.abs(x - v[i]) < 1e-5), 'base64 vector');
+  const ids = await post('/v1/embeddings', { model: BERT, input: [[101, 7592, 102]] });
+  equal(ids.status, 200, 'token id input');
+  const dec = await post('/v1/embeddings', { model: STORIES, input: 'Once upon a time' });
+  check(Math.abs(norm(dec.json.data[0].embedding) - 1) < 1e-3, 'a decoder embeds too');
+  await expectError('/v1/embeddings', { model: BERT, input: 'x', encoding_format: 'int8' }, 400, /encoding_format/, 'openai');
+  await expectError('/v1/embeddings', { model: BERT, input: 5 }, 400, /input/, 'openai');
+  await expectError('/v1/embeddings', { model: BERT, input: [] }, 400, /input/, 'openai');
+  await expectError('/v1/embeddings', { model: BERT }, 400, /input/, 'openai');
+  await expectError('/v1/embeddings', { model: BERT, input: 'word '.repeat(5000) }, 400, /more than the context/, 'openai');
+});
+
+test('POST /api/embed and /api/embeddings', async () => {
+  const r = await post('/api/embed', { model: `${BERT}:latest`, input: ['Hello world', 'a cat'] });
+  equal(r.status, 200, 'status');
+  equal(r.json.model, `${BERT}:latest`, 'model');
+  equal(r.json.embeddings.length, 2, 'two vectors');
+  for (const e of r.json.embeddings) check(Math.abs(norm(e) - 1) < 1e-3, 'unit norm');
+  for (const k of ['total_duration', 'load_duration', 'prompt_eval_count']) check(Number.isInteger(r.json[k]), k);
+  const one = await post('/api/embed', { model: BERT, input: 'Hello world' });
+  equal(one.json.embeddings.length, 1, 'string input');
+  const legacy = await post('/api/embeddings', { model: BERT, prompt: 'Hello world' });
+  equal(legacy.json.embedding.length, one.json.embeddings[0].length, 'legacy vector');
+  await expectError('/api/embed', { model: BERT, input: {} }, 400, /input/, 'ollama');
+});
+
+// ---- disconnects ----------------------------------------------------------------
+
+test('a client that aborts a stream frees its slot; the next request is served', async () => {
+  for (const [path, body] of [
+    ['/v1/chat/completions', chatBody({ max_tokens: 100000, stream: true, seed: 9 })],
+    ['/api/generate', { model: STORIES, prompt: 'Once', options: { num_predict: 100000 } }],
+  ]) {
+    const controller = new AbortController();
+    const res = await call('POST', path, body, { signal: controller.signal });
+    equal(res.status, 200, 'status');
+    let seen = 0;
+    try {
+      await readStream(res, () => ++seen < 2);
+    } finally {
+      controller.abort();
+    }
+    check(seen >= 2, 'got the first pieces');
+  }
+  const start = Date.now();
+  const r = await post('/v1/chat/completions', chatBody({ max_tokens: 4 }));
+  equal(r.status, 200, 'next request');
+  check(Date.now() - start < 20000, 'next request waited too long');
+  // The aborted generations leave the slots (as /metrics counts them).
+  let active = Infinity;
+  for (let i = 0; i < 50 && active > 0; i++) {
+    const text = await (await call('GET', '/metrics')).text();
+    active = [...text.matchAll(/^tinyllm_(slots_active|queue_depth)\{[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[2]), 0);
+    if (active > 0) await sleep(100);
+  }
+  equal(active, 0, 'slots in use after the aborts');
+});
+
+// ---- a full queue (a server started with --parallel 1 --queue 1) -----------------
+
+const busyTests = [];
+busyTests.push({
+  name: 'a full queue answers 503 with Retry-After; later requests are served',
+  fn: async () => {
+    // Long generations (end-of-text banned) hold the only slot and queue place.
+    const body = chatBody({ max_tokens: 1500, stream: true, logit_bias: { 1: -100, 2: -100 } });
+    const controllers = [];
+    const answers = await Promise.all(Array.from({ length: 6 }, async () => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      const res = await call('POST', '/v1/chat/completions', body, { signal: controller.signal });
+      const result = { status: res.status, retryAfter: res.headers.get('retry-after') };
+      if (res.status === 503) result.json = await res.json();
+      else controller.abort();
+      return result;
+    }));
+    const busy = answers.filter((a) => a.status === 503);
+    check(busy.length >= 1, `statuses ${answers.map((a) => a.status)}`);
+    check(answers.some((a) => a.status === 200), 'none served');
+    for (const a of busy) {
+      equal(a.retryAfter, '1', 'Retry-After');
+      check(/busy/.test(a.json.error.message), `message ${a.json.error.message}`);
+    }
+    let r;
+    for (let i = 0; i < 100; i++) {
+      r = await post('/v1/chat/completions', chatBody({ max_tokens: 2 }));
+      if (r.status !== 503) break;
+      await sleep(100);
+    }
+    equal(r.status, 200, 'a later request');
+  },
+});
+
+// ---- run --------------------------------------------------------------------------
+
+let failed = 0;
+for (const t of process.argv[3] === 'busy' ? busyTests : tests) {
+  try {
+    await t.fn();
+    console.log(`ok: ${t.name}`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL: ${t.name}: ${err instanceof Failure ? err.message : err.stack}`);
+  }
+}
+const n = process.argv[3] === 'busy' ? busyTests.length : tests.length;
+console.log(`${n - failed}/${n} passed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,130 @@
+/*
+ * cmd_serve.c — `tinyllm serve`: reads the options of the HTTP server
+ * (models, limits, address, API key, CORS) and runs it until Ctrl-C or
+ * SIGTERM (src/server/server.c does the work).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "server/server.h"
+#include "server/units.h"
+
+typedef struct serve_options {
+    const char *host, *models_dir, *keep_alive, *max_memory, *body_limit, *api_key, *cors;
+    tl_opt_list models;
+    int32_t port, max_loaded, parallel, n_ctx, n_threads, n_batch, queue;
+} serve_options;
+
+/* Turns the parsed text options into server options; false after a
+ * one-line error naming the option. */
+static bool server_options(const serve_options *s, tl_server_options *o) {
+    uint64_t bytes = 0;
+    *o = (tl_server_options){
+        .host = s->host,
+        .port = s->port,
+        .models_dir = s->models_dir,
+        .model_paths = (const char **)s->models.items,
+        .n_model_paths = s->models.n,
+        .max_loaded = s->max_loaded,
+        .parallel = s->parallel,
+        .n_ctx = (uint32_t)s->n_ctx,
+        .n_threads = s->n_threads,
+        .n_batch = s->n_batch,
+        .queue_limit = s->queue,
+        .api_key = s->api_key,
+        .cors_origin = s->cors,
+    };
+    if (!*s->host) {
+        tl_cli_error("serve", "--host must not be empty");
+        return false;
+    }
+    if (!units_parse_duration(s->keep_alive, &o->keep_alive_s)) {
+        tl_cli_error("serve", "--keep-alive expects a duration such as 5m, 1h30m, 300s or -1 (forever), got '%s'",
+                     s->keep_alive);
+        return false;
+    }
+    if (s->max_memory) {
+        if (!units_parse_size(s->max_memory, &bytes)) {
+            tl_cli_error("serve", "--max-memory expects a size such as 512M or 2G, got '%s'", s->max_memory);
+            return false;
+        }
+        o->max_memory = bytes;
+    }
+    if (!units_parse_size(s->body_limit, &bytes) || bytes == 0 || bytes > SIZE_MAX) {
+        tl_cli_error("serve", "--body-limit expects a size above 0 such as 8M or 64K, got '%s'", s->body_limit);
+        return false;
+    }
+    o->body_limit = (size_t)bytes;
+    if (o->api_key && !*o->api_key) {
+        tl_cli_error("serve", "--api-key must not be empty");
+        return false;
+    }
+    if (!o->models_dir && o->n_model_paths == 0) {
+        tl_cli_error("serve", "no models given: use --models DIR and/or -m FILE");
+        return false;
+    }
+    struct stat st;
+    if (o->models_dir && (stat(o->models_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        tl_cli_error("serve", "--models: '%s' is not a directory", o->models_dir);
+        return false;
+    }
+    return true;
+}
+
+int cmd_serve(int argc, char **argv) {
+    serve_options s = {.host = "127.0.0.1", .port = 8080, .keep_alive = "5m", .parallel = 4, .queue = 64,
+                       .body_limit = "8M"};
+    bool api_key_given = false;
+    const tl_opt opts[] = {
+        {NULL, "--host", TL_OPT_STRING, &s.host, "HOST",
+         "address to listen on; 0.0.0.0 or :: for every interface (default 127.0.0.1)", NULL, 0, 0},
+        {NULL, "--port", TL_OPT_INT, &s.port, "N", "port to listen on; 0 = any free port (default 8080)",
+         NULL, 0, 65535},
+        {NULL, "--models", TL_OPT_STRING, &s.models_dir, "DIR",
+         "serve every *.gguf of DIR, named by file name without .gguf", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_LIST, &s.models, "FILE", "serve this GGUF file too (repeatable)", NULL, 0, 0},
+        {NULL, "--keep-alive", TL_OPT_STRING, &s.keep_alive, "DURATION",
+         "how long an idle model stays loaded: 5m, 1h30m, 0 = unload at once, -1 = forever (default 5m)",
+         NULL, 0, 0},
+        {NULL, "--max-loaded", TL_OPT_INT, &s.max_loaded, "N",
+         "most models loaded at once; 0 = no limit (default 0)", NULL, 0, 1e6},
+        {NULL, "--max-memory", TL_OPT_STRING, &s.max_memory, "SIZE",
+         "most memory for loaded models, e.g. 2G or 512M (default: no limit)", NULL, 0, 0},
+        {NULL, "--parallel", TL_OPT_INT, &s.parallel, "N",
+         "concurrent generations per model (default 4)", NULL, 1, 64},
+        {"-c", "--ctx-size", TL_OPT_INT, &s.n_ctx, "N",
+         "context size of each generation; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
+        {"-t", "--threads", TL_OPT_INT, &s.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0, 256},
+        {"-b", "--batch-size", TL_OPT_INT, &s.n_batch, "N", "most tokens per forward pass (default 512)",
+         NULL, 0, 1 << 20},
+        {NULL, "--queue", TL_OPT_INT, &s.queue, "N",
+         "requests that may wait per model before 503 Busy (default 64)", NULL, 1, 1e6},
+        {NULL, "--body-limit", TL_OPT_STRING, &s.body_limit, "SIZE",
+         "largest request body, e.g. 8M or 64K (default 8M)", NULL, 0, 0},
+        {NULL, "--api-key", TL_OPT_STRING, &s.api_key, "KEY",
+         "require \"Authorization: Bearer KEY\" on the API (default: $TINYLLM_API_KEY, else none)",
+         &api_key_given, 0, 0},
+        {NULL, "--cors", TL_OPT_STRING, &s.cors, "ORIGIN",
+         "allow browsers on ORIGIN (or *) to call the API (default: no CORS headers)", NULL, 0, 0},
+    };
+    const tl_command_spec spec = {
+        "serve", "(--models DIR | -m FILE ...) [--host HOST] [--port N] [options]",
+        "Serve models over HTTP until Ctrl-C: the Ollama API (/api/chat, /api/generate, /api/tags, ...),\n"
+        "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and a web chat\n"
+        "page at /. Models load on first use and unload after --keep-alive idle time. Prints\n"
+        "\"listening on http://HOST:PORT\" once ready.",
+        opts, (int)(sizeof opts / sizeof opts[0])};
+    const char *positional[1];
+    int n_positional;
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_positional);
+    if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
+    if (!api_key_given) {
+        const char *env = getenv("TINYLLM_API_KEY");
+        s.api_key = env && *env ? env : NULL;
+    }
+    tl_server_options o;
+    if (!server_options(&s, &o)) return 1;
+    return tl_server_run(&o);
+}
