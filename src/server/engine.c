@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/stop_text.h"
+#include "chat/stop_text.h"
 #include "util/error.h"
 
 /* A request while the engine has it. */
@@ -360,6 +360,22 @@ static void *scheduler(void *arg) {
 
 /* ---- the API ---------------------------------------------------------------- */
 
+/* Everything engine_new made but the thread. */
+static void free_parts(engine *e) {
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->wake);
+    for (int i = 0; e->slots && i < e->params.n_slots; i++) free(e->slots[i].cached);
+    free(e->slots);
+    free(e->batch_tokens);
+    free(e->batch_seq);
+    free(e->batch_want);
+    free(e->batch_slots);
+    free(e->logit_slots);
+    tl_context_free(e->ctx);
+    free(e->end_marker);
+    free(e);
+}
+
 engine *engine_new(const tl_model *model, const engine_params *params, tl_error *err) {
     engine *e = calloc(1, sizeof *e);
     if (!e) {
@@ -399,17 +415,7 @@ engine *engine_new(const tl_model *model, const engine_params *params, tl_error 
     pthread_cond_init(&e->wake, NULL);
     if (!ok || pthread_create(&e->thread, NULL, scheduler, e) != 0) {
         tl_fail(err, TL_ERR_NOMEM, "cannot start the generation thread");
-        pthread_mutex_destroy(&e->lock);
-        pthread_cond_destroy(&e->wake);
-        free(e->slots);
-        free(e->batch_tokens);
-        free(e->batch_seq);
-        free(e->batch_want);
-        free(e->batch_slots);
-        free(e->logit_slots);
-        tl_context_free(e->ctx);
-        free(e->end_marker);
-        free(e);
+        free_parts(e);
         return NULL;
     }
     return e;
@@ -422,18 +428,7 @@ void engine_free(engine *e) {
     pthread_cond_signal(&e->wake);
     pthread_mutex_unlock(&e->lock);
     pthread_join(e->thread, NULL);
-    pthread_mutex_destroy(&e->lock);
-    pthread_cond_destroy(&e->wake);
-    for (int i = 0; i < e->params.n_slots; i++) free(e->slots[i].cached);
-    free(e->slots);
-    free(e->batch_tokens);
-    free(e->batch_seq);
-    free(e->batch_want);
-    free(e->batch_slots);
-    free(e->logit_slots);
-    tl_context_free(e->ctx);
-    free(e->end_marker);
-    free(e);
+    free_parts(e);
 }
 
 engine_submit_status engine_submit(engine *e, gen_request *r, tl_error *err) {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "server/engine.h"
-#include "server/stop_text.h"
+#include "chat/stop_text.h"
 #include "test_support.h"
 #include "tinyllm.h"
 

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chat/stop_text.h"
 #include "cli.h"
 
 /* The template's end-of-turn text, "" when it does not tell (a template
@@ -274,62 +275,16 @@ static bool evaluate_reusing_cache(chat_session *s, const tl_token *prompt, int3
     return true;
 }
 
-/* The reply's text as generated, and how much of it has been streamed: text
- * that might be the start of the end marker is held back until it is not. */
-typedef struct reply_text {
-    char *bytes;
-    size_t len, capacity, sent;
-} reply_text;
-
-static bool reply_append(reply_text *r, const char *bytes, size_t n) {
-    if (r->len + n + 1 > r->capacity) {
-        size_t capacity = r->capacity ? 2 * r->capacity : 256;
-        while (capacity < r->len + n + 1) capacity *= 2;
-        char *grown = realloc(r->bytes, capacity);
-        if (!grown) return false;
-        r->bytes = grown;
-        r->capacity = capacity;
-    }
-    memcpy(r->bytes + r->len, bytes, n);
-    r->len += n;
-    r->bytes[r->len] = 0;
-    return true;
-}
-
-/* Streams what is safe to show; returns true when the end marker appeared
- * (the text is then cut where it begins). */
-static bool reply_stream(reply_text *r, const char *marker, chat_text_fn on_text, void *user_data) {
-    const size_t marker_len = strlen(marker);
-    size_t show = r->len;
-    bool ended = false;
-    if (marker_len) {
-        const size_t from = r->sent > marker_len ? r->sent - marker_len : 0;
-        for (size_t i = from; i + marker_len <= r->len; i++)
-            if (memcmp(r->bytes + i, marker, marker_len) == 0) {
-                show = i;
-                ended = true;
-                break;
-            }
-        if (!ended)
-            for (size_t k = marker_len - 1 < r->len ? marker_len - 1 : r->len; k > 0; k--)
-                if (memcmp(r->bytes + r->len - k, marker, k) == 0) {
-                    show = r->len - k;
-                    break;
-                }
-    }
-    if (show > r->sent) {
-        on_text(user_data, r->bytes + r->sent, show - r->sent);
-        r->sent = show;
-    }
-    if (ended) {
-        r->len = show;
-        r->bytes[show] = 0;
-    }
-    return ended;
+/* Streams what stop_text lets go of; true when the end marker appeared. */
+static bool reply_stream(stop_text *reply, bool final, chat_text_fn on_text, void *user_data) {
+    size_t n;
+    const char *ready = stop_text_release(reply, final, &n);
+    if (n > 0) on_text(user_data, ready, n);
+    return reply->stopped;
 }
 
 /* Samples and evaluates reply tokens until the turn ends. */
-static bool generate_reply(chat_session *s, tl_detokenizer *detok, reply_text *reply, chat_text_fn on_text,
+static bool generate_reply(chat_session *s, tl_detokenizer *detok, stop_text *reply, chat_text_fn on_text,
                            void *user_data, double turn_start, chat_metrics *m) {
     const uint32_t n_ctx = tl_context_size(s->ctx);
     const int32_t n_max = s->n_predict < 0 ? (int32_t)n_ctx : s->n_predict;
@@ -350,11 +305,11 @@ static bool generate_reply(chat_session *s, tl_detokenizer *detok, reply_text *r
         m->n_generated++;
         size_t n;
         const char *piece = tl_detokenizer_push(detok, token, &n);
-        if (!reply_append(reply, piece, n)) {
+        if (!stop_text_append(reply, piece, n)) {
             tl_cli_error(s->command, "out of memory");
             return false;
         }
-        if (reply_stream(reply, s->end_marker, on_text, user_data)) {
+        if (reply_stream(reply, false, on_text, user_data)) {
             m->stop_reason = "end";
             break;
         }
@@ -385,7 +340,9 @@ bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, 
     const double turn_start = tl_time_ms();
     int32_t n_prompt = 0;
     bool ok = false;
-    reply_text reply = {0};
+    const char *stops[1] = {s->end_marker};
+    stop_text reply;
+    stop_text_init(&reply, stops, 1);
     tl_detokenizer *detok = NULL;
     tl_token *prompt = fitting_prompt(s, &n_prompt, &m.n_dropped);
     if (!prompt || !evaluate_reusing_cache(s, prompt, n_prompt, &m)) goto done;
@@ -400,19 +357,19 @@ bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, 
         if (strcmp(m.stop_reason, "eog") == 0) m.stop_reason = "end";
         size_t n;
         const char *rest = tl_detokenizer_flush(detok, &n);
-        if (!reply_append(&reply, rest, n)) {
+        if (!stop_text_append(&reply, rest, n)) {
             tl_cli_error(s->command, "out of memory");
             goto done;
         }
     }
-    if (reply.len > reply.sent) on_text(user_data, reply.bytes + reply.sent, reply.len - reply.sent);
+    reply_stream(&reply, true, on_text, user_data);
     if (!chat_session_add(s, "assistant", reply.bytes ? reply.bytes : "")) goto done;
     m.context_used = tl_context_used(s->ctx);
     ok = true;
 done:
     if (metrics) *metrics = m;
     tl_detokenizer_free(detok);
-    free(reply.bytes);
+    stop_text_free(&reply);
     free(prompt);
     return ok;
 }

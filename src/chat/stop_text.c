@@ -1,7 +1,7 @@
 /*
  * stop_text.c — cutting generated text at stop strings (see stop_text.h).
  */
-#include "server/stop_text.h"
+#include "chat/stop_text.h"
 
 #include <stdlib.h>
 #include <string.h>
