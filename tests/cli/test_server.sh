@@ -61,6 +61,16 @@ else
   fail "the second server did not start: $(cat "$TMP/server2.err")"
 fi
 
+# A third server that keeps one model loaded: the least recently used idle one makes room.
+start_server --max-loaded 1 -c 128 --models "$MODELS"
+if [ -n "$URL2" ]; then
+  node "$(dirname "$0")/../server/api_test.mjs" "$URL2" lru || fail "api_test.mjs lru (see above)"
+  kill -TERM $SERVER2
+  wait $SERVER2 || fail "third server exit code $?"
+else
+  fail "the third server did not start: $(cat "$TMP/server2.err")"
+fi
+
 # The server survived everything and stops cleanly on SIGTERM.
 kill -0 $SERVER 2>/dev/null && pass "server still running" || fail "server died: $(tail -5 "$TMP/server.err")"
 kill -TERM $SERVER

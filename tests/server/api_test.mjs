@@ -1,10 +1,11 @@
 // api_test.mjs — HTTP tests of every endpoint of `tinyllm serve` and its
 // errors, with node's global fetch only (no npm packages).
 //
-//   node tests/server/api_test.mjs BASE_URL [busy]
+//   node tests/server/api_test.mjs BASE_URL [busy | lru]
 //
 // With "busy", only the test of a full queue runs (on a server started with
-// --parallel 1 --queue 1).
+// --parallel 1 --queue 1); with "lru" only those of unloading under
+// --max-loaded 1 (a server of the same --models directory).
 // The server must offer (see tests/cli/test_server.sh, which starts it):
 //   stories260K  the shared llama model, with a small context (-c 128)
 //   smol-tiny    a random-weight smollm2-135m (real vocabulary and template)
@@ -661,10 +662,46 @@ busyTests.push({
   },
 });
 
+// ---- least recently used unloading (a server started with --max-loaded 1) ---------
+
+const lruTests = [];
+lruTests.push({
+  name: '--max-loaded 1: loading another model unloads the idle one (seen in /api/ps)',
+  fn: async () => {
+    const ask = (model) => post('/api/generate', { model, prompt: 'Once', stream: false, options: { num_predict: 2 } });
+    equal((await ask(SYS)).status, 200, 'first model');
+    equal((await loadedNames()).join(), `${SYS}:latest`, 'loaded after the first request');
+    equal((await ask(SMOL)).status, 200, 'second model');
+    equal((await loadedNames()).join(), `${SMOL}:latest`, 'the first was unloaded for the second');
+    equal((await ask(SYS)).status, 200, 'first model again');
+    equal((await loadedNames()).join(), `${SYS}:latest`, 'and back');
+  },
+});
+lruTests.push({
+  name: '--max-loaded 1: a model held by a running request is not unloaded; the other request gets 503',
+  fn: async () => {
+    const controller = new AbortController();
+    const res = await call('POST', '/api/generate', {
+      model: SMOL, prompt: 'Once', options: { num_predict: 100000 },
+    }, { signal: controller.signal });
+    equal(res.status, 200, 'the long request');
+    let seen = 0;
+    const reading = readStream(res, () => ++seen < 3).catch(() => {});
+    await reading;
+    const other = await post('/api/generate', { model: SYS, prompt: 'Once', stream: false, options: { num_predict: 2 } });
+    controller.abort();
+    equal(other.status, 503, `the other model (${JSON.stringify(other.json)})`);
+    check(/max-loaded/.test(other.json.error), `message ${other.json.error}`);
+    equal((await loadedNames()).join(), `${SMOL}:latest`, 'the held model stays');
+  },
+});
+
 // ---- run --------------------------------------------------------------------------
 
 let failed = 0;
-for (const t of process.argv[3] === 'busy' ? busyTests : tests) {
+const suites = { busy: busyTests, lru: lruTests };
+const chosen = suites[process.argv[3]] || tests;
+for (const t of chosen) {
   try {
     await t.fn();
     console.log(`ok: ${t.name}`);
@@ -673,6 +710,6 @@ for (const t of process.argv[3] === 'busy' ? busyTests : tests) {
     console.log(`FAIL: ${t.name}: ${err instanceof Failure ? err.message : err.stack}`);
   }
 }
-const n = process.argv[3] === 'busy' ? busyTests.length : tests.length;
+const n = chosen.length;
 console.log(`${n - failed}/${n} passed`);
 process.exit(failed ? 1 : 0);
