@@ -315,6 +315,8 @@ typedef struct tl_sampler_params {
     uint64_t seed;
     const tl_logit_bias *logit_bias; /* copied by tl_sampler_new */
     int32_t n_logit_bias;
+    bool json_output;        /* only tokens that keep the reply a JSON object (Ollama's
+                                format "json"); it ends when the object is complete */
 } tl_sampler_params;
 
 typedef struct tl_sampler tl_sampler;

@@ -31,6 +31,8 @@ struct tl_sampler {
     tl_rng rng;
     float *scratch;           /* [n_vocab] working logits, then draw weights */
     tl_candidate *candidates; /* [n_vocab] */
+    tl_token_constraint constraint; /* allows == NULL: none */
+    bool replying;            /* sampled since the last reset: accepted tokens are the reply's */
 };
 
 tl_sampler_params tl_sampler_default_params(void) {
@@ -46,6 +48,7 @@ tl_sampler_params tl_sampler_default_params(void) {
         .seed = TL_SEED_RANDOM,
         .logit_bias = NULL,
         .n_logit_bias = 0,
+        .json_output = false,
     };
     return p;
 }
@@ -183,6 +186,7 @@ void tl_sampler_free(tl_sampler *s) {
         return;
     }
     tl_penalty_history_free(&s->history);
+    if (s->constraint.free) s->constraint.free(s->constraint.self);
     free(s->logit_bias);
     free(s->scratch);
     free(s->candidates);
@@ -198,6 +202,13 @@ void tl_sampler_accept(tl_sampler *s, tl_token token) {
         return;
     }
     tl_penalty_history_push(&s->history, token);
+    if (s->constraint.accept && s->replying) s->constraint.accept(s->constraint.self, token);
+}
+
+void tl_sampler_set_constraint(tl_sampler *s, tl_token_constraint constraint) {
+    if (s->constraint.free) s->constraint.free(s->constraint.self);
+    s->constraint = constraint;
+    s->replying = false;
 }
 
 void tl_sampler_reset(tl_sampler *s) {
@@ -206,6 +217,8 @@ void tl_sampler_reset(tl_sampler *s) {
     }
     tl_penalty_history_clear(&s->history);
     start_random_stream(s);
+    s->replying = false;
+    if (s->constraint.reset) s->constraint.reset(s->constraint.self);
 }
 
 /* The lowest-id token with the highest logit, NaN skipped; 0 if all NaN. */
@@ -305,18 +318,23 @@ static tl_token draw_token(tl_sampler *s, size_t n, float max_logit) {
     return c[last_possible].id; /* only reachable through rounding */
 }
 
-tl_token tl_sampler_sample(tl_sampler *s, const float *logits) {
-    assert(s && logits);
+/* The working logits: the model's, with the logit bias and the penalties. */
+static void prepare_logits(tl_sampler *s, const float *logits) {
     const tl_sampler_params *p = &s->params;
     float *work = s->scratch;
     memcpy(work, logits, (size_t)s->n_vocab * sizeof *work);
-
     for (int32_t i = 0; i < p->n_logit_bias; i++) {
         work[p->logit_bias[i].token] += p->logit_bias[i].bias;
     }
     if (s->history.window > 0) {
         tl_penalties_apply(&s->history, &s->penalties, work);
     }
+}
+
+/* The chain from top-k to the draw, over the working logits. */
+static tl_token choose(tl_sampler *s) {
+    const tl_sampler_params *p = &s->params;
+    float *work = s->scratch;
     if (p->temperature <= 0.0f) {
         return argmax_token(work, s->n_vocab);
     }
@@ -342,4 +360,20 @@ tl_token tl_sampler_sample(tl_sampler *s, const float *logits) {
         n = tl_candidates_partition_at_least(s->candidates, n, max_logit + logf(p->min_p));
     }
     return draw_token(s, n, max_logit);
+}
+
+tl_token tl_sampler_sample(tl_sampler *s, const float *logits) {
+    assert(s && logits);
+    s->replying = true;
+    prepare_logits(s, logits);
+    tl_token token = choose(s);
+    const tl_token_constraint *c = &s->constraint;
+    if (c->allows && !c->allows(c->self, token)) {
+        /* Most draws are allowed; when one is not, draw again among the tokens that are. */
+        prepare_logits(s, logits);
+        for (tl_token t = 0; t < s->n_vocab; t++)
+            if (!c->allows(c->self, t)) s->scratch[t] = -INFINITY;
+        token = choose(s);
+    }
+    return token;
 }

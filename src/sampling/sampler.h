@@ -33,6 +33,7 @@
 #ifndef TL_SAMPLING_SAMPLER_H
 #define TL_SAMPLING_SAMPLER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tinyllm.h"
@@ -44,5 +45,23 @@
  * (defaults). Invalid parameters give TL_ERR_ARGUMENT naming the parameter. */
 tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out,
                             tl_error *err);
+
+/*
+ * A rule on which tokens may be drawn (the JSON output constraint). When
+ * the sampled token is not allowed, every token is checked and the draw is
+ * made again among the allowed ones. accept() sees the reply's tokens only:
+ * tokens accepted after a reset and before the first sample (the prompt, for
+ * the penalties) are not passed on; reset() starts a new reply.
+ */
+typedef struct tl_token_constraint {
+    bool (*allows)(void *self, tl_token token);
+    void (*accept)(void *self, tl_token token);
+    void (*reset)(void *self);
+    void (*free)(void *self);
+    void *self;
+} tl_token_constraint;
+
+/* Attaches a constraint; the sampler frees it. */
+void tl_sampler_set_constraint(tl_sampler *s, tl_token_constraint constraint);
 
 #endif /* TL_SAMPLING_SAMPLER_H */

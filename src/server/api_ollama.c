@@ -380,12 +380,18 @@ static void load_or_unload(server *srv, const char *name, bool chat, double keep
     api_reply_json(res, 200, o);
 }
 
-/* format: "json" or a JSON schema are accepted (the output is not
- * constrained: tinyllm has no grammar sampler yet). */
-static bool check_format(const cJSON *body, api_error *e) {
+/* format: "json" makes the reply a JSON object (the sampler's JSON
+ * constraint); a JSON schema object does too, though its properties and
+ * types are not enforced. */
+static bool read_format(const cJSON *body, bool *json, api_error *e) {
     const cJSON *format = cJSON_GetObjectItemCaseSensitive(body, "format");
-    if (!format || cJSON_IsNull(format) || cJSON_IsObject(format)) return true;
-    if (cJSON_IsString(format) && (!format->valuestring[0] || strcmp(format->valuestring, "json") == 0)) return true;
+    *json = false;
+    if (!format || cJSON_IsNull(format)) return true;
+    if (cJSON_IsObject(format) || (cJSON_IsString(format) && strcmp(format->valuestring, "json") == 0)) {
+        *json = true;
+        return true;
+    }
+    if (cJSON_IsString(format) && !format->valuestring[0]) return true;
     return api_fail(e, 400, "format", "field 'format' must be \"json\" or a JSON schema object");
 }
 
@@ -413,14 +419,14 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     api_job *job = NULL;
     const char *name = NULL, *prompt = "", *system = NULL, *template = NULL;
     const cJSON *options = NULL, *messages = NULL;
-    bool stream = true, raw = false;
+    bool stream = true, raw = false, json_output = false;
     double keep_alive = NAN;
     cJSON *body = api_parse_body(req, &e);
     if (!body || !api_model_name(srv, body, "model", &name, &e) || !api_field_bool(body, NULL, "stream", &stream, &e) ||
         !api_field_bool(body, NULL, "raw", &raw, &e) || !api_field_string(body, NULL, "system", false, &system, &e) ||
         !api_field_string(body, NULL, "template", false, &template, &e) ||
         !api_field_object(body, NULL, "options", &options, &e) || !api_keep_alive(body, &keep_alive, &e) ||
-        !check_format(body, &e))
+        !read_format(body, &json_output, &e))
         goto fail;
     if (chat) {
         messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
@@ -453,6 +459,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     }
     api_sampling_init(&job->sampling, job->model->entry);
     if (!api_sampling_ollama(&job->sampling, options, "options.", &e)) goto fail;
+    job->sampling.params.json_output = json_output;
     if (!job->model->engine) {
         api_fail(&e, 400, "model", "model '%s' is an embedding model: it does not generate text", name);
         goto fail;

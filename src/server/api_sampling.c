@@ -148,6 +148,22 @@ static bool read_logit_bias(api_sampling *s, const cJSON *body, const tl_model *
     return true;
 }
 
+/* response_format: {"type": "text" | "json_object" | "json_schema"}; both
+ * JSON types make the reply a JSON object (a schema's properties and types
+ * are not enforced). */
+static bool read_response_format(api_sampling *s, const cJSON *body, api_error *e) {
+    const cJSON *format = NULL;
+    const char *type = NULL;
+    if (!api_field_object(body, NULL, "response_format", &format, e)) return false;
+    if (!format) return true;
+    if (!api_field_string(format, "response_format.", "type", true, &type, e)) return false;
+    if (strcmp(type, "json_object") == 0 || strcmp(type, "json_schema") == 0) s->params.json_output = true;
+    else if (strcmp(type, "text") != 0)
+        return api_fail(e, 400, "response_format.type",
+                        "field 'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
+    return true;
+}
+
 bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *model, api_error *e) {
     tl_sampler_params *p = &s->params;
     int64_t n = 1, max_tokens = INT64_MIN, max_completion = INT64_MIN;
@@ -169,5 +185,5 @@ bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *mod
     /* max_completion_tokens is the newer name: it wins when both are given. */
     if (max_tokens != INT64_MIN) s->max_tokens = (int32_t)max_tokens;
     if (max_completion != INT64_MIN) s->max_tokens = (int32_t)max_completion;
-    return true;
+    return read_response_format(s, body, e);
 }

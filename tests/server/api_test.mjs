@@ -417,6 +417,28 @@ test('POST /api/generate without streaming; raw; format json; system; template',
   await expectError('/api/generate', { model: STORIES, prompt: 'x', template: 'nonsense' }, 400, /template/, 'ollama');
 });
 
+test('format "json" / response_format json_object: the reply is (the start of) a JSON object', async () => {
+  for (const seed of [1, 2, 3]) {
+    const r = await post('/api/generate', {
+      model: STORIES, prompt: 'Once', format: 'json', stream: false, options: { num_predict: 120, seed },
+    });
+    equal(r.status, 200, 'status');
+    check(r.json.response.startsWith('{'), `response ${JSON.stringify(r.json.response)}`);
+    if (r.json.done_reason === 'stop') check(typeof JSON.parse(r.json.response) === 'object', 'a whole object');
+  }
+  const schema = await post('/api/chat', {
+    model: SMOL, messages: [{ role: 'user', content: 'JSON please' }], stream: false,
+    format: { type: 'object', properties: { a: { type: 'string' } } }, options: { num_predict: 30 },
+  });
+  equal(schema.status, 200, 'a schema object');
+  check(schema.json.message.content.startsWith('{'), `content ${JSON.stringify(schema.json.message.content)}`);
+  const openai = await post('/v1/chat/completions', chatBody({ max_tokens: 40, response_format: { type: 'json_object' } }));
+  equal(openai.status, 200, 'response_format');
+  check(openai.json.choices[0].message.content.startsWith('{'), `content ${openai.json.choices[0].message.content}`);
+  await expectError('/v1/chat/completions', chatBody({ response_format: { type: 'yaml' } }), 400, /response_format.type/, 'openai');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', format: 'yaml' }, 400, /format/, 'ollama');
+});
+
 test('options.add_bos: false leaves BOS out, true keeps one', async () => {
   const ask = async (add_bos) => (await post('/api/generate', {
     model: STORIES, prompt: 'Once', stream: false, options: { num_predict: 1, temperature: 0, add_bos },
