@@ -21,55 +21,46 @@ cat >"$MODELS/story-sys.json" <<'EOF'
  "options": {"num_predict": 3, "temperature": 0.5}}
 EOF
 
-"$TINYLLM" serve --port 0 -c 128 --parallel 2 --models "$MODELS" -m "$SHARED/models/stories260K.gguf" \
-  >"$TMP/server.out" 2>"$TMP/server.err" &
-SERVER=$!
+# start_server OUT ARGS...: starts `tinyllm serve --port 0 ARGS` (stdout in $TMP/OUT.out, stderr in
+# $TMP/OUT.err); sets STARTED (its pid) and STARTED_URL, read from "listening on http://HOST:PORT (N models)".
+start_server() {
+  local out=$1; shift
+  "$TINYLLM" serve --port 0 "$@" >"$TMP/$out.out" 2>"$TMP/$out.err" &
+  STARTED=$!
+  STARTED_URL=
+  for _ in $(seq 100); do
+    STARTED_URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/$out.out" | head -1)
+    [ -n "$STARTED_URL" ] && break
+    kill -0 $STARTED 2>/dev/null || break
+    sleep 0.1
+  done
+}
 SERVER2=
 trap 'kill $SERVER $SERVER2 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
-
-# The port is in "tinyllm serve: listening on http://HOST:PORT (N models)".
-URL=
-for _ in $(seq 100); do
-  URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/server.out" | head -1)
-  [ -n "$URL" ] && break
-  kill -0 $SERVER 2>/dev/null || break
-  sleep 0.1
-done
+start_server server -c 128 --parallel 2 --models "$MODELS" -m "$SHARED/models/stories260K.gguf"
+SERVER=$STARTED URL=$STARTED_URL
 [ -n "$URL" ] || { echo "FAIL: the server did not start: $(cat "$TMP/server.err")"; exit 1; }
 grep -q "(4 models)" "$TMP/server.out" && pass "4 models listed" || fail "listing: $(cat "$TMP/server.out")"
 
 node "$(dirname "$0")/../server/api_test.mjs" "$URL" || fail "api_test.mjs (see above)"
 
-# A second server with one slot and one queue place: a full queue is a 503.
-start_server() {
-  "$TINYLLM" serve --port 0 "$@" >"$TMP/server2.out" 2>"$TMP/server2.err" &
-  SERVER2=$!
-  URL2=
-  for _ in $(seq 100); do
-    URL2=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/server2.out" | head -1)
-    [ -n "$URL2" ] && break
-    kill -0 $SERVER2 2>/dev/null || break
-    sleep 0.1
-  done
+# run_suite NAME ARGS...: a second server with ARGS, and the api_test.mjs suite NAME against it.
+run_suite() {
+  local suite=$1; shift
+  start_server server2 "$@"
+  SERVER2=$STARTED
+  if [ -n "$STARTED_URL" ]; then
+    node "$(dirname "$0")/../server/api_test.mjs" "$STARTED_URL" "$suite" || fail "api_test.mjs $suite (see above)"
+    kill -TERM $SERVER2
+    wait $SERVER2 || fail "the $suite server's exit code $?"
+  else
+    fail "the $suite server did not start: $(cat "$TMP/server2.err")"
+  fi
 }
-start_server --parallel 1 --queue 1 -m "$SHARED/models/stories260K.gguf"
-if [ -n "$URL2" ]; then
-  node "$(dirname "$0")/../server/api_test.mjs" "$URL2" busy || fail "api_test.mjs busy (see above)"
-  kill -TERM $SERVER2
-  wait $SERVER2 || fail "second server exit code $?"
-else
-  fail "the second server did not start: $(cat "$TMP/server2.err")"
-fi
-
-# A third server that keeps one model loaded: the least recently used idle one makes room.
-start_server --max-loaded 1 -c 128 --models "$MODELS"
-if [ -n "$URL2" ]; then
-  node "$(dirname "$0")/../server/api_test.mjs" "$URL2" lru || fail "api_test.mjs lru (see above)"
-  kill -TERM $SERVER2
-  wait $SERVER2 || fail "third server exit code $?"
-else
-  fail "the third server did not start: $(cat "$TMP/server2.err")"
-fi
+# One slot and one queue place: a full queue is a 503.
+run_suite busy --parallel 1 --queue 1 -m "$SHARED/models/stories260K.gguf"
+# One model loaded at a time: the least recently used idle one makes room.
+run_suite lru --max-loaded 1 -c 128 --models "$MODELS"
 
 # The server survived everything and stops cleanly on SIGTERM.
 kill -0 $SERVER 2>/dev/null && pass "server still running" || fail "server died: $(tail -5 "$TMP/server.err")"

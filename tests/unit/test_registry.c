@@ -49,6 +49,14 @@ static void link_model(const char *dir, const char *name) {
     assert_int_equal(symlink(tl_test_shared_path(STORIES), in_dir(dir, file)), 0);
 }
 
+/* A new directory holding the models named in `names` (comma-separated). */
+static char *dir_with(const char *names) {
+    char *dir = make_dir(), list[256], *save = NULL;
+    snprintf(list, sizeof list, "%s", names);
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) link_model(dir, name);
+    return dir;
+}
+
 static void write_text(const char *dir, const char *name, const char *text) {
     assert_true(tl_test_write_file(in_dir(dir, name), text, strlen(text)));
 }
@@ -100,6 +108,9 @@ static loaded_model *acquire_ok(registry *r, const char *name) {
     assert_non_null(m);
     return m;
 }
+
+/* One request's use of a model: acquire, then release with the default keep_alive. */
+static void use(registry *r, const char *name) { registry_release(r, acquire_ok(r, name), NAN); }
 
 /* The names of the loaded models, most recently used first, comma-separated. */
 static const char *loaded_names(registry *r) {
@@ -253,8 +264,7 @@ static void find_accepts_tags_and_file_names(void **state) {
 static void acquire_loads_a_generator(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
+    char *dir = dir_with("alpha");
     tl_server_options options = options_for(dir);
     registry *r = open_ok(&options);
     loaded_model *m = acquire_ok(r, "alpha:latest");
@@ -398,8 +408,7 @@ static void *race_to_acquire(void *arg) {
 static void concurrent_acquires_load_once(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
+    char *dir = dir_with("alpha");
     tl_server_options options = options_for(dir);
     registry *r = open_ok(&options);
     enum { N = 4 };
@@ -438,8 +447,7 @@ static void concurrent_acquires_load_once(void **state) {
 static void keep_alive_zero_unloads_on_release(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
+    char *dir = dir_with("alpha");
     tl_server_options options = options_for(dir);
     registry *r = open_ok(&options);
     loaded_model *a = acquire_ok(r, "alpha");
@@ -453,7 +461,7 @@ static void keep_alive_zero_unloads_on_release(void **state) {
     registry_free(r);
     options.keep_alive_s = 0;
     r = open_ok(&options);
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
+    use(r, "alpha");
     assert_true(seconds_until_unloaded(r) >= 0);
 
     /* A negative keep_alive keeps it for ever. */
@@ -468,8 +476,7 @@ static void keep_alive_zero_unloads_on_release(void **state) {
 static void keep_alive_expires_in_the_background(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
+    char *dir = dir_with("alpha");
     tl_server_options options = options_for(dir);
     registry *r = open_ok(&options);
     const double released_at = tl_time_ms();
@@ -498,8 +505,7 @@ static void keep_alive_expires_in_the_background(void **state) {
 static void set_keep_alive_changes_loaded_models_only(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
+    char *dir = dir_with("alpha");
     tl_server_options options = options_for(dir);
     registry *r = open_ok(&options);
     assert_false(registry_set_keep_alive(r, "alpha", 0)); /* not loaded: nothing happens */
@@ -507,12 +513,12 @@ static void set_keep_alive_changes_loaded_models_only(void **state) {
     assert_string_equal(loaded_names(r), "");
 
     /* Idle: 0 unloads at once. */
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
+    use(r, "alpha");
     assert_true(registry_set_keep_alive(r, "alpha:latest", 0));
     assert_string_equal(loaded_names(r), "");
 
     /* Idle: a new duration replaces the old one. */
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
+    use(r, "alpha");
     assert_true(registry_set_keep_alive(r, "alpha", -1));
     loaded_info info[1];
     assert_int_equal(registry_loaded(r, info, 1), 1);
@@ -543,17 +549,14 @@ static void set_keep_alive_changes_loaded_models_only(void **state) {
 static void loaded_models_are_listed_most_recent_first(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
-    link_model(dir, "beta");
-    link_model(dir, "gamma");
+    char *dir = dir_with("alpha,beta,gamma");
     tl_server_options options = options_for(dir);
     registry *r = open_ok(&options);
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
-    registry_release(r, acquire_ok(r, "beta"), NAN);
-    registry_release(r, acquire_ok(r, "gamma"), NAN);
+    use(r, "alpha");
+    use(r, "beta");
+    use(r, "gamma");
     assert_string_equal(loaded_names(r), "gamma,beta,alpha");
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
+    use(r, "alpha");
     assert_string_equal(loaded_names(r), "alpha,gamma,beta");
     loaded_info info[2];
     assert_int_equal(registry_loaded(r, info, 2), 2);
@@ -565,24 +568,21 @@ static void loaded_models_are_listed_most_recent_first(void **state) {
 static void max_loaded_evicts_the_least_recently_used(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
-    link_model(dir, "beta");
-    link_model(dir, "gamma");
+    char *dir = dir_with("alpha,beta,gamma");
     tl_server_options options = options_for(dir);
     options.max_loaded = 2;
     registry *r = open_ok(&options);
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
-    registry_release(r, acquire_ok(r, "beta"), NAN);
-    registry_release(r, acquire_ok(r, "alpha"), NAN); /* beta is now the least recently used */
-    registry_release(r, acquire_ok(r, "gamma"), NAN);
+    use(r, "alpha");
+    use(r, "beta");
+    use(r, "alpha"); /* beta is now the least recently used */
+    use(r, "gamma");
     assert_string_equal(loaded_names(r), "gamma,alpha");
     registry_free(r);
 
     options.max_loaded = 1;
     r = open_ok(&options);
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
-    registry_release(r, acquire_ok(r, "beta"), NAN);
+    use(r, "alpha");
+    use(r, "beta");
     assert_string_equal(loaded_names(r), "beta");
     registry_free(r);
     remove_dir(dir);
@@ -591,9 +591,7 @@ static void max_loaded_evicts_the_least_recently_used(void **state) {
 static void held_models_are_not_evicted(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
-    link_model(dir, "beta");
+    char *dir = dir_with("alpha,beta");
     tl_server_options options = options_for(dir);
     options.max_loaded = 1;
     registry *r = open_ok(&options);
@@ -605,9 +603,9 @@ static void held_models_are_not_evicted(void **state) {
     if (!strstr(err.message, "--max-loaded") || !strstr(err.message, "beta")) fail_msg("message: %s", err.message);
     assert_string_equal(loaded_names(r), "alpha");
     /* The held model itself is still fine to share. */
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
+    use(r, "alpha");
     registry_release(r, alpha, NAN);
-    registry_release(r, acquire_ok(r, "beta"), NAN);
+    use(r, "beta");
     assert_string_equal(loaded_names(r), "beta");
     registry_free(r);
     remove_dir(dir);
@@ -616,9 +614,7 @@ static void held_models_are_not_evicted(void **state) {
 static void max_memory_evicts_and_refuses(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
-    link_model(dir, "beta");
+    char *dir = dir_with("alpha,beta");
     const uint64_t size = stories_size();
     tl_server_options options = options_for(dir);
 
@@ -638,15 +634,15 @@ static void max_memory_evicts_and_refuses(void **state) {
     assert_int_equal(registry_acquire(r, "beta", &m, &err), REGISTRY_NO_ROOM);
     if (!strstr(err.message, "--max-memory") || !strstr(err.message, "beta")) fail_msg("message: %s", err.message);
     registry_release(r, alpha, NAN);
-    registry_release(r, acquire_ok(r, "beta"), NAN);
+    use(r, "beta");
     assert_string_equal(loaded_names(r), "beta");
     registry_free(r);
 
     /* Room for both: nothing is evicted. */
     options.max_memory = 1ull << 40;
     r = open_ok(&options);
-    registry_release(r, acquire_ok(r, "alpha"), NAN);
-    registry_release(r, acquire_ok(r, "beta"), NAN);
+    use(r, "alpha");
+    use(r, "beta");
     assert_string_equal(loaded_names(r), "beta,alpha");
     registry_free(r);
     remove_dir(dir);
@@ -692,10 +688,7 @@ static void *churn(void *arg) {
 static void many_threads_acquire_and_release(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
-    char *dir = make_dir();
-    link_model(dir, "alpha");
-    link_model(dir, "beta");
-    link_model(dir, "gamma");
+    char *dir = dir_with("alpha,beta,gamma");
     tl_server_options options = options_for(dir);
     options.parallel = 1;
     for (int limit = 0; limit <= 2; limit++) {
