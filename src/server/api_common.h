@@ -170,6 +170,7 @@ struct api_job {
     int64_t created;    /* unix seconds */
     bool include_usage; /* OpenAI stream_options.include_usage */
     bool chat;          /* chat (vs. completion / generate) answer shapes */
+    int client_fd;      /* the request's connection: a whole answer stops when it closes */
 };
 
 api_job *api_job_new(server *srv, const char *model_name, double started_ms);

@@ -27,6 +27,7 @@ api_job *api_job_new(server *srv, const char *model_name, double started_ms) {
         return NULL;
     }
     job->keep_alive_s = NAN;
+    job->client_fd = -1;
     job->started_ms = started_ms;
     job->created = (int64_t)time(NULL);
     api_sampling_init(&job->sampling, NULL);
@@ -90,9 +91,18 @@ static void count_result(server *srv, const gen_result *result) {
     api_stats_speed(result->n_generated, result->generation_ms);
 }
 
+/* engine_generate asks, as it goes, whether the client still waits. */
+static bool client_still_there(void *user, const char *text, size_t len) {
+    (void)text;
+    (void)len;
+    return !http_client_gone(((api_job *)user)->client_fd);
+}
+
 bool api_job_run(api_job *job, char **text, size_t *len, gen_result *result, api_error *e) {
     tl_error err = {0};
     memset(result, 0, sizeof *result);
+    job->request.on_text = client_still_there;
+    job->request.user = job;
     api_stats_track(job->model->entry, +1);
     const engine_submit_status status = engine_generate(job->model->engine, &job->request, text, len, result, &err);
     api_stats_track(job->model->entry, -1);

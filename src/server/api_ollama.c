@@ -447,7 +447,8 @@ static void generate(server *srv, const http_request *req, http_response *res, b
             return;
         }
     }
-    if (!(job = api_job_new(srv, name, started))) {
+    if ((job = api_job_new(srv, name, started))) job->client_fd = req->socket_fd;
+    if (!job) {
         api_fail(&e, 500, NULL, "out of memory");
         goto fail;
     }

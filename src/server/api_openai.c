@@ -169,7 +169,8 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     } else if (!completion_prompt(body, &prompt, &e)) {
         goto fail;
     }
-    if (!(job = api_job_new(srv, name, started))) {
+    if ((job = api_job_new(srv, name, started))) job->client_fd = req->socket_fd;
+    if (!job) {
         api_fail(&e, 500, NULL, "out of memory");
         goto fail;
     }

@@ -486,6 +486,8 @@ void engine_get_stats(engine *e, engine_stats *out) {
 /* ---- waiting for a whole reply ---------------------------------------------- */
 
 typedef struct collected {
+    bool (*still_wanted)(void *user, const char *text, size_t len); /* the caller's on_text, if any */
+    void *user;
     char *text;
     size_t len, capacity;
     bool failed, done;
@@ -496,6 +498,7 @@ typedef struct collected {
 
 static bool collect_text(void *user, const char *text, size_t len) {
     collected *c = user;
+    if (c->still_wanted && !c->still_wanted(c->user, "", 0)) return false;
     if (c->len + len + 1 > c->capacity) {
         size_t capacity = c->capacity ? 2 * c->capacity : 256;
         while (capacity < c->len + len + 1) capacity *= 2;
@@ -524,7 +527,7 @@ static void collect_done(void *user, const gen_result *result) {
 
 engine_submit_status engine_generate(engine *e, gen_request *r, char **text, size_t *len, gen_result *result,
                                      tl_error *err) {
-    collected c = {0};
+    collected c = {.still_wanted = r->on_text, .user = r->user};
     pthread_mutex_init(&c.lock, NULL);
     pthread_cond_init(&c.done_cond, NULL);
     gen_request mine = *r;

@@ -96,7 +96,9 @@ typedef struct engine_stats {
 void engine_get_stats(engine *e, engine_stats *out);
 
 /* Runs a request to the end on the calling thread's behalf: collects the
- * text (malloc'd, *text) and the result. For non-streaming answers. */
+ * text (malloc'd, *text) and the result. For non-streaming answers. The
+ * request's on_text, if set, is only asked (with len 0) whether to go on;
+ * its on_done is not used. */
 engine_submit_status engine_generate(engine *e, gen_request *r, char **text, size_t *len, gen_result *result,
                                      tl_error *err);
 

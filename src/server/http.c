@@ -159,7 +159,7 @@ static void stream_connection_done(void *cls) {
 
 /* True when the peer closed or reset the connection. Peeking leaves any
  * bytes (a pipelined request) for libmicrohttpd. */
-static bool client_hung_up(int fd) {
+bool http_client_gone(int fd) {
     if (fd < 0) return false;
     char byte;
     ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -198,7 +198,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     }
     int fd = s->socket_fd;
     pthread_mutex_unlock(&s->lock);
-    if (n == 0 && client_hung_up(fd)) {
+    if (n == 0 && http_client_gone(fd)) {
         pthread_mutex_lock(&s->lock);
         s->gone = true;
         pthread_mutex_unlock(&s->lock);
@@ -387,6 +387,7 @@ static enum MHD_Result finish_request(http_server *h, struct MHD_Connection *con
                                       request_state *state) {
     if (state->body) state->body[state->body_len] = 0;
     const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     http_request req = {
         /* HEAD is GET without the body, which libmicrohttpd leaves out by itself. */
         .method = strcmp(method, "HEAD") == 0 ? "GET" : method,
@@ -394,6 +395,7 @@ static enum MHD_Result finish_request(http_server *h, struct MHD_Connection *con
         .body = state->body ? state->body : "",
         .body_len = state->body_len,
         .accept = accept ? accept : "",
+        .socket_fd = info ? info->connect_fd : -1,
     };
     http_response res = {.status = 200};
     if (api_route(h->srv, &req, &res)) return send_response(h, connection, &res);

@@ -23,7 +23,13 @@ typedef struct http_request {
     const char *body;   /* NUL-terminated; "" when there is none */
     size_t body_len;
     const char *accept; /* the Accept header or "" */
+    int socket_fd;      /* the client's connection, -1 if unknown (see http_client_gone) */
 } http_request;
+
+/* True once the client of `socket_fd` has closed or reset its connection:
+ * how a handler that blocks (a whole, non-streamed answer) notices it is no
+ * longer awaited. Never blocks. */
+bool http_client_gone(int socket_fd);
 
 /* A response body produced while it is sent (SSE or NDJSON). Shared by the
  * connection (reading) and a producer (writing); each side lets go once. */

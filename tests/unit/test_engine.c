@@ -40,7 +40,7 @@ typedef struct outcome {
     tl_token prompt[128];
     char text[4096];
     size_t len;
-    int calls, cancel_after; /* on_text calls with text; cancel at this many (0: never) */
+    int calls, cancel_after; /* on_text calls; cancel at this many (0: never) */
     gen_result result;
     bool done;
     pthread_mutex_t lock;
@@ -49,13 +49,13 @@ typedef struct outcome {
 
 static bool on_text(void *user, const char *text, size_t len) {
     outcome *o = user;
-    if (len == 0) return true;
+    const bool go_on = !(o->cancel_after && ++o->calls >= o->cancel_after); /* probes count too */
     if (o->len + len < sizeof o->text) {
         memcpy(o->text + o->len, text, len);
         o->len += len;
         o->text[o->len] = 0;
     }
-    return !(o->cancel_after && ++o->calls >= o->cancel_after);
+    return go_on;
 }
 
 static void on_done(void *user, const gen_result *result) {
@@ -249,6 +249,21 @@ static void cancelled_and_busy(void **state) {
     assert_int_equal(engine_submit(e, &o[2].req, &err), ENGINE_QUEUED);
     const engine_submit_status third = engine_submit(e, &o[3].req, &err);
     if (third == ENGINE_BUSY) assert_non_null(strstr(err.message, "busy"));
+    /* A whole (non-streamed) answer whose client has gone: engine_generate asks on_text and stops. */
+    outcome gone;
+    outcome_init(&gone, prompts[4], -1);
+    gone.req.ignore_eos = true;
+    gone.cancel_after = 5;
+    char *text = NULL;
+    size_t len = 0;
+    gen_result r;
+    engine *solo = start(1, 1);
+    assert_int_equal(engine_generate(solo, &gone.req, &text, &len, &r, &err), ENGINE_QUEUED);
+    assert_string_equal(r.finish_reason, "cancelled");
+    assert_true(r.n_generated < 10);
+    assert_int_equal(gone.len, 0); /* the text went to engine_generate's buffer, not to on_text */
+    free(text);
+    engine_free(solo);
     /* Freeing the engine ends whatever is left as cancelled, each request told once. */
     engine_free(e);
     for (int i = 1; i < (third == ENGINE_QUEUED ? 4 : 3); i++) {
