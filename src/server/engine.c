@@ -289,6 +289,10 @@ static void step(engine *e) {
         slot *s = &e->slots[i];
         if (!s->job || s->generating) continue;
         const gen_request *r = s->job->req;
+        if (!s->detok) { /* slot_start could not make it */
+            slot_fail(e, s, "out of memory", tl_time_ms());
+            continue;
+        }
         /* A client gone while its prompt waits: stop before spending more on it. */
         if (!r->on_text(r->user, "", 0)) {
             slot_finish(e, s, "cancelled", tl_time_ms());
