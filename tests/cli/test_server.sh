@@ -58,9 +58,9 @@ run_suite() {
   fi
 }
 # One slot and one queue place: a full queue is a 503.
-run_suite busy --parallel 1 --queue 1 -m "$SHARED/models/stories260K.gguf"
+run_suite busy --parallel 1 --queue 1 -c 4096 --models "$MODELS" -m "$SHARED/models/stories260K.gguf"
 # One model loaded at a time: the least recently used idle one makes room.
-run_suite lru --max-loaded 1 -c 128 --models "$MODELS"
+run_suite lru --max-loaded 1 -c 4096 --models "$MODELS"  # a large context: the held reply lasts
 
 # The server survived everything and stops cleanly on SIGTERM.
 kill -0 $SERVER 2>/dev/null && pass "server still running" || fail "server died: $(tail -5 "$TMP/server.err")"
