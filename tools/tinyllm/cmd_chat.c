@@ -16,11 +16,13 @@
 
 #include "chat_session.h"
 #include "cli.h"
+#include "cli_context.h"
 #include "cli_sampling.h"
 
 typedef struct chat_options {
-    const char *model, *system, *chat_template, *messages, *cache_type_k, *cache_type_v, *bos;
-    int32_t n_predict, n_ctx, n_threads, n_batch;
+    const char *model, *system, *chat_template, *messages, *bos;
+    int32_t n_predict;
+    cli_context context;
     cli_sampling sampling;
 } chat_options;
 
@@ -92,11 +94,8 @@ static int run_chat(chat_options *o) {
     bool have_session = false;
 
     if (o->messages && !(messages = read_messages(o->messages))) goto done;
-    tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = (uint32_t)o->n_ctx;
-    cp.n_threads = (uint32_t)o->n_threads;
-    cp.n_batch = (uint32_t)o->n_batch;
-    if (!cli_cache_types("chat", o->cache_type_k, o->cache_type_v, &cp)) goto done;
+    tl_context_params cp;
+    if (!cli_context_params(&o->context, "chat", &cp)) goto done;
     if (!chat_model_load(&current, "chat", o->model) ||
         !cli_sampling_finish(&o->sampling, "chat", current.model, false) ||
         !chat_model_start(&current, "chat", &cp, &o->sampling.params))
@@ -119,7 +118,7 @@ done:
 
 int cmd_chat(int argc, char **argv) {
     chat_options o = {.n_predict = -1};
-    tl_opt opts[16 + CLI_SAMPLING_N_OPTS] = {
+    tl_opt opts[16 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
         {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "a system message opening the conversation", NULL, 0, 0},
         {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
@@ -128,19 +127,12 @@ int cmd_chat(int argc, char **argv) {
          "answer this JSON conversation (its last message the user's) instead of reading stdin", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
          "most tokens per reply; -1 = until the end of the turn or a full context (default -1)", NULL, -1, 1e9},
-        {"-c", "--ctx-size", TL_OPT_INT, &o.n_ctx, "N",
-         "context size in tokens; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
-        {"-t", "--threads", TL_OPT_INT, &o.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0, 256},
-        {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
-         NULL, 0, 1 << 20},
-        {NULL, "--cache-type-k", TL_OPT_STRING, &o.cache_type_k, "TYPE",
-         "KV cache type for keys: f32, f16, q8_0 (default f16)", NULL, 0, 0},
-        {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE",
-         "KV cache type for values: f32, f16, q8_0 (default f16)", NULL, 0, 0},
         {NULL, "--bos", TL_OPT_STRING, &o.bos, "on|off",
          "start the prompt with the BOS token or not (default: as the vocabulary says)", NULL, 0, 0},
     };
-    int n_opts = 11;
+    int n_opts = 6;
+    cli_context_init(&o.context, opts + n_opts);
+    n_opts += CLI_CONTEXT_N_OPTS;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
     const tl_command_spec spec = {"chat", "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",

@@ -11,11 +11,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_context.h"
 #include "cli_sampling.h"
 
 typedef struct run_options {
-    const char *model, *prompt, *prompt_file, *cache_type_k, *cache_type_v;
-    int32_t n_predict, n_ctx, n_threads, n_batch;
+    const char *model, *prompt, *prompt_file;
+    int32_t n_predict;
+    cli_context context;
     bool ignore_eos, no_bos, special, json;
     bool chat;                 /* apply the chat template to -p as one user message */
     const char *system;        /* with --chat: a system message first */
@@ -195,16 +197,6 @@ int cmd_run(int argc, char **argv) {
         {"-f", "--file", TL_OPT_STRING, &o.prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
          "tokens to generate; -1 = until end of generation or a full context (default -1)", NULL, -1, 1e9},
-        {"-c", "--ctx-size", TL_OPT_INT, &o.n_ctx, "N",
-         "context size in tokens; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
-        {"-t", "--threads", TL_OPT_INT, &o.n_threads, "N", "threads; 0 = physical cores (default 0)",
-         NULL, 0, 256},
-        {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
-         NULL, 0, 1 << 20},
-        {NULL, "--cache-type-k", TL_OPT_STRING, &o.cache_type_k, "TYPE", "KV cache type for keys: f32, f16, q8_0 (default f16)",
-         NULL, 0, 0},
-        {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE", "KV cache type for values: f32, f16, q8_0 (default f16)",
-         NULL, 0, 0},
         {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens",
          NULL, 0, 0},
         {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt (T5: the closing </s>)", NULL, 0, 0},
@@ -218,7 +210,9 @@ int cmd_run(int argc, char **argv) {
         {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
          "with --chat: a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
     };
-    int n_opts = 16;
+    int n_opts = 11;
+    cli_context_init(&o.context, opts + n_opts);
+    n_opts += CLI_CONTEXT_N_OPTS;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
     const tl_command_spec spec = {"run", "-m FILE (-p TEXT | -f FILE) [options]",
@@ -248,11 +242,8 @@ int cmd_run(int argc, char **argv) {
 
     double t0 = tl_time_ms();
     if (!(model = cli_load_model("run", o.model, false))) goto done;
-    tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = (uint32_t)o.n_ctx;
-    cp.n_threads = (uint32_t)o.n_threads;
-    cp.n_batch = (uint32_t)o.n_batch;
-    if (!cli_cache_types("run", o.cache_type_k, o.cache_type_v, &cp)) goto done;
+    tl_context_params cp;
+    if (!cli_context_params(&o.context, "run", &cp)) goto done;
     if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
         tl_cli_error("run", "%s", err.message);
         goto done;
