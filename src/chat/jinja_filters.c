@@ -49,18 +49,13 @@ static jv sorted(jctx *c, int line, jv value, bool reverse, bool case_sensitive,
     size_t n = src->n;
     jv out = jv_new_list(c->fail);
     jv *keys = jf_alloc(c->fail, (n + 1) * sizeof(jv));
+    size_t *order = jf_alloc(c->fail, (n + 1) * sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
-        jlist_push(c->fail, out.u.list, src->items[i]);
         keys[i] = sort_key(c, line, src->items[i], attribute, case_sensitive);
+        order[i] = i;
     }
-    jv *items = out.u.list->items;
-    for (size_t i = 1; i < n; i++) /* stable insertion sort */
-        for (size_t j = i; j > 0; j--) {
-            int cmp = jv_compare(c->fail, line, keys[j - 1], keys[j]);
-            if (reverse ? cmp >= 0 : cmp <= 0) break;
-            jv t = keys[j]; keys[j] = keys[j - 1]; keys[j - 1] = t;
-            t = items[j]; items[j] = items[j - 1]; items[j - 1] = t;
-        }
+    jv_sort_order(c->fail, line, keys, order, n, reverse);
+    for (size_t i = 0; i < n; i++) jlist_push(c->fail, out.u.list, src->items[order[i]]);
     return out;
 }
 
@@ -173,7 +168,7 @@ static jv escape_html(jctx *c, jv s) {
 static int64_t length_of(jctx *c, int line, jv v) {
     switch (v.kind) {
     case JV_UNDEF: return 0;
-    case JV_STR: return (int64_t)utf8_length(v.u.str.s, v.u.str.n);
+    case JV_STR: jf_scan(c->fail, v.u.str.n); return (int64_t)utf8_length(v.u.str.s, v.u.str.n);
     case JV_LIST: return (int64_t)v.u.list->n;
     case JV_DICT: return (int64_t)v.u.dict->n;
     default: jfail_at(c->fail, line, "object of type '%s' has no len()", jv_type_name(v));
@@ -267,7 +262,9 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         rest.kw_names = a->kw_names;
         rest.kw = a->kw;
         rest.n_kw = a->n_kw;
+        jinja_enter(c, line); /* map('map', 'map', ...) recurses once per argument */
         for (size_t i = 0; i < l->n; i++) jlist_push(f, out.u.list, jinja_filter(c, line, fname, l->items[i], &rest));
+        jinja_leave(c);
         return out;
     }
     if (!strcmp(name, "sort")) {
@@ -282,7 +279,7 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         for (size_t i = 0; i < l->n; i++) {
             jv key = sort_key(c, line, l->items[i], attribute, case_sensitive);
             bool dup = false;
-            for (size_t k = 0; k < seen.u.list->n && !dup; k++) dup = jv_equal(seen.u.list->items[k], key);
+            for (size_t k = 0; k < seen.u.list->n && !dup; k++) dup = jv_equal(f, seen.u.list->items[k], key);
             if (dup) continue;
             jlist_push(f, seen.u.list, key);
             jlist_push(f, out.u.list, l->items[i]);
@@ -362,6 +359,7 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     }
     /* string filters: Jinja2 converts the value with str() first */
     jv s = jv_to_string(f, v);
+    jf_scan(f, s.u.str.n);
     if (!strcmp(name, "trim")) return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, true);
     if (!strcmp(name, "upper")) return jstr_case(c, s, CASE_UPPER);
     if (!strcmp(name, "lower")) return jstr_case(c, s, CASE_LOWER);
@@ -417,8 +415,8 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
     if (!strcmp(name, "callable")) return v.kind == JV_FUNC;
     if (!strcmp(name, "true")) return v.kind == JV_BOOL && v.u.b;
     if (!strcmp(name, "false")) return v.kind == JV_BOOL && !v.u.b;
-    if (!strcmp(name, "equalto") || !strcmp(name, "eq") || !strcmp(name, "==")) return jv_equal(v, other);
-    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !jv_equal(v, other);
+    if (!strcmp(name, "equalto") || !strcmp(name, "eq") || !strcmp(name, "==")) return jv_equal(c->fail, v, other);
+    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !jv_equal(c->fail, v, other);
     if (!strcmp(name, "lt") || !strcmp(name, "lessthan")) return jv_compare(c->fail, line, v, other) < 0;
     if (!strcmp(name, "le")) return jv_compare(c->fail, line, v, other) <= 0;
     if (!strcmp(name, "gt") || !strcmp(name, "greaterthan")) return jv_compare(c->fail, line, v, other) > 0;
@@ -427,7 +425,7 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
         if (v.kind != other.kind) return false;
         if (v.kind == JV_LIST) return v.u.list == other.u.list;
         if (v.kind == JV_DICT) return v.u.dict == other.u.dict;
-        return jv_equal(v, other);
+        return jv_equal(c->fail, v, other);
     }
     if (!strcmp(name, "odd") || !strcmp(name, "even") || !strcmp(name, "divisibleby")) {
         if (v.kind != JV_INT) jfail_at(c->fail, line, "test '%s' expects an integer", name);
@@ -439,12 +437,12 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
     if (!strcmp(name, "in")) {
         if (other.kind == JV_STR) {
             if (v.kind != JV_STR) jfail_at(c->fail, line, "'in <string>' requires string as left operand");
-            return jstr_find(other.u.str.s, other.u.str.n, v.u.str.s, v.u.str.n) != NULL;
+            return jstr_find(c->fail, other.u.str.s, other.u.str.n, v.u.str.s, v.u.str.n) != NULL;
         }
-        if (other.kind == JV_DICT) return jdict_get(other.u.dict, v) != NULL;
+        if (other.kind == JV_DICT) return jdict_get(c->fail, other.u.dict, v) != NULL;
         jlist *l = jinja_iterate(c, line, other);
         for (size_t i = 0; i < l->n; i++)
-            if (jv_equal(l->items[i], v)) return true;
+            if (jv_equal(c->fail, l->items[i], v)) return true;
         return false;
     }
     if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
@@ -452,8 +450,8 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
         bool upper = name[0] == 'u', cased = false;
         jv lowered = jstr_case(c, v, upper ? CASE_UPPER : CASE_LOWER);
         jv other_case = jstr_case(c, v, upper ? CASE_LOWER : CASE_UPPER);
-        cased = !jv_equal(other_case, v);
-        return cased && jv_equal(lowered, v);
+        cased = !jv_equal(c->fail, other_case, v);
+        return cased && jv_equal(c->fail, lowered, v);
     }
     jfail_at(c->fail, line, "unknown test '%s'", name);
 }

@@ -125,7 +125,10 @@ static void lex_string(lexer *L) {
     char quote = L->src[L->pos];
     int line = L->line;
     size_t i = L->pos + 1;
-    char *out = jf_alloc(L->f, L->len - L->pos + 1);
+    /* The unescaped text is never longer than the quoted source. */
+    size_t end = i;
+    while (end < L->len && L->src[end] != quote) end += L->src[end] == '\\' ? 2 : 1;
+    char *out = jf_alloc(L->f, (end < L->len ? end : L->len) - L->pos + 1);
     size_t o = 0;
     for (;;) {
         if (i >= L->len) jfail_at(L->f, line, "unterminated string");

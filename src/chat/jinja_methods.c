@@ -27,12 +27,13 @@ jv jinja_get_method(jctx *c, jv self, const char *name) {
     return jv_method(c, JF_METHOD, name, self);
 }
 
-static int64_t count_sub(jv s, jv sub) {
+static int64_t count_sub(jfail *f, jv s, jv sub) {
+    jf_scan(f, s.u.str.n);
     if (sub.u.str.n == 0) return (int64_t)utf8_length(s.u.str.s, s.u.str.n) + 1;
     int64_t count = 0;
     const char *p = s.u.str.s, *end = p + s.u.str.n;
     for (;;) {
-        const char *hit = jstr_find(p, (size_t)(end - p), sub.u.str.s, sub.u.str.n);
+        const char *hit = jstr_find(f, p, (size_t)(end - p), sub.u.str.s, sub.u.str.n);
         if (!hit) return count;
         count++;
         p = hit + sub.u.str.n;
@@ -71,6 +72,10 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
     jfail *f = c->fail;
     const char *name = fn->name;
     jv self = fn->self;
+    /* A method's work is at most a few passes over its object. */
+    if (self.kind == JV_STR) jf_scan(f, self.u.str.n);
+    else if (self.kind == JV_LIST) jf_work(f, 1 + self.u.list->n / 16);
+    else if (self.kind == JV_DICT) jf_work(f, 1 + self.u.dict->n / 16);
     if (self.kind == JV_STR) {
         if (!strcmp(name, "strip")) return jstr_strip(c, line, self, jarg(a, 0, "chars", jv_none()), true, true);
         if (!strcmp(name, "lstrip")) return jstr_strip(c, line, self, jarg(a, 0, "chars", jv_none()), true, false);
@@ -94,16 +99,17 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
         if (!strcmp(name, "find") || !strcmp(name, "rfind")) {
             jv sub = jarg_str(c, line, jarg(a, 0, NULL, jv_undef(NULL)), name);
             const char *hit = NULL;
-            if (name[0] == 'f') hit = jstr_find(self.u.str.s, self.u.str.n, sub.u.str.s, sub.u.str.n);
+            if (name[0] == 'f') hit = jstr_find(f, self.u.str.s, self.u.str.n, sub.u.str.s, sub.u.str.n);
             else
                 for (size_t i = self.u.str.n + 1; i-- > 0 && !hit;)
-                    if (i + sub.u.str.n <= self.u.str.n && memcmp(self.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0)
+                    if (jf_scan(f, sub.u.str.n), i + sub.u.str.n <= self.u.str.n && memcmp(self.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0)
                         hit = self.u.str.s + i;
             if (!hit) return jv_int(-1);
+            jf_scan(f, self.u.str.n);
             return jv_int((int64_t)utf8_length(self.u.str.s, (size_t)(hit - self.u.str.s)));
         }
         if (!strcmp(name, "count"))
-            return jv_int(count_sub(self, jarg_str(c, line, jarg(a, 0, NULL, jv_undef(NULL)), "count")));
+            return jv_int(count_sub(f, self, jarg_str(c, line, jarg(a, 0, NULL, jv_undef(NULL)), "count")));
         if (!strcmp(name, "join")) return jstr_join(c, line, self, jarg(a, 0, NULL, jv_new_list(f)));
         if (!strcmp(name, "format")) return format(c, line, self, a);
         if (!strcmp(name, "splitlines")) {
@@ -130,7 +136,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
     } else if (self.kind == JV_DICT) {
         jdict *d = self.u.dict;
         if (!strcmp(name, "get")) {
-            jv *v = jdict_get(d, jarg(a, 0, NULL, jv_none()));
+            jv *v = jdict_get(f, d, jarg(a, 0, NULL, jv_none()));
             return v ? *v : jarg(a, 1, NULL, jv_none());
         }
         if (!strcmp(name, "items") || !strcmp(name, "keys") || !strcmp(name, "values")) {
@@ -155,7 +161,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
         }
         if (!strcmp(name, "pop") || !strcmp(name, "setdefault")) {
             jv key = jarg(a, 0, NULL, jv_none());
-            jv *v = jdict_get(d, key);
+            jv *v = jdict_get(f, d, key);
             if (name[0] == 's') {
                 if (v) return *v;
                 jdict_set(f, d, key, jarg(a, 1, NULL, jv_none()));
@@ -220,7 +226,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             jv needle = jarg(a, 0, NULL, jv_none());
             int64_t count = 0;
             for (size_t i = 0; i < l->n; i++)
-                if (jv_equal(l->items[i], needle)) {
+                if (jv_equal(f, l->items[i], needle)) {
                     if (name[0] == 'i') return jv_int((int64_t)i);
                     count++;
                 }
