@@ -102,7 +102,7 @@ static bool is_num(jv v) { return v.kind == JV_INT || v.kind == JV_FLOAT || v.ki
 static double num(jv v) { return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b; }
 static int64_t inum(jv v) { return v.kind == JV_INT ? v.u.i : v.u.b; }
 
-static jv arith(jctx *c, int line, const char *op, jv a, jv b) {
+static JINJA_NOINLINE jv arith(jctx *c, int line, const char *op, jv a, jv b) {
     jfail *f = c->fail;
     if (a.kind == JV_UNDEF) fail_undefined(c, line, a);
     if (b.kind == JV_UNDEF) fail_undefined(c, line, b);
@@ -188,7 +188,7 @@ static bool contains(jctx *c, int line, jv item, jv container) {
     return false;
 }
 
-static bool compare(jctx *c, int line, const char *op, jv a, jv b) {
+static JINJA_NOINLINE bool compare(jctx *c, int line, const char *op, jv a, jv b) {
     if (!strcmp(op, "==")) return jv_equal(c->fail, a, b);
     if (!strcmp(op, "!=")) return !jv_equal(c->fail, a, b);
     if (!strcmp(op, "in")) return contains(c, line, a, b);
@@ -208,7 +208,7 @@ static int64_t normalize_index(int64_t i, size_t n) {
     return i < 0 || i >= (int64_t)n ? -1 : i;
 }
 
-static jv slice(jctx *c, int line, jv obj, jv start_v, jv stop_v, jv step_v) {
+static JINJA_NOINLINE jv slice(jctx *c, int line, jv obj, jv start_v, jv stop_v, jv step_v) {
     jfail *f = c->fail;
     int64_t step = 1;
     if (step_v.kind != JV_NONE && step_v.kind != JV_UNDEF) {
@@ -486,7 +486,7 @@ static void write_value(jctx *c, int line, jbuf *out, jv v) {
 }
 
 /* The loop variable, filled directly: its keys are known to be distinct. */
-static jv make_loop(jctx *c, jlist *items, size_t i) {
+static JINJA_NOINLINE jv make_loop(jctx *c, jlist *items, size_t i) {
     jfail *f = c->fail;
     jv loop = jv_new_dict(f);
     jdict *d = loop.u.dict;
@@ -515,7 +515,7 @@ static jv make_loop(jctx *c, jlist *items, size_t i) {
     return loop;
 }
 
-static void bind_targets(jctx *c, int line, jframe *fr, const jnode *n, jv item) {
+static JINJA_NOINLINE void bind_targets(jctx *c, int line, jframe *fr, const jnode *n, jv item) {
     if (n->n_names == 1) {
         assign(c, fr, n->names[0], item);
         return;
@@ -526,7 +526,7 @@ static void bind_targets(jctx *c, int line, jframe *fr, const jnode *n, jv item)
     for (size_t i = 0; i < n->n_names; i++) assign(c, fr, n->names[i], parts->items[i]);
 }
 
-static void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
+static JINJA_NOINLINE void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
     jv iterable = eval(c, fr, n->b);
     jlist *source = jinja_iterate(c, n->line, iterable);
     jlist *items = source;
@@ -552,6 +552,28 @@ static void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
         if (fl == FLOW_BREAK) break;
     }
     if (items->n == 0 && n->else_body.n) exec_body(c, new_frame(c, fr), &n->else_body, out);
+}
+
+/* {% call macro(args) %}body{% endcall %}: the macro runs with caller()
+ * bound to the body. */
+static JINJA_NOINLINE void exec_call_block(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
+    jfail *f = c->fail;
+    jfunc *caller = jf_alloc(f, sizeof(jfunc));
+    caller->kind = JF_CALLER;
+    caller->name = "caller";
+    caller->node = n;
+    caller->closure = fr;
+    jv caller_v = {.kind = JV_FUNC};
+    caller_v.u.fn = caller;
+    jv callee = eval(c, fr, n->a->a);
+    jargs args;
+    eval_args(c, fr, n->a, &args);
+    jv result;
+    if (callee.kind == JV_FUNC && callee.u.fn->kind == JF_MACRO)
+        result = call_macro(c, n->line, callee.u.fn, &args, caller_v);
+    else
+        result = jinja_call(c, n->line, callee, &args);
+    write_value(c, n->line, out, result);
 }
 
 static flow exec_node(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
@@ -601,25 +623,7 @@ static flow exec_node(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
         assign(c, fr, n->name, v);
         break;
     }
-    case JN_CALL_BLOCK: {
-        jfunc *caller = jf_alloc(f, sizeof(jfunc));
-        caller->kind = JF_CALLER;
-        caller->name = "caller";
-        caller->node = n;
-        caller->closure = fr;
-        jv caller_v = {.kind = JV_FUNC};
-        caller_v.u.fn = caller;
-        jv callee = eval(c, fr, n->a->a);
-        jargs args;
-        eval_args(c, fr, n->a, &args);
-        jv result;
-        if (callee.kind == JV_FUNC && callee.u.fn->kind == JF_MACRO)
-            result = call_macro(c, n->line, callee.u.fn, &args, caller_v);
-        else
-            result = jinja_call(c, n->line, callee, &args);
-        write_value(c, n->line, out, result);
-        break;
-    }
+    case JN_CALL_BLOCK: exec_call_block(c, fr, n, out); break;
     case JN_FILTER_BLOCK: {
         jbuf captured = {0};
         exec_body(c, fr, &n->body, &captured);

@@ -188,7 +188,9 @@ static const char *const TESTS[] = {
 bool jinja_filter_known(const char *name) { return jname_in(name, FILTERS); }
 bool jinja_test_known(const char *name) { return jname_in(name, TESTS); }
 
-jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
+/* Every filter but map; not inlined, so that map's recursion through
+ * jinja_filter keeps small stack frames. */
+static JINJA_NOINLINE jv apply_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     jfail *f = c->fail;
     if (!strcmp(name, "default") || !strcmp(name, "d")) {
         jv fallback = jarg(a, 0, "default_value", jv_cstr(""));
@@ -239,34 +241,6 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         return select_items(c, line, v, a, true, name[0] == 's');
     if (!strcmp(name, "select") || !strcmp(name, "reject"))
         return select_items(c, line, v, a, false, name[0] == 's');
-    if (!strcmp(name, "map")) {
-        jlist *l = jinja_iterate(c, line, v);
-        jv out = jv_new_list(f);
-        jv attribute = jarg(a, 99, "attribute", jv_undef(NULL));
-        if (attribute.kind != JV_UNDEF) {
-            jv fallback = jarg(a, 99, "default", jv_undef(NULL));
-            for (size_t i = 0; i < l->n; i++) {
-                jv item = get_path(c, line, l->items[i], attribute);
-                jlist_push(f, out.u.list, item.kind == JV_UNDEF && fallback.kind != JV_UNDEF ? fallback : item);
-            }
-            return out;
-        }
-        jv filter = jarg(a, 0, NULL, jv_undef(NULL));
-        if (filter.kind != JV_STR) jfail_at(f, line, "map requires a filter name or attribute=");
-        char *fname = jf_strndup(f, filter.u.str.s, filter.u.str.n);
-        jargs rest = {0};
-        if (a->n_pos > 1) {
-            rest.pos = a->pos + 1;
-            rest.n_pos = a->n_pos - 1;
-        }
-        rest.kw_names = a->kw_names;
-        rest.kw = a->kw;
-        rest.n_kw = a->n_kw;
-        jinja_enter(c, line); /* map('map', 'map', ...) recurses once per argument */
-        for (size_t i = 0; i < l->n; i++) jlist_push(f, out.u.list, jinja_filter(c, line, fname, l->items[i], &rest));
-        jinja_leave(c);
-        return out;
-    }
     if (!strcmp(name, "sort")) {
         return sorted(c, line, v, jv_truthy(jarg(a, 0, "reverse", jv_bool(false))),
                       jv_truthy(jarg(a, 1, "case_sensitive", jv_bool(false))), jarg(a, 2, "attribute", jv_none()));
@@ -394,6 +368,43 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         return jbuf_value(&b);
     }
     jfail_at(f, line, "unknown filter '%s'", name);
+}
+
+/* map(attribute=...) or map('filter', args...), which calls jinja_filter
+ * again: once per argument at most, each a level of nesting. */
+static jv map_filter(jctx *c, int line, jv v, const jargs *a) {
+    jfail *f = c->fail;
+    jlist *l = jinja_iterate(c, line, v);
+    jv out = jv_new_list(f);
+    jv attribute = jarg(a, 99, "attribute", jv_undef(NULL));
+    if (attribute.kind != JV_UNDEF) {
+        jv fallback = jarg(a, 99, "default", jv_undef(NULL));
+        for (size_t i = 0; i < l->n; i++) {
+            jv item = get_path(c, line, l->items[i], attribute);
+            jlist_push(f, out.u.list, item.kind == JV_UNDEF && fallback.kind != JV_UNDEF ? fallback : item);
+        }
+        return out;
+    }
+    jv filter = jarg(a, 0, NULL, jv_undef(NULL));
+    if (filter.kind != JV_STR) jfail_at(f, line, "map requires a filter name or attribute=");
+    char *fname = jf_strndup(f, filter.u.str.s, filter.u.str.n);
+    jargs rest = {0};
+    if (a->n_pos > 1) {
+        rest.pos = a->pos + 1;
+        rest.n_pos = a->n_pos - 1;
+    }
+    rest.kw_names = a->kw_names;
+    rest.kw = a->kw;
+    rest.n_kw = a->n_kw;
+    jinja_enter(c, line); /* map('map', 'map', ...) recurses once per argument */
+    for (size_t i = 0; i < l->n; i++) jlist_push(f, out.u.list, jinja_filter(c, line, fname, l->items[i], &rest));
+    jinja_leave(c);
+    return out;
+}
+
+jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
+    if (!strcmp(name, "map")) return map_filter(c, line, v, a);
+    return apply_filter(c, line, name, v, a);
 }
 
 /* ---- tests ---------------------------------------------------------------------------- */

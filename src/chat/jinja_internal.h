@@ -24,6 +24,14 @@
 #include "tinyllm.h"
 #include "util/error.h"
 
+/* Keeps a big helper's locals out of the frames of the recursive functions
+ * that call it (the depth limits assume small frames). */
+#if defined(__GNUC__)
+#define JINJA_NOINLINE __attribute__((noinline))
+#else
+#define JINJA_NOINLINE
+#endif
+
 /* ---- arena --------------------------------------------------------------- */
 typedef struct jarena jarena;
 jarena *ja_new(void);
@@ -35,7 +43,7 @@ void *ja_alloc(jarena *a, size_t n, size_t limit, bool *over_limit);
 /* Depth limits of the recursive paths, each far below what a 256 KiB stack
  * holds (tests/unit/test_jinja_limits.c renders the worst cases on one). */
 #define JINJA_MAX_PARSE_NESTING 100 /* brackets, unary operators, not, blocks */
-#define JINJA_MAX_EVAL_NESTING 300  /* nested expression/statement evaluation */
+#define JINJA_MAX_EVAL_NESTING 128  /* nested expression/statement evaluation */
 #define JINJA_MAX_VALUE_NESTING 100 /* lists/dicts inside each other */
 #define JINJA_MAX_CALL_DEPTH 50     /* macro and caller() calls */
 
