@@ -160,13 +160,17 @@ static JINJA_NOINLINE jv arith(jctx *c, int line, const char *op, jv a, jv b) {
     }
     if (!strcmp(op, "*") && (a.kind == JV_STR || a.kind == JV_LIST) && (b.kind == JV_INT || b.kind == JV_BOOL)) {
         int64_t times = inum(b);
+        size_t n = a.kind == JV_STR ? a.u.str.n : a.u.list->n;
+        if (times <= 0 || n == 0) return a.kind == JV_STR ? jv_cstr("") : jv_new_list(f);
         if (a.kind == JV_STR) {
-            if (times > 0 && a.u.str.n * (uint64_t)times > (1u << 26)) jfail_at(f, line, "string too large");
+            if ((uint64_t)times > (1u << 26) / n) jfail_at(f, line, "string too large");
+            jf_scan(f, n * (size_t)times);
             jbuf out = {0};
             for (int64_t i = 0; i < times; i++) jbuf_add(f, &out, a.u.str.s, a.u.str.n);
             return jv_strn(out.data ? out.data : "", out.len);
         }
-        if (times > 0 && a.u.list->n * (uint64_t)times > (1u << 24)) jfail_at(f, line, "list too large");
+        if ((uint64_t)times > (1u << 24) / n) jfail_at(f, line, "list too large");
+        jf_work(f, n * (size_t)times);
         jv l = jv_new_list(f);
         for (int64_t i = 0; i < times; i++)
             for (size_t k = 0; k < a.u.list->n; k++) jlist_push(f, l.u.list, a.u.list->items[k]);
