@@ -18,6 +18,7 @@ static bool str_eq(jv v, const char *s) {
 /* An attribute path "a.b.0" looked up item-first, as environment.getitem. */
 static jv get_path(jctx *c, int line, jv obj, jv path) {
     if (path.kind != JV_STR) return jinja_getattr(c, line, obj, path, false);
+    jf_scan(c->fail, path.u.str.n);
     const char *p = path.u.str.s, *end = p + path.u.str.n;
     while (p <= end) {
         const char *dot = memchr(p, '.', (size_t)(end - p));

@@ -101,9 +101,11 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             const char *hit = NULL;
             if (name[0] == 'f') hit = jstr_find(f, self.u.str.s, self.u.str.n, sub.u.str.s, sub.u.str.n);
             else
-                for (size_t i = self.u.str.n + 1; i-- > 0 && !hit;)
-                    if (jf_scan(f, sub.u.str.n), i + sub.u.str.n <= self.u.str.n && memcmp(self.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0)
+                for (size_t i = self.u.str.n + 1; i-- > 0 && !hit;) {
+                    jf_scan(f, sub.u.str.n);
+                    if (i + sub.u.str.n <= self.u.str.n && memcmp(self.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0)
                         hit = self.u.str.s + i;
+                }
             if (!hit) return jv_int(-1);
             jf_scan(f, self.u.str.n);
             return jv_int((int64_t)utf8_length(self.u.str.s, (size_t)(hit - self.u.str.s)));

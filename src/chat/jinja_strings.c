@@ -161,7 +161,8 @@ jv jstr_replace(jctx *c, jv s, jv old, jv new_text, int64_t count) {
         return jbuf_value(&b);
     }
     while (p < end) {
-        const char *hit = (count < 0 || done < count) ? jstr_find(c->fail, p, (size_t)(end - p), old.u.str.s, old.u.str.n) : NULL;
+        const char *hit = (count < 0 || done < count)
+                              ? jstr_find(c->fail, p, (size_t)(end - p), old.u.str.s, old.u.str.n) : NULL;
         if (!hit) break;
         jbuf_add(c->fail, &b, p, (size_t)(hit - p));
         jbuf_add(c->fail, &b, new_text.u.str.s, new_text.u.str.n);

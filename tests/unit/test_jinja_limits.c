@@ -262,7 +262,8 @@ static void test_deep_values_fail_cleanly(void **state) {
     for (size_t i = 0; i < sizeof walks / sizeof walks[0]; i++) {
         char source[256];
         snprintf(source, sizeof source,
-                 "{%% set ns = namespace(l=[]) %%}{%% for i in range(1000) %%}{%% set ns.l = [ns.l] %%}{%% endfor %%}%s",
+                 "{%% set ns = namespace(l=[]) %%}{%% for i in range(1000) %%}{%% set ns.l = [ns.l] %%}"
+                 "{%% endfor %%}%s",
                  walks[i]);
         expect_failure(source, NULL, 1, "value nested deeper than 100 levels");
     }
@@ -304,7 +305,8 @@ static void test_budgets_stop_bombs(void **state) {
         {"{% set d = {} %}{% for i in range(100000) %}{% do d.update({i: i}) %}{% endfor %}", "steps"},
         {"{% set l = range(100000) | list %}{% for i in range(100000) %}{% do l.pop(0) %}{% endfor %}", "steps"},
     };
-    for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++) expect_failure(bombs[i].source, NULL, 1, bombs[i].error);
+    for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++)
+        expect_failure(bombs[i].source, NULL, 1, bombs[i].error);
     /* repeating nothing a huge number of times is nothing, at once */
     expect_output("{{ ('' * 4611686018427387904) ~ ([] * 4611686018427387904) | string }}", NULL, "[]");
 }
@@ -351,6 +353,51 @@ static void test_chains_use_linear_memory(void **state) {
                   "20000066667");
 }
 
+/* Every shipped template renders a long conversation (1,000 messages,
+ * 100 KB of text) within the server's budget for a request's template. */
+static void test_real_templates_fit_the_request_budget(void **state) {
+    (void)state;
+    static const char *const names[] = {
+        "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+        "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3.jinja", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
+        "google-gemma-2-2b-it.jinja", "google-gemma-3.jinja", "meetkai-functionary-medium-v3.2.jinja",
+        "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja", "meta-llama-Llama-3.jinja",
+        "microsoft-Phi-3.5-mini-instruct.jinja", "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
+    if (!tl_test_have_shared("templates/Qwen-Qwen3.jinja")) skip();
+    cJSON *context = cJSON_CreateObject();
+    cJSON *messages = cJSON_AddArrayToObject(context, "messages");
+    char text[128];
+    for (int i = 0; i < 1000; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "role", i % 2 ? "assistant" : "user");
+        snprintf(text, sizeof text, "message %04d: %s", i, "the quick brown fox jumps over the lazy dog, twice over.");
+        cJSON_AddStringToObject(m, "content", text);
+        cJSON_AddItemToArray(messages, m);
+    }
+    cJSON_AddStringToObject(context, "bos_token", "<s>");
+    cJSON_AddStringToObject(context, "eos_token", "</s>");
+    cJSON_AddBoolToObject(context, "add_generation_prompt", true);
+    const tl_chat_limits request = {.max_steps = 1000000, .max_memory = 8 << 20, .max_output = 1 << 20};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char relative[256];
+        snprintf(relative, sizeof relative, "templates/%s", names[i]);
+        size_t len = 0;
+        char *source = tl_test_read_file(tl_test_shared_path(relative), &len);
+        assert_non_null(source);
+        tl_jinja *t = NULL;
+        tl_error err = {0};
+        assert_int_equal(tl_jinja_parse(source, len, &t, &err), TL_OK);
+        char *out = NULL;
+        if (tl_jinja_render_limited(t, context, &request, &out, NULL, &err) != TL_OK)
+            fail_msg("%s: %s", names[i], err.message);
+        if (!strstr(out, "message 0999")) fail_msg("%s: the last message is missing", names[i]);
+        free(out);
+        tl_jinja_free(t);
+        free(source);
+    }
+    cJSON_Delete(context);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_operator_chains_render),
@@ -362,6 +409,7 @@ int main(void) {
         cmocka_unit_test(test_budgets_stop_bombs),
         cmocka_unit_test(test_custom_limits),
         cmocka_unit_test(test_chains_use_linear_memory),
+        cmocka_unit_test(test_real_templates_fit_the_request_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
