@@ -164,10 +164,12 @@ static JINJA_NOINLINE jv arith(jctx *c, int line, const char *op, jv a, jv b) {
         if (times <= 0 || n == 0) return a.kind == JV_STR ? jv_cstr("") : jv_new_list(f);
         if (a.kind == JV_STR) {
             if ((uint64_t)times > (1u << 26) / n) jfail_at(f, line, "string too large");
-            jf_scan(f, n * (size_t)times);
-            jbuf out = {0};
-            for (int64_t i = 0; i < times; i++) jbuf_add(f, &out, a.u.str.s, a.u.str.n);
-            return jv_strn(out.data ? out.data : "", out.len);
+            size_t total = n * (size_t)times, done = n;
+            jf_scan(f, total);
+            char *out = jf_alloc(f, total + 1);
+            memcpy(out, a.u.str.s, n);
+            for (; done < total; done *= 2) memcpy(out + done, out, done < total - done ? done : total - done);
+            return jv_strn(out, total);
         }
         if ((uint64_t)times > (1u << 24) / n) jfail_at(f, line, "list too large");
         jf_work(f, n * (size_t)times);

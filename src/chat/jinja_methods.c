@@ -72,10 +72,10 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
     jfail *f = c->fail;
     const char *name = fn->name;
     jv self = fn->self;
-    /* A method's work is at most a few passes over its object. */
+    /* A str method's work is at most a few passes over the string; list and
+     * dict methods charge what they move (lookups charge themselves). */
     if (self.kind == JV_STR) jf_scan(f, self.u.str.n);
-    else if (self.kind == JV_LIST) jf_work(f, 1 + self.u.list->n / 16);
-    else if (self.kind == JV_DICT) jf_work(f, 1 + self.u.dict->n / 16);
+    else jf_work(f, 1);
     if (self.kind == JV_STR) {
         if (!strcmp(name, "strip")) return jstr_strip(c, line, self, jarg(a, 0, "chars", jv_none()), true, true);
         if (!strcmp(name, "lstrip")) return jstr_strip(c, line, self, jarg(a, 0, "chars", jv_none()), true, false);
@@ -175,6 +175,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             }
             jv result = *v;
             size_t index = (size_t)(v - d->vals);
+            jf_scan(f, 2 * (d->n - index - 1) * sizeof(jv));
             memmove(d->keys + index, d->keys + index + 1, (d->n - index - 1) * sizeof(jv));
             memmove(d->vals + index, d->vals + index + 1, (d->n - index - 1) * sizeof(jv));
             d->n--;
@@ -209,6 +210,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             if (i < 0) i += (int64_t)l->n;
             if (i < 0 || i >= (int64_t)l->n) jfail_at(f, line, "pop index out of range");
             jv result = l->items[i];
+            jf_scan(f, (l->n - (size_t)i - 1) * sizeof(jv));
             memmove(l->items + i, l->items + i + 1, (l->n - (size_t)i - 1) * sizeof(jv));
             l->n--;
             return result;
@@ -220,6 +222,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             if (i < 0) i = 0;
             if (i > (int64_t)l->n) i = (int64_t)l->n;
             jlist_push(f, l, jv_none());
+            jf_scan(f, (l->n - 1 - (size_t)i) * sizeof(jv));
             memmove(l->items + i + 1, l->items + i, (l->n - 1 - (size_t)i) * sizeof(jv));
             l->items[i] = jarg(a, 1, NULL, jv_none());
             return jv_none();

@@ -272,8 +272,9 @@ static void test_deep_values_fail_cleanly(void **state) {
     expect_failure("{% set d = {} %}{% do d.update({'k': d}) %}{{ d | tojson }}", NULL, 1, "value nested deeper");
 }
 
-/* Loops and doubling stop at the memory or step budget, naming it. */
-static void test_budgets_stop_bombs(void **state) {
+/* Loops, doubling and output bombs stop at the memory, step or output
+ * budget, naming it. */
+static void test_budgets_stop_memory_bombs(void **state) {
     (void)state;
     static const struct { const char *source, *error; } bombs[] = {
         {"{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", "budget"},
@@ -292,23 +293,37 @@ static void test_budgets_stop_bombs(void **state) {
         {"{{ range(1000000000) | length }}", "range too big"},
         {"{{ 'x' * 100000000 }}", "string too large"},
         {"{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}{% endfor %}{% endfor %}", "budget"},
-        /* CPU without memory: walking a big string again and again */
-        {"{% set s = 'a' * 10000000 %}{% for i in range(100000) %}{% if s|length %}{% endif %}{% endfor %}",
-         "template exceeded its budget of 10000000 steps"},
-        {"{% set s = 'a' * 10000000 %}{% for i in range(100000) %}{% if s == s ~ '' %}{% endif %}{% endfor %}",
-         "budget"},
-        {"{% set s = 'a' * 1000000 %}{% set t = 'a' * 10000 ~ 'b' %}{% for i in range(1000) %}{% if t in s %}"
-         "{% endif %}{% endfor %}",
-         "template exceeded its budget of 10000000 steps"},
-        {"{% set s = 'a' * 10000000 %}{% for i in range(100000) %}{% if s.isdigit() %}{% endif %}{% endfor %}",
-         "steps"},
-        {"{% set d = {} %}{% for i in range(100000) %}{% do d.update({i: i}) %}{% endfor %}", "steps"},
-        {"{% set l = range(100000) | list %}{% for i in range(100000) %}{% do l.pop(0) %}{% endfor %}", "steps"},
     };
     for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++)
         expect_failure(bombs[i].source, NULL, 1, bombs[i].error);
     /* repeating nothing a huge number of times is nothing, at once */
     expect_output("{{ ('' * 4611686018427387904) ~ ([] * 4611686018427387904) | string }}", NULL, "[]");
+}
+
+/* Work without memory (scans, lookups, moves) stops at the step budget. */
+static void test_budgets_stop_cpu_bombs(void **state) {
+    (void)state;
+    static const struct { const char *source, *error; } bombs[] = {
+        {"{% set s = 'a' * 1000000 %}{% for i in range(100000) %}{% if s == s ~ '' %}{% endif %}{% endfor %}",
+         "budget"},
+        {"{% set s = 'a' * 1000000 %}{% set t = 'a' * 10000 ~ 'b' %}{% for i in range(1000) %}{% if t in s %}"
+         "{% endif %}{% endfor %}",
+         "template exceeded its budget of 10000000 steps"},
+        {"{% set l = range(100000) | list %}{% for i in range(100000) %}{% do l.pop(0) %}{% endfor %}", "steps"},
+    };
+    for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++)
+        expect_failure(bombs[i].source, NULL, 1, bombs[i].error);
+    /* scans and lookups, again and again (a smaller budget keeps the test fast under ASan) */
+    const tl_chat_limits million = {.max_steps = 1000000};
+    expect_failure("{% set l = range(100000) | list %}{% for i in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}",
+                   &million, 1, "template exceeded its budget of 1000000 steps");
+    expect_failure("{% set d = {} %}{% for i in range(100000) %}{% do d.update({i: i}) %}{% endfor %}", &million, 1,
+                   "template exceeded its budget of 1000000 steps");
+    expect_failure("{% set s = 'a' * 1000000 %}{% for i in range(100000) %}{% if s|length %}{% endif %}{% endfor %}",
+                   &million, 1, "template exceeded its budget of 1000000 steps");
+    expect_failure("{% set s = 'a' * 1000000 %}{% for i in range(100000) %}{% if s.isdigit() %}{% endif %}"
+                   "{% endfor %}",
+                   &million, 1, "template exceeded its budget of 1000000 steps");
 }
 
 /* Custom limits apply, and are named in the error. */
@@ -406,7 +421,8 @@ int main(void) {
         cmocka_unit_test(test_nesting_within_limits_renders),
         cmocka_unit_test(test_recursive_macros_fail_cleanly),
         cmocka_unit_test(test_deep_values_fail_cleanly),
-        cmocka_unit_test(test_budgets_stop_bombs),
+        cmocka_unit_test(test_budgets_stop_memory_bombs),
+        cmocka_unit_test(test_budgets_stop_cpu_bombs),
         cmocka_unit_test(test_custom_limits),
         cmocka_unit_test(test_chains_use_linear_memory),
         cmocka_unit_test(test_real_templates_fit_the_request_budget),
