@@ -145,11 +145,13 @@ static JINJA_NOINLINE jv arith(jctx *c, int line, const char *op, jv a, jv b) {
             }
         }
     }
-    if (op[0] == '+' && a.kind == JV_STR && b.kind == JV_STR) {
-        jbuf out = {0};
-        jbuf_add(f, &out, a.u.str.s, a.u.str.n);
-        jbuf_add(f, &out, b.u.str.s, b.u.str.n);
-        return jv_strn(out.data ? out.data : "", out.len);
+    if (op[0] == '+' && a.kind == JV_STR && b.kind == JV_STR) { /* exactly sized: templates add many */
+        if (b.u.str.n > SIZE_MAX / 4 - a.u.str.n) jfail_at(f, line, "string too large");
+        char *out = jf_alloc(f, a.u.str.n + b.u.str.n + 1);
+        memcpy(out, a.u.str.s, a.u.str.n);
+        memcpy(out + a.u.str.n, b.u.str.s, b.u.str.n);
+        jf_scan(f, a.u.str.n + b.u.str.n);
+        return jv_strn(out, a.u.str.n + b.u.str.n);
     }
     if (op[0] == '+' && a.kind == JV_LIST && b.kind == JV_LIST) {
         jv l = jv_new_list(f);
@@ -553,7 +555,7 @@ static JINJA_NOINLINE void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *o
         jf_work(c->fail, 1);
         jframe *body = new_frame(c, fr);
         bind_targets(c, n->line, body, n, items->items[i]);
-        assign(c, body, "loop", make_loop(c, items, i));
+        if (n->uses_loop) assign(c, body, "loop", make_loop(c, items, i));
         flow fl = exec_body(c, body, &n->body, out);
         if (fl == FLOW_BREAK) break;
     }

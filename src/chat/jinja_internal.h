@@ -211,6 +211,7 @@ struct jnode {
     jnodes ops;            /* compare: right operands; names hold the operators */
     bool negated;          /* "is not" */
     bool is_elif;          /* an if that is the elif of the if whose else_body it is */
+    bool uses_loop;        /* a for whose body reads `loop` (or might: nested loops count) */
 };
 
 /* Parses tokens into a body of statements. */

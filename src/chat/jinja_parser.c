@@ -17,6 +17,7 @@ typedef struct parser {
     const jtok *t;
     size_t n, pos;
     int depth;
+    size_t loop_names; /* how many times the name `loop` has been read */
 } parser;
 
 static const jtok *peek(parser *P) { return &P->t[P->pos]; }
@@ -250,6 +251,7 @@ static jnode *parse_primary(parser *P) {
         else {
             node->kind = JN_NAME;
             node->name = s;
+            if (!strcmp(s, "loop")) P->loop_names++;
         }
     } else if (t->kind == JT_STRING) {
         /* Adjacent strings concatenate. */
@@ -521,7 +523,9 @@ static jnode *parse_for(parser *P, int line) {
     expect_block_end(P);
     static const char *const ends[] = {"else", "endfor", NULL};
     const char *found;
+    size_t loop_names = P->loop_names;
     node->body = parse_body(P, ends, &found, line, "for");
+    node->uses_loop = P->loop_names != loop_names; /* else `loop` need not be made per iteration */
     if (!strcmp(found, "else")) {
         expect_block_end(P);
         static const char *const end_only[] = {"endfor", NULL};

@@ -189,7 +189,7 @@ void jdict_set(jfail *f, jdict *d, jv key, jv val) {
         return;
     }
     if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
+        size_t cap = d->cap ? d->cap * 2 : 4;
         jv *keys = jf_alloc(f, cap * sizeof(jv));
         jv *vals = jf_alloc(f, cap * sizeof(jv));
         if (d->n) {
