@@ -86,11 +86,18 @@ static jv select_items(jctx *c, int line, jv value, const jargs *a, bool by_attr
     return out;
 }
 
+/* A finite double truncated to an int, saturating (Python's ints are unbounded). */
+static jv int_of_double(double d) {
+    if (d >= 9223372036854775807.0) return jv_int(INT64_MAX);
+    if (d <= -9223372036854775808.0) return jv_int(INT64_MIN);
+    return jv_int((int64_t)d);
+}
+
 static jv to_int(jctx *c, jv v, jv fallback) {
     switch (v.kind) {
     case JV_INT: return v;
     case JV_BOOL: return jv_int(v.u.b);
-    case JV_FLOAT: return isfinite(v.u.f) ? jv_int((int64_t)v.u.f) : fallback;
+    case JV_FLOAT: return isfinite(v.u.f) ? int_of_double(v.u.f) : fallback;
     case JV_STR: {
         char *s = jf_strndup(c->fail, v.u.str.s, v.u.str.n), *end;
         while (*s == ' ' || *s == '\t' || *s == '\n') s++;
@@ -99,7 +106,7 @@ static jv to_int(jctx *c, jv v, jv fallback) {
         if (end != s && *end == 0) return jv_int(i);
         double d = strtod(s, &end);
         while (*end == ' ' || *end == '\t' || *end == '\n') end++;
-        if (end != s && *end == 0 && isfinite(d)) return jv_int((int64_t)d);
+        if (end != s && *end == 0 && isfinite(d)) return int_of_double(d);
         return fallback;
     }
     default: return fallback;
@@ -283,7 +290,7 @@ static JINJA_NOINLINE jv apply_filter(jctx *c, int line, const char *name, jv v,
         jlist *l = jinja_iterate(c, line, v);
         for (size_t i = 0; i < l->n; i++) {
             jv item = attribute.kind != JV_NONE ? get_path(c, line, l->items[i], attribute) : l->items[i];
-            if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int(total.u.i + item.u.i);
+            if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int((int64_t)((uint64_t)total.u.i + (uint64_t)item.u.i));
             else if ((item.kind == JV_INT || item.kind == JV_FLOAT || item.kind == JV_BOOL) &&
                      (total.kind == JV_INT || total.kind == JV_FLOAT))
                 total = jv_float((total.kind == JV_INT ? (double)total.u.i : total.u.f) +
@@ -296,7 +303,7 @@ static JINJA_NOINLINE jv apply_filter(jctx *c, int line, const char *name, jv v,
     if (!strcmp(name, "int")) return to_int(c, v, jarg(a, 0, "default", jv_int(0)));
     if (!strcmp(name, "float")) return to_float(c, v, jarg(a, 0, "default", jv_float(0.0)));
     if (!strcmp(name, "abs")) {
-        if (v.kind == JV_INT) return jv_int(v.u.i < 0 ? -v.u.i : v.u.i);
+        if (v.kind == JV_INT) return jv_int(v.u.i < 0 ? (int64_t)(0 - (uint64_t)v.u.i) : v.u.i);
         if (v.kind == JV_FLOAT) return jv_float(fabs(v.u.f));
         if (v.kind == JV_BOOL) return jv_int(v.u.b);
         jfail_at(f, line, "bad operand type for abs(): '%s'", jv_type_name(v));

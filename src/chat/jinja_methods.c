@@ -285,6 +285,7 @@ jv jinja_call_builtin(jctx *c, int line, const char *name, const jargs *a) {
         for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
             if (out.u.list->n >= 100000) jfail_at(f, line, "range too big");
             jlist_push(f, out.u.list, jv_int(i));
+            if (step > 0 ? i > INT64_MAX - step : i < INT64_MIN - step) break; /* the next would overflow */
         }
         return out;
     }

@@ -296,6 +296,15 @@ static void test_budgets_stop_memory_bombs(void **state) {
     };
     for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++)
         expect_failure(bombs[i].source, NULL, 1, bombs[i].error);
+    /* ranges that reach the ends of the integers stop there */
+    expect_output("{{ range(-9223372036854775807, 9223372036854775807, 4611686018427387904) | list }}"
+                  "{{ range(9223372036854775807, -9223372036854775807, -4611686018427387904) | list }}",
+                  NULL, "[-9223372036854775807, -4611686018427387903, 1, 4611686018427387905]"
+                        "[9223372036854775807, 4611686018427387903, -1, -4611686018427387905]");
+    /* integers wrap (no undefined behaviour), floats saturate when made ints */
+    expect_output("{{ (-9223372036854775807 - 1) | abs }} {{ [9223372036854775807, 1] | sum }} {{ 1e300 | int }} "
+                  "{{ '-1e300' | int }}",
+                  NULL, "-9223372036854775808 -9223372036854775808 9223372036854775807 -9223372036854775808");
     /* repeating nothing a huge number of times is nothing, at once */
     expect_output("{{ ('' * 4611686018427387904) ~ ([] * 4611686018427387904) | string }}", NULL, "[]");
 }
