@@ -23,6 +23,7 @@ typedef struct lexer {
 } lexer;
 
 static jtok *push(lexer *L, jtok_kind kind, int line) {
+    L->f->line = line; /* for a budget error */
     if (L->n == L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 256;
         jtok *t = jf_alloc(L->f, cap * sizeof(jtok));

@@ -70,6 +70,7 @@ static const char *expect_name(parser *P) {
 }
 
 static jnode *new_node(parser *P, jnode_kind kind, int line) {
+    P->f->line = line; /* for a budget error */
     jnode *n = jf_alloc(P->f, sizeof(jnode));
     n->kind = kind;
     n->line = line;

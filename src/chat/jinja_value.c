@@ -547,8 +547,11 @@ void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, in
 }
 
 jv jv_from_cjson(jfail *f, const cJSON *j, int depth) {
-    if (depth > JINJA_MAX_VALUE_NESTING)
-        jfail_at(f, 0, "the template's context is nested deeper than %d levels", JINJA_MAX_VALUE_NESTING);
+    if (depth > JINJA_MAX_VALUE_NESTING) {
+        tl_fail(f->err, TL_ERR_ARGUMENT, "the template's context is nested deeper than %d levels",
+                JINJA_MAX_VALUE_NESTING);
+        longjmp(f->jump, 1);
+    }
     if (!j || cJSON_IsNull(j)) return jv_none();
     if (cJSON_IsBool(j)) return jv_bool(cJSON_IsTrue(j));
     if (cJSON_IsNumber(j)) {

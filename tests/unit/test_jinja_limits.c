@@ -272,6 +272,23 @@ static void test_deep_values_fail_cleanly(void **state) {
     expect_failure("{% set d = {} %}{% do d.update({'k': d}) %}{{ d | tojson }}", NULL, 1, "value nested deeper");
 }
 
+/* A context (messages, tools) nested past the value limit is refused. */
+static void test_deep_context_fails_cleanly(void **state) {
+    (void)state;
+    char *json = nest("{\"tools\": ", "[", 500, "1", "]", "}");
+    char *out = NULL;
+    tl_error err = {0};
+    assert_int_not_equal(tl_chat_render("{{ tools | length }}", json, &out, NULL, &err), TL_OK);
+    assert_null(out);
+    assert_string_equal(err.message, "the template's context is nested deeper than 100 levels");
+    free(json);
+    json = nest("{\"tools\": ", "[", 50, "1", "]", "}");
+    assert_int_equal(tl_chat_render("{{ tools | length }}", json, &out, NULL, &err), TL_OK);
+    assert_string_equal(out, "1");
+    free(out);
+    free(json);
+}
+
 /* Loops, doubling and output bombs stop at the memory, step or output
  * budget, naming it. */
 static void test_budgets_stop_memory_bombs(void **state) {
@@ -430,6 +447,7 @@ int main(void) {
         cmocka_unit_test(test_nesting_within_limits_renders),
         cmocka_unit_test(test_recursive_macros_fail_cleanly),
         cmocka_unit_test(test_deep_values_fail_cleanly),
+        cmocka_unit_test(test_deep_context_fails_cleanly),
         cmocka_unit_test(test_budgets_stop_memory_bombs),
         cmocka_unit_test(test_budgets_stop_cpu_bombs),
         cmocka_unit_test(test_custom_limits),
