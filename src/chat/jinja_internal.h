@@ -9,7 +9,7 @@
  * nesting, evaluation nesting, value nesting) against limits far below what
  * a small thread stack holds, chains (a + b + ..., a.b.c, x|f|g, elif) are
  * flat lists evaluated in a loop, and a render has a budget of steps, arena
- * memory and output (jbudget) that the engine charges as it works.
+ * memory and output (kept in jfail) that the engine charges as it works.
  */
 #ifndef TL_CHAT_JINJA_INTERNAL_H
 #define TL_CHAT_JINJA_INTERNAL_H
