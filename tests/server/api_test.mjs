@@ -114,6 +114,22 @@ async function stream(path, body) {
 
 const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Waits for a state: polls `condition` until it holds, failing after a generous `ms`.
+async function until(condition, ms, what) {
+  const start = Date.now();
+  while (!(await condition())) {
+    check(Date.now() - start < ms, `${what}: not seen within ${ms / 1000} s`);
+    await sleep(50);
+  }
+}
+
+// Generations in flight for a model (slots active + queued), from /metrics.
+async function inFlight(model) {
+  const text = await (await call('GET', '/metrics')).text();
+  return [...text.matchAll(/^tinyllm_(slots_active|queue_depth)\{model="([^"]*)"\} (\d+)$/gm)]
+    .filter((m) => model === undefined || m[2] === model).reduce((s, m) => s + Number(m[3]), 0);
+}
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 const chatBody = (extra = {}) => ({
@@ -645,31 +661,23 @@ test('a streamed generation with keep_alive 0 unloads its model when done', asyn
     model: SYS, messages: [{ role: 'user', content: 'Hi' }], keep_alive: 0, options: { num_predict: 2 },
   });
   equal(items[items.length - 1].done, true, 'done');
-  const start = Date.now();
-  while ((await loadedNames()).includes(`${SYS}:latest`)) {
-    check(Date.now() - start < 5000, 'still loaded 5 s later');
-    await sleep(100);
-  }
+  await until(async () => !(await loadedNames()).includes(`${SYS}:latest`), 30000, 'unloaded after a stream');
   const r = await post('/api/generate', { model: SYS, prompt: 'Hi', stream: false, keep_alive: 0 });
   equal(r.status, 200, 'whole answer with keep_alive 0');
   /* The registry's reaper thread unloads it right after the answer. */
-  const after = Date.now();
-  while ((await loadedNames()).includes(`${SYS}:latest`)) {
-    check(Date.now() - after < 5000, 'still loaded 5 s after a whole answer');
-    await sleep(20);
-  }
+  await until(async () => !(await loadedNames()).includes(`${SYS}:latest`), 30000, 'unloaded after a whole answer');
 });
 
 test('keep_alive "1s" expires', async () => {
+  // The model is let go after `sent`, so it cannot expire before sent + 1 s: checks against that
+  // hold however slowly this client runs.
+  const sent = Date.now();
   const r = await post('/api/generate', { model: SMOL, prompt: 'Hi', stream: false, keep_alive: '1s', options: { num_predict: 2 } });
   equal(r.status, 200, 'status');
-  check((await loadedNames()).includes(`${SMOL}:latest`), 'loaded');
-  const start = Date.now();
-  while ((await loadedNames()).includes(`${SMOL}:latest`)) {
-    check(Date.now() - start < 8000, 'still loaded 8 s later');
-    await sleep(200);
-  }
-  check(Date.now() - start >= 300, 'unloaded too early');
+  const names = await loadedNames();
+  if (Date.now() - sent < 1000) check(names.includes(`${SMOL}:latest`), 'loaded');
+  await until(async () => !(await loadedNames()).includes(`${SMOL}:latest`), 30000, 'unloaded after 1 s');
+  check(Date.now() - sent >= 1000, 'unloaded before its keep_alive ran out');
 });
 
 // ---- tokenize, metrics ----------------------------------------------------------
@@ -779,13 +787,7 @@ test('a client that aborts a stream frees its slot; the next request is served',
   equal(r.status, 200, 'next request');
   check(Date.now() - start < 20000, 'next request waited too long');
   // The aborted generations leave the slots (as /metrics counts them).
-  let active = Infinity;
-  for (let i = 0; i < 50 && active > 0; i++) {
-    const text = await (await call('GET', '/metrics')).text();
-    active = [...text.matchAll(/^tinyllm_(slots_active|queue_depth)\{[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[2]), 0);
-    if (active > 0) await sleep(100);
-  }
-  equal(active, 0, 'slots in use after the aborts');
+  await until(async () => (await inFlight()) === 0, 30000, 'every slot free after the aborts');
 });
 
 // ---- a full queue (a server started with --parallel 1 --queue 1) -----------------
@@ -797,6 +799,8 @@ busyTests.push({
     // Long generations (thousands of tokens of a random model, end-of-text banned) hold the only slot
     // and queue place.
     const body = chatBody({ model: SMOL, max_tokens: 4000, stream: true, logit_bias: { 0: -100, 1: -100, 2: -100 } });
+    // The served ones stay open until every answer is in: closed early, they would free the slot
+    // and the queue place for the later requests of a slow client.
     const controllers = [];
     const answers = await Promise.all(Array.from({ length: 6 }, async () => {
       const controller = new AbortController();
@@ -804,9 +808,9 @@ busyTests.push({
       const res = await call('POST', '/v1/chat/completions', body, { signal: controller.signal });
       const result = { status: res.status, retryAfter: res.headers.get('retry-after') };
       if (res.status === 503) result.json = await res.json();
-      else controller.abort();
       return result;
     }));
+    for (const controller of controllers) controller.abort();
     const busy = answers.filter((a) => a.status === 503);
     check(busy.length >= 1, `statuses ${answers.map((a) => a.status)}`);
     check(answers.some((a) => a.status === 200), 'none served');
@@ -815,11 +819,8 @@ busyTests.push({
       check(/busy/.test(a.json.error.message), `message ${a.json.error.message}`);
     }
     let r;
-    for (let i = 0; i < 100; i++) {
-      r = await post('/v1/chat/completions', chatBody({ model: SMOL, max_tokens: 2 }));
-      if (r.status !== 503) break;
-      await sleep(100);
-    }
+    await until(async () => (r = await post('/v1/chat/completions', chatBody({ model: SMOL, max_tokens: 2 }))).status !== 503,
+      60000, 'a later request served');
     equal(r.status, 200, 'a later request');
   },
 });
@@ -842,16 +843,24 @@ lruTests.push({
 lruTests.push({
   name: '--max-loaded 1: a model held by a running request is not unloaded; the other request gets 503',
   fn: async () => {
+    // A reply that cannot end before it is aborted: thousands of tokens (-c 4096) of a random model
+    // with end-of-text and the chat-template tokens banned (a random model draws them now and then).
     const controller = new AbortController();
-    const res = await call('POST', '/api/generate', {
-      model: SMOL, prompt: 'Once', options: { num_predict: 100000 },
+    const res = await call('POST', '/v1/completions', {
+      model: SMOL, prompt: 'Once', max_tokens: 100000, stream: true, logit_bias: { 0: -100, 1: -100, 2: -100 },
     }, { signal: controller.signal });
     equal(res.status, 200, 'the long request');
-    let seen = 0;
-    const reading = readStream(res, () => ++seen < 3).catch(() => {});
-    await reading;
+    let ended = false;
+    const reading = readStream(res, (item) => {
+      if (item === '[DONE]' || item.choices?.[0]?.finish_reason) ended = true;
+    }).catch(() => {});
+    // Wait for a state, not for a time: the reply is being generated, so its model is held.
+    await until(async () => (await inFlight(SMOL)) >= 1, 60000, 'the long reply running');
     const other = await post('/api/generate', { model: SYS, prompt: 'Once', stream: false, options: { num_predict: 2 } });
+    const stillRunning = (await inFlight(SMOL)) >= 1 && !ended;
     controller.abort();
+    await reading;
+    check(stillRunning, 'the long reply ended before the other request was answered');
     equal(other.status, 503, `the other model (${JSON.stringify(other.json)})`);
     check(/max-loaded/.test(other.json.error), `message ${other.json.error}`);
     equal((await loadedNames()).join(), `${SMOL}:latest`, 'the held model stays');
