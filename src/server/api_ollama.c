@@ -542,6 +542,12 @@ static void embed(server *srv, const http_request *req, http_response *res, bool
         !api_field_object(body, NULL, "options", &options, &e) ||
         !api_field_bool(body, NULL, "truncate", &truncate, &e))
         goto fail;
+    /* The options are checked as for generation; none of them changes an embedding. */
+    api_sampling checked;
+    api_sampling_init(&checked, registry_find(srv->models, name));
+    const bool options_ok = api_sampling_ollama(&checked, options, "options.", &e);
+    api_sampling_free(&checked);
+    if (!options_ok) goto fail;
     const char *field = legacy ? "prompt" : "input";
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(body, field);
     if (legacy && input && !cJSON_IsString(input)) {

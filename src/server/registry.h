@@ -5,8 +5,8 @@
  * Every *.gguf of --models and each -m file is listed under its file name
  * without ".gguf" ("smollm2-135m-q8_0"); an optional NAME.json beside it sets
  * defaults: {"system": "...", "template": "chatml" | "FILE" | Jinja source,
- * "options": {Ollama option names: temperature, top_k, top_p, min_p,
- * repeat_penalty, repeat_last_n, seed, num_predict, num_ctx, stop}}.
+ * "options": {Ollama options, as a request's (docs/server.md); num_ctx is
+ * the model's default context size}}.
  * Names are matched exactly, also with an Ollama tag (":latest" is ignored).
  *
  * Models load on first use. A request holds its model (registry_acquire ...
