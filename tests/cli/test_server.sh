@@ -28,7 +28,7 @@ start_server() {
   "$TINYLLM" serve --port 0 "$@" >"$TMP/$out.out" 2>"$TMP/$out.err" &
   STARTED=$!
   STARTED_URL=
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do  # up to 60 s: a busy machine, a sanitizer build
     STARTED_URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/$out.out" | head -1)
     [ -n "$STARTED_URL" ] && break
     kill -0 $STARTED 2>/dev/null || break
