@@ -9,7 +9,8 @@
  *   tl_context  the mutable state for evaluating a model: KV cache, scratch
  *               buffers and the logits of the last evaluation.
  *   tl_sampler  picks the next token from logits (greedy, temperature, top-k,
- *               top-p, min-p, penalties, logit bias), seeded and repeatable.
+ *               typical-p, top-p, min-p, Mirostat 1 and 2, penalties, logit
+ *               bias), seeded and repeatable.
  *
  * Conventions: every call that can fail returns a tl_status and, when given a
  * tl_error, fills it with a one-line message naming what is wrong. The library
@@ -341,12 +342,19 @@ typedef struct tl_sampler_params {
     int32_t n_logit_bias;
     bool json_output;        /* only tokens that keep the reply a JSON object (Ollama's
                                 format "json"); it ends when the object is complete */
+    float typical_p;         /* locally typical sampling; >= 1: off; in [0, 1] */
+    int32_t mirostat;        /* 0: off; 1: Mirostat; 2: Mirostat 2.0. When on, the draw
+                                after temperature is Mirostat's and top-k, typical-p,
+                                top-p and min-p are skipped (as llama.cpp does) */
+    float mirostat_tau;      /* target surprise (entropy) in bits; >= 0 */
+    float mirostat_eta;      /* learning rate of mu; >= 0 */
 } tl_sampler_params;
 
 typedef struct tl_sampler tl_sampler;
 
 /* llama.cpp's defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05,
- * repeat-penalty 1.0, repeat-last-n 64, seed 0xFFFFFFFF (random). */
+ * repeat-penalty 1.0, repeat-last-n 64, seed 0xFFFFFFFF (random), typical-p
+ * 1.0 (off), mirostat 0 (off), mirostat-tau 5.0, mirostat-eta 0.1. */
 tl_sampler_params tl_sampler_default_params(void);
 #define TL_SEED_RANDOM 0xFFFFFFFFu
 

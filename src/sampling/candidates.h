@@ -16,7 +16,8 @@
 typedef struct tl_candidate {
     tl_token id;
     float logit;  /* never NaN: NaN logits are dropped before they get here */
-    float weight; /* scratch for unnormalised probabilities (top-p) */
+    float weight; /* scratch for (unnormalised) probabilities: top-p, typical-p, Mirostat */
+    float score;  /* scratch for typical-p: how far the token's surprise is from the entropy */
 } tl_candidate;
 
 /* Rearrange c[0..n) so that c[0..k) hold the k best candidates (in no

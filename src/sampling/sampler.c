@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "sampling/candidates.h"
+#include "sampling/mirostat.h"
 #include "sampling/penalties.h"
 #include "sampling/rng.h"
+#include "sampling/typical.h"
 #include "util/error.h"
 
 struct tl_sampler {
@@ -31,6 +33,7 @@ struct tl_sampler {
     tl_rng rng;
     float *scratch;           /* [n_vocab] working logits, then draw weights */
     tl_candidate *candidates; /* [n_vocab] */
+    tl_mirostat mirostat;     /* its mu, when params.mirostat is 1 or 2 */
     tl_token_constraint constraint; /* allows == NULL: none */
     bool replying;            /* sampled since the last reset: accepted tokens are the reply's */
 };
@@ -49,6 +52,10 @@ tl_sampler_params tl_sampler_default_params(void) {
         .logit_bias = NULL,
         .n_logit_bias = 0,
         .json_output = false,
+        .typical_p = 1.0f,
+        .mirostat = 0,
+        .mirostat_tau = 5.0f,
+        .mirostat_eta = 0.1f,
     };
     return p;
 }
@@ -88,6 +95,22 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
     if (!isfinite(p->frequency_penalty)) {
         return tl_fail(err, TL_ERR_ARGUMENT, "sampler: frequency_penalty must be finite (got %g)",
                        (double)p->frequency_penalty);
+    }
+    if (isnan(p->typical_p) || p->typical_p < 0.0f) {
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "sampler: typical_p must be in [0, 1] (got %g; 1 turns it off)", (double)p->typical_p);
+    }
+    if (p->mirostat < 0 || p->mirostat > 2) {
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "sampler: mirostat must be 0 (off), 1 or 2 (got %d)", (int)p->mirostat);
+    }
+    if (!isfinite(p->mirostat_tau) || p->mirostat_tau < 0.0f) {
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: mirostat_tau must be a finite number >= 0 (got %g)",
+                       (double)p->mirostat_tau);
+    }
+    if (!isfinite(p->mirostat_eta) || p->mirostat_eta < 0.0f) {
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: mirostat_eta must be a finite number >= 0 (got %g)",
+                       (double)p->mirostat_eta);
     }
     if (p->n_logit_bias < 0) {
         return tl_fail(err, TL_ERR_ARGUMENT, "sampler: n_logit_bias must be >= 0 (got %d)",
@@ -176,6 +199,7 @@ tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl
         tl_sampler_free(s);
         return status;
     }
+    tl_mirostat_init(&s->mirostat, params->mirostat, params->mirostat_tau, params->mirostat_eta, n_vocab);
     start_random_stream(s);
     *out = s;
     return TL_OK;
@@ -197,6 +221,10 @@ uint64_t tl_sampler_seed(const tl_sampler *s) {
     return s->seed;
 }
 
+float tl_sampler_mirostat_mu(const tl_sampler *s) {
+    return s->mirostat.mu;
+}
+
 void tl_sampler_accept(tl_sampler *s, tl_token token) {
     if (!s) {
         return;
@@ -216,6 +244,7 @@ void tl_sampler_reset(tl_sampler *s) {
         return;
     }
     tl_penalty_history_clear(&s->history);
+    tl_mirostat_reset(&s->mirostat);
     start_random_stream(s);
     s->replying = false;
     if (s->constraint.reset) s->constraint.reset(s->constraint.self);
@@ -318,6 +347,45 @@ static tl_token draw_token(tl_sampler *s, size_t n, float max_logit) {
     return c[last_possible].id; /* only reachable through rounding */
 }
 
+/* Mirostat's draw (llama.cpp's chain when mirostat is on: temperature, then
+ * mirostat): the softmax of logit / temperature over every candidate, sorted
+ * best first, cut as mirostat.h says, renormalized, drawn from; mu learns
+ * from the drawn token's probability. */
+static tl_token draw_mirostat(tl_sampler *s, size_t n) {
+    tl_candidate *c = s->candidates;
+    const float temperature = s->params.temperature;
+    for (size_t i = 0; i < n; i++) {
+        c[i].logit /= temperature;
+    }
+    tl_candidates_sort(c, n);
+    float total = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        c[i].weight = expf(c[i].logit - c[0].logit);
+        total += c[i].weight;
+    }
+    for (size_t i = 0; i < n; i++) {
+        c[i].weight /= total;
+    }
+    const size_t kept = tl_mirostat_keep(&s->mirostat, c, n);
+    total = 0.0f;
+    for (size_t i = 0; i < kept; i++) {
+        c[i].weight = expf(c[i].logit - c[0].logit);
+        total += c[i].weight;
+    }
+    const double target = tl_rng_uniform(&s->rng) * (double)total;
+    double cumulative = 0.0;
+    size_t chosen = kept - 1; /* only kept through rounding */
+    for (size_t i = 0; i < kept; i++) {
+        cumulative += c[i].weight;
+        if (c[i].weight > 0.0f && cumulative > target) {
+            chosen = i;
+            break;
+        }
+    }
+    tl_mirostat_update(&s->mirostat, c[chosen].weight / total);
+    return c[chosen].id;
+}
+
 /* The working logits: the model's, with the logit bias and the penalties. */
 static void prepare_logits(tl_sampler *s, const float *logits) {
     const tl_sampler_params *p = &s->params;
@@ -345,6 +413,10 @@ static tl_token choose(tl_sampler *s) {
         return argmax_token(work, s->n_vocab);
     }
 
+    if (p->mirostat != 0) {
+        return draw_mirostat(s, n);
+    }
+
     bool sorted = false; /* candidates in rank order (only after top-k) */
     bool min_p_done = false;
     if (p->top_k > 0 && (size_t)p->top_k < n) {
@@ -352,6 +424,17 @@ static tl_token choose(tl_sampler *s) {
         n = (size_t)p->top_k;
         tl_candidates_sort(s->candidates, n);
         sorted = true;
+    }
+    if (p->typical_p < 1.0f) {
+        /* Leaves the candidates in typicality order, and may drop the best. */
+        n = tl_typical_filter(s->candidates, n, p->typical_p, 1);
+        sorted = false;
+        max_logit = s->candidates[0].logit;
+        for (size_t i = 1; i < n; i++) {
+            if (s->candidates[i].logit > max_logit) {
+                max_logit = s->candidates[i].logit;
+            }
+        }
     }
     if (p->top_p < 1.0f) {
         n = apply_top_p(s, n, sorted, max_logit, &min_p_done);
@@ -366,10 +449,13 @@ tl_token tl_sampler_sample(tl_sampler *s, const float *logits) {
     assert(s && logits);
     s->replying = true;
     prepare_logits(s, logits);
+    const float mu = s->mirostat.mu;
     tl_token token = choose(s);
     const tl_token_constraint *c = &s->constraint;
     if (c->allows && !c->allows(c->self, token)) {
-        /* Most draws are allowed; when one is not, draw again among the tokens that are. */
+        /* Most draws are allowed; when one is not, draw again among the tokens that are
+         * (Mirostat learns from the second draw only). */
+        s->mirostat.mu = mu;
         prepare_logits(s, logits);
         for (tl_token t = 0; t < s->n_vocab; t++)
             if (!c->allows(c->self, t)) s->scratch[t] = -INFINITY;

@@ -7,10 +7,12 @@
  * model for it, so the sampler can be built and tested without a model.
  *
  * The chain is llama.cpp's default one, in llama.cpp's order:
- *   logit bias → penalties (repeat, frequency, presence) → top-k → top-p →
- *   min-p → temperature → a random draw from the softmax.
+ *   logit bias → penalties (repeat, frequency, presence) → top-k →
+ *   typical-p → top-p → min-p → temperature → a random draw from the softmax.
+ * With mirostat 1 or 2 it is llama.cpp's Mirostat chain instead:
+ *   logit bias → penalties → temperature → Mirostat's draw (mirostat.h).
  * temperature <= 0 is greedy: the argmax after bias and penalties, with no
- * random draw (ties go to the lowest token id).
+ * random draw (ties go to the lowest token id), Mirostat or not.
  *
  * Choices worth knowing:
  * - Penalty history: repeat_last_n > 0 keeps that many accepted tokens (at
@@ -24,7 +26,7 @@
  * - Seeds: TL_SEED_RANDOM draws a seed from /dev/urandom (or the clock);
  *   tl_sampler_seed tells which. tl_sampler_reset clears the penalty
  *   history and restarts the random stream from the seed (a fresh one when
- *   the seed was TL_SEED_RANDOM), as llama.cpp's reset does.
+ *   the seed was TL_SEED_RANDOM) and Mirostat's mu, as llama.cpp's reset does.
  * - Reproducibility: the generator and every ordering decision are
  *   platform-independent; probabilities use expf, so two C libraries whose
  *   expf differ in the last bit could in principle pick differently when a
@@ -60,6 +62,9 @@ typedef struct tl_token_constraint {
     void (*free)(void *self);
     void *self;
 } tl_token_constraint;
+
+/* Mirostat's current target surprise mu (2 * tau after a reset). */
+float tl_sampler_mirostat_mu(const tl_sampler *s);
 
 /* Attaches a constraint; the sampler frees it. */
 void tl_sampler_set_constraint(tl_sampler *s, tl_token_constraint constraint);

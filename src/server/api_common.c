@@ -107,6 +107,57 @@ void api_reply_fail(http_response *res, api_style style, int status, const char 
 
 /* ---- request fields ----------------------------------------------------- */
 
+#define MAX_KEY_DEPTH 16
+
+/* Finds the first string of a valid JSON text holding a \u0000 escape (which
+ * cJSON would decode into a NUL that silently cuts the string short) and
+ * writes the object keys leading to it ("model", "messages.content") into
+ * `path`. False when there is none. */
+static bool find_nul_escape(const char *text, size_t len, char *path, size_t size) {
+    char keys[MAX_KEY_DEPTH][48]; /* the current key of each object level ("" in arrays) */
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char c = text[i];
+        if (c == '{' || c == '[') {
+            if (depth < MAX_KEY_DEPTH) keys[depth][0] = 0;
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == '"') {
+            const size_t start = ++i;
+            bool nul = false;
+            for (; i < len && text[i] != '"'; i++) {
+                if (text[i] != '\\') continue;
+                nul |= i + 5 < len && memcmp(text + i + 1, "u0000", 5) == 0;
+                i++; /* the escaped character */
+            }
+            size_t next = i + 1;
+            while (next < len && (text[next] == ' ' || text[next] == '\t' || text[next] == '\r' || text[next] == '\n'))
+                next++;
+            const bool is_key = next < len && text[next] == ':';
+            if (is_key && depth >= 1 && depth <= MAX_KEY_DEPTH)
+                snprintf(keys[depth - 1], sizeof keys[0], "%.*s", (int)(i - start), text + start);
+            if (!nul) continue;
+            size_t at = 0;
+            path[0] = 0;
+            for (int d = 0; d < depth && d < MAX_KEY_DEPTH; d++) {
+                if (!keys[d][0]) continue;
+                at += (size_t)snprintf(path + at, at < size ? size - at : 0, "%s%s", at ? "." : "", keys[d]);
+                if (at >= size) break;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True when `text` holds a control character (below 0x20, or 0x7f). */
+static bool has_control_byte(const char *text) {
+    for (; *text; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f) return true;
+    return false;
+}
+
 cJSON *api_parse_body(const http_request *req, api_error *e) {
     if (req->body_len == 0) {
         api_fail(e, 400, NULL, "the request body is empty: expected a JSON object");
@@ -129,6 +180,13 @@ cJSON *api_parse_body(const http_request *req, api_error *e) {
         }
     if (!cJSON_IsObject(json)) {
         api_fail(e, 400, NULL, "the request body must be a JSON object");
+        cJSON_Delete(json);
+        return NULL;
+    }
+    char path[64];
+    if (find_nul_escape(req->body, req->body_len, path, sizeof path)) {
+        api_fail(e, 400, path[0] ? path : NULL, "field '%s' contains a NUL character (\\u0000), which is not allowed",
+                 path[0] ? path : "(top level)");
         cJSON_Delete(json);
         return NULL;
     }
@@ -219,14 +277,23 @@ bool api_keep_alive(const cJSON *body, double *seconds, api_error *e) {
 
 bool api_model_name(server *srv, const cJSON *body, const char *field_name, const char **name, api_error *e) {
     if (!api_field_string(body, NULL, field_name, true, name, e)) return false;
+    if (has_control_byte(*name))
+        return api_fail(e, 400, field_name, "field '%s' contains a control character, which no model name has",
+                        field_name);
     if (!registry_find(srv->models, *name)) return api_fail(e, 404, field_name, "model '%s' not found", *name);
     return true;
 }
 
 bool api_acquire(server *srv, const char *name, loaded_model **out, double *load_ms, api_error *e) {
+    return api_acquire_ctx(srv, name, UINT32_MAX, out, load_ms, e);
+}
+
+bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms,
+                     api_error *e) {
     tl_error err = {0};
     const double start = tl_time_ms();
-    const registry_status status = registry_acquire(srv->models, name, out, &err);
+    const registry_status status = n_ctx == UINT32_MAX ? registry_acquire(srv->models, name, out, &err)
+                                                       : registry_acquire_ctx(srv->models, name, n_ctx, out, &err);
     if (load_ms) *load_ms = tl_time_ms() - start;
     switch (status) {
     case REGISTRY_OK: return true;
@@ -234,6 +301,7 @@ bool api_acquire(server *srv, const char *name, loaded_model **out, double *load
     case REGISTRY_NO_ROOM:
         return api_fail(e, 503, "model", "no room to load model '%s' (--max-loaded / --max-memory); try again later",
                         name);
+    case REGISTRY_TOO_BIG: return api_fail(e, 400, "options.num_ctx", "options.num_ctx: %s", err.message);
     case REGISTRY_LOAD_FAILED: break;
     }
     return api_fail(e, 500, "model", "model '%s' failed to load: %s", name,

@@ -85,8 +85,13 @@ bool api_keep_alive(const cJSON *body, double *seconds, api_error *e);
 /* The request's "model" field (required), checked to be one the server
  * offers (404 otherwise). */
 bool api_model_name(server *srv, const cJSON *body, const char *field, const char **name, api_error *e);
-/* Loads and holds a model; *load_ms gets the time spent waiting for it. */
+/* Loads and holds a model (loaded with any context size); *load_ms gets the
+ * time spent waiting for it. */
 bool api_acquire(server *srv, const char *name, loaded_model **out, double *load_ms, api_error *e);
+/* The same with `n_ctx` positions per slot (0: the model's default), for
+ * generation: a model loaded with another size is reloaded (registry.h). */
+bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms,
+                     api_error *e);
 /* The Ollama form of a name: "NAME:latest" (malloc'd). */
 char *api_ollama_name(const char *name);
 
@@ -99,15 +104,21 @@ typedef struct api_sampling {
     int n_stop;
     tl_logit_bias *logit_bias; /* owned; params.logit_bias points here */
     int add_bos;               /* start the prompt with BOS: 1, 0, or -1 as the vocabulary says */
+    int32_t num_ctx;           /* Ollama's num_ctx: the context to run with; 0 = the model's default */
+    int32_t num_keep;          /* Ollama's num_keep: prompt tokens kept from the start when it is cut; -1 = all */
+    const model_entry *entry;  /* whose NAME.json options these start from (for the log), or NULL */
 } api_sampling;
 
 /* llama.cpp's defaults, then the model's NAME.json "options". */
 void api_sampling_init(api_sampling *s, const model_entry *entry);
-/* Ollama's "options" object (num_ctx is accepted and ignored; add_bos is
- * tinyllm's own, as the web page's BOS setting). */
+/* Ollama's "options" object (add_bos is tinyllm's own, as the web page's
+ * BOS setting); options without effect are logged once per model, tfs_z
+ * other than 1 is refused. */
 bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *prefix, api_error *e);
 /* OpenAI's top-level fields (max_tokens, temperature, top_p, stop, seed,
- * presence/frequency_penalty, logit_bias, n). */
+ * presence/frequency_penalty, logit_bias, n) and llama-server's (top_k,
+ * min_p, repeat_penalty, repeat_last_n, typical_p, mirostat, mirostat_tau,
+ * mirostat_eta). */
 bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *model, api_error *e);
 void api_sampling_free(api_sampling *s);
 
@@ -176,6 +187,12 @@ struct api_job {
 api_job *api_job_new(server *srv, const char *model_name, double started_ms);
 /* Releases the model (with the job's keep_alive) and frees the job. */
 void api_job_free(api_job *job);
+/* Ollama's truncation: a prompt that does not fit the context is cut to
+ * leave room for the reply (num_predict tokens when that is under half the
+ * context, else half), keeping its first num_keep tokens and its end, as
+ * Ollama's runner keeps num_keep and drops what follows them. num_keep -1
+ * keeps the prompt whole (then api_job_prepare refuses it). */
+bool api_job_fit_prompt(api_job *job, api_error *e);
 /* Fills the gen_request from the sampling options and the prompt. The prompt
  * must fit the engine's context (400 otherwise). */
 bool api_job_prepare(api_job *job, api_error *e);

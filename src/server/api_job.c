@@ -44,6 +44,24 @@ void api_job_free(api_job *job) {
     free(job);
 }
 
+bool api_job_fit_prompt(api_job *job, api_error *e) {
+    if (!job->model->engine) return true; /* api_job_prepare says why */
+    const int32_t n_ctx = (int32_t)engine_context_size(job->model->engine);
+    const int32_t num_keep = job->sampling.num_keep, num_predict = job->sampling.max_tokens;
+    if (job->n_prompt < n_ctx || num_keep < 0) return true;
+    const int32_t room = num_predict > 0 && num_predict < n_ctx / 2 ? num_predict : n_ctx / 2;
+    const int32_t target = n_ctx - (room > 0 ? room : 1);
+    if (num_keep >= target)
+        return api_fail(e, 400, "options.num_keep",
+                        "options.num_keep: the prompt has %d tokens, more than the context of %d, and keeping its "
+                        "first %d leaves nothing to cut (it must shrink to %d tokens)",
+                        job->n_prompt, n_ctx, num_keep, target);
+    const int32_t tail = target - num_keep;
+    memmove(job->prompt + num_keep, job->prompt + job->n_prompt - tail, (size_t)tail * sizeof *job->prompt);
+    job->n_prompt = target;
+    return true;
+}
+
 bool api_job_prepare(api_job *job, api_error *e) {
     const loaded_model *m = job->model;
     if (!m->engine)

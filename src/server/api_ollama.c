@@ -164,6 +164,7 @@ void ollama_ps(server *srv, const http_request *req, http_response *res) {
         else
             cJSON_AddStringToObject(m, "expires_at", "2318-01-01T00:00:00Z"); /* never, as Ollama shows it */
         cJSON_AddNumberToObject(m, "size_vram", 0);
+        if (loaded[i].n_ctx) cJSON_AddNumberToObject(m, "context_length", loaded[i].n_ctx);
         cJSON_AddItemToArray(models, m);
     }
     free(loaded);
@@ -350,16 +351,17 @@ static void stream_done(api_job *job, const gen_result *r) {
     api_stream_ndjson(job->stream, o);
 }
 
-/* An empty prompt or message list: load the model (or unload it with
- * keep_alive 0) and say so. */
-static void load_or_unload(server *srv, const char *name, bool chat, double keep_alive, http_response *res) {
+/* An empty prompt or message list: load the model (with the options'
+ * num_ctx), or unload it with keep_alive 0, and say so. */
+static void load_or_unload(server *srv, const char *name, bool chat, double keep_alive, uint32_t num_ctx,
+                           http_response *res) {
     api_error e = {0};
     const bool unload = keep_alive == 0;
     if (unload) {
         registry_set_keep_alive(srv->models, name, 0);
     } else {
         loaded_model *m = NULL;
-        if (!api_acquire(srv, name, &m, NULL, &e)) {
+        if (!api_acquire_ctx(srv, name, num_ctx, &m, NULL, &e)) {
             api_reply_error(res, API_OLLAMA, &e);
             return;
         }
@@ -395,6 +397,27 @@ static bool read_format(const cJSON *body, bool *json, api_error *e) {
     return api_fail(e, 400, "format", "field 'format' must be \"json\" or a JSON schema object");
 }
 
+#define MAX_NUM_CTX (1u << 20) /* as the server's -c */
+
+/* num_ctx may reach the model's trained context length, or the server's -c
+ * or the NAME.json num_ctx when those are larger. */
+static bool check_num_ctx(server *srv, const model_entry *entry, int32_t num_ctx, api_error *e) {
+    if (num_ctx <= 0) return true;
+    const model_facts *f = facts_of(entry);
+    const uint32_t trained = f && f->known ? f->context_length : 0;
+    uint32_t limit = trained > srv->options.n_ctx ? trained : srv->options.n_ctx;
+    if (limit == 0) limit = MAX_NUM_CTX; /* the file does not say */
+    const cJSON *options = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options") : NULL;
+    const cJSON *own = options ? cJSON_GetObjectItemCaseSensitive(options, "num_ctx") : NULL;
+    if (cJSON_IsNumber(own) && own->valuedouble > limit && own->valuedouble <= 1e7) limit = (uint32_t)own->valuedouble;
+    if (limit > 0 && (uint32_t)num_ctx > limit)
+        return api_fail(e, 400, "options.num_ctx",
+                        "field 'options.num_ctx' must be between 1 and %u (the context length of model '%s'), or 0 "
+                        "for the default",
+                        limit, entry->name);
+    return true;
+}
+
 /* The non-streaming answer. */
 static void reply_whole(api_job *job, http_response *res) {
     api_error e = {0};
@@ -428,25 +451,6 @@ static void generate(server *srv, const http_request *req, http_response *res, b
         !api_field_object(body, NULL, "options", &options, &e) || !api_keep_alive(body, &keep_alive, &e) ||
         !read_format(body, &json_output, &e))
         goto fail;
-    if (chat) {
-        messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
-        if (messages && !cJSON_IsNull(messages) && !cJSON_IsArray(messages)) {
-            api_fail(&e, 400, "messages", "field 'messages' must be a list");
-            goto fail;
-        }
-        if (!cJSON_GetArraySize(messages)) {
-            load_or_unload(srv, name, true, keep_alive, res);
-            cJSON_Delete(body);
-            return;
-        }
-    } else {
-        if (!api_field_string(body, NULL, "prompt", false, &prompt, &e)) goto fail;
-        if (!prompt[0]) {
-            load_or_unload(srv, name, false, keep_alive, res);
-            cJSON_Delete(body);
-            return;
-        }
-    }
     if ((job = api_job_new(srv, name, started))) job->client_fd = req->socket_fd;
     if (!job) {
         api_fail(&e, 500, NULL, "out of memory");
@@ -454,13 +458,32 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     }
     job->keep_alive_s = keep_alive;
     job->chat = chat;
-    if (!api_acquire(srv, name, &job->model, &job->load_ms, &e)) {
+    /* The options first: a bad one is a 400 before any model loads, and num_ctx picks the instance. */
+    const model_entry *entry = registry_find(srv->models, name);
+    api_sampling_init(&job->sampling, entry);
+    if (!api_sampling_ollama(&job->sampling, options, "options.", &e) ||
+        !check_num_ctx(srv, entry, job->sampling.num_ctx, &e))
+        goto fail;
+    job->sampling.params.json_output = json_output;
+    if (chat) {
+        messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
+        if (messages && !cJSON_IsNull(messages) && !cJSON_IsArray(messages)) {
+            api_fail(&e, 400, "messages", "field 'messages' must be a list");
+            goto fail;
+        }
+    } else if (!api_field_string(body, NULL, "prompt", false, &prompt, &e)) {
+        goto fail;
+    }
+    if (chat ? !cJSON_GetArraySize(messages) : !prompt[0]) {
+        load_or_unload(srv, name, chat, keep_alive, (uint32_t)job->sampling.num_ctx, res);
+        api_job_free(job);
+        cJSON_Delete(body);
+        return;
+    }
+    if (!api_acquire_ctx(srv, name, (uint32_t)job->sampling.num_ctx, &job->model, &job->load_ms, &e)) {
         job->model = NULL;
         goto fail;
     }
-    api_sampling_init(&job->sampling, job->model->entry);
-    if (!api_sampling_ollama(&job->sampling, options, "options.", &e)) goto fail;
-    job->sampling.params.json_output = json_output;
     if (!job->model->engine) {
         api_fail(&e, 400, "model", "model '%s' is an embedding model: it does not generate text", name);
         goto fail;
@@ -482,7 +505,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
                                     &job->n_prompt, &e);
         cJSON_Delete(one);
     }
-    if (!prompt_ok || !api_job_prepare(job, &e)) goto fail;
+    if (!prompt_ok || !api_job_fit_prompt(job, &e) || !api_job_prepare(job, &e)) goto fail;
     cJSON_Delete(body);
     if (stream) {
         job->stream_text = stream_text;
@@ -523,6 +546,12 @@ static void embed(server *srv, const http_request *req, http_response *res, bool
         !api_field_object(body, NULL, "options", &options, &e) ||
         !api_field_bool(body, NULL, "truncate", &truncate, &e))
         goto fail;
+    /* The options are checked as for generation; none of them changes an embedding. */
+    api_sampling checked;
+    api_sampling_init(&checked, registry_find(srv->models, name));
+    const bool options_ok = api_sampling_ollama(&checked, options, "options.", &e);
+    api_sampling_free(&checked);
+    if (!options_ok) goto fail;
     const char *field = legacy ? "prompt" : "input";
     const cJSON *input = cJSON_GetObjectItemCaseSensitive(body, field);
     if (legacy && input && !cJSON_IsString(input)) {

@@ -174,7 +174,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
         api_fail(&e, 500, NULL, "out of memory");
         goto fail;
     }
-    if (!api_acquire(srv, name, &job->model, &job->load_ms, &e)) {
+    if (!api_acquire_ctx(srv, name, 0, &job->model, &job->load_ms, &e)) {
         job->model = NULL;
         goto fail;
     }

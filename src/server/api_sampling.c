@@ -2,8 +2,14 @@
  * api_sampling.c — a request's sampling options, in three layers: llama.cpp's
  * defaults (tl_sampler_default_params), the model's NAME.json "options", and
  * the request's own (Ollama's "options" object or OpenAI's top-level fields).
+ *
+ * Every Ollama option is either applied, or accepted and ignored for a
+ * reason that the server's stderr says once per model, or refused with a 400
+ * naming it (the table in docs/server.md). Unknown keys are ignored and
+ * logged once per model, as Ollama does ("invalid option provided").
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +17,8 @@
 #include "server/api_common.h"
 
 #define MAX_STOP_STRINGS 16
+#define MAX_LOGGED 256 /* (model, option) pairs logged; past that, no more lines */
+#define OLLAMA_NUM_KEEP 4 /* Ollama's default num_keep */
 
 void api_sampling_init(api_sampling *s, const model_entry *entry) {
     memset(s, 0, sizeof *s);
@@ -18,12 +26,15 @@ void api_sampling_init(api_sampling *s, const model_entry *entry) {
     s->params.seed = TL_SEED_RANDOM;
     s->max_tokens = -1;
     s->add_bos = -1;
+    s->num_keep = OLLAMA_NUM_KEEP;
+    s->entry = entry;
     const cJSON *options = entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options")
                                                     : NULL;
     if (cJSON_IsObject(options)) {
         api_error e = {0};
         if (!api_sampling_ollama(s, options, "options.", &e))
             fprintf(stderr, "tinyllm serve: %s.json: %s (ignored)\n", entry->name, e.message);
+        s->num_ctx = 0; /* NAME.json's num_ctx is the model's default size, which the registry applies */
     }
 }
 
@@ -92,10 +103,105 @@ static bool read_seed(const cJSON *obj, const char *prefix, api_sampling *s, api
     return true;
 }
 
+/* ---- options that are accepted but have no effect ------------------------ */
+
+typedef enum value_kind { KIND_INT, KIND_NUMBER, KIND_BOOL } value_kind;
+
+typedef struct ignored_option {
+    const char *name;
+    value_kind kind;
+    const char *reason;
+} ignored_option;
+
+static const ignored_option IGNORED[] = {
+    {"num_batch", KIND_INT, "the batch size is the server's -b, shared by every request of a loaded model"},
+    {"num_thread", KIND_INT, "threads are the server's -t, shared by every request of a loaded model"},
+    {"num_gpu", KIND_INT, "tinyllm runs on the CPU only"},
+    {"main_gpu", KIND_INT, "tinyllm runs on the CPU only"},
+    {"low_vram", KIND_BOOL, "tinyllm runs on the CPU only"},
+    {"numa", KIND_BOOL, "no NUMA placement: memory is where the operating system maps it"},
+    {"use_mmap", KIND_BOOL, "model files are always memory-mapped"},
+    {"use_mlock", KIND_BOOL, "model memory is never locked"},
+    {"vocab_only", KIND_BOOL, "a served model is always loaded whole"},
+    {"penalize_newline", KIND_BOOL, "llama.cpp and Ollama dropped it: a newline is penalized like any token"},
+    {"f16_kv", KIND_BOOL, "the KV cache is always f16"},
+    {"logits_all", KIND_BOOL, "only the logits the sampler needs are computed"},
+    {"embedding_only", KIND_BOOL, "a model's kind comes from its file"},
+    {"num_gqa", KIND_INT, "the model file gives the attention layout"},
+    {"rope_frequency_base", KIND_NUMBER, "the model file gives RoPE's base"},
+    {"rope_frequency_scale", KIND_NUMBER, "the model file gives RoPE's scaling"},
+};
+
+/* The options applied here (the rest of this file reads them). */
+static const char *const APPLIED[] = {
+    "num_keep", "seed", "num_predict", "top_k", "top_p", "min_p", "typical_p", "repeat_last_n", "temperature",
+    "repeat_penalty", "presence_penalty", "frequency_penalty", "stop", "num_ctx", "mirostat", "mirostat_tau",
+    "mirostat_eta", "tfs_z", "add_bos",
+};
+
+static pthread_mutex_t logged_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *logged[MAX_LOGGED]; /* "model\noption" */
+static int n_logged;
+
+/* A key as it may be printed: at most 64 bytes, control bytes as '?'. */
+static void printable(const char *text, char *out, size_t size) {
+    size_t at = 0;
+    for (; *text && at + 1 < size && at < 64; text++)
+        out[at++] = (unsigned char)*text < 0x20 || *text == 0x7f ? '?' : *text;
+    out[at] = 0;
+}
+
+/* One stderr line per model and option: why the option does nothing. */
+static void log_ignored(const api_sampling *s, const char *option, const char *reason) {
+    const char *model = s->entry ? s->entry->name : "?";
+    char key[80];
+    printable(option, key, sizeof key);
+    char *pair = malloc(strlen(model) + strlen(key) + 2);
+    if (!pair) return;
+    sprintf(pair, "%s\n%s", model, key);
+    bool seen = false;
+    pthread_mutex_lock(&logged_lock);
+    for (int i = 0; i < n_logged && !seen; i++) seen = strcmp(logged[i], pair) == 0;
+    const bool log = !seen && n_logged < MAX_LOGGED;
+    if (log) logged[n_logged++] = pair;
+    pthread_mutex_unlock(&logged_lock);
+    if (log) fprintf(stderr, "tinyllm serve: model '%s': option '%s' is ignored: %s\n", model, key, reason);
+    else free(pair);
+}
+
+/* The ignored and unknown keys of an options object: checked, then logged. */
+static bool check_other_options(api_sampling *s, const cJSON *options, const char *prefix, api_error *e) {
+    for (const cJSON *o = options->child; o; o = o->next) {
+        bool applied = false;
+        for (size_t i = 0; i < sizeof APPLIED / sizeof *APPLIED && !applied; i++)
+            applied = strcmp(o->string, APPLIED[i]) == 0;
+        if (applied) continue;
+        const ignored_option *known = NULL;
+        for (size_t i = 0; i < sizeof IGNORED / sizeof *IGNORED && !known; i++)
+            if (strcmp(o->string, IGNORED[i].name) == 0) known = &IGNORED[i];
+        if (!known) {
+            log_ignored(s, o->string, "not an Ollama option (Ollama ignores it too)");
+            continue;
+        }
+        int64_t whole = 0;
+        double number = 0;
+        bool flag = false;
+        const bool ok = known->kind == KIND_INT    ? api_field_int(options, prefix, known->name, INT32_MIN, INT32_MAX,
+                                                                   &whole, e)
+                        : known->kind == KIND_BOOL ? api_field_bool(options, prefix, known->name, &flag, e)
+                                                   : api_field_number(options, prefix, known->name, &number, e);
+        if (!ok) return false;
+        if (!cJSON_IsNull(o)) log_ignored(s, known->name, known->reason);
+    }
+    return true;
+}
+
 bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *prefix, api_error *e) {
     if (!options) return true;
     tl_sampler_params *p = &s->params;
-    int64_t top_k = INT64_MIN, last_n = INT64_MIN, num_predict = INT64_MIN, num_ctx = 0;
+    int64_t top_k = INT64_MIN, last_n = INT64_MIN, num_predict = INT64_MIN, num_ctx = INT64_MIN,
+            num_keep = INT64_MIN, mirostat = INT64_MIN;
+    float tfs_z = 1.0f;
     const cJSON *add_bos = cJSON_GetObjectItemCaseSensitive(options, "add_bos");
     bool bos = false;
     if (add_bos && !cJSON_IsNull(add_bos)) {
@@ -111,9 +217,26 @@ bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *pref
         !api_field_int(options, prefix, "top_k", INT32_MIN, INT32_MAX, &top_k, e) ||
         !api_field_int(options, prefix, "repeat_last_n", -1, INT32_MAX, &last_n, e) ||
         !api_field_int(options, prefix, "num_predict", INT32_MIN, INT32_MAX, &num_predict, e) ||
-        !api_field_int(options, prefix, "num_ctx", 0, INT32_MAX, &num_ctx, e) || /* checked, then ignored */
-        !read_seed(options, prefix, s, e) || !read_stop(s, options, prefix, e))
+        !api_field_int(options, prefix, "num_ctx", 0, INT32_MAX, &num_ctx, e) ||
+        !api_field_int(options, prefix, "num_keep", -1, INT32_MAX, &num_keep, e) ||
+        !read_float(options, prefix, "typical_p", 0, 1, &p->typical_p, e) ||
+        !api_field_int(options, prefix, "mirostat", 0, 2, &mirostat, e) ||
+        !read_float(options, prefix, "mirostat_tau", 0, 100, &p->mirostat_tau, e) ||
+        !read_float(options, prefix, "mirostat_eta", 0, 100, &p->mirostat_eta, e) ||
+        !read_float(options, prefix, "tfs_z", -1e9, 1e9, &tfs_z, e) || !read_seed(options, prefix, s, e) ||
+        !read_stop(s, options, prefix, e) || !check_other_options(s, options, prefix, e))
         return false;
+    if (tfs_z != 1.0f) {
+        char param[64];
+        snprintf(param, sizeof param, "%stfs_z", prefix ? prefix : "");
+        return api_fail(e, 400, param,
+                        "field '%s': tail-free sampling is not supported (llama.cpp removed it); only 1 (off) "
+                        "is accepted",
+                        param);
+    }
+    if (num_ctx != INT64_MIN) s->num_ctx = (int32_t)num_ctx;
+    if (num_keep != INT64_MIN) s->num_keep = (int32_t)num_keep;
+    if (mirostat != INT64_MIN) p->mirostat = (int32_t)mirostat;
     if (top_k != INT64_MIN) p->top_k = (int32_t)top_k;
     if (last_n != INT64_MIN) p->repeat_last_n = (int32_t)last_n;
     if (num_predict != INT64_MIN) s->max_tokens = num_predict < 0 ? -1 : (int32_t)num_predict;
@@ -179,9 +302,18 @@ bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *mod
         !api_field_int(body, NULL, "max_completion_tokens", 0, INT32_MAX, &max_completion, e) ||
         !read_seed(body, NULL, s, e) || !read_stop(s, body, NULL, e) || !read_logit_bias(s, body, model, e))
         return false;
-    int64_t top_k = INT64_MIN; /* not OpenAI's, but llama-server and many clients send it */
-    if (!api_field_int(body, NULL, "top_k", INT32_MIN, INT32_MAX, &top_k, e)) return false;
+    /* Not OpenAI's, but llama-server's: many clients send them. */
+    int64_t top_k = INT64_MIN, last_n = INT64_MIN, mirostat = INT64_MIN;
+    if (!api_field_int(body, NULL, "top_k", INT32_MIN, INT32_MAX, &top_k, e) ||
+        !api_field_int(body, NULL, "repeat_last_n", -1, INT32_MAX, &last_n, e) ||
+        !read_float(body, NULL, "typical_p", 0, 1, &p->typical_p, e) ||
+        !api_field_int(body, NULL, "mirostat", 0, 2, &mirostat, e) ||
+        !read_float(body, NULL, "mirostat_tau", 0, 100, &p->mirostat_tau, e) ||
+        !read_float(body, NULL, "mirostat_eta", 0, 100, &p->mirostat_eta, e))
+        return false;
     if (top_k != INT64_MIN) p->top_k = (int32_t)top_k;
+    if (last_n != INT64_MIN) p->repeat_last_n = (int32_t)last_n;
+    if (mirostat != INT64_MIN) p->mirostat = (int32_t)mirostat;
     /* max_completion_tokens is the newer name: it wins when both are given. */
     if (max_tokens != INT64_MIN) s->max_tokens = (int32_t)max_tokens;
     if (max_completion != INT64_MIN) s->max_tokens = (int32_t)max_completion;

@@ -15,6 +15,10 @@
  * UNLOADING ones are already on their way out.
  *
  * A reaper thread unloads idle models whose keep_alive has run out.
+ *
+ * A slot holds one instance, of one context size. A request for another size
+ * waits (on `changed`, which a release to zero holders signals) until the
+ * instance is idle, unloads it and loads one of the size it needs.
  */
 #include "server/registry.h"
 
@@ -51,6 +55,7 @@ typedef struct model_slot {
     double pending_keep_alive; /* set by registry_set_keep_alive while held; NAN if none */
     double idle_deadline_ms;   /* tl_time_ms() at which an idle model expires; INFINITY = never */
     double expires_at;         /* the same in seconds since the epoch; 0 = never */
+    double bytes_per_position; /* engine memory / context size at the last load: estimates reloads; 0 = unknown */
 } model_slot;
 
 struct registry {
@@ -386,7 +391,7 @@ static char *eos_text(const tl_model *model) {
     return strdup(buf);
 }
 
-/* The context size a model's engine gets: NAME.json options.num_ctx, else --ctx. */
+/* The default context size of a model's engine: NAME.json options.num_ctx, else --ctx. */
 static uint32_t context_size(const registry *r, const model_entry *entry) {
     const cJSON *options = cJSON_GetObjectItemCaseSensitive(entry->defaults, "options");
     const cJSON *num_ctx = cJSON_GetObjectItemCaseSensitive(options, "num_ctx");
@@ -395,8 +400,9 @@ static uint32_t context_size(const registry *r, const model_entry *entry) {
     return r->options.n_ctx;
 }
 
-/* Loads the slot's model into s->loaded (the caller owns the LOADING slot). */
-static registry_status load_model(const registry *r, model_slot *s, tl_error *err) {
+/* Loads the slot's model into s->loaded with `n_ctx` positions per slot (0:
+ * the default); the caller owns the LOADING slot. */
+static registry_status load_model(const registry *r, model_slot *s, uint32_t n_ctx, tl_error *err) {
     const double started = tl_time_ms();
     loaded_model *m = &s->loaded;
     memset(m, 0, sizeof *m);
@@ -423,7 +429,7 @@ static registry_status load_model(const registry *r, model_slot *s, tl_error *er
     if (tl_model_has_decoder(m->model) && !tl_model_has_encoder(m->model)) {
         const engine_params engine_options = {
             .n_slots = r->options.parallel > 0 ? r->options.parallel : 1,
-            .n_ctx = context_size(r, &s->entry),
+            .n_ctx = n_ctx ? n_ctx : context_size(r, &s->entry),
             .n_threads = r->options.n_threads,
             .n_batch = r->options.n_batch,
             .queue_limit = r->options.queue_limit,
@@ -446,6 +452,8 @@ static registry_status load_model(const registry *r, model_slot *s, tl_error *er
         goto fail;
     }
     m->memory = (size_t)s->entry.file_size + (m->engine ? engine_memory(m->engine) : 0);
+    m->n_ctx_asked = n_ctx ? n_ctx : context_size(r, &s->entry);
+    m->n_ctx = m->engine ? engine_context_size(m->engine) : 0;
     m->load_ms = tl_time_ms() - started;
     return REGISTRY_OK;
 
@@ -693,7 +701,22 @@ const model_entry *registry_find(const registry *r, const char *name) {
     return NULL;
 }
 
-registry_status registry_acquire(registry *r, const char *name, loaded_model **out, tl_error *err) {
+/* Whether a loaded instance serves a request for `n_ctx` (ANY_SIZE: any). */
+#define ANY_SIZE UINT32_MAX
+static bool size_fits(const registry *r, const model_slot *s, uint32_t n_ctx) {
+    if (n_ctx == ANY_SIZE || !s->loaded.engine) return true;
+    const uint32_t wanted = n_ctx ? n_ctx : context_size(r, &s->entry);
+    return wanted == s->loaded.n_ctx_asked || (wanted != 0 && wanted == s->loaded.n_ctx);
+}
+
+/* What loading the slot's model with `n_ctx` is expected to hold: the file,
+ * plus the context as big as the last load's per position (when known). */
+static uint64_t estimated_memory(const registry *r, const model_slot *s, uint32_t n_ctx) {
+    const uint32_t wanted = n_ctx ? n_ctx : context_size(r, &s->entry);
+    return s->entry.file_size + (uint64_t)(s->bytes_per_position * (wanted ? wanted : 0));
+}
+
+static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, loaded_model **out, tl_error *err) {
     *out = NULL;
     const model_entry *entry = registry_find(r, name);
     if (!entry) {
@@ -707,27 +730,54 @@ registry_status registry_acquire(registry *r, const char *name, loaded_model **o
         return REGISTRY_LOAD_FAILED;
     }
     int n_victims = 0;
+    const uint32_t load_ctx = n_ctx == ANY_SIZE ? 0 : n_ctx;
 
     pthread_mutex_lock(&r->lock);
-    while (s->state == SLOT_LOADING || s->state == SLOT_UNLOADING) pthread_cond_wait(&r->changed, &r->lock);
-    if (s->state == SLOT_LOADED) {
-        hold(r, s);
+    for (;;) {
+        while (s->state == SLOT_LOADING || s->state == SLOT_UNLOADING) pthread_cond_wait(&r->changed, &r->lock);
+        if (s->state != SLOT_LOADED) break;
+        if (size_fits(r, s, n_ctx)) {
+            hold(r, s);
+            pthread_mutex_unlock(&r->lock);
+            free(victims);
+            *out = &s->loaded;
+            return REGISTRY_OK;
+        }
+        if (s->holders > 0) { /* another size is in use: wait until it is idle */
+            pthread_cond_wait(&r->changed, &r->lock);
+            continue;
+        }
+        s->state = SLOT_UNLOADING; /* idle with another size: reload */
+        pthread_mutex_unlock(&r->lock);
+        finish_unload(r, s);
+        pthread_mutex_lock(&r->lock);
+    }
+    const uint64_t estimate = estimated_memory(r, s, load_ctx);
+    const uint64_t max_memory = r->options.max_memory;
+    if (load_ctx && max_memory > 0 && estimate > max_memory) {
         pthread_mutex_unlock(&r->lock);
         free(victims);
-        *out = &s->loaded;
-        return REGISTRY_OK;
+        set_error(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs about %.1f MiB, more than --max-memory %.1f MiB",
+                  entry->name, load_ctx, mebibytes(estimate), mebibytes(max_memory));
+        return REGISTRY_TOO_BIG;
     }
-    if (!make_room(r, s, entry->name, 1, entry->file_size, true, victims, &n_victims, err)) {
+    if (!make_room(r, s, entry->name, 1, estimate, true, victims, &n_victims, err)) {
         pthread_mutex_unlock(&r->lock);
         free(victims);
         return REGISTRY_NO_ROOM;
     }
     s->state = SLOT_LOADING;
-    s->counted_memory = entry->file_size;
+    s->counted_memory = estimate;
     pthread_mutex_unlock(&r->lock);
 
     finish_unloads(r, victims, n_victims);
-    const registry_status status = load_model(r, s, err);
+    registry_status status = load_model(r, s, load_ctx, err);
+    if (status == REGISTRY_OK && load_ctx && max_memory > 0 && s->loaded.memory > max_memory) {
+        set_error(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs %.1f MiB, more than --max-memory %.1f MiB",
+                  entry->name, load_ctx, mebibytes(s->loaded.memory), mebibytes(max_memory));
+        free_loaded(&s->loaded);
+        status = REGISTRY_TOO_BIG;
+    }
 
     pthread_mutex_lock(&r->lock);
     if (status != REGISTRY_OK) {
@@ -737,6 +787,8 @@ registry_status registry_acquire(registry *r, const char *name, loaded_model **o
     } else {
         s->state = SLOT_LOADED;
         s->counted_memory = s->loaded.memory;
+        if (s->loaded.n_ctx > 0)
+            s->bytes_per_position = (double)(s->loaded.memory - s->entry.file_size) / s->loaded.n_ctx;
         hold(r, s);
         /* The estimate was low: make up for it, but keep the model. */
         make_room(r, s, entry->name, 0, 0, false, victims, &n_victims, NULL);
@@ -748,6 +800,15 @@ registry_status registry_acquire(registry *r, const char *name, loaded_model **o
     free(victims);
     if (status == REGISTRY_OK) *out = &s->loaded;
     return status;
+}
+
+registry_status registry_acquire(registry *r, const char *name, loaded_model **out, tl_error *err) {
+    return acquire(r, name, ANY_SIZE, out, err);
+}
+
+registry_status registry_acquire_ctx(registry *r, const char *name, uint32_t n_ctx, loaded_model **out,
+                                     tl_error *err) {
+    return acquire(r, name, n_ctx == ANY_SIZE ? ANY_SIZE - 1 : n_ctx, out, err);
 }
 
 /* With keep_alive 0 the last holder's thread unloads the model, joining its
@@ -765,6 +826,7 @@ void registry_release(registry *r, loaded_model *m, double keep_alive_s) {
         s->holders--;
         s->last_used = ++r->use_clock;
         if (s->holders == 0) {
+            pthread_cond_broadcast(&r->changed); /* a request for another context size may be waiting */
             const double chosen = isnan(s->pending_keep_alive) ? keep_alive_s : s->pending_keep_alive;
             s->pending_keep_alive = NAN;
             if (chosen == 0) {
@@ -821,7 +883,11 @@ int registry_loaded(registry *r, loaded_info *out, int max) {
             expires_at = keep >= 0 ? now + keep : 0;
         }
         out[i] = (loaded_info){
-            .entry = &s->entry, .memory = (size_t)s->counted_memory, .expires_at = expires_at, .holders = s->holders};
+            .entry = &s->entry,
+            .memory = (size_t)s->counted_memory,
+            .expires_at = expires_at,
+            .holders = s->holders,
+            .n_ctx = s->loaded.n_ctx};
     }
     pthread_mutex_unlock(&r->lock);
     free(loaded);

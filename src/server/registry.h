@@ -5,8 +5,8 @@
  * Every *.gguf of --models and each -m file is listed under its file name
  * without ".gguf" ("smollm2-135m-q8_0"); an optional NAME.json beside it sets
  * defaults: {"system": "...", "template": "chatml" | "FILE" | Jinja source,
- * "options": {Ollama option names: temperature, top_k, top_p, min_p,
- * repeat_penalty, repeat_last_n, seed, num_predict, num_ctx, stop}}.
+ * "options": {Ollama options, as a request's (docs/server.md); num_ctx is
+ * the model's default context size}}.
  * Names are matched exactly, also with an Ollama tag (":latest" is ignored).
  *
  * Models load on first use. A request holds its model (registry_acquire ...
@@ -15,6 +15,11 @@
  * --max-loaded or --max-memory, least recently used idle models are unloaded;
  * if that is not enough the request fails (503). A request for a model that
  * another request is loading waits for that load.
+ *
+ * A model is loaded with one context size at a time (positions per slot): a
+ * request that needs another size (Ollama's per-request num_ctx) waits until
+ * the model is idle, then it is reloaded with that size, as Ollama reloads
+ * its runner. The limits apply to the reload as to any load.
  */
 #ifndef TL_SERVER_REGISTRY_H
 #define TL_SERVER_REGISTRY_H
@@ -48,6 +53,8 @@ typedef struct loaded_model {
     char *end_marker;        /* tl_chat_turn_end of it */
     double load_ms;
     size_t memory;           /* bytes counted against --max-memory */
+    uint32_t n_ctx_asked;    /* the context size it was loaded for (0 = the model's default) */
+    uint32_t n_ctx;          /* the size its engine has (positions per slot; 0 without an engine) */
     /* Embeddings go through one context of their own, one request at a time. */
     tl_context *embed_ctx;
     void *embed_lock;        /* pthread_mutex_t *, see registry.c */
@@ -66,11 +73,19 @@ typedef enum registry_status {
     REGISTRY_OK,
     REGISTRY_UNKNOWN,    /* no such model: 404 */
     REGISTRY_NO_ROOM,    /* the limits leave no room even after unloading idle models: 503 */
-    REGISTRY_LOAD_FAILED /* the file did not load: 500, message in err */
+    REGISTRY_LOAD_FAILED, /* the file did not load: 500, message in err */
+    REGISTRY_TOO_BIG     /* the asked context alone needs more than --max-memory: 400, message in err */
 } registry_status;
 
-/* Loads `name` if needed (waiting for a load in progress) and holds it. */
+/* Loads `name` if needed (waiting for a load in progress) and holds it,
+ * whatever context size it is loaded with. */
 registry_status registry_acquire(registry *r, const char *name, loaded_model **out, tl_error *err);
+
+/* The same with a context size: `n_ctx` positions per slot, or 0 for the
+ * model's default (its NAME.json num_ctx, else the server's -c). A model
+ * loaded with another size is reloaded once no request holds it. */
+registry_status registry_acquire_ctx(registry *r, const char *name, uint32_t n_ctx, loaded_model **out,
+                                     tl_error *err);
 /* Lets go of a model. keep_alive_s: NAN = the server's default; 0 = unload
  * as soon as no request holds it (the reaper thread does it at once, so this
  * may be called from any thread, the model's generation thread included);
@@ -86,6 +101,7 @@ typedef struct loaded_info {
     size_t memory;
     double expires_at;       /* seconds since the epoch; 0 = never */
     int holders;             /* requests using it now */
+    uint32_t n_ctx;          /* its context size (positions per slot) */
 } loaded_info;
 /* Fills up to `max` entries, most recently used first; returns the count. */
 int registry_loaded(registry *r, loaded_info *out, int max);

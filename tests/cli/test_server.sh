@@ -28,7 +28,7 @@ start_server() {
   "$TINYLLM" serve --port 0 "$@" >"$TMP/$out.out" 2>"$TMP/$out.err" &
   STARTED=$!
   STARTED_URL=
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do  # up to 60 s: a busy machine, a sanitizer build
     STARTED_URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/$out.out" | head -1)
     [ -n "$STARTED_URL" ] && break
     kill -0 $STARTED 2>/dev/null || break
@@ -43,6 +43,11 @@ SERVER=$STARTED URL=$STARTED_URL
 grep -q "(4 models)" "$TMP/server.out" && pass "4 models listed" || fail "listing: $(cat "$TMP/server.out")"
 
 node "$(dirname "$0")/../server/api_test.mjs" "$URL" || fail "api_test.mjs (see above)"
+# Options without effect are logged once per model (api_test.mjs sends them twice).
+for option in num_thread not_an_option; do
+  n=$(grep -c "model 'stories260K': option '$option' is ignored: " "$TMP/server.err")
+  [ "$n" = 1 ] && pass "ignored option $option logged once" || fail "ignored option $option logged $n times"
+done
 
 # run_suite NAME ARGS...: a second server with ARGS, and the api_test.mjs suite NAME against it.
 run_suite() {

@@ -114,6 +114,22 @@ async function stream(path, body) {
 
 const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Waits for a state: polls `condition` until it holds, failing after a generous `ms`.
+async function until(condition, ms, what) {
+  const start = Date.now();
+  while (!(await condition())) {
+    check(Date.now() - start < ms, `${what}: not seen within ${ms / 1000} s`);
+    await sleep(50);
+  }
+}
+
+// Generations in flight for a model (slots active + queued), from /metrics.
+async function inFlight(model) {
+  const text = await (await call('GET', '/metrics')).text();
+  return [...text.matchAll(/^tinyllm_(slots_active|queue_depth)\{model="([^"]*)"\} (\d+)$/gm)]
+    .filter((m) => model === undefined || m[2] === model).reduce((s, m) => s + Number(m[3]), 0);
+}
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 const chatBody = (extra = {}) => ({
@@ -241,7 +257,141 @@ test('a prompt longer than the context is a 400', async () => {
     /the prompt has \d+ tokens, more than the context of \d+/, 'openai');
   await expectError('/v1/completions', { model: STORIES, prompt: long, stream: true }, 400,
     /more than the context/, 'openai');
-  await expectError('/api/generate', { model: STORIES, prompt: long }, 400, /more than the context/, 'ollama');
+  // Ollama's endpoints cut such a prompt (next test) unless num_keep is -1.
+  await expectError('/api/generate', { model: STORIES, prompt: long, options: { num_keep: -1 } }, 400,
+    /more than the context/, 'ollama');
+});
+
+// ---- Ollama options: num_ctx, num_keep, sampling, ignored and refused ones -------
+
+const LONG = 'Once upon a time there was a little girl. '.repeat(60); // ~600 tokens; the server runs -c 128
+const gen = (prompt, options, extra = {}) =>
+  post('/api/generate', { model: STORIES, prompt, raw: true, stream: false, options, ...extra });
+
+async function contextOf(name) {
+  const m = (await get('/api/ps')).json.models.find((x) => x.name === `${name}:latest`);
+  return m?.context_length;
+}
+
+test('num_ctx: a prompt that fits only a bigger context runs with it; /api/ps shows the size', async () => {
+  const whole = await post('/tokenize', { model: STORIES, content: LONG, add_special: true });
+  const n = whole.json.tokens.length;
+  check(n > 300 && n < 1000, `prompt of ${n} tokens`);
+  await expectError('/api/generate', { model: STORIES, prompt: LONG, raw: true, options: { num_keep: -1 } }, 400,
+    /more than the context of 128/, 'ollama');
+  const big = await gen(LONG, { num_ctx: 1024, num_keep: -1, num_predict: 3 });
+  equal(big.status, 200, `status with num_ctx 1024 (${JSON.stringify(big.json)})`);
+  equal(big.json.prompt_eval_count, n, 'the whole prompt is read');
+  equal(await contextOf(STORIES), 1024, 'context_length in /api/ps');
+  const small = await gen('Once', { num_predict: 2 });
+  equal(small.status, 200, 'a request without num_ctx');
+  equal(await contextOf(STORIES), 128, 'reloaded with the default size (-c 128)');
+  const loaded = await post('/api/generate', { model: STORIES, options: { num_ctx: 256 } });
+  equal(loaded.json.done_reason, 'load', 'an empty prompt loads with the options');
+  equal(await contextOf(STORIES), 256, 'loaded with num_ctx 256');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', options: { num_ctx: 4096 } }, 400,
+    /options\.num_ctx.*2048/, 'ollama');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', options: { num_ctx: -1 } }, 400, /num_ctx/,
+    'ollama');
+  await expectError('/api/chat', { model: STORIES, messages: [{ role: 'user', content: 'x' }], options: { num_ctx: 'big' } },
+    400, /options\.num_ctx/, 'ollama');
+  equal((await gen('Once', { num_predict: 1 })).status, 200, 'back to the default');
+});
+
+test('num_keep: an over-long prompt is cut to leave room for the reply, keeping num_keep tokens', async () => {
+  const cut = await gen(LONG, { num_predict: 4, temperature: 0 });
+  equal(cut.status, 200, `status (${JSON.stringify(cut.json)})`);
+  equal(cut.json.prompt_eval_count, 124, 'cut to the context (128) less num_predict (4)');
+  equal(cut.json.eval_count, 4, 'the reply fits');
+  const half = await gen(LONG, { temperature: 0, num_predict: 200 });
+  equal(half.json.prompt_eval_count, 64, 'cut to half the context when num_predict is large');
+  const kept = await gen(LONG, { num_predict: 4, temperature: 0, num_keep: 123 });
+  equal(kept.json.prompt_eval_count, 124, 'num_keep 123');
+  await expectError('/api/generate', { model: STORIES, prompt: LONG, raw: true, options: { num_predict: 4, num_keep: 124 } },
+    400, /options\.num_keep/, 'ollama');
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', options: { num_keep: -2 } }, 400,
+    /options\.num_keep/, 'ollama');
+  const chat = await post('/api/chat', { model: STORIES, stream: false, messages: [{ role: 'user', content: LONG }],
+    options: { num_predict: 4 } });
+  equal(chat.json.prompt_eval_count, 124, 'a chat prompt is cut too');
+});
+
+test('mirostat and typical_p change the output, reproducibly with a seed', async () => {
+  const prompt = 'Once upon a time';
+  const hot = { temperature: 1.5, top_k: 0, top_p: 1, min_p: 0, num_predict: 24 };
+  const text = async (options) => {
+    const r = await gen(prompt, options);
+    equal(r.status, 200, `status with ${JSON.stringify(options)} (${JSON.stringify(r.json)})`);
+    return r.json.response;
+  };
+  const greedy = await text({ temperature: 0, num_predict: 24 });
+  const plain1 = await text({ ...hot, seed: 1 }), plain2 = await text({ ...hot, seed: 2 });
+  check(plain1 !== plain2 && plain1 !== greedy, 'plain sampling at 1.5 depends on the seed');
+  // A tiny target surprise keeps only the likeliest token: Mirostat 1 and 2 become greedy.
+  for (const mirostat of [1, 2]) {
+    const low = await text({ ...hot, seed: 1, mirostat, mirostat_tau: 0.1, mirostat_eta: 0.1 });
+    equal(low, greedy, `mirostat ${mirostat} with tau 0.1`);
+    const a = await text({ ...hot, seed: 3, mirostat, mirostat_tau: 8 });
+    equal(await text({ ...hot, seed: 3, mirostat, mirostat_tau: 8 }), a, `mirostat ${mirostat}: same seed, same text`);
+  }
+  // A tiny typical_p keeps one token a step whatever the seed.
+  const typical1 = await text({ ...hot, seed: 1, typical_p: 0.01 });
+  equal(await text({ ...hot, seed: 2, typical_p: 0.01 }), typical1, 'typical_p 0.01 does not depend on the seed');
+  check(typical1 !== plain1, 'typical_p changes the text');
+  const mid = await text({ ...hot, seed: 4, typical_p: 0.8 });
+  equal(await text({ ...hot, seed: 4, typical_p: 0.8 }), mid, 'typical_p 0.8: same seed, same text');
+  // llama-server's fields on the OpenAI endpoints.
+  const oai = await post('/v1/completions', { model: STORIES, prompt, max_tokens: 24, temperature: 1.5, top_k: 0,
+    top_p: 1, min_p: 0, seed: 1, mirostat: 2, mirostat_tau: 0.1 });
+  equal(oai.status, 200, `status (${JSON.stringify(oai.json)})`);
+  const oaiGreedy = await post('/v1/completions', { model: STORIES, prompt, max_tokens: 24, temperature: 0 });
+  equal(oai.json.choices[0].text, oaiGreedy.json.choices[0].text, 'OpenAI mirostat 2 with tau 0.1 is greedy');
+  const typ = await post('/v1/completions', { model: STORIES, prompt, max_tokens: 8, typical_p: 0.5, seed: 1 });
+  equal(typ.status, 200, 'OpenAI typical_p');
+  for (const [field, value] of [['typical_p', 2], ['mirostat', 3], ['mirostat_tau', -1], ['mirostat_eta', 'x'],
+    ['repeat_last_n', -2]]) {
+    const r = await expectError('/v1/completions', { model: STORIES, prompt, [field]: value }, 400,
+      new RegExp(field), 'openai');
+    equal(r.json.error.param, field, `param of a bad ${field}`);
+  }
+});
+
+test('options without effect are accepted (and logged); bad values and tfs_z other than 1 are 400s', async () => {
+  const ignored = { num_batch: 8, num_thread: 2, num_gpu: 0, main_gpu: 0, low_vram: false, numa: false,
+    use_mmap: true, use_mlock: false, vocab_only: false, penalize_newline: true, tfs_z: 1, f16_kv: true,
+    not_an_option: 'x' };
+  const base = await gen('Once', { temperature: 0, num_predict: 8 });
+  for (let i = 0; i < 2; i++) {
+    const r = await gen('Once', { temperature: 0, num_predict: 8, ...ignored });
+    equal(r.status, 200, `status (${JSON.stringify(r.json)})`);
+    equal(r.json.response, base.json.response, 'the same text as without them');
+  }
+  for (const [name, value] of [['tfs_z', 0.5], ['num_batch', 'x'], ['num_thread', 1.5], ['use_mmap', 3],
+    ['num_gpu', 'all'], ['penalize_newline', 'no'], ['mirostat', 3], ['mirostat', 1.5], ['mirostat_tau', -1],
+    ['mirostat_eta', 'x'], ['typical_p', 2], ['typical_p', -0.1], ['num_keep', 'x'], ['seed', 'x']]) {
+    const r = await post('/api/generate', { model: STORIES, prompt: 'x', options: { [name]: value } });
+    equal(r.status, 400, `status of ${name} = ${JSON.stringify(value)}`);
+    check(r.json.error.includes(`options.${name}`), `error '${r.json.error}' does not name options.${name}`);
+  }
+});
+
+test('control bytes and NUL in model names (and NUL anywhere) are 400s naming the field', async () => {
+  const body = (model, extra = '') => `{"model":"${model}","prompt":"x","stream":false${extra}}`;
+  let r = await expectError('/api/generate', body(`${STORIES}\\u0000junk`), 400, /field 'model'.*NUL/, 'ollama');
+  r = await expectError('/v1/completions', body(`${STORIES}\\u0000`), 400, /field 'model'.*NUL/, 'openai');
+  equal(r.json.error.param, 'model', 'param');
+  r = await expectError('/v1/chat/completions', body(`${STORIES}\\u0007`), 400, /field 'model'.*control/, 'openai');
+  equal(r.json.error.param, 'model', 'param');
+  await expectError('/api/chat', `{"model":"${STORIES}\\n","messages":[]}`, 400, /field 'model'.*control/, 'ollama');
+  await expectError('/api/show', `{"name":"${STORIES}\\u0000x"}`, 400, /field 'name'.*NUL/, 'ollama');
+  await expectError('/api/embed', `{"model":"${BERT}\\u001f","input":"x"}`, 400, /field 'model'/, 'ollama');
+  await expectError('/tokenize', `{"model":"${STORIES}\\u0000","content":"x"}`, 400, /field 'model'/, 'openai');
+  await expectError('/api/generate', body(STORIES, ',"keep_alive":"5m\\u0000"'), 400, /field 'keep_alive'/, 'ollama');
+  await expectError('/api/chat', `{"model":"${STORIES}","messages":[{"role":"user","content":"a\\u0000b"}]}`, 400,
+    /field 'messages\.content'.*NUL/, 'ollama');
+  // An escaped backslash before "u0000" is not a NUL.
+  r = await post('/api/generate', body(STORIES, ',"options":{"num_predict":1},"system":"a\\\\u0000"'));
+  equal(r.status, 200, `an escaped backslash (${JSON.stringify(r.json)})`);
 });
 
 test('a text-generation request to an embedding model is a 400', async () => {
@@ -524,31 +674,23 @@ test('a streamed generation with keep_alive 0 unloads its model when done', asyn
     model: SYS, messages: [{ role: 'user', content: 'Hi' }], keep_alive: 0, options: { num_predict: 2 },
   });
   equal(items[items.length - 1].done, true, 'done');
-  const start = Date.now();
-  while ((await loadedNames()).includes(`${SYS}:latest`)) {
-    check(Date.now() - start < 5000, 'still loaded 5 s later');
-    await sleep(100);
-  }
+  await until(async () => !(await loadedNames()).includes(`${SYS}:latest`), 30000, 'unloaded after a stream');
   const r = await post('/api/generate', { model: SYS, prompt: 'Hi', stream: false, keep_alive: 0 });
   equal(r.status, 200, 'whole answer with keep_alive 0');
   /* The registry's reaper thread unloads it right after the answer. */
-  const after = Date.now();
-  while ((await loadedNames()).includes(`${SYS}:latest`)) {
-    check(Date.now() - after < 5000, 'still loaded 5 s after a whole answer');
-    await sleep(20);
-  }
+  await until(async () => !(await loadedNames()).includes(`${SYS}:latest`), 30000, 'unloaded after a whole answer');
 });
 
 test('keep_alive "1s" expires', async () => {
+  // The model is let go after `sent`, so it cannot expire before sent + 1 s: checks against that
+  // hold however slowly this client runs.
+  const sent = Date.now();
   const r = await post('/api/generate', { model: SMOL, prompt: 'Hi', stream: false, keep_alive: '1s', options: { num_predict: 2 } });
   equal(r.status, 200, 'status');
-  check((await loadedNames()).includes(`${SMOL}:latest`), 'loaded');
-  const start = Date.now();
-  while ((await loadedNames()).includes(`${SMOL}:latest`)) {
-    check(Date.now() - start < 8000, 'still loaded 8 s later');
-    await sleep(200);
-  }
-  check(Date.now() - start >= 300, 'unloaded too early');
+  const names = await loadedNames();
+  if (Date.now() - sent < 1000) check(names.includes(`${SMOL}:latest`), 'loaded');
+  await until(async () => !(await loadedNames()).includes(`${SMOL}:latest`), 30000, 'unloaded after 1 s');
+  check(Date.now() - sent >= 1000, 'unloaded before its keep_alive ran out');
 });
 
 // ---- tokenize, metrics ----------------------------------------------------------
@@ -658,13 +800,7 @@ test('a client that aborts a stream frees its slot; the next request is served',
   equal(r.status, 200, 'next request');
   check(Date.now() - start < 20000, 'next request waited too long');
   // The aborted generations leave the slots (as /metrics counts them).
-  let active = Infinity;
-  for (let i = 0; i < 50 && active > 0; i++) {
-    const text = await (await call('GET', '/metrics')).text();
-    active = [...text.matchAll(/^tinyllm_(slots_active|queue_depth)\{[^}]*\} (\d+)$/gm)].reduce((s, m) => s + Number(m[2]), 0);
-    if (active > 0) await sleep(100);
-  }
-  equal(active, 0, 'slots in use after the aborts');
+  await until(async () => (await inFlight()) === 0, 30000, 'every slot free after the aborts');
 });
 
 // ---- a full queue (a server started with --parallel 1 --queue 1) -----------------
@@ -676,6 +812,8 @@ busyTests.push({
     // Long generations (thousands of tokens of a random model, end-of-text banned) hold the only slot
     // and queue place.
     const body = chatBody({ model: SMOL, max_tokens: 4000, stream: true, logit_bias: { 0: -100, 1: -100, 2: -100 } });
+    // The served ones stay open until every answer is in: closed early, they would free the slot
+    // and the queue place for the later requests of a slow client.
     const controllers = [];
     const answers = await Promise.all(Array.from({ length: 6 }, async () => {
       const controller = new AbortController();
@@ -683,9 +821,9 @@ busyTests.push({
       const res = await call('POST', '/v1/chat/completions', body, { signal: controller.signal });
       const result = { status: res.status, retryAfter: res.headers.get('retry-after') };
       if (res.status === 503) result.json = await res.json();
-      else controller.abort();
       return result;
     }));
+    for (const controller of controllers) controller.abort();
     const busy = answers.filter((a) => a.status === 503);
     check(busy.length >= 1, `statuses ${answers.map((a) => a.status)}`);
     check(answers.some((a) => a.status === 200), 'none served');
@@ -694,11 +832,8 @@ busyTests.push({
       check(/busy/.test(a.json.error.message), `message ${a.json.error.message}`);
     }
     let r;
-    for (let i = 0; i < 100; i++) {
-      r = await post('/v1/chat/completions', chatBody({ model: SMOL, max_tokens: 2 }));
-      if (r.status !== 503) break;
-      await sleep(100);
-    }
+    await until(async () => (r = await post('/v1/chat/completions', chatBody({ model: SMOL, max_tokens: 2 }))).status !== 503,
+      60000, 'a later request served');
     equal(r.status, 200, 'a later request');
   },
 });
@@ -721,16 +856,24 @@ lruTests.push({
 lruTests.push({
   name: '--max-loaded 1: a model held by a running request is not unloaded; the other request gets 503',
   fn: async () => {
+    // A reply that cannot end before it is aborted: thousands of tokens (-c 4096) of a random model
+    // with end-of-text and the chat-template tokens banned (a random model draws them now and then).
     const controller = new AbortController();
-    const res = await call('POST', '/api/generate', {
-      model: SMOL, prompt: 'Once', options: { num_predict: 100000 },
+    const res = await call('POST', '/v1/completions', {
+      model: SMOL, prompt: 'Once', max_tokens: 100000, stream: true, logit_bias: { 0: -100, 1: -100, 2: -100 },
     }, { signal: controller.signal });
     equal(res.status, 200, 'the long request');
-    let seen = 0;
-    const reading = readStream(res, () => ++seen < 3).catch(() => {});
-    await reading;
+    let ended = false;
+    const reading = readStream(res, (item) => {
+      if (item === '[DONE]' || item.choices?.[0]?.finish_reason) ended = true;
+    }).catch(() => {});
+    // Wait for a state, not for a time: the reply is being generated, so its model is held.
+    await until(async () => (await inFlight(SMOL)) >= 1, 60000, 'the long reply running');
     const other = await post('/api/generate', { model: SYS, prompt: 'Once', stream: false, options: { num_predict: 2 } });
+    const stillRunning = (await inFlight(SMOL)) >= 1 && !ended;
     controller.abort();
+    await reading;
+    check(stillRunning, 'the long reply ended before the other request was answered');
     equal(other.status, 503, `the other model (${JSON.stringify(other.json)})`);
     check(/max-loaded/.test(other.json.error), `message ${other.json.error}`);
     equal((await loadedNames()).join(), `${SMOL}:latest`, 'the held model stays');

@@ -3,8 +3,9 @@
  * scanning a models directory and -m files with their NAME.json defaults,
  * finding names with Ollama tags, loading once under concurrent requests,
  * keep_alive unloading (now, after a delay, by the reaper), the
- * --max-loaded / --max-memory limits with least-recently-used eviction, and
- * many threads acquiring and releasing at once.
+ * --max-loaded / --max-memory limits with least-recently-used eviction,
+ * many threads acquiring and releasing at once, and reloads for another
+ * context size (Ollama's num_ctx).
  *
  * The models are symbolic links, in a scratch directory under /tmp, to the
  * shared stories260K.gguf (the tests skip without it).
@@ -611,6 +612,107 @@ static void held_models_are_not_evicted(void **state) {
     remove_dir(dir);
 }
 
+/* ---- context sizes (Ollama's per-request num_ctx) ----------------------- */
+
+static loaded_model *acquire_ctx_ok(registry *r, const char *name, uint32_t n_ctx) {
+    loaded_model *m = NULL;
+    tl_error err = {0};
+    const registry_status status = registry_acquire_ctx(r, name, n_ctx, &m, &err);
+    if (status != REGISTRY_OK) fail_msg("acquire %s with n_ctx %u: %d %s", name, n_ctx, status, err.message);
+    return m;
+}
+
+static void another_context_size_reloads_the_idle_model(void **state) {
+    (void)state;
+    char *dir = dir_with("alpha,beta");
+    write_text(dir, "beta.json", "{\"options\": {\"num_ctx\": 96}}");
+    tl_server_options options = options_for(dir);
+    registry *r = open_ok(&options);
+    loaded_model *m = acquire_ctx_ok(r, "alpha", 0);
+    assert_int_equal(m->n_ctx, 64); /* the server's -c */
+    const engine *first = m->engine;
+    registry_release(r, m, NAN);
+    m = acquire_ctx_ok(r, "alpha", 64); /* the same size: no reload */
+    assert_ptr_equal(m->engine, first);
+    registry_release(r, m, NAN);
+    m = acquire_ctx_ok(r, "alpha", 128);
+    assert_int_equal(m->n_ctx, 128);
+    loaded_info info[2];
+    assert_int_equal(registry_loaded(r, info, 2), 1);
+    assert_int_equal(info[0].n_ctx, 128);
+    registry_release(r, m, NAN);
+    m = acquire_ok(r, "alpha"); /* any size will do */
+    assert_int_equal(m->n_ctx, 128);
+    registry_release(r, m, NAN);
+    m = acquire_ctx_ok(r, "alpha", 0); /* the default again */
+    assert_int_equal(m->n_ctx, 64);
+    registry_release(r, m, NAN);
+    /* NAME.json's num_ctx is the default of its model. */
+    m = acquire_ctx_ok(r, "beta", 0);
+    assert_int_equal(m->n_ctx, 96);
+    first = m->engine;
+    registry_release(r, m, NAN);
+    m = acquire_ctx_ok(r, "beta", 96);
+    assert_ptr_equal(m->engine, first);
+    registry_release(r, m, NAN);
+    registry_free(r);
+    remove_dir(dir);
+}
+
+typedef struct sized_request {
+    registry *r;
+    uint32_t n_ctx;
+    loaded_model *m;
+    _Atomic bool done;
+} sized_request;
+
+static void *acquire_sized(void *arg) {
+    sized_request *q = arg;
+    q->m = acquire_ctx_ok(q->r, "alpha", q->n_ctx);
+    q->done = true;
+    return NULL;
+}
+
+static void another_size_waits_until_the_model_is_idle(void **state) {
+    (void)state;
+    char *dir = dir_with("alpha");
+    tl_server_options options = options_for(dir);
+    registry *r = open_ok(&options);
+    loaded_model *held = acquire_ctx_ok(r, "alpha", 0);
+    sized_request q = {.r = r, .n_ctx = 200};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, acquire_sized, &q), 0);
+    usleep(200 * 1000); /* room for a wrong early return; the state checked is "still waiting" */
+    assert_false(q.done);
+    assert_int_equal(held->n_ctx, 64); /* not reloaded under its holder */
+    registry_release(r, held, NAN);
+    pthread_join(thread, NULL);
+    assert_true(q.done);
+    assert_int_equal(q.m->n_ctx, 200);
+    registry_release(r, q.m, NAN);
+    registry_free(r);
+    remove_dir(dir);
+}
+
+static void a_context_over_max_memory_is_too_big(void **state) {
+    (void)state;
+    char *dir = dir_with("alpha");
+    tl_server_options options = options_for(dir);
+    options.max_memory = stories_size() + (1u << 20); /* the file and 1 MiB */
+    registry *r = open_ok(&options);
+    registry_release(r, acquire_ctx_ok(r, "alpha", 0), NAN);
+    loaded_model *m = NULL;
+    tl_error err = {0};
+    for (int attempt = 0; attempt < 2; attempt++) { /* measured by a load, then estimated */
+        assert_int_equal(registry_acquire_ctx(r, "alpha", 2048, &m, &err), REGISTRY_TOO_BIG);
+        assert_null(m);
+        if (!strstr(err.message, "--max-memory")) fail_msg("message: %s", err.message);
+    }
+    assert_int_equal(acquire_ctx_ok(r, "alpha", 0)->n_ctx, 64); /* still usable */
+    registry_free(r);
+    remove_dir(dir);
+}
+
 static void max_memory_evicts_and_refuses(void **state) {
     (void)state;
     if (!tl_test_have_shared(STORIES)) skip();
@@ -738,6 +840,9 @@ int main(void) {
         cmocka_unit_test(held_models_are_not_evicted),
         cmocka_unit_test(max_memory_evicts_and_refuses),
         cmocka_unit_test(many_threads_acquire_and_release),
+        cmocka_unit_test(another_context_size_reloads_the_idle_model),
+        cmocka_unit_test(another_size_waits_until_the_model_is_idle),
+        cmocka_unit_test(a_context_over_max_memory_is_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

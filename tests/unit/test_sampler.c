@@ -2,7 +2,8 @@
  * test_sampler.c — the token sampler on hand-made logit vectors: greedy,
  * logit bias, each penalty formula, top-k / top-p / min-p, temperature, the
  * empirical distribution, seeding, reset, parameter checks, edge cases and
- * a 150k-token vocabulary.
+ * a 150k-token vocabulary; typical-p and Mirostat 1/2 against hand-worked
+ * values of llama.cpp's algorithms.
  */
 #include "test_support.h"
 
@@ -11,8 +12,10 @@
 #include <string.h>
 
 #include "sampling/candidates.h"
+#include "sampling/mirostat.h"
 #include "sampling/rng.h"
 #include "sampling/sampler.h"
+#include "sampling/typical.h"
 
 /* Every filter and penalty off, temperature 1, a fixed seed. */
 static tl_sampler_params plain_params(void) {
@@ -86,6 +89,10 @@ static void test_default_params_match_llama_cpp(void **state) {
     assert_float_equal(p.presence_penalty, 0.0f, 0);
     assert_float_equal(p.frequency_penalty, 0.0f, 0);
     assert_true(p.seed == TL_SEED_RANDOM);
+    assert_float_equal(p.typical_p, 1.0f, 0);
+    assert_int_equal(p.mirostat, 0);
+    assert_float_equal(p.mirostat_tau, 5.0f, 0);
+    assert_float_equal(p.mirostat_eta, 0.1f, 0);
     assert_null(p.logit_bias);
     assert_int_equal(p.n_logit_bias, 0);
 }
@@ -536,6 +543,12 @@ static void test_invalid_params_are_rejected_by_name(void **state) {
     p = plain_params(); p.repeat_last_n = -2; expect_rejected(10, &p, "repeat_last_n");
     p = plain_params(); p.presence_penalty = NAN; expect_rejected(10, &p, "presence_penalty");
     p = plain_params(); p.frequency_penalty = NAN; expect_rejected(10, &p, "frequency_penalty");
+    p = plain_params(); p.typical_p = NAN; expect_rejected(10, &p, "typical_p");
+    p = plain_params(); p.typical_p = -0.1f; expect_rejected(10, &p, "typical_p");
+    p = plain_params(); p.mirostat = 3; expect_rejected(10, &p, "mirostat");
+    p = plain_params(); p.mirostat = -1; expect_rejected(10, &p, "mirostat");
+    p = plain_params(); p.mirostat_tau = -1.0f; expect_rejected(10, &p, "mirostat_tau");
+    p = plain_params(); p.mirostat_eta = NAN; expect_rejected(10, &p, "mirostat_eta");
     p = plain_params(); p.n_logit_bias = -1; expect_rejected(10, &p, "n_logit_bias");
     p = plain_params(); p.n_logit_bias = 2; expect_rejected(10, &p, "logit_bias");
     tl_logit_bias bias[2] = {{3, 1.0f}, {10, 1.0f}};
@@ -690,6 +703,148 @@ static int top_p_prefix(const float *logits, int n, const int *rank_of, double t
     return kept;
 }
 
+/* ---- typical-p and Mirostat ------------------------------------------------ */
+
+/* p = 1/2, 1/4, 1/8, 1/8: entropy H = 1.75 ln 2; surprises -ln p are 1, 2, 3, 3 ln 2, so
+ * |surprise - H| is 0.75, 0.25, 1.25, 1.25 ln 2: token 1 is the most typical, then 0. */
+static const float HALVES[4] = {-0.69314718f, -1.38629436f, -2.07944154f, -2.07944154f};
+
+static void test_typical_keeps_what_llama_cpp_keeps(void **state) {
+    (void)state;
+    tl_candidate c[4];
+    for (int i = 0; i < 4; i++) c[i] = (tl_candidate){.id = i, .logit = HALVES[i]};
+    /* cumulative mass in typicality order: 0.25 (token 1), 0.75 (token 0), 0.875, 1 */
+    assert_int_equal(tl_typical_filter(c, 4, 0.5f, 1), 2);
+    assert_int_equal(c[0].id, 1);
+    assert_int_equal(c[1].id, 0);
+    for (int i = 0; i < 4; i++) c[i] = (tl_candidate){.id = i, .logit = HALVES[i]};
+    assert_int_equal(tl_typical_filter(c, 4, 0.2f, 1), 1); /* 0.25 > 0.2 already */
+    assert_int_equal(c[0].id, 1);
+    for (int i = 0; i < 4; i++) c[i] = (tl_candidate){.id = i, .logit = HALVES[i]};
+    assert_int_equal(tl_typical_filter(c, 4, 0.2f, 3), 3); /* min_keep */
+    for (int i = 0; i < 4; i++) c[i] = (tl_candidate){.id = i, .logit = HALVES[i]};
+    assert_int_equal(tl_typical_filter(c, 4, 1.0f, 1), 4); /* off */
+    assert_int_equal(c[0].id, 0);                           /* and untouched */
+
+    /* Through the sampler: typical_p 0.2 always draws token 1, never the likelier 0;
+     * 0.5 draws both 0 and 1 and never 2 or 3. */
+    tl_sampler_params p = plain_params();
+    p.typical_p = 0.2f;
+    tl_sampler *s = make_sampler(4, &p);
+    int counts[4];
+    histogram(s, HALVES, 4, 500, counts);
+    assert_int_equal(counts[1], 500);
+    tl_sampler_free(s);
+    p.typical_p = 0.5f;
+    s = make_sampler(4, &p);
+    histogram(s, HALVES, 4, 2000, counts);
+    assert_int_equal(counts[2] + counts[3], 0);
+    assert_true(counts[0] > counts[1] && counts[1] > 300); /* 2/3 and 1/3 of the draws */
+    tl_sampler_free(s);
+}
+
+static void test_mirostat_v2_mu_update_and_cut(void **state) {
+    (void)state;
+    /* tau 5: mu starts at 10, every token (surprise 1, 2, 3, 3 bits) is kept, and a draw
+     * moves mu by -eta * (surprise - tau). */
+    tl_sampler_params p = plain_params();
+    p.mirostat = 2;
+    p.mirostat_tau = 5.0f;
+    p.mirostat_eta = 0.1f;
+    tl_sampler *s = make_sampler(4, &p);
+    assert_float_equal(tl_sampler_mirostat_mu(s), 10.0f, 1e-6);
+    const float bits[4] = {1, 2, 3, 3};
+    float mu = 10.0f;
+    for (int i = 0; i < 20; i++) {
+        const tl_token t = tl_sampler_sample(s, HALVES);
+        mu -= 0.1f * (bits[t] - 5.0f);
+        assert_float_equal(tl_sampler_mirostat_mu(s), mu, 1e-4);
+    }
+    tl_sampler_reset(s);
+    assert_float_equal(tl_sampler_mirostat_mu(s), 10.0f, 1e-6);
+    tl_sampler_free(s);
+
+    /* tau 0.75: mu = 1.5 keeps only token 0 (surprise 1 bit), drawn with probability 1
+     * (surprise 0), so mu grows by 0.075 a draw; past 2 bits token 1 joins. */
+    p.mirostat_tau = 0.75f;
+    s = make_sampler(4, &p);
+    for (int i = 1; i <= 6; i++) {
+        assert_int_equal(tl_sampler_sample(s, HALVES), 0);
+        assert_float_equal(tl_sampler_mirostat_mu(s), 1.5f + 0.075f * (float)i, 1e-4);
+    }
+    int seen[4] = {0};
+    for (int i = 0; i < 200; i++) seen[tl_sampler_sample(s, HALVES)]++;
+    assert_true(seen[1] > 0);
+    assert_int_equal(seen[2] + seen[3], 0);
+    tl_sampler_free(s);
+}
+
+static void test_mirostat_v1_estimates_zipf_and_cuts_at_k(void **state) {
+    (void)state;
+    /* An exact Zipf distribution p_i ~ 1/i^2 over N = 1000 tokens: s_hat = 2, and
+     * k = (1 * 2^mu / (1 - 1000^-1))^(1/2): 32.02 for mu = 10, 22.64 for mu = 9. */
+    enum { N = 1000 };
+    static float logits[N];
+    static tl_candidate c[N];
+    float total = 0.0f;
+    for (int i = 0; i < N; i++) {
+        logits[i] = -2.0f * logf((float)(i + 1));
+        total += expf(logits[i]);
+    }
+    for (int i = 0; i < N; i++) c[i] = (tl_candidate){.id = i, .logit = logits[i], .weight = expf(logits[i]) / total};
+    tl_mirostat m;
+    tl_mirostat_init(&m, 1, 5.0f, 0.1f, N);
+    assert_float_equal(m.mu, 10.0f, 0);
+    assert_int_equal(tl_mirostat_keep(&m, c, N), 32);
+    m.mu = 9.0f;
+    assert_int_equal(tl_mirostat_keep(&m, c, N), 22);
+    tl_mirostat_update(&m, 0.5f); /* surprise 1 bit: mu += 0.1 * 4 */
+    assert_float_equal(m.mu, 9.4f, 1e-5);
+
+    /* Through the sampler: only the first 32 tokens are ever drawn, and mu learns from
+     * the drawn token's probability renormalized over them. */
+    double kept_mass = 0.0;
+    for (int i = 0; i < 32; i++) kept_mass += 1.0 / ((i + 1.0) * (i + 1.0));
+    tl_sampler_params p = plain_params();
+    p.mirostat = 1;
+    p.top_k = 1; /* skipped under Mirostat */
+    int beyond_top = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        p.seed = seed;
+        tl_sampler *s = make_sampler(N, &p);
+        const tl_token t = tl_sampler_sample(s, logits);
+        assert_true(t >= 0 && t < 32);
+        beyond_top += t > 0;
+        const double prob = 1.0 / ((t + 1.0) * (t + 1.0)) / kept_mass;
+        assert_float_equal(tl_sampler_mirostat_mu(s), 10.0 - 0.1 * (-log2(prob) - 5.0), 1e-3);
+        tl_sampler_free(s);
+    }
+    assert_true(beyond_top > 40); /* token 0 has 62% of the kept mass */
+}
+
+static void test_mirostat_and_typical_are_reproducible_with_a_seed(void **state) {
+    (void)state;
+    float logits[64];
+    uint32_t rs = 99;
+    for (int i = 0; i < 64; i++) logits[i] = 4.0f * test_uniform(&rs);
+    for (int mode = 0; mode < 3; mode++) {
+        tl_sampler_params p = plain_params();
+        p.seed = 77;
+        if (mode == 0) p.typical_p = 0.7f;
+        else p.mirostat = mode;
+        tl_sampler *a = make_sampler(64, &p), *b = make_sampler(64, &p);
+        tl_token first[40];
+        for (int i = 0; i < 40; i++) {
+            first[i] = tl_sampler_sample(a, logits);
+            assert_int_equal(first[i], tl_sampler_sample(b, logits));
+        }
+        tl_sampler_reset(a);
+        for (int i = 0; i < 40; i++) assert_int_equal(tl_sampler_sample(a, logits), first[i]);
+        tl_sampler_free(a);
+        tl_sampler_free(b);
+    }
+}
+
 static void test_large_vocab_top_p_and_min_p(void **state) {
     (void)state;
     enum { N = 150000, DRAWS = 300 };
@@ -790,6 +945,10 @@ int main(void) {
         cmocka_unit_test(test_unsampleable_logits_fall_back_safely),
         cmocka_unit_test(test_candidate_selection_matches_full_sort),
         cmocka_unit_test(test_large_vocab_top_p_and_min_p),
+        cmocka_unit_test(test_typical_keeps_what_llama_cpp_keeps),
+        cmocka_unit_test(test_mirostat_v2_mu_update_and_cut),
+        cmocka_unit_test(test_mirostat_v1_estimates_zipf_and_cuts_at_k),
+        cmocka_unit_test(test_mirostat_and_typical_are_reproducible_with_a_seed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,15 @@ void cli_sampling_init(cli_sampling *s, tl_opt *o) {
                       "nucleus sampling; 1 = off (default 0.95)", NULL, 0, 1};
     o[i++] = (tl_opt){NULL, "--min-p", TL_OPT_FLOAT, &p->min_p, "P",
                       "drop tokens below P x the top probability; 0 = off (default 0.05)", NULL, 0, 1};
+    o[i++] = (tl_opt){NULL, "--typical", TL_OPT_FLOAT, &p->typical_p, "P",
+                      "locally typical sampling; 1 = off (default 1.0)", NULL, 0, 1};
+    o[i++] = (tl_opt){NULL, "--mirostat", TL_OPT_INT, &p->mirostat, "N",
+                      "Mirostat sampling: 1, 2 (2.0), 0 = off; skips top-k/p, min-p, typical (default 0)",
+                      NULL, 0, 2};
+    o[i++] = (tl_opt){NULL, "--mirostat-lr", TL_OPT_FLOAT, &p->mirostat_eta, "ETA",
+                      "Mirostat learning rate eta (default 0.1)", NULL, 0, 1e6};
+    o[i++] = (tl_opt){NULL, "--mirostat-ent", TL_OPT_FLOAT, &p->mirostat_tau, "TAU",
+                      "Mirostat target entropy tau (default 5.0)", NULL, 0, 1e6};
     o[i++] = (tl_opt){NULL, "--repeat-penalty", TL_OPT_FLOAT, &p->repeat_penalty, "R",
                       "penalize repeated tokens; 1 = off (default 1.0)", NULL, 0, 100};
     o[i++] = (tl_opt){NULL, "--repeat-last-n", TL_OPT_INT, &p->repeat_last_n, "N",

@@ -16,7 +16,7 @@ typedef struct cli_sampling {
     tl_logit_bias *logit_bias;   /* parsed, malloc'd */
 } cli_sampling;
 
-#define CLI_SAMPLING_N_OPTS 10
+#define CLI_SAMPLING_N_OPTS 14
 
 /* Set defaults and write the option table entries into opts[0..CLI_SAMPLING_N_OPTS). */
 void cli_sampling_init(cli_sampling *s, tl_opt *opts);
