@@ -67,7 +67,7 @@ typedef struct http_handlers {
     pthread_cond_t work;     /* a request was queued, or stop */
     pthread_cond_t changed;  /* a thread ended or a request finished */
     request_state *head, *tail;
-    int n_threads, n_idle, n_busy, max;
+    int n_threads, n_busy, max; /* threads; requests queued or running; the cap */
     struct handler_thread *ended; /* threads that returned, to be joined */
     bool stop;
 } http_handlers;
