@@ -6,10 +6,20 @@
  *
  * SIGINT and SIGTERM are blocked before any thread starts, so every thread
  * inherits the mask and only sigwait() here receives them.
+ *
+ * The allocator gets fixed thresholds: glibc otherwise raises them after a
+ * large block is freed (up to 32 MiB mmap / 64 MiB trim per arena), so a
+ * burst of large request bodies would leave the server hundreds of MiB
+ * bigger for good. With them, large blocks are mapped and unmapped and the
+ * free top of an arena goes back to the system; and a few arenas (not one
+ * per thread that ever ran a handler) keep what stays free in few places.
  */
 #include "server/server.h"
 
 #include <math.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -31,7 +41,7 @@
 #define DEFAULT_TIMEOUT_S 60.0
 #define DEFAULT_MAX_CONNECTIONS 4096
 #define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 32
-#define DEFAULT_CONNECTION_MEMORY ((size_t)32 << 10)
+#define DEFAULT_CONNECTION_MEMORY ((size_t)64 << 10) /* above 32 KiB libmicrohttpd maps it: freed at close */
 #define DEFAULT_THREADS_HTTP 128
 
 /* The options with defaults for what was left unset: host NULL or "",
@@ -67,6 +77,11 @@ int tl_server_run(const tl_server_options *options) {
     atomic_init(&srv.generated_tokens_total, 0);
     srv.started_at = tl_time_ms();
 
+#if defined(__GLIBC__)
+    mallopt(M_ARENA_MAX, 4);
+    mallopt(M_MMAP_THRESHOLD, 256 << 10);
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+#endif
     /* A client that disconnects must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
     sigset_t stop_signals, old_mask;

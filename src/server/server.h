@@ -45,7 +45,7 @@ typedef struct tl_server_options {
     double timeout_s;          /* no progress reading a body or sending an answer [60] */
     int max_connections;       /* open at once [4096] */
     int max_connections_per_client; /* from one IP address [32]; < 0 = no limit */
-    size_t connection_memory;  /* per connection for the request line and headers [32 KiB] */
+    size_t connection_memory;  /* per connection for the request line and headers [64 KiB] */
     int threads_http;          /* requests handled at once, more get 503 [128] */
 } tl_server_options;
 

@@ -77,7 +77,7 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         !positive_duration("--timeout", s->timeout, &o->timeout_s))
         return false;
     if (!units_parse_size(s->connection_memory, &bytes) || bytes < 4096 || bytes > ((uint64_t)16 << 20)) {
-        tl_cli_error("serve", "--connection-memory expects a size from 4K to 16M such as 32K, got '%s'",
+        tl_cli_error("serve", "--connection-memory expects a size from 4K to 16M such as 64K, got '%s'",
                      s->connection_memory);
         return false;
     }
@@ -101,7 +101,7 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
 int cmd_serve(int argc, char **argv) {
     serve_options s = {.host = "127.0.0.1", .port = 8080, .keep_alive = "5m", .parallel = 4, .queue = 64,
                        .body_limit = "8M", .header_timeout = "10s", .body_timeout = "60s", .idle_timeout = "5s",
-                       .timeout = "60s", .connection_memory = "32K", .max_connections = 4096,
+                       .timeout = "60s", .connection_memory = "64K", .max_connections = 4096,
                        .max_connections_per_client = 32, .threads_http = 128};
     bool api_key_given = false;
     const tl_opt opts[] = {
@@ -150,7 +150,7 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--max-connections-per-client", TL_OPT_INT, &s.max_connections_per_client, "N",
          "most open connections from one IP address; 0 = no limit (default 32)", NULL, 0, 1000000},
         {NULL, "--connection-memory", TL_OPT_STRING, &s.connection_memory, "SIZE",
-         "memory per connection for the request line and headers; larger ones get 431 (default 32K)", NULL, 0,
+         "memory per connection for the request line and headers; larger ones get 431 (default 64K)", NULL, 0,
          0},
         {NULL, "--threads-http", TL_OPT_INT, &s.threads_http, "N",
          "most requests handled at once, each on a thread; more get 503 (default 128)", NULL, 1, 4096},
