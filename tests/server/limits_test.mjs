@@ -95,7 +95,7 @@ const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 const HEADER_S = 5;
 const BODY_S = 3;
-const IDLE_S = 1;
+const IDLE_S = 2;
 let main; // the server of the first tests
 
 test('500 slow clients (header bytes trickling from 50 addresses) do not lock out a normal client', async () => {
@@ -105,7 +105,7 @@ test('500 slow clients (header bytes trickling from 50 addresses) do not lock ou
   for (let i = 0; i < 500; i++) slow.push(connect(main.port, `127.0.0.${2 + (i % 50)}`));
   check(await until(() => slow.every((c) => c.connectedAt || c.closedAt), 20000), 'the slow clients did not connect');
   slow.forEach((c) => c.socket.write('GET /api/version HTTP/1.1\r\nHost: x\r\nX-Slow: '));
-  // A byte every 500 ms: libmicrohttpd's idle timeout (1 s here) never fires, only the header deadline.
+  // A byte every 500 ms: libmicrohttpd's idle timeout (2 s here) never fires, only the header deadline.
   const trickle = setInterval(() => slow.forEach((c) => isOpen(c) && c.socket.write('a')), 500);
   let allClosed;
   try {
