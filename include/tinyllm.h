@@ -285,6 +285,30 @@ const char *tl_chat_template_builtin_names(void);
 tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
                          size_t *out_len, tl_error *err);
 
+/*
+ * What one render may use, so that a hostile template (a per-request
+ * template, a model file's) fails cleanly instead of taking the process's
+ * time or memory. 0 in a field means its default. Steps are units of work:
+ * one per expression node, statement, loop iteration and macro call, plus
+ * one per element or 64 bytes that an operation walks over. Memory counts
+ * everything the render allocates (its copy of the context included).
+ * Nesting depth is limited separately (fixed limits far below what a small
+ * thread stack holds).
+ */
+typedef struct tl_chat_limits {
+    uint64_t max_steps; /* default TL_CHAT_DEFAULT_MAX_STEPS */
+    size_t max_memory;  /* bytes; default TL_CHAT_DEFAULT_MAX_MEMORY */
+    size_t max_output;  /* bytes of rendered text; default TL_CHAT_DEFAULT_MAX_OUTPUT */
+} tl_chat_limits;
+#define TL_CHAT_DEFAULT_MAX_STEPS 10000000u
+#define TL_CHAT_DEFAULT_MAX_MEMORY ((size_t)64 << 20)
+#define TL_CHAT_DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
+
+/* tl_chat_render under `limits` (NULL: the defaults, as tl_chat_render). */
+tl_status tl_chat_render_limited(const char *template_source, const char *context_json,
+                                 const tl_chat_limits *limits, char **out, size_t *out_len,
+                                 tl_error *err);
+
 /* The text the template writes right after an assistant message, up to the
  * first whitespace ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", or the
  * eos_token text for templates that close turns with it): where a reply

@@ -3,6 +3,10 @@
  * points, variable scopes (a fresh scope per loop iteration and per macro
  * call, as Jinja2 has), statements, and expressions with Python's operator
  * semantics. Filters, tests, methods and globals are in jinja_filters.c.
+ *
+ * Chains (JN_CHAIN) run in a loop and elif runs in a loop; every other
+ * recursion (eval, exec_body, macro calls) counts its depth, and each node,
+ * statement and loop iteration costs a step of the render's budget.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -10,8 +14,6 @@
 
 #include "chat/jinja.h"
 #include "chat/jinja_internal.h"
-
-#define MAX_CALL_DEPTH 100
 
 struct tl_jinja {
     jarena *arena;
@@ -30,9 +32,15 @@ static jframe *new_frame(jctx *c, jframe *parent) {
     return fr;
 }
 
+void jinja_enter(jctx *c, int line) {
+    if (++c->nesting > JINJA_MAX_EVAL_NESTING)
+        jfail_at(c->fail, line, "template nested deeper than %d levels of expressions, blocks and calls",
+                 JINJA_MAX_EVAL_NESTING);
+}
+
 static jv lookup(jctx *c, jframe *fr, const char *name) {
     for (; fr; fr = fr->parent) {
-        jv *v = jdict_gets(fr->vars, name);
+        jv *v = jdict_gets(c->fail, fr->vars, name);
         if (v) return *v;
     }
     if (jinja_is_global(name)) {
@@ -59,9 +67,10 @@ jlist *jinja_iterate(jctx *c, int line, jv v) {
     jfail *f = c->fail;
     switch (v.kind) {
     case JV_UNDEF: return jv_new_list(f).u.list;
-    case JV_LIST: return v.u.list;
+    case JV_LIST: jf_work(f, 1 + v.u.list->n); return v.u.list;
     case JV_DICT: {
         if (v.u.dict->is_namespace) break;
+        jf_work(f, 1 + v.u.dict->n);
         jlist *keys = jv_new_list(f).u.list;
         for (size_t i = 0; i < v.u.dict->n; i++) jlist_push(f, keys, v.u.dict->keys[i]);
         return keys;
@@ -93,7 +102,7 @@ static bool is_num(jv v) { return v.kind == JV_INT || v.kind == JV_FLOAT || v.ki
 static double num(jv v) { return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b; }
 static int64_t inum(jv v) { return v.kind == JV_INT ? v.u.i : v.u.b; }
 
-static jv arith(jctx *c, int line, const char *op, jv a, jv b) {
+static JINJA_NOINLINE jv arith(jctx *c, int line, const char *op, jv a, jv b) {
     jfail *f = c->fail;
     if (a.kind == JV_UNDEF) fail_undefined(c, line, a);
     if (b.kind == JV_UNDEF) fail_undefined(c, line, b);
@@ -136,11 +145,13 @@ static jv arith(jctx *c, int line, const char *op, jv a, jv b) {
             }
         }
     }
-    if (op[0] == '+' && a.kind == JV_STR && b.kind == JV_STR) {
-        jbuf out = {0};
-        jbuf_add(f, &out, a.u.str.s, a.u.str.n);
-        jbuf_add(f, &out, b.u.str.s, b.u.str.n);
-        return jv_strn(out.data ? out.data : "", out.len);
+    if (op[0] == '+' && a.kind == JV_STR && b.kind == JV_STR) { /* exactly sized: templates add many */
+        if (b.u.str.n > SIZE_MAX / 4 - a.u.str.n) jfail_at(f, line, "string too large");
+        char *out = jf_alloc(f, a.u.str.n + b.u.str.n + 1);
+        memcpy(out, a.u.str.s, a.u.str.n);
+        memcpy(out + a.u.str.n, b.u.str.s, b.u.str.n);
+        jf_scan(f, a.u.str.n + b.u.str.n);
+        return jv_strn(out, a.u.str.n + b.u.str.n);
     }
     if (op[0] == '+' && a.kind == JV_LIST && b.kind == JV_LIST) {
         jv l = jv_new_list(f);
@@ -151,13 +162,19 @@ static jv arith(jctx *c, int line, const char *op, jv a, jv b) {
     }
     if (!strcmp(op, "*") && (a.kind == JV_STR || a.kind == JV_LIST) && (b.kind == JV_INT || b.kind == JV_BOOL)) {
         int64_t times = inum(b);
+        size_t n = a.kind == JV_STR ? a.u.str.n : a.u.list->n;
+        if (times <= 0 || n == 0) return a.kind == JV_STR ? jv_cstr("") : jv_new_list(f);
         if (a.kind == JV_STR) {
-            if (times > 0 && a.u.str.n * (uint64_t)times > (1u << 26)) jfail_at(f, line, "string too large");
-            jbuf out = {0};
-            for (int64_t i = 0; i < times; i++) jbuf_add(f, &out, a.u.str.s, a.u.str.n);
-            return jv_strn(out.data ? out.data : "", out.len);
+            if ((uint64_t)times > (1u << 26) / n) jfail_at(f, line, "string too large");
+            size_t total = n * (size_t)times, done = n;
+            jf_scan(f, total);
+            char *out = jf_alloc(f, total + 1);
+            memcpy(out, a.u.str.s, n);
+            for (; done < total; done *= 2) memcpy(out + done, out, done < total - done ? done : total - done);
+            return jv_strn(out, total);
         }
-        if (times > 0 && a.u.list->n * (uint64_t)times > (1u << 24)) jfail_at(f, line, "list too large");
+        if ((uint64_t)times > (1u << 24) / n) jfail_at(f, line, "list too large");
+        jf_work(f, n * (size_t)times);
         jv l = jv_new_list(f);
         for (int64_t i = 0; i < times; i++)
             for (size_t k = 0; k < a.u.list->n; k++) jlist_push(f, l.u.list, a.u.list->items[k]);
@@ -169,21 +186,19 @@ static jv arith(jctx *c, int line, const char *op, jv a, jv b) {
 static bool contains(jctx *c, int line, jv item, jv container) {
     if (container.kind == JV_STR) {
         if (item.kind != JV_STR) jfail_at(c->fail, line, "'in <string>' requires string as left operand");
-        if (item.u.str.n == 0) return true;
-        for (size_t i = 0; i + item.u.str.n <= container.u.str.n; i++)
-            if (memcmp(container.u.str.s + i, item.u.str.s, item.u.str.n) == 0) return true;
-        return false;
+        return jstr_find(c->fail, container.u.str.s, container.u.str.n, item.u.str.s, item.u.str.n) != NULL;
     }
-    if (container.kind == JV_DICT && !container.u.dict->is_namespace) return jdict_get(container.u.dict, item) != NULL;
+    if (container.kind == JV_DICT && !container.u.dict->is_namespace)
+        return jdict_get(c->fail, container.u.dict, item) != NULL;
     jlist *l = jinja_iterate(c, line, container);
     for (size_t i = 0; i < l->n; i++)
-        if (jv_equal(l->items[i], item)) return true;
+        if (jv_equal(c->fail, l->items[i], item)) return true;
     return false;
 }
 
-static bool compare(jctx *c, int line, const char *op, jv a, jv b) {
-    if (!strcmp(op, "==")) return jv_equal(a, b);
-    if (!strcmp(op, "!=")) return !jv_equal(a, b);
+static JINJA_NOINLINE bool compare(jctx *c, int line, const char *op, jv a, jv b) {
+    if (!strcmp(op, "==")) return jv_equal(c->fail, a, b);
+    if (!strcmp(op, "!=")) return !jv_equal(c->fail, a, b);
     if (!strcmp(op, "in")) return contains(c, line, a, b);
     if (!strcmp(op, "not in")) return !contains(c, line, a, b);
     if (a.kind == JV_UNDEF) fail_undefined(c, line, a);
@@ -201,7 +216,7 @@ static int64_t normalize_index(int64_t i, size_t n) {
     return i < 0 || i >= (int64_t)n ? -1 : i;
 }
 
-static jv slice(jctx *c, int line, jv obj, jv start_v, jv stop_v, jv step_v) {
+static JINJA_NOINLINE jv slice(jctx *c, int line, jv obj, jv start_v, jv stop_v, jv step_v) {
     jfail *f = c->fail;
     int64_t step = 1;
     if (step_v.kind != JV_NONE && step_v.kind != JV_UNDEF) {
@@ -233,18 +248,36 @@ static jv slice(jctx *c, int line, jv obj, jv start_v, jv stop_v, jv step_v) {
     }
     start = out[0];
     stop = out[1];
+    /* How many indices start, start + step, ... lie before stop. */
+    uint64_t abs_step = step > 0 ? (uint64_t)step : (uint64_t)0 - (uint64_t)step;
+    int64_t count = 0;
+    if (step > 0 && start < stop) count = (int64_t)((uint64_t)(stop - start - 1) / abs_step) + 1;
+    if (step < 0 && start > stop) count = (int64_t)((uint64_t)(start - stop - 1) / abs_step) + 1;
     if (is_str) {
+        /* Walk the text once, a code point at a time, in the step's direction. */
+        const char *s = obj.u.str.s;
+        size_t n = obj.u.str.n;
+        jf_scan(f, n);
         jbuf b = {0};
-        for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-            size_t off = utf8_offset(obj.u.str.s, obj.u.str.n, (size_t)i);
-            size_t clen = utf8_offset(obj.u.str.s + off, obj.u.str.n - off, 1);
-            jbuf_add(f, &b, obj.u.str.s + off, clen);
+        size_t pos = count ? utf8_offset(s, n, (size_t)start) : 0;
+        for (int64_t k = 0; k < count; k++) {
+            size_t clen = utf8_offset(s + pos, n - pos, 1);
+            jbuf_add(f, &b, s + pos, clen);
+            if (step > 0) {
+                for (uint64_t m = 0; m < abs_step && pos < n; m++) pos += utf8_offset(s + pos, n - pos, 1);
+            } else {
+                for (uint64_t m = 0; m < abs_step && pos > 0; m++) {
+                    pos--;
+                    while (pos > 0 && ((unsigned char)s[pos] & 0xC0) == 0x80) pos--;
+                }
+            }
         }
         return jv_strn(b.data ? b.data : "", b.len);
     }
     jv l = jv_new_list(f);
     l.u.list->is_tuple = obj.u.list->is_tuple;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) jlist_push(f, l.u.list, obj.u.list->items[i]);
+    int64_t i = start;
+    for (int64_t k = 0; k < count; k++, i = k < count ? i + step : i) jlist_push(f, l.u.list, obj.u.list->items[i]);
     return l;
 }
 
@@ -259,12 +292,13 @@ jv jinja_getattr(jctx *c, int line, jv obj, jv key, bool attribute_syntax) {
         if (m.kind != JV_UNDEF) return m;
     }
     if (obj.kind == JV_DICT) {
-        jv *v = jdict_get(obj.u.dict, key);
+        jv *v = jdict_get(c->fail, obj.u.dict, key);
         if (v) return *v;
     } else if (obj.kind == JV_LIST && (key.kind == JV_INT || key.kind == JV_BOOL)) {
         int64_t i = normalize_index(key.kind == JV_INT ? key.u.i : key.u.b, obj.u.list->n);
         if (i >= 0) return obj.u.list->items[i];
     } else if (obj.kind == JV_STR && key.kind == JV_INT) {
+        jf_scan(c->fail, obj.u.str.n);
         size_t len = utf8_length(obj.u.str.s, obj.u.str.n);
         int64_t i = normalize_index(key.u.i, len);
         if (i >= 0) {
@@ -292,7 +326,9 @@ static void eval_args(jctx *c, jframe *fr, const jnode *n, jargs *args) {
 static jv call_macro(jctx *c, int line, const jfunc *fn, const jargs *args, jv caller) {
     const jnode *m = fn->node;
     if (args->n_pos > m->n_names) jfail_at(c->fail, line, "macro '%s' takes not more than %zu argument(s)", m->name, m->n_names);
-    if (++c->depth > MAX_CALL_DEPTH) jfail_at(c->fail, line, "maximum recursion depth exceeded");
+    if (++c->call_depth > JINJA_MAX_CALL_DEPTH)
+        jfail_at(c->fail, line, "maximum recursion depth exceeded (%d macro calls)", JINJA_MAX_CALL_DEPTH);
+    jf_work(c->fail, 1 + m->n_names * args->n_kw);
     jframe *fr = new_frame(c, fn->closure);
     for (size_t i = 0; i < m->n_names; i++) {
         jv value = jv_undef(m->names[i]);
@@ -311,13 +347,15 @@ static jv call_macro(jctx *c, int line, const jfunc *fn, const jargs *args, jv c
     if (caller.kind != JV_UNDEF) assign(c, fr, "caller", caller);
     jbuf out = {0};
     exec_body(c, fr, &m->body, &out);
-    c->depth--;
+    c->call_depth--;
     return jv_strn(out.data ? out.data : "", out.len);
 }
 
 static jv call_caller(jctx *c, int line, const jfunc *fn, const jargs *args) {
     const jnode *block = fn->node;
-    if (++c->depth > MAX_CALL_DEPTH) jfail_at(c->fail, line, "maximum recursion depth exceeded");
+    if (++c->call_depth > JINJA_MAX_CALL_DEPTH)
+        jfail_at(c->fail, line, "maximum recursion depth exceeded (%d macro calls)", JINJA_MAX_CALL_DEPTH);
+    jf_work(c->fail, 1 + block->n_names * args->n_kw);
     jframe *fr = new_frame(c, fn->closure);
     for (size_t i = 0; i < block->n_names; i++) {
         jv value = jv_undef(block->names[i]);
@@ -329,7 +367,7 @@ static jv call_caller(jctx *c, int line, const jfunc *fn, const jargs *args) {
     }
     jbuf out = {0};
     exec_body(c, fr, &block->body, &out);
-    c->depth--;
+    c->call_depth--;
     return jv_strn(out.data ? out.data : "", out.len);
 }
 
@@ -346,7 +384,45 @@ jv jinja_call(jctx *c, int line, jv callee, const jargs *args) {
     return jv_none();
 }
 
-static jv eval(jctx *c, jframe *fr, const jnode *n) {
+/* A chain step (or operator node) applied to `value`, its first operand. */
+static jv apply_step(jctx *c, jframe *fr, const jnode *n, jv value) {
+    c->fail->line = n->line;
+    switch (n->kind) {
+    case JN_BINARY: return arith(c, n->line, n->name, value, eval(c, fr, n->b));
+    case JN_AND: return jv_truthy(value) ? eval(c, fr, n->b) : value;
+    case JN_OR: return jv_truthy(value) ? value : eval(c, fr, n->b);
+    case JN_GETATTR: return jinja_getattr(c, n->line, value, jv_cstr(n->name), true);
+    case JN_GETITEM: {
+        if (n->b->kind == JN_SLICE) {
+            if (value.kind == JV_UNDEF) fail_undefined(c, n->line, value);
+            jv parts[3];
+            const jnode *p[3] = {n->b->a, n->b->b, n->b->c};
+            for (int k = 0; k < 3; k++) parts[k] = p[k] ? eval(c, fr, p[k]) : jv_none();
+            return slice(c, n->line, value, parts[0], parts[1], parts[2]);
+        }
+        return jinja_getattr(c, n->line, value, eval(c, fr, n->b), false);
+    }
+    case JN_CALL: {
+        jargs args;
+        eval_args(c, fr, n, &args);
+        return jinja_call(c, n->line, value, &args);
+    }
+    case JN_FILTER: {
+        jargs args;
+        eval_args(c, fr, n, &args);
+        return jinja_filter(c, n->line, n->name, value, &args);
+    }
+    case JN_TEST: {
+        jargs args;
+        eval_args(c, fr, n, &args);
+        bool r = jinja_test(c, n->line, n->name, value, &args);
+        return jv_bool(n->negated ? !r : r);
+    }
+    default: jfail_at(c->fail, n->line, "not an operation");
+    }
+}
+
+static jv eval_node(jctx *c, jframe *fr, const jnode *n) {
     jfail *f = c->fail;
     switch (n->kind) {
     case JN_LITERAL: return n->literal;
@@ -370,19 +446,21 @@ static jv eval(jctx *c, jframe *fr, const jnode *n) {
         if (n->name[0] == '+') return v.kind == JV_BOOL ? jv_int(v.u.b) : v;
         return v.kind == JV_FLOAT ? jv_float(-v.u.f) : jv_int((int64_t)(0 - (uint64_t)inum(v)));
     }
-    case JN_BINARY: return arith(c, n->line, n->name, eval(c, fr, n->a), eval(c, fr, n->b));
+    case JN_CHAIN: {
+        jv v = eval(c, fr, n->a);
+        for (size_t i = 0; i < n->items.n; i++) {
+            jf_work(f, 1);
+            v = apply_step(c, fr, n->items.v[i], v);
+        }
+        return v;
+    }
+    case JN_BINARY: case JN_AND: case JN_OR: case JN_GETATTR: case JN_GETITEM: case JN_CALL: case JN_FILTER:
+    case JN_TEST:
+        return apply_step(c, fr, n, eval(c, fr, n->a));
     case JN_CONCAT: {
         jbuf b = {0};
         for (size_t i = 0; i < n->items.n; i++) jv_str(f, &b, eval(c, fr, n->items.v[i]));
         return jv_strn(b.data ? b.data : "", b.len);
-    }
-    case JN_AND: {
-        jv a = eval(c, fr, n->a);
-        return jv_truthy(a) ? eval(c, fr, n->b) : a;
-    }
-    case JN_OR: {
-        jv a = eval(c, fr, n->a);
-        return jv_truthy(a) ? a : eval(c, fr, n->b);
     }
     case JN_NOT: return jv_bool(!jv_truthy(eval(c, fr, n->a)));
     case JN_COMPARE: {
@@ -397,39 +475,17 @@ static jv eval(jctx *c, jframe *fr, const jnode *n) {
     case JN_TERNARY:
         if (jv_truthy(eval(c, fr, n->b))) return eval(c, fr, n->a);
         return n->c ? eval(c, fr, n->c) : jv_undef(NULL);
-    case JN_GETATTR: return jinja_getattr(c, n->line, eval(c, fr, n->a), jv_cstr(n->name), true);
-    case JN_GETITEM: {
-        jv obj = eval(c, fr, n->a);
-        if (n->b->kind == JN_SLICE) {
-            if (obj.kind == JV_UNDEF) fail_undefined(c, n->line, obj);
-            jv parts[3];
-            const jnode *p[3] = {n->b->a, n->b->b, n->b->c};
-            for (int k = 0; k < 3; k++) parts[k] = p[k] ? eval(c, fr, p[k]) : jv_none();
-            return slice(c, n->line, obj, parts[0], parts[1], parts[2]);
-        }
-        return jinja_getattr(c, n->line, obj, eval(c, fr, n->b), false);
-    }
-    case JN_CALL: {
-        jv callee = eval(c, fr, n->a);
-        jargs args;
-        eval_args(c, fr, n, &args);
-        return jinja_call(c, n->line, callee, &args);
-    }
-    case JN_FILTER: {
-        jv value = eval(c, fr, n->a);
-        jargs args;
-        eval_args(c, fr, n, &args);
-        return jinja_filter(c, n->line, n->name, value, &args);
-    }
-    case JN_TEST: {
-        jv value = eval(c, fr, n->a);
-        jargs args;
-        eval_args(c, fr, n, &args);
-        bool r = jinja_test(c, n->line, n->name, value, &args);
-        return jv_bool(n->negated ? !r : r);
-    }
     default: jfail_at(f, n->line, "not an expression");
     }
+}
+
+static jv eval(jctx *c, jframe *fr, const jnode *n) {
+    jinja_enter(c, n->line);
+    c->fail->line = n->line;
+    jf_work(c->fail, 1);
+    jv v = eval_node(c, fr, n);
+    jinja_leave(c);
+    return v;
 }
 
 static void write_value(jctx *c, int line, jbuf *out, jv v) {
@@ -437,26 +493,37 @@ static void write_value(jctx *c, int line, jbuf *out, jv v) {
     jv_str(c->fail, out, v);
 }
 
-static jv make_loop(jctx *c, jlist *items, size_t i) {
+/* The loop variable, filled directly: its keys are known to be distinct. */
+static JINJA_NOINLINE jv make_loop(jctx *c, jlist *items, size_t i) {
     jfail *f = c->fail;
     jv loop = jv_new_dict(f);
     jdict *d = loop.u.dict;
     size_t n = items->n;
-    jdict_set(f, d, jv_cstr("index"), jv_int((int64_t)i + 1));
-    jdict_set(f, d, jv_cstr("index0"), jv_int((int64_t)i));
-    jdict_set(f, d, jv_cstr("revindex"), jv_int((int64_t)(n - i)));
-    jdict_set(f, d, jv_cstr("revindex0"), jv_int((int64_t)(n - i - 1)));
-    jdict_set(f, d, jv_cstr("first"), jv_bool(i == 0));
-    jdict_set(f, d, jv_cstr("last"), jv_bool(i + 1 == n));
-    jdict_set(f, d, jv_cstr("length"), jv_int((int64_t)n));
-    jdict_set(f, d, jv_cstr("depth"), jv_int(1));
-    jdict_set(f, d, jv_cstr("depth0"), jv_int(0));
-    if (i > 0) jdict_set(f, d, jv_cstr("previtem"), items->items[i - 1]);
-    if (i + 1 < n) jdict_set(f, d, jv_cstr("nextitem"), items->items[i + 1]);
+    d->cap = 11;
+    d->keys = jf_alloc(f, d->cap * sizeof(jv));
+    d->vals = jf_alloc(f, d->cap * sizeof(jv));
+    const struct { const char *key; jv val; bool present; } fields[] = {
+        {"index", jv_int((int64_t)i + 1), true},
+        {"index0", jv_int((int64_t)i), true},
+        {"revindex", jv_int((int64_t)(n - i)), true},
+        {"revindex0", jv_int((int64_t)(n - i - 1)), true},
+        {"first", jv_bool(i == 0), true},
+        {"last", jv_bool(i + 1 == n), true},
+        {"length", jv_int((int64_t)n), true},
+        {"depth", jv_int(1), true},
+        {"depth0", jv_int(0), true},
+        {"previtem", i > 0 ? items->items[i - 1] : jv_none(), i > 0},
+        {"nextitem", i + 1 < n ? items->items[i + 1] : jv_none(), i + 1 < n},
+    };
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) {
+        if (!fields[k].present) continue;
+        d->keys[d->n] = jv_cstr(fields[k].key);
+        d->vals[d->n++] = fields[k].val;
+    }
     return loop;
 }
 
-static void bind_targets(jctx *c, int line, jframe *fr, const jnode *n, jv item) {
+static JINJA_NOINLINE void bind_targets(jctx *c, int line, jframe *fr, const jnode *n, jv item) {
     if (n->n_names == 1) {
         assign(c, fr, n->names[0], item);
         return;
@@ -467,7 +534,7 @@ static void bind_targets(jctx *c, int line, jframe *fr, const jnode *n, jv item)
     for (size_t i = 0; i < n->n_names; i++) assign(c, fr, n->names[i], parts->items[i]);
 }
 
-static void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
+static JINJA_NOINLINE void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
     jv iterable = eval(c, fr, n->b);
     jlist *source = jinja_iterate(c, n->line, iterable);
     jlist *items = source;
@@ -484,23 +551,53 @@ static void exec_for(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
         for (size_t i = 0; i < source->n; i++) jlist_push(c->fail, items, source->items[i]);
     }
     for (size_t i = 0; i < items->n; i++) {
+        c->fail->line = n->line;
+        jf_work(c->fail, 1);
         jframe *body = new_frame(c, fr);
         bind_targets(c, n->line, body, n, items->items[i]);
-        assign(c, body, "loop", make_loop(c, items, i));
+        if (n->uses_loop) assign(c, body, "loop", make_loop(c, items, i));
         flow fl = exec_body(c, body, &n->body, out);
         if (fl == FLOW_BREAK) break;
     }
     if (items->n == 0 && n->else_body.n) exec_body(c, new_frame(c, fr), &n->else_body, out);
 }
 
+/* {% call macro(args) %}body{% endcall %}: the macro runs with caller()
+ * bound to the body. */
+static JINJA_NOINLINE void exec_call_block(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
+    jfail *f = c->fail;
+    jfunc *caller = jf_alloc(f, sizeof(jfunc));
+    caller->kind = JF_CALLER;
+    caller->name = "caller";
+    caller->node = n;
+    caller->closure = fr;
+    jv caller_v = {.kind = JV_FUNC};
+    caller_v.u.fn = caller;
+    jv callee = eval(c, fr, n->a->a);
+    jargs args;
+    eval_args(c, fr, n->a, &args);
+    jv result;
+    if (callee.kind == JV_FUNC && callee.u.fn->kind == JF_MACRO)
+        result = call_macro(c, n->line, callee.u.fn, &args, caller_v);
+    else
+        result = jinja_call(c, n->line, callee, &args);
+    write_value(c, n->line, out, result);
+}
+
 static flow exec_node(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
     jfail *f = c->fail;
+    f->line = n->line;
+    jf_work(f, 1);
     switch (n->kind) {
     case JN_TEXT: jbuf_add(f, out, n->literal.u.str.s, n->literal.u.str.n); break;
     case JN_PRINT: write_value(c, n->line, out, eval(c, fr, n->a)); break;
     case JN_IF:
-        if (jv_truthy(eval(c, fr, n->a))) return exec_body(c, fr, &n->body, out);
-        return exec_body(c, fr, &n->else_body, out);
+        for (;;) { /* an elif is an if alone in the else body: a loop, not recursion */
+            if (jv_truthy(eval(c, fr, n->a))) return exec_body(c, fr, &n->body, out);
+            if (n->else_body.n != 1 || !n->else_body.v[0]->is_elif) return exec_body(c, fr, &n->else_body, out);
+            n = n->else_body.v[0];
+            jf_work(f, 1);
+        }
     case JN_FOR: exec_for(c, fr, n, out); break;
     case JN_SET:
         if (n->name && !strcmp(n->name, "attr")) {
@@ -534,25 +631,7 @@ static flow exec_node(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
         assign(c, fr, n->name, v);
         break;
     }
-    case JN_CALL_BLOCK: {
-        jfunc *caller = jf_alloc(f, sizeof(jfunc));
-        caller->kind = JF_CALLER;
-        caller->name = "caller";
-        caller->node = n;
-        caller->closure = fr;
-        jv caller_v = {.kind = JV_FUNC};
-        caller_v.u.fn = caller;
-        jv callee = eval(c, fr, n->a->a);
-        jargs args;
-        eval_args(c, fr, n->a, &args);
-        jv result;
-        if (callee.kind == JV_FUNC && callee.u.fn->kind == JF_MACRO)
-            result = call_macro(c, n->line, callee.u.fn, &args, caller_v);
-        else
-            result = jinja_call(c, n->line, callee, &args);
-        write_value(c, n->line, out, result);
-        break;
-    }
+    case JN_CALL_BLOCK: exec_call_block(c, fr, n, out); break;
     case JN_FILTER_BLOCK: {
         jbuf captured = {0};
         exec_body(c, fr, &n->body, &captured);
@@ -569,11 +648,12 @@ static flow exec_node(jctx *c, jframe *fr, const jnode *n, jbuf *out) {
 }
 
 static flow exec_body(jctx *c, jframe *fr, const jnodes *body, jbuf *out) {
-    for (size_t i = 0; i < body->n; i++) {
-        flow fl = exec_node(c, fr, body->v[i], out);
-        if (fl != FLOW_NORMAL) return fl;
-    }
-    return FLOW_NORMAL;
+    if (!body->n) return FLOW_NORMAL;
+    jinja_enter(c, body->v[0]->line);
+    flow fl = FLOW_NORMAL;
+    for (size_t i = 0; i < body->n && fl == FLOW_NORMAL; i++) fl = exec_node(c, fr, body->v[i], out);
+    jinja_leave(c);
+    return fl;
 }
 
 tl_status tl_jinja_parse(const char *source, size_t len, tl_jinja **out, tl_error *err) {
@@ -584,7 +664,10 @@ tl_status tl_jinja_parse(const char *source, size_t len, tl_jinja **out, tl_erro
         free(t);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory parsing a template");
     }
-    jfail f = {.err = err, .arena = t->arena};
+    /* Parsing takes time and memory linear in the source; the default
+     * memory budget only guards against a bug making that worse. */
+    jfail f = {.err = err, .arena = t->arena, .max_steps = UINT64_MAX, .max_memory = TL_CHAT_DEFAULT_MAX_MEMORY,
+               .max_output = SIZE_MAX};
     tl_error local;
     if (!err) f.err = &local;
     if (setjmp(f.jump)) {
@@ -601,12 +684,20 @@ tl_status tl_jinja_parse(const char *source, size_t len, tl_jinja **out, tl_erro
 
 tl_status tl_jinja_render(const tl_jinja *t, const cJSON *context, char **out, size_t *out_len,
                           tl_error *err) {
+    return tl_jinja_render_limited(t, context, NULL, out, out_len, err);
+}
+
+tl_status tl_jinja_render_limited(const tl_jinja *t, const cJSON *context, const tl_chat_limits *limits,
+                                  char **out, size_t *out_len, tl_error *err) {
     *out = NULL;
     if (out_len) *out_len = 0;
     jarena *arena = ja_new();
     if (!arena) return tl_fail(err, TL_ERR_NOMEM, "out of memory rendering a template");
     tl_error local;
-    jfail f = {.err = err ? err : &local, .arena = arena};
+    jfail f = {.err = err ? err : &local, .arena = arena, .line = 1};
+    f.max_steps = limits && limits->max_steps ? limits->max_steps : TL_CHAT_DEFAULT_MAX_STEPS;
+    f.max_memory = limits && limits->max_memory ? limits->max_memory : TL_CHAT_DEFAULT_MAX_MEMORY;
+    f.max_output = limits && limits->max_output ? limits->max_output : TL_CHAT_DEFAULT_MAX_OUTPUT;
     /* volatile: read after longjmp */
     volatile tl_status status = TL_OK;
     if (setjmp(f.jump)) {
@@ -624,11 +715,12 @@ tl_status tl_jinja_render(const tl_jinja *t, const cJSON *context, char **out, s
                 c.now_epoch = (int64_t)item->valuedouble;
                 continue;
             }
-            assign(&c, c.root, jf_strndup(&f, item->string, strlen(item->string)), jv_from_cjson(&f, item));
+            assign(&c, c.root, jf_strndup(&f, item->string, strlen(item->string)), jv_from_cjson(&f, item, 0));
         }
     }
     jframe *top = new_frame(&c, c.root);
     jbuf buf = {0};
+    f.output = &buf;
     exec_body(&c, top, &t->body, &buf);
     char *result = malloc(buf.len + 1);
     if (!result) {

@@ -18,6 +18,7 @@ static bool str_eq(jv v, const char *s) {
 /* An attribute path "a.b.0" looked up item-first, as environment.getitem. */
 static jv get_path(jctx *c, int line, jv obj, jv path) {
     if (path.kind != JV_STR) return jinja_getattr(c, line, obj, path, false);
+    jf_scan(c->fail, path.u.str.n);
     const char *p = path.u.str.s, *end = p + path.u.str.n;
     while (p <= end) {
         const char *dot = memchr(p, '.', (size_t)(end - p));
@@ -49,18 +50,13 @@ static jv sorted(jctx *c, int line, jv value, bool reverse, bool case_sensitive,
     size_t n = src->n;
     jv out = jv_new_list(c->fail);
     jv *keys = jf_alloc(c->fail, (n + 1) * sizeof(jv));
+    size_t *order = jf_alloc(c->fail, (n + 1) * sizeof(size_t));
     for (size_t i = 0; i < n; i++) {
-        jlist_push(c->fail, out.u.list, src->items[i]);
         keys[i] = sort_key(c, line, src->items[i], attribute, case_sensitive);
+        order[i] = i;
     }
-    jv *items = out.u.list->items;
-    for (size_t i = 1; i < n; i++) /* stable insertion sort */
-        for (size_t j = i; j > 0; j--) {
-            int cmp = jv_compare(c->fail, line, keys[j - 1], keys[j]);
-            if (reverse ? cmp >= 0 : cmp <= 0) break;
-            jv t = keys[j]; keys[j] = keys[j - 1]; keys[j - 1] = t;
-            t = items[j]; items[j] = items[j - 1]; items[j - 1] = t;
-        }
+    jv_sort_order(c->fail, line, keys, order, n, reverse);
+    for (size_t i = 0; i < n; i++) jlist_push(c->fail, out.u.list, src->items[order[i]]);
     return out;
 }
 
@@ -90,11 +86,18 @@ static jv select_items(jctx *c, int line, jv value, const jargs *a, bool by_attr
     return out;
 }
 
+/* A finite double truncated to an int, saturating (Python's ints are unbounded). */
+static jv int_of_double(double d) {
+    if (d >= 9223372036854775807.0) return jv_int(INT64_MAX);
+    if (d <= -9223372036854775808.0) return jv_int(INT64_MIN);
+    return jv_int((int64_t)d);
+}
+
 static jv to_int(jctx *c, jv v, jv fallback) {
     switch (v.kind) {
     case JV_INT: return v;
     case JV_BOOL: return jv_int(v.u.b);
-    case JV_FLOAT: return isfinite(v.u.f) ? jv_int((int64_t)v.u.f) : fallback;
+    case JV_FLOAT: return isfinite(v.u.f) ? int_of_double(v.u.f) : fallback;
     case JV_STR: {
         char *s = jf_strndup(c->fail, v.u.str.s, v.u.str.n), *end;
         while (*s == ' ' || *s == '\t' || *s == '\n') s++;
@@ -103,7 +106,7 @@ static jv to_int(jctx *c, jv v, jv fallback) {
         if (end != s && *end == 0) return jv_int(i);
         double d = strtod(s, &end);
         while (*end == ' ' || *end == '\t' || *end == '\n') end++;
-        if (end != s && *end == 0 && isfinite(d)) return jv_int((int64_t)d);
+        if (end != s && *end == 0 && isfinite(d)) return int_of_double(d);
         return fallback;
     }
     default: return fallback;
@@ -173,7 +176,7 @@ static jv escape_html(jctx *c, jv s) {
 static int64_t length_of(jctx *c, int line, jv v) {
     switch (v.kind) {
     case JV_UNDEF: return 0;
-    case JV_STR: return (int64_t)utf8_length(v.u.str.s, v.u.str.n);
+    case JV_STR: jf_scan(c->fail, v.u.str.n); return (int64_t)utf8_length(v.u.str.s, v.u.str.n);
     case JV_LIST: return (int64_t)v.u.list->n;
     case JV_DICT: return (int64_t)v.u.dict->n;
     default: jfail_at(c->fail, line, "object of type '%s' has no len()", jv_type_name(v));
@@ -193,7 +196,9 @@ static const char *const TESTS[] = {
 bool jinja_filter_known(const char *name) { return jname_in(name, FILTERS); }
 bool jinja_test_known(const char *name) { return jname_in(name, TESTS); }
 
-jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
+/* Every filter but map; not inlined, so that map's recursion through
+ * jinja_filter keeps small stack frames. */
+static JINJA_NOINLINE jv apply_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     jfail *f = c->fail;
     if (!strcmp(name, "default") || !strcmp(name, "d")) {
         jv fallback = jarg(a, 0, "default_value", jv_cstr(""));
@@ -244,32 +249,6 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         return select_items(c, line, v, a, true, name[0] == 's');
     if (!strcmp(name, "select") || !strcmp(name, "reject"))
         return select_items(c, line, v, a, false, name[0] == 's');
-    if (!strcmp(name, "map")) {
-        jlist *l = jinja_iterate(c, line, v);
-        jv out = jv_new_list(f);
-        jv attribute = jarg(a, 99, "attribute", jv_undef(NULL));
-        if (attribute.kind != JV_UNDEF) {
-            jv fallback = jarg(a, 99, "default", jv_undef(NULL));
-            for (size_t i = 0; i < l->n; i++) {
-                jv item = get_path(c, line, l->items[i], attribute);
-                jlist_push(f, out.u.list, item.kind == JV_UNDEF && fallback.kind != JV_UNDEF ? fallback : item);
-            }
-            return out;
-        }
-        jv filter = jarg(a, 0, NULL, jv_undef(NULL));
-        if (filter.kind != JV_STR) jfail_at(f, line, "map requires a filter name or attribute=");
-        char *fname = jf_strndup(f, filter.u.str.s, filter.u.str.n);
-        jargs rest = {0};
-        if (a->n_pos > 1) {
-            rest.pos = a->pos + 1;
-            rest.n_pos = a->n_pos - 1;
-        }
-        rest.kw_names = a->kw_names;
-        rest.kw = a->kw;
-        rest.n_kw = a->n_kw;
-        for (size_t i = 0; i < l->n; i++) jlist_push(f, out.u.list, jinja_filter(c, line, fname, l->items[i], &rest));
-        return out;
-    }
     if (!strcmp(name, "sort")) {
         return sorted(c, line, v, jv_truthy(jarg(a, 0, "reverse", jv_bool(false))),
                       jv_truthy(jarg(a, 1, "case_sensitive", jv_bool(false))), jarg(a, 2, "attribute", jv_none()));
@@ -282,7 +261,7 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         for (size_t i = 0; i < l->n; i++) {
             jv key = sort_key(c, line, l->items[i], attribute, case_sensitive);
             bool dup = false;
-            for (size_t k = 0; k < seen.u.list->n && !dup; k++) dup = jv_equal(seen.u.list->items[k], key);
+            for (size_t k = 0; k < seen.u.list->n && !dup; k++) dup = jv_equal(f, seen.u.list->items[k], key);
             if (dup) continue;
             jlist_push(f, seen.u.list, key);
             jlist_push(f, out.u.list, l->items[i]);
@@ -311,7 +290,7 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
         jlist *l = jinja_iterate(c, line, v);
         for (size_t i = 0; i < l->n; i++) {
             jv item = attribute.kind != JV_NONE ? get_path(c, line, l->items[i], attribute) : l->items[i];
-            if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int(total.u.i + item.u.i);
+            if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int((int64_t)((uint64_t)total.u.i + (uint64_t)item.u.i));
             else if ((item.kind == JV_INT || item.kind == JV_FLOAT || item.kind == JV_BOOL) &&
                      (total.kind == JV_INT || total.kind == JV_FLOAT))
                 total = jv_float((total.kind == JV_INT ? (double)total.u.i : total.u.f) +
@@ -324,7 +303,7 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     if (!strcmp(name, "int")) return to_int(c, v, jarg(a, 0, "default", jv_int(0)));
     if (!strcmp(name, "float")) return to_float(c, v, jarg(a, 0, "default", jv_float(0.0)));
     if (!strcmp(name, "abs")) {
-        if (v.kind == JV_INT) return jv_int(v.u.i < 0 ? -v.u.i : v.u.i);
+        if (v.kind == JV_INT) return jv_int(v.u.i < 0 ? (int64_t)(0 - (uint64_t)v.u.i) : v.u.i);
         if (v.kind == JV_FLOAT) return jv_float(fabs(v.u.f));
         if (v.kind == JV_BOOL) return jv_int(v.u.b);
         jfail_at(f, line, "bad operand type for abs(): '%s'", jv_type_name(v));
@@ -362,6 +341,7 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     }
     /* string filters: Jinja2 converts the value with str() first */
     jv s = jv_to_string(f, v);
+    jf_scan(f, s.u.str.n);
     if (!strcmp(name, "trim")) return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, true);
     if (!strcmp(name, "upper")) return jstr_case(c, s, CASE_UPPER);
     if (!strcmp(name, "lower")) return jstr_case(c, s, CASE_LOWER);
@@ -398,6 +378,43 @@ jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     jfail_at(f, line, "unknown filter '%s'", name);
 }
 
+/* map(attribute=...) or map('filter', args...), which calls jinja_filter
+ * again: once per argument at most, each a level of nesting. */
+static jv map_filter(jctx *c, int line, jv v, const jargs *a) {
+    jfail *f = c->fail;
+    jlist *l = jinja_iterate(c, line, v);
+    jv out = jv_new_list(f);
+    jv attribute = jarg(a, 99, "attribute", jv_undef(NULL));
+    if (attribute.kind != JV_UNDEF) {
+        jv fallback = jarg(a, 99, "default", jv_undef(NULL));
+        for (size_t i = 0; i < l->n; i++) {
+            jv item = get_path(c, line, l->items[i], attribute);
+            jlist_push(f, out.u.list, item.kind == JV_UNDEF && fallback.kind != JV_UNDEF ? fallback : item);
+        }
+        return out;
+    }
+    jv filter = jarg(a, 0, NULL, jv_undef(NULL));
+    if (filter.kind != JV_STR) jfail_at(f, line, "map requires a filter name or attribute=");
+    char *fname = jf_strndup(f, filter.u.str.s, filter.u.str.n);
+    jargs rest = {0};
+    if (a->n_pos > 1) {
+        rest.pos = a->pos + 1;
+        rest.n_pos = a->n_pos - 1;
+    }
+    rest.kw_names = a->kw_names;
+    rest.kw = a->kw;
+    rest.n_kw = a->n_kw;
+    jinja_enter(c, line); /* map('map', 'map', ...) recurses once per argument */
+    for (size_t i = 0; i < l->n; i++) jlist_push(f, out.u.list, jinja_filter(c, line, fname, l->items[i], &rest));
+    jinja_leave(c);
+    return out;
+}
+
+jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
+    if (!strcmp(name, "map")) return map_filter(c, line, v, a);
+    return apply_filter(c, line, name, v, a);
+}
+
 /* ---- tests ---------------------------------------------------------------------------- */
 bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
     jv other = jarg(a, 0, NULL, jv_undef(NULL));
@@ -417,8 +434,8 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
     if (!strcmp(name, "callable")) return v.kind == JV_FUNC;
     if (!strcmp(name, "true")) return v.kind == JV_BOOL && v.u.b;
     if (!strcmp(name, "false")) return v.kind == JV_BOOL && !v.u.b;
-    if (!strcmp(name, "equalto") || !strcmp(name, "eq") || !strcmp(name, "==")) return jv_equal(v, other);
-    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !jv_equal(v, other);
+    if (!strcmp(name, "equalto") || !strcmp(name, "eq") || !strcmp(name, "==")) return jv_equal(c->fail, v, other);
+    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !jv_equal(c->fail, v, other);
     if (!strcmp(name, "lt") || !strcmp(name, "lessthan")) return jv_compare(c->fail, line, v, other) < 0;
     if (!strcmp(name, "le")) return jv_compare(c->fail, line, v, other) <= 0;
     if (!strcmp(name, "gt") || !strcmp(name, "greaterthan")) return jv_compare(c->fail, line, v, other) > 0;
@@ -427,7 +444,7 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
         if (v.kind != other.kind) return false;
         if (v.kind == JV_LIST) return v.u.list == other.u.list;
         if (v.kind == JV_DICT) return v.u.dict == other.u.dict;
-        return jv_equal(v, other);
+        return jv_equal(c->fail, v, other);
     }
     if (!strcmp(name, "odd") || !strcmp(name, "even") || !strcmp(name, "divisibleby")) {
         if (v.kind != JV_INT) jfail_at(c->fail, line, "test '%s' expects an integer", name);
@@ -439,12 +456,12 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
     if (!strcmp(name, "in")) {
         if (other.kind == JV_STR) {
             if (v.kind != JV_STR) jfail_at(c->fail, line, "'in <string>' requires string as left operand");
-            return jstr_find(other.u.str.s, other.u.str.n, v.u.str.s, v.u.str.n) != NULL;
+            return jstr_find(c->fail, other.u.str.s, other.u.str.n, v.u.str.s, v.u.str.n) != NULL;
         }
-        if (other.kind == JV_DICT) return jdict_get(other.u.dict, v) != NULL;
+        if (other.kind == JV_DICT) return jdict_get(c->fail, other.u.dict, v) != NULL;
         jlist *l = jinja_iterate(c, line, other);
         for (size_t i = 0; i < l->n; i++)
-            if (jv_equal(l->items[i], v)) return true;
+            if (jv_equal(c->fail, l->items[i], v)) return true;
         return false;
     }
     if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
@@ -452,8 +469,8 @@ bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
         bool upper = name[0] == 'u', cased = false;
         jv lowered = jstr_case(c, v, upper ? CASE_UPPER : CASE_LOWER);
         jv other_case = jstr_case(c, v, upper ? CASE_LOWER : CASE_UPPER);
-        cased = !jv_equal(other_case, v);
-        return cased && jv_equal(lowered, v);
+        cased = !jv_equal(c->fail, other_case, v);
+        return cased && jv_equal(c->fail, lowered, v);
     }
     jfail_at(c->fail, line, "unknown test '%s'", name);
 }

@@ -4,6 +4,12 @@
  * undefined, none, bool, int, float, str, list, dict, callable), tokens and
  * the syntax tree. Errors inside the engine longjmp to the public entry
  * point, which is safe because every allocation lives in an arena.
+ *
+ * Hostile templates: every recursive path counts its depth (parser
+ * nesting, evaluation nesting, value nesting) against limits far below what
+ * a small thread stack holds, chains (a + b + ..., a.b.c, x|f|g, elif) are
+ * flat lists evaluated in a loop, and a render has a budget of steps, arena
+ * memory and output (kept in jfail) that the engine charges as it works.
  */
 #ifndef TL_CHAT_JINJA_INTERNAL_H
 #define TL_CHAT_JINJA_INTERNAL_H
@@ -18,28 +24,60 @@
 #include "tinyllm.h"
 #include "util/error.h"
 
+/* Keeps a big helper's locals out of the frames of the recursive functions
+ * that call it (the depth limits assume small frames). */
+#if defined(__GNUC__)
+#define JINJA_NOINLINE __attribute__((noinline))
+#else
+#define JINJA_NOINLINE
+#endif
+
 /* ---- arena --------------------------------------------------------------- */
 typedef struct jarena jarena;
 jarena *ja_new(void);
 void ja_free(jarena *a);
-/* Zeroed memory; returns NULL only when out of memory. */
-void *ja_alloc(jarena *a, size_t n);
+/* Zeroed memory; NULL when out of memory or when the arena would grow past
+ * `limit` bytes (*over_limit tells which). */
+void *ja_alloc(jarena *a, size_t n, size_t limit, bool *over_limit);
 
-/* Where errors go: a tl_error and the jump back to the entry point. */
-typedef struct jfail {
-    jmp_buf jump;
-    tl_error *err;
-    jarena *arena;
-} jfail;
-_Noreturn void jfail_at(jfail *f, int line, const char *fmt, ...) TL_PRINTF(3, 4);
-void *jf_alloc(jfail *f, size_t n); /* ja_alloc that fails cleanly */
-char *jf_strndup(jfail *f, const char *s, size_t n);
+/* Depth limits of the recursive paths, each far below what a 256 KiB stack
+ * holds (tests/unit/test_jinja_limits.c renders the worst cases on one). */
+#define JINJA_MAX_PARSE_NESTING 100 /* brackets, unary operators, not, blocks */
+#define JINJA_MAX_EVAL_NESTING 128  /* nested expression/statement evaluation */
+#define JINJA_MAX_VALUE_NESTING 100 /* lists/dicts inside each other */
+#define JINJA_MAX_CALL_DEPTH 50     /* macro and caller() calls */
 
-/* ---- a growable string in the arena ---------------------------------------- */
 typedef struct jbuf {
     char *data;
     size_t len, cap;
 } jbuf;
+
+/* Where errors go (a tl_error and the jump back to the entry point), the
+ * line being run (for budget errors), and the render's budget. */
+typedef struct jfail {
+    jmp_buf jump;
+    tl_error *err;
+    jarena *arena;
+    int line;
+    uint64_t steps, max_steps;
+    size_t max_memory;
+    const jbuf *output; /* the render's output, limited to max_output bytes */
+    size_t max_output;
+} jfail;
+_Noreturn void jfail_at(jfail *f, int line, const char *fmt, ...) TL_PRINTF(3, 4);
+_Noreturn void jfail_steps(jfail *f);
+void *jf_alloc(jfail *f, size_t n); /* ja_alloc that fails cleanly */
+char *jf_strndup(jfail *f, const char *s, size_t n);
+
+/* Charges `n` steps of work to the render's budget. */
+static inline void jf_work(jfail *f, uint64_t n) {
+    f->steps += n;
+    if (f->steps > f->max_steps) jfail_steps(f);
+}
+/* Charges a scan over `bytes` bytes (a step per 64 bytes). */
+static inline void jf_scan(jfail *f, size_t bytes) { jf_work(f, 1 + bytes / 64); }
+
+/* ---- a growable string in the arena ---------------------------------------- */
 void jbuf_add(jfail *f, jbuf *b, const char *s, size_t n);
 void jbuf_adds(jfail *f, jbuf *b, const char *s);
 void jbuf_addc(jfail *f, jbuf *b, char c);
@@ -91,12 +129,13 @@ jv jv_new_dict(jfail *f);
 void jlist_push(jfail *f, jlist *l, jv v);
 /* Insert or replace. */
 void jdict_set(jfail *f, jdict *d, jv key, jv val);
-/* NULL when absent. */
-jv *jdict_get(const jdict *d, jv key);
-jv *jdict_gets(const jdict *d, const char *key);
+/* NULL when absent; charges a step per key compared. */
+jv *jdict_get(jfail *f, const jdict *d, jv key);
+jv *jdict_gets(jfail *f, const jdict *d, const char *key);
 
 bool jv_truthy(jv v);
-bool jv_equal(jv a, jv b);
+/* Python's ==; charges its work, fails on values nested too deeply. */
+bool jv_equal(jfail *f, jv a, jv b);
 /* -1/0/1; fails (line) when the kinds cannot be ordered, like Python. */
 int jv_compare(jfail *f, int line, jv a, jv b);
 const char *jv_type_name(jv v);
@@ -107,7 +146,9 @@ void jv_repr(jfail *f, jbuf *b, jv v);
 jv jv_to_string(jfail *f, jv v);
 /* json.dumps(v, ensure_ascii=False, indent=indent (<0: none), sort_keys). */
 void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, int depth);
-jv jv_from_cjson(jfail *f, const cJSON *j);
+jv jv_from_cjson(jfail *f, const cJSON *j, int depth);
+/* Stable merge sort of order[0..n) by keys[order[i]] (descending when reverse). */
+void jv_sort_order(jfail *f, int line, const jv *keys, size_t *order, size_t n, bool reverse);
 /* Python float repr (shortest round trip). */
 void jv_float_repr(jbuf *b, jfail *f, double d);
 /* Number of code points of a UTF-8 string. */
@@ -141,13 +182,17 @@ typedef enum jnode_kind {
     /* expressions */
     JN_LITERAL, JN_NAME, JN_LIST, JN_TUPLE, JN_DICT, JN_UNARY, JN_BINARY, JN_AND, JN_OR,
     JN_NOT, JN_COMPARE, JN_TERNARY, JN_GETATTR, JN_GETITEM, JN_SLICE, JN_CALL, JN_FILTER,
-    JN_TEST, JN_CONCAT
+    JN_TEST, JN_CONCAT,
+    /* a: the first operand; items: steps (BINARY, AND, OR, GETATTR, GETITEM,
+     * CALL, FILTER, TEST nodes whose `a` is NULL) applied left to right to
+     * the value so far, so long chains need no recursion */
+    JN_CHAIN
 } jnode_kind;
 
 typedef struct jnode jnode;
 typedef struct jnodes {
     jnode **v;
-    size_t n;
+    size_t n, cap;
 } jnodes;
 
 struct jnode {
@@ -165,6 +210,8 @@ struct jnode {
     jnodes body, else_body;
     jnodes ops;            /* compare: right operands; names hold the operators */
     bool negated;          /* "is not" */
+    bool is_elif;          /* an if that is the elif of the if whose else_body it is */
+    bool uses_loop;        /* a for whose body reads `loop` (or might: nested loops count) */
 };
 
 /* Parses tokens into a body of statements. */
@@ -199,9 +246,14 @@ typedef struct jfunc {
 struct jctx {
     jfail *fail;
     jframe *root;
-    int depth;
+    int call_depth; /* macro and caller() calls */
+    int nesting;    /* eval/exec recursion */
     int64_t now_epoch;
 };
+
+/* Counts one level of recursion (fails past JINJA_MAX_EVAL_NESTING). */
+void jinja_enter(jctx *c, int line);
+static inline void jinja_leave(jctx *c) { c->nesting--; }
 
 jv jinja_call(jctx *c, int line, jv callee, const jargs *args);
 /* A filter by name; fails for unknown names. */
@@ -234,7 +286,8 @@ jv jstr_case(jctx *c, jv s, case_kind kind);
 jv jstr_capitalize(jctx *c, jv s);
 jv jstr_title(jctx *c, jv s);
 jv jstr_strip(jctx *c, int line, jv s, jv chars, bool left, bool right);
-const char *jstr_find(const char *haystack, size_t hn, const char *needle, size_t nn);
+/* First occurrence; charges its work. */
+const char *jstr_find(jfail *f, const char *haystack, size_t hn, const char *needle, size_t nn);
 /* count < 0: replace all. */
 jv jstr_replace(jctx *c, jv s, jv old, jv new_text, int64_t count);
 /* sep None: runs of whitespace; maxsplit < 0: no limit. */

@@ -23,6 +23,7 @@ typedef struct lexer {
 } lexer;
 
 static jtok *push(lexer *L, jtok_kind kind, int line) {
+    L->f->line = line; /* for a budget error */
     if (L->n == L->cap) {
         size_t cap = L->cap ? L->cap * 2 : 256;
         jtok *t = jf_alloc(L->f, cap * sizeof(jtok));
@@ -125,7 +126,10 @@ static void lex_string(lexer *L) {
     char quote = L->src[L->pos];
     int line = L->line;
     size_t i = L->pos + 1;
-    char *out = jf_alloc(L->f, L->len - L->pos + 1);
+    /* The unescaped text is never longer than the quoted source. */
+    size_t end = i;
+    while (end < L->len && L->src[end] != quote) end += L->src[end] == '\\' ? 2 : 1;
+    char *out = jf_alloc(L->f, (end < L->len ? end : L->len) - L->pos + 1);
     size_t o = 0;
     for (;;) {
         if (i >= L->len) jfail_at(L->f, line, "unterminated string");

@@ -27,12 +27,13 @@ jv jinja_get_method(jctx *c, jv self, const char *name) {
     return jv_method(c, JF_METHOD, name, self);
 }
 
-static int64_t count_sub(jv s, jv sub) {
+static int64_t count_sub(jfail *f, jv s, jv sub) {
+    jf_scan(f, s.u.str.n);
     if (sub.u.str.n == 0) return (int64_t)utf8_length(s.u.str.s, s.u.str.n) + 1;
     int64_t count = 0;
     const char *p = s.u.str.s, *end = p + s.u.str.n;
     for (;;) {
-        const char *hit = jstr_find(p, (size_t)(end - p), sub.u.str.s, sub.u.str.n);
+        const char *hit = jstr_find(f, p, (size_t)(end - p), sub.u.str.s, sub.u.str.n);
         if (!hit) return count;
         count++;
         p = hit + sub.u.str.n;
@@ -71,6 +72,10 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
     jfail *f = c->fail;
     const char *name = fn->name;
     jv self = fn->self;
+    /* A str method's work is at most a few passes over the string; list and
+     * dict methods charge what they move (lookups charge themselves). */
+    if (self.kind == JV_STR) jf_scan(f, self.u.str.n);
+    else jf_work(f, 1);
     if (self.kind == JV_STR) {
         if (!strcmp(name, "strip")) return jstr_strip(c, line, self, jarg(a, 0, "chars", jv_none()), true, true);
         if (!strcmp(name, "lstrip")) return jstr_strip(c, line, self, jarg(a, 0, "chars", jv_none()), true, false);
@@ -94,16 +99,19 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
         if (!strcmp(name, "find") || !strcmp(name, "rfind")) {
             jv sub = jarg_str(c, line, jarg(a, 0, NULL, jv_undef(NULL)), name);
             const char *hit = NULL;
-            if (name[0] == 'f') hit = jstr_find(self.u.str.s, self.u.str.n, sub.u.str.s, sub.u.str.n);
+            if (name[0] == 'f') hit = jstr_find(f, self.u.str.s, self.u.str.n, sub.u.str.s, sub.u.str.n);
             else
-                for (size_t i = self.u.str.n + 1; i-- > 0 && !hit;)
+                for (size_t i = self.u.str.n + 1; i-- > 0 && !hit;) {
+                    jf_scan(f, sub.u.str.n);
                     if (i + sub.u.str.n <= self.u.str.n && memcmp(self.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0)
                         hit = self.u.str.s + i;
+                }
             if (!hit) return jv_int(-1);
+            jf_scan(f, self.u.str.n);
             return jv_int((int64_t)utf8_length(self.u.str.s, (size_t)(hit - self.u.str.s)));
         }
         if (!strcmp(name, "count"))
-            return jv_int(count_sub(self, jarg_str(c, line, jarg(a, 0, NULL, jv_undef(NULL)), "count")));
+            return jv_int(count_sub(f, self, jarg_str(c, line, jarg(a, 0, NULL, jv_undef(NULL)), "count")));
         if (!strcmp(name, "join")) return jstr_join(c, line, self, jarg(a, 0, NULL, jv_new_list(f)));
         if (!strcmp(name, "format")) return format(c, line, self, a);
         if (!strcmp(name, "splitlines")) {
@@ -130,7 +138,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
     } else if (self.kind == JV_DICT) {
         jdict *d = self.u.dict;
         if (!strcmp(name, "get")) {
-            jv *v = jdict_get(d, jarg(a, 0, NULL, jv_none()));
+            jv *v = jdict_get(f, d, jarg(a, 0, NULL, jv_none()));
             return v ? *v : jarg(a, 1, NULL, jv_none());
         }
         if (!strcmp(name, "items") || !strcmp(name, "keys") || !strcmp(name, "values")) {
@@ -155,7 +163,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
         }
         if (!strcmp(name, "pop") || !strcmp(name, "setdefault")) {
             jv key = jarg(a, 0, NULL, jv_none());
-            jv *v = jdict_get(d, key);
+            jv *v = jdict_get(f, d, key);
             if (name[0] == 's') {
                 if (v) return *v;
                 jdict_set(f, d, key, jarg(a, 1, NULL, jv_none()));
@@ -167,6 +175,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             }
             jv result = *v;
             size_t index = (size_t)(v - d->vals);
+            jf_scan(f, 2 * (d->n - index - 1) * sizeof(jv));
             memmove(d->keys + index, d->keys + index + 1, (d->n - index - 1) * sizeof(jv));
             memmove(d->vals + index, d->vals + index + 1, (d->n - index - 1) * sizeof(jv));
             d->n--;
@@ -201,6 +210,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             if (i < 0) i += (int64_t)l->n;
             if (i < 0 || i >= (int64_t)l->n) jfail_at(f, line, "pop index out of range");
             jv result = l->items[i];
+            jf_scan(f, (l->n - (size_t)i - 1) * sizeof(jv));
             memmove(l->items + i, l->items + i + 1, (l->n - (size_t)i - 1) * sizeof(jv));
             l->n--;
             return result;
@@ -212,6 +222,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             if (i < 0) i = 0;
             if (i > (int64_t)l->n) i = (int64_t)l->n;
             jlist_push(f, l, jv_none());
+            jf_scan(f, (l->n - 1 - (size_t)i) * sizeof(jv));
             memmove(l->items + i + 1, l->items + i, (l->n - 1 - (size_t)i) * sizeof(jv));
             l->items[i] = jarg(a, 1, NULL, jv_none());
             return jv_none();
@@ -220,7 +231,7 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
             jv needle = jarg(a, 0, NULL, jv_none());
             int64_t count = 0;
             for (size_t i = 0; i < l->n; i++)
-                if (jv_equal(l->items[i], needle)) {
+                if (jv_equal(f, l->items[i], needle)) {
                     if (name[0] == 'i') return jv_int((int64_t)i);
                     count++;
                 }
@@ -274,6 +285,7 @@ jv jinja_call_builtin(jctx *c, int line, const char *name, const jargs *a) {
         for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
             if (out.u.list->n >= 100000) jfail_at(f, line, "range too big");
             jlist_push(f, out.u.list, jv_int(i));
+            if (step > 0 ? i > INT64_MAX - step : i < INT64_MIN - step) break; /* the next would overflow */
         }
         return out;
     }

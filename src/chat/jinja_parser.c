@@ -3,19 +3,21 @@
  * with Jinja2's statement set (if, for, set, macro, call, filter, break,
  * continue, do) and its expression precedence: ternary, or, and, not,
  * comparisons, + -, ~, * / // %, **, unary, then postfix access, calls,
- * filters and tests.
+ * filters and tests. Left-associative runs of operators, accesses, calls,
+ * filters and tests become one flat JN_CHAIN, and elif runs a flat list of
+ * ifs, so no input makes the tree deeper than its bracket and block nesting,
+ * which is limited (JINJA_MAX_PARSE_NESTING).
  */
 #include <string.h>
 
 #include "chat/jinja_internal.h"
-
-#define MAX_NESTING 200
 
 typedef struct parser {
     jfail *f;
     const jtok *t;
     size_t n, pos;
     int depth;
+    size_t loop_names; /* how many times the name `loop` has been read */
 } parser;
 
 static const jtok *peek(parser *P) { return &P->t[P->pos]; }
@@ -68,32 +70,53 @@ static const char *expect_name(parser *P) {
 }
 
 static jnode *new_node(parser *P, jnode_kind kind, int line) {
+    P->f->line = line; /* for a budget error */
     jnode *n = jf_alloc(P->f, sizeof(jnode));
     n->kind = kind;
     n->line = line;
     return n;
 }
 
-static void nodes_push(parser *P, jnodes *list, jnode *node, size_t *cap) {
-    if (list->n == *cap) {
-        size_t c = *cap ? *cap * 2 : 4;
+static void nodes_push(parser *P, jnodes *list, jnode *node) {
+    if (list->n == list->cap) {
+        size_t c = list->cap ? list->cap * 2 : 4;
         jnode **v = jf_alloc(P->f, c * sizeof(jnode *));
         if (list->n) memcpy(v, list->v, list->n * sizeof(jnode *));
         list->v = v;
-        *cap = c;
+        list->cap = c;
     }
     list->v[list->n++] = node;
 }
 
+/* Appends to an array of n names whose capacity is n rounded up to a power
+ * of two (at least 4), so a long list costs linear memory. */
 static const char **names_push(parser *P, const char **names, size_t n, const char *name) {
-    const char **v = jf_alloc(P->f, (n + 1) * sizeof(char *));
-    if (n) memcpy(v, names, n * sizeof(char *));
-    v[n] = name;
-    return v;
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
+        const char **v = jf_alloc(P->f, (n ? 2 * n : 4) * sizeof(char *));
+        if (n) memcpy(v, names, n * sizeof(char *));
+        names = v;
+    }
+    names[n] = name;
+    return names;
 }
 
-static void enter(parser *P, int line) {
-    if (++P->depth > MAX_NESTING) jfail_at(P->f, line, "template nested too deeply");
+/* One more level of recursion: a bracket, unary operator, not, or block. */
+static void enter(parser *P, int line, const char *what) {
+    if (++P->depth > JINJA_MAX_PARSE_NESTING)
+        jfail_at(P->f, line, "%s nested deeper than %d levels", what, JINJA_MAX_PARSE_NESTING);
+}
+
+/* `step` (an operation whose operand is the value so far) applied after
+ * `left`: appended to left's chain, or a new chain. */
+static jnode *chain_append(parser *P, jnode *left, jnode *step) {
+    step->a = NULL;
+    if (left->kind != JN_CHAIN) {
+        jnode *chain = new_node(P, JN_CHAIN, left->line);
+        chain->a = left;
+        left = chain;
+    }
+    nodes_push(P, &left->items, step);
+    return left;
 }
 
 static jnode *parse_expr(parser *P);
@@ -105,7 +128,6 @@ static jnode *parse_postfix(parser *P, jnode *node);
 /* (args): positional then keyword arguments, into node->items / kw. */
 static void parse_call_args(parser *P, jnode *node) {
     expect_op(P, "(");
-    size_t cap_items = 0, cap_kw = 0;
     while (!is_op(peek(P), ")")) {
         if (node->items.n + node->kw.n > 0) expect_op(P, ",");
         if (is_op(peek(P), ")")) break;
@@ -113,10 +135,10 @@ static void parse_call_args(parser *P, jnode *node) {
             const char *name = next(P)->s;
             next(P);
             node->kw_names = names_push(P, node->kw_names, node->kw.n, name);
-            nodes_push(P, &node->kw, parse_expr(P), &cap_kw);
+            nodes_push(P, &node->kw, parse_expr(P));
         } else {
             if (node->kw.n) jfail_at(P->f, peek(P)->line, "positional argument after keyword argument");
-            nodes_push(P, &node->items, parse_expr(P), &cap_items);
+            nodes_push(P, &node->items, parse_expr(P));
         }
     }
     next(P);
@@ -125,9 +147,8 @@ static void parse_call_args(parser *P, jnode *node) {
 /* A call of `callee` whose "(" comes next. */
 static jnode *parse_call(parser *P, jnode *callee, int line) {
     jnode *call = new_node(P, JN_CALL, line);
-    call->a = callee;
     parse_call_args(P, call);
-    return call;
+    return chain_append(P, callee, call);
 }
 
 static jnode *parse_filter(parser *P, jnode *value) {
@@ -135,9 +156,8 @@ static jnode *parse_filter(parser *P, jnode *value) {
     jnode *node = new_node(P, JN_FILTER, t->line);
     node->name = expect_name(P);
     if (!jinja_filter_known(node->name)) jfail_at(P->f, t->line, "unknown filter '%s'", node->name);
-    node->a = value;
     if (is_op(peek(P), "(")) parse_call_args(P, node);
-    return node;
+    return chain_append(P, value, node);
 }
 
 static jnode *parse_test(parser *P, jnode *value) {
@@ -149,17 +169,15 @@ static jnode *parse_test(parser *P, jnode *value) {
     }
     node->name = expect_name(P);
     if (!jinja_test_known(node->name)) jfail_at(P->f, t->line, "unknown test '%s'", node->name);
-    node->a = value;
     const jtok *arg = peek(P);
     if (is_op(arg, "(")) {
         parse_call_args(P, node);
     } else if ((arg->kind == JT_NAME || arg->kind == JT_STRING || arg->kind == JT_INT ||
                 arg->kind == JT_FLOAT || is_op(arg, "[") || is_op(arg, "{")) &&
                !is_name(arg, "else") && !is_name(arg, "or") && !is_name(arg, "and")) {
-        size_t cap = 0;
-        nodes_push(P, &node->items, parse_postfix(P, parse_primary(P)), &cap);
+        nodes_push(P, &node->items, parse_postfix(P, parse_primary(P)));
     }
-    return node;
+    return chain_append(P, value, node);
 }
 
 /* Filters, tests and calls that follow a unary expression. */
@@ -202,21 +220,19 @@ static jnode *parse_postfix(parser *P, jnode *node) {
             next(P);
             const jtok *attr = next(P);
             jnode *get = new_node(P, JN_GETATTR, t->line);
-            get->a = node;
             if (attr->kind == JT_NAME) get->name = attr->s;
             else if (attr->kind == JT_INT) {
                 get->kind = JN_GETITEM;
                 get->b = new_node(P, JN_LITERAL, t->line);
                 get->b->literal = jv_int(attr->i);
             } else unexpected(P, attr, "an attribute name");
-            node = get;
+            node = chain_append(P, node, get);
         } else if (is_op(t, "[")) {
             next(P);
             jnode *get = new_node(P, JN_GETITEM, t->line);
-            get->a = node;
             get->b = parse_subscript(P);
             expect_op(P, "]");
-            node = get;
+            node = chain_append(P, node, get);
         } else if (is_op(t, "(")) {
             node = parse_call(P, node, t->line);
         } else break;
@@ -226,7 +242,6 @@ static jnode *parse_postfix(parser *P, jnode *node) {
 
 static jnode *parse_primary(parser *P) {
     const jtok *t = next(P);
-    enter(P, t->line);
     jnode *node = NULL;
     if (t->kind == JT_NAME) {
         node = new_node(P, JN_LITERAL, t->line);
@@ -237,6 +252,7 @@ static jnode *parse_primary(parser *P) {
         else {
             node->kind = JN_NAME;
             node->name = s;
+            if (!strcmp(s, "loop")) P->loop_names++;
         }
     } else if (t->kind == JT_STRING) {
         /* Adjacent strings concatenate. */
@@ -262,12 +278,11 @@ static jnode *parse_primary(parser *P) {
             jnode *first = parse_expr(P);
             if (is_op(peek(P), ",")) {
                 node = new_node(P, JN_TUPLE, t->line);
-                size_t cap = 0;
-                nodes_push(P, &node->items, first, &cap);
+                nodes_push(P, &node->items, first);
                 while (is_op(peek(P), ",")) {
                     next(P);
                     if (is_op(peek(P), ")")) break;
-                    nodes_push(P, &node->items, parse_expr(P), &cap);
+                    nodes_push(P, &node->items, parse_expr(P));
                 }
             } else {
                 node = first;
@@ -276,54 +291,50 @@ static jnode *parse_primary(parser *P) {
         }
     } else if (is_op(t, "[")) {
         node = new_node(P, JN_LIST, t->line);
-        size_t cap = 0;
         while (!is_op(peek(P), "]")) {
             if (node->items.n) expect_op(P, ",");
             if (is_op(peek(P), "]")) break;
-            nodes_push(P, &node->items, parse_expr(P), &cap);
+            nodes_push(P, &node->items, parse_expr(P));
         }
         next(P);
     } else if (is_op(t, "{")) {
         node = new_node(P, JN_DICT, t->line);
-        size_t cap = 0;
         while (!is_op(peek(P), "}")) {
             if (node->items.n) expect_op(P, ",");
             if (is_op(peek(P), "}")) break;
-            nodes_push(P, &node->items, parse_expr(P), &cap);
+            nodes_push(P, &node->items, parse_expr(P));
             expect_op(P, ":");
-            nodes_push(P, &node->items, parse_expr(P), &cap);
+            nodes_push(P, &node->items, parse_expr(P));
         }
         next(P);
     } else {
         unexpected(P, t, "an expression");
     }
-    P->depth--;
     return node;
 }
 
 static jnode *parse_unary(parser *P, bool with_filter) {
     const jtok *t = peek(P);
     jnode *node;
-    enter(P, t->line);
     if (is_op(t, "-") || is_op(t, "+")) {
         next(P);
+        enter(P, t->line, "expression");
         node = new_node(P, JN_UNARY, t->line);
         node->name = t->s;
         node->a = parse_unary(P, false);
+        P->depth--;
     } else {
         node = parse_postfix(P, parse_primary(P));
     }
     if (with_filter) node = parse_filter_expr(P, node);
-    P->depth--;
     return node;
 }
 
 static jnode *binary(parser *P, const jtok *op, jnode *left, jnode *right) {
     jnode *node = new_node(P, JN_BINARY, op->line);
     node->name = op->s;
-    node->a = left;
     node->b = right;
-    return node;
+    return chain_append(P, left, node);
 }
 
 static jnode *parse_pow(parser *P) {
@@ -350,11 +361,10 @@ static jnode *parse_concat(parser *P) {
     jnode *left = parse_math2(P);
     if (!is_op(peek(P), "~")) return left;
     jnode *node = new_node(P, JN_CONCAT, peek(P)->line);
-    size_t cap = 0;
-    nodes_push(P, &node->items, left, &cap);
+    nodes_push(P, &node->items, left);
     while (is_op(peek(P), "~")) {
         next(P);
-        nodes_push(P, &node->items, parse_math2(P), &cap);
+        nodes_push(P, &node->items, parse_math2(P));
     }
     return node;
 }
@@ -373,7 +383,6 @@ static jnode *parse_math1(parser *P) {
 static jnode *parse_compare(parser *P) {
     jnode *left = parse_math1(P);
     jnode *node = NULL;
-    size_t cap = 0;
     for (;;) {
         const jtok *t = peek(P);
         const char *op = NULL;
@@ -395,7 +404,7 @@ static jnode *parse_compare(parser *P) {
         }
         node->names = names_push(P, node->names, node->n_names, op);
         node->n_names++;
-        nodes_push(P, &node->ops, parse_math1(P), &cap);
+        nodes_push(P, &node->ops, parse_math1(P));
     }
     return node ? node : left;
 }
@@ -403,7 +412,7 @@ static jnode *parse_compare(parser *P) {
 static jnode *parse_not(parser *P) {
     if (is_name(peek(P), "not")) {
         const jtok *t = next(P);
-        enter(P, t->line);
+        enter(P, t->line, "expression");
         jnode *node = new_node(P, JN_NOT, t->line);
         node->a = parse_not(P);
         P->depth--;
@@ -418,9 +427,8 @@ static jnode *parse_word_chain(parser *P, const char *word, jnode_kind kind, jno
     while (is_name(peek(P), word)) {
         const jtok *t = next(P);
         jnode *node = new_node(P, kind, t->line);
-        node->a = left;
         node->b = operand(P);
-        left = node;
+        left = chain_append(P, left, node);
     }
     return left;
 }
@@ -430,7 +438,7 @@ static jnode *parse_or(parser *P) { return parse_word_chain(P, "or", JN_OR, pars
 
 /* An expression with the ternary "a if c else b" (else part optional). */
 static jnode *parse_expr(parser *P) {
-    enter(P, peek(P)->line);
+    enter(P, peek(P)->line, "expression");
     jnode *node = parse_or(P);
     while (is_name(peek(P), "if")) {
         const jtok *t = next(P);
@@ -453,12 +461,11 @@ static jnode *parse_tuple_expr(parser *P, bool with_ternary) {
     jnode *first = with_ternary ? parse_expr(P) : parse_or(P);
     if (!is_op(peek(P), ",")) return first;
     jnode *node = new_node(P, JN_TUPLE, line);
-    size_t cap = 0;
-    nodes_push(P, &node->items, first, &cap);
+    nodes_push(P, &node->items, first);
     while (is_op(peek(P), ",")) {
         next(P);
         if (peek(P)->kind == JT_BLOCK_END || peek(P)->kind == JT_VAR_END) break;
-        nodes_push(P, &node->items, with_ternary ? parse_expr(P) : parse_or(P), &cap);
+        nodes_push(P, &node->items, with_ternary ? parse_expr(P) : parse_or(P));
     }
     return node;
 }
@@ -478,18 +485,21 @@ static void parse_targets(parser *P, jnode *node) {
     if (paren) expect_op(P, ")");
 }
 
+/* if/elif.../else/endif: each elif is an if (is_elif) alone in the else
+ * body of the one before, built in a loop. */
 static jnode *parse_if(parser *P, int line) {
-    jnode *node = new_node(P, JN_IF, line);
-    node->a = parse_tuple_expr(P, true);
-    expect_block_end(P);
+    jnode *first = new_node(P, JN_IF, line), *node = first;
     static const char *const ends[] = {"elif", "else", "endif", NULL};
     const char *found;
-    node->body = parse_body(P, ends, &found, line, "if");
-    if (!strcmp(found, "elif")) {
-        jnode *elif = parse_if(P, peek(P)->line);
-        size_t cap = 0;
-        nodes_push(P, &node->else_body, elif, &cap);
-        return node; /* the nested if consumed endif */
+    for (;;) {
+        node->a = parse_tuple_expr(P, true);
+        expect_block_end(P);
+        node->body = parse_body(P, ends, &found, line, "if");
+        if (strcmp(found, "elif") != 0) break;
+        jnode *elif = new_node(P, JN_IF, peek(P)->line);
+        elif->is_elif = true;
+        nodes_push(P, &node->else_body, elif);
+        node = elif;
     }
     if (!strcmp(found, "else")) {
         expect_block_end(P);
@@ -497,7 +507,7 @@ static jnode *parse_if(parser *P, int line) {
         node->else_body = parse_body(P, end_only, &found, line, "if");
     }
     expect_block_end(P);
-    return node;
+    return first;
 }
 
 static jnode *parse_for(parser *P, int line) {
@@ -514,7 +524,9 @@ static jnode *parse_for(parser *P, int line) {
     expect_block_end(P);
     static const char *const ends[] = {"else", "endfor", NULL};
     const char *found;
+    size_t loop_names = P->loop_names;
     node->body = parse_body(P, ends, &found, line, "for");
+    node->uses_loop = P->loop_names != loop_names; /* else `loop` need not be made per iteration */
     if (!strcmp(found, "else")) {
         expect_block_end(P);
         static const char *const end_only[] = {"endfor", NULL};
@@ -533,9 +545,8 @@ static jnode *parse_filter_chain(parser *P, jnode *value) {
         filter->name = expect_name(P);
         if (!jinja_filter_known(filter->name))
             jfail_at(P->f, filter->line, "unknown filter '%s'", filter->name);
-        filter->a = node;
         if (is_op(peek(P), "(")) parse_call_args(P, filter);
-        node = filter;
+        node = chain_append(P, node, filter);
     } while (is_op(peek(P), "|"));
     return node;
 }
@@ -585,7 +596,6 @@ static jnode *parse_set(parser *P, int line) {
 /* Parameters "(a, b=1)" of a macro or call block. */
 static void parse_params(parser *P, jnode *node) {
     expect_op(P, "(");
-    size_t cap = 0;
     while (!is_op(peek(P), ")")) {
         if (node->n_names) expect_op(P, ",");
         if (is_op(peek(P), ")")) break;
@@ -596,7 +606,7 @@ static void parse_params(parser *P, jnode *node) {
             next(P);
             def = parse_expr(P);
         }
-        nodes_push(P, &node->defaults, def, &cap);
+        nodes_push(P, &node->defaults, def);
     }
     next(P);
 }
@@ -607,7 +617,7 @@ static jnode *parse_statement(parser *P) {
     const jtok *t = peek(P);
     if (t->kind != JT_NAME) unexpected(P, t, "a statement name");
     const char *name = next(P)->s;
-    enter(P, line);
+    enter(P, line, "blocks");
     jnode *node;
     if (!strcmp(name, "if")) node = parse_if(P, line);
     else if (!strcmp(name, "for")) node = parse_for(P, line);
@@ -625,8 +635,11 @@ static jnode *parse_statement(parser *P) {
     } else if (!strcmp(name, "call")) {
         node = new_node(P, JN_CALL_BLOCK, line);
         if (is_op(peek(P), "(")) parse_params(P, node);
-        node->a = parse_expr(P);
-        if (node->a->kind != JN_CALL) jfail_at(P->f, line, "expected a call after 'call'");
+        jnode *chain = parse_expr(P);
+        if (chain->kind != JN_CHAIN || chain->items.v[chain->items.n - 1]->kind != JN_CALL)
+            jfail_at(P->f, line, "expected a call after 'call'");
+        node->a = chain->items.v[--chain->items.n]; /* the call, with what it calls as operand */
+        node->a->a = chain->items.n ? chain : chain->a;
         expect_block_end(P);
         static const char *const ends[] = {"endcall", NULL};
         const char *found;
@@ -661,7 +674,6 @@ static jnode *parse_statement(parser *P) {
 static jnodes parse_body(parser *P, const char *const *ends, const char **found, int open_line,
                          const char *opener) {
     jnodes body = {0};
-    size_t cap = 0;
     for (;;) {
         const jtok *t = peek(P);
         if (t->kind == JT_EOF) {
@@ -671,7 +683,7 @@ static jnodes parse_body(parser *P, const char *const *ends, const char **found,
         if (t->kind == JT_TEXT) {
             jnode *node = new_node(P, JN_TEXT, t->line);
             node->literal = jv_strn(t->s, t->n);
-            nodes_push(P, &body, node, &cap);
+            nodes_push(P, &body, node);
             next(P);
         } else if (t->kind == JT_VAR_BEGIN) {
             next(P);
@@ -679,7 +691,7 @@ static jnodes parse_body(parser *P, const char *const *ends, const char **found,
             node->a = parse_tuple_expr(P, true);
             if (peek(P)->kind != JT_VAR_END) unexpected(P, peek(P), "'}}'");
             next(P);
-            nodes_push(P, &body, node, &cap);
+            nodes_push(P, &body, node);
         } else if (t->kind == JT_BLOCK_BEGIN) {
             const jtok *name = peek_at(P, 1);
             if (name->kind == JT_NAME && ends)
@@ -694,7 +706,7 @@ static jnodes parse_body(parser *P, const char *const *ends, const char **found,
                 (!strncmp(name->s, "end", 3) || !strcmp(name->s, "elif") || !strcmp(name->s, "else")))
                 jfail_at(P->f, name->line, "unexpected '%s'%s%s%s", name->s, opener ? " inside '" : "",
                          opener ? opener : "", opener ? "' block" : "");
-            nodes_push(P, &body, parse_statement(P), &cap);
+            nodes_push(P, &body, parse_statement(P));
         } else {
             unexpected(P, t, "text or a tag");
         }

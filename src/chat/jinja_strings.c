@@ -103,8 +103,10 @@ jv jstr_strip(jctx *c, int line, jv s, jv chars, bool left, bool right) {
         jfail_at(c->fail, line, "strip arg must be None or str");
     size_t start = 0, end = s.u.str.n;
     const char *p = s.u.str.s;
+    size_t per_char = custom ? chars.u.str.n : 1;
     if (left)
         while (start < end) {
+            jf_scan(c->fail, per_char);
             size_t len;
             bool sp = is_py_space(p, end, start, &len);
             if (custom) {
@@ -116,6 +118,7 @@ jv jstr_strip(jctx *c, int line, jv s, jv chars, bool left, bool right) {
         }
     if (right)
         while (end > start) {
+            jf_scan(c->fail, per_char);
             size_t k = end - 1;
             while (k > start && ((unsigned char)p[k] & 0xC0) == 0x80) k--;
             size_t len;
@@ -126,10 +129,17 @@ jv jstr_strip(jctx *c, int line, jv s, jv chars, bool left, bool right) {
     return jv_strn(p + start, end - start);
 }
 
-const char *jstr_find(const char *h, size_t hn, const char *needle, size_t nn) {
+const char *jstr_find(jfail *f, const char *h, size_t hn, const char *needle, size_t nn) {
     if (nn == 0) return h;
-    for (size_t i = 0; i + nn <= hn; i++)
-        if (memcmp(h + i, needle, nn) == 0) return h + i;
+    jf_scan(f, hn);
+    /* Each place the first byte matches costs a compare of the needle. */
+    for (const char *p = h, *end = h + hn; (size_t)(end - p) >= nn;) {
+        p = memchr(p, needle[0], (size_t)(end - p) - nn + 1);
+        if (!p) return NULL;
+        jf_scan(f, nn);
+        if (memcmp(p, needle, nn) == 0) return p;
+        p++;
+    }
     return NULL;
 }
 
@@ -151,7 +161,8 @@ jv jstr_replace(jctx *c, jv s, jv old, jv new_text, int64_t count) {
         return jbuf_value(&b);
     }
     while (p < end) {
-        const char *hit = (count < 0 || done < count) ? jstr_find(p, (size_t)(end - p), old.u.str.s, old.u.str.n) : NULL;
+        const char *hit = (count < 0 || done < count)
+                              ? jstr_find(c->fail, p, (size_t)(end - p), old.u.str.s, old.u.str.n) : NULL;
         if (!hit) break;
         jbuf_add(c->fail, &b, p, (size_t)(hit - p));
         jbuf_add(c->fail, &b, new_text.u.str.s, new_text.u.str.n);
@@ -173,7 +184,7 @@ jv jstr_split(jctx *c, int line, jv s, jv sep, int64_t maxsplit) {
         int64_t splits = 0;
         for (;;) {
             const char *hit = (maxsplit < 0 || splits < maxsplit)
-                                  ? jstr_find(p + start, n - start, sep.u.str.s, sep.u.str.n) : NULL;
+                                  ? jstr_find(c->fail, p + start, n - start, sep.u.str.s, sep.u.str.n) : NULL;
             if (!hit) break;
             jlist_push(c->fail, out.u.list, jv_strn(p + start, (size_t)(hit - (p + start))));
             start = (size_t)(hit - p) + sep.u.str.n;
@@ -208,12 +219,15 @@ jv jstr_split(jctx *c, int line, jv s, jv sep, int64_t maxsplit) {
 }
 
 bool jstr_affix(jctx *c, int line, jv s, jv affix, bool prefix) {
-    if (affix.kind == JV_LIST) {
+    if (affix.kind == JV_LIST) { /* a tuple of strings, as in Python (not nested) */
         for (size_t i = 0; i < affix.u.list->n; i++)
-            if (jstr_affix(c, line, s, affix.u.list->items[i], prefix)) return true;
+            if (jstr_affix(c, line, s, jarg_str(c, line, affix.u.list->items[i], prefix ? "startswith" : "endswith"),
+                           prefix))
+                return true;
         return false;
     }
     jarg_str(c, line, affix, prefix ? "startswith" : "endswith");
+    jf_scan(c->fail, affix.u.str.n);
     if (affix.u.str.n > s.u.str.n) return false;
     const char *at = prefix ? s.u.str.s : s.u.str.s + s.u.str.n - affix.u.str.n;
     return memcmp(at, affix.u.str.s, affix.u.str.n) == 0;

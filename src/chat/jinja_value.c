@@ -20,6 +20,7 @@ typedef struct jblock {
 
 struct jarena {
     jblock *head;
+    size_t total; /* bytes of all blocks */
 };
 
 jarena *ja_new(void) { return calloc(1, sizeof(jarena)); }
@@ -34,19 +35,29 @@ void ja_free(jarena *a) {
     free(a);
 }
 
-void *ja_alloc(jarena *a, size_t n) {
+void *ja_alloc(jarena *a, size_t n, size_t limit, bool *over_limit) {
     size_t align = sizeof(max_align_t);
+    *over_limit = false;
+    if (n > SIZE_MAX / 2) {
+        *over_limit = true;
+        return NULL;
+    }
     n = (n + align - 1) / align * align;
     if (n == 0) n = align;
     jblock *b = a->head;
     if (!b || b->size - b->used < n) {
         size_t size = n > 65536 ? n : 65536;
+        if (size + sizeof(jblock) > limit || a->total > limit - size - sizeof(jblock)) {
+            *over_limit = true;
+            return NULL;
+        }
         b = malloc(sizeof(jblock) + size);
         if (!b) return NULL;
         b->size = size;
         b->used = 0;
         b->next = a->head;
         a->head = b;
+        a->total += sizeof(jblock) + size;
     }
     void *p = (char *)b->data + b->used;
     b->used += n;
@@ -64,9 +75,25 @@ void jfail_at(jfail *f, int line, const char *fmt, ...) {
     longjmp(f->jump, 1);
 }
 
+/* "64 MiB", "300 KiB" or "1000 bytes". */
+static void size_text(char *out, size_t cap, size_t bytes) {
+    if (bytes && bytes % (1u << 20) == 0) snprintf(out, cap, "%zu MiB", bytes >> 20);
+    else if (bytes && bytes % 1024 == 0) snprintf(out, cap, "%zu KiB", bytes >> 10);
+    else snprintf(out, cap, "%zu bytes", bytes);
+}
+
+void jfail_steps(jfail *f) {
+    jfail_at(f, f->line, "template exceeded its budget of %llu steps", (unsigned long long)f->max_steps);
+}
+
 void *jf_alloc(jfail *f, size_t n) {
-    if (n > ((size_t)1 << 34)) jfail_at(f, 0, "allocation too large");
-    void *p = ja_alloc(f->arena, n);
+    bool over = false;
+    void *p = ja_alloc(f->arena, n, f->max_memory, &over);
+    if (over) {
+        char size[32];
+        size_text(size, sizeof size, f->max_memory);
+        jfail_at(f, f->line, "template exceeded its memory budget of %s", size);
+    }
     if (!p) {
         tl_fail(f->err, TL_ERR_NOMEM, "out of memory rendering a template");
         longjmp(f->jump, 1);
@@ -83,6 +110,12 @@ char *jf_strndup(jfail *f, const char *s, size_t n) {
 
 /* ---- buffers ------------------------------------------------------------------ */
 void jbuf_add(jfail *f, jbuf *b, const char *s, size_t n) {
+    if (b == f->output && n > f->max_output - b->len) {
+        char size[32];
+        size_text(size, sizeof size, f->max_output);
+        jfail_at(f, f->line, "template output exceeded its budget of %s", size);
+    }
+    if (n > SIZE_MAX / 4 - b->len) jfail_at(f, f->line, "string too large");
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         while (cap < b->len + n + 1) cap *= 2;
@@ -133,14 +166,15 @@ void jlist_push(jfail *f, jlist *l, jv v) {
     l->items[l->n++] = v;
 }
 
-jv *jdict_get(const jdict *d, jv key) {
+jv *jdict_get(jfail *f, const jdict *d, jv key) {
     for (size_t i = 0; i < d->n; i++)
-        if (jv_equal(d->keys[i], key)) return &d->vals[i];
+        if (jv_equal(f, d->keys[i], key)) return &d->vals[i];
     return NULL;
 }
 
-jv *jdict_gets(const jdict *d, const char *key) {
+jv *jdict_gets(jfail *f, const jdict *d, const char *key) {
     size_t n = strlen(key);
+    jf_work(f, 1 + d->n / 4);
     for (size_t i = 0; i < d->n; i++)
         if (d->keys[i].kind == JV_STR && d->keys[i].u.str.n == n &&
             memcmp(d->keys[i].u.str.s, key, n) == 0)
@@ -149,13 +183,13 @@ jv *jdict_gets(const jdict *d, const char *key) {
 }
 
 void jdict_set(jfail *f, jdict *d, jv key, jv val) {
-    jv *slot = jdict_get(d, key);
+    jv *slot = jdict_get(f, d, key);
     if (slot) {
         *slot = val;
         return;
     }
     if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 8;
+        size_t cap = d->cap ? d->cap * 2 : 4;
         jv *keys = jf_alloc(f, cap * sizeof(jv));
         jv *vals = jf_alloc(f, cap * sizeof(jv));
         if (d->n) {
@@ -191,7 +225,13 @@ static double as_double(jv v) {
     return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : (double)v.u.b;
 }
 
-bool jv_equal(jv a, jv b) {
+static _Noreturn void fail_value_nesting(jfail *f, int line) {
+    jfail_at(f, line, "value nested deeper than %d levels", JINJA_MAX_VALUE_NESTING);
+}
+
+static bool equal_at(jfail *f, jv a, jv b, int depth) {
+    if (depth > JINJA_MAX_VALUE_NESTING) fail_value_nesting(f, f->line);
+    jf_work(f, 1);
     if (is_number(a) && is_number(b)) {
         if (a.kind != JV_FLOAT && b.kind != JV_FLOAT) {
             int64_t x = a.kind == JV_INT ? a.u.i : a.u.b, y = b.kind == JV_INT ? b.u.i : b.u.b;
@@ -202,18 +242,23 @@ bool jv_equal(jv a, jv b) {
     if (a.kind != b.kind) return false;
     switch (a.kind) {
     case JV_UNDEF: case JV_NONE: return true;
-    case JV_STR: return a.u.str.n == b.u.str.n && memcmp(a.u.str.s, b.u.str.s, a.u.str.n) == 0;
+    case JV_STR:
+        if (a.u.str.n != b.u.str.n) return false;
+        jf_scan(f, a.u.str.n);
+        return memcmp(a.u.str.s, b.u.str.s, a.u.str.n) == 0;
     case JV_LIST:
         if (a.u.list->n != b.u.list->n || a.u.list->is_tuple != b.u.list->is_tuple) return false;
         for (size_t i = 0; i < a.u.list->n; i++)
-            if (!jv_equal(a.u.list->items[i], b.u.list->items[i])) return false;
+            if (!equal_at(f, a.u.list->items[i], b.u.list->items[i], depth + 1)) return false;
         return true;
     case JV_DICT:
         if (a.u.dict->is_namespace || b.u.dict->is_namespace) return a.u.dict == b.u.dict;
         if (a.u.dict->n != b.u.dict->n) return false;
         for (size_t i = 0; i < a.u.dict->n; i++) {
-            jv *other = jdict_get(b.u.dict, a.u.dict->keys[i]);
-            if (!other || !jv_equal(a.u.dict->vals[i], *other)) return false;
+            jv *other = NULL;
+            for (size_t k = 0; k < b.u.dict->n && !other; k++)
+                if (equal_at(f, a.u.dict->keys[i], b.u.dict->keys[k], depth + 1)) other = &b.u.dict->vals[k];
+            if (!other || !equal_at(f, a.u.dict->vals[i], *other, depth + 1)) return false;
         }
         return true;
     case JV_FUNC: return a.u.fn == b.u.fn;
@@ -221,7 +266,11 @@ bool jv_equal(jv a, jv b) {
     }
 }
 
-int jv_compare(jfail *f, int line, jv a, jv b) {
+bool jv_equal(jfail *f, jv a, jv b) { return equal_at(f, a, b, 0); }
+
+static int compare_at(jfail *f, int line, jv a, jv b, int depth) {
+    if (depth > JINJA_MAX_VALUE_NESTING) fail_value_nesting(f, line);
+    jf_work(f, 1);
     if (is_number(a) && is_number(b)) {
         if (a.kind != JV_FLOAT && b.kind != JV_FLOAT) {
             int64_t x = a.kind == JV_INT ? a.u.i : a.u.b, y = b.kind == JV_INT ? b.u.i : b.u.b;
@@ -232,6 +281,7 @@ int jv_compare(jfail *f, int line, jv a, jv b) {
     }
     if (a.kind == JV_STR && b.kind == JV_STR) {
         size_t n = a.u.str.n < b.u.str.n ? a.u.str.n : b.u.str.n;
+        jf_scan(f, n);
         int c = memcmp(a.u.str.s, b.u.str.s, n);
         if (c) return c < 0 ? -1 : 1;
         return a.u.str.n < b.u.str.n ? -1 : a.u.str.n > b.u.str.n;
@@ -239,13 +289,33 @@ int jv_compare(jfail *f, int line, jv a, jv b) {
     if (a.kind == JV_LIST && b.kind == JV_LIST) {
         size_t n = a.u.list->n < b.u.list->n ? a.u.list->n : b.u.list->n;
         for (size_t i = 0; i < n; i++) {
-            int c = jv_compare(f, line, a.u.list->items[i], b.u.list->items[i]);
+            int c = compare_at(f, line, a.u.list->items[i], b.u.list->items[i], depth + 1);
             if (c) return c;
         }
         return a.u.list->n < b.u.list->n ? -1 : a.u.list->n > b.u.list->n;
     }
     jfail_at(f, line, "'<' not supported between instances of '%s' and '%s'", jv_type_name(a),
              jv_type_name(b));
+}
+
+int jv_compare(jfail *f, int line, jv a, jv b) { return compare_at(f, line, a, b, 0); }
+
+void jv_sort_order(jfail *f, int line, const jv *keys, size_t *order, size_t n, bool reverse) {
+    if (n < 2) return;
+    size_t *tmp = jf_alloc(f, n * sizeof(size_t));
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                int cmp = jv_compare(f, line, keys[order[i]], keys[order[j]]);
+                tmp[k++] = (reverse ? cmp >= 0 : cmp <= 0) ? order[i++] : order[j++];
+            }
+            while (i < mid) tmp[k++] = order[i++];
+            while (j < hi) tmp[k++] = order[j++];
+        }
+        memcpy(order, tmp, n * sizeof(size_t));
+    }
 }
 
 const char *jv_type_name(jv v) {
@@ -338,8 +408,9 @@ static void repr_string(jfail *f, jbuf *b, const char *s, size_t n) {
     jbuf_addc(f, b, quote);
 }
 
-void jv_repr(jfail *f, jbuf *b, jv v) {
+static void repr_at(jfail *f, jbuf *b, jv v, int depth) {
     char tmp[32];
+    if (depth > JINJA_MAX_VALUE_NESTING) fail_value_nesting(f, f->line);
     switch (v.kind) {
     case JV_UNDEF: break;
     case JV_NONE: jbuf_adds(f, b, "None"); break;
@@ -352,7 +423,7 @@ void jv_repr(jfail *f, jbuf *b, jv v) {
         jbuf_addc(f, b, l->is_tuple ? '(' : '[');
         for (size_t i = 0; i < l->n; i++) {
             if (i) jbuf_adds(f, b, ", ");
-            jv_repr(f, b, l->items[i]);
+            repr_at(f, b, l->items[i], depth + 1);
         }
         if (l->is_tuple && l->n == 1) jbuf_addc(f, b, ',');
         jbuf_addc(f, b, l->is_tuple ? ')' : ']');
@@ -364,9 +435,9 @@ void jv_repr(jfail *f, jbuf *b, jv v) {
         jbuf_addc(f, b, '{');
         for (size_t i = 0; i < d->n; i++) {
             if (i) jbuf_adds(f, b, ", ");
-            jv_repr(f, b, d->keys[i]);
+            repr_at(f, b, d->keys[i], depth + 1);
             jbuf_adds(f, b, ": ");
-            jv_repr(f, b, d->vals[i]);
+            repr_at(f, b, d->vals[i], depth + 1);
         }
         jbuf_addc(f, b, '}');
         if (d->is_namespace) jbuf_addc(f, b, '>');
@@ -375,6 +446,8 @@ void jv_repr(jfail *f, jbuf *b, jv v) {
     case JV_FUNC: jbuf_adds(f, b, "<function>"); break;
     }
 }
+
+void jv_repr(jfail *f, jbuf *b, jv v) { repr_at(f, b, v, 0); }
 
 void jv_str(jfail *f, jbuf *b, jv v) {
     if (v.kind == JV_STR) jbuf_add(f, b, v.u.str.s, v.u.str.n);
@@ -416,7 +489,7 @@ static void json_newline(jfail *f, jbuf *b, int indent, int level) {
 
 void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, int depth) {
     char tmp[32];
-    if (depth > 200) jfail_at(f, line, "tojson: value nested too deeply");
+    if (depth > JINJA_MAX_VALUE_NESTING) fail_value_nesting(f, line);
     switch (v.kind) {
     case JV_UNDEF: jfail_at(f, line, "Object of type Undefined is not JSON serializable");
     case JV_NONE: jbuf_adds(f, b, "null"); break;
@@ -447,11 +520,7 @@ void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, in
         if (d->n == 0) { jbuf_adds(f, b, "{}"); break; }
         size_t *order = jf_alloc(f, d->n * sizeof(size_t));
         for (size_t i = 0; i < d->n; i++) order[i] = i;
-        if (sort_keys) /* insertion sort keeps equal keys stable */
-            for (size_t i = 1; i < d->n; i++)
-                for (size_t j = i; j > 0 && jv_compare(f, line, d->keys[order[j - 1]], d->keys[order[j]]) > 0; j--) {
-                    size_t t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
-                }
+        if (sort_keys) jv_sort_order(f, line, d->keys, order, d->n, false);
         jbuf_addc(f, b, '{');
         for (size_t k = 0; k < d->n; k++) {
             size_t i = order[k];
@@ -477,7 +546,12 @@ void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, in
     }
 }
 
-jv jv_from_cjson(jfail *f, const cJSON *j) {
+jv jv_from_cjson(jfail *f, const cJSON *j, int depth) {
+    if (depth > JINJA_MAX_VALUE_NESTING) {
+        tl_fail(f->err, TL_ERR_ARGUMENT, "the template's context is nested deeper than %d levels",
+                JINJA_MAX_VALUE_NESTING);
+        longjmp(f->jump, 1);
+    }
     if (!j || cJSON_IsNull(j)) return jv_none();
     if (cJSON_IsBool(j)) return jv_bool(cJSON_IsTrue(j));
     if (cJSON_IsNumber(j)) {
@@ -492,14 +566,14 @@ jv jv_from_cjson(jfail *f, const cJSON *j) {
     }
     if (cJSON_IsArray(j)) {
         jv l = jv_new_list(f);
-        for (const cJSON *c = j->child; c; c = c->next) jlist_push(f, l.u.list, jv_from_cjson(f, c));
+        for (const cJSON *c = j->child; c; c = c->next) jlist_push(f, l.u.list, jv_from_cjson(f, c, depth + 1));
         return l;
     }
     if (cJSON_IsObject(j)) {
         jv d = jv_new_dict(f);
         for (const cJSON *c = j->child; c; c = c->next) {
             const char *k = c->string ? c->string : "";
-            jdict_set(f, d.u.dict, jv_strn(jf_strndup(f, k, strlen(k)), strlen(k)), jv_from_cjson(f, c));
+            jdict_set(f, d.u.dict, jv_strn(jf_strndup(f, k, strlen(k)), strlen(k)), jv_from_cjson(f, c, depth + 1));
         }
         return d;
     }

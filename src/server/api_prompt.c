@@ -104,13 +104,30 @@ static cJSON *template_messages(const cJSON *messages, const char *system, api_e
     return out;
 }
 
+/* Jinja source sent with a request is untrusted: it may be this long, and it
+ * renders under a smaller budget than a model's own template. */
+#define REQUEST_TEMPLATE_MAX_BYTES (64 * 1024)
+static const tl_chat_limits REQUEST_TEMPLATE_LIMITS = {
+    .max_steps = 1000000, .max_memory = (size_t)8 << 20, .max_output = (size_t)1 << 20};
+
 /* The template to use: a per-request one (a built-in name or Jinja source)
- * or the model's. NULL after an error. */
-static const char *pick_template(const loaded_model *m, const char *override, api_error *e) {
+ * or the model's, and the limits it renders under (*limits NULL: the
+ * defaults). NULL after an error. */
+static const char *pick_template(const loaded_model *m, const char *override, const tl_chat_limits **limits,
+                                 api_error *e) {
+    *limits = NULL;
     if (!override || !override[0]) return m->template_source;
     const char *builtin = tl_chat_template_builtin(override);
     if (builtin) return builtin;
-    if (strstr(override, "{{") || strstr(override, "{%")) return override;
+    if (strstr(override, "{{") || strstr(override, "{%")) {
+        if (strlen(override) > REQUEST_TEMPLATE_MAX_BYTES) {
+            api_fail(e, 400, "template", "template is %zu bytes, more than the limit of %d KiB", strlen(override),
+                     REQUEST_TEMPLATE_MAX_BYTES / 1024);
+            return NULL;
+        }
+        *limits = &REQUEST_TEMPLATE_LIMITS;
+        return override;
+    }
     api_fail(e, 400, "template", "template '%s' is neither a built-in template (%s) nor Jinja source", override,
              tl_chat_template_builtin_names());
     return NULL;
@@ -164,7 +181,8 @@ bool api_text_prompt(const loaded_model *m, const char *text, int add_bos, tl_to
 bool api_chat_prompt(const loaded_model *m, const cJSON *messages, const char *template_override,
                      const char *extra_system, int add_bos, tl_token **tokens, int32_t *n_tokens, api_error *e) {
     *tokens = NULL;
-    const char *source = pick_template(m, template_override, e);
+    const tl_chat_limits *limits;
+    const char *source = pick_template(m, template_override, &limits, e);
     if (!source) return false;
     const cJSON *defaults_system =
         m->entry->defaults ? cJSON_GetObjectItemCaseSensitive(m->entry->defaults, "system") : NULL;
@@ -188,9 +206,9 @@ bool api_chat_prompt(const loaded_model *m, const cJSON *messages, const char *t
     char *text = NULL;
     size_t len = 0;
     tl_error err = {0};
-    const tl_status status = tl_chat_render(source, json, &text, &len, &err);
+    const tl_status status = tl_chat_render_limited(source, json, limits, &text, &len, &err);
     free(json);
-    if (status != TL_OK) return api_fail(e, 400, "messages", "chat template: %s", err.message);
+    if (status != TL_OK) return api_fail(e, 400, limits ? "template" : "messages", "chat template: %s", err.message);
     const bool ok = tokenize(m->model, text, len, wants_bos(m->model, add_bos), tokens, n_tokens, e);
     free(text);
     if (!ok) return false;

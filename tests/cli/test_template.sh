@@ -74,4 +74,20 @@ expect_error "unknown filter" "line 1: .*nosuchfilter" -- "$TINYLLM" template --
 printf '{{ raise_exception("no system messages") }}' >"$TMP/raise.jinja"
 expect_error "raise_exception" "no system messages" -- "$TINYLLM" template --chat-template "$TMP/raise.jinja" --messages "$TMP/m.json"
 expect_error "system without chat" "need --chat" -- "$TINYLLM" run -m "$SHARED/models/stories260K.gguf" --system x -p hi
+
+# Hostile templates: a 30,000-term sum renders (chains are loops); 30,000 nested brackets, a loop bomb and a
+# string doubled in a loop each fail with one line naming the limit, not a crash.
+{ printf '{{ 0'; for _ in $(seq 30000); do printf ' + 1'; done; printf ' }}'; } >"$TMP/sum.jinja"
+"$TINYLLM" template --chat-template "$TMP/sum.jinja" --messages "$TMP/m.json" >"$TMP/out.txt" 2>"$TMP/err.txt" &&
+  [ "$(cat "$TMP/out.txt")" = 30000 ] && pass "30,000-term sum" || fail "30,000-term sum: $(head -c 300 "$TMP/err.txt")"
+{ printf '{{ '; for _ in $(seq 30000); do printf '('; done; printf '1'; for _ in $(seq 30000); do printf ')'; done
+  printf ' }}'; } >"$TMP/deep.jinja"
+expect_error "30,000 nested brackets" "line 1: expression nested deeper than 100 levels" -- \
+  "$TINYLLM" template --chat-template "$TMP/deep.jinja" --messages "$TMP/m.json"
+printf '{%% for i in range(10000) %%}{%% for j in range(10000) %%}{%% for k in range(10000) %%}{%% endfor %%}{%% endfor %%}{%% endfor %%}' >"$TMP/loops.jinja"
+expect_error "nested loops" "template exceeded its (memory )?budget of (64 MiB|10000000 steps)" -- \
+  "$TINYLLM" template --chat-template "$TMP/loops.jinja" --messages "$TMP/m.json"
+printf '{%% set ns = namespace(s="x") %%}\n{%% for i in range(64) %%}{%% set ns.s = ns.s ~ ns.s %%}{%% endfor %%}' >"$TMP/double.jinja"
+expect_error "doubling string" "line 2: template exceeded its memory budget of 64 MiB" -- \
+  "$TINYLLM" template --chat-template "$TMP/double.jinja" --messages "$TMP/m.json"
 finish

@@ -415,6 +415,19 @@ test('POST /api/generate without streaming; raw; format json; system; template',
   });
   check(jinja.json.prompt_eval_count < r.json.prompt_eval_count, 'Jinja template source');
   await expectError('/api/generate', { model: STORIES, prompt: 'x', template: 'nonsense' }, 400, /template/, 'ollama');
+  // A request's Jinja source is capped at 64 KiB and renders under a small budget; hostile ones are 400s.
+  await expectError('/api/generate', { model: STORIES, prompt: 'x', template: '{{ 1 }}' + ' '.repeat(70000) },
+    400, /template is 70007 bytes, more than the limit of 64 KiB/, 'ollama');
+  await expectError('/api/generate', {
+    model: STORIES, prompt: 'x', template: '{% for i in range(1000) %}{% for j in range(1000) %}x{% endfor %}{% endfor %}',
+  }, 400, /exceeded its (memory )?budget of (8 MiB|1000000 steps)/, 'ollama');
+  await expectError('/api/chat', {
+    model: STORIES, messages: [{ role: 'user', content: 'x' }], template: '{{ ' + '('.repeat(5000) + '1' + ')'.repeat(5000) + ' }}',
+  }, 400, /line 1: expression nested deeper than 100 levels/, 'ollama');
+  const long = await post('/api/generate', {
+    model: STORIES, prompt: 'x', stream: false, options: { num_predict: 1 }, template: '{{ 0' + ' + 1'.repeat(15000) + ' }}',
+  });
+  equal(long.status, 200, `a 15,000-term sum renders (${JSON.stringify(long.json)})`);
 });
 
 test('format "json" / response_format json_object: the reply is (the start of) a JSON object', async () => {
