@@ -12,8 +12,9 @@
  * handler sends what it filled in: a malloc'd or static body, or an
  * http_stream that a generating thread fills (chunked, http_stream.c).
  *
- * Limits: --max-connections in all, --max-connections-per-client from one
- * address (libmicrohttpd closes the connection past either at once),
+ * Limits: --max-connections in all (past it libmicrohttpd stops accepting;
+ * new connections wait in the listen queue), --max-connections-per-client
+ * from one address (libmicrohttpd closes the one past it at once),
  * --connection-memory for the request line, headers and buffers (431/414
  * past it), libmicrohttpd's idle timeout (--idle-timeout between requests,
  * --timeout while one is read or answered), and the header and body
