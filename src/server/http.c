@@ -1,22 +1,27 @@
 /*
- * http.c — the HTTP layer of `tinyllm serve` over libmicrohttpd (see http.h).
+ * http.c — the HTTP layer of `tinyllm serve` over libmicrohttpd (see http.h
+ * and, for how the files of the layer fit, http_internal.h).
  *
- * libmicrohttpd runs one thread per connection, so handlers may block. For
- * each request this file collects the body (refusing it with 413 once it
+ * A few event-loop threads (epoll, a libmicrohttpd thread pool) hold every
+ * connection, so thousands of idle or slow ones cost memory, not threads.
+ * For each request this file collects the body (refusing it with 413 once it
  * passes the limit), answers CORS preflights, checks the API key (401), then
- * hands the complete request to api_route() and sends what it filled in:
- * a malloc'd or static body, or an http_stream that a generating thread
- * fills while the connection's thread sends it (chunked).
+ * suspends the connection and hands the complete request to a handler thread
+ * (http_handlers.c; 503 with Retry-After when all are busy), which runs
+ * api_route() and resumes the connection; the next call of the access
+ * handler sends what it filled in: a malloc'd or static body, or an
+ * http_stream that a generating thread fills (chunked, http_stream.c).
  *
- * A streaming response is pulled by libmicrohttpd through stream_read(),
- * which waits on a condition variable for bytes. It wakes every
- * STREAM_POLL_MS even without bytes to look at the socket: a client that
- * hung up is noticed within that time, and the stream is marked gone so the
- * producer stops generating.
+ * Limits: --max-connections in all (past it libmicrohttpd stops accepting;
+ * new connections wait in the listen queue), --max-connections-per-client
+ * from one address (libmicrohttpd closes the one past it at once),
+ * --connection-memory for the request line, headers and buffers (431/414
+ * past it), libmicrohttpd's idle timeout (--idle-timeout between requests,
+ * --timeout while one is read or answered), and the header and body
+ * deadlines of http_watch.c.
  */
-#include "server/http.h"
-
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,206 +31,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <microhttpd.h>
 
-#define CONNECTION_LIMIT 256
-#define CONNECTION_TIMEOUT_S 600 /* idle seconds before a connection is dropped */
-#define LISTEN_BACKLOG 128
+#include "server/http_internal.h"
+
+#define LISTEN_BACKLOG 4096
+#define EVENT_THREADS 2           /* libmicrohttpd's event loops (a thread pool) */
+#define FD_RESERVE 256            /* descriptors kept for models, files and threads */
 #define DISCARD_LIMIT ((size_t)1 << 20) /* see handle_request */
-#define STREAM_POLL_MS 100       /* how often a waiting stream checks its client */
-#define STREAM_BLOCK_SIZE 16384  /* most bytes libmicrohttpd asks for per read */
-
-/* ---- streams ------------------------------------------------------------ */
-
-struct http_stream {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;   /* bytes arrived, or the stream finished or went */
-    char *data;               /* pending bytes are data[start, end) */
-    size_t start, end, capacity;
-    bool finished;            /* the producer is done */
-    bool gone;                /* the connection is done (client left or response sent) */
-    int refs;                 /* the connection and the producer */
-    int socket_fd;            /* the connection's socket while sending, else -1 */
-};
-
-http_stream *http_stream_new(void) {
-    http_stream *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->changed, &attr);
-    pthread_condattr_destroy(&attr);
-    pthread_mutex_init(&s->lock, NULL);
-    s->refs = 2;
-    s->socket_fd = -1;
-    return s;
-}
-
-/* One side lets go; the last one frees the stream. */
-static void stream_release(http_stream *s) {
-    pthread_mutex_lock(&s->lock);
-    bool last = --s->refs == 0;
-    pthread_mutex_unlock(&s->lock);
-    if (!last) return;
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->changed);
-    free(s->data);
-    free(s);
-}
-
-/* Room for `len` more bytes at data[end]; caller holds the lock. */
-static bool stream_reserve(http_stream *s, size_t len) {
-    if (s->start > 0) {
-        memmove(s->data, s->data + s->start, s->end - s->start);
-        s->end -= s->start;
-        s->start = 0;
-    }
-    if (s->capacity - s->end >= len) return true;
-    size_t capacity = s->capacity ? s->capacity : 4096;
-    while (capacity - s->end < len) {
-        if (capacity > SIZE_MAX / 2) return false;
-        capacity *= 2;
-    }
-    char *data = realloc(s->data, capacity);
-    if (!data) return false;
-    s->data = data;
-    s->capacity = capacity;
-    return true;
-}
-
-bool http_stream_write(http_stream *s, const char *data, size_t len) {
-    pthread_mutex_lock(&s->lock);
-    bool ok = !s->gone && !s->finished && stream_reserve(s, len);
-    if (ok) {
-        memcpy(s->data + s->end, data, len);
-        s->end += len;
-        pthread_cond_broadcast(&s->changed);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return ok;
-}
-
-bool http_stream_printf(http_stream *s, const char *fmt, ...) {
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) return false;
-    if ((size_t)n < sizeof small) return http_stream_write(s, small, (size_t)n);
-    char *big = malloc((size_t)n + 1);
-    if (!big) return false;
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    bool ok = http_stream_write(s, big, (size_t)n);
-    free(big);
-    return ok;
-}
-
-bool http_stream_gone(http_stream *s) {
-    pthread_mutex_lock(&s->lock);
-    bool gone = s->gone;
-    pthread_mutex_unlock(&s->lock);
-    return gone;
-}
-
-void http_stream_finish(http_stream *s) {
-    pthread_mutex_lock(&s->lock);
-    s->finished = true;
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
-    stream_release(s);
-}
-
-/* The connection side is done with the stream (response sent, client gone,
- * or the response never started): the producer's writes now fail. */
-static void stream_connection_done(void *cls) {
-    http_stream *s = cls;
-    pthread_mutex_lock(&s->lock);
-    s->gone = true;
-    s->socket_fd = -1;
-    pthread_cond_broadcast(&s->changed);
-    pthread_mutex_unlock(&s->lock);
-    stream_release(s);
-}
-
-/* True when the peer closed or reset the connection. Peeking leaves any
- * bytes (a pipelined request) for libmicrohttpd. */
-bool http_client_gone(int fd) {
-    if (fd < 0) return false;
-    char byte;
-    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) return false;
-    if (n == 0) return true;
-    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-}
-
-/* libmicrohttpd's content reader: copies pending bytes, ends the body once
- * the producer finished, and otherwise returns 0 after at most
- * STREAM_POLL_MS (legal with a thread per connection: it calls again). */
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
-    (void)pos;
-    http_stream *s = cls;
-    pthread_mutex_lock(&s->lock);
-    if (s->start == s->end && !s->finished) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_nsec += STREAM_POLL_MS * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-        while (s->start == s->end && !s->finished)
-            if (pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == ETIMEDOUT) break;
-    }
-    ssize_t n = 0;
-    if (s->start < s->end) {
-        size_t len = s->end - s->start < max ? s->end - s->start : max;
-        memcpy(buf, s->data + s->start, len);
-        s->start += len;
-        if (s->start == s->end) s->start = s->end = 0;
-        n = (ssize_t)len;
-    } else if (s->finished) {
-        n = MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    int fd = s->socket_fd;
-    pthread_mutex_unlock(&s->lock);
-    if (n == 0 && http_client_gone(fd)) {
-        pthread_mutex_lock(&s->lock);
-        s->gone = true;
-        pthread_mutex_unlock(&s->lock);
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-    return n;
-}
+#define STREAM_BLOCK_SIZE 16384   /* most bytes libmicrohttpd asks for per read */
 
 /* ---- the server --------------------------------------------------------- */
-
-struct http_server {
-    struct MHD_Daemon *daemon;
-    struct server *srv;
-    size_t body_limit;
-    char *api_key;     /* NULL = no key */
-    char *cors_origin; /* NULL = no CORS headers */
-};
-
-/* What one request has gathered so far (libmicrohttpd's con_cls). */
-typedef struct request_state {
-    char *path;       /* the URL without its query string */
-    char *body;       /* NUL-terminated once the body is complete */
-    size_t body_len, body_capacity;
-    size_t discarded; /* bytes past the limit, read and dropped until the body ends */
-    bool too_big;     /* the body passed the limit: 413 once it ends */
-    bool answered;    /* a response is queued (maybe before the body was read: 401, 413) */
-} request_state;
 
 /* Paths that only API clients use; everything else (GET/HEAD) is the web page. */
 static bool is_api_path(const char *path) {
@@ -272,15 +93,15 @@ static enum MHD_Result queue(const http_server *h, struct MHD_Connection *connec
     return result;
 }
 
-/* Answers {"error": MESSAGE} with `status`. */
+/* Answers {"error": MESSAGE} with `status` (and Retry-After when > 0). */
 static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status,
-                                  const char *fmt, ...)
+                                  int retry_after, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
+    __attribute__((format(printf, 5, 6)))
 #endif
     ;
 static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status,
-                                  const char *fmt, ...) {
+                                  int retry_after, const char *fmt, ...) {
     char message[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -298,6 +119,11 @@ static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *c
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(response, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (retry_after > 0) {
+        char seconds[16];
+        snprintf(seconds, sizeof seconds, "%d", retry_after);
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
     return queue(h, connection, status, response);
 }
 
@@ -311,20 +137,18 @@ static enum MHD_Result send_preflight(const http_server *h, struct MHD_Connectio
 }
 
 /* Sends what api_route filled in; takes ownership of its body or stream. */
-static enum MHD_Result send_response(const http_server *h, struct MHD_Connection *connection,
+static enum MHD_Result send_response(http_server *h, struct MHD_Connection *connection, http_conn *conn,
                                      http_response *res) {
+    const int status = res->status > 0 ? res->status : MHD_HTTP_OK;
+    const char *content_type = res->content_type;
     struct MHD_Response *response;
     if (res->stream) {
         http_stream *s = res->stream;
         free(res->body);
-        const union MHD_ConnectionInfo *info =
-            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-        pthread_mutex_lock(&s->lock);
-        s->socket_fd = info ? info->connect_fd : -1;
-        pthread_mutex_unlock(&s->lock);
-        response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, stream_read, s,
-                                                     stream_connection_done);
-        if (!response) stream_connection_done(s);
+        http_stream_attach(s, h, connection, conn);
+        response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE, http_stream_read, s,
+                                                     http_stream_connection_done);
+        if (!response) http_stream_connection_done(s);
     } else if (res->body) {
         response = MHD_create_response_from_buffer_with_free_callback(res->body_len, res->body, free);
         if (!response) free(res->body);
@@ -333,14 +157,30 @@ static enum MHD_Result send_response(const http_server *h, struct MHD_Connection
         size_t len = res->body_len ? res->body_len : strlen(body);
         response = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
     }
+    const int retry_after = res->retry_after;
+    memset(res, 0, sizeof *res);
     if (!response) return MHD_NO;
-    if (res->content_type) MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
-    if (res->retry_after > 0) {
+    if (content_type) MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (retry_after > 0) {
         char seconds[16];
-        snprintf(seconds, sizeof seconds, "%d", res->retry_after);
+        snprintf(seconds, sizeof seconds, "%d", retry_after);
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
-    return queue(h, connection, res->status > 0 ? res->status : MHD_HTTP_OK, response);
+    return queue(h, connection, status, response);
+}
+
+/* Lets go of an answer that will not be sent. */
+static void drop_response(http_response *res) {
+    free(res->body);
+    if (res->stream) http_stream_connection_done(res->stream);
+    memset(res, 0, sizeof *res);
+}
+
+/* libmicrohttpd's timeouts are whole seconds; 0 would mean none. */
+static unsigned whole_seconds(double seconds) {
+    if (!(seconds > 1)) return 1;
+    if (seconds > 1e6) return 1000000;
+    return (unsigned)ceil(seconds);
 }
 
 /* The first call for a request (headers only): answers a missing API key
@@ -349,6 +189,8 @@ static enum MHD_Result send_response(const http_server *h, struct MHD_Connection
  * being received.) */
 static enum MHD_Result start_request(http_server *h, struct MHD_Connection *connection, const char *url,
                                      const char *method, request_state *state) {
+    http_watch_phase(h, state->conn, CONN_BODY);
+    MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, whole_seconds(h->options.timeout_s));
     const char *query = strchr(url, '?');
     state->path = query ? strndup(url, (size_t)(query - url)) : strdup(url);
     if (!state->path) return MHD_NO;
@@ -356,13 +198,15 @@ static enum MHD_Result start_request(http_server *h, struct MHD_Connection *conn
     bool preflight = h->cors_origin && strcmp(method, "OPTIONS") == 0;
     if (h->api_key && !preflight && !page && !has_api_key(h, connection)) {
         state->answered = true;
-        return send_error(h, connection, MHD_HTTP_UNAUTHORIZED, "missing or wrong API key");
+        http_watch_phase(h, state->conn, CONN_ANSWERING);
+        return send_error(h, connection, MHD_HTTP_UNAUTHORIZED, 0, "missing or wrong API key");
     }
     const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length && strtoull(length, NULL, 10) > h->body_limit) {
+    if (length && strtoull(length, NULL, 10) > h->options.body_limit) {
         state->answered = true;
-        return send_error(h, connection, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %zu bytes",
-                          h->body_limit);
+        http_watch_phase(h, state->conn, CONN_ANSWERING);
+        return send_error(h, connection, MHD_HTTP_CONTENT_TOO_LARGE, 0, "request body is larger than %zu bytes",
+                          h->options.body_limit);
     }
     return MHD_YES;
 }
@@ -382,73 +226,108 @@ static bool append_body(request_state *state, const char *data, size_t len) {
     return true;
 }
 
-/* The complete request goes to api_route; unknown routes are 404. */
-static enum MHD_Result finish_request(http_server *h, struct MHD_Connection *connection, const char *method,
-                                      request_state *state) {
+/* The complete request goes to a handler thread (api_route) while the
+ * connection waits suspended; 503 when every handler is busy. */
+static enum MHD_Result hand_over(http_server *h, struct MHD_Connection *connection, const char *method,
+                                 request_state *state) {
+    if (atomic_load(&h->stopping) || !http_handlers_reserve(h)) {
+        state->answered = true;
+        if (atomic_load(&h->stopping))
+            return send_error(h, connection, MHD_HTTP_SERVICE_UNAVAILABLE, 1, "the server is stopping");
+        return send_error(h, connection, MHD_HTTP_SERVICE_UNAVAILABLE, 1,
+                          "the server is busy: %d requests are being handled; try again", h->options.max_handlers);
+    }
     if (state->body) state->body[state->body_len] = 0;
+    /* These strings live in the connection's memory until the request completes. */
     const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-    http_request req = {
+    state->request = (http_request){
         /* HEAD is GET without the body, which libmicrohttpd leaves out by itself. */
         .method = strcmp(method, "HEAD") == 0 ? "GET" : method,
         .path = state->path,
         .body = state->body ? state->body : "",
         .body_len = state->body_len,
         .accept = accept ? accept : "",
-        .socket_fd = info ? info->connect_fd : -1,
+        .socket_fd = state->conn ? state->conn->fd : -1,
     };
-    http_response res = {.status = 200};
-    if (api_route(h->srv, &req, &res)) return send_response(h, connection, &res);
-    free(res.body);
-    if (res.stream) stream_connection_done(res.stream);
-    return send_error(h, connection, MHD_HTTP_NOT_FOUND, "no such endpoint: %s %s", method, state->path);
+    state->response = (http_response){.status = 200};
+    state->with_handler = true;
+    /* Suspended before the handler can resume it. */
+    MHD_suspend_connection(connection);
+    http_handlers_run(h, state);
+    return MHD_YES;
+}
+
+/* Back from the handler: sends its answer, or 404 for an unknown route. */
+static enum MHD_Result answer(http_server *h, struct MHD_Connection *connection, const char *method,
+                              request_state *state) {
+    state->answered = true;
+    if (state->routed) return send_response(h, connection, state->conn, &state->response);
+    drop_response(&state->response);
+    return send_error(h, connection, MHD_HTTP_NOT_FOUND, 0, "no such endpoint: %s %s", method, state->path);
 }
 
 /* libmicrohttpd's access handler: called once with the headers, then for
- * each piece of the body, then once more with nothing left to upload. */
+ * each piece of the body, then with nothing left to upload: once, and once
+ * more after the handler thread resumed the connection. */
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connection, const char *url,
                                       const char *method, const char *version, const char *upload_data,
                                       size_t *upload_data_size, void **con_cls) {
     (void)version;
+    (void)upload_data;
     http_server *h = cls;
     request_state *state = *con_cls;
     if (!state) {
         if (!(state = calloc(1, sizeof *state))) return MHD_NO;
         *con_cls = state;
+        state->h = h;
+        state->connection = connection;
+        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        state->conn = info ? info->socket_context : NULL;
         return start_request(h, connection, url, method, state);
     }
     if (*upload_data_size > 0) {
         size_t len = *upload_data_size;
         *upload_data_size = 0;
         if (state->answered) return MHD_YES;
-        if (state->too_big || len > h->body_limit - state->body_len) {
+        if (state->too_big || len > h->options.body_limit - state->body_len) {
             /* A body without Content-Length (chunked) ran over: drop the rest and answer 413 at its end,
              * but hang up on one that goes on for more than DISCARD_LIMIT bytes or another body_limit. */
             state->too_big = true;
             state->discarded += len;
-            return state->discarded > DISCARD_LIMIT && state->discarded > h->body_limit ? MHD_NO : MHD_YES;
+            return state->discarded > DISCARD_LIMIT && state->discarded > h->options.body_limit ? MHD_NO : MHD_YES;
         }
         /* Out of memory: hang up (no response can be queued while the body is coming). */
         return append_body(state, upload_data, len) ? MHD_YES : MHD_NO;
     }
     if (state->answered) return MHD_YES;
-    state->answered = true;
-    if (state->too_big)
-        return send_error(h, connection, MHD_HTTP_CONTENT_TOO_LARGE, "request body is larger than %zu bytes",
-                          h->body_limit);
-    if (h->cors_origin && strcmp(method, "OPTIONS") == 0) return send_preflight(h, connection);
-    return finish_request(h, connection, method, state);
+    if (state->with_handler) return atomic_load(&state->handled) ? answer(h, connection, method, state) : MHD_YES;
+    http_watch_phase(h, state->conn, CONN_ANSWERING);
+    if (state->too_big) {
+        state->answered = true;
+        return send_error(h, connection, MHD_HTTP_CONTENT_TOO_LARGE, 0, "request body is larger than %zu bytes",
+                          h->options.body_limit);
+    }
+    if (h->cors_origin && strcmp(method, "OPTIONS") == 0) {
+        state->answered = true;
+        return send_preflight(h, connection);
+    }
+    return hand_over(h, connection, method, state);
 }
 
 /* Frees a request's state once libmicrohttpd is done with it (also after
- * errors and disconnects). */
+ * errors and disconnects); a kept-alive connection waits for its next
+ * request with the idle timeout and a new header deadline. */
 static void request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                               enum MHD_RequestTerminationCode code) {
-    (void)cls;
-    (void)connection;
-    (void)code;
+    http_server *h = cls;
     request_state *state = *con_cls;
     if (!state) return;
+    if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        http_watch_phase(h, state->conn, CONN_WAITING);
+        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  whole_seconds(h->options.idle_timeout_s));
+    }
+    if (state->with_handler && !state->answered) drop_response(&state->response);
     free(state->path);
     free(state->body);
     free(state);
@@ -506,47 +385,94 @@ static void free_server(http_server *h) {
     free(h);
 }
 
-http_server *http_server_start(struct server *srv, const char *host, int port, size_t body_limit,
-                               const char *api_key, const char *cors_origin, int *port_out) {
-    if (!host || !*host) host = "127.0.0.1";
+/* Raises the soft limit of open files to the hard one, and returns how many
+ * connections fit under it. */
+static unsigned connections_that_fit(unsigned wanted) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+        getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= (rlim_t)wanted + FD_RESERVE) return wanted;
+    unsigned fit = limit.rlim_cur > 2 * FD_RESERVE ? (unsigned)(limit.rlim_cur - FD_RESERVE) : FD_RESERVE / 2;
+    fprintf(stderr, "tinyllm serve: the open-file limit (%llu) allows %u connections, not %u\n",
+            (unsigned long long)limit.rlim_cur, fit, wanted);
+    return fit;
+}
+
+http_server *http_server_start(struct server *srv, const http_options *options, int *port_out) {
     http_server *h = calloc(1, sizeof *h);
-    if (!h || (api_key && *api_key && !(h->api_key = strdup(api_key))) ||
-        (cors_origin && *cors_origin && !(h->cors_origin = strdup(cors_origin)))) {
+    if (!h || (options->api_key && *options->api_key && !(h->api_key = strdup(options->api_key))) ||
+        (options->cors_origin && *options->cors_origin && !(h->cors_origin = strdup(options->cors_origin)))) {
         fprintf(stderr, "tinyllm serve: out of memory\n");
         if (h) free_server(h);
         return NULL;
     }
     h->srv = srv;
-    h->body_limit = body_limit;
+    h->options = *options;
+    http_options *o = &h->options;
+    if (!o->host || !*o->host) o->host = "127.0.0.1";
+    o->api_key = h->api_key;
+    o->cors_origin = h->cors_origin;
+    o->max_connections = connections_that_fit(o->max_connections ? o->max_connections : 1);
+    atomic_init(&h->stopping, false);
     int family = AF_INET;
-    int fd = open_listener(host, port, &family);
+    int fd = open_listener(o->host, o->port, &family);
     if (fd < 0) {
         free_server(h);
         return NULL;
     }
     int bound = bound_port(fd);
-    unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
-    if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES) flags |= MHD_USE_POLL;
+    http_handlers_init(h, o->max_handlers);
+    if (!http_watch_start(h)) {
+        fprintf(stderr, "tinyllm serve: cannot start a thread: %s\n", strerror(errno));
+        close(fd);
+        http_server_stop(h);
+        return NULL;
+    }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
     /* libmicrohttpd closes the listening socket when it stops. */
-    h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle_request, h,
-                                 MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-                                 MHD_OPTION_NOTIFY_COMPLETED, request_completed, (void *)h,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
-                                 MHD_OPTION_END);
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle_request, h,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)EVENT_THREADS,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, (void *)h,
+        MHD_OPTION_NOTIFY_CONNECTION, http_watch_connection, (void *)h,
+        MHD_OPTION_CONNECTION_TIMEOUT, whole_seconds(o->idle_timeout_s),
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_client,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory,
+        MHD_OPTION_END);
     if (!h->daemon) {
-        fprintf(stderr, "tinyllm serve: cannot start the HTTP server on %s port %d\n", host, bound);
+        fprintf(stderr, "tinyllm serve: cannot start the HTTP server on %s port %d\n", o->host, bound);
         close(fd);
-        free_server(h);
+        http_server_stop(h);
         return NULL;
     }
     if (port_out) *port_out = bound;
     return h;
 }
 
+/* Stops in an order libmicrohttpd allows (no connection may stay suspended):
+ * new requests get 503, every socket is shut down (a handler waiting for a
+ * whole answer sees its client gone; streams are abandoned and their
+ * connections resumed), the handlers finish and resume theirs, and only then
+ * the daemon stops. */
 void http_server_stop(http_server *h) {
     if (!h) return;
-    MHD_stop_daemon(h->daemon);
+    atomic_store(&h->stopping, true);
+    http_watch_stop(h);
+    http_watch_cut_all(h);
+    http_handlers_stop(h);
+    if (h->daemon) MHD_stop_daemon(h->daemon);
+    pthread_mutex_destroy(&h->watch.lock);
+    pthread_cond_destroy(&h->watch.wake);
+    pthread_mutex_destroy(&h->handlers.lock);
+    pthread_cond_destroy(&h->handlers.work);
+    pthread_cond_destroy(&h->handlers.changed);
     free_server(h);
 }

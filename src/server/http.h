@@ -1,13 +1,15 @@
 /*
  * http.h — the HTTP layer of the server, over libmicrohttpd (http.c).
  *
- * Each connection has its own thread (MHD_USE_THREAD_PER_CONNECTION), so a
- * handler may block: a non-streaming answer waits for its generation, and a
+ * A few event-loop threads (epoll) hold every connection; a complete request
+ * runs on a handler thread while its connection is suspended, so a handler
+ * may block: a non-streaming answer waits for its generation, and a
  * streaming answer's body is pulled from an http_stream that the generating
  * engine thread fills. http.c itself answers: OPTIONS preflights and CORS
  * headers, 401 for a missing/wrong API key (every path but the web page),
- * 413 for a body over the limit, and 404/405 for unknown routes (through
- * api_route returning false).
+ * 413 for a body over the limit, 404/405 for unknown routes (through
+ * api_route returning false), 503 when every handler thread is busy, and
+ * 408 to a client too slow to send its headers or body (see http_internal.h).
  */
 #ifndef TL_SERVER_HTTP_H
 #define TL_SERVER_HTTP_H
@@ -63,11 +65,27 @@ typedef struct http_response {
  * unknown path (http.c answers 404). Implemented in api.c. */
 bool api_route(struct server *srv, const http_request *req, http_response *res);
 
-/* Starts listening (thread per connection). NULL after a one-line error on
- * stderr. *port_out receives the bound port (useful with port 0). */
+/* The HTTP layer's settings; times in seconds. */
+typedef struct http_options {
+    const char *host;               /* NULL or "" = 127.0.0.1 */
+    int port;                       /* 0 = any free port */
+    size_t body_limit;              /* largest request body */
+    const char *api_key;            /* NULL = none */
+    const char *cors_origin;        /* NULL = no CORS headers */
+    double header_timeout_s;        /* request headers complete within this (from accept or the last answer) */
+    double body_timeout_s;          /* the body complete within this after the headers */
+    double idle_timeout_s;          /* a kept-alive connection without a request is closed */
+    double timeout_s;               /* no progress reading a body or sending an answer: closed */
+    unsigned max_connections;       /* open connections at once */
+    unsigned max_connections_per_client; /* from one IP address; 0 = no limit */
+    size_t connection_memory;       /* per connection: request line, headers, buffers */
+    int max_handlers;               /* requests handled at once; more get 503 */
+} http_options;
+
+/* Starts listening. NULL after a one-line error on stderr. *port_out
+ * receives the bound port (useful with port 0). */
 typedef struct http_server http_server;
-http_server *http_server_start(struct server *srv, const char *host, int port, size_t body_limit,
-                               const char *api_key, const char *cors_origin, int *port_out);
+http_server *http_server_start(struct server *srv, const http_options *options, int *port_out);
 void http_server_stop(http_server *h);
 
 #endif /* TL_SERVER_HTTP_H */

@@ -6,10 +6,20 @@
  *
  * SIGINT and SIGTERM are blocked before any thread starts, so every thread
  * inherits the mask and only sigwait() here receives them.
+ *
+ * The allocator gets fixed thresholds: glibc otherwise raises them after a
+ * large block is freed (up to 32 MiB mmap / 64 MiB trim per arena), so a
+ * burst of large request bodies would leave the server hundreds of MiB
+ * bigger for good. With them, large blocks are mapped and unmapped and the
+ * free top of an arena goes back to the system; and a few arenas (not one
+ * per thread that ever ran a handler) keep what stays free in few places.
  */
 #include "server/server.h"
 
 #include <math.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -25,6 +35,14 @@
 #define DEFAULT_PARALLEL 4
 #define DEFAULT_QUEUE_LIMIT 64
 #define DEFAULT_BODY_LIMIT ((size_t)8 << 20)
+#define DEFAULT_HEADER_TIMEOUT_S 10.0
+#define DEFAULT_BODY_TIMEOUT_S 60.0
+#define DEFAULT_IDLE_TIMEOUT_S 5.0
+#define DEFAULT_TIMEOUT_S 60.0
+#define DEFAULT_MAX_CONNECTIONS 4096
+#define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 32
+#define DEFAULT_CONNECTION_MEMORY ((size_t)64 << 10) /* above 32 KiB libmicrohttpd maps it: freed at close */
+#define DEFAULT_THREADS_HTTP 128
 
 /* The options with defaults for what was left unset: host NULL or "",
  * keep_alive NaN, parallel / queue_limit <= 0, body_limit 0. (A keep_alive
@@ -38,6 +56,14 @@ static tl_server_options with_defaults(const tl_server_options *given) {
     if (o.body_limit == 0) o.body_limit = DEFAULT_BODY_LIMIT;
     if (o.api_key && !*o.api_key) o.api_key = NULL;
     if (o.cors_origin && !*o.cors_origin) o.cors_origin = NULL;
+    if (!(o.header_timeout_s > 0)) o.header_timeout_s = DEFAULT_HEADER_TIMEOUT_S;
+    if (!(o.body_timeout_s > 0)) o.body_timeout_s = DEFAULT_BODY_TIMEOUT_S;
+    if (!(o.idle_timeout_s > 0)) o.idle_timeout_s = DEFAULT_IDLE_TIMEOUT_S;
+    if (!(o.timeout_s > 0)) o.timeout_s = DEFAULT_TIMEOUT_S;
+    if (o.max_connections <= 0) o.max_connections = DEFAULT_MAX_CONNECTIONS;
+    if (o.max_connections_per_client == 0) o.max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+    if (o.connection_memory == 0) o.connection_memory = DEFAULT_CONNECTION_MEMORY;
+    if (o.threads_http <= 0) o.threads_http = DEFAULT_THREADS_HTTP;
     return o;
 }
 
@@ -51,6 +77,11 @@ int tl_server_run(const tl_server_options *options) {
     atomic_init(&srv.generated_tokens_total, 0);
     srv.started_at = tl_time_ms();
 
+#if defined(__GLIBC__)
+    mallopt(M_ARENA_MAX, 4);
+    mallopt(M_MMAP_THRESHOLD, 256 << 10);
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+#endif
     /* A client that disconnects must not kill the process. */
     signal(SIGPIPE, SIG_IGN);
     sigset_t stop_signals, old_mask;
@@ -69,7 +100,22 @@ int tl_server_run(const tl_server_options *options) {
     }
     int port = 0;
     const tl_server_options *o = &srv.options;
-    http = http_server_start(&srv, o->host, o->port, o->body_limit, o->api_key, o->cors_origin, &port);
+    const http_options http_o = {
+        .host = o->host,
+        .port = o->port,
+        .body_limit = o->body_limit,
+        .api_key = o->api_key,
+        .cors_origin = o->cors_origin,
+        .header_timeout_s = o->header_timeout_s,
+        .body_timeout_s = o->body_timeout_s,
+        .idle_timeout_s = o->idle_timeout_s,
+        .timeout_s = o->timeout_s,
+        .max_connections = (unsigned)o->max_connections,
+        .max_connections_per_client = o->max_connections_per_client > 0 ? (unsigned)o->max_connections_per_client : 0,
+        .connection_memory = o->connection_memory,
+        .max_handlers = o->threads_http,
+    };
+    http = http_server_start(&srv, &http_o, &port);
     if (!http) goto done;
 
     int n_models = registry_count(srv.models);

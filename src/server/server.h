@@ -3,8 +3,9 @@
  * APIs over the models of a directory, plus a web chat page.
  *
  * How a request flows:
- *   http.c      libmicrohttpd: one thread per connection, body limits, API
- *               key, CORS; hands a complete request to api_route().
+ *   http*.c     libmicrohttpd: event-loop threads hold the connections
+ *               (deadlines, connection caps), body limits, API key, CORS;
+ *               a handler thread runs api_route() on a complete request.
  *   api_*.c     parse and check the JSON, pick the model, turn messages into
  *               prompt tokens, and write the answer (JSON, SSE or NDJSON).
  *   registry.c  which models exist, loading on first use, keep_alive and
@@ -37,6 +38,15 @@ typedef struct tl_server_options {
     size_t body_limit;         /* largest request body in bytes; default 8 MiB */
     const char *api_key;       /* required as "Authorization: Bearer KEY" when set */
     const char *cors_origin;   /* Access-Control-Allow-Origin value; NULL = no CORS headers */
+    /* Connections (0 = the default in brackets). */
+    double header_timeout_s;   /* request headers complete within this [10] */
+    double body_timeout_s;     /* the body complete within this after the headers [60] */
+    double idle_timeout_s;     /* a kept-alive connection without a request is closed [5] */
+    double timeout_s;          /* no progress reading a body or sending an answer [60] */
+    int max_connections;       /* open at once [4096] */
+    int max_connections_per_client; /* from one IP address [32]; < 0 = no limit */
+    size_t connection_memory;  /* per connection for the request line and headers [64 KiB] */
+    int threads_http;          /* requests handled at once, more get 503 [128] */
 } tl_server_options;
 
 /* Runs the server until SIGINT or SIGTERM. Prints "listening on http://H:P"

@@ -13,9 +13,19 @@
 
 typedef struct serve_options {
     const char *host, *models_dir, *keep_alive, *max_memory, *body_limit, *api_key, *cors;
+    const char *header_timeout, *body_timeout, *idle_timeout, *timeout, *connection_memory;
     tl_opt_list models;
     int32_t port, max_loaded, parallel, n_ctx, n_threads, n_batch, queue;
+    int32_t max_connections, max_connections_per_client, threads_http;
 } serve_options;
+
+/* A duration above 0 (and at most a day) for option `name`; false after a one-line error. */
+static bool positive_duration(const char *name, const char *text, double *seconds) {
+    if (units_parse_duration(text, seconds) && *seconds > 0 && *seconds <= 86400) return true;
+    tl_cli_error("serve", "%s expects a duration above 0 such as 10s, 1m or 500ms (at most 24h), got '%s'", name,
+                 text);
+    return false;
+}
 
 /* Turns the parsed text options into server options; false after a
  * one-line error naming the option. */
@@ -35,6 +45,10 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         .queue_limit = s->queue,
         .api_key = s->api_key,
         .cors_origin = s->cors,
+        .max_connections = s->max_connections,
+        /* 0 on the command line is "no limit", which the server spells < 0. */
+        .max_connections_per_client = s->max_connections_per_client > 0 ? s->max_connections_per_client : -1,
+        .threads_http = s->threads_http,
     };
     if (!*s->host) {
         tl_cli_error("serve", "--host must not be empty");
@@ -57,6 +71,17 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         return false;
     }
     o->body_limit = (size_t)bytes;
+    if (!positive_duration("--header-timeout", s->header_timeout, &o->header_timeout_s) ||
+        !positive_duration("--body-timeout", s->body_timeout, &o->body_timeout_s) ||
+        !positive_duration("--idle-timeout", s->idle_timeout, &o->idle_timeout_s) ||
+        !positive_duration("--timeout", s->timeout, &o->timeout_s))
+        return false;
+    if (!units_parse_size(s->connection_memory, &bytes) || bytes < 4096 || bytes > ((uint64_t)16 << 20)) {
+        tl_cli_error("serve", "--connection-memory expects a size from 4K to 16M such as 64K, got '%s'",
+                     s->connection_memory);
+        return false;
+    }
+    o->connection_memory = (size_t)bytes;
     if (o->api_key && !*o->api_key) {
         tl_cli_error("serve", "--api-key must not be empty");
         return false;
@@ -75,7 +100,9 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
 
 int cmd_serve(int argc, char **argv) {
     serve_options s = {.host = "127.0.0.1", .port = 8080, .keep_alive = "5m", .parallel = 4, .queue = 64,
-                       .body_limit = "8M"};
+                       .body_limit = "8M", .header_timeout = "10s", .body_timeout = "60s", .idle_timeout = "5s",
+                       .timeout = "60s", .connection_memory = "64K", .max_connections = 4096,
+                       .max_connections_per_client = 32, .threads_http = 128};
     bool api_key_given = false;
     const tl_opt opts[] = {
         {NULL, "--host", TL_OPT_STRING, &s.host, "HOST",
@@ -108,6 +135,23 @@ int cmd_serve(int argc, char **argv) {
          &api_key_given, 0, 0},
         {NULL, "--cors", TL_OPT_STRING, &s.cors, "ORIGIN",
          "allow browsers on ORIGIN (or *) to call the API (default: no CORS headers)", NULL, 0, 0},
+        {NULL, "--header-timeout", TL_OPT_STRING, &s.header_timeout, "DURATION",
+         "headers due within this of the accept (or last answer + --idle-timeout), else 408 (default 10s)",
+         NULL, 0, 0},
+        {NULL, "--body-timeout", TL_OPT_STRING, &s.body_timeout, "DURATION",
+         "a body due within this after its headers, else 408 (default 60s)", NULL, 0, 0},
+        {NULL, "--idle-timeout", TL_OPT_STRING, &s.idle_timeout, "DURATION",
+         "close a kept-alive connection idle this long between requests (default 5s)", NULL, 0, 0},
+        {NULL, "--timeout", TL_OPT_STRING, &s.timeout, "DURATION",
+         "close a connection stalled this long reading a body or sending an answer (default 60s)", NULL, 0, 0},
+        {NULL, "--max-connections", TL_OPT_INT, &s.max_connections, "N",
+         "most open connections; past it new ones wait until one closes (default 4096)", NULL, 1, 1000000},
+        {NULL, "--max-connections-per-client", TL_OPT_INT, &s.max_connections_per_client, "N",
+         "most open connections from one IP address; 0 = no limit (default 32)", NULL, 0, 1000000},
+        {NULL, "--connection-memory", TL_OPT_STRING, &s.connection_memory, "SIZE",
+         "per connection, for the request line and headers; more gets 414/431 (default 64K)", NULL, 0, 0},
+        {NULL, "--threads-http", TL_OPT_INT, &s.threads_http, "N",
+         "most requests handled at once, each on a thread; more get 503 (default 128)", NULL, 1, 4096},
     };
     const tl_command_spec spec = {
         "serve", "(--models DIR | -m FILE ...) [--host HOST] [--port N] [options]",
