@@ -67,7 +67,7 @@ typedef struct word_list {
 } word_list;
 
 static void append(word_list *w, const char *bytes, size_t n) {
-    if (w->failed) return;
+    if (w->failed || n == 0) return; /* n is 0 for code points past U+10FFFF */
     if (w->length + n > w->capacity) {
         size_t capacity = w->capacity ? w->capacity * 2 : 256;
         while (capacity < w->length + n) capacity *= 2;
@@ -118,7 +118,8 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
             out = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
         }
         char utf8[4];
-        size_t n = tl_utf8_encode(out, utf8); /* 0 beyond U+10FFFF: dropped */
+        size_t n = tl_utf8_encode(out, utf8);
+        if (n == 0) continue; /* beyond U+10FFFF (F4 90.. and up): dropped, like U+FFFD */
         bool punctuation = cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
         bool ascii_symbol =
             cp < 0x7F && cat >= UTF8PROC_CATEGORY_SM && cat <= UTF8PROC_CATEGORY_SO;

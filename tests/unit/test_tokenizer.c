@@ -14,7 +14,7 @@
  *
  * Loading errors on hand-made vocabularies are in test_tokenizer_load.c.
  */
-#include "test_support.h"
+#include "vocab_support.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -508,6 +508,31 @@ static void invalid_utf8_is_tokenized_as_bytes(void **state) {
     }
 }
 
+/* Every shared vocabulary (SentencePiece, BPE, WordPiece) takes invalid
+ * UTF-8 of every kind (what comes back depends on the byte tokens a
+ * vocabulary has, as in llama.cpp: invalid_utf8_is_tokenized_as_bytes checks
+ * the round trip where they are all there). */
+static void every_vocab_takes_invalid_utf8_of_every_kind(void **state) {
+    (void)state;
+    if (!tl_test_have_shared(VOCAB_DIR)) skip();
+    DIR *dir = opendir(tl_test_shared_path(VOCAB_DIR));
+    assert_non_null(dir);
+    int vocabs = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t n = strlen(entry->d_name);
+        if (n < 5 || strcmp(entry->d_name + n - 5, ".gguf") != 0) continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, VOCAB_DIR "/%s", entry->d_name);
+        loaded_vocab lv = load_path(tl_test_shared_path(rel));
+        tl_test_expect_invalid_utf8_tokenizes(lv.vocab, entry->d_name);
+        vocabs++;
+        unload(&lv);
+    }
+    closedir(dir);
+    assert_true(vocabs >= 10);
+}
+
 static void too_small_buffers_report_the_size_needed(void **state) {
     (void)state;
     if (!have_vocab("llama-bpe")) skip();
@@ -774,6 +799,7 @@ int main(void) {
         cmocka_unit_test(spm_leading_space_rule),
         cmocka_unit_test(pieces_of_a_split_character_concatenate),
         cmocka_unit_test(invalid_utf8_is_tokenized_as_bytes),
+        cmocka_unit_test(every_vocab_takes_invalid_utf8_of_every_kind),
         cmocka_unit_test(too_small_buffers_report_the_size_needed),
         cmocka_unit_test(control_tokens_only_with_parse_special),
         cmocka_unit_test(user_defined_tokens_are_always_recognised),

@@ -139,6 +139,24 @@ static void words_are_cut_greedily_or_become_unknown(void **state) {
     release(&l);
 }
 
+/* Invalid UTF-8 of every kind: no undefined behaviour (code points past
+ * U+10FFFF once reached memcpy with a NULL buffer), and what cannot be a
+ * character is dropped like U+FFFD. */
+static void invalid_utf8_of_every_kind_is_dropped(void **state) {
+    (void)state;
+    loaded l = write_and_load(tiny_writer(), "wpm-invalid.gguf");
+    tl_test_expect_invalid_utf8_tokenizes(l.vocab, "wpm-tiny");
+    tl_test_expect_tokens(l.vocab, "\xF4\x90\x80\x80", false, NULL, 0);
+    tl_test_expect_tokens(l.vocab, "hello \xF4\x90\x80\x80", false, (tl_token[]){5}, 1);
+    tl_test_expect_tokens(l.vocab, "hel\xF4\x90\x80\x80lo \xF7\xBF\xBF\xBF!", false, (tl_token[]){5, 8}, 2);
+    tl_test_expect_tokens(l.vocab, "\xED\xA0\x80hello", false, (tl_token[]){5}, 1);
+    release(&l);
+    if (!tl_test_have_shared(BGE)) return;
+    l = load_path(tl_test_shared_path(BGE));
+    tl_test_expect_invalid_utf8_tokenizes(l.vocab, "bert-bge");
+    release(&l);
+}
+
 /* tokenizer.ggml.normalizer.lowercase / strip_accents (BertNormalizer). */
 static void normalizer_options_come_from_the_file(void **state) {
     (void)state;
@@ -183,6 +201,7 @@ int main(void) {
         cmocka_unit_test(bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp),
         cmocka_unit_test(words_are_cut_greedily_or_become_unknown),
         cmocka_unit_test(normalizer_options_come_from_the_file),
+        cmocka_unit_test(invalid_utf8_of_every_kind_is_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
