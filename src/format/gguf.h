@@ -44,6 +44,15 @@ typedef enum gguf_value_type {
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
 
+/* Limits that keep the work and memory of opening a file bounded whatever
+ * its header claims (each far above any real model's): */
+#define GGUF_MAX_KV (1u << 16)              /* metadata entries (real files: ~20-60) */
+#define GGUF_MAX_TENSORS (1u << 16)         /* tensors (real files: up to a few thousand) */
+#define GGUF_MAX_KEY_LEN 65535u             /* bytes of a key (the GGUF spec's limit) */
+#define GGUF_MAX_TENSOR_NAME_LEN 256u       /* bytes of a tensor name (llama.cpp: 63) */
+#define GGUF_MAX_STRING_ARRAY (1u << 24)    /* elements of a string array (vocabularies, merges) */
+#define GGUF_MAX_METADATA_BYTES (256u << 20) /* the header and metadata section (real: < 20 MB) */
+
 typedef struct gguf_file gguf_file;
 
 typedef struct gguf_tensor {

@@ -104,9 +104,12 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
     if (!gguf_get_arr_info(f, KEY_TOKENS, &elem_type, &n) || elem_type != GGUF_TYPE_STRING) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: expected an array of strings", KEY_TOKENS);
     }
-    if (n == 0 || n > INT32_MAX) {
-        return tl_fail(err, TL_ERR_FORMAT, "%s: bad token count %llu", KEY_TOKENS,
-                       (unsigned long long)n);
+    if (n == 0) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: the vocabulary is empty", KEY_TOKENS);
+    }
+    if (n > TL_VOCAB_MAX_TOKENS) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: %llu tokens is more than the %d tinyllm accepts",
+                       KEY_TOKENS, (unsigned long long)n, TL_VOCAB_MAX_TOKENS);
     }
 
     bool have_scores, have_types;

@@ -52,6 +52,10 @@ typedef enum tl_vocab_kind {
 
 typedef struct tl_vocab tl_vocab;
 
+/* The most tokens a vocabulary may have: 8x the largest real ones (Gemma 3:
+ * 262,144), and small enough that building the tables stays fast. */
+#define TL_VOCAB_MAX_TOKENS (1 << 21)
+
 /* Build the vocabulary from the file's metadata. Errors name the key. */
 tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err);
 void tl_vocab_free(tl_vocab *v);
