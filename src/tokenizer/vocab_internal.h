@@ -82,6 +82,15 @@ struct tl_vocab {
     tl_byte_trie ugm_tokens, ugm_user_defined;
     double ugm_unknown_score;
 
+    /* Bounded tokenization (tl_vocab_tokenize_bounded): whether every byte
+     * of text is sure to end up in some token (SentencePiece with byte
+     * tokens or an unknown token; BPE with every byte's token and merges
+     * that only make tokens), so that text of n bytes gives at least
+     * n / max_token_len tokens; and whether a special token can swallow
+     * whitespace (lstrip / rstrip), so that only other bytes count. */
+    bool every_byte_in_a_token;
+    bool special_strips_whitespace;
+
     /* End-of-generation tokens, sorted. */
     tl_token *eog;
     int32_t n_eog;

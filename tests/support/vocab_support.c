@@ -4,6 +4,7 @@
 #include "vocab_support.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 tl_test_vocab tl_test_vocab_write(gguf_writer *w, const char *name) {
@@ -85,4 +86,30 @@ void tl_test_expect_invalid_utf8_tokenizes(const tl_vocab *v, const char *vocab_
                     fail_msg("%s: %s: token %d out of range", vocab_name, c->what, got[k]);
         }
     }
+}
+
+int tl_test_bounded_mismatches(const tl_vocab *v, const char *name, const char *text, size_t len) {
+    int mismatches = 0;
+    const int32_t cap = (int32_t)(4 * len + 64);
+    tl_token *full = malloc((size_t)cap * sizeof *full), *bounded = malloc((size_t)cap * sizeof *bounded);
+    assert_non_null(full);
+    assert_non_null(bounded);
+    for (int k = 0; k < 4; k++) {
+        const bool add_special = k & 1, parse_special = k & 2;
+        const int32_t n = tl_vocab_tokenize(v, text, len, add_special, parse_special, full, cap);
+        assert_true(n >= 0);
+        const int32_t got = tl_vocab_tokenize_bounded(v, text, len, add_special, parse_special, bounded, n);
+        const int32_t shorter =
+            n > 0 ? tl_vocab_tokenize_bounded(v, text, len, add_special, parse_special, bounded + n, n - 1)
+                  : TL_VOCAB_TOO_LONG;
+        if (got != n || memcmp(full, bounded, (size_t)n * sizeof *full) != 0 || shorter != TL_VOCAB_TOO_LONG) {
+            print_message("%s: bounded tokenization of '%.40s' (%zu bytes, special %d/%d): %d tokens, "
+                          "bounded %d, one less %d\n",
+                          name, text, len, add_special, parse_special, n, got, shorter);
+            mismatches++;
+        }
+    }
+    free(full);
+    free(bounded);
+    return mismatches;
 }

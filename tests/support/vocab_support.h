@@ -39,5 +39,10 @@ extern const size_t tl_test_n_invalid_utf8;
 /* Tokenizes every tl_test_invalid_utf8 case (with and without special
  * tokens); fails the test unless each succeeds with ids in range. */
 void tl_test_expect_invalid_utf8_tokenizes(const tl_vocab *v, const char *vocab_name);
+/* Bounded tokenization is exact: for every combination of add_special and
+ * parse_special, tl_vocab_tokenize_bounded with max_tokens = the full count
+ * gives the same tokens, and with one less TL_VOCAB_TOO_LONG. Returns the
+ * number of mismatches (printed). */
+int tl_test_bounded_mismatches(const tl_vocab *v, const char *name, const char *text, size_t len);
 
 #endif /* TL_VOCAB_SUPPORT_H */

@@ -355,6 +355,16 @@ static void invalid_utf8_of_every_kind_tokenizes(void **state) {
     tl_vocab *v = NULL;
     assert_int_equal(tl_vocab_load(f, &v, &err), TL_OK);
     tl_test_expect_invalid_utf8_tokenizes(v, "t5-32128");
+    /* bounded tokenization (no byte bound for Unigram: it stops between
+     * special tokens) gives the same tokens */
+    static const char *const texts[] = {"The quick brown fox", "  a  b  ", "x<extra_id_0>y</s>z", ""};
+    int mismatches = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        mismatches += tl_test_bounded_mismatches(v, "t5-32128", texts[i], strlen(texts[i]));
+    for (size_t i = 0; i < tl_test_n_invalid_utf8; i++)
+        mismatches += tl_test_bounded_mismatches(v, "t5-32128", tl_test_invalid_utf8[i].bytes,
+                                                 tl_test_invalid_utf8[i].len);
+    assert_int_equal(mismatches, 0);
     tl_vocab_free(v);
     gguf_close(f);
     remove(path);
