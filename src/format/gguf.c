@@ -314,8 +314,14 @@ static void prefetch_range(const gguf_file *f, uint64_t start, uint64_t end) {
 }
 
 /* Neighbouring used tensors (usually all of them, in file order) are
- * fetched as one range; a gap of unused data ends the range. */
+ * fetched as one range; a gap of unused data ends the range. Tensors that
+ * would fill more than half of the machine's memory are left to be faulted
+ * in as they are used, rather than pushing everything else out. */
 void gguf_prefetch_tensors(const gguf_file *f, const bool *used) {
+    uint64_t total = 0;
+    for (int64_t i = 0; i < f->n_tensors; i++) total += used[i] ? f->tensors[i].n_bytes : 0;
+    const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0 && total > (uint64_t)pages * (uint64_t)page_size / 2) return;
     uint64_t start = 0, end = 0;
     for (int64_t i = 0; i < f->n_tensors; i++) {
         if (!used[i]) continue;

@@ -517,7 +517,7 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
     return read_flag(f, "tokenizer.ggml.normalizer.strip_accents", &v->strip_accents, err);
 }
 
-/* The longest token text, which bounds WordPiece's search. */
+/* The longest token text: no token covers more bytes (tl_vocab_tokenize_bounded). */
 static void find_max_token_len(tl_vocab *v) {
     v->max_token_len = 0;
     for (int32_t id = 0; id < v->n_tokens; id++) {
@@ -573,6 +573,9 @@ tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err) {
     if (st == TL_OK && v->kind == TL_VOCAB_UGM) {
         st = tl_ugm_setup(v, f, err);
     }
+    if (st == TL_OK && v->kind == TL_VOCAB_WPM) {
+        st = tl_wpm_setup(v, err);
+    }
     if (st == TL_OK) {
         st = load_special_ids(v, f, err);
     }
@@ -609,6 +612,7 @@ void tl_vocab_free(tl_vocab *v) {
     free(v->eog);
     free(v->special);
     tl_ugm_free(v);
+    tl_byte_trie_free(&v->wpm_tokens);
     free(v);
 }
 

@@ -67,9 +67,12 @@ struct tl_vocab {
     bool add_bos, add_eos, add_sep;
     bool clean_spaces;
 
-    /* WordPiece: BERT's normalizer options, and the longest token text in
-     * bytes (no match can be longer). */
+    /* WordPiece: BERT's normalizer options, and the trie of every token's
+     * text, which finds the longest token at a position in one walk. Also
+     * the longest token text in bytes, for every kind (no match can be
+     * longer). */
     bool lowercase, strip_accents;
+    tl_byte_trie wpm_tokens;
     size_t max_token_len;
 
     /* Unigram: SentencePiece's normalizer options (llama.cpp reads only
@@ -132,7 +135,9 @@ void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scr
                      tl_token_vec *out);
 void tl_bpe_scratch_free(tl_bpe_scratch *scratch);
 
-/* WordPiece: split into words, cut each greedily into the longest tokens. */
+/* WordPiece: build the token trie (at load time); split into words, cut
+ * each greedily into the longest tokens. */
+tl_status tl_wpm_setup(tl_vocab *v, tl_error *err);
 void tl_wpm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_vec *out);
 
 /* Unigram: load the charsmap and build the tries (at load time); normalize

@@ -24,6 +24,7 @@
 
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
+#include "util/error.h"
 
 static bool is_whitespace(uint32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
@@ -134,6 +135,37 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
     finish_word(w);
 }
 
+tl_status tl_wpm_setup(tl_vocab *v, tl_error *err) {
+    size_t total = 0;
+    for (tl_token id = 0; id < v->n_tokens; id++) total += v->texts[id].len;
+    if (!tl_byte_trie_init(&v->wpm_tokens, total)) {
+        return tl_fail(err, TL_ERR_NOMEM, "tokenizer.ggml.tokens: out of memory for the token trie");
+    }
+    for (tl_token id = 0; id < v->n_tokens; id++) {
+        tl_byte_trie_insert(&v->wpm_tokens, v->texts[id].ptr, v->texts[id].len, id);
+    }
+    return TL_OK;
+}
+
+/* The longest token that starts text[0..len): its id and length, or -1.
+ * One walk down the trie (trying every length from the longest token text
+ * down, as llama.cpp does, costs the square of that length per position,
+ * which a file with one very long token makes unbounded). */
+static tl_token longest_token(const tl_vocab *v, const char *text, size_t len, size_t *match_len) {
+    tl_token id = -1;
+    int32_t node = 0;
+    for (size_t k = 0; k < len; k++) {
+        node = tl_byte_trie_child(&v->wpm_tokens, node, (unsigned char)text[k]);
+        if (node < 0) break;
+        tl_token here = tl_byte_trie_value(&v->wpm_tokens, node);
+        if (here >= 0) {
+            id = here;
+            *match_len = k + 1;
+        }
+    }
+    return id;
+}
+
 /* Greedy longest-match of "▁" + word; the unknown token if it fails. */
 static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, char **scratch,
                           size_t *scratch_capacity, tl_token_vec *out) {
@@ -153,13 +185,8 @@ static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, 
 
     size_t first = out->count;
     for (size_t i = 0; i < n; i++) {
-        size_t longest = n - i < v->max_token_len ? n - i : v->max_token_len;
-        tl_token id = -1;
-        size_t j;
-        for (j = longest; j > 0; j--) {
-            id = tl_vocab_find(v, w + i, j);
-            if (id >= 0) break;
-        }
+        size_t j = 0;
+        tl_token id = longest_token(v, w + i, n - i, &j);
         if (id < 0) {
             out->count = first; /* discard the word's tokens */
             break;
