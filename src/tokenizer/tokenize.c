@@ -235,12 +235,33 @@ static void tokenize_fragments(const tl_vocab *v, const char *text, const fragme
     }
 }
 
+/* The fewest tokens the partitioned text can give where every byte ends
+ * up in some token (see fewest_tokens): one per special token, and each
+ * stretch of text's bytes over the longest token text. Exact about the
+ * whitespace special tokens swallow, which fewest_tokens cannot be. */
+static size_t fewest_tokens_of_fragments(const tl_vocab *v, const fragment_vec *fragments) {
+    if (!v->every_byte_in_a_token || v->max_token_len == 0) {
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < fragments->count; i++) {
+        const size_t len = fragments->items[i].length;
+        n += fragments->items[i].token >= 0 ? 1 : len / v->max_token_len + (len % v->max_token_len != 0);
+    }
+    return n;
+}
+
 /* All of text's tokens into out, except that it stops, with more than
  * `limit` tokens in out, once that many are certain. */
 static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
                           bool parse_special, size_t limit, tl_token_vec *out) {
     fragment_vec fragments = {0};
     partition(v, text, text_len, parse_special, &fragments);
+    if (limit != SIZE_MAX && fewest_tokens_of_fragments(v, &fragments) > limit) {
+        out->count = limit + 1; /* certainly too long: nothing tokenized */
+        free(fragments.items);
+        return;
+    }
 
     out->failed = fragments.failed;
     /* BERT always gets [CLS] ... [SEP] with add_special, whatever the

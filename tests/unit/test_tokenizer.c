@@ -863,8 +863,28 @@ static void bounded_tokenization_stops_early(void **state) {
         unload(&lv);
         tested++;
     }
-    free(tokens);
     munmap(text, total);
+
+    /* Phi-3's special tokens swallow whitespace, so only the text between
+     * them counts: 8 MB of spaces and tabs is refused once split there. */
+    if (have_vocab("phi-3")) {
+        const size_t len = 8u << 20;
+        char *spaces = malloc(len);
+        assert_non_null(spaces);
+        for (size_t i = 0; i < len; i++) spaces[i] = i % 7 ? ' ' : '\t';
+        memcpy(spaces + len / 2, "<|end|>", 7);
+        loaded_vocab lv = load_vocab("phi-3");
+        const double t0 = now_ms();
+        const int32_t n = tl_vocab_tokenize_bounded(lv.vocab, spaces, len, true, true, tokens, 4096);
+        const double ms = now_ms() - t0;
+        print_message("phi-3: 8 MB of whitespace refused in %.1f ms\n", ms);
+        assert_int_equal(n, TL_VOCAB_TOO_LONG);
+        assert_true(ms < (SLOW_BUILD ? 10000.0 : 1000.0));
+        unload(&lv);
+        free(spaces);
+        tested++;
+    }
+    free(tokens);
     if (tested == 0) skip();
 }
 
