@@ -2,7 +2,8 @@
  * gguf_writer.c — building a GGUF v3 file: metadata and tensors are collected
  * in memory (each tensor's data copied once), then written in one go:
  * header, key/value pairs, tensor infos, padding to the alignment, and each
- * tensor's data padded to the alignment.
+ * tensor's data padded to the alignment. Zero tensors (for tests of huge
+ * files) are not held at all: they are written as holes.
  *
  * The metadata setters cannot fail visibly (they return void); a problem
  * (out of memory, an empty key) is remembered and reported by
