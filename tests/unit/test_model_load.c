@@ -22,7 +22,7 @@
 #define N_VOCAB 8
 
 static const char *const vocab_tokens[N_VOCAB] = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "b",
-                                                  "\xE2\x96\x81" "a", "ab"};
+                                                  ("\xE2\x96\x81" "a"), "ab"};
 
 static void add_f32(gguf_writer *w, const char *name, int64_t ne0, int64_t ne1) {
     const int64_t n = ne0 * ne1;
