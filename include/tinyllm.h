@@ -128,6 +128,24 @@ int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_len, bo
                     bool parse_special, tl_token *tokens, int32_t max_tokens);
 
 /*
+ * Tokenize a prompt that must fit in `max_tokens` (typically the context
+ * size): for text that fits, exactly tl_tokenize's tokens, their count in
+ * *n_tokens. Text that does not fit fails with TL_ERR_CONTEXT_FULL and
+ * "the prompt is too long: more than N tokens" as soon as that is certain,
+ * without tokenizing the rest: SentencePiece and BPE vocabularies refuse it
+ * from its byte length alone when no token could cover that many bytes
+ * (a 50 MB prompt in milliseconds), and every vocabulary stops between
+ * special tokens (and WordPiece between words) once past max_tokens. So
+ * the work and memory it costs are in proportion to max_tokens rather than
+ * text_len for all but texts built to defeat the byte bound (long runs that
+ * normalization drops, Unigram text without special tokens).
+ * TL_ERR_NOMEM when out of memory.
+ */
+tl_status tl_tokenize_prompt(const tl_model *model, const char *text, size_t text_len,
+                             bool add_special, bool parse_special, tl_token *tokens,
+                             int32_t max_tokens, int32_t *n_tokens, tl_error *err);
+
+/*
  * The bytes a token stands for (SentencePiece '▁' → ' ', byte tokens → the
  * byte, BPE byte mapping undone). Control tokens produce their text only when
  * `special` is true. Returns the number of bytes, or minus the size needed.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "format/gguf_internal.h"
 
@@ -293,12 +294,46 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name) {
     return i >= 0 ? &f->tensors[i] : NULL;
 }
 
-/* Fault the whole mapping in now, in one system call, instead of one page
- * fault at a time during the first forward pass (what llama.cpp's
- * MAP_POPULATE does). A hint: failure is harmless. */
-void gguf_prefetch(const gguf_file *f) {
+/* Faults in [start, end) of the mapping, widened to whole pages, in one
+ * system call (what llama.cpp's MAP_POPULATE does, but for these bytes only). */
+static void prefetch_range(const gguf_file *f, uint64_t start, uint64_t end) {
+    static uint64_t page;
+    if (!page) {
+        long p = sysconf(_SC_PAGESIZE);
+        page = p > 0 ? (uint64_t)p : 4096;
+    }
+    start -= start % page;
+    if (end > f->size) end = f->size;
+    if (end <= start) return;
+    void *addr = (void *)(f->map + start);
+    size_t len = (size_t)(end - start);
 #if defined(MADV_POPULATE_READ)
-    if (madvise((void *)f->map, (size_t)f->size, MADV_POPULATE_READ) == 0) return;
+    if (madvise(addr, len, MADV_POPULATE_READ) == 0) return;
 #endif
-    madvise((void *)f->map, (size_t)f->size, MADV_WILLNEED);
+    madvise(addr, len, MADV_WILLNEED);
+}
+
+/* Neighbouring used tensors (usually all of them, in file order) are
+ * fetched as one range; a gap of unused data ends the range. Tensors that
+ * would fill more than half of the machine's memory are left to be faulted
+ * in as they are used, rather than pushing everything else out. */
+void gguf_prefetch_tensors(const gguf_file *f, const bool *used) {
+    uint64_t total = 0;
+    for (int64_t i = 0; i < f->n_tensors; i++) total += used[i] ? f->tensors[i].n_bytes : 0;
+    const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0 && total > (uint64_t)pages * (uint64_t)page_size / 2) return;
+    uint64_t start = 0, end = 0;
+    for (int64_t i = 0; i < f->n_tensors; i++) {
+        if (!used[i]) continue;
+        const uint64_t t_start = f->data_offset + f->tensors[i].offset;
+        const uint64_t t_end = t_start + f->tensors[i].n_bytes;
+        if (end > start && t_start >= start && t_start <= end + f->alignment) {
+            if (t_end > end) end = t_end;
+            continue;
+        }
+        if (end > start) prefetch_range(f, start, end);
+        start = t_start;
+        end = t_end;
+    }
+    if (end > start) prefetch_range(f, start, end);
 }

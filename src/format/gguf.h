@@ -44,6 +44,15 @@ typedef enum gguf_value_type {
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
 
+/* Limits that keep the work and memory of opening a file bounded whatever
+ * its header claims (each far above any real model's): */
+#define GGUF_MAX_KV (1u << 16)              /* metadata entries (real files: ~20-60) */
+#define GGUF_MAX_TENSORS (1u << 16)         /* tensors (real files: up to a few thousand) */
+#define GGUF_MAX_KEY_LEN 65535u             /* bytes of a key (the GGUF spec's limit) */
+#define GGUF_MAX_TENSOR_NAME_LEN 256u       /* bytes of a tensor name (llama.cpp: 63) */
+#define GGUF_MAX_STRING_ARRAY (1u << 24)    /* elements of a string array (vocabularies, merges) */
+#define GGUF_MAX_METADATA_BYTES (256u << 20) /* the header and metadata section (real: < 20 MB) */
+
 typedef struct gguf_file gguf_file;
 
 typedef struct gguf_tensor {
@@ -62,9 +71,12 @@ typedef struct gguf_tensor {
 tl_status gguf_open(const char *path, gguf_file **out, tl_error *err);
 void gguf_close(gguf_file *f);
 
-/* Bring the whole file into memory now (page tables populated), so the
- * first use of the weights does not pay a page fault per page. */
-void gguf_prefetch(const gguf_file *f);
+/* Bring the data of the tensors marked in `used` (one flag per tensor, in
+ * file order) into memory now, page tables populated, so that the first use
+ * of the weights does not pay a page fault per page. Tensors the model does
+ * not use, of whatever size, and bytes outside tensors are never touched. A
+ * hint: failure is harmless. */
+void gguf_prefetch_tensors(const gguf_file *f, const bool *used);
 
 const char *gguf_path(const gguf_file *f);
 uint32_t gguf_version(const gguf_file *f);
@@ -134,6 +146,10 @@ void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const 
 tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type,
                                  uint32_t n_dims, const int64_t *ne, const void *data,
                                  tl_error *err);
+/* A tensor whose data is all zeros, written as a hole in the file (no
+ * memory, no disk): for tests of files that claim terabytes. */
+tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type,
+                                      uint32_t n_dims, const int64_t *ne, tl_error *err);
 tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err);
 
 #endif /* TL_GGUF_H */

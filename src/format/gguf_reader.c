@@ -16,6 +16,10 @@
  * the bytes left in the file before anything is allocated for them, and all
  * size arithmetic is overflow-checked, so a corrupted file fails with a
  * one-line message naming the field and never reads outside the mapping.
+ * The GGUF_MAX_* limits (gguf.h) bound the counts, name lengths and the size
+ * of the metadata section, so the time and memory of opening a file are
+ * linear in its size and bounded, whatever its header claims; tensor data is
+ * never read here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +46,7 @@ typedef struct reader {
     tl_error *err;
     char where[160];
     char shown[100]; /* the current key or tensor name, printable, for messages */
+    uint64_t metadata_limit; /* see take(); 0 = none */
 } reader;
 
 /* A copy of a name from the file that is safe to put in a one-line message:
@@ -65,9 +70,24 @@ static tl_status truncated(reader *r, uint64_t need) {
                    r->path, r->where, need, r->pos, r->size);
 }
 
+/* While metadata is read, the bytes it may span are capped (so that a
+ * hostile header cannot make the copies and indexes of a huge metadata
+ * section); 0 when not reading metadata. */
+static tl_status metadata_too_large(reader *r, uint64_t n) {
+    return tl_fail(r->err, TL_ERR_FORMAT,
+                   "%s: %s: %" PRIu64 " bytes at offset %" PRIu64
+                   " run past the %u MiB tinyllm accepts for the header and metadata",
+                   r->path, r->where, n, r->pos, GGUF_MAX_METADATA_BYTES >> 20);
+}
+
+static bool past_metadata_limit(const reader *r, uint64_t n) {
+    return r->metadata_limit && (r->pos > r->metadata_limit || n > r->metadata_limit - r->pos);
+}
+
 /* Hand out the next n bytes, or fail if the file ends first. */
 static tl_status take(reader *r, uint64_t n, const uint8_t **out) {
     if (n > remaining(r)) return truncated(r, n);
+    if (past_metadata_limit(r, n)) return metadata_too_large(r, n);
     *out = r->base + r->pos;
     r->pos += n;
     return TL_OK;
@@ -106,6 +126,7 @@ static tl_status read_string(reader *r, const char **s, uint64_t *len) {
                        " runs past the end of the file (%" PRIu64 " bytes)",
                        r->path, r->where, *len, r->pos - r->size_bytes, r->size);
     }
+    if (past_metadata_limit(r, *len)) return metadata_too_large(r, *len);
     *s = (const char *)r->base + r->pos;
     r->pos += *len;
     return TL_OK;
@@ -113,11 +134,16 @@ static tl_status read_string(reader *r, const char **s, uint64_t *len) {
 
 /* Names (keys, tensor names) must be non-empty and free of NUL bytes, since
  * they are used as C strings. Returns a heap copy. */
-static tl_status read_name(reader *r, const char *what, char **out) {
+static tl_status read_name(reader *r, const char *what, uint64_t max_len, char **out) {
     const char *s = NULL;
     uint64_t len = 0;
     tl_status st = read_string(r, &s, &len);
     if (st != TL_OK) return st;
+    if (len > max_len) {
+        return tl_fail(r->err, TL_ERR_FORMAT,
+                       "%s: %s: %s of %" PRIu64 " bytes is longer than the %" PRIu64 " allowed",
+                       r->path, r->where, what, len, max_len);
+    }
     if (len == 0) {
         return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: empty %s", r->path, r->where, what);
     }
@@ -201,6 +227,11 @@ int64_t gguf_name_index_find(const gguf_name_index *index, const char *name) {
  * fails before anything is allocated for it), then record where each element
  * starts. */
 static tl_status read_string_array(reader *r, gguf_kv *kv) {
+    if (kv->count > GGUF_MAX_STRING_ARRAY) {
+        return tl_fail(r->err, TL_ERR_FORMAT,
+                       "%s: %s: array of %" PRIu64 " strings is more than the %u tinyllm accepts",
+                       r->path, r->where, kv->count, GGUF_MAX_STRING_ARRAY);
+    }
     if (kv->count > remaining(r) / r->size_bytes) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: %s: array of %" PRIu64 " strings cannot fit in the %" PRIu64
@@ -295,7 +326,7 @@ static tl_status read_value(reader *r, gguf_kv *kv) {
 static tl_status read_kv(reader *r, gguf_file *f, int64_t i) {
     gguf_kv *kv = &f->kvs[i];
     snprintf(r->where, sizeof r->where, "metadata key %" PRId64, i);
-    tl_status st = read_name(r, "key", &kv->key);
+    tl_status st = read_name(r, "key", GGUF_MAX_KEY_LEN, &kv->key);
     if (st != TL_OK) return st;
     f->n_kv = i + 1; /* from here on gguf_close frees this entry */
     printable(kv->key, r->shown, sizeof r->shown);
@@ -390,7 +421,7 @@ static tl_status read_tensor_info(reader *r, gguf_file *f, int64_t i) {
     gguf_tensor *t = &f->tensors[i];
     snprintf(r->where, sizeof r->where, "tensor info %" PRId64, i);
     char *name = NULL;
-    tl_status st = read_name(r, "tensor name", &name);
+    tl_status st = read_name(r, "tensor name", GGUF_MAX_TENSOR_NAME_LEN, &name);
     if (st != TL_OK) return st;
     t->name = name;
     f->n_tensors = i + 1; /* from here on gguf_close frees this entry */
@@ -508,6 +539,16 @@ static tl_status parse_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint
     f->size_bytes = r->size_bytes = f->version == 1 ? 4 : 8;
     if ((st = read_size(r, n_tensors)) != TL_OK) return st;
     if ((st = read_size(r, n_kv)) != TL_OK) return st;
+    if (*n_kv > GGUF_MAX_KV) {
+        return tl_fail(r->err, TL_ERR_FORMAT,
+                       "%s: metadata count %" PRIu64 " is more than the %u tinyllm accepts", r->path,
+                       *n_kv, GGUF_MAX_KV);
+    }
+    if (*n_tensors > GGUF_MAX_TENSORS) {
+        return tl_fail(r->err, TL_ERR_FORMAT,
+                       "%s: tensor count %" PRIu64 " is more than the %u tinyllm accepts", r->path,
+                       *n_tensors, GGUF_MAX_TENSORS);
+    }
     if (*n_kv > remaining(r) / min_kv_bytes(r->size_bytes)) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: metadata count %" PRIu64 " is impossible for a file of %" PRIu64
@@ -542,6 +583,7 @@ static tl_status parse(reader *r, gguf_file *f) {
     if (st != TL_OK) return st;
 
     uint64_t kv_capacity = 0, tensor_capacity = 0;
+    r->metadata_limit = GGUF_MAX_METADATA_BYTES;
     for (uint64_t i = 0; i < n_kv; i++) {
         gguf_kv *kvs = grow_array(f->kvs, &kv_capacity, i + 1, sizeof *f->kvs);
         if (!kvs || !name_index_reserve(&f->key_index)) {
@@ -550,6 +592,7 @@ static tl_status parse(reader *r, gguf_file *f) {
         f->kvs = kvs;
         if ((st = read_kv(r, f, (int64_t)i)) != TL_OK) return st;
     }
+    r->metadata_limit = 0;
     if ((st = read_alignment(r, f)) != TL_OK) return st;
     for (uint64_t i = 0; i < n_tensors; i++) {
         gguf_tensor *tensors = grow_array(f->tensors, &tensor_capacity, i + 1, sizeof *f->tensors);

@@ -2,7 +2,8 @@
  * gguf_writer.c — building a GGUF v3 file: metadata and tensors are collected
  * in memory (each tensor's data copied once), then written in one go:
  * header, key/value pairs, tensor infos, padding to the alignment, and each
- * tensor's data padded to the alignment.
+ * tensor's data padded to the alignment. Zero tensors (for tests of huge
+ * files) are not held at all: they are written as holes.
  *
  * The metadata setters cannot fail visibly (they return void); a problem
  * (out of memory, an empty key) is remembered and reported by
@@ -211,8 +212,10 @@ void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const 
     }
 }
 
-tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
-                                 const int64_t *ne, const void *data, tl_error *err) {
+/* Adds a tensor with a copy of `data`, or, when `zeros`, one whose data is
+ * all zeros and is written as a hole in the file. */
+static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                            const int64_t *ne, const void *data, bool zeros, tl_error *err) {
     if (!name || !*name) return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: empty tensor name");
     if (strlen(name) >= GGUF_MAX_TENSOR_NAME) {
         return tl_fail(err, TL_ERR_ARGUMENT,
@@ -255,11 +258,11 @@ tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type
                        name, traits->name, t.ne[0], traits->block_size);
     }
     uint64_t n_blocks = n_elements / (uint64_t)traits->block_size;
-    if (n_blocks > SIZE_MAX / traits->block_bytes) {
+    if (n_blocks > (zeros ? UINT64_MAX : SIZE_MAX) / traits->block_bytes) {
         return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' is too large", name);
     }
     t.n_bytes = n_blocks * traits->block_bytes;
-    if (!data) return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' has no data", name);
+    if (!data && !zeros) return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' has no data", name);
 
     if (w->n_tensors == w->tensor_capacity) {
         size_t cap = w->tensor_capacity ? w->tensor_capacity * 2 : 16;
@@ -269,17 +272,27 @@ tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type
         w->tensor_capacity = cap;
     }
     t.name = strdup(name);
-    t.data = malloc((size_t)t.n_bytes);
-    if (!t.name || !t.data) {
+    t.data = zeros ? NULL : malloc((size_t)t.n_bytes);
+    if (!t.name || (!zeros && !t.data)) {
         free(t.name);
         free(t.data);
         return tl_fail(err, TL_ERR_NOMEM,
                        "gguf writer: out of memory copying tensor '%s' (%" PRIu64 " bytes)", name,
                        t.n_bytes);
     }
-    memcpy(t.data, data, (size_t)t.n_bytes);
+    if (!zeros) memcpy(t.data, data, (size_t)t.n_bytes);
     w->tensors[w->n_tensors++] = t;
     return TL_OK;
+}
+
+tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                 const int64_t *ne, const void *data, tl_error *err) {
+    return add_tensor(w, name, type, n_dims, ne, data, false, err);
+}
+
+tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type,
+                                      uint32_t n_dims, const int64_t *ne, tl_error *err) {
+    return add_tensor(w, name, type, n_dims, ne, NULL, true, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -380,10 +393,19 @@ tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err) {
         pos += 8 + name_len + 4 + 8ull * t->n_dims + 4 + 8;
     }
     ok = ok && pad_to(fp, pos, alignment);
+    bool ends_in_hole = false;
     for (size_t i = 0; ok && i < w->n_tensors; i++) {
         const writer_tensor *t = &w->tensors[i];
-        ok = put(fp, t->data, (size_t)t->n_bytes) && pad_to(fp, t->n_bytes, alignment);
+        if (t->data) {
+            ok = put(fp, t->data, (size_t)t->n_bytes) && pad_to(fp, t->n_bytes, alignment);
+        } else { /* zeros: skip over them, leaving a hole */
+            uint64_t padded = t->n_bytes + (alignment - t->n_bytes % alignment) % alignment;
+            ok = padded <= (uint64_t)INT64_MAX && fseeko(fp, (off_t)padded, SEEK_CUR) == 0;
+        }
+        ends_in_hole = !t->data;
     }
+    /* A hole at the end exists only once the file is extended over it. */
+    if (ok && ends_in_hole) ok = fflush(fp) == 0 && ftruncate(fileno(fp), ftello(fp)) == 0;
     int saved_errno = errno;
     if (fclose(fp) != 0 && ok) {
         ok = false;

@@ -87,6 +87,7 @@ static tl_status find_tensor(tl_loader *ld, const char *name, uint32_t n_dims, i
     if (!tl_type_is_supported(t->type))
         return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, not supported yet",
                        ld->path, name, tl_type_name(t->type) ? tl_type_name(t->type) : "?");
+    if (ld->tensor_used) ld->tensor_used[t - gguf_tensor_at(ld->m->file, 0)] = true;
     *found = t;
     return TL_OK;
 }

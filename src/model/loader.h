@@ -17,6 +17,7 @@ typedef struct tl_loader {
     const char *path;
     char prefix[96]; /* "<arch>." */
     tl_error *err;
+    bool *tensor_used; /* one flag per tensor of the file: found by the loader, so prefetched */
 } tl_loader;
 
 #define TL_TRY(expr)                                   \

@@ -9,6 +9,7 @@
 
 #include "model/model.h"
 #include "tensor/types.h"
+#include "util/error.h"
 
 const tl_vocab *tl_model_vocab(const tl_model *model) { return model->vocab; }
 
@@ -71,6 +72,20 @@ int32_t tl_tokenize(const tl_model *m, const char *text, size_t text_len, bool a
                     bool parse_special, tl_token *tokens, int32_t max_tokens) {
     return tl_vocab_tokenize(m->vocab, text, text_len, add_special, parse_special, tokens,
                              max_tokens);
+}
+
+tl_status tl_tokenize_prompt(const tl_model *m, const char *text, size_t text_len, bool add_special,
+                             bool parse_special, tl_token *tokens, int32_t max_tokens,
+                             int32_t *n_tokens, tl_error *err) {
+    *n_tokens = 0;
+    const int32_t n = tl_vocab_tokenize_bounded(m->vocab, text, text_len, add_special,
+                                                parse_special, tokens, max_tokens);
+    if (n == TL_VOCAB_TOO_LONG)
+        return tl_fail(err, TL_ERR_CONTEXT_FULL, "the prompt is too long: more than %d tokens",
+                       max_tokens > 0 ? max_tokens : 0);
+    if (n < 0) return tl_fail(err, TL_ERR_NOMEM, "out of memory tokenizing the prompt");
+    *n_tokens = n;
+    return TL_OK;
 }
 
 int32_t tl_token_to_piece(const tl_model *m, tl_token token, bool special, char *buf,

@@ -293,16 +293,25 @@ tl_status tl_model_load(const char *path, const tl_model_params *params, tl_mode
     }
     m->pooling = TL_POOLING_NONE;
     m->decoder_start = -1;
+    ld.tensor_used = calloc((size_t)gguf_tensor_count(m->file) + 1, sizeof *ld.tensor_used);
+    if (!ld.tensor_used) {
+        st = tl_fail(err, TL_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
     if (m->arch->ops)
         st = m->arch->ops->load(&ld);
     else if ((st = read_hparams(&ld)) == TL_OK)
         st = load_tensors(&ld);
     if (st != TL_OK) goto fail;
-    gguf_prefetch(m->file);
+    /* Only the tensors the model uses: a file may also hold others, of any
+     * size, which are never read. */
+    gguf_prefetch_tensors(m->file, ld.tensor_used);
+    free(ld.tensor_used);
     *out = m;
     return TL_OK;
 
 fail:
+    free(ld.tensor_used);
     tl_model_free(m);
     return st;
 }

@@ -4,6 +4,12 @@
  * vocabulary's tokenizer (spm.c, bpe.c, wpm.c, ugm.c), as in llama.cpp's
  * llama_vocab::tokenize, which also decides the tokens added around it.
  *
+ * Bounded tokenization (tl_vocab_tokenize_bounded, for prompts that must
+ * fit a context) gives the same tokens, but refuses text that certainly
+ * needs more than the limit: at once when its length alone proves it
+ * (fewest_tokens), else by stopping between special-token fragments (and
+ * WordPiece words) once the limit is passed.
+ *
  * Special-token splitting (llama.cpp's tokenizer_st_partition): every
  * control, user-defined and unknown token is looked for in the text, longest
  * first, and each occurrence becomes that token. Control and unknown tokens
@@ -158,11 +164,11 @@ static bool spm_escape(const char *text, size_t len, bool prefix_space, char **b
 }
 
 static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec *fragments,
-                         tl_token_vec *out) {
+                         size_t limit, tl_token_vec *out) {
     char *buffer = NULL;
     size_t capacity = 0;
     bool previous_was_special = true; /* the text start counts as one */
-    for (size_t i = 0; i < fragments->count && !out->failed; i++) {
+    for (size_t i = 0; i < fragments->count && !out->failed && out->count <= limit; i++) {
         const fragment *f = &fragments->items[i];
         if (f->token >= 0) {
             tl_token_vec_push(out, f->token);
@@ -182,10 +188,10 @@ static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec
 }
 
 static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec *fragments,
-                         tl_token_vec *out) {
+                         size_t limit, tl_token_vec *out) {
     tl_bpe_scratch scratch = {0};
     tl_merge_queue_init(&scratch.queue);
-    for (size_t i = 0; i < fragments->count && !out->failed; i++) {
+    for (size_t i = 0; i < fragments->count && !out->failed && out->count <= limit; i++) {
         const fragment *f = &fragments->items[i];
         if (f->token >= 0) {
             tl_token_vec_push(out, f->token);
@@ -196,19 +202,86 @@ static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec
     tl_bpe_scratch_free(&scratch);
 }
 
+/* WordPiece words never contain whitespace, so a long stretch of text can
+ * be cut after any ASCII whitespace byte and tokenized piece by piece with
+ * the same result, stopping once more than `limit` tokens are out. */
+static void tokenize_wpm_in_pieces(const tl_vocab *v, const char *text, size_t len, size_t limit,
+                                   tl_token_vec *out) {
+    enum { PIECE = 1 << 16 };
+    for (size_t start = 0; start < len && !out->failed && out->count <= limit;) {
+        size_t end = len;
+        if (len - start > PIECE) {
+            end = start + PIECE;
+            while (end < len && !(text[end - 1] == ' ' || (text[end - 1] >= 0x09 && text[end - 1] <= 0x0D)))
+                end++;
+        }
+        tl_wpm_tokenize(v, text + start, end - start, out);
+        start = end;
+    }
+}
+
 /* WordPiece and Unigram tokenize each stretch of text on its own. */
 static void tokenize_fragments(const tl_vocab *v, const char *text, const fragment_vec *fragments,
-                               tl_token_vec *out) {
-    for (size_t i = 0; i < fragments->count && !out->failed; i++) {
+                               size_t limit, tl_token_vec *out) {
+    for (size_t i = 0; i < fragments->count && !out->failed && out->count <= limit; i++) {
         const fragment *f = &fragments->items[i];
         if (f->token >= 0) {
             tl_token_vec_push(out, f->token);
         } else if (v->kind == TL_VOCAB_WPM) {
-            tl_wpm_tokenize(v, text + f->offset, f->length, out);
+            tokenize_wpm_in_pieces(v, text + f->offset, f->length, limit, out);
         } else {
             tl_ugm_tokenize(v, text + f->offset, f->length, out);
         }
     }
+}
+
+/* The fewest tokens the partitioned text can give where every byte ends
+ * up in some token (see fewest_tokens): one per special token, and each
+ * stretch of text's bytes over the longest token text. Exact about the
+ * whitespace special tokens swallow, which fewest_tokens cannot be. */
+static size_t fewest_tokens_of_fragments(const tl_vocab *v, const fragment_vec *fragments) {
+    if (!v->every_byte_in_a_token || v->max_token_len == 0) {
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < fragments->count; i++) {
+        const size_t len = fragments->items[i].length;
+        n += fragments->items[i].token >= 0 ? 1 : len / v->max_token_len + (len % v->max_token_len != 0);
+    }
+    return n;
+}
+
+/* All of text's tokens into out, except that it stops, with more than
+ * `limit` tokens in out, once that many are certain. */
+static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
+                          bool parse_special, size_t limit, tl_token_vec *out) {
+    fragment_vec fragments = {0};
+    partition(v, text, text_len, parse_special, &fragments);
+    if (limit != SIZE_MAX && fewest_tokens_of_fragments(v, &fragments) > limit) {
+        out->count = limit + 1; /* certainly too long: nothing tokenized */
+        free(fragments.items);
+        return;
+    }
+
+    out->failed = fragments.failed;
+    /* BERT always gets [CLS] ... [SEP] with add_special, whatever the
+     * add_bos / add_sep flags say (as llama.cpp). */
+    const bool wordpiece = v->kind == TL_VOCAB_WPM;
+    if (add_special && (v->add_bos || wordpiece) && v->bos >= 0) {
+        tl_token_vec_push(out, v->bos);
+    }
+    switch (v->kind) {
+    case TL_VOCAB_SPM: tokenize_spm(v, text, &fragments, limit, out); break;
+    case TL_VOCAB_BPE: tokenize_bpe(v, text, &fragments, limit, out); break;
+    case TL_VOCAB_WPM:
+    case TL_VOCAB_UGM: tokenize_fragments(v, text, &fragments, limit, out); break;
+    }
+    if (add_special && wordpiece && v->sep >= 0) {
+        tl_token_vec_push(out, v->sep);
+    } else if (add_special && !wordpiece && v->add_eos && v->eos >= 0) {
+        tl_token_vec_push(out, v->eos);
+    }
+    free(fragments.items);
 }
 
 int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
@@ -217,35 +290,60 @@ int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, 
         text_len = 0;
         text = "";
     }
-    fragment_vec fragments = {0};
-    partition(v, text, text_len, parse_special, &fragments);
-
     tl_token_vec out = {0};
-    out.failed = fragments.failed;
-    /* BERT always gets [CLS] ... [SEP] with add_special, whatever the
-     * add_bos / add_sep flags say (as llama.cpp). */
-    const bool wordpiece = v->kind == TL_VOCAB_WPM;
-    if (add_special && (v->add_bos || wordpiece) && v->bos >= 0) {
-        tl_token_vec_push(&out, v->bos);
-    }
-    switch (v->kind) {
-    case TL_VOCAB_SPM: tokenize_spm(v, text, &fragments, &out); break;
-    case TL_VOCAB_BPE: tokenize_bpe(v, text, &fragments, &out); break;
-    case TL_VOCAB_WPM:
-    case TL_VOCAB_UGM: tokenize_fragments(v, text, &fragments, &out); break;
-    }
-    if (add_special && wordpiece && v->sep >= 0) {
-        tl_token_vec_push(&out, v->sep);
-    } else if (add_special && !wordpiece && v->add_eos && v->eos >= 0) {
-        tl_token_vec_push(&out, v->eos);
-    }
-    free(fragments.items);
-
+    tokenize_into(v, text, text_len, add_special, parse_special, SIZE_MAX, &out);
     int32_t result;
     if (out.failed || out.count > INT32_MAX) {
         result = INT32_MIN; /* out of memory (or absurdly many tokens) */
     } else if (out.count > (size_t)(max_tokens > 0 ? max_tokens : 0)) {
         result = -(int32_t)out.count;
+    } else {
+        if (out.count > 0) {
+            memcpy(tokens, out.items, out.count * sizeof *tokens);
+        }
+        result = (int32_t)out.count;
+    }
+    tl_token_vec_free(&out);
+    return result;
+}
+
+/* The fewest tokens `text` can give, from its length alone: where every
+ * byte ends up in some token (vocab_internal.h), no token covers more bytes
+ * than the longest token text (SentencePiece's escaping and BPE's byte
+ * alphabet only lengthen text); whitespace is left out of the count when a
+ * special token may swallow it. 0 where nothing is known. */
+static size_t fewest_tokens(const tl_vocab *v, const char *text, size_t len) {
+    if (!v->every_byte_in_a_token || v->max_token_len == 0) {
+        return 0;
+    }
+    size_t counted = len;
+    if (v->special_strips_whitespace) {
+        counted = 0;
+        for (size_t i = 0; i < len; i++) {
+            counted += !isspace((unsigned char)text[i]);
+        }
+    }
+    return counted / v->max_token_len + (counted % v->max_token_len != 0);
+}
+
+int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t text_len,
+                                  bool add_special, bool parse_special, tl_token *tokens,
+                                  int32_t max_tokens) {
+    if (!text) {
+        text_len = 0;
+        text = "";
+    }
+    const size_t limit = max_tokens > 0 ? (size_t)max_tokens : 0;
+    if (fewest_tokens(v, text, text_len) > limit) {
+        return TL_VOCAB_TOO_LONG;
+    }
+    tl_token_vec out = {0};
+    tokenize_into(v, text, text_len, add_special, parse_special, limit, &out);
+    int32_t result;
+    if (out.failed) {
+        result = INT32_MIN;
+    } else if (out.count > limit) {
+        result = TL_VOCAB_TOO_LONG;
     } else {
         if (out.count > 0) {
             memcpy(tokens, out.items, out.count * sizeof *tokens);

@@ -104,9 +104,12 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
     if (!gguf_get_arr_info(f, KEY_TOKENS, &elem_type, &n) || elem_type != GGUF_TYPE_STRING) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: expected an array of strings", KEY_TOKENS);
     }
-    if (n == 0 || n > INT32_MAX) {
-        return tl_fail(err, TL_ERR_FORMAT, "%s: bad token count %llu", KEY_TOKENS,
-                       (unsigned long long)n);
+    if (n == 0) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: the vocabulary is empty", KEY_TOKENS);
+    }
+    if (n > TL_VOCAB_MAX_TOKENS) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: %llu tokens is more than the %d tinyllm accepts",
+                       KEY_TOKENS, (unsigned long long)n, TL_VOCAB_MAX_TOKENS);
     }
 
     bool have_scores, have_types;
@@ -231,9 +234,12 @@ static tl_status load_merges(tl_vocab *v, const gguf_file *f, tl_error *err) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: merges too large", KEY_MERGES);
     }
     v->merge_pool = malloc(pool_size);
-    if (!v->merge_pool || !tl_merge_map_init(&v->merges, v->merge_pool, n)) {
+    char *joined = malloc(pool_size); /* a merge's two sides without the space */
+    if (!v->merge_pool || !joined || !tl_merge_map_init(&v->merges, v->merge_pool, n)) {
+        free(joined);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory for %llu merges", (unsigned long long)n);
     }
+    v->every_byte_in_a_token = true; /* until a merge of two tokens makes a non-token */
     /* A merge is "left right", split at the first space after the first
      * byte. Like llama.cpp, a merge without one counts as the pair ("", ""),
      * and merges naming unknown tokens are kept (they never produce a token
@@ -250,11 +256,19 @@ static tl_status load_merges(tl_vocab *v, const gguf_file *f, tl_error *err) {
         uint32_t offset = space ? (uint32_t)(p - v->merge_pool) : 0;
         size_t right_len = space ? len - left_len - 1 : 0;
         if (!tl_merge_map_insert(&v->merges, offset, left_len, right_len, (int32_t)i)) {
+            free(joined);
             return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu is too long", KEY_MERGES,
                            (unsigned long long)i);
         }
+        if (space && v->every_byte_in_a_token && tl_vocab_find(v, p, left_len) >= 0 &&
+            tl_vocab_find(v, space + 1, right_len) >= 0) {
+            memcpy(joined, p, left_len);
+            memcpy(joined + left_len, space + 1, right_len);
+            v->every_byte_in_a_token = tl_vocab_find(v, joined, left_len + right_len) >= 0;
+        }
         p += len + 1;
     }
+    free(joined);
     return TL_OK;
 }
 
@@ -503,12 +517,34 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
     return read_flag(f, "tokenizer.ggml.normalizer.strip_accents", &v->strip_accents, err);
 }
 
-/* The longest token text, which bounds WordPiece's search. */
+/* The longest token text: no token covers more bytes (tl_vocab_tokenize_bounded). */
 static void find_max_token_len(tl_vocab *v) {
     v->max_token_len = 0;
     for (int32_t id = 0; id < v->n_tokens; id++) {
         if (v->texts[id].len > v->max_token_len) {
             v->max_token_len = v->texts[id].len;
+        }
+    }
+}
+
+/* What tl_vocab_tokenize_bounded may assume (see vocab_internal.h). BPE's
+ * merge check was made by load_merges. */
+static void find_bound_properties(tl_vocab *v) {
+    bool all_bytes = true;
+    for (int b = 0; b < 256; b++) {
+        all_bytes = all_bytes && v->byte_token[b] >= 0;
+    }
+    if (v->kind == TL_VOCAB_SPM) {
+        v->every_byte_in_a_token = all_bytes || v->unk >= 0;
+    } else if (v->kind == TL_VOCAB_BPE) {
+        v->every_byte_in_a_token = v->every_byte_in_a_token && all_bytes;
+    } else {
+        v->every_byte_in_a_token = false; /* normalization can drop or shrink text */
+    }
+    v->special_strips_whitespace = false;
+    for (int32_t i = 0; i < v->n_special; i++) {
+        if (v->info[v->special[i]].attr & (TL_ATTR_LSTRIP | TL_ATTR_RSTRIP)) {
+            v->special_strips_whitespace = true;
         }
     }
 }
@@ -537,6 +573,9 @@ tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err) {
     if (st == TL_OK && v->kind == TL_VOCAB_UGM) {
         st = tl_ugm_setup(v, f, err);
     }
+    if (st == TL_OK && v->kind == TL_VOCAB_WPM) {
+        st = tl_wpm_setup(v, err);
+    }
     if (st == TL_OK) {
         st = load_special_ids(v, f, err);
     }
@@ -545,6 +584,9 @@ tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err) {
         if (!tl_vocab_setup_special(v, f)) {
             st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
         }
+    }
+    if (st == TL_OK) {
+        find_bound_properties(v);
     }
     if (st != TL_OK) {
         tl_vocab_free(v);
@@ -570,6 +612,7 @@ void tl_vocab_free(tl_vocab *v) {
     free(v->eog);
     free(v->special);
     tl_ugm_free(v);
+    tl_byte_trie_free(&v->wpm_tokens);
     free(v);
 }
 

@@ -52,6 +52,10 @@ typedef enum tl_vocab_kind {
 
 typedef struct tl_vocab tl_vocab;
 
+/* The most tokens a vocabulary may have: 8x the largest real ones (Gemma 3:
+ * 262,144), and small enough that building the tables stays fast. */
+#define TL_VOCAB_MAX_TOKENS (1 << 21)
+
 /* Build the vocabulary from the file's metadata. Errors name the key. */
 tl_status tl_vocab_load(const gguf_file *f, tl_vocab **out, tl_error *err);
 void tl_vocab_free(tl_vocab *v);
@@ -72,6 +76,13 @@ const char *tl_vocab_token_text(const tl_vocab *v, tl_token t);
 /* Same contracts as tl_tokenize / tl_token_to_piece / tl_detokenize in tinyllm.h. */
 int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
                           bool parse_special, tl_token *tokens, int32_t max_tokens);
+/* tl_vocab_tokenize for text that must fit in max_tokens: the same tokens
+ * when it fits; TL_VOCAB_TOO_LONG as soon as it certainly does not (see
+ * tl_tokenize_prompt); INT32_MIN when out of memory. */
+#define TL_VOCAB_TOO_LONG (INT32_MIN + 1)
+int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t text_len,
+                                  bool add_special, bool parse_special, tl_token *tokens,
+                                  int32_t max_tokens);
 int32_t tl_vocab_token_to_piece(const tl_vocab *v, tl_token t, bool special, char *buf,
                                 int32_t buf_size);
 int32_t tl_vocab_detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n_tokens,

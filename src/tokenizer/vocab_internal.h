@@ -67,9 +67,12 @@ struct tl_vocab {
     bool add_bos, add_eos, add_sep;
     bool clean_spaces;
 
-    /* WordPiece: BERT's normalizer options, and the longest token text in
-     * bytes (no match can be longer). */
+    /* WordPiece: BERT's normalizer options, and the trie of every token's
+     * text, which finds the longest token at a position in one walk. Also
+     * the longest token text in bytes, for every kind (no match can be
+     * longer). */
     bool lowercase, strip_accents;
+    tl_byte_trie wpm_tokens;
     size_t max_token_len;
 
     /* Unigram: SentencePiece's normalizer options (llama.cpp reads only
@@ -81,6 +84,15 @@ struct tl_vocab {
     tl_charsmap charsmap;
     tl_byte_trie ugm_tokens, ugm_user_defined;
     double ugm_unknown_score;
+
+    /* Bounded tokenization (tl_vocab_tokenize_bounded): whether every byte
+     * of text is sure to end up in some token (SentencePiece with byte
+     * tokens or an unknown token; BPE with every byte's token and merges
+     * that only make tokens), so that text of n bytes gives at least
+     * n / max_token_len tokens; and whether a special token can swallow
+     * whitespace (lstrip / rstrip), so that only other bytes count. */
+    bool every_byte_in_a_token;
+    bool special_strips_whitespace;
 
     /* End-of-generation tokens, sorted. */
     tl_token *eog;
@@ -123,7 +135,9 @@ void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scr
                      tl_token_vec *out);
 void tl_bpe_scratch_free(tl_bpe_scratch *scratch);
 
-/* WordPiece: split into words, cut each greedily into the longest tokens. */
+/* WordPiece: build the token trie (at load time); split into words, cut
+ * each greedily into the longest tokens. */
+tl_status tl_wpm_setup(tl_vocab *v, tl_error *err);
 void tl_wpm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_vec *out);
 
 /* Unigram: load the charsmap and build the tries (at load time); normalize

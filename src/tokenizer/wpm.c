@@ -24,6 +24,7 @@
 
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
+#include "util/error.h"
 
 static bool is_whitespace(uint32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
@@ -67,7 +68,7 @@ typedef struct word_list {
 } word_list;
 
 static void append(word_list *w, const char *bytes, size_t n) {
-    if (w->failed) return;
+    if (w->failed || n == 0) return; /* n is 0 for code points past U+10FFFF */
     if (w->length + n > w->capacity) {
         size_t capacity = w->capacity ? w->capacity * 2 : 256;
         while (capacity < w->length + n) capacity *= 2;
@@ -118,7 +119,8 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
             out = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
         }
         char utf8[4];
-        size_t n = tl_utf8_encode(out, utf8); /* 0 beyond U+10FFFF: dropped */
+        size_t n = tl_utf8_encode(out, utf8);
+        if (n == 0) continue; /* beyond U+10FFFF (F4 90.. and up): dropped, like U+FFFD */
         bool punctuation = cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
         bool ascii_symbol =
             cp < 0x7F && cat >= UTF8PROC_CATEGORY_SM && cat <= UTF8PROC_CATEGORY_SO;
@@ -131,6 +133,37 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
         }
     }
     finish_word(w);
+}
+
+tl_status tl_wpm_setup(tl_vocab *v, tl_error *err) {
+    size_t total = 0;
+    for (tl_token id = 0; id < v->n_tokens; id++) total += v->texts[id].len;
+    if (!tl_byte_trie_init(&v->wpm_tokens, total)) {
+        return tl_fail(err, TL_ERR_NOMEM, "tokenizer.ggml.tokens: out of memory for the token trie");
+    }
+    for (tl_token id = 0; id < v->n_tokens; id++) {
+        tl_byte_trie_insert(&v->wpm_tokens, v->texts[id].ptr, v->texts[id].len, id);
+    }
+    return TL_OK;
+}
+
+/* The longest token that starts text[0..len): its id and length, or -1.
+ * One walk down the trie (trying every length from the longest token text
+ * down, as llama.cpp does, costs the square of that length per position,
+ * which a file with one very long token makes unbounded). */
+static tl_token longest_token(const tl_vocab *v, const char *text, size_t len, size_t *match_len) {
+    tl_token id = -1;
+    int32_t node = 0;
+    for (size_t k = 0; k < len; k++) {
+        node = tl_byte_trie_child(&v->wpm_tokens, node, (unsigned char)text[k]);
+        if (node < 0) break;
+        tl_token here = tl_byte_trie_value(&v->wpm_tokens, node);
+        if (here >= 0) {
+            id = here;
+            *match_len = k + 1;
+        }
+    }
+    return id;
 }
 
 /* Greedy longest-match of "▁" + word; the unknown token if it fails. */
@@ -152,13 +185,8 @@ static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, 
 
     size_t first = out->count;
     for (size_t i = 0; i < n; i++) {
-        size_t longest = n - i < v->max_token_len ? n - i : v->max_token_len;
-        tl_token id = -1;
-        size_t j;
-        for (j = longest; j > 0; j--) {
-            id = tl_vocab_find(v, w + i, j);
-            if (id >= 0) break;
-        }
+        size_t j = 0;
+        tl_token id = longest_token(v, w + i, n - i, &j);
         if (id < 0) {
             out->count = first; /* discard the word's tokens */
             break;

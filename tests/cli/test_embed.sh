@@ -92,6 +92,10 @@ expect_error "missing model file" "^tinyllm embed: .*nope.gguf" -- "$TINYLLM" em
 expect_error "not a model" "^tinyllm embed: .*bad.gguf" -- "$TINYLLM" embed -m "$TMP/bad.gguf" "Hello"
 expect_error "no truncation" "^tinyllm embed: input 0 has 11 tokens, more than the context of 8" -- \
   "$TINYLLM" embed -m "$M" -c 8 --no-truncate "the cat sat on the mat and the dog"
+yes "the cat sat on the mat and the dog" | tr '\n' ' ' | head -c 20000000 >"$TMP/big-input.txt"
+expect_error "no truncation, 20 MB input" "^tinyllm embed: input 0 has more than 32 tokens, more than the context of 8" -- \
+  "$TINYLLM" embed -m "$M" -c 8 --no-truncate -f "$TMP/big-input.txt"
+rm -f "$TMP/big-input.txt"
 expect_error "no truncation, later input" "^tinyllm embed: input 1 has" -- \
   "$TINYLLM" embed -m "$M" -c 8 --no-truncate "Hello" "the cat sat on the mat and the dog"
 expect_error "context beyond positions" "^tinyllm embed: .*longer than the model's 512 positions" -- \

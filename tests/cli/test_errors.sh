@@ -20,6 +20,22 @@ expect_error "bad cache type" "\-\-cache-type-k must be f32, f16 or q8_0, got 'q
 expect_error "q8_0 cache on small heads" "multiple of 32" -- "$TINYLLM" run -m "$M" -p hi --cache-type-v q8_0
 expect_error "bad logit bias" "\-\-logit-bias expects" -- "$TINYLLM" run -m "$M" -p hi --logit-bias 99999+1
 expect_error "prompt too long" "more than the context size of 4" -- "$TINYLLM" run -m "$M" -p "Once upon a time there was" -c 4
+# A 50 MB prompt file is refused at once, without tokenizing all of it (it
+# once took 22 s and 1.5 GB before the context check).
+yes "Once upon a time, there was a little girl named Lily." | head -c 52428800 >"$TMP/big-prompt.txt"
+t0=$(date +%s%N)
+expect_error "50 MB prompt" "^tinyllm run: the prompt is too long: more than 8192 tokens, more than the context size of 2048 \(use -c\)$" -- \
+  "$TINYLLM" run -m "$M" -f "$TMP/big-prompt.txt" -c 2048
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+limit=5000; [ "${TL_SANITIZE:-0}" = 1 ] && limit=60000
+if [ "$ms" -lt "$limit" ]; then pass "50 MB prompt refused in $ms ms"; else fail "50 MB prompt refused only after $ms ms"; fi
+if [ -x /usr/bin/time ] && [ "${TL_SANITIZE:-0}" != 1 ]; then
+  /usr/bin/time -f %M -o "$TMP/rss.txt" "$TINYLLM" run -m "$M" -f "$TMP/big-prompt.txt" -c 2048 2>/dev/null
+  rss=$(tail -n 1 "$TMP/rss.txt")
+  # the file is read whole (50 MB); its tokens are not made
+  if [ "$rss" -lt 150000 ]; then pass "50 MB prompt: peak memory $rss kB"; else fail "50 MB prompt: peak memory $rss kB"; fi
+fi
+rm -f "$TMP/big-prompt.txt"
 expect_error "bad token id" "not a token id" -- "$TINYLLM" detokenize -m "$M" 1 512
 expect_error "bad token text" "not a token id" -- "$TINYLLM" detokenize -m "$M" 1 x
 expect_error "tokenize no model" "no model given" -- "$TINYLLM" tokenize hello

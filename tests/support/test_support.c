@@ -75,6 +75,11 @@ bool tl_test_write_file(const char *path, const void *data, size_t len) {
     return fclose(fp) == 0 && ok;
 }
 
+bool tl_test_write_sparse(const char *path, const void *head, size_t head_len, uint64_t size) {
+    if (!tl_test_write_file(path, head, head_len)) return false;
+    return truncate(path, (off_t)size) == 0;
+}
+
 static uint64_t rng_state = 1;
 
 void tl_test_rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }

@@ -28,6 +28,9 @@ const char *tl_test_tmp_path(const char *name);
 char *tl_test_read_file(const char *path, size_t *len);
 /* Write a buffer to a file; returns false on failure. */
 bool tl_test_write_file(const char *path, const void *data, size_t len);
+/* Write `head`, then extend the file with a hole to `size` bytes (zeros that
+ * take no disk space): hostile files that claim gigabytes. */
+bool tl_test_write_sparse(const char *path, const void *head, size_t head_len, uint64_t size);
 
 
 

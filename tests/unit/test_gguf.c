@@ -459,6 +459,74 @@ static void test_reads_large_vocab_quickly(void **state) {
     assert_true(best_ms < 500.0);
 }
 
+/* Writes r's bytes followed by zeros up to `size` (a sparse file), and
+ * expects gguf_open to refuse it with `needle` within a second. */
+static void expect_sparse_fails(raw *r, uint64_t size, const char *needle, const char *what) {
+    const char *path = tl_test_tmp_path("hostile.gguf");
+    assert_true(tl_test_write_sparse(path, r->p, r->len, size));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    expect_open_fails(path, TL_ERR_FORMAT, needle, what);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (ms > 1000) fail_msg("%s: refused only after %.0f ms", what, ms);
+    remove(path);
+    free(r->p);
+    memset(r, 0, sizeof *r);
+}
+
+/* Headers that are consistent with the size of the file but claim more
+ * than any real model has: counts, name lengths, string-array lengths and
+ * metadata bytes are capped (GGUF_MAX_*), so opening them stays bounded. */
+static void test_hostile_counts_and_sizes_are_refused(void **state) {
+    (void)state;
+    raw r = {0};
+    raw_header(&r, 3, 0, GGUF_MAX_KV + 1);
+    expect_sparse_fails(&r, 64ull * GGUF_MAX_KV, "metadata count 65537 is more than the 65536",
+                        "too many keys");
+    raw_header(&r, 3, GGUF_MAX_TENSORS + 1, 0);
+    expect_sparse_fails(&r, 64ull * GGUF_MAX_TENSORS, "tensor count 65537 is more than the 65536",
+                        "too many tensors");
+
+    raw_header(&r, 3, 0, 1);
+    raw_size(&r, GGUF_MAX_KEY_LEN + 1);
+    expect_sparse_fails(&r, 1u << 20, "key of 65536 bytes is longer than the 65535 allowed", "long key");
+
+    raw_header(&r, 3, 1, 0);
+    raw_size(&r, GGUF_MAX_TENSOR_NAME_LEN + 1);
+    expect_sparse_fails(&r, 1u << 20, "tensor name of 257 bytes is longer than the 256 allowed",
+                        "long tensor name");
+
+    /* 2^24 + 1 empty strings: 128 MiB of zeros */
+    raw_header(&r, 3, 0, 1);
+    raw_str(&r, "tokenizer.ggml.merges");
+    raw_u32(&r, GGUF_TYPE_ARRAY);
+    raw_u32(&r, GGUF_TYPE_STRING);
+    raw_u64(&r, GGUF_MAX_STRING_ARRAY + 1ull);
+    expect_sparse_fails(&r, 8ull * (GGUF_MAX_STRING_ARRAY + 2ull),
+                        "'tokenizer.ggml.merges'): array of 16777217 strings is more than",
+                        "long string array");
+
+    /* 300 MiB of metadata: one string, one numeric array */
+    const uint64_t big = 300ull << 20;
+    raw_header(&r, 3, 0, 1);
+    raw_str(&r, "tokenizer.chat_template");
+    raw_u32(&r, GGUF_TYPE_STRING);
+    raw_u64(&r, big);
+    expect_sparse_fails(&r, big + 4096, "'tokenizer.chat_template'): 314572800 bytes at offset",
+                        "huge string");
+    raw_header(&r, 3, 0, 2);
+    raw_str(&r, "general.name");
+    raw_u32(&r, GGUF_TYPE_STRING);
+    raw_str(&r, "hostile");
+    raw_str(&r, "tokenizer.ggml.scores");
+    raw_u32(&r, GGUF_TYPE_ARRAY);
+    raw_u32(&r, GGUF_TYPE_UINT8);
+    raw_u64(&r, big);
+    expect_sparse_fails(&r, big + 4096, "the 256 MiB tinyllm accepts for the header and metadata",
+                        "huge numeric array");
+}
+
 static void test_open_rejects_missing_directory_and_empty(void **state) {
     (void)state;
     expect_open_fails("/nonexistent/dir/model.gguf", TL_ERR_IO, "cannot open", "nonexistent path");
@@ -1258,6 +1326,7 @@ int main(void) {
         cmocka_unit_test(test_reads_llama2_tiny_random),
         cmocka_unit_test(test_reads_large_vocab_quickly),
         cmocka_unit_test(test_open_rejects_missing_directory_and_empty),
+        cmocka_unit_test(test_hostile_counts_and_sizes_are_refused),
         cmocka_unit_test(test_every_scalar_type_in_v1_v2_v3),
         cmocka_unit_test(test_v1_tensor_info),
         cmocka_unit_test(test_header_only_file),

@@ -14,10 +14,11 @@
  *
  * Loading errors on hand-made vocabularies are in test_tokenizer_load.c.
  */
-#include "test_support.h"
+#include "vocab_support.h"
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +509,31 @@ static void invalid_utf8_is_tokenized_as_bytes(void **state) {
     }
 }
 
+/* Every shared vocabulary (SentencePiece, BPE, WordPiece) takes invalid
+ * UTF-8 of every kind (what comes back depends on the byte tokens a
+ * vocabulary has, as in llama.cpp: invalid_utf8_is_tokenized_as_bytes checks
+ * the round trip where they are all there). */
+static void every_vocab_takes_invalid_utf8_of_every_kind(void **state) {
+    (void)state;
+    if (!tl_test_have_shared(VOCAB_DIR)) skip();
+    DIR *dir = opendir(tl_test_shared_path(VOCAB_DIR));
+    assert_non_null(dir);
+    int vocabs = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t n = strlen(entry->d_name);
+        if (n < 5 || strcmp(entry->d_name + n - 5, ".gguf") != 0) continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, VOCAB_DIR "/%s", entry->d_name);
+        loaded_vocab lv = load_path(tl_test_shared_path(rel));
+        tl_test_expect_invalid_utf8_tokenizes(lv.vocab, entry->d_name);
+        vocabs++;
+        unload(&lv);
+    }
+    closedir(dir);
+    assert_true(vocabs >= 10);
+}
+
 static void too_small_buffers_report_the_size_needed(void **state) {
     (void)state;
     if (!have_vocab("llama-bpe")) skip();
@@ -762,6 +788,106 @@ static void tokenizing_100kb_is_fast(void **state) {
     free(corpus);
 }
 
+/* tl_vocab_tokenize_bounded gives exactly tl_vocab_tokenize's tokens when
+ * they fit, and refuses one token fewer, on every shared vocabulary: the
+ * multilingual corpus (whole and line by line), special tokens, invalid
+ * UTF-8, whitespace runs. */
+static void bounded_tokenization_is_exact(void **state) {
+    (void)state;
+    if (!tl_test_have_shared(VOCAB_DIR)) skip();
+    size_t corpus_len = 0;
+    char *corpus = tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
+    assert_non_null(corpus);
+    static const char *const extra[] = {
+        "", " ", "\n\n\n", "   leading and trailing   ", "<s>hello</s> <|im_end|>  <|endoftext|>x",
+        "[CLS] a [SEP]  [MASK]", "<|end|>   \n  after", "a\tb\r\nc", "\xE2\x96\x81\xE2\x96\x81 x"};
+    DIR *dir = opendir(tl_test_shared_path(VOCAB_DIR));
+    assert_non_null(dir);
+    int vocabs = 0, mismatches = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        size_t n = strlen(entry->d_name);
+        if (n < 5 || strcmp(entry->d_name + n - 5, ".gguf") != 0) continue;
+        char rel[512];
+        snprintf(rel, sizeof rel, VOCAB_DIR "/%s", entry->d_name);
+        loaded_vocab lv = load_path(tl_test_shared_path(rel));
+        const char *name = entry->d_name;
+        mismatches += tl_test_bounded_mismatches(lv.vocab, name, corpus, corpus_len);
+        for (size_t start = 0; start < corpus_len;) {
+            const char *nl = memchr(corpus + start, '\n', corpus_len - start);
+            size_t end = nl ? (size_t)(nl - corpus) + 1 : corpus_len;
+            mismatches += tl_test_bounded_mismatches(lv.vocab, name, corpus + start, end - start);
+            start = end;
+        }
+        for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+            mismatches += tl_test_bounded_mismatches(lv.vocab, name, extra[i], strlen(extra[i]));
+        for (size_t i = 0; i < tl_test_n_invalid_utf8; i++)
+            mismatches += tl_test_bounded_mismatches(lv.vocab, name, tl_test_invalid_utf8[i].bytes,
+                                                     tl_test_invalid_utf8[i].len);
+        vocabs++;
+        unload(&lv);
+    }
+    closedir(dir);
+    free(corpus);
+    assert_true(vocabs >= 10);
+    assert_int_equal(mismatches, 0);
+}
+
+/* A prompt far beyond the limit is refused without tokenizing it: 1 GiB of
+ * "text" whose every byte past the first 256 KiB is unreadable (a read
+ * would crash the test). SentencePiece and BPE refuse it from its length
+ * alone; WordPiece after its first 64 KiB piece. */
+static void bounded_tokenization_stops_early(void **state) {
+    (void)state;
+    static const char *const names[] = {"llama-spm", "llama-bpe", "qwen2", "gpt-2", "bert-bge"};
+    const size_t readable = 256 << 10, total = (size_t)1 << 30;
+    char *text = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    assert_true(text != MAP_FAILED);
+    static const char sentence[] = "Once upon a time, there was a little girl named Lily. ";
+    for (size_t i = 0; i < readable; i++) text[i] = sentence[i % (sizeof sentence - 1)];
+    assert_int_equal(mprotect(text + readable, total - readable, PROT_NONE), 0);
+    tl_token *tokens = malloc(4096 * sizeof *tokens);
+    int tested = 0;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (!have_vocab(names[k])) continue;
+        loaded_vocab lv = load_vocab(names[k]);
+        const double t0 = now_ms();
+        const int32_t n = tl_vocab_tokenize_bounded(lv.vocab, text, total, true, false, tokens, 4096);
+        const double ms = now_ms() - t0;
+        print_message("%s: 1 GiB refused in %.1f ms\n", names[k], ms);
+        assert_int_equal(n, TL_VOCAB_TOO_LONG);
+        assert_true(ms < (SLOW_BUILD ? 5000.0 : 500.0));
+        /* what fits is still tokenized whole */
+        const int32_t fits = tl_vocab_tokenize_bounded(lv.vocab, text, 1000, true, false, tokens, 4096);
+        assert_true(fits > 100 && fits < 1000);
+        unload(&lv);
+        tested++;
+    }
+    munmap(text, total);
+
+    /* Phi-3's special tokens swallow whitespace, so only the text between
+     * them counts: 8 MB of spaces and tabs is refused once split there. */
+    if (have_vocab("phi-3")) {
+        const size_t len = 8u << 20;
+        char *spaces = malloc(len);
+        assert_non_null(spaces);
+        for (size_t i = 0; i < len; i++) spaces[i] = i % 7 ? ' ' : '\t';
+        memcpy(spaces + len / 2, "<|end|>", 7);
+        loaded_vocab lv = load_vocab("phi-3");
+        const double t0 = now_ms();
+        const int32_t n = tl_vocab_tokenize_bounded(lv.vocab, spaces, len, true, true, tokens, 4096);
+        const double ms = now_ms() - t0;
+        print_message("phi-3: 8 MB of whitespace refused in %.1f ms\n", ms);
+        assert_int_equal(n, TL_VOCAB_TOO_LONG);
+        assert_true(ms < (SLOW_BUILD ? 10000.0 : 1000.0));
+        unload(&lv);
+        free(spaces);
+        tested++;
+    }
+    free(tokens);
+    if (tested == 0) skip();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_present_vocab_passes_llama_cpp_vectors),
@@ -774,6 +900,7 @@ int main(void) {
         cmocka_unit_test(spm_leading_space_rule),
         cmocka_unit_test(pieces_of_a_split_character_concatenate),
         cmocka_unit_test(invalid_utf8_is_tokenized_as_bytes),
+        cmocka_unit_test(every_vocab_takes_invalid_utf8_of_every_kind),
         cmocka_unit_test(too_small_buffers_report_the_size_needed),
         cmocka_unit_test(control_tokens_only_with_parse_special),
         cmocka_unit_test(user_defined_tokens_are_always_recognised),
@@ -783,6 +910,8 @@ int main(void) {
         cmocka_unit_test(detokenize_cleans_spaces_where_llama_cpp_does),
         cmocka_unit_test(tokenize_is_thread_safe_on_a_shared_vocab),
         cmocka_unit_test(tokenizing_100kb_is_fast),
+        cmocka_unit_test(bounded_tokenization_is_exact),
+        cmocka_unit_test(bounded_tokenization_stops_early),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,7 +252,7 @@ static void bad_token_lists_fail(void **state) {
     w = gguf_writer_new();
     gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
     gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", NULL, 0);
-    expect_failure(w, "no-tokens.gguf", TL_ERR_FORMAT, "tokenizer.ggml.tokens: bad token count");
+    expect_failure(w, "no-tokens.gguf", TL_ERR_FORMAT, "tokenizer.ggml.tokens: the vocabulary is empty");
 
     const char *dup[] = {"<unk>", "<s>", "</s>", "a", "a"};
     w = gguf_writer_new();
@@ -263,6 +263,45 @@ static void bad_token_lists_fail(void **state) {
     w = bpe_writer();
     gguf_writer_set_u32(w, "tokenizer.ggml.merges", 3);
     expect_failure(w, "merges-u32.gguf", TL_ERR_FORMAT, "tokenizer.ggml.merges");
+}
+
+/* A vocabulary of 2^21 + 1 empty tokens (16 MB of zeros; such files once
+ * took 4.5 GB and 24 s to tokenize) is refused by name, quickly. */
+static void oversized_vocabularies_are_refused(void **state) {
+    (void)state;
+    uint8_t head[256];
+    size_t n = 0;
+#define PUT(p, len) (memcpy(head + n, p, len), n += len)
+#define PUT_U32(v) do { uint32_t v_ = (v); PUT(&v_, 4); } while (0)
+#define PUT_U64(v) do { uint64_t v_ = (v); PUT(&v_, 8); } while (0)
+#define PUT_STR(s) do { PUT_U64(strlen(s)); PUT(s, strlen(s)); } while (0)
+    PUT("GGUF", 4);
+    PUT_U32(3);
+    PUT_U64(0); /* tensors */
+    PUT_U64(2); /* metadata */
+    PUT_STR("tokenizer.ggml.model");
+    PUT_U32(GGUF_TYPE_STRING);
+    PUT_STR("llama");
+    PUT_STR("tokenizer.ggml.tokens");
+    PUT_U32(GGUF_TYPE_ARRAY);
+    PUT_U32(GGUF_TYPE_STRING);
+    const uint64_t count = TL_VOCAB_MAX_TOKENS + 1u;
+    PUT_U64(count); /* then `count` zero lengths: empty strings */
+#undef PUT_STR
+#undef PUT_U64
+#undef PUT_U32
+#undef PUT
+    const char *path = tl_test_tmp_path("huge-vocab.gguf");
+    assert_true(tl_test_write_sparse(path, head, n, n + 8 * count));
+    gguf_file *f = NULL;
+    tl_error err = {0};
+    assert_int_equal(gguf_open(path, &f, &err), TL_OK);
+    tl_vocab *v = (tl_vocab *)&v;
+    assert_int_equal(tl_vocab_load(f, &v, &err), TL_ERR_FORMAT);
+    assert_null(v);
+    assert_non_null(strstr(err.message, "tokenizer.ggml.tokens: 2097153 tokens is more than the 2097152"));
+    gguf_close(f);
+    remove(path);
 }
 
 static void bad_special_token_ids_are_named(void **state) {
@@ -379,6 +418,7 @@ int main(void) {
         cmocka_unit_test(mismatched_array_lengths_fail),
         cmocka_unit_test(bad_token_lists_fail),
         cmocka_unit_test(bad_special_token_ids_are_named),
+        cmocka_unit_test(oversized_vocabularies_are_refused),
         cmocka_unit_test(long_runs_split_like_short_text),
         cmocka_unit_test(bert_and_t5_defaults_follow_llama_cpp),
     };

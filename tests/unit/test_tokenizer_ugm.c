@@ -341,6 +341,35 @@ static const char *write_unigram(uint32_t n_vocab, const char *name) {
     return path;
 }
 
+/* Invalid UTF-8 of every kind tokenizes (to <unk> or byte-free pieces)
+ * without undefined behaviour, on the hand-made and the T5-sized vocabulary. */
+static void invalid_utf8_of_every_kind_tokenizes(void **state) {
+    (void)state;
+    tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer(), "ugm-invalid.gguf");
+    tl_test_expect_invalid_utf8_tokenizes(l.vocab, "ugm-tiny");
+    tl_test_vocab_release(&l);
+    const char *path = write_unigram(32128, "t5-invalid.gguf");
+    gguf_file *f = NULL;
+    tl_error err = {0};
+    assert_int_equal(gguf_open(path, &f, &err), TL_OK);
+    tl_vocab *v = NULL;
+    assert_int_equal(tl_vocab_load(f, &v, &err), TL_OK);
+    tl_test_expect_invalid_utf8_tokenizes(v, "t5-32128");
+    /* bounded tokenization (no byte bound for Unigram: it stops between
+     * special tokens) gives the same tokens */
+    static const char *const texts[] = {"The quick brown fox", "  a  b  ", "x<extra_id_0>y</s>z", ""};
+    int mismatches = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        mismatches += tl_test_bounded_mismatches(v, "t5-32128", texts[i], strlen(texts[i]));
+    for (size_t i = 0; i < tl_test_n_invalid_utf8; i++)
+        mismatches += tl_test_bounded_mismatches(v, "t5-32128", tl_test_invalid_utf8[i].bytes,
+                                                 tl_test_invalid_utf8[i].len);
+    assert_int_equal(mismatches, 0);
+    tl_vocab_free(v);
+    gguf_close(f);
+    remove(path);
+}
+
 static void synthetic_unigram_vocab_has_t5_layout(void **state) {
     (void)state;
     const char *path = write_unigram(32128, "t5-32128.gguf");
@@ -425,6 +454,7 @@ int main(void) {
         cmocka_unit_test(charsmap_matches_the_longest_key),
         cmocka_unit_test(charsmap_normalizes_before_segmentation),
         cmocka_unit_test(broken_charsmaps_fail_to_load),
+        cmocka_unit_test(invalid_utf8_of_every_kind_tokenizes),
         cmocka_unit_test(randomly_damaged_charsmaps_never_crash),
         cmocka_unit_test(synthetic_unigram_vocab_has_t5_layout),
         cmocka_unit_test(synthetic_unigram_vocab_is_deterministic),

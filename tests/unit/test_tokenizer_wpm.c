@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "format/gguf.h"
 #include "tokenizer/vocab.h"
@@ -139,6 +140,67 @@ static void words_are_cut_greedily_or_become_unknown(void **state) {
     release(&l);
 }
 
+/* Invalid UTF-8 of every kind: no undefined behaviour (code points past
+ * U+10FFFF once reached memcpy with a NULL buffer), and what cannot be a
+ * character is dropped like U+FFFD. */
+static void invalid_utf8_of_every_kind_is_dropped(void **state) {
+    (void)state;
+    loaded l = write_and_load(tiny_writer(), "wpm-invalid.gguf");
+    tl_test_expect_invalid_utf8_tokenizes(l.vocab, "wpm-tiny");
+    tl_test_expect_tokens(l.vocab, "\xF4\x90\x80\x80", false, NULL, 0);
+    tl_test_expect_tokens(l.vocab, "hello \xF4\x90\x80\x80", false, (tl_token[]){5}, 1);
+    tl_test_expect_tokens(l.vocab, "hel\xF4\x90\x80\x80lo \xF7\xBF\xBF\xBF!", false, (tl_token[]){5, 8}, 2);
+    tl_test_expect_tokens(l.vocab, "\xED\xA0\x80hello", false, (tl_token[]){5}, 1);
+    release(&l);
+    if (!tl_test_have_shared(BGE)) return;
+    l = load_path(tl_test_shared_path(BGE));
+    tl_test_expect_invalid_utf8_tokenizes(l.vocab, "bert-bge");
+    release(&l);
+}
+
+/* A vocabulary with one very long token: the longest match at each
+ * position is found in one walk (trying every length down from the longest
+ * token text, each by hashing, took seconds per word). */
+static void a_very_long_token_does_not_slow_matching(void **state) {
+    (void)state;
+    enum { LONG = 100000, WORD = 1000, WORDS = 20 };
+    char *long_token = malloc(LONG + 4);
+    assert_non_null(long_token);
+    memcpy(long_token, SP, 3);
+    memset(long_token + 3, 'a', LONG - 1);
+    long_token[LONG + 2] = 'b';
+    long_token[LONG + 3] = 0;
+    const char *tokens[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", SP "a", "a", long_token};
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_str(w, "tokenizer.ggml.model", "bert");
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", tokens, 8);
+    gguf_writer_set_u32(w, "tokenizer.ggml.unknown_token_id", 1);
+    free(long_token);
+    loaded l = write_and_load(w, "wpm-long-token.gguf");
+    char *text = malloc(WORDS * (WORD + 1) + 1);
+    assert_non_null(text);
+    for (int k = 0; k < WORDS; k++) {
+        memset(text + k * (WORD + 1), 'a', WORD);
+        text[k * (WORD + 1) + WORD] = ' ';
+    }
+    const size_t len = WORDS * (WORD + 1);
+    tl_token *got = malloc(len * sizeof *got);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int32_t n = tl_vocab_tokenize(l.vocab, text, len, false, false, got, (int32_t)len);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    print_message("  %d words of %d bytes in %.1f ms\n", WORDS, WORD, ms);
+    assert_int_equal(n, WORDS * WORD);
+    assert_int_equal(got[0], 5); /* "▁a", then "a" ... */
+    assert_int_equal(got[1], 6);
+    assert_int_equal(got[WORD], 5);
+    assert_true(ms < 5000);
+    free(got);
+    free(text);
+    release(&l);
+}
+
 /* tokenizer.ggml.normalizer.lowercase / strip_accents (BertNormalizer). */
 static void normalizer_options_come_from_the_file(void **state) {
     (void)state;
@@ -183,6 +245,8 @@ int main(void) {
         cmocka_unit_test(bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp),
         cmocka_unit_test(words_are_cut_greedily_or_become_unknown),
         cmocka_unit_test(normalizer_options_come_from_the_file),
+        cmocka_unit_test(invalid_utf8_of_every_kind_is_dropped),
+        cmocka_unit_test(a_very_long_token_does_not_slow_matching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -185,13 +185,17 @@ static int drop_oldest_exchange(chat_session *s) {
 }
 
 /* The conversation rendered with an open assistant turn and tokenized (with
- * special tokens parsed and a doubled BOS removed). NULL after an error. */
-static tl_token *render_prompt(chat_session *s, int32_t *n_prompt) {
+ * special tokens parsed and a doubled BOS removed). NULL after an error, or
+ * with *too_long when it has more than cli_prompt_limit(n_ctx) tokens (not
+ * all tokenized; *n_prompt is that limit). */
+static tl_token *render_prompt(chat_session *s, int32_t *n_prompt, bool *too_long) {
     size_t len;
+    *too_long = false;
     char *text = cli_chat_render(s->command, s->model, s->template_source, s->context, true, NULL, NULL, &len);
     if (!text) return NULL;
     const bool add_bos = s->add_bos < 0 ? tl_vocab_adds_bos(s->model) : s->add_bos == 1;
-    tl_token *prompt = cli_tokenize(s->command, s->model, text, len, add_bos, true, n_prompt);
+    tl_token *prompt = cli_tokenize_prompt(s->command, s->model, text, len, add_bos, true, tl_context_size(s->ctx),
+                                           n_prompt, too_long);
     free(text);
     /* A template that writes bos_token itself: keep one BOS, as llama.cpp;
      * none at all when BOS is turned off. */
@@ -219,14 +223,15 @@ static tl_token *fitting_prompt(chat_session *s, int32_t *n_prompt, int32_t *n_d
     const int32_t n_ctx = (int32_t)tl_context_size(s->ctx);
     *n_dropped = 0;
     for (;;) {
-        tl_token *prompt = render_prompt(s, n_prompt);
-        if (!prompt) return NULL;
-        if (*n_prompt + reply_reserve(s) <= n_ctx) return prompt;
+        bool too_long;
+        tl_token *prompt = render_prompt(s, n_prompt, &too_long);
+        if (!prompt && !too_long) return NULL;
+        if (prompt && *n_prompt + reply_reserve(s) <= n_ctx) return prompt;
         const int dropped = drop_oldest_exchange(s);
         if (dropped == 0) {
-            if (*n_prompt < n_ctx) return prompt; /* the reply may be cut short by the full context */
-            tl_cli_error(s->command, "the conversation has %d tokens, more than the context size of %d (use -c)",
-                         *n_prompt, n_ctx);
+            if (prompt && *n_prompt < n_ctx) return prompt; /* the reply may be cut short by the full context */
+            tl_cli_error(s->command, "the conversation has %s%d tokens, more than the context size of %d (use -c)",
+                         too_long ? "more than " : "", *n_prompt, n_ctx);
             free(prompt);
             return NULL;
         }

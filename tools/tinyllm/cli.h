@@ -52,6 +52,17 @@ char *cli_chat_render(const char *command, const tl_model *model, const char *te
 tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
                        bool add_special, bool parse_special, int32_t *n);
 
+/* Tokenize a prompt that must fit in a context of n_ctx tokens
+ * (tl_tokenize_prompt): a malloc'd array, its exact count in *n, for a prompt
+ * of up to cli_prompt_limit(n_ctx) tokens (more than n_ctx, so that a
+ * somewhat long prompt's count can still be reported). A longer one is not
+ * tokenized to the end: NULL, *too_long set and *n = the limit, for the
+ * caller to say so. NULL after printing an error otherwise. */
+int32_t cli_prompt_limit(uint32_t n_ctx);
+tl_token *cli_tokenize_prompt(const char *command, const tl_model *model, const char *text, size_t len,
+                              bool add_special, bool parse_special, uint32_t n_ctx, int32_t *n,
+                              bool *too_long);
+
 /* Evaluates a prompt so that the logits of the first generated token are
  * ready: decoder-only models decode it; encoder-decoders encode it, then
  * decode the decoder start token. Prints a one-line error on failure. */

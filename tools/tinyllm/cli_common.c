@@ -105,6 +105,42 @@ tl_token *cli_tokenize(const char *command, const tl_model *model, const char *t
     return tokens;
 }
 
+int32_t cli_prompt_limit(uint32_t n_ctx) {
+    return n_ctx > (uint32_t)(INT32_MAX / 4) ? INT32_MAX : (int32_t)(4 * n_ctx);
+}
+
+tl_token *cli_tokenize_prompt(const char *command, const tl_model *model, const char *text, size_t len,
+                              bool add_special, bool parse_special, uint32_t n_ctx, int32_t *n,
+                              bool *too_long) {
+    const int32_t limit = cli_prompt_limit(n_ctx);
+    *too_long = false;
+    /* Room for about one token a byte first; the whole limit only when a
+     * normalizer made more (Unigram's charsmap can). */
+    int32_t cap = len + 16 < (size_t)limit ? (int32_t)(len + 16) : limit;
+    tl_error err = {0};
+    for (;;) {
+        tl_token *tokens = malloc(((size_t)cap + 1) * sizeof *tokens);
+        if (!tokens) {
+            tl_cli_error(command, "out of memory tokenizing the prompt");
+            return NULL;
+        }
+        tl_status st = tl_tokenize_prompt(model, text, len, add_special, parse_special, tokens, cap, n, &err);
+        if (st == TL_OK) return tokens;
+        free(tokens);
+        if (st == TL_ERR_CONTEXT_FULL && cap < limit) {
+            cap = limit;
+            continue;
+        }
+        if (st == TL_ERR_CONTEXT_FULL) {
+            *too_long = true;
+            *n = limit;
+        } else {
+            tl_cli_error(command, "%s", err.message);
+        }
+        return NULL;
+    }
+}
+
 void cli_write(const char *s, size_t n) {
     if (n) fwrite(s, 1, n, stdout);
     fflush(stdout);

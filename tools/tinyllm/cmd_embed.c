@@ -106,7 +106,17 @@ static bool prepare_inputs(const embed_options *o, const tl_model *model, uint32
                            input_list *list) {
     for (size_t i = 0; i < list->n; i++) {
         embed_input *in = &list->items[i];
-        in->tokens = cli_tokenize("embed", model, in->text, in->len, true, false, &in->n_tokens);
+        if (o->no_truncate) { /* a long input is refused: no need to tokenize all of it */
+            bool too_long = false;
+            in->tokens = cli_tokenize_prompt("embed", model, in->text, in->len, true, false, n_ctx, &in->n_tokens,
+                                             &too_long);
+            if (too_long)
+                tl_cli_error("embed", "input %zu has more than %d tokens, more than the context of %u (use -c, or drop "
+                                      "--no-truncate)",
+                             i, in->n_tokens, n_ctx);
+        } else { /* truncation keeps the first tokens of the whole text's tokenization */
+            in->tokens = cli_tokenize("embed", model, in->text, in->len, true, false, &in->n_tokens);
+        }
         if (!in->tokens) return false;
         if (in->n_tokens == 0) {
             tl_cli_error("embed", "input %zu gives no tokens (the text is empty and the vocabulary adds none)",

@@ -65,7 +65,12 @@ int cmd_logits(int argc, char **argv) {
         tl_cli_error("logits", "%s", err.message);
         goto done;
     }
-    if (!(tokens = cli_tokenize("logits", model, text, len, !no_bos, special, &n))) goto done;
+    bool too_long = false;
+    tokens = cli_tokenize_prompt("logits", model, text, len, !no_bos, special, tl_context_size(ctx), &n, &too_long);
+    if (too_long)
+        tl_cli_error("logits", "the prompt is too long: more than %d tokens, more than the context size of %u (use -c)",
+                     n, tl_context_size(ctx));
+    if (!tokens) goto done;
     if (n == 0) {
         tl_cli_error("logits", "the prompt is empty (and no BOS token is added)");
         goto done;

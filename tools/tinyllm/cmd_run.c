@@ -255,10 +255,13 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     if (o.chat && !(prompt_text = chat_prompt(&o, model, prompt_text, &prompt_len))) goto done;
-    bool add_special = !o.no_bos;
-    if (!(prompt = cli_tokenize("run", model, prompt_text, prompt_len, add_special, o.special || o.chat,
-                                &st.n_prompt)))
-        goto done;
+    bool add_special = !o.no_bos, too_long = false;
+    prompt = cli_tokenize_prompt("run", model, prompt_text, prompt_len, add_special, o.special || o.chat,
+                                 tl_context_size(ctx), &st.n_prompt, &too_long);
+    if (too_long)
+        tl_cli_error("run", "the prompt is too long: more than %d tokens, more than the context size of %u (use -c)",
+                     st.n_prompt, tl_context_size(ctx));
+    if (!prompt) goto done;
     /* A template that writes bos_token itself: keep one BOS, as llama.cpp. */
     if (o.chat && st.n_prompt >= 2 && prompt[0] == tl_token_bos(model) && prompt[1] == prompt[0])
         memmove(prompt, prompt + 1, (size_t)--st.n_prompt * sizeof *prompt);
