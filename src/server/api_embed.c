@@ -74,15 +74,18 @@ static bool prepare(const tl_model *model, uint32_t n_ctx, api_embed_input *inpu
     for (int i = 0; i < n_inputs; i++) {
         api_embed_input *in = &inputs[i];
         if (in->text) {
-            const size_t len = strlen(in->text);
-            const int32_t capacity = (int32_t)(len < n_ctx ? len : n_ctx) + 8;
+            /* Four contexts' worth, so a moderately long input is told its
+             * exact count; past that it is refused without reading it all. */
+            const int32_t capacity = (int32_t)n_ctx * 4 + 8;
             if (!(in->tokens = malloc((size_t)capacity * sizeof *in->tokens)))
                 return api_fail(e, 500, NULL, "out of memory");
-            in->n_tokens = tl_tokenize(model, in->text, len, true, false, in->tokens, capacity);
-            if (in->n_tokens < 0 && -in->n_tokens > capacity)
-                return api_fail(e, 400, "input", "input %d has %d tokens, more than the context of %u", i,
-                                -in->n_tokens, n_ctx);
-            if (in->n_tokens < 0) return api_fail(e, 400, "input", "input %d could not be tokenized", i);
+            tl_error err = {0};
+            const tl_status status = tl_tokenize_prompt(model, in->text, strlen(in->text), true, false, in->tokens,
+                                                        capacity, &in->n_tokens, &err);
+            if (status == TL_ERR_NOMEM) return api_fail(e, 500, NULL, "out of memory");
+            if (status == TL_ERR_CONTEXT_FULL)
+                return api_fail(e, 400, "input", "input %d: %s, more than the context of %u", i, err.message, n_ctx);
+            if (status != TL_OK) return api_fail(e, 400, "input", "input %d could not be tokenized: %s", i, err.message);
         }
         for (int32_t t = 0; t < in->n_tokens; t++)
             if (in->tokens[t] < 0 || in->tokens[t] >= n_vocab)

@@ -3,6 +3,7 @@
  * chat template (as tools/tinyllm/chat_session.c does for `tinyllm chat`),
  * or plain text for completions and raw generation.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,25 +134,35 @@ static const char *pick_template(const loaded_model *m, const char *override, co
     return NULL;
 }
 
+/* The most tokens a request's prompt may have before it is refused unread:
+ * PROMPT_CONTEXTS contexts' worth (so num_keep can still cut a prompt a few
+ * times the context down to size, as Ollama's runner does), at least
+ * PROMPT_MIN_TOKENS. Past it, tokenizing would cost time and memory in
+ * proportion to a body the client chose, for a prompt that cannot be used. */
+#define PROMPT_CONTEXTS 16
+#define PROMPT_MIN_TOKENS 65536
+
 /* Tokenizes text with special tokens parsed, BOS (and EOS) added as the
- * vocabulary asks when add_special, growing the buffer as needed. */
-static bool tokenize(const tl_model *model, const char *text, size_t len, bool add_special, tl_token **tokens,
+ * vocabulary asks when add_special; stops (a 400) as soon as the prompt is
+ * certainly longer than the bound above. */
+static bool tokenize(const loaded_model *m, const char *text, size_t len, bool add_special, tl_token **tokens,
                      int32_t *n_tokens, api_error *e) {
-    int32_t capacity = (int32_t)(len < (1u << 28) ? len : (1u << 28)) + 8;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        *tokens = malloc((size_t)capacity * sizeof **tokens);
-        if (!*tokens) return api_fail(e, 500, NULL, "out of memory");
-        const int32_t n = tl_tokenize(model, text, len, add_special, true, *tokens, capacity);
-        if (n >= 0) {
-            *n_tokens = n;
-            return true;
-        }
-        free(*tokens);
-        *tokens = NULL;
-        if (-n <= capacity) break; /* an error, not a short buffer */
-        capacity = -n;
-    }
-    return api_fail(e, 400, NULL, "the prompt could not be tokenized");
+    const uint64_t by_context = (uint64_t)m->n_ctx * PROMPT_CONTEXTS;
+    const int32_t max_tokens = (int32_t)(by_context > PROMPT_MIN_TOKENS ? (by_context < INT32_MAX / 2 ? by_context
+                                                                                                       : INT32_MAX / 2)
+                                                                         : PROMPT_MIN_TOKENS);
+    *tokens = malloc((size_t)max_tokens * sizeof **tokens);
+    if (!*tokens) return api_fail(e, 500, NULL, "out of memory");
+    tl_error err = {0};
+    const tl_status status = tl_tokenize_prompt(m->model, text, len, add_special, true, *tokens, max_tokens,
+                                                n_tokens, &err);
+    if (status == TL_OK) return true;
+    free(*tokens);
+    *tokens = NULL;
+    if (status == TL_ERR_NOMEM) return api_fail(e, 500, NULL, "out of memory");
+    if (status == TL_ERR_CONTEXT_FULL)
+        return api_fail(e, 400, NULL, "%s (the context is %u tokens)", err.message, m->n_ctx);
+    return api_fail(e, 400, NULL, "the prompt could not be tokenized: %s", err.message);
 }
 
 /* One BOS at the start (a template may write bos_token itself, as
@@ -168,7 +179,7 @@ static bool wants_bos(const tl_model *model, int add_bos) {
 
 bool api_text_prompt(const loaded_model *m, const char *text, int add_bos, tl_token **tokens, int32_t *n_tokens,
                      api_error *e) {
-    if (!tokenize(m->model, text, strlen(text), wants_bos(m->model, add_bos), tokens, n_tokens, e)) return false;
+    if (!tokenize(m, text, strlen(text), wants_bos(m->model, add_bos), tokens, n_tokens, e)) return false;
     fix_bos(m->model, add_bos, *tokens, n_tokens);
     if (*n_tokens == 0) {
         free(*tokens);
@@ -209,7 +220,7 @@ bool api_chat_prompt(const loaded_model *m, const cJSON *messages, const char *t
     const tl_status status = tl_chat_render_limited(source, json, limits, &text, &len, &err);
     free(json);
     if (status != TL_OK) return api_fail(e, 400, limits ? "template" : "messages", "chat template: %s", err.message);
-    const bool ok = tokenize(m->model, text, len, wants_bos(m->model, add_bos), tokens, n_tokens, e);
+    const bool ok = tokenize(m, text, len, wants_bos(m->model, add_bos), tokens, n_tokens, e);
     free(text);
     if (!ok) return false;
     fix_bos(m->model, add_bos, *tokens, n_tokens);

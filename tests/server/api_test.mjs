@@ -262,6 +262,18 @@ test('a prompt longer than the context is a 400', async () => {
     /more than the context/, 'ollama');
 });
 
+test('a prompt of megabytes is refused without being tokenized whole', async () => {
+  // 6 MB: far more tokens than the 16 contexts (at least 65,536 tokens) that the
+  // server tokenizes before it refuses a prompt unread; num_keep cannot save it.
+  const huge = 'Once upon a time there was a little girl. '.repeat(150000);
+  await expectError('/api/generate', { model: STORIES, prompt: huge, stream: false }, 400,
+    /the prompt is too long: more than 65536 tokens/, 'ollama');
+  await expectError('/v1/completions', { model: STORIES, prompt: huge }, 400,
+    /the prompt is too long: more than 65536 tokens/, 'openai');
+  await expectError('/api/chat', { model: STORIES, messages: [{ role: 'user', content: huge }], stream: false }, 400,
+    /the prompt is too long/, 'ollama');
+});
+
 // ---- Ollama options: num_ctx, num_keep, sampling, ignored and refused ones -------
 
 const LONG = 'Once upon a time there was a little girl. '.repeat(60); // ~600 tokens; the server runs -c 128
