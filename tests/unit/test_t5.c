@@ -5,7 +5,8 @@
  * the project's Unigram vocabulary). Checked:
  *   - against llama.cpp (tests/reference/t5-tiny-{f32,q8_0}.json, made by
  *     scripts/reference/make_reference.sh): encoder output rows, the top-20
- *     logits after the decoder start token, 32 greedy ids;
+ *     logits after the decoder start token, 32 greedy ids (a near-tie within
+ *     the q8_0 noise continues from llama.cpp's token);
  *   - against a plain, unthreaded implementation written here from the
  *     model's definition, for the variants llama.cpp's reference files do
  *     not cover: ReLU feed-forward (original T5) and a tied output matrix;
@@ -105,12 +106,29 @@ static int copy_patched(const char *src, const char *dst, const char *from, cons
  * f16; float differences of one ulp (summation order) now and then round an
  * activation to the neighbouring step, which moves a few rows and logits by
  * up to 1e-2 (llama.cpp's own CPU variants differ from each other the same
- * way). The greedy ids must still be identical. */
+ * way).
+ *
+ * Greedy ids: a step where two tokens' logits are closer than that noise is
+ * a coin toss between the two implementations, so an id that differs from
+ * llama.cpp's passes only if, in tinyllm's own logits, llama.cpp's token is
+ * within logit_rel of the top (relative to max(1, |top|)); decoding then
+ * continues from llama.cpp's token (teacher forcing), so the later steps are
+ * still compared with the reference. At most MAX_GREEDY_TIES steps of a case
+ * may be decided that way; any other difference fails. Why: the reference
+ * files come from llama.cpp's zen4 (AVX-512) CPU variant. On a machine
+ * without AVX-512, llama.cpp loads its haswell (AVX2) variant, whose q8_0
+ * case 3 (136 input tokens) differs from zen4's by ~8e-3 in every encoder
+ * row and picks 8702 over 28903 at greedy step 13 (14.793694 against
+ * 14.790428); tinyllm's avx2 level gives exactly those rows, logits and 32
+ * ids there. Against the zen4 file that case ties at steps 13, 16 and 24
+ * (llama.cpp's token 0.003, 0.041 and 0.008 below the top of about 15). */
+#define MAX_GREEDY_TIES 4
 typedef struct tolerance {
     double row_rel, row_cos, logit_rel;
 } tolerance;
 
-/* One reference case: encoder rows, top-20 logits, 32 greedy ids (exact). */
+/* One reference case: encoder rows, top-20 logits, 32 greedy ids (exact but
+ * for near-ties, see above). */
 static void check_reference_case(const tl_model *m, const cJSON *c, uint32_t n_threads, tolerance tol,
                                  const char *label) {
     const cJSON *ref_tokens = cJSON_GetObjectItem(c, "tokens");
@@ -161,14 +179,29 @@ static void check_reference_case(const tl_model *m, const cJSON *c, uint32_t n_t
     }
     const cJSON *greedy = cJSON_GetObjectItem(c, "greedy");
     const int32_t n_vocab = tl_vocab_size(m);
+    int ties = 0;
     for (int i = 0; i < cJSON_GetArraySize(greedy); i++) {
         const tl_token want = cJSON_GetArrayItem(greedy, i)->valueint;
-        const tl_token got = argmax(tl_get_logits(ctx, -1), n_vocab);
-        if (got != want) fail_msg("%s: greedy id %d is %d, llama.cpp %d", label, i, got, want);
-        decode_ok(ctx, &got, 1, false);
+        const float *step = tl_get_logits(ctx, -1);
+        const tl_token got = argmax(step, n_vocab);
+        if (got != want) {
+            assert_true(want >= 0 && want < n_vocab);
+            const double gap = ((double)step[got] - step[want]) / fmax(1.0, fabs(step[got]));
+            if (gap > tol.logit_rel)
+                fail_msg("%s: greedy id %d is %d (logit %.6f), llama.cpp %d (logit here %.6f)", label, i, got,
+                         step[got], want, step[want]);
+            if (++ties > MAX_GREEDY_TIES)
+                fail_msg("%s: greedy id %d is %d, llama.cpp %d: more than %d near-ties", label, i, got, want,
+                         MAX_GREEDY_TIES);
+            print_message("%s: greedy id %d: %d (%.6f) and llama.cpp's %d (%.6f) tie within %.0e; continuing "
+                          "from llama.cpp's\n",
+                          label, i, got, step[got], want, step[want], tol.logit_rel);
+        }
+        decode_ok(ctx, &want, 1, false);
     }
-    print_message("%s: ok (encoder worst relative %.1e, cosine %.7f; logits worst relative %.1e)\n", label,
-                  worst_rel, worst_cos, worst_logit);
+    print_message("%s: ok (encoder worst relative %.1e, cosine %.7f; logits worst relative %.1e; %d greedy "
+                  "ties)\n",
+                  label, worst_rel, worst_cos, worst_logit, ties);
     tl_context_free(ctx);
     free(tokens);
 }
