@@ -67,7 +67,7 @@ typedef struct word_list {
 } word_list;
 
 static void append(word_list *w, const char *bytes, size_t n) {
-    if (w->failed) return;
+    if (w->failed || n == 0) return; /* w->text is still NULL before the first bytes */
     if (w->length + n > w->capacity) {
         size_t capacity = w->capacity ? w->capacity * 2 : 256;
         while (capacity < w->length + n) capacity *= 2;
