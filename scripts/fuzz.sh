@@ -13,6 +13,8 @@
 #   FUZZ_BUILD      build directory (default: build-fuzz)
 #   JOBS            build jobs (default: nproc)
 #   FUZZ_ARGS       extra libFuzzer flags
+#   FUZZ_CORPUS     a directory to keep each target's corpus in (FUZZ_CORPUS/TARGET,
+#                   seeded from fuzz/corpus/TARGET) so long runs build on each other
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +24,7 @@ export TINYLLM_SHARED=$shared
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${JOBS:-$(nproc)}
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 # Per-target limits: longest input, and seconds before an input is a hang.
 max_len() {
@@ -42,19 +44,30 @@ build_targets() {
   cmake --build "$build" -j "$jobs" --target "${@/#/fuzz_}" >/dev/null
 }
 
+# Read-only seeds from the shared data, passed after the working corpus.
+extra_seeds() {
+  case $1 in
+    jinja) [[ -d $shared/templates ]] && echo "$shared/templates" ;;
+  esac
+  return 0
+}
+
 # run_one TARGET SECONDS: 0 when no problem was found, 77 when skipped.
 run_one() {
   local target=$1 seconds=$2
   local scratch
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/tinyllm-fuzz-$target-XXXXXX")
-  mkdir -p "$scratch/corpus" "$scratch/artifacts"
-  cp fuzz/corpus/"$target"/* "$scratch/corpus/" 2>/dev/null || true
+  mkdir -p "$scratch/artifacts"
+  local corpus=$scratch/corpus
+  [[ -n ${FUZZ_CORPUS:-} ]] && corpus=$FUZZ_CORPUS/$target
+  mkdir -p "$corpus"
+  cp -n fuzz/corpus/"$target"/* "$corpus/" 2>/dev/null || true
   local args=(-max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=20 -rss_limit_mb=2560
               -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/")
   [[ -f fuzz/dict/$target.dict ]] && args+=(-dict="fuzz/dict/$target.dict")
   local rc=0
   # shellcheck disable=SC2086
-  "$build/fuzz/fuzz_$target" "${args[@]}" ${FUZZ_ARGS:-} "$scratch/corpus" >"$scratch/log" 2>&1 || rc=$?
+  "$build/fuzz/fuzz_$target" "${args[@]}" ${FUZZ_ARGS:-} "$corpus" $(extra_seeds "$target") >"$scratch/log" 2>&1 || rc=$?
   local done_line execs
   done_line=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$scratch/log" | tail -1 || true)
   execs=$(grep -ao 'average_exec_per_sec: *[0-9]*' "$scratch/log" | grep -o '[0-9]*$' || echo '?')
