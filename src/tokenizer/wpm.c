@@ -68,7 +68,7 @@ typedef struct word_list {
 } word_list;
 
 static void append(word_list *w, const char *bytes, size_t n) {
-    if (w->failed || n == 0) return; /* n is 0 for code points past U+10FFFF */
+    if (w->failed || n == 0) return; /* n is 0 for code points past U+10FFFF; w->text is NULL until the first bytes */
     if (w->length + n > w->capacity) {
         size_t capacity = w->capacity ? w->capacity * 2 : 256;
         while (capacity < w->length + n) capacity *= 2;
