@@ -27,6 +27,11 @@ static bool read_ids(const cJSON *list, const char *field, api_embed_input *in, 
     return true;
 }
 
+/* The most inputs one request may embed: OpenAI's documented limit. Each
+ * input costs a forward pass, so without it a body of short strings would
+ * keep the model busy for as long as its size allows. */
+#define MAX_EMBED_INPUTS 2048
+
 bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **inputs, int *n_inputs,
                       api_error *e) {
     *inputs = NULL;
@@ -42,6 +47,9 @@ bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **i
         return api_fail(e, 400, field, "field '%s' must be a string or a list of strings", field);
     const int n = cJSON_GetArraySize(input);
     if (n == 0) return api_fail(e, 400, field, "field '%s' must not be an empty list", field);
+    if (n > MAX_EMBED_INPUTS && !cJSON_IsNumber(input->child))
+        return api_fail(e, 400, field, "field '%s' has %d inputs, more than the limit of %d per request", field, n,
+                        MAX_EMBED_INPUTS);
     /* A list of numbers is one input given as token ids. */
     const bool one_id_list = cJSON_IsNumber(input->child);
     if (!(*inputs = calloc(one_id_list ? 1 : (size_t)n, sizeof **inputs)))

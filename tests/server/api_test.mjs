@@ -773,6 +773,9 @@ test('POST /v1/embeddings: unit vectors, one per input, base64', async () => {
   await expectError('/v1/embeddings', { model: BERT, input: [] }, 400, /input/, 'openai');
   await expectError('/v1/embeddings', { model: BERT }, 400, /input/, 'openai');
   await expectError('/v1/embeddings', { model: BERT, input: 'word '.repeat(5000) }, 400, /more than the context/, 'openai');
+  await expectError('/v1/embeddings', { model: BERT, input: Array(2049).fill('a b c') }, 400,
+    /2049 inputs, more than the limit of 2048/, 'openai');
+  await expectError('/api/embed', { model: BERT, input: Array(5000).fill('a') }, 400, /more than the limit of 2048/, 'ollama');
 });
 
 test('POST /api/embed and /api/embeddings', async () => {
