@@ -63,7 +63,7 @@ tsan_tests='^(unit/test_(engine|registry|kv_cache|threadpool|golden|t5|bert)|cli
 stage_tsan() {
   configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTL_SANITIZE=thread &&
     cmake --build build-tsan -j "$jobs" &&
-    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" TL_TIME_SCALE=5 \
+    TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
       ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 3000 -R "$tsan_tests"
 }
 

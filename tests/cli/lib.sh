@@ -21,7 +21,7 @@ if [ "${TL_VALGRIND:-0}" = 1 ]; then
   mkdir -p "$TMP/valgrind"
   cat >"$TMP/tinyllm" <<EOF
 #!/bin/sh
-exec valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \\
+exec valgrind --error-exitcode=99 --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \\
   --show-leak-kinds=definite,indirect --num-callers=30 --log-file="$TMP/valgrind/%p.log" "$TINYLLM" "\$@"
 EOF
   chmod +x "$TMP/tinyllm"

@@ -780,7 +780,7 @@ static void tokenizing_100kb_is_fast(void **state) {
         double ms = now_ms() - t0;
         print_message("%s: 100 KB -> %d tokens in %.1f ms\n", names[k], n, ms);
         assert_true(n > 0);
-        assert_true(ms < (SLOW_BUILD ? 10000.0 : 1000.0));
+        assert_true(ms < (SLOW_BUILD ? 10000.0 : 1000.0) * tl_test_time_scale());
         unload(&lv);
     }
     free(tokens);
