@@ -31,22 +31,21 @@ configure() {
   cmake -S . -B "$dir" -DTL_SHARED_DIR="$shared" "$@" >/dev/null
 }
 
+build_release() {
+  configure build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j "$jobs"
+}
 stage_release() {
-  configure build -DCMAKE_BUILD_TYPE=Release &&
-    cmake --build build -j "$jobs" &&
-    ctest --test-dir build --output-on-failure -j "$jobs"
+  build_release && ctest --test-dir build --output-on-failure -j "$jobs"
 }
 
-# The release binary under valgrind (tests/cli/lib.sh wraps it); needs the
-# release stage's build. Deadlines of the tests are stretched 20 times.
+# The release binary under valgrind (tests/cli/lib.sh wraps it in a script);
+# built here if the release stage did not run. The tests' deadlines are
+# stretched 20 times (TL_TIME_SCALE).
 stage_valgrind() {
   command -v valgrind >/dev/null || { echo "valgrind stage skipped: valgrind is not installed"; return 0; }
-  [ -x build/tinyllm ] || stage_build_release || return 1
+  [ -x build/tinyllm ] || build_release || return 1
   TL_VALGRIND=1 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 3000 \
     -R '^cli/test_(run|chat|server|serve_http)$'
-}
-stage_build_release() {
-  configure build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j "$jobs"
 }
 
 stage_asan() {
