@@ -55,10 +55,11 @@ stage_asan() {
       ctest --test-dir build-asan --output-on-failure -j "$jobs"
 }
 
-# ThreadSanitizer: the tests with more than one thread (the engine's slots, the
-# model registry and its reaper, the thread pool, the server's HTTP threads).
-# Suppressions (each with its reason) are in tests/tsan.supp.
-tsan_tests='^(unit/test_(engine|registry|kv_cache|threadpool|golden|t5|bert)|cli/test_(server|serve_http|run|chat|embed))$'
+# ThreadSanitizer: the tests of the threaded parts: the engine's slots, the
+# model registry and its reaper, the thread pool (every decode with -t > 1:
+# test_kv_cache, test_engine) and the server's HTTP threads. Suppressions
+# (each with its reason) go in tests/tsan.supp; it has none.
+tsan_tests='^(unit/test_(engine|registry|kv_cache|threadpool)|cli/test_(server|serve_http))$'
 stage_tsan() {
   configure build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTL_SANITIZE=thread &&
     cmake --build build-tsan -j "$jobs" &&
