@@ -9,6 +9,27 @@ mkdir -p "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 failures=0
 
+# TL_VALGRIND=1: every "$TINYLLM" of the test runs under valgrind's memcheck with a full leak check (a
+# wrapper script in $TMP takes the binary's place, so pids, exit codes and stdout/stderr are the
+# program's; valgrind writes to $TMP/valgrind/PID.log). An invalid access, a use of an uninitialized
+# value or a definite/indirect leak makes the command exit with 99 and, whatever the test checks, fails
+# the test in finish(). Deadlines are stretched (TL_TIME_SCALE, default 20 under valgrind).
+# TL_TIME_SCALE: an integer factor for every deadline of the tests (wait_for, the node tests').
+if [ "${TL_VALGRIND:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "skipped: TL_VALGRIND=1 but valgrind is not installed"; exit 77; }
+  [ "${TL_SANITIZE:-0}" = 0 ] || { echo "skipped: TL_VALGRIND=1 in a sanitizer build"; exit 77; }
+  mkdir -p "$TMP/valgrind"
+  cat >"$TMP/tinyllm" <<EOF
+#!/bin/sh
+exec valgrind --error-exitcode=99 --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \\
+  --show-leak-kinds=definite,indirect --num-callers=30 --log-file="$TMP/valgrind/%p.log" "$TINYLLM" "\$@"
+EOF
+  chmod +x "$TMP/tinyllm"
+  TINYLLM=$TMP/tinyllm
+  TL_TIME_SCALE=${TL_TIME_SCALE:-20}
+fi
+export TL_TIME_SCALE=${TL_TIME_SCALE:-1}
+
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
 need_shared() {
@@ -31,7 +52,38 @@ expect_error() {
 }
 # json_get FILE EXPR: evaluate a JS expression on the parsed JSON `j`.
 json_get() { node -e "const j=JSON.parse(require('fs').readFileSync('$1','utf8')); console.log($2)"; }
+# now_ms: milliseconds since the epoch.
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((t / 1000)); }
+# wait_for [--pid PID] SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds (returns 0), or
+# SECONDS (times TL_TIME_SCALE) have passed, or process PID has ended (returns 1). For states a test
+# waits for: a server's "listening" line, a file, a process gone.
+wait_for() {
+  local pid=
+  if [ "$1" = --pid ]; then pid=$2; shift 2; fi
+  local deadline=$(($(now_ms) + $1 * 1000 * TL_TIME_SCALE)); shift
+  while :; do
+    "$@" && return 0
+    [ -z "$pid" ] || kill -0 "$pid" 2>/dev/null || { "$@"; return; }
+    [ "$(now_ms)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+# valgrind_errors: fails the test for every valgrind log (TL_VALGRIND=1) that reports errors or leaks.
+valgrind_errors() {
+  [ -d "$TMP/valgrind" ] || return 0
+  local log n=0
+  for log in "$TMP"/valgrind/*.log; do
+    [ -e "$log" ] || continue
+    n=$((n + 1))
+    if grep -qE "ERROR SUMMARY: [1-9]" "$log"; then
+      fail "valgrind: $(grep -m1 -oE "Command: .*" "$log" | cut -c1-200)"
+      sed -n '/^==[0-9]*== Command:/,$p' "$log" | head -80 >&2
+    fi
+  done
+  echo "valgrind: $n process(es) checked"
+}
 finish() {
+  valgrind_errors
   if [ "$failures" -ne 0 ]; then echo "$failures failure(s)" >&2; exit 1; fi
   exit 0
 }

@@ -13,10 +13,12 @@ if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 out = b""
 
+SCALE = float(os.environ.get("TL_TIME_SCALE") or 1)  # slower builds stretch the deadline
+
 def pump(until=None, timeout=60.0):
     """Reads output until `until(new_bytes)` holds, the terminal closes or the timeout passes."""
     global out
-    start, end = len(out), time.time() + timeout
+    start, end = len(out), time.time() + timeout * SCALE
     while time.time() < end:
         if until is not None and until(out[start:]):
             return True

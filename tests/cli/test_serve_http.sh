@@ -11,19 +11,19 @@ stop_servers() { for pid in "${SERVER_PID[@]}"; do kill "$pid" 2>/dev/null; done
 trap 'stop_servers; rm -rf "$TMP"' EXIT
 
 # start_server NAME ARGS...: runs `tinyllm serve --port 0 ARGS` in the background and sets PORT and PID
-# from its "listening on" line (fails the test and returns 1 if it does not come within 20 s).
+# from its "listening on" line (fails the test and returns 1 if it does not come within 20 s, times
+# TL_TIME_SCALE).
 start_server() {
   local name=$1; shift
   "$TINYLLM" serve --port 0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
   PID=$!
   SERVER_PID[$name]=$PID
   PORT=
-  for _ in $(seq 200); do
+  listening() {
     PORT=$(sed -nE 's#^tinyllm serve: listening on http://.*:([0-9]+) \([0-9]+ models?\)$#\1#p' "$TMP/$name.out")
-    [ -n "$PORT" ] && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
+    [ -n "$PORT" ]
+  }
+  wait_for --pid "$PID" 20 listening && return 0
   fail "$name: no 'listening on' line (stdout: $(cat "$TMP/$name.out"), stderr: $(cat "$TMP/$name.err"))"
   return 1
 }

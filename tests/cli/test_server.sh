@@ -28,12 +28,8 @@ start_server() {
   "$TINYLLM" serve --port 0 "$@" >"$TMP/$out.out" 2>"$TMP/$out.err" &
   STARTED=$!
   STARTED_URL=
-  for _ in $(seq 600); do  # up to 60 s: a busy machine, a sanitizer build
-    STARTED_URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/$out.out" | head -1)
-    [ -n "$STARTED_URL" ] && break
-    kill -0 $STARTED 2>/dev/null || break
-    sleep 0.1
-  done
+  listening() { STARTED_URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/$out.out" | head -1); [ -n "$STARTED_URL" ]; }
+  wait_for --pid $STARTED 60 listening  # up to 60 s (times TL_TIME_SCALE): a busy machine, a sanitizer build
 }
 SERVER2=
 trap 'kill $SERVER $SERVER2 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT

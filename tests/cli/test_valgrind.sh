@@ -2,7 +2,7 @@
 source "$(dirname "$0")/lib.sh"
 need_shared models/stories260K.gguf
 command -v valgrind >/dev/null || { echo "skipped: valgrind is not installed"; exit 77; }
-[ "${TL_SANITIZE:-0}" = "1" ] && { echo "skipped: sanitizer build (ASan and valgrind do not mix)"; exit 77; }
+[ "${TL_SANITIZE:-0}" != "0" ] && { echo "skipped: sanitizer build (sanitizers and valgrind do not mix)"; exit 77; }
 valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
   "$TINYLLM" run -m "$SHARED/models/stories260K.gguf" -p "Once upon a time" -n 20 --temp 0.8 -s 5 -t 2 \
   >"$TMP/out.txt" 2>"$TMP/vg.txt"

@@ -57,7 +57,9 @@ case "${TL_SANITIZE:-0}" in
     sysroot=${TL_AARCH64_SYSROOT:-/usr/aarch64-linux-gnu} # Debian's cross libraries
     sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
     link=()
-    qemu_args=(-L "$sysroot")
+    # The loader of $sysroot with the C library beside it, not the multiarch
+    # libc6:arm64 in /lib/aarch64-linux-gnu (another glibc build: mixing them hangs).
+    qemu_args=(-L "$sysroot" -E "LD_LIBRARY_PATH=$sysroot/lib")
     export ASAN_OPTIONS=detect_leaks=0 ;; # LeakSanitizer cannot run under qemu-user
 esac
 cflags+=("${sanitize[@]}")

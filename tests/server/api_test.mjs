@@ -115,11 +115,14 @@ async function stream(path, body) {
 const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Waits for a state: polls `condition` until it holds, failing after a generous `ms`.
+// Deadlines are stretched by TL_TIME_SCALE (e.g. 20 with the server under valgrind).
+const SCALE = Number(process.env.TL_TIME_SCALE) || 1;
+
+// Waits for a state: polls `condition` until it holds, failing after a generous `ms` (times SCALE).
 async function until(condition, ms, what) {
   const start = Date.now();
   while (!(await condition())) {
-    check(Date.now() - start < ms, `${what}: not seen within ${ms / 1000} s`);
+    check(Date.now() - start < ms * SCALE, `${what}: not seen within ${(ms * SCALE) / 1000} s`);
     await sleep(50);
   }
 }
@@ -813,7 +816,7 @@ test('a client that aborts a stream frees its slot; the next request is served',
   const start = Date.now();
   const r = await post('/v1/chat/completions', chatBody({ max_tokens: 4 }));
   equal(r.status, 200, 'next request');
-  check(Date.now() - start < 20000, 'next request waited too long');
+  check(Date.now() - start < 20000 * SCALE, 'next request waited too long');
   // The aborted generations leave the slots (as /metrics counts them).
   await until(async () => (await inFlight()) === 0, 30000, 'every slot free after the aborts');
 });

@@ -82,6 +82,12 @@ bool tl_test_write_sparse(const char *path, const void *head, size_t head_len, u
 
 static uint64_t rng_state = 1;
 
+double tl_test_time_scale(void) {
+    const char *env = getenv("TL_TIME_SCALE");
+    const double scale = env ? strtod(env, NULL) : 1.0;
+    return scale > 0 ? scale : 1.0;
+}
+
 void tl_test_rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
 
 uint32_t tl_test_rng_next(void) {

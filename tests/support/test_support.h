@@ -31,6 +31,10 @@ bool tl_test_write_file(const char *path, const void *data, size_t len);
 /* Write `head`, then extend the file with a hole to `size` bytes (zeros that
  * take no disk space): hostile files that claim gigabytes. */
 bool tl_test_write_sparse(const char *path, const void *head, size_t head_len, uint64_t size);
+/* The factor for the tests' time limits and deadlines: $TL_TIME_SCALE (a
+ * positive number, e.g. set by CTest for builds under qemu or ThreadSanitizer),
+ * else 1. */
+double tl_test_time_scale(void);
 
 
 

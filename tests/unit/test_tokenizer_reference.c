@@ -188,7 +188,7 @@ static void assert_tokenizes_100kb_quickly(const tl_model *model, const char *na
     double ms = now_ms() - t0;
     print_message("%s: 100 KB -> %d tokens in %.1f ms\n", name, n, ms);
     assert_true(n > 0);
-    assert_true(ms < (SLOW_BUILD ? 10000.0 : 1000.0));
+    assert_true(ms < (SLOW_BUILD ? 10000.0 : 1000.0) * tl_test_time_scale());
     free(tokens);
     free(text);
     free(corpus);
@@ -202,7 +202,7 @@ static void gemma3_vocabulary_matches_llama_cpp(void **state) {
     tl_model *model = load_vocab_only(path);
     double ms = now_ms() - t0;
     print_message("gemma3: 262144-token vocabulary loaded in %.1f ms\n", ms);
-    assert_true(ms < (SLOW_BUILD ? 5000.0 : 500.0));
+    assert_true(ms < (SLOW_BUILD ? 5000.0 : 500.0) * tl_test_time_scale());
     check_reference_cases(model, "gemma3");
     assert_tokenizes_100kb_quickly(model, "gemma3");
 
