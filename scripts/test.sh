@@ -9,6 +9,7 @@
 #   aarch64   cross build for aarch64 (build-aarch64/, cmake/aarch64-linux-gnu.cmake),
 #             every unit test (the stories260K golden too) under qemu-aarch64 -cpu max,
 #             the kernel test also on a plain armv8-a CPU (cortex-a57)
+#   fuzz      every libFuzzer target for TL_FUZZ_SECONDS (default 20) each
 # Each stage ends with "== stage NAME took N s"; a summary of all comes last.
 #   TINYLLM_SHARED   shared models and vectors (default: ../shared)
 #   JOBS             parallel build/test jobs (default: nproc)
@@ -16,7 +17,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-stages=${TL_STAGES:-release valgrind asan tsan aarch64}
+stages=${TL_STAGES:-release valgrind asan tsan aarch64 fuzz}
 deps=()
 [[ " $stages " == *" aarch64 "* ]] && deps=(--cross)
 scripts/install-deps.sh "${deps[@]}" || exit 1
@@ -78,8 +79,16 @@ stage_aarch64() {
     ctest --test-dir build-aarch64 --output-on-failure -j "$jobs" --timeout 3000
 }
 
-# Room for more stages (e.g. a fuzz smoke test: stage_fuzz() { scripts/fuzz.sh --smoke 30; },
-# and "fuzz" in the default TL_STAGES above).
+# A short run of every libFuzzer target (scripts/fuzz.sh, clang): any crash,
+# leak or hang fails. The crashes found so far are replayed in every build's
+# ctest (fuzz/replay_*); this looks for new ones.
+stage_fuzz() {
+  if ! command -v clang >/dev/null; then
+    echo "fuzz stage skipped: needs clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
+    return 0
+  fi
+  JOBS=$jobs scripts/fuzz.sh --smoke "${TL_FUZZ_SECONDS:-20}"
+}
 
 summary=()
 failed=()
