@@ -827,28 +827,40 @@ const busyTests = [];
 busyTests.push({
   name: 'a full queue answers 503 with Retry-After; later requests are served',
   fn: async () => {
-    // Long generations (thousands of tokens of a random model, end-of-text banned) hold the only slot
-    // and queue place.
+    // A long generation (thousands of tokens of a random model, end-of-text banned) holds the only slot,
+    // a second one the only queue place; each is seen in /metrics before the next is sent, so the third
+    // finds both taken. An attempt counts only if the first was still generating when the third was
+    // answered (on a very slow machine it could end in between; then the attempt is made again).
     const body = chatBody({ model: SMOL, max_tokens: 4000, stream: true, logit_bias: { 0: -100, 1: -100, 2: -100 } });
-    // The served ones stay open until every answer is in: closed early, they would free the slot
-    // and the queue place for the later requests of a slow client.
-    const controllers = [];
-    const answers = await Promise.all(Array.from({ length: 6 }, async () => {
+    const open = async () => {
       const controller = new AbortController();
-      controllers.push(controller);
       const res = await call('POST', '/v1/chat/completions', body, { signal: controller.signal });
-      const result = { status: res.status, retryAfter: res.headers.get('retry-after') };
-      if (res.status === 503) result.json = await res.json();
-      return result;
-    }));
-    for (const controller of controllers) controller.abort();
-    const busy = answers.filter((a) => a.status === 503);
-    check(busy.length >= 1, `statuses ${answers.map((a) => a.status)}`);
-    check(answers.some((a) => a.status === 200), 'none served');
-    for (const a of busy) {
-      equal(a.retryAfter, '1', 'Retry-After');
-      check(/busy/.test(a.json.error.message), `message ${a.json.error.message}`);
+      const held = { res, controller, ended: false };
+      held.done = res.text().then(() => { held.ended = true; }, () => { held.ended = true; });
+      return held;
+    };
+    let third;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const first = await open();
+      equal(first.res.status, 200, 'the first request');
+      await until(async () => (await inFlight(SMOL)) >= 1, 60000, 'the first request generating');
+      const second = await open();
+      equal(second.res.status, 200, 'the second request (queued)');
+      await until(async () => (await inFlight(SMOL)) >= 2, 60000, 'the second request queued');
+      const thirdController = new AbortController();
+      third = await call('POST', '/v1/chat/completions', body, { signal: thirdController.signal });
+      const valid = !first.ended;
+      const json = third.status === 503 ? await third.json() : null;
+      for (const held of [first, second]) held.controller.abort();
+      thirdController.abort();
+      await Promise.all([first.done, second.done]);
+      if (!valid) continue;
+      equal(third.status, 503, 'the third request, with the slot and the queue taken');
+      equal(third.headers.get('retry-after'), '1', 'Retry-After');
+      check(/busy/.test(json.error.message), `message ${json.error.message}`);
+      break;
     }
+    check(third && third.status === 503, 'no attempt saw the slot and the queue taken');
     let r;
     await until(async () => (r = await post('/v1/chat/completions', chatBody({ model: SMOL, max_tokens: 2 }))).status !== 503,
       60000, 'a later request served');
