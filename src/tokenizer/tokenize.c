@@ -284,6 +284,25 @@ static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, 
     free(fragments.items);
 }
 
+/* Copies the tokens of `out` to `tokens` when they are at most `limit`
+ * and frees `out`: their count, `too_long` past the limit, INT32_MIN when
+ * tokenizing ran out of memory. */
+static int32_t hand_over(tl_token_vec *out, tl_token *tokens, size_t limit, int32_t too_long) {
+    int32_t result;
+    if (out->failed) {
+        result = INT32_MIN;
+    } else if (out->count > limit) {
+        result = too_long;
+    } else {
+        if (out->count > 0) {
+            memcpy(tokens, out->items, out->count * sizeof *tokens);
+        }
+        result = (int32_t)out->count;
+    }
+    tl_token_vec_free(out);
+    return result;
+}
+
 int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
                           bool parse_special, tl_token *tokens, int32_t max_tokens) {
     if (!text) {
@@ -292,19 +311,9 @@ int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, 
     }
     tl_token_vec out = {0};
     tokenize_into(v, text, text_len, add_special, parse_special, SIZE_MAX, &out);
-    int32_t result;
-    if (out.failed || out.count > INT32_MAX) {
-        result = INT32_MIN; /* out of memory (or absurdly many tokens) */
-    } else if (out.count > (size_t)(max_tokens > 0 ? max_tokens : 0)) {
-        result = -(int32_t)out.count;
-    } else {
-        if (out.count > 0) {
-            memcpy(tokens, out.items, out.count * sizeof *tokens);
-        }
-        result = (int32_t)out.count;
-    }
-    tl_token_vec_free(&out);
-    return result;
+    const bool too_many = !out.failed && out.count > INT32_MAX; /* absurdly many tokens: as out of memory */
+    return hand_over(&out, tokens, max_tokens > 0 ? (size_t)max_tokens : 0,
+                     too_many ? INT32_MIN : -(int32_t)out.count);
 }
 
 /* The fewest tokens `text` can give, from its length alone: where every
@@ -339,17 +348,5 @@ int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t te
     }
     tl_token_vec out = {0};
     tokenize_into(v, text, text_len, add_special, parse_special, limit, &out);
-    int32_t result;
-    if (out.failed) {
-        result = INT32_MIN;
-    } else if (out.count > limit) {
-        result = TL_VOCAB_TOO_LONG;
-    } else {
-        if (out.count > 0) {
-            memcpy(tokens, out.items, out.count * sizeof *tokens);
-        }
-        result = (int32_t)out.count;
-    }
-    tl_token_vec_free(&out);
-    return result;
+    return hand_over(&out, tokens, limit, TL_VOCAB_TOO_LONG);
 }
