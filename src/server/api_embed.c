@@ -20,7 +20,9 @@ static bool read_ids(const cJSON *list, const char *field, api_embed_input *in, 
     if (!in->tokens) return api_fail(e, 500, NULL, "out of memory");
     in->n_tokens = 0;
     for (const cJSON *id = list->child; id; id = id->next) {
-        if (!cJSON_IsNumber(id) || id->valuedouble != (double)(int32_t)id->valuedouble)
+        /* Range first: converting a double outside int32_t is undefined. */
+        if (!cJSON_IsNumber(id) || !(id->valuedouble >= INT32_MIN && id->valuedouble <= INT32_MAX) ||
+            id->valuedouble != floor(id->valuedouble))
             return api_fail(e, 400, field, "field '%s' must be a string, a list of strings, or token ids", field);
         in->tokens[in->n_tokens++] = (tl_token)id->valuedouble;
     }
