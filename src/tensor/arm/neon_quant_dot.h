@@ -20,6 +20,7 @@
 #ifndef TL_NEON_QUANT_DOT_H
 #define TL_NEON_QUANT_DOT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,36 +99,27 @@ TL_NEON_INLINE int32x4_t dot_block(block_levels w, const uint8_t *levels) {
     return dot_i8x32(w.lo, w.hi, lo, hi);
 }
 
-/* One weight row against one activation row. Two blocks per step in
- * separate accumulators, so consecutive multiply-adds do not wait on each
- * other. The integer partial sums are small (< 2^18), so converting them to
- * float before adding is exact. */
+/* One weight row against one activation row, computed exactly as one
+ * (row, token) lane of the 4x4 tiles (quant_tile_4x4 here, mmla_tile_4x4 in
+ * neon_i8mm.c): each block's integer dot is summed exactly, then
+ *     acc = fma(dot, d_w * d_x, acc)   (affine: acc = fma(m_w, s_x, acc))
+ * block after block. The gemm uses this for the rows and tokens its tiles
+ * leave over, so a token's result must not depend on whether it fell in a
+ * tile (a batch of 40 tokens) or in the leftovers (a batch of 15): a model
+ * replaying part of a prompt must get the same logits bit for bit. */
 TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const void *w,
                                   const void *x) {
     const size_t w_bytes = weight_block_bytes(kind), x_bytes = activation_block_bytes(kind);
     const size_t x_levels = activation_levels_offset(kind);
     const int64_t n_blocks = n / TL_NEON_QK;
     const uint8_t *wb = w, *xb = x;
-    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
-    float min_terms = 0.0f;
-    int64_t b = 0;
-    for (; b + 2 <= n_blocks; b += 2, wb += 2 * w_bytes, xb += 2 * x_bytes) {
-        const int32x4_t p0 = dot_block(decode_weights(kind, wb), xb + x_levels);
-        const int32x4_t p1 = dot_block(decode_weights(kind, wb + w_bytes), xb + x_bytes + x_levels);
-        acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(p0), tl_neon_load_half(wb) * tl_neon_load_half(xb));
-        acc1 = vfmaq_n_f32(acc1, vcvtq_f32_s32(p1),
-                           tl_neon_load_half(wb + w_bytes) * tl_neon_load_half(xb + x_bytes));
-        if (is_affine(kind)) {
-            min_terms += tl_neon_load_half(wb + 2) * tl_neon_load_half(xb + 2);
-            min_terms += tl_neon_load_half(wb + w_bytes + 2) * tl_neon_load_half(xb + x_bytes + 2);
-        }
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n_blocks; b++, wb += w_bytes, xb += x_bytes) {
+        const int32_t dot = vaddvq_s32(dot_block(decode_weights(kind, wb), xb + x_levels));
+        acc = fmaf((float)dot, tl_neon_load_half(wb) * tl_neon_load_half(xb), acc);
+        if (is_affine(kind)) acc = fmaf(tl_neon_load_half(wb + 2), tl_neon_load_half(xb + 2), acc);
     }
-    if (b < n_blocks) {
-        const int32x4_t p = dot_block(decode_weights(kind, wb), xb + x_levels);
-        acc0 = vfmaq_n_f32(acc0, vcvtq_f32_s32(p), tl_neon_load_half(wb) * tl_neon_load_half(xb));
-        if (is_affine(kind)) min_terms += tl_neon_load_half(wb + 2) * tl_neon_load_half(xb + 2);
-    }
-    *out = vaddvq_f32(vaddq_f32(acc0, acc1)) + min_terms;
+    *out = acc;
 }
 
 /* Four weight rows × four activation rows: each weight block is decoded
