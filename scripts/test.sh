@@ -81,13 +81,15 @@ stage_aarch64() {
 
 # A short run of every libFuzzer target (scripts/fuzz.sh, clang): any crash,
 # leak or hang fails. The crashes found so far are replayed in every build's
-# ctest (fuzz/replay_*); this looks for new ones.
+# ctest (fuzz/replay_*); this looks for new ones. A fixed seed makes the
+# inputs tried the same from run to run (how many depends on the machine's
+# speed): long runs with fresh seeds are scripts/fuzz.sh TARGET SECONDS.
 stage_fuzz() {
   if ! command -v clang >/dev/null; then
     echo "fuzz stage skipped: needs clang with libFuzzer (apt-get install clang libclang-rt-14-dev)"
     return 0
   fi
-  JOBS=$jobs scripts/fuzz.sh --smoke "${TL_FUZZ_SECONDS:-20}"
+  JOBS=$jobs FUZZ_ARGS="-seed=1 ${FUZZ_ARGS:-}" scripts/fuzz.sh --smoke "${TL_FUZZ_SECONDS:-20}"
 }
 
 summary=()
