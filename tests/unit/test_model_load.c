@@ -87,6 +87,12 @@ static double now_ms(void) {
  * bytes may be read. */
 static void unused_terabyte_tensor_is_never_read(void **state) {
     (void)state;
+    if (getenv("TL_EMULATED")) {
+        /* qemu-user backs a file mapping with its own memory: mapping 4 TB
+         * filled 23 GB until the kernel killed it. The test runs natively. */
+        print_message("under an emulator (qemu-user cannot map a 4 TB file lazily); skipped\n");
+        skip();
+    }
     gguf_writer *w = tiny_llama(N_VOCAB);
     tl_error err = {0};
     const int64_t ne[2] = {1 << 20, 1 << 20}; /* 2^40 f32 elements: 4 TB */
