@@ -271,6 +271,13 @@ done:
     cJSON_Delete(body);
 }
 
+/* A float parameter as the decimal it was written as (0.8, not 0.800000011920929). */
+static void add_float(cJSON *o, const char *key, float value) {
+    char text[32];
+    snprintf(text, sizeof text, "%.6g", (double)value);
+    cJSON_AddNumberToObject(o, key, strtod(text, NULL));
+}
+
 /* GET /props[?model=NAME]: llama-server's shape. The sampling defaults are
  * api_sampling_init's (the ones a request that omits them gets), with the
  * model's NAME.json options when a model is named or is the only one. */
@@ -294,18 +301,18 @@ void misc_props(server *srv, const http_request *req, http_response *res) {
     cJSON *params = cJSON_AddObjectToObject(settings, "params");
     cJSON_AddNumberToObject(params, "n_predict", s.max_tokens);
     cJSON_AddNumberToObject(params, "seed", (double)p->seed);
-    cJSON_AddNumberToObject(params, "temperature", p->temperature);
+    add_float(params, "temperature", p->temperature);
     cJSON_AddNumberToObject(params, "top_k", p->top_k);
-    cJSON_AddNumberToObject(params, "top_p", p->top_p);
-    cJSON_AddNumberToObject(params, "min_p", p->min_p);
-    cJSON_AddNumberToObject(params, "typical_p", p->typical_p);
-    cJSON_AddNumberToObject(params, "repeat_penalty", p->repeat_penalty);
+    add_float(params, "top_p", p->top_p);
+    add_float(params, "min_p", p->min_p);
+    add_float(params, "typical_p", p->typical_p);
+    add_float(params, "repeat_penalty", p->repeat_penalty);
     cJSON_AddNumberToObject(params, "repeat_last_n", p->repeat_last_n);
-    cJSON_AddNumberToObject(params, "presence_penalty", p->presence_penalty);
-    cJSON_AddNumberToObject(params, "frequency_penalty", p->frequency_penalty);
+    add_float(params, "presence_penalty", p->presence_penalty);
+    add_float(params, "frequency_penalty", p->frequency_penalty);
     cJSON_AddNumberToObject(params, "mirostat", p->mirostat);
-    cJSON_AddNumberToObject(params, "mirostat_tau", p->mirostat_tau);
-    cJSON_AddNumberToObject(params, "mirostat_eta", p->mirostat_eta);
+    add_float(params, "mirostat_tau", p->mirostat_tau);
+    add_float(params, "mirostat_eta", p->mirostat_eta);
     cJSON_AddNumberToObject(params, "n_keep", s.num_keep);
     if (s.add_bos >= 0) cJSON_AddBoolToObject(params, "add_bos", s.add_bos == 1);
     cJSON *stop = cJSON_AddArrayToObject(params, "stop");

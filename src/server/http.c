@@ -96,6 +96,32 @@ static enum MHD_Result queue(const http_server *h, struct MHD_Connection *connec
     return result;
 }
 
+/* Appends one query argument to state->query, %-encoded again
+ * (libmicrohttpd has decoded it and cut it off the URL). */
+static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    request_state *state = cls;
+    if (!value) value = "";
+    const size_t old = state->query ? strlen(state->query) : 0;
+    char *query = realloc(state->query, old + 3 * (strlen(key) + strlen(value)) + 3);
+    if (!query) return MHD_NO;
+    state->query = query;
+    char *at = query + old;
+    if (old) *at++ = '&';
+    for (const char *part = key; part; part = part == key ? value : NULL) {
+        for (const unsigned char *c = (const unsigned char *)part; *c; c++) {
+            if ((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || strchr("-._~", *c)) {
+                *at++ = (char)*c;
+            } else {
+                at += sprintf(at, "%%%02X", *c);
+            }
+        }
+        if (part == key) *at++ = '=';
+    }
+    *at = 0;
+    return MHD_YES;
+}
+
 /* The log line of a request this file answers itself. */
 static void log_answered(const char *method, const char *path, int status) {
     log_request_begin(method, path);
@@ -201,7 +227,7 @@ static enum MHD_Result start_request(http_server *h, struct MHD_Connection *conn
     MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, whole_seconds(h->options.timeout_s));
     const char *query = strchr(url, '?');
     state->path = query ? strndup(url, (size_t)(query - url)) : strdup(url);
-    if (!state->path || (query && !(state->query = strdup(query + 1)))) return MHD_NO;
+    if (!state->path) return MHD_NO;
     bool page = (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) && !is_api_path(state->path);
     bool preflight = h->cors_origin && strcmp(method, "OPTIONS") == 0;
     if (h->api_key && !preflight && !page && !has_api_key(h, connection)) {
@@ -249,6 +275,7 @@ static enum MHD_Result hand_over(http_server *h, struct MHD_Connection *connecti
                           "the server is busy: %d requests are being handled; try again", h->options.max_handlers);
     }
     if (state->body) state->body[state->body_len] = 0;
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, add_query_argument, state);
     /* These strings live in the connection's memory until the request completes. */
     const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     state->request = (http_request){
