@@ -204,18 +204,32 @@ static cJSON *metadata_value(const gguf_file *file, int64_t i, bool verbose) {
     return list;
 }
 
+typedef struct keyed {
+    const char *key;
+    int64_t index;
+} keyed;
+
+static int by_key(const void *a, const void *b) { return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key); }
+
 cJSON *api_model_info(const model_entry *entry, bool verbose) {
     cJSON *info = cJSON_CreateObject();
     gguf_file *file = NULL;
     if (gguf_open(entry->path, &file, NULL) != TL_OK) return info;
-    for (int64_t i = 0; i < gguf_kv_count(file); i++) {
-        const char *key = gguf_kv_key(file, i);
-        if (strcmp(key, "tokenizer.chat_template") == 0) continue; /* it is "template" */
-        cJSON_AddItemToObject(info, key, metadata_value(file, i, verbose));
-    }
+    /* In key order, as Ollama lists them. */
+    int64_t n = gguf_kv_count(file);
+    keyed *keys = malloc(((size_t)n + 1) * sizeof *keys);
+    for (int64_t i = 0; keys && i < n; i++) keys[i] = (keyed){gguf_kv_key(file, i), i};
+    /* Ollama counts the parameters when the file does not say (index -1). */
+    if (keys && gguf_find_key(file, "general.parameter_count") < 0) keys[n++] = (keyed){"general.parameter_count", -1};
+    if (keys) qsort(keys, (size_t)n, sizeof *keys, by_key);
     const model_facts *f = api_model_facts(entry);
-    if (f && !cJSON_GetObjectItemCaseSensitive(info, "general.parameter_count"))
-        cJSON_AddNumberToObject(info, "general.parameter_count", (double)f->n_params);
+    for (int64_t i = 0; keys && i < n; i++) {
+        if (strcmp(keys[i].key, "tokenizer.chat_template") == 0) continue; /* it is "template" */
+        cJSON_AddItemToObject(info, keys[i].key,
+                              keys[i].index >= 0 ? metadata_value(file, keys[i].index, verbose)
+                                                 : cJSON_CreateNumber(f ? (double)f->n_params : 0));
+    }
+    free(keys);
     gguf_close(file);
     return info;
 }
