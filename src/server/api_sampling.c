@@ -33,7 +33,7 @@ void api_sampling_init(api_sampling *s, const model_entry *entry) {
     if (cJSON_IsObject(options)) {
         api_error e = {0};
         if (!api_sampling_ollama(s, options, "options.", &e))
-            fprintf(stderr, "tinyllm serve: %s.json: %s (ignored)\n", entry->name, e.message);
+            log_notice("%s.json: %s (ignored)", entry->name, e.message);
         s->num_ctx = 0; /* NAME.json's num_ctx is the model's default size, which the registry applies */
     }
 }
@@ -165,7 +165,7 @@ static void log_ignored(const api_sampling *s, const char *option, const char *r
     const bool log = !seen && n_logged < MAX_LOGGED;
     if (log) logged[n_logged++] = pair;
     pthread_mutex_unlock(&logged_lock);
-    if (log) fprintf(stderr, "tinyllm serve: model '%s': option '%s' is ignored: %s\n", model, key, reason);
+    if (log) log_notice("model '%s': option '%s' is ignored: %s", model, key, reason);
     else free(pair);
 }
 

@@ -6,6 +6,7 @@
 #include "server/log.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,28 @@ void log_request_end(request_log *r, int status) {
     snprintf(line, sizeof line, "%s %s %s model=%s status=%d prompt_tokens=%d generated_tokens=%d ms=%.1f\n", time,
              r->method, r->path, r->model[0] ? r->model : "-", status, r->prompt_tokens > 0 ? r->prompt_tokens : 0,
              r->generated_tokens > 0 ? r->generated_tokens : 0, ms);
+    fputs(line, stderr);
+}
+
+void log_notice(const char *fmt, ...) {
+    if (g_quiet) return;
+    char message[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (g_format == LOG_JSON) {
+        char time[32];
+        now_text(time);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "time", time);
+        cJSON_AddStringToObject(o, "event", "notice");
+        cJSON_AddStringToObject(o, "message", message);
+        write_json(o);
+        return;
+    }
+    char line[640];
+    snprintf(line, sizeof line, "tinyllm serve: %s\n", message);
     fputs(line, stderr);
 }
 

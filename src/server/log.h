@@ -2,7 +2,8 @@
  * log.h — the server's log on stderr (log.c): one line per request and per
  * model load or unload, as text ("2026-01-02T03:04:05.678Z POST /api/chat
  * model=x status=200 ...") or one JSON object per line (--log-format json).
- * --quiet keeps only errors (requests answered 5xx, failed loads).
+ * --quiet keeps only errors (requests answered 5xx, failed loads). Notices
+ * (options without effect) go the same way; start-up errors are plain text.
  *
  * A request's line is gathered on the handler thread that runs it: api_route
  * starts it, the handlers note the model and token counts as they learn
@@ -40,6 +41,15 @@ void log_request_end(request_log *r, int status);
  * line is then not written by api_route). */
 void log_request_defer(bool deferred);
 bool log_request_deferred(void);
+
+/* A notice about a request or a model ("model 'x': option 'y' is ignored:
+ * ..."): "tinyllm serve: MESSAGE" as text, {"event": "notice", "message"}
+ * as JSON, nothing with --quiet. */
+void log_notice(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 /* A model event: "load" (ms, bytes) or "unload" (reason), or a failed load
  * ("load_failed", the error in `reason`: written even with --quiet). */
