@@ -161,9 +161,8 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--threads-http", TL_OPT_INT, &s.threads_http, "N",
          "most requests handled at once, each on a thread; more get 503 (default 128)", NULL, 1, 4096},
         {NULL, "--log-format", TL_OPT_STRING, &s.log_format, "FORMAT",
-         "the stderr log (a line per request and per model load/unload): text or json, one object a line "
-         "(default text)",
-         NULL, 0, 0},
+         "stderr log of requests and model loads/unloads: text, or json (an object a line) (default text)", NULL,
+         0, 0},
         {NULL, "--quiet", TL_OPT_FLAG, &s.quiet, NULL, "log only errors (5xx answers, failed loads)", NULL, 0, 0},
     };
     const tl_command_spec spec = {
