@@ -129,6 +129,7 @@ bool api_job_run(api_job *job, char **text, size_t *len, gen_result *result, api
     count_result(job->srv, result);
     log_current()->prompt_tokens = result->n_prompt;
     log_current()->generated_tokens = result->n_generated;
+    log_current()->client_gone = result->finish_reason && strcmp(result->finish_reason, "cancelled") == 0;
     if (result->finish_reason && strcmp(result->finish_reason, "error") == 0) {
         free(*text);
         *text = NULL;
@@ -169,7 +170,8 @@ static void job_on_done(void *user, const gen_result *result) {
     job->log.prompt_tokens = result->n_prompt;
     job->log.generated_tokens = result->n_generated;
     const bool failed = result->finish_reason && strcmp(result->finish_reason, "error") == 0;
-    log_request_end(&job->log, failed ? 500 : cancelled ? 499 : 200);
+    job->log.client_gone = cancelled;
+    log_request_end(&job->log, failed ? 500 : 200);
     api_job_free(job);
 }
 

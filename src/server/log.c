@@ -71,6 +71,7 @@ static void write_json(cJSON *json) {
 }
 
 void log_request_end(request_log *r, int status) {
+    if (r->client_gone) status = 499; /* nginx's "client closed request" */
     r->status = status;
     if (g_quiet && status < 500) return;
     const double ms = tl_time_ms() - r->started_ms;

@@ -29,13 +29,15 @@ typedef struct request_log {
     int32_t prompt_tokens; /* -1: not known / not applicable */
     int32_t generated_tokens;
     double started_ms;    /* tl_time_ms() */
+    bool client_gone;     /* the client left before its answer: logged as 499 */
 } request_log;
 
 /* The record of the request this handler thread runs (started by
  * log_request_begin); handlers fill model and token counts. */
 request_log *log_current(void);
 void log_request_begin(const char *method, const char *path);
-/* Writes the record's line with `status` and the time since it started. */
+/* Writes the record's line with `status` (499 when the client left) and the
+ * time since it started. */
 void log_request_end(request_log *r, int status);
 /* Whether the current request's stream took its record (log_current's
  * line is then not written by api_route). */
