@@ -105,6 +105,7 @@ typedef struct model_facts {
     char parameter_size[16]; /* "135M" */
     char quantization[16];   /* "Q8_0", "Q4_K_M" */
     char *chat_template;     /* the file's own, or NULL */
+    char *template_file;     /* the contents of a template file NAME.json names, or NULL */
     uint64_t n_params;
     uint32_t context_length; /* trained; 0 when the file does not say */
     bool embedding_only;     /* an encoder, or a file that names a pooling */

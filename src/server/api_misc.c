@@ -141,6 +141,7 @@ void misc_metrics(server *srv, const http_request *req, http_response *res) {
 static bool pick_model(server *srv, const cJSON *body, const char **name, api_error *e) {
     if (!cJSON_GetObjectItemCaseSensitive(body, "model") && registry_count(srv->models) == 1) {
         *name = registry_entry(srv->models, 0)->name;
+        api_log_model(*name);
         return true;
     }
     return api_model_name(srv, body, "model", name, e);
@@ -292,6 +293,7 @@ void misc_props(server *srv, const http_request *req, http_response *res) {
         }
     } else if (registry_count(srv->models) == 1) {
         entry = registry_entry(srv->models, 0);
+        api_log_model(entry->name);
     }
     api_sampling s;
     api_sampling_init(&s, entry);

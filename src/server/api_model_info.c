@@ -88,6 +88,7 @@ static bool embedding_only(const gguf_file *file, const char *arch_name) {
 
 static void read_facts(model_facts *f) {
     snprintf(f->family, sizeof f->family, "unknown");
+    f->template_file = registry_template_file(f->entry);
     gguf_file *file = NULL;
     if (gguf_open(f->entry->path, &file, NULL) != TL_OK) return;
     const char *arch = gguf_get_str(file, "general.architecture");
@@ -126,11 +127,11 @@ const model_facts *api_model_facts(const model_entry *entry) {
 
 const char *api_model_template(const model_entry *entry) {
     const cJSON *t = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "template") : NULL;
+    const model_facts *f = api_model_facts(entry);
     if (cJSON_IsString(t)) {
         const char *builtin = tl_chat_template_builtin(t->valuestring);
-        return builtin ? builtin : t->valuestring;
+        return builtin ? builtin : f && f->template_file ? f->template_file : t->valuestring;
     }
-    const model_facts *f = api_model_facts(entry);
     if (f && f->chat_template) return f->chat_template;
     return tl_chat_template_builtin("chatml");
 }

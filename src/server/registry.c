@@ -160,6 +160,15 @@ static char *template_file_path(const char *model_path, const char *value) {
     return value[0] == '/' ? strdup(value) : beside_model(model_path, value);
 }
 
+char *registry_template_file(const model_entry *entry) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(entry->defaults, "template");
+    if (!cJSON_IsString(value) || template_is_source(value->valuestring)) return NULL;
+    char *file = template_file_path(entry->path, value->valuestring);
+    char *source = file ? read_text_file(file) : NULL;
+    free(file);
+    return source;
+}
+
 /* NAME.json beside the model, checked; *out stays NULL when there is none. */
 static bool read_defaults(const char *model_path, const char *name, cJSON **out, tl_error *err) {
     *out = NULL;

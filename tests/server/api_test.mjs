@@ -12,6 +12,8 @@
 //   story-sys    a copy of stories260K with story-sys.json: a system prompt
 //                and options {"num_predict": 3}
 //   bert-tiny    a random-weight all-minilm-l6-v2 (an embedding model)
+//   story-tpl    a copy of stories260K whose story-tpl.json names a template
+//                file (story-tpl.jinja) that can render tools
 // Prints "ok: NAME" / "FAIL: NAME: why" per test; exits 1 if any failed.
 
 const BASE = process.argv[2];
@@ -218,6 +220,9 @@ test('POST /api/show', async () => {
   const smol = await post('/api/show', { model: SMOL });
   equal(smol.json.capabilities[0], 'completion', 'smol capabilities');
   equal(smol.json.capabilities.includes('tools'), smol.json.template.includes('tools'), 'tools iff the template has them');
+  const tpl = await post('/api/show', { model: 'story-tpl' });
+  check(tpl.json.template.startsWith('{% if tools %}'), `template from the file NAME.json names: ${tpl.json.template}`);
+  equal(JSON.stringify(tpl.json.capabilities), '["completion","tools"]', 'capabilities with a tools template');
   const bert = await post('/api/show', { name: `${BERT}:latest` });
   equal(bert.status, 200, 'status with "name"');
   equal(JSON.stringify(bert.json.capabilities), '["embedding"]', 'bert capabilities');

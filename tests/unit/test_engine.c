@@ -6,7 +6,8 @@
  * Also the stop-string holding of src/chat/stop_text.c (never inside a
  * character), and the streaming detokenizer's UTF-8 (src/tokenizer/
  * detokenizer.c): crafted runs of stories260K's <0xNN> byte tokens come out
- * as valid UTF-8 in every piece, with U+FFFD for what can never complete.
+ * as valid UTF-8 in every piece, with U+FFFD for what can never complete;
+ * and the server's JSON writer (src/server/wire.c), the last guard.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -14,7 +15,10 @@
 #include <string.h>
 
 #include "chat/stop_text.h"
+#include <cjson/cJSON.h>
+
 #include "server/engine.h"
+#include "server/wire.h"
 #include "tokenizer/utf8.h"
 #include "test_support.h"
 #include "tinyllm.h"
@@ -444,12 +448,34 @@ static void detokenizer_pieces_are_valid_utf8(void **state) {
     assert_memory_equal(text, valid, sizeof valid);
 }
 
+/* Whatever bytes a string holds, the JSON text the server writes is UTF-8. */
+static void json_text_is_always_utf8(void **state) {
+    (void)state;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "text", "ok \xC3( \xFF \xE4\xBD\xA0 \xF0\x9F");
+    cJSON_AddStringToObject(o, "\xAAkey", "v");
+    char *text = wire_json_text(o);
+    assert_non_null(text);
+    assert_true(tl_utf8_valid(text, strlen(text)));
+    assert_string_equal(text, "{\"text\":\"ok \xEF\xBF\xBD( \xEF\xBF\xBD \xE4\xBD\xA0 \xEF\xBF\xBD\","
+                              "\"\xEF\xBF\xBDkey\":\"v\"}");
+    free(text);
+    cJSON_Delete(o);
+    /* Valid text is passed through as cJSON prints it. */
+    o = cJSON_CreateString("caf\xC3\xA9 \xF0\x9F\x98\x80");
+    text = wire_json_text(o);
+    assert_string_equal(text, "\"caf\xC3\xA9 \xF0\x9F\x98\x80\"");
+    free(text);
+    cJSON_Delete(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stop_text_holds_back_partial_matches),
         cmocka_unit_test(stop_text_keeps_characters_whole),
         cmocka_unit_test(utf8_sanitize_replaces_maximal_subparts),
         cmocka_unit_test(detokenizer_pieces_are_valid_utf8),
+        cmocka_unit_test(json_text_is_always_utf8),
         cmocka_unit_test(batched_replies_match_separate_ones),
         cmocka_unit_test(stop_strings_and_limits),
         cmocka_unit_test(cancelled_and_busy),
