@@ -108,7 +108,7 @@ typedef struct model_facts {
     char *template_file;     /* the contents of a template file NAME.json names, or NULL */
     uint64_t n_params;
     uint32_t context_length; /* trained; 0 when the file does not say */
-    bool embedding_only;     /* an encoder, or a file that names a pooling */
+    bool embedding_only;     /* a file that names a pooling, or an architecture without an engine */
     struct model_facts *next;
 } model_facts;
 const model_facts *api_model_facts(const model_entry *entry);

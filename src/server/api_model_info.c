@@ -75,11 +75,12 @@ static void read_quantization(const gguf_file *file, char *out, size_t size) {
     out[i] = 0;
 }
 
-/* An embedding model, as Ollama tells: an encoder-only architecture, or a
- * file that names a pooling (other than none). */
+/* An embedding model, as Ollama tells: a file that names a pooling (other
+ * than none); and here also an architecture the server does not generate
+ * with (encoders, encoder-decoders: registry.c gives them no engine). */
 static bool embedding_only(const gguf_file *file, const char *arch_name) {
     const tl_arch *arch = tl_arch_find(arch_name);
-    if (arch && arch->kind == TL_KIND_ENCODER) return true;
+    if (arch && arch->kind != TL_KIND_DECODER) return true;
     char key[96];
     snprintf(key, sizeof key, "%s.pooling_type", arch_name);
     uint32_t pooling = 0;
