@@ -17,6 +17,12 @@ fi
 
 [ "$("$TINYLLM" tokenize -m "$M" "Once upon a time")" = "1 403 407 261 378" ] && pass "tokenize" || fail "tokenize"
 [ "$("$TINYLLM" tokenize -m "$M" --no-bos "Once upon a time")" = "403 407 261 378" ] && pass "tokenize --no-bos" || fail "tokenize --no-bos"
+# The text as -p TEXT or -f FILE too (the error without text names both).
+[ "$("$TINYLLM" tokenize -m "$M" -p "Once upon a time")" = "1 403 407 261 378" ] && pass "tokenize -p" || fail "tokenize -p"
+printf 'Once upon a time' >"$TMP/tok.txt"
+[ "$("$TINYLLM" tokenize -m "$M" -f "$TMP/tok.txt")" = "1 403 407 261 378" ] && pass "tokenize -f" || fail "tokenize -f"
+expect_error "tokenize without text" "use -p TEXT or -f FILE" -- "$TINYLLM" tokenize -m "$M"
+expect_error "tokenize TEXT and -p" "not both" -- "$TINYLLM" tokenize -m "$M" -p a b
 [ "$("$TINYLLM" detokenize -m "$M" 403 407 261 378)" = " Once upon a time" ] && pass "detokenize" || fail "detokenize: '$("$TINYLLM" detokenize -m "$M" 403 407 261 378)'"
 
 "$TINYLLM" logits -m "$M" -p "Once upon a time" --top 3 --json >"$TMP/l.json" || fail "logits exited $?"
