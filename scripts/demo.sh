@@ -18,9 +18,12 @@ model=$(cd "$shared/models" && pwd)/stories260K.gguf
 cat <<NEXT
 
 The binary is $bin. Next, try:
-  $bin run -m $model -p "Once upon a time" -n 100 --temp 0.8
-  printf 'Tell me a story\n' | $bin chat -m $model -n 60      (or run it in a terminal)
-  $bin serve -m $model                then open http://127.0.0.1:8080/
-  $bin --help                          every command; README.md "Getting started" for real models
-  cmake --install build --prefix ~/.local                     puts tinyllm on the PATH, with man tinyllm
+  # a story (different each time; --temp 0 gives the same one)
+  $bin run -m $model -p "Once upon a time" -n 100
+  # a chat (in a terminal: type a line, Ctrl-D quits)
+  $bin chat -m $model -n 60
+  # the HTTP server (Ollama and OpenAI APIs), with a chat page at http://127.0.0.1:8080/
+  $bin serve -m $model
+  # tinyllm on the PATH, with man tinyllm; README.md "Getting started" says where to get real models
+  cmake --install $PWD/build --prefix ~/.local
 NEXT
