@@ -14,6 +14,43 @@ for pattern in "^first steps" "^  tinyllm run -m MODEL.gguf -p" "^  tinyllm chat
   grep -qE -- "$pattern" "$TMP/help.txt" && pass "--help: $pattern" || fail "--help lacks '$pattern'"
 done
 
+# --- the first commands README.md's "Getting started" and scripts/demo.sh suggest work -------
+# try_command WHERE LINE: runs a suggested `tinyllm run|chat|serve ...` line (shell words, already
+# naming this test's binary and shared folder): `--help` shows the first steps, `run` prints text, `chat` answers a line on stdin,
+# `serve` (on a free port) says it is listening.
+try_command() {
+  local where=$1 line=$2
+  eval "set -- $line"
+  case $2 in
+    --help) "$@" >"$TMP/try.out" 2>"$TMP/try.err" && grep -q "^first steps" "$TMP/try.out" ;;
+    run)  "$@" </dev/null >"$TMP/try.out" 2>"$TMP/try.err" && [ -s "$TMP/try.out" ] ;;
+    chat) echo "Hello" | "$@" >"$TMP/try.out" 2>"$TMP/try.err" && [ -s "$TMP/try.out" ] ;;
+    serve)
+      "$@" --port 0 </dev/null >"$TMP/try.out" 2>"$TMP/try.err" &
+      local pid=$!
+      wait_for --pid $pid 60 grep -q "listening on http://" "$TMP/try.out"
+      local up=$?
+      kill $pid 2>/dev/null; wait $pid 2>/dev/null
+      [ $up = 0 ] ;;
+    *) false ;;
+  esac && pass "$where: tinyllm ${line#* }" || fail "$where: '$line' failed: $(head -c 300 "$TMP/try.err")"
+}
+if [ -f "$SHARED/models/stories260K.gguf" ]; then
+  tried=0
+  while read -r line; do
+    try_command "README" "${line//..\/shared/$SHARED}"; tried=$((tried + 1))
+  done < <(sed -n '/^## Getting started/,/^## [^G]/p' README.md | sed -n 's/^build\/tinyllm \([^#]*\).*/"$TINYLLM" \1/p')
+  [ "$tried" -ge 3 ] || fail "README's Getting started: $tried tinyllm commands found, expected run, chat, serve"
+  tried=0
+  while read -r line; do
+    try_command "demo.sh" "\"$TINYLLM\" ${line#"$TINYLLM "}"; tried=$((tried + 1))
+  done < <(sed -n '/^# What to try next/,$p' scripts/demo.sh | sed 's|^bin=.*|bin=$TINYLLM|' |
+           TINYLLM=$TINYLLM shared=$SHARED bash | sed -n "s|^  $TINYLLM |$TINYLLM |p")
+  [ "$tried" -ge 3 ] || fail "demo.sh's next commands: $tried found, expected run, chat, serve"
+else
+  echo "first commands skipped: $SHARED/models/stories260K.gguf is not there"
+fi
+
 # --- cmake --install --------------------------------------------------------------
 command -v cmake >/dev/null || { echo "skipped: cmake is not on the PATH"; exit 77; }
 PREFIX=$TMP/prefix
@@ -102,6 +139,9 @@ elif command -v groff >/dev/null; then
 else
   echo "man page check skipped: neither man nor groff is installed"
 fi
+version=$("$TINYLLM" --version | cut -d' ' -f2)
+grep -q "^\.TH TINYLLM 1 .* \"tinyllm $version\"" "$MAN" && pass "man page of tinyllm $version" \
+  || fail "the man page's .TH line does not say tinyllm $version: $(grep '^\.TH' "$MAN")"
 cmp -s "$MAN" "$PREFIX/share/man/man1/tinyllm.1" && pass "installed man page is docs/tinyllm.1" || fail "installed man page differs"
 # A command's section: from its `.SS "tinyllm CMD ..."` to the next .SS/.SH, plus the shared
 # CONTEXT/SAMPLING OPTIONS sections when it refers to them. Flags are written \-\-name in roff.

@@ -32,7 +32,7 @@ static void usage(FILE *out) {
                  "commands:\n", TL_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fputs("\nfirst steps (GGUF files of SmolLM2, Qwen2.5, Llama 3.2...: README.md, \"Getting started\"):\n"
+    fputs("\nfirst steps (README.md, \"Getting started\", says where to get GGUF models):\n"
           "  tinyllm run -m MODEL.gguf -p \"Once upon a time\" -n 100\n"
           "  tinyllm chat -m MODEL.gguf\n"
           "  tinyllm serve --models DIR        then open http://127.0.0.1:8080/\n"
