@@ -5,6 +5,7 @@
 # repository; README's package list against scripts/install-deps.sh.
 source "$(dirname "$0")/lib.sh"
 BUILD=$(cd "$(dirname "$1")" && pwd)   # the build tree holding the binary
+[[ $TINYLLM = /* ]] || TINYLLM=$PWD/$TINYLLM   # it is run from other folders below
 SOURCE=$PWD                             # CTest runs the CLI tests from the source root
 
 # --- tinyllm --help: first steps ------------------------------------------------
