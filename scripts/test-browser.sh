@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test-browser.sh — runs the web chat page's browser test
 # (tests/browser/chat_page.mjs) in headless Chromium against a real
-# `tinyllm serve` with two tiny synthetic models, a and b. Not part of the
-# default test run (scripts/test.sh); builds nothing.
+# `tinyllm serve` with two tiny synthetic chat models, a and b, and an
+# embedding model, 0-minilm, named to sort first (the page must not pick it
+# for chat). Not part of the default test run (scripts/test.sh); builds nothing.
 #
 #   scripts/test-browser.sh [TINYLLM]   the binary (default build/tinyllm)
 #   scripts/test-browser.sh --mock      against tests/browser/mock_server.mjs
@@ -62,18 +63,19 @@ trap cleanup EXIT
 
 if [[ $mode == mock ]]; then
   echo "== starting the mock server"
-  node tests/browser/mock_server.mjs --port 0 --models a,b >"$tmp/server.out" 2>"$tmp/server.err" &
+  node tests/browser/mock_server.mjs --port 0 --models a,b --embed-models 0-minilm >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
 else
   if [[ ! -x "$binary" ]]; then
     echo "test-browser: no tinyllm binary at $binary (build it first, or pass its path)" >&2
     exit 1
   fi
-  echo "== making two tiny models (a, b)"
+  echo "== making three tiny models (a, b; the embedding model 0-minilm)"
   mkdir -p "$tmp/models"
   # synth runs from the repo root so that ../shared (the vocabularies) resolves.
   "$binary" synth --preset smollm2-135m --tiny --type q8_0 -o "$tmp/models/a.gguf" >/dev/null
   "$binary" synth --preset smollm2-135m --tiny --type q8_0 --seed 7 -o "$tmp/models/b.gguf" >/dev/null
+  "$binary" synth --preset all-minilm-l6-v2 --tiny -o "$tmp/models/0-minilm.gguf" >/dev/null
   echo "== starting tinyllm serve"
   "$binary" serve --port 0 --models "$tmp/models" >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
@@ -99,7 +101,7 @@ fi
 echo "== server at $base_url; screenshots in $artifacts"
 
 status=0
-BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
+EMBED_MODEL=0-minilm BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "== server stderr (last lines):" >&2
   tail -n 20 "$tmp/server.err" >&2
