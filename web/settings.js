@@ -69,7 +69,9 @@ export async function showDefaultsFor(model) {
   }
   if (request !== defaultsRequest) return;
   showServerDefaults(params);
-  form.dataset.defaults = params ? "server" : "none"; // for tests/browser: the answer is in
+  // For tests/browser: whose defaults are shown, and whether the server had any.
+  form.dataset.defaultsFor = model;
+  form.dataset.defaults = params ? "server" : "none";
 
 }
 

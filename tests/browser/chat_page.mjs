@@ -11,6 +11,7 @@
 // the embedding model 0-minilm, and runs this with
 //   BASE_URL=http://127.0.0.1:PORT  CHROMIUM=/usr/bin/chromium  ARTIFACTS=DIR
 //   EMBED_MODEL=0-minilm (the embedding model's file name, sorting first)
+//   A_NUM_PREDICT=200 (model a's own num_predict, from a.json beside it)
 // Prints one "ok"/"not ok" line per check and "N passed, N failed" at the end.
 
 import { mkdirSync } from "node:fs";
@@ -27,6 +28,7 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = process.env.ARTIFACTS || "build/browser-artifacts";
 const REPLY_TIMEOUT_MS = Number(process.env.REPLY_TIMEOUT_MS || 60000);
 const EMBED_MODEL = process.env.EMBED_MODEL || "0-minilm";
+const A_NUM_PREDICT = Number(process.env.A_NUM_PREDICT || 200);
 // The settings fields with a server default: form field -> /props params name.
 const DEFAULT_FIELDS = {
   temperature: "temperature", top_p: "top_p", top_k: "top_k", min_p: "min_p",
@@ -93,7 +95,28 @@ async function sendAndWait(page, text) {
 // chosen model's defaults (or that /props gave none).
 async function waitForPage(page) {
   await page.waitForFunction(() => document.querySelectorAll("#model-select option[value]:not([value=''])").length >= 3
-    && document.getElementById("settings-form").dataset.defaults, null, { timeout: 15000 });
+    && document.getElementById("settings-form").dataset.defaultsFor === document.getElementById("model-select").value,
+  null, { timeout: 15000 });
+}
+
+// The server's defaults for `model` (GET /props?model=), the settings fields
+// (value, placeholder) and the names of those whose placeholder is not the
+// server's default.
+async function shownDefaults(page, model) {
+  const props = await page.evaluate(async (name) => {
+    const response = await fetch(`/props?model=${encodeURIComponent(name)}`);
+    if (!response.ok) return { status: response.status };
+    const body = await response.json();
+    return body.default_generation_settings?.params ?? { missing: "default_generation_settings.params" };
+  }, model);
+  const shown = await page.evaluate((names) => Object.fromEntries(names.map((name) => {
+    const field = document.getElementById(`set-${name}`);
+    return [name, { value: field.value, placeholder: field.placeholder }];
+  })), Object.keys(DEFAULT_FIELDS));
+  const wrong = Object.entries(DEFAULT_FIELDS).filter(([field, param]) => !(typeof props[param] === "number"
+    && Math.abs(parseFloat(shown[field].placeholder) - props[param]) < 1e-6))
+    .map(([field]) => field);
+  return { props, shown, wrong };
 }
 
 async function errorLine(page) {
@@ -212,22 +235,15 @@ async function run() {
       await page.inputValue("#model-select"));
 
     // The settings start empty, showing the server's defaults (GET /props) greyed.
-    const props = await page.evaluate(async (model) => {
-      const response = await fetch(`/props?model=${encodeURIComponent(model)}`);
-      if (!response.ok) return { status: response.status };
-      const body = await response.json();
-      return body.default_generation_settings?.params ?? { missing: "default_generation_settings.params" };
-    }, modelA);
-    const shown = await page.evaluate((names) => Object.fromEntries(names.map((name) => {
-      const field = document.getElementById(`set-${name}`);
-      return [name, { value: field.value, placeholder: field.placeholder }];
-    })), Object.keys(DEFAULT_FIELDS));
-    const wrong = Object.entries(DEFAULT_FIELDS).filter(([field, param]) => !(shown[field].value === ""
-      && typeof props[param] === "number" && Math.abs(parseFloat(shown[field].placeholder) - props[param]) < 1e-6));
-    check(wrong.length === 0, "the settings show the server's defaults (GET /props?model=) as empty fields' placeholders",
-      JSON.stringify({ wrong: wrong.map(([f]) => f), shown, props }));
+    // Model a has its own max tokens (a.json beside it: {"options": {"num_predict": A_NUM_PREDICT}}).
+    const { props, shown, wrong } = await shownDefaults(page, modelA);
+    check(wrong.length === 0 && Object.values(shown).every((field) => field.value === ""),
+      "the settings show the server's defaults (GET /props?model=) as empty fields' placeholders",
+      JSON.stringify({ wrong, shown, props }));
     check(props.repeat_penalty === 1 && parseFloat(shown.repeat_penalty.placeholder) === 1,
       "the repeat-penalty default is 1.0 (off), as in the CLI", JSON.stringify({ props: props.repeat_penalty, shown: shown.repeat_penalty }));
+    check(props.n_predict === A_NUM_PREDICT && parseFloat(shown.num_predict.placeholder) === A_NUM_PREDICT,
+      `model a's own default shows (max tokens ${A_NUM_PREDICT}, from a.json)`, JSON.stringify(shown.num_predict));
     await screenshot(page, "loaded");
 
     // 2. The first message, settings untouched, goes to model a and is answered
@@ -274,9 +290,15 @@ async function run() {
 
     // 4. Swap to model b: the next message goes to it.
     await page.selectOption("#model-select", modelB);
+    await page.waitForFunction((name) => document.getElementById("settings-form").dataset.defaultsFor === name, modelB);
+    const defaultsB = await shownDefaults(page, modelB);
+    check(defaultsB.wrong.length === 0 && defaultsB.props.n_predict !== A_NUM_PREDICT,
+      "after the swap the settings show model b's defaults", JSON.stringify(defaultsB));
     const third = await sendAndWait(page, "Now you, model b.");
     check(chatBodies.at(-1)?.model === modelB, "after the swap the request goes to model b");
-    check(third.meta.startsWith("b") && third.text.trim().length > 0, "model b answers", third.meta);
+    // A tiny random model may answer with white space only: count its tokens.
+    const thirdTokens = Number((/(\d+) tokens ·/.exec(third.metrics) || [])[1]);
+    check(third.meta.startsWith("b") && thirdTokens > 0, "model b answers", `${third.meta}: ${third.metrics}`);
     await screenshot(page, "model-b-reply");
 
     // 5. The loaded-models panel shows b; unload it.

@@ -9,7 +9,11 @@
 // can use it in its place. A dev aid only: no test of the default run uses it.
 //
 //   node tests/browser/mock_server.mjs [--port 0] [--models a,b]
-//        [--embed-models e] [--api-key KEY] [--token-ms 20]
+//        [--embed-models e] [--options NAME=JSON]... [--api-key KEY] [--token-ms 20]
+//
+// --options gives a model its own default options (Ollama names, as the
+// "options" of a NAME.json beside a model for the real server), e.g.
+// --options 'a={"num_predict":200}'.
 //
 // Fake replies: a user message containing "error" gets HTTP 500; one
 // containing "code" gets a fenced code block; num_predict caps the pieces
@@ -29,8 +33,10 @@ const CONTENT_TYPES = {
   ".png": "image/png",
 };
 
+const fullName = (name) => (name.includes(":") ? name : `${name}:latest`);
+
 function parseArgs(argv) {
-  const args = { port: 0, host: "127.0.0.1", models: ["a", "b"], embedModels: [], apiKey: "", tokenMs: 20 };
+  const args = { port: 0, host: "127.0.0.1", models: ["a", "b"], embedModels: [], options: {}, apiKey: "", tokenMs: 20 };
   for (let i = 0; i < argv.length; i += 1) {
     const value = argv[i + 1];
     switch (argv[i]) {
@@ -38,6 +44,12 @@ function parseArgs(argv) {
       case "--host": args.host = value; i += 1; break;
       case "--models": args.models = value.split(",").filter(Boolean); i += 1; break;
       case "--embed-models": args.embedModels = value.split(",").filter(Boolean); i += 1; break;
+      case "--options": {
+        const at = value.indexOf("=");
+        args.options[fullName(value.slice(0, at))] = JSON.parse(value.slice(at + 1));
+        i += 1;
+        break;
+      }
       case "--api-key": args.apiKey = value; i += 1; break;
       case "--token-ms": args.tokenMs = Number(value); i += 1; break;
       default:
@@ -49,12 +61,20 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const fullName = (name) => (name.includes(":") ? name : `${name}:latest`);
 const embedNames = args.embedModels.map(fullName);
 // Sorted like the real server's listing (by file name).
 const modelNames = [...args.models.map(fullName), ...embedNames].sort();
 // GET /props: llama-server's shape, tinyllm's defaults (repeat penalty 1 = off).
 const DEFAULT_PARAMS = { temperature: 0.8, top_k: 40, top_p: 0.95, min_p: 0.05, repeat_penalty: 1.0, n_predict: 128, seed: -1 };
+
+// A model's defaults: DEFAULT_PARAMS with its --options (num_predict is n_predict here).
+function defaultParams(model) {
+  const params = { ...DEFAULT_PARAMS };
+  for (const [name, value] of Object.entries(args.options[model] || {})) {
+    params[name === "num_predict" ? "n_predict" : name] = value;
+  }
+  return params;
+}
 const loaded = new Map(); // name -> expires_at (ms; Infinity = never)
 const FAKE_SIZE = 3 * 1024 * 1024;
 
@@ -142,7 +162,7 @@ async function handleChat(req, res) {
   const wasLoaded = loaded.has(model);
   loaded.set(model, Infinity); // busy: never expires while generating
   const options = body.options || {};
-  let limit = Number.isFinite(options.num_predict) ? options.num_predict : DEFAULT_PARAMS.n_predict;
+  let limit = Number.isFinite(options.num_predict) ? options.num_predict : defaultParams(model).n_predict;
   if (limit < 0) limit = 5000;
   const pieces = replyPieces(prompt, limit, options.temperature === 0 ? 1 : options.seed ?? Date.now());
   const promptTokens = body.messages.reduce((n, m) => n + String(m.content).split(/\s+/).length + 4, 0);
@@ -198,10 +218,11 @@ async function serveStatic(path, res) {
 }
 
 function handleProps(url, res) {
-  const model = url.searchParams.get("model");
-  if (model !== null && !findModel(model)) return sendJson(res, 404, { error: `model "${model}" not found` });
+  const name = url.searchParams.get("model");
+  const model = name === null ? null : findModel(name);
+  if (name !== null && !model) return sendJson(res, 404, { error: `model "${name}" not found` });
   return sendJson(res, 200, {
-    default_generation_settings: { n_ctx: 2048, params: DEFAULT_PARAMS },
+    default_generation_settings: { n_ctx: 2048, params: defaultParams(model) },
     total_slots: 1, model_path: model ? `${model}.gguf` : "", build_info: "mock",
   });
 }
