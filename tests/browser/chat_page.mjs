@@ -464,6 +464,29 @@ async function run() {
     await page.reload({ waitUntil: "load" });
     await waitForPage(page);
 
+    // Settings saved by the older page (every field, its defaults included):
+    // its defaults give way to the server's, what the user chose stays.
+    const savedSettings = await page.evaluate(() => localStorage.getItem("tinyllm.settings.v2"));
+    await page.evaluate(() => {
+      localStorage.removeItem("tinyllm.settings.v2");
+      localStorage.setItem("tinyllm.settings", JSON.stringify({
+        system: "", temperature: 0.8, top_p: 0.95, top_k: 20, min_p: 0.05, repeat_penalty: 1.1, num_predict: 256,
+        seed: "", bos: "", template: "", keep_alive: "",
+      }));
+    });
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+    const migrated = await page.evaluate(() => ["temperature", "top_k", "repeat_penalty", "num_predict"]
+      .map((name) => document.getElementById(`set-${name}`).value).join(","));
+    check(migrated === ",20,,", "the older page's saved defaults (repeat penalty 1.1) give way to the server's; a chosen top-k stays",
+      migrated);
+    await page.evaluate((saved) => {
+      localStorage.removeItem("tinyllm.settings");
+      localStorage.setItem("tinyllm.settings.v2", saved);
+    }, savedSettings);
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+
     // 13. Layout: the BOS and template selects and the top-bar buttons are not
     // clipped or wrapped, wide, medium or narrow (with the settings overlay open).
     for (const width of [1400, 960, 901, 420]) {

@@ -131,15 +131,28 @@ function replyPieces(prompt, count, seed) {
   return pieces.slice(0, count);
 }
 
-async function handleChat(req, res) {
+// The JSON body of a POST naming a model, and the model's full name; null
+// after answering 400 or 404.
+async function readModelRequest(req, res) {
   let body;
   try {
     body = JSON.parse(await readBody(req));
   } catch {
-    return sendJson(res, 400, { error: "invalid JSON body" });
+    sendJson(res, 400, { error: "invalid JSON body" });
+    return null;
   }
   const model = findModel(body.model);
-  if (!model) return sendJson(res, 404, { error: `model "${body.model}" not found` });
+  if (!model) {
+    sendJson(res, 404, { error: `model "${body.model}" not found` });
+    return null;
+  }
+  return { body, model };
+}
+
+async function handleChat(req, res) {
+  const request = await readModelRequest(req, res);
+  if (!request) return;
+  const { body, model } = request;
   if (!Array.isArray(body.messages)) return sendJson(res, 400, { error: "\"messages\" must be an array" });
   if (embedNames.includes(model)) return sendJson(res, 400, { error: `"${model}" is an embedding model: it cannot chat` });
   const keepMs = keepAliveMs(body.keep_alive);
@@ -228,15 +241,9 @@ function handleProps(url, res) {
 }
 
 async function handleShow(req, res) {
-  let body;
-  try {
-    body = JSON.parse(await readBody(req));
-  } catch {
-    return sendJson(res, 400, { error: "invalid JSON body" });
-  }
-  const model = findModel(body.model);
-  if (!model) return sendJson(res, 404, { error: `model "${body.model}" not found` });
-  const embedding = embedNames.includes(model);
+  const request = await readModelRequest(req, res);
+  if (!request) return;
+  const embedding = embedNames.includes(request.model);
   return sendJson(res, 200, {
     modelfile: "", parameters: "", template: embedding ? "" : "{{ .Prompt }}",
     details: { format: "gguf", family: embedding ? "bert" : "llama" },
