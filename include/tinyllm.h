@@ -251,6 +251,10 @@ typedef enum tl_pooling {
 
 /* The pooling the model asks for (TL_POOLING_NONE when it says nothing). */
 tl_pooling tl_model_pooling(const tl_model *model);
+/* The pooling embeddings get when the caller asks for none in particular:
+ * the model's own, else the last token's for a decoder (as embedding servers
+ * pool causal models) and the mean for an encoder; never TL_POOLING_NONE. */
+tl_pooling tl_model_embedding_pooling(const tl_model *model);
 /* Length of an embedding vector (the model's hidden size). */
 uint32_t tl_model_embedding_size(const tl_model *model);
 bool tl_model_has_encoder(const tl_model *model);

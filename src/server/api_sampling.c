@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "server/api_common.h"
+#include "util/number_text.h"
 
 #define MAX_STOP_STRINGS 16
 #define MAX_LOGGED 256 /* (model, option) pairs logged; past that, no more lines */
@@ -89,7 +90,9 @@ static bool read_float(const cJSON *obj, const char *prefix, const char *name, d
     if (v < min || v > max) {
         char param[64];
         snprintf(param, sizeof param, "%s%s", prefix ? prefix : "", name);
-        return api_fail(e, 400, param, "field '%s' must be between %g and %g", param, min, max);
+        char low[TL_NUMBER_TEXT_SIZE], high[TL_NUMBER_TEXT_SIZE];
+        return api_fail(e, 400, param, "field '%s' must be between %s and %s", param, tl_number_text(min, low),
+                        tl_number_text(max, high));
     }
     *out = (float)v;
     return true;
