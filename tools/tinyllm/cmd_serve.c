@@ -168,9 +168,10 @@ int cmd_serve(int argc, char **argv) {
     const tl_command_spec spec = {
         "serve", "(--models DIR | -m FILE ...) [--host HOST] [--port N] [options]",
         "Serve models over HTTP until Ctrl-C: the Ollama API (/api/chat, /api/generate, /api/tags, ...),\n"
-        "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and a web chat\n"
-        "page at /. Models load on first use and unload after --keep-alive idle time. Prints\n"
-        "\"listening on http://HOST:PORT\" once ready.",
+        "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models), /props (the\n"
+        "default sampling settings) and a web chat page at /. Models load on first use and unload after\n"
+        "--keep-alive idle time. Prints \"listening on http://HOST:PORT\" once ready; stderr gets a line per\n"
+        "request and per model load or unload.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
     int n_positional;
