@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/nfc.h"
 #include "tokenizer/vocab_internal.h"
 
 /* A piece of the input: a special token, or a stretch of text to tokenize. */
@@ -251,15 +252,37 @@ static size_t fewest_tokens_of_fragments(const tl_vocab *v, const fragment_vec *
     return n;
 }
 
+/* The vocabulary's Unicode normalization (NFC) of each stretch of text, as
+ * Hugging Face normalizes the text between added tokens: the fragments are
+ * pointed into `normalized`. false when out of memory. */
+static bool normalize_fragments(const char *text, fragment_vec *fragments,
+                                tl_nfc_buffer *normalized) {
+    for (size_t i = 0; i < fragments->count; i++) {
+        fragment *f = &fragments->items[i];
+        if (f->token >= 0) continue;
+        size_t offset = normalized->length;
+        if (!tl_nfc_append(text + f->offset, f->length, normalized)) return false;
+        f->offset = offset;
+        f->length = normalized->length - offset;
+    }
+    return true;
+}
+
 /* All of text's tokens into out, except that it stops, with more than
  * `limit` tokens in out, once that many are certain. */
 static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
                           bool parse_special, size_t limit, tl_token_vec *out) {
     fragment_vec fragments = {0};
     partition(v, text, text_len, parse_special, &fragments);
+    tl_nfc_buffer normalized = {0};
+    if (v->nfc && !fragments.failed) {
+        fragments.failed = !normalize_fragments(text, &fragments, &normalized);
+        text = normalized.data ? normalized.data : "";
+    }
     if (limit != SIZE_MAX && fewest_tokens_of_fragments(v, &fragments) > limit) {
         out->count = limit + 1; /* certainly too long: nothing tokenized */
         free(fragments.items);
+        free(normalized.data);
         return;
     }
 
@@ -282,6 +305,7 @@ static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, 
         tl_token_vec_push(out, v->eos);
     }
     free(fragments.items);
+    free(normalized.data);
 }
 
 /* Copies the tokens of `out` to `tokens` when they are at most `limit`
@@ -320,7 +344,8 @@ int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, 
  * byte ends up in some token (vocab_internal.h), no token covers more bytes
  * than the longest token text (SentencePiece's escaping and BPE's byte
  * alphabet only lengthen text); whitespace is left out of the count when a
- * special token may swallow it. 0 where nothing is known. */
+ * special token may swallow it, and NFC's shrinking is allowed for. 0 where
+ * nothing is known. */
 static size_t fewest_tokens(const tl_vocab *v, const char *text, size_t len) {
     if (!v->every_byte_in_a_token || v->max_token_len == 0) {
         return 0;
@@ -331,6 +356,9 @@ static size_t fewest_tokens(const tl_vocab *v, const char *text, size_t len) {
         for (size_t i = 0; i < len; i++) {
             counted += !isspace((unsigned char)text[i]);
         }
+    }
+    if (v->nfc) {
+        counted /= TL_NFC_MAX_SHRINK;
     }
     return counted / v->max_token_len + (counted % v->max_token_len != 0);
 }

@@ -1,0 +1,182 @@
+/*
+ * test_tokenizer_hf.c — tinyllm's tokens against Hugging Face's own
+ * tokenizer (the Rust `tokenizers` library) on the reference corpus
+ * tests/data/hf-corpus.json, for every vocabulary of shared/ that has a
+ * tokenizer.json, and for BERT (bge):
+ *
+ *   bert, qwen3, llama3, smollm2   llama.cpp's GGUF of the same vocabulary
+ *                                  (shared/tokenizers/llama.cpp-vocab; the
+ *                                  reference script checked that every id has
+ *                                  the same text in both);
+ *   gemma3, llama2, tinystories656k  the tokenizer.json converted by the
+ *                                  project's importer (tl_synth_vocab_from_hf).
+ *
+ * The ids in tests/reference/hf-tokens-NAME.json were made by
+ * scripts/reference/hf/hf_tokens.mjs with add_special_tokens = false, and
+ * Hugging Face splits added tokens out of the text whatever that flag says:
+ * so tinyllm tokenizes with add_special = false and parse_special = true.
+ * Every string must give exactly Hugging Face's ids.
+ */
+#include "test_support.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/gguf.h"
+#include "model/synth_vocab.h"
+#include "tokenizer/vocab.h"
+
+#define MAX_TOKENS 4096
+
+typedef struct reference {
+    const char *name;
+    const char *gguf; /* a llama.cpp vocabulary file, or NULL */
+    const char *json; /* else the tokenizer.json to convert */
+} reference;
+
+static cJSON *read_json(const char *relative) {
+    char *text = tl_test_read_file(tl_test_source_path(relative), NULL);
+    if (!text) fail_msg("cannot read %s", relative);
+    cJSON *json = cJSON_Parse(text);
+    free(text);
+    if (!json) fail_msg("%s: not valid JSON", relative);
+    return json;
+}
+
+/* Opens the GGUF (or converts the tokenizer.json into one) and loads its
+ * vocabulary. */
+static tl_vocab *load_vocab(const reference *r, gguf_file **file) {
+    tl_error err = {0};
+    const char *path;
+    if (r->gguf) {
+        path = tl_test_shared_path(r->gguf);
+    } else {
+        gguf_writer *w = gguf_writer_new();
+        uint64_t n = 0;
+        if (tl_synth_vocab_from_hf(w, tl_test_shared_path(r->json), &n, &err) != TL_OK) {
+            fail_msg("%s: %s", r->json, err.message);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "hf-%s.gguf", r->name);
+        path = tl_test_tmp_path(name);
+        if (gguf_writer_write(w, path, &err) != TL_OK) fail_msg("%s", err.message);
+        gguf_writer_free(w);
+    }
+    if (gguf_open(path, file, &err) != TL_OK) fail_msg("%s", err.message);
+    tl_vocab *v = NULL;
+    if (tl_vocab_load(*file, &v, &err) != TL_OK) fail_msg("%s", err.message);
+    if (!r->gguf) remove(path);
+    return v;
+}
+
+static void print_ids(const char *label, const tl_token *ids, int n) {
+    char line[512];
+    int used = snprintf(line, sizeof line, "    %-8s", label);
+    for (int i = 0; i < n && used < (int)sizeof line - 16; i++) {
+        used += snprintf(line + used, sizeof line - (size_t)used, " %d", ids[i]);
+    }
+    print_message("%s%s\n", line, used >= (int)sizeof line - 16 ? " ..." : "");
+}
+
+/* Tokenizes every corpus string; prints each one that differs. */
+static void check_vocabulary(const reference *r) {
+    if (!tl_test_have_shared(r->gguf ? r->gguf : r->json)) {
+        print_message("%s: %s not found, skipped\n", r->name, r->gguf ? r->gguf : r->json);
+        skip();
+    }
+    cJSON *corpus = read_json("tests/data/hf-corpus.json");
+    char rel[128];
+    snprintf(rel, sizeof rel, "tests/reference/hf-tokens-%s.json", r->name);
+    cJSON *want_file = read_json(rel);
+    const cJSON *want_all = cJSON_GetObjectItemCaseSensitive(want_file, "ids");
+    assert_true(cJSON_IsArray(corpus));
+    assert_true(cJSON_IsArray(want_all));
+    assert_int_equal(cJSON_GetArraySize(want_all), cJSON_GetArraySize(corpus));
+    assert_true(cJSON_GetArraySize(corpus) >= 300);
+
+    gguf_file *file = NULL;
+    tl_vocab *v = load_vocab(r, &file);
+    static tl_token got[MAX_TOKENS], want[MAX_TOKENS];
+    int index = 0, failures = 0, total_tokens = 0;
+    const cJSON *text_item, *want_item = want_all->child;
+    cJSON_ArrayForEach(text_item, corpus) {
+        const char *text = text_item->valuestring;
+        int n_want = 0;
+        const cJSON *id;
+        cJSON_ArrayForEach(id, want_item) {
+            assert_true(n_want < MAX_TOKENS);
+            want[n_want++] = (tl_token)id->valuedouble;
+        }
+        int32_t n = tl_vocab_tokenize(v, text, strlen(text), false, true, got, MAX_TOKENS);
+        assert_true(n >= 0);
+        total_tokens += n_want;
+        if (n != n_want || memcmp(got, want, (size_t)n * sizeof *got) != 0) {
+            failures++;
+            print_message("%s string %d \"%s\": tinyllm %d tokens, Hugging Face %d\n", r->name,
+                          index, text, n, n_want);
+            print_ids("tinyllm", got, n);
+            print_ids("HF", want, n_want);
+        }
+        want_item = want_item->next;
+        index++;
+    }
+    print_message("%s: %d strings (%d tokens), %d differ from Hugging Face\n", r->name, index,
+                  total_tokens, failures);
+    tl_vocab_free(v);
+    gguf_close(file);
+    cJSON_Delete(corpus);
+    cJSON_Delete(want_file);
+    assert_int_equal(failures, 0);
+}
+
+#define VOCAB_DIR "tokenizers/llama.cpp-vocab/"
+
+static void bert_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"bert", VOCAB_DIR "ggml-vocab-bert-bge.gguf", NULL});
+}
+
+static void qwen3_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"qwen3", VOCAB_DIR "ggml-vocab-qwen2.gguf", NULL});
+}
+
+static void llama3_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"llama3", VOCAB_DIR "ggml-vocab-llama-bpe.gguf", NULL});
+}
+
+static void smollm2_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"smollm2", VOCAB_DIR "ggml-vocab-smollm.gguf", NULL});
+}
+
+static void gemma3_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"gemma3", NULL, "tokenizers/gemma3/tokenizer.json"});
+}
+
+static void llama2_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"llama2", NULL, "tokenizers/llama2/tokenizer.json"});
+}
+
+static void tinystories656k_matches_hugging_face(void **state) {
+    (void)state;
+    check_vocabulary(&(reference){"tinystories656k", NULL, "models/TinyStories-656K/tokenizer.json"});
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bert_matches_hugging_face),
+        cmocka_unit_test(qwen3_matches_hugging_face),
+        cmocka_unit_test(llama3_matches_hugging_face),
+        cmocka_unit_test(smollm2_matches_hugging_face),
+        cmocka_unit_test(gemma3_matches_hugging_face),
+        cmocka_unit_test(llama2_matches_hugging_face),
+        cmocka_unit_test(tinystories656k_matches_hugging_face),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
