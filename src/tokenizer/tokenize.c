@@ -73,10 +73,10 @@ static const char *find_bytes(const char *hay, size_t hay_len, const char *needl
     return NULL;
 }
 
-/* Split one text fragment at every occurrence of special token `id`. */
+/* Split one text fragment at every occurrence of `needle`, the text of
+ * special token `id` (or another spelling of it). */
 static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_token id,
-                           fragment_vec *out) {
-    const tl_str *needle = &v->texts[id];
+                           const tl_str *needle, fragment_vec *out) {
     const uint32_t attr = v->info[id].attr;
     size_t offset = f.offset, length = f.length;
     while (length > 0) {
@@ -109,28 +109,59 @@ static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_t
     }
 }
 
+/* Splits every text fragment at `needle`, a spelling of special token id. */
+static void split_fragments(const tl_vocab *v, const char *text, tl_token id, const tl_str *needle,
+                            fragment_vec *fragments, fragment_vec *next) {
+    next->count = 0;
+    for (size_t i = 0; i < fragments->count; i++) {
+        if (fragments->items[i].token >= 0) {
+            fragment_push(next, fragments->items[i]);
+        } else {
+            split_at_token(v, text, fragments->items[i], id, needle, next);
+        }
+    }
+    fragment_vec tmp = *fragments;
+    *fragments = *next;
+    *next = tmp;
+}
+
+/* SentencePiece-style vocabularies converted from a tokenizer.json store a
+ * user-defined token of "▁"s (Gemma's "▁▁", "▁▁▁", ...) as spaces, which
+ * llama.cpp matches in the raw text; Hugging Face matches the "▁"s
+ * themselves there (and the spaces become the same token through the
+ * model). The "▁" spelling of such a token into buffer, or false. */
+static bool marker_spelling(const tl_vocab *v, tl_token id, char *buffer, size_t capacity,
+                            tl_str *spelling) {
+    const tl_str *t = &v->texts[id];
+    if (v->kind != TL_VOCAB_SPM || !(v->info[id].attr & TL_ATTR_USER_DEFINED) || t->len == 0 ||
+        3 * t->len > capacity) {
+        return false;
+    }
+    for (size_t i = 0; i < t->len; i++) {
+        if (t->ptr[i] != ' ') return false;
+        memcpy(buffer + 3 * i, "\xE2\x96\x81", 3);
+    }
+    *spelling = (tl_str){buffer, 3 * t->len};
+    return true;
+}
+
 static void partition(const tl_vocab *v, const char *text, size_t len, bool parse_special,
                       fragment_vec *fragments) {
     if (len > 0) {
         fragment_push(fragments, (fragment){-1, 0, len});
     }
     fragment_vec next = {0};
+    char spelling_buffer[3 * 64];
     for (int32_t s = 0; s < v->n_special && !fragments->failed; s++) {
         tl_token id = v->special[s];
         if (!parse_special && (v->info[id].attr & (TL_ATTR_CONTROL | TL_ATTR_UNKNOWN))) {
             continue;
         }
-        next.count = 0;
-        for (size_t i = 0; i < fragments->count; i++) {
-            if (fragments->items[i].token >= 0) {
-                fragment_push(&next, fragments->items[i]);
-            } else {
-                split_at_token(v, text, fragments->items[i], id, &next);
-            }
+        tl_str spelling;
+        if (marker_spelling(v, id, spelling_buffer, sizeof spelling_buffer, &spelling)) {
+            split_fragments(v, text, id, &spelling, fragments, &next);
         }
-        fragment_vec tmp = *fragments;
-        *fragments = next;
-        next = tmp;
+        split_fragments(v, text, id, &v->texts[id], fragments, &next);
     }
     free(next.items);
 }

@@ -542,12 +542,18 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
     return read_flag(f, "tokenizer.ggml.normalizer.strip_accents", &v->strip_accents, err);
 }
 
-/* The longest token text: no token covers more bytes (tl_vocab_tokenize_bounded). */
+/* The longest token text: no token covers more bytes (tl_vocab_tokenize_bounded).
+ * A SentencePiece user-defined token of spaces also matches its "▁"
+ * spelling, three bytes a space (tokenize.c). */
 static void find_max_token_len(tl_vocab *v) {
     v->max_token_len = 0;
     for (int32_t id = 0; id < v->n_tokens; id++) {
-        if (v->texts[id].len > v->max_token_len) {
-            v->max_token_len = v->texts[id].len;
+        size_t len = v->texts[id].len;
+        if (v->kind == TL_VOCAB_SPM && (v->info[id].attr & TL_ATTR_USER_DEFINED)) {
+            len *= 3;
+        }
+        if (len > v->max_token_len) {
+            v->max_token_len = len;
         }
     }
 }

@@ -98,7 +98,7 @@ static void check_vocabulary(const reference *r) {
 
     gguf_file *file = NULL;
     tl_vocab *v = load_vocab(r, &file);
-    static tl_token got[MAX_TOKENS], want[MAX_TOKENS];
+    static tl_token got[MAX_TOKENS], want[MAX_TOKENS], bounded[MAX_TOKENS];
     int index = 0, failures = 0, total_tokens = 0;
     const cJSON *text_item, *want_item = want_all->child;
     cJSON_ArrayForEach(text_item, corpus) {
@@ -111,6 +111,9 @@ static void check_vocabulary(const reference *r) {
         }
         int32_t n = tl_vocab_tokenize(v, text, strlen(text), false, true, got, MAX_TOKENS);
         assert_true(n >= 0);
+        /* bounded to exactly that many tokens, the same count (its bounds
+         * from byte lengths allow for NFC and "▁" spellings) */
+        assert_int_equal(tl_vocab_tokenize_bounded(v, text, strlen(text), false, true, bounded, n), n);
         total_tokens += n_want;
         if (n != n_want || memcmp(got, want, (size_t)n * sizeof *got) != 0) {
             failures++;

@@ -77,6 +77,25 @@ static void bge_lowercases_strips_accents_and_splits_punctuation(void **state) {
     release(&l);
 }
 
+/* Hugging Face's BertNormalizer, where llama.cpp differs (ids from the
+ * Rust tokenizers library, scripts/reference/hf): full NFD, and only the
+ * nonspacing marks (Mn) go. */
+static void bge_strips_only_nonspacing_marks_like_hugging_face(void **state) {
+    (void)state;
+    if (!tl_test_have_shared(BGE)) skip();
+    loaded l = load_path(tl_test_shared_path(BGE));
+    /* Hindi: the virama goes, the vowel signs (Mc) stay: h i n d ii */
+    tl_test_expect_tokens(l.vocab, "\xE0\xA4\xB9\xE0\xA4\xBF\xE0\xA4\xA8\xE0\xA5\x8D\xE0\xA4\xA6\xE0\xA5\x80",
+                          false, (tl_token[]){1339, 29877, 29863, 29861, 29878}, 5);
+    /* a Hangul syllable decomposes into its three jamo */
+    tl_test_expect_tokens(l.vocab, "\xED\x95\x9C", false, (tl_token[]){1469, 30006, 30021}, 3);
+    /* U+0085 is a control character, dropped: "a" + NEL + "b" is one word */
+    tl_test_expect_tokens(l.vocab, "a\xC2\x85" "b", false, (tl_token[]){11113}, 1);
+    /* a "\u2581" of the text inside a word makes it unknown */
+    tl_test_expect_tokens(l.vocab, "1\xE2\x96\x81\xC2\xB2", false, (tl_token[]){100}, 1);
+    release(&l);
+}
+
 static void bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp(void **state) {
     (void)state;
     if (!tl_test_have_shared(BGE)) skip();
@@ -247,6 +266,7 @@ static void normalizer_options_come_from_the_file(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bge_lowercases_strips_accents_and_splits_punctuation),
+        cmocka_unit_test(bge_strips_only_nonspacing_marks_like_hugging_face),
         cmocka_unit_test(bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp),
         cmocka_unit_test(words_are_cut_greedily_or_become_unknown),
         cmocka_unit_test(normalizer_options_come_from_the_file),

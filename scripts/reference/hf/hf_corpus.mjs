@@ -119,6 +119,17 @@ add("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãä�
 add("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõö÷øùúûüýþÿ".normalize("NFD"));
 add("ĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĦħĨĩĪīĬĭĮįİıĲĳĴĵĶķĸĹĺĻļĽľĿŀŁł");
 
+// Normalization corner cases: singletons and composition exclusions (NFC
+// changes them too), compatibility ideographs, Greek final sigma, dotted I,
+// nukta forms, literal "▁" runs, very long runs, a word past WordPiece's
+// 100-character limit.
+add("\u0958 \u0915\u093C", "\uF900\uF901 \u{2F800}", "\u0344 \u0340\u0341", "ΟΔΟΣ ΣΊΣΥΦΟΣ σίσυφος",
+    "İ i̇ I ı", "ﬃ ﬄ ſt", "\u212B\u212A", "ক়ষ ড় ড\u09BC", "\u0F73 \u0F75 \u0F81",
+    "\u1100\u1161 \u3131\u314F", "\u00C5\u0327 A\u0327\u030A", "\u0041\u0328\u0301 \u01FA",
+    "▁▁▁▁", "▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁", " ".repeat(40), "\n".repeat(12), "\t".repeat(9),
+    "a".repeat(100), "b".repeat(101), "Supercalifragilisticexpialidocious".repeat(4), "9".repeat(64),
+    "👍".repeat(12), "中".repeat(30), "é".normalize("NFD").repeat(20));
+
 const unique = [...new Set(cases)];
 for (const t of unique) {
   if (t.includes("\u0000")) throw new Error("a case holds U+0000");
