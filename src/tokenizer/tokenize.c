@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer/nfc.h"
+#include "tokenizer/unicode_norm.h"
 #include "tokenizer/vocab_internal.h"
 
 /* A piece of the input: a special token, or a stretch of text to tokenize. */
@@ -287,7 +287,7 @@ static size_t fewest_tokens_of_fragments(const tl_vocab *v, const fragment_vec *
  * Hugging Face normalizes the text between added tokens: the fragments are
  * pointed into `normalized`. false when out of memory. */
 static bool normalize_fragments(const char *text, fragment_vec *fragments,
-                                tl_nfc_buffer *normalized) {
+                                tl_text_buffer *normalized) {
     for (size_t i = 0; i < fragments->count; i++) {
         fragment *f = &fragments->items[i];
         if (f->token >= 0) continue;
@@ -305,7 +305,7 @@ static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, 
                           bool parse_special, size_t limit, tl_token_vec *out) {
     fragment_vec fragments = {0};
     partition(v, text, text_len, parse_special, &fragments);
-    tl_nfc_buffer normalized = {0};
+    tl_text_buffer normalized = {0};
     if (v->nfc && !fragments.failed) {
         fragments.failed = !normalize_fragments(text, &fragments, &normalized);
         text = normalized.data ? normalized.data : "";

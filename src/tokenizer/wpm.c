@@ -6,8 +6,8 @@
  * Normalizer, in Hugging Face's order: clean_text drops U+0000, U+FFFD
  * (also what invalid UTF-8 decodes to) and every control, format, private
  * use and surrogate character (Cc, Cf, Co, Cs; unassigned code points and
- * noncharacters stay) except tab, newline and carriage return, and turns whitespace
- * into word breaks; CJK ideographs become words of their own; with accent
+ * noncharacters stay) except tab, newline and carriage return, and turns
+ * whitespace into word breaks; CJK ideographs become words of their own; with accent
  * stripping the text is put in canonical decomposition (NFD: every
  * character fully decomposed, marks in canonical order) and the nonspacing
  * marks (Mn) are removed, while spacing marks (Mc: Devanagari, Bengali,
@@ -21,14 +21,15 @@
  * pieces as "▁piece" and continuation pieces, "##piece" in BERT's files,
  * without the "##"), is cut greedily into the longest tokens from the left;
  * if some position matches no token (a "▁" of the text inside a word
- * matches none: it would read as a word-initial piece), or the word is longer than 100
- * characters (Hugging Face's max_input_chars_per_word), the whole word
- * becomes the unknown token.
+ * matches none: it would read as a word-initial piece), or the word is
+ * longer than 100 characters (Hugging Face's max_input_chars_per_word), the
+ * whole word becomes the unknown token.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
+#include "tokenizer/unicode_norm.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
 #include "util/error.h"
@@ -52,10 +53,6 @@ static utf8proc_category_t category_of(uint32_t cp) {
     return cp <= 0x10FFFF ? utf8proc_category((utf8proc_int32_t)cp) : UTF8PROC_CATEGORY_CN;
 }
 
-static int combining_class(uint32_t cp) {
-    return cp <= 0x10FFFF ? utf8proc_get_property((utf8proc_int32_t)cp)->combining_class : 0;
-}
-
 /* clean_text: characters dropped (Hugging Face's is_control, except tab,
  * newline, carriage return, which are whitespace). */
 static bool is_dropped(uint32_t cp) {
@@ -66,82 +63,33 @@ static bool is_dropped(uint32_t cp) {
            cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
 }
 
-/* A growable list of code points. */
-typedef struct cp_list {
-    uint32_t *items;
-    size_t count, capacity;
-    bool failed;
-} cp_list;
-
-static void cp_push(cp_list *l, uint32_t cp) {
-    if (l->failed) return;
-    if (l->count == l->capacity) {
-        size_t capacity = l->capacity ? l->capacity * 2 : 256;
-        uint32_t *items = realloc(l->items, capacity * sizeof *items);
-        if (!items) {
-            l->failed = true;
-            return;
-        }
-        l->items = items;
-        l->capacity = capacity;
-    }
-    l->items[l->count++] = cp;
-}
-
-/* Appends cp's full canonical decomposition. */
-static void push_decomposed(cp_list *l, uint32_t cp) {
-    utf8proc_int32_t buf[32];
-    int boundclass = 0;
-    utf8proc_ssize_t n =
-        utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 32, UTF8PROC_DECOMPOSE, &boundclass);
-    if (n <= 0 || n > 32) {
-        cp_push(l, cp);
-        return;
-    }
-    for (utf8proc_ssize_t k = 0; k < n; k++) cp_push(l, (uint32_t)buf[k]);
-}
-
-/* Canonical ordering: each run of marks with a nonzero combining class
- * sorted (stably) by that class. */
-static void canonical_order(cp_list *l) {
-    for (size_t i = 1; i < l->count; i++) {
-        uint32_t cp = l->items[i];
-        int cc = combining_class(cp);
-        if (cc == 0) continue;
-        size_t j = i;
-        while (j > 0 && combining_class(l->items[j - 1]) > cc) {
-            l->items[j] = l->items[j - 1];
-            j--;
-        }
-        l->items[j] = cp;
-    }
-}
-
 /* The normalizer: text[0..len) into code points, whitespace as ' '. */
-static void normalize(const tl_vocab *v, const char *text, size_t len, cp_list *out) {
+static void normalize(const tl_vocab *v, const char *text, size_t len, tl_codepoints *out) {
     for (size_t offset = 0; offset < len && !out->failed;) {
         uint32_t cp;
         offset += tl_utf8_decode(text + offset, len - offset, &cp);
         if (is_dropped(cp)) continue;
         if (is_whitespace(cp)) {
-            cp_push(out, ' ');
+            tl_codepoints_push(out, ' ');
         } else if (v->strip_accents) {
-            push_decomposed(out, cp);
+            tl_codepoints_push_decomposed(out, (int32_t)cp);
         } else {
-            cp_push(out, cp);
+            tl_codepoints_push(out, (int32_t)cp);
         }
     }
     if (v->strip_accents) {
-        canonical_order(out);
+        tl_codepoints_canonical_order(out);
         size_t kept = 0;
         for (size_t i = 0; i < out->count; i++) {
-            if (category_of(out->items[i]) != UTF8PROC_CATEGORY_MN) out->items[kept++] = out->items[i];
+            if (category_of((uint32_t)out->items[i]) != UTF8PROC_CATEGORY_MN) {
+                out->items[kept++] = out->items[i];
+            }
         }
         out->count = kept;
     }
     if (v->lowercase) {
         for (size_t i = 0; i < out->count; i++) {
-            out->items[i] = (uint32_t)utf8proc_tolower((utf8proc_int32_t)out->items[i]);
+            out->items[i] = utf8proc_tolower(out->items[i]);
         }
     }
 }
@@ -182,11 +130,11 @@ static void finish_word(word_list *w) {
 
 /* BERT's normalizer and pre-tokenizer: text[0..len) into w. */
 static void split_words(const tl_vocab *v, const char *text, size_t len, word_list *w) {
-    cp_list normalized = {0};
+    tl_codepoints normalized = {0};
     normalize(v, text, len, &normalized);
     w->failed = normalized.failed;
     for (size_t i = 0; i < normalized.count && !w->failed; i++) {
-        uint32_t cp = normalized.items[i];
+        uint32_t cp = (uint32_t)normalized.items[i];
         if (cp == ' ') {
             finish_word(w);
             continue;
@@ -206,7 +154,7 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
         }
     }
     finish_word(w);
-    free(normalized.items);
+    tl_codepoints_free(&normalized);
 }
 
 tl_status tl_wpm_setup(tl_vocab *v, tl_error *err) {

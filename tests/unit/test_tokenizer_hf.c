@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "format/gguf.h"
 #include "model/synth_vocab.h"
@@ -80,6 +81,10 @@ static void print_ids(const char *label, const tl_token *ids, int n) {
     print_message("%s%s\n", line, used >= (int)sizeof line - 16 ? " ..." : "");
 }
 
+static int32_t tokenize_text(const tl_vocab *v, const char *text, size_t len, tl_token *out, int32_t max) {
+    return tl_vocab_tokenize(v, text, len, false, true, out, max);
+}
+
 /* Tokenizes every corpus string; prints each one that differs. */
 static void check_vocabulary(const reference *r) {
     if (!tl_test_have_shared(r->gguf ? r->gguf : r->json)) {
@@ -109,7 +114,7 @@ static void check_vocabulary(const reference *r) {
             assert_true(n_want < MAX_TOKENS);
             want[n_want++] = (tl_token)id->valuedouble;
         }
-        int32_t n = tl_vocab_tokenize(v, text, strlen(text), false, true, got, MAX_TOKENS);
+        int32_t n = tokenize_text(v, text, strlen(text), got, MAX_TOKENS);
         assert_true(n >= 0);
         /* bounded to exactly that many tokens, the same count (its bounds
          * from byte lengths allow for NFC and "▁" spellings) */
@@ -146,6 +151,43 @@ static void qwen3_matches_hugging_face(void **state) {
     check_vocabulary(&(reference){"qwen3", VOCAB_DIR "ggml-vocab-qwen2.gguf", NULL});
 }
 
+/* NFC puts marks in canonical order before composing: "e" + U+0301 (class
+ * 230) + U+0316 (220) and "e" + U+0316 + U+0301 both become U+00E9 U+0316;
+ * and a run of 100,000 marks takes linear time. */
+static void qwen3_composes_in_canonical_order_in_linear_time(void **state) {
+    (void)state;
+    reference r = {"qwen3", VOCAB_DIR "ggml-vocab-qwen2.gguf", NULL};
+    if (!tl_test_have_shared(r.gguf)) skip();
+    gguf_file *file = NULL;
+    tl_vocab *v = load_vocab(&r, &file);
+    static const char *const forms[] = {"e\xCC\x81\xCC\x96", "e\xCC\x96\xCC\x81", "\xC3\xA9\xCC\x96"};
+    tl_token want[16], got[16];
+    int32_t n = tokenize_text(v, forms[2], strlen(forms[2]), want, 16);
+    assert_true(n > 0);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(tokenize_text(v, forms[k], strlen(forms[k]), got, 16), n);
+        assert_memory_equal(got, want, (size_t)n * sizeof *got);
+    }
+    enum { MARKS = 100000 };
+    char *text = malloc(1 + 2 * MARKS);
+    tl_token *tokens = malloc((1 + 2 * MARKS) * sizeof *tokens);
+    assert_non_null(text);
+    assert_non_null(tokens);
+    text[0] = 'e';
+    for (int k = 0; k < MARKS; k++) memcpy(text + 1 + 2 * k, k % 2 ? "\xCC\x81" : "\xCC\x96", 2);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_true(tokenize_text(v, text, 1 + 2 * MARKS, tokens, 1 + 2 * MARKS) > 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    print_message("qwen3: 100,000 marks in %.1f ms\n", ms);
+    assert_true(ms < 5000 * tl_test_time_scale());
+    free(tokens);
+    free(text);
+    tl_vocab_free(v);
+    gguf_close(file);
+}
+
 static void llama3_matches_hugging_face(void **state) {
     (void)state;
     check_vocabulary(&(reference){"llama3", VOCAB_DIR "ggml-vocab-llama-bpe.gguf", NULL});
@@ -175,6 +217,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bert_matches_hugging_face),
         cmocka_unit_test(qwen3_matches_hugging_face),
+        cmocka_unit_test(qwen3_composes_in_canonical_order_in_linear_time),
         cmocka_unit_test(llama3_matches_hugging_face),
         cmocka_unit_test(smollm2_matches_hugging_face),
         cmocka_unit_test(gemma3_matches_hugging_face),

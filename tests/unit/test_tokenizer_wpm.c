@@ -91,6 +91,24 @@ static void bge_strips_only_nonspacing_marks_like_hugging_face(void **state) {
     tl_test_expect_tokens(l.vocab, "\xED\x95\x9C", false, (tl_token[]){1469, 30006, 30021}, 3);
     /* U+0085 is a control character, dropped: "a" + NEL + "b" is one word */
     tl_test_expect_tokens(l.vocab, "a\xC2\x85" "b", false, (tl_token[]){11113}, 1);
+    /* 100,000 marks of two combining classes after "a": put in canonical
+     * order (in linear time) and all stripped */
+    enum { MARKS = 100000 };
+    char *marks = malloc(1 + 2 * MARKS);
+    assert_non_null(marks);
+    marks[0] = 'a';
+    for (int k = 0; k < MARKS; k++) {
+        memcpy(marks + 1 + 2 * k, k % 2 ? "\xCC\x81" : "\xCC\x96", 2); /* U+0301 (230), U+0316 (220) */
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tl_token t[4];
+    assert_int_equal(tl_vocab_tokenize(l.vocab, marks, 1 + 2 * MARKS, false, false, t, 4), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(t[0], 1037); /* "a" */
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms < 2000 * tl_test_time_scale());
+    free(marks);
     /* a "\u2581" of the text inside a word makes it unknown */
     tl_test_expect_tokens(l.vocab, "1\xE2\x96\x81\xC2\xB2", false, (tl_token[]){100}, 1);
     release(&l);
