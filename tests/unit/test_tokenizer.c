@@ -4,7 +4,10 @@
  *  - every llama.cpp test vector (ggml-vocab-*.gguf.inp/.out) whose vocab
  *    file is present, tokenized as test-tokenizer-0 does (no BOS, special
  *    text not parsed), and llama.cpp's ids for a set of random strings
- *    (tests/data/tokenizer-fuzz);
+ *    (tests/data/tokenizer-fuzz) — except the strings of hf_exceptions,
+ *    where Hugging Face's tokenizer proves llama.cpp wrong and tinyllm must
+ *    give Hugging Face's ids (agreement with Hugging Face on its own corpus
+ *    is test_tokenizer_hf.c);
  *  - detokenize(tokenize(s)) == s over tests/data/multilingual.txt for every
  *    vocabulary;
  *  - SentencePiece specifics on stories260K (BOS, empty text, byte
