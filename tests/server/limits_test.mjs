@@ -225,9 +225,18 @@ test('--threads-http: when every handler is busy the answer is 503 with Retry-Af
     // Two whole (non-streamed) answers of thousands of tokens (end-of-text banned) hold both handlers.
     const body = { model: 'smol', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4000, stream: false,
       logit_bias: { 0: -100, 1: -100, 2: -100 } };
-    const waiting = controllers.map((c) => fetch(`http://127.0.0.1:${s.port}/v1/chat/completions`, { method: 'POST',
-      headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: c.signal })
-      .then((r) => r.status, (e) => e.name));
+    // A /health probe holds a handler for a moment: a long request that arrives then is itself refused with
+    // 503, so it is sent again until it holds its handler (ending only when aborted).
+    const hold = async (c) => {
+      for (;;) {
+        const status = await fetch(`http://127.0.0.1:${s.port}/v1/chat/completions`, { method: 'POST',
+          headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: c.signal })
+          .then((r) => r.status, (e) => e.name);
+        if (status !== 503) return status;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const waiting = controllers.map(hold);
     const busy = await until(async () => {
       const r = await request(s.port, 'GET', '/health');
       return r.status === 503 && r;
