@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/arch.h"
 #include "model/synth_internal.h"
 #include "model/synth_vocab.h"
 #include "tensor/types.h"
@@ -50,6 +51,17 @@ static const tl_synth_preset presets[] = {
      .n_layer = 18, .n_ff = 2048, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ctx = 32768,
      .rope_theta = 1000000.0f, .rope_theta_swa = 10000.0f, .norm_eps = 1e-6f, .tied_output = true,
      .n_swa = 512, .swa_pattern = 6, .qk_norm = true},
+    /* Qwen3 0.6B and 1.7B: per-head q/k RMS norms, no biases, 128-wide
+     * heads (16 x 128 is not the width), tied embeddings. Vocabulary:
+     * llama.cpp's ggml-vocab-qwen2.gguf holds Qwen3's (the tokens, merges,
+     * added tokens and chat template of its tokenizer.json), 151,669 tokens
+     * (the real files pad the embedding to 151,936 rows). */
+    {.name = "qwen3-0.6b", .arch = "qwen3", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_embd = 1024,
+     .n_layer = 28, .n_ff = 3072, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ctx = 40960,
+     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true, .qk_norm = true},
+    {.name = "qwen3-1.7b", .arch = "qwen3", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_embd = 2048,
+     .n_layer = 28, .n_ff = 6144, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ctx = 40960,
+     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true, .qk_norm = true},
     /* Gemma 2 2B and Gemma 2B (vocabulary: Gemma 3's stands in for their
      * 256000-token one). */
     {.name = "gemma2-2b", .arch = "gemma2", .vocab = "gemma3/tokenizer.json", .n_embd = 2304,
@@ -72,7 +84,13 @@ static const tl_synth_preset presets[] = {
     /* all-MiniLM-L6-v2: BERT encoder, mean pooling (uncased BERT vocabulary). */
     {.name = "all-minilm-l6-v2", .arch = "bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
      .n_embd = 384, .n_layer = 6, .n_ff = 1536, .n_head = 12, .n_head_kv = 12, .n_ctx = 512,
-     .norm_eps = 1e-12f, .n_token_types = 2, .pooling = 1},
+     .norm_eps = 1e-12f, .qkv_bias = true, .n_token_types = 2, .pooling = 1},
+    /* nomic-embed-text v1.5 (and v1, the same shape): rotary positions (base
+     * 1000), fused q/k/v, SwiGLU, no biases, mean pooling, uncased BERT
+     * vocabulary. */
+    {.name = "nomic-embed-text-v1.5", .arch = "nomic-bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
+     .n_embd = 768, .n_layer = 12, .n_ff = 3072, .n_head = 12, .n_head_kv = 12, .n_ctx = 2048,
+     .rope_theta = 1000.0f, .norm_eps = 1e-12f, .fused_qkv = true, .n_token_types = 2, .pooling = 1},
     /* FLAN-T5-small: 8+8 layers, 6 heads of 64, gated GELU, 32 buckets. */
     {.name = "flan-t5-small", .arch = "t5", .vocab = "@unigram", .n_embd = 512, .n_layer = 8,
      .n_layer_dec = 8, .n_ff = 1024, .n_head = 6, .n_head_kv = 6, .head_dim = 64, .n_ctx = 512,
@@ -231,9 +249,11 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     gguf_writer_set_str(s.w, "general.name", name);
     gguf_writer_set_u32(s.w, "general.file_type", plan->file_type);
     tl_status st = write_vocab(&s, opts->vocab_path);
-    if (st == TL_OK) {
-        if (strcmp(p.arch, "bert") == 0) st = synth_write_bert(&s);
-        else if (strcmp(p.arch, "t5") == 0) st = synth_write_t5(&s);
+    if (st == TL_OK) { /* the writer of the architecture's kind */
+        const tl_arch *a = tl_arch_find(p.arch);
+        if (!a) st = tl_fail(err, TL_ERR_ARGUMENT, "%s: unknown architecture '%s'", p.name, p.arch);
+        else if (a->kind == TL_KIND_ENCODER) st = synth_write_bert(&s);
+        else if (a->kind == TL_KIND_ENCODER_DECODER) st = synth_write_t5(&s);
         else st = synth_write_decoder(&s);
     }
     if (st == TL_OK) st = gguf_writer_write(s.w, out_path, err);

@@ -28,7 +28,7 @@ typedef struct tl_synth_preset {
     uint32_t n_rot;       /* rotary dimensions; 0: the whole head */
     float rope_theta, norm_eps;
     bool tied_output;
-    bool qkv_bias;        /* q/k/v projections have biases */
+    bool qkv_bias;        /* q/k/v projections have biases (encoders: every matrix) */
     bool qk_norm;         /* per-head q/k norms (Gemma 3: shared [head_dim]; StableLM: one per head) */
     bool parallel_residual; /* no ffn_norm: the feed-forward reads the attention's input (StableLM 2 12B) */
     /* Llama 3.1+ RoPE scaling (rope_freqs.weight as the converter writes it). */

@@ -604,32 +604,49 @@ static void check_reference(tl_model *m, const char *ref_name, tl_pooling poolin
     free(text);
 }
 
-/* The tiny all-minilm-l6-v2 (seed 42) against llama.cpp; keep the presets,
- * types and seed in sync with scripts/reference/make_reference.sh. The
- * last case of bert-cases.json fills the 512-token context exactly. */
+/* Tiny encoders (seed 42) against llama.cpp; keep the presets, types,
+ * poolings and seed in sync with scripts/reference/make_reference.sh. The
+ * last case of each cases file fills the context exactly (all-minilm: 512
+ * learned positions; nomic-embed-text: 2048 rotary ones). */
+typedef struct encoder_reference {
+    const char *prefix, *preset; /* tests/reference/<prefix>-<type>-<pooling>.json */
+    const char *types[2];
+    tl_pooling poolings[4];
+    int n_poolings;
+} encoder_reference;
+
+static const encoder_reference encoder_references[] = {
+    {"bert-tiny", "all-minilm-l6-v2", {"q8_0", "f16"},
+     {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE}, 4},
+    {"nomic-tiny", "nomic-embed-text-v1.5", {"f32", "q8_0"}, {TL_POOLING_MEAN, TL_POOLING_NONE}, 2},
+};
+
 static void synth_models_match_llama_cpp(void **state) {
     (void)state;
-    const char *vocab = bge_vocab();
-    if (!vocab) skip();
-    const char *types[] = {"q8_0", "f16"};
-    const tl_pooling poolings[] = {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE};
-    for (size_t ti = 0; ti < 2; ti++) {
-        char file[64];
-        snprintf(file, sizeof file, "bert-tiny-%s.gguf", types[ti]);
-        const char *path = tl_test_tmp_path(file);
-        const tl_synth_params params = {.preset = "all-minilm-l6-v2", .weight_type = types[ti], .seed = 42,
-                                        .vocab_path = vocab, .tiny = true};
-        tl_error err = {0};
-        if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth: %s", err.message);
-        tl_model *m = load_ok(path);
-        assert_int_equal(tl_model_pooling(m), TL_POOLING_MEAN); /* the preset's, from bert.pooling_type */
-        for (size_t pi = 0; pi < 4; pi++) {
-            char ref_name[64];
-            snprintf(ref_name, sizeof ref_name, "bert-tiny-%s-%s", types[ti], tl_pooling_name(poolings[pi]));
-            check_reference(m, ref_name, poolings[pi]);
+    if (!bge_vocab()) skip();
+    char vocab[4096]; /* a copy: the path helpers share one buffer */
+    snprintf(vocab, sizeof vocab, "%s", bge_vocab());
+    for (size_t ri = 0; ri < sizeof encoder_references / sizeof encoder_references[0]; ri++) {
+        const encoder_reference *r = &encoder_references[ri];
+        for (size_t ti = 0; ti < 2; ti++) {
+            char file[64];
+            snprintf(file, sizeof file, "%s-%s.gguf", r->prefix, r->types[ti]);
+            const char *path = tl_test_tmp_path(file);
+            const tl_synth_params params = {.preset = r->preset, .weight_type = r->types[ti], .seed = 42,
+                                            .vocab_path = vocab, .tiny = true};
+            tl_error err = {0};
+            if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth: %s", err.message);
+            tl_model *m = load_ok(path);
+            assert_int_equal(tl_model_pooling(m), TL_POOLING_MEAN); /* the preset's, from <arch>.pooling_type */
+            for (int pi = 0; pi < r->n_poolings; pi++) {
+                char ref_name[64];
+                snprintf(ref_name, sizeof ref_name, "%s-%s-%s", r->prefix, r->types[ti],
+                         tl_pooling_name(r->poolings[pi]));
+                check_reference(m, ref_name, r->poolings[pi]);
+            }
+            tl_model_free(m);
+            remove(path);
         }
-        tl_model_free(m);
-        remove(path);
     }
 }
 
