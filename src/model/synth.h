@@ -23,6 +23,9 @@ typedef struct tl_synth_preset {
      * keys are copied, or a Hugging Face tokenizer.json), or "@unigram" for
      * the project's own T5-style vocabulary (see synth_vocab.h). */
     const char *vocab;
+    /* Tokens of the model (config.json's vocab_size) when a GGUF vocabulary
+     * has fewer: padded as the converter pads them; 0: the file's count. */
+    uint32_t n_vocab;
     uint32_t n_embd, n_layer, n_ff, n_head, n_head_kv, n_ctx;
     uint32_t head_dim;    /* 0: n_embd / n_head */
     uint32_t n_rot;       /* rotary dimensions; 0: the whole head */
