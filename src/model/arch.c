@@ -11,6 +11,8 @@
 
 #include "model/family.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 static const tl_arch arch_table[] = {
@@ -138,4 +140,21 @@ const tl_arch *tl_arch_find(const char *name) {
     return NULL;
 }
 
-const char *tl_arch_supported_list(void) { return "llama, qwen2, qwen3, phi3, gemma, gemma2, gemma3, stablelm, bert, nomic-bert, t5"; }
+/* The names of the table's rows, ", "-separated, built once. */
+static char supported_list[512];
+static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
+
+static void build_supported_list(void) {
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++) {
+        const int n = snprintf(supported_list + used, sizeof supported_list - used, "%s%s", i ? ", " : "",
+                               arch_table[i].name);
+        if (n < 0 || (size_t)n >= sizeof supported_list - used) break; /* (the buffer holds far more) */
+        used += (size_t)n;
+    }
+}
+
+const char *tl_arch_supported_list(void) {
+    pthread_once(&supported_once, build_supported_list);
+    return supported_list;
+}

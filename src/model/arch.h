@@ -97,7 +97,7 @@ typedef struct tl_arch {
 
 /* The description for general.architecture, or NULL if tinyllm lacks it. */
 const tl_arch *tl_arch_find(const char *name);
-/* Comma-separated list of supported architectures, for error messages. */
+/* Comma-separated names of the table's architectures, for error messages. */
 const char *tl_arch_supported_list(void);
 
 #endif /* TL_ARCH_H */

@@ -58,6 +58,14 @@ else
   fail "nomic: synth: $(cat "$TMP/err.txt")"
 fi
 
+# An architecture outside the table is refused with the table's names (the same file, renamed).
+node -e 'const fs = require("fs"), b = fs.readFileSync(process.argv[1]), i = b.indexOf("nomic-bert");
+  b.write("nomic-berX", i); fs.writeFileSync(process.argv[2], b)' "$TMP/nomic.gguf" "$TMP/unknown.gguf"
+"$TINYLLM" embed -m "$TMP/unknown.gguf" hello >/dev/null 2>"$TMP/err.txt" && fail "unknown architecture: loaded"
+grep -q "architecture 'nomic-berX' is not supported (supported: llama, qwen2, qwen3, .*, nomic-bert, t5)" "$TMP/err.txt" &&
+  [ "$(wc -l <"$TMP/err.txt")" = 1 ] && pass "unknown architecture: one line naming the table's rows" ||
+  fail "unknown architecture: $(cat "$TMP/err.txt")"
+
 # The real shape of nomic-embed-text-v1.5 (the Qwen3 ones take 20 s and more to write).
 "$TINYLLM" synth --preset nomic-embed-text-v1.5 --type q8_0 -o "$TMP/nomic-real.gguf" 2>/dev/null ||
   fail "nomic-embed-text-v1.5 real shape"
