@@ -161,9 +161,10 @@ int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_t
                       bool special, bool remove_leading_space, char *buf, int32_t buf_size);
 
 /*
- * Streaming detokenizer: feed tokens one at a time; it hands back only text
- * that ends on a whole UTF-8 character, holding back the bytes of a character
- * split across tokens until it is complete.
+ * Streaming detokenizer: feed tokens one at a time; it hands back only valid
+ * UTF-8, holding back the bytes of a character split across tokens until it
+ * is complete, and replacing bytes that can never form one with U+FFFD (one
+ * per maximal ill-formed sequence, as WHATWG decoders do).
  */
 typedef struct tl_detokenizer tl_detokenizer;
 tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
@@ -171,7 +172,8 @@ tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
  * that has not been returned before, and its length in *len. Valid until the
  * next call. */
 const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len);
-/* Returns whatever is still held back (an incomplete character at the end). */
+/* Ends the text: an incomplete character still held back comes out as one
+ * U+FFFD (the text is empty otherwise). */
 const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len);
 void tl_detokenizer_free(tl_detokenizer *d);
 
@@ -249,6 +251,10 @@ typedef enum tl_pooling {
 
 /* The pooling the model asks for (TL_POOLING_NONE when it says nothing). */
 tl_pooling tl_model_pooling(const tl_model *model);
+/* The pooling embeddings get when the caller asks for none in particular:
+ * the model's own, else the last token's for a decoder (as embedding servers
+ * pool causal models) and the mean for an encoder; never TL_POOLING_NONE. */
+tl_pooling tl_model_embedding_pooling(const tl_model *model);
 /* Length of an embedding vector (the model's hidden size). */
 uint32_t tl_model_embedding_size(const tl_model *model);
 bool tl_model_has_encoder(const tl_model *model);

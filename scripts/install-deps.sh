@@ -48,5 +48,24 @@ export DEBIAN_FRONTEND=noninteractive
 if [ "$cross" = 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
   $sudo dpkg --add-architecture arm64
 fi
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# When another apt or dpkg holds the lock (unattended-upgrades, a second
+# install), wait for it up to 10 minutes instead of failing at once:
+# apt-get install waits for dpkg's lock with DPkg::Lock::Timeout, but
+# apt-get update (apt 2.6) takes the package lists' lock without waiting,
+# so it is tried again while its error is "Could not get lock".
+lock=(-o DPkg::Lock::Timeout=600)
+apt_update() {
+  local deadline=$((SECONDS + 600)) out waiting=0
+  until out=$($sudo apt-get "${lock[@]}" update -qq 2>&1); do
+    if ! grep -q "Could not get lock" <<<"$out" || [ "$SECONDS" -ge "$deadline" ]; then
+      printf '%s\n' "$out" >&2
+      return 1
+    fi
+    [ "$waiting" = 1 ] || echo "install-deps: waiting for another apt to release its lock" >&2
+    waiting=1
+    sleep 2
+  done
+  [ -z "$out" ] || printf '%s\n' "$out" >&2
+}
+apt_update
+$sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test-browser.sh — runs the web chat page's browser test
 # (tests/browser/chat_page.mjs) in headless Chromium against a real
-# `tinyllm serve` with two tiny synthetic models, a and b. Not part of the
+# `tinyllm serve` with two tiny synthetic chat models, a and b, and an
+# embedding model, 0-minilm, named to sort first (the page must not pick it
+# for chat); a has its own default max tokens (a.json). Not part of the
 # default test run (scripts/test.sh); builds nothing.
 #
 #   scripts/test-browser.sh [TINYLLM]   the binary (default build/tinyllm)
@@ -18,7 +20,7 @@ mode=real
 binary=build/tinyllm
 case "${1:-}" in
   --mock) mode=mock ;;
-  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
   "") ;;
   *) binary=$1 ;;
 esac
@@ -49,6 +51,7 @@ artifacts=${ARTIFACTS:-build/browser-artifacts}
 mkdir -p "$artifacts"
 rm -f "$artifacts"/*.png
 
+a_num_predict=200
 tmp=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -62,18 +65,22 @@ trap cleanup EXIT
 
 if [[ $mode == mock ]]; then
   echo "== starting the mock server"
-  node tests/browser/mock_server.mjs --port 0 --models a,b >"$tmp/server.out" 2>"$tmp/server.err" &
+  node tests/browser/mock_server.mjs --port 0 --models a,b --embed-models 0-minilm \
+    --options "a={\"num_predict\":$a_num_predict}" >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
 else
   if [[ ! -x "$binary" ]]; then
     echo "test-browser: no tinyllm binary at $binary (build it first, or pass its path)" >&2
     exit 1
   fi
-  echo "== making two tiny models (a, b)"
+  echo "== making three tiny models (a, b; the embedding model 0-minilm)"
   mkdir -p "$tmp/models"
   # synth runs from the repo root so that ../shared (the vocabularies) resolves.
   "$binary" synth --preset smollm2-135m --tiny --type q8_0 -o "$tmp/models/a.gguf" >/dev/null
   "$binary" synth --preset smollm2-135m --tiny --type q8_0 --seed 7 -o "$tmp/models/b.gguf" >/dev/null
+  "$binary" synth --preset all-minilm-l6-v2 --tiny -o "$tmp/models/0-minilm.gguf" >/dev/null
+  # a's own default (shown by the page from /props?model=a; keeps the first reply short).
+  echo "{\"options\": {\"num_predict\": $a_num_predict}}" >"$tmp/models/a.json"
   echo "== starting tinyllm serve"
   "$binary" serve --port 0 --models "$tmp/models" >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
@@ -99,7 +106,7 @@ fi
 echo "== server at $base_url; screenshots in $artifacts"
 
 status=0
-BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
+EMBED_MODEL=0-minilm A_NUM_PREDICT=$a_num_predict BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "== server stderr (last lines):" >&2
   tail -n 20 "$tmp/server.err" >&2

@@ -1,6 +1,7 @@
-// api.js — the chat page's calls to the server's Ollama API (same origin):
-// /api/tags (models), /api/ps (loaded models), /api/chat (streamed NDJSON
-// replies, and unloading with keep_alive 0). Adds "Authorization: Bearer KEY"
+// api.js — the chat page's calls to the server (same origin): the Ollama API's
+// /api/tags (models), /api/show (a model's capabilities), /api/ps (loaded
+// models), /api/chat (streamed NDJSON replies, and unloading with keep_alive
+// 0), and llama-server's GET /props (the default generation settings). Adds "Authorization: Bearer KEY"
 // when an API key is known; on a 401 it asks for the key through the
 // callback given to setKeyPrompt and tries again.
 
@@ -80,6 +81,29 @@ async function getJson(path, quiet = false) {
 export async function listModels() {
   const body = await getJson("/api/tags");
   return Array.isArray(body.models) ? body.models : [];
+}
+
+// The model's capabilities from /api/show (["completion"] for a chat model,
+// ["embedding"] for an embedding model), or null when the server does not say.
+export async function modelCapabilities(name) {
+  const response = await request("/api/show", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ model: name }),
+  }, { quiet: true });
+  const body = await response.json();
+  return Array.isArray(body.capabilities) ? body.capabilities : null;
+}
+
+// The server's default generation settings for `model` (its overrides
+// applied): /props's default_generation_settings.params, llama-server's names
+// (temperature, top_k, top_p, min_p, repeat_penalty, n_predict, ...).
+export async function serverDefaults(model) {
+  const query = model ? `?model=${encodeURIComponent(model)}` : "";
+  const body = await getJson(`/props${query}`, true);
+  const params = body && body.default_generation_settings && body.default_generation_settings.params;
+  if (!params || typeof params !== "object") throw new ApiError("/props has no default_generation_settings.params", 200);
+  return params;
 }
 
 // quiet: a 401 throws instead of asking for the key (the periodic refresh).

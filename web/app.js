@@ -2,14 +2,16 @@
 // messages of the open conversation, sending a message and streaming the reply
 // (with Stop, Retry and Edit), the error line and the API-key dialog. The
 // model picker and loaded-models panel are in models.js, the settings panel in
-// settings.js, the server calls in api.js, storage in store.js.
+// settings.js, showing and hiding the side columns in layout.js, the server
+// calls in api.js, storage in store.js.
 
 import { setKeyPrompt, streamChat } from "./api.js";
+import { startLayout } from "./layout.js";
 import { chosenModel, refreshLoaded, startModels } from "./models.js";
 import { formatMetrics, renderMessageText } from "./render.js";
-import { currentSettings, requestFields, startSettings } from "./settings.js";
+import { currentSettings, requestFields, showDefaultsFor, startSettings } from "./settings.js";
 import {
-  loadConversations, loadCurrentId, newConversation, saveConversations, saveCurrentId,
+  loadConversations, loadCurrentId, newConversation, saveChosenModel, saveConversations, saveCurrentId,
   titleFromMessages,
 } from "./store.js";
 
@@ -255,7 +257,8 @@ function sendFromComposer() {
   const text = promptInput.value.trim();
   if (!text || streaming) return;
   if (!chosenModel()) {
-    showError("No model chosen: pick one in the Model list (is the server's models directory empty?).");
+    showError("No chat model chosen: pick one in the Model list (is the server's models directory empty, "
+      + "or does it hold embedding models only?).");
     return;
   }
   const conversation = current;
@@ -275,6 +278,7 @@ async function generate(conversation) {
     return;
   }
   clearError();
+  saveChosenModel(model); // the last used model is the one chosen next time
   const settings = currentSettings();
   const history = conversation.messages.map((m) => ({ role: m.role, content: m.content }));
   if (settings.system && settings.system.trim()) {
@@ -376,20 +380,11 @@ function askForKey(reason) {
 
 // ---- start -------------------------------------------------------------
 
-function togglePanel(buttonId, elementId, className) {
-  const button = document.getElementById(buttonId);
-  button.addEventListener("click", () => {
-    const app = document.getElementById("app");
-    const hidden = app.classList.toggle(className);
-    button.setAttribute("aria-expanded", String(!hidden));
-    document.getElementById(elementId).hidden = hidden;
-  });
-}
-
 function start() {
   setKeyPrompt(askForKey);
+  startLayout();
   startSettings();
-  startModels(showError);
+  startModels(showError, showDefaultsFor);
 
   composer.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -408,14 +403,6 @@ function start() {
     }
   });
   document.getElementById("new-chat").addEventListener("click", startNewConversation);
-  togglePanel("toggle-panel", "panel", "panel-hidden");
-  togglePanel("toggle-sidebar", "sidebar", "sidebar-hidden");
-  // Narrow screens start with the side panels folded away.
-  if (window.matchMedia("(max-width: 900px)").matches) {
-    document.getElementById("toggle-panel").click();
-    document.getElementById("toggle-sidebar").click();
-  }
-
   const saved = conversations.find((c) => c.id === loadCurrentId());
   if (saved) openConversation(saved);
   else startNewConversation();

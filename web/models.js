@@ -1,9 +1,10 @@
-// models.js — the model picker (from /api/tags) and the "Loaded models"
-// panel (from /api/ps, refreshed every few seconds, with an Unload button per
-// model). app.js starts it with startModels() and asks chosenModel() which
-// model the next message goes to.
+// models.js — the model picker (from /api/tags, each model's capabilities
+// from /api/show) and the "Loaded models" panel (from /api/ps, refreshed every
+// few seconds, with an Unload button per model). Embedding-only models are
+// listed apart and cannot be chosen for chat. app.js starts it with
+// startModels() and asks chosenModel() which model the next message goes to.
 
-import { listLoadedModels, listModels, unloadModel } from "./api.js";
+import { listLoadedModels, listModels, modelCapabilities, unloadModel } from "./api.js";
 import { loadChosenModel, saveChosenModel } from "./store.js";
 import { formatBytes, formatExpiry } from "./render.js";
 
@@ -14,13 +15,46 @@ const loadedList = document.getElementById("loaded-models");
 const loadedEmpty = document.getElementById("loaded-empty");
 
 let reportError = () => {};
+let reportChoice = () => {};
+let reportedChoice = null;
 
 export function chosenModel() {
   return modelSelect.value;
 }
 
-// Fills the picker from /api/tags, keeping the chosen model when it is still
-// there.
+// Tells the listener (the settings panel) when the chosen model changes.
+function announceChoice() {
+  if (modelSelect.value === reportedChoice) return;
+  reportedChoice = modelSelect.value;
+  reportChoice(reportedChoice);
+}
+
+// name + digest -> capabilities (null: unknown); a changed file is asked again.
+const capabilityCache = new Map();
+
+async function capabilitiesOf(model, name) {
+  const key = `${name}\n${model.digest || model.modified_at || ""}`;
+  if (!capabilityCache.has(key)) {
+    // A server without /api/show capabilities: every model counts as a chat model.
+    capabilityCache.set(key, await modelCapabilities(name).catch(() => null));
+  }
+  return capabilityCache.get(key);
+}
+
+function isEmbeddingOnly(capabilities) {
+  return Array.isArray(capabilities) && capabilities.includes("embedding") && !capabilities.includes("completion");
+}
+
+function modelOption(model, name) {
+  const details = model.details || {};
+  const extra = [details.parameter_size, details.quantization_level, formatBytes(model.size)]
+    .filter(Boolean).join(", ");
+  return new Option(extra ? `${name} (${extra})` : name, name);
+}
+
+// Fills the picker from /api/tags: chat models first, embedding-only models
+// in a disabled group of their own. Keeps the chosen model, else the last one
+// used (localStorage), else the first chat model.
 export async function refreshModelList() {
   let models;
   try {
@@ -29,23 +63,36 @@ export async function refreshModelList() {
     reportError(`Could not list the models: ${error.message}`);
     return;
   }
-  const wanted = modelSelect.value || loadChosenModel();
+  const named = models.map((model) => ({ model, name: model.name || model.model }));
+  const capabilities = await Promise.all(named.map(({ model, name }) => capabilitiesOf(model, name)));
+  const chat = named.filter((_, i) => !isEmbeddingOnly(capabilities[i]));
+  const embedding = named.filter((_, i) => isEmbeddingOnly(capabilities[i]));
+
+  const wanted = [modelSelect.value, loadChosenModel()];
   modelSelect.replaceChildren();
-  if (models.length === 0) {
-    const option = new Option("(no models)", "");
+  if (chat.length === 0) {
+    const option = new Option(models.length === 0 ? "(no models)" : "(no chat models)", "");
     option.disabled = true;
     modelSelect.append(option);
   }
-  for (const model of models) {
-    const name = model.name || model.model;
-    const details = model.details || {};
-    const extra = [details.parameter_size, details.quantization_level, formatBytes(model.size)]
-      .filter(Boolean).join(", ");
-    modelSelect.append(new Option(extra ? `${name} (${extra})` : name, name));
+  let chatParent = modelSelect;
+  if (embedding.length > 0 && chat.length > 0) {
+    chatParent = document.createElement("optgroup");
+    chatParent.label = "Chat models";
+    modelSelect.append(chatParent);
   }
-  const names = models.map((m) => m.name || m.model);
-  if (names.includes(wanted)) modelSelect.value = wanted;
-  else if (names.length > 0) modelSelect.value = names[0];
+  for (const { model, name } of chat) chatParent.append(modelOption(model, name));
+  if (embedding.length > 0) {
+    const group = document.createElement("optgroup");
+    group.label = "Embedding models (not for chat)";
+    group.disabled = true;
+    group.dataset.testid = "embedding-models";
+    for (const { model, name } of embedding) group.append(modelOption(model, name));
+    modelSelect.append(group);
+  }
+  const names = chat.map(({ name }) => name);
+  modelSelect.value = wanted.find((name) => names.includes(name)) || names[0] || "";
+  announceChoice();
 }
 
 function renderLoaded(models) {
@@ -105,10 +152,14 @@ export async function refreshLoaded({ quiet = false } = {}) {
   }
 }
 
-// onError(text) shows an error line.
-export function startModels(onError) {
+// onError(text) shows an error line; onChoice(name) hears of the chosen model.
+export function startModels(onError, onChoice) {
   reportError = onError;
-  modelSelect.addEventListener("change", () => saveChosenModel(modelSelect.value));
+  reportChoice = onChoice;
+  modelSelect.addEventListener("change", () => {
+    saveChosenModel(modelSelect.value);
+    announceChoice();
+  });
   document.getElementById("refresh-models").addEventListener("click", () => {
     refreshModelList();
     refreshLoaded();

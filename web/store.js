@@ -3,27 +3,34 @@
 // app.js reads and writes through these helpers only, so the storage keys and
 // the shape of a saved conversation live in one place.
 
-const KEY_SETTINGS = "tinyllm.settings";
+const KEY_SETTINGS = "tinyllm.settings.v2";
+// Before v2 every number field was saved, defaults included (see loadSettings).
+const KEY_SETTINGS_V1 = "tinyllm.settings";
 const KEY_CONVERSATIONS = "tinyllm.conversations";
 const KEY_CURRENT = "tinyllm.current";
 const KEY_MODEL = "tinyllm.model";
 const KEY_API_KEY = "tinyllm.apiKey";
 
-// The settings form's fields and their defaults. Empty strings mean "let the
-// server decide" and are left out of the request.
+// The settings form's fields. An empty string means "the server's default"
+// (shown greyed in the form, from GET /props) and is left out of the request:
+// only what the user changed is sent.
 export const DEFAULT_SETTINGS = Object.freeze({
   system: "",
-  temperature: 0.8,
-  top_p: 0.95,
-  top_k: 40,
-  min_p: 0.05,
-  repeat_penalty: 1.1,
-  num_predict: 256,
+  temperature: "",
+  top_p: "",
+  top_k: "",
+  min_p: "",
+  repeat_penalty: "",
+  num_predict: "",
   seed: "",
   bos: "",        // "" = model default, "true", "false"
   template: "",   // "" = model default, else a built-in template name
   keep_alive: "", // "" = server default, else "5m", "0", ...
 });
+
+// The page's own defaults before it asked the server: a v1 value equal to one
+// of these was never chosen by the user.
+const V1_DEFAULTS = { temperature: 0.8, top_p: 0.95, top_k: 40, min_p: 0.05, repeat_penalty: 1.1, num_predict: 256 };
 
 export const TEMPLATE_CHOICES = [
   "chatml", "llama2", "llama3", "phi3", "gemma", "mistral", "zephyr", "deepseek",
@@ -47,7 +54,13 @@ function writeJson(key, value) {
 }
 
 export function loadSettings() {
-  const saved = readJson(KEY_SETTINGS, {});
+  let saved = readJson(KEY_SETTINGS, null);
+  if (saved === null) {
+    saved = readJson(KEY_SETTINGS_V1, {});
+    for (const [name, value] of Object.entries(V1_DEFAULTS)) {
+      if (saved && saved[name] === value) delete saved[name];
+    }
+  }
   const settings = { ...DEFAULT_SETTINGS };
   for (const name of Object.keys(DEFAULT_SETTINGS)) {
     if (saved && Object.prototype.hasOwnProperty.call(saved, name)) settings[name] = saved[name];
@@ -57,6 +70,7 @@ export function loadSettings() {
 
 export function saveSettings(settings) {
   writeJson(KEY_SETTINGS, settings);
+  try { localStorage.removeItem(KEY_SETTINGS_V1); } catch { /* see writeJson */ }
 }
 
 export function loadChosenModel() {

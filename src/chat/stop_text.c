@@ -1,5 +1,9 @@
 /*
  * stop_text.c — cutting generated text at stop strings (see stop_text.h).
+ *
+ * The text is UTF-8 (the detokenizer's output): a stop string matches only
+ * where a character starts, and the released text always ends where one
+ * ends, so neither a cut nor a held-back prefix splits a character.
  */
 #include "chat/stop_text.h"
 
@@ -15,6 +19,11 @@ void stop_text_free(stop_text *t) {
     *t = (stop_text){0};
 }
 
+/* True when bytes[at] starts a character (or is the end). */
+static bool char_starts(const stop_text *t, size_t at) {
+    return at >= t->len || ((unsigned char)t->bytes[at] & 0xC0) != 0x80;
+}
+
 /* Looks for a whole stop string starting at or after `from`; cuts the text
  * at the earliest one. */
 static void find_stop(stop_text *t, size_t from) {
@@ -23,7 +32,7 @@ static void find_stop(stop_text *t, size_t from) {
         const size_t n = strlen(t->stops[i]);
         if (n == 0 || n > t->len) continue;
         for (size_t at = from; at + n <= t->len && at < cut; at++)
-            if (memcmp(t->bytes + at, t->stops[i], n) == 0) {
+            if (char_starts(t, at) && memcmp(t->bytes + at, t->stops[i], n) == 0) {
                 cut = at;
                 break;
             }
@@ -65,7 +74,8 @@ static size_t held_back(const stop_text *t) {
     for (int i = 0; i < t->n_stops; i++) {
         const size_t n = strlen(t->stops[i]);
         for (size_t k = n > 0 ? n - 1 : 0; k > hold; k--)
-            if (k <= t->len && memcmp(t->bytes + t->len - k, t->stops[i], k) == 0) {
+            if (k <= t->len && char_starts(t, t->len - k) &&
+                memcmp(t->bytes + t->len - k, t->stops[i], k) == 0) {
                 hold = k;
                 break;
             }
@@ -74,7 +84,8 @@ static size_t held_back(const stop_text *t) {
 }
 
 const char *stop_text_release(stop_text *t, bool final, size_t *n) {
-    const size_t end = final || t->stopped ? t->len : t->len - held_back(t);
+    size_t end = final || t->stopped ? t->len : t->len - held_back(t);
+    while (!final && !t->stopped && end > t->sent && !char_starts(t, end)) end--; /* never stop inside a character */
     const char *from = t->bytes ? t->bytes + t->sent : "";
     *n = end > t->sent ? end - t->sent : 0;
     if (end > t->sent) t->sent = end;

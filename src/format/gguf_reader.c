@@ -524,11 +524,41 @@ static uint64_t min_tensor_info_bytes(uint32_t size_bytes) {
     return size_bytes + 1 + 4 + (size_bytes == 8 ? 8 : 4) + 4 + 8;
 }
 
+static uint32_t little_endian_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The formats llama.cpp wrote before GGUF (August 2023) begin with a u32
+ * magic, little-endian, so the bytes read "lmgg", "fmgg", "tjgg"; all but
+ * unversioned GGML follow it with a u32 version. Such a file gets an error
+ * that says what it is and how to convert it, not just "bad magic". */
+static tl_status bad_magic(const reader *r) {
+    static const struct {
+        uint32_t magic;
+        const char *name;
+        bool versioned;
+    } legacy[] = {
+        {0x67676d6c, "GGML", false}, /* 'ggml' */
+        {0x67676d66, "GGMF", true},  /* 'ggmf' */
+        {0x67676a74, "GGJT", true},  /* 'ggjt' v1..v3 */
+    };
+    const uint32_t magic = r->size >= 4 ? little_endian_u32(r->base) : 0;
+    for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
+        if (magic != legacy[i].magic) continue;
+        char version[24] = "";
+        if (legacy[i].versioned && r->size >= 8)
+            snprintf(version, sizeof version, " v%" PRIu32, little_endian_u32(r->base + 4));
+        return tl_fail(r->err, TL_ERR_FORMAT,
+                       "%s: legacy %s%s file (pre-GGUF llama.cpp format); convert it to GGUF with "
+                       "llama.cpp's convert_llama_ggml_to_gguf.py",
+                       r->path, legacy[i].name, version);
+    }
+    return tl_fail(r->err, TL_ERR_FORMAT, "%s: not a GGUF file (bad magic)", r->path);
+}
+
 static tl_status parse_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint64_t *n_kv) {
     snprintf(r->where, sizeof r->where, "the header");
-    if (r->size < 4 || memcmp(r->base, "GGUF", 4) != 0) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: not a GGUF file (bad magic)", r->path);
-    }
+    if (r->size < 4 || memcmp(r->base, "GGUF", 4) != 0) return bad_magic(r);
     r->pos = 4;
     tl_status st = read_u32(r, &f->version);
     if (st != TL_OK) return st;

@@ -20,6 +20,12 @@ const char *tl_pooling_name(tl_pooling pooling) {
     return pooling >= TL_POOLING_NONE && pooling <= TL_POOLING_LAST ? pooling_names[pooling] : "?";
 }
 
+tl_pooling tl_model_embedding_pooling(const tl_model *model) {
+    const tl_pooling pooling = tl_model_pooling(model);
+    if (pooling != TL_POOLING_NONE) return pooling;
+    return tl_model_has_decoder(model) ? TL_POOLING_LAST : TL_POOLING_MEAN;
+}
+
 int tl_pooling_from_name(const char *name) {
     for (int i = 0; i <= TL_POOLING_LAST; i++)
         if (strcmp(name, pooling_names[i]) == 0) return i;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model/arch.h"
 #include "model/synth_internal.h"
@@ -259,7 +260,7 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
                          const char *out_path, tl_error *err) {
     const type_plan *plan = NULL;
     for (const synth_plan_entry *e = synth_plans; e->name; e++)
-        if (strcmp(e->name, opts->type_name) == 0) plan = &e->plan;
+        if (strcasecmp(e->name, opts->type_name) == 0) plan = &e->plan; /* "Q4_K_M" as llama-quantize writes it */
     if (!plan)
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "unknown weight type '%s' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, "

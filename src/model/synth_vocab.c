@@ -35,7 +35,9 @@
  *    add_eos_token / add_sep_token, and its chat_template; without the file,
  *    BOS comes from the post-processor template and UNK from the model;
  *  - add_space_prefix is true when the normalizer prepends "▁" (Llama 2) or
- *    a Metaspace pre-tokenizer does, false otherwise (Gemma 3).
+ *    a Metaspace pre-tokenizer does, false otherwise (Gemma 3);
+ *  - an NFC normalizer is recorded as tokenizer.ggml.normalizer = "nfc" (a
+ *    tinyllm key: llama.cpp's converter writes none).
  * Byte-level BPE (GPT-2 style), WordPiece, Unigram and WordLevel files are
  * refused with TL_ERR_UNSUPPORTED.
  *
@@ -135,9 +137,11 @@ static bool is_prepend_space(const cJSON *n) {
 }
 
 /* The normalizer may only turn spaces into "▁" and perhaps put one in
- * front (that is all llama.cpp's SentencePiece tokenizer does). */
+ * front (that is all llama.cpp's SentencePiece tokenizer does), and put the
+ * text in Unicode NFC (recorded as tokenizer.ggml.normalizer = "nfc", which
+ * tinyllm's loader honours). */
 static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool *prefix,
-                                 tl_error *err) {
+                                 bool *nfc, tl_error *err) {
     if (!normalizer || cJSON_IsNull(normalizer)) return TL_OK;
     const char *type = string_member(normalizer, "type");
     if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer has no \"type\"", path);
@@ -149,7 +153,7 @@ static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool
         }
         const cJSON *item;
         cJSON_ArrayForEach(item, list) {
-            tl_status st = read_normalizer(item, path, prefix, err);
+            tl_status st = read_normalizer(item, path, prefix, nfc, err);
             if (st != TL_OK) return st;
         }
         return TL_OK;
@@ -159,9 +163,13 @@ static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool
         return TL_OK;
     }
     if (is_replace_space(normalizer)) return TL_OK;
+    if (strcmp(type, "NFC") == 0) {
+        *nfc = true;
+        return TL_OK;
+    }
     return tl_fail(err, TL_ERR_UNSUPPORTED,
-                   "%s: normalizer '%s' is not supported (only spaces to '\xE2\x96\x81' and a "
-                   "prepended '\xE2\x96\x81')",
+                   "%s: normalizer '%s' is not supported (only spaces to '\xE2\x96\x81', a "
+                   "prepended '\xE2\x96\x81' and NFC)",
                    path, type);
 }
 
@@ -215,6 +223,7 @@ typedef struct hf_vocab {
     char **owned;      /* texts rewritten by us */
     size_t n_owned;
     bool prefix;       /* add_space_prefix */
+    bool nfc;          /* the normalizer puts text in NFC */
     tl_token special[7]; /* bos, eos, unk, sep, pad, cls, mask; -1 = none */
     int8_t add_flag[3];  /* add_bos, add_eos, add_sep: -1 = not given */
     const char *chat_template;
@@ -559,7 +568,7 @@ static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, tl
     if (unk && !cJSON_IsNull(unk) && !cJSON_IsString(unk)) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: model.unk_token is not a string", v->path);
     }
-    tl_status st = read_normalizer(member(json, "normalizer"), v->path, &v->prefix, err);
+    tl_status st = read_normalizer(member(json, "normalizer"), v->path, &v->prefix, &v->nfc, err);
     if (st == TL_OK) {
         st = read_pre_tokenizer(member(json, "pre_tokenizer"), v->path, &v->prefix, err);
     }
@@ -582,6 +591,7 @@ static tl_status write_keys(const hf_vocab *v, gguf_writer *w, tl_error *err) {
     gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, v->scores, v->n);
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, v->types, v->n);
     gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
+    if (v->nfc) gguf_writer_set_str(w, "tokenizer.ggml.normalizer", "nfc");
     for (int k = 0; k < 7; k++) {
         if (v->special[k] >= 0) gguf_writer_set_u32(w, special_keys[k], (uint32_t)v->special[k]);
     }

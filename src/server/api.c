@@ -2,7 +2,8 @@
  * api.c — api_route: the table from (method, path) to handler. A GET for a
  * path that is not an API route is the web chat page (web.c); a known path
  * asked with the wrong method is a 405 in its API's error shape; anything
- * else is left to http.c (404). Every routed request is counted for /metrics.
+ * else is left to http.c (404). Every routed request is counted for /metrics
+ * and gets its log line (log.h).
  */
 #include <string.h>
 
@@ -33,6 +34,7 @@ static const route routes[] = {
     {"GET", "/metrics", misc_metrics, API_OPENAI},
     {"POST", "/tokenize", misc_tokenize, API_OPENAI},
     {"POST", "/detokenize", misc_detokenize, API_OPENAI},
+    {"GET", "/props", misc_props, API_OPENAI},
 };
 
 /* Paths that belong to the APIs even when no route matches (so that a GET
@@ -42,12 +44,16 @@ static bool is_api_path(const char *path) {
            strcmp(path, "/api") == 0;
 }
 
+/* Counts the answered request and writes its log line (unless its stream
+ * writes it when it ends). */
 static void count(server *srv, const http_response *res) {
     atomic_fetch_add(&srv->requests_total, 1);
     if (res->status >= 400) atomic_fetch_add(&srv->requests_failed, 1);
+    if (!log_request_deferred()) log_request_end(log_current(), res->status);
 }
 
 bool api_route(struct server *srv, const http_request *req, http_response *res) {
+    log_request_begin(req->method, req->path);
     const route *path_match = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const route *r = &routes[i];
@@ -71,5 +77,6 @@ bool api_route(struct server *srv, const http_request *req, http_response *res) 
     }
     atomic_fetch_add(&srv->requests_total, 1); /* http.c answers 404 */
     atomic_fetch_add(&srv->requests_failed, 1);
+    log_request_end(log_current(), 404);
     return false;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "server/api_common.h"
+#include "server/log.h"
 #include "server/units.h"
 
 bool api_fail(api_error *e, int status, const char *param, const char *fmt, ...) {
@@ -29,7 +30,7 @@ bool api_fail(api_error *e, int status, const char *param, const char *fmt, ...)
 /* ---- replies ------------------------------------------------------------ */
 
 void api_reply_json(http_response *res, int status, cJSON *json) {
-    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    char *text = json ? wire_json_text(json) : NULL;
     cJSON_Delete(json);
     if (!text) {
         res->status = 500;
@@ -75,7 +76,7 @@ char *api_error_json(api_style style, const api_error *e) {
     } else {
         cJSON_AddStringToObject(root, "error", e->message);
     }
-    char *text = cJSON_PrintUnformatted(root);
+    char *text = wire_json_text(root);
     cJSON_Delete(root);
     return text;
 }
@@ -277,11 +278,16 @@ bool api_keep_alive(const cJSON *body, double *seconds, api_error *e) {
 
 bool api_model_name(server *srv, const cJSON *body, const char *field_name, const char **name, api_error *e) {
     if (!api_field_string(body, NULL, field_name, true, name, e)) return false;
+    api_log_model(*name);
     if (has_control_byte(*name))
         return api_fail(e, 400, field_name, "field '%s' contains a control character, which no model name has",
                         field_name);
     if (!registry_find(srv->models, *name)) return api_fail(e, 404, field_name, "model '%s' not found", *name);
     return true;
+}
+
+void api_log_model(const char *name) {
+    snprintf(log_current()->model, sizeof log_current()->model, "%s", name);
 }
 
 bool api_acquire(server *srv, const char *name, loaded_model **out, double *load_ms, api_error *e) {

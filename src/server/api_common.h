@@ -19,7 +19,9 @@
 #include "server/api.h"
 #include "server/engine.h"
 #include "server/http.h"
+#include "server/log.h"
 #include "server/registry.h"
+#include "server/wire.h"
 
 /* Which API's conventions an answer follows. */
 typedef enum api_style {
@@ -85,6 +87,8 @@ bool api_keep_alive(const cJSON *body, double *seconds, api_error *e);
 /* The request's "model" field (required), checked to be one the server
  * offers (404 otherwise). */
 bool api_model_name(server *srv, const cJSON *body, const char *field, const char **name, api_error *e);
+/* Names the model in the request's log line (log.h). */
+void api_log_model(const char *name);
 /* Loads and holds a model (loaded with any context size); *load_ms gets the
  * time spent waiting for it. */
 bool api_acquire(server *srv, const char *name, loaded_model **out, double *load_ms, api_error *e);
@@ -92,6 +96,30 @@ bool api_acquire(server *srv, const char *name, loaded_model **out, double *load
  * generation: a model loaded with another size is reloaded (registry.h). */
 bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms,
                      api_error *e);
+/* What a model file says about itself (api_model_info.c), read from its
+ * GGUF metadata on first use and kept. */
+typedef struct model_facts {
+    const model_entry *entry;
+    bool known;              /* the file could be read */
+    char family[64];         /* general.architecture */
+    char parameter_size[16]; /* "135M" */
+    char quantization[16];   /* "Q8_0", "Q4_K_M" */
+    char *chat_template;     /* the file's own, or NULL */
+    char *template_file;     /* the contents of a template file NAME.json names, or NULL */
+    uint64_t n_params;
+    uint32_t context_length; /* trained; 0 when the file does not say */
+    bool embedding_only;     /* a file that names a pooling, or an architecture without an engine */
+    struct model_facts *next;
+} model_facts;
+const model_facts *api_model_facts(const model_entry *entry);
+/* The chat template a model uses: its NAME.json's (a built-in name as its
+ * source), the file's own, else chatml (as registry.c picks). */
+const char *api_model_template(const model_entry *entry);
+/* Ollama's "details" object, "capabilities" list and "model_info" object
+ * (every metadata key; arrays longer than 5 are [] unless verbose). */
+cJSON *api_model_details(const model_entry *entry);
+cJSON *api_model_capabilities(const model_entry *entry);
+cJSON *api_model_info(const model_entry *entry, bool verbose);
 /* The Ollama form of a name: "NAME:latest" (malloc'd). */
 char *api_ollama_name(const char *name);
 
@@ -182,6 +210,7 @@ struct api_job {
     bool include_usage; /* OpenAI stream_options.include_usage */
     bool chat;          /* chat (vs. completion / generate) answer shapes */
     int client_fd;      /* the request's connection: a whole answer stops when it closes */
+    request_log log;    /* a stream's log line, written when it ends */
 };
 
 api_job *api_job_new(server *srv, const char *model_name, double started_ms);
@@ -237,6 +266,6 @@ typedef void api_handler(server *srv, const http_request *req, http_response *re
 api_handler openai_models, openai_chat_completions, openai_completions, openai_embeddings; /* api_openai.c */
 api_handler ollama_generate, ollama_chat, ollama_embed, ollama_embeddings, ollama_tags, ollama_ps, ollama_show,
     ollama_version;                                                          /* api_ollama.c */
-api_handler misc_health, misc_metrics, misc_tokenize, misc_detokenize;      /* api_misc.c */
+api_handler misc_health, misc_metrics, misc_tokenize, misc_detokenize, misc_props; /* api_misc.c */
 
 #endif /* TL_SERVER_API_COMMON_H */

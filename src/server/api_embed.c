@@ -109,14 +109,6 @@ static bool prepare(const tl_model *model, uint32_t n_ctx, api_embed_input *inpu
     return true;
 }
 
-/* The pooling to use: the model's, else the last token for decoders (as
- * llama.cpp's embedding models) and the mean for encoders. */
-static tl_pooling pooling_of(const tl_model *model) {
-    const tl_pooling pooling = tl_model_pooling(model);
-    if (pooling != TL_POOLING_NONE) return pooling;
-    return tl_model_has_decoder(model) ? TL_POOLING_LAST : TL_POOLING_MEAN;
-}
-
 /* Runs under the model's embed_lock. */
 static bool embed_locked(loaded_model *m, api_embed_input *inputs, int n_inputs, float *vectors, uint32_t dim,
                          api_error *e) {
@@ -129,7 +121,7 @@ static bool embed_locked(loaded_model *m, api_embed_input *inputs, int n_inputs,
     }
     const uint32_t n_ctx = tl_context_size(m->embed_ctx);
     if (!prepare(m->model, n_ctx, inputs, n_inputs, e)) return false;
-    const tl_pooling pooling = pooling_of(m->model);
+    const tl_pooling pooling = tl_model_embedding_pooling(m->model);
     for (int i = 0; i < n_inputs; i++) {
         float *out = vectors + (size_t)i * dim;
         const tl_status status = tl_embed(m->embed_ctx, inputs[i].tokens, inputs[i].n_tokens, pooling, true, out, &err);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "server/api_common.h"
+#include "server/log.h"
 
 api_job *api_job_new(server *srv, const char *model_name, double started_ms) {
     api_job *job = calloc(1, sizeof *job);
@@ -126,6 +127,9 @@ bool api_job_run(api_job *job, char **text, size_t *len, gen_result *result, api
     api_stats_track(job->model->entry, -1);
     if (status != ENGINE_QUEUED) return submit_failed(job, status, &err, e);
     count_result(job->srv, result);
+    log_current()->prompt_tokens = result->n_prompt;
+    log_current()->generated_tokens = result->n_generated;
+    log_current()->client_gone = result->finish_reason && strcmp(result->finish_reason, "cancelled") == 0;
     if (result->finish_reason && strcmp(result->finish_reason, "error") == 0) {
         free(*text);
         *text = NULL;
@@ -144,9 +148,12 @@ static void send_preamble(api_job *job) {
     job->preamble = NULL;
 }
 
+/* A piece of text for the client; len 0 only asks whether the client is
+ * still there (no empty chunk is sent). */
 static bool job_on_text(void *user, const char *text, size_t len) {
     api_job *job = user;
     send_preamble(job);
+    if (len == 0) return !http_stream_gone(job->stream);
     return job->stream_text(job, text, len);
 }
 
@@ -160,6 +167,11 @@ static void job_on_done(void *user, const gen_result *result) {
     }
     http_stream_finish(job->stream);
     api_stats_track(job->model->entry, -1);
+    job->log.prompt_tokens = result->n_prompt;
+    job->log.generated_tokens = result->n_generated;
+    const bool failed = result->finish_reason && strcmp(result->finish_reason, "error") == 0;
+    job->log.client_gone = cancelled;
+    log_request_end(&job->log, failed ? 500 : 200);
     api_job_free(job);
 }
 
@@ -196,6 +208,7 @@ bool api_job_stream(api_job *job, api_style style, http_response *res, const cha
     job->request.on_text = job_on_text;
     job->request.on_done = job_on_done;
     job->request.user = job;
+    job->log = *log_current(); /* written when the stream ends */
     res->status = 200;
     res->content_type = content_type;
     res->stream = stream;
@@ -203,7 +216,10 @@ bool api_job_stream(api_job *job, api_style style, http_response *res, const cha
     api_stats_track(entry, +1);
     tl_error err = {0};
     const engine_submit_status status = engine_submit(job->model->engine, &job->request, &err);
-    if (status == ENGINE_QUEUED) return true; /* the job is the engine's now: hands off */
+    if (status == ENGINE_QUEUED) { /* the job is the engine's now: hands off */
+        log_request_defer(true);
+        return true;
+    }
     api_stats_track(entry, -1);
     submit_failed(job, status, &err, &e);
     stream_error(stream, style, &e, res);
@@ -213,7 +229,7 @@ bool api_job_stream(api_job *job, api_style style, http_response *res, const cha
 
 /* Writes a JSON value as an SSE event or an NDJSON line; takes `json`. */
 static bool stream_json(http_stream *s, cJSON *json, bool sse) {
-    char *text = cJSON_PrintUnformatted(json);
+    char *text = wire_json_text(json);
     cJSON_Delete(json);
     if (!text) return false;
     const bool ok = sse ? http_stream_printf(s, "data: %s\n\n", text) : http_stream_printf(s, "%s\n", text);

@@ -1,7 +1,8 @@
 /*
  * api_misc.c — the server's own endpoints: GET /health, GET /metrics
  * (Prometheus text format 0.0.4) and llama-server's POST /tokenize and
- * POST /detokenize. Errors use the OpenAI shape.
+ * POST /detokenize, and GET /props: the defaults a request gets (for the web
+ * page and llama-server's clients). Errors use the OpenAI shape.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "server/api_common.h"
+#include "tokenizer/utf8.h"
 
 /* GET /health */
 void misc_health(server *srv, const http_request *req, http_response *res) {
@@ -139,21 +141,10 @@ void misc_metrics(server *srv, const http_request *req, http_response *res) {
 static bool pick_model(server *srv, const cJSON *body, const char **name, api_error *e) {
     if (!cJSON_GetObjectItemCaseSensitive(body, "model") && registry_count(srv->models) == 1) {
         *name = registry_entry(srv->models, 0)->name;
+        api_log_model(*name);
         return true;
     }
     return api_model_name(srv, body, "model", name, e);
-}
-
-/* True when the bytes are valid UTF-8 (a piece may be part of a character). */
-static bool valid_utf8(const unsigned char *s, int32_t n) {
-    for (int32_t i = 0; i < n;) {
-        const int len = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3 : (s[i] >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n) return false;
-        for (int k = 1; k < len; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-        i += len;
-    }
-    return true;
 }
 
 /* {"id", "piece"}: the piece as a string, or its bytes when not UTF-8. */
@@ -164,7 +155,7 @@ static cJSON *piece_object(const tl_model *model, tl_token token) {
     buf[n] = 0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", token);
-    if (valid_utf8((const unsigned char *)buf, n)) {
+    if (tl_utf8_valid(buf, (size_t)n)) {
         cJSON_AddStringToObject(o, "piece", buf);
     } else {
         cJSON *bytes = cJSON_AddArrayToObject(o, "piece");
@@ -258,8 +249,18 @@ void misc_detokenize(server *srv, const http_request *req, http_response *res) {
         api_fail(&e, 500, NULL, "out of memory");
         goto fail;
     }
+    /* Valid UTF-8 whatever the tokens: a character they leave incomplete is U+FFFD. */
+    const size_t text_len = strlen(text);
+    char *clean = malloc(3 * text_len + 1);
+    if (!clean) {
+        api_fail(&e, 500, NULL, "out of memory");
+        goto fail;
+    }
+    size_t used = 0;
+    clean[tl_utf8_sanitize(text, text_len, true, clean, &used)] = 0;
     cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "content", text);
+    cJSON_AddStringToObject(root, "content", clean);
+    free(clean);
     api_reply_json(res, 200, root);
     goto done;
 fail:
@@ -269,4 +270,72 @@ done:
     free(tokens);
     free(text);
     cJSON_Delete(body);
+}
+
+/* A float parameter as the decimal it was written as (0.8, not 0.800000011920929). */
+static void add_float(cJSON *o, const char *key, float value) {
+    char text[32];
+    snprintf(text, sizeof text, "%.6g", (double)value);
+    cJSON_AddNumberToObject(o, key, strtod(text, NULL));
+}
+
+/* GET /props[?model=NAME]: llama-server's shape. The sampling defaults are
+ * api_sampling_init's (the ones a request that omits them gets), with the
+ * model's NAME.json options when a model is named or is the only one. */
+void misc_props(server *srv, const http_request *req, http_response *res) {
+    char name[256];
+    const model_entry *entry = NULL;
+    if (wire_query_value(req->query, "model", name, sizeof name)) {
+        api_log_model(name);
+        if (!(entry = registry_find(srv->models, name))) {
+            api_reply_fail(res, API_OPENAI, 404, "model", "model '%s' not found", name);
+            return;
+        }
+    } else if (registry_count(srv->models) == 1) {
+        entry = registry_entry(srv->models, 0);
+        api_log_model(entry->name);
+    }
+    api_sampling s;
+    api_sampling_init(&s, entry);
+    const tl_sampler_params *p = &s.params;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *settings = cJSON_AddObjectToObject(root, "default_generation_settings");
+    cJSON *params = cJSON_AddObjectToObject(settings, "params");
+    cJSON_AddNumberToObject(params, "n_predict", s.max_tokens);
+    cJSON_AddNumberToObject(params, "seed", (double)p->seed);
+    add_float(params, "temperature", p->temperature);
+    cJSON_AddNumberToObject(params, "top_k", p->top_k);
+    add_float(params, "top_p", p->top_p);
+    add_float(params, "min_p", p->min_p);
+    add_float(params, "typical_p", p->typical_p);
+    add_float(params, "repeat_penalty", p->repeat_penalty);
+    cJSON_AddNumberToObject(params, "repeat_last_n", p->repeat_last_n);
+    add_float(params, "presence_penalty", p->presence_penalty);
+    add_float(params, "frequency_penalty", p->frequency_penalty);
+    cJSON_AddNumberToObject(params, "mirostat", p->mirostat);
+    add_float(params, "mirostat_tau", p->mirostat_tau);
+    add_float(params, "mirostat_eta", p->mirostat_eta);
+    cJSON_AddNumberToObject(params, "n_keep", s.num_keep);
+    if (s.add_bos >= 0) cJSON_AddBoolToObject(params, "add_bos", s.add_bos == 1);
+    cJSON *stop = cJSON_AddArrayToObject(params, "stop");
+    for (int i = 0; i < s.n_stop; i++) cJSON_AddItemToArray(stop, cJSON_CreateString(s.stop[i]));
+    api_sampling_free(&s);
+    /* The context a generation gets: NAME.json's num_ctx, else -c, else the
+     * model's trained length up to 4096 (engine.h). */
+    uint32_t n_ctx = srv->options.n_ctx;
+    const cJSON *options = entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options")
+                                                    : NULL;
+    const cJSON *num_ctx = options ? cJSON_GetObjectItemCaseSensitive(options, "num_ctx") : NULL;
+    if (cJSON_IsNumber(num_ctx) && num_ctx->valuedouble >= 1 && num_ctx->valuedouble <= 1e7)
+        n_ctx = (uint32_t)num_ctx->valuedouble;
+    const model_facts *f = api_model_facts(entry);
+    if (n_ctx == 0 && f && f->context_length) n_ctx = f->context_length < 4096 ? f->context_length : 4096;
+    cJSON_AddNumberToObject(settings, "n_ctx", n_ctx);
+    cJSON_AddNumberToObject(root, "total_slots", srv->options.parallel);
+    cJSON_AddStringToObject(root, "model_path", entry ? entry->path : "");
+    cJSON_AddStringToObject(root, "model", entry ? entry->name : "");
+    cJSON_AddStringToObject(root, "chat_template", entry ? api_model_template(entry) : "");
+    if (entry) cJSON_AddItemToObject(root, "capabilities", api_model_capabilities(entry));
+    cJSON_AddStringToObject(root, "build_info", "tinyllm " TL_SERVER_VERSION);
+    api_reply_json(res, 200, root);
 }

@@ -16,106 +16,6 @@
 
 #include "server/api_common.h"
 
-/* ---- what a model file says about itself (for tags, ps and show) -------- */
-
-/* Facts read once per model from a vocabulary-only load. */
-typedef struct model_facts {
-    const model_entry *entry;
-    bool known;                /* the file could be read */
-    char family[64];           /* general.architecture */
-    char parameter_size[16];   /* "135M" */
-    char quantization[16];     /* "Q8_0" */
-    char vocab_type[32];
-    char *chat_template;       /* the file's own, or NULL */
-    uint64_t n_params;
-    uint32_t context_length, n_embd, n_layer, n_head, n_head_kv, n_ff;
-    bool embedding_only;
-    struct model_facts *next;
-} model_facts;
-
-static pthread_mutex_t facts_lock = PTHREAD_MUTEX_INITIALIZER;
-static model_facts *facts_list; /* lives as long as the process, like the entries */
-
-/* "135M", "1.7B", "260K". */
-static void format_parameter_size(uint64_t n, char *out, size_t size) {
-    const char *units = "KMBT";
-    double value = (double)n;
-    int unit = -1;
-    while (value >= 1000 && unit < 3) {
-        value /= 1000;
-        unit++;
-    }
-    if (unit < 0)
-        snprintf(out, size, "%llu", (unsigned long long)n);
-    else if (value < 10 && value != floor(value))
-        snprintf(out, size, "%.1f%c", value, units[unit]);
-    else
-        snprintf(out, size, "%.0f%c", value, units[unit]);
-}
-
-static void read_facts(model_facts *f) {
-    tl_model_params params = tl_model_default_params();
-    params.vocab_only = true;
-    tl_model *model = NULL;
-    tl_error err = {0};
-    snprintf(f->family, sizeof f->family, "unknown");
-    if (tl_model_load(f->entry->path, &params, &model, &err) != TL_OK) return;
-    tl_model_info info;
-    tl_model_get_info(model, &info);
-    f->known = true;
-    snprintf(f->family, sizeof f->family, "%s", info.architecture ? info.architecture : "unknown");
-    snprintf(f->vocab_type, sizeof f->vocab_type, "%s", info.vocab_type ? info.vocab_type : "");
-    format_parameter_size(info.n_params, f->parameter_size, sizeof f->parameter_size);
-    const char *type = tl_type_name(info.main_weight_type);
-    size_t i = 0;
-    for (; type && type[i] && i + 1 < sizeof f->quantization; i++)
-        f->quantization[i] = (char)(type[i] >= 'a' && type[i] <= 'z' ? type[i] - 'a' + 'A' : type[i]);
-    f->quantization[i] = 0;
-    f->n_params = info.n_params;
-    f->context_length = info.context_length;
-    f->n_embd = info.n_embd;
-    f->n_layer = info.n_layer;
-    f->n_head = info.n_head;
-    f->n_head_kv = info.n_head_kv;
-    f->n_ff = info.n_ff;
-    /* A vocabulary-only load does not tell encoders from decoders: a model
-     * that names a pooling is an embedding model (BERT and its kind). */
-    char key[96], pooling[32];
-    snprintf(key, sizeof key, "%s.pooling_type", f->family);
-    f->embedding_only = (info.has_encoder && !info.has_decoder) ||
-                        (tl_model_meta_string(model, key, pooling, sizeof pooling) && strcmp(pooling, "0") != 0);
-    const char *chat_template = tl_model_chat_template(model);
-    f->chat_template = chat_template ? strdup(chat_template) : NULL;
-    tl_model_free(model);
-}
-
-/* The facts of an entry, read on first use and kept. */
-static const model_facts *facts_of(const model_entry *entry) {
-    pthread_mutex_lock(&facts_lock);
-    model_facts *f = facts_list;
-    while (f && f->entry != entry) f = f->next;
-    if (!f && (f = calloc(1, sizeof *f))) {
-        f->entry = entry;
-        read_facts(f);
-        f->next = facts_list;
-        facts_list = f;
-    }
-    pthread_mutex_unlock(&facts_lock);
-    return f;
-}
-
-static cJSON *details_object(const model_entry *entry) {
-    const model_facts *f = facts_of(entry);
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddStringToObject(d, "parent_model", "");
-    cJSON_AddStringToObject(d, "format", "gguf");
-    cJSON_AddStringToObject(d, "family", f ? f->family : "unknown");
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "families"), cJSON_CreateString(f ? f->family : "unknown"));
-    cJSON_AddStringToObject(d, "parameter_size", f ? f->parameter_size : "");
-    cJSON_AddStringToObject(d, "quantization_level", f ? f->quantization : "");
-    return d;
-}
-
 /* name, model, size, digest, details: what tags and ps share. */
 static cJSON *model_object(const model_entry *entry, uint64_t size) {
     cJSON *m = cJSON_CreateObject();
@@ -125,7 +25,7 @@ static cJSON *model_object(const model_entry *entry, uint64_t size) {
     free(name);
     cJSON_AddNumberToObject(m, "size", (double)size);
     cJSON_AddStringToObject(m, "digest", entry->digest);
-    cJSON_AddItemToObject(m, "details", details_object(entry));
+    cJSON_AddItemToObject(m, "details", api_model_details(entry));
     return m;
 }
 
@@ -208,18 +108,6 @@ static char *parameters_text(const cJSON *defaults) {
     return out;
 }
 
-/* The template a model uses: its NAME.json's (a built-in name shown as its
- * source), the file's own, else chatml (as registry.c picks). */
-static const char *template_of(const model_entry *entry, const model_facts *f) {
-    const cJSON *t = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "template") : NULL;
-    if (cJSON_IsString(t)) {
-        const char *builtin = tl_chat_template_builtin(t->valuestring);
-        return builtin ? builtin : t->valuestring;
-    }
-    if (f && f->chat_template) return f->chat_template;
-    return tl_chat_template_builtin("chatml");
-}
-
 /* POST /api/show */
 void ollama_show(server *srv, const http_request *req, http_response *res) {
     api_error e = {0};
@@ -230,9 +118,10 @@ void ollama_show(server *srv, const http_request *req, http_response *res) {
     } else if (!body || !api_model_name(srv, body, "model", &name, &e)) {
         goto fail;
     }
+    bool verbose = false;
+    if (!api_field_bool(body, NULL, "verbose", &verbose, &e)) goto fail;
     const model_entry *entry = registry_find(srv->models, name);
-    const model_facts *f = facts_of(entry);
-    const char *template = template_of(entry, f);
+    const char *template = api_model_template(entry);
     const cJSON *system = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "system") : NULL;
     char *parameters = parameters_text(entry->defaults);
     cJSON *root = cJSON_CreateObject();
@@ -258,28 +147,9 @@ void ollama_show(server *srv, const http_request *req, http_response *res) {
     free(parameters);
     cJSON_AddStringToObject(root, "template", template);
     if (cJSON_IsString(system)) cJSON_AddStringToObject(root, "system", system->valuestring);
-    cJSON_AddItemToObject(root, "details", details_object(entry));
-    cJSON *info = cJSON_AddObjectToObject(root, "model_info");
-    if (f && f->known) {
-        char key[128];
-        cJSON_AddStringToObject(info, "general.architecture", f->family);
-        cJSON_AddNumberToObject(info, "general.parameter_count", (double)f->n_params);
-#define ARCH_KEY(suffix, value)                                        \
-    do {                                                               \
-        snprintf(key, sizeof key, "%s." suffix, f->family);            \
-        cJSON_AddNumberToObject(info, key, (double)(value));           \
-    } while (0)
-        ARCH_KEY("context_length", f->context_length);
-        ARCH_KEY("embedding_length", f->n_embd);
-        ARCH_KEY("block_count", f->n_layer);
-        ARCH_KEY("attention.head_count", f->n_head);
-        ARCH_KEY("attention.head_count_kv", f->n_head_kv);
-        ARCH_KEY("feed_forward_length", f->n_ff);
-#undef ARCH_KEY
-        cJSON_AddStringToObject(info, "tokenizer.ggml.model", f->vocab_type);
-    }
-    cJSON *capabilities = cJSON_AddArrayToObject(root, "capabilities");
-    cJSON_AddItemToArray(capabilities, cJSON_CreateString(f && f->embedding_only ? "embedding" : "completion"));
+    cJSON_AddItemToObject(root, "details", api_model_details(entry));
+    cJSON_AddItemToObject(root, "model_info", api_model_info(entry, verbose));
+    cJSON_AddItemToObject(root, "capabilities", api_model_capabilities(entry));
     add_time(root, "modified_at", entry->modified);
     api_reply_json(res, 200, root);
     cJSON_Delete(body);
@@ -403,7 +273,7 @@ static bool read_format(const cJSON *body, bool *json, api_error *e) {
  * or the NAME.json num_ctx when those are larger. */
 static bool check_num_ctx(server *srv, const model_entry *entry, int32_t num_ctx, api_error *e) {
     if (num_ctx <= 0) return true;
-    const model_facts *f = facts_of(entry);
+    const model_facts *f = api_model_facts(entry);
     const uint32_t trained = f && f->known ? f->context_length : 0;
     uint32_t limit = trained > srv->options.n_ctx ? trained : srv->options.n_ctx;
     if (limit == 0) limit = MAX_NUM_CTX; /* the file does not say */

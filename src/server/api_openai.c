@@ -106,7 +106,7 @@ static char *role_chunk(const api_job *job) {
     cJSON_AddStringToObject(delta, "role", "assistant");
     cJSON_AddStringToObject(delta, "content", "");
     cJSON_AddItemToArray(cJSON_AddArrayToObject(chunk, "choices"), c);
-    char *json = cJSON_PrintUnformatted(chunk);
+    char *json = wire_json_text(chunk);
     cJSON_Delete(chunk);
     if (!json) return NULL;
     char *event = malloc(strlen(json) + 9);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "server/api_common.h"
+#include "util/number_text.h"
 
 #define MAX_STOP_STRINGS 16
 #define MAX_LOGGED 256 /* (model, option) pairs logged; past that, no more lines */
@@ -33,7 +34,7 @@ void api_sampling_init(api_sampling *s, const model_entry *entry) {
     if (cJSON_IsObject(options)) {
         api_error e = {0};
         if (!api_sampling_ollama(s, options, "options.", &e))
-            fprintf(stderr, "tinyllm serve: %s.json: %s (ignored)\n", entry->name, e.message);
+            log_notice("%s.json: %s (ignored)", entry->name, e.message);
         s->num_ctx = 0; /* NAME.json's num_ctx is the model's default size, which the registry applies */
     }
 }
@@ -89,7 +90,9 @@ static bool read_float(const cJSON *obj, const char *prefix, const char *name, d
     if (v < min || v > max) {
         char param[64];
         snprintf(param, sizeof param, "%s%s", prefix ? prefix : "", name);
-        return api_fail(e, 400, param, "field '%s' must be between %g and %g", param, min, max);
+        char low[TL_NUMBER_TEXT_SIZE], high[TL_NUMBER_TEXT_SIZE];
+        return api_fail(e, 400, param, "field '%s' must be between %s and %s", param, tl_number_text(min, low),
+                        tl_number_text(max, high));
     }
     *out = (float)v;
     return true;
@@ -165,7 +168,7 @@ static void log_ignored(const api_sampling *s, const char *option, const char *r
     const bool log = !seen && n_logged < MAX_LOGGED;
     if (log) logged[n_logged++] = pair;
     pthread_mutex_unlock(&logged_lock);
-    if (log) fprintf(stderr, "tinyllm serve: model '%s': option '%s' is ignored: %s\n", model, key, reason);
+    if (log) log_notice("model '%s': option '%s' is ignored: %s", model, key, reason);
     else free(pair);
 }
 

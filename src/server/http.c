@@ -39,6 +39,8 @@
 #include <cjson/cJSON.h>
 
 #include "server/http_internal.h"
+#include "server/log.h"
+#include "server/wire.h"
 
 #define LISTEN_BACKLOG 4096
 #define EVENT_THREADS 2           /* libmicrohttpd's event loops (a thread pool) */
@@ -50,7 +52,8 @@
 
 /* Paths that only API clients use; everything else (GET/HEAD) is the web page. */
 static bool is_api_path(const char *path) {
-    static const char *const prefixes[] = {"/v1", "/api", "/health", "/metrics", "/tokenize", "/detokenize"};
+    static const char *const prefixes[] = {"/v1",      "/api",     "/health", "/metrics",
+                                           "/tokenize", "/detokenize", "/props"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         size_t len = strlen(prefixes[i]);
         if (strncmp(path, prefixes[i], len) == 0 && (path[len] == 0 || path[len] == '/')) return true;
@@ -93,6 +96,38 @@ static enum MHD_Result queue(const http_server *h, struct MHD_Connection *connec
     return result;
 }
 
+/* Appends one query argument to state->query, %-encoded again
+ * (libmicrohttpd has decoded it and cut it off the URL). */
+static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    request_state *state = cls;
+    if (!value) value = "";
+    const size_t old = state->query ? strlen(state->query) : 0;
+    char *query = realloc(state->query, old + 3 * (strlen(key) + strlen(value)) + 3);
+    if (!query) return MHD_NO;
+    state->query = query;
+    char *at = query + old;
+    if (old) *at++ = '&';
+    for (const char *part = key; part; part = part == key ? value : NULL) {
+        for (const unsigned char *c = (const unsigned char *)part; *c; c++) {
+            if ((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || strchr("-._~", *c)) {
+                *at++ = (char)*c;
+            } else {
+                at += sprintf(at, "%%%02X", *c);
+            }
+        }
+        if (part == key) *at++ = '=';
+    }
+    *at = 0;
+    return MHD_YES;
+}
+
+/* The log line of a request this file answers itself. */
+static void log_answered(const char *method, const char *path, int status) {
+    log_request_begin(method, path);
+    log_request_end(log_current(), status);
+}
+
 /* Answers {"error": MESSAGE} with `status` (and Retry-After when > 0). */
 static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status,
                                   int retry_after, const char *fmt, ...)
@@ -108,13 +143,12 @@ static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *c
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
     cJSON *json = cJSON_CreateObject();
-    char *text = json && cJSON_AddStringToObject(json, "error", message) ? cJSON_PrintUnformatted(json) : NULL;
+    char *text = json && cJSON_AddStringToObject(json, "error", message) ? wire_json_text(json) : NULL;
     cJSON_Delete(json);
     if (!text) return MHD_NO;
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer_with_free_callback(strlen(text), text, cJSON_free);
+    struct MHD_Response *response = MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
     if (!response) {
-        cJSON_free(text);
+        free(text);
         return MHD_NO;
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -199,12 +233,14 @@ static enum MHD_Result start_request(http_server *h, struct MHD_Connection *conn
     if (h->api_key && !preflight && !page && !has_api_key(h, connection)) {
         state->answered = true;
         http_watch_phase(h, state->conn, CONN_ANSWERING);
+        log_answered(method, state->path, MHD_HTTP_UNAUTHORIZED);
         return send_error(h, connection, MHD_HTTP_UNAUTHORIZED, 0, "missing or wrong API key");
     }
     const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (length && strtoull(length, NULL, 10) > h->options.body_limit) {
         state->answered = true;
         http_watch_phase(h, state->conn, CONN_ANSWERING);
+        log_answered(method, state->path, MHD_HTTP_CONTENT_TOO_LARGE);
         return send_error(h, connection, MHD_HTTP_CONTENT_TOO_LARGE, 0, "request body is larger than %zu bytes",
                           h->options.body_limit);
     }
@@ -232,18 +268,21 @@ static enum MHD_Result hand_over(http_server *h, struct MHD_Connection *connecti
                                  request_state *state) {
     if (atomic_load(&h->stopping) || !http_handlers_reserve(h)) {
         state->answered = true;
+        log_answered(method, state->path, MHD_HTTP_SERVICE_UNAVAILABLE);
         if (atomic_load(&h->stopping))
             return send_error(h, connection, MHD_HTTP_SERVICE_UNAVAILABLE, 1, "the server is stopping");
         return send_error(h, connection, MHD_HTTP_SERVICE_UNAVAILABLE, 1,
                           "the server is busy: %d requests are being handled; try again", h->options.max_handlers);
     }
     if (state->body) state->body[state->body_len] = 0;
+    MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, add_query_argument, state);
     /* These strings live in the connection's memory until the request completes. */
     const char *accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     state->request = (http_request){
         /* HEAD is GET without the body, which libmicrohttpd leaves out by itself. */
         .method = strcmp(method, "HEAD") == 0 ? "GET" : method,
         .path = state->path,
+        .query = state->query ? state->query : "",
         .body = state->body ? state->body : "",
         .body_len = state->body_len,
         .accept = accept ? accept : "",
@@ -304,6 +343,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connecti
     http_watch_phase(h, state->conn, CONN_ANSWERING);
     if (state->too_big) {
         state->answered = true;
+        log_answered(method, state->path, MHD_HTTP_CONTENT_TOO_LARGE);
         return send_error(h, connection, MHD_HTTP_CONTENT_TOO_LARGE, 0, "request body is larger than %zu bytes",
                           h->options.body_limit);
     }
@@ -329,6 +369,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     }
     if (state->with_handler && !state->answered) drop_response(&state->response);
     free(state->path);
+    free(state->query);
     free(state->body);
     free(state);
     *con_cls = NULL;

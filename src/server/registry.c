@@ -20,6 +20,7 @@
  * waits (on `changed`, which a release to zero holders signals) until the
  * instance is idle, unloads it and loads one of the size it needs.
  */
+#include "server/log.h"
 #include "server/registry.h"
 
 #include <dirent.h>
@@ -157,6 +158,15 @@ static bool template_is_source(const char *value) {
 /* The template file a NAME.json names, relative to the model's directory. */
 static char *template_file_path(const char *model_path, const char *value) {
     return value[0] == '/' ? strdup(value) : beside_model(model_path, value);
+}
+
+char *registry_template_file(const model_entry *entry) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(entry->defaults, "template");
+    if (!cJSON_IsString(value) || template_is_source(value->valuestring)) return NULL;
+    char *file = template_file_path(entry->path, value->valuestring);
+    char *source = file ? read_text_file(file) : NULL;
+    free(file);
+    return source;
 }
 
 /* NAME.json beside the model, checked; *out stays NULL when there is none. */
@@ -455,15 +465,18 @@ static registry_status load_model(const registry *r, model_slot *s, uint32_t n_c
     m->n_ctx_asked = n_ctx ? n_ctx : context_size(r, &s->entry);
     m->n_ctx = m->engine ? engine_context_size(m->engine) : 0;
     m->load_ms = tl_time_ms() - started;
+    log_model("load", s->entry.name, m->load_ms, m->memory, NULL);
     return REGISTRY_OK;
 
 fail:
+    log_model("load_failed", s->entry.name, 0, 0, err && err->message[0] ? err->message : "unknown error");
     free_loaded(m);
     return REGISTRY_LOAD_FAILED;
 }
 
 /* Frees an UNLOADING slot's model, then marks it UNLOADED (takes the mutex). */
-static void finish_unload(registry *r, model_slot *s) {
+static void finish_unload(registry *r, model_slot *s, const char *reason) {
+    log_model("unload", s->entry.name, 0, 0, reason);
     free_loaded(&s->loaded);
     pthread_mutex_lock(&r->lock);
     s->state = SLOT_UNLOADED;
@@ -477,7 +490,7 @@ static void finish_unload(registry *r, model_slot *s) {
 }
 
 static void finish_unloads(registry *r, model_slot **victims, int n_victims) {
-    for (int i = 0; i < n_victims; i++) finish_unload(r, victims[i]);
+    for (int i = 0; i < n_victims; i++) finish_unload(r, victims[i], "room");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -589,7 +602,7 @@ static void *reaper_main(void *arg) {
         if (expired) {
             expired->state = SLOT_UNLOADING;
             pthread_mutex_unlock(&r->lock);
-            finish_unload(r, expired);
+            finish_unload(r, expired, "keep_alive");
             pthread_mutex_lock(&r->lock);
             continue;
         }
@@ -749,7 +762,7 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
         }
         s->state = SLOT_UNLOADING; /* idle with another size: reload */
         pthread_mutex_unlock(&r->lock);
-        finish_unload(r, s);
+        finish_unload(r, s, "context_size");
         pthread_mutex_lock(&r->lock);
     }
     const uint64_t estimate = estimated_memory(r, s, load_ctx);
@@ -854,7 +867,7 @@ bool registry_set_keep_alive(registry *r, const char *name, double keep_alive_s)
         else unload = start_idle(r, s, keep_alive_s);
     }
     pthread_mutex_unlock(&r->lock);
-    if (unload) finish_unload(r, s);
+    if (unload) finish_unload(r, s, "keep_alive");
     return loaded;
 }
 

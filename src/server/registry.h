@@ -60,6 +60,10 @@ typedef struct loaded_model {
     void *embed_lock;        /* pthread_mutex_t *, see registry.c */
 } loaded_model;
 
+/* The contents of the template file an entry's NAME.json names (malloc'd),
+ * or NULL when it names none (or it cannot be read). */
+char *registry_template_file(const model_entry *entry);
+
 registry *registry_new(const tl_server_options *options, tl_error *err);
 void registry_free(registry *r);
 

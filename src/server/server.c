@@ -28,6 +28,7 @@
 
 #include "server/api.h"
 #include "server/http.h"
+#include "server/log.h"
 #include "server/registry.h"
 #include "tinyllm.h"
 
@@ -76,6 +77,7 @@ int tl_server_run(const tl_server_options *options) {
     atomic_init(&srv.prompt_tokens_total, 0);
     atomic_init(&srv.generated_tokens_total, 0);
     srv.started_at = tl_time_ms();
+    log_configure(srv.options.log_json ? LOG_JSON : LOG_TEXT, srv.options.log_quiet);
 
 #if defined(__GLIBC__)
     mallopt(M_ARENA_MAX, 4);

@@ -16,6 +16,7 @@
 #ifndef TL_SERVER_H
 #define TL_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,8 @@ typedef struct tl_server_options {
     int max_connections_per_client; /* from one IP address [32]; < 0 = no limit */
     size_t connection_memory;  /* per connection for the request line and headers [64 KiB] */
     int threads_http;          /* requests handled at once, more get 503 [128] */
+    bool log_json;             /* the stderr log as one JSON object a line (else text) */
+    bool log_quiet;            /* log only errors */
 } tl_server_options;
 
 /* Runs the server until SIGINT or SIGTERM. Prints "listening on http://H:P"

@@ -1,19 +1,30 @@
 /*
- * detokenizer.c — streaming token → text that never splits a UTF-8
- * character: bytes of an incomplete character at the end are held back until
- * the tokens that complete it arrive.
+ * detokenizer.c — streaming token → text whose every piece is valid UTF-8:
+ * the bytes of a character split across tokens are held back until the
+ * tokens that complete it arrive, and bytes that can never form a character
+ * (a byte token's stray 0xAA, a lead byte followed by a non-continuation)
+ * become U+FFFD, one per maximal ill-formed subsequence, as WHATWG decoders,
+ * Hugging Face's decode(errors="replace") and llama-server do. An incomplete
+ * character still held at the end (a reply cut by its token limit) is
+ * flushed as one U+FFFD.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/model.h"
+#include "tokenizer/utf8.h"
+
+#define HELD_MAX 4 /* bytes of an incomplete character: at most 3 */
 
 struct tl_detokenizer {
     const tl_model *model;
     bool special;
-    char *buf;       /* pending bytes; [0, emitted) already handed out */
-    size_t len, cap;
-    size_t emitted;
+    char held[HELD_MAX]; /* the start of a character still incomplete */
+    size_t n_held;
+    char *raw;           /* held bytes + the latest token's piece */
+    size_t raw_cap;
+    char *out;           /* the valid text handed out by the last call */
+    size_t out_cap;
 };
 
 tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special) {
@@ -26,60 +37,51 @@ tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special) {
 
 void tl_detokenizer_free(tl_detokenizer *d) {
     if (!d) return;
-    free(d->buf);
+    free(d->raw);
+    free(d->out);
     free(d);
 }
 
-static bool reserve(tl_detokenizer *d, size_t extra) {
-    if (d->len + extra <= d->cap) return true;
-    size_t cap = d->cap ? d->cap : 64;
-    while (cap < d->len + extra) cap *= 2;
-    char *grown = realloc(d->buf, cap);
+static bool grow(char **buf, size_t *cap, size_t need) {
+    if (need <= *cap) return true;
+    size_t cap_new = *cap ? *cap : 64;
+    while (cap_new < need) cap_new *= 2;
+    char *grown = realloc(*buf, cap_new);
     if (!grown) return false;
-    d->buf = grown;
-    d->cap = cap;
+    *buf = grown;
+    *cap = cap_new;
     return true;
 }
 
-/* Length of the prefix of s[0..n) that does not end inside a UTF-8 sequence
- * which could still be completed. Invalid bytes are passed through. */
-static size_t complete_prefix(const unsigned char *s, size_t n) {
-    /* Look back at most 3 bytes for the lead byte of the last sequence. */
-    for (size_t back = 1; back <= 4 && back <= n; back++) {
-        unsigned char c = s[n - back];
-        if ((c & 0xC0) == 0x80) continue; /* continuation byte: keep looking */
-        size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 1;
-        if (c >= 0xF5) need = 1;
-        return back < need ? n - back : n;
-    }
-    return n;
+/* Turns raw[0..n) into valid text in d->out; keeps an incomplete end in
+ * d->held unless `final`. Returns the text's length (0 when out of memory). */
+static size_t sanitize(tl_detokenizer *d, size_t n, bool final) {
+    if (!grow(&d->out, &d->out_cap, 3 * n + 1)) return 0;
+    size_t used = 0;
+    const size_t len = tl_utf8_sanitize(d->raw, n, final, d->out, &used);
+    d->n_held = n - used; /* < HELD_MAX: tl_utf8_strict stops an incomplete character at 3 bytes */
+    memcpy(d->held, d->raw + used, d->n_held);
+    d->out[len] = 0;
+    return len;
 }
 
 const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len) {
-    /* Drop what was handed out last time. */
-    if (d->emitted) {
-        memmove(d->buf, d->buf + d->emitted, d->len - d->emitted);
-        d->len -= d->emitted;
-        d->emitted = 0;
-    }
-    char small[64];
-    int32_t n = tl_token_to_piece(d->model, token, d->special, small, sizeof small);
-    if (n < 0) {
-        if (reserve(d, (size_t)-n))
-            n = tl_token_to_piece(d->model, token, d->special, d->buf + d->len, -n);
-        if (n > 0) d->len += (size_t)n;
-    } else if (n > 0 && reserve(d, (size_t)n)) {
-        memcpy(d->buf + d->len, small, (size_t)n);
-        d->len += (size_t)n;
-    }
-    d->emitted = complete_prefix((const unsigned char *)d->buf, d->len);
-    *len = d->emitted;
-    return d->buf ? d->buf : "";
+    *len = 0;
+    int32_t n = tl_token_to_piece(d->model, token, d->special, NULL, 0);
+    if (n < 0) n = -n;
+    if (!grow(&d->raw, &d->raw_cap, d->n_held + (size_t)n + 1)) return "";
+    memcpy(d->raw, d->held, d->n_held);
+    int32_t got = n > 0 ? tl_token_to_piece(d->model, token, d->special, d->raw + d->n_held, n) : 0;
+    if (got < 0) got = 0;
+    *len = sanitize(d, d->n_held + (size_t)got, false);
+    return d->out ? d->out : "";
 }
 
 const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len) {
-    const char *out = d->buf ? d->buf + d->emitted : "";
-    *len = d->len - d->emitted;
-    d->len = d->emitted = 0;
-    return out;
+    *len = 0;
+    if (d->n_held == 0 || !grow(&d->raw, &d->raw_cap, d->n_held)) return "";
+    memcpy(d->raw, d->held, d->n_held);
+    *len = sanitize(d, d->n_held, true);
+    d->n_held = 0;
+    return d->out ? d->out : "";
 }

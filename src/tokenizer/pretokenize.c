@@ -187,6 +187,7 @@ enum {
     KEEP_SPACES = 1 << 2, /* clean_spaces = false */
     ADD_SEP = 1 << 3,
     NO_BOS = 1 << 4,
+    NFC = 1 << 5, /* Hugging Face's tokenizer.json of the family declares an NFC normalizer */
 };
 
 typedef struct pre_name {
@@ -232,7 +233,7 @@ static const pre_name pre_names[] = {
     {"roberta-bpe", &family_gpt2, ADD_SEP},
     {"refact", &family_starcoder, 0},
     {"command-r", &family_starcoder, KEEP_SPACES},
-    {"qwen2", &family_qwen2, KEEP_SPACES},
+    {"qwen2", &family_qwen2, KEEP_SPACES | NFC}, /* Qwen2, Qwen2.5, Qwen3 */
     {"deepseek-r1-qwen", &family_qwen2, KEEP_SPACES},
     {"kormo", &family_qwen2, KEEP_SPACES},
     {"f2llmv2", &family_qwen2, KEEP_SPACES},
@@ -432,6 +433,7 @@ tl_status tl_pretokenizer_new(const char *name, tl_pretokenizer **out, tl_pre_de
     defaults->clean_spaces = !(entry->flags & KEEP_SPACES);
     defaults->add_sep = entry->flags & ADD_SEP;
     defaults->no_bos = entry->flags & NO_BOS;
+    defaults->nfc = entry->flags & NFC;
     *out = p;
     return TL_OK;
 }

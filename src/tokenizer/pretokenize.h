@@ -43,6 +43,7 @@ typedef struct tl_pre_defaults {
     bool clean_spaces; /* detokenize removes " ." style spaces */
     bool add_sep;
     bool no_bos; /* the default BOS id is "none" */
+    bool nfc;    /* text is put in NFC first (the normalizer of the model's tokenizer.json) */
 } tl_pre_defaults;
 
 typedef struct tl_pretokenizer tl_pretokenizer;

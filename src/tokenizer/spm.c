@@ -7,8 +7,10 @@
  * symbol of its own (llama.cpp would let it swallow the next bytes).
  * Repeatedly, the adjacent pair whose concatenation is the highest-scoring
  * token (leftmost on ties) is merged. Symbols that are not tokens at the end
- * fall back to byte tokens (<0xXX>); a vocabulary without them falls back to
- * the unknown token.
+ * fall back to byte tokens (<0xXX>); where the vocabulary lacks some of a
+ * symbol's bytes, a run of such symbols is one unknown token, as Hugging
+ * Face's BPE with byte_fallback and fuse_unk makes it (Llama 2, Gemma 3,
+ * TinyStories).
  */
 #include <stdlib.h>
 
@@ -40,22 +42,31 @@ static void try_add_pair(const tl_vocab *v, const char *text, const spm_symbol *
                                                     .right_len = r->n});
 }
 
-/* Output a final symbol: its token, or its bytes. */
+/* Output a final symbol: its token, or else its bytes' tokens when the
+ * vocabulary has every one of them, or else the unknown token, one for a
+ * whole run of such symbols (Hugging Face's byte_fallback and fuse_unk;
+ * llama.cpp falls back byte by byte, an unknown token per missing byte).
+ * *unknown_run tells whether the last token out was such an unknown. */
 static void emit_symbol(const tl_vocab *v, const char *text, const spm_symbol *s,
-                        tl_token_vec *out) {
+                        bool *unknown_run, tl_token_vec *out) {
     tl_token id = tl_vocab_find(v, text + s->offset, s->n);
     if (id >= 0) {
         tl_token_vec_push(out, id);
+        *unknown_run = false;
         return;
     }
-    for (uint32_t i = 0; i < s->n; i++) {
-        tl_token byte = v->byte_token[(unsigned char)text[s->offset + i]];
-        if (byte < 0) {
-            byte = v->unk;
+    bool all_bytes = true;
+    for (uint32_t i = 0; i < s->n && all_bytes; i++) {
+        all_bytes = v->byte_token[(unsigned char)text[s->offset + i]] >= 0;
+    }
+    if (all_bytes) {
+        for (uint32_t i = 0; i < s->n; i++) {
+            tl_token_vec_push(out, v->byte_token[(unsigned char)text[s->offset + i]]);
         }
-        if (byte >= 0) {
-            tl_token_vec_push(out, byte);
-        }
+        *unknown_run = false;
+    } else if (v->unk >= 0 && !*unknown_run) {
+        tl_token_vec_push(out, v->unk);
+        *unknown_run = true;
     }
 }
 
@@ -108,8 +119,9 @@ void tl_spm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_v
     }
     tl_merge_queue_free(&queue);
 
+    bool unknown_run = false;
     for (int32_t i = 0; i != -1; i = symbols[i].next) {
-        emit_symbol(v, text, &symbols[i], out);
+        emit_symbol(v, text, &symbols[i], &unknown_run, out);
     }
     free(symbols);
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/unicode_norm.h"
 #include "tokenizer/vocab_internal.h"
 
 /* A piece of the input: a special token, or a stretch of text to tokenize. */
@@ -72,10 +73,10 @@ static const char *find_bytes(const char *hay, size_t hay_len, const char *needl
     return NULL;
 }
 
-/* Split one text fragment at every occurrence of special token `id`. */
+/* Split one text fragment at every occurrence of `needle`, the text of
+ * special token `id` (or another spelling of it). */
 static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_token id,
-                           fragment_vec *out) {
-    const tl_str *needle = &v->texts[id];
+                           const tl_str *needle, fragment_vec *out) {
     const uint32_t attr = v->info[id].attr;
     size_t offset = f.offset, length = f.length;
     while (length > 0) {
@@ -108,28 +109,59 @@ static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_t
     }
 }
 
+/* Splits every text fragment at `needle`, a spelling of special token id. */
+static void split_fragments(const tl_vocab *v, const char *text, tl_token id, const tl_str *needle,
+                            fragment_vec *fragments, fragment_vec *next) {
+    next->count = 0;
+    for (size_t i = 0; i < fragments->count; i++) {
+        if (fragments->items[i].token >= 0) {
+            fragment_push(next, fragments->items[i]);
+        } else {
+            split_at_token(v, text, fragments->items[i], id, needle, next);
+        }
+    }
+    fragment_vec tmp = *fragments;
+    *fragments = *next;
+    *next = tmp;
+}
+
+/* SentencePiece-style vocabularies converted from a tokenizer.json store a
+ * user-defined token of "▁"s (Gemma's "▁▁", "▁▁▁", ...) as spaces, which
+ * llama.cpp matches in the raw text; Hugging Face matches the "▁"s
+ * themselves there (and the spaces become the same token through the
+ * model). The "▁" spelling of such a token into buffer, or false. */
+static bool marker_spelling(const tl_vocab *v, tl_token id, char *buffer, size_t capacity,
+                            tl_str *spelling) {
+    const tl_str *t = &v->texts[id];
+    if (v->kind != TL_VOCAB_SPM || !(v->info[id].attr & TL_ATTR_USER_DEFINED) || t->len == 0 ||
+        3 * t->len > capacity) {
+        return false;
+    }
+    for (size_t i = 0; i < t->len; i++) {
+        if (t->ptr[i] != ' ') return false;
+        memcpy(buffer + 3 * i, "\xE2\x96\x81", 3);
+    }
+    *spelling = (tl_str){buffer, 3 * t->len};
+    return true;
+}
+
 static void partition(const tl_vocab *v, const char *text, size_t len, bool parse_special,
                       fragment_vec *fragments) {
     if (len > 0) {
         fragment_push(fragments, (fragment){-1, 0, len});
     }
     fragment_vec next = {0};
+    char spelling_buffer[3 * 64];
     for (int32_t s = 0; s < v->n_special && !fragments->failed; s++) {
         tl_token id = v->special[s];
         if (!parse_special && (v->info[id].attr & (TL_ATTR_CONTROL | TL_ATTR_UNKNOWN))) {
             continue;
         }
-        next.count = 0;
-        for (size_t i = 0; i < fragments->count; i++) {
-            if (fragments->items[i].token >= 0) {
-                fragment_push(&next, fragments->items[i]);
-            } else {
-                split_at_token(v, text, fragments->items[i], id, &next);
-            }
+        tl_str spelling;
+        if (marker_spelling(v, id, spelling_buffer, sizeof spelling_buffer, &spelling)) {
+            split_fragments(v, text, id, &spelling, fragments, &next);
         }
-        fragment_vec tmp = *fragments;
-        *fragments = next;
-        next = tmp;
+        split_fragments(v, text, id, &v->texts[id], fragments, &next);
     }
     free(next.items);
 }
@@ -251,15 +283,37 @@ static size_t fewest_tokens_of_fragments(const tl_vocab *v, const fragment_vec *
     return n;
 }
 
+/* The vocabulary's Unicode normalization (NFC) of each stretch of text, as
+ * Hugging Face normalizes the text between added tokens: the fragments are
+ * pointed into `normalized`. false when out of memory. */
+static bool normalize_fragments(const char *text, fragment_vec *fragments,
+                                tl_text_buffer *normalized) {
+    for (size_t i = 0; i < fragments->count; i++) {
+        fragment *f = &fragments->items[i];
+        if (f->token >= 0) continue;
+        size_t offset = normalized->length;
+        if (!tl_nfc_append(text + f->offset, f->length, normalized)) return false;
+        f->offset = offset;
+        f->length = normalized->length - offset;
+    }
+    return true;
+}
+
 /* All of text's tokens into out, except that it stops, with more than
  * `limit` tokens in out, once that many are certain. */
 static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
                           bool parse_special, size_t limit, tl_token_vec *out) {
     fragment_vec fragments = {0};
     partition(v, text, text_len, parse_special, &fragments);
+    tl_text_buffer normalized = {0};
+    if (v->nfc && !fragments.failed) {
+        fragments.failed = !normalize_fragments(text, &fragments, &normalized);
+        text = normalized.data ? normalized.data : "";
+    }
     if (limit != SIZE_MAX && fewest_tokens_of_fragments(v, &fragments) > limit) {
         out->count = limit + 1; /* certainly too long: nothing tokenized */
         free(fragments.items);
+        free(normalized.data);
         return;
     }
 
@@ -282,6 +336,7 @@ static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, 
         tl_token_vec_push(out, v->eos);
     }
     free(fragments.items);
+    free(normalized.data);
 }
 
 /* Copies the tokens of `out` to `tokens` when they are at most `limit`
@@ -320,7 +375,8 @@ int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, 
  * byte ends up in some token (vocab_internal.h), no token covers more bytes
  * than the longest token text (SentencePiece's escaping and BPE's byte
  * alphabet only lengthen text); whitespace is left out of the count when a
- * special token may swallow it. 0 where nothing is known. */
+ * special token may swallow it, and NFC's shrinking is allowed for. 0 where
+ * nothing is known. */
 static size_t fewest_tokens(const tl_vocab *v, const char *text, size_t len) {
     if (!v->every_byte_in_a_token || v->max_token_len == 0) {
         return 0;
@@ -331,6 +387,9 @@ static size_t fewest_tokens(const tl_vocab *v, const char *text, size_t len) {
         for (size_t i = 0; i < len; i++) {
             counted += !isspace((unsigned char)text[i]);
         }
+    }
+    if (v->nfc) {
+        counted /= TL_NFC_MAX_SHRINK;
     }
     return counted / v->max_token_len + (counted % v->max_token_len != 0);
 }

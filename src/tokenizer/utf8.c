@@ -5,6 +5,7 @@
 #include "tokenizer/utf8.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 size_t tl_utf8_len(unsigned char lead) {
     static const uint8_t lookup[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
@@ -49,6 +50,74 @@ size_t tl_utf8_decode(const char *text, size_t n, uint32_t *cp) {
     }
     *cp = 0xFFFD;
     return 1;
+}
+
+size_t tl_utf8_strict(const char *text, size_t n, bool *bad) {
+    const unsigned char *s = (const unsigned char *)text;
+    const unsigned char c = s[0];
+    *bad = false;
+    if (c < 0x80) return 1;
+    /* The length a lead byte announces and the range its second byte must
+     * fall in (narrower after E0, ED, F0, F4: no overlongs, surrogates or
+     * code points past U+10FFFF). */
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        *bad = true; /* a continuation byte, C0, C1 or F5..FF */
+        return 1;
+    }
+    for (size_t i = 1; i < need; i++) {
+        if (i == n) return 0; /* so far so good: more bytes may complete it */
+        const unsigned char b = s[i];
+        if (i == 1 ? b < lo || b > hi : !is_continuation(b)) {
+            *bad = true;
+            return i;
+        }
+    }
+    return need;
+}
+
+size_t tl_utf8_sanitize(const char *s, size_t n, bool final, char *out, size_t *used) {
+    size_t in = 0, at = 0;
+    while (in < n) {
+        bool bad;
+        size_t len = tl_utf8_strict(s + in, n - in, &bad);
+        if (len == 0) {
+            if (!final) break;
+            bad = true;
+            len = n - in;
+        }
+        if (bad) {
+            memcpy(out + at, "\xEF\xBF\xBD", 3);
+            at += 3;
+        } else {
+            memcpy(out + at, s + in, len);
+            at += len;
+        }
+        in += len;
+    }
+    *used = in;
+    return at;
+}
+
+bool tl_utf8_valid(const char *s, size_t n) {
+    for (size_t at = 0; at < n;) {
+        bool bad;
+        const size_t len = tl_utf8_strict(s + at, n - at, &bad);
+        if (len == 0 || bad) return false;
+        at += len;
+    }
+    return true;
 }
 
 size_t tl_utf8_encode(uint32_t cp, char out[4]) {

@@ -22,6 +22,7 @@
 #define KEY_SCORES "tokenizer.ggml.scores"
 #define KEY_TOKEN_TYPE "tokenizer.ggml.token_type"
 #define KEY_MERGES "tokenizer.ggml.merges"
+#define KEY_NORMALIZER "tokenizer.ggml.normalizer"
 
 void tl_token_vec_push(tl_token_vec *v, tl_token t) {
     if (v->failed) {
@@ -318,6 +319,26 @@ static tl_status read_flag(const gguf_file *f, const char *key, bool *flag, tl_e
     return TL_OK;
 }
 
+/* tokenizer.ggml.normalizer: the Unicode normalization the text gets
+ * before tokenizing, as the tokenizer.json the vocabulary came from
+ * declares it (tinyllm's importer writes it; llama.cpp's converter does
+ * not, so without the key the pre-tokenizer's default holds). */
+static tl_status read_normalizer(const gguf_file *f, bool *nfc, tl_error *err) {
+    if (gguf_find_key(f, KEY_NORMALIZER) < 0) {
+        return TL_OK;
+    }
+    const char *name = gguf_get_str(f, KEY_NORMALIZER);
+    if (!name) {
+        return tl_fail(err, TL_ERR_FORMAT, "%s: expected a string", KEY_NORMALIZER);
+    }
+    if (strcmp(name, "nfc") != 0 && strcmp(name, "none") != 0) {
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: normalizer '%s' is not supported (nfc, none)",
+                       KEY_NORMALIZER, name);
+    }
+    *nfc = strcmp(name, "nfc") == 0;
+    return TL_OK;
+}
+
 static tl_status load_special_ids(tl_vocab *v, const gguf_file *f, tl_error *err) {
     /* Default ids that do not exist in this vocabulary mean "none". */
     tl_token *defaults[] = {&v->bos, &v->eos, &v->unk, &v->sep, &v->pad, &v->mask};
@@ -474,6 +495,7 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
         v->add_sep = pre.add_sep;
         v->clean_spaces = pre.clean_spaces;
         v->ignore_merges = pre.ignore_merges;
+        v->nfc = pre.nfc;
         v->escape_whitespaces = false;
         if (pre.no_bos) {
             v->bos = -1;
@@ -503,6 +525,9 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
     }
     tl_status st = read_flag(f, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err);
     if (st == TL_OK) {
+        st = read_normalizer(f, &v->nfc, err);
+    }
+    if (st == TL_OK) {
         st = read_flag(f, "tokenizer.ggml.remove_extra_whitespaces", &v->remove_extra_whitespaces,
                        err);
     }
@@ -517,12 +542,18 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
     return read_flag(f, "tokenizer.ggml.normalizer.strip_accents", &v->strip_accents, err);
 }
 
-/* The longest token text: no token covers more bytes (tl_vocab_tokenize_bounded). */
+/* The longest token text: no token covers more bytes (tl_vocab_tokenize_bounded).
+ * A SentencePiece user-defined token of spaces also matches its "▁"
+ * spelling, three bytes a space (tokenize.c). */
 static void find_max_token_len(tl_vocab *v) {
     v->max_token_len = 0;
     for (int32_t id = 0; id < v->n_tokens; id++) {
-        if (v->texts[id].len > v->max_token_len) {
-            v->max_token_len = v->texts[id].len;
+        size_t len = v->texts[id].len;
+        if (v->kind == TL_VOCAB_SPM && (v->info[id].attr & TL_ATTR_USER_DEFINED)) {
+            len *= 3;
+        }
+        if (len > v->max_token_len) {
+            v->max_token_len = len;
         }
     }
 }
@@ -535,7 +566,9 @@ static void find_bound_properties(tl_vocab *v) {
         all_bytes = all_bytes && v->byte_token[b] >= 0;
     }
     if (v->kind == TL_VOCAB_SPM) {
-        v->every_byte_in_a_token = all_bytes || v->unk >= 0;
+        /* Without every byte's token, a run of unknown characters is one
+         * unknown token (Hugging Face's fuse_unk). */
+        v->every_byte_in_a_token = all_bytes;
     } else if (v->kind == TL_VOCAB_BPE) {
         v->every_byte_in_a_token = v->every_byte_in_a_token && all_bytes;
     } else {

@@ -64,6 +64,9 @@ struct tl_vocab {
     tl_token fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
 
     bool add_space_prefix;
+    /* Text is put in Unicode NFC before it is tokenized (tokenizer.ggml.
+     * normalizer, or the pre-tokenizer's default: Qwen2's). */
+    bool nfc;
     bool add_bos, add_eos, add_sep;
     bool clean_spaces;
 

@@ -120,6 +120,18 @@ static const char *const eog_texts[] = {"<|eot_id|>",
                                         "[e~[",
                                         NULL};
 
+/* llama.cpp makes every token with an end-of-generation text a control
+ * token, which then splits out of text with parse_special, even where the
+ * file calls it normal: right for a file that mistypes "<|im_end|>", but
+ * Qwen's "</s>" (id 128247) is an ordinary merge of its byte-level BPE
+ * vocabulary, not an added token of its tokenizer.json, and Hugging Face
+ * tokenizes the text "</s>" as "</", "s", ">". Such a token only ends
+ * generation. */
+static bool is_ordinary_piece(const tl_vocab *v, tl_token id, const char *text) {
+    return v->kind == TL_VOCAB_BPE && v->info[id].attr == TL_ATTR_NORMAL &&
+           strcmp(text, "</s>") == 0;
+}
+
 /* gpt-oss: always rendered, never control. */
 static const char *const always_rendered_texts[] = {"<|channel|>", "<|message|>", "<|start|>",
                                                     "<|constrain|>", NULL};
@@ -148,7 +160,7 @@ static bool build_eog_set(tl_vocab *v) {
         tl_token id = find_text(v, *text);
         if (id >= 0) {
             eog_add(is_eog, id);
-            make_control(v, id);
+            if (!is_ordinary_piece(v, id, *text)) make_control(v, id);
         }
     }
     for (const char *const *text = always_rendered_texts; *text; text++) {

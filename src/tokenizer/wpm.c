@@ -1,27 +1,35 @@
 /*
- * wpm.c — the WordPiece tokenizer of "bert" vocabularies, as llama.cpp
- * implements it (llm_tokenizer_wpm).
+ * wpm.c — the WordPiece tokenizer of "bert" vocabularies: Hugging Face's
+ * BertNormalizer, BertPreTokenizer and WordPiece model, with llama.cpp's
+ * token texts.
  *
- * The text is first split into words the way BERT's basic tokenizer does:
- * whitespace separates words, control characters (and U+0000, U+FFFD, which
- * is also what invalid UTF-8 decodes to) are dropped, and every punctuation
- * character, every ASCII symbol and every CJK ideograph is a word of its own.
- * With the normalizer's lower-casing each character is lower-cased; with
- * accent stripping it is first replaced by the first character of its
- * canonical decomposition and combining marks are dropped. Character
- * classes, case mappings and decompositions come from utf8proc, whose
- * Unicode data agrees with llama.cpp's tables for everything this uses.
+ * Normalizer, in Hugging Face's order: clean_text drops U+0000, U+FFFD
+ * (also what invalid UTF-8 decodes to) and every control, format, private
+ * use and surrogate character (Cc, Cf, Co, Cs; unassigned code points and
+ * noncharacters stay) except tab, newline and carriage return, and turns
+ * whitespace into word breaks; CJK ideographs become words of their own; with accent
+ * stripping the text is put in canonical decomposition (NFD: every
+ * character fully decomposed, marks in canonical order) and the nonspacing
+ * marks (Mn) are removed, while spacing marks (Mc: Devanagari, Bengali,
+ * Tamil, Thai vowel signs) and enclosing marks (Me) stay; with lower-casing
+ * each character is lower-cased. The pre-tokenizer then splits at
+ * whitespace and makes every punctuation character (Unicode P*) and every
+ * ASCII symbol a word of its own. Character classes, case mappings and
+ * decompositions come from utf8proc.
  *
  * Each word, with U+2581 in front (llama.cpp's converter writes word-initial
  * pieces as "▁piece" and continuation pieces, "##piece" in BERT's files,
  * without the "##"), is cut greedily into the longest tokens from the left;
- * if some position matches no token, the whole word becomes the unknown
- * token.
+ * if some position matches no token (a "▁" of the text inside a word
+ * matches none: it would read as a word-initial piece), or the word is
+ * longer than 100 characters (Hugging Face's max_input_chars_per_word), the
+ * whole word becomes the unknown token.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
+#include "tokenizer/unicode_norm.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
 #include "util/error.h"
@@ -45,17 +53,45 @@ static utf8proc_category_t category_of(uint32_t cp) {
     return cp <= 0x10FFFF ? utf8proc_category((utf8proc_int32_t)cp) : UTF8PROC_CATEGORY_CN;
 }
 
-/* The first code point of the canonical decomposition (llama.cpp's "NFD"
- * keeps only that one). */
-static uint32_t decomposition_head(uint32_t cp) {
-    if (cp > 0x10FFFF) {
-        return cp;
+/* clean_text: characters dropped (Hugging Face's is_control, except tab,
+ * newline, carriage return, which are whitespace). */
+static bool is_dropped(uint32_t cp) {
+    if (cp == 0 || cp == 0xFFFD || cp > 0x10FFFF) return true;
+    if (cp == '\t' || cp == '\n' || cp == '\r') return false;
+    utf8proc_category_t cat = category_of(cp);
+    return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
+           cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
+}
+
+/* The normalizer: text[0..len) into code points, whitespace as ' '. */
+static void normalize(const tl_vocab *v, const char *text, size_t len, tl_codepoints *out) {
+    for (size_t offset = 0; offset < len && !out->failed;) {
+        uint32_t cp;
+        offset += tl_utf8_decode(text + offset, len - offset, &cp);
+        if (is_dropped(cp)) continue;
+        if (is_whitespace(cp)) {
+            tl_codepoints_push(out, ' ');
+        } else if (v->strip_accents) {
+            tl_codepoints_push_decomposed(out, (int32_t)cp);
+        } else {
+            tl_codepoints_push(out, (int32_t)cp);
+        }
     }
-    utf8proc_int32_t buf[8];
-    int boundclass = 0;
-    utf8proc_ssize_t n =
-        utf8proc_decompose_char((utf8proc_int32_t)cp, buf, 8, UTF8PROC_DECOMPOSE, &boundclass);
-    return n > 0 && n <= 8 ? (uint32_t)buf[0] : cp;
+    if (v->strip_accents) {
+        tl_codepoints_canonical_order(out);
+        size_t kept = 0;
+        for (size_t i = 0; i < out->count; i++) {
+            if (category_of((uint32_t)out->items[i]) != UTF8PROC_CATEGORY_MN) {
+                out->items[kept++] = out->items[i];
+            }
+        }
+        out->count = kept;
+    }
+    if (v->lowercase) {
+        for (size_t i = 0; i < out->count; i++) {
+            out->items[i] = utf8proc_tolower(out->items[i]);
+        }
+    }
 }
 
 /* Words as spans of a normalized copy of the text. */
@@ -68,7 +104,7 @@ typedef struct word_list {
 } word_list;
 
 static void append(word_list *w, const char *bytes, size_t n) {
-    if (w->failed || n == 0) return; /* n is 0 for code points past U+10FFFF; w->text is NULL until the first bytes */
+    if (w->failed || n == 0) return; /* w->text is NULL until the first bytes */
     if (w->length + n > w->capacity) {
         size_t capacity = w->capacity ? w->capacity * 2 : 256;
         while (capacity < w->length + n) capacity *= 2;
@@ -92,35 +128,20 @@ static void finish_word(word_list *w) {
     w->word_start = w->length;
 }
 
-/* BERT's basic tokenization of text[0..len) into w. */
+/* BERT's normalizer and pre-tokenizer: text[0..len) into w. */
 static void split_words(const tl_vocab *v, const char *text, size_t len, word_list *w) {
-    for (size_t offset = 0; offset < len && !w->failed;) {
-        uint32_t cp;
-        offset += tl_utf8_decode(text + offset, len - offset, &cp);
-        if (v->strip_accents) {
-            cp = decomposition_head(cp);
-        }
-        if (is_whitespace(cp)) {
+    tl_codepoints normalized = {0};
+    normalize(v, text, len, &normalized);
+    w->failed = normalized.failed;
+    for (size_t i = 0; i < normalized.count && !w->failed; i++) {
+        uint32_t cp = (uint32_t)normalized.items[i];
+        if (cp == ' ') {
             finish_word(w);
             continue;
         }
-        utf8proc_category_t cat = category_of(cp);
-        if (cp == 0 || cp == 0xFFFD || cat == UTF8PROC_CATEGORY_CC ||
-            cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO ||
-            cat == UTF8PROC_CATEGORY_CS) {
-            continue;
-        }
-        if (v->strip_accents && (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
-                                 cat == UTF8PROC_CATEGORY_ME)) {
-            continue;
-        }
-        uint32_t out = cp;
-        if (v->lowercase && cp <= 0x10FFFF) {
-            out = (uint32_t)utf8proc_tolower((utf8proc_int32_t)cp);
-        }
         char utf8[4];
-        size_t n = tl_utf8_encode(out, utf8);
-        if (n == 0) continue; /* beyond U+10FFFF (F4 90.. and up): dropped, like U+FFFD */
+        size_t n = tl_utf8_encode(cp, utf8);
+        utf8proc_category_t cat = category_of(cp);
         bool punctuation = cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
         bool ascii_symbol =
             cp < 0x7F && cat >= UTF8PROC_CATEGORY_SM && cat <= UTF8PROC_CATEGORY_SO;
@@ -133,6 +154,7 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
         }
     }
     finish_word(w);
+    tl_codepoints_free(&normalized);
 }
 
 tl_status tl_wpm_setup(tl_vocab *v, tl_error *err) {
@@ -166,6 +188,9 @@ static tl_token longest_token(const tl_vocab *v, const char *text, size_t len, s
     return id;
 }
 
+/* Hugging Face's max_input_chars_per_word: a longer word is unknown. */
+#define MAX_WORD_CHARS 100
+
 /* Greedy longest-match of "▁" + word; the unknown token if it fails. */
 static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, char **scratch,
                           size_t *scratch_capacity, tl_token_vec *out) {
@@ -184,9 +209,14 @@ static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, 
     memcpy(w + 3, word, word_len);
 
     size_t first = out->count;
-    for (size_t i = 0; i < n; i++) {
+    size_t n_chars = 0;
+    for (size_t i = 0; i < word_len; i++) n_chars += ((unsigned char)word[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < n && n_chars <= MAX_WORD_CHARS; i++) {
         size_t j = 0;
-        tl_token id = longest_token(v, w + i, n - i, &j);
+        /* A "▁" of the text itself inside the word would read as the start
+         * of a word-initial piece; BERT's "##▁..." pieces do not exist. */
+        bool marker_inside = i > 0 && n - i >= 3 && memcmp(w + i, "\xE2\x96\x81", 3) == 0;
+        tl_token id = marker_inside ? -1 : longest_token(v, w + i, n - i, &j);
         if (id < 0) {
             out->count = first; /* discard the word's tokens */
             break;

@@ -1,11 +1,17 @@
 // chat_page.mjs — drives the web chat page of `tinyllm serve` in headless
-// Chromium (playwright-core) the way a person would: pick a model, chat with
-// streamed replies and metrics, change settings, swap models, unload from the
-// loaded-models panel, stop a long reply, retry, edit, conversations, the
-// error line and the API-key prompt. Screenshots after each stage go to
-// $ARTIFACTS. Not part of the default test run: scripts/test-browser.sh starts
-// a server with two models (a and b) and runs this with
+// Chromium (playwright-core) the way a person would: the page picks a chat
+// model (never the embedding model, listed apart) and shows the server's
+// default settings, chat with streamed replies and metrics, change settings
+// (only changed ones are sent), swap models, unload from the loaded-models
+// panel, stop a long reply, retry, edit, conversations, the error line, the
+// API-key prompt, an older server without /props, and the layout (nothing
+// clipped, the chat usable after resizing narrow and wide, no favicon 404).
+// Screenshots after each stage go to $ARTIFACTS. Not part of the default test
+// run: scripts/test-browser.sh starts a server with chat models a and b and
+// the embedding model 0-minilm, and runs this with
 //   BASE_URL=http://127.0.0.1:PORT  CHROMIUM=/usr/bin/chromium  ARTIFACTS=DIR
+//   EMBED_MODEL=0-minilm (the embedding model's file name, sorting first)
+//   A_NUM_PREDICT=200 (model a's own num_predict, from a.json beside it)
 // Prints one "ok"/"not ok" line per check and "N passed, N failed" at the end.
 
 import { mkdirSync } from "node:fs";
@@ -21,6 +27,13 @@ const BASE_URL = process.env.BASE_URL || process.argv[2];
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = process.env.ARTIFACTS || "build/browser-artifacts";
 const REPLY_TIMEOUT_MS = Number(process.env.REPLY_TIMEOUT_MS || 60000);
+const EMBED_MODEL = process.env.EMBED_MODEL || "0-minilm";
+const A_NUM_PREDICT = Number(process.env.A_NUM_PREDICT || 200);
+// The settings fields with a server default: form field -> /props params name.
+const DEFAULT_FIELDS = {
+  temperature: "temperature", top_p: "top_p", top_k: "top_k", min_p: "min_p",
+  repeat_penalty: "repeat_penalty", num_predict: "n_predict",
+};
 if (!BASE_URL) {
   console.error("usage: BASE_URL=http://127.0.0.1:PORT node tests/browser/chat_page.mjs");
   process.exit(2);
@@ -78,9 +91,97 @@ async function sendAndWait(page, text) {
   };
 }
 
+// Waits until the picker lists the three models and the settings show the
+// chosen model's defaults (or that /props gave none).
+async function waitForPage(page) {
+  await page.waitForFunction(() => document.querySelectorAll("#model-select option[value]:not([value=''])").length >= 3
+    && document.getElementById("settings-form").dataset.defaultsFor === document.getElementById("model-select").value,
+  null, { timeout: 15000 });
+}
+
+// The server's defaults for `model` (GET /props?model=), the settings fields
+// (value, placeholder) and the names of those whose placeholder is not the
+// server's default.
+async function shownDefaults(page, model) {
+  const props = await page.evaluate(async (name) => {
+    const response = await fetch(`/props?model=${encodeURIComponent(name)}`);
+    if (!response.ok) return { status: response.status };
+    const body = await response.json();
+    return body.default_generation_settings?.params ?? { missing: "default_generation_settings.params" };
+  }, model);
+  const shown = await page.evaluate((names) => Object.fromEntries(names.map((name) => {
+    const field = document.getElementById(`set-${name}`);
+    return [name, { value: field.value, placeholder: field.placeholder }];
+  })), Object.keys(DEFAULT_FIELDS));
+  const wrong = Object.entries(DEFAULT_FIELDS).filter(([field, param]) => !(typeof props[param] === "number"
+    && Math.abs(parseFloat(shown[field].placeholder) - props[param]) < 1e-6))
+    .map(([field]) => field);
+  return { props, shown, wrong };
+}
+
 async function errorLine(page) {
   const line = page.locator("#error-line");
   return (await line.isVisible()) ? (await line.textContent()) || "" : "";
+}
+
+// Whether the element's centre is in the viewport and the element itself is
+// what a click there reaches (nothing covers it).
+function uncovered(page, selector) {
+  return page.evaluate((sel) => {
+    const element = document.querySelector(sel);
+    const r = element.getBoundingClientRect();
+    const x = r.left + r.width / 2;
+    const y = r.top + r.height / 2;
+    if (r.width === 0 || x < 0 || y < 0 || x > innerWidth || y > innerHeight) return false;
+    return element.contains(document.elementFromPoint(x, y));
+  }, selector);
+}
+
+// Resizes the window and waits until the page has switched to (or from) its
+// narrow layout.
+async function resize(page, width) {
+  await page.setViewportSize({ width, height: 800 });
+  await page.waitForFunction((narrow) => document.getElementById("app").classList.contains("narrow") === narrow,
+    width <= 900, { timeout: 5000 });
+}
+
+// What is clipped or wrapped: an option of the BOS or template select wider
+// than the select's text box, or a top-bar button on more than one line or
+// overflowing. `selects`: check the selects (the settings panel must show).
+function clippedControls(page, { selects = true } = {}) {
+  return page.evaluate((checkSelects) => {
+    const problems = [];
+    const probe = document.createElement("span");
+    probe.style.cssText = "position: absolute; visibility: hidden; white-space: pre;";
+    document.body.append(probe);
+    for (const id of checkSelects ? ["set-bos", "set-template"] : []) {
+      const select = document.getElementById(id);
+      const style = getComputedStyle(select);
+      probe.style.font = style.font;
+      const ARROW = 20; // the drop-down arrow's share of the box
+      const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - ARROW;
+      for (const option of select.options) {
+        probe.textContent = option.text;
+        const width = probe.getBoundingClientRect().width;
+        if (width > room) problems.push(`${id} cuts "${option.text}" (${width.toFixed(0)} > ${room.toFixed(0)} px)`);
+      }
+    }
+    probe.remove();
+    const topbar = document.querySelector(".topbar");
+    if (topbar.scrollWidth > topbar.clientWidth) problems.push(`the top bar overflows (${topbar.scrollWidth} > ${topbar.clientWidth} px)`);
+    for (const button of topbar.querySelectorAll(".button")) {
+      const style = getComputedStyle(button);
+      const textHeight = button.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+      const r = button.getBoundingClientRect();
+      const name = button.innerText.trim();
+      if (textHeight > 1.5 * parseFloat(style.lineHeight)) problems.push(`"${name}" wraps (${r.height} px high)`);
+      if (button.scrollWidth > button.clientWidth) problems.push(`"${name}" overflows`);
+      if (r.left < 0 || r.right > Math.min(innerWidth, topbar.getBoundingClientRect().right) + 0.5) {
+        problems.push(`"${name}" sticks out of the top bar`);
+      }
+    }
+    return problems;
+  }, selects);
 }
 
 async function run() {
@@ -92,6 +193,13 @@ async function run() {
   const page = await context.newPage();
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(String(error)));
+  // Every 404 the page gets (a missing /favicon.ico, ...), outside the stage
+  // that fakes an older server.
+  const notFound = [];
+  let expectNotFound = false;
+  page.on("response", (response) => {
+    if (response.status() === 404 && !expectNotFound) notFound.push(response.url());
+  });
   const chatBodies = [];
   page.on("request", (request) => {
     if (request.url().endsWith("/api/chat") && request.method() === "POST") {
@@ -100,17 +208,46 @@ async function run() {
   });
 
   try {
-    // 1. Load the page: the model picker fills from /api/tags.
+    // 1. Load the page: the model picker fills from /api/tags. The embedding
+    // model sorts first, but the page chooses the first chat model and lists
+    // the embedding model apart, not to be chosen.
     await page.goto(BASE_URL, { waitUntil: "load" });
-    await page.waitForFunction(() => document.querySelectorAll("#model-select option[value]:not([value=''])").length >= 2,
-      null, { timeout: 15000 });
+    await waitForPage(page);
     const modelA = await modelOption(page, "a");
     const modelB = await modelOption(page, "b");
+    const modelE = await modelOption(page, EMBED_MODEL);
     check(modelA && modelB, "model picker lists models a and b", `${modelA} ${modelB}`);
+    check(modelE && modelE < modelA, "the picker lists the embedding model, whose name sorts first", String(modelE));
+    check(await page.inputValue("#model-select") === modelA, "the page chooses the first chat model, not the embedding model",
+      await page.inputValue("#model-select"));
+    const embedOption = await page.locator("#model-select option").evaluateAll((options, name) => {
+      const option = options.find((o) => o.value === name);
+      const group = option && option.parentElement.tagName === "OPTGROUP" ? option.parentElement.label : "";
+      return option && { group, disabled: option.matches(":disabled") };
+    }, modelE);
+    check(embedOption && /^Embedding models/.test(embedOption.group) && embedOption.disabled,
+      "the embedding model is listed apart (group \"Embedding models\") and cannot be chosen", JSON.stringify(embedOption));
+    // A last-used model that is an embedding model (an older page chose it) is not taken.
+    await page.evaluate((name) => localStorage.setItem("tinyllm.model", name), modelE);
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+    check(await page.inputValue("#model-select") === modelA, "a remembered embedding model is not chosen for chat",
+      await page.inputValue("#model-select"));
+
+    // The settings start empty, showing the server's defaults (GET /props) greyed.
+    // Model a has its own max tokens (a.json beside it: {"options": {"num_predict": A_NUM_PREDICT}}).
+    const { props, shown, wrong } = await shownDefaults(page, modelA);
+    check(wrong.length === 0 && Object.values(shown).every((field) => field.value === ""),
+      "the settings show the server's defaults (GET /props?model=) as empty fields' placeholders",
+      JSON.stringify({ wrong, shown, props }));
+    check(props.repeat_penalty === 1 && parseFloat(shown.repeat_penalty.placeholder) === 1,
+      "the repeat-penalty default is 1.0 (off), as in the CLI", JSON.stringify({ props: props.repeat_penalty, shown: shown.repeat_penalty }));
+    check(props.n_predict === A_NUM_PREDICT && parseFloat(shown.num_predict.placeholder) === A_NUM_PREDICT,
+      `model a's own default shows (max tokens ${A_NUM_PREDICT}, from a.json)`, JSON.stringify(shown.num_predict));
     await screenshot(page, "loaded");
 
-    // 2. Pick model a, send a message, get a streamed reply with metrics.
-    await page.selectOption("#model-select", modelA);
+    // 2. The first message, settings untouched, goes to model a and is answered
+    // with a streamed reply and metrics; the request leaves the defaults out.
     const first = await sendAndWait(page, "Hello! Tell me a story.");
     check(first.text.trim().length > 0, "model a streams a non-empty reply", JSON.stringify(first.text.slice(0, 80)));
     check(/tokens\/s/.test(first.metrics) && /ms\/token/.test(first.metrics), "metrics show tokens/s and ms/token", first.metrics);
@@ -118,7 +255,9 @@ async function run() {
     check(/prompt \d+ tokens/.test(first.metrics), "metrics show the prompt tokens", first.metrics);
     check(first.meta.startsWith("a"), "the reply is labelled with model a", first.meta);
     check(chatBodies.at(-1)?.model === modelA && chatBodies.at(-1)?.stream === true, "the request goes to model a, streamed");
-    check((await errorLine(page)) === "", "no error line after a good reply");
+    const sentDefaults = Object.keys(chatBodies.at(-1)?.options || {}).filter((name) => name in DEFAULT_FIELDS);
+    check(sentDefaults.length === 0, "unchanged settings are left out of the request", JSON.stringify(chatBodies.at(-1)?.options));
+    check((await errorLine(page)) === "", "no error line after a good reply", await errorLine(page));
     await screenshot(page, "first-reply");
 
     // 3. Settings: temperature 0, max tokens 16, template and BOS; persisted.
@@ -128,7 +267,7 @@ async function run() {
     await page.selectOption("#set-bos", "true");
     await page.fill("#set-system", "You are terse.");
     await page.reload({ waitUntil: "load" });
-    await page.waitForFunction(() => document.querySelectorAll("#model-select option").length >= 2);
+    await waitForPage(page);
     check(await page.inputValue("#set-temperature") === "0" && await page.inputValue("#set-num_predict") === "16",
       "settings survive a reload (localStorage)");
     check(await users(page).count() === 1 && await assistants(page).count() === 1,
@@ -138,6 +277,8 @@ async function run() {
     const sent = chatBodies.at(-1) || {};
     check(sent.options?.temperature === 0 && sent.options?.num_predict === 16,
       "the request carries temperature 0 and num_predict 16", JSON.stringify(sent.options));
+    check(["top_p", "top_k", "min_p", "repeat_penalty"].every((name) => !(name in (sent.options || {}))),
+      "the settings not changed are still left out", JSON.stringify(sent.options));
     check(sent.template === "chatml" && sent.options?.add_bos === true, "the request carries the template and add_bos",
       JSON.stringify({ template: sent.template, add_bos: sent.options?.add_bos }));
     check(sent.messages?.[0]?.role === "system" && sent.messages?.length === 4,
@@ -149,9 +290,15 @@ async function run() {
 
     // 4. Swap to model b: the next message goes to it.
     await page.selectOption("#model-select", modelB);
+    await page.waitForFunction((name) => document.getElementById("settings-form").dataset.defaultsFor === name, modelB);
+    const defaultsB = await shownDefaults(page, modelB);
+    check(defaultsB.wrong.length === 0 && defaultsB.props.n_predict !== A_NUM_PREDICT,
+      "after the swap the settings show model b's defaults", JSON.stringify(defaultsB));
     const third = await sendAndWait(page, "Now you, model b.");
     check(chatBodies.at(-1)?.model === modelB, "after the swap the request goes to model b");
-    check(third.meta.startsWith("b") && third.text.trim().length > 0, "model b answers", third.meta);
+    // A tiny random model may answer with white space only: count its tokens.
+    const thirdTokens = Number((/(\d+) tokens ·/.exec(third.metrics) || [])[1]);
+    check(third.meta.startsWith("b") && thirdTokens > 0, "model b answers", `${third.meta}: ${third.metrics}`);
     await screenshot(page, "model-b-reply");
 
     // 5. The loaded-models panel shows b; unload it.
@@ -166,6 +313,10 @@ async function run() {
     check(chatBodies.some((b) => b.model === modelB && b.keep_alive === 0 && b.messages?.length === 0),
       "Unload sends keep_alive 0 with no messages");
     await screenshot(page, "unloaded-b");
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+    check(await page.inputValue("#model-select") === modelB, "after a reload the last used model (b) is chosen",
+      await page.inputValue("#model-select"));
 
     // 6. Stop a long reply: the partial text stays.
     await page.fill("#set-num_predict", "-1");
@@ -295,7 +446,101 @@ async function run() {
     check(pageErrors.length === 0, "no JavaScript errors on the page", pageErrors.join(" | "));
     await screenshot(page, "final");
 
-    // 12. Dark colour scheme and a narrow screen (for the eye: screenshots only).
+    // 12. An older server without /props and /api/show capabilities: the
+    // fields say "server default", every model is listed for chat.
+    expectNotFound = true;
+    const gone = (route) => route.fulfill({ status: 404, contentType: "application/json", body: '{"error":"not found"}' });
+    await page.route("**/props*", gone);
+    await page.route("**/api/show", gone);
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+    check(await page.getAttribute("#set-repeat_penalty", "placeholder") === "server default"
+      && await page.inputValue("#set-repeat_penalty") === "", "without /props the fields fall back to \"server default\"");
+    check(await page.locator("#model-select optgroup").count() === 0
+      && await page.locator(`#model-select option[value="${modelE}"]:not(:disabled)`).count() === 1,
+    "without capabilities every model is listed for chat");
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    expectNotFound = false;
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+
+    // Settings saved by the older page (every field, its defaults included):
+    // its defaults give way to the server's, what the user chose stays.
+    const savedSettings = await page.evaluate(() => localStorage.getItem("tinyllm.settings.v2"));
+    await page.evaluate(() => {
+      localStorage.removeItem("tinyllm.settings.v2");
+      localStorage.setItem("tinyllm.settings", JSON.stringify({
+        system: "", temperature: 0.8, top_p: 0.95, top_k: 20, min_p: 0.05, repeat_penalty: 1.1, num_predict: 256,
+        seed: "", bos: "", template: "", keep_alive: "",
+      }));
+    });
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+    const migrated = await page.evaluate(() => ["temperature", "top_k", "repeat_penalty", "num_predict"]
+      .map((name) => document.getElementById(`set-${name}`).value).join(","));
+    check(migrated === ",20,,", "the older page's saved defaults (repeat penalty 1.1) give way to the server's; a chosen top-k stays",
+      migrated);
+    await page.evaluate((saved) => {
+      localStorage.removeItem("tinyllm.settings");
+      localStorage.setItem("tinyllm.settings.v2", saved);
+    }, savedSettings);
+    await page.reload({ waitUntil: "load" });
+    await waitForPage(page);
+
+    // 13. Layout: the BOS and template selects and the top-bar buttons are not
+    // clipped or wrapped, wide, medium or narrow (with the settings overlay open).
+    for (const width of [1400, 960, 901, 420]) {
+      await resize(page, width);
+      // The top bar first: on narrow screens the settings overlay covers it.
+      const problems = await clippedControls(page, { selects: width > 900 });
+      if (width <= 900) {
+        await page.click("#toggle-panel");
+        await page.locator("#set-bos").waitFor({ state: "visible" });
+        problems.push(...await clippedControls(page));
+      }
+      check(problems.length === 0, `nothing clipped or wrapped at ${width} px`, problems.join("; "));
+      await screenshot(page, `layout-${width}`);
+      if (width <= 900) {
+        check(!(await uncovered(page, "#prompt")), `at ${width} px the settings open as an overlay over the chat`);
+        await page.mouse.click(10, 400); // the backdrop, left of the overlay
+        check(!(await page.locator("#panel").isVisible()), "a click beside the overlay closes it");
+      }
+    }
+
+    // Narrow, wide, narrow: the chat input is never covered.
+    await resize(page, 1400);
+    check(await page.locator("#panel").isVisible() && await page.locator("#sidebar").isVisible(),
+      "wide: both side columns show");
+    await resize(page, 420);
+    check(await uncovered(page, "#prompt") && await uncovered(page, "#send"), "narrow: the chat input is not covered");
+    await page.click("#toggle-panel");
+    check(await page.locator("#panel").isVisible(), "narrow: the settings open");
+    await resize(page, 1400);
+    check(await uncovered(page, "#prompt") && await page.locator("#panel").isVisible(),
+      "wide again: the chat input is not covered, the settings column shows");
+    await resize(page, 420);
+    check(await uncovered(page, "#prompt") && !(await page.locator("#panel").isVisible())
+      && !(await page.locator("#sidebar").isVisible()), "narrow again: the side panels are closed, the chat input not covered");
+    await screenshot(page, "narrow-again");
+    await page.click("#toggle-sidebar");
+    check(await page.locator("#sidebar").isVisible(), "narrow: the conversations open");
+    await page.locator("[data-testid=conversation] .conversation-open").first().click();
+    check(!(await page.locator("#sidebar").isVisible()) && await uncovered(page, "#prompt"),
+      "choosing a conversation closes the overlay");
+    await resize(page, 1400);
+
+    // The icon is inline or served: no /favicon.ico 404.
+    const icon = await page.evaluate(async () => {
+      const link = document.querySelector("link[rel~=icon]");
+      if (!link) return null;
+      const response = await fetch(link.href).catch(() => null);
+      return { href: link.getAttribute("href").slice(0, 40), ok: Boolean(response && response.ok) };
+    });
+    check(icon && icon.ok, "the page names an icon that loads", JSON.stringify(icon));
+    check(notFound.length === 0, "no request of the page is answered 404 (favicon included)", notFound.join(" "));
+    check(pageErrors.length === 0, "no JavaScript errors on the page (layout stages)", pageErrors.join(" | "));
+
+    // 14. Dark colour scheme and a narrow screen (for the eye: screenshots only).
     await page.emulateMedia({ colorScheme: "dark" });
     await screenshot(page, "dark");
     await page.setViewportSize({ width: 420, height: 800 });

@@ -1,16 +1,23 @@
 // mock_server.mjs — a stand-in for `tinyllm serve` to develop and test the
 // web chat page (web/) without the C server: serves web/ at / and fakes the
-// Ollama endpoints the page uses (/api/tags, /api/ps, /api/chat streamed as
-// NDJSON, unloading with keep_alive 0, 401 without the API key). It prints the
+// endpoints the page uses (/api/tags, /api/show with capabilities, /api/ps,
+// /api/chat streamed as NDJSON, unloading with keep_alive 0, 401 without the
+// API key, and llama-server's GET /props with the default generation
+// settings). Embedding models (--embed-models) are listed but refuse to chat.
+// It prints the
 // same "listening" line as the real server so scripts/test-browser.sh --mock
 // can use it in its place. A dev aid only: no test of the default run uses it.
 //
 //   node tests/browser/mock_server.mjs [--port 0] [--models a,b]
-//        [--api-key KEY] [--token-ms 20]
+//        [--embed-models e] [--options NAME=JSON]... [--api-key KEY] [--token-ms 20]
+//
+// --options gives a model its own default options (Ollama names, as the
+// "options" of a NAME.json beside a model for the real server), e.g.
+// --options 'a={"num_predict":200}'.
 //
 // Fake replies: a user message containing "error" gets HTTP 500; one
 // containing "code" gets a fenced code block; num_predict caps the pieces
-// (-1 = 5000, for testing Stop).
+// (-1 = 5000, for testing Stop; absent = the /props default, 128).
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -26,14 +33,23 @@ const CONTENT_TYPES = {
   ".png": "image/png",
 };
 
+const fullName = (name) => (name.includes(":") ? name : `${name}:latest`);
+
 function parseArgs(argv) {
-  const args = { port: 0, host: "127.0.0.1", models: ["a", "b"], apiKey: "", tokenMs: 20 };
+  const args = { port: 0, host: "127.0.0.1", models: ["a", "b"], embedModels: [], options: {}, apiKey: "", tokenMs: 20 };
   for (let i = 0; i < argv.length; i += 1) {
     const value = argv[i + 1];
     switch (argv[i]) {
       case "--port": args.port = Number(value); i += 1; break;
       case "--host": args.host = value; i += 1; break;
       case "--models": args.models = value.split(",").filter(Boolean); i += 1; break;
+      case "--embed-models": args.embedModels = value.split(",").filter(Boolean); i += 1; break;
+      case "--options": {
+        const at = value.indexOf("=");
+        args.options[fullName(value.slice(0, at))] = JSON.parse(value.slice(at + 1));
+        i += 1;
+        break;
+      }
       case "--api-key": args.apiKey = value; i += 1; break;
       case "--token-ms": args.tokenMs = Number(value); i += 1; break;
       default:
@@ -45,7 +61,20 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const modelNames = args.models.map((name) => (name.includes(":") ? name : `${name}:latest`));
+const embedNames = args.embedModels.map(fullName);
+// Sorted like the real server's listing (by file name).
+const modelNames = [...args.models.map(fullName), ...embedNames].sort();
+// GET /props: llama-server's shape, tinyllm's defaults (repeat penalty 1 = off).
+const DEFAULT_PARAMS = { temperature: 0.8, top_k: 40, top_p: 0.95, min_p: 0.05, repeat_penalty: 1.0, n_predict: 128, seed: -1 };
+
+// A model's defaults: DEFAULT_PARAMS with its --options (num_predict is n_predict here).
+function defaultParams(model) {
+  const params = { ...DEFAULT_PARAMS };
+  for (const [name, value] of Object.entries(args.options[model] || {})) {
+    params[name === "num_predict" ? "n_predict" : name] = value;
+  }
+  return params;
+}
 const loaded = new Map(); // name -> expires_at (ms; Infinity = never)
 const FAKE_SIZE = 3 * 1024 * 1024;
 
@@ -102,16 +131,30 @@ function replyPieces(prompt, count, seed) {
   return pieces.slice(0, count);
 }
 
-async function handleChat(req, res) {
+// The JSON body of a POST naming a model, and the model's full name; null
+// after answering 400 or 404.
+async function readModelRequest(req, res) {
   let body;
   try {
     body = JSON.parse(await readBody(req));
   } catch {
-    return sendJson(res, 400, { error: "invalid JSON body" });
+    sendJson(res, 400, { error: "invalid JSON body" });
+    return null;
   }
   const model = findModel(body.model);
-  if (!model) return sendJson(res, 404, { error: `model "${body.model}" not found` });
+  if (!model) {
+    sendJson(res, 404, { error: `model "${body.model}" not found` });
+    return null;
+  }
+  return { body, model };
+}
+
+async function handleChat(req, res) {
+  const request = await readModelRequest(req, res);
+  if (!request) return;
+  const { body, model } = request;
   if (!Array.isArray(body.messages)) return sendJson(res, 400, { error: "\"messages\" must be an array" });
+  if (embedNames.includes(model)) return sendJson(res, 400, { error: `"${model}" is an embedding model: it cannot chat` });
   const keepMs = keepAliveMs(body.keep_alive);
   if (keepMs === null) return sendJson(res, 400, { error: `bad keep_alive "${body.keep_alive}"` });
   const createdAt = () => new Date().toISOString();
@@ -132,7 +175,7 @@ async function handleChat(req, res) {
   const wasLoaded = loaded.has(model);
   loaded.set(model, Infinity); // busy: never expires while generating
   const options = body.options || {};
-  let limit = Number.isFinite(options.num_predict) ? options.num_predict : 128;
+  let limit = Number.isFinite(options.num_predict) ? options.num_predict : defaultParams(model).n_predict;
   if (limit < 0) limit = 5000;
   const pieces = replyPieces(prompt, limit, options.temperature === 0 ? 1 : options.seed ?? Date.now());
   const promptTokens = body.messages.reduce((n, m) => n + String(m.content).split(/\s+/).length + 4, 0);
@@ -187,9 +230,32 @@ async function serveStatic(path, res) {
   }
 }
 
+function handleProps(url, res) {
+  const name = url.searchParams.get("model");
+  const model = name === null ? null : findModel(name);
+  if (name !== null && !model) return sendJson(res, 404, { error: `model "${name}" not found` });
+  return sendJson(res, 200, {
+    default_generation_settings: { n_ctx: 2048, params: defaultParams(model) },
+    total_slots: 1, model_path: model ? `${model}.gguf` : "", build_info: "mock",
+  });
+}
+
+async function handleShow(req, res) {
+  const request = await readModelRequest(req, res);
+  if (!request) return;
+  const embedding = embedNames.includes(request.model);
+  return sendJson(res, 200, {
+    modelfile: "", parameters: "", template: embedding ? "" : "{{ .Prompt }}",
+    details: { format: "gguf", family: embedding ? "bert" : "llama" },
+    model_info: {}, capabilities: [embedding ? "embedding" : "completion"],
+  });
+}
+
 const server = createServer(async (req, res) => {
-  const { pathname } = new URL(req.url, "http://mock");
+  const url = new URL(req.url, "http://mock");
+  const { pathname } = url;
   try {
+    if (pathname === "/props" && req.method === "GET") return handleProps(url, res);
     if (pathname.startsWith("/api/")) {
       if (args.apiKey && req.headers.authorization !== `Bearer ${args.apiKey}`) {
         return sendJson(res, 401, { error: "missing or wrong API key" });
@@ -199,7 +265,10 @@ const server = createServer(async (req, res) => {
         return sendJson(res, 200, {
           models: modelNames.map((name) => ({
             name, model: name, modified_at: new Date(0).toISOString(), size: FAKE_SIZE, digest: "0".repeat(64),
-            details: { format: "gguf", family: "llama", parameter_size: "4M", quantization_level: "Q8_0" },
+            details: {
+              format: "gguf", family: embedNames.includes(name) ? "bert" : "llama",
+              parameter_size: "4M", quantization_level: "Q8_0",
+            },
           })),
         });
       }
@@ -214,6 +283,7 @@ const server = createServer(async (req, res) => {
         });
       }
       if (pathname === "/api/chat" && req.method === "POST") return await handleChat(req, res);
+      if (pathname === "/api/show" && req.method === "POST") return await handleShow(req, res);
       return sendJson(res, 404, { error: `no route ${req.method} ${pathname}` });
     }
     if (req.method !== "GET") return sendJson(res, 405, { error: "method not allowed" });

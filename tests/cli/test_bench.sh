@@ -17,6 +17,17 @@ check='["pp","tg"].every(k => { const s = j[k].tokens_per_s; return s.min > 0 &&
 [ "$(json_get "$TMP/kv.json" 'j.kv_cache.key + " " + j.kv_cache.value')" = "f32 f32" ] && pass "bench --cache-type-k/-v" \
   || fail "bench --cache-type-k/-v: $(cat "$TMP/kv.json")"
 
+# The context options of `run`: -c (default: what the tests need), -b, the KV cache types in any case.
+"$TINYLLM" bench -m "$M" -p 8 -n 4 -r 1 -t 1 -c 64 -b 4 --cache-type-k F32 --cache-type-v F32 --json >"$TMP/c.json" 2>"$TMP/c.err"
+[ "$(json_get "$TMP/c.json" '[j.n_ctx, j.n_batch, j.kv_cache.key, j.kv_cache.value].join(" ")' 2>/dev/null)" = "64 4 f32 f32" ] \
+  && pass "bench -c -b --cache-type-k/-v" || fail "bench context options: $(cat "$TMP/c.json" "$TMP/c.err")"
+[ "$(json_get "$TMP/b.json" '[j.n_ctx, j.n_batch].join(" ")')" = "17 512" ] && pass "bench context defaults to the tests' need" \
+  || fail "bench default n_ctx: $(cat "$TMP/b.json")"
+expect_error "bench -c too small" "^tinyllm bench: -c 8 is too small for the tests: they need 17 tokens" -- \
+  "$TINYLLM" bench -m "$M" -p 16 -n 4 -r 1 -c 8
+"$TINYLLM" bench -m "$M" -p 8 -n 4 -r 1 -t 1 -c 32 | grep -q "context 32, KV cache f16/f16" && pass "bench text: context" \
+  || fail "bench text without the context size"
+
 # -n 0 skips tg; --ttft adds the time to first token.
 "$TINYLLM" bench -m "$M" -p 8 -n 0 -r 1 -t 1 --ttft --json >"$TMP/p.json" || fail "bench -n 0 exited $?"
 [ "$(json_get "$TMP/p.json" '[j.pp.tokens, j.tg === undefined, j.ttft_ms_128 > 0].join(" ")')" = "8 true true" ] \
@@ -30,7 +41,7 @@ expect_error "bench on a missing file" "cannot open" -- "$TINYLLM" bench -m "$TM
 expect_error "bench -r 0" "--repetitions must be between 1" -- "$TINYLLM" bench -m "$M" -r 0
 expect_error "bench -p -1" "--n-prompt must be between 0" -- "$TINYLLM" bench -m "$M" -p -1
 expect_error "bench -n abc" "--n-gen expects an integer" -- "$TINYLLM" bench -m "$M" -n abc
-expect_error "bench -b 0" "--batch-size must be between 1" -- "$TINYLLM" bench -m "$M" -b 0
+expect_error "bench -b -1" "^tinyllm bench: --batch-size must be between 0 and 1048576, got '-1'$" -- "$TINYLLM" bench -m "$M" -b -1
 expect_error "bench -t 1000" "--threads must be between 0" -- "$TINYLLM" bench -m "$M" -t 1000
 expect_error "bench bad cache type" "--cache-type-k must be f32, f16 or q8_0" -- "$TINYLLM" bench -m "$M" --cache-type-k q4_0
 expect_error "bench -p 0 -n 0" "nothing to measure" -- "$TINYLLM" bench -m "$M" -p 0 -n 0

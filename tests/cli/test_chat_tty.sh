@@ -57,6 +57,32 @@ then pass "/save writes the conversation as JSON"
 else fail "/save: $(cat "$TMP/conv.json" 2>/dev/null)"
 fi
 
+# /set n-predict (as -n; -1 = no limit) limits the next reply; a sampling /set keeps the seed in use
+# (a random one here) unless the seed is what changes.
+session settings "/settings
+/set temp 0.2
+/settings
+/set n-predict 3
+/set n-predict -2
+/set n-predict many
+Hello there
+/set n-predict -1
+/settings
+/set seed 7
+/settings
+/quit" "${CMD[@]}"
+out=$(cat "$TMP/settings.txt")
+seeds=$(grep -oE '^temp .*, seed [0-9]+' "$TMP/settings.txt" | grep -oE '[0-9]+$' | tr '\n' ' ')
+read -r seed1 seed2 seed3 seed4 <<<"$seeds"
+[ -n "${seed3:-}" ] && [ "$seed1" = "$seed2" ] && [ "$seed2" = "$seed3" ] && [ "${seed4:-}" = 7 ] \
+  && pass "/set temp keeps the seed; /set seed changes it" || fail "seeds '$seeds': $out"
+shows settings '^temp 0.2, ' && pass "/settings prints 0.2 as 0.2" || fail "/settings temp: $out"
+shows settings '^n-predict = 3$' && shows settings "^bad value for n-predict: '-2'" &&
+  shows settings "^bad value for n-predict: 'many'" && pass "/set n-predict" || fail "/set n-predict: $out"
+grep -qE '^\[3 tokens, ' "$TMP/settings.txt" && pass "/set n-predict 3 limits the reply" || fail "reply length: $out"
+shows settings '^n-predict = -1$' && shows settings '^temp 0.2, .*, n-predict -1, ' && pass "/set n-predict -1" ||
+  fail "/set n-predict -1: $out"
+
 # /model: a bad file changes nothing; a good one continues the same conversation (evaluated whole).
 "$TINYLLM" synth --preset smollm2-135m --tiny --type q8_0 -o "$TMP/other.gguf" >/dev/null 2>&1 ||
   fail "synth the second model"

@@ -71,11 +71,57 @@ cmp -s "$TMP/cut.txt" "$TMP/short.txt" && pass "truncation keeps [SEP]" || fail 
 grep -q "input 0 truncated from 11 to 8 tokens" "$TMP/cut.err" && [ "$(wc -l <"$TMP/cut.err")" = 1 ] \
   && pass "truncation notice" || fail "notice: $(cat "$TMP/cut.err")"
 
-# Decoder-only models work too (their hidden states; pooling as asked).
-if [ -e "$SHARED/models/stories260K.gguf" ]; then
-  "$TINYLLM" embed -m "$SHARED/models/stories260K.gguf" --pooling mean "Once upon a time" >"$TMP/dec.txt" \
+# Decoder-only models work too (their hidden states): a model that names no pooling gives one vector
+# per input, its last token's (as embedding servers pool causal models), unless --pooling none.
+D=$SHARED/models/stories260K.gguf
+if [ -e "$D" ]; then
+  "$TINYLLM" embed -m "$D" --pooling mean "Once upon a time" >"$TMP/dec.txt" \
     && [ "$(wc -w <"$TMP/dec.txt")" = 64 ] && pass "decoder model" || fail "decoder model: $(head -c 200 "$TMP/dec.txt")"
+  "$TINYLLM" embed -m "$D" "Once upon a time" "Lily" >"$TMP/dec-default.txt"
+  [ "$(wc -l <"$TMP/dec-default.txt") $(head -1 "$TMP/dec-default.txt" | wc -w)" = "2 64" ] \
+    && pass "decoder: one vector per input by default" || fail "decoder default: $(wc -l <"$TMP/dec-default.txt") lines"
+  "$TINYLLM" embed -m "$D" --pooling last "Once upon a time" "Lily" >"$TMP/dec-last.txt"
+  cmp -s "$TMP/dec-default.txt" "$TMP/dec-last.txt" && pass "decoder default is last-token pooling" \
+    || fail "decoder default differs from --pooling last"
+  "$TINYLLM" embed -m "$D" --json "Lily" >"$TMP/dec.json"
+  [ "$(json_get "$TMP/dec.json" '[j.pooling, j.data[0].embedding.length].join(" ")')" = "last 64" ] \
+    && pass "decoder --json pooling last" || fail "decoder --json: $(head -c 200 "$TMP/dec.json")"
+  "$TINYLLM" embed -m "$D" --pooling none "Once upon a time" >"$TMP/dec-none.txt"
+  [ "$(wc -l <"$TMP/dec-none.txt")" = 5 ] && pass "decoder --pooling none: a row per token" \
+    || fail "decoder --pooling none: $(wc -l <"$TMP/dec-none.txt") lines"
+  # The server gives the same vector, one per input, on both APIs (needs curl).
+  "$TINYLLM" serve --port 0 -m "$D" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+  SERVER=$!
+  trap 'kill $SERVER 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+  URL=
+  listening() { URL=$(grep -oE 'http://[^ ]+:[0-9]+' "$TMP/serve.out" | head -1); [ -n "$URL" ]; }
+  if ! command -v curl >/dev/null; then
+    echo "skip: curl is not installed (server embeddings)"
+  elif wait_for --pid $SERVER 60 listening; then
+    curl -s "$URL/v1/embeddings" -d '{"model":"stories260K","input":["Once upon a time","Lily"]}' >"$TMP/openai.json"
+    curl -s "$URL/api/embed" -d '{"model":"stories260K","input":["Once upon a time","Lily"]}' >"$TMP/ollama.json"
+    same_as_cli() { # FILE JS-EXPR-FOR-THE-VECTORS
+      node -e "
+        const fs = require('fs'), j = JSON.parse(fs.readFileSync('$1', 'utf8'));
+        const cli = fs.readFileSync('$TMP/dec-default.txt', 'utf8').trim().split('\n').map(l => l.split(' ').map(Number));
+        const got = $2;
+        console.log(got.length === 2 && got.every((v, i) => v.length === 64 && v.every((x, k) => Math.abs(x - cli[i][k]) < 1e-5)));"
+    }
+    [ "$(same_as_cli "$TMP/openai.json" 'j.data.map(d => d.embedding)')" = true ] \
+      && pass "server /v1/embeddings: the CLI's vectors" || fail "/v1/embeddings: $(head -c 300 "$TMP/openai.json")"
+    [ "$(same_as_cli "$TMP/ollama.json" 'j.embeddings')" = true ] \
+      && pass "server /api/embed: the CLI's vectors" || fail "/api/embed: $(head -c 300 "$TMP/ollama.json")"
+  else
+    fail "the server did not start: $(cat "$TMP/serve.err")"
+  fi
+  kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null
 fi
+
+# The context options of `run`: -b and the KV cache types are taken (an encoder keeps no KV cache).
+"$TINYLLM" embed -m "$M" -b 4 --cache-type-k F32 --cache-type-v f32 "Hello world" "The quick brown fox jumps over the lazy dog." \
+  >"$TMP/ctx.txt" && cmp -s "$TMP/ctx.txt" "$TMP/two.txt" && pass "embed -b and --cache-type-k/-v" || fail "embed context options"
+expect_error "embed: bad cache type" "^tinyllm embed: --cache-type-v must be f32, f16 or q8_0, got 'q4_0'" -- \
+  "$TINYLLM" embed -m "$M" --cache-type-v q4_0 "Hello"
 
 "$TINYLLM" embed --help >"$TMP/help.txt" && grep -q -- "--pooling" "$TMP/help.txt" && grep -q "usage: tinyllm embed" "$TMP/help.txt" \
   && pass "--help" || fail "--help"

@@ -15,6 +15,22 @@ expect_error "both prompts" "not both" -- "$TINYLLM" run -m "$M" -p hi -f /dev/n
 expect_error "missing prompt file" "cannot open prompt file" -- "$TINYLLM" run -m "$M" -f "$TMP/nope.txt"
 expect_error "missing model" "nope.gguf" -- "$TINYLLM" run -m "$TMP/nope.gguf" -p hi
 expect_error "not gguf" "bad magic|not a GGUF" -- "$TINYLLM" run -m "$0" -p hi
+# A file from before GGUF says what it is and how to convert it.
+G=$SHARED/models/tinyllama-v0-5m-ggjtv3-q4_0.bin
+if [ -e "$G" ]; then
+  expect_error "legacy GGJT v3 file" "^tinyllm run: $G: legacy GGJT v3 file \(pre-GGUF llama.cpp format\); convert it to GGUF with llama.cpp's convert_llama_ggml_to_gguf.py$" -- \
+    "$TINYLLM" run -m "$G" -p hi
+  expect_error "legacy file: info" "legacy GGJT v3 file" -- "$TINYLLM" info -m "$G"
+else
+  echo "skip: $G absent (legacy GGJT test)"
+fi
+# Limits print as whole numbers, not 1.04858e+06 or 1e+09.
+expect_error "integer limit" "^tinyllm run: --ctx-size must be between 0 and 1048576, got '-5'$" -- "$TINYLLM" run -m "$M" -p hi -c -5
+expect_error "integer limit 1e9" "^tinyllm run: --n-predict must be between -1 and 1000000000, got '-2'$" -- "$TINYLLM" run -m "$M" -p hi -n -2
+expect_error "decimal limit" "^tinyllm run: --top-p must be between 0 and 1, got '2'$" -- "$TINYLLM" run -m "$M" -p hi --top-p 2
+# Type names in any case (as llama-quantize writes them).
+expect_error "cache type in capitals" "multiple of 32" -- "$TINYLLM" run -m "$M" -p hi --cache-type-v Q8_0
+expect_error "bad cache type in capitals" "got 'Q4_K'" -- "$TINYLLM" run -m "$M" -p hi --cache-type-k Q4_K
 expect_error "info on missing" "nope.gguf" -- "$TINYLLM" info -m "$TMP/nope.gguf"
 expect_error "bad cache type" "\-\-cache-type-k must be f32, f16 or q8_0, got 'q4_k'" -- "$TINYLLM" run -m "$M" -p hi --cache-type-k q4_k
 expect_error "q8_0 cache on small heads" "multiple of 32" -- "$TINYLLM" run -m "$M" -p hi --cache-type-v q8_0

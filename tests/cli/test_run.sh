@@ -36,6 +36,31 @@ cmp -s "$TMP/t1.txt" "$TMP/t2.txt" && pass "threads agree" || fail "-t 1 and -t 
   && pass "json text is the golden prefix" || fail "json text: $(cat "$TMP/run.json")"
 [ "$(json_get "$TMP/run.json" 'typeof j.timings.predicted_per_second')" = "number" ] && pass "json timings" || fail "json timings"
 
+# --json and the plain text are valid UTF-8 whatever bytes the model emits: byte tokens (id 3 + byte) pushed
+# up by --logit-bias form characters, broken sequences (U+FFFD) and ones cut by -n at every point.
+BYTES="--logit-bias 231+100 --logit-bias 192+100 --logit-bias 163+100 --logit-bias 173+100 --logit-bias 243+100"
+cat >"$TMP/utf8.js" <<'EOF'
+// utf8.js FILE... : each file must be valid UTF-8 (and JSON when it ends in .json); prints how many hold U+FFFD.
+const fs = require('fs');
+let replaced = 0;
+for (const file of process.argv.slice(2)) {
+  const text = new TextDecoder('utf-8', {fatal: true}).decode(fs.readFileSync(file)); // throws on a bad byte
+  const value = file.endsWith('.json') ? JSON.parse(text).text : text;
+  if (value.includes('\uFFFD')) replaced++;
+}
+console.log(replaced);
+EOF
+files=()
+for n in 1 2 3 4 5 6 7 8 9 10; do
+  # shellcheck disable=SC2086
+  "$TINYLLM" run -m "$M" -p "Once" -n $n --temp 1 -s 5 $BYTES --json >"$TMP/bytes$n.json" 2>/dev/null
+  "$TINYLLM" run -m "$M" -p "Once" -n $n --temp 1 -s 5 $BYTES >"$TMP/bytes$n.txt" 2>/dev/null
+  files+=("$TMP/bytes$n.json" "$TMP/bytes$n.txt")
+done
+replaced=$(node "$TMP/utf8.js" "${files[@]}" 2>&1)
+[[ "$replaced" =~ ^[0-9]+$ ]] && [ "$replaced" -gt 0 ] && pass "byte tokens: --json and text are valid UTF-8 at every cut" ||
+  fail "byte tokens: not valid UTF-8 / JSON ($replaced)"
+
 # --ignore-eos keeps going; without it a story ends at EOS before 2000 tokens.
 n=$("$TINYLLM" run -m "$M" -p "Once" -n 300 --temp 0 --ignore-eos --json 2>/dev/null | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).tokens.length))")
 [ "$n" = "300" ] && pass "--ignore-eos generates all tokens" || fail "--ignore-eos produced $n tokens"

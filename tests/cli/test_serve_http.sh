@@ -1,6 +1,7 @@
-# tinyllm serve, its HTTP layer end to end: the web page, the API key (401), the body limit (413), CORS
-# headers and preflights, JSON 404s for unknown paths, SIGTERM, and every bad option as one line with
-# exit code 1. HTTP requests go through node's http module (no npm packages).
+# tinyllm serve, its HTTP layer end to end: the web page and its icon, the API key (401), the body limit
+# (413), CORS headers and preflights, JSON 404s for unknown paths, the request log (text, json, --quiet),
+# SIGTERM, and every bad option as one line with exit code 1. HTTP requests go through node's http module
+# (no npm packages).
 source "$(dirname "$0")/lib.sh"
 need_shared models/stories260K.gguf
 M=$SHARED/models/stories260K.gguf
@@ -36,7 +37,8 @@ const http = require('http');
 const fs = require('fs');
 const [out, port, method, path, headersJson, bodyBytes, mode] = process.argv.slice(2);
 const headers = JSON.parse(headersJson || '{}');
-const body = bodyBytes ? 'a'.repeat(+bodyBytes) : null;
+// BODY_BYTES that start with '{' are the body itself (JSON).
+const body = bodyBytes ? (bodyBytes.startsWith('{') ? bodyBytes : 'a'.repeat(+bodyBytes)) : null;
 if (body !== null && mode !== 'chunked') headers['Content-Length'] = body.length;
 const wanted = ['content-type', 'access-control-allow-origin', 'vary', 'access-control-allow-methods',
                 'access-control-allow-headers'];
@@ -75,6 +77,9 @@ if start_server plain -m "$M"; then
   [ "$STATUS" = 200 ] && [[ "$H_content_type" == text/html* ]] && pass "GET /index.html" || fail "GET /index.html: $(answer)"
   request HEAD /
   [ "$STATUS" = 200 ] && pass "HEAD /" || fail "HEAD /: $(answer)"
+  request GET /favicon.ico
+  [ "$STATUS" = 200 ] && [ "$H_content_type" = image/svg+xml ] && [[ "$BODY" == "<svg "* ]] &&
+    pass "GET /favicon.ico is an SVG icon" || fail "favicon: $(answer)"
   request GET /no/such/page
   [ "$STATUS" = 404 ] && [ "$ERROR" = "no such endpoint: GET /no/such/page" ] && [[ "$H_content_type" == application/json* ]] &&
     pass "unknown page: 404 JSON" || fail "unknown page: $(answer)"
@@ -137,8 +142,63 @@ if TINYLLM_API_KEY=from-env start_server env -m "$M"; then
   [ "$STATUS" = 200 ] && pass "TINYLLM_API_KEY accepted" || fail "env key: $(answer)"
 fi
 
-# Every server stops cleanly on SIGTERM, with nothing on stderr but the stop notice (sanitizer reports
-# would show up there).
+# --- the log: a line per request and per model load, as text, as JSON, or none with --quiet --------------
+GENERATE='{"model":"stories260K","prompt":"Once","raw":true,"stream":false,"options":{"num_predict":4}}'
+STREAM='{"model":"stories260K","prompt":"Once","raw":true,"options":{"num_predict":3}}'
+TEXT_LINE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z '
+# log_has NAME REGEX: the server's stderr has a line matching REGEX (a stream's line comes as it ends).
+log_has() { grep -qE "$2" "$TMP/$1.err"; }
+if start_server plain_log -m "$M"; then
+  request POST /api/generate '{}' "$GENERATE"
+  [ "$STATUS" = 200 ] || fail "generate for the log: $(answer)"
+  request POST /api/generate '{}' "$STREAM"
+  request GET /nowhere
+  wait_for 10 log_has plain_log "${TEXT_LINE}POST /api/generate model=stories260K status=200 prompt_tokens=[1-9][0-9]* generated_tokens=4 ms=[0-9.]+$" &&
+    pass "text log: a whole answer's line" || fail "text log: $(cat "$TMP/plain_log.err")"
+  wait_for 10 log_has plain_log "${TEXT_LINE}POST /api/generate model=stories260K status=200 prompt_tokens=[1-9][0-9]* generated_tokens=3 ms=" &&
+    pass "text log: a stream's line when it ends" || fail "text log, stream: $(cat "$TMP/plain_log.err")"
+  log_has plain_log "${TEXT_LINE}GET /nowhere model=- status=404 " && pass "text log: a 404" || fail "text log, 404: $(cat "$TMP/plain_log.err")"
+  log_has plain_log "${TEXT_LINE}load model=stories260K ms=[0-9.]+ memory=[0-9.]+MiB$" &&
+    pass "text log: the model load" || fail "text log, load: $(cat "$TMP/plain_log.err")"
+  kill -TERM "$PID"; wait "$PID"
+fi
+if start_server json_log -m "$M" --log-format json --keep-alive 0; then
+  request POST /api/generate '{}' "$GENERATE"
+  request POST /api/generate '{}' "$STREAM"
+  request GET /api/version
+  # Every line but the stop notice is one JSON object with the fields of its event.
+  check_json_log() {
+    node -e '
+      const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l && !l.startsWith("tinyllm serve: "));
+      const events = lines.map((l) => JSON.parse(l));
+      const time = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+      if (!events.every((e) => time.test(e.time))) throw new Error("time");
+      const requests = events.filter((e) => e.event === "request");
+      const whole = requests.find((e) => e.path === "/api/generate" && e.generated_tokens === 4);
+      const streamed = requests.find((e) => e.path === "/api/generate" && e.generated_tokens === 3);
+      const version = requests.find((e) => e.path === "/api/version");
+      const ok = whole && streamed && version && whole.method === "POST" && whole.model === "stories260K" &&
+        whole.status === 200 && whole.prompt_tokens > 0 && typeof whole.ms === "number" && streamed.status === 200 &&
+        version.model === null && version.status === 200 &&
+        events.some((e) => e.event === "load" && e.model === "stories260K" && e.ms >= 0 && e.memory > 0) &&
+        events.some((e) => e.event === "unload" && e.model === "stories260K" && e.reason === "keep_alive");
+      process.exit(ok ? 0 : 1);' "$TMP/json_log.err" 2>/dev/null
+  }
+  wait_for 10 check_json_log && pass "json log: request, load and unload objects" ||
+    fail "json log: $(cat "$TMP/json_log.err")"
+  kill -TERM "$PID"; wait "$PID"
+fi
+if start_server quiet -m "$M" --quiet; then
+  request POST /api/generate '{}' "$GENERATE"
+  [ "$STATUS" = 200 ] || fail "generate with --quiet: $(answer)"
+  request GET /nowhere
+  kill -TERM "$PID"; wait "$PID"
+  unexpected=$(grep -v "^tinyllm serve: SIGTERM received, stopping$" "$TMP/quiet.err")
+  [ -z "$unexpected" ] && pass "--quiet: no request or load lines" || fail "--quiet logged: $unexpected"
+fi
+
+# Every server stops cleanly on SIGTERM, with nothing on stderr but the stop notice and the request log
+# lines (sanitizer reports would show up there).
 for name in locked env; do
   pid=${SERVER_PID[$name]:-}
   [ -n "$pid" ] || continue
@@ -147,12 +207,13 @@ for name in locked env; do
 done
 for name in plain locked env; do
   [ -f "$TMP/$name.err" ] || continue
-  unexpected=$(grep -v "^tinyllm serve: SIGTERM received, stopping$" "$TMP/$name.err")
+  unexpected=$(grep -v "^tinyllm serve: SIGTERM received, stopping$" "$TMP/$name.err" | grep -vE "$TEXT_LINE")
   [ -z "$unexpected" ] && pass "$name server: stderr clean" || fail "$name server stderr: $unexpected"
 done
 
 # --- bad options: one line, exit 1 -------------------------------------------------------------------------
 "$TINYLLM" serve --help >"$TMP/help.txt" && grep -q -- "--keep-alive" "$TMP/help.txt" && grep -q -- "--api-key" "$TMP/help.txt" &&
+  grep -q -- "--log-format" "$TMP/help.txt" && grep -q -- "--quiet" "$TMP/help.txt" &&
   pass "--help" || fail "--help: $(cat "$TMP/help.txt")"
 expect_error "no models" "no models" -- "$TINYLLM" serve
 expect_error "missing --models dir" "--models.*$TMP/nowhere" -- "$TINYLLM" serve --models "$TMP/nowhere"
@@ -165,5 +226,6 @@ expect_error "bad --body-limit" "--body-limit" -- "$TINYLLM" serve -m "$M" --bod
 expect_error "--parallel 0" "--parallel" -- "$TINYLLM" serve -m "$M" --parallel 0
 expect_error "empty --api-key" "--api-key" -- "$TINYLLM" serve -m "$M" --api-key ""
 expect_error "unknown option" "--nope" -- "$TINYLLM" serve -m "$M" --nope
+expect_error "bad --log-format" "--log-format.*xml" -- "$TINYLLM" serve -m "$M" --log-format xml
 
 finish

@@ -21,6 +21,12 @@ cat >"$MODELS/story-sys.json" <<'EOF'
  "options": {"num_predict": 3, "temperature": 0.5}}
 EOF
 
+# A model whose NAME.json names a template file that can render tools.
+cp "$SHARED/models/stories260K.gguf" "$MODELS/story-tpl.gguf"
+echo '{"template": "story-tpl.jinja"}' >"$MODELS/story-tpl.json"
+printf '%s' '{% if tools %}Tools: {{ tools | length }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}' \
+  >"$MODELS/story-tpl.jinja"
+
 # start_server OUT ARGS...: starts `tinyllm serve --port 0 ARGS` (stdout in $TMP/OUT.out, stderr in
 # $TMP/OUT.err); sets STARTED (its pid) and STARTED_URL, read from "listening on http://HOST:PORT (N models)".
 start_server() {
@@ -36,7 +42,7 @@ trap 'kill $SERVER $SERVER2 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 start_server server -c 128 --parallel 2 --models "$MODELS" -m "$SHARED/models/stories260K.gguf"
 SERVER=$STARTED URL=$STARTED_URL
 [ -n "$URL" ] || { echo "FAIL: the server did not start: $(cat "$TMP/server.err")"; exit 1; }
-grep -q "(4 models)" "$TMP/server.out" && pass "4 models listed" || fail "listing: $(cat "$TMP/server.out")"
+grep -q "(5 models)" "$TMP/server.out" && pass "5 models listed" || fail "listing: $(cat "$TMP/server.out")"
 
 node "$(dirname "$0")/../server/api_test.mjs" "$URL" || fail "api_test.mjs (see above)"
 # Options without effect are logged once per model (api_test.mjs sends them twice).

@@ -12,6 +12,8 @@
 //   story-sys    a copy of stories260K with story-sys.json: a system prompt
 //                and options {"num_predict": 3}
 //   bert-tiny    a random-weight all-minilm-l6-v2 (an embedding model)
+//   story-tpl    a copy of stories260K whose story-tpl.json names a template
+//                file (story-tpl.jinja) that can render tools
 // Prints "ok: NAME" / "FAIL: NAME: why" per test; exits 1 if any failed.
 
 const BASE = process.argv[2];
@@ -192,16 +194,72 @@ test('POST /api/show', async () => {
   check(typeof r.json.modelfile === 'string' && r.json.modelfile.includes('FROM'), 'modelfile');
   equal(typeof r.json.parameters, 'string', 'parameters');
   equal(r.json.details.family, 'llama', 'details.family');
-  equal(r.json.model_info['general.architecture'], 'llama', 'general.architecture');
-  check(r.json.model_info['llama.context_length'] > 0, 'llama.context_length');
-  check(r.json.capabilities.includes('completion'), `capabilities ${r.json.capabilities}`);
+  equal(r.json.details.format, 'gguf', 'details.format');
+  check(/^\d+(\.\d)?[KMBT]$/.test(r.json.details.parameter_size), `parameter_size ${r.json.details.parameter_size}`);
+  check(/^[A-Z0-9_]+$/.test(r.json.details.quantization_level), `quantization ${r.json.details.quantization_level}`);
+  check(RFC3339.test(r.json.modified_at), `modified_at ${r.json.modified_at}`);
+  const info = r.json.model_info;
+  equal(info['general.architecture'], 'llama', 'general.architecture');
+  check(info['general.parameter_count'] > 100000, `general.parameter_count ${info['general.parameter_count']}`);
+  // The hyper-parameters, read from the file's metadata (not 0 as from a vocabulary-only load).
+  for (const key of ['context_length', 'embedding_length', 'block_count', 'attention.head_count',
+    'attention.head_count_kv', 'feed_forward_length']) {
+    const v = info[`llama.${key}`];
+    check(Number.isInteger(v) && v > 0, `llama.${key} = ${v}`);
+  }
+  equal(info['llama.embedding_length'], 64, 'llama.embedding_length of stories260K');
+  equal(info['llama.block_count'], 5, 'llama.block_count of stories260K');
+  check(typeof info['llama.rope.freq_base'] === 'number' || !('llama.rope.freq_base' in info), 'rope.freq_base');
+  equal(info['tokenizer.ggml.model'], 'llama', 'tokenizer.ggml.model');
+  check(Array.isArray(info['tokenizer.ggml.tokens']) && info['tokenizer.ggml.tokens'].length === 0,
+    'long arrays are [] unless verbose');
+  const verbose = await post('/api/show', { model: STORIES, verbose: true });
+  equal(verbose.json.model_info['tokenizer.ggml.tokens'].length, 512, 'verbose: the whole vocabulary');
+  equal(verbose.json.model_info['tokenizer.ggml.tokens'][1], '<s>', 'verbose: token 1');
+  equal(JSON.stringify(r.json.capabilities), '["completion"]', 'capabilities of a decoder');
+  const smol = await post('/api/show', { model: SMOL });
+  equal(smol.json.capabilities[0], 'completion', 'smol capabilities');
+  equal(smol.json.capabilities.includes('tools'), smol.json.template.includes('tools'), 'tools iff the template has them');
+  const tpl = await post('/api/show', { model: 'story-tpl' });
+  check(tpl.json.template.startsWith('{% if tools %}'), `template from the file NAME.json names: ${tpl.json.template}`);
+  equal(JSON.stringify(tpl.json.capabilities), '["completion","tools"]', 'capabilities with a tools template');
   const bert = await post('/api/show', { name: `${BERT}:latest` });
   equal(bert.status, 200, 'status with "name"');
-  check(bert.json.capabilities.includes('embedding'), `bert capabilities ${bert.json.capabilities}`);
+  equal(JSON.stringify(bert.json.capabilities), '["embedding"]', 'bert capabilities');
+  equal(bert.json.details.family, 'bert', 'bert family');
+  check(bert.json.model_info['bert.embedding_length'] > 0, 'bert.embedding_length');
   const sys = await post('/api/show', { model: SYS });
   check(/num_predict\s+3/.test(sys.json.parameters), `parameters of story-sys: ${sys.json.parameters}`);
+  check(/temperature\s+0.5/.test(sys.json.parameters), `parameters of story-sys: ${sys.json.parameters}`);
   check(typeof sys.json.system === 'string' && sys.json.system.length > 0, 'system of story-sys');
   await expectError('/api/show', { model: 'nope' }, 404, /model 'nope' not found/, 'ollama');
+});
+
+test('GET /props: the defaults a request gets, per model with ?model=', async () => {
+  const r = await get('/props');
+  equal(r.status, 200, 'status');
+  const p = r.json.default_generation_settings.params;
+  // llama.cpp's defaults (api_sampling_init), as a request that omits them gets.
+  equal(p.temperature, 0.8, 'temperature');
+  equal(p.top_k, 40, 'top_k');
+  check(Math.abs(p.top_p - 0.95) < 1e-6, `top_p ${p.top_p}`);
+  check(Math.abs(p.min_p - 0.05) < 1e-6, `min_p ${p.min_p}`);
+  equal(p.repeat_penalty, 1, 'repeat_penalty');
+  equal(p.repeat_last_n, 64, 'repeat_last_n');
+  equal(p.n_predict, -1, 'n_predict');
+  equal(p.seed, 4294967295, 'seed');
+  equal(r.json.total_slots, 2, 'total_slots (--parallel 2)');
+  for (const k of ['model_path', 'chat_template']) equal(typeof r.json[k], 'string', k);
+  const sys = await get(`/props?model=${SYS}`);
+  equal(sys.json.default_generation_settings.params.n_predict, 3, 'NAME.json num_predict');
+  equal(sys.json.default_generation_settings.params.temperature, 0.5, 'NAME.json temperature');
+  equal(sys.json.default_generation_settings.params.top_k, 40, 'other defaults stay');
+  check(sys.json.model_path.endsWith(`${SYS}.gguf`), `model_path ${sys.json.model_path}`);
+  const s = await get(`/props?model=${STORIES}`);
+  equal(s.json.default_generation_settings.n_ctx, 128, 'n_ctx (-c 128)');
+  check(s.json.chat_template.length > 0, 'chat_template');
+  const missing = await get('/props?model=nope');
+  equal(missing.status, 404, 'unknown model');
 });
 
 // ---- errors -------------------------------------------------------------------
@@ -706,6 +764,84 @@ test('keep_alive "1s" expires', async () => {
   if (Date.now() - sent < 1000) check(names.includes(`${SMOL}:latest`), 'loaded');
   await until(async () => !(await loadedNames()).includes(`${SMOL}:latest`), 30000, 'unloaded after 1 s');
   check(Date.now() - sent >= 1000, 'unloaded before its keep_alive ran out');
+});
+
+// ---- streams without empty pieces, valid UTF-8 everywhere -------------------
+
+test('streams carry no empty pieces: OpenAI only its role chunk, Ollama only the last line', async () => {
+  for (let round = 0; round < 3; round++) {
+    const chat = await stream('/v1/chat/completions', chatBody({ max_tokens: 8, stream: true, seed: round }));
+    const chunks = chat.items.slice(0, -1);
+    equal(chunks[0].choices[0].delta.role, 'assistant', 'role chunk first');
+    equal(chunks[0].choices[0].delta.content, '', 'the role chunk has content ""');
+    for (const c of chunks.slice(1, -1))
+      check(c.choices[0].delta.content?.length > 0, `an empty chat piece: ${JSON.stringify(c)}`);
+    equal(chunks[chunks.length - 1].choices[0].finish_reason, 'length', 'last chunk');
+    const completion = await stream('/v1/completions', { model: STORIES, prompt: 'Lily', max_tokens: 6, seed: round, stream: true });
+    for (const c of completion.items.slice(0, -2))
+      check(c.choices[0].text.length > 0, `an empty completion piece: ${JSON.stringify(c)}`);
+    for (const [path, body] of [['/api/generate', { model: STORIES, prompt: 'Once' }],
+      ['/api/chat', { model: STORIES, messages: [{ role: 'user', content: 'Once' }] }]]) {
+      const { items } = await stream(path, { ...body, options: { num_predict: 6, seed: round } });
+      check(items.length >= 2, `${path}: ${items.length} lines`);
+      for (const o of items.slice(0, -1)) {
+        const piece = o.response ?? o.message?.content;
+        check(piece?.length > 0, `${path}: an empty piece: ${JSON.stringify(o)}`);
+      }
+      equal(items[items.length - 1].done, true, `${path}: the last line is done`);
+    }
+  }
+});
+
+// Byte tokens (id 3 + byte in stories260K's vocabulary) pushed up so that the model emits raw bytes:
+// the lead byte 0xE4 and continuation bytes, which form characters (E4 BD A0 is 你) or broken runs.
+const BYTE_BIAS = Object.fromEntries([0xE4, 0xBD, 0xA0, 0xAA].map((b) => [3 + b, 100]));
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+// The raw body of an answer, checked to be UTF-8 byte for byte (node's fetch would hide bad bytes as U+FFFD).
+async function rawUtf8(path, body) {
+  const res = await call('POST', path, body);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  let text;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    throw new Failure(`${path}: the answer is not UTF-8: ${bytes.toString('hex').slice(0, 200)}`);
+  }
+  check(Buffer.from(text, 'utf8').equals(bytes), `${path}: not a UTF-8 round trip`);
+  return { status: res.status, text, type: res.headers.get('content-type') };
+}
+
+test('every answer is valid UTF-8: byte tokens cut by max_tokens at every point, whole and streamed', async () => {
+  let replaced = 0, characters = 0;
+  let previous = null;
+  for (let n = 1; n <= 14; n++) {
+    const body = { model: STORIES, prompt: 'Once', max_tokens: n, seed: 4, temperature: 1, logit_bias: BYTE_BIAS };
+    const whole = await rawUtf8('/v1/completions', body);
+    equal(whole.status, 200, `status (${whole.text.slice(0, 200)})`);
+    const text = JSON.parse(whole.text).choices[0].text;
+    check(text.isWellFormed(), `lone surrogates in ${JSON.stringify(text)}`);
+    if (text.includes('\uFFFD')) replaced++;
+    if (/[^\x00-\x7F\uFFFD]/.test(text)) characters++;
+    // One more token only adds text, except a character held at the cut (U+FFFD) that it completes.
+    if (previous !== null) {
+      const kept = previous.endsWith('\uFFFD') ? previous.slice(0, -1) : previous;
+      check(text.startsWith(kept), `cut at ${n - 1}: ${JSON.stringify(previous)} is not the start of ${JSON.stringify(text)}`);
+    }
+    previous = text;
+    const streamed = await rawUtf8('/v1/completions', { ...body, stream: true });
+    const events = streamed.text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)));
+    equal(events.map((e) => e.choices[0]?.text ?? '').join(''), text, `streamed text at ${n}`);
+    const chat = await rawUtf8('/v1/chat/completions', { ...chatBody({ max_tokens: n, seed: 11, temperature: 1 }), logit_bias: BYTE_BIAS });
+    JSON.parse(chat.text);
+  }
+  check(replaced > 0, 'no answer had a U+FFFD: the bias did not produce broken bytes');
+  check(characters > 0, 'no answer had a multi-byte character');
+  const d = await rawUtf8('/detokenize', { model: STORIES, tokens: [3 + 0xE4, 3 + 0xBD, 3 + 0xA0, 3 + 0xAA, 3 + 0xE4] });
+  equal(JSON.parse(d.text).content, '\u4F60\uFFFD\uFFFD', '/detokenize: 你, a stray byte and an incomplete end');
+  const t = await rawUtf8('/tokenize', { model: STORIES, content: '\u4F60', with_pieces: true });
+  const pieces = JSON.parse(t.text).tokens.filter((p) => Array.isArray(p.piece));
+  check(pieces.length >= 3, `/tokenize: byte pieces as byte lists: ${t.text}`);
 });
 
 // ---- tokenize, metrics ----------------------------------------------------------

@@ -3,15 +3,23 @@
  * requests running together in one batch give, token for token, the replies
  * each gets alone; stop strings, max_tokens, cancellation by the client, a
  * full queue and a too-long prompt; a follow-up prompt reuses a slot's cache.
- * Also the stop-string holding of src/server/stop_text.c.
+ * Also the stop-string holding of src/chat/stop_text.c (never inside a
+ * character), and the streaming detokenizer's UTF-8 (src/tokenizer/
+ * detokenizer.c): crafted runs of stories260K's <0xNN> byte tokens come out
+ * as valid UTF-8 in every piece, with U+FFFD for what can never complete;
+ * and the server's JSON writer (src/server/wire.c), the last guard.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/engine.h"
 #include "chat/stop_text.h"
+#include <cjson/cJSON.h>
+
+#include "server/engine.h"
+#include "server/wire.h"
+#include "tokenizer/utf8.h"
 #include "test_support.h"
 #include "tinyllm.h"
 
@@ -310,9 +318,164 @@ static void stop_text_holds_back_partial_matches(void **state) {
     stop_text_free(&t);
 }
 
+/* A stop string never matches, nor is held back, from inside a character. */
+static void stop_text_keeps_characters_whole(void **state) {
+    (void)state;
+    /* "\xA9x" is the end of "é" (C3 A9) and an x: it must not cut "éx" after C3. */
+    const char *stops[] = {"\xA9x", "\xA9!"};
+    stop_text t;
+    stop_text_init(&t, stops, 2);
+    size_t n;
+    assert_true(stop_text_append(&t, "a\xC3\xA9", 3));
+    const char *out = stop_text_release(&t, false, &n);
+    assert_int_equal(n, 3); /* nothing held: no stop can start inside é */
+    assert_memory_equal(out, "a\xC3\xA9", 3);
+    assert_true(stop_text_append(&t, "x", 1));
+    assert_false(t.stopped);
+    stop_text_free(&t);
+    /* A held-back prefix that starts a character ends the released text before it. */
+    const char *euro[] = {"\xE2\x82\xAC!"};
+    stop_text_init(&t, euro, 1);
+    assert_true(stop_text_append(&t, "5\xE2\x82\xAC", 4));
+    out = stop_text_release(&t, false, &n);
+    assert_int_equal(n, 1);
+    assert_memory_equal(out, "5", 1);
+    assert_true(stop_text_append(&t, "?", 1));
+    out = stop_text_release(&t, false, &n);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, "\xE2\x82\xAC?", 4);
+    stop_text_free(&t);
+}
+
+/* tl_utf8_strict / tl_utf8_sanitize: one U+FFFD per maximal ill-formed
+ * subsequence (the Unicode / WHATWG practice), incomplete ends held. */
+static void utf8_sanitize_replaces_maximal_subparts(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"abc", "abc"},
+        {"\xE4\xBD\xA0", "\xE4\xBD\xA0"},                         /* 你 */
+        {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},                 /* 😀 */
+        {"\xAA", "\xEF\xBF\xBD"},                                  /* a stray continuation byte */
+        {"\xC3(", "\xEF\xBF\xBD("},                                /* a lead without its continuation */
+        {"\xE4\xBDx", "\xEF\xBF\xBDx"},                            /* two bytes of three: one U+FFFD */
+        {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},                  /* overlong: two */
+        {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  /* a surrogate: three */
+        {"\xF4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* past U+10FFFF */
+        {"\xF0\x9F\x98", "\xEF\xBF\xBD"},                          /* cut short at the end (final) */
+        {"\xFF" "a\xFE", "\xEF\xBF\xBD" "a\xEF\xBF\xBD"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t used = 0;
+        const size_t n = tl_utf8_sanitize(cases[i].in, strlen(cases[i].in), true, out, &used);
+        out[n] = 0;
+        assert_string_equal(out, cases[i].out);
+        assert_int_equal(used, strlen(cases[i].in));
+        assert_true(tl_utf8_valid(out, n));
+    }
+    /* Not final: an incomplete end is left for the next call. */
+    size_t used = 0;
+    const size_t n = tl_utf8_sanitize("ok\xF0\x9F", 4, false, out, &used);
+    assert_int_equal(n, 2);
+    assert_int_equal(used, 2);
+    assert_false(tl_utf8_valid("\xF0\x9F", 2));
+}
+
+/* The detokenizer's pieces for byte tokens (id 3 + byte in stories260K). */
+static void detokenize_bytes(const unsigned char *bytes, size_t n, bool flush, char *text, size_t *len) {
+    tl_detokenizer *d = tl_detokenizer_new(model, false);
+    assert_non_null(d);
+    *len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t piece_len;
+        const char *piece = tl_detokenizer_push(d, (tl_token)(3 + bytes[i]), &piece_len);
+        assert_true(tl_utf8_valid(piece, piece_len)); /* every piece on its own */
+        memcpy(text + *len, piece, piece_len);
+        *len += piece_len;
+    }
+    if (flush) {
+        size_t rest_len;
+        const char *rest = tl_detokenizer_flush(d, &rest_len);
+        assert_true(tl_utf8_valid(rest, rest_len));
+        memcpy(text + *len, rest, rest_len);
+        *len += rest_len;
+    }
+    text[*len] = 0;
+    tl_detokenizer_free(d);
+}
+
+static void detokenizer_pieces_are_valid_utf8(void **state) {
+    (void)state;
+    if (!model) skip();
+    char piece[8];
+    assert_int_equal(tl_token_to_piece(model, 3 + 0xE4, false, piece, sizeof piece), 1);
+    assert_int_equal((unsigned char)piece[0], 0xE4); /* the layout the cases rely on */
+    static const struct {
+        unsigned char bytes[8];
+        size_t n;
+        const char *text;   /* after the flush */
+        const char *held;   /* before it */
+    } cases[] = {
+        {{0xE4, 0xBD, 0xA0}, 3, "\xE4\xBD\xA0", "\xE4\xBD\xA0"},           /* 你 over three tokens */
+        {{0xAA, 0x41}, 2, "\xEF\xBF\xBD" "A", "\xEF\xBF\xBD" "A"},         /* a byte that never starts one */
+        {{0xE4, 0xBD, 0x41}, 3, "\xEF\xBF\xBD" "A", "\xEF\xBF\xBD" "A"},   /* broken off: one U+FFFD */
+        {{0xF0, 0x9F, 0x98}, 3, "\xEF\xBF\xBD", ""},                       /* cut by max_tokens: held, then U+FFFD */
+        {{0x41, 0xC3}, 2, "A\xEF\xBF\xBD", "A"},
+        {{0xC3, 0xA9, 0xFF, 0xC3, 0xA9}, 5, "\xC3\xA9\xEF\xBF\xBD\xC3\xA9", "\xC3\xA9\xEF\xBF\xBD\xC3\xA9"},
+        {{0xED, 0xA0, 0x80}, 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
+    };
+    char text[3 * 64 + 1]; /* every byte may become a U+FFFD */
+    size_t len;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        detokenize_bytes(cases[i].bytes, cases[i].n, false, text, &len);
+        assert_string_equal(text, cases[i].held);
+        detokenize_bytes(cases[i].bytes, cases[i].n, true, text, &len);
+        assert_string_equal(text, cases[i].text);
+    }
+    /* Random byte runs: every piece valid (checked inside), and a valid
+     * text is passed through unchanged. */
+    tl_test_rng_seed(7);
+    unsigned char bytes[64];
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (unsigned char)(0x80 + tl_test_rng_next() % 0x78);
+        detokenize_bytes(bytes, sizeof bytes, true, text, &len);
+    }
+    const unsigned char valid[] = {0x48, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0x98, 0x80};
+    detokenize_bytes(valid, sizeof valid, true, text, &len);
+    assert_int_equal(len, sizeof valid);
+    assert_memory_equal(text, valid, sizeof valid);
+}
+
+/* Whatever bytes a string holds, the JSON text the server writes is UTF-8. */
+static void json_text_is_always_utf8(void **state) {
+    (void)state;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "text", "ok \xC3( \xFF \xE4\xBD\xA0 \xF0\x9F");
+    cJSON_AddStringToObject(o, "\xAAkey", "v");
+    char *text = wire_json_text(o);
+    assert_non_null(text);
+    assert_true(tl_utf8_valid(text, strlen(text)));
+    assert_string_equal(text, "{\"text\":\"ok \xEF\xBF\xBD( \xEF\xBF\xBD \xE4\xBD\xA0 \xEF\xBF\xBD\","
+                              "\"\xEF\xBF\xBDkey\":\"v\"}");
+    free(text);
+    cJSON_Delete(o);
+    /* Valid text is passed through as cJSON prints it. */
+    o = cJSON_CreateString("caf\xC3\xA9 \xF0\x9F\x98\x80");
+    text = wire_json_text(o);
+    assert_string_equal(text, "\"caf\xC3\xA9 \xF0\x9F\x98\x80\"");
+    free(text);
+    cJSON_Delete(o);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stop_text_holds_back_partial_matches),
+        cmocka_unit_test(stop_text_keeps_characters_whole),
+        cmocka_unit_test(utf8_sanitize_replaces_maximal_subparts),
+        cmocka_unit_test(detokenizer_pieces_are_valid_utf8),
+        cmocka_unit_test(json_text_is_always_utf8),
         cmocka_unit_test(batched_replies_match_separate_ones),
         cmocka_unit_test(stop_strings_and_limits),
         cmocka_unit_test(cancelled_and_busy),

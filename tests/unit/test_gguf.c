@@ -545,6 +545,35 @@ static void test_open_rejects_missing_directory_and_empty(void **state) {
     unlink(magic_only);
 }
 
+/* llama.cpp's formats before GGUF: a u32 magic (little-endian, as
+ * llama.cpp wrote it) and, but for GGML, a u32 version. The error names the
+ * format and its version and how to convert it. */
+static void test_open_names_legacy_ggml_formats(void **state) {
+    (void)state;
+    static const struct {
+        const char *bytes; /* magic and version as they lie in the file */
+        size_t len;
+        const char *needle;
+    } cases[] = {
+        {"lmgg\x01\x00\x00\x00", 8, ": legacy GGML file (pre-GGUF llama.cpp format); convert it to GGUF with "
+                                      "llama.cpp's convert_llama_ggml_to_gguf.py"},
+        {"fmgg\x01\x00\x00\x00", 8, ": legacy GGMF v1 file (pre-GGUF"},
+        {"tjgg\x01\x00\x00\x00", 8, ": legacy GGJT v1 file (pre-GGUF"},
+        {"tjgg\x02\x00\x00\x00", 8, ": legacy GGJT v2 file (pre-GGUF"},
+        {"tjgg\x03\x00\x00\x00\x00\x7d\x00\x00", 12, ": legacy GGJT v3 file (pre-GGUF"},
+        {"tjgg", 4, ": legacy GGJT file (pre-GGUF"}, /* cut before its version */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *path = write_tmp("gguf-legacy.bin", cases[i].bytes, cases[i].len);
+        expect_open_fails(path, TL_ERR_FORMAT, cases[i].needle, cases[i].needle);
+        unlink(path);
+    }
+    /* The magic written big-endian ("ggjt") is no llama.cpp file. */
+    const char *path = write_tmp("gguf-legacy.bin", "ggjt\x03\x00\x00\x00", 8);
+    expect_open_fails(path, TL_ERR_FORMAT, "not a GGUF file (bad magic)", "ggjt big-endian");
+    unlink(path);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Scalars and getters (hand-made files, all three versions)                */
 /* ------------------------------------------------------------------------ */
@@ -1320,6 +1349,7 @@ static void test_corrupted_v1_file(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_names_legacy_ggml_formats),
         cmocka_unit_test(test_reads_stories260K_v3),
         cmocka_unit_test(test_reads_stories260K_v1_same_as_v3),
         cmocka_unit_test(test_reads_stories260K_v2_q8_0),

@@ -357,6 +357,37 @@ static void other_kinds_are_unsupported(void **state) {
     free(s);
 }
 
+/* An NFC normalizer is recorded (tokenizer.ggml.normalizer = "nfc") and
+ * the loader honours it: "a" + U+0301 becomes "\u00e1", which this vocabulary
+ * does not have, instead of "\u2581a" and an unknown mark. */
+static void an_nfc_normalizer_is_recorded_and_applied(void **state) {
+    (void)state;
+    const char *dir = make_dir("hf-nfc");
+    char *s = edited("{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"},",
+                     "{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"}, {\"type\": \"NFC\"},");
+    const char *path = write_in(dir, "tokenizer.json", s);
+    converted c = convert_and_load(path, "nfc.gguf");
+    assert_string_equal(gguf_get_str(c.file, "tokenizer.ggml.normalizer"), "nfc");
+    tl_token t[8];
+    assert_int_equal(tl_vocab_tokenize(c.vocab, "a\xCC\x81", 3, false, false, t, 8), 2);
+    assert_int_equal(t[0], 4); /* "\u2581" */
+    assert_int_equal(t[1], 0); /* "\u00e1": unknown */
+    release(&c);
+    remove(path);
+    free(s);
+
+    /* without it: "\u2581a" and the lone mark, unknown */
+    path = write_in(dir, "tokenizer.json", tiny_json);
+    c = convert_and_load(path, "no-nfc.gguf");
+    assert_true(gguf_find_key(c.file, "tokenizer.ggml.normalizer") < 0);
+    assert_int_equal(tl_vocab_tokenize(c.vocab, "a\xCC\x81", 3, false, false, t, 8), 2);
+    assert_int_equal(t[0], 11);
+    assert_int_equal(t[1], 0);
+    release(&c);
+    remove(path);
+    rmdir(dir);
+}
+
 /* Metaspace pre-tokenizers decide the space prefix instead of Prepend. */
 static void metaspace_sets_the_space_prefix(void **state) {
     (void)state;
@@ -396,6 +427,7 @@ int main(void) {
         cmocka_unit_test(malformed_files_are_format_errors),
         cmocka_unit_test(other_kinds_are_unsupported),
         cmocka_unit_test(metaspace_sets_the_space_prefix),
+        cmocka_unit_test(an_nfc_normalizer_is_recorded_and_applied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

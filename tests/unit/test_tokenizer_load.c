@@ -267,6 +267,24 @@ static void bad_token_lists_fail(void **state) {
 
 /* A vocabulary of 2^21 + 1 empty tokens (16 MB of zeros; such files once
  * took 4.5 GB and 24 s to tokenize) is refused by name, quickly. */
+/* tokenizer.ggml.normalizer: "nfc" or "none"; anything else is refused. */
+static void unknown_normalizers_are_refused(void **state) {
+    (void)state;
+    gguf_writer *w = bpe_writer();
+    gguf_writer_set_str(w, "tokenizer.ggml.normalizer", "nfkd");
+    expect_failure(w, "nfkd.gguf", TL_ERR_UNSUPPORTED, "tokenizer.ggml.normalizer: normalizer 'nfkd'");
+    w = bpe_writer();
+    gguf_writer_set_u32(w, "tokenizer.ggml.normalizer", 1);
+    expect_failure(w, "normalizer-u32.gguf", TL_ERR_FORMAT, "tokenizer.ggml.normalizer: expected a string");
+    static const char *const accepted[] = {"nfc", "none"};
+    for (int k = 0; k < 2; k++) {
+        w = bpe_writer();
+        gguf_writer_set_str(w, "tokenizer.ggml.normalizer", accepted[k]);
+        tl_test_vocab l = tl_test_vocab_load_ok(w, "normalizer.gguf");
+        tl_test_vocab_release(&l);
+    }
+}
+
 static void oversized_vocabularies_are_refused(void **state) {
     (void)state;
     uint8_t head[256];
@@ -419,6 +437,7 @@ int main(void) {
         cmocka_unit_test(bad_token_lists_fail),
         cmocka_unit_test(bad_special_token_ids_are_named),
         cmocka_unit_test(oversized_vocabularies_are_refused),
+        cmocka_unit_test(unknown_normalizers_are_refused),
         cmocka_unit_test(long_runs_split_like_short_text),
         cmocka_unit_test(bert_and_t5_defaults_follow_llama_cpp),
     };

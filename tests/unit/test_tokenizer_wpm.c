@@ -77,6 +77,43 @@ static void bge_lowercases_strips_accents_and_splits_punctuation(void **state) {
     release(&l);
 }
 
+/* Hugging Face's BertNormalizer, where llama.cpp differs (ids from the
+ * Rust tokenizers library, scripts/reference/hf): full NFD, and only the
+ * nonspacing marks (Mn) go. */
+static void bge_strips_only_nonspacing_marks_like_hugging_face(void **state) {
+    (void)state;
+    if (!tl_test_have_shared(BGE)) skip();
+    loaded l = load_path(tl_test_shared_path(BGE));
+    /* Hindi: the virama goes, the vowel signs (Mc) stay: h i n d ii */
+    tl_test_expect_tokens(l.vocab, "\xE0\xA4\xB9\xE0\xA4\xBF\xE0\xA4\xA8\xE0\xA5\x8D\xE0\xA4\xA6\xE0\xA5\x80",
+                          false, (tl_token[]){1339, 29877, 29863, 29861, 29878}, 5);
+    /* a Hangul syllable decomposes into its three jamo */
+    tl_test_expect_tokens(l.vocab, "\xED\x95\x9C", false, (tl_token[]){1469, 30006, 30021}, 3);
+    /* U+0085 is a control character, dropped: "a" + NEL + "b" is one word */
+    tl_test_expect_tokens(l.vocab, "a\xC2\x85" "b", false, (tl_token[]){11113}, 1);
+    /* 100,000 marks of two combining classes after "a": put in canonical
+     * order (in linear time) and all stripped */
+    enum { MARKS = 100000 };
+    char *marks = malloc(1 + 2 * MARKS);
+    assert_non_null(marks);
+    marks[0] = 'a';
+    for (int k = 0; k < MARKS; k++) {
+        memcpy(marks + 1 + 2 * k, k % 2 ? "\xCC\x81" : "\xCC\x96", 2); /* U+0301 (230), U+0316 (220) */
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tl_token t[4];
+    assert_int_equal(tl_vocab_tokenize(l.vocab, marks, 1 + 2 * MARKS, false, false, t, 4), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(t[0], 1037); /* "a" */
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms < 2000 * tl_test_time_scale());
+    free(marks);
+    /* a "\u2581" of the text inside a word makes it unknown */
+    tl_test_expect_tokens(l.vocab, "1\xE2\x96\x81\xC2\xB2", false, (tl_token[]){100}, 1);
+    release(&l);
+}
+
 static void bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp(void **state) {
     (void)state;
     if (!tl_test_have_shared(BGE)) skip();
@@ -160,10 +197,12 @@ static void invalid_utf8_of_every_kind_is_dropped(void **state) {
 
 /* A vocabulary with one very long token: the longest match at each
  * position is found in one walk (trying every length down from the longest
- * token text, each by hashing, took seconds per word). */
+ * token text, each by hashing, took seconds per word). Words are at most
+ * 100 characters (Hugging Face's max_input_chars_per_word); a longer one is
+ * the unknown token. */
 static void a_very_long_token_does_not_slow_matching(void **state) {
     (void)state;
-    enum { LONG = 100000, WORD = 1000, WORDS = 20 };
+    enum { LONG = 100000, WORD = 100, WORDS = 200 };
     char *long_token = malloc(LONG + 4);
     assert_non_null(long_token);
     memcpy(long_token, SP, 3);
@@ -196,6 +235,9 @@ static void a_very_long_token_does_not_slow_matching(void **state) {
     assert_int_equal(got[1], 6);
     assert_int_equal(got[WORD], 5);
     assert_true(ms < 5000 * tl_test_time_scale());
+    text[WORD] = 'a'; /* the first two words become one of 201 characters */
+    assert_int_equal(tl_vocab_tokenize(l.vocab, text, 2 * WORD + 1, false, false, got, (int32_t)len), 1);
+    assert_int_equal(got[0], 1);
     free(got);
     free(text);
     release(&l);
@@ -242,6 +284,7 @@ static void normalizer_options_come_from_the_file(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bge_lowercases_strips_accents_and_splits_punctuation),
+        cmocka_unit_test(bge_strips_only_nonspacing_marks_like_hugging_face),
         cmocka_unit_test(bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp),
         cmocka_unit_test(words_are_cut_greedily_or_become_unknown),
         cmocka_unit_test(normalizer_options_come_from_the_file),

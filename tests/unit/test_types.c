@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "test_support.h"
+#include "tinyllm.h"
 
 #include "tensor/quant_ref.h"
 #include "tensor/types.h"
@@ -540,6 +541,19 @@ static void test_q8_0_dot_hand_value(void **state) {
     assert_true(fabsf(result - 2736.0f) < 2736.0f * 2e-3f); /* sum (j-16)^2 = 2736 */
 }
 
+/* Type names in any case: "F32", "Q8_0" as llama.cpp's tools print them. */
+static void test_type_names_are_case_insensitive(void **state) {
+    (void)state;
+    assert_int_equal(tl_type_from_name("f32"), TL_TYPE_F32);
+    assert_int_equal(tl_type_from_name("F32"), TL_TYPE_F32);
+    assert_int_equal(tl_type_from_name("Q8_0"), TL_TYPE_Q8_0);
+    assert_int_equal(tl_type_from_name("q4_K"), TL_TYPE_Q4_K);
+    assert_int_equal(tl_type_from_name("BF16"), TL_TYPE_BF16);
+    assert_int_equal(tl_type_from_name("Q4_K_M"), -1); /* a file type, not a tensor type */
+    assert_int_equal(tl_type_from_name("f3"), -1);
+    assert_string_equal(tl_type_name(TL_TYPE_Q8_0), "q8_0");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fp16_known_values),
@@ -556,6 +570,7 @@ int main(void) {
         cmocka_unit_test(test_zero_blocks_quantize_to_zero),
         cmocka_unit_test(test_vec_dot_equals_dot_of_dequantized_rows),
         cmocka_unit_test(test_q8_0_dot_hand_value),
+        cmocka_unit_test(test_type_names_are_case_insensitive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/number_text.h"
+
 void tl_cli_error(const char *command, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -75,8 +77,9 @@ static bool parse_value(const tl_command_spec *spec, const tl_opt *o, const char
         break;
     }
     if (o->min < o->max && (range_value < o->min || range_value > o->max)) {
-        tl_cli_error(spec->name, "%s must be between %g and %g, got '%s'", opt_label(o), o->min,
-                     o->max, text);
+        char min[TL_NUMBER_TEXT_SIZE], max[TL_NUMBER_TEXT_SIZE];
+        tl_cli_error(spec->name, "%s must be between %s and %s, got '%s'", opt_label(o),
+                     tl_number_text(o->min, min), tl_number_text(o->max, max), text);
         return false;
     }
     return true;

@@ -20,6 +20,7 @@
 
 #include "chat_session.h"
 #include "cli.h"
+#include "util/number_text.h"
 
 static volatile sig_atomic_t interrupt_requested = 0;
 
@@ -129,7 +130,8 @@ static void print_help(void) {
          "Ctrl-C stops a reply; Ctrl-C twice at the prompt (or /quit, Ctrl-D) quits.\n"
          "  /help                 this list\n"
          "  /system TEXT          set the system message\n"
-         "  /set NAME VALUE       temp, top-k, top-p, min-p, repeat-penalty, seed, or bos (on|off|auto)\n"
+         "  /set NAME VALUE       temp, top-k, top-p, min-p, repeat-penalty, seed, n-predict (-1 = no\n"
+         "                        limit) or bos (on|off|auto)\n"
          "  /settings             the sampling settings\n"
          "  /reset                forget the conversation (the system message stays)\n"
          "  /undo                 remove the last exchange\n"
@@ -144,8 +146,11 @@ static void print_help(void) {
 static void print_settings(const interactive *it) {
     const tl_sampler_params *p = it->params;
     const int bos = it->session->add_bos;
-    printf("temp %g, top-k %d, top-p %g, min-p %g, repeat-penalty %g, seed %llu, n-predict %d, bos %s\n",
-           (double)p->temperature, p->top_k, (double)p->top_p, (double)p->min_p, (double)p->repeat_penalty,
+    char temp[TL_NUMBER_TEXT_SIZE], top_p[TL_NUMBER_TEXT_SIZE], min_p[TL_NUMBER_TEXT_SIZE],
+        penalty[TL_NUMBER_TEXT_SIZE];
+    printf("temp %s, top-k %d, top-p %s, min-p %s, repeat-penalty %s, seed %llu, n-predict %d, bos %s\n",
+           tl_float_text(p->temperature, temp), p->top_k, tl_float_text(p->top_p, top_p),
+           tl_float_text(p->min_p, min_p), tl_float_text(p->repeat_penalty, penalty),
            (unsigned long long)tl_sampler_seed(it->current->sampler), it->session->n_predict,
            bos < 0 ? "auto" : bos ? "on" : "off");
 }
@@ -160,27 +165,48 @@ static bool parse_number(const char *text, double min, double max, double *out) 
     return true;
 }
 
-/* /set NAME VALUE: changes one setting and rebuilds the sampler. */
-static void set_setting(interactive *it, const char *args) {
-    char name[32];
-    int used = 0;
-    if (sscanf(args, "%31s %n", name, &used) != 1 || !args[used]) {
-        puts("usage: /set temp|top-k|top-p|min-p|repeat-penalty|seed|bos VALUE");
-        return;
-    }
-    const char *value = args + used;
+#define SET_NAMES "temp, top-k, top-p, min-p, repeat-penalty, seed, n-predict or bos"
+
+/* /set bos on|off|auto and /set n-predict N: settings of the session, not of
+ * the sampler. False when `name` is neither. */
+static bool set_session_setting(interactive *it, const char *name, const char *value) {
     if (strcmp(name, "bos") == 0) {
         static const char *const choices[3] = {"auto", "off", "on"}; /* add_bos -1, 0, 1 */
         for (int i = 0; i < 3; i++)
             if (strcmp(value, choices[i]) == 0) {
                 it->session->add_bos = i - 1;
                 printf("bos = %s\n", value);
-                return;
+                return true;
             }
         printf("bad value for bos: '%s' (on, off or auto)\n", value);
+        return true;
+    }
+    if (strcmp(name, "n-predict") == 0) {
+        double v;
+        if (parse_number(value, -1, 1e9, &v) && v == floor(v)) {
+            it->session->n_predict = (int32_t)v;
+            printf("n-predict = %d\n", it->session->n_predict);
+        } else {
+            printf("bad value for n-predict: '%s' (tokens per reply, -1 = no limit)\n", value);
+        }
+        return true;
+    }
+    return false;
+}
+
+/* /set NAME VALUE: changes one setting (a sampling one rebuilds the sampler,
+ * keeping the seed in use unless the seed is what changes). */
+static void set_setting(interactive *it, const char *args) {
+    char name[32];
+    int used = 0;
+    if (sscanf(args, "%31s %n", name, &used) != 1 || !args[used]) {
+        puts("usage: /set temp|top-k|top-p|min-p|repeat-penalty|seed|n-predict|bos VALUE");
         return;
     }
+    const char *value = args + used;
+    if (set_session_setting(it, name, value)) return;
     tl_sampler_params p = *it->params;
+    p.seed = tl_sampler_seed(it->current->sampler);
     float *real = NULL;
     double max = 1, v;
     bool ok;
@@ -198,7 +224,7 @@ static void set_setting(interactive *it, const char *args) {
         const unsigned long long seed = strtoull(value, &end, 10);
         if ((ok = !errno && end != value && !*end && value[0] != '-')) p.seed = (uint64_t)seed;
     } else {
-        printf("unknown setting '%s': temp, top-k, top-p, min-p, repeat-penalty, seed or bos\n", name);
+        printf("unknown setting '%s': " SET_NAMES "\n", name);
         return;
     }
     if (!ok) {

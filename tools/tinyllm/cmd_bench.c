@@ -17,13 +17,16 @@
 #include <sys/resource.h>
 
 #include "cli.h"
+#include "cli_context.h"
 
 #define BENCH_MAX_TOKENS 65536
 #define TTFT_PROMPT_TOKENS 128
 
 typedef struct bench_options {
-    const char *path, *cache_type_k, *cache_type_v;
-    int32_t n_prompt, n_gen, n_threads, reps, n_batch;
+    const char *path;
+    int32_t n_prompt, n_gen, reps;
+    int32_t n_batch; /* the prompt chunk: -b, or 512 */
+    cli_context context;
     bool json, ttft;
 } bench_options;
 
@@ -159,6 +162,7 @@ static bool measure(bench_state *b, const bench_options *o, char kind, double *o
 
 typedef struct bench_result {
     const char *model_name, *type_name, *type_k, *type_v;
+    uint32_t n_ctx;
     uint64_t file_size;
     uint64_t bytes_per_token; /* weights read per generated token */
     int32_t threads;
@@ -183,6 +187,7 @@ static void print_json(const bench_options *o, const bench_result *r) {
     cJSON_AddStringToObject(root, "type", r->type_name);
     cJSON_AddNumberToObject(root, "threads", r->threads);
     cJSON_AddNumberToObject(root, "n_batch", o->n_batch);
+    cJSON_AddNumberToObject(root, "n_ctx", r->n_ctx);
     cJSON_AddNumberToObject(root, "repetitions", o->reps);
     cJSON *kv = cJSON_AddObjectToObject(root, "kv_cache");
     cJSON_AddStringToObject(kv, "key", r->type_k);
@@ -222,7 +227,8 @@ static void print_text(const bench_options *o, const bench_result *r) {
     }
     if (r->ttft) print_text_row(r, "ttft128", summarize(r->ttft, o->reps), "ms");
     printf("\nload %.1f ms, peak RSS %.1f MiB, %d repetitions after one warm-up run, batch %d, "
-           "KV cache %s/%s\n", r->load_ms, r->peak_rss_mb, o->reps, o->n_batch, r->type_k, r->type_v);
+           "context %u, KV cache %s/%s\n", r->load_ms, r->peak_rss_mb, o->reps, o->n_batch, r->n_ctx, r->type_k,
+           r->type_v);
 }
 
 /* Loads the model, runs the requested tests and prints them; returns the exit code. */
@@ -234,10 +240,10 @@ static int run_bench(const bench_options *o) {
 
     bench_options opt = *o;
     o = &opt;
-    tl_context_params cp = tl_context_default_params();
-    cp.n_batch = (uint32_t)o->n_batch;
-    cp.n_threads = (uint32_t)o->n_threads;
-    if (!cli_cache_types("bench", o->cache_type_k, o->cache_type_v, &cp)) return 1;
+    tl_context_params cp;
+    if (!cli_context_params(&o->context, "bench", &cp)) return 1;
+    if (cp.n_batch == 0) cp.n_batch = 512;
+    opt.n_batch = (int32_t)cp.n_batch;
     r.type_k = tl_type_name(cp.type_k);
     r.type_v = tl_type_name(cp.type_v);
 
@@ -252,12 +258,20 @@ static int run_bench(const bench_options *o) {
     int32_t longest = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
     if (o->ttft && longest < TTFT_PROMPT_TOKENS) longest = TTFT_PROMPT_TOKENS;
     /* An encoder's input takes exactly its tokens; a decoder one more. */
-    cp.n_ctx = (uint32_t)longest + (tl_model_has_decoder(model) ? 1 : 0);
+    const uint32_t needed = (uint32_t)longest + (tl_model_has_decoder(model) ? 1 : 0);
+    if (cp.n_ctx == 0) {
+        cp.n_ctx = needed;
+    } else if (cp.n_ctx < needed) {
+        tl_cli_error("bench", "-c %u is too small for the tests: they need %u tokens (or leave out -c)", cp.n_ctx,
+                     needed);
+        goto done;
+    }
     if (tl_context_new(model, &cp, &b.ctx, &b.err) != TL_OK) {
         tl_cli_error("bench", "%s", b.err.message);
         goto done;
     }
     r.load_ms = tl_time_ms() - load_start;
+    r.n_ctx = tl_context_size(b.ctx);
 
     b.model = model;
     b.n_vocab = tl_vocab_size(model);
@@ -271,7 +285,7 @@ static int run_bench(const bench_options *o) {
     r.type_name = weight_type_name(&info);
     r.file_size = info.file_size;
     r.bytes_per_token = info.bytes_per_token;
-    r.threads = o->n_threads > 0 ? o->n_threads : tl_physical_cores();
+    r.threads = o->context.n_threads > 0 ? o->context.n_threads : tl_physical_cores();
 
     const size_t n = (size_t)o->reps;
     b.tokens = malloc((size_t)(o->n_batch > longest ? o->n_batch : longest) * sizeof *b.tokens);
@@ -303,29 +317,24 @@ done:
 }
 
 int cmd_bench(int argc, char **argv) {
-    bench_options o = {.n_prompt = 512, .n_gen = 128, .reps = 5, .n_batch = 512};
-    const tl_opt opts[] = {
+    bench_options o = {.n_prompt = 512, .n_gen = 128, .reps = 5};
+    tl_opt opts[6 + CLI_CONTEXT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o.path, "FILE", "GGUF model file", NULL, 0, 0},
         {"-p", "--n-prompt", TL_OPT_INT, &o.n_prompt, "N", "prompt tokens for pp (default 512, 0 = skip)",
          NULL, 0, BENCH_MAX_TOKENS},
         {"-n", "--n-gen", TL_OPT_INT, &o.n_gen, "N", "generated tokens for tg (default 128, 0 = skip)",
          NULL, 0, BENCH_MAX_TOKENS},
-        {"-t", "--threads", TL_OPT_INT, &o.n_threads, "N", "threads (default: physical cores)", NULL, 0,
-         256},
         {"-r", "--repetitions", TL_OPT_INT, &o.reps, "N", "timed runs of each test (default 5)", NULL, 1,
          10000},
-        {"-b", "--batch-size", TL_OPT_INT, &o.n_batch, "N", "prompt tokens per forward pass (default 512)",
-         NULL, 1, BENCH_MAX_TOKENS},
-        {NULL, "--cache-type-k", TL_OPT_STRING, &o.cache_type_k, "TYPE",
-         "KV cache type for keys: f32, f16, q8_0 (default f16)", NULL, 0, 0},
-        {NULL, "--cache-type-v", TL_OPT_STRING, &o.cache_type_v, "TYPE",
-         "KV cache type for values: f32, f16, q8_0 (default f16)", NULL, 0, 0},
         {NULL, "--ttft", TL_OPT_FLAG, &o.ttft, "",
          "also time a 128-token prompt plus the first (greedy) token, in ms", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "", "print one JSON object", NULL, 0, 0},
     };
+    cli_context_init(&o.context, opts + 6);
+    /* The context fits the longest test unless -c says otherwise. */
+    opts[6].help = "context size in tokens; 0 = just what the tests need (default 0)";
     const tl_command_spec spec = {
-        "bench", "-m FILE [-p 512] [-n 128] [-t N] [-r 5] [-b 512] [--cache-type-k/-v T] [--ttft] [--json]",
+        "bench", "-m FILE [-p 512] [-n 128] [-r 5] [-c N] [-t N] [-b 512] [--cache-type-k/-v T] [--ttft] [--json]",
         "Measure prompt processing (pp) and generation (tg) speed in tokens/s, as llama-bench does.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];

@@ -126,7 +126,8 @@ int cmd_chat(int argc, char **argv) {
         {NULL, "--messages", TL_OPT_STRING, &o.messages, "FILE",
          "answer this JSON conversation (its last message the user's) instead of reading stdin", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
-         "most tokens per reply; -1 = until the end of the turn or a full context (default -1)", NULL, -1, 1e9},
+         "most tokens per reply; -1 = until the end of the turn or a full context (default -1; in a terminal, "
+         "/set n-predict changes it)", NULL, -1, 1e9},
         {NULL, "--bos", TL_OPT_STRING, &o.bos, "on|off",
          "start the prompt with the BOS token or not (default: as the vocabulary says)", NULL, 0, 0},
     };

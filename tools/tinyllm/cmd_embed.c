@@ -3,8 +3,11 @@
  *
  * Inputs are the TEXT arguments and the non-empty lines of -f FILE (- reads
  * stdin). Each is tokenized with the vocabulary's special tokens ([CLS] ...
- * [SEP] for BERT), evaluated on its own by tl_embed, pooled (the model's
- * pooling unless --pooling) and L2-normalized (unless --no-normalize).
+ * [SEP] for BERT), evaluated on its own by tl_embed, pooled (unless
+ * --pooling: the model's pooling, or for a model that names none the last
+ * token of a decoder and the mean of an encoder, as embedding servers and
+ * `tinyllm serve` do, so every input gives one vector) and L2-normalized
+ * (unless --no-normalize).
  *
  * An input longer than the context is cut to fit, as sentence-transformers
  * does: the text's tokens are shortened and the special tokens around them
@@ -22,10 +25,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_context.h"
 
 typedef struct embed_options {
     const char *model, *file, *pooling;
-    int32_t n_threads, n_ctx;
+    cli_context context;
     bool no_normalize, json, no_truncate, timings;
 } embed_options;
 
@@ -231,28 +235,28 @@ static int embed_all(const embed_options *o, const tl_model *model, tl_context *
 
 int cmd_embed(int argc, char **argv) {
     embed_options o = {0};
-    const tl_opt opts[] = {
+    tl_opt opts[7 + CLI_CONTEXT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &o.file, "FILE",
          "also embed every non-empty line of FILE (- reads stdin)", NULL, 0, 0},
         {NULL, "--pooling", TL_OPT_STRING, &o.pooling, "NAME",
-         "none, mean, cls or last (default: the model's own)", NULL, 0, 0},
+         "none, mean, cls or last (default: the model's own; without one, last for decoders, mean for "
+         "encoders)", NULL, 0, 0},
         {NULL, "--no-normalize", TL_OPT_FLAG, &o.no_normalize, "", "do not L2-normalize the vectors", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "",
          "print one JSON object {model, dim, pooling, data: [{index, embedding}]}", NULL, 0, 0},
-        {"-c", "--ctx-size", TL_OPT_INT, &o.n_ctx, "N",
-         "context size in tokens; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
-        {"-t", "--threads", TL_OPT_INT, &o.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0, 256},
         {NULL, "--no-truncate", TL_OPT_FLAG, &o.no_truncate, "",
          "refuse inputs longer than the context instead of truncating them", NULL, 0, 0},
         {NULL, "--timings", TL_OPT_FLAG, &o.timings, "", "print the time taken on stderr", NULL, 0, 0},
     };
+    cli_context_init(&o.context, opts + 7);
     const tl_command_spec spec = {
         "embed", "-m FILE [options] [TEXT...] [-f FILE]",
         "Print an embedding vector for each TEXT and each line of -f FILE: one line of\n"
         "space-separated numbers per input (with --pooling none, one line per token and a\n"
-        "blank line between inputs). Inputs longer than the context are truncated, keeping\n"
-        "the special tokens, with a notice on stderr.",
+        "blank line between inputs). A model that names no pooling is pooled as embedding\n"
+        "servers do: the last token for decoders, the mean for encoders. Inputs longer than\n"
+        "the context are truncated, keeping the special tokens, with a notice on stderr.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     const char **positional = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *positional);
     if (!positional) {
@@ -299,15 +303,14 @@ int cmd_embed(int argc, char **argv) {
                      o.model);
         goto done;
     }
-    tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = (uint32_t)o.n_ctx;
-    cp.n_threads = (uint32_t)o.n_threads;
+    tl_context_params cp;
+    if (!cli_context_params(&o.context, "embed", &cp)) goto done;
     tl_error err = {0};
     if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
         tl_cli_error("embed", "%s", err.message);
         goto done;
     }
-    if (pooling == TL_POOLING_DEFAULT) pooling = tl_model_pooling(model);
+    if (pooling == TL_POOLING_DEFAULT) pooling = tl_model_embedding_pooling(model);
     if (!prepare_inputs(&o, model, tl_context_size(ctx), &list)) goto done;
     rc = embed_all(&o, model, ctx, (tl_pooling)pooling, &list);
     goto done;

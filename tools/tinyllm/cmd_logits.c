@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "cli_context.h"
 
 typedef struct scored {
     tl_token id;
@@ -20,24 +21,24 @@ static int by_logit_desc(const void *a, const void *b) {
 
 int cmd_logits(int argc, char **argv) {
     const char *path = NULL, *prompt = NULL, *file = NULL;
-    int32_t top = 10, n_threads = 0, n_ctx = 0;
+    int32_t top = 10;
     bool json = false, no_bos = false, special = false;
-    const tl_opt opts[] = {
+    cli_context context;
+    tl_opt opts[7 + CLI_CONTEXT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &path, "FILE", "GGUF model file", NULL, 0, 0},
         {"-p", "--prompt", TL_OPT_STRING, &prompt, "TEXT", "prompt text", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &file, "FILE", "read the prompt from a file", NULL, 0, 0},
         {NULL, "--top", TL_OPT_INT, &top, "K", "how many logits to print (default 10)", NULL, 1, 1e9},
-        {"-c", "--ctx-size", TL_OPT_INT, &n_ctx, "N", "context size (default: the model's, at most 4096)",
-         NULL, 0, 1 << 20},
-        {"-t", "--threads", TL_OPT_INT, &n_threads, "N", "threads (default: physical cores)", NULL, 0, 256},
         {NULL, "--no-bos", TL_OPT_FLAG, &no_bos, "", "do not add the BOS token", NULL, 0, 0},
         {NULL, "--special", TL_OPT_FLAG, &special, "", "parse special tokens in the prompt", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &json, "", "print {\"tokens\": [...], \"top\": [[id, logit], ...]}",
          NULL, 0, 0},
     };
-    const tl_command_spec spec = {"logits", "-m FILE (-p TEXT | -f FILE) [--top K] [--json]",
-                                  "Evaluate a prompt and print the K largest logits at its last position.",
-                                  opts, 9};
+    cli_context_init(&context, opts + 7);
+    const tl_command_spec spec = {"logits", "-m FILE (-p TEXT | -f FILE) [--top K] [--json] [context options]",
+                                  "Evaluate a prompt and print the K largest logits at its last position.\n"
+                                  "A prompt longer than the context (-c) is refused.",
+                                  opts, (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
@@ -58,9 +59,8 @@ int cmd_logits(int argc, char **argv) {
     int32_t n = 0;
     tl_model *model = cli_load_model("logits", path, false);
     if (!model) goto done;
-    tl_context_params cp = tl_context_default_params();
-    cp.n_threads = (uint32_t)n_threads;
-    cp.n_ctx = (uint32_t)n_ctx;
+    tl_context_params cp;
+    if (!cli_context_params(&context, "logits", &cp)) goto done;
     if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
         tl_cli_error("logits", "%s", err.message);
         goto done;
@@ -73,6 +73,11 @@ int cmd_logits(int argc, char **argv) {
     if (!tokens) goto done;
     if (n == 0) {
         tl_cli_error("logits", "the prompt is empty (and no BOS token is added)");
+        goto done;
+    }
+    if ((uint32_t)n > tl_context_size(ctx)) {
+        tl_cli_error("logits", "the prompt has %d tokens, more than the context size of %u (use -c)", n,
+                     tl_context_size(ctx));
         goto done;
     }
     if (!cli_evaluate_prompt("logits", model, ctx, tokens, n)) goto done;

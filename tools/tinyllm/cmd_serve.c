@@ -1,6 +1,6 @@
 /*
  * cmd_serve.c — `tinyllm serve`: reads the options of the HTTP server
- * (models, limits, address, API key, CORS) and runs it until Ctrl-C or
+ * (models, limits, address, API key, CORS, log) and runs it until Ctrl-C or
  * SIGTERM (src/server/server.c does the work).
  */
 #include <stdlib.h>
@@ -13,7 +13,8 @@
 
 typedef struct serve_options {
     const char *host, *models_dir, *keep_alive, *max_memory, *body_limit, *api_key, *cors;
-    const char *header_timeout, *body_timeout, *idle_timeout, *timeout, *connection_memory;
+    const char *header_timeout, *body_timeout, *idle_timeout, *timeout, *connection_memory, *log_format;
+    bool quiet;
     tl_opt_list models;
     int32_t port, max_loaded, parallel, n_ctx, n_threads, n_batch, queue;
     int32_t max_connections, max_connections_per_client, threads_http;
@@ -49,7 +50,14 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         /* 0 on the command line is "no limit", which the server spells < 0. */
         .max_connections_per_client = s->max_connections_per_client > 0 ? s->max_connections_per_client : -1,
         .threads_http = s->threads_http,
+        .log_quiet = s->quiet,
     };
+    if (strcmp(s->log_format, "text") == 0 || strcmp(s->log_format, "json") == 0) {
+        o->log_json = strcmp(s->log_format, "json") == 0;
+    } else {
+        tl_cli_error("serve", "--log-format expects text or json, got '%s'", s->log_format);
+        return false;
+    }
     if (!*s->host) {
         tl_cli_error("serve", "--host must not be empty");
         return false;
@@ -102,7 +110,7 @@ int cmd_serve(int argc, char **argv) {
     serve_options s = {.host = "127.0.0.1", .port = 8080, .keep_alive = "5m", .parallel = 4, .queue = 64,
                        .body_limit = "8M", .header_timeout = "10s", .body_timeout = "60s", .idle_timeout = "5s",
                        .timeout = "60s", .connection_memory = "64K", .max_connections = 4096,
-                       .max_connections_per_client = 32, .threads_http = 128};
+                       .max_connections_per_client = 32, .threads_http = 128, .log_format = "text"};
     bool api_key_given = false;
     const tl_opt opts[] = {
         {NULL, "--host", TL_OPT_STRING, &s.host, "HOST",
@@ -152,13 +160,18 @@ int cmd_serve(int argc, char **argv) {
          "per connection, for the request line and headers; more gets 414/431 (default 64K)", NULL, 0, 0},
         {NULL, "--threads-http", TL_OPT_INT, &s.threads_http, "N",
          "most requests handled at once, each on a thread; more get 503 (default 128)", NULL, 1, 4096},
+        {NULL, "--log-format", TL_OPT_STRING, &s.log_format, "FORMAT",
+         "stderr log of requests and model loads/unloads: text, or json (an object a line) (default text)", NULL,
+         0, 0},
+        {NULL, "--quiet", TL_OPT_FLAG, &s.quiet, NULL, "log only errors (5xx answers, failed loads)", NULL, 0, 0},
     };
     const tl_command_spec spec = {
         "serve", "(--models DIR | -m FILE ...) [--host HOST] [--port N] [options]",
         "Serve models over HTTP until Ctrl-C: the Ollama API (/api/chat, /api/generate, /api/tags, ...),\n"
-        "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models) and a web chat\n"
-        "page at /. Models load on first use and unload after --keep-alive idle time. Prints\n"
-        "\"listening on http://HOST:PORT\" once ready.",
+        "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models), /props (the\n"
+        "default sampling settings) and a web chat page at /. Models load on first use and unload after\n"
+        "--keep-alive idle time. Prints \"listening on http://HOST:PORT\" once ready; stderr gets a line per\n"
+        "request and per model load or unload.",
         opts, (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
     int n_positional;

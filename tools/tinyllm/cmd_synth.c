@@ -2,10 +2,10 @@
  * cmd_synth.c — `tinyllm synth`: write a random-weight model of a real
  * model's shape, for tests and benchmarks where the real weights are absent.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_data.h"
 
 int cmd_synth(int argc, char **argv) {
     const char *preset = NULL, *type = "f16", *out = NULL, *vocab = NULL;
@@ -17,8 +17,8 @@ int cmd_synth(int argc, char **argv) {
          "q5_1, or llama-quantize's mixtures q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k (default f16)", NULL, 0, 0},
         {"-s", "--seed", TL_OPT_UINT64, &seed, "SEED", "weights are a function of the seed (default 42)", NULL, 0, 0},
         {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE", "vocabulary: a GGUF file whose tokenizer is copied, "
-         "a Hugging Face tokenizer.json, or @unigram (default: the preset's, under $TINYLLM_SHARED/tokenizers "
-         "or ../shared/tokenizers)", NULL, 0, 0},
+         "a Hugging Face tokenizer.json, or @unigram (default: the preset's, from tokenizers/ under "
+         "$TINYLLM_SHARED, the build's shared folder, the installed data folder or ../shared)", NULL, 0, 0},
         {NULL, "--tiny", TL_OPT_FLAG, &tiny, NULL, "same architecture and vocabulary, test-sized dimensions "
          "(2 layers, width 96-128)", NULL, 0, 0},
         {"-o", "--output", TL_OPT_STRING, &out, "FILE", "where to write the model", NULL, 0, 0},
@@ -54,10 +54,17 @@ int cmd_synth(int argc, char **argv) {
             tl_cli_error("synth", "unknown preset '%s' (see tinyllm synth --help)", preset);
             return 1;
         }
-        const char *shared = getenv("TINYLLM_SHARED");
-        snprintf(default_vocab, sizeof default_vocab, "%s/tokenizers/%s",
-                 shared && *shared ? shared : "../shared", vocab_file);
-        vocab = vocab_file[0] == '@' ? vocab_file : default_vocab;
+        if (vocab_file[0] == '@') {
+            vocab = vocab_file;
+        } else {
+            char relative[1024];
+            snprintf(relative, sizeof relative, "tokenizers/%s", vocab_file);
+            if (!cli_find_shared_file(relative, default_vocab, sizeof default_vocab)) {
+                tl_cli_error("synth", "vocabulary %s of preset '%s' not found: " CLI_DATA_HINT, relative, preset);
+                return 1;
+            }
+            vocab = default_vocab;
+        }
     }
     tl_error err = {0};
     double t0 = tl_time_ms();

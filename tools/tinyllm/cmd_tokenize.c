@@ -9,23 +9,29 @@
 #include "cli.h"
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *path = NULL, *file = NULL;
+    const char *path = NULL, *file = NULL, *prompt = NULL;
     bool no_bos = false, special = false;
     const tl_opt opts[] = {
         {"-m", "--model", TL_OPT_STRING, &path, "FILE", "GGUF model (or vocabulary-only) file", NULL, 0, 0},
-        {"-f", "--file", TL_OPT_STRING, &file, "FILE", "tokenize the contents of a file", NULL, 0, 0},
+        {"-p", "--prompt", TL_OPT_STRING, &prompt, "TEXT", "the text to tokenize (or give it as TEXT)", NULL, 0, 0},
+        {"-f", "--file", TL_OPT_STRING, &file, "FILE", "tokenize the contents of a file (- reads stdin)", NULL, 0, 0},
         {NULL, "--no-bos", TL_OPT_FLAG, &no_bos, "", "do not add BOS/EOS as the vocabulary asks", NULL, 0, 0},
         {NULL, "--special", TL_OPT_FLAG, &special, "", "recognise special tokens written in the text", NULL, 0, 0},
     };
-    const tl_command_spec spec = {"tokenize", "-m FILE [--no-bos] [--special] (TEXT | -f FILE)",
-                                  "Print the token ids of TEXT, separated by spaces.", opts, 4};
+    const tl_command_spec spec = {"tokenize", "-m FILE [--no-bos] [--special] (TEXT | -p TEXT | -f FILE)",
+                                  "Print the token ids of the text, separated by spaces.", opts,
+                                  (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 1, &n_pos);
     if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
 
+    if (n_pos && prompt) {
+        tl_cli_error("tokenize", "give the text once: as TEXT or with -p, not both");
+        return 1;
+    }
     size_t len;
-    char *text = cli_read_prompt("tokenize", n_pos ? positional[0] : NULL, file, &len);
+    char *text = cli_read_prompt("tokenize", n_pos ? positional[0] : prompt, file, &len);
     if (!text) return 1;
     tl_model *model = cli_load_model("tokenize", path, true);
     int rc = 1;

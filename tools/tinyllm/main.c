@@ -32,6 +32,11 @@ static void usage(FILE *out) {
                  "commands:\n", TL_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nfirst steps (README.md, \"Getting started\", says where to get GGUF models):\n"
+          "  tinyllm run -m MODEL.gguf -p \"Once upon a time\" -n 100\n"
+          "  tinyllm chat -m MODEL.gguf\n"
+          "  tinyllm serve --models DIR        then open http://127.0.0.1:8080/\n"
+          "every option: tinyllm COMMAND --help, or man tinyllm once installed (cmake --install)\n", out);
 }
 
 int main(int argc, char **argv) {
