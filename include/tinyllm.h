@@ -527,8 +527,8 @@ tl_status tl_generator_step(tl_generator *g, tl_context *ctx, tl_generation_even
  * is kept and released). Only sets a flag: safe from another thread. */
 void tl_generator_cancel(tl_generator *g);
 
-/* The reply's text released so far (all of it once stopped); valid until
- * the generator's next call. */
+/* The reply's text released so far, *len bytes (all of it, NUL-terminated,
+ * once the reply has stopped); valid until the generator's next call. */
 const char *tl_generator_text(const tl_generator *g, size_t *len);
 
 /* Receives text as it is released; returns false to stop (TL_STOP_CANCELLED). */
