@@ -11,6 +11,9 @@
  *   tl_sampler  picks the next token from logits (greedy, temperature, top-k,
  *               typical-p, top-p, min-p, Mirostat 1 and 2, penalties, logit
  *               bias), seeded and repeatable.
+ *   tl_generator one reply of one sequence: sampling, end-of-generation and
+ *               stop strings, streaming UTF-8 text, length and context
+ *               limits (see "Generation" below).
  *
  * Conventions: every call that can fail returns a tl_status and, when given a
  * tl_error, fills it with a one-line message naming what is wrong. The library
@@ -159,23 +162,6 @@ int32_t tl_token_to_piece(const tl_model *model, tl_token token, bool special, c
  */
 int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_tokens,
                       bool special, bool remove_leading_space, char *buf, int32_t buf_size);
-
-/*
- * Streaming detokenizer: feed tokens one at a time; it hands back only valid
- * UTF-8, holding back the bytes of a character split across tokens until it
- * is complete, and replacing bytes that can never form one with U+FFFD (one
- * per maximal ill-formed sequence, as WHATWG decoders do).
- */
-typedef struct tl_detokenizer tl_detokenizer;
-tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
-/* Appends the token's bytes; returns a pointer to the complete text so far
- * that has not been returned before, and its length in *len. Valid until the
- * next call. */
-const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len);
-/* Ends the text: an incomplete character still held back comes out as one
- * U+FFFD (the text is empty otherwise). */
-const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len);
-void tl_detokenizer_free(tl_detokenizer *d);
 
 /* ------------------------------------------------------------------------ */
 /* Contexts and evaluation                                                  */
@@ -394,6 +380,170 @@ void tl_sampler_accept(tl_sampler *s, tl_token token);
 void tl_sampler_reset(tl_sampler *s);
 /* The seed in use (the one drawn when TL_SEED_RANDOM was asked for). */
 uint64_t tl_sampler_seed(const tl_sampler *s);
+
+/* ------------------------------------------------------------------------ */
+/* Generation                                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Streaming detokenizer: feed tokens one at a time; it hands back only valid
+ * UTF-8, holding back the bytes of a character split across tokens until it
+ * is complete, and replacing bytes that can never form one with U+FFFD (one
+ * per maximal ill-formed sequence, as WHATWG decoders do).
+ */
+typedef struct tl_detokenizer tl_detokenizer;
+tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
+/* Appends the token's bytes; returns a pointer to the complete text so far
+ * that has not been returned before, and its length in *len. Valid until the
+ * next call. */
+const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len);
+/* Ends the text: an incomplete character still held back comes out as one
+ * U+FFFD (the text is empty otherwise). */
+const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len);
+void tl_detokenizer_free(tl_detokenizer *d);
+
+/*
+ * A generator produces one reply of one sequence: it samples a token from
+ * the logits, ends the reply at an end-of-generation token (unless
+ * ignore_eos), feeds the token to the sampler's history, turns it into text
+ * (valid UTF-8 only: the bytes of a character split across tokens wait for
+ * the rest; bytes that never form one become U+FFFD), holds back text that
+ * could still be the start of a stop string and cuts the reply before the
+ * first one, and stops at n_predict tokens or when the sequence's context is
+ * full. It never evaluates anything itself: it tells the caller which tokens
+ * to evaluate next, at which positions, and takes back their logits. So one
+ * generator serves a program that owns the decode (a server evaluating many
+ * sequences in one batched forward pass, one generator per sequence) as well
+ * as single-sequence programs, which let tl_generator_step or tl_generate
+ * do the decode.
+ *
+ * Why "tokens to feed" rather than "the token sampled": a step policy other
+ * than today's one-token step fits behind the same calls. Speculative
+ * decoding (a draft model proposes k tokens; the target evaluates them in
+ * one batch; the longest prefix the target agrees with is accepted, plus
+ * one token of its own; both caches roll back the rest) is such a policy:
+ * its event asks the caller to forget positions from feed_pos on and to
+ * evaluate n_feed tokens there, asking logits for each, and the next call
+ * gets those n_feed rows and accepts up to n_feed tokens (n_accepted). The
+ * draft model and its cache would belong to the generator. Callers written
+ * against this interface (truncate to feed_pos, evaluate feed[0..n_feed)
+ * with logits for every one, pass the rows back) need no change. Today's
+ * policy feeds exactly the one token accepted, at the position after the
+ * cached ones, and consumes one row.
+ *
+ * A library user's streaming generation with stop strings:
+ *
+ *   tl_generator_params gp = tl_generator_default_params();
+ *   const char *stops[] = {"\n\n"};
+ *   gp.n_predict = 200;
+ *   gp.stops = stops;
+ *   gp.n_stops = 1;
+ *   tl_stop_reason why;
+ *   tl_generate(ctx, sampler, prompt, n_prompt, &gp, print_text, NULL, &why, &err);
+ *
+ * or, step by step, after evaluating the prompt with tl_decode:
+ *
+ *   tl_generator *g;
+ *   tl_generator_new(model, sampler, &gp, &g, &err);
+ *   tl_generator_begin(g, tl_context_used(ctx), tl_context_size(ctx));
+ *   tl_generation_event ev = {0};
+ *   while (!ev.stop && tl_generator_step(g, ctx, &ev, &err) == TL_OK)
+ *       fwrite(ev.text, 1, ev.text_len, stdout);
+ *   tl_generator_free(g);
+ */
+
+/* Why a reply ended. */
+typedef enum tl_stop_reason {
+    TL_STOP_NONE = 0,    /* it goes on */
+    TL_STOP_EOG,         /* an end-of-generation token was sampled (not part of the reply) */
+    TL_STOP_STOP_STRING, /* a stop string appeared; the text ends before it */
+    TL_STOP_LENGTH,      /* n_predict tokens were generated */
+    TL_STOP_CONTEXT,     /* the sequence's context is full */
+    TL_STOP_CANCELLED,   /* tl_generator_cancel, or tl_generate's callback returned false */
+    TL_STOP_ERROR,       /* evaluation failed or memory ran out (see the tl_error) */
+} tl_stop_reason;
+
+/* "none", "eog", "stop", "length", "context", "cancelled" or "error". */
+const char *tl_stop_reason_name(tl_stop_reason reason);
+
+typedef struct tl_generator_params {
+    int32_t n_predict;        /* most tokens in the reply; < 0: no limit but the context */
+    bool ignore_eos;          /* end-of-generation tokens are ordinary tokens */
+    bool special;             /* control tokens' text appears in the reply */
+    const char *const *stops; /* stop strings (copied; "" is ignored); the reply is cut before the first */
+    int32_t n_stops;
+} tl_generator_params;
+
+/* n_predict -1, nothing else set. */
+tl_generator_params tl_generator_default_params(void);
+
+typedef struct tl_generator tl_generator;
+
+/* A generator sampling with `sampler` (borrowed: the caller keeps it alive,
+ * and primes its penalty history with the prompt if it wants that). */
+tl_status tl_generator_new(const tl_model *model, tl_sampler *sampler, const tl_generator_params *params,
+                           tl_generator **out, tl_error *err);
+void tl_generator_free(tl_generator *g);
+
+/*
+ * Starts a reply (forgetting any earlier one): the sequence holds n_past
+ * positions, the last of which produced the logits the first
+ * tl_generator_next consumes, and may hold n_ctx.
+ */
+void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx);
+
+/* What one step did; pointers are valid until the generator's next call. */
+typedef struct tl_generation_event {
+    const char *text;         /* text released by this step (may be empty) */
+    size_t text_len;
+    const tl_token *accepted; /* tokens this step added to the reply */
+    int32_t n_accepted;
+    bool sampled;             /* the step drew a token (an end-of-generation one included) */
+    const tl_token *feed;     /* tokens to evaluate next (tl_generator_step: evaluated), */
+    int32_t n_feed;           /* asking logits for every one; none once stopped */
+    uint32_t feed_pos;        /* ... at positions feed_pos, feed_pos + 1, ...: first forget
+                                 the sequence's positions from feed_pos on */
+    int32_t n_generated;      /* tokens in the reply so far */
+    tl_stop_reason stop;      /* TL_STOP_NONE while the reply goes on */
+} tl_generation_event;
+
+/*
+ * One step from `logits`: n_rows rows of tl_vocab_size floats, the logits
+ * of the positions the last event asked for (one row, the prompt's last,
+ * for the first step). When the reply stops, the event's text includes
+ * everything left (an incomplete character as U+FFFD, nothing past a stop
+ * string). Fails (stop = TL_STOP_ERROR) when memory runs out or the rows do
+ * not match what was asked for.
+ */
+tl_status tl_generator_next(tl_generator *g, const float *logits, int32_t n_rows, tl_generation_event *ev,
+                            tl_error *err);
+
+/* For a single-sequence context (sequence 0): tl_generator_next on the
+ * logits of ctx's last tl_decode, then the tokens to feed evaluated with
+ * tl_decode (ev->stop = TL_STOP_ERROR if that fails). */
+tl_status tl_generator_step(tl_generator *g, tl_context *ctx, tl_generation_event *ev, tl_error *err);
+
+/* Ends the reply at the next step, after the token it draws (the text so far
+ * is kept and released). Only sets a flag: safe from another thread. */
+void tl_generator_cancel(tl_generator *g);
+
+/* The reply's text released so far, *len bytes (all of it, NUL-terminated,
+ * once the reply has stopped); valid until the generator's next call. */
+const char *tl_generator_text(const tl_generator *g, size_t *len);
+
+/* Receives text as it is released; returns false to stop (TL_STOP_CANCELLED). */
+typedef bool (*tl_text_fn)(void *user_data, const char *text, size_t len);
+
+/*
+ * The whole of a single-sequence generation: evaluates the prompt after what
+ * ctx holds (sequence 0), records it in the sampler's history, and generates
+ * until a stop, streaming the text to on_text (may be NULL). *reason (may be
+ * NULL) says why it stopped. A decoder-only model; an encoder-decoder's
+ * caller runs tl_encode and uses the generator directly.
+ */
+tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prompt, int32_t n_prompt,
+                      const tl_generator_params *params, tl_text_fn on_text, void *user_data,
+                      tl_stop_reason *reason, tl_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Random-weight models                                                     */

@@ -3,10 +3,12 @@
  *
  * The scheduler thread loops: move queued requests into free slots (the slot
  * whose cached tokens share the longest prefix with the prompt, so a chat's
- * next turn reuses its cache), build one batch — one token for every slot
- * that is generating, then prompt tokens of slots still reading their prompt
- * up to n_batch — evaluate it with tl_decode_batch, and sample the next token
- * of every slot whose logits came back. Requests wait in a bounded FIFO.
+ * next turn reuses its cache), build one batch — the tokens every generating
+ * slot's generator asks for (one each today), then prompt tokens of slots still reading their prompt
+ * up to n_batch — evaluate it with tl_decode_batch, and hand the logits of
+ * every slot that asked for some to its generator (src/generate: sampling,
+ * stop strings, text, limits), which says what that slot evaluates next.
+ * Requests wait in a bounded FIFO.
  */
 #include "server/engine.h"
 
@@ -15,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat/stop_text.h"
 #include "util/error.h"
 
 /* A request while the engine has it. */
@@ -35,11 +36,9 @@ typedef struct slot {
     tl_token *cached;   /* the tokens in the sequence's cache, in order */
     int32_t n_cached, capacity;
     int32_t n_prompt_done;  /* prompt tokens in the cache for this job */
-    bool generating;        /* the prompt is done; `next` is the token to evaluate */
-    tl_token next;
-    int32_t n_generated;
-    tl_detokenizer *detok;
-    stop_text text;
+    bool generating;        /* the prompt is done; ev says what to evaluate next */
+    tl_generator *gen;      /* the reply's generator */
+    tl_generation_event ev; /* its last event: the tokens to feed, at which positions */
     gen_result result;
     double started_at, first_token_at;
 } slot;
@@ -65,6 +64,14 @@ struct engine {
     int queued, active;
     bool stopping;
     engine_stats stats;
+};
+
+/* The server's words for why a reply ended (gen_result.finish_reason, which
+ * the APIs turn into OpenAI's finish_reason and Ollama's done_reason). */
+static const char *const finish_names[] = {
+    [TL_STOP_NONE] = "stop",           [TL_STOP_EOG] = "stop",       [TL_STOP_STOP_STRING] = "stop",
+    [TL_STOP_LENGTH] = "length",       [TL_STOP_CONTEXT] = "length", [TL_STOP_CANCELLED] = "cancelled",
+    [TL_STOP_ERROR] = "error",
 };
 
 /* ---- jobs ------------------------------------------------------------------ */
@@ -137,11 +144,17 @@ static void slot_start(engine *e, slot *s, job *j, double now) {
     s->job = j;
     s->n_prompt_done = keep;
     s->generating = false;
-    s->n_generated = 0;
-    s->detok = tl_detokenizer_new(e->model, false);
-    stop_text_init(&s->text, j->stops, j->n_stops);
-    s->result = (gen_result){.finish_reason = "stop",
-                             .n_prompt = r->n_prompt,
+    s->ev = (tl_generation_event){0};
+    tl_generator_params gp = tl_generator_default_params();
+    /* max_tokens 0 has always given one token: the first is drawn before the limit is looked at. */
+    gp.n_predict = r->max_tokens == 0 ? 1 : r->max_tokens;
+    gp.ignore_eos = r->ignore_eos;
+    gp.stops = j->stops;
+    gp.n_stops = j->n_stops;
+    tl_error err = {0};
+    if (tl_generator_new(e->model, j->sampler, &gp, &s->gen, &err) == TL_OK)
+        tl_generator_begin(s->gen, (uint32_t)r->n_prompt, e->n_ctx); /* step() fails a slot without one */
+    s->result = (gen_result){.n_prompt = r->n_prompt,
                              .n_prompt_cached = keep,
                              .queue_ms = now - j->submitted_at};
     s->started_at = now;
@@ -150,27 +163,17 @@ static void slot_start(engine *e, slot *s, job *j, double now) {
     for (int32_t i = 0; i < r->n_prompt; i++) tl_sampler_accept(j->sampler, r->prompt[i]);
 }
 
-/* Ends a slot's job: releases what is left of the text, reports, and frees
- * the slot (its cache stays for the next request). Called without the lock. */
-static void slot_finish(engine *e, slot *s, const char *reason, double now) {
+/* Ends a slot's job (its text has been handed out), reports, and frees the
+ * slot (its cache stays for the next request). Called without the lock. */
+static void slot_finish(engine *e, slot *s, tl_stop_reason reason, double now) {
     job *j = s->job;
     gen_request *r = j->req;
-    if (reason) s->result.finish_reason = reason;
-    const bool cancelled = strcmp(s->result.finish_reason, "cancelled") == 0;
-    if (!cancelled && strcmp(s->result.finish_reason, "error") != 0) {
-        size_t n = 0;
-        const char *rest = s->detok ? tl_detokenizer_flush(s->detok, &n) : "";
-        stop_text_append(&s->text, rest, n);
-        if (s->text.stopped) s->result.finish_reason = "stop";
-        rest = stop_text_release(&s->text, true, &n);
-        if (n > 0 && !r->on_text(r->user, rest, n)) s->result.finish_reason = "cancelled";
-    }
-    s->result.n_generated = s->n_generated;
+    s->result.finish_reason = finish_names[reason];
+    s->result.n_generated = s->ev.n_generated;
     if (s->first_token_at > 0) s->result.generation_ms = now - s->first_token_at;
     s->result.total_ms = now - j->submitted_at;
-    tl_detokenizer_free(s->detok);
-    s->detok = NULL;
-    stop_text_free(&s->text);
+    tl_generator_free(s->gen);
+    s->gen = NULL;
     s->job = NULL;
 
     pthread_mutex_lock(&e->lock);
@@ -191,47 +194,25 @@ static void slot_fail(engine *e, slot *s, const char *message, double now) {
     if (n >= sizeof s->result.error) n = sizeof s->result.error - 1;
     memcpy(s->result.error, message, n);
     s->result.error[n] = 0;
-    slot_finish(e, s, "error", now);
+    slot_finish(e, s, TL_STOP_ERROR, now);
 }
 
-/* Handles the logits of a slot's last evaluated token: samples, streams the
- * text, and decides whether the reply goes on. */
-static void slot_sample(engine *e, slot *s, const float *logits, double now) {
-    job *j = s->job;
-    gen_request *r = j->req;
+/* Hands a slot's logits (n_rows rows) to its generator, streams the text it
+ * releases, and ends the job when the reply stops. */
+static void slot_sample(engine *e, slot *s, const float *logits, int32_t n_rows, double now) {
+    gen_request *r = s->job->req;
     if (!s->generating) { /* the prompt is done */
         s->generating = true;
         s->result.prompt_ms = now - s->started_at;
     }
-    const tl_token token = tl_sampler_sample(j->sampler, logits);
-    if (s->n_generated == 0) s->first_token_at = now;
-    if (!r->ignore_eos && tl_token_is_eog(e->model, token)) {
-        slot_finish(e, s, "stop", now);
-        return;
-    }
-    tl_sampler_accept(j->sampler, token);
-    s->n_generated++;
-    size_t n;
-    const char *piece = tl_detokenizer_push(s->detok, token, &n);
-    if (!stop_text_append(&s->text, piece, n)) {
-        slot_fail(e, s, "out of memory", now);
-        return;
-    }
-    const char *ready = stop_text_release(&s->text, false, &n);
-    if (n > 0 && !r->on_text(r->user, ready, n)) {
-        slot_finish(e, s, "cancelled", now);
-        return;
-    }
-    if (s->text.stopped) {
-        slot_finish(e, s, "stop", now);
-        return;
-    }
-    if ((r->max_tokens >= 0 && s->n_generated >= r->max_tokens) ||
-        tl_context_seq_used(e->ctx, s->seq) >= e->n_ctx) {
-        slot_finish(e, s, "length", now);
-        return;
-    }
-    s->next = token;
+    tl_error err = {0};
+    const tl_status st = tl_generator_next(s->gen, logits, n_rows, &s->ev, &err);
+    if (s->ev.sampled && s->first_token_at == 0) s->first_token_at = now;
+    if (st != TL_OK) slot_fail(e, s, err.message, now);
+    else if (s->ev.text_len > 0 && !r->on_text(r->user, s->ev.text, s->ev.text_len))
+        slot_finish(e, s, TL_STOP_CANCELLED, now);
+    else if (s->ev.stop != TL_STOP_NONE)
+        slot_finish(e, s, s->ev.stop, now);
 }
 
 /* ---- the scheduler ---------------------------------------------------------- */
@@ -280,22 +261,28 @@ static void batch_add(engine *e, int32_t *n, slot *s, tl_token token, bool want_
 static void step(engine *e) {
     int32_t n = 0, n_rows = 0;
     const int32_t budget = (int32_t)e->n_batch;
-    /* The generating slots first: one token each keeps every reply moving. */
+    /* The generating slots first: what each generator asks for (one token
+     * today) keeps every reply moving. */
     for (int i = 0; i < e->params.n_slots && n < budget; i++) {
         slot *s = &e->slots[i];
-        if (s->job && s->generating) batch_add(e, &n, s, s->next, true, &n_rows);
+        if (!s->job || !s->generating || n + s->ev.n_feed > budget) continue;
+        if (s->n_cached > (int32_t)s->ev.feed_pos) { /* a step policy taking tokens back */
+            tl_context_seq_truncate(e->ctx, s->seq, s->ev.feed_pos);
+            s->n_cached = (int32_t)s->ev.feed_pos;
+        }
+        for (int32_t k = 0; k < s->ev.n_feed; k++) batch_add(e, &n, s, s->ev.feed[k], true, &n_rows);
     }
     for (int i = 0; i < e->params.n_slots && n < budget; i++) {
         slot *s = &e->slots[i];
         if (!s->job || s->generating) continue;
         const gen_request *r = s->job->req;
-        if (!s->detok) { /* slot_start could not make it */
+        if (!s->gen) { /* slot_start could not make it */
             slot_fail(e, s, "out of memory", tl_time_ms());
             continue;
         }
         /* A client gone while its prompt waits: stop before spending more on it. */
         if (!r->on_text(r->user, "", 0)) {
-            slot_finish(e, s, "cancelled", tl_time_ms());
+            slot_finish(e, s, TL_STOP_CANCELLED, tl_time_ms());
             continue;
         }
         while (s->n_prompt_done < r->n_prompt && n < budget) {
@@ -322,8 +309,12 @@ static void step(engine *e) {
         }
         return;
     }
-    for (int32_t k = 0; k < n_rows; k++)
-        if (e->logit_slots[k]->job) slot_sample(e, e->logit_slots[k], tl_get_logits(e->ctx, k), now);
+    /* A slot's rows are consecutive (its tokens were added together). */
+    for (int32_t k = 0, rows; k < n_rows; k += rows) {
+        slot *s = e->logit_slots[k];
+        for (rows = 1; k + rows < n_rows && e->logit_slots[k + rows] == s;) rows++;
+        if (s->job) slot_sample(e, s, tl_get_logits(e->ctx, k), rows, now);
+    }
 }
 
 static void *scheduler(void *arg) {
@@ -343,7 +334,7 @@ static void *scheduler(void *arg) {
     /* Stopping: every request still held ends as cancelled. */
     const double now = tl_time_ms();
     for (int i = 0; i < e->params.n_slots; i++)
-        if (e->slots[i].job) slot_finish(e, &e->slots[i], "cancelled", now);
+        if (e->slots[i].job) slot_finish(e, &e->slots[i], TL_STOP_CANCELLED, now);
     for (;;) {
         pthread_mutex_lock(&e->lock);
         job *j = e->queue_head;
@@ -353,7 +344,7 @@ static void *scheduler(void *arg) {
         }
         pthread_mutex_unlock(&e->lock);
         if (!j) break;
-        gen_result result = {.finish_reason = "cancelled", .n_prompt = j->req->n_prompt,
+        gen_result result = {.finish_reason = finish_names[TL_STOP_CANCELLED], .n_prompt = j->req->n_prompt,
                              .total_ms = now - j->submitted_at};
         gen_request *r = j->req;
         job_free(j);
@@ -544,7 +535,7 @@ engine_submit_status engine_generate(engine *e, gen_request *r, char **text, siz
         while (!c.done) pthread_cond_wait(&c.done_cond, &c.lock);
         pthread_mutex_unlock(&c.lock);
         if (c.failed) {
-            c.result.finish_reason = "error";
+            c.result.finish_reason = finish_names[TL_STOP_ERROR];
             snprintf(c.result.error, sizeof c.result.error, "out of memory");
         }
         *result = c.result;

@@ -6,10 +6,11 @@
  * thread. A request (gen_request) waits in a bounded queue until a slot is
  * free; then, at every step, the scheduler builds one batch holding the next
  * prompt chunk of slots still reading their prompt and one token for each
- * generating slot, runs tl_decode_batch once, and samples a token per
- * generating slot. New requests join between steps (continuous batching).
- * A slot keeps its tokens after a request ends, so a follow-up request whose
- * prompt starts the same way (a chat's next turn) reuses that cache.
+ * generating slot, runs tl_decode_batch once, and hands each slot's logits
+ * to its generator (src/generate), which samples and releases the text.
+ * New requests join between steps (continuous batching). A slot keeps its
+ * tokens after a request ends, so a follow-up request whose prompt starts
+ * the same way (a chat's next turn) reuses that cache.
  *
  * Text reaches the request through on_text as it is produced (stop strings
  * are held back until they can no longer match); on_text is also called with

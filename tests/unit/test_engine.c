@@ -3,8 +3,8 @@
  * requests running together in one batch give, token for token, the replies
  * each gets alone; stop strings, max_tokens, cancellation by the client, a
  * full queue and a too-long prompt; a follow-up prompt reuses a slot's cache.
- * Also the stop-string holding of src/chat/stop_text.c (never inside a
- * character), and the streaming detokenizer's UTF-8 (src/tokenizer/
+ * Also the stop-string holding of src/generate/stop_text.c (never inside a
+ * character), and the streaming detokenizer's UTF-8 (src/generate/
  * detokenizer.c): crafted runs of stories260K's <0xNN> byte tokens come out
  * as valid UTF-8 in every piece, with U+FFFD for what can never complete;
  * and the server's JSON writer (src/server/wire.c), the last guard.
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chat/stop_text.h"
 #include <cjson/cJSON.h>
 
+#include "generate/stop_text.h"
 #include "server/engine.h"
 #include "server/wire.h"
 #include "tokenizer/utf8.h"

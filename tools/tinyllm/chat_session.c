@@ -12,7 +12,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "chat/stop_text.h"
 #include "cli.h"
 
 /* The template's end-of-turn text, "" when it does not tell (a template
@@ -280,62 +279,43 @@ static bool evaluate_reusing_cache(chat_session *s, const tl_token *prompt, int3
     return true;
 }
 
-/* Streams what stop_text lets go of; true when the end marker appeared. */
-static bool reply_stream(stop_text *reply, bool final, chat_text_fn on_text, void *user_data) {
-    size_t n;
-    const char *ready = stop_text_release(reply, final, &n);
-    if (n > 0) on_text(user_data, ready, n);
-    return reply->stopped;
-}
+/* The chat's words for why a reply ended (chat_metrics.stop_reason). */
+static const char *const chat_stop_names[] = {
+    [TL_STOP_NONE] = "length",        [TL_STOP_EOG] = "end",      [TL_STOP_STOP_STRING] = "end",
+    [TL_STOP_LENGTH] = "length",      [TL_STOP_CONTEXT] = "context", [TL_STOP_CANCELLED] = "interrupted",
+    [TL_STOP_ERROR] = "error",
+};
 
-/* Samples and evaluates reply tokens until the turn ends. */
-static bool generate_reply(chat_session *s, tl_detokenizer *detok, stop_text *reply, chat_text_fn on_text,
-                           void *user_data, double turn_start, chat_metrics *m) {
-    const uint32_t n_ctx = tl_context_size(s->ctx);
-    const int32_t n_max = s->n_predict < 0 ? (int32_t)n_ctx : s->n_predict;
+/* Runs the generator (src/generate) until the turn ends, streaming its text
+ * and remembering the tokens it evaluates. */
+static bool generate_reply(chat_session *s, tl_generator *gen, chat_text_fn on_text, void *user_data,
+                           double turn_start, chat_metrics *m) {
     double first_token_at = 0;
     tl_error err = {0};
-    m->stop_reason = "length";
-    while (m->n_generated < n_max) {
-        const tl_token token = tl_sampler_sample(s->sampler, tl_get_logits(s->ctx, -1));
-        if (m->n_generated == 0) {
-            first_token_at = tl_time_ms();
+    tl_generation_event ev = {0};
+    tl_generator_begin(gen, tl_context_used(s->ctx), tl_context_size(s->ctx));
+    do {
+        if (s->interrupted && *s->interrupted) tl_generator_cancel(gen); /* ends after the token it draws */
+        const double step_start = tl_time_ms();
+        const tl_status st = tl_generator_step(gen, s->ctx, &ev, &err);
+        if (ev.sampled && first_token_at == 0) {
+            first_token_at = step_start; /* the logits were ready: the token is drawn from them */
             m->first_token_ms = first_token_at - turn_start;
         }
-        if (tl_token_is_eog(s->model, token)) {
-            m->stop_reason = "eog"; /* reported as "end" once the held-back bytes are flushed */
-            break;
-        }
-        tl_sampler_accept(s->sampler, token);
-        m->n_generated++;
-        size_t n;
-        const char *piece = tl_detokenizer_push(detok, token, &n);
-        if (!stop_text_append(reply, piece, n)) {
-            tl_cli_error(s->command, "out of memory");
-            return false;
-        }
-        if (reply_stream(reply, false, on_text, user_data)) {
-            m->stop_reason = "end";
-            break;
-        }
-        if (m->n_generated == n_max) break;
-        if (s->interrupted && *s->interrupted) {
-            m->stop_reason = "interrupted";
-            break;
-        }
-        if (tl_context_used(s->ctx) >= n_ctx) {
-            m->stop_reason = "context";
-            break;
-        }
-        if (tl_decode(s->ctx, &token, 1, tl_context_used(s->ctx), false, &err) != TL_OK) {
+        if (st != TL_OK) {
             tl_cli_error(s->command, "%s", err.message);
             return false;
         }
-        if (!remember_cached(s, token)) {
-            tl_cli_error(s->command, "out of memory");
-            return false;
-        }
-    }
+        if (ev.text_len > 0) on_text(user_data, ev.text, ev.text_len);
+        if (ev.n_feed > 0) s->n_cached = (int32_t)ev.feed_pos;
+        for (int32_t i = 0; i < ev.n_feed; i++)
+            if (!remember_cached(s, ev.feed[i])) {
+                tl_cli_error(s->command, "out of memory");
+                return false;
+            }
+    } while (ev.stop == TL_STOP_NONE);
+    m->n_generated = ev.n_generated;
+    m->stop_reason = chat_stop_names[ev.stop];
     if (m->n_generated > 0) m->generation_ms = tl_time_ms() - first_token_at;
     return true;
 }
@@ -345,36 +325,29 @@ bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, 
     const double turn_start = tl_time_ms();
     int32_t n_prompt = 0;
     bool ok = false;
-    const char *stops[1] = {s->end_marker};
-    stop_text reply;
-    stop_text_init(&reply, stops, 1);
-    tl_detokenizer *detok = NULL;
+    const char *stops[1] = {s->end_marker}; /* the template's end-of-turn text ends the reply like EOG */
+    tl_generator_params gp = tl_generator_default_params();
+    gp.n_predict = s->n_predict;
+    gp.stops = stops;
+    gp.n_stops = 1;
+    tl_generator *gen = NULL;
+    tl_error err = {0};
     tl_token *prompt = fitting_prompt(s, &n_prompt, &m.n_dropped);
     if (!prompt || !evaluate_reusing_cache(s, prompt, n_prompt, &m)) goto done;
     tl_sampler_reset(s->sampler);
     for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(s->sampler, prompt[i]);
-    if (!(detok = tl_detokenizer_new(s->model, false))) {
-        tl_cli_error(s->command, "out of memory");
+    if (tl_generator_new(s->model, s->sampler, &gp, &gen, &err) != TL_OK) {
+        tl_cli_error(s->command, "%s", err.message);
         goto done;
     }
-    if (!generate_reply(s, detok, &reply, on_text, user_data, turn_start, &m)) goto done;
-    if (strcmp(m.stop_reason, "end") != 0) { /* the end marker did not cut the text: keep all of it */
-        if (strcmp(m.stop_reason, "eog") == 0) m.stop_reason = "end";
-        size_t n;
-        const char *rest = tl_detokenizer_flush(detok, &n);
-        if (!stop_text_append(&reply, rest, n)) {
-            tl_cli_error(s->command, "out of memory");
-            goto done;
-        }
-    }
-    reply_stream(&reply, true, on_text, user_data);
-    if (!chat_session_add(s, "assistant", reply.bytes ? reply.bytes : "")) goto done;
+    if (!generate_reply(s, gen, on_text, user_data, turn_start, &m)) goto done;
+    size_t len;
+    if (!chat_session_add(s, "assistant", tl_generator_text(gen, &len))) goto done;
     m.context_used = tl_context_used(s->ctx);
     ok = true;
 done:
     if (metrics) *metrics = m;
-    tl_detokenizer_free(detok);
-    stop_text_free(&reply);
+    tl_generator_free(gen);
     free(prompt);
     return ok;
 }

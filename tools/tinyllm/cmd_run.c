@@ -67,21 +67,6 @@ static void print_json(const run_stats *s, const char *text, size_t text_len,
     cJSON_Delete(root);
 }
 
-/* Appends bytes to the JSON text buffer. */
-static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n) {
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap * 2 : 1024;
-        while (c < *len + n + 1) c *= 2;
-        char *grown = realloc(*buf, c);
-        if (!grown) return false;
-        *buf = grown;
-        *cap = c;
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    return true;
-}
-
 /* Evaluates the prompt (see cli_evaluate_prompt); a decoder-only model's
  * prompt also enters the penalties' history. */
 static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *sampler,
@@ -92,76 +77,53 @@ static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *
     return true;
 }
 
+/* Evaluates the prompt, then streams the reply of the generator (src/generate). */
 static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_sampler *sampler,
                     const tl_token *prompt, int32_t n_prompt, run_stats *st) {
     tl_error err = {0};
-    int rc = 0;
+    int rc = 1;
     const uint32_t n_ctx = tl_context_size(ctx);
-    int32_t n_max = o->n_predict < 0 ? (int32_t)n_ctx : o->n_predict;
+    const int32_t n_max = o->n_predict < 0 ? (int32_t)n_ctx : o->n_predict;
     tl_token *generated = malloc(((size_t)n_max + 1) * sizeof *generated);
-    tl_detokenizer *detok = tl_detokenizer_new(model, o->special);
-    char *text = NULL;
-    size_t text_len = 0, text_cap = 0;
-    if (!generated || !detok) {
+    tl_generator_params gp = tl_generator_default_params();
+    gp.n_predict = o->n_predict;
+    gp.ignore_eos = o->ignore_eos;
+    gp.special = o->special;
+    tl_generator *gen = NULL;
+    if (!generated || tl_generator_new(model, sampler, &gp, &gen, &err) != TL_OK) {
         tl_cli_error("run", "out of memory");
-        rc = 1;
         goto done;
     }
 
     double t0 = tl_time_ms();
-    if (!evaluate_prompt(model, ctx, sampler, prompt, n_prompt)) {
-        rc = 1;
-        goto done;
-    }
+    if (!evaluate_prompt(model, ctx, sampler, prompt, n_prompt)) goto done;
     st->prompt_ms = tl_time_ms() - t0;
 
-    st->stop_reason = "length";
     t0 = tl_time_ms();
-    while (st->n_gen < n_max) {
-        tl_token tok = tl_sampler_sample(sampler, tl_get_logits(ctx, -1));
-        if (!o->ignore_eos && tl_token_is_eog(model, tok)) {
-            st->stop_reason = "eog";
-            break;
-        }
-        tl_sampler_accept(sampler, tok);
-        generated[st->n_gen++] = tok;
-        size_t n;
-        const char *piece = tl_detokenizer_push(detok, tok, &n);
-        if (o->json) {
-            if (!append(&text, &text_len, &text_cap, piece, n)) {
-                tl_cli_error("run", "out of memory");
-                rc = 1;
-                goto done;
-            }
-        } else {
-            cli_write(piece, n);
-        }
-        if (st->n_gen == n_max) break;
-        if (tl_context_used(ctx) >= n_ctx) {
-            st->stop_reason = "context";
-            if (!o->json) fprintf(stderr, "\ntinyllm: context of %u tokens is full; stopping\n", n_ctx);
-            break;
-        }
-        if (tl_decode(ctx, &tok, 1, tl_context_used(ctx), false, &err) != TL_OK) {
+    tl_generator_begin(gen, tl_context_used(ctx), n_ctx);
+    tl_generation_event ev = {0};
+    do {
+        if (tl_generator_step(gen, ctx, &ev, &err) != TL_OK) {
             tl_cli_error("run", "%s", err.message);
-            rc = 1;
             goto done;
         }
-    }
+        for (int32_t i = 0; i < ev.n_accepted && st->n_gen < n_max; i++) generated[st->n_gen++] = ev.accepted[i];
+        if (!o->json) cli_write(ev.text, ev.text_len);
+    } while (ev.stop == TL_STOP_NONE);
     st->gen_ms = tl_time_ms() - t0;
-    size_t n;
-    const char *rest = tl_detokenizer_flush(detok, &n);
+    st->stop_reason = tl_stop_reason_name(ev.stop); /* run's documented names are the library's */
     if (o->json) {
-        if (!append(&text, &text_len, &text_cap, rest, n)) rc = 1;
-        else print_json(st, text ? text : "", text_len, prompt, generated);
+        size_t text_len;
+        const char *text = tl_generator_text(gen, &text_len);
+        print_json(st, text, text_len, prompt, generated);
     } else {
-        cli_write(rest, n);
+        if (ev.stop == TL_STOP_CONTEXT) fprintf(stderr, "\ntinyllm: context of %u tokens is full; stopping\n", n_ctx);
         cli_write("\n\n", 2); /* as llama-cli ends its output */
         print_summary(st);
     }
+    rc = 0;
 done:
-    free(text);
-    tl_detokenizer_free(detok);
+    tl_generator_free(gen);
     free(generated);
     return rc;
 }

@@ -4,8 +4,8 @@
  * stop string is held back until it cannot, so a client never sees a piece
  * of "<|im_end|>" or of a user's stop sequence.
  */
-#ifndef TL_CHAT_STOP_TEXT_H
-#define TL_CHAT_STOP_TEXT_H
+#ifndef TL_GENERATE_STOP_TEXT_H
+#define TL_GENERATE_STOP_TEXT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,4 +27,4 @@ bool stop_text_append(stop_text *t, const char *bytes, size_t n);
  * released. With `final`, everything left (up to a stop string) is released. */
 const char *stop_text_release(stop_text *t, bool final, size_t *n);
 
-#endif /* TL_CHAT_STOP_TEXT_H */
+#endif /* TL_GENERATE_STOP_TEXT_H */

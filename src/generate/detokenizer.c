@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "tinyllm.h"
 #include "tokenizer/utf8.h"
 
 #define HELD_MAX 4 /* bytes of an incomplete character: at most 3 */

@@ -5,7 +5,7 @@
  * where a character starts, and the released text always ends where one
  * ends, so neither a cut nor a held-back prefix splits a character.
  */
-#include "chat/stop_text.h"
+#include "generate/stop_text.h"
 
 #include <stdlib.h>
 #include <string.h>
