@@ -278,8 +278,11 @@ jv jarg(const jargs *a, size_t index, const char *name, jv fallback);
 jv jarg_str(jctx *c, int line, jv v, const char *what);
 jv jbuf_value(jbuf *b);
 jv jv_method(jctx *c, jfunc_kind kind, const char *name, jv self);
-/* Whether name is in a NULL-terminated list. */
-bool jname_in(const char *name, const char *const *set);
+/* The row named `name` of a table of `count` structs of `stride` bytes whose
+ * first member is the name (the tables of filters, tests, methods and
+ * globals), or NULL. */
+const void *jname_find(const void *table, size_t count, size_t stride, const char *name);
+#define JNAME_FIND(table, name) jname_find((table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (name))
 
 typedef enum { CASE_UPPER, CASE_LOWER } case_kind;
 jv jstr_case(jctx *c, jv s, case_kind kind);
