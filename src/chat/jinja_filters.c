@@ -390,31 +390,7 @@ static jv filter_round(jctx *c, int line, jv v, const jargs *a) {
     return jv_float(r);
 }
 
-/* ---- string filters: their value has been through str() (FILTER_STR) ------------------ */
-static jv filter_trim(jctx *c, int line, jv s, const jargs *a) {
-    return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, true);
-}
-
-static jv filter_upper(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_case(c, s, CASE_UPPER);
-}
-
-static jv filter_lower(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_case(c, s, CASE_LOWER);
-}
-
-static jv filter_capitalize(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_capitalize(c, s);
-}
-
-static jv filter_title(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_title(c, s);
-}
-
+/* ---- string filters: their value has been through str() (str_value in FILTERS) -------- */
 static jv filter_escape(jctx *c, int line, jv s, const jargs *a) {
     (void)line, (void)a;
     jbuf b = {0};
@@ -468,11 +444,9 @@ static jv filter_center(jctx *c, int line, jv s, const jargs *a) {
 }
 
 /* ---- the table ------------------------------------------------------------------------ */
-typedef jv jfilter_fn(jctx *c, int line, jv value, const jargs *args);
-
 typedef struct jfilter {
     const char *name;
-    jfilter_fn *fn;
+    jcall_fn *fn;
     bool str_value; /* Jinja2 converts the value with str() first */
 } jfilter;
 
@@ -480,7 +454,7 @@ typedef struct jfilter {
 static const jfilter FILTERS[] = {
     {"abs", filter_abs, false},
     {"batch", filter_batch, false},
-    {"capitalize", filter_capitalize, true},
+    {"capitalize", jstr_call_capitalize, true},
     {"center", filter_center, true},
     {"count", filter_length, false},
     {"d", filter_default, false},
@@ -497,7 +471,7 @@ static const jfilter FILTERS[] = {
     {"last", filter_last, false},
     {"length", filter_length, false},
     {"list", filter_list, false},
-    {"lower", filter_lower, true},
+    {"lower", jstr_call_lower, true},
     {"map", filter_map, false},
     {"max", filter_max, false},
     {"min", filter_min, false},
@@ -512,11 +486,11 @@ static const jfilter FILTERS[] = {
     {"sort", filter_sort, false},
     {"string", filter_string, false},
     {"sum", filter_sum, false},
-    {"title", filter_title, true},
+    {"title", jstr_call_title, true},
     {"tojson", filter_tojson, false},
-    {"trim", filter_trim, true},
+    {"trim", jstr_call_strip, true},
     {"unique", filter_unique, false},
-    {"upper", filter_upper, true},
+    {"upper", jstr_call_upper, true},
     {"wordcount", filter_wordcount, true},
 };
 

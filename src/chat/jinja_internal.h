@@ -256,6 +256,10 @@ void jinja_enter(jctx *c, int line);
 static inline void jinja_leave(jctx *c) { c->nesting--; }
 
 jv jinja_call(jctx *c, int line, jv callee, const jargs *args);
+/* A filter (value|name(args)) or a method (value.name(args)): one signature
+ * for both, so that a str filter and a str method that agree share one
+ * function. */
+typedef jv jcall_fn(jctx *c, int line, jv value, const jargs *args);
 /* A filter by name; fails for unknown names. */
 jv jinja_filter(jctx *c, int line, const char *name, jv value, const jargs *args);
 bool jinja_test(jctx *c, int line, const char *name, jv value, const jargs *args);
@@ -299,5 +303,8 @@ jv jstr_split(jctx *c, int line, jv s, jv sep, int64_t maxsplit);
 bool jstr_affix(jctx *c, int line, jv s, jv affix, bool prefix);
 jv jstr_join(jctx *c, int line, jv sep, jv items);
 jv jstr_indent(jctx *c, jv s, jv width, bool first, bool blank);
+/* The str filters that are also str methods (value: a str): upper, lower,
+ * capitalize, title, and trim (the method strip). */
+jcall_fn jstr_call_upper, jstr_call_lower, jstr_call_capitalize, jstr_call_title, jstr_call_strip;
 
 #endif /* TL_CHAT_JINJA_INTERNAL_H */

@@ -13,19 +13,13 @@
 
 #include "chat/jinja_internal.h"
 
-typedef jv jmethod_fn(jctx *c, int line, jv self, const jargs *args);
-
 typedef struct jmethod {
     const char *name;
-    jmethod_fn *fn;
+    jcall_fn *fn;
     bool mutates; /* a list method a tuple does not have */
 } jmethod;
 
 /* ---- str methods -------------------------------------------------------------------------- */
-static jv str_strip(jctx *c, int line, jv s, const jargs *a) {
-    return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, true);
-}
-
 static jv str_lstrip(jctx *c, int line, jv s, const jargs *a) {
     return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, false);
 }
@@ -45,26 +39,6 @@ static jv str_startswith(jctx *c, int line, jv s, const jargs *a) {
 
 static jv str_endswith(jctx *c, int line, jv s, const jargs *a) {
     return jv_bool(jstr_affix(c, line, s, jarg(a, 0, NULL, jv_cstr("")), false));
-}
-
-static jv str_upper(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_case(c, s, CASE_UPPER);
-}
-
-static jv str_lower(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_case(c, s, CASE_LOWER);
-}
-
-static jv str_title(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_title(c, s);
-}
-
-static jv str_capitalize(jctx *c, int line, jv s, const jargs *a) {
-    (void)line, (void)a;
-    return jstr_capitalize(c, s);
 }
 
 static jv str_replace(jctx *c, int line, jv s, const jargs *a) {
@@ -186,7 +160,7 @@ static jv str_isspace(jctx *c, int line, jv s, const jargs *a) {
 }
 
 static const jmethod STR_METHODS[] = {
-    {"capitalize", str_capitalize, false},
+    {"capitalize", jstr_call_capitalize, false},
     {"count", str_count, false},
     {"endswith", str_endswith, false},
     {"find", str_find, false},
@@ -195,7 +169,7 @@ static const jmethod STR_METHODS[] = {
     {"isdigit", str_isdigit, false},
     {"isspace", str_isspace, false},
     {"join", str_join, false},
-    {"lower", str_lower, false},
+    {"lower", jstr_call_lower, false},
     {"lstrip", str_lstrip, false},
     {"replace", str_replace, false},
     {"rfind", str_rfind, false},
@@ -203,9 +177,9 @@ static const jmethod STR_METHODS[] = {
     {"split", str_split, false},
     {"splitlines", str_splitlines, false},
     {"startswith", str_startswith, false},
-    {"strip", str_strip, false},
-    {"title", str_title, false},
-    {"upper", str_upper, false},
+    {"strip", jstr_call_strip, false},
+    {"title", jstr_call_title, false},
+    {"upper", jstr_call_upper, false},
 };
 
 /* ---- dict methods ------------------------------------------------------------------------- */
