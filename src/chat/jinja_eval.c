@@ -2,7 +2,8 @@
  * jinja_eval.c — runs a parsed template: the public parse/render/free entry
  * points, variable scopes (a fresh scope per loop iteration and per macro
  * call, as Jinja2 has), statements, and expressions with Python's operator
- * semantics. Filters, tests, methods and globals are in jinja_filters.c.
+ * semantics. Filters are in jinja_filters.c, tests in jinja_tests.c, methods
+ * and globals in jinja_methods.c.
  *
  * Chains (JN_CHAIN) run in a loop and elif runs in a loop; every other
  * recursion (eval, exec_body, macro calls) counts its depth, and each node,

@@ -1,8 +1,10 @@
 /*
- * jinja_filters.c — Jinja2 3.1's filters (x|name(args)) and tests
- * (x is name) for chat templates; tojson follows Hugging Face (json.dumps
- * with ensure_ascii=False). Methods and globals are in jinja_methods.c,
- * the str operations in jinja_strings.c.
+ * jinja_filters.c — Jinja2 3.1's filters (x|name(args)) for chat templates:
+ * one small function each, registered by name in FILTERS, the one list the
+ * parser checks names against and jinja_filter dispatches on. tojson follows
+ * Hugging Face (json.dumps with ensure_ascii=False). Tests (x is name) are in
+ * jinja_tests.c, methods and globals in jinja_methods.c, the str operations
+ * in jinja_strings.c.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -147,240 +149,104 @@ static jv min_max(jctx *c, int line, jv value, const jargs *a, bool want_max) {
     return l->items[best];
 }
 
-static jv tojson(jctx *c, int line, jv value, const jargs *a) {
+/* ---- filters of any value ------------------------------------------------------------ */
+static jv filter_default(jctx *c, int line, jv v, const jargs *a) {
+    (void)c, (void)line;
+    jv fallback = jarg(a, 0, "default_value", jv_cstr(""));
+    bool boolean = jv_truthy(jarg(a, 1, "boolean", jv_bool(false)));
+    if (v.kind == JV_UNDEF || (boolean && !jv_truthy(v))) return fallback;
+    return v;
+}
+
+static jv filter_length(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
+    switch (v.kind) {
+    case JV_UNDEF: return jv_int(0);
+    case JV_STR: jf_scan(c->fail, v.u.str.n); return jv_int((int64_t)utf8_length(v.u.str.s, v.u.str.n));
+    case JV_LIST: return jv_int((int64_t)v.u.list->n);
+    case JV_DICT: return jv_int((int64_t)v.u.dict->n);
+    default: jfail_at(c->fail, line, "object of type '%s' has no len()", jv_type_name(v));
+    }
+}
+
+static jv filter_tojson(jctx *c, int line, jv v, const jargs *a) {
     jv ind = jarg(a, 0, "indent", jv_none());
     int indent = -1;
     if (ind.kind == JV_INT) indent = ind.u.i < 0 ? 0 : ind.u.i > 64 ? 64 : (int)ind.u.i;
     bool sort_keys = jv_truthy(jarg(a, 99, "sort_keys", jv_bool(false)));
     jbuf b = {0};
-    jv_tojson(c->fail, line, &b, value, indent, sort_keys, 0);
+    jv_tojson(c->fail, line, &b, v, indent, sort_keys, 0);
     return jbuf_value(&b);
 }
 
-static jv escape_html(jctx *c, jv s) {
-    jbuf b = {0};
-    for (size_t i = 0; i < s.u.str.n; i++) {
-        char ch = s.u.str.s[i];
-        switch (ch) {
-        case '&': jbuf_adds(c->fail, &b, "&amp;"); break;
-        case '<': jbuf_adds(c->fail, &b, "&lt;"); break;
-        case '>': jbuf_adds(c->fail, &b, "&gt;"); break;
-        case '"': jbuf_adds(c->fail, &b, "&#34;"); break;
-        case '\'': jbuf_adds(c->fail, &b, "&#39;"); break;
-        default: jbuf_addc(c->fail, &b, ch);
-        }
-    }
-    return jbuf_value(&b);
+static jv filter_safe(jctx *c, int line, jv v, const jargs *a) {
+    (void)c, (void)line, (void)a;
+    return v;
 }
 
-static int64_t length_of(jctx *c, int line, jv v) {
-    switch (v.kind) {
-    case JV_UNDEF: return 0;
-    case JV_STR: jf_scan(c->fail, v.u.str.n); return (int64_t)utf8_length(v.u.str.s, v.u.str.n);
-    case JV_LIST: return (int64_t)v.u.list->n;
-    case JV_DICT: return (int64_t)v.u.dict->n;
-    default: jfail_at(c->fail, line, "object of type '%s' has no len()", jv_type_name(v));
-    }
+static jv filter_string(jctx *c, int line, jv v, const jargs *a) {
+    (void)line, (void)a;
+    return jv_to_string(c->fail, v);
 }
 
-static const char *const FILTERS[] = {
-    "default", "d", "length", "count", "tojson", "safe", "string", "list", "items", "join", "first", "last",
-    "selectattr", "rejectattr", "select", "reject", "map", "sort", "unique", "reverse", "sum", "min", "max",
-    "int", "float", "abs", "round", "batch", "trim", "upper", "lower", "capitalize", "title", "e", "escape",
-    "forceescape", "replace", "indent", "wordcount", "center", NULL};
-static const char *const TESTS[] = {
-    "defined", "undefined", "none", "string", "number", "integer", "float", "boolean", "mapping", "iterable",
-    "sequence", "callable", "true", "false", "equalto", "eq", "==", "ne", "!=", "lt", "lessthan", "le", "gt",
-    "greaterthan", "ge", "sameas", "odd", "even", "divisibleby", "in", "lower", "upper", NULL};
+/* ---- sequence filters ----------------------------------------------------------------- */
+static jv filter_list(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
+    jlist *l = jinja_iterate(c, line, v);
+    jv out = jv_new_list(c->fail);
+    for (size_t i = 0; i < l->n; i++) jlist_push(c->fail, out.u.list, l->items[i]);
+    return out;
+}
 
-bool jinja_filter_known(const char *name) { return jname_in(name, FILTERS); }
-bool jinja_test_known(const char *name) { return jname_in(name, TESTS); }
-
-/* Every filter but map; not inlined, so that map's recursion through
- * jinja_filter keeps small stack frames. */
-static JINJA_NOINLINE jv apply_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
+static jv filter_items(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
     jfail *f = c->fail;
-    if (!strcmp(name, "default") || !strcmp(name, "d")) {
-        jv fallback = jarg(a, 0, "default_value", jv_cstr(""));
-        bool boolean = jv_truthy(jarg(a, 1, "boolean", jv_bool(false)));
-        if (v.kind == JV_UNDEF || (boolean && !jv_truthy(v))) return fallback;
-        return v;
+    jv out = jv_new_list(f);
+    if (v.kind == JV_UNDEF) return out;
+    if (v.kind != JV_DICT) jfail_at(f, line, "can only get item pairs from a mapping");
+    for (size_t i = 0; i < v.u.dict->n; i++) {
+        jv pair = jv_new_list(f);
+        pair.u.list->is_tuple = true;
+        jlist_push(f, pair.u.list, v.u.dict->keys[i]);
+        jlist_push(f, pair.u.list, v.u.dict->vals[i]);
+        jlist_push(f, out.u.list, pair);
     }
-    if (!strcmp(name, "length") || !strcmp(name, "count")) return jv_int(length_of(c, line, v));
-    if (!strcmp(name, "tojson")) return tojson(c, line, v, a);
-    if (!strcmp(name, "safe")) return v;
-    if (!strcmp(name, "string")) return jv_to_string(f, v);
-    if (!strcmp(name, "list")) {
-        jlist *l = jinja_iterate(c, line, v);
-        jv out = jv_new_list(f);
-        for (size_t i = 0; i < l->n; i++) jlist_push(f, out.u.list, l->items[i]);
-        return out;
-    }
-    if (!strcmp(name, "items")) {
-        jv out = jv_new_list(f);
-        if (v.kind == JV_UNDEF) return out;
-        if (v.kind != JV_DICT) jfail_at(f, line, "can only get item pairs from a mapping");
-        for (size_t i = 0; i < v.u.dict->n; i++) {
-            jv pair = jv_new_list(f);
-            pair.u.list->is_tuple = true;
-            jlist_push(f, pair.u.list, v.u.dict->keys[i]);
-            jlist_push(f, pair.u.list, v.u.dict->vals[i]);
-            jlist_push(f, out.u.list, pair);
-        }
-        return out;
-    }
-    if (!strcmp(name, "join")) {
-        jv sep = jarg(a, 0, "d", jv_cstr(""));
-        jv attribute = jarg(a, 1, "attribute", jv_none());
-        if (attribute.kind != JV_NONE) {
-            jlist *l = jinja_iterate(c, line, v);
-            jv mapped = jv_new_list(f);
-            for (size_t i = 0; i < l->n; i++) jlist_push(f, mapped.u.list, get_path(c, line, l->items[i], attribute));
-            v = mapped;
-        }
-        return jstr_join(c, line, jv_to_string(f, sep), v);
-    }
-    if (!strcmp(name, "first") || !strcmp(name, "last")) {
-        jlist *l = jinja_iterate(c, line, v);
-        if (l->n == 0) return jv_undef(name);
-        return name[0] == 'f' ? l->items[0] : l->items[l->n - 1];
-    }
-    if (!strcmp(name, "selectattr") || !strcmp(name, "rejectattr"))
-        return select_items(c, line, v, a, true, name[0] == 's');
-    if (!strcmp(name, "select") || !strcmp(name, "reject"))
-        return select_items(c, line, v, a, false, name[0] == 's');
-    if (!strcmp(name, "sort")) {
-        return sorted(c, line, v, jv_truthy(jarg(a, 0, "reverse", jv_bool(false))),
-                      jv_truthy(jarg(a, 1, "case_sensitive", jv_bool(false))), jarg(a, 2, "attribute", jv_none()));
-    }
-    if (!strcmp(name, "unique")) {
-        bool case_sensitive = jv_truthy(jarg(a, 0, "case_sensitive", jv_bool(false)));
-        jv attribute = jarg(a, 1, "attribute", jv_none());
-        jlist *l = jinja_iterate(c, line, v);
-        jv out = jv_new_list(f), seen = jv_new_list(f);
-        for (size_t i = 0; i < l->n; i++) {
-            jv key = sort_key(c, line, l->items[i], attribute, case_sensitive);
-            bool dup = false;
-            for (size_t k = 0; k < seen.u.list->n && !dup; k++) dup = jv_equal(f, seen.u.list->items[k], key);
-            if (dup) continue;
-            jlist_push(f, seen.u.list, key);
-            jlist_push(f, out.u.list, l->items[i]);
-        }
-        return out;
-    }
-    if (!strcmp(name, "reverse")) {
-        if (v.kind == JV_STR) {
-            jbuf b = {0};
-            for (size_t i = v.u.str.n; i > 0;) {
-                size_t k = i - 1;
-                while (k > 0 && ((unsigned char)v.u.str.s[k] & 0xC0) == 0x80) k--;
-                jbuf_add(f, &b, v.u.str.s + k, i - k);
-                i = k;
-            }
-            return jbuf_value(&b);
-        }
-        jlist *l = jinja_iterate(c, line, v);
-        jv out = jv_new_list(f);
-        for (size_t i = l->n; i > 0; i--) jlist_push(f, out.u.list, l->items[i - 1]);
-        return out;
-    }
-    if (!strcmp(name, "sum")) {
-        jv attribute = jarg(a, 0, "attribute", jv_none());
-        jv total = jarg(a, 1, "start", jv_int(0));
-        jlist *l = jinja_iterate(c, line, v);
-        for (size_t i = 0; i < l->n; i++) {
-            jv item = attribute.kind != JV_NONE ? get_path(c, line, l->items[i], attribute) : l->items[i];
-            if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int((int64_t)((uint64_t)total.u.i + (uint64_t)item.u.i));
-            else if ((item.kind == JV_INT || item.kind == JV_FLOAT || item.kind == JV_BOOL) &&
-                     (total.kind == JV_INT || total.kind == JV_FLOAT))
-                total = jv_float((total.kind == JV_INT ? (double)total.u.i : total.u.f) +
-                                 (item.kind == JV_FLOAT ? item.u.f : item.kind == JV_INT ? (double)item.u.i : item.u.b));
-            else jfail_at(f, line, "unsupported operand type(s) for +: '%s' and '%s'", jv_type_name(total), jv_type_name(item));
-        }
-        return total;
-    }
-    if (!strcmp(name, "min") || !strcmp(name, "max")) return min_max(c, line, v, a, name[1] == 'a');
-    if (!strcmp(name, "int")) return to_int(c, v, jarg(a, 0, "default", jv_int(0)));
-    if (!strcmp(name, "float")) return to_float(c, v, jarg(a, 0, "default", jv_float(0.0)));
-    if (!strcmp(name, "abs")) {
-        if (v.kind == JV_INT) return jv_int(v.u.i < 0 ? (int64_t)(0 - (uint64_t)v.u.i) : v.u.i);
-        if (v.kind == JV_FLOAT) return jv_float(fabs(v.u.f));
-        if (v.kind == JV_BOOL) return jv_int(v.u.b);
-        jfail_at(f, line, "bad operand type for abs(): '%s'", jv_type_name(v));
-    }
-    if (!strcmp(name, "round")) {
-        jv precision = jarg(a, 0, "precision", jv_int(0));
-        jv method = jarg(a, 1, "method", jv_cstr("common"));
-        if (v.kind != JV_INT && v.kind != JV_FLOAT && v.kind != JV_BOOL)
-            jfail_at(f, line, "round expects a number, got '%s'", jv_type_name(v));
-        double x = v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b;
-        double scale = pow(10.0, (double)(precision.kind == JV_INT ? precision.u.i : 0));
-        double r;
-        if (str_eq(method, "ceil")) r = ceil(x * scale) / scale;
-        else if (str_eq(method, "floor")) r = floor(x * scale) / scale;
-        else if (str_eq(method, "common")) r = nearbyint(x * scale) / scale; /* Python rounds half to even */
-        else jfail_at(f, line, "method must be 'common', 'ceil' or 'floor'");
-        return jv_float(r);
-    }
-    if (!strcmp(name, "batch")) {
-        jv size = jarg(a, 0, "linecount", jv_int(1));
-        jv fill = jarg(a, 1, "fill_with", jv_none());
-        if (size.kind != JV_INT || size.u.i <= 0) jfail_at(f, line, "batch size must be a positive integer");
-        jlist *l = jinja_iterate(c, line, v);
-        jv out = jv_new_list(f), cur = {0};
-        for (size_t i = 0; i < l->n; i++) {
-            if (i % (size_t)size.u.i == 0) {
-                cur = jv_new_list(f);
-                jlist_push(f, out.u.list, cur);
-            }
-            jlist_push(f, cur.u.list, l->items[i]);
-        }
-        if (fill.kind != JV_NONE && cur.kind == JV_LIST)
-            while (cur.u.list->n < (size_t)size.u.i) jlist_push(f, cur.u.list, fill);
-        return out;
-    }
-    /* string filters: Jinja2 converts the value with str() first */
-    jv s = jv_to_string(f, v);
-    jf_scan(f, s.u.str.n);
-    if (!strcmp(name, "trim")) return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, true);
-    if (!strcmp(name, "upper")) return jstr_case(c, s, CASE_UPPER);
-    if (!strcmp(name, "lower")) return jstr_case(c, s, CASE_LOWER);
-    if (!strcmp(name, "capitalize")) return jstr_capitalize(c, s);
-    if (!strcmp(name, "title")) return jstr_title(c, s);
-    if (!strcmp(name, "e") || !strcmp(name, "escape") || !strcmp(name, "forceescape")) return escape_html(c, s);
-    if (!strcmp(name, "replace")) {
-        jv old = jv_to_string(f, jarg(a, 0, "old", jv_cstr("")));
-        jv new_text = jv_to_string(f, jarg(a, 1, "new", jv_cstr("")));
-        jv count = jarg(a, 2, "count", jv_none());
-        return jstr_replace(c, s, old, new_text, count.kind == JV_INT ? count.u.i : -1);
-    }
-    if (!strcmp(name, "indent")) {
-        return jstr_indent(c, s, jarg(a, 0, "width", jv_int(4)), jv_truthy(jarg(a, 1, "first", jv_bool(false))),
-                      jv_truthy(jarg(a, 2, "blank", jv_bool(false))));
-    }
-    if (!strcmp(name, "wordcount")) {
-        jv words = jstr_split(c, line, s, jv_none(), -1);
-        return jv_int((int64_t)words.u.list->n);
-    }
-    if (!strcmp(name, "center")) {
-        jv width = jarg(a, 0, "width", jv_int(80));
-        int64_t len = (int64_t)utf8_length(s.u.str.s, s.u.str.n);
-        int64_t w = width.kind == JV_INT ? width.u.i : 80;
-        if (w > 100000) w = 100000;
-        if (w <= len) return s;
-        int64_t total = w - len, left = total / 2 + (total & w & 1);
-        jbuf b = {0};
-        for (int64_t i = 0; i < left; i++) jbuf_addc(f, &b, ' ');
-        jbuf_add(f, &b, s.u.str.s, s.u.str.n);
-        for (int64_t i = 0; i < total - left; i++) jbuf_addc(f, &b, ' ');
-        return jbuf_value(&b);
-    }
-    jfail_at(f, line, "unknown filter '%s'", name);
+    return out;
 }
+
+static jv filter_join(jctx *c, int line, jv v, const jargs *a) {
+    jfail *f = c->fail;
+    jv sep = jarg(a, 0, "d", jv_cstr(""));
+    jv attribute = jarg(a, 1, "attribute", jv_none());
+    if (attribute.kind != JV_NONE) {
+        jlist *l = jinja_iterate(c, line, v);
+        jv mapped = jv_new_list(f);
+        for (size_t i = 0; i < l->n; i++) jlist_push(f, mapped.u.list, get_path(c, line, l->items[i], attribute));
+        v = mapped;
+    }
+    return jstr_join(c, line, jv_to_string(f, sep), v);
+}
+
+static jv filter_first(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
+    jlist *l = jinja_iterate(c, line, v);
+    return l->n ? l->items[0] : jv_undef("first");
+}
+
+static jv filter_last(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
+    jlist *l = jinja_iterate(c, line, v);
+    return l->n ? l->items[l->n - 1] : jv_undef("last");
+}
+
+static jv filter_select(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, false, true); }
+static jv filter_reject(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, false, false); }
+static jv filter_selectattr(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, true, true); }
+static jv filter_rejectattr(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, true, false); }
 
 /* map(attribute=...) or map('filter', args...), which calls jinja_filter
  * again: once per argument at most, each a level of nesting. */
-static jv map_filter(jctx *c, int line, jv v, const jargs *a) {
+static jv filter_map(jctx *c, int line, jv v, const jargs *a) {
     jfail *f = c->fail;
     jlist *l = jinja_iterate(c, line, v);
     jv out = jv_new_list(f);
@@ -410,68 +276,234 @@ static jv map_filter(jctx *c, int line, jv v, const jargs *a) {
     return out;
 }
 
-jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
-    if (!strcmp(name, "map")) return map_filter(c, line, v, a);
-    return apply_filter(c, line, name, v, a);
+static jv filter_sort(jctx *c, int line, jv v, const jargs *a) {
+    return sorted(c, line, v, jv_truthy(jarg(a, 0, "reverse", jv_bool(false))),
+                  jv_truthy(jarg(a, 1, "case_sensitive", jv_bool(false))), jarg(a, 2, "attribute", jv_none()));
 }
 
-/* ---- tests ---------------------------------------------------------------------------- */
-bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
-    jv other = jarg(a, 0, NULL, jv_undef(NULL));
-    if (!strcmp(name, "defined")) return v.kind != JV_UNDEF;
-    if (!strcmp(name, "undefined")) return v.kind == JV_UNDEF;
-    if (!strcmp(name, "none")) return v.kind == JV_NONE;
-    if (!strcmp(name, "string")) return v.kind == JV_STR;
-    if (!strcmp(name, "number")) return v.kind == JV_INT || v.kind == JV_FLOAT || v.kind == JV_BOOL;
-    if (!strcmp(name, "integer")) return v.kind == JV_INT;
-    if (!strcmp(name, "float")) return v.kind == JV_FLOAT;
-    if (!strcmp(name, "boolean")) return v.kind == JV_BOOL;
-    if (!strcmp(name, "mapping")) return v.kind == JV_DICT && !v.u.dict->is_namespace;
-    if (!strcmp(name, "iterable")) return v.kind == JV_STR || v.kind == JV_LIST || v.kind == JV_UNDEF ||
-                                          (v.kind == JV_DICT && !v.u.dict->is_namespace);
-    if (!strcmp(name, "sequence")) return v.kind == JV_STR || v.kind == JV_LIST || v.kind == JV_UNDEF ||
-                                          (v.kind == JV_DICT && !v.u.dict->is_namespace);
-    if (!strcmp(name, "callable")) return v.kind == JV_FUNC;
-    if (!strcmp(name, "true")) return v.kind == JV_BOOL && v.u.b;
-    if (!strcmp(name, "false")) return v.kind == JV_BOOL && !v.u.b;
-    if (!strcmp(name, "equalto") || !strcmp(name, "eq") || !strcmp(name, "==")) return jv_equal(c->fail, v, other);
-    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !jv_equal(c->fail, v, other);
-    if (!strcmp(name, "lt") || !strcmp(name, "lessthan")) return jv_compare(c->fail, line, v, other) < 0;
-    if (!strcmp(name, "le")) return jv_compare(c->fail, line, v, other) <= 0;
-    if (!strcmp(name, "gt") || !strcmp(name, "greaterthan")) return jv_compare(c->fail, line, v, other) > 0;
-    if (!strcmp(name, "ge")) return jv_compare(c->fail, line, v, other) >= 0;
-    if (!strcmp(name, "sameas")) {
-        if (v.kind != other.kind) return false;
-        if (v.kind == JV_LIST) return v.u.list == other.u.list;
-        if (v.kind == JV_DICT) return v.u.dict == other.u.dict;
-        return jv_equal(c->fail, v, other);
+static jv filter_unique(jctx *c, int line, jv v, const jargs *a) {
+    jfail *f = c->fail;
+    bool case_sensitive = jv_truthy(jarg(a, 0, "case_sensitive", jv_bool(false)));
+    jv attribute = jarg(a, 1, "attribute", jv_none());
+    jlist *l = jinja_iterate(c, line, v);
+    jv out = jv_new_list(f), seen = jv_new_list(f);
+    for (size_t i = 0; i < l->n; i++) {
+        jv key = sort_key(c, line, l->items[i], attribute, case_sensitive);
+        bool dup = false;
+        for (size_t k = 0; k < seen.u.list->n && !dup; k++) dup = jv_equal(f, seen.u.list->items[k], key);
+        if (dup) continue;
+        jlist_push(f, seen.u.list, key);
+        jlist_push(f, out.u.list, l->items[i]);
     }
-    if (!strcmp(name, "odd") || !strcmp(name, "even") || !strcmp(name, "divisibleby")) {
-        if (v.kind != JV_INT) jfail_at(c->fail, line, "test '%s' expects an integer", name);
-        if (name[0] == 'o') return (v.u.i % 2) != 0;
-        if (name[0] == 'e') return (v.u.i % 2) == 0;
-        if (other.kind != JV_INT || other.u.i == 0) jfail_at(c->fail, line, "divisibleby needs a non-zero integer");
-        return other.u.i == -1 || v.u.i % other.u.i == 0;
-    }
-    if (!strcmp(name, "in")) {
-        if (other.kind == JV_STR) {
-            if (v.kind != JV_STR) jfail_at(c->fail, line, "'in <string>' requires string as left operand");
-            return jstr_find(c->fail, other.u.str.s, other.u.str.n, v.u.str.s, v.u.str.n) != NULL;
+    return out;
+}
+
+/* A string's code points backwards, or a sequence's items. */
+static jv filter_reverse(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
+    jfail *f = c->fail;
+    if (v.kind == JV_STR) {
+        jbuf b = {0};
+        for (size_t i = v.u.str.n; i > 0;) {
+            size_t k = i - 1;
+            while (k > 0 && ((unsigned char)v.u.str.s[k] & 0xC0) == 0x80) k--;
+            jbuf_add(f, &b, v.u.str.s + k, i - k);
+            i = k;
         }
-        if (other.kind == JV_DICT) return jdict_get(c->fail, other.u.dict, v) != NULL;
-        jlist *l = jinja_iterate(c, line, other);
-        for (size_t i = 0; i < l->n; i++)
-            if (jv_equal(c->fail, l->items[i], v)) return true;
-        return false;
+        return jbuf_value(&b);
     }
-    if (!strcmp(name, "lower") || !strcmp(name, "upper")) {
-        if (v.kind != JV_STR) return false;
-        bool upper = name[0] == 'u', cased = false;
-        jv lowered = jstr_case(c, v, upper ? CASE_UPPER : CASE_LOWER);
-        jv other_case = jstr_case(c, v, upper ? CASE_LOWER : CASE_UPPER);
-        cased = !jv_equal(c->fail, other_case, v);
-        return cased && jv_equal(c->fail, lowered, v);
-    }
-    jfail_at(c->fail, line, "unknown test '%s'", name);
+    jlist *l = jinja_iterate(c, line, v);
+    jv out = jv_new_list(f);
+    for (size_t i = l->n; i > 0; i--) jlist_push(f, out.u.list, l->items[i - 1]);
+    return out;
 }
 
+static jv filter_sum(jctx *c, int line, jv v, const jargs *a) {
+    jv attribute = jarg(a, 0, "attribute", jv_none());
+    jv total = jarg(a, 1, "start", jv_int(0));
+    jlist *l = jinja_iterate(c, line, v);
+    for (size_t i = 0; i < l->n; i++) {
+        jv item = attribute.kind != JV_NONE ? get_path(c, line, l->items[i], attribute) : l->items[i];
+        if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int((int64_t)((uint64_t)total.u.i + (uint64_t)item.u.i));
+        else if ((item.kind == JV_INT || item.kind == JV_FLOAT || item.kind == JV_BOOL) &&
+                 (total.kind == JV_INT || total.kind == JV_FLOAT))
+            total = jv_float((total.kind == JV_INT ? (double)total.u.i : total.u.f) +
+                             (item.kind == JV_FLOAT ? item.u.f : item.kind == JV_INT ? (double)item.u.i : item.u.b));
+        else jfail_at(c->fail, line, "unsupported operand type(s) for +: '%s' and '%s'", jv_type_name(total), jv_type_name(item));
+    }
+    return total;
+}
+
+static jv filter_min(jctx *c, int line, jv v, const jargs *a) { return min_max(c, line, v, a, false); }
+static jv filter_max(jctx *c, int line, jv v, const jargs *a) { return min_max(c, line, v, a, true); }
+
+static jv filter_batch(jctx *c, int line, jv v, const jargs *a) {
+    jfail *f = c->fail;
+    jv size = jarg(a, 0, "linecount", jv_int(1));
+    jv fill = jarg(a, 1, "fill_with", jv_none());
+    if (size.kind != JV_INT || size.u.i <= 0) jfail_at(f, line, "batch size must be a positive integer");
+    jlist *l = jinja_iterate(c, line, v);
+    jv out = jv_new_list(f), cur = {0};
+    for (size_t i = 0; i < l->n; i++) {
+        if (i % (size_t)size.u.i == 0) {
+            cur = jv_new_list(f);
+            jlist_push(f, out.u.list, cur);
+        }
+        jlist_push(f, cur.u.list, l->items[i]);
+    }
+    if (fill.kind != JV_NONE && cur.kind == JV_LIST)
+        while (cur.u.list->n < (size_t)size.u.i) jlist_push(f, cur.u.list, fill);
+    return out;
+}
+
+/* ---- number filters ------------------------------------------------------------------- */
+static jv filter_int(jctx *c, int line, jv v, const jargs *a) {
+    (void)line;
+    return to_int(c, v, jarg(a, 0, "default", jv_int(0)));
+}
+
+static jv filter_float(jctx *c, int line, jv v, const jargs *a) {
+    (void)line;
+    return to_float(c, v, jarg(a, 0, "default", jv_float(0.0)));
+}
+
+static jv filter_abs(jctx *c, int line, jv v, const jargs *a) {
+    (void)a;
+    if (v.kind == JV_INT) return jv_int(v.u.i < 0 ? (int64_t)(0 - (uint64_t)v.u.i) : v.u.i);
+    if (v.kind == JV_FLOAT) return jv_float(fabs(v.u.f));
+    if (v.kind == JV_BOOL) return jv_int(v.u.b);
+    jfail_at(c->fail, line, "bad operand type for abs(): '%s'", jv_type_name(v));
+}
+
+static jv filter_round(jctx *c, int line, jv v, const jargs *a) {
+    jv precision = jarg(a, 0, "precision", jv_int(0));
+    jv method = jarg(a, 1, "method", jv_cstr("common"));
+    if (v.kind != JV_INT && v.kind != JV_FLOAT && v.kind != JV_BOOL)
+        jfail_at(c->fail, line, "round expects a number, got '%s'", jv_type_name(v));
+    double x = v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b;
+    double scale = pow(10.0, (double)(precision.kind == JV_INT ? precision.u.i : 0));
+    double r;
+    if (str_eq(method, "ceil")) r = ceil(x * scale) / scale;
+    else if (str_eq(method, "floor")) r = floor(x * scale) / scale;
+    else if (str_eq(method, "common")) r = nearbyint(x * scale) / scale; /* Python rounds half to even */
+    else jfail_at(c->fail, line, "method must be 'common', 'ceil' or 'floor'");
+    return jv_float(r);
+}
+
+/* ---- string filters: their value has been through str() (str_value in FILTERS) -------- */
+static jv filter_escape(jctx *c, int line, jv s, const jargs *a) {
+    (void)line, (void)a;
+    jbuf b = {0};
+    for (size_t i = 0; i < s.u.str.n; i++) {
+        char ch = s.u.str.s[i];
+        switch (ch) {
+        case '&': jbuf_adds(c->fail, &b, "&amp;"); break;
+        case '<': jbuf_adds(c->fail, &b, "&lt;"); break;
+        case '>': jbuf_adds(c->fail, &b, "&gt;"); break;
+        case '"': jbuf_adds(c->fail, &b, "&#34;"); break;
+        case '\'': jbuf_adds(c->fail, &b, "&#39;"); break;
+        default: jbuf_addc(c->fail, &b, ch);
+        }
+    }
+    return jbuf_value(&b);
+}
+
+static jv filter_replace(jctx *c, int line, jv s, const jargs *a) {
+    (void)line;
+    jv old = jv_to_string(c->fail, jarg(a, 0, "old", jv_cstr("")));
+    jv new_text = jv_to_string(c->fail, jarg(a, 1, "new", jv_cstr("")));
+    jv count = jarg(a, 2, "count", jv_none());
+    return jstr_replace(c, s, old, new_text, count.kind == JV_INT ? count.u.i : -1);
+}
+
+static jv filter_indent(jctx *c, int line, jv s, const jargs *a) {
+    (void)line;
+    return jstr_indent(c, s, jarg(a, 0, "width", jv_int(4)), jv_truthy(jarg(a, 1, "first", jv_bool(false))),
+                       jv_truthy(jarg(a, 2, "blank", jv_bool(false))));
+}
+
+static jv filter_wordcount(jctx *c, int line, jv s, const jargs *a) {
+    (void)a;
+    jv words = jstr_split(c, line, s, jv_none(), -1);
+    return jv_int((int64_t)words.u.list->n);
+}
+
+static jv filter_center(jctx *c, int line, jv s, const jargs *a) {
+    (void)line;
+    jv width = jarg(a, 0, "width", jv_int(80));
+    int64_t len = (int64_t)utf8_length(s.u.str.s, s.u.str.n);
+    int64_t w = width.kind == JV_INT ? width.u.i : 80;
+    if (w > 100000) w = 100000;
+    if (w <= len) return s;
+    int64_t total = w - len, left = total / 2 + (total & w & 1);
+    jbuf b = {0};
+    for (int64_t i = 0; i < left; i++) jbuf_addc(c->fail, &b, ' ');
+    jbuf_add(c->fail, &b, s.u.str.s, s.u.str.n);
+    for (int64_t i = 0; i < total - left; i++) jbuf_addc(c->fail, &b, ' ');
+    return jbuf_value(&b);
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+typedef struct jfilter {
+    const char *name;
+    jcall_fn *fn;
+    bool str_value; /* Jinja2 converts the value with str() first */
+} jfilter;
+
+/* Every filter a template may name, in alphabetical order. */
+static const jfilter FILTERS[] = {
+    {"abs", filter_abs, false},
+    {"batch", filter_batch, false},
+    {"capitalize", jstr_call_capitalize, true},
+    {"center", filter_center, true},
+    {"count", filter_length, false},
+    {"d", filter_default, false},
+    {"default", filter_default, false},
+    {"e", filter_escape, true},
+    {"escape", filter_escape, true},
+    {"first", filter_first, false},
+    {"float", filter_float, false},
+    {"forceescape", filter_escape, true},
+    {"indent", filter_indent, true},
+    {"int", filter_int, false},
+    {"items", filter_items, false},
+    {"join", filter_join, false},
+    {"last", filter_last, false},
+    {"length", filter_length, false},
+    {"list", filter_list, false},
+    {"lower", jstr_call_lower, true},
+    {"map", filter_map, false},
+    {"max", filter_max, false},
+    {"min", filter_min, false},
+    {"reject", filter_reject, false},
+    {"rejectattr", filter_rejectattr, false},
+    {"replace", filter_replace, true},
+    {"reverse", filter_reverse, false},
+    {"round", filter_round, false},
+    {"safe", filter_safe, false},
+    {"select", filter_select, false},
+    {"selectattr", filter_selectattr, false},
+    {"sort", filter_sort, false},
+    {"string", filter_string, false},
+    {"sum", filter_sum, false},
+    {"title", jstr_call_title, true},
+    {"tojson", filter_tojson, false},
+    {"trim", jstr_call_strip, true},
+    {"unique", filter_unique, false},
+    {"upper", jstr_call_upper, true},
+    {"wordcount", filter_wordcount, true},
+};
+
+bool jinja_filter_known(const char *name) { return JNAME_FIND(FILTERS, name) != NULL; }
+
+jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
+    const jfilter *filter = JNAME_FIND(FILTERS, name);
+    /* An unknown name (only map('name') gets one past the parser) is charged
+     * like a string filter before it fails. */
+    if (!filter || filter->str_value) {
+        v = jv_to_string(c->fail, v);
+        jf_scan(c->fail, v.u.str.n);
+    }
+    if (!filter) jfail_at(c->fail, line, "unknown filter '%s'", name);
+    return filter->fn(c, line, v, a);
+}

@@ -256,6 +256,10 @@ void jinja_enter(jctx *c, int line);
 static inline void jinja_leave(jctx *c) { c->nesting--; }
 
 jv jinja_call(jctx *c, int line, jv callee, const jargs *args);
+/* A filter (value|name(args)) or a method (value.name(args)): one signature
+ * for both, so that a str filter and a str method that agree share one
+ * function. */
+typedef jv jcall_fn(jctx *c, int line, jv value, const jargs *args);
 /* A filter by name; fails for unknown names. */
 jv jinja_filter(jctx *c, int line, const char *name, jv value, const jargs *args);
 bool jinja_test(jctx *c, int line, const char *name, jv value, const jargs *args);
@@ -278,8 +282,11 @@ jv jarg(const jargs *a, size_t index, const char *name, jv fallback);
 jv jarg_str(jctx *c, int line, jv v, const char *what);
 jv jbuf_value(jbuf *b);
 jv jv_method(jctx *c, jfunc_kind kind, const char *name, jv self);
-/* Whether name is in a NULL-terminated list. */
-bool jname_in(const char *name, const char *const *set);
+/* The row named `name` of a table of `count` structs of `stride` bytes whose
+ * first member is the name (the tables of filters, tests, methods and
+ * globals), or NULL. */
+const void *jname_find(const void *table, size_t count, size_t stride, const char *name);
+#define JNAME_FIND(table, name) jname_find((table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (name))
 
 typedef enum { CASE_UPPER, CASE_LOWER } case_kind;
 jv jstr_case(jctx *c, jv s, case_kind kind);
@@ -296,5 +303,8 @@ jv jstr_split(jctx *c, int line, jv s, jv sep, int64_t maxsplit);
 bool jstr_affix(jctx *c, int line, jv s, jv affix, bool prefix);
 jv jstr_join(jctx *c, int line, jv sep, jv items);
 jv jstr_indent(jctx *c, jv s, jv width, bool first, bool blank);
+/* The str filters that are also str methods (value: a str): upper, lower,
+ * capitalize, title, and trim (the method strip). */
+jcall_fn jstr_call_upper, jstr_call_lower, jstr_call_capitalize, jstr_call_title, jstr_call_strip;
 
 #endif /* TL_CHAT_JINJA_INTERNAL_H */

@@ -2,7 +2,8 @@
  * jinja_strings.c — Python's str operations on UTF-8 text for the Jinja
  * filters and methods: case changes (Unicode, via utf8proc), strip with
  * Python's whitespace set, split, replace, find, startswith/endswith,
- * join, and Jinja2 3.1's indent().
+ * join, and Jinja2 3.1's indent(); and the functions that the tables of
+ * filters and of str methods share.
  */
 #include <string.h>
 
@@ -282,3 +283,27 @@ jv jstr_indent(jctx *c, jv s, jv width, bool first, bool blank) {
     return jbuf_value(&b);
 }
 
+/* ---- str filters that are also str methods ------------------------------------------------ */
+jv jstr_call_upper(jctx *c, int line, jv s, const jargs *a) {
+    (void)line, (void)a;
+    return jstr_case(c, s, CASE_UPPER);
+}
+
+jv jstr_call_lower(jctx *c, int line, jv s, const jargs *a) {
+    (void)line, (void)a;
+    return jstr_case(c, s, CASE_LOWER);
+}
+
+jv jstr_call_capitalize(jctx *c, int line, jv s, const jargs *a) {
+    (void)line, (void)a;
+    return jstr_capitalize(c, s);
+}
+
+jv jstr_call_title(jctx *c, int line, jv s, const jargs *a) {
+    (void)line, (void)a;
+    return jstr_title(c, s);
+}
+
+jv jstr_call_strip(jctx *c, int line, jv s, const jargs *a) {
+    return jstr_strip(c, line, s, jarg(a, 0, "chars", jv_none()), true, true);
+}

@@ -609,9 +609,11 @@ jv jv_method(jctx *c, jfunc_kind kind, const char *name, jv self) {
 }
 
 
-bool jname_in(const char *name, const char *const *set) {
-    for (size_t i = 0; set[i]; i++)
-        if (!strcmp(name, set[i])) return true;
-    return false;
+const void *jname_find(const void *table, size_t count, size_t stride, const char *name) {
+    for (size_t i = 0; i < count; i++) {
+        const char *row = (const char *)table + i * stride;
+        if (!strcmp(name, *(const char *const *)row)) return row;
+    }
+    return NULL;
 }
 
