@@ -2,13 +2,19 @@
 # Produces tests/reference/<name>.json: llama.cpp's tokens, top-20 logits and
 # greedy continuations for random-weight models written by `tinyllm synth`,
 # for the cases in tests/reference/cases*.json.
-#   scripts/reference/make_reference.sh path/to/tinyllm
+#   scripts/reference/make_reference.sh path/to/tinyllm [NAME...]
+# With NAMEs (e.g. qwen3-tiny-f32 nomic-tiny-f32-mean), only those files are
+# rewritten; without, all of them.
 # Needs `npm install` in scripts/reference first (see README.md); builds
 # build/llama_ref (scripts/reference/llama_ref.c) against those libraries.
 # The models are rebuilt at test time by the same synth command and seed, so
 # only the small JSON files are committed.
 set -euo pipefail
-tinyllm=$(realpath "${1:?usage: make_reference.sh TINYLLM_BINARY}")
+tinyllm=$(realpath "${1:?usage: make_reference.sh TINYLLM_BINARY [NAME...]}")
+shift
+only=" $* "
+# wanted NAME: true when NAME's file is to be written.
+wanted() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
 cd "$(dirname "$0")/../.."
 shared=${TINYLLM_SHARED:-../shared}
 ref=build/llama_ref
@@ -19,6 +25,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # name preset type tiny vocab(- = the preset's) cases — keep in sync with tests/unit/test_golden.c
 while read -r name preset type tiny vocab cases; do
+  wanted "$name" || continue
   args=(--preset "$preset" --type "$type" --seed 42 -o "$tmp/$name.gguf")
   [ "$tiny" = tiny ] && args+=(--tiny)
   [ "$vocab" != - ] && args+=(--vocab "$shared/tokenizers/$vocab")
@@ -35,6 +42,7 @@ stablelm12b-tiny-q8_0 stablelm2-12b q8_0 tiny - cases-32k.json
 gemma-tiny-q8_0 gemma-2b q8_0 tiny - cases.json
 gemma2-tiny-f32 gemma2-2b f32 tiny - cases.json
 gemma3-tiny-f32 gemma3-270m f32 tiny - cases.json
+qwen3-tiny-f32 qwen3-0.6b f32 tiny - cases.json
 LIST
 
 # --- T5 encoder-decoder (tests/unit/test_t5.c, tests/cli/test_t5.sh) -------------------------------------------
@@ -42,6 +50,7 @@ LIST
 # decoder start token, 32 greedy ids) for the tiny flan-t5-small with the project's Unigram vocabulary. Encoder
 # rows of long inputs are thinned to 8 (their indices in "encoder_rows") to keep the file small.
 for type in f32 q8_0; do
+  wanted "t5-tiny-$type" || continue
   "$tinyllm" synth --preset flan-t5-small --tiny --type "$type" --seed 42 --vocab @unigram -o "$tmp/t5-tiny-$type.gguf"
   "$ref" encdec --model "$tmp/t5-tiny-$type.gguf" --cases tests/reference/t5-cases.json --top 20 --greedy 32 \
     --threads 2 | node -e '
@@ -59,18 +68,29 @@ for type in f32 q8_0; do
   echo "wrote tests/reference/t5-tiny-$type.json" >&2
 done
 
-# --- BERT encoders (tests/unit/test_bert.c, tests/cli/test_embed.sh) --------------------------------------------
-# tests/reference/bert-tiny-<type>-<pooling>.json: llama_ref embed, L2-normalized, for the tiny all-minilm-l6-v2
-# with the BERT (bge) WordPiece vocabulary: one vector per case of bert-cases.json (whose last case fills the
-# 512-token context exactly) for mean, cls and last; one row per token of bert-rows-cases.json for none.
-for type in q8_0 f16; do
-  "$tinyllm" synth --preset all-minilm-l6-v2 --tiny --type "$type" --seed 42 \
-    --vocab "$shared/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -o "$tmp/bert-tiny-$type.gguf"
-  for pooling in mean cls last none; do
-    cases=bert-cases.json
-    [ "$pooling" = none ] && cases=bert-rows-cases.json
-    "$ref" embed --model "$tmp/bert-tiny-$type.gguf" --cases "tests/reference/$cases" --pooling "$pooling" \
-      --normalize --n-ctx 512 --threads 2 >"tests/reference/bert-tiny-$type-$pooling.json"
-    echo "wrote tests/reference/bert-tiny-$type-$pooling.json" >&2
+# --- BERT-family encoders (tests/unit/test_bert.c, tests/cli/test_embed.sh) -------------------------------------
+# tests/reference/<prefix>-<type>-<pooling>.json: llama_ref embed, L2-normalized, for a tiny encoder with the BERT
+# (bge) WordPiece vocabulary: one vector per case of CASES (whose last case fills the context exactly) for mean, cls
+# and last; one row per token of bert-rows-cases.json for none.
+#   bert-tiny: all-minilm-l6-v2 (learned positions, GELU), 512-token context;
+#   nomic-tiny: nomic-embed-text-v1.5 (rotary positions, fused q/k/v, SwiGLU), 2048-token context.
+# prefix preset context cases types poolings — keep in sync with tests/unit/test_bert.c
+while read -r prefix preset n_ctx cases types poolings; do
+  for type in ${types//,/ }; do
+    model=$tmp/$prefix-$type.gguf
+    for pooling in ${poolings//,/ }; do
+      name=$prefix-$type-$pooling
+      wanted "$name" || continue
+      [ -f "$model" ] || "$tinyllm" synth --preset "$preset" --tiny --type "$type" --seed 42 \
+        --vocab "$shared/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -o "$model"
+      file=$cases
+      [ "$pooling" = none ] && file=bert-rows-cases.json
+      "$ref" embed --model "$model" --cases "tests/reference/$file" --pooling "$pooling" \
+        --normalize --n-ctx "$n_ctx" --threads 2 >"tests/reference/$name.json"
+      echo "wrote tests/reference/$name.json" >&2
+    done
   done
-done
+done <<'LIST'
+bert-tiny all-minilm-l6-v2 512 bert-cases.json q8_0,f16 mean,cls,last,none
+nomic-tiny nomic-embed-text-v1.5 2048 nomic-cases.json f32,q8_0 mean,none
+LIST

@@ -22,12 +22,19 @@ typedef enum tl_norm_kind {
 typedef enum tl_ffn_kind {
     TL_FFN_SWIGLU, /* down(silu(gate(x)) * up(x)) */
     TL_FFN_GEGLU,  /* down(gelu(gate(x)) * up(x)) */
+    TL_FFN_GELU,   /* down(gelu(up(x) + b) + b), not gated (BERT) */
 } tl_ffn_kind;
 
 typedef enum tl_rope_kind {
     TL_ROPE_NORM, /* rotate adjacent pairs (x[2i], x[2i+1]): GGUF llama layout */
     TL_ROPE_NEOX, /* rotate halves (x[i], x[i + n_rot/2]): GPT-NeoX / Qwen layout */
 } tl_rope_kind;
+
+/* How token positions enter the model. */
+typedef enum tl_position_kind {
+    TL_POS_ROPE,    /* rotary: q and k rotated by position (layout from `rope`) */
+    TL_POS_LEARNED, /* position_embd.weight rows added to the token embeddings (BERT) */
+} tl_position_kind;
 
 /* What the model computes. */
 typedef enum tl_model_kind {
@@ -48,9 +55,10 @@ typedef struct tl_arch {
     const char *name; /* value of general.architecture */
     tl_model_kind kind;
     const struct tl_family_ops *ops; /* NULL for the generic decoder */
-    tl_norm_kind norm;
+    tl_norm_kind norm; /* encoders: of the post-norms (and the embeddings' norm) */
     tl_ffn_kind ffn;
     tl_rope_kind rope;
+    tl_position_kind positions;
     tl_presence qkv_bias;    /* blk.N.attn_{q,k,v}.bias */
     tl_presence output_bias; /* blk.N.attn_output.bias */
     bool tied_output_allowed; /* output.weight may be absent: reuse token_embd */
@@ -89,7 +97,7 @@ typedef struct tl_arch {
 
 /* The description for general.architecture, or NULL if tinyllm lacks it. */
 const tl_arch *tl_arch_find(const char *name);
-/* Comma-separated list of supported architectures, for error messages. */
+/* Comma-separated names of the table's architectures, for error messages. */
 const char *tl_arch_supported_list(void);
 
 #endif /* TL_ARCH_H */

@@ -1,6 +1,7 @@
 /*
- * bert.c — BERT-style sentence encoders (all-MiniLM, bge): loading and the
- * bidirectional encoder pass, plugged in through family.h.
+ * bert.c — BERT-style sentence encoders (all-MiniLM, bge; nomic-embed-text
+ * as `nomic-bert`): loading and the bidirectional encoder pass, plugged in
+ * through family.h.
  *
  * The pass is llama.cpp's bert graph: token + type-0 + position embeddings
  * and a LayerNorm, then per layer (post-norm)
@@ -11,6 +12,12 @@
  * where every token attends to every token (no causal mask, no cache) with
  * scores scaled by 1/sqrt(head_dim). The rows after the last layer are the
  * encoder output, which embed.c pools.
+ *
+ * What differs between the encoders is read from the architecture row
+ * (arch.c): `positions` — learned position embeddings (BERT) or rotary
+ * positions applied to q and k after the projections (nomic-bert, with the
+ * row's RoPE layout); `ffn` — GELU (BERT) or the gated SwiGLU
+ * Wdown·(silu(Wgate·x') * Wup·x') (nomic-bert).
  *
  * Like forward.c, one encode is one task on the context's thread pool: each
  * thread does its share of every step (a band of matrix rows, a range of
@@ -38,14 +45,14 @@ typedef struct bert_layer {
     tl_matrix wo;
     const float *bo;
     const float *attn_out_norm, *attn_out_norm_bias;
-    tl_matrix ffn_up, ffn_down;
+    tl_matrix ffn_gate, ffn_up, ffn_down; /* ffn_gate: gated feed-forwards only */
     const float *ffn_up_bias, *ffn_down_bias;
     const float *layer_out_norm, *layer_out_norm_bias;
 } bert_layer;
 
 typedef struct bert_weights {
     tl_matrix token_embd;    /* [n_vocab] rows of n_embd */
-    tl_matrix position_embd; /* [n_ctx_train] rows of n_embd */
+    tl_matrix position_embd; /* [n_ctx_train] rows of n_embd; learned positions only */
     const float *type0;      /* row 0 of token_types ("sentence A"), or NULL */
     const float *embd_norm, *embd_norm_bias;
     bert_layer *layers;
@@ -71,7 +78,7 @@ static tl_status read_hparams(tl_loader *ld) {
     if (!(hp->norm_eps >= 0))
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sattention.layer_norm_epsilon must not be negative",
                        ld->path, ld->prefix);
-    hp->rope_theta = 10000.0f; /* unused: BERT has learned positions */
+    if (m->arch->positions == TL_POS_ROPE) TL_TRY(tl_loader_rope_hparams(ld));
     return tl_loader_pooling(ld);
 }
 
@@ -130,8 +137,9 @@ static tl_status load_tensors(tl_loader *ld, bert_weights *w) {
     const int64_t d = hp->n_embd, ff = hp->n_ff;
 
     TL_TRY(tl_loader_matrix(ld, "token_embd.weight", d, hp->n_vocab, TL_REQUIRED, &w->token_embd));
-    TL_TRY(tl_loader_matrix(ld, "position_embd.weight", d, hp->n_ctx_train, TL_REQUIRED,
-                            &w->position_embd));
+    if (m->arch->positions == TL_POS_LEARNED)
+        TL_TRY(tl_loader_matrix(ld, "position_embd.weight", d, hp->n_ctx_train, TL_REQUIRED,
+                                &w->position_embd));
     /* Token types: as many rows as tokenizer.ggml.token_type_count says (the
      * tensor's own row count when the key is absent); only row 0 is used. */
     uint32_t n_dims;
@@ -169,6 +177,8 @@ static tl_status load_tensors(tl_loader *ld, bert_weights *w) {
         TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("attn_output_norm.bias"), d, TL_REQUIRED, &L->attn_out_norm_bias));
         TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_up.weight"), d, ff, TL_REQUIRED, &L->ffn_up));
         TL_TRY(load_bias(ld, LAYER_TENSOR("ffn_up.bias"), ff, &L->ffn_up_bias));
+        if (m->arch->ffn == TL_FFN_SWIGLU)
+            TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_gate.weight"), d, ff, TL_REQUIRED, &L->ffn_gate));
         TL_TRY(tl_loader_matrix(ld, LAYER_TENSOR("ffn_down.weight"), ff, d, TL_REQUIRED, &L->ffn_down));
         TL_TRY(load_bias(ld, LAYER_TENSOR("ffn_down.bias"), d, &L->ffn_down_bias));
         TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("layer_output_norm.weight"), d, TL_REQUIRED, &L->layer_out_norm));
@@ -201,14 +211,18 @@ typedef struct bert_state {
     float *attn;   /* attention output             [n_ctx][n_embd] */
     float *proj;   /* output projections           [n_ctx][n_embd] */
     float *up;     /* feed-forward                 [n_ctx][n_ff] */
+    float *gate;   /* gate projections (SwiGLU)    [n_ctx][n_ff] */
+    float *rope_cos, *rope_sin; /* rotary tables of positions 0.. [n_ctx][n_rot / 2] */
     float *scores; /* per thread                   [UNIT_QUERIES][n_ctx] */
     tl_act_slots acts;
     int32_t n_encoded; /* rows of x holding the last encode's output; 0 = none */
 } bert_state;
 
-static void layout(bert_state *s, tl_arena *a, const tl_hparams *hp, size_t n_ctx, size_t n_threads) {
+static void layout(bert_state *s, tl_arena *a, const tl_model *m, size_t n_ctx, size_t n_threads) {
+    const tl_hparams *hp = &m->hp;
     const size_t d = hp->n_embd, ff = hp->n_ff, kv = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t f = sizeof(float);
+    const bool gated = m->arch->ffn == TL_FFN_SWIGLU, rotary = m->arch->positions == TL_POS_ROPE;
     s->x = tl_arena_take(a, n_ctx * d * f);
     s->h = tl_arena_take(a, n_ctx * d * f);
     s->qkv = tl_arena_take(a, n_ctx * (d + 2 * kv) * f);
@@ -216,9 +230,21 @@ static void layout(bert_state *s, tl_arena *a, const tl_hparams *hp, size_t n_ct
     s->attn = tl_arena_take(a, n_ctx * d * f);
     s->proj = tl_arena_take(a, n_ctx * d * f);
     s->up = tl_arena_take(a, n_ctx * ff * f);
+    s->gate = gated ? tl_arena_take(a, n_ctx * ff * f) : NULL;
+    s->rope_cos = rotary ? tl_arena_take(a, n_ctx * hp->n_rot / 2 * f) : NULL;
+    s->rope_sin = rotary ? tl_arena_take(a, n_ctx * hp->n_rot / 2 * f) : NULL;
     s->scores = tl_arena_take(a, n_threads * UNIT_QUERIES * n_ctx * f);
     const size_t widest = d > ff ? d : ff;
     for (int i = 0; i < TL_ACT_SLOTS; i++) s->acts.buf[i] = tl_arena_take(a, tl_act_slot_bytes(n_ctx, widest));
+}
+
+/* Rotary positions as the decoder has them, without scaling. */
+static tl_rope_params rope_params(const tl_model *m) {
+    return (tl_rope_params){.n_rot = (int)m->hp.n_rot,
+                            .theta_base = m->hp.rope_theta,
+                            .freq_scale = 1.0f,
+                            .mscale = 1.0f,
+                            .neox = m->arch->rope == TL_ROPE_NEOX};
 }
 
 static tl_status context_init(tl_context *ctx, tl_error *err) {
@@ -231,7 +257,7 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
     if (!s) return tl_fail(err, TL_ERR_NOMEM, "out of memory creating the context");
     const size_t n_threads = (size_t)tl_threadpool_size(ctx->pool);
     tl_arena a = {NULL, 0};
-    layout(s, &a, &m->hp, ctx->n_ctx, n_threads);
+    layout(s, &a, m, ctx->n_ctx, n_threads);
     s->arena_bytes = a.used;
     s->arena = tl_big_alloc(a.used);
     if (!s->arena) {
@@ -239,8 +265,14 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
         return tl_fail(err, TL_ERR_NOMEM, "out of memory creating a context of %u tokens", ctx->n_ctx);
     }
     a = (tl_arena){s->arena, 0};
-    layout(s, &a, &m->hp, ctx->n_ctx, n_threads);
+    layout(s, &a, m, ctx->n_ctx, n_threads);
     ctx->family = s;
+    if (s->rope_cos) { /* every encode's positions are 0, 1, ...: one table for all */
+        const tl_rope_params rope = rope_params(m);
+        const size_t half = m->hp.n_rot / 2;
+        for (uint32_t pos = 0; pos < ctx->n_ctx; pos++)
+            tl_rope_cache(&rope, (float)pos, s->rope_cos + pos * half, s->rope_sin + pos * half);
+    }
     return TL_OK;
 }
 
@@ -267,7 +299,7 @@ typedef struct bert_pass {
 /* Where a layer's queries and keys are in s->qkv: fused rows hold q, k, v
  * side by side; separate projections are three arrays one after another. */
 typedef struct qkv_view {
-    const float *q, *k;
+    float *q, *k;
     size_t q_stride, k_stride; /* in floats */
 } qkv_view;
 
@@ -300,8 +332,10 @@ static void embed_share(bert_pass *p, int ith, long t0, long t1) {
         tl_matrix_get_row(&w->token_embd, p->tokens[t], x);
         if (w->type0)
             for (int64_t i = 0; i < d; i++) x[i] += w->type0[i];
-        tl_matrix_get_row(&w->position_embd, t, pos);
-        for (int64_t i = 0; i < d; i++) x[i] = pos[i] + x[i];
+        if (w->position_embd.data) {
+            tl_matrix_get_row(&w->position_embd, t, pos);
+            for (int64_t i = 0; i < d; i++) x[i] = pos[i] + x[i];
+        }
         tl_layer_norm(x, x, w->embd_norm, w->embd_norm_bias, d, p->m->hp.norm_eps);
     }
     const tl_matrix *mats[3];
@@ -339,6 +373,20 @@ static void qkv_share(bert_pass *p, int ith, int nth, const bert_layer *L) {
     tl_step_matmul(p->k, &s->acts, ith, nth, &L->wv, L->bv, s->x, p->n, v);
     tl_step_rows(kv, ith, nth, &r0, &r1);
     transpose_values(p, v, kv, 0, r0, r1, kv);
+}
+
+/* Step: rotary positions on the queries and keys of this thread's tokens
+ * (token t is at position t). */
+static void rope_share(const bert_pass *p, const bert_layer *L, long t0, long t1) {
+    const tl_hparams *hp = &p->m->hp;
+    const qkv_view view = view_of(p, L);
+    const tl_rope_params rope = rope_params(p->m);
+    const size_t half = hp->n_rot / 2;
+    for (long t = t0; t < t1; t++) {
+        const float *c = p->s->rope_cos + t * half, *sn = p->s->rope_sin + t * half;
+        tl_rope_apply(&rope, c, sn, view.q + t * view.q_stride, (int)hp->n_head, (int)hp->head_dim);
+        tl_rope_apply(&rope, c, sn, view.k + t * view.k_stride, (int)hp->n_head_kv, (int)hp->head_dim);
+    }
 }
 
 /* One attention unit: head `head`, queries [t0, t1). Every query sees every
@@ -392,6 +440,27 @@ static void bias_gelu(const bert_pass *p, float *x, const float *bias, int64_t n
     p->k->geglu(x, NULL, n);
 }
 
+/* Step: this thread's rows of the feed-forward activation of x' (in h):
+ * GELU(Wup·x' + b) into up, or silu(Wgate·x') * (Wup·x' + b) into gate.
+ * Returns the buffer the down projection reads. */
+static float *feed_forward_share(bert_pass *p, const bert_layer *L, int ith, int nth) {
+    bert_state *s = p->s;
+    const int64_t ff = p->m->hp.n_ff;
+    int64_t r0, r1;
+    tl_step_rows(ff, ith, nth, &r0, &r1);
+    if (!s->gate) {
+        tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_up, NULL, s->h, p->n, s->up);
+        const float *up_bias = L->ffn_up_bias ? L->ffn_up_bias + r0 : NULL;
+        for (int32_t t = 0; t < p->n; t++) bias_gelu(p, s->up + (size_t)t * ff + r0, up_bias, r1 - r0);
+        return s->up;
+    }
+    tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_up, L->ffn_up_bias, s->h, p->n, s->up);
+    tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_gate, NULL, s->h, p->n, s->gate);
+    for (int32_t t = 0; t < p->n; t++)
+        tl_swiglu(s->gate + (size_t)t * ff + r0, s->up + (size_t)t * ff + r0, r1 - r0);
+    return s->gate;
+}
+
 /* out[t] = LayerNorm((a[t] + a_bias) + b[t]) for this thread's tokens (a
  * projection, its bias, the residual: llama.cpp's order of additions), then
  * converted for the matrices that read it next (none when n_mats is 0). */
@@ -428,6 +497,10 @@ static void encoder_worker(void *arg, int ith, int nth) {
         /* Self-attention, then x' = LayerNorm(attention + x) into h. */
         qkv_share(p, ith, nth, L);
         tl_threadpool_barrier(p->pool);
+        if (s->rope_cos) {
+            rope_share(p, L, t0, t1);
+            tl_threadpool_barrier(p->pool);
+        }
         attention_share(p, L, ith, nth);
         tl_threadpool_barrier(p->pool);
         const tl_matrix *wo[] = {&L->wo};
@@ -435,23 +508,18 @@ static void encoder_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(p->pool);
         tl_step_matmul(p->k, &s->acts, ith, nth, &L->wo, NULL, s->attn, p->n, s->proj);
         tl_threadpool_barrier(p->pool);
-        const tl_matrix *up[] = {&L->ffn_up};
+        const tl_matrix *ffn_in[] = {&L->ffn_up, &L->ffn_gate};
         add_norm_share(p, ith, t0, t1, s->h, s->proj, L->bo, s->x, L->attn_out_norm,
-                       L->attn_out_norm_bias, up, 1);
+                       L->attn_out_norm_bias, ffn_in, s->gate ? 2 : 1);
         tl_threadpool_barrier(p->pool);
 
         /* Feed-forward, then x = LayerNorm(ffn + x'). */
-        tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_up, NULL, s->h, p->n, s->up);
-        int64_t r0, r1;
-        tl_step_rows(ff, ith, nth, &r0, &r1);
-        const float *up_bias = L->ffn_up_bias ? L->ffn_up_bias + r0 : NULL;
-        for (int32_t t = 0; t < p->n; t++)
-            bias_gelu(p, s->up + (size_t)t * ff + r0, up_bias, r1 - r0);
+        const float *act = feed_forward_share(p, L, ith, nth);
         tl_threadpool_barrier(p->pool);
         const tl_matrix *down[] = {&L->ffn_down};
-        tl_step_convert(p->k, &s->acts, ith, down, 1, s->up, ff, t0, t1);
+        tl_step_convert(p->k, &s->acts, ith, down, 1, act, ff, t0, t1);
         tl_threadpool_barrier(p->pool);
-        tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_down, NULL, s->up, p->n, s->proj);
+        tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_down, NULL, act, p->n, s->proj);
         tl_threadpool_barrier(p->pool);
         const tl_matrix *next[3];
         const int n_next = il + 1 < hp->n_layer ? qkv_matrices(&p->w->layers[il + 1], next) : 0;

@@ -193,6 +193,23 @@ tl_status tl_loader_pooling(tl_loader *ld) {
     return TL_OK;
 }
 
+tl_status tl_loader_rope_hparams(tl_loader *ld) {
+    tl_hparams *hp = &ld->m->hp;
+    hp->rope_theta = ld->m->arch->default_rope_theta;
+    hp->rope_freq_scale = 1.0f;
+    hp->rope_attn_factor = 1.0f;
+    TL_TRY(tl_loader_f32(ld, "rope.freq_base", false, &hp->rope_theta));
+    hp->n_rot = hp->head_dim;
+    TL_TRY(tl_loader_u32(ld, "rope.dimension_count", false, &hp->n_rot));
+    if (hp->n_rot == 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
+        return tl_fail(ld->err, TL_ERR_FORMAT,
+                       "%s: rope.dimension_count %u must be even and at most the head size %u",
+                       ld->path, hp->n_rot, hp->head_dim);
+    if (!(hp->rope_theta > 0))
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.freq_base must be positive", ld->path);
+    return TL_OK;
+}
+
 tl_status tl_loader_shape_hparams(tl_loader *ld) {
     tl_hparams *hp = &ld->m->hp;
     TL_TRY(tl_loader_u32(ld, "context_length", true, &hp->n_ctx_train));

@@ -44,6 +44,11 @@ const char *tl_loader_str(tl_loader *ld, const char *suffix);
  * all checked (positive, plausible, heads a multiple of KV heads). */
 tl_status tl_loader_shape_hparams(tl_loader *ld);
 
+/* Rotary positions into m->hp: rope.freq_base (default: the architecture's
+ * default_rope_theta), rope.dimension_count (default: the head size; even,
+ * at most the head size), no scaling (freq_scale and attn_factor 1). */
+tl_status tl_loader_rope_hparams(tl_loader *ld);
+
 /* `<arch>.pooling_type` into m->pooling (absent: TL_POOLING_NONE); rank
  * pooling and unknown values are errors. */
 tl_status tl_loader_pooling(tl_loader *ld);

@@ -20,24 +20,13 @@ static tl_status read_hparams(tl_loader *ld) {
     tl_model *m = ld->m;
     tl_hparams *hp = &m->hp;
     memset(hp, 0, sizeof *hp);
-    hp->rope_theta = m->arch->default_rope_theta;
-    hp->rope_freq_scale = 1.0f;
     hp->norm_eps = 1e-5f;
 
     TL_TRY(tl_loader_shape_hparams(ld));
-    TL_TRY(tl_loader_f32(ld, "rope.freq_base", false, &hp->rope_theta));
+    TL_TRY(tl_loader_rope_hparams(ld));
     const char *eps_key = m->arch->norm == TL_NORM_RMS ? "attention.layer_norm_rms_epsilon"
                                                        : "attention.layer_norm_epsilon";
     TL_TRY(tl_loader_f32(ld, eps_key, false, &hp->norm_eps));
-
-    hp->n_rot = hp->head_dim;
-    TL_TRY(tl_loader_u32(ld, "rope.dimension_count", false, &hp->n_rot));
-    if (hp->n_rot == 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: rope.dimension_count %u must be even and at most the head size %u",
-                       ld->path, hp->n_rot, hp->head_dim);
-    if (!(hp->rope_theta > 0))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.freq_base must be positive", ld->path);
     if (!(hp->norm_eps >= 0))
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %s%s must not be negative", ld->path,
                        ld->prefix, eps_key);
@@ -56,7 +45,6 @@ static tl_status read_hparams(tl_loader *ld) {
     if (factor < 0)
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.scaling.factor must be positive", ld->path);
     if (factor > 0 && !(scaling && strcmp(scaling, "none") == 0)) hp->rope_freq_scale = 1.0f / factor;
-    hp->rope_attn_factor = 1.0f;
     TL_TRY(tl_loader_f32(ld, "rope.scaling.attn_factor", false, &hp->rope_attn_factor));
     hp->n_ctx_orig = hp->n_ctx_train;
     TL_TRY(tl_loader_u32(ld, "rope.scaling.original_context_length", false, &hp->n_ctx_orig));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model/arch.h"
 #include "model/synth_internal.h"
 #include "model/synth_vocab.h"
 #include "tensor/types.h"
@@ -51,6 +52,17 @@ static const tl_synth_preset presets[] = {
      .n_layer = 18, .n_ff = 2048, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ctx = 32768,
      .rope_theta = 1000000.0f, .rope_theta_swa = 10000.0f, .norm_eps = 1e-6f, .tied_output = true,
      .n_swa = 512, .swa_pattern = 6, .qk_norm = true},
+    /* Qwen3 0.6B and 1.7B: per-head q/k RMS norms, no biases, 128-wide
+     * heads (16 x 128 is not the width), tied embeddings. Vocabulary:
+     * llama.cpp's ggml-vocab-qwen2.gguf holds Qwen3's (the tokens, merges,
+     * added tokens and chat template of its tokenizer.json), 151,669 tokens,
+     * padded to config.json's 151,936 as the converter does. */
+    {.name = "qwen3-0.6b", .arch = "qwen3", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_vocab = 151936, .n_embd = 1024,
+     .n_layer = 28, .n_ff = 3072, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ctx = 40960,
+     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true, .qk_norm = true},
+    {.name = "qwen3-1.7b", .arch = "qwen3", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_vocab = 151936, .n_embd = 2048,
+     .n_layer = 28, .n_ff = 6144, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ctx = 40960,
+     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true, .qk_norm = true},
     /* Gemma 2 2B and Gemma 2B (vocabulary: Gemma 3's stands in for their
      * 256000-token one). */
     {.name = "gemma2-2b", .arch = "gemma2", .vocab = "gemma3/tokenizer.json", .n_embd = 2304,
@@ -73,7 +85,13 @@ static const tl_synth_preset presets[] = {
     /* all-MiniLM-L6-v2: BERT encoder, mean pooling (uncased BERT vocabulary). */
     {.name = "all-minilm-l6-v2", .arch = "bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
      .n_embd = 384, .n_layer = 6, .n_ff = 1536, .n_head = 12, .n_head_kv = 12, .n_ctx = 512,
-     .norm_eps = 1e-12f, .n_token_types = 2, .pooling = 1},
+     .norm_eps = 1e-12f, .qkv_bias = true, .n_token_types = 2, .pooling = 1},
+    /* nomic-embed-text v1.5 (and v1, the same shape): rotary positions (base
+     * 1000), fused q/k/v, SwiGLU, no biases, mean pooling, uncased BERT
+     * vocabulary. */
+    {.name = "nomic-embed-text-v1.5", .arch = "nomic-bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
+     .n_embd = 768, .n_layer = 12, .n_ff = 3072, .n_head = 12, .n_head_kv = 12, .n_ctx = 2048,
+     .rope_theta = 1000.0f, .norm_eps = 1e-12f, .fused_qkv = true, .n_token_types = 2, .pooling = 1},
     /* FLAN-T5-small: 8+8 layers, 6 heads of 64, gated GELU, 32 buckets. */
     {.name = "flan-t5-small", .arch = "t5", .vocab = "@unigram", .n_embd = 512, .n_layer = 8,
      .n_layer_dec = 8, .n_ff = 1024, .n_head = 6, .n_head_kv = 6, .head_dim = 64, .n_ctx = 512,
@@ -123,8 +141,52 @@ tl_synth_preset tl_synth_shrink(const tl_synth_preset *p) {
 
 /* ---- vocabulary ---------------------------------------------------------- */
 
-/* Copies every tokenizer.* key of the vocabulary file. */
+/* Copies the array `key` of n elements, extended to n_total: strings with
+ * "[PAD<id>]", token types with UNUSED (5), other numbers with 0 — the
+ * converter's padding of the token list to config.json's vocab_size. */
+static tl_status copy_array(synth_writer *s, const gguf_file *f, const char *key, gguf_value_type elem, uint64_t n,
+                            uint64_t n_total) {
+    if (elem != GGUF_TYPE_STRING && n_total == n) {
+        gguf_writer_set_arr(s->w, key, elem, gguf_get_arr_data(f, key), n);
+        return TL_OK;
+    }
+    if (elem != GGUF_TYPE_STRING) { /* per-token types and scores: 32-bit */
+        const size_t size = 4;
+        if (elem != GGUF_TYPE_INT32 && elem != GGUF_TYPE_UINT32 && elem != GGUF_TYPE_FLOAT32)
+            return tl_fail(s->err, TL_ERR_FORMAT, "'%s' is not an array of 32-bit values", key);
+        uint8_t *data = malloc(n_total * size + 1);
+        if (!data) return tl_fail(s->err, TL_ERR_NOMEM, "out of memory copying '%s'", key);
+        memcpy(data, gguf_get_arr_data(f, key), n * size);
+        memset(data + n * size, 0, (n_total - n) * size);
+        if (elem == GGUF_TYPE_INT32 && strcmp(key, "tokenizer.ggml.token_type") == 0)
+            for (uint64_t j = n; j < n_total; j++) ((int32_t *)data)[j] = 5;
+        gguf_writer_set_arr(s->w, key, elem, data, n_total);
+        free(data);
+        return TL_OK;
+    }
+    char **strs = calloc(n_total ? n_total : 1, sizeof *strs);
+    bool ok = strs != NULL;
+    for (uint64_t j = 0; ok && j < n_total; j++) {
+        uint64_t len = 0;
+        const char *str = j < n ? gguf_get_arr_str(f, key, j, &len) : NULL;
+        if ((strs[j] = malloc(j < n ? len + 1 : 32)) == NULL) ok = false;
+        else if (j >= n) snprintf(strs[j], 32, "[PAD%llu]", (unsigned long long)j);
+        else {
+            memcpy(strs[j], str, len);
+            strs[j][len] = 0;
+        }
+    }
+    if (ok) gguf_writer_set_arr_str(s->w, key, (const char *const *)strs, n_total);
+    for (uint64_t j = 0; strs && j < n_total; j++) free(strs[j]);
+    free(strs);
+    return ok ? TL_OK : tl_fail(s->err, TL_ERR_NOMEM, "out of memory copying '%s'", key);
+}
+
+/* Copies every tokenizer.* key of the vocabulary file; per-token arrays are
+ * padded to the preset's n_vocab (s->n_vocab becomes the padded count). */
 static tl_status copy_vocab(synth_writer *s, const gguf_file *f) {
+    const uint64_t n_tokens = s->n_vocab;
+    const uint64_t n_padded = s->preset->n_vocab > n_tokens ? s->preset->n_vocab : n_tokens;
     for (int64_t i = 0; i < gguf_kv_count(f); i++) {
         const char *key = gguf_kv_key(f, i);
         if (strncmp(key, "tokenizer.", 10) != 0) continue;
@@ -152,35 +214,21 @@ static tl_status copy_vocab(synth_writer *s, const gguf_file *f) {
         case GGUF_TYPE_UINT64:
             if (gguf_get_u64(f, key, &u64)) gguf_writer_set_u64(s->w, key, u64);
             break;
-        case GGUF_TYPE_ARRAY:
+        case GGUF_TYPE_ARRAY: {
             gguf_get_arr_info(f, key, &elem, &count);
-            if (elem != GGUF_TYPE_STRING) {
-                gguf_writer_set_arr(s->w, key, elem, gguf_get_arr_data(f, key), count);
-                break;
-            }
-            {
-                char **strs = calloc(count ? count : 1, sizeof *strs);
-                bool ok = strs != NULL;
-                for (uint64_t j = 0; ok && j < count; j++) {
-                    uint64_t len;
-                    const char *str = gguf_get_arr_str(f, key, j, &len);
-                    if ((strs[j] = malloc(len + 1)) == NULL) ok = false;
-                    else {
-                        memcpy(strs[j], str, len);
-                        strs[j][len] = 0;
-                    }
-                }
-                if (ok) gguf_writer_set_arr_str(s->w, key, (const char *const *)strs, count);
-                for (uint64_t j = 0; strs && j < count; j++) free(strs[j]);
-                free(strs);
-                if (!ok) return tl_fail(s->err, TL_ERR_NOMEM, "out of memory copying '%s'", key);
-            }
+            const bool per_token = count == n_tokens && (strcmp(key, "tokenizer.ggml.tokens") == 0 ||
+                                                         strcmp(key, "tokenizer.ggml.token_type") == 0 ||
+                                                         strcmp(key, "tokenizer.ggml.scores") == 0);
+            tl_status st = copy_array(s, f, key, elem, count, per_token ? n_padded : count);
+            if (st != TL_OK) return st;
             break;
+        }
         default:
             if (gguf_get_u32(f, key, &u32)) gguf_writer_set_u32(s->w, key, u32);
             break;
         }
     }
+    s->n_vocab = n_padded;
     return TL_OK;
 }
 
@@ -232,9 +280,11 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     gguf_writer_set_str(s.w, "general.name", name);
     gguf_writer_set_u32(s.w, "general.file_type", plan->file_type);
     tl_status st = write_vocab(&s, opts->vocab_path);
-    if (st == TL_OK) {
-        if (strcmp(p.arch, "bert") == 0) st = synth_write_bert(&s);
-        else if (strcmp(p.arch, "t5") == 0) st = synth_write_t5(&s);
+    if (st == TL_OK) { /* the writer of the architecture's kind */
+        const tl_arch *a = tl_arch_find(p.arch);
+        if (!a) st = tl_fail(err, TL_ERR_ARGUMENT, "%s: unknown architecture '%s'", p.name, p.arch);
+        else if (a->kind == TL_KIND_ENCODER) st = synth_write_bert(&s);
+        else if (a->kind == TL_KIND_ENCODER_DECODER) st = synth_write_t5(&s);
         else st = synth_write_decoder(&s);
     }
     if (st == TL_OK) st = gguf_writer_write(s.w, out_path, err);

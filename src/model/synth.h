@@ -23,12 +23,15 @@ typedef struct tl_synth_preset {
      * keys are copied, or a Hugging Face tokenizer.json), or "@unigram" for
      * the project's own T5-style vocabulary (see synth_vocab.h). */
     const char *vocab;
+    /* Tokens of the model (config.json's vocab_size) when a GGUF vocabulary
+     * has fewer: padded as the converter pads them; 0: the file's count. */
+    uint32_t n_vocab;
     uint32_t n_embd, n_layer, n_ff, n_head, n_head_kv, n_ctx;
     uint32_t head_dim;    /* 0: n_embd / n_head */
     uint32_t n_rot;       /* rotary dimensions; 0: the whole head */
     float rope_theta, norm_eps;
     bool tied_output;
-    bool qkv_bias;        /* q/k/v projections have biases */
+    bool qkv_bias;        /* q/k/v projections have biases (encoders: every matrix) */
     bool qk_norm;         /* per-head q/k norms (Gemma 3: shared [head_dim]; StableLM: one per head) */
     bool parallel_residual; /* no ffn_norm: the feed-forward reads the attention's input (StableLM 2 12B) */
     /* Llama 3.1+ RoPE scaling (rope_freqs.weight as the converter writes it). */

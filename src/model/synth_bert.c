@@ -1,12 +1,17 @@
 /*
- * synth_bert.c — hyper-parameters and tensors of BERT encoders for
- * `tinyllm synth`, as llama.cpp's converter (BertModel) writes them: the
- * `bert.*` keys, the token type count, learned position and token-type
- * embeddings (kept f32, as the converter keeps them), and per layer q/k/v,
- * output, and feed-forward matrices with biases and two LayerNorms.
+ * synth_bert.c — hyper-parameters and tensors of BERT-family encoders for
+ * `tinyllm synth`, as llama.cpp's converter writes them (BertModel,
+ * NomicBertModel): the `<arch>.*` keys, the token type count, token-type
+ * embeddings and learned position embeddings (kept f32, as the converter
+ * keeps them), and per layer q/k/v (or fused attn_qkv), output and
+ * feed-forward matrices, with biases when the preset has them, and two
+ * LayerNorms. The architecture row says which positions (learned, or rotary
+ * with a rope.freq_base key) and which feed-forward (GELU, or SwiGLU with
+ * an ffn_gate matrix) the encoder has.
  */
 #include <stdio.h>
 
+#include "model/arch.h"
 #include "model/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
@@ -26,8 +31,20 @@ static tl_status add_layer_norm(synth_writer *s, const char *prefix, int64_t n) 
     return synth_add_bias(s, name, n);
 }
 
+/* A matrix and, when the preset has biases, its bias. */
+static tl_status add_linear(synth_writer *s, const char *prefix, tensor_role role, uint32_t layer, int64_t n_cols,
+                            int64_t n_rows) {
+    char name[160]; /* prefix (< 128) + suffix */
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    TRY(synth_add_matrix(s, name, role, layer, n_cols, n_rows, 1.0f));
+    if (!s->preset->qkv_bias) return TL_OK;
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    return synth_add_bias(s, name, n_rows);
+}
+
 tl_status synth_write_bert(synth_writer *s) {
     const tl_synth_preset *p = s->preset;
+    const tl_arch *a = tl_arch_find(p->arch);
     gguf_writer *w = s->w;
     const int64_t d = p->n_embd, ff = p->n_ff, n_vocab = (int64_t)s->n_vocab;
     if (p->n_head == 0 || d % p->n_head != 0 || (p->head_dim && p->head_dim * p->n_head != d))
@@ -41,6 +58,7 @@ tl_status synth_write_bert(synth_writer *s) {
     gguf_writer_set_u32(w, synth_key(s, "embedding_length"), p->n_embd);
     gguf_writer_set_u32(w, synth_key(s, "feed_forward_length"), p->n_ff);
     gguf_writer_set_u32(w, synth_key(s, "attention.head_count"), p->n_head);
+    if (a->positions == TL_POS_ROPE) gguf_writer_set_f32(w, synth_key(s, "rope.freq_base"), p->rope_theta);
     gguf_writer_set_f32(w, synth_key(s, "attention.layer_norm_epsilon"), p->norm_eps);
     gguf_writer_set_bool(w, synth_key(s, "attention.causal"), false);
     if (p->pooling) gguf_writer_set_u32(w, synth_key(s, "pooling_type"), p->pooling);
@@ -51,23 +69,23 @@ tl_status synth_write_bert(synth_writer *s) {
     char name[128];
     TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
     TRY(synth_add_tensor(s, "token_types.weight", TL_TYPE_F32, d, n_types, 0.0f, 0.5f));
-    TRY(synth_add_tensor(s, "position_embd.weight", TL_TYPE_F32, d, p->n_ctx, 0.0f, 0.5f));
+    if (a->positions == TL_POS_LEARNED)
+        TRY(synth_add_tensor(s, "position_embd.weight", TL_TYPE_F32, d, p->n_ctx, 0.0f, 0.5f));
     TRY(add_layer_norm(s, "token_embd_norm", d));
     for (uint32_t il = 0; il < p->n_layer; il++) {
 #define LAYER(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, il), name)
-        TRY(synth_add_matrix(s, LAYER("attn_q.weight"), ROLE_ATTN_Q, il, d, d, 1.0f));
-        TRY(synth_add_bias(s, LAYER("attn_q.bias"), d));
-        TRY(synth_add_matrix(s, LAYER("attn_k.weight"), ROLE_ATTN_K, il, d, d, 1.0f));
-        TRY(synth_add_bias(s, LAYER("attn_k.bias"), d));
-        TRY(synth_add_matrix(s, LAYER("attn_v.weight"), ROLE_ATTN_V, il, d, d, 1.0f));
-        TRY(synth_add_bias(s, LAYER("attn_v.bias"), d));
-        TRY(synth_add_matrix(s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, d, d, 1.0f));
-        TRY(synth_add_bias(s, LAYER("attn_output.bias"), d));
+        if (p->fused_qkv) {
+            TRY(add_linear(s, LAYER("attn_qkv"), ROLE_ATTN_QKV, il, d, 3 * d));
+        } else {
+            TRY(add_linear(s, LAYER("attn_q"), ROLE_ATTN_Q, il, d, d));
+            TRY(add_linear(s, LAYER("attn_k"), ROLE_ATTN_K, il, d, d));
+            TRY(add_linear(s, LAYER("attn_v"), ROLE_ATTN_V, il, d, d));
+        }
+        TRY(add_linear(s, LAYER("attn_output"), ROLE_ATTN_OUTPUT, il, d, d));
         TRY(add_layer_norm(s, LAYER("attn_output_norm"), d));
-        TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
-        TRY(synth_add_bias(s, LAYER("ffn_up.bias"), ff));
-        TRY(synth_add_matrix(s, LAYER("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
-        TRY(synth_add_bias(s, LAYER("ffn_down.bias"), d));
+        TRY(add_linear(s, LAYER("ffn_up"), ROLE_FFN_UP, il, d, ff));
+        if (a->ffn == TL_FFN_SWIGLU) TRY(add_linear(s, LAYER("ffn_gate"), ROLE_FFN_GATE, il, d, ff));
+        TRY(add_linear(s, LAYER("ffn_down"), ROLE_FFN_DOWN, il, ff, d));
         TRY(add_layer_norm(s, LAYER("layer_output_norm"), d));
 #undef LAYER
     }

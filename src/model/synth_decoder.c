@@ -1,12 +1,15 @@
 /*
  * synth_decoder.c — hyper-parameters and tensors of decoder-only models for
- * `tinyllm synth`: llama, qwen2, phi3, gemma, gemma2, gemma3, stablelm, with
- * the tensor names and keys llama.cpp's converter writes for each.
+ * `tinyllm synth`: every decoder row of the architecture table (llama,
+ * qwen2, qwen3, phi3, gemma, gemma2, gemma3, stablelm), with the tensor
+ * names and keys llama.cpp's converter writes for each. What the
+ * architecture fixes (its norm, post-norms, default local-layer pattern)
+ * comes from its row; what a model chooses, from the preset.
  */
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
+#include "model/arch.h"
 #include "model/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
@@ -57,10 +60,10 @@ static tl_status add_longrope_factors(synth_writer *s, int n_rot) {
         if (try_status_ != TL_OK) return try_status_; \
     } while (0)
 
-static void write_keys(synth_writer *s, int64_t head_dim, int64_t n_rot) {
+static void write_keys(synth_writer *s, const tl_arch *a, int64_t head_dim, int64_t n_rot) {
     const tl_synth_preset *p = s->preset;
     gguf_writer *w = s->w;
-    const bool layer_norm = strcmp(p->arch, "stablelm") == 0;
+    const bool layer_norm = a->norm == TL_NORM_LAYER;
     gguf_writer_set_u32(w, synth_key(s, "context_length"), p->n_ctx);
     gguf_writer_set_u32(w, synth_key(s, "embedding_length"), p->n_embd);
     gguf_writer_set_u32(w, synth_key(s, "block_count"), p->n_layer);
@@ -85,8 +88,7 @@ static void write_keys(synth_writer *s, int64_t head_dim, int64_t n_rot) {
     if (p->n_swa) gguf_writer_set_u32(w, synth_key(s, "attention.sliding_window"), p->n_swa);
     /* The converters leave the pattern to the architecture's default (Gemma 2:
      * every other layer, Gemma 3: 5 of 6); shrunk models say theirs. */
-    const uint32_t default_pattern = strcmp(p->arch, "gemma2") == 0 ? 2 : 6;
-    if (p->swa_pattern && p->swa_pattern != default_pattern)
+    if (p->swa_pattern && p->swa_pattern != a->swa_pattern)
         gguf_writer_set_u32(w, synth_key(s, "attention.sliding_window_pattern"), p->swa_pattern);
     if (p->rope_theta_swa > 0) gguf_writer_set_f32(w, synth_key(s, "rope.freq_base_swa"), p->rope_theta_swa);
     if (p->attn_softcap > 0) gguf_writer_set_f32(w, synth_key(s, "attn_logit_softcapping"), p->attn_softcap);
@@ -102,9 +104,10 @@ tl_status synth_write_decoder(synth_writer *s) {
     if (head_dim > 1024 || n_rot > head_dim || n_rot % 2)
         return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: bad head size %lld / rotary dimensions %lld", p->name,
                        (long long)head_dim, (long long)n_rot);
-    const bool layer_norm = strcmp(p->arch, "stablelm") == 0;
-    const bool gemma23 = strcmp(p->arch, "gemma2") == 0 || strcmp(p->arch, "gemma3") == 0;
-    write_keys(s, head_dim, n_rot);
+    const tl_arch *a = tl_arch_find(p->arch); /* tl_synth_write checked it */
+    const bool layer_norm = a->norm == TL_NORM_LAYER;
+    const bool post_norms = a->post_norms != TL_ABSENT;
+    write_keys(s, a, head_dim, n_rot);
 
     char name[128];
     TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
@@ -133,12 +136,12 @@ tl_status synth_write_decoder(synth_writer *s) {
             TRY(synth_add_tensor(s, LAYER("attn_q_norm.weight"), TL_TYPE_F32, head_dim, p->n_head, 1.0f, 0.1f));
             TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f,
                                  0.1f));
-        } else if (p->qk_norm) { /* Gemma 3: shared by the heads */
+        } else if (p->qk_norm) { /* Gemma 3, Qwen3: shared by the heads */
             TRY(synth_add_norm(s, LAYER("attn_q_norm.weight"), head_dim));
             TRY(synth_add_norm(s, LAYER("attn_k_norm.weight"), head_dim));
         }
         TRY(synth_add_matrix(s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, q_dim, d, 1.0f));
-        if (gemma23) TRY(synth_add_norm(s, LAYER("post_attention_norm.weight"), d));
+        if (post_norms) TRY(synth_add_norm(s, LAYER("post_attention_norm.weight"), d));
         if (!p->parallel_residual) {
             TRY(synth_add_norm(s, LAYER("ffn_norm.weight"), d));
             if (layer_norm) TRY(synth_add_bias(s, LAYER("ffn_norm.bias"), d));
@@ -150,7 +153,7 @@ tl_status synth_write_decoder(synth_writer *s) {
             TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
         }
         TRY(synth_add_matrix(s, LAYER("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
-        if (gemma23) TRY(synth_add_norm(s, LAYER("post_ffw_norm.weight"), d));
+        if (post_norms) TRY(synth_add_norm(s, LAYER("post_ffw_norm.weight"), d));
 #undef LAYER
     }
     return TL_OK;

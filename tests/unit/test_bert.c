@@ -7,11 +7,12 @@
  *    errors, the encoder against a plain scalar implementation written out
  *    below, fused q/k/v, grouped heads, pooling, normalization and the
  *    context limits, without any shared file;
- *  - the tiny all-minilm-l6-v2 preset written by tl_synth with the real BERT
- *    vocabulary, compared with what llama.cpp computed on the same files
- *    (tests/reference/bert-tiny-<type>-<pooling>.json, made by
- *    scripts/reference/make_reference.sh): the same token ids, and every
- *    vector (every token row for pooling none) within cosine 0.9999.
+ *  - the tiny all-minilm-l6-v2 and nomic-embed-text-v1.5 presets written by
+ *    tl_synth with the real BERT vocabulary, compared with what llama.cpp
+ *    computed on the same files (tests/reference/{bert,nomic}-tiny-<type>-
+ *    <pooling>.json, made by scripts/reference/make_reference.sh): the same
+ *    token ids, and every vector (every token row for pooling none) within
+ *    cosine 0.9999.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -34,6 +35,7 @@ typedef struct tiny_spec {
     bool fused_qkv;            /* attn_qkv.weight instead of q/k/v */
     bool fused_split_bias;     /* ... with the three separate biases */
     bool no_token_types;
+    bool nomic;                /* nomic-bert: rotary positions (base 1000), SwiGLU with ffn_gate */
     const char *omit_tensor;   /* leave this tensor out */
     const char *omit_key;      /* leave this key out */
     const char *short_tensor;  /* write this tensor one row (element) short */
@@ -84,7 +86,15 @@ static void add_tensor(gguf_writer *w, const tiny_spec *s, const char *name, int
     free(v);
 }
 
-static void set_u32(gguf_writer *w, const tiny_spec *s, const char *key, uint32_t v) {
+/* "<arch>.<suffix>" for the spec's architecture (a static buffer). */
+static const char *arch_key(const tiny_spec *s, const char *suffix) {
+    static char key[128];
+    snprintf(key, sizeof key, "%s.%s", s->nomic ? "nomic-bert" : "bert", suffix);
+    return key;
+}
+
+static void set_u32(gguf_writer *w, const tiny_spec *s, const char *suffix, uint32_t v) {
+    const char *key = arch_key(s, suffix);
     if (s->omit_key && strcmp(key, s->omit_key) == 0) return;
     gguf_writer_set_u32(w, key, v);
 }
@@ -112,24 +122,25 @@ static void write_vocab(gguf_writer *w) {
 static const char *write_tiny(const char *file, const tiny_spec *s) {
     gguf_writer *w = gguf_writer_new();
     const int64_t d = s->n_embd, ff = s->n_ff, kv = d / s->n_head * s->n_head_kv;
-    gguf_writer_set_str(w, "general.architecture", "bert");
+    gguf_writer_set_str(w, "general.architecture", s->nomic ? "nomic-bert" : "bert");
     gguf_writer_set_str(w, "general.name", "tiny test bert");
-    set_u32(w, s, "bert.block_count", s->n_layer);
-    set_u32(w, s, "bert.context_length", s->n_ctx);
-    set_u32(w, s, "bert.embedding_length", s->n_embd);
-    set_u32(w, s, "bert.feed_forward_length", s->n_ff);
-    set_u32(w, s, "bert.attention.head_count", s->n_head);
-    if (s->n_head_kv != s->n_head) set_u32(w, s, "bert.attention.head_count_kv", s->n_head_kv);
-    if (!s->omit_key || strcmp(s->omit_key, "bert.attention.layer_norm_epsilon") != 0)
-        gguf_writer_set_f32(w, "bert.attention.layer_norm_epsilon", 1e-12f);
-    gguf_writer_set_bool(w, "bert.attention.causal", false);
-    if (s->pooling >= 0) set_u32(w, s, "bert.pooling_type", (uint32_t)s->pooling);
+    set_u32(w, s, "block_count", s->n_layer);
+    set_u32(w, s, "context_length", s->n_ctx);
+    set_u32(w, s, "embedding_length", s->n_embd);
+    set_u32(w, s, "feed_forward_length", s->n_ff);
+    set_u32(w, s, "attention.head_count", s->n_head);
+    if (s->n_head_kv != s->n_head) set_u32(w, s, "attention.head_count_kv", s->n_head_kv);
+    if (!s->omit_key || strcmp(s->omit_key, arch_key(s, "attention.layer_norm_epsilon")) != 0)
+        gguf_writer_set_f32(w, arch_key(s, "attention.layer_norm_epsilon"), 1e-12f);
+    gguf_writer_set_bool(w, arch_key(s, "attention.causal"), false);
+    if (s->nomic) gguf_writer_set_f32(w, arch_key(s, "rope.freq_base"), 1000.0f);
+    if (s->pooling >= 0) set_u32(w, s, "pooling_type", (uint32_t)s->pooling);
     write_vocab(w);
     if (s->set_key) gguf_writer_set_u32(w, s->set_key, s->set_value);
 
     add_tensor(w, s, "token_embd.weight", d, N_VOCAB, EMBEDDING);
     if (!s->no_token_types) add_tensor(w, s, "token_types.weight", d, N_TYPES, EMBEDDING);
-    add_tensor(w, s, "position_embd.weight", d, s->n_ctx, EMBEDDING);
+    if (!s->nomic) add_tensor(w, s, "position_embd.weight", d, s->n_ctx, EMBEDDING);
     add_tensor(w, s, "token_embd_norm.weight", d, 1, NORM);
     add_tensor(w, s, "token_embd_norm.bias", d, 1, BIAS);
     char name[96], q[96], k[96], v[96];
@@ -181,6 +192,7 @@ static const char *write_tiny(const char *file, const tiny_spec *s) {
         add_tensor(w, s, LAYER(name, "attn_output_norm.bias"), d, 1, BIAS);
         add_tensor(w, s, LAYER(name, "ffn_up.weight"), d, ff, MATRIX);
         add_tensor(w, s, LAYER(name, "ffn_up.bias"), ff, 1, BIAS);
+        if (s->nomic) add_tensor(w, s, LAYER(name, "ffn_gate.weight"), d, ff, MATRIX);
         add_tensor(w, s, LAYER(name, "ffn_down.weight"), ff, d, MATRIX);
         add_tensor(w, s, LAYER(name, "ffn_down.bias"), d, 1, BIAS);
         add_tensor(w, s, LAYER(name, "layer_output_norm.weight"), d, 1, NORM);
@@ -223,7 +235,7 @@ static void layer_norm(float *x, const char *prefix, int64_t d) {
     free(w), free(b);
 }
 
-/* out[t] = W·x[t] + b for n tokens (W: n_out rows of n_in). */
+/* out[t] = W·x[t] + b for n tokens (W: n_out rows of n_in); no b for "ffn_gate". */
 static void linear(float *out, const float *x, int n, const char *layer_prefix, const char *what,
                    int64_t n_in, int64_t n_out) {
     char name[96];
@@ -231,6 +243,7 @@ static void linear(float *out, const float *x, int n, const char *layer_prefix, 
     float *w = tensor_values(name, n_in, n_out, MATRIX);
     snprintf(name, sizeof name, "%s.%s.bias", layer_prefix, what);
     float *b = tensor_values(name, n_out, 1, BIAS);
+    if (strcmp(what, "ffn_gate") == 0) memset(b, 0, (size_t)n_out * sizeof *b);
     for (int t = 0; t < n; t++)
         for (int64_t r = 0; r < n_out; r++) {
             double sum = b[r];
@@ -238,6 +251,19 @@ static void linear(float *out, const float *x, int n, const char *layer_prefix, 
             out[t * n_out + r] = (float)sum;
         }
     free(w), free(b);
+}
+
+/* Rotary positions, NeoX layout (dimension i pairs with i + hd/2), base
+ * 1000: n_heads heads of token t (at position t) in place. */
+static void plain_rope(float *x, int t, int n_heads, int64_t hd) {
+    for (int head = 0; head < n_heads; head++)
+        for (int64_t i = 0; i < hd / 2; i++) {
+            const double angle = t * pow(1000.0, -2.0 * (double)i / (double)hd);
+            float *a = x + head * hd + i, *b = a + hd / 2;
+            const double x0 = *a, x1 = *b;
+            *a = (float)(x0 * cos(angle) - x1 * sin(angle));
+            *b = (float)(x0 * sin(angle) + x1 * cos(angle));
+        }
 }
 
 /* The encoder output rows for tokens, from the tensors' defining values. */
@@ -249,13 +275,15 @@ static void plain_encode(const tiny_spec *s, const tl_token *tokens, int n, floa
     float *pos = tensor_values("position_embd.weight", d, s->n_ctx, EMBEDDING);
     for (int t = 0; t < n; t++) {
         for (int64_t i = 0; i < d; i++)
-            x[t * d + i] = pos[t * d + i] + (tok[tokens[t] * d + i] + (s->no_token_types ? 0.0f : types[i]));
+            x[t * d + i] = (s->nomic ? 0.0f : pos[t * d + i]) +
+                           (tok[tokens[t] * d + i] + (s->no_token_types ? 0.0f : types[i]));
         layer_norm(x + t * d, "token_embd_norm", d);
     }
     free(tok), free(types), free(pos);
     float *q = malloc((size_t)(n * d) * sizeof *q), *k = malloc((size_t)(n * kv) * sizeof *k);
     float *v = malloc((size_t)(n * kv) * sizeof *v), *attn = malloc((size_t)(n * d) * sizeof *attn);
     float *h = malloc((size_t)(n * d) * sizeof *h), *up = malloc((size_t)(n * ff) * sizeof *up);
+    float *gate = malloc((size_t)(n * ff) * sizeof *gate);
     float *scores = malloc((size_t)n * sizeof *scores);
     for (uint32_t il = 0; il < s->n_layer; il++) {
         char L[32], norm[64];
@@ -263,6 +291,10 @@ static void plain_encode(const tiny_spec *s, const tl_token *tokens, int n, floa
         linear(q, x, n, L, "attn_q", d, d);
         linear(k, x, n, L, "attn_k", d, kv);
         linear(v, x, n, L, "attn_v", d, kv);
+        for (int t = 0; s->nomic && t < n; t++) {
+            plain_rope(q + t * d, t, (int)s->n_head, hd);
+            plain_rope(k + t * kv, t, (int)s->n_head_kv, hd);
+        }
         for (int head = 0; head < (int)s->n_head; head++) {
             const int g = head / group;
             for (int i = 0; i < n; i++) {
@@ -286,7 +318,12 @@ static void plain_encode(const tiny_spec *s, const tl_token *tokens, int n, floa
             layer_norm(h + t * d, norm, d);
         }
         linear(up, h, n, L, "ffn_up", d, ff);
-        tl_gelu(up, (int64_t)n * ff);
+        if (s->nomic) { /* silu(gate) * up */
+            linear(gate, h, n, L, "ffn_gate", d, ff);
+            for (int64_t i = 0; i < (int64_t)n * ff; i++) up[i] *= gate[i] / (1.0f + expf(-gate[i]));
+        } else {
+            tl_gelu(up, (int64_t)n * ff);
+        }
         linear(x, up, n, L, "ffn_down", ff, d);
         snprintf(norm, sizeof norm, "%s.layer_output_norm", L);
         for (int t = 0; t < n; t++) {
@@ -294,7 +331,7 @@ static void plain_encode(const tiny_spec *s, const tl_token *tokens, int n, floa
             layer_norm(x + t * d, norm, d);
         }
     }
-    free(q), free(k), free(v), free(attn), free(h), free(up), free(scores);
+    free(q), free(k), free(v), free(attn), free(h), free(up), free(gate), free(scores);
 }
 
 static double cosine(const float *a, const float *b, int64_t n) {
@@ -365,6 +402,19 @@ static void fused_qkv_and_grouped_heads_match(void **state) {
     check_against_plain(&s, "bert-no-types.gguf");
 }
 
+/* nomic-bert: the same encoder with rotary positions and a SwiGLU
+ * feed-forward, fused and grouped too. */
+static void nomic_encoder_matches_plain_implementation(void **state) {
+    (void)state;
+    tiny_spec s = tiny_default();
+    s.nomic = true;
+    check_against_plain(&s, "nomic-plain.gguf");
+    s.fused_qkv = true;
+    s.n_head = 4;
+    s.n_head_kv = 2;
+    check_against_plain(&s, "nomic-fused-gqa.gguf");
+}
+
 static void model_describes_itself(void **state) {
     (void)state;
     tiny_spec s = tiny_default();
@@ -399,7 +449,7 @@ typedef struct bad_case {
 static void bad_models_are_refused_with_one_line(void **state) {
     (void)state;
     const tiny_spec ok = tiny_default();
-    bad_case cases[16];
+    bad_case cases[20];
     int n = 0;
 #define BAD(label, field, value, st, msg)        \
     do {                                         \
@@ -434,6 +484,14 @@ static void bad_models_are_refused_with_one_line(void **state) {
     cases[n - 1].spec.set_value = 3;
     BAD("zero layers", set_key, "bert.block_count", TL_ERR_FORMAT, "hyper-parameters must be positive");
     cases[n - 1].spec.set_value = 0;
+    /* nomic-bert: its gate is required, its rotary dimensions are checked */
+    BAD("nomic without ffn_gate", omit_tensor, "blk.1.ffn_gate.weight", TL_ERR_FORMAT,
+        "missing required tensor 'blk.1.ffn_gate.weight'");
+    cases[n - 1].spec.nomic = true;
+    BAD("nomic with odd rotary dimensions", set_key, "nomic-bert.rope.dimension_count", TL_ERR_FORMAT,
+        "rope.dimension_count 7 must be even");
+    cases[n - 1].spec.set_value = 7;
+    cases[n - 1].spec.nomic = true;
 #undef BAD
     for (int i = 0; i < n; i++) {
         char file[64];
@@ -604,32 +662,49 @@ static void check_reference(tl_model *m, const char *ref_name, tl_pooling poolin
     free(text);
 }
 
-/* The tiny all-minilm-l6-v2 (seed 42) against llama.cpp; keep the presets,
- * types and seed in sync with scripts/reference/make_reference.sh. The
- * last case of bert-cases.json fills the 512-token context exactly. */
+/* Tiny encoders (seed 42) against llama.cpp; keep the presets, types,
+ * poolings and seed in sync with scripts/reference/make_reference.sh. The
+ * last case of each cases file fills the context exactly (all-minilm: 512
+ * learned positions; nomic-embed-text: 2048 rotary ones). */
+typedef struct encoder_reference {
+    const char *prefix, *preset; /* tests/reference/<prefix>-<type>-<pooling>.json */
+    const char *types[2];
+    tl_pooling poolings[4];
+    int n_poolings;
+} encoder_reference;
+
+static const encoder_reference encoder_references[] = {
+    {"bert-tiny", "all-minilm-l6-v2", {"q8_0", "f16"},
+     {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE}, 4},
+    {"nomic-tiny", "nomic-embed-text-v1.5", {"f32", "q8_0"}, {TL_POOLING_MEAN, TL_POOLING_NONE}, 2},
+};
+
 static void synth_models_match_llama_cpp(void **state) {
     (void)state;
-    const char *vocab = bge_vocab();
-    if (!vocab) skip();
-    const char *types[] = {"q8_0", "f16"};
-    const tl_pooling poolings[] = {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE};
-    for (size_t ti = 0; ti < 2; ti++) {
-        char file[64];
-        snprintf(file, sizeof file, "bert-tiny-%s.gguf", types[ti]);
-        const char *path = tl_test_tmp_path(file);
-        const tl_synth_params params = {.preset = "all-minilm-l6-v2", .weight_type = types[ti], .seed = 42,
-                                        .vocab_path = vocab, .tiny = true};
-        tl_error err = {0};
-        if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth: %s", err.message);
-        tl_model *m = load_ok(path);
-        assert_int_equal(tl_model_pooling(m), TL_POOLING_MEAN); /* the preset's, from bert.pooling_type */
-        for (size_t pi = 0; pi < 4; pi++) {
-            char ref_name[64];
-            snprintf(ref_name, sizeof ref_name, "bert-tiny-%s-%s", types[ti], tl_pooling_name(poolings[pi]));
-            check_reference(m, ref_name, poolings[pi]);
+    if (!bge_vocab()) skip();
+    char vocab[4096]; /* a copy: the path helpers share one buffer */
+    snprintf(vocab, sizeof vocab, "%s", bge_vocab());
+    for (size_t ri = 0; ri < sizeof encoder_references / sizeof encoder_references[0]; ri++) {
+        const encoder_reference *r = &encoder_references[ri];
+        for (size_t ti = 0; ti < 2; ti++) {
+            char file[64];
+            snprintf(file, sizeof file, "%s-%s.gguf", r->prefix, r->types[ti]);
+            const char *path = tl_test_tmp_path(file);
+            const tl_synth_params params = {.preset = r->preset, .weight_type = r->types[ti], .seed = 42,
+                                            .vocab_path = vocab, .tiny = true};
+            tl_error err = {0};
+            if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth: %s", err.message);
+            tl_model *m = load_ok(path);
+            assert_int_equal(tl_model_pooling(m), TL_POOLING_MEAN); /* the preset's, from <arch>.pooling_type */
+            for (int pi = 0; pi < r->n_poolings; pi++) {
+                char ref_name[64];
+                snprintf(ref_name, sizeof ref_name, "%s-%s-%s", r->prefix, r->types[ti],
+                         tl_pooling_name(r->poolings[pi]));
+                check_reference(m, ref_name, r->poolings[pi]);
+            }
+            tl_model_free(m);
+            remove(path);
         }
-        tl_model_free(m);
-        remove(path);
     }
 }
 
@@ -676,15 +751,55 @@ static void synth_writes_converter_layout(void **state) {
     remove(path);
 }
 
+/* nomic-embed-text as llama.cpp's converter writes it: rotary positions
+ * (rope.freq_base, no position_embd), fused q/k/v, a SwiGLU gate, no biases. */
+static void nomic_synth_writes_converter_layout(void **state) {
+    (void)state;
+    if (!bge_vocab()) skip();
+    const char *path = tl_test_tmp_path("nomic-layout.gguf");
+    const tl_synth_params params = {.preset = "nomic-embed-text-v1.5", .weight_type = "q8_0", .seed = 7,
+                                    .vocab_path = bge_vocab(), .tiny = true};
+    tl_error err = {0};
+    assert_int_equal(tl_synth(&params, path, &err), TL_OK);
+    gguf_file *f = NULL;
+    assert_int_equal(gguf_open(path, &f, &err), TL_OK);
+    uint32_t u = 0;
+    float base = 0;
+    assert_string_equal(gguf_get_str(f, "general.architecture"), "nomic-bert");
+    assert_true(gguf_get_u32(f, "nomic-bert.pooling_type", &u) && u == 1);
+    assert_true(gguf_get_u32(f, "nomic-bert.context_length", &u) && u == 2048);
+    assert_true(gguf_get_f32(f, "nomic-bert.rope.freq_base", &base) && base == 1000.0f);
+    assert_true(gguf_get_u32(f, "tokenizer.ggml.token_type_count", &u) && u == 2);
+    assert_non_null(gguf_find_tensor(f, "blk.1.attn_qkv.weight"));
+    assert_int_equal(gguf_find_tensor(f, "blk.1.attn_qkv.weight")->ne[1], 3 * 128);
+    assert_non_null(gguf_find_tensor(f, "blk.0.ffn_gate.weight"));
+    assert_non_null(gguf_find_tensor(f, "token_types.weight"));
+    const char *absent[] = {"position_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_qkv.bias",
+                            "blk.0.attn_output.bias", "blk.0.ffn_up.bias", "blk.0.ffn_down.bias"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        if (gguf_find_tensor(f, absent[i])) fail_msg("unexpected tensor %s", absent[i]);
+    /* per layer: qkv, output, 2 norms x 2, up, gate, down */
+    assert_int_equal(gguf_tensor_count(f), 4 + 2 * 9);
+    gguf_close(f);
+    /* It loads as an encoder with the preset's pooling. */
+    tl_model *m = load_ok(path);
+    assert_false(tl_model_has_decoder(m));
+    assert_int_equal(tl_model_pooling(m), TL_POOLING_MEAN);
+    tl_model_free(m);
+    remove(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(encoder_matches_plain_implementation),
         cmocka_unit_test(fused_qkv_and_grouped_heads_match),
+        cmocka_unit_test(nomic_encoder_matches_plain_implementation),
         cmocka_unit_test(model_describes_itself),
         cmocka_unit_test(bad_models_are_refused_with_one_line),
         cmocka_unit_test(context_limits),
         cmocka_unit_test(pooling_and_normalization),
         cmocka_unit_test(synth_writes_converter_layout),
+        cmocka_unit_test(nomic_synth_writes_converter_layout),
         cmocka_unit_test(synth_models_match_llama_cpp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
