@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "authoring/authoring.h"
 #include "fake_http.h"
 #include "fuzz_support.h"
 #include "server/api.h"

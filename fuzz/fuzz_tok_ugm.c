@@ -4,6 +4,7 @@
  * vocabulary, taken from a tiny flan-t5-small that tl_synth writes at start
  * (no shared data needed). Input: see fuzz_tokenizer.h.
  */
+#include "authoring/authoring.h"
 #include "fuzz_support.h"
 #include "fuzz_tokenizer.h"
 

@@ -100,6 +100,8 @@ typedef struct tl_model_info {
 void tl_model_get_info(const tl_model *model, tl_model_info *info);
 /* The name of a GGUF tensor type id ("f32", "q8_0", ...), or NULL if unknown. */
 const char *tl_type_name(uint32_t type_id);
+/* The type id of a type name ("q4_0", any case), or -1. */
+int32_t tl_type_from_name(const char *name);
 
 /* Read a metadata value as a string (numbers are formatted). Returns false if
  * the key is absent or is an array. */
@@ -544,39 +546,6 @@ typedef bool (*tl_text_fn)(void *user_data, const char *text, size_t len);
 tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prompt, int32_t n_prompt,
                       const tl_generator_params *params, tl_text_fn on_text, void *user_data,
                       tl_stop_reason *reason, tl_error *err);
-
-/* ------------------------------------------------------------------------ */
-/* Random-weight models                                                     */
-/* ------------------------------------------------------------------------ */
-
-/*
- * Write a GGUF model with the exact shapes and hyper-parameters of a named
- * preset ("smollm2-135m", "gemma3-270m", "all-minilm-l6-v2", ...),
- * deterministic pseudo-random weights of `weight_type` ("f32", "f16", "q8_0",
- * ... or a llama-quantize mixture: "q2_k", "q3_k_m", "q4_k_m", "q5_k_m",
- * "q6_k"; norms stay f32), and a vocabulary from `vocab_path`: a GGUF file
- * whose tokenizer.* keys are copied, a Hugging Face tokenizer.json, or
- * "@unigram" for the project's own T5-style vocabulary. `tiny` keeps the
- * architecture and vocabulary but shrinks the sizes for fast tests. Used to
- * test and benchmark architectures whose real weights are not at hand.
- */
-typedef struct tl_synth_params {
-    const char *preset;
-    const char *weight_type;
-    uint64_t seed;
-    const char *vocab_path;
-    bool tiny;
-} tl_synth_params;
-
-tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error *err);
-/* tl_synth without `tiny`. */
-tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed,
-                         const char *vocab_path, const char *out_path, tl_error *err);
-/* The i-th preset's name, or NULL past the end; its vocabulary in *vocab: a
- * path under the shared data's tokenizers/ folder, or "@unigram". */
-const char *tl_synth_preset_name(int i, const char **vocab);
-/* The type id of a type name ("q4_0"), or -1. */
-int32_t tl_type_from_name(const char *name);
 
 /* ------------------------------------------------------------------------ */
 /* Utilities                                                                */

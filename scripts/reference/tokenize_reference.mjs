@@ -7,7 +7,7 @@
 //   detokenized  llama_detokenize(tokens, remove_special = false, unparse_special = false)
 // tests/unit/test_tokenizer_reference.c rebuilds the same vocabulary and requires the same ids and text.
 //
-// The vocabularies are the ones tinyllm writes itself (src/model/synth_vocab.c), so that test writes them; to make
+// The vocabularies are the ones tinyllm writes itself (src/authoring/synth_vocab.c), so that test writes them; to make
 // the references (run by hand, from the repository root, after `cd scripts/reference && npm install`):
 //
 //   mkdir -p /tmp/tok-vocab

@@ -1,5 +1,5 @@
 /*
- * gguf.h — reading and writing GGUF files (versions 1, 2 and 3).
+ * gguf.h — reading GGUF files (versions 1, 2 and 3).
  *
  * The reader maps the file with mmap and validates everything before anything
  * else looks at it: magic, version, counts, string lengths, value types,
@@ -12,8 +12,8 @@
  * ~256k entries) stay in the mapping and are reached through an index of
  * offsets built at open time.
  *
- * The writer builds a GGUF v3 file in memory-order: add metadata, add tensors,
- * then write. It is used by tests and by `tinyllm synth`.
+ * Writing GGUF files is authoring, not the runtime's business: see
+ * src/authoring/gguf_writer.h.
  */
 #ifndef TL_GGUF_H
 #define TL_GGUF_H
@@ -43,6 +43,10 @@ typedef enum gguf_value_type {
 
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
+
+/* Bytes per element of a fixed-size value type; 0 for string, array and
+ * unknown ids. */
+uint64_t gguf_value_size(uint32_t type);
 
 /* Limits that keep the work and memory of opening a file bounded whatever
  * its header claims (each far above any real model's): */
@@ -121,35 +125,5 @@ bool gguf_get_arr_i64(const gguf_file *f, const char *key, uint64_t i, int64_t *
 int64_t gguf_tensor_count(const gguf_file *f);
 const gguf_tensor *gguf_tensor_at(const gguf_file *f, int64_t i);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name); /* NULL if absent */
-
-/* ------------------------------------------------------------------------ */
-/* Writer                                                                   */
-/* ------------------------------------------------------------------------ */
-
-typedef struct gguf_writer gguf_writer;
-
-gguf_writer *gguf_writer_new(void);
-void gguf_writer_free(gguf_writer *w);
-/* Metadata; keys and strings are copied. Adding a key twice replaces it. */
-void gguf_writer_set_u32(gguf_writer *w, const char *key, uint32_t v);
-void gguf_writer_set_i32(gguf_writer *w, const char *key, int32_t v);
-void gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v);
-void gguf_writer_set_f32(gguf_writer *w, const char *key, float v);
-void gguf_writer_set_bool(gguf_writer *w, const char *key, bool v);
-void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
-/* Arrays of numbers: `data` holds count packed elements of elem_type. */
-void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type,
-                         const void *data, uint64_t count);
-void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
-                             uint64_t count);
-/* Tensors: `data` (n_bytes as the type and shape imply) is copied. */
-tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type,
-                                 uint32_t n_dims, const int64_t *ne, const void *data,
-                                 tl_error *err);
-/* A tensor whose data is all zeros, written as a hole in the file (no
- * memory, no disk): for tests of files that claim terabytes. */
-tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type,
-                                      uint32_t n_dims, const int64_t *ne, tl_error *err);
-tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err);
 
 #endif /* TL_GGUF_H */

@@ -61,9 +61,6 @@ struct gguf_file {
     gguf_name_index tensor_index;
 };
 
-/* Bytes per element of a fixed-size value type; 0 for string, array and
- * unknown ids. */
-uint64_t gguf_value_size(uint32_t type);
 /* "uint32", "string", ...; "unknown" for ids out of range. */
 const char *gguf_value_type_name(uint32_t type);
 

@@ -49,15 +49,4 @@ void tl_charsmap_free(tl_charsmap *map);
 size_t tl_charsmap_match(const tl_charsmap *map, const char *text, size_t len,
                          const char **replacement, size_t *replacement_len);
 
-/* One rule for tl_charsmap_build: text `from` (non-empty) becomes `to`. */
-typedef struct tl_charsmap_rule {
-    const char *from;
-    const char *to;
-} tl_charsmap_rule;
-
-/* Builds a blob in the format above for the given rules (texts without NUL
- * bytes, no `from` twice). *blob is malloc'd. */
-tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8_t **blob,
-                            size_t *size, tl_error *err);
-
 #endif /* TL_TOKENIZER_CHARSMAP_H */

@@ -71,4 +71,11 @@ for c in run info tokenize detokenize logits synth; do
   else fail "$c --help"; fi
 done
 "$TINYLLM" --help | grep -q "commands:" && pass "tinyllm --help" || fail "tinyllm --help"
+# synth --help: presets in columns as wide as the longest name, and the
+# architectures of the model table.
+cols=$("$TINYLLM" synth --help | awk '/[(]vocabulary /{print index($0, "(vocabulary ")}' | sort -u)
+[ -n "$cols" ] && [ "$(printf '%s\n' "$cols" | wc -l)" -eq 1 ] && pass "synth --help presets in columns" \
+  || fail "synth --help: the presets' vocabularies start in columns" $cols
+"$TINYLLM" synth --help | grep -q "^architectures: llama, .*nomic-bert.*t5" && pass "synth --help architectures" \
+  || fail "synth --help lists no architectures"
 finish

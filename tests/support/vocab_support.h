@@ -5,6 +5,7 @@
 #ifndef TL_VOCAB_SUPPORT_H
 #define TL_VOCAB_SUPPORT_H
 
+#include "authoring/gguf_writer.h"
 #include "format/gguf.h"
 #include "test_support.h"
 #include "tokenizer/vocab.h"

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/authoring.h"
+#include "authoring/gguf_writer.h"
 #include "format/gguf.h"
 #include "tensor/ops.h"
 #include "test_support.h"

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authoring/gguf_writer.h"
 #include "format/gguf.h"
 #include "tensor/types.h"
 

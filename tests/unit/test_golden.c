@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/authoring.h"
 #include "test_support.h"
 #include "tinyllm.h"
 

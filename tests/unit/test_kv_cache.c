@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/authoring.h"
 #include "test_support.h"
 #include "tinyllm.h"
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "authoring/gguf_writer.h"
 #include "format/gguf.h"
 #include "tensor/types.h"
 #include "tinyllm.h"

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "authoring/authoring.h"
 #include "server/registry.h"
 #include "test_support.h"
 

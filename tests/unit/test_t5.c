@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/authoring.h"
 #include "format/gguf.h"
 #include "model/t5.h"
 #include "tensor/ops.h"

@@ -25,8 +25,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "authoring/gguf_writer.h"
+#include "authoring/synth_vocab.h"
 #include "format/gguf.h"
-#include "model/synth_vocab.h"
 #include "tokenizer/vocab.h"
 
 #define MAX_TOKENS 4096

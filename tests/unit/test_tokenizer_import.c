@@ -18,8 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authoring/gguf_writer.h"
+#include "authoring/synth_vocab.h"
 #include "format/gguf.h"
-#include "model/synth_vocab.h"
 #include "tokenizer/vocab.h"
 
 

@@ -29,8 +29,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "authoring/gguf_writer.h"
+#include "authoring/synth_vocab.h"
 #include "format/gguf.h"
-#include "model/synth_vocab.h"
 #include "tinyllm.h"
 
 #define GEMMA3_JSON "tokenizers/gemma3/tokenizer.json"

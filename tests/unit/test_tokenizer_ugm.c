@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/charsmap_build.h"
+#include "authoring/gguf_writer.h"
+#include "authoring/synth_vocab.h"
 #include "format/gguf.h"
-#include "model/synth_vocab.h"
 #include "tokenizer/charsmap.h"
 #include "tokenizer/vocab.h"
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authoring/gguf_writer.h"
 #include "format/gguf.h"
 #include "tokenizer/vocab.h"
 

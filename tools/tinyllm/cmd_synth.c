@@ -4,8 +4,26 @@
  */
 #include <string.h>
 
+#include "authoring/authoring.h"
 #include "cli.h"
 #include "cli_data.h"
+
+/* The presets, one a line in columns as wide as their longest entry, then
+ * the architectures (the runtime's table). */
+static void print_presets(void) {
+    int name_width = 0, arch_width = 0;
+    for (int i = 0; tl_synth_preset_name(i, NULL); i++) {
+        const int n = (int)strlen(tl_synth_preset_name(i, NULL)), a = (int)strlen(tl_synth_preset_arch(i));
+        if (n > name_width) name_width = n;
+        if (a > arch_width) arch_width = a;
+    }
+    printf("\npresets (name, architecture, vocabulary):\n");
+    const char *vocab;
+    for (int i = 0; tl_synth_preset_name(i, &vocab); i++)
+        printf("  %-*s  %-*s  (vocabulary %s)\n", name_width, tl_synth_preset_name(i, NULL), arch_width,
+               tl_synth_preset_arch(i), vocab);
+    printf("\narchitectures: %s\n", tl_synth_architectures());
+}
 
 int cmd_synth(int argc, char **argv) {
     const char *preset = NULL, *type = "f16", *out = NULL, *vocab = NULL;
@@ -31,9 +49,7 @@ int cmd_synth(int argc, char **argv) {
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
     if (r == TL_ARGS_HELP) {
-        printf("\npresets:\n");
-        const char *vf;
-        for (int i = 0; tl_synth_preset_name(i, &vf); i++) printf("  %-18s (vocabulary %s)\n", tl_synth_preset_name(i, NULL), vf);
+        print_presets();
         return 0;
     }
     if (r != TL_ARGS_OK) return 1;

@@ -1,16 +1,16 @@
 /*
  * synth_decoder.c — hyper-parameters and tensors of decoder-only models for
- * `tinyllm synth`: every decoder row of the architecture table (llama,
- * qwen2, qwen3, phi3, gemma, gemma2, gemma3, stablelm), with the tensor
- * names and keys llama.cpp's converter writes for each. What the
- * architecture fixes (its norm, post-norms, default local-layer pattern)
- * comes from its row; what a model chooses, from the preset.
+ * `tinyllm synth`: every decoder row of the architecture table
+ * (src/model/arch.c), with the tensor names and keys llama.cpp's converter writes for each. What the
+ * architecture fixes (its norm, post-norms, default local-layer pattern,
+ * whether q/k/v biases, q/k norms and the feed-forward norm exist, whether
+ * the output may be tied) comes from its row; what a model chooses where
+ * the row leaves a choice, from the preset.
  */
 #include <math.h>
 #include <stdio.h>
 
-#include "model/arch.h"
-#include "model/synth_internal.h"
+#include "authoring/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
 
@@ -54,11 +54,11 @@ static tl_status add_longrope_factors(synth_writer *s, int n_rot) {
     return gguf_writer_add_tensor(s->w, "rope_factors_short.weight", TL_TYPE_F32, 1, ne, shortf, s->err);
 }
 
-#define TRY(expr)                                 \
-    do {                                          \
-        tl_status try_status_ = (expr);           \
-        if (try_status_ != TL_OK) return try_status_; \
-    } while (0)
+/* Whether the model has a tensor the row marks `presence`: the row decides,
+ * unless it leaves the tensor optional; then the preset's `choice` does. */
+static bool has(tl_presence presence, bool choice) {
+    return presence == TL_REQUIRED || (presence == TL_OPTIONAL && choice);
+}
 
 static void write_keys(synth_writer *s, const tl_arch *a, int64_t head_dim, int64_t n_rot) {
     const tl_synth_preset *p = s->preset;
@@ -104,16 +104,19 @@ tl_status synth_write_decoder(synth_writer *s) {
     if (head_dim > 1024 || n_rot > head_dim || n_rot % 2)
         return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: bad head size %lld / rotary dimensions %lld", p->name,
                        (long long)head_dim, (long long)n_rot);
-    const tl_arch *a = tl_arch_find(p->arch); /* tl_synth_write checked it */
+    const tl_arch *a = s->arch;
     const bool layer_norm = a->norm == TL_NORM_LAYER;
     const bool post_norms = a->post_norms != TL_ABSENT;
+    const bool qkv_bias = has(a->qkv_bias, p->qkv_bias), qk_norm = has(a->qk_norm, p->qk_norm);
+    const bool ffn_norm = has(a->ffn_norm, !p->parallel_residual);
+    const bool tied_output = p->tied_output && a->tied_output_allowed;
     write_keys(s, a, head_dim, n_rot);
 
     char name[128];
     TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
     TRY(synth_add_norm(s, "output_norm.weight", d));
     if (layer_norm) TRY(synth_add_bias(s, "output_norm.bias", d));
-    if (!p->tied_output) TRY(synth_add_matrix(s, "output.weight", ROLE_OUTPUT, 0, d, n_vocab, 4.0f));
+    if (!tied_output) TRY(synth_add_matrix(s, "output.weight", ROLE_OUTPUT, 0, d, n_vocab, 4.0f));
     if (p->llama3_rope) TRY(add_llama3_rope_factors(s, p, (int)head_dim));
     if (p->longrope) TRY(add_longrope_factors(s, (int)n_rot));
     for (uint32_t il = 0; il < p->n_layer; il++) {
@@ -127,22 +130,22 @@ tl_status synth_write_decoder(synth_writer *s) {
             TRY(synth_add_matrix(s, LAYER("attn_k.weight"), ROLE_ATTN_K, il, d, kv_dim, 1.0f));
             TRY(synth_add_matrix(s, LAYER("attn_v.weight"), ROLE_ATTN_V, il, d, kv_dim, 1.0f));
         }
-        if (p->qkv_bias) {
+        if (qkv_bias) {
             TRY(synth_add_bias(s, LAYER("attn_q.bias"), q_dim));
             TRY(synth_add_bias(s, LAYER("attn_k.bias"), kv_dim));
             TRY(synth_add_bias(s, LAYER("attn_v.bias"), kv_dim));
         }
-        if (p->qk_norm && layer_norm) { /* StableLM: one LayerNorm weight row per head */
+        if (qk_norm && layer_norm) { /* StableLM: one LayerNorm weight row per head */
             TRY(synth_add_tensor(s, LAYER("attn_q_norm.weight"), TL_TYPE_F32, head_dim, p->n_head, 1.0f, 0.1f));
             TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f,
                                  0.1f));
-        } else if (p->qk_norm) { /* Gemma 3, Qwen3: shared by the heads */
+        } else if (qk_norm) { /* Gemma 3, Qwen3: shared by the heads */
             TRY(synth_add_norm(s, LAYER("attn_q_norm.weight"), head_dim));
             TRY(synth_add_norm(s, LAYER("attn_k_norm.weight"), head_dim));
         }
         TRY(synth_add_matrix(s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, q_dim, d, 1.0f));
         if (post_norms) TRY(synth_add_norm(s, LAYER("post_attention_norm.weight"), d));
-        if (!p->parallel_residual) {
+        if (ffn_norm) {
             TRY(synth_add_norm(s, LAYER("ffn_norm.weight"), d));
             if (layer_norm) TRY(synth_add_bias(s, LAYER("ffn_norm.bias"), d));
         }

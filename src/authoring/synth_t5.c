@@ -8,15 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "model/synth_internal.h"
+#include "authoring/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
-
-#define TRY(expr)                                     \
-    do {                                              \
-        tl_status try_status_ = (expr);               \
-        if (try_status_ != TL_OK) return try_status_; \
-    } while (0)
 
 static void write_keys(synth_writer *s, uint32_t head_dim, uint32_t n_layer_dec) {
     const tl_synth_preset *p = s->preset;

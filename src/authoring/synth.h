@@ -8,8 +8,8 @@
  * platform). The vocabulary (all tokenizer.* keys) is copied from an existing
  * GGUF file, e.g. one of llama.cpp's ggml-vocab-*.gguf.
  */
-#ifndef TL_SYNTH_H
-#define TL_SYNTH_H
+#ifndef TL_AUTHORING_SYNTH_H
+#define TL_AUTHORING_SYNTH_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,9 +30,12 @@ typedef struct tl_synth_preset {
     uint32_t head_dim;    /* 0: n_embd / n_head */
     uint32_t n_rot;       /* rotary dimensions; 0: the whole head */
     float rope_theta, norm_eps;
-    bool tied_output;
+    bool tied_output;     /* when the row allows it */
+    /* Decoders: what the model chooses where its architecture's row leaves
+     * the tensors optional (a row that requires or excludes them decides:
+     * Qwen2's q/k/v biases, Gemma 3's and Qwen3's q/k norms). */
     bool qkv_bias;        /* q/k/v projections have biases (encoders: every matrix) */
-    bool qk_norm;         /* per-head q/k norms (Gemma 3: shared [head_dim]; StableLM: one per head) */
+    bool qk_norm;         /* per-head q/k norms (StableLM 2 12B: one LayerNorm row per head) */
     bool parallel_residual; /* no ffn_norm: the feed-forward reads the attention's input (StableLM 2 12B) */
     /* Llama 3.1+ RoPE scaling (rope_freqs.weight as the converter writes it). */
     bool llama3_rope;
@@ -71,4 +74,4 @@ tl_synth_preset tl_synth_shrink(const tl_synth_preset *p);
 tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *opts,
                          const char *out_path, tl_error *err);
 
-#endif /* TL_SYNTH_H */
+#endif /* TL_AUTHORING_SYNTH_H */

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "format/gguf_internal.h"
+#include "authoring/gguf_writer.h"
 #include "tensor/types.h"
 #include "util/error.h"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/synth_internal.h"
+#include "authoring/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
 

@@ -1,7 +1,7 @@
 /*
  * charsmap_build.c — writing a precompiled normalization map (format in
  * charsmap.h) from a list of "text → replacement" rules, for the vocabularies
- * the project builds itself (src/model/synth_vocab.c).
+ * the project builds itself (synth_vocab.c).
  *
  * The rules' texts form a byte trie that is laid out as a darts-clone double
  * array: each node gets a "base" such that its children sit at base ^ label
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer/charsmap.h"
+#include "authoring/charsmap_build.h"
 #include "util/error.h"
 
 typedef struct trie_node {

@@ -41,17 +41,17 @@
  * Byte-level BPE (GPT-2 style), WordPiece, Unigram and WordLevel files are
  * refused with TL_ERR_UNSUPPORTED.
  *
- * The Unigram vocabulary is built by tokenizer/unigram_build.c.
+ * The Unigram vocabulary is built by unigram_build.c.
  */
-#include "model/synth_vocab.h"
+#include "authoring/synth_vocab.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/unigram_build.h"
 #include "tokenizer/string_map.h"
-#include "tokenizer/unigram_build.h"
 #include "tokenizer/vocab.h"
 #include "util/error.h"
 

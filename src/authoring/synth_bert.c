@@ -11,16 +11,9 @@
  */
 #include <stdio.h>
 
-#include "model/arch.h"
-#include "model/synth_internal.h"
+#include "authoring/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
-
-#define TRY(expr)                                     \
-    do {                                              \
-        tl_status try_status_ = (expr);               \
-        if (try_status_ != TL_OK) return try_status_; \
-    } while (0)
 
 /* A LayerNorm: weight around 1, bias around 0. */
 static tl_status add_layer_norm(synth_writer *s, const char *prefix, int64_t n) {
@@ -44,7 +37,7 @@ static tl_status add_linear(synth_writer *s, const char *prefix, tensor_role rol
 
 tl_status synth_write_bert(synth_writer *s) {
     const tl_synth_preset *p = s->preset;
-    const tl_arch *a = tl_arch_find(p->arch);
+    const tl_arch *a = s->arch;
     gguf_writer *w = s->w;
     const int64_t d = p->n_embd, ff = p->n_ff, n_vocab = (int64_t)s->n_vocab;
     if (p->n_head == 0 || d % p->n_head != 0 || (p->head_dim && p->head_dim * p->n_head != d))

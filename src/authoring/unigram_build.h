@@ -3,12 +3,12 @@
  * random-weight T5-style models (no real T5 vocabulary file is at hand).
  * See unigram_build.c for how the pieces and scores are chosen.
  */
-#ifndef TL_TOKENIZER_UNIGRAM_BUILD_H
-#define TL_TOKENIZER_UNIGRAM_BUILD_H
+#ifndef TL_AUTHORING_UNIGRAM_BUILD_H
+#define TL_AUTHORING_UNIGRAM_BUILD_H
 
 #include <stdint.h>
 
-#include "format/gguf.h"
+#include "authoring/gguf_writer.h"
 #include "tinyllm.h"
 
 /* Writes the tokenizer.* keys of a vocabulary of exactly n_vocab tokens:
@@ -17,4 +17,4 @@
  * TL_ERR_ARGUMENT when n_vocab is too small to hold every character. */
 tl_status tl_unigram_vocab_write(gguf_writer *w, uint32_t n_vocab, tl_error *err);
 
-#endif /* TL_TOKENIZER_UNIGRAM_BUILD_H */
+#endif /* TL_AUTHORING_UNIGRAM_BUILD_H */

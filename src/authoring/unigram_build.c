@@ -32,12 +32,13 @@
  * combining mark pairs composed. add_space_prefix and
  * remove_extra_whitespaces are on, as in T5.
  */
-#include "tokenizer/unigram_build.h"
+#include "authoring/unigram_build.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authoring/charsmap_build.h"
 #include "tokenizer/charsmap.h"
 #include "tokenizer/pretokenize.h"
 #include "tokenizer/string_map.h"

@@ -4,16 +4,17 @@
  * keys; each family's writer (synth_decoder.c, synth_bert.c, synth_t5.c)
  * adds its hyper-parameters and tensors.
  */
-#include "model/synth.h"
+#include "authoring/synth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "authoring/authoring.h"
+#include "authoring/synth_internal.h"
+#include "authoring/synth_vocab.h"
 #include "model/arch.h"
-#include "model/synth_internal.h"
-#include "model/synth_vocab.h"
 #include "tensor/types.h"
 #include "util/error.h"
 
@@ -31,7 +32,7 @@ static const tl_synth_preset presets[] = {
      .norm_eps = 1e-5f, .tied_output = true},
     {.name = "qwen2.5-0.5b", .arch = "qwen2", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_embd = 896,
      .n_layer = 24, .n_ff = 4864, .n_head = 14, .n_head_kv = 2, .n_ctx = 32768, .rope_theta = 1000000.0f,
-     .norm_eps = 1e-6f, .tied_output = true, .qkv_bias = true},
+     .norm_eps = 1e-6f, .tied_output = true},
     {.name = "tinyllama-1.1b", .arch = "llama", .vocab = VOCAB("ggml-vocab-llama-spm.gguf"),
      .n_embd = 2048, .n_layer = 22, .n_ff = 5632, .n_head = 32, .n_head_kv = 4, .n_ctx = 2048,
      .rope_theta = 10000.0f, .norm_eps = 1e-5f},
@@ -51,7 +52,7 @@ static const tl_synth_preset presets[] = {
     {.name = "gemma3-270m", .arch = "gemma3", .vocab = "gemma3/tokenizer.json", .n_embd = 640,
      .n_layer = 18, .n_ff = 2048, .n_head = 4, .n_head_kv = 1, .head_dim = 256, .n_ctx = 32768,
      .rope_theta = 1000000.0f, .rope_theta_swa = 10000.0f, .norm_eps = 1e-6f, .tied_output = true,
-     .n_swa = 512, .swa_pattern = 6, .qk_norm = true},
+     .n_swa = 512, .swa_pattern = 6},
     /* Qwen3 0.6B and 1.7B: per-head q/k RMS norms, no biases, 128-wide
      * heads (16 x 128 is not the width), tied embeddings. Vocabulary:
      * llama.cpp's ggml-vocab-qwen2.gguf holds Qwen3's (the tokens, merges,
@@ -59,10 +60,10 @@ static const tl_synth_preset presets[] = {
      * padded to config.json's 151,936 as the converter does. */
     {.name = "qwen3-0.6b", .arch = "qwen3", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_vocab = 151936, .n_embd = 1024,
      .n_layer = 28, .n_ff = 3072, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ctx = 40960,
-     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true, .qk_norm = true},
+     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true},
     {.name = "qwen3-1.7b", .arch = "qwen3", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_vocab = 151936, .n_embd = 2048,
      .n_layer = 28, .n_ff = 6144, .n_head = 16, .n_head_kv = 8, .head_dim = 128, .n_ctx = 40960,
-     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true, .qk_norm = true},
+     .rope_theta = 1000000.0f, .norm_eps = 1e-6f, .tied_output = true},
     /* Gemma 2 2B and Gemma 2B (vocabulary: Gemma 3's stands in for their
      * 256000-token one). */
     {.name = "gemma2-2b", .arch = "gemma2", .vocab = "gemma3/tokenizer.json", .n_embd = 2304,
@@ -99,7 +100,7 @@ static const tl_synth_preset presets[] = {
     /* Tiny shapes with real vocabularies, for tests against llama.cpp. */
     {.name = "qwen2-test", .arch = "qwen2", .vocab = VOCAB("ggml-vocab-qwen2.gguf"), .n_embd = 64,
      .n_layer = 2, .n_ff = 160, .n_head = 4, .n_head_kv = 2, .n_ctx = 4096, .rope_theta = 1000000.0f,
-     .norm_eps = 1e-6f, .tied_output = true, .qkv_bias = true},
+     .norm_eps = 1e-6f, .tied_output = true},
     {.name = "llama3-test", .arch = "llama", .vocab = VOCAB("ggml-vocab-llama-bpe.gguf"), .n_embd = 64,
      .n_layer = 2, .n_ff = 160, .n_head = 4, .n_head_kv = 1, .n_ctx = 4096, .rope_theta = 500000.0f,
      .norm_eps = 1e-5f, .llama3_rope = true, .rope_factor = 32.0f, .low_freq_factor = 1.0f,
@@ -265,13 +266,17 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "unknown weight type '%s' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, "
                        "q3_k_m, q4_k_m, q5_k_m, q6_k)", opts->type_name);
+    const tl_arch *arch = tl_arch_find(preset->arch);
+    if (!arch)
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: unknown architecture '%s' (supported: %s)", preset->name,
+                       preset->arch, tl_arch_supported_list());
     const tl_synth_preset p = opts->tiny ? tl_synth_shrink(preset) : *preset;
     const int64_t block = tl_type_traits_of(plan->base)->block_size;
     if (block == 32 && (p.n_embd % 32 || p.n_ff % 32))
         return tl_fail(err, TL_ERR_ARGUMENT, "%s: rows of %u and %u elements do not fit %s blocks of 32",
                        p.name, p.n_embd, p.n_ff, opts->type_name);
 
-    synth_writer s = {.w = gguf_writer_new(), .opts = opts, .preset = &p, .plan = *plan, .err = err};
+    synth_writer s = {.w = gguf_writer_new(), .opts = opts, .preset = &p, .arch = arch, .plan = *plan, .err = err};
     if (!s.w) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     char name[160];
     gguf_writer_set_str(s.w, "general.architecture", p.arch);
@@ -281,11 +286,11 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     gguf_writer_set_u32(s.w, "general.file_type", plan->file_type);
     tl_status st = write_vocab(&s, opts->vocab_path);
     if (st == TL_OK) { /* the writer of the architecture's kind */
-        const tl_arch *a = tl_arch_find(p.arch);
-        if (!a) st = tl_fail(err, TL_ERR_ARGUMENT, "%s: unknown architecture '%s'", p.name, p.arch);
-        else if (a->kind == TL_KIND_ENCODER) st = synth_write_bert(&s);
-        else if (a->kind == TL_KIND_ENCODER_DECODER) st = synth_write_t5(&s);
-        else st = synth_write_decoder(&s);
+        switch (arch->kind) {
+        case TL_KIND_DECODER: st = synth_write_decoder(&s); break;
+        case TL_KIND_ENCODER: st = synth_write_bert(&s); break;
+        case TL_KIND_ENCODER_DECODER: st = synth_write_t5(&s); break;
+        }
     }
     if (st == TL_OK) st = gguf_writer_write(s.w, out_path, err);
     gguf_writer_free(s.w);
@@ -318,3 +323,11 @@ const char *tl_synth_preset_name(int i, const char **vocab) {
     if (vocab) *vocab = presets[i].vocab;
     return presets[i].name;
 }
+
+const char *tl_synth_preset_arch(int i) {
+    return i < 0 || i >= tl_synth_preset_count() ? NULL : presets[i].arch;
+}
+
+/* Every kind of row has a writer above, so synth writes every architecture
+ * of the table. */
+const char *tl_synth_architectures(void) { return tl_arch_supported_list(); }

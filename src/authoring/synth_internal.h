@@ -7,11 +7,12 @@
  * family's writer (synth_decoder.c, synth_bert.c, synth_t5.c), which writes
  * the `<arch>.*` keys and every tensor.
  */
-#ifndef TL_SYNTH_INTERNAL_H
-#define TL_SYNTH_INTERNAL_H
+#ifndef TL_AUTHORING_SYNTH_INTERNAL_H
+#define TL_AUTHORING_SYNTH_INTERNAL_H
 
-#include "format/gguf.h"
-#include "model/synth.h"
+#include "authoring/gguf_writer.h"
+#include "authoring/synth.h"
+#include "model/arch.h"
 
 /* How a tensor is used, for choosing its type in a llama-quantize mixture. */
 typedef enum tensor_role {
@@ -38,11 +39,19 @@ typedef struct synth_writer {
     gguf_writer *w;
     const tl_synth_options *opts;
     const tl_synth_preset *preset; /* already shrunk when opts->tiny */
+    const tl_arch *arch;           /* the preset's row of the architecture table */
     type_plan plan;
     uint64_t n_vocab;
     tl_error *err;
     char key[160]; /* scratch for synth_key */
 } synth_writer;
+
+/* Returns the status of `expr` from the calling function unless it is TL_OK. */
+#define TRY(expr)                                     \
+    do {                                              \
+        tl_status try_status_ = (expr);               \
+        if (try_status_ != TL_OK) return try_status_; \
+    } while (0)
 
 /* "<arch>.<suffix>" in the writer's scratch buffer. */
 const char *synth_key(synth_writer *s, const char *suffix);
@@ -66,4 +75,4 @@ tl_status synth_write_decoder(synth_writer *s);
 tl_status synth_write_bert(synth_writer *s);
 tl_status synth_write_t5(synth_writer *s);
 
-#endif /* TL_SYNTH_INTERNAL_H */
+#endif /* TL_AUTHORING_SYNTH_INTERNAL_H */

@@ -10,12 +10,12 @@
  *   - a deterministic Unigram vocabulary (tokenizer.ggml.model = "t5") that
  *     the project builds itself, since no T5 vocabulary file is at hand.
  */
-#ifndef TL_SYNTH_VOCAB_H
-#define TL_SYNTH_VOCAB_H
+#ifndef TL_AUTHORING_SYNTH_VOCAB_H
+#define TL_AUTHORING_SYNTH_VOCAB_H
 
 #include <stdint.h>
 
-#include "format/gguf.h"
+#include "authoring/gguf_writer.h"
 #include "tinyllm.h"
 
 /* Writes the tokenizer.* keys converted from the tokenizer.json at `path`.
@@ -28,4 +28,4 @@ tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_v
  * gives the same vocabulary on every platform. */
 tl_status tl_synth_vocab_unigram(gguf_writer *w, uint32_t n_vocab, tl_error *err);
 
-#endif /* TL_SYNTH_VOCAB_H */
+#endif /* TL_AUTHORING_SYNTH_VOCAB_H */
