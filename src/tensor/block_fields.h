@@ -49,7 +49,9 @@ static inline void tl_block_store_f32(uint8_t *p, float value) {
     tl_block_store_u32(p, u);
 }
 
-static inline int tl_block_load_i16(const uint8_t *p) { return (int16_t)(uint16_t)(p[0] | (p[1] << 8)); }
+static inline int tl_block_load_i16(const uint8_t *p) {
+    return (int16_t)(uint16_t)(p[0] | (p[1] << 8));
+}
 
 static inline void tl_block_store_i16(uint8_t *p, int value) {
     const uint16_t u = (uint16_t)value;

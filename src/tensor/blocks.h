@@ -122,7 +122,9 @@ TL_BLOCK_SIZE_IS(block_q8_K, 292);
 
 typedef struct block_iq2_xxs { uint16_t d; uint16_t qs[QK_K / 8]; } block_iq2_xxs;
 TL_BLOCK_SIZE_IS(block_iq2_xxs, 66);
-typedef struct block_iq2_xs { uint16_t d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32]; } block_iq2_xs;
+typedef struct block_iq2_xs {
+    uint16_t d; uint16_t qs[QK_K / 8]; uint8_t scales[QK_K / 32];
+} block_iq2_xs;
 TL_BLOCK_SIZE_IS(block_iq2_xs, 74);
 typedef struct block_iq2_s {
     uint16_t d; uint8_t qs[QK_K / 4]; uint8_t qh[QK_K / 32]; uint8_t scales[QK_K / 32];
@@ -135,9 +137,13 @@ typedef struct block_iq3_s {
     uint8_t scales[QK_K / 64];
 } block_iq3_s;
 TL_BLOCK_SIZE_IS(block_iq3_s, 110);
-typedef struct block_iq1_s { uint16_t d; uint8_t qs[QK_K / 8]; uint16_t qh[QK_K / 32]; } block_iq1_s;
+typedef struct block_iq1_s {
+    uint16_t d; uint8_t qs[QK_K / 8]; uint16_t qh[QK_K / 32];
+} block_iq1_s;
 TL_BLOCK_SIZE_IS(block_iq1_s, 50);
-typedef struct block_iq1_m { uint8_t qs[QK_K / 8]; uint8_t qh[QK_K / 16]; uint8_t scales[QK_K / 32]; } block_iq1_m;
+typedef struct block_iq1_m {
+    uint8_t qs[QK_K / 8]; uint8_t qh[QK_K / 16]; uint8_t scales[QK_K / 32];
+} block_iq1_m;
 TL_BLOCK_SIZE_IS(block_iq1_m, 56);
 typedef struct block_iq4_nl { uint16_t d; uint8_t qs[QK / 2]; } block_iq4_nl;
 TL_BLOCK_SIZE_IS(block_iq4_nl, 18);
@@ -145,7 +151,9 @@ typedef struct block_iq4_xs {
     uint16_t d; uint16_t scales_h; uint8_t scales_l[QK_K / 64]; uint8_t qs[QK_K / 2];
 } block_iq4_xs;
 TL_BLOCK_SIZE_IS(block_iq4_xs, 136);
-typedef struct block_tq1_0 { uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; uint8_t qh[QK_K / 64]; uint16_t d; } block_tq1_0;
+typedef struct block_tq1_0 {
+    uint8_t qs[(QK_K - 4 * QK_K / 64) / 5]; uint8_t qh[QK_K / 64]; uint16_t d;
+} block_tq1_0;
 TL_BLOCK_SIZE_IS(block_tq1_0, 54);
 typedef struct block_tq2_0 { uint8_t qs[QK_K / 4]; uint16_t d; } block_tq2_0;
 TL_BLOCK_SIZE_IS(block_tq2_0, 66);
@@ -155,42 +163,34 @@ TL_BLOCK_SIZE_IS(block_mxfp4, 17);
 /* ---- sizes and field offsets, from the structs ---------------------------- */
 
 /* NAME_BYTES is the block size; NAME_FIELD the byte offset of a field. */
+#define TL_FIELD(name, field) offsetof(block_##name, field)
 enum {
-    Q4_0_BYTES = sizeof(block_q4_0), Q4_0_D = offsetof(block_q4_0, d), Q4_0_QS = offsetof(block_q4_0, qs),
-
-    Q4_1_BYTES = sizeof(block_q4_1), Q4_1_D = offsetof(block_q4_1, d), Q4_1_M = offsetof(block_q4_1, m),
-    Q4_1_QS = offsetof(block_q4_1, qs),
-
-    Q5_0_BYTES = sizeof(block_q5_0), Q5_0_D = offsetof(block_q5_0, d), Q5_0_QH = offsetof(block_q5_0, qh),
-    Q5_0_QS = offsetof(block_q5_0, qs),
-
-    Q5_1_BYTES = sizeof(block_q5_1), Q5_1_D = offsetof(block_q5_1, d), Q5_1_M = offsetof(block_q5_1, m),
-    Q5_1_QH = offsetof(block_q5_1, qh), Q5_1_QS = offsetof(block_q5_1, qs),
-
-    Q8_0_BYTES = sizeof(block_q8_0), Q8_0_D = offsetof(block_q8_0, d), Q8_0_QS = offsetof(block_q8_0, qs),
-
-    Q8_1_BYTES = sizeof(block_q8_1), Q8_1_D = offsetof(block_q8_1, d), Q8_1_S = offsetof(block_q8_1, s),
-    Q8_1_QS = offsetof(block_q8_1, qs),
-
-    Q2_K_BYTES = sizeof(block_q2_K), Q2_K_SCALES = offsetof(block_q2_K, scales),
-    Q2_K_QS = offsetof(block_q2_K, qs), Q2_K_D = offsetof(block_q2_K, d), Q2_K_DMIN = offsetof(block_q2_K, dmin),
-
-    Q3_K_BYTES = sizeof(block_q3_K), Q3_K_HMASK = offsetof(block_q3_K, hmask), Q3_K_QS = offsetof(block_q3_K, qs),
-    Q3_K_SCALES = offsetof(block_q3_K, scales), Q3_K_D = offsetof(block_q3_K, d),
-
-    Q4_K_BYTES = sizeof(block_q4_K), Q4_K_D = offsetof(block_q4_K, d), Q4_K_DMIN = offsetof(block_q4_K, dmin),
-    Q4_K_SCALES = offsetof(block_q4_K, scales), Q4_K_QS = offsetof(block_q4_K, qs),
-
-    Q5_K_BYTES = sizeof(block_q5_K), Q5_K_D = offsetof(block_q5_K, d), Q5_K_DMIN = offsetof(block_q5_K, dmin),
-    Q5_K_SCALES = offsetof(block_q5_K, scales), Q5_K_QH = offsetof(block_q5_K, qh),
-    Q5_K_QS = offsetof(block_q5_K, qs),
-
-    Q6_K_BYTES = sizeof(block_q6_K), Q6_K_QL = offsetof(block_q6_K, ql), Q6_K_QH = offsetof(block_q6_K, qh),
-    Q6_K_SCALES = offsetof(block_q6_K, scales), Q6_K_D = offsetof(block_q6_K, d),
-
-    Q8_K_BYTES = sizeof(block_q8_K), Q8_K_D = offsetof(block_q8_K, d), Q8_K_QS = offsetof(block_q8_K, qs),
-    Q8_K_BSUMS = offsetof(block_q8_K, bsums),
+    Q4_0_BYTES = sizeof(block_q4_0), Q4_0_D = TL_FIELD(q4_0, d), Q4_0_QS = TL_FIELD(q4_0, qs),
+    Q4_1_BYTES = sizeof(block_q4_1), Q4_1_D = TL_FIELD(q4_1, d), Q4_1_M = TL_FIELD(q4_1, m),
+        Q4_1_QS = TL_FIELD(q4_1, qs),
+    Q5_0_BYTES = sizeof(block_q5_0), Q5_0_D = TL_FIELD(q5_0, d), Q5_0_QH = TL_FIELD(q5_0, qh),
+        Q5_0_QS = TL_FIELD(q5_0, qs),
+    Q5_1_BYTES = sizeof(block_q5_1), Q5_1_D = TL_FIELD(q5_1, d), Q5_1_M = TL_FIELD(q5_1, m),
+        Q5_1_QH = TL_FIELD(q5_1, qh), Q5_1_QS = TL_FIELD(q5_1, qs),
+    Q8_0_BYTES = sizeof(block_q8_0), Q8_0_D = TL_FIELD(q8_0, d), Q8_0_QS = TL_FIELD(q8_0, qs),
+    Q8_1_BYTES = sizeof(block_q8_1), Q8_1_D = TL_FIELD(q8_1, d), Q8_1_S = TL_FIELD(q8_1, s),
+        Q8_1_QS = TL_FIELD(q8_1, qs),
+    Q2_K_BYTES = sizeof(block_q2_K), Q2_K_SCALES = TL_FIELD(q2_K, scales),
+        Q2_K_QS = TL_FIELD(q2_K, qs), Q2_K_D = TL_FIELD(q2_K, d), Q2_K_DMIN = TL_FIELD(q2_K, dmin),
+    Q3_K_BYTES = sizeof(block_q3_K), Q3_K_HMASK = TL_FIELD(q3_K, hmask),
+        Q3_K_QS = TL_FIELD(q3_K, qs), Q3_K_SCALES = TL_FIELD(q3_K, scales),
+        Q3_K_D = TL_FIELD(q3_K, d),
+    Q4_K_BYTES = sizeof(block_q4_K), Q4_K_D = TL_FIELD(q4_K, d), Q4_K_DMIN = TL_FIELD(q4_K, dmin),
+        Q4_K_SCALES = TL_FIELD(q4_K, scales), Q4_K_QS = TL_FIELD(q4_K, qs),
+    Q5_K_BYTES = sizeof(block_q5_K), Q5_K_D = TL_FIELD(q5_K, d), Q5_K_DMIN = TL_FIELD(q5_K, dmin),
+        Q5_K_SCALES = TL_FIELD(q5_K, scales), Q5_K_QH = TL_FIELD(q5_K, qh),
+        Q5_K_QS = TL_FIELD(q5_K, qs),
+    Q6_K_BYTES = sizeof(block_q6_K), Q6_K_QL = TL_FIELD(q6_K, ql), Q6_K_QH = TL_FIELD(q6_K, qh),
+        Q6_K_SCALES = TL_FIELD(q6_K, scales), Q6_K_D = TL_FIELD(q6_K, d),
+    Q8_K_BYTES = sizeof(block_q8_K), Q8_K_D = TL_FIELD(q8_K, d), Q8_K_QS = TL_FIELD(q8_K, qs),
+        Q8_K_BSUMS = TL_FIELD(q8_K, bsums),
 };
+#undef TL_FIELD
 
 /* Kernels rely on these: the affine types' min (and q8_1's s) sit right
  * after d; q4_k and q5_k share their header (d, dmin, scales). */

@@ -278,7 +278,8 @@ static void quantize_q2_k_block(const float *x, uint8_t *block) {
         tl_block_store_half(block + Q2_K_DMIN, 0.0f);
     }
     /* Requantize against the rounded scales (a zero scale keeps the search's levels). */
-    const float d_all = tl_block_load_half(block + Q2_K_D), dmin_all = tl_block_load_half(block + Q2_K_DMIN);
+    const float d_all = tl_block_load_half(block + Q2_K_D);
+    const float dmin_all = tl_block_load_half(block + Q2_K_DMIN);
     for (int j = 0; j < 16; j++) {
         const float d = d_all * (float)(packed[j] & 0x0f);
         if (d == 0.0f) continue;
@@ -299,7 +300,8 @@ void tl_q2_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q2_K_BYTES, dst += QK_K) {
-        const float d = tl_block_load_half(block + Q2_K_D), dmin = tl_block_load_half(block + Q2_K_DMIN);
+        const float d = tl_block_load_half(block + Q2_K_D);
+        const float dmin = tl_block_load_half(block + Q2_K_DMIN);
         for (int e = 0; e < QK_K; e++) {
             const uint8_t sc = block[Q2_K_SCALES + e / 16];
             const float dl = d * (float)(sc & 0x0f), ml = dmin * (float)(sc >> 4);
@@ -446,7 +448,8 @@ void tl_q4_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q4_K_BYTES, dst += QK_K) {
-        const float d = tl_block_load_half(block + Q4_K_D), dmin = tl_block_load_half(block + Q4_K_DMIN);
+        const float d = tl_block_load_half(block + Q4_K_D);
+        const float dmin = tl_block_load_half(block + Q4_K_DMIN);
         for (int j = 0; j < 8; j++) {
             int sc, m;
             tl_q4_k_scale_min(block + Q4_K_SCALES, j, &sc, &m);
@@ -486,7 +489,8 @@ void tl_q5_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q5_K_BYTES, dst += QK_K) {
-        const float d = tl_block_load_half(block + Q5_K_D), dmin = tl_block_load_half(block + Q5_K_DMIN);
+        const float d = tl_block_load_half(block + Q5_K_D);
+        const float dmin = tl_block_load_half(block + Q5_K_DMIN);
         for (int j = 0; j < 8; j++) {
             int sc, m;
             tl_q4_k_scale_min(block + Q5_K_SCALES, j, &sc, &m);
@@ -642,7 +646,8 @@ void tl_vec_dot_q2_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         const uint8_t *scales = xb + Q2_K_SCALES;
         const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
         int min_sum = 0;
-        for (int j = 0; j < 16; j++) min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * (scales[j] >> 4);
+        for (int j = 0; j < 16; j++)
+            min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * (scales[j] >> 4);
         int level_sum = 0;
         for (int j = 0; j < 16; j++) {
             int sub = 0;
@@ -666,7 +671,8 @@ void tl_vec_dot_q3_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++)
             block_lanes[e % 8] += tl_q3_k_scale(xb + Q3_K_SCALES, e / 16) * (q8[e] * q3_k_level(xb, e));
-        lanes_add_block(&lanes, tl_block_load_half(xb + Q3_K_D) * tl_block_load_f32(yb + Q8_K_D), block_lanes);
+        const float d = tl_block_load_half(xb + Q3_K_D) * tl_block_load_f32(yb + Q8_K_D);
+        lanes_add_block(&lanes, d, block_lanes);
     }
     *out = lanes_total(&lanes, 0.0f);
 }
@@ -682,7 +688,8 @@ static float dot_affine_k(int64_t n, const uint8_t *xb, size_t x_bytes, const ui
         int scale[8], min[8];
         for (int j = 0; j < 8; j++) tl_q4_k_scale_min(xb + scales_at, j, &scale[j], &min[j]);
         int min_sum = 0;
-        for (int j = 0; j < 16; j++) min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * min[j / 2];
+        for (int j = 0; j < 16; j++)
+            min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * min[j / 2];
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++) block_lanes[e % 8] += scale[e / 32] * (q8[e] * level(xb, e));
         const float dy = tl_block_load_f32(yb + Q8_K_D);
@@ -713,7 +720,8 @@ void tl_vec_dot_q6_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         const int8_t *scales = (const int8_t *)(xb + Q6_K_SCALES);
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++) block_lanes[e % 8] += scales[e / 16] * (q8[e] * q6_k_level(xb, e));
-        lanes_add_block(&lanes, tl_block_load_half(xb + Q6_K_D) * tl_block_load_f32(yb + Q8_K_D), block_lanes);
+        const float d = tl_block_load_half(xb + Q6_K_D) * tl_block_load_f32(yb + Q8_K_D);
+        lanes_add_block(&lanes, d, block_lanes);
     }
     *out = lanes_total(&lanes, 0.0f);
 }

@@ -324,7 +324,8 @@ void tl_q8_0_from_float_x86(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
     for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
         int sum;
-        tl_block_store_half(block, quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_0_QS), &sum));
+        const float d = quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_0_QS), &sum);
+        tl_block_store_half(block, d);
     }
 }
 

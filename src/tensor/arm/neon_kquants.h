@@ -98,7 +98,8 @@ TL_NEON_INLINE void kq_decode_q2_k(const uint8_t *block, kq_block *out) {
     out->mins[1] = vreinterpretq_s16_u16(vmovl_high_u8(mins));
     TL_NEON_UNROLL
     for (int h = 0; h < 2; h++) {
-        const uint8x16_t a = vld1q_u8(block + Q2_K_QS + 32 * h), b = vld1q_u8(block + Q2_K_QS + 16 + 32 * h);
+        const uint8_t *qs = block + Q2_K_QS + 32 * h;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         TL_NEON_UNROLL
         for (int p = 0; p < 4; p++) {
             out->levels[8 * h + 2 * p] = vreinterpretq_s8_u8(kq_two_bits(a, p));
@@ -118,11 +119,13 @@ TL_NEON_INLINE void kq_decode_q3_k(const uint8_t *block, kq_block *out) {
     const uint8x16_t biased = vreinterpretq_u8_u32(vld1q_u32(words));
     kq_widen_scales(vsubq_s8(vreinterpretq_s8_u8(biased), vdupq_n_s8(32)), out->scales);
 
-    const uint8x16_t hmask_a = vld1q_u8(block + Q3_K_HMASK), hmask_b = vld1q_u8(block + Q3_K_HMASK + 16);
+    const uint8_t *hmask = block + Q3_K_HMASK;
+    const uint8x16_t hmask_a = vld1q_u8(hmask), hmask_b = vld1q_u8(hmask + 16);
     const uint8x16_t four = vdupq_n_u8(4);
     TL_NEON_UNROLL
     for (int h = 0; h < 2; h++) {
-        const uint8x16_t a = vld1q_u8(block + Q3_K_QS + 32 * h), b = vld1q_u8(block + Q3_K_QS + 16 + 32 * h);
+        const uint8_t *qs = block + Q3_K_QS + 32 * h;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         TL_NEON_UNROLL
         for (int p = 0; p < 4; p++) {
             const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << (4 * h + p)));
@@ -160,7 +163,8 @@ TL_NEON_INLINE void kq_decode_q4_k(const uint8_t *block, kq_block *out) {
     const uint8x16_t low_mask = vdupq_n_u8(0x0f);
     TL_NEON_UNROLL
     for (int c = 0; c < 4; c++) {
-        const uint8x16_t a = vld1q_u8(block + Q4_K_QS + 32 * c), b = vld1q_u8(block + Q4_K_QS + 16 + 32 * c);
+        const uint8_t *qs = block + Q4_K_QS + 32 * c;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         out->levels[4 * c] = vreinterpretq_s8_u8(vandq_u8(a, low_mask));
         out->levels[4 * c + 1] = vreinterpretq_s8_u8(vandq_u8(b, low_mask));
         out->levels[4 * c + 2] = vreinterpretq_s8_u8(vshrq_n_u8(a, 4));
@@ -176,7 +180,8 @@ TL_NEON_INLINE void kq_decode_q5_k(const uint8_t *block, kq_block *out) {
     const uint8x16_t qh_a = vld1q_u8(block + Q5_K_QH), qh_b = vld1q_u8(block + Q5_K_QH + 16);
     TL_NEON_UNROLL
     for (int c = 0; c < 4; c++) {
-        const uint8x16_t a = vld1q_u8(block + Q5_K_QS + 32 * c), b = vld1q_u8(block + Q5_K_QS + 16 + 32 * c);
+        const uint8_t *qs = block + Q5_K_QS + 32 * c;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         const uint8x16_t bit_lo = vdupq_n_u8((uint8_t)(1u << (2 * c)));
         const uint8x16_t bit_hi = vdupq_n_u8((uint8_t)(2u << (2 * c)));
         out->levels[4 * c] = vreinterpretq_s8_u8(

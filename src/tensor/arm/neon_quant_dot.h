@@ -47,8 +47,9 @@ TL_NEON_INLINE size_t activation_levels_offset(quant_kind kind) {
     return is_affine(kind) ? Q8_1_QS : Q8_0_QS;
 }
 
-/* The affine types' m and q8_1's s, both right after d (see blocks.h). */
-enum { AFFINE_MIN = Q4_1_M, ACTIVATION_SUM = Q8_1_S };
+/* Where an affine weight block keeps m (q4_1 and q5_1 alike, blocks.h) and
+ * a q8_1 block s. */
+enum { MIN_AT = Q4_1_M, SUM_AT = Q8_1_S };
 
 typedef struct block_levels {
     int8x16_t lo; /* elements 0..15 */
@@ -119,7 +120,7 @@ TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const 
         const int32_t dot = vaddvq_s32(dot_block(decode_weights(kind, wb), xb + x_levels));
         acc = fmaf((float)dot, tl_neon_load_half(wb) * tl_neon_load_half(xb), acc);
         if (is_affine(kind))
-            acc = fmaf(tl_neon_load_half(wb + AFFINE_MIN), tl_neon_load_half(xb + ACTIVATION_SUM), acc);
+            acc = fmaf(tl_neon_load_half(wb + MIN_AT), tl_neon_load_half(xb + SUM_AT), acc);
     }
     *out = acc;
 }
@@ -140,11 +141,11 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
     for (int64_t b = 0; b < n_blocks; b++) {
         const uint8_t *wb = w + (size_t)b * w_bytes, *xb = x + (size_t)b * x_bytes;
         const float32x4_t x_scale = tl_neon_load_halves(xb, x_row_bytes, 4);
-        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + ACTIVATION_SUM, x_row_bytes, 4)
+        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4)
                                                   : vdupq_n_f32(0.0f);
         float w_scale[4], w_min[4];
         vst1q_f32(w_scale, tl_neon_load_halves(wb, w_row_bytes, 4));
-        if (is_affine(kind)) vst1q_f32(w_min, tl_neon_load_halves(wb + AFFINE_MIN, w_row_bytes, 4));
+        if (is_affine(kind)) vst1q_f32(w_min, tl_neon_load_halves(wb + MIN_AT, w_row_bytes, 4));
 
         TL_NEON_UNROLL
         for (int r = 0; r < 4; r++) {

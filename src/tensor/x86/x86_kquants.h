@@ -24,9 +24,9 @@ X86_INLINE __m128i x86_q4_k_scales_mins(const uint8_t *packed) {
 
 /* The 16 signed 6-bit scales of a q3_k block as bytes (-32..31). */
 X86_INLINE __m128i x86_q3_k_scales(const uint8_t *packed) {
-    uint32_t words[4];
-    tl_q3_k_scale_words(packed, words);
-    const __m128i biased = _mm_setr_epi32((int)words[0], (int)words[1], (int)words[2], (int)words[3]);
+    uint32_t w[4];
+    tl_q3_k_scale_words(packed, w);
+    const __m128i biased = _mm_setr_epi32((int)w[0], (int)w[1], (int)w[2], (int)w[3]);
     return _mm_sub_epi8(biased, _mm_set1_epi8(32));
 }
 
