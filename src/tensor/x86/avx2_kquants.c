@@ -134,7 +134,7 @@ X86_INLINE float dot_affine_k(int64_t n, const uint8_t *xb, const uint8_t *yb, c
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++, xb += x_bytes, yb += Q8_K_BYTES) {
         const float dy = x86_load_f32(yb + Q8_K_D);
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb) * dy);
+        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q4_K_D) * dy);
         const __m256 dmin = _mm256_set1_ps(x86_load_half(xb + Q4_K_DMIN) * dy);
         const __m128i sm = x86_q4_k_scales_mins(xb + Q4_K_SCALES);
         /* mins: m_j * (bsum_2j + bsum_2j+1), pairs of int16 by madd */

@@ -219,7 +219,8 @@ X86_INLINE __m512i byte_of(__m512i v, int k) {
 }
 
 /* d, dmin (at `d_at`) and the packed six-bit scales and mins (at
- * `scales_at`) of 16 rows' q4_k / q5_k super-blocks into the panel. */
+ * `scales_at`) of 16 rows' q4_k / q5_k super-blocks into the panel: the
+ * word arithmetic of tl_q4_k_scale_words (block_fields.h), one row per lane. */
 static void unpack_q4_k_scales_mins(const krows *g, size_t d_at, size_t scales_at, kpanel *p, int ps, int v) {
     const __m512i dd = gather_dword(g, d_at);
     _mm512_store_ps(p->d[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
