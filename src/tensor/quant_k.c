@@ -5,7 +5,7 @@
  *
  * A super-block holds 256 elements split into sub-blocks of 16 or 32, each
  * with its own small integer scale (and min), themselves scaled by one or two
- * f16 super-block factors. Layouts (byte offsets below, as ggml-common.h):
+ * f16 super-block factors. Layouts (blocks.h, as ggml-common.h):
  *   q2_k  u8 scales[16] (scale | min << 4); u8 qs[64] (2 bits); f16 d, dmin
  *   q3_k  u8 hmask[32] (3rd bit); u8 qs[64] (low 2 bits); u8 scales[12]
  *         (16 six-bit signed scales, offset 32); f16 d
@@ -22,7 +22,7 @@
  * order (eight lane sums for q3_k..q6_k). Every float expression keeps
  * ggml's operation order; none may be fused into a multiply-add (see the
  * pragma; GCC does not contract in ISO C mode). As in quant_legacy.c, blocks
- * are byte arrays at fixed offsets: GGUF data may be unaligned.
+ * are byte arrays at the offsets of blocks.h: GGUF data may be unaligned.
  */
 #include <assert.h>
 #include <math.h>
@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tensor/block_fields.h"
+#include "tensor/blocks.h"
 #include "tensor/quant_ref.h"
 #include "tensor/types.h"
 
@@ -37,55 +39,9 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-enum { QK_K = 256 };
-
-/* Byte offsets of the fields inside each block, and the block sizes. */
-enum {
-    Q2_K_SCALES = 0, Q2_K_QS = 16, Q2_K_D = 80, Q2_K_DMIN = 82, Q2_K_BYTES = 84,
-    Q3_K_HMASK = 0, Q3_K_QS = 32, Q3_K_SCALES = 96, Q3_K_D = 108, Q3_K_BYTES = 110,
-    Q4_K_D = 0, Q4_K_DMIN = 2, Q4_K_SCALES = 4, Q4_K_QS = 16, Q4_K_BYTES = 144,
-    Q5_K_D = 0, Q5_K_DMIN = 2, Q5_K_SCALES = 4, Q5_K_QH = 16, Q5_K_QS = 48, Q5_K_BYTES = 176,
-    Q6_K_QL = 0, Q6_K_QH = 128, Q6_K_SCALES = 192, Q6_K_D = 208, Q6_K_BYTES = 210,
-    Q8_K_D = 0, Q8_K_QS = 4, Q8_K_BSUMS = 260, Q8_K_BYTES = 292,
-};
-
 /* Below this a sub-block's largest magnitude counts as all zeros (ggml's
  * GROUP_MAX_EPS). */
 static const float group_max_eps = 1e-15f;
-
-/* ---- block field access ------------------------------------------------- */
-
-static float load_half(const uint8_t *p) {
-    return tl_fp16_to_fp32((uint16_t)(p[0] | (p[1] << 8)));
-}
-
-static void store_half(uint8_t *p, float value) {
-    const uint16_t h = tl_fp32_to_fp16(value);
-    p[0] = (uint8_t)(h & 0xff);
-    p[1] = (uint8_t)(h >> 8);
-}
-
-static float load_f32(const uint8_t *p) {
-    const uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-                       ((uint32_t)p[3] << 24);
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static void store_f32(uint8_t *p, float value) {
-    uint32_t u;
-    memcpy(&u, &value, sizeof u);
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(u >> (8 * i));
-}
-
-static int load_i16(const uint8_t *p) { return (int16_t)(uint16_t)(p[0] | (p[1] << 8)); }
-
-static void store_i16(uint8_t *p, int value) {
-    const uint16_t u = (uint16_t)value;
-    p[0] = (uint8_t)(u & 0xff);
-    p[1] = (uint8_t)(u >> 8);
-}
 
 static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -98,39 +54,6 @@ static int nearest_int(float v) {
     int32_t bits;
     memcpy(&bits, &shifted, sizeof bits);
     return (bits & 0x007fffff) - 0x00400000;
-}
-
-/* The 6-bit scale and min of sub-block j of a q4_k / q5_k block: j < 4 sit
- * in the low 6 bits of bytes j and j + 4; j >= 4 have their low 4 bits in
- * byte j + 4 and their top 2 bits in the top bits of bytes j - 4 and j. */
-static void unpack_scale_min(const uint8_t *scales, int j, int *scale, int *min) {
-    if (j < 4) {
-        *scale = scales[j] & 63;
-        *min = scales[j + 4] & 63;
-    } else {
-        *scale = (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4);
-        *min = (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4);
-    }
-}
-
-static void pack_scale_min(uint8_t *scales, int j, int scale, int min) {
-    if (j < 4) {
-        scales[j] = (uint8_t)scale;
-        scales[j + 4] = (uint8_t)min;
-    } else {
-        scales[j + 4] = (uint8_t)((scale & 0x0f) | ((min & 0x0f) << 4));
-        scales[j - 4] |= (uint8_t)((scale >> 4) << 6);
-        scales[j] |= (uint8_t)((min >> 4) << 6);
-    }
-}
-
-/* The signed 6-bit scale (-32..31) of sub-block j (of 16) of a q3_k block:
- * low 4 bits in byte j (j < 8) or the high nibble of byte j - 8, top 2 bits
- * in bits 2*(j/4) of byte 8 + j%4. */
-static int q3_k_scale(const uint8_t *scales, int j) {
-    const int low = j < 8 ? scales[j] & 0x0f : scales[j - 8] >> 4;
-    const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
-    return (low | (high << 4)) - 32;
 }
 
 /* 2-bit fields: element e of a q2_k / q3_k block is at bits 2*((e%128)/32)
@@ -342,20 +265,21 @@ static void quantize_q2_k_block(const float *x, uint8_t *block) {
     if (max_scale > 0) {
         const float iscale = 15.0f / max_scale;
         for (int j = 0; j < 16; j++) packed[j] = (uint8_t)nearest_int(iscale * scales[j]);
-        store_half(block + Q2_K_D, max_scale / 15.0f);
+        tl_block_store_half(block + Q2_K_D, max_scale / 15.0f);
     } else {
         for (int j = 0; j < 16; j++) packed[j] = 0;
-        store_half(block + Q2_K_D, 0.0f);
+        tl_block_store_half(block + Q2_K_D, 0.0f);
     }
     if (max_min > 0) {
         const float iscale = 15.0f / max_min;
         for (int j = 0; j < 16; j++) packed[j] |= (uint8_t)((unsigned)nearest_int(iscale * mins[j]) << 4);
-        store_half(block + Q2_K_DMIN, max_min / 15.0f);
+        tl_block_store_half(block + Q2_K_DMIN, max_min / 15.0f);
     } else {
-        store_half(block + Q2_K_DMIN, 0.0f);
+        tl_block_store_half(block + Q2_K_DMIN, 0.0f);
     }
     /* Requantize against the rounded scales (a zero scale keeps the search's levels). */
-    const float d_all = load_half(block + Q2_K_D), dmin_all = load_half(block + Q2_K_DMIN);
+    const float d_all = tl_block_load_half(block + Q2_K_D);
+    const float dmin_all = tl_block_load_half(block + Q2_K_DMIN);
     for (int j = 0; j < 16; j++) {
         const float d = d_all * (float)(packed[j] & 0x0f);
         if (d == 0.0f) continue;
@@ -376,7 +300,8 @@ void tl_q2_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q2_K_BYTES, dst += QK_K) {
-        const float d = load_half(block + Q2_K_D), dmin = load_half(block + Q2_K_DMIN);
+        const float d = tl_block_load_half(block + Q2_K_D);
+        const float dmin = tl_block_load_half(block + Q2_K_DMIN);
         for (int e = 0; e < QK_K; e++) {
             const uint8_t sc = block[Q2_K_SCALES + e / 16];
             const float dl = d * (float)(sc & 0x0f), ml = dmin * (float)(sc >> 4);
@@ -409,13 +334,13 @@ static void quantize_q3_k_block(const float *x, uint8_t *block) {
             else packed[j - 8] |= (uint8_t)((l & 0x0f) << 4);
             packed[8 + j % 4] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
         }
-        store_half(block + Q3_K_D, 1 / iscale);
+        tl_block_store_half(block + Q3_K_D, 1 / iscale);
     } else {
-        store_half(block + Q3_K_D, 0.0f);
+        tl_block_store_half(block + Q3_K_D, 0.0f);
     }
-    const float d_all = load_half(block + Q3_K_D);
+    const float d_all = tl_block_load_half(block + Q3_K_D);
     for (int j = 0; j < 16; j++) {
-        const float d = d_all * (float)q3_k_scale(packed, j);
+        const float d = d_all * (float)tl_q3_k_scale(packed, j);
         if (d == 0.0f) continue;
         for (int i = 0; i < 16; i++)
             levels[16 * j + i] = (int8_t)(clamp_int(nearest_int(x[16 * j + i] / d), -4, 3) + 4);
@@ -451,9 +376,9 @@ void tl_q3_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q3_K_BYTES, dst += QK_K) {
-        const float d_all = load_half(block + Q3_K_D);
+        const float d_all = tl_block_load_half(block + Q3_K_D);
         for (int e = 0; e < QK_K; e++) {
-            const float dl = d_all * (float)q3_k_scale(block + Q3_K_SCALES, e / 16);
+            const float dl = d_all * (float)tl_q3_k_scale(block + Q3_K_SCALES, e / 16);
             dst[e] = dl * (float)q3_k_level(block, e);
         }
     }
@@ -487,15 +412,15 @@ static void quantize_affine_super_block(const float *x, int nmax, float rmin, in
         /* ggml stores the rounded value in a uint8_t before clamping. */
         const uint8_t ls = (uint8_t)nearest_int(inv_scale * scales[j]);
         const uint8_t lm = (uint8_t)nearest_int(inv_min * mins[j]);
-        pack_scale_min(packed_scales, j, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
+        tl_q4_k_pack_scale_min(packed_scales, j, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
     }
-    store_half(d_field, max_scale / 63.0f);
-    store_half(dmin_field, max_min / 63.0f);
+    tl_block_store_half(d_field, max_scale / 63.0f);
+    tl_block_store_half(dmin_field, max_min / 63.0f);
 
-    const float d_all = load_half(d_field), dmin_all = load_half(dmin_field);
+    const float d_all = tl_block_load_half(d_field), dmin_all = tl_block_load_half(dmin_field);
     for (int j = 0; j < 8; j++) {
         int sc, m;
-        unpack_scale_min(packed_scales, j, &sc, &m);
+        tl_q4_k_scale_min(packed_scales, j, &sc, &m);
         const float d = d_all * (float)sc;
         if (d == 0.0f) continue;
         const float dm = dmin_all * (float)m;
@@ -523,10 +448,11 @@ void tl_q4_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q4_K_BYTES, dst += QK_K) {
-        const float d = load_half(block + Q4_K_D), dmin = load_half(block + Q4_K_DMIN);
+        const float d = tl_block_load_half(block + Q4_K_D);
+        const float dmin = tl_block_load_half(block + Q4_K_DMIN);
         for (int j = 0; j < 8; j++) {
             int sc, m;
-            unpack_scale_min(block + Q4_K_SCALES, j, &sc, &m);
+            tl_q4_k_scale_min(block + Q4_K_SCALES, j, &sc, &m);
             const float dl = d * (float)sc, ml = dmin * (float)m;
             for (int l = 0; l < 32; l++)
                 dst[32 * j + l] = dl * (float)nibble(block + Q4_K_QS, 32 * j + l) - ml;
@@ -563,10 +489,11 @@ void tl_q5_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q5_K_BYTES, dst += QK_K) {
-        const float d = load_half(block + Q5_K_D), dmin = load_half(block + Q5_K_DMIN);
+        const float d = tl_block_load_half(block + Q5_K_D);
+        const float dmin = tl_block_load_half(block + Q5_K_DMIN);
         for (int j = 0; j < 8; j++) {
             int sc, m;
-            unpack_scale_min(block + Q5_K_SCALES, j, &sc, &m);
+            tl_q4_k_scale_min(block + Q5_K_SCALES, j, &sc, &m);
             const float dl = d * (float)sc, ml = dmin * (float)m;
             for (int l = 0; l < 32; l++) dst[32 * j + l] = dl * (float)q5_k_level(block, 32 * j + l) - ml;
         }
@@ -602,13 +529,13 @@ static void quantize_q6_k_block(const float *x, uint8_t *block) {
         return;
     }
     const float iscale = -128.0f / max_scale;
-    store_half(block + Q6_K_D, 1 / iscale);
+    tl_block_store_half(block + Q6_K_D, 1 / iscale);
     int8_t *packed = (int8_t *)(block + Q6_K_SCALES);
     for (int j = 0; j < 16; j++) {
         const int s = nearest_int(iscale * scales[j]);
         packed[j] = (int8_t)(s < 127 ? s : 127);
     }
-    const float d_all = load_half(block + Q6_K_D);
+    const float d_all = tl_block_load_half(block + Q6_K_D);
     for (int j = 0; j < 16; j++) {
         const float d = d_all * (float)packed[j];
         if (d == 0.0f) continue;
@@ -637,7 +564,7 @@ void tl_q6_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q6_K_BYTES, dst += QK_K) {
-        const float d = load_half(block + Q6_K_D);
+        const float d = tl_block_load_half(block + Q6_K_D);
         const int8_t *scales = (const int8_t *)(block + Q6_K_SCALES);
         for (int e = 0; e < QK_K; e++) dst[e] = d * (float)scales[e / 16] * (float)q6_k_level(block, e);
     }
@@ -675,9 +602,9 @@ void tl_q8_k_from_float(const float *src, void *dst, int64_t n) {
         for (int j = 0; j < 16; j++) {
             int sum = 0;
             for (int l = 0; l < 16; l++) sum += qs[16 * j + l];
-            store_i16(block + Q8_K_BSUMS + 2 * j, sum);
+            tl_block_store_i16(block + Q8_K_BSUMS + 2 * j, sum);
         }
-        store_f32(block + Q8_K_D, 1 / iscale);
+        tl_block_store_f32(block + Q8_K_D, 1 / iscale);
     }
 }
 
@@ -685,7 +612,7 @@ void tl_q8_k_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK_K == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q8_K_BYTES, dst += QK_K) {
-        const float d = load_f32(block + Q8_K_D);
+        const float d = tl_block_load_f32(block + Q8_K_D);
         const int8_t *qs = (const int8_t *)(block + Q8_K_QS);
         for (int j = 0; j < QK_K; j++) dst[j] = d * (float)qs[j];
     }
@@ -719,16 +646,17 @@ void tl_vec_dot_q2_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         const uint8_t *scales = xb + Q2_K_SCALES;
         const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
         int min_sum = 0;
-        for (int j = 0; j < 16; j++) min_sum += load_i16(yb + Q8_K_BSUMS + 2 * j) * (scales[j] >> 4);
+        for (int j = 0; j < 16; j++)
+            min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * (scales[j] >> 4);
         int level_sum = 0;
         for (int j = 0; j < 16; j++) {
             int sub = 0;
             for (int l = 0; l < 16; l++) sub += q8[16 * j + l] * two_bits(xb + Q2_K_QS, 16 * j + l);
             level_sum += (scales[j] & 0x0f) * sub;
         }
-        const float dy = load_f32(yb + Q8_K_D);
-        const float dall = dy * load_half(xb + Q2_K_D);
-        const float dmin = dy * load_half(xb + Q2_K_DMIN);
+        const float dy = tl_block_load_f32(yb + Q8_K_D);
+        const float dall = dy * tl_block_load_half(xb + Q2_K_D);
+        const float dmin = dy * tl_block_load_half(xb + Q2_K_DMIN);
         sum += dall * (float)level_sum - dmin * (float)min_sum;
     }
     *out = sum;
@@ -742,8 +670,9 @@ void tl_vec_dot_q3_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++)
-            block_lanes[e % 8] += q3_k_scale(xb + Q3_K_SCALES, e / 16) * (q8[e] * q3_k_level(xb, e));
-        lanes_add_block(&lanes, load_half(xb + Q3_K_D) * load_f32(yb + Q8_K_D), block_lanes);
+            block_lanes[e % 8] += tl_q3_k_scale(xb + Q3_K_SCALES, e / 16) * (q8[e] * q3_k_level(xb, e));
+        const float d = tl_block_load_half(xb + Q3_K_D) * tl_block_load_f32(yb + Q8_K_D);
+        lanes_add_block(&lanes, d, block_lanes);
     }
     *out = lanes_total(&lanes, 0.0f);
 }
@@ -757,14 +686,15 @@ static float dot_affine_k(int64_t n, const uint8_t *xb, size_t x_bytes, const ui
     for (int64_t i = 0; i < n / QK_K; i++, xb += x_bytes, yb += Q8_K_BYTES) {
         const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
         int scale[8], min[8];
-        for (int j = 0; j < 8; j++) unpack_scale_min(xb + scales_at, j, &scale[j], &min[j]);
+        for (int j = 0; j < 8; j++) tl_q4_k_scale_min(xb + scales_at, j, &scale[j], &min[j]);
         int min_sum = 0;
-        for (int j = 0; j < 16; j++) min_sum += load_i16(yb + Q8_K_BSUMS + 2 * j) * min[j / 2];
+        for (int j = 0; j < 16; j++)
+            min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * min[j / 2];
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++) block_lanes[e % 8] += scale[e / 32] * (q8[e] * level(xb, e));
-        const float dy = load_f32(yb + Q8_K_D);
-        lanes_add_block(&lanes, load_half(xb) * dy, block_lanes); /* d is at offset 0 */
-        min_terms -= load_half(xb + dmin_at) * dy * (float)min_sum;
+        const float dy = tl_block_load_f32(yb + Q8_K_D);
+        lanes_add_block(&lanes, tl_block_load_half(xb) * dy, block_lanes); /* d is at offset 0 */
+        min_terms -= tl_block_load_half(xb + dmin_at) * dy * (float)min_sum;
     }
     return lanes_total(&lanes, min_terms);
 }
@@ -790,7 +720,8 @@ void tl_vec_dot_q6_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         const int8_t *scales = (const int8_t *)(xb + Q6_K_SCALES);
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++) block_lanes[e % 8] += scales[e / 16] * (q8[e] * q6_k_level(xb, e));
-        lanes_add_block(&lanes, load_half(xb + Q6_K_D) * load_f32(yb + Q8_K_D), block_lanes);
+        const float d = tl_block_load_half(xb + Q6_K_D) * tl_block_load_f32(yb + Q8_K_D);
+        lanes_add_block(&lanes, d, block_lanes);
     }
     *out = lanes_total(&lanes, 0.0f);
 }

@@ -8,9 +8,10 @@
  * to one written by llama.cpp; dot products follow ggml's scalar ("generic")
  * kernels: an integer dot per block, scaled by the block scales in float.
  *
- * Blocks are handled as byte arrays at fixed offsets (see quant_ref.h):
+ * Blocks are handled as byte arrays at the field offsets of blocks.h:
  * multi-byte fields are little-endian and may be unaligned in a mapped GGUF
- * file, so they are assembled from bytes instead of read through structs.
+ * file, so they are assembled from bytes (block_fields.h) instead of read
+ * through struct pointers.
  * The float expressions keep ggml's operation order and must not be fused
  * into multiply-adds (which would change roundings on FMA targets): the
  * pragma below stops clang; GCC does not contract in ISO C mode (-std=c11).
@@ -22,6 +23,8 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "tensor/block_fields.h"
+#include "tensor/blocks.h"
 #include "tensor/quant_ref.h"
 #include "tensor/types.h"
 
@@ -29,38 +32,7 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-enum { QK = 32, HALF_QK = QK / 2 };
-
-/* Byte offsets of the fields inside each block, and the block sizes. */
-enum {
-    Q4_0_QS = 2, Q4_0_BYTES = 18,
-    Q4_1_M = 2, Q4_1_QS = 4, Q4_1_BYTES = 20,
-    Q5_0_QH = 2, Q5_0_QS = 6, Q5_0_BYTES = 22,
-    Q5_1_M = 2, Q5_1_QH = 4, Q5_1_QS = 8, Q5_1_BYTES = 24,
-    Q8_0_QS = 2, Q8_0_BYTES = 34,
-    Q8_1_S = 2, Q8_1_QS = 4, Q8_1_BYTES = 36,
-};
-
-/* ---- block field access ------------------------------------------------- */
-
-static float load_half(const uint8_t *p) {
-    return tl_fp16_to_fp32((uint16_t)(p[0] | (p[1] << 8)));
-}
-
-static void store_half(uint8_t *p, float value) {
-    const uint16_t h = tl_fp32_to_fp16(value);
-    p[0] = (uint8_t)(h & 0xff);
-    p[1] = (uint8_t)(h >> 8);
-}
-
-static uint32_t load_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static void store_u32(uint8_t *p, uint32_t value) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(value >> (8 * i));
-}
+enum { HALF_QK = QK / 2 };
 
 /* ---- shared quantizer pieces -------------------------------------------- */
 
@@ -178,7 +150,7 @@ void tl_q4_0_from_float(const float *src, void *dst, int64_t n) {
     uint8_t q[QK];
     for (int64_t i = 0; i < n / QK; i++, block += Q4_0_BYTES) {
         const float d = quantize_symmetric(src + i * QK, 16, q);
-        store_half(block, d);
+        tl_block_store_half(block, d);
         pack_nibbles(q, block + Q4_0_QS);
     }
 }
@@ -187,7 +159,7 @@ void tl_q4_0_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK; i++, block += Q4_0_BYTES) {
-        const float d = load_half(block);
+        const float d = tl_block_load_half(block);
         for (int j = 0; j < HALF_QK; j++) {
             dst[i * QK + j] = (float)(low_level(block + Q4_0_QS, 0, j) - 8) * d;
             dst[i * QK + j + HALF_QK] = (float)(high_level(block + Q4_0_QS, 0, j) - 8) * d;
@@ -204,8 +176,8 @@ void tl_q4_1_from_float(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK; i++, block += Q4_1_BYTES) {
         float min;
         const float d = quantize_affine(src + i * QK, 16, q, &min);
-        store_half(block, d);
-        store_half(block + Q4_1_M, min);
+        tl_block_store_half(block, d);
+        tl_block_store_half(block + Q4_1_M, min);
         pack_nibbles(q, block + Q4_1_QS);
     }
 }
@@ -214,7 +186,7 @@ void tl_q4_1_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK; i++, block += Q4_1_BYTES) {
-        const float d = load_half(block), m = load_half(block + Q4_1_M);
+        const float d = tl_block_load_half(block), m = tl_block_load_half(block + Q4_1_M);
         for (int j = 0; j < HALF_QK; j++) {
             const float low = (float)low_level(block + Q4_1_QS, 0, j) * d;
             const float high = (float)high_level(block + Q4_1_QS, 0, j) * d;
@@ -232,8 +204,8 @@ void tl_q5_0_from_float(const float *src, void *dst, int64_t n) {
     uint8_t q[QK];
     for (int64_t i = 0; i < n / QK; i++, block += Q5_0_BYTES) {
         const float d = quantize_symmetric(src + i * QK, 32, q);
-        store_half(block, d);
-        store_u32(block + Q5_0_QH, pack_fifth_bits(q));
+        tl_block_store_half(block, d);
+        tl_block_store_u32(block + Q5_0_QH, pack_fifth_bits(q));
         pack_nibbles(q, block + Q5_0_QS);
     }
 }
@@ -242,8 +214,8 @@ void tl_q5_0_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK; i++, block += Q5_0_BYTES) {
-        const float d = load_half(block);
-        const uint32_t qh = load_u32(block + Q5_0_QH);
+        const float d = tl_block_load_half(block);
+        const uint32_t qh = tl_block_load_u32(block + Q5_0_QH);
         for (int j = 0; j < HALF_QK; j++) {
             dst[i * QK + j] = (float)(low_level(block + Q5_0_QS, qh, j) - 16) * d;
             dst[i * QK + j + HALF_QK] = (float)(high_level(block + Q5_0_QS, qh, j) - 16) * d;
@@ -260,9 +232,9 @@ void tl_q5_1_from_float(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK; i++, block += Q5_1_BYTES) {
         float min;
         const float d = quantize_affine(src + i * QK, 32, q, &min);
-        store_half(block, d);
-        store_half(block + Q5_1_M, min);
-        store_u32(block + Q5_1_QH, pack_fifth_bits(q));
+        tl_block_store_half(block, d);
+        tl_block_store_half(block + Q5_1_M, min);
+        tl_block_store_u32(block + Q5_1_QH, pack_fifth_bits(q));
         pack_nibbles(q, block + Q5_1_QS);
     }
 }
@@ -271,8 +243,8 @@ void tl_q5_1_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK; i++, block += Q5_1_BYTES) {
-        const float d = load_half(block), m = load_half(block + Q5_1_M);
-        const uint32_t qh = load_u32(block + Q5_1_QH);
+        const float d = tl_block_load_half(block), m = tl_block_load_half(block + Q5_1_M);
+        const uint32_t qh = tl_block_load_u32(block + Q5_1_QH);
         for (int j = 0; j < HALF_QK; j++) {
             const float low = (float)low_level(block + Q5_1_QS, qh, j) * d;
             const float high = (float)high_level(block + Q5_1_QS, qh, j) * d;
@@ -303,7 +275,7 @@ void tl_q8_0_from_float(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
         int sum;
         const float d = quantize_q8_block(src + i * QK, (int8_t *)(block + Q8_0_QS), &sum);
-        store_half(block, d);
+        tl_block_store_half(block, d);
     }
 }
 
@@ -311,7 +283,7 @@ void tl_q8_0_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK == 0);
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
-        const float d = load_half(block);
+        const float d = tl_block_load_half(block);
         const int8_t *qs = (const int8_t *)(block + Q8_0_QS);
         for (int j = 0; j < QK; j++) dst[i * QK + j] = (float)qs[j] * d;
     }
@@ -325,8 +297,8 @@ void tl_q8_1_from_float(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK; i++, block += Q8_1_BYTES) {
         int sum;
         const float d = quantize_q8_block(src + i * QK, (int8_t *)(block + Q8_1_QS), &sum);
-        store_half(block, d);
-        store_half(block + Q8_1_S, (float)sum * d);
+        tl_block_store_half(block, d);
+        tl_block_store_half(block + Q8_1_S, (float)sum * d);
     }
 }
 
@@ -352,7 +324,8 @@ void tl_q8_0_from_float_x86(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
     for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
         int sum;
-        store_half(block, quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_0_QS), &sum));
+        const float d = quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_0_QS), &sum);
+        tl_block_store_half(block, d);
     }
 }
 
@@ -362,8 +335,8 @@ void tl_q8_1_from_float_x86(const float *src, void *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK; i++, block += Q8_1_BYTES) {
         int sum;
         const float d = quantize_q8_block_x86(src + i * QK, (int8_t *)(block + Q8_1_QS), &sum);
-        store_half(block, d);
-        store_half(block + Q8_1_S, (float)sum * d);
+        tl_block_store_half(block, d);
+        tl_block_store_half(block + Q8_1_S, (float)sum * d);
     }
 }
 
@@ -371,7 +344,7 @@ void tl_q8_1_from_float_x86(const float *src, void *dst, int64_t n) {
 
 /* Sum over a block of (level_j + offset) * y_j, with levels from 4 or 5 bits. */
 static int dot_levels_q8(const uint8_t *qs, const uint8_t *qh_bytes, int offset, const int8_t *y) {
-    const uint32_t qh = qh_bytes ? load_u32(qh_bytes) : 0;
+    const uint32_t qh = qh_bytes ? tl_block_load_u32(qh_bytes) : 0;
     int sum = 0;
     for (int j = 0; j < HALF_QK; j++) {
         sum += (low_level(qs, qh, j) + offset) * y[j];
@@ -386,7 +359,7 @@ void tl_vec_dot_q4_0_q8_0(int64_t n, float *out, const void *x, const void *y) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q4_0_BYTES, yb += Q8_0_BYTES) {
         const int sumi = dot_levels_q8(xb + Q4_0_QS, NULL, -8, (const int8_t *)(yb + Q8_0_QS));
-        sum += (float)sumi * load_half(xb) * load_half(yb);
+        sum += (float)sumi * tl_block_load_half(xb) * tl_block_load_half(yb);
     }
     *out = sum;
 }
@@ -397,8 +370,8 @@ void tl_vec_dot_q4_1_q8_1(int64_t n, float *out, const void *x, const void *y) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q4_1_BYTES, yb += Q8_1_BYTES) {
         const int sumi = dot_levels_q8(xb + Q4_1_QS, NULL, 0, (const int8_t *)(yb + Q8_1_QS));
-        const float scaled = (load_half(xb) * load_half(yb)) * (float)sumi;
-        const float min_term = load_half(xb + Q4_1_M) * load_half(yb + Q8_1_S);
+        const float scaled = (tl_block_load_half(xb) * tl_block_load_half(yb)) * (float)sumi;
+        const float min_term = tl_block_load_half(xb + Q4_1_M) * tl_block_load_half(yb + Q8_1_S);
         sum += scaled + min_term;
     }
     *out = sum;
@@ -411,7 +384,7 @@ void tl_vec_dot_q5_0_q8_0(int64_t n, float *out, const void *x, const void *y) {
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_0_BYTES, yb += Q8_0_BYTES) {
         const int sumi =
             dot_levels_q8(xb + Q5_0_QS, xb + Q5_0_QH, -16, (const int8_t *)(yb + Q8_0_QS));
-        sum += (load_half(xb) * load_half(yb)) * (float)sumi;
+        sum += (tl_block_load_half(xb) * tl_block_load_half(yb)) * (float)sumi;
     }
     *out = sum;
 }
@@ -423,8 +396,8 @@ void tl_vec_dot_q5_1_q8_1(int64_t n, float *out, const void *x, const void *y) {
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_1_BYTES, yb += Q8_1_BYTES) {
         const int sumi =
             dot_levels_q8(xb + Q5_1_QS, xb + Q5_1_QH, 0, (const int8_t *)(yb + Q8_1_QS));
-        const float scaled = (load_half(xb) * load_half(yb)) * (float)sumi;
-        const float min_term = load_half(xb + Q5_1_M) * load_half(yb + Q8_1_S);
+        const float scaled = (tl_block_load_half(xb) * tl_block_load_half(yb)) * (float)sumi;
+        const float min_term = tl_block_load_half(xb + Q5_1_M) * tl_block_load_half(yb + Q8_1_S);
         sum += scaled + min_term;
     }
     *out = sum;
@@ -438,7 +411,7 @@ void tl_vec_dot_q8_0_q8_0(int64_t n, float *out, const void *x, const void *y) {
         const int8_t *xq = (const int8_t *)(xb + Q8_0_QS), *yq = (const int8_t *)(yb + Q8_0_QS);
         int sumi = 0;
         for (int j = 0; j < QK; j++) sumi += xq[j] * yq[j];
-        sum += (float)sumi * (load_half(xb) * load_half(yb));
+        sum += (float)sumi * (tl_block_load_half(xb) * tl_block_load_half(yb));
     }
     *out = sum;
 }

@@ -2,16 +2,10 @@
  * quant_ref.h — scalar reference implementations of every type's conversions
  * and dot products, referenced by the type-trait table in types.c.
  *
- * Block layouts are ggml's:
- *   q4_0: f16 d; u8 qs[16]          x = (q - 8) * d, low nibbles = first 16
- *   q4_1: f16 d, m; u8 qs[16]       x = q * d + m
- *   q5_0: f16 d; u8 qh[4]; u8 qs[16] 5th bit from qh; x = (q - 16) * d
- *   q5_1: f16 d, m; u8 qh[4]; u8 qs[16]
- *   q8_0: f16 d; i8 qs[32]
- *   q8_1: f16 d, s (= d * sum(qs)); i8 qs[32]
- * and the 256-element K-quant super-blocks (see quant_k.c for their layouts):
- *   q2_k (84 bytes), q3_k (110), q4_k (144), q5_k (176), q6_k (210), and q8_k
- *   (292: f32 d; i8 qs[256]; i16 bsums[16]), the activation side of their dots.
+ * Block layouts are ggml's, declared once in blocks.h: the 32-element types
+ * q4_0, q4_1, q5_0, q5_1, q8_0 (and q8_1, the activation side of q4_1 / q5_1)
+ * and the 256-element K-quant super-blocks q2_k .. q6_k (and q8_k, the
+ * activation side of their dots).
  */
 #ifndef TL_QUANT_REF_H
 #define TL_QUANT_REF_H

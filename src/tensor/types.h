@@ -8,8 +8,8 @@
  * and the dot product itself. Adding a type means adding a row, not editing
  * switch statements elsewhere.
  *
- * Layouts are exactly ggml's, so GGUF tensor data is used in place. Type ids
- * are ggml's (they are what GGUF files store).
+ * Layouts are exactly ggml's (blocks.h), so GGUF tensor data is used in
+ * place. Type ids are ggml's (they are what GGUF files store).
  *
  * The functions in the table are the scalar reference implementations; faster
  * SIMD versions (a later stage) are tested against them.

@@ -18,6 +18,9 @@
  * - Matrix kernels must write exactly y[t * ldy + r] for r in [r0, r1) and
  *   t < n_tokens (a sentinel checks the rest), with r0 > 0, odd ldy, odd row
  *   strides and unaligned pointers.
+ * - The K-quant scales the SIMD levels unpack four at a time agree with the
+ *   reference's one-at-a-time reading (block_fields.h), and the type table's
+ *   block sizes are the structs' of blocks.h.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,6 +28,8 @@
 
 #include "test_support.h"
 
+#include "tensor/block_fields.h"
+#include "tensor/blocks.h"
 #include "tensor/kernels.h"
 #include "tensor/quant_ref.h"
 #include "tensor/types.h"
@@ -450,6 +455,63 @@ static void test_geglu_matches_reference(void **state) {
 
 /* ---- selection ---------------------------------------------------------- */
 
+/* The SIMD kernels unpack the packed K-quant scales four at a time
+ * (tl_q4_k_scale_words, tl_q3_k_scale_words), the reference one sub-block
+ * at a time: on any bytes both must read the same values. */
+static void test_scale_unpacking_agrees(void **state) {
+    (void)state;
+    rng_seed(13);
+    uint8_t packed[K_SCALE_SIZE];
+    for (int trial = 0; trial < 2000; trial++) {
+        for (int i = 0; i < K_SCALE_SIZE; i++) packed[i] = (uint8_t)rng_next();
+        if (trial == 0) memset(packed, 0xff, sizeof packed);
+        uint32_t words[4];
+        uint8_t bytes[16];
+        tl_q4_k_scale_words(packed, words);
+        memcpy(bytes, words, sizeof bytes);
+        for (int j = 0; j < 8; j++) {
+            int scale, min;
+            tl_q4_k_scale_min(packed, j, &scale, &min);
+            assert_int_equal(bytes[j], scale);
+            assert_int_equal(bytes[8 + j], min);
+        }
+        tl_q3_k_scale_words(packed, words);
+        memcpy(bytes, words, sizeof bytes);
+        for (int j = 0; j < 16; j++) assert_int_equal(bytes[j] - 32, tl_q3_k_scale(packed, j));
+    }
+    /* packing then unpacking a q4_k sub-block's scale and min is exact */
+    for (int scale = 0; scale < 64; scale += 9)
+        for (int min = 0; min < 64; min += 7) {
+            uint8_t scales[K_SCALE_SIZE] = {0};
+            for (int j = 0; j < 8; j++) tl_q4_k_pack_scale_min(scales, j, (scale + j) % 64, (min + 3 * j) % 64);
+            for (int j = 0; j < 8; j++) {
+                int got_scale, got_min;
+                tl_q4_k_scale_min(scales, j, &got_scale, &got_min);
+                assert_int_equal(got_scale, (scale + j) % 64);
+                assert_int_equal(got_min, (min + 3 * j) % 64);
+            }
+        }
+}
+
+/* The trait table's block sizes are the structs' of blocks.h, which the
+ * kernels take their offsets from. */
+static void test_trait_sizes_are_the_block_structs(void **state) {
+    (void)state;
+    const struct {
+        tl_type type;
+        size_t bytes;
+    } sizes[] = {
+        {TL_TYPE_Q4_0, sizeof(block_q4_0)}, {TL_TYPE_Q4_1, sizeof(block_q4_1)},
+        {TL_TYPE_Q5_0, sizeof(block_q5_0)}, {TL_TYPE_Q5_1, sizeof(block_q5_1)},
+        {TL_TYPE_Q8_0, sizeof(block_q8_0)}, {TL_TYPE_Q8_1, sizeof(block_q8_1)},
+        {TL_TYPE_Q2_K, sizeof(block_q2_K)}, {TL_TYPE_Q3_K, sizeof(block_q3_K)},
+        {TL_TYPE_Q4_K, sizeof(block_q4_K)}, {TL_TYPE_Q5_K, sizeof(block_q5_K)},
+        {TL_TYPE_Q6_K, sizeof(block_q6_K)}, {TL_TYPE_Q8_K, sizeof(block_q8_K)},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        assert_int_equal(tl_type_traits_of(sizes[i].type)->block_bytes, sizes[i].bytes);
+}
+
 static void test_every_level_is_complete(void **state) {
     (void)state;
     assert_non_null(tl_kernels());
@@ -476,6 +538,8 @@ int main(void) {
         cmocka_unit_test(test_gemm_is_batch_independent),
         cmocka_unit_test(test_kv_helpers_match_reference),
         cmocka_unit_test(test_geglu_matches_reference),
+        cmocka_unit_test(test_scale_unpacking_agrees),
+        cmocka_unit_test(test_trait_sizes_are_the_block_structs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

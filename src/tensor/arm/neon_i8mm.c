@@ -70,9 +70,9 @@ TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8
         }
         const float32x4_t w_scale = tl_neon_load_halves(wb, w_row_bytes, 4);
         const float32x4_t x_scale = tl_neon_load_halves(xb, x_row_bytes, 4);
-        const float32x4_t w_min = is_affine(kind) ? tl_neon_load_halves(wb + 2, w_row_bytes, 4)
+        const float32x4_t w_min = is_affine(kind) ? tl_neon_load_halves(wb + MIN_AT, w_row_bytes, 4)
                                                   : vdupq_n_f32(0.0f);
-        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + 2, x_row_bytes, 4)
+        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4)
                                                   : vdupq_n_f32(0.0f);
         TL_NEON_UNROLL
         for (int i = 0; i < 2; i++) {

@@ -12,9 +12,9 @@
  * the 32-element block types) and neon_kquants.h (those of the K-quant
  * types), each written once and included by neon.c and neon_dotprod.c.
  *
- * Every load goes through byte pointers: rows come from a mapped GGUF file
- * and blocks are 18..292 bytes long, so nothing is aligned, which NEON loads
- * do not need.
+ * Block sizes and field offsets are blocks.h's. Every load goes through
+ * byte pointers: rows come from a mapped GGUF file and blocks are 18..292
+ * bytes long, so nothing is aligned, which NEON loads do not need.
  */
 #ifndef TL_NEON_INTERNAL_H
 #define TL_NEON_INTERNAL_H
@@ -22,6 +22,7 @@
 #include <arm_neon.h>
 #include <stdint.h>
 
+#include "tensor/blocks.h"
 #include "tensor/kernels.h"
 
 /* Small helpers that must be inlined so that tile loops over constant sizes
@@ -39,8 +40,6 @@
 #else
 #define TL_NEON_UNROLL
 #endif
-
-enum { TL_NEON_QK = 32 }; /* elements per block of the legacy quant types */
 
 /* ---- entry points of the other files (installed by neon.c) ------------- */
 

@@ -26,13 +26,12 @@
 #include <string.h>
 
 #include "tensor/arm/neon_internal.h"
-
-enum { KQ_ELEMENTS = 256, KQ_Q8_K_BYTES = 292, KQ_Q8_K_QS = 4, KQ_Q8_K_BSUMS = 260 };
+#include "tensor/block_fields.h"
 
 typedef enum { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K } kq_kind;
 
 TL_NEON_INLINE size_t kq_block_bytes(kq_kind kind) {
-    static const size_t bytes[] = {84, 110, 144, 176, 210};
+    static const size_t bytes[] = {Q2_K_BYTES, Q3_K_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES};
     return bytes[kind];
 }
 
@@ -60,12 +59,6 @@ typedef struct kq_block {
     int16x8_t mins[2];    /* mins[i] lane j: min of group 8i + j (affine types) */
     float d, dmin;        /* dmin: affine types */
 } kq_block;
-
-TL_NEON_INLINE uint32_t kq_load_u32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v); /* AArch64 Linux is little-endian, as the format */
-    return v;
-}
 
 /* Sixteen int8 group scales as four int32 vectors. */
 TL_NEON_INLINE void kq_widen_scales(int8x16_t s, int32x4_t out[4]) {
@@ -97,7 +90,7 @@ TL_NEON_INLINE uint8x16_t kq_two_bits(uint8x16_t bytes, int p) {
 /* q2_k: u8 scales[16] (scale | min << 4); u8 qs[64]; f16 d, dmin. Element
  * e = 128h + 32p + l is bits 2p of qs[32h + l]. */
 TL_NEON_INLINE void kq_decode_q2_k(const uint8_t *block, kq_block *out) {
-    const uint8x16_t packed = vld1q_u8(block);
+    const uint8x16_t packed = vld1q_u8(block + Q2_K_SCALES);
     const uint8x16_t scales = vandq_u8(packed, vdupq_n_u8(0x0f));
     const uint8x16_t mins = vshrq_n_u8(packed, 4);
     kq_widen_scales(vreinterpretq_s8_u8(scales), out->scales);
@@ -105,40 +98,34 @@ TL_NEON_INLINE void kq_decode_q2_k(const uint8_t *block, kq_block *out) {
     out->mins[1] = vreinterpretq_s16_u16(vmovl_high_u8(mins));
     TL_NEON_UNROLL
     for (int h = 0; h < 2; h++) {
-        const uint8x16_t a = vld1q_u8(block + 16 + 32 * h), b = vld1q_u8(block + 32 + 32 * h);
+        const uint8_t *qs = block + Q2_K_QS + 32 * h;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         TL_NEON_UNROLL
         for (int p = 0; p < 4; p++) {
             out->levels[8 * h + 2 * p] = vreinterpretq_s8_u8(kq_two_bits(a, p));
             out->levels[8 * h + 2 * p + 1] = vreinterpretq_s8_u8(kq_two_bits(b, p));
         }
     }
-    out->d = tl_neon_load_half(block + 80);
-    out->dmin = tl_neon_load_half(block + 82);
+    out->d = tl_neon_load_half(block + Q2_K_D);
+    out->dmin = tl_neon_load_half(block + Q2_K_DMIN);
 }
 
 /* q3_k: u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d. Levels as q2_k's
- * minus 4 where bit e/32 of hmask[e % 32] is clear. Scale j (6-bit, offset
- * 32): low nibble of byte j % 8 (high nibble for j >= 8), top 2 bits at bit
- * 2 * (j / 4) of byte 8 + j % 4. */
+ * minus 4 where bit e/32 of hmask[e % 32] is clear. Sixteen 6-bit scales,
+ * offset 32 (unpacked by tl_q3_k_scale_words, block_fields.h). */
 TL_NEON_INLINE void kq_decode_q3_k(const uint8_t *block, kq_block *out) {
-    const uint8_t *packed = block + 96;
-    const uint32_t low0 = kq_load_u32(packed), low1 = kq_load_u32(packed + 4);
-    const uint32_t high = kq_load_u32(packed + 8);
-    const uint32_t nibbles = 0x0f0f0f0fu, pairs = 0x03030303u;
-    const uint32_t words[4] = {
-        (low0 & nibbles) | ((high & pairs) << 4),
-        (low1 & nibbles) | (((high >> 2) & pairs) << 4),
-        ((low0 >> 4) & nibbles) | (((high >> 4) & pairs) << 4),
-        ((low1 >> 4) & nibbles) | (((high >> 6) & pairs) << 4),
-    };
+    uint32_t words[4];
+    tl_q3_k_scale_words(block + Q3_K_SCALES, words);
     const uint8x16_t biased = vreinterpretq_u8_u32(vld1q_u32(words));
     kq_widen_scales(vsubq_s8(vreinterpretq_s8_u8(biased), vdupq_n_s8(32)), out->scales);
 
-    const uint8x16_t hmask_a = vld1q_u8(block), hmask_b = vld1q_u8(block + 16);
+    const uint8_t *hmask = block + Q3_K_HMASK;
+    const uint8x16_t hmask_a = vld1q_u8(hmask), hmask_b = vld1q_u8(hmask + 16);
     const uint8x16_t four = vdupq_n_u8(4);
     TL_NEON_UNROLL
     for (int h = 0; h < 2; h++) {
-        const uint8x16_t a = vld1q_u8(block + 32 + 32 * h), b = vld1q_u8(block + 48 + 32 * h);
+        const uint8_t *qs = block + Q3_K_QS + 32 * h;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         TL_NEON_UNROLL
         for (int p = 0; p < 4; p++) {
             const uint8x16_t bit = vdupq_n_u8((uint8_t)(1u << (4 * h + p)));
@@ -151,28 +138,22 @@ TL_NEON_INLINE void kq_decode_q3_k(const uint8_t *block, kq_block *out) {
                 vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(kq_two_bits(b, p), hb)), vdupq_n_s8(4));
         }
     }
-    out->d = tl_neon_load_half(block + 108);
+    out->d = tl_neon_load_half(block + Q3_K_D);
     out->dmin = 0.0f;
 }
 
 /* q4_k / q5_k header: f16 d, dmin; u8 scales[12] holding eight 6-bit scales
- * and mins: j < 4 in the low 6 bits of bytes j (scale) and j + 4 (min);
- * j >= 4 with low 4 bits in byte j + 4 (scale low nibble, min high nibble)
- * and top 2 bits in the top bits of bytes j - 4 (scale) and j (min). */
+ * and mins (unpacked by tl_q4_k_scale_words, block_fields.h). */
 TL_NEON_INLINE void kq_decode_affine_header(const uint8_t *block, kq_block *out) {
-    const uint8_t *packed = block + 4;
-    const uint32_t b0 = kq_load_u32(packed), b1 = kq_load_u32(packed + 4);
-    const uint32_t b2 = kq_load_u32(packed + 8);
-    const uint32_t six = 0x3f3f3f3fu, nibbles = 0x0f0f0f0fu, pairs = 0x03030303u;
-    const uint32_t scale_words[2] = {b0 & six, (b2 & nibbles) | (((b0 >> 6) & pairs) << 4)};
-    const uint32_t min_words[2] = {b1 & six, ((b2 >> 4) & nibbles) | (((b1 >> 6) & pairs) << 4)};
-    const uint8x16_t scales = kq_repeat_pairs(vreinterpret_u8_u32(vld1_u32(scale_words)));
-    const uint8x16_t mins = kq_repeat_pairs(vreinterpret_u8_u32(vld1_u32(min_words)));
+    uint32_t words[4]; /* scales 0..7, then mins 0..7 */
+    tl_q4_k_scale_words(block + Q4_K_SCALES, words);
+    const uint8x16_t scales = kq_repeat_pairs(vreinterpret_u8_u32(vld1_u32(words)));
+    const uint8x16_t mins = kq_repeat_pairs(vreinterpret_u8_u32(vld1_u32(words + 2)));
     kq_widen_scales(vreinterpretq_s8_u8(scales), out->scales); /* <= 63: int8 is fine */
     out->mins[0] = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mins)));
     out->mins[1] = vreinterpretq_s16_u16(vmovl_high_u8(mins));
-    out->d = tl_neon_load_half(block);
-    out->dmin = tl_neon_load_half(block + 2);
+    out->d = tl_neon_load_half(block + Q4_K_D);
+    out->dmin = tl_neon_load_half(block + Q4_K_DMIN);
 }
 
 /* q4_k: header; u8 qs[128]. Elements 64c + l (l < 32) are the low nibbles
@@ -182,7 +163,8 @@ TL_NEON_INLINE void kq_decode_q4_k(const uint8_t *block, kq_block *out) {
     const uint8x16_t low_mask = vdupq_n_u8(0x0f);
     TL_NEON_UNROLL
     for (int c = 0; c < 4; c++) {
-        const uint8x16_t a = vld1q_u8(block + 16 + 32 * c), b = vld1q_u8(block + 32 + 32 * c);
+        const uint8_t *qs = block + Q4_K_QS + 32 * c;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         out->levels[4 * c] = vreinterpretq_s8_u8(vandq_u8(a, low_mask));
         out->levels[4 * c + 1] = vreinterpretq_s8_u8(vandq_u8(b, low_mask));
         out->levels[4 * c + 2] = vreinterpretq_s8_u8(vshrq_n_u8(a, 4));
@@ -195,10 +177,11 @@ TL_NEON_INLINE void kq_decode_q4_k(const uint8_t *block, kq_block *out) {
 TL_NEON_INLINE void kq_decode_q5_k(const uint8_t *block, kq_block *out) {
     kq_decode_affine_header(block, out);
     const uint8x16_t low_mask = vdupq_n_u8(0x0f), fifth = vdupq_n_u8(0x10);
-    const uint8x16_t qh_a = vld1q_u8(block + 16), qh_b = vld1q_u8(block + 32);
+    const uint8x16_t qh_a = vld1q_u8(block + Q5_K_QH), qh_b = vld1q_u8(block + Q5_K_QH + 16);
     TL_NEON_UNROLL
     for (int c = 0; c < 4; c++) {
-        const uint8x16_t a = vld1q_u8(block + 48 + 32 * c), b = vld1q_u8(block + 64 + 32 * c);
+        const uint8_t *qs = block + Q5_K_QS + 32 * c;
+        const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         const uint8x16_t bit_lo = vdupq_n_u8((uint8_t)(1u << (2 * c)));
         const uint8x16_t bit_hi = vdupq_n_u8((uint8_t)(2u << (2 * c)));
         out->levels[4 * c] = vreinterpretq_s8_u8(
@@ -216,12 +199,12 @@ TL_NEON_INLINE void kq_decode_q5_k(const uint8_t *block, kq_block *out) {
  * e = 128h + 32p + l: low 4 bits from ql[64h + 32(p % 2) + l] (low nibble
  * for p < 2, else high), top 2 bits at bit 2p of qh[32h + l]; minus 32. */
 TL_NEON_INLINE void kq_decode_q6_k(const uint8_t *block, kq_block *out) {
-    kq_widen_scales(vld1q_s8((const int8_t *)(block + 192)), out->scales);
+    kq_widen_scales(vld1q_s8((const int8_t *)(block + Q6_K_SCALES)), out->scales);
     const uint8x16_t low_mask = vdupq_n_u8(0x0f), high_mask = vdupq_n_u8(0x30);
     const int8x16_t offset = vdupq_n_s8(32);
     TL_NEON_UNROLL
     for (int h = 0; h < 2; h++) {
-        const uint8_t *ql = block + 64 * h, *qh = block + 128 + 32 * h;
+        const uint8_t *ql = block + Q6_K_QL + 64 * h, *qh = block + Q6_K_QH + 32 * h;
         TL_NEON_UNROLL
         for (int i = 0; i < 2; i++) { /* elements l = 16i .. 16i + 15 */
             const uint8x16_t low02 = vld1q_u8(ql + 16 * i), low13 = vld1q_u8(ql + 32 + 16 * i);
@@ -237,7 +220,7 @@ TL_NEON_INLINE void kq_decode_q6_k(const uint8_t *block, kq_block *out) {
                 out->levels[8 * h + 2 * p + i] = vsubq_s8(vreinterpretq_s8_u8(q[p]), offset);
         }
     }
-    out->d = tl_neon_load_half(block + 208);
+    out->d = tl_neon_load_half(block + Q6_K_D);
     out->dmin = 0.0f;
 }
 
@@ -254,13 +237,13 @@ TL_NEON_INLINE void kq_decode(kq_kind kind, const uint8_t *block, kq_block *out)
 /* The q8_k block's d (an unaligned little-endian f32). */
 TL_NEON_INLINE float kq_q8_k_scale(const uint8_t *q8_block) {
     float d;
-    memcpy(&d, q8_block, sizeof d);
+    memcpy(&d, q8_block + Q8_K_D, sizeof d);
     return d;
 }
 
 /* sum_g scale_g * dot(levels_g, q_x,g) as four int32 partial sums. */
 TL_NEON_INLINE int32x4_t kq_level_sums(const kq_block *w, const uint8_t *q8_block) {
-    const int8_t *q8 = (const int8_t *)(q8_block + KQ_Q8_K_QS);
+    const int8_t *q8 = (const int8_t *)(q8_block + Q8_K_QS);
     int32x4_t total = vdupq_n_s32(0);
     TL_NEON_UNROLL
     for (int i = 0; i < 4; i++) {
@@ -277,7 +260,7 @@ TL_NEON_INLINE int32x4_t kq_level_sums(const kq_block *w, const uint8_t *q8_bloc
 
 /* sum_g min_g * bsum_x,g as four int32 partial sums (affine types). */
 TL_NEON_INLINE int32x4_t kq_min_sums(const kq_block *w, const uint8_t *q8_block) {
-    const uint8_t *bsums = q8_block + KQ_Q8_K_BSUMS;
+    const uint8_t *bsums = q8_block + Q8_K_BSUMS;
     const int16x8_t s0 = vreinterpretq_s16_u8(vld1q_u8(bsums));
     const int16x8_t s1 = vreinterpretq_s16_u8(vld1q_u8(bsums + 16));
     int32x4_t total = vmull_s16(vget_low_s16(s0), vget_low_s16(w->mins[0]));
@@ -292,7 +275,7 @@ TL_NEON_INLINE void kq_vec_dot(kq_kind kind, int64_t n, float *out, const void *
     const size_t w_bytes = kq_block_bytes(kind);
     const uint8_t *wb = w, *xb = x;
     float32x4_t acc = vdupq_n_f32(0.0f), min_acc = vdupq_n_f32(0.0f);
-    for (int64_t b = 0; b < n / KQ_ELEMENTS; b++, wb += w_bytes, xb += KQ_Q8_K_BYTES) {
+    for (int64_t b = 0; b < n / QK_K; b++, wb += w_bytes, xb += Q8_K_BYTES) {
         kq_block q;
         kq_decode(kind, wb, &q);
         const float dx = kq_q8_k_scale(xb);
@@ -318,7 +301,7 @@ TL_NEON_INLINE void kq_row_x4(kq_kind kind, int64_t n_blocks, const uint8_t *w, 
     const size_t w_bytes = kq_block_bytes(kind);
     float32x4_t acc = vdupq_n_f32(0.0f), min_acc = vdupq_n_f32(0.0f);
     for (int64_t b = 0; b < n_blocks; b++) {
-        const uint8_t *xb = x + (size_t)b * KQ_Q8_K_BYTES;
+        const uint8_t *xb = x + (size_t)b * Q8_K_BYTES;
         kq_block q;
         kq_decode(kind, w + (size_t)b * w_bytes, &q);
         float dx_lanes[4];
@@ -348,7 +331,7 @@ TL_NEON_INLINE void kq_gemm(kq_kind kind, int64_t n_cols, const void *w, size_t 
                             int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,
                             int64_t n_tokens, float *y, int64_t ldy) {
     const uint8_t *wrows = w, *xrows = x;
-    const int64_t n_blocks = n_cols / KQ_ELEMENTS;
+    const int64_t n_blocks = n_cols / QK_K;
     int64_t t = 0;
     for (; t + 4 <= n_tokens; t += 4)
         for (int64_t r = r0; r < r1; r++)

@@ -28,9 +28,8 @@
 
 typedef enum { KIND_Q4_0, KIND_Q4_1, KIND_Q5_0, KIND_Q5_1, KIND_Q8_0 } quant_kind;
 
-/* Block layouts (see quant_ref.h). */
 TL_NEON_INLINE size_t weight_block_bytes(quant_kind kind) {
-    static const size_t bytes[] = {18, 20, 22, 24, 34};
+    static const size_t bytes[] = {Q4_0_BYTES, Q4_1_BYTES, Q5_0_BYTES, Q5_1_BYTES, Q8_0_BYTES};
     return bytes[kind];
 }
 
@@ -40,14 +39,17 @@ TL_NEON_INLINE int is_affine(quant_kind kind) {
 }
 
 TL_NEON_INLINE size_t activation_block_bytes(quant_kind kind) {
-    return is_affine(kind) ? 36 : 34;
+    return is_affine(kind) ? Q8_1_BYTES : Q8_0_BYTES;
 }
 
-/* Offset of the int8 levels in a q8_0 (after d) or q8_1 (after d, s) block;
- * s, when present, is at offset 2, as is m in a weight block. */
+/* Offset of the int8 levels in a q8_0 (after d) or q8_1 (after d, s) block. */
 TL_NEON_INLINE size_t activation_levels_offset(quant_kind kind) {
-    return is_affine(kind) ? 4 : 2;
+    return is_affine(kind) ? Q8_1_QS : Q8_0_QS;
 }
+
+/* Where an affine weight block keeps m (q4_1 and q5_1 alike, blocks.h) and
+ * a q8_1 block s. */
+enum { MIN_AT = Q4_1_M, SUM_AT = Q8_1_S };
 
 typedef struct block_levels {
     int8x16_t lo; /* elements 0..15 */
@@ -73,17 +75,17 @@ TL_NEON_INLINE void fifth_bits(const uint8_t *qh, uint8x16_t *lo, uint8x16_t *hi
 TL_NEON_INLINE block_levels decode_weights(quant_kind kind, const uint8_t *block) {
     block_levels q;
     if (kind == KIND_Q8_0) {
-        q.lo = vld1q_s8((const int8_t *)(block + 2));
-        q.hi = vld1q_s8((const int8_t *)(block + 18));
+        q.lo = vld1q_s8((const int8_t *)(block + Q8_0_QS));
+        q.hi = vld1q_s8((const int8_t *)(block + Q8_0_QS + 16));
         return q;
     }
-    static const size_t qs_offset[] = {2, 4, 6, 8};
+    static const size_t qs_offset[] = {Q4_0_QS, Q4_1_QS, Q5_0_QS, Q5_1_QS};
     const uint8x16_t packed = vld1q_u8(block + qs_offset[kind]);
     uint8x16_t lo = vandq_u8(packed, vdupq_n_u8(0x0f)); /* first 16 in low nibbles */
     uint8x16_t hi = vshrq_n_u8(packed, 4);
     if (kind == KIND_Q5_0 || kind == KIND_Q5_1) {
         uint8x16_t bits_lo, bits_hi;
-        fifth_bits(block + (kind == KIND_Q5_0 ? 2 : 4), &bits_lo, &bits_hi);
+        fifth_bits(block + (kind == KIND_Q5_0 ? Q5_0_QH : Q5_1_QH), &bits_lo, &bits_hi);
         lo = vorrq_u8(lo, bits_lo);
         hi = vorrq_u8(hi, bits_hi);
     }
@@ -111,13 +113,14 @@ TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const 
                                   const void *x) {
     const size_t w_bytes = weight_block_bytes(kind), x_bytes = activation_block_bytes(kind);
     const size_t x_levels = activation_levels_offset(kind);
-    const int64_t n_blocks = n / TL_NEON_QK;
+    const int64_t n_blocks = n / QK;
     const uint8_t *wb = w, *xb = x;
     float acc = 0.0f;
     for (int64_t b = 0; b < n_blocks; b++, wb += w_bytes, xb += x_bytes) {
         const int32_t dot = vaddvq_s32(dot_block(decode_weights(kind, wb), xb + x_levels));
         acc = fmaf((float)dot, tl_neon_load_half(wb) * tl_neon_load_half(xb), acc);
-        if (is_affine(kind)) acc = fmaf(tl_neon_load_half(wb + 2), tl_neon_load_half(xb + 2), acc);
+        if (is_affine(kind))
+            acc = fmaf(tl_neon_load_half(wb + MIN_AT), tl_neon_load_half(xb + SUM_AT), acc);
     }
     *out = acc;
 }
@@ -138,11 +141,11 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
     for (int64_t b = 0; b < n_blocks; b++) {
         const uint8_t *wb = w + (size_t)b * w_bytes, *xb = x + (size_t)b * x_bytes;
         const float32x4_t x_scale = tl_neon_load_halves(xb, x_row_bytes, 4);
-        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + 2, x_row_bytes, 4)
+        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4)
                                                   : vdupq_n_f32(0.0f);
         float w_scale[4], w_min[4];
         vst1q_f32(w_scale, tl_neon_load_halves(wb, w_row_bytes, 4));
-        if (is_affine(kind)) vst1q_f32(w_min, tl_neon_load_halves(wb + 2, w_row_bytes, 4));
+        if (is_affine(kind)) vst1q_f32(w_min, tl_neon_load_halves(wb + MIN_AT, w_row_bytes, 4));
 
         TL_NEON_UNROLL
         for (int r = 0; r < 4; r++) {
@@ -176,7 +179,7 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
                              int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,            \
                              int64_t n_tokens, float *y, int64_t ldy) {                            \
         const uint8_t *wrows = w, *xrows = x;                                                      \
-        const int64_t n_blocks = n_cols / TL_NEON_QK;                                              \
+        const int64_t n_blocks = n_cols / QK;                                              \
         int64_t t = 0;                                                                             \
         for (; t + 4 <= n_tokens; t += 4) {                                                        \
             const uint8_t *xt = xrows + (size_t)t * x_row_bytes;                                   \

@@ -18,9 +18,6 @@
 #include "tensor/arm/neon_internal.h"
 #include "tensor/quant_ref.h"
 
-enum { Q8_0_BYTES = 34, Q8_1_BYTES = 36 };
-enum { Q8_K_ELEMENTS = 256, Q8_K_BYTES = 292, Q8_K_QS = 4, Q8_K_BSUMS = 260 };
-
 /* Quantize one block of 32 floats into 32 int8 levels and return its scale
  * d and the sum of the levels; false (nothing written) if the block is for
  * the reference. */
@@ -52,31 +49,31 @@ static bool quantize_block(const float *src, int8_t *levels, float *d_out, int *
 }
 
 void tl_neon_quantize_q8_0(const float *src, void *dst, int64_t n) {
-    assert(n % TL_NEON_QK == 0);
+    assert(n % QK == 0);
     uint8_t *block = dst;
-    for (int64_t i = 0; i < n / TL_NEON_QK; i++, block += Q8_0_BYTES) {
-        const float *x = src + i * TL_NEON_QK;
+    for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
+        const float *x = src + i * QK;
         float d;
         int sum;
-        if (quantize_block(x, (int8_t *)(block + 2), &d, &sum))
+        if (quantize_block(x, (int8_t *)(block + Q8_0_QS), &d, &sum))
             tl_neon_store_half(block, d);
         else
-            tl_q8_0_from_float(x, block, TL_NEON_QK);
+            tl_q8_0_from_float(x, block, QK);
     }
 }
 
 void tl_neon_quantize_q8_1(const float *src, void *dst, int64_t n) {
-    assert(n % TL_NEON_QK == 0);
+    assert(n % QK == 0);
     uint8_t *block = dst;
-    for (int64_t i = 0; i < n / TL_NEON_QK; i++, block += Q8_1_BYTES) {
-        const float *x = src + i * TL_NEON_QK;
+    for (int64_t i = 0; i < n / QK; i++, block += Q8_1_BYTES) {
+        const float *x = src + i * QK;
         float d;
         int sum;
-        if (quantize_block(x, (int8_t *)(block + 4), &d, &sum)) {
+        if (quantize_block(x, (int8_t *)(block + Q8_1_QS), &d, &sum)) {
             tl_neon_store_half(block, d);
-            tl_neon_store_half(block + 2, (float)sum * d);
+            tl_neon_store_half(block + Q8_1_S, (float)sum * d);
         } else {
-            tl_q8_1_from_float(x, block, TL_NEON_QK);
+            tl_q8_1_from_float(x, block, QK);
         }
     }
 }
@@ -105,10 +102,10 @@ static float signed_max(const float *x, const float32x4_t v[64], float amax) {
  * the 16-element sums. Blocks holding NaN or infinity, or so tiny that
  * -127 / max overflows, are handed to the reference. */
 void tl_neon_quantize_q8_k(const float *src, void *dst, int64_t n) {
-    assert(n % Q8_K_ELEMENTS == 0);
+    assert(n % QK_K == 0);
     uint8_t *block = dst;
-    for (int64_t b = 0; b < n / Q8_K_ELEMENTS; b++, block += Q8_K_BYTES) {
-        const float *x = src + b * Q8_K_ELEMENTS;
+    for (int64_t b = 0; b < n / QK_K; b++, block += Q8_K_BYTES) {
+        const float *x = src + b * QK_K;
         float32x4_t v[64];
         float32x4_t largest = vdupq_n_f32(0.0f);
         for (int i = 0; i < 64; i++) {
@@ -122,7 +119,7 @@ void tl_neon_quantize_q8_k(const float *src, void *dst, int64_t n) {
         }
         const float iscale = amax <= FLT_MAX ? -127.0f / signed_max(x, v, amax) : NAN;
         if (!(fabsf(iscale) <= FLT_MAX)) {
-            tl_q8_k_from_float(x, block, Q8_K_ELEMENTS);
+            tl_q8_k_from_float(x, block, QK_K);
             continue;
         }
         int8_t *levels = (int8_t *)(block + Q8_K_QS);
@@ -142,6 +139,6 @@ void tl_neon_quantize_q8_k(const float *src, void *dst, int64_t n) {
         }
         memcpy(block + Q8_K_BSUMS, sums, sizeof sums); /* little-endian, as the format */
         const float d = 1 / iscale;
-        memcpy(block, &d, sizeof d);
+        memcpy(block + Q8_K_D, &d, sizeof d);
     }
 }

@@ -79,11 +79,11 @@ static void store_half(uint8_t *p, float value) {
 
 static void quantize_q8_0_avx2(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
-    for (int64_t i = 0; i < n / X86_QK; i++, block += X86_Q8_0_BYTES) {
+    for (int64_t i = 0; i < n / QK; i++, block += Q8_0_BYTES) {
         float d;
         int sum;
-        if (!quantize_q8_block_avx2(src + i * X86_QK, (int8_t *)(block + X86_Q8_0_QS), &d, &sum)) {
-            tl_q8_0_from_float_x86(src + i * X86_QK, block, X86_QK);
+        if (!quantize_q8_block_avx2(src + i * QK, (int8_t *)(block + Q8_0_QS), &d, &sum)) {
+            tl_q8_0_from_float_x86(src + i * QK, block, QK);
             continue;
         }
         store_half(block, d);
@@ -92,15 +92,15 @@ static void quantize_q8_0_avx2(const float *src, void *dst, int64_t n) {
 
 static void quantize_q8_1_avx2(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
-    for (int64_t i = 0; i < n / X86_QK; i++, block += X86_Q8_1_BYTES) {
+    for (int64_t i = 0; i < n / QK; i++, block += Q8_1_BYTES) {
         float d;
         int sum;
-        if (!quantize_q8_block_avx2(src + i * X86_QK, (int8_t *)(block + X86_Q8_1_QS), &d, &sum)) {
-            tl_q8_1_from_float_x86(src + i * X86_QK, block, X86_QK);
+        if (!quantize_q8_block_avx2(src + i * QK, (int8_t *)(block + Q8_1_QS), &d, &sum)) {
+            tl_q8_1_from_float_x86(src + i * QK, block, QK);
             continue;
         }
         store_half(block, d);
-        store_half(block + X86_Q8_1_S, (float)sum * d);
+        store_half(block + Q8_1_S, (float)sum * d);
     }
 }
 
@@ -140,9 +140,9 @@ static inline __m256i dot_levels_offset(__m256i levels, __m256i y, __m256i offse
 static void vec_dot_q8_0_avx2(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK; i++, xb += X86_Q8_0_BYTES, yb += X86_Q8_0_BYTES) {
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)(xb + X86_Q8_0_QS));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_0_QS));
+    for (int64_t i = 0; i < n / QK; i++, xb += Q8_0_BYTES, yb += Q8_0_BYTES) {
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)(xb + Q8_0_QS));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
         /* |x| . (y with x's sign): a u8 x s8 product that cannot saturate */
         const __m256i sumi = dot_u8_s8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx));
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
@@ -155,9 +155,9 @@ static void vec_dot_q4_0_avx2(int64_t n, float *out, const void *x, const void *
     const uint8_t *xb = x, *yb = y;
     const __m256i eight = _mm256_set1_epi8(8);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK; i++, xb += X86_Q4_0_BYTES, yb += X86_Q8_0_BYTES) {
-        const __m256i levels = x86_unpack_nibbles32(xb + X86_Q4_0_QS);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_0_QS));
+    for (int64_t i = 0; i < n / QK; i++, xb += Q4_0_BYTES, yb += Q8_0_BYTES) {
+        const __m256i levels = x86_unpack_nibbles32(xb + Q4_0_QS);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
         const __m256i sumi = dot_levels_offset(levels, qy, eight);
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
@@ -169,10 +169,10 @@ static void vec_dot_q5_0_avx2(int64_t n, float *out, const void *x, const void *
     const uint8_t *xb = x, *yb = y;
     const __m256i sixteen = _mm256_set1_epi8(16);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK; i++, xb += X86_Q5_0_BYTES, yb += X86_Q8_0_BYTES) {
-        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + X86_Q5_0_QS),
-                                               x86_fifth_bits32(xb + X86_Q5_0_QH));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_0_QS));
+    for (int64_t i = 0; i < n / QK; i++, xb += Q5_0_BYTES, yb += Q8_0_BYTES) {
+        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_0_QS),
+                                               x86_fifth_bits32(xb + Q5_0_QH));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
         const __m256i sumi = dot_levels_offset(levels, qy, sixteen);
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
@@ -185,13 +185,13 @@ static void vec_dot_q4_1_avx2(int64_t n, float *out, const void *x, const void *
     const uint8_t *xb = x, *yb = y;
     __m256 acc = _mm256_setzero_ps();
     float min_sum = 0.0f;
-    for (int64_t i = 0; i < n / X86_QK; i++, xb += X86_Q4_1_BYTES, yb += X86_Q8_1_BYTES) {
-        const __m256i levels = x86_unpack_nibbles32(xb + X86_Q4_1_QS);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_1_QS));
+    for (int64_t i = 0; i < n / QK; i++, xb += Q4_1_BYTES, yb += Q8_1_BYTES) {
+        const __m256i levels = x86_unpack_nibbles32(xb + Q4_1_QS);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_1_QS));
         const __m256i sumi = dot_u8_s8(levels, qy);
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
-        min_sum += x86_load_half(xb + X86_Q4_1_M) * x86_load_half(yb + X86_Q8_1_S);
+        min_sum += x86_load_half(xb + Q4_1_M) * x86_load_half(yb + Q8_1_S);
     }
     *out = x86_hsum_ps256(acc) + min_sum;
 }
@@ -200,14 +200,14 @@ static void vec_dot_q5_1_avx2(int64_t n, float *out, const void *x, const void *
     const uint8_t *xb = x, *yb = y;
     __m256 acc = _mm256_setzero_ps();
     float min_sum = 0.0f;
-    for (int64_t i = 0; i < n / X86_QK; i++, xb += X86_Q5_1_BYTES, yb += X86_Q8_1_BYTES) {
-        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + X86_Q5_1_QS),
-                                               x86_fifth_bits32(xb + X86_Q5_1_QH));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_1_QS));
+    for (int64_t i = 0; i < n / QK; i++, xb += Q5_1_BYTES, yb += Q8_1_BYTES) {
+        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_1_QS),
+                                               x86_fifth_bits32(xb + Q5_1_QH));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_1_QS));
         const __m256i sumi = dot_u8_s8(levels, qy);
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
-        min_sum += x86_load_half(xb + X86_Q5_1_M) * x86_load_half(yb + X86_Q8_1_S);
+        min_sum += x86_load_half(xb + Q5_1_M) * x86_load_half(yb + Q8_1_S);
     }
     *out = x86_hsum_ps256(acc) + min_sum;
 }
@@ -249,19 +249,13 @@ static inline __m256 load8_f32(const uint8_t *p) {
         *out = sum;                                                                           \
     }
 
-static inline float load1_f32(const uint8_t *p) {
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 static inline float load1_bf16(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, sizeof h);
     return tl_bf16_to_fp32(h);
 }
 
-DEFINE_FLOAT_DOT(vec_dot_f32_avx2, 4, load8_f32, load1_f32)
+DEFINE_FLOAT_DOT(vec_dot_f32_avx2, 4, load8_f32, x86_load_f32)
 DEFINE_FLOAT_DOT(vec_dot_f16_avx2, 2, load8_f16, x86_load_half)
 DEFINE_FLOAT_DOT(vec_dot_bf16_avx2, 2, load8_bf16, load1_bf16)
 
@@ -294,7 +288,7 @@ static void kv_axpy_f32_avx2(int64_t n, float a, const void *row, float *out) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, load8_f32(v + 4 * i), _mm256_loadu_ps(out + i)));
-    for (; i < n; i++) out[i] += a * load1_f32(v + 4 * i);
+    for (; i < n; i++) out[i] += a * x86_load_f32(v + 4 * i);
 }
 
 static void kv_axpy_f16_avx2(int64_t n, float a, const void *row, float *out) {

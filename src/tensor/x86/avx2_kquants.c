@@ -18,6 +18,7 @@
 #include "tensor/kernels.h"
 #include "tensor/quant_ref.h"
 #include "tensor/x86/x86_blocks.h"
+#include "tensor/x86/x86_kquants.h"
 
 /* ---- q8_k activations --------------------------------------------------- */
 
@@ -42,7 +43,7 @@ static int quantize_q8_k_block(const float *x, uint8_t *block) {
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     const float amax_s = _mm_cvtss_f32(m);
     if (amax_s == 0.0f) {
-        memset(block, 0, X86_Q8_K_BYTES);
+        memset(block, 0, Q8_K_BYTES);
         return 1;
     }
     /* the first element whose magnitude is amax gives the sign */
@@ -75,7 +76,7 @@ static int quantize_q8_k_block(const float *x, uint8_t *block) {
         const __m256i q8 = _mm256_permutevar8x32_epi32(
             _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])),
             order);
-        _mm256_storeu_si256((__m256i *)(block + X86_Q8_K_QS + 32 * i), q8);
+        _mm256_storeu_si256((__m256i *)(block + Q8_K_QS + 32 * i), q8);
         sums4[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q8), ones16);
     }
     /* two hadds turn 4 vectors of sums of 4 into [s0 s2 s4 s6 | s1 s3 s5 s7]
@@ -86,41 +87,21 @@ static int quantize_q8_k_block(const float *x, uint8_t *block) {
                                          _mm256_hadd_epi32(sums4[6], sums4[7]));
     const __m256i packed = _mm256_packs_epi32(lo, hi); /* [even sums | odd sums] */
     const __m128i even = _mm256_castsi256_si128(packed), odd = _mm256_extracti128_si256(packed, 1);
-    _mm_storeu_si128((__m128i *)(block + X86_Q8_K_BSUMS), _mm_unpacklo_epi16(even, odd));
-    _mm_storeu_si128((__m128i *)(block + X86_Q8_K_BSUMS + 16), _mm_unpackhi_epi16(even, odd));
+    _mm_storeu_si128((__m128i *)(block + Q8_K_BSUMS), _mm_unpacklo_epi16(even, odd));
+    _mm_storeu_si128((__m128i *)(block + Q8_K_BSUMS + 16), _mm_unpackhi_epi16(even, odd));
     const float d = 1 / iscale;
-    memcpy(block + X86_Q8_K_D, &d, sizeof d);
+    memcpy(block + Q8_K_D, &d, sizeof d);
     return 1;
 }
 
 static void quantize_q8_k_avx2(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
-    for (int64_t i = 0; i < n / X86_QK_K; i++, block += X86_Q8_K_BYTES)
-        if (!quantize_q8_k_block(src + i * X86_QK_K, block))
-            tl_q8_k_from_float(src + i * X86_QK_K, block, X86_QK_K);
+    for (int64_t i = 0; i < n / QK_K; i++, block += Q8_K_BYTES)
+        if (!quantize_q8_k_block(src + i * QK_K, block))
+            tl_q8_k_from_float(src + i * QK_K, block, QK_K);
 }
 
 /* ---- shared helpers ----------------------------------------------------- */
-
-X86_INLINE float load_f32(const uint8_t *p) {
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* The 8 six-bit scales (bytes 0..7) and 8 mins (bytes 8..15) of a q4_k /
- * q5_k block from its 12 packed bytes: sub-blocks 0..3 sit in the low 6
- * bits of bytes 0..3 (scales) and 4..7 (mins); 4..7 take their low 4 bits
- * from the nibbles of bytes 8..11 and their top 2 bits from the top bits of
- * bytes 0..3 (scales) and 4..7 (mins). */
-X86_INLINE __m128i unpack_q4_k_scales(const uint8_t *packed) {
-    const uint32_t w0 = x86_load_u32(packed), w1 = x86_load_u32(packed + 4),
-                   w2 = x86_load_u32(packed + 8);
-    const uint32_t scales_lo = w0 & 0x3f3f3f3fu, mins_lo = w1 & 0x3f3f3f3fu;
-    const uint32_t scales_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
-    const uint32_t mins_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
-    return _mm_setr_epi32((int)scales_lo, (int)scales_hi, (int)mins_lo, (int)mins_hi);
-}
 
 /* The int16 vector [s[2k] x8 | s[2k+1] x8] from 16 signed byte scales s:
  * the madd factor for 32 elements spanning two 16-element sub-blocks. */
@@ -147,21 +128,21 @@ X86_INLINE __m256i dot32_scaled(__m256i levels, const uint8_t *q8, __m256i scale
 /* d * sum_j scale_j * (levels . y)_j - dmin * sum_j min_j * (sum y)_j, with
  * levels 4 bits (q4_k) or 4 bits plus qh's fifth bit (q5_k). */
 X86_INLINE float dot_affine_k(int64_t n, const uint8_t *xb, const uint8_t *yb, const int fifth) {
-    const size_t x_bytes = fifth ? X86_Q5_K_BYTES : X86_Q4_K_BYTES;
-    const int qs_at = fifth ? X86_Q5_K_QS : X86_Q4_K_QS;
+    const size_t x_bytes = fifth ? Q5_K_BYTES : Q4_K_BYTES;
+    const int qs_at = fifth ? Q5_K_QS : Q4_K_QS;
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK_K; i++, xb += x_bytes, yb += X86_Q8_K_BYTES) {
-        const float dy = load_f32(yb + X86_Q8_K_D);
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb) * dy);
-        const __m256 dmin = _mm256_set1_ps(x86_load_half(xb + 2) * dy);
-        const __m128i sm = unpack_q4_k_scales(xb + 4);
+    for (int64_t i = 0; i < n / QK_K; i++, xb += x_bytes, yb += Q8_K_BYTES) {
+        const float dy = x86_load_f32(yb + Q8_K_D);
+        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q4_K_D) * dy);
+        const __m256 dmin = _mm256_set1_ps(x86_load_half(xb + Q4_K_DMIN) * dy);
+        const __m128i sm = x86_q4_k_scales_mins(xb + Q4_K_SCALES);
         /* mins: m_j * (bsum_2j + bsum_2j+1), pairs of int16 by madd */
         const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_K_BSUMS));
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
         const __m256i min_sum = _mm256_madd_epi16(bsums, mins16);
-        const uint8_t *q8 = yb + X86_Q8_K_QS;
-        __m256i hbits = fifth ? _mm256_loadu_si256((const __m256i *)(xb + X86_Q5_K_QH))
+        const uint8_t *q8 = yb + Q8_K_QS;
+        __m256i hbits = fifth ? _mm256_loadu_si256((const __m256i *)(xb + Q5_K_QH))
                               : _mm256_setzero_si256();
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
@@ -201,17 +182,17 @@ static void vec_dot_q6_k_avx2(int64_t n, float *out, const void *x, const void *
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
     const __m256i m2_2 = _mm256_set1_epi8(0x0c), m2_4 = _mm256_set1_epi8(0x30);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK_K; i++, xb += X86_Q6_K_BYTES, yb += X86_Q8_K_BYTES) {
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + X86_Q6_K_D) * load_f32(yb + X86_Q8_K_D));
-        const __m128i scales8 = _mm_loadu_si128((const __m128i *)(xb + X86_Q6_K_SCALES));
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_K_BSUMS));
+    for (int64_t i = 0; i < n / QK_K; i++, xb += Q6_K_BYTES, yb += Q8_K_BYTES) {
+        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q6_K_D) * x86_load_f32(yb + Q8_K_D));
+        const __m128i scales8 = _mm_loadu_si128((const __m128i *)(xb + Q6_K_SCALES));
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
         const __m256i offset_sum = _mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales8));
-        const uint8_t *q8 = yb + X86_Q8_K_QS;
+        const uint8_t *q8 = yb + Q8_K_QS;
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb + X86_Q6_K_QL + 64 * h));
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb + X86_Q6_K_QL + 64 * h + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb + X86_Q6_K_QH + 32 * h));
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h));
             const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, m4),
                                                _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
             const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
@@ -234,20 +215,6 @@ static void vec_dot_q6_k_avx2(int64_t n, float *out, const void *x, const void *
 
 /* ---- q3_k / q2_k -------------------------------------------------------- */
 
-/* The 16 signed 6-bit scales of a q3_k block as bytes (-32..31): low 4 bits
- * from the nibbles of bytes 0..7 (j < 8: low nibble of byte j, else high
- * nibble of byte j - 8), top 2 bits of scale 4q + r at bits 2q of byte 8 + r. */
-X86_INLINE __m128i unpack_q3_k_scales(const uint8_t *packed) {
-    const uint32_t a0 = x86_load_u32(packed), a1 = x86_load_u32(packed + 4);
-    const uint32_t top = x86_load_u32(packed + 8);
-    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
-    const __m128i low = _mm_setr_epi32((int)(a0 & m4), (int)(a1 & m4), (int)((a0 >> 4) & m4),
-                                       (int)((a1 >> 4) & m4));
-    const __m128i high = _mm_setr_epi32((int)((top & m2) << 4), (int)(((top >> 2) & m2) << 4),
-                                        (int)(((top >> 4) & m2) << 4), (int)(((top >> 6) & m2) << 4));
-    return _mm_sub_epi8(_mm_or_si128(low, high), _mm_set1_epi8(32));
-}
-
 /* 2-bit fields of q2_k / q3_k: the 32 levels of quarter p of half h are bits
  * 2p of the 32 bytes of that half. */
 X86_INLINE __m256i two_bit_levels(__m256i packed, int p) {
@@ -260,16 +227,16 @@ static void vec_dot_q3_k_avx2(int64_t n, float *out, const void *x, const void *
     const uint8_t *xb = x, *yb = y;
     const __m256i one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK_K; i++, xb += X86_Q3_K_BYTES, yb += X86_Q8_K_BYTES) {
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + X86_Q3_K_D) * load_f32(yb + X86_Q8_K_D));
-        const __m128i scales8 = unpack_q3_k_scales(xb + X86_Q3_K_SCALES);
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_K_BSUMS));
+    for (int64_t i = 0; i < n / QK_K; i++, xb += Q3_K_BYTES, yb += Q8_K_BYTES) {
+        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q3_K_D) * x86_load_f32(yb + Q8_K_D));
+        const __m128i scales8 = x86_q3_k_scales(xb + Q3_K_SCALES);
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
         const __m256i offset_sum = _mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales8));
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)(xb + X86_Q3_K_HMASK));
-        const uint8_t *q8 = yb + X86_Q8_K_QS;
+        __m256i hmask = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_HMASK));
+        const uint8_t *q8 = yb + Q8_K_QS;
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + X86_Q3_K_QS + 32 * h));
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_QS + 32 * h));
             for (int p = 0; p < 4; p++) {
                 const __m256i high = _mm256_slli_epi16(_mm256_and_si256(hmask, one), 2);
                 hmask = _mm256_srli_epi16(hmask, 1);
@@ -290,19 +257,19 @@ static void vec_dot_q2_k_avx2(int64_t n, float *out, const void *x, const void *
     const uint8_t *xb = x, *yb = y;
     const __m128i m4 = _mm_set1_epi8(0x0f);
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / X86_QK_K; i++, xb += X86_Q2_K_BYTES, yb += X86_Q8_K_BYTES) {
-        const float dy = load_f32(yb + X86_Q8_K_D);
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + X86_Q2_K_D) * dy);
-        const __m256 dmin = _mm256_set1_ps(x86_load_half(xb + X86_Q2_K_DMIN) * dy);
-        const __m128i packed_scales = _mm_loadu_si128((const __m128i *)(xb + X86_Q2_K_SCALES));
+    for (int64_t i = 0; i < n / QK_K; i++, xb += Q2_K_BYTES, yb += Q8_K_BYTES) {
+        const float dy = x86_load_f32(yb + Q8_K_D);
+        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q2_K_D) * dy);
+        const __m256 dmin = _mm256_set1_ps(x86_load_half(xb + Q2_K_DMIN) * dy);
+        const __m128i packed_scales = _mm_loadu_si128((const __m128i *)(xb + Q2_K_SCALES));
         const __m128i scales8 = _mm_and_si128(packed_scales, m4);
         const __m128i mins8 = _mm_and_si128(_mm_srli_epi16(packed_scales, 4), m4);
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_K_BSUMS));
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
         const __m256i min_sum = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(mins8));
-        const uint8_t *q8 = yb + X86_Q8_K_QS;
+        const uint8_t *q8 = yb + Q8_K_QS;
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + X86_Q2_K_QS + 32 * h));
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q2_K_QS + 32 * h));
             for (int p = 0; p < 4; p++) {
                 const __m256i part = dot32_scaled(two_bit_levels(packed, p), q8 + 128 * h + 32 * p,
                                                   scale_pair16(scales8, 4 * h + p));

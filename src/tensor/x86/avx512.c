@@ -111,18 +111,18 @@ typedef void (*unpack_fn)(const row_group *rows, int64_t block, uint8_t *q, int 
 static void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
                         float *m) {
     (void)m;
-    const int64_t at = block * X86_Q4_0_BYTES;
+    const int64_t at = block * Q4_0_BYTES;
     __m512i dwords[4];
-    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q4_0_QS), dwords);
+    avx512_transpose_rows(rows->row, (size_t)(at + Q4_0_QS), dwords);
     store_nibble_groups(dwords, NULL, q, stride);
     unpack_scales(rows, at, d, NULL);
 }
 
 static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
                         float *m) {
-    const int64_t at = block * X86_Q4_1_BYTES;
+    const int64_t at = block * Q4_1_BYTES;
     __m512i dwords[4];
-    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q4_1_QS), dwords);
+    avx512_transpose_rows(rows->row, (size_t)(at + Q4_1_QS), dwords);
     store_nibble_groups(dwords, NULL, q, stride);
     unpack_scales(rows, at, d, m);
 }
@@ -130,20 +130,20 @@ static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int st
 static void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
                         float *m) {
     (void)m;
-    const int64_t at = block * X86_Q5_0_BYTES;
+    const int64_t at = block * Q5_0_BYTES;
     __m512i dwords[4];
-    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q5_0_QS), dwords);
-    const __m512i qh = gather_field(rows, at + X86_Q5_0_QH);
+    avx512_transpose_rows(rows->row, (size_t)(at + Q5_0_QS), dwords);
+    const __m512i qh = gather_field(rows, at + Q5_0_QH);
     store_nibble_groups(dwords, &qh, q, stride);
     unpack_scales(rows, at, d, NULL);
 }
 
 static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
                         float *m) {
-    const int64_t at = block * X86_Q5_1_BYTES;
+    const int64_t at = block * Q5_1_BYTES;
     __m512i dwords[4];
-    avx512_transpose_rows(rows->row, (size_t)(at + X86_Q5_1_QS), dwords);
-    const __m512i qh = gather_field(rows, at + X86_Q5_1_QH);
+    avx512_transpose_rows(rows->row, (size_t)(at + Q5_1_QS), dwords);
+    const __m512i qh = gather_field(rows, at + Q5_1_QH);
     store_nibble_groups(dwords, &qh, q, stride);
     unpack_scales(rows, at, d, m);
 }
@@ -153,7 +153,7 @@ static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int st
 static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
                         float *m) {
     (void)m;
-    const int64_t at = block * X86_Q8_0_BYTES + X86_Q8_0_QS;
+    const int64_t at = block * Q8_0_BYTES + Q8_0_QS;
     __m512i v[8], t[8], u[8];
     for (int i = 0; i < 8; i++) {
         const __m256i lo = _mm256_loadu_si256((const __m256i *)(rows->row[i] + at));
@@ -180,7 +180,7 @@ static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int st
         _mm512_store_si512((void *)(q + k * stride), _mm512_xor_si512(g, flip));
         _mm512_store_si512((void *)(q + (k + 4) * stride), _mm512_xor_si512(g4, flip));
     }
-    unpack_scales(rows, block * X86_Q8_0_BYTES, d, NULL);
+    unpack_scales(rows, block * Q8_0_BYTES, d, NULL);
 }
 
 /* What the matrix kernel needs to know about a quantized weight type. */
@@ -209,14 +209,14 @@ typedef struct token_prep {
 
 static void prepare_tokens(const quant_kind *kind, const uint8_t *x, size_t x_row_bytes,
                            int64_t n_tokens, int64_t n_blocks, const token_prep *prep) {
-    const size_t block_bytes = kind->has_min ? X86_Q8_1_BYTES : X86_Q8_0_BYTES;
-    const int qs = kind->has_min ? X86_Q8_1_QS : X86_Q8_0_QS;
+    const size_t block_bytes = kind->has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    const int qs = kind->has_min ? Q8_1_QS : Q8_0_QS;
     for (int64_t t = 0; t < n_tokens; t++) {
         const uint8_t *block = x + (size_t)t * x_row_bytes;
         for (int64_t b = 0; b < n_blocks; b++, block += block_bytes) {
             const int64_t at = t * n_blocks + b;
             prep->d[at] = x86_load_half(block);
-            if (kind->has_min) prep->s[at] = x86_load_half(block + X86_Q8_1_S);
+            if (kind->has_min) prep->s[at] = x86_load_half(block + Q8_1_S);
             if (kind->level_offset) {
                 /* sum of (q + 128) by sad against zero, then remove the bias */
                 const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(block + qs)),
@@ -336,7 +336,7 @@ static void fill_row_group(row_group *g, const uint8_t *w, size_t w_row_bytes, i
 static void gemm_quant(const quant_kind *kind, int64_t n_cols, const void *w, size_t w_row_bytes,
                        int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens,
                        float *y, int64_t ldy) {
-    const int64_t n_blocks = n_cols / X86_QK;
+    const int64_t n_blocks = n_cols / QK;
     if (n_tokens <= GEMV_MAX_TOKENS) {
         if (kind->gemv && n_blocks / 2 <= GEMV_MAX_PAIRS) {
             kind->gemv(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, (int)n_tokens, y, ldy);
@@ -366,8 +366,8 @@ static void gemm_quant(const quant_kind *kind, int64_t n_cols, const void *w, si
 
     tile_args a;
     a.panel = &panel;
-    a.x_block_bytes = kind->has_min ? X86_Q8_1_BYTES : X86_Q8_0_BYTES;
-    a.x_qs = kind->has_min ? X86_Q8_1_QS : X86_Q8_0_QS;
+    a.x_block_bytes = kind->has_min ? Q8_1_BYTES : Q8_0_BYTES;
+    a.x_qs = kind->has_min ? Q8_1_QS : Q8_0_QS;
 
     for (int64_t t0 = 0; t0 < n_tokens; t0 += token_chunk) {
         const int64_t chunk = n_tokens - t0 < token_chunk ? n_tokens - t0 : token_chunk;
@@ -435,11 +435,11 @@ typedef struct gemv_pair {
 X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t *b1) {
     if (type == TL_TYPE_Q8_0) {
         const __m512i v = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + X86_Q8_0_QS))),
-            _mm256_loadu_si256((const __m256i *)(b1 + X86_Q8_0_QS)), 1);
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS))),
+            _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
         return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
     }
-    const int qs = type == TL_TYPE_Q4_0 ? X86_Q4_0_QS : X86_Q5_0_QS;
+    const int qs = type == TL_TYPE_Q4_0 ? Q4_0_QS : Q5_0_QS;
     const __m256i packed = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b1 + qs)),
                                             _mm_loadu_si128((const __m128i *)(b0 + qs)));
     /* lanes [b0 qs, b0 qs, b1 qs, b1 qs], high nibbles in lanes 1 and 3 */
@@ -447,8 +447,8 @@ X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t 
                                          _mm512_castsi256_si512(packed));
     z = _mm512_and_si512(_mm512_mask_srli_epi64(z, 0xCC, z, 4), _mm512_set1_epi8(0x0f));
     if (type == TL_TYPE_Q5_0) {
-        const uint64_t qh = (uint64_t)x86_load_u32(b0 + X86_Q5_0_QH) |
-                            ((uint64_t)x86_load_u32(b1 + X86_Q5_0_QH) << 32);
+        const uint64_t qh = (uint64_t)x86_load_u32(b0 + Q5_0_QH) |
+                            ((uint64_t)x86_load_u32(b1 + Q5_0_QH) << 32);
         z = _mm512_mask_add_epi8(z, _cvtu64_mask64(qh), z, _mm512_set1_epi8(16));
     }
     return z;
@@ -456,10 +456,10 @@ X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t 
 
 X86_INLINE __m256i gemv_levels1(uint32_t type, const uint8_t *b0) {
     if (type == TL_TYPE_Q8_0)
-        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b0 + X86_Q8_0_QS)),
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS)),
                                 _mm256_set1_epi8((char)0x80));
-    if (type == TL_TYPE_Q4_0) return x86_unpack_nibbles32(b0 + X86_Q4_0_QS);
-    return _mm256_or_si256(x86_unpack_nibbles32(b0 + X86_Q5_0_QS), x86_fifth_bits32(b0 + X86_Q5_0_QH));
+    if (type == TL_TYPE_Q4_0) return x86_unpack_nibbles32(b0 + Q4_0_QS);
+    return _mm256_or_si256(x86_unpack_nibbles32(b0 + Q5_0_QS), x86_fifth_bits32(b0 + Q5_0_QH));
 }
 
 static int32_t block_sum_q8(const uint8_t *qs) {
@@ -472,19 +472,19 @@ static int32_t block_sum_q8(const uint8_t *qs) {
 X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_t n_cols,
                            const uint8_t *w, size_t w_row_bytes, int64_t r0, int64_t r1,
                            const uint8_t *x, size_t x_row_bytes, const int NT, float *y, int64_t ldy) {
-    const int64_t n_blocks = n_cols / X86_QK, n_pairs = n_blocks / 2;
+    const int64_t n_blocks = n_cols / QK, n_pairs = n_blocks / 2;
     gemv_pair pairs[GEMV_MAX_TOKENS][GEMV_MAX_PAIRS];
     float tail_dx[GEMV_MAX_TOKENS];
     int32_t tail_start[GEMV_MAX_TOKENS];
     for (int t = 0; t < NT; t++) {
         const uint8_t *xb = x + (size_t)t * x_row_bytes;
         for (int64_t p = 0; p < n_pairs; p++) {
-            const uint8_t *b0 = xb + (size_t)(2 * p) * X86_Q8_0_BYTES, *b1 = b0 + X86_Q8_0_BYTES;
+            const uint8_t *b0 = xb + (size_t)(2 * p) * Q8_0_BYTES, *b1 = b0 + Q8_0_BYTES;
             pairs[t][p].y = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + X86_Q8_0_QS))),
-                _mm256_loadu_si256((const __m256i *)(b1 + X86_Q8_0_QS)), 1);
-            const int32_t s0 = -offset * block_sum_q8(b0 + X86_Q8_0_QS);
-            const int32_t s1 = -offset * block_sum_q8(b1 + X86_Q8_0_QS);
+                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS))),
+                _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
+            const int32_t s0 = -offset * block_sum_q8(b0 + Q8_0_QS);
+            const int32_t s1 = -offset * block_sum_q8(b1 + Q8_0_QS);
             pairs[t][p].start = _mm512_maskz_set1_epi32(0x0001, s0);
             pairs[t][p].start = _mm512_mask_set1_epi32(pairs[t][p].start, 0x0100, s1);
             pairs[t][p].dx = _mm512_castpd_ps(_mm512_insertf64x4(
@@ -492,9 +492,9 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
                 _mm256_castps_pd(_mm256_set1_ps(x86_load_half(b1))), 1)); /* AVX512F only */
         }
         if (n_blocks & 1) {
-            const uint8_t *b0 = xb + (size_t)(n_blocks - 1) * X86_Q8_0_BYTES;
+            const uint8_t *b0 = xb + (size_t)(n_blocks - 1) * Q8_0_BYTES;
             tail_dx[t] = x86_load_half(b0);
-            tail_start[t] = -offset * block_sum_q8(b0 + X86_Q8_0_QS);
+            tail_start[t] = -offset * block_sum_q8(b0 + Q8_0_QS);
         }
     }
     for (int64_t r = r0; r < r1; r++) {
@@ -517,10 +517,10 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
             float sum = _mm512_reduce_add_ps(acc[t]);
             if (n_blocks & 1) {
                 const uint8_t *b0 = row + (size_t)(n_blocks - 1) * block_bytes;
-                const uint8_t *xq = x + (size_t)t * x_row_bytes + (size_t)(n_blocks - 1) * X86_Q8_0_BYTES;
+                const uint8_t *xq = x + (size_t)t * x_row_bytes + (size_t)(n_blocks - 1) * Q8_0_BYTES;
                 const __m256i dot = _mm256_dpbusd_epi32(_mm256_setr_epi32(tail_start[t], 0, 0, 0, 0, 0, 0, 0),
                                                         gemv_levels1(type, b0),
-                                                        _mm256_loadu_si256((const __m256i *)(xq + X86_Q8_0_QS)));
+                                                        _mm256_loadu_si256((const __m256i *)(xq + Q8_0_QS)));
                 __m128i s = _mm_add_epi32(_mm256_castsi256_si128(dot), _mm256_extracti128_si256(dot, 1));
                 s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
                 s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
@@ -546,9 +546,9 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
         default: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 8, y, ldy); \
         }                                                                                        \
     }
-DEFINE_GEMV(q4_0, TL_TYPE_Q4_0, 8, X86_Q4_0_BYTES)
-DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, X86_Q5_0_BYTES)
-DEFINE_GEMV(q8_0, TL_TYPE_Q8_0, 128, X86_Q8_0_BYTES)
+DEFINE_GEMV(q4_0, TL_TYPE_Q4_0, 8, Q4_0_BYTES)
+DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, Q5_0_BYTES)
+DEFINE_GEMV(q8_0, TL_TYPE_Q8_0, 128, Q8_0_BYTES)
 
 static const quant_kind kind_q4_0 = {unpack_q4_0, 8, 0, tl_vec_dot_q4_0_q8_0, gemv_q4_0, TL_TYPE_Q4_0};
 static const quant_kind kind_q4_1 = {unpack_q4_1, 0, 1, tl_vec_dot_q4_1_q8_1, NULL, TL_TYPE_Q4_1};

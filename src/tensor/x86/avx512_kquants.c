@@ -20,6 +20,7 @@
 #include "tensor/quant_ref.h"
 #include "tensor/x86/avx512_shared.h"
 #include "tensor/x86/x86_blocks.h"
+#include "tensor/x86/x86_kquants.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define KQ_UNROLL _Pragma("GCC unroll 16")
@@ -34,23 +35,6 @@ enum { GEMV_MAX_TOKENS = 4 };
  * unpacking needs more tokens to pay off; q6_k's, with 12 transposes per
  * super-block, more so). Measured on Zen 5 at 576x1536 and 8192x2048. */
 enum { GEMV_LIMIT_Q4_K = 3, GEMV_LIMIT_Q6_K = 8 };
-
-X86_INLINE float load_f32(const uint8_t *p) {
-    float v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* The 8 six-bit scales (bytes 0..7) and 8 mins (bytes 8..15) of a q4_k
- * block (see avx2_kquants.c for the packing). */
-X86_INLINE __m128i unpack_q4_k_scales(const uint8_t *packed) {
-    const uint32_t w0 = x86_load_u32(packed), w1 = x86_load_u32(packed + 4),
-                   w2 = x86_load_u32(packed + 8);
-    const uint32_t scales_lo = w0 & 0x3f3f3f3fu, mins_lo = w1 & 0x3f3f3f3fu;
-    const uint32_t scales_hi = (w2 & 0x0f0f0f0fu) | (((w0 >> 6) & 0x03030303u) << 4);
-    const uint32_t mins_hi = ((w2 >> 4) & 0x0f0f0f0fu) | (((w1 >> 6) & 0x03030303u) << 4);
-    return _mm_setr_epi32((int)scales_lo, (int)scales_hi, (int)mins_lo, (int)mins_hi);
-}
 
 /* vpackssdw(a, b) puts, in each 128-bit lane L, lanes 4L..4L+3 of a then of
  * b. When a and b each hold two sub-blocks (lanes 0-7: first, 8-15: second)
@@ -80,7 +64,7 @@ X86_INLINE __m512i pack_scale_index_16(int first_a, int first_b) {
 X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0,
                           int64_t r1, const uint8_t *x, size_t x_row_bytes, const int NT, float *y,
                           int64_t ldy) {
-    const int64_t n_sb = n_cols / X86_QK_K;
+    const int64_t n_sb = n_cols / QK_K;
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
     const __m512i index_a = pack_scale_index_32(0, 2), index_b = pack_scale_index_32(4, 6);
     for (int64_t r = r0; r < r1; r++) {
@@ -91,8 +75,8 @@ X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
             acc[t] = _mm512_setzero_ps();
             acc_min[t] = _mm256_setzero_ps();
         }
-        for (int64_t sb = 0; sb < n_sb; sb++, xb += X86_Q4_K_BYTES) {
-            const __m128i sm = unpack_q4_k_scales(xb + X86_Q4_K_SCALES);
+        for (int64_t sb = 0; sb < n_sb; sb++, xb += Q4_K_BYTES) {
+            const __m128i sm = x86_q4_k_scales_mins(xb + Q4_K_SCALES);
             const __m512i sm16 = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm));
             const __m512i scale_a = _mm512_permutexvar_epi16(index_a, sm16);
             const __m512i scale_b = _mm512_permutexvar_epi16(index_b, sm16);
@@ -101,21 +85,21 @@ X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
             __m512i levels[4];
             KQ_UNROLL for (int c = 0; c < 4; c++) {
                 const __m512i v = _mm512_broadcast_i64x4(
-                    _mm256_loadu_si256((const __m256i *)(xb + X86_Q4_K_QS + 32 * c)));
+                    _mm256_loadu_si256((const __m256i *)(xb + Q4_K_QS + 32 * c)));
                 levels[c] = _mm512_and_si512(_mm512_mask_srli_epi64(v, 0xF0, v, 4), low_mask);
             }
-            const float d = x86_load_half(xb + X86_Q4_K_D), dmin = x86_load_half(xb + X86_Q4_K_DMIN);
+            const float d = x86_load_half(xb + Q4_K_D), dmin = x86_load_half(xb + Q4_K_DMIN);
             for (int t = 0; t < NT; t++) {
-                const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * X86_Q8_K_BYTES;
+                const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * Q8_K_BYTES;
                 __m512i dots[4];
                 KQ_UNROLL for (int c = 0; c < 4; c++) dots[c] = _mm512_dpbusd_epi32(
                     _mm512_setzero_si512(), levels[c],
-                    _mm512_loadu_si512((const void *)(yb + X86_Q8_K_QS + 64 * c)));
+                    _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
                 __m512i sumi = _mm512_madd_epi16(_mm512_packs_epi32(dots[0], dots[1]), scale_a);
                 sumi = _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(dots[2], dots[3]), scale_b);
                 const __m256i min_sum = _mm256_madd_epi16(
-                    _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_K_BSUMS)), mins16);
-                const float dy = load_f32(yb + X86_Q8_K_D);
+                    _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), mins16);
+                const float dy = x86_load_f32(yb + Q8_K_D);
                 acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(d * dy), acc[t]);
                 acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin * dy),
                                              acc_min[t]);
@@ -130,24 +114,24 @@ X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
 X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0,
                           int64_t r1, const uint8_t *x, size_t x_row_bytes, const int NT, float *y,
                           int64_t ldy) {
-    const int64_t n_sb = n_cols / X86_QK_K;
+    const int64_t n_sb = n_cols / QK_K;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m2_4 = _mm512_set1_epi8(0x30);
     const __m512i index_lo = pack_scale_index_16(0, 4), index_hi = pack_scale_index_16(8, 12);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *xb = w + (size_t)r * w_row_bytes;
         __m512 acc[GEMV_MAX_TOKENS];
         for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
-        for (int64_t sb = 0; sb < n_sb; sb++, xb += X86_Q6_K_BYTES) {
-            const __m128i scales8 = _mm_loadu_si128((const __m128i *)(xb + X86_Q6_K_SCALES));
+        for (int64_t sb = 0; sb < n_sb; sb++, xb += Q6_K_BYTES) {
+            const __m128i scales8 = _mm_loadu_si128((const __m128i *)(xb + Q6_K_SCALES));
             const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
             const __m512i scale_lo = _mm512_permutexvar_epi16(index_lo, _mm512_castsi256_si512(scales16));
             const __m512i scale_hi = _mm512_permutexvar_epi16(index_hi, _mm512_castsi256_si512(scales16));
             /* per half h: [quarter 0 | quarter 1] and [quarter 2 | quarter 3] */
             __m512i levels[4];
             KQ_UNROLL for (int h = 0; h < 2; h++) {
-                const __m512i ql = _mm512_loadu_si512((const void *)(xb + X86_Q6_K_QL + 64 * h));
+                const __m512i ql = _mm512_loadu_si512((const void *)(xb + Q6_K_QL + 64 * h));
                 const __m512i qh = _mm512_broadcast_i64x4(
-                    _mm256_loadu_si256((const __m256i *)(xb + X86_Q6_K_QH + 32 * h)));
+                    _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h)));
                 /* bits 0-1 (lower half) and 2-3 (upper half) of qh to bits 4-5 */
                 const __m512i high01 = _mm512_and_si512(
                     _mm512_mask_slli_epi64(_mm512_slli_epi64(qh, 2), 0x0F, qh, 4), m2_4);
@@ -156,20 +140,20 @@ X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
                 levels[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), high01);
                 levels[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi64(ql, 4), m4), high23);
             }
-            const float d = x86_load_half(xb + X86_Q6_K_D);
+            const float d = x86_load_half(xb + Q6_K_D);
             for (int t = 0; t < NT; t++) {
-                const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * X86_Q8_K_BYTES;
+                const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * Q8_K_BYTES;
                 __m512i dots[4];
                 KQ_UNROLL for (int c = 0; c < 4; c++) dots[c] = _mm512_dpbusd_epi32(
                     _mm512_setzero_si512(), levels[c],
-                    _mm512_loadu_si512((const void *)(yb + X86_Q8_K_QS + 64 * c)));
+                    _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
                 __m512i sumi = _mm512_madd_epi16(_mm512_packs_epi32(dots[0], dots[1]), scale_lo);
                 sumi = _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(dots[2], dots[3]), scale_hi);
                 /* levels are stored + 32: remove 32 * sum_j scale_j * bsum_j */
                 const __m256i offset = _mm256_madd_epi16(
-                    _mm256_loadu_si256((const __m256i *)(yb + X86_Q8_K_BSUMS)), scales16);
+                    _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), scales16);
                 sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 5)));
-                const float dy = load_f32(yb + X86_Q8_K_D);
+                const float dy = x86_load_f32(yb + Q8_K_D);
                 acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(d * dy), acc[t]);
             }
         }
@@ -197,7 +181,7 @@ enum {
     PANEL_ROWS = 32,
     PANEL_SB = 2,            /* 16 KiB of levels: stays in L1 */
     TOKEN_TILE = 4,
-    GROUPS = X86_QK_K / 4,   /* groups of 4 elements per super-block */
+    GROUPS = QK_K / 4,   /* groups of 4 elements per super-block */
     TOKEN_CHUNK_BYTES = 384 * 1024, /* activations kept in L2 while panels reuse them */
 };
 
@@ -235,7 +219,8 @@ X86_INLINE __m512i byte_of(__m512i v, int k) {
 }
 
 /* d, dmin (at `d_at`) and the packed six-bit scales and mins (at
- * `scales_at`) of 16 rows' q4_k / q5_k super-blocks into the panel. */
+ * `scales_at`) of 16 rows' q4_k / q5_k super-blocks into the panel: the
+ * word arithmetic of tl_q4_k_scale_words (block_fields.h), one row per lane. */
 static void unpack_q4_k_scales_mins(const krows *g, size_t d_at, size_t scales_at, kpanel *p, int ps, int v) {
     const __m512i dd = gather_dword(g, d_at);
     _mm512_store_ps(p->d[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dd)));
@@ -263,12 +248,12 @@ static void unpack_q4_k_scales_mins(const krows *g, size_t d_at, size_t scales_a
 
 /* q4_k super-block sb of 16 rows into the panel (rows 16v..16v+15). */
 static void unpack_q4_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
-    const size_t base = (size_t)sb * X86_Q4_K_BYTES;
+    const size_t base = (size_t)sb * Q4_K_BYTES;
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
     for (int c = 0; c < 4; c++) {
         for (int half = 0; half < 2; half++) {
             __m512i dw[4];
-            avx512_transpose_rows(g->row, base + X86_Q4_K_QS + 32 * c + 16 * half, dw);
+            avx512_transpose_rows(g->row, base + Q4_K_QS + 32 * c + 16 * half, dw);
             for (int k = 0; k < 4; k++) {
                 const int group = 4 * half + k;
                 _mm512_store_si512((void *)p->q[ps][16 * c + group][16 * v], _mm512_and_si512(dw[k], low_mask));
@@ -277,19 +262,19 @@ static void unpack_q4_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
             }
         }
     }
-    unpack_q4_k_scales_mins(g, base + X86_Q4_K_D, base + X86_Q4_K_SCALES, p, ps, v);
+    unpack_q4_k_scales_mins(g, base + Q4_K_D, base + Q4_K_SCALES, p, ps, v);
 }
 
 /* q6_k super-block sb of 16 rows into the panel. Element 128h + 32p + l:
  * low nibble (p < 2) or high nibble of ql[64h + 32(p%2) + l], bits 2p of
  * qh[32h + l]; panel group 32h + 8p + l/4. */
 static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
-    const size_t base = (size_t)sb * X86_Q6_K_BYTES;
+    const size_t base = (size_t)sb * Q6_K_BYTES;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m2_4 = _mm512_set1_epi8(0x30);
     for (int h = 0; h < 2; h++) {
         __m512i ql[16], qh[8];
-        for (int m = 0; m < 4; m++) avx512_transpose_rows(g->row, base + X86_Q6_K_QL + 64 * h + 16 * m, ql + 4 * m);
-        for (int m = 0; m < 2; m++) avx512_transpose_rows(g->row, base + X86_Q6_K_QH + 32 * h + 16 * m, qh + 4 * m);
+        for (int m = 0; m < 4; m++) avx512_transpose_rows(g->row, base + Q6_K_QL + 64 * h + 16 * m, ql + 4 * m);
+        for (int m = 0; m < 2; m++) avx512_transpose_rows(g->row, base + Q6_K_QH + 32 * h + 16 * m, qh + 4 * m);
         for (int gi = 0; gi < 8; gi++) {
             const __m512i hb = qh[gi];
             const __m512i high[4] = {
@@ -304,10 +289,10 @@ static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
         }
     }
     /* d: the high half of the dword at D - 2 (stays inside the block) */
-    const __m512i dd = gather_dword(g, base + X86_Q6_K_D - 2);
+    const __m512i dd = gather_dword(g, base + Q6_K_D - 2);
     _mm512_store_ps(p->d[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dd, 16))));
     for (int k = 0; k < 4; k++) {
-        const __m512i w = gather_dword(g, base + X86_Q6_K_SCALES + 4 * (size_t)k);
+        const __m512i w = gather_dword(g, base + Q6_K_SCALES + 4 * (size_t)k);
         for (int b = 0; b < 4; b++) /* sign-extend byte b */
             _mm512_store_si512((void *)(p->scale[ps][4 * k + b] + 16 * v),
                                _mm512_srai_epi32(_mm512_slli_epi32(w, 24 - 8 * b), 24));
@@ -327,14 +312,14 @@ static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
  * bit 2c (low nibbles) or 2c+1 (high nibbles) of qh[l], l = 0..31. Scales
  * and mins are packed as q4_k's. */
 static void unpack_q5_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
-    const size_t base = (size_t)sb * X86_Q5_K_BYTES;
+    const size_t base = (size_t)sb * Q5_K_BYTES;
     const __m512i low_mask = _mm512_set1_epi8(0x0f), bit = _mm512_set1_epi8(0x01);
     __m512i qh[8];
-    for (int half = 0; half < 2; half++) avx512_transpose_rows(g->row, base + X86_Q5_K_QH + 16 * half, qh + 4 * half);
+    for (int half = 0; half < 2; half++) avx512_transpose_rows(g->row, base + Q5_K_QH + 16 * half, qh + 4 * half);
     for (int c = 0; c < 4; c++) {
         for (int half = 0; half < 2; half++) {
             __m512i dw[4];
-            avx512_transpose_rows(g->row, base + X86_Q5_K_QS + 32 * c + 16 * half, dw);
+            avx512_transpose_rows(g->row, base + Q5_K_QS + 32 * c + 16 * half, dw);
             for (int k = 0; k < 4; k++) {
                 const int group = 4 * half + k;
                 const __m512i h = qh[4 * half + k];
@@ -347,7 +332,7 @@ static void unpack_q5_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
             }
         }
     }
-    unpack_q4_k_scales_mins(g, base + X86_Q5_K_D, base + X86_Q5_K_SCALES, p, ps, v);
+    unpack_q4_k_scales_mins(g, base + Q5_K_D, base + Q5_K_SCALES, p, ps, v);
 }
 
 typedef struct ktile {
@@ -369,7 +354,7 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
     const int n_sub = Q6 ? 16 : 8, group_per_sub = Q6 ? 4 : 8;
     for (int ps = 0; ps < a->n_sb; ps++) {
         const uint8_t *xq[TOKEN_TILE];
-        KQ_UNROLL for (int t = 0; t < NT; t++) xq[t] = a->x[t] + (size_t)ps * X86_Q8_K_BYTES;
+        KQ_UNROLL for (int t = 0; t < NT; t++) xq[t] = a->x[t] + (size_t)ps * Q8_K_BYTES;
         __m512i sumi[TOKEN_TILE][2];
         KQ_UNROLL for (int t = 0; t < NT; t++) KQ_UNROLL for (int v = 0; v < NV; v++) sumi[t][v] =
             _mm512_setzero_si512();
@@ -383,7 +368,7 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
                 KQ_UNROLL for (int v = 0; v < NV; v++) w[v] =
                     _mm512_load_si512((const void *)a->panel->q[ps][group][16 * v]);
                 KQ_UNROLL for (int t = 0; t < NT; t++) {
-                    const __m512i xb = _mm512_set1_epi32(x86_load_i32(xq[t] + X86_Q8_K_QS + 4 * group));
+                    const __m512i xb = _mm512_set1_epi32(x86_load_i32(xq[t] + Q8_K_QS + 4 * group));
                     KQ_UNROLL for (int v = 0; v < NV; v++) dot[t][v] = _mm512_dpbusd_epi32(dot[t][v], w[v], xb);
                 }
             }
@@ -394,14 +379,14 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
             }
         }
         KQ_UNROLL for (int t = 0; t < NT; t++) {
-            const float dy = load_f32(xq[t] + X86_Q8_K_D);
+            const float dy = x86_load_f32(xq[t] + Q8_K_D);
             const __m512 vdy = _mm512_set1_ps(dy);
             KQ_UNROLL for (int v = 0; v < NV; v++) {
                 /* bsum-weighted term: q4_k mins, q6_k's offset */
                 __m512i bs = _mm512_setzero_si512();
                 KQ_UNROLL for (int k = 0; k < 8; k++) bs = _mm512_dpwssd_epi32(
                     bs, _mm512_load_si512((const void *)(a->panel->pair[ps][k] + 16 * v)),
-                    _mm512_set1_epi32(x86_load_i32(xq[t] + X86_Q8_K_BSUMS + 4 * k)));
+                    _mm512_set1_epi32(x86_load_i32(xq[t] + Q8_K_BSUMS + 4 * k)));
                 const __m512 d = _mm512_mul_ps(_mm512_load_ps(a->panel->d[ps] + 16 * v), vdy);
                 if (Q6) {
                     const __m512i total = _mm512_sub_epi32(sumi[t][v], _mm512_slli_epi32(bs, 5));
@@ -437,7 +422,7 @@ typedef void (*kunpack_fn)(const krows *g, int64_t sb, kpanel *p, int ps, int v)
 static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
                         int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                         int64_t ldy) {
-    const int64_t n_sb = n_cols / X86_QK_K;
+    const int64_t n_sb = n_cols / QK_K;
     const size_t token_chunk_max = TOKEN_CHUNK_BYTES / x_row_bytes > 16 ? TOKEN_CHUNK_BYTES / x_row_bytes : 16;
     kpanel panel;
     ktile a;
@@ -464,7 +449,7 @@ static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w
                     const int nt = (int)(chunk - tt < TOKEN_TILE ? chunk - tt : TOKEN_TILE);
                     for (int t = 0; t < nt; t++) {
                         const int64_t token = t0 + tt + t;
-                        a.x[t] = (const uint8_t *)x + (size_t)token * x_row_bytes + (size_t)kb * X86_Q8_K_BYTES;
+                        a.x[t] = (const uint8_t *)x + (size_t)token * x_row_bytes + (size_t)kb * Q8_K_BYTES;
                         a.y[t] = y + token * ldy + rp;
                     }
                     ktile_table[nt - 1][q6][n_vectors - 1](&a);

@@ -1,11 +1,12 @@
 /*
- * x86_blocks.h — block layouts and small load helpers shared by the x86
- * kernel files (avx2.c, avx512.c). Included only by files compiled with at
- * least -mavx2 -mfma -mf16c; everything here is static inline.
+ * x86_blocks.h — the x86 kernel files' loads and stores of block fields and
+ * other small helpers they share (avx2*.c, avx512*.c). Included only by
+ * files compiled with at least -mavx2 -mfma -mf16c; everything here is
+ * static inline.
  *
- * Blocks are ggml's (see quant_ref.h) and may sit at any address in a mapped
- * GGUF file, so every multi-byte field is read with memcpy (which compiles to
- * a plain unaligned load).
+ * Block layouts and field offsets are blocks.h's. Blocks may sit at any
+ * address in a mapped GGUF file, so every multi-byte field is read with
+ * memcpy (which compiles to a plain unaligned load).
  */
 #ifndef TL_X86_BLOCKS_H
 #define TL_X86_BLOCKS_H
@@ -14,29 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Elements per block and the byte offsets of each block field. */
-enum {
-    X86_QK = 32,
-    X86_Q4_0_BYTES = 18, X86_Q4_0_QS = 2,
-    X86_Q4_1_BYTES = 20, X86_Q4_1_M = 2, X86_Q4_1_QS = 4,
-    X86_Q5_0_BYTES = 22, X86_Q5_0_QH = 2, X86_Q5_0_QS = 6,
-    X86_Q5_1_BYTES = 24, X86_Q5_1_M = 2, X86_Q5_1_QH = 4, X86_Q5_1_QS = 8,
-    X86_Q8_0_BYTES = 34, X86_Q8_0_QS = 2,
-    X86_Q8_1_BYTES = 36, X86_Q8_1_S = 2, X86_Q8_1_QS = 4,
-};
-
-/* The 256-element K-quant super-blocks (layouts in quant_k.c): sizes and
- * field offsets. */
-enum {
-    X86_QK_K = 256,
-    X86_Q2_K_SCALES = 0, X86_Q2_K_QS = 16, X86_Q2_K_D = 80, X86_Q2_K_DMIN = 82, X86_Q2_K_BYTES = 84,
-    X86_Q3_K_HMASK = 0, X86_Q3_K_QS = 32, X86_Q3_K_SCALES = 96, X86_Q3_K_D = 108, X86_Q3_K_BYTES = 110,
-    X86_Q4_K_D = 0, X86_Q4_K_DMIN = 2, X86_Q4_K_SCALES = 4, X86_Q4_K_QS = 16, X86_Q4_K_BYTES = 144,
-    X86_Q5_K_D = 0, X86_Q5_K_DMIN = 2, X86_Q5_K_SCALES = 4, X86_Q5_K_QH = 16, X86_Q5_K_QS = 48,
-    X86_Q5_K_BYTES = 176,
-    X86_Q6_K_QL = 0, X86_Q6_K_QH = 128, X86_Q6_K_SCALES = 192, X86_Q6_K_D = 208, X86_Q6_K_BYTES = 210,
-    X86_Q8_K_D = 0, X86_Q8_K_QS = 4, X86_Q8_K_BSUMS = 260, X86_Q8_K_BYTES = 292,
-};
+#include "tensor/blocks.h"
 
 /* The K-quant kernels live in their own files (avx2_kquants.c,
  * avx512_kquants.c); the level fill functions call these. */
@@ -66,6 +45,12 @@ X86_INLINE uint32_t x86_load_u32(const uint8_t *p) {
 
 X86_INLINE int32_t x86_load_i32(const uint8_t *p) {
     int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+X86_INLINE float x86_load_f32(const uint8_t *p) {
+    float v;
     memcpy(&v, p, sizeof v);
     return v;
 }
