@@ -2,8 +2,9 @@
 # Builds tinyllm and runs the test suite in stages; exits non-zero if any stage
 # fails (the other stages still run, so one CI run shows every failure).
 #   layers    no include crosses a layer upwards (scripts/check-layers.sh, cmake/layers.txt);
-#             every build's ctest also checks that libtinyllm.so exports exactly
-#             tinyllm.h's functions (layers/exports, scripts/check-exports.sh)
+#             every build's ctest also checks the calls between layers (layers/calls)
+#             and that libtinyllm.so exports exactly tinyllm.h's functions
+#             (layers/exports, scripts/check-exports.sh)
 #   release   release build (build/), every test
 #   valgrind  the release binary under valgrind's memcheck (TL_VALGRIND=1) in the
 #             CLI tests of run, chat and serve: invalid accesses and leaks fail
