@@ -80,14 +80,16 @@ END { exit bad }
 echo "check-layers: $(echo "$files" | wc -l) files, no include crosses a layer upwards"
 [ -n "$build" ] || exit 0
 
-# The calls: nm -A of every folder's objects (CMake puts src/X/f.c's object in
-# BUILD_DIR/CMakeFiles/TARGET.dir/src/X/f.c.o), each line tagged with its folder.
+# The calls: nm -A of every folder's objects (CMake lists them in
+# BUILD_DIR/layers/FOLDER/objects.txt), each line tagged with its folder.
 listing=$(awk '/^[0-9]/ { print $1, $2 }' "$table" | while read -r rank dir; do
-  find "$build/CMakeFiles" -path "*.dir/$dir/*" -name '*.o' | sort | while read -r obj; do
-    "${NM:-nm}" -A "$obj" | sed "s|^|$rank $dir |"
-  done
+  list=$build/layers/$dir/objects.txt
+  [ -f "$list" ] || continue
+  while read -r obj; do
+    [ -n "$obj" ] && "${NM:-nm}" -A "$obj" | sed "s|^|$rank $dir |"
+  done <"$list"
 done)
-[ -n "$listing" ] || { echo "check-layers: no object files under $build/CMakeFiles (build first)" >&2; exit 1; }
+[ -n "$listing" ] || { echo "check-layers: no object files listed in $build/layers (configure and build first)" >&2; exit 1; }
 echo "$listing" | awk '
 # fields: rank folder object:address type symbol (defined) | rank folder object: U symbol
 NF == 5 && $4 ~ /^[TDBRVW]$/ { owner[$5] = $2; owner_rank[$5] = $1 }
@@ -97,7 +99,7 @@ END {
     s = usym[i]
     if (!(s in owner) || owner[s] == udir[i] || owner_rank[s] < urank[i]) continue
     src = uobj[i]
-    sub(/:$/, "", src); sub(/^.*\.dir\//, "", src); sub(/\.o$/, "", src)
+    sub(/:$/, "", src); sub(/^.*\.dir\//, "", src); sub(/\.o$/, "", src)  # CMake: TARGET.dir/src/X/f.c.o
     printf "%s calls %s of %s (layer %s is %s %s)\n", src, s, owner[s], owner[s],
            owner_rank[s] == urank[i] ? "beside" : "above", udir[i]
     bad = 1
