@@ -32,6 +32,15 @@ extern "C" {
 
 #define TL_VERSION "0.1.0"
 
+/* TL_API marks every function of the library's API. The library is compiled
+ * with hidden visibility, so libtinyllm.so exports these and nothing else
+ * (scripts/check-exports.sh). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TL_API __attribute__((visibility("default")))
+#else
+#define TL_API
+#endif
+
 typedef int32_t tl_token;
 
 typedef enum tl_status {
@@ -50,7 +59,7 @@ typedef struct tl_error {
 } tl_error;
 
 /* A human-readable name for a status ("format error", ...). */
-const char *tl_status_name(tl_status status);
+TL_API const char *tl_status_name(tl_status status);
 
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
@@ -62,11 +71,11 @@ typedef struct tl_model_params {
     bool vocab_only; /* load metadata and vocabulary only: no tensors needed */
 } tl_model_params;
 
-tl_model_params tl_model_default_params(void);
+TL_API tl_model_params tl_model_default_params(void);
 
-tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out,
+TL_API tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out,
                         tl_error *err);
-void tl_model_free(tl_model *model);
+TL_API void tl_model_free(tl_model *model);
 
 /* What `tinyllm info` prints. Strings belong to the model. */
 typedef struct tl_model_info {
@@ -97,28 +106,28 @@ typedef struct tl_model_info {
     int32_t pooling;   /* the model's tl_pooling (<arch>.pooling_type) */
 } tl_model_info;
 
-void tl_model_get_info(const tl_model *model, tl_model_info *info);
+TL_API void tl_model_get_info(const tl_model *model, tl_model_info *info);
 /* The name of a GGUF tensor type id ("f32", "q8_0", ...), or NULL if unknown. */
-const char *tl_type_name(uint32_t type_id);
+TL_API const char *tl_type_name(uint32_t type_id);
 /* The type id of a type name ("q4_0", any case), or -1. */
-int32_t tl_type_from_name(const char *name);
+TL_API int32_t tl_type_from_name(const char *name);
 
 /* Read a metadata value as a string (numbers are formatted). Returns false if
  * the key is absent or is an array. */
-bool tl_model_meta_string(const tl_model *model, const char *key, char *buf, size_t buf_size);
+TL_API bool tl_model_meta_string(const tl_model *model, const char *key, char *buf, size_t buf_size);
 
 /* ------------------------------------------------------------------------ */
 /* Vocabulary                                                               */
 /* ------------------------------------------------------------------------ */
 
-int32_t tl_vocab_size(const tl_model *model);
-tl_token tl_token_bos(const tl_model *model); /* -1 when the vocab has none */
-tl_token tl_token_eos(const tl_model *model);
+TL_API int32_t tl_vocab_size(const tl_model *model);
+TL_API tl_token tl_token_bos(const tl_model *model); /* -1 when the vocab has none */
+TL_API tl_token tl_token_eos(const tl_model *model);
 /* True for end-of-generation tokens: EOS plus EOT/EOM and the like. */
-bool tl_token_is_eog(const tl_model *model, tl_token token);
+TL_API bool tl_token_is_eog(const tl_model *model, tl_token token);
 /* The vocabulary's own add_bos_token / add_eos_token preferences. */
-bool tl_vocab_adds_bos(const tl_model *model);
-bool tl_vocab_adds_eos(const tl_model *model);
+TL_API bool tl_vocab_adds_bos(const tl_model *model);
+TL_API bool tl_vocab_adds_eos(const tl_model *model);
 
 /*
  * Tokenize `text_len` bytes of UTF-8 `text` into at most `max_tokens` ids.
@@ -129,7 +138,7 @@ bool tl_vocab_adds_eos(const tl_model *model);
  * also be returned with *err set for invalid input (not valid UTF-8 is fine:
  * bytes are tokenized as bytes).
  */
-int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_len, bool add_special,
+TL_API int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_len, bool add_special,
                     bool parse_special, tl_token *tokens, int32_t max_tokens);
 
 /*
@@ -146,7 +155,7 @@ int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_len, bo
  * normalization drops, Unigram text without special tokens).
  * TL_ERR_NOMEM when out of memory.
  */
-tl_status tl_tokenize_prompt(const tl_model *model, const char *text, size_t text_len,
+TL_API tl_status tl_tokenize_prompt(const tl_model *model, const char *text, size_t text_len,
                              bool add_special, bool parse_special, tl_token *tokens,
                              int32_t max_tokens, int32_t *n_tokens, tl_error *err);
 
@@ -155,14 +164,14 @@ tl_status tl_tokenize_prompt(const tl_model *model, const char *text, size_t tex
  * byte, BPE byte mapping undone). Control tokens produce their text only when
  * `special` is true. Returns the number of bytes, or minus the size needed.
  */
-int32_t tl_token_to_piece(const tl_model *model, tl_token token, bool special, char *buf,
+TL_API int32_t tl_token_to_piece(const tl_model *model, tl_token token, bool special, char *buf,
                           int32_t buf_size);
 
 /*
  * Detokenize a whole sequence (applies the SentencePiece leading-space rule
  * when remove_leading_space is set). Returns bytes written or minus needed.
  */
-int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_tokens,
+TL_API int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_tokens,
                       bool special, bool remove_leading_space, char *buf, int32_t buf_size);
 
 /* ------------------------------------------------------------------------ */
@@ -181,16 +190,16 @@ typedef struct tl_context_params {
                            n_ctx positions of KV cache; 0 = 1. Decoder-only models. */
 } tl_context_params;
 
-tl_context_params tl_context_default_params(void);
+TL_API tl_context_params tl_context_default_params(void);
 
-tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
+TL_API tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
                          tl_context **out, tl_error *err);
-void tl_context_free(tl_context *ctx);
-uint32_t tl_context_size(const tl_context *ctx);
+TL_API void tl_context_free(tl_context *ctx);
+TL_API uint32_t tl_context_size(const tl_context *ctx);
 /* Number of positions currently held in the KV cache. */
-uint32_t tl_context_used(const tl_context *ctx);
+TL_API uint32_t tl_context_used(const tl_context *ctx);
 /* Forget every cached position from `pos` on (0 clears the cache). */
-void tl_context_truncate(tl_context *ctx, uint32_t pos);
+TL_API void tl_context_truncate(tl_context *ctx, uint32_t pos);
 
 /*
  * Evaluate `n_tokens` tokens at positions `start_pos`, `start_pos+1`, ...
@@ -198,12 +207,12 @@ void tl_context_truncate(tl_context *ctx, uint32_t pos);
  * Logits are kept for the last token, or for every token when all_logits.
  * Fails with TL_ERR_CONTEXT_FULL if they do not fit in the context.
  */
-tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
+TL_API tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
                     uint32_t start_pos, bool all_logits, tl_error *err);
 /* Logits of the i-th token of the last tl_decode (-1 = the last token);
  * n_vocab floats, valid until the next tl_decode. NULL if not kept. After
  * tl_decode_batch, i counts the tokens whose logits were asked for. */
-const float *tl_get_logits(const tl_context *ctx, int32_t i);
+TL_API const float *tl_get_logits(const tl_context *ctx, int32_t i);
 
 /*
  * Several sequences at once (a context made with n_seq > 1): token i belongs
@@ -214,15 +223,15 @@ const float *tl_get_logits(const tl_context *ctx, int32_t i);
  * kept for the tokens with want_logits[i] set (NULL: none), in batch order.
  * tl_decode, tl_context_used and tl_context_truncate act on sequence 0.
  */
-tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq,
+TL_API tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq,
                           const bool *want_logits, int32_t n_tokens, tl_error *err);
-uint32_t tl_context_n_seq(const tl_context *ctx);
+TL_API uint32_t tl_context_n_seq(const tl_context *ctx);
 /* Positions cached for sequence `seq` (0 when seq is out of range). */
-uint32_t tl_context_seq_used(const tl_context *ctx, int32_t seq);
+TL_API uint32_t tl_context_seq_used(const tl_context *ctx, int32_t seq);
 /* Forget sequence `seq`'s positions from `pos` on (0 clears it). */
-void tl_context_seq_truncate(tl_context *ctx, int32_t seq, uint32_t pos);
+TL_API void tl_context_seq_truncate(tl_context *ctx, int32_t seq, uint32_t pos);
 /* Bytes the context holds (KV cache, scratch, logits): for memory budgets. */
-size_t tl_context_memory(const tl_context *ctx);
+TL_API size_t tl_context_memory(const tl_context *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Embeddings and encoders                                                  */
@@ -238,21 +247,21 @@ typedef enum tl_pooling {
 } tl_pooling;
 
 /* The pooling the model asks for (TL_POOLING_NONE when it says nothing). */
-tl_pooling tl_model_pooling(const tl_model *model);
+TL_API tl_pooling tl_model_pooling(const tl_model *model);
 /* The pooling embeddings get when the caller asks for none in particular:
  * the model's own, else the last token's for a decoder (as embedding servers
  * pool causal models) and the mean for an encoder; never TL_POOLING_NONE. */
-tl_pooling tl_model_embedding_pooling(const tl_model *model);
+TL_API tl_pooling tl_model_embedding_pooling(const tl_model *model);
 /* Length of an embedding vector (the model's hidden size). */
-uint32_t tl_model_embedding_size(const tl_model *model);
-bool tl_model_has_encoder(const tl_model *model);
-bool tl_model_has_decoder(const tl_model *model);
+TL_API uint32_t tl_model_embedding_size(const tl_model *model);
+TL_API bool tl_model_has_encoder(const tl_model *model);
+TL_API bool tl_model_has_decoder(const tl_model *model);
 /* First token the decoder of an encoder-decoder reads (T5: the pad token);
  * -1 for other models. */
-tl_token tl_model_decoder_start_token(const tl_model *model);
+TL_API tl_token tl_model_decoder_start_token(const tl_model *model);
 /* Name of a pooling ("mean") and the pooling of a name, or -2 if unknown. */
-const char *tl_pooling_name(tl_pooling pooling);
-int tl_pooling_from_name(const char *name);
+TL_API const char *tl_pooling_name(tl_pooling pooling);
+TL_API int tl_pooling_from_name(const char *name);
 
 /*
  * Embeddings of one input of n_tokens tokens, evaluated on its own (earlier
@@ -262,7 +271,7 @@ int tl_pooling_from_name(const char *name);
  * TL_POOLING_NONE; each vector L2-normalized when `normalize`. Fails with
  * TL_ERR_CONTEXT_FULL when the input does not fit the context.
  */
-tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling,
+TL_API tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling,
                    bool normalize, float *out, tl_error *err);
 
 /*
@@ -270,22 +279,22 @@ tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl
  * decoder's cache; then tl_decode the decoder start token and generate as
  * with any model. Fails on models without an encoder.
  */
-tl_status tl_encode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_error *err);
+TL_API tl_status tl_encode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_error *err);
 /* The last tl_encode's output: *n_tokens rows of tl_model_embedding_size()
  * floats, valid until the next tl_encode / tl_embed; NULL if none. */
-const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens);
+TL_API const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens);
 
 /* ------------------------------------------------------------------------ */
 /* Chat templates                                                           */
 /* ------------------------------------------------------------------------ */
 
 /* The model's tokenizer.chat_template (Jinja source), or NULL. */
-const char *tl_model_chat_template(const tl_model *model);
+TL_API const char *tl_model_chat_template(const tl_model *model);
 /* The Jinja source of a built-in template ("chatml", "llama2", "llama3",
  * "phi3", "gemma", "mistral", "zephyr", "deepseek"), or NULL. */
-const char *tl_chat_template_builtin(const char *name);
+TL_API const char *tl_chat_template_builtin(const char *name);
 /* The built-in names, comma-separated. */
-const char *tl_chat_template_builtin_names(void);
+TL_API const char *tl_chat_template_builtin_names(void);
 
 /*
  * Render a chat template as Hugging Face's apply_chat_template does.
@@ -295,7 +304,7 @@ const char *tl_chat_template_builtin_names(void);
  * receives the text (malloc'd, NUL-terminated; free() it). Template errors,
  * including raise_exception(), are one line naming the template line.
  */
-tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
+TL_API tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
                          size_t *out_len, tl_error *err);
 
 /*
@@ -318,7 +327,7 @@ typedef struct tl_chat_limits {
 #define TL_CHAT_DEFAULT_MAX_OUTPUT ((size_t)16 << 20)
 
 /* tl_chat_render under `limits` (NULL: the defaults, as tl_chat_render). */
-tl_status tl_chat_render_limited(const char *template_source, const char *context_json,
+TL_API tl_status tl_chat_render_limited(const char *template_source, const char *context_json,
                                  const tl_chat_limits *limits, char **out, size_t *out_len,
                                  tl_error *err);
 
@@ -329,7 +338,7 @@ tl_status tl_chat_render_limited(const char *template_source, const char *contex
  * end-of-generation token. *out (malloc'd) is "" when the template shows no
  * such text; a template that cannot render a user/assistant exchange fails
  * with its error. eos_token may be NULL (""). */
-tl_status tl_chat_turn_end(const char *template_source, const char *eos_token, char **out, tl_error *err);
+TL_API tl_status tl_chat_turn_end(const char *template_source, const char *eos_token, char **out, tl_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Sampling                                                                 */
@@ -367,21 +376,21 @@ typedef struct tl_sampler tl_sampler;
 /* llama.cpp's defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05,
  * repeat-penalty 1.0, repeat-last-n 64, seed 0xFFFFFFFF (random), typical-p
  * 1.0 (off), mirostat 0 (off), mirostat-tau 5.0, mirostat-eta 0.1. */
-tl_sampler_params tl_sampler_default_params(void);
+TL_API tl_sampler_params tl_sampler_default_params(void);
 #define TL_SEED_RANDOM 0xFFFFFFFFu
 
-tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params,
+TL_API tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params,
                          tl_sampler **out, tl_error *err);
-void tl_sampler_free(tl_sampler *s);
+TL_API void tl_sampler_free(tl_sampler *s);
 /* Pick a token from n_vocab logits (the logits are not modified). */
-tl_token tl_sampler_sample(tl_sampler *s, const float *logits);
+TL_API tl_token tl_sampler_sample(tl_sampler *s, const float *logits);
 /* Record a token in the penalty history (prompt tokens and sampled ones). */
-void tl_sampler_accept(tl_sampler *s, tl_token token);
+TL_API void tl_sampler_accept(tl_sampler *s, tl_token token);
 /* Clear the penalty history and restart the random stream from the seed
  * (a fresh random seed when it was TL_SEED_RANDOM). */
-void tl_sampler_reset(tl_sampler *s);
+TL_API void tl_sampler_reset(tl_sampler *s);
 /* The seed in use (the one drawn when TL_SEED_RANDOM was asked for). */
-uint64_t tl_sampler_seed(const tl_sampler *s);
+TL_API uint64_t tl_sampler_seed(const tl_sampler *s);
 
 /* ------------------------------------------------------------------------ */
 /* Generation                                                               */
@@ -394,15 +403,15 @@ uint64_t tl_sampler_seed(const tl_sampler *s);
  * per maximal ill-formed sequence, as WHATWG decoders do).
  */
 typedef struct tl_detokenizer tl_detokenizer;
-tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
+TL_API tl_detokenizer *tl_detokenizer_new(const tl_model *model, bool special);
 /* Appends the token's bytes; returns a pointer to the complete text so far
  * that has not been returned before, and its length in *len. Valid until the
  * next call. */
-const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len);
+TL_API const char *tl_detokenizer_push(tl_detokenizer *d, tl_token token, size_t *len);
 /* Ends the text: an incomplete character still held back comes out as one
  * U+FFFD (the text is empty otherwise). */
-const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len);
-void tl_detokenizer_free(tl_detokenizer *d);
+TL_API const char *tl_detokenizer_flush(tl_detokenizer *d, size_t *len);
+TL_API void tl_detokenizer_free(tl_detokenizer *d);
 
 /*
  * A generator produces one reply of one sequence: it samples a token from
@@ -466,7 +475,7 @@ typedef enum tl_stop_reason {
 } tl_stop_reason;
 
 /* "none", "eog", "stop", "length", "context", "cancelled" or "error". */
-const char *tl_stop_reason_name(tl_stop_reason reason);
+TL_API const char *tl_stop_reason_name(tl_stop_reason reason);
 
 typedef struct tl_generator_params {
     int32_t n_predict;        /* most tokens in the reply; < 0: no limit but the context */
@@ -477,22 +486,22 @@ typedef struct tl_generator_params {
 } tl_generator_params;
 
 /* n_predict -1, nothing else set. */
-tl_generator_params tl_generator_default_params(void);
+TL_API tl_generator_params tl_generator_default_params(void);
 
 typedef struct tl_generator tl_generator;
 
 /* A generator sampling with `sampler` (borrowed: the caller keeps it alive,
  * and primes its penalty history with the prompt if it wants that). */
-tl_status tl_generator_new(const tl_model *model, tl_sampler *sampler, const tl_generator_params *params,
+TL_API tl_status tl_generator_new(const tl_model *model, tl_sampler *sampler, const tl_generator_params *params,
                            tl_generator **out, tl_error *err);
-void tl_generator_free(tl_generator *g);
+TL_API void tl_generator_free(tl_generator *g);
 
 /*
  * Starts a reply (forgetting any earlier one): the sequence holds n_past
  * positions, the last of which produced the logits the first
  * tl_generator_next consumes, and may hold n_ctx.
  */
-void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx);
+TL_API void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx);
 
 /* What one step did; pointers are valid until the generator's next call. */
 typedef struct tl_generation_event {
@@ -517,21 +526,21 @@ typedef struct tl_generation_event {
  * string). Fails (stop = TL_STOP_ERROR) when memory runs out or the rows do
  * not match what was asked for.
  */
-tl_status tl_generator_next(tl_generator *g, const float *logits, int32_t n_rows, tl_generation_event *ev,
+TL_API tl_status tl_generator_next(tl_generator *g, const float *logits, int32_t n_rows, tl_generation_event *ev,
                             tl_error *err);
 
 /* For a single-sequence context (sequence 0): tl_generator_next on the
  * logits of ctx's last tl_decode, then the tokens to feed evaluated with
  * tl_decode (ev->stop = TL_STOP_ERROR if that fails). */
-tl_status tl_generator_step(tl_generator *g, tl_context *ctx, tl_generation_event *ev, tl_error *err);
+TL_API tl_status tl_generator_step(tl_generator *g, tl_context *ctx, tl_generation_event *ev, tl_error *err);
 
 /* Ends the reply at the next step, after the token it draws (the text so far
  * is kept and released). Only sets a flag: safe from another thread. */
-void tl_generator_cancel(tl_generator *g);
+TL_API void tl_generator_cancel(tl_generator *g);
 
 /* The reply's text released so far, *len bytes (all of it, NUL-terminated,
  * once the reply has stopped); valid until the generator's next call. */
-const char *tl_generator_text(const tl_generator *g, size_t *len);
+TL_API const char *tl_generator_text(const tl_generator *g, size_t *len);
 
 /* Receives text as it is released; returns false to stop (TL_STOP_CANCELLED). */
 typedef bool (*tl_text_fn)(void *user_data, const char *text, size_t len);
@@ -543,7 +552,7 @@ typedef bool (*tl_text_fn)(void *user_data, const char *text, size_t len);
  * NULL) says why it stopped. A decoder-only model; an encoder-decoder's
  * caller runs tl_encode and uses the generator directly.
  */
-tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prompt, int32_t n_prompt,
+TL_API tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prompt, int32_t n_prompt,
                       const tl_generator_params *params, tl_text_fn on_text, void *user_data,
                       tl_stop_reason *reason, tl_error *err);
 
@@ -552,9 +561,9 @@ tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prom
 /* ------------------------------------------------------------------------ */
 
 /* Wall-clock milliseconds from a monotonic clock. */
-double tl_time_ms(void);
+TL_API double tl_time_ms(void);
 /* Number of physical cores (at least 1). */
-int tl_physical_cores(void);
+TL_API int tl_physical_cores(void);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds tinyllm and runs the test suite in stages; exits non-zero if any stage
 # fails (the other stages still run, so one CI run shows every failure).
+#   layers    no include crosses a layer upwards (scripts/check-layers.sh, cmake/layers.txt);
+#             every build's ctest also checks the calls between layers (layers/calls)
+#             and that libtinyllm.so exports exactly tinyllm.h's functions
+#             (layers/exports, scripts/check-exports.sh)
 #   release   release build (build/), every test
 #   valgrind  the release binary under valgrind's memcheck (TL_VALGRIND=1) in the
 #             CLI tests of run, chat and serve: invalid accesses and leaks fail
@@ -17,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-stages=${TL_STAGES:-release valgrind asan tsan aarch64 fuzz}
+stages=${TL_STAGES:-layers release valgrind asan tsan aarch64 fuzz}
 deps=()
 [[ " $stages " == *" aarch64 "* ]] && deps=(--cross)
 scripts/install-deps.sh "${deps[@]}" || exit 1
@@ -30,6 +34,10 @@ export TINYLLM_SHARED=$shared
 configure() {
   local dir=$1; shift
   cmake -S . -B "$dir" -DTL_SHARED_DIR="$shared" "$@" >/dev/null
+}
+
+stage_layers() {
+  scripts/check-layers.sh .
 }
 
 build_release() {

@@ -12,6 +12,7 @@
 
 #include "tensor/blocks.h"
 #include "tensor/quant_ref.h"
+#include "tinyllm.h" /* tl_type_name, tl_type_from_name: the API (TL_API) */
 
 static const tl_type_traits type_table[TL_TYPE_COUNT] = {
     [TL_TYPE_F32] = {.name = "f32", .block_size = 1, .block_bytes = sizeof(float),
