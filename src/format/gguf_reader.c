@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "format/gguf_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 /* A bounds-checked cursor over the mapping. `where` names what is being read,
  * for error messages ("metadata key 3 ('general.name')"). */
@@ -599,8 +601,9 @@ static tl_status parse_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint
  * file long before it can cause a large allocation. */
 static void *grow_array(void *array, uint64_t *capacity, uint64_t need, size_t elem_size) {
     if (need <= *capacity) return array;
-    uint64_t new_capacity = *capacity ? *capacity * 2 : 16;
-    char *p = realloc(array, new_capacity * elem_size);
+    if (need != (size_t)need) return NULL;
+    size_t new_capacity = (size_t)*capacity;
+    char *p = tl_grow(array, &new_capacity, (size_t)need, elem_size, 16);
     if (!p) return NULL;
     memset(p + *capacity * elem_size, 0, (new_capacity - *capacity) * elem_size);
     *capacity = new_capacity;

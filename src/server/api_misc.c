@@ -12,6 +12,7 @@
 
 #include "server/api_common.h"
 #include "tokenizer/utf8.h"
+#include "util/buffer.h"
 
 /* GET /health */
 void misc_health(server *srv, const http_request *req, http_response *res) {
@@ -49,7 +50,7 @@ static void append(text_buffer *b, const char *fmt, ...) {
             b->len += (size_t)n;
             return;
         }
-        char *grown = realloc(b->text, b->cap = 2 * b->cap + (size_t)n);
+        char *grown = tl_grow(b->text, &b->cap, b->len + (size_t)n + 1, 1, 4096);
         if (!grown) {
             b->failed = true;
             return;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "server/api_common.h"
+#include "util/buffer.h"
 
 /* name, model, size, digest, details: what tags and ps share. */
 static cJSON *model_object(const model_entry *entry, uint64_t size) {
@@ -93,14 +94,12 @@ static char *parameters_text(const cJSON *defaults) {
             char *value = cJSON_PrintUnformatted(v);
             if (!value) continue;
             const size_t need = len + strlen(o->string) + strlen(value) + 4;
-            if (need > cap) {
-                char *grown = realloc(out, cap = need * 2);
-                if (!grown) {
-                    free(value);
-                    break;
-                }
-                out = grown;
+            char *grown = tl_grow(out, &cap, need, 1, 1024);
+            if (!grown) {
+                free(value);
+                break;
             }
+            out = grown;
             len += (size_t)sprintf(out + len, "%s%-30s %s", len ? "\n" : "", o->string, value);
             free(value);
         }

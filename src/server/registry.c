@@ -92,32 +92,27 @@ static bool ends_with(const char *text, const char *suffix) {
 static char *read_text_file(const char *path) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
+    tl_buf text = {0};
     for (;;) {
-        if (cap - len < 4096) {
-            char *bigger = realloc(text, cap = cap * 2 + 4096);
-            if (!bigger) {
-                free(text);
-                fclose(fp);
-                errno = ENOMEM;
-                return NULL;
-            }
-            text = bigger;
+        if (!tl_buf_reserve(&text, 4096)) {
+            tl_buf_free(&text);
+            fclose(fp);
+            errno = ENOMEM;
+            return NULL;
         }
-        const size_t got = fread(text + len, 1, cap - len - 1, fp);
-        len += got;
+        const size_t got = fread(text.data + text.len, 1, text.cap - text.len - 1, fp);
+        text.len += got;
         if (got == 0) break;
     }
     const bool failed = ferror(fp);
     fclose(fp);
     if (failed) {
-        free(text);
+        tl_buf_free(&text);
         errno = EIO;
         return NULL;
     }
-    text[len] = 0;
-    return text;
+    text.data[text.len] = 0;
+    return tl_buf_take(&text);
 }
 
 /* "DIR/NAME" (NAME alone when dir is empty). */
@@ -246,7 +241,7 @@ static void compute_digest(const char *path, uint64_t size, double modified, cha
 
 /* Adds the model at `path` (its NAME.json too); fails on a missing file or
  * a name already taken. */
-static bool add_model(registry *r, int *capacity, const char *path, tl_error *err) {
+static bool add_model(registry *r, size_t *capacity, const char *path, tl_error *err) {
     struct stat st;
     if (stat(path, &st) != 0) return tl_fail(err, TL_ERR_IO, "%s: %s", path, strerror(errno)), false;
     if (!S_ISREG(st.st_mode)) return tl_fail(err, TL_ERR_IO, "%s: not a regular file", path), false;
@@ -271,17 +266,13 @@ static bool add_model(registry *r, int *capacity, const char *path, tl_error *er
         free(name);
         return false;
     }
-    if (r->n_slots == *capacity) {
-        const int bigger_capacity = *capacity ? *capacity * 2 : 8;
-        model_slot *bigger = realloc(r->slots, (size_t)bigger_capacity * sizeof *bigger);
-        if (!bigger) {
-            free(name);
-            cJSON_Delete(defaults);
-            return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
-        }
-        r->slots = bigger;
-        *capacity = bigger_capacity;
+    model_slot *slots = tl_grow(r->slots, capacity, (size_t)r->n_slots + 1, sizeof *slots, 8);
+    if (!slots) {
+        free(name);
+        cJSON_Delete(defaults);
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     }
+    r->slots = slots;
     model_slot *s = &r->slots[r->n_slots];
     memset(s, 0, sizeof *s);
     s->entry.name = name;
@@ -307,11 +298,12 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 /* Every regular *.gguf of `dir`, in name order. */
-static bool scan_directory(registry *r, int *capacity, const char *dir, tl_error *err) {
+static bool scan_directory(registry *r, size_t *capacity, const char *dir, tl_error *err) {
     DIR *d = opendir(dir);
     if (!d) return tl_fail(err, TL_ERR_IO, "%s: %s", dir, strerror(errno)), false;
     char **paths = NULL;
-    int n_paths = 0, paths_capacity = 0;
+    int n_paths = 0;
+    size_t paths_capacity = 0;
     bool ok = true;
     struct dirent *de;
     while (ok && (de = readdir(d))) {
@@ -323,16 +315,13 @@ static bool scan_directory(registry *r, int *capacity, const char *dir, tl_error
         } else if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(path); /* a dangling link or a directory: not a model */
         } else {
-            if (n_paths == paths_capacity) {
-                paths_capacity = paths_capacity ? paths_capacity * 2 : 16;
-                char **bigger = realloc(paths, (size_t)paths_capacity * sizeof *bigger);
-                if (!bigger) {
-                    free(path);
-                    ok = false;
-                    break;
-                }
-                paths = bigger;
+            char **bigger = tl_grow(paths, &paths_capacity, n_paths + 1, sizeof *bigger, 16);
+            if (!bigger) {
+                free(path);
+                ok = false;
+                break;
             }
+            paths = bigger;
             paths[n_paths++] = path;
         }
     }
@@ -617,7 +606,7 @@ registry *registry_new(const tl_server_options *options, tl_error *err) {
     registry *r = calloc(1, sizeof *r);
     if (!r) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), NULL;
     r->options = *options;
-    int capacity = 0;
+    size_t capacity = 0;
     bool ok = !options->models_dir || scan_directory(r, &capacity, options->models_dir, err);
     for (int i = 0; ok && i < options->n_model_paths; i++) ok = add_model(r, &capacity, options->model_paths[i], err);
     if (!ok) {
