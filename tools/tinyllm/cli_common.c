@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "util/buffer.h"
+#include "util/limits.h"
 
 tl_model *cli_load_model(const char *command, const char *path, bool vocab_only) {
     if (!path) {
@@ -76,7 +77,7 @@ char *cli_read_file(const char *command, const char *what, const char *path, siz
 
 tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
                        bool add_special, bool parse_special, int32_t *n) {
-    int32_t cap = (int32_t)(len < 1u << 28 ? len : 1u << 28) + 8;
+    int32_t cap = (int32_t)(len < TL_TOKENS_FIRST_GUESS_MAX ? len : TL_TOKENS_FIRST_GUESS_MAX) + 8;
     tl_token *tokens = malloc((size_t)cap * sizeof *tokens);
     if (!tokens) {
         tl_cli_error(command, "out of memory tokenizing the prompt");
