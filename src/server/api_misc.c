@@ -331,7 +331,8 @@ void misc_props(server *srv, const http_request *req, http_response *res) {
     if (cJSON_IsNumber(num_ctx) && num_ctx->valuedouble >= 1 && num_ctx->valuedouble <= 1e7)
         n_ctx = (uint32_t)num_ctx->valuedouble;
     const model_facts *f = api_model_facts(entry);
-    if (n_ctx == 0 && f && f->context_length) n_ctx = f->context_length < TL_DEFAULT_CTX_CAP ? f->context_length : TL_DEFAULT_CTX_CAP;
+    if (n_ctx == 0 && f && f->context_length)
+        n_ctx = f->context_length < TL_DEFAULT_CTX_CAP ? f->context_length : TL_DEFAULT_CTX_CAP;
     cJSON_AddNumberToObject(settings, "n_ctx", n_ctx);
     cJSON_AddNumberToObject(root, "total_slots", srv->options.parallel);
     cJSON_AddStringToObject(root, "model_path", entry ? entry->path : "");
