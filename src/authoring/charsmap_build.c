@@ -13,11 +13,13 @@
  * from any node stays inside it.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authoring/charsmap_build.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 typedef struct trie_node {
     int32_t first_child, next_sibling;
@@ -40,9 +42,9 @@ static bool grow(builder *b, size_t need) {
     if (need <= b->capacity) {
         return true;
     }
-    size_t capacity = b->capacity ? b->capacity : 1024;
-    while (capacity < need) {
-        capacity *= 2;
+    size_t capacity;
+    if (!tl_grow_capacity(b->capacity, need, 1024, SIZE_MAX / sizeof *b->units, &capacity)) {
+        return false;
     }
     uint32_t *units = realloc(b->units, capacity * sizeof *units);
     if (units) b->units = units;

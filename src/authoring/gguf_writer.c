@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "authoring/gguf_writer.h"
 #include "tensor/types.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 /* ggml (llama.cpp) refuses tensor names of 64 bytes or more; files written
  * here should load there too. */
@@ -101,16 +103,12 @@ static writer_kv *slot_for(gguf_writer *w, const char *key) {
             return &w->kvs[i];
         }
     }
-    if (w->n_kv == w->kv_capacity) {
-        size_t cap = w->kv_capacity ? w->kv_capacity * 2 : 16;
-        writer_kv *p = realloc(w->kvs, cap * sizeof *p);
-        if (!p) {
-            defer_error(w, TL_ERR_NOMEM, "out of memory", key);
-            return NULL;
-        }
-        w->kvs = p;
-        w->kv_capacity = cap;
+    writer_kv *p = tl_grow(w->kvs, &w->kv_capacity, w->n_kv + 1, sizeof *p, 16);
+    if (!p) {
+        defer_error(w, TL_ERR_NOMEM, "out of memory", key);
+        return NULL;
     }
+    w->kvs = p;
     writer_kv *kv = &w->kvs[w->n_kv];
     memset(kv, 0, sizeof *kv);
     if (!(kv->key = strdup(key))) {
@@ -264,13 +262,9 @@ static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uin
     t.n_bytes = n_blocks * traits->block_bytes;
     if (!data && !zeros) return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' has no data", name);
 
-    if (w->n_tensors == w->tensor_capacity) {
-        size_t cap = w->tensor_capacity ? w->tensor_capacity * 2 : 16;
-        writer_tensor *p = realloc(w->tensors, cap * sizeof *p);
-        if (!p) return tl_fail(err, TL_ERR_NOMEM, "gguf writer: out of memory");
-        w->tensors = p;
-        w->tensor_capacity = cap;
-    }
+    writer_tensor *p = tl_grow(w->tensors, &w->tensor_capacity, w->n_tensors + 1, sizeof *p, 16);
+    if (!p) return tl_fail(err, TL_ERR_NOMEM, "gguf writer: out of memory");
+    w->tensors = p;
     t.name = strdup(name);
     t.data = zeros ? NULL : malloc((size_t)t.n_bytes);
     if (!t.name || (!zeros && !t.data)) {

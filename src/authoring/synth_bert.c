@@ -19,7 +19,7 @@
 static tl_status add_layer_norm(synth_writer *s, const char *prefix, int64_t n) {
     char name[160]; /* prefix (< 128) + suffix */
     snprintf(name, sizeof name, "%s.weight", prefix);
-    TRY(synth_add_norm(s, name, n));
+    TL_TRY(synth_add_norm(s, name, n));
     snprintf(name, sizeof name, "%s.bias", prefix);
     return synth_add_bias(s, name, n);
 }
@@ -29,7 +29,7 @@ static tl_status add_linear(synth_writer *s, const char *prefix, tensor_role rol
                             int64_t n_rows) {
     char name[160]; /* prefix (< 128) + suffix */
     snprintf(name, sizeof name, "%s.weight", prefix);
-    TRY(synth_add_matrix(s, name, role, layer, n_cols, n_rows, 1.0f));
+    TL_TRY(synth_add_matrix(s, name, role, layer, n_cols, n_rows, 1.0f));
     if (!s->preset->qkv_bias) return TL_OK;
     snprintf(name, sizeof name, "%s.bias", prefix);
     return synth_add_bias(s, name, n_rows);
@@ -60,26 +60,26 @@ tl_status synth_write_bert(synth_writer *s) {
     gguf_writer_set_u32(w, "tokenizer.ggml.token_type_count", n_types);
 
     char name[128];
-    TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
-    TRY(synth_add_tensor(s, "token_types.weight", TL_TYPE_F32, d, n_types, 0.0f, 0.5f));
+    TL_TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
+    TL_TRY(synth_add_tensor(s, "token_types.weight", TL_TYPE_F32, d, n_types, 0.0f, 0.5f));
     if (a->positions == TL_POS_LEARNED)
-        TRY(synth_add_tensor(s, "position_embd.weight", TL_TYPE_F32, d, p->n_ctx, 0.0f, 0.5f));
-    TRY(add_layer_norm(s, "token_embd_norm", d));
+        TL_TRY(synth_add_tensor(s, "position_embd.weight", TL_TYPE_F32, d, p->n_ctx, 0.0f, 0.5f));
+    TL_TRY(add_layer_norm(s, "token_embd_norm", d));
     for (uint32_t il = 0; il < p->n_layer; il++) {
 #define LAYER(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, il), name)
         if (p->fused_qkv) {
-            TRY(add_linear(s, LAYER("attn_qkv"), ROLE_ATTN_QKV, il, d, 3 * d));
+            TL_TRY(add_linear(s, LAYER("attn_qkv"), ROLE_ATTN_QKV, il, d, 3 * d));
         } else {
-            TRY(add_linear(s, LAYER("attn_q"), ROLE_ATTN_Q, il, d, d));
-            TRY(add_linear(s, LAYER("attn_k"), ROLE_ATTN_K, il, d, d));
-            TRY(add_linear(s, LAYER("attn_v"), ROLE_ATTN_V, il, d, d));
+            TL_TRY(add_linear(s, LAYER("attn_q"), ROLE_ATTN_Q, il, d, d));
+            TL_TRY(add_linear(s, LAYER("attn_k"), ROLE_ATTN_K, il, d, d));
+            TL_TRY(add_linear(s, LAYER("attn_v"), ROLE_ATTN_V, il, d, d));
         }
-        TRY(add_linear(s, LAYER("attn_output"), ROLE_ATTN_OUTPUT, il, d, d));
-        TRY(add_layer_norm(s, LAYER("attn_output_norm"), d));
-        TRY(add_linear(s, LAYER("ffn_up"), ROLE_FFN_UP, il, d, ff));
-        if (a->ffn == TL_FFN_SWIGLU) TRY(add_linear(s, LAYER("ffn_gate"), ROLE_FFN_GATE, il, d, ff));
-        TRY(add_linear(s, LAYER("ffn_down"), ROLE_FFN_DOWN, il, ff, d));
-        TRY(add_layer_norm(s, LAYER("layer_output_norm"), d));
+        TL_TRY(add_linear(s, LAYER("attn_output"), ROLE_ATTN_OUTPUT, il, d, d));
+        TL_TRY(add_layer_norm(s, LAYER("attn_output_norm"), d));
+        TL_TRY(add_linear(s, LAYER("ffn_up"), ROLE_FFN_UP, il, d, ff));
+        if (a->ffn == TL_FFN_SWIGLU) TL_TRY(add_linear(s, LAYER("ffn_gate"), ROLE_FFN_GATE, il, d, ff));
+        TL_TRY(add_linear(s, LAYER("ffn_down"), ROLE_FFN_DOWN, il, ff, d));
+        TL_TRY(add_layer_norm(s, LAYER("layer_output_norm"), d));
 #undef LAYER
     }
     return TL_OK;

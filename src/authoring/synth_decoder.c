@@ -113,50 +113,50 @@ tl_status synth_write_decoder(synth_writer *s) {
     write_keys(s, a, head_dim, n_rot);
 
     char name[128];
-    TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
-    TRY(synth_add_norm(s, "output_norm.weight", d));
-    if (layer_norm) TRY(synth_add_bias(s, "output_norm.bias", d));
-    if (!tied_output) TRY(synth_add_matrix(s, "output.weight", ROLE_OUTPUT, 0, d, n_vocab, 4.0f));
-    if (p->llama3_rope) TRY(add_llama3_rope_factors(s, p, (int)head_dim));
-    if (p->longrope) TRY(add_longrope_factors(s, (int)n_rot));
+    TL_TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
+    TL_TRY(synth_add_norm(s, "output_norm.weight", d));
+    if (layer_norm) TL_TRY(synth_add_bias(s, "output_norm.bias", d));
+    if (!tied_output) TL_TRY(synth_add_matrix(s, "output.weight", ROLE_OUTPUT, 0, d, n_vocab, 4.0f));
+    if (p->llama3_rope) TL_TRY(add_llama3_rope_factors(s, p, (int)head_dim));
+    if (p->longrope) TL_TRY(add_longrope_factors(s, (int)n_rot));
     for (uint32_t il = 0; il < p->n_layer; il++) {
 #define LAYER(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, il), name)
-        TRY(synth_add_norm(s, LAYER("attn_norm.weight"), d));
-        if (layer_norm) TRY(synth_add_bias(s, LAYER("attn_norm.bias"), d));
+        TL_TRY(synth_add_norm(s, LAYER("attn_norm.weight"), d));
+        if (layer_norm) TL_TRY(synth_add_bias(s, LAYER("attn_norm.bias"), d));
         if (p->fused_qkv) {
-            TRY(synth_add_matrix(s, LAYER("attn_qkv.weight"), ROLE_ATTN_QKV, il, d, q_dim + 2 * kv_dim, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("attn_qkv.weight"), ROLE_ATTN_QKV, il, d, q_dim + 2 * kv_dim, 1.0f));
         } else {
-            TRY(synth_add_matrix(s, LAYER("attn_q.weight"), ROLE_ATTN_Q, il, d, q_dim, 1.0f));
-            TRY(synth_add_matrix(s, LAYER("attn_k.weight"), ROLE_ATTN_K, il, d, kv_dim, 1.0f));
-            TRY(synth_add_matrix(s, LAYER("attn_v.weight"), ROLE_ATTN_V, il, d, kv_dim, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("attn_q.weight"), ROLE_ATTN_Q, il, d, q_dim, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("attn_k.weight"), ROLE_ATTN_K, il, d, kv_dim, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("attn_v.weight"), ROLE_ATTN_V, il, d, kv_dim, 1.0f));
         }
         if (qkv_bias) {
-            TRY(synth_add_bias(s, LAYER("attn_q.bias"), q_dim));
-            TRY(synth_add_bias(s, LAYER("attn_k.bias"), kv_dim));
-            TRY(synth_add_bias(s, LAYER("attn_v.bias"), kv_dim));
+            TL_TRY(synth_add_bias(s, LAYER("attn_q.bias"), q_dim));
+            TL_TRY(synth_add_bias(s, LAYER("attn_k.bias"), kv_dim));
+            TL_TRY(synth_add_bias(s, LAYER("attn_v.bias"), kv_dim));
         }
         if (qk_norm && layer_norm) { /* StableLM: one LayerNorm weight row per head */
-            TRY(synth_add_tensor(s, LAYER("attn_q_norm.weight"), TL_TYPE_F32, head_dim, p->n_head, 1.0f, 0.1f));
-            TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f,
+            TL_TRY(synth_add_tensor(s, LAYER("attn_q_norm.weight"), TL_TYPE_F32, head_dim, p->n_head, 1.0f, 0.1f));
+            TL_TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f,
                                  0.1f));
         } else if (qk_norm) { /* Gemma 3, Qwen3: shared by the heads */
-            TRY(synth_add_norm(s, LAYER("attn_q_norm.weight"), head_dim));
-            TRY(synth_add_norm(s, LAYER("attn_k_norm.weight"), head_dim));
+            TL_TRY(synth_add_norm(s, LAYER("attn_q_norm.weight"), head_dim));
+            TL_TRY(synth_add_norm(s, LAYER("attn_k_norm.weight"), head_dim));
         }
-        TRY(synth_add_matrix(s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, q_dim, d, 1.0f));
-        if (post_norms) TRY(synth_add_norm(s, LAYER("post_attention_norm.weight"), d));
+        TL_TRY(synth_add_matrix(s, LAYER("attn_output.weight"), ROLE_ATTN_OUTPUT, il, q_dim, d, 1.0f));
+        if (post_norms) TL_TRY(synth_add_norm(s, LAYER("post_attention_norm.weight"), d));
         if (ffn_norm) {
-            TRY(synth_add_norm(s, LAYER("ffn_norm.weight"), d));
-            if (layer_norm) TRY(synth_add_bias(s, LAYER("ffn_norm.bias"), d));
+            TL_TRY(synth_add_norm(s, LAYER("ffn_norm.weight"), d));
+            if (layer_norm) TL_TRY(synth_add_bias(s, LAYER("ffn_norm.bias"), d));
         }
         if (p->fused_gate_up) {
-            TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, 2 * ff, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, 2 * ff, 1.0f));
         } else {
-            TRY(synth_add_matrix(s, LAYER("ffn_gate.weight"), ROLE_FFN_GATE, il, d, ff, 1.0f));
-            TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("ffn_gate.weight"), ROLE_FFN_GATE, il, d, ff, 1.0f));
+            TL_TRY(synth_add_matrix(s, LAYER("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
         }
-        TRY(synth_add_matrix(s, LAYER("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
-        if (post_norms) TRY(synth_add_norm(s, LAYER("post_ffw_norm.weight"), d));
+        TL_TRY(synth_add_matrix(s, LAYER("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
+        if (post_norms) TL_TRY(synth_add_norm(s, LAYER("post_ffw_norm.weight"), d));
 #undef LAYER
     }
     return TL_OK;

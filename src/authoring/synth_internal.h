@@ -13,6 +13,7 @@
 #include "authoring/gguf_writer.h"
 #include "authoring/synth.h"
 #include "model/arch.h"
+#include "util/error.h"
 
 /* How a tensor is used, for choosing its type in a llama-quantize mixture. */
 typedef enum tensor_role {
@@ -45,13 +46,6 @@ typedef struct synth_writer {
     tl_error *err;
     char key[160]; /* scratch for synth_key */
 } synth_writer;
-
-/* Returns the status of `expr` from the calling function unless it is TL_OK. */
-#define TRY(expr)                                     \
-    do {                                              \
-        tl_status try_status_ = (expr);               \
-        if (try_status_ != TL_OK) return try_status_; \
-    } while (0)
 
 /* "<arch>.<suffix>" in the writer's scratch buffer. */
 const char *synth_key(synth_writer *s, const char *suffix);

@@ -46,25 +46,25 @@ static tl_status write_layer(synth_writer *s, const char *stack, uint32_t il, bo
     const float q_gain = 1.0f / sqrtf((float)head_dim);
     char name[160];
 #define NAME(suffix) (snprintf(name, sizeof name, "%s.blk.%u.%s", stack, il, suffix), name)
-    TRY(synth_add_norm(s, NAME("attn_norm.weight"), d));
+    TL_TRY(synth_add_norm(s, NAME("attn_norm.weight"), d));
     if (il == 0)
-        TRY(synth_add_tensor(s, NAME("attn_rel_b.weight"), rel_bias_type(s), p->n_head,
+        TL_TRY(synth_add_tensor(s, NAME("attn_rel_b.weight"), rel_bias_type(s), p->n_head,
                              p->n_rel_buckets, 0.0f, 2.0f));
-    TRY(synth_add_matrix(s, NAME("attn_q.weight"), ROLE_ATTN_Q, il, d, inner, q_gain));
-    TRY(synth_add_matrix(s, NAME("attn_k.weight"), ROLE_ATTN_K, il, d, inner, 1.0f));
-    TRY(synth_add_matrix(s, NAME("attn_v.weight"), ROLE_ATTN_V, il, d, inner, 1.0f));
-    TRY(synth_add_matrix(s, NAME("attn_o.weight"), ROLE_ATTN_OUTPUT, il, inner, d, 1.0f));
+    TL_TRY(synth_add_matrix(s, NAME("attn_q.weight"), ROLE_ATTN_Q, il, d, inner, q_gain));
+    TL_TRY(synth_add_matrix(s, NAME("attn_k.weight"), ROLE_ATTN_K, il, d, inner, 1.0f));
+    TL_TRY(synth_add_matrix(s, NAME("attn_v.weight"), ROLE_ATTN_V, il, d, inner, 1.0f));
+    TL_TRY(synth_add_matrix(s, NAME("attn_o.weight"), ROLE_ATTN_OUTPUT, il, inner, d, 1.0f));
     if (decoder) {
-        TRY(synth_add_norm(s, NAME("cross_attn_norm.weight"), d));
-        TRY(synth_add_matrix(s, NAME("cross_attn_q.weight"), ROLE_ATTN_Q, il, d, inner, q_gain));
-        TRY(synth_add_matrix(s, NAME("cross_attn_k.weight"), ROLE_ATTN_K, il, d, inner, 1.0f));
-        TRY(synth_add_matrix(s, NAME("cross_attn_v.weight"), ROLE_ATTN_V, il, d, inner, 1.0f));
-        TRY(synth_add_matrix(s, NAME("cross_attn_o.weight"), ROLE_ATTN_OUTPUT, il, inner, d, 1.0f));
+        TL_TRY(synth_add_norm(s, NAME("cross_attn_norm.weight"), d));
+        TL_TRY(synth_add_matrix(s, NAME("cross_attn_q.weight"), ROLE_ATTN_Q, il, d, inner, q_gain));
+        TL_TRY(synth_add_matrix(s, NAME("cross_attn_k.weight"), ROLE_ATTN_K, il, d, inner, 1.0f));
+        TL_TRY(synth_add_matrix(s, NAME("cross_attn_v.weight"), ROLE_ATTN_V, il, d, inner, 1.0f));
+        TL_TRY(synth_add_matrix(s, NAME("cross_attn_o.weight"), ROLE_ATTN_OUTPUT, il, inner, d, 1.0f));
     }
-    TRY(synth_add_norm(s, NAME("ffn_norm.weight"), d));
-    TRY(synth_add_matrix(s, NAME("ffn_gate.weight"), ROLE_FFN_GATE, il, d, ff, 1.0f));
-    TRY(synth_add_matrix(s, NAME("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
-    TRY(synth_add_matrix(s, NAME("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
+    TL_TRY(synth_add_norm(s, NAME("ffn_norm.weight"), d));
+    TL_TRY(synth_add_matrix(s, NAME("ffn_gate.weight"), ROLE_FFN_GATE, il, d, ff, 1.0f));
+    TL_TRY(synth_add_matrix(s, NAME("ffn_up.weight"), ROLE_FFN_UP, il, d, ff, 1.0f));
+    TL_TRY(synth_add_matrix(s, NAME("ffn_down.weight"), ROLE_FFN_DOWN, il, ff, d, 1.0f));
 #undef NAME
     return TL_OK;
 }
@@ -85,11 +85,11 @@ tl_status synth_write_t5(synth_writer *s) {
                        p->name, p->n_head * head_dim, s->opts->type_name);
     write_keys(s, head_dim, n_layer_dec);
 
-    TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
-    for (uint32_t il = 0; il < p->n_layer; il++) TRY(write_layer(s, "enc", il, false, head_dim));
-    TRY(synth_add_norm(s, "enc.output_norm.weight", d));
-    for (uint32_t il = 0; il < n_layer_dec; il++) TRY(write_layer(s, "dec", il, true, head_dim));
-    TRY(synth_add_norm(s, "dec.output_norm.weight", d));
-    if (!p->tied_output) TRY(synth_add_matrix(s, "output.weight", ROLE_OUTPUT, 0, d, n_vocab, 4.0f));
+    TL_TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));
+    for (uint32_t il = 0; il < p->n_layer; il++) TL_TRY(write_layer(s, "enc", il, false, head_dim));
+    TL_TRY(synth_add_norm(s, "enc.output_norm.weight", d));
+    for (uint32_t il = 0; il < n_layer_dec; il++) TL_TRY(write_layer(s, "dec", il, true, head_dim));
+    TL_TRY(synth_add_norm(s, "dec.output_norm.weight", d));
+    if (!p->tied_output) TL_TRY(synth_add_matrix(s, "output.weight", ROLE_OUTPUT, 0, d, n_vocab, 4.0f));
     return TL_OK;
 }

@@ -54,6 +54,7 @@
 #include "tokenizer/string_map.h"
 #include "tokenizer/vocab.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 #define ADDED_TOKEN_SCORE (-1000.0f)
 
@@ -367,15 +368,12 @@ static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
                          v->path, rank);
             break;
         }
-        if (left_len + right_len > joined_capacity) {
-            joined_capacity = 2 * (left_len + right_len);
-            char *grown = realloc(joined, joined_capacity);
-            if (!grown) {
-                st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
-                break;
-            }
-            joined = grown;
+        char *grown = tl_grow(joined, &joined_capacity, left_len + right_len, 1, 64);
+        if (!grown) {
+            st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+            break;
         }
+        joined = grown;
         memcpy(joined, left, left_len);
         memcpy(joined + left_len, right, right_len);
         int32_t id = tl_token_map_find(&map, joined, left_len + right_len);

@@ -7,10 +7,12 @@
  * template is dropped (keep_trailing_newline=False).
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat/jinja_internal.h"
+#include "util/buffer.h"
 
 typedef struct lexer {
     jfail *f;
@@ -25,7 +27,9 @@ typedef struct lexer {
 static jtok *push(lexer *L, jtok_kind kind, int line) {
     L->f->line = line; /* for a budget error */
     if (L->n == L->cap) {
-        size_t cap = L->cap ? L->cap * 2 : 256;
+        size_t cap;
+        if (!tl_grow_capacity(L->cap, L->n + 1, 256, SIZE_MAX / sizeof(jtok), &cap))
+            jfail_at(L->f, line, "template too long");
         jtok *t = jf_alloc(L->f, cap * sizeof(jtok));
         if (L->n) memcpy(t, L->toks, L->n * sizeof(jtok));
         L->toks = t;

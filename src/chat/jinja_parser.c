@@ -9,8 +9,10 @@
  * which is limited (JINJA_MAX_PARSE_NESTING).
  */
 #include <string.h>
+#include <stdint.h>
 
 #include "chat/jinja_internal.h"
+#include "util/buffer.h"
 
 typedef struct parser {
     jfail *f;
@@ -79,7 +81,9 @@ static jnode *new_node(parser *P, jnode_kind kind, int line) {
 
 static void nodes_push(parser *P, jnodes *list, jnode *node) {
     if (list->n == list->cap) {
-        size_t c = list->cap ? list->cap * 2 : 4;
+        size_t c;
+        if (!tl_grow_capacity(list->cap, list->n + 1, 4, SIZE_MAX / sizeof(jnode *), &c))
+            jfail_at(P->f, P->f->line, "template too long");
         jnode **v = jf_alloc(P->f, c * sizeof(jnode *));
         if (list->n) memcpy(v, list->v, list->n * sizeof(jnode *));
         list->v = v;

@@ -5,11 +5,13 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chat/jinja_internal.h"
+#include "util/buffer.h"
 
 /* ---- arena ------------------------------------------------------------------ */
 typedef struct jblock {
@@ -117,8 +119,9 @@ void jbuf_add(jfail *f, jbuf *b, const char *s, size_t n) {
     }
     if (n > SIZE_MAX / 4 - b->len) jfail_at(f, f->line, "string too large");
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1) cap *= 2;
+        size_t cap;
+        if (!tl_grow_capacity(b->cap, b->len + n + 1, 256, SIZE_MAX / 2, &cap))
+            jfail_at(f, f->line, "string too large");
         char *data = jf_alloc(f, cap);
         if (b->len) memcpy(data, b->data, b->len);
         b->data = data;
@@ -157,7 +160,8 @@ jv jv_new_dict(jfail *f) {
 
 void jlist_push(jfail *f, jlist *l, jv v) {
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
+        size_t cap;
+        if (!tl_grow_capacity(l->cap, l->n + 1, 8, SIZE_MAX / sizeof(jv), &cap)) jfail_at(f, f->line, "list too large");
         jv *items = jf_alloc(f, cap * sizeof(jv));
         if (l->n) memcpy(items, l->items, l->n * sizeof(jv));
         l->items = items;
@@ -189,7 +193,8 @@ void jdict_set(jfail *f, jdict *d, jv key, jv val) {
         return;
     }
     if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4;
+        size_t cap;
+        if (!tl_grow_capacity(d->cap, d->n + 1, 4, SIZE_MAX / sizeof(jv), &cap)) jfail_at(f, f->line, "dict too large");
         jv *keys = jf_alloc(f, cap * sizeof(jv));
         jv *vals = jf_alloc(f, cap * sizeof(jv));
         if (d->n) {

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "format/gguf_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 /* A bounds-checked cursor over the mapping. `where` names what is being read,
  * for error messages ("metadata key 3 ('general.name')"). */
@@ -118,8 +120,7 @@ static tl_status read_size(reader *r, uint64_t *out) {
 
 /* A length-prefixed string; *s points into the mapping (not NUL-terminated). */
 static tl_status read_string(reader *r, const char **s, uint64_t *len) {
-    tl_status st = read_size(r, len);
-    if (st != TL_OK) return st;
+    TL_TRY(read_size(r, len));
     if (*len > remaining(r)) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: %s: string length %" PRIu64 " at offset %" PRIu64
@@ -137,8 +138,7 @@ static tl_status read_string(reader *r, const char **s, uint64_t *len) {
 static tl_status read_name(reader *r, const char *what, uint64_t max_len, char **out) {
     const char *s = NULL;
     uint64_t len = 0;
-    tl_status st = read_string(r, &s, &len);
-    if (st != TL_OK) return st;
+    TL_TRY(read_string(r, &s, &len));
     if (len > max_len) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: %s: %s of %" PRIu64 " bytes is longer than the %" PRIu64 " allowed",
@@ -242,8 +242,7 @@ static tl_status read_string_array(reader *r, gguf_kv *kv) {
     for (uint64_t i = 0; i < kv->count; i++) {
         const char *s = NULL;
         uint64_t len = 0;
-        tl_status st = read_string(r, &s, &len);
-        if (st != TL_OK) return st;
+        TL_TRY(read_string(r, &s, &len));
     }
     if (r->pos - start > UINT32_MAX) {
         return tl_fail(r->err, TL_ERR_UNSUPPORTED,
@@ -298,7 +297,7 @@ static tl_status read_value(reader *r, gguf_kv *kv) {
     }
 
     uint32_t elem_type = 0;
-    if ((st = read_u32(r, &elem_type)) != TL_OK) return st;
+    TL_TRY(read_u32(r, &elem_type));
     if (elem_type >= GGUF_TYPE_COUNT) {
         return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: unknown array element type id %" PRIu32,
                        r->path, r->where, elem_type);
@@ -308,7 +307,7 @@ static tl_status read_value(reader *r, gguf_kv *kv) {
                        r->where);
     }
     kv->elem_type = (gguf_value_type)elem_type;
-    if ((st = read_size(r, &kv->count)) != TL_OK) return st;
+    TL_TRY(read_size(r, &kv->count));
     if (kv->elem_type == GGUF_TYPE_STRING) return read_string_array(r, kv);
 
     uint64_t elem_size = gguf_value_size(kv->elem_type);
@@ -326,8 +325,7 @@ static tl_status read_value(reader *r, gguf_kv *kv) {
 static tl_status read_kv(reader *r, gguf_file *f, int64_t i) {
     gguf_kv *kv = &f->kvs[i];
     snprintf(r->where, sizeof r->where, "metadata key %" PRId64, i);
-    tl_status st = read_name(r, "key", GGUF_MAX_KEY_LEN, &kv->key);
-    if (st != TL_OK) return st;
+    TL_TRY(read_name(r, "key", GGUF_MAX_KEY_LEN, &kv->key));
     f->n_kv = i + 1; /* from here on gguf_close frees this entry */
     printable(kv->key, r->shown, sizeof r->shown);
     snprintf(r->where, sizeof r->where, "metadata key %" PRId64 " ('%s')", i, r->shown);
@@ -339,7 +337,7 @@ static tl_status read_kv(reader *r, gguf_file *f, int64_t i) {
                        r->path, r->shown, earlier, i);
     }
     uint32_t type = 0;
-    if ((st = read_u32(r, &type)) != TL_OK) return st;
+    TL_TRY(read_u32(r, &type));
     if (type >= GGUF_TYPE_COUNT) {
         return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: unknown value type id %" PRIu32, r->path,
                        r->where, type);
@@ -375,7 +373,7 @@ static tl_status read_alignment(reader *r, gguf_file *f) {
 
 static tl_status read_tensor_shape(reader *r, gguf_tensor *t) {
     tl_status st;
-    if ((st = read_u32(r, &t->n_dims)) != TL_OK) return st;
+    TL_TRY(read_u32(r, &t->n_dims));
     if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: tensor '%s' has %" PRIu32 " dimensions (must be 1 to %d)", r->path,
@@ -421,8 +419,7 @@ static tl_status read_tensor_info(reader *r, gguf_file *f, int64_t i) {
     gguf_tensor *t = &f->tensors[i];
     snprintf(r->where, sizeof r->where, "tensor info %" PRId64, i);
     char *name = NULL;
-    tl_status st = read_name(r, "tensor name", GGUF_MAX_TENSOR_NAME_LEN, &name);
-    if (st != TL_OK) return st;
+    TL_TRY(read_name(r, "tensor name", GGUF_MAX_TENSOR_NAME_LEN, &name));
     t->name = name;
     f->n_tensors = i + 1; /* from here on gguf_close frees this entry */
     printable(name, r->shown, sizeof r->shown);
@@ -434,8 +431,8 @@ static tl_status read_tensor_info(reader *r, gguf_file *f, int64_t i) {
                        "%s: duplicate tensor name '%s' (tensors %" PRId64 " and %" PRId64 ")",
                        r->path, r->shown, earlier, i);
     }
-    if ((st = read_tensor_shape(r, t)) != TL_OK) return st;
-    if ((st = read_u32(r, &t->type)) != TL_OK) return st;
+    TL_TRY(read_tensor_shape(r, t));
+    TL_TRY(read_u32(r, &t->type));
 
     const tl_type_traits *traits = tl_type_traits_of(t->type);
     if (!traits) {
@@ -458,7 +455,7 @@ static tl_status read_tensor_info(reader *r, gguf_file *f, int64_t i) {
     }
     t->n_bytes = n_blocks * traits->block_bytes;
 
-    if ((st = read_u64(r, &t->offset)) != TL_OK) return st;
+    TL_TRY(read_u64(r, &t->offset));
     if (t->offset % f->alignment != 0) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: tensor '%s' offset %" PRIu64
@@ -560,15 +557,14 @@ static tl_status parse_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint
     snprintf(r->where, sizeof r->where, "the header");
     if (r->size < 4 || memcmp(r->base, "GGUF", 4) != 0) return bad_magic(r);
     r->pos = 4;
-    tl_status st = read_u32(r, &f->version);
-    if (st != TL_OK) return st;
+    TL_TRY(read_u32(r, &f->version));
     if (f->version < 1 || f->version > 3) {
         return tl_fail(r->err, TL_ERR_FORMAT, "%s: unsupported GGUF version %" PRIu32, r->path,
                        f->version);
     }
     f->size_bytes = r->size_bytes = f->version == 1 ? 4 : 8;
-    if ((st = read_size(r, n_tensors)) != TL_OK) return st;
-    if ((st = read_size(r, n_kv)) != TL_OK) return st;
+    TL_TRY(read_size(r, n_tensors));
+    TL_TRY(read_size(r, n_kv));
     if (*n_kv > GGUF_MAX_KV) {
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: metadata count %" PRIu64 " is more than the %u tinyllm accepts", r->path,
@@ -599,8 +595,9 @@ static tl_status parse_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint
  * file long before it can cause a large allocation. */
 static void *grow_array(void *array, uint64_t *capacity, uint64_t need, size_t elem_size) {
     if (need <= *capacity) return array;
-    uint64_t new_capacity = *capacity ? *capacity * 2 : 16;
-    char *p = realloc(array, new_capacity * elem_size);
+    if (need != (size_t)need) return NULL;
+    size_t new_capacity = (size_t)*capacity;
+    char *p = tl_grow(array, &new_capacity, (size_t)need, elem_size, 16);
     if (!p) return NULL;
     memset(p + *capacity * elem_size, 0, (new_capacity - *capacity) * elem_size);
     *capacity = new_capacity;
@@ -609,8 +606,7 @@ static void *grow_array(void *array, uint64_t *capacity, uint64_t need, size_t e
 
 static tl_status parse(reader *r, gguf_file *f) {
     uint64_t n_tensors = 0, n_kv = 0;
-    tl_status st = parse_header(r, f, &n_tensors, &n_kv);
-    if (st != TL_OK) return st;
+    TL_TRY(parse_header(r, f, &n_tensors, &n_kv));
 
     uint64_t kv_capacity = 0, tensor_capacity = 0;
     r->metadata_limit = GGUF_MAX_METADATA_BYTES;
@@ -620,17 +616,17 @@ static tl_status parse(reader *r, gguf_file *f) {
             return tl_fail(r->err, TL_ERR_NOMEM, "%s: out of memory", r->path);
         }
         f->kvs = kvs;
-        if ((st = read_kv(r, f, (int64_t)i)) != TL_OK) return st;
+        TL_TRY(read_kv(r, f, (int64_t)i));
     }
     r->metadata_limit = 0;
-    if ((st = read_alignment(r, f)) != TL_OK) return st;
+    TL_TRY(read_alignment(r, f));
     for (uint64_t i = 0; i < n_tensors; i++) {
         gguf_tensor *tensors = grow_array(f->tensors, &tensor_capacity, i + 1, sizeof *f->tensors);
         if (!tensors || !name_index_reserve(&f->tensor_index)) {
             return tl_fail(r->err, TL_ERR_NOMEM, "%s: out of memory", r->path);
         }
         f->tensors = tensors;
-        if ((st = read_tensor_info(r, f, (int64_t)i)) != TL_OK) return st;
+        TL_TRY(read_tensor_info(r, f, (int64_t)i));
     }
     return place_tensor_data(r, f);
 }

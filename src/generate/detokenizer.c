@@ -13,6 +13,7 @@
 
 #include "tinyllm.h"
 #include "tokenizer/utf8.h"
+#include "util/buffer.h"
 
 #define HELD_MAX 4 /* bytes of an incomplete character: at most 3 */
 
@@ -43,13 +44,9 @@ void tl_detokenizer_free(tl_detokenizer *d) {
 }
 
 static bool grow(char **buf, size_t *cap, size_t need) {
-    if (need <= *cap) return true;
-    size_t cap_new = *cap ? *cap : 64;
-    while (cap_new < need) cap_new *= 2;
-    char *grown = realloc(*buf, cap_new);
+    char *grown = tl_grow(*buf, cap, need, 1, 64);
     if (!grown) return false;
     *buf = grown;
-    *cap = cap_new;
     return true;
 }
 

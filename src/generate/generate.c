@@ -12,14 +12,14 @@ tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prom
                       tl_stop_reason *reason, tl_error *err) {
     if (reason) *reason = TL_STOP_ERROR;
     if (!prompt || n_prompt <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "the prompt is empty");
-    tl_status st = tl_decode(ctx, prompt, n_prompt, tl_context_used(ctx), false, err);
-    if (st != TL_OK) return st;
+    TL_TRY(tl_decode(ctx, prompt, n_prompt, tl_context_used(ctx), false, err));
     for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(sampler, prompt[i]);
     tl_generator *g;
-    if ((st = tl_generator_new(ctx->model, sampler, params, &g, err)) != TL_OK) return st;
+    TL_TRY(tl_generator_new(ctx->model, sampler, params, &g, err));
     tl_generator_begin(g, tl_context_used(ctx), tl_context_size(ctx));
     tl_generation_event ev = {0};
     tl_stop_reason stop = TL_STOP_NONE;
+    tl_status st = TL_OK;
     while (st == TL_OK && stop == TL_STOP_NONE) {
         st = tl_generator_step(g, ctx, &ev, err);
         stop = ev.stop;

@@ -6,7 +6,9 @@
  * ends, so neither a cut nor a held-back prefix splits a character.
  */
 #include "generate/stop_text.h"
+#include "util/buffer.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,14 +48,10 @@ static void find_stop(stop_text *t, size_t from) {
 
 bool stop_text_append(stop_text *t, const char *bytes, size_t n) {
     if (t->stopped || n == 0) return true;
-    if (t->len + n + 1 > t->capacity) {
-        size_t capacity = t->capacity ? 2 * t->capacity : 256;
-        while (capacity < t->len + n + 1) capacity *= 2;
-        char *grown = realloc(t->bytes, capacity);
-        if (!grown) return false;
-        t->bytes = grown;
-        t->capacity = capacity;
-    }
+    if (n >= SIZE_MAX - t->len) return false;
+    char *grown = tl_grow(t->bytes, &t->capacity, t->len + n + 1, 1, 256);
+    if (!grown) return false;
+    t->bytes = grown;
     memcpy(t->bytes + t->len, bytes, n);
     const size_t old_len = t->len;
     t->len += n;

@@ -13,6 +13,7 @@
 #include "tensor/types.h"
 #include "util/memory.h"
 #include "util/error.h"
+#include "util/limits.h"
 
 tl_context_params tl_context_default_params(void) {
     tl_context_params p = {.n_ctx = 0,
@@ -98,23 +99,22 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     tl_context_params p = params ? *params : tl_context_default_params();
     const tl_hparams *hp = &model->hp;
 
-    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
-    if (p.n_ctx > (1u << 20))
-        return tl_fail(err, TL_ERR_ARGUMENT, "context size %u is too large (at most %u)", p.n_ctx,
-                       1u << 20);
+    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < TL_DEFAULT_CTX_CAP ? hp->n_ctx_train : TL_DEFAULT_CTX_CAP;
+    if (p.n_ctx > TL_MAX_CTX)
+        return tl_fail(err, TL_ERR_ARGUMENT, "context size %u is too large (at most %u)", p.n_ctx, TL_MAX_CTX);
     if (p.n_batch == 0) p.n_batch = 512;
     /* A bidirectional encoder sees its whole input in one pass. */
     if (p.n_batch > p.n_ctx || model->arch->kind == TL_KIND_ENCODER) p.n_batch = p.n_ctx;
     if (p.n_threads == 0) p.n_threads = (uint32_t)tl_physical_cores();
     if (p.n_seq == 0) p.n_seq = 1;
-    if (p.n_seq > 256)
-        return tl_fail(err, TL_ERR_ARGUMENT, "%u sequences are too many (at most 256)", p.n_seq);
+    if (p.n_seq > TL_MAX_SEQUENCES)
+        return tl_fail(err, TL_ERR_ARGUMENT, "%u sequences are too many (at most %u)", p.n_seq, TL_MAX_SEQUENCES);
     if (p.n_seq > 1 && model->arch->ops)
         return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: a %s model evaluates one sequence at a time", model->path,
                        model->arch_name);
-    if (p.n_threads > 256)
-        return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most 256)",
-                       p.n_threads);
+    if (p.n_threads > TL_MAX_THREADS)
+        return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most %u)", p.n_threads,
+                       TL_MAX_THREADS);
 
     tl_status st;
     if ((st = check_cache_type(model, p.type_k, "K", err)) != TL_OK ||
@@ -257,7 +257,7 @@ tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t
     if (m->arch->ops || m->arch->kind != TL_KIND_DECODER)
         return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: batches of sequences need a decoder-only model", m->path);
     if (n_tokens <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
-    uint32_t next[256]; /* each sequence's next position */
+    uint32_t next[TL_MAX_SEQUENCES]; /* each sequence's next position */
     memcpy(next, ctx->seq_past, ctx->n_seq * sizeof *next);
     size_t rows = 0;
     for (int32_t i = 0; i < n_tokens; i++) {

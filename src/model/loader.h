@@ -11,6 +11,7 @@
 #define TL_LOADER_H
 
 #include "model/model.h"
+#include "util/error.h"
 
 typedef struct tl_loader {
     tl_model *m;
@@ -19,12 +20,6 @@ typedef struct tl_loader {
     tl_error *err;
     bool *tensor_used; /* one flag per tensor of the file: found by the loader, so prefetched */
 } tl_loader;
-
-#define TL_TRY(expr)                                   \
-    do {                                               \
-        tl_status tl_try_status_ = (expr);             \
-        if (tl_try_status_ != TL_OK) return tl_try_status_; \
-    } while (0)
 
 /* Remember a heap block the model owns (freed with it). False when out of memory. */
 bool tl_loader_own(tl_model *m, void *p);

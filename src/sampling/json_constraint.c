@@ -13,6 +13,7 @@
 
 #include "sampling/json_prefix.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 typedef struct json_constraint {
     int32_t n_vocab;
@@ -69,15 +70,12 @@ tl_status tl_json_constraint_new(const tl_model *model, tl_token_constraint *out
         char piece[256];
         int32_t n = tl_token_to_piece(model, t, false, piece, sizeof piece);
         if (n < 0) n = 0; /* longer than any JSON-relevant token: treated as text-less */
-        if (used + (size_t)n > capacity) {
-            capacity = 2 * capacity + (size_t)n;
-            char *grown = realloc(c->text, capacity);
-            if (!grown) {
-                json_free(c);
-                return tl_fail(err, TL_ERR_NOMEM, "out of memory for the JSON constraint");
-            }
-            c->text = grown;
+        char *grown = tl_grow(c->text, &capacity, used + (size_t)n, 1, 4096);
+        if (!grown) {
+            json_free(c);
+            return tl_fail(err, TL_ERR_NOMEM, "out of memory for the JSON constraint");
         }
+        c->text = grown;
         memcpy(c->text + used, piece, (size_t)n);
         used += (size_t)n;
     }

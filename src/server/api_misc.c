@@ -12,6 +12,8 @@
 
 #include "server/api_common.h"
 #include "tokenizer/utf8.h"
+#include "util/buffer.h"
+#include "util/limits.h"
 
 /* GET /health */
 void misc_health(server *srv, const http_request *req, http_response *res) {
@@ -49,7 +51,7 @@ static void append(text_buffer *b, const char *fmt, ...) {
             b->len += (size_t)n;
             return;
         }
-        char *grown = realloc(b->text, b->cap = 2 * b->cap + (size_t)n);
+        char *grown = tl_grow(b->text, &b->cap, b->len + (size_t)n + 1, 1, 4096);
         if (!grown) {
             b->failed = true;
             return;
@@ -178,7 +180,7 @@ void misc_tokenize(server *srv, const http_request *req, http_response *res) {
         !api_field_bool(body, NULL, "with_pieces", &with_pieces, &e) || !api_acquire(srv, name, &m, NULL, &e))
         goto fail;
     const size_t len = strlen(content);
-    int32_t capacity = (int32_t)(len < (1u << 28) ? len : (1u << 28)) + 8;
+    int32_t capacity = (int32_t)(len < TL_TOKENS_FIRST_GUESS_MAX ? len : TL_TOKENS_FIRST_GUESS_MAX) + 8;
     int32_t n = -capacity;
     for (int attempt = 0; attempt < 2 && n < 0 && -n >= capacity; attempt++) {
         capacity = -n;
@@ -329,7 +331,8 @@ void misc_props(server *srv, const http_request *req, http_response *res) {
     if (cJSON_IsNumber(num_ctx) && num_ctx->valuedouble >= 1 && num_ctx->valuedouble <= 1e7)
         n_ctx = (uint32_t)num_ctx->valuedouble;
     const model_facts *f = api_model_facts(entry);
-    if (n_ctx == 0 && f && f->context_length) n_ctx = f->context_length < 4096 ? f->context_length : 4096;
+    if (n_ctx == 0 && f && f->context_length)
+        n_ctx = f->context_length < TL_DEFAULT_CTX_CAP ? f->context_length : TL_DEFAULT_CTX_CAP;
     cJSON_AddNumberToObject(settings, "n_ctx", n_ctx);
     cJSON_AddNumberToObject(root, "total_slots", srv->options.parallel);
     cJSON_AddStringToObject(root, "model_path", entry ? entry->path : "");

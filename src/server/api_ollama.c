@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "server/api_common.h"
+#include "util/buffer.h"
+#include "util/limits.h"
 
 /* name, model, size, digest, details: what tags and ps share. */
 static cJSON *model_object(const model_entry *entry, uint64_t size) {
@@ -93,14 +95,12 @@ static char *parameters_text(const cJSON *defaults) {
             char *value = cJSON_PrintUnformatted(v);
             if (!value) continue;
             const size_t need = len + strlen(o->string) + strlen(value) + 4;
-            if (need > cap) {
-                char *grown = realloc(out, cap = need * 2);
-                if (!grown) {
-                    free(value);
-                    break;
-                }
-                out = grown;
+            char *grown = tl_grow(out, &cap, need, 1, 1024);
+            if (!grown) {
+                free(value);
+                break;
             }
+            out = grown;
             len += (size_t)sprintf(out + len, "%s%-30s %s", len ? "\n" : "", o->string, value);
             free(value);
         }
@@ -267,8 +267,6 @@ static bool read_format(const cJSON *body, bool *json, api_error *e) {
     return api_fail(e, 400, "format", "field 'format' must be \"json\" or a JSON schema object");
 }
 
-#define MAX_NUM_CTX (1u << 20) /* as the server's -c */
-
 /* num_ctx may reach the model's trained context length, or the server's -c
  * or the NAME.json num_ctx when those are larger. */
 static bool check_num_ctx(server *srv, const model_entry *entry, int32_t num_ctx, api_error *e) {
@@ -276,7 +274,7 @@ static bool check_num_ctx(server *srv, const model_entry *entry, int32_t num_ctx
     const model_facts *f = api_model_facts(entry);
     const uint32_t trained = f && f->known ? f->context_length : 0;
     uint32_t limit = trained > srv->options.n_ctx ? trained : srv->options.n_ctx;
-    if (limit == 0) limit = MAX_NUM_CTX; /* the file does not say */
+    if (limit == 0) limit = TL_MAX_CTX; /* the file does not say */
     const cJSON *options = entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options") : NULL;
     const cJSON *own = options ? cJSON_GetObjectItemCaseSensitive(options, "num_ctx") : NULL;
     if (cJSON_IsNumber(own) && own->valuedouble > limit && own->valuedouble <= 1e7) limit = (uint32_t)own->valuedouble;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/buffer.h"
 
 /* A request while the engine has it. */
 typedef struct job {
@@ -34,7 +35,8 @@ typedef struct slot {
     int32_t seq;        /* its sequence in the context */
     job *job;           /* NULL: free */
     tl_token *cached;   /* the tokens in the sequence's cache, in order */
-    int32_t n_cached, capacity;
+    int32_t n_cached;
+    size_t capacity;
     int32_t n_prompt_done;  /* prompt tokens in the cache for this job */
     bool generating;        /* the prompt is done; ev says what to evaluate next */
     tl_generator *gen;      /* the reply's generator */
@@ -117,13 +119,9 @@ static job *job_new(engine *e, gen_request *r, tl_error *err) {
 /* ---- slots ----------------------------------------------------------------- */
 
 static bool slot_remember(slot *s, tl_token token) {
-    if (s->n_cached == s->capacity) {
-        const int32_t capacity = s->capacity ? 2 * s->capacity : 256;
-        tl_token *grown = realloc(s->cached, (size_t)capacity * sizeof *grown);
-        if (!grown) return false;
-        s->cached = grown;
-        s->capacity = capacity;
-    }
+    tl_token *grown = tl_grow(s->cached, &s->capacity, (size_t)s->n_cached + 1, sizeof *grown, 256);
+    if (!grown) return false;
+    s->cached = grown;
     s->cached[s->n_cached++] = token;
     return true;
 }
@@ -495,15 +493,12 @@ static bool collect_text(void *user, const char *text, size_t len) {
     collected *c = user;
     if (c->still_wanted && !c->still_wanted(c->user, "", 0)) return false;
     if (c->len + len + 1 > c->capacity) {
-        size_t capacity = c->capacity ? 2 * c->capacity : 256;
-        while (capacity < c->len + len + 1) capacity *= 2;
-        char *grown = realloc(c->text, capacity);
+        char *grown = tl_grow(c->text, &c->capacity, c->len + len + 1, 1, 256);
         if (!grown) {
             c->failed = true;
             return false;
         }
         c->text = grown;
-        c->capacity = capacity;
     }
     memcpy(c->text + c->len, text, len);
     c->len += len;

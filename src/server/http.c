@@ -41,6 +41,7 @@
 #include "server/http_internal.h"
 #include "server/log.h"
 #include "server/wire.h"
+#include "util/buffer.h"
 
 #define LISTEN_BACKLOG 4096
 #define EVENT_THREADS 2           /* libmicrohttpd's event loops (a thread pool) */
@@ -249,14 +250,10 @@ static enum MHD_Result start_request(http_server *h, struct MHD_Connection *conn
 
 /* Keeps a piece of the body, always leaving room for a final NUL. */
 static bool append_body(request_state *state, const char *data, size_t len) {
-    if (state->body_capacity - state->body_len <= len) {
-        size_t capacity = state->body_capacity ? state->body_capacity : 1024;
-        while (capacity - state->body_len <= len) capacity *= 2;
-        char *body = realloc(state->body, capacity);
-        if (!body) return false;
-        state->body = body;
-        state->body_capacity = capacity;
-    }
+    if (len >= SIZE_MAX - state->body_len) return false;
+    char *body = tl_grow(state->body, &state->body_capacity, state->body_len + len + 1, 1, 1024);
+    if (!body) return false;
+    state->body = body;
     memcpy(state->body + state->body_len, data, len);
     state->body_len += len;
     return true;

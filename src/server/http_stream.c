@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "server/http_internal.h"
+#include "util/buffer.h"
 
 struct http_stream {
     pthread_mutex_t lock;
@@ -70,16 +71,10 @@ static bool stream_reserve(http_stream *s, size_t len) {
         s->end -= s->start;
         s->start = 0;
     }
-    if (s->capacity - s->end >= len) return true;
-    size_t capacity = s->capacity ? s->capacity : 4096;
-    while (capacity - s->end < len) {
-        if (capacity > SIZE_MAX / 2) return false;
-        capacity *= 2;
-    }
-    char *data = realloc(s->data, capacity);
+    if (len > SIZE_MAX - s->end) return false;
+    char *data = tl_grow(s->data, &s->capacity, s->end + len, 1, 4096);
     if (!data) return false;
     s->data = data;
-    s->capacity = capacity;
     return true;
 }
 

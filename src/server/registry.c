@@ -22,13 +22,14 @@
  */
 #include "server/log.h"
 #include "server/registry.h"
+#include "util/buffer.h"
+#include "util/error.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,15 +73,6 @@ struct registry {
     uint64_t use_clock;
 };
 
-static void set_error(tl_error *err, tl_status status, const char *fmt, ...) {
-    if (!err) return;
-    err->status = status;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, args);
-    va_end(args);
-}
-
 static double epoch_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -100,32 +92,27 @@ static bool ends_with(const char *text, const char *suffix) {
 static char *read_text_file(const char *path) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return NULL;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
+    tl_buf text = {0};
     for (;;) {
-        if (cap - len < 4096) {
-            char *bigger = realloc(text, cap = cap * 2 + 4096);
-            if (!bigger) {
-                free(text);
-                fclose(fp);
-                errno = ENOMEM;
-                return NULL;
-            }
-            text = bigger;
+        if (!tl_buf_reserve(&text, 4096)) {
+            tl_buf_free(&text);
+            fclose(fp);
+            errno = ENOMEM;
+            return NULL;
         }
-        const size_t got = fread(text + len, 1, cap - len - 1, fp);
-        len += got;
+        const size_t got = fread(text.data + text.len, 1, text.cap - text.len - 1, fp);
+        text.len += got;
         if (got == 0) break;
     }
     const bool failed = ferror(fp);
     fclose(fp);
     if (failed) {
-        free(text);
+        tl_buf_free(&text);
         errno = EIO;
         return NULL;
     }
-    text[len] = 0;
-    return text;
+    text.data[text.len] = 0;
+    return tl_buf_take(&text);
 }
 
 /* "DIR/NAME" (NAME alone when dir is empty). */
@@ -173,17 +160,17 @@ char *registry_template_file(const model_entry *entry) {
 static bool read_defaults(const char *model_path, const char *name, cJSON **out, tl_error *err) {
     *out = NULL;
     char *json_name = malloc(strlen(name) + 6);
-    if (!json_name) return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+    if (!json_name) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     sprintf(json_name, "%s.json", name);
     char *json_path = beside_model(model_path, json_name);
     free(json_name);
-    if (!json_path) return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+    if (!json_path) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
 
     bool ok = false;
     char *text = read_text_file(json_path);
     if (!text) {
         if (errno == ENOENT) ok = true;
-        else set_error(err, TL_ERR_IO, "%s: %s", json_path, strerror(errno));
+        else tl_fail(err, TL_ERR_IO, "%s: %s", json_path, strerror(errno));
         free(json_path);
         return ok;
     }
@@ -194,16 +181,16 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     const cJSON *template = is_object ? cJSON_GetObjectItemCaseSensitive(json, "template") : NULL;
     const cJSON *options = is_object ? cJSON_GetObjectItemCaseSensitive(json, "options") : NULL;
     if (!json) {
-        set_error(err, TL_ERR_FORMAT, "%s: invalid JSON at byte %td", json_path,
+        tl_fail(err, TL_ERR_FORMAT, "%s: invalid JSON at byte %td", json_path,
                   parse_end ? parse_end - text : (ptrdiff_t)0);
     } else if (!is_object) {
-        set_error(err, TL_ERR_FORMAT, "%s: must be a JSON object", json_path);
+        tl_fail(err, TL_ERR_FORMAT, "%s: must be a JSON object", json_path);
     } else if (system && !cJSON_IsString(system)) {
-        set_error(err, TL_ERR_FORMAT, "%s: \"system\" must be a string", json_path);
+        tl_fail(err, TL_ERR_FORMAT, "%s: \"system\" must be a string", json_path);
     } else if (template && !cJSON_IsString(template)) {
-        set_error(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", json_path);
+        tl_fail(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", json_path);
     } else if (options && !cJSON_IsObject(options)) {
-        set_error(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", json_path);
+        tl_fail(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", json_path);
     } else if (template && !template_is_source(template->valuestring)) {
         char *file = template_file_path(model_path, template->valuestring);
         FILE *fp = file ? fopen(file, "rb") : NULL;
@@ -211,11 +198,11 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
             fclose(fp);
             ok = true;
         } else if (file) {
-            set_error(err, TL_ERR_IO,
+            tl_fail(err, TL_ERR_IO,
                       "%s: \"template\" is not a built-in template (%s), Jinja source or a file: %s: %s", json_path,
                       tl_chat_template_builtin_names(), file, strerror(errno));
         } else {
-            set_error(err, TL_ERR_NOMEM, "out of memory");
+            tl_fail(err, TL_ERR_NOMEM, "out of memory");
         }
         free(file);
     } else {
@@ -254,21 +241,21 @@ static void compute_digest(const char *path, uint64_t size, double modified, cha
 
 /* Adds the model at `path` (its NAME.json too); fails on a missing file or
  * a name already taken. */
-static bool add_model(registry *r, int *capacity, const char *path, tl_error *err) {
+static bool add_model(registry *r, size_t *capacity, const char *path, tl_error *err) {
     struct stat st;
-    if (stat(path, &st) != 0) return set_error(err, TL_ERR_IO, "%s: %s", path, strerror(errno)), false;
-    if (!S_ISREG(st.st_mode)) return set_error(err, TL_ERR_IO, "%s: not a regular file", path), false;
+    if (stat(path, &st) != 0) return tl_fail(err, TL_ERR_IO, "%s: %s", path, strerror(errno)), false;
+    if (!S_ISREG(st.st_mode)) return tl_fail(err, TL_ERR_IO, "%s: not a regular file", path), false;
 
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t name_len = strlen(base);
     if (ends_with(base, ".gguf")) name_len -= 5;
-    if (name_len == 0) return set_error(err, TL_ERR_ARGUMENT, "%s: no model name in the file name", path), false;
+    if (name_len == 0) return tl_fail(err, TL_ERR_ARGUMENT, "%s: no model name in the file name", path), false;
     char *name = strndup(base, name_len);
-    if (!name) return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+    if (!name) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     for (int i = 0; i < r->n_slots; i++) {
         if (strcmp(r->slots[i].entry.name, name) == 0) {
-            set_error(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path,
+            tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path,
                       path);
             free(name);
             return false;
@@ -279,17 +266,13 @@ static bool add_model(registry *r, int *capacity, const char *path, tl_error *er
         free(name);
         return false;
     }
-    if (r->n_slots == *capacity) {
-        const int bigger_capacity = *capacity ? *capacity * 2 : 8;
-        model_slot *bigger = realloc(r->slots, (size_t)bigger_capacity * sizeof *bigger);
-        if (!bigger) {
-            free(name);
-            cJSON_Delete(defaults);
-            return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
-        }
-        r->slots = bigger;
-        *capacity = bigger_capacity;
+    model_slot *slots = tl_grow(r->slots, capacity, (size_t)r->n_slots + 1, sizeof *slots, 8);
+    if (!slots) {
+        free(name);
+        cJSON_Delete(defaults);
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     }
+    r->slots = slots;
     model_slot *s = &r->slots[r->n_slots];
     memset(s, 0, sizeof *s);
     s->entry.name = name;
@@ -300,7 +283,7 @@ static bool add_model(registry *r, int *capacity, const char *path, tl_error *er
     if (!s->entry.path) {
         free(name);
         cJSON_Delete(defaults);
-        return set_error(err, TL_ERR_NOMEM, "out of memory"), false;
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     }
     compute_digest(s->entry.path, s->entry.file_size, s->entry.modified, s->entry.digest);
     s->state = SLOT_UNLOADED;
@@ -315,11 +298,12 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 /* Every regular *.gguf of `dir`, in name order. */
-static bool scan_directory(registry *r, int *capacity, const char *dir, tl_error *err) {
+static bool scan_directory(registry *r, size_t *capacity, const char *dir, tl_error *err) {
     DIR *d = opendir(dir);
-    if (!d) return set_error(err, TL_ERR_IO, "%s: %s", dir, strerror(errno)), false;
+    if (!d) return tl_fail(err, TL_ERR_IO, "%s: %s", dir, strerror(errno)), false;
     char **paths = NULL;
-    int n_paths = 0, paths_capacity = 0;
+    int n_paths = 0;
+    size_t paths_capacity = 0;
     bool ok = true;
     struct dirent *de;
     while (ok && (de = readdir(d))) {
@@ -331,21 +315,18 @@ static bool scan_directory(registry *r, int *capacity, const char *dir, tl_error
         } else if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(path); /* a dangling link or a directory: not a model */
         } else {
-            if (n_paths == paths_capacity) {
-                paths_capacity = paths_capacity ? paths_capacity * 2 : 16;
-                char **bigger = realloc(paths, (size_t)paths_capacity * sizeof *bigger);
-                if (!bigger) {
-                    free(path);
-                    ok = false;
-                    break;
-                }
-                paths = bigger;
+            char **bigger = tl_grow(paths, &paths_capacity, n_paths + 1, sizeof *bigger, 16);
+            if (!bigger) {
+                free(path);
+                ok = false;
+                break;
             }
+            paths = bigger;
             paths[n_paths++] = path;
         }
     }
     closedir(d);
-    if (!ok) set_error(err, TL_ERR_NOMEM, "out of memory");
+    if (!ok) tl_fail(err, TL_ERR_NOMEM, "out of memory");
     if (n_paths) qsort(paths, (size_t)n_paths, sizeof *paths, compare_strings);
     for (int i = 0; ok && i < n_paths; i++) ok = add_model(r, capacity, paths[i], err);
     for (int i = 0; i < n_paths; i++) free(paths[i]);
@@ -383,7 +364,7 @@ static char *choose_template(const model_entry *entry, const tl_model *model, tl
         if (template_is_source(value->valuestring)) return strdup(value->valuestring);
         char *file = template_file_path(entry->path, value->valuestring);
         char *source = file ? read_text_file(file) : NULL;
-        if (!source) set_error(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "",
+        if (!source) tl_fail(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "",
                                strerror(errno));
         free(file);
         return source;
@@ -421,7 +402,7 @@ static registry_status load_model(const registry *r, model_slot *s, uint32_t n_c
     tl_error load_err = {0};
     const tl_model_params params = tl_model_default_params();
     if (tl_model_load(s->entry.path, &params, &m->model, &load_err) != TL_OK) {
-        set_error(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);
+        tl_fail(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);
         goto fail;
     }
     if (!(m->template_source = choose_template(&s->entry, m->model, err))) goto fail;
@@ -432,7 +413,7 @@ static registry_status load_model(const registry *r, model_slot *s, uint32_t n_c
     }
     free(eos);
     if (!m->end_marker) {
-        set_error(err, TL_ERR_NOMEM, "out of memory");
+        tl_fail(err, TL_ERR_NOMEM, "out of memory");
         goto fail;
     }
 
@@ -446,19 +427,19 @@ static registry_status load_model(const registry *r, model_slot *s, uint32_t n_c
             .end_marker = m->end_marker,
         };
         if (!(m->engine = engine_new(m->model, &engine_options, &load_err))) {
-            set_error(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);
+            tl_fail(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);
             goto fail;
         }
     }
 
     if (!(m->embed_lock = malloc(sizeof(pthread_mutex_t)))) {
-        set_error(err, TL_ERR_NOMEM, "out of memory");
+        tl_fail(err, TL_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if (pthread_mutex_init(m->embed_lock, NULL) != 0) {
         free(m->embed_lock);
         m->embed_lock = NULL;
-        set_error(err, TL_ERR_NOMEM, "cannot create a mutex");
+        tl_fail(err, TL_ERR_NOMEM, "cannot create a mutex");
         goto fail;
     }
     m->memory = (size_t)s->entry.file_size + (m->engine ? engine_memory(m->engine) : 0);
@@ -562,11 +543,11 @@ static bool make_room(registry *r, const model_slot *keep, const char *wanted, i
             for (int i = 0; i < *n_victims; i++) victims[i]->state = SLOT_LOADED;
             *n_victims = 0;
             if (too_many) {
-                set_error(err, TL_ERR_ARGUMENT,
+                tl_fail(err, TL_ERR_ARGUMENT,
                           "cannot load '%s': --max-loaded %d is reached and no loaded model is idle", wanted,
                           max_loaded);
             } else {
-                set_error(err, TL_ERR_ARGUMENT,
+                tl_fail(err, TL_ERR_ARGUMENT,
                           "cannot load '%s': it needs about %.1f MiB and models in use hold %.1f MiB of "
                           "--max-memory %.1f MiB",
                           wanted, mebibytes(extra_memory), mebibytes(memory - extra_memory), mebibytes(max_memory));
@@ -623,9 +604,9 @@ static void *reaper_main(void *arg) {
 
 registry *registry_new(const tl_server_options *options, tl_error *err) {
     registry *r = calloc(1, sizeof *r);
-    if (!r) return set_error(err, TL_ERR_NOMEM, "out of memory"), NULL;
+    if (!r) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), NULL;
     r->options = *options;
-    int capacity = 0;
+    size_t capacity = 0;
     bool ok = !options->models_dir || scan_directory(r, &capacity, options->models_dir, err);
     for (int i = 0; ok && i < options->n_model_paths; i++) ok = add_model(r, &capacity, options->model_paths[i], err);
     if (!ok) {
@@ -648,7 +629,7 @@ registry *registry_new(const tl_server_options *options, tl_error *err) {
     pthread_cond_init(&r->reaper_wake, &monotonic);
     pthread_condattr_destroy(&monotonic);
     if (pthread_create(&r->reaper, NULL, reaper_main, r) != 0) {
-        set_error(err, TL_ERR_NOMEM, "cannot start the model reaper thread");
+        tl_fail(err, TL_ERR_NOMEM, "cannot start the model reaper thread");
         registry_free(r);
         return NULL;
     }
@@ -733,13 +714,13 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
     *out = NULL;
     const model_entry *entry = registry_find(r, name);
     if (!entry) {
-        set_error(err, TL_ERR_ARGUMENT, "model '%s' not found", name ? name : "");
+        tl_fail(err, TL_ERR_ARGUMENT, "model '%s' not found", name ? name : "");
         return REGISTRY_UNKNOWN;
     }
     model_slot *s = (model_slot *)entry; /* entry is the slot's first member */
     model_slot **victims = malloc((size_t)r->n_slots * sizeof *victims);
     if (!victims) {
-        set_error(err, TL_ERR_NOMEM, "out of memory");
+        tl_fail(err, TL_ERR_NOMEM, "out of memory");
         return REGISTRY_LOAD_FAILED;
     }
     int n_victims = 0;
@@ -770,7 +751,7 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
     if (load_ctx && max_memory > 0 && estimate > max_memory) {
         pthread_mutex_unlock(&r->lock);
         free(victims);
-        set_error(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs about %.1f MiB, more than --max-memory %.1f MiB",
+        tl_fail(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs about %.1f MiB, more than --max-memory %.1f MiB",
                   entry->name, load_ctx, mebibytes(estimate), mebibytes(max_memory));
         return REGISTRY_TOO_BIG;
     }
@@ -786,7 +767,7 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
     finish_unloads(r, victims, n_victims);
     registry_status status = load_model(r, s, load_ctx, err);
     if (status == REGISTRY_OK && load_ctx && max_memory > 0 && s->loaded.memory > max_memory) {
-        set_error(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs %.1f MiB, more than --max-memory %.1f MiB",
+        tl_fail(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs %.1f MiB, more than --max-memory %.1f MiB",
                   entry->name, load_ctx, mebibytes(s->loaded.memory), mebibytes(max_memory));
         free_loaded(&s->loaded);
         status = REGISTRY_TOO_BIG;

@@ -14,6 +14,7 @@
 
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
+#include "util/buffer.h"
 
 typedef struct tl_bpe_symbol {
     int32_t prev, next;
@@ -27,20 +28,6 @@ void tl_bpe_scratch_free(tl_bpe_scratch *s) {
     free(s->symbols);
     tl_merge_queue_free(&s->queue);
     memset(s, 0, sizeof *s);
-}
-
-static bool reserve(void **buffer, size_t *capacity, size_t need, size_t elem_size) {
-    if (need <= *capacity) {
-        return true;
-    }
-    size_t capacity_new = need < 256 ? 256 : need * 2;
-    void *p = realloc(*buffer, capacity_new * elem_size);
-    if (!p) {
-        return false;
-    }
-    *buffer = p;
-    *capacity = capacity_new;
-    return true;
 }
 
 /* Queue the merge of two neighbouring symbols if the vocabulary has it. */
@@ -71,11 +58,12 @@ static void tokenize_word(const tl_vocab *v, const char *word, size_t len, tl_bp
             return;
         }
     }
-    if (!reserve((void **)&s->symbols, &s->symbols_capacity, len, sizeof *s->symbols)) {
+    bpe_symbol *symbols = tl_grow(s->symbols, &s->symbols_capacity, len, sizeof *symbols, 256);
+    if (!symbols) {
         out->failed = true;
         return;
     }
-    bpe_symbol *symbols = s->symbols;
+    s->symbols = symbols;
     int32_t n = 0;
     for (size_t offset = 0; offset < len;) {
         size_t char_len = tl_utf8_len((unsigned char)word[offset]);
@@ -138,10 +126,12 @@ void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scr
         const char *word = text + s->words.items[w].offset;
         size_t word_len = s->words.items[w].length;
         /* Each byte becomes at most two bytes in the GPT-2 alphabet. */
-        if (!reserve((void **)&s->encoded, &s->encoded_capacity, 2 * word_len + 1, 1)) {
+        char *encoded = tl_grow(s->encoded, &s->encoded_capacity, 2 * word_len + 1, 1, 256);
+        if (!encoded) {
             out->failed = true;
             return;
         }
+        s->encoded = encoded;
         size_t n = 0;
         for (size_t i = 0; i < word_len; i++) {
             size_t char_len;

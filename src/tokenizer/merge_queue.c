@@ -2,6 +2,7 @@
  * merge_queue.c — a binary max-heap of merge candidates (see merge_queue.h).
  */
 #include "tokenizer/merge_queue.h"
+#include "util/buffer.h"
 
 #include <stdlib.h>
 
@@ -24,16 +25,12 @@ static bool comes_first(const tl_merge_candidate *a, const tl_merge_candidate *b
 }
 
 void tl_merge_queue_push(tl_merge_queue *q, tl_merge_candidate c) {
-    if (q->count == q->capacity) {
-        size_t capacity = q->capacity ? q->capacity * 2 : 64;
-        tl_merge_candidate *items = realloc(q->items, capacity * sizeof *items);
-        if (!items) {
-            q->out_of_memory = true;
-            return;
-        }
-        q->items = items;
-        q->capacity = capacity;
+    tl_merge_candidate *items = tl_grow(q->items, &q->capacity, q->count + 1, sizeof *items, 64);
+    if (!items) {
+        q->out_of_memory = true;
+        return;
     }
+    q->items = items;
     size_t i = q->count++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;

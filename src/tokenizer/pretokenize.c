@@ -27,10 +27,12 @@
 #include "tokenizer/pretokenize.h"
 
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/error.h"
+#include "util/buffer.h"
 
 /* ------------------------------------------------------------------------ */
 /* The expressions                                                          */
@@ -305,16 +307,12 @@ static void append(text_builder *b, const char *s, size_t n) {
     if (b->failed) {
         return;
     }
-    if (b->length + n + 1 > b->capacity) {
-        size_t capacity = (b->length + n + 1) * 2;
-        char *data = realloc(b->data, capacity);
-        if (!data) {
-            b->failed = true;
-            return;
-        }
-        b->data = data;
-        b->capacity = capacity;
+    char *data = n < SIZE_MAX - b->length ? tl_grow(b->data, &b->capacity, b->length + n + 1, 1, 64) : NULL;
+    if (!data) {
+        b->failed = true;
+        return;
     }
+    b->data = data;
     memcpy(b->data + b->length, s, n);
     b->length += n;
     b->data[b->length] = '\0';
@@ -453,15 +451,11 @@ void tl_pretokenizer_free(tl_pretokenizer *p) {
 /* ------------------------------------------------------------------------ */
 
 bool tl_span_vec_push(tl_span_vec *v, size_t offset, size_t length) {
-    if (v->count == v->capacity) {
-        size_t capacity = v->capacity ? v->capacity * 2 : 64;
-        tl_span *items = realloc(v->items, capacity * sizeof *items);
-        if (!items) {
-            return false;
-        }
-        v->items = items;
-        v->capacity = capacity;
+    tl_span *items = tl_grow(v->items, &v->capacity, v->count + 1, sizeof *items, 64);
+    if (!items) {
+        return false;
     }
+    v->items = items;
     v->items[v->count++] = (tl_span){offset, length};
     return true;
 }

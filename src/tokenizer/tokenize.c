@@ -18,11 +18,13 @@
  * or after it.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tokenizer/unicode_norm.h"
 #include "tokenizer/vocab_internal.h"
+#include "util/buffer.h"
 
 /* A piece of the input: a special token, or a stretch of text to tokenize. */
 typedef struct fragment {
@@ -40,16 +42,12 @@ static void fragment_push(fragment_vec *v, fragment f) {
     if (v->failed) {
         return;
     }
-    if (v->count == v->capacity) {
-        size_t capacity = v->capacity ? v->capacity * 2 : 16;
-        fragment *items = realloc(v->items, capacity * sizeof *items);
-        if (!items) {
-            v->failed = true;
-            return;
-        }
-        v->items = items;
-        v->capacity = capacity;
+    fragment *items = tl_grow(v->items, &v->capacity, v->count + 1, sizeof *items, 16);
+    if (!items) {
+        v->failed = true;
+        return;
     }
+    v->items = items;
     v->items[v->count++] = f;
 }
 
@@ -169,15 +167,14 @@ static void partition(const tl_vocab *v, const char *text, size_t len, bool pars
 /* SentencePiece text: an optional leading space, and every space as U+2581. */
 static bool spm_escape(const char *text, size_t len, bool prefix_space, char **buffer,
                        size_t *capacity, size_t *out_len) {
-    size_t need = 3 * len + 3;
-    if (need > *capacity) {
-        char *b = realloc(*buffer, need);
-        if (!b) {
-            return false;
-        }
-        *buffer = b;
-        *capacity = need;
+    if (len > SIZE_MAX / 3 - 1) {
+        return false;
     }
+    char *b = tl_grow(*buffer, capacity, 3 * len + 3, 1, 256);
+    if (!b) {
+        return false;
+    }
+    *buffer = b;
     char *p = *buffer;
     if (prefix_space) {
         memcpy(p, "\xE2\x96\x81", 3);

@@ -21,12 +21,14 @@
  * joined into one.
  */
 #include <float.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 #define KEY_CHARSMAP "tokenizer.ggml.precompiled_charsmap"
 #define UNKNOWN_PENALTY 10.0
@@ -92,17 +94,12 @@ typedef struct byte_buffer {
 
 static void put(byte_buffer *b, const char *bytes, size_t n) {
     if (b->failed) return;
-    if (b->length + n > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity * 2 : 256;
-        while (capacity < b->length + n) capacity *= 2;
-        char *data = realloc(b->data, capacity);
-        if (!data) {
-            b->failed = true;
-            return;
-        }
-        b->data = data;
-        b->capacity = capacity;
+    char *data = n <= SIZE_MAX - b->length ? tl_grow(b->data, &b->capacity, b->length + n, 1, 256) : NULL;
+    if (!data) {
+        b->failed = true;
+        return;
     }
+    b->data = data;
     memcpy(b->data + b->length, bytes, n);
     b->length += n;
 }

@@ -4,24 +4,22 @@
  */
 #include "tokenizer/unicode_norm.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
 #include "tokenizer/utf8.h"
+#include "util/buffer.h"
 
 void tl_codepoints_push(tl_codepoints *l, int32_t cp) {
     if (l->failed) return;
-    if (l->count == l->capacity) {
-        size_t capacity = l->capacity ? l->capacity * 2 : 256;
-        int32_t *items = realloc(l->items, capacity * sizeof *items);
-        if (!items) {
-            l->failed = true;
-            return;
-        }
-        l->items = items;
-        l->capacity = capacity;
+    int32_t *items = tl_grow(l->items, &l->capacity, l->count + 1, sizeof *items, 256);
+    if (!items) {
+        l->failed = true;
+        return;
     }
+    l->items = items;
     l->items[l->count++] = cp;
 }
 
@@ -92,12 +90,10 @@ void tl_codepoints_canonical_order(tl_codepoints *l) {
 
 static bool reserve(tl_text_buffer *out, size_t extra) {
     if (out->length + extra <= out->capacity) return true;
-    size_t capacity = out->capacity ? out->capacity * 2 : 256;
-    while (capacity < out->length + extra) capacity *= 2;
-    char *data = realloc(out->data, capacity);
+    if (extra > SIZE_MAX - out->length) return false;
+    char *data = tl_grow(out->data, &out->capacity, out->length + extra, 1, 256);
     if (!data) return false;
     out->data = data;
-    out->capacity = capacity;
     return true;
 }
 

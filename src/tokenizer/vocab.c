@@ -15,6 +15,7 @@
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 #define KEY_MODEL "tokenizer.ggml.model"
 #define KEY_PRE "tokenizer.ggml.pre"
@@ -28,16 +29,12 @@ void tl_token_vec_push(tl_token_vec *v, tl_token t) {
     if (v->failed) {
         return;
     }
-    if (v->count == v->capacity) {
-        size_t capacity = v->capacity ? v->capacity * 2 : 256;
-        tl_token *items = realloc(v->items, capacity * sizeof *items);
-        if (!items) {
-            v->failed = true;
-            return;
-        }
-        v->items = items;
-        v->capacity = capacity;
+    tl_token *items = tl_grow(v->items, &v->capacity, v->count + 1, sizeof *items, 256);
+    if (!items) {
+        v->failed = true;
+        return;
     }
+    v->items = items;
     v->items[v->count++] = t;
 }
 

@@ -25,6 +25,7 @@
  * longer than 100 characters (Hugging Face's max_input_chars_per_word), the
  * whole word becomes the unknown token.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -33,6 +34,7 @@
 #include "tokenizer/utf8.h"
 #include "tokenizer/vocab_internal.h"
 #include "util/error.h"
+#include "util/buffer.h"
 
 static bool is_whitespace(uint32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
@@ -105,17 +107,12 @@ typedef struct word_list {
 
 static void append(word_list *w, const char *bytes, size_t n) {
     if (w->failed || n == 0) return; /* w->text is NULL until the first bytes */
-    if (w->length + n > w->capacity) {
-        size_t capacity = w->capacity ? w->capacity * 2 : 256;
-        while (capacity < w->length + n) capacity *= 2;
-        char *text = realloc(w->text, capacity);
-        if (!text) {
-            w->failed = true;
-            return;
-        }
-        w->text = text;
-        w->capacity = capacity;
+    char *text = n <= SIZE_MAX - w->length ? tl_grow(w->text, &w->capacity, w->length + n, 1, 256) : NULL;
+    if (!text) {
+        w->failed = true;
+        return;
     }
+    w->text = text;
     memcpy(w->text + w->length, bytes, n);
     w->length += n;
 }
@@ -194,16 +191,13 @@ static tl_token longest_token(const tl_vocab *v, const char *text, size_t len, s
 /* Greedy longest-match of "▁" + word; the unknown token if it fails. */
 static void tokenize_word(const tl_vocab *v, const char *word, size_t word_len, char **scratch,
                           size_t *scratch_capacity, tl_token_vec *out) {
-    size_t n = word_len + 3;
-    if (n > *scratch_capacity) {
-        char *grown = realloc(*scratch, n);
-        if (!grown) {
-            out->failed = true;
-            return;
-        }
-        *scratch = grown;
-        *scratch_capacity = n;
+    const size_t n = word_len + 3;
+    char *grown = tl_grow(*scratch, scratch_capacity, n, 1, 64);
+    if (!grown) {
+        out->failed = true;
+        return;
     }
+    *scratch = grown;
     char *w = *scratch;
     memcpy(w, "\xE2\x96\x81", 3);
     memcpy(w + 3, word, word_len);

@@ -20,6 +20,7 @@
 
 #include "chat_session.h"
 #include "cli.h"
+#include "util/buffer.h"
 #include "util/number_text.h"
 
 static volatile sig_atomic_t interrupt_requested = 0;
@@ -68,35 +69,28 @@ static char *read_line(const char *prompt) {
 /* A whole message: lines ending in '\' continue on the next (joined with
  * newlines). NULL at the end of input or after Ctrl-C. */
 static char *read_message(void) {
-    char *message = NULL;
-    size_t len = 0;
+    tl_buf message = {0};
     for (const char *prompt = "> ";; prompt = "... ") {
         char *line = read_line(prompt);
         if (!line) {
-            free(message);
+            tl_buf_free(&message);
             return NULL;
         }
         size_t n = strlen(line);
         const bool more = n > 0 && line[n - 1] == '\\';
         if (more) line[--n] = 0;
-        char *grown = realloc(message, len + n + 2);
-        if (!grown) {
-            free(line);
-            free(message);
+        const bool ok = tl_buf_append(&message, line, n) && (!more || tl_buf_append(&message, "\n", 1));
+        free(line);
+        if (!ok) {
+            tl_buf_free(&message);
             return NULL;
         }
-        message = grown;
-        memcpy(message + len, line, n);
-        len += n;
-        free(line);
         if (!more) break;
-        message[len++] = '\n';
     }
-    message[len] = 0;
 #ifdef TL_HAVE_LIBEDIT
-    if (len) add_history(message);
+    if (message.len) add_history(message.data);
 #endif
-    return message;
+    return tl_buf_take(&message);
 }
 
 static void write_reply_text(void *user_data, const char *text, size_t len) {

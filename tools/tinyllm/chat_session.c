@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "util/buffer.h"
 
 /* The template's end-of-turn text, "" when it does not tell (a template
  * that refuses a plain user/assistant exchange just has no known marker). */
@@ -243,13 +244,9 @@ static tl_token *fitting_prompt(chat_session *s, int32_t *n_prompt, int32_t *n_d
 
 /* Records that `token` now sits at the end of the KV cache. */
 static bool remember_cached(chat_session *s, tl_token token) {
-    if (s->n_cached == s->cached_capacity) {
-        const int32_t capacity = s->cached_capacity ? 2 * s->cached_capacity : 256;
-        tl_token *grown = realloc(s->cached, (size_t)capacity * sizeof *grown);
-        if (!grown) return false;
-        s->cached = grown;
-        s->cached_capacity = capacity;
-    }
+    tl_token *grown = tl_grow(s->cached, &s->cached_capacity, (size_t)s->n_cached + 1, sizeof *grown, 256);
+    if (!grown) return false;
+    s->cached = grown;
     s->cached[s->n_cached++] = token;
     return true;
 }

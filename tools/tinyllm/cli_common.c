@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util/buffer.h"
+#include "util/limits.h"
 
 tl_model *cli_load_model(const char *command, const char *path, bool vocab_only) {
     if (!path) {
@@ -49,37 +51,33 @@ char *cli_read_file(const char *command, const char *what, const char *path, siz
         tl_cli_error(command, "cannot open %s file '%s': %s", what, path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
+    tl_buf buf = {0};
+    bool out_of_memory = false;
     size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
+    do {
+        /* room for at least 4 KiB more; the buffer doubles as it fills */
+        if (!tl_buf_reserve(&buf, 4096)) {
+            out_of_memory = true;
+            break;
         }
-    }
-    const bool failed = ferror(fp), out_of_memory = !buf;
+        got = fread(buf.data + buf.len, 1, buf.cap - buf.len - 1, fp);
+        buf.len += got;
+    } while (got > 0);
+    const bool failed = ferror(fp);
     if (!is_stdin) fclose(fp);
     if (out_of_memory || failed) {
-        free(buf);
+        tl_buf_free(&buf);
         tl_cli_error(command, "cannot read %s file '%s'%s", what, path, out_of_memory ? ": out of memory" : "");
         return NULL;
     }
-    buf[n] = 0;
-    *len = n;
-    return buf;
+    buf.data[buf.len] = 0;
+    *len = buf.len;
+    return tl_buf_take(&buf);
 }
 
 tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
                        bool add_special, bool parse_special, int32_t *n) {
-    int32_t cap = (int32_t)(len < 1u << 28 ? len : 1u << 28) + 8;
+    int32_t cap = (int32_t)(len < TL_TOKENS_FIRST_GUESS_MAX ? len : TL_TOKENS_FIRST_GUESS_MAX) + 8;
     tl_token *tokens = malloc((size_t)cap * sizeof *tokens);
     if (!tokens) {
         tl_cli_error(command, "out of memory tokenizing the prompt");

@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "cli_context.h"
+#include "util/buffer.h"
 
 typedef struct embed_options {
     const char *model, *file, *pooling;
@@ -47,13 +48,9 @@ typedef struct input_list {
 } input_list;
 
 static bool add_input(input_list *list, const char *text, size_t len) {
-    if (list->n == list->cap) {
-        const size_t cap = list->cap ? list->cap * 2 : 64;
-        embed_input *grown = realloc(list->items, cap * sizeof *grown);
-        if (!grown) return false;
-        list->items = grown;
-        list->cap = cap;
-    }
+    embed_input *grown = tl_grow(list->items, &list->cap, list->n + 1, sizeof *grown, 64);
+    if (!grown) return false;
+    list->items = grown;
     list->items[list->n++] = (embed_input){.text = text, .len = len};
     return true;
 }

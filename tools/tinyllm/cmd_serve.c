@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "server/server.h"
 #include "server/units.h"
+#include "util/limits.h"
 
 typedef struct serve_options {
     const char *host, *models_dir, *keep_alive, *max_memory, *body_limit, *api_key, *cors;
@@ -130,10 +131,11 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--parallel", TL_OPT_INT, &s.parallel, "N",
          "concurrent generations per model (default 4)", NULL, 1, 64},
         {"-c", "--ctx-size", TL_OPT_INT, &s.n_ctx, "N",
-         "context size of each generation; 0 = the model's, at most 4096 (default 0)", NULL, 0, 1 << 20},
-        {"-t", "--threads", TL_OPT_INT, &s.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0, 256},
+         "context size of each generation; 0 = the model's, at most 4096 (default 0)", NULL, 0, TL_MAX_CTX},
+        {"-t", "--threads", TL_OPT_INT, &s.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0,
+         TL_MAX_THREADS},
         {"-b", "--batch-size", TL_OPT_INT, &s.n_batch, "N", "most tokens per forward pass (default 512)",
-         NULL, 0, 1 << 20},
+         NULL, 0, TL_MAX_BATCH},
         {NULL, "--queue", TL_OPT_INT, &s.queue, "N",
          "requests that may wait per model before 503 Busy (default 64)", NULL, 1, 1e6},
         {NULL, "--body-limit", TL_OPT_STRING, &s.body_limit, "SIZE",
