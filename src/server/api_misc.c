@@ -285,9 +285,9 @@ static void add_float(cJSON *o, const char *key, float value) {
  * api_sampling_init's (the ones a request that omits them gets), with the
  * model's NAME.json options when a model is named or is the only one. */
 void misc_props(server *srv, const http_request *req, http_response *res) {
-    char name[256];
     const model_entry *entry = NULL;
-    if (wire_query_value(req->query, "model", name, sizeof name)) {
+    const char *name = http_query_value(req, "model");
+    if (name) {
         api_log_model(name);
         if (!(entry = registry_find(srv->models, name))) {
             api_reply_fail(res, API_OPENAI, 404, "model", "model '%s' not found", name);

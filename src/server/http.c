@@ -97,29 +97,20 @@ static enum MHD_Result queue(const http_server *h, struct MHD_Connection *connec
     return result;
 }
 
-/* Appends one query argument to state->query, %-encoded again
- * (libmicrohttpd has decoded it and cut it off the URL). */
+/* Appends one query argument, as libmicrohttpd decoded it, to state->query:
+ * "key\0value\0" pairs ended by an empty key (see http_query_value). */
 static enum MHD_Result add_query_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     (void)kind;
     request_state *state = cls;
     if (!value) value = "";
-    const size_t old = state->query ? strlen(state->query) : 0;
-    char *query = realloc(state->query, old + 3 * (strlen(key) + strlen(value)) + 3);
+    const size_t key_size = strlen(key) + 1, value_size = strlen(value) + 1;
+    char *query = realloc(state->query, state->query_len + key_size + value_size + 1);
     if (!query) return MHD_NO;
+    memcpy(query + state->query_len, key, key_size);
+    memcpy(query + state->query_len + key_size, value, value_size);
+    state->query_len += key_size + value_size;
+    query[state->query_len] = 0;
     state->query = query;
-    char *at = query + old;
-    if (old) *at++ = '&';
-    for (const char *part = key; part; part = part == key ? value : NULL) {
-        for (const unsigned char *c = (const unsigned char *)part; *c; c++) {
-            if ((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || strchr("-._~", *c)) {
-                *at++ = (char)*c;
-            } else {
-                at += sprintf(at, "%%%02X", *c);
-            }
-        }
-        if (part == key) *at++ = '=';
-    }
-    *at = 0;
     return MHD_YES;
 }
 
@@ -279,7 +270,7 @@ static enum MHD_Result hand_over(http_server *h, struct MHD_Connection *connecti
         /* HEAD is GET without the body, which libmicrohttpd leaves out by itself. */
         .method = strcmp(method, "HEAD") == 0 ? "GET" : method,
         .path = state->path,
-        .query = state->query ? state->query : "",
+        .query = state->query ? state->query : "\0",
         .body = state->body ? state->body : "",
         .body_len = state->body_len,
         .accept = accept ? accept : "",

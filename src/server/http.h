@@ -22,7 +22,7 @@ struct server;
 typedef struct http_request {
     const char *method; /* "GET", "POST", ... */
     const char *path;   /* without the query string */
-    const char *query;  /* after '?' (still %-encoded), or "" */
+    const char *query;  /* the decoded query arguments: "key\0value\0"... ended by an empty key */
     const char *body;   /* NUL-terminated; "" when there is none */
     size_t body_len;
     const char *accept; /* the Accept header or "" */

@@ -89,7 +89,8 @@ struct request_state {
     struct MHD_Connection *connection;
     http_conn *conn;
     char *path;       /* the URL without its query string */
-    char *query;      /* the query string after '?', or NULL */
+    char *query;      /* decoded query arguments (http_request.query), or NULL */
+    size_t query_len; /* bytes of the pairs in query */
     char *body;       /* NUL-terminated once the body is complete */
     size_t body_len, body_capacity;
     size_t discarded; /* bytes past the limit, read and dropped until the body ends */

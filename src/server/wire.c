@@ -1,7 +1,7 @@
 /*
  * wire.c — what goes over the wire in both directions (see wire.h): JSON
- * text that is valid UTF-8 whatever its strings hold, and the values of a
- * query string.
+ * text that is valid UTF-8 whatever its strings hold, and a request's query
+ * arguments.
  */
 #include "server/wire.h"
 
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/http.h"
 #include "tokenizer/utf8.h"
 
 char *wire_json_text(const cJSON *json) {
@@ -25,30 +26,11 @@ char *wire_json_text(const cJSON *json) {
     return clean;
 }
 
-static int hex_digit(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-bool wire_query_value(const char *query, const char *name, char *out, size_t size) {
-    const size_t name_len = strlen(name);
-    for (const char *p = query ? query : ""; *p;) {
-        const char *end = strchr(p, '&');
-        if (!end) end = p + strlen(p);
-        if ((size_t)(end - p) > name_len && strncmp(p, name, name_len) == 0 && p[name_len] == '=') {
-            size_t at = 0;
-            for (const char *v = p + name_len + 1; v < end; v++) {
-                char c = *v == '+' ? ' ' : *v;
-                if (*v == '%' && end - v > 2 && hex_digit(v[1]) >= 0 && hex_digit(v[2]) >= 0) {
-                    c = (char)(hex_digit(v[1]) * 16 + hex_digit(v[2]));
-                    v += 2;
-                }
-                if (at + 1 >= size) return false;
-                out[at++] = c;
-            }
-            out[at] = 0;
-            return true;
-        }
-        p = *end ? end + 1 : end;
+const char *http_query_value(const http_request *req, const char *name) {
+    for (const char *key = req->query; *key;) {
+        const char *value = key + strlen(key) + 1;
+        if (strcmp(key, name) == 0) return value;
+        key = value + strlen(value) + 1;
     }
-    return false;
+    return NULL;
 }

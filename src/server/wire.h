@@ -1,13 +1,11 @@
 /*
- * wire.h — JSON text and query strings as they cross the wire (wire.c).
+ * wire.h — JSON text and query arguments as they cross the wire (wire.c).
  */
 #ifndef TL_SERVER_WIRE_H
 #define TL_SERVER_WIRE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
 struct cJSON;
+struct http_request;
 
 /* The compact JSON text of a value (malloc'd; NULL when out of memory),
  * always valid UTF-8: whatever bytes its strings hold, an ill-formed
@@ -15,8 +13,8 @@ struct cJSON;
  * it, the last guard after the detokenizer's own. */
 char *wire_json_text(const struct cJSON *json);
 
-/* The value of `name` in a query string ("a=1&b=x%20y"), %-decoded, in
- * out[0..size); false when absent (or longer than size - 1 bytes). */
-bool wire_query_value(const char *query, const char *name, char *out, size_t size);
+/* The decoded value of the request's query argument `name`, or NULL when
+ * absent (http_request.query holds the pairs libmicrohttpd decoded). */
+const char *http_query_value(const struct http_request *req, const char *name);
 
 #endif /* TL_SERVER_WIRE_H */
