@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tinyllm and runs the test suite in stages; exits non-zero if any stage
 # fails (the other stages still run, so one CI run shows every failure).
-#   layers    no include crosses a layer upwards (scripts/check-layers.sh, cmake/layers.txt);
+#   layers    no include crosses a layer upwards (scripts/check-layers.sh, cmake/layers.txt),
+#             and the C sources are as clang-format writes them (scripts/format.sh --check);
 #             every build's ctest also checks the calls between layers (layers/calls)
 #             and that libtinyllm.so exports exactly tinyllm.h's functions
 #             (layers/exports, scripts/check-exports.sh)
@@ -37,7 +38,7 @@ configure() {
 }
 
 stage_layers() {
-  scripts/check-layers.sh .
+  scripts/check-layers.sh . && scripts/format.sh --check
 }
 
 build_release() {
