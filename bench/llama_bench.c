@@ -84,38 +84,76 @@ static void usage(void) {
 }
 
 static void parse_options(int argc, char **argv, options *o) {
-    *o = (options){.backends_dir = LLAMA_BINS_DIR, .n_prompt = 512, .n_gen = 128, .threads = 0, .reps = 5,
-                   .n_batch = 512, .flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED, .flash_attn_name = "off",
+    *o = (options){.backends_dir = LLAMA_BINS_DIR,
+                   .n_prompt = 512,
+                   .n_gen = 128,
+                   .threads = 0,
+                   .reps = 5,
+                   .n_batch = 512,
+                   .flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED,
+                   .flash_attn_name = "off",
                    .cache_type = GGML_TYPE_F16};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-m")) { if (!v) die("%s needs a value", a); o->model_path = v; i++; }
-        else if (!strcmp(a, "-p")) { o->n_prompt = int_arg(a, v, 0); i++; }
-        else if (!strcmp(a, "-n")) { o->n_gen = int_arg(a, v, 0); i++; }
-        else if (!strcmp(a, "-t")) { o->threads = int_arg(a, v, 0); i++; }
-        else if (!strcmp(a, "-r")) { o->reps = int_arg(a, v, 1); i++; }
-        else if (!strcmp(a, "-b")) { o->n_batch = int_arg(a, v, 1); i++; }
-        else if (!strcmp(a, "--backends")) { if (!v) die("%s needs a value", a); o->backends_dir = v; i++; }
-        else if (!strcmp(a, "--flash-attn")) {
+        if (!strcmp(a, "-m")) {
             if (!v) die("%s needs a value", a);
-            if (!strcmp(v, "off")) o->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-            else if (!strcmp(v, "on")) o->flash_attn = LLAMA_FLASH_ATTN_TYPE_ENABLED;
-            else if (!strcmp(v, "auto")) o->flash_attn = LLAMA_FLASH_ATTN_TYPE_AUTO;
-            else die("--flash-attn must be off, on or auto, got '%s'", v);
+            o->model_path = v;
+            i++;
+        } else if (!strcmp(a, "-p")) {
+            o->n_prompt = int_arg(a, v, 0);
+            i++;
+        } else if (!strcmp(a, "-n")) {
+            o->n_gen = int_arg(a, v, 0);
+            i++;
+        } else if (!strcmp(a, "-t")) {
+            o->threads = int_arg(a, v, 0);
+            i++;
+        } else if (!strcmp(a, "-r")) {
+            o->reps = int_arg(a, v, 1);
+            i++;
+        } else if (!strcmp(a, "-b")) {
+            o->n_batch = int_arg(a, v, 1);
+            i++;
+        } else if (!strcmp(a, "--backends")) {
+            if (!v) die("%s needs a value", a);
+            o->backends_dir = v;
+            i++;
+        } else if (!strcmp(a, "--flash-attn")) {
+            if (!v) die("%s needs a value", a);
+            if (!strcmp(v, "off"))
+                o->flash_attn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+            else if (!strcmp(v, "on"))
+                o->flash_attn = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+            else if (!strcmp(v, "auto"))
+                o->flash_attn = LLAMA_FLASH_ATTN_TYPE_AUTO;
+            else
+                die("--flash-attn must be off, on or auto, got '%s'", v);
             o->flash_attn_name = v;
             i++;
         } else if (!strcmp(a, "--cache-type") || !strcmp(a, "--kv-type")) {
             if (!v) die("%s needs a value", a);
-            if (!strcasecmp(v, "f16")) o->cache_type = GGML_TYPE_F16;
-            else if (!strcasecmp(v, "f32")) o->cache_type = GGML_TYPE_F32;
-            else if (!strcasecmp(v, "q8_0")) o->cache_type = GGML_TYPE_Q8_0;
-            else die("--cache-type must be f16, f32 or q8_0, got '%s'", v);
+            if (!strcasecmp(v, "f16"))
+                o->cache_type = GGML_TYPE_F16;
+            else if (!strcasecmp(v, "f32"))
+                o->cache_type = GGML_TYPE_F32;
+            else if (!strcasecmp(v, "q8_0"))
+                o->cache_type = GGML_TYPE_Q8_0;
+            else
+                die("--cache-type must be f16, f32 or q8_0, got '%s'", v);
             i++;
-        } else if (!strcmp(a, "--ttft")) o->ttft = true;
-        else if (!strcmp(a, "--json")) o->json = true;
-        else if (!strcmp(a, "-v")) o->verbose = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); exit(0); }
-        else { usage(); die("unknown option '%s'", a); }
+        } else if (!strcmp(a, "--ttft"))
+            o->ttft = true;
+        else if (!strcmp(a, "--json"))
+            o->json = true;
+        else if (!strcmp(a, "-v"))
+            o->verbose = true;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            exit(0);
+        } else {
+            usage();
+            die("unknown option '%s'", a);
+        }
     }
     if (!o->model_path) die("%s", "no model given: use -m FILE");
     if (o->n_prompt == 0 && o->n_gen == 0 && !o->ttft) die("%s", "nothing to measure: -p and -n are both 0");
@@ -138,7 +176,10 @@ static void describe_weights(const char *path, char *type_out, size_t type_size,
         if (!t || ggml_n_dims(t) < 2) continue;
         counts[t->type]++;
         double size = (double)gguf_get_tensor_size(gguf, i);
-        if (!strcmp(name, "token_embd.weight")) { embedding_bytes = size; continue; }
+        if (!strcmp(name, "token_embd.weight")) {
+            embedding_bytes = size;
+            continue;
+        }
         if (!strcmp(name, "output.weight")) has_output = true;
         bytes += size;
     }
@@ -246,9 +287,12 @@ static void print_json_string(const char *s) {
     putchar('"');
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20) printf("\\u%04x", c);
-        else putchar(c);
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
     }
     putchar('"');
 }
@@ -273,17 +317,19 @@ int main(int argc, char **argv) {
 
     if (!o.verbose) llama_log_set(quiet_log, NULL);
     /* All backends of the prebuilt directory; of the CPU variants, the best one this CPU supports (zen4, ...). */
-    if (*o.backends_dir) ggml_backend_load_all_from_path(o.backends_dir);
-    else ggml_backend_load_all();
+    if (*o.backends_dir)
+        ggml_backend_load_all_from_path(o.backends_dir);
+    else
+        ggml_backend_load_all();
     ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
     if (!cpu_dev) die("no CPU backend found in '%s' (--backends DIR)", o.backends_dir);
     ggml_backend_reg_t cpu_reg = ggml_backend_dev_backend_reg(cpu_dev);
     typedef struct ggml_threadpool *(*threadpool_new_fn)(struct ggml_threadpool_params *);
     typedef void (*threadpool_free_fn)(struct ggml_threadpool *);
-    threadpool_new_fn threadpool_new = (threadpool_new_fn)ggml_backend_reg_get_proc_address(cpu_reg,
-                                                                                            "ggml_threadpool_new");
-    threadpool_free_fn threadpool_free = (threadpool_free_fn)ggml_backend_reg_get_proc_address(cpu_reg,
-                                                                                              "ggml_threadpool_free");
+    threadpool_new_fn threadpool_new =
+        (threadpool_new_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new");
+    threadpool_free_fn threadpool_free =
+        (threadpool_free_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_free");
     if (!threadpool_new || !threadpool_free) die("%s", "the CPU backend exports no ggml_threadpool_new/free");
     llama_backend_init();
     llama_numa_init(GGML_NUMA_STRATEGY_DISABLED);
@@ -351,12 +397,15 @@ int main(int argc, char **argv) {
         for (int rep = -1; rep < o.reps; rep++) {
             llama_memory_clear(memory, false);
             const double start = now_ms();
-            if (kind == 0) run_prompt(ctx, count, o.n_batch, o.threads, tokens);
-            else run_generation(ctx, rep < 0 ? 1 : count, o.threads);
+            if (kind == 0)
+                run_prompt(ctx, count, o.n_batch, o.threads, tokens);
+            else
+                run_generation(ctx, rep < 0 ? 1 : count, o.threads);
             const double ms = now_ms() - start;
             if (rep >= 0) samples[rep] = count * 1000.0 / ms;
         }
-        if (o.json) print_run(kind == 0 ? "pp" : "tg", count, samples, o.reps);
+        if (o.json)
+            print_run(kind == 0 ? "pp" : "tg", count, samples, o.reps);
         else {
             stats s = summarize(samples, o.reps);
             printf("%s %s t=%d %s%d: %.2f t/s (min %.2f, max %.2f)\n", o.model_path, type, o.threads,
@@ -406,10 +455,12 @@ int main(int argc, char **argv) {
         snprintf(kv_upper, sizeof kv_upper, "%s", kv);
         for (char *c = kv_upper; *c; c++) *c = (char)toupper((unsigned char)*c);
         printf(",\"kvCache\":{\"key\":\"%s\",\"value\":\"%s\"},\"flashAttention\":", kv_upper, kv_upper);
-        if (o.flash_attn == LLAMA_FLASH_ATTN_TYPE_AUTO) printf("\"auto\"");
-        else printf(o.flash_attn == LLAMA_FLASH_ATTN_TYPE_ENABLED ? "true" : "false");
-        printf(",\"threadpool\":{\"n_threads\":%d,\"poll\":%d},\"contextSize\":%u,\"batchSize\":%u}}\n",
-               tpp.n_threads, (int)tpp.poll, llama_n_ctx(ctx), llama_n_batch(ctx));
+        if (o.flash_attn == LLAMA_FLASH_ATTN_TYPE_AUTO)
+            printf("\"auto\"");
+        else
+            printf(o.flash_attn == LLAMA_FLASH_ATTN_TYPE_ENABLED ? "true" : "false");
+        printf(",\"threadpool\":{\"n_threads\":%d,\"poll\":%d},\"contextSize\":%u,\"batchSize\":%u}}\n", tpp.n_threads,
+               (int)tpp.poll, llama_n_ctx(ctx), llama_n_batch(ctx));
     } else {
         if (ttft_ms >= 0) printf("ttft (128-token prompt): %.2f ms\n", ttft_ms);
         printf("load %.1f ms, peak RSS %.1f MiB\n", load_ms, peak_rss_mb());

@@ -35,13 +35,27 @@
 static const struct {
     const char *method, *path;
 } ROUTES[] = {
-    {"POST", "/v1/chat/completions"}, {"POST", "/v1/completions"}, {"POST", "/v1/embeddings"},
-    {"POST", "/api/generate"},        {"POST", "/api/chat"},       {"POST", "/api/embed"},
-    {"POST", "/api/embeddings"},      {"POST", "/api/show"},       {"POST", "/tokenize"},
-    {"POST", "/detokenize"},          {"GET", "/v1/models"},       {"GET", "/api/tags"},
-    {"GET", "/api/ps"},               {"GET", "/api/version"},     {"GET", "/health"},
-    {"GET", "/metrics"},              {"GET", "/api/chat"},        {"DELETE", "/v1/models"},
-    {"GET", "/"},                     {"HEAD", "/index.html"},     {"GET", "/api/nothing"},
+    {"POST", "/v1/chat/completions"},
+    {"POST", "/v1/completions"},
+    {"POST", "/v1/embeddings"},
+    {"POST", "/api/generate"},
+    {"POST", "/api/chat"},
+    {"POST", "/api/embed"},
+    {"POST", "/api/embeddings"},
+    {"POST", "/api/show"},
+    {"POST", "/tokenize"},
+    {"POST", "/detokenize"},
+    {"GET", "/v1/models"},
+    {"GET", "/api/tags"},
+    {"GET", "/api/ps"},
+    {"GET", "/api/version"},
+    {"GET", "/health"},
+    {"GET", "/metrics"},
+    {"GET", "/api/chat"},
+    {"DELETE", "/v1/models"},
+    {"GET", "/"},
+    {"HEAD", "/index.html"},
+    {"GET", "/api/nothing"},
     {"GET", "/nothing/../etc"},
 };
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
@@ -153,7 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t streamed = res.stream ? fake_stream_wait(res.stream) : 0;
         if (verbose)
             fprintf(stderr, "%s %s -> %d: %.200s%s\n", req.method, req.path, res.status,
-                    res.body ? res.body : res.body_static ? "(static)" : "",
+                    res.body          ? res.body
+                    : res.body_static ? "(static)"
+                                      : "",
                     res.stream ? (streamed ? "(streamed)" : "(empty stream)") : "");
     }
     free(res.body);

@@ -108,7 +108,9 @@ const char *fuzz_scratch_dir(void) {
     return scratch;
 }
 
-const char *fuzz_scratch_path(const char *name) { return join(fuzz_scratch_dir(), name); }
+const char *fuzz_scratch_path(const char *name) {
+    return join(fuzz_scratch_dir(), name);
+}
 
 tl_model *fuzz_load_vocab_path(const char *path) {
     register_cleanup();

@@ -69,8 +69,7 @@ static void encode(const tl_model *model, const char *text, size_t len, bool add
     free(tokens);
 }
 
-static void decode(const tl_model *model, const uint8_t *data, size_t size, bool special,
-                   bool remove_leading_space) {
+static void decode(const tl_model *model, const uint8_t *data, size_t size, bool special, bool remove_leading_space) {
     const int64_t range = (int64_t)tl_vocab_size(model) + 16;
     int32_t n = (int32_t)(size / 3 < MAX_DECODE_IDS ? size / 3 : MAX_DECODE_IDS);
     tl_token *tokens = malloc(sizeof *tokens * (size_t)(n ? n : 1));
@@ -95,6 +94,8 @@ void fuzz_tokenizer_run(tl_model *const *models, int n_models, const uint8_t *da
     data++;
     size--;
     const bool special = flags & 32;
-    if (flags & 4) decode(model, data, size, special, flags & 64);
-    else encode(model, (const char *)data, size, flags & 8, flags & 16, special);
+    if (flags & 4)
+        decode(model, data, size, special, flags & 64);
+    else
+        encode(model, (const char *)data, size, flags & 8, flags & 16, special);
 }

@@ -90,8 +90,10 @@ int main(int argc, char **argv) {
     int failures = 0;
     for (int i = 1; i < argc; i++) {
         struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) failures += run_file(argv[i]);
-        else failures += run_dir(argv[i]);
+        if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode))
+            failures += run_file(argv[i]);
+        else
+            failures += run_dir(argv[i]);
     }
     fprintf(stderr, "replay: %d input%s, %d unreadable\n", replayed, replayed == 1 ? "" : "s", failures);
     return failures ? 1 : 0;

@@ -73,24 +73,23 @@ typedef struct tl_model_params {
 
 TL_API tl_model_params tl_model_default_params(void);
 
-TL_API tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out,
-                        tl_error *err);
+TL_API tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out, tl_error *err);
 TL_API void tl_model_free(tl_model *model);
 
 /* What `tinyllm info` prints. Strings belong to the model. */
 typedef struct tl_model_info {
     const char *path;
-    const char *architecture;   /* general.architecture */
-    const char *name;           /* general.name, or "" */
+    const char *architecture; /* general.architecture */
+    const char *name;         /* general.name, or "" */
     uint32_t gguf_version;
-    uint64_t file_size;         /* bytes */
-    uint64_t n_params;          /* total elements of all tensors */
+    uint64_t file_size; /* bytes */
+    uint64_t n_params;  /* total elements of all tensors */
     uint64_t n_tensors;
     uint64_t n_metadata;
-    const char *vocab_type;     /* tokenizer.ggml.model: llama, gpt2, ... */
-    const char *pre_tokenizer;  /* tokenizer.ggml.pre, or "" */
+    const char *vocab_type;    /* tokenizer.ggml.model: llama, gpt2, ... */
+    const char *pre_tokenizer; /* tokenizer.ggml.pre, or "" */
     int32_t n_vocab;
-    uint32_t context_length;    /* trained context length */
+    uint32_t context_length; /* trained context length */
     uint32_t n_embd, n_layer, n_head, n_head_kv, n_ff;
     bool has_chat_template;
     /* Tensor count per GGUF type id (index = ggml type id, 0..63). */
@@ -101,9 +100,9 @@ typedef struct tl_model_info {
     uint64_t bytes_per_token;
     /* The type holding most of the matrix bytes ("q4_k" in a Q4_K_M file). */
     uint32_t main_weight_type;
-    bool has_encoder;  /* BERT-style encoders and T5-style encoder-decoders */
-    bool has_decoder;  /* generates text (false for embedding-only encoders) */
-    int32_t pooling;   /* the model's tl_pooling (<arch>.pooling_type) */
+    bool has_encoder; /* BERT-style encoders and T5-style encoder-decoders */
+    bool has_decoder; /* generates text (false for embedding-only encoders) */
+    int32_t pooling;  /* the model's tl_pooling (<arch>.pooling_type) */
 } tl_model_info;
 
 TL_API void tl_model_get_info(const tl_model *model, tl_model_info *info);
@@ -139,7 +138,7 @@ TL_API bool tl_vocab_adds_eos(const tl_model *model);
  * bytes are tokenized as bytes).
  */
 TL_API int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_len, bool add_special,
-                    bool parse_special, tl_token *tokens, int32_t max_tokens);
+                           bool parse_special, tl_token *tokens, int32_t max_tokens);
 
 /*
  * Tokenize a prompt that must fit in `max_tokens` (typically the context
@@ -155,24 +154,23 @@ TL_API int32_t tl_tokenize(const tl_model *model, const char *text, size_t text_
  * normalization drops, Unigram text without special tokens).
  * TL_ERR_NOMEM when out of memory.
  */
-TL_API tl_status tl_tokenize_prompt(const tl_model *model, const char *text, size_t text_len,
-                             bool add_special, bool parse_special, tl_token *tokens,
-                             int32_t max_tokens, int32_t *n_tokens, tl_error *err);
+TL_API tl_status tl_tokenize_prompt(const tl_model *model, const char *text, size_t text_len, bool add_special,
+                                    bool parse_special, tl_token *tokens, int32_t max_tokens, int32_t *n_tokens,
+                                    tl_error *err);
 
 /*
  * The bytes a token stands for (SentencePiece '▁' → ' ', byte tokens → the
  * byte, BPE byte mapping undone). Control tokens produce their text only when
  * `special` is true. Returns the number of bytes, or minus the size needed.
  */
-TL_API int32_t tl_token_to_piece(const tl_model *model, tl_token token, bool special, char *buf,
-                          int32_t buf_size);
+TL_API int32_t tl_token_to_piece(const tl_model *model, tl_token token, bool special, char *buf, int32_t buf_size);
 
 /*
  * Detokenize a whole sequence (applies the SentencePiece leading-space rule
  * when remove_leading_space is set). Returns bytes written or minus needed.
  */
-TL_API int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_tokens,
-                      bool special, bool remove_leading_space, char *buf, int32_t buf_size);
+TL_API int32_t tl_detokenize(const tl_model *model, const tl_token *tokens, int32_t n_tokens, bool special,
+                             bool remove_leading_space, char *buf, int32_t buf_size);
 
 /* ------------------------------------------------------------------------ */
 /* Contexts and evaluation                                                  */
@@ -192,8 +190,8 @@ typedef struct tl_context_params {
 
 TL_API tl_context_params tl_context_default_params(void);
 
-TL_API tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
-                         tl_context **out, tl_error *err);
+TL_API tl_status tl_context_new(const tl_model *model, const tl_context_params *params, tl_context **out,
+                                tl_error *err);
 TL_API void tl_context_free(tl_context *ctx);
 TL_API uint32_t tl_context_size(const tl_context *ctx);
 /* Number of positions currently held in the KV cache. */
@@ -207,8 +205,8 @@ TL_API void tl_context_truncate(tl_context *ctx, uint32_t pos);
  * Logits are kept for the last token, or for every token when all_logits.
  * Fails with TL_ERR_CONTEXT_FULL if they do not fit in the context.
  */
-TL_API tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
-                    uint32_t start_pos, bool all_logits, tl_error *err);
+TL_API tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, uint32_t start_pos,
+                           bool all_logits, tl_error *err);
 /* Logits of the i-th token of the last tl_decode (-1 = the last token);
  * n_vocab floats, valid until the next tl_decode. NULL if not kept. After
  * tl_decode_batch, i counts the tokens whose logits were asked for. */
@@ -223,8 +221,8 @@ TL_API const float *tl_get_logits(const tl_context *ctx, int32_t i);
  * kept for the tokens with want_logits[i] set (NULL: none), in batch order.
  * tl_decode, tl_context_used and tl_context_truncate act on sequence 0.
  */
-TL_API tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq,
-                          const bool *want_logits, int32_t n_tokens, tl_error *err);
+TL_API tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq, const bool *want_logits,
+                                 int32_t n_tokens, tl_error *err);
 TL_API uint32_t tl_context_n_seq(const tl_context *ctx);
 /* Positions cached for sequence `seq` (0 when seq is out of range). */
 TL_API uint32_t tl_context_seq_used(const tl_context *ctx, int32_t seq);
@@ -242,8 +240,8 @@ typedef enum tl_pooling {
     TL_POOLING_DEFAULT = -1, /* the model's own (<arch>.pooling_type) */
     TL_POOLING_NONE = 0,     /* one vector per token */
     TL_POOLING_MEAN = 1,
-    TL_POOLING_CLS = 2,      /* the first token's */
-    TL_POOLING_LAST = 3,     /* the last token's */
+    TL_POOLING_CLS = 2,  /* the first token's */
+    TL_POOLING_LAST = 3, /* the last token's */
 } tl_pooling;
 
 /* The pooling the model asks for (TL_POOLING_NONE when it says nothing). */
@@ -271,8 +269,8 @@ TL_API int tl_pooling_from_name(const char *name);
  * TL_POOLING_NONE; each vector L2-normalized when `normalize`. Fails with
  * TL_ERR_CONTEXT_FULL when the input does not fit the context.
  */
-TL_API tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling,
-                   bool normalize, float *out, tl_error *err);
+TL_API tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling, bool normalize,
+                          float *out, tl_error *err);
 
 /*
  * Encoder-decoder models: run the encoder over the input and clear the
@@ -304,8 +302,8 @@ TL_API const char *tl_chat_template_builtin_names(void);
  * receives the text (malloc'd, NUL-terminated; free() it). Template errors,
  * including raise_exception(), are one line naming the template line.
  */
-TL_API tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
-                         size_t *out_len, tl_error *err);
+TL_API tl_status tl_chat_render(const char *template_source, const char *context_json, char **out, size_t *out_len,
+                                tl_error *err);
 
 /*
  * What one render may use, so that a hostile template (a per-request
@@ -328,8 +326,7 @@ typedef struct tl_chat_limits {
 
 /* tl_chat_render under `limits` (NULL: the defaults, as tl_chat_render). */
 TL_API tl_status tl_chat_render_limited(const char *template_source, const char *context_json,
-                                 const tl_chat_limits *limits, char **out, size_t *out_len,
-                                 tl_error *err);
+                                        const tl_chat_limits *limits, char **out, size_t *out_len, tl_error *err);
 
 /* The text the template writes right after an assistant message, up to the
  * first whitespace ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", or the
@@ -361,14 +358,14 @@ typedef struct tl_sampler_params {
     uint64_t seed;
     const tl_logit_bias *logit_bias; /* copied by tl_sampler_new */
     int32_t n_logit_bias;
-    bool json_output;        /* only tokens that keep the reply a JSON object (Ollama's
-                                format "json"); it ends when the object is complete */
-    float typical_p;         /* locally typical sampling; >= 1: off; in [0, 1] */
-    int32_t mirostat;        /* 0: off; 1: Mirostat; 2: Mirostat 2.0. When on, the draw
-                                after temperature is Mirostat's and top-k, typical-p,
-                                top-p and min-p are skipped (as llama.cpp does) */
-    float mirostat_tau;      /* target surprise (entropy) in bits; >= 0 */
-    float mirostat_eta;      /* learning rate of mu; >= 0 */
+    bool json_output;   /* only tokens that keep the reply a JSON object (Ollama's
+                           format "json"); it ends when the object is complete */
+    float typical_p;    /* locally typical sampling; >= 1: off; in [0, 1] */
+    int32_t mirostat;   /* 0: off; 1: Mirostat; 2: Mirostat 2.0. When on, the draw
+                           after temperature is Mirostat's and top-k, typical-p,
+                           top-p and min-p are skipped (as llama.cpp does) */
+    float mirostat_tau; /* target surprise (entropy) in bits; >= 0 */
+    float mirostat_eta; /* learning rate of mu; >= 0 */
 } tl_sampler_params;
 
 typedef struct tl_sampler tl_sampler;
@@ -379,8 +376,8 @@ typedef struct tl_sampler tl_sampler;
 TL_API tl_sampler_params tl_sampler_default_params(void);
 #define TL_SEED_RANDOM 0xFFFFFFFFu
 
-TL_API tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params,
-                         tl_sampler **out, tl_error *err);
+TL_API tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params, tl_sampler **out,
+                                tl_error *err);
 TL_API void tl_sampler_free(tl_sampler *s);
 /* Pick a token from n_vocab logits (the logits are not modified). */
 TL_API tl_token tl_sampler_sample(tl_sampler *s, const float *logits);
@@ -493,7 +490,7 @@ typedef struct tl_generator tl_generator;
 /* A generator sampling with `sampler` (borrowed: the caller keeps it alive,
  * and primes its penalty history with the prompt if it wants that). */
 TL_API tl_status tl_generator_new(const tl_model *model, tl_sampler *sampler, const tl_generator_params *params,
-                           tl_generator **out, tl_error *err);
+                                  tl_generator **out, tl_error *err);
 TL_API void tl_generator_free(tl_generator *g);
 
 /*
@@ -505,17 +502,17 @@ TL_API void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx)
 
 /* What one step did; pointers are valid until the generator's next call. */
 typedef struct tl_generation_event {
-    const char *text;         /* text released by this step (may be empty) */
+    const char *text; /* text released by this step (may be empty) */
     size_t text_len;
     const tl_token *accepted; /* tokens this step added to the reply */
     int32_t n_accepted;
-    bool sampled;             /* the step drew a token (an end-of-generation one included) */
-    const tl_token *feed;     /* tokens to evaluate next (tl_generator_step: evaluated), */
-    int32_t n_feed;           /* asking logits for every one; none once stopped */
-    uint32_t feed_pos;        /* ... at positions feed_pos, feed_pos + 1, ...: first forget
-                                 the sequence's positions from feed_pos on */
-    int32_t n_generated;      /* tokens in the reply so far */
-    tl_stop_reason stop;      /* TL_STOP_NONE while the reply goes on */
+    bool sampled;         /* the step drew a token (an end-of-generation one included) */
+    const tl_token *feed; /* tokens to evaluate next (tl_generator_step: evaluated), */
+    int32_t n_feed;       /* asking logits for every one; none once stopped */
+    uint32_t feed_pos;    /* ... at positions feed_pos, feed_pos + 1, ...: first forget
+                             the sequence's positions from feed_pos on */
+    int32_t n_generated;  /* tokens in the reply so far */
+    tl_stop_reason stop;  /* TL_STOP_NONE while the reply goes on */
 } tl_generation_event;
 
 /*
@@ -527,7 +524,7 @@ typedef struct tl_generation_event {
  * not match what was asked for.
  */
 TL_API tl_status tl_generator_next(tl_generator *g, const float *logits, int32_t n_rows, tl_generation_event *ev,
-                            tl_error *err);
+                                   tl_error *err);
 
 /* For a single-sequence context (sequence 0): tl_generator_next on the
  * logits of ctx's last tl_decode, then the tokens to feed evaluated with
@@ -553,8 +550,8 @@ typedef bool (*tl_text_fn)(void *user_data, const char *text, size_t len);
  * caller runs tl_encode and uses the generator directly.
  */
 TL_API tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prompt, int32_t n_prompt,
-                      const tl_generator_params *params, tl_text_fn on_text, void *user_data,
-                      tl_stop_reason *reason, tl_error *err);
+                             const tl_generator_params *params, tl_text_fn on_text, void *user_data,
+                             tl_stop_reason *reason, tl_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Utilities                                                                */

@@ -38,10 +38,10 @@ typedef struct shape {
 } shape;
 
 static const shape shapes[] = {
-    {"smol135 qkv/o 576x576", 576, 576},   {"smol135 up 1536x576", 1536, 576},
-    {"smol135 down 576x1536", 576, 1536},  {"qwen05 up 4864x896", 4864, 896},
-    {"qwen05 down 896x4864", 896, 4864},   {"smol135 head 49152x576", 49152, 576},
-    {"tinyllama qkv 2048x2048", 2048, 2048}, {"tinyllama up 5632x2048", 5632, 2048},
+    {"smol135 qkv/o 576x576", 576, 576},      {"smol135 up 1536x576", 1536, 576},
+    {"smol135 down 576x1536", 576, 1536},     {"qwen05 up 4864x896", 4864, 896},
+    {"qwen05 down 896x4864", 896, 4864},      {"smol135 head 49152x576", 49152, 576},
+    {"tinyllama qkv 2048x2048", 2048, 2048},  {"tinyllama up 5632x2048", 5632, 2048},
     {"tinyllama down 2048x5632", 2048, 5632}, {"llama32 up 8192x2048", 8192, 2048},
     {"llama32 down 2048x8192", 2048, 8192},
 };
@@ -67,7 +67,8 @@ static void bench_type(uint32_t type, int64_t batch, double seconds) {
         const size_t wrow = tl_type_row_bytes(type, s->cols), xrow = tl_type_row_bytes(xtype, s->cols);
         const size_t wbytes = wrow * (size_t)s->rows;
         /* enough copies to exceed the caches when streaming */
-        const size_t stream_bytes = getenv("BENCH_STREAM_MB") ? (size_t)atoll(getenv("BENCH_STREAM_MB")) << 20 : (size_t)256 << 20;
+        const size_t stream_bytes =
+            getenv("BENCH_STREAM_MB") ? (size_t)atoll(getenv("BENCH_STREAM_MB")) << 20 : (size_t)256 << 20;
         const size_t copies = wbytes >= stream_bytes ? 1 : stream_bytes / wbytes;
         uint8_t *w = malloc(wbytes * copies);
         float *xf = malloc(sizeof(float) * (size_t)(s->cols * batch));
@@ -96,8 +97,8 @@ static void bench_type(uint32_t type, int64_t batch, double seconds) {
             t0 = now();
             reps = 0;
             do {
-                tl_kernels_gemm(k, type, s->cols, w + (size_t)(reps % (int)copies) * wbytes, wrow, 0,
-                                s->rows, x, xrow, 1, y, s->rows);
+                tl_kernels_gemm(k, type, s->cols, w + (size_t)(reps % (int)copies) * wbytes, wrow, 0, s->rows, x, xrow,
+                                1, y, s->rows);
                 reps++;
             } while (now() - t0 < seconds);
             const double gbs = (double)wbytes * reps / (now() - t0) / 1e9;
@@ -114,7 +115,11 @@ static void bench_type(uint32_t type, int64_t batch, double seconds) {
         }
         printf("\n");
         fflush(stdout);
-        free(w); free(xf); free(x); free(y); free(row);
+        free(w);
+        free(xf);
+        free(x);
+        free(y);
+        free(row);
     }
 }
 

@@ -47,8 +47,7 @@ void dequantize_row_q4_K(const void *x, float *y, int64_t k);
 void dequantize_row_q5_K(const void *x, float *y, int64_t k);
 void dequantize_row_q6_K(const void *x, float *y, int64_t k);
 void dequantize_row_q8_K(const void *x, float *y, int64_t k);
-typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y,
-                           size_t by, int nrc);
+typedef void (*vec_dot_fn)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y, size_t by, int nrc);
 void ggml_vec_dot_q2_K_q8_K_generic(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q3_K_q8_K_generic(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q4_K_q8_K_generic(int, float *, size_t, const void *, size_t, const void *, size_t, int);
@@ -84,9 +83,13 @@ static uint32_t rng_next(void) { /* xorshift64* */
     return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
-static float uniform(void) { return (float)((double)rng_next() / 2147483648.0 - 1.0); } /* [-1, 1) */
+static float uniform(void) {
+    return (float)((double)rng_next() / 2147483648.0 - 1.0);
+} /* [-1, 1) */
 
-static float normalish(void) { return uniform() + uniform() + uniform(); }
+static float normalish(void) {
+    return uniform() + uniform() + uniform();
+}
 
 static void make_row(int r, float *x) {
     for (int i = 0; i < N_COLS; i++) {
@@ -105,9 +108,12 @@ static void make_row(int r, float *x) {
             break;
         case 3: /* zeros, constant groups, a lone spike; second super-block all zero */
             if (i < QK_K) {
-                if (group % 4 == 1) v = 0.25f;
-                else if (group % 4 == 2) v = -0.75f;
-                else if (i == 7 || i == 200) v = 3.0f;
+                if (group % 4 == 1)
+                    v = 0.25f;
+                else if (group % 4 == 2)
+                    v = -0.75f;
+                else if (i == 7 || i == 200)
+                    v = 3.0f;
             }
             break;
         case 4: /* multiples of 1/4: exact ties when a scale is a power of two */
@@ -118,9 +124,7 @@ static void make_row(int r, float *x) {
             v = u * u * u * 50.0f;
             break;
         }
-        case 6: /* smooth ramp plus tiny noise */
-            v = 3.0f * sinf((float)i * 0.05f) + uniform() * 1e-3f;
-            break;
+        case 6: /* smooth ramp plus tiny noise */ v = 3.0f * sinf((float)i * 0.05f) + uniform() * 1e-3f; break;
         default: /* small positive offset: mins clamp to zero */
             v = 0.01f + uniform() * 0.002f * (float)(1 + group % 3);
             if (group % 8 == 5) v = 0.0125f; /* a constant positive group */
@@ -163,15 +167,9 @@ static void bulk_block(int b, float *x, float *activation) {
             v = v * 0x1p-5f;
             if (r % 61 == 0) v = v * 8.0f;
             break;
-        case 1: /* magnitudes 2^-30 .. 2^5, per 16-group */
-            v = ldexpf(u, (group * 7 + b) % 36 - 30);
-            break;
-        case 2: /* multiples of 1/8: ties */
-            v = (float)((int)(r % 17) - 8) * 0.125f;
-            break;
-        case 3: /* sparse */
-            v = r % 4 == 0 ? 0.0f : u;
-            break;
+        case 1: /* magnitudes 2^-30 .. 2^5, per 16-group */ v = ldexpf(u, (group * 7 + b) % 36 - 30); break;
+        case 2: /* multiples of 1/8: ties */ v = (float)((int)(r % 17) - 8) * 0.125f; break;
+        case 3: /* sparse */ v = r % 4 == 0 ? 0.0f : u; break;
         case 4: /* narrow and positive */
             v = u * 0.01f;
             v = v + 0.3f;
@@ -186,9 +184,7 @@ static void bulk_block(int b, float *x, float *activation) {
         case 6: /* constant, noisy and zero groups */
             v = group % 3 == 0 ? 1.5f : group % 3 == 1 ? u * -0.5f : 0.0f;
             break;
-        default: /* small integers */
-            v = (float)((int)(r % 81) - 40);
-            break;
+        default: /* small integers */ v = (float)((int)(r % 81) - 40); break;
         }
         x[i] = v;
         float a = u2 + u3;
@@ -242,7 +238,9 @@ static uint64_t hash_floats_from(uint64_t h, const float *x, size_t n) {
     return h;
 }
 
-static uint64_t hash_floats(const float *x, size_t n) { return hash_floats_from(fnv_start, x, n); }
+static uint64_t hash_floats(const float *x, size_t n) {
+    return hash_floats_from(fnv_start, x, n);
+}
 
 /* The bulk section: see the file comment. */
 static void print_bulk(void) {
@@ -276,8 +274,8 @@ static void print_bulk(void) {
     printf(" \"bulk\": {\"blocks\": %d, \"input_fnv1a64\": \"%016llx\", \"types\": [\n", BULK_BLOCKS,
            (unsigned long long)input_hash);
     for (size_t t = 0; t < n_types; t++) {
-        printf("  {\"name\": \"%s\", \"bytes_fnv1a64\": \"%016llx\", \"dequant_fnv1a64\": \"%016llx\"",
-               types[t].name, (unsigned long long)byte_hash[t], (unsigned long long)dequant_hash[t]);
+        printf("  {\"name\": \"%s\", \"bytes_fnv1a64\": \"%016llx\", \"dequant_fnv1a64\": \"%016llx\"", types[t].name,
+               (unsigned long long)byte_hash[t], (unsigned long long)dequant_hash[t]);
         if (types[t].vec_dot)
             printf(", \"vec_dot_bits_fnv1a64\": \"%016llx\", \"vec_dot_sum\": %.17g, \"vec_dot_magnitude\": %.17g",
                    (unsigned long long)dot_hash[t], dot_sum[t], dot_magnitude[t]);

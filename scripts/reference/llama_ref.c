@@ -111,7 +111,10 @@ static const char *pooling_name(enum llama_pooling_type pooling) {
 }
 
 static void parse_options(int argc, char **argv, options *o) {
-    *o = (options){.backends_dir = LLAMA_BINS_DIR, .threads = 1, .top = 20, .greedy = 32,
+    *o = (options){.backends_dir = LLAMA_BINS_DIR,
+                   .threads = 1,
+                   .top = 20,
+                   .greedy = 32,
                    .pooling = LLAMA_POOLING_TYPE_UNSPECIFIED};
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage(stdout);
@@ -119,23 +122,30 @@ static void parse_options(int argc, char **argv, options *o) {
     }
     if (argc < 2) die("no mode given: decode, embed or encdec (--help for usage)");
     o->mode_name = argv[1];
-    if (!strcmp(argv[1], "decode")) o->mode = MODE_DECODE;
-    else if (!strcmp(argv[1], "embed")) o->mode = MODE_EMBED;
-    else if (!strcmp(argv[1], "encdec")) o->mode = MODE_ENCDEC;
-    else die("unknown mode '%s': use decode, embed or encdec", argv[1]);
+    if (!strcmp(argv[1], "decode"))
+        o->mode = MODE_DECODE;
+    else if (!strcmp(argv[1], "embed"))
+        o->mode = MODE_EMBED;
+    else if (!strcmp(argv[1], "encdec"))
+        o->mode = MODE_ENCDEC;
+    else
+        die("unknown mode '%s': use decode, embed or encdec", argv[1]);
     bool pooling_given = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--model") || !strcmp(a, "--cases") || !strcmp(a, "--backends") || !strcmp(a, "--pooling")) {
             if (!v) die("%s needs a value", a);
             i++;
-            if (!strcmp(a, "--model")) o->model_path = v;
-            else if (!strcmp(a, "--cases")) o->cases_path = v;
-            else if (!strcmp(a, "--backends")) o->backends_dir = v;
+            if (!strcmp(a, "--model"))
+                o->model_path = v;
+            else if (!strcmp(a, "--cases"))
+                o->cases_path = v;
+            else if (!strcmp(a, "--backends"))
+                o->backends_dir = v;
             else {
-                static const enum llama_pooling_type choices[] = {
-                    LLAMA_POOLING_TYPE_NONE, LLAMA_POOLING_TYPE_MEAN, LLAMA_POOLING_TYPE_CLS,
-                    LLAMA_POOLING_TYPE_LAST, LLAMA_POOLING_TYPE_UNSPECIFIED};
+                static const enum llama_pooling_type choices[] = {LLAMA_POOLING_TYPE_NONE, LLAMA_POOLING_TYPE_MEAN,
+                                                                  LLAMA_POOLING_TYPE_CLS, LLAMA_POOLING_TYPE_LAST,
+                                                                  LLAMA_POOLING_TYPE_UNSPECIFIED};
                 size_t c = 0;
                 while (c < sizeof choices / sizeof choices[0] && strcmp(v, pooling_name(choices[c]))) c++;
                 if (c == sizeof choices / sizeof choices[0])
@@ -143,15 +153,29 @@ static void parse_options(int argc, char **argv, options *o) {
                 o->pooling = choices[c];
                 pooling_given = true;
             }
-        } else if (!strcmp(a, "--threads")) { o->threads = int_arg(a, v, 1); i++; }
-        else if (!strcmp(a, "--n-ctx")) { o->n_ctx = int_arg(a, v, 1); i++; }
-        else if (!strcmp(a, "--top")) { o->top = int_arg(a, v, 0); i++; }
-        else if (!strcmp(a, "--greedy")) { o->greedy = int_arg(a, v, 0); i++; }
-        else if (!strcmp(a, "--normalize")) o->normalize = true;
-        else if (!strcmp(a, "--stop-at-eog")) o->stop_at_eog = true;
-        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) o->verbose = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); exit(0); }
-        else die("unknown option '%s' (--help for usage)", a);
+        } else if (!strcmp(a, "--threads")) {
+            o->threads = int_arg(a, v, 1);
+            i++;
+        } else if (!strcmp(a, "--n-ctx")) {
+            o->n_ctx = int_arg(a, v, 1);
+            i++;
+        } else if (!strcmp(a, "--top")) {
+            o->top = int_arg(a, v, 0);
+            i++;
+        } else if (!strcmp(a, "--greedy")) {
+            o->greedy = int_arg(a, v, 0);
+            i++;
+        } else if (!strcmp(a, "--normalize"))
+            o->normalize = true;
+        else if (!strcmp(a, "--stop-at-eog"))
+            o->stop_at_eog = true;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            o->verbose = true;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else
+            die("unknown option '%s' (--help for usage)", a);
     }
     if (!o->model_path) die("no model given: use --model FILE");
     if (!o->cases_path) die("no cases given: use --cases CASES.json");
@@ -177,8 +201,10 @@ static const char *llama_error_text(void) {
 static void log_callback(enum ggml_log_level level, const char *text, void *user_data) {
     const options *o = user_data;
     if (o->verbose) fputs(text, stderr);
-    if (level == GGML_LOG_LEVEL_ERROR) keeping_error = llama_error[0] == '\0';
-    else if (level != GGML_LOG_LEVEL_CONT) keeping_error = false;
+    if (level == GGML_LOG_LEVEL_ERROR)
+        keeping_error = llama_error[0] == '\0';
+    else if (level != GGML_LOG_LEVEL_CONT)
+        keeping_error = false;
     if (!keeping_error) return;
     size_t used = strlen(llama_error);
     snprintf(llama_error + used, sizeof llama_error - used, "%s", text);
@@ -289,8 +315,10 @@ static void print_json_string(const char *s) {
         case '\r': fputs("\\r", stdout); break;
         case '\t': fputs("\\t", stdout); break;
         default:
-            if (c < 0x20) printf("\\u%04x", c);
-            else putchar(c);
+            if (c < 0x20)
+                printf("\\u%04x", c);
+            else
+                putchar(c);
         }
     }
     putchar('"');
@@ -298,8 +326,10 @@ static void print_json_string(const char *s) {
 
 /* 9 significant digits give back the exact float32; JSON has no inf/nan, so those become null. */
 static void print_float(float value) {
-    if (isfinite(value)) printf("%.9g", (double)value);
-    else fputs("null", stdout);
+    if (isfinite(value))
+        printf("%.9g", (double)value);
+    else
+        fputs("null", stdout);
 }
 
 static void print_ids(const llama_token *ids, int n) {
@@ -327,7 +357,10 @@ static void print_key(int depth, const char *key, bool first) {
 /* "key": [ rows of floats, one row per line ] (the shape of "top", "embeddings" and "encoder"). */
 static void print_rows(int depth, const char *key, const float *rows, int n_rows, int row_size) {
     print_key(depth, key, false);
-    if (n_rows == 0) { fputs("[]", stdout); return; }
+    if (n_rows == 0) {
+        fputs("[]", stdout);
+        return;
+    }
     putchar('[');
     for (int r = 0; r < n_rows; r++) {
         printf("%s\n%*s", r ? "," : "", depth + 1, "");
@@ -370,7 +403,8 @@ static void print_source(const options *o, struct llama_context *ctx) {
     print_int_field(2, "threads", llama_n_threads(ctx));
     print_int_field(2, "contextSize", llama_n_ctx(ctx));
     print_int_field(2, "batchSize", llama_n_batch(ctx));
-    print_string_field(2, "tokenization", "llama_tokenize(add_special=true, parse_special=false) for text prompts", false);
+    print_string_field(2, "tokenization", "llama_tokenize(add_special=true, parse_special=false) for text prompts",
+                       false);
     if (o->mode == MODE_EMBED) {
         print_string_field(2, "embeddings",
                            llama_pooling_type(ctx) == LLAMA_POOLING_TYPE_NONE
@@ -441,7 +475,8 @@ static void print_top(int depth, const float *logits, int n_vocab, int top) {
     qsort(ids, (size_t)n_vocab, sizeof(llama_token), compare_by_logit);
     const int n = top < n_vocab ? top : n_vocab;
     print_key(depth, "top", false);
-    if (n == 0) fputs("[]", stdout);
+    if (n == 0)
+        fputs("[]", stdout);
     else {
         putchar('[');
         for (int r = 0; r < n; r++) {
@@ -531,8 +566,8 @@ static void run_embed(const options *o, struct llama_context *ctx, const ref_cas
                       struct llama_batch *batch, int longest) {
     const struct llama_model *model = llama_get_model(ctx);
     const enum llama_pooling_type pooling = llama_pooling_type(ctx);
-    const int width = pooling == LLAMA_POOLING_TYPE_RANK ? (int)llama_model_n_cls_out(model)
-                                                         : llama_model_n_embd_out(model);
+    const int width =
+        pooling == LLAMA_POOLING_TYPE_RANK ? (int)llama_model_n_cls_out(model) : llama_model_n_embd_out(model);
     const int max_rows = pooling == LLAMA_POOLING_TYPE_NONE ? longest : 1;
     float *rows = malloc(sizeof(float) * (size_t)width * (size_t)max_rows);
     if (!rows) die("out of memory");
@@ -609,8 +644,10 @@ int main(int argc, char **argv) {
 
     llama_log_set(log_callback, &o);
     /* All backends of the prebuilt directory; of the CPU variants, the best one this CPU supports (zen4, ...). */
-    if (*o.backends_dir) ggml_backend_load_all_from_path(o.backends_dir);
-    else ggml_backend_load_all();
+    if (*o.backends_dir)
+        ggml_backend_load_all_from_path(o.backends_dir);
+    else
+        ggml_backend_load_all();
     if (!ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU))
         die("no CPU backend found in '%s' (--backends DIR)", o.backends_dir);
     llama_backend_init();
@@ -653,7 +690,7 @@ int main(int argc, char **argv) {
     cparams.type_v = GGML_TYPE_F32;
     cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
     cparams.embeddings = o.mode != MODE_DECODE;
-    cparams.pooling_type = o.mode == MODE_EMBED     ? o.pooling
+    cparams.pooling_type = o.mode == MODE_EMBED    ? o.pooling
                            : o.mode == MODE_ENCDEC ? LLAMA_POOLING_TYPE_NONE
                                                    : LLAMA_POOLING_TYPE_UNSPECIFIED;
     cparams.swa_full = false;
@@ -687,12 +724,16 @@ int main(int argc, char **argv) {
         }
     }
     print_key(1, "cases", false);
-    if (n_cases == 0) fputs("[]", stdout);
+    if (n_cases == 0)
+        fputs("[]", stdout);
     else {
         putchar('[');
-        if (o.mode == MODE_DECODE) run_decode(&o, ctx, cases, n_cases, &batch);
-        else if (o.mode == MODE_EMBED) run_embed(&o, ctx, cases, n_cases, &batch, longest);
-        else run_encdec(&o, ctx, cases, n_cases, &batch, longest, start);
+        if (o.mode == MODE_DECODE)
+            run_decode(&o, ctx, cases, n_cases, &batch);
+        else if (o.mode == MODE_EMBED)
+            run_embed(&o, ctx, cases, n_cases, &batch, longest);
+        else
+            run_encdec(&o, ctx, cases, n_cases, &batch, longest, start);
         fputs("\n ]", stdout);
     }
     fputs("\n}\n", stdout);

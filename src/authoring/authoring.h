@@ -43,8 +43,8 @@ typedef struct tl_synth_params {
 
 tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error *err);
 /* tl_synth without `tiny`. */
-tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed,
-                         const char *vocab_path, const char *out_path, tl_error *err);
+tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed, const char *vocab_path,
+                         const char *out_path, tl_error *err);
 /* The i-th preset's name, or NULL past the end; its vocabulary in *vocab: a
  * path under the shared data's tokenizers/ folder, or "@unigram". */
 const char *tl_synth_preset_name(int i, const char **vocab);

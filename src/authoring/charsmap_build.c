@@ -119,8 +119,8 @@ static void free_builder(builder *b) {
     free(b->base_used);
 }
 
-tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8_t **blob,
-                            size_t *size, tl_error *err) {
+tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8_t **blob, size_t *size,
+                            tl_error *err) {
     *blob = NULL;
     *size = 0;
     if (n_rules == 0) {
@@ -163,8 +163,8 @@ tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8
     tl_status st = TL_OK;
     for (size_t k = 0; k < n_rules && st == TL_OK; k++) {
         if (k > 0 && strcmp(sorted[k].from, sorted[k - 1].from) == 0) {
-            st = tl_fail(err, TL_ERR_ARGUMENT, "charsmap rule %zu repeats the text of rule %zu",
-                         sorted[k].index, sorted[k - 1].index);
+            st = tl_fail(err, TL_ERR_ARGUMENT, "charsmap rule %zu repeats the text of rule %zu", sorted[k].index,
+                         sorted[k - 1].index);
             break;
         }
         int32_t node = 0;
@@ -201,8 +201,7 @@ tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8
             break;
         }
         b.base_used[base] = 1;
-        b.units[node->index] =
-            offset << 10 | (node->has_value ? 1u << 8 : 0) | (node == b.nodes ? 0 : node->label);
+        b.units[node->index] = offset << 10 | (node->has_value ? 1u << 8 : 0) | (node == b.nodes ? 0 : node->label);
         if (node->has_value) {
             b.unit_used[base] = 1;
             b.units[base] = 1u << 31 | node->value;

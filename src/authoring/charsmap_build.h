@@ -19,7 +19,6 @@ typedef struct tl_charsmap_rule {
 
 /* Builds a blob in charsmap.h's format for the given rules (texts without
  * NUL bytes, no `from` twice). *blob is malloc'd. */
-tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8_t **blob,
-                            size_t *size, tl_error *err);
+tl_status tl_charsmap_build(const tl_charsmap_rule *rules, size_t n_rules, uint8_t **blob, size_t *size, tl_error *err);
 
 #endif /* TL_AUTHORING_CHARSMAP_BUILD_H */

@@ -56,7 +56,9 @@ struct gguf_writer {
     char deferred_message[256];
 };
 
-gguf_writer *gguf_writer_new(void) { return calloc(1, sizeof(gguf_writer)); }
+gguf_writer *gguf_writer_new(void) {
+    return calloc(1, sizeof(gguf_writer));
+}
 
 static void free_kv_value(writer_kv *kv) {
     free(kv->bytes);
@@ -86,8 +88,7 @@ void gguf_writer_free(gguf_writer *w) {
 static void defer_error(gguf_writer *w, tl_status status, const char *what, const char *key) {
     if (w->deferred_status != TL_OK) return;
     w->deferred_status = status;
-    snprintf(w->deferred_message, sizeof w->deferred_message, "%s (key '%.100s')", what,
-             key ? key : "(null)");
+    snprintf(w->deferred_message, sizeof w->deferred_message, "%s (key '%.100s')", what, key ? key : "(null)");
 }
 
 /* The entry for key with its old value cleared (replacing keeps its
@@ -161,8 +162,7 @@ void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v) {
     memcpy(kv->bytes, v, kv->n_bytes);
 }
 
-void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type,
-                         const void *data, uint64_t count) {
+void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type, const void *data, uint64_t count) {
     uint64_t size = gguf_value_size(elem_type);
     if (size == 0) {
         defer_error(w, TL_ERR_ARGUMENT, "numeric array of a non-numeric element type", key);
@@ -186,8 +186,7 @@ void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_t
     kv->count = count;
 }
 
-void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
-                             uint64_t count) {
+void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs, uint64_t count) {
     if (count > SIZE_MAX / sizeof(char *) || (count > 0 && !strs)) {
         defer_error(w, TL_ERR_ARGUMENT, "bad string array or count", key);
         return;
@@ -212,13 +211,13 @@ void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const 
 
 /* Adds a tensor with a copy of `data`, or, when `zeros`, one whose data is
  * all zeros and is written as a hole in the file. */
-static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
-                            const int64_t *ne, const void *data, bool zeros, tl_error *err) {
+static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne,
+                            const void *data, bool zeros, tl_error *err) {
     if (!name || !*name) return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: empty tensor name");
     if (strlen(name) >= GGUF_MAX_TENSOR_NAME) {
         return tl_fail(err, TL_ERR_ARGUMENT,
-                       "gguf writer: tensor name '%.80s...' is longer than %d bytes (ggml's limit)",
-                       name, GGUF_MAX_TENSOR_NAME - 1);
+                       "gguf writer: tensor name '%.80s...' is longer than %d bytes (ggml's limit)", name,
+                       GGUF_MAX_TENSOR_NAME - 1);
     }
     for (size_t i = 0; i < w->n_tensors; i++) {
         if (strcmp(w->tensors[i].name, name) == 0) {
@@ -227,12 +226,10 @@ static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uin
     }
     const tl_type_traits *traits = tl_type_traits_of(type);
     if (!traits) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "gguf writer: tensor '%s' has unknown type id %" PRIu32, name, type);
+        return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' has unknown type id %" PRIu32, name, type);
     }
     if (n_dims < 1 || n_dims > GGUF_MAX_DIMS || !ne) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "gguf writer: tensor '%s' has %" PRIu32 " dimensions (must be 1 to %d)",
+        return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' has %" PRIu32 " dimensions (must be 1 to %d)",
                        name, n_dims, GGUF_MAX_DIMS);
     }
     writer_tensor t = {.type = type, .n_dims = n_dims};
@@ -240,8 +237,7 @@ static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uin
     for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
         t.ne[d] = d < n_dims ? ne[d] : 1;
         if (t.ne[d] < 1) {
-            return tl_fail(err, TL_ERR_ARGUMENT,
-                           "gguf writer: tensor '%s' dimension %" PRIu32 " is %" PRId64, name, d,
+            return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: tensor '%s' dimension %" PRIu32 " is %" PRId64, name, d,
                            t.ne[d]);
         }
         if (n_elements > (uint64_t)INT64_MAX / (uint64_t)t.ne[d]) {
@@ -270,8 +266,7 @@ static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uin
     if (!t.name || (!zeros && !t.data)) {
         free(t.name);
         free(t.data);
-        return tl_fail(err, TL_ERR_NOMEM,
-                       "gguf writer: out of memory copying tensor '%s' (%" PRIu64 " bytes)", name,
+        return tl_fail(err, TL_ERR_NOMEM, "gguf writer: out of memory copying tensor '%s' (%" PRIu64 " bytes)", name,
                        t.n_bytes);
     }
     if (!zeros) memcpy(t.data, data, (size_t)t.n_bytes);
@@ -279,13 +274,13 @@ static tl_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uin
     return TL_OK;
 }
 
-tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
-                                 const int64_t *ne, const void *data, tl_error *err) {
+tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne,
+                                 const void *data, tl_error *err) {
     return add_tensor(w, name, type, n_dims, ne, data, false, err);
 }
 
-tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type,
-                                      uint32_t n_dims, const int64_t *ne, tl_error *err) {
+tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                      const int64_t *ne, tl_error *err) {
     return add_tensor(w, name, type, n_dims, ne, NULL, true, err);
 }
 
@@ -293,9 +288,15 @@ tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t
 /* Output                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static bool put(FILE *fp, const void *p, size_t n) { return n == 0 || fwrite(p, 1, n, fp) == n; }
-static bool put_u32(FILE *fp, uint32_t v) { return put(fp, &v, 4); }
-static bool put_u64(FILE *fp, uint64_t v) { return put(fp, &v, 8); }
+static bool put(FILE *fp, const void *p, size_t n) {
+    return n == 0 || fwrite(p, 1, n, fp) == n;
+}
+static bool put_u32(FILE *fp, uint32_t v) {
+    return put(fp, &v, 4);
+}
+static bool put_u64(FILE *fp, uint64_t v) {
+    return put(fp, &v, 8);
+}
 static bool put_str(FILE *fp, const char *s, uint64_t len) {
     return put_u64(fp, len) && put(fp, s, (size_t)len);
 }
@@ -347,8 +348,7 @@ static tl_status writer_alignment(const gguf_writer *w, uint32_t *alignment, tl_
         uint32_t a = 0;
         if (kv->type == GGUF_TYPE_UINT32) memcpy(&a, kv->scalar, 4);
         if (a == 0 || (a & (a - 1)) != 0) {
-            return tl_fail(err, TL_ERR_ARGUMENT,
-                           "gguf writer: general.alignment must be a uint32 power of two");
+            return tl_fail(err, TL_ERR_ARGUMENT, "gguf writer: general.alignment must be a uint32 power of two");
         }
         *alignment = a;
     }
@@ -366,8 +366,7 @@ tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err) {
     uint64_t offset = 0;
     for (size_t i = 0; i < w->n_tensors; i++) {
         w->tensors[i].offset = offset;
-        uint64_t padded =
-            w->tensors[i].n_bytes + (alignment - w->tensors[i].n_bytes % alignment) % alignment;
+        uint64_t padded = w->tensors[i].n_bytes + (alignment - w->tensors[i].n_bytes % alignment) % alignment;
         offset += padded;
     }
 
@@ -375,8 +374,7 @@ tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err) {
     if (!fp) return tl_fail(err, TL_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
 
     uint64_t pos = 4 + 4 + 8 + 8;
-    bool ok =
-        put(fp, "GGUF", 4) && put_u32(fp, 3) && put_u64(fp, w->n_tensors) && put_u64(fp, w->n_kv);
+    bool ok = put(fp, "GGUF", 4) && put_u32(fp, 3) && put_u64(fp, w->n_tensors) && put_u64(fp, w->n_kv);
     for (size_t i = 0; ok && i < w->n_kv; i++) ok = put_kv(fp, &w->kvs[i], &pos);
     for (size_t i = 0; ok && i < w->n_tensors; i++) {
         const writer_tensor *t = &w->tensors[i];

@@ -25,18 +25,15 @@ void gguf_writer_set_f32(gguf_writer *w, const char *key, float v);
 void gguf_writer_set_bool(gguf_writer *w, const char *key, bool v);
 void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
 /* Arrays of numbers: `data` holds count packed elements of elem_type. */
-void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type,
-                         const void *data, uint64_t count);
-void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs,
-                             uint64_t count);
+void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type, const void *data, uint64_t count);
+void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *strs, uint64_t count);
 /* Tensors: `data` (n_bytes as the type and shape imply) is copied. */
-tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type,
-                                 uint32_t n_dims, const int64_t *ne, const void *data,
-                                 tl_error *err);
+tl_status gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne,
+                                 const void *data, tl_error *err);
 /* A tensor whose data is all zeros, written as a hole in the file (no
  * memory, no disk): for tests of files that claim terabytes. */
-tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type,
-                                      uint32_t n_dims, const int64_t *ne, tl_error *err);
+tl_status gguf_writer_add_zero_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                      const int64_t *ne, tl_error *err);
 tl_status gguf_writer_write(gguf_writer *w, const char *path, tl_error *err);
 
 #endif /* TL_AUTHORING_GGUF_WRITER_H */

@@ -23,6 +23,7 @@
 /* Real shapes: hyper-parameters as in each model's config.json. Vocabularies
  * are the real ones where a file is at hand; otherwise a stand-in of the same
  * kind (noted). */
+// clang-format off
 static const tl_synth_preset presets[] = {
     {.name = "smollm2-135m", .arch = "llama", .vocab = VOCAB("ggml-vocab-smollm.gguf"), .n_embd = 576,
      .n_layer = 30, .n_ff = 1536, .n_head = 9, .n_head_kv = 3, .n_ctx = 8192, .rope_theta = 100000.0f,
@@ -110,6 +111,7 @@ static const tl_synth_preset presets[] = {
      .n_embd = 128, .n_layer = 2, .n_ff = 256, .n_head = 4, .n_head_kv = 2, .n_ctx = 2048,
      .rope_theta = 10000.0f, .norm_eps = 1e-5f},
 };
+// clang-format on
 
 const tl_synth_preset *tl_synth_find_preset(const char *name) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
@@ -117,8 +119,12 @@ const tl_synth_preset *tl_synth_find_preset(const char *name) {
     return NULL;
 }
 
-int tl_synth_preset_count(void) { return (int)(sizeof presets / sizeof presets[0]); }
-const tl_synth_preset *tl_synth_preset_at(int i) { return &presets[i]; }
+int tl_synth_preset_count(void) {
+    return (int)(sizeof presets / sizeof presets[0]);
+}
+const tl_synth_preset *tl_synth_preset_at(int i) {
+    return &presets[i];
+}
 
 tl_synth_preset tl_synth_shrink(const tl_synth_preset *p) {
     tl_synth_preset t = *p;
@@ -170,8 +176,10 @@ static tl_status copy_array(synth_writer *s, const gguf_file *f, const char *key
     for (uint64_t j = 0; ok && j < n_total; j++) {
         uint64_t len = 0;
         const char *str = j < n ? gguf_get_arr_str(f, key, j, &len) : NULL;
-        if ((strs[j] = malloc(j < n ? len + 1 : 32)) == NULL) ok = false;
-        else if (j >= n) snprintf(strs[j], 32, "[PAD%llu]", (unsigned long long)j);
+        if ((strs[j] = malloc(j < n ? len + 1 : 32)) == NULL)
+            ok = false;
+        else if (j >= n)
+            snprintf(strs[j], 32, "[PAD%llu]", (unsigned long long)j);
         else {
             memcpy(strs[j], str, len);
             strs[j][len] = 0;
@@ -233,7 +241,6 @@ static tl_status copy_vocab(synth_writer *s, const gguf_file *f) {
     return TL_OK;
 }
 
-
 /* Writes the tokenizer.* keys from the vocabulary source (see tl_synth_preset.vocab). */
 static tl_status write_vocab(synth_writer *s, const char *path) {
     if (strcmp(path, "@unigram") == 0) {
@@ -257,15 +264,16 @@ static tl_status write_vocab(synth_writer *s, const char *path) {
 
 /* ---- the file ------------------------------------------------------------ */
 
-tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *opts,
-                         const char *out_path, tl_error *err) {
+tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *opts, const char *out_path,
+                         tl_error *err) {
     const type_plan *plan = NULL;
     for (const synth_plan_entry *e = synth_plans; e->name; e++)
         if (strcasecmp(e->name, opts->type_name) == 0) plan = &e->plan; /* "Q4_K_M" as llama-quantize writes it */
     if (!plan)
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "unknown weight type '%s' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, "
-                       "q3_k_m, q4_k_m, q5_k_m, q6_k)", opts->type_name);
+                       "q3_k_m, q4_k_m, q5_k_m, q6_k)",
+                       opts->type_name);
     const tl_arch *arch = tl_arch_find(preset->arch);
     if (!arch)
         return tl_fail(err, TL_ERR_ARGUMENT, "%s: unknown architecture '%s' (supported: %s)", preset->name,
@@ -273,8 +281,8 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     const tl_synth_preset p = opts->tiny ? tl_synth_shrink(preset) : *preset;
     const int64_t block = tl_type_traits_of(plan->base)->block_size;
     if (block == 32 && (p.n_embd % 32 || p.n_ff % 32))
-        return tl_fail(err, TL_ERR_ARGUMENT, "%s: rows of %u and %u elements do not fit %s blocks of 32",
-                       p.name, p.n_embd, p.n_ff, opts->type_name);
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: rows of %u and %u elements do not fit %s blocks of 32", p.name,
+                       p.n_embd, p.n_ff, opts->type_name);
 
     synth_writer s = {.w = gguf_writer_new(), .opts = opts, .preset = &p, .arch = arch, .plan = *plan, .err = err};
     if (!s.w) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
@@ -301,8 +309,7 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
 
 tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error *err) {
     const tl_synth_preset *p = params->preset ? tl_synth_find_preset(params->preset) : NULL;
-    if (!p)
-        return tl_fail(err, TL_ERR_ARGUMENT, "unknown preset '%s'", params->preset ? params->preset : "");
+    if (!p) return tl_fail(err, TL_ERR_ARGUMENT, "unknown preset '%s'", params->preset ? params->preset : "");
     if (!params->vocab_path) return tl_fail(err, TL_ERR_ARGUMENT, "%s: no vocabulary given", p->name);
     tl_synth_options opts = {.type_name = params->weight_type ? params->weight_type : "",
                              .seed = params->seed,
@@ -311,10 +318,10 @@ tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error
     return tl_synth_write(p, &opts, out_path, err);
 }
 
-tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed,
-                         const char *vocab_path, const char *out_path, tl_error *err) {
-    tl_synth_params params = {.preset = preset, .weight_type = weight_type, .seed = seed,
-                              .vocab_path = vocab_path, .tiny = false};
+tl_status tl_synth_model(const char *preset, const char *weight_type, uint64_t seed, const char *vocab_path,
+                         const char *out_path, tl_error *err) {
+    tl_synth_params params = {
+        .preset = preset, .weight_type = weight_type, .seed = seed, .vocab_path = vocab_path, .tiny = false};
     return tl_synth(&params, out_path, err);
 }
 
@@ -330,4 +337,6 @@ const char *tl_synth_preset_arch(int i) {
 
 /* Every kind of row has a writer above, so synth writes every architecture
  * of the table. */
-const char *tl_synth_architectures(void) { return tl_arch_supported_list(); }
+const char *tl_synth_architectures(void) {
+    return tl_arch_supported_list();
+}

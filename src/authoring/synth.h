@@ -17,8 +17,8 @@
 #include "tinyllm.h"
 
 typedef struct tl_synth_preset {
-    const char *name;     /* "smollm2-135m" */
-    const char *arch;     /* general.architecture */
+    const char *name; /* "smollm2-135m" */
+    const char *arch; /* general.architecture */
     /* Vocabulary: a file under <shared>/tokenizers/ (a GGUF whose tokenizer.*
      * keys are copied, or a Hugging Face tokenizer.json), or "@unigram" for
      * the project's own T5-style vocabulary (see synth_vocab.h). */
@@ -27,15 +27,15 @@ typedef struct tl_synth_preset {
      * has fewer: padded as the converter pads them; 0: the file's count. */
     uint32_t n_vocab;
     uint32_t n_embd, n_layer, n_ff, n_head, n_head_kv, n_ctx;
-    uint32_t head_dim;    /* 0: n_embd / n_head */
-    uint32_t n_rot;       /* rotary dimensions; 0: the whole head */
+    uint32_t head_dim; /* 0: n_embd / n_head */
+    uint32_t n_rot;    /* rotary dimensions; 0: the whole head */
     float rope_theta, norm_eps;
-    bool tied_output;     /* when the row allows it */
+    bool tied_output; /* when the row allows it */
     /* Decoders: what the model chooses where its architecture's row leaves
      * the tensors optional (a row that requires or excludes them decides:
      * Qwen2's q/k/v biases, Gemma 3's and Qwen3's q/k norms). */
-    bool qkv_bias;        /* q/k/v projections have biases (encoders: every matrix) */
-    bool qk_norm;         /* per-head q/k norms (StableLM 2 12B: one LayerNorm row per head) */
+    bool qkv_bias;          /* q/k/v projections have biases (encoders: every matrix) */
+    bool qk_norm;           /* per-head q/k norms (StableLM 2 12B: one LayerNorm row per head) */
     bool parallel_residual; /* no ffn_norm: the feed-forward reads the attention's input (StableLM 2 12B) */
     /* Llama 3.1+ RoPE scaling (rope_freqs.weight as the converter writes it). */
     bool llama3_rope;
@@ -71,7 +71,7 @@ typedef struct tl_synth_options {
  * small width, so a forward pass takes milliseconds. */
 tl_synth_preset tl_synth_shrink(const tl_synth_preset *p);
 
-tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *opts,
-                         const char *out_path, tl_error *err);
+tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *opts, const char *out_path,
+                         tl_error *err);
 
 #endif /* TL_AUTHORING_SYNTH_H */

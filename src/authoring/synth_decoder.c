@@ -25,11 +25,13 @@ static tl_status add_llama3_rope_factors(synth_writer *s, const tl_synth_preset 
     for (int i = 0; i < n; i++) {
         const double freq = 1.0 / pow((double)p->rope_theta, (2.0 * i) / head_dim);
         const double wavelen = 2.0 * M_PI / freq;
-        if (wavelen < high_wavelen) factors[i] = 1.0f;
-        else if (wavelen > low_wavelen) factors[i] = p->rope_factor;
+        if (wavelen < high_wavelen)
+            factors[i] = 1.0f;
+        else if (wavelen > low_wavelen)
+            factors[i] = p->rope_factor;
         else {
-            const double smooth = (p->original_ctx / wavelen - p->low_freq_factor) /
-                                  (p->high_freq_factor - p->low_freq_factor);
+            const double smooth =
+                (p->original_ctx / wavelen - p->low_freq_factor) / (p->high_freq_factor - p->low_freq_factor);
             factors[i] = (float)(1.0 / ((1.0 - smooth) / p->rope_factor + smooth));
         }
     }
@@ -76,9 +78,8 @@ static void write_keys(synth_writer *s, const tl_arch *a, int64_t head_dim, int6
     }
     gguf_writer_set_u32(w, synth_key(s, "rope.dimension_count"), (uint32_t)n_rot);
     gguf_writer_set_f32(w, synth_key(s, "rope.freq_base"), p->rope_theta);
-    gguf_writer_set_f32(w, synth_key(s, layer_norm ? "attention.layer_norm_epsilon"
-                                                   : "attention.layer_norm_rms_epsilon"),
-                        p->norm_eps);
+    gguf_writer_set_f32(
+        w, synth_key(s, layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"), p->norm_eps);
     if (p->longrope) {
         const double scale = (double)p->n_ctx / p->original_ctx;
         gguf_writer_set_u32(w, synth_key(s, "rope.scaling.original_context_length"), p->original_ctx);
@@ -137,8 +138,7 @@ tl_status synth_write_decoder(synth_writer *s) {
         }
         if (qk_norm && layer_norm) { /* StableLM: one LayerNorm weight row per head */
             TL_TRY(synth_add_tensor(s, LAYER("attn_q_norm.weight"), TL_TYPE_F32, head_dim, p->n_head, 1.0f, 0.1f));
-            TL_TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f,
-                                 0.1f));
+            TL_TRY(synth_add_tensor(s, LAYER("attn_k_norm.weight"), TL_TYPE_F32, head_dim, p->n_head_kv, 1.0f, 0.1f));
         } else if (qk_norm) { /* Gemma 3, Qwen3: shared by the heads */
             TL_TRY(synth_add_norm(s, LAYER("attn_q_norm.weight"), head_dim));
             TL_TRY(synth_add_norm(s, LAYER("attn_k_norm.weight"), head_dim));

@@ -17,8 +17,16 @@
 
 /* How a tensor is used, for choosing its type in a llama-quantize mixture. */
 typedef enum tensor_role {
-    ROLE_TOKEN_EMBD, ROLE_OUTPUT, ROLE_ATTN_Q, ROLE_ATTN_K, ROLE_ATTN_V, ROLE_ATTN_QKV,
-    ROLE_ATTN_OUTPUT, ROLE_FFN_GATE, ROLE_FFN_UP, ROLE_FFN_DOWN
+    ROLE_TOKEN_EMBD,
+    ROLE_OUTPUT,
+    ROLE_ATTN_Q,
+    ROLE_ATTN_K,
+    ROLE_ATTN_V,
+    ROLE_ATTN_QKV,
+    ROLE_ATTN_OUTPUT,
+    ROLE_FFN_GATE,
+    ROLE_FFN_UP,
+    ROLE_FFN_DOWN
 } tensor_role;
 
 typedef enum mix_kind { MIX_PLAIN, MIX_Q2_K, MIX_Q3_K_M, MIX_Q4_K_M, MIX_Q5_K_M, MIX_Q6_K } mix_kind;
@@ -52,12 +60,12 @@ const char *synth_key(synth_writer *s, const char *suffix);
 
 /* A tensor of n_rows rows of n_cols values uniform in [center - spread,
  * center + spread), stored as `type` (1-D when n_rows is 1). */
-tl_status synth_add_tensor(synth_writer *s, const char *name, uint32_t type, int64_t n_cols,
-                           int64_t n_rows, float center, float spread);
+tl_status synth_add_tensor(synth_writer *s, const char *name, uint32_t type, int64_t n_cols, int64_t n_rows,
+                           float center, float spread);
 /* A weight matrix with std gain/sqrt(n_cols), its type chosen from the
  * role and layer by the type plan. */
-tl_status synth_add_matrix(synth_writer *s, const char *name, tensor_role role, uint32_t layer,
-                           int64_t n_cols, int64_t n_rows, float gain);
+tl_status synth_add_matrix(synth_writer *s, const char *name, tensor_role role, uint32_t layer, int64_t n_cols,
+                           int64_t n_rows, float gain);
 /* A norm weight (values around 1) or bias (around 0) of n floats, f32. */
 tl_status synth_add_norm(synth_writer *s, const char *name, int64_t n);
 tl_status synth_add_bias(synth_writer *s, const char *name, int64_t n);

@@ -37,8 +37,7 @@ static uint32_t rel_bias_type(const synth_writer *s) {
 }
 
 /* One layer of the encoder ("enc") or decoder ("dec"). */
-static tl_status write_layer(synth_writer *s, const char *stack, uint32_t il, bool decoder,
-                             uint32_t head_dim) {
+static tl_status write_layer(synth_writer *s, const char *stack, uint32_t il, bool decoder, uint32_t head_dim) {
     const tl_synth_preset *p = s->preset;
     const int64_t d = p->n_embd, ff = p->n_ff, inner = (int64_t)p->n_head * head_dim;
     /* T5 does not scale attention scores by 1/sqrt(head size); its query
@@ -48,8 +47,8 @@ static tl_status write_layer(synth_writer *s, const char *stack, uint32_t il, bo
 #define NAME(suffix) (snprintf(name, sizeof name, "%s.blk.%u.%s", stack, il, suffix), name)
     TL_TRY(synth_add_norm(s, NAME("attn_norm.weight"), d));
     if (il == 0)
-        TL_TRY(synth_add_tensor(s, NAME("attn_rel_b.weight"), rel_bias_type(s), p->n_head,
-                             p->n_rel_buckets, 0.0f, 2.0f));
+        TL_TRY(
+            synth_add_tensor(s, NAME("attn_rel_b.weight"), rel_bias_type(s), p->n_head, p->n_rel_buckets, 0.0f, 2.0f));
     TL_TRY(synth_add_matrix(s, NAME("attn_q.weight"), ROLE_ATTN_Q, il, d, inner, q_gain));
     TL_TRY(synth_add_matrix(s, NAME("attn_k.weight"), ROLE_ATTN_K, il, d, inner, 1.0f));
     TL_TRY(synth_add_matrix(s, NAME("attn_v.weight"), ROLE_ATTN_V, il, d, inner, 1.0f));
@@ -75,14 +74,14 @@ tl_status synth_write_t5(synth_writer *s) {
     const uint32_t head_dim = p->head_dim ? p->head_dim : p->n_embd / p->n_head;
     const uint32_t n_layer_dec = p->n_layer_dec ? p->n_layer_dec : p->n_layer;
     if (head_dim == 0 || head_dim > 1024 || p->n_rel_buckets < 4)
-        return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: bad head size %u or bucket count %u", p->name,
-                       head_dim, p->n_rel_buckets);
+        return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: bad head size %u or bucket count %u", p->name, head_dim,
+                       p->n_rel_buckets);
     if (p->n_head_kv != p->n_head)
         return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: t5 has as many key/value heads as heads", p->name);
     if (s->plan.base != TL_TYPE_F32 && s->plan.base != TL_TYPE_F16 && s->plan.base != TL_TYPE_BF16 &&
         ((int64_t)p->n_head * head_dim) % 32 != 0)
-        return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: an attention width of %u does not fit %s blocks",
-                       p->name, p->n_head * head_dim, s->opts->type_name);
+        return tl_fail(s->err, TL_ERR_ARGUMENT, "%s: an attention width of %u does not fit %s blocks", p->name,
+                       p->n_head * head_dim, s->opts->type_name);
     write_keys(s, head_dim, n_layer_dec);
 
     TL_TRY(synth_add_tensor(s, "token_embd.weight", synth_embedding_type(s, d), d, n_vocab, 0.0f, 1.0f));

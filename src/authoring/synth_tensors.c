@@ -32,8 +32,7 @@ static uint64_t name_seed(uint64_t seed, const char *name) {
 }
 
 /* n values uniform in [center - spread, center + spread). */
-static void fill_uniform(float *x, size_t n, uint64_t seed, const char *name, float center,
-                         float spread) {
+static void fill_uniform(float *x, size_t n, uint64_t seed, const char *name, float center, float spread) {
     uint64_t state = name_seed(seed, name);
     for (size_t i = 0; i < n; i++) {
         float u = (float)(next_u64(&state) >> 40) * (1.0f / 16777216.0f); /* [0, 1) */
@@ -47,16 +46,14 @@ static void fill_uniform(float *x, size_t n, uint64_t seed, const char *name, fl
  * type plus llama.cpp's rules for which tensors get more bits. */
 
 const synth_plan_entry synth_plans[] = {
-    {"f32", {MIX_PLAIN, TL_TYPE_F32, 0}},    {"f16", {MIX_PLAIN, TL_TYPE_F16, 1}},
-    {"bf16", {MIX_PLAIN, TL_TYPE_BF16, 32}}, {"q4_0", {MIX_PLAIN, TL_TYPE_Q4_0, 2}},
-    {"q4_1", {MIX_PLAIN, TL_TYPE_Q4_1, 3}},  {"q8_0", {MIX_PLAIN, TL_TYPE_Q8_0, 7}},
-    {"q5_0", {MIX_PLAIN, TL_TYPE_Q5_0, 8}},  {"q5_1", {MIX_PLAIN, TL_TYPE_Q5_1, 9}},
-    {"q2_k", {MIX_Q2_K, TL_TYPE_Q2_K, 10}},  {"q3_k_m", {MIX_Q3_K_M, TL_TYPE_Q3_K, 12}},
+    {"f32", {MIX_PLAIN, TL_TYPE_F32, 0}},       {"f16", {MIX_PLAIN, TL_TYPE_F16, 1}},
+    {"bf16", {MIX_PLAIN, TL_TYPE_BF16, 32}},    {"q4_0", {MIX_PLAIN, TL_TYPE_Q4_0, 2}},
+    {"q4_1", {MIX_PLAIN, TL_TYPE_Q4_1, 3}},     {"q8_0", {MIX_PLAIN, TL_TYPE_Q8_0, 7}},
+    {"q5_0", {MIX_PLAIN, TL_TYPE_Q5_0, 8}},     {"q5_1", {MIX_PLAIN, TL_TYPE_Q5_1, 9}},
+    {"q2_k", {MIX_Q2_K, TL_TYPE_Q2_K, 10}},     {"q3_k_m", {MIX_Q3_K_M, TL_TYPE_Q3_K, 12}},
     {"q4_k_m", {MIX_Q4_K_M, TL_TYPE_Q4_K, 15}}, {"q5_k_m", {MIX_Q5_K_M, TL_TYPE_Q5_K, 17}},
-    {"q6_k", {MIX_Q6_K, TL_TYPE_Q6_K, 18}},
-    {NULL, {MIX_PLAIN, 0, 0}},
+    {"q6_k", {MIX_Q6_K, TL_TYPE_Q6_K, 18}},     {NULL, {MIX_PLAIN, 0, 0}},
 };
-
 
 /* llama.cpp's "use more bits" layers: the first and last eighth, and every
  * third layer between. */
@@ -81,47 +78,55 @@ static uint32_t fit_rows(uint32_t type, int64_t n_cols) {
 
 /* The type of one matrix, following llama.cpp's llama_tensor_get_type for
  * these mixtures (dense models, no experts). */
-static uint32_t tensor_type(const type_plan *plan, tensor_role role, uint32_t layer,
-                            uint32_t n_layer, uint32_t n_gqa, bool tied, int64_t n_cols) {
+static uint32_t tensor_type(const type_plan *plan, tensor_role role, uint32_t layer, uint32_t n_layer, uint32_t n_gqa,
+                            bool tied, int64_t n_cols) {
     uint32_t t = plan->base;
     if (plan->mix == MIX_PLAIN) return t;
     if (role == ROLE_OUTPUT || (tied && role == ROLE_TOKEN_EMBD))
         return n_cols % 256 != 0 ? TL_TYPE_Q8_0 : TL_TYPE_Q6_K;
     switch (role) {
     case ROLE_ATTN_V:
-        if (plan->mix == MIX_Q2_K) t = n_gqa >= 4 ? TL_TYPE_Q4_K : TL_TYPE_Q3_K;
-        else if (plan->mix == MIX_Q3_K_M) t = layer < 2 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
+        if (plan->mix == MIX_Q2_K)
+            t = n_gqa >= 4 ? TL_TYPE_Q4_K : TL_TYPE_Q3_K;
+        else if (plan->mix == MIX_Q3_K_M)
+            t = layer < 2 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
         else if ((plan->mix == MIX_Q4_K_M || plan->mix == MIX_Q5_K_M) && more_bits(layer, n_layer))
             t = TL_TYPE_Q6_K;
         break;
     case ROLE_FFN_DOWN:
-        if (plan->mix == MIX_Q2_K) t = TL_TYPE_Q3_K;
-        else if (plan->mix == MIX_Q3_K_M) t = layer < n_layer / 16 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
+        if (plan->mix == MIX_Q2_K)
+            t = TL_TYPE_Q3_K;
+        else if (plan->mix == MIX_Q3_K_M)
+            t = layer < n_layer / 16 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
         else if ((plan->mix == MIX_Q4_K_M || plan->mix == MIX_Q5_K_M) && more_bits(layer, n_layer))
             t = TL_TYPE_Q6_K;
         break;
     case ROLE_ATTN_QKV:
-        if (plan->mix == MIX_Q3_K_M) t = TL_TYPE_Q4_K;
-        else if (plan->mix == MIX_Q4_K_M) t = TL_TYPE_Q5_K;
-        else if (plan->mix == MIX_Q5_K_M) t = TL_TYPE_Q6_K;
+        if (plan->mix == MIX_Q3_K_M)
+            t = TL_TYPE_Q4_K;
+        else if (plan->mix == MIX_Q4_K_M)
+            t = TL_TYPE_Q5_K;
+        else if (plan->mix == MIX_Q5_K_M)
+            t = TL_TYPE_Q6_K;
         break;
     case ROLE_ATTN_OUTPUT:
-        if (plan->mix == MIX_Q2_K) t = TL_TYPE_Q3_K;
-        else if (plan->mix == MIX_Q3_K_M) t = TL_TYPE_Q4_K;
+        if (plan->mix == MIX_Q2_K)
+            t = TL_TYPE_Q3_K;
+        else if (plan->mix == MIX_Q3_K_M)
+            t = TL_TYPE_Q4_K;
         break;
     default: break;
     }
     return fit_rows(t, n_cols);
 }
 
-
 const char *synth_key(synth_writer *s, const char *suffix) {
     snprintf(s->key, sizeof s->key, "%s.%s", s->preset->arch, suffix);
     return s->key;
 }
 
-tl_status synth_add_tensor(synth_writer *s, const char *name, uint32_t type, int64_t n_cols,
-                           int64_t n_rows, float center, float spread) {
+tl_status synth_add_tensor(synth_writer *s, const char *name, uint32_t type, int64_t n_cols, int64_t n_rows,
+                           float center, float spread) {
     const size_t n = (size_t)(n_cols * n_rows);
     float *values = malloc(n * sizeof *values);
     if (!values) return tl_fail(s->err, TL_ERR_NOMEM, "out of memory generating '%s'", name);
@@ -139,8 +144,7 @@ tl_status synth_add_tensor(synth_writer *s, const char *name, uint32_t type, int
             return tl_fail(s->err, TL_ERR_NOMEM, "out of memory quantizing '%s'", name);
         }
         for (int64_t r = 0; r < n_rows; r++)
-            t->from_float(values + r * n_cols, (uint8_t *)data + r * tl_type_row_bytes(type, n_cols),
-                          n_cols);
+            t->from_float(values + r * n_cols, (uint8_t *)data + r * tl_type_row_bytes(type, n_cols), n_cols);
     }
     int64_t ne[2] = {n_cols, n_rows};
     tl_status st = gguf_writer_add_tensor(s->w, name, type, n_rows > 1 ? 2 : 1, ne, data, s->err);
@@ -149,11 +153,11 @@ tl_status synth_add_tensor(synth_writer *s, const char *name, uint32_t type, int
     return st;
 }
 
-tl_status synth_add_matrix(synth_writer *s, const char *name, tensor_role role, uint32_t layer,
-                           int64_t n_cols, int64_t n_rows, float gain) {
+tl_status synth_add_matrix(synth_writer *s, const char *name, tensor_role role, uint32_t layer, int64_t n_cols,
+                           int64_t n_rows, float gain) {
     const tl_synth_preset *p = s->preset;
-    const uint32_t type = tensor_type(&s->plan, role, layer, p->n_layer, p->n_head / p->n_head_kv,
-                                      p->tied_output, n_cols);
+    const uint32_t type =
+        tensor_type(&s->plan, role, layer, p->n_layer, p->n_head / p->n_head_kv, p->tied_output, n_cols);
     /* uniform(-a, a) has std a/sqrt(3): a = gain*sqrt(3/fan_in) gives std gain/sqrt(fan_in). */
     return synth_add_tensor(s, name, type, n_cols, n_rows, 0.0f, gain * sqrtf(3.0f / (float)n_cols));
 }
@@ -168,6 +172,5 @@ tl_status synth_add_bias(synth_writer *s, const char *name, int64_t n) {
 
 uint32_t synth_embedding_type(synth_writer *s, int64_t n_cols) {
     const tl_synth_preset *p = s->preset;
-    return tensor_type(&s->plan, ROLE_TOKEN_EMBD, 0, p->n_layer, p->n_head / p->n_head_kv,
-                       p->tied_output, n_cols);
+    return tensor_type(&s->plan, ROLE_TOKEN_EMBD, 0, p->n_layer, p->n_head / p->n_head_kv, p->tied_output, n_cols);
 }

@@ -127,8 +127,8 @@ static bool is_replace_space(const cJSON *n) {
     const char *type = string_member(n, "type");
     const char *pattern = string_member(member(n, "pattern"), "String");
     const char *content = string_member(n, "content");
-    return type && strcmp(type, "Replace") == 0 && pattern && strcmp(pattern, " ") == 0 &&
-           content && strcmp(content, "\xE2\x96\x81") == 0;
+    return type && strcmp(type, "Replace") == 0 && pattern && strcmp(pattern, " ") == 0 && content &&
+           strcmp(content, "\xE2\x96\x81") == 0;
 }
 
 static bool is_prepend_space(const cJSON *n) {
@@ -141,16 +141,14 @@ static bool is_prepend_space(const cJSON *n) {
  * front (that is all llama.cpp's SentencePiece tokenizer does), and put the
  * text in Unicode NFC (recorded as tokenizer.ggml.normalizer = "nfc", which
  * tinyllm's loader honours). */
-static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool *prefix,
-                                 bool *nfc, tl_error *err) {
+static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool *prefix, bool *nfc, tl_error *err) {
     if (!normalizer || cJSON_IsNull(normalizer)) return TL_OK;
     const char *type = string_member(normalizer, "type");
     if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer has no \"type\"", path);
     if (strcmp(type, "Sequence") == 0) {
         const cJSON *list = member(normalizer, "normalizers");
         if (!cJSON_IsArray(list)) {
-            return tl_fail(err, TL_ERR_FORMAT,
-                           "%s: normalizer Sequence without a \"normalizers\" list", path);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer Sequence without a \"normalizers\" list", path);
         }
         const cJSON *item;
         cJSON_ArrayForEach(item, list) {
@@ -176,16 +174,14 @@ static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool
 
 /* No pre-tokenizer, a split at spaces (a no-op once spaces are "▁") or
  * Metaspace; a byte-level one means a GPT-2 style vocabulary. */
-static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *prefix,
-                                    tl_error *err) {
+static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *prefix, tl_error *err) {
     if (!pre || cJSON_IsNull(pre)) return TL_OK;
     const char *type = string_member(pre, "type");
     if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: pre_tokenizer has no \"type\"", path);
     if (strcmp(type, "Sequence") == 0) {
         const cJSON *list = member(pre, "pretokenizers");
         if (!cJSON_IsArray(list)) {
-            return tl_fail(err, TL_ERR_FORMAT,
-                           "%s: pre_tokenizer Sequence without a \"pretokenizers\" list", path);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: pre_tokenizer Sequence without a \"pretokenizers\" list", path);
         }
         const cJSON *item;
         cJSON_ArrayForEach(item, list) {
@@ -218,13 +214,13 @@ static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *pr
 typedef struct hf_vocab {
     const char *path;
     uint32_t n;
-    tl_str *texts;     /* texts[id]; point into the JSON or into `owned` */
+    tl_str *texts; /* texts[id]; point into the JSON or into `owned` */
     float *scores;
     int32_t *types;
-    char **owned;      /* texts rewritten by us */
+    char **owned; /* texts rewritten by us */
     size_t n_owned;
-    bool prefix;       /* add_space_prefix */
-    bool nfc;          /* the normalizer puts text in NFC */
+    bool prefix;         /* add_space_prefix */
+    bool nfc;            /* the normalizer puts text in NFC */
     tl_token special[7]; /* bos, eos, unk, sep, pad, cls, mask; -1 = none */
     int8_t add_flag[3];  /* add_bos, add_eos, add_sep: -1 = not given */
     const char *chat_template;
@@ -232,13 +228,11 @@ typedef struct hf_vocab {
 
 enum { SPECIAL_BOS, SPECIAL_EOS, SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK };
 static const char *const special_names[7] = {"bos", "eos", "unk", "sep", "pad", "cls", "mask"};
-static const char *const special_keys[7] = {
-    "tokenizer.ggml.bos_token_id",     "tokenizer.ggml.eos_token_id",
-    "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.seperator_token_id",
-    "tokenizer.ggml.padding_token_id", "tokenizer.ggml.cls_token_id",
-    "tokenizer.ggml.mask_token_id"};
-static const char *const add_keys[3] = {"tokenizer.ggml.add_bos_token",
-                                        "tokenizer.ggml.add_eos_token",
+static const char *const special_keys[7] = {"tokenizer.ggml.bos_token_id",     "tokenizer.ggml.eos_token_id",
+                                            "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.seperator_token_id",
+                                            "tokenizer.ggml.padding_token_id", "tokenizer.ggml.cls_token_id",
+                                            "tokenizer.ggml.mask_token_id"};
+static const char *const add_keys[3] = {"tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token",
                                         "tokenizer.ggml.add_sep_token"};
 
 static void free_hf_vocab(hf_vocab *v) {
@@ -251,22 +245,20 @@ static void free_hf_vocab(hf_vocab *v) {
 
 static bool is_byte_piece(const char *s) {
     static const char hex[] = "0123456789abcdefABCDEF";
-    return strlen(s) == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' && s[3] &&
-           strchr(hex, s[3]) && s[4] && strchr(hex, s[4]);
+    return strlen(s) == 6 && memcmp(s, "<0x", 3) == 0 && s[5] == '>' && s[3] && strchr(hex, s[3]) && s[4] &&
+           strchr(hex, s[4]);
 }
 
 /* llama.cpp's converter makes these control tokens even when the file does
  * not call them special (does_token_look_special). */
 static bool looks_special(const char *s) {
     size_t n = strlen(s);
-    if (strcmp(s, "<pad>") == 0 || strcmp(s, "<mask>") == 0 || strcmp(s, "<2mass>") == 0 ||
-        strcmp(s, "[@BOS@]") == 0) {
+    if (strcmp(s, "<pad>") == 0 || strcmp(s, "<mask>") == 0 || strcmp(s, "<2mass>") == 0 || strcmp(s, "[@BOS@]") == 0) {
         return true;
     }
     if (n >= 4 && memcmp(s, "<|", 2) == 0 && memcmp(s + n - 2, "|>", 2) == 0) return true;
     /* "<｜" ... "｜>" (full-width bar, DeepSeek) */
-    if (n >= 8 && memcmp(s, "<\xEF\xBD\x9C", 4) == 0 &&
-        memcmp(s + n - 4, "\xEF\xBD\x9C>", 4) == 0) {
+    if (n >= 8 && memcmp(s, "<\xEF\xBD\x9C", 4) == 0 && memcmp(s + n - 4, "\xEF\xBD\x9C>", 4) == 0) {
         return true;
     }
     return n >= 8 && memcmp(s, "<unused", 7) == 0 && s[n - 1] == '>';
@@ -309,12 +301,10 @@ static tl_status read_vocab(hf_vocab *v, const cJSON *vocab, tl_error *err) {
                            v->path, entry->string, n - 1);
         }
         if (v->texts[id].ptr) {
-            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: id %lld is given twice", v->path,
-                           (long long)id);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: id %lld is given twice", v->path, (long long)id);
         }
         if (!entry->string[0]) {
-            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: token %lld is empty", v->path,
-                           (long long)id);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: token %lld is empty", v->path, (long long)id);
         }
         v->texts[id] = (tl_str){entry->string, strlen(entry->string)};
         v->types[id] = is_byte_piece(entry->string) ? TL_TOKEN_TYPE_BYTE : TL_TOKEN_TYPE_NORMAL;
@@ -332,8 +322,7 @@ static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
         int32_t other = tl_token_map_insert(&map, (int32_t)id);
         if (other >= 0) {
             tl_token_map_free(&map);
-            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: '%s' is given twice", v->path,
-                           v->texts[id].ptr);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: '%s' is given twice", v->path, v->texts[id].ptr);
         }
     }
     uint8_t *scored = calloc(v->n, 1);
@@ -355,16 +344,15 @@ static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
                 right = space + 1;
                 right_len = strlen(right);
             }
-        } else if (cJSON_IsArray(merge) && cJSON_GetArraySize(merge) == 2 &&
-                   cJSON_IsString(merge->child) && cJSON_IsString(merge->child->next)) {
+        } else if (cJSON_IsArray(merge) && cJSON_GetArraySize(merge) == 2 && cJSON_IsString(merge->child) &&
+                   cJSON_IsString(merge->child->next)) {
             left = merge->child->valuestring;
             right = merge->child->next->valuestring;
             left_len = strlen(left);
             right_len = strlen(right);
         }
         if (!left || !left_len || !right_len) {
-            st = tl_fail(err, TL_ERR_FORMAT,
-                         "%s: model.merges[%d] is neither \"left right\" nor [\"left\", \"right\"]",
+            st = tl_fail(err, TL_ERR_FORMAT, "%s: model.merges[%d] is neither \"left right\" nor [\"left\", \"right\"]",
                          v->path, rank);
             break;
         }
@@ -377,9 +365,9 @@ static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
         memcpy(joined, left, left_len);
         memcpy(joined + left_len, right, right_len);
         int32_t id = tl_token_map_find(&map, joined, left_len + right_len);
-        if (id < 0 || tl_token_map_find(&map, left, left_len) < 0 ||
-            tl_token_map_find(&map, right, right_len) < 0) {
-            st = tl_fail(err, TL_ERR_FORMAT, "%s: model.merges[%d] ('%.*s' + '%.*s') names a "
+        if (id < 0 || tl_token_map_find(&map, left, left_len) < 0 || tl_token_map_find(&map, right, right_len) < 0) {
+            st = tl_fail(err, TL_ERR_FORMAT,
+                         "%s: model.merges[%d] ('%.*s' + '%.*s') names a "
                          "token that is not in model.vocab",
                          v->path, rank, (int)left_len, left, (int)right_len, right);
             break;
@@ -482,8 +470,7 @@ static void template_ends(const cJSON *json, const char **first, const char **la
  * add_eos from the template's leading / trailing special token, overridden
  * by tokenizer_config.json's add_<kind>_token. Without tokenizer_config.json
  * the template's ends are BOS and EOS. */
-static void read_special_tokens(hf_vocab *v, const cJSON *json, const cJSON *config,
-                                const char *unk_token) {
+static void read_special_tokens(hf_vocab *v, const cJSON *json, const cJSON *config, const char *unk_token) {
     const cJSON *added = member(json, "added_tokens");
     for (int k = 0; k < 7; k++) v->special[k] = -1;
     for (int k = 0; k < 3; k++) v->add_flag[k] = -1;
@@ -611,16 +598,15 @@ static tl_status check_unique(const hf_vocab *v, tl_error *err) {
     for (uint32_t id = 0; id < v->n && st == TL_OK; id++) {
         int32_t other = tl_token_map_insert(&map, (int32_t)id);
         if (other >= 0) {
-            st = tl_fail(err, TL_ERR_FORMAT, "%s: tokens %d and %u would both be '%s'", v->path,
-                         other, id, v->texts[id].ptr);
+            st = tl_fail(err, TL_ERR_FORMAT, "%s: tokens %d and %u would both be '%s'", v->path, other, id,
+                         v->texts[id].ptr);
         }
     }
     tl_token_map_free(&map);
     return st;
 }
 
-tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab,
-                                 tl_error *err) {
+tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab, tl_error *err) {
     *n_vocab = 0;
     cJSON *json = NULL, *config = NULL;
     tl_status st = parse_json_file(path, false, &json, err);

@@ -20,8 +20,7 @@
 
 /* Writes the tokenizer.* keys converted from the tokenizer.json at `path`.
  * *n_vocab receives the number of tokens. */
-tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab,
-                                 tl_error *err);
+tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab, tl_error *err);
 
 /* Writes the tokenizer.* keys of the project's Unigram (T5-style) vocabulary
  * of exactly n_vocab tokens (pad 0, eos 1, unk 2, as T5). The same n_vocab

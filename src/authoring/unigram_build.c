@@ -68,7 +68,9 @@ static const char seed_text[] =
     "हिन्दी: नमस्ते दुनिया! आज मौसम बहुत अच्छा है, चलो बाहर घूमने चलें।\n"
     "ไทย: สวัสดีครับ ยินดีที่ได้รู้จัก\n"
     "Tiếng Việt: Xin chào thế giới, hôm nay trời đẹp quá.\n"
+    // clang-format off
     "Emoji: 😀 😂 🦙 🚀🌍 ❤️ 👍🏽 👩‍💻 👨‍👩‍👧‍👦 🏳️‍🌈 🇩🇪🇯🇵 ✅ ☕ 1️⃣\n"
+    // clang-format on
     "Symbols: © ® ™ ° ± × ÷ ∑ ∞ √ ≈ ≠ ≤ ≥ → ← ↔ • … – — “quotes” ‘single’ «guillemets» ¿qué? ¡sí!\n"
     "\n"
     "def fibonacci(n: int) -> int:\n"
@@ -103,23 +105,25 @@ static const tl_charsmap_rule listed_rules[] = {
     {"\t", " "},
     {"\n", " "},
     {"\r", " "},
-    {"\xC2\xA0", " "},            /* no-break space */
-    {"\xE3\x80\x80", " "},        /* ideographic space */
-    {"\xE2\x80\x8B", ""},         /* zero-width space */
-    {"\xC2\xAD", ""},             /* soft hyphen */
-    {"\xEF\xAC\x80", "ff"},       /* ligatures */
+    {"\xC2\xA0", " "},      /* no-break space */
+    {"\xE3\x80\x80", " "},  /* ideographic space */
+    {"\xE2\x80\x8B", ""},   /* zero-width space */
+    {"\xC2\xAD", ""},       /* soft hyphen */
+    {"\xEF\xAC\x80", "ff"}, /* ligatures */
     {"\xEF\xAC\x81", "fi"},
     {"\xEF\xAC\x82", "fl"},
     {"\xEF\xAC\x83", "ffi"},
     {"\xEF\xAC\x84", "ffl"},
-    {"\xE2\x80\xA6", "..."},      /* ellipsis */
-    {"\xE2\x84\xA2", "TM"},       /* trade mark */
-    {"\xC2\xB9", "1"},            /* superscripts */
+    {"\xE2\x80\xA6", "..."}, /* ellipsis */
+    {"\xE2\x84\xA2", "TM"},  /* trade mark */
+    {"\xC2\xB9", "1"},       /* superscripts */
     {"\xC2\xB2", "2"},
     {"\xC2\xB3", "3"},
-    {"\xC2\xBD", "1\xE2\x81\x84" "2"}, /* one half: 1, fraction slash, 2 */
-    {"\xC2\xBC", "1\xE2\x81\x84" "4"},
-    {"\xE2\x91\xA0", "1"},        /* circled digits */
+    {"\xC2\xBD", "1\xE2\x81\x84"
+                 "2"}, /* one half: 1, fraction slash, 2 */
+    {"\xC2\xBC", "1\xE2\x81\x84"
+                 "4"},
+    {"\xE2\x91\xA0", "1"}, /* circled digits */
     {"\xE2\x91\xA1", "2"},
     {"\xE2\x91\xA2", "3"},
     {"\xE2\x84\xAB", "\xC3\x85"}, /* angstrom sign */
@@ -174,7 +178,9 @@ static int32_t log2_q16(uint32_t x) {
 
 /* A fixed-point log2 difference as a natural-log score: one multiplication,
  * correctly rounded, so the same on every platform. */
-static float score_of(int32_t q16) { return (float)((double)q16 * (0.6931471805599453 / 65536.0)); }
+static float score_of(int32_t q16) {
+    return (float)((double)q16 * (0.6931471805599453 / 65536.0));
+}
 
 /* ------------------------------------------------------------------------ */
 /* Candidate pieces                                                         */
@@ -214,8 +220,7 @@ static void end_word(tl_span_vec *words, size_t end) {
 /* The seed text as the tokenizer normalizes it: the charsmap applied, and
  * words ("▁" + a run of non-spaces) one after another. *words receives the
  * start of each word. */
-static bool normalize_seed(const tl_charsmap *map, char **out, size_t *out_len,
-                           tl_span_vec *words) {
+static bool normalize_seed(const tl_charsmap *map, char **out, size_t *out_len, tl_span_vec *words) {
     size_t len = sizeof seed_text - 1;
     char *buf = malloc(4 * len + 8);
     if (!buf) return false;
@@ -267,8 +272,7 @@ static void count_substrings(piece_set *s, const char *text, const tl_span_vec *
         starts[n_chars] = len;
         for (size_t a = 0; a < n_chars; a++) {
             for (size_t b = a + 1; b <= n_chars && b - a <= MAX_PIECE_CHARS; b++) {
-                int32_t id = piece_find_or_add(s, word + starts[a], starts[b] - starts[a],
-                                               (uint32_t)(b - a));
+                int32_t id = piece_find_or_add(s, word + starts[a], starts[b] - starts[a], (uint32_t)(b - a));
                 if (id < 0) continue;
                 s->items[id].count++;
                 if (a == 0 && b == n_chars) s->items[id].whole_word = true;
@@ -367,8 +371,7 @@ static void free_state(build_state *b) {
 }
 
 /* Chooses n_pieces pieces into b->set.items[0..n_pieces) with scores. */
-static tl_status choose_pieces(build_state *b, uint32_t n_pieces, uint32_t n_vocab,
-                               tl_error *err) {
+static tl_status choose_pieces(build_state *b, uint32_t n_pieces, uint32_t n_vocab, tl_error *err) {
     piece_set *s = &b->set;
     /* Every printable ASCII character, seen or not. */
     for (char c = 0x21; c < 0x7F; c++) {
@@ -388,8 +391,7 @@ static tl_status choose_pieces(build_state *b, uint32_t n_pieces, uint32_t n_voc
         }
     }
     if (n_chars > n_pieces) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "a Unigram vocabulary of %u tokens is too small: it needs at least %zu",
+        return tl_fail(err, TL_ERR_ARGUMENT, "a Unigram vocabulary of %u tokens is too small: it needs at least %zu",
                        n_vocab, n_vocab - n_pieces + n_chars);
     }
     size_t n_kept = n_chars;
@@ -424,8 +426,8 @@ static tl_status choose_pieces(build_state *b, uint32_t n_pieces, uint32_t n_voc
     for (uint64_t k = 0; n < n_pieces; k++) {
         size_t len = generated_piece(k, g);
         if (tl_token_map_find(&s->map, g, len) >= 0) continue;
-        s->items[n] = (piece){.text = {g, len}, .count = 0, .n_chars = 1,
-                              .score_q16 = lowest - 65536 - 16 * (int32_t)(n - n_corpus)};
+        s->items[n] = (piece){
+            .text = {g, len}, .count = 0, .n_chars = 1, .score_q16 = lowest - 65536 - 16 * (int32_t)(n - n_corpus)};
         s->texts[n] = s->items[n].text;
         tl_token_map_insert(&s->map, (int32_t)n);
         g += len;
@@ -435,8 +437,7 @@ static tl_status choose_pieces(build_state *b, uint32_t n_pieces, uint32_t n_voc
     return TL_OK;
 }
 
-static tl_status write_vocab(build_state *b, gguf_writer *w, uint32_t n_vocab, uint32_t n_extra,
-                             tl_error *err) {
+static tl_status write_vocab(build_state *b, gguf_writer *w, uint32_t n_vocab, uint32_t n_extra, tl_error *err) {
     uint32_t n_pieces = n_vocab - 3 - n_extra;
     size_t pool_size = 64 + (size_t)n_extra * 16;
     for (uint32_t i = 0; i < n_pieces; i++) pool_size += b->set.items[i].text.len + 1;
@@ -448,8 +449,7 @@ static tl_status write_vocab(build_state *b, gguf_writer *w, uint32_t n_vocab, u
         return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     }
     static const char *const reserved[3] = {"<pad>", "</s>", "<unk>"};
-    static const int32_t reserved_types[3] = {TL_TOKEN_TYPE_CONTROL, TL_TOKEN_TYPE_CONTROL,
-                                              TL_TOKEN_TYPE_UNKNOWN};
+    static const int32_t reserved_types[3] = {TL_TOKEN_TYPE_CONTROL, TL_TOKEN_TYPE_CONTROL, TL_TOKEN_TYPE_UNKNOWN};
     for (uint32_t id = 0; id < 3; id++) {
         b->token_texts[id] = reserved[id];
         b->types[id] = reserved_types[id];
@@ -478,8 +478,7 @@ static tl_status write_vocab(build_state *b, gguf_writer *w, uint32_t n_vocab, u
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, b->types, n_vocab);
     gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", true);
     gguf_writer_set_bool(w, "tokenizer.ggml.remove_extra_whitespaces", true);
-    gguf_writer_set_arr(w, "tokenizer.ggml.precompiled_charsmap", GGUF_TYPE_UINT8,
-                        b->charsmap_blob, b->charsmap_size);
+    gguf_writer_set_arr(w, "tokenizer.ggml.precompiled_charsmap", GGUF_TYPE_UINT8, b->charsmap_blob, b->charsmap_size);
     gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 1);
     gguf_writer_set_u32(w, "tokenizer.ggml.unknown_token_id", 2);
     gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", 0);
@@ -488,8 +487,7 @@ static tl_status write_vocab(build_state *b, gguf_writer *w, uint32_t n_vocab, u
 
 tl_status tl_unigram_vocab_write(gguf_writer *w, uint32_t n_vocab, tl_error *err) {
     if (n_vocab > (1u << 22)) {
-        return tl_fail(err, TL_ERR_ARGUMENT, "a Unigram vocabulary of %u tokens is too large",
-                       n_vocab);
+        return tl_fail(err, TL_ERR_ARGUMENT, "a Unigram vocabulary of %u tokens is too large", n_vocab);
     }
     uint32_t n_extra = n_vocab >= 2000 ? MAX_EXTRA_IDS : n_vocab / 20;
     uint32_t n_pieces = n_vocab > 3 + n_extra ? n_vocab - 3 - n_extra : 0;
@@ -510,8 +508,7 @@ tl_status tl_unigram_vocab_write(gguf_writer *w, uint32_t n_vocab, tl_error *err
         b.set.texts = calloc(room, sizeof *b.set.texts);
         /* generated pieces: each at most 3 + 5 letters long for n_vocab < 2^22 */
         b.generated = malloc(0x7F + (size_t)n_pieces * 8 + 64);
-        if (!b.set.items || !b.set.texts || !b.generated ||
-            !tl_token_map_init(&b.set.map, b.set.texts, room)) {
+        if (!b.set.items || !b.set.texts || !b.generated || !tl_token_map_init(&b.set.map, b.set.texts, room)) {
             st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
         }
     }

@@ -8,14 +8,13 @@
 #include "chat/jinja.h"
 #include "util/error.h"
 
-tl_status tl_chat_render(const char *template_source, const char *context_json, char **out,
-                         size_t *out_len, tl_error *err) {
+tl_status tl_chat_render(const char *template_source, const char *context_json, char **out, size_t *out_len,
+                         tl_error *err) {
     return tl_chat_render_limited(template_source, context_json, NULL, out, out_len, err);
 }
 
-tl_status tl_chat_render_limited(const char *template_source, const char *context_json,
-                                 const tl_chat_limits *limits, char **out, size_t *out_len,
-                                 tl_error *err) {
+tl_status tl_chat_render_limited(const char *template_source, const char *context_json, const tl_chat_limits *limits,
+                                 char **out, size_t *out_len, tl_error *err) {
     *out = NULL;
     if (out_len) *out_len = 0;
     if (!template_source) return tl_fail(err, TL_ERR_ARGUMENT, "no chat template given");

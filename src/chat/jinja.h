@@ -26,13 +26,12 @@ tl_status tl_jinja_parse(const char *source, size_t len, tl_jinja **out, tl_erro
 /* Renders with `context` (a cJSON object: messages, tools, bos_token, ...) as
  * the template's variables, under the default limits (tl_chat_limits).
  * *out is a malloc'd NUL-terminated string. */
-tl_status tl_jinja_render(const tl_jinja *t, const cJSON *context, char **out, size_t *out_len,
-                          tl_error *err);
+tl_status tl_jinja_render(const tl_jinja *t, const cJSON *context, char **out, size_t *out_len, tl_error *err);
 
 /* The same under `limits` (NULL, or 0 in a field: its default). A render
  * that goes past one fails with an error naming it. */
-tl_status tl_jinja_render_limited(const tl_jinja *t, const cJSON *context, const tl_chat_limits *limits,
-                                  char **out, size_t *out_len, tl_error *err);
+tl_status tl_jinja_render_limited(const tl_jinja *t, const cJSON *context, const tl_chat_limits *limits, char **out,
+                                  size_t *out_len, tl_error *err);
 
 void tl_jinja_free(tl_jinja *t);
 

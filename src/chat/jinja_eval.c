@@ -99,9 +99,15 @@ static int64_t floor_div(int64_t a, int64_t b) {
     return q;
 }
 
-static bool is_num(jv v) { return v.kind == JV_INT || v.kind == JV_FLOAT || v.kind == JV_BOOL; }
-static double num(jv v) { return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b; }
-static int64_t inum(jv v) { return v.kind == JV_INT ? v.u.i : v.u.b; }
+static bool is_num(jv v) {
+    return v.kind == JV_INT || v.kind == JV_FLOAT || v.kind == JV_BOOL;
+}
+static double num(jv v) {
+    return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b;
+}
+static int64_t inum(jv v) {
+    return v.kind == JV_INT ? v.u.i : v.u.b;
+}
 
 static JINJA_NOINLINE jv arith(jctx *c, int line, const char *op, jv a, jv b) {
     jfail *f = c->fail;
@@ -326,7 +332,8 @@ static void eval_args(jctx *c, jframe *fr, const jnode *n, jargs *args) {
 
 static jv call_macro(jctx *c, int line, const jfunc *fn, const jargs *args, jv caller) {
     const jnode *m = fn->node;
-    if (args->n_pos > m->n_names) jfail_at(c->fail, line, "macro '%s' takes not more than %zu argument(s)", m->name, m->n_names);
+    if (args->n_pos > m->n_names)
+        jfail_at(c->fail, line, "macro '%s' takes not more than %zu argument(s)", m->name, m->n_names);
     if (++c->call_depth > JINJA_MAX_CALL_DEPTH)
         jfail_at(c->fail, line, "maximum recursion depth exceeded (%d macro calls)", JINJA_MAX_CALL_DEPTH);
     jf_work(c->fail, 1 + m->n_names * args->n_kw);
@@ -334,9 +341,15 @@ static jv call_macro(jctx *c, int line, const jfunc *fn, const jargs *args, jv c
     for (size_t i = 0; i < m->n_names; i++) {
         jv value = jv_undef(m->names[i]);
         bool given = false;
-        if (i < args->n_pos) { value = args->pos[i]; given = true; }
+        if (i < args->n_pos) {
+            value = args->pos[i];
+            given = true;
+        }
         for (size_t k = 0; k < args->n_kw; k++)
-            if (!strcmp(args->kw_names[k], m->names[i])) { value = args->kw[k]; given = true; }
+            if (!strcmp(args->kw_names[k], m->names[i])) {
+                value = args->kw[k];
+                given = true;
+            }
         if (!given && m->defaults.v[i]) value = eval(c, fr, m->defaults.v[i]);
         assign(c, fr, m->names[i], value);
     }
@@ -360,8 +373,10 @@ static jv call_caller(jctx *c, int line, const jfunc *fn, const jargs *args) {
     jframe *fr = new_frame(c, fn->closure);
     for (size_t i = 0; i < block->n_names; i++) {
         jv value = jv_undef(block->names[i]);
-        if (i < args->n_pos) value = args->pos[i];
-        else if (block->defaults.v[i]) value = eval(c, fr, block->defaults.v[i]);
+        if (i < args->n_pos)
+            value = args->pos[i];
+        else if (block->defaults.v[i])
+            value = eval(c, fr, block->defaults.v[i]);
         for (size_t k = 0; k < args->n_kw; k++)
             if (!strcmp(args->kw_names[k], block->names[i])) value = args->kw[k];
         assign(c, fr, block->names[i], value);
@@ -428,7 +443,8 @@ static jv eval_node(jctx *c, jframe *fr, const jnode *n) {
     switch (n->kind) {
     case JN_LITERAL: return n->literal;
     case JN_NAME: return lookup(c, fr, n->name);
-    case JN_LIST: case JN_TUPLE: {
+    case JN_LIST:
+    case JN_TUPLE: {
         jv l = jv_new_list(f);
         l.u.list->is_tuple = n->kind == JN_TUPLE;
         for (size_t i = 0; i < n->items.n; i++) jlist_push(f, l.u.list, eval(c, fr, n->items.v[i]));
@@ -455,9 +471,14 @@ static jv eval_node(jctx *c, jframe *fr, const jnode *n) {
         }
         return v;
     }
-    case JN_BINARY: case JN_AND: case JN_OR: case JN_GETATTR: case JN_GETITEM: case JN_CALL: case JN_FILTER:
-    case JN_TEST:
-        return apply_step(c, fr, n, eval(c, fr, n->a));
+    case JN_BINARY:
+    case JN_AND:
+    case JN_OR:
+    case JN_GETATTR:
+    case JN_GETITEM:
+    case JN_CALL:
+    case JN_FILTER:
+    case JN_TEST: return apply_step(c, fr, n, eval(c, fr, n->a));
     case JN_CONCAT: {
         jbuf b = {0};
         for (size_t i = 0; i < n->items.n; i++) jv_str(f, &b, eval(c, fr, n->items.v[i]));
@@ -503,7 +524,11 @@ static JINJA_NOINLINE jv make_loop(jctx *c, jlist *items, size_t i) {
     d->cap = 11;
     d->keys = jf_alloc(f, d->cap * sizeof(jv));
     d->vals = jf_alloc(f, d->cap * sizeof(jv));
-    const struct { const char *key; jv val; bool present; } fields[] = {
+    const struct {
+        const char *key;
+        jv val;
+        bool present;
+    } fields[] = {
         {"index", jv_int((int64_t)i + 1), true},
         {"index0", jv_int((int64_t)i), true},
         {"revindex", jv_int((int64_t)(n - i)), true},
@@ -667,7 +692,10 @@ tl_status tl_jinja_parse(const char *source, size_t len, tl_jinja **out, tl_erro
     }
     /* Parsing takes time and memory linear in the source; the default
      * memory budget only guards against a bug making that worse. */
-    jfail f = {.err = err, .arena = t->arena, .max_steps = UINT64_MAX, .max_memory = TL_CHAT_DEFAULT_MAX_MEMORY,
+    jfail f = {.err = err,
+               .arena = t->arena,
+               .max_steps = UINT64_MAX,
+               .max_memory = TL_CHAT_DEFAULT_MAX_MEMORY,
                .max_output = SIZE_MAX};
     tl_error local;
     if (!err) f.err = &local;
@@ -683,13 +711,12 @@ tl_status tl_jinja_parse(const char *source, size_t len, tl_jinja **out, tl_erro
     return TL_OK;
 }
 
-tl_status tl_jinja_render(const tl_jinja *t, const cJSON *context, char **out, size_t *out_len,
-                          tl_error *err) {
+tl_status tl_jinja_render(const tl_jinja *t, const cJSON *context, char **out, size_t *out_len, tl_error *err) {
     return tl_jinja_render_limited(t, context, NULL, out, out_len, err);
 }
 
-tl_status tl_jinja_render_limited(const tl_jinja *t, const cJSON *context, const tl_chat_limits *limits,
-                                  char **out, size_t *out_len, tl_error *err) {
+tl_status tl_jinja_render_limited(const tl_jinja *t, const cJSON *context, const tl_chat_limits *limits, char **out,
+                                  size_t *out_len, tl_error *err) {
     *out = NULL;
     if (out_len) *out_len = 0;
     jarena *arena = ja_new();

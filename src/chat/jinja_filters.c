@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "chat/jinja_internal.h"
 
 static bool str_eq(jv v, const char *s) {
@@ -239,10 +238,18 @@ static jv filter_last(jctx *c, int line, jv v, const jargs *a) {
     return l->n ? l->items[l->n - 1] : jv_undef("last");
 }
 
-static jv filter_select(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, false, true); }
-static jv filter_reject(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, false, false); }
-static jv filter_selectattr(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, true, true); }
-static jv filter_rejectattr(jctx *c, int line, jv v, const jargs *a) { return select_items(c, line, v, a, true, false); }
+static jv filter_select(jctx *c, int line, jv v, const jargs *a) {
+    return select_items(c, line, v, a, false, true);
+}
+static jv filter_reject(jctx *c, int line, jv v, const jargs *a) {
+    return select_items(c, line, v, a, false, false);
+}
+static jv filter_selectattr(jctx *c, int line, jv v, const jargs *a) {
+    return select_items(c, line, v, a, true, true);
+}
+static jv filter_rejectattr(jctx *c, int line, jv v, const jargs *a) {
+    return select_items(c, line, v, a, true, false);
+}
 
 /* map(attribute=...) or map('filter', args...), which calls jinja_filter
  * again: once per argument at most, each a level of nesting. */
@@ -324,18 +331,27 @@ static jv filter_sum(jctx *c, int line, jv v, const jargs *a) {
     jlist *l = jinja_iterate(c, line, v);
     for (size_t i = 0; i < l->n; i++) {
         jv item = attribute.kind != JV_NONE ? get_path(c, line, l->items[i], attribute) : l->items[i];
-        if (item.kind == JV_INT && total.kind == JV_INT) total = jv_int((int64_t)((uint64_t)total.u.i + (uint64_t)item.u.i));
+        if (item.kind == JV_INT && total.kind == JV_INT)
+            total = jv_int((int64_t)((uint64_t)total.u.i + (uint64_t)item.u.i));
         else if ((item.kind == JV_INT || item.kind == JV_FLOAT || item.kind == JV_BOOL) &&
                  (total.kind == JV_INT || total.kind == JV_FLOAT))
-            total = jv_float((total.kind == JV_INT ? (double)total.u.i : total.u.f) +
-                             (item.kind == JV_FLOAT ? item.u.f : item.kind == JV_INT ? (double)item.u.i : item.u.b));
-        else jfail_at(c->fail, line, "unsupported operand type(s) for +: '%s' and '%s'", jv_type_name(total), jv_type_name(item));
+            total = jv_float((total.kind == JV_INT ? (double)total.u.i : total.u.f) + (item.kind == JV_FLOAT ? item.u.f
+                                                                                       : item.kind == JV_INT
+                                                                                           ? (double)item.u.i
+                                                                                           : item.u.b));
+        else
+            jfail_at(c->fail, line, "unsupported operand type(s) for +: '%s' and '%s'", jv_type_name(total),
+                     jv_type_name(item));
     }
     return total;
 }
 
-static jv filter_min(jctx *c, int line, jv v, const jargs *a) { return min_max(c, line, v, a, false); }
-static jv filter_max(jctx *c, int line, jv v, const jargs *a) { return min_max(c, line, v, a, true); }
+static jv filter_min(jctx *c, int line, jv v, const jargs *a) {
+    return min_max(c, line, v, a, false);
+}
+static jv filter_max(jctx *c, int line, jv v, const jargs *a) {
+    return min_max(c, line, v, a, true);
+}
 
 static jv filter_batch(jctx *c, int line, jv v, const jargs *a) {
     jfail *f = c->fail;
@@ -383,10 +399,14 @@ static jv filter_round(jctx *c, int line, jv v, const jargs *a) {
     double x = v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : v.u.b;
     double scale = pow(10.0, (double)(precision.kind == JV_INT ? precision.u.i : 0));
     double r;
-    if (str_eq(method, "ceil")) r = ceil(x * scale) / scale;
-    else if (str_eq(method, "floor")) r = floor(x * scale) / scale;
-    else if (str_eq(method, "common")) r = nearbyint(x * scale) / scale; /* Python rounds half to even */
-    else jfail_at(c->fail, line, "method must be 'common', 'ceil' or 'floor'");
+    if (str_eq(method, "ceil"))
+        r = ceil(x * scale) / scale;
+    else if (str_eq(method, "floor"))
+        r = floor(x * scale) / scale;
+    else if (str_eq(method, "common"))
+        r = nearbyint(x * scale) / scale; /* Python rounds half to even */
+    else
+        jfail_at(c->fail, line, "method must be 'common', 'ceil' or 'floor'");
     return jv_float(r);
 }
 
@@ -494,7 +514,9 @@ static const jfilter FILTERS[] = {
     {"wordcount", filter_wordcount, true},
 };
 
-bool jinja_filter_known(const char *name) { return JNAME_FIND(FILTERS, name) != NULL; }
+bool jinja_filter_known(const char *name) {
+    return JNAME_FIND(FILTERS, name) != NULL;
+}
 
 jv jinja_filter(jctx *c, int line, const char *name, jv v, const jargs *a) {
     const jfilter *filter = JNAME_FIND(FILTERS, name);

@@ -75,7 +75,9 @@ static inline void jf_work(jfail *f, uint64_t n) {
     if (f->steps > f->max_steps) jfail_steps(f);
 }
 /* Charges a scan over `bytes` bytes (a step per 64 bytes). */
-static inline void jf_scan(jfail *f, size_t bytes) { jf_work(f, 1 + bytes / 64); }
+static inline void jf_scan(jfail *f, size_t bytes) {
+    jf_work(f, 1 + bytes / 64);
+}
 
 /* ---- a growable string in the arena ---------------------------------------- */
 void jbuf_add(jfail *f, jbuf *b, const char *s, size_t n);
@@ -83,9 +85,7 @@ void jbuf_adds(jfail *f, jbuf *b, const char *s);
 void jbuf_addc(jfail *f, jbuf *b, char c);
 
 /* ---- values ---------------------------------------------------------------- */
-typedef enum jv_kind {
-    JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_DICT, JV_FUNC
-} jv_kind;
+typedef enum jv_kind { JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_DICT, JV_FUNC } jv_kind;
 
 struct jlist;
 struct jdict;
@@ -97,7 +97,10 @@ typedef struct jv {
         bool b;
         int64_t i;
         double f;
-        struct { const char *s; size_t n; } str;
+        struct {
+            const char *s;
+            size_t n;
+        } str;
         struct jlist *list;
         struct jdict *dict;
         struct jfunc *fn;
@@ -158,8 +161,17 @@ size_t utf8_offset(const char *s, size_t n, size_t index);
 
 /* ---- tokens ---------------------------------------------------------------- */
 typedef enum jtok_kind {
-    JT_TEXT, JT_VAR_BEGIN, JT_VAR_END, JT_BLOCK_BEGIN, JT_BLOCK_END,
-    JT_NAME, JT_STRING, JT_INT, JT_FLOAT, JT_OP, JT_EOF
+    JT_TEXT,
+    JT_VAR_BEGIN,
+    JT_VAR_END,
+    JT_BLOCK_BEGIN,
+    JT_BLOCK_END,
+    JT_NAME,
+    JT_STRING,
+    JT_INT,
+    JT_FLOAT,
+    JT_OP,
+    JT_EOF
 } jtok_kind;
 
 typedef struct jtok {
@@ -177,12 +189,38 @@ void jinja_lex(jfail *f, const char *src, size_t len, jtok **out, size_t *n_out)
 /* ---- syntax tree ----------------------------------------------------------- */
 typedef enum jnode_kind {
     /* statements */
-    JN_TEXT, JN_PRINT, JN_IF, JN_FOR, JN_SET, JN_SET_BLOCK, JN_MACRO, JN_CALL_BLOCK,
-    JN_FILTER_BLOCK, JN_BREAK, JN_CONTINUE, JN_DO,
+    JN_TEXT,
+    JN_PRINT,
+    JN_IF,
+    JN_FOR,
+    JN_SET,
+    JN_SET_BLOCK,
+    JN_MACRO,
+    JN_CALL_BLOCK,
+    JN_FILTER_BLOCK,
+    JN_BREAK,
+    JN_CONTINUE,
+    JN_DO,
     /* expressions */
-    JN_LITERAL, JN_NAME, JN_LIST, JN_TUPLE, JN_DICT, JN_UNARY, JN_BINARY, JN_AND, JN_OR,
-    JN_NOT, JN_COMPARE, JN_TERNARY, JN_GETATTR, JN_GETITEM, JN_SLICE, JN_CALL, JN_FILTER,
-    JN_TEST, JN_CONCAT,
+    JN_LITERAL,
+    JN_NAME,
+    JN_LIST,
+    JN_TUPLE,
+    JN_DICT,
+    JN_UNARY,
+    JN_BINARY,
+    JN_AND,
+    JN_OR,
+    JN_NOT,
+    JN_COMPARE,
+    JN_TERNARY,
+    JN_GETATTR,
+    JN_GETITEM,
+    JN_SLICE,
+    JN_CALL,
+    JN_FILTER,
+    JN_TEST,
+    JN_CONCAT,
     /* a: the first operand; items: steps (BINARY, AND, OR, GETATTR, GETITEM,
      * CALL, FILTER, TEST nodes whose `a` is NULL) applied left to right to
      * the value so far, so long chains need no recursion */
@@ -204,14 +242,14 @@ struct jnode {
     jnodes items;          /* list/tuple/dict items (dict: key, value, key, value...), args */
     const char **kw_names; /* keyword arguments (kw_values in kw) */
     jnodes kw;
-    const char **names;    /* for targets, macro parameters, set target (name, attr) */
+    const char **names; /* for targets, macro parameters, set target (name, attr) */
     size_t n_names;
-    jnodes defaults;       /* macro parameter defaults (NULL entries: none) */
+    jnodes defaults; /* macro parameter defaults (NULL entries: none) */
     jnodes body, else_body;
-    jnodes ops;            /* compare: right operands; names hold the operators */
-    bool negated;          /* "is not" */
-    bool is_elif;          /* an if that is the elif of the if whose else_body it is */
-    bool uses_loop;        /* a for whose body reads `loop` (or might: nested loops count) */
+    jnodes ops;     /* compare: right operands; names hold the operators */
+    bool negated;   /* "is not" */
+    bool is_elif;   /* an if that is the elif of the if whose else_body it is */
+    bool uses_loop; /* a for whose body reads `loop` (or might: nested loops count) */
 };
 
 /* Parses tokens into a body of statements. */
@@ -238,9 +276,9 @@ typedef enum jfunc_kind { JF_BUILTIN, JF_METHOD, JF_MACRO, JF_CALLER } jfunc_kin
 typedef struct jfunc {
     jfunc_kind kind;
     const char *name;
-    jv self;            /* bound object of a method */
-    const jnode *node;  /* macro or call block */
-    jframe *closure;    /* the frame a caller body runs in */
+    jv self;           /* bound object of a method */
+    const jnode *node; /* macro or call block */
+    jframe *closure;   /* the frame a caller body runs in */
 } jfunc;
 
 struct jctx {
@@ -253,7 +291,9 @@ struct jctx {
 
 /* Counts one level of recursion (fails past JINJA_MAX_EVAL_NESTING). */
 void jinja_enter(jctx *c, int line);
-static inline void jinja_leave(jctx *c) { c->nesting--; }
+static inline void jinja_leave(jctx *c) {
+    c->nesting--;
+}
 
 jv jinja_call(jctx *c, int line, jv callee, const jargs *args);
 /* A filter (value|name(args)) or a method (value.name(args)): one signature

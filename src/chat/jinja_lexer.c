@@ -48,7 +48,9 @@ static int count_lines(const char *s, size_t n) {
     return lines;
 }
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+static bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 /* Emits text (newlines normalized to \n) after applying the stripping the
  * following tag asks for. */
@@ -90,9 +92,12 @@ static void after_tag(lexer *L, bool strip, bool trim_newline) {
     if (strip) {
         while (L->pos < L->len && is_space(L->src[L->pos])) L->pos++;
     } else if (trim_newline) {
-        if (L->pos < L->len && L->src[L->pos] == '\n') L->pos++;
-        else if (L->pos + 1 < L->len && L->src[L->pos] == '\r' && L->src[L->pos + 1] == '\n') L->pos += 2;
-        else if (L->pos < L->len && L->src[L->pos] == '\r') L->pos++;
+        if (L->pos < L->len && L->src[L->pos] == '\n')
+            L->pos++;
+        else if (L->pos + 1 < L->len && L->src[L->pos] == '\r' && L->src[L->pos + 1] == '\n')
+            L->pos += 2;
+        else if (L->pos < L->len && L->src[L->pos] == '\r')
+            L->pos++;
     }
     L->line += count_lines(L->src + start, L->pos - start);
     L->line_starting = L->pos > start && (L->src[L->pos - 1] == '\n' || L->src[L->pos - 1] == '\r');
@@ -107,14 +112,25 @@ static size_t find(const lexer *L, size_t from, const char *needle) {
 
 /* Appends the UTF-8 encoding of a code point. */
 static size_t put_utf8(char *out, uint32_t cp) {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) { out[0] = (char)(0xC0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F)); return 3;
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
     }
-    out[0] = (char)(0xF0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (char)(0x80 | (cp & 0x3F));
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
 }
 
@@ -138,9 +154,16 @@ static void lex_string(lexer *L) {
     for (;;) {
         if (i >= L->len) jfail_at(L->f, line, "unterminated string");
         char c = L->src[i];
-        if (c == quote) { i++; break; }
+        if (c == quote) {
+            i++;
+            break;
+        }
         if (c == '\n') L->line++;
-        if (c != '\\' || i + 1 >= L->len) { out[o++] = c; i++; continue; }
+        if (c != '\\' || i + 1 >= L->len) {
+            out[o++] = c;
+            i++;
+            continue;
+        }
         char e = L->src[i + 1];
         i += 2;
         switch (e) {
@@ -152,9 +175,13 @@ static void lex_string(lexer *L) {
         case 'b': out[o++] = '\b'; break;
         case 'f': out[o++] = '\f'; break;
         case 'v': out[o++] = '\v'; break;
-        case '\\': case '\'': case '"': out[o++] = e; break;
+        case '\\':
+        case '\'':
+        case '"': out[o++] = e; break;
         case '\n': L->line++; break;
-        case 'x': case 'u': case 'U': {
+        case 'x':
+        case 'u':
+        case 'U': {
             int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
             uint32_t cp = 0;
             for (int k = 0; k < digits; k++) {
@@ -167,7 +194,10 @@ static void lex_string(lexer *L) {
             o += put_utf8(out + o, cp);
             break;
         }
-        default: out[o++] = '\\'; out[o++] = e; break;
+        default:
+            out[o++] = '\\';
+            out[o++] = e;
+            break;
         }
     }
     jtok *t = push(L, JT_STRING, line);
@@ -210,7 +240,8 @@ static void lex_number(lexer *L) {
     }
     digits[nd] = 0;
     jtok *t = push(L, is_float ? JT_FLOAT : JT_INT, L->line);
-    if (is_float) t->f = strtod(digits, NULL);
+    if (is_float)
+        t->f = strtod(digits, NULL);
     else {
         char *end;
         unsigned long long v = strtoull(digits, &end, 10);
@@ -220,9 +251,8 @@ static void lex_number(lexer *L) {
     L->pos = i;
 }
 
-static const char *const OPERATORS[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%",
-                                        "~",  "<",  ">",  "=",  "(",  ")",  "[", "]", "{", "}", ",",
-                                        ".",  ":",  "|",  ";"};
+static const char *const OPERATORS[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "<",
+                                        ">",  "=",  "(",  ")",  "[",  "]",  "{", "}", ",", ".", ":", "|", ";"};
 
 /* Tokens inside {{ }} or {% %} up to the closing delimiter. */
 static void lex_tag(lexer *L, char tag_kind, int open_line) {
@@ -233,8 +263,7 @@ static void lex_tag(lexer *L, char tag_kind, int open_line) {
             if (L->src[L->pos] == '\n') L->line++;
             L->pos++;
         }
-        if (L->pos >= L->len)
-            jfail_at(L->f, open_line, "unclosed '%s' tag", tag_kind == '{' ? "{{" : "{%");
+        if (L->pos >= L->len) jfail_at(L->f, open_line, "unclosed '%s' tag", tag_kind == '{' ? "{{" : "{%");
         const char *p = L->src + L->pos;
         size_t left = L->len - L->pos;
         if (depth == 0) {
@@ -254,8 +283,14 @@ static void lex_tag(lexer *L, char tag_kind, int open_line) {
             }
         }
         char c = *p;
-        if (c == '\'' || c == '"') { lex_string(L); continue; }
-        if (isdigit((unsigned char)c)) { lex_number(L); continue; }
+        if (c == '\'' || c == '"') {
+            lex_string(L);
+            continue;
+        }
+        if (isdigit((unsigned char)c)) {
+            lex_number(L);
+            continue;
+        }
         if (isalpha((unsigned char)c) || c == '_') {
             size_t i = L->pos;
             while (i < L->len && (isalnum((unsigned char)L->src[i]) || L->src[i] == '_')) i++;
@@ -294,7 +329,10 @@ static bool lex_raw(lexer *L, size_t tag_start, size_t text_start) {
     i += 3;
     while (i < L->len && is_space(L->src[i])) i++;
     bool strip_after = false;
-    if (i < L->len && L->src[i] == '-') { strip_after = true; i++; }
+    if (i < L->len && L->src[i] == '-') {
+        strip_after = true;
+        i++;
+    }
     if (i + 2 > L->len || memcmp(L->src + i, "%}", 2) != 0) return false;
     i += 2;
     emit_text(L, text_start, tag_start, '%', modifier);
@@ -312,7 +350,10 @@ static bool lex_raw(lexer *L, size_t tag_start, size_t text_start) {
         k += 6;
         while (k < L->len && is_space(L->src[k])) k++;
         bool strip = false;
-        if (k < L->len && L->src[k] == '-') { strip = true; k++; }
+        if (k < L->len && L->src[k] == '-') {
+            strip = true;
+            k++;
+        }
         if (k + 2 > L->len || memcmp(L->src + k, "%}", 2) != 0) continue;
         int line = L->line;
         emit_text(L, L->pos, j, '%', end_modifier);

@@ -65,8 +65,7 @@ static jv str_rfind(jctx *c, int line, jv s, const jargs *a) {
     const char *hit = NULL;
     for (size_t i = s.u.str.n + 1; i-- > 0 && !hit;) {
         jf_scan(c->fail, sub.u.str.n);
-        if (i + sub.u.str.n <= s.u.str.n && memcmp(s.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0)
-            hit = s.u.str.s + i;
+        if (i + sub.u.str.n <= s.u.str.n && memcmp(s.u.str.s + i, sub.u.str.s, sub.u.str.n) == 0) hit = s.u.str.s + i;
     }
     return index_of(c->fail, s, hit);
 }
@@ -91,16 +90,29 @@ static jv str_format(jctx *c, int line, jv s, const jargs *a) {
     const char *p = s.u.str.s;
     size_t n = s.u.str.n;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '{' && i + 1 < n && p[i + 1] == '{') { jbuf_addc(c->fail, &b, '{'); i++; continue; }
-        if (p[i] == '}' && i + 1 < n && p[i + 1] == '}') { jbuf_addc(c->fail, &b, '}'); i++; continue; }
-        if (p[i] != '{') { jbuf_addc(c->fail, &b, p[i]); continue; }
+        if (p[i] == '{' && i + 1 < n && p[i + 1] == '{') {
+            jbuf_addc(c->fail, &b, '{');
+            i++;
+            continue;
+        }
+        if (p[i] == '}' && i + 1 < n && p[i + 1] == '}') {
+            jbuf_addc(c->fail, &b, '}');
+            i++;
+            continue;
+        }
+        if (p[i] != '{') {
+            jbuf_addc(c->fail, &b, p[i]);
+            continue;
+        }
         const char *close = memchr(p + i, '}', n - i);
         if (!close) jfail_at(c->fail, line, "Single '{' encountered in format string");
         size_t field_len = (size_t)(close - (p + i + 1));
         const char *field = p + i + 1;
         jv value = jv_undef(NULL);
-        if (field_len == 0) value = jarg(a, auto_index++, NULL, jv_undef(NULL));
-        else if (field[0] >= '0' && field[0] <= '9') value = jarg(a, (size_t)atoi(field), NULL, jv_undef(NULL));
+        if (field_len == 0)
+            value = jarg(a, auto_index++, NULL, jv_undef(NULL));
+        else if (field[0] >= '0' && field[0] <= '9')
+            value = jarg(a, (size_t)atoi(field), NULL, jv_undef(NULL));
         else {
             char *key = jf_strndup(c->fail, field, field_len);
             value = jarg(a, (size_t)-1, key, jv_undef(NULL));
@@ -140,9 +152,15 @@ static jv str_all(jv s, bool (*ok)(unsigned char ch)) {
     return jv_bool(true);
 }
 
-static bool digit(unsigned char ch) { return ch >= '0' && ch <= '9'; }
-static bool alpha(unsigned char ch) { return (ch | 32) >= 'a' && (ch | 32) <= 'z'; }
-static bool space(unsigned char ch) { return ch == ' ' || (ch >= 9 && ch <= 13); }
+static bool digit(unsigned char ch) {
+    return ch >= '0' && ch <= '9';
+}
+static bool alpha(unsigned char ch) {
+    return (ch | 32) >= 'a' && (ch | 32) <= 'z';
+}
+static bool space(unsigned char ch) {
+    return ch == ' ' || (ch >= 9 && ch <= 13);
+}
 
 static jv str_isdigit(jctx *c, int line, jv s, const jargs *a) {
     (void)c, (void)line, (void)a;
@@ -197,8 +215,10 @@ static jv dict_entries(jctx *c, jv self, dict_entry what) {
     jdict *d = self.u.dict;
     jv out = jv_new_list(f);
     for (size_t i = 0; i < d->n; i++) {
-        if (what == ENTRY_KEYS) jlist_push(f, out.u.list, d->keys[i]);
-        else if (what == ENTRY_VALUES) jlist_push(f, out.u.list, d->vals[i]);
+        if (what == ENTRY_KEYS)
+            jlist_push(f, out.u.list, d->keys[i]);
+        else if (what == ENTRY_VALUES)
+            jlist_push(f, out.u.list, d->vals[i]);
         else {
             jv pair = jv_new_list(f);
             pair.u.list->is_tuple = true;
@@ -271,14 +291,9 @@ static jv dict_update(jctx *c, int line, jv self, const jargs *a) {
 }
 
 static const jmethod DICT_METHODS[] = {
-    {"copy", dict_copy, false},
-    {"get", dict_get, false},
-    {"items", dict_items, false},
-    {"keys", dict_keys, false},
-    {"pop", dict_pop, false},
-    {"setdefault", dict_setdefault, false},
-    {"update", dict_update, false},
-    {"values", dict_values, false},
+    {"copy", dict_copy, false},     {"get", dict_get, false},       {"items", dict_items, false},
+    {"keys", dict_keys, false},     {"pop", dict_pop, false},       {"setdefault", dict_setdefault, false},
+    {"update", dict_update, false}, {"values", dict_values, false},
 };
 
 /* ---- list methods ------------------------------------------------------------------------- */
@@ -349,12 +364,8 @@ static jv list_copy(jctx *c, int line, jv self, const jargs *a) {
 }
 
 static const jmethod LIST_METHODS[] = {
-    {"append", list_append, true},
-    {"copy", list_copy, false},
-    {"count", list_count, false},
-    {"extend", list_extend, true},
-    {"index", list_index, false},
-    {"insert", list_insert, true},
+    {"append", list_append, true}, {"copy", list_copy, false},   {"count", list_count, false},
+    {"extend", list_extend, true}, {"index", list_index, false}, {"insert", list_insert, true},
     {"pop", list_pop, true},
 };
 
@@ -377,8 +388,10 @@ jv jinja_call_method(jctx *c, int line, const jfunc *fn, const jargs *a) {
     jv self = fn->self;
     /* A str method's work is at most a few passes over the string; list and
      * dict methods charge what they move (lookups charge themselves). */
-    if (self.kind == JV_STR) jf_scan(f, self.u.str.n);
-    else jf_work(f, 1);
+    if (self.kind == JV_STR)
+        jf_scan(f, self.u.str.n);
+    else
+        jf_work(f, 1);
     const jmethod *method = find_method(self, fn->name);
     if (method && method->mutates && self.u.list->is_tuple)
         jfail_at(f, line, "'tuple' object has no attribute '%s'", fn->name);
@@ -392,12 +405,14 @@ static jv global_range(jctx *c, int line, const jargs *a) {
     int64_t start = 0, stop, step = 1;
     for (size_t i = 0; i < a->n_pos; i++)
         if (a->pos[i].kind != JV_INT) jfail_at(f, line, "range() expects integers");
-    if (a->n_pos == 1) stop = a->pos[0].u.i;
+    if (a->n_pos == 1)
+        stop = a->pos[0].u.i;
     else if (a->n_pos == 2 || a->n_pos == 3) {
         start = a->pos[0].u.i;
         stop = a->pos[1].u.i;
         if (a->n_pos == 3) step = a->pos[2].u.i;
-    } else jfail_at(f, line, "range expected 1 to 3 arguments");
+    } else
+        jfail_at(f, line, "range expected 1 to 3 arguments");
     if (step == 0) jfail_at(f, line, "range() arg 3 must not be zero");
     jv out = jv_new_list(f);
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
@@ -439,7 +454,8 @@ static jv global_raise_exception(jctx *c, int line, const jargs *a) {
 static jv strftime_now(jctx *c, int line, jv fmt) {
     jarg_str(c, line, fmt, "strftime_now");
     time_t now;
-    if (c->now_epoch >= 0) now = (time_t)c->now_epoch;
+    if (c->now_epoch >= 0)
+        now = (time_t)c->now_epoch;
     else {
         const char *env = getenv("SOURCE_DATE_EPOCH");
         now = env && *env ? (time_t)strtoll(env, NULL, 10) : time(NULL);
@@ -462,14 +478,13 @@ typedef struct jglobal {
 } jglobal;
 
 static const jglobal GLOBALS[] = {
-    {"dict", global_dict},
-    {"namespace", global_namespace},
-    {"raise_exception", global_raise_exception},
-    {"range", global_range},
-    {"strftime_now", global_strftime_now},
+    {"dict", global_dict},   {"namespace", global_namespace},       {"raise_exception", global_raise_exception},
+    {"range", global_range}, {"strftime_now", global_strftime_now},
 };
 
-bool jinja_is_global(const char *name) { return JNAME_FIND(GLOBALS, name) != NULL; }
+bool jinja_is_global(const char *name) {
+    return JNAME_FIND(GLOBALS, name) != NULL;
+}
 
 jv jinja_call_builtin(jctx *c, int line, const char *name, const jargs *a) {
     const jglobal *global = JNAME_FIND(GLOBALS, name);

@@ -22,7 +22,9 @@ typedef struct parser {
     size_t loop_names; /* how many times the name `loop` has been read */
 } parser;
 
-static const jtok *peek(parser *P) { return &P->t[P->pos]; }
+static const jtok *peek(parser *P) {
+    return &P->t[P->pos];
+}
 static const jtok *peek_at(parser *P, size_t k) {
     return P->pos + k < P->n ? &P->t[P->pos + k] : &P->t[P->n - 1];
 }
@@ -31,8 +33,12 @@ static const jtok *next(parser *P) {
     if (P->pos + 1 < P->n) P->pos++;
     return t;
 }
-static bool is_op(const jtok *t, const char *op) { return t->kind == JT_OP && strcmp(t->s, op) == 0; }
-static bool is_name(const jtok *t, const char *name) { return t->kind == JT_NAME && strcmp(t->s, name) == 0; }
+static bool is_op(const jtok *t, const char *op) {
+    return t->kind == JT_OP && strcmp(t->s, op) == 0;
+}
+static bool is_name(const jtok *t, const char *name) {
+    return t->kind == JT_NAME && strcmp(t->s, name) == 0;
+}
 
 static const char *describe(const jtok *t) {
     switch (t->kind) {
@@ -176,8 +182,8 @@ static jnode *parse_test(parser *P, jnode *value) {
     const jtok *arg = peek(P);
     if (is_op(arg, "(")) {
         parse_call_args(P, node);
-    } else if ((arg->kind == JT_NAME || arg->kind == JT_STRING || arg->kind == JT_INT ||
-                arg->kind == JT_FLOAT || is_op(arg, "[") || is_op(arg, "{")) &&
+    } else if ((arg->kind == JT_NAME || arg->kind == JT_STRING || arg->kind == JT_INT || arg->kind == JT_FLOAT ||
+                is_op(arg, "[") || is_op(arg, "{")) &&
                !is_name(arg, "else") && !is_name(arg, "or") && !is_name(arg, "and")) {
         nodes_push(P, &node->items, parse_postfix(P, parse_primary(P)));
     }
@@ -188,11 +194,14 @@ static jnode *parse_test(parser *P, jnode *value) {
 static jnode *parse_filter_expr(parser *P, jnode *node) {
     for (;;) {
         const jtok *t = peek(P);
-        if (is_op(t, "|")) node = parse_filter(P, node);
-        else if (is_name(t, "is")) node = parse_test(P, node);
+        if (is_op(t, "|"))
+            node = parse_filter(P, node);
+        else if (is_name(t, "is"))
+            node = parse_test(P, node);
         else if (is_op(t, "(")) {
             node = parse_call(P, node, t->line);
-        } else break;
+        } else
+            break;
     }
     return node;
 }
@@ -224,12 +233,14 @@ static jnode *parse_postfix(parser *P, jnode *node) {
             next(P);
             const jtok *attr = next(P);
             jnode *get = new_node(P, JN_GETATTR, t->line);
-            if (attr->kind == JT_NAME) get->name = attr->s;
+            if (attr->kind == JT_NAME)
+                get->name = attr->s;
             else if (attr->kind == JT_INT) {
                 get->kind = JN_GETITEM;
                 get->b = new_node(P, JN_LITERAL, t->line);
                 get->b->literal = jv_int(attr->i);
-            } else unexpected(P, attr, "an attribute name");
+            } else
+                unexpected(P, attr, "an attribute name");
             node = chain_append(P, node, get);
         } else if (is_op(t, "[")) {
             next(P);
@@ -239,7 +250,8 @@ static jnode *parse_postfix(parser *P, jnode *node) {
             node = chain_append(P, node, get);
         } else if (is_op(t, "(")) {
             node = parse_call(P, node, t->line);
-        } else break;
+        } else
+            break;
     }
     return node;
 }
@@ -250,9 +262,12 @@ static jnode *parse_primary(parser *P) {
     if (t->kind == JT_NAME) {
         node = new_node(P, JN_LITERAL, t->line);
         const char *s = t->s;
-        if (!strcmp(s, "true") || !strcmp(s, "True")) node->literal = jv_bool(true);
-        else if (!strcmp(s, "false") || !strcmp(s, "False")) node->literal = jv_bool(false);
-        else if (!strcmp(s, "none") || !strcmp(s, "None")) node->literal = jv_none();
+        if (!strcmp(s, "true") || !strcmp(s, "True"))
+            node->literal = jv_bool(true);
+        else if (!strcmp(s, "false") || !strcmp(s, "False"))
+            node->literal = jv_bool(false);
+        else if (!strcmp(s, "none") || !strcmp(s, "None"))
+            node->literal = jv_none();
         else {
             node->kind = JN_NAME;
             node->name = s;
@@ -401,7 +416,8 @@ static jnode *parse_compare(parser *P) {
             op = "not in";
             next(P);
             next(P);
-        } else break;
+        } else
+            break;
         if (!node) {
             node = new_node(P, JN_COMPARE, t->line);
             node->a = left;
@@ -437,8 +453,12 @@ static jnode *parse_word_chain(parser *P, const char *word, jnode_kind kind, jno
     return left;
 }
 
-static jnode *parse_and(parser *P) { return parse_word_chain(P, "and", JN_AND, parse_not); }
-static jnode *parse_or(parser *P) { return parse_word_chain(P, "or", JN_OR, parse_and); }
+static jnode *parse_and(parser *P) {
+    return parse_word_chain(P, "and", JN_AND, parse_not);
+}
+static jnode *parse_or(parser *P) {
+    return parse_word_chain(P, "or", JN_OR, parse_and);
+}
 
 /* An expression with the ternary "a if c else b" (else part optional). */
 static jnode *parse_expr(parser *P) {
@@ -475,8 +495,7 @@ static jnode *parse_tuple_expr(parser *P, bool with_ternary) {
 }
 
 /* ---- statements ---------------------------------------------------------------- */
-static jnodes parse_body(parser *P, const char *const *ends, const char **found, int open_line,
-                         const char *opener);
+static jnodes parse_body(parser *P, const char *const *ends, const char **found, int open_line, const char *opener);
 
 static void parse_targets(parser *P, jnode *node) {
     bool paren = is_op(peek(P), "(");
@@ -547,8 +566,7 @@ static jnode *parse_filter_chain(parser *P, jnode *value) {
         if (is_op(peek(P), "|")) next(P);
         jnode *filter = new_node(P, JN_FILTER, peek(P)->line);
         filter->name = expect_name(P);
-        if (!jinja_filter_known(filter->name))
-            jfail_at(P->f, filter->line, "unknown filter '%s'", filter->name);
+        if (!jinja_filter_known(filter->name)) jfail_at(P->f, filter->line, "unknown filter '%s'", filter->name);
         if (is_op(peek(P), "(")) parse_call_args(P, filter);
         node = chain_append(P, node, filter);
     } while (is_op(peek(P), "|"));
@@ -623,9 +641,12 @@ static jnode *parse_statement(parser *P) {
     const char *name = next(P)->s;
     enter(P, line, "blocks");
     jnode *node;
-    if (!strcmp(name, "if")) node = parse_if(P, line);
-    else if (!strcmp(name, "for")) node = parse_for(P, line);
-    else if (!strcmp(name, "set")) node = parse_set(P, line);
+    if (!strcmp(name, "if"))
+        node = parse_if(P, line);
+    else if (!strcmp(name, "for"))
+        node = parse_for(P, line);
+    else if (!strcmp(name, "set"))
+        node = parse_set(P, line);
     else if (!strcmp(name, "macro")) {
         node = new_node(P, JN_MACRO, line);
         node->name = expect_name(P);
@@ -675,8 +696,7 @@ static jnode *parse_statement(parser *P) {
 
 /* Statements until one of `ends` (NULL-terminated; NULL: end of template).
  * Leaves the parser after the end tag's name. */
-static jnodes parse_body(parser *P, const char *const *ends, const char **found, int open_line,
-                         const char *opener) {
+static jnodes parse_body(parser *P, const char *const *ends, const char **found, int open_line, const char *opener) {
     jnodes body = {0};
     for (;;) {
         const jtok *t = peek(P);

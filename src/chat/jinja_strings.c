@@ -41,7 +41,9 @@ jv jstr_case(jctx *c, jv s, case_kind kind) {
     return jbuf_value(&b);
 }
 
-static size_t char_len(const char *s, size_t n) { return n ? utf8_offset(s, n, 1) : 0; }
+static size_t char_len(const char *s, size_t n) {
+    return n ? utf8_offset(s, n, 1) : 0;
+}
 
 jv jstr_capitalize(jctx *c, jv s) {
     jbuf b = {0};
@@ -59,8 +61,10 @@ jv jstr_title(jctx *c, jv s) {
         size_t len = char_len(s.u.str.s + i, s.u.str.n - i);
         char ch = s.u.str.s[i];
         bool sep = strchr(" \t\n\r\f\v-({[<", ch) != NULL && ch != 0;
-        if (sep) jbuf_add(c->fail, &b, s.u.str.s + i, len);
-        else append_case(c, &b, s.u.str.s + i, len, word_start ? CASE_UPPER : CASE_LOWER);
+        if (sep)
+            jbuf_add(c->fail, &b, s.u.str.s + i, len);
+        else
+            append_case(c, &b, s.u.str.s + i, len, word_start ? CASE_UPPER : CASE_LOWER);
         word_start = sep;
         i += len;
     }
@@ -76,8 +80,8 @@ static bool is_py_space(const char *s, size_t n, size_t i, size_t *len) {
         return true;
     }
     if (ch == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-        (((unsigned char)s[i + 2] >= 0x80 && (unsigned char)s[i + 2] <= 0x8a) ||
-         (unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9 || (unsigned char)s[i + 2] == 0xaf)) {
+        (((unsigned char)s[i + 2] >= 0x80 && (unsigned char)s[i + 2] <= 0x8a) || (unsigned char)s[i + 2] == 0xa8 ||
+         (unsigned char)s[i + 2] == 0xa9 || (unsigned char)s[i + 2] == 0xaf)) {
         *len = 3;
         return true;
     }
@@ -162,8 +166,8 @@ jv jstr_replace(jctx *c, jv s, jv old, jv new_text, int64_t count) {
         return jbuf_value(&b);
     }
     while (p < end) {
-        const char *hit = (count < 0 || done < count)
-                              ? jstr_find(c->fail, p, (size_t)(end - p), old.u.str.s, old.u.str.n) : NULL;
+        const char *hit =
+            (count < 0 || done < count) ? jstr_find(c->fail, p, (size_t)(end - p), old.u.str.s, old.u.str.n) : NULL;
         if (!hit) break;
         jbuf_add(c->fail, &b, p, (size_t)(hit - p));
         jbuf_add(c->fail, &b, new_text.u.str.s, new_text.u.str.n);
@@ -185,7 +189,8 @@ jv jstr_split(jctx *c, int line, jv s, jv sep, int64_t maxsplit) {
         int64_t splits = 0;
         for (;;) {
             const char *hit = (maxsplit < 0 || splits < maxsplit)
-                                  ? jstr_find(c->fail, p + start, n - start, sep.u.str.s, sep.u.str.n) : NULL;
+                                  ? jstr_find(c->fail, p + start, n - start, sep.u.str.s, sep.u.str.n)
+                                  : NULL;
             if (!hit) break;
             jlist_push(c->fail, out.u.list, jv_strn(p + start, (size_t)(hit - (p + start))));
             start = (size_t)(hit - p) + sep.u.str.n;
@@ -247,8 +252,10 @@ jv jstr_join(jctx *c, int line, jv sep, jv items) {
 /* Jinja2 3.1 jstr_indent(): lines after the first get the prefix unless blank. */
 jv jstr_indent(jctx *c, jv s, jv width, bool first, bool blank) {
     jbuf pad = {0};
-    if (width.kind == JV_STR) jbuf_add(c->fail, &pad, width.u.str.s, width.u.str.n);
-    else for (int64_t i = 0; i < (width.kind == JV_INT ? width.u.i : 4) && i < 1024; i++) jbuf_addc(c->fail, &pad, ' ');
+    if (width.kind == JV_STR)
+        jbuf_add(c->fail, &pad, width.u.str.s, width.u.str.n);
+    else
+        for (int64_t i = 0; i < (width.kind == JV_INT ? width.u.i : 4) && i < 1024; i++) jbuf_addc(c->fail, &pad, ' ');
     /* splitlines() of s + "\n" */
     jv lines = jv_new_list(c->fail);
     const char *p = s.u.str.s;
@@ -256,11 +263,15 @@ jv jstr_indent(jctx *c, jv s, jv width, bool first, bool blank) {
     for (size_t i = 0; i < n;) {
         unsigned char ch = (unsigned char)p[i];
         size_t br = 0;
-        if (ch == '\r' && i + 1 < n && p[i + 1] == '\n') br = 2;
-        else if (ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f' || (ch >= 0x1c && ch <= 0x1e)) br = 1;
-        else if (ch == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] == 0x85) br = 2;
+        if (ch == '\r' && i + 1 < n && p[i + 1] == '\n')
+            br = 2;
+        else if (ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f' || (ch >= 0x1c && ch <= 0x1e))
+            br = 1;
+        else if (ch == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] == 0x85)
+            br = 2;
         else if (ch == 0xe2 && i + 2 < n && (unsigned char)p[i + 1] == 0x80 &&
-                 ((unsigned char)p[i + 2] == 0xa8 || (unsigned char)p[i + 2] == 0xa9)) br = 3;
+                 ((unsigned char)p[i + 2] == 0xa8 || (unsigned char)p[i + 2] == 0xa9))
+            br = 3;
         if (br) {
             jlist_push(c->fail, lines.u.list, jv_strn(p + start, i - start));
             i += br;

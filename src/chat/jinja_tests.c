@@ -17,32 +17,66 @@ typedef struct jtest_call {
 } jtest_call;
 
 /* ---- types ------------------------------------------------------------------------------ */
-static bool is_defined(const jtest_call *t) { return t->v.kind != JV_UNDEF; }
-static bool is_undefined(const jtest_call *t) { return t->v.kind == JV_UNDEF; }
-static bool is_none(const jtest_call *t) { return t->v.kind == JV_NONE; }
-static bool is_string(const jtest_call *t) { return t->v.kind == JV_STR; }
+static bool is_defined(const jtest_call *t) {
+    return t->v.kind != JV_UNDEF;
+}
+static bool is_undefined(const jtest_call *t) {
+    return t->v.kind == JV_UNDEF;
+}
+static bool is_none(const jtest_call *t) {
+    return t->v.kind == JV_NONE;
+}
+static bool is_string(const jtest_call *t) {
+    return t->v.kind == JV_STR;
+}
 static bool is_number(const jtest_call *t) {
     return t->v.kind == JV_INT || t->v.kind == JV_FLOAT || t->v.kind == JV_BOOL;
 }
-static bool is_integer(const jtest_call *t) { return t->v.kind == JV_INT; }
-static bool is_float(const jtest_call *t) { return t->v.kind == JV_FLOAT; }
-static bool is_boolean(const jtest_call *t) { return t->v.kind == JV_BOOL; }
-static bool is_mapping(const jtest_call *t) { return t->v.kind == JV_DICT && !t->v.u.dict->is_namespace; }
+static bool is_integer(const jtest_call *t) {
+    return t->v.kind == JV_INT;
+}
+static bool is_float(const jtest_call *t) {
+    return t->v.kind == JV_FLOAT;
+}
+static bool is_boolean(const jtest_call *t) {
+    return t->v.kind == JV_BOOL;
+}
+static bool is_mapping(const jtest_call *t) {
+    return t->v.kind == JV_DICT && !t->v.u.dict->is_namespace;
+}
 /* iterable and sequence */
 static bool is_iterable(const jtest_call *t) {
     return t->v.kind == JV_STR || t->v.kind == JV_LIST || t->v.kind == JV_UNDEF || is_mapping(t);
 }
-static bool is_callable(const jtest_call *t) { return t->v.kind == JV_FUNC; }
-static bool is_true(const jtest_call *t) { return t->v.kind == JV_BOOL && t->v.u.b; }
-static bool is_false(const jtest_call *t) { return t->v.kind == JV_BOOL && !t->v.u.b; }
+static bool is_callable(const jtest_call *t) {
+    return t->v.kind == JV_FUNC;
+}
+static bool is_true(const jtest_call *t) {
+    return t->v.kind == JV_BOOL && t->v.u.b;
+}
+static bool is_false(const jtest_call *t) {
+    return t->v.kind == JV_BOOL && !t->v.u.b;
+}
 
 /* ---- comparisons ------------------------------------------------------------------------ */
-static bool is_eq(const jtest_call *t) { return jv_equal(t->c->fail, t->v, t->other); }
-static bool is_ne(const jtest_call *t) { return !jv_equal(t->c->fail, t->v, t->other); }
-static bool is_lt(const jtest_call *t) { return jv_compare(t->c->fail, t->line, t->v, t->other) < 0; }
-static bool is_le(const jtest_call *t) { return jv_compare(t->c->fail, t->line, t->v, t->other) <= 0; }
-static bool is_gt(const jtest_call *t) { return jv_compare(t->c->fail, t->line, t->v, t->other) > 0; }
-static bool is_ge(const jtest_call *t) { return jv_compare(t->c->fail, t->line, t->v, t->other) >= 0; }
+static bool is_eq(const jtest_call *t) {
+    return jv_equal(t->c->fail, t->v, t->other);
+}
+static bool is_ne(const jtest_call *t) {
+    return !jv_equal(t->c->fail, t->v, t->other);
+}
+static bool is_lt(const jtest_call *t) {
+    return jv_compare(t->c->fail, t->line, t->v, t->other) < 0;
+}
+static bool is_le(const jtest_call *t) {
+    return jv_compare(t->c->fail, t->line, t->v, t->other) <= 0;
+}
+static bool is_gt(const jtest_call *t) {
+    return jv_compare(t->c->fail, t->line, t->v, t->other) > 0;
+}
+static bool is_ge(const jtest_call *t) {
+    return jv_compare(t->c->fail, t->line, t->v, t->other) >= 0;
+}
 
 /* The same object for lists and dicts, an equal value otherwise. */
 static bool is_sameas(const jtest_call *t) {
@@ -73,8 +107,12 @@ static int64_t integer_value(const jtest_call *t, const char *test) {
     return t->v.u.i;
 }
 
-static bool is_odd(const jtest_call *t) { return integer_value(t, "odd") % 2 != 0; }
-static bool is_even(const jtest_call *t) { return integer_value(t, "even") % 2 == 0; }
+static bool is_odd(const jtest_call *t) {
+    return integer_value(t, "odd") % 2 != 0;
+}
+static bool is_even(const jtest_call *t) {
+    return integer_value(t, "even") % 2 == 0;
+}
 
 static bool is_divisibleby(const jtest_call *t) {
     int64_t i = integer_value(t, "divisibleby");
@@ -93,8 +131,12 @@ static bool is_cased(const jtest_call *t, case_kind kind) {
     return cased && jv_equal(t->c->fail, same, t->v);
 }
 
-static bool is_lower(const jtest_call *t) { return is_cased(t, CASE_LOWER); }
-static bool is_upper(const jtest_call *t) { return is_cased(t, CASE_UPPER); }
+static bool is_lower(const jtest_call *t) {
+    return is_cased(t, CASE_LOWER);
+}
+static bool is_upper(const jtest_call *t) {
+    return is_cased(t, CASE_UPPER);
+}
 
 /* ---- the table -------------------------------------------------------------------------- */
 typedef struct jtest {
@@ -138,7 +180,9 @@ static const jtest TESTS[] = {
     {"upper", is_upper},
 };
 
-bool jinja_test_known(const char *name) { return JNAME_FIND(TESTS, name) != NULL; }
+bool jinja_test_known(const char *name) {
+    return JNAME_FIND(TESTS, name) != NULL;
+}
 
 bool jinja_test(jctx *c, int line, const char *name, jv v, const jargs *a) {
     const jtest *test = JNAME_FIND(TESTS, name);

@@ -25,7 +25,9 @@ struct jarena {
     size_t total; /* bytes of all blocks */
 };
 
-jarena *ja_new(void) { return calloc(1, sizeof(jarena)); }
+jarena *ja_new(void) {
+    return calloc(1, sizeof(jarena));
+}
 
 void ja_free(jarena *a) {
     if (!a) return;
@@ -79,9 +81,12 @@ void jfail_at(jfail *f, int line, const char *fmt, ...) {
 
 /* "64 MiB", "300 KiB" or "1000 bytes". */
 static void size_text(char *out, size_t cap, size_t bytes) {
-    if (bytes && bytes % (1u << 20) == 0) snprintf(out, cap, "%zu MiB", bytes >> 20);
-    else if (bytes && bytes % 1024 == 0) snprintf(out, cap, "%zu KiB", bytes >> 10);
-    else snprintf(out, cap, "%zu bytes", bytes);
+    if (bytes && bytes % (1u << 20) == 0)
+        snprintf(out, cap, "%zu MiB", bytes >> 20);
+    else if (bytes && bytes % 1024 == 0)
+        snprintf(out, cap, "%zu KiB", bytes >> 10);
+    else
+        snprintf(out, cap, "%zu bytes", bytes);
 }
 
 void jfail_steps(jfail *f) {
@@ -131,22 +136,47 @@ void jbuf_add(jfail *f, jbuf *b, const char *s, size_t n) {
     b->len += n;
     b->data[b->len] = 0;
 }
-void jbuf_adds(jfail *f, jbuf *b, const char *s) { jbuf_add(f, b, s, strlen(s)); }
-void jbuf_addc(jfail *f, jbuf *b, char c) { jbuf_add(f, b, &c, 1); }
+void jbuf_adds(jfail *f, jbuf *b, const char *s) {
+    jbuf_add(f, b, s, strlen(s));
+}
+void jbuf_addc(jfail *f, jbuf *b, char c) {
+    jbuf_add(f, b, &c, 1);
+}
 
 /* ---- constructors ---------------------------------------------------------------- */
-jv jv_undef(const char *name) { jv v = {.kind = JV_UNDEF}; v.u.undef_name = name; return v; }
-jv jv_none(void) { jv v = {.kind = JV_NONE}; return v; }
-jv jv_bool(bool b) { jv v = {.kind = JV_BOOL}; v.u.b = b; return v; }
-jv jv_int(int64_t i) { jv v = {.kind = JV_INT}; v.u.i = i; return v; }
-jv jv_float(double d) { jv v = {.kind = JV_FLOAT}; v.u.f = d; return v; }
+jv jv_undef(const char *name) {
+    jv v = {.kind = JV_UNDEF};
+    v.u.undef_name = name;
+    return v;
+}
+jv jv_none(void) {
+    jv v = {.kind = JV_NONE};
+    return v;
+}
+jv jv_bool(bool b) {
+    jv v = {.kind = JV_BOOL};
+    v.u.b = b;
+    return v;
+}
+jv jv_int(int64_t i) {
+    jv v = {.kind = JV_INT};
+    v.u.i = i;
+    return v;
+}
+jv jv_float(double d) {
+    jv v = {.kind = JV_FLOAT};
+    v.u.f = d;
+    return v;
+}
 jv jv_strn(const char *s, size_t n) {
     jv v = {.kind = JV_STR};
     v.u.str.s = s ? s : "";
     v.u.str.n = n;
     return v;
 }
-jv jv_cstr(const char *s) { return jv_strn(s, strlen(s)); }
+jv jv_cstr(const char *s) {
+    return jv_strn(s, strlen(s));
+}
 jv jv_new_list(jfail *f) {
     jv v = {.kind = JV_LIST};
     v.u.list = jf_alloc(f, sizeof(jlist));
@@ -180,8 +210,7 @@ jv *jdict_gets(jfail *f, const jdict *d, const char *key) {
     size_t n = strlen(key);
     jf_work(f, 1 + d->n / 4);
     for (size_t i = 0; i < d->n; i++)
-        if (d->keys[i].kind == JV_STR && d->keys[i].u.str.n == n &&
-            memcmp(d->keys[i].u.str.s, key, n) == 0)
+        if (d->keys[i].kind == JV_STR && d->keys[i].u.str.n == n && memcmp(d->keys[i].u.str.s, key, n) == 0)
             return &d->vals[i];
     return NULL;
 }
@@ -213,7 +242,8 @@ void jdict_set(jfail *f, jdict *d, jv key, jv val) {
 /* ---- Python semantics ---------------------------------------------------------------- */
 bool jv_truthy(jv v) {
     switch (v.kind) {
-    case JV_UNDEF: case JV_NONE: return false;
+    case JV_UNDEF:
+    case JV_NONE: return false;
     case JV_BOOL: return v.u.b;
     case JV_INT: return v.u.i != 0;
     case JV_FLOAT: return v.u.f != 0.0;
@@ -225,7 +255,9 @@ bool jv_truthy(jv v) {
     return false;
 }
 
-static bool is_number(jv v) { return v.kind == JV_INT || v.kind == JV_FLOAT || v.kind == JV_BOOL; }
+static bool is_number(jv v) {
+    return v.kind == JV_INT || v.kind == JV_FLOAT || v.kind == JV_BOOL;
+}
 static double as_double(jv v) {
     return v.kind == JV_FLOAT ? v.u.f : v.kind == JV_INT ? (double)v.u.i : (double)v.u.b;
 }
@@ -246,7 +278,8 @@ static bool equal_at(jfail *f, jv a, jv b, int depth) {
     }
     if (a.kind != b.kind) return false;
     switch (a.kind) {
-    case JV_UNDEF: case JV_NONE: return true;
+    case JV_UNDEF:
+    case JV_NONE: return true;
     case JV_STR:
         if (a.u.str.n != b.u.str.n) return false;
         jf_scan(f, a.u.str.n);
@@ -271,7 +304,9 @@ static bool equal_at(jfail *f, jv a, jv b, int depth) {
     }
 }
 
-bool jv_equal(jfail *f, jv a, jv b) { return equal_at(f, a, b, 0); }
+bool jv_equal(jfail *f, jv a, jv b) {
+    return equal_at(f, a, b, 0);
+}
 
 static int compare_at(jfail *f, int line, jv a, jv b, int depth) {
     if (depth > JINJA_MAX_VALUE_NESTING) fail_value_nesting(f, line);
@@ -299,11 +334,12 @@ static int compare_at(jfail *f, int line, jv a, jv b, int depth) {
         }
         return a.u.list->n < b.u.list->n ? -1 : a.u.list->n > b.u.list->n;
     }
-    jfail_at(f, line, "'<' not supported between instances of '%s' and '%s'", jv_type_name(a),
-             jv_type_name(b));
+    jfail_at(f, line, "'<' not supported between instances of '%s' and '%s'", jv_type_name(a), jv_type_name(b));
 }
 
-int jv_compare(jfail *f, int line, jv a, jv b) { return compare_at(f, line, a, b, 0); }
+int jv_compare(jfail *f, int line, jv a, jv b) {
+    return compare_at(f, line, a, b, 0);
+}
 
 void jv_sort_order(jfail *f, int line, const jv *keys, size_t *order, size_t n, bool reverse) {
     if (n < 2) return;
@@ -357,8 +393,14 @@ size_t utf8_offset(const char *s, size_t n, size_t index) {
 
 void jv_float_repr(jbuf *b, jfail *f, double d) {
     char tmp[64];
-    if (isnan(d)) { jbuf_adds(f, b, "nan"); return; }
-    if (isinf(d)) { jbuf_adds(f, b, d < 0 ? "-inf" : "inf"); return; }
+    if (isnan(d)) {
+        jbuf_adds(f, b, "nan");
+        return;
+    }
+    if (isinf(d)) {
+        jbuf_adds(f, b, d < 0 ? "-inf" : "inf");
+        return;
+    }
     /* Shortest digits that read back to the same double. */
     int precision = 1;
     for (; precision <= 17; precision++) {
@@ -390,8 +432,10 @@ void jv_float_repr(jbuf *b, jfail *f, double d) {
     } else {
         for (int i = 0; i <= exponent; i++) jbuf_addc(f, b, (size_t)i < nd ? digits[i] : '0');
         jbuf_addc(f, b, '.');
-        if ((size_t)exponent + 1 < nd) jbuf_add(f, b, digits + exponent + 1, nd - exponent - 1);
-        else jbuf_addc(f, b, '0');
+        if ((size_t)exponent + 1 < nd)
+            jbuf_add(f, b, digits + exponent + 1, nd - exponent - 1);
+        else
+            jbuf_addc(f, b, '0');
     }
 }
 
@@ -403,12 +447,20 @@ static void repr_string(jfail *f, jbuf *b, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         char tmp[8];
-        if (c == (unsigned char)quote || c == '\\') { jbuf_addc(f, b, '\\'); jbuf_addc(f, b, (char)c); }
-        else if (c == '\n') jbuf_adds(f, b, "\\n");
-        else if (c == '\r') jbuf_adds(f, b, "\\r");
-        else if (c == '\t') jbuf_adds(f, b, "\\t");
-        else if (c < 0x20 || c == 0x7f) { snprintf(tmp, sizeof tmp, "\\x%02x", c); jbuf_adds(f, b, tmp); }
-        else jbuf_addc(f, b, (char)c);
+        if (c == (unsigned char)quote || c == '\\') {
+            jbuf_addc(f, b, '\\');
+            jbuf_addc(f, b, (char)c);
+        } else if (c == '\n')
+            jbuf_adds(f, b, "\\n");
+        else if (c == '\r')
+            jbuf_adds(f, b, "\\r");
+        else if (c == '\t')
+            jbuf_adds(f, b, "\\t");
+        else if (c < 0x20 || c == 0x7f) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            jbuf_adds(f, b, tmp);
+        } else
+            jbuf_addc(f, b, (char)c);
     }
     jbuf_addc(f, b, quote);
 }
@@ -420,7 +472,10 @@ static void repr_at(jfail *f, jbuf *b, jv v, int depth) {
     case JV_UNDEF: break;
     case JV_NONE: jbuf_adds(f, b, "None"); break;
     case JV_BOOL: jbuf_adds(f, b, v.u.b ? "True" : "False"); break;
-    case JV_INT: snprintf(tmp, sizeof tmp, "%lld", (long long)v.u.i); jbuf_adds(f, b, tmp); break;
+    case JV_INT:
+        snprintf(tmp, sizeof tmp, "%lld", (long long)v.u.i);
+        jbuf_adds(f, b, tmp);
+        break;
     case JV_FLOAT: jv_float_repr(b, f, v.u.f); break;
     case JV_STR: repr_string(f, b, v.u.str.s, v.u.str.n); break;
     case JV_LIST: {
@@ -452,11 +507,15 @@ static void repr_at(jfail *f, jbuf *b, jv v, int depth) {
     }
 }
 
-void jv_repr(jfail *f, jbuf *b, jv v) { repr_at(f, b, v, 0); }
+void jv_repr(jfail *f, jbuf *b, jv v) {
+    repr_at(f, b, v, 0);
+}
 
 void jv_str(jfail *f, jbuf *b, jv v) {
-    if (v.kind == JV_STR) jbuf_add(f, b, v.u.str.s, v.u.str.n);
-    else jv_repr(f, b, v);
+    if (v.kind == JV_STR)
+        jbuf_add(f, b, v.u.str.s, v.u.str.n);
+    else
+        jv_repr(f, b, v);
 }
 
 jv jv_to_string(jfail *f, jv v) {
@@ -480,8 +539,11 @@ static void json_string(jfail *f, jbuf *b, const char *s, size_t n) {
         case '\b': jbuf_adds(f, b, "\\b"); break;
         case '\f': jbuf_adds(f, b, "\\f"); break;
         default:
-            if (c < 0x20) { snprintf(tmp, sizeof tmp, "\\u%04x", c); jbuf_adds(f, b, tmp); }
-            else jbuf_addc(f, b, (char)c);
+            if (c < 0x20) {
+                snprintf(tmp, sizeof tmp, "\\u%04x", c);
+                jbuf_adds(f, b, tmp);
+            } else
+                jbuf_addc(f, b, (char)c);
         }
     }
     jbuf_addc(f, b, '"');
@@ -499,16 +561,25 @@ void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, in
     case JV_UNDEF: jfail_at(f, line, "Object of type Undefined is not JSON serializable");
     case JV_NONE: jbuf_adds(f, b, "null"); break;
     case JV_BOOL: jbuf_adds(f, b, v.u.b ? "true" : "false"); break;
-    case JV_INT: snprintf(tmp, sizeof tmp, "%lld", (long long)v.u.i); jbuf_adds(f, b, tmp); break;
+    case JV_INT:
+        snprintf(tmp, sizeof tmp, "%lld", (long long)v.u.i);
+        jbuf_adds(f, b, tmp);
+        break;
     case JV_FLOAT:
-        if (isnan(v.u.f)) jbuf_adds(f, b, "NaN");
-        else if (isinf(v.u.f)) jbuf_adds(f, b, v.u.f < 0 ? "-Infinity" : "Infinity");
-        else jv_float_repr(b, f, v.u.f);
+        if (isnan(v.u.f))
+            jbuf_adds(f, b, "NaN");
+        else if (isinf(v.u.f))
+            jbuf_adds(f, b, v.u.f < 0 ? "-Infinity" : "Infinity");
+        else
+            jv_float_repr(b, f, v.u.f);
         break;
     case JV_STR: json_string(f, b, v.u.str.s, v.u.str.n); break;
     case JV_LIST: {
         jlist *l = v.u.list;
-        if (l->n == 0) { jbuf_adds(f, b, "[]"); break; }
+        if (l->n == 0) {
+            jbuf_adds(f, b, "[]");
+            break;
+        }
         jbuf_addc(f, b, '[');
         for (size_t i = 0; i < l->n; i++) {
             if (i) jbuf_adds(f, b, indent >= 0 ? "," : ", ");
@@ -522,7 +593,10 @@ void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, in
     case JV_DICT: {
         jdict *d = v.u.dict;
         if (d->is_namespace) jfail_at(f, line, "Object of type Namespace is not JSON serializable");
-        if (d->n == 0) { jbuf_adds(f, b, "{}"); break; }
+        if (d->n == 0) {
+            jbuf_adds(f, b, "{}");
+            break;
+        }
         size_t *order = jf_alloc(f, d->n * sizeof(size_t));
         for (size_t i = 0; i < d->n; i++) order[i] = i;
         if (sort_keys) jv_sort_order(f, line, d->keys, order, d->n, false);
@@ -532,12 +606,16 @@ void jv_tojson(jfail *f, int line, jbuf *b, jv v, int indent, bool sort_keys, in
             if (k) jbuf_adds(f, b, indent >= 0 ? "," : ", ");
             if (indent >= 0) json_newline(f, b, indent, depth + 1);
             jv key = d->keys[i];
-            if (key.kind == JV_STR) json_string(f, b, key.u.str.s, key.u.str.n);
+            if (key.kind == JV_STR)
+                json_string(f, b, key.u.str.s, key.u.str.n);
             else {
                 jbuf kb = {0};
-                if (key.kind == JV_BOOL) jbuf_adds(f, &kb, key.u.b ? "true" : "false");
-                else if (key.kind == JV_NONE) jbuf_adds(f, &kb, "null");
-                else jv_str(f, &kb, key);
+                if (key.kind == JV_BOOL)
+                    jbuf_adds(f, &kb, key.u.b ? "true" : "false");
+                else if (key.kind == JV_NONE)
+                    jbuf_adds(f, &kb, "null");
+                else
+                    jv_str(f, &kb, key);
                 json_string(f, b, kb.data, kb.len);
             }
             jbuf_adds(f, b, ": ");
@@ -601,7 +679,9 @@ jv jarg_str(jctx *c, int line, jv v, const char *what) {
     return v;
 }
 
-jv jbuf_value(jbuf *b) { return jv_strn(b->data ? b->data : "", b->len); }
+jv jbuf_value(jbuf *b) {
+    return jv_strn(b->data ? b->data : "", b->len);
+}
 
 jv jv_method(jctx *c, jfunc_kind kind, const char *name, jv self) {
     jfunc *fn = jf_alloc(c->fail, sizeof(jfunc));
@@ -613,7 +693,6 @@ jv jv_method(jctx *c, jfunc_kind kind, const char *name, jv self) {
     return v;
 }
 
-
 const void *jname_find(const void *table, size_t count, size_t stride, const char *name) {
     for (size_t i = 0; i < count; i++) {
         const char *row = (const char *)table + i * stride;
@@ -621,4 +700,3 @@ const void *jname_find(const void *table, size_t count, size_t stride, const cha
     }
     return NULL;
 }
-

@@ -15,12 +15,22 @@
 
 #include "format/gguf_internal.h"
 
-const char *gguf_path(const gguf_file *f) { return f->path; }
-uint32_t gguf_version(const gguf_file *f) { return f->version; }
-uint64_t gguf_file_size(const gguf_file *f) { return f->size; }
-uint32_t gguf_alignment(const gguf_file *f) { return f->alignment; }
+const char *gguf_path(const gguf_file *f) {
+    return f->path;
+}
+uint32_t gguf_version(const gguf_file *f) {
+    return f->version;
+}
+uint64_t gguf_file_size(const gguf_file *f) {
+    return f->size;
+}
+uint32_t gguf_alignment(const gguf_file *f) {
+    return f->alignment;
+}
 
-int64_t gguf_kv_count(const gguf_file *f) { return f->n_kv; }
+int64_t gguf_kv_count(const gguf_file *f) {
+    return f->n_kv;
+}
 
 int64_t gguf_find_key(const gguf_file *f, const char *key) {
     return gguf_name_index_find(&f->key_index, key);
@@ -45,10 +55,9 @@ static const gguf_kv *find_kv(const gguf_file *f, const char *key) {
 
 uint64_t gguf_value_size(uint32_t type) {
     static const uint8_t sizes[GGUF_TYPE_COUNT] = {
-        [GGUF_TYPE_UINT8] = 1,   [GGUF_TYPE_INT8] = 1,    [GGUF_TYPE_UINT16] = 2,
-        [GGUF_TYPE_INT16] = 2,   [GGUF_TYPE_UINT32] = 4,  [GGUF_TYPE_INT32] = 4,
-        [GGUF_TYPE_FLOAT32] = 4, [GGUF_TYPE_BOOL] = 1,    [GGUF_TYPE_UINT64] = 8,
-        [GGUF_TYPE_INT64] = 8,   [GGUF_TYPE_FLOAT64] = 8,
+        [GGUF_TYPE_UINT8] = 1,  [GGUF_TYPE_INT8] = 1,  [GGUF_TYPE_UINT16] = 2,  [GGUF_TYPE_INT16] = 2,
+        [GGUF_TYPE_UINT32] = 4, [GGUF_TYPE_INT32] = 4, [GGUF_TYPE_FLOAT32] = 4, [GGUF_TYPE_BOOL] = 1,
+        [GGUF_TYPE_UINT64] = 8, [GGUF_TYPE_INT64] = 8, [GGUF_TYPE_FLOAT64] = 8,
     };
     return type < GGUF_TYPE_COUNT ? sizes[type] : 0;
 }
@@ -101,8 +110,7 @@ static bool load_number(gguf_value_type t, const uint8_t *p, number *out) {
     case GGUF_TYPE_FLOAT64: out->f = v.f64; break;
     default: return false;
     }
-    bool is_signed =
-        t == GGUF_TYPE_INT8 || t == GGUF_TYPE_INT16 || t == GGUF_TYPE_INT32 || t == GGUF_TYPE_INT64;
+    bool is_signed = t == GGUF_TYPE_INT8 || t == GGUF_TYPE_INT16 || t == GGUF_TYPE_INT32 || t == GGUF_TYPE_INT64;
     bool is_float = t == GGUF_TYPE_FLOAT32 || t == GGUF_TYPE_FLOAT64;
     out->kind = is_float ? NUMBER_FLOAT : is_signed ? NUMBER_SIGNED : NUMBER_UNSIGNED;
     return true;
@@ -115,8 +123,7 @@ static bool scalar_number(const gguf_file *f, const char *key, number *out) {
 }
 
 /* An integer (or bool) within [min, max]; floats never qualify. */
-static bool number_as_int(const number *n, int64_t min, uint64_t max, int64_t *as_signed,
-                          uint64_t *as_unsigned) {
+static bool number_as_int(const number *n, int64_t min, uint64_t max, int64_t *as_signed, uint64_t *as_unsigned) {
     if (n->kind == NUMBER_FLOAT) return false;
     if (n->kind == NUMBER_UNSIGNED) {
         if (n->u > max) return false;
@@ -231,8 +238,7 @@ static const gguf_kv *find_array(const gguf_file *f, const char *key) {
     return (kv && kv->type == GGUF_TYPE_ARRAY) ? kv : NULL;
 }
 
-bool gguf_get_arr_info(const gguf_file *f, const char *key, gguf_value_type *elem_type,
-                       uint64_t *count) {
+bool gguf_get_arr_info(const gguf_file *f, const char *key, gguf_value_type *elem_type, uint64_t *count) {
     const gguf_kv *kv = find_array(f, key);
     if (!kv) return false;
     if (elem_type) *elem_type = kv->elem_type;
@@ -283,7 +289,9 @@ bool gguf_get_arr_i64(const gguf_file *f, const char *key, uint64_t i, int64_t *
 /* Tensors                                                                  */
 /* ------------------------------------------------------------------------ */
 
-int64_t gguf_tensor_count(const gguf_file *f) { return f->n_tensors; }
+int64_t gguf_tensor_count(const gguf_file *f) {
+    return f->n_tensors;
+}
 
 const gguf_tensor *gguf_tensor_at(const gguf_file *f, int64_t i) {
     return (i >= 0 && i < f->n_tensors) ? &f->tensors[i] : NULL;

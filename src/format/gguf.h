@@ -50,24 +50,24 @@ uint64_t gguf_value_size(uint32_t type);
 
 /* Limits that keep the work and memory of opening a file bounded whatever
  * its header claims (each far above any real model's): */
-#define GGUF_MAX_KV (1u << 16)              /* metadata entries (real files: ~20-60) */
-#define GGUF_MAX_TENSORS (1u << 16)         /* tensors (real files: up to a few thousand) */
-#define GGUF_MAX_KEY_LEN 65535u             /* bytes of a key (the GGUF spec's limit) */
-#define GGUF_MAX_TENSOR_NAME_LEN 256u       /* bytes of a tensor name (llama.cpp: 63) */
-#define GGUF_MAX_STRING_ARRAY (1u << 24)    /* elements of a string array (vocabularies, merges) */
+#define GGUF_MAX_KV (1u << 16)               /* metadata entries (real files: ~20-60) */
+#define GGUF_MAX_TENSORS (1u << 16)          /* tensors (real files: up to a few thousand) */
+#define GGUF_MAX_KEY_LEN 65535u              /* bytes of a key (the GGUF spec's limit) */
+#define GGUF_MAX_TENSOR_NAME_LEN 256u        /* bytes of a tensor name (llama.cpp: 63) */
+#define GGUF_MAX_STRING_ARRAY (1u << 24)     /* elements of a string array (vocabularies, merges) */
 #define GGUF_MAX_METADATA_BYTES (256u << 20) /* the header and metadata section (real: < 20 MB) */
 
 typedef struct gguf_file gguf_file;
 
 typedef struct gguf_tensor {
-    const char *name;      /* NUL-terminated copy */
+    const char *name; /* NUL-terminated copy */
     uint32_t n_dims;
     int64_t ne[GGUF_MAX_DIMS]; /* elements per dimension; unused dims are 1 */
-    uint32_t type;         /* ggml type id, validated against the type table */
-    uint64_t offset;       /* relative to the start of the data section */
+    uint32_t type;             /* ggml type id, validated against the type table */
+    uint64_t offset;           /* relative to the start of the data section */
     uint64_t n_elements;
     uint64_t n_bytes;
-    const void *data;      /* points into the mapping */
+    const void *data; /* points into the mapping */
 } gguf_tensor;
 
 /* Open and validate. On failure returns non-OK and fills err with
@@ -109,8 +109,7 @@ const char *gguf_get_str(const gguf_file *f, const char *key);
 bool gguf_format_value(const gguf_file *f, int64_t i, char *buf, size_t buf_size);
 
 /* Arrays: element type and count; false if absent or not an array. */
-bool gguf_get_arr_info(const gguf_file *f, const char *key, gguf_value_type *elem_type,
-                       uint64_t *count);
+bool gguf_get_arr_info(const gguf_file *f, const char *key, gguf_value_type *elem_type, uint64_t *count);
 /* Raw pointer to the elements of a numeric array (little-endian, packed,
  * possibly unaligned: read with memcpy). NULL if absent/not numeric. */
 const void *gguf_get_arr_data(const gguf_file *f, const char *key);

@@ -47,7 +47,7 @@ typedef struct reader {
     const char *path;
     tl_error *err;
     char where[160];
-    char shown[100]; /* the current key or tensor name, printable, for messages */
+    char shown[100];         /* the current key or tensor name, printable, for messages */
     uint64_t metadata_limit; /* see take(); 0 = none */
 } reader;
 
@@ -63,7 +63,9 @@ static const char *printable(const char *name, char *buf, size_t size) {
     return buf;
 }
 
-static uint64_t remaining(const reader *r) { return r->size - r->pos; }
+static uint64_t remaining(const reader *r) {
+    return r->size - r->pos;
+}
 
 static tl_status truncated(reader *r, uint64_t need) {
     return tl_fail(r->err, TL_ERR_FORMAT,
@@ -123,8 +125,8 @@ static tl_status read_string(reader *r, const char **s, uint64_t *len) {
     TL_TRY(read_size(r, len));
     if (*len > remaining(r)) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: %s: string length %" PRIu64 " at offset %" PRIu64
-                       " runs past the end of the file (%" PRIu64 " bytes)",
+                       "%s: %s: string length %" PRIu64 " at offset %" PRIu64 " runs past the end of the file (%" PRIu64
+                       " bytes)",
                        r->path, r->where, *len, r->pos - r->size_bytes, r->size);
     }
     if (past_metadata_limit(r, *len)) return metadata_too_large(r, *len);
@@ -140,16 +142,14 @@ static tl_status read_name(reader *r, const char *what, uint64_t max_len, char *
     uint64_t len = 0;
     TL_TRY(read_string(r, &s, &len));
     if (len > max_len) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: %s: %s of %" PRIu64 " bytes is longer than the %" PRIu64 " allowed",
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: %s of %" PRIu64 " bytes is longer than the %" PRIu64 " allowed",
                        r->path, r->where, what, len, max_len);
     }
     if (len == 0) {
         return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: empty %s", r->path, r->where, what);
     }
     if (memchr(s, 0, len)) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: %s contains a NUL byte", r->path, r->where,
-                       what);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: %s contains a NUL byte", r->path, r->where, what);
     }
     *out = malloc(len + 1);
     if (!*out) {
@@ -229,13 +229,12 @@ int64_t gguf_name_index_find(const gguf_name_index *index, const char *name) {
 static tl_status read_string_array(reader *r, gguf_kv *kv) {
     if (kv->count > GGUF_MAX_STRING_ARRAY) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: %s: array of %" PRIu64 " strings is more than the %u tinyllm accepts",
-                       r->path, r->where, kv->count, GGUF_MAX_STRING_ARRAY);
+                       "%s: %s: array of %" PRIu64 " strings is more than the %u tinyllm accepts", r->path, r->where,
+                       kv->count, GGUF_MAX_STRING_ARRAY);
     }
     if (kv->count > remaining(r) / r->size_bytes) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: %s: array of %" PRIu64 " strings cannot fit in the %" PRIu64
-                       " bytes left in the file",
+                       "%s: %s: array of %" PRIu64 " strings cannot fit in the %" PRIu64 " bytes left in the file",
                        r->path, r->where, kv->count, remaining(r));
     }
     uint64_t start = r->pos;
@@ -245,8 +244,8 @@ static tl_status read_string_array(reader *r, gguf_kv *kv) {
         TL_TRY(read_string(r, &s, &len));
     }
     if (r->pos - start > UINT32_MAX) {
-        return tl_fail(r->err, TL_ERR_UNSUPPORTED,
-                       "%s: %s: string arrays over 4 GiB are not supported", r->path, r->where);
+        return tl_fail(r->err, TL_ERR_UNSUPPORTED, "%s: %s: string arrays over 4 GiB are not supported", r->path,
+                       r->where);
     }
     kv->str_base = r->base + start;
     if (kv->count == 0) return TL_OK;
@@ -268,8 +267,7 @@ static tl_status read_string_array(reader *r, gguf_kv *kv) {
 static tl_status check_bools(reader *r, const uint8_t *p, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         if (p[i] > 1) {
-            return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: bool value %u is neither 0 nor 1",
-                           r->path, r->where, p[i]);
+            return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: bool value %u is neither 0 nor 1", r->path, r->where, p[i]);
         }
     }
     return TL_OK;
@@ -299,12 +297,11 @@ static tl_status read_value(reader *r, gguf_kv *kv) {
     uint32_t elem_type = 0;
     TL_TRY(read_u32(r, &elem_type));
     if (elem_type >= GGUF_TYPE_COUNT) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: unknown array element type id %" PRIu32,
-                       r->path, r->where, elem_type);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: unknown array element type id %" PRIu32, r->path, r->where,
+                       elem_type);
     }
     if (elem_type == GGUF_TYPE_ARRAY) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: arrays of arrays are not supported", r->path,
-                       r->where);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: arrays of arrays are not supported", r->path, r->where);
     }
     kv->elem_type = (gguf_value_type)elem_type;
     TL_TRY(read_size(r, &kv->count));
@@ -313,8 +310,7 @@ static tl_status read_value(reader *r, gguf_kv *kv) {
     uint64_t elem_size = gguf_value_size(kv->elem_type);
     if (kv->count > remaining(r) / elem_size) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: %s: array of %" PRIu64
-                       " %s values runs past the end of the file (%" PRIu64 " bytes left)",
+                       "%s: %s: array of %" PRIu64 " %s values runs past the end of the file (%" PRIu64 " bytes left)",
                        r->path, r->where, kv->count, gguf_value_type_name(elem_type), remaining(r));
     }
     st = take(r, kv->count * elem_size, &kv->data);
@@ -332,15 +328,13 @@ static tl_status read_kv(reader *r, gguf_file *f, int64_t i) {
 
     int64_t earlier = name_index_insert(&f->key_index, kv->key, i);
     if (earlier >= 0) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: duplicate metadata key '%s' (entries %" PRId64 " and %" PRId64 ")",
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: duplicate metadata key '%s' (entries %" PRId64 " and %" PRId64 ")",
                        r->path, r->shown, earlier, i);
     }
     uint32_t type = 0;
     TL_TRY(read_u32(r, &type));
     if (type >= GGUF_TYPE_COUNT) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: unknown value type id %" PRIu32, r->path,
-                       r->where, type);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: %s: unknown value type id %" PRIu32, r->path, r->where, type);
     }
     kv->type = (gguf_value_type)type;
     return read_value(r, kv);
@@ -353,15 +347,14 @@ static tl_status read_alignment(reader *r, gguf_file *f) {
     if (i < 0) return TL_OK;
     const gguf_kv *kv = &f->kvs[i];
     if (kv->type != GGUF_TYPE_UINT32) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: general.alignment is a %s, expected uint32",
-                       r->path, gguf_value_type_name(kv->type));
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: general.alignment is a %s, expected uint32", r->path,
+                       gguf_value_type_name(kv->type));
     }
     uint32_t a;
     memcpy(&a, kv->data, 4);
     if (a == 0 || (a & (a - 1)) != 0) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: general.alignment is %" PRIu32 ", not a non-zero power of two", r->path,
-                       a);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: general.alignment is %" PRIu32 ", not a non-zero power of two",
+                       r->path, a);
     }
     f->alignment = a;
     return TL_OK;
@@ -375,8 +368,7 @@ static tl_status read_tensor_shape(reader *r, gguf_tensor *t) {
     tl_status st;
     TL_TRY(read_u32(r, &t->n_dims));
     if (t->n_dims < 1 || t->n_dims > GGUF_MAX_DIMS) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: tensor '%s' has %" PRIu32 " dimensions (must be 1 to %d)", r->path,
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' has %" PRIu32 " dimensions (must be 1 to %d)", r->path,
                        r->shown, t->n_dims, GGUF_MAX_DIMS);
     }
     uint64_t n_elements = 1;
@@ -394,13 +386,11 @@ static tl_status read_tensor_shape(reader *r, gguf_tensor *t) {
         }
         if (dim > (uint64_t)INT64_MAX) {
             int64_t as_signed = -(int64_t)(UINT64_MAX - dim) - 1; /* two's complement */
-            return tl_fail(r->err, TL_ERR_FORMAT,
-                           "%s: tensor '%s' dimension %" PRIu32 " is negative (%" PRId64 ")",
+            return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' dimension %" PRIu32 " is negative (%" PRId64 ")",
                            r->path, r->shown, d, as_signed);
         }
         if (dim == 0) {
-            return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' dimension %" PRIu32 " is 0",
-                           r->path, r->shown, d);
+            return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' dimension %" PRIu32 " is 0", r->path, r->shown, d);
         }
         t->ne[d] = (int64_t)dim;
         if (n_elements > (uint64_t)INT64_MAX / dim) {
@@ -427,8 +417,7 @@ static tl_status read_tensor_info(reader *r, gguf_file *f, int64_t i) {
 
     int64_t earlier = name_index_insert(&f->tensor_index, name, i);
     if (earlier >= 0) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: duplicate tensor name '%s' (tensors %" PRId64 " and %" PRId64 ")",
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: duplicate tensor name '%s' (tensors %" PRId64 " and %" PRId64 ")",
                        r->path, r->shown, earlier, i);
     }
     TL_TRY(read_tensor_shape(r, t));
@@ -436,31 +425,28 @@ static tl_status read_tensor_info(reader *r, gguf_file *f, int64_t i) {
 
     const tl_type_traits *traits = tl_type_traits_of(t->type);
     if (!traits) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' has unknown type id %" PRIu32,
-                       r->path, r->shown, t->type);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' has unknown type id %" PRIu32, r->path, r->shown,
+                       t->type);
     }
     /* Rows need not be whole blocks (see stories260K-v2-q8_0.gguf), but the
      * tensor as a whole must be. */
     uint64_t block_size = (uint64_t)traits->block_size;
     if (t->n_elements % block_size != 0) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: tensor '%s' of type %s has %" PRIu64
-                       " elements, not a multiple of the block size %" PRIu64,
+                       "%s: tensor '%s' of type %s has %" PRIu64 " elements, not a multiple of the block size %" PRIu64,
                        r->path, r->shown, traits->name, t->n_elements, block_size);
     }
     uint64_t n_blocks = t->n_elements / block_size;
     if (n_blocks > UINT64_MAX / traits->block_bytes) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' byte size overflows 64 bits",
-                       r->path, r->shown);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor '%s' byte size overflows 64 bits", r->path, r->shown);
     }
     t->n_bytes = n_blocks * traits->block_bytes;
 
     TL_TRY(read_u64(r, &t->offset));
     if (t->offset % f->alignment != 0) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: tensor '%s' offset %" PRIu64
-                       " is not a multiple of the alignment %" PRIu32,
-                       r->path, r->shown, t->offset, f->alignment);
+                       "%s: tensor '%s' offset %" PRIu64 " is not a multiple of the alignment %" PRIu32, r->path,
+                       r->shown, t->offset, f->alignment);
     }
     return TL_OK;
 }
@@ -484,8 +470,7 @@ static tl_status place_tensor_data(reader *r, gguf_file *f) {
             return tl_fail(r->err, TL_ERR_FORMAT,
                            "%s: tensor '%s' data (offset %" PRIu64 ", %" PRIu64
                            " bytes) runs past the end of the file (%" PRIu64 " bytes)",
-                           r->path, printable(t->name, r->shown, sizeof r->shown), t->offset,
-                           t->n_bytes, f->size);
+                           r->path, printable(t->name, r->shown, sizeof r->shown), t->offset, t->n_bytes, f->size);
         }
         t->data = f->map + f->data_offset + t->offset;
     }
@@ -500,10 +485,10 @@ static tl_status place_tensor_data(reader *r, gguf_file *f) {
         if (a->offset + a->n_bytes > b->offset) {
             char other[100];
             st = tl_fail(r->err, TL_ERR_FORMAT,
-                         "%s: tensors '%s' (offset %" PRIu64 ", %" PRIu64
-                         " bytes) and '%s' (offset %" PRIu64 ") overlap",
-                         r->path, printable(a->name, r->shown, sizeof r->shown), a->offset,
-                         a->n_bytes, printable(b->name, other, sizeof other), b->offset);
+                         "%s: tensors '%s' (offset %" PRIu64 ", %" PRIu64 " bytes) and '%s' (offset %" PRIu64
+                         ") overlap",
+                         r->path, printable(a->name, r->shown, sizeof r->shown), a->offset, a->n_bytes,
+                         printable(b->name, other, sizeof other), b->offset);
         }
     }
     free(sorted);
@@ -516,7 +501,9 @@ static tl_status place_tensor_data(reader *r, gguf_file *f) {
 
 /* Smallest encodings, used to reject counts no file of this size could hold
  * before allocating anything for them. */
-static uint64_t min_kv_bytes(uint32_t size_bytes) { return size_bytes + 1 + 4 + 1; }
+static uint64_t min_kv_bytes(uint32_t size_bytes) {
+    return size_bytes + 1 + 4 + 1;
+}
 static uint64_t min_tensor_info_bytes(uint32_t size_bytes) {
     return size_bytes + 1 + 4 + (size_bytes == 8 ? 8 : 4) + 4 + 8;
 }
@@ -559,32 +546,28 @@ static tl_status parse_header(reader *r, gguf_file *f, uint64_t *n_tensors, uint
     r->pos = 4;
     TL_TRY(read_u32(r, &f->version));
     if (f->version < 1 || f->version > 3) {
-        return tl_fail(r->err, TL_ERR_FORMAT, "%s: unsupported GGUF version %" PRIu32, r->path,
-                       f->version);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: unsupported GGUF version %" PRIu32, r->path, f->version);
     }
     f->size_bytes = r->size_bytes = f->version == 1 ? 4 : 8;
     TL_TRY(read_size(r, n_tensors));
     TL_TRY(read_size(r, n_kv));
     if (*n_kv > GGUF_MAX_KV) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: metadata count %" PRIu64 " is more than the %u tinyllm accepts", r->path,
-                       *n_kv, GGUF_MAX_KV);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: metadata count %" PRIu64 " is more than the %u tinyllm accepts",
+                       r->path, *n_kv, GGUF_MAX_KV);
     }
     if (*n_tensors > GGUF_MAX_TENSORS) {
-        return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: tensor count %" PRIu64 " is more than the %u tinyllm accepts", r->path,
-                       *n_tensors, GGUF_MAX_TENSORS);
+        return tl_fail(r->err, TL_ERR_FORMAT, "%s: tensor count %" PRIu64 " is more than the %u tinyllm accepts",
+                       r->path, *n_tensors, GGUF_MAX_TENSORS);
     }
     if (*n_kv > remaining(r) / min_kv_bytes(r->size_bytes)) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: metadata count %" PRIu64 " is impossible for a file of %" PRIu64
-                       " bytes",
-                       r->path, *n_kv, r->size);
+                       "%s: metadata count %" PRIu64 " is impossible for a file of %" PRIu64 " bytes", r->path, *n_kv,
+                       r->size);
     }
     if (*n_tensors > remaining(r) / min_tensor_info_bytes(r->size_bytes)) {
         return tl_fail(r->err, TL_ERR_FORMAT,
-                       "%s: tensor count %" PRIu64 " is impossible for a file of %" PRIu64 " bytes",
-                       r->path, *n_tensors, r->size);
+                       "%s: tensor count %" PRIu64 " is impossible for a file of %" PRIu64 " bytes", r->path,
+                       *n_tensors, r->size);
     }
     return TL_OK;
 }

@@ -22,9 +22,9 @@ struct tl_detokenizer {
     bool special;
     char held[HELD_MAX]; /* the start of a character still incomplete */
     size_t n_held;
-    char *raw;           /* held bytes + the latest token's piece */
+    char *raw; /* held bytes + the latest token's piece */
     size_t raw_cap;
-    char *out;           /* the valid text handed out by the last call */
+    char *out; /* the valid text handed out by the last call */
     size_t out_cap;
 };
 

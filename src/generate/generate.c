@@ -8,8 +8,8 @@
 #include "util/error.h"
 
 tl_status tl_generate(tl_context *ctx, tl_sampler *sampler, const tl_token *prompt, int32_t n_prompt,
-                      const tl_generator_params *params, tl_text_fn on_text, void *user_data,
-                      tl_stop_reason *reason, tl_error *err) {
+                      const tl_generator_params *params, tl_text_fn on_text, void *user_data, tl_stop_reason *reason,
+                      tl_error *err) {
     if (reason) *reason = TL_STOP_ERROR;
     if (!prompt || n_prompt <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "the prompt is empty");
     TL_TRY(tl_decode(ctx, prompt, n_prompt, tl_context_used(ctx), false, err));

@@ -30,16 +30,15 @@ struct tl_generator {
     uint32_t n_past, n_ctx; /* positions the sequence holds and may hold */
     int32_t n_rows;         /* logits rows the next step consumes */
     int32_t n_generated;
-    tl_token token;         /* the token accepted by the last step, fed next */
+    tl_token token; /* the token accepted by the last step, fed next */
     tl_stop_reason stop;
     atomic_bool cancel;
 };
 
 const char *tl_stop_reason_name(tl_stop_reason reason) {
     static const char *const names[] = {
-        [TL_STOP_NONE] = "none",          [TL_STOP_EOG] = "eog",
-        [TL_STOP_STOP_STRING] = "stop",   [TL_STOP_LENGTH] = "length",
-        [TL_STOP_CONTEXT] = "context",    [TL_STOP_CANCELLED] = "cancelled",
+        [TL_STOP_NONE] = "none",     [TL_STOP_EOG] = "eog",         [TL_STOP_STOP_STRING] = "stop",
+        [TL_STOP_LENGTH] = "length", [TL_STOP_CONTEXT] = "context", [TL_STOP_CANCELLED] = "cancelled",
         [TL_STOP_ERROR] = "error",
     };
     return (unsigned)reason < sizeof names / sizeof *names ? names[reason] : "unknown";
@@ -105,7 +104,9 @@ void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx) {
     atomic_store(&g->cancel, false);
 }
 
-void tl_generator_cancel(tl_generator *g) { atomic_store(&g->cancel, true); }
+void tl_generator_cancel(tl_generator *g) {
+    atomic_store(&g->cancel, true);
+}
 
 const char *tl_generator_text(const tl_generator *g, size_t *len) {
     *len = g->text.sent;
@@ -119,8 +120,10 @@ static tl_status finish(tl_generator *g, tl_generation_event *ev, tl_stop_reason
     if (reason != TL_STOP_STOP_STRING && !out_of_memory) {
         size_t n;
         const char *rest = tl_detokenizer_flush(g->detok, &n);
-        if (!stop_text_append(&g->text, rest, n)) out_of_memory = true;
-        else if (g->text.stopped) reason = TL_STOP_STOP_STRING;
+        if (!stop_text_append(&g->text, rest, n))
+            out_of_memory = true;
+        else if (g->text.stopped)
+            reason = TL_STOP_STOP_STRING;
     }
     if (out_of_memory) reason = TL_STOP_ERROR;
     ev->text = stop_text_release(&g->text, true, &ev->text_len);
@@ -145,11 +148,16 @@ static tl_status one_token_step(tl_generator *g, const float *logits, tl_generat
     size_t n;
     const char *piece = tl_detokenizer_push(g->detok, token, &n);
     tl_stop_reason reason = TL_STOP_NONE;
-    if (!stop_text_append(&g->text, piece, n)) reason = TL_STOP_ERROR;
-    else if (g->text.stopped) reason = TL_STOP_STOP_STRING;
-    else if (g->n_predict >= 0 && g->n_generated >= g->n_predict) reason = TL_STOP_LENGTH;
-    else if (atomic_load(&g->cancel)) reason = TL_STOP_CANCELLED;
-    else if (g->n_past >= g->n_ctx) reason = TL_STOP_CONTEXT;
+    if (!stop_text_append(&g->text, piece, n))
+        reason = TL_STOP_ERROR;
+    else if (g->text.stopped)
+        reason = TL_STOP_STOP_STRING;
+    else if (g->n_predict >= 0 && g->n_generated >= g->n_predict)
+        reason = TL_STOP_LENGTH;
+    else if (atomic_load(&g->cancel))
+        reason = TL_STOP_CANCELLED;
+    else if (g->n_past >= g->n_ctx)
+        reason = TL_STOP_CONTEXT;
     if (reason != TL_STOP_NONE) return finish(g, ev, reason, err);
     ev->text = stop_text_release(&g->text, false, &ev->text_len);
     ev->feed = &g->token;
@@ -165,8 +173,8 @@ tl_status tl_generator_next(tl_generator *g, const float *logits, int32_t n_rows
     if (g->stop != TL_STOP_NONE) return TL_OK; /* the reply is over: nothing more */
     if (!logits || n_rows != g->n_rows) {
         ev->stop = g->stop = TL_STOP_ERROR;
-        return tl_fail(err, TL_ERR_ARGUMENT, "the generator asked for %d rows of logits, got %d%s", g->n_rows,
-                       n_rows, logits ? "" : " (none)");
+        return tl_fail(err, TL_ERR_ARGUMENT, "the generator asked for %d rows of logits, got %d%s", g->n_rows, n_rows,
+                       logits ? "" : " (none)");
     }
     return one_token_step(g, logits, ev, err);
 }

@@ -72,8 +72,7 @@ static size_t held_back(const stop_text *t) {
     for (int i = 0; i < t->n_stops; i++) {
         const size_t n = strlen(t->stops[i]);
         for (size_t k = n > 0 ? n - 1 : 0; k > hold; k--)
-            if (k <= t->len && char_starts(t, t->len - k) &&
-                memcmp(t->bytes + t->len - k, t->stops[i], k) == 0) {
+            if (k <= t->len && char_starts(t, t->len - k) && memcmp(t->bytes + t->len - k, t->stops[i], k) == 0) {
                 hold = k;
                 break;
             }

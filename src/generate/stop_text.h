@@ -13,10 +13,10 @@
 typedef struct stop_text {
     const char *const *stops; /* borrowed; empty strings are ignored */
     int n_stops;
-    char *bytes;              /* the text so far, NUL-terminated */
+    char *bytes; /* the text so far, NUL-terminated */
     size_t len, capacity;
-    size_t sent;              /* bytes already released */
-    bool stopped;             /* a stop string was found; the text ends before it */
+    size_t sent;  /* bytes already released */
+    bool stopped; /* a stop string was found; the text ends before it */
 } stop_text;
 
 void stop_text_init(stop_text *t, const char *const *stops, int n_stops);

@@ -147,8 +147,8 @@ static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
 static void build_supported_list(void) {
     size_t used = 0;
     for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++) {
-        const int n = snprintf(supported_list + used, sizeof supported_list - used, "%s%s", i ? ", " : "",
-                               arch_table[i].name);
+        const int n =
+            snprintf(supported_list + used, sizeof supported_list - used, "%s%s", i ? ", " : "", arch_table[i].name);
         if (n < 0 || (size_t)n >= sizeof supported_list - used) break; /* (the buffer holds far more) */
         used += (size_t)n;
     }

@@ -55,12 +55,12 @@ typedef struct tl_arch {
     const char *name; /* value of general.architecture */
     tl_model_kind kind;
     const struct tl_family_ops *ops; /* NULL for the generic decoder */
-    tl_norm_kind norm; /* encoders: of the post-norms (and the embeddings' norm) */
+    tl_norm_kind norm;               /* encoders: of the post-norms (and the embeddings' norm) */
     tl_ffn_kind ffn;
     tl_rope_kind rope;
     tl_position_kind positions;
-    tl_presence qkv_bias;    /* blk.N.attn_{q,k,v}.bias */
-    tl_presence output_bias; /* blk.N.attn_output.bias */
+    tl_presence qkv_bias;     /* blk.N.attn_{q,k,v}.bias */
+    tl_presence output_bias;  /* blk.N.attn_output.bias */
     bool tied_output_allowed; /* output.weight may be absent: reuse token_embd */
     float default_rope_theta;
 

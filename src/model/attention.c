@@ -30,24 +30,26 @@ static int tokens_per_unit(const tl_hparams *hp) {
     return group >= UNIT_QUERIES ? 1 : UNIT_QUERIES / group;
 }
 
-static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+static size_t align64(size_t n) {
+    return (n + 63) & ~(size_t)63;
+}
 
 size_t tl_attention_scratch_bytes(const tl_hparams *hp, uint32_t n_ctx) {
     const size_t nq = (size_t)tokens_per_unit(hp) * (hp->n_head / hp->n_head_kv);
     const size_t hd = hp->head_dim;
-    return align64(nq * hd * sizeof(float))          /* gathered queries */
-           + align64(nq * hd * 4 + 64)               /* queries converted for K's type */
-           + align64(nq * n_ctx * sizeof(float))     /* scores */
-           + align64(nq * (size_t)n_ctx * 4 + 64)    /* probabilities converted for V */
-           + align64(nq * hd * sizeof(float));       /* outputs */
+    return align64(nq * hd * sizeof(float))       /* gathered queries */
+           + align64(nq * hd * 4 + 64)            /* queries converted for K's type */
+           + align64(nq * n_ctx * sizeof(float))  /* scores */
+           + align64(nq * (size_t)n_ctx * 4 + 64) /* probabilities converted for V */
+           + align64(nq * hd * sizeof(float));    /* outputs */
 }
 
 bool tl_attention_v_transposed(uint32_t type_v) {
     return type_v == TL_TYPE_F32 || type_v == TL_TYPE_F16;
 }
 
-void tl_attention_store(tl_context *ctx, const tl_kernel_set *k, uint8_t *k_layer, uint8_t *v_layer,
-                        uint32_t pos, const float *key, const float *value) {
+void tl_attention_store(tl_context *ctx, const tl_kernel_set *k, uint8_t *k_layer, uint8_t *v_layer, uint32_t pos,
+                        const float *key, const float *value) {
     const tl_hparams *hp = &ctx->model->hp;
     const int64_t kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     k->quantize[ctx->type_k](key, k_layer + (size_t)pos * ctx->k_row_bytes, kv_dim);
@@ -63,11 +65,11 @@ void tl_attention_store(tl_context *ctx, const tl_kernel_set *k, uint8_t *k_laye
 }
 
 typedef struct unit_scratch {
-    float *q;     /* [nq][hd] */
-    void *qq;     /* q in K's vec_dot type */
-    float *s;     /* [nq][n_pos] */
-    void *pq;     /* probabilities in V's vec_dot type */
-    float *o;     /* [nq][hd] */
+    float *q; /* [nq][hd] */
+    void *qq; /* q in K's vec_dot type */
+    float *s; /* [nq][n_pos] */
+    void *pq; /* probabilities in V's vec_dot type */
+    float *o; /* [nq][hd] */
 } unit_scratch;
 
 static unit_scratch carve(tl_context *ctx, int ith) {
@@ -90,9 +92,9 @@ static unit_scratch carve(tl_context *ctx, int ith) {
 
 /* One unit: KV head g, query tokens [t0, t1) of the batch, token t at
  * position pos_base + t of the sequence whose layer caches are given. */
-static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
-                        const unit_scratch *u, const uint8_t *k_layer, const uint8_t *v_layer,
-                        int64_t pos_base, int g, int32_t t0, int32_t t1) {
+static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap, const unit_scratch *u,
+                        const uint8_t *k_layer, const uint8_t *v_layer, int64_t pos_base, int g, int32_t t0,
+                        int32_t t1) {
     const tl_hparams *hp = &ctx->model->hp;
     const int hd = (int)hp->head_dim;
     const int group = (int)(hp->n_head / hp->n_head_kv);
@@ -157,8 +159,8 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
                    u->o + (size_t)((t - t0) * group + j) * hd, (size_t)hd * sizeof(float));
 }
 
-void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap,
-                        const tl_seq_run *runs, int32_t n_runs, uint32_t il, int ith, int nth) {
+void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap, const tl_seq_run *runs,
+                        int32_t n_runs, uint32_t il, int ith, int nth) {
     const tl_hparams *hp = &ctx->model->hp;
     const int32_t block = tokens_per_unit(hp);
     const int32_t n_kv = (int32_t)hp->n_head_kv;
@@ -182,7 +184,7 @@ void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attent
         const int32_t end = run->t0 + run->n;
         const int32_t t1 = t0 + block < end ? t0 + block : end;
         attend_unit(ctx, k, ap, &u, tl_kv_layer(ctx, ctx->k_cache, ctx->k_row_bytes, il, run->seq),
-                    tl_kv_layer(ctx, ctx->v_cache, ctx->v_row_bytes, il, run->seq),
-                    (int64_t)run->pos0 - run->t0, g, t0, t1);
+                    tl_kv_layer(ctx, ctx->v_cache, ctx->v_row_bytes, il, run->seq), (int64_t)run->pos0 - run->t0, g, t0,
+                    t1);
     }
 }

@@ -73,11 +73,11 @@ static tl_status read_hparams(tl_loader *ld) {
     TL_TRY(tl_loader_bool(ld, "attention.causal", false, &causal));
     if (hp->n_embd % hp->n_head != 0 || hp->head_dim != hp->n_embd / hp->n_head)
         return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: embedding_length (%u) must be head_count (%u) heads of the key length",
-                       ld->path, hp->n_embd, hp->n_head);
+                       "%s: embedding_length (%u) must be head_count (%u) heads of the key length", ld->path,
+                       hp->n_embd, hp->n_head);
     if (!(hp->norm_eps >= 0))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sattention.layer_norm_epsilon must not be negative",
-                       ld->path, ld->prefix);
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sattention.layer_norm_epsilon must not be negative", ld->path,
+                       ld->prefix);
     if (m->arch->positions == TL_POS_ROPE) TL_TRY(tl_loader_rope_hparams(ld));
     return tl_loader_pooling(ld);
 }
@@ -138,8 +138,7 @@ static tl_status load_tensors(tl_loader *ld, bert_weights *w) {
 
     TL_TRY(tl_loader_matrix(ld, "token_embd.weight", d, hp->n_vocab, TL_REQUIRED, &w->token_embd));
     if (m->arch->positions == TL_POS_LEARNED)
-        TL_TRY(tl_loader_matrix(ld, "position_embd.weight", d, hp->n_ctx_train, TL_REQUIRED,
-                                &w->position_embd));
+        TL_TRY(tl_loader_matrix(ld, "position_embd.weight", d, hp->n_ctx_train, TL_REQUIRED, &w->position_embd));
     /* Token types: as many rows as tokenizer.ggml.token_type_count says (the
      * tensor's own row count when the key is absent); only row 0 is used. */
     uint32_t n_dims;
@@ -150,10 +149,8 @@ static tl_status load_tensors(tl_loader *ld, bert_weights *w) {
         if (gguf_find_key(m->file, "tokenizer.ggml.token_type_count") >= 0 &&
             !gguf_get_u32(m->file, "tokenizer.ggml.token_type_count", &n_types))
             return tl_fail(ld->err, TL_ERR_FORMAT,
-                           "%s: key 'tokenizer.ggml.token_type_count' is not a non-negative 32-bit integer",
-                           ld->path);
-        if (n_types == 0)
-            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: tokenizer.ggml.token_type_count is 0", ld->path);
+                           "%s: key 'tokenizer.ggml.token_type_count' is not a non-negative 32-bit integer", ld->path);
+        if (n_types == 0) return tl_fail(ld->err, TL_ERR_FORMAT, "%s: tokenizer.ggml.token_type_count is 0", ld->path);
         tl_matrix types;
         TL_TRY(tl_loader_matrix(ld, "token_types.weight", d, n_types, TL_REQUIRED, &types));
         float *row0 = model_alloc(ld, (size_t)d * sizeof *row0);
@@ -204,16 +201,16 @@ static tl_status load(tl_loader *ld) {
 typedef struct bert_state {
     void *arena;
     size_t arena_bytes;
-    float *x;      /* layer input / encoder output [n_ctx][n_embd] */
-    float *h;      /* after the attention block    [n_ctx][n_embd] */
-    float *qkv;    /* projections: fused [n_ctx][n_embd + 2 kv], or q, k, v one after another */
-    float *vt;     /* values transposed            [kv_dim][n] */
-    float *attn;   /* attention output             [n_ctx][n_embd] */
-    float *proj;   /* output projections           [n_ctx][n_embd] */
-    float *up;     /* feed-forward                 [n_ctx][n_ff] */
-    float *gate;   /* gate projections (SwiGLU)    [n_ctx][n_ff] */
+    float *x;                   /* layer input / encoder output [n_ctx][n_embd] */
+    float *h;                   /* after the attention block    [n_ctx][n_embd] */
+    float *qkv;                 /* projections: fused [n_ctx][n_embd + 2 kv], or q, k, v one after another */
+    float *vt;                  /* values transposed            [kv_dim][n] */
+    float *attn;                /* attention output             [n_ctx][n_embd] */
+    float *proj;                /* output projections           [n_ctx][n_embd] */
+    float *up;                  /* feed-forward                 [n_ctx][n_ff] */
+    float *gate;                /* gate projections (SwiGLU)    [n_ctx][n_ff] */
     float *rope_cos, *rope_sin; /* rotary tables of positions 0.. [n_ctx][n_rot / 2] */
-    float *scores; /* per thread                   [UNIT_QUERIES][n_ctx] */
+    float *scores;              /* per thread                   [UNIT_QUERIES][n_ctx] */
     tl_act_slots acts;
     int32_t n_encoded; /* rows of x holding the last encode's output; 0 = none */
 } bert_state;
@@ -250,9 +247,8 @@ static tl_rope_params rope_params(const tl_model *m) {
 static tl_status context_init(tl_context *ctx, tl_error *err) {
     const tl_model *m = ctx->model;
     if (ctx->n_ctx > m->hp.n_ctx_train)
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "%s: a context of %u tokens is longer than the model's %u positions", m->path,
-                       ctx->n_ctx, m->hp.n_ctx_train);
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: a context of %u tokens is longer than the model's %u positions",
+                       m->path, ctx->n_ctx, m->hp.n_ctx_train);
     bert_state *s = calloc(1, sizeof *s);
     if (!s) return tl_fail(err, TL_ERR_NOMEM, "out of memory creating the context");
     const size_t n_threads = (size_t)tl_threadpool_size(ctx->pool);
@@ -345,8 +341,8 @@ static void embed_share(bert_pass *p, int ith, long t0, long t1) {
 
 /* This thread's rows of the values, copied transposed into vt: row c of vt
  * holds value dimension c of every token. */
-static void transpose_values(bert_pass *p, const float *y, int64_t ld, int64_t v_first, int64_t r0,
-                             int64_t r1, int64_t kv) {
+static void transpose_values(bert_pass *p, const float *y, int64_t ld, int64_t v_first, int64_t r0, int64_t r1,
+                             int64_t kv) {
     const int64_t lo = r0 > v_first ? r0 : v_first, hi = r1 < v_first + kv ? r1 : v_first + kv;
     for (int64_t r = lo; r < hi; r++) {
         float *dst = p->s->vt + (size_t)(r - v_first) * p->n;
@@ -391,8 +387,7 @@ static void rope_share(const bert_pass *p, const bert_layer *L, long t0, long t1
 
 /* One attention unit: head `head`, queries [t0, t1). Every query sees every
  * token. Outputs go to attn[t][head * hd ..]. */
-static void attend_unit(const bert_pass *p, const qkv_view *view, float *scores, int head,
-                        int32_t t0, int32_t t1) {
+static void attend_unit(const bert_pass *p, const qkv_view *view, float *scores, int head, int32_t t0, int32_t t1) {
     const tl_hparams *hp = &p->m->hp;
     const int64_t hd = hp->head_dim, d = hp->n_embd, n = p->n;
     const int group = (int)(hp->n_head / hp->n_head_kv);
@@ -412,8 +407,8 @@ static void attend_unit(const bert_pass *p, const qkv_view *view, float *scores,
     }
     /* O = P·V: the transposed value rows of this head are the "weights". */
     const float *v_head = p->s->vt + (size_t)kv_head * hd * n;
-    tl_kernels_gemm(p->k, TL_TYPE_F32, n, v_head, (size_t)n * sizeof(float), 0, hd, scores,
-                    (size_t)n * sizeof(float), nq, p->s->attn + (size_t)t0 * d + (size_t)head * hd, d);
+    tl_kernels_gemm(p->k, TL_TYPE_F32, n, v_head, (size_t)n * sizeof(float), 0, hd, scores, (size_t)n * sizeof(float),
+                    nq, p->s->attn + (size_t)t0 * d + (size_t)head * hd, d);
 }
 
 static void attention_share(const bert_pass *p, const bert_layer *L, int ith, int nth) {
@@ -456,17 +451,16 @@ static float *feed_forward_share(bert_pass *p, const bert_layer *L, int ith, int
     }
     tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_up, L->ffn_up_bias, s->h, p->n, s->up);
     tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_gate, NULL, s->h, p->n, s->gate);
-    for (int32_t t = 0; t < p->n; t++)
-        tl_swiglu(s->gate + (size_t)t * ff + r0, s->up + (size_t)t * ff + r0, r1 - r0);
+    for (int32_t t = 0; t < p->n; t++) tl_swiglu(s->gate + (size_t)t * ff + r0, s->up + (size_t)t * ff + r0, r1 - r0);
     return s->gate;
 }
 
 /* out[t] = LayerNorm((a[t] + a_bias) + b[t]) for this thread's tokens (a
  * projection, its bias, the residual: llama.cpp's order of additions), then
  * converted for the matrices that read it next (none when n_mats is 0). */
-static void add_norm_share(bert_pass *p, int ith, long t0, long t1, float *out, const float *a,
-                           const float *a_bias, const float *b, const float *weight,
-                           const float *bias, const tl_matrix *const *mats, int n_mats) {
+static void add_norm_share(bert_pass *p, int ith, long t0, long t1, float *out, const float *a, const float *a_bias,
+                           const float *b, const float *weight, const float *bias, const tl_matrix *const *mats,
+                           int n_mats) {
     const int64_t d = p->m->hp.n_embd;
     for (long t = t0; t < t1; t++) {
         float *o = out + t * d;
@@ -509,8 +503,8 @@ static void encoder_worker(void *arg, int ith, int nth) {
         tl_step_matmul(p->k, &s->acts, ith, nth, &L->wo, NULL, s->attn, p->n, s->proj);
         tl_threadpool_barrier(p->pool);
         const tl_matrix *ffn_in[] = {&L->ffn_up, &L->ffn_gate};
-        add_norm_share(p, ith, t0, t1, s->h, s->proj, L->bo, s->x, L->attn_out_norm,
-                       L->attn_out_norm_bias, ffn_in, s->gate ? 2 : 1);
+        add_norm_share(p, ith, t0, t1, s->h, s->proj, L->bo, s->x, L->attn_out_norm, L->attn_out_norm_bias, ffn_in,
+                       s->gate ? 2 : 1);
         tl_threadpool_barrier(p->pool);
 
         /* Feed-forward, then x = LayerNorm(ffn + x'). */
@@ -523,8 +517,8 @@ static void encoder_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(p->pool);
         const tl_matrix *next[3];
         const int n_next = il + 1 < hp->n_layer ? qkv_matrices(&p->w->layers[il + 1], next) : 0;
-        add_norm_share(p, ith, t0, t1, s->x, s->proj, L->ffn_down_bias, s->h, L->layer_out_norm,
-                       L->layer_out_norm_bias, next, n_next);
+        add_norm_share(p, ith, t0, t1, s->x, s->proj, L->ffn_down_bias, s->h, L->layer_out_norm, L->layer_out_norm_bias,
+                       next, n_next);
         tl_threadpool_barrier(p->pool);
     }
 }
@@ -533,8 +527,7 @@ static tl_status encode(tl_context *ctx, const tl_token *tokens, int32_t n, tl_e
     (void)err; /* tl_encode has checked the tokens and the length */
     const tl_model *m = ctx->model;
     bert_state *s = ctx->family;
-    bert_pass p = {.m = m, .w = m->family, .s = s, .k = ctx->kernels, .pool = ctx->pool,
-                   .tokens = tokens, .n = n};
+    bert_pass p = {.m = m, .w = m->family, .s = s, .k = ctx->kernels, .pool = ctx->pool, .tokens = tokens, .n = n};
     s->n_encoded = 0;
     tl_threadpool_run(ctx->pool, encoder_worker, &p);
     s->n_encoded = n;

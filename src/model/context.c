@@ -16,11 +16,7 @@
 #include "util/limits.h"
 
 tl_context_params tl_context_default_params(void) {
-    tl_context_params p = {.n_ctx = 0,
-                           .n_batch = 0,
-                           .n_threads = 0,
-                           .type_k = TL_TYPE_F16,
-                           .type_v = TL_TYPE_F16};
+    tl_context_params p = {.n_ctx = 0, .n_batch = 0, .n_threads = 0, .type_k = TL_TYPE_F16, .type_v = TL_TYPE_F16};
     return p;
 }
 
@@ -76,8 +72,8 @@ static tl_status check_cache_type(const tl_model *m, uint32_t type, const char *
     if (type == TL_TYPE_Q8_0) {
         if (m->hp.head_dim % 32 == 0) return TL_OK;
         return tl_fail(err, TL_ERR_ARGUMENT,
-                       "%s: a q8_0 %s cache needs a head size that is a multiple of 32 (it is %u)",
-                       m->path, which, m->hp.head_dim);
+                       "%s: a q8_0 %s cache needs a head size that is a multiple of 32 (it is %u)", m->path, which,
+                       m->hp.head_dim);
     }
     const char *name = tl_type_name(type);
     return tl_fail(err, TL_ERR_ARGUMENT, "%s cache type %s is not supported (f32, f16 or q8_0)", which,
@@ -90,12 +86,10 @@ static float *alloc_floats(size_t n, bool *ok) {
     return p;
 }
 
-tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
-                         tl_context **out, tl_error *err) {
+tl_status tl_context_new(const tl_model *model, const tl_context_params *params, tl_context **out, tl_error *err) {
     *out = NULL;
     if (!model) return tl_fail(err, TL_ERR_ARGUMENT, "no model given");
-    if (model->vocab_only)
-        return tl_fail(err, TL_ERR_ARGUMENT, "%s: model was loaded vocabulary-only", model->path);
+    if (model->vocab_only) return tl_fail(err, TL_ERR_ARGUMENT, "%s: model was loaded vocabulary-only", model->path);
     tl_context_params p = params ? *params : tl_context_default_params();
     const tl_hparams *hp = &model->hp;
 
@@ -113,8 +107,7 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
         return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: a %s model evaluates one sequence at a time", model->path,
                        model->arch_name);
     if (p.n_threads > TL_MAX_THREADS)
-        return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most %u)", p.n_threads,
-                       TL_MAX_THREADS);
+        return tl_fail(err, TL_ERR_ARGUMENT, "thread count %u is too large (at most %u)", p.n_threads, TL_MAX_THREADS);
 
     tl_status st;
     if ((st = check_cache_type(model, p.type_k, "K", err)) != TL_OK ||
@@ -165,9 +158,15 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     return TL_OK;
 }
 
-uint32_t tl_context_size(const tl_context *ctx) { return ctx->n_ctx; }
-uint32_t tl_context_used(const tl_context *ctx) { return ctx->seq_past[0]; }
-uint32_t tl_context_n_seq(const tl_context *ctx) { return ctx->n_seq; }
+uint32_t tl_context_size(const tl_context *ctx) {
+    return ctx->n_ctx;
+}
+uint32_t tl_context_used(const tl_context *ctx) {
+    return ctx->seq_past[0];
+}
+uint32_t tl_context_n_seq(const tl_context *ctx) {
+    return ctx->n_seq;
+}
 
 uint32_t tl_context_seq_used(const tl_context *ctx, int32_t seq) {
     return seq >= 0 && (uint32_t)seq < ctx->n_seq ? ctx->seq_past[seq] : 0;
@@ -195,31 +194,27 @@ static tl_status reserve_logits(tl_context *ctx, size_t rows, tl_error *err) {
     return TL_OK;
 }
 
-tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
-                    uint32_t start_pos, bool all_logits, tl_error *err) {
+tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, uint32_t start_pos, bool all_logits,
+                    tl_error *err) {
     const tl_model *m = ctx->model;
     const tl_family_ops *ops = m->arch->ops;
     if (m->arch->kind == TL_KIND_ENCODER)
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "%s: a %s model computes embeddings only; it cannot decode", m->path,
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: a %s model computes embeddings only; it cannot decode", m->path,
                        m->arch_name);
     int32_t n_encoded = 0;
     if (m->arch->kind == TL_KIND_ENCODER_DECODER && !ops->encoder_output(ctx, &n_encoded))
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "%s: encode the input first (tl_encode) before decoding", m->path);
+        return tl_fail(err, TL_ERR_ARGUMENT, "%s: encode the input first (tl_encode) before decoding", m->path);
     if (n_tokens <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
     if (start_pos != ctx->seq_past[0])
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "tokens must continue the cache: start position %u, but %u are cached",
+        return tl_fail(err, TL_ERR_ARGUMENT, "tokens must continue the cache: start position %u, but %u are cached",
                        start_pos, ctx->seq_past[0]);
     if ((uint64_t)start_pos + (uint64_t)n_tokens > ctx->n_ctx)
-        return tl_fail(err, TL_ERR_CONTEXT_FULL,
-                       "%d tokens at position %u do not fit in the context of %u tokens", n_tokens,
-                       start_pos, ctx->n_ctx);
+        return tl_fail(err, TL_ERR_CONTEXT_FULL, "%d tokens at position %u do not fit in the context of %u tokens",
+                       n_tokens, start_pos, ctx->n_ctx);
     for (int32_t i = 0; i < n_tokens; i++)
         if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
-            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)",
-                           tokens[i], i, m->hp.n_vocab - 1);
+            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)", tokens[i],
+                           i, m->hp.n_vocab - 1);
 
     const size_t n_vocab = (size_t)m->hp.n_vocab;
     const size_t rows = all_logits ? (size_t)n_tokens : 1;
@@ -230,8 +225,7 @@ tl_status tl_decode(tl_context *ctx, const tl_token *tokens, int32_t n_tokens,
         int32_t n = n_tokens - done;
         if (n > (int32_t)ctx->n_batch) n = (int32_t)ctx->n_batch;
         const bool last_chunk = done + n == n_tokens;
-        void (*forward)(tl_context *, const tl_token *, int32_t, bool, float *) =
-            ops ? ops->forward : tl_forward;
+        void (*forward)(tl_context *, const tl_token *, int32_t, bool, float *) = ops ? ops->forward : tl_forward;
         if (all_logits)
             forward(ctx, tokens + done, n, true, ctx->logits + (size_t)done * n_vocab);
         else
@@ -251,8 +245,8 @@ const float *tl_get_logits(const tl_context *ctx, int32_t i) {
     return ctx->logits + (size_t)i * (size_t)ctx->model->hp.n_vocab;
 }
 
-tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq,
-                          const bool *want_logits, int32_t n_tokens, tl_error *err) {
+tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *seq, const bool *want_logits,
+                          int32_t n_tokens, tl_error *err) {
     const tl_model *m = ctx->model;
     if (m->arch->ops || m->arch->kind != TL_KIND_DECODER)
         return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: batches of sequences need a decoder-only model", m->path);
@@ -262,14 +256,13 @@ tl_status tl_decode_batch(tl_context *ctx, const tl_token *tokens, const int32_t
     size_t rows = 0;
     for (int32_t i = 0; i < n_tokens; i++) {
         if (seq[i] < 0 || (uint32_t)seq[i] >= ctx->n_seq)
-            return tl_fail(err, TL_ERR_ARGUMENT, "sequence %d of token %d is outside 0..%u", seq[i], i,
-                           ctx->n_seq - 1);
+            return tl_fail(err, TL_ERR_ARGUMENT, "sequence %d of token %d is outside 0..%u", seq[i], i, ctx->n_seq - 1);
         if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
-            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)",
-                           tokens[i], i, m->hp.n_vocab - 1);
+            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)", tokens[i],
+                           i, m->hp.n_vocab - 1);
         if (++next[seq[i]] > ctx->n_ctx)
-            return tl_fail(err, TL_ERR_CONTEXT_FULL, "sequence %d does not fit in the context of %u tokens",
-                           seq[i], ctx->n_ctx);
+            return tl_fail(err, TL_ERR_CONTEXT_FULL, "sequence %d does not fit in the context of %u tokens", seq[i],
+                           ctx->n_ctx);
         rows += want_logits && want_logits[i];
     }
     tl_status st = reserve_logits(ctx, rows, err);

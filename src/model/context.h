@@ -21,12 +21,12 @@ typedef struct tl_seq_run {
 struct tl_context {
     const tl_model *model;
     const tl_kernel_set *kernels;
-    uint32_t n_ctx;   /* KV cache capacity in positions */
-    uint32_t n_batch; /* most tokens per forward pass */
+    uint32_t n_ctx;     /* KV cache capacity in positions */
+    uint32_t n_batch;   /* most tokens per forward pass */
     uint32_t n_seq;     /* independent sequences, each with n_ctx positions of cache */
     uint32_t *seq_past; /* positions cached per sequence [n_seq] */
     tl_threadpool *pool;
-    void *arena;        /* every buffer below but the logits, see layout() */
+    void *arena; /* every buffer below but the logits, see layout() */
     size_t arena_bytes;
 
     /* KV cache: K is [n_layer][n_seq][n_ctx] rows of kv_dim elements of
@@ -39,19 +39,19 @@ struct tl_context {
     uint8_t *v_cache;
 
     /* Scratch for one batch of up to n_batch tokens. */
-    float *x;       /* residual stream     [n_batch][n_embd] */
-    float *xn;      /* normalised input    [n_batch][n_embd] */
-    float *q;       /* queries             [n_batch][q_dim] */
-    float *k, *v;   /* new keys / values   [n_batch][kv_dim] */
-    float *attn;    /* attention output    [n_batch][q_dim] */
-    float *proj;    /* projection output   [n_batch][n_embd] */
-    float *gate;    /* feed-forward        [n_batch][n_ff] */
-    float *up;      /*                     [n_batch][n_ff] */
-    void *attn_scratch;        /* per thread, see attention.c */
-    size_t attn_scratch_bytes; /* per thread */
-    float *rope_cos, *rope_sin; /* [n_batch][n_rot/2] */
+    float *x;                           /* residual stream     [n_batch][n_embd] */
+    float *xn;                          /* normalised input    [n_batch][n_embd] */
+    float *q;                           /* queries             [n_batch][q_dim] */
+    float *k, *v;                       /* new keys / values   [n_batch][kv_dim] */
+    float *attn;                        /* attention output    [n_batch][q_dim] */
+    float *proj;                        /* projection output   [n_batch][n_embd] */
+    float *gate;                        /* feed-forward        [n_batch][n_ff] */
+    float *up;                          /*                     [n_batch][n_ff] */
+    void *attn_scratch;                 /* per thread, see attention.c */
+    size_t attn_scratch_bytes;          /* per thread */
+    float *rope_cos, *rope_sin;         /* [n_batch][n_rot/2] */
     float *rope_cos_swa, *rope_sin_swa; /* the same for local layers with their own RoPE */
-    tl_act_slots acts;          /* converted activations (see steps.h) */
+    tl_act_slots acts;                  /* converted activations (see steps.h) */
     /* Where each token of a batch goes: its sequence and position, and the
      * rows whose logits are wanted ([n_batch] each). */
     int32_t *batch_seq;
@@ -66,14 +66,13 @@ struct tl_context {
     float *logits;
     size_t logits_capacity; /* rows allocated */
     int32_t n_logit_rows;
-    bool logits_all;        /* rows are per token (else only the last) */
+    bool logits_all; /* rows are per token (else only the last) */
 };
 
 /* Run the decoder on n tokens of sequence 0 at positions seq_past[0]..
  * (n <= n_batch, fits in the cache). Writes logits for the last token, or
  * all when all_logits. */
-void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                float *logits_out);
+void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits, float *logits_out);
 
 /* One forward pass over tokens of any sequences: token t belongs to sequence
  * seq[t] at position pos[t] (tokens of a sequence in order, their positions
@@ -91,8 +90,7 @@ typedef struct tl_batch_pass {
 void tl_forward_batch(tl_context *ctx, const tl_batch_pass *b);
 
 /* The start of layer il's keys (or values) of sequence seq. */
-static inline uint8_t *tl_kv_layer(const tl_context *ctx, uint8_t *cache, size_t row_bytes, uint32_t il,
-                                   int32_t seq) {
+static inline uint8_t *tl_kv_layer(const tl_context *ctx, uint8_t *cache, size_t row_bytes, uint32_t il, int32_t seq) {
     return cache + ((size_t)il * ctx->n_seq + (size_t)seq) * ctx->n_ctx * row_bytes;
 }
 

@@ -41,8 +41,7 @@ static void l2_normalize(float *x, int64_t d) {
 }
 
 /* n rows of d floats → out, pooled (one row) or copied (NONE). */
-static void pool_rows(const float *rows, int32_t n, int64_t d, tl_pooling pooling, bool normalize,
-                      float *out) {
+static void pool_rows(const float *rows, int32_t n, int64_t d, tl_pooling pooling, bool normalize, float *out) {
     int32_t n_out = 1;
     switch (pooling) {
     case TL_POOLING_MEAN:
@@ -63,18 +62,15 @@ static void pool_rows(const float *rows, int32_t n, int64_t d, tl_pooling poolin
         for (int32_t t = 0; t < n_out; t++) l2_normalize(out + (size_t)t * d, d);
 }
 
-static tl_status check_tokens(const tl_context *ctx, const tl_token *tokens, int32_t n,
-                              tl_error *err) {
+static tl_status check_tokens(const tl_context *ctx, const tl_token *tokens, int32_t n, tl_error *err) {
     const tl_model *m = ctx->model;
     if (n <= 0) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens to evaluate");
     if ((uint32_t)n > ctx->n_ctx)
-        return tl_fail(err, TL_ERR_CONTEXT_FULL, "%d tokens do not fit in the context of %u tokens", n,
-                       ctx->n_ctx);
+        return tl_fail(err, TL_ERR_CONTEXT_FULL, "%d tokens do not fit in the context of %u tokens", n, ctx->n_ctx);
     for (int32_t i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
-            return tl_fail(err, TL_ERR_ARGUMENT,
-                           "token id %d at index %d is outside the vocabulary (0..%d)", tokens[i], i,
-                           m->hp.n_vocab - 1);
+            return tl_fail(err, TL_ERR_ARGUMENT, "token id %d at index %d is outside the vocabulary (0..%d)", tokens[i],
+                           i, m->hp.n_vocab - 1);
     return TL_OK;
 }
 
@@ -95,8 +91,8 @@ const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens) {
     return ops && ops->encoder_output ? ops->encoder_output(ctx, n_tokens) : NULL;
 }
 
-tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling,
-                   bool normalize, float *out, tl_error *err) {
+tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling, bool normalize,
+                   float *out, tl_error *err) {
     const tl_model *m = ctx->model;
     const int64_t d = m->hp.n_embd;
     if (pooling == TL_POOLING_DEFAULT) pooling = (tl_pooling)m->pooling;

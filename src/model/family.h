@@ -32,8 +32,7 @@ typedef struct tl_family_ops {
     const float *(*encoder_output)(const tl_context *ctx, int32_t *n);
     /* Encoder-decoders: the decoder, with tl_forward's contract (n tokens at
      * positions ctx->n_past.., n <= n_batch, logits for the last token or all). */
-    void (*forward)(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                    float *logits);
+    void (*forward)(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits, float *logits);
 } tl_family_ops;
 
 /* The families (bert.c, t5.c). */

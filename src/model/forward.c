@@ -31,25 +31,24 @@ typedef struct forward_pass {
     int32_t n_runs;
     const int32_t *out_rows; /* tokens whose logits are wanted */
     int32_t n_out;
-    float *logits;   /* NULL: no logits wanted */
-    float *hidden;   /* non-NULL: every token's final-norm output instead of logits */
+    float *logits;           /* NULL: no logits wanted */
+    float *hidden;           /* non-NULL: every token's final-norm output instead of logits */
     tl_rope_params rope;     /* global layers */
     tl_rope_params rope_swa; /* local (sliding-window) layers */
     bool separate_swa_rope;  /* local layers have their own RoPE tables */
 } forward_pass;
 
 /* Convert rows [t0, t1) of x for the matrices that read them. */
-static void convert_input(forward_pass *f, int ith, const tl_matrix *const *mats, int n_mats,
-                          const float *x, int64_t n_cols, int64_t t0, int64_t t1) {
+static void convert_input(forward_pass *f, int ith, const tl_matrix *const *mats, int n_mats, const float *x,
+                          int64_t n_cols, int64_t t0, int64_t t1) {
     tl_step_convert(f->k, &f->ctx->acts, ith, mats, n_mats, x, n_cols, t0, t1);
 }
 
 /* Step: normalise rows rows[0..count) of x (NULL: rows 0..count-1) into
  * xn[0..count) and convert them for the matrices that read them. Threads
  * split the rows. */
-static void norm_and_convert(forward_pass *f, int ith, int nth, const float *x, const float *w,
-                             const float *b, const int32_t *rows, int32_t count,
-                             const tl_matrix *const *mats, int n_mats) {
+static void norm_and_convert(forward_pass *f, int ith, int nth, const float *x, const float *w, const float *b,
+                             const int32_t *rows, int32_t count, const tl_matrix *const *mats, int n_mats) {
     const tl_model *m = f->m;
     const int64_t d = m->hp.n_embd;
     long t0, t1;
@@ -75,15 +74,15 @@ static void norm_in_place(const forward_pass *f, float *x, const float *w, int64
 /* ---- matrix steps ------------------------------------------------------- */
 
 /* This thread's rows of y = W·x (+ bias), for `count` tokens. */
-static void matmul_share(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias,
-                         const float *x, int32_t count, float *y) {
+static void matmul_share(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias, const float *x,
+                         int32_t count, float *y) {
     tl_step_matmul(f->k, &f->ctx->acts, ith, nth, w, bias, x, count, y);
 }
 
 /* This thread's rows of x += W·in: the residual is added by the thread that
  * computed the rows, so no extra barrier is needed. */
-static void matmul_residual_share(forward_pass *f, int ith, int nth, const tl_matrix *w,
-                                  const float *bias, const float *in) {
+static void matmul_residual_share(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias,
+                                  const float *in) {
     tl_context *ctx = f->ctx;
     matmul_share(f, ith, nth, w, bias, in, f->n, ctx->proj);
     int64_t r0, r1;
@@ -108,8 +107,8 @@ static void post_norm_residual(forward_pass *f, int ith, int nth, const float *w
 
 /* The output projection of a block joined to the residual stream: directly,
  * or through the block's post-norm. Ends with all threads past a barrier. */
-static void project_to_residual(forward_pass *f, int ith, int nth, const tl_matrix *w,
-                                const float *bias, const float *in, const float *post_norm) {
+static void project_to_residual(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias,
+                                const float *in, const float *post_norm) {
     if (!post_norm) {
         matmul_residual_share(f, ith, nth, w, bias, in);
     } else {
@@ -213,9 +212,8 @@ static void forward_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(pool);
         rope_and_store(f, ith, nth, L, il);
         tl_threadpool_barrier(pool);
-        const tl_attention_params ap = {.scale = hp->attn_scale,
-                                        .softcap = hp->attn_softcap,
-                                        .window = L->is_swa ? hp->n_swa : 0};
+        const tl_attention_params ap = {
+            .scale = hp->attn_scale, .softcap = hp->attn_softcap, .window = L->is_swa ? hp->n_swa : 0};
         tl_attention_share(ctx, f->k, &ap, f->runs, f->n_runs, il, ith, nth);
         tl_threadpool_barrier(pool);
         const tl_matrix *wo[] = {&L->wo};
@@ -241,8 +239,7 @@ static void forward_worker(void *arg, int ith, int nth) {
 
     if (f->hidden) {
         norm_and_convert(f, ith, nth, ctx->x, m->output_norm, m->output_norm_bias, NULL, f->n, NULL, 0);
-        for (long t = t0; t < t1; t++)
-            memcpy(f->hidden + t * n_embd, ctx->xn + t * n_embd, n_embd * sizeof(float));
+        for (long t = t0; t < t1; t++) memcpy(f->hidden + t * n_embd, ctx->xn + t * n_embd, n_embd * sizeof(float));
         return;
     }
     if (!f->logits || f->n_out == 0) return;
@@ -333,13 +330,14 @@ static tl_batch_pass sequence_zero_pass(tl_context *ctx, const tl_token *tokens,
                            .logits_out = logits_out};
 }
 
-void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                float *logits_out) {
+void tl_forward(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits, float *logits_out) {
     const tl_batch_pass b = sequence_zero_pass(ctx, tokens, n, all_logits, logits_out);
     run_pass(ctx, &b, NULL);
 }
 
-void tl_forward_batch(tl_context *ctx, const tl_batch_pass *b) { run_pass(ctx, b, NULL); }
+void tl_forward_batch(tl_context *ctx, const tl_batch_pass *b) {
+    run_pass(ctx, b, NULL);
+}
 
 void tl_forward_hidden(tl_context *ctx, const tl_token *tokens, int32_t n, float *hidden_out) {
     const tl_batch_pass b = sequence_zero_pass(ctx, tokens, n, false, NULL);

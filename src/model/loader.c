@@ -36,8 +36,7 @@ tl_status tl_loader_u32(tl_loader *ld, const char *suffix, bool required, uint32
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: missing required key '%s'", ld->path, key);
     }
     if (!gguf_get_u32(ld->m->file, key, out))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: key '%s' is not a non-negative 32-bit integer",
-                       ld->path, key);
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: key '%s' is not a non-negative 32-bit integer", ld->path, key);
     return TL_OK;
 }
 
@@ -53,7 +52,6 @@ tl_status tl_loader_f32(tl_loader *ld, const char *suffix, bool required, float 
     return TL_OK;
 }
 
-
 static void shape_text(const gguf_tensor *t, char *buf, size_t size) {
     int n = snprintf(buf, size, "[");
     for (uint32_t d = 0; d < t->n_dims && n < (int)size; d++)
@@ -63,14 +61,13 @@ static void shape_text(const gguf_tensor *t, char *buf, size_t size) {
 
 /* Finds a tensor and checks its shape. *found reports presence; absence is
  * an error only when `presence` is TL_REQUIRED. */
-static tl_status find_tensor(tl_loader *ld, const char *name, uint32_t n_dims, int64_t ne0,
-                             int64_t ne1, tl_presence presence, const gguf_tensor **found) {
+static tl_status find_tensor(tl_loader *ld, const char *name, uint32_t n_dims, int64_t ne0, int64_t ne1,
+                             tl_presence presence, const gguf_tensor **found) {
     *found = NULL;
     const gguf_tensor *t = gguf_find_tensor(ld->m->file, name);
     if (!t) {
         if (presence == TL_REQUIRED)
-            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: missing required tensor '%s'", ld->path,
-                           name);
+            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: missing required tensor '%s'", ld->path, name);
         return TL_OK;
     }
     bool ok = t->ne[0] == ne0 && (n_dims == 1 ? t->n_elements == (uint64_t)ne0
@@ -79,14 +76,14 @@ static tl_status find_tensor(tl_loader *ld, const char *name, uint32_t n_dims, i
         char got[96];
         shape_text(t, got, sizeof got);
         if (n_dims == 1)
-            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected [%lld]",
-                           ld->path, name, got, (long long)ne0);
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected [%lld, %lld]",
-                       ld->path, name, got, (long long)ne0, (long long)ne1);
+            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected [%lld]", ld->path, name, got,
+                           (long long)ne0);
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: tensor '%s' has shape %s, expected [%lld, %lld]", ld->path, name,
+                       got, (long long)ne0, (long long)ne1);
     }
     if (!tl_type_is_supported(t->type))
-        return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, not supported yet",
-                       ld->path, name, tl_type_name(t->type) ? tl_type_name(t->type) : "?");
+        return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, not supported yet", ld->path, name,
+                       tl_type_name(t->type) ? tl_type_name(t->type) : "?");
     if (ld->tensor_used) ld->tensor_used[t - gguf_tensor_at(ld->m->file, 0)] = true;
     *found = t;
     return TL_OK;
@@ -98,8 +95,7 @@ static tl_status to_owned_floats(tl_loader *ld, const gguf_tensor *t, float **ou
     float *f = malloc(t->n_elements * sizeof *f);
     if (!f || !tl_loader_own(ld->m, f)) {
         free(f);
-        return tl_fail(ld->err, TL_ERR_NOMEM, "%s: out of memory converting tensor '%s'", ld->path,
-                       t->name);
+        return tl_fail(ld->err, TL_ERR_NOMEM, "%s: out of memory converting tensor '%s'", ld->path, t->name);
     }
     tl_type_traits_of(t->type)->to_float(t->data, f, (int64_t)t->n_elements);
     *out = f;
@@ -107,8 +103,8 @@ static tl_status to_owned_floats(tl_loader *ld, const gguf_tensor *t, float **ou
 }
 
 /* A small tensor of n_rows rows of n floats (1-D when n_rows is 0). */
-static tl_status load_floats(tl_loader *ld, const char *name, int64_t n, int64_t n_rows,
-                             tl_presence presence, const float **out) {
+static tl_status load_floats(tl_loader *ld, const char *name, int64_t n, int64_t n_rows, tl_presence presence,
+                             const float **out) {
     const gguf_tensor *t;
     *out = NULL;
     TL_TRY(find_tensor(ld, name, n_rows ? 2 : 1, n, n_rows ? n_rows : 1, presence, &t));
@@ -123,18 +119,17 @@ static tl_status load_floats(tl_loader *ld, const char *name, int64_t n, int64_t
     return TL_OK;
 }
 
-tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence,
-                           const float **out) {
+tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence, const float **out) {
     return load_floats(ld, name, n, 0, presence, out);
 }
 
-tl_status tl_loader_rows(tl_loader *ld, const char *name, int64_t n, int64_t n_rows,
-                         tl_presence presence, const float **out) {
+tl_status tl_loader_rows(tl_loader *ld, const char *name, int64_t n, int64_t n_rows, tl_presence presence,
+                         const float **out) {
     return load_floats(ld, name, n, n_rows, presence, out);
 }
 
-tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int64_t n_rows,
-                             tl_presence presence, tl_matrix *out) {
+tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int64_t n_rows, tl_presence presence,
+                           tl_matrix *out) {
     const gguf_tensor *t;
     memset(out, 0, sizeof *out);
     TL_TRY(find_tensor(ld, name, 2, n_cols, n_rows, presence, &t));
@@ -157,7 +152,6 @@ tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int6
     out->row_bytes = tl_type_row_bytes(out->type, n_cols);
     return TL_OK;
 }
-
 
 tl_status tl_loader_bool(tl_loader *ld, const char *suffix, bool required, bool *out) {
     char key[160];
@@ -187,8 +181,8 @@ tl_status tl_loader_pooling(tl_loader *ld) {
     TL_TRY(tl_loader_u32(ld, "pooling_type", false, &pooling));
     if (pooling > TL_POOLING_LAST)
         return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
-                       "%s: %spooling_type %u is not supported (0 none, 1 mean, 2 cls, 3 last)",
-                       ld->path, ld->prefix, pooling);
+                       "%s: %spooling_type %u is not supported (0 none, 1 mean, 2 cls, 3 last)", ld->path, ld->prefix,
+                       pooling);
     ld->m->pooling = (int32_t)pooling;
     return TL_OK;
 }
@@ -202,11 +196,9 @@ tl_status tl_loader_rope_hparams(tl_loader *ld) {
     hp->n_rot = hp->head_dim;
     TL_TRY(tl_loader_u32(ld, "rope.dimension_count", false, &hp->n_rot));
     if (hp->n_rot == 0 || hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: rope.dimension_count %u must be even and at most the head size %u",
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.dimension_count %u must be even and at most the head size %u",
                        ld->path, hp->n_rot, hp->head_dim);
-    if (!(hp->rope_theta > 0))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.freq_base must be positive", ld->path);
+    if (!(hp->rope_theta > 0)) return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.freq_base must be positive", ld->path);
     return TL_OK;
 }
 
@@ -219,31 +211,27 @@ tl_status tl_loader_shape_hparams(tl_loader *ld) {
     TL_TRY(tl_loader_u32(ld, "attention.head_count", true, &hp->n_head));
     hp->n_head_kv = hp->n_head;
     TL_TRY(tl_loader_u32(ld, "attention.head_count_kv", false, &hp->n_head_kv));
-    if (hp->n_embd == 0 || hp->n_layer == 0 || hp->n_head == 0 || hp->n_head_kv == 0 ||
-        hp->n_ff == 0 || hp->n_ctx_train == 0)
+    if (hp->n_embd == 0 || hp->n_layer == 0 || hp->n_head == 0 || hp->n_head_kv == 0 || hp->n_ff == 0 ||
+        hp->n_ctx_train == 0)
         return tl_fail(ld->err, TL_ERR_FORMAT,
                        "%s: hyper-parameters must be positive (embedding_length %u, block_count %u, "
                        "head_count %u, head_count_kv %u, feed_forward_length %u, context_length %u)",
-                       ld->path, hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff,
-                       hp->n_ctx_train);
+                       ld->path, hp->n_embd, hp->n_layer, hp->n_head, hp->n_head_kv, hp->n_ff, hp->n_ctx_train);
     if (hp->n_layer > 4096 || hp->n_head > 4096 || hp->n_embd > (1u << 20) || hp->n_ff > (1u << 22) ||
         hp->n_ctx_train > (1u << 24))
         return tl_fail(ld->err, TL_ERR_FORMAT, "%s: hyper-parameters are implausibly large", ld->path);
     if (hp->n_head % hp->n_head_kv != 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: attention.head_count (%u) is not a multiple of head_count_kv (%u)",
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: attention.head_count (%u) is not a multiple of head_count_kv (%u)",
                        ld->path, hp->n_head, hp->n_head_kv);
     hp->head_dim = hp->n_embd / hp->n_head;
     TL_TRY(tl_loader_u32(ld, "attention.key_length", false, &hp->head_dim));
     uint32_t value_length = hp->head_dim;
     TL_TRY(tl_loader_u32(ld, "attention.value_length", false, &value_length));
     if (value_length != hp->head_dim)
-        return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
-                       "%s: attention.key_length (%u) differs from value_length (%u)", ld->path,
-                       hp->head_dim, value_length);
+        return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: attention.key_length (%u) differs from value_length (%u)",
+                       ld->path, hp->head_dim, value_length);
     if (hp->head_dim == 0 || hp->head_dim > 1024)
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: attention head size %u is invalid", ld->path,
-                       hp->head_dim);
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: attention head size %u is invalid", ld->path, hp->head_dim);
     hp->n_rot = hp->head_dim;
     hp->rope_freq_scale = 1.0f;
     hp->n_vocab = tl_vocab_n_tokens(ld->m->vocab);

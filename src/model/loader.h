@@ -50,15 +50,14 @@ tl_status tl_loader_pooling(tl_loader *ld);
 
 /* A 1-D tensor of n floats (converted to owned floats when not f32). *out is
  * NULL when an optional tensor is absent. */
-tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence,
-                           const float **out);
+tl_status tl_loader_vector(tl_loader *ld, const char *name, int64_t n, tl_presence presence, const float **out);
 /* The same for a small 2-D tensor of n_rows rows of n floats (per-head norms). */
-tl_status tl_loader_rows(tl_loader *ld, const char *name, int64_t n, int64_t n_rows,
-                         tl_presence presence, const float **out);
+tl_status tl_loader_rows(tl_loader *ld, const char *name, int64_t n, int64_t n_rows, tl_presence presence,
+                         const float **out);
 /* A 2-D tensor of n_rows rows of n_cols, used in place. out->data is NULL
  * when an optional tensor is absent. */
-tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int64_t n_rows,
-                           tl_presence presence, tl_matrix *out);
+tl_status tl_loader_matrix(tl_loader *ld, const char *name, int64_t n_cols, int64_t n_rows, tl_presence presence,
+                           tl_matrix *out);
 /* The shape of a tensor if present (n_dims 0 when absent), for tensors whose
  * shape selects a variant (fused or split projections). */
 void tl_loader_shape(tl_loader *ld, const char *name, uint32_t *n_dims, int64_t ne[4]);

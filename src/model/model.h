@@ -25,29 +25,29 @@ typedef struct tl_hparams {
     uint32_t n_ff;
     uint32_t n_head;
     uint32_t n_head_kv;
-    uint32_t head_dim;   /* attention.key_length, else n_embd / n_head */
-    uint32_t n_rot;      /* rope.dimension_count, else head_dim */
-    float rope_theta;    /* rope.freq_base */
+    uint32_t head_dim;     /* attention.key_length, else n_embd / n_head */
+    uint32_t n_rot;        /* rope.dimension_count, else head_dim */
+    float rope_theta;      /* rope.freq_base */
     float rope_freq_scale; /* 1 / rope.scaling.factor for linear scaling */
     float norm_eps;
     int32_t n_vocab;
-    float attn_scale;      /* queries are multiplied by this (1/sqrt(head_dim)) */
-    float attn_softcap;    /* 0: off */
-    float final_softcap;   /* 0: off */
-    uint32_t n_swa;        /* sliding window of local layers (0: none) */
-    float rope_theta_swa;  /* RoPE base of local layers */
+    float attn_scale;       /* queries are multiplied by this (1/sqrt(head_dim)) */
+    float attn_softcap;     /* 0: off */
+    float final_softcap;    /* 0: off */
+    uint32_t n_swa;         /* sliding window of local layers (0: none) */
+    float rope_theta_swa;   /* RoPE base of local layers */
     float rope_attn_factor; /* cos/sin multiplier (LongRoPE attention factor), 1 */
-    uint32_t n_ctx_orig;   /* rope.scaling.original_context_length */
+    uint32_t n_ctx_orig;    /* rope.scaling.original_context_length */
 } tl_hparams;
 
 typedef struct tl_layer_weights {
     const float *attn_norm, *attn_norm_bias;
-    tl_matrix wq, wk, wv, wo; /* views into attn_qkv when the file fuses them */
-    const float *bq, *bk, *bv, *bo; /* NULL when absent */
-    const float *q_norm, *k_norm;   /* per-head norms, NULL when absent */
-    const float *attn_post_norm;    /* NULL when absent */
+    tl_matrix wq, wk, wv, wo;              /* views into attn_qkv when the file fuses them */
+    const float *bq, *bk, *bv, *bo;        /* NULL when absent */
+    const float *q_norm, *k_norm;          /* per-head norms, NULL when absent */
+    const float *attn_post_norm;           /* NULL when absent */
     const float *ffn_norm, *ffn_norm_bias; /* NULL: parallel residual */
-    tl_matrix ffn_gate, ffn_up, ffn_down; /* gate/up: views of a fused ffn_up */
+    tl_matrix ffn_gate, ffn_up, ffn_down;  /* gate/up: views of a fused ffn_up */
     const float *ffn_post_norm;
     bool is_swa; /* local (sliding-window) layer */
 } tl_layer_weights;
@@ -63,15 +63,15 @@ struct tl_model {
 
     tl_matrix token_embd;
     const float *output_norm, *output_norm_bias;
-    tl_matrix output; /* == token_embd when tied */
-    const float *rope_freq_factors; /* n_rot/2 divisors of the frequencies, or NULL */
+    tl_matrix output;                    /* == token_embd when tied */
+    const float *rope_freq_factors;      /* n_rot/2 divisors of the frequencies, or NULL */
     const float *rope_long, *rope_short; /* LongRoPE divisors beyond / within n_ctx_orig */
-    uint32_t qk_norm_stride; /* floats between heads' q/k norm weights: 0 shared, head_dim per head */
+    uint32_t qk_norm_stride;             /* floats between heads' q/k norm weights: 0 shared, head_dim per head */
     tl_layer_weights *layers;
 
     /* Families with their own structure (see family.h). */
     void *family;
-    int32_t pooling;       /* tl_pooling from <arch>.pooling_type; TL_POOLING_NONE if unset */
+    int32_t pooling;        /* tl_pooling from <arch>.pooling_type; TL_POOLING_NONE if unset */
     tl_token decoder_start; /* first decoder token of encoder-decoders, else -1 */
 
     /* Owned float copies (1-D tensors, re-laid-out matrices), freed with the model. */

@@ -11,7 +11,9 @@
 #include "tensor/types.h"
 #include "util/error.h"
 
-const tl_vocab *tl_model_vocab(const tl_model *model) { return model->vocab; }
+const tl_vocab *tl_model_vocab(const tl_model *model) {
+    return model->vocab;
+}
 
 void tl_model_get_info(const tl_model *m, tl_model_info *info) {
     memset(info, 0, sizeof *info);
@@ -61,25 +63,35 @@ bool tl_model_meta_string(const tl_model *m, const char *key, char *buf, size_t 
     return i >= 0 && gguf_format_value(m->file, i, buf, buf_size);
 }
 
-int32_t tl_vocab_size(const tl_model *m) { return tl_vocab_n_tokens(m->vocab); }
-tl_token tl_token_bos(const tl_model *m) { return tl_vocab_bos(m->vocab); }
-tl_token tl_token_eos(const tl_model *m) { return tl_vocab_eos(m->vocab); }
-bool tl_token_is_eog(const tl_model *m, tl_token t) { return tl_vocab_is_eog(m->vocab, t); }
-bool tl_vocab_adds_bos(const tl_model *m) { return tl_vocab_add_bos(m->vocab); }
-bool tl_vocab_adds_eos(const tl_model *m) { return tl_vocab_add_eos(m->vocab); }
-
-int32_t tl_tokenize(const tl_model *m, const char *text, size_t text_len, bool add_special,
-                    bool parse_special, tl_token *tokens, int32_t max_tokens) {
-    return tl_vocab_tokenize(m->vocab, text, text_len, add_special, parse_special, tokens,
-                             max_tokens);
+int32_t tl_vocab_size(const tl_model *m) {
+    return tl_vocab_n_tokens(m->vocab);
+}
+tl_token tl_token_bos(const tl_model *m) {
+    return tl_vocab_bos(m->vocab);
+}
+tl_token tl_token_eos(const tl_model *m) {
+    return tl_vocab_eos(m->vocab);
+}
+bool tl_token_is_eog(const tl_model *m, tl_token t) {
+    return tl_vocab_is_eog(m->vocab, t);
+}
+bool tl_vocab_adds_bos(const tl_model *m) {
+    return tl_vocab_add_bos(m->vocab);
+}
+bool tl_vocab_adds_eos(const tl_model *m) {
+    return tl_vocab_add_eos(m->vocab);
 }
 
-tl_status tl_tokenize_prompt(const tl_model *m, const char *text, size_t text_len, bool add_special,
-                             bool parse_special, tl_token *tokens, int32_t max_tokens,
-                             int32_t *n_tokens, tl_error *err) {
+int32_t tl_tokenize(const tl_model *m, const char *text, size_t text_len, bool add_special, bool parse_special,
+                    tl_token *tokens, int32_t max_tokens) {
+    return tl_vocab_tokenize(m->vocab, text, text_len, add_special, parse_special, tokens, max_tokens);
+}
+
+tl_status tl_tokenize_prompt(const tl_model *m, const char *text, size_t text_len, bool add_special, bool parse_special,
+                             tl_token *tokens, int32_t max_tokens, int32_t *n_tokens, tl_error *err) {
     *n_tokens = 0;
-    const int32_t n = tl_vocab_tokenize_bounded(m->vocab, text, text_len, add_special,
-                                                parse_special, tokens, max_tokens);
+    const int32_t n =
+        tl_vocab_tokenize_bounded(m->vocab, text, text_len, add_special, parse_special, tokens, max_tokens);
     if (n == TL_VOCAB_TOO_LONG)
         return tl_fail(err, TL_ERR_CONTEXT_FULL, "the prompt is too long: more than %d tokens",
                        max_tokens > 0 ? max_tokens : 0);
@@ -88,22 +100,30 @@ tl_status tl_tokenize_prompt(const tl_model *m, const char *text, size_t text_le
     return TL_OK;
 }
 
-int32_t tl_token_to_piece(const tl_model *m, tl_token token, bool special, char *buf,
-                          int32_t buf_size) {
+int32_t tl_token_to_piece(const tl_model *m, tl_token token, bool special, char *buf, int32_t buf_size) {
     return tl_vocab_token_to_piece(m->vocab, token, special, buf, buf_size);
 }
 
 int32_t tl_detokenize(const tl_model *m, const tl_token *tokens, int32_t n_tokens, bool special,
                       bool remove_leading_space, char *buf, int32_t buf_size) {
-    return tl_vocab_detokenize(m->vocab, tokens, n_tokens, special, remove_leading_space, buf,
-                               buf_size);
+    return tl_vocab_detokenize(m->vocab, tokens, n_tokens, special, remove_leading_space, buf, buf_size);
 }
 
-tl_pooling tl_model_pooling(const tl_model *m) { return (tl_pooling)m->pooling; }
-uint32_t tl_model_embedding_size(const tl_model *m) { return m->hp.n_embd; }
-bool tl_model_has_encoder(const tl_model *m) { return m->arch && m->arch->kind != TL_KIND_DECODER; }
-bool tl_model_has_decoder(const tl_model *m) { return m->arch && m->arch->kind != TL_KIND_ENCODER; }
-tl_token tl_model_decoder_start_token(const tl_model *m) { return m->decoder_start; }
+tl_pooling tl_model_pooling(const tl_model *m) {
+    return (tl_pooling)m->pooling;
+}
+uint32_t tl_model_embedding_size(const tl_model *m) {
+    return m->hp.n_embd;
+}
+bool tl_model_has_encoder(const tl_model *m) {
+    return m->arch && m->arch->kind != TL_KIND_DECODER;
+}
+bool tl_model_has_decoder(const tl_model *m) {
+    return m->arch && m->arch->kind != TL_KIND_ENCODER;
+}
+tl_token tl_model_decoder_start_token(const tl_model *m) {
+    return m->decoder_start;
+}
 
 const char *tl_model_chat_template(const tl_model *m) {
     return gguf_get_str(m->file, "tokenizer.chat_template");

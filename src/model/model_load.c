@@ -24,26 +24,23 @@ static tl_status read_hparams(tl_loader *ld) {
 
     TL_TRY(tl_loader_shape_hparams(ld));
     TL_TRY(tl_loader_rope_hparams(ld));
-    const char *eps_key = m->arch->norm == TL_NORM_RMS ? "attention.layer_norm_rms_epsilon"
-                                                       : "attention.layer_norm_epsilon";
+    const char *eps_key =
+        m->arch->norm == TL_NORM_RMS ? "attention.layer_norm_rms_epsilon" : "attention.layer_norm_epsilon";
     TL_TRY(tl_loader_f32(ld, eps_key, false, &hp->norm_eps));
     if (!(hp->norm_eps >= 0))
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %s%s must not be negative", ld->path,
-                       ld->prefix, eps_key);
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %s%s must not be negative", ld->path, ld->prefix, eps_key);
 
     /* RoPE scaling: a factor divides positions ("linear", llama.cpp's default
      * type). The Llama 3 scheme arrives as a rope_freqs.weight tensor and
      * LongRoPE as rope_factors_long/short (read with the tensors) plus an
      * attention factor; YaRN is not implemented. */
     const char *scaling = tl_loader_str(ld, "rope.scaling.type");
-    if (scaling && strcmp(scaling, "linear") != 0 && strcmp(scaling, "none") != 0 &&
-        strcmp(scaling, "llama3") != 0 && strcmp(scaling, "longrope") != 0)
-        return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: rope.scaling.type '%s' is not supported",
-                       ld->path, scaling);
+    if (scaling && strcmp(scaling, "linear") != 0 && strcmp(scaling, "none") != 0 && strcmp(scaling, "llama3") != 0 &&
+        strcmp(scaling, "longrope") != 0)
+        return tl_fail(ld->err, TL_ERR_UNSUPPORTED, "%s: rope.scaling.type '%s' is not supported", ld->path, scaling);
     float factor = 0.0f;
     TL_TRY(tl_loader_f32(ld, "rope.scaling.factor", false, &factor));
-    if (factor < 0)
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.scaling.factor must be positive", ld->path);
+    if (factor < 0) return tl_fail(ld->err, TL_ERR_FORMAT, "%s: rope.scaling.factor must be positive", ld->path);
     if (factor > 0 && !(scaling && strcmp(scaling, "none") == 0)) hp->rope_freq_scale = 1.0f / factor;
     TL_TRY(tl_loader_f32(ld, "rope.scaling.attn_factor", false, &hp->rope_attn_factor));
     hp->n_ctx_orig = hp->n_ctx_train;
@@ -86,8 +83,8 @@ static tl_status read_swa_layers(tl_loader *ld) {
     uint32_t pattern = m->arch->swa_pattern;
     if (gguf_get_arr_info(m->file, key, &elem, &count)) {
         if (count != n_layer || (elem != GGUF_TYPE_BOOL && elem != GGUF_TYPE_INT8 && elem != GGUF_TYPE_UINT8))
-            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: '%s' must hold one boolean per layer (%u)", ld->path,
-                           key, n_layer);
+            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: '%s' must hold one boolean per layer (%u)", ld->path, key,
+                           n_layer);
         const uint8_t *flags = gguf_get_arr_data(m->file, key);
         for (uint32_t il = 0; il < n_layer; il++) m->layers[il].is_swa = m->hp.n_swa > 0 && flags[il] != 0;
         return TL_OK;
@@ -135,8 +132,8 @@ static tl_status load_tensors(tl_loader *ld) {
     TL_TRY(tl_loader_matrix(ld, "token_embd.weight", n_embd, n_vocab, TL_REQUIRED, &m->token_embd));
     TL_TRY(tl_loader_vector(ld, "output_norm.weight", n_embd, TL_REQUIRED, &m->output_norm));
     TL_TRY(tl_loader_vector(ld, "output_norm.bias", n_embd, norm_bias, &m->output_norm_bias));
-    TL_TRY(tl_loader_matrix(ld, "output.weight", n_embd, n_vocab,
-                            a->tied_output_allowed ? TL_OPTIONAL : TL_REQUIRED, &m->output));
+    TL_TRY(tl_loader_matrix(ld, "output.weight", n_embd, n_vocab, a->tied_output_allowed ? TL_OPTIONAL : TL_REQUIRED,
+                            &m->output));
     if (!m->output.data) m->output = m->token_embd;
     TL_TRY(tl_loader_vector(ld, "rope_freqs.weight", hp->n_rot / 2, TL_OPTIONAL, &m->rope_freq_factors));
     TL_TRY(tl_loader_vector(ld, "rope_factors_long.weight", hp->n_rot / 2, TL_OPTIONAL, &m->rope_long));
@@ -176,10 +173,10 @@ static tl_status load_tensors(tl_loader *ld) {
             TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("attn_output.bias"), n_embd, a->output_bias, &L->bo));
         if (a->qk_norm != TL_ABSENT) {
             uint32_t q_stride = 0, k_stride = 0;
-            TL_TRY(load_head_norm(ld, LAYER_TENSOR("attn_q_norm.weight"), hp->n_head, a->qk_norm, &L->q_norm,
-                                  &q_stride));
-            TL_TRY(load_head_norm(ld, LAYER_TENSOR("attn_k_norm.weight"), hp->n_head_kv, a->qk_norm,
-                                  &L->k_norm, &k_stride));
+            TL_TRY(
+                load_head_norm(ld, LAYER_TENSOR("attn_q_norm.weight"), hp->n_head, a->qk_norm, &L->q_norm, &q_stride));
+            TL_TRY(load_head_norm(ld, LAYER_TENSOR("attn_k_norm.weight"), hp->n_head_kv, a->qk_norm, &L->k_norm,
+                                  &k_stride));
             /* (with one KV head, shared and per-head k norms are the same) */
             if ((L->q_norm == NULL) != (L->k_norm == NULL) || (q_stride != k_stride && hp->n_head_kv > 1))
                 return tl_fail(ld->err, TL_ERR_FORMAT,
@@ -190,8 +187,8 @@ static tl_status load_tensors(tl_loader *ld) {
         if (a->post_norms != TL_ABSENT) {
             TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("post_attention_norm.weight"), n_embd, a->post_norms,
                                     &L->attn_post_norm));
-            TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("post_ffw_norm.weight"), n_embd, a->post_norms,
-                                    &L->ffn_post_norm));
+            TL_TRY(
+                tl_loader_vector(ld, LAYER_TENSOR("post_ffw_norm.weight"), n_embd, a->post_norms, &L->ffn_post_norm));
         }
         TL_TRY(tl_loader_vector(ld, LAYER_TENSOR("ffn_norm.weight"), n_embd, a->ffn_norm, &L->ffn_norm));
         if (L->ffn_norm)
@@ -230,8 +227,7 @@ void tl_model_free(tl_model *m) {
     free(m);
 }
 
-tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out,
-                        tl_error *err) {
+tl_status tl_model_load(const char *path, const tl_model_params *params, tl_model **out, tl_error *err) {
     *out = NULL;
     if (!path) return tl_fail(err, TL_ERR_ARGUMENT, "no model path given");
     tl_model_params defaults = tl_model_default_params();
@@ -259,8 +255,8 @@ tl_status tl_model_load(const char *path, const tl_model_params *params, tl_mode
     }
     m->arch = tl_arch_find(arch_name);
     if (!m->arch && !params->vocab_only) {
-        st = tl_fail(err, TL_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: %s)",
-                     path, arch_name, tl_arch_supported_list());
+        st = tl_fail(err, TL_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: %s)", path, arch_name,
+                     tl_arch_supported_list());
         goto fail;
     }
     snprintf(ld.prefix, sizeof ld.prefix, "%s.", arch_name);

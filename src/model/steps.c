@@ -15,8 +15,7 @@ size_t tl_act_slot_bytes(size_t n_rows, size_t widest) {
 
 /* Where a matrix finds its input: the converted slot for its vec_dot type,
  * or the float rows themselves. */
-static const void *input_for(const tl_act_slots *slots, const tl_matrix *w, const float *x,
-                             size_t *row_bytes) {
+static const void *input_for(const tl_act_slots *slots, const tl_matrix *w, const float *x, size_t *row_bytes) {
     const uint32_t vdt = tl_type_traits_of(w->type)->vec_dot_type;
     if (vdt == TL_TYPE_F32) {
         *row_bytes = (size_t)w->n_cols * sizeof(float);
@@ -28,9 +27,8 @@ static const void *input_for(const tl_act_slots *slots, const tl_matrix *w, cons
     return NULL; /* unreachable: tl_step_convert assigned a slot */
 }
 
-void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith,
-                     const tl_matrix *const *mats, int n_mats, const float *x, int64_t n_cols,
-                     int64_t t0, int64_t t1) {
+void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith, const tl_matrix *const *mats, int n_mats,
+                     const float *x, int64_t n_cols, int64_t t0, int64_t t1) {
     uint32_t types[TL_ACT_SLOTS];
     int used = 0;
     for (int i = 0; i < n_mats; i++) {
@@ -52,8 +50,8 @@ void tl_step_rows(int64_t n_rows, int ith, int nth, int64_t *r0, int64_t *r1) {
     tl_split_rows(n_rows, TL_ROW_ALIGN, ith, nth, r0, r1);
 }
 
-void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth,
-                    const tl_matrix *w, const float *bias, const float *x, int32_t count, float *y) {
+void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
+                    const float *bias, const float *x, int32_t count, float *y) {
     size_t row_bytes;
     const void *xq = input_for(slots, w, x, &row_bytes);
     int64_t r0, r1;

@@ -34,14 +34,13 @@ size_t tl_act_slot_bytes(size_t n_rows, size_t widest);
 /* Convert rows [t0, t1) of x (n_cols wide) for every matrix in mats. Every
  * thread derives the same slot assignment; thread 0 records it (read after
  * the next barrier by tl_step_matmul). */
-void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith,
-                     const tl_matrix *const *mats, int n_mats, const float *x, int64_t n_cols,
-                     int64_t t0, int64_t t1);
+void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith, const tl_matrix *const *mats, int n_mats,
+                     const float *x, int64_t n_cols, int64_t t0, int64_t t1);
 
 /* This thread's rows of y = W·x (+ bias) for `count` tokens; x was converted
  * by tl_step_convert (or is read as floats by f32-dot matrices). */
-void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth,
-                    const tl_matrix *w, const float *bias, const float *x, int32_t count, float *y);
+void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
+                    const float *bias, const float *x, int32_t count, float *y);
 
 /* This thread's share of the row range [0, n_rows) under tl_step_matmul's
  * split, for steps that post-process the rows it wrote. */

@@ -34,15 +34,13 @@ static tl_status read_hparams(tl_loader *ld, t5_model *tm) {
     tm->dec.n_layer = hp->n_layer;
     TL_TRY(tl_loader_u32(ld, "decoder_block_count", false, &tm->dec.n_layer));
     if (tm->dec.n_layer == 0 || tm->dec.n_layer > 4096)
-        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sdecoder_block_count %u is out of range (1..4096)",
-                       ld->path, ld->prefix, tm->dec.n_layer);
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sdecoder_block_count %u is out of range (1..4096)", ld->path,
+                       ld->prefix, tm->dec.n_layer);
     if (tm->n_buckets < 4 || tm->n_buckets > 65536)
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: %sattention.relative_buckets_count %u is out of range (4..65536)",
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sattention.relative_buckets_count %u is out of range (4..65536)",
                        ld->path, ld->prefix, tm->n_buckets);
     if (!(hp->norm_eps >= 0))
-        return tl_fail(ld->err, TL_ERR_FORMAT,
-                       "%s: %sattention.layer_norm_rms_epsilon must not be negative", ld->path,
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %sattention.layer_norm_rms_epsilon must not be negative", ld->path,
                        ld->prefix);
     if (hp->n_head_kv != hp->n_head)
         return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
@@ -59,8 +57,7 @@ static tl_status read_hparams(tl_loader *ld, t5_model *tm) {
     if (gguf_find_key(m->file, key) >= 0) {
         TL_TRY(tl_loader_u32(ld, "decoder_start_token_id", true, &start));
         if (start >= (uint32_t)hp->n_vocab)
-            return tl_fail(ld->err, TL_ERR_FORMAT,
-                           "%s: %s %u is outside the vocabulary (0..%d)", ld->path, key, start,
+            return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %s %u is outside the vocabulary (0..%d)", ld->path, key, start,
                            hp->n_vocab - 1);
         m->decoder_start = (tl_token)start;
     } else {
@@ -71,8 +68,8 @@ static tl_status read_hparams(tl_loader *ld, t5_model *tm) {
 
 /* A relative attention bias [n_head, n_buckets] (f32, f16 or anything the
  * loader reads) as owned floats, a row of n_head per bucket. */
-static tl_status load_rel_bias(tl_loader *ld, const char *name, tl_presence presence, int64_t n_head,
-                               int64_t n_buckets, const float **out) {
+static tl_status load_rel_bias(tl_loader *ld, const char *name, tl_presence presence, int64_t n_head, int64_t n_buckets,
+                               const float **out) {
     tl_matrix raw;
     *out = NULL;
     TL_TRY(tl_loader_matrix(ld, name, n_head, n_buckets, presence, &raw));
@@ -88,8 +85,7 @@ static tl_status load_rel_bias(tl_loader *ld, const char *name, tl_presence pres
 }
 
 /* The layers of one stack ("enc" or "dec"). */
-static tl_status load_stack(tl_loader *ld, t5_model *tm, t5_stack *stack, const char *prefix,
-                            bool decoder) {
+static tl_status load_stack(tl_loader *ld, t5_model *tm, t5_stack *stack, const char *prefix, bool decoder) {
     const tl_hparams *hp = &ld->m->hp;
     const int64_t d = hp->n_embd, ff = hp->n_ff, inner = tm->inner;
     stack->layers = calloc(stack->n_layer, sizeof *stack->layers);
@@ -99,24 +95,19 @@ static tl_status load_stack(tl_loader *ld, t5_model *tm, t5_stack *stack, const 
     for (uint32_t il = 0; il < stack->n_layer; il++) {
         t5_layer *L = &stack->layers[il];
         TL_TRY(tl_loader_vector(ld, T5_TENSOR("attn_norm.weight"), d, TL_REQUIRED, &L->attn_norm));
-        TL_TRY(load_rel_bias(ld, T5_TENSOR("attn_rel_b.weight"), il == 0 ? TL_REQUIRED : TL_OPTIONAL,
-                             hp->n_head, tm->n_buckets, &L->rel_bias));
+        TL_TRY(load_rel_bias(ld, T5_TENSOR("attn_rel_b.weight"), il == 0 ? TL_REQUIRED : TL_OPTIONAL, hp->n_head,
+                             tm->n_buckets, &L->rel_bias));
         if (!L->rel_bias) L->rel_bias = stack->layers[0].rel_bias;
         TL_TRY(tl_loader_matrix(ld, T5_TENSOR("attn_q.weight"), d, inner, TL_REQUIRED, &L->wq));
         TL_TRY(tl_loader_matrix(ld, T5_TENSOR("attn_k.weight"), d, inner, TL_REQUIRED, &L->wk));
         TL_TRY(tl_loader_matrix(ld, T5_TENSOR("attn_v.weight"), d, inner, TL_REQUIRED, &L->wv));
         TL_TRY(tl_loader_matrix(ld, T5_TENSOR("attn_o.weight"), inner, d, TL_REQUIRED, &L->wo));
         if (decoder) {
-            TL_TRY(tl_loader_vector(ld, T5_TENSOR("cross_attn_norm.weight"), d, TL_REQUIRED,
-                                    &L->cross_norm));
-            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_q.weight"), d, inner, TL_REQUIRED,
-                                    &L->cross_q));
-            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_k.weight"), d, inner, TL_REQUIRED,
-                                    &L->cross_k));
-            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_v.weight"), d, inner, TL_REQUIRED,
-                                    &L->cross_v));
-            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_o.weight"), inner, d, TL_REQUIRED,
-                                    &L->cross_o));
+            TL_TRY(tl_loader_vector(ld, T5_TENSOR("cross_attn_norm.weight"), d, TL_REQUIRED, &L->cross_norm));
+            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_q.weight"), d, inner, TL_REQUIRED, &L->cross_q));
+            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_k.weight"), d, inner, TL_REQUIRED, &L->cross_k));
+            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_v.weight"), d, inner, TL_REQUIRED, &L->cross_v));
+            TL_TRY(tl_loader_matrix(ld, T5_TENSOR("cross_attn_o.weight"), inner, d, TL_REQUIRED, &L->cross_o));
         }
         TL_TRY(tl_loader_vector(ld, T5_TENSOR("ffn_norm.weight"), d, TL_REQUIRED, &L->ffn_norm));
         TL_TRY(tl_loader_matrix(ld, T5_TENSOR("ffn_gate.weight"), d, ff, TL_OPTIONAL, &L->ffn_gate));
@@ -252,8 +243,7 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
 static tl_status encode(tl_context *ctx, const tl_token *tokens, int32_t n, tl_error *err) {
     t5_state *st = ctx->family;
     if (n <= 0 || (uint32_t)n > st->n_tokens)
-        return tl_fail(err, TL_ERR_CONTEXT_FULL, "%d tokens do not fit in the context of %u tokens", n,
-                       st->n_tokens);
+        return tl_fail(err, TL_ERR_CONTEXT_FULL, "%d tokens do not fit in the context of %u tokens", n, st->n_tokens);
     st->n_enc = 0;
     t5_run_encoder(ctx, tokens, n);
     st->n_enc = n;

@@ -60,16 +60,16 @@ typedef struct t5_state {
     uint32_t n_tokens; /* capacity of every per-token buffer */
     int n_threads;
 
-    float *x, *xn, *proj;  /* [n_tokens][n_embd] */
+    float *x, *xn, *proj;    /* [n_tokens][n_embd] */
     float *q, *k, *v, *attn; /* [n_tokens][inner] */
-    float *vt;             /* encoder values transposed: [inner][n_tokens] */
-    float *gate, *up;      /* [n_tokens][n_ff] */
+    float *vt;               /* encoder values transposed: [inner][n_tokens] */
+    float *gate, *up;        /* [n_tokens][n_ff] */
     tl_act_slots acts;
 
-    float *enc_out;        /* [n_tokens][n_embd] after enc.output_norm */
-    int32_t n_enc;         /* rows of enc_out; 0 until something is encoded */
-    float *cross_k;        /* [dec layers][n_tokens][inner] */
-    float *cross_vt;       /* [dec layers][inner][n_tokens] */
+    float *enc_out;  /* [n_tokens][n_embd] after enc.output_norm */
+    int32_t n_enc;   /* rows of enc_out; 0 until something is encoded */
+    float *cross_k;  /* [dec layers][n_tokens][inner] */
+    float *cross_vt; /* [dec layers][inner][n_tokens] */
 
     /* Decoder self-attention cache in ctx->type_k / type_v (layout as
      * attention.c's: K a row per position, V transposed for f32/f16). */
@@ -93,8 +93,7 @@ int32_t t5_relative_bucket(int32_t key_pos, int32_t query_pos, int64_t n_buckets
 
 /* Fills a bias table from rel_bias ([n_buckets][n_head]) for distances
  * key - query in [-center, len - 1 - center]. */
-void t5_bias_table_fill(t5_bias_table *t, const float *rel_bias, int n_head, int64_t n_buckets,
-                        bool bidirectional);
+void t5_bias_table_fill(t5_bias_table *t, const float *rel_bias, int n_head, int64_t n_buckets, bool bidirectional);
 
 /* Keys and values an attention reads. K: a row per position (k_row_bytes
  * apart) of k_type, head h at byte offset row_bytes(k_type, h * head_dim).
@@ -124,8 +123,8 @@ size_t t5_attention_scratch_bytes(int head_dim, int64_t n_kv);
 /* This thread's share of softmax(Q·Kᵀ + bias)·V over every head (no
  * 1/sqrt(d) scaling, as T5). Units of (head, block of queries) are dealt
  * round-robin to the threads. */
-void t5_attention_share(const t5_attention *a, const tl_kernel_set *k, int n_head, int head_dim,
-                        void *scratch, int ith, int nth);
+void t5_attention_share(const t5_attention *a, const tl_kernel_set *k, int n_head, int head_dim, void *scratch, int ith,
+                        int nth);
 
 /* ---- t5_forward.c ------------------------------------------------------ */
 
@@ -134,7 +133,6 @@ void t5_attention_share(const t5_attention *a, const tl_kernel_set *k, int n_hea
 void t5_run_encoder(tl_context *ctx, const tl_token *tokens, int32_t n);
 
 /* The decoder on n tokens at positions ctx->n_past.. (family.h's forward). */
-void t5_run_decoder(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                    float *logits);
+void t5_run_decoder(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits, float *logits);
 
 #endif /* TL_T5_H */

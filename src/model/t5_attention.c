@@ -50,24 +50,24 @@ int32_t t5_relative_bucket(int32_t key_pos, int32_t query_pos, int64_t n_buckets
     return bucket + large;
 }
 
-void t5_bias_table_fill(t5_bias_table *t, const float *rel_bias, int n_head, int64_t n_buckets,
-                        bool bidirectional) {
+void t5_bias_table_fill(t5_bias_table *t, const float *rel_bias, int n_head, int64_t n_buckets, bool bidirectional) {
     for (int64_t i = 0; i < t->len; i++) {
         const int32_t bucket = t5_relative_bucket((int32_t)(i - t->center), 0, n_buckets, bidirectional);
-        for (int h = 0; h < n_head; h++)
-            t->values[(size_t)h * t->len + i] = rel_bias[(size_t)bucket * n_head + h];
+        for (int h = 0; h < n_head; h++) t->values[(size_t)h * t->len + i] = rel_bias[(size_t)bucket * n_head + h];
     }
 }
 
-static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+static size_t align64(size_t n) {
+    return (n + 63) & ~(size_t)63;
+}
 
 /* One thread's unit scratch. */
 typedef struct unit_scratch {
-    float *q;  /* [UNIT_TOKENS][head_dim] */
-    void *qq;  /* q in K's vec_dot type */
-    float *s;  /* [UNIT_TOKENS][n_kv] scores, then probabilities */
-    void *pq;  /* probabilities in V's vec_dot type */
-    float *o;  /* [UNIT_TOKENS][head_dim] */
+    float *q; /* [UNIT_TOKENS][head_dim] */
+    void *qq; /* q in K's vec_dot type */
+    float *s; /* [UNIT_TOKENS][n_kv] scores, then probabilities */
+    void *pq; /* probabilities in V's vec_dot type */
+    float *o; /* [UNIT_TOKENS][head_dim] */
 } unit_scratch;
 
 /* Byte sizes of the five parts, in order. Converted rows take at most 4
@@ -106,16 +106,15 @@ static unit_scratch carve(void *base, int head_dim, int64_t n_kv) {
 }
 
 /* One unit: head h, query tokens [t0, t1). */
-static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const unit_scratch *u,
-                        int n_head, int hd, int h, int32_t t0, int32_t t1) {
+static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const unit_scratch *u, int n_head, int hd, int h,
+                        int32_t t0, int32_t t1) {
     const size_t width = (size_t)n_head * hd;
     const int32_t nq = t1 - t0;
     const int64_t n_pos = a->causal ? (int64_t)a->q_pos0 + t1 : a->n_kv;
     const t5_kv *kv = &a->kv;
 
     for (int32_t t = t0; t < t1; t++)
-        memcpy(u->q + (size_t)(t - t0) * hd, a->q + (size_t)t * width + (size_t)h * hd,
-               (size_t)hd * sizeof(float));
+        memcpy(u->q + (size_t)(t - t0) * hd, a->q + (size_t)t * width + (size_t)h * hd, (size_t)hd * sizeof(float));
 
     /* S = Q · Kᵀ */
     const uint8_t *k_head = kv->k + tl_type_row_bytes(kv->k_type, (int64_t)h * hd);
@@ -145,18 +144,16 @@ static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const uni
         for (int32_t r = 0; r < nq; r++) {
             const int64_t seen = a->causal ? (int64_t)a->q_pos0 + t0 + r + 1 : n_pos;
             for (int64_t p = 0; p < seen; p++)
-                axpy(hd, u->s[(size_t)r * n_pos + p], kv->v + p * kv->v_row_bytes + v_off,
-                     u->o + (size_t)r * hd);
+                axpy(hd, u->s[(size_t)r * n_pos + p], kv->v + p * kv->v_row_bytes + v_off, u->o + (size_t)r * hd);
         }
     }
 
     for (int32_t t = t0; t < t1; t++)
-        memcpy(a->out + (size_t)t * width + (size_t)h * hd, u->o + (size_t)(t - t0) * hd,
-               (size_t)hd * sizeof(float));
+        memcpy(a->out + (size_t)t * width + (size_t)h * hd, u->o + (size_t)(t - t0) * hd, (size_t)hd * sizeof(float));
 }
 
-void t5_attention_share(const t5_attention *a, const tl_kernel_set *k, int n_head, int head_dim,
-                        void *scratch, int ith, int nth) {
+void t5_attention_share(const t5_attention *a, const tl_kernel_set *k, int n_head, int head_dim, void *scratch, int ith,
+                        int nth) {
     const int32_t n_blocks = (a->n_q + UNIT_TOKENS - 1) / UNIT_TOKENS;
     const int32_t n_units = n_blocks * n_head;
     const int64_t n_kv_max = a->causal ? (int64_t)a->q_pos0 + a->n_q : a->n_kv;

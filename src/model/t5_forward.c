@@ -40,28 +40,25 @@ typedef struct t5_pass {
 
 /* Normalise rows [first, first + count) of the residual stream into
  * xn[0..count) and convert them for the matrices that read them. */
-static void norm_and_convert(t5_pass *p, int ith, int nth, const float *weight, int32_t first,
-                             int32_t count, const tl_matrix *const *mats, int n_mats) {
+static void norm_and_convert(t5_pass *p, int ith, int nth, const float *weight, int32_t first, int32_t count,
+                             const tl_matrix *const *mats, int n_mats) {
     t5_state *st = p->st;
     const int64_t d = p->m->hp.n_embd;
     long t0, t1;
     tl_split_range(count, ith, nth, &t0, &t1);
-    for (long t = t0; t < t1; t++)
-        tl_rms_norm(st->xn + t * d, st->x + (first + t) * d, weight, d, p->m->hp.norm_eps);
+    for (long t = t0; t < t1; t++) tl_rms_norm(st->xn + t * d, st->x + (first + t) * d, weight, d, p->m->hp.norm_eps);
     tl_step_convert(p->k, &st->acts, ith, mats, n_mats, st->xn, d, t0, t1);
 }
 
 /* Convert this thread's tokens of x (n_cols wide) for one matrix. */
-static void convert_for(t5_pass *p, int ith, int nth, const tl_matrix *w, const float *x,
-                        int64_t n_cols) {
+static void convert_for(t5_pass *p, int ith, int nth, const tl_matrix *w, const float *x, int64_t n_cols) {
     long t0, t1;
     tl_split_range(p->n, ith, nth, &t0, &t1);
     const tl_matrix *mats[] = {w};
     tl_step_convert(p->k, &p->st->acts, ith, mats, 1, x, n_cols, t0, t1);
 }
 
-static void matmul(t5_pass *p, int ith, int nth, const tl_matrix *w, const float *x, int32_t count,
-                   float *y) {
+static void matmul(t5_pass *p, int ith, int nth, const tl_matrix *w, const float *x, int32_t count, float *y) {
     tl_step_matmul(p->k, &p->st->acts, ith, nth, w, NULL, x, count, y);
 }
 
@@ -77,8 +74,7 @@ static void matmul_residual(t5_pass *p, int ith, int nth, const tl_matrix *w, co
 }
 
 /* This thread's dimensions of src ([n][width]) into dst ([width][stride]). */
-static void transpose_share(int ith, int nth, const float *src, int32_t n, int64_t width, float *dst,
-                            int64_t stride) {
+static void transpose_share(int ith, int nth, const float *src, int32_t n, int64_t width, float *dst, int64_t stride) {
     long d0, d1;
     tl_split_range((long)width, ith, nth, &d0, &d1);
     for (long d = d0; d < d1; d++)
@@ -109,8 +105,7 @@ static void feed_forward(t5_pass *p, int ith, int nth, const t5_layer *L) {
     if (gated) {
         matmul(p, ith, nth, &L->ffn_gate, st->xn, p->n, st->gate);
         matmul(p, ith, nth, &L->ffn_up, st->xn, p->n, st->up);
-        for (int32_t t = 0; t < p->n; t++)
-            tl_geglu(st->gate + t * n_ff + r0, st->up + t * n_ff + r0, r1 - r0);
+        for (int32_t t = 0; t < p->n; t++) tl_geglu(st->gate + t * n_ff + r0, st->up + t * n_ff + r0, r1 - r0);
     } else {
         matmul(p, ith, nth, &L->ffn_up, st->xn, p->n, st->up);
         for (int32_t t = 0; t < p->n; t++)
@@ -159,12 +154,20 @@ static void encoder_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(pool);
         transpose_share(ith, nth, st->v, p->n, inner, st->vt, T);
         tl_threadpool_barrier(pool);
-        const t5_attention a = {
-            .q = st->q, .out = st->attn, .n_q = p->n, .q_pos0 = 0, .n_kv = p->n, .causal = false,
-            .bias = st->enc_bias[il],
-            .kv = {.k_type = TL_TYPE_F32, .v_type = TL_TYPE_F32, .k = (const uint8_t *)st->k,
-                   .v = (const uint8_t *)st->vt, .k_row_bytes = (size_t)inner * sizeof(float),
-                   .v_row_bytes = (size_t)T * sizeof(float), .v_transposed = true}};
+        const t5_attention a = {.q = st->q,
+                                .out = st->attn,
+                                .n_q = p->n,
+                                .q_pos0 = 0,
+                                .n_kv = p->n,
+                                .causal = false,
+                                .bias = st->enc_bias[il],
+                                .kv = {.k_type = TL_TYPE_F32,
+                                       .v_type = TL_TYPE_F32,
+                                       .k = (const uint8_t *)st->k,
+                                       .v = (const uint8_t *)st->vt,
+                                       .k_row_bytes = (size_t)inner * sizeof(float),
+                                       .v_row_bytes = (size_t)T * sizeof(float),
+                                       .v_transposed = true}};
         t5_attention_share(&a, p->k, n_head, head_dim, scratch, ith, nth);
         tl_threadpool_barrier(pool);
         attention_output(p, ith, nth, &L->wo);
@@ -189,8 +192,13 @@ static void encoder_worker(void *arg, int ith, int nth) {
 }
 
 void t5_run_encoder(tl_context *ctx, const tl_token *tokens, int32_t n) {
-    t5_pass p = {.ctx = ctx, .m = ctx->model, .tm = ctx->model->family, .st = ctx->family,
-                 .k = ctx->kernels, .tokens = tokens, .n = n};
+    t5_pass p = {.ctx = ctx,
+                 .m = ctx->model,
+                 .tm = ctx->model->family,
+                 .st = ctx->family,
+                 .k = ctx->kernels,
+                 .tokens = tokens,
+                 .n = n};
     tl_threadpool_run(ctx->pool, encoder_worker, &p);
 }
 
@@ -229,12 +237,19 @@ static void decoder_worker(void *arg, int ith, int nth) {
                                st->v + t * inner);
         tl_threadpool_barrier(pool);
         const t5_attention self = {
-            .q = st->q, .out = st->attn, .n_q = p->n, .q_pos0 = (int32_t)p->pos0,
-            .n_kv = (int64_t)p->pos0 + p->n, .causal = true, .bias = st->dec_bias[il],
-            .kv = {.k_type = ctx->type_k, .v_type = ctx->type_v, .k = k_layer, .v = v_layer,
+            .q = st->q,
+            .out = st->attn,
+            .n_q = p->n,
+            .q_pos0 = (int32_t)p->pos0,
+            .n_kv = (int64_t)p->pos0 + p->n,
+            .causal = true,
+            .bias = st->dec_bias[il],
+            .kv = {.k_type = ctx->type_k,
+                   .v_type = ctx->type_v,
+                   .k = k_layer,
+                   .v = v_layer,
                    .k_row_bytes = ctx->k_row_bytes,
-                   .v_row_bytes = v_transposed ? tl_type_row_bytes(ctx->type_v, ctx->n_ctx)
-                                               : ctx->v_row_bytes,
+                   .v_row_bytes = v_transposed ? tl_type_row_bytes(ctx->type_v, ctx->n_ctx) : ctx->v_row_bytes,
                    .v_transposed = v_transposed}};
         t5_attention_share(&self, p->k, n_head, head_dim, scratch, ith, nth);
         tl_threadpool_barrier(pool);
@@ -246,14 +261,20 @@ static void decoder_worker(void *arg, int ith, int nth) {
         tl_threadpool_barrier(pool);
         matmul(p, ith, nth, &L->cross_q, st->xn, p->n, st->q);
         tl_threadpool_barrier(pool);
-        const t5_attention cross = {
-            .q = st->q, .out = st->attn, .n_q = p->n, .q_pos0 = 0, .n_kv = st->n_enc, .causal = false,
-            .bias = NULL,
-            .kv = {.k_type = TL_TYPE_F32, .v_type = TL_TYPE_F32,
-                   .k = (const uint8_t *)(st->cross_k + (size_t)il * T * inner),
-                   .v = (const uint8_t *)(st->cross_vt + (size_t)il * inner * T),
-                   .k_row_bytes = (size_t)inner * sizeof(float),
-                   .v_row_bytes = (size_t)T * sizeof(float), .v_transposed = true}};
+        const t5_attention cross = {.q = st->q,
+                                    .out = st->attn,
+                                    .n_q = p->n,
+                                    .q_pos0 = 0,
+                                    .n_kv = st->n_enc,
+                                    .causal = false,
+                                    .bias = NULL,
+                                    .kv = {.k_type = TL_TYPE_F32,
+                                           .v_type = TL_TYPE_F32,
+                                           .k = (const uint8_t *)(st->cross_k + (size_t)il * T * inner),
+                                           .v = (const uint8_t *)(st->cross_vt + (size_t)il * inner * T),
+                                           .k_row_bytes = (size_t)inner * sizeof(float),
+                                           .v_row_bytes = (size_t)T * sizeof(float),
+                                           .v_transposed = true}};
         t5_attention_share(&cross, p->k, n_head, head_dim, scratch, ith, nth);
         tl_threadpool_barrier(pool);
         attention_output(p, ith, nth, &L->cross_o);
@@ -270,10 +291,16 @@ static void decoder_worker(void *arg, int ith, int nth) {
     matmul(p, ith, nth, &p->m->output, st->xn, p->n - first, p->logits);
 }
 
-void t5_run_decoder(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits,
-                    float *logits) {
-    t5_pass p = {.ctx = ctx, .m = ctx->model, .tm = ctx->model->family, .st = ctx->family,
-                 .k = ctx->kernels, .tokens = tokens, .n = n, .pos0 = ctx->seq_past[0],
-                 .all_logits = all_logits, .logits = logits};
+void t5_run_decoder(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits, float *logits) {
+    t5_pass p = {.ctx = ctx,
+                 .m = ctx->model,
+                 .tm = ctx->model->family,
+                 .st = ctx->family,
+                 .k = ctx->kernels,
+                 .tokens = tokens,
+                 .n = n,
+                 .pos0 = ctx->seq_past[0],
+                 .all_logits = all_logits,
+                 .logits = logits};
     tl_threadpool_run(ctx->pool, decoder_worker, &p);
 }

@@ -204,8 +204,7 @@ static int logit_bucket(float logit, float max_logit, float scale) {
 
 /* Move the candidates of the buckets in [first, last] to c[0..), keeping
  * the rest after them; returns how many moved. */
-static size_t partition_buckets(tl_candidate *c, size_t n, float max_logit, float scale,
-                                int first, int last) {
+static size_t partition_buckets(tl_candidate *c, size_t n, float max_logit, float scale, int first, int last) {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         const int b = logit_bucket(c[i].logit, max_logit, scale);
@@ -243,10 +242,8 @@ size_t tl_candidates_select_best_by_mass(tl_candidate *c, size_t n, double targe
         mass_before += bucket_mass[boundary];
         boundary++;
     }
-    const size_t n_before = boundary > 0 ? partition_buckets(c, n, max_logit, scale, 0, boundary - 1)
-                                         : 0;
-    const size_t n_boundary = partition_buckets(c + n_before, n - n_before, max_logit, scale,
-                                                boundary, boundary);
+    const size_t n_before = boundary > 0 ? partition_buckets(c, n, max_logit, scale, 0, boundary - 1) : 0;
+    const size_t n_boundary = partition_buckets(c + n_before, n - n_before, max_logit, scale, boundary, boundary);
     if (n_boundary == 0) {
         return n_before > 0 ? n_before : 1; /* short only through rounding */
     }

@@ -17,9 +17,9 @@
 
 typedef struct json_constraint {
     int32_t n_vocab;
-    char *text;       /* every token's bytes, one after another */
-    uint32_t *start;  /* [n_vocab + 1]: token t is text[start[t] .. start[t+1]) */
-    bool *eog;        /* [n_vocab] */
+    char *text;      /* every token's bytes, one after another */
+    uint32_t *start; /* [n_vocab + 1]: token t is text[start[t] .. start[t+1]) */
+    bool *eog;       /* [n_vocab] */
     tl_json_prefix state;
 } json_constraint;
 
@@ -39,7 +39,9 @@ static void json_accept(void *self, tl_token token) {
     tl_json_prefix_feed(&c->state, c->text + c->start[token], c->start[token + 1] - c->start[token]);
 }
 
-static void json_reset(void *self) { tl_json_prefix_init(&((json_constraint *)self)->state); }
+static void json_reset(void *self) {
+    tl_json_prefix_init(&((json_constraint *)self)->state);
+}
 
 static void json_free(void *self) {
     json_constraint *c = self;

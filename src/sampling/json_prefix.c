@@ -11,26 +11,32 @@
 #include <string.h>
 
 enum expect {
-    ROOT,          /* the opening '{' of the root object */
-    VALUE,         /* any value (after ':' or ',' in an array) */
-    ARRAY_FIRST,   /* a value or ']' (right after '[') */
-    OBJECT_FIRST,  /* a key or '}' (right after '{') */
-    KEY,           /* a key (after ',' in an object) */
-    COLON,         /* ':' after a key */
-    AFTER_VALUE,   /* ',' or the closing bracket of the container */
-    STRING,        /* inside a string; step: 0 plain, 1 after '\', 2..5 hex digits of \u left + 1 */
-    LITERAL,       /* inside true/false/null; step = letters read */
-    NUMBER,        /* inside a number; step = number state below */
-    DONE,          /* the root object is closed */
+    ROOT,         /* the opening '{' of the root object */
+    VALUE,        /* any value (after ':' or ',' in an array) */
+    ARRAY_FIRST,  /* a value or ']' (right after '[') */
+    OBJECT_FIRST, /* a key or '}' (right after '{') */
+    KEY,          /* a key (after ',' in an object) */
+    COLON,        /* ':' after a key */
+    AFTER_VALUE,  /* ',' or the closing bracket of the container */
+    STRING,       /* inside a string; step: 0 plain, 1 after '\', 2..5 hex digits of \u left + 1 */
+    LITERAL,      /* inside true/false/null; step = letters read */
+    NUMBER,       /* inside a number; step = number state below */
+    DONE,         /* the root object is closed */
 };
 
 enum number_state { MINUS, ZERO, INT, DOT, FRACTION, E, E_SIGN, EXPONENT };
 
 static const char *const literals[3] = {"true", "false", "null"};
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+static bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+static bool is_hex(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 void tl_json_prefix_init(tl_json_prefix *p) {
     memset(p, 0, sizeof *p);
@@ -107,8 +113,10 @@ static bool string_byte(tl_json_prefix *p, char c) {
     const unsigned char u = (unsigned char)c;
     if (p->step == 0) {
         if (c == '"') {
-            if (p->in_key) p->expect = COLON;
-            else value_done(p);
+            if (p->in_key)
+                p->expect = COLON;
+            else
+                value_done(p);
         } else if (c == '\\') {
             p->step = 1;
         } else if (u < 0x20) {
@@ -117,9 +125,12 @@ static bool string_byte(tl_json_prefix *p, char c) {
         return true;
     }
     if (p->step == 1) {
-        if (c == 'u') p->step = 5;
-        else if (c && strchr("\"\\/bfnrt", c)) p->step = 0;
-        else return false;
+        if (c == 'u')
+            p->step = 5;
+        else if (c && strchr("\"\\/bfnrt", c))
+            p->step = 0;
+        else
+            return false;
         return true;
     }
     if (!is_hex(c)) return false;
@@ -151,12 +162,9 @@ static bool feed_byte(tl_json_prefix *p, char c) {
     }
     p->spaces = 0;
     switch (p->expect) {
-    case ROOT:
-        return c == '{' && open_container(p, '{');
-    case VALUE:
-        return start_value(p, c);
-    case ARRAY_FIRST:
-        return c == ']' ? close_container(p, ']') : start_value(p, c);
+    case ROOT: return c == '{' && open_container(p, '{');
+    case VALUE: return start_value(p, c);
+    case ARRAY_FIRST: return c == ']' ? close_container(p, ']') : start_value(p, c);
     case OBJECT_FIRST:
     case KEY:
         if (c == '}' && p->expect == OBJECT_FIRST) return close_container(p, '}');
@@ -175,8 +183,7 @@ static bool feed_byte(tl_json_prefix *p, char c) {
             return true;
         }
         return (c == '}' || c == ']') && close_container(p, c);
-    default:
-        return false; /* DONE: nothing may follow */
+    default: return false; /* DONE: nothing may follow */
     }
 }
 

@@ -23,13 +23,13 @@
 typedef struct tl_json_prefix {
     uint8_t containers[TL_JSON_MAX_DEPTH]; /* '{' or '[' per open level */
     uint8_t depth;
-    uint8_t expect;    /* what may come next (json_prefix.c) */
-    uint8_t step;      /* progress inside a literal, number or escape */
-    uint8_t literal;   /* which of true/false/null is being read */
-    uint8_t spaces;    /* whitespace bytes in a row */
-    uint8_t length;    /* bytes of the number being read */
-    bool in_key;       /* the string being read is an object key */
-    bool complete;     /* the root object is closed: nothing more may follow */
+    uint8_t expect;  /* what may come next (json_prefix.c) */
+    uint8_t step;    /* progress inside a literal, number or escape */
+    uint8_t literal; /* which of true/false/null is being read */
+    uint8_t spaces;  /* whitespace bytes in a row */
+    uint8_t length;  /* bytes of the number being read */
+    bool in_key;     /* the string being read is an object key */
+    bool complete;   /* the root object is closed: nothing more may follow */
 } tl_json_prefix;
 
 void tl_json_prefix_init(tl_json_prefix *p);

@@ -14,7 +14,9 @@ void tl_mirostat_init(tl_mirostat *m, int version, float tau, float eta, int32_t
     tl_mirostat_reset(m);
 }
 
-void tl_mirostat_reset(tl_mirostat *m) { m->mu = 2.0f * m->tau; }
+void tl_mirostat_reset(tl_mirostat *m) {
+    m->mu = 2.0f * m->tau;
+}
 
 /* v1: the Zipf exponent estimated from the top tokens gives k. */
 static size_t keep_v1(const tl_mirostat *m, const tl_candidate *c, size_t n) {
@@ -27,8 +29,8 @@ static size_t keep_v1(const tl_mirostat *m, const tl_candidate *c, size_t n) {
     }
     const float s_hat = sum_ti_bi / sum_ti_sq;
     const float epsilon_hat = s_hat - 1.0f;
-    const float k = powf((epsilon_hat * powf(2.0f, m->mu)) / (1.0f - powf((float)m->n_vocab, -epsilon_hat)),
-                         1.0f / s_hat);
+    const float k =
+        powf((epsilon_hat * powf(2.0f, m->mu)) / (1.0f - powf((float)m->n_vocab, -epsilon_hat)), 1.0f / s_hat);
     /* int(k) as llama.cpp takes it, at least 1; NaN (one candidate, flat
      * distributions) and huge values keep everything. */
     if (!(k < (float)n)) return isnan(k) ? (n > 0 ? 1 : 0) : n;

@@ -22,7 +22,7 @@
 #define TL_MIROSTAT_M 100 /* tokens v1 estimates the exponent from (llama.cpp's m) */
 
 typedef struct tl_mirostat {
-    int version;     /* 1 or 2 */
+    int version; /* 1 or 2 */
     float tau, eta;
     float mu;
     int32_t n_vocab; /* N in v1's formula */

@@ -9,8 +9,7 @@
 
 #include "util/error.h"
 
-tl_status tl_penalty_history_init(tl_penalty_history *h, int32_t n_vocab, int32_t window,
-                                  tl_error *err) {
+tl_status tl_penalty_history_init(tl_penalty_history *h, int32_t n_vocab, int32_t window, tl_error *err) {
     memset(h, 0, sizeof *h);
     h->n_vocab = n_vocab;
     if (window <= 0) {
@@ -20,8 +19,7 @@ tl_status tl_penalty_history_init(tl_penalty_history *h, int32_t n_vocab, int32_
     h->counts = calloc((size_t)n_vocab, sizeof *h->counts);
     if (!h->ring || !h->counts) {
         tl_penalty_history_free(h);
-        return tl_fail(err, TL_ERR_NOMEM, "sampler: cannot allocate a penalty history of %d tokens",
-                       (int)window);
+        return tl_fail(err, TL_ERR_NOMEM, "sampler: cannot allocate a penalty history of %d tokens", (int)window);
     }
     h->window = window;
     return TL_OK;

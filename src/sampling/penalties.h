@@ -32,8 +32,7 @@ typedef struct tl_penalty_params {
 } tl_penalty_params;
 
 /* window 0 makes an empty history that ignores tokens. */
-tl_status tl_penalty_history_init(tl_penalty_history *h, int32_t n_vocab, int32_t window,
-                                  tl_error *err);
+tl_status tl_penalty_history_init(tl_penalty_history *h, int32_t n_vocab, int32_t window, tl_error *err);
 void tl_penalty_history_free(tl_penalty_history *h);
 void tl_penalty_history_clear(tl_penalty_history *h);
 /* Record a token, forgetting the oldest one once the window is full.

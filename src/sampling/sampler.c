@@ -31,11 +31,11 @@ struct tl_sampler {
     tl_penalty_history history;
     uint64_t seed; /* the seed in use */
     tl_rng rng;
-    float *scratch;           /* [n_vocab] working logits, then draw weights */
-    tl_candidate *candidates; /* [n_vocab] */
-    tl_mirostat mirostat;     /* its mu, when params.mirostat is 1 or 2 */
+    float *scratch;                 /* [n_vocab] working logits, then draw weights */
+    tl_candidate *candidates;       /* [n_vocab] */
+    tl_mirostat mirostat;           /* its mu, when params.mirostat is 1 or 2 */
     tl_token_constraint constraint; /* allows == NULL: none */
-    bool replying;            /* sampled since the last reset: accepted tokens are the reply's */
+    bool replying;                  /* sampled since the last reset: accepted tokens are the reply's */
 };
 
 tl_sampler_params tl_sampler_default_params(void) {
@@ -70,13 +70,12 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
                        (double)p->temperature);
     }
     if (isnan(p->top_p) || p->top_p <= 0.0f) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "sampler: top_p must be in (0, 1] (got %g; values >= 1 turn it off)",
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: top_p must be in (0, 1] (got %g; values >= 1 turn it off)",
                        (double)p->top_p);
     }
     if (isnan(p->min_p) || p->min_p < 0.0f || p->min_p > 1.0f) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "sampler: min_p must be in [0, 1] (got %g; 0 turns it off)", (double)p->min_p);
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: min_p must be in [0, 1] (got %g; 0 turns it off)",
+                       (double)p->min_p);
     }
     if (!isfinite(p->repeat_penalty) || p->repeat_penalty <= 0.0f) {
         return tl_fail(err, TL_ERR_ARGUMENT,
@@ -84,8 +83,7 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
                        (double)p->repeat_penalty);
     }
     if (p->repeat_last_n < -1) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "sampler: repeat_last_n must be >= -1 (got %d; -1 = whole history)",
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: repeat_last_n must be >= -1 (got %d; -1 = whole history)",
                        (int)p->repeat_last_n);
     }
     if (!isfinite(p->presence_penalty)) {
@@ -97,12 +95,11 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
                        (double)p->frequency_penalty);
     }
     if (isnan(p->typical_p) || p->typical_p < 0.0f) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "sampler: typical_p must be in [0, 1] (got %g; 1 turns it off)", (double)p->typical_p);
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: typical_p must be in [0, 1] (got %g; 1 turns it off)",
+                       (double)p->typical_p);
     }
     if (p->mirostat < 0 || p->mirostat > 2) {
-        return tl_fail(err, TL_ERR_ARGUMENT,
-                       "sampler: mirostat must be 0 (off), 1 or 2 (got %d)", (int)p->mirostat);
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: mirostat must be 0 (off), 1 or 2 (got %d)", (int)p->mirostat);
     }
     if (!isfinite(p->mirostat_tau) || p->mirostat_tau < 0.0f) {
         return tl_fail(err, TL_ERR_ARGUMENT, "sampler: mirostat_tau must be a finite number >= 0 (got %g)",
@@ -113,8 +110,7 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
                        (double)p->mirostat_eta);
     }
     if (p->n_logit_bias < 0) {
-        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: n_logit_bias must be >= 0 (got %d)",
-                       (int)p->n_logit_bias);
+        return tl_fail(err, TL_ERR_ARGUMENT, "sampler: n_logit_bias must be >= 0 (got %d)", (int)p->n_logit_bias);
     }
     if (p->n_logit_bias > 0 && !p->logit_bias) {
         return tl_fail(err, TL_ERR_ARGUMENT, "sampler: logit_bias is NULL but n_logit_bias is %d",
@@ -123,13 +119,12 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
     for (int32_t i = 0; i < p->n_logit_bias; i++) {
         const tl_logit_bias *b = &p->logit_bias[i];
         if (b->token < 0 || b->token >= n_vocab) {
-            return tl_fail(err, TL_ERR_ARGUMENT,
-                           "sampler: logit_bias[%d].token %d is outside the vocabulary [0, %d)",
+            return tl_fail(err, TL_ERR_ARGUMENT, "sampler: logit_bias[%d].token %d is outside the vocabulary [0, %d)",
                            (int)i, (int)b->token, (int)n_vocab);
         }
         if (isnan(b->bias)) {
-            return tl_fail(err, TL_ERR_ARGUMENT, "sampler: logit_bias[%d].bias (token %d) is NaN",
-                           (int)i, (int)b->token);
+            return tl_fail(err, TL_ERR_ARGUMENT, "sampler: logit_bias[%d].bias (token %d) is NaN", (int)i,
+                           (int)b->token);
         }
     }
     return TL_OK;
@@ -137,8 +132,7 @@ static tl_status validate_params(int32_t n_vocab, const tl_sampler_params *p, tl
 
 /* How many accepted tokens the penalties look back over (see sampler.h). */
 static int32_t history_window(const tl_sampler_params *p) {
-    const bool penalties_on = p->repeat_penalty != 1.0f || p->frequency_penalty != 0.0f ||
-                              p->presence_penalty != 0.0f;
+    const bool penalties_on = p->repeat_penalty != 1.0f || p->frequency_penalty != 0.0f || p->presence_penalty != 0.0f;
     if (!penalties_on || p->repeat_last_n == 0) {
         return 0;
     }
@@ -153,8 +147,7 @@ static void start_random_stream(tl_sampler *s) {
     tl_rng_seed(&s->rng, s->seed);
 }
 
-tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out,
-                            tl_error *err) {
+tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out, tl_error *err) {
     if (!out) {
         return tl_fail(err, TL_ERR_ARGUMENT, "sampler: out is NULL");
     }
@@ -184,15 +177,13 @@ tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl
     if (params->n_logit_bias > 0) {
         s->logit_bias = malloc((size_t)params->n_logit_bias * sizeof *s->logit_bias);
         if (s->logit_bias) {
-            memcpy(s->logit_bias, params->logit_bias,
-                   (size_t)params->n_logit_bias * sizeof *s->logit_bias);
+            memcpy(s->logit_bias, params->logit_bias, (size_t)params->n_logit_bias * sizeof *s->logit_bias);
         }
     }
     s->params.logit_bias = s->logit_bias;
     if (!s->scratch || !s->candidates || (params->n_logit_bias > 0 && !s->logit_bias)) {
         tl_sampler_free(s);
-        return tl_fail(err, TL_ERR_NOMEM, "sampler: cannot allocate buffers for %d tokens",
-                       (int)n_vocab);
+        return tl_fail(err, TL_ERR_NOMEM, "sampler: cannot allocate buffers for %d tokens", (int)n_vocab);
     }
     status = tl_penalty_history_init(&s->history, n_vocab, history_window(params), err);
     if (status != TL_OK) {
@@ -289,8 +280,7 @@ static size_t collect_candidates(tl_sampler *s, float *max_logit) {
  * it is applied here too: both keep a best-first prefix and min-p's cut
  * depends only on the top logit, so the result is the shorter prefix, and
  * taking the min-p cut first shrinks the nucleus search. */
-static size_t apply_top_p(tl_sampler *s, size_t n, bool sorted, float max_logit,
-                          bool *min_p_done) {
+static size_t apply_top_p(tl_sampler *s, size_t n, bool sorted, float max_logit, bool *min_p_done) {
     tl_candidate *c = s->candidates;
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {

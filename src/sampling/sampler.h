@@ -45,8 +45,7 @@
 
 /* Build a sampler for a vocabulary of n_vocab tokens. params may be NULL
  * (defaults). Invalid parameters give TL_ERR_ARGUMENT naming the parameter. */
-tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out,
-                            tl_error *err);
+tl_status tl_sampler_create(int32_t n_vocab, const tl_sampler_params *params, tl_sampler **out, tl_error *err);
 
 /*
  * A rule on which tokens may be drawn (the JSON output constraint). When

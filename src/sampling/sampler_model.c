@@ -7,8 +7,7 @@
 #include "sampling/sampler.h"
 #include "util/error.h"
 
-tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params,
-                         tl_sampler **out, tl_error *err) {
+tl_status tl_sampler_new(const tl_model *model, const tl_sampler_params *params, tl_sampler **out, tl_error *err) {
     if (!model) {
         return tl_fail(err, TL_ERR_ARGUMENT, "sampler: model is NULL");
     }

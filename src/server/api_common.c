@@ -294,8 +294,7 @@ bool api_acquire(server *srv, const char *name, loaded_model **out, double *load
     return api_acquire_ctx(srv, name, UINT32_MAX, out, load_ms, e);
 }
 
-bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms,
-                     api_error *e) {
+bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms, api_error *e) {
     tl_error err = {0};
     const double start = tl_time_ms();
     const registry_status status = n_ctx == UINT32_MAX ? registry_acquire(srv->models, name, out, &err)

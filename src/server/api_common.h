@@ -94,8 +94,7 @@ void api_log_model(const char *name);
 bool api_acquire(server *srv, const char *name, loaded_model **out, double *load_ms, api_error *e);
 /* The same with `n_ctx` positions per slot (0: the model's default), for
  * generation: a model loaded with another size is reloaded (registry.h). */
-bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms,
-                     api_error *e);
+bool api_acquire_ctx(server *srv, const char *name, uint32_t n_ctx, loaded_model **out, double *load_ms, api_error *e);
 /* What a model file says about itself (api_model_info.c), read from its
  * GGUF metadata on first use and kept. */
 typedef struct model_facts {
@@ -175,8 +174,7 @@ typedef struct api_embed_input {
 
 /* Reads OpenAI/Ollama "input": a string, a list of strings, a list of token
  * ids or a list of lists of ids. *inputs is malloc'd (api_embed_inputs_free). */
-bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **inputs, int *n_inputs,
-                      api_error *e);
+bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **inputs, int *n_inputs, api_error *e);
 void api_embed_inputs_free(api_embed_input *inputs, int n_inputs);
 /* L2-normalized vectors, n_inputs rows of *dim floats (malloc'd); the total
  * number of tokens read in *n_tokens. */
@@ -191,10 +189,10 @@ typedef struct api_job api_job;
 struct api_job {
     server *srv;
     loaded_model *model;
-    char *model_name;   /* as the client asked for it */
+    char *model_name; /* as the client asked for it */
     double keep_alive_s;
     double load_ms;
-    double started_ms;  /* tl_time_ms() when the request arrived */
+    double started_ms; /* tl_time_ms() when the request arrived */
     api_sampling sampling;
     tl_token *prompt;
     int32_t n_prompt;
@@ -203,7 +201,7 @@ struct api_job {
     http_stream *stream;
     bool (*stream_text)(api_job *job, const char *text, size_t len);
     void (*stream_done)(api_job *job, const gen_result *result);
-    char *preamble;     /* written before the first piece, then freed */
+    char *preamble; /* written before the first piece, then freed */
     /* Per-API state (ids, flags), freed with the job. */
     char id[48];
     int64_t created;    /* unix seconds */
@@ -232,8 +230,7 @@ bool api_job_run(api_job *job, char **text, size_t *len, gen_result *result, api
  * stream_done). On failure res gets the error in `style` and the job is
  * freed. Either way the caller only returns res. `preamble`, if any, is
  * written to the stream before anything else (once the engine has the job). */
-bool api_job_stream(api_job *job, api_style style, http_response *res, const char *content_type,
-                    const char *preamble);
+bool api_job_stream(api_job *job, api_style style, http_response *res, const char *content_type, const char *preamble);
 /* Writes a cJSON value to the job's stream as one SSE event or NDJSON line;
  * takes `json`. False when the client has gone. */
 bool api_stream_sse(http_stream *s, cJSON *json);
@@ -265,7 +262,7 @@ double api_stats_tokens_per_second(void);
 typedef void api_handler(server *srv, const http_request *req, http_response *res);
 api_handler openai_models, openai_chat_completions, openai_completions, openai_embeddings; /* api_openai.c */
 api_handler ollama_generate, ollama_chat, ollama_embed, ollama_embeddings, ollama_tags, ollama_ps, ollama_show,
-    ollama_version;                                                          /* api_ollama.c */
+    ollama_version;                                                                /* api_ollama.c */
 api_handler misc_health, misc_metrics, misc_tokenize, misc_detokenize, misc_props; /* api_misc.c */
 
 #endif /* TL_SERVER_API_COMMON_H */

@@ -34,8 +34,7 @@ static bool read_ids(const cJSON *list, const char *field, api_embed_input *in, 
  * keep the model busy for as long as its size allows. */
 #define MAX_EMBED_INPUTS 2048
 
-bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **inputs, int *n_inputs,
-                      api_error *e) {
+bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **inputs, int *n_inputs, api_error *e) {
     *inputs = NULL;
     *n_inputs = 0;
     if (!input || cJSON_IsNull(input)) return api_fail(e, 400, field, "field '%s' is required", field);
@@ -65,9 +64,9 @@ bool api_embed_inputs(const cJSON *input, const char *field, api_embed_input **i
         if (cJSON_IsString(item))
             in->text = item->valuestring;
         else if (!cJSON_IsArray(item) || !read_ids(item, field, in, e))
-            return e->status ? false
-                             : api_fail(e, 400, field, "field '%s' must be a string, a list of strings, or token ids",
-                                        field);
+            return e->status
+                       ? false
+                       : api_fail(e, 400, field, "field '%s' must be a string, a list of strings, or token ids", field);
     }
     return true;
 }
@@ -95,7 +94,8 @@ static bool prepare(const tl_model *model, uint32_t n_ctx, api_embed_input *inpu
             if (status == TL_ERR_NOMEM) return api_fail(e, 500, NULL, "out of memory");
             if (status == TL_ERR_CONTEXT_FULL)
                 return api_fail(e, 400, "input", "input %d: %s, more than the context of %u", i, err.message, n_ctx);
-            if (status != TL_OK) return api_fail(e, 400, "input", "input %d could not be tokenized: %s", i, err.message);
+            if (status != TL_OK)
+                return api_fail(e, 400, "input", "input %d could not be tokenized: %s", i, err.message);
         }
         for (int32_t t = 0; t < in->n_tokens; t++)
             if (in->tokens[t] < 0 || in->tokens[t] >= n_vocab)
@@ -103,8 +103,8 @@ static bool prepare(const tl_model *model, uint32_t n_ctx, api_embed_input *inpu
                                 in->tokens[t], n_vocab - 1);
         if (in->n_tokens == 0) return api_fail(e, 400, "input", "input %d is empty", i);
         if ((uint32_t)in->n_tokens > n_ctx)
-            return api_fail(e, 400, "input", "input %d has %d tokens, more than the context of %u", i,
-                            in->n_tokens, n_ctx);
+            return api_fail(e, 400, "input", "input %d has %d tokens, more than the context of %u", i, in->n_tokens,
+                            n_ctx);
     }
     return true;
 }

@@ -90,8 +90,7 @@ bool api_job_prepare(api_job *job, api_error *e) {
 static bool submit_failed(api_job *job, engine_submit_status status, const tl_error *err, api_error *e) {
     switch (status) {
     case ENGINE_BUSY:
-        return api_fail(e, 503, NULL, "model '%s' is busy: too many requests are waiting; try again",
-                        job->model_name);
+        return api_fail(e, 503, NULL, "model '%s' is busy: too many requests are waiting; try again", job->model_name);
     case ENGINE_TOO_LONG:
         return api_fail(e, 400, NULL, "the prompt has %d tokens, more than the context of %u", job->n_prompt,
                         engine_context_size(job->model->engine));
@@ -105,8 +104,7 @@ static bool submit_failed(api_job *job, engine_submit_status status, const tl_er
 /* Adds a finished generation to the server's counters. */
 static void count_result(server *srv, const gen_result *result) {
     atomic_fetch_add(&srv->prompt_tokens_total, (uint_fast64_t)(result->n_prompt > 0 ? result->n_prompt : 0));
-    atomic_fetch_add(&srv->generated_tokens_total,
-                     (uint_fast64_t)(result->n_generated > 0 ? result->n_generated : 0));
+    atomic_fetch_add(&srv->generated_tokens_total, (uint_fast64_t)(result->n_generated > 0 ? result->n_generated : 0));
     api_stats_speed(result->n_generated, result->generation_ms);
 }
 
@@ -188,8 +186,7 @@ static void stream_error(http_stream *stream, api_style style, const api_error *
     res->stream = stream;
 }
 
-bool api_job_stream(api_job *job, api_style style, http_response *res, const char *content_type,
-                    const char *preamble) {
+bool api_job_stream(api_job *job, api_style style, http_response *res, const char *content_type, const char *preamble) {
     api_error e = {0};
     http_stream *stream = http_stream_new();
     if (!stream) {
@@ -237,6 +234,10 @@ static bool stream_json(http_stream *s, cJSON *json, bool sse) {
     return ok;
 }
 
-bool api_stream_sse(http_stream *s, cJSON *json) { return stream_json(s, json, true); }
+bool api_stream_sse(http_stream *s, cJSON *json) {
+    return stream_json(s, json, true);
+}
 
-bool api_stream_ndjson(http_stream *s, cJSON *json) { return stream_json(s, json, false); }
+bool api_stream_ndjson(http_stream *s, cJSON *json) {
+    return stream_json(s, json, false);
+}

@@ -102,8 +102,7 @@ void misc_metrics(server *srv, const http_request *req, http_response *res) {
     metric_header(&b, "tinyllm_prompt_tokens_total", "counter", "Prompt (and embedding input) tokens read.");
     append(&b, "tinyllm_prompt_tokens_total %llu\n", (unsigned long long)atomic_load(&srv->prompt_tokens_total));
     metric_header(&b, "tinyllm_generated_tokens_total", "counter", "Tokens generated.");
-    append(&b, "tinyllm_generated_tokens_total %llu\n",
-           (unsigned long long)atomic_load(&srv->generated_tokens_total));
+    append(&b, "tinyllm_generated_tokens_total %llu\n", (unsigned long long)atomic_load(&srv->generated_tokens_total));
     metric_header(&b, "tinyllm_tokens_per_second", "gauge", "Generation speed over the last few requests.");
     append(&b, "tinyllm_tokens_per_second %.3f\n", api_stats_tokens_per_second());
     metric_header(&b, "tinyllm_models_loaded", "gauge", "Models loaded now.");
@@ -325,8 +324,8 @@ void misc_props(server *srv, const http_request *req, http_response *res) {
     /* The context a generation gets: NAME.json's num_ctx, else -c, else the
      * model's trained length up to 4096 (engine.h). */
     uint32_t n_ctx = srv->options.n_ctx;
-    const cJSON *options = entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options")
-                                                    : NULL;
+    const cJSON *options =
+        entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options") : NULL;
     const cJSON *num_ctx = options ? cJSON_GetObjectItemCaseSensitive(options, "num_ctx") : NULL;
     if (cJSON_IsNumber(num_ctx) && num_ctx->valuedouble >= 1 && num_ctx->valuedouble <= 1e7)
         n_ctx = (uint32_t)num_ctx->valuedouble;

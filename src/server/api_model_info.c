@@ -43,11 +43,11 @@ static void format_parameter_size(uint64_t n, char *out, size_t size) {
 /* llama.cpp's names of general.file_type (llama_ftype), as Ollama shows them. */
 static const char *file_type_name(uint32_t file_type) {
     static const char *const names[] = {
-        [0] = "F32",     [1] = "F16",     [2] = "Q4_0",     [3] = "Q4_1",    [7] = "Q8_0",    [8] = "Q5_0",
-        [9] = "Q5_1",    [10] = "Q2_K",   [11] = "Q3_K_S",  [12] = "Q3_K_M", [13] = "Q3_K_L", [14] = "Q4_K_S",
+        [0] = "F32",     [1] = "F16",     [2] = "Q4_0",     [3] = "Q4_1",    [7] = "Q8_0",     [8] = "Q5_0",
+        [9] = "Q5_1",    [10] = "Q2_K",   [11] = "Q3_K_S",  [12] = "Q3_K_M", [13] = "Q3_K_L",  [14] = "Q4_K_S",
         [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M",  [18] = "Q6_K",   [19] = "IQ2_XXS", [20] = "IQ2_XS",
-        [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS", [24] = "IQ1_S",  [25] = "IQ4_NL", [26] = "IQ3_S",
-        [27] = "IQ3_M",  [28] = "IQ2_S",  [29] = "IQ2_M",   [30] = "IQ4_XS", [31] = "IQ1_M",  [32] = "BF16",
+        [21] = "Q2_K_S", [22] = "IQ3_XS", [23] = "IQ3_XXS", [24] = "IQ1_S",  [25] = "IQ4_NL",  [26] = "IQ3_S",
+        [27] = "IQ3_M",  [28] = "IQ2_S",  [29] = "IQ2_M",   [30] = "IQ4_XS", [31] = "IQ1_M",   [32] = "BF16",
         [36] = "TQ1_0",  [37] = "TQ2_0",
     };
     file_type &= ~1024u; /* the "guessed" flag */
@@ -71,7 +71,8 @@ static void read_quantization(const gguf_file *file, char *out, size_t size) {
         name = tl_type_name(main);
     }
     size_t i = 0;
-    for (; name && name[i] && i + 1 < size; i++) out[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+    for (; name && name[i] && i + 1 < size; i++)
+        out[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
     out[i] = 0;
 }
 
@@ -211,7 +212,9 @@ typedef struct keyed {
     int64_t index;
 } keyed;
 
-static int by_key(const void *a, const void *b) { return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key); }
+static int by_key(const void *a, const void *b) {
+    return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key);
+}
 
 cJSON *api_model_info(const model_entry *entry, bool verbose) {
     cJSON *info = cJSON_CreateObject();

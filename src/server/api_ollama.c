@@ -189,8 +189,8 @@ static void add_text(cJSON *o, const api_job *job, const char *text, size_t len)
 /* done, done_reason and the timings in nanoseconds. */
 static void add_done(cJSON *o, const api_job *job, const gen_result *r) {
     cJSON_AddBoolToObject(o, "done", true);
-    cJSON_AddStringToObject(o, "done_reason", r->finish_reason && strcmp(r->finish_reason, "length") == 0 ? "length"
-                                                                                                          : "stop");
+    cJSON_AddStringToObject(o, "done_reason",
+                            r->finish_reason && strcmp(r->finish_reason, "length") == 0 ? "length" : "stop");
     cJSON_AddNumberToObject(o, "total_duration", floor((tl_time_ms() - job->started_ms) * 1e6));
     cJSON_AddNumberToObject(o, "load_duration", floor(job->load_ms * 1e6));
     cJSON_AddNumberToObject(o, "prompt_eval_count", r->n_prompt);
@@ -361,16 +361,15 @@ static void generate(server *srv, const http_request *req, http_response *res, b
         prompt_ok = api_chat_prompt(job->model, messages, template, system, job->sampling.add_bos, &job->prompt,
                                     &job->n_prompt, &e);
     } else if (raw) {
-        prompt_ok =
-            api_text_prompt(job->model, prompt, job->sampling.add_bos, &job->prompt, &job->n_prompt, &e);
+        prompt_ok = api_text_prompt(job->model, prompt, job->sampling.add_bos, &job->prompt, &job->n_prompt, &e);
     } else {
         cJSON *one = cJSON_CreateArray();
         cJSON *user = cJSON_CreateObject();
         cJSON_AddStringToObject(user, "role", "user");
         cJSON_AddStringToObject(user, "content", prompt);
         cJSON_AddItemToArray(one, user);
-        prompt_ok = api_chat_prompt(job->model, one, template, system, job->sampling.add_bos, &job->prompt,
-                                    &job->n_prompt, &e);
+        prompt_ok =
+            api_chat_prompt(job->model, one, template, system, job->sampling.add_bos, &job->prompt, &job->n_prompt, &e);
         cJSON_Delete(one);
     }
     if (!prompt_ok || !api_job_fit_prompt(job, &e) || !api_job_prepare(job, &e)) goto fail;
@@ -390,9 +389,13 @@ fail:
     cJSON_Delete(body);
 }
 
-void ollama_generate(server *srv, const http_request *req, http_response *res) { generate(srv, req, res, false); }
+void ollama_generate(server *srv, const http_request *req, http_response *res) {
+    generate(srv, req, res, false);
+}
 
-void ollama_chat(server *srv, const http_request *req, http_response *res) { generate(srv, req, res, true); }
+void ollama_chat(server *srv, const http_request *req, http_response *res) {
+    generate(srv, req, res, true);
+}
 
 /* ---- embeddings --------------------------------------------------------- */
 
@@ -458,6 +461,10 @@ done:
     cJSON_Delete(body);
 }
 
-void ollama_embed(server *srv, const http_request *req, http_response *res) { embed(srv, req, res, false); }
+void ollama_embed(server *srv, const http_request *req, http_response *res) {
+    embed(srv, req, res, false);
+}
 
-void ollama_embeddings(server *srv, const http_request *req, http_response *res) { embed(srv, req, res, true); }
+void ollama_embeddings(server *srv, const http_request *req, http_response *res) {
+    embed(srv, req, res, true);
+}

@@ -161,7 +161,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
         messages = cJSON_GetObjectItemCaseSensitive(body, "messages");
         if (!cJSON_IsArray(messages) || !cJSON_GetArraySize(messages)) {
             api_fail(&e, 400, "messages",
-                     !messages           ? "field 'messages' is required"
+                     !messages                 ? "field 'messages' is required"
                      : cJSON_IsArray(messages) ? "field 'messages' must not be empty"
                                                : "field 'messages' must be a list");
             goto fail;

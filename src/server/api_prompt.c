@@ -35,11 +35,10 @@ static bool message_content(const cJSON *content, int index, char **out, api_err
             if (!cJSON_IsString(type))
                 return api_fail(e, 400, "messages", "messages[%d].content: each part must have a \"type\"", index);
             if (strcmp(type->valuestring, "text") != 0)
-                return api_fail(e, 400, "messages", "messages[%d].content: parts of type '%s' are not supported",
-                                index, type->valuestring);
+                return api_fail(e, 400, "messages", "messages[%d].content: parts of type '%s' are not supported", index,
+                                type->valuestring);
             if (!cJSON_IsString(text))
-                return api_fail(e, 400, "messages", "messages[%d].content: a text part needs a string \"text\"",
-                                index);
+                return api_fail(e, 400, "messages", "messages[%d].content: a text part needs a string \"text\"", index);
             len += strlen(text->valuestring);
         }
         char *joined = malloc(len + 1);
@@ -79,8 +78,8 @@ static cJSON *template_messages(const cJSON *messages, const char *system, api_e
         const char *name = role->valuestring;
         if (strcmp(name, "developer") == 0) name = "system"; /* OpenAI's newer name for it */
         if (strcmp(name, "system") && strcmp(name, "user") && strcmp(name, "assistant") && strcmp(name, "tool")) {
-            api_fail(e, 400, "messages", "messages[%d].role '%s' is not one of system, user, assistant, tool",
-                     index, role->valuestring);
+            api_fail(e, 400, "messages", "messages[%d].role '%s' is not one of system, user, assistant, tool", index,
+                     role->valuestring);
             cJSON_Delete(out);
             return NULL;
         }
@@ -148,14 +147,14 @@ static const char *pick_template(const loaded_model *m, const char *override, co
 static bool tokenize(const loaded_model *m, const char *text, size_t len, bool add_special, tl_token **tokens,
                      int32_t *n_tokens, api_error *e) {
     const uint64_t by_context = (uint64_t)m->n_ctx * PROMPT_CONTEXTS;
-    const int32_t max_tokens = (int32_t)(by_context > PROMPT_MIN_TOKENS ? (by_context < INT32_MAX / 2 ? by_context
-                                                                                                       : INT32_MAX / 2)
-                                                                         : PROMPT_MIN_TOKENS);
+    const int32_t max_tokens =
+        (int32_t)(by_context > PROMPT_MIN_TOKENS ? (by_context < INT32_MAX / 2 ? by_context : INT32_MAX / 2)
+                                                 : PROMPT_MIN_TOKENS);
     *tokens = malloc((size_t)max_tokens * sizeof **tokens);
     if (!*tokens) return api_fail(e, 500, NULL, "out of memory");
     tl_error err = {0};
-    const tl_status status = tl_tokenize_prompt(m->model, text, len, add_special, true, *tokens, max_tokens,
-                                                n_tokens, &err);
+    const tl_status status =
+        tl_tokenize_prompt(m->model, text, len, add_special, true, *tokens, max_tokens, n_tokens, &err);
     if (status == TL_OK) return true;
     free(*tokens);
     *tokens = NULL;
@@ -170,7 +169,7 @@ static bool tokenize(const loaded_model *m, const char *text, size_t len, bool a
 static void fix_bos(const tl_model *model, int add_bos, tl_token *tokens, int32_t *n_tokens) {
     const tl_token bos = tl_token_bos(model);
     while (bos >= 0 && *n_tokens >= 1 && tokens[0] == bos && (add_bos == 0 || (*n_tokens >= 2 && tokens[1] == bos)))
-        memmove(tokens, tokens + 1, (size_t)--*n_tokens * sizeof *tokens);
+        memmove(tokens, tokens + 1, (size_t)-- * n_tokens * sizeof *tokens);
 }
 
 static bool wants_bos(const tl_model *model, int add_bos) {
@@ -197,7 +196,7 @@ bool api_chat_prompt(const loaded_model *m, const cJSON *messages, const char *t
     if (!source) return false;
     const cJSON *defaults_system =
         m->entry->defaults ? cJSON_GetObjectItemCaseSensitive(m->entry->defaults, "system") : NULL;
-    const char *system = extra_system && extra_system[0] ? extra_system
+    const char *system = extra_system && extra_system[0]   ? extra_system
                          : cJSON_IsString(defaults_system) ? defaults_system->valuestring
                                                            : NULL;
     cJSON *list = template_messages(messages, system, e);

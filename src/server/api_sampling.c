@@ -18,7 +18,7 @@
 #include "util/number_text.h"
 
 #define MAX_STOP_STRINGS 16
-#define MAX_LOGGED 256 /* (model, option) pairs logged; past that, no more lines */
+#define MAX_LOGGED 256    /* (model, option) pairs logged; past that, no more lines */
 #define OLLAMA_NUM_KEEP 4 /* Ollama's default num_keep */
 
 void api_sampling_init(api_sampling *s, const model_entry *entry) {
@@ -29,8 +29,8 @@ void api_sampling_init(api_sampling *s, const model_entry *entry) {
     s->add_bos = -1;
     s->num_keep = OLLAMA_NUM_KEEP;
     s->entry = entry;
-    const cJSON *options = entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options")
-                                                    : NULL;
+    const cJSON *options =
+        entry && entry->defaults ? cJSON_GetObjectItemCaseSensitive(entry->defaults, "options") : NULL;
     if (cJSON_IsObject(options)) {
         api_error e = {0};
         if (!api_sampling_ollama(s, options, "options.", &e))
@@ -60,8 +60,8 @@ static bool read_stop(api_sampling *s, const cJSON *obj, const char *prefix, api
     if (!one && !cJSON_IsArray(item))
         return api_fail(e, 400, param, "field '%s' must be a string or a list of strings", param);
     const int n = one ? 1 : cJSON_GetArraySize(item);
-    if (n > MAX_STOP_STRINGS) return api_fail(e, 400, param, "field '%s' has more than %d strings", param,
-                                              MAX_STOP_STRINGS);
+    if (n > MAX_STOP_STRINGS)
+        return api_fail(e, 400, param, "field '%s' has more than %d strings", param, MAX_STOP_STRINGS);
     for (int i = 0; i < n; i++) {
         const cJSON *str = one ? item : cJSON_GetArrayItem(item, i);
         if (!cJSON_IsString(str))
@@ -137,9 +137,11 @@ static const ignored_option IGNORED[] = {
 
 /* The options applied here (the rest of this file reads them). */
 static const char *const APPLIED[] = {
-    "num_keep", "seed", "num_predict", "top_k", "top_p", "min_p", "typical_p", "repeat_last_n", "temperature",
-    "repeat_penalty", "presence_penalty", "frequency_penalty", "stop", "num_ctx", "mirostat", "mirostat_tau",
-    "mirostat_eta", "tfs_z", "add_bos",
+    "num_keep",     "seed",           "num_predict",      "top_k",
+    "top_p",        "min_p",          "typical_p",        "repeat_last_n",
+    "temperature",  "repeat_penalty", "presence_penalty", "frequency_penalty",
+    "stop",         "num_ctx",        "mirostat",         "mirostat_tau",
+    "mirostat_eta", "tfs_z",          "add_bos",
 };
 
 static pthread_mutex_t logged_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -168,8 +170,10 @@ static void log_ignored(const api_sampling *s, const char *option, const char *r
     const bool log = !seen && n_logged < MAX_LOGGED;
     if (log) logged[n_logged++] = pair;
     pthread_mutex_unlock(&logged_lock);
-    if (log) log_notice("model '%s': option '%s' is ignored: %s", model, key, reason);
-    else free(pair);
+    if (log)
+        log_notice("model '%s': option '%s' is ignored: %s", model, key, reason);
+    else
+        free(pair);
 }
 
 /* The ignored and unknown keys of an options object: checked, then logged. */
@@ -189,8 +193,8 @@ static bool check_other_options(api_sampling *s, const cJSON *options, const cha
         int64_t whole = 0;
         double number = 0;
         bool flag = false;
-        const bool ok = known->kind == KIND_INT    ? api_field_int(options, prefix, known->name, INT32_MIN, INT32_MAX,
-                                                                   &whole, e)
+        const bool ok = known->kind == KIND_INT
+                            ? api_field_int(options, prefix, known->name, INT32_MIN, INT32_MAX, &whole, e)
                         : known->kind == KIND_BOOL ? api_field_bool(options, prefix, known->name, &flag, e)
                                                    : api_field_number(options, prefix, known->name, &number, e);
         if (!ok) return false;
@@ -202,8 +206,8 @@ static bool check_other_options(api_sampling *s, const cJSON *options, const cha
 bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *prefix, api_error *e) {
     if (!options) return true;
     tl_sampler_params *p = &s->params;
-    int64_t top_k = INT64_MIN, last_n = INT64_MIN, num_predict = INT64_MIN, num_ctx = INT64_MIN,
-            num_keep = INT64_MIN, mirostat = INT64_MIN;
+    int64_t top_k = INT64_MIN, last_n = INT64_MIN, num_predict = INT64_MIN, num_ctx = INT64_MIN, num_keep = INT64_MIN,
+            mirostat = INT64_MIN;
     float tfs_z = 1.0f;
     const cJSON *add_bos = cJSON_GetObjectItemCaseSensitive(options, "add_bos");
     bool bos = false;
@@ -283,7 +287,8 @@ static bool read_response_format(api_sampling *s, const cJSON *body, api_error *
     if (!api_field_object(body, NULL, "response_format", &format, e)) return false;
     if (!format) return true;
     if (!api_field_string(format, "response_format.", "type", true, &type, e)) return false;
-    if (strcmp(type, "json_object") == 0 || strcmp(type, "json_schema") == 0) s->params.json_output = true;
+    if (strcmp(type, "json_object") == 0 || strcmp(type, "json_schema") == 0)
+        s->params.json_output = true;
     else if (strcmp(type, "text") != 0)
         return api_fail(e, 400, "response_format.type",
                         "field 'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
@@ -296,8 +301,7 @@ bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *mod
     if (!api_field_int(body, NULL, "n", INT32_MIN, INT32_MAX, &n, e)) return false;
     if (n != 1) return api_fail(e, 400, "n", "field 'n' must be 1: only one choice per request is supported");
     if (!read_float(body, NULL, "temperature", 0, 2, &p->temperature, e) ||
-        !read_float(body, NULL, "top_p", 0, 1, &p->top_p, e) ||
-        !read_float(body, NULL, "min_p", 0, 1, &p->min_p, e) ||
+        !read_float(body, NULL, "top_p", 0, 1, &p->top_p, e) || !read_float(body, NULL, "min_p", 0, 1, &p->min_p, e) ||
         !read_float(body, NULL, "presence_penalty", -2, 2, &p->presence_penalty, e) ||
         !read_float(body, NULL, "frequency_penalty", -2, 2, &p->frequency_penalty, e) ||
         !read_float(body, NULL, "repeat_penalty", 0, 100, &p->repeat_penalty, e) ||

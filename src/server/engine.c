@@ -32,9 +32,9 @@ typedef struct job {
 } job;
 
 typedef struct slot {
-    int32_t seq;        /* its sequence in the context */
-    job *job;           /* NULL: free */
-    tl_token *cached;   /* the tokens in the sequence's cache, in order */
+    int32_t seq;      /* its sequence in the context */
+    job *job;         /* NULL: free */
+    tl_token *cached; /* the tokens in the sequence's cache, in order */
     int32_t n_cached;
     size_t capacity;
     int32_t n_prompt_done;  /* prompt tokens in the cache for this job */
@@ -71,8 +71,8 @@ struct engine {
 /* The server's words for why a reply ended (gen_result.finish_reason, which
  * the APIs turn into OpenAI's finish_reason and Ollama's done_reason). */
 static const char *const finish_names[] = {
-    [TL_STOP_NONE] = "stop",           [TL_STOP_EOG] = "stop",       [TL_STOP_STOP_STRING] = "stop",
-    [TL_STOP_LENGTH] = "length",       [TL_STOP_CONTEXT] = "length", [TL_STOP_CANCELLED] = "cancelled",
+    [TL_STOP_NONE] = "stop",     [TL_STOP_EOG] = "stop",       [TL_STOP_STOP_STRING] = "stop",
+    [TL_STOP_LENGTH] = "length", [TL_STOP_CONTEXT] = "length", [TL_STOP_CANCELLED] = "cancelled",
     [TL_STOP_ERROR] = "error",
 };
 
@@ -152,9 +152,7 @@ static void slot_start(engine *e, slot *s, job *j, double now) {
     tl_error err = {0};
     if (tl_generator_new(e->model, j->sampler, &gp, &s->gen, &err) == TL_OK)
         tl_generator_begin(s->gen, (uint32_t)r->n_prompt, e->n_ctx); /* step() fails a slot without one */
-    s->result = (gen_result){.n_prompt = r->n_prompt,
-                             .n_prompt_cached = keep,
-                             .queue_ms = now - j->submitted_at};
+    s->result = (gen_result){.n_prompt = r->n_prompt, .n_prompt_cached = keep, .queue_ms = now - j->submitted_at};
     s->started_at = now;
     s->first_token_at = 0;
     tl_sampler_reset(j->sampler);
@@ -206,7 +204,8 @@ static void slot_sample(engine *e, slot *s, const float *logits, int32_t n_rows,
     tl_error err = {0};
     const tl_status st = tl_generator_next(s->gen, logits, n_rows, &s->ev, &err);
     if (s->ev.sampled && s->first_token_at == 0) s->first_token_at = now;
-    if (st != TL_OK) slot_fail(e, s, err.message, now);
+    if (st != TL_OK)
+        slot_fail(e, s, err.message, now);
     else if (s->ev.text_len > 0 && !r->on_text(r->user, s->ev.text, s->ev.text_len))
         slot_finish(e, s, TL_STOP_CANCELLED, now);
     else if (s->ev.stop != TL_STOP_NONE)
@@ -342,7 +341,8 @@ static void *scheduler(void *arg) {
         }
         pthread_mutex_unlock(&e->lock);
         if (!j) break;
-        gen_result result = {.finish_reason = finish_names[TL_STOP_CANCELLED], .n_prompt = j->req->n_prompt,
+        gen_result result = {.finish_reason = finish_names[TL_STOP_CANCELLED],
+                             .n_prompt = j->req->n_prompt,
                              .total_ms = now - j->submitted_at};
         gen_request *r = j->req;
         job_free(j);
@@ -442,8 +442,10 @@ engine_submit_status engine_submit(engine *e, gen_request *r, tl_error *err) {
     tl_error job_err = {0};
     job *j = job_new(e, r, &job_err);
     if (!j) {
-        if (job_err.message[0]) tl_fail(err, job_err.status, "%s", job_err.message);
-        else tl_fail(err, TL_ERR_NOMEM, "out of memory");
+        if (job_err.message[0])
+            tl_fail(err, job_err.status, "%s", job_err.message);
+        else
+            tl_fail(err, TL_ERR_NOMEM, "out of memory");
         return ENGINE_BAD_PARAMS;
     }
     j->submitted_at = tl_time_ms();
@@ -455,8 +457,10 @@ engine_submit_status engine_submit(engine *e, gen_request *r, tl_error *err) {
         tl_fail(err, TL_ERR_ARGUMENT, "the server is busy: %d requests are waiting", e->queued);
         return ENGINE_BUSY;
     }
-    if (e->queue_tail) e->queue_tail->next = j;
-    else e->queue_head = j;
+    if (e->queue_tail)
+        e->queue_tail->next = j;
+    else
+        e->queue_head = j;
     e->queue_tail = j;
     e->queued++;
     pthread_cond_signal(&e->wake);
@@ -464,9 +468,13 @@ engine_submit_status engine_submit(engine *e, gen_request *r, tl_error *err) {
     return ENGINE_QUEUED;
 }
 
-uint32_t engine_context_size(const engine *e) { return e->n_ctx; }
+uint32_t engine_context_size(const engine *e) {
+    return e->n_ctx;
+}
 
-size_t engine_memory(const engine *e) { return tl_context_memory(e->ctx); }
+size_t engine_memory(const engine *e) {
+    return tl_context_memory(e->ctx);
+}
 
 void engine_get_stats(engine *e, engine_stats *out) {
     pthread_mutex_lock(&e->lock);

@@ -36,21 +36,21 @@ typedef struct gen_result {
     int32_t n_prompt;          /* prompt tokens */
     int32_t n_prompt_cached;   /* of which reused from the slot's cache */
     int32_t n_generated;
-    double queue_ms;           /* waiting for a slot */
-    double prompt_ms;          /* evaluating the uncached prompt tokens */
-    double generation_ms;      /* from the first sampled token to the last */
-    double total_ms;           /* submit to done */
+    double queue_ms;      /* waiting for a slot */
+    double prompt_ms;     /* evaluating the uncached prompt tokens */
+    double generation_ms; /* from the first sampled token to the last */
+    double total_ms;      /* submit to done */
 } gen_result;
 
 typedef struct gen_request {
     /* Input, owned by the caller until on_done. */
     const tl_token *prompt;
     int32_t n_prompt;
-    tl_sampler_params sampling;  /* logit_bias is copied at submit */
-    int32_t max_tokens;          /* < 0: until the end of the turn or a full context */
-    const char *const *stop;     /* stop strings (not included in the text) */
+    tl_sampler_params sampling; /* logit_bias is copied at submit */
+    int32_t max_tokens;         /* < 0: until the end of the turn or a full context */
+    const char *const *stop;    /* stop strings (not included in the text) */
     int n_stop;
-    bool ignore_eos;             /* keep going past end-of-generation tokens */
+    bool ignore_eos; /* keep going past end-of-generation tokens */
 
     /* Output. on_text returns false to cancel (the client went away). */
     bool (*on_text)(void *user, const char *text, size_t len);
@@ -63,11 +63,11 @@ typedef struct gen_request {
 } gen_request;
 
 typedef struct engine_params {
-    int n_slots;           /* concurrent generations (tl_context n_seq) */
-    uint32_t n_ctx;        /* positions per slot; 0 = the model's, at most 4096 */
-    int n_threads;         /* 0 = physical cores */
-    int n_batch;           /* 0 = 512 */
-    int queue_limit;       /* requests waiting for a slot before engine_submit refuses */
+    int n_slots;            /* concurrent generations (tl_context n_seq) */
+    uint32_t n_ctx;         /* positions per slot; 0 = the model's, at most 4096 */
+    int n_threads;          /* 0 = physical cores */
+    int n_batch;            /* 0 = 512 */
+    int queue_limit;        /* requests waiting for a slot before engine_submit refuses */
     const char *end_marker; /* template end-of-turn text ("<|im_end|>"), or NULL/"" */
 } engine_params;
 

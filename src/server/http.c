@@ -44,17 +44,16 @@
 #include "util/buffer.h"
 
 #define LISTEN_BACKLOG 4096
-#define EVENT_THREADS 2           /* libmicrohttpd's event loops (a thread pool) */
-#define FD_RESERVE 256            /* descriptors kept for models, files and threads */
+#define EVENT_THREADS 2                 /* libmicrohttpd's event loops (a thread pool) */
+#define FD_RESERVE 256                  /* descriptors kept for models, files and threads */
 #define DISCARD_LIMIT ((size_t)1 << 20) /* see handle_request */
-#define STREAM_BLOCK_SIZE 16384   /* most bytes libmicrohttpd asks for per read */
+#define STREAM_BLOCK_SIZE 16384         /* most bytes libmicrohttpd asks for per read */
 
 /* ---- the server --------------------------------------------------------- */
 
 /* Paths that only API clients use; everything else (GET/HEAD) is the web page. */
 static bool is_api_path(const char *path) {
-    static const char *const prefixes[] = {"/v1",      "/api",     "/health", "/metrics",
-                                           "/tokenize", "/detokenize", "/props"};
+    static const char *const prefixes[] = {"/v1", "/api", "/health", "/metrics", "/tokenize", "/detokenize", "/props"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         size_t len = strlen(prefixes[i]);
         if (strncmp(path, prefixes[i], len) == 0 && (path[len] == 0 || path[len] == '/')) return true;
@@ -66,8 +65,7 @@ static bool is_api_path(const char *path) {
 static bool same_secret(const char *given, const char *expected) {
     size_t given_len = strlen(given), expected_len = strlen(expected);
     unsigned char diff = given_len != expected_len;
-    for (size_t i = 0; i < expected_len; i++)
-        diff |= (unsigned char)((i < given_len ? given[i] : 0) ^ expected[i]);
+    for (size_t i = 0; i < expected_len; i++) diff |= (unsigned char)((i < given_len ? given[i] : 0) ^ expected[i]);
     return diff == 0;
 }
 
@@ -121,14 +119,14 @@ static void log_answered(const char *method, const char *path, int status) {
 }
 
 /* Answers {"error": MESSAGE} with `status` (and Retry-After when > 0). */
-static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status,
-                                  int retry_after, const char *fmt, ...)
+static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status, int retry_after,
+                                  const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
-static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status,
-                                  int retry_after, const char *fmt, ...) {
+static enum MHD_Result send_error(const http_server *h, struct MHD_Connection *connection, int status, int retry_after,
+                                  const char *fmt, ...) {
     char message[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -296,9 +294,9 @@ static enum MHD_Result answer(http_server *h, struct MHD_Connection *connection,
 /* libmicrohttpd's access handler: called once with the headers, then for
  * each piece of the body, then with nothing left to upload: once, and once
  * more after the handler thread resumed the connection. */
-static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connection, const char *url,
-                                      const char *method, const char *version, const char *upload_data,
-                                      size_t *upload_data_size, void **con_cls) {
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+                                      const char *version, const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls) {
     (void)version;
     (void)upload_data;
     http_server *h = cls;
@@ -352,8 +350,7 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
     if (!state) return;
     if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         http_watch_phase(h, state->conn, CONN_WAITING);
-        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT,
-                                  whole_seconds(h->options.idle_timeout_s));
+        MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, whole_seconds(h->options.idle_timeout_s));
     }
     if (state->with_handler && !state->answered) drop_response(&state->response);
     free(state->path);
@@ -368,8 +365,8 @@ static void request_completed(void *cls, struct MHD_Connection *connection, void
 static int open_listener(const char *host, int port, int *family) {
     char service[16];
     snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *addresses = NULL;
     int rc = getaddrinfo(host, service, &hints, &addresses);
     if (rc != 0) {
@@ -465,17 +462,13 @@ http_server *http_server_start(struct server *srv, const http_options *options, 
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
     /* libmicrohttpd closes the listening socket when it stops. */
-    h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle_request, h,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)EVENT_THREADS,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, (void *)h,
-        MHD_OPTION_NOTIFY_CONNECTION, http_watch_connection, (void *)h,
-        MHD_OPTION_CONNECTION_TIMEOUT, whole_seconds(o->idle_timeout_s),
-        MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_client,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory,
-        MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, handle_request, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)EVENT_THREADS, MHD_OPTION_NOTIFY_COMPLETED,
+                         request_completed, (void *)h, MHD_OPTION_NOTIFY_CONNECTION, http_watch_connection, (void *)h,
+                         MHD_OPTION_CONNECTION_TIMEOUT, whole_seconds(o->idle_timeout_s), MHD_OPTION_CONNECTION_LIMIT,
+                         o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_client,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory, MHD_OPTION_END);
     if (!h->daemon) {
         fprintf(stderr, "tinyllm serve: cannot start the HTTP server on %s port %d\n", o->host, bound);
         close(fd);

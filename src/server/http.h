@@ -57,9 +57,9 @@ typedef struct http_response {
     const char *content_type; /* "application/json", "text/event-stream", ... */
     char *body;               /* malloc'd, owned by the response (ignored when streaming) */
     size_t body_len;
-    const char *body_static;  /* alternatively a static body (the web page); not freed */
-    int retry_after;          /* > 0: a Retry-After header (503) */
-    http_stream *stream;      /* non-NULL: the body comes from this stream */
+    const char *body_static; /* alternatively a static body (the web page); not freed */
+    int retry_after;         /* > 0: a Retry-After header (503) */
+    http_stream *stream;     /* non-NULL: the body comes from this stream */
 } http_response;
 
 /* Routes one request: fills *res and returns true, or returns false for an
@@ -68,19 +68,19 @@ bool api_route(struct server *srv, const http_request *req, http_response *res);
 
 /* The HTTP layer's settings; times in seconds. */
 typedef struct http_options {
-    const char *host;               /* NULL or "" = 127.0.0.1 */
-    int port;                       /* 0 = any free port */
-    size_t body_limit;              /* largest request body */
-    const char *api_key;            /* NULL = none */
-    const char *cors_origin;        /* NULL = no CORS headers */
-    double header_timeout_s;        /* request headers complete within this (from accept or the last answer) */
-    double body_timeout_s;          /* the body complete within this after the headers */
-    double idle_timeout_s;          /* a kept-alive connection without a request is closed */
-    double timeout_s;               /* no progress reading a body or sending an answer: closed */
-    unsigned max_connections;       /* open connections at once */
+    const char *host;                    /* NULL or "" = 127.0.0.1 */
+    int port;                            /* 0 = any free port */
+    size_t body_limit;                   /* largest request body */
+    const char *api_key;                 /* NULL = none */
+    const char *cors_origin;             /* NULL = no CORS headers */
+    double header_timeout_s;             /* request headers complete within this (from accept or the last answer) */
+    double body_timeout_s;               /* the body complete within this after the headers */
+    double idle_timeout_s;               /* a kept-alive connection without a request is closed */
+    double timeout_s;                    /* no progress reading a body or sending an answer: closed */
+    unsigned max_connections;            /* open connections at once */
     unsigned max_connections_per_client; /* from one IP address; 0 = no limit */
-    size_t connection_memory;       /* per connection: request line, headers, buffers */
-    int max_handlers;               /* requests handled at once; more get 503 */
+    size_t connection_memory;            /* per connection: request line, headers, buffers */
+    int max_handlers;                    /* requests handled at once; more get 503 */
 } http_options;
 
 /* Starts listening. NULL after a one-line error on stderr. *port_out

@@ -115,8 +115,10 @@ bool http_handlers_reserve(http_server *h) {
         if (t) {
             t->h = h;
             ok = pthread_create(&t->id, NULL, handler_main, t) == 0;
-            if (ok) p->n_threads++;
-            else free(t);
+            if (ok)
+                p->n_threads++;
+            else
+                free(t);
         }
     }
     if (ok) p->n_busy++;
@@ -128,8 +130,10 @@ void http_handlers_run(http_server *h, request_state *state) {
     http_handlers *p = &h->handlers;
     pthread_mutex_lock(&p->lock);
     state->next = NULL;
-    if (p->tail) p->tail->next = state;
-    else p->head = state;
+    if (p->tail)
+        p->tail->next = state;
+    else
+        p->head = state;
     p->tail = state;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);

@@ -43,9 +43,9 @@ struct http_conn {
     http_conn *prev, *next; /* in watch.conns */
     int fd;
     conn_phase phase;
-    double deadline_ms;     /* when the phase's time is up (CONN_WAITING, CONN_BODY) */
-    bool cut;               /* the watcher shut it down */
-    http_stream *stream;    /* the stream it is sending, if any */
+    double deadline_ms;  /* when the phase's time is up (CONN_WAITING, CONN_BODY) */
+    bool cut;            /* the watcher shut it down */
+    http_stream *stream; /* the stream it is sending, if any */
 };
 
 /* The connections and their watcher thread. */
@@ -64,10 +64,10 @@ typedef struct request_state request_state;
 /* The threads that run handlers (api_route). */
 typedef struct http_handlers {
     pthread_mutex_t lock;
-    pthread_cond_t work;     /* a request was queued, or stop */
-    pthread_cond_t changed;  /* a thread ended or a request finished */
+    pthread_cond_t work;    /* a request was queued, or stop */
+    pthread_cond_t changed; /* a thread ended or a request finished */
     request_state *head, *tail;
-    int n_threads, n_busy, max; /* threads; requests queued or running; the cap */
+    int n_threads, n_busy, max;   /* threads; requests queued or running; the cap */
     struct handler_thread *ended; /* threads that returned, to be joined */
     bool stop;
 } http_handlers;
@@ -99,10 +99,10 @@ struct request_state {
     /* Handed to a handler thread: the request and, once `handled`, its answer. */
     http_request request;
     http_response response;
-    bool routed;           /* api_route knew the path */
-    atomic_bool handled;   /* the handler is done; the connection was resumed */
-    bool with_handler;     /* the request went to a handler thread */
-    request_state *next;   /* in handlers' queue */
+    bool routed;         /* api_route knew the path */
+    atomic_bool handled; /* the handler is done; the connection was resumed */
+    bool with_handler;   /* the request went to a handler thread */
+    request_state *next; /* in handlers' queue */
 };
 
 /* ---- http_stream.c ---- */

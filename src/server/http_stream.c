@@ -25,16 +25,16 @@
 
 struct http_stream {
     pthread_mutex_t lock;
-    char *data;               /* pending bytes are data[start, end) */
+    char *data; /* pending bytes are data[start, end) */
     size_t start, end, capacity;
-    bool finished;            /* the producer is done */
-    bool gone;                /* the connection is done (client left, response sent, or the server stops) */
-    int refs;                 /* the connection and the producer */
-    http_server *h;           /* while the connection sends it */
+    bool finished;  /* the producer is done */
+    bool gone;      /* the connection is done (client left, response sent, or the server stops) */
+    int refs;       /* the connection and the producer */
+    http_server *h; /* while the connection sends it */
     struct MHD_Connection *connection;
     http_conn *conn;
-    int socket_fd;            /* the connection's socket while sending, else -1 */
-    bool suspended;           /* the reader suspended the connection for want of bytes */
+    int socket_fd;  /* the connection's socket while sending, else -1 */
+    bool suspended; /* the reader suspended the connection for want of bytes */
 };
 
 http_stream *http_stream_new(void) {

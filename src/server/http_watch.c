@@ -78,8 +78,10 @@ void http_watch_connection(void *cls, struct MHD_Connection *connection, void **
     http_conn *conn = *socket_context;
     if (!conn) return;
     pthread_mutex_lock(&w->lock);
-    if (conn->prev) conn->prev->next = conn->next;
-    else w->conns = conn->next;
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        w->conns = conn->next;
     if (conn->next) conn->next->prev = conn->prev;
     w->n_conns--;
     pthread_mutex_unlock(&w->lock);

@@ -26,7 +26,9 @@ void log_configure(log_format format, bool quiet) {
     g_quiet = quiet;
 }
 
-request_log *log_current(void) { return &current; }
+request_log *log_current(void) {
+    return &current;
+}
 
 /* Copies at most size-1 bytes, control bytes as '?' (a path or a model
  * name comes from the client). */
@@ -46,8 +48,12 @@ void log_request_begin(const char *method, const char *path) {
     deferred = false;
 }
 
-void log_request_defer(bool value) { deferred = value; }
-bool log_request_deferred(void) { return deferred; }
+void log_request_defer(bool value) {
+    deferred = value;
+}
+bool log_request_deferred(void) {
+    return deferred;
+}
 
 /* "2026-01-02T03:04:05.678Z" */
 static void now_text(char out[32]) {
@@ -83,8 +89,10 @@ void log_request_end(request_log *r, int status) {
         cJSON_AddStringToObject(o, "event", "request");
         cJSON_AddStringToObject(o, "method", r->method);
         cJSON_AddStringToObject(o, "path", r->path);
-        if (r->model[0]) cJSON_AddStringToObject(o, "model", r->model);
-        else cJSON_AddNullToObject(o, "model");
+        if (r->model[0])
+            cJSON_AddStringToObject(o, "model", r->model);
+        else
+            cJSON_AddNullToObject(o, "model");
         cJSON_AddNumberToObject(o, "status", status);
         cJSON_AddNumberToObject(o, "prompt_tokens", r->prompt_tokens > 0 ? r->prompt_tokens : 0);
         cJSON_AddNumberToObject(o, "generated_tokens", r->generated_tokens > 0 ? r->generated_tokens : 0);

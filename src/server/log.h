@@ -24,12 +24,12 @@ void log_configure(log_format format, bool quiet);
 typedef struct request_log {
     char method[16];
     char path[128];
-    char model[128];      /* "" when the request names none */
+    char model[128]; /* "" when the request names none */
     int status;
     int32_t prompt_tokens; /* -1: not known / not applicable */
     int32_t generated_tokens;
-    double started_ms;    /* tl_time_ms() */
-    bool client_gone;     /* the client left before its answer: logged as 499 */
+    double started_ms; /* tl_time_ms() */
+    bool client_gone;  /* the client left before its answer: logged as 499 */
 } request_log;
 
 /* The record of the request this handler thread runs (started by

@@ -45,7 +45,7 @@
 typedef enum slot_state { SLOT_UNLOADED, SLOT_LOADING, SLOT_LOADED, SLOT_UNLOADING } slot_state;
 
 typedef struct model_slot {
-    model_entry entry;         /* first member: a model_entry * is its slot's address */
+    model_entry entry; /* first member: a model_entry * is its slot's address */
     /* Owned by the thread that put the slot in LOADING/UNLOADING; read-only
      * for holders while LOADED. */
     loaded_model loaded;
@@ -120,8 +120,10 @@ static char *join_path(const char *dir, size_t dir_len, const char *name) {
     const size_t n = dir_len + 1 + strlen(name) + 1;
     char *path = malloc(n);
     if (!path) return NULL;
-    if (dir_len) snprintf(path, n, "%.*s/%s", (int)dir_len, dir, name);
-    else snprintf(path, n, "%s", name);
+    if (dir_len)
+        snprintf(path, n, "%.*s/%s", (int)dir_len, dir, name);
+    else
+        snprintf(path, n, "%s", name);
     return path;
 }
 
@@ -169,8 +171,10 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     bool ok = false;
     char *text = read_text_file(json_path);
     if (!text) {
-        if (errno == ENOENT) ok = true;
-        else tl_fail(err, TL_ERR_IO, "%s: %s", json_path, strerror(errno));
+        if (errno == ENOENT)
+            ok = true;
+        else
+            tl_fail(err, TL_ERR_IO, "%s: %s", json_path, strerror(errno));
         free(json_path);
         return ok;
     }
@@ -182,7 +186,7 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     const cJSON *options = is_object ? cJSON_GetObjectItemCaseSensitive(json, "options") : NULL;
     if (!json) {
         tl_fail(err, TL_ERR_FORMAT, "%s: invalid JSON at byte %td", json_path,
-                  parse_end ? parse_end - text : (ptrdiff_t)0);
+                parse_end ? parse_end - text : (ptrdiff_t)0);
     } else if (!is_object) {
         tl_fail(err, TL_ERR_FORMAT, "%s: must be a JSON object", json_path);
     } else if (system && !cJSON_IsString(system)) {
@@ -198,9 +202,8 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
             fclose(fp);
             ok = true;
         } else if (file) {
-            tl_fail(err, TL_ERR_IO,
-                      "%s: \"template\" is not a built-in template (%s), Jinja source or a file: %s: %s", json_path,
-                      tl_chat_template_builtin_names(), file, strerror(errno));
+            tl_fail(err, TL_ERR_IO, "%s: \"template\" is not a built-in template (%s), Jinja source or a file: %s: %s",
+                    json_path, tl_chat_template_builtin_names(), file, strerror(errno));
         } else {
             tl_fail(err, TL_ERR_NOMEM, "out of memory");
         }
@@ -208,8 +211,10 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     } else {
         ok = true;
     }
-    if (ok) *out = json;
-    else cJSON_Delete(json);
+    if (ok)
+        *out = json;
+    else
+        cJSON_Delete(json);
     free(text);
     free(json_path);
     return ok;
@@ -255,8 +260,7 @@ static bool add_model(registry *r, size_t *capacity, const char *path, tl_error 
     if (!name) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     for (int i = 0; i < r->n_slots; i++) {
         if (strcmp(r->slots[i].entry.name, name) == 0) {
-            tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path,
-                      path);
+            tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path, path);
             free(name);
             return false;
         }
@@ -364,8 +368,7 @@ static char *choose_template(const model_entry *entry, const tl_model *model, tl
         if (template_is_source(value->valuestring)) return strdup(value->valuestring);
         char *file = template_file_path(entry->path, value->valuestring);
         char *source = file ? read_text_file(file) : NULL;
-        if (!source) tl_fail(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "",
-                               strerror(errno));
+        if (!source) tl_fail(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "", strerror(errno));
         free(file);
         return source;
     }
@@ -504,7 +507,9 @@ static bool start_idle(registry *r, model_slot *s, double keep_alive_s) {
     return false;
 }
 
-static double mebibytes(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+static double mebibytes(uint64_t bytes) {
+    return (double)bytes / (1024.0 * 1024.0);
+}
 
 /*
  * Makes room for `extra_count` more models of `extra_memory` bytes by
@@ -544,13 +549,12 @@ static bool make_room(registry *r, const model_slot *keep, const char *wanted, i
             *n_victims = 0;
             if (too_many) {
                 tl_fail(err, TL_ERR_ARGUMENT,
-                          "cannot load '%s': --max-loaded %d is reached and no loaded model is idle", wanted,
-                          max_loaded);
+                        "cannot load '%s': --max-loaded %d is reached and no loaded model is idle", wanted, max_loaded);
             } else {
                 tl_fail(err, TL_ERR_ARGUMENT,
-                          "cannot load '%s': it needs about %.1f MiB and models in use hold %.1f MiB of "
-                          "--max-memory %.1f MiB",
-                          wanted, mebibytes(extra_memory), mebibytes(memory - extra_memory), mebibytes(max_memory));
+                        "cannot load '%s': it needs about %.1f MiB and models in use hold %.1f MiB of "
+                        "--max-memory %.1f MiB",
+                        wanted, mebibytes(extra_memory), mebibytes(memory - extra_memory), mebibytes(max_memory));
             }
             return false;
         }
@@ -577,8 +581,10 @@ static void *reaper_main(void *arg) {
         for (int i = 0; i < r->n_slots && !expired; i++) {
             model_slot *s = &r->slots[i];
             if (s->state != SLOT_LOADED || s->holders > 0) continue;
-            if (s->idle_deadline_ms <= now) expired = s;
-            else if (s->idle_deadline_ms < wake_at) wake_at = s->idle_deadline_ms;
+            if (s->idle_deadline_ms <= now)
+                expired = s;
+            else if (s->idle_deadline_ms < wake_at)
+                wake_at = s->idle_deadline_ms;
         }
         if (expired) {
             expired->state = SLOT_UNLOADING;
@@ -667,7 +673,9 @@ void registry_free(registry *r) {
     free(r);
 }
 
-int registry_count(const registry *r) { return r->n_slots; }
+int registry_count(const registry *r) {
+    return r->n_slots;
+}
 
 const model_entry *registry_entry(const registry *r, int i) {
     return i >= 0 && i < r->n_slots ? &r->slots[i].entry : NULL;
@@ -751,8 +759,9 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
     if (load_ctx && max_memory > 0 && estimate > max_memory) {
         pthread_mutex_unlock(&r->lock);
         free(victims);
-        tl_fail(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs about %.1f MiB, more than --max-memory %.1f MiB",
-                  entry->name, load_ctx, mebibytes(estimate), mebibytes(max_memory));
+        tl_fail(err, TL_ERR_ARGUMENT,
+                "model '%s' with a context of %u needs about %.1f MiB, more than --max-memory %.1f MiB", entry->name,
+                load_ctx, mebibytes(estimate), mebibytes(max_memory));
         return REGISTRY_TOO_BIG;
     }
     if (!make_room(r, s, entry->name, 1, estimate, true, victims, &n_victims, err)) {
@@ -768,7 +777,7 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
     registry_status status = load_model(r, s, load_ctx, err);
     if (status == REGISTRY_OK && load_ctx && max_memory > 0 && s->loaded.memory > max_memory) {
         tl_fail(err, TL_ERR_ARGUMENT, "model '%s' with a context of %u needs %.1f MiB, more than --max-memory %.1f MiB",
-                  entry->name, load_ctx, mebibytes(s->loaded.memory), mebibytes(max_memory));
+                entry->name, load_ctx, mebibytes(s->loaded.memory), mebibytes(max_memory));
         free_loaded(&s->loaded);
         status = REGISTRY_TOO_BIG;
     }
@@ -800,8 +809,7 @@ registry_status registry_acquire(registry *r, const char *name, loaded_model **o
     return acquire(r, name, ANY_SIZE, out, err);
 }
 
-registry_status registry_acquire_ctx(registry *r, const char *name, uint32_t n_ctx, loaded_model **out,
-                                     tl_error *err) {
+registry_status registry_acquire_ctx(registry *r, const char *name, uint32_t n_ctx, loaded_model **out, tl_error *err) {
     return acquire(r, name, n_ctx == ANY_SIZE ? ANY_SIZE - 1 : n_ctx, out, err);
 }
 
@@ -844,8 +852,10 @@ bool registry_set_keep_alive(registry *r, const char *name, double keep_alive_s)
     pthread_mutex_lock(&r->lock);
     if ((loaded = s->state == SLOT_LOADED)) {
         s->last_used = ++r->use_clock;
-        if (s->holders > 0) s->pending_keep_alive = keep_alive_s; /* applies when the last holder lets go */
-        else unload = start_idle(r, s, keep_alive_s);
+        if (s->holders > 0)
+            s->pending_keep_alive = keep_alive_s; /* applies when the last holder lets go */
+        else
+            unload = start_idle(r, s, keep_alive_s);
     }
     pthread_mutex_unlock(&r->lock);
     if (unload) finish_unload(r, s, "keep_alive");
@@ -876,12 +886,11 @@ int registry_loaded(registry *r, loaded_info *out, int max) {
             const double keep = isnan(s->pending_keep_alive) ? r->options.keep_alive_s : s->pending_keep_alive;
             expires_at = keep >= 0 ? now + keep : 0;
         }
-        out[i] = (loaded_info){
-            .entry = &s->entry,
-            .memory = (size_t)s->counted_memory,
-            .expires_at = expires_at,
-            .holders = s->holders,
-            .n_ctx = s->loaded.n_ctx};
+        out[i] = (loaded_info){.entry = &s->entry,
+                               .memory = (size_t)s->counted_memory,
+                               .expires_at = expires_at,
+                               .holders = s->holders,
+                               .n_ctx = s->loaded.n_ctx};
     }
     pthread_mutex_unlock(&r->lock);
     free(loaded);

@@ -36,28 +36,28 @@ typedef struct registry registry;
 
 /* A model the server offers (loaded or not). Fields are fixed after start. */
 typedef struct model_entry {
-    char *name;              /* "smollm2-135m-q8_0" */
+    char *name; /* "smollm2-135m-q8_0" */
     char *path;
     uint64_t file_size;
-    double modified;         /* seconds since the epoch (file mtime) */
-    char digest[65];         /* hex sha256-like id of path+size+mtime (Ollama shows one) */
-    struct cJSON *defaults;  /* NAME.json contents, or NULL */
+    double modified;        /* seconds since the epoch (file mtime) */
+    char digest[65];        /* hex sha256-like id of path+size+mtime (Ollama shows one) */
+    struct cJSON *defaults; /* NAME.json contents, or NULL */
 } model_entry;
 
 /* A loaded model, valid between registry_acquire and registry_release. */
 typedef struct loaded_model {
     const model_entry *entry;
     tl_model *model;
-    engine *engine;          /* NULL for encoder-only (embedding) models */
-    char *template_source;   /* chat template in use: defaults' "template", the model's, else chatml */
-    char *end_marker;        /* tl_chat_turn_end of it */
+    engine *engine;        /* NULL for encoder-only (embedding) models */
+    char *template_source; /* chat template in use: defaults' "template", the model's, else chatml */
+    char *end_marker;      /* tl_chat_turn_end of it */
     double load_ms;
-    size_t memory;           /* bytes counted against --max-memory */
-    uint32_t n_ctx_asked;    /* the context size it was loaded for (0 = the model's default) */
-    uint32_t n_ctx;          /* the size its engine has (positions per slot; 0 without an engine) */
+    size_t memory;        /* bytes counted against --max-memory */
+    uint32_t n_ctx_asked; /* the context size it was loaded for (0 = the model's default) */
+    uint32_t n_ctx;       /* the size its engine has (positions per slot; 0 without an engine) */
     /* Embeddings go through one context of their own, one request at a time. */
     tl_context *embed_ctx;
-    void *embed_lock;        /* pthread_mutex_t *, see registry.c */
+    void *embed_lock; /* pthread_mutex_t *, see registry.c */
 } loaded_model;
 
 /* The contents of the template file an entry's NAME.json names (malloc'd),
@@ -75,10 +75,10 @@ const model_entry *registry_find(const registry *r, const char *name);
 
 typedef enum registry_status {
     REGISTRY_OK,
-    REGISTRY_UNKNOWN,    /* no such model: 404 */
-    REGISTRY_NO_ROOM,    /* the limits leave no room even after unloading idle models: 503 */
+    REGISTRY_UNKNOWN,     /* no such model: 404 */
+    REGISTRY_NO_ROOM,     /* the limits leave no room even after unloading idle models: 503 */
     REGISTRY_LOAD_FAILED, /* the file did not load: 500, message in err */
-    REGISTRY_TOO_BIG     /* the asked context alone needs more than --max-memory: 400, message in err */
+    REGISTRY_TOO_BIG      /* the asked context alone needs more than --max-memory: 400, message in err */
 } registry_status;
 
 /* Loads `name` if needed (waiting for a load in progress) and holds it,
@@ -88,8 +88,7 @@ registry_status registry_acquire(registry *r, const char *name, loaded_model **o
 /* The same with a context size: `n_ctx` positions per slot, or 0 for the
  * model's default (its NAME.json num_ctx, else the server's -c). A model
  * loaded with another size is reloaded once no request holds it. */
-registry_status registry_acquire_ctx(registry *r, const char *name, uint32_t n_ctx, loaded_model **out,
-                                     tl_error *err);
+registry_status registry_acquire_ctx(registry *r, const char *name, uint32_t n_ctx, loaded_model **out, tl_error *err);
 /* Lets go of a model. keep_alive_s: NAN = the server's default; 0 = unload
  * as soon as no request holds it (the reaper thread does it at once, so this
  * may be called from any thread, the model's generation thread included);
@@ -103,9 +102,9 @@ bool registry_set_keep_alive(registry *r, const char *name, double keep_alive_s)
 typedef struct loaded_info {
     const model_entry *entry;
     size_t memory;
-    double expires_at;       /* seconds since the epoch; 0 = never */
-    int holders;             /* requests using it now */
-    uint32_t n_ctx;          /* its context size (positions per slot) */
+    double expires_at; /* seconds since the epoch; 0 = never */
+    int holders;       /* requests using it now */
+    uint32_t n_ctx;    /* its context size (positions per slot) */
 } loaded_info;
 /* Fills up to `max` entries, most recently used first; returns the count. */
 int registry_loaded(registry *r, loaded_info *out, int max);

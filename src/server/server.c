@@ -122,8 +122,8 @@ int tl_server_run(const tl_server_options *options) {
 
     int n_models = registry_count(srv.models);
     bool ipv6 = strchr(o->host, ':') != NULL;
-    printf("tinyllm serve: listening on http://%s%s%s:%d (%d model%s)\n", ipv6 ? "[" : "", o->host,
-           ipv6 ? "]" : "", port, n_models, n_models == 1 ? "" : "s");
+    printf("tinyllm serve: listening on http://%s%s%s:%d (%d model%s)\n", ipv6 ? "[" : "", o->host, ipv6 ? "]" : "",
+           port, n_models, n_models == 1 ? "" : "s");
     fflush(stdout);
 
     int signal_number = 0;

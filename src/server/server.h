@@ -23,33 +23,33 @@
 #define TL_SERVER_VERSION "0.1.0"
 
 typedef struct tl_server_options {
-    const char *host;          /* "127.0.0.1" */
-    int port;                  /* 8080; 0 = any free port (printed) */
-    const char *models_dir;    /* every *.gguf in it; NULL = none */
-    const char **model_paths;  /* -m FILE, each listed by its file name without .gguf */
+    const char *host;         /* "127.0.0.1" */
+    int port;                 /* 8080; 0 = any free port (printed) */
+    const char *models_dir;   /* every *.gguf in it; NULL = none */
+    const char **model_paths; /* -m FILE, each listed by its file name without .gguf */
     int n_model_paths;
-    double keep_alive_s;       /* idle seconds before unloading; < 0 = never (default 300) */
-    int max_loaded;            /* most models loaded at once; 0 = no limit */
-    uint64_t max_memory;       /* bytes of loaded models (weights + contexts); 0 = no limit */
-    int parallel;              /* slots (concurrent generations) per model, default 4 */
-    uint32_t n_ctx;            /* context per slot; 0 = the model's, at most 4096 */
-    int n_threads;             /* 0 = physical cores */
-    int n_batch;               /* most tokens per forward pass; 0 = 512 */
-    int queue_limit;           /* requests waiting per model before 503; default 64 */
-    size_t body_limit;         /* largest request body in bytes; default 8 MiB */
-    const char *api_key;       /* required as "Authorization: Bearer KEY" when set */
-    const char *cors_origin;   /* Access-Control-Allow-Origin value; NULL = no CORS headers */
+    double keep_alive_s;     /* idle seconds before unloading; < 0 = never (default 300) */
+    int max_loaded;          /* most models loaded at once; 0 = no limit */
+    uint64_t max_memory;     /* bytes of loaded models (weights + contexts); 0 = no limit */
+    int parallel;            /* slots (concurrent generations) per model, default 4 */
+    uint32_t n_ctx;          /* context per slot; 0 = the model's, at most 4096 */
+    int n_threads;           /* 0 = physical cores */
+    int n_batch;             /* most tokens per forward pass; 0 = 512 */
+    int queue_limit;         /* requests waiting per model before 503; default 64 */
+    size_t body_limit;       /* largest request body in bytes; default 8 MiB */
+    const char *api_key;     /* required as "Authorization: Bearer KEY" when set */
+    const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
     /* Connections (0 = the default in brackets). */
-    double header_timeout_s;   /* request headers complete within this [10] */
-    double body_timeout_s;     /* the body complete within this after the headers [60] */
-    double idle_timeout_s;     /* a kept-alive connection without a request is closed [5] */
-    double timeout_s;          /* no progress reading a body or sending an answer [60] */
-    int max_connections;       /* open at once [4096] */
+    double header_timeout_s;        /* request headers complete within this [10] */
+    double body_timeout_s;          /* the body complete within this after the headers [60] */
+    double idle_timeout_s;          /* a kept-alive connection without a request is closed [5] */
+    double timeout_s;               /* no progress reading a body or sending an answer [60] */
+    int max_connections;            /* open at once [4096] */
     int max_connections_per_client; /* from one IP address [32]; < 0 = no limit */
-    size_t connection_memory;  /* per connection for the request line and headers [64 KiB] */
-    int threads_http;          /* requests handled at once, more get 503 [128] */
-    bool log_json;             /* the stderr log as one JSON object a line (else text) */
-    bool log_quiet;            /* log only errors */
+    size_t connection_memory;       /* per connection for the request line and headers [64 KiB] */
+    int threads_http;               /* requests handled at once, more get 503 [128] */
+    bool log_json;                  /* the stderr log as one JSON object a line (else text) */
+    bool log_quiet;                 /* log only errors */
 } tl_server_options;
 
 /* Runs the server until SIGINT or SIGTERM. Prints "listening on http://H:P"

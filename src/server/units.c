@@ -49,8 +49,8 @@ typedef struct unit {
 
 /* Longest names first where one is a prefix of another ("ms" before "m"). */
 static const unit duration_units[] = {
-    {"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6}, {"ms", 1e-3},
-    {"s", 1},     {"m", 60},    {"h", 3600},
+    {"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"\xce\xbcs", 1e-6},
+    {"ms", 1e-3}, {"s", 1},     {"m", 60},           {"h", 3600},
 };
 
 /* The unit at *p (advancing past it), or NULL. */

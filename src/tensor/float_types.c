@@ -42,8 +42,7 @@ void tl_f32_from_float(const float *src, void *dst, int64_t n) {
 void tl_vec_dot_f32(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        sum += (double)(load_f32(xb + 4 * i) * load_f32(yb + 4 * i));
+    for (int64_t i = 0; i < n; i++) sum += (double)(load_f32(xb + 4 * i) * load_f32(yb + 4 * i));
     *out = (float)sum;
 }
 
@@ -63,8 +62,7 @@ void tl_vec_dot_f16(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        const float product = tl_fp16_to_fp32(load_u16(xb + 2 * i)) *
-                              tl_fp16_to_fp32(load_u16(yb + 2 * i));
+        const float product = tl_fp16_to_fp32(load_u16(xb + 2 * i)) * tl_fp16_to_fp32(load_u16(yb + 2 * i));
         sum += (double)product;
     }
     *out = (float)sum;
@@ -86,8 +84,7 @@ void tl_vec_dot_bf16(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        const float product = tl_bf16_to_fp32(load_u16(xb + 2 * i)) *
-                              tl_bf16_to_fp32(load_u16(yb + 2 * i));
+        const float product = tl_bf16_to_fp32(load_u16(xb + 2 * i)) * tl_bf16_to_fp32(load_u16(yb + 2 * i));
         sum += (double)product;
     }
     *out = (float)sum;

@@ -67,7 +67,7 @@ uint16_t tl_fp32_to_fp16(float f) {
     const uint16_t sign = (uint16_t)((bits >> 16) & 0x8000u);
     const uint32_t magnitude = bits & 0x7fffffffu;
 
-    if (magnitude > 0x7f800000u) return sign | 0x7e00u; /* NaN */
+    if (magnitude > 0x7f800000u) return sign | 0x7e00u;  /* NaN */
     if (magnitude >= 0x477ff000u) return sign | 0x7c00u; /* >= 65520: rounds to inf */
     if (magnitude >= 0x38800000u) {
         /* Normal half (>= 2^-14): rebias the exponent (127 -> 15) and round

@@ -38,7 +38,7 @@ static void detect_features(void) {
     const int osxsave = (c >> 27) & 1;
     const int avx = (c >> 28) & 1;
     const uint64_t xcr0 = osxsave ? read_xcr0() : 0;
-    const int os_avx = (xcr0 & 0x6) == 0x6;              /* XMM and YMM state */
+    const int os_avx = (xcr0 & 0x6) == 0x6;                /* XMM and YMM state */
     const int os_avx512 = os_avx && (xcr0 & 0xE0) == 0xE0; /* opmask, ZMM */
     features.fma = os_avx && ((c >> 12) & 1);
     features.f16c = os_avx && ((c >> 29) & 1);
@@ -140,8 +140,7 @@ static void fill_scalar(tl_kernel_set *k) {
 
 #if defined(TL_HAVE_X86_KERNELS) || defined(TL_HAVE_NEON_KERNELS)
 /* Start from the scalar set, let the level override, and fill its gaps. */
-static void fill_level(tl_kernel_set *k, const char *name,
-                       void (*fill)(tl_kernel_set *, const tl_cpu_features *)) {
+static void fill_level(tl_kernel_set *k, const char *name, void (*fill)(tl_kernel_set *, const tl_cpu_features *)) {
     tl_kernel_set scalar;
     fill_scalar(&scalar);
     *k = scalar;
@@ -178,8 +177,8 @@ static void init_kernels(void) {
     /* avx512.c is compiled with VNNI and BF16 enabled, so the compiler may use
      * them anywhere in it: the level needs both (Zen 4/5, Sapphire Rapids,
      * Cooper Lake). Other AVX-512 CPUs run the AVX2 level. */
-    if (usable[LEVEL_AVX2] && features.avx512f && features.avx512bw && features.avx512vl &&
-        features.avx512vnni && features.avx512bf16) {
+    if (usable[LEVEL_AVX2] && features.avx512f && features.avx512bw && features.avx512vl && features.avx512vnni &&
+        features.avx512bf16) {
         fill_level(&sets[LEVEL_AVX512], "avx512", tl_kernels_fill_avx512);
         tl_kernels_fill_avx2_math(&sets[LEVEL_AVX512]);
         usable[LEVEL_AVX512] = 1;
@@ -231,9 +230,9 @@ const tl_cpu_features *tl_cpu_get_features(void) {
 
 /* ---- generic matrix kernel -------------------------------------------- */
 
-void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w,
-                     size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                     size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                     int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
+                     int64_t ldy) {
     const tl_vec_dot_fn dot = k->vec_dot[type];
     for (int64_t r = r0; r < r1; r++) {
         const void *wrow = (const uint8_t *)w + (size_t)r * w_row_bytes;
@@ -242,9 +241,9 @@ void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
     }
 }
 
-void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w,
-                     size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                     size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                     int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
+                     int64_t ldy) {
     if (k->gemm[type])
         k->gemm[type](n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else

@@ -32,9 +32,8 @@
  * must give the same result as vec_dot per (row, token) up to float
  * rounding of the accumulation order.
  */
-typedef void (*tl_gemm_fn)(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
-                           int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens,
-                           float *y, int64_t ldy);
+typedef void (*tl_gemm_fn)(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy);
 
 /* Attention helpers over the KV cache, whose rows are F32, F16 or Q8_0 and
  * start at addresses aligned for their element type:
@@ -48,11 +47,11 @@ typedef void (*tl_kv_axpy_fn)(int64_t n, float a, const void *row, float *out);
 typedef void (*tl_geglu_fn)(float *x, const float *y, int64_t n);
 
 typedef struct tl_kernel_set {
-    const char *name;                        /* "scalar", "avx2", "avx512", "neon" */
-    tl_gemm_fn gemm[TL_TYPE_COUNT];          /* by weight type; NULL: tl_gemm_generic */
-    tl_vec_dot_fn vec_dot[TL_TYPE_COUNT];    /* by weight type */
+    const char *name;                         /* "scalar", "avx2", "avx512", "neon" */
+    tl_gemm_fn gemm[TL_TYPE_COUNT];           /* by weight type; NULL: tl_gemm_generic */
+    tl_vec_dot_fn vec_dot[TL_TYPE_COUNT];     /* by weight type */
     tl_from_float_fn quantize[TL_TYPE_COUNT]; /* by activation (vec_dot) type */
-    tl_kv_dot_fn kv_dot[TL_TYPE_COUNT];      /* by cache type: F32, F16 */
+    tl_kv_dot_fn kv_dot[TL_TYPE_COUNT];       /* by cache type: F32, F16 */
     tl_kv_axpy_fn kv_axpy[TL_TYPE_COUNT];
     tl_softmax_fn softmax;
     tl_geglu_fn geglu;
@@ -89,11 +88,11 @@ void tl_kernels_fill_avx2_math(tl_kernel_set *k);
 
 /* The matrix kernel of a set for a weight type: its gemm entry, else the
  * generic one (vec_dot per row and token, with the set's vec_dot). */
-void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w,
-                     size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                     size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy);
-void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w,
-                     size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                     size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy);
+void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                     int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
+                     int64_t ldy);
+void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                     int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
+                     int64_t ldy);
 
 #endif /* TL_KERNELS_H */

@@ -18,8 +18,7 @@ void tl_rms_norm(float *out, const float *x, const float *weight, int64_t n, flo
     for (int64_t i = 0; i < n; i++) out[i] = x[i] * scale * (weight ? weight[i] : 1.0f);
 }
 
-void tl_layer_norm(float *out, const float *x, const float *weight, const float *bias, int64_t n,
-                   float eps) {
+void tl_layer_norm(float *out, const float *x, const float *weight, const float *bias, int64_t n, float eps) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) sum += x[i];
     const float mean = (float)(sum / (double)n);
@@ -82,8 +81,12 @@ void tl_geglu_ref(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = gelu_ggml(x[i]) * (y ? y[i] : 1.0f);
 }
 
-void tl_gelu(float *x, int64_t n) { tl_kernels()->geglu(x, NULL, n); }
-void tl_geglu(float *x, const float *y, int64_t n) { tl_kernels()->geglu(x, y, n); }
+void tl_gelu(float *x, int64_t n) {
+    tl_kernels()->geglu(x, NULL, n);
+}
+void tl_geglu(float *x, const float *y, int64_t n) {
+    tl_kernels()->geglu(x, y, n);
+}
 
 /* theta_i = pos * base^(-2i/n_rot) * freq_scale / freq_factor_i. The angle
  * is advanced by repeated multiplication, as ggml does, so the rounding (and
@@ -101,8 +104,8 @@ void tl_rope_cache(const tl_rope_params *p, float pos, float *cos_out, float *si
     }
 }
 
-void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin_t, float *x,
-                   int n_heads, int head_dim) {
+void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin_t, float *x, int n_heads,
+                   int head_dim) {
     const int half = p->n_rot / 2;
     for (int h = 0; h < n_heads; h++) {
         float *v = x + (size_t)h * head_dim;
@@ -116,16 +119,14 @@ void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin
     }
 }
 
-void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes,
-                    int64_t n_tokens, float *y, int64_t ldy, int64_t r0, int64_t r1) {
+void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes, int64_t n_tokens,
+                    float *y, int64_t ldy, int64_t r0, int64_t r1) {
     if (r0 >= r1 || n_tokens <= 0) return;
-    tl_kernels_gemm(k, w->type, w->n_cols, w->data, w->row_bytes, r0, r1, xq, xq_row_bytes, n_tokens,
-                    y, ldy);
+    tl_kernels_gemm(k, w->type, w->n_cols, w->data, w->row_bytes, r0, r1, xq, xq_row_bytes, n_tokens, y, ldy);
 }
 
-void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, const void *w,
-                      size_t w_row_bytes, int64_t r0, int64_t r1, const float *x, int64_t n_tokens,
-                      void *scratch, float *y, int64_t ldy) {
+void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                      int64_t r0, int64_t r1, const float *x, int64_t n_tokens, void *scratch, float *y, int64_t ldy) {
     const uint32_t vdt = tl_type_traits_of(w_type)->vec_dot_type;
     const void *xq = x;
     size_t xq_row_bytes = (size_t)n_cols * sizeof(float);
@@ -137,11 +138,10 @@ void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, c
     tl_kernels_gemm(k, w_type, n_cols, w, w_row_bytes, r0, r1, xq, xq_row_bytes, n_tokens, y, ldy);
 }
 
-void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols,
-                      int64_t t0, int64_t t1, void *out) {
+void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols, int64_t t0, int64_t t1,
+                      void *out) {
     const size_t row_bytes = tl_type_row_bytes(type, n_cols);
-    for (int64_t t = t0; t < t1; t++)
-        k->quantize[type](x + t * n_cols, (uint8_t *)out + (size_t)t * row_bytes, n_cols);
+    for (int64_t t = t0; t < t1; t++) k->quantize[type](x + t * n_cols, (uint8_t *)out + (size_t)t * row_bytes, n_cols);
 }
 
 void tl_split_rows(int64_t n, int64_t align, int ith, int nth, int64_t *begin, int64_t *end) {
@@ -160,6 +160,5 @@ void tl_add_bias(float *y, const float *b, int64_t n, int64_t n_tokens) {
 
 void tl_matrix_get_row(const tl_matrix *w, int64_t row, float *out) {
     assert(row >= 0 && row < w->n_rows);
-    tl_type_traits_of(w->type)->to_float((const uint8_t *)w->data + (size_t)row * w->row_bytes, out,
-                                         w->n_cols);
+    tl_type_traits_of(w->type)->to_float((const uint8_t *)w->data + (size_t)row * w->row_bytes, out, w->n_cols);
 }

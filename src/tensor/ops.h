@@ -29,8 +29,7 @@ typedef struct tl_matrix {
 void tl_rms_norm(float *out, const float *x, const float *weight, int64_t n, float eps);
 
 /* out = (x - mean) / sqrt(var + eps) * weight + bias (either may be NULL). */
-void tl_layer_norm(float *out, const float *x, const float *weight, const float *bias, int64_t n,
-                   float eps);
+void tl_layer_norm(float *out, const float *x, const float *weight, const float *bias, int64_t n, float eps);
 
 /* In-place softmax over n values. */
 void tl_softmax(float *x, int64_t n);
@@ -49,25 +48,25 @@ const float *tl_gelu_table(void);
 
 /* RoPE parameters shared by every head of a model. */
 typedef struct tl_rope_params {
-    int n_rot;                  /* rotated dimensions per head (even, <= head_dim) */
-    float theta_base;           /* rope.freq_base */
-    float freq_scale;           /* 1 / linear scaling factor */
-    const float *freq_factors;  /* n_rot/2 divisors (Llama 3 scaling, LongRoPE) or NULL */
-    float mscale;               /* cos/sin multiplier (LongRoPE attention factor; 0 means 1) */
-    int neox;                   /* 0: adjacent pairs; 1: halves */
+    int n_rot;                 /* rotated dimensions per head (even, <= head_dim) */
+    float theta_base;          /* rope.freq_base */
+    float freq_scale;          /* 1 / linear scaling factor */
+    const float *freq_factors; /* n_rot/2 divisors (Llama 3 scaling, LongRoPE) or NULL */
+    float mscale;              /* cos/sin multiplier (LongRoPE attention factor; 0 means 1) */
+    int neox;                  /* 0: adjacent pairs; 1: halves */
 } tl_rope_params;
 
 /* Fill cos/sin tables (n_rot/2 entries each) for position pos. */
 void tl_rope_cache(const tl_rope_params *p, float pos, float *cos_out, float *sin_out);
 /* Rotate n_heads heads of head_dim floats each, stored one after another. */
-void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin_t, float *x,
-                   int n_heads, int head_dim);
+void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin_t, float *x, int n_heads,
+                   int head_dim);
 
 /* Rows [r0, r1) of y = W·x for n_tokens tokens: y[t * ldy + r]. `xq` holds
  * the tokens' activations already converted to W's vec_dot_type (rows
  * xq_row_bytes apart), or plain floats when that type is F32. */
-void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes,
-                    int64_t n_tokens, float *y, int64_t ldy, int64_t r0, int64_t r1);
+void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes, int64_t n_tokens,
+                    float *y, int64_t ldy, int64_t r0, int64_t r1);
 
 /* Convert rows [t0, t1) of x (n_cols floats each) to `type` (a vec_dot
  * type) at out + t * tl_type_row_bytes(type, n_cols). */
@@ -75,11 +74,10 @@ void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, 
  * type w_type): x is converted once to W's vec_dot type in `scratch`
  * (room for n_tokens such rows; unused when that type is f32), then the kernel
  * set's gemm runs. For products whose "weights" are cache rows (attention). */
-void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, const void *w,
-                      size_t w_row_bytes, int64_t r0, int64_t r1, const float *x, int64_t n_tokens,
-                      void *scratch, float *y, int64_t ldy);
-void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols,
-                      int64_t t0, int64_t t1, void *out);
+void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                      int64_t r0, int64_t r1, const float *x, int64_t n_tokens, void *scratch, float *y, int64_t ldy);
+void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols, int64_t t0, int64_t t1,
+                      void *out);
 
 /* The [begin, end) share of n matrix rows for thread ith of nth, in chunks
  * that are multiples of `align` rows (so SIMD kernels see whole tiles). */

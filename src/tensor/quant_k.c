@@ -43,7 +43,9 @@
  * GROUP_MAX_EPS). */
 static const float group_max_eps = 1e-15f;
 
-static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+static int clamp_int(int v, int lo, int hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
 
 /* Round to the nearest integer, ties to even, the way ggml's nearest_int
  * does it: adding 1.5 * 2^23 leaves the rounded value in the low mantissa
@@ -66,8 +68,7 @@ static void pack_two_bits(const uint8_t levels[QK_K], uint8_t *qs) {
     for (int half = 0; half < QK_K; half += 128)
         for (int l = 0; l < 32; l++)
             qs[half / 4 + l] = (uint8_t)(levels[half + l] | (levels[half + l + 32] << 2) |
-                                         (levels[half + l + 64] << 4) |
-                                         (levels[half + l + 96] << 6));
+                                         (levels[half + l + 64] << 4) | (levels[half + l + 96] << 6));
 }
 
 /* 4-bit fields of q4_k / q5_k: element e is in byte 32*(e/64) + e%32, low
@@ -181,9 +182,8 @@ static float search_q3_scale(int n, int nmax, const float *x, int8_t *levels) {
  * squares each time, and keeps the one with the smallest weighted error
  * (absolute if use_mad, else squared). Returns the scale; *min_out >= 0.
  * (ggml's make_qkx2_quants.) */
-static float search_affine_scale(int n, int nmax, const float *x, const float *weights,
-                                 uint8_t *levels, float *min_out, float rmin, float rdelta,
-                                 int nstep, bool use_mad) {
+static float search_affine_scale(int n, int nmax, const float *x, const float *weights, uint8_t *levels, float *min_out,
+                                 float rmin, float rdelta, int nstep, bool use_mad) {
     uint8_t trial[32];
     assert(n <= 32);
     float min = x[0], max = x[0];
@@ -255,8 +255,7 @@ static void quantize_q2_k_block(const float *x, uint8_t *block) {
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < 16; j++) {
         for (int l = 0; l < 16; l++) weights[l] = fabsf(x[16 * j + l]);
-        scales[j] = search_affine_scale(16, 3, x + 16 * j, weights, levels + 16 * j, &mins[j],
-                                        -0.5f, 0.1f, 15, true);
+        scales[j] = search_affine_scale(16, 3, x + 16 * j, weights, levels + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -330,8 +329,10 @@ static void quantize_q3_k_block(const float *x, uint8_t *block) {
         const float iscale = -32.0f / max_scale;
         for (int j = 0; j < 16; j++) {
             const int l = clamp_int((int8_t)nearest_int(iscale * scales[j]), -32, 31) + 32;
-            if (j < 8) packed[j] = (uint8_t)(l & 0x0f);
-            else packed[j - 8] |= (uint8_t)((l & 0x0f) << 4);
+            if (j < 8)
+                packed[j] = (uint8_t)(l & 0x0f);
+            else
+                packed[j - 8] |= (uint8_t)((l & 0x0f) << 4);
             packed[8 + j % 4] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
         }
         tl_block_store_half(block + Q3_K_D, 1 / iscale);
@@ -390,9 +391,8 @@ void tl_q3_k_to_float(const void *src, float *dst, int64_t n) {
  * an affine fit weighted by (rms + |x|), the scales and mins stored as 6-bit
  * multiples of the f16 d and dmin, then the levels (0..nmax) requantized
  * against the rounded values. */
-static void quantize_affine_super_block(const float *x, int nmax, float rmin, int nstep,
-                                        uint8_t *d_field, uint8_t *dmin_field,
-                                        uint8_t *packed_scales, uint8_t levels[QK_K]) {
+static void quantize_affine_super_block(const float *x, int nmax, float rmin, int nstep, uint8_t *d_field,
+                                        uint8_t *dmin_field, uint8_t *packed_scales, uint8_t levels[QK_K]) {
     float scales[8], mins[8], weights[32];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
@@ -401,8 +401,7 @@ static void quantize_affine_super_block(const float *x, int nmax, float rmin, in
         for (int l = 0; l < 32; l++) sum_x2 += xs[l] * xs[l];
         const float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(xs[l]);
-        scales[j] = search_affine_scale(32, nmax, xs, weights, levels + 32 * j, &mins[j], rmin,
-                                        0.1f, nstep, false);
+        scales[j] = search_affine_scale(32, nmax, xs, weights, levels + 32 * j, &mins[j], rmin, 0.1f, nstep, false);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -434,13 +433,12 @@ void tl_q4_k_from_float(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
     uint8_t levels[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, block += Q4_K_BYTES) {
-        quantize_affine_super_block(src + i * QK_K, 15, -1.0f, 20, block + Q4_K_D,
-                                    block + Q4_K_DMIN, block + Q4_K_SCALES, levels);
+        quantize_affine_super_block(src + i * QK_K, 15, -1.0f, 20, block + Q4_K_D, block + Q4_K_DMIN,
+                                    block + Q4_K_SCALES, levels);
         uint8_t *qs = block + Q4_K_QS;
         for (int chunk = 0; chunk < 4; chunk++)
             for (int l = 0; l < 32; l++)
-                qs[32 * chunk + l] =
-                    (uint8_t)(levels[64 * chunk + l] | (levels[64 * chunk + l + 32] << 4));
+                qs[32 * chunk + l] = (uint8_t)(levels[64 * chunk + l] | (levels[64 * chunk + l + 32] << 4));
     }
 }
 
@@ -454,8 +452,7 @@ void tl_q4_k_to_float(const void *src, float *dst, int64_t n) {
             int sc, m;
             tl_q4_k_scale_min(block + Q4_K_SCALES, j, &sc, &m);
             const float dl = d * (float)sc, ml = dmin * (float)m;
-            for (int l = 0; l < 32; l++)
-                dst[32 * j + l] = dl * (float)nibble(block + Q4_K_QS, 32 * j + l) - ml;
+            for (int l = 0; l < 32; l++) dst[32 * j + l] = dl * (float)nibble(block + Q4_K_QS, 32 * j + l) - ml;
         }
     }
 }
@@ -472,16 +469,16 @@ void tl_q5_k_from_float(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
     uint8_t levels[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, block += Q5_K_BYTES) {
-        quantize_affine_super_block(src + i * QK_K, 31, -0.5f, 15, block + Q5_K_D,
-                                    block + Q5_K_DMIN, block + Q5_K_SCALES, levels);
+        quantize_affine_super_block(src + i * QK_K, 31, -0.5f, 15, block + Q5_K_D, block + Q5_K_DMIN,
+                                    block + Q5_K_SCALES, levels);
         uint8_t *qh = block + Q5_K_QH, *qs = block + Q5_K_QS;
         memset(qh, 0, 32);
         for (int e = 0; e < QK_K; e++)
             if (levels[e] > 15) qh[e % 32] |= (uint8_t)(1u << (e / 32));
         for (int chunk = 0; chunk < 4; chunk++)
             for (int l = 0; l < 32; l++)
-                qs[32 * chunk + l] = (uint8_t)((levels[64 * chunk + l] & 0x0f) |
-                                               ((levels[64 * chunk + l + 32] & 0x0f) << 4));
+                qs[32 * chunk + l] =
+                    (uint8_t)((levels[64 * chunk + l] & 0x0f) | ((levels[64 * chunk + l + 32] & 0x0f) << 4));
     }
 }
 
@@ -548,8 +545,8 @@ static void quantize_q6_k_block(const float *x, uint8_t *block) {
         for (int l = 0; l < 32; l++) {
             ql[64 * half + l] = (uint8_t)((lv[l] & 0x0f) | ((lv[l + 64] & 0x0f) << 4));
             ql[64 * half + l + 32] = (uint8_t)((lv[l + 32] & 0x0f) | ((lv[l + 96] & 0x0f) << 4));
-            qh[32 * half + l] = (uint8_t)((lv[l] >> 4) | ((lv[l + 32] >> 4) << 2) |
-                                          ((lv[l + 64] >> 4) << 4) | ((lv[l + 96] >> 4) << 6));
+            qh[32 * half + l] = (uint8_t)((lv[l] >> 4) | ((lv[l + 32] >> 4) << 2) | ((lv[l + 64] >> 4) << 4) |
+                                          ((lv[l + 96] >> 4) << 6));
         }
     }
 }
@@ -646,8 +643,7 @@ void tl_vec_dot_q2_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
         const uint8_t *scales = xb + Q2_K_SCALES;
         const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
         int min_sum = 0;
-        for (int j = 0; j < 16; j++)
-            min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * (scales[j] >> 4);
+        for (int j = 0; j < 16; j++) min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * (scales[j] >> 4);
         int level_sum = 0;
         for (int j = 0; j < 16; j++) {
             int sub = 0;
@@ -688,8 +684,7 @@ static float dot_affine_k(int64_t n, const uint8_t *xb, size_t x_bytes, const ui
         int scale[8], min[8];
         for (int j = 0; j < 8; j++) tl_q4_k_scale_min(xb + scales_at, j, &scale[j], &min[j]);
         int min_sum = 0;
-        for (int j = 0; j < 16; j++)
-            min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * min[j / 2];
+        for (int j = 0; j < 16; j++) min_sum += tl_block_load_i16(yb + Q8_K_BSUMS + 2 * j) * min[j / 2];
         int32_t block_lanes[8] = {0};
         for (int e = 0; e < QK_K; e++) block_lanes[e % 8] += scale[e / 32] * (q8[e] * level(xb, e));
         const float dy = tl_block_load_f32(yb + Q8_K_D);
@@ -699,7 +694,9 @@ static float dot_affine_k(int64_t n, const uint8_t *xb, size_t x_bytes, const ui
     return lanes_total(&lanes, min_terms);
 }
 
-static int q4_k_level(const uint8_t *block, int e) { return nibble(block + Q4_K_QS, e); }
+static int q4_k_level(const uint8_t *block, int e) {
+    return nibble(block + Q4_K_QS, e);
+}
 
 void tl_vec_dot_q4_k_q8_k(int64_t n, float *out, const void *x, const void *y) {
     assert(n % QK_K == 0);

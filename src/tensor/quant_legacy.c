@@ -382,8 +382,7 @@ void tl_vec_dot_q5_0_q8_0(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_0_BYTES, yb += Q8_0_BYTES) {
-        const int sumi =
-            dot_levels_q8(xb + Q5_0_QS, xb + Q5_0_QH, -16, (const int8_t *)(yb + Q8_0_QS));
+        const int sumi = dot_levels_q8(xb + Q5_0_QS, xb + Q5_0_QH, -16, (const int8_t *)(yb + Q8_0_QS));
         sum += (tl_block_load_half(xb) * tl_block_load_half(yb)) * (float)sumi;
     }
     *out = sum;
@@ -394,8 +393,7 @@ void tl_vec_dot_q5_1_q8_1(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_1_BYTES, yb += Q8_1_BYTES) {
-        const int sumi =
-            dot_levels_q8(xb + Q5_1_QS, xb + Q5_1_QH, 0, (const int8_t *)(yb + Q8_1_QS));
+        const int sumi = dot_levels_q8(xb + Q5_1_QS, xb + Q5_1_QH, 0, (const int8_t *)(yb + Q8_1_QS));
         const float scaled = (tl_block_load_half(xb) * tl_block_load_half(yb)) * (float)sumi;
         const float min_term = tl_block_load_half(xb + Q5_1_M) * tl_block_load_half(yb + Q8_1_S);
         sum += scaled + min_term;

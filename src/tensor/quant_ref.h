@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#define TL_DECLARE_TYPE_FUNCS(name)                                     \
-    void tl_##name##_to_float(const void *src, float *dst, int64_t n);  \
+#define TL_DECLARE_TYPE_FUNCS(name)                                                                                    \
+    void tl_##name##_to_float(const void *src, float *dst, int64_t n);                                                 \
     void tl_##name##_from_float(const float *src, void *dst, int64_t n);
 
 TL_DECLARE_TYPE_FUNCS(f32)

@@ -14,6 +14,7 @@
 #include "tensor/quant_ref.h"
 #include "tinyllm.h" /* tl_type_name, tl_type_from_name: the API (TL_API) */
 
+// clang-format off
 static const tl_type_traits type_table[TL_TYPE_COUNT] = {
     [TL_TYPE_F32] = {.name = "f32", .block_size = 1, .block_bytes = sizeof(float),
                      .to_float = tl_f32_to_float, .from_float = tl_f32_from_float,
@@ -109,6 +110,7 @@ static const tl_type_traits type_table[TL_TYPE_COUNT] = {
     [TL_TYPE_MXFP4] = {.name = "mxfp4", .block_size = QK, .block_bytes = sizeof(block_mxfp4),
                        .is_quantized = true, .vec_dot_type = TL_TYPE_Q8_0},
 };
+// clang-format on
 
 const tl_type_traits *tl_type_traits_of(uint32_t type_id) {
     if (type_id >= TL_TYPE_COUNT || type_table[type_id].name == NULL) return NULL;

@@ -68,9 +68,9 @@ typedef void (*tl_from_float_fn)(const float *src, void *dst, int64_t n);
 typedef void (*tl_vec_dot_fn)(int64_t n, float *out, const void *x, const void *y);
 
 typedef struct tl_type_traits {
-    const char *name;       /* "q4_0": lower case as llama.cpp prints it; NULL = unknown id */
-    int64_t block_size;     /* elements per block (1 for plain types) */
-    size_t block_bytes;     /* bytes per block */
+    const char *name;   /* "q4_0": lower case as llama.cpp prints it; NULL = unknown id */
+    int64_t block_size; /* elements per block (1 for plain types) */
+    size_t block_bytes; /* bytes per block */
     bool is_quantized;
     tl_to_float_fn to_float;     /* NULL: tinyllm cannot compute with this type yet */
     tl_from_float_fn from_float; /* NULL: cannot write this type */

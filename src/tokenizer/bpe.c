@@ -31,8 +31,8 @@ void tl_bpe_scratch_free(tl_bpe_scratch *s) {
 }
 
 /* Queue the merge of two neighbouring symbols if the vocabulary has it. */
-static void add_pair(const tl_vocab *v, const char *word, const bpe_symbol *symbols, int32_t left,
-                     int32_t right, tl_merge_queue *queue) {
+static void add_pair(const tl_vocab *v, const char *word, const bpe_symbol *symbols, int32_t left, int32_t right,
+                     tl_merge_queue *queue) {
     if (left < 0 || right < 0) {
         return;
     }
@@ -41,16 +41,13 @@ static void add_pair(const tl_vocab *v, const char *word, const bpe_symbol *symb
     if (rank < 0) {
         return;
     }
-    tl_merge_queue_push(queue, (tl_merge_candidate){.priority = -(double)rank,
-                                                    .left = left,
-                                                    .right = right,
-                                                    .left_len = l->n,
-                                                    .right_len = r->n});
+    tl_merge_queue_push(
+        queue, (tl_merge_candidate){
+                   .priority = -(double)rank, .left = left, .right = right, .left_len = l->n, .right_len = r->n});
 }
 
 /* Merge one encoded word and output its tokens. */
-static void tokenize_word(const tl_vocab *v, const char *word, size_t len, tl_bpe_scratch *s,
-                          tl_token_vec *out) {
+static void tokenize_word(const tl_vocab *v, const char *word, size_t len, tl_bpe_scratch *s, tl_token_vec *out) {
     if (v->ignore_merges) {
         tl_token id = tl_vocab_find(v, word, len);
         if (id >= 0) {
@@ -115,8 +112,7 @@ static void tokenize_word(const tl_vocab *v, const char *word, size_t len, tl_bp
     }
 }
 
-void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scratch *s,
-                     tl_token_vec *out) {
+void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scratch *s, tl_token_vec *out) {
     s->words.count = 0;
     if (!tl_pretokenize(v->pretokenizer, text, len, &s->words, &s->pieces)) {
         out->failed = true;

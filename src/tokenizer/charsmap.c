@@ -15,11 +15,19 @@
 
 #include "util/error.h"
 
-static uint32_t unit_offset(uint32_t unit) { return (unit >> 10) << ((unit & (1u << 9)) >> 6); }
+static uint32_t unit_offset(uint32_t unit) {
+    return (unit >> 10) << ((unit & (1u << 9)) >> 6);
+}
 /* The label, with bit 31 kept so that a value unit never equals a byte. */
-static uint32_t unit_label(uint32_t unit) { return unit & ((1u << 31) | 0xFFu); }
-static bool unit_has_leaf(uint32_t unit) { return (unit >> 8) & 1u; }
-static uint32_t unit_value(uint32_t unit) { return unit & 0x7FFFFFFFu; }
+static uint32_t unit_label(uint32_t unit) {
+    return unit & ((1u << 31) | 0xFFu);
+}
+static bool unit_has_leaf(uint32_t unit) {
+    return (unit >> 8) & 1u;
+}
+static uint32_t unit_value(uint32_t unit) {
+    return unit & 0x7FFFFFFFu;
+}
 
 static uint32_t read_u32_le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -49,8 +57,7 @@ static tl_status check_reachable(const tl_charsmap *map, const char *key, tl_err
     size_t depth = 0;
     uint32_t root_base = unit_offset(map->units[0]);
     if ((root_base | 0xFFu) >= n) {
-        st = tl_fail(err, TL_ERR_FORMAT, "%s: the root's children lie outside the %zu-unit array",
-                     key, n);
+        st = tl_fail(err, TL_ERR_FORMAT, "%s: the root's children lie outside the %zu-unit array", key, n);
     } else {
         visited[root_base / 8] |= (uint8_t)(1u << (root_base % 8));
         stack[depth++] = root_base;
@@ -65,8 +72,7 @@ static tl_status check_reachable(const tl_charsmap *map, const char *key, tl_err
             }
             uint32_t child_base = index ^ unit_offset(unit);
             if ((child_base | 0xFFu) >= n) {
-                st = tl_fail(err, TL_ERR_FORMAT,
-                             "%s: unit %u points outside the %zu-unit array", key, index, n);
+                st = tl_fail(err, TL_ERR_FORMAT, "%s: unit %u points outside the %zu-unit array", key, index, n);
                 break;
             }
             if (unit_has_leaf(unit) && unit_value(map->units[child_base]) >= strings_end) {
@@ -87,19 +93,16 @@ static tl_status check_reachable(const tl_charsmap *map, const char *key, tl_err
     return st;
 }
 
-tl_status tl_charsmap_init(tl_charsmap *map, const void *blob, size_t size, const char *key,
-                           tl_error *err) {
+tl_status tl_charsmap_init(tl_charsmap *map, const void *blob, size_t size, const char *key, tl_error *err) {
     memset(map, 0, sizeof *map);
     const uint8_t *bytes = blob;
     if (size < 4) {
-        return tl_fail(err, TL_ERR_FORMAT, "%s: %zu bytes is too short for the size header", key,
-                       size);
+        return tl_fail(err, TL_ERR_FORMAT, "%s: %zu bytes is too short for the size header", key, size);
     }
     uint32_t array_bytes = read_u32_le(bytes);
     /* As llama.cpp: the strings that follow the array may not be empty. */
     if ((uint64_t)array_bytes + 4 >= size) {
-        return tl_fail(err, TL_ERR_FORMAT,
-                       "%s: the double array (%u bytes) does not fit in the %zu-byte blob", key,
+        return tl_fail(err, TL_ERR_FORMAT, "%s: the double array (%u bytes) does not fit in the %zu-byte blob", key,
                        array_bytes, size);
     }
     map->n_units = array_bytes / 4;
@@ -130,8 +133,8 @@ void tl_charsmap_free(tl_charsmap *map) {
     memset(map, 0, sizeof *map);
 }
 
-size_t tl_charsmap_match(const tl_charsmap *map, const char *text, size_t len,
-                         const char **replacement, size_t *replacement_len) {
+size_t tl_charsmap_match(const tl_charsmap *map, const char *text, size_t len, const char **replacement,
+                         size_t *replacement_len) {
     if (map->n_units == 0) {
         return 0;
     }

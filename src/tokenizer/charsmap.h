@@ -39,14 +39,13 @@ typedef struct tl_charsmap {
 
 /* Decode and check a blob (copied; the caller keeps its own). An empty
  * double array is allowed and replaces nothing. Errors name `key`. */
-tl_status tl_charsmap_init(tl_charsmap *map, const void *blob, size_t size, const char *key,
-                           tl_error *err);
+tl_status tl_charsmap_init(tl_charsmap *map, const void *blob, size_t size, const char *key, tl_error *err);
 void tl_charsmap_free(tl_charsmap *map);
 
 /* The longest key that starts text[0..len): returns its length in bytes (0
  * when none) and points *replacement at its NUL-terminated replacement. A
  * NUL byte in the text ends the match, as in SentencePiece. */
-size_t tl_charsmap_match(const tl_charsmap *map, const char *text, size_t len,
-                         const char **replacement, size_t *replacement_len);
+size_t tl_charsmap_match(const tl_charsmap *map, const char *text, size_t len, const char **replacement,
+                         size_t *replacement_len);
 
 #endif /* TL_TOKENIZER_CHARSMAP_H */

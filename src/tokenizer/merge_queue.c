@@ -17,7 +17,9 @@ void tl_merge_queue_free(tl_merge_queue *q) {
     tl_merge_queue_init(q);
 }
 
-void tl_merge_queue_clear(tl_merge_queue *q) { q->count = 0; }
+void tl_merge_queue_clear(tl_merge_queue *q) {
+    q->count = 0;
+}
 
 /* True if a should come out before b. */
 static bool comes_first(const tl_merge_candidate *a, const tl_merge_candidate *b) {

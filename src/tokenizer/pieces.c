@@ -134,8 +134,7 @@ static int32_t finish(const piece_writer *w, int32_t buf_size) {
     return w->length <= buf_size ? (int32_t)w->length : -(int32_t)w->length;
 }
 
-int32_t tl_vocab_token_to_piece(const tl_vocab *v, tl_token t, bool special, char *buf,
-                                int32_t buf_size) {
+int32_t tl_vocab_token_to_piece(const tl_vocab *v, tl_token t, bool special, char *buf, int32_t buf_size) {
     piece_writer w = {buf, buf_size > 0 ? buf_size : 0, 0, 0};
     write_piece(v, t, special, &w);
     return finish(&w, buf_size);
@@ -183,8 +182,8 @@ static int32_t clean_spaces(char *text, int32_t total) {
     return n;
 }
 
-int32_t tl_vocab_detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n_tokens,
-                            bool special, bool remove_leading_space, char *buf, int32_t buf_size) {
+int32_t tl_vocab_detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n_tokens, bool special,
+                            bool remove_leading_space, char *buf, int32_t buf_size) {
     piece_writer w = {buf, buf_size > 0 ? buf_size : 0, 0, 0};
     /* The first token loses one leading space, as with llama.cpp's
      * detokenize; when that token is a BOS that prints nothing, the space

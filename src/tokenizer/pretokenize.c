@@ -45,32 +45,32 @@
  * left as unmatched text: the words are the same either way. */
 #define RE_GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
-#define RE_LLAMA3                                                                                  \
-    CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"      \
+#define RE_LLAMA3                                                                                                      \
+    CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"                          \
                  "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
-#define RE_QWEN2                                                                                   \
-    CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"           \
+#define RE_QWEN2                                                                                                       \
+    CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"                               \
                  "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 /* Letters with a case (llama.cpp copies this list from DeepSeek's tokenizer). */
-#define RE_CASED_LETTERS                                                                           \
-    "A-Za-z\\x{B5}\\x{C0}-\\x{D6}\\x{D8}-\\x{F6}\\x{F8}-\\x{1BA}\\x{1BC}-\\x{1BF}\\x{1C4}-"        \
-    "\\x{293}\\x{295}-\\x{2AF}\\x{370}-\\x{373}\\x{376}\\x{377}\\x{37B}-\\x{37D}\\x{37F}"          \
-    "\\x{386}\\x{388}-\\x{38A}\\x{38C}\\x{38E}-\\x{3A1}\\x{3A3}-\\x{3F5}\\x{3F7}-\\x{481}"         \
-    "\\x{48A}-\\x{52F}\\x{531}-\\x{556}\\x{10A0}-\\x{10C5}\\x{13A0}-\\x{13F5}\\x{13F8}-"           \
-    "\\x{13FD}\\x{1C90}-\\x{1CBA}\\x{1CBD}-\\x{1CBF}\\x{1D00}-\\x{1D2B}\\x{1D6B}-\\x{1D77}"        \
-    "\\x{1D79}-\\x{1D9A}\\x{1E00}-\\x{1F15}\\x{1F18}-\\x{1F1D}\\x{1F20}-\\x{1F45}\\x{1F48}-"       \
-    "\\x{1F4D}\\x{1F50}-\\x{1F57}\\x{1F59}\\x{1F5B}\\x{1F5D}\\x{1F5F}-\\x{1F7D}\\x{1F80}-"         \
-    "\\x{1FB4}\\x{1FB6}-\\x{1FBC}\\x{1FBE}\\x{1FC2}-\\x{1FC4}\\x{1FC6}-\\x{1FCC}\\x{1FD0}-"        \
-    "\\x{1FD3}\\x{1FD6}-\\x{1FDB}\\x{1FE0}-\\x{1FEC}\\x{1FF2}-\\x{1FF4}\\x{1FF6}-\\x{1FFC}"        \
-    "\\x{2102}\\x{2107}\\x{210A}-\\x{2113}\\x{2115}\\x{2119}-\\x{211D}\\x{2124}\\x{2126}"          \
-    "\\x{2128}\\x{212A}-\\x{212D}\\x{212F}-\\x{2134}\\x{2139}\\x{213C}-\\x{213F}\\x{2145}-"        \
-    "\\x{2149}\\x{214E}\\x{2183}\\x{2184}\\x{2C00}-\\x{2C7B}\\x{2C7E}-\\x{2CE4}\\x{2CEB}-"         \
-    "\\x{2CEE}\\x{2CF2}\\x{2CF3}\\x{A640}-\\x{A66D}\\x{A680}-\\x{A69B}\\x{A722}-\\x{A76F}"         \
-    "\\x{A771}-\\x{A787}\\x{A78B}-\\x{A78E}\\x{AB70}-\\x{ABBF}\\x{FB00}-\\x{FB06}\\x{FB13}-"       \
-    "\\x{FB17}\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}\\x{104B0}-"              \
-    "\\x{104D3}\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-"         \
+#define RE_CASED_LETTERS                                                                                               \
+    "A-Za-z\\x{B5}\\x{C0}-\\x{D6}\\x{D8}-\\x{F6}\\x{F8}-\\x{1BA}\\x{1BC}-\\x{1BF}\\x{1C4}-"                            \
+    "\\x{293}\\x{295}-\\x{2AF}\\x{370}-\\x{373}\\x{376}\\x{377}\\x{37B}-\\x{37D}\\x{37F}"                              \
+    "\\x{386}\\x{388}-\\x{38A}\\x{38C}\\x{38E}-\\x{3A1}\\x{3A3}-\\x{3F5}\\x{3F7}-\\x{481}"                             \
+    "\\x{48A}-\\x{52F}\\x{531}-\\x{556}\\x{10A0}-\\x{10C5}\\x{13A0}-\\x{13F5}\\x{13F8}-"                               \
+    "\\x{13FD}\\x{1C90}-\\x{1CBA}\\x{1CBD}-\\x{1CBF}\\x{1D00}-\\x{1D2B}\\x{1D6B}-\\x{1D77}"                            \
+    "\\x{1D79}-\\x{1D9A}\\x{1E00}-\\x{1F15}\\x{1F18}-\\x{1F1D}\\x{1F20}-\\x{1F45}\\x{1F48}-"                           \
+    "\\x{1F4D}\\x{1F50}-\\x{1F57}\\x{1F59}\\x{1F5B}\\x{1F5D}\\x{1F5F}-\\x{1F7D}\\x{1F80}-"                             \
+    "\\x{1FB4}\\x{1FB6}-\\x{1FBC}\\x{1FBE}\\x{1FC2}-\\x{1FC4}\\x{1FC6}-\\x{1FCC}\\x{1FD0}-"                            \
+    "\\x{1FD3}\\x{1FD6}-\\x{1FDB}\\x{1FE0}-\\x{1FEC}\\x{1FF2}-\\x{1FF4}\\x{1FF6}-\\x{1FFC}"                            \
+    "\\x{2102}\\x{2107}\\x{210A}-\\x{2113}\\x{2115}\\x{2119}-\\x{211D}\\x{2124}\\x{2126}"                              \
+    "\\x{2128}\\x{212A}-\\x{212D}\\x{212F}-\\x{2134}\\x{2139}\\x{213C}-\\x{213F}\\x{2145}-"                            \
+    "\\x{2149}\\x{214E}\\x{2183}\\x{2184}\\x{2C00}-\\x{2C7B}\\x{2C7E}-\\x{2CE4}\\x{2CEB}-"                             \
+    "\\x{2CEE}\\x{2CF2}\\x{2CF3}\\x{A640}-\\x{A66D}\\x{A680}-\\x{A69B}\\x{A722}-\\x{A76F}"                             \
+    "\\x{A771}-\\x{A787}\\x{A78B}-\\x{A78E}\\x{AB70}-\\x{ABBF}\\x{FB00}-\\x{FB06}\\x{FB13}-"                           \
+    "\\x{FB17}\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{10400}-\\x{1044F}\\x{104B0}-"                                  \
+    "\\x{104D3}\\x{104D8}-\\x{104FB}\\x{10C80}-\\x{10CB2}\\x{10CC0}-\\x{10CF2}\\x{118A0}-"                             \
     "\\x{118DF}\\x{1E900}-\\x{1E943}"
 
 /* CJK ideographs, everything from U+0800 to U+4E00, and Hangul, except the
@@ -80,14 +80,14 @@
 #define RE_CJK_KANA "[\\x{4E00}-\\x{9FA5}\\x{3040}-\\x{309F}\\x{30A0}-\\x{30FF}]+"
 
 /* DeepSeek-V3 style, with '~' taken out of \p{S} (see the top comment). */
-#define RE_DEEPSEEK3_WORDS                                                                         \
-    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|(?:~|[^\\r\\n\\p{L}\\p{P}\\p{S}])?"     \
+#define RE_DEEPSEEK3_WORDS                                                                                             \
+    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|(?:~|[^\\r\\n\\p{L}\\p{P}\\p{S}])?"                         \
     "[\\p{L}\\p{M}]+| ?(?:(?!~)[\\p{P}\\p{S}])+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
-#define RE_UPPER_LOWER_WORDS                                                                       \
-    "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+"                         \
-    "(?:" CONTRACTIONS ")?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+"                          \
-    "((?=[\\p{L}])([^A-Z]))*(?:" CONTRACTIONS ")?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|"    \
+#define RE_UPPER_LOWER_WORDS                                                                                           \
+    "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+"                                             \
+    "(?:" CONTRACTIONS ")?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+"                                              \
+    "((?=[\\p{L}])([^A-Z]))*(?:" CONTRACTIONS ")?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|"                        \
     "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 #define RE_PORO " ?[^(\\s|.,!?\\x{2026}\\x{3002}\\x{FF0C}\\x{3001}\\x{0964}\\x{06D4}\\x{060C})]+"
@@ -98,14 +98,12 @@ typedef struct pre_family {
     const char *expressions[MAX_EXPRESSIONS]; /* NULL-terminated */
 } pre_family;
 
-static const pre_family family_default = {
-    {"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]", NULL}};
+static const pre_family family_default = {{"[\\p{P}\\$\\+<=>\\^~\\|]+", RE_GPT2, "\\p{N}+", "[0-9][0-9][0-9]", NULL}};
 static const pre_family family_gpt2 = {{RE_GPT2, NULL}};
 static const pre_family family_llama3 = {{RE_LLAMA3, NULL}};
 static const pre_family family_qwen2 = {{RE_QWEN2, NULL}};
 static const pre_family family_starcoder = {{"\\p{N}", RE_GPT2, NULL}};
-static const pre_family family_falcon = {
-    {"[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]", NULL}};
+static const pre_family family_falcon = {{"[\\p{P}\\$\\+<=>\\^~\\|`]+", RE_GPT2, "[0-9][0-9][0-9]", NULL}};
 static const pre_family family_deepseek_llm = {{
     "[\\r\\n]",
     "\\s?[" RE_CASED_LETTERS "]+",
@@ -125,11 +123,10 @@ static const pre_family family_spark2_5 = {
      "\\p{N}", NULL}};
 static const pre_family family_poro = {{RE_PORO, NULL}};
 static const pre_family family_viking = {{RE_PORO, "\\p{N}", NULL}};
-static const pre_family family_tekken = {
-    {"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|"
-     "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}|"
-     " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-     NULL}};
+static const pre_family family_tekken = {{"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|"
+                                          "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}|"
+                                          " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                                          NULL}};
 static const pre_family family_gpt4o = {{RE_UPPER_LOWER_WORDS, NULL}};
 static const pre_family family_granite_multi = {
     {"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}\\p{M}])([^a-z]))*((?=[\\p{L}\\p{M}])([^A-Z]))+"
@@ -137,19 +134,17 @@ static const pre_family family_granite_multi = {
      "((?=[\\p{L}\\p{M}])([^A-Z]))*(?:" CONTRACTIONS ")?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+"
      "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
      NULL}};
-static const pre_family family_chameleon = {
-    {"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z", "([\\t\\n]|    |  )", "\\p{N}",
-     "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2}};
+static const pre_family family_chameleon = {{"<sentinel:[0-9]+>", "(IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z",
+                                             "([\\t\\n]|    |  )", "\\p{N}", "[\\p{P}!-/:-@\\[-`{-~]", RE_GPT2}};
 static const pre_family family_jais2 = {
-    {CONTRACTIONS
-     "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-     "\\s*[\\r\\n]+|\\s{512}(?!\\S)|\\s{256}(?!\\S)|\\s{128}(?!\\S)|\\s{64}(?!\\S)|"
-     "\\s{32}(?!\\S)|\\s{16}(?!\\S)|\\s{8}(?!\\S)|\\s{4}(?!\\S)|\\s{1,2}(?!\\S)|\\s{1}",
+    {CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+                  "\\s*[\\r\\n]+|\\s{512}(?!\\S)|\\s{256}(?!\\S)|\\s{128}(?!\\S)|\\s{64}(?!\\S)|"
+                  "\\s{32}(?!\\S)|\\s{16}(?!\\S)|\\s{8}(?!\\S)|\\s{4}(?!\\S)|\\s{1,2}(?!\\S)|\\s{1}",
      NULL}};
-static const pre_family family_qwen35 = {
-    {CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+"
-                  "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-     NULL}};
+static const pre_family family_qwen35 = {{CONTRACTIONS
+                                          "|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+"
+                                          "[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                                          NULL}};
 static const pre_family family_youtu = {
     {"[\\x{AC00}-\\x{D7A3}\\x{3131}-\\x{318E}]+|[\\x{FF01}\\x{2026}\\x{201C}\\x{201D}\\x{2018}"
      "\\x{2019}\\x{2014}\\x{FF1A}\\x{FF1B}\\x{FF0C}\\x{3001}-\\x{303F}\\x{FE30}-\\x{FE4F}]+|"
@@ -159,10 +154,10 @@ static const pre_family family_youtu = {
      "[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?:" CONTRACTIONS ")?|\\p{N}| ?[^\\s\\p{L}\\p{N}]+"
      "[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
      NULL}};
-static const pre_family family_seed_coder = {
-    {CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|"
-                  "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-     NULL}};
+static const pre_family family_seed_coder = {{CONTRACTIONS
+                                              "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|"
+                                              "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                                              NULL}};
 static const pre_family family_bailingmoe = {
     {"'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}|"
      " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+",
@@ -171,16 +166,16 @@ static const pre_family family_ufakzeka = {
     {"[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
      "\\s+(?!\\S)|\\s+",
      NULL}};
-static const pre_family family_minicpm5 = {
-    {"\\p{N}{1,3}",
-     CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}+| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-                  "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-     NULL}};
+static const pre_family family_minicpm5 = {{"\\p{N}{1,3}",
+                                            CONTRACTIONS
+                                            "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}+| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+                                            "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+                                            NULL}};
 static const pre_family family_laguna = {{"[^\\n]+|[\\n]+", RE_QWEN2, NULL}};
-static const pre_family family_exaone_moe = {
-    {CONTRACTIONS "|[^\\r\\n\\p{L}\\p{N}]?(?:\\p{L}\\p{M}*(?: \\p{L}\\p{M}*)*)+|\\p{N}|"
-                  " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]?|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+",
-     NULL}};
+static const pre_family family_exaone_moe = {{CONTRACTIONS
+                                              "|[^\\r\\n\\p{L}\\p{N}]?(?:\\p{L}\\p{M}*(?: \\p{L}\\p{M}*)*)+|\\p{N}|"
+                                              " ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]?|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+",
+                                              NULL}};
 
 /* Flags in the name table. */
 enum {
@@ -288,8 +283,8 @@ static const pre_name pre_names[] = {
 /* ------------------------------------------------------------------------ */
 
 /* Unicode White_Space, as llama.cpp's whitespace table has it. */
-#define WHITESPACE_CLASS_BODY                                                                      \
-    "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}"      \
+#define WHITESPACE_CLASS_BODY                                                                                          \
+    "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}"                          \
     "\\x{205F}\\x{3000}"
 
 struct tl_pretokenizer {
@@ -318,7 +313,9 @@ static void append(text_builder *b, const char *s, size_t n) {
     b->data[b->length] = '\0';
 }
 
-static void append_str(text_builder *b, const char *s) { append(b, s, strlen(s)); }
+static void append_str(text_builder *b, const char *s) {
+    append(b, s, strlen(s));
+}
 
 /* Rewrite an expression for PCRE2: spell out \s and \S, and widen the letter
  * sub-categories to \p{L} (see the top comment). */
@@ -339,8 +336,8 @@ static char *rewrite_expression(const char *expr) {
                 i += 2;
                 continue;
             }
-            if (e == 'p' && expr[i + 2] == '{' && expr[i + 3] == 'L' && expr[i + 4] &&
-                strchr("ultmo", expr[i + 4]) && expr[i + 5] == '}') {
+            if (e == 'p' && expr[i + 2] == '{' && expr[i + 3] == 'L' && expr[i + 4] && strchr("ultmo", expr[i + 4]) &&
+                expr[i + 5] == '}') {
                 append_str(&b, "\\p{L}");
                 i += 6;
                 continue;
@@ -380,13 +377,11 @@ static tl_status compile_expression(const char *expr, pcre2_code **out, tl_error
     int code = 0;
     PCRE2_SIZE offset = 0;
     uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options, &code, &offset, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, options, &code, &offset, NULL);
     if (!re) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(code, message, sizeof message);
-        tl_status st = tl_fail(err, TL_ERR_UNSUPPORTED,
-                               "pre-tokenizer expression does not compile at offset %zu: %s",
+        tl_status st = tl_fail(err, TL_ERR_UNSUPPORTED, "pre-tokenizer expression does not compile at offset %zu: %s",
                                (size_t)offset, (const char *)message);
         free(pattern);
         return st;
@@ -398,8 +393,7 @@ static tl_status compile_expression(const char *expr, pcre2_code **out, tl_error
     return TL_OK;
 }
 
-tl_status tl_pretokenizer_new(const char *name, tl_pretokenizer **out, tl_pre_defaults *defaults,
-                              tl_error *err) {
+tl_status tl_pretokenizer_new(const char *name, tl_pretokenizer **out, tl_pre_defaults *defaults, tl_error *err) {
     if (!name || !*name) {
         name = "default";
     }
@@ -411,8 +405,7 @@ tl_status tl_pretokenizer_new(const char *name, tl_pretokenizer **out, tl_pre_de
         }
     }
     if (!entry) {
-        return tl_fail(err, TL_ERR_UNSUPPORTED,
-                       "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", name);
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "tokenizer.ggml.pre: pre-tokenizer '%s' is not supported", name);
     }
     tl_pretokenizer *p = calloc(1, sizeof *p);
     if (!p) {
@@ -468,8 +461,7 @@ void tl_span_vec_free(tl_span_vec *v) {
 
 /* Split one piece by one expression: its matches and the text between them
  * become pieces, in order. Returns false on out-of-memory. */
-static bool split_piece(const pcre2_code *re, pcre2_match_data *md, const char *text, tl_span piece,
-                        tl_span_vec *out) {
+static bool split_piece(const pcre2_code *re, pcre2_match_data *md, const char *text, tl_span piece, tl_span_vec *out) {
     const char *subject = text + piece.offset;
     size_t pos = 0, last_end = 0;
     while (pos < piece.length) {
@@ -499,15 +491,13 @@ static bool split_piece(const pcre2_code *re, pcre2_match_data *md, const char *
         }
         last_end = pos = end;
     }
-    if (last_end < piece.length &&
-        !tl_span_vec_push(out, piece.offset + last_end, piece.length - last_end)) {
+    if (last_end < piece.length && !tl_span_vec_push(out, piece.offset + last_end, piece.length - last_end)) {
         return false;
     }
     return true;
 }
 
-bool tl_pretokenize(const tl_pretokenizer *p, const char *text, size_t len, tl_span_vec *words,
-                    tl_span_vec *scratch) {
+bool tl_pretokenize(const tl_pretokenizer *p, const char *text, size_t len, tl_span_vec *words, tl_span_vec *scratch) {
     if (len == 0) {
         return true;
     }

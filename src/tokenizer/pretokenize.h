@@ -50,13 +50,11 @@ typedef struct tl_pretokenizer tl_pretokenizer;
 
 /* Build the pre-tokenizer named `name` (NULL or "" = llama.cpp's default).
  * An unknown or unsupported name fails with TL_ERR_UNSUPPORTED naming it. */
-tl_status tl_pretokenizer_new(const char *name, tl_pretokenizer **out, tl_pre_defaults *defaults,
-                              tl_error *err);
+tl_status tl_pretokenizer_new(const char *name, tl_pretokenizer **out, tl_pre_defaults *defaults, tl_error *err);
 void tl_pretokenizer_free(tl_pretokenizer *p);
 
 /* Split text[0..len) into words, appended to *words. `scratch` is working
  * space the caller keeps between calls. False on out-of-memory. */
-bool tl_pretokenize(const tl_pretokenizer *p, const char *text, size_t len, tl_span_vec *words,
-                    tl_span_vec *scratch);
+bool tl_pretokenize(const tl_pretokenizer *p, const char *text, size_t len, tl_span_vec *words, tl_span_vec *scratch);
 
 #endif /* TL_TOKENIZER_PRETOKENIZE_H */

@@ -25,8 +25,8 @@ typedef struct spm_symbol {
 
 /* Queue the merge of symbols left and right if their concatenation is a
  * token. */
-static void try_add_pair(const tl_vocab *v, const char *text, const spm_symbol *symbols,
-                         int32_t left, int32_t right, tl_merge_queue *queue) {
+static void try_add_pair(const tl_vocab *v, const char *text, const spm_symbol *symbols, int32_t left, int32_t right,
+                         tl_merge_queue *queue) {
     if (left < 0 || right < 0) {
         return;
     }
@@ -35,11 +35,9 @@ static void try_add_pair(const tl_vocab *v, const char *text, const spm_symbol *
     if (id < 0) {
         return;
     }
-    tl_merge_queue_push(queue, (tl_merge_candidate){.priority = v->info[id].score,
-                                                    .left = left,
-                                                    .right = right,
-                                                    .left_len = l->n,
-                                                    .right_len = r->n});
+    tl_merge_queue_push(
+        queue, (tl_merge_candidate){
+                   .priority = v->info[id].score, .left = left, .right = right, .left_len = l->n, .right_len = r->n});
 }
 
 /* Output a final symbol: its token, or else its bytes' tokens when the
@@ -47,8 +45,8 @@ static void try_add_pair(const tl_vocab *v, const char *text, const spm_symbol *
  * whole run of such symbols (Hugging Face's byte_fallback and fuse_unk;
  * llama.cpp falls back byte by byte, an unknown token per missing byte).
  * *unknown_run tells whether the last token out was such an unknown. */
-static void emit_symbol(const tl_vocab *v, const char *text, const spm_symbol *s,
-                        bool *unknown_run, tl_token_vec *out) {
+static void emit_symbol(const tl_vocab *v, const char *text, const spm_symbol *s, bool *unknown_run,
+                        tl_token_vec *out) {
     tl_token id = tl_vocab_find(v, text + s->offset, s->n);
     if (id >= 0) {
         tl_token_vec_push(out, id);
@@ -86,8 +84,7 @@ void tl_spm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_v
     int32_t n = 0;
     for (size_t offset = 0; offset < len;) {
         size_t char_len = tl_utf8_char_len(text + offset, len - offset);
-        symbols[n] = (spm_symbol){
-            .prev = n - 1, .next = n + 1, .offset = (uint32_t)offset, .n = (uint32_t)char_len};
+        symbols[n] = (spm_symbol){.prev = n - 1, .next = n + 1, .offset = (uint32_t)offset, .n = (uint32_t)char_len};
         offset += char_len;
         n++;
     }

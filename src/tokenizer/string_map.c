@@ -107,8 +107,8 @@ static uint64_t pair_hash(const char *left, size_t left_len, const char *right, 
     return mix(tl_hash_bytes(right, right_len, h));
 }
 
-static bool pair_equals(const tl_merge_map *m, const tl_merge_entry *e, uint32_t hash,
-                        const char *left, size_t left_len, const char *right, size_t right_len) {
+static bool pair_equals(const tl_merge_map *m, const tl_merge_entry *e, uint32_t hash, const char *left,
+                        size_t left_len, const char *right, size_t right_len) {
     if (e->hash != hash || e->left_len != left_len || e->right_len != right_len) {
         return false;
     }
@@ -116,8 +116,7 @@ static bool pair_equals(const tl_merge_map *m, const tl_merge_entry *e, uint32_t
     return memcmp(text, left, left_len) == 0 && memcmp(text + left_len + 1, right, right_len) == 0;
 }
 
-bool tl_merge_map_insert(tl_merge_map *m, uint32_t offset, size_t left_len, size_t right_len,
-                         int32_t rank) {
+bool tl_merge_map_insert(tl_merge_map *m, uint32_t offset, size_t left_len, size_t right_len, int32_t rank) {
     if (left_len > UINT16_MAX || right_len > UINT16_MAX) {
         return false;
     }
@@ -135,8 +134,8 @@ bool tl_merge_map_insert(tl_merge_map *m, uint32_t offset, size_t left_len, size
     return true;
 }
 
-int32_t tl_merge_map_find(const tl_merge_map *m, const char *left, size_t left_len,
-                          const char *right, size_t right_len) {
+int32_t tl_merge_map_find(const tl_merge_map *m, const char *left, size_t left_len, const char *right,
+                          size_t right_len) {
     uint64_t h = pair_hash(left, left_len, right, right_len);
     uint32_t hash = (uint32_t)(h >> 32);
     size_t i = h & m->mask;

@@ -61,10 +61,9 @@ void tl_merge_map_free(tl_merge_map *m);
 /* Insert the merge pool[offset..] = "left right" unless the pair is already
  * present (the first rank wins, as with llama.cpp's emplace). Returns false
  * if a side is too long to store. */
-bool tl_merge_map_insert(tl_merge_map *m, uint32_t offset, size_t left_len, size_t right_len,
-                         int32_t rank);
+bool tl_merge_map_insert(tl_merge_map *m, uint32_t offset, size_t left_len, size_t right_len, int32_t rank);
 /* Rank of merging left+right, or -1 if there is no such merge. */
-int32_t tl_merge_map_find(const tl_merge_map *m, const char *left, size_t left_len,
-                          const char *right, size_t right_len);
+int32_t tl_merge_map_find(const tl_merge_map *m, const char *left, size_t left_len, const char *right,
+                          size_t right_len);
 
 #endif /* TL_TOKENIZER_STRING_MAP_H */

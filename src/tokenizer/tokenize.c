@@ -52,8 +52,7 @@ static void fragment_push(fragment_vec *v, fragment f) {
 }
 
 /* First occurrence of needle in hay[0..hay_len), or NULL. */
-static const char *find_bytes(const char *hay, size_t hay_len, const char *needle,
-                              size_t needle_len) {
+static const char *find_bytes(const char *hay, size_t hay_len, const char *needle, size_t needle_len) {
     if (needle_len == 0 || needle_len > hay_len) {
         return NULL;
     }
@@ -73,8 +72,8 @@ static const char *find_bytes(const char *hay, size_t hay_len, const char *needl
 
 /* Split one text fragment at every occurrence of `needle`, the text of
  * special token `id` (or another spelling of it). */
-static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_token id,
-                           const tl_str *needle, fragment_vec *out) {
+static void split_at_token(const tl_vocab *v, const char *text, fragment f, tl_token id, const tl_str *needle,
+                           fragment_vec *out) {
     const uint32_t attr = v->info[id].attr;
     size_t offset = f.offset, length = f.length;
     while (length > 0) {
@@ -128,11 +127,9 @@ static void split_fragments(const tl_vocab *v, const char *text, tl_token id, co
  * llama.cpp matches in the raw text; Hugging Face matches the "▁"s
  * themselves there (and the spaces become the same token through the
  * model). The "▁" spelling of such a token into buffer, or false. */
-static bool marker_spelling(const tl_vocab *v, tl_token id, char *buffer, size_t capacity,
-                            tl_str *spelling) {
+static bool marker_spelling(const tl_vocab *v, tl_token id, char *buffer, size_t capacity, tl_str *spelling) {
     const tl_str *t = &v->texts[id];
-    if (v->kind != TL_VOCAB_SPM || !(v->info[id].attr & TL_ATTR_USER_DEFINED) || t->len == 0 ||
-        3 * t->len > capacity) {
+    if (v->kind != TL_VOCAB_SPM || !(v->info[id].attr & TL_ATTR_USER_DEFINED) || t->len == 0 || 3 * t->len > capacity) {
         return false;
     }
     for (size_t i = 0; i < t->len; i++) {
@@ -143,8 +140,7 @@ static bool marker_spelling(const tl_vocab *v, tl_token id, char *buffer, size_t
     return true;
 }
 
-static void partition(const tl_vocab *v, const char *text, size_t len, bool parse_special,
-                      fragment_vec *fragments) {
+static void partition(const tl_vocab *v, const char *text, size_t len, bool parse_special, fragment_vec *fragments) {
     if (len > 0) {
         fragment_push(fragments, (fragment){-1, 0, len});
     }
@@ -165,8 +161,8 @@ static void partition(const tl_vocab *v, const char *text, size_t len, bool pars
 }
 
 /* SentencePiece text: an optional leading space, and every space as U+2581. */
-static bool spm_escape(const char *text, size_t len, bool prefix_space, char **buffer,
-                       size_t *capacity, size_t *out_len) {
+static bool spm_escape(const char *text, size_t len, bool prefix_space, char **buffer, size_t *capacity,
+                       size_t *out_len) {
     if (len > SIZE_MAX / 3 - 1) {
         return false;
     }
@@ -192,8 +188,8 @@ static bool spm_escape(const char *text, size_t len, bool prefix_space, char **b
     return true;
 }
 
-static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec *fragments,
-                         size_t limit, tl_token_vec *out) {
+static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec *fragments, size_t limit,
+                         tl_token_vec *out) {
     char *buffer = NULL;
     size_t capacity = 0;
     bool previous_was_special = true; /* the text start counts as one */
@@ -205,8 +201,8 @@ static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec
             continue;
         }
         size_t n;
-        if (!spm_escape(text + f->offset, f->length, v->add_space_prefix && previous_was_special,
-                        &buffer, &capacity, &n)) {
+        if (!spm_escape(text + f->offset, f->length, v->add_space_prefix && previous_was_special, &buffer, &capacity,
+                        &n)) {
             out->failed = true;
             break;
         }
@@ -216,8 +212,8 @@ static void tokenize_spm(const tl_vocab *v, const char *text, const fragment_vec
     free(buffer);
 }
 
-static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec *fragments,
-                         size_t limit, tl_token_vec *out) {
+static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec *fragments, size_t limit,
+                         tl_token_vec *out) {
     tl_bpe_scratch scratch = {0};
     tl_merge_queue_init(&scratch.queue);
     for (size_t i = 0; i < fragments->count && !out->failed && out->count <= limit; i++) {
@@ -234,15 +230,13 @@ static void tokenize_bpe(const tl_vocab *v, const char *text, const fragment_vec
 /* WordPiece words never contain whitespace, so a long stretch of text can
  * be cut after any ASCII whitespace byte and tokenized piece by piece with
  * the same result, stopping once more than `limit` tokens are out. */
-static void tokenize_wpm_in_pieces(const tl_vocab *v, const char *text, size_t len, size_t limit,
-                                   tl_token_vec *out) {
+static void tokenize_wpm_in_pieces(const tl_vocab *v, const char *text, size_t len, size_t limit, tl_token_vec *out) {
     enum { PIECE = 1 << 16 };
     for (size_t start = 0; start < len && !out->failed && out->count <= limit;) {
         size_t end = len;
         if (len - start > PIECE) {
             end = start + PIECE;
-            while (end < len && !(text[end - 1] == ' ' || (text[end - 1] >= 0x09 && text[end - 1] <= 0x0D)))
-                end++;
+            while (end < len && !(text[end - 1] == ' ' || (text[end - 1] >= 0x09 && text[end - 1] <= 0x0D))) end++;
         }
         tl_wpm_tokenize(v, text + start, end - start, out);
         start = end;
@@ -250,8 +244,8 @@ static void tokenize_wpm_in_pieces(const tl_vocab *v, const char *text, size_t l
 }
 
 /* WordPiece and Unigram tokenize each stretch of text on its own. */
-static void tokenize_fragments(const tl_vocab *v, const char *text, const fragment_vec *fragments,
-                               size_t limit, tl_token_vec *out) {
+static void tokenize_fragments(const tl_vocab *v, const char *text, const fragment_vec *fragments, size_t limit,
+                               tl_token_vec *out) {
     for (size_t i = 0; i < fragments->count && !out->failed && out->count <= limit; i++) {
         const fragment *f = &fragments->items[i];
         if (f->token >= 0) {
@@ -283,8 +277,7 @@ static size_t fewest_tokens_of_fragments(const tl_vocab *v, const fragment_vec *
 /* The vocabulary's Unicode normalization (NFC) of each stretch of text, as
  * Hugging Face normalizes the text between added tokens: the fragments are
  * pointed into `normalized`. false when out of memory. */
-static bool normalize_fragments(const char *text, fragment_vec *fragments,
-                                tl_text_buffer *normalized) {
+static bool normalize_fragments(const char *text, fragment_vec *fragments, tl_text_buffer *normalized) {
     for (size_t i = 0; i < fragments->count; i++) {
         fragment *f = &fragments->items[i];
         if (f->token >= 0) continue;
@@ -298,8 +291,8 @@ static bool normalize_fragments(const char *text, fragment_vec *fragments,
 
 /* All of text's tokens into out, except that it stops, with more than
  * `limit` tokens in out, once that many are certain. */
-static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
-                          bool parse_special, size_t limit, tl_token_vec *out) {
+static void tokenize_into(const tl_vocab *v, const char *text, size_t text_len, bool add_special, bool parse_special,
+                          size_t limit, tl_token_vec *out) {
     fragment_vec fragments = {0};
     partition(v, text, text_len, parse_special, &fragments);
     tl_text_buffer normalized = {0};
@@ -355,8 +348,8 @@ static int32_t hand_over(tl_token_vec *out, tl_token *tokens, size_t limit, int3
     return result;
 }
 
-int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
-                          bool parse_special, tl_token *tokens, int32_t max_tokens) {
+int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special, bool parse_special,
+                          tl_token *tokens, int32_t max_tokens) {
     if (!text) {
         text_len = 0;
         text = "";
@@ -364,8 +357,7 @@ int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, 
     tl_token_vec out = {0};
     tokenize_into(v, text, text_len, add_special, parse_special, SIZE_MAX, &out);
     const bool too_many = !out.failed && out.count > INT32_MAX; /* absurdly many tokens: as out of memory */
-    return hand_over(&out, tokens, max_tokens > 0 ? (size_t)max_tokens : 0,
-                     too_many ? INT32_MIN : -(int32_t)out.count);
+    return hand_over(&out, tokens, max_tokens > 0 ? (size_t)max_tokens : 0, too_many ? INT32_MIN : -(int32_t)out.count);
 }
 
 /* The fewest tokens `text` can give, from its length alone: where every
@@ -391,9 +383,8 @@ static size_t fewest_tokens(const tl_vocab *v, const char *text, size_t len) {
     return counted / v->max_token_len + (counted % v->max_token_len != 0);
 }
 
-int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t text_len,
-                                  bool add_special, bool parse_special, tl_token *tokens,
-                                  int32_t max_tokens) {
+int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
+                                  bool parse_special, tl_token *tokens, int32_t max_tokens) {
     if (!text) {
         text_len = 0;
         text = "";

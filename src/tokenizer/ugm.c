@@ -37,8 +37,7 @@ tl_status tl_ugm_setup(tl_vocab *v, const gguf_file *f, tl_error *err) {
     if (gguf_find_key(f, KEY_CHARSMAP) >= 0) {
         gguf_value_type type;
         uint64_t count = 0;
-        if (!gguf_get_arr_info(f, KEY_CHARSMAP, &type, &count) ||
-            (type != GGUF_TYPE_UINT8 && type != GGUF_TYPE_INT8)) {
+        if (!gguf_get_arr_info(f, KEY_CHARSMAP, &type, &count) || (type != GGUF_TYPE_UINT8 && type != GGUF_TYPE_INT8)) {
             return tl_fail(err, TL_ERR_FORMAT, "%s: expected an array of bytes", KEY_CHARSMAP);
         }
         const void *data = count ? gguf_get_arr_data(f, KEY_CHARSMAP) : "";
@@ -60,8 +59,7 @@ tl_status tl_ugm_setup(tl_vocab *v, const gguf_file *f, tl_error *err) {
         if (attr & TL_ATTR_USER_DEFINED) user_bytes += v->texts[id].len;
     }
     v->ugm_unknown_score = (double)min_score - UNKNOWN_PENALTY;
-    if (!tl_byte_trie_init(&v->ugm_tokens, all_bytes) ||
-        !tl_byte_trie_init(&v->ugm_user_defined, user_bytes)) {
+    if (!tl_byte_trie_init(&v->ugm_tokens, all_bytes) || !tl_byte_trie_init(&v->ugm_user_defined, user_bytes)) {
         return tl_fail(err, TL_ERR_NOMEM, "out of memory for the token trie");
     }
     for (tl_token id = 0; id < v->n_tokens; id++) {
@@ -106,8 +104,7 @@ static void put(byte_buffer *b, const char *bytes, size_t n) {
 
 /* The normalized form of the piece at text[0..len): *out, *out_len; returns
  * the input bytes it consumed (>= 1). */
-static size_t normalize_piece(const tl_vocab *v, const char *text, size_t len, const char **out,
-                              size_t *out_len) {
+static size_t normalize_piece(const tl_vocab *v, const char *text, size_t len, const char **out, size_t *out_len) {
     size_t user = tl_byte_trie_walk_length(&v->ugm_user_defined, text, len);
     if (user > 0) {
         *out = text;
@@ -208,8 +205,7 @@ void tl_ugm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_v
             tl_token id = tl_byte_trie_value(&v->ugm_tokens, node);
             if (id < 0) continue;
             if (end - start == char_len) char_covered = true;
-            double score =
-                base + (v->info[id].attr & TL_ATTR_USER_DEFINED ? 0.0 : (double)v->info[id].score);
+            double score = base + (v->info[id].attr & TL_ATTR_USER_DEFINED ? 0.0 : (double)v->info[id].score);
             if (score > best[end].score) {
                 best[end] = (best_path){id, start, score};
             }

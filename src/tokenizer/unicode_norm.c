@@ -31,9 +31,8 @@ void tl_codepoints_free(tl_codepoints *l) {
 void tl_codepoints_push_decomposed(tl_codepoints *l, int32_t cp) {
     utf8proc_int32_t buf[32];
     int boundclass = 0;
-    utf8proc_ssize_t n = cp >= 0 && cp <= 0x10FFFF
-                             ? utf8proc_decompose_char(cp, buf, 32, UTF8PROC_DECOMPOSE, &boundclass)
-                             : 0;
+    utf8proc_ssize_t n =
+        cp >= 0 && cp <= 0x10FFFF ? utf8proc_decompose_char(cp, buf, 32, UTF8PROC_DECOMPOSE, &boundclass) : 0;
     if (n <= 0 || n > 32) {
         tl_codepoints_push(l, cp);
         return;
@@ -114,16 +113,16 @@ static bool append_normalized(tl_text_buffer *out, const char *text, size_t len)
     tl_codepoints cps = {0};
     for (size_t offset = 0; offset < len && !cps.failed;) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + offset,
-                                              (utf8proc_ssize_t)(len - offset), &cp);
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)text + offset, (utf8proc_ssize_t)(len - offset), &cp);
         offset += n > 0 ? (size_t)n : 1; /* n > 0: the caller checked the text */
         tl_codepoints_push_decomposed(&cps, cp);
     }
     tl_codepoints_canonical_order(&cps);
     bool ok = !cps.failed && reserve(out, 4 * cps.count);
     if (ok) {
-        utf8proc_ssize_t n = utf8proc_normalize_utf32(cps.items, (utf8proc_ssize_t)cps.count,
-                                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        utf8proc_ssize_t n =
+            utf8proc_normalize_utf32(cps.items, (utf8proc_ssize_t)cps.count, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
         for (utf8proc_ssize_t i = 0; i < n; i++) {
             out->length += tl_utf8_encode((uint32_t)cps.items[i], out->data + out->length);
         }
@@ -136,14 +135,13 @@ bool tl_nfc_append(const char *text, size_t len, tl_text_buffer *out) {
     size_t start = 0, offset = 0;
     while (offset < len) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + offset,
-                                              (utf8proc_ssize_t)(len - offset), &cp);
+        utf8proc_ssize_t n =
+            utf8proc_iterate((const utf8proc_uint8_t *)text + offset, (utf8proc_ssize_t)(len - offset), &cp);
         if (n > 0) {
             offset += (size_t)n;
             continue;
         }
-        if (!append_normalized(out, text + start, offset - start) ||
-            !append_bytes(out, text + offset, 1)) {
+        if (!append_normalized(out, text + start, offset - start) || !append_bytes(out, text + offset, 1)) {
             return false;
         }
         offset++;

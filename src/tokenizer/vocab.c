@@ -71,8 +71,8 @@ static uint32_t attr_from_type(int64_t type) {
 }
 
 /* Checks that an optional per-token array has one entry per token. */
-static tl_status check_token_array(const gguf_file *f, const char *key, uint64_t n_tokens,
-                                   bool *present, gguf_value_type *elem_type, tl_error *err) {
+static tl_status check_token_array(const gguf_file *f, const char *key, uint64_t n_tokens, bool *present,
+                                   gguf_value_type *elem_type, tl_error *err) {
     *present = false;
     if (gguf_find_key(f, key) < 0) {
         return TL_OK;
@@ -81,13 +81,12 @@ static tl_status check_token_array(const gguf_file *f, const char *key, uint64_t
     if (!gguf_get_arr_info(f, key, elem_type, &count)) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: expected an array", key);
     }
-    if (*elem_type == GGUF_TYPE_STRING || *elem_type == GGUF_TYPE_ARRAY ||
-        *elem_type == GGUF_TYPE_BOOL) {
+    if (*elem_type == GGUF_TYPE_STRING || *elem_type == GGUF_TYPE_ARRAY || *elem_type == GGUF_TYPE_BOOL) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: expected an array of numbers", key);
     }
     if (count != n_tokens) {
-        return tl_fail(err, TL_ERR_FORMAT, "%s: has %llu entries but %s has %llu", key,
-                       (unsigned long long)count, KEY_TOKENS, (unsigned long long)n_tokens);
+        return tl_fail(err, TL_ERR_FORMAT, "%s: has %llu entries but %s has %llu", key, (unsigned long long)count,
+                       KEY_TOKENS, (unsigned long long)n_tokens);
     }
     *present = true;
     return TL_OK;
@@ -106,8 +105,8 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: the vocabulary is empty", KEY_TOKENS);
     }
     if (n > TL_VOCAB_MAX_TOKENS) {
-        return tl_fail(err, TL_ERR_FORMAT, "%s: %llu tokens is more than the %d tinyllm accepts",
-                       KEY_TOKENS, (unsigned long long)n, TL_VOCAB_MAX_TOKENS);
+        return tl_fail(err, TL_ERR_FORMAT, "%s: %llu tokens is more than the %d tinyllm accepts", KEY_TOKENS,
+                       (unsigned long long)n, TL_VOCAB_MAX_TOKENS);
     }
 
     bool have_scores, have_types;
@@ -133,8 +132,7 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
     for (uint64_t i = 0; i < n; i++) {
         uint64_t len = 0;
         if (!gguf_get_arr_str(f, KEY_TOKENS, i, &len)) {
-            return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu unreadable", KEY_TOKENS,
-                           (unsigned long long)i);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu unreadable", KEY_TOKENS, (unsigned long long)i);
         }
         pool_size += (len ? len : 24) + 1;
     }
@@ -162,16 +160,14 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
     for (int32_t id = 0; id < v->n_tokens; id++) {
         int32_t other = tl_token_map_insert(&v->text_to_id, id);
         if (other >= 0) {
-            return tl_fail(err, TL_ERR_FORMAT, "%s: duplicate token '%s' (ids %d and %d)",
-                           KEY_TOKENS, v->texts[id].ptr, other, id);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: duplicate token '%s' (ids %d and %d)", KEY_TOKENS, v->texts[id].ptr,
+                           other, id);
         }
     }
 
     /* The usual element types are read straight from the file. */
-    const float *scores_f32 =
-        have_scores && score_type == GGUF_TYPE_FLOAT32 ? gguf_get_arr_data(f, KEY_SCORES) : NULL;
-    const int32_t *types_i32 =
-        have_types && type_type == GGUF_TYPE_INT32 ? gguf_get_arr_data(f, KEY_TOKEN_TYPE) : NULL;
+    const float *scores_f32 = have_scores && score_type == GGUF_TYPE_FLOAT32 ? gguf_get_arr_data(f, KEY_SCORES) : NULL;
+    const int32_t *types_i32 = have_types && type_type == GGUF_TYPE_INT32 ? gguf_get_arr_data(f, KEY_TOKEN_TYPE) : NULL;
     for (uint64_t i = 0; i < n; i++) {
         tl_token_info *info = &v->info[i];
         info->score = 0.0f;
@@ -180,8 +176,7 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
         } else if (have_scores) {
             double d = 0.0;
             if (!gguf_get_arr_f64(f, KEY_SCORES, i, &d)) {
-                return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu unreadable", KEY_SCORES,
-                               (unsigned long long)i);
+                return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu unreadable", KEY_SCORES, (unsigned long long)i);
             }
             info->score = (float)d;
         }
@@ -193,8 +188,8 @@ static tl_status load_tokens(tl_vocab *v, const gguf_file *f, tl_error *err) {
         } else if (have_types) {
             int64_t type = 0;
             if (!gguf_get_arr_i64(f, KEY_TOKEN_TYPE, i, &type)) {
-                return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu is not an integer",
-                               KEY_TOKEN_TYPE, (unsigned long long)i);
+                return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu is not an integer", KEY_TOKEN_TYPE,
+                               (unsigned long long)i);
             }
             info->attr = attr_from_type(type);
         }
@@ -210,8 +205,7 @@ static tl_status load_merges(tl_vocab *v, const gguf_file *f, tl_error *err) {
     gguf_value_type elem_type;
     uint64_t n = 0;
     if (gguf_find_key(f, KEY_MERGES) < 0) {
-        return tl_fail(err, TL_ERR_FORMAT, "%s is missing (a gpt2 tokenizer needs merges)",
-                       KEY_MERGES);
+        return tl_fail(err, TL_ERR_FORMAT, "%s is missing (a gpt2 tokenizer needs merges)", KEY_MERGES);
     }
     if (!gguf_get_arr_info(f, KEY_MERGES, &elem_type, &n) || elem_type != GGUF_TYPE_STRING) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: expected an array of strings", KEY_MERGES);
@@ -223,8 +217,7 @@ static tl_status load_merges(tl_vocab *v, const gguf_file *f, tl_error *err) {
     for (uint64_t i = 0; i < n; i++) {
         uint64_t len = 0;
         if (!gguf_get_arr_str(f, KEY_MERGES, i, &len)) {
-            return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu unreadable", KEY_MERGES,
-                           (unsigned long long)i);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu unreadable", KEY_MERGES, (unsigned long long)i);
         }
         pool_size += len + 1;
     }
@@ -255,8 +248,7 @@ static tl_status load_merges(tl_vocab *v, const gguf_file *f, tl_error *err) {
         size_t right_len = space ? len - left_len - 1 : 0;
         if (!tl_merge_map_insert(&v->merges, offset, left_len, right_len, (int32_t)i)) {
             free(joined);
-            return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu is too long", KEY_MERGES,
-                           (unsigned long long)i);
+            return tl_fail(err, TL_ERR_FORMAT, "%s: entry %llu is too long", KEY_MERGES, (unsigned long long)i);
         }
         if (space && v->every_byte_in_a_token && tl_vocab_find(v, p, left_len) >= 0 &&
             tl_vocab_find(v, space + 1, right_len) >= 0) {
@@ -276,8 +268,7 @@ static tl_status load_merges(tl_vocab *v, const gguf_file *f, tl_error *err) {
 
 /* Reads an optional token-id key of any integer type into *id. -1 or
  * 0xFFFFFFFF mean "no such token"; other ids must be in range. */
-static tl_status read_token_id(const tl_vocab *v, const gguf_file *f, const char *key, tl_token *id,
-                               tl_error *err) {
+static tl_status read_token_id(const tl_vocab *v, const gguf_file *f, const char *key, tl_token *id, tl_error *err) {
     if (gguf_find_key(f, key) < 0) {
         return TL_OK;
     }
@@ -300,8 +291,7 @@ static tl_status read_token_id(const tl_vocab *v, const gguf_file *f, const char
             *id = -1;
             return TL_OK;
         }
-        return tl_fail(err, TL_ERR_FORMAT, "%s: token id %d is out of range (%d tokens)", key, i,
-                       v->n_tokens);
+        return tl_fail(err, TL_ERR_FORMAT, "%s: token id %d is out of range (%d tokens)", key, i, v->n_tokens);
     }
     return tl_fail(err, TL_ERR_FORMAT, "%s: expected an integer token id", key);
 }
@@ -329,8 +319,8 @@ static tl_status read_normalizer(const gguf_file *f, bool *nfc, tl_error *err) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: expected a string", KEY_NORMALIZER);
     }
     if (strcmp(name, "nfc") != 0 && strcmp(name, "none") != 0) {
-        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: normalizer '%s' is not supported (nfc, none)",
-                       KEY_NORMALIZER, name);
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: normalizer '%s' is not supported (nfc, none)", KEY_NORMALIZER,
+                       name);
     }
     *nfc = strcmp(name, "nfc") == 0;
     return TL_OK;
@@ -394,8 +384,7 @@ static tl_status load_special_ids(tl_vocab *v, const gguf_file *f, tl_error *err
              * the file says there is no such token; an explicit request
              * cannot be honoured. */
             if (from_file) {
-                return tl_fail(err, TL_ERR_FORMAT, "%s is true, but %s is not set",
-                               adds[i].flag_key, adds[i].id_key);
+                return tl_fail(err, TL_ERR_FORMAT, "%s is true, but %s is not set", adds[i].flag_key, adds[i].id_key);
             }
             *adds[i].flag = false;
         }
@@ -445,11 +434,9 @@ static tl_status choose_kind(tl_vocab *v, const gguf_file *f, tl_error *err) {
     } else if (strcmp(model, "t5") == 0) {
         v->kind = TL_VOCAB_UGM;
     } else if (strcmp(model, "no_vocab") == 0 || strcmp(model, "none") == 0) {
-        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: the file has no vocabulary ('%s')", KEY_MODEL,
-                       model);
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: the file has no vocabulary ('%s')", KEY_MODEL, model);
     } else {
-        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: tokenizer '%s' is not supported", KEY_MODEL,
-                       model);
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: tokenizer '%s' is not supported", KEY_MODEL, model);
     }
     const char *pre = gguf_find_key(f, KEY_PRE) >= 0 ? gguf_get_str(f, KEY_PRE) : NULL;
     if (gguf_find_key(f, KEY_PRE) >= 0 && !pre) {
@@ -525,8 +512,7 @@ static tl_status apply_kind_defaults(tl_vocab *v, const gguf_file *f, tl_error *
         st = read_normalizer(f, &v->nfc, err);
     }
     if (st == TL_OK) {
-        st = read_flag(f, "tokenizer.ggml.remove_extra_whitespaces", &v->remove_extra_whitespaces,
-                       err);
+        st = read_flag(f, "tokenizer.ggml.remove_extra_whitespaces", &v->remove_extra_whitespaces, err);
     }
     if (st == TL_OK) {
         st = read_flag(f, "tokenizer.ggml.normalizer.lowercase", &v->lowercase, err);
@@ -650,14 +636,30 @@ void tl_vocab_free(tl_vocab *v) {
 /* Accessors                                                                 */
 /* ------------------------------------------------------------------------ */
 
-tl_vocab_kind tl_vocab_kind_of(const tl_vocab *v) { return v->kind; }
-const char *tl_vocab_model_name(const tl_vocab *v) { return v->model_name; }
-const char *tl_vocab_pre_name(const tl_vocab *v) { return v->pre_name; }
-int32_t tl_vocab_n_tokens(const tl_vocab *v) { return v->n_tokens; }
-tl_token tl_vocab_bos(const tl_vocab *v) { return v->bos; }
-tl_token tl_vocab_eos(const tl_vocab *v) { return v->eos; }
-bool tl_vocab_add_bos(const tl_vocab *v) { return v->add_bos; }
-bool tl_vocab_add_eos(const tl_vocab *v) { return v->add_eos; }
+tl_vocab_kind tl_vocab_kind_of(const tl_vocab *v) {
+    return v->kind;
+}
+const char *tl_vocab_model_name(const tl_vocab *v) {
+    return v->model_name;
+}
+const char *tl_vocab_pre_name(const tl_vocab *v) {
+    return v->pre_name;
+}
+int32_t tl_vocab_n_tokens(const tl_vocab *v) {
+    return v->n_tokens;
+}
+tl_token tl_vocab_bos(const tl_vocab *v) {
+    return v->bos;
+}
+tl_token tl_vocab_eos(const tl_vocab *v) {
+    return v->eos;
+}
+bool tl_vocab_add_bos(const tl_vocab *v) {
+    return v->add_bos;
+}
+bool tl_vocab_add_eos(const tl_vocab *v) {
+    return v->add_eos;
+}
 
 bool tl_vocab_is_eog(const tl_vocab *v, tl_token t) {
     int32_t lo = 0, hi = v->n_eog;

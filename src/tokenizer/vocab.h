@@ -44,10 +44,10 @@ typedef enum tl_token_type {
 } tl_token_type;
 
 typedef enum tl_vocab_kind {
-    TL_VOCAB_SPM,  /* "llama" */
-    TL_VOCAB_BPE,  /* "gpt2" */
-    TL_VOCAB_WPM,  /* "bert" */
-    TL_VOCAB_UGM,  /* "t5" */
+    TL_VOCAB_SPM, /* "llama" */
+    TL_VOCAB_BPE, /* "gpt2" */
+    TL_VOCAB_WPM, /* "bert" */
+    TL_VOCAB_UGM, /* "t5" */
 } tl_vocab_kind;
 
 typedef struct tl_vocab tl_vocab;
@@ -74,19 +74,16 @@ tl_token_type tl_vocab_token_type(const tl_vocab *v, tl_token t);
 const char *tl_vocab_token_text(const tl_vocab *v, tl_token t);
 
 /* Same contracts as tl_tokenize / tl_token_to_piece / tl_detokenize in tinyllm.h. */
-int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
-                          bool parse_special, tl_token *tokens, int32_t max_tokens);
+int32_t tl_vocab_tokenize(const tl_vocab *v, const char *text, size_t text_len, bool add_special, bool parse_special,
+                          tl_token *tokens, int32_t max_tokens);
 /* tl_vocab_tokenize for text that must fit in max_tokens: the same tokens
  * when it fits; TL_VOCAB_TOO_LONG as soon as it certainly does not (see
  * tl_tokenize_prompt); INT32_MIN when out of memory. */
 #define TL_VOCAB_TOO_LONG (INT32_MIN + 1)
-int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t text_len,
-                                  bool add_special, bool parse_special, tl_token *tokens,
-                                  int32_t max_tokens);
-int32_t tl_vocab_token_to_piece(const tl_vocab *v, tl_token t, bool special, char *buf,
-                                int32_t buf_size);
-int32_t tl_vocab_detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n_tokens,
-                            bool special, bool remove_leading_space, char *buf,
-                            int32_t buf_size);
+int32_t tl_vocab_tokenize_bounded(const tl_vocab *v, const char *text, size_t text_len, bool add_special,
+                                  bool parse_special, tl_token *tokens, int32_t max_tokens);
+int32_t tl_vocab_token_to_piece(const tl_vocab *v, tl_token t, bool special, char *buf, int32_t buf_size);
+int32_t tl_vocab_detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n_tokens, bool special,
+                            bool remove_leading_space, char *buf, int32_t buf_size);
 
 #endif /* TL_VOCAB_H */

@@ -134,8 +134,7 @@ typedef struct tl_bpe_scratch {
     tl_merge_queue queue;
 } tl_bpe_scratch;
 
-void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scratch *scratch,
-                     tl_token_vec *out);
+void tl_bpe_tokenize(const tl_vocab *v, const char *text, size_t len, tl_bpe_scratch *scratch, tl_token_vec *out);
 void tl_bpe_scratch_free(tl_bpe_scratch *scratch);
 
 /* WordPiece: build the token trie (at load time); split into words, cut

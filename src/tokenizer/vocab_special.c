@@ -21,7 +21,9 @@ static tl_token find_text(const tl_vocab *v, const char *text) {
     return tl_vocab_find(v, text, strlen(text));
 }
 
-static void make_control(tl_vocab *v, tl_token id) { v->info[id].attr |= TL_ATTR_CONTROL; }
+static void make_control(tl_vocab *v, tl_token id) {
+    v->info[id].attr |= TL_ATTR_CONTROL;
+}
 
 /* If *slot is unset, the lowest-id token with one of `texts` becomes it, and
  * a control token. */
@@ -88,8 +90,7 @@ static const char *const fim_mid_texts[] = {"<|fim_middle|>",
                                             "<|code_middle|>",
                                             "<|middle|>",
                                             NULL};
-static const char *const fim_pad_texts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>",
-                                            "<PAD>",       "[PAD]",     NULL};
+static const char *const fim_pad_texts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]", NULL};
 static const char *const fim_rep_texts[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>",
                                             "<REPO>",       "<reponame>",    NULL};
 static const char *const fim_sep_texts[] = {"<|file_sep|>", NULL};
@@ -128,13 +129,11 @@ static const char *const eog_texts[] = {"<|eot_id|>",
  * tokenizes the text "</s>" as "</", "s", ">". Such a token only ends
  * generation. */
 static bool is_ordinary_piece(const tl_vocab *v, tl_token id, const char *text) {
-    return v->kind == TL_VOCAB_BPE && v->info[id].attr == TL_ATTR_NORMAL &&
-           strcmp(text, "</s>") == 0;
+    return v->kind == TL_VOCAB_BPE && v->info[id].attr == TL_ATTR_NORMAL && strcmp(text, "</s>") == 0;
 }
 
 /* gpt-oss: always rendered, never control. */
-static const char *const always_rendered_texts[] = {"<|channel|>", "<|message|>", "<|start|>",
-                                                    "<|constrain|>", NULL};
+static const char *const always_rendered_texts[] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>", NULL};
 
 /* The EOG set is kept as a flag per token while it is built. */
 static void eog_add(uint8_t *is_eog, tl_token id) {
@@ -176,8 +175,7 @@ static bool build_eog_set(tl_vocab *v) {
     /* gpt-oss / solar-open: with "<|return|>" and "<|call|>" (or "<|calls|>"
      * and "<|flush|>"), "<|end|>" only ends a message, not generation. */
     bool has_return = find_in_eog(v, is_eog, "<|return|>") >= 0;
-    bool has_call =
-        find_in_eog(v, is_eog, "<|call|>") >= 0 || find_in_eog(v, is_eog, "<|calls|>") >= 0;
+    bool has_call = find_in_eog(v, is_eog, "<|call|>") >= 0 || find_in_eog(v, is_eog, "<|calls|>") >= 0;
     bool has_flush = find_in_eog(v, is_eog, "<|flush|>") >= 0;
     tl_token end_id = find_in_eog(v, is_eog, "<|end|>");
     if (end_id >= 0 && has_call && (has_return || has_flush)) {

@@ -38,16 +38,15 @@
 
 static bool is_whitespace(uint32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
-           cp == 0x205F || cp == 0x3000;
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+           cp == 0x3000;
 }
 
 /* The CJK ranges BERT treats as single-character words (the same list as
  * llama.cpp and Hugging Face, including their 0x2B920 start). */
 static bool is_chinese_char(uint32_t cp) {
-    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-           (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
-           (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
@@ -61,8 +60,8 @@ static bool is_dropped(uint32_t cp) {
     if (cp == 0 || cp == 0xFFFD || cp > 0x10FFFF) return true;
     if (cp == '\t' || cp == '\n' || cp == '\r') return false;
     utf8proc_category_t cat = category_of(cp);
-    return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-           cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
+    return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO ||
+           cat == UTF8PROC_CATEGORY_CS;
 }
 
 /* The normalizer: text[0..len) into code points, whitespace as ' '. */
@@ -140,8 +139,7 @@ static void split_words(const tl_vocab *v, const char *text, size_t len, word_li
         size_t n = tl_utf8_encode(cp, utf8);
         utf8proc_category_t cat = category_of(cp);
         bool punctuation = cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
-        bool ascii_symbol =
-            cp < 0x7F && cat >= UTF8PROC_CATEGORY_SM && cat <= UTF8PROC_CATEGORY_SO;
+        bool ascii_symbol = cp < 0x7F && cat >= UTF8PROC_CATEGORY_SM && cat <= UTF8PROC_CATEGORY_SO;
         if (punctuation || ascii_symbol || is_chinese_char(cp)) {
             finish_word(w);
             append(w, utf8, n);
@@ -232,8 +230,7 @@ void tl_wpm_tokenize(const tl_vocab *v, const char *text, size_t len, tl_token_v
     char *scratch = NULL;
     size_t scratch_capacity = 0;
     for (size_t k = 0; k < w.words.count && !out->failed; k++) {
-        tokenize_word(v, w.text + w.words.items[k].offset, w.words.items[k].length, &scratch,
-                      &scratch_capacity, out);
+        tokenize_word(v, w.text + w.words.items[k].offset, w.words.items[k].length, &scratch, &scratch_capacity, out);
     }
     free(scratch);
     free(w.text);

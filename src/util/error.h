@@ -17,10 +17,10 @@
 tl_status tl_fail(tl_error *err, tl_status status, const char *fmt, ...) TL_PRINTF(3, 4);
 
 /* Returns the status of `expr` from the calling function unless it is TL_OK. */
-#define TL_TRY(expr)                                        \
-    do {                                                    \
-        tl_status tl_try_status_ = (expr);                  \
-        if (tl_try_status_ != TL_OK) return tl_try_status_; \
+#define TL_TRY(expr)                                                                                                   \
+    do {                                                                                                               \
+        tl_status tl_try_status_ = (expr);                                                                             \
+        if (tl_try_status_ != TL_OK) return tl_try_status_;                                                            \
     } while (0)
 
 #endif /* TL_ERROR_H */

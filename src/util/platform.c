@@ -24,7 +24,8 @@ int tl_physical_cores(void) {
         char line[512];
         while (fgets(line, sizeof line, fp)) {
             int v;
-            if (sscanf(line, "physical id : %d", &v) == 1) phys = v;
+            if (sscanf(line, "physical id : %d", &v) == 1)
+                phys = v;
             else if (sscanf(line, "core id : %d", &v) == 1) {
                 int seen = 0;
                 for (int i = 0; i < n_pairs; i++)

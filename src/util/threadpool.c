@@ -58,7 +58,7 @@ struct tl_threadpool {
     atomic_bool stop;
     tl_task_fn fn;
     void *arg;
-    pthread_mutex_t mutex;  /* sleeping workers wait on `wake` */
+    pthread_mutex_t mutex; /* sleeping workers wait on `wake` */
     pthread_cond_t wake;
     atomic_int sleepers;
 
@@ -145,7 +145,9 @@ void tl_threadpool_free(tl_threadpool *pool) {
     free(pool);
 }
 
-int tl_threadpool_size(const tl_threadpool *pool) { return pool ? pool->n_threads : 1; }
+int tl_threadpool_size(const tl_threadpool *pool) {
+    return pool ? pool->n_threads : 1;
+}
 
 void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
     if (!pool || pool->n_threads == 1) {
@@ -164,16 +166,17 @@ void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
     }
     fn(arg, 0, pool->n_threads);
     for (int i = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
-        if (i < SPIN_ITERATIONS) cpu_relax();
-        else sched_yield();
+        if (i < SPIN_ITERATIONS)
+            cpu_relax();
+        else
+            sched_yield();
     }
 }
 
 void tl_threadpool_barrier(tl_threadpool *pool) {
     if (!pool || pool->n_threads == 1) return;
     const unsigned phase = atomic_load_explicit(&pool->barrier_phase, memory_order_relaxed);
-    if (atomic_fetch_add_explicit(&pool->barrier_count, 1, memory_order_acq_rel) ==
-        pool->n_threads - 1) {
+    if (atomic_fetch_add_explicit(&pool->barrier_count, 1, memory_order_acq_rel) == pool->n_threads - 1) {
         atomic_store_explicit(&pool->barrier_count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&pool->barrier_phase, 1, memory_order_release);
         return;

@@ -32,12 +32,11 @@ static double worst_relative_error;
 
 #define MAX_FAILURES_SHOWN 20
 
-static void fail(const char *set, const char *what, const char *type, int64_t a, int64_t b,
-                 double got, double want) {
+static void fail(const char *set, const char *what, const char *type, int64_t a, int64_t b, double got, double want) {
     failures++;
     if (failures <= MAX_FAILURES_SHOWN)
-        printf("FAIL [%s] %s %s (%lld, %lld): got %.9g want %.9g\n", set, what, type,
-               (long long)a, (long long)b, got, want);
+        printf("FAIL [%s] %s %s (%lld, %lld): got %.9g want %.9g\n", set, what, type, (long long)a, (long long)b, got,
+               want);
 }
 
 /* ---- random data ---------------------------------------------------------- */
@@ -118,15 +117,17 @@ static void build_masked_set(tl_kernel_set *k, const char *name, int keep_dotpro
     }
 }
 
-static const uint32_t weight_types[] = {
-    TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_F16,  TL_TYPE_F32,  TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1,
-    TL_TYPE_BF16, TL_TYPE_Q4_K, TL_TYPE_Q6_K, TL_TYPE_Q5_K, TL_TYPE_Q3_K, TL_TYPE_Q2_K};
+static const uint32_t weight_types[] = {TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_F16,  TL_TYPE_F32,  TL_TYPE_Q4_1,
+                                        TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_BF16, TL_TYPE_Q4_K, TL_TYPE_Q6_K,
+                                        TL_TYPE_Q5_K, TL_TYPE_Q3_K, TL_TYPE_Q2_K};
 enum { N_WEIGHT_TYPES = sizeof weight_types / sizeof weight_types[0] };
 
 static const int64_t block_sizes[] = {32 * 1, 32 * 3, 32 * 7, 32 * 37, 576};
 static const int64_t k_block_sizes[] = {256 * 1, 256 * 3, 256 * 6};
-enum { N_BLOCK_SIZES = sizeof block_sizes / sizeof block_sizes[0],
-       N_K_BLOCK_SIZES = sizeof k_block_sizes / sizeof k_block_sizes[0] };
+enum {
+    N_BLOCK_SIZES = sizeof block_sizes / sizeof block_sizes[0],
+    N_K_BLOCK_SIZES = sizeof k_block_sizes / sizeof k_block_sizes[0]
+};
 
 /* The row lengths to test a type on: multiples of its block size. */
 static const int64_t *sizes_for(uint32_t type, size_t *count) {
@@ -143,8 +144,7 @@ static void check_entries_replaced(const named_set *s) {
     for (int i = 0; i < N_WEIGHT_TYPES; i++) {
         const uint32_t t = weight_types[i];
         const char *name = tl_type_traits_of(t)->name;
-        if (s->set->vec_dot[t] == scalar->vec_dot[t])
-            fail(s->name, "vec_dot not replaced", name, 0, 0, 0, 0);
+        if (s->set->vec_dot[t] == scalar->vec_dot[t]) fail(s->name, "vec_dot not replaced", name, 0, 0, 0, 0);
         if (!s->set->gemm[t]) fail(s->name, "gemm missing", name, 0, 0, 0, 0);
     }
     if (s->set->quantize[TL_TYPE_Q8_0] == scalar->quantize[TL_TYPE_Q8_0] ||
@@ -171,13 +171,20 @@ static void fill_special_blocks(float *x, int n_blocks) {
             for (int j = 0; j < 32; j++) block[j] = (float)(j - 16) + 0.5f;
             block[5] = 127.0f;
             break;
-        case 2: block[7] = 3.0e38f; break;          /* d overflows f16 */
-        case 3: for (int j = 0; j < 32; j++) block[j] *= 1.0e-40f; break; /* 1/d overflows */
+        case 2: block[7] = 3.0e38f; break; /* d overflows f16 */
+        case 3:
+            for (int j = 0; j < 32; j++) block[j] *= 1.0e-40f;
+            break; /* 1/d overflows */
         case 4: block[9] = NAN; break;
         case 5: block[0] = INFINITY; break;
         case 6: block[31] = -INFINITY; break;
-        case 7: memset(block, 0, 32 * sizeof(float)); block[17] = -2.5e-3f; break;
-        case 8: for (int j = 0; j < 32; j++) block[j] *= 1.0e-6f; break; /* d below f16 normals */
+        case 7:
+            memset(block, 0, 32 * sizeof(float));
+            block[17] = -2.5e-3f;
+            break;
+        case 8:
+            for (int j = 0; j < 32; j++) block[j] *= 1.0e-6f;
+            break;                                     /* d below f16 normals */
         case 9: block[3] = -block[3] * 1000.0f; break; /* one dominant negative */
         }
     }
@@ -198,16 +205,34 @@ static void fill_special_k_blocks(float *x, int n_blocks) {
             block[77] = 127.0f;
             break;
         case 2: block[100] = 3.0e38f; break;
-        case 3: for (int j = 0; j < 256; j++) block[j] *= 1.0e-40f; break; /* iscale overflows */
+        case 3:
+            for (int j = 0; j < 256; j++) block[j] *= 1.0e-40f;
+            break; /* iscale overflows */
         case 4: block[9] = NAN; break;
         case 5: block[200] = INFINITY; break;
         case 6: block[255] = -INFINITY; break;
-        case 7: block[40] = 2.0f; block[41] = -2.0f; break;   /* tie, positive first */
-        case 8: block[3] = -2.0f; block[250] = 2.0f; break;   /* tie, negative first */
-        case 9: block[130] = -5.0f; block[131] = -5.0f; break; /* negative, twice */
-        case 10: memset(block, 0, 256 * sizeof(float)); block[17] = -2.5e-3f; break;
-        case 11: for (int j = 0; j < 256; j++) block[j] *= 1.0e-6f; break;
-        case 12: for (int j = 0; j < 256; j++) block[j] *= 1.0e-36f; break; /* near the edge */
+        case 7:
+            block[40] = 2.0f;
+            block[41] = -2.0f;
+            break; /* tie, positive first */
+        case 8:
+            block[3] = -2.0f;
+            block[250] = 2.0f;
+            break; /* tie, negative first */
+        case 9:
+            block[130] = -5.0f;
+            block[131] = -5.0f;
+            break; /* negative, twice */
+        case 10:
+            memset(block, 0, 256 * sizeof(float));
+            block[17] = -2.5e-3f;
+            break;
+        case 11:
+            for (int j = 0; j < 256; j++) block[j] *= 1.0e-6f;
+            break;
+        case 12:
+            for (int j = 0; j < 256; j++) block[j] *= 1.0e-36f;
+            break; /* near the edge */
         }
     }
 }
@@ -241,8 +266,7 @@ static void check_quantizer(const named_set *s, uint32_t type) {
                 if (memcmp(want, got, bytes) != 0) {
                     size_t at = 0;
                     while (want[at] == got[at]) at++;
-                    fail(s->name, "quantize differs at byte", name, n, (int64_t)at, got[at],
-                         want[at]);
+                    fail(s->name, "quantize differs at byte", name, n, (int64_t)at, got[at], want[at]);
                 }
                 free(x);
                 free(want);
@@ -264,8 +288,7 @@ typedef struct problem {
     float *w_float, *x_float;
 } problem;
 
-static void make_problem(problem *p, uint32_t type, int64_t n_cols, int64_t n_rows,
-                         int64_t n_tokens) {
+static void make_problem(problem *p, uint32_t type, int64_t n_cols, int64_t n_rows, int64_t n_tokens) {
     const tl_type_traits *traits = tl_type_traits_of(type);
     p->type = type;
     p->act_type = traits->vec_dot_type;
@@ -275,10 +298,8 @@ static void make_problem(problem *p, uint32_t type, int64_t n_cols, int64_t n_ro
     p->w_row_bytes = tl_type_row_bytes(type, n_cols) + 6;
     p->x_row_bytes = tl_type_row_bytes(p->act_type, n_cols) + 10;
     /* exact sizes (after the odd start), so a sanitizer sees any overread */
-    p->w =
-        checked_malloc(1 + p->w_row_bytes * (size_t)(n_rows - 1) + tl_type_row_bytes(type, n_cols));
-    p->x = checked_malloc(3 + p->x_row_bytes * (size_t)(n_tokens - 1) +
-                          tl_type_row_bytes(p->act_type, n_cols));
+    p->w = checked_malloc(1 + p->w_row_bytes * (size_t)(n_rows - 1) + tl_type_row_bytes(type, n_cols));
+    p->x = checked_malloc(3 + p->x_row_bytes * (size_t)(n_tokens - 1) + tl_type_row_bytes(p->act_type, n_cols));
     p->w_float = checked_malloc(sizeof(float) * (size_t)(n_cols * n_rows));
     p->x_float = checked_malloc(sizeof(float) * (size_t)(n_cols * n_tokens));
     uint8_t *w = p->w + 1, *x = p->x + 3; /* odd base addresses too */
@@ -323,10 +344,8 @@ static void check_vec_dot(const named_set *s, const problem *p) {
             float want = 0.0f, got = 0.0f;
             scalar->vec_dot[p->type](p->n_cols, &want, weight_row(p, r), token_row(p, t));
             s->set->vec_dot[p->type](p->n_cols, &got, weight_row(p, r), token_row(p, t));
-            const double mag = sum_abs_products(p->w_float + r * p->n_cols,
-                                                p->x_float + t * p->n_cols, p->n_cols);
-            if (!close_enough(got, want, mag, p->n_cols))
-                fail(s->name, "vec_dot", name, p->n_cols, r, got, want);
+            const double mag = sum_abs_products(p->w_float + r * p->n_cols, p->x_float + t * p->n_cols, p->n_cols);
+            if (!close_enough(got, want, mag, p->n_cols)) fail(s->name, "vec_dot", name, p->n_cols, r, got, want);
         }
     }
 }
@@ -340,25 +359,22 @@ static void check_gemm(const named_set *s, const problem *p, int64_t r0, int64_t
     float *y = checked_malloc(y_count * sizeof(float));
     const float sentinel = -12345.5f;
     for (size_t i = 0; i < y_count; i++) y[i] = sentinel;
-    tl_kernels_gemm(s->set, p->type, p->n_cols, p->w, p->w_row_bytes, r0, r1, p->x, p->x_row_bytes,
-                    p->n_tokens, y, ldy);
+    tl_kernels_gemm(s->set, p->type, p->n_cols, p->w, p->w_row_bytes, r0, r1, p->x, p->x_row_bytes, p->n_tokens, y,
+                    ldy);
     for (int64_t t = 0; t < p->n_tokens; t++) {
         for (int64_t r = 0; r < ldy; r++) {
             const float got = y[t * ldy + r];
             if (r < r0 || r >= r1) {
-                if (got != sentinel)
-                    fail(s->name, "gemm wrote outside rows", name, t, r, got, sentinel);
+                if (got != sentinel) fail(s->name, "gemm wrote outside rows", name, t, r, got, sentinel);
                 continue;
             }
             float want = 0.0f;
             scalar->vec_dot[p->type](p->n_cols, &want, weight_row(p, r), token_row(p, t));
-            const double mag = sum_abs_products(p->w_float + r * p->n_cols,
-                                                p->x_float + t * p->n_cols, p->n_cols);
+            const double mag = sum_abs_products(p->w_float + r * p->n_cols, p->x_float + t * p->n_cols, p->n_cols);
             if (!close_enough(got, want, mag, p->n_cols)) {
                 char what[128];
-                snprintf(what, sizeof what, "gemm n_cols=%lld tokens=%lld rows=[%lld,%lld)",
-                         (long long)p->n_cols, (long long)p->n_tokens, (long long)r0,
-                         (long long)r1);
+                snprintf(what, sizeof what, "gemm n_cols=%lld tokens=%lld rows=[%lld,%lld)", (long long)p->n_cols,
+                         (long long)p->n_tokens, (long long)r0, (long long)r1);
                 fail(s->name, what, name, t, r, got, want);
             }
         }
@@ -437,8 +453,8 @@ static void check_set(const named_set *s) {
     for (int i = 0; i < N_WEIGHT_TYPES; i++) check_matrix_kernels(s, weight_types[i]);
     check_kv(s, TL_TYPE_F32);
     check_kv(s, TL_TYPE_F16);
-    printf("%-14s %s (worst relative error %.2e)\n", s->name,
-           failures == before ? "ok" : "FAILED", worst_relative_error);
+    printf("%-14s %s (worst relative error %.2e)\n", s->name, failures == before ? "ok" : "FAILED",
+           worst_relative_error);
 }
 
 int main(void) {
@@ -449,8 +465,8 @@ int main(void) {
         return 77;
     }
     const tl_cpu_features *f = tl_cpu_get_features();
-    printf("cpu: neon %d, dotprod %d, i8mm %d, fp16 %d; default set: %s\n", f->neon,
-           f->neon_dotprod, f->neon_i8mm, f->neon_fp16, tl_kernels()->name);
+    printf("cpu: neon %d, dotprod %d, i8mm %d, fp16 %d; default set: %s\n", f->neon, f->neon_dotprod, f->neon_i8mm,
+           f->neon_fp16, tl_kernels()->name);
 
     /* The selected set uses every extension the CPU has; the masked ones
      * cover the paths it does not take here. */

@@ -88,7 +88,9 @@ double tl_test_time_scale(void) {
     return scale > 0 ? scale : 1.0;
 }
 
-void tl_test_rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
+void tl_test_rng_seed(uint64_t seed) {
+    rng_state = seed ? seed : 1;
+}
 
 uint32_t tl_test_rng_next(void) {
     rng_state ^= rng_state >> 12;
@@ -97,7 +99,9 @@ uint32_t tl_test_rng_next(void) {
     return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
 }
 
-float tl_test_rng_uniform(void) { return (float)((double)tl_test_rng_next() / 2147483648.0 - 1.0); }
+float tl_test_rng_uniform(void) {
+    return (float)((double)tl_test_rng_next() / 2147483648.0 - 1.0);
+}
 
 void tl_test_fill_random(float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) {

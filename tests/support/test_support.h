@@ -36,8 +36,6 @@ bool tl_test_write_sparse(const char *path, const void *head, size_t head_len, u
  * else 1. */
 double tl_test_time_scale(void);
 
-
-
 /* ---- deterministic random data (xorshift64*: the same on every platform) */
 void tl_test_rng_seed(uint64_t seed);
 uint32_t tl_test_rng_next(void);

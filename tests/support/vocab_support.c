@@ -46,27 +46,43 @@ void tl_test_expect_tokens(const tl_vocab *v, const char *text, bool add_special
     }
 }
 
-#define CASE(what, text) {what, text, sizeof text - 1}
+#define CASE(what, text)                                                                                               \
+    { what, text, sizeof text - 1 }
 const tl_test_bytes tl_test_invalid_utf8[] = {
-    CASE("overlong '/' in 2 bytes", "a\xC0\xAF" "b"),
-    CASE("overlong '/' in 3 bytes", "a\xE0\x80\xAF" "b"),
-    CASE("overlong '/' in 4 bytes", "a\xF0\x80\x80\xAF" "b"),
-    CASE("overlong NUL", "a\xC0\x80" "b"),
-    CASE("high surrogate U+D800", "a\xED\xA0\x80" "b"),
-    CASE("low surrogate U+DFFF", "a\xED\xBF\xBF" "b"),
-    CASE("surrogate pair in CESU-8", "a\xED\xA0\xBD\xED\xB8\x80" "b"),
-    CASE("U+110000", "a\xF4\x90\x80\x80" "b"),
+    CASE("overlong '/' in 2 bytes", "a\xC0\xAF"
+                                    "b"),
+    CASE("overlong '/' in 3 bytes", "a\xE0\x80\xAF"
+                                    "b"),
+    CASE("overlong '/' in 4 bytes", "a\xF0\x80\x80\xAF"
+                                    "b"),
+    CASE("overlong NUL", "a\xC0\x80"
+                         "b"),
+    CASE("high surrogate U+D800", "a\xED\xA0\x80"
+                                  "b"),
+    CASE("low surrogate U+DFFF", "a\xED\xBF\xBF"
+                                 "b"),
+    CASE("surrogate pair in CESU-8", "a\xED\xA0\xBD\xED\xB8\x80"
+                                     "b"),
+    CASE("U+110000", "a\xF4\x90\x80\x80"
+                     "b"),
     CASE("U+110000 alone", "\xF4\x90\x80\x80"),
-    CASE("U+1FFFFF", "a\xF7\xBF\xBF\xBF" "b"),
-    CASE("5-byte form", "a\xF8\x88\x80\x80\x80" "b"),
-    CASE("6-byte form", "a\xFC\x84\x80\x80\x80\x80" "b"),
+    CASE("U+1FFFFF", "a\xF7\xBF\xBF\xBF"
+                     "b"),
+    CASE("5-byte form", "a\xF8\x88\x80\x80\x80"
+                        "b"),
+    CASE("6-byte form", "a\xFC\x84\x80\x80\x80\x80"
+                        "b"),
     CASE("truncated 2-byte at the end", "ab\xC3"),
-    CASE("truncated 3-byte", "a\xE2\x82" "b"),
-    CASE("truncated 4-byte", "a\xF0\x9F\x98" "b"),
+    CASE("truncated 3-byte", "a\xE2\x82"
+                             "b"),
+    CASE("truncated 4-byte", "a\xF0\x9F\x98"
+                             "b"),
     CASE("truncated 4-byte at the end", "ab\xF0\x9F\x98"),
-    CASE("lone continuation byte", "a\x80" "b"),
+    CASE("lone continuation byte", "a\x80"
+                                   "b"),
     CASE("continuation bytes only", "\xBF\xBF\x80\x80"),
-    CASE("FE and FF", "a\xFE\xFF" "b"),
+    CASE("FE and FF", "a\xFE\xFF"
+                      "b"),
     CASE("embedded NUL", "a\0b"),
     CASE("everything together", "\xC0\xAF\xED\xA0\x80\xF4\x90\x80\x80 x\xE2\x82 \x80\xFF\xF0\x9F\x98"),
 };

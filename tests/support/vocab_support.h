@@ -24,8 +24,7 @@ tl_test_vocab tl_test_vocab_write(gguf_writer *w, const char *name);
 tl_test_vocab tl_test_vocab_load_ok(gguf_writer *w, const char *name);
 void tl_test_vocab_release(tl_test_vocab *l);
 /* Fails the test unless `text` tokenizes (special tokens not parsed) to `want`. */
-void tl_test_expect_tokens(const tl_vocab *v, const char *text, bool add_special, const tl_token *want,
-                           int32_t n_want);
+void tl_test_expect_tokens(const tl_vocab *v, const char *text, bool add_special, const tl_token *want, int32_t n_want);
 
 /* Invalid UTF-8 of every kind (overlong forms, surrogates, code points past
  * U+10FFFF, 5- and 6-byte forms, truncated sequences, lone continuation

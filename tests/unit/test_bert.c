@@ -33,21 +33,20 @@ enum { N_VOCAB = 12, N_TYPES = 2 };
 
 typedef struct tiny_spec {
     uint32_t n_embd, n_head, n_head_kv, n_ff, n_layer, n_ctx;
-    int32_t pooling;           /* -1: no pooling_type key */
-    bool fused_qkv;            /* attn_qkv.weight instead of q/k/v */
-    bool fused_split_bias;     /* ... with the three separate biases */
+    int32_t pooling;       /* -1: no pooling_type key */
+    bool fused_qkv;        /* attn_qkv.weight instead of q/k/v */
+    bool fused_split_bias; /* ... with the three separate biases */
     bool no_token_types;
-    bool nomic;                /* nomic-bert: rotary positions (base 1000), SwiGLU with ffn_gate */
-    const char *omit_tensor;   /* leave this tensor out */
-    const char *omit_key;      /* leave this key out */
-    const char *short_tensor;  /* write this tensor one row (element) short */
-    const char *set_key;       /* write this u32 key ... */
-    uint32_t set_value;        /* ... with this value */
+    bool nomic;               /* nomic-bert: rotary positions (base 1000), SwiGLU with ffn_gate */
+    const char *omit_tensor;  /* leave this tensor out */
+    const char *omit_key;     /* leave this key out */
+    const char *short_tensor; /* write this tensor one row (element) short */
+    const char *set_key;      /* write this u32 key ... */
+    uint32_t set_value;       /* ... with this value */
 } tiny_spec;
 
 static tiny_spec tiny_default(void) {
-    return (tiny_spec){.n_embd = 32, .n_head = 2, .n_head_kv = 2, .n_ff = 64, .n_layer = 2,
-                       .n_ctx = 80, .pooling = 1};
+    return (tiny_spec){.n_embd = 32, .n_head = 2, .n_head_kv = 2, .n_ff = 64, .n_layer = 2, .n_ctx = 80, .pooling = 1};
 }
 
 /* Deterministic values for a tensor, from its name: weights ~ scale, norm
@@ -74,14 +73,16 @@ static float *tensor_values(const char *name, int64_t n_cols, int64_t n_rows, te
     }
 }
 
-static void add_tensor(gguf_writer *w, const tiny_spec *s, const char *name, int64_t n_cols,
-                       int64_t n_rows, tensor_kind kind) {
+static void add_tensor(gguf_writer *w, const tiny_spec *s, const char *name, int64_t n_cols, int64_t n_rows,
+                       tensor_kind kind) {
     if (s->omit_tensor && strcmp(name, s->omit_tensor) == 0) return;
     float *v = tensor_values(name, n_cols, n_rows, kind);
     int64_t ne[2] = {n_cols, n_rows};
     if (s->short_tensor && strcmp(name, s->short_tensor) == 0) {
-        if (n_rows > 1) ne[1]--;
-        else ne[0]--;
+        if (n_rows > 1)
+            ne[1]--;
+        else
+            ne[0]--;
     }
     tl_error err = {0};
     assert_int_equal(gguf_writer_add_tensor(w, name, TL_TYPE_F32, n_rows > 1 ? 2 : 1, ne, v, &err), TL_OK);
@@ -105,8 +106,8 @@ static void set_u32(gguf_writer *w, const tiny_spec *s, const char *suffix, uint
  * WordPiece pieces, as llama.cpp's converter writes them). */
 static void write_vocab(gguf_writer *w) {
 #define P "\xe2\x96\x81" /* U+2581, the phantom space */
-    static const char *const tokens[N_VOCAB] = {"[PAD]",   "[UNK]",  "[CLS]",  "[SEP]", P "hello", P "world",
-                                                P "the",   P "cat",  P "sat",  P "on",  P "mat",   "s"};
+    static const char *const tokens[N_VOCAB] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", P "hello", P "world",
+                                                P "the", P "cat", P "sat", P "on",  P "mat",   "s"};
 #undef P
     int32_t types[N_VOCAB];
     for (int i = 0; i < N_VOCAB; i++) types[i] = i < 4 ? 3 : 1;
@@ -160,8 +161,8 @@ static const char *write_tiny(const char *file, const tiny_spec *s) {
             memcpy(fused + d * (d + kv), wv, (size_t)(d * kv) * sizeof *fused);
             int64_t ne[2] = {d, d + 2 * kv};
             tl_error err = {0};
-            assert_int_equal(gguf_writer_add_tensor(w, LAYER(name, "attn_qkv.weight"), TL_TYPE_F32, 2, ne,
-                                                    fused, &err), TL_OK);
+            assert_int_equal(gguf_writer_add_tensor(w, LAYER(name, "attn_qkv.weight"), TL_TYPE_F32, 2, ne, fused, &err),
+                             TL_OK);
             free(wq), free(wk), free(wv);
             if (s->fused_split_bias) {
                 add_tensor(w, s, LAYER(name, "attn_q.bias"), d, 1, BIAS);
@@ -175,8 +176,8 @@ static const char *write_tiny(const char *file, const tiny_spec *s) {
                 memcpy(fused + d, bk, (size_t)kv * sizeof *fused);
                 memcpy(fused + d + kv, bv, (size_t)kv * sizeof *fused);
                 int64_t nb[1] = {d + 2 * kv};
-                assert_int_equal(gguf_writer_add_tensor(w, LAYER(name, "attn_qkv.bias"), TL_TYPE_F32, 1, nb,
-                                                        fused, &err), TL_OK);
+                assert_int_equal(
+                    gguf_writer_add_tensor(w, LAYER(name, "attn_qkv.bias"), TL_TYPE_F32, 1, nb, fused, &err), TL_OK);
                 free(bq), free(bk), free(bv);
             }
             free(fused);
@@ -238,8 +239,8 @@ static void layer_norm(float *x, const char *prefix, int64_t d) {
 }
 
 /* out[t] = W·x[t] + b for n tokens (W: n_out rows of n_in); no b for "ffn_gate". */
-static void linear(float *out, const float *x, int n, const char *layer_prefix, const char *what,
-                   int64_t n_in, int64_t n_out) {
+static void linear(float *out, const float *x, int n, const char *layer_prefix, const char *what, int64_t n_in,
+                   int64_t n_out) {
     char name[96];
     snprintf(name, sizeof name, "%s.%s.weight", layer_prefix, what);
     float *w = tensor_values(name, n_in, n_out, MATRIX);
@@ -277,8 +278,8 @@ static void plain_encode(const tiny_spec *s, const tl_token *tokens, int n, floa
     float *pos = tensor_values("position_embd.weight", d, s->n_ctx, EMBEDDING);
     for (int t = 0; t < n; t++) {
         for (int64_t i = 0; i < d; i++)
-            x[t * d + i] = (s->nomic ? 0.0f : pos[t * d + i]) +
-                           (tok[tokens[t] * d + i] + (s->no_token_types ? 0.0f : types[i]));
+            x[t * d + i] =
+                (s->nomic ? 0.0f : pos[t * d + i]) + (tok[tokens[t] * d + i] + (s->no_token_types ? 0.0f : types[i]));
         layer_norm(x + t * d, "token_embd_norm", d);
     }
     free(tok), free(types), free(pos);
@@ -453,11 +454,11 @@ static void bad_models_are_refused_with_one_line(void **state) {
     const tiny_spec ok = tiny_default();
     bad_case cases[20];
     int n = 0;
-#define BAD(label, field, value, st, msg)        \
-    do {                                         \
-        cases[n] = (bad_case){label, ok, st, msg}; \
-        cases[n].spec.field = value;             \
-        n++;                                     \
+#define BAD(label, field, value, st, msg)                                                                              \
+    do {                                                                                                               \
+        cases[n] = (bad_case){label, ok, st, msg};                                                                     \
+        cases[n].spec.field = value;                                                                                   \
+        n++;                                                                                                           \
     } while (0)
     BAD("missing ffn_up", omit_tensor, "blk.1.ffn_up.weight", TL_ERR_FORMAT,
         "missing required tensor 'blk.1.ffn_up.weight'");
@@ -477,8 +478,7 @@ static void bad_models_are_refused_with_one_line(void **state) {
         "tensor 'position_embd.weight' has shape [32, 79], expected [32, 80]");
     BAD("missing epsilon", omit_key, "bert.attention.layer_norm_epsilon", TL_ERR_FORMAT,
         "missing required key 'bert.attention.layer_norm_epsilon'");
-    BAD("missing block_count", omit_key, "bert.block_count", TL_ERR_FORMAT,
-        "missing required key 'bert.block_count'");
+    BAD("missing block_count", omit_key, "bert.block_count", TL_ERR_FORMAT, "missing required key 'bert.block_count'");
     BAD("heads do not divide", n_head, 3, TL_ERR_FORMAT, "attention.head_count (3) is not a multiple of head_count_kv");
     BAD("rank pooling", pooling, 4, TL_ERR_UNSUPPORTED, "pooling_type 4 is not supported");
     BAD("token types disagree", set_key, "tokenizer.ggml.token_type_count", TL_ERR_FORMAT,
@@ -506,7 +506,8 @@ static void bad_models_are_refused_with_one_line(void **state) {
         assert_null(m);
         if (st != cases[i].status || !strstr(err.message, cases[i].message) || strchr(err.message, '\n'))
             fail_msg("%s: status %d, message '%s'", cases[i].what, st, err.message);
-        if (!strstr(err.message, path)) fail_msg("%s: the message does not name the file: %s", cases[i].what, err.message);
+        if (!strstr(err.message, path))
+            fail_msg("%s: the message does not name the file: %s", cases[i].what, err.message);
     }
 }
 
@@ -639,11 +640,12 @@ static void check_reference(tl_model *m, const char *ref_name, tl_pooling poolin
             const int32_t got = tl_tokenize(m, prompt, strlen(prompt), true, false, mine, 1024);
             if (got != n) fail_msg("%s case %d: %d tokens, llama.cpp %d", ref_name, ci, got, n);
             for (int i = 0; i < n; i++)
-                if (mine[i] != tokens[i]) fail_msg("%s case %d: token %d is %d, llama.cpp %d", ref_name, ci, i, mine[i], tokens[i]);
+                if (mine[i] != tokens[i])
+                    fail_msg("%s case %d: token %d is %d, llama.cpp %d", ref_name, ci, i, mine[i], tokens[i]);
         }
         const int n_rows = pooling == TL_POOLING_NONE ? n : 1;
-        const cJSON *want = pooling == TL_POOLING_NONE ? cJSON_GetObjectItem(c, "embeddings")
-                                                       : cJSON_GetObjectItem(c, "embedding");
+        const cJSON *want =
+            pooling == TL_POOLING_NONE ? cJSON_GetObjectItem(c, "embeddings") : cJSON_GetObjectItem(c, "embedding");
         assert_int_equal(cJSON_GetArraySize(want), pooling == TL_POOLING_NONE ? n : d);
         float *out = malloc((size_t)n_rows * d * sizeof *out), *ref = malloc((size_t)d * sizeof *ref);
         tl_error err = {0};
@@ -676,8 +678,11 @@ typedef struct encoder_reference {
 } encoder_reference;
 
 static const encoder_reference encoder_references[] = {
-    {"bert-tiny", "all-minilm-l6-v2", {"q8_0", "f16"},
-     {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE}, 4},
+    {"bert-tiny",
+     "all-minilm-l6-v2",
+     {"q8_0", "f16"},
+     {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE},
+     4},
     {"nomic-tiny", "nomic-embed-text-v1.5", {"f32", "q8_0"}, {TL_POOLING_MEAN, TL_POOLING_NONE}, 2},
 };
 
@@ -692,8 +697,8 @@ static void synth_models_match_llama_cpp(void **state) {
             char file[64];
             snprintf(file, sizeof file, "%s-%s.gguf", r->prefix, r->types[ti]);
             const char *path = tl_test_tmp_path(file);
-            const tl_synth_params params = {.preset = r->preset, .weight_type = r->types[ti], .seed = 42,
-                                            .vocab_path = vocab, .tiny = true};
+            const tl_synth_params params = {
+                .preset = r->preset, .weight_type = r->types[ti], .seed = 42, .vocab_path = vocab, .tiny = true};
             tl_error err = {0};
             if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth: %s", err.message);
             tl_model *m = load_ok(path);
@@ -716,8 +721,8 @@ static void synth_writes_converter_layout(void **state) {
     const char *vocab = bge_vocab();
     if (!vocab) skip();
     const char *path = tl_test_tmp_path("bert-layout.gguf");
-    const tl_synth_params params = {.preset = "all-minilm-l6-v2", .weight_type = "q8_0", .seed = 7,
-                                    .vocab_path = vocab, .tiny = true};
+    const tl_synth_params params = {
+        .preset = "all-minilm-l6-v2", .weight_type = "q8_0", .seed = 7, .vocab_path = vocab, .tiny = true};
     tl_error err = {0};
     assert_int_equal(tl_synth(&params, path, &err), TL_OK);
     gguf_file *f = NULL;
@@ -735,10 +740,10 @@ static void synth_writes_converter_layout(void **state) {
         uint32_t type;
         int64_t ne0, ne1;
     } want[] = {
-        {"token_embd.weight", TL_TYPE_Q8_0, 128, 30522}, {"token_types.weight", TL_TYPE_F32, 128, 2},
-        {"position_embd.weight", TL_TYPE_F32, 128, 512}, {"token_embd_norm.bias", TL_TYPE_F32, 128, 1},
-        {"blk.1.attn_q.weight", TL_TYPE_Q8_0, 128, 128},  {"blk.1.attn_v.bias", TL_TYPE_F32, 128, 1},
-        {"blk.0.ffn_up.weight", TL_TYPE_Q8_0, 128, 256},  {"blk.0.ffn_down.bias", TL_TYPE_F32, 128, 1},
+        {"token_embd.weight", TL_TYPE_Q8_0, 128, 30522},         {"token_types.weight", TL_TYPE_F32, 128, 2},
+        {"position_embd.weight", TL_TYPE_F32, 128, 512},         {"token_embd_norm.bias", TL_TYPE_F32, 128, 1},
+        {"blk.1.attn_q.weight", TL_TYPE_Q8_0, 128, 128},         {"blk.1.attn_v.bias", TL_TYPE_F32, 128, 1},
+        {"blk.0.ffn_up.weight", TL_TYPE_Q8_0, 128, 256},         {"blk.0.ffn_down.bias", TL_TYPE_F32, 128, 1},
         {"blk.1.layer_output_norm.weight", TL_TYPE_F32, 128, 1},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -759,8 +764,8 @@ static void nomic_synth_writes_converter_layout(void **state) {
     (void)state;
     if (!bge_vocab()) skip();
     const char *path = tl_test_tmp_path("nomic-layout.gguf");
-    const tl_synth_params params = {.preset = "nomic-embed-text-v1.5", .weight_type = "q8_0", .seed = 7,
-                                    .vocab_path = bge_vocab(), .tiny = true};
+    const tl_synth_params params = {
+        .preset = "nomic-embed-text-v1.5", .weight_type = "q8_0", .seed = 7, .vocab_path = bge_vocab(), .tiny = true};
     tl_error err = {0};
     assert_int_equal(tl_synth(&params, path, &err), TL_OK);
     gguf_file *f = NULL;
@@ -776,8 +781,8 @@ static void nomic_synth_writes_converter_layout(void **state) {
     assert_int_equal(gguf_find_tensor(f, "blk.1.attn_qkv.weight")->ne[1], 3 * 128);
     assert_non_null(gguf_find_tensor(f, "blk.0.ffn_gate.weight"));
     assert_non_null(gguf_find_tensor(f, "token_types.weight"));
-    const char *absent[] = {"position_embd.weight", "blk.0.attn_q.weight", "blk.0.attn_qkv.bias",
-                            "blk.0.attn_output.bias", "blk.0.ffn_up.bias", "blk.0.ffn_down.bias"};
+    const char *absent[] = {"position_embd.weight",   "blk.0.attn_q.weight", "blk.0.attn_qkv.bias",
+                            "blk.0.attn_output.bias", "blk.0.ffn_up.bias",   "blk.0.ffn_down.bias"};
     for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
         if (gguf_find_tensor(f, absent[i])) fail_msg("unexpected tensor %s", absent[i]);
     /* per layer: qkv, output, 2 norms x 2, up, gate, down */

@@ -29,7 +29,7 @@ static void test_capacity_stops_at_the_cap(void **state) {
     (void)state;
     size_t cap = 7;
     assert_false(tl_grow_capacity(64, 101, 16, 100, &cap));
-    assert_int_equal(cap, 7); /* untouched on failure */
+    assert_int_equal(cap, 7);                              /* untouched on failure */
     assert_true(tl_grow_capacity(64, 100, 16, 100, &cap)); /* doubling would pass 100: stops at it */
     assert_int_equal(cap, 100);
     assert_true(tl_grow_capacity(0, 3, 256, 10, &cap)); /* a first capacity above the cap */

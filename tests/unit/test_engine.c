@@ -132,8 +132,8 @@ static char *alone(const char *prompt, int32_t max_tokens) {
 }
 
 static engine *start(int n_slots, int queue_limit) {
-    const engine_params p = {.n_slots = n_slots, .n_ctx = 256, .n_threads = 2, .n_batch = 64,
-                             .queue_limit = queue_limit};
+    const engine_params p = {
+        .n_slots = n_slots, .n_ctx = 256, .n_threads = 2, .n_batch = 64, .queue_limit = queue_limit};
     tl_error err = {0};
     engine *e = engine_new(model, &p, &err);
     if (!e) fail_msg("%s", err.message);
@@ -157,8 +157,7 @@ static void batched_replies_match_separate_ones(void **state) {
     for (int i = 0; i < N; i++) {
         outcome_wait(&o[i]);
         char *expected = alone(prompts[i], 40);
-        if (strcmp(o[i].text, expected) != 0)
-            fail_msg("prompt %d: batched '%s', alone '%s'", i, o[i].text, expected);
+        if (strcmp(o[i].text, expected) != 0) fail_msg("prompt %d: batched '%s', alone '%s'", i, o[i].text, expected);
         free(expected);
         assert_string_equal(o[i].result.finish_reason, o[i].result.n_generated == 40 ? "length" : "stop");
         assert_int_equal(o[i].result.n_prompt, o[i].req.n_prompt);
@@ -355,16 +354,19 @@ static void utf8_sanitize_replaces_maximal_subparts(void **state) {
         const char *in, *out;
     } cases[] = {
         {"abc", "abc"},
-        {"\xE4\xBD\xA0", "\xE4\xBD\xA0"},                         /* 你 */
-        {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},                 /* 😀 */
-        {"\xAA", "\xEF\xBF\xBD"},                                  /* a stray continuation byte */
-        {"\xC3(", "\xEF\xBF\xBD("},                                /* a lead without its continuation */
-        {"\xE4\xBDx", "\xEF\xBF\xBDx"},                            /* two bytes of three: one U+FFFD */
-        {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},                  /* overlong: two */
-        {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  /* a surrogate: three */
+        {"\xE4\xBD\xA0", "\xE4\xBD\xA0"},                                         /* 你 */
+        {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},                                 /* 😀 */
+        {"\xAA", "\xEF\xBF\xBD"},                                                 /* a stray continuation byte */
+        {"\xC3(", "\xEF\xBF\xBD("},                                               /* a lead without its continuation */
+        {"\xE4\xBDx", "\xEF\xBF\xBDx"},                                           /* two bytes of three: one U+FFFD */
+        {"\xC0\xAF", "\xEF\xBF\xBD\xEF\xBF\xBD"},                                 /* overlong: two */
+        {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},                 /* a surrogate: three */
         {"\xF4\x90\x80\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* past U+10FFFF */
-        {"\xF0\x9F\x98", "\xEF\xBF\xBD"},                          /* cut short at the end (final) */
-        {"\xFF" "a\xFE", "\xEF\xBF\xBD" "a\xEF\xBF\xBD"},
+        {"\xF0\x9F\x98", "\xEF\xBF\xBD"},                                         /* cut short at the end (final) */
+        {"\xFF"
+         "a\xFE",
+         "\xEF\xBF\xBD"
+         "a\xEF\xBF\xBD"},
     };
     char out[64];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -415,13 +417,23 @@ static void detokenizer_pieces_are_valid_utf8(void **state) {
     static const struct {
         unsigned char bytes[8];
         size_t n;
-        const char *text;   /* after the flush */
-        const char *held;   /* before it */
+        const char *text; /* after the flush */
+        const char *held; /* before it */
     } cases[] = {
-        {{0xE4, 0xBD, 0xA0}, 3, "\xE4\xBD\xA0", "\xE4\xBD\xA0"},           /* 你 over three tokens */
-        {{0xAA, 0x41}, 2, "\xEF\xBF\xBD" "A", "\xEF\xBF\xBD" "A"},         /* a byte that never starts one */
-        {{0xE4, 0xBD, 0x41}, 3, "\xEF\xBF\xBD" "A", "\xEF\xBF\xBD" "A"},   /* broken off: one U+FFFD */
-        {{0xF0, 0x9F, 0x98}, 3, "\xEF\xBF\xBD", ""},                       /* cut by max_tokens: held, then U+FFFD */
+        {{0xE4, 0xBD, 0xA0}, 3, "\xE4\xBD\xA0", "\xE4\xBD\xA0"}, /* 你 over three tokens */
+        {{0xAA, 0x41},
+         2,
+         "\xEF\xBF\xBD"
+         "A",
+         "\xEF\xBF\xBD"
+         "A"}, /* a byte that never starts one */
+        {{0xE4, 0xBD, 0x41},
+         3,
+         "\xEF\xBF\xBD"
+         "A",
+         "\xEF\xBF\xBD"
+         "A"},                                       /* broken off: one U+FFFD */
+        {{0xF0, 0x9F, 0x98}, 3, "\xEF\xBF\xBD", ""}, /* cut by max_tokens: held, then U+FFFD */
         {{0x41, 0xC3}, 2, "A\xEF\xBF\xBD", "A"},
         {{0xC3, 0xA9, 0xFF, 0xC3, 0xA9}, 5, "\xC3\xA9\xEF\xBF\xBD\xC3\xA9", "\xC3\xA9\xEF\xBF\xBD\xC3\xA9"},
         {{0xED, 0xA0, 0x80}, 3, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},

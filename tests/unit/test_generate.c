@@ -15,7 +15,7 @@
 #include "test_support.h"
 #include "tinyllm.h"
 
-#define EOS_TOKEN 2   /* stories260K's </s> */
+#define EOS_TOKEN 2       /* stories260K's </s> */
 #define BYTE(b) (3 + (b)) /* its byte tokens <0xNN> */
 
 static tl_model *model;
@@ -72,8 +72,7 @@ static bool collect(void *user, const char *text, size_t len) {
 
 /* tl_generate after "Once upon a time" with a greedy sampler and a context
  * of n_ctx positions. Returns the reason; the text is in *out. */
-static tl_stop_reason generate_story(const tl_generator_params *gp, uint32_t n_ctx, streamed *out,
-                                     uint32_t *used) {
+static tl_stop_reason generate_story(const tl_generator_params *gp, uint32_t n_ctx, streamed *out, uint32_t *used) {
     tl_token prompt[16];
     const int32_t n_prompt = tl_tokenize(model, "Once upon a time", 16, true, false, prompt, 16);
     assert_int_equal(n_prompt, 5);
@@ -301,7 +300,8 @@ static void stop_strings_wait_for_whole_characters(void **state) {
     script_start(&s, &gp, 0, 100);
     assert_string_equal(script_step(&s, BYTE('A'), &ev), "");
     assert_string_equal(script_step(&s, BYTE(0xE2), &ev), "");
-    assert_string_equal(script_step(&s, BYTE('B'), &ev), "A\xEF\xBF\xBD" "B");
+    assert_string_equal(script_step(&s, BYTE('B'), &ev), "A\xEF\xBF\xBD"
+                                                         "B");
     script_end(&s);
 }
 

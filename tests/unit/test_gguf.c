@@ -35,25 +35,28 @@ static gguf_file *open_ok(const char *path) {
 
 /* gguf_open must fail with `want`, a message "PATH: ..." containing `needle`
  * (if given), and leave *out NULL. `what` describes the case for failures. */
-static void expect_open_fails(const char *path, tl_status want, const char *needle,
-                              const char *what) {
+static void expect_open_fails(const char *path, tl_status want, const char *needle, const char *what) {
     gguf_file *f = (gguf_file *)&f; /* must be reset to NULL */
     tl_error err;
     memset(&err, 0, sizeof err);
     tl_status st = gguf_open(path, &f, &err);
     size_t path_len = strlen(path);
-    bool good = st == want && f == NULL && strncmp(err.message, path, path_len) == 0 &&
-                err.message[path_len] == ':' && strlen(err.message) > path_len + 2 &&
-                !strchr(err.message, '\n') && (!needle || strstr(err.message, needle));
+    bool good = st == want && f == NULL && strncmp(err.message, path, path_len) == 0 && err.message[path_len] == ':' &&
+                strlen(err.message) > path_len + 2 && !strchr(err.message, '\n') &&
+                (!needle || strstr(err.message, needle));
     if (!good) {
         if (st == TL_OK && f) gguf_close(f);
-        fail_msg("%s: status %d (want %d), message '%s' (want it to contain '%s')", what, st, want,
-                 err.message, needle ? needle : "");
+        fail_msg("%s: status %d (want %d), message '%s' (want it to contain '%s')", what, st, want, err.message,
+                 needle ? needle : "");
     }
 }
 
-static void put_u32_at(uint8_t *p, size_t at, uint32_t v) { memcpy(p + at, &v, 4); }
-static void put_u64_at(uint8_t *p, size_t at, uint64_t v) { memcpy(p + at, &v, 8); }
+static void put_u32_at(uint8_t *p, size_t at, uint32_t v) {
+    memcpy(p + at, &v, 4);
+}
+static void put_u64_at(uint8_t *p, size_t at, uint64_t v) {
+    memcpy(p + at, &v, 8);
+}
 static uint64_t get_u64_at(const uint8_t *p, size_t at) {
     uint64_t v;
     memcpy(&v, p + at, 8);
@@ -77,8 +80,12 @@ static void raw_bytes(raw *r, const void *p, size_t n) {
     memcpy(r->p + r->len, p, n);
     r->len += n;
 }
-static void raw_u32(raw *r, uint32_t v) { raw_bytes(r, &v, 4); }
-static void raw_u64(raw *r, uint64_t v) { raw_bytes(r, &v, 8); }
+static void raw_u32(raw *r, uint32_t v) {
+    raw_bytes(r, &v, 4);
+}
+static void raw_u64(raw *r, uint64_t v) {
+    raw_bytes(r, &v, 8);
+}
 static void raw_size(raw *r, uint64_t v) {
     if (r->version == 1) {
         raw_u32(r, (uint32_t)v);
@@ -327,8 +334,7 @@ static void test_reads_stories260K_v3(void **state) {
 /* The v1 file holds the same weights and vocabulary as the v3 one. */
 static void test_reads_stories260K_v1_same_as_v3(void **state) {
     (void)state;
-    if (!tl_test_have_shared("models/stories260K-v1-f32.gguf") ||
-        !tl_test_have_shared("models/stories260K.gguf")) {
+    if (!tl_test_have_shared("models/stories260K-v1-f32.gguf") || !tl_test_have_shared("models/stories260K.gguf")) {
         skip();
     }
     gguf_file *v1 = open_ok(tl_test_shared_path("models/stories260K-v1-f32.gguf"));
@@ -483,11 +489,9 @@ static void test_hostile_counts_and_sizes_are_refused(void **state) {
     (void)state;
     raw r = {0};
     raw_header(&r, 3, 0, GGUF_MAX_KV + 1);
-    expect_sparse_fails(&r, 64ull * GGUF_MAX_KV, "metadata count 65537 is more than the 65536",
-                        "too many keys");
+    expect_sparse_fails(&r, 64ull * GGUF_MAX_KV, "metadata count 65537 is more than the 65536", "too many keys");
     raw_header(&r, 3, GGUF_MAX_TENSORS + 1, 0);
-    expect_sparse_fails(&r, 64ull * GGUF_MAX_TENSORS, "tensor count 65537 is more than the 65536",
-                        "too many tensors");
+    expect_sparse_fails(&r, 64ull * GGUF_MAX_TENSORS, "tensor count 65537 is more than the 65536", "too many tensors");
 
     raw_header(&r, 3, 0, 1);
     raw_size(&r, GGUF_MAX_KEY_LEN + 1);
@@ -495,8 +499,7 @@ static void test_hostile_counts_and_sizes_are_refused(void **state) {
 
     raw_header(&r, 3, 1, 0);
     raw_size(&r, GGUF_MAX_TENSOR_NAME_LEN + 1);
-    expect_sparse_fails(&r, 1u << 20, "tensor name of 257 bytes is longer than the 256 allowed",
-                        "long tensor name");
+    expect_sparse_fails(&r, 1u << 20, "tensor name of 257 bytes is longer than the 256 allowed", "long tensor name");
 
     /* 2^24 + 1 empty strings: 128 MiB of zeros */
     raw_header(&r, 3, 0, 1);
@@ -505,8 +508,7 @@ static void test_hostile_counts_and_sizes_are_refused(void **state) {
     raw_u32(&r, GGUF_TYPE_STRING);
     raw_u64(&r, GGUF_MAX_STRING_ARRAY + 1ull);
     expect_sparse_fails(&r, 8ull * (GGUF_MAX_STRING_ARRAY + 2ull),
-                        "'tokenizer.ggml.merges'): array of 16777217 strings is more than",
-                        "long string array");
+                        "'tokenizer.ggml.merges'): array of 16777217 strings is more than", "long string array");
 
     /* 300 MiB of metadata: one string, one numeric array */
     const uint64_t big = 300ull << 20;
@@ -514,8 +516,7 @@ static void test_hostile_counts_and_sizes_are_refused(void **state) {
     raw_str(&r, "tokenizer.chat_template");
     raw_u32(&r, GGUF_TYPE_STRING);
     raw_u64(&r, big);
-    expect_sparse_fails(&r, big + 4096, "'tokenizer.chat_template'): 314572800 bytes at offset",
-                        "huge string");
+    expect_sparse_fails(&r, big + 4096, "'tokenizer.chat_template'): 314572800 bytes at offset", "huge string");
     raw_header(&r, 3, 0, 2);
     raw_str(&r, "general.name");
     raw_u32(&r, GGUF_TYPE_STRING);
@@ -556,8 +557,9 @@ static void test_open_names_legacy_ggml_formats(void **state) {
         size_t len;
         const char *needle;
     } cases[] = {
-        {"lmgg\x01\x00\x00\x00", 8, ": legacy GGML file (pre-GGUF llama.cpp format); convert it to GGUF with "
-                                      "llama.cpp's convert_llama_ggml_to_gguf.py"},
+        {"lmgg\x01\x00\x00\x00", 8,
+         ": legacy GGML file (pre-GGUF llama.cpp format); convert it to GGUF with "
+         "llama.cpp's convert_llama_ggml_to_gguf.py"},
         {"fmgg\x01\x00\x00\x00", 8, ": legacy GGMF v1 file (pre-GGUF"},
         {"tjgg\x01\x00\x00\x00", 8, ": legacy GGJT v1 file (pre-GGUF"},
         {"tjgg\x02\x00\x00\x00", 8, ": legacy GGJT v2 file (pre-GGUF"},
@@ -806,17 +808,14 @@ static gguf_writer *make_writer(uint32_t alignment) {
     fill_tensor_data();
     tl_error err;
     int64_t ne_f32[2] = {4, 3}, ne_q8[2] = {32, 2}, ne_f16[1] = {8};
-    assert_int_equal(gguf_writer_add_tensor(w, "t.a", TL_TYPE_F32, 2, ne_f32, f32_data, &err),
-                     TL_OK);
-    assert_int_equal(gguf_writer_add_tensor(w, "t.b", TL_TYPE_Q8_0, 2, ne_q8, q8_data, &err),
-                     TL_OK);
-    assert_int_equal(gguf_writer_add_tensor(w, "t.c", TL_TYPE_F16, 1, ne_f16, f16_data, &err),
-                     TL_OK);
+    assert_int_equal(gguf_writer_add_tensor(w, "t.a", TL_TYPE_F32, 2, ne_f32, f32_data, &err), TL_OK);
+    assert_int_equal(gguf_writer_add_tensor(w, "t.b", TL_TYPE_Q8_0, 2, ne_q8, q8_data, &err), TL_OK);
+    assert_int_equal(gguf_writer_add_tensor(w, "t.c", TL_TYPE_F16, 1, ne_f16, f16_data, &err), TL_OK);
     return w;
 }
 
-static void check_numeric_array(const gguf_file *f, const char *key, gguf_value_type type,
-                                const void *data, uint64_t count, size_t elem_size) {
+static void check_numeric_array(const gguf_file *f, const char *key, gguf_value_type type, const void *data,
+                                uint64_t count, size_t elem_size) {
     gguf_value_type got_type;
     uint64_t got_count;
     assert_true(gguf_get_arr_info(f, key, &got_type, &got_count));
@@ -956,33 +955,24 @@ static void test_writer_rejects_bad_tensors(void **state) {
     int64_t ne[4] = {4, 2, 1, 1};
     assert_int_equal(gguf_writer_add_tensor(w, "x", 999, 2, ne, data, &err), TL_ERR_ARGUMENT);
     assert_non_null(strstr(err.message, "unknown type id 999"));
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_Q8_0, 2, ne, data, &err),
-                     TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_Q8_0, 2, ne, data, &err), TL_ERR_ARGUMENT);
     assert_non_null(strstr(err.message, "block size"));
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, ne, NULL, &err),
-                     TL_ERR_ARGUMENT);
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 0, ne, data, &err),
-                     TL_ERR_ARGUMENT);
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 5, ne, data, &err),
-                     TL_ERR_ARGUMENT);
-    assert_int_equal(gguf_writer_add_tensor(w, "", TL_TYPE_F32, 2, ne, data, &err),
-                     TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, ne, NULL, &err), TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 0, ne, data, &err), TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 5, ne, data, &err), TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "", TL_TYPE_F32, 2, ne, data, &err), TL_ERR_ARGUMENT);
     char long_name[80];
     memset(long_name, 'x', 64);
     long_name[64] = 0;
-    assert_int_equal(gguf_writer_add_tensor(w, long_name, TL_TYPE_F32, 2, ne, data, &err),
-                     TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, long_name, TL_TYPE_F32, 2, ne, data, &err), TL_ERR_ARGUMENT);
     long_name[63] = 0; /* 63 bytes is fine */
     assert_int_equal(gguf_writer_add_tensor(w, long_name, TL_TYPE_F32, 2, ne, data, &err), TL_OK);
     int64_t bad_ne[2] = {4, 0};
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, bad_ne, data, &err),
-                     TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, bad_ne, data, &err), TL_ERR_ARGUMENT);
     int64_t huge_ne[4] = {1ll << 32, 1ll << 32, 1, 1};
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, huge_ne, data, &err),
-                     TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, huge_ne, data, &err), TL_ERR_ARGUMENT);
     assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, ne, data, &err), TL_OK);
-    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, ne, data, &err),
-                     TL_ERR_ARGUMENT);
+    assert_int_equal(gguf_writer_add_tensor(w, "x", TL_TYPE_F32, 2, ne, data, &err), TL_ERR_ARGUMENT);
     assert_non_null(strstr(err.message, "twice"));
     gguf_writer_free(w);
 }
@@ -1050,8 +1040,8 @@ typedef struct corruption_case {
 } corruption_case;
 
 /* Apply one patch (a u32 or u64 at an offset) to a copy and expect failure. */
-static void expect_patched_fails(const corruption_case *c, size_t at, int width, uint64_t value,
-                                 const char *needle, const char *what) {
+static void expect_patched_fails(const corruption_case *c, size_t at, int width, uint64_t value, const char *needle,
+                                 const char *what) {
     uint8_t *copy = malloc(c->len);
     assert_non_null(copy);
     memcpy(copy, c->orig, c->len);
@@ -1135,16 +1125,14 @@ static void corrupt_header(const corruption_case *c) {
     expect_patched_fails(c, m->n_kv_at, 8, m->n_kv + 1, NULL, "n_kv + 1");
 }
 
-static void corrupt_metadata(const corruption_case *c, const char *string_key,
-                             const char *array_key, const char *string_array_key) {
+static void corrupt_metadata(const corruption_case *c, const char *string_key, const char *array_key,
+                             const char *string_array_key) {
     const field_map *m = c->m;
     size_t k = map_kv(m, string_key);
     uint64_t lengths[] = {1ull << 63, UINT32_MAX, UINT64_MAX, c->len};
     for (size_t i = 0; i < 4; i++) {
-        expect_patched_fails(c, m->kv[0].key_len_at, 8, lengths[i], "runs past the end",
-                             "key length");
-        expect_patched_fails(c, m->kv[k].value_at, 8, lengths[i], "runs past the end",
-                             "string length");
+        expect_patched_fails(c, m->kv[0].key_len_at, 8, lengths[i], "runs past the end", "key length");
+        expect_patched_fails(c, m->kv[k].value_at, 8, lengths[i], "runs past the end", "string length");
     }
     expect_patched_fails(c, m->kv[0].key_len_at, 8, 0, "empty key", "empty key");
     expect_patched_fails(c, m->kv[0].key_len_at + 8 + 2, 1, 0, "NUL", "NUL in key");
@@ -1156,24 +1144,19 @@ static void corrupt_metadata(const corruption_case *c, const char *string_key,
         expect_patched_fails(c, m->kv[k].type_at, 4, types[i], needle, "value type");
     }
     size_t a = map_kv(m, array_key);
-    expect_patched_fails(c, m->kv[a].value_at, 4, 13, "unknown array element type id 13",
-                         "elem type");
-    expect_patched_fails(c, m->kv[a].value_at, 4, GGUF_TYPE_ARRAY, "arrays of arrays",
-                         "nested array");
+    expect_patched_fails(c, m->kv[a].value_at, 4, 13, "unknown array element type id 13", "elem type");
+    expect_patched_fails(c, m->kv[a].value_at, 4, GGUF_TYPE_ARRAY, "arrays of arrays", "nested array");
     uint64_t counts[] = {1ull << 63, 1ull << 60, UINT32_MAX, UINT64_MAX};
     size_t sa = map_kv(m, string_array_key);
     for (size_t i = 0; i < 4; i++) {
         expect_patched_fails(c, m->kv[a].value_at + 4, 8, counts[i], "array of", "array count");
-        expect_patched_fails(c, m->kv[sa].value_at + 4, 8, counts[i], "array of",
-                             "string array count");
+        expect_patched_fails(c, m->kv[sa].value_at + 4, 8, counts[i], "array of", "string array count");
     }
     /* The first string of the string array claims more bytes than exist. */
-    expect_patched_fails(c, m->kv[sa].value_at + 12, 8, 1ull << 62, "runs past the end",
-                         "string array element length");
+    expect_patched_fails(c, m->kv[sa].value_at + 12, 8, 1ull << 62, "runs past the end", "string array element length");
 }
 
-static void corrupt_tensors(const corruption_case *c, const char *two_dim_tensor,
-                            uint32_t alignment) {
+static void corrupt_tensors(const corruption_case *c, const char *two_dim_tensor, uint32_t alignment) {
     const field_map *m = c->m;
     size_t t = map_tensor(m, two_dim_tensor);
     size_t last = m->n_tensors - 1;
@@ -1183,8 +1166,7 @@ static void corrupt_tensors(const corruption_case *c, const char *two_dim_tensor
     expect_patched_fails(c, m->t[t].n_dims_at, 4, 5, "has 5 dimensions", "n_dims 5");
     expect_patched_fails(c, m->t[t].n_dims_at, 4, UINT32_MAX, "dimensions", "n_dims huge");
     expect_patched_fails(c, m->t[t].dims_at, 8, 0, "dimension 0 is 0", "zero dimension");
-    expect_patched_fails(c, m->t[t].dims_at + 8, 8, UINT64_MAX, "dimension 1 is negative (-1)",
-                         "negative dimension");
+    expect_patched_fails(c, m->t[t].dims_at + 8, 8, UINT64_MAX, "dimension 1 is negative (-1)", "negative dimension");
     {
         uint8_t *copy = malloc(c->len);
         memcpy(copy, c->orig, c->len);
@@ -1195,8 +1177,7 @@ static void corrupt_tensors(const corruption_case *c, const char *two_dim_tensor
         expect_patched_fails(&c2, m->t[t].dims_at + 8, 8, 1ull << 32, "too many elements",
                              "dimension product overflow");
         put_u64_at(copy, m->t[t].dims_at, 1ull << 62);
-        expect_patched_fails(&c2, m->t[t].dims_at + 8, 8, 3, "too many elements",
-                             "dimension product > INT64_MAX");
+        expect_patched_fails(&c2, m->t[t].dims_at + 8, 8, 3, "too many elements", "dimension product > INT64_MAX");
         free(copy);
     }
     /* Ids ggml retired (4, 5, 31-33) or never had; skip any the type table
@@ -1206,33 +1187,27 @@ static void corrupt_tensors(const corruption_case *c, const char *two_dim_tensor
     for (size_t i = 0; i < sizeof type_ids / sizeof type_ids[0]; i++) {
         if (tl_type_traits_of((uint32_t)type_ids[i])) continue;
         n_unknown++;
-        snprintf(needle, sizeof needle, "tensor '%s' has unknown type id %" PRIu64, m->t[t].name,
-                 type_ids[i]);
+        snprintf(needle, sizeof needle, "tensor '%s' has unknown type id %" PRIu64, m->t[t].name, type_ids[i]);
         expect_patched_fails(c, m->t[t].type_at, 4, type_ids[i], needle, "tensor type");
     }
     assert_true(n_unknown >= 3);
     /* An F32 tensor turned into Q8_0: the element count is not whole blocks. */
     if (get_u64_at(c->orig, m->t[t].dims_at) * get_u64_at(c->orig, m->t[t].dims_at + 8) % 32 != 0) {
-        expect_patched_fails(c, m->t[t].type_at, 4, TL_TYPE_Q8_0,
-                             "not a multiple of the block size", "partial block");
+        expect_patched_fails(c, m->t[t].type_at, 4, TL_TYPE_Q8_0, "not a multiple of the block size", "partial block");
     }
 
     uint64_t offset = get_u64_at(c->orig, m->t[last].offset_at);
-    uint64_t out_of_range[] = {1ull << 40, UINT64_MAX - (alignment - 1),
-                               offset + c->len / alignment * alignment};
+    uint64_t out_of_range[] = {1ull << 40, UINT64_MAX - (alignment - 1), offset + c->len / alignment * alignment};
     for (size_t i = 0; i < 3; i++) {
-        snprintf(needle, sizeof needle, "tensor '%s' data (offset %" PRIu64, m->t[last].name,
-                 out_of_range[i]);
-        expect_patched_fails(c, m->t[last].offset_at, 8, out_of_range[i], needle,
-                             "offset out of range");
+        snprintf(needle, sizeof needle, "tensor '%s' data (offset %" PRIu64, m->t[last].name, out_of_range[i]);
+        expect_patched_fails(c, m->t[last].offset_at, 8, out_of_range[i], needle, "offset out of range");
     }
     snprintf(needle, sizeof needle, "is not a multiple of the alignment %" PRIu32, alignment);
-    expect_patched_fails(c, m->t[last].offset_at, 8, offset + alignment / 2, needle,
-                         "misaligned offset");
+    expect_patched_fails(c, m->t[last].offset_at, 8, offset + alignment / 2, needle, "misaligned offset");
     expect_patched_fails(c, m->t[last].offset_at, 8, offset + 4, needle, "offset + 4");
     /* Two tensors on the same bytes. */
-    expect_patched_fails(c, m->t[last].offset_at, 8, get_u64_at(c->orig, m->t[0].offset_at),
-                         "overlap", "overlapping tensors");
+    expect_patched_fails(c, m->t[last].offset_at, 8, get_u64_at(c->orig, m->t[0].offset_at), "overlap",
+                         "overlapping tensors");
 }
 
 static void test_corrupted_small_file(void **state) {
@@ -1248,19 +1223,15 @@ static void test_corrupted_small_file(void **state) {
 
     /* Duplicates: "dup.b" -> "dup.a", "t.b" -> "t.a". */
     size_t d = map_kv(&m, "dup.b");
-    expect_patched_fails(&c, m.kv[d].key_len_at + 8 + 4, 1, 'a', "duplicate metadata key 'dup.a'",
-                         "duplicate key");
+    expect_patched_fails(&c, m.kv[d].key_len_at + 8 + 4, 1, 'a', "duplicate metadata key 'dup.a'", "duplicate key");
     size_t t = map_tensor(&m, "t.b");
-    expect_patched_fails(&c, m.t[t].name_len_at + 8 + 2, 1, 'a', "duplicate tensor name 't.a'",
-                         "duplicate tensor");
+    expect_patched_fails(&c, m.t[t].name_len_at + 8 + 2, 1, 'a', "duplicate tensor name 't.a'", "duplicate tensor");
     /* Alignment must be a non-zero power of two, stored as uint32. */
     size_t al = map_kv(&m, "general.alignment");
     expect_patched_fails(&c, m.kv[al].value_at, 4, 0, "general.alignment is 0", "alignment 0");
     expect_patched_fails(&c, m.kv[al].value_at, 4, 3, "general.alignment is 3", "alignment 3");
-    expect_patched_fails(&c, m.kv[al].value_at, 4, 96, "not a non-zero power of two",
-                         "alignment 96");
-    expect_patched_fails(&c, m.kv[al].type_at, 4, GGUF_TYPE_INT32, "expected uint32",
-                         "alignment type");
+    expect_patched_fails(&c, m.kv[al].value_at, 4, 96, "not a non-zero power of two", "alignment 96");
+    expect_patched_fails(&c, m.kv[al].type_at, 4, GGUF_TYPE_INT32, "expected uint32", "alignment type");
     /* Bools are 0 or 1. */
     size_t b = map_kv(&m, "w.bool");
     expect_patched_fails(&c, m.kv[b].value_at, 1, 2, "bool value 2", "bool 2");
@@ -1293,8 +1264,7 @@ static void test_corrupted_small_file(void **state) {
     /* ... but Q8_0 [16, 3] is not whole blocks. */
     put_u64_at(copy, m.t[t].dims_at + 8, 3);
     path = write_tmp("gguf-partial-block.gguf", copy, len);
-    expect_open_fails(path, TL_ERR_FORMAT, "has 48 elements, not a multiple of the block size 32",
-                      "partial block");
+    expect_open_fails(path, TL_ERR_FORMAT, "has 48 elements, not a multiple of the block size 32", "partial block");
     unlink(path);
     free(copy);
     free(bytes);
@@ -1319,8 +1289,8 @@ static void test_corrupted_real_file(void **state) {
                          "duplicate metadata key 'tokenizer.ggml.bos_token_id'", "duplicate key");
     /* "blk.1.attn_q.weight" -> "blk.0.attn_q.weight" */
     size_t t = map_tensor(&m, "blk.1.attn_q.weight");
-    expect_patched_fails(&c, m.t[t].name_len_at + 8 + 4, 1, '0',
-                         "duplicate tensor name 'blk.0.attn_q.weight'", "duplicate tensor");
+    expect_patched_fails(&c, m.t[t].name_len_at + 8 + 4, 1, '0', "duplicate tensor name 'blk.0.attn_q.weight'",
+                         "duplicate tensor");
     free(bytes);
 }
 
@@ -1337,8 +1307,7 @@ static void test_corrupted_v1_file(void **state) {
     corruption_case c = {"stories260K-v1-f32.gguf", bytes, len, &m};
     expect_patched_fails(&c, m.n_tensors_at, 4, UINT32_MAX, "tensor count", "v1 n_tensors");
     expect_patched_fails(&c, m.n_kv_at, 4, UINT32_MAX, "metadata count", "v1 n_kv");
-    expect_patched_fails(&c, m.kv[0].key_len_at, 4, UINT32_MAX, "runs past the end",
-                         "v1 key length");
+    expect_patched_fails(&c, m.kv[0].key_len_at, 4, UINT32_MAX, "runs past the end", "v1 key length");
     size_t tok = map_kv(&m, "tokenizer.ggml.tokens");
     expect_patched_fails(&c, m.kv[tok].value_at + 4, 4, UINT32_MAX, "array of", "v1 array count");
     expect_patched_fails(&c, m.t[1].dims_at, 4, 0, "dimension 0 is 0", "v1 zero dim");

@@ -5,8 +5,8 @@
  * random (llama2-tiny-random, F16) llama models, the prompt tokens, the top-20
  * logits at the last prompt position and 64 greedy ids as llama.cpp computed
  * them. tests/reference/ files hold the same for random-weight models of
- * every decoder architecture that tl_synth writes (see scripts/reference). Every case must give the same tokens, logits within
- * 1e-4 relative (1e-3 absolute) and the same greedy ids.
+ * every decoder architecture that tl_synth writes (see scripts/reference). Every case must give the same tokens, logits
+ * within 1e-4 relative (1e-3 absolute) and the same greedy ids.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -54,12 +54,10 @@ static void check_case(tl_model *m, const cJSON *c, const char *label) {
     for (int32_t i = 0; i < n; i++) tokens[i] = cJSON_GetArrayItem(ref_tokens, i)->valueint;
     if (cJSON_IsString(prompt)) {
         tl_token mine[1024];
-        int32_t got = tl_tokenize(m, prompt->valuestring, strlen(prompt->valuestring), true, false,
-                                  mine, 1024);
+        int32_t got = tl_tokenize(m, prompt->valuestring, strlen(prompt->valuestring), true, false, mine, 1024);
         if (got != n) fail_msg("%s: prompt gives %d tokens, llama.cpp %d", label, got, n);
         for (int32_t i = 0; i < n; i++)
-            if (mine[i] != tokens[i])
-                fail_msg("%s: token %d is %d, llama.cpp %d", label, i, mine[i], tokens[i]);
+            if (mine[i] != tokens[i]) fail_msg("%s: token %d is %d, llama.cpp %d", label, i, mine[i], tokens[i]);
     }
 
     tl_context *ctx = new_context(m, 2, 512);
@@ -183,8 +181,8 @@ static void synth_models_match_llama_cpp(void **state) {
         char ref_rel[256];
         snprintf(synth_path, sizeof synth_path, "%s", tl_test_tmp_path(c->reference));
         tl_error err = {0};
-        const tl_synth_params params = {.preset = c->preset, .weight_type = c->type, .seed = 42,
-                                        .vocab_path = vocab, .tiny = c->tiny};
+        const tl_synth_params params = {
+            .preset = c->preset, .weight_type = c->type, .seed = 42, .vocab_path = vocab, .tiny = c->tiny};
         if (tl_synth(&params, synth_path, &err) != TL_OK) fail_msg("synth %s: %s", c->reference, err.message);
         snprintf(ref_rel, sizeof ref_rel, "tests/reference/%s.json", c->reference);
         print_message("%s\n", c->reference);
@@ -215,7 +213,8 @@ static void batched_equals_token_by_token(void **state) {
             assert_non_null(l);
             for (int32_t i = 0; i < n_vocab; i++) {
                 float *r = &ref[(size_t)t * n_vocab + i];
-                if (b == 0) *r = l[i];
+                if (b == 0)
+                    *r = l[i];
                 else if (fabsf(l[i] - *r) > 1e-3f * (1.0f + fabsf(*r)))
                     fail_msg("batch %u: token %d logit %d: %f vs %f", batches[b], t, i, l[i], *r);
             }
@@ -229,8 +228,7 @@ static void batched_equals_token_by_token(void **state) {
 /* The v1 (32-bit lengths) file holds the same weights as the v3 file. */
 static void gguf_v1_gives_same_logits(void **state) {
     (void)state;
-    if (!tl_test_have_shared("models/stories260K-v1-f32.gguf") ||
-        !tl_test_have_shared("models/stories260K.gguf"))
+    if (!tl_test_have_shared("models/stories260K-v1-f32.gguf") || !tl_test_have_shared("models/stories260K.gguf"))
         skip();
     tl_model *a = load(tl_test_shared_path("models/stories260K.gguf"));
     tl_model *b = load(tl_test_shared_path("models/stories260K-v1-f32.gguf"));
@@ -290,12 +288,9 @@ static void context_overflow_is_an_error(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(llama_reference_matches),
-        cmocka_unit_test(synth_models_match_llama_cpp),
-        cmocka_unit_test(batched_equals_token_by_token),
-        cmocka_unit_test(gguf_v1_gives_same_logits),
-        cmocka_unit_test(q8_0_with_split_blocks_runs),
-        cmocka_unit_test(context_overflow_is_an_error),
+        cmocka_unit_test(llama_reference_matches),       cmocka_unit_test(synth_models_match_llama_cpp),
+        cmocka_unit_test(batched_equals_token_by_token), cmocka_unit_test(gguf_v1_gives_same_logits),
+        cmocka_unit_test(q8_0_with_split_blocks_runs),   cmocka_unit_test(context_overflow_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

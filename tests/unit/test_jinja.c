@@ -37,190 +37,159 @@ typedef struct render_case {
 } render_case;
 
 static const render_case CASES[] = {
-    {"if",
-     "{% if x %}a{% elif y %}b{% else %}c{% endif %}",
-     "{\"x\": false, \"y\": 1}",
-     "b"},
-    {"if",
-     "{% if not x %}none{% endif %}{% if x is none %}!{% endif %}",
-     "{\"x\": null}",
-     "none!"},
+    {"if", "{% if x %}a{% elif y %}b{% else %}c{% endif %}", "{\"x\": false, \"y\": 1}", "b"},
+    {"if", "{% if not x %}none{% endif %}{% if x is none %}!{% endif %}", "{\"x\": null}", "none!"},
     {"for",
-     "{% for i in xs %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }};{% endfor %}",
-     "{\"xs\": [\"a\", \"b\", \"c\"]}",
-     "1/0/3/2/True/False/3;2/1/2/1/False/False/3;3/2/1/0/False/True/3;"},
+     "{% for i in xs %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ "
+     "loop.last }}/{{ loop.length }};{% endfor %}",
+     "{\"xs\": [\"a\", \"b\", \"c\"]}", "1/0/3/2/True/False/3;2/1/2/1/False/False/3;3/2/1/0/False/True/3;"},
+    {"for", "{% for i in xs %}{{ loop.previtem is defined }}{{ loop.previtem }}-{{ loop.nextitem }}|{% endfor %}",
+     "{\"xs\": [1, 2, 3]}", "False-2|True1-3|True2-|"},
+    {"for", "{% for i in xs %}{{ i }}{% else %}empty{% endfor %}", "{\"xs\": []}", "empty"},
     {"for",
-     "{% for i in xs %}{{ loop.previtem is defined }}{{ loop.previtem }}-{{ loop.nextitem }}|{% endfor %}",
-     "{\"xs\": [1, 2, 3]}",
-     "False-2|True1-3|True2-|"},
-    {"for",
-     "{% for i in xs %}{{ i }}{% else %}empty{% endfor %}",
-     "{\"xs\": []}",
-     "empty"},
-    {"for",
-     "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i > 4 %}{% break %}{% endif %}{{ i }}{% endfor %}",
-     "{}",
-     "0134"},
-    {"for",
-     "{% for k, v in d.items() %}{{ k }}={{ v }},{% endfor %}{% for k in d %}{{ k }}{% endfor %}",
-     "{\"d\": {\"b\": 1, \"a\": [1, 2]}}",
-     "b=1,a=[1, 2],ba"},
-    {"for",
-     "{% for x in xs if x is odd %}{{ x }}:{{ loop.index }}/{{ loop.length }} {% endfor %}",
-     "{\"xs\": [1, 2, 3, 4, 5]}",
-     "1:1/3 3:2/3 5:3/3 "},
-    {"for",
-     "{% set x = 1 %}{% for i in range(3) %}{{ x }}{% set x = i + 10 %}{{ x }},{% endfor %}{{ x }}",
-     "{}",
+     "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i > 4 %}{% break %}{% endif %}{{ i }}{% "
+     "endfor %}",
+     "{}", "0134"},
+    {"for", "{% for k, v in d.items() %}{{ k }}={{ v }},{% endfor %}{% for k in d %}{{ k }}{% endfor %}",
+     "{\"d\": {\"b\": 1, \"a\": [1, 2]}}", "b=1,a=[1, 2],ba"},
+    {"for", "{% for x in xs if x is odd %}{{ x }}:{{ loop.index }}/{{ loop.length }} {% endfor %}",
+     "{\"xs\": [1, 2, 3, 4, 5]}", "1:1/3 3:2/3 5:3/3 "},
+    {"for", "{% set x = 1 %}{% for i in range(3) %}{{ x }}{% set x = i + 10 %}{{ x }},{% endfor %}{{ x }}", "{}",
      "110,111,112,1"},
     {"for",
      "{% for a, b in [(1, 2), [3, 4]] %}{{ a + b }}{% endfor %}{% for c in 'h\303\251llo' %}[{{ c }}]{% endfor %}",
-     "{}",
-     "37[h][\303\251][l][l][o]"},
+     "{}", "37[h][\303\251][l][l][o]"},
     {"set",
-     "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = (1,) %}{{ t }}{% set l = [1, 'x', none, true, 1.5] %}{{ l }}",
-     "{}",
+     "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = (1,) %}{{ t }}{% set l = [1, 'x', none, true, 1.5] %}{{ l }}", "{}",
      "12(1,)[1, 'x', None, True, 1.5]"},
-    {"set",
-     "{% set ns = namespace(n=0, s='') %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
-     "{}",
-     "6"},
+    {"set", "{% set ns = namespace(n=0, s='') %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
+     "{}", "6"},
     {"set",
      "{% set block %}  Hi {{ name }}!  {% endset %}[{{ block }}]{% set up | upper | trim %} x {% endset %}[{{ up }}]",
-     "{\"name\": \"Bob\"}",
-     "[  Hi Bob!  ][X]"},
+     "{\"name\": \"Bob\"}", "[  Hi Bob!  ][X]"},
     {"macro",
-     "{% macro greet(name, greeting='Hello', punct='!') %}{{ greeting }}, {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', 'Hi') }} {{ greet('C', punct='\?') }}",
-     "{}",
-     "Hello, A! Hi, B! Hello, C\?"},
+     "{% macro greet(name, greeting='Hello', punct='!') %}{{ greeting }}, {{ name }}{{ punct }}{% endmacro %}{{ "
+     "greet('A') }} {{ greet('B', 'Hi') }} {{ greet('C', punct='\?') }}",
+     "{}", "Hello, A! Hi, B! Hello, C\?"},
     {"macro",
-     "{% macro box(title) %}<{{ title }}:{{ caller() }}>{% endmacro %}{% call box('t') %}inside {{ 1 + 1 }}{% endcall %}",
-     "{}",
-     "<t:inside 2>"},
+     "{% macro box(title) %}<{{ title }}:{{ caller() }}>{% endmacro %}{% call box('t') %}inside {{ 1 + 1 }}{% endcall "
+     "%}",
+     "{}", "<t:inside 2>"},
     {"macro",
-     "{% macro rows(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(item) rows([1, 2]) %}({{ item }}){% endcall %}",
-     "{}",
-     "(1)(2)"},
+     "{% macro rows(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(item) rows([1, 2]) %}({{ "
+     "item }}){% endcall %}",
+     "{}", "(1)(2)"},
     {"filterblock",
      "{% filter upper %}abc {{ x }}{% endfilter %}|{% filter replace('a', 'b') | trim %}  aaa  {% endfilter %}|",
-     "{\"x\": \"def\"}",
-     "ABC DEF|bbb|"},
-    {"raw",
-     "{% raw %}{{ not evaluated }} {% if %}{% endraw %}x",
-     "{}",
-     "{{ not evaluated }} {% if %}x"},
-    {"whitespace",
-     "a  {%- if true -%}  b  {%- endif -%}  c\n{{- ' d ' -}}\n e",
-     "{}",
-     "abc d e"},
-    {"whitespace",
-     "<ul>\n  {% for i in [1, 2] %}\n    <li>{{ i }}</li>\n  {% endfor %}\n</ul>\n",
-     "{}",
+     "{\"x\": \"def\"}", "ABC DEF|bbb|"},
+    {"raw", "{% raw %}{{ not evaluated }} {% if %}{% endraw %}x", "{}", "{{ not evaluated }} {% if %}x"},
+    {"whitespace", "a  {%- if true -%}  b  {%- endif -%}  c\n{{- ' d ' -}}\n e", "{}", "abc d e"},
+    {"whitespace", "<ul>\n  {% for i in [1, 2] %}\n    <li>{{ i }}</li>\n  {% endfor %}\n</ul>\n", "{}",
      "<ul>\n    <li>1</li>\n    <li>2</li>\n</ul>"},
-    {"whitespace",
-     "  {# comment #}\nx\n  {%+ if true %}y{% endif %}\n  {{ 'z' }}\n",
-     "{}",
-     "x\n  y  z"},
-    {"whitespace",
-     "{% if true %}\r\nwin\r\n{% endif %}\r\nend",
-     "{}",
-     "win\nend"},
-    {"comment",
-     "a{# a comment {{ x }} #}b{#- stripped -#}   c",
-     "{}",
-     "abc"},
+    {"whitespace", "  {# comment #}\nx\n  {%+ if true %}y{% endif %}\n  {{ 'z' }}\n", "{}", "x\n  y  z"},
+    {"whitespace", "{% if true %}\r\nwin\r\n{% endif %}\r\nend", "{}", "win\nend"},
+    {"comment", "a{# a comment {{ x }} #}b{#- stripped -#}   c", "{}", "abc"},
     {"literals",
-     "{{ 'a\\'b\\n\\t\\u00e9' }}|{{ \"dq\" }}|{{ 42 }}|{{ -3 }}|{{ 1.5 }}|{{ 1e3 }}|{{ 2.0 }}|{{ 0.1 + 0.2 }}|{{ 1e20 }}|{{ 1.5e-7 }}",
-     "{}",
-     "a'b\n\t\303\251|dq|42|-3|1.5|1000.0|2.0|0.30000000000000004|1e+20|1.5e-07"},
+     "{{ 'a\\'b\\n\\t\\u00e9' }}|{{ \"dq\" }}|{{ 42 }}|{{ -3 }}|{{ 1.5 }}|{{ 1e3 }}|{{ 2.0 }}|{{ 0.1 + 0.2 }}|{{ 1e20 "
+     "}}|{{ 1.5e-7 }}",
+     "{}", "a'b\n\t\303\251|dq|42|-3|1.5|1000.0|2.0|0.30000000000000004|1e+20|1.5e-07"},
     {"literals",
-     "{{ true }}{{ True }}{{ false }}{{ none }}{{ None }}|{{ [1, [2, 'x']] }}|{{ {'a': 1, 'b': 'c'} }}|{{ (1, 'two') }}|{{ \"it's\" }}|{{ ['it\\'s'] }}",
-     "{}",
-     "TrueTrueFalseNoneNone|[1, [2, 'x']]|{'a': 1, 'b': 'c'}|(1, 'two')|it's|[\"it's\"]"},
+     "{{ true }}{{ True }}{{ false }}{{ none }}{{ None }}|{{ [1, [2, 'x']] }}|{{ {'a': 1, 'b': 'c'} }}|{{ (1, 'two') "
+     "}}|{{ \"it's\" }}|{{ ['it\\'s'] }}",
+     "{}", "TrueTrueFalseNoneNone|[1, [2, 'x']]|{'a': 1, 'b': 'c'}|(1, 'two')|it's|[\"it's\"]"},
     {"operators",
-     "{{ 7 + 3 }} {{ 7 - 10 }} {{ 2 * 3 }} {{ 7 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 2 ** -1 }} {{ 7.5 // 2 }} {{ 'a' ~ 1 ~ none }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ 'x' + 'y' }}",
-     "{}",
-     "10 -3 6 3.5 3 -4 1 2 1024 0.5 3.0 a1None ababab [1, 2] xy"},
+     "{{ 7 + 3 }} {{ 7 - 10 }} {{ 2 * 3 }} {{ 7 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 2 ** 10 "
+     "}} {{ 2 ** -1 }} {{ 7.5 // 2 }} {{ 'a' ~ 1 ~ none }} {{ 'ab' * 3 }} {{ [1] + [2] }} {{ 'x' + 'y' }}",
+     "{}", "10 -3 6 3.5 3 -4 1 2 1024 0.5 3.0 a1None ababab [1, 2] xy"},
     {"operators",
-     "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ 'a' != 'b' }} {{ 2 >= 2 }} {{ 'ab' < 'b' }} {{ 'b' in 'abc' }} {{ 1 not in [1, 2] }} {{ 'k' in {'k': 1} }}",
-     "{}",
-     "True False True True True True True False True"},
+     "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ 'a' != 'b' }} {{ 2 >= 2 }} {{ 'ab' < 'b' }} {{ 'b' in 'abc' }} "
+     "{{ 1 not in [1, 2] }} {{ 'k' in {'k': 1} }}",
+     "{}", "True False True True True True True False True"},
     {"operators",
-     "{{ 1 and 'x' }} {{ 0 or 'y' }} {{ not 0 }} {{ [] or 'empty' }} {{ 'yes' if x else 'no' }} {{ 'a' if false }}| {{ -x }} {{ x is not none and x > 1 }}",
-     "{\"x\": 2}",
-     "x y True empty yes | -2 True"},
+     "{{ 1 and 'x' }} {{ 0 or 'y' }} {{ not 0 }} {{ [] or 'empty' }} {{ 'yes' if x else 'no' }} {{ 'a' if false }}| {{ "
+     "-x }} {{ x is not none and x > 1 }}",
+     "{\"x\": 2}", "x y True empty yes | -2 True"},
     {"access",
-     "{{ d.a }} {{ d['a'] }} {{ d.b.c }} {{ l[0] }} {{ l[-1] }} {{ l[1:] }} {{ l[:2] }} {{ l[::-1] }} {{ l[::2] }} {{ s[1:3] }} {{ s[-2:] }} {{ s[::-1] }} {{ d.missing is defined }} {{ l[9] is defined }}",
+     "{{ d.a }} {{ d['a'] }} {{ d.b.c }} {{ l[0] }} {{ l[-1] }} {{ l[1:] }} {{ l[:2] }} {{ l[::-1] }} {{ l[::2] }} {{ "
+     "s[1:3] }} {{ s[-2:] }} {{ s[::-1] }} {{ d.missing is defined }} {{ l[9] is defined }}",
      "{\"d\": {\"a\": 1, \"b\": {\"c\": \"deep\"}}, \"l\": [1, 2, 3], \"s\": \"h\\u00e9llo\"}",
      "1 1 deep 1 3 [2, 3] [1, 2] [3, 2, 1] [1, 3] \303\251l lo oll\303\251h False False"},
     {"tests",
-     "{{ x is defined }}{{ y is undefined }}{{ none is none }}{{ 's' is string }}{{ 1 is number }}{{ 1.0 is number }}{{ 1 is integer }}{{ 1.0 is float }}{{ {} is mapping }}{{ [] is iterable }}{{ 's' is sequence }}{{ true is boolean }}",
-     "{\"x\": 1}",
-     "TrueTrueTrueTrueTrueTrueTrueTrueTrueTrueTrueTrue"},
+     "{{ x is defined }}{{ y is undefined }}{{ none is none }}{{ 's' is string }}{{ 1 is number }}{{ 1.0 is number "
+     "}}{{ 1 is integer }}{{ 1.0 is float }}{{ {} is mapping }}{{ [] is iterable }}{{ 's' is sequence }}{{ true is "
+     "boolean }}",
+     "{\"x\": 1}", "TrueTrueTrueTrueTrueTrueTrueTrueTrueTrueTrueTrue"},
     {"tests",
-     "{{ 3 is odd }}{{ 4 is even }}{{ 9 is divisibleby 3 }}{{ 9 is divisibleby(4) }}{{ 2 is equalto 2 }}{{ 2 is eq 3 }}{{ x is sameas none }}{{ true is true }}{{ 0 is false }}{{ 'a' is in 'cat' }}{{ 'abc' is lower }}{{ 'ABC' is upper }}{{ 1 is string }}",
-     "{\"x\": null}",
-     "TrueTrueTrueFalseTrueFalseTrueTrueFalseTrueTrueTrueFalse"},
+     "{{ 3 is odd }}{{ 4 is even }}{{ 9 is divisibleby 3 }}{{ 9 is divisibleby(4) }}{{ 2 is equalto 2 }}{{ 2 is eq 3 "
+     "}}{{ x is sameas none }}{{ true is true }}{{ 0 is false }}{{ 'a' is in 'cat' }}{{ 'abc' is lower }}{{ 'ABC' is "
+     "upper }}{{ 1 is string }}",
+     "{\"x\": null}", "TrueTrueTrueFalseTrueFalseTrueTrueFalseTrueTrueTrueFalse"},
     {"filters_str",
-     "{{ '  pad  ' | trim }}|{{ 'xxhixx' | trim('x') }}|{{ 'Hello' | upper }}{{ 'Hello' | lower }}|{{ 'hELLO wORLD' | capitalize }}|{{ 'hello big-world (yes)' | title }}|{{ 'aaa' | replace('a', 'b', 2) }}|{{ 'abc' | length }}|{{ 'h\303\251llo' | count }}",
-     "{}",
-     "pad|hi|HELLOhello|Hello world|Hello Big-World (Yes)|bba|3|5"},
+     "{{ '  pad  ' | trim }}|{{ 'xxhixx' | trim('x') }}|{{ 'Hello' | upper }}{{ 'Hello' | lower }}|{{ 'hELLO wORLD' | "
+     "capitalize }}|{{ 'hello big-world (yes)' | title }}|{{ 'aaa' | replace('a', 'b', 2) }}|{{ 'abc' | length }}|{{ "
+     "'h\303\251llo' | count }}",
+     "{}", "pad|hi|HELLOhello|Hello world|Hello Big-World (Yes)|bba|3|5"},
     {"filters_str",
-     "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb\\n\\nc' | indent(2, true) }}|{{ 'a\\nb\\n\\nc' | indent(2, blank=true) }}|{{ 'x\\n' | indent(first=True) }}|{{ 'a\\nb' | indent('> ') }}",
-     "{}",
-     "a\n    b\n\n    c|  a\n  b\n\n  c|a\n  b\n  \n  c|    x\n|a\n> b"},
+     "{{ 'a\\nb\\n\\nc' | indent }}|{{ 'a\\nb\\n\\nc' | indent(2, true) }}|{{ 'a\\nb\\n\\nc' | indent(2, blank=true) "
+     "}}|{{ 'x\\n' | indent(first=True) }}|{{ 'a\\nb' | indent('> ') }}",
+     "{}", "a\n    b\n\n    c|  a\n  b\n\n  c|a\n  b\n  \n  c|    x\n|a\n> b"},
     {"filters_str",
-     "{{ 3 | string }}{{ '42' | int }}{{ '4.7' | int }}{{ 'x' | int }}{{ 'x' | int(7) }}{{ '2.5' | float }}{{ 3 | float }}{{ -4 | abs }}{{ 2.567 | round(2) }}{{ 2.5 | round }}{{ 7 | round(method='floor') }}|{{ 'one two  three' | wordcount }}|{{ 'ab' | center(6) }}|",
-     "{}",
-     "3424072.53.042.572.07.0|3|  ab  |"},
+     "{{ 3 | string }}{{ '42' | int }}{{ '4.7' | int }}{{ 'x' | int }}{{ 'x' | int(7) }}{{ '2.5' | float }}{{ 3 | "
+     "float }}{{ -4 | abs }}{{ 2.567 | round(2) }}{{ 2.5 | round }}{{ 7 | round(method='floor') }}|{{ 'one two  three' "
+     "| wordcount }}|{{ 'ab' | center(6) }}|",
+     "{}", "3424072.53.042.572.07.0|3|  ab  |"},
     {"filters_seq",
-     "{{ [3, 1, 2] | sort }}{{ ['b', 'A', 'c'] | sort }}{{ [3, 1, 2] | sort(reverse=true) }}{{ xs | sort(attribute='n') | map(attribute='n') | list }}{{ [1, 2] | reverse | list }}{{ 'abc' | reverse }}",
-     "{\"xs\": [{\"n\": 2}, {\"n\": 1}]}",
-     "[1, 2, 3]['A', 'b', 'c'][3, 2, 1][1, 2][2, 1]cba"},
+     "{{ [3, 1, 2] | sort }}{{ ['b', 'A', 'c'] | sort }}{{ [3, 1, 2] | sort(reverse=true) }}{{ xs | "
+     "sort(attribute='n') | map(attribute='n') | list }}{{ [1, 2] | reverse | list }}{{ 'abc' | reverse }}",
+     "{\"xs\": [{\"n\": 2}, {\"n\": 1}]}", "[1, 2, 3]['A', 'b', 'c'][3, 2, 1][1, 2][2, 1]cba"},
     {"filters_seq",
-     "{{ [1, 2, 3] | join(', ') }}|{{ xs | map(attribute='name') | join }}|{{ ['a', 'b'] | map('upper') | list }}|{{ [1, 2, 3] | first }}{{ [1, 2, 3] | last }}|{{ [1, 'a', 'A', 1] | unique | list }}|{{ [1, 2, 3] | sum }}{{ [1, 5, 3] | max }}{{ [4, 2, 8] | min }}|{{ 'ab' | list }}",
-     "{\"xs\": [{\"name\": \"x\"}, {\"name\": \"y\"}]}",
-     "1, 2, 3|xy|['A', 'B']|13|[1, 'a']|652|['a', 'b']"},
+     "{{ [1, 2, 3] | join(', ') }}|{{ xs | map(attribute='name') | join }}|{{ ['a', 'b'] | map('upper') | list }}|{{ "
+     "[1, 2, 3] | first }}{{ [1, 2, 3] | last }}|{{ [1, 'a', 'A', 1] | unique | list }}|{{ [1, 2, 3] | sum }}{{ [1, 5, "
+     "3] | max }}{{ [4, 2, 8] | min }}|{{ 'ab' | list }}",
+     "{\"xs\": [{\"name\": \"x\"}, {\"name\": \"y\"}]}", "1, 2, 3|xy|['A', 'B']|13|[1, 'a']|652|['a', 'b']"},
     {"filters_seq",
-     "{{ xs | selectattr('role', 'equalto', 'user') | map(attribute='c') | list }}{{ xs | rejectattr('role', 'equalto', 'user') | list | length }}{{ xs | selectattr('flag') | list | length }}{{ [1, 2, 3, 4] | select('odd') | list }}{{ [1, 0, 2] | reject | list }}",
-     "{\"xs\": [{\"role\": \"user\", \"c\": 1, \"flag\": true}, {\"role\": \"bot\", \"c\": 2}]}",
-     "[1]11[1, 3][0]"},
+     "{{ xs | selectattr('role', 'equalto', 'user') | map(attribute='c') | list }}{{ xs | rejectattr('role', "
+     "'equalto', 'user') | list | length }}{{ xs | selectattr('flag') | list | length }}{{ [1, 2, 3, 4] | "
+     "select('odd') | list }}{{ [1, 0, 2] | reject | list }}",
+     "{\"xs\": [{\"role\": \"user\", \"c\": 1, \"flag\": true}, {\"role\": \"bot\", \"c\": 2}]}", "[1]11[1, 3][0]"},
     {"filters_seq",
-     "{{ d | items | list }}{{ x | default('dflt') }}{{ '' | default('e', true) }}{{ '' | d('e') }}{{ none | default('n') }}{{ [1, 2, 3, 4, 5] | batch(2) | list }}{{ d | length }}{{ 'x' | safe }}",
-     "{\"d\": {\"k\": \"v\", \"j\": 2}}",
-     "[('k', 'v'), ('j', 2)]dflteNone[[1, 2], [3, 4], [5]]2x"},
+     "{{ d | items | list }}{{ x | default('dflt') }}{{ '' | default('e', true) }}{{ '' | d('e') }}{{ none | "
+     "default('n') }}{{ [1, 2, 3, 4, 5] | batch(2) | list }}{{ d | length }}{{ 'x' | safe }}",
+     "{\"d\": {\"k\": \"v\", \"j\": 2}}", "[('k', 'v'), ('j', 2)]dflteNone[[1, 2], [3, 4], [5]]2x"},
     {"tojson",
-     "{{ d | tojson }}|{{ d | tojson(indent=2) }}|{{ d | tojson(sort_keys=true) }}|{{ '\303\251\"\\n<' | tojson }}|{{ [] | tojson }}{{ {} | tojson(indent=4) }}|{{ [1.0, 2.5, none, true] | tojson }}",
+     "{{ d | tojson }}|{{ d | tojson(indent=2) }}|{{ d | tojson(sort_keys=true) }}|{{ '\303\251\"\\n<' | tojson }}|{{ "
+     "[] | tojson }}{{ {} | tojson(indent=4) }}|{{ [1.0, 2.5, none, true] | tojson }}",
      "{\"d\": {\"b\": [1, {\"c\": null}], \"a\": \"x\"}}",
-     "{\"b\": [1, {\"c\": null}], \"a\": \"x\"}|{\n  \"b\": [\n    1,\n    {\n      \"c\": null\n    }\n  ],\n  \"a\": \"x\"\n}|{\"a\": \"x\", \"b\": [1, {\"c\": null}]}|\"\303\251\\\"\\n<\"|[]{}|[1.0, 2.5, null, true]"},
+     "{\"b\": [1, {\"c\": null}], \"a\": \"x\"}|{\n  \"b\": [\n    1,\n    {\n      \"c\": null\n    }\n  ],\n  \"a\": "
+     "\"x\"\n}|{\"a\": \"x\", \"b\": [1, {\"c\": null}]}|\"\303\251\\\"\\n<\"|[]{}|[1.0, 2.5, null, true]"},
     {"methods",
-     "{{ '  x  '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '  x  '.lstrip() }}|{{ '  x  '.rstrip() }}|{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a,b,c'.split(',', 1) }}|{{ 'hello'.startswith('he') }}{{ 'hello'.endswith(('x', 'lo')) }}",
-     "{}",
-     "x|hi|x  |  x|['a', 'b', '', 'c']|['a', 'b']|['a', 'b,c']|TrueTrue"},
+     "{{ '  x  '.strip() }}|{{ 'xxhixx'.strip('x') }}|{{ '  x  '.lstrip() }}|{{ '  x  '.rstrip() }}|{{ "
+     "'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a,b,c'.split(',', 1) }}|{{ 'hello'.startswith('he') }}{{ "
+     "'hello'.endswith(('x', 'lo')) }}",
+     "{}", "x|hi|x  |  x|['a', 'b', '', 'c']|['a', 'b']|['a', 'b,c']|TrueTrue"},
     {"methods",
-     "{{ 'Ab'.upper() }}{{ 'Ab'.lower() }}{{ 'ab cd'.title() }}{{ 'aB'.capitalize() }}{{ 'aaa'.replace('a', 'c') }}{{ 'hello'.find('l') }}{{ 'hello'.find('z') }}{{ 'hello'.count('l') }}{{ '-'.join(['a', 'b']) }}{{ '{} and {}'.format(1, 'two') }}",
-     "{}",
-     "ABabAb CdAbccc2-12a-b1 and two"},
+     "{{ 'Ab'.upper() }}{{ 'Ab'.lower() }}{{ 'ab cd'.title() }}{{ 'aB'.capitalize() }}{{ 'aaa'.replace('a', 'c') }}{{ "
+     "'hello'.find('l') }}{{ 'hello'.find('z') }}{{ 'hello'.count('l') }}{{ '-'.join(['a', 'b']) }}{{ '{} and "
+     "{}'.format(1, 'two') }}",
+     "{}", "ABabAb CdAbccc2-12a-b1 and two"},
     {"methods",
-     "{{ d.get('a') }}{{ d.get('z') }}{{ d.get('z', 'dflt') }}{{ d.keys() | list }}{{ d.values() | list }}{% for k, v in d.items() %}{{ k }}{{ v }}{% endfor %}",
-     "{\"d\": {\"a\": 1, \"b\": 2}}",
-     "1Nonedflt['a', 'b'][1, 2]a1b2"},
+     "{{ d.get('a') }}{{ d.get('z') }}{{ d.get('z', 'dflt') }}{{ d.keys() | list }}{{ d.values() | list }}{% for k, v "
+     "in d.items() %}{{ k }}{{ v }}{% endfor %}",
+     "{\"d\": {\"a\": 1, \"b\": 2}}", "1Nonedflt['a', 'b'][1, 2]a1b2"},
     {"methods",
      "{% set l = [] %}{% for i in range(3) %}{% set _ = l.append(i * 2) %}{% endfor %}{{ l }}{{ l.pop() }}{{ l }}",
-     "{}",
-     "[0, 2, 4]4[0, 2]"},
+     "{}", "[0, 2, 4]4[0, 2]"},
     {"globals",
-     "{{ range(3) | list }}{{ range(1, 7, 2) | list }}{{ range(3, 0, -1) | list }}{{ dict(a=1, b='x') }}{{ strftime_now('%Y-%m-%d %H:%M %d %b %Y') }}",
-     "{}",
-     "[0, 1, 2][1, 3, 5][3, 2, 1]{'a': 1, 'b': 'x'}2023-11-14 22:13 14 Nov 2023"},
+     "{{ range(3) | list }}{{ range(1, 7, 2) | list }}{{ range(3, 0, -1) | list }}{{ dict(a=1, b='x') }}{{ "
+     "strftime_now('%Y-%m-%d %H:%M %d %b %Y') }}",
+     "{}", "[0, 1, 2][1, 3, 5][3, 2, 1]{'a': 1, 'b': 'x'}2023-11-14 22:13 14 Nov 2023"},
     {"undefined",
-     "[{{ missing }}]{{ missing is defined }}{{ missing | length }}{% for x in missing %}x{% endfor %}{{ missing | default('d') }}{{ missing == missing }}{% if missing %}t{% else %}f{% endif %}",
-     "{}",
-     "[]False0dTruef"},
+     "[{{ missing }}]{{ missing is defined }}{{ missing | length }}{% for x in missing %}x{% endfor %}{{ missing | "
+     "default('d') }}{{ missing == missing }}{% if missing %}t{% else %}f{% endif %}",
+     "{}", "[]False0dTruef"},
     {"strings",
      "{{ 'ab' 'cd' }}{{ \"x\\\\y\" }}{{ 'tab\\there' }}{{ '\303\251' | length }}{{ 'Gr\303\274\303\237e' | upper }}",
-     "{}",
-     "abcdx\\ytab\there1GR\303\234SSE"},
+     "{}", "abcdx\\ytab\there1GR\303\234SSE"},
 };
 
 /* Parses and renders under `limits` (NULL: the defaults); returns the
@@ -255,8 +224,7 @@ static void run_family(const char *family) {
         char *out = render(rc->template_text, strlen(rc->template_text), context, &err);
         if (!out) fail_msg("%s: %s\n  template: %s", family, err.message, rc->template_text);
         if (strcmp(out, rc->expected) != 0)
-            fail_msg("%s: template %s\n  expected [%s]\n  got      [%s]", family, rc->template_text,
-                     rc->expected, out);
+            fail_msg("%s: template %s\n  expected [%s]\n  got      [%s]", family, rc->template_text, rc->expected, out);
         free(out);
         cJSON_Delete(context);
         ran++;
@@ -264,8 +232,11 @@ static void run_family(const char *family) {
     assert_true(ran > 0);
 }
 
-#define FAMILY_TEST(name) \
-    static void test_##name(void **state) { (void)state; run_family(#name); }
+#define FAMILY_TEST(name)                                                                                              \
+    static void test_##name(void **state) {                                                                            \
+        (void)state;                                                                                                   \
+        run_family(#name);                                                                                             \
+    }
 FAMILY_TEST(if)
 FAMILY_TEST(for)
 FAMILY_TEST(set)
@@ -301,7 +272,9 @@ static cJSON *shared_context(const cJSON *result) {
 /* tl_chat_turn_end finds where an assistant turn ends in built-in and shipped templates. */
 static void test_turn_end(void **state) {
     (void)state;
-    static const struct { const char *builtin, *eos, *expected; } builtins[] = {
+    static const struct {
+        const char *builtin, *eos, *expected;
+    } builtins[] = {
         {"chatml", "</s>", "<|im_end|>"},    {"llama3", "", "<|eot_id|>"}, {"phi3", "", "<|end|>"},
         {"gemma", "<eos>", "<end_of_turn>"}, {"llama2", "</s>", "</s>"},   {"mistral", "</s>", "</s>"},
         {"zephyr", "</s>", "</s>"},          {"zephyr", NULL, ""},
@@ -315,7 +288,9 @@ static void test_turn_end(void **state) {
             fail_msg("%s: turn end '%s', expected '%s'", builtins[i].builtin, end, builtins[i].expected);
         free(end);
     }
-    static const struct { const char *file, *expected; } shipped[] = {
+    static const struct {
+        const char *file, *expected;
+    } shipped[] = {
         {"Qwen-Qwen2.5-7B-Instruct.jinja", "<|im_end|>"},
         {"meta-llama-Llama-3.2-3B-Instruct.jinja", "<|eot_id|>"},
         {"microsoft-Phi-3.5-mini-instruct.jinja", "<|end|>"},
@@ -366,8 +341,8 @@ static void test_shared_templates_render_like_jinja2(void **state) {
         cJSON *context = shared_context(result);
         tl_error err = {0};
         /* within the budget the server gives a request's own template */
-        static const tl_chat_limits request_limits = {.max_steps = 1000000, .max_memory = 8 << 20,
-                                                      .max_output = 1 << 20};
+        static const tl_chat_limits request_limits = {
+            .max_steps = 1000000, .max_memory = 8 << 20, .max_output = 1 << 20};
         char *out = render_limited(source, len, context, &request_limits, &err);
         bool ok;
         if (expected) {
@@ -379,8 +354,9 @@ static void test_shared_templates_render_like_jinja2(void **state) {
             const char *message = strstr(expected_error, ": ");
             message = message ? message + 2 : expected_error;
             ok = !out && strstr(err.message, message) != NULL && strncmp(err.message, "line ", 5) == 0;
-            if (!ok) print_message("FAIL %s / %s: expected error '%s', got '%s'\n", name, case_name,
-                                   expected_error, out ? "(rendered)" : err.message);
+            if (!ok)
+                print_message("FAIL %s / %s: expected error '%s', got '%s'\n", name, case_name, expected_error,
+                              out ? "(rendered)" : err.message);
         }
         passed += ok;
         free(out);
@@ -446,13 +422,19 @@ static void test_bad_templates_fail_with_line_numbers(void **state) {
 static void test_mutated_templates_never_crash(void **state) {
     (void)state;
     if (!tl_test_have_shared("templates/google-gemma-3.jinja")) skip();
-    static const char *const names[] = {
-        "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
-        "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3.jinja", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
-        "google-gemma-2-2b-it.jinja", "google-gemma-3.jinja", "meetkai-functionary-medium-v3.2.jinja",
-        "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja",
-        "meta-llama-Llama-3.jinja", "microsoft-Phi-3.5-mini-instruct.jinja",
-        "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
+    static const char *const names[] = {"CohereForAI-c4ai-command-r-plus-tool_use.jinja",
+                                        "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+                                        "Qwen-Qwen2.5-7B-Instruct.jinja",
+                                        "Qwen-Qwen3.jinja",
+                                        "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
+                                        "google-gemma-2-2b-it.jinja",
+                                        "google-gemma-3.jinja",
+                                        "meetkai-functionary-medium-v3.2.jinja",
+                                        "meta-llama-Llama-3.1-8B-Instruct.jinja",
+                                        "meta-llama-Llama-3.2-3B-Instruct.jinja",
+                                        "meta-llama-Llama-3.jinja",
+                                        "microsoft-Phi-3.5-mini-instruct.jinja",
+                                        "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
     cJSON *context = cJSON_Parse(
         "{\"messages\": [{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": \"user\", \"content\": \"hi\"},"
         " {\"role\": \"assistant\", \"content\": \"yo\"}], \"bos_token\": \"<s>\", \"eos_token\": \"</s>\","

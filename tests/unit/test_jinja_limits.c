@@ -117,19 +117,33 @@ static char *nest(const char *head, const char *open, size_t n, const char *midd
 /* Chains of every operator render their value: they are loops. */
 static void test_long_operator_chains_render(void **state) {
     (void)state;
-    static const struct { const char *first, *unit, *expected; } chains[] = {
-        {"{{ 1", " + 1", "15001"},           {"{{ 1", " - 1", "-14999"},
-        {"{{ 1", " * 1", "1"},               {"{{ 1", " / 1", "1.0"},
-        {"{{ 1", " // 1", "1"},              {"{{ 7", " % 5", "2"},
-        {"{{ 1", " ** 1", "1"},              {"{{ 'a'", " ~ ''", "a"},
-        {"{{ 1", " == 1", "True"},           {"{{ 1", " != 2", "False"},
-        {"{{ 1", " < 2", "False"},           {"{{ 1", " > 0", "False"},
-        {"{{ 1", " <= 1", "True"},           {"{{ 1", " >= 1", "True"},
-        {"{{ 'a'", " in 'a'", "True"},       {"{{ 'a'", " not in 'b'", "False"},
-        {"{{ 1", " and 1", "1"},             {"{{ 0", " or 0", "0"},
-        {"{{ 1", " is defined and 1", "1"}, {"{{ 1", " is not none or 1", "True"},
-        {"{{ 'A'", "|lower", "a"},           {"{{ 'a'", "|upper|lower", "a"},
-        {"{{ [].copy()", ".copy()", "[]"},   {"{{ x", ".a", ""},
+    static const struct {
+        const char *first, *unit, *expected;
+    } chains[] = {
+        {"{{ 1", " + 1", "15001"},
+        {"{{ 1", " - 1", "-14999"},
+        {"{{ 1", " * 1", "1"},
+        {"{{ 1", " / 1", "1.0"},
+        {"{{ 1", " // 1", "1"},
+        {"{{ 7", " % 5", "2"},
+        {"{{ 1", " ** 1", "1"},
+        {"{{ 'a'", " ~ ''", "a"},
+        {"{{ 1", " == 1", "True"},
+        {"{{ 1", " != 2", "False"},
+        {"{{ 1", " < 2", "False"},
+        {"{{ 1", " > 0", "False"},
+        {"{{ 1", " <= 1", "True"},
+        {"{{ 1", " >= 1", "True"},
+        {"{{ 'a'", " in 'a'", "True"},
+        {"{{ 'a'", " not in 'b'", "False"},
+        {"{{ 1", " and 1", "1"},
+        {"{{ 0", " or 0", "0"},
+        {"{{ 1", " is defined and 1", "1"},
+        {"{{ 1", " is not none or 1", "True"},
+        {"{{ 'A'", "|lower", "a"},
+        {"{{ 'a'", "|upper|lower", "a"},
+        {"{{ [].copy()", ".copy()", "[]"},
+        {"{{ x", ".a", ""},
         {"{{ 1 if 1 else 2", " if 1 else 2", "1"},
     };
     for (size_t i = 0; i < sizeof chains / sizeof chains[0]; i++) {
@@ -170,7 +184,9 @@ static void test_long_elif_chain_renders(void **state) {
 /* Nesting fails with an error that names the line and the limit. */
 static void test_deep_nesting_fails_cleanly(void **state) {
     (void)state;
-    static const struct { const char *open, *middle, *close, *error; } shapes[] = {
+    static const struct {
+        const char *open, *middle, *close, *error;
+    } shapes[] = {
         {"(", "1", ")", "expression nested deeper than 100 levels"},
         {"[", "1", "]", "expression nested deeper than 100 levels"},
         {"{'a': ", "1", "}", "expression nested deeper than 100 levels"},
@@ -188,13 +204,12 @@ static void test_deep_nesting_fails_cleanly(void **state) {
         expect_failure(source, NULL, 1, shapes[i].error);
         free(source);
     }
-    static const struct { const char *open, *close; } blocks[] = {
-        {"{% if 1 %}", "{% endif %}"},
-        {"{% for i in range(1) %}", "{% endfor %}"},
-        {"{% set x %}", "{% endset %}"},
-        {"{% filter lower %}", "{% endfilter %}"},
-        {"{% macro m() %}", "{% endmacro %}"},
-        {"{% call m() %}", "{% endcall %}"},
+    static const struct {
+        const char *open, *close;
+    } blocks[] = {
+        {"{% if 1 %}", "{% endif %}"},         {"{% for i in range(1) %}", "{% endfor %}"},
+        {"{% set x %}", "{% endset %}"},       {"{% filter lower %}", "{% endfilter %}"},
+        {"{% macro m() %}", "{% endmacro %}"}, {"{% call m() %}", "{% endcall %}"},
     };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
         char *source = nest("\n", blocks[i].open, 5000, "x", blocks[i].close, "");
@@ -257,7 +272,7 @@ static void test_recursive_macros_fail_cleanly(void **state) {
 /* Values nested (or cyclic) past the value limit fail when walked. */
 static void test_deep_values_fail_cleanly(void **state) {
     (void)state;
-    static const char *const walks[] = {"{{ ns.l }}", "{{ ns.l == ns.l }}", "{{ ns.l < ns.l }}",
+    static const char *const walks[] = {"{{ ns.l }}",          "{{ ns.l == ns.l }}",        "{{ ns.l < ns.l }}",
                                         "{{ ns.l | tojson }}", "{{ [ns.l, ns.l] | sort }}", "{{ ns.l | string }}"};
     for (size_t i = 0; i < sizeof walks / sizeof walks[0]; i++) {
         char source[256];
@@ -293,10 +308,13 @@ static void test_deep_context_fails_cleanly(void **state) {
  * budget, naming it. */
 static void test_budgets_stop_memory_bombs(void **state) {
     (void)state;
-    static const struct { const char *source, *error; } bombs[] = {
+    static const struct {
+        const char *source, *error;
+    } bombs[] = {
         {"{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}", "budget"},
         {"{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}{% endfor %}"
-         "{% endfor %}{% endfor %}", "budget"},
+         "{% endfor %}{% endfor %}",
+         "budget"},
         {"{% set ns = namespace(s='x') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
          "template exceeded its memory budget of 64 MiB"},
         {"{% set ns = namespace(s='x') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
@@ -316,8 +334,9 @@ static void test_budgets_stop_memory_bombs(void **state) {
     /* ranges that reach the ends of the integers stop there */
     expect_output("{{ range(-9223372036854775807, 9223372036854775807, 4611686018427387904) | list }}"
                   "{{ range(9223372036854775807, -9223372036854775807, -4611686018427387904) | list }}",
-                  NULL, "[-9223372036854775807, -4611686018427387903, 1, 4611686018427387905]"
-                        "[9223372036854775807, 4611686018427387903, -1, -4611686018427387905]");
+                  NULL,
+                  "[-9223372036854775807, -4611686018427387903, 1, 4611686018427387905]"
+                  "[9223372036854775807, 4611686018427387903, -1, -4611686018427387905]");
     /* integers wrap (no undefined behaviour), floats saturate when made ints */
     expect_output("{{ (-9223372036854775807 - 1) | abs }} {{ [9223372036854775807, 1] | sum }} {{ 1e300 | int }} "
                   "{{ '-1e300' | int }}",
@@ -329,7 +348,9 @@ static void test_budgets_stop_memory_bombs(void **state) {
 /* Work without memory (scans, lookups, moves) stops at the step budget. */
 static void test_budgets_stop_cpu_bombs(void **state) {
     (void)state;
-    static const struct { const char *source, *error; } bombs[] = {
+    static const struct {
+        const char *source, *error;
+    } bombs[] = {
         {"{% set s = 'a' * 1000000 %}{% for i in range(100000) %}{% if s == s ~ '' %}{% endif %}{% endfor %}",
          "budget"},
         {"{% set s = 'a' * 1000000 %}{% set t = 'a' * 10000 ~ 'b' %}{% for i in range(1000) %}{% if t in s %}"
@@ -341,8 +362,9 @@ static void test_budgets_stop_cpu_bombs(void **state) {
         expect_failure(bombs[i].source, NULL, 1, bombs[i].error);
     /* scans and lookups, again and again (a smaller budget keeps the test fast under ASan) */
     const tl_chat_limits million = {.max_steps = 1000000};
-    expect_failure("{% set l = range(100000) | list %}{% for i in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}",
-                   &million, 1, "template exceeded its budget of 1000000 steps");
+    expect_failure(
+        "{% set l = range(100000) | list %}{% for i in range(1000) %}{% if -1 in l %}{% endif %}{% endfor %}", &million,
+        1, "template exceeded its budget of 1000000 steps");
     expect_failure("{% set d = {} %}{% for i in range(100000) %}{% do d.update({i: i}) %}{% endfor %}", &million, 1,
                    "template exceeded its budget of 1000000 steps");
     expect_failure("{% set s = 'a' * 1000000 %}{% for i in range(100000) %}{% if s|length %}{% endif %}{% endfor %}",
@@ -390,20 +412,26 @@ static void test_chains_use_linear_memory(void **state) {
     /* sorting is n log n: 50,000 items fit the default step budget */
     expect_output("{{ (range(50000) | reverse | sort | first) }}", NULL, "0");
     /* slicing a long multi-byte string is linear */
-    expect_output("{% set s = '\303\251' * 200000 %}{{ s[::-1] | length }}{{ s[1::3] | length }}", NULL,
-                  "20000066667");
+    expect_output("{% set s = '\303\251' * 200000 %}{{ s[::-1] | length }}{{ s[1::3] | length }}", NULL, "20000066667");
 }
 
 /* Every shipped template renders a long conversation (1,000 messages,
  * 100 KB of text) within the server's budget for a request's template. */
 static void test_real_templates_fit_the_request_budget(void **state) {
     (void)state;
-    static const char *const names[] = {
-        "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
-        "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3.jinja", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
-        "google-gemma-2-2b-it.jinja", "google-gemma-3.jinja", "meetkai-functionary-medium-v3.2.jinja",
-        "meta-llama-Llama-3.1-8B-Instruct.jinja", "meta-llama-Llama-3.2-3B-Instruct.jinja", "meta-llama-Llama-3.jinja",
-        "microsoft-Phi-3.5-mini-instruct.jinja", "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
+    static const char *const names[] = {"CohereForAI-c4ai-command-r-plus-tool_use.jinja",
+                                        "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+                                        "Qwen-Qwen2.5-7B-Instruct.jinja",
+                                        "Qwen-Qwen3.jinja",
+                                        "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
+                                        "google-gemma-2-2b-it.jinja",
+                                        "google-gemma-3.jinja",
+                                        "meetkai-functionary-medium-v3.2.jinja",
+                                        "meta-llama-Llama-3.1-8B-Instruct.jinja",
+                                        "meta-llama-Llama-3.2-3B-Instruct.jinja",
+                                        "meta-llama-Llama-3.jinja",
+                                        "microsoft-Phi-3.5-mini-instruct.jinja",
+                                        "mistralai-Mistral-Nemo-Instruct-2407.jinja"};
     if (!tl_test_have_shared("templates/Qwen-Qwen3.jinja")) skip();
     cJSON *context = cJSON_CreateObject();
     cJSON *messages = cJSON_AddArrayToObject(context, "messages");

@@ -59,29 +59,32 @@ static void objects_and_their_prefixes_are_accepted(void **state) {
 
 static void what_cannot_continue_an_object_is_rejected(void **state) {
     (void)state;
-    static const struct { const char *text; int at; } bad[] = {
-        {"[1]", 0},                 /* the root is an object */
-        {" {}", 0},                 /* no space before it */
-        {"{}x", 2},                 /* nothing after it */
+    static const struct {
+        const char *text;
+        int at;
+    } bad[] = {
+        {"[1]", 0}, /* the root is an object */
+        {" {}", 0}, /* no space before it */
+        {"{}x", 2}, /* nothing after it */
         {"{} ", 2},
-        {"{a:1}", 1},               /* keys are strings */
-        {"{\"a\" 1}", 5},           /* a colon after a key */
-        {"{\"a\":}", 5},            /* a value after the colon */
-        {"{\"a\":1,}", 7},          /* no trailing comma */
+        {"{a:1}", 1},      /* keys are strings */
+        {"{\"a\" 1}", 5},  /* a colon after a key */
+        {"{\"a\":}", 5},   /* a value after the colon */
+        {"{\"a\":1,}", 7}, /* no trailing comma */
         {"{\"a\":[1,]}", 8},
-        {"{\"a\":01}", 6},          /* no leading zeros */
-        {"{\"a\":1.}", 7},          /* digits after the point */
+        {"{\"a\":01}", 6}, /* no leading zeros */
+        {"{\"a\":1.}", 7}, /* digits after the point */
         {"{\"a\":1e}", 7},
         {"{\"a\":-}", 6},
         {"{\"a\":tru }", 8},
         {"{\"a\":nul}", 8},
-        {"{\"a\":\"\\x\"}", 7},     /* unknown escape */
+        {"{\"a\":\"\\x\"}", 7}, /* unknown escape */
         {"{\"a\":\"\\u12g4\"}", 10},
         {"{\"a\":\"tab\there\"}", 9}, /* control characters must be escaped */
-        {"{\"a\":[}", 6},           /* brackets must match */
+        {"{\"a\":[}", 6},             /* brackets must match */
         {"{\"a\":{]}", 6},
         {"{\"a\":12345678901234567890123456789}", 29}, /* numbers are limited */
-        {"{                    }", 17},               /* so are whitespace runs */
+        {"{                    }", 17},                /* so are whitespace runs */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const int at = first_rejected(bad[i].text, NULL);
@@ -137,7 +140,7 @@ static void sampler_keeps_random_logits_inside_json(void **state) {
         for (int step = 0; step < 400 && !ended; step++) {
             tl_test_fill_random(logits, n_vocab, 4.0f);
             logits[eos] = 20.0f; /* the model wants to stop at once: it may not until the object is done */
-            if (step > 200) /* late on, favour closing brackets so that objects get finished */
+            if (step > 200)      /* late on, favour closing brackets so that objects get finished */
                 for (tl_token t = 0; t < n_vocab; t++) {
                     char piece[16];
                     const int32_t n = tl_token_to_piece(m, t, false, piece, sizeof piece);

@@ -74,8 +74,8 @@ static void to_float(uint32_t type, const uint8_t *src, float *dst, int64_t n) {
 }
 
 /* sum_i |w_i * x_i| in double: the magnitude that float rounding scales with. */
-static double abs_dot(uint32_t wtype, const uint8_t *w, uint32_t xtype, const uint8_t *x, int64_t n,
-                      float *wf, float *xf) {
+static double abs_dot(uint32_t wtype, const uint8_t *w, uint32_t xtype, const uint8_t *x, int64_t n, float *wf,
+                      float *xf) {
     to_float(wtype, w, wf, n);
     to_float(xtype, x, xf, n);
     double sum = 0.0;
@@ -83,12 +83,12 @@ static double abs_dot(uint32_t wtype, const uint8_t *w, uint32_t xtype, const ui
     return sum;
 }
 
-static void expect_close(float got, float want, double magnitude, const char *what,
-                         const char *level, const char *type, int64_t n_cols) {
+static void expect_close(float got, float want, double magnitude, const char *what, const char *level, const char *type,
+                         int64_t n_cols) {
     const double bound = 1e-5 * magnitude + 1e-30;
     if (!(fabs((double)got - (double)want) <= bound)) {
-        print_error("%s %s/%s n_cols=%lld: got %.9g want %.9g (bound %.3g)\n", what, level, type,
-                    (long long)n_cols, (double)got, (double)want, bound);
+        print_error("%s %s/%s n_cols=%lld: got %.9g want %.9g (bound %.3g)\n", what, level, type, (long long)n_cols,
+                    (double)got, (double)want, bound);
         fail();
     }
 }
@@ -102,24 +102,25 @@ static void fill_special_blocks(float *x, int64_t n) {
     for (int64_t b = 0; b < blocks; b++) {
         float *v = x + b * 32;
         switch (b % 10) {
-        case 0: memset(v, 0, 32 * sizeof *v); break;     /* d = 0 */
-        case 1:                                         /* exact .5 ties after scaling */
+        case 0: memset(v, 0, 32 * sizeof *v); break; /* d = 0 */
+        case 1:                                      /* exact .5 ties after scaling */
             for (int j = 0; j < 32; j++) v[j] = (float)(j - 16) * 0.5f;
             v[0] = 127.0f;
             break;
         case 2: v[5] = INFINITY; break;
-        case 3: v[7] = -INFINITY; v[9] = INFINITY; break;
+        case 3:
+            v[7] = -INFINITY;
+            v[9] = INFINITY;
+            break;
         case 4: v[3] = NAN; break;
-        case 5: v[31] = float_of(0xffc00001u); break;    /* negative NaN, odd payload */
-        case 6:                                         /* huge: d overflows f16 */
+        case 5: v[31] = float_of(0xffc00001u); break; /* negative NaN, odd payload */
+        case 6:                                       /* huge: d overflows f16 */
             for (int j = 0; j < 32; j++) v[j] *= 1e30f;
             break;
-        case 7:                                         /* subnormal: 1/d overflows */
+        case 7: /* subnormal: 1/d overflows */
             for (int j = 0; j < 32; j++) v[j] = float_of(rng_next() & 0x807fffffu);
             break;
-        case 8:                                         /* one big outlier, ties to -127 */
-            v[11] = -1000.0f;
-            break;
+        case 8: /* one big outlier, ties to -127 */ v[11] = -1000.0f; break;
         default: break;
         }
     }
@@ -133,31 +134,32 @@ static void fill_special_super_blocks(float *x, int64_t n) {
     for (int64_t b = 0; b < n / 256; b++) {
         float *v = x + b * 256;
         switch (b % 9) {
-        case 0: memset(v, 0, 256 * sizeof *v); break;   /* d = 0 */
-        case 1:                                         /* iscale = -1: exact .5 ties */
+        case 0: memset(v, 0, 256 * sizeof *v); break; /* d = 0 */
+        case 1:                                       /* iscale = -1: exact .5 ties */
             for (int j = 0; j < 256; j++) v[j] = (float)(j % 64 - 32) + 0.5f;
             v[17] = 127.0f;
             break;
-        case 2:                                         /* equal magnitudes, sign of the first */
-            v[40] = -9.0f; v[41] = 9.0f; v[200] = 9.0f;
+        case 2: /* equal magnitudes, sign of the first */
+            v[40] = -9.0f;
+            v[41] = 9.0f;
+            v[200] = 9.0f;
             break;
         case 3: v[100] = INFINITY; break;
         case 4: v[255] = NAN; break;
-        case 5:                                         /* subnormal: iscale overflows */
+        case 5: /* subnormal: iscale overflows */
             for (int j = 0; j < 256; j++) v[j] = float_of(rng_next() & 0x807fffffu);
             break;
-        case 6:                                         /* huge values */
+        case 6: /* huge values */
             for (int j = 0; j < 256; j++) v[j] *= 1e37f;
             break;
-        case 7: v[3] = -1000.0f; break;                /* one big outlier */
+        case 7: v[3] = -1000.0f; break; /* one big outlier */
         default: break;
         }
     }
 }
 
 static void check_quantizers(const tl_kernel_set *k) {
-    static const uint32_t types[] = {TL_TYPE_Q8_0, TL_TYPE_Q8_1, TL_TYPE_F16, TL_TYPE_BF16,
-                                     TL_TYPE_Q8_K};
+    static const uint32_t types[] = {TL_TYPE_Q8_0, TL_TYPE_Q8_1, TL_TYPE_F16, TL_TYPE_BF16, TL_TYPE_Q8_K};
     static const int64_t sizes[] = {32, 96, 224, 320, 576, 896, 1184};
     static const int64_t k_sizes[] = {256, 768, 1536, 2304, 4864};
     const tl_kernel_set *ref = scalar_set();
@@ -180,17 +182,20 @@ static void check_quantizers(const tl_kernel_set *k) {
             assert_true(x && want && got);
             for (int pass = 0; pass < 2; pass++) {
                 float *src = x + pass; /* pass 1: unaligned source and destination */
-                if (pass == 1) fill_random(src, n, 3.0f);
-                else if (is_k) fill_special_super_blocks(src, n);
-                else fill_special_blocks(src, n);
+                if (pass == 1)
+                    fill_random(src, n, 3.0f);
+                else if (is_k)
+                    fill_special_super_blocks(src, n);
+                else
+                    fill_special_blocks(src, n);
                 oracle(src, want, n);
                 memset(got, 0xAA, bytes + 1);
                 k->quantize[type](src, got + pass, n);
                 if (memcmp(want, got + pass, bytes) != 0) {
                     size_t at = 0;
                     while (want[at] == got[pass + at]) at++;
-                    print_error("quantize %s/%s n=%lld pass %d: byte %zu (block %zu) differs\n",
-                                k->name, tl_type_traits_of(type)->name, (long long)n, pass, at,
+                    print_error("quantize %s/%s n=%lld pass %d: byte %zu (block %zu) differs\n", k->name,
+                                tl_type_traits_of(type)->name, (long long)n, pass, at,
                                 at / tl_type_traits_of(type)->block_bytes);
                     fail();
                 }
@@ -210,10 +215,9 @@ static void test_quantizers_bit_exact(void **state) {
 
 /* ---- dot products and matrix kernels ------------------------------------ */
 
-static const uint32_t weight_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q4_0,
-                                        TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0,
-                                        TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K,
-                                        TL_TYPE_Q6_K};
+static const uint32_t weight_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q4_0, TL_TYPE_Q4_1,
+                                        TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_Q2_K, TL_TYPE_Q3_K,
+                                        TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
 
 /* A random matrix of `rows` rows quantized to `type`, rows `row_bytes` apart
  * (more than the packed size: exercises strides), at an unaligned address. */
@@ -222,8 +226,7 @@ typedef struct test_matrix {
     size_t row_bytes;
 } test_matrix;
 
-static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size_t pad,
-                               float scale) {
+static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size_t pad, float scale) {
     const tl_kernel_set *ref = scalar_set();
     const size_t packed = tl_type_row_bytes(type, n_cols);
     test_matrix m;
@@ -244,8 +247,8 @@ static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size
 
 /* Checks the level's gemm over rows [r0, r1) and n_tokens tokens, and its
  * vec_dot on the first token, against the reference vec_dot. */
-static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_cols, int64_t rows,
-                            int64_t r0, int64_t r1, int64_t n_tokens) {
+static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_cols, int64_t rows, int64_t r0,
+                            int64_t r1, int64_t n_tokens) {
     const tl_kernel_set *ref = scalar_set();
     const uint32_t xtype = tl_type_traits_of(wtype)->vec_dot_type;
     const char *tname = tl_type_traits_of(wtype)->name;
@@ -259,8 +262,7 @@ static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_co
     const float sentinel = -12345.678f;
     for (size_t i = 0; i < y_count; i++) y[i] = sentinel;
 
-    tl_kernels_gemm(k, wtype, n_cols, w.data, w.row_bytes, r0, r1, x.data, x.row_bytes, n_tokens,
-                    y, ldy);
+    tl_kernels_gemm(k, wtype, n_cols, w.data, w.row_bytes, r0, r1, x.data, x.row_bytes, n_tokens, y, ldy);
 
     for (int64_t t = 0; t < n_tokens; t++) {
         const uint8_t *xrow = x.data + (size_t)t * x.row_bytes;
@@ -268,8 +270,8 @@ static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_co
             const float got = y[t * ldy + r];
             if (r < r0 || r >= r1) {
                 if (got != sentinel) {
-                    print_error("gemm %s/%s wrote outside its rows: r=%lld t=%lld\n", k->name,
-                                tname, (long long)r, (long long)t);
+                    print_error("gemm %s/%s wrote outside its rows: r=%lld t=%lld\n", k->name, tname, (long long)r,
+                                (long long)t);
                     fail();
                 }
                 continue;
@@ -303,7 +305,7 @@ static void check_gemm_shapes(const tl_kernel_set *k) {
         const int64_t block_size = tl_type_traits_of(wtype)->block_size;
         const int is_float = block_size == 1;
         const int64_t *cols = is_float ? float_cols : block_size == 256 ? k_cols : block_cols;
-        const size_t n_cols_count = is_float          ? sizeof float_cols / sizeof float_cols[0]
+        const size_t n_cols_count = is_float            ? sizeof float_cols / sizeof float_cols[0]
                                     : block_size == 256 ? sizeof k_cols / sizeof k_cols[0]
                                                         : sizeof block_cols / sizeof block_cols[0];
         for (size_t ci = 0; ci < n_cols_count; ci++) {
@@ -334,8 +336,7 @@ static void test_gemm_and_vec_dot_match_reference(void **state) {
  * counts such as 96 columns showed it most). Checked for the NEON level. */
 static void check_batch_independence(const tl_kernel_set *k) {
     if (strcmp(k->name, "neon") != 0) return;
-    static const uint32_t types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1,
-                                     TL_TYPE_Q8_0};
+    static const uint32_t types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0};
     static const int64_t cols[] = {32, 96, 160, 256};
     enum { ROWS = 9, TOKENS = 8, SHIFT = 3 };
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
@@ -346,17 +347,17 @@ static void check_batch_independence(const tl_kernel_set *k) {
             test_matrix x = make_matrix(xtype, TOKENS, cols[ci], 5, 1.0f);
             float all[TOKENS * ROWS], tail[(TOKENS - SHIFT) * ROWS];
             /* tokens 0..7 as two tiles; tokens 3..7 as one tile and a leftover */
-            tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data, x.row_bytes,
-                            TOKENS, all, ROWS);
-            tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS,
-                            x.data + SHIFT * x.row_bytes, x.row_bytes, TOKENS - SHIFT, tail, ROWS);
+            tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data, x.row_bytes, TOKENS, all, ROWS);
+            tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data + SHIFT * x.row_bytes, x.row_bytes,
+                            TOKENS - SHIFT, tail, ROWS);
             for (int t = SHIFT; t < TOKENS; t++)
                 for (int r = 0; r < ROWS; r++)
                     if (memcmp(&all[t * ROWS + r], &tail[(t - SHIFT) * ROWS + r], sizeof(float))) {
                         print_error("gemm %s/%s n_cols=%lld row %d token %d: %.9g in a batch of %d, "
-                                    "%.9g in a batch of %d\n", k->name, tl_type_traits_of(wtype)->name,
-                                    (long long)cols[ci], r, t, (double)all[t * ROWS + r], TOKENS,
-                                    (double)tail[(t - SHIFT) * ROWS + r], TOKENS - SHIFT);
+                                    "%.9g in a batch of %d\n",
+                                    k->name, tl_type_traits_of(wtype)->name, (long long)cols[ci], r, t,
+                                    (double)all[t * ROWS + r], TOKENS, (double)tail[(t - SHIFT) * ROWS + r],
+                                    TOKENS - SHIFT);
                         fail();
                     }
             free(w.alloc);
@@ -400,8 +401,8 @@ static void check_kv(const tl_kernel_set *k) {
             ref->kv_axpy[type](n, 0.37f, row + 4, out_ref);
             k->kv_axpy[type](n, 0.37f, row + 4, out + 1);
             for (int64_t i = 0; i < n; i++) /* one multiply-add: at most one extra rounding */
-                expect_close(out[i + 1], out_ref[i], fabs((double)out_ref[i]) + fabs(v[i]) * 0.37,
-                             "kv_axpy", k->name, tl_type_traits_of(type)->name, n);
+                expect_close(out[i + 1], out_ref[i], fabs((double)out_ref[i]) + fabs(v[i]) * 0.37, "kv_axpy", k->name,
+                             tl_type_traits_of(type)->name, n);
             free(q);
             free(v);
             free(out_ref);
@@ -437,8 +438,8 @@ static void check_geglu(const tl_kernel_set *k) {
             k->geglu(b, gated ? y : NULL, n);
             for (int64_t i = 0; i < n; i++)
                 if (a[i] != b[i])
-                    fail_msg("%s geglu (gated %d, n %lld): x %g gives %g, reference %g", k->name, gated,
-                             (long long)n, x[i], b[i], a[i]);
+                    fail_msg("%s geglu (gated %d, n %lld): x %g gives %g, reference %g", k->name, gated, (long long)n,
+                             x[i], b[i], a[i]);
         }
         free(x);
         free(y);
@@ -501,12 +502,10 @@ static void test_trait_sizes_are_the_block_structs(void **state) {
         tl_type type;
         size_t bytes;
     } sizes[] = {
-        {TL_TYPE_Q4_0, sizeof(block_q4_0)}, {TL_TYPE_Q4_1, sizeof(block_q4_1)},
-        {TL_TYPE_Q5_0, sizeof(block_q5_0)}, {TL_TYPE_Q5_1, sizeof(block_q5_1)},
-        {TL_TYPE_Q8_0, sizeof(block_q8_0)}, {TL_TYPE_Q8_1, sizeof(block_q8_1)},
-        {TL_TYPE_Q2_K, sizeof(block_q2_K)}, {TL_TYPE_Q3_K, sizeof(block_q3_K)},
-        {TL_TYPE_Q4_K, sizeof(block_q4_K)}, {TL_TYPE_Q5_K, sizeof(block_q5_K)},
-        {TL_TYPE_Q6_K, sizeof(block_q6_K)}, {TL_TYPE_Q8_K, sizeof(block_q8_K)},
+        {TL_TYPE_Q4_0, sizeof(block_q4_0)}, {TL_TYPE_Q4_1, sizeof(block_q4_1)}, {TL_TYPE_Q5_0, sizeof(block_q5_0)},
+        {TL_TYPE_Q5_1, sizeof(block_q5_1)}, {TL_TYPE_Q8_0, sizeof(block_q8_0)}, {TL_TYPE_Q8_1, sizeof(block_q8_1)},
+        {TL_TYPE_Q2_K, sizeof(block_q2_K)}, {TL_TYPE_Q3_K, sizeof(block_q3_K)}, {TL_TYPE_Q4_K, sizeof(block_q4_K)},
+        {TL_TYPE_Q5_K, sizeof(block_q5_K)}, {TL_TYPE_Q6_K, sizeof(block_q6_K)}, {TL_TYPE_Q8_K, sizeof(block_q8_K)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         assert_int_equal(tl_type_traits_of(sizes[i].type)->block_bytes, sizes[i].bytes);

@@ -22,8 +22,8 @@ static int load_preset(const char *preset, bool tiny, const char *vocab) {
     if (!tl_test_have_shared(vocab)) return 0;
     const char *path = tl_test_tmp_path("kv-model.gguf");
     tl_error err = {0};
-    const tl_synth_params sp = {.preset = preset, .weight_type = "q8_0", .seed = 7,
-                                .vocab_path = tl_test_shared_path(vocab), .tiny = tiny};
+    const tl_synth_params sp = {
+        .preset = preset, .weight_type = "q8_0", .seed = 7, .vocab_path = tl_test_shared_path(vocab), .tiny = tiny};
     if (tl_synth(&sp, path, &err) != TL_OK || tl_model_load(path, NULL, &model, &err) != TL_OK) {
         fprintf(stderr, "%s\n", err.message);
         return -1;
@@ -90,8 +90,7 @@ static void cache_types_agree_with_f32(void **state) {
             scale = fmax(scale, fabs(ref[i]));
         }
         if (worst > cases[c].tol * scale)
-            fail_msg("cache k=%u v=%u: logits differ by %g (max |logit| %g)", cases[c].k, cases[c].v, worst,
-                     scale);
+            fail_msg("cache k=%u v=%u: logits differ by %g (max |logit| %g)", cases[c].k, cases[c].v, worst, scale);
         free(got);
     }
     free(ref);
@@ -174,8 +173,7 @@ static void sequences_in_one_batch_match_separate_runs(void **state) {
             assert_non_null(got);
             for (int32_t i = 0; i < n_vocab; i++)
                 if (fabsf(got[i] - want_row[i]) > 1e-4f * (1.0f + fabsf(want_row[i])))
-                    fail_msg("step %d, sequence %d, logit %d: %g batched, %g alone", step, s, i, got[i],
-                             want_row[i]);
+                    fail_msg("step %d, sequence %d, logit %d: %g batched, %g alone", step, s, i, got[i], want_row[i]);
         }
         assert_null(tl_get_logits(ctx, N_SEQ));
         if (step == STEPS) break;

@@ -22,8 +22,15 @@
 #define N_FF 64
 #define N_VOCAB 8
 
-static const char *const vocab_tokens[N_VOCAB] = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "b",
-                                                  ("\xE2\x96\x81" "a"), "ab"};
+static const char *const vocab_tokens[N_VOCAB] = {"<unk>",
+                                                  "<s>",
+                                                  "</s>",
+                                                  "\xE2\x96\x81",
+                                                  "a",
+                                                  "b",
+                                                  ("\xE2\x96\x81"
+                                                   "a"),
+                                                  "ab"};
 
 static void add_f32(gguf_writer *w, const char *name, int64_t ne0, int64_t ne1) {
     const int64_t n = ne0 * ne1;
@@ -116,8 +123,7 @@ static void unused_terabyte_tensor_is_never_read(void **state) {
     if (tl_model_load(path, NULL, &model, &err) != TL_OK) fail_msg("%s", err.message);
     const double load_ms = now_ms() - t0;
     const long rss_after = resident_kb();
-    print_message("  loaded in %.1f ms, resident memory grew by %ld kB\n", load_ms,
-                  rss_after - rss_before);
+    print_message("  loaded in %.1f ms, resident memory grew by %ld kB\n", load_ms, rss_after - rss_before);
     assert_true(load_ms < 2000 * tl_test_time_scale());
     if (rss_before >= 0) assert_true(rss_after - rss_before < 256 * 1024);
 

@@ -60,8 +60,7 @@ static void softmax_levels_match_reference(void **state) {
             k->softmax(x, n);
             for (int64_t i = 0; i < n; i++)
                 if (fabs(x[i] - ref[i] / sum) > 2e-6 * (ref[i] / sum) + 1e-12)
-                    fail_msg("%s n=%lld i=%lld: %g vs %g", *level, (long long)n, (long long)i, x[i],
-                             ref[i] / sum);
+                    fail_msg("%s n=%lld i=%lld: %g vs %g", *level, (long long)n, (long long)i, x[i], ref[i] / sum);
             free(x);
             free(ref);
         }

@@ -83,8 +83,8 @@ static uint64_t stories_size(void) {
 }
 
 static tl_server_options options_for(const char *models_dir) {
-    return (tl_server_options){.models_dir = models_dir, .keep_alive_s = 300, .parallel = 2, .n_ctx = 64,
-                               .n_threads = 1, .queue_limit = 4};
+    return (tl_server_options){
+        .models_dir = models_dir, .keep_alive_s = 300, .parallel = 2, .n_ctx = 64, .n_threads = 1, .queue_limit = 4};
 }
 
 static registry *open_ok(const tl_server_options *options) {
@@ -112,7 +112,9 @@ static loaded_model *acquire_ok(registry *r, const char *name) {
 }
 
 /* One request's use of a model: acquire, then release with the default keep_alive. */
-static void use(registry *r, const char *name) { registry_release(r, acquire_ok(r, name), NAN); }
+static void use(registry *r, const char *name) {
+    registry_release(r, acquire_ok(r, name), NAN);
+}
 
 /* The names of the loaded models, most recently used first, comma-separated. */
 static const char *loaded_names(registry *r) {
@@ -313,8 +315,7 @@ static void defaults_choose_the_template(void **state) {
     link_model(dir, "inline");
     link_model(dir, "file");
     write_text(dir, "builtin.json", "{\"template\": \"llama3\"}");
-    write_text(dir, "inline.json",
-               "{\"template\": \"{% for m in messages %}<<{{ m.content }}>>END{% endfor %}\"}");
+    write_text(dir, "inline.json", "{\"template\": \"{% for m in messages %}<<{{ m.content }}>>END{% endfor %}\"}");
     write_text(dir, "file.json", "{\"template\": \"my.jinja\"}");
     write_text(dir, "my.jinja", "{% for m in messages %}[{{ m.content }}]STOP\n{% endfor %}");
     tl_server_options options = options_for(dir);
@@ -352,8 +353,11 @@ static void encoder_models_get_no_engine(void **state) {
     const char *vocab_rel = "tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf";
     if (!tl_test_have_shared(vocab_rel)) skip();
     char *dir = make_dir();
-    const tl_synth_params params = {.preset = "all-minilm-l6-v2", .weight_type = "q8_0", .seed = 7,
-                                    .vocab_path = tl_test_shared_path(vocab_rel), .tiny = true};
+    const tl_synth_params params = {.preset = "all-minilm-l6-v2",
+                                    .weight_type = "q8_0",
+                                    .seed = 7,
+                                    .vocab_path = tl_test_shared_path(vocab_rel),
+                                    .tiny = true};
     tl_error err = {0};
     if (tl_synth(&params, in_dir(dir, "minilm.gguf"), &err) != TL_OK) fail_msg("synth: %s", err.message);
     tl_server_options options = options_for(dir);

@@ -47,8 +47,7 @@ static tl_sampler *make_sampler(int32_t n_vocab, const tl_sampler_params *p) {
 }
 
 /* Draw n tokens and count how often each comes up. */
-static void histogram(tl_sampler *s, const float *logits, int32_t n_vocab, int draws,
-                      int *counts) {
+static void histogram(tl_sampler *s, const float *logits, int32_t n_vocab, int draws, int *counts) {
     memset(counts, 0, (size_t)n_vocab * sizeof *counts);
     for (int i = 0; i < draws; i++) {
         tl_token t = tl_sampler_sample(s, logits);
@@ -170,8 +169,8 @@ static void test_logit_bias_minus_inf_forbids_argmax(void **state) {
 }
 
 /* Greedy pick from `logits` after accepting `history`. */
-static tl_token greedy_after(const tl_sampler_params *p, const float *logits, int n,
-                             const tl_token *history, int n_history) {
+static tl_token greedy_after(const tl_sampler_params *p, const float *logits, int n, const tl_token *history,
+                             int n_history) {
     tl_sampler *s = make_sampler(n, p);
     for (int i = 0; i < n_history; i++) {
         tl_sampler_accept(s, history[i]);
@@ -368,8 +367,7 @@ static void test_top_p_keeps_smallest_prefix_reaching_p(void **state) {
 static void test_min_p_keeps_tokens_within_ratio(void **state) {
     (void)state;
     /* p_max = 0.4; min_p 0.25 keeps p >= 0.1: tokens 0, 2, 3 (0.4, 0.1, 0.3) */
-    const float logits[6] = {logf(0.4f), logf(0.09f), logf(0.1f), logf(0.3f), logf(0.06f),
-                             logf(0.05f)};
+    const float logits[6] = {logf(0.4f), logf(0.09f), logf(0.1f), logf(0.3f), logf(0.06f), logf(0.05f)};
     tl_sampler_params p = plain_params();
     p.min_p = 0.25f;
     tl_sampler *s = make_sampler(6, &p);
@@ -530,29 +528,73 @@ static void test_invalid_params_are_rejected_by_name(void **state) {
     tl_sampler_params p;
     expect_rejected(0, NULL, "n_vocab");
     expect_rejected(-5, NULL, "n_vocab");
-    p = plain_params(); p.temperature = NAN; expect_rejected(10, &p, "temperature");
-    p = plain_params(); p.temperature = INFINITY; expect_rejected(10, &p, "temperature");
-    p = plain_params(); p.top_p = 0.0f; expect_rejected(10, &p, "top_p");
-    p = plain_params(); p.top_p = -0.5f; expect_rejected(10, &p, "top_p");
-    p = plain_params(); p.top_p = NAN; expect_rejected(10, &p, "top_p");
-    p = plain_params(); p.min_p = -0.1f; expect_rejected(10, &p, "min_p");
-    p = plain_params(); p.min_p = 1.5f; expect_rejected(10, &p, "min_p");
-    p = plain_params(); p.min_p = NAN; expect_rejected(10, &p, "min_p");
-    p = plain_params(); p.repeat_penalty = NAN; expect_rejected(10, &p, "repeat_penalty");
-    p = plain_params(); p.repeat_penalty = 0.0f; expect_rejected(10, &p, "repeat_penalty");
-    p = plain_params(); p.repeat_last_n = -2; expect_rejected(10, &p, "repeat_last_n");
-    p = plain_params(); p.presence_penalty = NAN; expect_rejected(10, &p, "presence_penalty");
-    p = plain_params(); p.frequency_penalty = NAN; expect_rejected(10, &p, "frequency_penalty");
-    p = plain_params(); p.typical_p = NAN; expect_rejected(10, &p, "typical_p");
-    p = plain_params(); p.typical_p = -0.1f; expect_rejected(10, &p, "typical_p");
-    p = plain_params(); p.mirostat = 3; expect_rejected(10, &p, "mirostat");
-    p = plain_params(); p.mirostat = -1; expect_rejected(10, &p, "mirostat");
-    p = plain_params(); p.mirostat_tau = -1.0f; expect_rejected(10, &p, "mirostat_tau");
-    p = plain_params(); p.mirostat_eta = NAN; expect_rejected(10, &p, "mirostat_eta");
-    p = plain_params(); p.n_logit_bias = -1; expect_rejected(10, &p, "n_logit_bias");
-    p = plain_params(); p.n_logit_bias = 2; expect_rejected(10, &p, "logit_bias");
+    p = plain_params();
+    p.temperature = NAN;
+    expect_rejected(10, &p, "temperature");
+    p = plain_params();
+    p.temperature = INFINITY;
+    expect_rejected(10, &p, "temperature");
+    p = plain_params();
+    p.top_p = 0.0f;
+    expect_rejected(10, &p, "top_p");
+    p = plain_params();
+    p.top_p = -0.5f;
+    expect_rejected(10, &p, "top_p");
+    p = plain_params();
+    p.top_p = NAN;
+    expect_rejected(10, &p, "top_p");
+    p = plain_params();
+    p.min_p = -0.1f;
+    expect_rejected(10, &p, "min_p");
+    p = plain_params();
+    p.min_p = 1.5f;
+    expect_rejected(10, &p, "min_p");
+    p = plain_params();
+    p.min_p = NAN;
+    expect_rejected(10, &p, "min_p");
+    p = plain_params();
+    p.repeat_penalty = NAN;
+    expect_rejected(10, &p, "repeat_penalty");
+    p = plain_params();
+    p.repeat_penalty = 0.0f;
+    expect_rejected(10, &p, "repeat_penalty");
+    p = plain_params();
+    p.repeat_last_n = -2;
+    expect_rejected(10, &p, "repeat_last_n");
+    p = plain_params();
+    p.presence_penalty = NAN;
+    expect_rejected(10, &p, "presence_penalty");
+    p = plain_params();
+    p.frequency_penalty = NAN;
+    expect_rejected(10, &p, "frequency_penalty");
+    p = plain_params();
+    p.typical_p = NAN;
+    expect_rejected(10, &p, "typical_p");
+    p = plain_params();
+    p.typical_p = -0.1f;
+    expect_rejected(10, &p, "typical_p");
+    p = plain_params();
+    p.mirostat = 3;
+    expect_rejected(10, &p, "mirostat");
+    p = plain_params();
+    p.mirostat = -1;
+    expect_rejected(10, &p, "mirostat");
+    p = plain_params();
+    p.mirostat_tau = -1.0f;
+    expect_rejected(10, &p, "mirostat_tau");
+    p = plain_params();
+    p.mirostat_eta = NAN;
+    expect_rejected(10, &p, "mirostat_eta");
+    p = plain_params();
+    p.n_logit_bias = -1;
+    expect_rejected(10, &p, "n_logit_bias");
+    p = plain_params();
+    p.n_logit_bias = 2;
+    expect_rejected(10, &p, "logit_bias");
     tl_logit_bias bias[2] = {{3, 1.0f}, {10, 1.0f}};
-    p = plain_params(); p.logit_bias = bias; p.n_logit_bias = 2;
+    p = plain_params();
+    p.logit_bias = bias;
+    p.n_logit_bias = 2;
     expect_rejected(10, &p, "logit_bias[1].token");
     bias[1].token = -1;
     expect_rejected(10, &p, "logit_bias[1].token");
@@ -564,7 +606,11 @@ static void test_invalid_params_are_rejected_by_name(void **state) {
     assert_int_equal(tl_sampler_create(10, NULL, NULL, &err), TL_ERR_ARGUMENT);
     /* accepted edge values */
     tl_sampler *s = NULL;
-    p = plain_params(); p.top_p = 1.5f; p.min_p = 1.0f; p.repeat_last_n = -1; p.top_k = -3;
+    p = plain_params();
+    p.top_p = 1.5f;
+    p.min_p = 1.0f;
+    p.repeat_last_n = -1;
+    p.top_k = -3;
     assert_int_equal(tl_sampler_create(10, &p, &s, &err), TL_OK);
     tl_sampler_free(s);
     tl_sampler_free(NULL);
@@ -724,7 +770,7 @@ static void test_typical_keeps_what_llama_cpp_keeps(void **state) {
     assert_int_equal(tl_typical_filter(c, 4, 0.2f, 3), 3); /* min_keep */
     for (int i = 0; i < 4; i++) c[i] = (tl_candidate){.id = i, .logit = HALVES[i]};
     assert_int_equal(tl_typical_filter(c, 4, 1.0f, 1), 4); /* off */
-    assert_int_equal(c[0].id, 0);                           /* and untouched */
+    assert_int_equal(c[0].id, 0);                          /* and untouched */
 
     /* Through the sampler: typical_p 0.2 always draws token 1, never the likelier 0;
      * 0.5 draws both 0 and 1 and never 2 or 3. */
@@ -830,8 +876,10 @@ static void test_mirostat_and_typical_are_reproducible_with_a_seed(void **state)
     for (int mode = 0; mode < 3; mode++) {
         tl_sampler_params p = plain_params();
         p.seed = 77;
-        if (mode == 0) p.typical_p = 0.7f;
-        else p.mirostat = mode;
+        if (mode == 0)
+            p.typical_p = 0.7f;
+        else
+            p.mirostat = mode;
         tl_sampler *a = make_sampler(64, &p), *b = make_sampler(64, &p);
         tl_token first[40];
         for (int i = 0; i < 40; i++) {

@@ -70,8 +70,8 @@ static gguf_file *write_tiny(const char *preset) {
     snprintf(name, sizeof name, "synth-%s.gguf", preset);
     const char *path = tl_test_tmp_path(name);
     tl_error err = {0};
-    const tl_synth_params params = {.preset = preset, .weight_type = "f32", .seed = 1, .vocab_path = "@unigram",
-                                    .tiny = true};
+    const tl_synth_params params = {
+        .preset = preset, .weight_type = "f32", .seed = 1, .vocab_path = "@unigram", .tiny = true};
     if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth %s: %s", preset, err.message);
     gguf_file *f = NULL;
     if (gguf_open(path, &f, &err) != TL_OK) fail_msg("%s: %s", path, err.message);
@@ -79,7 +79,9 @@ static gguf_file *write_tiny(const char *preset) {
     return f;
 }
 
-static bool has_tensor(const gguf_file *f, const char *name) { return gguf_find_tensor(f, name) != NULL; }
+static bool has_tensor(const gguf_file *f, const char *name) {
+    return gguf_find_tensor(f, name) != NULL;
+}
 
 static void test_the_row_decides_what_it_fixes(void **state) {
     (void)state;

@@ -37,8 +37,8 @@ static const char *build_tiny(const char *type, char *path, size_t size) {
     snprintf(name, sizeof name, "t5-tiny-%s.gguf", type);
     snprintf(path, size, "%s", tl_test_tmp_path(name));
     tl_error err = {0};
-    const tl_synth_params params = {.preset = "flan-t5-small", .weight_type = type, .seed = 42,
-                                    .vocab_path = "@unigram", .tiny = true};
+    const tl_synth_params params = {
+        .preset = "flan-t5-small", .weight_type = type, .seed = 42, .vocab_path = "@unigram", .tiny = true};
     if (tl_synth(&params, path, &err) != TL_OK) fail_msg("synth %s: %s", type, err.message);
     return path;
 }
@@ -220,8 +220,7 @@ static void matches_llama_cpp(void **state) {
         cJSON *root = cJSON_Parse(text);
         assert_non_null(root);
         tl_model *m = load(path);
-        assert_int_equal(tl_model_decoder_start_token(m),
-                         cJSON_GetObjectItem(root, "decoderStartToken")->valueint);
+        assert_int_equal(tl_model_decoder_start_token(m), cJSON_GetObjectItem(root, "decoderStartToken")->valueint);
         const cJSON *cases = cJSON_GetObjectItem(root, "cases");
         assert_true(cJSON_GetArraySize(cases) > 0);
         for (int i = 0; i < cJSON_GetArraySize(cases); i++) {
@@ -331,8 +330,10 @@ static void plain_stack(const plain_t5 *p, const char *stack, float *x, int n, c
         free(w), free(wq), free(wk), free(wv), free(wo), free(rel);
         if (decoder) {
             w = plain_layer_tensor(p, stack, il, "cross_attn_norm");
-            wq = plain_layer_tensor(p, stack, il, "cross_attn_q"), wk = plain_layer_tensor(p, stack, il, "cross_attn_k");
-            wv = plain_layer_tensor(p, stack, il, "cross_attn_v"), wo = plain_layer_tensor(p, stack, il, "cross_attn_o");
+            wq = plain_layer_tensor(p, stack, il, "cross_attn_q"),
+            wk = plain_layer_tensor(p, stack, il, "cross_attn_k");
+            wv = plain_layer_tensor(p, stack, il, "cross_attn_v"),
+            wo = plain_layer_tensor(p, stack, il, "cross_attn_o");
             for (int t = 0; t < n; t++) {
                 plain_rms(x + t * d, w, d, p->eps, xn + t * d);
                 plain_matvec(wq, xn + t * d, d, inner, q + t * inner, false);
@@ -533,8 +534,7 @@ static void batches_caches_and_threads_agree(void **state) {
             for (int32_t i = 0; i < n_vocab; i++) worst = fmax(worst, fabs(row[i] - want[i]) / scale);
             if (types[c] == TL_TYPE_F16) assert_int_equal(argmax(row, n_vocab), argmax(want, n_vocab));
         }
-        print_message("%s cache: worst logit difference to f32 %.1e of the largest\n", tl_type_name(types[c]),
-                      worst);
+        print_message("%s cache: worst logit difference to f32 %.1e of the largest\n", tl_type_name(types[c]), worst);
         assert_true(worst < limits[c]);
         tl_context_free(ctx);
     }

@@ -72,38 +72,33 @@ static loaded_vocab load_vocab(const char *name) {
     return load_path(tl_test_shared_path(rel));
 }
 
-static int32_t tokenize(const tl_vocab *v, const char *text, size_t len, bool add_special,
-                        bool parse_special, tl_token *out) {
+static int32_t tokenize(const tl_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
+                        tl_token *out) {
     int32_t n = tl_vocab_tokenize(v, text, len, add_special, parse_special, out, MAX_TOKENS);
     assert_true(n >= 0);
     return n;
 }
 
-static int32_t tokenize_str(const tl_vocab *v, const char *text, bool add_special,
-                            bool parse_special, tl_token *out) {
+static int32_t tokenize_str(const tl_vocab *v, const char *text, bool add_special, bool parse_special, tl_token *out) {
     return tokenize(v, text, strlen(text), add_special, parse_special, out);
 }
 
-static void assert_tokens(const tl_token *got, int32_t n_got, const tl_token *want,
-                          int32_t n_want) {
+static void assert_tokens(const tl_token *got, int32_t n_got, const tl_token *want, int32_t n_want) {
     bool same = n_got == n_want;
-    for (int32_t i = 0; same && i < n_got; i++)
-        same = got[i] == want[i];
+    for (int32_t i = 0; same && i < n_got; i++) same = got[i] == want[i];
     if (!same) {
         char msg[2048];
         int k = snprintf(msg, sizeof msg, "got %d tokens:", n_got);
-        for (int32_t i = 0; i < n_got && k < 1900; i++)
-            k += snprintf(msg + k, sizeof msg - k, " %d", got[i]);
+        for (int32_t i = 0; i < n_got && k < 1900; i++) k += snprintf(msg + k, sizeof msg - k, " %d", got[i]);
         k += snprintf(msg + k, sizeof msg - k, "; want %d:", n_want);
-        for (int32_t i = 0; i < n_want && k < 2000; i++)
-            k += snprintf(msg + k, sizeof msg - k, " %d", want[i]);
+        for (int32_t i = 0; i < n_want && k < 2000; i++) k += snprintf(msg + k, sizeof msg - k, " %d", want[i]);
         fail_msg("%s", msg);
     }
 }
 
 /* Detokenizes into a malloc'd buffer (NUL-terminated); *len gets the size. */
-static char *detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n, bool special,
-                        bool remove_leading_space, int32_t *len) {
+static char *detokenize(const tl_vocab *v, const tl_token *tokens, int32_t n, bool special, bool remove_leading_space,
+                        int32_t *len) {
     int32_t need = tl_vocab_detokenize(v, tokens, n, special, remove_leading_space, NULL, 0);
     if (need < 0) need = -need;
     char *buf = malloc((size_t)need + 1);
@@ -123,8 +118,8 @@ static const char *model_of(const gguf_file *f) {
 
 /* Every tokenizer kind tinyllm implements. */
 static bool is_supported_model(const char *model) {
-    return strcmp(model, "llama") == 0 || strcmp(model, "gpt2") == 0 ||
-           strcmp(model, "bert") == 0 || strcmp(model, "t5") == 0;
+    return strcmp(model, "llama") == 0 || strcmp(model, "gpt2") == 0 || strcmp(model, "bert") == 0 ||
+           strcmp(model, "t5") == 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -143,10 +138,13 @@ typedef struct hf_exception {
 
 #define QWEN2_NOT_CONTROL "Qwen's \"</s>\" is an ordinary piece (llama.cpp makes it a control token)"
 #define QWEN2_NFC "Qwen's tokenizer.json normalizes to NFC (llama.cpp does not)"
-#define BERT_HANGUL "BertNormalizer's NFD turns Hangul syllables into jamo (llama.cpp keeps the first code point of a decomposition only)"
+#define BERT_HANGUL                                                                                                    \
+    "BertNormalizer's NFD turns Hangul syllables into jamo (llama.cpp keeps the first code point of a decomposition "  \
+    "only)"
 #define BERT_MARKER "a \"▁\" of the text inside a word makes it unknown (llama.cpp starts a new word there)"
 #define BERT_NEL "BertNormalizer drops U+0085, a control character (llama.cpp: whitespace)"
-#define BERT_VIRAMA "only Mn marks are stripped: the Devanagari virama goes, the vowel signs (Mc) stay (llama.cpp drops every mark)"
+#define BERT_VIRAMA                                                                                                    \
+    "only Mn marks are stripped: the Devanagari virama goes, the vowel signs (Mc) stay (llama.cpp drops every mark)"
 
 static const hf_exception hf_exceptions[] = {
     {"ggml-vocab-qwen2.special.out", 8, QWEN2_NOT_CONTROL},
@@ -203,8 +201,8 @@ static bool same_ids(const tl_token *a, int32_t n_a, const tl_token *b, int32_t 
  * holds strings separated by "\n__ggml_vocab_test__\n" (the last one ends
  * with it too); the .out one line of ids per string. `hf` is Hugging Face's
  * .hf.out for the same strings, or NULL (see hf_exceptions). */
-static int run_vector_file(const tl_vocab *v, const char *name, char *inp, size_t inp_len,
-                           char *out, char *hf, bool parse_special, int *n_cases) {
+static int run_vector_file(const tl_vocab *v, const char *name, char *inp, size_t inp_len, char *out, char *hf,
+                           bool parse_special, int *n_cases) {
     static const char sep[] = "\n__ggml_vocab_test__\n";
     static tl_token want[MAX_TOKENS], got[MAX_TOKENS], hf_want[MAX_TOKENS];
     int failures = 0;
@@ -225,18 +223,16 @@ static int run_vector_file(const tl_vocab *v, const char *name, char *inp, size_
             bool hf_same = n_hf >= 0 && same_ids(got, n_got, hf_want, n_hf);
             if (same || !hf_same) {
                 failures++;
-                print_message("%s: string %d ('%.*s'), an exception (%s): %s\n", name, *n_cases,
-                              (int)len, inp + pos, reason,
-                              same ? "llama.cpp's ids, drop the exception"
-                                   : "not Hugging Face's ids");
+                print_message("%s: string %d ('%.*s'), an exception (%s): %s\n", name, *n_cases, (int)len, inp + pos,
+                              reason, same ? "llama.cpp's ids, drop the exception" : "not Hugging Face's ids");
             }
         } else if (!same) {
             failures++;
-            print_message("%s: string %d ('%.*s') tokenized differently (%d tokens, want %d%s)\n",
-                          name, *n_cases, (int)len, inp + pos, n_got, n_want,
-                          n_hf < 0                                    ? ""
+            print_message("%s: string %d ('%.*s') tokenized differently (%d tokens, want %d%s)\n", name, *n_cases,
+                          (int)len, inp + pos, n_got, n_want,
+                          n_hf < 0                              ? ""
                           : same_ids(got, n_got, hf_want, n_hf) ? "; Hugging Face's ids"
-                                                                      : "; not Hugging Face's either");
+                                                                : "; not Hugging Face's either");
         }
         (*n_cases)++;
         if (!end) break;
@@ -333,8 +329,7 @@ static void fuzz_strings_match_llama_cpp(void **state) {
 
         loaded_vocab lv = load_path(tl_test_shared_path(rel));
         char inp_rel[600], out_rel[600];
-        snprintf(inp_rel, sizeof inp_rel, "tests/data/tokenizer-fuzz/%s.inp",
-                 special ? "special" : "plain");
+        snprintf(inp_rel, sizeof inp_rel, "tests/data/tokenizer-fuzz/%s.inp", special ? "special" : "plain");
         snprintf(out_rel, sizeof out_rel, "tests/data/tokenizer-fuzz/%s", name);
         size_t inp_len = 0;
         char *inp = tl_test_read_file(tl_test_source_path(inp_rel), &inp_len);
@@ -342,8 +337,7 @@ static void fuzz_strings_match_llama_cpp(void **state) {
         assert_non_null(inp);
         assert_non_null(out);
         char hf_rel[600];
-        snprintf(hf_rel, sizeof hf_rel, "tests/data/tokenizer-fuzz/%s.%s.hf.out", base,
-                 special ? "special" : "plain");
+        snprintf(hf_rel, sizeof hf_rel, "tests/data/tokenizer-fuzz/%s.%s.hf.out", base, special ? "special" : "plain");
         char *hf = tl_test_read_file(tl_test_source_path(hf_rel), NULL); /* NULL: none */
         int cases = 0;
         total_failures += run_vector_file(lv.vocab, name, inp, inp_len, out, hf, special, &cases);
@@ -379,8 +373,7 @@ static void every_vocab_round_trips_multilingual_text(void **state) {
     (void)state;
     if (!tl_test_have_shared(VOCAB_DIR)) skip();
     size_t corpus_len = 0;
-    char *corpus =
-        tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
+    char *corpus = tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
     assert_non_null(corpus);
     assert_true(corpus_len > 2000);
 
@@ -493,8 +486,7 @@ static void spm_unknown_token_is_special(void **state) {
     assert_tokens(t, n, (tl_token[]){0}, 1);
     n = tokenize_str(v, "<unk>", false, false, t);
     assert_true(n > 1);
-    for (int32_t i = 0; i < n; i++)
-        assert_int_not_equal(t[i], 0);
+    for (int32_t i = 0; i < n; i++) assert_int_not_equal(t[i], 0);
     /* printed only when special */
     char buf[16];
     assert_int_equal(tl_vocab_token_to_piece(v, 0, false, buf, sizeof buf), 0);
@@ -540,8 +532,7 @@ static void pieces_of_a_split_character_concatenate(void **state) {
     (void)state;
     if (!have_vocab("gpt-2") || !tl_test_have_shared(STORIES)) skip();
     const char *llama = "\xF0\x9F\xA6\x99"; /* 🦙: no single GPT-2 token */
-    const char *paths[2] = {tl_test_shared_path(VOCAB_DIR "/ggml-vocab-gpt-2.gguf"),
-                            tl_test_shared_path(STORIES)};
+    const char *paths[2] = {tl_test_shared_path(VOCAB_DIR "/ggml-vocab-gpt-2.gguf"), tl_test_shared_path(STORIES)};
     for (int k = 0; k < 2; k++) {
         loaded_vocab lv = load_path(paths[k]);
         tl_token t[MAX_TOKENS];
@@ -571,11 +562,9 @@ static void pieces_of_a_split_character_concatenate(void **state) {
 static void invalid_utf8_is_tokenized_as_bytes(void **state) {
     (void)state;
     if (!have_vocab("gpt-2") || !have_vocab("llama-bpe") || !tl_test_have_shared(STORIES)) skip();
-    static const char bad[] =
-        "ok\xFF\xFE bytes \xC3 cut \xE2\x82 end\x80\xBF and \xF8\x88\x80\x80\x80";
+    static const char bad[] = "ok\xFF\xFE bytes \xC3 cut \xE2\x82 end\x80\xBF and \xF8\x88\x80\x80\x80";
     const char *paths[3] = {tl_test_shared_path(VOCAB_DIR "/ggml-vocab-gpt-2.gguf"),
-                            tl_test_shared_path(VOCAB_DIR "/ggml-vocab-llama-bpe.gguf"),
-                            tl_test_shared_path(STORIES)};
+                            tl_test_shared_path(VOCAB_DIR "/ggml-vocab-llama-bpe.gguf"), tl_test_shared_path(STORIES)};
     for (int k = 0; k < 3; k++) {
         loaded_vocab lv = load_path(paths[k]);
         tl_token t[MAX_TOKENS];
@@ -724,8 +713,7 @@ static void eog_sets_match_llama_cpp(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         loaded_vocab lv = load_vocab(cases[c].name);
-        for (int i = 0; i < cases[c].n_eog; i++)
-            assert_true(tl_vocab_is_eog(lv.vocab, cases[c].eog[i]));
+        for (int i = 0; i < cases[c].n_eog; i++) assert_true(tl_vocab_is_eog(lv.vocab, cases[c].eog[i]));
         assert_false(tl_vocab_is_eog(lv.vocab, cases[c].not_eog));
         assert_false(tl_vocab_is_eog(lv.vocab, -1));
         unload(&lv);
@@ -790,8 +778,7 @@ typedef struct thread_job {
 static void *tokenize_job(void *arg) {
     thread_job *job = arg;
     for (int rep = 0; rep < 5; rep++) {
-        job->n =
-            tl_vocab_tokenize(job->vocab, job->text, job->len, true, true, job->tokens, MAX_TOKENS);
+        job->n = tl_vocab_tokenize(job->vocab, job->text, job->len, true, true, job->tokens, MAX_TOKENS);
     }
     return NULL;
 }
@@ -844,13 +831,11 @@ static void tokenizing_100kb_is_fast(void **state) {
     (void)state;
     if (!have_vocab("llama-bpe") || !have_vocab("llama-spm")) skip();
     size_t corpus_len = 0;
-    char *corpus =
-        tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
+    char *corpus = tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
     assert_non_null(corpus);
     size_t len = 100 * 1024;
     char *text = malloc(len);
-    for (size_t i = 0; i < len; i++)
-        text[i] = corpus[i % corpus_len];
+    for (size_t i = 0; i < len; i++) text[i] = corpus[i % corpus_len];
     tl_token *tokens = malloc(len * sizeof *tokens);
     const char *names[] = {"llama-bpe", "llama-spm", "qwen2", "gpt-2"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
@@ -879,9 +864,15 @@ static void bounded_tokenization_is_exact(void **state) {
     size_t corpus_len = 0;
     char *corpus = tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
     assert_non_null(corpus);
-    static const char *const extra[] = {
-        "", " ", "\n\n\n", "   leading and trailing   ", "<s>hello</s> <|im_end|>  <|endoftext|>x",
-        "[CLS] a [SEP]  [MASK]", "<|end|>   \n  after", "a\tb\r\nc", "\xE2\x96\x81\xE2\x96\x81 x"};
+    static const char *const extra[] = {"",
+                                        " ",
+                                        "\n\n\n",
+                                        "   leading and trailing   ",
+                                        "<s>hello</s> <|im_end|>  <|endoftext|>x",
+                                        "[CLS] a [SEP]  [MASK]",
+                                        "<|end|>   \n  after",
+                                        "a\tb\r\nc",
+                                        "\xE2\x96\x81\xE2\x96\x81 x"};
     DIR *dir = opendir(tl_test_shared_path(VOCAB_DIR));
     assert_non_null(dir);
     int vocabs = 0, mismatches = 0;
@@ -903,8 +894,8 @@ static void bounded_tokenization_is_exact(void **state) {
         for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
             mismatches += tl_test_bounded_mismatches(lv.vocab, name, extra[i], strlen(extra[i]));
         for (size_t i = 0; i < tl_test_n_invalid_utf8; i++)
-            mismatches += tl_test_bounded_mismatches(lv.vocab, name, tl_test_invalid_utf8[i].bytes,
-                                                     tl_test_invalid_utf8[i].len);
+            mismatches +=
+                tl_test_bounded_mismatches(lv.vocab, name, tl_test_invalid_utf8[i].bytes, tl_test_invalid_utf8[i].len);
         vocabs++;
         unload(&lv);
     }

@@ -123,16 +123,14 @@ static void check_vocabulary(const reference *r) {
         total_tokens += n_want;
         if (n != n_want || memcmp(got, want, (size_t)n * sizeof *got) != 0) {
             failures++;
-            print_message("%s string %d \"%s\": tinyllm %d tokens, Hugging Face %d\n", r->name,
-                          index, text, n, n_want);
+            print_message("%s string %d \"%s\": tinyllm %d tokens, Hugging Face %d\n", r->name, index, text, n, n_want);
             print_ids("tinyllm", got, n);
             print_ids("HF", want, n_want);
         }
         want_item = want_item->next;
         index++;
     }
-    print_message("%s: %d strings (%d tokens), %d differ from Hugging Face\n", r->name, index,
-                  total_tokens, failures);
+    print_message("%s: %d strings (%d tokens), %d differ from Hugging Face\n", r->name, index, total_tokens, failures);
     tl_vocab_free(v);
     gguf_close(file);
     cJSON_Delete(corpus);

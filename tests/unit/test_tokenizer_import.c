@@ -23,7 +23,6 @@
 #include "format/gguf.h"
 #include "tokenizer/vocab.h"
 
-
 typedef struct converted {
     gguf_file *file;
     tl_vocab *vocab;
@@ -84,8 +83,7 @@ static void remove_in(const char *dir, const char *file) {
 static void llama2_import_writes_the_converter_keys(void **state) {
     (void)state;
     if (!tl_test_have_shared("tokenizers/llama2/tokenizer.json")) skip();
-    converted c = convert_and_load(tl_test_shared_path("tokenizers/llama2/tokenizer.json"),
-                                   "llama2.gguf");
+    converted c = convert_and_load(tl_test_shared_path("tokenizers/llama2/tokenizer.json"), "llama2.gguf");
     assert_int_equal(c.n_vocab, 32000);
     assert_true(tl_vocab_add_bos(c.vocab));
     assert_false(tl_vocab_add_eos(c.vocab));
@@ -117,8 +115,7 @@ static void llama2_import_writes_the_converter_keys(void **state) {
 static void gemma3_import_writes_the_converter_keys(void **state) {
     (void)state;
     if (!tl_test_have_shared("tokenizers/gemma3/tokenizer.json")) skip();
-    converted c = convert_and_load(tl_test_shared_path("tokenizers/gemma3/tokenizer.json"),
-                                   "gemma3.gguf");
+    converted c = convert_and_load(tl_test_shared_path("tokenizers/gemma3/tokenizer.json"), "gemma3.gguf");
     const tl_vocab *v = c.vocab;
     assert_int_equal(c.n_vocab, 262144);
     assert_int_equal(tl_vocab_n_tokens(v), 262144);
@@ -170,27 +167,26 @@ static void gemma3_import_writes_the_converter_keys(void **state) {
 /* A tiny file                                                              */
 /* ------------------------------------------------------------------------ */
 
-#define TINY_VOCAB                                                                                 \
-    "{\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2, \"<0x0A>\": 3, \"\\u2581\": 4, "                      \
-    "\"a\": 5, \"b\": 6, \"c\": 7, \"ab\": 8, \"bc\": 9, \"abc\": 10, "                            \
+#define TINY_VOCAB                                                                                                     \
+    "{\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2, \"<0x0A>\": 3, \"\\u2581\": 4, "                                          \
+    "\"a\": 5, \"b\": 6, \"c\": 7, \"ab\": 8, \"bc\": 9, \"abc\": 10, "                                                \
     "\"\\u2581a\": 11, \"\\u2581abc\": 12}"
 
 /* "b c" ranks before "a b": in "abc", b+c merges first, then a+bc. */
-static const char tiny_json[] =
-    "{\"version\": \"1.0\", \"added_tokens\": ["
-    "{\"id\": 0, \"content\": \"<unk>\", \"special\": true},"
-    "{\"id\": 1, \"content\": \"<s>\", \"special\": true},"
-    "{\"id\": 2, \"content\": \"</s>\", \"special\": true}],"
-    "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": ["
-    "{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"},"
-    "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\\u2581\"}]},"
-    "\"pre_tokenizer\": null,"
-    "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": ["
-    "{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", "
-    "\"type_id\": 0}}]},"
-    "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"byte_fallback\": true, "
-    "\"vocab\": " TINY_VOCAB ", \"merges\": [\"b c\", \"a b\", \"a bc\", \"\\u2581 a\", "
-    "\"\\u2581 abc\", \"\\u2581a bc\"]}}";
+static const char tiny_json[] = "{\"version\": \"1.0\", \"added_tokens\": ["
+                                "{\"id\": 0, \"content\": \"<unk>\", \"special\": true},"
+                                "{\"id\": 1, \"content\": \"<s>\", \"special\": true},"
+                                "{\"id\": 2, \"content\": \"</s>\", \"special\": true}],"
+                                "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": ["
+                                "{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"},"
+                                "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\\u2581\"}]},"
+                                "\"pre_tokenizer\": null,"
+                                "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": ["
+                                "{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", "
+                                "\"type_id\": 0}}]},"
+                                "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"byte_fallback\": true, "
+                                "\"vocab\": " TINY_VOCAB ", \"merges\": [\"b c\", \"a b\", \"a bc\", \"\\u2581 a\", "
+                                "\"\\u2581 abc\", \"\\u2581a bc\"]}}";
 
 static void merge_ranks_decide_the_merge_order(void **state) {
     (void)state;
@@ -346,8 +342,7 @@ static void other_kinds_are_unsupported(void **state) {
     s = edited("\"byte_fallback\": true", "\"byte_fallback\": false");
     expect_refused(s, TL_ERR_UNSUPPORTED, "without byte_fallback");
     free(s);
-    s = edited("\"pre_tokenizer\": null",
-               "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}");
+    s = edited("\"pre_tokenizer\": null", "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}");
     expect_refused(s, TL_ERR_UNSUPPORTED, "byte-level BPE");
     free(s);
     s = edited("{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"}", "{\"type\": \"NFKC\"}");

@@ -23,8 +23,7 @@
 
 #define SPACE "\xE2\x96\x81" /* U+2581, SentencePiece's space */
 
-static const char *const spm_tokens[] = {"<unk>", "<s>",     "</s>", SPACE,     "a",
-                                         "b",     SPACE "a", "ab",   SPACE "ab"};
+static const char *const spm_tokens[] = {"<unk>", "<s>", "</s>", SPACE, "a", "b", SPACE "a", "ab", SPACE "ab"};
 static const float spm_scores[] = {0, 0, 0, -2, -3, -3, -1.0f, -0.5f, -0.1f};
 static const int32_t spm_types[] = {2, 3, 3, 1, 1, 1, 1, 1, 1};
 #define SPM_N 9
@@ -41,8 +40,7 @@ static gguf_writer *spm_writer(void) {
 }
 
 /* GPT-2 alphabet: 'Ġ' is the space byte. */
-static const char *const bpe_tokens[] = {
-    "a", "b", "c", "\xC4\xA0", "ab", "abc", "<|endoftext|>", "<|im_end|>"};
+static const char *const bpe_tokens[] = {"a", "b", "c", "\xC4\xA0", "ab", "abc", "<|endoftext|>", "<|im_end|>"};
 static const int32_t bpe_types[] = {1, 1, 1, 1, 1, 1, 3, 1};
 #define BPE_N 8
 /* "x y" names no tokens and "nospace" is malformed: llama.cpp keeps both. */
@@ -60,7 +58,6 @@ static gguf_writer *bpe_writer(void) {
     return w;
 }
 
-
 static void expect_failure(gguf_writer *w, const char *name, tl_status want, const char *needle) {
     tl_test_vocab l = tl_test_vocab_write(w, name);
     bool good = l.status == want && l.vocab == NULL && strstr(l.err.message, needle) != NULL;
@@ -69,8 +66,7 @@ static void expect_failure(gguf_writer *w, const char *name, tl_status want, con
         char message[600];
         snprintf(message, sizeof message, "%s", l.err.message);
         tl_test_vocab_release(&l);
-        fail_msg("%s: status %d (want %d), message '%s' (want it to contain '%s')", name, st, want,
-                 message, needle);
+        fail_msg("%s: status %d (want %d), message '%s' (want it to contain '%s')", name, st, want, message, needle);
     }
     tl_test_vocab_release(&l);
 }
@@ -290,9 +286,21 @@ static void oversized_vocabularies_are_refused(void **state) {
     uint8_t head[256];
     size_t n = 0;
 #define PUT(p, len) (memcpy(head + n, p, len), n += len)
-#define PUT_U32(v) do { uint32_t v_ = (v); PUT(&v_, 4); } while (0)
-#define PUT_U64(v) do { uint64_t v_ = (v); PUT(&v_, 8); } while (0)
-#define PUT_STR(s) do { PUT_U64(strlen(s)); PUT(s, strlen(s)); } while (0)
+#define PUT_U32(v)                                                                                                     \
+    do {                                                                                                               \
+        uint32_t v_ = (v);                                                                                             \
+        PUT(&v_, 4);                                                                                                   \
+    } while (0)
+#define PUT_U64(v)                                                                                                     \
+    do {                                                                                                               \
+        uint64_t v_ = (v);                                                                                             \
+        PUT(&v_, 8);                                                                                                   \
+    } while (0)
+#define PUT_STR(s)                                                                                                     \
+    do {                                                                                                               \
+        PUT_U64(strlen(s));                                                                                            \
+        PUT(s, strlen(s));                                                                                             \
+    } while (0)
     PUT("GGUF", 4);
     PUT_U32(3);
     PUT_U64(0); /* tensors */
@@ -338,13 +346,11 @@ static void bad_special_token_ids_are_named(void **state) {
 
     w = spm_writer();
     gguf_writer_set_str(w, "tokenizer.ggml.add_bos_token", "yes");
-    expect_failure(w, "add-bos.gguf", TL_ERR_FORMAT,
-                   "tokenizer.ggml.add_bos_token: expected a boolean");
+    expect_failure(w, "add-bos.gguf", TL_ERR_FORMAT, "tokenizer.ggml.add_bos_token: expected a boolean");
 
     w = spm_writer();
     gguf_writer_set_u32(w, "tokenizer.ggml.add_space_prefix", 7);
-    expect_failure(w, "prefix.gguf", TL_ERR_FORMAT,
-                   "tokenizer.ggml.add_space_prefix: expected a boolean");
+    expect_failure(w, "prefix.gguf", TL_ERR_FORMAT, "tokenizer.ggml.add_space_prefix: expected a boolean");
 
     w = spm_writer();
     gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 0xFFFFFFFFu);
@@ -373,8 +379,7 @@ static void long_runs_split_like_short_text(void **state) {
     assert_false(defaults.clean_spaces);
     size_t run = 200000;
     char *text = malloc(run + 4);
-    for (size_t i = 0; i < run; i++)
-        text[i] = "ab"[i % 2];
+    for (size_t i = 0; i < run; i++) text[i] = "ab"[i % 2];
     memcpy(text + run, " 123", 4);
     tl_span_vec words = {0}, scratch = {0};
     assert_true(tl_pretokenize(p, text, run + 4, &words, &scratch));

@@ -60,8 +60,7 @@ static const char *write_vocab_file(const char *name) {
     if (strcmp(name, "gemma3") == 0 || strcmp(name, "llama2") == 0) {
         bool gemma = strcmp(name, "gemma3") == 0;
         uint64_t n = 0;
-        st = tl_synth_vocab_from_hf(w, tl_test_shared_path(gemma ? GEMMA3_JSON : LLAMA2_JSON), &n,
-                                    &err);
+        st = tl_synth_vocab_from_hf(w, tl_test_shared_path(gemma ? GEMMA3_JSON : LLAMA2_JSON), &n, &err);
         if (st == TL_OK) assert_int_equal(n, gemma ? 262144 : 32000);
     } else {
         st = tl_synth_vocab_unigram(w, 32128, &err);
@@ -122,8 +121,8 @@ static int check_reference_cases(const tl_model *model, const char *name) {
         }
         if (!same) {
             failures++;
-            print_message("%s case %d ('%.60s'): %d tokens, llama.cpp %d\n", name, n_cases,
-                          input, n, cJSON_GetArraySize(want));
+            print_message("%s case %d ('%.60s'): %d tokens, llama.cpp %d\n", name, n_cases, input, n,
+                          cJSON_GetArraySize(want));
         }
         /* llama.cpp's detokenize drops the leading space it added. */
         int32_t need = tl_detokenize(model, got, n, false, true, NULL, 0);
@@ -135,8 +134,7 @@ static int check_reference_cases(const tl_model *model, const char *name) {
         back[m] = '\0';
         if (strcmp(back, want_text) != 0) {
             failures++;
-            print_message("%s case %d: detokenized to '%.60s', llama.cpp '%.60s'\n", name, n_cases,
-                          back, want_text);
+            print_message("%s case %d: detokenized to '%.60s', llama.cpp '%.60s'\n", name, n_cases, back, want_text);
         }
         if (strcmp(want_text, input) == 0) {
             round_trips++;
@@ -146,8 +144,7 @@ static int check_reference_cases(const tl_model *model, const char *name) {
         n_cases++;
     }
     cJSON_Delete(json);
-    print_message("%s: %d cases, %d failures, %d round trips\n", name, n_cases, failures,
-                  round_trips);
+    print_message("%s: %d cases, %d failures, %d round trips\n", name, n_cases, failures, round_trips);
     assert_true(n_cases >= 70);
     assert_true(round_trips >= 5); /* T5 folds whitespace, so few of its cases come back */
     assert_int_equal(failures, 0);
@@ -175,8 +172,7 @@ static double now_ms(void) {
  * second. */
 static void assert_tokenizes_100kb_quickly(const tl_model *model, const char *name) {
     size_t corpus_len = 0;
-    char *corpus =
-        tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
+    char *corpus = tl_test_read_file(tl_test_source_path("tests/data/multilingual.txt"), &corpus_len);
     assert_non_null(corpus);
     size_t len = 100 * 1024;
     char *text = malloc(len);

@@ -22,17 +22,14 @@
 
 #define SP "\xE2\x96\x81"
 
-
 /* ------------------------------------------------------------------------ */
 /* A hand-made Unigram vocabulary                                           */
 /* ------------------------------------------------------------------------ */
 
-static const char *const ugm_tokens[] = {
-    "<pad>", "</s>", "<unk>", SP, SP "a", "a", "b", SP "ab", "ab", "c", "abc", "<extra_id_0>",
-    "<0x41>"};
+static const char *const ugm_tokens[] = {"<pad>", "</s>", "<unk>", SP,    SP "a",         "a",     "b",
+                                         SP "ab", "ab",   "c",     "abc", "<extra_id_0>", "<0x41>"};
 /* "▁abc": ▁ab + c = -3.5 beats ▁a + bc (no bc) and ▁ + abc = -2 - 2 = -4 */
-static const float ugm_scores[] = {0, 0, 0, -2.0f, -1.5f, -1.0f, -1.0f, -1.0f, -3.0f, -2.5f, -2.0f,
-                                   0, 0};
+static const float ugm_scores[] = {0, 0, 0, -2.0f, -1.5f, -1.0f, -1.0f, -1.0f, -3.0f, -2.5f, -2.0f, 0, 0};
 static const int32_t ugm_types[] = {3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 4, 6};
 #define UGM_N 13
 
@@ -135,12 +132,12 @@ static void user_defined_tokens_are_kept_whole(void **state) {
 /* ------------------------------------------------------------------------ */
 
 static const tl_charsmap_rule test_rules[] = {
-    {"\xEF\xBC\xA1", "a"},     /* Ａ → a */
-    {"\xEF\xBC\xA2", "b"},     /* Ｂ → b */
+    {"\xEF\xBC\xA1", "a"},               /* Ａ → a */
+    {"\xEF\xBC\xA2", "b"},               /* Ｂ → b */
     {"\xEF\xBC\xA1\xEF\xBC\xA2", "abc"}, /* ＡＢ → abc: longer key wins */
-    {"\xE2\x80\x8B", ""},      /* zero-width space → nothing */
-    {"\xE3\x80\x80", " "},     /* ideographic space → space */
-    {"x\xCC\x81", "ab"},       /* a key whose first byte alone is no key */
+    {"\xE2\x80\x8B", ""},                /* zero-width space → nothing */
+    {"\xE3\x80\x80", " "},               /* ideographic space → space */
+    {"x\xCC\x81", "ab"},                 /* a key whose first byte alone is no key */
 };
 #define N_TEST_RULES (sizeof test_rules / sizeof test_rules[0])
 
@@ -194,20 +191,20 @@ static void charsmap_normalizes_before_segmentation(void **state) {
     tl_test_vocab l = tl_test_vocab_load_ok(ugm_writer_with_charsmap(blob, size), "ugm-map.gguf");
     /* ＡＢ → "abc"; "Ａ\u3000Ｂ" → "a b" */
     tl_test_expect_tokens(l.vocab, "\xEF\xBC\xA1\xEF\xBC\xA2", false, (tl_token[]){7, 9}, 2);
-    tl_test_expect_tokens(l.vocab, "\xEF\xBC\xA1\xE3\x80\x80\xEF\xBC\xA2", false, (tl_token[]){4, 3, 6},
-                  3);
-    tl_test_expect_tokens(l.vocab, "a\xE2\x80\x8B" "b", false, (tl_token[]){7}, 1);
+    tl_test_expect_tokens(l.vocab, "\xEF\xBC\xA1\xE3\x80\x80\xEF\xBC\xA2", false, (tl_token[]){4, 3, 6}, 3);
+    tl_test_expect_tokens(l.vocab,
+                          "a\xE2\x80\x8B"
+                          "b",
+                          false, (tl_token[]){7}, 1);
     tl_test_expect_tokens(l.vocab, "x\xCC\x81", false, (tl_token[]){7}, 1);
     tl_test_vocab_release(&l);
     free(blob);
 }
 
-static void expect_charsmap_failure(const uint8_t *blob, size_t size, const char *name,
-                                    const char *needle) {
+static void expect_charsmap_failure(const uint8_t *blob, size_t size, const char *name, const char *needle) {
     tl_test_vocab l = tl_test_vocab_write(ugm_writer_with_charsmap(blob, size), name);
     if (l.status != TL_ERR_FORMAT || !strstr(l.err.message, needle) ||
-        !strstr(l.err.message, "tokenizer.ggml.precompiled_charsmap") ||
-        strchr(l.err.message, '\n')) {
+        !strstr(l.err.message, "tokenizer.ggml.precompiled_charsmap") || strchr(l.err.message, '\n')) {
         char message[600];
         snprintf(message, sizeof message, "%s", l.err.message);
         tl_status st = l.status;
@@ -364,8 +361,8 @@ static void invalid_utf8_of_every_kind_tokenizes(void **state) {
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         mismatches += tl_test_bounded_mismatches(v, "t5-32128", texts[i], strlen(texts[i]));
     for (size_t i = 0; i < tl_test_n_invalid_utf8; i++)
-        mismatches += tl_test_bounded_mismatches(v, "t5-32128", tl_test_invalid_utf8[i].bytes,
-                                                 tl_test_invalid_utf8[i].len);
+        mismatches +=
+            tl_test_bounded_mismatches(v, "t5-32128", tl_test_invalid_utf8[i].bytes, tl_test_invalid_utf8[i].len);
     assert_int_equal(mismatches, 0);
     tl_vocab_free(v);
     gguf_close(f);

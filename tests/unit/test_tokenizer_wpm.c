@@ -46,9 +46,7 @@ static void release(loaded *l) {
     gguf_close(l->file);
 }
 
-
-static void expect_text(const tl_vocab *v, const tl_token *tokens, int32_t n, bool special,
-                        const char *want) {
+static void expect_text(const tl_vocab *v, const tl_token *tokens, int32_t n, bool special, const char *want) {
     char buf[256];
     int32_t len = tl_vocab_detokenize(v, tokens, n, special, true, buf, sizeof buf);
     assert_true(len >= 0);
@@ -67,13 +65,17 @@ static void bge_lowercases_strips_accents_and_splits_punctuation(void **state) {
     assert_int_equal(tl_vocab_kind_of(l.vocab), TL_VOCAB_WPM);
     assert_string_equal(tl_vocab_model_name(l.vocab), "bert");
     tl_test_expect_tokens(l.vocab, "Hello World!", false, (tl_token[]){7592, 2088, 999}, 3);
-    tl_test_expect_tokens(l.vocab, "Caf\xC3\xA9 \xC3\x91" "and\xC3\xBA na\xC3\xAFve", false,
-                  (tl_token[]){7668, 16660, 8566, 15743}, 4);
+    tl_test_expect_tokens(l.vocab,
+                          "Caf\xC3\xA9 \xC3\x91"
+                          "and\xC3\xBA na\xC3\xAFve",
+                          false, (tl_token[]){7668, 16660, 8566, 15743}, 4);
     /* continuation pieces ("##ing" in BERT's file) */
     tl_test_expect_tokens(l.vocab, "playing unaffable", false, (tl_token[]){2652, 14477, 20961, 3468}, 4);
     /* CJK ideographs are words of their own */
-    tl_test_expect_tokens(l.vocab, "\xE4\xB8\xAD\xE6\x96\x87" "abc", false, (tl_token[]){1746, 1861, 5925},
-                  3);
+    tl_test_expect_tokens(l.vocab,
+                          "\xE4\xB8\xAD\xE6\x96\x87"
+                          "abc",
+                          false, (tl_token[]){1746, 1861, 5925}, 3);
     tl_test_expect_tokens(l.vocab, "don't stop", false, (tl_token[]){2123, 1005, 1056, 2644}, 4);
     release(&l);
 }
@@ -86,12 +88,15 @@ static void bge_strips_only_nonspacing_marks_like_hugging_face(void **state) {
     if (!tl_test_have_shared(BGE)) skip();
     loaded l = load_path(tl_test_shared_path(BGE));
     /* Hindi: the virama goes, the vowel signs (Mc) stay: h i n d ii */
-    tl_test_expect_tokens(l.vocab, "\xE0\xA4\xB9\xE0\xA4\xBF\xE0\xA4\xA8\xE0\xA5\x8D\xE0\xA4\xA6\xE0\xA5\x80",
-                          false, (tl_token[]){1339, 29877, 29863, 29861, 29878}, 5);
+    tl_test_expect_tokens(l.vocab, "\xE0\xA4\xB9\xE0\xA4\xBF\xE0\xA4\xA8\xE0\xA5\x8D\xE0\xA4\xA6\xE0\xA5\x80", false,
+                          (tl_token[]){1339, 29877, 29863, 29861, 29878}, 5);
     /* a Hangul syllable decomposes into its three jamo */
     tl_test_expect_tokens(l.vocab, "\xED\x95\x9C", false, (tl_token[]){1469, 30006, 30021}, 3);
     /* U+0085 is a control character, dropped: "a" + NEL + "b" is one word */
-    tl_test_expect_tokens(l.vocab, "a\xC2\x85" "b", false, (tl_token[]){11113}, 1);
+    tl_test_expect_tokens(l.vocab,
+                          "a\xC2\x85"
+                          "b",
+                          false, (tl_token[]){11113}, 1);
     /* 100,000 marks of two combining classes after "a": put in canonical
      * order (in linear time) and all stripped */
     enum { MARKS = 100000 };
@@ -145,9 +150,9 @@ static void bge_adds_cls_and_sep_and_detokenizes_like_llama_cpp(void **state) {
 /* ------------------------------------------------------------------------ */
 
 #define SP "\xE2\x96\x81"
-static const char *const tiny_tokens[] = {
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", SP "hello", SP "play", "ing", SP "!",
-    "!",     SP "HELLO", SP "\xE4\xB8\xAD", SP "e", SP "\xC3\xA9", SP "a", "b"};
+static const char *const tiny_tokens[] = {"[PAD]",   "[UNK]",       "[CLS]", "[SEP]", "[MASK]",   SP "hello",
+                                          SP "play", "ing",         SP "!",  "!",     SP "HELLO", SP "\xE4\xB8\xAD",
+                                          SP "e",    SP "\xC3\xA9", SP "a",  "b"};
 #define TINY_N 16
 
 static gguf_writer *tiny_writer(void) {
@@ -174,7 +179,10 @@ static void words_are_cut_greedily_or_become_unknown(void **state) {
     /* invalid UTF-8 decodes to U+FFFD, which is dropped like a control */
     tl_test_expect_tokens(l.vocab, "\xFFhello\xC3", false, (tl_token[]){5}, 1);
     /* U+4E2D is a word of its own even inside a word */
-    tl_test_expect_tokens(l.vocab, "a\xE4\xB8\xAD" "b", false, (tl_token[]){14, 11, 1}, 3);
+    tl_test_expect_tokens(l.vocab,
+                          "a\xE4\xB8\xAD"
+                          "b",
+                          false, (tl_token[]){14, 11, 1}, 3);
     release(&l);
 }
 

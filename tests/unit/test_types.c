@@ -31,7 +31,9 @@ static float float_of(uint32_t u) {
     return f;
 }
 
-static uint16_t load_u16_le(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint16_t load_u16_le(const uint8_t *p) {
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
 
 static const tl_type_traits *traits(tl_type type) {
     const tl_type_traits *t = tl_type_traits_of((uint32_t)type);
@@ -66,9 +68,8 @@ static void dequantize_any(tl_type type, const uint8_t *q, float *y, int64_t n) 
 }
 
 /* The types the reference implements, in table order. */
-static const tl_type computable_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16,
-                                           TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
-                                           TL_TYPE_Q5_1, TL_TYPE_Q8_0};
+static const tl_type computable_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q4_0,
+                                           TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0};
 #define N_COMPUTABLE (sizeof computable_types / sizeof computable_types[0])
 
 /* ---- fp16 --------------------------------------------------------------- */
@@ -81,9 +82,9 @@ static void test_fp16_known_values(void **state) {
     assert_int_equal(tl_fp32_to_fp16(-2.5f), 0xc100);
     assert_int_equal(tl_fp32_to_fp16(0.1f), 0x2e66);
     assert_int_equal(tl_fp32_to_fp16(1.0f / 3.0f), 0x3555);
-    assert_int_equal(tl_fp32_to_fp16(65504.0f), 0x7bff);           /* largest half */
-    assert_int_equal(tl_fp32_to_fp16(65519.996f), 0x7bff);         /* just under the tie */
-    assert_int_equal(tl_fp32_to_fp16(65520.0f), 0x7c00);           /* tie, to even = inf */
+    assert_int_equal(tl_fp32_to_fp16(65504.0f), 0x7bff);   /* largest half */
+    assert_int_equal(tl_fp32_to_fp16(65519.996f), 0x7bff); /* just under the tie */
+    assert_int_equal(tl_fp32_to_fp16(65520.0f), 0x7c00);   /* tie, to even = inf */
     assert_int_equal(tl_fp32_to_fp16(1e6f), 0x7c00);
     assert_int_equal(tl_fp32_to_fp16(-1e6f), 0xfc00);
     assert_int_equal(tl_fp32_to_fp16(INFINITY), 0x7c00);
@@ -94,9 +95,9 @@ static void test_fp16_known_values(void **state) {
     /* Subnormal halves: steps of 2^-24. */
     assert_int_equal(tl_fp32_to_fp16(6e-5f), 0x03ef); /* 6e-5 / 2^-24 = 1006.6 */
     assert_int_equal(tl_fp32_to_fp16(ldexpf(1.0f, -24)), 0x0001);
-    assert_int_equal(tl_fp32_to_fp16(ldexpf(1.0f, -25)), 0x0000);   /* tie, to even = 0 */
+    assert_int_equal(tl_fp32_to_fp16(ldexpf(1.0f, -25)), 0x0000); /* tie, to even = 0 */
     assert_int_equal(tl_fp32_to_fp16(ldexpf(1.0f, -25) * 1.0000001f), 0x0001);
-    assert_int_equal(tl_fp32_to_fp16(ldexpf(3.0f, -25)), 0x0002);   /* 1.5 ulp: tie, to 2 */
+    assert_int_equal(tl_fp32_to_fp16(ldexpf(3.0f, -25)), 0x0002);    /* 1.5 ulp: tie, to 2 */
     assert_int_equal(tl_fp32_to_fp16(ldexpf(1023.5f, -24)), 0x0400); /* rounds up to normal */
     assert_int_equal(tl_fp32_to_fp16(1e-8f), 0x0000);
     assert_int_equal(tl_fp32_to_fp16(-1e-8f), 0x8000);
@@ -221,9 +222,8 @@ static void test_q4_1_hand_block(void **state) {
     (void)state;
     float x[32], y[32];
     for (int j = 0; j < 32; j++) x[j] = (float)(j / 2 - 8);
-    static const uint8_t expected[20] = {0x00, 0x3c, 0x00, 0xc8, 0x80, 0x80, 0x91,
-                                         0x91, 0xa2, 0xa2, 0xb3, 0xb3, 0xc4, 0xc4,
-                                         0xd5, 0xd5, 0xe6, 0xe6, 0xf7, 0xf7};
+    static const uint8_t expected[20] = {0x00, 0x3c, 0x00, 0xc8, 0x80, 0x80, 0x91, 0x91, 0xa2, 0xa2,
+                                         0xb3, 0xb3, 0xc4, 0xc4, 0xd5, 0xd5, 0xe6, 0xe6, 0xf7, 0xf7};
     uint8_t q[20];
     tl_q4_1_from_float(x, q, 32);
     assert_memory_equal(q, expected, sizeof expected);
@@ -302,34 +302,26 @@ static void test_quantizers_match_llama_cpp_golden_bytes(void **state) {
     (void)state;
     static const uint8_t golden_q4_0[18] = {0x80, 0x33, 0xb0, 0x5a, 0xf3, 0x9d, 0x27, 0xc1, 0x6a,
                                             0xf4, 0x9e, 0x37, 0xd1, 0x6b, 0xf5, 0xae, 0x38, 0xd2};
-    static const uint8_t golden_q4_1[20] = {0x00, 0x34, 0x80, 0xbf, 0xb0, 0x59, 0xe3,
-                                            0x8d, 0x27, 0xb1, 0x5a, 0xf4, 0x9d, 0x37,
-                                            0xc1, 0x6a, 0xf4, 0x9e, 0x38, 0xc2};
-    static const uint8_t golden_q5_0[22] = {0x80, 0x2f, 0x4a, 0x69, 0xad, 0xb5, 0x70, 0xa4,
-                                            0xe7, 0x1b, 0x4e, 0x81, 0xb5, 0xf8, 0x2c, 0x5f,
-                                            0x92, 0xc6, 0xf9, 0x3d, 0x60, 0xa3};
-    static const uint8_t golden_q5_1[24] = {0xbe, 0x2f, 0x80, 0xbf, 0x4a, 0x69, 0xad, 0xb5,
-                                            0x60, 0xa3, 0xd7, 0x1a, 0x4d, 0x71, 0xb4, 0xe8,
-                                            0x2b, 0x5e, 0x82, 0xc5, 0xf9, 0x3c, 0x60, 0x93};
-    static const uint8_t golden_q8_0[34] = {
-        0x8f, 0x23, 0x81, 0x1e, 0xb8, 0x55, 0xef, 0x89, 0x26, 0xc1, 0x5d, 0xf8,
-        0x92, 0x2f, 0xc9, 0x66, 0x00, 0x9a, 0x37, 0xd1, 0x6e, 0x08, 0xa3, 0x3f,
-        0xda, 0x77, 0x11, 0xab, 0x48, 0xe2, 0x7f, 0x19, 0xb4, 0x50};
-    static const uint8_t golden_q8_1[36] = {
-        0x8f, 0x23, 0xda, 0x36, 0x81, 0x1e, 0xb8, 0x55, 0xef, 0x89, 0x26, 0xc1,
-        0x5d, 0xf8, 0x92, 0x2f, 0xc9, 0x66, 0x00, 0x9a, 0x37, 0xd1, 0x6e, 0x08,
-        0xa3, 0x3f, 0xda, 0x77, 0x11, 0xab, 0x48, 0xe2, 0x7f, 0x19, 0xb4, 0x50};
+    static const uint8_t golden_q4_1[20] = {0x00, 0x34, 0x80, 0xbf, 0xb0, 0x59, 0xe3, 0x8d, 0x27, 0xb1,
+                                            0x5a, 0xf4, 0x9d, 0x37, 0xc1, 0x6a, 0xf4, 0x9e, 0x38, 0xc2};
+    static const uint8_t golden_q5_0[22] = {0x80, 0x2f, 0x4a, 0x69, 0xad, 0xb5, 0x70, 0xa4, 0xe7, 0x1b, 0x4e,
+                                            0x81, 0xb5, 0xf8, 0x2c, 0x5f, 0x92, 0xc6, 0xf9, 0x3d, 0x60, 0xa3};
+    static const uint8_t golden_q5_1[24] = {0xbe, 0x2f, 0x80, 0xbf, 0x4a, 0x69, 0xad, 0xb5, 0x60, 0xa3, 0xd7, 0x1a,
+                                            0x4d, 0x71, 0xb4, 0xe8, 0x2b, 0x5e, 0x82, 0xc5, 0xf9, 0x3c, 0x60, 0x93};
+    static const uint8_t golden_q8_0[34] = {0x8f, 0x23, 0x81, 0x1e, 0xb8, 0x55, 0xef, 0x89, 0x26, 0xc1, 0x5d, 0xf8,
+                                            0x92, 0x2f, 0xc9, 0x66, 0x00, 0x9a, 0x37, 0xd1, 0x6e, 0x08, 0xa3, 0x3f,
+                                            0xda, 0x77, 0x11, 0xab, 0x48, 0xe2, 0x7f, 0x19, 0xb4, 0x50};
+    static const uint8_t golden_q8_1[36] = {0x8f, 0x23, 0xda, 0x36, 0x81, 0x1e, 0xb8, 0x55, 0xef, 0x89, 0x26, 0xc1,
+                                            0x5d, 0xf8, 0x92, 0x2f, 0xc9, 0x66, 0x00, 0x9a, 0x37, 0xd1, 0x6e, 0x08,
+                                            0xa3, 0x3f, 0xda, 0x77, 0x11, 0xab, 0x48, 0xe2, 0x7f, 0x19, 0xb4, 0x50};
     static const struct {
         tl_type type;
         const uint8_t *bytes;
         size_t size;
     } golden[] = {
-        {TL_TYPE_Q4_0, golden_q4_0, sizeof golden_q4_0},
-        {TL_TYPE_Q4_1, golden_q4_1, sizeof golden_q4_1},
-        {TL_TYPE_Q5_0, golden_q5_0, sizeof golden_q5_0},
-        {TL_TYPE_Q5_1, golden_q5_1, sizeof golden_q5_1},
-        {TL_TYPE_Q8_0, golden_q8_0, sizeof golden_q8_0},
-        {TL_TYPE_Q8_1, golden_q8_1, sizeof golden_q8_1},
+        {TL_TYPE_Q4_0, golden_q4_0, sizeof golden_q4_0}, {TL_TYPE_Q4_1, golden_q4_1, sizeof golden_q4_1},
+        {TL_TYPE_Q5_0, golden_q5_0, sizeof golden_q5_0}, {TL_TYPE_Q5_1, golden_q5_1, sizeof golden_q5_1},
+        {TL_TYPE_Q8_0, golden_q8_0, sizeof golden_q8_0}, {TL_TYPE_Q8_1, golden_q8_1, sizeof golden_q8_1},
     };
 
     float x[32];
@@ -360,11 +352,15 @@ static void test_table_rows_match_ggml_layouts(void **state) {
         size_t block_bytes;
         tl_type vec_dot_type;
     } layout[] = {
-        {TL_TYPE_F32, 1, 4, TL_TYPE_F32},          {TL_TYPE_F16, 1, 2, TL_TYPE_F16},
-        {TL_TYPE_BF16, 1, 2, TL_TYPE_BF16},        {TL_TYPE_Q4_0, 32, 2 + 16, TL_TYPE_Q8_0},
-        {TL_TYPE_Q4_1, 32, 2 + 2 + 16, TL_TYPE_Q8_1}, {TL_TYPE_Q5_0, 32, 2 + 4 + 16, TL_TYPE_Q8_0},
+        {TL_TYPE_F32, 1, 4, TL_TYPE_F32},
+        {TL_TYPE_F16, 1, 2, TL_TYPE_F16},
+        {TL_TYPE_BF16, 1, 2, TL_TYPE_BF16},
+        {TL_TYPE_Q4_0, 32, 2 + 16, TL_TYPE_Q8_0},
+        {TL_TYPE_Q4_1, 32, 2 + 2 + 16, TL_TYPE_Q8_1},
+        {TL_TYPE_Q5_0, 32, 2 + 4 + 16, TL_TYPE_Q8_0},
         {TL_TYPE_Q5_1, 32, 2 + 2 + 4 + 16, TL_TYPE_Q8_1},
-        {TL_TYPE_Q8_0, 32, 2 + 32, TL_TYPE_Q8_0}, {TL_TYPE_Q8_1, 32, 2 + 2 + 32, TL_TYPE_Q8_1},
+        {TL_TYPE_Q8_0, 32, 2 + 32, TL_TYPE_Q8_0},
+        {TL_TYPE_Q8_1, 32, 2 + 2 + 32, TL_TYPE_Q8_1},
     };
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         const tl_type_traits *t = traits(layout[i].type);
@@ -418,21 +414,21 @@ static void test_every_row_round_trips_within_its_bound(void **state) {
                 case TL_TYPE_Q4_0: bound = amax / 8 * (1 + 8 * f16_eps); break; /* clamp: one step */
                 case TL_TYPE_Q5_0: bound = amax / 16 * (1 + 16 * f16_eps); break;
                 case TL_TYPE_Q8_0: bound = amax / 127 * (0.5f + 127 * f16_eps); break;
-                case TL_TYPE_Q4_1:
-                    bound = (max - min) / 15 * (0.5f + 15 * f16_eps) + fabsf(min) * f16_eps;
-                    break;
-                case TL_TYPE_Q5_1:
-                    bound = (max - min) / 31 * (0.5f + 31 * f16_eps) + fabsf(min) * f16_eps;
-                    break;
+                case TL_TYPE_Q4_1: bound = (max - min) / 15 * (0.5f + 15 * f16_eps) + fabsf(min) * f16_eps; break;
+                case TL_TYPE_Q5_1: bound = (max - min) / 31 * (0.5f + 31 * f16_eps) + fabsf(min) * f16_eps; break;
                 default: bound = 0; break; /* plain types: per element below */
                 }
                 for (int j = 0; j < 32; j++) {
                     const int64_t i = b * 32 + j;
                     const float err = fabsf(x[i] - y[i]);
-                    if (id == TL_TYPE_F32) assert_true(err == 0);
-                    else if (id == TL_TYPE_F16) assert_true(err <= fabsf(x[i]) / 2048);
-                    else if (id == TL_TYPE_BF16) assert_true(err <= fabsf(x[i]) / 256);
-                    else assert_true(err <= bound * 1.0001f + 1e-7f);
+                    if (id == TL_TYPE_F32)
+                        assert_true(err == 0);
+                    else if (id == TL_TYPE_F16)
+                        assert_true(err <= fabsf(x[i]) / 2048);
+                    else if (id == TL_TYPE_BF16)
+                        assert_true(err <= fabsf(x[i]) / 256);
+                    else
+                        assert_true(err <= bound * 1.0001f + 1e-7f);
                 }
             }
             free(q);

@@ -79,7 +79,9 @@ static uint64_t hash_floats_from(uint64_t h, const float *x, size_t n) {
     return h;
 }
 
-static uint64_t hash_floats(const float *x, size_t n) { return hash_floats_from(fnv_start, x, n); }
+static uint64_t hash_floats(const float *x, size_t n) {
+    return hash_floats_from(fnv_start, x, n);
+}
 
 static bool hash_is(uint64_t h, const cJSON *item) {
     char hex[17];
@@ -184,9 +186,8 @@ static void test_k_rows_match_ggml_layouts(void **state) {
         tl_type type;
         size_t block_bytes;
     } layout[] = {
-        {TL_TYPE_Q2_K, 16 + 64 + 2 + 2},      {TL_TYPE_Q3_K, 32 + 64 + 12 + 2},
-        {TL_TYPE_Q4_K, 2 + 2 + 12 + 128},     {TL_TYPE_Q5_K, 2 + 2 + 12 + 32 + 128},
-        {TL_TYPE_Q6_K, 128 + 64 + 16 + 2},    {TL_TYPE_Q8_K, 4 + 256 + 2 * 16},
+        {TL_TYPE_Q2_K, 16 + 64 + 2 + 2},       {TL_TYPE_Q3_K, 32 + 64 + 12 + 2},  {TL_TYPE_Q4_K, 2 + 2 + 12 + 128},
+        {TL_TYPE_Q5_K, 2 + 2 + 12 + 32 + 128}, {TL_TYPE_Q6_K, 128 + 64 + 16 + 2}, {TL_TYPE_Q8_K, 4 + 256 + 2 * 16},
     };
     for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
         const tl_type_traits *t = traits(layout[i].type);
@@ -205,8 +206,7 @@ static void test_k_rows_match_ggml_layouts(void **state) {
 /* ---- against llama.cpp -------------------------------------------------- */
 
 /* Names the first differing byte, to make a mismatch readable. */
-static void assert_bytes_equal(const uint8_t *got, const uint8_t *expected, size_t n, const char *what,
-                               int row) {
+static void assert_bytes_equal(const uint8_t *got, const uint8_t *expected, size_t n, const char *what, int row) {
     for (size_t i = 0; i < n; i++)
         if (got[i] != expected[i])
             fail_msg("%s row %d: byte %zu is %02x, llama.cpp wrote %02x", what, row, i, got[i], expected[i]);
@@ -216,8 +216,7 @@ static void test_k_quantizers_give_llama_cpp_bytes(void **state) {
     (void)state;
     kquant_reference ref;
     load_reference(&ref);
-    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K,
-                                  TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
+    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
     for (size_t t = 0; t < sizeof all / sizeof all[0]; t++) {
         uint8_t *expected;
         reference_type(&ref, all[t], &expected);
@@ -243,8 +242,7 @@ static void test_k_dequantization_matches_llama_cpp(void **state) {
     (void)state;
     kquant_reference ref;
     load_reference(&ref);
-    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K,
-                                  TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
+    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
     float *y = malloc((size_t)ref.n_cols * sizeof *y);
     assert_non_null(y);
     for (size_t t = 0; t < sizeof all / sizeof all[0]; t++) {
@@ -362,8 +360,7 @@ static void test_k_bulk_blocks_match_llama_cpp(void **state) {
     load_reference(&ref);
     const cJSON *bulk = cJSON_GetObjectItem(ref.root, "bulk");
     assert_int_equal(cJSON_GetObjectItem(bulk, "blocks")->valueint, BULK_BLOCKS);
-    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K,
-                                  TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
+    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
     enum { N_ALL = sizeof all / sizeof all[0] };
     uint64_t input_hash = fnv_start, byte_hash[N_ALL], dequant_hash[N_ALL], dot_hash[N_ALL];
     double dot_sum[N_ALL] = {0};
@@ -407,8 +404,7 @@ static void test_k_bulk_blocks_match_llama_cpp(void **state) {
             fail_msg("%s: bulk dot products sum to %.17g, llama.cpp's to %.17g", name, dot_sum[t], expected);
         dots_bit_exact += hash_is(dot_hash[t], cJSON_GetObjectItem(entry, "vec_dot_bits_fnv1a64"));
     }
-    print_message("bulk: dot products of %d of %d types bit-identical to llama.cpp's\n", dots_bit_exact,
-                  N_ALL - 1);
+    print_message("bulk: dot products of %d of %d types bit-identical to llama.cpp's\n", dots_bit_exact, N_ALL - 1);
     free_reference(&ref);
 }
 
@@ -468,8 +464,7 @@ static void test_zero_blocks_quantize_to_zero(void **state) {
     (void)state;
     float x[2 * QK_K] = {0}, y[2 * QK_K];
     x[QK_K + 5] = 0.5f; /* the second block is not zero */
-    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K,
-                                  TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
+    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
     for (size_t t = 0; t < sizeof all / sizeof all[0]; t++) {
         const tl_type_traits *tr = traits(all[t]);
         uint8_t *q = quantize_new(all[t], x, 2 * QK_K);
@@ -500,8 +495,7 @@ static double round_trip_bound(tl_type type) {
 
 static void test_round_trips_within_bounds(void **state) {
     (void)state;
-    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K,
-                                  TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
+    static const tl_type all[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K, TL_TYPE_Q8_K};
     double previous_squared_error = INFINITY;
     for (size_t t = 0; t < sizeof all / sizeof all[0]; t++) {
         const tl_type_traits *tr = traits(all[t]);

@@ -65,9 +65,10 @@ static void durations_as_plain_seconds(void **state) {
 
 static void bad_durations_are_refused(void **state) {
     (void)state;
-    const char *bad[] = {"", "-", "+", "m", "5x", "5 m", " 5m", "5m ", "1h30", "5mm", "1e3", "1e3s", "inf",
-                         "nan", "0x10", "1..5s", "5m-1s", "--1m", "5M", "1d", "abc", ".", ".s",
-                         "99999999999999999999s", "300000000h", "9223372037s"};
+    const char *bad[] = {"",           "-",          "+",   "m",    "5x",  "5 m", " 5m",  "5m ",
+                         "1h30",       "5mm",        "1e3", "1e3s", "inf", "nan", "0x10", "1..5s",
+                         "5m-1s",      "--1m",       "5M",  "1d",   "abc", ".",   ".s",   "99999999999999999999s",
+                         "300000000h", "9223372037s"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_bad_duration(bad[i]);
     double seconds;
     assert_false(units_parse_duration(NULL, &seconds));
@@ -96,9 +97,29 @@ static void sizes_in_powers_of_1024(void **state) {
 
 static void bad_sizes_are_refused(void **state) {
     (void)state;
-    const char *bad[] = {"", " ", "K", "-1", "-1K", "1X", "1KX", "1KiBB", "1iB", "1 KB B", "1e3", "inf", "nan",
-                         "0x10", "1..5M", "1,5M", "1P", "1Kb2", "16777216T", "99999999999999999999",
-                         "18446744073709551616", "abc", "."};
+    const char *bad[] = {"",
+                         " ",
+                         "K",
+                         "-1",
+                         "-1K",
+                         "1X",
+                         "1KX",
+                         "1KiBB",
+                         "1iB",
+                         "1 KB B",
+                         "1e3",
+                         "inf",
+                         "nan",
+                         "0x10",
+                         "1..5M",
+                         "1,5M",
+                         "1P",
+                         "1Kb2",
+                         "16777216T",
+                         "99999999999999999999",
+                         "18446744073709551616",
+                         "abc",
+                         "."};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_bad_size(bad[i]);
     uint64_t bytes;
     assert_false(units_parse_size(NULL, &bytes));
@@ -106,10 +127,8 @@ static void bad_sizes_are_refused(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(durations_with_units),
-        cmocka_unit_test(durations_as_plain_seconds),
-        cmocka_unit_test(bad_durations_are_refused),
-        cmocka_unit_test(sizes_in_powers_of_1024),
+        cmocka_unit_test(durations_with_units),      cmocka_unit_test(durations_as_plain_seconds),
+        cmocka_unit_test(bad_durations_are_refused), cmocka_unit_test(sizes_in_powers_of_1024),
         cmocka_unit_test(bad_sizes_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,9 @@ void tl_cli_error(const char *command, const char *fmt, ...) {
     va_end(ap);
 }
 
-static const char *opt_label(const tl_opt *o) { return o->long_name ? o->long_name : o->short_name; }
+static const char *opt_label(const tl_opt *o) {
+    return o->long_name ? o->long_name : o->short_name;
+}
 
 static bool parse_value(const tl_command_spec *spec, const tl_opt *o, const char *text) {
     char *end = NULL;
@@ -39,7 +41,8 @@ static bool parse_value(const tl_command_spec *spec, const tl_opt *o, const char
         break;
     }
     case TL_OPT_UINT64: {
-        if (text[0] == '-') end = (char *)text;
+        if (text[0] == '-')
+            end = (char *)text;
         else {
             unsigned long long v = strtoull(text, &end, 10);
             if (!errno && end != text && !*end) {
@@ -61,9 +64,7 @@ static bool parse_value(const tl_command_spec *spec, const tl_opt *o, const char
         range_value = v;
         break;
     }
-    case TL_OPT_STRING:
-        *(const char **)o->value = text;
-        return true;
+    case TL_OPT_STRING: *(const char **)o->value = text; return true;
     case TL_OPT_LIST: {
         tl_opt_list *list = o->value;
         if (list->n >= TL_OPT_LIST_MAX) {
@@ -73,13 +74,12 @@ static bool parse_value(const tl_command_spec *spec, const tl_opt *o, const char
         list->items[list->n++] = text;
         return true;
     }
-    case TL_OPT_FLAG:
-        break;
+    case TL_OPT_FLAG: break;
     }
     if (o->min < o->max && (range_value < o->min || range_value > o->max)) {
         char min[TL_NUMBER_TEXT_SIZE], max[TL_NUMBER_TEXT_SIZE];
-        tl_cli_error(spec->name, "%s must be between %s and %s, got '%s'", opt_label(o),
-                     tl_number_text(o->min, min), tl_number_text(o->max, max), text);
+        tl_cli_error(spec->name, "%s must be between %s and %s, got '%s'", opt_label(o), tl_number_text(o->min, min),
+                     tl_number_text(o->max, max), text);
         return false;
     }
     return true;
@@ -88,25 +88,21 @@ static bool parse_value(const tl_command_spec *spec, const tl_opt *o, const char
 static const tl_opt *find_opt(const tl_command_spec *spec, const char *name, size_t len) {
     for (int i = 0; i < spec->n_opts; i++) {
         const tl_opt *o = &spec->opts[i];
-        if (o->short_name && strlen(o->short_name) == len && strncmp(o->short_name, name, len) == 0)
-            return o;
-        if (o->long_name && strlen(o->long_name) == len && strncmp(o->long_name, name, len) == 0)
-            return o;
+        if (o->short_name && strlen(o->short_name) == len && strncmp(o->short_name, name, len) == 0) return o;
+        if (o->long_name && strlen(o->long_name) == len && strncmp(o->long_name, name, len) == 0) return o;
     }
     return NULL;
 }
 
-tl_args_result tl_args_parse(const tl_command_spec *spec, int argc, char **argv,
-                             const char **positional, int max_positional, int *n_positional) {
+tl_args_result tl_args_parse(const tl_command_spec *spec, int argc, char **argv, const char **positional,
+                             int max_positional, int *n_positional) {
     *n_positional = 0;
     bool only_positional = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (only_positional || arg[0] != '-' || arg[1] == 0 ||
-            (arg[1] >= '0' && arg[1] <= '9')) {
+        if (only_positional || arg[0] != '-' || arg[1] == 0 || (arg[1] >= '0' && arg[1] <= '9')) {
             if (*n_positional >= max_positional) {
-                tl_cli_error(spec->name, "unexpected argument '%s' (see tinyllm %s --help)", arg,
-                             spec->name);
+                tl_cli_error(spec->name, "unexpected argument '%s' (see tinyllm %s --help)", arg, spec->name);
                 return TL_ARGS_ERROR;
             }
             positional[(*n_positional)++] = arg;
@@ -125,8 +121,7 @@ tl_args_result tl_args_parse(const tl_command_spec *spec, int argc, char **argv,
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
         const tl_opt *o = find_opt(spec, arg, name_len);
         if (!o) {
-            tl_cli_error(spec->name, "unknown option '%.*s' (see tinyllm %s --help)", (int)name_len,
-                         arg, spec->name);
+            tl_cli_error(spec->name, "unknown option '%.*s' (see tinyllm %s --help)", (int)name_len, arg, spec->name);
             return TL_ARGS_ERROR;
         }
         if (o->seen) *o->seen = true;

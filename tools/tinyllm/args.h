@@ -35,14 +35,14 @@ typedef struct tl_opt {
     void *value;
     const char *value_name; /* "FILE", "N"... for help */
     const char *help;
-    bool *seen;             /* optional: set when the option was given */
-    double min, max;        /* numeric range, checked when min < max */
+    bool *seen;      /* optional: set when the option was given */
+    double min, max; /* numeric range, checked when min < max */
 } tl_opt;
 
 typedef struct tl_command_spec {
-    const char *name;      /* "run" */
-    const char *usage;     /* "-m FILE (-p TEXT | -f FILE) [options]" */
-    const char *summary;   /* one line */
+    const char *name;    /* "run" */
+    const char *usage;   /* "-m FILE (-p TEXT | -f FILE) [options]" */
+    const char *summary; /* one line */
     const tl_opt *opts;
     int n_opts;
 } tl_command_spec;
@@ -55,8 +55,8 @@ typedef enum tl_args_result {
 
 /* Parses argv[1..argc) (argv[0] is the command name). Positional arguments
  * are stored in positional[] (at most max_positional, more is an error). */
-tl_args_result tl_args_parse(const tl_command_spec *spec, int argc, char **argv,
-                             const char **positional, int max_positional, int *n_positional);
+tl_args_result tl_args_parse(const tl_command_spec *spec, int argc, char **argv, const char **positional,
+                             int max_positional, int *n_positional);
 void tl_args_print_help(const tl_command_spec *spec);
 
 /* Print "tinyllm CMD: message" to stderr. */

@@ -146,7 +146,9 @@ static void print_settings(const interactive *it) {
            tl_float_text(p->temperature, temp), p->top_k, tl_float_text(p->top_p, top_p),
            tl_float_text(p->min_p, min_p), tl_float_text(p->repeat_penalty, penalty),
            (unsigned long long)tl_sampler_seed(it->current->sampler), it->session->n_predict,
-           bos < 0 ? "auto" : bos ? "on" : "off");
+           bos < 0 ? "auto"
+           : bos   ? "on"
+                   : "off");
 }
 
 /* Parses a whole number or decimal within [min, max]. */
@@ -204,10 +206,14 @@ static void set_setting(interactive *it, const char *args) {
     float *real = NULL;
     double max = 1, v;
     bool ok;
-    if (strcmp(name, "temp") == 0) real = &p.temperature, max = 100;
-    else if (strcmp(name, "top-p") == 0) real = &p.top_p;
-    else if (strcmp(name, "min-p") == 0) real = &p.min_p;
-    else if (strcmp(name, "repeat-penalty") == 0) real = &p.repeat_penalty, max = 100;
+    if (strcmp(name, "temp") == 0)
+        real = &p.temperature, max = 100;
+    else if (strcmp(name, "top-p") == 0)
+        real = &p.top_p;
+    else if (strcmp(name, "min-p") == 0)
+        real = &p.min_p;
+    else if (strcmp(name, "repeat-penalty") == 0)
+        real = &p.repeat_penalty, max = 100;
     if (real) {
         if ((ok = parse_number(value, 0, max, &v))) *real = (float)v;
     } else if (strcmp(name, "top-k") == 0) {
@@ -264,8 +270,10 @@ static void save_conversation(const chat_session *s, const char *path) {
     bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
     if (f && fclose(f) != 0) ok = false;
     free(text);
-    if (ok) printf("saved %d messages to %s\n", cJSON_GetArraySize(chat_session_messages(s)), path);
-    else printf("cannot write %s: %s\n", path, strerror(errno));
+    if (ok)
+        printf("saved %d messages to %s\n", cJSON_GetArraySize(chat_session_messages(s)), path);
+    else
+        printf("cannot write %s: %s\n", path, strerror(errno));
 }
 
 /* A list of {"role", "content"} strings, or an object with such a "messages" list. */
@@ -288,7 +296,8 @@ static void load_conversation(chat_session *s, const char *path) {
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
         if (!cJSON_IsString(role) || !cJSON_IsString(content)) valid = false;
     }
-    if (!valid) printf("%s: expected a list of {\"role\", \"content\"} messages (or {\"messages\": [...]})\n", path);
+    if (!valid)
+        printf("%s: expected a list of {\"role\", \"content\"} messages (or {\"messages\": [...]})\n", path);
     else if (chat_session_load(s, messages))
         printf("loaded %d messages from %s\n", cJSON_GetArraySize(messages), path);
     cJSON_Delete(json);
@@ -335,14 +344,21 @@ static void run_command(interactive *it, const char *line) {
     }
     const char *args = line + used;
     chat_session *s = it->session;
-    if (strcmp(name, "help") == 0) print_help();
-    else if (strcmp(name, "quit") == 0 || strcmp(name, "exit") == 0) it->quit = true;
-    else if (strcmp(name, "settings") == 0) print_settings(it);
-    else if (strcmp(name, "stats") == 0) print_stats(it);
-    else if (strcmp(name, "set") == 0) set_setting(it, args);
+    if (strcmp(name, "help") == 0)
+        print_help();
+    else if (strcmp(name, "quit") == 0 || strcmp(name, "exit") == 0)
+        it->quit = true;
+    else if (strcmp(name, "settings") == 0)
+        print_settings(it);
+    else if (strcmp(name, "stats") == 0)
+        print_stats(it);
+    else if (strcmp(name, "set") == 0)
+        set_setting(it, args);
     else if (strcmp(name, "system") == 0) {
-        if (!*args) puts("usage: /system TEXT");
-        else if (chat_session_set_system(s, args)) puts("system message set");
+        if (!*args)
+            puts("usage: /system TEXT");
+        else if (chat_session_set_system(s, args))
+            puts("system message set");
     } else if (strcmp(name, "reset") == 0) {
         chat_session_clear(s, true);
         puts("conversation cleared");
@@ -352,15 +368,22 @@ static void run_command(interactive *it, const char *line) {
         const char *role = chat_session_last_role(s);
         if (role && strcmp(role, "assistant") == 0) chat_session_pop(s);
         role = chat_session_last_role(s);
-        if (!role || strcmp(role, "user") != 0) puts("nothing to retry");
-        else (void)reply(it);
+        if (!role || strcmp(role, "user") != 0)
+            puts("nothing to retry");
+        else
+            (void)reply(it);
     } else if (strcmp(name, "model") == 0) {
-        if (!*args) puts("usage: /model FILE");
-        else switch_model(it, args);
+        if (!*args)
+            puts("usage: /model FILE");
+        else
+            switch_model(it, args);
     } else if (strcmp(name, "save") == 0 || strcmp(name, "load") == 0) {
-        if (!*args) printf("usage: /%s FILE\n", name);
-        else if (name[0] == 's') save_conversation(s, args);
-        else load_conversation(s, args);
+        if (!*args)
+            printf("usage: /%s FILE\n", name);
+        else if (name[0] == 's')
+            save_conversation(s, args);
+        else
+            load_conversation(s, args);
     } else {
         printf("unknown command /%s: try /help\n", name);
     }
@@ -394,7 +417,8 @@ int chat_interactive(chat_session *s, chat_model *current, const tl_context_para
             continue;
         }
         pending_interrupts = 0;
-        if (message[0] == '/') run_command(&it, message);
+        if (message[0] == '/')
+            run_command(&it, message);
         else if (message[0] && chat_session_add(s, "user", message) && !reply(&it))
             chat_session_pop(s); /* the error is printed: forget the unanswered message */
         free(message);

@@ -41,8 +41,13 @@ static bool use_template(chat_session *s) {
 
 bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
                        tl_sampler *sampler, const char *template_override, int32_t n_predict) {
-    *s = (chat_session){.command = command, .model = model, .ctx = ctx, .sampler = sampler,
-                        .template_override = template_override, .n_predict = n_predict, .add_bos = -1};
+    *s = (chat_session){.command = command,
+                        .model = model,
+                        .ctx = ctx,
+                        .sampler = sampler,
+                        .template_override = template_override,
+                        .n_predict = n_predict,
+                        .add_bos = -1};
     if (!use_template(s)) {
         chat_session_free(s);
         return false;
@@ -120,8 +125,10 @@ bool chat_session_set_system(chat_session *s, const char *content) {
         return false;
     }
     cJSON *first = cJSON_GetArrayItem(messages, 0);
-    if (first && strcmp(role_of(first), "system") == 0) cJSON_ReplaceItemInArray(messages, 0, m);
-    else cJSON_InsertItemInArray(messages, 0, m);
+    if (first && strcmp(role_of(first), "system") == 0)
+        cJSON_ReplaceItemInArray(messages, 0, m);
+    else
+        cJSON_InsertItemInArray(messages, 0, m);
     return true;
 }
 
@@ -163,8 +170,9 @@ void chat_session_clear(chat_session *s, bool keep_system) {
 void chat_metrics_print(const chat_metrics *m, FILE *out) {
     const double per_second = m->generation_ms > 0 ? m->n_generated * 1e3 / m->generation_ms : 0.0;
     const double ms_per_token = m->n_generated > 0 ? m->generation_ms / m->n_generated : 0.0;
-    fprintf(out, "[%d tokens, %.1f tok/s, %.2f ms/token, TTFT %.0f ms, prompt %d new tokens (%d reused), "
-                 "context %u/%u]\n",
+    fprintf(out,
+            "[%d tokens, %.1f tok/s, %.2f ms/token, TTFT %.0f ms, prompt %d new tokens (%d reused), "
+            "context %u/%u]\n",
             m->n_generated, per_second, ms_per_token, m->first_token_ms, m->n_prompt_new, m->n_prompt_reused,
             m->context_used, m->context_size);
 }
@@ -202,7 +210,7 @@ static tl_token *render_prompt(chat_session *s, int32_t *n_prompt, bool *too_lon
     const tl_token bos = tl_token_bos(s->model);
     while (prompt && bos >= 0 && *n_prompt >= 1 && prompt[0] == bos &&
            (s->add_bos == 0 || (*n_prompt >= 2 && prompt[1] == bos)))
-        memmove(prompt, prompt + 1, (size_t)--*n_prompt * sizeof *prompt);
+        memmove(prompt, prompt + 1, (size_t)-- * n_prompt * sizeof *prompt);
     if (prompt && *n_prompt == 0) {
         tl_cli_error(s->command, "the chat template rendered an empty prompt");
         free(prompt);
@@ -237,8 +245,8 @@ static tl_token *fitting_prompt(chat_session *s, int32_t *n_prompt, int32_t *n_d
         }
         free(prompt);
         *n_dropped += dropped;
-        fprintf(stderr, "tinyllm %s: the context is full: dropped the oldest %d message%s\n", s->command,
-                dropped, dropped == 1 ? "" : "s");
+        fprintf(stderr, "tinyllm %s: the context is full: dropped the oldest %d message%s\n", s->command, dropped,
+                dropped == 1 ? "" : "s");
     }
 }
 
@@ -253,8 +261,7 @@ static bool remember_cached(chat_session *s, tl_token token) {
 
 /* Evaluates the prompt, keeping the cache of its longest prefix already
  * there; at least its last token is evaluated so that logits are ready. */
-static bool evaluate_reusing_cache(chat_session *s, const tl_token *prompt, int32_t n_prompt,
-                                   chat_metrics *m) {
+static bool evaluate_reusing_cache(chat_session *s, const tl_token *prompt, int32_t n_prompt, chat_metrics *m) {
     int32_t common = 0;
     while (common < s->n_cached && common < n_prompt && s->cached[common] == prompt[common]) common++;
     if (common == n_prompt) common--;
@@ -278,15 +285,15 @@ static bool evaluate_reusing_cache(chat_session *s, const tl_token *prompt, int3
 
 /* The chat's words for why a reply ended (chat_metrics.stop_reason). */
 static const char *const chat_stop_names[] = {
-    [TL_STOP_NONE] = "length",        [TL_STOP_EOG] = "end",      [TL_STOP_STOP_STRING] = "end",
-    [TL_STOP_LENGTH] = "length",      [TL_STOP_CONTEXT] = "context", [TL_STOP_CANCELLED] = "interrupted",
+    [TL_STOP_NONE] = "length",   [TL_STOP_EOG] = "end",         [TL_STOP_STOP_STRING] = "end",
+    [TL_STOP_LENGTH] = "length", [TL_STOP_CONTEXT] = "context", [TL_STOP_CANCELLED] = "interrupted",
     [TL_STOP_ERROR] = "error",
 };
 
 /* Runs the generator (src/generate) until the turn ends, streaming its text
  * and remembering the tokens it evaluates. */
-static bool generate_reply(chat_session *s, tl_generator *gen, chat_text_fn on_text, void *user_data,
-                           double turn_start, chat_metrics *m) {
+static bool generate_reply(chat_session *s, tl_generator *gen, chat_text_fn on_text, void *user_data, double turn_start,
+                           chat_metrics *m) {
     double first_token_at = 0;
     tl_error err = {0};
     tl_generation_event ev = {0};

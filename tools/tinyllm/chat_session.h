@@ -45,13 +45,13 @@ typedef struct chat_session {
     tl_sampler *sampler;
     const char *template_override; /* --chat-template: a built-in name or a file; NULL = the model's */
     char *template_source;
-    char *end_marker;       /* the template's end-of-turn text ("<|im_end|>"), "" if unknown */
-    struct cJSON *context;  /* {"messages": [...]} as the template sees it */
-    tl_token *cached;       /* the tokens held in ctx's KV cache, in order */
+    char *end_marker;      /* the template's end-of-turn text ("<|im_end|>"), "" if unknown */
+    struct cJSON *context; /* {"messages": [...]} as the template sees it */
+    tl_token *cached;      /* the tokens held in ctx's KV cache, in order */
     int32_t n_cached;
     size_t cached_capacity;
-    int32_t n_predict;      /* most tokens per reply; -1 = until the end of the turn or a full context */
-    int add_bos;            /* start the prompt with BOS: 1 yes, 0 no, -1 as the vocabulary says */
+    int32_t n_predict; /* most tokens per reply; -1 = until the end of the turn or a full context */
+    int add_bos;       /* start the prompt with BOS: 1 yes, 0 no, -1 as the vocabulary says */
     /* When set and non-zero during a reply (a SIGINT handler sets it), the
      * reply stops after the current token; the text so far is kept. */
     const volatile sig_atomic_t *interrupted;

@@ -43,14 +43,13 @@ char *cli_token_text(const tl_model *model, tl_token token);
  * bos/eos NULL means the model's token texts, or "" without a model).
  * malloc'd text, or NULL after printing an error. */
 struct cJSON;
-char *cli_chat_render(const char *command, const tl_model *model, const char *template_source,
-                      struct cJSON *context, bool add_generation_prompt, const char *bos, const char *eos,
-                      size_t *len);
+char *cli_chat_render(const char *command, const tl_model *model, const char *template_source, struct cJSON *context,
+                      bool add_generation_prompt, const char *bos, const char *eos, size_t *len);
 
 /* Tokenize, growing the buffer as needed. Returns a malloc'd array (count in
  * *n) or NULL after printing an error. */
-tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
-                       bool add_special, bool parse_special, int32_t *n);
+tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len, bool add_special,
+                       bool parse_special, int32_t *n);
 
 /* Tokenize a prompt that must fit in a context of n_ctx tokens
  * (tl_tokenize_prompt): a malloc'd array, its exact count in *n, for a prompt
@@ -60,19 +59,17 @@ tl_token *cli_tokenize(const char *command, const tl_model *model, const char *t
  * caller to say so. NULL after printing an error otherwise. */
 int32_t cli_prompt_limit(uint32_t n_ctx);
 tl_token *cli_tokenize_prompt(const char *command, const tl_model *model, const char *text, size_t len,
-                              bool add_special, bool parse_special, uint32_t n_ctx, int32_t *n,
-                              bool *too_long);
+                              bool add_special, bool parse_special, uint32_t n_ctx, int32_t *n, bool *too_long);
 
 /* Evaluates a prompt so that the logits of the first generated token are
  * ready: decoder-only models decode it; encoder-decoders encode it, then
  * decode the decoder start token. Prints a one-line error on failure. */
-bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context *ctx,
-                         const tl_token *prompt, int32_t n_prompt);
+bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context *ctx, const tl_token *prompt,
+                         int32_t n_prompt);
 
 /* Apply --cache-type-k/-v values (NULL = keep the default) to the context
  * params; prints an error and returns false for a bad name. */
-bool cli_cache_types(const char *command, const char *type_k, const char *type_v,
-                     tl_context_params *params);
+bool cli_cache_types(const char *command, const char *type_k, const char *type_v, tl_context_params *params);
 
 /* Write bytes to stdout and flush (streamed output). */
 void cli_write(const char *s, size_t n);

@@ -38,9 +38,8 @@ char *cli_token_text(const tl_model *model, tl_token token) {
     return strdup(buf);
 }
 
-char *cli_chat_render(const char *command, const tl_model *model, const char *template_source,
-                      cJSON *context, bool add_generation_prompt, const char *bos, const char *eos,
-                      size_t *len) {
+char *cli_chat_render(const char *command, const tl_model *model, const char *template_source, cJSON *context,
+                      bool add_generation_prompt, const char *bos, const char *eos, size_t *len) {
     char *model_bos = bos ? NULL : cli_token_text(model, model ? tl_token_bos(model) : -1);
     char *model_eos = eos ? NULL : cli_token_text(model, model ? tl_token_eos(model) : -1);
     cJSON_DeleteItemFromObjectCaseSensitive(context, "bos_token");

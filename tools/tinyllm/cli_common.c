@@ -75,8 +75,8 @@ char *cli_read_file(const char *command, const char *what, const char *path, siz
     return tl_buf_take(&buf);
 }
 
-tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len,
-                       bool add_special, bool parse_special, int32_t *n) {
+tl_token *cli_tokenize(const char *command, const tl_model *model, const char *text, size_t len, bool add_special,
+                       bool parse_special, int32_t *n) {
     int32_t cap = (int32_t)(len < TL_TOKENS_FIRST_GUESS_MAX ? len : TL_TOKENS_FIRST_GUESS_MAX) + 8;
     tl_token *tokens = malloc((size_t)cap * sizeof *tokens);
     if (!tokens) {
@@ -108,8 +108,7 @@ int32_t cli_prompt_limit(uint32_t n_ctx) {
 }
 
 tl_token *cli_tokenize_prompt(const char *command, const tl_model *model, const char *text, size_t len,
-                              bool add_special, bool parse_special, uint32_t n_ctx, int32_t *n,
-                              bool *too_long) {
+                              bool add_special, bool parse_special, uint32_t n_ctx, int32_t *n, bool *too_long) {
     const int32_t limit = cli_prompt_limit(n_ctx);
     *too_long = false;
     /* Room for about one token a byte first; the whole limit only when a
@@ -155,14 +154,13 @@ static bool cache_type(const char *command, const char *flag, const char *name, 
     return true;
 }
 
-bool cli_cache_types(const char *command, const char *type_k, const char *type_v,
-                     tl_context_params *params) {
+bool cli_cache_types(const char *command, const char *type_k, const char *type_v, tl_context_params *params) {
     return cache_type(command, "--cache-type-k", type_k, &params->type_k) &&
            cache_type(command, "--cache-type-v", type_v, &params->type_v);
 }
 
-bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context *ctx,
-                         const tl_token *prompt, int32_t n_prompt) {
+bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context *ctx, const tl_token *prompt,
+                         int32_t n_prompt) {
     tl_error err = {0};
     if (!(tl_model_has_encoder(model) && tl_model_has_decoder(model))) {
         if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) == TL_OK) return true;

@@ -23,8 +23,7 @@ void cli_sampling_init(cli_sampling *s, tl_opt *opts);
 /* Parse --logit-bias values and finish the params; adds -inf bias for
  * end-of-generation tokens when ignore_eos. Prints an error and returns
  * false on bad values. */
-bool cli_sampling_finish(cli_sampling *s, const char *command, const tl_model *model,
-                         bool ignore_eos);
+bool cli_sampling_finish(cli_sampling *s, const char *command, const tl_model *model, bool ignore_eos);
 void cli_sampling_free(cli_sampling *s);
 
 #endif /* TL_CLI_SAMPLING_H */

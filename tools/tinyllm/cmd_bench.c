@@ -118,8 +118,7 @@ static summary summarize(const double *values, int n) {
     if (!sorted) return (summary){values[0], values[0], values[0]};
     memcpy(sorted, values, (size_t)n * sizeof *sorted);
     qsort(sorted, (size_t)n, sizeof *sorted, compare_doubles);
-    summary s = {n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2, sorted[0],
-                 sorted[n - 1]};
+    summary s = {n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2, sorted[0], sorted[n - 1]};
     free(sorted);
     return s;
 }
@@ -148,8 +147,10 @@ static bool measure(bench_state *b, const bench_options *o, char kind, double *o
     for (int rep = -1; ok && rep < o->reps; rep++) { /* rep -1 is the warm-up */
         tl_context_truncate(b->ctx, 0);
         double start = tl_time_ms();
-        if (kind == 'p') ok = run_prompt(b, o->n_prompt, o->n_batch);
-        else if (kind == 'g') ok = run_generation(b, rep < 0 ? 1 : o->n_gen);
+        if (kind == 'p')
+            ok = run_prompt(b, o->n_prompt, o->n_batch);
+        else if (kind == 'g')
+            ok = run_generation(b, rep < 0 ? 1 : o->n_gen);
         else if ((ok = run_prompt(b, TTFT_PROMPT_TOKENS, o->n_batch) && decode_start(b)))
             (void)tl_sampler_sample(greedy, tl_get_logits(b->ctx, -1));
         double ms = tl_time_ms() - start;
@@ -207,13 +208,13 @@ static void print_json(const bench_options *o, const bench_result *r) {
 }
 
 static void print_text_row(const bench_result *r, const char *test, summary s, const char *unit) {
-    printf("| %-28s | %-6s | %8.2f MiB | %7d | %-9s | %10.2f | %10.2f | %10.2f | %-5s |\n", r->model_name,
-           r->type_name, r->file_size / 1048576.0, r->threads, test, s.median, s.min, s.max, unit);
+    printf("| %-28s | %-6s | %8.2f MiB | %7d | %-9s | %10.2f | %10.2f | %10.2f | %-5s |\n", r->model_name, r->type_name,
+           r->file_size / 1048576.0, r->threads, test, s.median, s.min, s.max, unit);
 }
 
 static void print_text(const bench_options *o, const bench_result *r) {
-    printf("| %-28s | %-6s | %12s | %7s | %-9s | %10s | %10s | %10s | %-5s |\n", "model", "type", "size",
-           "threads", "test", "median", "min", "max", "unit");
+    printf("| %-28s | %-6s | %12s | %7s | %-9s | %10s | %10s | %10s | %-5s |\n", "model", "type", "size", "threads",
+           "test", "median", "min", "max", "unit");
     printf("|------------------------------|--------|--------------|---------|-----------|------------"
            "|------------|------------|-------|\n");
     char test[32];
@@ -227,8 +228,8 @@ static void print_text(const bench_options *o, const bench_result *r) {
     }
     if (r->ttft) print_text_row(r, "ttft128", summarize(r->ttft, o->reps), "ms");
     printf("\nload %.1f ms, peak RSS %.1f MiB, %d repetitions after one warm-up run, batch %d, "
-           "context %u, KV cache %s/%s\n", r->load_ms, r->peak_rss_mb, o->reps, o->n_batch, r->n_ctx, r->type_k,
-           r->type_v);
+           "context %u, KV cache %s/%s\n",
+           r->load_ms, r->peak_rss_mb, o->reps, o->n_batch, r->n_ctx, r->type_k, r->type_v);
 }
 
 /* Loads the model, runs the requested tests and prints them; returns the exit code. */
@@ -250,8 +251,7 @@ static int run_bench(const bench_options *o) {
     double load_start = tl_time_ms();
     if (!(model = cli_load_model("bench", o->path, false))) return 1;
     if (!tl_model_has_decoder(model) && (opt.n_gen > 0 || opt.ttft)) {
-        fprintf(stderr, "tinyllm bench: %s computes embeddings only: measuring pp (encoding) alone\n",
-                o->path);
+        fprintf(stderr, "tinyllm bench: %s computes embeddings only: measuring pp (encoding) alone\n", o->path);
         opt.n_gen = 0;
         opt.ttft = false;
     }
@@ -303,8 +303,10 @@ static int run_bench(const bench_options *o) {
     }
     struct rusage usage;
     r.peak_rss_mb = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss / 1024.0 : 0; /* KiB on Linux */
-    if (o->json) print_json(o, &r);
-    else print_text(o, &r);
+    if (o->json)
+        print_json(o, &r);
+    else
+        print_text(o, &r);
     rc = 0;
 done:
     free(r.pp);
@@ -320,14 +322,13 @@ int cmd_bench(int argc, char **argv) {
     bench_options o = {.n_prompt = 512, .n_gen = 128, .reps = 5};
     tl_opt opts[6 + CLI_CONTEXT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o.path, "FILE", "GGUF model file", NULL, 0, 0},
-        {"-p", "--n-prompt", TL_OPT_INT, &o.n_prompt, "N", "prompt tokens for pp (default 512, 0 = skip)",
-         NULL, 0, BENCH_MAX_TOKENS},
-        {"-n", "--n-gen", TL_OPT_INT, &o.n_gen, "N", "generated tokens for tg (default 128, 0 = skip)",
-         NULL, 0, BENCH_MAX_TOKENS},
-        {"-r", "--repetitions", TL_OPT_INT, &o.reps, "N", "timed runs of each test (default 5)", NULL, 1,
-         10000},
-        {NULL, "--ttft", TL_OPT_FLAG, &o.ttft, "",
-         "also time a 128-token prompt plus the first (greedy) token, in ms", NULL, 0, 0},
+        {"-p", "--n-prompt", TL_OPT_INT, &o.n_prompt, "N", "prompt tokens for pp (default 512, 0 = skip)", NULL, 0,
+         BENCH_MAX_TOKENS},
+        {"-n", "--n-gen", TL_OPT_INT, &o.n_gen, "N", "generated tokens for tg (default 128, 0 = skip)", NULL, 0,
+         BENCH_MAX_TOKENS},
+        {"-r", "--repetitions", TL_OPT_INT, &o.reps, "N", "timed runs of each test (default 5)", NULL, 1, 10000},
+        {NULL, "--ttft", TL_OPT_FLAG, &o.ttft, "", "also time a 128-token prompt plus the first (greedy) token, in ms",
+         NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "", "print one JSON object", NULL, 0, 0},
     };
     cli_context_init(&o.context, opts + 6);
@@ -335,8 +336,8 @@ int cmd_bench(int argc, char **argv) {
     opts[6].help = "context size in tokens; 0 = just what the tests need (default 0)";
     const tl_command_spec spec = {
         "bench", "-m FILE [-p 512] [-n 128] [-r 5] [-c N] [-t N] [-b 512] [--cache-type-k/-v T] [--ttft] [--json]",
-        "Measure prompt processing (pp) and generation (tg) speed in tokens/s, as llama-bench does.",
-        opts, (int)(sizeof opts / sizeof opts[0])};
+        "Measure prompt processing (pp) and generation (tg) speed in tokens/s, as llama-bench does.", opts,
+        (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);

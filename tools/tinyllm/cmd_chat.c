@@ -106,9 +106,12 @@ static int run_chat(chat_options *o) {
     if (o->bos) session.add_bos = strcmp(o->bos, "on") == 0;
     if (messages && !chat_session_load(&session, messages)) goto done;
     if (o->system && !chat_session_set_system(&session, o->system)) goto done;
-    if (messages) rc = answer(&session) ? 0 : 1;
-    else if (isatty(STDIN_FILENO)) rc = chat_interactive(&session, &current, &cp, &o->sampling.params);
-    else rc = chat_lines(&session, stdin) ? 0 : 1;
+    if (messages)
+        rc = answer(&session) ? 0 : 1;
+    else if (isatty(STDIN_FILENO))
+        rc = chat_interactive(&session, &current, &cp, &o->sampling.params);
+    else
+        rc = chat_lines(&session, stdin) ? 0 : 1;
 done:
     if (have_session) chat_session_free(&session);
     cJSON_Delete(messages);
@@ -127,7 +130,8 @@ int cmd_chat(int argc, char **argv) {
          "answer this JSON conversation (its last message the user's) instead of reading stdin", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
          "most tokens per reply; -1 = until the end of the turn or a full context (default -1; in a terminal, "
-         "/set n-predict changes it)", NULL, -1, 1e9},
+         "/set n-predict changes it)",
+         NULL, -1, 1e9},
         {NULL, "--bos", TL_OPT_STRING, &o.bos, "on|off",
          "start the prompt with the BOS token or not (default: as the vocabulary says)", NULL, 0, 0},
     };
@@ -136,7 +140,8 @@ int cmd_chat(int argc, char **argv) {
     n_opts += CLI_CONTEXT_N_OPTS;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
-    const tl_command_spec spec = {"chat", "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",
+    const tl_command_spec spec = {"chat",
+                                  "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",
                                   "Chat with a model. In a terminal: line editing, history, /help for the slash "
                                   "commands;\notherwise one user message per line on stdin (or a --messages "
                                   "conversation).\nEach reply on stdout, a metrics line on stderr.",
@@ -146,10 +151,12 @@ int cmd_chat(int argc, char **argv) {
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
     int rc = r == TL_ARGS_HELP ? 0 : 1;
     if (r == TL_ARGS_OK) {
-        if (!o.model) tl_cli_error("chat", "no model given: use -m FILE");
+        if (!o.model)
+            tl_cli_error("chat", "no model given: use -m FILE");
         else if (o.bos && strcmp(o.bos, "on") != 0 && strcmp(o.bos, "off") != 0)
             tl_cli_error("chat", "--bos expects on or off, got '%s'", o.bos);
-        else rc = run_chat(&o);
+        else
+            rc = run_chat(&o);
     }
     cli_sampling_free(&o.sampling);
     return rc;

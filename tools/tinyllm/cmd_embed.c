@@ -73,8 +73,8 @@ static bool add_lines(input_list *list, char *text, size_t len) {
 
 /* Where the text's own tokens sit among the tokens with specials added:
  * specials[*prefix .. *prefix + n_plain) == plain. False if they do not. */
-static bool find_text_tokens(const tl_token *with, int32_t n_with, const tl_token *plain,
-                             int32_t n_plain, int32_t *prefix) {
+static bool find_text_tokens(const tl_token *with, int32_t n_with, const tl_token *plain, int32_t n_plain,
+                             int32_t *prefix) {
     for (int32_t p = 0; p + n_plain <= n_with; p++)
         if (memcmp(with + p, plain, (size_t)n_plain * sizeof *plain) == 0) {
             *prefix = p;
@@ -91,11 +91,9 @@ static bool truncate_input(const tl_model *model, embed_input *in, int32_t n_ctx
     tl_token *plain = cli_tokenize("embed", model, in->text, in->len, false, false, &n_plain);
     if (!plain) return false;
     const int32_t n_special = in->n_tokens - n_plain;
-    if (n_special >= 0 && n_special < n_ctx &&
-        find_text_tokens(in->tokens, in->n_tokens, plain, n_plain, &prefix)) {
+    if (n_special >= 0 && n_special < n_ctx && find_text_tokens(in->tokens, in->n_tokens, plain, n_plain, &prefix)) {
         const int32_t suffix = n_special - prefix;
-        memmove(in->tokens + n_ctx - suffix, in->tokens + in->n_tokens - suffix,
-                (size_t)suffix * sizeof *in->tokens);
+        memmove(in->tokens + n_ctx - suffix, in->tokens + in->n_tokens - suffix, (size_t)suffix * sizeof *in->tokens);
     }
     free(plain);
     in->n_tokens = n_ctx;
@@ -103,31 +101,31 @@ static bool truncate_input(const tl_model *model, embed_input *in, int32_t n_ctx
 }
 
 /* Tokenizes every input and fits it to the context (or refuses it). */
-static bool prepare_inputs(const embed_options *o, const tl_model *model, uint32_t n_ctx,
-                           input_list *list) {
+static bool prepare_inputs(const embed_options *o, const tl_model *model, uint32_t n_ctx, input_list *list) {
     for (size_t i = 0; i < list->n; i++) {
         embed_input *in = &list->items[i];
         if (o->no_truncate) { /* a long input is refused: no need to tokenize all of it */
             bool too_long = false;
-            in->tokens = cli_tokenize_prompt("embed", model, in->text, in->len, true, false, n_ctx, &in->n_tokens,
-                                             &too_long);
+            in->tokens =
+                cli_tokenize_prompt("embed", model, in->text, in->len, true, false, n_ctx, &in->n_tokens, &too_long);
             if (too_long)
-                tl_cli_error("embed", "input %zu has more than %d tokens, more than the context of %u (use -c, or drop "
-                                      "--no-truncate)",
+                tl_cli_error("embed",
+                             "input %zu has more than %d tokens, more than the context of %u (use -c, or drop "
+                             "--no-truncate)",
                              i, in->n_tokens, n_ctx);
         } else { /* truncation keeps the first tokens of the whole text's tokenization */
             in->tokens = cli_tokenize("embed", model, in->text, in->len, true, false, &in->n_tokens);
         }
         if (!in->tokens) return false;
         if (in->n_tokens == 0) {
-            tl_cli_error("embed", "input %zu gives no tokens (the text is empty and the vocabulary adds none)",
-                         i);
+            tl_cli_error("embed", "input %zu gives no tokens (the text is empty and the vocabulary adds none)", i);
             return false;
         }
         if ((uint32_t)in->n_tokens <= n_ctx) continue;
         if (o->no_truncate) {
-            tl_cli_error("embed", "input %zu has %d tokens, more than the context of %u (use -c, or drop --no-truncate)",
-                         i, in->n_tokens, n_ctx);
+            tl_cli_error("embed",
+                         "input %zu has %d tokens, more than the context of %u (use -c, or drop --no-truncate)", i,
+                         in->n_tokens, n_ctx);
             return false;
         }
         fprintf(stderr, "tinyllm embed: input %zu truncated from %d to %u tokens\n", i, in->n_tokens, n_ctx);
@@ -148,8 +146,10 @@ static cJSON *json_floats(const float *v, uint32_t dim) {
     cJSON *arr = cJSON_CreateArray();
     char num[32];
     for (uint32_t i = 0; arr && i < dim; i++) {
-        if (isfinite(v[i])) snprintf(num, sizeof num, "%.9g", (double)v[i]);
-        else snprintf(num, sizeof num, "null");
+        if (isfinite(v[i]))
+            snprintf(num, sizeof num, "%.9g", (double)v[i]);
+        else
+            snprintf(num, sizeof num, "null");
         cJSON_AddItemToArray(arr, cJSON_CreateRaw(num));
     }
     return arr;
@@ -201,8 +201,7 @@ static int embed_all(const embed_options *o, const tl_model *model, tl_context *
             cJSON *emb;
             if (pooling == TL_POOLING_NONE) {
                 emb = cJSON_CreateArray();
-                for (int32_t r = 0; r < n_rows; r++)
-                    cJSON_AddItemToArray(emb, json_floats(out + (size_t)r * dim, dim));
+                for (int32_t r = 0; r < n_rows; r++) cJSON_AddItemToArray(emb, json_floats(out + (size_t)r * dim, dim));
             } else {
                 emb = json_floats(out, dim);
             }
@@ -216,15 +215,16 @@ static int embed_all(const embed_options *o, const tl_model *model, tl_context *
     const double ms = tl_time_ms() - t0;
     if (root && rc == 0) {
         char *text = cJSON_PrintUnformatted(root);
-        if (text) printf("%s\n", text);
-        else rc = 1;
+        if (text)
+            printf("%s\n", text);
+        else
+            rc = 1;
         free(text);
     }
     fflush(stdout);
     if (rc == 0 && o->timings)
-        fprintf(stderr, "tinyllm embed: %zu inputs, %lld tokens in %.1f ms (%.1f inputs/s, %.1f tokens/s)\n",
-                list->n, (long long)n_tokens, ms, ms > 0 ? list->n * 1e3 / ms : 0.0,
-                ms > 0 ? (double)n_tokens * 1e3 / ms : 0.0);
+        fprintf(stderr, "tinyllm embed: %zu inputs, %lld tokens in %.1f ms (%.1f inputs/s, %.1f tokens/s)\n", list->n,
+                (long long)n_tokens, ms, ms > 0 ? list->n * 1e3 / ms : 0.0, ms > 0 ? (double)n_tokens * 1e3 / ms : 0.0);
     cJSON_Delete(root);
     free(out);
     return rc;
@@ -234,11 +234,12 @@ int cmd_embed(int argc, char **argv) {
     embed_options o = {0};
     tl_opt opts[7 + CLI_CONTEXT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
-        {"-f", "--file", TL_OPT_STRING, &o.file, "FILE",
-         "also embed every non-empty line of FILE (- reads stdin)", NULL, 0, 0},
+        {"-f", "--file", TL_OPT_STRING, &o.file, "FILE", "also embed every non-empty line of FILE (- reads stdin)",
+         NULL, 0, 0},
         {NULL, "--pooling", TL_OPT_STRING, &o.pooling, "NAME",
          "none, mean, cls or last (default: the model's own; without one, last for decoders, mean for "
-         "encoders)", NULL, 0, 0},
+         "encoders)",
+         NULL, 0, 0},
         {NULL, "--no-normalize", TL_OPT_FLAG, &o.no_normalize, "", "do not L2-normalize the vectors", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "",
          "print one JSON object {model, dim, pooling, data: [{index, embedding}]}", NULL, 0, 0},
@@ -247,14 +248,13 @@ int cmd_embed(int argc, char **argv) {
         {NULL, "--timings", TL_OPT_FLAG, &o.timings, "", "print the time taken on stderr", NULL, 0, 0},
     };
     cli_context_init(&o.context, opts + 7);
-    const tl_command_spec spec = {
-        "embed", "-m FILE [options] [TEXT...] [-f FILE]",
-        "Print an embedding vector for each TEXT and each line of -f FILE: one line of\n"
-        "space-separated numbers per input (with --pooling none, one line per token and a\n"
-        "blank line between inputs). A model that names no pooling is pooled as embedding\n"
-        "servers do: the last token for decoders, the mean for encoders. Inputs longer than\n"
-        "the context are truncated, keeping the special tokens, with a notice on stderr.",
-        opts, (int)(sizeof opts / sizeof opts[0])};
+    const tl_command_spec spec = {"embed", "-m FILE [options] [TEXT...] [-f FILE]",
+                                  "Print an embedding vector for each TEXT and each line of -f FILE: one line of\n"
+                                  "space-separated numbers per input (with --pooling none, one line per token and a\n"
+                                  "blank line between inputs). A model that names no pooling is pooled as embedding\n"
+                                  "servers do: the last token for decoders, the mean for encoders. Inputs longer than\n"
+                                  "the context are truncated, keeping the special tokens, with a notice on stderr.",
+                                  opts, (int)(sizeof opts / sizeof opts[0])};
     const char **positional = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *positional);
     if (!positional) {
         tl_cli_error("embed", "out of memory");

@@ -7,10 +7,14 @@
 #include "cli.h"
 
 static void human_count(uint64_t n, char *buf, size_t size) {
-    if (n >= 1000000000ull) snprintf(buf, size, "%.2fB", n / 1e9);
-    else if (n >= 1000000ull) snprintf(buf, size, "%.1fM", n / 1e6);
-    else if (n >= 1000ull) snprintf(buf, size, "%.1fK", n / 1e3);
-    else snprintf(buf, size, "%llu", (unsigned long long)n);
+    if (n >= 1000000000ull)
+        snprintf(buf, size, "%.2fB", n / 1e9);
+    else if (n >= 1000000ull)
+        snprintf(buf, size, "%.1fM", n / 1e6);
+    else if (n >= 1000ull)
+        snprintf(buf, size, "%.1fK", n / 1e3);
+    else
+        snprintf(buf, size, "%llu", (unsigned long long)n);
 }
 
 static void print_text(const tl_model_info *i) {
@@ -32,11 +36,13 @@ static void print_text(const tl_model_info *i) {
            i->pre_tokenizer[0] ? ", pre-tokenizer " : "", i->pre_tokenizer);
     printf("context length: %u\n", i->context_length);
     if (i->n_layer)
-        printf("shape:          %u layers, embedding %u, feed-forward %u, %u heads (%u kv)\n", i->n_layer,
-               i->n_embd, i->n_ff, i->n_head, i->n_head_kv);
+        printf("shape:          %u layers, embedding %u, feed-forward %u, %u heads (%u kv)\n", i->n_layer, i->n_embd,
+               i->n_ff, i->n_head, i->n_head_kv);
     if (i->n_layer)
         printf("kind:           %s (pooling %s)\n",
-               !i->has_decoder ? "encoder (embeddings)" : i->has_encoder ? "encoder-decoder" : "decoder",
+               !i->has_decoder  ? "encoder (embeddings)"
+               : i->has_encoder ? "encoder-decoder"
+                                : "decoder",
                tl_pooling_name((tl_pooling)i->pooling));
     printf("chat template:  %s\n", i->has_chat_template ? "yes" : "no");
     printf("metadata keys:  %llu\n", (unsigned long long)i->n_metadata);
@@ -85,8 +91,7 @@ int cmd_info(int argc, char **argv) {
         {NULL, "--json", TL_OPT_FLAG, &json, "", "print a JSON object", NULL, 0, 0},
     };
     const tl_command_spec spec = {"info", "-m FILE [--json]",
-                                  "Describe a GGUF file: architecture, size, tensors, vocabulary, context.",
-                                  opts, 2};
+                                  "Describe a GGUF file: architecture, size, tensors, vocabulary, context.", opts, 2};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 1, &n_pos);
@@ -124,8 +129,10 @@ int cmd_info(int argc, char **argv) {
     }
     tl_model_info info;
     tl_model_get_info(model, &info);
-    if (json) print_json(&info);
-    else print_text(&info);
+    if (json)
+        print_json(&info);
+    else
+        print_text(&info);
     tl_model_free(model);
     return 0;
 }

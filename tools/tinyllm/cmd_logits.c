@@ -31,8 +31,7 @@ int cmd_logits(int argc, char **argv) {
         {NULL, "--top", TL_OPT_INT, &top, "K", "how many logits to print (default 10)", NULL, 1, 1e9},
         {NULL, "--no-bos", TL_OPT_FLAG, &no_bos, "", "do not add the BOS token", NULL, 0, 0},
         {NULL, "--special", TL_OPT_FLAG, &special, "", "parse special tokens in the prompt", NULL, 0, 0},
-        {NULL, "--json", TL_OPT_FLAG, &json, "", "print {\"tokens\": [...], \"top\": [[id, logit], ...]}",
-         NULL, 0, 0},
+        {NULL, "--json", TL_OPT_FLAG, &json, "", "print {\"tokens\": [...], \"top\": [[id, logit], ...]}", NULL, 0, 0},
     };
     cli_context_init(&context, opts + 7);
     const tl_command_spec spec = {"logits", "-m FILE (-p TEXT | -f FILE) [--top K] [--json] [context options]",

@@ -32,15 +32,16 @@ typedef struct run_stats {
 } run_stats;
 
 static void print_summary(const run_stats *s) {
-    fprintf(stderr, "tinyllm: load %.1f ms | prompt %d tokens, %.1f tokens/s | generated %d tokens, "
-                    "%.1f tokens/s, %.2f ms/token | stop: %s\n",
-            s->load_ms, s->n_prompt, s->prompt_ms > 0 ? s->n_prompt * 1e3 / s->prompt_ms : 0.0,
-            s->n_gen, s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0.0,
-            s->n_gen > 0 ? s->gen_ms / s->n_gen : 0.0, s->stop_reason);
+    fprintf(stderr,
+            "tinyllm: load %.1f ms | prompt %d tokens, %.1f tokens/s | generated %d tokens, "
+            "%.1f tokens/s, %.2f ms/token | stop: %s\n",
+            s->load_ms, s->n_prompt, s->prompt_ms > 0 ? s->n_prompt * 1e3 / s->prompt_ms : 0.0, s->n_gen,
+            s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0.0, s->n_gen > 0 ? s->gen_ms / s->n_gen : 0.0,
+            s->stop_reason);
 }
 
-static void print_json(const run_stats *s, const char *text, size_t text_len,
-                       const tl_token *prompt, const tl_token *generated) {
+static void print_json(const run_stats *s, const char *text, size_t text_len, const tl_token *prompt,
+                       const tl_token *generated) {
     cJSON *root = cJSON_CreateObject();
     char *copy = malloc(text_len + 1);
     if (copy) {
@@ -69,8 +70,8 @@ static void print_json(const run_stats *s, const char *text, size_t text_len,
 
 /* Evaluates the prompt (see cli_evaluate_prompt); a decoder-only model's
  * prompt also enters the penalties' history. */
-static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *sampler,
-                            const tl_token *prompt, int32_t n_prompt) {
+static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *sampler, const tl_token *prompt,
+                            int32_t n_prompt) {
     if (!cli_evaluate_prompt("run", model, ctx, prompt, n_prompt)) return false;
     if (!tl_model_has_encoder(model))
         for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(sampler, prompt[i]);
@@ -78,8 +79,8 @@ static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *
 }
 
 /* Evaluates the prompt, then streams the reply of the generator (src/generate). */
-static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_sampler *sampler,
-                    const tl_token *prompt, int32_t n_prompt, run_stats *st) {
+static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_sampler *sampler, const tl_token *prompt,
+                    int32_t n_prompt, run_stats *st) {
     tl_error err = {0};
     int rc = 1;
     const uint32_t n_ctx = tl_context_size(ctx);
@@ -159,15 +160,16 @@ int cmd_run(int argc, char **argv) {
         {"-f", "--file", TL_OPT_STRING, &o.prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
          "tokens to generate; -1 = until end of generation or a full context (default -1)", NULL, -1, 1e9},
-        {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens",
+        {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens", NULL, 0,
+         0},
+        {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt (T5: the closing </s>)",
          NULL, 0, 0},
-        {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt (T5: the closing </s>)", NULL, 0, 0},
         {NULL, "--special", TL_OPT_FLAG, &o.special, "",
          "parse special tokens in the prompt and print them in the output", NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "",
          "print one JSON object (text, tokens, prompt_tokens, timings) instead of streaming", NULL, 0, 0},
-        {NULL, "--chat", TL_OPT_FLAG, &o.chat, "",
-         "format the prompt as one user message with the chat template", NULL, 0, 0},
+        {NULL, "--chat", TL_OPT_FLAG, &o.chat, "", "format the prompt as one user message with the chat template", NULL,
+         0, 0},
         {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "with --chat: a system message before it", NULL, 0, 0},
         {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
          "with --chat: a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
@@ -232,8 +234,8 @@ int cmd_run(int argc, char **argv) {
         goto done;
     }
     if ((uint32_t)st.n_prompt > tl_context_size(ctx)) {
-        tl_cli_error("run", "the prompt has %d tokens, more than the context size of %u (use -c)",
-                     st.n_prompt, tl_context_size(ctx));
+        tl_cli_error("run", "the prompt has %d tokens, more than the context size of %u (use -c)", st.n_prompt,
+                     tl_context_size(ctx));
         goto done;
     }
     if (!cli_sampling_finish(&o.sampling, "run", model, o.ignore_eos)) goto done;

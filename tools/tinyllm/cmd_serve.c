@@ -24,8 +24,7 @@ typedef struct serve_options {
 /* A duration above 0 (and at most a day) for option `name`; false after a one-line error. */
 static bool positive_duration(const char *name, const char *text, double *seconds) {
     if (units_parse_duration(text, seconds) && *seconds > 0 && *seconds <= 86400) return true;
-    tl_cli_error("serve", "%s expects a duration above 0 such as 10s, 1m or 500ms (at most 24h), got '%s'", name,
-                 text);
+    tl_cli_error("serve", "%s expects a duration above 0 such as 10s, 1m or 500ms (at most 24h), got '%s'", name, text);
     return false;
 }
 
@@ -108,46 +107,54 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
 }
 
 int cmd_serve(int argc, char **argv) {
-    serve_options s = {.host = "127.0.0.1", .port = 8080, .keep_alive = "5m", .parallel = 4, .queue = 64,
-                       .body_limit = "8M", .header_timeout = "10s", .body_timeout = "60s", .idle_timeout = "5s",
-                       .timeout = "60s", .connection_memory = "64K", .max_connections = 4096,
-                       .max_connections_per_client = 32, .threads_http = 128, .log_format = "text"};
+    serve_options s = {.host = "127.0.0.1",
+                       .port = 8080,
+                       .keep_alive = "5m",
+                       .parallel = 4,
+                       .queue = 64,
+                       .body_limit = "8M",
+                       .header_timeout = "10s",
+                       .body_timeout = "60s",
+                       .idle_timeout = "5s",
+                       .timeout = "60s",
+                       .connection_memory = "64K",
+                       .max_connections = 4096,
+                       .max_connections_per_client = 32,
+                       .threads_http = 128,
+                       .log_format = "text"};
     bool api_key_given = false;
     const tl_opt opts[] = {
         {NULL, "--host", TL_OPT_STRING, &s.host, "HOST",
          "address to listen on; 0.0.0.0 or :: for every interface (default 127.0.0.1)", NULL, 0, 0},
-        {NULL, "--port", TL_OPT_INT, &s.port, "N", "port to listen on; 0 = any free port (default 8080)",
-         NULL, 0, 65535},
+        {NULL, "--port", TL_OPT_INT, &s.port, "N", "port to listen on; 0 = any free port (default 8080)", NULL, 0,
+         65535},
         {NULL, "--models", TL_OPT_STRING, &s.models_dir, "DIR",
          "serve every *.gguf of DIR, named by file name without .gguf", NULL, 0, 0},
         {"-m", "--model", TL_OPT_LIST, &s.models, "FILE", "serve this GGUF file too (repeatable)", NULL, 0, 0},
         {NULL, "--keep-alive", TL_OPT_STRING, &s.keep_alive, "DURATION",
-         "how long an idle model stays loaded: 5m, 1h30m, 0 = unload at once, -1 = forever (default 5m)",
-         NULL, 0, 0},
-        {NULL, "--max-loaded", TL_OPT_INT, &s.max_loaded, "N",
-         "most models loaded at once; 0 = no limit (default 0)", NULL, 0, 1e6},
+         "how long an idle model stays loaded: 5m, 1h30m, 0 = unload at once, -1 = forever (default 5m)", NULL, 0, 0},
+        {NULL, "--max-loaded", TL_OPT_INT, &s.max_loaded, "N", "most models loaded at once; 0 = no limit (default 0)",
+         NULL, 0, 1e6},
         {NULL, "--max-memory", TL_OPT_STRING, &s.max_memory, "SIZE",
          "most memory for loaded models, e.g. 2G or 512M (default: no limit)", NULL, 0, 0},
-        {NULL, "--parallel", TL_OPT_INT, &s.parallel, "N",
-         "concurrent generations per model (default 4)", NULL, 1, 64},
+        {NULL, "--parallel", TL_OPT_INT, &s.parallel, "N", "concurrent generations per model (default 4)", NULL, 1, 64},
         {"-c", "--ctx-size", TL_OPT_INT, &s.n_ctx, "N",
          "context size of each generation; 0 = the model's, at most 4096 (default 0)", NULL, 0, TL_MAX_CTX},
         {"-t", "--threads", TL_OPT_INT, &s.n_threads, "N", "threads; 0 = physical cores (default 0)", NULL, 0,
          TL_MAX_THREADS},
-        {"-b", "--batch-size", TL_OPT_INT, &s.n_batch, "N", "most tokens per forward pass (default 512)",
-         NULL, 0, TL_MAX_BATCH},
-        {NULL, "--queue", TL_OPT_INT, &s.queue, "N",
-         "requests that may wait per model before 503 Busy (default 64)", NULL, 1, 1e6},
+        {"-b", "--batch-size", TL_OPT_INT, &s.n_batch, "N", "most tokens per forward pass (default 512)", NULL, 0,
+         TL_MAX_BATCH},
+        {NULL, "--queue", TL_OPT_INT, &s.queue, "N", "requests that may wait per model before 503 Busy (default 64)",
+         NULL, 1, 1e6},
         {NULL, "--body-limit", TL_OPT_STRING, &s.body_limit, "SIZE",
          "largest request body, e.g. 8M or 64K (default 8M)", NULL, 0, 0},
         {NULL, "--api-key", TL_OPT_STRING, &s.api_key, "KEY",
-         "require \"Authorization: Bearer KEY\" on the API (default: $TINYLLM_API_KEY, else none)",
-         &api_key_given, 0, 0},
+         "require \"Authorization: Bearer KEY\" on the API (default: $TINYLLM_API_KEY, else none)", &api_key_given, 0,
+         0},
         {NULL, "--cors", TL_OPT_STRING, &s.cors, "ORIGIN",
          "allow browsers on ORIGIN (or *) to call the API (default: no CORS headers)", NULL, 0, 0},
         {NULL, "--header-timeout", TL_OPT_STRING, &s.header_timeout, "DURATION",
-         "headers due within this of the accept (or last answer + --idle-timeout), else 408 (default 10s)",
-         NULL, 0, 0},
+         "headers due within this of the accept (or last answer + --idle-timeout), else 408 (default 10s)", NULL, 0, 0},
         {NULL, "--body-timeout", TL_OPT_STRING, &s.body_timeout, "DURATION",
          "a body due within this after its headers, else 408 (default 60s)", NULL, 0, 0},
         {NULL, "--idle-timeout", TL_OPT_STRING, &s.idle_timeout, "DURATION",
@@ -163,8 +170,7 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--threads-http", TL_OPT_INT, &s.threads_http, "N",
          "most requests handled at once, each on a thread; more get 503 (default 128)", NULL, 1, 4096},
         {NULL, "--log-format", TL_OPT_STRING, &s.log_format, "FORMAT",
-         "stderr log of requests and model loads/unloads: text, or json (an object a line) (default text)", NULL,
-         0, 0},
+         "stderr log of requests and model loads/unloads: text, or json (an object a line) (default text)", NULL, 0, 0},
         {NULL, "--quiet", TL_OPT_FLAG, &s.quiet, NULL, "log only errors (5xx answers, failed loads)", NULL, 0, 0},
     };
     const tl_command_spec spec = {

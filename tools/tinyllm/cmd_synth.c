@@ -31,14 +31,20 @@ int cmd_synth(int argc, char **argv) {
     bool tiny = false;
     const tl_opt opts[] = {
         {NULL, "--preset", TL_OPT_STRING, &preset, "NAME", "model shape to copy (see the list below)", NULL, 0, 0},
-        {NULL, "--type", TL_OPT_STRING, &type, "TYPE", "weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, "
-         "q5_1, or llama-quantize's mixtures q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k (default f16)", NULL, 0, 0},
+        {NULL, "--type", TL_OPT_STRING, &type, "TYPE",
+         "weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, "
+         "q5_1, or llama-quantize's mixtures q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k (default f16)",
+         NULL, 0, 0},
         {"-s", "--seed", TL_OPT_UINT64, &seed, "SEED", "weights are a function of the seed (default 42)", NULL, 0, 0},
-        {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE", "vocabulary: a GGUF file whose tokenizer is copied, "
+        {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE",
+         "vocabulary: a GGUF file whose tokenizer is copied, "
          "a Hugging Face tokenizer.json, or @unigram (default: the preset's, from tokenizers/ under "
-         "$TINYLLM_SHARED, the build's shared folder, the installed data folder or ../shared)", NULL, 0, 0},
-        {NULL, "--tiny", TL_OPT_FLAG, &tiny, NULL, "same architecture and vocabulary, test-sized dimensions "
-         "(2 layers, width 96-128)", NULL, 0, 0},
+         "$TINYLLM_SHARED, the build's shared folder, the installed data folder or ../shared)",
+         NULL, 0, 0},
+        {NULL, "--tiny", TL_OPT_FLAG, &tiny, NULL,
+         "same architecture and vocabulary, test-sized dimensions "
+         "(2 layers, width 96-128)",
+         NULL, 0, 0},
         {"-o", "--output", TL_OPT_STRING, &out, "FILE", "where to write the model", NULL, 0, 0},
     };
     const tl_command_spec spec = {"synth", "--preset NAME [--type TYPE] [--seed S] [--tiny] -o FILE",
@@ -84,14 +90,13 @@ int cmd_synth(int argc, char **argv) {
     }
     tl_error err = {0};
     double t0 = tl_time_ms();
-    const tl_synth_params params = {.preset = preset, .weight_type = type, .seed = seed,
-                                    .vocab_path = vocab, .tiny = tiny};
+    const tl_synth_params params = {
+        .preset = preset, .weight_type = type, .seed = seed, .vocab_path = vocab, .tiny = tiny};
     if (tl_synth(&params, out, &err) != TL_OK) {
         tl_cli_error("synth", "%s", err.message);
         return 1;
     }
-    fprintf(stderr, "tinyllm synth: wrote %s (%s%s, %s, seed %llu) in %.0f ms\n", out, preset,
-            tiny ? " tiny" : "", type,
-            (unsigned long long)seed, tl_time_ms() - t0);
+    fprintf(stderr, "tinyllm synth: wrote %s (%s%s, %s, seed %llu) in %.0f ms\n", out, preset, tiny ? " tiny" : "",
+            type, (unsigned long long)seed, tl_time_ms() - t0);
     return 0;
 }

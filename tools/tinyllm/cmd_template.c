@@ -43,10 +43,11 @@ int cmd_template(int argc, char **argv) {
         {"-m", "--model", TL_OPT_STRING, &model_path, "FILE", "GGUF model whose chat template (and BOS/EOS) to use",
          NULL, 0, 0},
         {NULL, "--chat-template", TL_OPT_STRING, &override, "NAME|FILE",
-         "a built-in template (chatml, llama2, llama3, phi3, gemma, mistral, zephyr, deepseek) or a Jinja file",
-         NULL, 0, 0},
+         "a built-in template (chatml, llama2, llama3, phi3, gemma, mistral, zephyr, deepseek) or a Jinja file", NULL,
+         0, 0},
         {NULL, "--messages", TL_OPT_STRING, &messages, "FILE",
-         "the conversation: a JSON list of {\"role\", \"content\"} (or {\"messages\": [...], \"tools\": ...}); - = stdin",
+         "the conversation: a JSON list of {\"role\", \"content\"} (or {\"messages\": [...], \"tools\": ...}); - = "
+         "stdin",
          NULL, 0, 0},
         {NULL, "--no-generation-prompt", TL_OPT_FLAG, &no_generation_prompt, "",
          "do not open an assistant turn at the end", NULL, 0, 0},
@@ -56,8 +57,8 @@ int cmd_template(int argc, char **argv) {
     const tl_command_spec spec = {"template",
                                   "(-m FILE | --chat-template NAME|FILE) --messages FILE.json "
                                   "[--no-generation-prompt] [--bos TEXT] [--eos TEXT]",
-                                  "Render a conversation with a chat template and print the prompt exactly.",
-                                  opts, (int)(sizeof opts / sizeof opts[0])};
+                                  "Render a conversation with a chat template and print the prompt exactly.", opts,
+                                  (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
@@ -78,8 +79,7 @@ int cmd_template(int argc, char **argv) {
     if (model_path && !(model = cli_load_model("template", model_path, true))) goto done;
     if (!(source = cli_chat_template("template", model, override))) goto done;
     size_t len;
-    if (!(text = cli_chat_render("template", model, source, context, !no_generation_prompt, bos, eos, &len)))
-        goto done;
+    if (!(text = cli_chat_render("template", model, source, context, !no_generation_prompt, bos, eos, &len))) goto done;
     fwrite(text, 1, len, stdout);
     rc = 0;
 done:

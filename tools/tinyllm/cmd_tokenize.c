@@ -76,8 +76,7 @@ int cmd_detokenize(int argc, char **argv) {
         errno = 0;
         long v = strtol(positional[i], &end, 10);
         if (errno || end == positional[i] || *end || v < 0 || v >= n_vocab) {
-            tl_cli_error("detokenize", "'%s' is not a token id of this vocabulary (0..%d)", positional[i],
-                         n_vocab - 1);
+            tl_cli_error("detokenize", "'%s' is not a token id of this vocabulary (0..%d)", positional[i], n_vocab - 1);
             goto done;
         }
         ids[i] = (tl_token)v;

@@ -27,16 +27,19 @@ static const command commands[] = {
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "tinyllm %s — a fast, private, offline runtime for tiny language models\n\n"
-                 "usage: tinyllm COMMAND [options]   (tinyllm COMMAND --help for its options)\n\n"
-                 "commands:\n", TL_VERSION);
+    fprintf(out,
+            "tinyllm %s — a fast, private, offline runtime for tiny language models\n\n"
+            "usage: tinyllm COMMAND [options]   (tinyllm COMMAND --help for its options)\n\n"
+            "commands:\n",
+            TL_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fputs("\nfirst steps (README.md, \"Getting started\", says where to get GGUF models):\n"
           "  tinyllm run -m MODEL.gguf -p \"Once upon a time\" -n 100\n"
           "  tinyllm chat -m MODEL.gguf\n"
           "  tinyllm serve --models DIR        then open http://127.0.0.1:8080/\n"
-          "every option: tinyllm COMMAND --help, or man tinyllm once installed (cmake --install)\n", out);
+          "every option: tinyllm COMMAND --help, or man tinyllm once installed (cmake --install)\n",
+          out);
 }
 
 int main(int argc, char **argv) {

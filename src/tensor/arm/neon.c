@@ -17,8 +17,7 @@
 /* Four int32 partial sums of the 32 products a[j] * b[j]. Each product is
  * widened to int16 (|a * b| <= 2^14) and pairs are added straight into int32,
  * so no intermediate can overflow even for -128 * -128. */
-TL_NEON_INLINE int32x4_t dot_i8x32(int8x16_t a_lo, int8x16_t a_hi, int8x16_t b_lo,
-                                   int8x16_t b_hi) {
+TL_NEON_INLINE int32x4_t dot_i8x32(int8x16_t a_lo, int8x16_t a_hi, int8x16_t b_lo, int8x16_t b_hi) {
     int32x4_t sums = vpaddlq_s16(vmull_s8(vget_low_s8(a_lo), vget_low_s8(b_lo)));
     sums = vpadalq_s16(sums, vmull_high_s8(a_lo, b_lo));
     sums = vpadalq_s16(sums, vmull_s8(vget_low_s8(a_hi), vget_low_s8(b_hi)));

@@ -13,8 +13,7 @@
 
 #include "tensor/arm/neon_internal.h"
 
-TL_NEON_INLINE int32x4_t dot_i8x32(int8x16_t a_lo, int8x16_t a_hi, int8x16_t b_lo,
-                                   int8x16_t b_hi) {
+TL_NEON_INLINE int32x4_t dot_i8x32(int8x16_t a_lo, int8x16_t a_hi, int8x16_t b_lo, int8x16_t b_hi) {
     return vdotq_s32(vdotq_s32(vdupq_n_s32(0), a_lo, b_lo), a_hi, b_hi);
 }
 

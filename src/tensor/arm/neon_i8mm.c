@@ -14,8 +14,7 @@
 
 #include "tensor/arm/neon_internal.h"
 
-TL_NEON_INLINE int32x4_t dot_i8x32(int8x16_t a_lo, int8x16_t a_hi, int8x16_t b_lo,
-                                   int8x16_t b_hi) {
+TL_NEON_INLINE int32x4_t dot_i8x32(int8x16_t a_lo, int8x16_t a_hi, int8x16_t b_lo, int8x16_t b_hi) {
     return vdotq_s32(vdotq_s32(vdupq_n_s32(0), a_lo, b_lo), a_hi, b_hi);
 }
 
@@ -49,9 +48,8 @@ TL_NEON_INLINE float32x4_t token_pair_lanes(float32x4_t tokens, int j) {
 
 /* Four weight rows × four tokens as four 2×2 SMMLA tiles; acc[i][j] holds
  * rows 2i, 2i+1 × tokens 2j, 2j+1 in the lane order of row_pair_lanes. */
-TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8_t *w,
-                                  size_t w_row_bytes, const uint8_t *x, size_t x_row_bytes,
-                                  float *y, int64_t ldy) {
+TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8_t *w, size_t w_row_bytes,
+                                  const uint8_t *x, size_t x_row_bytes, float *y, int64_t ldy) {
     const size_t w_bytes = weight_block_bytes(kind), x_bytes = activation_block_bytes(kind);
     const size_t x_levels = activation_levels_offset(kind);
     float32x4_t acc[2][2];
@@ -70,10 +68,10 @@ TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8
         }
         const float32x4_t w_scale = tl_neon_load_halves(wb, w_row_bytes, 4);
         const float32x4_t x_scale = tl_neon_load_halves(xb, x_row_bytes, 4);
-        const float32x4_t w_min = is_affine(kind) ? tl_neon_load_halves(wb + MIN_AT, w_row_bytes, 4)
-                                                  : vdupq_n_f32(0.0f);
-        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4)
-                                                  : vdupq_n_f32(0.0f);
+        const float32x4_t w_min =
+            is_affine(kind) ? tl_neon_load_halves(wb + MIN_AT, w_row_bytes, 4) : vdupq_n_f32(0.0f);
+        const float32x4_t x_sum =
+            is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4) : vdupq_n_f32(0.0f);
         TL_NEON_UNROLL
         for (int i = 0; i < 2; i++) {
             TL_NEON_UNROLL
@@ -81,12 +79,10 @@ TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8
                 int32x4_t dots = vdupq_n_s32(0);
                 TL_NEON_UNROLL
                 for (int k = 0; k < 4; k++) dots = vmmlaq_s32(dots, rows[i][k], tokens[j][k]);
-                const float32x4_t scale = vmulq_f32(row_pair_lanes(w_scale, i),
-                                                    token_pair_lanes(x_scale, j));
+                const float32x4_t scale = vmulq_f32(row_pair_lanes(w_scale, i), token_pair_lanes(x_scale, j));
                 acc[i][j] = vfmaq_f32(acc[i][j], vcvtq_f32_s32(dots), scale);
                 if (is_affine(kind))
-                    acc[i][j] = vfmaq_f32(acc[i][j], row_pair_lanes(w_min, i),
-                                          token_pair_lanes(x_sum, j));
+                    acc[i][j] = vfmaq_f32(acc[i][j], row_pair_lanes(w_min, i), token_pair_lanes(x_sum, j));
             }
         }
     }
@@ -107,15 +103,25 @@ TL_NEON_INLINE void mmla_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8
 /* As quant_gemm, with SMMLA tiles. */
 TL_NEON_DEFINE_TILED_GEMM(mmla_gemm, mmla_tile_4x4)
 
-#define GEMM_ARGS                                                                           \
-    int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, \
-        size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy
+#define GEMM_ARGS                                                                                                      \
+    int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,      \
+        int64_t n_tokens, float *y, int64_t ldy
 #define GEMM_PASS n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy
-static void mmla_gemm_q4_0(GEMM_ARGS) { mmla_gemm(KIND_Q4_0, GEMM_PASS); }
-static void mmla_gemm_q4_1(GEMM_ARGS) { mmla_gemm(KIND_Q4_1, GEMM_PASS); }
-static void mmla_gemm_q5_0(GEMM_ARGS) { mmla_gemm(KIND_Q5_0, GEMM_PASS); }
-static void mmla_gemm_q5_1(GEMM_ARGS) { mmla_gemm(KIND_Q5_1, GEMM_PASS); }
-static void mmla_gemm_q8_0(GEMM_ARGS) { mmla_gemm(KIND_Q8_0, GEMM_PASS); }
+static void mmla_gemm_q4_0(GEMM_ARGS) {
+    mmla_gemm(KIND_Q4_0, GEMM_PASS);
+}
+static void mmla_gemm_q4_1(GEMM_ARGS) {
+    mmla_gemm(KIND_Q4_1, GEMM_PASS);
+}
+static void mmla_gemm_q5_0(GEMM_ARGS) {
+    mmla_gemm(KIND_Q5_0, GEMM_PASS);
+}
+static void mmla_gemm_q5_1(GEMM_ARGS) {
+    mmla_gemm(KIND_Q5_1, GEMM_PASS);
+}
+static void mmla_gemm_q8_0(GEMM_ARGS) {
+    mmla_gemm(KIND_Q8_0, GEMM_PASS);
+}
 
 void tl_neon_fill_i8mm(tl_kernel_set *k) {
     fill_quant_kernels(k); /* the SDOT vec_dot */

@@ -132,8 +132,7 @@ TL_NEON_INLINE void kq_decode_q3_k(const uint8_t *block, kq_block *out) {
             /* the level plus 4 when the bit is set, then minus 4 */
             const uint8x16_t ha = vandq_u8(vtstq_u8(hmask_a, bit), four);
             const uint8x16_t hb = vandq_u8(vtstq_u8(hmask_b, bit), four);
-            out->levels[8 * h + 2 * p] =
-                vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(kq_two_bits(a, p), ha)), vdupq_n_s8(4));
+            out->levels[8 * h + 2 * p] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(kq_two_bits(a, p), ha)), vdupq_n_s8(4));
             out->levels[8 * h + 2 * p + 1] =
                 vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(kq_two_bits(b, p), hb)), vdupq_n_s8(4));
         }
@@ -184,14 +183,14 @@ TL_NEON_INLINE void kq_decode_q5_k(const uint8_t *block, kq_block *out) {
         const uint8x16_t a = vld1q_u8(qs), b = vld1q_u8(qs + 16);
         const uint8x16_t bit_lo = vdupq_n_u8((uint8_t)(1u << (2 * c)));
         const uint8x16_t bit_hi = vdupq_n_u8((uint8_t)(2u << (2 * c)));
-        out->levels[4 * c] = vreinterpretq_s8_u8(
-            vorrq_u8(vandq_u8(a, low_mask), vandq_u8(vtstq_u8(qh_a, bit_lo), fifth)));
-        out->levels[4 * c + 1] = vreinterpretq_s8_u8(
-            vorrq_u8(vandq_u8(b, low_mask), vandq_u8(vtstq_u8(qh_b, bit_lo), fifth)));
-        out->levels[4 * c + 2] = vreinterpretq_s8_u8(
-            vorrq_u8(vshrq_n_u8(a, 4), vandq_u8(vtstq_u8(qh_a, bit_hi), fifth)));
-        out->levels[4 * c + 3] = vreinterpretq_s8_u8(
-            vorrq_u8(vshrq_n_u8(b, 4), vandq_u8(vtstq_u8(qh_b, bit_hi), fifth)));
+        out->levels[4 * c] =
+            vreinterpretq_s8_u8(vorrq_u8(vandq_u8(a, low_mask), vandq_u8(vtstq_u8(qh_a, bit_lo), fifth)));
+        out->levels[4 * c + 1] =
+            vreinterpretq_s8_u8(vorrq_u8(vandq_u8(b, low_mask), vandq_u8(vtstq_u8(qh_b, bit_lo), fifth)));
+        out->levels[4 * c + 2] =
+            vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(a, 4), vandq_u8(vtstq_u8(qh_a, bit_hi), fifth)));
+        out->levels[4 * c + 3] =
+            vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(b, 4), vandq_u8(vtstq_u8(qh_b, bit_hi), fifth)));
     }
 }
 
@@ -216,8 +215,7 @@ TL_NEON_INLINE void kq_decode_q6_k(const uint8_t *block, kq_block *out) {
                 vorrq_u8(vshrq_n_u8(low13, 4), vandq_u8(vshrq_n_u8(top, 2), high_mask)),
             };
             TL_NEON_UNROLL
-            for (int p = 0; p < 4; p++)
-                out->levels[8 * h + 2 * p + i] = vsubq_s8(vreinterpretq_s8_u8(q[p]), offset);
+            for (int p = 0; p < 4; p++) out->levels[8 * h + 2 * p + i] = vsubq_s8(vreinterpretq_s8_u8(q[p]), offset);
         }
     }
     out->d = tl_neon_load_half(block + Q6_K_D);
@@ -249,8 +247,7 @@ TL_NEON_INLINE int32x4_t kq_level_sums(const kq_block *w, const uint8_t *q8_bloc
     for (int i = 0; i < 4; i++) {
         int32x4_t p[4];
         TL_NEON_UNROLL
-        for (int j = 0; j < 4; j++)
-            p[j] = kq_dot_i8x16(w->levels[4 * i + j], vld1q_s8(q8 + 64 * i + 16 * j));
+        for (int j = 0; j < 4; j++) p[j] = kq_dot_i8x16(w->levels[4 * i + j], vld1q_s8(q8 + 64 * i + 16 * j));
         /* lane j: the whole dot of group 4i + j */
         const int32x4_t groups = vpaddq_s32(vpaddq_s32(p[0], p[1]), vpaddq_s32(p[2], p[3]));
         total = vmlaq_s32(total, groups, w->scales[i]);
@@ -270,8 +267,7 @@ TL_NEON_INLINE int32x4_t kq_min_sums(const kq_block *w, const uint8_t *q8_block)
 }
 
 /* One weight row against one q8_k row. */
-TL_NEON_INLINE void kq_vec_dot(kq_kind kind, int64_t n, float *out, const void *w,
-                               const void *x) {
+TL_NEON_INLINE void kq_vec_dot(kq_kind kind, int64_t n, float *out, const void *w, const void *x) {
     const size_t w_bytes = kq_block_bytes(kind);
     const uint8_t *wb = w, *xb = x;
     float32x4_t acc = vdupq_n_f32(0.0f), min_acc = vdupq_n_f32(0.0f);
@@ -280,8 +276,7 @@ TL_NEON_INLINE void kq_vec_dot(kq_kind kind, int64_t n, float *out, const void *
         kq_decode(kind, wb, &q);
         const float dx = kq_q8_k_scale(xb);
         acc = vfmaq_n_f32(acc, vcvtq_f32_s32(kq_level_sums(&q, xb)), q.d * dx);
-        if (kq_is_affine(kind))
-            min_acc = vfmaq_n_f32(min_acc, vcvtq_f32_s32(kq_min_sums(&q, xb)), q.dmin * dx);
+        if (kq_is_affine(kind)) min_acc = vfmaq_n_f32(min_acc, vcvtq_f32_s32(kq_min_sums(&q, xb)), q.dmin * dx);
     }
     *out = vaddvq_f32(acc) - vaddvq_f32(min_acc);
 }
@@ -296,8 +291,8 @@ TL_NEON_INLINE int32x4_t kq_fold4(const int32x4_t p[4]) {
  * no 4-row tile: decoding dominates, the four tokens' activation blocks
  * stay in L1 for the next row, and a 4×4 tile's live registers outnumber
  * the 32 NEON ones.) */
-TL_NEON_INLINE void kq_row_x4(kq_kind kind, int64_t n_blocks, const uint8_t *w, const uint8_t *x,
-                              size_t x_row_bytes, float *y, int64_t ldy) {
+TL_NEON_INLINE void kq_row_x4(kq_kind kind, int64_t n_blocks, const uint8_t *w, const uint8_t *x, size_t x_row_bytes,
+                              float *y, int64_t ldy) {
     const size_t w_bytes = kq_block_bytes(kind);
     float32x4_t acc = vdupq_n_f32(0.0f), min_acc = vdupq_n_f32(0.0f);
     for (int64_t b = 0; b < n_blocks; b++) {
@@ -327,33 +322,33 @@ TL_NEON_INLINE void kq_row_x4(kq_kind kind, int64_t n_blocks, const uint8_t *w, 
 
 /* The gemm of kernels.h: every row against four tokens at a time, then the
  * tokens left over one (row, token) pair at a time. */
-TL_NEON_INLINE void kq_gemm(kq_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes,
-                            int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,
-                            int64_t n_tokens, float *y, int64_t ldy) {
+TL_NEON_INLINE void kq_gemm(kq_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
+                            const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     const uint8_t *wrows = w, *xrows = x;
     const int64_t n_blocks = n_cols / QK_K;
     int64_t t = 0;
     for (; t + 4 <= n_tokens; t += 4)
         for (int64_t r = r0; r < r1; r++)
-            kq_row_x4(kind, n_blocks, wrows + (size_t)r * w_row_bytes,
-                      xrows + (size_t)t * x_row_bytes, x_row_bytes, y + t * ldy + r, ldy);
+            kq_row_x4(kind, n_blocks, wrows + (size_t)r * w_row_bytes, xrows + (size_t)t * x_row_bytes, x_row_bytes,
+                      y + t * ldy + r, ldy);
     for (; t < n_tokens; t++)
         for (int64_t r = r0; r < r1; r++)
-            kq_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes,
-                       xrows + (size_t)t * x_row_bytes);
+            kq_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes, xrows + (size_t)t * x_row_bytes);
 }
 
 /* ---- the kernel entries, one pair per weight type ------------------------ */
 
-#define TL_KQ_GEMM_ARGS                                                                     \
-    int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, \
-        size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy
+#define TL_KQ_GEMM_ARGS                                                                                                \
+    int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,      \
+        int64_t n_tokens, float *y, int64_t ldy
 #define TL_KQ_GEMM_PASS n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy
-#define TL_KQ_ENTRIES(name, kind)                                                    \
-    static void kq_vec_dot_##name(int64_t n, float *out, const void *w, const void *x) { \
-        kq_vec_dot(kind, n, out, w, x);                                              \
-    }                                                                                \
-    static void kq_gemm_##name(TL_KQ_GEMM_ARGS) { kq_gemm(kind, TL_KQ_GEMM_PASS); }
+#define TL_KQ_ENTRIES(name, kind)                                                                                      \
+    static void kq_vec_dot_##name(int64_t n, float *out, const void *w, const void *x) {                               \
+        kq_vec_dot(kind, n, out, w, x);                                                                                \
+    }                                                                                                                  \
+    static void kq_gemm_##name(TL_KQ_GEMM_ARGS) {                                                                      \
+        kq_gemm(kind, TL_KQ_GEMM_PASS);                                                                                \
+    }
 
 TL_KQ_ENTRIES(q2_k, KQ_Q2_K)
 TL_KQ_ENTRIES(q3_k, KQ_Q3_K)

@@ -63,8 +63,7 @@ typedef struct block_levels {
 TL_NEON_INLINE void fifth_bits(const uint8_t *qh, uint8x16_t *lo, uint8x16_t *hi) {
     static const uint8_t spread_lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
     static const uint8_t spread_hi[16] = {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
-    static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128,
-                                         1, 2, 4, 8, 16, 32, 64, 128};
+    static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
     const uint8x16_t bytes = vcombine_u8(vld1_u8(qh), vdup_n_u8(0));
     const uint8x16_t bit = vld1q_u8(lane_bit), fifth = vdupq_n_u8(0x10);
     *lo = vandq_u8(vtstq_u8(vqtbl1q_u8(bytes, vld1q_u8(spread_lo)), bit), fifth);
@@ -109,8 +108,7 @@ TL_NEON_INLINE int32x4_t dot_block(block_levels w, const uint8_t *levels) {
  * leave over, so a token's result must not depend on whether it fell in a
  * tile (a batch of 40 tokens) or in the leftovers (a batch of 15): a model
  * replaying part of a prompt must get the same logits bit for bit. */
-TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const void *w,
-                                  const void *x) {
+TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const void *w, const void *x) {
     const size_t w_bytes = weight_block_bytes(kind), x_bytes = activation_block_bytes(kind);
     const size_t x_levels = activation_levels_offset(kind);
     const int64_t n_blocks = n / QK;
@@ -119,8 +117,7 @@ TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const 
     for (int64_t b = 0; b < n_blocks; b++, wb += w_bytes, xb += x_bytes) {
         const int32_t dot = vaddvq_s32(dot_block(decode_weights(kind, wb), xb + x_levels));
         acc = fmaf((float)dot, tl_neon_load_half(wb) * tl_neon_load_half(xb), acc);
-        if (is_affine(kind))
-            acc = fmaf(tl_neon_load_half(wb + MIN_AT), tl_neon_load_half(xb + SUM_AT), acc);
+        if (is_affine(kind)) acc = fmaf(tl_neon_load_half(wb + MIN_AT), tl_neon_load_half(xb + SUM_AT), acc);
     }
     *out = acc;
 }
@@ -129,9 +126,8 @@ TL_NEON_INLINE void quant_vec_dot(quant_kind kind, int64_t n, float *out, const 
  * once for four tokens and each activation block loaded once for four rows.
  * acc[r] holds row r's sums, one token per lane, so the block scales of the
  * four tokens are applied with one vector multiply-add. */
-TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8_t *w,
-                                   size_t w_row_bytes, const uint8_t *x, size_t x_row_bytes,
-                                   float *y, int64_t ldy) {
+TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint8_t *w, size_t w_row_bytes,
+                                   const uint8_t *x, size_t x_row_bytes, float *y, int64_t ldy) {
     const size_t w_bytes = weight_block_bytes(kind), x_bytes = activation_block_bytes(kind);
     const size_t x_levels = activation_levels_offset(kind);
     float32x4_t acc[4];
@@ -141,8 +137,8 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
     for (int64_t b = 0; b < n_blocks; b++) {
         const uint8_t *wb = w + (size_t)b * w_bytes, *xb = x + (size_t)b * x_bytes;
         const float32x4_t x_scale = tl_neon_load_halves(xb, x_row_bytes, 4);
-        const float32x4_t x_sum = is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4)
-                                                  : vdupq_n_f32(0.0f);
+        const float32x4_t x_sum =
+            is_affine(kind) ? tl_neon_load_halves(xb + SUM_AT, x_row_bytes, 4) : vdupq_n_f32(0.0f);
         float w_scale[4], w_min[4];
         vst1q_f32(w_scale, tl_neon_load_halves(wb, w_row_bytes, 4));
         if (is_affine(kind)) vst1q_f32(w_min, tl_neon_load_halves(wb + MIN_AT, w_row_bytes, 4));
@@ -152,8 +148,7 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
             const block_levels q = decode_weights(kind, wb + (size_t)r * w_row_bytes);
             int32x4_t p[4];
             TL_NEON_UNROLL
-            for (int t = 0; t < 4; t++)
-                p[t] = dot_block(q, xb + (size_t)t * x_row_bytes + x_levels);
+            for (int t = 0; t < 4; t++) p[t] = dot_block(q, xb + (size_t)t * x_row_bytes + x_levels);
             /* pairwise adds fold each token's partial sums into lane t */
             const int32x4_t dots = vpaddq_s32(vpaddq_s32(p[0], p[1]), vpaddq_s32(p[2], p[3]));
             acc[r] = vfmaq_f32(acc[r], vcvtq_f32_s32(dots), vmulq_n_f32(x_scale, w_scale[r]));
@@ -174,29 +169,27 @@ TL_NEON_INLINE void quant_tile_4x4(quant_kind kind, int64_t n_blocks, const uint
  * Decoding a single token (n_tokens == 1) is one vec_dot per row, which is
  * already bound by reading the weights. Defined as a macro so each tile kind
  * (SDOT/plain here, SMMLA in neon_i8mm.c) gets its own fully inlined copy. */
-#define TL_NEON_DEFINE_TILED_GEMM(name, tile)                                                      \
-    TL_NEON_INLINE void name(quant_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes,   \
-                             int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,            \
-                             int64_t n_tokens, float *y, int64_t ldy) {                            \
-        const uint8_t *wrows = w, *xrows = x;                                                      \
-        const int64_t n_blocks = n_cols / QK;                                              \
-        int64_t t = 0;                                                                             \
-        for (; t + 4 <= n_tokens; t += 4) {                                                        \
-            const uint8_t *xt = xrows + (size_t)t * x_row_bytes;                                   \
-            float *yt = y + t * ldy;                                                               \
-            int64_t r = r0;                                                                        \
-            for (; r + 4 <= r1; r += 4)                                                            \
-                tile(kind, n_blocks, wrows + (size_t)r * w_row_bytes, w_row_bytes, xt, x_row_bytes, \
-                     yt + r, ldy);                                                                 \
-            for (; r < r1; r++)                                                                    \
-                for (int64_t k = 0; k < 4; k++)                                                    \
-                    quant_vec_dot(kind, n_cols, &yt[k * ldy + r], wrows + (size_t)r * w_row_bytes, \
-                                  xt + (size_t)k * x_row_bytes);                                   \
-        }                                                                                          \
-        for (; t < n_tokens; t++)                                                                  \
-            for (int64_t r = r0; r < r1; r++)                                                      \
-                quant_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes,      \
-                              xrows + (size_t)t * x_row_bytes);                                    \
+#define TL_NEON_DEFINE_TILED_GEMM(name, tile)                                                                          \
+    TL_NEON_INLINE void name(quant_kind kind, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,           \
+                             int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) { \
+        const uint8_t *wrows = w, *xrows = x;                                                                          \
+        const int64_t n_blocks = n_cols / QK;                                                                          \
+        int64_t t = 0;                                                                                                 \
+        for (; t + 4 <= n_tokens; t += 4) {                                                                            \
+            const uint8_t *xt = xrows + (size_t)t * x_row_bytes;                                                       \
+            float *yt = y + t * ldy;                                                                                   \
+            int64_t r = r0;                                                                                            \
+            for (; r + 4 <= r1; r += 4)                                                                                \
+                tile(kind, n_blocks, wrows + (size_t)r * w_row_bytes, w_row_bytes, xt, x_row_bytes, yt + r, ldy);      \
+            for (; r < r1; r++)                                                                                        \
+                for (int64_t k = 0; k < 4; k++)                                                                        \
+                    quant_vec_dot(kind, n_cols, &yt[k * ldy + r], wrows + (size_t)r * w_row_bytes,                     \
+                                  xt + (size_t)k * x_row_bytes);                                                       \
+        }                                                                                                              \
+        for (; t < n_tokens; t++)                                                                                      \
+            for (int64_t r = r0; r < r1; r++)                                                                          \
+                quant_vec_dot(kind, n_cols, &y[t * ldy + r], wrows + (size_t)r * w_row_bytes,                          \
+                              xrows + (size_t)t * x_row_bytes);                                                        \
     }
 
 TL_NEON_DEFINE_TILED_GEMM(quant_gemm, quant_tile_4x4)
@@ -216,15 +209,25 @@ static void vec_dot_q5_1(int64_t n, float *out, const void *w, const void *x) {
 static void vec_dot_q8_0(int64_t n, float *out, const void *w, const void *x) {
     quant_vec_dot(KIND_Q8_0, n, out, w, x);
 }
-#define TL_NEON_GEMM_ARGS                                                                   \
-    int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, \
-        size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy
+#define TL_NEON_GEMM_ARGS                                                                                              \
+    int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,      \
+        int64_t n_tokens, float *y, int64_t ldy
 #define TL_NEON_GEMM_PASS n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy
-static void gemm_q4_0(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q4_0, TL_NEON_GEMM_PASS); }
-static void gemm_q4_1(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q4_1, TL_NEON_GEMM_PASS); }
-static void gemm_q5_0(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q5_0, TL_NEON_GEMM_PASS); }
-static void gemm_q5_1(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q5_1, TL_NEON_GEMM_PASS); }
-static void gemm_q8_0(TL_NEON_GEMM_ARGS) { quant_gemm(KIND_Q8_0, TL_NEON_GEMM_PASS); }
+static void gemm_q4_0(TL_NEON_GEMM_ARGS) {
+    quant_gemm(KIND_Q4_0, TL_NEON_GEMM_PASS);
+}
+static void gemm_q4_1(TL_NEON_GEMM_ARGS) {
+    quant_gemm(KIND_Q4_1, TL_NEON_GEMM_PASS);
+}
+static void gemm_q5_0(TL_NEON_GEMM_ARGS) {
+    quant_gemm(KIND_Q5_0, TL_NEON_GEMM_PASS);
+}
+static void gemm_q5_1(TL_NEON_GEMM_ARGS) {
+    quant_gemm(KIND_Q5_1, TL_NEON_GEMM_PASS);
+}
+static void gemm_q8_0(TL_NEON_GEMM_ARGS) {
+    quant_gemm(KIND_Q8_0, TL_NEON_GEMM_PASS);
+}
 
 #undef TL_NEON_GEMM_ARGS
 #undef TL_NEON_GEMM_PASS

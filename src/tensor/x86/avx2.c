@@ -30,10 +30,8 @@ static int quantize_q8_block_avx2(const float *x, int8_t *qs, float *d_out, int 
     const __m256 nan23 = _mm256_cmp_ps(v[2], v[3], _CMP_UNORD_Q);
     if (_mm256_movemask_ps(_mm256_or_ps(nan01, nan23))) return 0;
 
-    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign_mask, v[0]),
-                                              _mm256_andnot_ps(sign_mask, v[1])),
-                                _mm256_max_ps(_mm256_andnot_ps(sign_mask, v[2]),
-                                              _mm256_andnot_ps(sign_mask, v[3])));
+    __m256 amax = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign_mask, v[0]), _mm256_andnot_ps(sign_mask, v[1])),
+                                _mm256_max_ps(_mm256_andnot_ps(sign_mask, v[2]), _mm256_andnot_ps(sign_mask, v[3])));
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
@@ -50,8 +48,7 @@ static int quantize_q8_block_avx2(const float *x, int8_t *qs, float *d_out, int 
         const __m256 scaled = _mm256_mul_ps(v[i], vid);
         __m256 rounded = _mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         rounded = _mm256_min_ps(_mm256_max_ps(rounded, bottom), top);
-        const __m256 finite =
-            _mm256_cmp_ps(_mm256_andnot_ps(sign_mask, scaled), int_limit, _CMP_LT_OQ);
+        const __m256 finite = _mm256_cmp_ps(_mm256_andnot_ps(sign_mask, scaled), int_limit, _CMP_LT_OQ);
         rounded = _mm256_and_ps(rounded, finite);
         q[i] = _mm256_cvtps_epi32(rounded);
         sum = _mm256_add_epi32(sum, q[i]);
@@ -132,8 +129,7 @@ static inline __m256i dot_u8_s8(__m256i u, __m256i s) {
 /* As dot_u8_s8 for (levels - offset) . y, with levels unsigned < 32: the
  * offset is subtracted in 16 bits before widening, so the sum is exact. */
 static inline __m256i dot_levels_offset(__m256i levels, __m256i y, __m256i offset) {
-    const __m256i products = _mm256_sub_epi16(_mm256_maddubs_epi16(levels, y),
-                                              _mm256_maddubs_epi16(offset, y));
+    const __m256i products = _mm256_sub_epi16(_mm256_maddubs_epi16(levels, y), _mm256_maddubs_epi16(offset, y));
     return _mm256_madd_epi16(products, _mm256_set1_epi16(1));
 }
 
@@ -170,8 +166,7 @@ static void vec_dot_q5_0_avx2(int64_t n, float *out, const void *x, const void *
     const __m256i sixteen = _mm256_set1_epi8(16);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_0_BYTES, yb += Q8_0_BYTES) {
-        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_0_QS),
-                                               x86_fifth_bits32(xb + Q5_0_QH));
+        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_0_QS), x86_fifth_bits32(xb + Q5_0_QH));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
         const __m256i sumi = dot_levels_offset(levels, qy, sixteen);
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
@@ -201,8 +196,7 @@ static void vec_dot_q5_1_avx2(int64_t n, float *out, const void *x, const void *
     __m256 acc = _mm256_setzero_ps();
     float min_sum = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_1_BYTES, yb += Q8_1_BYTES) {
-        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_1_QS),
-                                               x86_fifth_bits32(xb + Q5_1_QH));
+        const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_1_QS), x86_fifth_bits32(xb + Q5_1_QH));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_1_QS));
         const __m256i sumi = dot_u8_s8(levels, qy);
         const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
@@ -230,23 +224,23 @@ static inline __m256 load8_f32(const uint8_t *p) {
 
 /* A float-type dot product: four 8-lane accumulators, scalar tail. The
  * products of two f16 or two bf16 values are exact in float. */
-#define DEFINE_FLOAT_DOT(name, elem_bytes, load8, load1)                                      \
-    static void name(int64_t n, float *out, const void *x, const void *y) {                  \
-        const uint8_t *xb = x, *yb = y;                                                       \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;             \
-        int64_t i = 0;                                                                        \
-        for (; i + 32 <= n; i += 32) {                                                        \
-            const uint8_t *xp = xb + i * (elem_bytes), *yp = yb + i * (elem_bytes);           \
-            acc0 = _mm256_fmadd_ps(load8(xp), load8(yp), acc0);                               \
-            acc1 = _mm256_fmadd_ps(load8(xp + 8 * (elem_bytes)), load8(yp + 8 * (elem_bytes)), acc1); \
-            acc2 = _mm256_fmadd_ps(load8(xp + 16 * (elem_bytes)), load8(yp + 16 * (elem_bytes)), acc2); \
-            acc3 = _mm256_fmadd_ps(load8(xp + 24 * (elem_bytes)), load8(yp + 24 * (elem_bytes)), acc3); \
-        }                                                                                     \
-        for (; i + 8 <= n; i += 8)                                                            \
-            acc0 = _mm256_fmadd_ps(load8(xb + i * (elem_bytes)), load8(yb + i * (elem_bytes)), acc0); \
-        float sum = x86_hsum_ps256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3))); \
-        for (; i < n; i++) sum += load1(xb + i * (elem_bytes)) * load1(yb + i * (elem_bytes)); \
-        *out = sum;                                                                           \
+#define DEFINE_FLOAT_DOT(name, elem_bytes, load8, load1)                                                               \
+    static void name(int64_t n, float *out, const void *x, const void *y) {                                            \
+        const uint8_t *xb = x, *yb = y;                                                                                \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                                      \
+        int64_t i = 0;                                                                                                 \
+        for (; i + 32 <= n; i += 32) {                                                                                 \
+            const uint8_t *xp = xb + i * (elem_bytes), *yp = yb + i * (elem_bytes);                                    \
+            acc0 = _mm256_fmadd_ps(load8(xp), load8(yp), acc0);                                                        \
+            acc1 = _mm256_fmadd_ps(load8(xp + 8 * (elem_bytes)), load8(yp + 8 * (elem_bytes)), acc1);                  \
+            acc2 = _mm256_fmadd_ps(load8(xp + 16 * (elem_bytes)), load8(yp + 16 * (elem_bytes)), acc2);                \
+            acc3 = _mm256_fmadd_ps(load8(xp + 24 * (elem_bytes)), load8(yp + 24 * (elem_bytes)), acc3);                \
+        }                                                                                                              \
+        for (; i + 8 <= n; i += 8)                                                                                     \
+            acc0 = _mm256_fmadd_ps(load8(xb + i * (elem_bytes)), load8(yb + i * (elem_bytes)), acc0);                  \
+        float sum = x86_hsum_ps256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));               \
+        for (; i < n; i++) sum += load1(xb + i * (elem_bytes)) * load1(yb + i * (elem_bytes));                         \
+        *out = sum;                                                                                                    \
     }
 
 static inline float load1_bf16(const uint8_t *p) {

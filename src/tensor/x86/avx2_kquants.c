@@ -69,22 +69,18 @@ static int quantize_q8_k_block(const float *x, uint8_t *block) {
         __m256i q[4];
         for (int k = 0; k < 4; k++) {
             const __m256 scaled = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * i + 8 * k), vscale);
-            q[k] = _mm256_cvtps_epi32(
-                _mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            q[k] = _mm256_cvtps_epi32(_mm256_round_ps(scaled, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         }
         /* |q| <= 127 here (|x| <= |max|), so the saturating packs are exact */
         const __m256i q8 = _mm256_permutevar8x32_epi32(
-            _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])),
-            order);
+            _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])), order);
         _mm256_storeu_si256((__m256i *)(block + Q8_K_QS + 32 * i), q8);
         sums4[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, q8), ones16);
     }
     /* two hadds turn 4 vectors of sums of 4 into [s0 s2 s4 s6 | s1 s3 s5 s7]
      * (s: sums of 16 over those 128 elements) */
-    const __m256i lo = _mm256_hadd_epi32(_mm256_hadd_epi32(sums4[0], sums4[1]),
-                                         _mm256_hadd_epi32(sums4[2], sums4[3]));
-    const __m256i hi = _mm256_hadd_epi32(_mm256_hadd_epi32(sums4[4], sums4[5]),
-                                         _mm256_hadd_epi32(sums4[6], sums4[7]));
+    const __m256i lo = _mm256_hadd_epi32(_mm256_hadd_epi32(sums4[0], sums4[1]), _mm256_hadd_epi32(sums4[2], sums4[3]));
+    const __m256i hi = _mm256_hadd_epi32(_mm256_hadd_epi32(sums4[4], sums4[5]), _mm256_hadd_epi32(sums4[6], sums4[7]));
     const __m256i packed = _mm256_packs_epi32(lo, hi); /* [even sums | odd sums] */
     const __m128i even = _mm256_castsi256_si128(packed), odd = _mm256_extracti128_si256(packed, 1);
     _mm_storeu_si128((__m128i *)(block + Q8_K_BSUMS), _mm_unpacklo_epi16(even, odd));
@@ -97,8 +93,7 @@ static int quantize_q8_k_block(const float *x, uint8_t *block) {
 static void quantize_q8_k_avx2(const float *src, void *dst, int64_t n) {
     uint8_t *block = dst;
     for (int64_t i = 0; i < n / QK_K; i++, block += Q8_K_BYTES)
-        if (!quantize_q8_k_block(src + i * QK_K, block))
-            tl_q8_k_from_float(src + i * QK_K, block, QK_K);
+        if (!quantize_q8_k_block(src + i * QK_K, block)) tl_q8_k_from_float(src + i * QK_K, block, QK_K);
 }
 
 /* ---- shared helpers ----------------------------------------------------- */
@@ -142,8 +137,7 @@ X86_INLINE float dot_affine_k(int64_t n, const uint8_t *xb, const uint8_t *yb, c
         const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
         const __m256i min_sum = _mm256_madd_epi16(bsums, mins16);
         const uint8_t *q8 = yb + Q8_K_QS;
-        __m256i hbits = fifth ? _mm256_loadu_si256((const __m256i *)(xb + Q5_K_QH))
-                              : _mm256_setzero_si256();
+        __m256i hbits = fifth ? _mm256_loadu_si256((const __m256i *)(xb + Q5_K_QH)) : _mm256_setzero_si256();
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + qs_at + 32 * c));
@@ -193,12 +187,12 @@ static void vec_dot_q6_k_avx2(int64_t n, float *out, const void *x, const void *
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h));
             const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h + 32));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h));
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(qh, m2_2), 2));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                               _mm256_and_si256(qh, m2_4));
+            const __m256i q0 =
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+            const __m256i q1 =
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2_2), 2));
+            const __m256i q2 =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m2_4));
             const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                                _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2_4));
             const uint8_t *y8 = q8 + 128 * h;
@@ -242,8 +236,10 @@ static void vec_dot_q3_k_avx2(int64_t n, float *out, const void *x, const void *
                 hmask = _mm256_srli_epi16(hmask, 1);
                 const __m256i levels = _mm256_or_si256(two_bit_levels(packed, p), high);
                 const __m256i part = dot32_scaled(levels, q8 + 128 * h + 32 * p, scale_pair16(scales8, 4 * h + p));
-                if (p & 1) sum1 = _mm256_add_epi32(sum1, part);
-                else sum0 = _mm256_add_epi32(sum0, part);
+                if (p & 1)
+                    sum1 = _mm256_add_epi32(sum1, part);
+                else
+                    sum0 = _mm256_add_epi32(sum0, part);
             }
         }
         const __m256i sumi = _mm256_sub_epi32(_mm256_add_epi32(sum0, sum1), _mm256_slli_epi32(offset_sum, 2));
@@ -271,10 +267,12 @@ static void vec_dot_q2_k_avx2(int64_t n, float *out, const void *x, const void *
         for (int h = 0; h < 2; h++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q2_K_QS + 32 * h));
             for (int p = 0; p < 4; p++) {
-                const __m256i part = dot32_scaled(two_bit_levels(packed, p), q8 + 128 * h + 32 * p,
-                                                  scale_pair16(scales8, 4 * h + p));
-                if (p & 1) sum1 = _mm256_add_epi32(sum1, part);
-                else sum0 = _mm256_add_epi32(sum0, part);
+                const __m256i part =
+                    dot32_scaled(two_bit_levels(packed, p), q8 + 128 * h + 32 * p, scale_pair16(scales8, 4 * h + p));
+                if (p & 1)
+                    sum1 = _mm256_add_epi32(sum1, part);
+                else
+                    sum0 = _mm256_add_epi32(sum0, part);
             }
         }
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sum0, sum1)), d, acc);

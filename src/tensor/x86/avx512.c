@@ -38,9 +38,9 @@
 /* ---- quantized weights: unpacking into the panel ------------------------ */
 
 enum {
-    PANEL_ROWS = 32,       /* two vectors of 16 rows */
-    PANEL_BLOCKS = 16,     /* blocks per panel: 16 KiB of levels, stays in L1 */
-    TOKEN_TILE = 6,        /* tokens per micro-kernel call */
+    PANEL_ROWS = 32,        /* two vectors of 16 rows */
+    PANEL_BLOCKS = 16,      /* blocks per panel: 16 KiB of levels, stays in L1 */
+    TOKEN_TILE = 6,         /* tokens per micro-kernel call */
     PREP_BYTES = 48 * 1024, /* per-token block scales and sums, on the stack */
     GEMV_MAX_TOKENS = 8,    /* up to this many tokens (a server's decode batch): the streaming kernel */
     GEMV_MAX_PAIRS = 96     /* its stack buffers: n_cols <= 6144 */
@@ -76,8 +76,7 @@ static inline void unpack_scales(const row_group *rows, int64_t block_offset, fl
 
 /* 4-bit levels: group g < 4 is the low nibbles of dword g, group g + 4 the
  * high nibbles. `fifth` adds 16 to the elements whose qh bit is set. */
-static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *qh, uint8_t *q,
-                                       int stride) {
+static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *qh, uint8_t *q, int stride) {
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
     for (int k = 0; k < 4; k++) {
         __m512i low = _mm512_and_si512(dwords[k], low_mask);
@@ -88,7 +87,7 @@ static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *q
             const __m512i bits_even = _mm512_set1_epi32(0x08040201);
             const __m512i bits_odd = _mm512_set1_epi32((int)0x80402010u);
             const int g_low = k, g_high = k + 4;
-            const __m512i pick_low = _mm512_set1_epi32(0x01010101 * (g_low / 2)) ;
+            const __m512i pick_low = _mm512_set1_epi32(0x01010101 * (g_low / 2));
             const __m512i pick_high = _mm512_set1_epi32(0x01010101 * (g_high / 2));
             const __m512i lane_base = _mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0);
             const __m512i qh_low = _mm512_shuffle_epi8(*qh, _mm512_add_epi8(lane_base, pick_low));
@@ -105,11 +104,9 @@ static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *q
 
 /* One block of 16 rows for each weight type: levels into q (group g at
  * q + g * stride), scales into d, minimums into m. */
-typedef void (*unpack_fn)(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
-                          float *m);
+typedef void (*unpack_fn)(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m);
 
-static void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
-                        float *m) {
+static void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * Q4_0_BYTES;
     __m512i dwords[4];
@@ -118,8 +115,7 @@ static void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int st
     unpack_scales(rows, at, d, NULL);
 }
 
-static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
-                        float *m) {
+static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     const int64_t at = block * Q4_1_BYTES;
     __m512i dwords[4];
     avx512_transpose_rows(rows->row, (size_t)(at + Q4_1_QS), dwords);
@@ -127,8 +123,7 @@ static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int st
     unpack_scales(rows, at, d, m);
 }
 
-static void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
-                        float *m) {
+static void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * Q5_0_BYTES;
     __m512i dwords[4];
@@ -138,8 +133,7 @@ static void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int st
     unpack_scales(rows, at, d, NULL);
 }
 
-static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
-                        float *m) {
+static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     const int64_t at = block * Q5_1_BYTES;
     __m512i dwords[4];
     avx512_transpose_rows(rows->row, (size_t)(at + Q5_1_QS), dwords);
@@ -150,8 +144,7 @@ static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int st
 
 /* q8_0: an 8x8 dword transpose in each 256-bit half of
  * [row i | row i + 8], then the halves' 128-bit lanes put in row order. */
-static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d,
-                        float *m) {
+static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * Q8_0_BYTES + Q8_0_QS;
     __m512i v[8], t[8], u[8];
@@ -186,12 +179,12 @@ static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int st
 /* What the matrix kernel needs to know about a quantized weight type. */
 typedef struct quant_kind {
     unpack_fn unpack;
-    int level_offset;   /* subtracted from the unpacked levels */
-    int has_min;        /* q4_1 / q5_1: add m * s of the q8_1 activations */
-    tl_vec_dot_fn dot;  /* fallback when a row is too long for the stack buffers */
+    int level_offset;  /* subtracted from the unpacked levels */
+    int has_min;       /* q4_1 / q5_1: add m * s of the q8_1 activations */
+    tl_vec_dot_fn dot; /* fallback when a row is too long for the stack buffers */
     /* few-token kernel (NULL: the AVX2 dot per row and token) */
-    void (*gemv)(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                 const void *x, size_t x_row_bytes, int n_tokens, float *y, int64_t ldy);
+    void (*gemv)(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                 size_t x_row_bytes, int n_tokens, float *y, int64_t ldy);
     uint32_t type;
 } quant_kind;
 
@@ -202,13 +195,13 @@ static tl_vec_dot_fn avx2_dot[TL_TYPE_COUNT];
 /* ---- activations: per-block scales and sums ----------------------------- */
 
 typedef struct token_prep {
-    float *d;       /* [token][block] activation scale */
-    int32_t *corr;  /* [token][block] -offset * sum(q) */
-    float *s;       /* [token][block] q8_1's s, when has_min */
+    float *d;      /* [token][block] activation scale */
+    int32_t *corr; /* [token][block] -offset * sum(q) */
+    float *s;      /* [token][block] q8_1's s, when has_min */
 } token_prep;
 
-static void prepare_tokens(const quant_kind *kind, const uint8_t *x, size_t x_row_bytes,
-                           int64_t n_tokens, int64_t n_blocks, const token_prep *prep) {
+static void prepare_tokens(const quant_kind *kind, const uint8_t *x, size_t x_row_bytes, int64_t n_tokens,
+                           int64_t n_blocks, const token_prep *prep) {
     const size_t block_bytes = kind->has_min ? Q8_1_BYTES : Q8_0_BYTES;
     const int qs = kind->has_min ? Q8_1_QS : Q8_0_QS;
     for (int64_t t = 0; t < n_tokens; t++) {
@@ -219,11 +212,10 @@ static void prepare_tokens(const quant_kind *kind, const uint8_t *x, size_t x_ro
             if (kind->has_min) prep->s[at] = x86_load_half(block + Q8_1_S);
             if (kind->level_offset) {
                 /* sum of (q + 128) by sad against zero, then remove the bias */
-                const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(block + qs)),
-                                                   _mm256_set1_epi8((char)0x80));
+                const __m256i q =
+                    _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(block + qs)), _mm256_set1_epi8((char)0x80));
                 const __m256i sums = _mm256_sad_epu8(q, _mm256_setzero_si256());
-                const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sums),
-                                                 _mm256_extracti128_si256(sums, 1));
+                const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
                 const int sum = (int)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
                 prep->corr[at] = -kind->level_offset * sum;
             }
@@ -235,23 +227,22 @@ static void prepare_tokens(const quant_kind *kind, const uint8_t *x, size_t x_ro
 
 typedef struct tile_args {
     const weight_panel *panel;
-    int n_panel_blocks;        /* blocks in the panel */
-    int64_t first_block;       /* block index of the panel's first block */
+    int n_panel_blocks;           /* blocks in the panel */
+    int64_t first_block;          /* block index of the panel's first block */
     const uint8_t *x[TOKEN_TILE]; /* activation rows */
     size_t x_block_bytes;
     int x_qs;
     int64_t prep_at[TOKEN_TILE]; /* index of (token, first_block) in the prep arrays */
     const token_prep *prep;
-    float *y[TOKEN_TILE];      /* where row 0 of the panel goes, per token */
-    __mmask16 mask[2];         /* valid rows of each 16-row vector */
-    int accumulate;            /* add to y (not the panel's first blocks) */
+    float *y[TOKEN_TILE]; /* where row 0 of the panel goes, per token */
+    __mmask16 mask[2];    /* valid rows of each 16-row vector */
+    int accumulate;       /* add to y (not the panel's first blocks) */
 } tile_args;
 
 /* y[t][rows] (+)= sum over the panel's blocks, for NT tokens and NV vectors
  * of 16 rows. Inlined with constant NT/NV so the accumulators stay in
  * registers. */
-X86_INLINE void quant_tile(const tile_args *a, const int NT, const int NV, const int use_corr,
-                           const int has_min) {
+X86_INLINE void quant_tile(const tile_args *a, const int NT, const int NV, const int use_corr, const int has_min) {
     __m512 acc[TOKEN_TILE][2];
     X86_UNROLL for (int t = 0; t < NT; t++) X86_UNROLL for (int v = 0; v < NV; v++) acc[t][v] =
         a->accumulate ? _mm512_maskz_loadu_ps(a->mask[v], a->y[t] + 16 * v) : _mm512_setzero_ps();
@@ -263,8 +254,8 @@ X86_INLINE void quant_tile(const tile_args *a, const int NT, const int NV, const
     for (int i = 0; i < a->n_panel_blocks; i++) {
         __m512i dot[TOKEN_TILE][2];
         X86_UNROLL for (int t = 0; t < NT; t++) {
-            const __m512i start = use_corr ? _mm512_set1_epi32(a->prep->corr[a->prep_at[t] + i])
-                                           : _mm512_setzero_si512();
+            const __m512i start =
+                use_corr ? _mm512_set1_epi32(a->prep->corr[a->prep_at[t] + i]) : _mm512_setzero_si512();
             X86_UNROLL for (int v = 0; v < NV; v++) dot[t][v] = start;
         }
         const uint8_t *q = &a->panel->q[i][0][0][0];
@@ -274,8 +265,7 @@ X86_INLINE void quant_tile(const tile_args *a, const int NT, const int NV, const
                 _mm512_load_si512((const void *)(q + g * PANEL_ROWS * 4 + 64 * v));
             X86_UNROLL for (int t = 0; t < NT; t++) {
                 const __m512i xb = _mm512_set1_epi32(x86_load_i32(xq[t] + 4 * g));
-                X86_UNROLL for (int v = 0; v < NV; v++) dot[t][v] =
-                    _mm512_dpbusd_epi32(dot[t][v], w[v], xb);
+                X86_UNROLL for (int v = 0; v < NV; v++) dot[t][v] = _mm512_dpbusd_epi32(dot[t][v], w[v], xb);
             }
         }
         X86_UNROLL for (int t = 0; t < NT; t++) {
@@ -297,13 +287,12 @@ X86_INLINE void quant_tile(const tile_args *a, const int NT, const int NV, const
 }
 
 /* One instance per (tokens, vectors, offset?, minimum?) */
-#define DEFINE_TILE(nt, nv, corr, min)                                            \
-    static void quant_tile_##nt##_##nv##_##corr##_##min(const tile_args *a) {    \
-        quant_tile(a, nt, nv, corr, min);                                         \
+#define DEFINE_TILE(nt, nv, corr, min)                                                                                 \
+    static void quant_tile_##nt##_##nv##_##corr##_##min(const tile_args *a) {                                          \
+        quant_tile(a, nt, nv, corr, min);                                                                              \
     }
-#define DEFINE_TILES_NT(nt)                                                       \
-    DEFINE_TILE(nt, 1, 1, 0) DEFINE_TILE(nt, 2, 1, 0)                             \
-    DEFINE_TILE(nt, 1, 0, 1) DEFINE_TILE(nt, 2, 0, 1)
+#define DEFINE_TILES_NT(nt)                                                                                            \
+    DEFINE_TILE(nt, 1, 1, 0) DEFINE_TILE(nt, 2, 1, 0) DEFINE_TILE(nt, 1, 0, 1) DEFINE_TILE(nt, 2, 0, 1)
 DEFINE_TILES_NT(1)
 DEFINE_TILES_NT(2)
 DEFINE_TILES_NT(3)
@@ -312,17 +301,19 @@ DEFINE_TILES_NT(5)
 DEFINE_TILES_NT(6)
 
 typedef void (*tile_fn)(const tile_args *a);
-#define TILE_ROW(nt)                                                              \
-    {{quant_tile_##nt##_1_1_0, quant_tile_##nt##_2_1_0},                          \
-     {quant_tile_##nt##_1_0_1, quant_tile_##nt##_2_0_1}}
+#define TILE_ROW(nt)                                                                                                   \
+    {                                                                                                                  \
+        {quant_tile_##nt##_1_1_0, quant_tile_##nt##_2_1_0}, {                                                          \
+            quant_tile_##nt##_1_0_1, quant_tile_##nt##_2_0_1                                                           \
+        }                                                                                                              \
+    }
 /* [tokens - 1][has_min][vectors - 1] */
 static const tile_fn tile_table[TOKEN_TILE][2][2] = {TILE_ROW(1), TILE_ROW(2), TILE_ROW(3),
-                                                      TILE_ROW(4), TILE_ROW(5), TILE_ROW(6)};
+                                                     TILE_ROW(4), TILE_ROW(5), TILE_ROW(6)};
 
 /* ---- the quantized matrix kernel ---------------------------------------- */
 
-static void fill_row_group(row_group *g, const uint8_t *w, size_t w_row_bytes, int64_t first,
-                           int64_t count) {
+static void fill_row_group(row_group *g, const uint8_t *w, size_t w_row_bytes, int64_t first, int64_t count) {
     g->base = w + (size_t)first * w_row_bytes;
     int32_t offsets[16];
     for (int i = 0; i < 16; i++) {
@@ -333,9 +324,8 @@ static void fill_row_group(row_group *g, const uint8_t *w, size_t w_row_bytes, i
     g->offsets = _mm512_loadu_si512((const void *)offsets);
 }
 
-static void gemm_quant(const quant_kind *kind, int64_t n_cols, const void *w, size_t w_row_bytes,
-                       int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens,
-                       float *y, int64_t ldy) {
+static void gemm_quant(const quant_kind *kind, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
+                       int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     const int64_t n_blocks = n_cols / QK;
     if (n_tokens <= GEMV_MAX_TOKENS) {
         if (kind->gemv && n_blocks / 2 <= GEMV_MAX_PAIRS) {
@@ -385,16 +375,14 @@ static void gemm_quant(const quant_kind *kind, int64_t n_cols, const void *w, si
             fill_row_group(&groups[0], w, w_row_bytes, rp, n_rows < 16 ? n_rows : 16);
             if (n_vectors == 2) fill_row_group(&groups[1], w, w_row_bytes, rp + 16, n_rows - 16);
             a.mask[0] = n_rows >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n_rows) - 1);
-            a.mask[1] = n_rows >= 32   ? (__mmask16)0xffff
-                        : n_rows > 16 ? (__mmask16)((1u << (n_rows - 16)) - 1)
-                                      : 0;
+            a.mask[1] = n_rows >= 32 ? (__mmask16)0xffff : n_rows > 16 ? (__mmask16)((1u << (n_rows - 16)) - 1) : 0;
 
             for (int64_t kb = 0; kb < n_blocks; kb += PANEL_BLOCKS) {
                 const int n_panel = (int)(n_blocks - kb < PANEL_BLOCKS ? n_blocks - kb : PANEL_BLOCKS);
                 for (int i = 0; i < n_panel; i++)
                     for (int v = 0; v < n_vectors; v++)
-                        kind->unpack(&groups[v], kb + i, &panel.q[i][0][16 * v][0], PANEL_ROWS * 4,
-                                     panel.d[i] + 16 * v, panel.m[i] + 16 * v);
+                        kind->unpack(&groups[v], kb + i, &panel.q[i][0][16 * v][0], PANEL_ROWS * 4, panel.d[i] + 16 * v,
+                                     panel.m[i] + 16 * v);
                 a.n_panel_blocks = n_panel;
                 a.first_block = kb;
                 a.accumulate = kb > 0;
@@ -412,7 +400,6 @@ static void gemm_quant(const quant_kind *kind, int64_t n_cols, const void *w, si
         }
     }
 }
-
 
 /* ---- few tokens: streaming matrix-vector kernel -------------------------- */
 
@@ -434,21 +421,19 @@ typedef struct gemv_pair {
 /* Unsigned levels of 2 consecutive blocks (64 elements). */
 X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t *b1) {
     if (type == TL_TYPE_Q8_0) {
-        const __m512i v = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS))),
-            _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
+        const __m512i v =
+            _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS))),
+                               _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
         return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
     }
     const int qs = type == TL_TYPE_Q4_0 ? Q4_0_QS : Q5_0_QS;
-    const __m256i packed = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b1 + qs)),
-                                            _mm_loadu_si128((const __m128i *)(b0 + qs)));
+    const __m256i packed =
+        _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b1 + qs)), _mm_loadu_si128((const __m128i *)(b0 + qs)));
     /* lanes [b0 qs, b0 qs, b1 qs, b1 qs], high nibbles in lanes 1 and 3 */
-    __m512i z = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
-                                         _mm512_castsi256_si512(packed));
+    __m512i z = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3), _mm512_castsi256_si512(packed));
     z = _mm512_and_si512(_mm512_mask_srli_epi64(z, 0xCC, z, 4), _mm512_set1_epi8(0x0f));
     if (type == TL_TYPE_Q5_0) {
-        const uint64_t qh = (uint64_t)x86_load_u32(b0 + Q5_0_QH) |
-                            ((uint64_t)x86_load_u32(b1 + Q5_0_QH) << 32);
+        const uint64_t qh = (uint64_t)x86_load_u32(b0 + Q5_0_QH) | ((uint64_t)x86_load_u32(b1 + Q5_0_QH) << 32);
         z = _mm512_mask_add_epi8(z, _cvtu64_mask64(qh), z, _mm512_set1_epi8(16));
     }
     return z;
@@ -456,8 +441,7 @@ X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t 
 
 X86_INLINE __m256i gemv_levels1(uint32_t type, const uint8_t *b0) {
     if (type == TL_TYPE_Q8_0)
-        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS)),
-                                _mm256_set1_epi8((char)0x80));
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS)), _mm256_set1_epi8((char)0x80));
     if (type == TL_TYPE_Q4_0) return x86_unpack_nibbles32(b0 + Q4_0_QS);
     return _mm256_or_si256(x86_unpack_nibbles32(b0 + Q5_0_QS), x86_fifth_bits32(b0 + Q5_0_QH));
 }
@@ -469,9 +453,9 @@ static int32_t block_sum_q8(const uint8_t *qs) {
     return (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
 }
 
-X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_t n_cols,
-                           const uint8_t *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                           const uint8_t *x, size_t x_row_bytes, const int NT, float *y, int64_t ldy) {
+X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_t n_cols, const uint8_t *w,
+                           size_t w_row_bytes, int64_t r0, int64_t r1, const uint8_t *x, size_t x_row_bytes,
+                           const int NT, float *y, int64_t ldy) {
     const int64_t n_blocks = n_cols / QK, n_pairs = n_blocks / 2;
     gemv_pair pairs[GEMV_MAX_TOKENS][GEMV_MAX_PAIRS];
     float tail_dx[GEMV_MAX_TOKENS];
@@ -480,16 +464,16 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
         const uint8_t *xb = x + (size_t)t * x_row_bytes;
         for (int64_t p = 0; p < n_pairs; p++) {
             const uint8_t *b0 = xb + (size_t)(2 * p) * Q8_0_BYTES, *b1 = b0 + Q8_0_BYTES;
-            pairs[t][p].y = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS))),
-                _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
+            pairs[t][p].y =
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS))),
+                                   _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
             const int32_t s0 = -offset * block_sum_q8(b0 + Q8_0_QS);
             const int32_t s1 = -offset * block_sum_q8(b1 + Q8_0_QS);
             pairs[t][p].start = _mm512_maskz_set1_epi32(0x0001, s0);
             pairs[t][p].start = _mm512_mask_set1_epi32(pairs[t][p].start, 0x0100, s1);
-            pairs[t][p].dx = _mm512_castpd_ps(_mm512_insertf64x4(
-                _mm512_castps_pd(_mm512_set1_ps(x86_load_half(b0))),
-                _mm256_castps_pd(_mm256_set1_ps(x86_load_half(b1))), 1)); /* AVX512F only */
+            pairs[t][p].dx = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(x86_load_half(b0))),
+                                                                 _mm256_castps_pd(_mm256_set1_ps(x86_load_half(b1))),
+                                                                 1)); /* AVX512F only */
         }
         if (n_blocks & 1) {
             const uint8_t *b0 = xb + (size_t)(n_blocks - 1) * Q8_0_BYTES;
@@ -518,9 +502,9 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
             if (n_blocks & 1) {
                 const uint8_t *b0 = row + (size_t)(n_blocks - 1) * block_bytes;
                 const uint8_t *xq = x + (size_t)t * x_row_bytes + (size_t)(n_blocks - 1) * Q8_0_BYTES;
-                const __m256i dot = _mm256_dpbusd_epi32(_mm256_setr_epi32(tail_start[t], 0, 0, 0, 0, 0, 0, 0),
-                                                        gemv_levels1(type, b0),
-                                                        _mm256_loadu_si256((const __m256i *)(xq + Q8_0_QS)));
+                const __m256i dot =
+                    _mm256_dpbusd_epi32(_mm256_setr_epi32(tail_start[t], 0, 0, 0, 0, 0, 0, 0), gemv_levels1(type, b0),
+                                        _mm256_loadu_si256((const __m256i *)(xq + Q8_0_QS)));
                 __m128i s = _mm_add_epi32(_mm256_castsi256_si128(dot), _mm256_extracti128_si256(dot, 1));
                 s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
                 s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
@@ -531,20 +515,19 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
     }
 }
 
-#define DEFINE_GEMV(name, type, offset, bytes)                                                  \
-    static void gemv_##name(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,      \
-                            int64_t r1, const void *x, size_t x_row_bytes, int nt, float *y,    \
-                            int64_t ldy) {                                                      \
-        switch (nt) { /* a constant token count per call unrolls the inner loops */               \
-        case 1: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 1, y, ldy); break; \
-        case 2: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 2, y, ldy); break; \
-        case 3: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 3, y, ldy); break; \
-        case 4: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 4, y, ldy); break; \
-        case 5: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 5, y, ldy); break; \
-        case 6: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 6, y, ldy); break; \
-        case 7: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 7, y, ldy); break; \
-        default: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 8, y, ldy); \
-        }                                                                                        \
+#define DEFINE_GEMV(name, type, offset, bytes)                                                                         \
+    static void gemv_##name(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,  \
+                            size_t x_row_bytes, int nt, float *y, int64_t ldy) {                                       \
+        switch (nt) { /* a constant token count per call unrolls the inner loops */                                    \
+        case 1: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 1, y, ldy); break;     \
+        case 2: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 2, y, ldy); break;     \
+        case 3: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 3, y, ldy); break;     \
+        case 4: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 4, y, ldy); break;     \
+        case 5: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 5, y, ldy); break;     \
+        case 6: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 6, y, ldy); break;     \
+        case 7: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 7, y, ldy); break;     \
+        default: gemv_quant(type, offset, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, 8, y, ldy);           \
+        }                                                                                                              \
     }
 DEFINE_GEMV(q4_0, TL_TYPE_Q4_0, 8, Q4_0_BYTES)
 DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, Q5_0_BYTES)
@@ -556,19 +539,16 @@ static const quant_kind kind_q5_0 = {unpack_q5_0, 16, 0, tl_vec_dot_q5_0_q8_0, g
 static const quant_kind kind_q5_1 = {unpack_q5_1, 0, 1, tl_vec_dot_q5_1_q8_1, NULL, TL_TYPE_Q5_1};
 static const quant_kind kind_q8_0 = {unpack_q8_0, 128, 0, tl_vec_dot_q8_0_q8_0, gemv_q8_0, TL_TYPE_Q8_0};
 
-#define DEFINE_QUANT_GEMM(type)                                                                  \
-    static void gemm_##type##_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, \
-                                   int64_t r1, const void *x, size_t x_row_bytes,                 \
-                                   int64_t n_tokens, float *y, int64_t ldy) {                     \
-        gemm_quant(&kind_##type, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y,    \
-                   ldy);                                                                          \
+#define DEFINE_QUANT_GEMM(type)                                                                                        \
+    static void gemm_##type##_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,          \
+                                   const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {       \
+        gemm_quant(&kind_##type, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);                    \
     }
 DEFINE_QUANT_GEMM(q4_0)
 DEFINE_QUANT_GEMM(q4_1)
 DEFINE_QUANT_GEMM(q5_0)
 DEFINE_QUANT_GEMM(q5_1)
 DEFINE_QUANT_GEMM(q8_0)
-
 
 /* ---- float weights: f32, f16, bf16 --------------------------------------- */
 
@@ -584,18 +564,20 @@ X86_INLINE __m512 load16_float(uint32_t type, const uint8_t *row, int64_t i, __m
 /* A tile of NR rows by NT tokens: NR*NT 16-lane accumulators, each loaded
  * vector used NT or NR times. bf16 with the BF16 extension uses vdpbf16ps
  * (32 products per instruction). */
-X86_INLINE void float_tile(uint32_t type, int use_dpbf16, int64_t n, const uint8_t *const *w,
-                           const uint8_t *const *x, const int NR, const int NT, float *y, int64_t ldy) {
+X86_INLINE void float_tile(uint32_t type, int use_dpbf16, int64_t n, const uint8_t *const *w, const uint8_t *const *x,
+                           const int NR, const int NT, float *y, int64_t ldy) {
     __m512 acc[4][3];
     X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
     if (use_dpbf16) {
         for (int64_t i = 0; i < n; i += 32) {
             const __mmask32 m = n - i >= 32 ? 0xffffffffu : (__mmask32)((1u << (n - i)) - 1);
             __m512bh wv[4], xv[3];
-            X86_UNROLL for (int r = 0; r < NR; r++) wv[r] = (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)(const void *)w[r] + i);
-            X86_UNROLL for (int t = 0; t < NT; t++) xv[t] = (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)(const void *)x[t] + i);
-            X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++)
-                acc[r][t] = _mm512_dpbf16_ps(acc[r][t], wv[r], xv[t]);
+            X86_UNROLL for (int r = 0; r < NR; r++) wv[r] =
+                (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)(const void *)w[r] + i);
+            X86_UNROLL for (int t = 0; t < NT; t++) xv[t] =
+                (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)(const void *)x[t] + i);
+            X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++) acc[r][t] =
+                _mm512_dpbf16_ps(acc[r][t], wv[r], xv[t]);
         }
     } else {
         for (int64_t i = 0; i < n; i += 16) {
@@ -603,18 +585,17 @@ X86_INLINE void float_tile(uint32_t type, int use_dpbf16, int64_t n, const uint8
             __m512 wv[4], xv[3];
             X86_UNROLL for (int r = 0; r < NR; r++) wv[r] = load16_float(type, w[r], i, m);
             X86_UNROLL for (int t = 0; t < NT; t++) xv[t] = load16_float(type, x[t], i, m);
-            X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++)
-                acc[r][t] = _mm512_fmadd_ps(wv[r], xv[t], acc[r][t]);
+            X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++) acc[r][t] =
+                _mm512_fmadd_ps(wv[r], xv[t], acc[r][t]);
         }
     }
-    X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++)
-        y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+    X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++) y[t * ldy + r] =
+        _mm512_reduce_add_ps(acc[r][t]);
 }
 
 /* Rows in tiles of 4, tokens in tiles of 3 (tails with smaller tiles). */
-X86_INLINE void gemm_float(uint32_t type, int use_dpbf16, int64_t n_cols, const void *w,
-                           size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+X86_INLINE void gemm_float(uint32_t type, int use_dpbf16, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
+                           int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     if (n_tokens <= 2 && avx2_dot[type]) {
         /* streaming: one row at a time keeps the prefetchers on one stream */
         for (int64_t r = r0; r < r1; r++)
@@ -632,34 +613,47 @@ X86_INLINE void gemm_float(uint32_t type, int use_dpbf16, int64_t n_cols, const 
             const uint8_t *xr[3];
             for (int i = 0; i < 3; i++) xr[i] = (const uint8_t *)x + (size_t)(t + (i < nt ? i : 0)) * x_row_bytes;
             float *yt = y + t * ldy + r;
-#define FLOAT_TILE_CASE(NR, NT) \
-    if (nr == NR && nt == NT) { float_tile(type, use_dpbf16, n_cols, wr, xr, NR, NT, yt, ldy); continue; }
-            FLOAT_TILE_CASE(4, 3) FLOAT_TILE_CASE(4, 2) FLOAT_TILE_CASE(4, 1)
-            FLOAT_TILE_CASE(3, 3) FLOAT_TILE_CASE(3, 2) FLOAT_TILE_CASE(3, 1)
-            FLOAT_TILE_CASE(2, 3) FLOAT_TILE_CASE(2, 2) FLOAT_TILE_CASE(2, 1)
-            FLOAT_TILE_CASE(1, 3) FLOAT_TILE_CASE(1, 2) FLOAT_TILE_CASE(1, 1)
+#define FLOAT_TILE_CASE(NR, NT)                                                                                        \
+    if (nr == NR && nt == NT) {                                                                                        \
+        float_tile(type, use_dpbf16, n_cols, wr, xr, NR, NT, yt, ldy);                                                 \
+        continue;                                                                                                      \
+    }
+            // clang-format off
+            FLOAT_TILE_CASE(4, 3)
+            FLOAT_TILE_CASE(4, 2)
+            FLOAT_TILE_CASE(4, 1)
+            FLOAT_TILE_CASE(3, 3)
+            FLOAT_TILE_CASE(3, 2)
+            FLOAT_TILE_CASE(3, 1)
+            FLOAT_TILE_CASE(2, 3)
+            FLOAT_TILE_CASE(2, 2)
+            FLOAT_TILE_CASE(2, 1)
+            FLOAT_TILE_CASE(1, 3)
+            FLOAT_TILE_CASE(1, 2)
+            FLOAT_TILE_CASE(1, 1)
+            // clang-format on
 #undef FLOAT_TILE_CASE
         }
     }
 }
 
-static void gemm_f32_avx512(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                            const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_f32_avx512(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                            size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     gemm_float(TL_TYPE_F32, 0, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
-static void gemm_f16_avx512(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                            const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_f16_avx512(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                            size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     gemm_float(TL_TYPE_F16, 0, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
-static void gemm_bf16_avx512(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                             const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_bf16_avx512(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                             size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     gemm_float(TL_TYPE_BF16, 0, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
-static void gemm_bf16_dpbf16(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                             const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_bf16_dpbf16(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                             size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     gemm_float(TL_TYPE_BF16, 1, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 

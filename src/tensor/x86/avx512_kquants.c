@@ -46,8 +46,7 @@ X86_INLINE __m512i pack_scale_index_32(int first_a, int first_b) {
     /* lanes 0,1: a's first; 2,3: a's second (first_a + 1); same for b */
     int16_t idx[32];
     for (int lane = 0; lane < 4; lane++)
-        for (int i = 0; i < 8; i++)
-            idx[8 * lane + i] = (int16_t)((i < 4 ? first_a : first_b) + lane / 2);
+        for (int i = 0; i < 8; i++) idx[8 * lane + i] = (int16_t)((i < 4 ? first_a : first_b) + lane / 2);
     return _mm512_loadu_si512((const void *)idx);
 }
 
@@ -61,9 +60,8 @@ X86_INLINE __m512i pack_scale_index_16(int first_a, int first_b) {
 /* ---- q4_k: streaming rows ---------------------------------------------- */
 
 /* y[t * ldy + r] for rows [r0, r1) and NT tokens. */
-X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0,
-                          int64_t r1, const uint8_t *x, size_t x_row_bytes, const int NT, float *y,
-                          int64_t ldy) {
+X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0, int64_t r1,
+                          const uint8_t *x, size_t x_row_bytes, const int NT, float *y, int64_t ldy) {
     const int64_t n_sb = n_cols / QK_K;
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
     const __m512i index_a = pack_scale_index_32(0, 2), index_b = pack_scale_index_32(4, 6);
@@ -84,8 +82,7 @@ X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
             /* element order: low nibbles of 32 bytes, then their high nibbles */
             __m512i levels[4];
             KQ_UNROLL for (int c = 0; c < 4; c++) {
-                const __m512i v = _mm512_broadcast_i64x4(
-                    _mm256_loadu_si256((const __m256i *)(xb + Q4_K_QS + 32 * c)));
+                const __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + Q4_K_QS + 32 * c)));
                 levels[c] = _mm512_and_si512(_mm512_mask_srli_epi64(v, 0xF0, v, 4), low_mask);
             }
             const float d = x86_load_half(xb + Q4_K_D), dmin = x86_load_half(xb + Q4_K_DMIN);
@@ -93,16 +90,14 @@ X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
                 const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * Q8_K_BYTES;
                 __m512i dots[4];
                 KQ_UNROLL for (int c = 0; c < 4; c++) dots[c] = _mm512_dpbusd_epi32(
-                    _mm512_setzero_si512(), levels[c],
-                    _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
+                    _mm512_setzero_si512(), levels[c], _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
                 __m512i sumi = _mm512_madd_epi16(_mm512_packs_epi32(dots[0], dots[1]), scale_a);
                 sumi = _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(dots[2], dots[3]), scale_b);
-                const __m256i min_sum = _mm256_madd_epi16(
-                    _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), mins16);
+                const __m256i min_sum =
+                    _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), mins16);
                 const float dy = x86_load_f32(yb + Q8_K_D);
                 acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(d * dy), acc[t]);
-                acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin * dy),
-                                             acc_min[t]);
+                acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sum), _mm256_set1_ps(dmin * dy), acc_min[t]);
             }
         }
         for (int t = 0; t < NT; t++) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]) - x86_hsum_ps256(acc_min[t]);
@@ -111,9 +106,8 @@ X86_INLINE void gemv_q4_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
 
 /* ---- q6_k: streaming rows ---------------------------------------------- */
 
-X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0,
-                          int64_t r1, const uint8_t *x, size_t x_row_bytes, const int NT, float *y,
-                          int64_t ldy) {
+X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0, int64_t r1,
+                          const uint8_t *x, size_t x_row_bytes, const int NT, float *y, int64_t ldy) {
     const int64_t n_sb = n_cols / QK_K;
     const __m512i m4 = _mm512_set1_epi8(0x0f), m2_4 = _mm512_set1_epi8(0x30);
     const __m512i index_lo = pack_scale_index_16(0, 4), index_hi = pack_scale_index_16(8, 12);
@@ -130,11 +124,10 @@ X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
             __m512i levels[4];
             KQ_UNROLL for (int h = 0; h < 2; h++) {
                 const __m512i ql = _mm512_loadu_si512((const void *)(xb + Q6_K_QL + 64 * h));
-                const __m512i qh = _mm512_broadcast_i64x4(
-                    _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h)));
+                const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h)));
                 /* bits 0-1 (lower half) and 2-3 (upper half) of qh to bits 4-5 */
-                const __m512i high01 = _mm512_and_si512(
-                    _mm512_mask_slli_epi64(_mm512_slli_epi64(qh, 2), 0x0F, qh, 4), m2_4);
+                const __m512i high01 =
+                    _mm512_and_si512(_mm512_mask_slli_epi64(_mm512_slli_epi64(qh, 2), 0x0F, qh, 4), m2_4);
                 /* bits 4-5 (lower half) and 6-7 (upper half) to bits 4-5 */
                 const __m512i high23 = _mm512_and_si512(_mm512_mask_srli_epi64(qh, 0xF0, qh, 2), m2_4);
                 levels[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), high01);
@@ -145,13 +138,12 @@ X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
                 const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * Q8_K_BYTES;
                 __m512i dots[4];
                 KQ_UNROLL for (int c = 0; c < 4; c++) dots[c] = _mm512_dpbusd_epi32(
-                    _mm512_setzero_si512(), levels[c],
-                    _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
+                    _mm512_setzero_si512(), levels[c], _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
                 __m512i sumi = _mm512_madd_epi16(_mm512_packs_epi32(dots[0], dots[1]), scale_lo);
                 sumi = _mm512_dpwssd_epi32(sumi, _mm512_packs_epi32(dots[2], dots[3]), scale_hi);
                 /* levels are stored + 32: remove 32 * sum_j scale_j * bsum_j */
-                const __m256i offset = _mm256_madd_epi16(
-                    _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), scales16);
+                const __m256i offset =
+                    _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), scales16);
                 sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 5)));
                 const float dy = x86_load_f32(yb + Q8_K_D);
                 acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(d * dy), acc[t]);
@@ -179,9 +171,9 @@ X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
 
 enum {
     PANEL_ROWS = 32,
-    PANEL_SB = 2,            /* 16 KiB of levels: stays in L1 */
+    PANEL_SB = 2, /* 16 KiB of levels: stays in L1 */
     TOKEN_TILE = 4,
-    GROUPS = QK_K / 4,   /* groups of 4 elements per super-block */
+    GROUPS = QK_K / 4,              /* groups of 4 elements per super-block */
     TOKEN_CHUNK_BYTES = 384 * 1024, /* activations kept in L2 while panels reuse them */
 };
 
@@ -231,8 +223,8 @@ static void unpack_q4_k_scales_mins(const krows *g, size_t d_at, size_t scales_a
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f);
     const __m512i m2 = _mm512_set1_epi32(0x03030303);
     const __m512i scales_lo = _mm512_and_si512(w0, m6), mins_lo = _mm512_and_si512(w1, m6);
-    const __m512i scales_hi = _mm512_or_si512(
-        _mm512_and_si512(w2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), m2), 4));
+    const __m512i scales_hi =
+        _mm512_or_si512(_mm512_and_si512(w2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w0, 6), m2), 4));
     const __m512i mins_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), m4),
                                             _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w1, 6), m2), 4));
     for (int j = 0; j < 4; j++) {
@@ -244,7 +236,6 @@ static void unpack_q4_k_scales_mins(const krows *g, size_t d_at, size_t scales_a
         _mm512_store_si512((void *)(p->pair[ps][j + 4] + 16 * v), _mm512_or_si512(mhi, _mm512_slli_epi32(mhi, 16)));
     }
 }
-
 
 /* q4_k super-block sb of 16 rows into the panel (rows 16v..16v+15). */
 static void unpack_q4_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
@@ -277,13 +268,13 @@ static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
         for (int m = 0; m < 2; m++) avx512_transpose_rows(g->row, base + Q6_K_QH + 32 * h + 16 * m, qh + 4 * m);
         for (int gi = 0; gi < 8; gi++) {
             const __m512i hb = qh[gi];
-            const __m512i high[4] = {
-                _mm512_and_si512(_mm512_slli_epi32(hb, 4), m2_4), _mm512_and_si512(_mm512_slli_epi32(hb, 2), m2_4),
-                _mm512_and_si512(hb, m2_4), _mm512_and_si512(_mm512_srli_epi32(hb, 2), m2_4)};
+            const __m512i high[4] = {_mm512_and_si512(_mm512_slli_epi32(hb, 4), m2_4),
+                                     _mm512_and_si512(_mm512_slli_epi32(hb, 2), m2_4), _mm512_and_si512(hb, m2_4),
+                                     _mm512_and_si512(_mm512_srli_epi32(hb, 2), m2_4)};
             for (int q = 0; q < 4; q++) {
                 const __m512i lowsrc = ql[8 * (q % 2) + gi];
-                const __m512i nib = q < 2 ? _mm512_and_si512(lowsrc, m4)
-                                          : _mm512_and_si512(_mm512_srli_epi32(lowsrc, 4), m4);
+                const __m512i nib =
+                    q < 2 ? _mm512_and_si512(lowsrc, m4) : _mm512_and_si512(_mm512_srli_epi32(lowsrc, 4), m4);
                 _mm512_store_si512((void *)p->q[ps][32 * h + 8 * q + gi][16 * v], _mm512_or_si512(nib, high[q]));
             }
         }
@@ -298,10 +289,12 @@ static void unpack_q6_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
                                _mm512_srai_epi32(_mm512_slli_epi32(w, 24 - 8 * b), 24));
         /* int16 pairs (s_4k, s_4k+1) and (s_4k+2, s_4k+3) */
         const __m512i lo = _mm512_srai_epi16(_mm512_slli_epi16(w, 8), 8); /* bytes 0, 2 as int16 */
-        const __m512i hi = _mm512_srai_epi16(w, 8);                      /* bytes 1, 3 */
+        const __m512i hi = _mm512_srai_epi16(w, 8);                       /* bytes 1, 3 */
         /* pair 2k: (byte0, byte1); pair 2k+1: (byte2, byte3) */
-        const __m512i pair0 = _mm512_or_si512(_mm512_and_si512(lo, _mm512_set1_epi32(0xffff)), _mm512_slli_epi32(hi, 16));
-        const __m512i pair1 = _mm512_or_si512(_mm512_srli_epi32(lo, 16), _mm512_andnot_si512(_mm512_set1_epi32(0xffff), hi));
+        const __m512i pair0 =
+            _mm512_or_si512(_mm512_and_si512(lo, _mm512_set1_epi32(0xffff)), _mm512_slli_epi32(hi, 16));
+        const __m512i pair1 =
+            _mm512_or_si512(_mm512_srli_epi32(lo, 16), _mm512_andnot_si512(_mm512_set1_epi32(0xffff), hi));
         _mm512_store_si512((void *)(p->pair[ps][2 * k] + 16 * v), pair0);
         _mm512_store_si512((void *)(p->pair[ps][2 * k + 1] + 16 * v), pair1);
     }
@@ -337,9 +330,9 @@ static void unpack_q5_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
 
 typedef struct ktile {
     const kpanel *panel;
-    int n_sb;                        /* super-blocks in the panel */
-    const uint8_t *x[TOKEN_TILE];    /* q8_k block of the panel's first super-block */
-    float *y[TOKEN_TILE];            /* where row 0 of the panel goes */
+    int n_sb;                     /* super-blocks in the panel */
+    const uint8_t *x[TOKEN_TILE]; /* q8_k block of the panel's first super-block */
+    float *y[TOKEN_TILE];         /* where row 0 of the panel goes */
     __mmask16 mask[2];
     int accumulate;
 } ktile;
@@ -384,9 +377,9 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
             KQ_UNROLL for (int v = 0; v < NV; v++) {
                 /* bsum-weighted term: q4_k mins, q6_k's offset */
                 __m512i bs = _mm512_setzero_si512();
-                KQ_UNROLL for (int k = 0; k < 8; k++) bs = _mm512_dpwssd_epi32(
-                    bs, _mm512_load_si512((const void *)(a->panel->pair[ps][k] + 16 * v)),
-                    _mm512_set1_epi32(x86_load_i32(xq[t] + Q8_K_BSUMS + 4 * k)));
+                KQ_UNROLL for (int k = 0; k < 8; k++) bs =
+                    _mm512_dpwssd_epi32(bs, _mm512_load_si512((const void *)(a->panel->pair[ps][k] + 16 * v)),
+                                        _mm512_set1_epi32(x86_load_i32(xq[t] + Q8_K_BSUMS + 4 * k)));
                 const __m512 d = _mm512_mul_ps(_mm512_load_ps(a->panel->d[ps] + 16 * v), vdy);
                 if (Q6) {
                     const __m512i total = _mm512_sub_epi32(sumi[t][v], _mm512_slli_epi32(bs, 5));
@@ -403,25 +396,30 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
         _mm512_mask_storeu_ps(a->y[t] + 16 * v, a->mask[v], acc[t][v]);
 }
 
-#define DEFINE_KTILE(nt, nv, q6) \
-    static void ktile_##nt##_##nv##_##q6(const ktile *a) { ktile_run(a, nt, nv, q6); }
-#define DEFINE_KTILES(nt) \
-    DEFINE_KTILE(nt, 1, 0) DEFINE_KTILE(nt, 2, 0) DEFINE_KTILE(nt, 1, 1) DEFINE_KTILE(nt, 2, 1)
+#define DEFINE_KTILE(nt, nv, q6)                                                                                       \
+    static void ktile_##nt##_##nv##_##q6(const ktile *a) {                                                             \
+        ktile_run(a, nt, nv, q6);                                                                                      \
+    }
+#define DEFINE_KTILES(nt) DEFINE_KTILE(nt, 1, 0) DEFINE_KTILE(nt, 2, 0) DEFINE_KTILE(nt, 1, 1) DEFINE_KTILE(nt, 2, 1)
 DEFINE_KTILES(1)
 DEFINE_KTILES(2)
 DEFINE_KTILES(3)
 DEFINE_KTILES(4)
 
 typedef void (*ktile_fn)(const ktile *a);
-#define KTILE_ROW(nt) {{ktile_##nt##_1_0, ktile_##nt##_2_0}, {ktile_##nt##_1_1, ktile_##nt##_2_1}}
+#define KTILE_ROW(nt)                                                                                                  \
+    {                                                                                                                  \
+        {ktile_##nt##_1_0, ktile_##nt##_2_0}, {                                                                        \
+            ktile_##nt##_1_1, ktile_##nt##_2_1                                                                         \
+        }                                                                                                              \
+    }
 /* [tokens - 1][q6][vectors - 1] */
 static const ktile_fn ktile_table[TOKEN_TILE][2][2] = {KTILE_ROW(1), KTILE_ROW(2), KTILE_ROW(3), KTILE_ROW(4)};
 
 typedef void (*kunpack_fn)(const krows *g, int64_t sb, kpanel *p, int ps, int v);
 
 static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
-                        int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
-                        int64_t ldy) {
+                        int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     const int64_t n_sb = n_cols / QK_K;
     const size_t token_chunk_max = TOKEN_CHUNK_BYTES / x_row_bytes > 16 ? TOKEN_CHUNK_BYTES / x_row_bytes : 16;
     kpanel panel;
@@ -437,8 +435,7 @@ static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w
             fill_krows(&groups[0], first, w_row_bytes, n_rows < 16 ? n_rows : 16);
             if (n_vectors == 2) fill_krows(&groups[1], first + 16 * w_row_bytes, w_row_bytes, n_rows - 16);
             a.mask[0] = n_rows >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n_rows) - 1);
-            a.mask[1] = n_rows >= 32 ? (__mmask16)0xffff
-                        : n_rows > 16 ? (__mmask16)((1u << (n_rows - 16)) - 1) : 0;
+            a.mask[1] = n_rows >= 32 ? (__mmask16)0xffff : n_rows > 16 ? (__mmask16)((1u << (n_rows - 16)) - 1) : 0;
             for (int64_t kb = 0; kb < n_sb; kb += PANEL_SB) {
                 const int n_panel = (int)(n_sb - kb < PANEL_SB ? n_sb - kb : PANEL_SB);
                 for (int i = 0; i < n_panel; i++)
@@ -462,19 +459,22 @@ static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w
 /* ---- entry points ------------------------------------------------------- */
 
 /* Tokens in groups of up to GEMV_MAX_TOKENS, each group streaming the rows. */
-#define DEFINE_GEMV_ENTRY(name)                                                                   \
-    static void name##_tokens(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,      \
-                              int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens,    \
-                              float *y, int64_t ldy) {                                            \
-        for (int64_t t = 0; t < n_tokens; t += GEMV_MAX_TOKENS) {                                 \
-            const int64_t nt = n_tokens - t < GEMV_MAX_TOKENS ? n_tokens - t : GEMV_MAX_TOKENS;   \
-            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_row_bytes;                     \
-            float *yt = y + t * ldy;                                                              \
-            if (nt == 1) name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 1, yt, ldy);       \
-            else if (nt == 2) name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 2, yt, ldy);  \
-            else if (nt == 3) name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 3, yt, ldy);  \
-            else name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 4, yt, ldy);               \
-        }                                                                                         \
+#define DEFINE_GEMV_ENTRY(name)                                                                                        \
+    static void name##_tokens(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,               \
+                              const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {            \
+        for (int64_t t = 0; t < n_tokens; t += GEMV_MAX_TOKENS) {                                                      \
+            const int64_t nt = n_tokens - t < GEMV_MAX_TOKENS ? n_tokens - t : GEMV_MAX_TOKENS;                        \
+            const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_row_bytes;                                          \
+            float *yt = y + t * ldy;                                                                                   \
+            if (nt == 1)                                                                                               \
+                name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 1, yt, ldy);                                     \
+            else if (nt == 2)                                                                                          \
+                name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 2, yt, ldy);                                     \
+            else if (nt == 3)                                                                                          \
+                name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 3, yt, ldy);                                     \
+            else                                                                                                       \
+                name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 4, yt, ldy);                                     \
+        }                                                                                                              \
     }
 DEFINE_GEMV_ENTRY(gemv_q4_k)
 DEFINE_GEMV_ENTRY(gemv_q6_k)
@@ -487,16 +487,16 @@ static void vec_dot_q6_k_vnni(int64_t n, float *out, const void *x, const void *
     gemv_q6_k(n, x, 0, 0, 1, y, 0, 1, out, 0);
 }
 
-static void gemm_q4_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                           const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_q4_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     if (n_tokens <= GEMV_LIMIT_Q4_K || w_row_bytes * 16 > (size_t)INT32_MAX)
         gemv_q4_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
         gemm_kquant(0, unpack_q4_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
-static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                           const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     if (n_tokens <= GEMV_LIMIT_Q6_K || w_row_bytes * 16 > (size_t)INT32_MAX)
         gemv_q6_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
@@ -506,8 +506,8 @@ static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, in
 /* The level's q5_k row dot (AVX2), for batches too small for the panels. */
 static tl_vec_dot_fn q5_k_row_dot;
 
-static void gemm_q5_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,
-                           const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+static void gemm_q5_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     if (n_tokens <= GEMV_LIMIT_Q4_K || w_row_bytes * 16 > (size_t)INT32_MAX) {
         for (int64_t t = 0; t < n_tokens; t++)
             for (int64_t r = r0; r < r1; r++)

@@ -76,8 +76,8 @@ X86_INLINE __m256i x86_unpack_nibbles32(const uint8_t *qs) {
 X86_INLINE __m256i x86_fifth_bits32(const uint8_t *qh_bytes) {
     const __m256i qh = _mm256_set1_epi32(x86_load_i32(qh_bytes));
     /* byte j takes byte j/8 of qh, then tests bit j%8 */
-    const __m256i spread = _mm256_shuffle_epi8(
-        qh, _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+    const __m256i spread =
+        _mm256_shuffle_epi8(qh, _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
     const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201ull);
     const __m256i is_set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
     return _mm256_and_si256(is_set, _mm256_set1_epi8(0x10));
