@@ -117,7 +117,7 @@ typedef struct block_q8_K {
 } block_q8_K;
 TL_BLOCK_SIZE_IS(block_q8_K, 292);
 
-/* ---- types tinyllm recognises but does not compute with (sizes only) ------ */
+/* ---- i-quant and ternary types (quant_iq.c, quant_ternary.c) -------------- */
 
 typedef struct block_iq2_xxs {
     uint16_t d;
@@ -249,6 +249,50 @@ enum {
     Q8_K_D = TL_FIELD(q8_K, d),
     Q8_K_QS = TL_FIELD(q8_K, qs),
     Q8_K_BSUMS = TL_FIELD(q8_K, bsums),
+    IQ2_XXS_BYTES = sizeof(block_iq2_xxs),
+    IQ2_XXS_D = TL_FIELD(iq2_xxs, d),
+    IQ2_XXS_QS = TL_FIELD(iq2_xxs, qs),
+    IQ2_XS_BYTES = sizeof(block_iq2_xs),
+    IQ2_XS_D = TL_FIELD(iq2_xs, d),
+    IQ2_XS_QS = TL_FIELD(iq2_xs, qs),
+    IQ2_XS_SCALES = TL_FIELD(iq2_xs, scales),
+    IQ2_S_BYTES = sizeof(block_iq2_s),
+    IQ2_S_D = TL_FIELD(iq2_s, d),
+    IQ2_S_QS = TL_FIELD(iq2_s, qs),
+    IQ2_S_QH = TL_FIELD(iq2_s, qh),
+    IQ2_S_SCALES = TL_FIELD(iq2_s, scales),
+    IQ3_XXS_BYTES = sizeof(block_iq3_xxs),
+    IQ3_XXS_D = TL_FIELD(iq3_xxs, d),
+    IQ3_XXS_QS = TL_FIELD(iq3_xxs, qs),
+    IQ3_S_BYTES = sizeof(block_iq3_s),
+    IQ3_S_D = TL_FIELD(iq3_s, d),
+    IQ3_S_QS = TL_FIELD(iq3_s, qs),
+    IQ3_S_QH = TL_FIELD(iq3_s, qh),
+    IQ3_S_SIGNS = TL_FIELD(iq3_s, signs),
+    IQ3_S_SCALES = TL_FIELD(iq3_s, scales),
+    IQ1_S_BYTES = sizeof(block_iq1_s),
+    IQ1_S_D = TL_FIELD(iq1_s, d),
+    IQ1_S_QS = TL_FIELD(iq1_s, qs),
+    IQ1_S_QH = TL_FIELD(iq1_s, qh),
+    IQ1_M_BYTES = sizeof(block_iq1_m),
+    IQ1_M_QS = TL_FIELD(iq1_m, qs),
+    IQ1_M_QH = TL_FIELD(iq1_m, qh),
+    IQ1_M_SCALES = TL_FIELD(iq1_m, scales),
+    IQ4_NL_BYTES = sizeof(block_iq4_nl),
+    IQ4_NL_D = TL_FIELD(iq4_nl, d),
+    IQ4_NL_QS = TL_FIELD(iq4_nl, qs),
+    IQ4_XS_BYTES = sizeof(block_iq4_xs),
+    IQ4_XS_D = TL_FIELD(iq4_xs, d),
+    IQ4_XS_SCALES_H = TL_FIELD(iq4_xs, scales_h),
+    IQ4_XS_SCALES_L = TL_FIELD(iq4_xs, scales_l),
+    IQ4_XS_QS = TL_FIELD(iq4_xs, qs),
+    TQ1_0_BYTES = sizeof(block_tq1_0),
+    TQ1_0_QS = TL_FIELD(tq1_0, qs),
+    TQ1_0_QH = TL_FIELD(tq1_0, qh),
+    TQ1_0_D = TL_FIELD(tq1_0, d),
+    TQ2_0_BYTES = sizeof(block_tq2_0),
+    TQ2_0_QS = TL_FIELD(tq2_0, qs),
+    TQ2_0_D = TL_FIELD(tq2_0, d),
 };
 #undef TL_FIELD
 

@@ -5,7 +5,9 @@
  * Block layouts are ggml's, declared once in blocks.h: the 32-element types
  * q4_0, q4_1, q5_0, q5_1, q8_0 (and q8_1, the activation side of q4_1 / q5_1)
  * and the 256-element K-quant super-blocks q2_k .. q6_k (and q8_k, the
- * activation side of their dots).
+ * activation side of their dots), and the i-quant and ternary types
+ * (quant_iq.c, quant_iq4.c, quant_ternary.c: iq4_nl and iq4_xs can be
+ * written, the others only read).
  */
 #ifndef TL_QUANT_REF_H
 #define TL_QUANT_REF_H
@@ -36,6 +38,11 @@ TL_DECLARE_TYPE_FUNCS(q5_k)
 TL_DECLARE_TYPE_FUNCS(q6_k)
 TL_DECLARE_TYPE_FUNCS(q8_k)
 
+void tl_iq4_nl_to_float(const void *src, float *dst, int64_t n);
+void tl_iq4_xs_to_float(const void *src, float *dst, int64_t n);
+void tl_iq3_s_to_float(const void *src, float *dst, int64_t n);
+void tl_iq2_xs_to_float(const void *src, float *dst, int64_t n);
+
 void tl_vec_dot_f32(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_f16(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_bf16(int64_t n, float *out, const void *x, const void *y);
@@ -49,5 +56,9 @@ void tl_vec_dot_q3_k_q8_k(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_q4_k_q8_k(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_q5_k_q8_k(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_q6_k_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq4_nl_q8_0(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq4_xs_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq3_s_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq2_xs_q8_k(int64_t n, float *out, const void *x, const void *y);
 
 #endif /* TL_QUANT_REF_H */
