@@ -312,4 +312,5 @@ void tl_kernels_fill_avx2(tl_kernel_set *k, const tl_cpu_features *f) {
     k->kv_axpy[TL_TYPE_F32] = kv_axpy_f32_avx2;
     k->kv_axpy[TL_TYPE_F16] = kv_axpy_f16_avx2;
     tl_kernels_fill_avx2_kquants(k, f);
+    tl_kernels_fill_avx2_iquants(k, f);
 }

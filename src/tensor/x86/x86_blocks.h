@@ -23,6 +23,9 @@ struct tl_kernel_set;
 struct tl_cpu_features;
 void tl_kernels_fill_avx2_kquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
 void tl_kernels_fill_avx512_kquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
+/* Likewise the i-quant dots of avx2_iquants.c (the AVX-512 ones of iq4_nl
+ * and iq4_xs are in avx512.c and avx512_kquants.c). */
+void tl_kernels_fill_avx2_iquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define X86_INLINE static inline __attribute__((always_inline))
