@@ -122,6 +122,9 @@ static void mmla_gemm_q5_1(GEMM_ARGS) {
 static void mmla_gemm_q8_0(GEMM_ARGS) {
     mmla_gemm(KIND_Q8_0, GEMM_PASS);
 }
+static void mmla_gemm_iq4_nl(GEMM_ARGS) {
+    mmla_gemm(KIND_IQ4_NL, GEMM_PASS);
+}
 
 void tl_neon_fill_i8mm(tl_kernel_set *k) {
     fill_quant_kernels(k); /* the SDOT vec_dot */
@@ -130,4 +133,5 @@ void tl_neon_fill_i8mm(tl_kernel_set *k) {
     k->gemm[TL_TYPE_Q5_0] = mmla_gemm_q5_0;
     k->gemm[TL_TYPE_Q5_1] = mmla_gemm_q5_1;
     k->gemm[TL_TYPE_Q8_0] = mmla_gemm_q8_0;
+    k->gemm[TL_TYPE_IQ4_NL] = mmla_gemm_iq4_nl;
 }

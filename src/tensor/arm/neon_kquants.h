@@ -1,6 +1,7 @@
 /*
- * neon_kquants.h — vec_dot and tiled gemm for ggml's 256-element K-quant
- * weight types (q2_k, q3_k, q4_k, q5_k, q6_k) against q8_k activations,
+ * neon_kquants.h — vec_dot and tiled gemm for ggml's 256-element
+ * super-block weight types against q8_k activations: the K-quants (q2_k,
+ * q3_k, q4_k, q5_k, q6_k) and the i-quants iq4_xs, iq3_s and iq2_xs,
  * written once for two instruction sets.
  *
  * Included by neon.c (plain armv8-a: int8 products by widening multiplies)
@@ -11,7 +12,10 @@
  * Every type is handled the same way: a super-block is decoded into 256
  * signed levels (sixteen groups of 16, in element order), one integer scale
  * per group (a 32-element sub-block's scale serves its two groups) and, for
- * the affine types, one integer min per group. Its dot with a q8_k block is
+ * the affine types, one integer min per group. The i-quants decode through
+ * their tables (iq_tables.h): iq4_xs's 4-bit indices by TBL into
+ * kvalues_iq4nl, iq3_s / iq2_xs's grid magnitudes with their sign bits
+ * applied; iq2_xs's factor 1/8 is folded into d (exact). Its dot with a q8_k block is
  *     d_w * d_x * sum_g scale_g * dot(levels_g, q_x,g)
  *   - dmin_w * d_x * sum_g min_g * bsum_x,g
  * where both sums are exact in int32 (at most ~2^27 for any type) and the
@@ -27,11 +31,13 @@
 
 #include "tensor/arm/neon_internal.h"
 #include "tensor/block_fields.h"
+#include "tensor/iq_tables.h"
 
-typedef enum { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K } kq_kind;
+typedef enum { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K, KQ_IQ4_XS, KQ_IQ3_S, KQ_IQ2_XS } kq_kind;
 
 TL_NEON_INLINE size_t kq_block_bytes(kq_kind kind) {
-    static const size_t bytes[] = {Q2_K_BYTES, Q3_K_BYTES, Q4_K_BYTES, Q5_K_BYTES, Q6_K_BYTES};
+    static const size_t bytes[] = {Q2_K_BYTES, Q3_K_BYTES,   Q4_K_BYTES,  Q5_K_BYTES,
+                                   Q6_K_BYTES, IQ4_XS_BYTES, IQ3_S_BYTES, IQ2_XS_BYTES};
     return bytes[kind];
 }
 
@@ -222,6 +228,77 @@ TL_NEON_INLINE void kq_decode_q6_k(const uint8_t *block, kq_block *out) {
     out->dmin = 0.0f;
 }
 
+/* iq4_xs: f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]. Sub-block ib:
+ * nibbles of qs[16 ib ..] (low: first 16 elements), 6-bit scale minus 32. */
+TL_NEON_INLINE void kq_decode_iq4_xs(const uint8_t *block, kq_block *out) {
+    const int8x16_t table = vld1q_s8(tl_kvalues_iq4nl);
+    const unsigned high = (unsigned)block[IQ4_XS_SCALES_H] | ((unsigned)block[IQ4_XS_SCALES_H + 1] << 8);
+    int8_t scales[16];
+    TL_NEON_UNROLL
+    for (int ib = 0; ib < 8; ib++) {
+        const uint8x16_t packed = vld1q_u8(block + IQ4_XS_QS + 16 * ib);
+        out->levels[2 * ib] = vqtbl1q_s8(table, vandq_u8(packed, vdupq_n_u8(0x0f)));
+        out->levels[2 * ib + 1] = vqtbl1q_s8(table, vshrq_n_u8(packed, 4));
+        const int low = (block[IQ4_XS_SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0x0f;
+        scales[2 * ib] = scales[2 * ib + 1] = (int8_t)((low | (int)(((high >> (2 * ib)) & 3) << 4)) - 32);
+    }
+    kq_widen_scales(vld1q_s8(scales), out->scales);
+    out->d = tl_neon_load_half(block + IQ4_XS_D);
+    out->dmin = 0.0f;
+}
+
+/* Sixteen magnitudes with the signs of 16 bits (two bytes at `signs`, bit j
+ * of byte j / 8 for element j) applied. */
+TL_NEON_INLINE int8x16_t kq_signed16(uint8x16_t magnitudes, const uint8_t *signs) {
+    static const uint8_t spread[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const uint8_t lane_bit[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const uint8x16_t bytes = vreinterpretq_u8_u16(vdupq_n_u16((uint16_t)(signs[0] | (signs[1] << 8))));
+    const int8x16_t negative = vreinterpretq_s8_u8(vtstq_u8(vqtbl1q_u8(bytes, vld1q_u8(spread)), vld1q_u8(lane_bit)));
+    return vsubq_s8(veorq_s8(vreinterpretq_s8_u8(magnitudes), negative), negative);
+}
+
+/* iq3_s: f16 d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4]. Entry k
+ * (4 elements) of sub-block ib is iq3s_grid[qs[8 ib + k] | (bit k of
+ * qh[ib]) << 8]; scales 1 + 2s per 32 elements. */
+TL_NEON_INLINE void kq_decode_iq3_s(const uint8_t *block, kq_block *out) {
+    int8_t scales[16];
+    TL_NEON_UNROLL
+    for (int ib = 0; ib < 8; ib++) {
+        const uint8_t *qs = block + IQ3_S_QS + 8 * ib;
+        const unsigned qh = block[IQ3_S_QH + ib];
+        uint32_t e[8];
+        for (int k = 0; k < 8; k++) e[k] = tl_iq3s_grid[qs[k] | (((qh >> k) & 1) << 8)];
+        const uint8_t *signs = block + IQ3_S_SIGNS + 4 * ib;
+        out->levels[2 * ib] = kq_signed16(vreinterpretq_u8_u32(vld1q_u32(e)), signs);
+        out->levels[2 * ib + 1] = kq_signed16(vreinterpretq_u8_u32(vld1q_u32(e + 4)), signs + 2);
+        scales[2 * ib] = scales[2 * ib + 1] = (int8_t)(1 + 2 * ((block[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 15));
+    }
+    kq_widen_scales(vld1q_s8(scales), out->scales);
+    out->d = tl_neon_load_half(block + IQ3_S_D);
+    out->dmin = 0.0f;
+}
+
+/* iq2_xs: f16 d; u16 qs[32]; u8 scales[8]. Word w (8 elements): magnitudes
+ * iq2xs_grid[w & 511], signs ksigns64[w >> 9]; scales 1 + 2s per 16
+ * elements (low nibble first). */
+TL_NEON_INLINE void kq_decode_iq2_xs(const uint8_t *block, kq_block *out) {
+    int8_t scales[16];
+    TL_NEON_UNROLL
+    for (int g = 0; g < 16; g++) {
+        const uint8_t *qs = block + IQ2_XS_QS + 4 * g;
+        const unsigned w0 = (unsigned)qs[0] | ((unsigned)qs[1] << 8), w1 = (unsigned)qs[2] | ((unsigned)qs[3] << 8);
+        const uint8x16_t magnitudes =
+            vcombine_u8(vcreate_u8(tl_iq2xs_grid[w0 & 511]), vcreate_u8(tl_iq2xs_grid[w1 & 511]));
+        const int8x16_t negative = vcombine_s8(vcreate_s8(tl_ksigns64[w0 >> 9]), vcreate_s8(tl_ksigns64[w1 >> 9]));
+        out->levels[g] = vsubq_s8(veorq_s8(vreinterpretq_s8_u8(magnitudes), negative), negative);
+        const unsigned s = block[IQ2_XS_SCALES + g / 2];
+        scales[g] = (int8_t)(1 + 2 * (g % 2 ? s >> 4 : s & 15));
+    }
+    kq_widen_scales(vld1q_s8(scales), out->scales);
+    out->d = 0.125f * tl_neon_load_half(block + IQ2_XS_D);
+    out->dmin = 0.0f;
+}
+
 TL_NEON_INLINE void kq_decode(kq_kind kind, const uint8_t *block, kq_block *out) {
     switch (kind) {
     case KQ_Q2_K: kq_decode_q2_k(block, out); break;
@@ -229,6 +306,9 @@ TL_NEON_INLINE void kq_decode(kq_kind kind, const uint8_t *block, kq_block *out)
     case KQ_Q4_K: kq_decode_q4_k(block, out); break;
     case KQ_Q5_K: kq_decode_q5_k(block, out); break;
     case KQ_Q6_K: kq_decode_q6_k(block, out); break;
+    case KQ_IQ4_XS: kq_decode_iq4_xs(block, out); break;
+    case KQ_IQ3_S: kq_decode_iq3_s(block, out); break;
+    case KQ_IQ2_XS: kq_decode_iq2_xs(block, out); break;
     }
 }
 
@@ -355,6 +435,9 @@ TL_KQ_ENTRIES(q3_k, KQ_Q3_K)
 TL_KQ_ENTRIES(q4_k, KQ_Q4_K)
 TL_KQ_ENTRIES(q5_k, KQ_Q5_K)
 TL_KQ_ENTRIES(q6_k, KQ_Q6_K)
+TL_KQ_ENTRIES(iq4_xs, KQ_IQ4_XS)
+TL_KQ_ENTRIES(iq3_s, KQ_IQ3_S)
+TL_KQ_ENTRIES(iq2_xs, KQ_IQ2_XS)
 
 #undef TL_KQ_ENTRIES
 #undef TL_KQ_GEMM_ARGS
@@ -372,6 +455,12 @@ static void fill_kquant_kernels(tl_kernel_set *k) {
     k->gemm[TL_TYPE_Q4_K] = kq_gemm_q4_k;
     k->gemm[TL_TYPE_Q5_K] = kq_gemm_q5_k;
     k->gemm[TL_TYPE_Q6_K] = kq_gemm_q6_k;
+    k->vec_dot[TL_TYPE_IQ4_XS] = kq_vec_dot_iq4_xs;
+    k->vec_dot[TL_TYPE_IQ3_S] = kq_vec_dot_iq3_s;
+    k->vec_dot[TL_TYPE_IQ2_XS] = kq_vec_dot_iq2_xs;
+    k->gemm[TL_TYPE_IQ4_XS] = kq_gemm_iq4_xs;
+    k->gemm[TL_TYPE_IQ3_S] = kq_gemm_iq3_s;
+    k->gemm[TL_TYPE_IQ2_XS] = kq_gemm_iq2_xs;
 }
 
 #endif /* TL_NEON_KQUANTS_H */

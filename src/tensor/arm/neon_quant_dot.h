@@ -1,6 +1,6 @@
 /*
  * neon_quant_dot.h — vec_dot and tiled gemm for ggml's 32-element block
- * types (q4_0, q4_1, q5_0, q5_1, q8_0 weights against q8_0 / q8_1
+ * types (q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl weights against q8_0 / q8_1
  * activations), written once for two instruction sets.
  *
  * Included by neon.c, neon_dotprod.c and neon_i8mm.c, which first define
@@ -11,7 +11,8 @@
  * file gets its own copy compiled with its own target flags.
  *
  * A weight block is decoded into 32 signed levels (the offset of symmetric
- * types already subtracted), the integer dot with the activation block is
+ * types already subtracted; iq4_nl's 4-bit indices looked up in
+ * kvalues_iq4nl by TBL), the integer dot with the activation block is
  * exact, and the block's float scales are applied as in the reference:
  *     symmetric: sum += dot * d_w * d_x
  *     affine:    sum += dot * d_w * d_x + m_w * s_x   (s_x = d_x * sum(q_x))
@@ -25,11 +26,12 @@
 #include <stdint.h>
 
 #include "tensor/arm/neon_internal.h"
+#include "tensor/iq_tables.h"
 
-typedef enum { KIND_Q4_0, KIND_Q4_1, KIND_Q5_0, KIND_Q5_1, KIND_Q8_0 } quant_kind;
+typedef enum { KIND_Q4_0, KIND_Q4_1, KIND_Q5_0, KIND_Q5_1, KIND_Q8_0, KIND_IQ4_NL } quant_kind;
 
 TL_NEON_INLINE size_t weight_block_bytes(quant_kind kind) {
-    static const size_t bytes[] = {Q4_0_BYTES, Q4_1_BYTES, Q5_0_BYTES, Q5_1_BYTES, Q8_0_BYTES};
+    static const size_t bytes[] = {Q4_0_BYTES, Q4_1_BYTES, Q5_0_BYTES, Q5_1_BYTES, Q8_0_BYTES, IQ4_NL_BYTES};
     return bytes[kind];
 }
 
@@ -78,10 +80,16 @@ TL_NEON_INLINE block_levels decode_weights(quant_kind kind, const uint8_t *block
         q.hi = vld1q_s8((const int8_t *)(block + Q8_0_QS + 16));
         return q;
     }
-    static const size_t qs_offset[] = {Q4_0_QS, Q4_1_QS, Q5_0_QS, Q5_1_QS};
+    static const size_t qs_offset[] = {Q4_0_QS, Q4_1_QS, Q5_0_QS, Q5_1_QS, 0, IQ4_NL_QS};
     const uint8x16_t packed = vld1q_u8(block + qs_offset[kind]);
     uint8x16_t lo = vandq_u8(packed, vdupq_n_u8(0x0f)); /* first 16 in low nibbles */
     uint8x16_t hi = vshrq_n_u8(packed, 4);
+    if (kind == KIND_IQ4_NL) {
+        const int8x16_t table = vld1q_s8(tl_kvalues_iq4nl);
+        q.lo = vqtbl1q_s8(table, lo);
+        q.hi = vqtbl1q_s8(table, hi);
+        return q;
+    }
     if (kind == KIND_Q5_0 || kind == KIND_Q5_1) {
         uint8x16_t bits_lo, bits_hi;
         fifth_bits(block + (kind == KIND_Q5_0 ? Q5_0_QH : Q5_1_QH), &bits_lo, &bits_hi);
@@ -209,6 +217,9 @@ static void vec_dot_q5_1(int64_t n, float *out, const void *w, const void *x) {
 static void vec_dot_q8_0(int64_t n, float *out, const void *w, const void *x) {
     quant_vec_dot(KIND_Q8_0, n, out, w, x);
 }
+static void vec_dot_iq4_nl(int64_t n, float *out, const void *w, const void *x) {
+    quant_vec_dot(KIND_IQ4_NL, n, out, w, x);
+}
 #define TL_NEON_GEMM_ARGS                                                                                              \
     int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,      \
         int64_t n_tokens, float *y, int64_t ldy
@@ -228,6 +239,9 @@ static void gemm_q5_1(TL_NEON_GEMM_ARGS) {
 static void gemm_q8_0(TL_NEON_GEMM_ARGS) {
     quant_gemm(KIND_Q8_0, TL_NEON_GEMM_PASS);
 }
+static void gemm_iq4_nl(TL_NEON_GEMM_ARGS) {
+    quant_gemm(KIND_IQ4_NL, TL_NEON_GEMM_PASS);
+}
 
 #undef TL_NEON_GEMM_ARGS
 #undef TL_NEON_GEMM_PASS
@@ -239,11 +253,13 @@ static void fill_quant_kernels(tl_kernel_set *k) {
     k->vec_dot[TL_TYPE_Q5_0] = vec_dot_q5_0;
     k->vec_dot[TL_TYPE_Q5_1] = vec_dot_q5_1;
     k->vec_dot[TL_TYPE_Q8_0] = vec_dot_q8_0;
+    k->vec_dot[TL_TYPE_IQ4_NL] = vec_dot_iq4_nl;
     k->gemm[TL_TYPE_Q4_0] = gemm_q4_0;
     k->gemm[TL_TYPE_Q4_1] = gemm_q4_1;
     k->gemm[TL_TYPE_Q5_0] = gemm_q5_0;
     k->gemm[TL_TYPE_Q5_1] = gemm_q5_1;
     k->gemm[TL_TYPE_Q8_0] = gemm_q8_0;
+    k->gemm[TL_TYPE_IQ4_NL] = gemm_iq4_nl;
 }
 
 #endif /* TL_NEON_QUANT_DOT_H */
