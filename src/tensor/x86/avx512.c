@@ -3,17 +3,16 @@
  * BF16 instructions where the CPU has them (compiled with those -m flags;
  * only called when the CPU has them; VNNI / BF16 code only when `f` says so).
  *
- * Quantized matrix product (q4_0, q4_1, q5_0, q5_1, q8_0 weights; VNNI):
+ * Quantized matrix product (q4_0, q4_1, q5_0, q5_1, q8_0, iq4_nl weights; VNNI):
  * weight rows are unpacked, a panel of 32 rows by up to 16 blocks at a time,
  * into unsigned bytes laid out so that one 512-bit vector holds 4 consecutive
  * elements of 16 rows ("lanes are rows"). One vpdpbusd with 4 activation
  * bytes broadcast then advances 16 row dots at once, and after the 8 steps of
  * a block each lane holds that row's exact integer block dot: no horizontal
  * sums. The levels are stored offset to be unsigned (q4_0 +8, q5_0 +16,
- * q8_0 +128); the offset times the activation block's sum is subtracted
- * exactly by starting the integer accumulator at -offset * sum(q). The block
- * scales are applied in float (one fma per 16 rows, token and block). A tile
- * is 32 rows by up to 6 tokens: 12 float and 12 integer accumulators.
+ * q8_0 and iq4_nl +128, the latter looked up in kvalues_iq4nl by pshufb); the offset times the activation block's sum
+ * is subtracted exactly by starting the integer accumulator at -offset * sum(q). The block scales are applied in float
+ * (one fma per 16 rows, token and block). A tile is 32 rows by up to 6 tokens: 12 float and 12 integer accumulators.
  *
  * With at most 3 tokens (generation) a streaming kernel walks the rows one by
  * one instead (gemv_quant; q4_1 / q5_1 use the AVX2 dot there).
@@ -26,6 +25,7 @@
 #include "tensor/quant_ref.h"
 #include "tensor/x86/avx512_shared.h"
 #include "tensor/x86/x86_blocks.h"
+#include "tensor/x86/x86_iquants.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define X86_UNROLL _Pragma("GCC unroll 8")
@@ -174,6 +174,28 @@ static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int st
         _mm512_store_si512((void *)(q + (k + 4) * stride), _mm512_xor_si512(g4, flip));
     }
     unpack_scales(rows, block * Q8_0_BYTES, d, NULL);
+}
+
+/* kvalues_iq4nl + 128 (1..241) in every 128-bit lane: pshufb of 4-bit
+ * indices gives iq4_nl's levels as unsigned bytes. */
+X86_INLINE __m512i iq4nl_unsigned_table(void) {
+    return _mm512_xor_si512(_mm512_broadcast_i32x4(_mm256_castsi256_si128(x86_iq4nl_table256())),
+                            _mm512_set1_epi8((char)0x80));
+}
+
+static void unpack_iq4_nl(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
+    (void)m;
+    const int64_t at = block * IQ4_NL_BYTES;
+    __m512i dwords[4];
+    avx512_transpose_rows(rows->row, (size_t)(at + IQ4_NL_QS), dwords);
+    const __m512i table = iq4nl_unsigned_table(), low_mask = _mm512_set1_epi8(0x0f);
+    for (int k = 0; k < 4; k++) {
+        const __m512i low = _mm512_and_si512(dwords[k], low_mask);
+        const __m512i high = _mm512_and_si512(_mm512_srli_epi16(dwords[k], 4), low_mask);
+        _mm512_store_si512((void *)(q + k * stride), _mm512_shuffle_epi8(table, low));
+        _mm512_store_si512((void *)(q + (k + 4) * stride), _mm512_shuffle_epi8(table, high));
+    }
+    unpack_scales(rows, at + IQ4_NL_D, d, NULL);
 }
 
 /* What the matrix kernel needs to know about a quantized weight type. */
@@ -426,7 +448,7 @@ X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t 
                                _mm256_loadu_si256((const __m256i *)(b1 + Q8_0_QS)), 1);
         return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
     }
-    const int qs = type == TL_TYPE_Q4_0 ? Q4_0_QS : Q5_0_QS;
+    const int qs = type == TL_TYPE_Q4_0 ? Q4_0_QS : type == TL_TYPE_IQ4_NL ? IQ4_NL_QS : Q5_0_QS;
     const __m256i packed =
         _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(b1 + qs)), _mm_loadu_si128((const __m128i *)(b0 + qs)));
     /* lanes [b0 qs, b0 qs, b1 qs, b1 qs], high nibbles in lanes 1 and 3 */
@@ -436,6 +458,7 @@ X86_INLINE __m512i gemv_levels2(uint32_t type, const uint8_t *b0, const uint8_t 
         const uint64_t qh = (uint64_t)x86_load_u32(b0 + Q5_0_QH) | ((uint64_t)x86_load_u32(b1 + Q5_0_QH) << 32);
         z = _mm512_mask_add_epi8(z, _cvtu64_mask64(qh), z, _mm512_set1_epi8(16));
     }
+    if (type == TL_TYPE_IQ4_NL) z = _mm512_shuffle_epi8(iq4nl_unsigned_table(), z);
     return z;
 }
 
@@ -443,6 +466,9 @@ X86_INLINE __m256i gemv_levels1(uint32_t type, const uint8_t *b0) {
     if (type == TL_TYPE_Q8_0)
         return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b0 + Q8_0_QS)), _mm256_set1_epi8((char)0x80));
     if (type == TL_TYPE_Q4_0) return x86_unpack_nibbles32(b0 + Q4_0_QS);
+    if (type == TL_TYPE_IQ4_NL)
+        return _mm256_shuffle_epi8(_mm512_castsi512_si256(iq4nl_unsigned_table()),
+                                   x86_unpack_nibbles32(b0 + IQ4_NL_QS));
     return _mm256_or_si256(x86_unpack_nibbles32(b0 + Q5_0_QS), x86_fifth_bits32(b0 + Q5_0_QH));
 }
 
@@ -532,12 +558,14 @@ X86_INLINE void gemv_quant(uint32_t type, int offset, size_t block_bytes, int64_
 DEFINE_GEMV(q4_0, TL_TYPE_Q4_0, 8, Q4_0_BYTES)
 DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, Q5_0_BYTES)
 DEFINE_GEMV(q8_0, TL_TYPE_Q8_0, 128, Q8_0_BYTES)
+DEFINE_GEMV(iq4_nl, TL_TYPE_IQ4_NL, 128, IQ4_NL_BYTES)
 
 static const quant_kind kind_q4_0 = {unpack_q4_0, 8, 0, tl_vec_dot_q4_0_q8_0, gemv_q4_0, TL_TYPE_Q4_0};
 static const quant_kind kind_q4_1 = {unpack_q4_1, 0, 1, tl_vec_dot_q4_1_q8_1, NULL, TL_TYPE_Q4_1};
 static const quant_kind kind_q5_0 = {unpack_q5_0, 16, 0, tl_vec_dot_q5_0_q8_0, gemv_q5_0, TL_TYPE_Q5_0};
 static const quant_kind kind_q5_1 = {unpack_q5_1, 0, 1, tl_vec_dot_q5_1_q8_1, NULL, TL_TYPE_Q5_1};
 static const quant_kind kind_q8_0 = {unpack_q8_0, 128, 0, tl_vec_dot_q8_0_q8_0, gemv_q8_0, TL_TYPE_Q8_0};
+static const quant_kind kind_iq4_nl = {unpack_iq4_nl, 128, 0, tl_vec_dot_iq4_nl_q8_0, gemv_iq4_nl, TL_TYPE_IQ4_NL};
 
 #define DEFINE_QUANT_GEMM(type)                                                                                        \
     static void gemm_##type##_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,          \
@@ -549,6 +577,7 @@ DEFINE_QUANT_GEMM(q4_1)
 DEFINE_QUANT_GEMM(q5_0)
 DEFINE_QUANT_GEMM(q5_1)
 DEFINE_QUANT_GEMM(q8_0)
+DEFINE_QUANT_GEMM(iq4_nl)
 
 /* ---- float weights: f32, f16, bf16 --------------------------------------- */
 
@@ -669,6 +698,7 @@ void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f) {
         k->gemm[TL_TYPE_Q5_0] = gemm_q5_0_vnni;
         k->gemm[TL_TYPE_Q5_1] = gemm_q5_1_vnni;
         k->gemm[TL_TYPE_Q8_0] = gemm_q8_0_vnni;
+        k->gemm[TL_TYPE_IQ4_NL] = gemm_iq4_nl_vnni;
     }
     tl_kernels_fill_avx512_kquants(k, f);
 }

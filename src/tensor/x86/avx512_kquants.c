@@ -1,8 +1,9 @@
 /*
- * avx512_kquants.c — AVX-512 VNNI kernels for the K-quant weights most
- * common in downloaded models (q4_k and q6_k against q8_k activations);
- * compiled with the same flags as avx512.c and only called when the CPU has
- * them (the level needs VNNI). The other K types keep the AVX2 dots.
+ * avx512_kquants.c — AVX-512 VNNI kernels for the super-block weights most
+ * common in downloaded models (q4_k, q6_k and iq4_xs against q8_k
+ * activations; q5_k batches); compiled with the same flags as avx512.c and
+ * only called when the CPU has them (the level needs VNNI). The other K and
+ * i-quant types keep the AVX2 dots.
  *
  * Few tokens (generation, 1-3 tokens): a streaming kernel walks the rows one
  * after the other. Per super-block it expands the levels to unsigned bytes
@@ -20,6 +21,7 @@
 #include "tensor/quant_ref.h"
 #include "tensor/x86/avx512_shared.h"
 #include "tensor/x86/x86_blocks.h"
+#include "tensor/x86/x86_iquants.h"
 #include "tensor/x86/x86_kquants.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -34,7 +36,7 @@ enum { GEMV_MAX_TOKENS = 4 };
 /* Up to these many tokens the streaming kernel beats the panel one (whose
  * unpacking needs more tokens to pay off; q6_k's, with 12 transposes per
  * super-block, more so). Measured on Zen 5 at 576x1536 and 8192x2048. */
-enum { GEMV_LIMIT_Q4_K = 3, GEMV_LIMIT_Q6_K = 8 };
+enum { GEMV_LIMIT_Q4_K = 3, GEMV_LIMIT_Q6_K = 8, GEMV_LIMIT_IQ4_XS = 3 };
 
 /* vpackssdw(a, b) puts, in each 128-bit lane L, lanes 4L..4L+3 of a then of
  * b. When a and b each hold two sub-blocks (lanes 0-7: first, 8-15: second)
@@ -153,6 +155,65 @@ X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
     }
 }
 
+/* ---- iq4_xs: streaming rows --------------------------------------------- */
+
+/* kvalues_iq4nl + 128 (1..241) in every 128-bit lane, for pshufb. */
+X86_INLINE __m512i iq4_unsigned_table(void) {
+    return _mm512_xor_si512(_mm512_broadcast_i32x4(_mm256_castsi256_si128(x86_iq4nl_table256())),
+                            _mm512_set1_epi8((char)0x80));
+}
+
+/* Levels are looked up as kvalues + 128 so that vpdpbusd takes them as
+ * unsigned; the +128 is removed with 128 * sum_j scale_j * bsums of
+ * sub-block j. A lane's 4-product dot (<= 4 * 241 * 127) does not fit the
+ * 16 bits q4_k's pack uses, so the sub-block scales multiply int32 lanes. */
+X86_INLINE void gemv_iq4_xs(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, int64_t r0, int64_t r1,
+                            const uint8_t *x, size_t x_row_bytes, const int NT, float *y, int64_t ldy) {
+    const int64_t n_sb = n_cols / QK_K;
+    const __m512i low_mask = _mm512_set1_epi8(0x0f), table = iq4_unsigned_table();
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *xb = w + (size_t)r * w_row_bytes;
+        __m512 acc[GEMV_MAX_TOKENS];
+        for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+        for (int64_t sb = 0; sb < n_sb; sb++, xb += IQ4_XS_BYTES) {
+            int32_t scales[8];
+            x86_iq4_xs_scales(xb, scales);
+            const __m256i sv = _mm256_loadu_si256((const __m256i *)(const void *)scales);
+            /* (s_j, s_j) int16 pairs against the pairs of 16-element bsums */
+            const __m256i pairs =
+                _mm256_or_si256(_mm256_and_si256(sv, _mm256_set1_epi32(0xffff)), _mm256_slli_epi32(sv, 16));
+            /* chunk c: sub-blocks 2c (lanes 0-7) and 2c + 1 (lanes 8-15) */
+            __m512i levels[4], scale[4];
+            KQ_UNROLL for (int c = 0; c < 4; c++) {
+                const __m512i v = _mm512_permutexvar_epi64(
+                    _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
+                    _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xb + IQ4_XS_QS + 32 * c))));
+                levels[c] =
+                    _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_mask_srli_epi64(v, 0xCC, v, 4), low_mask));
+                scale[c] = _mm512_permutexvar_epi32(_mm512_setr_epi32(2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c,
+                                                                      2 * c, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1,
+                                                                      2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1),
+                                                    _mm512_castsi256_si512(sv));
+            }
+            const float d = x86_load_half(xb + IQ4_XS_D);
+            for (int t = 0; t < NT; t++) {
+                const uint8_t *yb = x + (size_t)t * x_row_bytes + (size_t)sb * Q8_K_BYTES;
+                __m512i sumi = _mm512_setzero_si512();
+                KQ_UNROLL for (int c = 0; c < 4; c++) {
+                    const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), levels[c],
+                                                            _mm512_loadu_si512((const void *)(yb + Q8_K_QS + 64 * c)));
+                    sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(dot, scale[c]));
+                }
+                const __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS)), pairs);
+                sumi = _mm512_sub_epi32(sumi, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 7)));
+                const float dy = x86_load_f32(yb + Q8_K_D);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi), _mm512_set1_ps(d * dy), acc[t]);
+            }
+        }
+        for (int t = 0; t < NT; t++) y[t * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+    }
+}
+
 /* ---- batches: the "lanes are rows" matrix kernel ---------------------- */
 
 /*
@@ -162,10 +223,11 @@ X86_INLINE void gemv_q6_k(int64_t n_cols, const uint8_t *w, size_t w_row_bytes, 
  * broadcast advances 16 row dots at once. Each sub-block's dot (one vector
  * per 16 rows) is multiplied by the rows' sub-block scales (vpmulld) into a
  * super-block integer sum, converted once per super-block and scaled by
- * d * dy. The q4_k mins and q6_k's +32 offset are sums over the activations'
- * bsums weighted per row (vpdpwssd of int16 pairs: (m_j, m_j) against
- * (bsum_2j, bsum_2j+1) for q4_k, (s_2k, s_2k+1) against (bsum_2k, bsum_2k+1)
- * for q6_k), read straight from the q8_k blocks. A tile is 32 rows by up to
+ * d * dy. The q4_k mins and the offsets of q6_k (+32) and iq4_xs (+128)
+ * are sums over the activations' bsums weighted per row (vpdpwssd of int16
+ * pairs: (m_j, m_j) or (s_j, s_j) against (bsum_2j, bsum_2j+1) for q4_k and
+ * iq4_xs, (s_2k, s_2k+1) against (bsum_2k, bsum_2k+1) for q6_k), read
+ * straight from the q8_k blocks. A tile is 32 rows by up to
  * TOKEN_TILE tokens.
  */
 
@@ -328,6 +390,37 @@ static void unpack_q5_k(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
     unpack_q4_k_scales_mins(g, base + Q5_K_D, base + Q5_K_SCALES, p, ps, v);
 }
 
+/* iq4_xs super-block sb of 16 rows into the panel: sub-block ib is 16
+ * bytes of nibbles (low: elements 32 ib + 0..15, high: + 16..31) looked up
+ * as kvalues + 128; scales s_j - 32 with (s_j, s_j) pairs for the offset. */
+static void unpack_iq4_xs(const krows *g, int64_t sb, kpanel *p, int ps, int v) {
+    const size_t base = (size_t)sb * IQ4_XS_BYTES;
+    const __m512i low_mask = _mm512_set1_epi8(0x0f), table = iq4_unsigned_table();
+    for (int ib = 0; ib < 8; ib++) {
+        __m512i dw[4];
+        avx512_transpose_rows(g->row, base + IQ4_XS_QS + 16 * (size_t)ib, dw);
+        for (int k = 0; k < 4; k++) {
+            _mm512_store_si512((void *)p->q[ps][8 * ib + k][16 * v],
+                               _mm512_shuffle_epi8(table, _mm512_and_si512(dw[k], low_mask)));
+            _mm512_store_si512((void *)p->q[ps][8 * ib + 4 + k][16 * v],
+                               _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi32(dw[k], 4), low_mask)));
+        }
+    }
+    _Static_assert(IQ4_XS_D == 0 && IQ4_XS_SCALES_H == 2 && IQ4_XS_SCALES_L == 4, "iq4_xs header");
+    const __m512i head = gather_dword(g, base + IQ4_XS_D); /* d | scales_h << 16 */
+    const __m512i low = gather_dword(g, base + IQ4_XS_SCALES_L);
+    const __m512i high = _mm512_srli_epi32(head, 16);
+    _mm512_store_ps(p->d[ps] + 16 * v, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(head)));
+    for (int j = 0; j < 8; j++) {
+        const __m512i lo4 = _mm512_and_si512(_mm512_srli_epi32(low, 4 * j), _mm512_set1_epi32(0x0f));
+        const __m512i hi2 = _mm512_and_si512(_mm512_srli_epi32(high, 2 * j), _mm512_set1_epi32(3));
+        const __m512i s = _mm512_sub_epi32(_mm512_or_si512(lo4, _mm512_slli_epi32(hi2, 4)), _mm512_set1_epi32(32));
+        _mm512_store_si512((void *)(p->scale[ps][j] + 16 * v), s);
+        _mm512_store_si512((void *)(p->pair[ps][j] + 16 * v),
+                           _mm512_or_si512(_mm512_and_si512(s, _mm512_set1_epi32(0xffff)), _mm512_slli_epi32(s, 16)));
+    }
+}
+
 typedef struct ktile {
     const kpanel *panel;
     int n_sb;                     /* super-blocks in the panel */
@@ -337,10 +430,14 @@ typedef struct ktile {
     int accumulate;
 } ktile;
 
+/* What a panel's bsum-weighted term is: q4_k's mins (times dmin), or an
+ * offset of the levels (q6_k: 32, iq4_xs: 128) removed in integers. */
+enum { MODE_Q4_K, MODE_Q6_K, MODE_IQ4_XS, MODE_COUNT };
+
 /* y[t][rows] (+)= the panel's super-blocks for NT tokens, NV vectors of 16
- * rows; Q6 selects q6_k (16 sub-blocks of 16, offset 32) over q4_k (8 of
- * 32, mins). */
-X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int Q6) {
+ * rows; MODE_Q6_K has 16 sub-blocks of 16, the others 8 of 32. */
+X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int mode) {
+    const int Q6 = mode == MODE_Q6_K;
     __m512 acc[TOKEN_TILE][2];
     KQ_UNROLL for (int t = 0; t < NT; t++) KQ_UNROLL for (int v = 0; v < NV; v++) acc[t][v] =
         a->accumulate ? _mm512_maskz_loadu_ps(a->mask[v], a->y[t] + 16 * v) : _mm512_setzero_ps();
@@ -381,8 +478,8 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
                     _mm512_dpwssd_epi32(bs, _mm512_load_si512((const void *)(a->panel->pair[ps][k] + 16 * v)),
                                         _mm512_set1_epi32(x86_load_i32(xq[t] + Q8_K_BSUMS + 4 * k)));
                 const __m512 d = _mm512_mul_ps(_mm512_load_ps(a->panel->d[ps] + 16 * v), vdy);
-                if (Q6) {
-                    const __m512i total = _mm512_sub_epi32(sumi[t][v], _mm512_slli_epi32(bs, 5));
+                if (mode != MODE_Q4_K) {
+                    const __m512i total = _mm512_sub_epi32(sumi[t][v], _mm512_slli_epi32(bs, Q6 ? 5 : 7));
                     acc[t][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), d, acc[t][v]);
                 } else {
                     const __m512 dmin = _mm512_mul_ps(_mm512_load_ps(a->panel->dmin[ps] + 16 * v), vdy);
@@ -396,11 +493,13 @@ X86_INLINE void ktile_run(const ktile *a, const int NT, const int NV, const int 
         _mm512_mask_storeu_ps(a->y[t] + 16 * v, a->mask[v], acc[t][v]);
 }
 
-#define DEFINE_KTILE(nt, nv, q6)                                                                                       \
-    static void ktile_##nt##_##nv##_##q6(const ktile *a) {                                                             \
-        ktile_run(a, nt, nv, q6);                                                                                      \
+#define DEFINE_KTILE(nt, nv, mode)                                                                                     \
+    static void ktile_##nt##_##nv##_##mode(const ktile *a) {                                                           \
+        ktile_run(a, nt, nv, mode);                                                                                    \
     }
-#define DEFINE_KTILES(nt) DEFINE_KTILE(nt, 1, 0) DEFINE_KTILE(nt, 2, 0) DEFINE_KTILE(nt, 1, 1) DEFINE_KTILE(nt, 2, 1)
+#define DEFINE_KTILES(nt)                                                                                              \
+    DEFINE_KTILE(nt, 1, 0)                                                                                             \
+    DEFINE_KTILE(nt, 2, 0) DEFINE_KTILE(nt, 1, 1) DEFINE_KTILE(nt, 2, 1) DEFINE_KTILE(nt, 1, 2) DEFINE_KTILE(nt, 2, 2)
 DEFINE_KTILES(1)
 DEFINE_KTILES(2)
 DEFINE_KTILES(3)
@@ -409,16 +508,16 @@ DEFINE_KTILES(4)
 typedef void (*ktile_fn)(const ktile *a);
 #define KTILE_ROW(nt)                                                                                                  \
     {                                                                                                                  \
-        {ktile_##nt##_1_0, ktile_##nt##_2_0}, {                                                                        \
-            ktile_##nt##_1_1, ktile_##nt##_2_1                                                                         \
+        {ktile_##nt##_1_0, ktile_##nt##_2_0}, {ktile_##nt##_1_1, ktile_##nt##_2_1}, {                                  \
+            ktile_##nt##_1_2, ktile_##nt##_2_2                                                                         \
         }                                                                                                              \
     }
-/* [tokens - 1][q6][vectors - 1] */
-static const ktile_fn ktile_table[TOKEN_TILE][2][2] = {KTILE_ROW(1), KTILE_ROW(2), KTILE_ROW(3), KTILE_ROW(4)};
+/* [tokens - 1][mode][vectors - 1] */
+static const ktile_fn ktile_table[TOKEN_TILE][MODE_COUNT][2] = {KTILE_ROW(1), KTILE_ROW(2), KTILE_ROW(3), KTILE_ROW(4)};
 
 typedef void (*kunpack_fn)(const krows *g, int64_t sb, kpanel *p, int ps, int v);
 
-static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
+static void gemm_kquant(int mode, kunpack_fn unpack, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
                         int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     const int64_t n_sb = n_cols / QK_K;
     const size_t token_chunk_max = TOKEN_CHUNK_BYTES / x_row_bytes > 16 ? TOKEN_CHUNK_BYTES / x_row_bytes : 16;
@@ -449,7 +548,7 @@ static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w
                         a.x[t] = (const uint8_t *)x + (size_t)token * x_row_bytes + (size_t)kb * Q8_K_BYTES;
                         a.y[t] = y + token * ldy + rp;
                     }
-                    ktile_table[nt - 1][q6][n_vectors - 1](&a);
+                    ktile_table[nt - 1][mode][n_vectors - 1](&a);
                 }
             }
         }
@@ -478,6 +577,7 @@ static void gemm_kquant(int q6, kunpack_fn unpack, int64_t n_cols, const void *w
     }
 DEFINE_GEMV_ENTRY(gemv_q4_k)
 DEFINE_GEMV_ENTRY(gemv_q6_k)
+DEFINE_GEMV_ENTRY(gemv_iq4_xs)
 
 static void vec_dot_q4_k_vnni(int64_t n, float *out, const void *x, const void *y) {
     gemv_q4_k(n, x, 0, 0, 1, y, 0, 1, out, 0);
@@ -492,7 +592,7 @@ static void gemm_q4_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, in
     if (n_tokens <= GEMV_LIMIT_Q4_K || w_row_bytes * 16 > (size_t)INT32_MAX)
         gemv_q4_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
-        gemm_kquant(0, unpack_q4_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+        gemm_kquant(MODE_Q4_K, unpack_q4_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
 static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
@@ -500,7 +600,19 @@ static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, in
     if (n_tokens <= GEMV_LIMIT_Q6_K || w_row_bytes * 16 > (size_t)INT32_MAX)
         gemv_q6_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
-        gemm_kquant(1, unpack_q6_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+        gemm_kquant(MODE_Q6_K, unpack_q6_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+}
+
+static void vec_dot_iq4_xs_vnni(int64_t n, float *out, const void *x, const void *y) {
+    gemv_iq4_xs(n, x, 0, 0, 1, y, 0, 1, out, 0);
+}
+
+static void gemm_iq4_xs_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
+                             size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
+    if (n_tokens <= GEMV_LIMIT_IQ4_XS || w_row_bytes * 16 > (size_t)INT32_MAX)
+        gemv_iq4_xs_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+    else
+        gemm_kquant(MODE_IQ4_XS, unpack_iq4_xs, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }
 
 /* The level's q5_k row dot (AVX2), for batches too small for the panels. */
@@ -514,7 +626,7 @@ static void gemm_q5_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, in
                 q5_k_row_dot(n_cols, y + t * ldy + r, (const uint8_t *)w + (size_t)r * w_row_bytes,
                              (const uint8_t *)x + (size_t)t * x_row_bytes);
     } else {
-        gemm_kquant(0, unpack_q5_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+        gemm_kquant(MODE_Q4_K, unpack_q5_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     }
 }
 
@@ -524,6 +636,8 @@ void tl_kernels_fill_avx512_kquants(tl_kernel_set *k, const tl_cpu_features *f) 
     k->vec_dot[TL_TYPE_Q6_K] = vec_dot_q6_k_vnni;
     k->gemm[TL_TYPE_Q4_K] = gemm_q4_k_vnni;
     k->gemm[TL_TYPE_Q6_K] = gemm_q6_k_vnni;
+    k->vec_dot[TL_TYPE_IQ4_XS] = vec_dot_iq4_xs_vnni;
+    k->gemm[TL_TYPE_IQ4_XS] = gemm_iq4_xs_vnni;
     if (k->vec_dot[TL_TYPE_Q5_K]) { /* the AVX2 dot, filled before this */
         q5_k_row_dot = k->vec_dot[TL_TYPE_Q5_K];
         k->gemm[TL_TYPE_Q5_K] = gemm_q5_k_vnni;
