@@ -9,6 +9,8 @@
  * timed separately.
  *
  * usage: bench_kernels [type ...]      (default: q8_0 q4_0 f16 bf16 q4_1 q5_0)
+ *        types without a quantizer (iq3_s, iq2_xs) get random blocks with a
+ *        small scale d (their first field)
  * env:   BENCH_TOKENS=512 BENCH_LEVELS=avx2,avx512 BENCH_SECONDS=0.3
  *        BENCH_SHAPES="smol135 down 576x1536" (only the shapes whose names are
  *        substrings of it; shapes whose rows the type cannot split are skipped)
@@ -76,8 +78,17 @@ static void bench_type(uint32_t type, int64_t batch, double seconds) {
         float *y = malloc(sizeof(float) * (size_t)(s->rows * batch));
         float *row = malloc(sizeof(float) * (size_t)s->cols);
         for (int64_t r = 0; r < s->rows; r++) {
+            uint8_t *wr = w + (size_t)r * wrow;
+            if (!ref->quantize[type]) {
+                for (size_t i = 0; i < wrow; i++) {
+                    frand(&seed);
+                    wr[i] = (uint8_t)(seed >> 24);
+                }
+                for (size_t at = 0; at < wrow; at += tt->block_bytes) wr[at] = 0, wr[at + 1] = 0x20; /* d = 2^-7 */
+                continue;
+            }
             for (int64_t c = 0; c < s->cols; c++) row[c] = 0.05f * frand(&seed);
-            ref->quantize[type](row, w + (size_t)r * wrow, s->cols);
+            ref->quantize[type](row, wr, s->cols);
         }
         for (size_t c = 1; c < copies; c++) memcpy(w + c * wbytes, w, wbytes);
         for (int64_t i = 0; i < s->cols * batch; i++) xf[i] = frand(&seed);

@@ -11,6 +11,10 @@
  *     1536 for the K-quant types, whose blocks hold 256; n_tokens
  *     1, 2, 3, 5, 8; row ranges starting past 0; unaligned row strides; odd
  *     ldy), within 1e-5 relative, and that gemm leaves other outputs alone;
+ *   - the i-quant weights (iq4_nl, iq4_xs, iq3_s, iq2_xs) likewise, as
+ *     random bytes (every index, sign and scale) with block scales cycling
+ *     through extreme f16 values, against activations of very different
+ *     sizes;
  *   - kv_dot and kv_axpy over F32 and F16 rows.
  * The set the CPU selects is checked, and so are the paths it does not
  * take, built by calling the fill function with extensions masked off:
@@ -117,9 +121,27 @@ static void build_masked_set(tl_kernel_set *k, const char *name, int keep_dotpro
     }
 }
 
-static const uint32_t weight_types[] = {TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_F16,  TL_TYPE_F32,  TL_TYPE_Q4_1,
-                                        TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_BF16, TL_TYPE_Q4_K, TL_TYPE_Q6_K,
-                                        TL_TYPE_Q5_K, TL_TYPE_Q3_K, TL_TYPE_Q2_K};
+static const uint32_t weight_types[] = {TL_TYPE_Q8_0,  TL_TYPE_Q4_0,  TL_TYPE_F16,  TL_TYPE_F32,    TL_TYPE_Q4_1,
+                                        TL_TYPE_Q5_0,  TL_TYPE_Q5_1,  TL_TYPE_BF16, TL_TYPE_Q4_K,   TL_TYPE_Q6_K,
+                                        TL_TYPE_Q5_K,  TL_TYPE_Q3_K,  TL_TYPE_Q2_K, TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS,
+                                        TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS};
+
+static int is_iquant(uint32_t type) {
+    return type == TL_TYPE_IQ4_NL || type == TL_TYPE_IQ4_XS || type == TL_TYPE_IQ3_S || type == TL_TYPE_IQ2_XS;
+}
+
+/* A row of random i-quant blocks whose f16 d (their first field) is an
+ * ordinary scale or, one block in five, an extreme one. */
+static void fill_iquant_row(uint32_t type, uint8_t *row, int64_t n_cols) {
+    static const uint16_t extreme[] = {0x7bff, 0x0001, 0x0400, 0x0000, 0xfbff, 0x83ff};
+    const size_t bytes = tl_type_row_bytes(type, n_cols), block = tl_type_traits_of(type)->block_bytes;
+    for (size_t i = 0; i < bytes; i++) row[i] = (uint8_t)next_random();
+    for (size_t at = 0; at < bytes; at += block) {
+        uint16_t d = tl_fp32_to_fp16(random_float(0.05f));
+        if (next_random() % 5 == 0) d = extreme[next_random() % (sizeof extreme / sizeof extreme[0])];
+        memcpy(row + at, &d, sizeof d);
+    }
+}
 enum { N_WEIGHT_TYPES = sizeof weight_types / sizeof weight_types[0] };
 
 static const int64_t block_sizes[] = {32 * 1, 32 * 3, 32 * 7, 32 * 37, 576};
@@ -305,6 +327,11 @@ static void make_problem(problem *p, uint32_t type, int64_t n_cols, int64_t n_ro
     uint8_t *w = p->w + 1, *x = p->x + 3; /* odd base addresses too */
     for (int64_t r = 0; r < n_rows; r++) {
         float *row = p->w_float + r * n_cols;
+        if (is_iquant(type)) {
+            fill_iquant_row(type, w + (size_t)r * p->w_row_bytes, n_cols);
+            traits->to_float(w + (size_t)r * p->w_row_bytes, row, n_cols);
+            continue;
+        }
         fill_random(row, n_cols, r % 3 == 0 ? 0.05f : 1.0f);
         if (r % 4 == 1) /* a row with offset values, where q4_1 / q5_1 minimums matter */
             for (int64_t i = 0; i < n_cols; i++) row[i] += 0.7f;
@@ -316,6 +343,8 @@ static void make_problem(problem *p, uint32_t type, int64_t n_cols, int64_t n_ro
     for (int64_t t = 0; t < n_tokens; t++) {
         float *row = p->x_float + t * n_cols;
         fill_random(row, n_cols, t % 2 ? 3.0f : 1.0f);
+        if (is_iquant(type) && t % 4 >= 2) /* huge and tiny activations */
+            for (int64_t i = 0; i < n_cols; i++) row[i] *= t % 4 == 2 ? 3e3f : 1e-5f;
         scalar->quantize[p->act_type](row, x + (size_t)t * p->x_row_bytes, n_cols);
     }
     p->w = w; /* keep the odd pointers; the allocations started one / three bytes before */

@@ -18,6 +18,11 @@
  * - Matrix kernels must write exactly y[t * ldy + r] for r in [r0, r1) and
  *   t < n_tokens (a sentinel checks the rest), with r0 > 0, odd ldy, odd row
  *   strides and unaligned pointers.
+ * - I-quant weights (iq4_nl, iq4_xs, iq3_s, iq2_xs) are random bytes, so
+ *   every index, sign pattern and sub-block scale occurs, with block scales d
+ *   cycling through extreme f16 values (largest, subnormal, zero, negative);
+ *   their activations include huge and tiny rows. Every SIMD level must
+ *   have its own kernel for them.
  * - The K-quant scales the SIMD levels unpack four at a time agree with the
  *   reference's one-at-a-time reading (block_fields.h), and the type table's
  *   block sizes are the structs' of blocks.h.
@@ -215,9 +220,42 @@ static void test_quantizers_bit_exact(void **state) {
 
 /* ---- dot products and matrix kernels ------------------------------------ */
 
-static const uint32_t weight_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q4_0, TL_TYPE_Q4_1,
-                                        TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_Q2_K, TL_TYPE_Q3_K,
-                                        TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
+static const uint32_t weight_types[] = {TL_TYPE_F32,   TL_TYPE_F16,   TL_TYPE_BF16, TL_TYPE_Q4_0,   TL_TYPE_Q4_1,
+                                        TL_TYPE_Q5_0,  TL_TYPE_Q5_1,  TL_TYPE_Q8_0, TL_TYPE_Q2_K,   TL_TYPE_Q3_K,
+                                        TL_TYPE_Q4_K,  TL_TYPE_Q5_K,  TL_TYPE_Q6_K, TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS,
+                                        TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS};
+
+static const uint32_t iquant_types[] = {TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS};
+
+static int is_iquant(uint32_t type) {
+    for (size_t i = 0; i < sizeof iquant_types / sizeof iquant_types[0]; i++)
+        if (iquant_types[i] == type) return 1;
+    return 0;
+}
+
+/* One row of random i-quant blocks: random bytes, then every block's f16 d
+ * (the first field of all four types) set to an ordinary scale or, one
+ * block in five, an extreme one. */
+static void fill_iquant_row(uint32_t type, uint8_t *row, int64_t n_cols, float scale) {
+    static const uint16_t extreme[] = {0x7bff /* 65504 */,
+                                       0x0001 /* smallest subnormal */,
+                                       0x0400, /* smallest normal */
+                                       0x0000,
+                                       0xfbff /* -65504 */,
+                                       0x83ff /* negative subnormal */};
+    const size_t bytes = tl_type_row_bytes(type, n_cols), block = tl_type_traits_of(type)->block_bytes;
+    for (size_t i = 0; i < bytes; i++) row[i] = (uint8_t)rng_next();
+    for (size_t at = 0; at < bytes; at += block) {
+        uint16_t d = tl_fp32_to_fp16(scale * rng_uniform());
+        if (rng_next() % 5 == 0) d = extreme[rng_next() % (sizeof extreme / sizeof extreme[0])];
+        memcpy(row + at, &d, sizeof d);
+    }
+}
+
+/* Activation rows for i-quant weights: one in four huge, one in four tiny. */
+static float activation_scale(int64_t r) {
+    return r % 4 == 1 ? 3e3f : r % 4 == 2 ? 1e-5f : 1.0f;
+}
 
 /* A random matrix of `rows` rows quantized to `type`, rows `row_bytes` apart
  * (more than the packed size: exercises strides), at an unaligned address. */
@@ -226,7 +264,8 @@ typedef struct test_matrix {
     size_t row_bytes;
 } test_matrix;
 
-static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size_t pad, float scale) {
+/* extreme: vary the rows' scales over many orders of magnitude. */
+static test_matrix make_matrix_ext(uint32_t type, int64_t rows, int64_t n_cols, size_t pad, float scale, int extreme) {
     const tl_kernel_set *ref = scalar_set();
     const size_t packed = tl_type_row_bytes(type, n_cols);
     test_matrix m;
@@ -238,11 +277,19 @@ static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size
     float *row = malloc((size_t)n_cols * sizeof *row);
     assert_non_null(row);
     for (int64_t r = 0; r < rows; r++) {
-        fill_random(row, n_cols, scale * (1.0f + (float)(r % 5)));
+        if (is_iquant(type)) {
+            fill_iquant_row(type, m.data + (size_t)r * m.row_bytes, n_cols, scale * (1.0f + (float)(r % 5)));
+            continue;
+        }
+        fill_random(row, n_cols, scale * (1.0f + (float)(r % 5)) * (extreme ? activation_scale(r) : 1.0f));
         ref->quantize[type](row, m.data + (size_t)r * m.row_bytes, n_cols);
     }
     free(row);
     return m;
+}
+
+static test_matrix make_matrix(uint32_t type, int64_t rows, int64_t n_cols, size_t pad, float scale) {
+    return make_matrix_ext(type, rows, n_cols, pad, scale, 0);
 }
 
 /* Checks the level's gemm over rows [r0, r1) and n_tokens tokens, and its
@@ -253,7 +300,7 @@ static void check_gemm_case(const tl_kernel_set *k, uint32_t wtype, int64_t n_co
     const uint32_t xtype = tl_type_traits_of(wtype)->vec_dot_type;
     const char *tname = tl_type_traits_of(wtype)->name;
     test_matrix w = make_matrix(wtype, rows, n_cols, wtype == TL_TYPE_F32 ? 4 : 3, 0.05f);
-    test_matrix x = make_matrix(xtype, n_tokens, n_cols, xtype == TL_TYPE_F32 ? 8 : 5, 1.0f);
+    test_matrix x = make_matrix_ext(xtype, n_tokens, n_cols, xtype == TL_TYPE_F32 ? 8 : 5, 1.0f, is_iquant(wtype));
     const int64_t ldy = rows + 3;
     const size_t y_count = (size_t)(ldy * n_tokens);
     float *y = malloc(y_count * sizeof *y);
@@ -327,6 +374,41 @@ static void test_gemm_and_vec_dot_match_reference(void **state) {
     for_each_simd_level(check_gemm_shapes);
 }
 
+/* Many random i-quant rows (2000 blocks per type) against the reference
+ * dot, and each SIMD level has a kernel of its own for them. */
+static void check_iquant_dots(const tl_kernel_set *k) {
+    const tl_kernel_set *ref = scalar_set();
+    enum { ROWS = 250 };
+    for (size_t ti = 0; ti < sizeof iquant_types / sizeof iquant_types[0]; ti++) {
+        const uint32_t wtype = iquant_types[ti];
+        const tl_type_traits *tt = tl_type_traits_of(wtype);
+        if (k->vec_dot[wtype] == ref->vec_dot[wtype]) fail_msg("%s has no %s kernel", k->name, tt->name);
+        const int64_t n_cols = 8 * tt->block_size;
+        test_matrix w = make_matrix(wtype, ROWS, n_cols, 1, 0.05f);
+        test_matrix x = make_matrix_ext(tt->vec_dot_type, ROWS, n_cols, 7, 1.0f, 1);
+        float *wf = malloc((size_t)n_cols * sizeof *wf), *xf = malloc((size_t)n_cols * sizeof *xf);
+        assert_true(wf && xf);
+        for (int64_t r = 0; r < ROWS; r++) {
+            const uint8_t *wrow = w.data + (size_t)r * w.row_bytes, *xrow = x.data + (size_t)r * x.row_bytes;
+            float want, got;
+            ref->vec_dot[wtype](n_cols, &want, wrow, xrow);
+            k->vec_dot[wtype](n_cols, &got, wrow, xrow);
+            expect_close(got, want, abs_dot(wtype, wrow, tt->vec_dot_type, xrow, n_cols, wf, xf), "vec_dot", k->name,
+                         tt->name, n_cols);
+        }
+        free(wf);
+        free(xf);
+        free(w.alloc);
+        free(x.alloc);
+    }
+}
+
+static void test_iquant_dots_match_reference(void **state) {
+    (void)state;
+    rng_seed(23);
+    for_each_simd_level(check_iquant_dots);
+}
+
 /* A token's result must not depend on the batch it is in: a token that
  * falls in a full 4-token tile in one batch and among the tokens left over
  * in another must get the same bits, or a model replaying part of a prompt
@@ -336,7 +418,8 @@ static void test_gemm_and_vec_dot_match_reference(void **state) {
  * counts such as 96 columns showed it most). Checked for the NEON level. */
 static void check_batch_independence(const tl_kernel_set *k) {
     if (strcmp(k->name, "neon") != 0) return;
-    static const uint32_t types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0};
+    static const uint32_t types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
+                                     TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_IQ4_NL};
     static const int64_t cols[] = {32, 96, 160, 256};
     enum { ROWS = 9, TOKENS = 8, SHIFT = 3 };
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
@@ -502,10 +585,14 @@ static void test_trait_sizes_are_the_block_structs(void **state) {
         tl_type type;
         size_t bytes;
     } sizes[] = {
-        {TL_TYPE_Q4_0, sizeof(block_q4_0)}, {TL_TYPE_Q4_1, sizeof(block_q4_1)}, {TL_TYPE_Q5_0, sizeof(block_q5_0)},
-        {TL_TYPE_Q5_1, sizeof(block_q5_1)}, {TL_TYPE_Q8_0, sizeof(block_q8_0)}, {TL_TYPE_Q8_1, sizeof(block_q8_1)},
-        {TL_TYPE_Q2_K, sizeof(block_q2_K)}, {TL_TYPE_Q3_K, sizeof(block_q3_K)}, {TL_TYPE_Q4_K, sizeof(block_q4_K)},
-        {TL_TYPE_Q5_K, sizeof(block_q5_K)}, {TL_TYPE_Q6_K, sizeof(block_q6_K)}, {TL_TYPE_Q8_K, sizeof(block_q8_K)},
+        {TL_TYPE_Q4_0, sizeof(block_q4_0)},     {TL_TYPE_Q4_1, sizeof(block_q4_1)},
+        {TL_TYPE_Q5_0, sizeof(block_q5_0)},     {TL_TYPE_Q5_1, sizeof(block_q5_1)},
+        {TL_TYPE_Q8_0, sizeof(block_q8_0)},     {TL_TYPE_Q8_1, sizeof(block_q8_1)},
+        {TL_TYPE_Q2_K, sizeof(block_q2_K)},     {TL_TYPE_Q3_K, sizeof(block_q3_K)},
+        {TL_TYPE_Q4_K, sizeof(block_q4_K)},     {TL_TYPE_Q5_K, sizeof(block_q5_K)},
+        {TL_TYPE_Q6_K, sizeof(block_q6_K)},     {TL_TYPE_Q8_K, sizeof(block_q8_K)},
+        {TL_TYPE_IQ4_NL, sizeof(block_iq4_nl)}, {TL_TYPE_IQ4_XS, sizeof(block_iq4_xs)},
+        {TL_TYPE_IQ3_S, sizeof(block_iq3_s)},   {TL_TYPE_IQ2_XS, sizeof(block_iq2_xs)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         assert_int_equal(tl_type_traits_of(sizes[i].type)->block_bytes, sizes[i].bytes);
@@ -531,13 +618,10 @@ static void test_every_level_is_complete(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_level_is_complete),
-        cmocka_unit_test(test_quantizers_bit_exact),
-        cmocka_unit_test(test_gemm_and_vec_dot_match_reference),
-        cmocka_unit_test(test_gemm_is_batch_independent),
-        cmocka_unit_test(test_kv_helpers_match_reference),
-        cmocka_unit_test(test_geglu_matches_reference),
-        cmocka_unit_test(test_scale_unpacking_agrees),
+        cmocka_unit_test(test_every_level_is_complete),           cmocka_unit_test(test_quantizers_bit_exact),
+        cmocka_unit_test(test_gemm_and_vec_dot_match_reference),  cmocka_unit_test(test_iquant_dots_match_reference),
+        cmocka_unit_test(test_gemm_is_batch_independent),         cmocka_unit_test(test_kv_helpers_match_reference),
+        cmocka_unit_test(test_geglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
         cmocka_unit_test(test_trait_sizes_are_the_block_structs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
