@@ -73,57 +73,52 @@ X86_INLINE __m256i apply_signs(__m256i y, __m256i negative) {
     return _mm256_sub_epi8(_mm256_xor_si256(y, negative), negative);
 }
 
-/* iq3_s: per 32-element sub-block 8 grid entries of 4 magnitudes (1..15),
- * 32 sign bits and an odd scale 1 + 2s (<= 31). */
-static void vec_dot_iq3_s_avx2(int64_t n, float *out, const void *x, const void *y) {
-    const uint8_t *xb = x, *yb = y;
+/* The grid types, as d * dy * sum_j scale_j * (magnitudes . signed y)_j per
+ * super-block (IQ2 selects iq2_xs over iq3_s):
+ * iq3_s: per 32-element sub-block 8 grid entries of 4 magnitudes (1..15),
+ * 32 sign bits and an odd scale 1 + 2s (<= 31);
+ * iq2_xs: per 32-element sub-block 4 u16 words (9-bit grid index of 8
+ * magnitudes 8..43, 7-bit sign index) and two odd 4-bit scales of 16
+ * elements each. */
+X86_INLINE float dot_grid(int64_t n, const uint8_t *xb, const uint8_t *yb, const int IQ2) {
+    const size_t x_bytes = IQ2 ? IQ2_XS_BYTES : IQ3_S_BYTES;
     __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ3_S_BYTES, yb += Q8_K_BYTES) {
+    for (int64_t i = 0; i < n / QK_K; i++, xb += x_bytes, yb += Q8_K_BYTES) {
         const uint8_t *q8 = yb + Q8_K_QS;
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int ib = 0; ib < 8; ib++) {
-            const __m256i grid = x86_iq3_s_grid32(xb, ib);
-            const __m256i negative = x86_sign_bits32(xb + IQ3_S_SIGNS + 4 * ib);
+            __m256i grid, negative, scale;
+            if (IQ2) {
+                x86_iq2_xs_grid32(xb, ib, &grid, &negative);
+                const int s = xb[IQ2_XS_SCALES + ib];
+                scale = _mm256_set_m128i(_mm_set1_epi16((short)(2 * (s >> 4) + 1)),
+                                         _mm_set1_epi16((short)(2 * (s & 15) + 1)));
+            } else {
+                grid = x86_iq3_s_grid32(xb, ib);
+                negative = x86_sign_bits32(xb + IQ3_S_SIGNS + 4 * ib);
+                scale = _mm256_set1_epi16((short)(1 + 2 * ((xb[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 0x0f)));
+            }
             const __m256i q = apply_signs(_mm256_loadu_si256((const __m256i *)(q8 + 32 * ib)), negative);
-            const int scale = 1 + 2 * ((xb[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 0x0f);
-            const __m256i part = _mm256_madd_epi16(_mm256_maddubs_epi16(grid, q), _mm256_set1_epi16((short)scale));
-            if (ib & 1)
-                sum1 = _mm256_add_epi32(sum1, part);
-            else
-                sum0 = _mm256_add_epi32(sum0, part);
-        }
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + IQ3_S_D) * x86_load_f32(yb + Q8_K_D));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sum0, sum1)), d, acc);
-    }
-    *out = x86_hsum_ps256(acc);
-}
-
-/* iq2_xs: per 32-element sub-block 4 u16 words (9-bit grid index of 8
- * magnitudes 8..43, 7-bit sign index), two 4-bit scales (16 elements
- * each, odd 1 + 2s); the result carries ggml's factor 1/8. */
-static void vec_dot_iq2_xs_avx2(int64_t n, float *out, const void *x, const void *y) {
-    const uint8_t *xb = x, *yb = y;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ2_XS_BYTES, yb += Q8_K_BYTES) {
-        const uint8_t *q8 = yb + Q8_K_QS;
-        __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
-        for (int ib = 0; ib < 8; ib++) {
-            __m256i grid, negative;
-            x86_iq2_xs_grid32(xb, ib, &grid, &negative);
-            const __m256i q = apply_signs(_mm256_loadu_si256((const __m256i *)(q8 + 32 * ib)), negative);
-            const int s = xb[IQ2_XS_SCALES + ib];
-            const __m256i scale =
-                _mm256_set_m128i(_mm_set1_epi16((short)(2 * (s >> 4) + 1)), _mm_set1_epi16((short)(2 * (s & 15) + 1)));
             const __m256i part = _mm256_madd_epi16(_mm256_maddubs_epi16(grid, q), scale);
             if (ib & 1)
                 sum1 = _mm256_add_epi32(sum1, part);
             else
                 sum0 = _mm256_add_epi32(sum0, part);
         }
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + IQ2_XS_D) * x86_load_f32(yb + Q8_K_D));
+        _Static_assert(IQ2_XS_D == 0 && IQ3_S_D == 0, "d first");
+        const __m256 d = _mm256_set1_ps(x86_load_half(xb) * x86_load_f32(yb + Q8_K_D));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sum0, sum1)), d, acc);
     }
-    *out = 0.125f * x86_hsum_ps256(acc);
+    return x86_hsum_ps256(acc);
+}
+
+static void vec_dot_iq3_s_avx2(int64_t n, float *out, const void *x, const void *y) {
+    *out = dot_grid(n, x, y, 0);
+}
+
+/* ggml's iq2_xs dot carries a factor 1/8. */
+static void vec_dot_iq2_xs_avx2(int64_t n, float *out, const void *x, const void *y) {
+    *out = 0.125f * dot_grid(n, x, y, 1);
 }
 
 void tl_kernels_fill_avx2_iquants(tl_kernel_set *k, const tl_cpu_features *f) {

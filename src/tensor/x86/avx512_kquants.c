@@ -575,45 +575,23 @@ static void gemm_kquant(int mode, kunpack_fn unpack, int64_t n_cols, const void 
                 name(n_cols, w, w_row_bytes, r0, r1, xt, x_row_bytes, 4, yt, ldy);                                     \
         }                                                                                                              \
     }
-DEFINE_GEMV_ENTRY(gemv_q4_k)
-DEFINE_GEMV_ENTRY(gemv_q6_k)
-DEFINE_GEMV_ENTRY(gemv_iq4_xs)
-
-static void vec_dot_q4_k_vnni(int64_t n, float *out, const void *x, const void *y) {
-    gemv_q4_k(n, x, 0, 0, 1, y, 0, 1, out, 0);
-}
-
-static void vec_dot_q6_k_vnni(int64_t n, float *out, const void *x, const void *y) {
-    gemv_q6_k(n, x, 0, 0, 1, y, 0, 1, out, 0);
-}
-
-static void gemm_q4_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
-    if (n_tokens <= GEMV_LIMIT_Q4_K || w_row_bytes * 16 > (size_t)INT32_MAX)
-        gemv_q4_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
-    else
-        gemm_kquant(MODE_Q4_K, unpack_q4_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
-}
-
-static void gemm_q6_k_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                           size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
-    if (n_tokens <= GEMV_LIMIT_Q6_K || w_row_bytes * 16 > (size_t)INT32_MAX)
-        gemv_q6_k_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
-    else
-        gemm_kquant(MODE_Q6_K, unpack_q6_k, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
-}
-
-static void vec_dot_iq4_xs_vnni(int64_t n, float *out, const void *x, const void *y) {
-    gemv_iq4_xs(n, x, 0, 0, 1, y, 0, 1, out, 0);
-}
-
-static void gemm_iq4_xs_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1, const void *x,
-                             size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
-    if (n_tokens <= GEMV_LIMIT_IQ4_XS || w_row_bytes * 16 > (size_t)INT32_MAX)
-        gemv_iq4_xs_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
-    else
-        gemm_kquant(MODE_IQ4_XS, unpack_iq4_xs, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
-}
+/* vec_dot and the gemm entry of a type: streaming rows up to `limit` tokens
+ * (or when the panel's gather offsets would overflow), panels beyond. */
+#define DEFINE_KQUANT_ENTRIES(type, limit, mode)                                                                       \
+    DEFINE_GEMV_ENTRY(gemv_##type)                                                                                     \
+    static void vec_dot_##type##_vnni(int64_t n, float *out, const void *x, const void *y) {                           \
+        gemv_##type(n, x, 0, 0, 1, y, 0, 1, out, 0);                                                                   \
+    }                                                                                                                  \
+    static void gemm_##type##_vnni(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,          \
+                                   const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {       \
+        if (n_tokens <= (limit) || w_row_bytes * 16 > (size_t)INT32_MAX)                                               \
+            gemv_##type##_tokens(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);                    \
+        else                                                                                                           \
+            gemm_kquant(mode, unpack_##type, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);        \
+    }
+DEFINE_KQUANT_ENTRIES(q4_k, GEMV_LIMIT_Q4_K, MODE_Q4_K)
+DEFINE_KQUANT_ENTRIES(q6_k, GEMV_LIMIT_Q6_K, MODE_Q6_K)
+DEFINE_KQUANT_ENTRIES(iq4_xs, GEMV_LIMIT_IQ4_XS, MODE_IQ4_XS)
 
 /* The level's q5_k row dot (AVX2), for batches too small for the panels. */
 static tl_vec_dot_fn q5_k_row_dot;
