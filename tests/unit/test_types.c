@@ -373,8 +373,8 @@ static void test_table_rows_match_ggml_layouts(void **state) {
                          (size_t)(32 * 13 / layout[i].block_size) * layout[i].block_bytes);
     }
     for (size_t i = 0; i < N_COMPUTABLE; i++) assert_true(tl_type_is_supported((uint32_t)computable_types[i]));
-    assert_false(tl_type_is_supported(TL_TYPE_Q8_1)); /* activation-only type */
-    assert_false(tl_type_is_supported(TL_TYPE_IQ2_XXS));
+    assert_false(tl_type_is_supported(TL_TYPE_Q8_1));  /* activation-only type */
+    assert_false(tl_type_is_supported(TL_TYPE_MXFP4)); /* recognised, not computed with */
     assert_null(tl_type_traits_of(4));
     assert_null(tl_type_traits_of(31));
     assert_null(tl_type_traits_of(TL_TYPE_COUNT));
