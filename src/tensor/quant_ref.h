@@ -38,8 +38,8 @@ TL_DECLARE_TYPE_FUNCS(q5_k)
 TL_DECLARE_TYPE_FUNCS(q6_k)
 TL_DECLARE_TYPE_FUNCS(q8_k)
 
-void tl_iq4_nl_to_float(const void *src, float *dst, int64_t n);
-void tl_iq4_xs_to_float(const void *src, float *dst, int64_t n);
+TL_DECLARE_TYPE_FUNCS(iq4_nl)
+TL_DECLARE_TYPE_FUNCS(iq4_xs)
 void tl_iq3_s_to_float(const void *src, float *dst, int64_t n);
 void tl_iq2_xs_to_float(const void *src, float *dst, int64_t n);
 void tl_iq3_xxs_to_float(const void *src, float *dst, int64_t n);

@@ -414,6 +414,9 @@ static void test_every_row_round_trips_within_its_bound(void **state) {
                 case TL_TYPE_Q4_0: bound = amax / 8 * (1 + 8 * f16_eps); break; /* clamp: one step */
                 case TL_TYPE_Q5_0: bound = amax / 16 * (1 + 16 * f16_eps); break;
                 case TL_TYPE_Q8_0: bound = amax / 127 * (0.5f + 127 * f16_eps); break;
+                /* non-linear levels: gaps up to 24 steps of amax / 127, and
+                 * the far side ends at 113 (the refit scale moves both) */
+                case TL_TYPE_IQ4_NL: bound = amax / 127 * 16; break;
                 case TL_TYPE_Q4_1: bound = (max - min) / 15 * (0.5f + 15 * f16_eps) + fabsf(min) * f16_eps; break;
                 case TL_TYPE_Q5_1: bound = (max - min) / 31 * (0.5f + 31 * f16_eps) + fabsf(min) * f16_eps; break;
                 default: bound = 0; break; /* plain types: per element below */
