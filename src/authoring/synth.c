@@ -272,7 +272,7 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     if (!plan)
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "unknown weight type '%s' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, "
-                       "q3_k_m, q4_k_m, q5_k_m, q6_k)",
+                       "q3_k_m, q4_k_m, q5_k_m, q6_k, iq4_nl, iq4_xs)",
                        opts->type_name);
     const tl_arch *arch = tl_arch_find(preset->arch);
     if (!arch)

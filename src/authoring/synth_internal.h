@@ -29,7 +29,7 @@ typedef enum tensor_role {
     ROLE_FFN_DOWN
 } tensor_role;
 
-typedef enum mix_kind { MIX_PLAIN, MIX_Q2_K, MIX_Q3_K_M, MIX_Q4_K_M, MIX_Q5_K_M, MIX_Q6_K } mix_kind;
+typedef enum mix_kind { MIX_PLAIN, MIX_Q2_K, MIX_Q3_K_M, MIX_Q4_K_M, MIX_Q5_K_M, MIX_Q6_K, MIX_IQ4 } mix_kind;
 
 typedef struct type_plan {
     mix_kind mix;

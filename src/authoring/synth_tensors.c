@@ -52,7 +52,8 @@ const synth_plan_entry synth_plans[] = {
     {"q5_0", {MIX_PLAIN, TL_TYPE_Q5_0, 8}},     {"q5_1", {MIX_PLAIN, TL_TYPE_Q5_1, 9}},
     {"q2_k", {MIX_Q2_K, TL_TYPE_Q2_K, 10}},     {"q3_k_m", {MIX_Q3_K_M, TL_TYPE_Q3_K, 12}},
     {"q4_k_m", {MIX_Q4_K_M, TL_TYPE_Q4_K, 15}}, {"q5_k_m", {MIX_Q5_K_M, TL_TYPE_Q5_K, 17}},
-    {"q6_k", {MIX_Q6_K, TL_TYPE_Q6_K, 18}},     {NULL, {MIX_PLAIN, 0, 0}},
+    {"q6_k", {MIX_Q6_K, TL_TYPE_Q6_K, 18}},     {"iq4_nl", {MIX_IQ4, TL_TYPE_IQ4_NL, 25}},
+    {"iq4_xs", {MIX_IQ4, TL_TYPE_IQ4_XS, 30}},  {NULL, {MIX_PLAIN, 0, 0}},
 };
 
 /* llama.cpp's "use more bits" layers: the first and last eighth, and every
@@ -62,8 +63,8 @@ static bool more_bits(uint32_t layer, uint32_t n_layer) {
     return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
 }
 
-/* A K type whose 256-element blocks do not fit the rows falls back to a
- * 32-element type, as llama-quantize does. */
+/* A K type (or iq4_xs) whose 256-element blocks do not fit the rows falls
+ * back to a 32-element type, as llama-quantize does. */
 static uint32_t fit_rows(uint32_t type, int64_t n_cols) {
     if (n_cols % tl_type_traits_of(type)->block_size == 0) return type;
     switch (type) {
@@ -72,6 +73,7 @@ static uint32_t fit_rows(uint32_t type, int64_t n_cols) {
     case TL_TYPE_Q4_K: return TL_TYPE_Q5_0;
     case TL_TYPE_Q5_K: return TL_TYPE_Q5_1;
     case TL_TYPE_Q6_K: return TL_TYPE_Q8_0;
+    case TL_TYPE_IQ4_XS: return fit_rows(TL_TYPE_IQ4_NL, n_cols);
     default: return TL_TYPE_F16;
     }
 }
@@ -92,6 +94,8 @@ static uint32_t tensor_type(const type_plan *plan, tensor_role role, uint32_t la
             t = layer < 2 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
         else if ((plan->mix == MIX_Q4_K_M || plan->mix == MIX_Q5_K_M) && more_bits(layer, n_layer))
             t = TL_TYPE_Q6_K;
+        else if (plan->mix == MIX_IQ4 && n_gqa >= 4)
+            t = TL_TYPE_Q5_K;
         break;
     case ROLE_FFN_DOWN:
         if (plan->mix == MIX_Q2_K)
@@ -100,6 +104,8 @@ static uint32_t tensor_type(const type_plan *plan, tensor_role role, uint32_t la
             t = layer < n_layer / 16 ? TL_TYPE_Q5_K : TL_TYPE_Q4_K;
         else if ((plan->mix == MIX_Q4_K_M || plan->mix == MIX_Q5_K_M) && more_bits(layer, n_layer))
             t = TL_TYPE_Q6_K;
+        else if (plan->mix == MIX_IQ4 && layer < n_layer / 8) /* without an importance matrix */
+            t = TL_TYPE_Q5_K;
         break;
     case ROLE_ATTN_QKV:
         if (plan->mix == MIX_Q3_K_M)

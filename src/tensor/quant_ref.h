@@ -38,10 +38,17 @@ TL_DECLARE_TYPE_FUNCS(q5_k)
 TL_DECLARE_TYPE_FUNCS(q6_k)
 TL_DECLARE_TYPE_FUNCS(q8_k)
 
-void tl_iq4_nl_to_float(const void *src, float *dst, int64_t n);
-void tl_iq4_xs_to_float(const void *src, float *dst, int64_t n);
+TL_DECLARE_TYPE_FUNCS(iq4_nl)
+TL_DECLARE_TYPE_FUNCS(iq4_xs)
 void tl_iq3_s_to_float(const void *src, float *dst, int64_t n);
 void tl_iq2_xs_to_float(const void *src, float *dst, int64_t n);
+void tl_iq3_xxs_to_float(const void *src, float *dst, int64_t n);
+void tl_iq2_s_to_float(const void *src, float *dst, int64_t n);
+void tl_iq2_xxs_to_float(const void *src, float *dst, int64_t n);
+void tl_iq1_s_to_float(const void *src, float *dst, int64_t n);
+void tl_iq1_m_to_float(const void *src, float *dst, int64_t n);
+void tl_tq1_0_to_float(const void *src, float *dst, int64_t n);
+void tl_tq2_0_to_float(const void *src, float *dst, int64_t n);
 
 void tl_vec_dot_f32(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_f16(int64_t n, float *out, const void *x, const void *y);
@@ -60,5 +67,12 @@ void tl_vec_dot_iq4_nl_q8_0(int64_t n, float *out, const void *x, const void *y)
 void tl_vec_dot_iq4_xs_q8_k(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_iq3_s_q8_k(int64_t n, float *out, const void *x, const void *y);
 void tl_vec_dot_iq2_xs_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq3_xxs_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq2_s_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq2_xxs_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq1_s_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_iq1_m_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_tq1_0_q8_k(int64_t n, float *out, const void *x, const void *y);
+void tl_vec_dot_tq2_0_q8_k(int64_t n, float *out, const void *x, const void *y);
 
 #endif /* TL_QUANT_REF_H */

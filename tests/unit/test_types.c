@@ -373,8 +373,8 @@ static void test_table_rows_match_ggml_layouts(void **state) {
                          (size_t)(32 * 13 / layout[i].block_size) * layout[i].block_bytes);
     }
     for (size_t i = 0; i < N_COMPUTABLE; i++) assert_true(tl_type_is_supported((uint32_t)computable_types[i]));
-    assert_false(tl_type_is_supported(TL_TYPE_Q8_1)); /* activation-only type */
-    assert_false(tl_type_is_supported(TL_TYPE_IQ2_XXS));
+    assert_false(tl_type_is_supported(TL_TYPE_Q8_1));  /* activation-only type */
+    assert_false(tl_type_is_supported(TL_TYPE_MXFP4)); /* recognised, not computed with */
     assert_null(tl_type_traits_of(4));
     assert_null(tl_type_traits_of(31));
     assert_null(tl_type_traits_of(TL_TYPE_COUNT));
@@ -414,6 +414,9 @@ static void test_every_row_round_trips_within_its_bound(void **state) {
                 case TL_TYPE_Q4_0: bound = amax / 8 * (1 + 8 * f16_eps); break; /* clamp: one step */
                 case TL_TYPE_Q5_0: bound = amax / 16 * (1 + 16 * f16_eps); break;
                 case TL_TYPE_Q8_0: bound = amax / 127 * (0.5f + 127 * f16_eps); break;
+                /* non-linear levels: gaps up to 24 steps of amax / 127, and
+                 * the far side ends at 113 (the refit scale moves both) */
+                case TL_TYPE_IQ4_NL: bound = amax / 127 * 16; break;
                 case TL_TYPE_Q4_1: bound = (max - min) / 15 * (0.5f + 15 * f16_eps) + fabsf(min) * f16_eps; break;
                 case TL_TYPE_Q5_1: bound = (max - min) / 31 * (0.5f + 31 * f16_eps) + fabsf(min) * f16_eps; break;
                 default: bound = 0; break; /* plain types: per element below */

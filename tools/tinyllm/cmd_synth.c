@@ -33,7 +33,7 @@ int cmd_synth(int argc, char **argv) {
         {NULL, "--preset", TL_OPT_STRING, &preset, "NAME", "model shape to copy (see the list below)", NULL, 0, 0},
         {NULL, "--type", TL_OPT_STRING, &type, "TYPE",
          "weights: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, "
-         "q5_1, or llama-quantize's mixtures q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k (default f16)",
+         "q5_1, or llama-quantize's mixtures q2_k, q3_k_m, q4_k_m, q5_k_m, q6_k, iq4_nl, iq4_xs (default f16)",
          NULL, 0, 0},
         {"-s", "--seed", TL_OPT_UINT64, &seed, "SEED", "weights are a function of the seed (default 42)", NULL, 0, 0},
         {NULL, "--vocab", TL_OPT_STRING, &vocab, "FILE",
