@@ -7,7 +7,7 @@
  * scripts/reference/iquant_vectors.sh from llama.cpp's own ggml:
  *   - tinyllm's dequantization of ggml's bytes gives ggml's floats bit for
  *     bit (compared through a hash), on ggml-quantized rows and on a
- *     "random" set of generated blocks (random_block, mirrored from
+ *     "random" set of generated blocks (iq_random_block, shared with
  *     iquant_vectors.c) that reaches every index, sign and scale bit;
  *   - its dot products with ggml's q8_K / q8_0 activations give ggml's
  *     generic kernels' results (within 1e-6 relative, as the K-quant test;
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant_vectors.h"
 #include "test_support.h"
 
 #include "authoring/synth.h"
@@ -35,45 +36,21 @@ enum { QK = 32, QK_K = 256, Q8_K_BYTES = 292, Q8_0_BYTES = 34 };
 /* In the order of iquant_vectors.c's table (the random set is seeded by it). */
 static const struct {
     tl_type type;
-    int d_offset; /* byte offset of the f16 scale; -1: iq1_m's spread scale */
+    int d_offset; /* of the f16 scale, for iq_random_block */
 } iq_types[] = {
-    {TL_TYPE_IQ4_NL, 0}, {TL_TYPE_IQ4_XS, 0}, {TL_TYPE_IQ3_S, 0},   {TL_TYPE_IQ3_XXS, 0},
-    {TL_TYPE_IQ2_S, 0},  {TL_TYPE_IQ2_XS, 0}, {TL_TYPE_IQ2_XXS, 0}, {TL_TYPE_IQ1_S, 0},
-    {TL_TYPE_IQ1_M, -1}, {TL_TYPE_TQ1_0, 52}, {TL_TYPE_TQ2_0, 64},
+    {TL_TYPE_IQ4_NL, 0},  {TL_TYPE_IQ4_XS, 0}, {TL_TYPE_IQ3_S, 0},
+    {TL_TYPE_IQ3_XXS, 0}, {TL_TYPE_IQ2_S, 0},  {TL_TYPE_IQ2_XS, 0},
+    {TL_TYPE_IQ2_XXS, 0}, {TL_TYPE_IQ1_S, 0},  {TL_TYPE_IQ1_M, IQ_RANDOM_IQ1_M},
+    {TL_TYPE_TQ1_0, 52},  {TL_TYPE_TQ2_0, 64},
 };
 #define N_IQ_TYPES (sizeof iq_types / sizeof iq_types[0])
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint32_t bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 static const tl_type_traits *traits(tl_type type) {
     const tl_type_traits *t = tl_type_traits_of((uint32_t)type);
     assert_non_null(t);
     return t;
-}
-
-static const uint64_t fnv_start = 0xcbf29ce484222325ull;
-
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static uint64_t hash_floats_from(uint64_t h, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = bits_of(x[i]);
-        const uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
-        h = hash_bytes(h, le, 4);
-    }
-    return h;
 }
 
 static bool hash_is(uint64_t h, const cJSON *item) {
@@ -178,54 +155,9 @@ static const uint8_t *activation_for(const iquant_reference *ref, tl_type type) 
     return traits(type)->vec_dot_type == TL_TYPE_Q8_0 ? ref->activation_q8_0 : ref->activation_q8_k;
 }
 
-/* ---- the random set (mirrors iquant_vectors.c) ----------------------------- */
+/* ---- the random set (tests/support/quant_vectors.h, as iquant_vectors.c) ------ */
 
 enum { RANDOM_BLOCKS = 512 };
-
-static uint64_t random_state(int type_index, int block) {
-    uint64_t s = 0x6a09e667f3bcc909ull ^ ((uint64_t)(type_index * 4099 + block + 1) * 0x9e3779b97f4a7c15ull);
-    return s ? s : 1;
-}
-
-static uint32_t next_u32(uint64_t *s) {
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return (uint32_t)((*s * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-static void random_block(int t, int block, uint8_t *out) {
-    uint64_t s = random_state(t, block);
-    const size_t bytes = traits(iq_types[t].type)->block_bytes;
-    for (size_t i = 0; i < bytes; i++) out[i] = (uint8_t)(next_u32(&s) >> 24);
-    const uint16_t d = (uint16_t)(0x2c00 | (next_u32(&s) & 0x3ff));
-    if (iq_types[t].d_offset < 0) {
-        for (int k = 0; k < 4; k++)
-            out[48 + 2 * k + 1] = (uint8_t)((out[48 + 2 * k + 1] & 0x0f) | (((d >> (4 * k)) & 0xf) << 4));
-    } else {
-        out[iq_types[t].d_offset] = (uint8_t)(d & 0xff);
-        out[iq_types[t].d_offset + 1] = (uint8_t)(d >> 8);
-    }
-}
-
-static void random_activation(int block, bool q8_0, uint8_t *out) {
-    uint64_t s = random_state(99, block);
-    if (q8_0) {
-        out[0] = 0x00;
-        out[1] = 0x24;
-        for (int i = 0; i < 32; i++) out[2 + i] = (uint8_t)(next_u32(&s) >> 24);
-        return;
-    }
-    const float d = 0x1p-7f;
-    memcpy(out, &d, 4);
-    for (int i = 0; i < QK_K; i++) out[4 + i] = (uint8_t)(next_u32(&s) >> 24);
-    for (int j = 0; j < 16; j++) {
-        int sum = 0;
-        for (int l = 0; l < 16; l++) sum += (int8_t)out[4 + 16 * j + l];
-        out[260 + 2 * j] = (uint8_t)((uint16_t)sum & 0xff);
-        out[260 + 2 * j + 1] = (uint8_t)((uint16_t)sum >> 8);
-    }
-}
 
 /* ---- tests ---------------------------------------------------------------- */
 
@@ -343,8 +275,8 @@ static void test_iq_random_blocks_match_llama_cpp(void **state) {
         uint64_t byte_hash = fnv_start, dot_hash = fnv_start;
         double dot_sum = 0;
         for (int b = 0; b < RANDOM_BLOCKS; b++) {
-            random_block((int)t, b, x + b * xb);
-            random_activation(b, q8_0, y + b * yb);
+            iq_random_block((int)t, b, xb, iq_types[t].d_offset, x + b * xb);
+            iq_random_activation(b, q8_0, y + b * yb);
             byte_hash = hash_bytes(byte_hash, x + b * xb, xb);
             float dot;
             tr->vec_dot(tr->block_size, &dot, x + b * xb, y + b * yb);
