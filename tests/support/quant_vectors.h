@@ -120,22 +120,26 @@ static inline uint64_t iq_random_state(int type_index, int block) {
  * (iq1_m spreads d over the top nibbles of its four u16 scale words). */
 enum { IQ_RANDOM_IQ1_M = -1, IQ_RANDOM_IQ1_M_SCALES = 48 };
 
+/* Writes the f16 bits d as a block's scale. */
+static inline void iq_block_set_d(uint8_t *block, int d_offset, uint16_t d) {
+    if (d_offset == IQ_RANDOM_IQ1_M) {
+        for (int k = 0; k < 4; k++) {
+            uint8_t *high = block + IQ_RANDOM_IQ1_M_SCALES + 2 * k + 1;
+            *high = (uint8_t)((*high & 0x0f) | (((d >> (4 * k)) & 0xf) << 4));
+        }
+    } else {
+        block[d_offset] = (uint8_t)(d & 0xff);
+        block[d_offset + 1] = (uint8_t)(d >> 8);
+    }
+}
+
 /* Block `block` of the random set of the type at `type_index` (of
  * block_bytes bytes): random bytes, then a finite f16 d in [2^-4, 2^-3)
  * written over the scale field. */
 static inline void iq_random_block(int type_index, int block, size_t block_bytes, int d_offset, uint8_t *out) {
     uint64_t s = iq_random_state(type_index, block);
     for (size_t i = 0; i < block_bytes; i++) out[i] = (uint8_t)(iq_random_next(&s) >> 24);
-    const uint16_t d = (uint16_t)(0x2c00 | (iq_random_next(&s) & 0x3ff));
-    if (d_offset == IQ_RANDOM_IQ1_M) {
-        for (int k = 0; k < 4; k++) {
-            uint8_t *high = out + IQ_RANDOM_IQ1_M_SCALES + 2 * k + 1;
-            *high = (uint8_t)((*high & 0x0f) | (((d >> (4 * k)) & 0xf) << 4));
-        }
-    } else {
-        out[d_offset] = (uint8_t)(d & 0xff);
-        out[d_offset + 1] = (uint8_t)(d >> 8);
-    }
+    iq_block_set_d(out, d_offset, (uint16_t)(0x2c00 | (iq_random_next(&s) & 0x3ff)));
 }
 
 /* A random activation block: q8_0 (f16 d = 2^-6, 32 random i8) or q8_K

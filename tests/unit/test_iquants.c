@@ -14,8 +14,10 @@
  *     the bit-identical count is printed);
  *   - its iq4_nl / iq4_xs quantizers give quantize_row_iq4_*_ref's bytes.
  * Then properties: dot = dot of the dequantized rows, unaligned rows; and
- * end to end, a `synth --type iq4_xs` model loads, generates, and its logits
- * stay close to the same model's in f32.
+ * end to end: a model whose matrices are of each type (random blocks) loads
+ * and gives the logits of the same model with those weights dequantized to
+ * f32; a `synth --type iq4_xs` model loads, generates, and its logits stay
+ * close to the same model's in f32.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -26,6 +28,7 @@
 #include "quant_vectors.h"
 #include "test_support.h"
 
+#include "authoring/gguf_writer.h"
 #include "authoring/synth.h"
 #include "format/gguf.h"
 #include "tensor/quant_ref.h"
@@ -348,6 +351,181 @@ static void test_iq_vec_dot_equals_dequantized_dot(void **state) {
     free_reference(&ref);
 }
 
+/* ---- whole models of every type ------------------------------------------- */
+
+/* Copies every metadata entry of f into w. */
+static void copy_metadata(gguf_writer *w, const gguf_file *f) {
+    for (int64_t i = 0; i < gguf_kv_count(f); i++) {
+        const char *key = gguf_kv_key(f, i);
+        uint32_t u32;
+        int32_t i32;
+        uint64_t u64;
+        float f32;
+        bool b;
+        gguf_value_type elem;
+        uint64_t count;
+        switch (gguf_kv_type(f, i)) {
+        case GGUF_TYPE_STRING: gguf_writer_set_str(w, key, gguf_get_str(f, key)); break;
+        case GGUF_TYPE_UINT32: assert_true(gguf_get_u32(f, key, &u32)), gguf_writer_set_u32(w, key, u32); break;
+        case GGUF_TYPE_INT32: assert_true(gguf_get_i32(f, key, &i32)), gguf_writer_set_i32(w, key, i32); break;
+        case GGUF_TYPE_UINT64: assert_true(gguf_get_u64(f, key, &u64)), gguf_writer_set_u64(w, key, u64); break;
+        case GGUF_TYPE_FLOAT32: assert_true(gguf_get_f32(f, key, &f32)), gguf_writer_set_f32(w, key, f32); break;
+        case GGUF_TYPE_BOOL: assert_true(gguf_get_bool(f, key, &b)), gguf_writer_set_bool(w, key, b); break;
+        case GGUF_TYPE_ARRAY:
+            assert_true(gguf_get_arr_info(f, key, &elem, &count));
+            if (elem != GGUF_TYPE_STRING) {
+                gguf_writer_set_arr(w, key, elem, gguf_get_arr_data(f, key), count);
+                break;
+            }
+            char **strs = calloc(count ? count : 1, sizeof *strs);
+            assert_non_null(strs);
+            for (uint64_t k = 0; k < count; k++) {
+                uint64_t len;
+                const char *str = gguf_get_arr_str(f, key, k, &len);
+                strs[k] = strndup(str, len);
+                assert_non_null(strs[k]);
+            }
+            gguf_writer_set_arr_str(w, key, (const char *const *)strs, count);
+            for (uint64_t k = 0; k < count; k++) free(strs[k]);
+            free(strs);
+            break;
+        default: fail_msg("metadata '%s' has a type this test does not copy", key);
+        }
+    }
+}
+
+/* Random blocks of type t for a rows x cols matrix, their scale set so the
+ * weights have an rms of about 1 / sqrt(cols) (the network stays in range). */
+static uint8_t *random_matrix(size_t t, int64_t cols, int64_t rows, int salt) {
+    const tl_type_traits *tr = traits(iq_types[t].type);
+    const size_t bytes = tl_type_row_bytes((uint32_t)iq_types[t].type, cols) * (size_t)rows;
+    const int64_t n_blocks = cols / tr->block_size * rows;
+    uint8_t *q = malloc(bytes);
+    float *y = malloc(sizeof(float) * (size_t)(cols * rows));
+    assert_true(q && y);
+    for (int64_t b = 0; b < n_blocks; b++) {
+        uint8_t *block = q + (size_t)b * tr->block_bytes;
+        iq_random_block((int)t, (int)b + 7919 * salt, tr->block_bytes, iq_types[t].d_offset, block);
+        iq_block_set_d(block, iq_types[t].d_offset, 0x3c00); /* d = 1, to measure */
+    }
+    tr->to_float(q, y, cols * rows);
+    double sum2 = 0;
+    for (int64_t i = 0; i < cols * rows; i++) sum2 += (double)y[i] * y[i];
+    const float d = (float)(1.0 / sqrt((double)cols) / sqrt(sum2 / (double)(cols * rows)));
+    for (int64_t b = 0; b < n_blocks; b++)
+        iq_block_set_d(q + (size_t)b * tr->block_bytes, iq_types[t].d_offset, tl_fp32_to_fp16(d));
+    free(y);
+    return q;
+}
+
+/* Logits of the last of a few prompt tokens. */
+static float *model_logits(const char *path, int32_t *n_vocab) {
+    static const tl_token prompt[] = {1, 15, 300, 42, 77, 200};
+    tl_model *m = NULL;
+    tl_error err = {0};
+    if (tl_model_load(path, NULL, &m, &err) != TL_OK) fail_msg("%s", err.message);
+    tl_context_params cp = tl_context_default_params();
+    cp.n_ctx = 32;
+    cp.n_threads = 2;
+    tl_context *ctx = NULL;
+    if (tl_context_new(m, &cp, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    if (tl_decode(ctx, prompt, (int32_t)(sizeof prompt / sizeof prompt[0]), 0, false, &err) != TL_OK)
+        fail_msg("%s", err.message);
+    *n_vocab = tl_vocab_size(m);
+    float *logits = malloc(sizeof(float) * (size_t)*n_vocab);
+    assert_non_null(logits);
+    memcpy(logits, tl_get_logits(ctx, -1), sizeof(float) * (size_t)*n_vocab);
+    tl_context_free(ctx);
+    tl_model_free(m);
+    return logits;
+}
+
+/* For each type: a llama model (n_embd 256, n_ff 512, so every matrix fits
+ * 256-element blocks) whose matrices are random blocks of the type, and the
+ * same model with those weights dequantized to f32. The forward pass of the
+ * first (the type's vec_dot with q8_k / q8_0 activations) must give the
+ * logits of the second up to the activations' 8-bit rounding (0.004 to 0.031
+ * of their std here). This checks the model path (loader, activation types,
+ * kernel dispatch) for each type; the kernels' exactness is checked above. */
+static void test_models_of_every_type_match_their_f32_twin(void **state) {
+    (void)state;
+    static const char vocab_rel[] = "models/stories260K.gguf"; /* a 512-token vocabulary */
+    if (!tl_test_have_shared(vocab_rel)) {
+        print_message("skipped: %s is absent\n", vocab_rel);
+        skip();
+    }
+    char *vocab = strdup(tl_test_shared_path(vocab_rel));
+    char *base_path = strdup(tl_test_tmp_path("iquants-base.gguf"));
+    char *typed_path = strdup(tl_test_tmp_path("iquants-typed.gguf"));
+    char *twin_path = strdup(tl_test_tmp_path("iquants-twin.gguf"));
+    assert_true(vocab && base_path && typed_path && twin_path);
+    tl_synth_preset p = *tl_synth_find_preset("llama-test-hd32");
+    p.n_embd = 256;
+    p.n_ff = 512;
+    p.head_dim = 0;
+    p.n_vocab = 0;
+    const tl_synth_options opts = {.type_name = "f32", .seed = 3, .vocab_path = vocab};
+    tl_error err = {0};
+    if (tl_synth_write(&p, &opts, base_path, &err) != TL_OK) fail_msg("%s", err.message);
+    gguf_file *base = NULL;
+    if (gguf_open(base_path, &base, &err) != TL_OK) fail_msg("%s", err.message);
+    for (size_t t = 0; t < N_IQ_TYPES; t++) {
+        const tl_type_traits *tr = traits(iq_types[t].type);
+        gguf_writer *typed = gguf_writer_new(), *twin = gguf_writer_new();
+        assert_true(typed && twin);
+        copy_metadata(typed, base);
+        copy_metadata(twin, base);
+        int n_typed = 0;
+        for (int64_t i = 0; i < gguf_tensor_count(base); i++) {
+            const gguf_tensor *bt = gguf_tensor_at(base, i);
+            if (bt->n_dims != 2) {
+                assert_int_equal(gguf_writer_add_tensor(typed, bt->name, bt->type, bt->n_dims, bt->ne, bt->data, &err),
+                                 TL_OK);
+                assert_int_equal(gguf_writer_add_tensor(twin, bt->name, bt->type, bt->n_dims, bt->ne, bt->data, &err),
+                                 TL_OK);
+                continue;
+            }
+            assert_int_equal(bt->ne[0] % tr->block_size, 0);
+            uint8_t *q = random_matrix(t, bt->ne[0], bt->ne[1], (int)i);
+            float *y = malloc(sizeof(float) * (size_t)bt->n_elements);
+            assert_non_null(y);
+            tr->to_float(q, y, (int64_t)bt->n_elements);
+            assert_int_equal(gguf_writer_add_tensor(typed, bt->name, (uint32_t)iq_types[t].type, 2, bt->ne, q, &err),
+                             TL_OK);
+            assert_int_equal(gguf_writer_add_tensor(twin, bt->name, TL_TYPE_F32, 2, bt->ne, y, &err), TL_OK);
+            free(q);
+            free(y);
+            n_typed++;
+        }
+        assert_true(n_typed >= 15); /* embedding, 7 per layer, output */
+        if (gguf_writer_write(typed, typed_path, &err) != TL_OK || gguf_writer_write(twin, twin_path, &err) != TL_OK)
+            fail_msg("%s", err.message);
+        gguf_writer_free(typed);
+        gguf_writer_free(twin);
+        int32_t n_vocab, n_twin;
+        float *got = model_logits(typed_path, &n_vocab), *want = model_logits(twin_path, &n_twin);
+        assert_int_equal(n_vocab, n_twin);
+        double mean = 0, var = 0, err2 = 0;
+        for (int32_t k = 0; k < n_vocab; k++) mean += want[k];
+        mean /= n_vocab;
+        for (int32_t k = 0; k < n_vocab; k++) {
+            var += (want[k] - mean) * (want[k] - mean);
+            err2 += (double)(got[k] - want[k]) * (got[k] - want[k]);
+        }
+        const double relative = sqrt(err2 / var);
+        print_message("%-8s model: logits within %.4f of the f32 twin's std\n", tr->name, relative);
+        if (!(relative < 0.05))
+            fail_msg("%s: logits differ from the f32 twin's by %.4f of their std", tr->name, relative);
+        free(got);
+        free(want);
+    }
+    gguf_close(base);
+    free(vocab);
+    free(base_path);
+    free(typed_path);
+    free(twin_path);
+}
+
 /* ---- a synthesized iq4_xs model ------------------------------------------ */
 
 /* Writes the tiny smollm2-135m with weights of `type` to a temporary file;
@@ -454,6 +632,7 @@ int main(void) {
         cmocka_unit_test(test_iq_random_blocks_match_llama_cpp),
         cmocka_unit_test(test_iq4_quantizers_give_llama_cpp_bytes),
         cmocka_unit_test(test_iq_vec_dot_equals_dequantized_dot),
+        cmocka_unit_test(test_models_of_every_type_match_their_f32_twin),
         cmocka_unit_test(test_synth_iq4_xs_model_runs_close_to_f32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
