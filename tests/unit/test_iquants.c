@@ -418,26 +418,53 @@ static uint8_t *random_matrix(size_t t, int64_t cols, int64_t rows, int salt) {
     return q;
 }
 
-/* Logits of the last of a few prompt tokens. */
-static float *model_logits(const char *path, int32_t *n_vocab) {
-    static const tl_token prompt[] = {1, 15, 300, 42, 77, 200};
+typedef struct run_result {
+    float *logits;         /* of the prompt's last token, n_vocab */
+    tl_token generated[8]; /* greedy continuation */
+    int32_t n_vocab;
+} run_result;
+
+/* Loads a model, evaluates the prompt, keeps the last token's logits and
+ * generates n_generate (up to 8) tokens greedily. */
+static run_result run_model(const char *path, const tl_token *prompt, int32_t n_prompt, int n_generate) {
     tl_model *m = NULL;
     tl_error err = {0};
     if (tl_model_load(path, NULL, &m, &err) != TL_OK) fail_msg("%s", err.message);
     tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = 32;
+    cp.n_ctx = 64;
     cp.n_threads = 2;
     tl_context *ctx = NULL;
     if (tl_context_new(m, &cp, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
-    if (tl_decode(ctx, prompt, (int32_t)(sizeof prompt / sizeof prompt[0]), 0, false, &err) != TL_OK)
-        fail_msg("%s", err.message);
-    *n_vocab = tl_vocab_size(m);
-    float *logits = malloc(sizeof(float) * (size_t)*n_vocab);
-    assert_non_null(logits);
-    memcpy(logits, tl_get_logits(ctx, -1), sizeof(float) * (size_t)*n_vocab);
+    run_result r = {.n_vocab = tl_vocab_size(m)};
+    r.logits = malloc(sizeof(float) * (size_t)r.n_vocab);
+    assert_non_null(r.logits);
+    if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) fail_msg("%s", err.message);
+    memcpy(r.logits, tl_get_logits(ctx, -1), sizeof(float) * (size_t)r.n_vocab);
+    uint32_t pos = (uint32_t)n_prompt;
+    for (int i = 0; i < n_generate; i++) {
+        const float *l = tl_get_logits(ctx, -1);
+        tl_token best = 0;
+        for (tl_token t = 1; t < r.n_vocab; t++)
+            if (l[t] > l[best]) best = t;
+        r.generated[i] = best;
+        if (tl_decode(ctx, &best, 1, pos++, false, &err) != TL_OK) fail_msg("%s", err.message);
+    }
     tl_context_free(ctx);
     tl_model_free(m);
-    return logits;
+    return r;
+}
+
+/* The rms difference of two logit vectors relative to the spread (std) of
+ * the first. */
+static double logits_error(const float *want, const float *got, int32_t n) {
+    double mean = 0, var = 0, err2 = 0;
+    for (int32_t k = 0; k < n; k++) mean += want[k];
+    mean /= n;
+    for (int32_t k = 0; k < n; k++) {
+        var += (want[k] - mean) * (want[k] - mean);
+        err2 += (double)(got[k] - want[k]) * (got[k] - want[k]);
+    }
+    return sqrt(err2 / var);
 }
 
 /* For each type: a llama model (n_embd 256, n_ff 512, so every matrix fits
@@ -502,22 +529,15 @@ static void test_models_of_every_type_match_their_f32_twin(void **state) {
             fail_msg("%s", err.message);
         gguf_writer_free(typed);
         gguf_writer_free(twin);
-        int32_t n_vocab, n_twin;
-        float *got = model_logits(typed_path, &n_vocab), *want = model_logits(twin_path, &n_twin);
-        assert_int_equal(n_vocab, n_twin);
-        double mean = 0, var = 0, err2 = 0;
-        for (int32_t k = 0; k < n_vocab; k++) mean += want[k];
-        mean /= n_vocab;
-        for (int32_t k = 0; k < n_vocab; k++) {
-            var += (want[k] - mean) * (want[k] - mean);
-            err2 += (double)(got[k] - want[k]) * (got[k] - want[k]);
-        }
-        const double relative = sqrt(err2 / var);
+        static const tl_token prompt[] = {1, 15, 300, 42, 77, 200};
+        run_result got = run_model(typed_path, prompt, 6, 0), want = run_model(twin_path, prompt, 6, 0);
+        assert_int_equal(got.n_vocab, want.n_vocab);
+        const double relative = logits_error(want.logits, got.logits, got.n_vocab);
         print_message("%-8s model: logits within %.4f of the f32 twin's std\n", tr->name, relative);
         if (!(relative < 0.05))
             fail_msg("%s: logits differ from the f32 twin's by %.4f of their std", tr->name, relative);
-        free(got);
-        free(want);
+        free(got.logits);
+        free(want.logits);
     }
     gguf_close(base);
     free(vocab);
@@ -553,40 +573,6 @@ static int tensors_of_type(const char *path, uint32_t type) {
     return count;
 }
 
-typedef struct run_result {
-    float *logits;         /* of the prompt's last token, n_vocab */
-    tl_token generated[8]; /* greedy continuation */
-    int32_t n_vocab;
-} run_result;
-
-static run_result run_model(const char *path, const tl_token *prompt, int32_t n_prompt) {
-    tl_model *m = NULL;
-    tl_error err = {0};
-    if (tl_model_load(path, NULL, &m, &err) != TL_OK) fail_msg("%s", err.message);
-    tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = 64;
-    cp.n_threads = 2;
-    tl_context *ctx = NULL;
-    if (tl_context_new(m, &cp, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
-    run_result r = {.n_vocab = tl_vocab_size(m)};
-    r.logits = malloc(sizeof(float) * (size_t)r.n_vocab);
-    assert_non_null(r.logits);
-    if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) fail_msg("%s", err.message);
-    memcpy(r.logits, tl_get_logits(ctx, -1), sizeof(float) * (size_t)r.n_vocab);
-    uint32_t pos = (uint32_t)n_prompt;
-    for (int i = 0; i < 8; i++) {
-        const float *l = tl_get_logits(ctx, -1);
-        tl_token best = 0;
-        for (tl_token t = 1; t < r.n_vocab; t++)
-            if (l[t] > l[best]) best = t;
-        r.generated[i] = best;
-        if (tl_decode(ctx, &best, 1, pos++, false, &err) != TL_OK) fail_msg("%s", err.message);
-    }
-    tl_context_free(ctx);
-    tl_model_free(m);
-    return r;
-}
-
 static void test_synth_iq4_xs_model_runs_close_to_f32(void **state) {
     (void)state;
     static const char vocab_rel[] = "tokenizers/llama.cpp-vocab/ggml-vocab-smollm.gguf";
@@ -601,18 +587,11 @@ static void test_synth_iq4_xs_model_runs_close_to_f32(void **state) {
     assert_true(tensors_of_type(iq4_path, TL_TYPE_IQ4_NL) > 0); /* the other rows */
     const tl_token prompt[] = {1, 504, 3237, 253, 1155, 30, 2177};
     const int32_t n_prompt = (int32_t)(sizeof prompt / sizeof prompt[0]);
-    run_result f32 = run_model(f32_path, prompt, n_prompt), iq4 = run_model(iq4_path, prompt, n_prompt);
+    run_result f32 = run_model(f32_path, prompt, n_prompt, 8), iq4 = run_model(iq4_path, prompt, n_prompt, 8);
     assert_int_equal(f32.n_vocab, iq4.n_vocab);
     /* The logits' error relative to their spread. For this model (seed 7):
      * iq4_xs 0.150, q4_0 0.208, q5_0 0.094, q8_0 0.020. */
-    double mean = 0, var = 0, err2 = 0;
-    for (int32_t t = 0; t < f32.n_vocab; t++) mean += f32.logits[t];
-    mean /= f32.n_vocab;
-    for (int32_t t = 0; t < f32.n_vocab; t++) {
-        var += (f32.logits[t] - mean) * (f32.logits[t] - mean);
-        err2 += (double)(iq4.logits[t] - f32.logits[t]) * (iq4.logits[t] - f32.logits[t]);
-    }
-    const double relative = sqrt(err2 / var);
+    const double relative = logits_error(f32.logits, iq4.logits, f32.n_vocab);
     print_message("iq4_xs logits: rms error %.4f of the f32 logits' std\n", relative);
     assert_true(isfinite(relative) && relative < 0.18);
     for (int i = 0; i < 8; i++) assert_true(iq4.generated[i] >= 0 && iq4.generated[i] < iq4.n_vocab);
