@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant_vectors.h" /* tests/support: hashes, hex output */
+
 /* ggml's functions (libggml-base.so, libggml-cpu-*.so). */
 void quantize_row_q2_K_ref(const float *x, void *y, int64_t k);
 void quantize_row_q3_K_ref(const float *x, void *y, int64_t k);
@@ -77,10 +79,7 @@ static const struct {
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rng_next(void) { /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+    return iq_random_next(&rng_state);
 }
 
 static float uniform(void) {
@@ -195,53 +194,6 @@ static void bulk_block(int b, float *x, float *activation) {
 
 /* ---- output ------------------------------------------------------------- */
 
-static uint32_t bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-static void print_hex(const uint8_t *p, size_t n) {
-    putchar('"');
-    for (size_t i = 0; i < n; i++) printf("%02x", p[i]);
-    putchar('"');
-}
-
-/* Floats as their little-endian bytes in hex. */
-static void print_floats_hex(const float *x, size_t n) {
-    putchar('"');
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = bits_of(x[i]);
-        for (int b = 0; b < 4; b++) printf("%02x", (unsigned)((u >> (8 * b)) & 0xff));
-    }
-    putchar('"');
-}
-
-static const uint64_t fnv_start = 0xcbf29ce484222325ull;
-
-/* FNV-1a 64, continued from h, over bytes. */
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-/* FNV-1a 64, continued from h, over the floats' little-endian bytes. */
-static uint64_t hash_floats_from(uint64_t h, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = bits_of(x[i]);
-        const uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
-        h = hash_bytes(h, le, 4);
-    }
-    return h;
-}
-
-static uint64_t hash_floats(const float *x, size_t n) {
-    return hash_floats_from(fnv_start, x, n);
-}
-
 /* The bulk section: see the file comment. */
 static void print_bulk(void) {
     static float x[QK_K], activation[QK_K], dequant[QK_K];
@@ -304,11 +256,7 @@ int main(void) {
     print_bulk();
     printf(" \"n_rows\": %d,\n \"n_cols\": %d,\n", N_ROWS, N_COLS);
     printf(" \"input\": [\n");
-    for (int r = 0; r < N_ROWS; r++) {
-        printf("  ");
-        print_floats_hex(input[r], N_COLS);
-        printf("%s\n", r + 1 < N_ROWS ? "," : "");
-    }
+    print_float_rows(&input[0][0], N_ROWS, N_COLS, "  ");
     printf(" ],\n \"activation\": ");
     print_floats_hex(activation, N_COLS);
     printf(",\n \"activation_q8_k\": ");
@@ -329,20 +277,12 @@ int main(void) {
             if (types[t].vec_dot) types[t].vec_dot(N_COLS, &dots[r], 0, row, 0, activation_q8_k, 0, 1);
         }
         printf("  {\"name\": \"%s\",\n   \"bytes\": [\n", types[t].name);
-        for (int r = 0; r < N_ROWS; r++) {
-            printf("    ");
-            print_hex(q + (size_t)r * row_bytes, row_bytes);
-            printf("%s\n", r + 1 < N_ROWS ? "," : "");
-        }
-        printf("   ],\n   \"dequant_fnv1a64\": [");
-        for (int r = 0; r < N_ROWS; r++) printf("%s\"%016llx\"", r ? ", " : "", (unsigned long long)hashes[r]);
-        printf("]");
+        print_hex_rows(q, N_ROWS, row_bytes, "    ");
+        printf("   ],\n   ");
+        print_hash_list("dequant_fnv1a64", hashes, N_ROWS);
         if (types[t].vec_dot) {
-            printf(",\n   \"vec_dot_bits\": [");
-            for (int r = 0; r < N_ROWS; r++) printf("%s\"%08x\"", r ? ", " : "", (unsigned)bits_of(dots[r]));
-            printf("],\n   \"vec_dot\": [");
-            for (int r = 0; r < N_ROWS; r++) printf("%s%.9g", r ? ", " : "", (double)dots[r]);
-            printf("]");
+            printf(",\n   ");
+            print_dot_lists(dots, N_ROWS);
         }
         printf("}%s\n", t + 1 < n_types ? "," : "");
         free(q);

@@ -4,7 +4,7 @@
  * of its size, and the byte offsets of its fields derived from the struct.
  *
  * The trait table (types.c), the scalar reference (quant_legacy.c,
- * quant_k.c) and every SIMD file (x86/, arm/) take sizes and offsets from
+ * quant_k.c, quant_iq.c, quant_iq4.c, quant_ternary.c) and every SIMD file (x86/, arm/) take sizes and offsets from
  * here. Code reads blocks through byte pointers at these offsets rather than
  * through struct pointers: a GGUF file may set general.alignment to 1, so a
  * mapped row can start at any address, and multi-byte fields are assembled

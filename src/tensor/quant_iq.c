@@ -75,19 +75,32 @@ static uint64_t grid_pair(uint32_t first, uint32_t second) {
     return (uint64_t)first | ((uint64_t)second << 32);
 }
 
-/* ---- iq4_nl --------------------------------------------------------------- */
+/* ---- iq4_nl and iq4_xs --------------------------------------------------------- */
+
+/* 32 elements of 4-bit indices into kvalues_iq4nl (element j in the low
+ * nibble of byte j, j + 16 in the high one), times scale. */
+static void iq4_group_to_float(float scale, const uint8_t *qs, float *y) {
+    for (int j = 0; j < 16; j++) {
+        y[j] = scale * (float)tl_kvalues_iq4nl[qs[j] & 0x0f];
+        y[j + 16] = scale * (float)tl_kvalues_iq4nl[qs[j] >> 4];
+    }
+}
+
+/* Their integer dot with 32 q8 values. */
+static int iq4_group_dot(const uint8_t *qs, const int8_t *q8) {
+    int sum1 = 0, sum2 = 0;
+    for (int j = 0; j < 16; j++) {
+        sum1 += q8[j] * tl_kvalues_iq4nl[qs[j] & 0x0f];
+        sum2 += q8[j + 16] * tl_kvalues_iq4nl[qs[j] >> 4];
+    }
+    return sum1 + sum2;
+}
 
 void tl_iq4_nl_to_float(const void *src, float *dst, int64_t n) {
     assert(n % QK == 0);
     const uint8_t *block = src;
-    for (int64_t i = 0; i < n / QK; i++, block += IQ4_NL_BYTES, dst += QK) {
-        const float d = tl_block_load_half(block + IQ4_NL_D);
-        const uint8_t *qs = block + IQ4_NL_QS;
-        for (int j = 0; j < QK / 2; j++) {
-            dst[j] = d * (float)tl_kvalues_iq4nl[qs[j] & 0x0f];
-            dst[j + QK / 2] = d * (float)tl_kvalues_iq4nl[qs[j] >> 4];
-        }
-    }
+    for (int64_t i = 0; i < n / QK; i++, block += IQ4_NL_BYTES, dst += QK)
+        iq4_group_to_float(tl_block_load_half(block + IQ4_NL_D), block + IQ4_NL_QS, dst);
 }
 
 void tl_vec_dot_iq4_nl_q8_0(int64_t n, float *out, const void *x, const void *y) {
@@ -96,21 +109,12 @@ void tl_vec_dot_iq4_nl_q8_0(int64_t n, float *out, const void *x, const void *y)
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += IQ4_NL_BYTES, yb += Q8_0_BYTES) {
         const float d = tl_block_load_half(yb + Q8_0_D) * tl_block_load_half(xb + IQ4_NL_D);
-        const uint8_t *qs = xb + IQ4_NL_QS;
-        const int8_t *q8 = (const int8_t *)(yb + Q8_0_QS);
-        int sum1 = 0, sum2 = 0;
-        for (int j = 0; j < QK / 2; j++) {
-            sum1 += q8[j] * tl_kvalues_iq4nl[qs[j] & 0x0f];
-            sum2 += q8[j + QK / 2] * tl_kvalues_iq4nl[qs[j] >> 4];
-        }
-        sum += d * (float)(sum1 + sum2);
+        sum += d * (float)iq4_group_dot(xb + IQ4_NL_QS, (const int8_t *)(yb + Q8_0_QS));
     }
     *out = sum;
 }
 
-/* ---- iq4_xs --------------------------------------------------------------- */
-
-/* The 6-bit scale (0..63, offset 32) of sub-block ib (0..7). */
+/* The 6-bit scale (0..63, offset 32) of sub-block ib (0..7) of iq4_xs. */
 static int iq4_xs_scale(const uint8_t *block, int ib) {
     const unsigned high = load_u16(block + IQ4_XS_SCALES_H);
     return ((block[IQ4_XS_SCALES_L + ib / 2] >> (4 * (ib % 2))) & 0x0f) | (int)(((high >> (2 * ib)) & 3) << 4);
@@ -121,14 +125,8 @@ void tl_iq4_xs_to_float(const void *src, float *dst, int64_t n) {
     const uint8_t *block = src;
     for (int64_t i = 0; i < n / QK_K; i++, block += IQ4_XS_BYTES) {
         const float d = tl_block_load_half(block + IQ4_XS_D);
-        const uint8_t *qs = block + IQ4_XS_QS;
-        for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, dst += 32) {
-            const float dl = d * (float)(iq4_xs_scale(block, ib) - 32);
-            for (int j = 0; j < 16; j++) {
-                dst[j] = dl * (float)tl_kvalues_iq4nl[qs[j] & 0x0f];
-                dst[j + 16] = dl * (float)tl_kvalues_iq4nl[qs[j] >> 4];
-            }
-        }
+        for (int ib = 0; ib < QK_K / 32; ib++, dst += 32)
+            iq4_group_to_float(d * (float)(iq4_xs_scale(block, ib) - 32), block + IQ4_XS_QS + 16 * ib, dst);
     }
 }
 
@@ -138,250 +136,165 @@ void tl_vec_dot_iq4_xs_q8_k(int64_t n, float *out, const void *x, const void *y)
     float sum = 0.0f;
     for (int64_t i = 0; i < n / QK_K; i++, xb += IQ4_XS_BYTES, yb += Q8_K_BYTES) {
         const float d4d8 = tl_block_load_half(xb + IQ4_XS_D) * tl_block_load_f32(yb + Q8_K_D);
-        const uint8_t *qs = xb + IQ4_XS_QS;
         const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
-        for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, q8 += 32) {
+        for (int ib = 0; ib < QK_K / 32; ib++) {
             const float dl = d4d8 * (float)(iq4_xs_scale(xb, ib) - 32);
-            int sum1 = 0, sum2 = 0;
-            for (int j = 0; j < 16; j++) {
-                sum1 += q8[j] * tl_kvalues_iq4nl[qs[j] & 0x0f];
-                sum2 += q8[j + 16] * tl_kvalues_iq4nl[qs[j] >> 4];
-            }
-            sum += dl * (float)(sum1 + sum2);
+            sum += dl * (float)iq4_group_dot(xb + IQ4_XS_QS + 16 * ib, q8 + 32 * ib);
         }
     }
     *out = sum;
 }
 
-/* ---- iq3_s ---------------------------------------------------------------- */
+/* ---- the grid types: iq3_s, iq3_xxs, iq2_s, iq2_xs, iq2_xxs ------------------ */
 
-/* The grid entry pair of group l (0..7, 8 elements) of sub-block ib. */
-static uint64_t iq3_s_entry(const uint8_t *block, int ib, int l) {
+/* Each of these stores a super-block as 32 groups of 8 elements: a grid
+ * entry of magnitudes, 8 sign bits and a 4-bit scale s of the group's
+ * sub-block (or half sub-block). They differ in where those sit (the
+ * `group` functions below), in how s scales to float for dequantization
+ * and in the factor of the dot product; the dot's integer sum is
+ * sum over groups of (2s + 1) * sum of grid * sign * q8, as ggml's. */
+typedef struct grid_group {
+    uint64_t entry;
+    unsigned signs;
+    int scale; /* 0..15 */
+} grid_group;
+
+typedef enum grid_scale {
+    SCALE_QUARTER, /* d * (0.5 + s) * 0.25 (iq2_*) */
+    SCALE_HALF,    /* d * (0.5 + s) * 0.5 (iq3_xxs) */
+    SCALE_ODD,     /* d * (1 + 2s) (iq3_s) */
+} grid_scale;
+
+typedef struct grid_type {
+    size_t block_bytes;
+    grid_group (*group)(const uint8_t *block, int ib, int l); /* group l (0..3) of sub-block ib (0..7) */
+    grid_scale dequant_scale;
+    float dot_factor;
+} grid_type;
+
+static float grid_dequant_scale(grid_scale kind, float d, int s) {
+    switch (kind) {
+    case SCALE_QUARTER: return d * (0.5f + (float)s) * 0.25f;
+    case SCALE_HALF: return d * (0.5f + (float)s) * 0.5f;
+    default: return d * (float)(1 + 2 * s);
+    }
+}
+
+/* Every grid type keeps its f16 d in the first two bytes. */
+_Static_assert(IQ3_S_D == 0 && IQ3_XXS_D == 0 && IQ2_S_D == 0 && IQ2_XS_D == 0 && IQ2_XXS_D == 0, "d comes first");
+
+static void grid_to_float(const grid_type *type, const void *src, float *dst, int64_t n) {
+    assert(n % QK_K == 0);
+    const uint8_t *block = src;
+    for (int64_t i = 0; i < n / QK_K; i++, block += type->block_bytes) {
+        const float d = tl_block_load_half(block);
+        for (int ib = 0; ib < QK_K / 32; ib++)
+            for (int l = 0; l < 4; l++, dst += 8) {
+                const grid_group g = type->group(block, ib, l);
+                grid8_to_float(grid_dequant_scale(type->dequant_scale, d, g.scale), g.entry, g.signs, dst);
+            }
+    }
+}
+
+static void grid_dot(const grid_type *type, int64_t n, float *out, const void *x, const void *y) {
+    assert(n % QK_K == 0);
+    const uint8_t *xb = x, *yb = y;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / QK_K; i++, xb += type->block_bytes, yb += Q8_K_BYTES) {
+        const float d = tl_block_load_half(xb) * tl_block_load_f32(yb + Q8_K_D);
+        const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
+        int bsum = 0;
+        for (int ib = 0; ib < QK_K / 32; ib++)
+            for (int l = 0; l < 4; l++, q8 += 8) {
+                const grid_group g = type->group(xb, ib, l);
+                bsum += (2 * g.scale + 1) * grid8_dot(g.entry, g.signs, q8);
+            }
+        sum += d * (float)bsum;
+    }
+    *out = type->dot_factor * sum;
+}
+
+/* The scale nibble of group l of sub-block ib when each sub-block has a
+ * byte of two (low: groups 0, 1). */
+static int scale_nibble(const uint8_t *scales, int ib, int l) {
+    return l < 2 ? scales[ib] & 0x0f : scales[ib] >> 4;
+}
+
+/* iq3_s: 9-bit indices (qs + one qh bit) of two 4-magnitude entries, a sign
+ * byte, and a nibble per sub-block. */
+static grid_group iq3_s_group(const uint8_t *block, int ib, int l) {
     const uint8_t *qs = block + IQ3_S_QS + 8 * ib;
     const unsigned qh = block[IQ3_S_QH + ib];
     const unsigned i1 = qs[2 * l] | ((qh << (8 - 2 * l)) & 256);
     const unsigned i2 = qs[2 * l + 1] | ((qh << (7 - 2 * l)) & 256);
-    return grid_pair(tl_iq3s_grid[i1], tl_iq3s_grid[i2]);
+    return (grid_group){grid_pair(tl_iq3s_grid[i1], tl_iq3s_grid[i2]), block[IQ3_S_SIGNS + 4 * ib + l],
+                        (block[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 0x0f};
 }
 
-/* The odd scale 1 + 2s of sub-block ib. */
-static int iq3_s_scale(const uint8_t *block, int ib) {
-    return 1 + 2 * ((block[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 0x0f);
+/* iq3_xxs and iq2_xxs: after (iq3_xxs) or within (iq2_xxs) the indices, a
+ * u32 per sub-block of four 7-bit sign indices and the scale (top 4 bits). */
+static grid_group iq3_xxs_group(const uint8_t *block, int ib, int l) {
+    const uint8_t *qs = block + IQ3_XXS_QS + 8 * ib;
+    const uint32_t aux = tl_block_load_u32(block + IQ3_XXS_QS + QK_K / 4 + 4 * ib);
+    return (grid_group){grid_pair(tl_iq3xxs_grid[qs[2 * l]], tl_iq3xxs_grid[qs[2 * l + 1]]),
+                        tl_ksigns_iq2xs[(aux >> (7 * l)) & 127], (int)(aux >> 28)};
 }
+
+static grid_group iq2_xxs_group(const uint8_t *block, int ib, int l) {
+    const uint32_t aux = tl_block_load_u32(block + IQ2_XXS_QS + 8 * ib + 4);
+    return (grid_group){tl_iq2xxs_grid[block[IQ2_XXS_QS + 8 * ib + l]], tl_ksigns_iq2xs[(aux >> (7 * l)) & 127],
+                        (int)(aux >> 28)};
+}
+
+/* iq2_s: 10-bit indices (qs + two qh bits), sign bytes after the indices. */
+static grid_group iq2_s_group(const uint8_t *block, int ib, int l) {
+    const unsigned qh = block[IQ2_S_QH + ib];
+    return (grid_group){tl_iq2s_grid[block[IQ2_S_QS + 4 * ib + l] | ((qh << (8 - 2 * l)) & 0x300)],
+                        block[IQ2_S_QS + QK_K / 8 + 4 * ib + l], scale_nibble(block + IQ2_S_SCALES, ib, l)};
+}
+
+/* iq2_xs: a u16 per group, 9-bit index | 7-bit sign index << 9. */
+static grid_group iq2_xs_group(const uint8_t *block, int ib, int l) {
+    const unsigned q = load_u16(block + IQ2_XS_QS + 2 * (4 * ib + l));
+    return (grid_group){tl_iq2xs_grid[q & 511], tl_ksigns_iq2xs[q >> 9], scale_nibble(block + IQ2_XS_SCALES, ib, l)};
+}
+
+static const grid_type iq3_s = {IQ3_S_BYTES, iq3_s_group, SCALE_ODD, 1.0f};
+static const grid_type iq3_xxs = {IQ3_XXS_BYTES, iq3_xxs_group, SCALE_HALF, 0.25f};
+static const grid_type iq2_s = {IQ2_S_BYTES, iq2_s_group, SCALE_QUARTER, 0.125f};
+static const grid_type iq2_xs = {IQ2_XS_BYTES, iq2_xs_group, SCALE_QUARTER, 0.125f};
+static const grid_type iq2_xxs = {IQ2_XXS_BYTES, iq2_xxs_group, SCALE_QUARTER, 0.125f};
 
 void tl_iq3_s_to_float(const void *src, float *dst, int64_t n) {
-    assert(n % QK_K == 0);
-    const uint8_t *block = src;
-    for (int64_t i = 0; i < n / QK_K; i++, block += IQ3_S_BYTES) {
-        const float d = tl_block_load_half(block + IQ3_S_D);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            const float db = d * (float)iq3_s_scale(block, ib);
-            for (int l = 0; l < 4; l++, dst += 8)
-                grid8_to_float(db, iq3_s_entry(block, ib, l), block[IQ3_S_SIGNS + 4 * ib + l], dst);
-        }
-    }
+    grid_to_float(&iq3_s, src, dst, n);
+}
+void tl_iq3_xxs_to_float(const void *src, float *dst, int64_t n) {
+    grid_to_float(&iq3_xxs, src, dst, n);
+}
+void tl_iq2_s_to_float(const void *src, float *dst, int64_t n) {
+    grid_to_float(&iq2_s, src, dst, n);
+}
+void tl_iq2_xs_to_float(const void *src, float *dst, int64_t n) {
+    grid_to_float(&iq2_xs, src, dst, n);
+}
+void tl_iq2_xxs_to_float(const void *src, float *dst, int64_t n) {
+    grid_to_float(&iq2_xxs, src, dst, n);
 }
 
 void tl_vec_dot_iq3_s_q8_k(int64_t n, float *out, const void *x, const void *y) {
-    assert(n % QK_K == 0);
-    const uint8_t *xb = x, *yb = y;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ3_S_BYTES, yb += Q8_K_BYTES) {
-        const float d = tl_block_load_half(xb + IQ3_S_D) * tl_block_load_f32(yb + Q8_K_D);
-        const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
-        int bsum = 0;
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            int sumi = 0;
-            for (int l = 0; l < 4; l++, q8 += 8)
-                sumi += grid8_dot(iq3_s_entry(xb, ib, l), xb[IQ3_S_SIGNS + 4 * ib + l], q8);
-            bsum += sumi * iq3_s_scale(xb, ib);
-        }
-        sum += d * (float)bsum;
-    }
-    *out = sum;
+    grid_dot(&iq3_s, n, out, x, y);
 }
-
-/* ---- iq2_xs --------------------------------------------------------------- */
-
-/* The 4-bit scale of group l (0..3) of sub-block ib: low nibble for l < 2. */
-static int iq2_scale_nibble(const uint8_t *scales, int ib, int l) {
-    return l < 2 ? scales[ib] & 0x0f : scales[ib] >> 4;
-}
-
-void tl_iq2_xs_to_float(const void *src, float *dst, int64_t n) {
-    assert(n % QK_K == 0);
-    const uint8_t *block = src;
-    for (int64_t i = 0; i < n / QK_K; i++, block += IQ2_XS_BYTES) {
-        const float d = tl_block_load_half(block + IQ2_XS_D);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            for (int l = 0; l < 4; l++, dst += 8) {
-                const float db = d * (0.5f + (float)iq2_scale_nibble(block + IQ2_XS_SCALES, ib, l)) * 0.25f;
-                const unsigned q = load_u16(block + IQ2_XS_QS + 2 * (4 * ib + l));
-                grid8_to_float(db, tl_iq2xs_grid[q & 511], tl_ksigns_iq2xs[q >> 9], dst);
-            }
-        }
-    }
-}
-
-void tl_vec_dot_iq2_xs_q8_k(int64_t n, float *out, const void *x, const void *y) {
-    assert(n % QK_K == 0);
-    const uint8_t *xb = x, *yb = y;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ2_XS_BYTES, yb += Q8_K_BYTES) {
-        const float d = tl_block_load_half(xb + IQ2_XS_D) * tl_block_load_f32(yb + Q8_K_D);
-        const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
-        int bsum = 0;
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            for (int half = 0; half < 2; half++) {
-                int sumi = 0;
-                for (int l = 2 * half; l < 2 * half + 2; l++, q8 += 8) {
-                    const unsigned q = load_u16(xb + IQ2_XS_QS + 2 * (4 * ib + l));
-                    sumi += grid8_dot(tl_iq2xs_grid[q & 511], tl_ksigns_iq2xs[q >> 9], q8);
-                }
-                bsum += sumi * (2 * iq2_scale_nibble(xb + IQ2_XS_SCALES, ib, 2 * half) + 1);
-            }
-        }
-        sum += d * (float)bsum;
-    }
-    *out = 0.125f * sum;
-}
-
-/* ---- iq3_xxs -------------------------------------------------------------- */
-
-/* Sub-block ib's u32 of four 7-bit sign indices and a 4-bit scale (top). */
-static uint32_t iq3_xxs_aux(const uint8_t *block, int ib) {
-    return tl_block_load_u32(block + IQ3_XXS_QS + QK_K / 4 + 4 * ib);
-}
-
-static uint64_t iq3_xxs_entry(const uint8_t *block, int ib, int l) {
-    const uint8_t *qs = block + IQ3_XXS_QS + 8 * ib;
-    return grid_pair(tl_iq3xxs_grid[qs[2 * l]], tl_iq3xxs_grid[qs[2 * l + 1]]);
-}
-
-void tl_iq3_xxs_to_float(const void *src, float *dst, int64_t n) {
-    assert(n % QK_K == 0);
-    const uint8_t *block = src;
-    for (int64_t i = 0; i < n / QK_K; i++, block += IQ3_XXS_BYTES) {
-        const float d = tl_block_load_half(block + IQ3_XXS_D);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            const uint32_t aux = iq3_xxs_aux(block, ib);
-            const float db = d * (0.5f + (float)(aux >> 28)) * 0.5f;
-            for (int l = 0; l < 4; l++, dst += 8)
-                grid8_to_float(db, iq3_xxs_entry(block, ib, l), tl_ksigns_iq2xs[(aux >> (7 * l)) & 127], dst);
-        }
-    }
-}
-
 void tl_vec_dot_iq3_xxs_q8_k(int64_t n, float *out, const void *x, const void *y) {
-    assert(n % QK_K == 0);
-    const uint8_t *xb = x, *yb = y;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ3_XXS_BYTES, yb += Q8_K_BYTES) {
-        const float d = tl_block_load_half(xb + IQ3_XXS_D) * tl_block_load_f32(yb + Q8_K_D);
-        const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
-        int bsum = 0;
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            const uint32_t aux = iq3_xxs_aux(xb, ib);
-            int sumi = 0;
-            for (int l = 0; l < 4; l++, q8 += 8)
-                sumi += grid8_dot(iq3_xxs_entry(xb, ib, l), tl_ksigns_iq2xs[(aux >> (7 * l)) & 127], q8);
-            bsum += sumi * (int)(2 * (aux >> 28) + 1);
-        }
-        sum += d * (float)bsum;
-    }
-    *out = 0.25f * sum;
+    grid_dot(&iq3_xxs, n, out, x, y);
 }
-
-/* ---- iq2_s ---------------------------------------------------------------- */
-
-/* Group l (0..3) of sub-block ib: its grid entry and its 8 sign bits. */
-static uint64_t iq2_s_entry(const uint8_t *block, int ib, int l) {
-    const unsigned qh = block[IQ2_S_QH + ib];
-    return tl_iq2s_grid[block[IQ2_S_QS + 4 * ib + l] | ((qh << (8 - 2 * l)) & 0x300)];
-}
-
-static unsigned iq2_s_signs(const uint8_t *block, int ib, int l) {
-    return block[IQ2_S_QS + QK_K / 8 + 4 * ib + l];
-}
-
-void tl_iq2_s_to_float(const void *src, float *dst, int64_t n) {
-    assert(n % QK_K == 0);
-    const uint8_t *block = src;
-    for (int64_t i = 0; i < n / QK_K; i++, block += IQ2_S_BYTES) {
-        const float d = tl_block_load_half(block + IQ2_S_D);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            for (int l = 0; l < 4; l++, dst += 8) {
-                const float db = d * (0.5f + (float)iq2_scale_nibble(block + IQ2_S_SCALES, ib, l)) * 0.25f;
-                grid8_to_float(db, iq2_s_entry(block, ib, l), iq2_s_signs(block, ib, l), dst);
-            }
-        }
-    }
-}
-
 void tl_vec_dot_iq2_s_q8_k(int64_t n, float *out, const void *x, const void *y) {
-    assert(n % QK_K == 0);
-    const uint8_t *xb = x, *yb = y;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ2_S_BYTES, yb += Q8_K_BYTES) {
-        const float d = tl_block_load_half(xb + IQ2_S_D) * tl_block_load_f32(yb + Q8_K_D);
-        const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
-        int bsum = 0;
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            int sumi[2] = {0, 0};
-            for (int l = 0; l < 4; l++, q8 += 8)
-                sumi[l / 2] += grid8_dot(iq2_s_entry(xb, ib, l), iq2_s_signs(xb, ib, l), q8);
-            bsum += (1 + 2 * iq2_scale_nibble(xb + IQ2_S_SCALES, ib, 0)) * sumi[0] +
-                    (1 + 2 * iq2_scale_nibble(xb + IQ2_S_SCALES, ib, 2)) * sumi[1];
-        }
-        sum += d * (float)bsum;
-    }
-    *out = 0.125f * sum;
+    grid_dot(&iq2_s, n, out, x, y);
 }
-
-/* ---- iq2_xxs -------------------------------------------------------------- */
-
-/* Sub-block ib: four 8-bit grid indices (a byte each of the first u32), then
- * a u32 of four 7-bit sign indices and a 4-bit scale. */
-static uint64_t iq2_xxs_entry(const uint8_t *block, int ib, int l) {
-    return tl_iq2xxs_grid[block[IQ2_XXS_QS + 8 * ib + l]];
+void tl_vec_dot_iq2_xs_q8_k(int64_t n, float *out, const void *x, const void *y) {
+    grid_dot(&iq2_xs, n, out, x, y);
 }
-
-static uint32_t iq2_xxs_aux(const uint8_t *block, int ib) {
-    return tl_block_load_u32(block + IQ2_XXS_QS + 8 * ib + 4);
-}
-
-void tl_iq2_xxs_to_float(const void *src, float *dst, int64_t n) {
-    assert(n % QK_K == 0);
-    const uint8_t *block = src;
-    for (int64_t i = 0; i < n / QK_K; i++, block += IQ2_XXS_BYTES) {
-        const float d = tl_block_load_half(block + IQ2_XXS_D);
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            const uint32_t aux = iq2_xxs_aux(block, ib);
-            const float db = d * (0.5f + (float)(aux >> 28)) * 0.25f;
-            for (int l = 0; l < 4; l++, dst += 8)
-                grid8_to_float(db, iq2_xxs_entry(block, ib, l), tl_ksigns_iq2xs[(aux >> (7 * l)) & 127], dst);
-        }
-    }
-}
-
 void tl_vec_dot_iq2_xxs_q8_k(int64_t n, float *out, const void *x, const void *y) {
-    assert(n % QK_K == 0);
-    const uint8_t *xb = x, *yb = y;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n / QK_K; i++, xb += IQ2_XXS_BYTES, yb += Q8_K_BYTES) {
-        const float d = tl_block_load_half(xb + IQ2_XXS_D) * tl_block_load_f32(yb + Q8_K_D);
-        const int8_t *q8 = (const int8_t *)(yb + Q8_K_QS);
-        int bsum = 0;
-        for (int ib = 0; ib < QK_K / 32; ib++) {
-            const uint32_t aux = iq2_xxs_aux(xb, ib);
-            int sumi = 0;
-            for (int l = 0; l < 4; l++, q8 += 8)
-                sumi += grid8_dot(iq2_xxs_entry(xb, ib, l), tl_ksigns_iq2xs[(aux >> (7 * l)) & 127], q8);
-            bsum += sumi * (int)(2 * (aux >> 28) + 1);
-        }
-        sum += d * (float)bsum;
-    }
-    *out = 0.125f * sum;
+    grid_dot(&iq2_xxs, n, out, x, y);
 }
 
 /* ---- iq1_s and iq1_m -------------------------------------------------------- */

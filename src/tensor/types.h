@@ -79,7 +79,7 @@ typedef struct tl_type_traits {
 } tl_type_traits;
 
 /* The row for a type id, or NULL if the id is not a known ggml type. A known
- * type may still have NULL functions (e.g. IQ types: recognised, not run). */
+ * type may still have NULL functions (e.g. MXFP4: recognised, not run). */
 const tl_type_traits *tl_type_traits_of(uint32_t type_id);
 
 /* True when tinyllm can dequantize and multiply with this type. */

@@ -7,15 +7,17 @@
  * scripts/reference/iquant_vectors.sh from llama.cpp's own ggml:
  *   - tinyllm's dequantization of ggml's bytes gives ggml's floats bit for
  *     bit (compared through a hash), on ggml-quantized rows and on a
- *     "random" set of generated blocks (random_block, mirrored from
+ *     "random" set of generated blocks (iq_random_block, shared with
  *     iquant_vectors.c) that reaches every index, sign and scale bit;
  *   - its dot products with ggml's q8_K / q8_0 activations give ggml's
  *     generic kernels' results (within 1e-6 relative, as the K-quant test;
  *     the bit-identical count is printed);
  *   - its iq4_nl / iq4_xs quantizers give quantize_row_iq4_*_ref's bytes.
  * Then properties: dot = dot of the dequantized rows, unaligned rows; and
- * end to end, a `synth --type iq4_xs` model loads, generates, and its logits
- * stay close to the same model's in f32.
+ * end to end: a model whose matrices are of each type (random blocks) loads
+ * and gives the logits of the same model with those weights dequantized to
+ * f32; a `synth --type iq4_xs` model loads, generates, and its logits stay
+ * close to the same model's in f32.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -23,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant_vectors.h"
 #include "test_support.h"
 
+#include "authoring/gguf_writer.h"
 #include "authoring/synth.h"
 #include "format/gguf.h"
 #include "tensor/quant_ref.h"
@@ -35,45 +39,21 @@ enum { QK = 32, QK_K = 256, Q8_K_BYTES = 292, Q8_0_BYTES = 34 };
 /* In the order of iquant_vectors.c's table (the random set is seeded by it). */
 static const struct {
     tl_type type;
-    int d_offset; /* byte offset of the f16 scale; -1: iq1_m's spread scale */
+    int d_offset; /* of the f16 scale, for iq_random_block */
 } iq_types[] = {
-    {TL_TYPE_IQ4_NL, 0}, {TL_TYPE_IQ4_XS, 0}, {TL_TYPE_IQ3_S, 0},   {TL_TYPE_IQ3_XXS, 0},
-    {TL_TYPE_IQ2_S, 0},  {TL_TYPE_IQ2_XS, 0}, {TL_TYPE_IQ2_XXS, 0}, {TL_TYPE_IQ1_S, 0},
-    {TL_TYPE_IQ1_M, -1}, {TL_TYPE_TQ1_0, 52}, {TL_TYPE_TQ2_0, 64},
+    {TL_TYPE_IQ4_NL, 0},  {TL_TYPE_IQ4_XS, 0}, {TL_TYPE_IQ3_S, 0},
+    {TL_TYPE_IQ3_XXS, 0}, {TL_TYPE_IQ2_S, 0},  {TL_TYPE_IQ2_XS, 0},
+    {TL_TYPE_IQ2_XXS, 0}, {TL_TYPE_IQ1_S, 0},  {TL_TYPE_IQ1_M, IQ_RANDOM_IQ1_M},
+    {TL_TYPE_TQ1_0, 52},  {TL_TYPE_TQ2_0, 64},
 };
 #define N_IQ_TYPES (sizeof iq_types / sizeof iq_types[0])
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint32_t bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 static const tl_type_traits *traits(tl_type type) {
     const tl_type_traits *t = tl_type_traits_of((uint32_t)type);
     assert_non_null(t);
     return t;
-}
-
-static const uint64_t fnv_start = 0xcbf29ce484222325ull;
-
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static uint64_t hash_floats_from(uint64_t h, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = bits_of(x[i]);
-        const uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
-        h = hash_bytes(h, le, 4);
-    }
-    return h;
 }
 
 static bool hash_is(uint64_t h, const cJSON *item) {
@@ -178,54 +158,9 @@ static const uint8_t *activation_for(const iquant_reference *ref, tl_type type) 
     return traits(type)->vec_dot_type == TL_TYPE_Q8_0 ? ref->activation_q8_0 : ref->activation_q8_k;
 }
 
-/* ---- the random set (mirrors iquant_vectors.c) ----------------------------- */
+/* ---- the random set (tests/support/quant_vectors.h, as iquant_vectors.c) ------ */
 
 enum { RANDOM_BLOCKS = 512 };
-
-static uint64_t random_state(int type_index, int block) {
-    uint64_t s = 0x6a09e667f3bcc909ull ^ ((uint64_t)(type_index * 4099 + block + 1) * 0x9e3779b97f4a7c15ull);
-    return s ? s : 1;
-}
-
-static uint32_t next_u32(uint64_t *s) {
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return (uint32_t)((*s * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-static void random_block(int t, int block, uint8_t *out) {
-    uint64_t s = random_state(t, block);
-    const size_t bytes = traits(iq_types[t].type)->block_bytes;
-    for (size_t i = 0; i < bytes; i++) out[i] = (uint8_t)(next_u32(&s) >> 24);
-    const uint16_t d = (uint16_t)(0x2c00 | (next_u32(&s) & 0x3ff));
-    if (iq_types[t].d_offset < 0) {
-        for (int k = 0; k < 4; k++)
-            out[48 + 2 * k + 1] = (uint8_t)((out[48 + 2 * k + 1] & 0x0f) | (((d >> (4 * k)) & 0xf) << 4));
-    } else {
-        out[iq_types[t].d_offset] = (uint8_t)(d & 0xff);
-        out[iq_types[t].d_offset + 1] = (uint8_t)(d >> 8);
-    }
-}
-
-static void random_activation(int block, bool q8_0, uint8_t *out) {
-    uint64_t s = random_state(99, block);
-    if (q8_0) {
-        out[0] = 0x00;
-        out[1] = 0x24;
-        for (int i = 0; i < 32; i++) out[2 + i] = (uint8_t)(next_u32(&s) >> 24);
-        return;
-    }
-    const float d = 0x1p-7f;
-    memcpy(out, &d, 4);
-    for (int i = 0; i < QK_K; i++) out[4 + i] = (uint8_t)(next_u32(&s) >> 24);
-    for (int j = 0; j < 16; j++) {
-        int sum = 0;
-        for (int l = 0; l < 16; l++) sum += (int8_t)out[4 + 16 * j + l];
-        out[260 + 2 * j] = (uint8_t)((uint16_t)sum & 0xff);
-        out[260 + 2 * j + 1] = (uint8_t)((uint16_t)sum >> 8);
-    }
-}
 
 /* ---- tests ---------------------------------------------------------------- */
 
@@ -343,8 +278,8 @@ static void test_iq_random_blocks_match_llama_cpp(void **state) {
         uint64_t byte_hash = fnv_start, dot_hash = fnv_start;
         double dot_sum = 0;
         for (int b = 0; b < RANDOM_BLOCKS; b++) {
-            random_block((int)t, b, x + b * xb);
-            random_activation(b, q8_0, y + b * yb);
+            iq_random_block((int)t, b, xb, iq_types[t].d_offset, x + b * xb);
+            iq_random_activation(b, q8_0, y + b * yb);
             byte_hash = hash_bytes(byte_hash, x + b * xb, xb);
             float dot;
             tr->vec_dot(tr->block_size, &dot, x + b * xb, y + b * yb);
@@ -416,6 +351,201 @@ static void test_iq_vec_dot_equals_dequantized_dot(void **state) {
     free_reference(&ref);
 }
 
+/* ---- whole models of every type ------------------------------------------- */
+
+/* Copies every metadata entry of f into w. */
+static void copy_metadata(gguf_writer *w, const gguf_file *f) {
+    for (int64_t i = 0; i < gguf_kv_count(f); i++) {
+        const char *key = gguf_kv_key(f, i);
+        uint32_t u32;
+        int32_t i32;
+        uint64_t u64;
+        float f32;
+        bool b;
+        gguf_value_type elem;
+        uint64_t count;
+        switch (gguf_kv_type(f, i)) {
+        case GGUF_TYPE_STRING: gguf_writer_set_str(w, key, gguf_get_str(f, key)); break;
+        case GGUF_TYPE_UINT32: assert_true(gguf_get_u32(f, key, &u32)), gguf_writer_set_u32(w, key, u32); break;
+        case GGUF_TYPE_INT32: assert_true(gguf_get_i32(f, key, &i32)), gguf_writer_set_i32(w, key, i32); break;
+        case GGUF_TYPE_UINT64: assert_true(gguf_get_u64(f, key, &u64)), gguf_writer_set_u64(w, key, u64); break;
+        case GGUF_TYPE_FLOAT32: assert_true(gguf_get_f32(f, key, &f32)), gguf_writer_set_f32(w, key, f32); break;
+        case GGUF_TYPE_BOOL: assert_true(gguf_get_bool(f, key, &b)), gguf_writer_set_bool(w, key, b); break;
+        case GGUF_TYPE_ARRAY:
+            assert_true(gguf_get_arr_info(f, key, &elem, &count));
+            if (elem != GGUF_TYPE_STRING) {
+                gguf_writer_set_arr(w, key, elem, gguf_get_arr_data(f, key), count);
+                break;
+            }
+            char **strs = calloc(count ? count : 1, sizeof *strs);
+            assert_non_null(strs);
+            for (uint64_t k = 0; k < count; k++) {
+                uint64_t len;
+                const char *str = gguf_get_arr_str(f, key, k, &len);
+                strs[k] = strndup(str, len);
+                assert_non_null(strs[k]);
+            }
+            gguf_writer_set_arr_str(w, key, (const char *const *)strs, count);
+            for (uint64_t k = 0; k < count; k++) free(strs[k]);
+            free(strs);
+            break;
+        default: fail_msg("metadata '%s' has a type this test does not copy", key);
+        }
+    }
+}
+
+/* Random blocks of type t for a rows x cols matrix, their scale set so the
+ * weights have an rms of about 1 / sqrt(cols) (the network stays in range). */
+static uint8_t *random_matrix(size_t t, int64_t cols, int64_t rows, int salt) {
+    const tl_type_traits *tr = traits(iq_types[t].type);
+    const size_t bytes = tl_type_row_bytes((uint32_t)iq_types[t].type, cols) * (size_t)rows;
+    const int64_t n_blocks = cols / tr->block_size * rows;
+    uint8_t *q = malloc(bytes);
+    float *y = malloc(sizeof(float) * (size_t)(cols * rows));
+    assert_true(q && y);
+    for (int64_t b = 0; b < n_blocks; b++) {
+        uint8_t *block = q + (size_t)b * tr->block_bytes;
+        iq_random_block((int)t, (int)b + 7919 * salt, tr->block_bytes, iq_types[t].d_offset, block);
+        iq_block_set_d(block, iq_types[t].d_offset, 0x3c00); /* d = 1, to measure */
+    }
+    tr->to_float(q, y, cols * rows);
+    double sum2 = 0;
+    for (int64_t i = 0; i < cols * rows; i++) sum2 += (double)y[i] * y[i];
+    const float d = (float)(1.0 / sqrt((double)cols) / sqrt(sum2 / (double)(cols * rows)));
+    for (int64_t b = 0; b < n_blocks; b++)
+        iq_block_set_d(q + (size_t)b * tr->block_bytes, iq_types[t].d_offset, tl_fp32_to_fp16(d));
+    free(y);
+    return q;
+}
+
+typedef struct run_result {
+    float *logits;         /* of the prompt's last token, n_vocab */
+    tl_token generated[8]; /* greedy continuation */
+    int32_t n_vocab;
+} run_result;
+
+/* Loads a model, evaluates the prompt, keeps the last token's logits and
+ * generates n_generate (up to 8) tokens greedily. */
+static run_result run_model(const char *path, const tl_token *prompt, int32_t n_prompt, int n_generate) {
+    tl_model *m = NULL;
+    tl_error err = {0};
+    if (tl_model_load(path, NULL, &m, &err) != TL_OK) fail_msg("%s", err.message);
+    tl_context_params cp = tl_context_default_params();
+    cp.n_ctx = 64;
+    cp.n_threads = 2;
+    tl_context *ctx = NULL;
+    if (tl_context_new(m, &cp, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    run_result r = {.n_vocab = tl_vocab_size(m)};
+    r.logits = malloc(sizeof(float) * (size_t)r.n_vocab);
+    assert_non_null(r.logits);
+    if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) fail_msg("%s", err.message);
+    memcpy(r.logits, tl_get_logits(ctx, -1), sizeof(float) * (size_t)r.n_vocab);
+    uint32_t pos = (uint32_t)n_prompt;
+    for (int i = 0; i < n_generate; i++) {
+        const float *l = tl_get_logits(ctx, -1);
+        tl_token best = 0;
+        for (tl_token t = 1; t < r.n_vocab; t++)
+            if (l[t] > l[best]) best = t;
+        r.generated[i] = best;
+        if (tl_decode(ctx, &best, 1, pos++, false, &err) != TL_OK) fail_msg("%s", err.message);
+    }
+    tl_context_free(ctx);
+    tl_model_free(m);
+    return r;
+}
+
+/* The rms difference of two logit vectors relative to the spread (std) of
+ * the first. */
+static double logits_error(const float *want, const float *got, int32_t n) {
+    double mean = 0, var = 0, err2 = 0;
+    for (int32_t k = 0; k < n; k++) mean += want[k];
+    mean /= n;
+    for (int32_t k = 0; k < n; k++) {
+        var += (want[k] - mean) * (want[k] - mean);
+        err2 += (double)(got[k] - want[k]) * (got[k] - want[k]);
+    }
+    return sqrt(err2 / var);
+}
+
+/* For each type: a llama model (n_embd 256, n_ff 512, so every matrix fits
+ * 256-element blocks) whose matrices are random blocks of the type, and the
+ * same model with those weights dequantized to f32. The forward pass of the
+ * first (the type's vec_dot with q8_k / q8_0 activations) must give the
+ * logits of the second up to the activations' 8-bit rounding (0.004 to 0.031
+ * of their std here). This checks the model path (loader, activation types,
+ * kernel dispatch) for each type; the kernels' exactness is checked above. */
+static void test_models_of_every_type_match_their_f32_twin(void **state) {
+    (void)state;
+    static const char vocab_rel[] = "models/stories260K.gguf"; /* a 512-token vocabulary */
+    if (!tl_test_have_shared(vocab_rel)) {
+        print_message("skipped: %s is absent\n", vocab_rel);
+        skip();
+    }
+    char *vocab = strdup(tl_test_shared_path(vocab_rel));
+    char *base_path = strdup(tl_test_tmp_path("iquants-base.gguf"));
+    char *typed_path = strdup(tl_test_tmp_path("iquants-typed.gguf"));
+    char *twin_path = strdup(tl_test_tmp_path("iquants-twin.gguf"));
+    assert_true(vocab && base_path && typed_path && twin_path);
+    tl_synth_preset p = *tl_synth_find_preset("llama-test-hd32");
+    p.n_embd = 256;
+    p.n_ff = 512;
+    p.head_dim = 0;
+    p.n_vocab = 0;
+    const tl_synth_options opts = {.type_name = "f32", .seed = 3, .vocab_path = vocab};
+    tl_error err = {0};
+    if (tl_synth_write(&p, &opts, base_path, &err) != TL_OK) fail_msg("%s", err.message);
+    gguf_file *base = NULL;
+    if (gguf_open(base_path, &base, &err) != TL_OK) fail_msg("%s", err.message);
+    for (size_t t = 0; t < N_IQ_TYPES; t++) {
+        const tl_type_traits *tr = traits(iq_types[t].type);
+        gguf_writer *typed = gguf_writer_new(), *twin = gguf_writer_new();
+        assert_true(typed && twin);
+        copy_metadata(typed, base);
+        copy_metadata(twin, base);
+        int n_typed = 0;
+        for (int64_t i = 0; i < gguf_tensor_count(base); i++) {
+            const gguf_tensor *bt = gguf_tensor_at(base, i);
+            if (bt->n_dims != 2) {
+                assert_int_equal(gguf_writer_add_tensor(typed, bt->name, bt->type, bt->n_dims, bt->ne, bt->data, &err),
+                                 TL_OK);
+                assert_int_equal(gguf_writer_add_tensor(twin, bt->name, bt->type, bt->n_dims, bt->ne, bt->data, &err),
+                                 TL_OK);
+                continue;
+            }
+            assert_int_equal(bt->ne[0] % tr->block_size, 0);
+            uint8_t *q = random_matrix(t, bt->ne[0], bt->ne[1], (int)i);
+            float *y = malloc(sizeof(float) * (size_t)bt->n_elements);
+            assert_non_null(y);
+            tr->to_float(q, y, (int64_t)bt->n_elements);
+            assert_int_equal(gguf_writer_add_tensor(typed, bt->name, (uint32_t)iq_types[t].type, 2, bt->ne, q, &err),
+                             TL_OK);
+            assert_int_equal(gguf_writer_add_tensor(twin, bt->name, TL_TYPE_F32, 2, bt->ne, y, &err), TL_OK);
+            free(q);
+            free(y);
+            n_typed++;
+        }
+        assert_true(n_typed >= 15); /* embedding, 7 per layer, output */
+        if (gguf_writer_write(typed, typed_path, &err) != TL_OK || gguf_writer_write(twin, twin_path, &err) != TL_OK)
+            fail_msg("%s", err.message);
+        gguf_writer_free(typed);
+        gguf_writer_free(twin);
+        static const tl_token prompt[] = {1, 15, 300, 42, 77, 200};
+        run_result got = run_model(typed_path, prompt, 6, 0), want = run_model(twin_path, prompt, 6, 0);
+        assert_int_equal(got.n_vocab, want.n_vocab);
+        const double relative = logits_error(want.logits, got.logits, got.n_vocab);
+        print_message("%-8s model: logits within %.4f of the f32 twin's std\n", tr->name, relative);
+        if (!(relative < 0.05))
+            fail_msg("%s: logits differ from the f32 twin's by %.4f of their std", tr->name, relative);
+        free(got.logits);
+        free(want.logits);
+    }
+    gguf_close(base);
+    free(vocab);
+    free(base_path);
+    free(typed_path);
+    free(twin_path);
+}
+
 /* ---- a synthesized iq4_xs model ------------------------------------------ */
 
 /* Writes the tiny smollm2-135m with weights of `type` to a temporary file;
@@ -443,40 +573,6 @@ static int tensors_of_type(const char *path, uint32_t type) {
     return count;
 }
 
-typedef struct run_result {
-    float *logits;         /* of the prompt's last token, n_vocab */
-    tl_token generated[8]; /* greedy continuation */
-    int32_t n_vocab;
-} run_result;
-
-static run_result run_model(const char *path, const tl_token *prompt, int32_t n_prompt) {
-    tl_model *m = NULL;
-    tl_error err = {0};
-    if (tl_model_load(path, NULL, &m, &err) != TL_OK) fail_msg("%s", err.message);
-    tl_context_params cp = tl_context_default_params();
-    cp.n_ctx = 64;
-    cp.n_threads = 2;
-    tl_context *ctx = NULL;
-    if (tl_context_new(m, &cp, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
-    run_result r = {.n_vocab = tl_vocab_size(m)};
-    r.logits = malloc(sizeof(float) * (size_t)r.n_vocab);
-    assert_non_null(r.logits);
-    if (tl_decode(ctx, prompt, n_prompt, 0, false, &err) != TL_OK) fail_msg("%s", err.message);
-    memcpy(r.logits, tl_get_logits(ctx, -1), sizeof(float) * (size_t)r.n_vocab);
-    uint32_t pos = (uint32_t)n_prompt;
-    for (int i = 0; i < 8; i++) {
-        const float *l = tl_get_logits(ctx, -1);
-        tl_token best = 0;
-        for (tl_token t = 1; t < r.n_vocab; t++)
-            if (l[t] > l[best]) best = t;
-        r.generated[i] = best;
-        if (tl_decode(ctx, &best, 1, pos++, false, &err) != TL_OK) fail_msg("%s", err.message);
-    }
-    tl_context_free(ctx);
-    tl_model_free(m);
-    return r;
-}
-
 static void test_synth_iq4_xs_model_runs_close_to_f32(void **state) {
     (void)state;
     static const char vocab_rel[] = "tokenizers/llama.cpp-vocab/ggml-vocab-smollm.gguf";
@@ -491,18 +587,11 @@ static void test_synth_iq4_xs_model_runs_close_to_f32(void **state) {
     assert_true(tensors_of_type(iq4_path, TL_TYPE_IQ4_NL) > 0); /* the other rows */
     const tl_token prompt[] = {1, 504, 3237, 253, 1155, 30, 2177};
     const int32_t n_prompt = (int32_t)(sizeof prompt / sizeof prompt[0]);
-    run_result f32 = run_model(f32_path, prompt, n_prompt), iq4 = run_model(iq4_path, prompt, n_prompt);
+    run_result f32 = run_model(f32_path, prompt, n_prompt, 8), iq4 = run_model(iq4_path, prompt, n_prompt, 8);
     assert_int_equal(f32.n_vocab, iq4.n_vocab);
     /* The logits' error relative to their spread. For this model (seed 7):
      * iq4_xs 0.150, q4_0 0.208, q5_0 0.094, q8_0 0.020. */
-    double mean = 0, var = 0, err2 = 0;
-    for (int32_t t = 0; t < f32.n_vocab; t++) mean += f32.logits[t];
-    mean /= f32.n_vocab;
-    for (int32_t t = 0; t < f32.n_vocab; t++) {
-        var += (f32.logits[t] - mean) * (f32.logits[t] - mean);
-        err2 += (double)(iq4.logits[t] - f32.logits[t]) * (iq4.logits[t] - f32.logits[t]);
-    }
-    const double relative = sqrt(err2 / var);
+    const double relative = logits_error(f32.logits, iq4.logits, f32.n_vocab);
     print_message("iq4_xs logits: rms error %.4f of the f32 logits' std\n", relative);
     assert_true(isfinite(relative) && relative < 0.18);
     for (int i = 0; i < 8; i++) assert_true(iq4.generated[i] >= 0 && iq4.generated[i] < iq4.n_vocab);
@@ -522,6 +611,7 @@ int main(void) {
         cmocka_unit_test(test_iq_random_blocks_match_llama_cpp),
         cmocka_unit_test(test_iq4_quantizers_give_llama_cpp_bytes),
         cmocka_unit_test(test_iq_vec_dot_equals_dequantized_dot),
+        cmocka_unit_test(test_models_of_every_type_match_their_f32_twin),
         cmocka_unit_test(test_synth_iq4_xs_model_runs_close_to_f32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant_vectors.h"
 #include "test_support.h"
 
 #include "tensor/quant_ref.h"
@@ -38,12 +39,6 @@ static const tl_type k_types[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_T
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint32_t bits_of(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 static const tl_type_traits *traits(tl_type type) {
     const tl_type_traits *t = tl_type_traits_of((uint32_t)type);
     assert_non_null(t);
@@ -56,31 +51,6 @@ static uint8_t *quantize_new(tl_type type, const float *x, int64_t n) {
     assert_non_null(q);
     t->from_float(x, q, n);
     return q;
-}
-
-/* FNV-1a 64 (as kquant_vectors.c), continued from h, over bytes and over
- * floats' little-endian bytes. */
-static const uint64_t fnv_start = 0xcbf29ce484222325ull;
-
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static uint64_t hash_floats_from(uint64_t h, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        const uint32_t u = bits_of(x[i]);
-        const uint8_t le[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
-        h = hash_bytes(h, le, 4);
-    }
-    return h;
-}
-
-static uint64_t hash_floats(const float *x, size_t n) {
-    return hash_floats_from(fnv_start, x, n);
 }
 
 static bool hash_is(uint64_t h, const cJSON *item) {
