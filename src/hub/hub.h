@@ -47,6 +47,48 @@ typedef struct tl_hub_options {
 tl_status tl_hub_pull(tl_store *store, const char *ref, const tl_hub_options *options, char *name_out,
                       size_t name_out_size, tl_error *err);
 
+/* What a reference names (tl_hub_parse_ref). */
+typedef struct tl_hub_ref {
+    char repo[200];              /* "ORG/REPO" */
+    char quant[48];              /* the quantization tag asked for ("Q4_K_M"), "" for the default */
+    char file[400];              /* "FILE.gguf" (a path in the repository) for ORG/REPO/FILE.gguf, else "" */
+    char default_quant[48];      /* a catalogue entry's default tag, else "" */
+    const char *catalogue_name;  /* the catalogue entry's name ("qwen2.5:0.5b"), or NULL */
+} tl_hub_ref;
+
+/* Parses a reference; TL_ERR_ARGUMENT with a one-line message (naming the
+ * reference and what is wrong) for a malformed one. */
+tl_status tl_hub_parse_ref(const char *ref, tl_hub_ref *out, tl_error *err);
+
+/* True when `name` reads as a Hub reference or a catalogue name (what
+ * `tinyllm run NAME` may pull on first use), false for anything else. */
+bool tl_hub_looks_like_ref(const char *name);
+
+/* The store name a pull of `ref` is kept under: the catalogue name, or
+ * "hf.co/ORG/REPO:TAG" (TAG the asked-for tag, "latest" when none, or the
+ * file's name without ".gguf" for ORG/REPO/FILE.gguf), as Ollama names them. */
+void tl_hub_store_name(const tl_hub_ref *ref, char *out, size_t out_size);
+
+/* The quantization tag in a GGUF file's name ("Q4_K_M" for
+ * "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf", "F16", "IQ4_XS"...), upper-cased,
+ * into out; false when the name has none. */
+bool tl_hub_quant_tag(const char *file_name, char *out, size_t out_size);
+
+/* A file of a repository, as its tree listing gives it. */
+typedef struct tl_hub_file {
+    const char *path;   /* "Q8_0/model-00001-of-00002.gguf" */
+    int64_t size;       /* bytes */
+    const char *sha256; /* lfs.oid (64 hex digits), or NULL for a file not in LFS */
+} tl_hub_file;
+
+/* Which files of a repository `ref` means: indices into files[0..n_files)
+ * written to chosen[] (every part of a split GGUF, in order; at most
+ * max_chosen) and their count to *n_chosen. mmproj files are never chosen.
+ * Errors (one line): no GGUF file, no file for the tag (listing the tags
+ * there are), no such file, a split file with parts missing. */
+tl_status tl_hub_select_files(const tl_hub_ref *ref, const tl_hub_file *files, int n_files, int *chosen,
+                              int max_chosen, int *n_chosen, tl_error *err);
+
 /* The i-th entry of the built-in catalogue, or false past its end. */
 typedef struct tl_hub_catalogue_entry {
     const char *name;    /* "qwen2.5:0.5b" */
