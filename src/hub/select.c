@@ -132,15 +132,13 @@ static tl_status collect_parts(const tl_hub_ref *ref, const tl_hub_file *files, 
     return TL_OK;
 }
 
-/* The first (by path) GGUF model file whose tag is `tag`, or -1. A split
- * GGUF is found by its first part. */
+/* The first (by path) GGUF model file whose tag is `tag`, or -1 (any part
+ * of a split GGUF stands for all of them). */
 static int find_tag(const tl_hub_file *files, int n_files, const char *tag) {
     int best = -1;
     for (int i = 0; i < n_files; i++) {
         char file_tag[48];
-        int k, n;
         if (!is_gguf_model(files[i].path) || !tl_hub_quant_tag(files[i].path, file_tag, sizeof file_tag)) continue;
-        if (split_part(files[i].path, &k, &n) && k != 1) continue;
         if (strcasecmp(file_tag, tag) == 0 && (best < 0 || strcmp(files[i].path, files[best].path) < 0)) best = i;
     }
     return best;
