@@ -21,6 +21,14 @@ int cmd_chat(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+
+/* Pulls `ref` from the Hub into the store (cmd_pull.c), with progress on
+ * stderr unless quiet; its store name into name. Prints the error and
+ * returns false on failure. */
+struct tl_store;
+bool cli_pull(const char *command, struct tl_store *store, const char *ref, const char *endpoint, bool insecure,
+              bool quiet, char *name, size_t name_size);
 
 /* Load a model, printing "tinyllm CMD: <error>" on failure (returns NULL). */
 tl_model *cli_load_model(const char *command, const char *path, bool vocab_only);

@@ -24,6 +24,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
     {"serve", cmd_serve, "serve models over HTTP: Ollama and OpenAI APIs, a web chat page"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
+    {"pull", cmd_pull, "download a model from the Hugging Face Hub into the model store"},
 };
 
 static void usage(FILE *out) {
