@@ -98,7 +98,8 @@ tl_status hub_http_error(const hub_client *client, const char *repo, const char 
         return tl_fail(err, TL_ERR_ARGUMENT, "HF_TOKEN was not accepted for %s (HTTP 401): check the token", repo);
     if (status == 403)
         return tl_fail(err, TL_ERR_ARGUMENT,
-                       "the account of HF_TOKEN has no access to %s (HTTP 403): accept its conditions on the Hub", repo);
+                       "the account of HF_TOKEN has no access to %s (HTTP 403): accept its conditions on the Hub",
+                       repo);
     if (status == 429) return tl_fail(err, TL_ERR_IO, "%s: rate limited by the Hub (HTTP 429): try again later", url);
     return tl_fail(err, TL_ERR_IO, "%s: HTTP %ld%s%s", url, status, response->error_code[0] ? " " : "",
                    response->error_code);

@@ -132,10 +132,8 @@ static bool retryable(CURLcode code, long status) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-        return true;
-    default:
-        return false;
+    case CURLE_SSL_CONNECT_ERROR: return true;
+    default: return false;
     }
 }
 
@@ -223,8 +221,7 @@ tl_status hub_download(const hub_client *client, const char *repo, const char *u
         bool again;
         TL_TRY(attempt(client, repo, url, &d, &again, last_error, sizeof last_error, err));
         if (!again) break;
-        if (n >= client->max_attempts)
-            return tl_fail(err, TL_ERR_IO, "gave up after %d attempts: %s", n, last_error);
+        if (n >= client->max_attempts) return tl_fail(err, TL_ERR_IO, "gave up after %d attempts: %s", n, last_error);
         sleep_ms(delay);
         delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }

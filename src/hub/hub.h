@@ -49,11 +49,11 @@ tl_status tl_hub_pull(tl_store *store, const char *ref, const tl_hub_options *op
 
 /* What a reference names (tl_hub_parse_ref). */
 typedef struct tl_hub_ref {
-    char repo[200];              /* "ORG/REPO" */
-    char quant[48];              /* the quantization tag asked for ("Q4_K_M"), "" for the default */
-    char file[400];              /* "FILE.gguf" (a path in the repository) for ORG/REPO/FILE.gguf, else "" */
-    char default_quant[48];      /* a catalogue entry's default tag, else "" */
-    const char *catalogue_name;  /* the catalogue entry's name ("qwen2.5:0.5b"), or NULL */
+    char repo[200];             /* "ORG/REPO" */
+    char quant[48];             /* the quantization tag asked for ("Q4_K_M"), "" for the default */
+    char file[400];             /* "FILE.gguf" (a path in the repository) for ORG/REPO/FILE.gguf, else "" */
+    char default_quant[48];     /* a catalogue entry's default tag, else "" */
+    const char *catalogue_name; /* the catalogue entry's name ("qwen2.5:0.5b"), or NULL */
 } tl_hub_ref;
 
 /* Parses a reference; TL_ERR_ARGUMENT with a one-line message (naming the
@@ -86,8 +86,8 @@ typedef struct tl_hub_file {
  * max_chosen) and their count to *n_chosen. mmproj files are never chosen.
  * Errors (one line): no GGUF file, no file for the tag (listing the tags
  * there are), no such file, a split file with parts missing. */
-tl_status tl_hub_select_files(const tl_hub_ref *ref, const tl_hub_file *files, int n_files, int *chosen,
-                              int max_chosen, int *n_chosen, tl_error *err);
+tl_status tl_hub_select_files(const tl_hub_ref *ref, const tl_hub_file *files, int n_files, int *chosen, int max_chosen,
+                              int *n_chosen, tl_error *err);
 
 /* The i-th entry of the built-in catalogue, or false past its end. */
 typedef struct tl_hub_catalogue_entry {

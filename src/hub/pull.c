@@ -19,7 +19,9 @@
 enum { MAX_PARTS = 256, MAX_TREE_PAGES = 1000, MAX_JSON = 64 << 20 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_start(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_start(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 typedef struct file_list {
     tl_hub_file *files;
@@ -118,8 +120,8 @@ static tl_status repo_files(const hub_client *client, const tl_hub_ref *ref, con
     for (int page = 0; page < MAX_TREE_PAGES; page++) {
         hub_response r;
         TL_TRY(hub_get(client, url, MAX_JSON, &r, err));
-        tl_status s = r.status == 200 ? add_tree_page(url, r.body, list, err)
-                                      : hub_http_error(client, ref->repo, url, &r, err);
+        tl_status s =
+            r.status == 200 ? add_tree_page(url, r.body, list, err) : hub_http_error(client, ref->repo, url, &r, err);
         char next[sizeof r.link_next];
         snprintf(next, sizeof next, "%s", r.link_next);
         hub_response_free(&r);

@@ -75,8 +75,8 @@ tl_status tl_hub_parse_ref(const char *ref, tl_hub_ref *out, tl_error *err) {
     if (!ref || !*ref) return tl_fail(err, TL_ERR_ARGUMENT, "empty model reference");
     for (const char *c = ref; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '\\')
-            return tl_fail(err, TL_ERR_ARGUMENT, "'%s': a model reference cannot contain spaces, control characters or '\\'",
-                           ref);
+            return tl_fail(err, TL_ERR_ARGUMENT,
+                           "'%s': a model reference cannot contain spaces, control characters or '\\'", ref);
     if (strlen(ref) > 600) return tl_fail(err, TL_ERR_ARGUMENT, "model reference too long (%zu bytes)", strlen(ref));
     tl_hub_catalogue_entry entry;
     if (catalogue_find(ref, &entry)) {
@@ -87,11 +87,11 @@ tl_status tl_hub_parse_ref(const char *ref, tl_hub_ref *out, tl_error *err) {
     }
     bool had_host;
     const char *s = strip_host(ref, &had_host);
-    if (!s)
-        return tl_fail(err, TL_ERR_ARGUMENT, "'%s': only huggingface.co or hf.co URLs name models on the Hub", ref);
+    if (!s) return tl_fail(err, TL_ERR_ARGUMENT, "'%s': only huggingface.co or hf.co URLs name models on the Hub", ref);
     const char *slash = strchr(s, '/');
     if (!slash) {
-        if (had_host) return tl_fail(err, TL_ERR_ARGUMENT, "'%s': expected %.*sORG/REPO[:TAG]", ref, (int)(s - ref), ref);
+        if (had_host)
+            return tl_fail(err, TL_ERR_ARGUMENT, "'%s': expected %.*sORG/REPO[:TAG]", ref, (int)(s - ref), ref);
         return tl_fail(err, TL_ERR_ARGUMENT,
                        "'%s' is not in the catalogue (tinyllm pull --help lists it) and is not ORG/REPO[:TAG]", ref);
     }
@@ -108,11 +108,11 @@ tl_status tl_hub_parse_ref(const char *ref, tl_hub_ref *out, tl_error *err) {
         const char *tag = repo_end + 1;
         if (!valid_tag(tag))
             return tl_fail(err, TL_ERR_ARGUMENT, "'%s': the tag after ':' must be a quantization such as Q4_K_M", ref);
-        if (strcasecmp(tag, "latest") != 0) snprintf(out->quant, sizeof out->quant, "%s", tag);
+        if (strcasecmp(tag, "latest") != 0) /* tags match in any case; the store name has them upper-cased */
+            for (size_t i = 0; tag[i]; i++) out->quant[i] = (char)toupper((unsigned char)tag[i]);
     } else if (*repo_end == '/') {
         const char *file = repo_end + 1;
-        if (strchr(file, ':'))
-            return tl_fail(err, TL_ERR_ARGUMENT, "'%s': give a file or a ':TAG', not both", ref);
+        if (strchr(file, ':')) return tl_fail(err, TL_ERR_ARGUMENT, "'%s': give a file or a ':TAG', not both", ref);
         if (!*file || file[0] == '/' || strstr(file, "//") || strstr(file, "..") || strlen(file) >= sizeof out->file)
             return tl_fail(err, TL_ERR_ARGUMENT, "'%s': bad file path in the repository", ref);
         if (!ends_with_gguf(file))

@@ -14,9 +14,9 @@
 #include "util/error.h"
 
 /* The default when the reference names no tag, best first. */
-static const char *const preferred_tags[] = {"Q4_K_M", "Q4_K_S", "Q4_0",  "IQ4_XS", "IQ4_NL", "Q5_K_M",
-                                             "Q5_K_S", "Q6_K",   "Q8_0",  "Q3_K_M", "Q3_K_L", "Q2_K",
-                                             "BF16",   "F16",    "F32"};
+static const char *const preferred_tags[] = {"Q4_K_M", "Q4_K_S", "Q4_0", "IQ4_XS", "IQ4_NL",
+                                             "Q5_K_M", "Q5_K_S", "Q6_K", "Q8_0",   "Q3_K_M",
+                                             "Q3_K_L", "Q2_K",   "BF16", "F16",    "F32"};
 
 /* Is s[0..n) a quantization tag: I?Q<digits>(_<alnum>+)*, TQ1_0/TQ2_0, F16, F32, BF16, FP16? */
 static bool is_tag(const char *s, size_t n) {
@@ -164,8 +164,8 @@ static void list_tags(const tl_hub_file *files, int n_files, char *out, size_t o
     }
 }
 
-tl_status tl_hub_select_files(const tl_hub_ref *ref, const tl_hub_file *files, int n_files, int *chosen,
-                              int max_chosen, int *n_chosen, tl_error *err) {
+tl_status tl_hub_select_files(const tl_hub_ref *ref, const tl_hub_file *files, int n_files, int *chosen, int max_chosen,
+                              int *n_chosen, tl_error *err) {
     *n_chosen = 0;
     if (ref->file[0]) {
         for (int i = 0; i < n_files; i++)

@@ -21,7 +21,8 @@ static void url_host(const char *url, char *out, size_t out_size) {
     out[0] = '\0';
     CURLU *u = curl_url();
     char *host = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
         snprintf(out, out_size, "%s", host);
         for (char *c = out; *c; c++) *c = (char)tolower((unsigned char)*c);
     }
@@ -186,16 +187,12 @@ tl_status hub_curl_error(const char *url, CURLcode code, const char *detail, tl_
     const char *why = detail && *detail ? detail : curl_easy_strerror(code);
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        return tl_fail(err, TL_ERR_IO, "cannot reach %s: %s (no network?)", url, why);
+    case CURLE_COULDNT_RESOLVE_PROXY: return tl_fail(err, TL_ERR_IO, "cannot reach %s: %s (no network?)", url, why);
     case CURLE_COULDNT_CONNECT:
         return tl_fail(err, TL_ERR_IO, "cannot connect to %s: %s (no network, or a wrong --endpoint?)", url, why);
-    case CURLE_OPERATION_TIMEDOUT:
-        return tl_fail(err, TL_ERR_IO, "%s: timed out: %s", url, why);
+    case CURLE_OPERATION_TIMEDOUT: return tl_fail(err, TL_ERR_IO, "%s: timed out: %s", url, why);
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-        return tl_fail(err, TL_ERR_IO, "%s: TLS failed: %s", url, why);
-    default:
-        return tl_fail(err, TL_ERR_IO, "%s: %s", url, why);
+    case CURLE_PEER_FAILED_VERIFICATION: return tl_fail(err, TL_ERR_IO, "%s: TLS failed: %s", url, why);
+    default: return tl_fail(err, TL_ERR_IO, "%s: %s", url, why);
     }
 }

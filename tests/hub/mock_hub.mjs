@@ -155,7 +155,7 @@ function serveCdn(req, res, url) {
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://mock');
-  log({ method: req.method, path: url.pathname, host: req.headers.host || '', range: req.headers.range || null,
+  log({ method: req.method, path: url.pathname + url.search, host: req.headers.host || '', range: req.headers.range || null,
     auth: req.headers.authorization || null });
   if (req.method !== 'GET' && req.method !== 'HEAD') return error(res, 405, 'MethodNotAllowed', 'GET only');
   if (url.pathname.startsWith('/cdn/')) return serveCdn(req, res, url);

@@ -24,7 +24,7 @@ static void test_reference_forms(void **state) {
     assert_string_equal(r.quant, "");
     assert_int_equal(tl_hub_parse_ref("https://huggingface.co/Org/Repo:iq4_xs", &r, &err), TL_OK);
     assert_string_equal(r.repo, "Org/Repo");
-    assert_string_equal(r.quant, "iq4_xs");
+    assert_string_equal(r.quant, "IQ4_XS"); /* any case; upper-cased */
     assert_int_equal(tl_hub_parse_ref("Org/Repo:latest", &r, &err), TL_OK);
     assert_string_equal(r.quant, ""); /* latest = the default */
     assert_int_equal(tl_hub_parse_ref("Org/Repo/sub/model-Q8_0.gguf", &r, &err), TL_OK);

@@ -61,7 +61,7 @@ static bool on_progress(void *user, const char *status, const char *digest, int6
         return true;
     }
     double elapsed = t - v->started;
-    double rate = elapsed > 0.2 ? (double)(completed - v->start_bytes) / elapsed : 0;
+    double rate = elapsed > 0.05 ? (double)(completed - v->start_bytes) / elapsed : 0;
     int percent = (int)(completed * 100 / total);
     char eta[16];
     format_eta(rate > 0 ? (double)(total - completed) / rate : -1, eta, sizeof eta);
@@ -116,8 +116,8 @@ int cmd_pull(int argc, char **argv) {
     const char *endpoint = NULL;
     bool insecure = false, quiet = false;
     const tl_opt opts[] = {
-        {NULL, "--endpoint", TL_OPT_STRING, &endpoint, "URL", "the Hub to use (default $HF_ENDPOINT, else https://huggingface.co)",
-         NULL, 0, 0},
+        {NULL, "--endpoint", TL_OPT_STRING, &endpoint, "URL",
+         "the Hub to use (default $HF_ENDPOINT, else https://huggingface.co)", NULL, 0, 0},
         {NULL, "--insecure", TL_OPT_FLAG, &insecure, "", "accept any TLS certificate (testing only)", NULL, 0, 0},
         {"-q", "--quiet", TL_OPT_FLAG, &quiet, "", "no progress, only the model's name at the end", NULL, 0, 0},
     };
