@@ -64,10 +64,11 @@ tl_status tl_hub_parse_ref(const char *ref, tl_hub_ref *out, tl_error *err);
  * `tinyllm run NAME` may pull on first use), false for anything else. */
 bool tl_hub_looks_like_ref(const char *name);
 
-/* The store name a pull of `ref` is kept under: the catalogue name, or
- * "hf.co/ORG/REPO:TAG" (TAG the asked-for tag, "latest" when none, or the
- * file's name without ".gguf" for ORG/REPO/FILE.gguf), as Ollama names them. */
-void tl_hub_store_name(const tl_hub_ref *ref, char *out, size_t out_size);
+/* The store name a pull of `ref_text` is kept under: the reference as given
+ * (without "https://"), in the store's canonical form (":latest" when it
+ * has no tag), so that `tinyllm run REF` finds what `tinyllm pull REF` added:
+ * "hf.co/ORG/REPO:Q4_K_M", "ORG/REPO:latest", "qwen2.5:0.5b". */
+tl_status tl_hub_store_name(const char *ref_text, char *out, size_t out_size, tl_error *err);
 
 /* The quantization tag in a GGUF file's name ("Q4_K_M" for
  * "Qwen2.5-0.5B-Instruct-Q4_K_M.gguf", "F16", "IQ4_XS"...), upper-cased,

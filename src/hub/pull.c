@@ -166,7 +166,7 @@ tl_status tl_hub_pull(tl_store *store, const char *ref_text, const tl_hub_option
     hub_client client;
     hub_client_init(&client, options);
     char name[700];
-    tl_hub_store_name(&ref, name, sizeof name);
+    TL_TRY(tl_hub_store_name(ref_text, name, sizeof name, err));
     if (name_out && name_out_size) snprintf(name_out, name_out_size, "%s", name);
     if (!hub_report(options, "pulling manifest", NULL, 0, 0)) return tl_fail(err, TL_ERR_IO, "pull cancelled");
 

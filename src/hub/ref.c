@@ -37,13 +37,14 @@ static bool ends_with_gguf(const char *s) {
     return n > 5 && strcasecmp(s + n - 5, ".gguf") == 0;
 }
 
-/* The catalogue entry named `name` (case-insensitively; "NAME:latest" for an
- * entry without a tag), or false. */
+/* The catalogue entry named `name` ("NAME:latest" for an entry without a
+ * tag), or false. Exact, as store names are: `run NAME` finds what
+ * `pull NAME` added. */
 static bool catalogue_find(const char *name, tl_hub_catalogue_entry *entry) {
     for (int i = 0; tl_hub_catalogue(i, entry); i++) {
         size_t n = strlen(entry->name);
-        if (strcasecmp(name, entry->name) == 0) return true;
-        if (!strchr(entry->name, ':') && strncasecmp(name, entry->name, n) == 0 && strcasecmp(name + n, ":latest") == 0)
+        if (strcmp(name, entry->name) == 0) return true;
+        if (!strchr(entry->name, ':') && strncmp(name, entry->name, n) == 0 && strcmp(name + n, ":latest") == 0)
             return true;
     }
     return false;
@@ -108,8 +109,7 @@ tl_status tl_hub_parse_ref(const char *ref, tl_hub_ref *out, tl_error *err) {
         const char *tag = repo_end + 1;
         if (!valid_tag(tag))
             return tl_fail(err, TL_ERR_ARGUMENT, "'%s': the tag after ':' must be a quantization such as Q4_K_M", ref);
-        if (strcasecmp(tag, "latest") != 0) /* tags match in any case; the store name has them upper-cased */
-            for (size_t i = 0; tag[i]; i++) out->quant[i] = (char)toupper((unsigned char)tag[i]);
+        if (strcasecmp(tag, "latest") != 0) snprintf(out->quant, sizeof out->quant, "%s", tag);
     } else if (*repo_end == '/') {
         const char *file = repo_end + 1;
         if (strchr(file, ':')) return tl_fail(err, TL_ERR_ARGUMENT, "'%s': give a file or a ':TAG', not both", ref);
@@ -130,16 +130,9 @@ bool tl_hub_looks_like_ref(const char *name) {
     return ref.catalogue_name || ref.file[0] || !ends_with_gguf(ref.repo);
 }
 
-void tl_hub_store_name(const tl_hub_ref *ref, char *out, size_t out_size) {
-    if (ref->catalogue_name) {
-        snprintf(out, out_size, "%s", ref->catalogue_name);
-        return;
-    }
-    if (ref->file[0]) {
-        const char *base = strrchr(ref->file, '/');
-        base = base ? base + 1 : ref->file;
-        snprintf(out, out_size, "hf.co/%s:%.*s", ref->repo, (int)(strlen(base) - 5), base);
-        return;
-    }
-    snprintf(out, out_size, "hf.co/%s:%s", ref->repo, ref->quant[0] ? ref->quant : "latest");
+tl_status tl_hub_store_name(const char *ref_text, char *out, size_t out_size, tl_error *err) {
+    static const char *const schemes[] = {"https://", "http://"};
+    for (size_t i = 0; i < 2; i++)
+        if (strncasecmp(ref_text, schemes[i], strlen(schemes[i])) == 0) ref_text += strlen(schemes[i]);
+    return tl_store_canonical_name(ref_text, out, out_size, err);
 }

@@ -55,17 +55,17 @@ Q4=$(sha "$M/stories260K.gguf")
 Q8=$(sha "$M/stories260K-v2-q8_0.gguf")
 
 # --- every form of reference --------------------------------------------------
-pull_ok "ORG/REPO (default tag Q4_K_M, not the mmproj)" "hf.co/test/stories-GGUF:latest" "$Q4" test/stories-GGUF
+pull_ok "ORG/REPO (default tag Q4_K_M, not the mmproj)" "test/stories-GGUF:latest" "$Q4" test/stories-GGUF
 grep -q "verifying sha256 digest" "$TMP/pull.err" && grep -q "^success" "$TMP/pull.err" &&
   pass "progress lines: verifying, success" || fail "progress lines: $(cat "$TMP/pull.err")"
 pull_ok "hf.co/ORG/REPO:TAG" "hf.co/test/stories-GGUF:Q8_0" "$Q8" hf.co/test/stories-GGUF:Q8_0
-pull_ok "huggingface.co URL, tag in lower case" "hf.co/test/stories-GGUF:Q4_K_M" "$Q4" https://huggingface.co/test/stories-GGUF:q4_k_m
-pull_ok "ORG/REPO/FILE.gguf" "hf.co/test/stories-GGUF:stories-Q8_0" "$Q8" test/stories-GGUF/stories-Q8_0.gguf
+pull_ok "huggingface.co URL, tag in lower case" "huggingface.co/test/stories-GGUF:q4_k_m" "$Q4" https://huggingface.co/test/stories-GGUF:q4_k_m
+pull_ok "ORG/REPO/FILE.gguf" "test/stories-GGUF/stories-Q8_0.gguf:latest" "$Q8" test/stories-GGUF/stories-Q8_0.gguf
 pull_ok "catalogue name" "qwen2.5:0.5b" "$Q4" qwen2.5:0.5b
 grep -q '"path":"/api/models/bartowski/Qwen2.5-0.5B-Instruct-GGUF/revision/main"' "$TMP/requests.jsonl" &&
   pass "catalogue name → its repository" || fail "qwen2.5:0.5b did not ask for bartowski/Qwen2.5-0.5B-Instruct-GGUF"
 n_cdn=$(requests '/cdn/')
-pull_ok "pulling again" "hf.co/test/stories-GGUF:Q8_0" "$Q8" --quiet test/stories-GGUF:Q8_0
+pull_ok "pulling again" "hf.co/test/stories-GGUF:Q8_0" "$Q8" --quiet hf.co/test/stories-GGUF:Q8_0
 [ "$(requests '/cdn/')" = "$n_cdn" ] && pass "pulling again downloads nothing" || fail "pulling again downloaded again"
 [ "$(requests 'cursor=')" -gt 0 ] && pass "tree listing followed its Link pages" || fail "no second page of the tree was asked for"
 
@@ -77,7 +77,7 @@ expect_error "malformed reference" "'test/-bad': ORG and REPO must be" -- "$TINY
 expect_error "not in the catalogue" "'nosuchmodel' is not in the catalogue" -- "$TINYLLM" pull --quiet nosuchmodel
 
 # --- resume after a dropped connection --------------------------------------------
-pull_ok "dropped connection resumed" "hf.co/test/drop-GGUF:latest" "$Q4" test/drop-GGUF
+pull_ok "dropped connection resumed" "test/drop-GGUF:latest" "$Q4" test/drop-GGUF
 cdn=$(grep '"/cdn/' "$TMP/requests.jsonl" | grep -c "$Q4")
 if grep '"/test/drop-GGUF/resolve/' "$TMP/requests.jsonl" | sed -n 2p | grep -q '"range":"bytes=300000-"'; then
   pass "the second request carries Range: bytes=300000-"
@@ -93,7 +93,7 @@ expect_error "checksum mismatch" "^tinyllm pull: checksum mismatch for .*stories
 ls "$STORE/manifests" | grep -q corrupt && fail "checksum mismatch: a manifest was written" || pass "checksum mismatch: no manifest"
 
 # --- a split GGUF is joined and runs ---------------------------------------------------
-pull_ok "split GGUF (3 parts)" "hf.co/test/split-GGUF:F32" "$Q4" test/split-GGUF:F32
+pull_ok "split GGUF (3 parts)" "test/split-GGUF:F32" "$Q4" test/split-GGUF:F32
 [ "$(grep -c '"/test/split-GGUF/resolve/' "$TMP/requests.jsonl")" = 3 ] && pass "split: every part downloaded" ||
   fail "split: $(grep -c '"/test/split-GGUF/resolve/' "$TMP/requests.jsonl") parts downloaded"
 want=$("$TINYLLM" run -m "$M/stories260K.gguf" -p "Once upon a time" -n 12 --temp 0 2>/dev/null)
@@ -101,7 +101,7 @@ got=$("$TINYLLM" run -m "$STORE/blobs/sha256-$Q4" -p "Once upon a time" -n 12 --
 [ -n "$got" ] && [ "$got" = "$want" ] && pass "split: the joined model generates as the original" || fail "split: '$got' vs '$want'"
 
 # --- slow transfers show their progress ------------------------------------------------
-pull_ok "slow transfer" "hf.co/test/slow-GGUF:latest" "$Q8" test/slow-GGUF
+pull_ok "slow transfer" "test/slow-GGUF:latest" "$Q8" test/slow-GGUF
 [ "$(grep -c 'MB/s' "$TMP/pull.err")" -ge 2 ] && pass "slow transfer: progress lines with MB/s" || fail "slow transfer progress: $(cat "$TMP/pull.err")"
 
 # --- 404, 401, 403, the token and the CDN --------------------------------------------
@@ -111,7 +111,7 @@ expect_error "401 gated without token" "test/gated-GGUF is gated or private \(HT
   "$TINYLLM" pull --quiet test/gated-GGUF
 HF_TOKEN=hf_wrong expect_error "403 gated, no access" "the account of HF_TOKEN has no access to test/gated-GGUF \(HTTP 403\)" -- \
   "$TINYLLM" pull --quiet test/gated-GGUF
-HF_TOKEN=hf_good pull_ok "gated with the token" "hf.co/test/gated-GGUF:latest" "$Q4" --quiet test/gated-GGUF
+HF_TOKEN=hf_good pull_ok "gated with the token" "test/gated-GGUF:latest" "$Q4" --quiet test/gated-GGUF
 tail -n 1 "$TMP/requests.jsonl" | grep -q '"host":"localhost:'"$PORT"'".*"auth":null' &&
   pass "the token is not sent to the CDN's host" || fail "CDN request: $(tail -n 1 "$TMP/requests.jsonl")"
 grep '"/test/gated-GGUF/resolve/' "$TMP/requests.jsonl" | tail -n 1 | grep -q '"auth":"Bearer hf_good"' &&

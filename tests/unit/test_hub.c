@@ -24,7 +24,7 @@ static void test_reference_forms(void **state) {
     assert_string_equal(r.quant, "");
     assert_int_equal(tl_hub_parse_ref("https://huggingface.co/Org/Repo:iq4_xs", &r, &err), TL_OK);
     assert_string_equal(r.repo, "Org/Repo");
-    assert_string_equal(r.quant, "IQ4_XS"); /* any case; upper-cased */
+    assert_string_equal(r.quant, "iq4_xs");
     assert_int_equal(tl_hub_parse_ref("Org/Repo:latest", &r, &err), TL_OK);
     assert_string_equal(r.quant, ""); /* latest = the default */
     assert_int_equal(tl_hub_parse_ref("Org/Repo/sub/model-Q8_0.gguf", &r, &err), TL_OK);
@@ -34,7 +34,7 @@ static void test_reference_forms(void **state) {
     assert_string_equal(r.catalogue_name, "qwen2.5:0.5b");
     assert_string_equal(r.repo, "bartowski/Qwen2.5-0.5B-Instruct-GGUF");
     assert_string_equal(r.default_quant, "Q4_K_M");
-    assert_int_equal(tl_hub_parse_ref("ALL-MINILM:latest", &r, &err), TL_OK);
+    assert_int_equal(tl_hub_parse_ref("all-minilm:latest", &r, &err), TL_OK);
     assert_string_equal(r.catalogue_name, "all-minilm");
 }
 
@@ -62,23 +62,21 @@ static void test_malformed_references_are_refused_in_one_line(void **state) {
     expect_bad("https://example.com/Org/Repo", "only huggingface.co");
 }
 
+static void expect_store_name(const char *ref, const char *want) {
+    char name[256];
+    tl_error err;
+    assert_int_equal(tl_hub_store_name(ref, name, sizeof name, &err), TL_OK);
+    if (strcmp(name, want) != 0) fail_msg("%s: store name %s, expected %s", ref, name, want);
+}
+
 static void test_store_names_and_what_run_may_pull(void **state) {
     (void)state;
-    tl_hub_ref r;
-    tl_error err;
-    char name[256];
-    assert_int_equal(tl_hub_parse_ref("hf.co/Org/Repo:Q4_K_M", &r, &err), TL_OK);
-    tl_hub_store_name(&r, name, sizeof name);
-    assert_string_equal(name, "hf.co/Org/Repo:Q4_K_M");
-    assert_int_equal(tl_hub_parse_ref("Org/Repo", &r, &err), TL_OK);
-    tl_hub_store_name(&r, name, sizeof name);
-    assert_string_equal(name, "hf.co/Org/Repo:latest");
-    assert_int_equal(tl_hub_parse_ref("Org/Repo/dir/a-Q8_0.gguf", &r, &err), TL_OK);
-    tl_hub_store_name(&r, name, sizeof name);
-    assert_string_equal(name, "hf.co/Org/Repo:a-Q8_0");
-    assert_int_equal(tl_hub_parse_ref("smollm2:1.7b", &r, &err), TL_OK);
-    tl_hub_store_name(&r, name, sizeof name);
-    assert_string_equal(name, "smollm2:1.7b");
+    expect_store_name("hf.co/Org/Repo:Q4_K_M", "hf.co/Org/Repo:Q4_K_M");
+    expect_store_name("https://huggingface.co/Org/Repo", "huggingface.co/Org/Repo:latest");
+    expect_store_name("Org/Repo:q8_0", "Org/Repo:q8_0");
+    expect_store_name("Org/Repo/dir/a-Q8_0.gguf", "Org/Repo/dir/a-Q8_0.gguf:latest");
+    expect_store_name("smollm2:1.7b", "smollm2:1.7b");
+    expect_store_name("all-minilm", "all-minilm:latest");
     assert_true(tl_hub_looks_like_ref("Org/Repo:Q4_K_M"));
     assert_true(tl_hub_looks_like_ref("qwen3:0.6b"));
     assert_false(tl_hub_looks_like_ref("model.gguf"));

@@ -24,11 +24,15 @@ int cmd_serve(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 
 /* Pulls `ref` from the Hub into the store (cmd_pull.c), with progress on
- * stderr unless quiet; its store name into name. Prints the error and
- * returns false on failure. */
+ * stderr unless quiet; its store name into name. */
 struct tl_store;
-bool cli_pull(const char *command, struct tl_store *store, const char *ref, const char *endpoint, bool insecure,
-              bool quiet, char *name, size_t name_size);
+struct tl_error;
+tl_status cli_pull(struct tl_store *store, const char *ref, const char *endpoint, bool insecure, bool quiet, char *name,
+                   size_t name_size, struct tl_error *err);
+/* The `run NAME` hook (cli_model_missing) for a name in neither a file nor
+ * the store: a Hub reference or catalogue name is pulled (after asking on a
+ * terminal); anything else is the not-found error. */
+bool cli_pull_on_first_use(const char *command, struct tl_store *store, const char *canonical, struct tl_error *err);
 
 /* Load a model, printing "tinyllm CMD: <error>" on failure (returns NULL). */
 tl_model *cli_load_model(const char *command, const char *path, bool vocab_only);

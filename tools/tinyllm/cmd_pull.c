@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "hub/hub.h"
+#include "util/error.h"
 
 typedef struct pull_view {
     bool tty;
@@ -85,19 +86,38 @@ static bool on_progress(void *user, const char *status, const char *digest, int6
     return true;
 }
 
-bool cli_pull(const char *command, tl_store *store, const char *ref, const char *endpoint, bool insecure, bool quiet,
-              char *name, size_t name_size) {
+tl_status cli_pull(tl_store *store, const char *ref, const char *endpoint, bool insecure, bool quiet, char *name,
+                   size_t name_size, tl_error *err) {
     pull_view view = {.tty = isatty(fileno(stderr)) != 0};
     tl_hub_options options = {.endpoint = endpoint, .insecure = insecure};
     if (!quiet) {
         options.progress = on_progress;
         options.progress_user = &view;
     }
-    tl_error err = {0};
-    tl_status s = tl_hub_pull(store, ref, &options, name, name_size, &err);
+    tl_status s = tl_hub_pull(store, ref, &options, name, name_size, err);
     close_line(&view);
-    if (s != TL_OK) tl_cli_error(command, "%s", err.message);
-    return s == TL_OK;
+    return s;
+}
+
+/* Asks "pull NAME? [Y/n]" on a terminal; true for yes (or Enter). */
+static bool ask(const char *name) {
+    fprintf(stderr, "%s is not in the model store: pull it from the Hugging Face Hub? [Y/n] ", name);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof line, stdin)) return false;
+    return line[0] == '\n' || line[0] == 'y' || line[0] == 'Y';
+}
+
+bool cli_pull_on_first_use(const char *command, tl_store *store, const char *canonical, tl_error *err) {
+    (void)command;
+    if (!tl_hub_looks_like_ref(canonical))
+        return tl_fail(err, TL_ERR_ARGUMENT,
+                       "'%s' is neither a file nor a model in the store %s (tinyllm list shows its models)", canonical,
+                       tl_store_dir(store)) == TL_OK;
+    if (isatty(fileno(stdin)) && !ask(canonical))
+        return tl_fail(err, TL_ERR_ARGUMENT, "'%s' is not in the model store (not pulled)", canonical) == TL_OK;
+    char name[1024];
+    return cli_pull(store, canonical, NULL, false, false, name, sizeof name, err) == TL_OK;
 }
 
 static void print_catalogue(void) {
@@ -140,8 +160,12 @@ int cmd_pull(int argc, char **argv) {
         return 1;
     }
     char name[1024];
-    bool ok = cli_pull("pull", store, positional[0], endpoint, insecure, quiet, name, sizeof name);
+    tl_status s = cli_pull(store, positional[0], endpoint, insecure, quiet, name, sizeof name, &err);
     tl_store_close(store);
-    if (ok) printf("%s\n", name);
-    return ok ? 0 : 1;
+    if (s != TL_OK) {
+        tl_cli_error("pull", "%s", err.message);
+        return 1;
+    }
+    printf("%s\n", name);
+    return 0;
 }
