@@ -27,6 +27,7 @@ cat >"$TMP/hub.json" <<JSON
     "test/drop-GGUF": { "drop_after": 300000, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
     "test/corrupt-GGUF": { "corrupt": true, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
     "test/slow-GGUF": { "slow_ms": 15, "files": { "stories-Q8_0.gguf": "$M/stories260K-v2-q8_0.gguf" } },
+    "test/crawl-GGUF": { "slow_ms": 150, "files": { "stories-Q8_0.gguf": "$M/stories260K-v2-q8_0.gguf" } },
     "test/gated-GGUF": { "gated": true, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
     "test/run-GGUF": { "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } }
   } }
@@ -85,6 +86,20 @@ else
   fail "no second request with Range: $(grep drop-GGUF "$TMP/requests.jsonl")"
 fi
 [ "$(sha "$STORE/blobs/sha256-$Q4")" = "$Q4" ] && pass "the resumed file is right" || fail "the resumed file's sha256 differs"
+
+# --- resume what a killed pull left ------------------------------------------------------
+"$TINYLLM" pull --quiet test/crawl-GGUF >/dev/null 2>&1 &
+pull_pid=$!
+partial_started() { [ -n "$(find "$STORE/partial" -name '*.partial' -size +1c 2>/dev/null)" ]; }
+if wait_for --pid $pull_pid 30 partial_started; then
+  kill $pull_pid; wait $pull_pid 2>/dev/null
+  have=$(stat -c %s "$STORE"/partial/*.partial)
+  pull_ok "a killed pull resumed by the next" "test/crawl-GGUF:latest" "$Q8" --quiet test/crawl-GGUF
+  grep '"/test/crawl-GGUF/resolve/' "$TMP/requests.jsonl" | tail -n 1 | grep -qE '"range":"bytes=[1-9][0-9]*-"' &&
+    pass "the next pull asked for the rest (Range from $have bytes or more)" || fail "no Range after a killed pull: $(grep crawl "$TMP/requests.jsonl")"
+else
+  wait $pull_pid; fail "the slow pull wrote no partial file"
+fi
 
 # --- checksum mismatch ------------------------------------------------------------------
 expect_error "checksum mismatch" "^tinyllm pull: checksum mismatch for .*stories-Q4_K_M.gguf: expected sha256 $Q4, got [0-9a-f]{64} \(the download was removed; pull again\)$" -- \
