@@ -36,12 +36,6 @@ typedef struct download {
     bool cancelled;
 } download;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -110,7 +104,7 @@ static bool sink(void *user, const char *data, size_t n) {
 static bool progress(void *user, int64_t now) {
     (void)now;
     download *d = user;
-    double t = now_seconds();
+    double t = tl_time_ms() / 1e3;
     if (t - d->last_report < 0.1) return true;
     d->last_report = t;
     if (!hub_report(d->options, d->status, d->digest, d->have, d->size > 0 ? d->size : 0)) {

@@ -6,7 +6,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -21,12 +20,6 @@ typedef struct pull_view {
     int last_step; /* plain lines: the last quarter printed */
     bool line_open;
 } pull_view;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void close_line(pull_view *v) {
     if (v->line_open) fputc('\n', stderr);
@@ -47,7 +40,7 @@ static void format_eta(double seconds, char *out, size_t size) {
 static bool on_progress(void *user, const char *status, const char *digest, int64_t completed, int64_t total) {
     (void)digest;
     pull_view *v = user;
-    double t = now_seconds();
+    double t = tl_time_ms() / 1e3;
     bool changed = strcmp(status, v->status) != 0;
     if (changed) {
         close_line(v);
