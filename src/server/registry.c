@@ -322,6 +322,8 @@ static bool add_store_model(registry *r, size_t *capacity, tl_store *store, cons
     if (ok && !check_defaults(defaults, e.name, e.model_path, err)) ok = false;
     if (ok) {
         ok = add_named_model(r, capacity, e.model_path, short_name, defaults, err);
+        /* Its id is the file's sha256, as Ollama's digest is its blob's. */
+        if (ok) snprintf(r->slots[r->n_slots - 1].entry.digest, 65, "%s", e.sha256);
     } else {
         free(short_name);
         cJSON_Delete(defaults);
