@@ -132,6 +132,23 @@ tail -n 1 "$TMP/requests.jsonl" | grep -q '"host":"localhost:'"$PORT"'".*"auth":
 grep '"/test/gated-GGUF/resolve/' "$TMP/requests.jsonl" | tail -n 1 | grep -q '"auth":"Bearer hf_good"' &&
   pass "the token is sent to the Hub" || fail "the resolve request had no token"
 
+# --- tinyllm run NAME pulls on first use ------------------------------------------------------
+want=$("$TINYLLM" run -m "$M/stories260K.gguf" -p "Once upon a time" -n 12 --temp 0 2>/dev/null)
+got=$(TINYLLM_MODELS=$TMP/fresh "$TINYLLM" run test/run-GGUF:Q4_K_M -p "Once upon a time" -n 12 --temp 0 </dev/null 2>"$TMP/run.err")
+[ -n "$got" ] && [ "$got" = "$want" ] && grep -q "^success" "$TMP/run.err" && [ -f "$TMP/fresh/manifests/test%2Frun-GGUF:Q4_K_M.json" ] &&
+  pass "run ORG/REPO:Q4_K_M on a fresh store pulls, then generates" || fail "run on a fresh store: '$got' (stderr: $(cat "$TMP/run.err"))"
+n_cdn=$(requests '/cdn/')
+got=$(TINYLLM_MODELS=$TMP/fresh "$TINYLLM" run -m test/run-GGUF:Q4_K_M -p "Once upon a time" -n 12 --temp 0 </dev/null 2>/dev/null)
+[ "$got" = "$want" ] && [ "$(requests '/cdn/')" = "$n_cdn" ] && pass "run NAME again: from the store, no download" ||
+  fail "run NAME again: '$got', $(( $(requests '/cdn/') - n_cdn )) downloads"
+TINYLLM_MODELS=$TMP/fresh2 expect_error "run --no-pull" "^tinyllm run: 'test/run-GGUF:Q8_0' is neither a file nor a model in the store" -- \
+  "$TINYLLM" run --no-pull test/run-GGUF:Q8_0 -p x -n 1
+[ ! -e "$TMP/fresh2/manifests" ] || [ -z "$(ls -A "$TMP/fresh2/manifests")" ] && pass "run --no-pull: nothing pulled" || fail "run --no-pull pulled"
+TINYLLM_MODELS=$TMP/fresh2 "$TINYLLM" run test/nope -p x -n 1 </dev/null >"$TMP/run.out" 2>"$TMP/run.err"
+code=$?
+[ "$code" = 1 ] && [ ! -s "$TMP/run.out" ] && tail -n 1 "$TMP/run.err" | grep -q "^tinyllm run: unknown repository test/nope on" &&
+  pass "run: a pull that fails ends with its error" || fail "run test/nope: exit $code, stderr: $(cat "$TMP/run.err")"
+
 # --- no network ------------------------------------------------------------------------------
 expect_error "closed port" "^tinyllm pull: cannot connect to http://127.0.0.1:1/api/models/test/stories-GGUF/revision/main: .*\(no network, or a wrong --endpoint\?\)$" -- \
   "$TINYLLM" pull --quiet --endpoint http://127.0.0.1:1 test/stories-GGUF

@@ -103,10 +103,14 @@ static bool ask(const char *name) {
 
 bool cli_pull_on_first_use(const char *command, tl_store *store, const char *canonical, tl_error *err) {
     (void)command;
-    if (!tl_hub_looks_like_ref(canonical))
+    if (!tl_hub_looks_like_ref(canonical)) {
+        /* The not-found error cli_model_path gives, with the name as it was given. */
+        size_t n = strlen(canonical);
+        if (n > 7 && strcmp(canonical + n - 7, ":latest") == 0) n -= 7;
         return tl_fail(err, TL_ERR_ARGUMENT,
-                       "'%s' is neither a file nor a model in the store %s (tinyllm list shows its models)", canonical,
-                       tl_store_dir(store)) == TL_OK;
+                       "'%.*s' is neither a file nor a model in the store %s (tinyllm list shows its models)", (int)n,
+                       canonical, tl_store_dir(store)) == TL_OK;
+    }
     if (isatty(fileno(stdin)) && !ask(canonical))
         return tl_fail(err, TL_ERR_ARGUMENT, "'%s' is not in the model store (not pulled)", canonical) == TL_OK;
     char name[1024];
