@@ -149,6 +149,20 @@ code=$?
 [ "$code" = 1 ] && [ ! -s "$TMP/run.out" ] && tail -n 1 "$TMP/run.err" | grep -q "^tinyllm run: unknown repository test/nope on" &&
   pass "run: a pull that fails ends with its error" || fail "run test/nope: exit $code, stderr: $(cat "$TMP/run.err")"
 
+if command -v python3 >/dev/null; then
+  TINYLLM_MODELS=$TMP/fresh3 python3 "$HUBDIR/pty_answer.py" n "$TINYLLM" run test/run-GGUF -p x -n 1 >"$TMP/pty.out"
+  code=$?
+  [ "$code" = 1 ] && grep -q "test/run-GGUF:latest is not in the model store: pull it from the Hugging Face Hub? \[Y/n\]" "$TMP/pty.out" &&
+    grep -q "'test/run-GGUF:latest' is not in the model store (not pulled)" "$TMP/pty.out" &&
+    pass "run on a terminal asks; 'n' pulls nothing" || fail "run on a terminal, answer n: exit $code: $(cat "$TMP/pty.out")"
+  TINYLLM_MODELS=$TMP/fresh3 python3 "$HUBDIR/pty_answer.py" "" "$TINYLLM" run test/run-GGUF -p "Once upon a time" -n 12 --temp 0 >"$TMP/pty.out"
+  code=$?
+  [ "$code" = 0 ] && grep -q "success" "$TMP/pty.out" && grep -qF -- "$(head -c 20 <<<"$want")" "$TMP/pty.out" &&
+    pass "run on a terminal: Enter pulls, then generates" || fail "run on a terminal, answer Enter: exit $code: $(cat "$TMP/pty.out")"
+else
+  echo "skip: python3 absent (run's question on a terminal)"
+fi
+
 # --- no network ------------------------------------------------------------------------------
 expect_error "closed port" "^tinyllm pull: cannot connect to http://127.0.0.1:1/api/models/test/stories-GGUF/revision/main: .*\(no network, or a wrong --endpoint\?\)$" -- \
   "$TINYLLM" pull --quiet --endpoint http://127.0.0.1:1 test/stories-GGUF
