@@ -107,6 +107,16 @@ expect_error "checksum mismatch" "^tinyllm pull: checksum mismatch for .*stories
 [ -z "$(ls -A "$STORE/partial")" ] && pass "checksum mismatch: the partial file is removed" || fail "partial files left: $(ls "$STORE/partial")"
 ls "$STORE/manifests" | grep -q corrupt && fail "checksum mismatch: a manifest was written" || pass "checksum mismatch: no manifest"
 
+# --- disk full: the download's partial file is /dev/full ------------------------------------
+if [ -w /dev/full ]; then
+  mkdir -p "$TMP/full/partial"
+  ln -s /dev/full "$TMP/full/partial/$(printf %s "$Q4" | sha256sum | cut -d' ' -f1).partial"
+  TINYLLM_MODELS=$TMP/full expect_error "disk full" "^tinyllm pull: disk full while writing .*/full/partial/[0-9a-f]{64}.partial$" -- \
+    "$TINYLLM" pull --quiet test/stories-GGUF
+else
+  echo "skip: no /dev/full (disk full)"
+fi
+
 # --- a split GGUF is joined and runs ---------------------------------------------------
 pull_ok "split GGUF (3 parts)" "test/split-GGUF:F32" "$Q4" test/split-GGUF:F32
 [ "$(grep -c '"/test/split-GGUF/resolve/' "$TMP/requests.jsonl")" = 3 ] && pass "split: every part downloaded" ||
