@@ -307,9 +307,11 @@ static bool add_model(registry *r, size_t *capacity, const char *path, tl_error 
 /* Adds model `name` of the model store, its manifest as its defaults (system,
  * template, options, as NAME.json's); named without ":latest", as a file's
  * model is (clients see NAME:latest either way). */
-static bool add_store_model(registry *r, size_t *capacity, tl_store *store, const char *name, tl_error *err) {
+static bool add_store_model(registry *r, size_t *capacity, tl_store *store, const char *name, bool listed,
+                            tl_error *err) {
     tl_store_entry e;
-    if (!tl_store_find(store, name, &e))
+    if (!tl_store_find(store, name, &e) && listed) return true; /* an unreadable manifest: skipped */
+    if (!e.name)
         return tl_fail(err, TL_ERR_ARGUMENT, "'%s' is neither a file nor a model in the store %s", name,
                        tl_store_dir(store)),
                false;
@@ -341,9 +343,9 @@ static bool add_store_models(registry *r, size_t *capacity, const tl_server_opti
     int n = 0;
     bool ok = true;
     if (options->serve_store) ok = tl_store_list(store, &names, &n, err) == TL_OK;
-    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, capacity, store, names[i], err);
+    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, capacity, store, names[i], true, err);
     for (int i = 0; ok && i < options->n_store_names; i++)
-        ok = add_store_model(r, capacity, store, options->store_names[i], err);
+        ok = add_store_model(r, capacity, store, options->store_names[i], false, err);
     tl_store_names_free(names, n);
     tl_store_close(store);
     return ok;
