@@ -22,8 +22,10 @@
  */
 #include "server/log.h"
 #include "server/registry.h"
+#include "store/store.h"
 #include "util/buffer.h"
 #include "util/error.h"
+#include "util/text_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -88,33 +90,6 @@ static bool ends_with(const char *text, const char *suffix) {
 /* Scanning                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* A whole file as a NUL-terminated string; NULL with errno set. */
-static char *read_text_file(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    tl_buf text = {0};
-    for (;;) {
-        if (!tl_buf_reserve(&text, 4096)) {
-            tl_buf_free(&text);
-            fclose(fp);
-            errno = ENOMEM;
-            return NULL;
-        }
-        const size_t got = fread(text.data + text.len, 1, text.cap - text.len - 1, fp);
-        text.len += got;
-        if (got == 0) break;
-    }
-    const bool failed = ferror(fp);
-    fclose(fp);
-    if (failed) {
-        tl_buf_free(&text);
-        errno = EIO;
-        return NULL;
-    }
-    text.data[text.len] = 0;
-    return tl_buf_take(&text);
-}
-
 /* "DIR/NAME" (NAME alone when dir is empty). */
 static char *join_path(const char *dir, size_t dir_len, const char *name) {
     const size_t n = dir_len + 1 + strlen(name) + 1;
@@ -153,9 +128,37 @@ char *registry_template_file(const model_entry *entry) {
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(entry->defaults, "template");
     if (!cJSON_IsString(value) || template_is_source(value->valuestring)) return NULL;
     char *file = template_file_path(entry->path, value->valuestring);
-    char *source = file ? read_text_file(file) : NULL;
+    char *source = file ? tl_read_text_file(file) : NULL;
     free(file);
     return source;
+}
+
+/* Checks the defaults of a model (NAME.json, or a store manifest, read from
+ * `where`); false with err filled when a field is wrong. */
+static bool check_defaults(const cJSON *json, const char *where, const char *model_path, tl_error *err) {
+    const cJSON *system = cJSON_GetObjectItemCaseSensitive(json, "system");
+    const cJSON *template = cJSON_GetObjectItemCaseSensitive(json, "template");
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(json, "options");
+    if (!cJSON_IsObject(json)) return tl_fail(err, TL_ERR_FORMAT, "%s: must be a JSON object", where), false;
+    if (system && !cJSON_IsString(system))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: \"system\" must be a string", where), false;
+    if (template && !cJSON_IsString(template))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", where), false;
+    if (options && !cJSON_IsObject(options))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", where), false;
+    if (!template || template_is_source(template->valuestring)) return true;
+    char *file = template_file_path(model_path, template->valuestring);
+    FILE *fp = file ? fopen(file, "rb") : NULL;
+    bool ok = fp != NULL;
+    if (fp)
+        fclose(fp);
+    else if (file)
+        tl_fail(err, TL_ERR_IO, "%s: \"template\" is not a built-in template (%s), Jinja source or a file: %s: %s",
+                where, tl_chat_template_builtin_names(), file, strerror(errno));
+    else
+        tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    free(file);
+    return ok;
 }
 
 /* NAME.json beside the model, checked; *out stays NULL when there is none. */
@@ -169,7 +172,7 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     if (!json_path) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
 
     bool ok = false;
-    char *text = read_text_file(json_path);
+    char *text = tl_read_text_file(json_path);
     if (!text) {
         if (errno == ENOENT)
             ok = true;
@@ -180,37 +183,11 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     }
     const char *parse_end = NULL;
     cJSON *json = cJSON_ParseWithOpts(text, &parse_end, true);
-    const bool is_object = cJSON_IsObject(json);
-    const cJSON *system = is_object ? cJSON_GetObjectItemCaseSensitive(json, "system") : NULL;
-    const cJSON *template = is_object ? cJSON_GetObjectItemCaseSensitive(json, "template") : NULL;
-    const cJSON *options = is_object ? cJSON_GetObjectItemCaseSensitive(json, "options") : NULL;
-    if (!json) {
+    if (!json)
         tl_fail(err, TL_ERR_FORMAT, "%s: invalid JSON at byte %td", json_path,
                 parse_end ? parse_end - text : (ptrdiff_t)0);
-    } else if (!is_object) {
-        tl_fail(err, TL_ERR_FORMAT, "%s: must be a JSON object", json_path);
-    } else if (system && !cJSON_IsString(system)) {
-        tl_fail(err, TL_ERR_FORMAT, "%s: \"system\" must be a string", json_path);
-    } else if (template && !cJSON_IsString(template)) {
-        tl_fail(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", json_path);
-    } else if (options && !cJSON_IsObject(options)) {
-        tl_fail(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", json_path);
-    } else if (template && !template_is_source(template->valuestring)) {
-        char *file = template_file_path(model_path, template->valuestring);
-        FILE *fp = file ? fopen(file, "rb") : NULL;
-        if (fp) {
-            fclose(fp);
-            ok = true;
-        } else if (file) {
-            tl_fail(err, TL_ERR_IO, "%s: \"template\" is not a built-in template (%s), Jinja source or a file: %s: %s",
-                    json_path, tl_chat_template_builtin_names(), file, strerror(errno));
-        } else {
-            tl_fail(err, TL_ERR_NOMEM, "out of memory");
-        }
-        free(file);
-    } else {
-        ok = true;
-    }
+    else
+        ok = check_defaults(json, json_path, model_path, err);
     if (ok)
         *out = json;
     else
@@ -244,13 +221,48 @@ static void compute_digest(const char *path, uint64_t size, double modified, cha
     }
 }
 
-/* Adds the model at `path` (its NAME.json too); fails on a missing file or
- * a name already taken. */
-static bool add_model(registry *r, size_t *capacity, const char *path, tl_error *err) {
+/* Adds the model at `path` under `name` with `defaults` (both owned: freed
+ * on failure); fails on a missing file or a name already taken. */
+static bool add_named_model(registry *r, size_t *capacity, const char *path, char *name, cJSON *defaults,
+                            tl_error *err) {
     struct stat st;
-    if (stat(path, &st) != 0) return tl_fail(err, TL_ERR_IO, "%s: %s", path, strerror(errno)), false;
-    if (!S_ISREG(st.st_mode)) return tl_fail(err, TL_ERR_IO, "%s: not a regular file", path), false;
+    tl_status status = TL_OK;
+    if (stat(path, &st) != 0)
+        status = tl_fail(err, TL_ERR_IO, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        status = tl_fail(err, TL_ERR_IO, "%s: not a regular file", path);
+    for (int i = 0; status == TL_OK && i < r->n_slots; i++)
+        if (strcmp(r->slots[i].entry.name, name) == 0)
+            status = tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path,
+                             path);
+    model_slot *slots = status == TL_OK ? tl_grow(r->slots, capacity, (size_t)r->n_slots + 1, sizeof *slots, 8) : NULL;
+    char *path_copy = status == TL_OK ? strdup(path) : NULL;
+    if (status == TL_OK && (!slots || !path_copy)) status = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    const bool ok = status == TL_OK;
+    if (slots) r->slots = slots;
+    if (!ok) {
+        free(name);
+        free(path_copy);
+        cJSON_Delete(defaults);
+        return false;
+    }
+    model_slot *s = &r->slots[r->n_slots];
+    memset(s, 0, sizeof *s);
+    s->entry.name = name;
+    s->entry.path = path_copy;
+    s->entry.file_size = (uint64_t)st.st_size;
+    s->entry.modified = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+    s->entry.defaults = defaults;
+    compute_digest(s->entry.path, s->entry.file_size, s->entry.modified, s->entry.digest);
+    s->state = SLOT_UNLOADED;
+    s->pending_keep_alive = NAN;
+    s->idle_deadline_ms = INFINITY;
+    r->n_slots++;
+    return true;
+}
 
+/* Adds the model at `path` (its NAME.json too), named by its file name. */
+static bool add_model(registry *r, size_t *capacity, const char *path, tl_error *err) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t name_len = strlen(base);
@@ -258,43 +270,59 @@ static bool add_model(registry *r, size_t *capacity, const char *path, tl_error 
     if (name_len == 0) return tl_fail(err, TL_ERR_ARGUMENT, "%s: no model name in the file name", path), false;
     char *name = strndup(base, name_len);
     if (!name) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
-    for (int i = 0; i < r->n_slots; i++) {
-        if (strcmp(r->slots[i].entry.name, name) == 0) {
-            tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path, path);
-            free(name);
-            return false;
-        }
-    }
     cJSON *defaults = NULL;
     if (!read_defaults(path, name, &defaults, err)) {
         free(name);
         return false;
     }
-    model_slot *slots = tl_grow(r->slots, capacity, (size_t)r->n_slots + 1, sizeof *slots, 8);
-    if (!slots) {
-        free(name);
+    return add_named_model(r, capacity, path, name, defaults, err);
+}
+
+/* Adds model `name` of the model store, its manifest as its defaults (system,
+ * template, options, as NAME.json's); named without ":latest", as a file's
+ * model is (clients see NAME:latest either way). */
+static bool add_store_model(registry *r, size_t *capacity, tl_store *store, const char *name, bool listed,
+                            tl_error *err) {
+    tl_store_entry e;
+    if (!tl_store_find(store, name, &e) && listed) return true; /* an unreadable manifest: skipped */
+    if (!e.name)
+        return tl_fail(err, TL_ERR_ARGUMENT, "'%s' is neither a file nor a model in the store %s", name,
+                       tl_store_dir(store)),
+               false;
+    cJSON *defaults = cJSON_Parse(e.manifest_json);
+    size_t len = strlen(e.name);
+    if (ends_with(e.name, ":latest")) len -= 7;
+    char *short_name = strndup(e.name, len);
+    bool ok = short_name && defaults;
+    if (!ok) tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    if (ok && !check_defaults(defaults, e.name, e.model_path, err)) ok = false;
+    if (ok) {
+        ok = add_named_model(r, capacity, e.model_path, short_name, defaults, err);
+        /* Its id is the file's sha256, as Ollama's digest is its blob's. */
+        if (ok) snprintf(r->slots[r->n_slots - 1].entry.digest, 65, "%s", e.sha256);
+    } else {
+        free(short_name);
         cJSON_Delete(defaults);
-        return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     }
-    r->slots = slots;
-    model_slot *s = &r->slots[r->n_slots];
-    memset(s, 0, sizeof *s);
-    s->entry.name = name;
-    s->entry.path = strdup(path);
-    s->entry.file_size = (uint64_t)st.st_size;
-    s->entry.modified = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
-    s->entry.defaults = defaults;
-    if (!s->entry.path) {
-        free(name);
-        cJSON_Delete(defaults);
-        return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
-    }
-    compute_digest(s->entry.path, s->entry.file_size, s->entry.modified, s->entry.digest);
-    s->state = SLOT_UNLOADED;
-    s->pending_keep_alive = NAN;
-    s->idle_deadline_ms = INFINITY;
-    r->n_slots++;
-    return true;
+    tl_store_entry_free(&e);
+    return ok;
+}
+
+/* The models of the store: every one (serve_store), or those named. */
+static bool add_store_models(registry *r, size_t *capacity, const tl_server_options *options, tl_error *err) {
+    if (!options->serve_store && options->n_store_names == 0) return true;
+    tl_store *store = NULL;
+    if (tl_store_open(options->store_dir, &store, err) != TL_OK) return false;
+    char **names = NULL;
+    int n = 0;
+    bool ok = true;
+    if (options->serve_store) ok = tl_store_list(store, &names, &n, err) == TL_OK;
+    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, capacity, store, names[i], true, err);
+    for (int i = 0; ok && i < options->n_store_names; i++)
+        ok = add_store_model(r, capacity, store, options->store_names[i], false, err);
+    tl_store_names_free(names, n);
+    tl_store_close(store);
+    return ok;
 }
 
 static int compare_strings(const void *a, const void *b) {
@@ -367,7 +395,7 @@ static char *choose_template(const model_entry *entry, const tl_model *model, tl
         if (builtin) return strdup(builtin);
         if (template_is_source(value->valuestring)) return strdup(value->valuestring);
         char *file = template_file_path(entry->path, value->valuestring);
-        char *source = file ? read_text_file(file) : NULL;
+        char *source = file ? tl_read_text_file(file) : NULL;
         if (!source) tl_fail(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "", strerror(errno));
         free(file);
         return source;
@@ -615,6 +643,7 @@ registry *registry_new(const tl_server_options *options, tl_error *err) {
     size_t capacity = 0;
     bool ok = !options->models_dir || scan_directory(r, &capacity, options->models_dir, err);
     for (int i = 0; ok && i < options->n_model_paths; i++) ok = add_model(r, &capacity, options->model_paths[i], err);
+    ok = ok && add_store_models(r, &capacity, options, err);
     if (!ok) {
         for (int i = 0; i < r->n_slots; i++) {
             free(r->slots[i].entry.name);

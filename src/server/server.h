@@ -28,6 +28,12 @@ typedef struct tl_server_options {
     const char *models_dir;   /* every *.gguf in it; NULL = none */
     const char **model_paths; /* -m FILE, each listed by its file name without .gguf */
     int n_model_paths;
+    /* The model store (src/store/store.h): its models are named as in it
+     * (without ":latest"), with their manifest's system/template/options. */
+    const char *store_dir;    /* NULL = the default folder ($TINYLLM_MODELS, ...) */
+    bool serve_store;         /* every model of the store */
+    const char **store_names; /* -m NAME: these models of the store */
+    int n_store_names;
     double keep_alive_s;     /* idle seconds before unloading; < 0 = never (default 300) */
     int max_loaded;          /* most models loaded at once; 0 = no limit */
     uint64_t max_memory;     /* bytes of loaded models (weights + contexts); 0 = no limit */

@@ -25,7 +25,12 @@
 
 typedef struct tl_store tl_store;
 
-/* Opens (creating it and its subfolders if needed) the store folder. */
+/* The store folder when none is given (see above), without creating it:
+ * TL_ERR_ARGUMENT when neither TINYLLM_MODELS, XDG_DATA_HOME nor HOME is set. */
+tl_status tl_store_default_dir(char *out, size_t out_size, tl_error *err);
+
+/* Opens (creating it and its subfolders if needed) the store folder, and
+ * removes the temporary files that processes which are gone left there. */
 tl_status tl_store_open(const char *dir, tl_store **out, tl_error *err);
 void tl_store_close(tl_store *store);
 const char *tl_store_dir(const tl_store *store);
@@ -74,6 +79,11 @@ tl_status tl_store_partial_path(tl_store *store, const char *key, char *out, siz
  * and a manifest is written. The part files are gone afterwards on success. */
 tl_status tl_store_add(tl_store *store, const char *name, const char *const *part_paths, int n_parts,
                        const char *sha256, const tl_store_source *source, tl_error *err);
+
+/* As tl_store_add, but the file(s) are copied into the store (hashed as
+ * they are copied) and stay where they were: `tinyllm create --from FILE`. */
+tl_status tl_store_import(tl_store *store, const char *name, const char *const *part_paths, int n_parts,
+                          const tl_store_source *source, tl_error *err);
 
 /* Model names, sorted; *names is an array of n strings (free with
  * tl_store_names_free). */

@@ -21,8 +21,50 @@ int cmd_chat(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 
-/* Load a model, printing "tinyllm CMD: <error>" on failure (returns NULL). */
+/* Pulls `ref` from the Hub into the store (cmd_pull.c), with progress on
+ * stderr unless quiet; its store name into name. */
+struct tl_store;
+struct tl_error;
+tl_status cli_pull(struct tl_store *store, const char *ref, const char *endpoint, bool insecure, bool quiet, char *name,
+                   size_t name_size, struct tl_error *err);
+/* The `run NAME` hook (cli_model_missing) for a name in neither a file nor
+ * the store: a Hub reference or catalogue name is pulled (after asking on a
+ * terminal); anything else is the not-found error. */
+bool cli_pull_on_first_use(const char *command, struct tl_store *store, const char *canonical, struct tl_error *err);
+
+/* --- models by file or by name (cli_model_ref.c) --- */
+struct tl_store;
+struct tl_error;
+/* The GGUF file `-m ref` means (malloc'd): ref itself when it is an existing
+ * path, else the file of the store's model named ref. NULL after a one-line
+ * error: no such file and no such model (naming the store folder). */
+char *cli_model_path(const char *command, const char *ref);
+/* Called by cli_model_path for a name (canonical) that is neither a file nor
+ * in the store (and not written as a path: "/x", "./x", "~/x", "X.gguf"),
+ * with the store open: it may add the model to the store (a
+ * pull on first use) and return true, after which the name is looked up
+ * again; false with err filled stops with that error. NULL (the default):
+ * such a name is "not found". */
+typedef bool (*cli_model_missing_fn)(const char *command, struct tl_store *store, const char *canonical,
+                                     struct tl_error *err);
+extern cli_model_missing_fn cli_model_missing;
+/* Opens the store (dir, or the default folder; created if needed); NULL
+ * after a one-line error (cli_store.c). */
+struct tl_store *cli_open_store(const char *command, const char *dir);
+/* "1.2 MB", "638 KB" (powers of 1000, as ollama list). */
+void cli_human_bytes(int64_t bytes, char *out, size_t size);
+/* "3 minutes ago" for an ISO 8601 UTC time ("unknown" if it is not one). */
+void cli_time_ago(const char *iso, char *out, size_t size);
+
+/* Load a model (-m FILE or NAME: cli_model_path), printing "tinyllm CMD:
+ * <error>" on failure (returns NULL). */
 tl_model *cli_load_model(const char *command, const char *path, bool vocab_only);
 
 /* The prompt from -p TEXT or -f FILE (exactly one must be given). Returns a

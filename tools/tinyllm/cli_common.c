@@ -10,19 +10,15 @@
 #include "util/buffer.h"
 #include "util/limits.h"
 
-tl_model *cli_load_model(const char *command, const char *path, bool vocab_only) {
-    if (!path) {
-        tl_cli_error(command, "no model given: use -m FILE");
-        return NULL;
-    }
+tl_model *cli_load_model(const char *command, const char *ref, bool vocab_only) {
+    char *path = cli_model_path(command, ref);
+    if (!path) return NULL;
     tl_model_params params = tl_model_default_params();
     params.vocab_only = vocab_only;
     tl_model *model = NULL;
     tl_error err = {0};
-    if (tl_model_load(path, &params, &model, &err) != TL_OK) {
-        tl_cli_error(command, "%s", err.message);
-        return NULL;
-    }
+    if (tl_model_load(path, &params, &model, &err) != TL_OK) tl_cli_error(command, "%s", err.message);
+    free(path);
     return model;
 }
 

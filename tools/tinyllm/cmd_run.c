@@ -154,8 +154,10 @@ static char *chat_prompt(const run_options *o, const tl_model *model, char *text
 
 int cmd_run(int argc, char **argv) {
     run_options o = {.n_predict = -1};
-    tl_opt opts[11 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
+    bool no_pull = false;
+    tl_opt opts[12 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
+        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
         {"-p", "--prompt", TL_OPT_STRING, &o.prompt, "TEXT", "prompt text", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &o.prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
@@ -173,25 +175,34 @@ int cmd_run(int argc, char **argv) {
         {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "with --chat: a system message before it", NULL, 0, 0},
         {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
          "with --chat: a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
+        {NULL, "--no-pull", TL_OPT_FLAG, &no_pull, "",
+         "a Hub reference or catalogue name not in the store is an error (by default it is pulled first)", NULL, 0, 0},
     };
-    int n_opts = 11;
+    int n_opts = 12;
     cli_context_init(&o.context, opts + n_opts);
     n_opts += CLI_CONTEXT_N_OPTS;
     cli_sampling_init(&o.sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
-    const tl_command_spec spec = {"run", "-m FILE (-p TEXT | -f FILE) [options]",
+    const tl_command_spec spec = {"run", "(-m FILE|NAME | NAME) (-p TEXT | -f FILE) [options]",
                                   "Generate a continuation of a prompt, streamed to stdout as it is "
                                   "produced;\na timing summary is printed on stderr.",
                                   opts, n_opts};
     const char *positional[1];
     int n_pos;
-    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 1, &n_pos);
     if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
+    if (n_pos && o.model) {
+        tl_cli_error("run", "unexpected argument '%s' (the model is given with -m)", positional[0]);
+        return 1;
+    }
+    if (n_pos) o.model = positional[0];
+    /* A model name in neither a file nor the store is pulled on first use. */
+    if (!no_pull) cli_model_missing = cli_pull_on_first_use;
 
     size_t prompt_len;
     char *prompt_text = NULL;
     if (!o.model) {
-        tl_cli_error("run", "no model given: use -m FILE");
+        tl_cli_error("run", "no model given: use -m FILE or NAME");
         return 1;
     }
     if (!(prompt_text = cli_read_prompt("run", o.prompt, o.prompt_file, &prompt_len))) return 1;

@@ -17,6 +17,7 @@ typedef struct serve_options {
     const char *header_timeout, *body_timeout, *idle_timeout, *timeout, *connection_memory, *log_format;
     bool quiet;
     tl_opt_list models;
+    const char *files[TL_OPT_LIST_MAX], *names[TL_OPT_LIST_MAX]; /* -m: files, and names of the store */
     int32_t port, max_loaded, parallel, n_ctx, n_threads, n_batch, queue;
     int32_t max_connections, max_connections_per_client, threads_http;
 } serve_options;
@@ -36,8 +37,8 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         .host = s->host,
         .port = s->port,
         .models_dir = s->models_dir,
-        .model_paths = (const char **)s->models.items,
-        .n_model_paths = s->models.n,
+        .model_paths = (const char **)s->files,
+        .store_names = (const char **)s->names,
         .max_loaded = s->max_loaded,
         .parallel = s->parallel,
         .n_ctx = (uint32_t)s->n_ctx,
@@ -94,16 +95,34 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         tl_cli_error("serve", "--api-key must not be empty");
         return false;
     }
-    if (!o->models_dir && o->n_model_paths == 0) {
-        tl_cli_error("serve", "no models given: use --models DIR and/or -m FILE");
-        return false;
-    }
     struct stat st;
     if (o->models_dir && (stat(o->models_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         tl_cli_error("serve", "--models: '%s' is not a directory", o->models_dir);
         return false;
     }
     return true;
+}
+
+/* Where the models come from: -m FILE, -m NAME (a model of the store),
+ * --models DIR (a folder of *.gguf, or a store folder: one with manifests/),
+ * and with neither --models nor -m, every model of the store. */
+static void model_sources(serve_options *s, tl_server_options *o) {
+    struct stat st;
+    for (int i = 0; i < s->models.n; i++) {
+        const char *m = s->models.items[i];
+        if (stat(m, &st) == 0)
+            s->files[o->n_model_paths++] = m;
+        else
+            s->names[o->n_store_names++] = m;
+    }
+    char manifests[4200];
+    snprintf(manifests, sizeof manifests, "%s/manifests", o->models_dir ? o->models_dir : "");
+    if (o->models_dir && stat(manifests, &st) == 0 && S_ISDIR(st.st_mode)) {
+        o->store_dir = o->models_dir;
+        o->models_dir = NULL;
+        o->serve_store = true;
+    }
+    if (!o->models_dir && !o->serve_store && s->models.n == 0) o->serve_store = true;
 }
 
 int cmd_serve(int argc, char **argv) {
@@ -129,8 +148,9 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--port", TL_OPT_INT, &s.port, "N", "port to listen on; 0 = any free port (default 8080)", NULL, 0,
          65535},
         {NULL, "--models", TL_OPT_STRING, &s.models_dir, "DIR",
-         "serve every *.gguf of DIR, named by file name without .gguf", NULL, 0, 0},
-        {"-m", "--model", TL_OPT_LIST, &s.models, "FILE", "serve this GGUF file too (repeatable)", NULL, 0, 0},
+         "serve every *.gguf of DIR, named by file name without .gguf (a store folder: its models)", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_LIST, &s.models, "FILE|NAME",
+         "serve this GGUF file, or this model of the store, too (repeatable)", NULL, 0, 0},
         {NULL, "--keep-alive", TL_OPT_STRING, &s.keep_alive, "DURATION",
          "how long an idle model stays loaded: 5m, 1h30m, 0 = unload at once, -1 = forever (default 5m)", NULL, 0, 0},
         {NULL, "--max-loaded", TL_OPT_INT, &s.max_loaded, "N", "most models loaded at once; 0 = no limit (default 0)",
@@ -174,8 +194,9 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--quiet", TL_OPT_FLAG, &s.quiet, NULL, "log only errors (5xx answers, failed loads)", NULL, 0, 0},
     };
     const tl_command_spec spec = {
-        "serve", "(--models DIR | -m FILE ...) [--host HOST] [--port N] [options]",
-        "Serve models over HTTP until Ctrl-C: the Ollama API (/api/chat, /api/generate, /api/tags, ...),\n"
+        "serve", "[--models DIR | -m FILE|NAME ...] [--host HOST] [--port N] [options]",
+        "Serve models over HTTP until Ctrl-C (with neither --models nor -m: every model of the store,\n"
+        "tinyllm list): the Ollama API (/api/chat, /api/generate, /api/tags, ...),\n"
         "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models), /props (the\n"
         "default sampling settings) and a web chat page at /. Models load on first use and unload after\n"
         "--keep-alive idle time. Prints \"listening on http://HOST:PORT\" once ready; stderr gets a line per\n"
@@ -191,5 +212,6 @@ int cmd_serve(int argc, char **argv) {
     }
     tl_server_options o;
     if (!server_options(&s, &o)) return 1;
+    model_sources(&s, &o);
     return tl_server_run(&o);
 }

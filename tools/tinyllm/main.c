@@ -24,6 +24,12 @@ static const command commands[] = {
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
     {"serve", cmd_serve, "serve models over HTTP: Ollama and OpenAI APIs, a web chat page"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
+    {"pull", cmd_pull, "download a model from the Hugging Face Hub into the model store"},
+    {"list", cmd_list, "list the models of the store (docs/models.md)"},
+    {"show", cmd_show, "describe a model of the store: file, source, architecture, settings"},
+    {"rm", cmd_rm, "remove models from the store"},
+    {"cp", cmd_cp, "copy a model of the store to a new name (the file is shared)"},
+    {"create", cmd_create, "add a local GGUF file to the store, or a variant of a model with its own settings"},
 };
 
 static void usage(FILE *out) {
