@@ -81,7 +81,7 @@ static char *read_text_file(const char *path, size_t *len) {
 
 /* Parses a JSON file; *json is NULL (and TL_OK) when the file does not
  * exist and `optional` is set. */
-static tl_status parse_json_file(const char *path, bool optional, cJSON **json, tl_error *err) {
+tl_status tl_hf_json_file(const char *path, bool optional, cJSON **json, tl_error *err) {
     *json = NULL;
     size_t len = 0;
     char *text = read_text_file(path, &len);
@@ -609,14 +609,14 @@ static tl_status check_unique(const hf_vocab *v, tl_error *err) {
 tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab, tl_error *err) {
     *n_vocab = 0;
     cJSON *json = NULL, *config = NULL;
-    tl_status st = parse_json_file(path, false, &json, err);
+    tl_status st = tl_hf_json_file(path, false, &json, err);
     if (st != TL_OK) return st;
     char *config_path = sibling_path(path, "tokenizer_config.json");
     if (!config_path) {
         cJSON_Delete(json);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     }
-    st = parse_json_file(config_path, true, &config, err);
+    st = tl_hf_json_file(config_path, true, &config, err);
     free(config_path);
     hf_vocab v = {.path = path};
     if (st == TL_OK) st = convert(&v, json, config, err);

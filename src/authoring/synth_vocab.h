@@ -15,8 +15,15 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
 #include "authoring/gguf_writer.h"
 #include "tinyllm.h"
+
+/* Parses the JSON file at path into *json; with `optional`, a missing file
+ * gives TL_OK and *json NULL. Shared with the converter (convert_hf.c). */
+tl_status tl_hf_json_file(const char *path, bool optional, cJSON **json, tl_error *err);
 
 /* Writes the tokenizer.* keys converted from the tokenizer.json at `path`.
  * *n_vocab receives the number of tokens. */

@@ -24,6 +24,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
     {"serve", cmd_serve, "serve models over HTTP: Ollama and OpenAI APIs, a web chat page"},
     {"synth", cmd_synth, "write a random-weight model of a real model's shape"},
+    {"convert", cmd_convert, "convert a Hugging Face model folder to GGUF"},
 };
 
 static void usage(FILE *out) {

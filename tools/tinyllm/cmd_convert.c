@@ -1,0 +1,96 @@
+/*
+ * cmd_convert.c — `tinyllm convert`: write a GGUF file from another model
+ * format. `--from hf` (the default) reads a Hugging Face model folder
+ * (src/authoring/convert_hf.h); the legacy sources (`--from llama2c`,
+ * `--from ggml`) have their place in the table below.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authoring/convert_hf.h"
+#include "cli.h"
+
+/* Per tensor on stderr: a bar redrawn in place on a terminal, a line each
+ * otherwise (logs, tests). */
+static void show_progress(void *user, const tl_convert_progress *p) {
+    const bool tty = *(const bool *)user;
+    char shape[80] = "";
+    for (uint32_t d = 0; d < p->n_dims && d < 4; d++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", d ? " x " : "", (long long)p->ne[d]);
+    if (tty) {
+        const int width = 24, filled = p->count ? p->index * width / p->count : width;
+        fprintf(stderr, "\r[%.*s%*s] %d/%d %-28.28s %-16s %-5s\033[K", filled, "########################",
+                width - filled, "", p->index, p->count, p->name, shape, p->type);
+        if (p->index == p->count) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "[%d/%d] %s %s %s\n", p->index, p->count, p->name, shape, p->type);
+    }
+}
+
+/* --from hf: HF_DIR OUT.gguf */
+static int convert_hf(const char *const *positional, int n_pos, const char *type, bool quiet) {
+    if (n_pos != 2) {
+        tl_cli_error("convert", "expected HF_DIR OUT.gguf (see tinyllm convert --help)");
+        return 1;
+    }
+    bool tty = isatty(STDERR_FILENO);
+    const tl_convert_params params = {.hf_dir = positional[0],
+                                      .out_path = positional[1],
+                                      .type = type,
+                                      .progress = quiet ? NULL : show_progress,
+                                      .user = &tty};
+    tl_error err = {0};
+    const double t0 = tl_time_ms();
+    if (tl_convert_hf(&params, &err) != TL_OK) {
+        tl_cli_error("convert", "%s", err.message);
+        return 1;
+    }
+    fprintf(stderr, "tinyllm convert: wrote %s (%s) in %.0f ms\n", positional[1], type ? type : "f16",
+            tl_time_ms() - t0);
+    return 0;
+}
+
+/* The sources `--from` accepts. Legacy converters (llama2.c checkpoints,
+ * GGML/GGJT files) add their rows here:
+ *   {"llama2c", convert_llama2c},  -- MODEL.bin TOKENIZER.bin OUT.gguf
+ *   {"ggml", convert_ggml},        -- FILE.bin OUT.gguf */
+typedef struct source {
+    const char *name;
+    int (*run)(const char *const *positional, int n_pos, const char *type, bool quiet);
+} source;
+
+static const source sources[] = {
+    {"hf", convert_hf},
+};
+
+int cmd_convert(int argc, char **argv) {
+    const char *from = "hf", *type = NULL;
+    bool quiet = false;
+    const tl_opt opts[] = {
+        {NULL, "--from", TL_OPT_STRING, &from, "FORMAT", "what the input is: hf, a Hugging Face model folder (default)",
+         NULL, 0, 0},
+        {NULL, "--type", TL_OPT_STRING, &type, "TYPE",
+         "type of the weight matrices: f32, f16 (default), bf16 or q8_0; norms and other 1-D tensors stay f32", NULL, 0,
+         0},
+        {"-q", "--quiet", TL_OPT_FLAG, &quiet, NULL, "no progress per tensor", NULL, 0, 0},
+    };
+    const tl_command_spec spec = {
+        "convert", "HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0]",
+        "Convert a Hugging Face model folder (config.json, model.safetensors or its shards,\n"
+        "tokenizer.json, tokenizer_config.json) to a GGUF file with the keys and tensor names\n"
+        "llama.cpp's convert_hf_to_gguf.py writes.",
+        opts, 3};
+    const char *positional[4];
+    int n_pos;
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 4, &n_pos);
+    if (r == TL_ARGS_HELP) {
+        printf("\narchitectures: %s\n", tl_convert_hf_architectures());
+        return 0;
+    }
+    if (r != TL_ARGS_OK) return 1;
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (strcmp(sources[i].name, from) == 0) return sources[i].run(positional, n_pos, type, quiet);
+    tl_cli_error("convert", "unknown --from '%s' (hf)", from);
+    return 1;
+}
