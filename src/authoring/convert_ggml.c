@@ -126,6 +126,7 @@ typedef struct ggml_header {
     int format;
     uint32_t version;
     uint32_t n_vocab, n_embd, n_mult, n_head, n_layer, n_rot, ftype;
+    const char *ftype_name;
 } ggml_header;
 
 static tl_status read_header(legacy_input *in, ggml_header *h, tl_error *err) {
@@ -151,7 +152,8 @@ static tl_status read_header(legacy_input *in, ggml_header *h, tl_error *err) {
     uint32_t *fields[] = {&h->n_vocab, &h->n_embd, &h->n_mult, &h->n_head, &h->n_layer, &h->n_rot, &h->ftype};
     const uint64_t at = in->pos;
     for (size_t i = 0; i < 7; i++) TL_TRY(legacy_read_u32(in, fields[i], "the hyper-parameters", err));
-    if (!ftype_name(h->ftype))
+    h->ftype_name = ftype_name(h->ftype);
+    if (!h->ftype_name)
         return tl_fail(err, TL_ERR_FORMAT, "%s: offset %" PRIu64 ": unknown file type (ftype) %" PRIu32, in->path,
                        at + 24, h->ftype);
     if (h->n_vocab < 3 || h->n_vocab > MAX_VOCAB || h->n_embd == 0 || h->n_head == 0 || h->n_layer == 0 ||
@@ -182,7 +184,14 @@ static tl_status read_vocab(legacy_input *in, const ggml_header *h, legacy_vocab
 }
 
 /* One tensor: its header, then its data added to the writer. */
-static tl_status read_tensor(legacy_input *in, const ggml_header *h, gguf_writer *w, uint32_t *n_ff, tl_error *err) {
+/* What the header does not say, read off layer 0's shapes. */
+typedef struct layer0_shapes {
+    uint32_t n_ff;   /* rows of feed_forward.w1 */
+    uint32_t k_rows; /* rows of attention.wk: n_head_kv x head size */
+} layer0_shapes;
+
+static tl_status read_tensor(legacy_input *in, const ggml_header *h, gguf_writer *w, layer0_shapes *shapes,
+                             tl_error *err) {
     const uint64_t at = in->pos;
     uint32_t n_dims, name_len, type, dims[4];
     TL_TRY(legacy_read_u32(in, &n_dims, "a tensor header", err));
@@ -243,7 +252,8 @@ static tl_status read_tensor(legacy_input *in, const ggml_header *h, gguf_writer
                        "%s: offset %" PRIu64 ": tok_embeddings.weight is not %" PRIu32 " x %" PRIu32
                        " (n_embd x n_vocab of the header)",
                        in->path, at, h->n_embd, h->n_vocab);
-    if (layer == 0 && strcmp(name, "layers.0.feed_forward.w1.weight") == 0) *n_ff = n_dims >= 2 ? dims[1] : 0;
+    if (strcmp(name, "layers.0.feed_forward.w1.weight") == 0) shapes->n_ff = n_dims >= 2 ? dims[1] : 0;
+    if (strcmp(name, "layers.0.attention.wk.weight") == 0) shapes->k_rows = n_dims >= 2 ? dims[1] : 0;
     tl_error add_err;
     tl_status st = gguf_writer_add_tensor(w, gguf_name, type, n_dims, ne, data, &add_err);
     if (st != TL_OK) return tl_fail(err, st, "%s: offset %" PRIu64 ": %s", in->path, at, add_err.message);
@@ -259,28 +269,41 @@ static tl_status convert(legacy_input *in, const char *out_path, const tl_conver
             return tl_fail(err, TL_ERR_UNSUPPORTED,
                            "%s: a %s v%" PRIu32 " file of type %s: quantized blocks changed in GGJT v2; only F32 and "
                            "F16 files older than GGJT v2 convert",
-                           in->path, format_names[h.format], h.version, ftype_name(h.ftype));
+                           in->path, format_names[h.format], h.version, h.ftype_name);
     }
-    const uint32_t gqa = o && o->gqa ? o->gqa : 1;
-    if (h.n_head % gqa != 0)
+    if (o && o->gqa && h.n_head % o->gqa != 0)
         return tl_fail(err, TL_ERR_ARGUMENT, "%s: n_head %" PRIu32 " is not a multiple of the gqa factor %" PRIu32,
-                       in->path, h.n_head, gqa);
+                       in->path, h.n_head, o->gqa);
     TL_TRY(read_vocab(in, &h, vocab, err));
 
-    uint32_t n_ff = 0, n_tensors = 0;
+    layer0_shapes shapes = {0, 0};
+    uint32_t n_tensors = 0;
     while (in->pos < in->size) {
-        TL_TRY(read_tensor(in, &h, w, &n_ff, err));
+        TL_TRY(read_tensor(in, &h, w, &shapes, err));
         n_tensors++;
     }
     if (n_tensors == 0) return tl_fail(err, TL_ERR_FORMAT, "%s: offset %" PRIu64 ": no tensors", in->path, in->pos);
-    if (n_ff == 0)
+    if (shapes.n_ff == 0)
         return tl_fail(err, TL_ERR_FORMAT, "%s: no 2-dimensional layers.0.feed_forward.w1.weight (the FFN size)",
                        in->path);
+    /* n_head_kv: the option's, else what layer 0's wk holds (llama.cpp's
+     * script asks for --gqa instead), else n_head. */
+    const uint32_t head_size = h.n_embd / h.n_head;
+    uint32_t n_head_kv = h.n_head;
+    if (o && o->gqa)
+        n_head_kv = h.n_head / o->gqa;
+    else if (shapes.k_rows)
+        n_head_kv = shapes.k_rows / head_size;
+    if (n_head_kv == 0 || h.n_head % n_head_kv != 0 || (shapes.k_rows && shapes.k_rows != n_head_kv * head_size))
+        return tl_fail(err, TL_ERR_FORMAT,
+                       "%s: layers.0.attention.wk.weight has %" PRIu32 " rows, not n_head_kv x %" PRIu32
+                       " with n_head_kv %" PRIu32 " dividing n_head %" PRIu32,
+                       in->path, shapes.k_rows, head_size, n_head_kv, h.n_head);
 
     const char *base = strrchr(in->path, '/');
     char desc[128];
     snprintf(desc, sizeof desc, "converted from legacy %sv%" PRIu32 " %s format", format_names[h.format], h.version,
-             ftype_name(h.ftype));
+             h.ftype_name);
     gguf_writer_set_str(w, "general.architecture", "llama");
     gguf_writer_set_str(w, "general.name", o && o->name ? o->name : base ? base + 1 : in->path);
     gguf_writer_set_str(w, "general.description", desc);
@@ -288,10 +311,10 @@ static tl_status convert(legacy_input *in, const char *out_path, const tl_conver
     gguf_writer_set_u32(w, "llama.context_length", o && o->context_length ? o->context_length : 2048);
     gguf_writer_set_u32(w, "llama.embedding_length", h.n_embd);
     gguf_writer_set_u32(w, "llama.block_count", h.n_layer);
-    gguf_writer_set_u32(w, "llama.feed_forward_length", n_ff);
+    gguf_writer_set_u32(w, "llama.feed_forward_length", shapes.n_ff);
     gguf_writer_set_u32(w, "llama.rope.dimension_count", h.n_embd / h.n_head);
     gguf_writer_set_u32(w, "llama.attention.head_count", h.n_head);
-    gguf_writer_set_u32(w, "llama.attention.head_count_kv", h.n_head / gqa);
+    gguf_writer_set_u32(w, "llama.attention.head_count_kv", n_head_kv);
     gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", o && o->rms_eps > 0 ? o->rms_eps : 5e-6f);
     legacy_vocab_write(vocab, w);
     gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");

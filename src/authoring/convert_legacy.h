@@ -28,7 +28,7 @@
 typedef struct tl_convert_legacy_options {
     uint32_t context_length; /* llama.context_length */
     float rms_eps;           /* llama.attention.layer_norm_rms_epsilon */
-    uint32_t gqa;            /* ggml only: n_head / n_head_kv (GGML files do not record n_head_kv) */
+    uint32_t gqa;            /* ggml only: n_head / n_head_kv (the files do not record n_head_kv) */
     const char *name;        /* general.name */
 } tl_convert_legacy_options;
 
@@ -50,7 +50,8 @@ tl_status tl_convert_llama2c(const char *model_path, const char *tokenizer_path,
  * GGJT v2 without Q4_0/Q4_1/Q8_0 (their blocks changed in v3), and only F32
  * and F16 before GGJT v2 (every quantization changed then). Defaults, as
  * llama.cpp's convert_llama_ggml_to_gguf.py: context_length 2048, rms_eps
- * 5e-6, gqa 1, name = the input file's base name.
+ * 5e-6, name = the input file's base name; without gqa, n_head_kv is read
+ * off the shape of layer 0's wk (llama.cpp's script asks for --gqa).
  */
 tl_status tl_convert_ggml(const char *path, const char *out_path, const tl_convert_legacy_options *options,
                           tl_error *err);

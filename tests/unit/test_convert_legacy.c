@@ -579,8 +579,9 @@ static void legacy_f32_files_of_every_version_convert(void **state) {
     gguf_file *orig = open_gguf(tl_test_shared_path(STORIES));
     float eps = 0;
     assert_true(gguf_get_f32(orig, "llama.attention.layer_norm_rms_epsilon", &eps));
-    const tl_convert_legacy_options options = {.rms_eps = eps, .gqa = 2, .name = "stories"};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* n_head_kv 4 of 8: given as --gqa 2, or read off wk's shape. */
+        const tl_convert_legacy_options options = {.rms_eps = eps, .gqa = i % 2 ? 2 : 0, .name = "stories"};
         char src[4096], out[4096];
         snprintf(src, sizeof src, "%s", tl_test_tmp_path("legacy.bin"));
         snprintf(out, sizeof out, "%s", tl_test_tmp_path("legacy.gguf"));

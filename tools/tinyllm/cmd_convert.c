@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "authoring/convert_hf.h"
+#include "authoring/convert_legacy.h"
 #include "cli.h"
 
 /* Per tensor on stderr: a bar redrawn in place on a terminal, a line each
@@ -51,10 +52,42 @@ static int convert_hf(const char *const *positional, int n_pos, const char *type
     return 0;
 }
 
-/* The sources `--from` accepts. Legacy converters (llama2.c checkpoints,
- * GGML/GGJT files) add their rows here:
- *   {"llama2c", convert_llama2c},  -- MODEL.bin TOKENIZER.bin OUT.gguf
- *   {"ggml", convert_ggml},        -- FILE.bin OUT.gguf */
+/* --from llama2c MODEL.bin TOKENIZER.bin OUT.gguf, --from ggml FILE.bin
+ * OUT.gguf (src/authoring/convert_legacy.h): weights carried over as they
+ * are, so --type does not apply. */
+static int convert_legacy(const char *from, const char *const *positional, int n_pos, const char *type) {
+    const bool llama2c = strcmp(from, "llama2c") == 0;
+    if (n_pos != (llama2c ? 3 : 2)) {
+        tl_cli_error("convert", "expected %s OUT.gguf after --from %s (see tinyllm convert --help)",
+                     llama2c ? "MODEL.bin TOKENIZER.bin" : "FILE.bin", from);
+        return 1;
+    }
+    if (type) {
+        tl_cli_error("convert", "--type does not apply to --from %s: its weights are carried over as they are", from);
+        return 1;
+    }
+    const char *out = positional[n_pos - 1];
+    tl_error err = {0};
+    const double t0 = tl_time_ms();
+    tl_status st = llama2c ? tl_convert_llama2c(positional[0], positional[1], out, NULL, &err)
+                           : tl_convert_ggml(positional[0], out, NULL, &err);
+    if (st != TL_OK) {
+        tl_cli_error("convert", "%s", err.message);
+        return 1;
+    }
+    fprintf(stderr, "tinyllm convert: wrote %s in %.0f ms\n", out, tl_time_ms() - t0);
+    return 0;
+}
+static int convert_llama2c(const char *const *positional, int n_pos, const char *type, bool quiet) {
+    (void)quiet;
+    return convert_legacy("llama2c", positional, n_pos, type);
+}
+static int convert_ggml(const char *const *positional, int n_pos, const char *type, bool quiet) {
+    (void)quiet;
+    return convert_legacy("ggml", positional, n_pos, type);
+}
+
+/* The sources `--from` accepts. */
 typedef struct source {
     const char *name;
     int (*run)(const char *const *positional, int n_pos, const char *type, bool quiet);
@@ -62,13 +95,17 @@ typedef struct source {
 
 static const source sources[] = {
     {"hf", convert_hf},
+    {"llama2c", convert_llama2c},
+    {"ggml", convert_ggml},
 };
 
 int cmd_convert(int argc, char **argv) {
     const char *from = "hf", *type = NULL;
     bool quiet = false;
     const tl_opt opts[] = {
-        {NULL, "--from", TL_OPT_STRING, &from, "FORMAT", "what the input is: hf, a Hugging Face model folder (default)",
+        {NULL, "--from", TL_OPT_STRING, &from, "FORMAT",
+         "what the input is: hf, a Hugging Face model folder (default); llama2c, a llama2.c "
+         "checkpoint and its tokenizer.bin; ggml, a pre-GGUF llama.cpp file (GGML, GGMF, GGJT v1-v3)",
          NULL, 0, 0},
         {NULL, "--type", TL_OPT_STRING, &type, "TYPE",
          "type of the weight matrices: f32, f16 (default), bf16 or q8_0; norms and other 1-D tensors stay f32", NULL, 0,
@@ -76,10 +113,15 @@ int cmd_convert(int argc, char **argv) {
         {"-q", "--quiet", TL_OPT_FLAG, &quiet, NULL, "no progress per tensor", NULL, 0, 0},
     };
     const tl_command_spec spec = {
-        "convert", "HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0]",
+        "convert",
+        "HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0]\n"
+        "       tinyllm convert --from llama2c MODEL.bin TOKENIZER.bin OUT.gguf\n"
+        "       tinyllm convert --from ggml FILE.bin OUT.gguf",
         "Convert a Hugging Face model folder (config.json, model.safetensors or its shards,\n"
         "tokenizer.json, tokenizer_config.json) to a GGUF file with the keys and tensor names\n"
-        "llama.cpp's convert_hf_to_gguf.py writes.",
+        "llama.cpp's convert_hf_to_gguf.py writes. --from llama2c and --from ggml convert a\n"
+        "llama2.c checkpoint or a llama.cpp file from before GGUF, as llama.cpp's own converters\n"
+        "do (quantized blocks carried over bit for bit).",
         opts, 3};
     const char *positional[4];
     int n_pos;
@@ -91,6 +133,6 @@ int cmd_convert(int argc, char **argv) {
     if (r != TL_ARGS_OK) return 1;
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
         if (strcmp(sources[i].name, from) == 0) return sources[i].run(positional, n_pos, type, quiet);
-    tl_cli_error("convert", "unknown --from '%s' (hf)", from);
+    tl_cli_error("convert", "unknown --from '%s' (hf, llama2c, ggml)", from);
     return 1;
 }
