@@ -39,6 +39,9 @@ static gguf_file *open_gguf(const char *path) {
     return f;
 }
 
+/* A scratch path kept in the caller's buffer (tl_test_tmp_path's rotate). */
+#define set_tmp(buf, name) snprintf(buf, sizeof buf, "%s", tl_test_tmp_path(name))
+
 static bool exists(const char *path) {
     return access(path, F_OK) == 0;
 }
@@ -392,7 +395,7 @@ static void ggjt_q4_0_blocks_carried_over_bit_for_bit(void **state) {
     if (!tl_test_have_shared(GGJT_Q4)) skip();
     const char *src = tl_test_shared_path(GGJT_Q4);
     char out[4096];
-    snprintf(out, sizeof out, "%s", tl_test_tmp_path("ggjt.gguf"));
+    set_tmp(out, "ggjt.gguf");
     tl_error err = {0};
     if (tl_convert_ggml(src, out, NULL, &err) != TL_OK) fail_msg("%s", err.message);
 
@@ -448,7 +451,7 @@ static void ggjt_q4_0_model_generates_recorded_text(void **state) {
     (void)state;
     if (!tl_test_have_shared(GGJT_Q4)) skip();
     char out[4096];
-    snprintf(out, sizeof out, "%s", tl_test_tmp_path("ggjt-run.gguf"));
+    set_tmp(out, "ggjt-run.gguf");
     tl_error err = {0};
     if (tl_convert_ggml(tl_test_shared_path(GGJT_Q4), out, NULL, &err) != TL_OK) fail_msg("%s", err.message);
     tl_model *m = load(out);
@@ -476,9 +479,9 @@ static void llama2c_round_trip_of_stories260k(void **state) {
     if (!tl_test_have_shared(STORIES)) skip();
     gguf_file *orig = open_gguf(tl_test_shared_path(STORIES));
     char model[4096], tok[4096], out[4096];
-    snprintf(model, sizeof model, "%s", tl_test_tmp_path("stories.bin"));
-    snprintf(tok, sizeof tok, "%s", tl_test_tmp_path("tok512.bin"));
-    snprintf(out, sizeof out, "%s", tl_test_tmp_path("stories-llama2c.gguf"));
+    set_tmp(model, "stories.bin");
+    set_tmp(tok, "tok512.bin");
+    set_tmp(out, "stories-llama2c.gguf");
     write_llama2c_bin(orig, model);
     write_tokenizer_bin(orig, tok);
     tl_error err = {0};
@@ -509,8 +512,8 @@ static void llama2c_random_model_with_llama2_tokenizer(void **state) {
     (void)state;
     if (!tl_test_have_shared(LLAMA2_TOKENIZER) || !tl_test_have_shared(LLAMA2_GGUF)) skip();
     char model[4096], out[4096];
-    snprintf(model, sizeof model, "%s", tl_test_tmp_path("random-llama2c.bin"));
-    snprintf(out, sizeof out, "%s", tl_test_tmp_path("random-llama2c.gguf"));
+    set_tmp(model, "random-llama2c.bin");
+    set_tmp(out, "random-llama2c.gguf");
     /* dim 16, hidden 40, 2 layers, 4 heads (2 kv), unshared classifier. */
     const int32_t dim = 16, hidden = 40, layers = 2, heads = 4, kv_heads = 2, vocab = 32000, seq = 64;
     const int32_t kv_dim = dim / heads * kv_heads;
@@ -583,8 +586,8 @@ static void legacy_f32_files_of_every_version_convert(void **state) {
         /* n_head_kv 4 of 8: given as --gqa 2, or read off wk's shape. */
         const tl_convert_legacy_options options = {.rms_eps = eps, .gqa = i % 2 ? 2 : 0, .name = "stories"};
         char src[4096], out[4096];
-        snprintf(src, sizeof src, "%s", tl_test_tmp_path("legacy.bin"));
-        snprintf(out, sizeof out, "%s", tl_test_tmp_path("legacy.gguf"));
+        set_tmp(src, "legacy.bin");
+        set_tmp(out, "legacy.gguf");
         write_legacy(orig, src, cases[i].format, cases[i].version);
         tl_error err = {0};
         if (tl_convert_ggml(src, out, &options, &err) != TL_OK) fail_msg("%s", err.message);
@@ -625,8 +628,8 @@ static void write_small_ggjt(const char *path, uint32_t version, uint32_t type) 
 static void bad_ggml_inputs_fail_with_one_line_and_no_output(void **state) {
     (void)state;
     char src[4096], out[4096];
-    snprintf(src, sizeof src, "%s", tl_test_tmp_path("bad.bin"));
-    snprintf(out, sizeof out, "%s", tl_test_tmp_path("bad.gguf"));
+    set_tmp(src, "bad.bin");
+    set_tmp(out, "bad.gguf");
     tl_error err = {0};
 
     assert_true(tl_test_write_file(src, "GGUF\x03\0\0\0", 8));
@@ -672,10 +675,10 @@ static void bad_llama2c_inputs_fail_with_one_line_and_no_output(void **state) {
     if (!tl_test_have_shared(STORIES) || !tl_test_have_shared(LLAMA2_TOKENIZER)) skip();
     gguf_file *orig = open_gguf(tl_test_shared_path(STORIES));
     char model[4096], tok[4096], bad[4096], out[4096];
-    snprintf(model, sizeof model, "%s", tl_test_tmp_path("m.bin"));
-    snprintf(tok, sizeof tok, "%s", tl_test_tmp_path("t.bin"));
-    snprintf(bad, sizeof bad, "%s", tl_test_tmp_path("bad.bin"));
-    snprintf(out, sizeof out, "%s", tl_test_tmp_path("bad-llama2c.gguf"));
+    set_tmp(model, "m.bin");
+    set_tmp(tok, "t.bin");
+    set_tmp(bad, "bad.bin");
+    set_tmp(out, "bad-llama2c.gguf");
     write_llama2c_bin(orig, model);
     write_tokenizer_bin(orig, tok);
     gguf_close(orig);
