@@ -209,9 +209,9 @@ static tl_status read_tensor(legacy_input *in, const ggml_header *h, gguf_writer
             return tl_fail(err, TL_ERR_FORMAT, "%s: offset %" PRIu64 ": tensor dimension %" PRIu32 " is 0", in->path,
                            at, d);
         ne[d] = dims[d];
-        n_elements *= dims[d]; /* at most 4 factors below 2^32 ... checked below */
-        if (n_elements > (UINT64_C(1) << 48))
+        if (n_elements > (UINT64_C(1) << 48) / dims[d]) /* far beyond any file; no overflow below */
             return tl_fail(err, TL_ERR_FORMAT, "%s: offset %" PRIu64 ": tensor too large", in->path, at);
+        n_elements *= dims[d];
     }
     const uint8_t *name_bytes = legacy_take(in, name_len, "a tensor name", err);
     if (!name_bytes) return TL_ERR_FORMAT;

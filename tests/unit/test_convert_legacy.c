@@ -645,6 +645,21 @@ static void bad_ggml_inputs_fail_with_one_line_and_no_output(void **state) {
     assert_true(tl_test_write_file(src, "tjgg\x03\0\0\0\x03\0\0\0", 12));
     expect_failure(tl_convert_ggml(src, out, NULL, &err), &err, out, "offset 12: the hyper-parameters cut short", NULL);
 
+    {
+        bytes b = {0}; /* a tensor claiming 2^128 elements */
+        put(&b, "tjgg\x03\0\0\0", 8);
+        const uint32_t hp[7] = {3, 32, 256, 1, 1, 32, 0};
+        put(&b, hp, sizeof hp);
+        for (int i = 0; i < 3; i++) {
+            put_u32(&b, 0);
+            put_f32(&b, 0);
+        }
+        const uint32_t head[7] = {4, 5, 0, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
+        put(&b, head, sizeof head);
+        put(&b, "norm.", 5);
+        save(&b, src);
+        expect_failure(tl_convert_ggml(src, out, NULL, &err), &err, out, "offset 60: tensor too large", NULL);
+    }
     write_small_ggjt(src, 2, 2); /* Q4_0 in GGJT v2: f32 scales */
     expect_failure(tl_convert_ggml(src, out, NULL, &err), &err, out, "is q4_0 in a GGJT v2 file", "changed in GGJT v3");
     write_small_ggjt(src, 2, 8); /* Q8_0 in GGJT v2 */
