@@ -56,6 +56,16 @@ for type in f32 q8_0; do
   echo "wrote tests/reference/tinystories656k-$type.json" >&2
 done
 
+# --- tinyllm convert --from ggml (tests/unit/test_convert_legacy.c) -------------------------------------------------
+# tests/reference/tinyllama-v0-ggjt-q4_0.json: llama.cpp on the GGUF that `tinyllm convert --from ggml` writes from
+# $TINYLLM_SHARED/models/tinyllama-v0-5m-ggjtv3-q4_0.bin (GGJT v3, Q4_0 blocks carried over bit for bit).
+if wanted tinyllama-v0-ggjt-q4_0; then
+  "$tinyllm" convert --from ggml "$shared/models/tinyllama-v0-5m-ggjtv3-q4_0.bin" "$tmp/tinyllama-v0-ggjt-q4_0.gguf"
+  "$ref" decode --model "$tmp/tinyllama-v0-ggjt-q4_0.gguf" --cases tests/reference/tinyllama-v0-ggjt-cases.json \
+    --top 20 --greedy 32 --threads 2 >tests/reference/tinyllama-v0-ggjt-q4_0.json
+  echo "wrote tests/reference/tinyllama-v0-ggjt-q4_0.json" >&2
+fi
+
 # --- T5 encoder-decoder (tests/unit/test_t5.c, tests/cli/test_t5.sh) -------------------------------------------
 # tests/reference/t5-tiny-<type>.json: llama_ref encdec (llama.cpp's encoder output rows, top-20 logits after the
 # decoder start token, 32 greedy ids) for the tiny flan-t5-small with the project's Unigram vocabulary. Encoder
