@@ -85,37 +85,39 @@ static const char *type_refusal(int format, uint32_t version, uint32_t type) {
 
 /* Legacy tensor name → GGUF name (llama.cpp's llama tensor map); false if
  * the name is not a llama tensor or its layer is out of range. */
-static bool map_name(const char *name, uint32_t n_layer, char *out, size_t out_size, int *layer_out) {
-    static const struct {
-        const char *legacy, *gguf;
-    } global[] =
-        {
-            {"tok_embeddings.weight", "token_embd.weight"},
-            {"norm.weight", "output_norm.weight"},
-            {"output.weight", "output.weight"},
-        },
-      per_layer[] = {
-          {"attention.wq.weight", "attn_q.weight"},      {"attention.wk.weight", "attn_k.weight"},
-          {"attention.wv.weight", "attn_v.weight"},      {"attention.wo.weight", "attn_output.weight"},
-          {"attention_norm.weight", "attn_norm.weight"}, {"feed_forward.w1.weight", "ffn_gate.weight"},
-          {"feed_forward.w2.weight", "ffn_down.weight"}, {"feed_forward.w3.weight", "ffn_up.weight"},
-          {"ffn_norm.weight", "ffn_norm.weight"},
-      };
-    *layer_out = -1;
+typedef struct name_pair {
+    const char *legacy, *gguf;
+} name_pair;
+
+static bool map_name(const char *name, uint32_t n_layer, char *out, size_t out_size) {
+    static const name_pair global[] = {
+        {"tok_embeddings.weight", "token_embd.weight"},
+        {"norm.weight", "output_norm.weight"},
+        {"output.weight", "output.weight"},
+    };
+    static const name_pair per_layer[] = {
+        {"attention.wq.weight", "attn_q.weight"},      {"attention.wk.weight", "attn_k.weight"},
+        {"attention.wv.weight", "attn_v.weight"},      {"attention.wo.weight", "attn_output.weight"},
+        {"attention_norm.weight", "attn_norm.weight"}, {"feed_forward.w1.weight", "ffn_gate.weight"},
+        {"feed_forward.w2.weight", "ffn_down.weight"}, {"feed_forward.w3.weight", "ffn_up.weight"},
+        {"ffn_norm.weight", "ffn_norm.weight"},
+    };
     for (size_t i = 0; i < sizeof global / sizeof global[0]; i++) {
         if (strcmp(name, global[i].legacy) == 0) {
             snprintf(out, out_size, "%s", global[i].gguf);
             return true;
         }
     }
-    unsigned layer;
-    int consumed = 0;
-    if (strncmp(name, "layers.", 7) != 0 || name[7] < '0' || name[7] > '9') return false;
-    if (sscanf(name, "layers.%u.%n", &layer, &consumed) != 1 || consumed == 0 || layer >= n_layer) return false;
+    if (strncmp(name, "layers.", 7) != 0) return false;
+    /* "layers.N." with N a decimal below n_layer, no sign, no leading zero */
+    const char *p = name + 7;
+    uint64_t layer = 0;
+    size_t digits = 0;
+    while (p[digits] >= '0' && p[digits] <= '9' && digits < 10) layer = layer * 10 + (uint64_t)(p[digits++] - '0');
+    if (digits == 0 || (digits > 1 && p[0] == '0') || p[digits] != '.' || layer >= n_layer) return false;
     for (size_t i = 0; i < sizeof per_layer / sizeof per_layer[0]; i++) {
-        if (strcmp(name + consumed, per_layer[i].legacy) == 0) {
-            snprintf(out, out_size, "blk.%u.%s", layer, per_layer[i].gguf);
-            *layer_out = (int)layer;
+        if (strcmp(p + digits + 1, per_layer[i].legacy) == 0) {
+            snprintf(out, out_size, "blk.%" PRIu64 ".%s", layer, per_layer[i].gguf);
             return true;
         }
     }
@@ -183,13 +185,13 @@ static tl_status read_vocab(legacy_input *in, const ggml_header *h, legacy_vocab
     return TL_OK;
 }
 
-/* One tensor: its header, then its data added to the writer. */
 /* What the header does not say, read off layer 0's shapes. */
 typedef struct layer0_shapes {
     uint32_t n_ff;   /* rows of feed_forward.w1 */
     uint32_t k_rows; /* rows of attention.wk: n_head_kv x head size */
 } layer0_shapes;
 
+/* One tensor: its header, then its data added to the writer. */
 static tl_status read_tensor(legacy_input *in, const ggml_header *h, gguf_writer *w, layer0_shapes *shapes,
                              tl_error *err) {
     const uint64_t at = in->pos;
@@ -218,8 +220,7 @@ static tl_status read_tensor(legacy_input *in, const ggml_header *h, gguf_writer
     char name[MAX_NAME_BYTES + 1], gguf_name[MAX_NAME_BYTES + 16];
     memcpy(name, name_bytes, name_len);
     name[name_len] = '\0';
-    int layer;
-    if (strlen(name) != name_len || !map_name(name, h->n_layer, gguf_name, sizeof gguf_name, &layer))
+    if (strlen(name) != name_len || !map_name(name, h->n_layer, gguf_name, sizeof gguf_name))
         return tl_fail(err, TL_ERR_FORMAT,
                        "%s: offset %" PRIu64 ": tensor '%s' is not a llama tensor of %" PRIu32 " layers", in->path, at,
                        name, h->n_layer);
