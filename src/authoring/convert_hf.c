@@ -262,16 +262,31 @@ static tl_status write_keys(converter *c) {
                            c->params->hf_dir, kind);
         }
     }
+    return TL_OK;
+}
+
+/* The vocabulary first (alone in the writer, so that a byte-level one can be
+ * written and tried for its pre-tokenizer), as llama.cpp's converter writes
+ * it for the model's vocab_size. */
+static tl_status write_vocab(converter *c) {
     char *tokenizer = join(c->params->hf_dir, "tokenizer.json");
-    if (!tokenizer) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
-    uint64_t n_tokens = 0;
-    tl_status st = access(tokenizer, F_OK) == 0
-                       ? tl_synth_vocab_from_hf(w, tokenizer, &n_tokens, c->err)
-                       : tl_fail(c->err, TL_ERR_IO, "%s: no tokenizer.json", c->params->hf_dir);
-    free(tokenizer);
-    if (st == TL_OK && n_tokens != (uint64_t)p->n_vocab)
+    char *scratch = malloc(strlen(c->params->out_path) + 5);
+    tl_status st = tokenizer && scratch ? TL_OK : tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
+    if (st == TL_OK && access(tokenizer, F_OK) != 0)
+        st = tl_fail(c->err, TL_ERR_IO, "%s: no tokenizer.json", c->params->hf_dir);
+    const tl_hf_vocab_options options = {
+        .byte_level = true, .n_vocab = (uint64_t)c->hp.n_vocab, .model_config = c->config};
+    tl_hf_vocab_info info = {0};
+    if (st == TL_OK) st = tl_hf_vocab_import(c->w, tokenizer, &options, &info, c->err);
+    if (st == TL_OK && info.n_vocab != (uint64_t)c->hp.n_vocab)
         st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: tokenizer.json has %llu tokens, config.json's vocab_size is %lld",
-                     c->params->hf_dir, (unsigned long long)n_tokens, (long long)p->n_vocab);
+                     c->params->hf_dir, (unsigned long long)info.n_vocab, (long long)c->hp.n_vocab);
+    if (st == TL_OK && info.byte_level) {
+        snprintf(scratch, strlen(c->params->out_path) + 5, "%s.tmp", c->params->out_path);
+        st = hf_detect_pre(c->w, scratch, c->params->hf_dir, c->err);
+    }
+    free(scratch);
+    free(tokenizer);
     return st;
 }
 
@@ -452,6 +467,7 @@ tl_status tl_convert_hf(const tl_convert_params *params, tl_error *err) {
     tl_status st = read_config(&c);
     if (st == TL_OK) st = open_weights(&c);
     if (st == TL_OK && !(c.w = gguf_writer_new())) st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    if (st == TL_OK) st = write_vocab(&c);
     if (st == TL_OK) st = write_keys(&c);
     if (st == TL_OK) st = write_tensors(&c);
     char *tmp = NULL;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "authoring/gguf_writer.h"
 #include "tinyllm.h"
 
 /* A row per Hugging Face class convert accepts. */
@@ -46,5 +47,11 @@ bool hf_map_name(const char *hf_name, char *out, size_t out_size, bool *skip, hf
 /* The PyTorch shape (rows, cols; cols 0 for 1-D) a GGUF tensor must have;
  * false when the name has no fixed shape. */
 bool hf_expected_shape(const char *gguf_name, const hf_params *p, int64_t *rows, int64_t *cols);
+
+/* Sets tokenizer.ggml.pre of the byte-level BPE vocabulary in w (whose
+ * metadata is only the vocabulary so far) by llama.cpp's hash rule
+ * (convert_hf_pre.c); writes and removes scratch_path on the way. `where`
+ * names the folder in messages. */
+tl_status hf_detect_pre(gguf_writer *w, const char *scratch_path, const char *where, tl_error *err);
 
 #endif /* TL_AUTHORING_CONVERT_HF_INTERNAL_H */
