@@ -2,7 +2,7 @@
  * convert_hf_names.c — the Hugging Face architectures `tinyllm convert`
  * accepts and the tensor names of their checkpoints mapped to the GGUF names
  * llama.cpp's converter writes (gguf-py's tensor_mapping.py), with the shape
- * each must have.
+ * each must have and the tensors every layer needs.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,10 +13,30 @@
 
 static const hf_arch arch_table[] = {
     /* Llama 1-3, SmolLM/SmolLM2, TinyLlama, Mistral-style checkpoints. */
-    {.hf_class = "LlamaForCausalLM", .gguf_arch = "llama", .permute_qk = true},
-    {.hf_class = "MistralForCausalLM", .gguf_arch = "llama", .permute_qk = true},
-    {.hf_class = "Qwen2ForCausalLM", .gguf_arch = "qwen2", .qkv_bias = true},
-    {.hf_class = "Qwen3ForCausalLM", .gguf_arch = "qwen3", .qk_norm = true},
+    {.hf_class = "LlamaForCausalLM", .gguf_arch = "llama", .keys = KEYS_LLAMA, .permute_qk = true},
+    {.hf_class = "MistralForCausalLM", .gguf_arch = "llama", .keys = KEYS_LLAMA, .permute_qk = true},
+    {.hf_class = "Qwen2ForCausalLM", .gguf_arch = "qwen2", .keys = KEYS_GENERIC, .qkv_bias = true},
+    {.hf_class = "Qwen3ForCausalLM", .gguf_arch = "qwen3", .keys = KEYS_GENERIC, .qk_norm = true},
+    {.hf_class = "Phi3ForCausalLM", .gguf_arch = "phi3", .keys = KEYS_PHI3, .fused = true},
+    {.hf_class = "GemmaForCausalLM",
+     .gguf_arch = "gemma",
+     .keys = KEYS_GEMMA,
+     .norm_plus_one = true,
+     .no_lm_head = true},
+    {.hf_class = "Gemma2ForCausalLM",
+     .gguf_arch = "gemma2",
+     .keys = KEYS_GEMMA,
+     .norm_plus_one = true,
+     .post_norms = true,
+     .no_lm_head = true},
+    {.hf_class = "Gemma3ForCausalLM",
+     .gguf_arch = "gemma3",
+     .keys = KEYS_GEMMA3,
+     .qk_norm = true,
+     .norm_plus_one = true,
+     .post_norms = true},
+    {.hf_class = "StableLmForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
+    {.hf_class = "StableLMEpochForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
 };
 
 const hf_arch *hf_arch_find(const char *hf_class) {
@@ -26,7 +46,7 @@ const hf_arch *hf_arch_find(const char *hf_class) {
     return NULL;
 }
 
-static char arch_list[512];
+static char arch_list[1024];
 static pthread_once_t arch_list_once = PTHREAD_ONCE_INIT;
 
 static void build_arch_list(void) {
@@ -53,16 +73,27 @@ static const struct {
     {"lm_head", "output"},
 };
 
-/* Names inside "model.layers.N.", mapped to names inside "blk.N.". */
+/* Names inside "model.layers.N.", mapped to names inside "blk.N.". The
+ * post-attention norm is the feed-forward norm, except in architectures
+ * with post-norms (Gemma 2/3), whose feed-forward norm comes before it. */
 static const struct {
     const char *hf, *gguf;
     hf_role role;
 } layer_names[] = {
-    {"input_layernorm", "attn_norm", ROLE_OTHER},    {"self_attn.q_proj", "attn_q", ROLE_Q},
-    {"self_attn.k_proj", "attn_k", ROLE_K},          {"self_attn.v_proj", "attn_v", ROLE_OTHER},
-    {"self_attn.o_proj", "attn_output", ROLE_OTHER}, {"self_attn.q_norm", "attn_q_norm", ROLE_OTHER},
-    {"self_attn.k_norm", "attn_k_norm", ROLE_OTHER}, {"post_attention_layernorm", "ffn_norm", ROLE_OTHER},
-    {"mlp.gate_proj", "ffn_gate", ROLE_OTHER},       {"mlp.up_proj", "ffn_up", ROLE_OTHER},
+    {"input_layernorm", "attn_norm", ROLE_NORM},
+    {"self_attn.q_proj", "attn_q", ROLE_Q},
+    {"self_attn.k_proj", "attn_k", ROLE_K},
+    {"self_attn.v_proj", "attn_v", ROLE_OTHER},
+    {"self_attn.qkv_proj", "attn_qkv", ROLE_OTHER},
+    {"self_attn.o_proj", "attn_output", ROLE_OTHER},
+    {"self_attn.q_norm", "attn_q_norm", ROLE_NORM},
+    {"self_attn.k_norm", "attn_k_norm", ROLE_NORM},
+    {"post_attention_layernorm", "ffn_norm", ROLE_NORM},
+    {"pre_feedforward_layernorm", "ffn_norm", ROLE_NORM},
+    {"post_feedforward_layernorm", "post_ffw_norm", ROLE_NORM},
+    {"mlp.gate_proj", "ffn_gate", ROLE_OTHER},
+    {"mlp.up_proj", "ffn_up", ROLE_OTHER},
+    {"mlp.gate_up_proj", "ffn_up", ROLE_OTHER},
     {"mlp.down_proj", "ffn_down", ROLE_OTHER},
 };
 
@@ -74,10 +105,45 @@ static const char *param_suffix(const char *name, size_t *base_len) {
     return dot;
 }
 
-bool hf_map_name(const char *hf_name, char *out, size_t out_size, bool *skip, hf_role *role) {
+/* "model.layers.N." : N and the rest, or false. */
+static bool layer_prefix(const char *name, unsigned long *layer, const char **inner) {
+    static const char prefix[] = "model.layers.";
+    if (strncmp(name, prefix, sizeof prefix - 1) != 0) return false;
+    const char *p = name + sizeof prefix - 1;
+    if (*p < '0' || *p > '9') return false;
+    char *end;
+    *layer = strtoul(p, &end, 10);
+    if (*end != '.' || *layer > 100000) return false;
+    *inner = end + 1;
+    return true;
+}
+
+/* StableLM's per-head q/k LayerNorms: "self_attn.q_layernorm.norms.H". */
+static bool stacked_norm(const char *inner, size_t inner_len, const char **gguf, int *part) {
+    static const struct {
+        const char *hf, *gguf;
+    } stacks[] = {{"self_attn.q_layernorm.norms.", "attn_q_norm"}, {"self_attn.k_layernorm.norms.", "attn_k_norm"}};
+    for (size_t i = 0; i < 2; i++) {
+        const size_t n = strlen(stacks[i].hf);
+        if (inner_len <= n || strncmp(inner, stacks[i].hf, n) != 0) continue;
+        int head = 0;
+        for (size_t k = n; k < inner_len; k++) {
+            if (inner[k] < '0' || inner[k] > '9' || head > 100000) return false;
+            head = head * 10 + (inner[k] - '0');
+        }
+        *gguf = stacks[i].gguf;
+        *part = head;
+        return true;
+    }
+    return false;
+}
+
+bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out_size, bool *skip, hf_role *role,
+                 int *part) {
     *skip = false;
     *role = ROLE_OTHER;
-    if (strstr(hf_name, "rotary_emb.inv_freq")) {
+    *part = -1;
+    if (strstr(hf_name, "rotary_emb.inv_freq") || (arch->no_lm_head && strcmp(hf_name, "lm_head.weight") == 0)) {
         *skip = true;
         return true;
     }
@@ -87,28 +153,34 @@ bool hf_map_name(const char *hf_name, char *out, size_t out_size, bool *skip, hf
     for (size_t i = 0; i < sizeof global_names / sizeof global_names[0]; i++)
         if (strlen(global_names[i].hf) == base_len && strncmp(hf_name, global_names[i].hf, base_len) == 0) {
             snprintf(out, out_size, "%s%s", global_names[i].gguf, suffix);
+            if (strcmp(global_names[i].gguf, "output_norm") == 0) *role = ROLE_NORM;
             return true;
         }
-    static const char prefix[] = "model.layers.";
-    if (strncmp(hf_name, prefix, sizeof prefix - 1) != 0) return false;
-    const char *p = hf_name + sizeof prefix - 1;
-    char *end;
-    if (*p < '0' || *p > '9') return false;
-    const unsigned long layer = strtoul(p, &end, 10);
-    if (*end != '.' || layer > 100000) return false;
-    const char *inner = end + 1;
+    unsigned long layer;
+    const char *inner;
+    if (!layer_prefix(hf_name, &layer, &inner)) return false;
     const size_t inner_len = base_len - (size_t)(inner - hf_name);
-    for (size_t i = 0; i < sizeof layer_names / sizeof layer_names[0]; i++)
-        if (strlen(layer_names[i].hf) == inner_len && strncmp(inner, layer_names[i].hf, inner_len) == 0) {
-            snprintf(out, out_size, "blk.%lu.%s%s", layer, layer_names[i].gguf, suffix);
-            *role = layer_names[i].role;
-            return true;
-        }
+    const char *gguf = NULL;
+    if (arch->layer_norm && stacked_norm(inner, inner_len, &gguf, part)) {
+        snprintf(out, out_size, "blk.%lu.%s%s", layer, gguf, suffix);
+        return true;
+    }
+    for (size_t i = 0; i < sizeof layer_names / sizeof layer_names[0]; i++) {
+        if (strlen(layer_names[i].hf) != inner_len || strncmp(inner, layer_names[i].hf, inner_len) != 0) continue;
+        gguf = layer_names[i].gguf;
+        if (arch->post_norms && strcmp(layer_names[i].hf, "post_attention_layernorm") == 0)
+            gguf = "post_attention_norm";
+        else if (!arch->post_norms && strcmp(layer_names[i].hf, "pre_feedforward_layernorm") == 0)
+            return false;
+        snprintf(out, out_size, "blk.%lu.%s%s", layer, gguf, suffix);
+        *role = layer_names[i].role;
+        return true;
+    }
     return false;
 }
 
-bool hf_expected_shape(const char *gguf_name, const hf_params *p, int64_t *rows, int64_t *cols) {
-    const int64_t q = p->n_head * p->head_dim, kv = p->n_head_kv * p->head_dim;
+bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_params *p, int64_t *rows, int64_t *cols) {
+    const int64_t d = p->n_embd, q = p->n_head * p->head_dim, kv = p->n_head_kv * p->head_dim;
     const bool bias = strstr(gguf_name, ".bias") != NULL;
     const char *base = gguf_name;
     if (strncmp(base, "blk.", 4) == 0) {
@@ -116,20 +188,72 @@ bool hf_expected_shape(const char *gguf_name, const hf_params *p, int64_t *rows,
         if (!base) return false;
         base++;
     }
-    static const char *const names[] = {"token_embd", "output",   "output_norm", "attn_norm",  "attn_q",
-                                        "attn_k",     "attn_v",   "attn_output", "ffn_norm",   "ffn_gate",
-                                        "ffn_up",     "ffn_down", "attn_q_norm", "attn_k_norm"};
-    const int64_t shapes[][2] = {
-        {p->n_vocab, p->n_embd}, {p->n_vocab, p->n_embd}, {p->n_embd, 0},   {p->n_embd, 0},  {q, p->n_embd},
-        {kv, p->n_embd},         {kv, p->n_embd},         {p->n_embd, q},   {p->n_embd, 0},  {p->n_ff, p->n_embd},
-        {p->n_ff, p->n_embd},    {p->n_embd, p->n_ff},    {p->head_dim, 0}, {p->head_dim, 0}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const size_t n = strlen(names[i]);
-        if (strncmp(base, names[i], n) == 0 && base[n] == '.') {
-            *rows = shapes[i][0];
-            *cols = bias ? 0 : shapes[i][1];
+    const struct {
+        const char *name;
+        int64_t rows, cols;
+    } shapes[] = {
+        {"token_embd", p->n_vocab, d},
+        {"output", p->n_vocab, d},
+        {"output_norm", d, 0},
+        {"attn_norm", d, 0},
+        {"attn_q", q, d},
+        {"attn_k", kv, d},
+        {"attn_v", kv, d},
+        {"attn_qkv", q + 2 * kv, d},
+        {"attn_output", d, q},
+        {"ffn_norm", d, 0},
+        {"post_attention_norm", d, 0},
+        {"post_ffw_norm", d, 0},
+        {"ffn_gate", p->n_ff, d},
+        {"ffn_up", arch->fused ? 2 * p->n_ff : p->n_ff, d},
+        {"ffn_down", d, p->n_ff},
+        /* per head (stablelm: one row per head, stacked) or shared */
+        {"attn_q_norm", arch->layer_norm ? p->n_head : p->head_dim, arch->layer_norm ? p->head_dim : 0},
+        {"attn_k_norm", arch->layer_norm ? p->n_head_kv : p->head_dim, arch->layer_norm ? p->head_dim : 0},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const size_t n = strlen(shapes[i].name);
+        if (strncmp(base, shapes[i].name, n) == 0 && base[n] == '.') {
+            *rows = shapes[i].rows;
+            *cols = bias ? 0 : shapes[i].cols;
             return true;
         }
     }
     return false;
+}
+
+int hf_required_layer_tensors(const hf_arch *arch, bool has_ffn_norm, const char **names, int max) {
+    const char *list[24];
+    int n = 0;
+    list[n++] = "attn_norm.weight";
+    if (arch->layer_norm) list[n++] = "attn_norm.bias";
+    if (arch->fused) {
+        list[n++] = "attn_qkv.weight";
+    } else {
+        list[n++] = "attn_q.weight";
+        list[n++] = "attn_k.weight";
+        list[n++] = "attn_v.weight";
+        list[n++] = "ffn_gate.weight";
+    }
+    list[n++] = "attn_output.weight";
+    list[n++] = "ffn_up.weight";
+    list[n++] = "ffn_down.weight";
+    if (has_ffn_norm) list[n++] = "ffn_norm.weight";
+    if (has_ffn_norm && arch->layer_norm) list[n++] = "ffn_norm.bias";
+    if (arch->qkv_bias) {
+        list[n++] = "attn_q.bias";
+        list[n++] = "attn_k.bias";
+        list[n++] = "attn_v.bias";
+    }
+    if (arch->qk_norm) {
+        list[n++] = "attn_q_norm.weight";
+        list[n++] = "attn_k_norm.weight";
+    }
+    if (arch->post_norms) {
+        list[n++] = "post_attention_norm.weight";
+        list[n++] = "post_ffw_norm.weight";
+    }
+    if (n > max) n = max;
+    memcpy(names, list, (size_t)n * sizeof *names);
+    return n;
 }
