@@ -119,15 +119,15 @@ static tl_status write_vocab(hf_converter *c) {
     if (st == TL_OK && access(tokenizer, F_OK) != 0)
         st = tl_fail(c->err, TL_ERR_IO, "%s: no tokenizer.json", c->params->hf_dir);
     const tl_hf_vocab_options options = {
-        .byte_level = true, .n_vocab = (uint64_t)c->hp.n_vocab, .model_config = c->config};
+        .byte_level = true, .word_piece = true, .n_vocab = (uint64_t)c->hp.n_vocab, .model_config = c->config};
     tl_hf_vocab_info info = {0};
     if (st == TL_OK) st = tl_hf_vocab_import(c->w, tokenizer, &options, &info, c->err);
     if (st == TL_OK && info.n_vocab != (uint64_t)c->hp.n_vocab)
         st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: tokenizer.json has %llu tokens, config.json's vocab_size is %lld",
                      c->params->hf_dir, (unsigned long long)info.n_vocab, (long long)c->hp.n_vocab);
-    if (st == TL_OK && info.byte_level) {
+    if (st == TL_OK && (info.byte_level || info.word_piece)) {
         snprintf(scratch, strlen(c->params->out_path) + 5, "%s.tmp", c->params->out_path);
-        st = hf_detect_pre(c->w, scratch, c->params->hf_dir, c->err);
+        st = hf_detect_pre(c->w, scratch, c->params->hf_dir, info.word_piece, c->err);
     }
     free(scratch);
     free(tokenizer);
@@ -151,6 +151,8 @@ static void permute_rows(float *data, int64_t rows, int64_t cols, int64_t n_head
 static uint32_t tensor_type(const hf_converter *c, const char *name, uint32_t n_dims, int64_t ne0) {
     const size_t n = strlen(name);
     if (n_dims <= 1 || (n > 12 && strcmp(name + n - 12, "_norm.weight") == 0)) return TL_TYPE_F32;
+    /* kept f32 by the converter whatever the type (its exclusion list) */
+    if (strcmp(name, "position_embd.weight") == 0 || strcmp(name, "token_types.weight") == 0) return TL_TYPE_F32;
     if (c->weight_type == TL_TYPE_Q8_0 && ne0 % 32 != 0) return TL_TYPE_F16;
     return c->weight_type;
 }
@@ -310,10 +312,17 @@ static tl_status check_complete(hf_converter *c, const planned *plan, int count)
     const bool has_ffn_norm = !(c->arch->layer_norm && cJSON_IsTrue(parallel));
     const char *required[32];
     const int n_required = hf_required_layer_tensors(c->arch, has_ffn_norm, required, 32);
-    const char *globals[4] = {"token_embd.weight", "output_norm.weight", NULL, NULL};
+    const char *globals[5] = {"token_embd.weight", "output_norm.weight", NULL, NULL, NULL};
     int n_globals = 2;
-    if (c->arch->layer_norm) globals[n_globals++] = "output_norm.bias";
-    if (!c->hp.tied_embeddings) globals[n_globals++] = "output.weight";
+    if (c->arch->encoder) {
+        globals[1] = "token_embd_norm.weight";
+        globals[n_globals++] = "token_embd_norm.bias";
+        globals[n_globals++] = "position_embd.weight";
+        globals[n_globals++] = "token_types.weight";
+    } else {
+        if (c->arch->layer_norm) globals[n_globals++] = "output_norm.bias";
+        if (!c->hp.tied_embeddings) globals[n_globals++] = "output.weight";
+    }
     char name[96];
     for (int64_t il = -1; il < c->hp.n_layer; il++) {
         for (int k = 0; k < (il < 0 ? n_globals : n_required); k++) {

@@ -25,6 +25,7 @@ typedef enum hf_keys {
     KEYS_GEMMA3,   /* Gemma3Model: the generic keys + defaults, local RoPE base */
     KEYS_PHI3,     /* Phi3MiniModel: LongRoPE factors, sliding window */
     KEYS_STABLELM, /* StableLMModel: partial rotary, parallel residual, LayerNorm */
+    KEYS_BERT,     /* BertModel: encoder, token types, pooling */
 } hf_keys;
 
 /* A row per Hugging Face class convert accepts. */
@@ -40,11 +41,12 @@ typedef struct hf_arch {
     bool layer_norm;    /* stablelm: LayerNorm with bias */
     bool fused;         /* phi3: qkv_proj and gate_up_proj */
     bool no_lm_head;    /* gemma: lm_head.weight is dropped (tied) */
+    bool encoder;       /* bert: BERT's names (encoder.layer.N...), WordPiece vocabulary */
 } hf_arch;
 
 /* config.json, as far as the converter uses it. */
 typedef struct hf_params {
-    int64_t n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx, n_rot;
+    int64_t n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx, n_rot, n_token_types;
     double rope_theta, norm_eps;
     bool has_rope_theta, tied_embeddings;
 } hf_params;
@@ -95,10 +97,10 @@ bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_para
  * `names`; returns how many. */
 int hf_required_layer_tensors(const hf_arch *arch, bool has_ffn_norm, const char **names, int max);
 
-/* Sets tokenizer.ggml.pre of the byte-level BPE vocabulary in w (whose
+/* Sets tokenizer.ggml.pre of the byte-level BPE (or WordPiece) vocabulary in w (whose
  * metadata is only the vocabulary so far) by llama.cpp's hash rule
  * (convert_hf_pre.c); writes and removes scratch_path on the way. `where`
  * names the folder in messages. */
-tl_status hf_detect_pre(gguf_writer *w, const char *scratch_path, const char *where, tl_error *err);
+tl_status hf_detect_pre(gguf_writer *w, const char *scratch_path, const char *where, bool word_piece, tl_error *err);
 
 #endif /* TL_AUTHORING_CONVERT_HF_INTERNAL_H */

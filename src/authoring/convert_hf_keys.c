@@ -92,6 +92,7 @@ tl_status hf_read_config(hf_converter *c) {
         p->norm_eps = config_double(c, "layer_norm_eps", config_double(c, "norm_eps", 1e-5));
     else
         p->norm_eps = config_double(c, "rms_norm_eps", 1e-6);
+    TL_TRY(config_int(c, "type_vocab_size", 1, &p->n_token_types));
     const cJSON *tie = config_item(c, "tie_word_embeddings");
     p->tied_embeddings = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : true;
     return TL_OK;
@@ -167,7 +168,8 @@ static tl_status write_generic(hf_converter *c) {
     gguf_writer_set_u32(w, arch_key(c, "embedding_length"), (uint32_t)p->n_embd);
     gguf_writer_set_u32(w, arch_key(c, "feed_forward_length"), (uint32_t)p->n_ff);
     gguf_writer_set_u32(w, arch_key(c, "attention.head_count"), (uint32_t)p->n_head);
-    gguf_writer_set_u32(w, arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
+    if (config_item(c, "num_key_value_heads"))
+        gguf_writer_set_u32(w, arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
     const cJSON *scaling = config_item(c, "rope_scaling");
     if (cJSON_IsObject(scaling)) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(scaling, "rope_type");
@@ -194,7 +196,9 @@ static tl_status write_generic(hf_converter *c) {
     double local_theta;
     if (config_number(c->config, "rope_local_base_freq", &local_theta))
         gguf_writer_set_f32(w, arch_key(c, "rope.freq_base_swa"), (float)local_theta);
-    gguf_writer_set_f32(w, arch_key(c, "attention.layer_norm_rms_epsilon"), (float)p->norm_eps);
+    gguf_writer_set_f32(
+        w, arch_key(c, c->arch->layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
+        (float)p->norm_eps);
     if (config_item(c, "head_dim")) {
         gguf_writer_set_u32(w, arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
         gguf_writer_set_u32(w, arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
@@ -225,6 +229,46 @@ static void write_swa_pattern(hf_converter *c, int64_t usual) {
     double pattern;
     if (config_number(c->config, "sliding_window_pattern", &pattern) && pattern >= 1 && pattern != (double)usual)
         gguf_writer_set_u32(c->w, arch_key(c, "attention.sliding_window_pattern"), (uint32_t)pattern);
+}
+
+/* sentence-transformers' pooling (modules.json -> the Pooling module's
+ * config.json), as TextModel._try_set_pooling_type reads it: 1 mean,
+ * 2 CLS, 3 last token. */
+static tl_status write_pooling(hf_converter *c) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/modules.json", c->params->hf_dir);
+    cJSON *modules = NULL, *pooling = NULL;
+    TL_TRY(tl_hf_json_file(path, true, &modules, c->err));
+    const char *module_path = NULL;
+    const cJSON *module, *list = cJSON_IsArray(modules) ? modules : NULL;
+    cJSON_ArrayForEach(module, list) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(module, "type");
+        const cJSON *where = cJSON_GetObjectItemCaseSensitive(module, "path");
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "sentence_transformers.models.Pooling") == 0 &&
+            cJSON_IsString(where) && !strstr(where->valuestring, "..")) {
+            module_path = where->valuestring;
+            break;
+        }
+    }
+    tl_status st = TL_OK;
+    if (module_path) {
+        snprintf(path, sizeof path, "%s/%s/config.json", c->params->hf_dir, module_path);
+        st = tl_hf_json_file(path, false, &pooling, c->err);
+    }
+    if (st == TL_OK && pooling) {
+        static const char *const modes[3] = {"pooling_mode_mean_tokens", "pooling_mode_cls_token",
+                                             "pooling_mode_lasttoken"};
+        uint32_t type = 0;
+        for (uint32_t k = 0; k < 3 && !type; k++)
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pooling, modes[k]))) type = k + 1;
+        if (type)
+            gguf_writer_set_u32(c->w, arch_key(c, "pooling_type"), type);
+        else
+            st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: only mean, CLS and last-token pooling are supported", path);
+    }
+    cJSON_Delete(pooling);
+    cJSON_Delete(modules);
+    return st;
 }
 
 tl_status hf_write_keys(hf_converter *c) {
@@ -287,6 +331,12 @@ tl_status hf_write_keys(hf_converter *c) {
         if (cJSON_IsObject(scaling)) TL_TRY(add_longrope(c, scaling));
         break;
     }
+    case KEYS_BERT:
+        TL_TRY(write_generic(c));
+        gguf_writer_set_bool(w, arch_key(c, "attention.causal"), false);
+        TL_TRY(write_pooling(c));
+        gguf_writer_set_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)p->n_token_types);
+        break;
     case KEYS_STABLELM: {
         write_shape(c);
         gguf_writer_set_u32(w, arch_key(c, "rope.dimension_count"), (uint32_t)p->n_rot);

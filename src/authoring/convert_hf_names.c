@@ -35,6 +35,9 @@ static const hf_arch arch_table[] = {
      .qk_norm = true,
      .norm_plus_one = true,
      .post_norms = true},
+    /* BERT sentence encoders (all-MiniLM, bge): llama.cpp's BertModel classes. */
+    {.hf_class = "BertModel", .gguf_arch = "bert", .keys = KEYS_BERT, .layer_norm = true, .encoder = true},
+    {.hf_class = "BertForMaskedLM", .gguf_arch = "bert", .keys = KEYS_BERT, .layer_norm = true, .encoder = true},
     {.hf_class = "StableLmForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
     {.hf_class = "StableLMEpochForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
 };
@@ -97,25 +100,81 @@ static const struct {
     {"mlp.down_proj", "ffn_down", ROLE_OTHER},
 };
 
+/* BERT's names (after an optional "bert." prefix), outside and inside
+ * "encoder.layer.N.". */
+static const struct {
+    const char *hf, *gguf;
+} bert_global_names[] = {
+    {"embeddings.word_embeddings", "token_embd"},
+    {"embeddings.position_embeddings", "position_embd"},
+    {"embeddings.token_type_embeddings", "token_types"},
+    {"embeddings.LayerNorm", "token_embd_norm"},
+};
+static const struct {
+    const char *hf, *gguf;
+} bert_layer_names[] = {
+    {"attention.self.query", "attn_q"},
+    {"attention.self.key", "attn_k"},
+    {"attention.self.value", "attn_v"},
+    {"attention.output.dense", "attn_output"},
+    {"attention.output.LayerNorm", "attn_output_norm"},
+    {"intermediate.dense", "ffn_up"},
+    {"output.dense", "ffn_down"},
+    {"output.LayerNorm", "layer_output_norm"},
+};
+
+/* "<prefix>N." at the start of name: N and what follows, or false. */
+static bool numbered(const char *name, const char *prefix, unsigned long *n, const char **rest) {
+    const size_t len = strlen(prefix);
+    if (strncmp(name, prefix, len) != 0) return false;
+    const char *p = name + len;
+    if (*p < '0' || *p > '9') return false;
+    char *end;
+    *n = strtoul(p, &end, 10);
+    if (*end != '.' || *n > 100000) return false;
+    *rest = end + 1;
+    return true;
+}
+
+/* BertModel.filter_tensors: the "bert." prefix, gamma/beta, and the heads
+ * and buffers an embedding model does not use. */
+static bool map_bert_name(const char *hf_name, char *out, size_t out_size, bool *skip) {
+    if (strncmp(hf_name, "bert.", 5) == 0) hf_name += 5;
+    if (strcmp(hf_name, "embeddings.position_ids") == 0 || strncmp(hf_name, "pooler.", 7) == 0 ||
+        strncmp(hf_name, "cls.", 4) == 0) {
+        *skip = true;
+        return true;
+    }
+    const char *dot = strrchr(hf_name, '.');
+    if (!dot) return false;
+    const char *suffix = strcmp(dot, ".weight") == 0 || strcmp(dot, ".gamma") == 0 ? ".weight"
+                         : strcmp(dot, ".bias") == 0 || strcmp(dot, ".beta") == 0  ? ".bias"
+                                                                                   : NULL;
+    if (!suffix) return false;
+    const size_t base_len = (size_t)(dot - hf_name);
+    for (size_t i = 0; i < sizeof bert_global_names / sizeof bert_global_names[0]; i++)
+        if (strlen(bert_global_names[i].hf) == base_len && strncmp(hf_name, bert_global_names[i].hf, base_len) == 0) {
+            snprintf(out, out_size, "%s%s", bert_global_names[i].gguf, suffix);
+            return true;
+        }
+    unsigned long layer;
+    const char *inner;
+    if (!numbered(hf_name, "encoder.layer.", &layer, &inner)) return false;
+    const size_t inner_len = (size_t)(dot - inner);
+    for (size_t i = 0; i < sizeof bert_layer_names / sizeof bert_layer_names[0]; i++)
+        if (strlen(bert_layer_names[i].hf) == inner_len && strncmp(inner, bert_layer_names[i].hf, inner_len) == 0) {
+            snprintf(out, out_size, "blk.%lu.%s%s", layer, bert_layer_names[i].gguf, suffix);
+            return true;
+        }
+    return false;
+}
+
 /* Splits "<base>.weight" / "<base>.bias": the suffix, or NULL. */
 static const char *param_suffix(const char *name, size_t *base_len) {
     const char *dot = strrchr(name, '.');
     if (!dot || (strcmp(dot, ".weight") != 0 && strcmp(dot, ".bias") != 0)) return NULL;
     *base_len = (size_t)(dot - name);
     return dot;
-}
-
-/* "model.layers.N." : N and the rest, or false. */
-static bool layer_prefix(const char *name, unsigned long *layer, const char **inner) {
-    static const char prefix[] = "model.layers.";
-    if (strncmp(name, prefix, sizeof prefix - 1) != 0) return false;
-    const char *p = name + sizeof prefix - 1;
-    if (*p < '0' || *p > '9') return false;
-    char *end;
-    *layer = strtoul(p, &end, 10);
-    if (*end != '.' || *layer > 100000) return false;
-    *inner = end + 1;
-    return true;
 }
 
 /* StableLM's per-head q/k LayerNorms: "self_attn.q_layernorm.norms.H". */
@@ -147,6 +206,7 @@ bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out
         *skip = true;
         return true;
     }
+    if (arch->encoder) return map_bert_name(hf_name, out, out_size, skip);
     size_t base_len;
     const char *suffix = param_suffix(hf_name, &base_len);
     if (!suffix) return false;
@@ -158,7 +218,7 @@ bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out
         }
     unsigned long layer;
     const char *inner;
-    if (!layer_prefix(hf_name, &layer, &inner)) return false;
+    if (!numbered(hf_name, "model.layers.", &layer, &inner)) return false;
     const size_t inner_len = base_len - (size_t)(inner - hf_name);
     const char *gguf = NULL;
     if (arch->layer_norm && stacked_norm(inner, inner_len, &gguf, part)) {
@@ -193,6 +253,11 @@ bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_para
         int64_t rows, cols;
     } shapes[] = {
         {"token_embd", p->n_vocab, d},
+        {"position_embd", p->n_ctx, d},
+        {"token_types", p->n_token_types, d},
+        {"token_embd_norm", d, 0},
+        {"attn_output_norm", d, 0},
+        {"layer_output_norm", d, 0},
         {"output", p->n_vocab, d},
         {"output_norm", d, 0},
         {"attn_norm", d, 0},
@@ -225,6 +290,16 @@ bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_para
 int hf_required_layer_tensors(const hf_arch *arch, bool has_ffn_norm, const char **names, int max) {
     const char *list[24];
     int n = 0;
+    if (arch->encoder) {
+        static const char *const bert[] = {
+            "attn_q.weight",         "attn_k.weight",           "attn_v.weight",
+            "attn_output.weight",    "attn_output_norm.weight", "attn_output_norm.bias",
+            "ffn_up.weight",         "ffn_down.weight",         "layer_output_norm.weight",
+            "layer_output_norm.bias"};
+        n = (int)(sizeof bert / sizeof bert[0]) < max ? (int)(sizeof bert / sizeof bert[0]) : max;
+        memcpy(names, bert, (size_t)n * sizeof *names);
+        return n;
+    }
     list[n++] = "attn_norm.weight";
     if (arch->layer_norm) list[n++] = "attn_norm.bias";
     if (arch->fused) {

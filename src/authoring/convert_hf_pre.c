@@ -43,6 +43,10 @@ static const struct {
     const char *hash, *name;
 } known[] = {
     {"0ef9807a4087ebef797fc749390439009c3b9eda9ad1a097abbe738f486c01e5", "llama-bpe"},
+    /* WordPiece (BERT): the name is llama.cpp's last match for the hash */
+    {"0876d13b50744004aa9aeae05e7b0647eac9d801b5ba4668afc01e709c15e19f", "bert-bge"},
+    {"0876d13b50744004aa9aeae05e7b0647eac9d801b5ba4668afc01e709c15e19f", "jina-v2-en"},
+    {"8e62295832751ca1e8f92f2226f403dea30dc5165e448b5bfa05af5340c64ec7", "bert-bge-large"},
     {"e636dc30a262dcc0d8c323492e32ae2b70728f4df7dfe9737d9f920a282b8aea", "qwen2"},
     {"d4540891389ea895b53b399da6ac824becc30f2fba0e9ddbb98f92e55ca0e97c", "qwen2"},
     {"855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249", "smollm"},
@@ -192,7 +196,29 @@ static tl_status check_hash(const char *path, char hash[65], tl_error *err) {
     return st;
 }
 
-tl_status hf_detect_pre(gguf_writer *w, const char *scratch_path, const char *where, tl_error *err) {
+/* A WordPiece vocabulary's tokens do not depend on the name: one hash, and
+ * the name is llama.cpp's last match for it (its table is a run of ifs). */
+static tl_status detect_word_piece(gguf_writer *w, const char *scratch_path, const char *where, tl_error *err) {
+    char hash[65] = "";
+    gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
+    tl_status st = gguf_writer_write(w, scratch_path, err);
+    if (st == TL_OK) st = check_hash(scratch_path, hash, err);
+    remove(scratch_path);
+    if (st != TL_OK) return st;
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i].hash, hash) == 0) name = known[i].name;
+    if (!name)
+        return tl_fail(err, TL_ERR_UNSUPPORTED,
+                       "%s: the WordPiece vocabulary was not recognized (no known model's tokens of llama.cpp's check "
+                       "text; hash %s)",
+                       where, hash);
+    gguf_writer_set_str(w, "tokenizer.ggml.pre", name);
+    return TL_OK;
+}
+
+tl_status hf_detect_pre(gguf_writer *w, const char *scratch_path, const char *where, bool word_piece, tl_error *err) {
+    if (word_piece) return detect_word_piece(w, scratch_path, where, err);
     char hash[65] = "";
     const char *tried[sizeof known / sizeof known[0]];
     size_t n_tried = 0;

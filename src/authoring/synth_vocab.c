@@ -46,8 +46,14 @@
  * picks tokenizer.ggml.pre (convert_hf_pre.c). The model's vocab_size may
  * exceed the file's tokens: the rest are "[PAD<i>]" unused tokens, and
  * config.json's <kind>_token_id fill the special ids the tokenizer files
- * leave unnamed, as gguf-py's SpecialVocab does. WordPiece, Unigram and
- * WordLevel files are refused with TL_ERR_UNSUPPORTED.
+ * leave unnamed, as gguf-py's SpecialVocab does.
+ *
+ * WordPiece (BERT) likewise on request (word_piece), as BertModel.set_vocab
+ * writes it: tokenizer.ggml.model = "bert", tokens in llama.cpp's "phantom
+ * space" spelling (a continuation "##x" becomes "x", a word start "x"
+ * becomes "▁x", control tokens stay as they are), no scores, the
+ * unknown/separator/padding/classifier/mask ids. Unigram and WordLevel
+ * files are refused with TL_ERR_UNSUPPORTED.
  *
  * The Unigram vocabulary is built by unigram_build.c.
  */
@@ -233,6 +239,7 @@ typedef struct hf_vocab {
     bool prefix;         /* add_space_prefix */
     bool nfc;            /* the normalizer puts text in NFC */
     bool byte_level;     /* GPT-2 style: "gpt2" keys, merges kept, no scores */
+    bool word_piece;     /* BERT: "bert" keys, phantom-space texts, no scores */
     const char **merges; /* byte_level: "left right", owned */
     uint32_t n_merges;
     uint32_t n_target;   /* pad with "[PAD<i>]" up to this many tokens */
@@ -336,7 +343,8 @@ static tl_status read_vocab(hf_vocab *v, const cJSON *vocab, tl_error *err) {
             return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: token %lld is empty", v->path, (long long)id);
         }
         v->texts[id] = (tl_str){entry->string, strlen(entry->string)};
-        v->types[id] = !v->byte_level && is_byte_piece(entry->string) ? TL_TOKEN_TYPE_BYTE : TL_TOKEN_TYPE_NORMAL;
+        v->types[id] = !v->byte_level && !v->word_piece && is_byte_piece(entry->string) ? TL_TOKEN_TYPE_BYTE
+                                                                                        : TL_TOKEN_TYPE_NORMAL;
     }
     return TL_OK;
 }
@@ -575,7 +583,61 @@ static bool has_byte_level(const cJSON *item) {
     return false;
 }
 
-static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, bool byte_level_ok, tl_error *err) {
+/* BertModel.set_vocab's "phantom space" texts: "##x" -> "x", "x" -> "▁x";
+ * control tokens stay. */
+static tl_status phantom_spaces(hf_vocab *v, tl_error *err) {
+    size_t total = 0;
+    for (uint32_t id = 0; id < v->n; id++) total += v->texts[id].len + 4;
+    char *block = malloc(total + 1), *p = block;
+    char **owned = realloc(v->owned, (v->n_owned + 1) * sizeof *owned);
+    if (!block || !owned) {
+        free(block);
+        if (owned) v->owned = owned;
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    }
+    v->owned = owned;
+    v->owned[v->n_owned++] = block;
+    for (uint32_t id = 0; id < v->n; id++) {
+        if (v->types[id] == TL_TOKEN_TYPE_CONTROL || v->types[id] == TL_TOKEN_TYPE_UNUSED) continue;
+        const tl_str t = v->texts[id];
+        const bool continuation = t.len > 2 && memcmp(t.ptr, "##", 2) == 0;
+        const int n = continuation ? snprintf(p, t.len + 4, "%.*s", (int)t.len - 2, t.ptr + 2)
+                                   : snprintf(p, t.len + 4, "\xE2\x96\x81%.*s", (int)t.len, t.ptr);
+        v->texts[id] = (tl_str){p, (size_t)n};
+        p += n + 1;
+    }
+    return TL_OK;
+}
+
+/* A WordPiece tokenizer.json (BERT): its vocabulary, added tokens and
+ * special ids (see the top of the file). */
+static tl_status convert_word_piece(hf_vocab *v, const cJSON *json, const cJSON *config, tl_error *err) {
+    const cJSON *model = member(json, "model");
+    const cJSON *vocab = member(model, "vocab");
+    if (!cJSON_IsObject(vocab)) return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab is not an object", v->path);
+    const char *prefix = string_member(model, "continuing_subword_prefix");
+    if (prefix && strcmp(prefix, "##") != 0)
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: WordPiece continuing_subword_prefix '%s' is not '##'", v->path,
+                       prefix);
+    v->word_piece = true;
+    tl_status st = read_vocab(v, vocab, err);
+    if (st == TL_OK) st = read_added_tokens(v, member(json, "added_tokens"), err);
+    if (st == TL_OK) {
+        read_special_tokens(v, json, config, string_member(model, "unk_token"));
+        /* BertModel: BOS/EOS and the add_* flags are BERT's own ([CLS] ...
+         * [SEP]), not written; the unknown token stays a control token. */
+        v->special[SPECIAL_BOS] = v->special[SPECIAL_EOS] = -1;
+        for (int k = 0; k < 3; k++) v->add_flag[k] = -1;
+        for (uint32_t id = 0; id < v->n; id++)
+            if (v->types[id] == TL_TOKEN_TYPE_UNKNOWN) v->types[id] = TL_TOKEN_TYPE_CONTROL;
+        st = phantom_spaces(v, err);
+    }
+    return st;
+}
+
+static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, const tl_hf_vocab_options *options,
+                         tl_error *err) {
+    const bool byte_level_ok = options->byte_level;
     const cJSON *model = member(json, "model");
     if (!cJSON_IsObject(model)) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: no \"model\" object", v->path);
@@ -584,6 +646,7 @@ static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, bo
     if (!type) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: model.type is missing", v->path);
     }
+    if (strcmp(type, "WordPiece") == 0 && options->word_piece) return convert_word_piece(v, json, config, err);
     if (strcmp(type, "BPE") != 0) {
         return tl_fail(err, TL_ERR_UNSUPPORTED,
                        "%s: a '%s' tokenizer.json is not converted (only SentencePiece-style BPE "
@@ -627,16 +690,16 @@ static tl_status write_keys(const hf_vocab *v, gguf_writer *w, tl_error *err) {
     const char **texts = malloc(v->n * sizeof *texts);
     if (!texts) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     for (uint32_t id = 0; id < v->n; id++) texts[id] = v->texts[id].ptr;
-    gguf_writer_set_str(w, "tokenizer.ggml.model", v->byte_level ? "gpt2" : "llama");
+    gguf_writer_set_str(w, "tokenizer.ggml.model", v->word_piece ? "bert" : v->byte_level ? "gpt2" : "llama");
     gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
     gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", texts, v->n);
     if (v->byte_level) {
         gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", v->merges, v->n_merges);
-    } else {
+    } else if (!v->word_piece) {
         gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, v->scores, v->n);
     }
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, v->types, v->n);
-    if (!v->byte_level) gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
+    if (!v->byte_level && !v->word_piece) gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
     if (v->nfc) gguf_writer_set_str(w, "tokenizer.ggml.normalizer", "nfc");
     for (int k = 0; k < 7; k++) {
         if (v->special[k] >= 0) gguf_writer_set_u32(w, special_keys[k], (uint32_t)v->special[k]);
@@ -699,13 +762,14 @@ tl_status tl_hf_vocab_import(gguf_writer *w, const char *path, const tl_hf_vocab
     st = tl_hf_json_file(config_path, true, &config, err);
     free(config_path);
     hf_vocab v = {.path = path, .n_target = options->n_vocab <= UINT32_MAX / 2 ? (uint32_t)options->n_vocab : 0};
-    if (st == TL_OK) st = convert(&v, json, config, options->byte_level, err);
+    if (st == TL_OK) st = convert(&v, json, config, options, err);
     if (st == TL_OK) special_ids_from_model_config(&v, options->model_config);
     if (st == TL_OK) st = check_unique(&v, err);
     if (st == TL_OK) st = write_keys(&v, w, err);
     if (st == TL_OK) {
         info->n_vocab = v.n;
         info->byte_level = v.byte_level;
+        info->word_piece = v.word_piece;
     }
     free_hf_vocab(&v);
     cJSON_Delete(config);

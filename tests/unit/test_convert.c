@@ -204,7 +204,7 @@ static void check_byte_level(const byte_level_case *c) {
     assert_int_equal(info.n_vocab, c->vocab_size);
     char path[4096];
     snprintf(path, sizeof path, "%s", tl_test_tmp_path("byte-level.gguf"));
-    if (hf_detect_pre(w, path, c->name, &err) != TL_OK) fail_msg("%s: %s", c->name, err.message);
+    if (hf_detect_pre(w, path, c->name, false, &err) != TL_OK) fail_msg("%s: %s", c->name, err.message);
     if (gguf_writer_write(w, path, &err) != TL_OK) fail_msg("%s", err.message);
     gguf_writer_free(w);
     gguf_file *mine = NULL, *theirs = NULL;

@@ -9,6 +9,11 @@
  * as the original. This checks the name mapping, the tensor transforms and
  * the keys of each family against the files the runtime already runs (and
  * that tests/unit/test_golden.c checks against llama.cpp).
+ *
+ * BERT the same way, with llama.cpp's bge WordPiece vocabulary written back
+ * as a tokenizer.json (and a sentence-transformers pooling module): the
+ * converted encoder gives the same embeddings, and its vocabulary the same
+ * tokens as llama.cpp's on the whole corpus tests/data/hf-corpus.json.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -311,6 +316,234 @@ static void compare_models(const char *label, const char *a_path, const char *b_
     tl_model_free(b);
 }
 
+/* ---- BERT ----------------------------------------------------------------- */
+
+#define BGE_VOCAB "tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf"
+
+/* tokenizer.json and tokenizer_config.json of the GGUF's WordPiece
+ * vocabulary: llama.cpp's phantom-space texts back to "##x" / "x". */
+static void write_word_piece_files(const gguf_file *g, const char *dir) {
+    cJSON *root = cJSON_CreateObject(), *added = cJSON_AddArrayToObject(root, "added_tokens");
+    cJSON *normalizer = cJSON_AddObjectToObject(root, "normalizer");
+    cJSON_AddStringToObject(normalizer, "type", "BertNormalizer");
+    cJSON_AddBoolToObject(normalizer, "lowercase", true);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "pre_tokenizer"), "type", "BertPreTokenizer");
+    cJSON *model = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(model, "type", "WordPiece");
+    cJSON_AddStringToObject(model, "unk_token", "[UNK]");
+    cJSON_AddStringToObject(model, "continuing_subword_prefix", "##");
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
+    uint64_t n;
+    gguf_value_type type;
+    assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n));
+    char text[512];
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t len;
+        const char *t = gguf_get_arr_str(g, "tokenizer.ggml.tokens", i, &len);
+        int64_t kind;
+        assert_true(gguf_get_arr_i64(g, "tokenizer.ggml.token_type", i, &kind));
+        if (kind == 3 || (len > 1 && t[0] == '[' && t[len - 1] == ']')) /* control, [unusedN] */
+            snprintf(text, sizeof text, "%.*s", (int)len, t);
+        else if (len >= 3 && memcmp(t, "\xE2\x96\x81", 3) == 0)
+            snprintf(text, sizeof text, "%.*s", (int)len - 3, t + 3);
+        else
+            snprintf(text, sizeof text, "##%.*s", (int)len, t);
+        cJSON_AddNumberToObject(vocab, text, (double)i);
+        if (kind == 3) {
+            cJSON *token = cJSON_CreateObject();
+            cJSON_AddNumberToObject(token, "id", (double)i);
+            cJSON_AddStringToObject(token, "content", text);
+            cJSON_AddBoolToObject(token, "special", true);
+            cJSON_AddItemToArray(added, token);
+        }
+    }
+    char path[4200];
+    char *json = cJSON_PrintUnformatted(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    assert_true(tl_test_write_file(path, json, strlen(json)));
+    free(json);
+    cJSON_Delete(root);
+    static const char config[] = "{\"cls_token\": \"[CLS]\", \"sep_token\": \"[SEP]\", \"unk_token\": \"[UNK]\", "
+                                 "\"pad_token\": \"[PAD]\", \"mask_token\": \"[MASK]\", \"do_lower_case\": true}";
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    assert_true(tl_test_write_file(path, config, sizeof config - 1));
+    /* sentence-transformers: mean pooling, as all-MiniLM */
+    static const char modules[] = "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", \"type\": "
+                                  "\"sentence_transformers.models.Transformer\"}, {\"idx\": 1, \"name\": \"1\", "
+                                  "\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"}]";
+    snprintf(path, sizeof path, "%s/modules.json", dir);
+    assert_true(tl_test_write_file(path, modules, sizeof modules - 1));
+    snprintf(path, sizeof path, "%s/1_Pooling", dir);
+    mkdir(path, 0777);
+    static const char pooling[] = "{\"pooling_mode_cls_token\": false, \"pooling_mode_mean_tokens\": true}";
+    snprintf(path, sizeof path, "%s/1_Pooling/config.json", dir);
+    assert_true(tl_test_write_file(path, pooling, sizeof pooling - 1));
+}
+
+static void write_bert_config(const gguf_file *g, const char *path) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "architectures"), cJSON_CreateString("BertModel"));
+    uint64_t n_vocab;
+    gguf_value_type type;
+    assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n_vocab));
+    uint32_t types = 0;
+    assert_true(gguf_get_u32(g, "tokenizer.ggml.token_type_count", &types));
+    float eps = 0;
+    assert_true(key_f32(g, "bert", "attention.layer_norm_epsilon", &eps));
+    cJSON_AddNumberToObject(c, "vocab_size", (double)n_vocab);
+    cJSON_AddNumberToObject(c, "hidden_size", key_u32(g, "bert", "embedding_length", 0));
+    cJSON_AddNumberToObject(c, "intermediate_size", key_u32(g, "bert", "feed_forward_length", 0));
+    cJSON_AddNumberToObject(c, "num_hidden_layers", key_u32(g, "bert", "block_count", 0));
+    cJSON_AddNumberToObject(c, "num_attention_heads", key_u32(g, "bert", "attention.head_count", 0));
+    cJSON_AddNumberToObject(c, "max_position_embeddings", key_u32(g, "bert", "context_length", 0));
+    cJSON_AddNumberToObject(c, "type_vocab_size", types);
+    cJSON_AddNumberToObject(c, "layer_norm_eps", eps);
+    cJSON_AddNumberToObject(c, "pad_token_id", 0);
+    char *text = cJSON_Print(c);
+    assert_true(tl_test_write_file(path, text, strlen(text)));
+    free(text);
+    cJSON_Delete(c);
+}
+
+/* BERT's names, without the optional "bert." prefix. */
+static void collect_bert_tensors(const gguf_file *g, hf_folder *f) {
+    static const char *const globals[][2] = {{"token_embd", "embeddings.word_embeddings"},
+                                             {"position_embd", "embeddings.position_embeddings"},
+                                             {"token_types", "embeddings.token_type_embeddings"},
+                                             {"token_embd_norm", "embeddings.LayerNorm"}};
+    static const char *const layers[][2] = {{"attn_q", "attention.self.query"},
+                                            {"attn_k", "attention.self.key"},
+                                            {"attn_v", "attention.self.value"},
+                                            {"attn_output", "attention.output.dense"},
+                                            {"attn_output_norm", "attention.output.LayerNorm"},
+                                            {"ffn_up", "intermediate.dense"},
+                                            {"ffn_down", "output.dense"},
+                                            {"layer_output_norm", "output.LayerNorm"}};
+    for (int64_t i = 0; i < gguf_tensor_count(g); i++) {
+        const gguf_tensor *t = gguf_tensor_at(g, i);
+        assert_int_equal(t->type, 0);
+        const char *suffix = strrchr(t->name, '.');
+        char base[96], name[160];
+        unsigned layer;
+        const char *hf = NULL;
+        if (sscanf(t->name, "blk.%u.%95[^.]", &layer, base) == 2) {
+            for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++)
+                if (strcmp(layers[k][0], base) == 0) hf = layers[k][1];
+            assert_non_null(hf);
+            snprintf(name, sizeof name, "encoder.layer.%u.%s%s", layer, hf, suffix);
+        } else {
+            snprintf(base, sizeof base, "%.*s", (int)(suffix - t->name), t->name);
+            for (size_t k = 0; k < sizeof globals / sizeof globals[0]; k++)
+                if (strcmp(globals[k][0], base) == 0) hf = globals[k][1];
+            assert_non_null(hf);
+            snprintf(name, sizeof name, "%s%s", hf, suffix);
+        }
+        int64_t shape[4];
+        for (uint32_t d = 0; d < t->n_dims; d++) shape[d] = t->ne[t->n_dims - 1 - d];
+        hf_tensor *out = add(f, name, (int)t->n_dims, shape);
+        memcpy(out->data, t->data, t->n_elements * sizeof(float));
+    }
+    /* a pooler the converter drops, as BertModel does */
+    const int64_t d = key_u32(g, "bert", "embedding_length", 0), shape[2] = {d, d};
+    hf_tensor *pooler = add(f, "pooler.dense.weight", 2, shape);
+    memset(pooler->data, 0, (size_t)(d * d) * sizeof(float));
+}
+
+static void embed_text(tl_model *m, const char *text, float *out) {
+    tl_token tokens[128];
+    const int32_t n = tl_tokenize(m, text, strlen(text), true, false, tokens, 128);
+    assert_true(n > 2);
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 128;
+    p.n_threads = 2;
+    tl_context *ctx = NULL;
+    tl_error err = {0};
+    if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    if (tl_embed(ctx, tokens, n, TL_POOLING_MEAN, true, out, &err) != TL_OK) fail_msg("%s", err.message);
+    tl_context_free(ctx);
+}
+
+static void bert_word_piece(void **state) {
+    (void)state;
+    if (!tl_test_have_shared(BGE_VOCAB)) {
+        print_message("%s absent, skipped\n", BGE_VOCAB);
+        skip();
+    }
+    char dir[2048], synth_path[4096], out_path[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tl_test_tmp_path("bert"));
+    mkdir(dir, 0777);
+    snprintf(synth_path, sizeof synth_path, "%s.synth.gguf", dir);
+    snprintf(out_path, sizeof out_path, "%s.converted.gguf", dir);
+    const tl_synth_params sp = {.preset = "all-minilm-l6-v2",
+                                .weight_type = "f32",
+                                .seed = 7,
+                                .vocab_path = tl_test_shared_path(BGE_VOCAB),
+                                .tiny = true};
+    tl_error err = {0};
+    if (tl_synth(&sp, synth_path, &err) != TL_OK) fail_msg("synth: %s", err.message);
+    gguf_file *g = NULL;
+    if (gguf_open(synth_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    write_bert_config(g, path);
+    write_word_piece_files(g, dir);
+    static hf_folder folder;
+    folder.count = 0;
+    collect_bert_tensors(g, &folder);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    write_safetensors(&folder, path);
+    for (int i = 0; i < folder.count; i++) free(folder.tensors[i].data);
+    gguf_close(g);
+    const tl_convert_params params = {.hf_dir = dir, .out_path = out_path, .type = "f32"};
+    if (tl_convert_hf(&params, &err) != TL_OK) fail_msg("convert: %s", err.message);
+
+    gguf_file *converted = NULL;
+    if (gguf_open(out_path, &converted, &err) != TL_OK) fail_msg("%s", err.message);
+    assert_string_equal(gguf_get_str(converted, "tokenizer.ggml.model"), "bert");
+    assert_string_equal(gguf_get_str(converted, "tokenizer.ggml.pre"), "jina-v2-en");
+    uint32_t pooling = 0;
+    assert_true(gguf_get_u32(converted, "bert.pooling_type", &pooling));
+    assert_int_equal(pooling, 1);
+    gguf_close(converted);
+
+    tl_model *a = load(synth_path), *b = load(out_path);
+    /* the same tokens as llama.cpp's vocabulary on the whole corpus */
+    char *corpus_text = tl_test_read_file(tl_test_source_path("tests/data/hf-corpus.json"), NULL);
+    cJSON *corpus = cJSON_Parse(corpus_text);
+    assert_non_null(corpus);
+    const cJSON *item;
+    int strings = 0;
+    static tl_token ta[4096], tb[4096];
+    cJSON_ArrayForEach(item, corpus) {
+        const size_t len = strlen(item->valuestring);
+        const int32_t na = tl_tokenize(a, item->valuestring, len, true, true, ta, 4096);
+        const int32_t nb = tl_tokenize(b, item->valuestring, len, true, true, tb, 4096);
+        if (na != nb || memcmp(ta, tb, (size_t)(na > 0 ? na : 0) * sizeof *ta) != 0)
+            fail_msg("corpus string %d \"%s\": %d tokens, llama.cpp's vocabulary %d", strings, item->valuestring, nb,
+                     na);
+        strings++;
+    }
+    assert_true(strings >= 300);
+    cJSON_Delete(corpus);
+    free(corpus_text);
+    /* the same embeddings */
+    const int32_t d = tl_model_embedding_size(a);
+    float *ea = malloc((size_t)d * sizeof *ea), *eb = malloc((size_t)d * sizeof *eb);
+    embed_text(a, "The quick brown fox jumps over the lazy dog.", ea);
+    embed_text(b, "The quick brown fox jumps over the lazy dog.", eb);
+    double worst = 0;
+    for (int32_t i = 0; i < d; i++)
+        if (fabs(ea[i] - eb[i]) > worst) worst = fabs(ea[i] - eb[i]);
+    if (worst > 1e-5) fail_msg("embeddings differ by %g", worst);
+    print_message("bert: %d corpus strings tokenized alike, embeddings equal (worst difference %.2g)\n", strings,
+                  worst);
+    free(ea);
+    free(eb);
+    tl_model_free(a);
+    tl_model_free(b);
+    remove(synth_path);
+    remove(out_path);
+}
+
 static void round_trip(const roundtrip_case *rc) {
     if (!tl_test_have_shared(TOKENIZER_DIR "/tokenizer.json")) {
         print_message("%s: %s absent, skipped\n", rc->preset, TOKENIZER_DIR);
@@ -385,6 +618,7 @@ int main(void) {
         cmocka_unit_test(gemma3_local_layers),
         cmocka_unit_test(stablelm_layernorm_partial_rotary),
         cmocka_unit_test(stablelm_per_head_norms_parallel),
+        cmocka_unit_test(bert_word_piece),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
