@@ -317,7 +317,7 @@ static tl_status check_complete(hf_converter *c, const planned *plan, int count)
     if (c->arch->encoder) {
         globals[1] = "token_embd_norm.weight";
         globals[n_globals++] = "token_embd_norm.bias";
-        globals[n_globals++] = "position_embd.weight";
+        if (!c->arch->nomic) globals[n_globals++] = "position_embd.weight"; /* nomic: rotary */
         globals[n_globals++] = "token_types.weight";
     } else {
         if (c->arch->layer_norm) globals[n_globals++] = "output_norm.bias";

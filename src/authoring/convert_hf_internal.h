@@ -42,6 +42,7 @@ typedef struct hf_arch {
     bool fused;         /* phi3: qkv_proj and gate_up_proj */
     bool no_lm_head;    /* gemma: lm_head.weight is dropped (tied) */
     bool encoder;       /* bert: BERT's names (encoder.layer.N...), WordPiece vocabulary */
+    bool nomic;         /* nomic-bert: fused q/k/v, SwiGLU, rotary positions, nomic's names */
 } hf_arch;
 
 /* config.json, as far as the converter uses it. */

@@ -54,6 +54,30 @@ static double config_double(const hf_converter *c, const char *name, double fall
     return config_number(c->config, name, &v) ? v : fallback;
 }
 
+/* Other names of the same hyper-parameters (TextModel.find_hparam's lists):
+ * copied under the first name when only another is given. */
+static void alias_config_names(hf_converter *c) {
+    static const char *const aliases[][2] = {
+        {"hidden_size", "n_embd"},
+        {"intermediate_size", "n_inner"},
+        {"num_hidden_layers", "n_layer"},
+        {"num_attention_heads", "n_head"},
+        {"max_position_embeddings", "n_positions"},
+        {"layer_norm_eps", "layer_norm_epsilon"},
+        {"rope_theta", "rotary_emb_base"},
+    };
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+        const cJSON *other = cJSON_GetObjectItemCaseSensitive(c->config, aliases[i][1]);
+        if (!config_item(c, aliases[i][0]) && cJSON_IsNumber(other))
+            cJSON_AddItemToObject(c->config, aliases[i][0], cJSON_CreateNumber(other->valuedouble));
+    }
+    /* NomicBertModel: nomic-embed-text v1/v1.5 are trained for 2048 positions */
+    double positions = 0, trained = 2048;
+    if (c->arch->nomic && config_number(c->config, "n_positions", &positions) && positions == 8192 &&
+        (!config_number(c->config, "max_trained_positions", &trained) || trained == 2048))
+        cJSON_ReplaceItemInObjectCaseSensitive(c->config, "max_position_embeddings", cJSON_CreateNumber(2048));
+}
+
 tl_status hf_read_config(hf_converter *c) {
     const char *dir = c->params->hf_dir;
     const cJSON *archs = cJSON_GetObjectItemCaseSensitive(c->config, "architectures");
@@ -66,6 +90,7 @@ tl_status hf_read_config(hf_converter *c) {
         return tl_fail(c->err, TL_ERR_UNSUPPORTED,
                        "%s/config.json: architecture %.80s is not supported (supported: %s)", dir, first->valuestring,
                        hf_arch_list());
+    alias_config_names(c);
     hf_params *p = &c->hp;
     const bool gemma3 = c->arch->keys == KEYS_GEMMA3;
     TL_TRY(config_int(c, "vocab_size", gemma3 ? 262208 : -1, &p->n_vocab));

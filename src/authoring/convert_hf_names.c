@@ -38,6 +38,13 @@ static const hf_arch arch_table[] = {
     /* BERT sentence encoders (all-MiniLM, bge): llama.cpp's BertModel classes. */
     {.hf_class = "BertModel", .gguf_arch = "bert", .keys = KEYS_BERT, .layer_norm = true, .encoder = true},
     {.hf_class = "BertForMaskedLM", .gguf_arch = "bert", .keys = KEYS_BERT, .layer_norm = true, .encoder = true},
+    /* nomic-embed-text v1/v1.5 */
+    {.hf_class = "NomicBertModel",
+     .gguf_arch = "nomic-bert",
+     .keys = KEYS_BERT,
+     .layer_norm = true,
+     .encoder = true,
+     .nomic = true},
     {.hf_class = "StableLmForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
     {.hf_class = "StableLMEpochForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
 };
@@ -122,6 +129,13 @@ static const struct {
     {"output.dense", "ffn_down"},
     {"output.LayerNorm", "layer_output_norm"},
 };
+/* nomic-bert's (contrib/bert.py of nomic-ai), inside "encoder.layers.N.". */
+static const struct {
+    const char *hf, *gguf;
+} nomic_layer_names[] = {
+    {"attn.Wqkv", "attn_qkv"}, {"attn.out_proj", "attn_output"}, {"norm1", "attn_output_norm"},  {"mlp.fc11", "ffn_up"},
+    {"mlp.fc12", "ffn_gate"},  {"mlp.fc2", "ffn_down"},          {"norm2", "layer_output_norm"},
+};
 
 /* "<prefix>N." at the start of name: N and what follows, or false. */
 static bool numbered(const char *name, const char *prefix, unsigned long *n, const char **rest) {
@@ -138,7 +152,7 @@ static bool numbered(const char *name, const char *prefix, unsigned long *n, con
 
 /* BertModel.filter_tensors: the "bert." prefix, gamma/beta, and the heads
  * and buffers an embedding model does not use. */
-static bool map_bert_name(const char *hf_name, char *out, size_t out_size, bool *skip) {
+static bool map_bert_name(bool nomic, const char *hf_name, char *out, size_t out_size, bool *skip) {
     if (strncmp(hf_name, "bert.", 5) == 0) hf_name += 5;
     if (strcmp(hf_name, "embeddings.position_ids") == 0 || strncmp(hf_name, "pooler.", 7) == 0 ||
         strncmp(hf_name, "cls.", 4) == 0) {
@@ -152,6 +166,10 @@ static bool map_bert_name(const char *hf_name, char *out, size_t out_size, bool 
                                                                                    : NULL;
     if (!suffix) return false;
     const size_t base_len = (size_t)(dot - hf_name);
+    if (nomic && base_len == 6 && strncmp(hf_name, "emb_ln", 6) == 0) {
+        snprintf(out, out_size, "token_embd_norm%s", suffix);
+        return true;
+    }
     for (size_t i = 0; i < sizeof bert_global_names / sizeof bert_global_names[0]; i++)
         if (strlen(bert_global_names[i].hf) == base_len && strncmp(hf_name, bert_global_names[i].hf, base_len) == 0) {
             snprintf(out, out_size, "%s%s", bert_global_names[i].gguf, suffix);
@@ -159,6 +177,17 @@ static bool map_bert_name(const char *hf_name, char *out, size_t out_size, bool 
         }
     unsigned long layer;
     const char *inner;
+    if (nomic) {
+        if (!numbered(hf_name, "encoder.layers.", &layer, &inner)) return false;
+        const size_t inner_len = (size_t)(dot - inner);
+        for (size_t i = 0; i < sizeof nomic_layer_names / sizeof nomic_layer_names[0]; i++)
+            if (strlen(nomic_layer_names[i].hf) == inner_len &&
+                strncmp(inner, nomic_layer_names[i].hf, inner_len) == 0) {
+                snprintf(out, out_size, "blk.%lu.%s%s", layer, nomic_layer_names[i].gguf, suffix);
+                return true;
+            }
+        return false;
+    }
     if (!numbered(hf_name, "encoder.layer.", &layer, &inner)) return false;
     const size_t inner_len = (size_t)(dot - inner);
     for (size_t i = 0; i < sizeof bert_layer_names / sizeof bert_layer_names[0]; i++)
@@ -206,7 +235,7 @@ bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out
         *skip = true;
         return true;
     }
-    if (arch->encoder) return map_bert_name(hf_name, out, out_size, skip);
+    if (arch->encoder) return map_bert_name(arch->nomic, hf_name, out, out_size, skip);
     size_t base_len;
     const char *suffix = param_suffix(hf_name, &base_len);
     if (!suffix) return false;
@@ -290,6 +319,15 @@ bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_para
 int hf_required_layer_tensors(const hf_arch *arch, bool has_ffn_norm, const char **names, int max) {
     const char *list[24];
     int n = 0;
+    if (arch->nomic) {
+        static const char *const nomic[] = {
+            "attn_qkv.weight",       "attn_output.weight", "attn_output_norm.weight", "attn_output_norm.bias",
+            "ffn_up.weight",         "ffn_gate.weight",    "ffn_down.weight",         "layer_output_norm.weight",
+            "layer_output_norm.bias"};
+        n = (int)(sizeof nomic / sizeof nomic[0]) < max ? (int)(sizeof nomic / sizeof nomic[0]) : max;
+        memcpy(names, nomic, (size_t)n * sizeof *names);
+        return n;
+    }
     if (arch->encoder) {
         static const char *const bert[] = {
             "attn_q.weight",         "attn_k.weight",           "attn_v.weight",

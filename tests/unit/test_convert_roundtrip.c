@@ -380,24 +380,37 @@ static void write_word_piece_files(const gguf_file *g, const char *dir) {
     assert_true(tl_test_write_file(path, pooling, sizeof pooling - 1));
 }
 
-static void write_bert_config(const gguf_file *g, const char *path) {
+/* BERT's config.json, or nomic-bert's (its own names, as nomic-ai's). */
+static void write_bert_config(const gguf_file *g, bool nomic, const char *path) {
+    const char *arch = nomic ? "nomic-bert" : "bert";
     cJSON *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "architectures"), cJSON_CreateString("BertModel"));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "architectures"),
+                         cJSON_CreateString(nomic ? "NomicBertModel" : "BertModel"));
     uint64_t n_vocab;
     gguf_value_type type;
     assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n_vocab));
     uint32_t types = 0;
     assert_true(gguf_get_u32(g, "tokenizer.ggml.token_type_count", &types));
     float eps = 0;
-    assert_true(key_f32(g, "bert", "attention.layer_norm_epsilon", &eps));
+    assert_true(key_f32(g, arch, "attention.layer_norm_epsilon", &eps));
     cJSON_AddNumberToObject(c, "vocab_size", (double)n_vocab);
-    cJSON_AddNumberToObject(c, "hidden_size", key_u32(g, "bert", "embedding_length", 0));
-    cJSON_AddNumberToObject(c, "intermediate_size", key_u32(g, "bert", "feed_forward_length", 0));
-    cJSON_AddNumberToObject(c, "num_hidden_layers", key_u32(g, "bert", "block_count", 0));
-    cJSON_AddNumberToObject(c, "num_attention_heads", key_u32(g, "bert", "attention.head_count", 0));
-    cJSON_AddNumberToObject(c, "max_position_embeddings", key_u32(g, "bert", "context_length", 0));
+    cJSON_AddNumberToObject(c, nomic ? "n_embd" : "hidden_size", key_u32(g, arch, "embedding_length", 0));
+    cJSON_AddNumberToObject(c, nomic ? "n_inner" : "intermediate_size", key_u32(g, arch, "feed_forward_length", 0));
+    cJSON_AddNumberToObject(c, nomic ? "n_layer" : "num_hidden_layers", key_u32(g, arch, "block_count", 0));
+    cJSON_AddNumberToObject(c, nomic ? "n_head" : "num_attention_heads", key_u32(g, arch, "attention.head_count", 0));
     cJSON_AddNumberToObject(c, "type_vocab_size", types);
-    cJSON_AddNumberToObject(c, "layer_norm_eps", eps);
+    cJSON_AddNumberToObject(c, nomic ? "layer_norm_epsilon" : "layer_norm_eps", eps);
+    if (nomic) { /* 8192 positions, trained for 2048: the converter writes 2048 */
+        assert_int_equal(key_u32(g, arch, "context_length", 0), 2048);
+        cJSON_AddNumberToObject(c, "n_positions", 8192);
+        cJSON_AddNumberToObject(c, "max_trained_positions", 2048);
+        float theta = 0;
+        assert_true(key_f32(g, arch, "rope.freq_base", &theta));
+        cJSON_AddNumberToObject(c, "rotary_emb_base", theta);
+        cJSON_AddStringToObject(c, "activation_function", "swiglu");
+    } else {
+        cJSON_AddNumberToObject(c, "max_position_embeddings", key_u32(g, arch, "context_length", 0));
+    }
     cJSON_AddNumberToObject(c, "pad_token_id", 0);
     char *text = cJSON_Print(c);
     assert_true(tl_test_write_file(path, text, strlen(text)));
@@ -405,12 +418,16 @@ static void write_bert_config(const gguf_file *g, const char *path) {
     cJSON_Delete(c);
 }
 
-/* BERT's names, without the optional "bert." prefix. */
-static void collect_bert_tensors(const gguf_file *g, hf_folder *f) {
-    static const char *const globals[][2] = {{"token_embd", "embeddings.word_embeddings"},
-                                             {"position_embd", "embeddings.position_embeddings"},
-                                             {"token_types", "embeddings.token_type_embeddings"},
-                                             {"token_embd_norm", "embeddings.LayerNorm"}};
+/* BERT's names, without the optional "bert." prefix, or nomic-bert's. */
+static void collect_bert_tensors(const gguf_file *g, bool nomic, hf_folder *f) {
+    const char *const globals[][2] = {{"token_embd", "embeddings.word_embeddings"},
+                                      {"position_embd", "embeddings.position_embeddings"},
+                                      {"token_types", "embeddings.token_type_embeddings"},
+                                      {"token_embd_norm", nomic ? "emb_ln" : "embeddings.LayerNorm"}};
+    static const char *const nomic_layers[][2] = {{"attn_qkv", "attn.Wqkv"},     {"attn_output", "attn.out_proj"},
+                                                  {"attn_output_norm", "norm1"}, {"ffn_up", "mlp.fc11"},
+                                                  {"ffn_gate", "mlp.fc12"},      {"ffn_down", "mlp.fc2"},
+                                                  {"layer_output_norm", "norm2"}};
     static const char *const layers[][2] = {{"attn_q", "attention.self.query"},
                                             {"attn_k", "attention.self.key"},
                                             {"attn_v", "attention.self.value"},
@@ -427,10 +444,12 @@ static void collect_bert_tensors(const gguf_file *g, hf_folder *f) {
         unsigned layer;
         const char *hf = NULL;
         if (sscanf(t->name, "blk.%u.%95[^.]", &layer, base) == 2) {
-            for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++)
+            for (size_t k = 0; !nomic && k < sizeof layers / sizeof layers[0]; k++)
                 if (strcmp(layers[k][0], base) == 0) hf = layers[k][1];
-            assert_non_null(hf);
-            snprintf(name, sizeof name, "encoder.layer.%u.%s%s", layer, hf, suffix);
+            for (size_t k = 0; nomic && k < sizeof nomic_layers / sizeof nomic_layers[0]; k++)
+                if (strcmp(nomic_layers[k][0], base) == 0) hf = nomic_layers[k][1];
+            if (!hf) fail_msg("no Hugging Face name for %s", t->name);
+            snprintf(name, sizeof name, nomic ? "encoder.layers.%u.%s%s" : "encoder.layer.%u.%s%s", layer, hf, suffix);
         } else {
             snprintf(base, sizeof base, "%.*s", (int)(suffix - t->name), t->name);
             for (size_t k = 0; k < sizeof globals / sizeof globals[0]; k++)
@@ -444,7 +463,7 @@ static void collect_bert_tensors(const gguf_file *g, hf_folder *f) {
         memcpy(out->data, t->data, t->n_elements * sizeof(float));
     }
     /* a pooler the converter drops, as BertModel does */
-    const int64_t d = key_u32(g, "bert", "embedding_length", 0), shape[2] = {d, d};
+    const int64_t d = key_u32(g, nomic ? "nomic-bert" : "bert", "embedding_length", 0), shape[2] = {d, d};
     hf_tensor *pooler = add(f, "pooler.dense.weight", 2, shape);
     memset(pooler->data, 0, (size_t)(d * d) * sizeof(float));
 }
@@ -463,32 +482,29 @@ static void embed_text(tl_model *m, const char *text, float *out) {
     tl_context_free(ctx);
 }
 
-static void bert_word_piece(void **state) {
-    (void)state;
+static void encoder_round_trip(const char *preset, bool nomic) {
     if (!tl_test_have_shared(BGE_VOCAB)) {
         print_message("%s absent, skipped\n", BGE_VOCAB);
         skip();
     }
+    const char *arch = nomic ? "nomic-bert" : "bert";
     char dir[2048], synth_path[4096], out_path[4096], path[4200];
-    snprintf(dir, sizeof dir, "%s", tl_test_tmp_path("bert"));
+    snprintf(dir, sizeof dir, "%s", tl_test_tmp_path(arch));
     mkdir(dir, 0777);
     snprintf(synth_path, sizeof synth_path, "%s.synth.gguf", dir);
     snprintf(out_path, sizeof out_path, "%s.converted.gguf", dir);
-    const tl_synth_params sp = {.preset = "all-minilm-l6-v2",
-                                .weight_type = "f32",
-                                .seed = 7,
-                                .vocab_path = tl_test_shared_path(BGE_VOCAB),
-                                .tiny = true};
+    const tl_synth_params sp = {
+        .preset = preset, .weight_type = "f32", .seed = 7, .vocab_path = tl_test_shared_path(BGE_VOCAB), .tiny = true};
     tl_error err = {0};
     if (tl_synth(&sp, synth_path, &err) != TL_OK) fail_msg("synth: %s", err.message);
     gguf_file *g = NULL;
     if (gguf_open(synth_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    write_bert_config(g, path);
+    write_bert_config(g, nomic, path);
     write_word_piece_files(g, dir);
     static hf_folder folder;
     folder.count = 0;
-    collect_bert_tensors(g, &folder);
+    collect_bert_tensors(g, nomic, &folder);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     write_safetensors(&folder, path);
     for (int i = 0; i < folder.count; i++) free(folder.tensors[i].data);
@@ -501,7 +517,9 @@ static void bert_word_piece(void **state) {
     assert_string_equal(gguf_get_str(converted, "tokenizer.ggml.model"), "bert");
     assert_string_equal(gguf_get_str(converted, "tokenizer.ggml.pre"), "jina-v2-en");
     uint32_t pooling = 0;
-    assert_true(gguf_get_u32(converted, "bert.pooling_type", &pooling));
+    char key[64];
+    snprintf(key, sizeof key, "%s.pooling_type", arch);
+    assert_true(gguf_get_u32(converted, key, &pooling));
     assert_int_equal(pooling, 1);
     gguf_close(converted);
 
@@ -534,7 +552,7 @@ static void bert_word_piece(void **state) {
     for (int32_t i = 0; i < d; i++)
         if (fabs(ea[i] - eb[i]) > worst) worst = fabs(ea[i] - eb[i]);
     if (worst > 1e-5) fail_msg("embeddings differ by %g", worst);
-    print_message("bert: %d corpus strings tokenized alike, embeddings equal (worst difference %.2g)\n", strings,
+    print_message("%s: %d corpus strings tokenized alike, embeddings equal (worst difference %.2g)\n", arch, strings,
                   worst);
     free(ea);
     free(eb);
@@ -542,6 +560,16 @@ static void bert_word_piece(void **state) {
     tl_model_free(b);
     remove(synth_path);
     remove(out_path);
+}
+
+static void bert_word_piece(void **state) {
+    (void)state;
+    encoder_round_trip("all-minilm-l6-v2", false);
+}
+
+static void nomic_bert_rotary_swiglu(void **state) {
+    (void)state;
+    encoder_round_trip("nomic-embed-text-v1.5", true);
 }
 
 static void round_trip(const roundtrip_case *rc) {
@@ -619,6 +647,7 @@ int main(void) {
         cmocka_unit_test(stablelm_layernorm_partial_rotary),
         cmocka_unit_test(stablelm_per_head_norms_parallel),
         cmocka_unit_test(bert_word_piece),
+        cmocka_unit_test(nomic_bert_rotary_swiglu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
