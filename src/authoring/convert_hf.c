@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "authoring/convert_hf_internal.h"
@@ -372,7 +373,7 @@ tl_status tl_convert_hf(const tl_convert_params *params, tl_error *err) {
     const char *type = params->type ? params->type : "f16";
     bool known = false;
     for (size_t i = 0; i < sizeof out_types / sizeof out_types[0]; i++)
-        if (strcmp(out_types[i].name, type) == 0) {
+        if (strcasecmp(out_types[i].name, type) == 0) { /* any case, as the other commands */
             c.weight_type = out_types[i].type;
             c.file_type = out_types[i].file_type;
             known = true;
