@@ -1,47 +1,31 @@
 /*
  * convert_hf.c — `tinyllm convert` (see convert_hf.h): read config.json,
- * open the safetensors file or shards, write the GGUF keys, the vocabulary
- * (synth_vocab.c's tokenizer.json importer) and every tensor under its GGUF
- * name, as llama.cpp's convert_hf_to_gguf.py does:
+ * open the safetensors file or shards, write the keys (convert_hf_keys.c),
+ * the vocabulary (synth_vocab.c's tokenizer.json importer) and every tensor
+ * under its GGUF name (convert_hf_names.c), as llama.cpp's
+ * convert_hf_to_gguf.py does:
  *   - GGUF shapes are PyTorch's reversed (innermost first);
  *   - llama's q/k rows are permuted from Hugging Face's rotate-half layout
  *     back to interleaved pairs (LlamaModel.permute);
+ *   - Gemma's norm weights get their 1 back (HF stores w - 1);
+ *   - StableLM's per-head q/k LayerNorms are stacked into one tensor;
  *   - with --type f16/bf16/q8_0 the 2-D weight matrices take that type,
  *     1-D tensors and norms stay f32, and a matrix whose rows do not split
- *     into q8_0 blocks falls back to f16;
- *   - Llama 3 rope scaling becomes the rope_freqs.weight tensor.
+ *     into q8_0 blocks falls back to f16.
  * The file is written to OUT.tmp and renamed, so a failure leaves nothing.
  */
 #include "authoring/convert_hf.h"
 
-#include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "authoring/convert_hf_internal.h"
-#include "authoring/gguf_writer.h"
-#include "authoring/safetensors.h"
 #include "authoring/synth_vocab.h"
 #include "tensor/types.h"
 #include "util/error.h"
-
-#define MAX_SHARDS 256
-
-typedef struct converter {
-    const tl_convert_params *params;
-    const hf_arch *arch;
-    hf_params hp;
-    cJSON *config;
-    tl_safetensors *shards[MAX_SHARDS];
-    int n_shards;
-    gguf_writer *w;
-    uint32_t weight_type, file_type;
-    tl_error *err;
-    char key[160];
-} converter;
 
 static const struct {
     const char *name;
@@ -60,35 +44,7 @@ static char *join(const char *dir, const char *name) {
     return out;
 }
 
-static const char *arch_key(converter *c, const char *suffix) {
-    snprintf(c->key, sizeof c->key, "%s.%s", c->arch->gguf_arch, suffix);
-    return c->key;
-}
-
-/* A config.json integer; `fallback` when absent (-1: required). */
-static tl_status config_int(converter *c, const char *name, int64_t fallback, int64_t *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(c->config, name);
-    if (!item || cJSON_IsNull(item)) {
-        if (fallback < 0) return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: no \"%s\"", c->params->hf_dir, name);
-        *out = fallback;
-        return TL_OK;
-    }
-    if (!cJSON_IsNumber(item) || item->valuedouble < 1 || item->valuedouble > 1e9 ||
-        item->valuedouble != (double)(int64_t)item->valuedouble)
-        return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: \"%s\" is not a positive integer", c->params->hf_dir,
-                       name);
-    *out = (int64_t)item->valuedouble;
-    return TL_OK;
-}
-
-static bool config_number(const cJSON *object, const char *name, double *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
-    if (!cJSON_IsNumber(item)) return false;
-    *out = item->valuedouble;
-    return true;
-}
-
-static tl_status read_config(converter *c) {
+static tl_status read_config(hf_converter *c) {
     const char *dir = c->params->hf_dir;
     char *path = join(dir, "config.json");
     if (!path) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
@@ -98,39 +54,14 @@ static tl_status read_config(converter *c) {
     }
     tl_status st = tl_hf_json_file(path, false, &c->config, c->err);
     free(path);
-    if (st != TL_OK) return st;
-    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(c->config, "architectures");
-    const cJSON *first = cJSON_IsArray(archs) ? cJSON_GetArrayItem(archs, 0) : NULL;
-    if (!cJSON_IsString(first))
-        return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: no \"architectures\" list (supported: %s)", dir,
-                       hf_arch_list());
-    c->arch = hf_arch_find(first->valuestring);
-    if (!c->arch)
-        return tl_fail(c->err, TL_ERR_UNSUPPORTED,
-                       "%s/config.json: architecture %.80s is not supported (supported: %s)", dir, first->valuestring,
-                       hf_arch_list());
-    hf_params *p = &c->hp;
-    TL_TRY(config_int(c, "vocab_size", -1, &p->n_vocab));
-    TL_TRY(config_int(c, "hidden_size", -1, &p->n_embd));
-    TL_TRY(config_int(c, "intermediate_size", -1, &p->n_ff));
-    TL_TRY(config_int(c, "num_hidden_layers", -1, &p->n_layer));
-    TL_TRY(config_int(c, "num_attention_heads", -1, &p->n_head));
-    TL_TRY(config_int(c, "num_key_value_heads", p->n_head, &p->n_head_kv));
-    TL_TRY(config_int(c, "head_dim", p->n_embd / p->n_head, &p->head_dim));
-    TL_TRY(config_int(c, "max_position_embeddings", 2048, &p->n_ctx));
-    if (p->n_head % p->n_head_kv != 0 || p->head_dim % 2 != 0)
-        return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: %lld heads, %lld key/value heads, head size %lld", dir,
-                       (long long)p->n_head, (long long)p->n_head_kv, (long long)p->head_dim);
-    p->has_rope_theta = config_number(c->config, "rope_theta", &p->rope_theta);
-    if (!config_number(c->config, "rms_norm_eps", &p->norm_eps)) p->norm_eps = 1e-6;
-    const cJSON *tie = cJSON_GetObjectItemCaseSensitive(c->config, "tie_word_embeddings");
-    p->tied_embeddings = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : true;
-    return TL_OK;
+    if (st == TL_OK && !cJSON_IsObject(c->config))
+        st = tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: not a JSON object", dir);
+    return st == TL_OK ? hf_read_config(c) : st;
 }
 
 /* Opens model.safetensors, or the shards model.safetensors.index.json
  * names. */
-static tl_status open_weights(converter *c) {
+static tl_status open_weights(hf_converter *c) {
     const char *dir = c->params->hf_dir;
     char *index_path = join(dir, "model.safetensors.index.json");
     if (!index_path) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
@@ -160,13 +91,11 @@ static tl_status open_weights(converter *c) {
             break;
         }
         bool seen = false;
-        for (int i = 0; i < c->n_shards && !seen; i++) {
-            const char *slash = strrchr(c->shards[i]->path, '/');
-            seen = strcmp(slash + 1, e->valuestring) == 0;
-        }
+        for (int i = 0; i < c->n_shards && !seen; i++)
+            seen = strcmp(strrchr(c->shards[i]->path, '/') + 1, e->valuestring) == 0;
         if (seen) continue;
-        if (c->n_shards == MAX_SHARDS) {
-            st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: more than %d shards", dir, MAX_SHARDS);
+        if (c->n_shards == HF_MAX_SHARDS) {
+            st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: more than %d shards", dir, HF_MAX_SHARDS);
             break;
         }
         char *path = join(dir, e->valuestring);
@@ -181,97 +110,28 @@ static tl_status open_weights(converter *c) {
     return st;
 }
 
-/* Llama 3.1+ rope scaling: one divisor per rotated frequency (1 for short
- * wavelengths, `factor` for long ones, a smooth blend between), as
- * LlamaModel.generate_extra_tensors computes rope_freqs. */
-static tl_status add_llama3_rope_freqs(converter *c, const cJSON *scaling) {
-    double factor = 8.0, low = 1.0, high = 4.0, original = 8192.0;
-    config_number(scaling, "factor", &factor);
-    config_number(scaling, "low_freq_factor", &low);
-    config_number(scaling, "high_freq_factor", &high);
-    config_number(scaling, "original_max_position_embeddings", &original);
-    const int64_t head_dim = c->hp.head_dim, n = head_dim / 2;
-    const double base = c->hp.has_rope_theta ? c->hp.rope_theta : 10000.0;
-    if (n > 4096 || high <= low)
-        return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: bad rope_scaling", c->params->hf_dir);
-    float factors[4096];
-    const double low_wavelen = original / low, high_wavelen = original / high;
-    for (int64_t i = 0; i < n; i++) {
-        const double freq = 1.0 / pow(base, (double)(2 * i) / (double)head_dim);
-        const double wavelen = 2.0 * M_PI / freq;
-        if (wavelen < high_wavelen) {
-            factors[i] = 1.0f;
-        } else if (wavelen > low_wavelen) {
-            factors[i] = (float)factor;
-        } else {
-            const double smooth = (original / wavelen - low) / (high - low);
-            factors[i] = (float)(1.0 / ((1.0 - smooth) / factor + smooth));
-        }
-    }
-    const int64_t ne[1] = {n};
-    return gguf_writer_add_tensor(c->w, "rope_freqs.weight", TL_TYPE_F32, 1, ne, factors, c->err);
-}
-
-static tl_status write_keys(converter *c) {
-    const hf_params *p = &c->hp;
-    gguf_writer *w = c->w;
-    gguf_writer_set_str(w, "general.architecture", c->arch->gguf_arch);
-    const char *dir = c->params->hf_dir;
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/') len--;
-    size_t start = len;
-    while (start > 0 && dir[start - 1] != '/') start--;
-    char name[256];
-    snprintf(name, sizeof name, "%.*s", (int)(len - start), dir + start);
-    gguf_writer_set_str(w, "general.name", name);
-    gguf_writer_set_u32(w, "general.file_type", c->file_type);
-    gguf_writer_set_u32(w, arch_key(c, "vocab_size"), (uint32_t)p->n_vocab);
-    gguf_writer_set_u32(w, arch_key(c, "context_length"), (uint32_t)p->n_ctx);
-    gguf_writer_set_u32(w, arch_key(c, "embedding_length"), (uint32_t)p->n_embd);
-    gguf_writer_set_u32(w, arch_key(c, "block_count"), (uint32_t)p->n_layer);
-    gguf_writer_set_u32(w, arch_key(c, "feed_forward_length"), (uint32_t)p->n_ff);
-    gguf_writer_set_u32(w, arch_key(c, "attention.head_count"), (uint32_t)p->n_head);
-    gguf_writer_set_u32(w, arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
-    if (cJSON_GetObjectItemCaseSensitive(c->config, "head_dim")) {
-        gguf_writer_set_u32(w, arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
-        gguf_writer_set_u32(w, arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
-    }
-    if (c->arch->permute_qk) gguf_writer_set_u32(w, arch_key(c, "rope.dimension_count"), (uint32_t)p->head_dim);
-    if (p->has_rope_theta) gguf_writer_set_f32(w, arch_key(c, "rope.freq_base"), (float)p->rope_theta);
-    gguf_writer_set_f32(w, arch_key(c, "attention.layer_norm_rms_epsilon"), (float)p->norm_eps);
-    const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(c->config, "rope_scaling");
-    if (cJSON_IsObject(scaling)) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(scaling, "rope_type");
-        if (!cJSON_IsString(type)) type = cJSON_GetObjectItemCaseSensitive(scaling, "type");
-        const char *kind = cJSON_IsString(type) ? type->valuestring : "";
-        double factor = 1.0;
-        config_number(scaling, "factor", &factor);
-        if (strcmp(kind, "llama3") == 0) {
-            TL_TRY(add_llama3_rope_freqs(c, scaling));
-        } else if (strcmp(kind, "linear") == 0) {
-            gguf_writer_set_str(w, arch_key(c, "rope.scaling.type"), "linear");
-            gguf_writer_set_f32(w, arch_key(c, "rope.scaling.factor"), (float)factor);
-        } else if (strcmp(kind, "yarn") == 0) {
-            double original = 0;
-            gguf_writer_set_str(w, arch_key(c, "rope.scaling.type"), "yarn");
-            gguf_writer_set_f32(w, arch_key(c, "rope.scaling.factor"), (float)factor);
-            if (config_number(scaling, "original_max_position_embeddings", &original))
-                gguf_writer_set_u32(w, arch_key(c, "rope.scaling.original_context_length"), (uint32_t)original);
-        } else if (kind[0] && strcmp(kind, "default") != 0) {
-            return tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s/config.json: rope_scaling type '%.40s' is not supported",
-                           c->params->hf_dir, kind);
-        }
-    }
+/* The vocabulary first (alone in the writer, so that a byte-level one can be
+ * written and tried for its pre-tokenizer), as llama.cpp's converter writes
+ * it for the model's vocab_size. */
+static tl_status write_vocab(hf_converter *c) {
     char *tokenizer = join(c->params->hf_dir, "tokenizer.json");
-    if (!tokenizer) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
-    uint64_t n_tokens = 0;
-    tl_status st = access(tokenizer, F_OK) == 0
-                       ? tl_synth_vocab_from_hf(w, tokenizer, &n_tokens, c->err)
-                       : tl_fail(c->err, TL_ERR_IO, "%s: no tokenizer.json", c->params->hf_dir);
-    free(tokenizer);
-    if (st == TL_OK && n_tokens != (uint64_t)p->n_vocab)
+    char *scratch = malloc(strlen(c->params->out_path) + 5);
+    tl_status st = tokenizer && scratch ? TL_OK : tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
+    if (st == TL_OK && access(tokenizer, F_OK) != 0)
+        st = tl_fail(c->err, TL_ERR_IO, "%s: no tokenizer.json", c->params->hf_dir);
+    const tl_hf_vocab_options options = {
+        .byte_level = true, .word_piece = true, .n_vocab = (uint64_t)c->hp.n_vocab, .model_config = c->config};
+    tl_hf_vocab_info info = {0};
+    if (st == TL_OK) st = tl_hf_vocab_import(c->w, tokenizer, &options, &info, c->err);
+    if (st == TL_OK && info.n_vocab != (uint64_t)c->hp.n_vocab)
         st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: tokenizer.json has %llu tokens, config.json's vocab_size is %lld",
-                     c->params->hf_dir, (unsigned long long)n_tokens, (long long)p->n_vocab);
+                     c->params->hf_dir, (unsigned long long)info.n_vocab, (long long)c->hp.n_vocab);
+    if (st == TL_OK && (info.byte_level || info.word_piece)) {
+        snprintf(scratch, strlen(c->params->out_path) + 5, "%s.tmp", c->params->out_path);
+        st = hf_detect_pre(c->w, scratch, c->params->hf_dir, info.word_piece, c->err);
+    }
+    free(scratch);
+    free(tokenizer);
     return st;
 }
 
@@ -289,51 +149,86 @@ static void permute_rows(float *data, int64_t rows, int64_t cols, int64_t n_head
 }
 
 /* The GGUF type of a tensor: as the converter chooses it. */
-static uint32_t tensor_type(const converter *c, const char *name, uint32_t n_dims, int64_t ne0) {
+static uint32_t tensor_type(const hf_converter *c, const char *name, uint32_t n_dims, int64_t ne0) {
     const size_t n = strlen(name);
     if (n_dims <= 1 || (n > 12 && strcmp(name + n - 12, "_norm.weight") == 0)) return TL_TYPE_F32;
+    /* kept f32 by the converter whatever the type (its exclusion list) */
+    if (strcmp(name, "position_embd.weight") == 0 || strcmp(name, "token_types.weight") == 0) return TL_TYPE_F32;
     if (c->weight_type == TL_TYPE_Q8_0 && ne0 % 32 != 0) return TL_TYPE_F16;
     return c->weight_type;
 }
 
+/* A GGUF tensor to write: one source tensor, or (stacked per-head norms)
+ * n_parts of them, one row each. */
 typedef struct planned {
-    const tl_st_tensor *src;
     char name[96];
     hf_role role;
+    const tl_st_tensor *src;
+    const tl_st_tensor **parts;
+    int n_parts;
+    const char *shard; /* for messages */
 } planned;
 
+/* The tensor's values as floats in PyTorch order, and its PyTorch shape. */
+static float *load_values(hf_converter *c, const planned *t, uint32_t *n_dims, int64_t *shape) {
+    if (!t->parts) {
+        const tl_st_tensor *src = t->src;
+        float *values = malloc((size_t)(src->n_elements ? src->n_elements : 1) * sizeof *values);
+        if (!values) return NULL;
+        tl_st_to_float(src, values);
+        *n_dims = src->n_dims ? src->n_dims : 1;
+        for (uint32_t d = 0; d < *n_dims; d++) shape[d] = src->n_dims ? src->shape[d] : 1;
+        return values;
+    }
+    const int64_t cols = t->parts[0]->n_elements;
+    float *values = malloc((size_t)(t->n_parts * cols) * sizeof *values);
+    if (!values) return NULL;
+    for (int i = 0; i < t->n_parts; i++) tl_st_to_float(t->parts[i], values + i * cols);
+    *n_dims = 2;
+    shape[0] = t->n_parts;
+    shape[1] = cols;
+    (void)c;
+    return values;
+}
+
 /* Converts and adds one tensor. */
-static tl_status add_tensor(converter *c, const planned *t, int index, int count) {
-    const tl_st_tensor *src = t->src;
-    const int64_t rows = src->n_dims ? src->shape[0] : 1;
-    const int64_t cols = src->n_dims ? src->n_elements / (rows ? rows : 1) : 1;
-    float *values = malloc((size_t)(src->n_elements ? src->n_elements : 1) * sizeof *values);
-    if (!values) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory for tensor %s", src->name);
-    tl_st_to_float(src, values);
-    if (c->arch->permute_qk && t->role != ROLE_OTHER) {
+static tl_status add_tensor(hf_converter *c, const planned *t, int index, int count) {
+    uint32_t n_dims;
+    int64_t shape[TL_ST_MAX_DIMS];
+    float *values = load_values(c, t, &n_dims, shape);
+    if (!values) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory for tensor %s", t->name);
+    int64_t n_elements = 1;
+    for (uint32_t d = 0; d < n_dims; d++) n_elements *= shape[d];
+    const int64_t rows = shape[0], cols = rows ? n_elements / rows : 0;
+    if (c->arch->permute_qk && (t->role == ROLE_Q || t->role == ROLE_K)) {
         const int64_t heads = t->role == ROLE_Q ? c->hp.n_head : c->hp.n_head_kv;
-        float *scratch = malloc((size_t)(rows / heads * cols) * sizeof *scratch);
+        float *scratch = malloc((size_t)(rows / heads * cols + 1) * sizeof *scratch);
         if (!scratch) {
             free(values);
-            return tl_fail(c->err, TL_ERR_NOMEM, "out of memory for tensor %s", src->name);
+            return tl_fail(c->err, TL_ERR_NOMEM, "out of memory for tensor %s", t->name);
         }
         permute_rows(values, rows, cols, heads, scratch);
         free(scratch);
     }
+    const size_t name_len = strlen(t->name);
+    if (c->arch->norm_plus_one && t->role == ROLE_NORM && name_len > 7 &&
+        strcmp(t->name + name_len - 7, ".weight") == 0)
+        for (int64_t i = 0; i < n_elements; i++) values[i] += 1.0f;
     int64_t ne[TL_ST_MAX_DIMS];
-    const uint32_t n_dims = src->n_dims ? src->n_dims : 1;
-    for (uint32_t d = 0; d < n_dims; d++) ne[d] = src->n_dims ? src->shape[src->n_dims - 1 - d] : 1;
+    for (uint32_t d = 0; d < n_dims; d++) ne[d] = shape[n_dims - 1 - d];
     const uint32_t type = tensor_type(c, t->name, n_dims, ne[0]);
     const tl_type_traits *traits = tl_type_traits_of(type);
     tl_status st = TL_OK;
     void *data = values;
     if (type != TL_TYPE_F32) {
-        data = malloc(tl_type_row_bytes(type, ne[0]) * (size_t)(src->n_elements / ne[0]));
+        const size_t row_bytes = tl_type_row_bytes(type, ne[0]);
+        const int64_t n_rows = ne[0] ? n_elements / ne[0] : 0;
+        data = malloc(row_bytes * (size_t)n_rows + 1);
         if (!data)
-            st = tl_fail(c->err, TL_ERR_NOMEM, "out of memory for tensor %s", src->name);
+            st = tl_fail(c->err, TL_ERR_NOMEM, "out of memory for tensor %s", t->name);
         else
-            for (int64_t r = 0; r < src->n_elements / ne[0]; r++)
-                traits->from_float(values + r * ne[0], (uint8_t *)data + r * tl_type_row_bytes(type, ne[0]), ne[0]);
+            for (int64_t r = 0; r < n_rows; r++)
+                traits->from_float(values + r * ne[0], (uint8_t *)data + (size_t)r * row_bytes, ne[0]);
     }
     if (st == TL_OK && c->params->progress) {
         tl_convert_progress pr = {
@@ -347,103 +242,138 @@ static tl_status add_tensor(converter *c, const planned *t, int index, int count
     return st;
 }
 
+static int find_planned(const planned *plan, int count, const char *name) {
+    for (int i = 0; i < count; i++)
+        if (strcmp(plan[i].name, name) == 0) return i;
+    return -1;
+}
+
+static tl_status shape_error(hf_converter *c, const char *shard, const tl_st_tensor *src, int64_t rows, int64_t cols) {
+    char shape[96] = "";
+    for (uint32_t d = 0; d < src->n_dims; d++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", d ? ", " : "",
+                 (long long)src->shape[d]);
+    char want[64];
+    if (cols)
+        snprintf(want, sizeof want, "%lld, %lld", (long long)rows, (long long)cols);
+    else
+        snprintf(want, sizeof want, "%lld", (long long)rows);
+    return tl_fail(c->err, TL_ERR_FORMAT, "%s: tensor '%.100s' has shape [%s], config.json implies [%s]", shard,
+                   src->name, shape, want);
+}
+
+/* Maps one source tensor into the plan: a new entry, or a part of a
+ * stacked one. */
+static tl_status plan_tensor(hf_converter *c, const char *shard, const tl_st_tensor *src, planned *plan, int *count) {
+    char name[96];
+    bool skip;
+    hf_role role;
+    int part;
+    if (!hf_map_name(c->arch, src->name, name, sizeof name, &skip, &role, &part))
+        return tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: tensor '%.100s' is not one of %s's", shard, src->name,
+                       c->arch->hf_class);
+    if (skip) return TL_OK;
+    int64_t rows, cols;
+    const bool known = hf_expected_shape(c->arch, name, &c->hp, &rows, &cols);
+    if (part >= 0) { /* one head's norm: a row of the stacked tensor */
+        if (!known || part >= rows || src->n_dims != 1 || src->shape[0] != cols)
+            return tl_fail(c->err, TL_ERR_FORMAT, "%s: tensor '%.100s': not a norm of one of %lld heads of %lld", shard,
+                           src->name, (long long)rows, (long long)cols);
+        int i = find_planned(plan, *count, name);
+        if (i < 0) {
+            i = (*count)++;
+            snprintf(plan[i].name, sizeof plan[i].name, "%s", name);
+            plan[i].role = role;
+            plan[i].shard = shard;
+            plan[i].n_parts = (int)rows;
+            if (!(plan[i].parts = calloc((size_t)rows, sizeof *plan[i].parts)))
+                return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
+        }
+        plan[i].parts[part] = src;
+        return TL_OK;
+    }
+    if (known) {
+        const bool ok = cols ? (src->n_dims == 2 && src->shape[0] == rows && src->shape[1] == cols)
+                             : (src->n_dims == 1 && src->shape[0] == rows);
+        if (!ok) return shape_error(c, shard, src, rows, cols);
+    }
+    if (find_planned(plan, *count, name) >= 0)
+        return tl_fail(c->err, TL_ERR_FORMAT, "%s: tensor '%.100s' is given twice (as %s)", shard, src->name, name);
+    planned *t = &plan[(*count)++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->role = role;
+    t->src = src;
+    t->shard = shard;
+    return TL_OK;
+}
+
+/* Every tensor the model needs is there (and every head of a stack). */
+static tl_status check_complete(hf_converter *c, const planned *plan, int count) {
+    const cJSON *parallel = cJSON_GetObjectItemCaseSensitive(c->config, "use_parallel_residual");
+    const bool has_ffn_norm = !(c->arch->layer_norm && cJSON_IsTrue(parallel));
+    const char *required[32];
+    const int n_required = hf_required_layer_tensors(c->arch, has_ffn_norm, required, 32);
+    const char *globals[5] = {"token_embd.weight", "output_norm.weight", NULL, NULL, NULL};
+    int n_globals = 2;
+    if (c->arch->encoder) {
+        globals[1] = "token_embd_norm.weight";
+        globals[n_globals++] = "token_embd_norm.bias";
+        if (!c->arch->nomic) globals[n_globals++] = "position_embd.weight"; /* nomic: rotary */
+        globals[n_globals++] = "token_types.weight";
+    } else {
+        if (c->arch->layer_norm) globals[n_globals++] = "output_norm.bias";
+        if (!c->hp.tied_embeddings) globals[n_globals++] = "output.weight";
+    }
+    char name[96];
+    for (int64_t il = -1; il < c->hp.n_layer; il++) {
+        for (int k = 0; k < (il < 0 ? n_globals : n_required); k++) {
+            if (il < 0)
+                snprintf(name, sizeof name, "%s", globals[k]);
+            else
+                snprintf(name, sizeof name, "blk.%lld.%s", (long long)il, required[k]);
+            if (find_planned(plan, count, name) < 0)
+                return tl_fail(c->err, TL_ERR_FORMAT, "%s: no tensor for %s in the safetensors file%s",
+                               c->params->hf_dir, name, c->n_shards > 1 ? "s" : "");
+        }
+    }
+    for (int i = 0; i < count; i++)
+        for (int h = 0; plan[i].parts && h < plan[i].n_parts; h++)
+            if (!plan[i].parts[h])
+                return tl_fail(c->err, TL_ERR_FORMAT, "%s: %s: no norm for head %d", plan[i].shard, plan[i].name, h);
+    return TL_OK;
+}
+
 /* Maps every tensor, checks names, shapes and completeness, then adds them. */
-static tl_status write_tensors(converter *c) {
+static tl_status write_tensors(hf_converter *c) {
     size_t total = 0;
     for (int s = 0; s < c->n_shards; s++) total += c->shards[s]->n_tensors;
     planned *plan = calloc(total ? total : 1, sizeof *plan);
     if (!plan) return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
     int count = 0;
     tl_status st = TL_OK;
-    for (int s = 0; s < c->n_shards && st == TL_OK; s++) {
-        for (size_t i = 0; i < c->shards[s]->n_tensors && st == TL_OK; i++) {
-            const tl_st_tensor *src = &c->shards[s]->tensors[i];
-            planned *t = &plan[count];
-            bool skip;
-            if (!hf_map_name(src->name, t->name, sizeof t->name, &skip, &t->role)) {
-                st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: tensor '%.100s' is not one of %s's", c->shards[s]->path,
-                             src->name, c->arch->hf_class);
-                break;
-            }
-            if (skip) continue;
-            int64_t rows, cols;
-            if (hf_expected_shape(t->name, &c->hp, &rows, &cols)) {
-                const bool ok = cols ? (src->n_dims == 2 && src->shape[0] == rows && src->shape[1] == cols)
-                                     : (src->n_dims == 1 && src->shape[0] == rows);
-                if (!ok) {
-                    char shape[64] = "";
-                    for (uint32_t d = 0; d < src->n_dims; d++)
-                        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", d ? ", " : "",
-                                 (long long)src->shape[d]);
-                    if (cols)
-                        st = tl_fail(c->err, TL_ERR_FORMAT,
-                                     "%s: tensor '%s' has shape [%s], config.json implies [%lld, %lld]",
-                                     c->shards[s]->path, src->name, shape, (long long)rows, (long long)cols);
-                    else
-                        st =
-                            tl_fail(c->err, TL_ERR_FORMAT, "%s: tensor '%s' has shape [%s], config.json implies [%lld]",
-                                    c->shards[s]->path, src->name, shape, (long long)rows);
-                    break;
-                }
-            }
-            t->src = src;
-            count++;
-        }
-    }
+    for (int s = 0; s < c->n_shards && st == TL_OK; s++)
+        for (size_t i = 0; i < c->shards[s]->n_tensors && st == TL_OK; i++)
+            st = plan_tensor(c, c->shards[s]->path, &c->shards[s]->tensors[i], plan, &count);
     /* A tied checkpoint saved with only lm_head.weight (safetensors keeps one
      * of two shared tensors; __metadata__ names the other): that matrix is
      * the embedding table, and the output reuses it. */
-    if (st == TL_OK && c->hp.tied_embeddings) {
-        int embd = -1, output = -1;
-        for (int i = 0; i < count; i++) {
-            if (strcmp(plan[i].name, "token_embd.weight") == 0) embd = i;
-            if (strcmp(plan[i].name, "output.weight") == 0) output = i;
-        }
-        if (embd < 0 && output >= 0) snprintf(plan[output].name, sizeof plan[output].name, "token_embd.weight");
+    if (st == TL_OK && c->hp.tied_embeddings && find_planned(plan, count, "token_embd.weight") < 0) {
+        const int output = find_planned(plan, count, "output.weight");
+        if (output >= 0) snprintf(plan[output].name, sizeof plan[output].name, "token_embd.weight");
     }
-    /* What every layer must have. */
-    const char *required[16];
-    int n_required = 0;
-    static const char *const base[] = {"attn_norm.weight", "attn_q.weight",      "attn_k.weight",
-                                       "attn_v.weight",    "attn_output.weight", "ffn_norm.weight",
-                                       "ffn_gate.weight",  "ffn_up.weight",      "ffn_down.weight"};
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) required[n_required++] = base[i];
-    if (c->arch->qkv_bias) {
-        required[n_required++] = "attn_q.bias";
-        required[n_required++] = "attn_k.bias";
-        required[n_required++] = "attn_v.bias";
-    }
-    if (c->arch->qk_norm) {
-        required[n_required++] = "attn_q_norm.weight";
-        required[n_required++] = "attn_k_norm.weight";
-    }
-    char name[96];
-    for (int64_t il = -1; il < c->hp.n_layer && st == TL_OK; il++) {
-        const int n = il < 0 ? (c->hp.tied_embeddings ? 2 : 3) : n_required;
-        static const char *const globals[] = {"token_embd.weight", "output_norm.weight", "output.weight"};
-        for (int k = 0; k < n && st == TL_OK; k++) {
-            if (il < 0)
-                snprintf(name, sizeof name, "%s", globals[k]);
-            else
-                snprintf(name, sizeof name, "blk.%lld.%s", (long long)il, required[k]);
-            bool found = false;
-            for (int i = 0; i < count && !found; i++) found = strcmp(plan[i].name, name) == 0;
-            if (!found)
-                st = tl_fail(c->err, TL_ERR_FORMAT, "%s: no tensor for %s in the safetensors file%s", c->params->hf_dir,
-                             name, c->n_shards > 1 ? "s" : "");
-        }
-    }
+    if (st == TL_OK) st = check_complete(c, plan, count);
     for (int i = 0; i < count && st == TL_OK; i++) st = add_tensor(c, &plan[i], i + 1, count);
+    for (int i = 0; i < count; i++) free(plan[i].parts);
     free(plan);
     return st;
 }
 
 tl_status tl_convert_hf(const tl_convert_params *params, tl_error *err) {
-    converter c = {.params = params, .err = err};
+    hf_converter c = {.params = params, .err = err};
     const char *type = params->type ? params->type : "f16";
     bool known = false;
     for (size_t i = 0; i < sizeof out_types / sizeof out_types[0]; i++)
-        if (strcmp(out_types[i].name, type) == 0) {
+        if (strcasecmp(out_types[i].name, type) == 0) { /* any case, as the other commands */
             c.weight_type = out_types[i].type;
             c.file_type = out_types[i].file_type;
             known = true;
@@ -452,7 +382,8 @@ tl_status tl_convert_hf(const tl_convert_params *params, tl_error *err) {
     tl_status st = read_config(&c);
     if (st == TL_OK) st = open_weights(&c);
     if (st == TL_OK && !(c.w = gguf_writer_new())) st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
-    if (st == TL_OK) st = write_keys(&c);
+    if (st == TL_OK) st = write_vocab(&c);
+    if (st == TL_OK) st = hf_write_keys(&c);
     if (st == TL_OK) st = write_tensors(&c);
     char *tmp = NULL;
     if (st == TL_OK) {

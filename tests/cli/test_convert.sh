@@ -67,7 +67,7 @@ b=$("$TINYLLM" run -m "$TMP/sharded.gguf" -p "Once upon a time" -n 24 --temp 0 2
 [ -n "$a" ] && [ "$a" = "$b" ] && pass "two shards give the same model" || fail "sharded: '$b', single file: '$a'"
 
 # Types: every --type converts and generates; q8_0 is smaller than f16, which is smaller than f32.
-for type in f16 bf16 q8_0; do
+for type in f16 BF16 q8_0; do # (any case, as the other commands take type names)
   "$TINYLLM" convert -q "$HF" "$TMP/ts-$type.gguf" --type "$type" 2>"$TMP/err.txt" || fail "--type $type: $(cat "$TMP/err.txt")"
   "$TINYLLM" run -m "$TMP/ts-$type.gguf" -p "Once upon a time" -n 8 --temp 0 >/dev/null 2>&1 || fail "--type $type: run failed"
 done

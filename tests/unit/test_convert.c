@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "authoring/convert_hf.h"
+#include "authoring/convert_hf_internal.h"
+#include "authoring/synth_vocab.h"
 #include "format/gguf.h"
 #include "test_support.h"
 #include "tinyllm.h"
@@ -126,17 +128,18 @@ static void q8_0_matches_llama_cpp(void **state) {
     check_against_llama_cpp("q8_0");
 }
 
-/* The converted vocabulary against Hugging Face's tokenizer on the corpus
- * (add_special = false, parse_special = true, as the reference was made). */
-static void tokenizer_matches_hugging_face(void **state) {
-    (void)state;
-    const char *path = convert("f16", "tinystories656k-vocab.gguf");
+/* The vocabulary of the GGUF at `path` against Hugging Face's tokenizer on
+ * the corpus (add_special = false, parse_special = true, as
+ * tests/reference/hf-tokens-<name>.json was made). */
+static void check_corpus(const char *path, const char *name) {
     gguf_file *file = NULL;
     tl_vocab *v = NULL;
     tl_error err = {0};
     if (gguf_open(path, &file, &err) != TL_OK || tl_vocab_load(file, &v, &err) != TL_OK) fail_msg("%s", err.message);
+    char rel[128];
+    snprintf(rel, sizeof rel, "tests/reference/hf-tokens-%s.json", name);
     cJSON *corpus = read_json("tests/data/hf-corpus.json");
-    cJSON *want_file = read_json("tests/reference/hf-tokens-tinystories656k.json");
+    cJSON *want_file = read_json(rel);
     const cJSON *want_item = cJSON_GetObjectItem(want_file, "ids")->child, *text;
     static tl_token got[4096];
     int strings = 0, failures = 0;
@@ -147,26 +150,141 @@ static void tokenizer_matches_hugging_face(void **state) {
         for (int32_t i = 0; same && i < n; i++) same = got[i] == cJSON_GetArrayItem(want_item, i)->valueint;
         if (!same) {
             failures++;
-            print_message("string %d \"%s\": differs from Hugging Face\n", strings, text->valuestring);
+            print_message("%s string %d \"%s\": differs from Hugging Face\n", name, strings, text->valuestring);
         }
         want_item = want_item->next;
         strings++;
     }
-    print_message("%d strings, %d differ from Hugging Face\n", strings, failures);
+    print_message("%s: %d strings, %d differ from Hugging Face\n", name, strings, failures);
     assert_true(strings >= 300);
     assert_int_equal(failures, 0);
     tl_vocab_free(v);
     gguf_close(file);
     cJSON_Delete(corpus);
     cJSON_Delete(want_file);
+}
+
+static void tokenizer_matches_hugging_face(void **state) {
+    (void)state;
+    const char *path = convert("f16", "tinystories656k-vocab.gguf");
+    check_corpus(path, "tinystories656k");
     remove(path);
+}
+
+/* A byte-level BPE tokenizer.json (GPT-2 style) imported as `convert` does
+ * it: the pre-tokenizer llama.cpp's hash rule names, the same tokens, types,
+ * merges and special ids as llama.cpp's own GGUF of that vocabulary, and
+ * Hugging Face's tokens on the corpus. (The full conversion reads
+ * config.json's vocab_size and special ids; here they are given.) */
+typedef struct byte_level_case {
+    const char *name;    /* tests/reference/hf-tokens-<name>.json */
+    const char *json;    /* shared tokenizer.json */
+    const char *llama;   /* llama.cpp's vocabulary GGUF of the same model */
+    const char *pre;     /* what llama.cpp's converter writes */
+    uint64_t vocab_size; /* config.json's */
+    /* Compared with llama.cpp's file: ids below this (0: all), and the
+     * special ids. ggml-vocab-qwen2.gguf is Qwen2's: Qwen3 has more added
+     * tokens, and its file was written by an older converter. */
+    uint64_t compare_below;
+    bool compare_specials;
+} byte_level_case;
+
+static void check_byte_level(const byte_level_case *c) {
+    if (!tl_test_have_shared(c->json) || !tl_test_have_shared(c->llama)) {
+        print_message("%s: shared files absent, skipped\n", c->name);
+        skip();
+    }
+    gguf_writer *w = gguf_writer_new();
+    const tl_hf_vocab_options options = {.byte_level = true, .n_vocab = c->vocab_size};
+    tl_hf_vocab_info info;
+    tl_error err = {0};
+    if (tl_hf_vocab_import(w, tl_test_shared_path(c->json), &options, &info, &err) != TL_OK)
+        fail_msg("%s: %s", c->name, err.message);
+    assert_true(info.byte_level);
+    assert_int_equal(info.n_vocab, c->vocab_size);
+    char path[4096];
+    snprintf(path, sizeof path, "%s", tl_test_tmp_path("byte-level.gguf"));
+    if (hf_detect_pre(w, path, c->name, false, &err) != TL_OK) fail_msg("%s: %s", c->name, err.message);
+    if (gguf_writer_write(w, path, &err) != TL_OK) fail_msg("%s", err.message);
+    gguf_writer_free(w);
+    gguf_file *mine = NULL, *theirs = NULL;
+    if (gguf_open(path, &mine, &err) != TL_OK || gguf_open(tl_test_shared_path(c->llama), &theirs, &err) != TL_OK)
+        fail_msg("%s", err.message);
+    assert_string_equal(gguf_get_str(mine, "tokenizer.ggml.pre"), c->pre);
+    assert_string_equal(gguf_get_str(mine, "tokenizer.ggml.model"), "gpt2");
+    /* Tokens, types and merges as llama.cpp's file has them (ids past the
+     * shorter list: padding or added tokens the other model lacks). */
+    uint64_t n_mine, n_theirs, n_merges_mine, n_merges_theirs;
+    gguf_value_type type;
+    assert_true(gguf_get_arr_info(mine, "tokenizer.ggml.tokens", &type, &n_mine));
+    assert_true(gguf_get_arr_info(theirs, "tokenizer.ggml.tokens", &type, &n_theirs));
+    assert_true(gguf_get_arr_info(mine, "tokenizer.ggml.merges", &type, &n_merges_mine));
+    assert_true(gguf_get_arr_info(theirs, "tokenizer.ggml.merges", &type, &n_merges_theirs));
+    assert_int_equal(n_merges_mine, n_merges_theirs);
+    int differences = 0;
+    uint64_t n_compared = n_mine < n_theirs ? n_mine : n_theirs;
+    if (c->compare_below) n_compared = c->compare_below;
+    for (uint64_t i = 0; i < n_compared; i++) {
+        uint64_t la, lb;
+        const char *a = gguf_get_arr_str(mine, "tokenizer.ggml.tokens", i, &la);
+        const char *b = gguf_get_arr_str(theirs, "tokenizer.ggml.tokens", i, &lb);
+        int64_t ta, tb;
+        assert_true(gguf_get_arr_i64(mine, "tokenizer.ggml.token_type", i, &ta));
+        assert_true(gguf_get_arr_i64(theirs, "tokenizer.ggml.token_type", i, &tb));
+        if ((la != lb || memcmp(a, b, la) != 0 || ta != tb) && differences++ < 5)
+            print_message("  token %llu: '%.*s' type %lld, llama.cpp '%.*s' type %lld\n", (unsigned long long)i,
+                          (int)la, a, (long long)ta, (int)lb, b, (long long)tb);
+    }
+    for (uint64_t i = 0; i < n_merges_mine; i++) {
+        uint64_t la, lb;
+        const char *a = gguf_get_arr_str(mine, "tokenizer.ggml.merges", i, &la);
+        const char *b = gguf_get_arr_str(theirs, "tokenizer.ggml.merges", i, &lb);
+        if ((la != lb || memcmp(a, b, la) != 0) && differences++ < 5)
+            print_message("  merge %llu: '%.*s', llama.cpp '%.*s'\n", (unsigned long long)i, (int)la, a, (int)lb, b);
+    }
+    static const char *const keys[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                                       "tokenizer.ggml.padding_token_id", "tokenizer.ggml.unknown_token_id"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0] && c->compare_specials; k++) {
+        uint32_t a = UINT32_MAX, b = UINT32_MAX;
+        gguf_get_u32(mine, keys[k], &a);
+        gguf_get_u32(theirs, keys[k], &b);
+        if (a != b && differences++ < 10) print_message("  %s: %u, llama.cpp %u\n", keys[k], a, b);
+    }
+    print_message("%s: pre %s, %llu tokens (llama.cpp %llu), %llu merges, %d differences\n", c->name, c->pre,
+                  (unsigned long long)n_mine, (unsigned long long)n_theirs, (unsigned long long)n_merges_mine,
+                  differences);
+    assert_int_equal(differences, 0);
+    gguf_close(mine);
+    gguf_close(theirs);
+    check_corpus(path, c->name);
+    remove(path);
+}
+
+static void llama3_vocabulary_is_llama_cpps(void **state) {
+    (void)state;
+    check_byte_level(&(byte_level_case){"llama3", "tokenizers/llama3/tokenizer.json",
+                                        "tokenizers/llama.cpp-vocab/ggml-vocab-llama-bpe.gguf", "llama-bpe", 128256, 0,
+                                        true});
+}
+
+static void qwen3_vocabulary_is_llama_cpps(void **state) {
+    (void)state;
+    check_byte_level(&(byte_level_case){"qwen3", "tokenizers/qwen3/tokenizer.json",
+                                        "tokenizers/llama.cpp-vocab/ggml-vocab-qwen2.gguf", "qwen2", 151936, 151643,
+                                        false});
+}
+
+static void smollm2_vocabulary_is_llama_cpps(void **state) {
+    (void)state;
+    check_byte_level(&(byte_level_case){"smollm2", "tokenizers/smollm2/tokenizer.json",
+                                        "tokenizers/llama.cpp-vocab/ggml-vocab-smollm.gguf", "smollm", 49152, 0, true});
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(f32_matches_llama_cpp),
-        cmocka_unit_test(q8_0_matches_llama_cpp),
-        cmocka_unit_test(tokenizer_matches_hugging_face),
+        cmocka_unit_test(f32_matches_llama_cpp),          cmocka_unit_test(q8_0_matches_llama_cpp),
+        cmocka_unit_test(tokenizer_matches_hugging_face), cmocka_unit_test(llama3_vocabulary_is_llama_cpps),
+        cmocka_unit_test(qwen3_vocabulary_is_llama_cpps), cmocka_unit_test(smollm2_vocabulary_is_llama_cpps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

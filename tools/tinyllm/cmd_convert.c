@@ -1,8 +1,8 @@
 /*
  * cmd_convert.c — `tinyllm convert`: write a GGUF file from another model
  * format. `--from hf` (the default) reads a Hugging Face model folder
- * (src/authoring/convert_hf.h); the legacy sources (`--from llama2c`,
- * `--from ggml`) have their place in the table below.
+ * (src/authoring/convert_hf.h); `--from llama2c` and `--from ggml` read the
+ * files from before GGUF (src/authoring/convert_legacy.h).
  */
 #include <stdio.h>
 #include <string.h>
