@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of fuzz/ (see fuzz/README.md).
 #   scripts/fuzz.sh TARGET SECONDS      one target (gguf, tok_spm, tok_bpe, tok_wpm,
-#                                       tok_ugm, jinja, api) for SECONDS
+#                                       tok_ugm, jinja, api, safetensors, legacy) for SECONDS
 #   scripts/fuzz.sh --smoke [SECONDS]   every target for SECONDS each (default 30)
 #   scripts/fuzz.sh --list              the targets
 # Builds build-fuzz/ (clang, -DTL_FUZZ=ON) when needed. Each run works on a
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api)
+targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy)
 shared=${TINYLLM_SHARED:-$(cd .. && pwd)/shared}
 export TINYLLM_SHARED=$shared
 build=${FUZZ_BUILD:-build-fuzz}
@@ -30,7 +30,7 @@ usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 max_len() {
   case $1 in
     jinja) echo 262144 ;;
-    gguf) echo 65536 ;;
+    gguf | safetensors | legacy) echo 65536 ;;
     api) echo 16384 ;;
     *) echo 8192 ;;
   esac

@@ -45,6 +45,27 @@ gemma3-tiny-f32 gemma3-270m f32 tiny - cases.json
 qwen3-tiny-f32 qwen3-0.6b f32 tiny - cases.json
 LIST
 
+# --- tinyllm convert (tests/unit/test_convert.c) ----------------------------------------------------------------
+# tests/reference/tinystories656k-<type>.json: llama.cpp on the GGUF that `tinyllm convert` writes from the Hugging
+# Face folder $TINYLLM_SHARED/models/TinyStories-656K (llama, 2048-token SentencePiece-style BPE vocabulary).
+for type in f32 q8_0; do
+  wanted "tinystories656k-$type" || continue
+  "$tinyllm" convert -q "$shared/models/TinyStories-656K" "$tmp/tinystories656k-$type.gguf" --type "$type"
+  "$ref" decode --model "$tmp/tinystories656k-$type.gguf" --cases tests/reference/tinystories656k-cases.json \
+    --top 20 --greedy 32 --threads 2 >"tests/reference/tinystories656k-$type.json"
+  echo "wrote tests/reference/tinystories656k-$type.json" >&2
+done
+
+# --- tinyllm convert --from ggml (tests/unit/test_convert_legacy.c) -------------------------------------------------
+# tests/reference/tinyllama-v0-ggjt-q4_0.json: llama.cpp on the GGUF that `tinyllm convert --from ggml` writes from
+# $TINYLLM_SHARED/models/tinyllama-v0-5m-ggjtv3-q4_0.bin (GGJT v3, Q4_0 blocks carried over bit for bit).
+if wanted tinyllama-v0-ggjt-q4_0; then
+  "$tinyllm" convert --from ggml "$shared/models/tinyllama-v0-5m-ggjtv3-q4_0.bin" "$tmp/tinyllama-v0-ggjt-q4_0.gguf"
+  "$ref" decode --model "$tmp/tinyllama-v0-ggjt-q4_0.gguf" --cases tests/reference/tinyllama-v0-ggjt-cases.json \
+    --top 20 --greedy 32 --threads 2 >tests/reference/tinyllama-v0-ggjt-q4_0.json
+  echo "wrote tests/reference/tinyllama-v0-ggjt-q4_0.json" >&2
+fi
+
 # --- T5 encoder-decoder (tests/unit/test_t5.c, tests/cli/test_t5.sh) -------------------------------------------
 # tests/reference/t5-tiny-<type>.json: llama_ref encdec (llama.cpp's encoder output rows, top-20 logits after the
 # decoder start token, 32 greedy ids) for the tiny flan-t5-small with the project's Unigram vocabulary. Encoder

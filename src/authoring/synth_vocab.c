@@ -38,8 +38,22 @@
  *    a Metaspace pre-tokenizer does, false otherwise (Gemma 3);
  *  - an NFC normalizer is recorded as tokenizer.ggml.normalizer = "nfc" (a
  *    tinyllm key: llama.cpp's converter writes none).
- * Byte-level BPE (GPT-2 style), WordPiece, Unigram and WordLevel files are
- * refused with TL_ERR_UNSUPPORTED.
+ * Byte-level BPE (GPT-2 style: Llama 3, Qwen, SmolLM) is converted when the
+ * caller asks for it (tl_hf_vocab_import with byte_level; `tinyllm
+ * convert` does), as _set_vocab_gpt2 writes it: tokenizer.ggml.model =
+ * "gpt2", the tokens as the file spells them, every token NORMAL but the
+ * added ones, the merges as "left right" strings, no scores; the caller
+ * picks tokenizer.ggml.pre (convert_hf_pre.c). The model's vocab_size may
+ * exceed the file's tokens: the rest are "[PAD<i>]" unused tokens, and
+ * config.json's <kind>_token_id fill the special ids the tokenizer files
+ * leave unnamed, as gguf-py's SpecialVocab does.
+ *
+ * WordPiece (BERT) likewise on request (word_piece), as BertModel.set_vocab
+ * writes it: tokenizer.ggml.model = "bert", tokens in llama.cpp's "phantom
+ * space" spelling (a continuation "##x" becomes "x", a word start "x"
+ * becomes "▁x", control tokens stay as they are), no scores, the
+ * unknown/separator/padding/classifier/mask ids. Unigram and WordLevel
+ * files are refused with TL_ERR_UNSUPPORTED.
  *
  * The Unigram vocabulary is built by unigram_build.c.
  */
@@ -81,7 +95,7 @@ static char *read_text_file(const char *path, size_t *len) {
 
 /* Parses a JSON file; *json is NULL (and TL_OK) when the file does not
  * exist and `optional` is set. */
-static tl_status parse_json_file(const char *path, bool optional, cJSON **json, tl_error *err) {
+tl_status tl_hf_json_file(const char *path, bool optional, cJSON **json, tl_error *err) {
     *json = NULL;
     size_t len = 0;
     char *text = read_text_file(path, &len);
@@ -174,8 +188,11 @@ static tl_status read_normalizer(const cJSON *normalizer, const char *path, bool
 
 /* No pre-tokenizer, a split at spaces (a no-op once spaces are "▁") or
  * Metaspace; a byte-level one means a GPT-2 style vocabulary. */
-static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *prefix, tl_error *err) {
+static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *prefix, bool byte_level, tl_error *err) {
     if (!pre || cJSON_IsNull(pre)) return TL_OK;
+    /* Byte-level files split with expressions and digits rules that
+     * tokenizer.ggml.pre names; the caller chooses it. */
+    if (byte_level) return TL_OK;
     const char *type = string_member(pre, "type");
     if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: pre_tokenizer has no \"type\"", path);
     if (strcmp(type, "Sequence") == 0) {
@@ -185,7 +202,7 @@ static tl_status read_pre_tokenizer(const cJSON *pre, const char *path, bool *pr
         }
         const cJSON *item;
         cJSON_ArrayForEach(item, list) {
-            tl_status st = read_pre_tokenizer(item, path, prefix, err);
+            tl_status st = read_pre_tokenizer(item, path, prefix, false, err);
             if (st != TL_OK) return st;
         }
         return TL_OK;
@@ -221,6 +238,12 @@ typedef struct hf_vocab {
     size_t n_owned;
     bool prefix;         /* add_space_prefix */
     bool nfc;            /* the normalizer puts text in NFC */
+    bool byte_level;     /* GPT-2 style: "gpt2" keys, merges kept, no scores */
+    bool word_piece;     /* BERT: "bert" keys, phantom-space texts, no scores */
+    const char **merges; /* byte_level: "left right", owned */
+    uint32_t n_merges;
+    uint32_t n_target;   /* pad with "[PAD<i>]" up to this many tokens */
+    char *pad_texts;     /* the padding tokens' texts, one block */
     tl_token special[7]; /* bos, eos, unk, sep, pad, cls, mask; -1 = none */
     int8_t add_flag[3];  /* add_bos, add_eos, add_sep: -1 = not given */
     const char *chat_template;
@@ -236,6 +259,9 @@ static const char *const add_keys[3] = {"tokenizer.ggml.add_bos_token", "tokeniz
                                         "tokenizer.ggml.add_sep_token"};
 
 static void free_hf_vocab(hf_vocab *v) {
+    for (uint32_t i = 0; i < v->n_merges; i++) free((char *)v->merges[i]);
+    free(v->merges);
+    free(v->pad_texts);
     for (size_t i = 0; i < v->n_owned; i++) free(v->owned[i]);
     free(v->owned);
     free(v->texts);
@@ -284,12 +310,22 @@ static char *spaces_from_metaspace(const char *s) {
 static tl_status read_vocab(hf_vocab *v, const cJSON *vocab, tl_error *err) {
     int n = cJSON_GetArraySize(vocab);
     if (n <= 0) return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab is empty", v->path);
-    v->n = (uint32_t)n;
-    v->texts = calloc((size_t)n, sizeof *v->texts);
-    v->scores = calloc((size_t)n, sizeof *v->scores);
-    v->types = calloc((size_t)n, sizeof *v->types);
-    if (!v->texts || !v->scores || !v->types) {
-        return tl_fail(err, TL_ERR_NOMEM, "out of memory for %d tokens", n);
+    v->n = (uint32_t)n > v->n_target ? (uint32_t)n : v->n_target;
+    v->texts = calloc(v->n, sizeof *v->texts);
+    v->scores = calloc(v->n, sizeof *v->scores);
+    v->types = calloc(v->n, sizeof *v->types);
+    v->pad_texts = malloc((size_t)(v->n - (uint32_t)n) * 16 + 1);
+    if (!v->texts || !v->scores || !v->types || !v->pad_texts) {
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory for %u tokens", v->n);
+    }
+    /* ids the model has beyond the file's tokens, as the converter pads them */
+    char *pad = v->pad_texts;
+    for (uint32_t id = (uint32_t)n; id < v->n; id++) {
+        const int len = snprintf(pad, 16, "[PAD%u]", id);
+        v->texts[id] = (tl_str){pad, (size_t)len};
+        v->types[id] = TL_TOKEN_TYPE_UNUSED;
+        v->scores[id] = -10000.0f;
+        pad += len + 1;
     }
     const cJSON *entry;
     cJSON_ArrayForEach(entry, vocab) {
@@ -307,7 +343,8 @@ static tl_status read_vocab(hf_vocab *v, const cJSON *vocab, tl_error *err) {
             return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab: token %lld is empty", v->path, (long long)id);
         }
         v->texts[id] = (tl_str){entry->string, strlen(entry->string)};
-        v->types[id] = is_byte_piece(entry->string) ? TL_TOKEN_TYPE_BYTE : TL_TOKEN_TYPE_NORMAL;
+        v->types[id] = !v->byte_level && !v->word_piece && is_byte_piece(entry->string) ? TL_TOKEN_TYPE_BYTE
+                                                                                        : TL_TOKEN_TYPE_NORMAL;
     }
     return TL_OK;
 }
@@ -326,6 +363,10 @@ static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
         }
     }
     uint8_t *scored = calloc(v->n, 1);
+    if (v->byte_level && scored && !(v->merges = calloc((size_t)cJSON_GetArraySize(merges) + 1, sizeof *v->merges))) {
+        free(scored);
+        scored = NULL;
+    }
     char *joined = NULL;
     size_t joined_capacity = 0;
     tl_status st = scored ? TL_OK : tl_fail(err, TL_ERR_NOMEM, "out of memory");
@@ -375,6 +416,15 @@ static tl_status score_merges(hf_vocab *v, const cJSON *merges, tl_error *err) {
         if (!scored[id]) {
             scored[id] = 1;
             v->scores[id] = -(float)rank;
+        }
+        if (v->byte_level) {
+            char *text = malloc(left_len + right_len + 2);
+            if (!text) {
+                st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+                break;
+            }
+            snprintf(text, left_len + right_len + 2, "%.*s %.*s", (int)left_len, left, (int)right_len, right);
+            v->merges[v->n_merges++] = text;
         }
         if (++rank >= (1 << 24)) {
             st = tl_fail(err, TL_ERR_UNSUPPORTED, "%s: more than 2^24 merges", v->path);
@@ -520,7 +570,74 @@ static char *sibling_path(const char *path, const char *name) {
     return out;
 }
 
-static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, tl_error *err) {
+/* Whether a pre-tokenizer or decoder (or one of a Sequence's) is ByteLevel. */
+static bool has_byte_level(const cJSON *item) {
+    const char *type = string_member(item, "type");
+    if (type && strcmp(type, "ByteLevel") == 0) return true;
+    const cJSON *list = member(item, "pretokenizers");
+    if (!cJSON_IsArray(list)) list = member(item, "decoders");
+    const cJSON *child;
+    cJSON_ArrayForEach(child, list) {
+        if (has_byte_level(child)) return true;
+    }
+    return false;
+}
+
+/* BertModel.set_vocab's "phantom space" texts: "##x" -> "x", "x" -> "▁x";
+ * control tokens stay. */
+static tl_status phantom_spaces(hf_vocab *v, tl_error *err) {
+    size_t total = 0;
+    for (uint32_t id = 0; id < v->n; id++) total += v->texts[id].len + 4;
+    char *block = malloc(total + 1), *p = block;
+    char **owned = realloc(v->owned, (v->n_owned + 1) * sizeof *owned);
+    if (!block || !owned) {
+        free(block);
+        if (owned) v->owned = owned;
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    }
+    v->owned = owned;
+    v->owned[v->n_owned++] = block;
+    for (uint32_t id = 0; id < v->n; id++) {
+        if (v->types[id] == TL_TOKEN_TYPE_CONTROL || v->types[id] == TL_TOKEN_TYPE_UNUSED) continue;
+        const tl_str t = v->texts[id];
+        const bool continuation = t.len > 2 && memcmp(t.ptr, "##", 2) == 0;
+        const int n = continuation ? snprintf(p, t.len + 4, "%.*s", (int)t.len - 2, t.ptr + 2)
+                                   : snprintf(p, t.len + 4, "\xE2\x96\x81%.*s", (int)t.len, t.ptr);
+        v->texts[id] = (tl_str){p, (size_t)n};
+        p += n + 1;
+    }
+    return TL_OK;
+}
+
+/* A WordPiece tokenizer.json (BERT): its vocabulary, added tokens and
+ * special ids (see the top of the file). */
+static tl_status convert_word_piece(hf_vocab *v, const cJSON *json, const cJSON *config, tl_error *err) {
+    const cJSON *model = member(json, "model");
+    const cJSON *vocab = member(model, "vocab");
+    if (!cJSON_IsObject(vocab)) return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab is not an object", v->path);
+    const char *prefix = string_member(model, "continuing_subword_prefix");
+    if (prefix && strcmp(prefix, "##") != 0)
+        return tl_fail(err, TL_ERR_UNSUPPORTED, "%s: WordPiece continuing_subword_prefix '%s' is not '##'", v->path,
+                       prefix);
+    v->word_piece = true;
+    tl_status st = read_vocab(v, vocab, err);
+    if (st == TL_OK) st = read_added_tokens(v, member(json, "added_tokens"), err);
+    if (st == TL_OK) {
+        read_special_tokens(v, json, config, string_member(model, "unk_token"));
+        /* BertModel: BOS/EOS and the add_* flags are BERT's own ([CLS] ...
+         * [SEP]), not written; the unknown token stays a control token. */
+        v->special[SPECIAL_BOS] = v->special[SPECIAL_EOS] = -1;
+        for (int k = 0; k < 3; k++) v->add_flag[k] = -1;
+        for (uint32_t id = 0; id < v->n; id++)
+            if (v->types[id] == TL_TOKEN_TYPE_UNKNOWN) v->types[id] = TL_TOKEN_TYPE_CONTROL;
+        st = phantom_spaces(v, err);
+    }
+    return st;
+}
+
+static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, const tl_hf_vocab_options *options,
+                         tl_error *err) {
+    const bool byte_level_ok = options->byte_level;
     const cJSON *model = member(json, "model");
     if (!cJSON_IsObject(model)) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: no \"model\" object", v->path);
@@ -529,13 +646,16 @@ static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, tl
     if (!type) {
         return tl_fail(err, TL_ERR_FORMAT, "%s: model.type is missing", v->path);
     }
+    if (strcmp(type, "WordPiece") == 0 && options->word_piece) return convert_word_piece(v, json, config, err);
     if (strcmp(type, "BPE") != 0) {
         return tl_fail(err, TL_ERR_UNSUPPORTED,
                        "%s: a '%s' tokenizer.json is not converted (only SentencePiece-style BPE "
                        "with byte_fallback)",
                        v->path, type);
     }
-    if (!cJSON_IsTrue(member(model, "byte_fallback"))) {
+    v->byte_level = byte_level_ok && !cJSON_IsTrue(member(model, "byte_fallback")) &&
+                    (has_byte_level(member(json, "pre_tokenizer")) || has_byte_level(member(json, "decoder")));
+    if (!v->byte_level && !cJSON_IsTrue(member(model, "byte_fallback"))) {
         return tl_fail(err, TL_ERR_UNSUPPORTED,
                        "%s: BPE without byte_fallback (GPT-2 style) is not converted; use a GGUF "
                        "vocabulary",
@@ -555,7 +675,7 @@ static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, tl
     }
     tl_status st = read_normalizer(member(json, "normalizer"), v->path, &v->prefix, &v->nfc, err);
     if (st == TL_OK) {
-        st = read_pre_tokenizer(member(json, "pre_tokenizer"), v->path, &v->prefix, err);
+        st = read_pre_tokenizer(member(json, "pre_tokenizer"), v->path, &v->prefix, v->byte_level, err);
     }
     if (st == TL_OK) st = read_vocab(v, vocab, err);
     if (st == TL_OK) st = score_merges(v, merges, err);
@@ -570,12 +690,16 @@ static tl_status write_keys(const hf_vocab *v, gguf_writer *w, tl_error *err) {
     const char **texts = malloc(v->n * sizeof *texts);
     if (!texts) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     for (uint32_t id = 0; id < v->n; id++) texts[id] = v->texts[id].ptr;
-    gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
+    gguf_writer_set_str(w, "tokenizer.ggml.model", v->word_piece ? "bert" : v->byte_level ? "gpt2" : "llama");
     gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
     gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", texts, v->n);
-    gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, v->scores, v->n);
+    if (v->byte_level) {
+        gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", v->merges, v->n_merges);
+    } else if (!v->word_piece) {
+        gguf_writer_set_arr(w, "tokenizer.ggml.scores", GGUF_TYPE_FLOAT32, v->scores, v->n);
+    }
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, v->types, v->n);
-    gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
+    if (!v->byte_level && !v->word_piece) gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
     if (v->nfc) gguf_writer_set_str(w, "tokenizer.ggml.normalizer", "nfc");
     for (int k = 0; k < 7; k++) {
         if (v->special[k] >= 0) gguf_writer_set_u32(w, special_keys[k], (uint32_t)v->special[k]);
@@ -606,23 +730,47 @@ static tl_status check_unique(const hf_vocab *v, tl_error *err) {
     return st;
 }
 
+/* config.json's <kind>_token_id for the special ids still unknown. */
+static void special_ids_from_model_config(hf_vocab *v, const cJSON *model_config) {
+    for (int k = 0; k < 7 && model_config; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s_token_id", special_names[k]);
+        const int64_t id = index_value(member(model_config, name), v->n);
+        if (v->special[k] < 0 && id >= 0) v->special[k] = (tl_token)id;
+    }
+}
+
 tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_vocab, tl_error *err) {
-    *n_vocab = 0;
+    const tl_hf_vocab_options options = {0};
+    tl_hf_vocab_info info;
+    const tl_status st = tl_hf_vocab_import(w, path, &options, &info, err);
+    *n_vocab = info.n_vocab;
+    return st;
+}
+
+tl_status tl_hf_vocab_import(gguf_writer *w, const char *path, const tl_hf_vocab_options *options,
+                             tl_hf_vocab_info *info, tl_error *err) {
+    memset(info, 0, sizeof *info);
     cJSON *json = NULL, *config = NULL;
-    tl_status st = parse_json_file(path, false, &json, err);
+    tl_status st = tl_hf_json_file(path, false, &json, err);
     if (st != TL_OK) return st;
     char *config_path = sibling_path(path, "tokenizer_config.json");
     if (!config_path) {
         cJSON_Delete(json);
         return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     }
-    st = parse_json_file(config_path, true, &config, err);
+    st = tl_hf_json_file(config_path, true, &config, err);
     free(config_path);
-    hf_vocab v = {.path = path};
-    if (st == TL_OK) st = convert(&v, json, config, err);
+    hf_vocab v = {.path = path, .n_target = options->n_vocab <= UINT32_MAX / 2 ? (uint32_t)options->n_vocab : 0};
+    if (st == TL_OK) st = convert(&v, json, config, options, err);
+    if (st == TL_OK) special_ids_from_model_config(&v, options->model_config);
     if (st == TL_OK) st = check_unique(&v, err);
     if (st == TL_OK) st = write_keys(&v, w, err);
-    if (st == TL_OK) *n_vocab = v.n;
+    if (st == TL_OK) {
+        info->n_vocab = v.n;
+        info->byte_level = v.byte_level;
+        info->word_piece = v.word_piece;
+    }
     free_hf_vocab(&v);
     cJSON_Delete(config);
     cJSON_Delete(json);

@@ -534,8 +534,8 @@ static tl_status bad_magic(const reader *r) {
             snprintf(version, sizeof version, " v%" PRIu32, little_endian_u32(r->base + 4));
         return tl_fail(r->err, TL_ERR_FORMAT,
                        "%s: legacy %s%s file (pre-GGUF llama.cpp format); convert it to GGUF with "
-                       "llama.cpp's convert_llama_ggml_to_gguf.py",
-                       r->path, legacy[i].name, version);
+                       "'tinyllm convert --from ggml %s OUT.gguf'",
+                       r->path, legacy[i].name, version, r->path);
     }
     return tl_fail(r->err, TL_ERR_FORMAT, "%s: not a GGUF file (bad magic)", r->path);
 }

@@ -18,7 +18,7 @@ expect_error "not gguf" "bad magic|not a GGUF" -- "$TINYLLM" run -m "$0" -p hi
 # A file from before GGUF says what it is and how to convert it.
 G=$SHARED/models/tinyllama-v0-5m-ggjtv3-q4_0.bin
 if [ -e "$G" ]; then
-  expect_error "legacy GGJT v3 file" "^tinyllm run: $G: legacy GGJT v3 file \(pre-GGUF llama.cpp format\); convert it to GGUF with llama.cpp's convert_llama_ggml_to_gguf.py$" -- \
+  expect_error "legacy GGJT v3 file" "^tinyllm run: $G: legacy GGJT v3 file \(pre-GGUF llama.cpp format\); convert it to GGUF with 'tinyllm convert --from ggml $G OUT.gguf'$" -- \
     "$TINYLLM" run -m "$G" -p hi
   expect_error "legacy file: info" "legacy GGJT v3 file" -- "$TINYLLM" info -m "$G"
 else

@@ -559,7 +559,7 @@ static void test_open_names_legacy_ggml_formats(void **state) {
     } cases[] = {
         {"lmgg\x01\x00\x00\x00", 8,
          ": legacy GGML file (pre-GGUF llama.cpp format); convert it to GGUF with "
-         "llama.cpp's convert_llama_ggml_to_gguf.py"},
+         "'tinyllm convert --from ggml "},
         {"fmgg\x01\x00\x00\x00", 8, ": legacy GGMF v1 file (pre-GGUF"},
         {"tjgg\x01\x00\x00\x00", 8, ": legacy GGJT v1 file (pre-GGUF"},
         {"tjgg\x02\x00\x00\x00", 8, ": legacy GGJT v2 file (pre-GGUF"},
