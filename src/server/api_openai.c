@@ -226,6 +226,7 @@ void openai_models(server *srv, const http_request *req, http_response *res) {
     cJSON *data = cJSON_AddArrayToObject(root, "data");
     for (int i = 0; i < registry_count(srv->models); i++) {
         const model_entry *entry = registry_entry(srv->models, i);
+        if (atomic_load(&entry->removed)) continue;
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "id", entry->name);
         cJSON_AddStringToObject(m, "object", "model");
