@@ -330,7 +330,13 @@ void ollama_delete(server *srv, const http_request *req, http_response *res) {
     if (!body || !model_field(body, "model", &name, &e) || !(store = open_store(srv, &e))) goto fail;
     tl_store_entry entry;
     if (!tl_store_find(store, name, &entry)) {
-        api_fail(&e, 404, "model", "model '%s' not found", name);
+        if (registry_find(srv->models, name))
+            api_fail(&e, 400, "model",
+                     "model '%s' is a file the server was started with (--models, -m), not a model of "
+                     "the store: it cannot be deleted here",
+                     name);
+        else
+            api_fail(&e, 404, "model", "model '%s' not found", name);
         goto fail;
     }
     const model_entry *offered = registry_find(srv->models, name);
