@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -136,14 +137,24 @@ static bool retryable(CURLcode code, long status) {
 static tl_status attempt(const hub_client *client, const char *repo, const char *url, download *d, bool *again,
                          char *last_error, size_t last_error_size, tl_error *err) {
     *again = false;
-    struct stat st;
-    d->have = stat(d->path, &st) == 0 ? (int64_t)st.st_size : 0;
-    if (d->size >= 0 && d->have > d->size) {
-        unlink(d->path);
-        d->have = 0;
-    }
     d->fd = open(d->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (d->fd < 0) return tl_fail(err, TL_ERR_IO, "cannot write %s: %s", d->path, strerror(errno));
+    /* Two pulls of one file would interleave their bytes: the second one stops. */
+    if (flock(d->fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+        close(d->fd);
+        d->fd = -1;
+        return tl_fail(err, TL_ERR_IO, "%s is being downloaded by another pull right now", url);
+    }
+    struct stat st;
+    d->have = fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+    if (d->size >= 0 && d->have > d->size) {
+        if (ftruncate(d->fd, 0) != 0) {
+            close(d->fd);
+            d->fd = -1;
+            return tl_fail(err, TL_ERR_IO, "cannot write %s: %s", d->path, strerror(errno));
+        }
+        d->have = 0;
+    }
     d->hash = tl_sha256_new();
     tl_status s = d->hash ? TL_OK : tl_fail(err, TL_ERR_NOMEM, "out of memory");
     if (s == TL_OK && d->have > 0) s = hash_existing(d, err);

@@ -372,9 +372,10 @@ static bool add_model(registry *r, const char *path, tl_error *err) {
 /* Adds model `name` of the model store, its manifest as its defaults (system,
  * template, options, as NAME.json's); named without ":latest", as a file's
  * model is (clients see NAME:latest either way). */
-static bool add_store_model(registry *r, tl_store *store, const char *name, tl_error *err) {
+static bool add_store_model(registry *r, tl_store *store, const char *name, bool listed, tl_error *err) {
     tl_store_entry e;
-    if (!tl_store_find(store, name, &e))
+    if (!tl_store_find(store, name, &e) && listed) return true; /* an unreadable manifest: skipped */
+    if (!e.name)
         return tl_fail(err, TL_ERR_ARGUMENT, "'%s' is neither a file nor a model in the store %s", name,
                        tl_store_dir(store)),
                false;
@@ -407,8 +408,9 @@ static bool add_store_models(registry *r, const tl_server_options *options, tl_e
     int n = 0;
     bool ok = true;
     if (options->serve_store) ok = tl_store_list(store, &names, &n, err) == TL_OK;
-    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, store, names[i], err);
-    for (int i = 0; ok && i < options->n_store_names; i++) ok = add_store_model(r, store, options->store_names[i], err);
+    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, store, names[i], true, err);
+    for (int i = 0; ok && i < options->n_store_names; i++)
+        ok = add_store_model(r, store, options->store_names[i], false, err);
     tl_store_names_free(names, n);
     tl_store_close(store);
     return ok;
@@ -1054,7 +1056,7 @@ bool registry_add_store_model(registry *r, const char *name, tl_error *err) {
     pthread_mutex_lock(&r->add_lock);
     const model_entry *old = ok ? registry_find(r, canonical) : NULL;
     if (old) atomic_store(&((model_entry *)old)->removed, true); /* so that the name is free */
-    ok = ok && add_store_model(r, store, canonical, err);
+    ok = ok && add_store_model(r, store, canonical, false, err);
     if (old && !ok) atomic_store(&((model_entry *)old)->removed, false);
     pthread_mutex_unlock(&r->add_lock);
     if (old && ok) remove_slot(r, (model_slot *)old);

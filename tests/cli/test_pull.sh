@@ -68,6 +68,9 @@ grep -q '"path":"/api/models/bartowski/Qwen2.5-0.5B-Instruct-GGUF/revision/main"
 n_cdn=$(requests '/cdn/')
 pull_ok "pulling again" "hf.co/test/stories-GGUF:Q8_0" "$Q8" --quiet hf.co/test/stories-GGUF:Q8_0
 [ "$(requests '/cdn/')" = "$n_cdn" ] && pass "pulling again downloads nothing" || fail "pulling again downloaded again"
+out=$("$TINYLLM" pull --quiet --models "$TMP/other" hf.co/test/stories-GGUF:Q8_0 2>&1)
+[ "$out" = "hf.co/test/stories-GGUF:Q8_0" ] && [ -f "$TMP/other/manifests/hf.co%2Ftest%2Fstories-GGUF:Q8_0.json" ] &&
+  pass "pull --models DIR" || fail "pull --models DIR: $out"
 [ "$(requests 'cursor=')" -gt 0 ] && pass "tree listing followed its Link pages" || fail "no second page of the tree was asked for"
 
 # --- :TAG with no file -------------------------------------------------------------

@@ -70,7 +70,7 @@ expect_error "an existing file wins over a store name" "^tinyllm run: .*stories"
 # --- errors: one line, exit 1 ---------------------------------------------------------------------------
 expect_error "run -m an unknown name" "^tinyllm run: 'nope' is neither a file nor a model in the store $TINYLLM_MODELS" \
   -- "$TINYLLM" run -m nope -p x
-expect_error "embed -m a missing file" "^tinyllm embed: 'missing.gguf' is neither a file nor a model in the store" \
+expect_error "embed -m a missing file" "^tinyllm embed: missing.gguf: cannot open: No such file or directory; not a model in the store $TINYLLM_MODELS either$" \
   -- "$TINYLLM" embed -m missing.gguf hello
 expect_error "chat -m an unknown name" "^tinyllm chat: 'nope:v1' is neither a file nor a model in the store" \
   -- "$TINYLLM" chat -m nope:v1

@@ -214,19 +214,33 @@ static void test_leftovers_ignored_and_cleaned(void **state) {
     assert_true(tl_test_write_file(dead, "GGUF", 4));
     assert_true(tl_test_write_file(mine, "{", 1));
     assert_true(tl_test_write_file(stray, "{", 1));
+    /* A damaged manifest is listed by its file name but not found, and keeps every blob. */
+    char broken[4200];
+    snprintf(broken, sizeof broken, "%s/manifests/broken:latest.json", tl_store_dir(s));
+    assert_true(tl_test_write_file(broken, "{\"name\": 1", 11));
     char **names = NULL;
     int n = 0;
     tl_error err = {0};
     assert_int_equal(tl_store_list(s, &names, &n, &err), TL_OK);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "broken:latest");
     tl_store_names_free(names, n);
+    tl_store_entry e;
+    assert_false(tl_store_find(s, "broken", &e));
+    assert_true(tl_store_find(s, "stories", &e));
+    assert_int_equal(tl_store_copy(s, "stories", "second", &err), TL_OK);
+    assert_int_equal(tl_store_remove(s, "second", &err), TL_OK);
+    assert_int_equal(tl_store_remove(s, "stories", &err), TL_OK);
+    assert_true(exists(e.model_path)); /* the broken manifest might name it */
+    tl_store_entry_free(&e);
+    unlink(broken);
+    add_model(s, "stories");
     char *dir = strdup(tl_store_dir(s));
     tl_store_close(s);
     assert_int_equal(tl_store_open(dir, &s, &err), TL_OK);
     assert_false(exists(dead));
     assert_true(exists(mine)); /* its writer still runs */
     unlink(mine);
-    tl_store_entry e;
     assert_true(tl_store_find(s, "stories", &e));
     tl_store_entry_free(&e);
     char partial[4200], partial2[4200];

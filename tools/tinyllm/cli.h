@@ -47,7 +47,8 @@ struct tl_error;
  * error: no such file and no such model (naming the store folder). */
 char *cli_model_path(const char *command, const char *ref);
 /* Called by cli_model_path for a name (canonical) that is neither a file nor
- * in the store, with the store open: it may add the model to the store (a
+ * in the store (and not written as a path: "/x", "./x", "~/x", "X.gguf"),
+ * with the store open: it may add the model to the store (a
  * pull on first use) and return true, after which the name is looked up
  * again; false with err filled stops with that error. NULL (the default):
  * such a name is "not found". */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -22,6 +23,14 @@ static tl_store *existing_store(char *dir, size_t dir_size) {
     if (tl_store_default_dir(dir, dir_size, &err) != TL_OK) return NULL;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || tl_store_open(dir, &store, &err) != TL_OK) return NULL;
     return store;
+}
+
+/* A reference written as a path ("/x", "./x", "../x", "~/x", "X.gguf") is
+ * a file that is missing, not a model to fetch. */
+static bool looks_like_path(const char *ref) {
+    const size_t n = strlen(ref);
+    return ref[0] == '/' || ref[0] == '~' || strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0 ||
+           (n > 5 && strcasecmp(ref + n - 5, ".gguf") == 0);
 }
 
 char *cli_model_path(const char *command, const char *ref) {
@@ -40,7 +49,8 @@ char *cli_model_path(const char *command, const char *ref) {
     tl_store_entry entry;
     bool found = store && tl_store_find(store, ref, &entry);
     /* The hook where a model that is not in the store may be fetched into it. */
-    if (!found && cli_model_missing && tl_store_canonical_name(ref, canonical, sizeof canonical, NULL) == TL_OK) {
+    if (!found && cli_model_missing && !looks_like_path(ref) &&
+        tl_store_canonical_name(ref, canonical, sizeof canonical, NULL) == TL_OK) {
         if (!store) store = cli_open_store(command, NULL);
         if (!store) return NULL;
         if (!cli_model_missing(command, store, canonical, &err)) {
@@ -56,10 +66,12 @@ char *cli_model_path(const char *command, const char *ref) {
         tl_store_entry_free(&entry);
         return path;
     }
-    if (file_errno == ENOENT)
+    const char *where = dir[0] ? dir : "(none: set TINYLLM_MODELS)";
+    if (file_errno == ENOENT && !looks_like_path(ref))
         tl_cli_error(command, "'%s' is neither a file nor a model in the store %s (tinyllm list shows its models)", ref,
-                     dir[0] ? dir : "(no folder: set TINYLLM_MODELS)");
+                     where);
     else
-        tl_cli_error(command, "%s: %s", ref, strerror(file_errno));
+        tl_cli_error(command, "%s: cannot open: %s; not a model in the store %s either", ref, strerror(file_errno),
+                     where);
     return NULL;
 }

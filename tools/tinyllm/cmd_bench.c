@@ -321,7 +321,8 @@ done:
 int cmd_bench(int argc, char **argv) {
     bench_options o = {.n_prompt = 512, .n_gen = 128, .reps = 5};
     tl_opt opts[6 + CLI_CONTEXT_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.path, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &o.path, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
         {"-p", "--n-prompt", TL_OPT_INT, &o.n_prompt, "N", "prompt tokens for pp (default 512, 0 = skip)", NULL, 0,
          BENCH_MAX_TOKENS},
         {"-n", "--n-gen", TL_OPT_INT, &o.n_gen, "N", "generated tokens for tg (default 128, 0 = skip)", NULL, 0,

@@ -122,7 +122,8 @@ done:
 int cmd_chat(int argc, char **argv) {
     chat_options o = {.n_predict = -1};
     tl_opt opts[16 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
         {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "a system message opening the conversation", NULL, 0, 0},
         {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
          "a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},

@@ -233,7 +233,8 @@ static int embed_all(const embed_options *o, const tl_model *model, tl_context *
 int cmd_embed(int argc, char **argv) {
     embed_options o = {0};
     tl_opt opts[7 + CLI_CONTEXT_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &o.file, "FILE", "also embed every non-empty line of FILE (- reads stdin)",
          NULL, 0, 0},
         {NULL, "--pooling", TL_OPT_STRING, &o.pooling, "NAME",

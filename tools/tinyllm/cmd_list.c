@@ -47,7 +47,10 @@ int cmd_list(int argc, char **argv) {
     if (!json) printf("%-40s %-14s %-10s %s\n", "NAME", "ID", "SIZE", "MODIFIED");
     for (int i = 0; i < n; i++) {
         tl_store_entry e;
-        if (!tl_store_find(store, names[i], &e)) continue; /* removed meanwhile, or unreadable */
+        if (!tl_store_find(store, names[i], &e)) {
+            fprintf(stderr, "tinyllm list: %s: the manifest cannot be read (skipped)\n", names[i]);
+            continue;
+        }
         cJSON *manifest = cJSON_Parse(e.manifest_json);
         const char *modified = modified_at(manifest);
         if (json) {

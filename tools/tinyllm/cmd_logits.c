@@ -25,7 +25,8 @@ int cmd_logits(int argc, char **argv) {
     bool json = false, no_bos = false, special = false;
     cli_context context;
     tl_opt opts[7 + CLI_CONTEXT_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &path, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &path, "FILE|NAME", "GGUF model file, or a model of the store (tinyllm list)",
+         NULL, 0, 0},
         {"-p", "--prompt", TL_OPT_STRING, &prompt, "TEXT", "prompt text", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &file, "FILE", "read the prompt from a file", NULL, 0, 0},
         {NULL, "--top", TL_OPT_INT, &top, "K", "how many logits to print (default 10)", NULL, 1, 1e9},

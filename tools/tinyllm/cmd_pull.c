@@ -130,15 +130,17 @@ static void print_catalogue(void) {
 }
 
 int cmd_pull(int argc, char **argv) {
-    const char *endpoint = NULL;
+    const char *endpoint = NULL, *models = NULL;
     bool insecure = false, quiet = false;
     const tl_opt opts[] = {
         {NULL, "--endpoint", TL_OPT_STRING, &endpoint, "URL",
          "the Hub to use (default $HF_ENDPOINT, else https://huggingface.co)", NULL, 0, 0},
+        {NULL, "--models", TL_OPT_STRING, &models, "DIR",
+         "the store folder (default $TINYLLM_MODELS, else ~/.local/share/tinyllm/models)", NULL, 0, 0},
         {NULL, "--insecure", TL_OPT_FLAG, &insecure, "", "accept any TLS certificate (testing only)", NULL, 0, 0},
         {"-q", "--quiet", TL_OPT_FLAG, &quiet, "", "no progress, only the model's name at the end", NULL, 0, 0},
     };
-    const tl_command_spec spec = {"pull", "REF [--endpoint URL] [--insecure] [--quiet]",
+    const tl_command_spec spec = {"pull", "REF [--endpoint URL] [--models DIR] [--insecure] [--quiet]",
                                   "Download a model from the Hugging Face Hub into the model store; print its name.",
                                   opts, (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
@@ -150,12 +152,9 @@ int cmd_pull(int argc, char **argv) {
         tl_cli_error("pull", "give the model to pull (see tinyllm pull --help)");
         return 1;
     }
-    tl_store *store = NULL;
+    tl_store *store = cli_open_store("pull", models);
+    if (!store) return 1;
     tl_error err = {0};
-    if (tl_store_open(NULL, &store, &err) != TL_OK) {
-        tl_cli_error("pull", "%s", err.message);
-        return 1;
-    }
     char name[1024];
     tl_status s = cli_pull(store, positional[0], endpoint, insecure, quiet, name, sizeof name, &err);
     tl_store_close(store);

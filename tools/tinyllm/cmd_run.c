@@ -156,7 +156,8 @@ int cmd_run(int argc, char **argv) {
     run_options o = {.n_predict = -1};
     bool no_pull = false;
     tl_opt opts[12 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
         {"-p", "--prompt", TL_OPT_STRING, &o.prompt, "TEXT", "prompt text", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &o.prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
         {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",

@@ -12,7 +12,8 @@ int cmd_tokenize(int argc, char **argv) {
     const char *path = NULL, *file = NULL, *prompt = NULL;
     bool no_bos = false, special = false;
     const tl_opt opts[] = {
-        {"-m", "--model", TL_OPT_STRING, &path, "FILE", "GGUF model (or vocabulary-only) file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &path, "FILE|NAME",
+         "GGUF model (or vocabulary-only) file, or a model of the store", NULL, 0, 0},
         {"-p", "--prompt", TL_OPT_STRING, &prompt, "TEXT", "the text to tokenize (or give it as TEXT)", NULL, 0, 0},
         {"-f", "--file", TL_OPT_STRING, &file, "FILE", "tokenize the contents of a file (- reads stdin)", NULL, 0, 0},
         {NULL, "--no-bos", TL_OPT_FLAG, &no_bos, "", "do not add BOS/EOS as the vocabulary asks", NULL, 0, 0},
@@ -52,7 +53,8 @@ int cmd_detokenize(int argc, char **argv) {
     const char *path = NULL;
     bool special = false;
     const tl_opt opts[] = {
-        {"-m", "--model", TL_OPT_STRING, &path, "FILE", "GGUF model (or vocabulary-only) file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &path, "FILE|NAME",
+         "GGUF model (or vocabulary-only) file, or a model of the store", NULL, 0, 0},
         {NULL, "--special", TL_OPT_FLAG, &special, "", "print the text of control tokens too", NULL, 0, 0},
     };
     const tl_command_spec spec = {"detokenize", "-m FILE [--special] ID...",
