@@ -30,6 +30,7 @@
 #include "store/store.h"
 #include "util/buffer.h"
 #include "util/error.h"
+#include "util/text_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -104,33 +105,6 @@ static bool ends_with(const char *text, const char *suffix) {
 /* Scanning                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* A whole file as a NUL-terminated string; NULL with errno set. */
-static char *read_text_file(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    tl_buf text = {0};
-    for (;;) {
-        if (!tl_buf_reserve(&text, 4096)) {
-            tl_buf_free(&text);
-            fclose(fp);
-            errno = ENOMEM;
-            return NULL;
-        }
-        const size_t got = fread(text.data + text.len, 1, text.cap - text.len - 1, fp);
-        text.len += got;
-        if (got == 0) break;
-    }
-    const bool failed = ferror(fp);
-    fclose(fp);
-    if (failed) {
-        tl_buf_free(&text);
-        errno = EIO;
-        return NULL;
-    }
-    text.data[text.len] = 0;
-    return tl_buf_take(&text);
-}
-
 /* "DIR/NAME" (NAME alone when dir is empty). */
 static char *join_path(const char *dir, size_t dir_len, const char *name) {
     const size_t n = dir_len + 1 + strlen(name) + 1;
@@ -169,7 +143,7 @@ char *registry_template_file(const model_entry *entry) {
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(entry->defaults, "template");
     if (!cJSON_IsString(value) || template_is_source(value->valuestring)) return NULL;
     char *file = template_file_path(entry->path, value->valuestring);
-    char *source = file ? read_text_file(file) : NULL;
+    char *source = file ? tl_read_text_file(file) : NULL;
     free(file);
     return source;
 }
@@ -213,7 +187,7 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     if (!json_path) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
 
     bool ok = false;
-    char *text = read_text_file(json_path);
+    char *text = tl_read_text_file(json_path);
     if (!text) {
         if (errno == ENOENT)
             ok = true;
@@ -486,7 +460,7 @@ static char *choose_template(const model_entry *entry, const tl_model *model, tl
         if (builtin) return strdup(builtin);
         if (template_is_source(value->valuestring)) return strdup(value->valuestring);
         char *file = template_file_path(entry->path, value->valuestring);
-        char *source = file ? read_text_file(file) : NULL;
+        char *source = file ? tl_read_text_file(file) : NULL;
         if (!source) tl_fail(err, TL_ERR_IO, "template of %s: %s: %s", entry->name, file ? file : "", strerror(errno));
         free(file);
         return source;

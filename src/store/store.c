@@ -24,6 +24,7 @@
 #include "store/store_internal.h"
 #include "util/buffer.h"
 #include "util/error.h"
+#include "util/text_file.h"
 
 tl_status tl_store_default_dir(char *out, size_t out_size, tl_error *err) {
     const char *models = getenv("TINYLLM_MODELS"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
@@ -143,7 +144,7 @@ cJSON *store_manifest_read(const tl_store *s, const char *canonical, bool *broke
     *broken = false;
     char path[STORE_PATH_MAX];
     if (!store_manifest_path(s, canonical, path, sizeof path, err)) return *broken = true, NULL;
-    char *text = store_read_text(path);
+    char *text = tl_read_text_file(path);
     if (!text) {
         if (errno == ENOENT) return NULL;
         *broken = true;
@@ -199,7 +200,7 @@ static bool check_blob_use(void *user, const char *file) {
     blob_use *u = user;
     char path[STORE_PATH_MAX];
     if (!store_path(u->store, "manifests", file, path, sizeof path, NULL)) return true;
-    char *text = store_read_text(path);
+    char *text = tl_read_text_file(path);
     cJSON *m = text ? cJSON_Parse(text) : NULL;
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(m, "sha256");
     /* A manifest that cannot be read might name the blob: keep it then. */

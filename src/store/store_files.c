@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "store/store_internal.h"
-#include "util/buffer.h"
 #include "util/error.h"
 
 bool store_path(const tl_store *s, const char *sub, const char *name, char *out, size_t out_size, tl_error *err) {
@@ -79,32 +78,6 @@ tl_status store_write_file(tl_store *s, const char *path, const char *text, tl_e
         return tl_fail(err, TL_ERR_IO, "%s: %s", path, strerror(e));
     }
     return store_sync_dir_of(path, err);
-}
-
-char *store_read_text(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    tl_buf text = {0};
-    for (;;) {
-        if (!tl_buf_reserve(&text, 4096)) {
-            tl_buf_free(&text);
-            fclose(fp);
-            errno = ENOMEM;
-            return NULL;
-        }
-        const size_t got = fread(text.data + text.len, 1, text.cap - text.len - 1, fp);
-        text.len += got;
-        if (got == 0) break;
-    }
-    const bool failed = ferror(fp);
-    fclose(fp);
-    if (failed) {
-        tl_buf_free(&text);
-        errno = EIO;
-        return NULL;
-    }
-    text.data[text.len] = 0;
-    return tl_buf_take(&text);
 }
 
 tl_status store_out_write(store_out *o, const void *data, size_t n, tl_error *err) {

@@ -41,9 +41,6 @@ tl_status store_write_file(tl_store *s, const char *path, const char *text, tl_e
 tl_status store_sync_file(const char *path, tl_error *err);
 tl_status store_sync_dir_of(const char *path, tl_error *err);
 
-/* A whole file as a NUL-terminated string (malloc'd), or NULL with errno. */
-char *store_read_text(const char *path);
-
 /* Bytes written to a file while hashed (the blob being made). */
 typedef struct store_out {
     FILE *fp;
