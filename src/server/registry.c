@@ -79,8 +79,9 @@ typedef struct slot_table {
 struct registry {
     tl_server_options options;
     _Atomic(slot_table *) table;
-    atomic_int n_slots;       /* published after the slot is in the table */
-    pthread_mutex_t add_lock; /* one addition at a time */
+    atomic_int n_slots;        /* published after the slot is in the table */
+    pthread_mutex_t add_lock;  /* one addition at a time */
+    pthread_mutex_t sync_lock; /* one registry_sync_store at a time */
 
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* a load or an unload finished */
@@ -364,6 +365,7 @@ static bool add_store_model(registry *r, tl_store *store, const char *name, bool
         model_slot *s = add_named_model(r, e.model_path, short_name, defaults, err);
         /* Its id is the file's sha256, as Ollama's digest is its blob's. */
         if (s) snprintf(s->entry.digest, 65, "%s", e.sha256);
+        if (s) s->entry.in_store = true;
         ok = s != NULL;
     } else {
         free(short_name);
@@ -723,6 +725,7 @@ registry *registry_new(const tl_server_options *options, tl_error *err) {
     pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->lock, NULL);
     pthread_mutex_init(&r->add_lock, NULL);
+    pthread_mutex_init(&r->sync_lock, NULL);
     pthread_cond_init(&r->changed, NULL);
     pthread_cond_init(&r->reaper_wake, &monotonic);
     pthread_condattr_destroy(&monotonic);
@@ -760,6 +763,7 @@ void registry_free(registry *r) {
     pthread_cond_destroy(&r->reaper_wake);
     pthread_cond_destroy(&r->changed);
     pthread_mutex_destroy(&r->add_lock);
+    pthread_mutex_destroy(&r->sync_lock);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }
@@ -1045,4 +1049,42 @@ bool registry_remove(registry *r, const char *name) {
     pthread_mutex_unlock(&r->add_lock);
     if (entry) remove_slot(r, (model_slot *)entry);
     return entry != NULL;
+}
+
+/* Whether the store lists the offered entry `e` (names[] are canonical). */
+static bool store_lists(const model_entry *e, char **names, int n) {
+    char canonical[1024];
+    if (tl_store_canonical_name(e->name, canonical, sizeof canonical, NULL) != TL_OK) return false;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], canonical) == 0) return true;
+    return false;
+}
+
+void registry_sync_store(registry *r) {
+    if (!r->options.serve_store) return;
+    tl_error err = {0};
+    tl_store *store = NULL;
+    if (tl_store_open(r->options.store_dir, &store, &err) != TL_OK) return;
+    char **names = NULL;
+    int n = 0;
+    pthread_mutex_lock(&r->sync_lock);
+    if (tl_store_list(store, &names, &n, &err) == TL_OK) {
+        for (int i = 0; i < n; i++) {
+            const model_entry *offered = registry_find(r, names[i]);
+            tl_store_entry e;
+            bool changed = false;
+            if (offered && offered->in_store && tl_store_find(store, names[i], &e)) {
+                changed = !e.sha256 || strcmp(e.sha256, offered->digest) != 0 || strcmp(e.model_path, offered->path);
+                tl_store_entry_free(&e);
+            }
+            if (!offered || changed) registry_add_store_model(r, names[i], &err); /* a damaged one stays out */
+        }
+        for (int i = 0, n_all = slot_count(r); i < n_all; i++) {
+            const model_entry *e = &slot_at(r, i)->entry;
+            if (e->in_store && !atomic_load(&e->removed) && !store_lists(e, names, n)) registry_remove(r, e->name);
+        }
+    }
+    pthread_mutex_unlock(&r->sync_lock);
+    tl_store_names_free(names, n);
+    tl_store_close(store);
 }

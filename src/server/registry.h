@@ -40,6 +40,7 @@ typedef struct registry registry;
 typedef struct model_entry {
     char *name;          /* "smollm2-135m-q8_0" */
     atomic_bool removed; /* deleted from the store while the server runs: no longer offered */
+    bool in_store;       /* a model of the store (registry_sync_store may add or withdraw it) */
     char *path;
     uint64_t file_size;
     double modified;        /* seconds since the epoch (file mtime) */
@@ -81,6 +82,10 @@ const model_entry *registry_only(const registry *r);
  * the place of a model of that name (which unloads once idle): after the
  * server pulled, copied or created it. False with a message in err. */
 bool registry_add_store_model(registry *r, const char *name, tl_error *err);
+/* When the server serves the whole store: offers the models that were added
+ * to it since (by `tinyllm pull`, `create`, another server...) and withdraws
+ * those that are gone from it or were replaced. Cheap enough for /api/tags. */
+void registry_sync_store(registry *r);
 /* No longer offers `name` (the store deleted it); a loaded instance finishes
  * the requests that hold it and unloads. False when no such model is offered. */
 bool registry_remove(registry *r, const char *name);

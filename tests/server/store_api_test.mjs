@@ -10,7 +10,7 @@
 // models); TMP_DIR is scratch space (the store, the mock Hub's config and log).
 // Every wait polls with a generous deadline. Prints "ok: NAME" / "FAIL: NAME:
 // why" per test, then "N passed, M failed"; exits 1 on a failure.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -229,6 +229,21 @@ test('/api/delete of a loaded model: it unloads and disappears', async () => {
   check(r.status === 200, `delete ${r.status}: ${r.body}`);
   check(await until(async () => !(await ps()).includes('loaded-one:latest'), 10000), 'still in /api/ps');
   check(!(await tags()).includes('loaded-one:latest'), 'still in /api/tags');
+});
+
+test('models the CLI adds to or removes from the store appear and disappear without a restart', async () => {
+  const cli = (...args) => spawnSync(TINYLLM, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const cp = cli('cp', MODEL, 'cli-copy');
+  check(cp.status === 0, `tinyllm cp: ${cp.stderr}`);
+  check((await tags()).includes('cli-copy:latest'), 'the CLI\'s copy is not in /api/tags');
+  const created = cli('create', 'cli-made', '--from', MODEL, '--system', 'Be brief.');
+  check(created.status === 0, `tinyllm create: ${created.stderr}`);
+  const g = await post('/api/generate', { model: 'cli-made', prompt: 'Once', stream: false, options: { num_predict: 2 } });
+  check(g.status === 200, `a model the CLI created, asked before /api/tags: ${g.status} ${g.body}`);
+  const rm = cli('rm', 'cli-copy', 'cli-made');
+  check(rm.status === 0, `tinyllm rm: ${rm.stderr}`);
+  const names = await tags();
+  check(!names.includes('cli-copy:latest') && !names.includes('cli-made:latest'), `still listed: ${names}`);
 });
 
 test('a Hub 404: the Ollama-style error', async () => {
