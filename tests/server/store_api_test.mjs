@@ -333,6 +333,7 @@ test('the server stops cleanly', async () => {
     srv.child.kill('SIGTERM');
   });
   check(code === 0, `exit code ${code}: ${srv.err.slice(-500)}`);
+  check(!/Sanitizer|runtime error/.test(srv.err), `a sanitizer report: ${srv.err.slice(-2000)}`);
 });
 
 let passed = 0;
