@@ -157,7 +157,7 @@ static bool on_progress(void *user, const char *status, const char *digest, int6
 /* The HTTP status for a failed pull: the Hub's 404 and 401/403 as such, a
  * bad reference 400, the network 502, the rest 500. */
 static int pull_error_status(tl_status s, const char *message) {
-    if (strstr(message, "(HTTP 404)") || strstr(message, "no GGUF file") || strstr(message, "no file for")) return 404;
+    if (strstr(message, "(HTTP 404)") || strstr(message, "has no GGUF") || strstr(message, "has no file '")) return 404;
     if (strstr(message, "(HTTP 401)") || strstr(message, "(HTTP 403)")) return 403;
     if (strstr(message, "cannot connect") || strstr(message, "cannot reach") || strstr(message, "gave up after"))
         return 502;

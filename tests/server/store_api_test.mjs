@@ -255,6 +255,9 @@ test('a Hub 404: the Ollama-style error', async () => {
   check(s.status === 200 && objects[0].status === 'pulling manifest' && /unknown repository/.test(objects.at(-1).error),
     `streaming ${s.status}: ${s.body}`);
   check(!(await tags()).some((n) => n.includes('no-such')), 'a model appeared');
+  const tag = await post('/api/pull', { model: 'test/stories-GGUF:IQ2_XS', stream: false });
+  check(tag.status === 404 && /no GGUF file for tag 'IQ2_XS' \(tags there: .*Q4_K_M/.test(tag.json?.error),
+    `no file for the tag: ${tag.status} ${tag.body}`);
 });
 
 test('400s for bad bodies', async () => {
