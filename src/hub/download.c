@@ -33,6 +33,7 @@ typedef struct download {
     const tl_hub_options *options;
     const char *status;
     const char *digest;
+    char linked_sha256[65]; /* X-Linked-Etag, when it is a sha256: what to check without lfs.oid */
     double last_report;
     bool cancelled;
 } download;
@@ -170,6 +171,8 @@ static tl_status attempt(const hub_client *client, const char *repo, const char 
                           .progress_user = d,
                           .response = &response};
         CURLcode code = hub_transfer_run(client, url, &t);
+        if (strlen(response.linked_etag) == 64 && strspn(response.linked_etag, "0123456789abcdef") == 64)
+            memcpy(d->linked_sha256, response.linked_etag, 65);
         if (d->cancelled)
             s = tl_fail(err, TL_ERR_IO, "pull cancelled");
         else if (d->write_errno == ENOSPC || d->write_errno == EDQUOT)
@@ -234,6 +237,7 @@ tl_status hub_download(const hub_client *client, const char *repo, const char *u
         tl_sha256_final(d.hash, hex);
         return tl_fail(err, TL_ERR_IO, "pull cancelled");
     }
+    if (!sha256 && d.linked_sha256[0]) sha256 = d.linked_sha256; /* a file the tree listing gave no sha256 */
     hub_report(options, "verifying sha256 digest", sha256, d.have, d.have);
     tl_sha256_final(d.hash, hex);
     if (sha256 && strcasecmp(hex, sha256) != 0) {

@@ -5,7 +5,7 @@
  *
  * References: "hf.co/ORG/REPO[:QUANT]", "huggingface.co/ORG/REPO[:QUANT]",
  * "ORG/REPO[:QUANT]", "ORG/REPO/FILE.gguf", or a short name of the built-in
- * catalogue ("qwen2.5:0.5b", "smollm2:135m", ...; tl_hub_catalogue).
+ * catalogue ("qwen2.5:0.5b", "llama3.2:1b", ...; tl_hub_catalogue).
  *
  * The Hub's HTTP API as it is: GET {endpoint}/api/models/{repo} (the
  * repository, its commit `sha`, `siblings`), GET
@@ -13,7 +13,9 @@
  * `lfs.oid`, the sha256 of LFS files), and GET
  * {endpoint}/{repo}/resolve/{revision}/{file} (302 to a CDN; Range). The
  * endpoint is `HF_ENDPOINT` or https://huggingface.co; `HF_TOKEN` is sent as
- * "Authorization: Bearer". Not part of the runtime library's API.
+ * "Authorization: Bearer" to the endpoint's host only (never to a CDN on
+ * another host). docs/models.md, "Pulling models", says more. Not part of the
+ * runtime library's API.
  */
 #ifndef TL_HUB_H
 #define TL_HUB_H

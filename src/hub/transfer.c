@@ -63,9 +63,10 @@ static size_t on_header(char *data, size_t size, size_t count, void *user) {
     size_t n = size * count;
     const char *colon = memchr(data, ':', n);
     if (n > 5 && strncmp(data, "HTTP/", 5) == 0) {
-        /* a new response (after a 100 or a redirect): forget the last one's headers */
+        /* a new response (after a 100 or a redirect): forget the last one's headers, but for
+         * X-Linked-Etag and X-Repo-Commit, which the Hub sends with its redirect to the CDN */
         hub_response *r = t->response;
-        r->link_next[0] = r->error_code[0] = r->linked_etag[0] = r->repo_commit[0] = '\0';
+        r->link_next[0] = r->error_code[0] = '\0';
     }
     if (!colon) return n;
     size_t name_len = (size_t)(colon - data);

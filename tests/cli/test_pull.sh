@@ -26,6 +26,7 @@ cat >"$TMP/hub.json" <<JSON
                                     "stories-Q8_0.gguf": "$M/stories260K-v2-q8_0.gguf" } },
     "test/drop-GGUF": { "drop_after": 300000, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
     "test/corrupt-GGUF": { "corrupt": true, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
+    "test/etag-GGUF": { "corrupt": true, "no_lfs_in_tree": true, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
     "test/slow-GGUF": { "slow_ms": 15, "files": { "stories-Q8_0.gguf": "$M/stories260K-v2-q8_0.gguf" } },
     "test/crawl-GGUF": { "slow_ms": 150, "files": { "stories-Q8_0.gguf": "$M/stories260K-v2-q8_0.gguf" } },
     "test/gated-GGUF": { "gated": true, "files": { "stories-Q4_K_M.gguf": "$M/stories260K.gguf" } },
@@ -109,6 +110,9 @@ expect_error "checksum mismatch" "^tinyllm pull: checksum mismatch for .*stories
   "$TINYLLM" pull --quiet test/corrupt-GGUF
 [ -z "$(ls -A "$STORE/partial")" ] && pass "checksum mismatch: the partial file is removed" || fail "partial files left: $(ls "$STORE/partial")"
 ls "$STORE/manifests" | grep -q corrupt && fail "checksum mismatch: a manifest was written" || pass "checksum mismatch: no manifest"
+
+expect_error "checksum mismatch (sha256 from X-Linked-Etag)" "^tinyllm pull: checksum mismatch for .*etag-GGUF.*: expected sha256 $Q4, got" -- \
+  "$TINYLLM" pull --quiet test/etag-GGUF
 
 # --- disk full: the download's partial file is /dev/full ------------------------------------
 if [ -w /dev/full ]; then

@@ -12,7 +12,9 @@
 //                              "drop_after": 50000,  the CDN closes the first transfer of each
 //                                                    file after that many bytes (once)
 //                              "corrupt": true,      the CDN serves one byte changed
-//                              "slow_ms": 20 } } }   the CDN sends 16 KB every slow_ms
+//                              "slow_ms": 20,        the CDN sends 16 KB every slow_ms
+//                              "no_lfs_in_tree": true } } }  the tree listing leaves out "lfs" (the
+//                                                    sha256 is then only in X-Linked-Etag)
 //
 // The endpoints answer as the Hub does: GET /api/models/{repo}[/revision/{rev}]
 // (id, sha, siblings, gated), GET /api/models/{repo}/tree/{rev}?recursive=true
@@ -98,7 +100,7 @@ function treeEntries(repo) {
       }
     }
     const entry = { type: 'file', oid: f.oid, size: f.data.length, path: f.path };
-    if (f.lfs) entry.lfs = { oid: f.sha256, size: f.data.length, pointerSize: 134 };
+    if (f.lfs && !repo.no_lfs_in_tree) entry.lfs = { oid: f.sha256, size: f.data.length, pointerSize: 134 };
     entries.push(entry);
   }
   return entries;
