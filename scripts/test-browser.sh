@@ -3,7 +3,9 @@
 # (tests/browser/chat_page.mjs) in headless Chromium against a real
 # `tinyllm serve` with two tiny synthetic chat models, a and b, and an
 # embedding model, 0-minilm, named to sort first (the page must not pick it
-# for chat); a has its own default max tokens (a.json). Not part of the
+# for chat); a has its own default max tokens (a.json); with the shared
+# models, a mock Hub (tests/hub/mock_hub.mjs) that the Models tab pulls from
+# (serve --allow-pull --hub-endpoint, a fresh store). Not part of the
 # default test run (scripts/test.sh); builds nothing.
 #
 #   scripts/test-browser.sh [TINYLLM]   the binary (default build/tinyllm)
@@ -54,11 +56,15 @@ rm -f "$artifacts"/*.png
 a_num_predict=200
 tmp=$(mktemp -d)
 server_pid=""
+hub_pid=""
+pull_model=""
 cleanup() {
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in "$server_pid" "$hub_pid"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -81,8 +87,23 @@ else
   "$binary" synth --preset all-minilm-l6-v2 --tiny -o "$tmp/models/0-minilm.gguf" >/dev/null
   # a's own default (shown by the page from /props?model=a; keeps the first reply short).
   echo "{\"options\": {\"num_predict\": $a_num_predict}}" >"$tmp/models/a.json"
+  # The Models tab stage pulls test/ui-GGUF from the mock Hub into a fresh store.
+  pull_args=()
+  pull_file=${TINYLLM_SHARED:-../shared}/models/stories260K-v2-q8_0.gguf
+  if [[ -f "$pull_file" ]]; then
+    echo "{\"repos\": {\"test/ui-GGUF\": {\"slow_ms\": 40, \"files\": {\"ui-Q8_0.gguf\": \"$(realpath "$pull_file")\"}}}}" \
+      >"$tmp/hub.json"
+    node tests/hub/mock_hub.mjs "$tmp/hub.json" >"$tmp/hub.out" 2>&1 &
+    hub_pid=$!
+    for _ in $(seq 1 300); do grep -q '^listening ' "$tmp/hub.out" && break; sleep 0.1; done
+    pull_args=(--allow-pull --hub-endpoint "http://127.0.0.1:$(sed -n 's/^listening //p' "$tmp/hub.out")")
+    pull_model=test/ui-GGUF
+  else
+    echo "== no $pull_file: the Models tab stage is skipped"
+  fi
   echo "== starting tinyllm serve"
-  "$binary" serve --port 0 --models "$tmp/models" >"$tmp/server.out" 2>"$tmp/server.err" &
+  TINYLLM_MODELS=$tmp/store "$binary" serve --port 0 --models "$tmp/models" "${pull_args[@]}" \
+    >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
 fi
 
@@ -106,7 +127,7 @@ fi
 echo "== server at $base_url; screenshots in $artifacts"
 
 status=0
-EMBED_MODEL=0-minilm A_NUM_PREDICT=$a_num_predict BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
+PULL_MODEL=$pull_model EMBED_MODEL=0-minilm A_NUM_PREDICT=$a_num_predict BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "== server stderr (last lines):" >&2
   tail -n 20 "$tmp/server.err" >&2

@@ -1,7 +1,8 @@
 // api.js — the chat page's calls to the server (same origin): the Ollama API's
 // /api/tags (models), /api/show (a model's capabilities), /api/ps (loaded
 // models), /api/chat (streamed NDJSON replies, and unloading with keep_alive
-// 0), and llama-server's GET /props (the default generation settings). Adds "Authorization: Bearer KEY"
+// 0), /api/pull (streamed progress) and /api/delete (the Models tab), and
+// llama-server's GET /props (the default generation settings). Adds "Authorization: Bearer KEY"
 // when an API key is known; on a 401 it asks for the key through the
 // callback given to setKeyPrompt and tries again.
 
@@ -121,35 +122,23 @@ export async function unloadModel(name) {
   await response.text(); // one JSON object (or NDJSON line): nothing to show
 }
 
-// Streams a chat reply: onChunk(chunk) for every NDJSON object (the first one
-// marks the time to first token); resolves to the final {"done":true} object,
-// or null if the stream ended without one. Aborting `signal` rejects with an
-// AbortError (the caller keeps what it has shown so far).
-export async function streamChat(body, { signal, onChunk }) {
-  const response = await request("/api/chat", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ ...body, stream: true }),
-    signal,
-  });
+// Reads an NDJSON body: onObject(object) for each line; an {"error"} line
+// throws ApiError.
+async function readNdjson(response, onObject) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let pending = "";
-  let final = null;
-
   const handleLine = (line) => {
     if (!line.trim()) return;
-    let chunk;
+    let object;
     try {
-      chunk = JSON.parse(line);
+      object = JSON.parse(line);
     } catch {
-      throw new ApiError(`bad line in the reply stream: ${line.slice(0, 120)}`, response.status);
+      throw new ApiError(`bad line in the stream: ${line.slice(0, 120)}`, response.status);
     }
-    if (chunk.error) throw new ApiError(String(chunk.error), response.status);
-    onChunk(chunk);
-    if (chunk.done) final = chunk;
+    if (object.error) throw new ApiError(String(object.error), response.status);
+    onObject(object);
   };
-
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -162,5 +151,50 @@ export async function streamChat(body, { signal, onChunk }) {
   }
   pending += decoder.decode();
   handleLine(pending);
+}
+
+// Pulls a model into the server's store: onProgress(object) for each of
+// Ollama's progress objects ({status, digest, total, completed}); resolves
+// once the last says "success". Aborting `signal` cancels the pull.
+export async function pullModel(name, { signal, onProgress }) {
+  const response = await request("/api/pull", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ model: name, stream: true }),
+    signal,
+  });
+  let last = null;
+  await readNdjson(response, (object) => {
+    last = object;
+    onProgress(object);
+  });
+  if (!last || last.status !== "success") throw new ApiError("the pull ended before it succeeded", response.status);
+}
+
+export async function deleteModel(name) {
+  const response = await request("/api/delete", {
+    method: "DELETE",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ model: name }),
+  });
+  await response.text();
+}
+
+// Streams a chat reply: onChunk(chunk) for every NDJSON object (the first one
+// marks the time to first token); resolves to the final {"done":true} object,
+// or null if the stream ended without one. Aborting `signal` rejects with an
+// AbortError (the caller keeps what it has shown so far).
+export async function streamChat(body, { signal, onChunk }) {
+  const response = await request("/api/chat", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ ...body, stream: true }),
+    signal,
+  });
+  let final = null;
+  await readNdjson(response, (chunk) => {
+    onChunk(chunk);
+    if (chunk.done) final = chunk;
+  });
   return final;
 }

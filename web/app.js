@@ -1,13 +1,15 @@
 // app.js — the chat page's main module: the conversation list (sidebar), the
 // messages of the open conversation, sending a message and streaming the reply
 // (with Stop, Retry and Edit), the error line and the API-key dialog. The
-// model picker and loaded-models panel are in models.js, the settings panel in
+// model picker and loaded-models panel are in models.js, the Models tab (pull,
+// delete) in models_tab.js, the settings panel in
 // settings.js, showing and hiding the side columns in layout.js, the server
 // calls in api.js, storage in store.js.
 
 import { setKeyPrompt, streamChat } from "./api.js";
 import { startLayout } from "./layout.js";
 import { chosenModel, refreshLoaded, startModels } from "./models.js";
+import { startModelsTab } from "./models_tab.js";
 import { formatMetrics, renderMessageText } from "./render.js";
 import { currentSettings, requestFields, showDefaultsFor, startSettings } from "./settings.js";
 import {
@@ -384,6 +386,7 @@ function start() {
   setKeyPrompt(askForKey);
   startLayout();
   startSettings();
+  startModelsTab(showError, clearError);
   startModels(showError, showDefaultsFor);
 
   composer.addEventListener("submit", (event) => {

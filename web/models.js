@@ -22,6 +22,15 @@ export function chosenModel() {
   return modelSelect.value;
 }
 
+// Chooses `name` for chat (the Models tab's "Chat"), as picking it would.
+export function chooseModel(name) {
+  if (![...modelSelect.options].some((option) => option.value === name && !option.disabled)) return false;
+  modelSelect.value = name;
+  saveChosenModel(name);
+  announceChoice();
+  return true;
+}
+
 // Tells the listener (the settings panel) when the chosen model changes.
 function announceChoice() {
   if (modelSelect.value === reportedChoice) return;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server/api_common.h"
+#include "server/api_store.h"
 #include "server/web.h"
 
 typedef struct route {
@@ -30,6 +31,10 @@ static const route routes[] = {
     {"GET", "/api/ps", ollama_ps, API_OLLAMA},
     {"POST", "/api/show", ollama_show, API_OLLAMA},
     {"GET", "/api/version", ollama_version, API_OLLAMA},
+    {"POST", "/api/pull", ollama_pull, API_OLLAMA},
+    {"DELETE", "/api/delete", ollama_delete, API_OLLAMA},
+    {"POST", "/api/copy", ollama_copy, API_OLLAMA},
+    {"POST", "/api/create", ollama_create, API_OLLAMA},
     {"GET", "/health", misc_health, API_OPENAI},
     {"GET", "/metrics", misc_metrics, API_OPENAI},
     {"POST", "/tokenize", misc_tokenize, API_OPENAI},

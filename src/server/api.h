@@ -1,7 +1,8 @@
 /*
  * api.h — the server's state as the API handlers see it, and the routes:
  * api.c dispatches a request to api_openai.c (/v1/...), api_ollama.c
- * (/api/...), api_misc.c (/health, /metrics, /tokenize, /detokenize) and
+ * (/api/...), api_store.c (/api/pull, /api/delete, /api/copy, /api/create),
+ * api_misc.c (/health, /metrics, /tokenize, /detokenize) and
  * web.c (the chat page at /). Shared helpers (JSON replies, errors, sampling
  * options, chat prompts, durations) are in api_common.h.
  */
@@ -14,9 +15,12 @@
 #include "server/registry.h"
 #include "server/server.h"
 
+typedef struct api_pulls api_pulls;
+
 typedef struct server {
     tl_server_options options;
     registry *models;
+    api_pulls *pulls;  /* the pulls under way (api_store.h) */
     double started_at; /* tl_time_ms() at start */
     /* Counters for /metrics. */
     atomic_uint_fast64_t requests_total, requests_failed;

@@ -282,6 +282,7 @@ bool api_model_name(server *srv, const cJSON *body, const char *field_name, cons
     if (has_control_byte(*name))
         return api_fail(e, 400, field_name, "field '%s' contains a control character, which no model name has",
                         field_name);
+    if (!registry_find(srv->models, *name)) registry_sync_store(srv->models); /* added to the store since? */
     if (!registry_find(srv->models, *name)) return api_fail(e, 404, field_name, "model '%s' not found", *name);
     return true;
 }

@@ -140,8 +140,9 @@ void misc_metrics(server *srv, const http_request *req, http_response *res) {
 /* The model of /tokenize and /detokenize: "model", or the only one there is
  * (llama-server has no such field). */
 static bool pick_model(server *srv, const cJSON *body, const char **name, api_error *e) {
-    if (!cJSON_GetObjectItemCaseSensitive(body, "model") && registry_count(srv->models) == 1) {
-        *name = registry_entry(srv->models, 0)->name;
+    const model_entry *only = registry_only(srv->models);
+    if (!cJSON_GetObjectItemCaseSensitive(body, "model") && only) {
+        *name = only->name;
         api_log_model(*name);
         return true;
     }
@@ -292,8 +293,7 @@ void misc_props(server *srv, const http_request *req, http_response *res) {
             api_reply_fail(res, API_OPENAI, 404, "model", "model '%s' not found", name);
             return;
         }
-    } else if (registry_count(srv->models) == 1) {
-        entry = registry_entry(srv->models, 0);
+    } else if ((entry = registry_only(srv->models))) {
         api_log_model(entry->name);
     }
     api_sampling s;

@@ -42,8 +42,10 @@ void ollama_tags(server *srv, const http_request *req, http_response *res) {
     (void)req;
     cJSON *root = cJSON_CreateObject();
     cJSON *models = cJSON_AddArrayToObject(root, "models");
+    registry_sync_store(srv->models);
     for (int i = 0; i < registry_count(srv->models); i++) {
         const model_entry *entry = registry_entry(srv->models, i);
+        if (atomic_load(&entry->removed)) continue;
         cJSON *m = model_object(entry, entry->file_size);
         add_time(m, "modified_at", entry->modified);
         cJSON_AddItemToArray(models, m);

@@ -224,8 +224,10 @@ void openai_models(server *srv, const http_request *req, http_response *res) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "object", "list");
     cJSON *data = cJSON_AddArrayToObject(root, "data");
+    registry_sync_store(srv->models);
     for (int i = 0; i < registry_count(srv->models); i++) {
         const model_entry *entry = registry_entry(srv->models, i);
+        if (atomic_load(&entry->removed)) continue;
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "id", entry->name);
         cJSON_AddStringToObject(m, "object", "model");

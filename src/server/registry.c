@@ -2,8 +2,13 @@
  * registry.c — the models a server offers and the ones it has loaded (see
  * registry.h).
  *
- * At start the models directory and the -m files are scanned once into a
- * fixed array of slots, one per model; each slot then moves through
+ * At start the models directory and the -m files are scanned into a table
+ * of slots, one per model; a model the server pulls, copies or creates in
+ * the store later gets a slot of its own (registry_add_store_model), and a
+ * deleted one is marked removed (registry_remove) but its slot stays, so a
+ * model_entry pointer is valid until registry_free. The table of slot
+ * pointers is replaced (never changed in place) when it grows: readers load
+ * the count, then the table, without the mutex. Each slot moves through
  *
  *     UNLOADED -> LOADING -> LOADED -> UNLOADING -> UNLOADED
  *
@@ -32,6 +37,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +68,20 @@ typedef struct model_slot {
     double bytes_per_position; /* engine memory / context size at the last load: estimates reloads; 0 = unknown */
 } model_slot;
 
+/* The slots' addresses; a full table is copied into a bigger one and kept
+ * (readers may still hold it) until registry_free. */
+typedef struct slot_table {
+    struct slot_table *older;
+    int capacity;
+    model_slot *items[];
+} slot_table;
+
 struct registry {
     tl_server_options options;
-    model_slot *slots;
-    int n_slots;
+    _Atomic(slot_table *) table;
+    atomic_int n_slots;        /* published after the slot is in the table */
+    pthread_mutex_t add_lock;  /* one addition at a time */
+    pthread_mutex_t sync_lock; /* one registry_sync_store at a time */
 
     pthread_mutex_t lock;
     pthread_cond_t changed;     /* a load or an unload finished */
@@ -197,6 +213,49 @@ static bool read_defaults(const char *model_path, const char *name, cJSON **out,
     return ok;
 }
 
+static int slot_count(const registry *r) {
+    return atomic_load_explicit(&((registry *)r)->n_slots, memory_order_acquire);
+}
+
+/* Slot i < slot_count(r) (read first). */
+static model_slot *slot_at(const registry *r, int i) {
+    return atomic_load_explicit(&((registry *)r)->table, memory_order_acquire)->items[i];
+}
+
+/* Adds slot s (owned) at the end of the table; caller holds add_lock. */
+static bool append_slot(registry *r, model_slot *s) {
+    slot_table *t = atomic_load(&r->table);
+    const int n = slot_count(r);
+    if (!t || n == t->capacity) {
+        const int capacity = t ? 2 * t->capacity : 16;
+        slot_table *bigger = malloc(sizeof *bigger + (size_t)capacity * sizeof bigger->items[0]);
+        if (!bigger) return false;
+        bigger->older = t;
+        bigger->capacity = capacity;
+        if (n > 0) memcpy(bigger->items, t->items, (size_t)n * sizeof t->items[0]);
+        atomic_store_explicit(&r->table, bigger, memory_order_release);
+        t = bigger;
+    }
+    t->items[n] = s;
+    atomic_store_explicit(&r->n_slots, n + 1, memory_order_release);
+    return true;
+}
+
+static void free_slots(registry *r) {
+    const int n = slot_count(r);
+    for (int i = 0; i < n; i++) {
+        model_slot *s = slot_at(r, i);
+        free(s->entry.name);
+        free(s->entry.path);
+        cJSON_Delete(s->entry.defaults);
+        free(s);
+    }
+    for (slot_table *t = atomic_load(&r->table), *older; t; t = older) {
+        older = t->older;
+        free(t);
+    }
+}
+
 static uint64_t splitmix64(uint64_t x) {
     x += 0x9e3779b97f4a7c15ull;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -222,47 +281,54 @@ static void compute_digest(const char *path, uint64_t size, double modified, cha
 }
 
 /* Adds the model at `path` under `name` with `defaults` (both owned: freed
- * on failure); fails on a missing file or a name already taken. */
-static bool add_named_model(registry *r, size_t *capacity, const char *path, char *name, cJSON *defaults,
-                            tl_error *err) {
+ * on failure); fails on a missing file or a name already taken by a model
+ * that is not removed. Caller holds add_lock (or no other thread runs). */
+static model_slot *add_named_model(registry *r, const char *path, char *name, cJSON *defaults, tl_error *err) {
     struct stat st;
     tl_status status = TL_OK;
     if (stat(path, &st) != 0)
         status = tl_fail(err, TL_ERR_IO, "%s: %s", path, strerror(errno));
     else if (!S_ISREG(st.st_mode))
         status = tl_fail(err, TL_ERR_IO, "%s: not a regular file", path);
-    for (int i = 0; status == TL_OK && i < r->n_slots; i++)
-        if (strcmp(r->slots[i].entry.name, name) == 0)
-            status = tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, r->slots[i].entry.path,
-                             path);
-    model_slot *slots = status == TL_OK ? tl_grow(r->slots, capacity, (size_t)r->n_slots + 1, sizeof *slots, 8) : NULL;
+    for (int i = 0; status == TL_OK && i < slot_count(r); i++) {
+        const model_slot *other = slot_at(r, i);
+        if (!atomic_load(&other->entry.removed) && strcmp(other->entry.name, name) == 0)
+            status =
+                tl_fail(err, TL_ERR_ARGUMENT, "two models are named '%s': %s and %s", name, other->entry.path, path);
+    }
+    model_slot *s = status == TL_OK ? calloc(1, sizeof *s) : NULL;
     char *path_copy = status == TL_OK ? strdup(path) : NULL;
-    if (status == TL_OK && (!slots || !path_copy)) status = tl_fail(err, TL_ERR_NOMEM, "out of memory");
-    const bool ok = status == TL_OK;
-    if (slots) r->slots = slots;
-    if (!ok) {
+    if (status == TL_OK && (!s || !path_copy)) status = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    if (status != TL_OK) {
+        free(s);
         free(name);
         free(path_copy);
         cJSON_Delete(defaults);
-        return false;
+        return NULL;
     }
-    model_slot *s = &r->slots[r->n_slots];
-    memset(s, 0, sizeof *s);
     s->entry.name = name;
     s->entry.path = path_copy;
     s->entry.file_size = (uint64_t)st.st_size;
     s->entry.modified = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
     s->entry.defaults = defaults;
+    atomic_init(&s->entry.removed, false);
     compute_digest(s->entry.path, s->entry.file_size, s->entry.modified, s->entry.digest);
     s->state = SLOT_UNLOADED;
     s->pending_keep_alive = NAN;
     s->idle_deadline_ms = INFINITY;
-    r->n_slots++;
-    return true;
+    if (!append_slot(r, s)) {
+        free(name);
+        free(path_copy);
+        cJSON_Delete(defaults);
+        free(s);
+        tl_fail(err, TL_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return s;
 }
 
 /* Adds the model at `path` (its NAME.json too), named by its file name. */
-static bool add_model(registry *r, size_t *capacity, const char *path, tl_error *err) {
+static bool add_model(registry *r, const char *path, tl_error *err) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t name_len = strlen(base);
@@ -275,14 +341,13 @@ static bool add_model(registry *r, size_t *capacity, const char *path, tl_error 
         free(name);
         return false;
     }
-    return add_named_model(r, capacity, path, name, defaults, err);
+    return add_named_model(r, path, name, defaults, err) != NULL;
 }
 
 /* Adds model `name` of the model store, its manifest as its defaults (system,
  * template, options, as NAME.json's); named without ":latest", as a file's
  * model is (clients see NAME:latest either way). */
-static bool add_store_model(registry *r, size_t *capacity, tl_store *store, const char *name, bool listed,
-                            tl_error *err) {
+static bool add_store_model(registry *r, tl_store *store, const char *name, bool listed, tl_error *err) {
     tl_store_entry e;
     if (!tl_store_find(store, name, &e) && listed) return true; /* an unreadable manifest: skipped */
     if (!e.name)
@@ -297,9 +362,11 @@ static bool add_store_model(registry *r, size_t *capacity, tl_store *store, cons
     if (!ok) tl_fail(err, TL_ERR_NOMEM, "out of memory");
     if (ok && !check_defaults(defaults, e.name, e.model_path, err)) ok = false;
     if (ok) {
-        ok = add_named_model(r, capacity, e.model_path, short_name, defaults, err);
+        model_slot *s = add_named_model(r, e.model_path, short_name, defaults, err);
         /* Its id is the file's sha256, as Ollama's digest is its blob's. */
-        if (ok) snprintf(r->slots[r->n_slots - 1].entry.digest, 65, "%s", e.sha256);
+        if (s) snprintf(s->entry.digest, 65, "%s", e.sha256);
+        if (s) s->entry.in_store = true;
+        ok = s != NULL;
     } else {
         free(short_name);
         cJSON_Delete(defaults);
@@ -309,7 +376,7 @@ static bool add_store_model(registry *r, size_t *capacity, tl_store *store, cons
 }
 
 /* The models of the store: every one (serve_store), or those named. */
-static bool add_store_models(registry *r, size_t *capacity, const tl_server_options *options, tl_error *err) {
+static bool add_store_models(registry *r, const tl_server_options *options, tl_error *err) {
     if (!options->serve_store && options->n_store_names == 0) return true;
     tl_store *store = NULL;
     if (tl_store_open(options->store_dir, &store, err) != TL_OK) return false;
@@ -317,9 +384,9 @@ static bool add_store_models(registry *r, size_t *capacity, const tl_server_opti
     int n = 0;
     bool ok = true;
     if (options->serve_store) ok = tl_store_list(store, &names, &n, err) == TL_OK;
-    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, capacity, store, names[i], true, err);
+    for (int i = 0; ok && i < n; i++) ok = add_store_model(r, store, names[i], true, err);
     for (int i = 0; ok && i < options->n_store_names; i++)
-        ok = add_store_model(r, capacity, store, options->store_names[i], false, err);
+        ok = add_store_model(r, store, options->store_names[i], false, err);
     tl_store_names_free(names, n);
     tl_store_close(store);
     return ok;
@@ -330,7 +397,7 @@ static int compare_strings(const void *a, const void *b) {
 }
 
 /* Every regular *.gguf of `dir`, in name order. */
-static bool scan_directory(registry *r, size_t *capacity, const char *dir, tl_error *err) {
+static bool scan_directory(registry *r, const char *dir, tl_error *err) {
     DIR *d = opendir(dir);
     if (!d) return tl_fail(err, TL_ERR_IO, "%s: %s", dir, strerror(errno)), false;
     char **paths = NULL;
@@ -360,7 +427,7 @@ static bool scan_directory(registry *r, size_t *capacity, const char *dir, tl_er
     closedir(d);
     if (!ok) tl_fail(err, TL_ERR_NOMEM, "out of memory");
     if (n_paths) qsort(paths, (size_t)n_paths, sizeof *paths, compare_strings);
-    for (int i = 0; ok && i < n_paths; i++) ok = add_model(r, capacity, paths[i], err);
+    for (int i = 0; ok && i < n_paths; i++) ok = add_model(r, paths[i], err);
     for (int i = 0; i < n_paths; i++) free(paths[i]);
     free(paths);
     return ok;
@@ -548,11 +615,12 @@ static double mebibytes(uint64_t bytes) {
  * as help are marked and true is returned.
  */
 static bool make_room(registry *r, const model_slot *keep, const char *wanted, int extra_count, uint64_t extra_memory,
-                      bool must_fit, model_slot **victims, int *n_victims, tl_error *err) {
+                      bool must_fit, model_slot **victims, int max_victims, int *n_victims, tl_error *err) {
     int count = extra_count;
     uint64_t memory = extra_memory;
-    for (int i = 0; i < r->n_slots; i++) {
-        const model_slot *s = &r->slots[i];
+    const int n_all = slot_count(r);
+    for (int i = 0; i < n_all; i++) {
+        const model_slot *s = slot_at(r, i);
         if (s->state == SLOT_LOADING || s->state == SLOT_LOADED) {
             count++;
             memory += s->counted_memory;
@@ -566,8 +634,8 @@ static bool make_room(registry *r, const model_slot *keep, const char *wanted, i
         const bool too_big = max_memory > 0 && memory > max_memory;
         if (!too_many && !too_big) return true;
         model_slot *lru = NULL;
-        for (int i = 0; i < r->n_slots; i++) {
-            model_slot *s = &r->slots[i];
+        for (int i = 0; i < n_all && *n_victims < max_victims; i++) {
+            model_slot *s = slot_at(r, i);
             if (s != keep && s->state == SLOT_LOADED && s->holders == 0 && (!lru || s->last_used < lru->last_used))
                 lru = s;
         }
@@ -606,8 +674,8 @@ static void *reaper_main(void *arg) {
         const double now = tl_time_ms();
         double wake_at = now + REAPER_PERIOD_MS;
         model_slot *expired = NULL;
-        for (int i = 0; i < r->n_slots && !expired; i++) {
-            model_slot *s = &r->slots[i];
+        for (int i = 0, n_all = slot_count(r); i < n_all && !expired; i++) {
+            model_slot *s = slot_at(r, i);
             if (s->state != SLOT_LOADED || s->holders > 0) continue;
             if (s->idle_deadline_ms <= now)
                 expired = s;
@@ -640,17 +708,13 @@ registry *registry_new(const tl_server_options *options, tl_error *err) {
     registry *r = calloc(1, sizeof *r);
     if (!r) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), NULL;
     r->options = *options;
-    size_t capacity = 0;
-    bool ok = !options->models_dir || scan_directory(r, &capacity, options->models_dir, err);
-    for (int i = 0; ok && i < options->n_model_paths; i++) ok = add_model(r, &capacity, options->model_paths[i], err);
-    ok = ok && add_store_models(r, &capacity, options, err);
+    atomic_init(&r->table, NULL);
+    atomic_init(&r->n_slots, 0);
+    bool ok = !options->models_dir || scan_directory(r, options->models_dir, err);
+    for (int i = 0; ok && i < options->n_model_paths; i++) ok = add_model(r, options->model_paths[i], err);
+    ok = ok && add_store_models(r, options, err);
     if (!ok) {
-        for (int i = 0; i < r->n_slots; i++) {
-            free(r->slots[i].entry.name);
-            free(r->slots[i].entry.path);
-            cJSON_Delete(r->slots[i].entry.defaults);
-        }
-        free(r->slots);
+        free_slots(r);
         free(r);
         return NULL;
     }
@@ -660,6 +724,8 @@ registry *registry_new(const tl_server_options *options, tl_error *err) {
     pthread_condattr_init(&monotonic);
     pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->add_lock, NULL);
+    pthread_mutex_init(&r->sync_lock, NULL);
     pthread_cond_init(&r->changed, NULL);
     pthread_cond_init(&r->reaper_wake, &monotonic);
     pthread_condattr_destroy(&monotonic);
@@ -682,39 +748,51 @@ void registry_free(registry *r) {
 
     /* Loads and unloads still under way belong to other threads: let them end. */
     pthread_mutex_lock(&r->lock);
-    for (int i = 0; i < r->n_slots; i++) {
-        while (r->slots[i].state == SLOT_LOADING || r->slots[i].state == SLOT_UNLOADING)
+    const int n_all = slot_count(r);
+    for (int i = 0; i < n_all; i++) {
+        while (slot_at(r, i)->state == SLOT_LOADING || slot_at(r, i)->state == SLOT_UNLOADING)
             pthread_cond_wait(&r->changed, &r->lock);
     }
     pthread_mutex_unlock(&r->lock);
 
-    for (int i = 0; i < r->n_slots; i++) {
-        model_slot *s = &r->slots[i];
+    for (int i = 0; i < n_all; i++) {
+        model_slot *s = slot_at(r, i);
         if (s->state == SLOT_LOADED) free_loaded(&s->loaded);
-        free(s->entry.name);
-        free(s->entry.path);
-        cJSON_Delete(s->entry.defaults);
     }
+    free_slots(r);
     pthread_cond_destroy(&r->reaper_wake);
     pthread_cond_destroy(&r->changed);
+    pthread_mutex_destroy(&r->add_lock);
+    pthread_mutex_destroy(&r->sync_lock);
     pthread_mutex_destroy(&r->lock);
-    free(r->slots);
     free(r);
 }
 
 int registry_count(const registry *r) {
-    return r->n_slots;
+    return slot_count(r);
 }
 
 const model_entry *registry_entry(const registry *r, int i) {
-    return i >= 0 && i < r->n_slots ? &r->slots[i].entry : NULL;
+    return i >= 0 && i < slot_count(r) ? &slot_at(r, i)->entry : NULL;
 }
 
-/* The entry whose name is the first `len` bytes of `name`. */
+const model_entry *registry_only(const registry *r) {
+    const model_entry *only = NULL;
+    for (int i = 0, n_all = slot_count(r); i < n_all; i++) {
+        const model_entry *e = &slot_at(r, i)->entry;
+        if (atomic_load(&e->removed)) continue;
+        if (only) return NULL;
+        only = e;
+    }
+    return only;
+}
+
+/* The entry (not removed) whose name is the first `len` bytes of `name`;
+ * the last added when a name was taken again. */
 static const model_entry *find_exact(const registry *r, const char *name, size_t len) {
-    for (int i = 0; i < r->n_slots; i++) {
-        const char *candidate = r->slots[i].entry.name;
-        if (strlen(candidate) == len && memcmp(candidate, name, len) == 0) return &r->slots[i].entry;
+    for (int i = slot_count(r) - 1; i >= 0; i--) {
+        const model_entry *e = &slot_at(r, i)->entry;
+        if (!atomic_load(&e->removed) && strlen(e->name) == len && memcmp(e->name, name, len) == 0) return e;
     }
     return NULL;
 }
@@ -755,7 +833,8 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
         return REGISTRY_UNKNOWN;
     }
     model_slot *s = (model_slot *)entry; /* entry is the slot's first member */
-    model_slot **victims = malloc((size_t)r->n_slots * sizeof *victims);
+    const int max_victims = slot_count(r);
+    model_slot **victims = malloc((size_t)max_victims * sizeof *victims);
     if (!victims) {
         tl_fail(err, TL_ERR_NOMEM, "out of memory");
         return REGISTRY_LOAD_FAILED;
@@ -793,7 +872,7 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
                 load_ctx, mebibytes(estimate), mebibytes(max_memory));
         return REGISTRY_TOO_BIG;
     }
-    if (!make_room(r, s, entry->name, 1, estimate, true, victims, &n_victims, err)) {
+    if (!make_room(r, s, entry->name, 1, estimate, true, victims, max_victims, &n_victims, err)) {
         pthread_mutex_unlock(&r->lock);
         free(victims);
         return REGISTRY_NO_ROOM;
@@ -823,7 +902,7 @@ static registry_status acquire(registry *r, const char *name, uint32_t n_ctx, lo
             s->bytes_per_position = (double)(s->loaded.memory - s->entry.file_size) / s->loaded.n_ctx;
         hold(r, s);
         /* The estimate was low: make up for it, but keep the model. */
-        make_room(r, s, entry->name, 0, 0, false, victims, &n_victims, NULL);
+        make_room(r, s, entry->name, 0, 0, false, victims, max_victims, &n_victims, NULL);
     }
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->lock);
@@ -858,7 +937,8 @@ void registry_release(registry *r, loaded_model *m, double keep_alive_s) {
         s->last_used = ++r->use_clock;
         if (s->holders == 0) {
             pthread_cond_broadcast(&r->changed); /* a request for another context size may be waiting */
-            const double chosen = isnan(s->pending_keep_alive) ? keep_alive_s : s->pending_keep_alive;
+            double chosen = isnan(s->pending_keep_alive) ? keep_alive_s : s->pending_keep_alive;
+            if (atomic_load(&s->entry.removed)) chosen = 0; /* deleted while in use: now it goes */
             s->pending_keep_alive = NAN;
             if (chosen == 0) {
                 s->idle_deadline_ms = tl_time_ms();
@@ -897,12 +977,13 @@ static int by_last_used_descending(const void *a, const void *b) {
 }
 
 int registry_loaded(registry *r, loaded_info *out, int max) {
-    model_slot **loaded = malloc((size_t)(r->n_slots ? r->n_slots : 1) * sizeof *loaded);
+    const int n_all = slot_count(r);
+    model_slot **loaded = malloc((size_t)(n_all ? n_all : 1) * sizeof *loaded);
     if (!loaded) return 0;
     int n = 0;
     pthread_mutex_lock(&r->lock);
-    for (int i = 0; i < r->n_slots; i++) {
-        if (r->slots[i].state == SLOT_LOADED) loaded[n++] = &r->slots[i];
+    for (int i = 0; i < n_all; i++) {
+        if (slot_at(r, i)->state == SLOT_LOADED) loaded[n++] = slot_at(r, i);
     }
     if (n > 1) qsort(loaded, (size_t)n, sizeof *loaded, by_last_used_descending);
     if (n > max) n = max > 0 ? max : 0;
@@ -924,4 +1005,86 @@ int registry_loaded(registry *r, loaded_info *out, int max) {
     pthread_mutex_unlock(&r->lock);
     free(loaded);
     return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Models added and removed while the server runs                           */
+/* ------------------------------------------------------------------------ */
+
+/* Marks a slot removed and unloads it once no request holds it. */
+static void remove_slot(registry *r, model_slot *s) {
+    atomic_store(&s->entry.removed, true);
+    pthread_mutex_lock(&r->lock);
+    bool unload = false;
+    if (s->state == SLOT_LOADED) {
+        if (s->holders > 0)
+            s->pending_keep_alive = 0;
+        else
+            unload = start_idle(r, s, 0);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (unload) finish_unload(r, s, "removed");
+}
+
+bool registry_add_store_model(registry *r, const char *name, tl_error *err) {
+    tl_store *store = NULL;
+    if (tl_store_open(r->options.store_dir, &store, err) != TL_OK) return false;
+    char canonical[1024];
+    bool ok = tl_store_canonical_name(name, canonical, sizeof canonical, err) == TL_OK;
+    pthread_mutex_lock(&r->add_lock);
+    const model_entry *old = ok ? registry_find(r, canonical) : NULL;
+    if (old) atomic_store(&((model_entry *)old)->removed, true); /* so that the name is free */
+    ok = ok && add_store_model(r, store, canonical, false, err);
+    if (old && !ok) atomic_store(&((model_entry *)old)->removed, false);
+    pthread_mutex_unlock(&r->add_lock);
+    if (old && ok) remove_slot(r, (model_slot *)old);
+    tl_store_close(store);
+    return ok;
+}
+
+bool registry_remove(registry *r, const char *name) {
+    pthread_mutex_lock(&r->add_lock);
+    const model_entry *entry = registry_find(r, name);
+    if (entry) atomic_store(&((model_entry *)entry)->removed, true);
+    pthread_mutex_unlock(&r->add_lock);
+    if (entry) remove_slot(r, (model_slot *)entry);
+    return entry != NULL;
+}
+
+/* Whether the store lists the offered entry `e` (names[] are canonical). */
+static bool store_lists(const model_entry *e, char **names, int n) {
+    char canonical[1024];
+    if (tl_store_canonical_name(e->name, canonical, sizeof canonical, NULL) != TL_OK) return false;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], canonical) == 0) return true;
+    return false;
+}
+
+void registry_sync_store(registry *r) {
+    if (!r->options.serve_store) return;
+    tl_error err = {0};
+    tl_store *store = NULL;
+    if (tl_store_open(r->options.store_dir, &store, &err) != TL_OK) return;
+    char **names = NULL;
+    int n = 0;
+    pthread_mutex_lock(&r->sync_lock);
+    if (tl_store_list(store, &names, &n, &err) == TL_OK) {
+        for (int i = 0; i < n; i++) {
+            const model_entry *offered = registry_find(r, names[i]);
+            tl_store_entry e;
+            bool changed = false;
+            if (offered && offered->in_store && tl_store_find(store, names[i], &e)) {
+                changed = !e.sha256 || strcmp(e.sha256, offered->digest) != 0 || strcmp(e.model_path, offered->path);
+                tl_store_entry_free(&e);
+            }
+            if (!offered || changed) registry_add_store_model(r, names[i], &err); /* a damaged one stays out */
+        }
+        for (int i = 0, n_all = slot_count(r); i < n_all; i++) {
+            const model_entry *e = &slot_at(r, i)->entry;
+            if (e->in_store && !atomic_load(&e->removed) && !store_lists(e, names, n)) registry_remove(r, e->name);
+        }
+    }
+    pthread_mutex_unlock(&r->sync_lock);
+    tl_store_names_free(names, n);
+    tl_store_close(store);
 }

@@ -24,6 +24,7 @@
 #ifndef TL_SERVER_REGISTRY_H
 #define TL_SERVER_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,9 +35,12 @@
 struct cJSON;
 typedef struct registry registry;
 
-/* A model the server offers (loaded or not). Fields are fixed after start. */
+/* A model the server offers (loaded or not). Fields are fixed once it is
+ * added, but for `removed`; the entry stays valid until registry_free. */
 typedef struct model_entry {
-    char *name; /* "smollm2-135m-q8_0" */
+    char *name;          /* "smollm2-135m-q8_0" */
+    atomic_bool removed; /* deleted from the store while the server runs: no longer offered */
+    bool in_store;       /* a model of the store (registry_sync_store may add or withdraw it) */
     char *path;
     uint64_t file_size;
     double modified;        /* seconds since the epoch (file mtime) */
@@ -67,8 +71,24 @@ char *registry_template_file(const model_entry *entry);
 registry *registry_new(const tl_server_options *options, tl_error *err);
 void registry_free(registry *r);
 
+/* Every entry ever added, removed ones too (skip those whose `removed` is
+ * set): i < registry_count() stays valid while models are added. */
 int registry_count(const registry *r);
 const model_entry *registry_entry(const registry *r, int i);
+/* The one model offered when there is exactly one, else NULL. */
+const model_entry *registry_only(const registry *r);
+
+/* Offers model `name` of the store (options.store_dir) from now on, taking
+ * the place of a model of that name (which unloads once idle): after the
+ * server pulled, copied or created it. False with a message in err. */
+bool registry_add_store_model(registry *r, const char *name, tl_error *err);
+/* When the server serves the whole store: offers the models that were added
+ * to it since (by `tinyllm pull`, `create`, another server...) and withdraws
+ * those that are gone from it or were replaced. Cheap enough for /api/tags. */
+void registry_sync_store(registry *r);
+/* No longer offers `name` (the store deleted it); a loaded instance finishes
+ * the requests that hold it and unloads. False when no such model is offered. */
+bool registry_remove(registry *r, const char *name);
 /* The entry named `name` (an Ollama "NAME:TAG" matches NAME when TAG is
  * "latest"), or NULL. */
 const model_entry *registry_find(const registry *r, const char *name);

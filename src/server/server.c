@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "server/api.h"
+#include "server/api_store.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/registry.h"
@@ -96,6 +97,11 @@ int tl_server_run(const tl_server_options *options) {
     tl_error err = {0};
     http_server *http = NULL;
     srv.models = registry_new(&srv.options, &err);
+    srv.pulls = api_pulls_new();
+    if (!srv.pulls) {
+        fprintf(stderr, "tinyllm serve: out of memory\n");
+        goto done;
+    }
     if (!srv.models) {
         fprintf(stderr, "tinyllm serve: %s\n", err.message[0] ? err.message : "cannot list the models");
         goto done;
@@ -133,6 +139,7 @@ int tl_server_run(const tl_server_options *options) {
     rc = 0;
 done:
     http_server_stop(http);
+    api_pulls_stop(srv.pulls); /* after the streams were cut: the pulls cancel */
     if (srv.models) registry_free(srv.models);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return rc;

@@ -34,17 +34,19 @@ typedef struct tl_server_options {
     bool serve_store;         /* every model of the store */
     const char **store_names; /* -m NAME: these models of the store */
     int n_store_names;
-    double keep_alive_s;     /* idle seconds before unloading; < 0 = never (default 300) */
-    int max_loaded;          /* most models loaded at once; 0 = no limit */
-    uint64_t max_memory;     /* bytes of loaded models (weights + contexts); 0 = no limit */
-    int parallel;            /* slots (concurrent generations) per model, default 4 */
-    uint32_t n_ctx;          /* context per slot; 0 = the model's, at most 4096 */
-    int n_threads;           /* 0 = physical cores */
-    int n_batch;             /* most tokens per forward pass; 0 = 512 */
-    int queue_limit;         /* requests waiting per model before 503; default 64 */
-    size_t body_limit;       /* largest request body in bytes; default 8 MiB */
-    const char *api_key;     /* required as "Authorization: Bearer KEY" when set */
-    const char *cors_origin; /* Access-Control-Allow-Origin value; NULL = no CORS headers */
+    bool allow_pull;          /* POST /api/pull without an API key (else 403) */
+    const char *hub_endpoint; /* where /api/pull gets models; NULL = $HF_ENDPOINT, else the Hub */
+    double keep_alive_s;      /* idle seconds before unloading; < 0 = never (default 300) */
+    int max_loaded;           /* most models loaded at once; 0 = no limit */
+    uint64_t max_memory;      /* bytes of loaded models (weights + contexts); 0 = no limit */
+    int parallel;             /* slots (concurrent generations) per model, default 4 */
+    uint32_t n_ctx;           /* context per slot; 0 = the model's, at most 4096 */
+    int n_threads;            /* 0 = physical cores */
+    int n_batch;              /* most tokens per forward pass; 0 = 512 */
+    int queue_limit;          /* requests waiting per model before 503; default 64 */
+    size_t body_limit;        /* largest request body in bytes; default 8 MiB */
+    const char *api_key;      /* required as "Authorization: Bearer KEY" when set */
+    const char *cors_origin;  /* Access-Control-Allow-Origin value; NULL = no CORS headers */
     /* Connections (0 = the default in brackets). */
     double header_timeout_s;        /* request headers complete within this [10] */
     double body_timeout_s;          /* the body complete within this after the headers [60] */

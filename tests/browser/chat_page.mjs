@@ -4,8 +4,10 @@
 // default settings, chat with streamed replies and metrics, change settings
 // (only changed ones are sent), swap models, unload from the loaded-models
 // panel, stop a long reply, retry, edit, conversations, the error line, the
-// API-key prompt, an older server without /props, and the layout (nothing
-// clipped, the chat usable after resizing narrow and wide, no favicon 404).
+// API-key prompt, an older server without /props, the layout (nothing
+// clipped, the chat usable after resizing narrow and wide, no favicon 404),
+// and the Models tab (the models with size and quantization, pull with a
+// progress bar that reaches 100%, choose for chat, delete after confirming).
 // Screenshots after each stage go to $ARTIFACTS. Not part of the default test
 // run: scripts/test-browser.sh starts a server with chat models a and b and
 // the embedding model 0-minilm, and runs this with
@@ -29,6 +31,9 @@ const ARTIFACTS = process.env.ARTIFACTS || "build/browser-artifacts";
 const REPLY_TIMEOUT_MS = Number(process.env.REPLY_TIMEOUT_MS || 60000);
 const EMBED_MODEL = process.env.EMBED_MODEL || "0-minilm";
 const A_NUM_PREDICT = Number(process.env.A_NUM_PREDICT || 200);
+// A repository of the mock Hub the server pulls from (serve --allow-pull
+// --hub-endpoint): the Models tab stage pulls it; unset = that stage is skipped.
+const PULL_MODEL = process.env.PULL_MODEL || "";
 // The settings fields with a server default: form field -> /props params name.
 const DEFAULT_FIELDS = {
   temperature: "temperature", top_p: "top_p", top_k: "top_k", min_p: "min_p",
@@ -539,6 +544,60 @@ async function run() {
     check(icon && icon.ok, "the page names an icon that loads", JSON.stringify(icon));
     check(notFound.length === 0, "no request of the page is answered 404 (favicon included)", notFound.join(" "));
     check(pageErrors.length === 0, "no JavaScript errors on the page (layout stages)", pageErrors.join(" | "));
+
+    // 15. The Models tab: the server's models; pull PULL_MODEL from the mock
+    // Hub (the bar moves and reaches 100%, the model appears in the tab and the
+    // picker), choose it for chat, delete it (cancel the confirmation first).
+    if (PULL_MODEL) {
+      const pulled = `${PULL_MODEL}:latest`;
+      const item = `[data-testid=store-model][data-model="${pulled}"]`;
+      await page.click("[data-testid=tab-models]");
+      check(await page.locator("#models-tab").isVisible() && !(await page.locator("#settings-tab").isVisible()),
+        "the Models tab shows, the settings hide");
+      await page.locator("[data-testid=store-model]").first().waitFor({ timeout: 15000 });
+      const listed = await page.locator("[data-testid=store-model]").evaluateAll((items) => items.map((i) => i.dataset.model));
+      check(listed.includes(modelA) && listed.includes(modelB), "the Models tab lists the server's models", listed.join(" "));
+      const infoA = await page.locator(`[data-testid=store-model][data-model="${modelA}"] [data-testid=store-model-info]`)
+        .textContent();
+      check(/Q8_0/.test(infoA) && /\d (KB|MB)/.test(infoA) && /\d{4}|\d\/\d/.test(infoA),
+        "a model shows its size, quantization and modification time", infoA);
+      await page.evaluate(() => {
+        window.barValues = [];
+        const bar = document.getElementById("pull-progress");
+        new MutationObserver(() => window.barValues.push(bar.value)).observe(bar, { attributes: true });
+      });
+      await page.fill("[data-testid=pull-name]", PULL_MODEL);
+      await page.click("[data-testid=pull-button]");
+      await page.waitForFunction(() => /success|failed/.test(document.getElementById("pull-status").textContent),
+        null, { timeout: REPLY_TIMEOUT_MS });
+      const values = await page.evaluate(() => window.barValues);
+      const status = await page.locator("[data-testid=pull-status]").textContent();
+      check(/success/.test(status) && await page.locator("#pull-progress").evaluate((b) => b.value) === 100,
+        "the pull succeeds and the progress bar reaches 100%", `${status} ${values.join(",")}`);
+      check(values.some((v) => v > 0 && v < 100), "the bar moved through values between 0 and 100", values.join(","));
+      await screenshot(page, "models-pulled");
+      check(await page.locator(item).count() === 1, "the pulled model appears in the Models tab");
+      check(await modelOption(page, PULL_MODEL) === pulled, "the pulled model appears in the model picker");
+      await page.click(`${item} [data-testid=use-model]`);
+      check(await page.inputValue("#model-select") === pulled, "Chat chooses the pulled model in the picker");
+      await page.click("[data-testid=tab-settings]");
+      await page.locator("#prompt").fill("Once upon a time");
+      await page.locator("#prompt").press("Enter");
+      await waitIdle(page);
+      check(chatBodies.at(-1)?.model === pulled, "the next message goes to the pulled model", chatBodies.at(-1)?.model);
+      await page.click("[data-testid=tab-models]");
+      page.once("dialog", (dialog) => dialog.dismiss());
+      await page.click(`${item} [data-testid=delete-model]`);
+      check(await page.locator(item).count() === 1, "dismissing the confirmation keeps the model");
+      page.once("dialog", (dialog) => dialog.accept());
+      await page.click(`${item} [data-testid=delete-model]`);
+      await page.waitForFunction((selector) => !document.querySelector(selector), item, { timeout: 15000 })
+        .catch(() => {});
+      check(await page.locator(item).count() === 0, "after confirming, the model is deleted from the Models tab");
+      check(await modelOption(page, PULL_MODEL) === undefined, "and from the model picker");
+      await screenshot(page, "models-deleted");
+      await page.click("[data-testid=tab-settings]");
+    }
 
     // 14. Dark colour scheme and a narrow screen (for the eye: screenshots only).
     await page.emulateMedia({ colorScheme: "dark" });

@@ -215,7 +215,12 @@ done
 "$TINYLLM" serve --help >"$TMP/help.txt" && grep -q -- "--keep-alive" "$TMP/help.txt" && grep -q -- "--api-key" "$TMP/help.txt" &&
   grep -q -- "--log-format" "$TMP/help.txt" && grep -q -- "--quiet" "$TMP/help.txt" &&
   pass "--help" || fail "--help: $(cat "$TMP/help.txt")"
-expect_error "no models" "no models" -- "$TINYLLM" serve
+# Neither --models nor -m: the store (here empty), so that models can be pulled into it (/api/pull).
+if TINYLLM_MODELS=$TMP/empty-store start_server empty_store; then
+  grep -q "(0 models)" "$TMP/empty_store.out" && pass "no models given: serves the empty store" \
+    || fail "empty store: $(cat "$TMP/empty_store.out")"
+  kill "$PID"
+fi
 expect_error "missing --models dir" "--models.*$TMP/nowhere" -- "$TINYLLM" serve --models "$TMP/nowhere"
 expect_error "--port too big" "--port" -- "$TINYLLM" serve -m "$M" --port 70000
 expect_error "--port not a number" "--port" -- "$TINYLLM" serve -m "$M" --port http

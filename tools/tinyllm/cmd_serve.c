@@ -15,7 +15,8 @@
 typedef struct serve_options {
     const char *host, *models_dir, *keep_alive, *max_memory, *body_limit, *api_key, *cors;
     const char *header_timeout, *body_timeout, *idle_timeout, *timeout, *connection_memory, *log_format;
-    bool quiet;
+    const char *hub_endpoint;
+    bool quiet, allow_pull;
     tl_opt_list models;
     const char *files[TL_OPT_LIST_MAX], *names[TL_OPT_LIST_MAX]; /* -m: files, and names of the store */
     int32_t port, max_loaded, parallel, n_ctx, n_threads, n_batch, queue;
@@ -52,6 +53,8 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         .max_connections_per_client = s->max_connections_per_client > 0 ? s->max_connections_per_client : -1,
         .threads_http = s->threads_http,
         .log_quiet = s->quiet,
+        .allow_pull = s->allow_pull,
+        .hub_endpoint = s->hub_endpoint,
     };
     if (strcmp(s->log_format, "text") == 0 || strcmp(s->log_format, "json") == 0) {
         o->log_json = strcmp(s->log_format, "json") == 0;
@@ -171,6 +174,11 @@ int cmd_serve(int argc, char **argv) {
         {NULL, "--api-key", TL_OPT_STRING, &s.api_key, "KEY",
          "require \"Authorization: Bearer KEY\" on the API (default: $TINYLLM_API_KEY, else none)", &api_key_given, 0,
          0},
+        {NULL, "--allow-pull", TL_OPT_FLAG, &s.allow_pull, NULL,
+         "let POST /api/pull download from the Hub into the store (else only requests with --api-key's key)", NULL, 0,
+         0},
+        {NULL, "--hub-endpoint", TL_OPT_STRING, &s.hub_endpoint, "URL",
+         "where /api/pull downloads from (default: $HF_ENDPOINT, else https://huggingface.co)", NULL, 0, 0},
         {NULL, "--cors", TL_OPT_STRING, &s.cors, "ORIGIN",
          "allow browsers on ORIGIN (or *) to call the API (default: no CORS headers)", NULL, 0, 0},
         {NULL, "--header-timeout", TL_OPT_STRING, &s.header_timeout, "DURATION",
@@ -196,7 +204,8 @@ int cmd_serve(int argc, char **argv) {
     const tl_command_spec spec = {
         "serve", "[--models DIR | -m FILE|NAME ...] [--host HOST] [--port N] [options]",
         "Serve models over HTTP until Ctrl-C (with neither --models nor -m: every model of the store,\n"
-        "tinyllm list): the Ollama API (/api/chat, /api/generate, /api/tags, ...),\n"
+        "tinyllm list): the Ollama API (/api/chat, /api/generate, /api/tags, ..., and /api/pull, /api/delete,\n"
+        "/api/copy, /api/create over the store),\n"
         "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models), /props (the\n"
         "default sampling settings) and a web chat page at /. Models load on first use and unload after\n"
         "--keep-alive idle time. Prints \"listening on http://HOST:PORT\" once ready; stderr gets a line per\n"
