@@ -320,6 +320,11 @@ static bool add_store_models(registry *r, size_t *capacity, const tl_server_opti
     for (int i = 0; ok && i < n; i++) ok = add_store_model(r, capacity, store, names[i], true, err);
     for (int i = 0; ok && i < options->n_store_names; i++)
         ok = add_store_model(r, capacity, store, options->store_names[i], false, err);
+    if (ok && options->serve_store && r->n_slots == 0)
+        ok = tl_fail(err, TL_ERR_ARGUMENT,
+                     "no models: the store %s has none (tinyllm create NAME --from FILE.gguf adds one); "
+                     "or use --models DIR, -m FILE",
+                     tl_store_dir(store)) == TL_OK;
     tl_store_names_free(names, n);
     tl_store_close(store);
     return ok;

@@ -215,7 +215,7 @@ done
 "$TINYLLM" serve --help >"$TMP/help.txt" && grep -q -- "--keep-alive" "$TMP/help.txt" && grep -q -- "--api-key" "$TMP/help.txt" &&
   grep -q -- "--log-format" "$TMP/help.txt" && grep -q -- "--quiet" "$TMP/help.txt" &&
   pass "--help" || fail "--help: $(cat "$TMP/help.txt")"
-expect_error "no models" "no models" -- "$TINYLLM" serve
+expect_error "no models" "no models: the store $TMP/no-store has none" -- env TINYLLM_MODELS="$TMP/no-store" "$TINYLLM" serve
 expect_error "missing --models dir" "--models.*$TMP/nowhere" -- "$TINYLLM" serve --models "$TMP/nowhere"
 expect_error "--port too big" "--port" -- "$TINYLLM" serve -m "$M" --port 70000
 expect_error "--port not a number" "--port" -- "$TINYLLM" serve -m "$M" --port http

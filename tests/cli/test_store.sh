@@ -152,6 +152,8 @@ else
     kill "$PID"
   fi
 fi
+expect_error "serve an empty store" "^tinyllm serve: no models: the store $TMP/empty has none" \
+  -- env TINYLLM_MODELS="$TMP/empty" "$TINYLLM" serve --port 0
 expect_error "serve -m an unknown name" "^tinyllm serve: 'nope' is neither a file nor a model in the store $TINYLLM_MODELS$" \
   -- "$TINYLLM" serve --port 0 -m nope
 
