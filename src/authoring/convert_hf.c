@@ -119,8 +119,11 @@ static tl_status write_vocab(hf_converter *c) {
     tl_status st = tokenizer && scratch ? TL_OK : tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
     if (st == TL_OK && access(tokenizer, F_OK) != 0)
         st = tl_fail(c->err, TL_ERR_IO, "%s: no tokenizer.json", c->params->hf_dir);
-    const tl_hf_vocab_options options = {
-        .byte_level = true, .word_piece = true, .n_vocab = (uint64_t)c->hp.n_vocab, .model_config = c->config};
+    const tl_hf_vocab_options options = {.byte_level = true,
+                                         .word_piece = true,
+                                         .unigram = c->arch->t5,
+                                         .n_vocab = (uint64_t)c->hp.n_vocab,
+                                         .model_config = c->config};
     tl_hf_vocab_info info = {0};
     if (st == TL_OK) st = tl_hf_vocab_import(c->w, tokenizer, &options, &info, c->err);
     if (st == TL_OK && info.n_vocab != (uint64_t)c->hp.n_vocab)
@@ -154,7 +157,8 @@ static uint32_t tensor_type(const hf_converter *c, const char *name, uint32_t n_
     if (n_dims <= 1 || (n > 12 && strcmp(name + n - 12, "_norm.weight") == 0)) return TL_TYPE_F32;
     /* kept f32 by the converter whatever the type (its exclusion list) */
     if (strcmp(name, "position_embd.weight") == 0 || strcmp(name, "token_types.weight") == 0) return TL_TYPE_F32;
-    if (c->weight_type == TL_TYPE_Q8_0 && ne0 % 32 != 0) return TL_TYPE_F16;
+    /* T5's relative attention bias: f16 in quantized files, as llama.cpp's */
+    if (c->weight_type == TL_TYPE_Q8_0 && (ne0 % 32 != 0 || strstr(name, "attn_rel_b"))) return TL_TYPE_F16;
     return c->weight_type;
 }
 
@@ -297,6 +301,8 @@ static tl_status plan_tensor(hf_converter *c, const char *shard, const tl_st_ten
                              : (src->n_dims == 1 && src->shape[0] == rows);
         if (!ok) return shape_error(c, shard, src, rows, cols);
     }
+    /* T5: the shared embedding, saved under up to three names; the first is kept */
+    if (c->arch->t5 && strcmp(name, "token_embd.weight") == 0 && find_planned(plan, *count, name) >= 0) return TL_OK;
     if (find_planned(plan, *count, name) >= 0)
         return tl_fail(c->err, TL_ERR_FORMAT, "%s: tensor '%.100s' is given twice (as %s)", shard, src->name, name);
     planned *t = &plan[(*count)++];
@@ -307,8 +313,17 @@ static tl_status plan_tensor(hf_converter *c, const char *shard, const tl_st_ten
     return TL_OK;
 }
 
+static tl_status missing_tensor(hf_converter *c, const char *name) {
+    return tl_fail(c->err, TL_ERR_FORMAT, "%s: no tensor for %s in the safetensors file%s", c->params->hf_dir, name,
+                   c->n_shards > 1 ? "s" : "");
+}
+
 /* Every tensor the model needs is there (and every head of a stack). */
 static tl_status check_complete(hf_converter *c, const planned *plan, int count) {
+    char name[96];
+    for (int64_t k = 0; c->arch->t5 && hf_t5_required_tensor(&c->hp, k, name, sizeof name); k++)
+        if (find_planned(plan, count, name) < 0) return missing_tensor(c, name);
+    if (c->arch->t5) return TL_OK;
     const cJSON *parallel = cJSON_GetObjectItemCaseSensitive(c->config, "use_parallel_residual");
     const bool has_ffn_norm = !(c->arch->layer_norm && cJSON_IsTrue(parallel));
     const char *required[32];
@@ -324,16 +339,13 @@ static tl_status check_complete(hf_converter *c, const planned *plan, int count)
         if (c->arch->layer_norm) globals[n_globals++] = "output_norm.bias";
         if (!c->hp.tied_embeddings) globals[n_globals++] = "output.weight";
     }
-    char name[96];
     for (int64_t il = -1; il < c->hp.n_layer; il++) {
         for (int k = 0; k < (il < 0 ? n_globals : n_required); k++) {
             if (il < 0)
                 snprintf(name, sizeof name, "%s", globals[k]);
             else
                 snprintf(name, sizeof name, "blk.%lld.%s", (long long)il, required[k]);
-            if (find_planned(plan, count, name) < 0)
-                return tl_fail(c->err, TL_ERR_FORMAT, "%s: no tensor for %s in the safetensors file%s",
-                               c->params->hf_dir, name, c->n_shards > 1 ? "s" : "");
+            if (find_planned(plan, count, name) < 0) return missing_tensor(c, name);
         }
     }
     for (int i = 0; i < count; i++)

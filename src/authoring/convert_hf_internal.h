@@ -26,6 +26,7 @@ typedef enum hf_keys {
     KEYS_PHI3,     /* Phi3MiniModel: LongRoPE factors, sliding window */
     KEYS_STABLELM, /* StableLMModel: partial rotary, parallel residual, LayerNorm */
     KEYS_BERT,     /* BertModel: encoder, token types, pooling */
+    KEYS_T5,       /* T5Model: encoder-decoder, relative attention buckets */
 } hf_keys;
 
 /* A row per Hugging Face class convert accepts. */
@@ -43,6 +44,7 @@ typedef struct hf_arch {
     bool no_lm_head;    /* gemma: lm_head.weight is dropped (tied) */
     bool encoder;       /* bert: BERT's names (encoder.layer.N...), WordPiece vocabulary */
     bool nomic;         /* nomic-bert: fused q/k/v, SwiGLU, rotary positions, nomic's names */
+    bool t5;            /* t5: encoder-decoder, T5's names, Unigram vocabulary (convert_hf_t5.c) */
 } hf_arch;
 
 /* config.json, as far as the converter uses it. */
@@ -50,6 +52,9 @@ typedef struct hf_params {
     int64_t n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx, n_rot, n_token_types;
     double rope_theta, norm_eps;
     bool has_rope_theta, tied_embeddings;
+    /* t5 */
+    int64_t n_layer_dec, n_rel_buckets, decoder_start;
+    bool gated_ffn;
 } hf_params;
 
 #define HF_MAX_SHARDS 256
@@ -67,6 +72,12 @@ typedef struct hf_converter {
     tl_error *err;
     char key[160];
 } hf_converter;
+
+/* "<arch>.<suffix>", in c->key (convert_hf_keys.c). */
+const char *hf_arch_key(hf_converter *c, const char *suffix);
+/* A positive config.json integer; `fallback` when absent (-1: required),
+ * a one-line error naming the key otherwise (convert_hf_keys.c). */
+tl_status hf_config_int(hf_converter *c, const char *name, int64_t fallback, int64_t *out);
 
 /* config.json into c->arch and c->hp (convert_hf_keys.c). */
 tl_status hf_read_config(hf_converter *c);
@@ -103,5 +114,15 @@ int hf_required_layer_tensors(const hf_arch *arch, bool has_ffn_norm, const char
  * (convert_hf_pre.c); writes and removes scratch_path on the way. `where`
  * names the folder in messages. */
 tl_status hf_detect_pre(gguf_writer *w, const char *scratch_path, const char *where, bool word_piece, tl_error *err);
+
+/* T5 (convert_hf_t5.c): config.json into c->hp; the t5.* keys; T5's
+ * tensor names (the shared embedding under any of its three names maps to
+ * token_embd; the caller keeps the first); their shapes; the name of the
+ * k-th tensor the model needs (false past the last). */
+tl_status hf_t5_read_config(hf_converter *c);
+void hf_t5_write_keys(hf_converter *c);
+bool hf_t5_map_name(const char *hf_name, char *out, size_t out_size, hf_role *role);
+bool hf_t5_expected_shape(const char *gguf_name, const hf_params *p, int64_t *rows, int64_t *cols);
+bool hf_t5_required_tensor(const hf_params *p, int64_t k, char *out, size_t out_size);
 
 #endif /* TL_AUTHORING_CONVERT_HF_INTERNAL_H */

@@ -16,7 +16,7 @@
 #include "tensor/types.h"
 #include "util/error.h"
 
-static const char *arch_key(hf_converter *c, const char *suffix) {
+const char *hf_arch_key(hf_converter *c, const char *suffix) {
     snprintf(c->key, sizeof c->key, "%s.%s", c->arch->gguf_arch, suffix);
     return c->key;
 }
@@ -34,7 +34,7 @@ static bool config_number(const cJSON *object, const char *name, double *out) {
 }
 
 /* A positive config.json integer; `fallback` when absent (-1: required). */
-static tl_status config_int(hf_converter *c, const char *name, int64_t fallback, int64_t *out) {
+tl_status hf_config_int(hf_converter *c, const char *name, int64_t fallback, int64_t *out) {
     const cJSON *item = config_item(c, name);
     if (!item) {
         if (fallback < 0) return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: no \"%s\"", c->params->hf_dir, name);
@@ -90,17 +90,18 @@ tl_status hf_read_config(hf_converter *c) {
         return tl_fail(c->err, TL_ERR_UNSUPPORTED,
                        "%s/config.json: architecture %.80s is not supported (supported: %s)", dir, first->valuestring,
                        hf_arch_list());
+    if (c->arch->t5) return hf_t5_read_config(c);
     alias_config_names(c);
     hf_params *p = &c->hp;
     const bool gemma3 = c->arch->keys == KEYS_GEMMA3;
-    TL_TRY(config_int(c, "vocab_size", gemma3 ? 262208 : -1, &p->n_vocab));
-    TL_TRY(config_int(c, "hidden_size", -1, &p->n_embd));
-    TL_TRY(config_int(c, "intermediate_size", -1, &p->n_ff));
-    TL_TRY(config_int(c, "num_hidden_layers", -1, &p->n_layer));
-    TL_TRY(config_int(c, "num_attention_heads", gemma3 ? 8 : -1, &p->n_head));
-    TL_TRY(config_int(c, "num_key_value_heads", gemma3 ? 4 : p->n_head, &p->n_head_kv));
-    TL_TRY(config_int(c, "head_dim", gemma3 ? 256 : p->n_embd / p->n_head, &p->head_dim));
-    TL_TRY(config_int(c, "max_position_embeddings", gemma3 ? 131072 : 2048, &p->n_ctx));
+    TL_TRY(hf_config_int(c, "vocab_size", gemma3 ? 262208 : -1, &p->n_vocab));
+    TL_TRY(hf_config_int(c, "hidden_size", -1, &p->n_embd));
+    TL_TRY(hf_config_int(c, "intermediate_size", -1, &p->n_ff));
+    TL_TRY(hf_config_int(c, "num_hidden_layers", -1, &p->n_layer));
+    TL_TRY(hf_config_int(c, "num_attention_heads", gemma3 ? 8 : -1, &p->n_head));
+    TL_TRY(hf_config_int(c, "num_key_value_heads", gemma3 ? 4 : p->n_head, &p->n_head_kv));
+    TL_TRY(hf_config_int(c, "head_dim", gemma3 ? 256 : p->n_embd / p->n_head, &p->head_dim));
+    TL_TRY(hf_config_int(c, "max_position_embeddings", gemma3 ? 131072 : 2048, &p->n_ctx));
     if (p->n_head % p->n_head_kv != 0 || p->head_dim % 2 != 0 || p->head_dim > 4096)
         return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: %lld heads, %lld key/value heads, head size %lld", dir,
                        (long long)p->n_head, (long long)p->n_head_kv, (long long)p->head_dim);
@@ -117,7 +118,7 @@ tl_status hf_read_config(hf_converter *c) {
         p->norm_eps = config_double(c, "layer_norm_eps", config_double(c, "norm_eps", 1e-5));
     else
         p->norm_eps = config_double(c, "rms_norm_eps", 1e-6);
-    TL_TRY(config_int(c, "type_vocab_size", 1, &p->n_token_types));
+    TL_TRY(hf_config_int(c, "type_vocab_size", 1, &p->n_token_types));
     const cJSON *tie = config_item(c, "tie_word_embeddings");
     p->tied_embeddings = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : true;
     return TL_OK;
@@ -159,7 +160,7 @@ static tl_status add_llama3_rope_freqs(hf_converter *c, const cJSON *scaling) {
 static tl_status add_longrope(hf_converter *c, const cJSON *scaling) {
     const double scale = (double)c->hp.n_ctx / config_double(c, "original_max_position_embeddings", 4096);
     const double original = config_double(c, "original_max_position_embeddings", 4096);
-    gguf_writer_set_f32(c->w, arch_key(c, "rope.scaling.attn_factor"),
+    gguf_writer_set_f32(c->w, hf_arch_key(c, "rope.scaling.attn_factor"),
                         scale > 1.0 ? (float)sqrt(1.0 + log(scale) / log(original)) : 1.0f);
     static const char *const lists[2] = {"long_factor", "short_factor"};
     static const char *const names[2] = {"rope_factors_long.weight", "rope_factors_short.weight"};
@@ -188,13 +189,13 @@ static tl_status add_longrope(hf_converter *c, const cJSON *scaling) {
 static tl_status write_generic(hf_converter *c) {
     const hf_params *p = &c->hp;
     gguf_writer *w = c->w;
-    gguf_writer_set_u32(w, arch_key(c, "block_count"), (uint32_t)p->n_layer);
-    gguf_writer_set_u32(w, arch_key(c, "context_length"), (uint32_t)p->n_ctx);
-    gguf_writer_set_u32(w, arch_key(c, "embedding_length"), (uint32_t)p->n_embd);
-    gguf_writer_set_u32(w, arch_key(c, "feed_forward_length"), (uint32_t)p->n_ff);
-    gguf_writer_set_u32(w, arch_key(c, "attention.head_count"), (uint32_t)p->n_head);
+    gguf_writer_set_u32(w, hf_arch_key(c, "block_count"), (uint32_t)p->n_layer);
+    gguf_writer_set_u32(w, hf_arch_key(c, "context_length"), (uint32_t)p->n_ctx);
+    gguf_writer_set_u32(w, hf_arch_key(c, "embedding_length"), (uint32_t)p->n_embd);
+    gguf_writer_set_u32(w, hf_arch_key(c, "feed_forward_length"), (uint32_t)p->n_ff);
+    gguf_writer_set_u32(w, hf_arch_key(c, "attention.head_count"), (uint32_t)p->n_head);
     if (config_item(c, "num_key_value_heads"))
-        gguf_writer_set_u32(w, arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
     const cJSON *scaling = config_item(c, "rope_scaling");
     if (cJSON_IsObject(scaling)) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(scaling, "rope_type");
@@ -203,13 +204,13 @@ static tl_status write_generic(hf_converter *c) {
         double factor = 0, original = 0;
         const bool has_factor = config_number(scaling, "factor", &factor);
         if (strcmp(kind, "linear") == 0 && has_factor) {
-            gguf_writer_set_str(w, arch_key(c, "rope.scaling.type"), "linear");
-            gguf_writer_set_f32(w, arch_key(c, "rope.scaling.factor"), (float)factor);
+            gguf_writer_set_str(w, hf_arch_key(c, "rope.scaling.type"), "linear");
+            gguf_writer_set_f32(w, hf_arch_key(c, "rope.scaling.factor"), (float)factor);
         } else if (strcmp(kind, "yarn") == 0 && has_factor) {
-            gguf_writer_set_str(w, arch_key(c, "rope.scaling.type"), "yarn");
-            gguf_writer_set_f32(w, arch_key(c, "rope.scaling.factor"), (float)factor);
+            gguf_writer_set_str(w, hf_arch_key(c, "rope.scaling.type"), "yarn");
+            gguf_writer_set_f32(w, hf_arch_key(c, "rope.scaling.factor"), (float)factor);
             if (config_number(scaling, "original_max_position_embeddings", &original))
-                gguf_writer_set_u32(w, arch_key(c, "rope.scaling.original_context_length"), (uint32_t)original);
+                gguf_writer_set_u32(w, hf_arch_key(c, "rope.scaling.original_context_length"), (uint32_t)original);
         } else if (strcmp(kind, "llama3") == 0 && c->arch->keys == KEYS_LLAMA) {
             TL_TRY(add_llama3_rope_freqs(c, scaling));
         } else if (kind[0] && strcmp(kind, "default") != 0) {
@@ -217,16 +218,16 @@ static tl_status write_generic(hf_converter *c) {
                            c->params->hf_dir, kind);
         }
     }
-    if (p->has_rope_theta) gguf_writer_set_f32(w, arch_key(c, "rope.freq_base"), (float)p->rope_theta);
+    if (p->has_rope_theta) gguf_writer_set_f32(w, hf_arch_key(c, "rope.freq_base"), (float)p->rope_theta);
     double local_theta;
     if (config_number(c->config, "rope_local_base_freq", &local_theta))
-        gguf_writer_set_f32(w, arch_key(c, "rope.freq_base_swa"), (float)local_theta);
+        gguf_writer_set_f32(w, hf_arch_key(c, "rope.freq_base_swa"), (float)local_theta);
     gguf_writer_set_f32(
-        w, arch_key(c, c->arch->layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
+        w, hf_arch_key(c, c->arch->layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon"),
         (float)p->norm_eps);
     if (config_item(c, "head_dim")) {
-        gguf_writer_set_u32(w, arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
-        gguf_writer_set_u32(w, arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
     }
     return TL_OK;
 }
@@ -234,17 +235,17 @@ static tl_status write_generic(hf_converter *c) {
 /* The keys every family writes in its own set_gguf_parameters. */
 static void write_shape(hf_converter *c) {
     const hf_params *p = &c->hp;
-    gguf_writer_set_u32(c->w, arch_key(c, "context_length"), (uint32_t)p->n_ctx);
-    gguf_writer_set_u32(c->w, arch_key(c, "embedding_length"), (uint32_t)p->n_embd);
-    gguf_writer_set_u32(c->w, arch_key(c, "block_count"), (uint32_t)p->n_layer);
-    gguf_writer_set_u32(c->w, arch_key(c, "feed_forward_length"), (uint32_t)p->n_ff);
-    gguf_writer_set_u32(c->w, arch_key(c, "attention.head_count"), (uint32_t)p->n_head);
-    gguf_writer_set_u32(c->w, arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "context_length"), (uint32_t)p->n_ctx);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "embedding_length"), (uint32_t)p->n_embd);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "block_count"), (uint32_t)p->n_layer);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "feed_forward_length"), (uint32_t)p->n_ff);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "attention.head_count"), (uint32_t)p->n_head);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "attention.head_count_kv"), (uint32_t)p->n_head_kv);
 }
 
 static void set_f32_from_config(hf_converter *c, const char *config_name, const char *suffix) {
     double v;
-    if (config_number(c->config, config_name, &v)) gguf_writer_set_f32(c->w, arch_key(c, suffix), (float)v);
+    if (config_number(c->config, config_name, &v)) gguf_writer_set_f32(c->w, hf_arch_key(c, suffix), (float)v);
 }
 
 /* A window pattern other than the architecture's default (2 for Gemma 2, 6
@@ -253,7 +254,7 @@ static void set_f32_from_config(hf_converter *c, const char *config_name, const 
 static void write_swa_pattern(hf_converter *c, int64_t usual) {
     double pattern;
     if (config_number(c->config, "sliding_window_pattern", &pattern) && pattern >= 1 && pattern != (double)usual)
-        gguf_writer_set_u32(c->w, arch_key(c, "attention.sliding_window_pattern"), (uint32_t)pattern);
+        gguf_writer_set_u32(c->w, hf_arch_key(c, "attention.sliding_window_pattern"), (uint32_t)pattern);
 }
 
 /* sentence-transformers' pooling (modules.json -> the Pooling module's
@@ -287,7 +288,7 @@ static tl_status write_pooling(hf_converter *c) {
         for (uint32_t k = 0; k < 3 && !type; k++)
             if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pooling, modes[k]))) type = k + 1;
         if (type)
-            gguf_writer_set_u32(c->w, arch_key(c, "pooling_type"), type);
+            gguf_writer_set_u32(c->w, hf_arch_key(c, "pooling_type"), type);
         else
             st = tl_fail(c->err, TL_ERR_UNSUPPORTED, "%s: only mean, CLS and last-token pooling are supported", path);
     }
@@ -315,59 +316,60 @@ tl_status hf_write_keys(hf_converter *c) {
     switch (c->arch->keys) {
     case KEYS_LLAMA:
         TL_TRY(write_generic(c));
-        gguf_writer_set_u32(w, arch_key(c, "vocab_size"), (uint32_t)p->n_vocab);
-        gguf_writer_set_u32(w, arch_key(c, "rope.dimension_count"), (uint32_t)p->head_dim);
+        gguf_writer_set_u32(w, hf_arch_key(c, "vocab_size"), (uint32_t)p->n_vocab);
+        gguf_writer_set_u32(w, hf_arch_key(c, "rope.dimension_count"), (uint32_t)p->head_dim);
         break;
     case KEYS_GENERIC: TL_TRY(write_generic(c)); break;
     case KEYS_GEMMA:
         write_shape(c);
-        gguf_writer_set_f32(w, arch_key(c, "attention.layer_norm_rms_epsilon"), (float)p->norm_eps);
-        gguf_writer_set_u32(w, arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
-        gguf_writer_set_u32(w, arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
+        gguf_writer_set_f32(w, hf_arch_key(c, "attention.layer_norm_rms_epsilon"), (float)p->norm_eps);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
         if (strcmp(c->arch->gguf_arch, "gemma2") == 0) {
             set_f32_from_config(c, "attn_logit_softcapping", "attn_logit_softcapping");
             set_f32_from_config(c, "final_logit_softcapping", "final_logit_softcapping");
-            if (has_window) gguf_writer_set_u32(w, arch_key(c, "attention.sliding_window"), (uint32_t)window);
+            if (has_window) gguf_writer_set_u32(w, hf_arch_key(c, "attention.sliding_window"), (uint32_t)window);
             write_swa_pattern(c, 2);
         }
         break;
     case KEYS_GEMMA3: {
         TL_TRY(write_generic(c));
-        gguf_writer_set_u32(w, arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
-        gguf_writer_set_u32(w, arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
-        gguf_writer_set_f32(w, arch_key(c, "rope.freq_base"), p->has_rope_theta ? (float)p->rope_theta : 1e6f);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.key_length"), (uint32_t)p->head_dim);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.value_length"), (uint32_t)p->head_dim);
+        gguf_writer_set_f32(w, hf_arch_key(c, "rope.freq_base"), p->has_rope_theta ? (float)p->rope_theta : 1e6f);
         set_f32_from_config(c, "final_logit_softcapping", "final_logit_softcapping");
         double pattern = 0;
         config_number(c->config, "sliding_window_pattern", &pattern);
         if (pattern != 1 && has_window)
-            gguf_writer_set_u32(w, arch_key(c, "attention.sliding_window"), (uint32_t)window);
+            gguf_writer_set_u32(w, hf_arch_key(c, "attention.sliding_window"), (uint32_t)window);
         write_swa_pattern(c, 6);
         break;
     }
     case KEYS_PHI3: {
         write_shape(c);
         const double original = config_double(c, "original_max_position_embeddings", (double)p->n_ctx);
-        gguf_writer_set_u32(w, arch_key(c, "rope.scaling.original_context_length"), (uint32_t)original);
-        gguf_writer_set_f32(w, arch_key(c, "attention.layer_norm_rms_epsilon"), (float)p->norm_eps);
-        gguf_writer_set_u32(w, arch_key(c, "rope.dimension_count"), (uint32_t)p->n_rot);
-        gguf_writer_set_f32(w, arch_key(c, "rope.freq_base"), p->has_rope_theta ? (float)p->rope_theta : 10000.0f);
-        gguf_writer_set_u32(w, arch_key(c, "attention.sliding_window"), has_window ? (uint32_t)window : 0);
+        gguf_writer_set_u32(w, hf_arch_key(c, "rope.scaling.original_context_length"), (uint32_t)original);
+        gguf_writer_set_f32(w, hf_arch_key(c, "attention.layer_norm_rms_epsilon"), (float)p->norm_eps);
+        gguf_writer_set_u32(w, hf_arch_key(c, "rope.dimension_count"), (uint32_t)p->n_rot);
+        gguf_writer_set_f32(w, hf_arch_key(c, "rope.freq_base"), p->has_rope_theta ? (float)p->rope_theta : 10000.0f);
+        gguf_writer_set_u32(w, hf_arch_key(c, "attention.sliding_window"), has_window ? (uint32_t)window : 0);
         const cJSON *scaling = config_item(c, "rope_scaling");
         if (cJSON_IsObject(scaling)) TL_TRY(add_longrope(c, scaling));
         break;
     }
     case KEYS_BERT:
         TL_TRY(write_generic(c));
-        gguf_writer_set_bool(w, arch_key(c, "attention.causal"), false);
+        gguf_writer_set_bool(w, hf_arch_key(c, "attention.causal"), false);
         TL_TRY(write_pooling(c));
         gguf_writer_set_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)p->n_token_types);
         break;
+    case KEYS_T5: hf_t5_write_keys(c); break;
     case KEYS_STABLELM: {
         write_shape(c);
-        gguf_writer_set_u32(w, arch_key(c, "rope.dimension_count"), (uint32_t)p->n_rot);
+        gguf_writer_set_u32(w, hf_arch_key(c, "rope.dimension_count"), (uint32_t)p->n_rot);
         const cJSON *parallel = config_item(c, "use_parallel_residual");
-        gguf_writer_set_bool(w, arch_key(c, "use_parallel_residual"), parallel ? cJSON_IsTrue(parallel) : true);
-        gguf_writer_set_f32(w, arch_key(c, "attention.layer_norm_epsilon"), (float)p->norm_eps);
+        gguf_writer_set_bool(w, hf_arch_key(c, "use_parallel_residual"), parallel ? cJSON_IsTrue(parallel) : true);
+        gguf_writer_set_f32(w, hf_arch_key(c, "attention.layer_norm_epsilon"), (float)p->norm_eps);
         break;
     }
     }

@@ -45,6 +45,8 @@ static const hf_arch arch_table[] = {
      .layer_norm = true,
      .encoder = true,
      .nomic = true},
+    /* T5, FLAN-T5: encoder-decoder, Unigram vocabulary */
+    {.hf_class = "T5ForConditionalGeneration", .gguf_arch = "t5", .keys = KEYS_T5, .t5 = true},
     {.hf_class = "StableLmForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
     {.hf_class = "StableLMEpochForCausalLM", .gguf_arch = "stablelm", .keys = KEYS_STABLELM, .layer_norm = true},
 };
@@ -236,6 +238,7 @@ bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out
         return true;
     }
     if (arch->encoder) return map_bert_name(arch->nomic, hf_name, out, out_size, skip);
+    if (arch->t5) return hf_t5_map_name(hf_name, out, out_size, role);
     size_t base_len;
     const char *suffix = param_suffix(hf_name, &base_len);
     if (!suffix) return false;
@@ -269,6 +272,7 @@ bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out
 }
 
 bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_params *p, int64_t *rows, int64_t *cols) {
+    if (arch->t5) return hf_t5_expected_shape(gguf_name, p, rows, cols);
     const int64_t d = p->n_embd, q = p->n_head * p->head_dim, kv = p->n_head_kv * p->head_dim;
     const bool bias = strstr(gguf_name, ".bias") != NULL;
     const char *base = gguf_name;

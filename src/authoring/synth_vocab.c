@@ -52,8 +52,24 @@
  * writes it: tokenizer.ggml.model = "bert", tokens in llama.cpp's "phantom
  * space" spelling (a continuation "##x" becomes "x", a word start "x"
  * becomes "▁x", control tokens stay as they are), no scores, the
- * unknown/separator/padding/classifier/mask ids. Unigram and WordLevel
- * files are refused with TL_ERR_UNSUPPORTED.
+ * unknown/separator/padding/classifier/mask ids.
+ *
+ * Unigram (SentencePiece, T5) likewise on request (unigram), as T5Model
+ * .set_vocab writes it from the SentencePiece model: tokenizer.ggml.model =
+ * "t5", the pieces and their scores as model.vocab lists them ([piece,
+ * score] pairs), unk_id the unknown token, "<0xNN>" pieces byte tokens when
+ * byte_fallback is on; the normalizer's Precompiled precompiled_charsmap
+ * (base64) as tokenizer.ggml.precompiled_charsmap; add_space_prefix from
+ * the Metaspace pre-tokenizer (or a prepended "▁"); remove_extra_whitespaces
+ * when the file collapses whitespace (a WhitespaceSplit pre-tokenizer or a
+ * Replace of " {2,}"). Added tokens: the special ones already among the
+ * pieces (<pad>, </s>) stay control tokens with their scores; T5's sentinel
+ * <extra_id_N> tokens, which Hugging Face adds to the SentencePiece model's
+ * pieces, and non-special added tokens are user-defined with score -1000
+ * (what llama.cpp's converter writes for the entries of added_tokens.json);
+ * ids up to config.json's vocab_size beyond the file's are "[PAD<i>]",
+ * unused, score -10000. WordLevel files are refused with
+ * TL_ERR_UNSUPPORTED.
  *
  * The Unigram vocabulary is built by unigram_build.c.
  */
@@ -65,6 +81,7 @@
 #include <string.h>
 
 #include "authoring/unigram_build.h"
+#include "tokenizer/charsmap.h"
 #include "tokenizer/string_map.h"
 #include "tokenizer/vocab.h"
 #include "util/error.h"
@@ -247,6 +264,10 @@ typedef struct hf_vocab {
     tl_token special[7]; /* bos, eos, unk, sep, pad, cls, mask; -1 = none */
     int8_t add_flag[3];  /* add_bos, add_eos, add_sep: -1 = not given */
     const char *chat_template;
+    bool unigram;      /* T5: "t5" keys, scores, charsmap */
+    bool remove_extra; /* unigram: remove_extra_whitespaces */
+    uint8_t *charsmap; /* unigram: the precompiled charsmap, or NULL */
+    size_t charsmap_size;
 } hf_vocab;
 
 enum { SPECIAL_BOS, SPECIAL_EOS, SPECIAL_UNK, SPECIAL_SEP, SPECIAL_PAD, SPECIAL_CLS, SPECIAL_MASK };
@@ -259,6 +280,7 @@ static const char *const add_keys[3] = {"tokenizer.ggml.add_bos_token", "tokeniz
                                         "tokenizer.ggml.add_sep_token"};
 
 static void free_hf_vocab(hf_vocab *v) {
+    free(v->charsmap);
     for (uint32_t i = 0; i < v->n_merges; i++) free((char *)v->merges[i]);
     free(v->merges);
     free(v->pad_texts);
@@ -635,6 +657,187 @@ static tl_status convert_word_piece(hf_vocab *v, const cJSON *json, const cJSON 
     return st;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Unigram (SentencePiece, T5)                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Standard base64 (with or without padding) into a malloc'd buffer; false
+ * when the text is not base64 or memory runs out. */
+static bool base64_decode(const char *text, uint8_t **out, size_t *len) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = strlen(text);
+    while (n > 0 && text[n - 1] == '=') n--;
+    if (n % 4 == 1) return false;
+    uint8_t *bytes = malloc(n / 4 * 3 + 3);
+    if (!bytes) return false;
+    size_t used = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *at = text[i] ? strchr(alphabet, text[i]) : NULL;
+        if (!at) {
+            free(bytes);
+            return false;
+        }
+        acc = (acc << 6) | (uint32_t)(at - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            bytes[used++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out = bytes;
+    *len = used;
+    return true;
+}
+
+/* A Replace of runs of spaces (" {2,}") by one: extra whitespace removed. */
+static bool is_collapse_spaces(const cJSON *n) {
+    const char *type = string_member(n, "type");
+    const char *regex = string_member(member(n, "pattern"), "Regex");
+    return type && strcmp(type, "Replace") == 0 && regex && strcmp(regex, " {2,}") == 0;
+}
+
+/* Precompiled (the charsmap), Strip, collapsed spaces, spaces to "▁" and a
+ * prepended "▁": what SentencePiece's normalizer does. */
+static tl_status read_unigram_normalizer(hf_vocab *v, const cJSON *n, tl_error *err) {
+    if (!n || cJSON_IsNull(n)) return TL_OK;
+    const char *type = string_member(n, "type");
+    if (!type) return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer has no \"type\"", v->path);
+    if (strcmp(type, "Sequence") == 0) {
+        const cJSON *list = member(n, "normalizers"), *item;
+        if (!cJSON_IsArray(list))
+            return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer Sequence without a \"normalizers\" list", v->path);
+        cJSON_ArrayForEach(item, list) TL_TRY(read_unigram_normalizer(v, item, err));
+        return TL_OK;
+    }
+    if (is_prepend_space(n)) {
+        v->prefix = true;
+        return TL_OK;
+    }
+    if (is_collapse_spaces(n)) {
+        v->remove_extra = true;
+        return TL_OK;
+    }
+    if (is_replace_space(n) || strcmp(type, "Strip") == 0) return TL_OK;
+    if (strcmp(type, "Precompiled") != 0)
+        return tl_fail(err, TL_ERR_UNSUPPORTED,
+                       "%s: normalizer '%s' is not supported in a Unigram tokenizer.json (Precompiled, Strip, "
+                       "Replace, Prepend)",
+                       v->path, type);
+    const cJSON *blob = member(n, "precompiled_charsmap");
+    if (!blob || cJSON_IsNull(blob) || (cJSON_IsString(blob) && !blob->valuestring[0])) return TL_OK;
+    free(v->charsmap);
+    v->charsmap = NULL;
+    if (!cJSON_IsString(blob) || !base64_decode(blob->valuestring, &v->charsmap, &v->charsmap_size))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: normalizer.precompiled_charsmap is not base64", v->path);
+    tl_charsmap map;
+    TL_TRY(tl_charsmap_init(&map, v->charsmap, v->charsmap_size, "normalizer.precompiled_charsmap", err));
+    tl_charsmap_free(&map);
+    return TL_OK;
+}
+
+/* WhitespaceSplit (extra whitespace removed) and Metaspace (the prefix). */
+static tl_status read_unigram_pre(hf_vocab *v, const cJSON *pre, tl_error *err) {
+    if (!pre || cJSON_IsNull(pre)) return TL_OK;
+    const char *type = string_member(pre, "type");
+    if (type && strcmp(type, "Sequence") == 0) {
+        const cJSON *list = member(pre, "pretokenizers"), *item;
+        if (!cJSON_IsArray(list))
+            return tl_fail(err, TL_ERR_FORMAT, "%s: pre_tokenizer Sequence without a \"pretokenizers\" list", v->path);
+        cJSON_ArrayForEach(item, list) TL_TRY(read_unigram_pre(v, item, err));
+        return TL_OK;
+    }
+    if (type && strcmp(type, "WhitespaceSplit") == 0) {
+        v->remove_extra = true;
+        return TL_OK;
+    }
+    bool ignored = false;
+    return read_pre_tokenizer(pre, v->path, type && strcmp(type, "Metaspace") == 0 ? &v->prefix : &ignored, false, err);
+}
+
+static bool is_sentinel(const char *s) {
+    const size_t n = strlen(s);
+    if (n < 12 || memcmp(s, "<extra_id_", 10) != 0 || s[n - 1] != '>') return false;
+    for (size_t i = 10; i < n - 1; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+/* model.vocab's [piece, score] pairs, padded to n_target with "[PAD<i>]". */
+static tl_status read_unigram_pieces(hf_vocab *v, const cJSON *vocab, bool byte_fallback, tl_error *err) {
+    const int n = cJSON_IsArray(vocab) ? cJSON_GetArraySize(vocab) : 0;
+    if (n <= 0) return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab is not a non-empty list", v->path);
+    v->n = (uint32_t)n > v->n_target ? (uint32_t)n : v->n_target;
+    v->texts = calloc(v->n, sizeof *v->texts);
+    v->scores = calloc(v->n, sizeof *v->scores);
+    v->types = calloc(v->n, sizeof *v->types);
+    v->pad_texts = malloc((size_t)(v->n - (uint32_t)n) * 16 + 1);
+    if (!v->texts || !v->scores || !v->types || !v->pad_texts)
+        return tl_fail(err, TL_ERR_NOMEM, "out of memory for %u tokens", v->n);
+    char *pad = v->pad_texts;
+    for (uint32_t id = (uint32_t)n; id < v->n; id++) {
+        const int len = snprintf(pad, 16, "[PAD%u]", id);
+        v->texts[id] = (tl_str){pad, (size_t)len};
+        v->types[id] = TL_TOKEN_TYPE_UNUSED;
+        v->scores[id] = -10000.0f;
+        pad += len + 1;
+    }
+    uint32_t id = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, vocab) {
+        const cJSON *text = cJSON_GetArrayItem(entry, 0), *score = cJSON_GetArrayItem(entry, 1);
+        if (!cJSON_IsArray(entry) || cJSON_GetArraySize(entry) != 2 || !cJSON_IsString(text) || !text->valuestring[0] ||
+            !cJSON_IsNumber(score))
+            return tl_fail(err, TL_ERR_FORMAT, "%s: model.vocab[%u] is not a [\"piece\", score] pair", v->path, id);
+        v->texts[id] = (tl_str){text->valuestring, strlen(text->valuestring)};
+        v->scores[id] = (float)score->valuedouble;
+        v->types[id] = byte_fallback && is_byte_piece(text->valuestring) ? TL_TOKEN_TYPE_BYTE : TL_TOKEN_TYPE_NORMAL;
+        id++;
+    }
+    return TL_OK;
+}
+
+/* A Unigram tokenizer.json (T5; see the top of the file). */
+static tl_status convert_unigram(hf_vocab *v, const cJSON *json, const cJSON *config, tl_error *err) {
+    const cJSON *model = member(json, "model");
+    v->unigram = true;
+    TL_TRY(read_unigram_normalizer(v, member(json, "normalizer"), err));
+    TL_TRY(read_unigram_pre(v, member(json, "pre_tokenizer"), err));
+    TL_TRY(read_unigram_pieces(v, member(model, "vocab"), cJSON_IsTrue(member(model, "byte_fallback")), err));
+    const cJSON *unk = member(model, "unk_id");
+    const int64_t unk_id = index_value(unk, v->n);
+    if (unk && !cJSON_IsNull(unk) && unk_id < 0)
+        return tl_fail(err, TL_ERR_FORMAT, "%s: model.unk_id is not a token id", v->path);
+    const cJSON *added = member(json, "added_tokens"), *token;
+    if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: added_tokens is not a list", v->path);
+    if (!cJSON_IsArray(added)) added = NULL;
+    int index = 0;
+    cJSON_ArrayForEach(token, added) {
+        const char *content = string_member(token, "content");
+        const cJSON *special = member(token, "special");
+        const int64_t id = index_value(member(token, "id"), INT32_MAX);
+        if (id < 0 || !content || !content[0] || (special && !cJSON_IsBool(special)))
+            return tl_fail(err, TL_ERR_FORMAT,
+                           "%s: added_tokens[%d] needs an \"id\", a non-empty \"content\" and a boolean \"special\"",
+                           v->path, index);
+        index++;
+        if (id >= v->n) continue;
+        v->texts[id] = (tl_str){content, strlen(content)};
+        if (cJSON_IsTrue(special) && !is_sentinel(content)) {
+            v->types[id] = TL_TOKEN_TYPE_CONTROL;
+        } else {
+            v->types[id] = TL_TOKEN_TYPE_USER_DEFINED;
+            v->scores[id] = ADDED_TOKEN_SCORE;
+        }
+    }
+    const char *unk_text = unk_id >= 0 ? v->texts[unk_id].ptr : NULL;
+    read_special_tokens(v, json, config, unk_text);
+    if (unk_id >= 0) v->types[unk_id] = TL_TOKEN_TYPE_UNKNOWN;
+    return TL_OK;
+}
+
 static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, const tl_hf_vocab_options *options,
                          tl_error *err) {
     const bool byte_level_ok = options->byte_level;
@@ -647,6 +850,7 @@ static tl_status convert(hf_vocab *v, const cJSON *json, const cJSON *config, co
         return tl_fail(err, TL_ERR_FORMAT, "%s: model.type is missing", v->path);
     }
     if (strcmp(type, "WordPiece") == 0 && options->word_piece) return convert_word_piece(v, json, config, err);
+    if (strcmp(type, "Unigram") == 0 && options->unigram) return convert_unigram(v, json, config, err);
     if (strcmp(type, "BPE") != 0) {
         return tl_fail(err, TL_ERR_UNSUPPORTED,
                        "%s: a '%s' tokenizer.json is not converted (only SentencePiece-style BPE "
@@ -690,7 +894,11 @@ static tl_status write_keys(const hf_vocab *v, gguf_writer *w, tl_error *err) {
     const char **texts = malloc(v->n * sizeof *texts);
     if (!texts) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     for (uint32_t id = 0; id < v->n; id++) texts[id] = v->texts[id].ptr;
-    gguf_writer_set_str(w, "tokenizer.ggml.model", v->word_piece ? "bert" : v->byte_level ? "gpt2" : "llama");
+    gguf_writer_set_str(w, "tokenizer.ggml.model",
+                        v->unigram      ? "t5"
+                        : v->word_piece ? "bert"
+                        : v->byte_level ? "gpt2"
+                                        : "llama");
     gguf_writer_set_str(w, "tokenizer.ggml.pre", "default");
     gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", texts, v->n);
     if (v->byte_level) {
@@ -700,6 +908,9 @@ static tl_status write_keys(const hf_vocab *v, gguf_writer *w, tl_error *err) {
     }
     gguf_writer_set_arr(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, v->types, v->n);
     if (!v->byte_level && !v->word_piece) gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->prefix);
+    if (v->unigram) gguf_writer_set_bool(w, "tokenizer.ggml.remove_extra_whitespaces", v->remove_extra);
+    if (v->charsmap)
+        gguf_writer_set_arr(w, "tokenizer.ggml.precompiled_charsmap", GGUF_TYPE_UINT8, v->charsmap, v->charsmap_size);
     if (v->nfc) gguf_writer_set_str(w, "tokenizer.ggml.normalizer", "nfc");
     for (int k = 0; k < 7; k++) {
         if (v->special[k] >= 0) gguf_writer_set_u32(w, special_keys[k], (uint32_t)v->special[k]);
@@ -770,6 +981,7 @@ tl_status tl_hf_vocab_import(gguf_writer *w, const char *path, const tl_hf_vocab
         info->n_vocab = v.n;
         info->byte_level = v.byte_level;
         info->word_piece = v.word_piece;
+        info->unigram = v.unigram;
     }
     free_hf_vocab(&v);
     cJSON_Delete(config);

@@ -33,6 +33,7 @@ tl_status tl_synth_vocab_from_hf(gguf_writer *w, const char *path, uint64_t *n_v
 typedef struct tl_hf_vocab_options {
     bool byte_level;           /* also GPT-2 style byte-level BPE ("gpt2" keys; the caller sets .pre) */
     bool word_piece;           /* also WordPiece ("bert" keys; the caller sets .pre) */
+    bool unigram;              /* also Unigram (SentencePiece, T5: "t5" keys) */
     uint64_t n_vocab;          /* pad with "[PAD<i>]" unused tokens up to this many (config.json's
                                   vocab_size); 0: the file's tokens */
     const cJSON *model_config; /* config.json: <kind>_token_id where the tokenizer files name none */
@@ -42,6 +43,7 @@ typedef struct tl_hf_vocab_info {
     uint64_t n_vocab; /* tokens written */
     bool byte_level;  /* the vocabulary is "gpt2" */
     bool word_piece;  /* the vocabulary is "bert" */
+    bool unigram;     /* the vocabulary is "t5" */
 } tl_hf_vocab_info;
 
 /* tl_synth_vocab_from_hf with options, for `tinyllm convert`. */
