@@ -806,7 +806,7 @@ static tl_status convert_unigram(hf_vocab *v, const cJSON *json, const cJSON *co
     TL_TRY(read_unigram_pre(v, member(json, "pre_tokenizer"), err));
     TL_TRY(read_unigram_pieces(v, member(model, "vocab"), cJSON_IsTrue(member(model, "byte_fallback")), err));
     const cJSON *unk = member(model, "unk_id");
-    const int64_t unk_id = index_value(unk, v->n);
+    const int64_t unk_id = index_value(unk, cJSON_GetArraySize(member(model, "vocab")));
     if (unk && !cJSON_IsNull(unk) && unk_id < 0)
         return tl_fail(err, TL_ERR_FORMAT, "%s: model.unk_id is not a token id", v->path);
     const cJSON *added = member(json, "added_tokens"), *token;

@@ -14,6 +14,12 @@
  * as a tokenizer.json (and a sentence-transformers pooling module): the
  * converted encoder gives the same embeddings, and its vocabulary the same
  * tokens as llama.cpp's on the whole corpus tests/data/hf-corpus.json.
+ *
+ * T5 (FLAN-T5) the same way, with the project's Unigram vocabulary written
+ * back as a Unigram tokenizer.json (pieces, scores, base64 charsmap,
+ * sentinels): the converted model gives the same encoder output, logits and
+ * greedy tokens, its vocabulary the same tokens on the corpus; bad T5
+ * configs and Unigram files are refused in one line.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -572,6 +578,440 @@ static void nomic_bert_rotary_swiglu(void **state) {
     encoder_round_trip("nomic-embed-text-v1.5", true);
 }
 
+/* ---- T5 ------------------------------------------------------------------- */
+
+/* Standard base64 with padding, as tokenizer.json stores the charsmap. */
+static char *base64(const uint8_t *data, size_t n) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *p = out;
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i += 3) {
+        const uint32_t v =
+            (uint32_t)data[i] << 16 | (i + 1 < n ? (uint32_t)data[i + 1] << 8 : 0) | (i + 2 < n ? data[i + 2] : 0);
+        *p++ = alphabet[v >> 18];
+        *p++ = alphabet[(v >> 12) & 63];
+        *p++ = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+        *p++ = i + 2 < n ? alphabet[v & 63] : '=';
+    }
+    *p = '\0';
+    return out;
+}
+
+/* tokenizer.json (Unigram, as transformers' T5 converter writes it) and
+ * tokenizer_config.json of the GGUF's "t5" vocabulary. `collapse` spells
+ * the whitespace rule the newer way (a Replace of " {2,}" in the normalizer
+ * and a lone Metaspace) instead of a WhitespaceSplit pre-tokenizer. */
+static void write_unigram_files(const gguf_file *g, const char *dir, bool collapse) {
+    cJSON *root = cJSON_CreateObject(), *added = cJSON_AddArrayToObject(root, "added_tokens");
+    gguf_value_type type;
+    uint64_t n_blob = 0, n = 0;
+    assert_true(gguf_get_arr_info(g, "tokenizer.ggml.precompiled_charsmap", &type, &n_blob));
+    char *blob = base64(gguf_get_arr_data(g, "tokenizer.ggml.precompiled_charsmap"), (size_t)n_blob);
+    cJSON *precompiled = cJSON_CreateObject();
+    cJSON_AddStringToObject(precompiled, "type", "Precompiled");
+    cJSON_AddStringToObject(precompiled, "precompiled_charsmap", blob);
+    free(blob);
+    cJSON *metaspace = cJSON_CreateObject();
+    cJSON_AddStringToObject(metaspace, "type", "Metaspace");
+    cJSON_AddStringToObject(metaspace, "replacement", "\xE2\x96\x81");
+    cJSON_AddStringToObject(metaspace, "prepend_scheme", "always");
+    cJSON_AddBoolToObject(metaspace, "split", true);
+    if (collapse) {
+        cJSON *normalizer = cJSON_AddObjectToObject(root, "normalizer");
+        cJSON_AddStringToObject(normalizer, "type", "Sequence");
+        cJSON *list = cJSON_AddArrayToObject(normalizer, "normalizers");
+        cJSON_AddItemToArray(list, precompiled);
+        cJSON_AddItemToArray(list, cJSON_Parse("{\"type\": \"Strip\", \"strip_left\": false, \"strip_right\": true}"));
+        cJSON_AddItemToArray(list, cJSON_Parse("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \" {2,}\"}, "
+                                               "\"content\": \"\xE2\x96\x81\"}"));
+        cJSON_AddItemToObject(root, "pre_tokenizer", metaspace);
+    } else {
+        cJSON_AddItemToObject(root, "normalizer", precompiled);
+        cJSON *pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
+        cJSON_AddStringToObject(pre, "type", "Sequence");
+        cJSON *list = cJSON_AddArrayToObject(pre, "pretokenizers");
+        cJSON_AddItemToArray(list, cJSON_Parse("{\"type\": \"WhitespaceSplit\"}"));
+        cJSON_AddItemToArray(list, metaspace);
+    }
+    cJSON_AddItemToObject(root, "post_processor",
+                          cJSON_Parse("{\"type\": \"TemplateProcessing\", \"single\": [{\"Sequence\": {\"id\": \"A\", "
+                                      "\"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"</s>\", \"type_id\": 0}}]}"));
+    cJSON *model = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(model, "type", "Unigram");
+    cJSON_AddNumberToObject(model, "unk_id", 2);
+    cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
+    assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n));
+    const float *scores = gguf_get_arr_data(g, "tokenizer.ggml.scores");
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t len;
+        const char *t = gguf_get_arr_str(g, "tokenizer.ggml.tokens", i, &len);
+        char text[512];
+        snprintf(text, sizeof text, "%.*s", (int)len, t);
+        int64_t kind;
+        assert_true(gguf_get_arr_i64(g, "tokenizer.ggml.token_type", i, &kind));
+        /* sentinels: in the vocabulary with score 0, as transformers adds them */
+        const bool sentinel = strncmp(text, "<extra_id_", 10) == 0;
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(text));
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber(sentinel ? 0.0 : scores[i]));
+        cJSON_AddItemToArray(vocab, pair);
+        if (kind != 1) { /* control, unknown, user-defined: added tokens, special */
+            cJSON *token = cJSON_CreateObject();
+            cJSON_AddNumberToObject(token, "id", (double)i);
+            cJSON_AddStringToObject(token, "content", text);
+            cJSON_AddBoolToObject(token, "special", true);
+            cJSON_AddItemToArray(added, token);
+        }
+    }
+    char path[4200];
+    char *json = cJSON_PrintUnformatted(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    assert_true(tl_test_write_file(path, json, strlen(json)));
+    free(json);
+    cJSON_Delete(root);
+    static const char config[] = "{\"eos_token\": \"</s>\", \"unk_token\": \"<unk>\", \"pad_token\": \"<pad>\", "
+                                 "\"extra_ids\": 100, \"model_max_length\": 512}";
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    assert_true(tl_test_write_file(path, config, sizeof config - 1));
+}
+
+/* FLAN-T5's config.json (T5's names); `edit` changes it for the refusals. */
+static void write_t5_config(const gguf_file *g, const char *path, const char *edit_key, cJSON *edit_value) {
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "architectures"), cJSON_CreateString("T5ForConditionalGeneration"));
+    uint64_t n_vocab;
+    gguf_value_type type;
+    assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n_vocab));
+    float eps = 0;
+    assert_true(key_f32(g, "t5", "attention.layer_norm_rms_epsilon", &eps));
+    cJSON_AddNumberToObject(c, "vocab_size", (double)n_vocab);
+    cJSON_AddNumberToObject(c, "d_model", key_u32(g, "t5", "embedding_length", 0));
+    cJSON_AddNumberToObject(c, "d_ff", key_u32(g, "t5", "feed_forward_length", 0));
+    cJSON_AddNumberToObject(c, "d_kv", key_u32(g, "t5", "attention.key_length", 0));
+    cJSON_AddNumberToObject(c, "num_layers", key_u32(g, "t5", "block_count", 0));
+    cJSON_AddNumberToObject(c, "num_decoder_layers", key_u32(g, "t5", "decoder_block_count", 0));
+    cJSON_AddNumberToObject(c, "num_heads", key_u32(g, "t5", "attention.head_count", 0));
+    cJSON_AddNumberToObject(c, "relative_attention_num_buckets",
+                            key_u32(g, "t5", "attention.relative_buckets_count", 0));
+    cJSON_AddNumberToObject(c, "relative_attention_max_distance", 128);
+    cJSON_AddNumberToObject(c, "layer_norm_epsilon", eps);
+    cJSON_AddNumberToObject(c, "n_positions", key_u32(g, "t5", "context_length", 0));
+    cJSON_AddNumberToObject(c, "decoder_start_token_id", key_u32(g, "t5", "decoder_start_token_id", 99));
+    cJSON_AddNumberToObject(c, "eos_token_id", 1);
+    cJSON_AddNumberToObject(c, "pad_token_id", 0);
+    cJSON_AddStringToObject(c, "feed_forward_proj", "gated-gelu");
+    cJSON_AddBoolToObject(c, "is_encoder_decoder", true);
+    cJSON_AddBoolToObject(c, "tie_word_embeddings", gguf_find_tensor(g, "output.weight") == NULL);
+    if (edit_key) {
+        cJSON_DeleteItemFromObjectCaseSensitive(c, edit_key);
+        if (edit_value) cJSON_AddItemToObject(c, edit_key, edit_value);
+    }
+    char *text = cJSON_Print(c);
+    assert_true(tl_test_write_file(path, text, strlen(text)));
+    free(text);
+    cJSON_Delete(c);
+}
+
+/* T5's names: the shared embedding saved twice (shared and the encoder's
+ * copy, as some checkpoints have it), blocks, final norms, lm_head. */
+static void collect_t5_tensors(const gguf_file *g, hf_folder *f) {
+    static const char *const enc[][2] = {
+        {"attn_norm", "layer.0.layer_norm"},       {"attn_q", "layer.0.SelfAttention.q"},
+        {"attn_k", "layer.0.SelfAttention.k"},     {"attn_v", "layer.0.SelfAttention.v"},
+        {"attn_o", "layer.0.SelfAttention.o"},     {"attn_rel_b", "layer.0.SelfAttention.relative_attention_bias"},
+        {"ffn_norm", "layer.1.layer_norm"},        {"ffn_gate", "layer.1.DenseReluDense.wi_0"},
+        {"ffn_up", "layer.1.DenseReluDense.wi_1"}, {"ffn_down", "layer.1.DenseReluDense.wo"}};
+    static const char *const dec[][2] = {
+        {"attn_norm", "layer.0.layer_norm"},           {"attn_q", "layer.0.SelfAttention.q"},
+        {"attn_k", "layer.0.SelfAttention.k"},         {"attn_v", "layer.0.SelfAttention.v"},
+        {"attn_o", "layer.0.SelfAttention.o"},         {"attn_rel_b", "layer.0.SelfAttention.relative_attention_bias"},
+        {"cross_attn_norm", "layer.1.layer_norm"},     {"cross_attn_q", "layer.1.EncDecAttention.q"},
+        {"cross_attn_k", "layer.1.EncDecAttention.k"}, {"cross_attn_v", "layer.1.EncDecAttention.v"},
+        {"cross_attn_o", "layer.1.EncDecAttention.o"}, {"ffn_norm", "layer.2.layer_norm"},
+        {"ffn_gate", "layer.2.DenseReluDense.wi_0"},   {"ffn_up", "layer.2.DenseReluDense.wi_1"},
+        {"ffn_down", "layer.2.DenseReluDense.wo"}};
+    for (int64_t i = 0; i < gguf_tensor_count(g); i++) {
+        const gguf_tensor *t = gguf_tensor_at(g, i);
+        assert_int_equal(t->type, 0);
+        char stack[8], base[96], name[160];
+        unsigned layer;
+        const char *hf = NULL;
+        if (sscanf(t->name, "%3[a-z].blk.%u.%95[^.]", stack, &layer, base) == 3) {
+            const bool decoder = strcmp(stack, "dec") == 0;
+            const size_t count = decoder ? sizeof dec / sizeof dec[0] : sizeof enc / sizeof enc[0];
+            for (size_t k = 0; k < count; k++)
+                if (strcmp((decoder ? dec : enc)[k][0], base) == 0) hf = (decoder ? dec : enc)[k][1];
+            if (!hf) fail_msg("no Hugging Face name for %s", t->name);
+            snprintf(name, sizeof name, "%s.block.%u.%s.weight", decoder ? "decoder" : "encoder", layer, hf);
+        } else {
+            hf = strcmp(t->name, "token_embd.weight") == 0        ? "shared.weight"
+                 : strcmp(t->name, "enc.output_norm.weight") == 0 ? "encoder.final_layer_norm.weight"
+                 : strcmp(t->name, "dec.output_norm.weight") == 0 ? "decoder.final_layer_norm.weight"
+                 : strcmp(t->name, "output.weight") == 0          ? "lm_head.weight"
+                                                                  : NULL;
+            if (!hf) fail_msg("no Hugging Face name for %s", t->name);
+            snprintf(name, sizeof name, "%s", hf);
+        }
+        int64_t shape[4];
+        for (uint32_t d = 0; d < t->n_dims; d++) shape[d] = t->ne[t->n_dims - 1 - d];
+        for (int copy = 0; copy < (strcmp(hf, "shared.weight") == 0 ? 2 : 1); copy++) {
+            hf_tensor *out = add(f, copy ? "encoder.embed_tokens.weight" : name, (int)t->n_dims, shape);
+            memcpy(out->data, t->data, t->n_elements * sizeof(float));
+        }
+    }
+}
+
+/* A tiny FLAN-T5 (synth, the project's Unigram vocabulary) in a Hugging
+ * Face folder; returns the synth GGUF's path in synth_path. */
+static void write_t5_folder(const char *dir, char *synth_path, size_t size, bool collapse) {
+    mkdir(dir, 0777);
+    snprintf(synth_path, size, "%s.synth.gguf", dir);
+    const tl_synth_params sp = {
+        .preset = "flan-t5-small", .weight_type = "f32", .seed = 7, .vocab_path = "@unigram", .tiny = true};
+    tl_error err = {0};
+    if (tl_synth(&sp, synth_path, &err) != TL_OK) fail_msg("synth: %s", err.message);
+    gguf_file *g = NULL;
+    if (gguf_open(synth_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    write_t5_config(g, path, NULL, NULL);
+    write_unigram_files(g, dir, collapse);
+    static hf_folder folder;
+    folder.count = 0;
+    collect_t5_tensors(g, &folder);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    write_safetensors(&folder, path);
+    for (int i = 0; i < folder.count; i++) free(folder.tensors[i].data);
+    gguf_close(g);
+}
+
+/* The converted vocabulary: llama.cpp's "t5" keys, the same tokens, types,
+ * scores and charsmap as the original. */
+static void compare_unigram_keys(const char *a_path, const char *b_path) {
+    gguf_file *a = NULL, *b = NULL;
+    tl_error err = {0};
+    if (gguf_open(a_path, &a, &err) != TL_OK || gguf_open(b_path, &b, &err) != TL_OK) fail_msg("%s", err.message);
+    assert_string_equal(gguf_get_str(b, "tokenizer.ggml.model"), "t5");
+    bool flag = false;
+    assert_true(gguf_get_bool(b, "tokenizer.ggml.add_space_prefix", &flag) && flag);
+    assert_true(gguf_get_bool(b, "tokenizer.ggml.remove_extra_whitespaces", &flag) && flag);
+    assert_true(gguf_get_bool(b, "tokenizer.ggml.add_eos_token", &flag) && flag);
+    static const char *const ids[] = {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+                                      "tokenizer.ggml.padding_token_id", "t5.decoder_start_token_id"};
+    for (int k = 0; k < 4; k++) {
+        uint32_t ua = 1000, ub = 2000;
+        assert_true(gguf_get_u32(a, ids[k], &ua) && gguf_get_u32(b, ids[k], &ub));
+        assert_int_equal(ua, ub);
+    }
+    gguf_value_type type;
+    uint64_t na = 0, nb = 0;
+    assert_true(gguf_get_arr_info(a, "tokenizer.ggml.precompiled_charsmap", &type, &na));
+    assert_true(gguf_get_arr_info(b, "tokenizer.ggml.precompiled_charsmap", &type, &nb));
+    assert_int_equal(na, nb);
+    assert_memory_equal(gguf_get_arr_data(a, "tokenizer.ggml.precompiled_charsmap"),
+                        gguf_get_arr_data(b, "tokenizer.ggml.precompiled_charsmap"), (size_t)na);
+    assert_true(gguf_get_arr_info(a, "tokenizer.ggml.tokens", &type, &na));
+    assert_true(gguf_get_arr_info(b, "tokenizer.ggml.tokens", &type, &nb));
+    assert_int_equal(na, nb);
+    const float *sa = gguf_get_arr_data(a, "tokenizer.ggml.scores"),
+                *sb = gguf_get_arr_data(b, "tokenizer.ggml.scores");
+    int sentinels = 0;
+    for (uint64_t i = 0; i < na; i++) {
+        uint64_t la, lb;
+        const char *ta = gguf_get_arr_str(a, "tokenizer.ggml.tokens", i, &la);
+        const char *tb = gguf_get_arr_str(b, "tokenizer.ggml.tokens", i, &lb);
+        int64_t ka, kb;
+        assert_true(gguf_get_arr_i64(a, "tokenizer.ggml.token_type", i, &ka));
+        assert_true(gguf_get_arr_i64(b, "tokenizer.ggml.token_type", i, &kb));
+        if (la != lb || memcmp(ta, tb, la) != 0 || ka != kb)
+            fail_msg("token %llu: '%.*s' type %lld, converted '%.*s' type %lld", (unsigned long long)i, (int)la, ta,
+                     (long long)ka, (int)lb, tb, (long long)kb);
+        if (ka == 4) { /* user-defined sentinels: llama.cpp's added-token score */
+            sentinels++;
+            assert_float_equal(sb[i], -1000.0f, 0);
+        } else {
+            assert_float_equal(sa[i], sb[i], 0);
+        }
+    }
+    assert_true(sentinels > 0);
+    gguf_close(a);
+    gguf_close(b);
+}
+
+/* The same tokens on the whole corpus (and on sentinels in text). */
+static int compare_corpus(tl_model *a, tl_model *b) {
+    char *corpus_text = tl_test_read_file(tl_test_source_path("tests/data/hf-corpus.json"), NULL);
+    cJSON *corpus = cJSON_Parse(corpus_text);
+    assert_non_null(corpus);
+    cJSON_AddItemToArray(corpus, cJSON_CreateString("Fill <extra_id_0> in  the   blank <extra_id_1>.</s>"));
+    const cJSON *item;
+    int strings = 0;
+    static tl_token ta[4096], tb[4096];
+    cJSON_ArrayForEach(item, corpus) {
+        const size_t len = strlen(item->valuestring);
+        const int32_t na = tl_tokenize(a, item->valuestring, len, true, true, ta, 4096);
+        const int32_t nb = tl_tokenize(b, item->valuestring, len, true, true, tb, 4096);
+        if (na != nb || memcmp(ta, tb, (size_t)(na > 0 ? na : 0) * sizeof *ta) != 0)
+            fail_msg("corpus string %d \"%s\": %d tokens, the original %d", strings, item->valuestring, nb, na);
+        strings++;
+    }
+    cJSON_Delete(corpus);
+    free(corpus_text);
+    return strings;
+}
+
+/* The same encoder output for a sentence, then the same logits and greedy
+ * tokens for 8 decoder steps from the decoder start token. */
+static void compare_t5(tl_model *a, tl_model *b) {
+    tl_token tokens[64];
+    const char *text = "translate English to German: The quick brown fox jumps over the lazy dog.";
+    const int32_t n = tl_tokenize(a, text, strlen(text), true, false, tokens, 64);
+    assert_true(n > 4);
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 128;
+    p.n_threads = 2;
+    tl_context *ca = NULL, *cb = NULL;
+    tl_error err = {0};
+    if (tl_context_new(a, &p, &ca, &err) != TL_OK || tl_context_new(b, &p, &cb, &err) != TL_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(tl_encode(ca, tokens, n, &err), TL_OK);
+    assert_int_equal(tl_encode(cb, tokens, n, &err), TL_OK);
+    int32_t ra = 0, rb = 0;
+    const float *ea = tl_get_encoder_output(ca, &ra), *eb = tl_get_encoder_output(cb, &rb);
+    assert_int_equal(ra, n);
+    assert_int_equal(rb, n);
+    const int32_t d = tl_model_embedding_size(a);
+    double worst_enc = 0;
+    for (int64_t i = 0; i < (int64_t)n * d; i++)
+        if (fabs(ea[i] - eb[i]) > worst_enc) worst_enc = fabs(ea[i] - eb[i]);
+    if (worst_enc > 1e-5) fail_msg("encoder outputs differ by %g", worst_enc);
+    tl_token next = tl_model_decoder_start_token(a);
+    assert_int_equal(tl_model_decoder_start_token(b), next);
+    const int32_t n_vocab = tl_vocab_size(a);
+    double worst = 0;
+    for (int step = 0; step < 8; step++) {
+        assert_int_equal(tl_decode(ca, &next, 1, tl_context_used(ca), false, &err), TL_OK);
+        assert_int_equal(tl_decode(cb, &next, 1, tl_context_used(cb), false, &err), TL_OK);
+        const float *la = tl_get_logits(ca, -1), *lb = tl_get_logits(cb, -1);
+        tl_token best = 0, best_b = 0;
+        for (int32_t i = 0; i < n_vocab; i++) {
+            const double diff = fabs(la[i] - lb[i]) / (1.0 + fabs(la[i]));
+            if (diff > worst) worst = diff;
+            if (la[i] > la[best]) best = i;
+            if (lb[i] > lb[best_b]) best_b = i;
+        }
+        if (worst > 1e-5) fail_msg("step %d: logits differ by %g (relative)", step, worst);
+        assert_int_equal(best, best_b);
+        next = best;
+    }
+    print_message("t5: encoder outputs equal (worst %.2g), logits and greedy ids equal (worst relative %.2g)\n",
+                  worst_enc, worst);
+    tl_context_free(ca);
+    tl_context_free(cb);
+}
+
+static void t5_round_trip(bool collapse, const char *label) {
+    char dir[2048], synth_path[4096], out_path[4096];
+    snprintf(dir, sizeof dir, "%s", tl_test_tmp_path(label));
+    write_t5_folder(dir, synth_path, sizeof synth_path, collapse);
+    snprintf(out_path, sizeof out_path, "%s.converted.gguf", dir);
+    const tl_convert_params params = {.hf_dir = dir, .out_path = out_path, .type = "f32"};
+    tl_error err = {0};
+    if (tl_convert_hf(&params, &err) != TL_OK) fail_msg("convert: %s", err.message);
+    compare_unigram_keys(synth_path, out_path);
+    tl_model *a = load(synth_path), *b = load(out_path);
+    const int strings = compare_corpus(a, b);
+    assert_true(strings >= 300);
+    compare_t5(a, b);
+    print_message("%s: %d corpus strings tokenized alike\n", label, strings);
+    tl_model_free(a);
+    tl_model_free(b);
+    remove(synth_path);
+    remove(out_path);
+}
+
+static void t5_flan_unigram(void **state) {
+    (void)state;
+    t5_round_trip(false, "t5-roundtrip");
+}
+
+static void t5_unigram_collapsed_spaces(void **state) {
+    (void)state;
+    t5_round_trip(true, "t5-roundtrip-collapse");
+}
+
+/* Bad T5 configs and tokenizers: one line naming the file and the key. */
+static void t5_refusals(void **state) {
+    (void)state;
+    char dir[2048], synth_path[4096], out_path[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tl_test_tmp_path("t5-bad"));
+    write_t5_folder(dir, synth_path, sizeof synth_path, false);
+    snprintf(out_path, sizeof out_path, "%s.converted.gguf", dir);
+    gguf_file *g = NULL;
+    tl_error err = {0};
+    if (gguf_open(synth_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    const struct {
+        const char *key;
+        const char *value; /* JSON, NULL: removed */
+        const char *message;
+    } cases[] = {
+        {"d_model", NULL, "no \"d_model\""},
+        {"num_heads", "0", "\"num_heads\" is not a positive integer"},
+        {"relative_attention_num_buckets", "2", "relative_attention_num_buckets 2 is out of range"},
+        {"relative_attention_max_distance", "64", "relative_attention_max_distance must be 128"},
+        {"layer_norm_epsilon", NULL, "\"layer_norm_epsilon\" is missing"},
+        {"decoder_start_token_id", NULL, "\"decoder_start_token_id\" is missing"},
+        {"decoder_start_token_id", "-1", "\"decoder_start_token_id\" is not a token id"},
+        {"feed_forward_proj", "\"gated-silu\"", "feed_forward_proj 'gated-silu' is not supported"},
+        {"d_ff", "12345", "has shape"},
+        {"tie_word_embeddings", "true", NULL}, /* accepted: lm_head.weight is kept */
+        {"num_decoder_layers", "99", "no tensor for dec.blk."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_t5_config(g, path, cases[i].key, cases[i].value ? cJSON_Parse(cases[i].value) : NULL);
+        const tl_convert_params params = {.hf_dir = dir, .out_path = out_path, .type = "f32"};
+        memset(&err, 0, sizeof err);
+        const tl_status st = tl_convert_hf(&params, &err);
+        if (!cases[i].message) {
+            assert_int_equal(st, TL_OK);
+            remove(out_path);
+            continue;
+        }
+        if (st == TL_OK || !strstr(err.message, cases[i].message) || strchr(err.message, '\n'))
+            fail_msg("%s=%s: got '%s', want '%s'", cases[i].key, cases[i].value ? cases[i].value : "(none)",
+                     err.message, cases[i].message);
+        assert_int_equal(access(out_path, F_OK), -1);
+    }
+    write_t5_config(g, path, NULL, NULL);
+    /* a broken charsmap, a Unigram vocabulary that is not [piece, score] pairs */
+    static const struct {
+        const char *json, *message;
+    } tokenizers[] = {
+        {"{\"normalizer\": {\"type\": \"Precompiled\", \"precompiled_charsmap\": \"@@@\"}, \"model\": {\"type\": "
+         "\"Unigram\", \"vocab\": [[\"a\", 0]]}}",
+         "precompiled_charsmap is not base64"},
+        {"{\"normalizer\": {\"type\": \"Precompiled\", \"precompiled_charsmap\": \"AAAA\"}, \"model\": {\"type\": "
+         "\"Unigram\", \"vocab\": [[\"a\", 0]]}}",
+         "precompiled_charsmap"},
+        {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", \"x\"]]}}", "model.vocab[0] is not"},
+        {"{\"model\": {\"type\": \"Unigram\", \"unk_id\": 5, \"vocab\": [[\"a\", 0]]}}", "model.unk_id"},
+        {"{\"normalizer\": {\"type\": \"Lowercase\"}, \"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]}}",
+         "normalizer 'Lowercase' is not supported"},
+    };
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    for (size_t i = 0; i < sizeof tokenizers / sizeof tokenizers[0]; i++) {
+        assert_true(tl_test_write_file(path, tokenizers[i].json, strlen(tokenizers[i].json)));
+        const tl_convert_params params = {.hf_dir = dir, .out_path = out_path, .type = "f32"};
+        memset(&err, 0, sizeof err);
+        if (tl_convert_hf(&params, &err) == TL_OK || !strstr(err.message, tokenizers[i].message))
+            fail_msg("tokenizer %zu: got '%s', want '%s'", i, err.message, tokenizers[i].message);
+        assert_int_equal(access(out_path, F_OK), -1);
+    }
+    gguf_close(g);
+    remove(synth_path);
+}
+
 static void round_trip(const roundtrip_case *rc) {
     if (!tl_test_have_shared(TOKENIZER_DIR "/tokenizer.json")) {
         print_message("%s: %s absent, skipped\n", rc->preset, TOKENIZER_DIR);
@@ -648,6 +1088,9 @@ int main(void) {
         cmocka_unit_test(stablelm_per_head_norms_parallel),
         cmocka_unit_test(bert_word_piece),
         cmocka_unit_test(nomic_bert_rotary_swiglu),
+        cmocka_unit_test(t5_flan_unigram),
+        cmocka_unit_test(t5_unigram_collapsed_spaces),
+        cmocka_unit_test(t5_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
