@@ -926,6 +926,25 @@ static void t5_round_trip(bool collapse, const char *label) {
     print_message("%s: %d corpus strings tokenized alike\n", label, strings);
     tl_model_free(a);
     tl_model_free(b);
+    /* q8_0: matrices quantized, norms f32, the relative attention bias f16 */
+    const tl_convert_params q8 = {.hf_dir = dir, .out_path = out_path, .type = "q8_0"};
+    if (tl_convert_hf(&q8, &err) != TL_OK) fail_msg("convert q8_0: %s", err.message);
+    gguf_file *g = NULL;
+    if (gguf_open(out_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
+    static const struct {
+        const char *name;
+        uint32_t type;
+    } types[] = {
+        {"token_embd.weight", 8},           {"enc.blk.0.attn_q.weight", 8},     {"dec.blk.0.cross_attn_o.weight", 8},
+        {"enc.blk.0.attn_rel_b.weight", 1}, {"dec.blk.0.attn_rel_b.weight", 1}, {"enc.output_norm.weight", 0},
+        {"dec.blk.0.ffn_norm.weight", 0}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        const gguf_tensor *t = gguf_find_tensor(g, types[i].name);
+        if (!t || t->type != types[i].type)
+            fail_msg("q8_0: %s has type %d, want %u", types[i].name, t ? (int)t->type : -1, types[i].type);
+    }
+    gguf_close(g);
+    tl_model_free(load(out_path));
     remove(synth_path);
     remove(out_path);
 }
