@@ -714,7 +714,7 @@ static void write_t5_config(const gguf_file *g, const char *path, const char *ed
 
 /* T5's names: the shared embedding saved twice (shared and the encoder's
  * copy, as some checkpoints have it), blocks, final norms, lm_head. */
-static void collect_t5_tensors(const gguf_file *g, hf_folder *f) {
+static void collect_t5_tensors(const gguf_file *g, hf_folder *f, bool relu_tied) {
     static const char *const enc[][2] = {
         {"attn_norm", "layer.0.layer_norm"},       {"attn_q", "layer.0.SelfAttention.q"},
         {"attn_k", "layer.0.SelfAttention.k"},     {"attn_v", "layer.0.SelfAttention.v"},
@@ -733,6 +733,8 @@ static void collect_t5_tensors(const gguf_file *g, hf_folder *f) {
     for (int64_t i = 0; i < gguf_tensor_count(g); i++) {
         const gguf_tensor *t = gguf_tensor_at(g, i);
         assert_int_equal(t->type, 0);
+        /* original T5's layout: wi/wo without a gate, lm_head tied to shared */
+        if (relu_tied && (strstr(t->name, "ffn_gate") || strcmp(t->name, "output.weight") == 0)) continue;
         char stack[8], base[96], name[160];
         unsigned layer;
         const char *hf = NULL;
@@ -743,6 +745,9 @@ static void collect_t5_tensors(const gguf_file *g, hf_folder *f) {
                 if (strcmp((decoder ? dec : enc)[k][0], base) == 0) hf = (decoder ? dec : enc)[k][1];
             if (!hf) fail_msg("no Hugging Face name for %s", t->name);
             snprintf(name, sizeof name, "%s.block.%u.%s.weight", decoder ? "decoder" : "encoder", layer, hf);
+            if (relu_tied && strcmp(base, "ffn_up") == 0)
+                snprintf(name, sizeof name, "%s.block.%u.layer.%d.DenseReluDense.wi.weight",
+                         decoder ? "decoder" : "encoder", layer, decoder ? 2 : 1);
         } else {
             hf = strcmp(t->name, "token_embd.weight") == 0        ? "shared.weight"
                  : strcmp(t->name, "enc.output_norm.weight") == 0 ? "encoder.final_layer_norm.weight"
@@ -778,7 +783,7 @@ static void write_t5_folder(const char *dir, char *synth_path, size_t size, bool
     write_unigram_files(g, dir, collapse);
     static hf_folder folder;
     folder.count = 0;
-    collect_t5_tensors(g, &folder);
+    collect_t5_tensors(g, &folder, false);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     write_safetensors(&folder, path);
     for (int i = 0; i < folder.count; i++) free(folder.tensors[i].data);
@@ -959,6 +964,57 @@ static void t5_unigram_collapsed_spaces(void **state) {
     t5_round_trip(true, "t5-roundtrip-collapse");
 }
 
+/* Original T5's layout (ReLU feed-forward: wi/wo; lm_head tied, not
+ * saved): no ffn_gate and no output.weight in the file, which loads and
+ * encodes. */
+static void t5_relu_tied(void **state) {
+    (void)state;
+    char dir[2048], synth_path[4096], out_path[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s", tl_test_tmp_path("t5-relu"));
+    write_t5_folder(dir, synth_path, sizeof synth_path, false);
+    snprintf(out_path, sizeof out_path, "%s.converted.gguf", dir);
+    gguf_file *g = NULL;
+    tl_error err = {0};
+    if (gguf_open(synth_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    write_t5_config(g, path, "tie_word_embeddings", NULL); /* T5Config's default: tied */
+    char *config = tl_test_read_file(path, NULL), *gated = strstr(config, "\"gated-gelu\"");
+    assert_non_null(gated);
+    memcpy(gated, "\"relu\"      ", 12); /* same length: "gated-gelu" is 12 bytes with its quotes */
+    assert_true(tl_test_write_file(path, config, strlen(config)));
+    free(config);
+    static hf_folder folder;
+    folder.count = 0;
+    collect_t5_tensors(g, &folder, true);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    write_safetensors(&folder, path);
+    for (int i = 0; i < folder.count; i++) free(folder.tensors[i].data);
+    gguf_close(g);
+    const tl_convert_params params = {.hf_dir = dir, .out_path = out_path, .type = "f16"};
+    if (tl_convert_hf(&params, &err) != TL_OK) fail_msg("convert: %s", err.message);
+    if (gguf_open(out_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
+    assert_null(gguf_find_tensor(g, "output.weight"));
+    assert_null(gguf_find_tensor(g, "enc.blk.0.ffn_gate.weight"));
+    assert_non_null(gguf_find_tensor(g, "enc.blk.0.ffn_up.weight"));
+    assert_non_null(gguf_find_tensor(g, "dec.blk.0.ffn_up.weight"));
+    gguf_close(g);
+    tl_model *m = load(out_path);
+    tl_context_params p = tl_context_default_params();
+    p.n_ctx = 64;
+    p.n_threads = 2;
+    tl_context *ctx = NULL;
+    if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    const tl_token tokens[] = {5, 6, 7, 1};
+    assert_int_equal(tl_encode(ctx, tokens, 4, &err), TL_OK);
+    const tl_token start = tl_model_decoder_start_token(m);
+    assert_int_equal(tl_decode(ctx, &start, 1, 0, false, &err), TL_OK);
+    assert_non_null(tl_get_logits(ctx, -1));
+    tl_context_free(ctx);
+    tl_model_free(m);
+    remove(synth_path);
+    remove(out_path);
+}
+
 /* Bad T5 configs and tokenizers: one line naming the file and the key. */
 static void t5_refusals(void **state) {
     (void)state;
@@ -1109,6 +1165,7 @@ int main(void) {
         cmocka_unit_test(nomic_bert_rotary_swiglu),
         cmocka_unit_test(t5_flan_unigram),
         cmocka_unit_test(t5_unigram_collapsed_spaces),
+        cmocka_unit_test(t5_relu_tied),
         cmocka_unit_test(t5_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
