@@ -1,7 +1,7 @@
 # tinyllm convert: the Hugging Face folder shared/models/TinyStories-656K becomes a GGUF whose greedy text equals
 # llama.cpp's on the same file (tests/reference/tinystories656k-f32.json, see scripts/reference/make_reference.sh);
 # the same model in two shards (model.safetensors.index.json) converts to the same model; progress goes to stderr,
-# one line per tensor; bad folders and files give one-line errors, exit 1 and leave no output file.
+# one line per tensor; bad folders and files (T5 configs too) give one-line errors, exit 1 and leave no output file.
 source "$(dirname "$0")/lib.sh"
 need_shared models/TinyStories-656K/config.json models/TinyStories-656K/model.safetensors
 HF=$SHARED/models/TinyStories-656K
@@ -103,6 +103,30 @@ rm "$BAD/model.safetensors"
 no_output "no weights" "neither model.safetensors nor model.safetensors.index.json" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
 bad_folder config.json tokenizer_config.json model.safetensors
 no_output "no tokenizer.json" "no tokenizer.json" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
+# T5: config.json is read first, so a folder with only it shows each refusal.
+bad_folder
+t5_config() { # t5_config KEY=JSON... : FLAN-T5-small's config.json, with KEY set (JSON null: left out)
+  node -e '
+    const c = {architectures: ["T5ForConditionalGeneration"], vocab_size: 32128, d_model: 512, d_ff: 1024,
+      d_kv: 64, num_layers: 8, num_decoder_layers: 8, num_heads: 6, relative_attention_num_buckets: 32,
+      relative_attention_max_distance: 128, layer_norm_epsilon: 1e-6, decoder_start_token_id: 0,
+      feed_forward_proj: "gated-gelu", tie_word_embeddings: false};
+    for (const a of process.argv.slice(1)) { const i = a.indexOf("="), v = JSON.parse(a.slice(i + 1));
+      if (v === null) delete c[a.slice(0, i)]; else c[a.slice(0, i)] = v; }
+    console.log(JSON.stringify(c));' "$@" >"$BAD/config.json"
+}
+t5_config decoder_start_token_id=null
+no_output "t5: no decoder_start_token_id" "config.json: \"decoder_start_token_id\" is missing" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
+t5_config 'feed_forward_proj="gated-silu"'
+no_output "t5: feed_forward_proj" "config.json: feed_forward_proj 'gated-silu' is not supported" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
+t5_config d_kv=null
+no_output "t5: no d_kv" "config.json: no \"d_kv\"" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
+t5_config relative_attention_max_distance=64
+no_output "t5: max distance" "relative_attention_max_distance must be 128" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
+t5_config 'architectures=["T5EncoderModel"]'
+no_output "t5: encoder-only" "architecture T5EncoderModel is not supported" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
+t5_config
+no_output "t5: no weights" "neither model.safetensors nor model.safetensors.index.json" -- "$TINYLLM" convert "$BAD" "$TMP/bad.gguf"
 no_output "unknown type" "unknown --type 'q4_9'" -- "$TINYLLM" convert "$HF" "$TMP/bad.gguf" --type q4_9
 no_output "unknown source" "unknown --from 'onnx'" -- "$TINYLLM" convert --from onnx "$HF" "$TMP/bad.gguf"
 no_output "one argument" "expected HF_DIR OUT.gguf" -- "$TINYLLM" convert "$HF"
