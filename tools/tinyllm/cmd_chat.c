@@ -5,7 +5,9 @@
  * followed by a newline; after each reply a metrics line goes to stderr.
  * Each turn evaluates only the tokens the KV cache does not already hold
  * (see chat_session.h). When stdin is a terminal, chat_interactive.c takes
- * over: line editing, slash commands, Ctrl-C to stop a reply.
+ * over: line editing, slash commands, Ctrl-C to stop a reply. A model of the
+ * store brings its system prompt, template and options as the defaults under
+ * the flags (cli_defaults.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,11 +199,11 @@ int cmd_chat(int argc, char **argv) {
         /* A store model's settings are the defaults the flags override. */
         if (d.manifest) {
             cli_sampling_free(&o.sampling);
-            parse_options(&o, &d, argc, argv);
+            r = parse_options(&o, &d, argc, argv); /* as the first parse did, it succeeds */
         }
-        if (o.bos && strcmp(o.bos, "on") != 0 && strcmp(o.bos, "off") != 0)
+        if (r == TL_ARGS_OK && o.bos && strcmp(o.bos, "on") != 0 && strcmp(o.bos, "off") != 0)
             tl_cli_error("chat", "--bos expects on or off, got '%s'", o.bos);
-        else
+        else if (r == TL_ARGS_OK)
             rc = run_chat(&o, &d);
     }
     cli_sampling_free(&o.sampling);

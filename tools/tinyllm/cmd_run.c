@@ -5,6 +5,9 @@
  * summary goes to stderr. With --json a single JSON object is printed instead.
  * Encoder-decoder models (T5) encode the prompt and generate from the
  * decoder's start token; "prompt" timings are then the encoder's.
+ * A model of the store brings its options as the defaults under the flags,
+ * and with --chat its system prompt and template (cli_defaults.h); without
+ * --chat the prompt is completed as plain text.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -240,9 +243,11 @@ int cmd_run(int argc, char **argv) {
     /* A store model's options are the defaults the flags override. */
     if (d.manifest) {
         cli_sampling_free(&o.sampling);
-        parse_options(&o, &d, argc, argv);
+        if (parse_options(&o, &d, argc, argv) != TL_ARGS_OK) {
+            cli_defaults_free(&d);
+            return 1;
+        }
     }
-    if (!o.chat) d.system = NULL; /* run is a plain completion: no system prompt without --chat */
 
     size_t prompt_len;
     char *prompt_text = NULL;
