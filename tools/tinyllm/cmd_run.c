@@ -234,24 +234,20 @@ int cmd_run(int argc, char **argv) {
         tl_cli_error("run", "no model given: use -m FILE or NAME");
         return 1;
     }
-    /* A model name in neither a file nor the store is pulled on first use. */
-    if (!o.no_pull) cli_model_missing = cli_pull_on_first_use;
-    if (!cli_defaults_load(&d, "run", o.model, true)) {
-        cli_defaults_free(&d);
-        return 1;
-    }
-    /* A store model's options are the defaults the flags override. */
-    if (d.manifest) {
-        cli_sampling_free(&o.sampling);
-        if (parse_options(&o, &d, argc, argv) != TL_ARGS_OK) {
-            cli_defaults_free(&d);
-            return 1;
-        }
-    }
 
     size_t prompt_len;
     char *prompt_text = NULL;
-    if (!(prompt_text = cli_read_prompt("run", o.prompt, o.prompt_file, &prompt_len))) {
+    if (!(prompt_text = cli_read_prompt("run", o.prompt, o.prompt_file, &prompt_len))) return 1;
+    /* A model name in neither a file nor the store is pulled on first use. */
+    if (!o.no_pull) cli_model_missing = cli_pull_on_first_use;
+    /* A store model's options are the defaults the flags override. */
+    bool ok = cli_defaults_load(&d, "run", o.model, true);
+    if (ok && d.manifest) {
+        cli_sampling_free(&o.sampling);
+        ok = parse_options(&o, &d, argc, argv) == TL_ARGS_OK;
+    }
+    if (!ok) {
+        free(prompt_text);
         cli_defaults_free(&d);
         return 1;
     }
