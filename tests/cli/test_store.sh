@@ -1,5 +1,7 @@
 # The model store from the command line (docs/models.md): create, list, show, cp, rm; store names
-# wherever -m takes a file (run, embed, tokenize, serve) with an existing file winning; `serve` with no
+# wherever -m takes a file (run, chat, embed, tokenize, info, serve) with an existing file winning; a
+# model's options as run's and chat's defaults under their flags, its system prompt and template in
+# chat (and run --chat), its num_ctx in embed; `serve` with no
 # models serving the store; a temporary file left by a crash cleaned; and every bad name or missing
 # model as one line on stderr with exit code 1. The store is a temporary TINYLLM_MODELS.
 source "$(dirname "$0")/lib.sh"
@@ -62,6 +64,54 @@ out=$("$TINYLLM" cp stories hf.co/ORG/REPO:Q8_0 2>&1)
   fail "embed -m NAME: $(cat "$TMP/embed-name.txt")"
 [ "$("$TINYLLM" tokenize -m stories "Hello world")" = "$("$TINYLLM" tokenize -m "$M" "Hello world")" ] &&
   pass "tokenize -m NAME" || fail "tokenize -m NAME"
+# --- a model's settings as defaults: options under the flags, system and template for chat ----------------
+"$TINYLLM" create greedy5 --from stories --parameter temperature 0 --parameter num_predict 5 \
+  --parameter num_gpu 1 >/dev/null
+"$TINYLLM" run -m "$M" -p "Once upon a time" --temp 0 -n 5 >"$TMP/greedy-file.txt" 2>/dev/null
+"$TINYLLM" run greedy5 -p "Once upon a time" >"$TMP/greedy-name.txt" 2>"$TMP/greedy-name.err"
+[ -s "$TMP/greedy-file.txt" ] && cmp -s "$TMP/greedy-file.txt" "$TMP/greedy-name.txt" &&
+  grep -q "generated 5 tokens.*stop: length" "$TMP/greedy-name.err" &&
+  pass "run NAME: temperature 0 and num_predict 5 from the model, as run -m FILE --temp 0 -n 5" ||
+  fail "run NAME with options: $(cat "$TMP/greedy-name.txt" "$TMP/greedy-name.err")"
+grep -q "^tinyllm run: model 'greedy5:latest': option 'num_gpu' is ignored" "$TMP/greedy-name.err" &&
+  pass "run NAME: an option run does not apply is named on stderr" || fail "num_gpu notice: $(cat "$TMP/greedy-name.err")"
+"$TINYLLM" run -m "$M" -p "Once upon a time" --temp 0 -n 3 >"$TMP/greedy3-file.txt" 2>/dev/null
+"$TINYLLM" run greedy5 -p "Once upon a time" -n 3 >"$TMP/greedy3-name.txt" 2>"$TMP/greedy3-name.err"
+cmp -s "$TMP/greedy3-file.txt" "$TMP/greedy3-name.txt" && grep -q "generated 3 tokens" "$TMP/greedy3-name.err" &&
+  pass "run NAME -n 3: a flag overrides the model's option" || fail "run NAME -n 3: $(cat "$TMP/greedy3-name.err")"
+"$TINYLLM" create stopper --from greedy5 --parameter temperature 0 --parameter num_predict 12 --parameter stop little >/dev/null
+"$TINYLLM" run stopper -p "Once upon a time" --json >"$TMP/stopper.json" 2>/dev/null
+"$TINYLLM" run stopper -p "Once upon a time" --json --stop zzz >"$TMP/stopper2.json" 2>/dev/null
+grep -q '"stop_reason":"stop"' "$TMP/stopper.json" && ! grep -q little "$TMP/stopper.json" &&
+  grep -q '"stop_reason":"length"' "$TMP/stopper2.json" && grep -q little "$TMP/stopper2.json" &&
+  pass "run NAME: the model's stop strings, replaced by --stop" || fail "stop: $(cat "$TMP/stopper.json" "$TMP/stopper2.json")"
+echo "Hello" | "$TINYLLM" chat terse --verbose-prompt -n 1 >/dev/null 2>"$TMP/chat-terse.err"
+grep -qx "<|im_start|>system" "$TMP/chat-terse.err" && grep -qx "Be terse.<|im_end|>" "$TMP/chat-terse.err" &&
+  grep -qx "Hello<|im_end|>" "$TMP/chat-terse.err" &&
+  pass "chat NAME: the model's system prompt in its template (chatml)" || fail "chat NAME: $(cat "$TMP/chat-terse.err")"
+echo "Hello" | "$TINYLLM" chat -m terse --system "Be kind." --verbose-prompt -n 1 >/dev/null 2>"$TMP/chat-kind.err"
+grep -qx "Be kind.<|im_end|>" "$TMP/chat-kind.err" && ! grep -q "Be terse" "$TMP/chat-kind.err" &&
+  pass "chat NAME --system: the flag replaces the model's system prompt" || fail "chat --system: $(cat "$TMP/chat-kind.err")"
+"$TINYLLM" run terse -p "Hello" --chat --verbose-prompt -n 1 >/dev/null 2>"$TMP/run-chat.err"
+"$TINYLLM" run terse -p "Hello" --verbose-prompt -n 1 >/dev/null 2>"$TMP/run-raw.err"
+grep -qx "Be terse.<|im_end|>" "$TMP/run-chat.err" && ! grep -q "Be terse" "$TMP/run-raw.err" &&
+  grep -qx "Hello" "$TMP/run-raw.err" &&
+  pass "run NAME --chat: the model's system prompt and template; without --chat the prompt is raw" ||
+  fail "run --chat: $(cat "$TMP/run-chat.err" "$TMP/run-raw.err")"
+"$TINYLLM" create short --from stories --parameter num_ctx 8 >/dev/null
+"$TINYLLM" embed -m short "one two three four five six seven eight nine ten" 2>"$TMP/embed-short.err" >/dev/null
+"$TINYLLM" embed -m short -c 64 "one two three four five six seven eight nine ten" 2>"$TMP/embed-c64.err" >/dev/null
+grep -q "truncated from [0-9]* to 8 tokens" "$TMP/embed-short.err" && [ ! -s "$TMP/embed-c64.err" ] &&
+  pass "embed NAME: the model's num_ctx, under -c" || fail "embed num_ctx: $(cat "$TMP/embed-short.err" "$TMP/embed-c64.err")"
+"$TINYLLM" create hot --from stories --parameter temperature hot >/dev/null
+expect_error "run NAME: a bad option value" "^tinyllm run: model 'hot:latest': field 'options.temperature' must be a number$" \
+  -- "$TINYLLM" run hot -p x
+"$TINYLLM" info stories >"$TMP/info-name.txt" && "$TINYLLM" info -m "$M" >"$TMP/info-file.txt" &&
+  grep -q "^file: *$TINYLLM_MODELS/blobs/sha256-$SHA " "$TMP/info-name.txt" &&
+  [ "$(tail -n +2 "$TMP/info-name.txt")" = "$(tail -n +2 "$TMP/info-file.txt")" ] &&
+  pass "info NAME describes the model's file" || fail "info NAME: $(cat "$TMP/info-name.txt")"
+expect_error "info an unknown name" "^tinyllm info: 'nope' is neither a file nor a model in the store" -- "$TINYLLM" info nope
+"$TINYLLM" rm greedy5 stopper short hot >/dev/null
 # An existing file wins over a name: a junk file called "stories" here is loaded (and refused).
 mkdir -p "$TMP/cwd" && printf 'junk' >"$TMP/cwd/stories"
 expect_error "an existing file wins over a store name" "^tinyllm run: .*stories" \

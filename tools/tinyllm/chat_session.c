@@ -25,9 +25,12 @@ static char *find_end_marker(const chat_session *s) {
     return marker;
 }
 
-/* Chooses the template (the override, else the model's, else chatml) and its end marker. */
+/* Chooses the template (the override, else the default, else the model's,
+ * else chatml) and its end marker. */
 static bool use_template(chat_session *s) {
-    char *source = cli_chat_template(s->command, s->model, s->template_override);
+    char *source = !s->template_override && s->template_default
+                       ? strdup(s->template_default)
+                       : cli_chat_template(s->command, s->model, s->template_override);
     if (!source) return false;
     free(s->template_source);
     free(s->end_marker);
@@ -40,12 +43,14 @@ static bool use_template(chat_session *s) {
 }
 
 bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
-                       tl_sampler *sampler, const char *template_override, int32_t n_predict) {
+                       tl_sampler *sampler, const char *template_override, const char *template_default,
+                       int32_t n_predict) {
     *s = (chat_session){.command = command,
                         .model = model,
                         .ctx = ctx,
                         .sampler = sampler,
                         .template_override = template_override,
+                        .template_default = template_default,
                         .n_predict = n_predict,
                         .add_bos = -1};
     if (!use_template(s)) {
@@ -64,6 +69,7 @@ bool chat_session_init(chat_session *s, const char *command, const tl_model *mod
 bool chat_session_switch_model(chat_session *s, const tl_model *model, tl_context *ctx, tl_sampler *sampler) {
     chat_session next = *s;
     next.model = model;
+    next.template_default = NULL;
     next.template_source = next.end_marker = NULL;
     if (!use_template(&next)) {
         free(next.template_source);
@@ -74,6 +80,7 @@ bool chat_session_switch_model(chat_session *s, const tl_model *model, tl_contex
     free(s->end_marker);
     s->template_source = next.template_source;
     s->end_marker = next.end_marker;
+    s->template_default = NULL;
     s->model = model;
     s->ctx = ctx;
     s->sampler = sampler;
@@ -83,6 +90,7 @@ bool chat_session_switch_model(chat_session *s, const tl_model *model, tl_contex
 }
 
 void chat_session_free(chat_session *s) {
+    free(s->prompt_text);
     free(s->template_source);
     free(s->end_marker);
     cJSON_Delete(s->context);
@@ -204,7 +212,12 @@ static tl_token *render_prompt(chat_session *s, int32_t *n_prompt, bool *too_lon
     const bool add_bos = s->add_bos < 0 ? tl_vocab_adds_bos(s->model) : s->add_bos == 1;
     tl_token *prompt = cli_tokenize_prompt(s->command, s->model, text, len, add_bos, true, tl_context_size(s->ctx),
                                            n_prompt, too_long);
-    free(text);
+    free(s->prompt_text);
+    s->prompt_text = NULL;
+    if (s->verbose_prompt)
+        s->prompt_text = text;
+    else
+        free(text);
     /* A template that writes bos_token itself: keep one BOS, as llama.cpp;
      * none at all when BOS is turned off. */
     const tl_token bos = tl_token_bos(s->model);
@@ -329,15 +342,24 @@ bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, 
     const double turn_start = tl_time_ms();
     int32_t n_prompt = 0;
     bool ok = false;
-    const char *stops[1] = {s->end_marker}; /* the template's end-of-turn text ends the reply like EOG */
+    /* The template's end-of-turn text ends the reply like EOG, and so do the stop strings. */
+    const char **stops = malloc(((size_t)s->n_stops + 1) * sizeof *stops);
     tl_generator_params gp = tl_generator_default_params();
     gp.n_predict = s->n_predict;
     gp.stops = stops;
-    gp.n_stops = 1;
+    gp.n_stops = s->n_stops + 1;
     tl_generator *gen = NULL;
     tl_error err = {0};
-    tl_token *prompt = fitting_prompt(s, &n_prompt, &m.n_dropped);
-    if (!prompt || !evaluate_reusing_cache(s, prompt, n_prompt, &m)) goto done;
+    tl_token *prompt = NULL;
+    if (!stops) {
+        tl_cli_error(s->command, "out of memory");
+        goto done;
+    }
+    stops[0] = s->end_marker;
+    for (int32_t i = 0; i < s->n_stops; i++) stops[i + 1] = s->stops[i];
+    if (!(prompt = fitting_prompt(s, &n_prompt, &m.n_dropped))) goto done;
+    if (s->prompt_text) fprintf(stderr, "tinyllm %s: prompt:\n%s\n", s->command, s->prompt_text);
+    if (!evaluate_reusing_cache(s, prompt, n_prompt, &m)) goto done;
     tl_sampler_reset(s->sampler);
     for (int32_t i = 0; i < n_prompt; i++) tl_sampler_accept(s->sampler, prompt[i]);
     if (tl_generator_new(s->model, s->sampler, &gp, &gen, &err) != TL_OK) {
@@ -353,5 +375,6 @@ done:
     if (metrics) *metrics = m;
     tl_generator_free(gen);
     free(prompt);
+    free(stops);
     return ok;
 }

@@ -44,6 +44,12 @@ typedef struct chat_session {
     tl_context *ctx;
     tl_sampler *sampler;
     const char *template_override; /* --chat-template: a built-in name or a file; NULL = the model's */
+    const char *template_default;  /* without an override: this Jinja source (a store model's template, borrowed)
+                                      rather than the model file's; NULL = the file's */
+    const char *const *stops;      /* stop strings besides the template's end of turn (borrowed) */
+    int32_t n_stops;
+    bool verbose_prompt; /* print each turn's prompt text on stderr before its reply */
+    char *prompt_text;   /* the last prompt rendered, kept when verbose_prompt */
     char *template_source;
     char *end_marker;      /* the template's end-of-turn text ("<|im_end|>"), "" if unknown */
     struct cJSON *context; /* {"messages": [...]} as the template sees it */
@@ -58,13 +64,16 @@ typedef struct chat_session {
 } chat_session;
 
 /* Sets up an empty conversation using `template_override` (a built-in name
- * or a file; NULL = the model's template, else chatml). Prints a one-line
- * error and returns false on failure (nothing to free then). */
+ * or a file), else `template_default` (Jinja source, borrowed), else the
+ * model's template, else chatml. Prints a one-line error and returns false
+ * on failure (nothing to free then). */
 bool chat_session_init(chat_session *s, const char *command, const tl_model *model, tl_context *ctx,
-                       tl_sampler *sampler, const char *template_override, int32_t n_predict);
+                       tl_sampler *sampler, const char *template_override, const char *template_default,
+                       int32_t n_predict);
 void chat_session_free(chat_session *s);
 /* Continues the conversation with another model, whose context and sampler
- * these are: the template is chosen again for it (unless overridden) and the
+ * these are: the template is chosen again for it (unless overridden: its
+ * file's own, not template_default, which belonged to the first) and the
  * next reply evaluates the whole conversation. On failure (printed) nothing
  * changes. */
 bool chat_session_switch_model(chat_session *s, const tl_model *model, tl_context *ctx, tl_sampler *sampler);

@@ -47,6 +47,9 @@ struct tl_error;
  * path, else the file of the store's model named ref. NULL after a one-line
  * error: no such file and no such model (naming the store folder). */
 char *cli_model_path(const char *command, const char *ref);
+/* The same, and when ref names a model of the store its manifest (JSON
+ * text, malloc'd) into *manifest_json; NULL there for a file. */
+char *cli_model_resolve(const char *command, const char *ref, char **manifest_json);
 /* Called by cli_model_path for a name (canonical) that is neither a file nor
  * in the store (and not written as a path: "/x", "./x", "~/x", "X.gguf"),
  * with the store open: it may add the model to the store (a

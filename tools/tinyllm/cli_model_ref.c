@@ -34,6 +34,11 @@ static bool looks_like_path(const char *ref) {
 }
 
 char *cli_model_path(const char *command, const char *ref) {
+    return cli_model_resolve(command, ref, NULL);
+}
+
+char *cli_model_resolve(const char *command, const char *ref, char **manifest_json) {
+    if (manifest_json) *manifest_json = NULL;
     if (!ref || !*ref) {
         tl_cli_error(command, "no model given: use -m FILE or -m NAME (a model of the store: tinyllm list)");
         return NULL;
@@ -63,6 +68,10 @@ char *cli_model_path(const char *command, const char *ref) {
     tl_store_close(store);
     if (found) {
         char *path = strdup(entry.model_path);
+        if (manifest_json) {
+            *manifest_json = entry.manifest_json; /* taken from the entry */
+            entry.manifest_json = NULL;
+        }
         tl_store_entry_free(&entry);
         return path;
     }

@@ -5,7 +5,9 @@
  * followed by a newline; after each reply a metrics line goes to stderr.
  * Each turn evaluates only the tokens the KV cache does not already hold
  * (see chat_session.h). When stdin is a terminal, chat_interactive.c takes
- * over: line editing, slash commands, Ctrl-C to stop a reply.
+ * over: line editing, slash commands, Ctrl-C to stop a reply. A model of the
+ * store brings its system prompt, template and options as the defaults under
+ * the flags (cli_defaults.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,14 @@
 #include "chat_session.h"
 #include "cli.h"
 #include "cli_context.h"
+#include "cli_defaults.h"
 #include "cli_sampling.h"
 
 typedef struct chat_options {
     const char *model, *system, *chat_template, *messages, *bos;
     int32_t n_predict;
+    bool verbose_prompt;
+    tl_opt_list stop; /* --stop: replaces a store model's stop strings */
     cli_context context;
     cli_sampling sampling;
 } chat_options;
@@ -85,8 +90,8 @@ static bool chat_lines(chat_session *session, FILE *in) {
     return ok;
 }
 
-/* Loads the model, a context and a sampler, then holds the conversation. */
-static int run_chat(chat_options *o) {
+/* Loads the model (d's file), a context and a sampler, then holds the conversation. */
+static int run_chat(chat_options *o, const cli_defaults *d) {
     int rc = 1;
     chat_model current = {0};
     cJSON *messages = NULL;
@@ -96,16 +101,25 @@ static int run_chat(chat_options *o) {
     if (o->messages && !(messages = read_messages(o->messages))) goto done;
     tl_context_params cp;
     if (!cli_context_params(&o->context, "chat", &cp)) goto done;
-    if (!chat_model_load(&current, "chat", o->model) ||
+    if (!chat_model_load(&current, "chat", d->path) ||
         !cli_sampling_finish(&o->sampling, "chat", current.model, false) ||
         !chat_model_start(&current, "chat", &cp, &o->sampling.params))
         goto done;
     if (!(have_session = chat_session_init(&session, "chat", current.model, current.ctx, current.sampler,
-                                           o->chat_template, o->n_predict)))
+                                           o->chat_template, d->template_source, o->n_predict)))
         goto done;
+    session.verbose_prompt = o->verbose_prompt;
+    session.stops = o->stop.n ? o->stop.items : (const char *const *)d->options.stop;
+    session.n_stops = o->stop.n ? o->stop.n : d->options.n_stop;
     if (o->bos) session.add_bos = strcmp(o->bos, "on") == 0;
     if (messages && !chat_session_load(&session, messages)) goto done;
-    if (o->system && !chat_session_set_system(&session, o->system)) goto done;
+    /* A store model's system prompt, as the server's, goes before a conversation without one. */
+    const cJSON *first = cJSON_GetArrayItem(chat_session_messages(&session), 0);
+    const cJSON *first_role = cJSON_GetObjectItemCaseSensitive(first, "role");
+    const bool has_system = cJSON_IsString(first_role) && strcmp(first_role->valuestring, "system") == 0;
+    const bool from_model = o->system && o->system == d->system;
+    if (o->system && o->system[0] && !(from_model && has_system) && !chat_session_set_system(&session, o->system))
+        goto done;
     if (messages)
         rc = answer(&session) ? 0 : 1;
     else if (isatty(STDIN_FILENO))
@@ -119,46 +133,80 @@ done:
     return rc;
 }
 
-int cmd_chat(int argc, char **argv) {
-    chat_options o = {.n_predict = -1};
-    tl_opt opts[16 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE|NAME",
-         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
-        {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "a system message opening the conversation", NULL, 0, 0},
-        {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
+#define CHAT_N_OPTS 8
+
+/* Sets o's defaults (a store model's, when d is given) and parses argv over
+ * them: chat parses twice for a store model, to know the model first. */
+static tl_args_result parse_options(chat_options *o, const cli_defaults *d, int argc, char **argv) {
+    *o = (chat_options){.n_predict = -1};
+    tl_opt opts[CHAT_N_OPTS + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
+        {"-m", "--model", TL_OPT_STRING, &o->model, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list; its settings are the defaults)", NULL, 0, 0},
+        {NULL, "--system", TL_OPT_STRING, &o->system, "TEXT",
+         "a system message opening the conversation (default: a store model's; \"\" = none)", NULL, 0, 0},
+        {NULL, "--chat-template", TL_OPT_STRING, &o->chat_template, "NAME|FILE",
          "a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
-        {NULL, "--messages", TL_OPT_STRING, &o.messages, "FILE",
+        {NULL, "--messages", TL_OPT_STRING, &o->messages, "FILE",
          "answer this JSON conversation (its last message the user's) instead of reading stdin", NULL, 0, 0},
-        {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
+        {"-n", "--n-predict", TL_OPT_INT, &o->n_predict, "N",
          "most tokens per reply; -1 = until the end of the turn or a full context (default -1; in a terminal, "
          "/set n-predict changes it)",
          NULL, -1, 1e9},
-        {NULL, "--bos", TL_OPT_STRING, &o.bos, "on|off",
+        {NULL, "--stop", TL_OPT_LIST, &o->stop, "TEXT",
+         "end a reply before this text too (repeatable; replaces a store model's stop strings)", NULL, 0, 0},
+        {NULL, "--bos", TL_OPT_STRING, &o->bos, "on|off",
          "start the prompt with the BOS token or not (default: as the vocabulary says)", NULL, 0, 0},
+        {NULL, "--verbose-prompt", TL_OPT_FLAG, &o->verbose_prompt, "",
+         "print each turn's prompt text (the rendered conversation) on stderr before the reply", NULL, 0, 0},
     };
-    int n_opts = 6;
-    cli_context_init(&o.context, opts + n_opts);
+    int n_opts = CHAT_N_OPTS;
+    cli_context_init(&o->context, opts + n_opts);
     n_opts += CLI_CONTEXT_N_OPTS;
-    cli_sampling_init(&o.sampling, opts + n_opts);
+    cli_sampling_init(&o->sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
+    if (d) {
+        cli_defaults_apply(d, &o->context, &o->sampling, &o->n_predict);
+        o->system = d->system;
+        if (d->options.add_bos >= 0) o->bos = d->options.add_bos ? "on" : "off";
+    }
     const tl_command_spec spec = {"chat",
-                                  "-m FILE [--system TEXT] [--chat-template NAME|FILE] [--messages FILE] [options]",
+                                  "(-m FILE|NAME | NAME) [--system TEXT] [--chat-template NAME|FILE] "
+                                  "[--messages FILE] [options]",
                                   "Chat with a model. In a terminal: line editing, history, /help for the slash "
                                   "commands;\notherwise one user message per line on stdin (or a --messages "
                                   "conversation).\nEach reply on stdout, a metrics line on stderr.",
                                   opts, n_opts};
     const char *positional[1];
     int n_pos;
-    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
+    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 1, &n_pos);
+    if (r != TL_ARGS_OK) return r;
+    if (n_pos && o->model) {
+        tl_cli_error("chat", "unexpected argument '%s' (the model is given with -m)", positional[0]);
+        return TL_ARGS_ERROR;
+    }
+    if (n_pos) o->model = positional[0];
+    return TL_ARGS_OK;
+}
+
+int cmd_chat(int argc, char **argv) {
+    chat_options o;
+    cli_defaults d = {0};
+    tl_args_result r = parse_options(&o, NULL, argc, argv);
     int rc = r == TL_ARGS_HELP ? 0 : 1;
-    if (r == TL_ARGS_OK) {
-        if (!o.model)
-            tl_cli_error("chat", "no model given: use -m FILE");
-        else if (o.bos && strcmp(o.bos, "on") != 0 && strcmp(o.bos, "off") != 0)
+    if (r == TL_ARGS_OK && !o.model) {
+        tl_cli_error("chat", "no model given: use -m FILE or NAME");
+    } else if (r == TL_ARGS_OK && cli_defaults_load(&d, "chat", o.model, true)) {
+        /* A store model's settings are the defaults the flags override. */
+        if (d.manifest) {
+            cli_sampling_free(&o.sampling);
+            r = parse_options(&o, &d, argc, argv); /* as the first parse did, it succeeds */
+        }
+        if (r == TL_ARGS_OK && o.bos && strcmp(o.bos, "on") != 0 && strcmp(o.bos, "off") != 0)
             tl_cli_error("chat", "--bos expects on or off, got '%s'", o.bos);
-        else
-            rc = run_chat(&o);
+        else if (r == TL_ARGS_OK)
+            rc = run_chat(&o, &d);
     }
     cli_sampling_free(&o.sampling);
+    cli_defaults_free(&d);
     return rc;
 }

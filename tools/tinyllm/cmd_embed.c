@@ -26,6 +26,7 @@
 
 #include "cli.h"
 #include "cli_context.h"
+#include "cli_defaults.h"
 #include "util/buffer.h"
 
 typedef struct embed_options {
@@ -249,6 +250,8 @@ int cmd_embed(int argc, char **argv) {
         {NULL, "--timings", TL_OPT_FLAG, &o.timings, "", "print the time taken on stderr", NULL, 0, 0},
     };
     cli_context_init(&o.context, opts + 7);
+    bool ctx_given = false;
+    opts[7].seen = &ctx_given; /* -c: else a store model's num_ctx */
     const tl_command_spec spec = {"embed", "-m FILE [options] [TEXT...] [-f FILE]",
                                   "Print an embedding vector for each TEXT and each line of -f FILE: one line of\n"
                                   "space-separated numbers per input (with --pooling none, one line per token and a\n"
@@ -274,6 +277,7 @@ int cmd_embed(int argc, char **argv) {
     tl_model *model = NULL;
     tl_context *ctx = NULL;
     int pooling = TL_POOLING_DEFAULT;
+    cli_defaults defaults = {0};
     if (o.pooling && (pooling = tl_pooling_from_name(o.pooling)) < 0) {
         tl_cli_error("embed", "unknown pooling '%s' (none, mean, cls or last)", o.pooling);
         goto done;
@@ -294,7 +298,11 @@ int cmd_embed(int argc, char **argv) {
         goto done;
     }
 
-    if (!(model = cli_load_model("embed", o.model, false))) goto done;
+    /* A store model's num_ctx is the default -c; its other options do not change an embedding. */
+    if (!cli_defaults_load(&defaults, "embed", o.model, false) ||
+        !(model = cli_load_model("embed", defaults.path, false)))
+        goto done;
+    if (!ctx_given) o.context.n_ctx = defaults.options.num_ctx;
     if (tl_model_has_encoder(model) && tl_model_has_decoder(model)) {
         /* As llama.cpp, which gives no embeddings for these (use `run`). */
         tl_cli_error("embed", "%s is an encoder-decoder model: embed takes encoder-only (BERT) or decoder-only models",
@@ -319,6 +327,7 @@ done:
     free(list.items);
     tl_context_free(ctx);
     tl_model_free(model);
+    cli_defaults_free(&defaults);
     free(file_text);
     free(positional);
     return rc;

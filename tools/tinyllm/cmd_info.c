@@ -84,19 +84,24 @@ static void print_json(const tl_model_info *i) {
 }
 
 int cmd_info(int argc, char **argv) {
-    const char *path = NULL;
+    const char *ref = NULL;
     bool json = false;
     const tl_opt opts[] = {
-        {"-m", "--model", TL_OPT_STRING, &path, "FILE", "GGUF model file", NULL, 0, 0},
+        {"-m", "--model", TL_OPT_STRING, &ref, "FILE|NAME", "GGUF model file, or a model of the store (tinyllm list)",
+         NULL, 0, 0},
         {NULL, "--json", TL_OPT_FLAG, &json, "", "print a JSON object", NULL, 0, 0},
     };
-    const tl_command_spec spec = {"info", "-m FILE [--json]",
+    const tl_command_spec spec = {"info", "(-m FILE|NAME | FILE | NAME) [--json]",
                                   "Describe a GGUF file: architecture, size, tensors, vocabulary, context.", opts, 2};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 1, &n_pos);
     if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
-    if (!path && n_pos) path = positional[0];
+    if (n_pos && ref) {
+        tl_cli_error("info", "unexpected argument '%s' (the model is given with -m)", positional[0]);
+        return 1;
+    }
+    if (n_pos) ref = positional[0];
 
     /* Try a full load (which also checks the tensors against the
      * architecture); files of architectures tinyllm cannot run yet, and
@@ -104,10 +109,8 @@ int cmd_info(int argc, char **argv) {
     tl_model_params params = tl_model_default_params();
     tl_model *model = NULL;
     tl_error err = {0};
-    if (!path) {
-        tl_cli_error("info", "no model given: use -m FILE");
-        return 1;
-    }
+    char *path = cli_model_path("info", ref);
+    if (!path) return 1;
     tl_status st = tl_model_load(path, &params, &model, &err);
     if (st == TL_ERR_UNSUPPORTED || st == TL_ERR_FORMAT) {
         params.vocab_only = true;
@@ -123,6 +126,7 @@ int cmd_info(int argc, char **argv) {
             }
         }
     }
+    free(path);
     if (st != TL_OK) {
         tl_cli_error("info", "%s", err.message);
         return 1;

@@ -5,6 +5,9 @@
  * summary goes to stderr. With --json a single JSON object is printed instead.
  * Encoder-decoder models (T5) encode the prompt and generate from the
  * decoder's start token; "prompt" timings are then the encoder's.
+ * A model of the store brings its options as the defaults under the flags,
+ * and with --chat its system prompt and template (cli_defaults.h); without
+ * --chat the prompt is completed as plain text.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 
 #include "cli.h"
 #include "cli_context.h"
+#include "cli_defaults.h"
 #include "cli_sampling.h"
 
 typedef struct run_options {
@@ -19,7 +23,9 @@ typedef struct run_options {
     int32_t n_predict;
     cli_context context;
     bool ignore_eos, no_bos, special, json;
-    bool chat;                 /* apply the chat template to -p as one user message */
+    bool chat; /* apply the chat template to -p as one user message */
+    bool verbose_prompt, no_pull;
+    tl_opt_list stop;          /* --stop: replaces a store model's stop strings */
     const char *system;        /* with --chat: a system message first */
     const char *chat_template; /* with --chat: a built-in name or a file */
     cli_sampling sampling;
@@ -79,8 +85,8 @@ static bool evaluate_prompt(const tl_model *model, tl_context *ctx, tl_sampler *
 }
 
 /* Evaluates the prompt, then streams the reply of the generator (src/generate). */
-static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_sampler *sampler, const tl_token *prompt,
-                    int32_t n_prompt, run_stats *st) {
+static int generate(const run_options *o, const cli_defaults *d, tl_model *model, tl_context *ctx, tl_sampler *sampler,
+                    const tl_token *prompt, int32_t n_prompt, run_stats *st) {
     tl_error err = {0};
     int rc = 1;
     const uint32_t n_ctx = tl_context_size(ctx);
@@ -90,6 +96,9 @@ static int generate(const run_options *o, tl_model *model, tl_context *ctx, tl_s
     gp.n_predict = o->n_predict;
     gp.ignore_eos = o->ignore_eos;
     gp.special = o->special;
+    /* --stop replaces a store model's stop strings, as a request's stop replaces NAME.json's. */
+    gp.stops = o->stop.n ? o->stop.items : (const char *const *)d->options.stop;
+    gp.n_stops = o->stop.n ? o->stop.n : d->options.n_stop;
     tl_generator *gen = NULL;
     if (!generated || tl_generator_new(model, sampler, &gp, &gen, &err) != TL_OK) {
         tl_cli_error("run", "out of memory");
@@ -129,16 +138,21 @@ done:
     return rc;
 }
 
-/* --chat: the prompt as a user message (after --system) through the chat
- * template; replaces (and frees) the prompt text. NULL after an error. */
-static char *chat_prompt(const run_options *o, const tl_model *model, char *text, size_t *len) {
-    char *source = cli_chat_template("run", model, o->chat_template), *out = NULL;
+/* --chat: the prompt as a user message (after --system, else a store
+ * model's system prompt) through the chat template (--chat-template, else a
+ * store model's, else the file's); replaces (and frees) the prompt text.
+ * NULL after an error. */
+static char *chat_prompt(const run_options *o, const cli_defaults *d, const tl_model *model, char *text, size_t *len) {
+    char *source = !o->chat_template && d->template_source ? strdup(d->template_source)
+                                                           : cli_chat_template("run", model, o->chat_template);
+    char *out = NULL;
+    const char *system = o->system ? o->system : d->system;
     cJSON *context = cJSON_CreateObject();
     cJSON *messages = cJSON_AddArrayToObject(context, "messages");
-    if (o->system) {
+    if (system && system[0]) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", "system");
-        cJSON_AddStringToObject(m, "content", o->system);
+        cJSON_AddStringToObject(m, "content", system);
         cJSON_AddItemToArray(messages, m);
     }
     cJSON *m = cJSON_CreateObject();
@@ -152,37 +166,49 @@ static char *chat_prompt(const run_options *o, const tl_model *model, char *text
     return out;
 }
 
-int cmd_run(int argc, char **argv) {
-    run_options o = {.n_predict = -1};
-    bool no_pull = false;
-    tl_opt opts[12 + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
-        {"-m", "--model", TL_OPT_STRING, &o.model, "FILE|NAME",
-         "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
-        {"-p", "--prompt", TL_OPT_STRING, &o.prompt, "TEXT", "prompt text", NULL, 0, 0},
-        {"-f", "--file", TL_OPT_STRING, &o.prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
-        {"-n", "--n-predict", TL_OPT_INT, &o.n_predict, "N",
+#define RUN_N_OPTS 14
+
+/* Sets o's defaults (a store model's, when d is given) and parses argv over
+ * them: run parses twice for a store model, to know the model first. */
+static tl_args_result parse_options(run_options *o, const cli_defaults *d, int argc, char **argv) {
+    *o = (run_options){.n_predict = -1};
+    tl_opt opts[RUN_N_OPTS + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
+        {"-m", "--model", TL_OPT_STRING, &o->model, "FILE|NAME",
+         "GGUF model file, or a model of the store (tinyllm list; its options are the defaults)", NULL, 0, 0},
+        {"-p", "--prompt", TL_OPT_STRING, &o->prompt, "TEXT", "prompt text", NULL, 0, 0},
+        {"-f", "--file", TL_OPT_STRING, &o->prompt_file, "FILE", "read the prompt from a file", NULL, 0, 0},
+        {"-n", "--n-predict", TL_OPT_INT, &o->n_predict, "N",
          "tokens to generate; -1 = until end of generation or a full context (default -1)", NULL, -1, 1e9},
-        {NULL, "--ignore-eos", TL_OPT_FLAG, &o.ignore_eos, "", "keep generating past end-of-generation tokens", NULL, 0,
-         0},
-        {NULL, "--no-bos", TL_OPT_FLAG, &o.no_bos, "", "do not add the BOS token to the prompt (T5: the closing </s>)",
-         NULL, 0, 0},
-        {NULL, "--special", TL_OPT_FLAG, &o.special, "",
-         "parse special tokens in the prompt and print them in the output", NULL, 0, 0},
-        {NULL, "--json", TL_OPT_FLAG, &o.json, "",
-         "print one JSON object (text, tokens, prompt_tokens, timings) instead of streaming", NULL, 0, 0},
-        {NULL, "--chat", TL_OPT_FLAG, &o.chat, "", "format the prompt as one user message with the chat template", NULL,
+        {NULL, "--stop", TL_OPT_LIST, &o->stop, "TEXT",
+         "stop before this text (repeatable; replaces a store model's stop strings)", NULL, 0, 0},
+        {NULL, "--ignore-eos", TL_OPT_FLAG, &o->ignore_eos, "", "keep generating past end-of-generation tokens", NULL,
          0, 0},
-        {NULL, "--system", TL_OPT_STRING, &o.system, "TEXT", "with --chat: a system message before it", NULL, 0, 0},
-        {NULL, "--chat-template", TL_OPT_STRING, &o.chat_template, "NAME|FILE",
+        {NULL, "--no-bos", TL_OPT_FLAG, &o->no_bos, "", "do not add the BOS token to the prompt (T5: the closing </s>)",
+         NULL, 0, 0},
+        {NULL, "--special", TL_OPT_FLAG, &o->special, "",
+         "parse special tokens in the prompt and print them in the output", NULL, 0, 0},
+        {NULL, "--json", TL_OPT_FLAG, &o->json, "",
+         "print one JSON object (text, tokens, prompt_tokens, timings) instead of streaming", NULL, 0, 0},
+        {NULL, "--chat", TL_OPT_FLAG, &o->chat, "",
+         "format the prompt as one user message with the chat template (a store model's, if it has one)", NULL, 0, 0},
+        {NULL, "--system", TL_OPT_STRING, &o->system, "TEXT",
+         "with --chat: a system message before it (default: a store model's)", NULL, 0, 0},
+        {NULL, "--chat-template", TL_OPT_STRING, &o->chat_template, "NAME|FILE",
          "with --chat: a built-in template (chatml, llama3, ...) or a Jinja file instead of the model's", NULL, 0, 0},
-        {NULL, "--no-pull", TL_OPT_FLAG, &no_pull, "",
+        {NULL, "--verbose-prompt", TL_OPT_FLAG, &o->verbose_prompt, "",
+         "print the prompt text (after the chat template) on stderr first", NULL, 0, 0},
+        {NULL, "--no-pull", TL_OPT_FLAG, &o->no_pull, "",
          "a Hub reference or catalogue name not in the store is an error (by default it is pulled first)", NULL, 0, 0},
     };
-    int n_opts = 12;
-    cli_context_init(&o.context, opts + n_opts);
+    int n_opts = RUN_N_OPTS;
+    cli_context_init(&o->context, opts + n_opts);
     n_opts += CLI_CONTEXT_N_OPTS;
-    cli_sampling_init(&o.sampling, opts + n_opts);
+    cli_sampling_init(&o->sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
+    if (d) {
+        cli_defaults_apply(d, &o->context, &o->sampling, &o->n_predict);
+        o->no_bos = d->options.add_bos == 0;
+    }
     const tl_command_spec spec = {"run", "(-m FILE|NAME | NAME) (-p TEXT | -f FILE) [options]",
                                   "Generate a continuation of a prompt, streamed to stdout as it is "
                                   "produced;\na timing summary is printed on stderr.",
@@ -190,22 +216,41 @@ int cmd_run(int argc, char **argv) {
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 1, &n_pos);
-    if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
-    if (n_pos && o.model) {
+    if (r != TL_ARGS_OK) return r;
+    if (n_pos && o->model) {
         tl_cli_error("run", "unexpected argument '%s' (the model is given with -m)", positional[0]);
-        return 1;
+        return TL_ARGS_ERROR;
     }
-    if (n_pos) o.model = positional[0];
-    /* A model name in neither a file nor the store is pulled on first use. */
-    if (!no_pull) cli_model_missing = cli_pull_on_first_use;
+    if (n_pos) o->model = positional[0];
+    return TL_ARGS_OK;
+}
 
-    size_t prompt_len;
-    char *prompt_text = NULL;
+int cmd_run(int argc, char **argv) {
+    run_options o;
+    cli_defaults d = {0};
+    tl_args_result r = parse_options(&o, NULL, argc, argv);
+    if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
     if (!o.model) {
         tl_cli_error("run", "no model given: use -m FILE or NAME");
         return 1;
     }
+
+    size_t prompt_len;
+    char *prompt_text = NULL;
     if (!(prompt_text = cli_read_prompt("run", o.prompt, o.prompt_file, &prompt_len))) return 1;
+    /* A model name in neither a file nor the store is pulled on first use. */
+    if (!o.no_pull) cli_model_missing = cli_pull_on_first_use;
+    /* A store model's options are the defaults the flags override. */
+    bool ok = cli_defaults_load(&d, "run", o.model, true);
+    if (ok && d.manifest) {
+        cli_sampling_free(&o.sampling);
+        ok = parse_options(&o, &d, argc, argv) == TL_ARGS_OK;
+    }
+    if (!ok) {
+        free(prompt_text);
+        cli_defaults_free(&d);
+        return 1;
+    }
 
     int rc = 1;
     run_stats st = {.stop_reason = "length"};
@@ -216,7 +261,7 @@ int cmd_run(int argc, char **argv) {
     tl_error err = {0};
 
     double t0 = tl_time_ms();
-    if (!(model = cli_load_model("run", o.model, false))) goto done;
+    if (!(model = cli_load_model("run", d.path, false))) goto done;
     tl_context_params cp;
     if (!cli_context_params(&o.context, "run", &cp)) goto done;
     if (tl_context_new(model, &cp, &ctx, &err) != TL_OK) {
@@ -229,7 +274,8 @@ int cmd_run(int argc, char **argv) {
         tl_cli_error("run", "--system and --chat-template need --chat");
         goto done;
     }
-    if (o.chat && !(prompt_text = chat_prompt(&o, model, prompt_text, &prompt_len))) goto done;
+    if (o.chat && !(prompt_text = chat_prompt(&o, &d, model, prompt_text, &prompt_len))) goto done;
+    if (o.verbose_prompt) fprintf(stderr, "tinyllm run: prompt:\n%.*s\n", (int)prompt_len, prompt_text);
     bool add_special = !o.no_bos, too_long = false;
     prompt = cli_tokenize_prompt("run", model, prompt_text, prompt_len, add_special, o.special || o.chat,
                                  tl_context_size(ctx), &st.n_prompt, &too_long);
@@ -254,7 +300,7 @@ int cmd_run(int argc, char **argv) {
         tl_cli_error("run", "%s", err.message);
         goto done;
     }
-    rc = generate(&o, model, ctx, sampler, prompt, st.n_prompt, &st);
+    rc = generate(&o, &d, model, ctx, sampler, prompt, st.n_prompt, &st);
 done:
     free(prompt);
     tl_sampler_free(sampler);
@@ -262,5 +308,6 @@ done:
     tl_context_free(ctx);
     tl_model_free(model);
     free(prompt_text);
+    cli_defaults_free(&d);
     return rc;
 }
