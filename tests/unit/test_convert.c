@@ -5,8 +5,8 @@
  *   - the converted file gives llama.cpp's numbers on the same file
  *     (tests/reference/tinystories656k-<type>.json, made by
  *     scripts/reference/make_reference.sh): the prompt's tokens, the top-20
- *     logits within 1e-4 relative (1e-3 absolute) and 32 greedy ids (q8_0:
- *     see logit_tolerance);
+ *     logits within 1e-4 relative (1e-3 absolute) and 32 greedy ids (q8_0
+ *     on the scalar and NEON kernels: see logit_tolerance);
  *   - its vocabulary tokenizes the corpus tests/data/hf-corpus.json exactly
  *     as Hugging Face does (tests/reference/hf-tokens-tinystories656k.json).
  */
@@ -20,6 +20,7 @@
 #include "authoring/convert_hf_internal.h"
 #include "authoring/synth_vocab.h"
 #include "format/gguf.h"
+#include "tensor/kernels.h"
 #include "test_support.h"
 #include "tinyllm.h"
 #include "tokenizer/vocab.h"
@@ -56,16 +57,28 @@ static tl_token argmax(const float *x, int32_t n) {
     return best;
 }
 
-/* Tolerance of a logit against llama.cpp's. f32 files: 1e-4 relative (1e-3
- * absolute). Quantized files (q8_0): their activations are rounded to 8 bits
- * before every product, after sums taken in the order of the instruction set
- * at hand; where that is not llama.cpp's (the reference was made on x86 with
- * AVX2; this test also runs on aarch64 and on AVX-512), a value now and then
- * lands on the other side of a rounding and this sharp trained model's
- * logits move by up to ~0.15% (0.022 of 17.2 measured under qemu aarch64):
- * 0.02 + 2e-3 relative, and only the first greedy id must agree. */
+/* Whether the kernels in use quantize activations as llama.cpp does on x86,
+ * where the references were made (tensor/kernels.h: the x86 levels use
+ * ggml's x86 activation quantizer, 127/amax rounded half to even; the scalar
+ * and NEON levels ggml's reference one, 1/d with roundf, as llama.cpp does
+ * on ARM). */
+static bool x86_activations(void) {
+    const char *level = tl_kernels()->name;
+    return strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0;
+}
+
+/* Tolerance of a logit against llama.cpp's: 1e-4 relative (1e-3 absolute).
+ * A quantized file (q8_0) on kernels that quantize activations otherwise
+ * than llama.cpp's x86 build: values land on the other side of a rounding
+ * now and then, and this sharp trained model's logits move by up to ~2%
+ * (0.168 of 8.87 measured with TINYLLM_CPU=scalar, 0.022 of 17.2 under qemu
+ * aarch64): 0.05 + 3e-2 relative, and the greedy ids are only counted (a near tie
+ * after the prompt can go either way). */
+static bool loose(bool quantized) {
+    return quantized && !x86_activations();
+}
 static double logit_tolerance(bool quantized, double want) {
-    return quantized ? 0.02 + 2e-3 * fabs(want) : 1e-3 + 1e-4 * fabs(want);
+    return loose(quantized) ? 0.05 + 3e-2 * fabs(want) : 1e-3 + 1e-4 * fabs(want);
 }
 
 /* One reference case: tokens of the prompt, top logits, greedy ids. */
@@ -103,7 +116,7 @@ static void check_case(tl_model *m, const cJSON *c, int index, bool quantized) {
     int i = 0;
     cJSON_ArrayForEach(want_id, cJSON_GetObjectItem(c, "greedy")) {
         tl_token got = argmax(tl_get_logits(ctx, -1), tl_vocab_size(m));
-        if (got != want_id->valueint && (!quantized || i == 0))
+        if (got != want_id->valueint && !loose(quantized))
             fail_msg("case %d: greedy token %d is %d, llama.cpp %d", index, i, got, want_id->valueint);
         if (got != want_id->valueint) {
             print_message("case %d: greedy ids equal llama.cpp's for %d tokens\n", index, i);
@@ -112,7 +125,7 @@ static void check_case(tl_model *m, const cJSON *c, int index, bool quantized) {
         assert_int_equal(tl_decode(ctx, &got, 1, tl_context_used(ctx), false, &err), TL_OK);
         i++;
     }
-    assert_true(quantized || i >= 32);
+    assert_true(loose(quantized) || i >= 32);
     tl_context_free(ctx);
 }
 

@@ -27,6 +27,7 @@
 
 #include "authoring/convert_legacy.h"
 #include "format/gguf.h"
+#include "tensor/kernels.h"
 #include "test_support.h"
 #include "tinyllm.h"
 
@@ -506,17 +507,20 @@ static void ggjt_q4_0_model_generates_recorded_text(void **state) {
 }
 
 /* llama.cpp reads the converted file as tinyllm does: same prompt tokens,
- * top-20 logits within 2e-3 relative (0.02 absolute), the same first greedy
- * id (x86 with AVX2, where the reference was made: every logit within 1e-4
- * and 29 to 32 equal ids; qemu aarch64: logits within 5e-4). Not closer
- * everywhere: with Q4_0 weights the activations are
- * rounded to 8 bits before every product, so a last-bit difference in the
- * order of a sum (llama.cpp's repacked Q4_0 kernels against tinyllm's) now
- * and then moves one rounding, and a long continuation can drift: here the
- * 30th id of one case, and the logits of one 14-token prompt tried (by
- * 0.13%), while every other value agrees to 7 digits. */
+ * top-20 logits within 1e-4 relative (1e-3 absolute), same greedy ids for at
+ * least 24 tokens — on x86 kernels, which quantize activations as llama.cpp's
+ * x86 build did when it made the reference. Not all 32: with Q4_0 weights the
+ * activations are rounded to 8 bits before every product, so a last-bit
+ * difference in the order of a sum (llama.cpp's repacked Q4_0 kernels against
+ * tinyllm's) now and then moves one rounding, and a long continuation can
+ * drift: here the 30th id of one case. The scalar and NEON kernels quantize
+ * activations with ggml's reference rule (as llama.cpp does on ARM), which
+ * moves logits by up to ~1.5% (0.124 of 8.65): there 0.05 + 3e-2 relative, and
+ * the greedy ids only counted. */
 static void ggjt_q4_0_model_matches_llama_cpp(void **state) {
     (void)state;
+    const char *level = tl_kernels()->name;
+    const bool x86 = strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0;
     if (!tl_test_have_shared(GGJT_Q4)) skip();
     char out[4096];
     set_tmp(out, "ggjt-ref.gguf");
@@ -545,14 +549,15 @@ static void ggjt_q4_0_model_matches_llama_cpp(void **state) {
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(c, "top")) {
             const int id = cJSON_GetArrayItem(item, 0)->valueint;
             const double ref = cJSON_GetArrayItem(item, 1)->valuedouble;
-            if (fabs(logits[id] - ref) > 0.02 + 2e-3 * fabs(ref))
+            if (fabs(logits[id] - ref) > (x86 ? 1e-3 + 1e-4 * fabs(ref) : 0.05 + 3e-2 * fabs(ref)))
                 fail_msg("case %d: logit of %d is %.6f, llama.cpp %.6f", n_cases, id, logits[id], ref);
         }
         assert_true(n_greedy >= 32);
         int32_t same = 0;
         while (same < n_greedy && got[same] == want[same]) same++;
         print_message("case %d: %d of %d greedy ids equal llama.cpp's\n", n_cases, same, n_greedy);
-        if (same < 1) fail_msg("case %d: greedy id %d is %d, llama.cpp %d", n_cases, same, got[same], want[same]);
+        if (same < (x86 ? 24 : 1))
+            fail_msg("case %d: greedy id %d is %d, llama.cpp %d", n_cases, same, got[same], want[same]);
         n_cases++;
     }
     assert_int_equal(n_cases, 5);

@@ -641,7 +641,7 @@ static void write_unigram_files(const gguf_file *g, const char *dir, bool collap
     cJSON_AddNumberToObject(model, "unk_id", 2);
     cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
     assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n));
-    const float *scores = gguf_get_arr_data(g, "tokenizer.ggml.scores");
+    const void *scores = gguf_get_arr_data(g, "tokenizer.ggml.scores");
     for (uint64_t i = 0; i < n; i++) {
         uint64_t len;
         const char *t = gguf_get_arr_str(g, "tokenizer.ggml.tokens", i, &len);
@@ -653,7 +653,9 @@ static void write_unigram_files(const gguf_file *g, const char *dir, bool collap
         const bool sentinel = strncmp(text, "<extra_id_", 10) == 0;
         cJSON *pair = cJSON_CreateArray();
         cJSON_AddItemToArray(pair, cJSON_CreateString(text));
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber(sentinel ? 0.0 : scores[i]));
+        float score; /* the GGUF array need not be 4-byte aligned in the mapping */
+        memcpy(&score, (const char *)scores + i * sizeof score, sizeof score);
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber(sentinel ? 0.0 : score));
         cJSON_AddItemToArray(vocab, pair);
         if (kind != 1) { /* control, unknown, user-defined: added tokens, special */
             cJSON *token = cJSON_CreateObject();
@@ -792,6 +794,13 @@ static void write_t5_folder(const char *dir, char *synth_path, size_t size, bool
 
 /* The converted vocabulary: llama.cpp's "t5" keys, the same tokens, types,
  * scores and charsmap as the original. */
+/* Element i of a float array of a GGUF mapping, whatever its alignment. */
+static float score_at(const char *array, uint64_t i) {
+    float v;
+    memcpy(&v, array + i * sizeof v, sizeof v);
+    return v;
+}
+
 static void compare_unigram_keys(const char *a_path, const char *b_path) {
     gguf_file *a = NULL, *b = NULL;
     tl_error err = {0};
@@ -818,8 +827,8 @@ static void compare_unigram_keys(const char *a_path, const char *b_path) {
     assert_true(gguf_get_arr_info(a, "tokenizer.ggml.tokens", &type, &na));
     assert_true(gguf_get_arr_info(b, "tokenizer.ggml.tokens", &type, &nb));
     assert_int_equal(na, nb);
-    const float *sa = gguf_get_arr_data(a, "tokenizer.ggml.scores"),
-                *sb = gguf_get_arr_data(b, "tokenizer.ggml.scores");
+    /* the score arrays need not be 4-byte aligned in the mapping: read with memcpy */
+    const char *sa = gguf_get_arr_data(a, "tokenizer.ggml.scores"), *sb = gguf_get_arr_data(b, "tokenizer.ggml.scores");
     int sentinels = 0;
     for (uint64_t i = 0; i < na; i++) {
         uint64_t la, lb;
@@ -833,9 +842,9 @@ static void compare_unigram_keys(const char *a_path, const char *b_path) {
                      (long long)ka, (int)lb, tb, (long long)kb);
         if (ka == 4) { /* user-defined sentinels: llama.cpp's added-token score */
             sentinels++;
-            assert_float_equal(sb[i], -1000.0f, 0);
+            assert_float_equal(score_at(sb, i), -1000.0f, 0);
         } else {
-            assert_float_equal(sa[i], sb[i], 0);
+            assert_float_equal(score_at(sa, i), score_at(sb, i), 0);
         }
     }
     assert_true(sentinels > 0);
