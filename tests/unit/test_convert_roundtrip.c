@@ -326,6 +326,32 @@ static void compare_models(const char *label, const char *a_path, const char *b_
 
 #define BGE_VOCAB "tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf"
 
+/* Element i of a float array of a GGUF mapping, whatever its alignment. */
+static float score_at(const char *array, uint64_t i) {
+    float v;
+    memcpy(&v, array + i * sizeof v, sizeof v);
+    return v;
+}
+
+/* An entry of tokenizer.json's added_tokens: a special token. */
+static void add_special_token(cJSON *added, uint64_t id, const char *text) {
+    cJSON *token = cJSON_CreateObject();
+    cJSON_AddNumberToObject(token, "id", (double)id);
+    cJSON_AddStringToObject(token, "content", text);
+    cJSON_AddBoolToObject(token, "special", true);
+    cJSON_AddItemToArray(added, token);
+}
+
+/* Writes root as DIR/tokenizer.json and frees it. */
+static void write_tokenizer_json(const char *dir, cJSON *root) {
+    char path[4200];
+    char *json = cJSON_PrintUnformatted(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    assert_true(tl_test_write_file(path, json, strlen(json)));
+    free(json);
+    cJSON_Delete(root);
+}
+
 /* tokenizer.json and tokenizer_config.json of the GGUF's WordPiece
  * vocabulary: llama.cpp's phantom-space texts back to "##x" / "x". */
 static void write_word_piece_files(const gguf_file *g, const char *dir) {
@@ -355,20 +381,10 @@ static void write_word_piece_files(const gguf_file *g, const char *dir) {
         else
             snprintf(text, sizeof text, "##%.*s", (int)len, t);
         cJSON_AddNumberToObject(vocab, text, (double)i);
-        if (kind == 3) {
-            cJSON *token = cJSON_CreateObject();
-            cJSON_AddNumberToObject(token, "id", (double)i);
-            cJSON_AddStringToObject(token, "content", text);
-            cJSON_AddBoolToObject(token, "special", true);
-            cJSON_AddItemToArray(added, token);
-        }
+        if (kind == 3) add_special_token(added, i, text);
     }
+    write_tokenizer_json(dir, root);
     char path[4200];
-    char *json = cJSON_PrintUnformatted(root);
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    assert_true(tl_test_write_file(path, json, strlen(json)));
-    free(json);
-    cJSON_Delete(root);
     static const char config[] = "{\"cls_token\": \"[CLS]\", \"sep_token\": \"[SEP]\", \"unk_token\": \"[UNK]\", "
                                  "\"pad_token\": \"[PAD]\", \"mask_token\": \"[MASK]\", \"do_lower_case\": true}";
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
@@ -641,7 +657,7 @@ static void write_unigram_files(const gguf_file *g, const char *dir, bool collap
     cJSON_AddNumberToObject(model, "unk_id", 2);
     cJSON *vocab = cJSON_AddArrayToObject(model, "vocab");
     assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n));
-    const void *scores = gguf_get_arr_data(g, "tokenizer.ggml.scores");
+    const char *scores = gguf_get_arr_data(g, "tokenizer.ggml.scores"); /* any alignment: score_at */
     for (uint64_t i = 0; i < n; i++) {
         uint64_t len;
         const char *t = gguf_get_arr_str(g, "tokenizer.ggml.tokens", i, &len);
@@ -653,24 +669,12 @@ static void write_unigram_files(const gguf_file *g, const char *dir, bool collap
         const bool sentinel = strncmp(text, "<extra_id_", 10) == 0;
         cJSON *pair = cJSON_CreateArray();
         cJSON_AddItemToArray(pair, cJSON_CreateString(text));
-        float score; /* the GGUF array need not be 4-byte aligned in the mapping */
-        memcpy(&score, (const char *)scores + i * sizeof score, sizeof score);
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber(sentinel ? 0.0 : score));
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber(sentinel ? 0.0 : score_at(scores, i)));
         cJSON_AddItemToArray(vocab, pair);
-        if (kind != 1) { /* control, unknown, user-defined: added tokens, special */
-            cJSON *token = cJSON_CreateObject();
-            cJSON_AddNumberToObject(token, "id", (double)i);
-            cJSON_AddStringToObject(token, "content", text);
-            cJSON_AddBoolToObject(token, "special", true);
-            cJSON_AddItemToArray(added, token);
-        }
+        if (kind != 1) add_special_token(added, i, text); /* control, unknown, user-defined */
     }
+    write_tokenizer_json(dir, root);
     char path[4200];
-    char *json = cJSON_PrintUnformatted(root);
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    assert_true(tl_test_write_file(path, json, strlen(json)));
-    free(json);
-    cJSON_Delete(root);
     static const char config[] = "{\"eos_token\": \"</s>\", \"unk_token\": \"<unk>\", \"pad_token\": \"<pad>\", "
                                  "\"extra_ids\": 100, \"model_max_length\": 512}";
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
@@ -794,13 +798,6 @@ static void write_t5_folder(const char *dir, char *synth_path, size_t size, bool
 
 /* The converted vocabulary: llama.cpp's "t5" keys, the same tokens, types,
  * scores and charsmap as the original. */
-/* Element i of a float array of a GGUF mapping, whatever its alignment. */
-static float score_at(const char *array, uint64_t i) {
-    float v;
-    memcpy(&v, array + i * sizeof v, sizeof v);
-    return v;
-}
-
 static void compare_unigram_keys(const char *a_path, const char *b_path) {
     gguf_file *a = NULL, *b = NULL;
     tl_error err = {0};
