@@ -87,3 +87,25 @@ finish() {
   if [ "$failures" -ne 0 ]; then echo "$failures failure(s)" >&2; exit 1; fi
   exit 0
 }
+
+# --- tinyllm serve in the background (test_serve_http.sh, test_store.sh) ---------------------------------
+# SERVER_PID[NAME] holds each server start_server started; stop_servers kills them (call it from the EXIT trap).
+declare -A SERVER_PID=()
+stop_servers() { for pid in "${SERVER_PID[@]}"; do kill "$pid" 2>/dev/null; done; }
+# start_server NAME ARGS...: runs `tinyllm serve --port 0 ARGS` in the background and sets PORT and PID
+# from its "listening on" line (fails the test and returns 1 if it does not come within 20 s, times
+# TL_TIME_SCALE).
+start_server() {
+  local name=$1; shift
+  "$TINYLLM" serve --port 0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  PID=$!
+  SERVER_PID[$name]=$PID
+  PORT=
+  listening() {
+    PORT=$(sed -nE 's#^tinyllm serve: listening on http://.*:([0-9]+) \([0-9]+ models?\)$#\1#p' "$TMP/$name.out")
+    [ -n "$PORT" ]
+  }
+  wait_for --pid "$PID" 20 listening && return 0
+  fail "$name: no 'listening on' line (stdout: $(cat "$TMP/$name.out"), stderr: $(cat "$TMP/$name.err"))"
+  return 1
+}

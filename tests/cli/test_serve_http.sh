@@ -7,27 +7,8 @@ need_shared models/stories260K.gguf
 M=$SHARED/models/stories260K.gguf
 command -v node >/dev/null || { echo "skipped: node is not installed"; exit 77; }
 
-declare -A SERVER_PID=()
-stop_servers() { for pid in "${SERVER_PID[@]}"; do kill "$pid" 2>/dev/null; done; }
 trap 'stop_servers; rm -rf "$TMP"' EXIT
 
-# start_server NAME ARGS...: runs `tinyllm serve --port 0 ARGS` in the background and sets PORT and PID
-# from its "listening on" line (fails the test and returns 1 if it does not come within 20 s, times
-# TL_TIME_SCALE).
-start_server() {
-  local name=$1; shift
-  "$TINYLLM" serve --port 0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  PID=$!
-  SERVER_PID[$name]=$PID
-  PORT=
-  listening() {
-    PORT=$(sed -nE 's#^tinyllm serve: listening on http://.*:([0-9]+) \([0-9]+ models?\)$#\1#p' "$TMP/$name.out")
-    [ -n "$PORT" ]
-  }
-  wait_for --pid "$PID" 20 listening && return 0
-  fail "$name: no 'listening on' line (stdout: $(cat "$TMP/$name.out"), stderr: $(cat "$TMP/$name.err"))"
-  return 1
-}
 
 # One request: request METHOD PATH [HEADERS_JSON [BODY_BYTES [chunked]]] sets STATUS, ERROR (the JSON
 # body's "error"), BODY and H_<header> for the headers below; the whole answer is in $TMP/r.json. A body

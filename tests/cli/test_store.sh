@@ -12,8 +12,6 @@ export TINYLLM_MODELS=$(realpath "$TMP/models")
 TINYLLM=$(realpath "$TINYLLM")
 SHA=$(sha256sum "$M" | cut -d' ' -f1)
 
-declare -A SERVER_PID=()
-stop_servers() { for pid in "${SERVER_PID[@]}"; do kill "$pid" 2>/dev/null; done; }
 trap 'stop_servers; rm -rf "$TMP"' EXIT
 
 # --- an empty store, then a local file added -------------------------------------------------------
@@ -156,20 +154,6 @@ printf '{' >"$TINYLLM_MODELS/manifests/half.json.tmp"
   pass "a dead process's temporary file is removed, a stray file ignored" || fail "leftovers: $(cat "$TMP/list2.txt")"
 
 # --- serve: the store by default, -m NAME, a store folder as --models --------------------------------------
-start_server() {
-  local name=$1; shift
-  "$TINYLLM" serve --port 0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-  PID=$!
-  SERVER_PID[$name]=$PID
-  PORT=
-  listening() {
-    PORT=$(sed -nE 's#^tinyllm serve: listening on http://.*:([0-9]+) \([0-9]+ models?\)$#\1#p' "$TMP/$name.out")
-    [ -n "$PORT" ]
-  }
-  wait_for --pid "$PID" 20 listening && return 0
-  fail "$name: no 'listening on' line (stdout: $(cat "$TMP/$name.out"), stderr: $(cat "$TMP/$name.err"))"
-  return 1
-}
 # fetch_json PATH [BODY]: GET (or POST BODY) on the last server started, the answer on stdout.
 fetch_json() {
   node -e "fetch('http://127.0.0.1:$PORT$1', process.argv[1] ? {method: 'POST', body: process.argv[1]} : {})
