@@ -15,7 +15,7 @@ case "${1:-}" in
 esac
 
 packages=(build-essential cmake pkg-config libpcre2-dev libcjson-dev libutf8proc-dev libcmocka-dev libmicrohttpd-dev
-          libcurl4-openssl-dev libssl-dev)
+          libcurl4-openssl-dev libssl-dev libsqlite3-dev)
 optional=(valgrind libc6-dbg)   # the valgrind tests; libc6-dbg: valgrind's redirections in ld.so
 optional+=(libedit-dev)   # line editing in the interactive `tinyllm chat`
 optional+=(python3)       # drives `tinyllm chat` through a pseudo-terminal in the tests
@@ -29,7 +29,7 @@ optional+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 # The aarch64 build of the library and its unit tests (cmake/aarch64-linux-gnu.cmake)
 # links the arm64 builds of the libraries, installed beside the host's.
 arm64=(libpcre2-dev:arm64 libcjson-dev:arm64 libutf8proc-dev:arm64 libcmocka-dev:arm64
-       libmicrohttpd-dev:arm64 libedit-dev:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64)
+       libmicrohttpd-dev:arm64 libedit-dev:arm64 libcurl4-openssl-dev:arm64 libssl-dev:arm64 libsqlite3-dev:arm64)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()

@@ -28,6 +28,19 @@ int cmd_rm(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+
+/* --- the embedding model of index and search (cmd_index.c) --- */
+typedef struct cli_embedder {
+    tl_model *model;
+    tl_context *ctx;
+    char name[256]; /* what a database records: the store name, or the file's absolute path */
+} cli_embedder;
+/* Loads -m REF (a file or a store name) with a context for embedding;
+ * false after a one-line error. */
+bool cli_embedder_open(const char *command, const char *ref, int32_t n_threads, cli_embedder *out);
+void cli_embedder_close(cli_embedder *e);
 
 /* Pulls `ref` from the Hub into the store (cmd_pull.c), with progress on
  * stderr unless quiet; its store name into name. */

@@ -30,6 +30,8 @@ static const command commands[] = {
     {"rm", cmd_rm, "remove models from the store"},
     {"cp", cmd_cp, "copy a model of the store to a new name (the file is shared)"},
     {"create", cmd_create, "add a local GGUF file to the store, or a variant of a model with its own settings"},
+    {"index", cmd_index, "index text files and folders for search: chunks, embeddings, full text (SQLite)"},
+    {"search", cmd_search, "search indexed documents by meaning and words (vector, full-text or hybrid)"},
     {"convert", cmd_convert, "convert a Hugging Face model folder to GGUF"},
 };
 
