@@ -164,14 +164,14 @@ void tl_search_close(tl_search_db *db) {
 
 /* ---- the model ----------------------------------------------------------- */
 
-static const char *const model_keys[] = {"model", "dim", "pooling", "vector_type", "probe"};
+static const char *const model_keys[] = {"model", "dim", "pooling", "vector_type", "probe", "normalize"};
 
 tl_status tl_search_get_model(tl_search_db *db, tl_search_model *model, bool *has, tl_error *err) {
     *model = (tl_search_model){.normalize = true};
     *has = false;
-    char *values[5] = {0};
+    char *values[6] = {0};
     tl_status st = TL_OK;
-    for (int i = 0; i < 5 && st == TL_OK; i++) st = tl_search_meta_get(db, model_keys[i], &values[i], err);
+    for (int i = 0; i < 6 && st == TL_OK; i++) st = tl_search_meta_get(db, model_keys[i], &values[i], err);
     if (st == TL_OK && values[0]) {
         bool ok = values[1] && values[2] && values[3] && values[4];
         if (ok) {
@@ -181,6 +181,7 @@ tl_status tl_search_get_model(tl_search_db *db, tl_search_model *model, bool *ha
             model->type = strcmp(values[3], "int8") == 0 ? TL_VECTORS_I8 : TL_VECTORS_F32;
             char *p = values[4];
             for (int i = 0; i < 8; i++) model->probe[i] = strtof(p, &p);
+            model->normalize = !values[5] || strcmp(values[5], "0") != 0;
             ok = model->dim > 0 && model->dim <= 65536;
         }
         if (ok)
@@ -188,12 +189,12 @@ tl_status tl_search_get_model(tl_search_db *db, tl_search_model *model, bool *ha
         else
             st = tl_fail(err, TL_ERR_FORMAT, "%s: the embedding model's description is damaged", db->path);
     }
-    for (int i = 0; i < 5; i++) free(values[i]);
+    for (int i = 0; i < 6; i++) free(values[i]);
     return st;
 }
 
 tl_status tl_search_set_model(tl_search_db *db, const tl_search_model *model, tl_error *err) {
-    char values[5][300];
+    char values[6][300];
     snprintf(values[0], sizeof values[0], "%s", model->name);
     snprintf(values[1], sizeof values[1], "%u", model->dim);
     snprintf(values[2], sizeof values[2], "%d", model->pooling);
@@ -202,6 +203,7 @@ tl_status tl_search_set_model(tl_search_db *db, const tl_search_model *model, tl
     for (int i = 0; i < 8; i++)
         snprintf(values[4] + strlen(values[4]), sizeof values[4] - strlen(values[4]), "%s%.9g", i ? " " : "",
                  (double)model->probe[i]);
-    for (int i = 0; i < 5; i++) TL_TRY(tl_search_meta_set(db, model_keys[i], values[i], err));
+    snprintf(values[5], sizeof values[5], "%d", model->normalize ? 1 : 0);
+    for (int i = 0; i < 6; i++) TL_TRY(tl_search_meta_set(db, model_keys[i], values[i], err));
     return TL_OK;
 }

@@ -12,7 +12,9 @@
  * the chunks with the caller's model and stores them, one transaction per
  * file; tl_search_query() finds the top-k chunks by vector similarity, BM25
  * or both (reciprocal rank fusion). The library prints nothing: errors come
- * back in a tl_error, progress through a callback.
+ * back in a tl_error, progress through a callback. A tl_search_db is for one
+ * thread at a time (a server opens one per worker, or holds a lock); any
+ * number of processes may search a database while one indexes it (WAL).
  */
 #ifndef TL_SEARCH_H
 #define TL_SEARCH_H

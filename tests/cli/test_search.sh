@@ -138,7 +138,8 @@ expect_error "search: missing database" "no-such.db: No such file" -- "$TINYLLM"
 expect_error "search: not a database" "notdb.db: not a search database" -- "$TINYLLM" search --db "$TMP/notdb.db" cats
 expect_error "index: not a database" "notdb.db: not a search database" -- "$TINYLLM" index --db "$TMP/notdb.db" -m "$M" "$D"
 expect_error "index: missing path" "nowhere: No such file" -- "$TINYLLM" index --db "$DB" -m "$M" "$TMP/nowhere"
-if [ "$(id -u)" != 0 ]; then
+expect_error "index: path under a file" "notdb.db/x: Not a directory" -- "$TINYLLM" index --db "$DB" -m "$M" "$TMP/notdb.db/x"
+if [ "$(id -u)" != 0 ]; then # root reads everything
   mkdir -p "$TMP/locked" && chmod 000 "$TMP/locked"
   expect_error "index: unreadable path" "locked: Permission denied" -- "$TINYLLM" index --db "$DB" -m "$M" "$TMP/locked"
   chmod 755 "$TMP/locked"
