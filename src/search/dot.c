@@ -5,6 +5,7 @@
  * NEON (baseline on aarch64). tests/unit/test_search_dot.c checks each
  * against the reference.
  */
+#include <pthread.h>
 #include <stdint.h>
 
 #include "search_internal.h"
@@ -46,21 +47,29 @@ static int32_t dot_i8_neon(const int8_t *a, const int8_t *b, uint32_t n) {
 }
 #endif
 
+/* The kernels for this CPU, chosen once (pthread_once: the scan's threads
+ * may be the first callers). */
+static pthread_once_t chosen = PTHREAD_ONCE_INIT;
+static tl_vec_dot_fn dot_f32;
+static int32_t (*dot_i8)(const int8_t *a, const int8_t *b, uint32_t n) = tl_dot_i8_scalar;
+
+static void choose(void) {
+    dot_f32 = tl_kernels()->vec_dot[TL_TYPE_F32];
+#if defined(TL_SEARCH_AVX2)
+    if (tl_cpu_get_features()->avx2) dot_i8 = tl_dot_i8_avx2;
+#elif defined(__aarch64__)
+    dot_i8 = dot_i8_neon;
+#endif
+}
+
 float tl_dot_f32(const float *a, const float *b, uint32_t n) {
-    static tl_vec_dot_fn dot;
-    if (!dot) dot = tl_kernels()->vec_dot[TL_TYPE_F32];
+    pthread_once(&chosen, choose);
     float out;
-    dot(n, &out, a, b);
+    dot_f32(n, &out, a, b);
     return out;
 }
 
 int32_t tl_dot_i8(const int8_t *a, const int8_t *b, uint32_t n) {
-#if defined(TL_SEARCH_AVX2)
-    static int avx2 = -1;
-    if (avx2 < 0) avx2 = tl_cpu_get_features()->avx2;
-    if (avx2) return tl_dot_i8_avx2(a, b, n);
-#elif defined(__aarch64__)
-    return dot_i8_neon(a, b, n);
-#endif
-    return tl_dot_i8_scalar(a, b, n);
+    pthread_once(&chosen, choose);
+    return dot_i8(a, b, n);
 }
