@@ -327,6 +327,9 @@ TL_API tl_status tl_rank(tl_context *ctx, const tl_token *tokens, int32_t n_toke
  */
 TL_API tl_status tl_rerank(tl_context *ctx, const char *query, const char *const *documents, int32_t n_documents,
                            float *scores, int64_t *n_tokens, tl_error *err);
+/* The indices of n scores best first (equal scores in index order, NaN
+ * last): order[0] is the index of the highest score. */
+TL_API void tl_rank_order(const float *scores, int32_t n, int32_t *order);
 
 /* ------------------------------------------------------------------------ */
 /* Chat templates                                                           */

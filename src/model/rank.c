@@ -1,8 +1,8 @@
 /*
  * rank.c — rerankers through the public API: a query-document pair's tokens
  * as llama-server builds them (tools/server's format_prompt_rerank), the
- * classification head's outputs for one pair (tl_rank) and the scores of
- * many documents for one query (tl_rerank).
+ * classification head's outputs for one pair (tl_rank), the scores of
+ * many documents for one query (tl_rerank) and their order (tl_rank_order).
  *
  * The family computes the head (bert.c, llama.cpp's rank pooling); this file
  * only builds inputs and hands them to its encoder.
@@ -134,4 +134,43 @@ tl_status tl_rerank(tl_context *ctx, const char *query, const char *const *docum
     free(tokens);
     free(outputs);
     return st;
+}
+
+/* True when index a ranks before index b: the higher score, NaN last, then
+ * the lower index. */
+static bool ranks_before(const float *scores, int32_t a, int32_t b) {
+    const float x = scores[a], y = scores[b];
+    if (x != y) {
+        if (x != x) return false; /* NaN */
+        if (y != y) return true;
+        return x > y;
+    }
+    return a < b;
+}
+
+/* Moves order[i] down the heap of n entries whose root ranks last. */
+static void sift_down(const float *scores, int32_t *order, int32_t i, int32_t n) {
+    for (;;) {
+        int32_t child = 2 * i + 1;
+        if (child >= n) return;
+        if (child + 1 < n && ranks_before(scores, order[child], order[child + 1])) child++;
+        if (!ranks_before(scores, order[i], order[child])) return;
+        const int32_t t = order[i];
+        order[i] = order[child];
+        order[child] = t;
+        i = child;
+    }
+}
+
+void tl_rank_order(const float *scores, int32_t n, int32_t *order) {
+    /* Heap sort: no allocation, and the order is total, so the result is
+     * the same as any sort's. */
+    for (int32_t i = 0; i < n; i++) order[i] = i;
+    for (int32_t i = n / 2 - 1; i >= 0; i--) sift_down(scores, order, i, n);
+    for (int32_t end = n - 1; end > 0; end--) {
+        const int32_t t = order[0];
+        order[0] = order[end];
+        order[end] = t;
+        sift_down(scores, order, 0, end);
+    }
 }

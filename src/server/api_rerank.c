@@ -92,30 +92,17 @@ static bool score(loaded_model *m, const rerank_request *r, float *scores, int64
     return api_fail(e, 500, NULL, "reranking failed: %s", err.message);
 }
 
-typedef struct ranked {
-    int index;
-    float score;
-} ranked;
-
-/* Best first; equal scores in request order. */
-static int by_score(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 /* The reply: llama-server's / Jina's object, or TEI's bare list. */
-static cJSON *reply(const rerank_request *r, const float *scores, int64_t n_tokens, ranked *order) {
-    for (int i = 0; i < r->n_documents; i++) order[i] = (ranked){i, isfinite(scores[i]) ? scores[i] : -INFINITY};
-    qsort(order, (size_t)r->n_documents, sizeof *order, by_score);
+static cJSON *reply(const rerank_request *r, const float *scores, int64_t n_tokens, int32_t *order) {
+    tl_rank_order(scores, r->n_documents, order);
     const int shown = r->top_n < r->n_documents ? (int)r->top_n : r->n_documents;
     cJSON *results = cJSON_CreateArray();
     for (int i = 0; i < shown; i++) {
         cJSON *item = cJSON_CreateObject();
-        cJSON_AddNumberToObject(item, "index", order[i].index);
-        cJSON_AddNumberToObject(item, r->tei ? "score" : "relevance_score",
-                                isfinite(order[i].score) ? order[i].score : -1e30);
-        const char *text = r->documents[order[i].index];
+        const float score = scores[order[i]];
+        cJSON_AddNumberToObject(item, "index", order[i]);
+        cJSON_AddNumberToObject(item, r->tei ? "score" : "relevance_score", isfinite(score) ? score : -1e30);
+        const char *text = r->documents[order[i]];
         if (r->return_documents && r->tei) cJSON_AddStringToObject(item, "text", text);
         if (r->return_documents && !r->tei)
             cJSON_AddStringToObject(cJSON_AddObjectToObject(item, "document"), "text", text);
@@ -137,7 +124,7 @@ void rerank_documents(server *srv, const http_request *req, http_response *res) 
     rerank_request r = {0};
     loaded_model *m = NULL;
     float *scores = NULL;
-    ranked *order = NULL;
+    int32_t *order = NULL;
     int64_t n_tokens = 0;
     cJSON *body = api_parse_body(req, &e);
     if (!body || !read_request(srv, body, &r, &e) || !api_acquire(srv, r.name, &m, NULL, &e)) goto fail;

@@ -508,16 +508,23 @@ static void collect_bert_tensors(const gguf_file *g, encoder_kind kind, hf_folde
     memset(pooler->data, 0, (size_t)(d * d) * sizeof(float));
 }
 
-static void embed_text(tl_model *m, const char *text, float *out) {
-    tl_token tokens[128];
-    const int32_t n = tl_tokenize(m, text, strlen(text), true, false, tokens, 128);
-    assert_true(n > 2);
+/* A 128-token context with 2 threads for an encoder. */
+static tl_context *encoder_context(tl_model *m) {
     tl_context_params p = tl_context_default_params();
     p.n_ctx = 128;
     p.n_threads = 2;
     tl_context *ctx = NULL;
     tl_error err = {0};
     if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    return ctx;
+}
+
+static void embed_text(tl_model *m, const char *text, float *out) {
+    tl_token tokens[128];
+    const int32_t n = tl_tokenize(m, text, strlen(text), true, false, tokens, 128);
+    assert_true(n > 2);
+    tl_context *ctx = encoder_context(m);
+    tl_error err = {0};
     if (tl_embed(ctx, tokens, n, TL_POOLING_MEAN, true, out, &err) != TL_OK) fail_msg("%s", err.message);
     tl_context_free(ctx);
 }
@@ -525,12 +532,8 @@ static void embed_text(tl_model *m, const char *text, float *out) {
 /* A reranker's scores of a few documents for one query. */
 static void rerank_texts(tl_model *m, float *scores) {
     static const char *const docs[] = {"a cat sat on the mat", "the weather is nice", "cats are small animals"};
-    tl_context_params p = tl_context_default_params();
-    p.n_ctx = 128;
-    p.n_threads = 2;
-    tl_context *ctx = NULL;
+    tl_context *ctx = encoder_context(m);
     tl_error err = {0};
-    if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
     if (tl_rerank(ctx, "what is a cat?", docs, 3, scores, NULL, &err) != TL_OK) fail_msg("%s", err.message);
     tl_context_free(ctx);
 }

@@ -6,7 +6,7 @@
  * by scripts/reference/make_reference.sh): the same pair token ids as
  * llama-server's /v1/rerank and every score within 1e-3. Then the errors:
  * a model without a head, a pair longer than the context, rank pooling
- * asked of tl_embed.
+ * asked of tl_embed; and tl_rank_order.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -204,6 +204,22 @@ static void reranker_embeddings_are_the_first_row(void **state) {
     tl_model_free(m);
 }
 
+/* Best first, equal scores in index order, NaN last. */
+static void rank_order_sorts_best_first(void **state) {
+    (void)state;
+    const float scores[] = {0.5f, 2.0f, NAN, -1.0f, 2.0f, 0.5f, -INFINITY};
+    int32_t order[7];
+    tl_rank_order(scores, 7, order);
+    const int32_t want[] = {1, 4, 0, 5, 3, 6, 2};
+    assert_memory_equal(order, want, sizeof want);
+    tl_rank_order(scores, 0, order); /* nothing to order */
+    float many[1000];
+    int32_t many_order[1000];
+    for (int i = 0; i < 1000; i++) many[i] = (float)((i * 7919) % 1000) / 10.0f;
+    tl_rank_order(many, 1000, many_order);
+    for (int i = 1; i < 1000; i++) assert_true(many[many_order[i - 1]] >= many[many_order[i]]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scores_match_llama_cpp),
@@ -211,6 +227,7 @@ int main(void) {
         cmocka_unit_test(pair_longer_than_context_fails),
         cmocka_unit_test(embedding_model_is_not_a_reranker),
         cmocka_unit_test(reranker_embeddings_are_the_first_row),
+        cmocka_unit_test(rank_order_sorts_best_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

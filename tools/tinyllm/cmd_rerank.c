@@ -54,30 +54,18 @@ static bool add_document_lines(document_list *list, char *text) {
     return true;
 }
 
-typedef struct ranked {
-    int32_t index;
-    float score;
-} ranked;
-
-/* Best first; equal scores in input order. */
-static int by_score(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
 /* A document on one line: newlines (and carriage returns) as spaces. */
 static void print_one_line(const char *text) {
     for (const char *p = text; *p; p++) putchar(*p == '\n' || *p == '\r' ? ' ' : *p);
     putchar('\n');
 }
 
-static int print_results(const rerank_options *o, const document_list *docs, const ranked *order, size_t n_shown,
-                         int64_t n_tokens) {
+static int print_results(const rerank_options *o, const document_list *docs, const float *scores, const int32_t *order,
+                         size_t n_shown, int64_t n_tokens) {
     if (!o->json) {
         for (size_t i = 0; i < n_shown; i++) {
-            printf("%.6f\t%d\t", order[i].score, order[i].index);
-            print_one_line(docs->items[order[i].index]);
+            printf("%.6f\t%d\t", scores[order[i]], order[i]);
+            print_one_line(docs->items[order[i]]);
         }
         return fflush(stdout) == 0 ? 0 : 1;
     }
@@ -89,9 +77,9 @@ static int print_results(const rerank_options *o, const document_list *docs, con
     cJSON_AddItemToObject(root, "usage", usage);
     for (size_t i = 0; i < n_shown; i++) {
         cJSON *item = cJSON_CreateObject(), *document = cJSON_CreateObject();
-        cJSON_AddNumberToObject(item, "index", order[i].index);
-        cJSON_AddNumberToObject(item, "relevance_score", order[i].score);
-        cJSON_AddStringToObject(document, "text", docs->items[order[i].index]);
+        cJSON_AddNumberToObject(item, "index", order[i]);
+        cJSON_AddNumberToObject(item, "relevance_score", scores[order[i]]);
+        cJSON_AddStringToObject(document, "text", docs->items[order[i]]);
         cJSON_AddItemToObject(item, "document", document);
         cJSON_AddItemToArray(results, item);
     }
@@ -110,7 +98,7 @@ static int print_results(const rerank_options *o, const document_list *docs, con
 /* Scores every document and prints them best first. */
 static int rerank_all(const rerank_options *o, tl_context *ctx, const document_list *docs) {
     float *scores = malloc(docs->n * sizeof *scores);
-    ranked *order = malloc(docs->n * sizeof *order);
+    int32_t *order = malloc(docs->n * sizeof *order);
     int rc = 1;
     int64_t n_tokens = 0;
     tl_error err = {0};
@@ -119,10 +107,9 @@ static int rerank_all(const rerank_options *o, tl_context *ctx, const document_l
     } else if (tl_rerank(ctx, o->query, docs->items, (int32_t)docs->n, scores, &n_tokens, &err) != TL_OK) {
         tl_cli_error("rerank", "%s", err.message);
     } else {
-        for (size_t i = 0; i < docs->n; i++) order[i] = (ranked){(int32_t)i, scores[i]};
-        qsort(order, docs->n, sizeof *order, by_score);
+        tl_rank_order(scores, (int32_t)docs->n, order);
         const size_t shown = o->top_n > 0 && (size_t)o->top_n < docs->n ? (size_t)o->top_n : docs->n;
-        rc = print_results(o, docs, order, shown, n_tokens);
+        rc = print_results(o, docs, scores, order, shown, n_tokens);
     }
     free(scores);
     free(order);
