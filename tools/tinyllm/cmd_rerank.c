@@ -136,19 +136,10 @@ int cmd_rerank(int argc, char **argv) {
                                   "score<TAB>index<TAB>document. The score is the model's raw relevance score\n"
                                   "(llama-server's relevance_score); the index counts the documents from 0.",
                                   opts, (int)(sizeof opts / sizeof opts[0])};
-    const char **positional = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *positional);
-    if (!positional) {
-        tl_cli_error("rerank", "out of memory");
-        return 1;
-    }
-    int n_pos = 0;
-    tl_args_result r = tl_args_parse(&spec, argc, argv, positional, argc, &n_pos);
-    if (r != TL_ARGS_OK) {
-        free(positional);
-        return r == TL_ARGS_HELP ? 0 : 1;
-    }
+    const char **positional;
+    int n_pos, rc = 1;
+    if (!cli_parse_positional(&spec, argc, argv, &positional, &n_pos, &rc)) return rc;
 
-    int rc = 1;
     document_list docs = {0};
     char *file_text = NULL;
     tl_model *model = NULL;
