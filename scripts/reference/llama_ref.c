@@ -262,7 +262,7 @@ static llama_token *tokenize(const struct llama_vocab *vocab, const char *text, 
 static void append_ids(llama_token **out, int *n_out, const llama_token *ids, int n) {
     llama_token *grown = realloc(*out, sizeof(llama_token) * (size_t)(*n_out + n + 1));
     if (!grown) die("out of memory");
-    memcpy(grown + *n_out, ids, sizeof(llama_token) * (size_t)n);
+    if (n > 0) memcpy(grown + *n_out, ids, sizeof(llama_token) * (size_t)n);
     *out = grown;
     *n_out += n;
 }
