@@ -242,13 +242,15 @@ typedef enum tl_pooling {
     TL_POOLING_MEAN = 1,
     TL_POOLING_CLS = 2,  /* the first token's */
     TL_POOLING_LAST = 3, /* the last token's */
+    TL_POOLING_RANK = 4, /* rerankers: the classification head on the first token (tl_rank) */
 } tl_pooling;
 
 /* The pooling the model asks for (TL_POOLING_NONE when it says nothing). */
 TL_API tl_pooling tl_model_pooling(const tl_model *model);
 /* The pooling embeddings get when the caller asks for none in particular:
  * the model's own, else the last token's for a decoder (as embedding servers
- * pool causal models) and the mean for an encoder; never TL_POOLING_NONE. */
+ * pool causal models) and the mean for an encoder; never TL_POOLING_NONE.
+ * A reranker's (rank) embeddings are its first token's (cls). */
 TL_API tl_pooling tl_model_embedding_pooling(const tl_model *model);
 /* Length of an embedding vector (the model's hidden size). */
 TL_API uint32_t tl_model_embedding_size(const tl_model *model);
@@ -267,7 +269,8 @@ TL_API int tl_pooling_from_name(const char *name);
  * hidden states after the final norm, as llama.cpp does. `out` receives
  * tl_model_embedding_size() floats, or n_tokens rows of them for
  * TL_POOLING_NONE; each vector L2-normalized when `normalize`. Fails with
- * TL_ERR_CONTEXT_FULL when the input does not fit the context.
+ * TL_ERR_CONTEXT_FULL when the input does not fit the context. Rank pooling
+ * is tl_rank's, not an embedding (TL_ERR_ARGUMENT).
  */
 TL_API tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling, bool normalize,
                           float *out, tl_error *err);
@@ -281,6 +284,52 @@ TL_API tl_status tl_encode(tl_context *ctx, const tl_token *tokens, int32_t n_to
 /* The last tl_encode's output: *n_tokens rows of tl_model_embedding_size()
  * floats, valid until the next tl_encode / tl_embed; NULL if none. */
 TL_API const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens);
+
+/* ------------------------------------------------------------------------ */
+/* Rerankers (cross-encoders)                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A reranker reads a query and a document as one input and scores how well
+ * the document answers the query: BERT-family cross-encoders
+ * (ms-marco-MiniLM, bge-reranker) with a classification head on the first
+ * token, computed as llama.cpp's rank pooling does it: optional
+ * cls = tanh(W·x + b), then cls.output = W·x + b, n outputs (the length of
+ * `<arch>.classifier.output_labels`, default 1). The score is the first
+ * output, raw (no sigmoid), as llama-server's relevance_score.
+ */
+
+/* Outputs of the model's classification head; 0 when it is not a reranker. */
+TL_API int32_t tl_model_rank_outputs(const tl_model *model);
+
+/*
+ * The input of one query-document pair, as llama-server builds it: with a
+ * `tokenizer.chat_template.rerank` template, the template with {query} and
+ * {document} replaced, tokenized with special tokens parsed; otherwise
+ * [BOS] query [EOS] [SEP] document [EOS], each special token where the
+ * vocabulary adds it (BERT: [CLS] query [SEP] document) and EOS falling back
+ * to SEP. At most max_tokens ids (their count in *n_tokens);
+ * TL_ERR_CONTEXT_FULL when the pair needs more.
+ */
+TL_API tl_status tl_rank_tokenize(const tl_model *model, const char *query, const char *document, tl_token *tokens,
+                                  int32_t max_tokens, int32_t *n_tokens, tl_error *err);
+
+/* The head's tl_model_rank_outputs() outputs for one tokenized pair (the
+ * context forgets any earlier input). TL_ERR_ARGUMENT for a model that is
+ * not a reranker; TL_ERR_CONTEXT_FULL when the tokens do not fit. */
+TL_API tl_status tl_rank(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, float *outputs, tl_error *err);
+
+/*
+ * Scores of n_documents documents for one query: scores[i] is the first
+ * output for (query, documents[i]). *n_tokens (may be NULL) receives the
+ * number of tokens evaluated in all. A pair that does not fit the context
+ * fails with TL_ERR_CONTEXT_FULL and a message naming the document's index.
+ */
+TL_API tl_status tl_rerank(tl_context *ctx, const char *query, const char *const *documents, int32_t n_documents,
+                           float *scores, int64_t *n_tokens, tl_error *err);
+/* The indices of n scores best first (equal scores in index order, NaN
+ * last): order[0] is the index of the highest score. */
+TL_API void tl_rank_order(const float *scores, int32_t n, int32_t *order);
 
 /* ------------------------------------------------------------------------ */
 /* Chat templates                                                           */

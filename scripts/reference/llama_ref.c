@@ -4,18 +4,21 @@
  *   llama_ref decode --model FILE --cases CASES.json [--top 20] [--greedy 32]
  *       per case: the evaluated token ids, the top-K raw logits at the last prompt position and N greedy ids; the same
  *       format as llama_reference.mjs
- *   llama_ref embed  --model FILE --cases CASES.json [--pooling none|mean|cls|last|model] [--normalize]
- *       per case: the pooled embedding (llama_get_embeddings_seq) or, with pooling none, one row per token
+ *   llama_ref embed  --model FILE --cases CASES.json [--pooling none|mean|cls|last|rank|model] [--normalize]
+ *       per case: the pooled embedding (llama_get_embeddings_seq) or, with pooling none, one row per token; with rank
+ *       pooling (rerankers) the classification head's n_cls_out scores
  *   llama_ref encdec --model FILE --cases CASES.json [--top 20] [--greedy 32] [--stop-at-eog]
  *       encoder-decoder models (T5): per case the encoder output rows, then the top-K logits after the decoder start
  *       token and N greedy ids
  *   common: [--threads 1] [--n-ctx N] [--backends DIR] [-v]
  *
- * CASES.json is {"cases": [{"prompt": "text"} | {"tokens": [ids...]}, ...]}. Settings as llama_reference.mjs: CPU only,
- * F32 KV cache, flash attention off, one sequence, context = max(longest case + greedy + 16, 256), batch = micro-batch
- * = context (every input is evaluated in one piece), every case from an empty memory. Text prompts are tokenized as
- * llama_tokenize(add_special = true, parse_special = false). Floats are printed with %.9g (exact float32 round trip).
- * Errors: one line on stderr, exit status 1. Built by scripts/reference/build_llama_tool.sh; see README.md there. */
+ * CASES.json is {"cases": [{"prompt": "text"} | {"tokens": [ids...]} | {"query": "q", "document": "d"}, ...]}; a
+ * query-document case is tokenized as llama-server's format_prompt_rerank does it (tools/server/server-common.cpp).
+ * Settings as llama_reference.mjs: CPU only, F32 KV cache, flash attention off, one sequence, context = max(longest
+ * case + greedy + 16, 256), batch = micro-batch = context (every input is evaluated in one piece), every case from an
+ * empty memory. Text prompts are tokenized as llama_tokenize(add_special = true, parse_special = false). Floats are
+ * printed with %.9g (exact float32 round trip). Errors: one line on stderr, exit status 1. Built by
+ * scripts/reference/build_llama_tool.sh; see README.md there. */
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -57,9 +60,10 @@ typedef struct {
     bool normalize, stop_at_eog, verbose;
 } options;
 
-/* One input: the token ids to evaluate, and the prompt text they came from (NULL for a {"tokens": [...]} case). */
+/* One input: the token ids to evaluate, and the prompt text they came from (NULL for a {"tokens": [...]} case), or
+ * the query and document of a rerank case. */
 typedef struct {
-    char *prompt;
+    char *prompt, *query, *document;
     llama_token *tokens;
     int n_tokens;
 } ref_case;
@@ -82,7 +86,7 @@ static void usage(FILE *out) {
           "  --top K            decode/encdec: top-K logits reported (default 20)\n"
           "  --greedy N         decode/encdec: greedy ids generated (default 32)\n"
           "  --stop-at-eog      encdec: stop the greedy ids after an end-of-generation token\n"
-          "  --pooling P        embed: none|mean|cls|last|model (default model: the GGUF's)\n"
+          "  --pooling P        embed: none|mean|cls|last|rank|model (default model: the GGUF's)\n"
           "  --normalize        embed: L2-normalize every vector\n"
           "  --threads N        CPU threads (default 1)\n"
           "  --n-ctx N          context size (default max(longest case + greedy + 16, 256))\n"
@@ -143,13 +147,13 @@ static void parse_options(int argc, char **argv, options *o) {
             else if (!strcmp(a, "--backends"))
                 o->backends_dir = v;
             else {
-                static const enum llama_pooling_type choices[] = {LLAMA_POOLING_TYPE_NONE, LLAMA_POOLING_TYPE_MEAN,
-                                                                  LLAMA_POOLING_TYPE_CLS, LLAMA_POOLING_TYPE_LAST,
-                                                                  LLAMA_POOLING_TYPE_UNSPECIFIED};
+                static const enum llama_pooling_type choices[] = {
+                    LLAMA_POOLING_TYPE_NONE, LLAMA_POOLING_TYPE_MEAN, LLAMA_POOLING_TYPE_CLS,
+                    LLAMA_POOLING_TYPE_LAST, LLAMA_POOLING_TYPE_RANK, LLAMA_POOLING_TYPE_UNSPECIFIED};
                 size_t c = 0;
                 while (c < sizeof choices / sizeof choices[0] && strcmp(v, pooling_name(choices[c]))) c++;
                 if (c == sizeof choices / sizeof choices[0])
-                    die("--pooling must be none, mean, cls, last or model, got '%s'", v);
+                    die("--pooling must be none, mean, cls, last, rank or model, got '%s'", v);
                 o->pooling = choices[c];
                 pooling_given = true;
             }
@@ -228,28 +232,109 @@ static char *read_file(const char *path) {
     return text;
 }
 
-/* llama_tokenize(text, add_special = true, parse_special = false), as llama.cpp's own tools tokenize a prompt. */
-static llama_token *tokenize(const struct llama_vocab *vocab, const char *text, int *n_out) {
+/* llama_tokenize(text, add_special, parse_special); the default (true, false) is how llama.cpp's own tools tokenize a
+ * prompt. */
+static llama_token *tokenize_with(const struct llama_vocab *vocab, const char *text, bool add_special,
+                                  bool parse_special, int *n_out) {
     size_t length = strlen(text);
     if (length > INT32_MAX / 2) die("a prompt is too long");
     int capacity = (int)length + 8;
     llama_token *tokens = malloc(sizeof(llama_token) * (size_t)capacity);
     if (!tokens) die("out of memory");
-    int n = llama_tokenize(vocab, text, (int32_t)length, tokens, capacity, true, false);
+    int n = llama_tokenize(vocab, text, (int32_t)length, tokens, capacity, add_special, parse_special);
     if (n < 0) {
         capacity = -n;
         llama_token *bigger = realloc(tokens, sizeof(llama_token) * (size_t)capacity);
         if (!bigger) die("out of memory");
         tokens = bigger;
-        n = llama_tokenize(vocab, text, (int32_t)length, tokens, capacity, true, false);
+        n = llama_tokenize(vocab, text, (int32_t)length, tokens, capacity, add_special, parse_special);
         if (n < 0) die("llama_tokenize failed");
     }
     *n_out = n;
     return tokens;
 }
 
+static llama_token *tokenize(const struct llama_vocab *vocab, const char *text, int *n_out) {
+    return tokenize_with(vocab, text, true, false, n_out);
+}
+
+/* Appends n ids to the growing array *out of *n_out ids. */
+static void append_ids(llama_token **out, int *n_out, const llama_token *ids, int n) {
+    llama_token *grown = realloc(*out, sizeof(llama_token) * (size_t)(*n_out + n + 1));
+    if (!grown) die("out of memory");
+    if (n > 0) memcpy(grown + *n_out, ids, sizeof(llama_token) * (size_t)n);
+    *out = grown;
+    *n_out += n;
+}
+
+/* The text with every "{name}" replaced by value (a new string). */
+static char *replace_all(const char *text, const char *name, const char *value) {
+    const size_t name_len = strlen(name), value_len = strlen(value);
+    size_t size = strlen(text) + 1;
+    for (const char *p = strstr(text, name); p; p = strstr(p + name_len, name)) size += value_len;
+    char *out = malloc(size), *o = out;
+    if (!out) die("out of memory");
+    for (const char *p = text; *p;) {
+        if (!strncmp(p, name, name_len)) {
+            memcpy(o, value, value_len);
+            o += value_len;
+            p += name_len;
+        } else
+            *o++ = *p++;
+    }
+    *o = 0;
+    return out;
+}
+
+/* A query-document pair as llama-server's format_prompt_rerank builds it (llama.cpp v0.5.0): the model's "rerank"
+ * template with {query} and {document} replaced, tokenized with add_special = false and parse_special = true; else
+ * [BOS if add_bos] query [EOS if add_eos] [SEP if add_sep] document [EOS if add_eos], query and document tokenized
+ * with add_special = parse_special = false, EOS falling back to SEP. */
+static llama_token *rerank_tokens(const struct llama_model *model, const char *query, const char *document,
+                                  int *n_out) {
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
+    const char *tmpl = llama_model_chat_template(model, "rerank");
+    if (tmpl) {
+        char *with_query = replace_all(tmpl, "{query}", query);
+        char *prompt = replace_all(with_query, "{document}", document);
+        llama_token *tokens = tokenize_with(vocab, prompt, false, true, n_out);
+        free(with_query);
+        free(prompt);
+        return tokens;
+    }
+    llama_token eos = llama_vocab_eos(vocab);
+    if (eos == LLAMA_TOKEN_NULL) eos = llama_vocab_sep(vocab);
+    const llama_token bos = llama_vocab_bos(vocab), sep = llama_vocab_sep(vocab);
+    int n_query = 0, n_document = 0, n = 0;
+    llama_token *query_ids = tokenize_with(vocab, query, false, false, &n_query);
+    llama_token *document_ids = tokenize_with(vocab, document, false, false, &n_document);
+    llama_token *out = NULL;
+    append_ids(&out, &n, NULL, 0);
+    if (llama_vocab_get_add_bos(vocab)) append_ids(&out, &n, &bos, 1);
+    append_ids(&out, &n, query_ids, n_query);
+    if (llama_vocab_get_add_eos(vocab)) append_ids(&out, &n, &eos, 1);
+    if (llama_vocab_get_add_sep(vocab)) append_ids(&out, &n, &sep, 1);
+    append_ids(&out, &n, document_ids, n_document);
+    if (llama_vocab_get_add_eos(vocab)) append_ids(&out, &n, &eos, 1);
+    free(query_ids);
+    free(document_ids);
+    *n_out = n;
+    return out;
+}
+
+/* A string field of a case, copied (NULL when absent). */
+static char *case_string(const cJSON *item, const char *key, const char *path, int index) {
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(item, key);
+    if (!value) return NULL;
+    if (!cJSON_IsString(value)) die("%s: case %d: \"%s\" is not a string", path, index, key);
+    char *copy = strdup(value->valuestring);
+    if (!copy) die("out of memory");
+    return copy;
+}
+
 /* Reads CASES.json and turns every case into token ids (checked against the vocabulary). */
-static ref_case *load_cases(const char *path, const struct llama_vocab *vocab, int *n_cases_out) {
+static ref_case *load_cases(const char *path, const struct llama_model *model, int *n_cases_out) {
+    const struct llama_vocab *vocab = llama_model_get_vocab(model);
     char *text = read_file(path);
     cJSON *root = cJSON_Parse(text);
     if (!root) {
@@ -267,13 +352,12 @@ static ref_case *load_cases(const char *path, const struct llama_vocab *vocab, i
     const cJSON *item = NULL;
     cJSON_ArrayForEach(item, list) {
         ref_case *c = &cases[index];
-        const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(item, "prompt");
         const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(item, "tokens");
-        if (prompt && !cJSON_IsString(prompt)) die("%s: case %d: \"prompt\" is not a string", path, index);
-        if (prompt) {
-            c->prompt = strdup(prompt->valuestring);
-            if (!c->prompt) die("out of memory");
-        }
+        c->prompt = case_string(item, "prompt", path, index);
+        c->query = case_string(item, "query", path, index);
+        c->document = case_string(item, "document", path, index);
+        if (!c->query != !c->document)
+            die("%s: case %d: a rerank case needs both \"query\" and \"document\"", path, index);
         if (tokens) { /* as llama_reference.mjs: given ids win over a prompt */
             if (!cJSON_IsArray(tokens)) die("%s: case %d: \"tokens\" is not an array", path, index);
             c->n_tokens = cJSON_GetArraySize(tokens);
@@ -287,10 +371,12 @@ static ref_case *load_cases(const char *path, const struct llama_vocab *vocab, i
                     die("%s: case %d: token %d is not an id of the vocabulary (0..%d)", path, index, t, n_vocab - 1);
                 c->tokens[t++] = (llama_token)id->valuedouble;
             }
-        } else if (prompt) {
+        } else if (c->query) {
+            c->tokens = rerank_tokens(model, c->query, c->document, &c->n_tokens);
+        } else if (c->prompt) {
             c->tokens = tokenize(vocab, c->prompt, &c->n_tokens);
         } else {
-            die("%s: case %d: neither \"prompt\" nor \"tokens\"", path, index);
+            die("%s: case %d: neither \"prompt\", \"tokens\" nor \"query\" and \"document\"", path, index);
         }
         if (c->n_tokens == 0) die("%s: case %d: nothing to evaluate (empty prompt, model has no BOS)", path, index);
         index++;
@@ -403,7 +489,9 @@ static void print_source(const options *o, struct llama_context *ctx) {
     print_int_field(2, "threads", llama_n_threads(ctx));
     print_int_field(2, "contextSize", llama_n_ctx(ctx));
     print_int_field(2, "batchSize", llama_n_batch(ctx));
-    print_string_field(2, "tokenization", "llama_tokenize(add_special=true, parse_special=false) for text prompts",
+    print_string_field(2, "tokenization",
+                       "llama_tokenize(add_special=true, parse_special=false) for text prompts; query-document "
+                       "pairs as llama-server's format_prompt_rerank",
                        false);
     if (o->mode == MODE_EMBED) {
         print_string_field(2, "embeddings",
@@ -523,6 +611,11 @@ static void print_case_start(const ref_case *c, bool first) {
     bool first_field = true;
     if (c->prompt) {
         print_string_field(3, "prompt", c->prompt, true);
+        first_field = false;
+    }
+    if (c->query) {
+        print_string_field(3, "query", c->query, first_field);
+        print_string_field(3, "document", c->document, false);
         first_field = false;
     }
     print_key(3, "tokens", first_field);
@@ -668,7 +761,7 @@ int main(int argc, char **argv) {
         die("%s: encdec needs an encoder-decoder model", o.model_path);
 
     int n_cases = 0;
-    ref_case *cases = load_cases(o.cases_path, vocab, &n_cases);
+    ref_case *cases = load_cases(o.cases_path, model, &n_cases);
     int longest = 1;
     for (int i = 0; i < n_cases; i++)
         if (cases[i].n_tokens > longest) longest = cases[i].n_tokens;
@@ -742,6 +835,8 @@ int main(int argc, char **argv) {
     llama_batch_free(batch);
     for (int i = 0; i < n_cases; i++) {
         free(cases[i].prompt);
+        free(cases[i].query);
+        free(cases[i].document);
         free(cases[i].tokens);
     }
     free(cases);

@@ -115,3 +115,18 @@ done <<'LIST'
 bert-tiny all-minilm-l6-v2 512 bert-cases.json q8_0,f16 mean,cls,last,none
 nomic-tiny nomic-embed-text-v1.5 2048 nomic-cases.json f32,q8_0 mean,none
 LIST
+
+# --- Rerankers (tests/unit/test_rerank.c) --------------------------------------------------------------------------
+# tests/reference/rerank-tiny-<type>.json: llama_ref embed with rank pooling (llama.cpp's classification head: the
+# pooler's dense + tanh, then cls.output) for the tiny ms-marco-minilm-l6-v2 with the BERT (bge) vocabulary, on the
+# query-document pairs of rerank-cases.json, tokenized as llama-server's /v1/rerank does (the last pair's document is
+# long: 438 tokens of a 512-token context).
+for type in f32 q8_0; do
+  name=rerank-tiny-$type
+  wanted "$name" || continue
+  "$tinyllm" synth --preset ms-marco-minilm-l6-v2 --tiny --type "$type" --seed 42 \
+    --vocab "$shared/tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf" -o "$tmp/$name.gguf"
+  "$ref" embed --model "$tmp/$name.gguf" --cases tests/reference/rerank-cases.json --pooling rank --n-ctx 512 \
+    --threads 2 >"tests/reference/$name.json"
+  echo "wrote tests/reference/$name.json" >&2
+done

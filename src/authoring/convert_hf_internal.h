@@ -44,12 +44,14 @@ typedef struct hf_arch {
     bool no_lm_head;    /* gemma: lm_head.weight is dropped (tied) */
     bool encoder;       /* bert: BERT's names (encoder.layer.N...), WordPiece vocabulary */
     bool nomic;         /* nomic-bert: fused q/k/v, SwiGLU, rotary positions, nomic's names */
+    bool classifier;    /* BertForSequenceClassification: pooler and classifier as the rank head (cls, cls.output) */
     bool t5;            /* t5: encoder-decoder, T5's names, Unigram vocabulary (convert_hf_t5.c) */
 } hf_arch;
 
 /* config.json, as far as the converter uses it. */
 typedef struct hf_params {
     int64_t n_vocab, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim, n_ctx, n_rot, n_token_types;
+    int64_t n_labels; /* classifier outputs (id2label, else num_labels) */
     double rope_theta, norm_eps;
     bool has_rope_theta, tied_embeddings;
     /* t5 */

@@ -119,6 +119,11 @@ tl_status hf_read_config(hf_converter *c) {
     else
         p->norm_eps = config_double(c, "rms_norm_eps", 1e-6);
     TL_TRY(hf_config_int(c, "type_vocab_size", 1, &p->n_token_types));
+    const cJSON *labels = config_item(c, "id2label");
+    TL_TRY(hf_config_int(c, "num_labels", cJSON_IsObject(labels) ? cJSON_GetArraySize(labels) : 1, &p->n_labels));
+    if (c->arch->classifier && (p->n_labels < 1 || p->n_labels > 4096))
+        return tl_fail(c->err, TL_ERR_FORMAT, "%s/config.json: %lld classifier labels (1 to 4096)", dir,
+                       (long long)p->n_labels);
     const cJSON *tie = config_item(c, "tie_word_embeddings");
     p->tied_embeddings = cJSON_IsBool(tie) ? cJSON_IsTrue(tie) : true;
     return TL_OK;
@@ -297,6 +302,31 @@ static tl_status write_pooling(hf_converter *c) {
     return st;
 }
 
+/* A classifier's labels (id2label by index; "LABEL_<i>" where it names
+ * none) and rank pooling, which llama-server's --reranking sets instead. */
+static tl_status write_classifier(hf_converter *c) {
+    const int64_t n = c->hp.n_labels;
+    const cJSON *id2label = config_item(c, "id2label");
+    const char **labels = calloc((size_t)n, sizeof *labels);
+    char(*names)[32] = calloc((size_t)n, sizeof *names);
+    if (!labels || !names) {
+        free(labels);
+        free(names);
+        return tl_fail(c->err, TL_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "%d", (int)i);
+        const cJSON *label = cJSON_IsObject(id2label) ? cJSON_GetObjectItemCaseSensitive(id2label, names[i]) : NULL;
+        snprintf(names[i], sizeof names[i], "LABEL_%d", (int)i);
+        labels[i] = cJSON_IsString(label) ? label->valuestring : names[i];
+    }
+    gguf_writer_set_arr_str(c->w, hf_arch_key(c, "classifier.output_labels"), labels, (uint64_t)n);
+    gguf_writer_set_u32(c->w, hf_arch_key(c, "pooling_type"), 4);
+    free(labels);
+    free(names);
+    return TL_OK;
+}
+
 tl_status hf_write_keys(hf_converter *c) {
     const hf_params *p = &c->hp;
     gguf_writer *w = c->w;
@@ -360,7 +390,7 @@ tl_status hf_write_keys(hf_converter *c) {
     case KEYS_BERT:
         TL_TRY(write_generic(c));
         gguf_writer_set_bool(w, hf_arch_key(c, "attention.causal"), false);
-        TL_TRY(write_pooling(c));
+        TL_TRY(c->arch->classifier ? write_classifier(c) : write_pooling(c));
         gguf_writer_set_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)p->n_token_types);
         break;
     case KEYS_T5: hf_t5_write_keys(c); break;

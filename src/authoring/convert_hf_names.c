@@ -38,6 +38,13 @@ static const hf_arch arch_table[] = {
     /* BERT sentence encoders (all-MiniLM, bge): llama.cpp's BertModel classes. */
     {.hf_class = "BertModel", .gguf_arch = "bert", .keys = KEYS_BERT, .layer_norm = true, .encoder = true},
     {.hf_class = "BertForMaskedLM", .gguf_arch = "bert", .keys = KEYS_BERT, .layer_norm = true, .encoder = true},
+    /* Cross-encoder rerankers (ms-marco-MiniLM): rank pooling on [CLS]. */
+    {.hf_class = "BertForSequenceClassification",
+     .gguf_arch = "bert",
+     .keys = KEYS_BERT,
+     .layer_norm = true,
+     .encoder = true,
+     .classifier = true},
     /* nomic-embed-text v1/v1.5 */
     {.hf_class = "NomicBertModel",
      .gguf_arch = "nomic-bert",
@@ -152,10 +159,30 @@ static bool numbered(const char *name, const char *prefix, unsigned long *n, con
     return true;
 }
 
+/* A sequence classifier's head, as llama.cpp's rank pooling reads it:
+ * classifier -> cls.output, and the pooler's dense -> cls (tanh(W·x + b)
+ * on [CLS]). llama.cpp's converter drops the pooler (BertModel.filter_
+ * tensors); kept here, the file computes what the checkpoint was trained
+ * to compute, and llama.cpp's graph runs it too (cls is optional there). */
+static bool map_classifier_name(const char *hf_name, char *out, size_t out_size) {
+    static const char *const names[][2] = {{"pooler.dense.weight", "cls.weight"},
+                                           {"pooler.dense.bias", "cls.bias"},
+                                           {"classifier.weight", "cls.output.weight"},
+                                           {"classifier.bias", "cls.output.bias"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(hf_name, names[i][0]) == 0) {
+            snprintf(out, out_size, "%s", names[i][1]);
+            return true;
+        }
+    return false;
+}
+
 /* BertModel.filter_tensors: the "bert." prefix, gamma/beta, and the heads
  * and buffers an embedding model does not use. */
-static bool map_bert_name(bool nomic, const char *hf_name, char *out, size_t out_size, bool *skip) {
+static bool map_bert_name(const hf_arch *arch, const char *hf_name, char *out, size_t out_size, bool *skip) {
+    const bool nomic = arch->nomic;
     if (strncmp(hf_name, "bert.", 5) == 0) hf_name += 5;
+    if (arch->classifier && map_classifier_name(hf_name, out, out_size)) return true;
     if (strcmp(hf_name, "embeddings.position_ids") == 0 || strncmp(hf_name, "pooler.", 7) == 0 ||
         strncmp(hf_name, "cls.", 4) == 0) {
         *skip = true;
@@ -237,7 +264,7 @@ bool hf_map_name(const hf_arch *arch, const char *hf_name, char *out, size_t out
         *skip = true;
         return true;
     }
-    if (arch->encoder) return map_bert_name(arch->nomic, hf_name, out, out_size, skip);
+    if (arch->encoder) return map_bert_name(arch, hf_name, out, out_size, skip);
     if (arch->t5) return hf_t5_map_name(hf_name, out, out_size, role);
     size_t base_len;
     const char *suffix = param_suffix(hf_name, &base_len);
@@ -289,6 +316,8 @@ bool hf_expected_shape(const hf_arch *arch, const char *gguf_name, const hf_para
         {"position_embd", p->n_ctx, d},
         {"token_types", p->n_token_types, d},
         {"token_embd_norm", d, 0},
+        {"cls.output", p->n_labels, d}, /* before "cls", which it starts with */
+        {"cls", d, d},
         {"attn_output_norm", d, 0},
         {"layer_output_norm", d, 0},
         {"output", p->n_vocab, d},

@@ -88,6 +88,11 @@ static const tl_synth_preset presets[] = {
     {.name = "all-minilm-l6-v2", .arch = "bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
      .n_embd = 384, .n_layer = 6, .n_ff = 1536, .n_head = 12, .n_head_kv = 12, .n_ctx = 512,
      .norm_eps = 1e-12f, .qkv_bias = true, .n_token_types = 2, .pooling = 1},
+    /* ms-marco-MiniLM-L-6-v2 (cross-encoder): the same encoder with rank
+     * pooling and a classification head of one output. */
+    {.name = "ms-marco-minilm-l6-v2", .arch = "bert", .vocab = VOCAB("ggml-vocab-bert-bge.gguf"),
+     .n_embd = 384, .n_layer = 6, .n_ff = 1536, .n_head = 12, .n_head_kv = 12, .n_ctx = 512,
+     .norm_eps = 1e-12f, .qkv_bias = true, .n_token_types = 2, .pooling = 4, .n_cls_out = 1},
     /* nomic-embed-text v1.5 (and v1, the same shape): rotary positions (base
      * 1000), fused q/k/v, SwiGLU, no biases, mean pooling, uncased BERT
      * vocabulary. */

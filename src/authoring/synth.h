@@ -47,8 +47,9 @@ typedef struct tl_synth_preset {
     /* Gemma 2/3: sliding-window layers, soft-capping, q/k norms. */
     uint32_t n_swa, swa_pattern;
     float rope_theta_swa, attn_softcap, final_softcap;
-    /* BERT: token types and pooling. */
-    uint32_t n_token_types, pooling;
+    /* BERT: token types and pooling; rerankers: a classification head of
+     * n_cls_out outputs (cls = the pooler's dense + tanh, then cls.output). */
+    uint32_t n_token_types, pooling, n_cls_out;
     /* T5: decoder layers and relative-position buckets. */
     uint32_t n_layer_dec, n_rel_buckets;
 } tl_synth_preset;

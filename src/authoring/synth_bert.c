@@ -7,13 +7,19 @@
  * feed-forward matrices, with biases when the preset has them, and two
  * LayerNorms. The architecture row says which positions (learned, or rotary
  * with a rope.freq_base key) and which feed-forward (GELU, or SwiGLU with
- * an ffn_gate matrix) the encoder has.
+ * an ffn_gate matrix) the encoder has. Rerankers add the classification
+ * head llama.cpp's rank pooling reads (cls, cls.output, kept f32) and the
+ * classifier's output labels.
  */
+#include <math.h>
 #include <stdio.h>
 
 #include "authoring/synth_internal.h"
 #include "tensor/types.h"
 #include "util/error.h"
+
+/* Most classifier outputs a preset may have. */
+#define MAX_LABELS 8
 
 /* A LayerNorm: weight around 1, bias around 0. */
 static tl_status add_layer_norm(synth_writer *s, const char *prefix, int64_t n) {
@@ -55,6 +61,17 @@ tl_status synth_write_bert(synth_writer *s) {
     gguf_writer_set_f32(w, synth_key(s, "attention.layer_norm_epsilon"), p->norm_eps);
     gguf_writer_set_bool(w, synth_key(s, "attention.causal"), false);
     if (p->pooling) gguf_writer_set_u32(w, synth_key(s, "pooling_type"), p->pooling);
+    /* Classifier labels as the converter writes id2label: LABEL_0, ... */
+    const char *labels[MAX_LABELS];
+    char names[MAX_LABELS][16];
+    const uint32_t n_labels = p->n_cls_out < MAX_LABELS ? p->n_cls_out : MAX_LABELS;
+    if (n_labels) {
+        for (uint32_t i = 0; i < n_labels; i++) {
+            snprintf(names[i], sizeof names[i], "LABEL_%u", i);
+            labels[i] = names[i];
+        }
+        gguf_writer_set_arr_str(w, synth_key(s, "classifier.output_labels"), labels, n_labels);
+    }
     /* type_vocab_size: llama.cpp needs it to size token_types (replaces the
      * value copied with the vocabulary, if any). */
     gguf_writer_set_u32(w, "tokenizer.ggml.token_type_count", n_types);
@@ -81,6 +98,13 @@ tl_status synth_write_bert(synth_writer *s) {
         TL_TRY(add_linear(s, LAYER("ffn_down"), ROLE_FFN_DOWN, il, ff, d));
         TL_TRY(add_layer_norm(s, LAYER("layer_output_norm"), d));
 #undef LAYER
+    }
+    if (n_labels) { /* weights of std 1/sqrt(d), as synth_add_matrix's */
+        const float spread = sqrtf(3.0f / (float)d);
+        TL_TRY(synth_add_tensor(s, "cls.weight", TL_TYPE_F32, d, d, 0.0f, spread));
+        TL_TRY(synth_add_bias(s, "cls.bias", d));
+        TL_TRY(synth_add_tensor(s, "cls.output.weight", TL_TYPE_F32, d, n_labels, 0.0f, spread));
+        TL_TRY(synth_add_bias(s, "cls.output.bias", n_labels));
     }
     return TL_OK;
 }

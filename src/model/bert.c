@@ -13,6 +13,12 @@
  * scores scaled by 1/sqrt(head_dim). The rows after the last layer are the
  * encoder output, which embed.c pools.
  *
+ * Rerankers (cross-encoders) add llama.cpp's classification head for rank
+ * pooling on the first row: cls = tanh(Wcls·x + b) when the file has
+ * cls.weight, then cls.output = Wout·cls + b (n_cls_out rows, the length of
+ * `<arch>.classifier.output_labels`, default 1); rank.c reads it. Like
+ * llama.cpp, every token gets token type 0, the query's and the document's.
+ *
  * What differs between the encoders is read from the architecture row
  * (arch.c): `positions` — learned position embeddings (BERT) or rotary
  * positions applied to q and k after the projections (nomic-bert, with the
@@ -56,6 +62,10 @@ typedef struct bert_weights {
     const float *type0;      /* row 0 of token_types ("sentence A"), or NULL */
     const float *embd_norm, *embd_norm_bias;
     bert_layer *layers;
+    /* Classification head (rerankers); data NULL when absent. */
+    tl_matrix cls, cls_out;
+    const float *cls_bias, *cls_out_bias;
+    int32_t n_cls_out; /* outputs; 0 without a head */
 } bert_weights;
 
 /* ---- loading ------------------------------------------------------------- */
@@ -185,12 +195,35 @@ static tl_status load_tensors(tl_loader *ld, bert_weights *w) {
     return TL_OK;
 }
 
+/* The classification head of a reranker, when the file has one: cls
+ * (n_embd x n_embd) and/or cls.output (n_embd x n_cls_out), each with an
+ * optional bias, as llama.cpp loads them. */
+static tl_status load_head(tl_loader *ld, bert_weights *w) {
+    const int64_t d = ld->m->hp.n_embd;
+    char key[160];
+    snprintf(key, sizeof key, "%sclassifier.output_labels", ld->prefix);
+    uint64_t n_labels = 1;
+    gguf_value_type type;
+    if (gguf_find_key(ld->m->file, key) >= 0 && !gguf_get_arr_info(ld->m->file, key, &type, &n_labels))
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: key '%s' is not an array", ld->path, key);
+    if (n_labels == 0 || n_labels > (uint64_t)d)
+        return tl_fail(ld->err, TL_ERR_FORMAT, "%s: %s has %llu labels (1 to %lld expected)", ld->path, key,
+                       (unsigned long long)n_labels, (long long)d);
+    TL_TRY(tl_loader_matrix(ld, "cls.weight", d, d, TL_OPTIONAL, &w->cls));
+    TL_TRY(load_bias(ld, "cls.bias", d, &w->cls_bias));
+    TL_TRY(tl_loader_matrix(ld, "cls.output.weight", d, (int64_t)n_labels, TL_OPTIONAL, &w->cls_out));
+    TL_TRY(load_bias(ld, "cls.output.bias", (int64_t)n_labels, &w->cls_out_bias));
+    w->n_cls_out = w->cls.data || w->cls_out.data ? (int32_t)n_labels : 0;
+    return TL_OK;
+}
+
 static tl_status load(tl_loader *ld) {
     TL_TRY(read_hparams(ld));
     bert_weights *w = model_alloc(ld, sizeof *w);
     if (!w) return tl_fail(ld->err, TL_ERR_NOMEM, "%s: out of memory", ld->path);
     ld->m->family = w;
-    return load_tensors(ld, w);
+    TL_TRY(load_tensors(ld, w));
+    return load_head(ld, w);
 }
 
 /* ---- context state ------------------------------------------------------- */
@@ -540,10 +573,55 @@ static const float *encoder_output(const tl_context *ctx, int32_t *n) {
     return s && s->n_encoded > 0 ? s->x : NULL;
 }
 
+/* ---- the classification head (rerankers) -------------------------------- */
+
+static int32_t rank_outputs(const tl_model *m) {
+    const bert_weights *w = m->family;
+    return w ? w->n_cls_out : 0;
+}
+
+/* y = W·x (+ bias) for the one row x, through the matrix steps. */
+static void head_matmul(bert_pass *p, int ith, int nth, const tl_matrix *w, const float *bias, const float *x,
+                        float *y) {
+    const tl_matrix *mats[] = {w};
+    tl_step_convert(p->k, &p->s->acts, ith, mats, 1, x, p->m->hp.n_embd, 0, ith == 0 ? 1 : 0);
+    tl_threadpool_barrier(p->pool);
+    tl_step_matmul(p->k, &p->s->acts, ith, nth, w, bias, x, 1, y);
+    tl_threadpool_barrier(p->pool);
+}
+
+/* The head on row 0 of the encoder output: tanh(cls) into h, cls.output
+ * into proj (llama.cpp's order: matrix, bias, activation). */
+static void rank_worker(void *arg, int ith, int nth) {
+    bert_pass *p = arg;
+    const bert_weights *w = p->w;
+    const float *x = p->s->x;
+    if (w->cls.data) {
+        head_matmul(p, ith, nth, &w->cls, w->cls_bias, x, p->s->h);
+        int64_t r0, r1;
+        tl_step_rows(w->cls.n_rows, ith, nth, &r0, &r1);
+        for (int64_t r = r0; r < r1; r++) p->s->h[r] = tanhf(p->s->h[r]);
+        tl_threadpool_barrier(p->pool);
+        x = p->s->h;
+    }
+    if (w->cls_out.data) head_matmul(p, ith, nth, &w->cls_out, w->cls_out_bias, x, p->s->proj);
+}
+
+static void rank(tl_context *ctx, float *outputs) {
+    const tl_model *m = ctx->model;
+    const bert_weights *w = m->family;
+    bert_pass p = {.m = m, .w = w, .s = ctx->family, .k = ctx->kernels, .pool = ctx->pool, .n = 1};
+    tl_threadpool_run(ctx->pool, rank_worker, &p);
+    const float *result = w->cls_out.data ? p.s->proj : w->cls.data ? p.s->h : p.s->x;
+    memcpy(outputs, result, (size_t)w->n_cls_out * sizeof *outputs);
+}
+
 const tl_family_ops tl_bert_ops = {
     .load = load,
     .context_init = context_init,
     .context_free = context_free,
     .encode = encode,
     .encoder_output = encoder_output,
+    .rank_outputs = rank_outputs,
+    .rank = rank,
 };

@@ -13,21 +13,22 @@
 #include "model/family.h"
 #include "util/error.h"
 
-static const char *const pooling_names[] = {"none", "mean", "cls", "last"};
+static const char *const pooling_names[] = {"none", "mean", "cls", "last", "rank"};
 
 const char *tl_pooling_name(tl_pooling pooling) {
     if (pooling == TL_POOLING_DEFAULT) return "default";
-    return pooling >= TL_POOLING_NONE && pooling <= TL_POOLING_LAST ? pooling_names[pooling] : "?";
+    return pooling >= TL_POOLING_NONE && pooling <= TL_POOLING_RANK ? pooling_names[pooling] : "?";
 }
 
 tl_pooling tl_model_embedding_pooling(const tl_model *model) {
     const tl_pooling pooling = tl_model_pooling(model);
+    if (pooling == TL_POOLING_RANK) return TL_POOLING_CLS; /* the row the head reads */
     if (pooling != TL_POOLING_NONE) return pooling;
     return tl_model_has_decoder(model) ? TL_POOLING_LAST : TL_POOLING_MEAN;
 }
 
 int tl_pooling_from_name(const char *name) {
-    for (int i = 0; i <= TL_POOLING_LAST; i++)
+    for (int i = 0; i <= TL_POOLING_LAST; i++) /* rank is tl_rank's, not an embedding's */
         if (strcmp(name, pooling_names[i]) == 0) return i;
     return -2;
 }
@@ -95,7 +96,10 @@ tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl
                    float *out, tl_error *err) {
     const tl_model *m = ctx->model;
     const int64_t d = m->hp.n_embd;
-    if (pooling == TL_POOLING_DEFAULT) pooling = (tl_pooling)m->pooling;
+    if (pooling == TL_POOLING_DEFAULT)
+        pooling = m->pooling == TL_POOLING_RANK ? TL_POOLING_CLS : (tl_pooling)m->pooling;
+    if (pooling == TL_POOLING_RANK)
+        return tl_fail(err, TL_ERR_ARGUMENT, "rank pooling gives scores, not embeddings: use tl_rank");
     if (pooling < TL_POOLING_NONE || pooling > TL_POOLING_LAST)
         return tl_fail(err, TL_ERR_ARGUMENT, "unknown pooling %d", (int)pooling);
 

@@ -33,6 +33,10 @@ typedef struct tl_family_ops {
     /* Encoder-decoders: the decoder, with tl_forward's contract (n tokens at
      * positions ctx->n_past.., n <= n_batch, logits for the last token or all). */
     void (*forward)(tl_context *ctx, const tl_token *tokens, int32_t n, bool all_logits, float *logits);
+    /* Rerankers: the number of outputs of the classification head (0: the
+     * model has none), and the head on the last encode's first row. */
+    int32_t (*rank_outputs)(const tl_model *m);
+    void (*rank)(tl_context *ctx, float *outputs);
 } tl_family_ops;
 
 /* The families (bert.c, t5.c). */

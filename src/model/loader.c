@@ -179,10 +179,10 @@ const char *tl_loader_str(tl_loader *ld, const char *suffix) {
 tl_status tl_loader_pooling(tl_loader *ld) {
     uint32_t pooling = TL_POOLING_NONE;
     TL_TRY(tl_loader_u32(ld, "pooling_type", false, &pooling));
-    if (pooling > TL_POOLING_LAST)
+    if (pooling > TL_POOLING_RANK)
         return tl_fail(ld->err, TL_ERR_UNSUPPORTED,
-                       "%s: %spooling_type %u is not supported (0 none, 1 mean, 2 cls, 3 last)", ld->path, ld->prefix,
-                       pooling);
+                       "%s: %spooling_type %u is not supported (0 none, 1 mean, 2 cls, 3 last, 4 rank)", ld->path,
+                       ld->prefix, pooling);
     ld->m->pooling = (int32_t)pooling;
     return TL_OK;
 }

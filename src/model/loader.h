@@ -44,8 +44,8 @@ tl_status tl_loader_shape_hparams(tl_loader *ld);
  * at most the head size), no scaling (freq_scale and attn_factor 1). */
 tl_status tl_loader_rope_hparams(tl_loader *ld);
 
-/* `<arch>.pooling_type` into m->pooling (absent: TL_POOLING_NONE); rank
- * pooling and unknown values are errors. */
+/* `<arch>.pooling_type` into m->pooling (absent: TL_POOLING_NONE); unknown
+ * values are errors. */
 tl_status tl_loader_pooling(tl_loader *ld);
 
 /* A 1-D tensor of n floats (converted to owned floats when not f32). *out is

@@ -40,6 +40,11 @@ static const route routes[] = {
     {"POST", "/tokenize", misc_tokenize, API_OPENAI},
     {"POST", "/detokenize", misc_detokenize, API_OPENAI},
     {"GET", "/props", misc_props, API_OPENAI},
+    {"POST", "/v1/rerank", rerank_documents, API_OPENAI},
+    {"POST", "/v1/reranking", rerank_documents, API_OPENAI},
+    {"POST", "/rerank", rerank_documents, API_OPENAI},
+    {"POST", "/reranking", rerank_documents, API_OPENAI},
+    {"POST", "/api/rerank", rerank_documents, API_OPENAI},
 };
 
 /* Paths that belong to the APIs even when no route matches (so that a GET

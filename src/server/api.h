@@ -2,7 +2,8 @@
  * api.h — the server's state as the API handlers see it, and the routes:
  * api.c dispatches a request to api_openai.c (/v1/...), api_ollama.c
  * (/api/...), api_store.c (/api/pull, /api/delete, /api/copy, /api/create),
- * api_misc.c (/health, /metrics, /tokenize, /detokenize) and
+ * api_misc.c (/health, /metrics, /tokenize, /detokenize), api_rerank.c
+ * (/v1/rerank, /api/rerank and their aliases) and
  * web.c (the chat page at /). Shared helpers (JSON replies, errors, sampling
  * options, chat prompts, durations) are in api_common.h.
  */

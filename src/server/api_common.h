@@ -180,6 +180,9 @@ void api_embed_inputs_free(api_embed_input *inputs, int n_inputs);
  * number of tokens read in *n_tokens. */
 bool api_embed(server *srv, loaded_model *m, api_embed_input *inputs, int n_inputs, float **vectors, int *dim,
                int64_t *n_tokens, api_error *e);
+/* Makes m->embed_ctx, the context embeddings and reranking share, if it is
+ * not there yet (call under m->embed_lock). */
+bool api_embed_context(loaded_model *m, api_error *e);
 /* A JSON list of floats, compact ("%.7g"), for cJSON_AddRawToObject. */
 char *api_float_list(const float *values, int n);
 
@@ -264,5 +267,6 @@ api_handler openai_models, openai_chat_completions, openai_completions, openai_e
 api_handler ollama_generate, ollama_chat, ollama_embed, ollama_embeddings, ollama_tags, ollama_ps, ollama_show,
     ollama_version;                                                                /* api_ollama.c */
 api_handler misc_health, misc_metrics, misc_tokenize, misc_detokenize, misc_props; /* api_misc.c */
+api_handler rerank_documents;                                                      /* api_rerank.c */
 
 #endif /* TL_SERVER_API_COMMON_H */

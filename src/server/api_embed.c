@@ -109,16 +109,21 @@ static bool prepare(const tl_model *model, uint32_t n_ctx, api_embed_input *inpu
     return true;
 }
 
+bool api_embed_context(loaded_model *m, api_error *e) {
+    if (m->embed_ctx) return true;
+    tl_error err = {0};
+    tl_context_params params = tl_context_default_params();
+    params.n_ctx = 0; /* min(the model's, 4096) */
+    if (tl_context_new(m->model, &params, &m->embed_ctx, &err) != TL_OK)
+        return api_fail(e, 500, NULL, "cannot make an embedding context: %s", err.message);
+    return true;
+}
+
 /* Runs under the model's embed_lock. */
 static bool embed_locked(loaded_model *m, api_embed_input *inputs, int n_inputs, float *vectors, uint32_t dim,
                          api_error *e) {
     tl_error err = {0};
-    if (!m->embed_ctx) {
-        tl_context_params params = tl_context_default_params();
-        params.n_ctx = 0; /* min(the model's, 4096) */
-        if (tl_context_new(m->model, &params, &m->embed_ctx, &err) != TL_OK)
-            return api_fail(e, 500, NULL, "cannot make an embedding context: %s", err.message);
-    }
+    if (!api_embed_context(m, e)) return false;
     const uint32_t n_ctx = tl_context_size(m->embed_ctx);
     if (!prepare(m->model, n_ctx, inputs, n_inputs, e)) return false;
     const tl_pooling pooling = tl_model_embedding_pooling(m->model);

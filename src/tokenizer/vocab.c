@@ -660,6 +660,12 @@ bool tl_vocab_add_bos(const tl_vocab *v) {
 bool tl_vocab_add_eos(const tl_vocab *v) {
     return v->add_eos;
 }
+tl_token tl_vocab_sep(const tl_vocab *v) {
+    return v->sep;
+}
+bool tl_vocab_add_sep(const tl_vocab *v) {
+    return v->add_sep;
+}
 
 bool tl_vocab_is_eog(const tl_vocab *v, tl_token t) {
     int32_t lo = 0, hi = v->n_eog;

@@ -68,6 +68,9 @@ tl_token tl_vocab_bos(const tl_vocab *v); /* -1 when none */
 tl_token tl_vocab_eos(const tl_vocab *v);
 bool tl_vocab_add_bos(const tl_vocab *v);
 bool tl_vocab_add_eos(const tl_vocab *v);
+/* The separator ([SEP]; -1 when none) and whether to add it (BERT's pairs). */
+tl_token tl_vocab_sep(const tl_vocab *v);
+bool tl_vocab_add_sep(const tl_vocab *v);
 bool tl_vocab_is_eog(const tl_vocab *v, tl_token t);
 tl_token_type tl_vocab_token_type(const tl_vocab *v, tl_token t);
 /* Raw token text as stored in the vocabulary (e.g. "▁the", "Ġthe"). */

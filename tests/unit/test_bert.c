@@ -480,7 +480,7 @@ static void bad_models_are_refused_with_one_line(void **state) {
         "missing required key 'bert.attention.layer_norm_epsilon'");
     BAD("missing block_count", omit_key, "bert.block_count", TL_ERR_FORMAT, "missing required key 'bert.block_count'");
     BAD("heads do not divide", n_head, 3, TL_ERR_FORMAT, "attention.head_count (3) is not a multiple of head_count_kv");
-    BAD("rank pooling", pooling, 4, TL_ERR_UNSUPPORTED, "pooling_type 4 is not supported");
+    BAD("unknown pooling", pooling, 5, TL_ERR_UNSUPPORTED, "pooling_type 5 is not supported");
     BAD("token types disagree", set_key, "tokenizer.ggml.token_type_count", TL_ERR_FORMAT,
         "tensor 'token_types.weight' has shape [32, 2], expected [32, 3]");
     cases[n - 1].spec.set_value = 3;

@@ -13,7 +13,9 @@
  * BERT the same way, with llama.cpp's bge WordPiece vocabulary written back
  * as a tokenizer.json (and a sentence-transformers pooling module): the
  * converted encoder gives the same embeddings, and its vocabulary the same
- * tokens as llama.cpp's on the whole corpus tests/data/hf-corpus.json.
+ * tokens as llama.cpp's on the whole corpus tests/data/hf-corpus.json. A
+ * reranker (BertForSequenceClassification: pooler and classifier) also
+ * gives the same rerank scores.
  *
  * T5 (FLAN-T5) the same way, with the project's Unigram vocabulary written
  * back as a Unigram tokenizer.json (pieces, scores, base64 charsmap,
@@ -402,12 +404,20 @@ static void write_word_piece_files(const gguf_file *g, const char *dir) {
     assert_true(tl_test_write_file(path, pooling, sizeof pooling - 1));
 }
 
-/* BERT's config.json, or nomic-bert's (its own names, as nomic-ai's). */
-static void write_bert_config(const gguf_file *g, bool nomic, const char *path) {
+/* The encoders of the round trip: BERT, nomic-bert, a BERT reranker. */
+typedef enum { ENCODER_BERT, ENCODER_NOMIC, ENCODER_RERANKER } encoder_kind;
+
+/* BERT's config.json, or nomic-bert's (its own names, as nomic-ai's), or a
+ * sequence classifier's (one label, as ms-marco-MiniLM's). */
+static void write_bert_config(const gguf_file *g, encoder_kind kind, const char *path) {
+    const bool nomic = kind == ENCODER_NOMIC;
     const char *arch = nomic ? "nomic-bert" : "bert";
     cJSON *c = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "architectures"),
-                         cJSON_CreateString(nomic ? "NomicBertModel" : "BertModel"));
+                         cJSON_CreateString(nomic                      ? "NomicBertModel"
+                                            : kind == ENCODER_RERANKER ? "BertForSequenceClassification"
+                                                                       : "BertModel"));
+    if (kind == ENCODER_RERANKER) cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "id2label"), "0", "LABEL_0");
     uint64_t n_vocab;
     gguf_value_type type;
     assert_true(gguf_get_arr_info(g, "tokenizer.ggml.tokens", &type, &n_vocab));
@@ -440,12 +450,16 @@ static void write_bert_config(const gguf_file *g, bool nomic, const char *path) 
     cJSON_Delete(c);
 }
 
-/* BERT's names, without the optional "bert." prefix, or nomic-bert's. */
-static void collect_bert_tensors(const gguf_file *g, bool nomic, hf_folder *f) {
+/* BERT's names, without the optional "bert." prefix (but for the pooler),
+ * or nomic-bert's; a reranker's head as BertForSequenceClassification's. */
+static void collect_bert_tensors(const gguf_file *g, encoder_kind kind, hf_folder *f) {
+    const bool nomic = kind == ENCODER_NOMIC;
     const char *const globals[][2] = {{"token_embd", "embeddings.word_embeddings"},
                                       {"position_embd", "embeddings.position_embeddings"},
                                       {"token_types", "embeddings.token_type_embeddings"},
-                                      {"token_embd_norm", nomic ? "emb_ln" : "embeddings.LayerNorm"}};
+                                      {"token_embd_norm", nomic ? "emb_ln" : "embeddings.LayerNorm"},
+                                      {"cls", "bert.pooler.dense"},
+                                      {"cls.output", "classifier"}};
     static const char *const nomic_layers[][2] = {{"attn_qkv", "attn.Wqkv"},     {"attn_output", "attn.out_proj"},
                                                   {"attn_output_norm", "norm1"}, {"ffn_up", "mlp.fc11"},
                                                   {"ffn_gate", "mlp.fc12"},      {"ffn_down", "mlp.fc2"},
@@ -481,34 +495,55 @@ static void collect_bert_tensors(const gguf_file *g, bool nomic, hf_folder *f) {
         }
         int64_t shape[4];
         for (uint32_t d = 0; d < t->n_dims; d++) shape[d] = t->ne[t->n_dims - 1 - d];
-        hf_tensor *out = add(f, name, (int)t->n_dims, shape);
+        /* the classifier's one row: [1, d] in PyTorch, [d] as synth writes it */
+        const bool one_row = strcmp(t->name, "cls.output.weight") == 0 && t->n_dims == 1;
+        const int64_t row[2] = {1, t->ne[0]};
+        hf_tensor *out = add(f, name, one_row ? 2 : (int)t->n_dims, one_row ? row : shape);
         memcpy(out->data, t->data, t->n_elements * sizeof(float));
     }
+    if (kind == ENCODER_RERANKER) return; /* its pooler is the head's cls */
     /* a pooler the converter drops, as BertModel does */
     const int64_t d = key_u32(g, nomic ? "nomic-bert" : "bert", "embedding_length", 0), shape[2] = {d, d};
     hf_tensor *pooler = add(f, "pooler.dense.weight", 2, shape);
     memset(pooler->data, 0, (size_t)(d * d) * sizeof(float));
 }
 
-static void embed_text(tl_model *m, const char *text, float *out) {
-    tl_token tokens[128];
-    const int32_t n = tl_tokenize(m, text, strlen(text), true, false, tokens, 128);
-    assert_true(n > 2);
+/* A 128-token context with 2 threads for an encoder. */
+static tl_context *encoder_context(tl_model *m) {
     tl_context_params p = tl_context_default_params();
     p.n_ctx = 128;
     p.n_threads = 2;
     tl_context *ctx = NULL;
     tl_error err = {0};
     if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
+    return ctx;
+}
+
+static void embed_text(tl_model *m, const char *text, float *out) {
+    tl_token tokens[128];
+    const int32_t n = tl_tokenize(m, text, strlen(text), true, false, tokens, 128);
+    assert_true(n > 2);
+    tl_context *ctx = encoder_context(m);
+    tl_error err = {0};
     if (tl_embed(ctx, tokens, n, TL_POOLING_MEAN, true, out, &err) != TL_OK) fail_msg("%s", err.message);
     tl_context_free(ctx);
 }
 
-static void encoder_round_trip(const char *preset, bool nomic) {
+/* A reranker's scores of a few documents for one query. */
+static void rerank_texts(tl_model *m, float *scores) {
+    static const char *const docs[] = {"a cat sat on the mat", "the weather is nice", "cats are small animals"};
+    tl_context *ctx = encoder_context(m);
+    tl_error err = {0};
+    if (tl_rerank(ctx, "what is a cat?", docs, 3, scores, NULL, &err) != TL_OK) fail_msg("%s", err.message);
+    tl_context_free(ctx);
+}
+
+static void encoder_round_trip(const char *preset, encoder_kind kind) {
     if (!tl_test_have_shared(BGE_VOCAB)) {
         print_message("%s absent, skipped\n", BGE_VOCAB);
         skip();
     }
+    const bool nomic = kind == ENCODER_NOMIC;
     const char *arch = nomic ? "nomic-bert" : "bert";
     char dir[2048], synth_path[4096], out_path[4096], path[4200];
     snprintf(dir, sizeof dir, "%s", tl_test_tmp_path(arch));
@@ -522,11 +557,11 @@ static void encoder_round_trip(const char *preset, bool nomic) {
     gguf_file *g = NULL;
     if (gguf_open(synth_path, &g, &err) != TL_OK) fail_msg("%s", err.message);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    write_bert_config(g, nomic, path);
+    write_bert_config(g, kind, path);
     write_word_piece_files(g, dir);
     static hf_folder folder;
     folder.count = 0;
-    collect_bert_tensors(g, nomic, &folder);
+    collect_bert_tensors(g, kind, &folder);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     write_safetensors(&folder, path);
     for (int i = 0; i < folder.count; i++) free(folder.tensors[i].data);
@@ -542,7 +577,15 @@ static void encoder_round_trip(const char *preset, bool nomic) {
     char key[64];
     snprintf(key, sizeof key, "%s.pooling_type", arch);
     assert_true(gguf_get_u32(converted, key, &pooling));
-    assert_int_equal(pooling, 1);
+    assert_int_equal(pooling, kind == ENCODER_RERANKER ? 4 : 1); /* rank, or the pooling module's mean */
+    if (kind == ENCODER_RERANKER) {
+        uint64_t n_labels = 0, len = 0;
+        gguf_value_type type;
+        assert_true(gguf_get_arr_info(converted, "bert.classifier.output_labels", &type, &n_labels));
+        assert_int_equal(n_labels, 1);
+        const char *label = gguf_get_arr_str(converted, "bert.classifier.output_labels", 0, &len);
+        assert_true(len == 7 && memcmp(label, "LABEL_0", 7) == 0);
+    }
     gguf_close(converted);
 
     tl_model *a = load(synth_path), *b = load(out_path);
@@ -574,6 +617,13 @@ static void encoder_round_trip(const char *preset, bool nomic) {
     for (int32_t i = 0; i < d; i++)
         if (fabs(ea[i] - eb[i]) > worst) worst = fabs(ea[i] - eb[i]);
     if (worst > 1e-5) fail_msg("embeddings differ by %g", worst);
+    if (kind == ENCODER_RERANKER) {
+        float sa[3], sb[3];
+        rerank_texts(a, sa);
+        rerank_texts(b, sb);
+        for (int i = 0; i < 3; i++)
+            if (fabsf(sa[i] - sb[i]) > 1e-5f) fail_msg("rerank score %d: %g, converted %g", i, sa[i], sb[i]);
+    }
     print_message("%s: %d corpus strings tokenized alike, embeddings equal (worst difference %.2g)\n", arch, strings,
                   worst);
     free(ea);
@@ -586,12 +636,17 @@ static void encoder_round_trip(const char *preset, bool nomic) {
 
 static void bert_word_piece(void **state) {
     (void)state;
-    encoder_round_trip("all-minilm-l6-v2", false);
+    encoder_round_trip("all-minilm-l6-v2", ENCODER_BERT);
 }
 
 static void nomic_bert_rotary_swiglu(void **state) {
     (void)state;
-    encoder_round_trip("nomic-embed-text-v1.5", true);
+    encoder_round_trip("nomic-embed-text-v1.5", ENCODER_NOMIC);
+}
+
+static void bert_reranker_head(void **state) {
+    (void)state;
+    encoder_round_trip("ms-marco-minilm-l6-v2", ENCODER_RERANKER);
 }
 
 /* ---- T5 ------------------------------------------------------------------- */
@@ -1169,6 +1224,7 @@ int main(void) {
         cmocka_unit_test(stablelm_per_head_norms_parallel),
         cmocka_unit_test(bert_word_piece),
         cmocka_unit_test(nomic_bert_rotary_swiglu),
+        cmocka_unit_test(bert_reranker_head),
         cmocka_unit_test(t5_flan_unigram),
         cmocka_unit_test(t5_unigram_collapsed_spaces),
         cmocka_unit_test(t5_relu_tied),

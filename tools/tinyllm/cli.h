@@ -16,6 +16,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_rerank(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
@@ -129,6 +130,12 @@ bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context 
 /* Apply --cache-type-k/-v values (NULL = keep the default) to the context
  * params; prints an error and returns false for a bad name. */
 bool cli_cache_types(const char *command, const char *type_k, const char *type_v, tl_context_params *params);
+
+/* Parses argv by spec, keeping every positional argument (a malloc'd
+ * array in *positional, *n of them, freed by the caller). False when the
+ * command is to exit with *rc: 0 after --help, 1 after a printed error. */
+bool cli_parse_positional(const tl_command_spec *spec, int argc, char **argv, const char ***positional, int *n,
+                          int *rc);
 
 /* Write bytes to stdout and flush (streamed output). */
 void cli_write(const char *s, size_t n);

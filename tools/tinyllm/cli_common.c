@@ -173,3 +173,20 @@ bool cli_evaluate_prompt(const char *command, const tl_model *model, tl_context 
     tl_cli_error(command, "%s", err.message);
     return false;
 }
+
+bool cli_parse_positional(const tl_command_spec *spec, int argc, char **argv, const char ***positional, int *n,
+                          int *rc) {
+    *n = 0;
+    *positional = malloc((size_t)(argc > 0 ? argc : 1) * sizeof **positional);
+    if (!*positional) {
+        tl_cli_error(spec->name, "out of memory");
+        *rc = 1;
+        return false;
+    }
+    const tl_args_result r = tl_args_parse(spec, argc, argv, *positional, argc, n);
+    if (r == TL_ARGS_OK) return true;
+    free(*positional);
+    *positional = NULL;
+    *rc = r == TL_ARGS_HELP ? 0 : 1;
+    return false;
+}

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"detokenize", cmd_detokenize, "print the text of token ids"},
     {"logits", cmd_logits, "print the top logits after a prompt"},
     {"embed", cmd_embed, "print embedding vectors of texts (sentence encoders and other models)"},
+    {"rerank", cmd_rerank, "score documents against a query with a reranker (cross-encoder), best first"},
     {"template", cmd_template, "render a conversation with a chat template"},
     {"chat", cmd_chat, "talk with a model through its chat template (interactive, or one message per line on stdin)"},
     {"bench", cmd_bench, "measure prompt and generation speed (tokens/s), as llama-bench does"},
