@@ -20,14 +20,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/steps.h"
 #include "tensor/ops.h"
 
 /* Queries per unit (all heads of a group times the tokens of a block). */
 #define UNIT_QUERIES 64
-
-/* Runs of at most this many tokens are evaluated one token per unit (see
- * run_block): 16 speculative drafts plus the token they follow. */
-#define TL_ATTENTION_EXACT_RUN 17
 
 static int tokens_per_unit(const tl_hparams *hp) {
     const int group = (int)(hp->n_head / hp->n_head_kv);
@@ -172,7 +169,7 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
  * A prompt's long run shares each K and V row among up to UNIT_QUERIES
  * queries. */
 static int32_t run_block(const tl_hparams *hp, int32_t n) {
-    return n <= TL_ATTENTION_EXACT_RUN ? 1 : tokens_per_unit(hp);
+    return n <= TL_EXACT_RUN ? 1 : tokens_per_unit(hp);
 }
 
 static int32_t run_units(const tl_hparams *hp, const tl_seq_run *run) {
