@@ -162,6 +162,9 @@ static bool check_defaults(const cJSON *json, const char *where, const char *mod
         return tl_fail(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", where), false;
     if (options && !cJSON_IsObject(options))
         return tl_fail(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", where), false;
+    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(json, "draft");
+    if (draft && !cJSON_IsString(draft))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: \"draft\" must be a string (a model name or file)", where), false;
     if (!template || template_is_source(template->valuestring)) return true;
     char *file = template_file_path(model_path, template->valuestring);
     FILE *fp = file ? fopen(file, "rb") : NULL;

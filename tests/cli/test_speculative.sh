@@ -45,6 +45,19 @@ expect_error "--lookup 0..16" "lookup" -- "$TINYLLM" run -m "$M" -p hi --lookup 
 expect_error "--lookup with --draft" "cannot be used together" -- "$TINYLLM" run -m "$M" -p hi --lookup 2 --draft "$D"
 expect_error "chat: another vocabulary" "cannot draft" -- "$TINYLLM" chat -m "$M" --chat-template chatml --draft "$OTHER" </dev/null
 
+# --- a store model's own "draft" ----------------------------------------------------------------------
+export TINYLLM_MODELS=$TMP/store
+"$TINYLLM" create storied --from "$M" >/dev/null 2>&1 || fail "create storied"
+MF=$(ls "$TMP"/store/manifests/storied*.json | head -1)
+node -e "const f='$MF', j=JSON.parse(require('fs').readFileSync(f)); j.draft='$D'; require('fs').writeFileSync(f, JSON.stringify(j))" \
+  || fail "could not edit $MF"
+"$TINYLLM" run storied -p "$P" -n 40 --temp 0 >/dev/null 2>"$TMP/store.err"
+grep -q '| drafted [0-9]' "$TMP/store.err" && pass "run NAME: the manifest's draft is used" \
+  || fail "run NAME with a draft: $(tail -1 "$TMP/store.err")"
+"$TINYLLM" run storied -p "$P" -n 40 --temp 0 --draft-max 0 >/dev/null 2>"$TMP/store.err"
+grep -q 'drafted' "$TMP/store.err" && fail "--draft-max 0 still drafted" || pass "run NAME --draft-max 0: no drafts"
+unset TINYLLM_MODELS
+
 # --- chat ----------------------------------------------------------------------------------------------
 printf 'Tell me a story\nAnother one\n' >"$TMP/lines.txt"
 "$TINYLLM" chat -m "$M" --temp 0 -n 50 --chat-template chatml <"$TMP/lines.txt" >"$TMP/chat-plain.txt" 2>/dev/null

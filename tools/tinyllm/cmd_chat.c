@@ -111,6 +111,7 @@ static int run_chat(chat_options *o, const cli_defaults *d) {
                                            o->chat_template, d->template_source, o->n_predict)))
         goto done;
     session.verbose_prompt = o->verbose_prompt;
+    if (!o->draft.model && !o->draft.lookup) o->draft.model = d->draft; /* a store model's own draft */
     if (!cli_draft_open(&o->draft, "chat", current.model, &cp)) goto done;
     session.drafter = o->draft.drafter;
     session.draft_model = o->draft.draft_model;

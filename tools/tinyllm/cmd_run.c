@@ -297,6 +297,7 @@ int cmd_run(int argc, char **argv) {
         tl_cli_error("run", "speculative decoding (--draft, --lookup) needs a decoder-only model");
         goto done;
     }
+    if (!o.draft.model && !o.draft.lookup) o.draft.model = d.draft; /* a store model's own draft */
     if (!cli_draft_open(&o.draft, "run", model, &cp)) goto done;
     if ((o.system || o.chat_template) && !o.chat) {
         tl_cli_error("run", "--system and --chat-template need --chat");
