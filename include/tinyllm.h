@@ -588,6 +588,77 @@ TL_API void tl_generator_cancel(tl_generator *g);
  * once the reply has stopped); valid until the generator's next call. */
 TL_API const char *tl_generator_text(const tl_generator *g, size_t *len);
 
+/* ------------------------------------------------------------------------ */
+/* Speculative decoding                                                     */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A drafter proposes the tokens that may come next; a generator given one
+ * (tl_generator_set_drafter) feeds the token it accepted plus the drafted
+ * ones in one evaluation, asks logits for each, and on the next step draws
+ * from those rows in order, keeping drafted tokens while the draw equals
+ * them: the longest agreeing prefix plus one token of the target's own.
+ * Rejected positions are forgotten through the event's feed_pos, so callers
+ * of tl_generator_next / tl_generator_step need no change.
+ *
+ * Exactness: drafts are deterministic (a draft model's greedy continuation,
+ * or a lookup), so drawing from the target's own distribution at each row
+ * and comparing is the speculative-sampling rejection rule for a one-point
+ * draft distribution: the draft is kept with probability p(draft), and when
+ * it is not the draw is from p with the draft removed. Every token is drawn
+ * exactly as plain generation draws it, from the same history and the same
+ * random stream, and short evaluations give the same logits as one-token
+ * ones (see src/model/attention.c): the reply is identical, token for token,
+ * to the reply without a drafter, greedy or sampled, for a given seed.
+ */
+typedef struct tl_draft_params {
+    int32_t n_max; /* most tokens drafted per step (16); 0 turns drafting off */
+    int32_t n_min; /* a draft shorter than this is dropped (0) */
+    float p_min;   /* a draft model stops drafting when its best next token's
+                      probability is below this (0.75); lookup ignores it */
+    bool adaptive; /* draft fewer tokens, or none, while few are accepted (true) */
+} tl_draft_params;
+
+TL_API tl_draft_params tl_draft_default_params(void);
+
+typedef struct tl_drafter tl_drafter;
+
+/* Prompt lookup: drafts the tokens that followed the most recent earlier
+ * occurrence of the sequence's last n tokens, n from n_gram down to 1,
+ * searching the tokens the drafter was given and everything accepted since. */
+TL_API tl_status tl_drafter_new_lookup(int32_t n_gram, const tl_draft_params *params, tl_drafter **out, tl_error *err);
+/* A draft model: its greedy continuation, evaluated in draft_ctx (borrowed;
+ * its sequence 0 belongs to the drafter). Fails when the draft's vocabulary
+ * is not the target's (tl_draft_check_vocab). */
+TL_API tl_status tl_drafter_new_model(tl_context *draft_ctx, const tl_model *target, const tl_draft_params *params,
+                                      tl_drafter **out, tl_error *err);
+TL_API void tl_drafter_free(tl_drafter *d);
+/* The tokens the sequence holds before the reply (the prompt, and earlier
+ * turns if the caller wants them searched or drafted from); copied. */
+TL_API tl_status tl_drafter_begin(tl_drafter *d, const tl_token *tokens, int32_t n_tokens, tl_error *err);
+
+/* Whether a draft model may draft for a target, as llama.cpp decides: the
+ * same tokenizer kind and BOS/EOS handling, vocabulary sizes within 128, and
+ * the same text for every token from id 5 up to the smaller size. Fails with
+ * the first difference; when the vocabularies differ only in size (extra
+ * tokens at the end, which are never drafted) it succeeds and writes a
+ * one-line note (else note is ""). */
+TL_API tl_status tl_draft_check_vocab(const tl_model *draft, const tl_model *target, char *note, size_t note_size,
+                                      tl_error *err);
+
+/* Attaches a drafter (borrowed; NULL detaches) from the next
+ * tl_generator_begin on. Call tl_drafter_begin before each reply. */
+TL_API void tl_generator_set_drafter(tl_generator *g, tl_drafter *d);
+
+typedef struct tl_draft_stats {
+    int64_t drafted;  /* tokens proposed and evaluated */
+    int64_t accepted; /* of those, kept */
+    int64_t steps;    /* evaluations that carried drafted tokens */
+} tl_draft_stats;
+
+/* Counts of the generator's current reply. */
+TL_API tl_draft_stats tl_generator_draft_stats(const tl_generator *g);
+
 /* Receives text as it is released; returns false to stop (TL_STOP_CANCELLED). */
 typedef bool (*tl_text_fn)(void *user_data, const char *text, size_t len);
 

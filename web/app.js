@@ -331,7 +331,7 @@ async function generate(conversation) {
     );
     if (final) {
       for (const name of ["done_reason", "total_duration", "load_duration", "prompt_eval_count",
-        "prompt_eval_duration", "eval_count", "eval_duration"]) {
+        "prompt_eval_duration", "eval_count", "eval_duration", "draft_n", "draft_n_accepted"]) {
         if (final[name] !== undefined) message.metrics[name] = final[name];
       }
     } else {

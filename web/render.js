@@ -78,6 +78,10 @@ export function formatMetrics(metrics) {
       parts.push(`~${((metrics.chunks - 1) / (metrics.streamMs / 1000)).toFixed(1)} tokens/s`);
     }
   }
+  if (metrics.draft_n > 0) { // speculative decoding (tinyllm serve --draft / --lookup)
+    const accepted = metrics.draft_n_accepted || 0;
+    parts.push(`drafted ${metrics.draft_n}, accepted ${accepted} (${(100 * accepted / metrics.draft_n).toFixed(0)}%)`);
+  }
   if (Number.isFinite(metrics.ttftMs)) parts.push(`first token ${Math.round(metrics.ttftMs)} ms`);
   if (Number.isFinite(metrics.prompt_eval_count)) parts.push(`prompt ${metrics.prompt_eval_count} tokens`);
   if (metrics.load_duration > 5e7) parts.push(`load ${(metrics.load_duration / 1e9).toFixed(2)} s`);

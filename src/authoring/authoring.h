@@ -39,6 +39,7 @@ typedef struct tl_synth_params {
     uint64_t seed;
     const char *vocab_path;
     bool tiny;
+    uint32_t n_layer; /* 0: the preset's; else only its first n_layer layers (same weights: a draft of it) */
 } tl_synth_params;
 
 tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error *err);

@@ -283,7 +283,13 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     if (!arch)
         return tl_fail(err, TL_ERR_ARGUMENT, "%s: unknown architecture '%s' (supported: %s)", preset->name,
                        preset->arch, tl_arch_supported_list());
-    const tl_synth_preset p = opts->tiny ? tl_synth_shrink(preset) : *preset;
+    tl_synth_preset p = opts->tiny ? tl_synth_shrink(preset) : *preset;
+    if (opts->n_layer) {
+        if (opts->n_layer > p.n_layer || p.n_layer_dec)
+            return tl_fail(err, TL_ERR_ARGUMENT, "%s: --layers must be between 1 and %u (a decoder-only preset)",
+                           p.name, p.n_layer);
+        p.n_layer = opts->n_layer;
+    }
     const int64_t block = tl_type_traits_of(plan->base)->block_size;
     if (block == 32 && (p.n_embd % 32 || p.n_ff % 32))
         return tl_fail(err, TL_ERR_ARGUMENT, "%s: rows of %u and %u elements do not fit %s blocks of 32", p.name,
@@ -293,8 +299,10 @@ tl_status tl_synth_write(const tl_synth_preset *preset, const tl_synth_options *
     if (!s.w) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     char name[160];
     gguf_writer_set_str(s.w, "general.architecture", p.arch);
-    snprintf(name, sizeof name, "%s%s (random weights, seed %llu)", p.name, opts->tiny ? " tiny" : "",
-             (unsigned long long)opts->seed);
+    char layers[32] = "";
+    if (opts->n_layer) snprintf(layers, sizeof layers, ", first %u layers", opts->n_layer);
+    snprintf(name, sizeof name, "%s%s (random weights, seed %llu%s)", p.name, opts->tiny ? " tiny" : "",
+             (unsigned long long)opts->seed, layers);
     gguf_writer_set_str(s.w, "general.name", name);
     gguf_writer_set_u32(s.w, "general.file_type", plan->file_type);
     tl_status st = write_vocab(&s, opts->vocab_path);
@@ -319,7 +327,8 @@ tl_status tl_synth(const tl_synth_params *params, const char *out_path, tl_error
     tl_synth_options opts = {.type_name = params->weight_type ? params->weight_type : "",
                              .seed = params->seed,
                              .vocab_path = params->vocab_path,
-                             .tiny = params->tiny};
+                             .tiny = params->tiny,
+                             .n_layer = params->n_layer};
     return tl_synth_write(p, &opts, out_path, err);
 }
 

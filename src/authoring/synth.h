@@ -65,6 +65,8 @@ typedef struct tl_synth_options {
     uint64_t seed;
     const char *vocab_path; /* GGUF or tokenizer.json, or "@unigram" (see tl_synth_preset.vocab) */
     bool tiny;              /* keep the architecture, shrink the sizes (see tl_synth_shrink) */
+    uint32_t n_layer;       /* 0: the preset's; else this many (each tensor's weights depend only on the
+                               seed and its name, so the first layers and the rest equal the full model's) */
 } tl_synth_options;
 
 /* The preset with test-sized dimensions: same architecture, vocabulary and

@@ -5,15 +5,23 @@
  * evaluate next, used by `tinyllm run`, `tinyllm chat` and the server's
  * engine (one generator per slot inside its batched step).
  *
- * The step policy is one token: the token accepted is the one fed next, at
- * the position after the cached ones, and the next step consumes one row of
- * logits. The interface (feed, feed_pos, n_rows, accepted) is shaped so a
- * speculative policy can replace `one_token_step` without callers noticing.
+ * Without a drafter a step accepts one token and feeds it, at the position
+ * after the cached ones, and the next step consumes one row of logits. With
+ * a drafter (speculative decoding, drafter.h) a step feeds the accepted
+ * token followed by drafted ones, and the next step draws from their rows
+ * in order, keeping each draft the draw equals and stopping at the first it
+ * does not: that draw is the target's own token, fed next at the position
+ * right after the kept drafts (the event's feed_pos tells the caller to
+ * forget the rejected ones). The number of drafted tokens adapts to how
+ * many get accepted (draft_budget).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
+#include "generate/drafter.h"
 #include "generate/stop_text.h"
 #include "tinyllm.h"
 #include "util/error.h"
@@ -27,12 +35,21 @@ struct tl_generator {
     int32_t n_stops;
     tl_detokenizer *detok;
     stop_text text;
-    uint32_t n_past, n_ctx; /* positions the sequence holds and may hold */
+    uint32_t n_past, n_ctx; /* positions the sequence holds (before the tokens fed last) and may hold */
+    bool fed;               /* the last step fed tokens (n_rows of them, at n_past) */
     int32_t n_rows;         /* logits rows the next step consumes */
     int32_t n_generated;
     tl_token token; /* the token accepted by the last step, fed next */
     tl_stop_reason stop;
     atomic_bool cancel;
+    /* Speculative decoding (NULL drafter: off) */
+    tl_drafter *drafter;
+    tl_token feed[1 + 16]; /* the token fed next and the drafts after it */
+    tl_token accepted[1 + 16];
+    int32_t n_drafted;             /* drafts in feed (n_rows - 1) */
+    double kept_avg, rejected_avg; /* recent drafts kept per step, steps ending in a rejection */
+    int32_t idle_steps;            /* steps since drafting was last tried while the budget is 0 */
+    tl_draft_stats stats;
 };
 
 const char *tl_stop_reason_name(tl_stop_reason reason) {
@@ -101,7 +118,21 @@ void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx) {
     g->n_rows = 1;
     g->n_generated = 0;
     g->stop = TL_STOP_NONE;
+    g->fed = false;
+    g->n_drafted = 0;
+    g->kept_avg = 1.0; /* optimistic start: the first steps draft */
+    g->rejected_avg = 0.0;
+    g->idle_steps = 0;
+    g->stats = (tl_draft_stats){0};
     atomic_store(&g->cancel, false);
+}
+
+void tl_generator_set_drafter(tl_generator *g, tl_drafter *d) {
+    g->drafter = d;
+}
+
+tl_draft_stats tl_generator_draft_stats(const tl_generator *g) {
+    return g->stats;
 }
 
 void tl_generator_cancel(tl_generator *g) {
@@ -134,35 +165,108 @@ static tl_status finish(tl_generator *g, tl_generation_event *ev, tl_stop_reason
     return out_of_memory ? tl_fail(err, TL_ERR_NOMEM, "out of memory") : TL_OK;
 }
 
-/* Today's policy: draw one token from one row, accept it, feed it next. */
-static tl_status one_token_step(tl_generator *g, const float *logits, tl_generation_event *ev, tl_error *err) {
-    if (g->n_predict >= 0 && g->n_generated >= g->n_predict) return finish(g, ev, TL_STOP_LENGTH, err);
-    const tl_token token = tl_sampler_sample(g->sampler, logits);
-    ev->sampled = true;
-    if (!g->ignore_eos && tl_token_is_eog(g->model, token)) return finish(g, ev, TL_STOP_EOG, err);
+/* Adds a drawn token to the reply: the sampler's history, the drafter's,
+ * the text and the limits. TL_STOP_NONE while the reply goes on. */
+static tl_stop_reason accept_token(tl_generator *g, tl_token token, tl_generation_event *ev) {
     tl_sampler_accept(g->sampler, token);
-    g->token = token;
+    if (g->drafter && !drafter_accept(g->drafter, token)) return TL_STOP_ERROR;
+    g->accepted[ev->n_accepted++] = token;
     g->n_generated++;
-    ev->accepted = &g->token;
-    ev->n_accepted = 1;
     size_t n;
     const char *piece = tl_detokenizer_push(g->detok, token, &n);
+    if (!stop_text_append(&g->text, piece, n)) return TL_STOP_ERROR;
+    if (g->text.stopped) return TL_STOP_STOP_STRING;
+    if (g->n_predict >= 0 && g->n_generated >= g->n_predict) return TL_STOP_LENGTH;
+    if (atomic_load(&g->cancel)) return TL_STOP_CANCELLED;
+    return TL_STOP_NONE;
+}
+
+/* How many tokens to draft next. Acceptance is modelled as a coin that comes
+ * up "kept" with probability a for each draft in turn (a estimated from
+ * recent steps: kept drafts / (kept + rejections)); the k-th draft is worth
+ * evaluating while a^k, the chance it is reached and kept, stays above a
+ * quarter — a bound that keeps a step's extra rows paid for by the tokens
+ * they save. At a budget of 0 a single draft is still tried every 8th step,
+ * so a text that turns repetitive is noticed. Never more than the context
+ * or n_predict can take. */
+static int32_t draft_budget(tl_generator *g) {
+    const tl_draft_params *p = &g->drafter->params;
+    int32_t k = p->n_max;
+    if (p->adaptive) {
+        const double a = g->kept_avg / (g->kept_avg + g->rejected_avg + 1e-9);
+        if (a < 0.999) k = (int32_t)floor(log(0.25) / log(a > 1e-6 ? a : 1e-6));
+        if (k > p->n_max) k = p->n_max;
+        if (k < 1) k = ++g->idle_steps % 8 == 0 ? 1 : 0;
+    }
+    const int64_t room = (int64_t)g->n_ctx - g->n_past - 1; /* positions after the fed token */
+    if (k > room) k = room > 0 ? (int32_t)room : 0;
+    if (g->n_predict >= 0 && k > g->n_predict - g->n_generated - 1) k = g->n_predict - g->n_generated - 1;
+    return k > 0 ? k : 0;
+}
+
+/* After an accepted token: the tokens to feed next (it and any drafts). */
+static void plan_feed(tl_generator *g, tl_generation_event *ev) {
+    g->feed[0] = g->token;
+    g->n_drafted = 0;
+    if (g->drafter) {
+        const int32_t budget = draft_budget(g);
+        if (budget > 0) {
+            int32_t n = g->drafter->propose(g->drafter, g->feed + 1, budget);
+            if (n < g->drafter->params.n_min) n = 0;
+            g->n_drafted = n;
+        }
+    }
+    g->n_rows = 1 + g->n_drafted;
+    ev->feed = g->feed;
+    ev->n_feed = g->n_rows;
+    ev->feed_pos = g->n_past;
+    g->fed = true;
+}
+
+/* Records how a step's drafts fared, for draft_budget. */
+static void count_drafts(tl_generator *g, int32_t kept) {
+    if (g->n_drafted == 0) return;
+    g->stats.steps++;
+    g->stats.drafted += g->n_drafted;
+    g->stats.accepted += kept;
+    const double w = 0.3; /* weight of the newest step in the averages */
+    g->kept_avg = (1 - w) * g->kept_avg + w * kept;
+    g->rejected_avg = (1 - w) * g->rejected_avg + w * (kept < g->n_drafted ? 1.0 : 0.0);
+    if (kept > 0) g->idle_steps = 0;
+}
+
+/* One step: a draw from each row in turn; a draw equal to the draft the row
+ * checks moves on to the next row, any other draw ends the step (and the
+ * last row always does). Then the next feed is planned. */
+static tl_status step(tl_generator *g, const float *logits, tl_generation_event *ev, tl_error *err) {
+    const int32_t n_vocab = tl_vocab_size(g->model);
+    int32_t kept = 0;
     tl_stop_reason reason = TL_STOP_NONE;
-    if (!stop_text_append(&g->text, piece, n))
-        reason = TL_STOP_ERROR;
-    else if (g->text.stopped)
-        reason = TL_STOP_STOP_STRING;
-    else if (g->n_predict >= 0 && g->n_generated >= g->n_predict)
-        reason = TL_STOP_LENGTH;
-    else if (atomic_load(&g->cancel))
-        reason = TL_STOP_CANCELLED;
-    else if (g->n_past >= g->n_ctx)
-        reason = TL_STOP_CONTEXT;
+    for (int32_t row = 0; row < g->n_rows; row++) {
+        if (g->n_predict >= 0 && g->n_generated >= g->n_predict) {
+            reason = TL_STOP_LENGTH;
+            break;
+        }
+        const tl_token token = tl_sampler_sample(g->sampler, logits + (size_t)row * (size_t)n_vocab);
+        ev->sampled = true;
+        if (!g->ignore_eos && tl_token_is_eog(g->model, token)) {
+            reason = TL_STOP_EOG;
+            break;
+        }
+        g->token = token;
+        reason = accept_token(g, token, ev);
+        if (reason != TL_STOP_NONE || row == g->n_drafted || token != g->feed[1 + row]) break;
+        kept++;
+    }
+    count_drafts(g, kept);
+    /* feed[0] and the kept drafts hold cached positions; the next token goes after them. */
+    if (g->fed) g->n_past += 1 + (uint32_t)kept;
+    g->fed = false;
+    ev->accepted = g->accepted;
+    if (reason == TL_STOP_NONE && g->n_past >= g->n_ctx) reason = TL_STOP_CONTEXT;
     if (reason != TL_STOP_NONE) return finish(g, ev, reason, err);
     ev->text = stop_text_release(&g->text, false, &ev->text_len);
-    ev->feed = &g->token;
-    ev->n_feed = 1;
-    ev->feed_pos = g->n_past++;
+    plan_feed(g, ev);
     ev->n_generated = g->n_generated;
     return TL_OK;
 }
@@ -176,7 +280,7 @@ tl_status tl_generator_next(tl_generator *g, const float *logits, int32_t n_rows
         return tl_fail(err, TL_ERR_ARGUMENT, "the generator asked for %d rows of logits, got %d%s", g->n_rows, n_rows,
                        logits ? "" : " (none)");
     }
-    return one_token_step(g, logits, ev, err);
+    return step(g, logits, ev, err);
 }
 
 tl_status tl_generator_step(tl_generator *g, tl_context *ctx, tl_generation_event *ev, tl_error *err) {

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/steps.h"
 #include "tensor/ops.h"
 
 /* Queries per unit (all heads of a group times the tokens of a block). */
@@ -159,25 +160,42 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
                    u->o + (size_t)((t - t0) * group + j) * hd, (size_t)hd * sizeof(float));
 }
 
+/* Tokens per unit for a run of n tokens. A short run (a decode step, a
+ * speculative verification, a server's batch of replies) takes one token
+ * per unit, so each query sees exactly the positions a one-token decode
+ * would give it and its sums run in the same order: the logits of a token
+ * do not depend on how many tokens were evaluated with it, which is what
+ * keeps speculative decoding's greedy output identical to plain decoding.
+ * A prompt's long run shares each K and V row among up to UNIT_QUERIES
+ * queries. */
+static int32_t run_block(const tl_hparams *hp, int32_t n) {
+    return n <= TL_EXACT_RUN ? 1 : tokens_per_unit(hp);
+}
+
+static int32_t run_units(const tl_hparams *hp, const tl_seq_run *run) {
+    const int32_t block = run_block(hp, run->n);
+    return (run->n + block - 1) / block * (int32_t)hp->n_head_kv;
+}
+
 void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap, const tl_seq_run *runs,
                         int32_t n_runs, uint32_t il, int ith, int nth) {
     const tl_hparams *hp = &ctx->model->hp;
-    const int32_t block = tokens_per_unit(hp);
     const int32_t n_kv = (int32_t)hp->n_head_kv;
     int32_t n_units = 0;
-    for (int32_t r = 0; r < n_runs; r++) n_units += (runs[r].n + block - 1) / block * n_kv;
+    for (int32_t r = 0; r < n_runs; r++) n_units += run_units(hp, &runs[r]);
     const unit_scratch u = carve(ctx, ith);
     /* Later blocks of a run see more positions and cost more: deal units
      * round-robin from the last down, so threads get similar totals. */
     int32_t r = n_runs - 1, first_unit = n_units; /* units of runs[r] are [first_unit - its count, first_unit) */
     for (int32_t i = ith; i < n_units; i += nth) {
         const int32_t unit = n_units - 1 - i;
-        while (r > 0 && unit < first_unit - (runs[r].n + block - 1) / block * n_kv) {
-            first_unit -= (runs[r].n + block - 1) / block * n_kv;
+        while (r > 0 && unit < first_unit - run_units(hp, &runs[r])) {
+            first_unit -= run_units(hp, &runs[r]);
             r--;
         }
         const tl_seq_run *run = &runs[r];
-        const int32_t local = unit - (first_unit - (run->n + block - 1) / block * n_kv);
+        const int32_t block = run_block(hp, run->n);
+        const int32_t local = unit - (first_unit - run_units(hp, run));
         const int32_t b = local / n_kv;
         const int g = local % n_kv;
         const int32_t t0 = run->t0 + b * block;

@@ -64,6 +64,8 @@ static void layout(tl_context *ctx, tl_arena *a, uint32_t n_threads) {
     ctx->batch_pos = tl_arena_take(a, nb * sizeof *ctx->batch_pos);
     ctx->batch_rows = tl_arena_take(a, nb * sizeof *ctx->batch_rows);
     ctx->batch_runs = tl_arena_take(a, nb * sizeof *ctx->batch_runs);
+    ctx->batch_spans = tl_arena_take(a, nb * sizeof *ctx->batch_spans);
+    ctx->batch_out_spans = tl_arena_take(a, nb * sizeof *ctx->batch_out_spans);
 }
 
 /* Checks a KV cache type: f32, f16, or q8_0 when heads are whole blocks. */

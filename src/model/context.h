@@ -58,6 +58,7 @@ struct tl_context {
     uint32_t *batch_pos;
     int32_t *batch_rows;
     tl_seq_run *batch_runs;
+    tl_token_span *batch_spans, *batch_out_spans; /* see forward.c find_spans */
 
     /* State of families with their own structure (see family.h). */
     void *family;

@@ -31,6 +31,9 @@ typedef struct forward_pass {
     int32_t n_runs;
     const int32_t *out_rows; /* tokens whose logits are wanted */
     int32_t n_out;
+    /* The tokens, and the rows of out_rows, cut into exact (short runs) and batched spans. */
+    const tl_token_span *spans, *out_spans;
+    int32_t n_spans, n_out_spans;
     float *logits;           /* NULL: no logits wanted */
     float *hidden;           /* non-NULL: every token's final-norm output instead of logits */
     tl_rope_params rope;     /* global layers */
@@ -76,7 +79,12 @@ static void norm_in_place(const forward_pass *f, float *x, const float *w, int64
 /* This thread's rows of y = W·x (+ bias), for `count` tokens. */
 static void matmul_share(forward_pass *f, int ith, int nth, const tl_matrix *w, const float *bias, const float *x,
                          int32_t count, float *y) {
-    tl_step_matmul(f->k, &f->ctx->acts, ith, nth, w, bias, x, count, y);
+    if (count == f->n)
+        tl_step_matmul_spans(f->k, &f->ctx->acts, ith, nth, w, bias, x, f->spans, f->n_spans, y);
+    else if (count == f->n_out)
+        tl_step_matmul_spans(f->k, &f->ctx->acts, ith, nth, w, bias, x, f->out_spans, f->n_out_spans, y);
+    else
+        tl_step_matmul(f->k, &f->ctx->acts, ith, nth, w, bias, x, count, y);
 }
 
 /* This thread's rows of x += W·in: the residual is added by the thread that
@@ -283,6 +291,34 @@ static int32_t find_runs(const int32_t *seq, const uint32_t *pos, int32_t n, tl_
     return n_runs;
 }
 
+/* Adds tokens [t, t + 1) of the given kind to the spans, merging with the last. */
+static void span_add(tl_token_span *spans, int32_t *n, int32_t t, bool exact) {
+    if (*n && spans[*n - 1].exact == exact && spans[*n - 1].t1 == t)
+        spans[*n - 1].t1 = t + 1;
+    else
+        spans[(*n)++] = (tl_token_span){.t0 = t, .t1 = t + 1, .exact = exact};
+}
+
+/* The spans of the batch's tokens (a run of at most TL_EXACT_RUN tokens is
+ * exact: see tl_token_span) and of its logits rows (each exact when its
+ * token's run is). */
+static void find_spans(forward_pass *f, tl_context *ctx) {
+    int32_t n = 0, n_out = 0;
+    for (int32_t r = 0; r < f->n_runs; r++)
+        for (int32_t t = f->runs[r].t0; t < f->runs[r].t0 + f->runs[r].n; t++)
+            span_add(ctx->batch_spans, &n, t, f->runs[r].n <= TL_EXACT_RUN);
+    for (int32_t i = 0, r = 0; i < f->n_out; i++) {
+        const int32_t t = f->out_rows[i];
+        while (r > 0 && t < f->runs[r].t0) r--; /* rows are in batch order: the run only moves forward */
+        while (r + 1 < f->n_runs && t >= f->runs[r].t0 + f->runs[r].n) r++;
+        span_add(ctx->batch_out_spans, &n_out, i, f->runs[r].n <= TL_EXACT_RUN);
+    }
+    f->spans = ctx->batch_spans;
+    f->n_spans = n;
+    f->out_spans = ctx->batch_out_spans;
+    f->n_out_spans = n_out;
+}
+
 static void run_pass(tl_context *ctx, const tl_batch_pass *b, float *hidden_out) {
     const tl_model *m = ctx->model;
     const tl_hparams *hp = &m->hp;
@@ -305,6 +341,7 @@ static void run_pass(tl_context *ctx, const tl_batch_pass *b, float *hidden_out)
                                .mscale = hp->rope_attn_factor,
                                .neox = m->arch->rope == TL_ROPE_NEOX}};
     f.n_runs = find_runs(b->seq, b->pos, b->n, ctx->batch_runs);
+    find_spans(&f, ctx);
     /* Local layers of Gemma 3 have their own base and no scaling. */
     f.separate_swa_rope = hp->n_swa > 0 && m->arch->swa_rope_theta > 0;
     f.rope_swa = f.rope;

@@ -50,6 +50,28 @@ void tl_step_rows(int64_t n_rows, int ith, int nth, int64_t *r0, int64_t *r1) {
     tl_split_rows(n_rows, TL_ROW_ALIGN, ith, nth, r0, r1);
 }
 
+void tl_step_matmul_spans(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
+                          const float *bias, const float *x, const tl_token_span *spans, int32_t n_spans, float *y) {
+    size_t row_bytes;
+    const uint8_t *xq = input_for(slots, w, x, &row_bytes);
+    int64_t r0, r1;
+    tl_step_rows(w->n_rows, ith, nth, &r0, &r1);
+    if (r0 >= r1) return;
+    for (int32_t i = 0; i < n_spans; i++) {
+        const tl_token_span *s = &spans[i];
+        const uint8_t *xs = xq + (size_t)s->t0 * row_bytes;
+        float *ys = y + (size_t)s->t0 * (size_t)w->n_rows;
+        if (s->exact)
+            tl_gemm_generic(k, w->type, w->n_cols, w->data, w->row_bytes, r0, r1, xs, row_bytes, s->t1 - s->t0, ys,
+                            w->n_rows);
+        else
+            tl_matmul_rows(k, w, xs, row_bytes, s->t1 - s->t0, ys, w->n_rows, r0, r1);
+        if (bias)
+            for (int32_t t = s->t0; t < s->t1; t++)
+                for (int64_t r = r0; r < r1; r++) y[t * w->n_rows + r] += bias[r];
+    }
+}
+
 void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
                     const float *bias, const float *x, int32_t count, float *y) {
     size_t row_bytes;

@@ -42,6 +42,27 @@ void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith, const
 void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
                     const float *bias, const float *x, int32_t count, float *y);
 
+/* Runs of at most this many tokens of one sequence are evaluated exactly as
+ * one-token evaluations would be (attention.c, tl_token_span): 16
+ * speculative drafts plus the token they follow. */
+#define TL_EXACT_RUN 17
+
+/*
+ * Tokens [t0, t1) of a product. An exact span's tokens each get the result
+ * they would get evaluated alone (the set's vec_dot per row and token), so
+ * that a short run — a decode step, a speculative verification, a reply in a
+ * server's batch — does not depend on what else the batch holds; other
+ * spans go through the batched (tiled) kernels.
+ */
+typedef struct tl_token_span {
+    int32_t t0, t1;
+    bool exact;
+} tl_token_span;
+
+/* tl_step_matmul over tokens cut into spans (covering [0, count) in order). */
+void tl_step_matmul_spans(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
+                          const float *bias, const float *x, const tl_token_span *spans, int32_t n_spans, float *y);
+
 /* This thread's share of the row range [0, n_rows) under tl_step_matmul's
  * split, for steps that post-process the rows it wrote. */
 void tl_step_rows(int64_t n_rows, int ith, int nth, int64_t *r0, int64_t *r1);

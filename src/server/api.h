@@ -26,6 +26,7 @@ typedef struct server {
     /* Counters for /metrics. */
     atomic_uint_fast64_t requests_total, requests_failed;
     atomic_uint_fast64_t prompt_tokens_total, generated_tokens_total;
+    atomic_uint_fast64_t drafted_tokens_total, draft_accepted_tokens_total; /* speculative decoding */
 } server;
 
 #endif /* TL_SERVER_API_H */

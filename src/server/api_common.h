@@ -134,6 +134,7 @@ typedef struct api_sampling {
     int32_t num_ctx;           /* Ollama's num_ctx: the context to run with; 0 = the model's default */
     int32_t num_keep;          /* Ollama's num_keep: prompt tokens kept from the start when it is cut; -1 = all */
     const model_entry *entry;  /* whose NAME.json options these start from (for the log), or NULL */
+    bool speculative;          /* drafts may be used (the request's "speculative", default true) */
 } api_sampling;
 
 /* llama.cpp's defaults, then the model's NAME.json "options". */
@@ -147,6 +148,13 @@ bool api_sampling_ollama(api_sampling *s, const cJSON *options, const char *pref
  * min_p, repeat_penalty, repeat_last_n, typical_p, mirostat, mirostat_tau,
  * mirostat_eta). */
 bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *model, api_error *e);
+/* The request's top-level "speculative": false generates without drafts
+ * (both APIs; tinyllm's own field). */
+bool api_sampling_speculative(api_sampling *s, const cJSON *body, api_error *e);
+/* A finished generation's speculative decoding counts, as llama-server's
+ * timings name them (draft_n, draft_n_accepted), added to o when drafts
+ * were used. */
+void api_add_draft_counts(cJSON *o, const gen_result *r);
 void api_sampling_free(api_sampling *s);
 
 /* ---- prompts ------------------------------------------------------------ */

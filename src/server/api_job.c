@@ -82,6 +82,7 @@ bool api_job_prepare(api_job *job, api_error *e) {
     r->max_tokens = job->sampling.max_tokens;
     r->stop = (const char *const *)job->sampling.stop;
     r->n_stop = job->sampling.n_stop;
+    r->no_speculative = !job->sampling.speculative;
     r->user = job;
     return true;
 }
@@ -105,6 +106,8 @@ static bool submit_failed(api_job *job, engine_submit_status status, const tl_er
 static void count_result(server *srv, const gen_result *result) {
     atomic_fetch_add(&srv->prompt_tokens_total, (uint_fast64_t)(result->n_prompt > 0 ? result->n_prompt : 0));
     atomic_fetch_add(&srv->generated_tokens_total, (uint_fast64_t)(result->n_generated > 0 ? result->n_generated : 0));
+    atomic_fetch_add(&srv->drafted_tokens_total, (uint_fast64_t)result->n_drafted);
+    atomic_fetch_add(&srv->draft_accepted_tokens_total, (uint_fast64_t)result->n_draft_accepted);
     api_stats_speed(result->n_generated, result->generation_ms);
 }
 

@@ -103,6 +103,11 @@ void misc_metrics(server *srv, const http_request *req, http_response *res) {
     append(&b, "tinyllm_prompt_tokens_total %llu\n", (unsigned long long)atomic_load(&srv->prompt_tokens_total));
     metric_header(&b, "tinyllm_generated_tokens_total", "counter", "Tokens generated.");
     append(&b, "tinyllm_generated_tokens_total %llu\n", (unsigned long long)atomic_load(&srv->generated_tokens_total));
+    metric_header(&b, "tinyllm_drafted_tokens_total", "counter", "Tokens drafted for speculative decoding.");
+    append(&b, "tinyllm_drafted_tokens_total %llu\n", (unsigned long long)atomic_load(&srv->drafted_tokens_total));
+    metric_header(&b, "tinyllm_draft_accepted_tokens_total", "counter", "Drafted tokens the model accepted.");
+    append(&b, "tinyllm_draft_accepted_tokens_total %llu\n",
+           (unsigned long long)atomic_load(&srv->draft_accepted_tokens_total));
     metric_header(&b, "tinyllm_tokens_per_second", "gauge", "Generation speed over the last few requests.");
     append(&b, "tinyllm_tokens_per_second %.3f\n", api_stats_tokens_per_second());
     metric_header(&b, "tinyllm_models_loaded", "gauge", "Models loaded now.");

@@ -199,6 +199,7 @@ static void add_done(cJSON *o, const api_job *job, const gen_result *r) {
     cJSON_AddNumberToObject(o, "prompt_eval_duration", floor(r->prompt_ms * 1e6));
     cJSON_AddNumberToObject(o, "eval_count", r->n_generated);
     cJSON_AddNumberToObject(o, "eval_duration", floor(r->generation_ms * 1e6));
+    api_add_draft_counts(o, r);
 }
 
 static bool stream_text(api_job *job, const char *text, size_t len) {
@@ -332,7 +333,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     const model_entry *entry = registry_find(srv->models, name);
     api_sampling_init(&job->sampling, entry);
     if (!api_sampling_ollama(&job->sampling, options, "options.", &e) ||
-        !check_num_ctx(srv, entry, job->sampling.num_ctx, &e))
+        !api_sampling_speculative(&job->sampling, body, &e) || !check_num_ctx(srv, entry, job->sampling.num_ctx, &e))
         goto fail;
     job->sampling.params.json_output = json_output;
     if (chat) {

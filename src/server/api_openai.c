@@ -42,6 +42,17 @@ static cJSON *usage_object(const gen_result *r) {
     return u;
 }
 
+/* llama-server's "timings" with its speculative decoding counts, when drafts were used. */
+static void add_timings(cJSON *o, const gen_result *r) {
+    if (!r->speculative) return;
+    cJSON *t = cJSON_AddObjectToObject(o, "timings");
+    cJSON_AddNumberToObject(t, "prompt_n", r->n_prompt);
+    cJSON_AddNumberToObject(t, "prompt_ms", r->prompt_ms);
+    cJSON_AddNumberToObject(t, "predicted_n", r->n_generated);
+    cJSON_AddNumberToObject(t, "predicted_ms", r->generation_ms);
+    api_add_draft_counts(t, r);
+}
+
 /* One choice: a chat delta / message, or a completion's text. */
 static cJSON *choice(const api_job *job, const char *key, cJSON *content, const char *finish_reason) {
     cJSON *c = cJSON_CreateObject();
@@ -87,6 +98,7 @@ static void stream_done(api_job *job, const gen_result *r) {
     } else {
         cJSON *chunk = completion_object(job, chunk_object(job));
         cJSON_AddItemToArray(cJSON_AddArrayToObject(chunk, "choices"), choice(job, "delta", NULL, finish_reason(r)));
+        add_timings(chunk, r);
         api_stream_sse(job->stream, chunk);
         if (job->include_usage) {
             chunk = completion_object(job, chunk_object(job));
@@ -140,6 +152,7 @@ static void reply_whole(api_job *job, http_response *res) {
     cJSON_AddItemToArray(cJSON_AddArrayToObject(answer, "choices"),
                          choice(job, "message", string_n(text ? text : "", len), finish_reason(&r)));
     cJSON_AddItemToObject(answer, "usage", usage_object(&r));
+    add_timings(answer, &r);
     free(text);
     api_reply_json(res, 200, answer);
 }
@@ -179,7 +192,9 @@ static void generate(server *srv, const http_request *req, http_response *res, b
         goto fail;
     }
     api_sampling_init(&job->sampling, job->model->entry);
-    if (!api_sampling_openai(&job->sampling, body, job->model->model, &e)) goto fail;
+    if (!api_sampling_openai(&job->sampling, body, job->model->model, &e) ||
+        !api_sampling_speculative(&job->sampling, body, &e))
+        goto fail;
     if (!job->model->engine) {
         api_fail(&e, 400, "model", "model '%s' is an embedding model: it does not generate text", name);
         goto fail;

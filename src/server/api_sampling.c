@@ -25,6 +25,7 @@ void api_sampling_init(api_sampling *s, const model_entry *entry) {
     memset(s, 0, sizeof *s);
     s->params = tl_sampler_default_params();
     s->params.seed = TL_SEED_RANDOM;
+    s->speculative = true;
     s->max_tokens = -1;
     s->add_bos = -1;
     s->num_keep = OLLAMA_NUM_KEEP;
@@ -325,4 +326,14 @@ bool api_sampling_openai(api_sampling *s, const cJSON *body, const tl_model *mod
     if (max_tokens != INT64_MIN) s->max_tokens = (int32_t)max_tokens;
     if (max_completion != INT64_MIN) s->max_tokens = (int32_t)max_completion;
     return read_response_format(s, body, e);
+}
+
+bool api_sampling_speculative(api_sampling *s, const cJSON *body, api_error *e) {
+    return api_field_bool(body, NULL, "speculative", &s->speculative, e);
+}
+
+void api_add_draft_counts(cJSON *o, const gen_result *r) {
+    if (!r->speculative) return;
+    cJSON_AddNumberToObject(o, "draft_n", (double)r->n_drafted);
+    cJSON_AddNumberToObject(o, "draft_n_accepted", (double)r->n_draft_accepted);
 }

@@ -4,7 +4,7 @@
  * The scheduler thread loops: move queued requests into free slots (the slot
  * whose cached tokens share the longest prefix with the prompt, so a chat's
  * next turn reuses its cache), build one batch — the tokens every generating
- * slot's generator asks for (one each today), then prompt tokens of slots still reading their prompt
+ * slot's generator asks for (one token, or one plus its drafts), then prompt tokens of slots still reading their prompt
  * up to n_batch — evaluate it with tl_decode_batch, and hand the logits of
  * every slot that asked for some to its generator (src/generate: sampling,
  * stop strings, text, limits), which says what that slot evaluates next.
@@ -41,6 +41,8 @@ typedef struct slot {
     bool generating;        /* the prompt is done; ev says what to evaluate next */
     tl_generator *gen;      /* the reply's generator */
     tl_generation_event ev; /* its last event: the tokens to feed, at which positions */
+    tl_drafter *drafter;    /* speculative decoding (NULL: off) */
+    tl_context *draft_ctx;  /* the draft model's context, with a draft model */
     gen_result result;
     double started_at, first_token_at;
 } slot;
@@ -150,8 +152,12 @@ static void slot_start(engine *e, slot *s, job *j, double now) {
     gp.stops = j->stops;
     gp.n_stops = j->n_stops;
     tl_error err = {0};
-    if (tl_generator_new(e->model, j->sampler, &gp, &s->gen, &err) == TL_OK)
+    tl_drafter *drafter = s->drafter && !r->no_speculative ? s->drafter : NULL;
+    if (drafter && tl_drafter_begin(drafter, r->prompt, r->n_prompt, &err) != TL_OK) drafter = NULL;
+    if (tl_generator_new(e->model, j->sampler, &gp, &s->gen, &err) == TL_OK) {
+        tl_generator_set_drafter(s->gen, drafter);
         tl_generator_begin(s->gen, (uint32_t)r->n_prompt, e->n_ctx); /* step() fails a slot without one */
+    }
     s->result = (gen_result){.n_prompt = r->n_prompt, .n_prompt_cached = keep, .queue_ms = now - j->submitted_at};
     s->started_at = now;
     s->first_token_at = 0;
@@ -168,6 +174,12 @@ static void slot_finish(engine *e, slot *s, tl_stop_reason reason, double now) {
     s->result.n_generated = s->ev.n_generated;
     if (s->first_token_at > 0) s->result.generation_ms = now - s->first_token_at;
     s->result.total_ms = now - j->submitted_at;
+    if (s->gen && s->drafter && !r->no_speculative) {
+        const tl_draft_stats ds = tl_generator_draft_stats(s->gen);
+        s->result.speculative = true;
+        s->result.n_drafted = ds.drafted;
+        s->result.n_draft_accepted = ds.accepted;
+    }
     tl_generator_free(s->gen);
     s->gen = NULL;
     s->job = NULL;
@@ -357,7 +369,11 @@ static void *scheduler(void *arg) {
 static void free_parts(engine *e) {
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->wake);
-    for (int i = 0; e->slots && i < e->params.n_slots; i++) free(e->slots[i].cached);
+    for (int i = 0; e->slots && i < e->params.n_slots; i++) {
+        free(e->slots[i].cached);
+        tl_drafter_free(e->slots[i].drafter);
+        tl_context_free(e->slots[i].draft_ctx);
+    }
     free(e->slots);
     free(e->batch_tokens);
     free(e->batch_seq);
@@ -367,6 +383,27 @@ static void free_parts(engine *e) {
     tl_context_free(e->ctx);
     free(e->end_marker);
     free(e);
+}
+
+/* One drafter per slot when the parameters ask for speculation: prompt
+ * lookup, or a draft model with a one-sequence context per slot (as large
+ * as a slot's). */
+static bool make_drafters(engine *e, tl_error *err) {
+    const engine_params *p = &e->params;
+    if (p->draft.n_max <= 0 || (!p->draft_model && p->lookup <= 0)) return true;
+    tl_context_params cp = tl_context_default_params();
+    cp.n_ctx = p->draft_n_ctx ? p->draft_n_ctx : e->n_ctx;
+    cp.n_threads = (uint32_t)(p->draft_threads > 0 ? p->draft_threads : p->n_threads > 0 ? p->n_threads : 0);
+    for (int i = 0; i < p->n_slots; i++) {
+        slot *s = &e->slots[i];
+        if (!p->draft_model) {
+            if (tl_drafter_new_lookup(p->lookup, &p->draft, &s->drafter, err) != TL_OK) return false;
+        } else if (tl_context_new(p->draft_model, &cp, &s->draft_ctx, err) != TL_OK ||
+                   tl_drafter_new_model(s->draft_ctx, e->model, &p->draft, &s->drafter, err) != TL_OK) {
+            return false;
+        }
+    }
+    return true;
 }
 
 engine *engine_new(const tl_model *model, const engine_params *params, tl_error *err) {
@@ -406,6 +443,10 @@ engine *engine_new(const tl_model *model, const engine_params *params, tl_error 
     e->stats.n_slots = e->params.n_slots;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
+    if (ok && !make_drafters(e, err)) {
+        free_parts(e);
+        return NULL;
+    }
     if (!ok || pthread_create(&e->thread, NULL, scheduler, e) != 0) {
         tl_fail(err, TL_ERR_NOMEM, "cannot start the generation thread");
         free_parts(e);

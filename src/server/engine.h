@@ -8,7 +8,10 @@
  * prompt chunk of slots still reading their prompt and one token for each
  * generating slot, runs tl_decode_batch once, and hands each slot's logits
  * to its generator (src/generate), which samples and releases the text.
- * New requests join between steps (continuous batching). A slot keeps its
+ * New requests join between steps (continuous batching). With speculative
+ * decoding each slot has a drafter (a draft model's context of its own, or
+ * prompt lookup): its generator asks for the accepted token plus the drafts,
+ * and all of them join the same batch. A slot keeps its
  * tokens after a request ends, so a follow-up request whose prompt starts
  * the same way (a chat's next turn) reuses that cache.
  *
@@ -40,6 +43,8 @@ typedef struct gen_result {
     double prompt_ms;     /* evaluating the uncached prompt tokens */
     double generation_ms; /* from the first sampled token to the last */
     double total_ms;      /* submit to done */
+    bool speculative;     /* drafts were used: the two counts below mean something */
+    int64_t n_drafted, n_draft_accepted;
 } gen_result;
 
 typedef struct gen_request {
@@ -50,7 +55,8 @@ typedef struct gen_request {
     int32_t max_tokens;         /* < 0: until the end of the turn or a full context */
     const char *const *stop;    /* stop strings (not included in the text) */
     int n_stop;
-    bool ignore_eos; /* keep going past end-of-generation tokens */
+    bool ignore_eos;     /* keep going past end-of-generation tokens */
+    bool no_speculative; /* generate without drafts ("speculative": false) */
 
     /* Output. on_text returns false to cancel (the client went away). */
     bool (*on_text)(void *user, const char *text, size_t len);
@@ -69,6 +75,13 @@ typedef struct engine_params {
     int n_batch;            /* 0 = 512 */
     int queue_limit;        /* requests waiting for a slot before engine_submit refuses */
     const char *end_marker; /* template end-of-turn text ("<|im_end|>"), or NULL/"" */
+    /* Speculative decoding: a draft model (borrowed; its vocabulary checked
+     * by the caller), else prompt lookup of n-grams up to `lookup` (0: off). */
+    const tl_model *draft_model;
+    int32_t lookup;
+    tl_draft_params draft;
+    int draft_threads;    /* 0: n_threads */
+    uint32_t draft_n_ctx; /* the draft model's context per slot; 0: a slot's */
 } engine_params;
 
 /* Makes the context and starts the scheduler thread; NULL with *err set. */

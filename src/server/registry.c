@@ -162,6 +162,9 @@ static bool check_defaults(const cJSON *json, const char *where, const char *mod
         return tl_fail(err, TL_ERR_FORMAT, "%s: \"template\" must be a string", where), false;
     if (options && !cJSON_IsObject(options))
         return tl_fail(err, TL_ERR_FORMAT, "%s: \"options\" must be an object", where), false;
+    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(json, "draft");
+    if (draft && !cJSON_IsString(draft))
+        return tl_fail(err, TL_ERR_FORMAT, "%s: \"draft\" must be a string (a model name or file)", where), false;
     if (!template || template_is_source(template->valuestring)) return true;
     char *file = template_file_path(model_path, template->valuestring);
     FILE *fp = file ? fopen(file, "rb") : NULL;
@@ -448,6 +451,7 @@ static void free_loaded(loaded_model *m) {
     free(m->template_source);
     free(m->end_marker);
     if (m->model) tl_model_free(m->model);
+    if (m->draft_model) tl_model_free(m->draft_model);
     const model_entry *entry = m->entry;
     memset(m, 0, sizeof *m);
     m->entry = entry;
@@ -489,6 +493,43 @@ static uint32_t context_size(const registry *r, const model_entry *entry) {
     return r->options.n_ctx;
 }
 
+/* The draft model for the slot's model: its NAME.json "draft" (a model the
+ * server offers, or a file, beside the model when relative), else the
+ * server's --draft. A NAME.json draft that cannot draft for the model is an
+ * error; the server's is only skipped for models it does not fit (logged). */
+static bool load_draft(const registry *r, model_slot *s, tl_error *err) {
+    loaded_model *m = &s->loaded;
+    const cJSON *own = cJSON_GetObjectItemCaseSensitive(s->entry.defaults, "draft");
+    if (r->options.draft.n_max <= 0 || (!cJSON_IsString(own) && !r->options.draft_model)) return true;
+    char *path = NULL;
+    if (cJSON_IsString(own)) {
+        const model_entry *named = registry_find(r, own->valuestring);
+        path = named                        ? strdup(named->path)
+               : own->valuestring[0] == '/' ? strdup(own->valuestring)
+                                            : beside_model(s->entry.path, own->valuestring);
+    } else {
+        path = strdup(r->options.draft_model);
+    }
+    if (!path) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
+    tl_error draft_err = {0};
+    bool ok = tl_model_load(path, NULL, &m->draft_model, &draft_err) == TL_OK &&
+              tl_draft_check_vocab(m->draft_model, m->model, NULL, 0, &draft_err) == TL_OK;
+    if (!ok) {
+        if (m->draft_model) tl_model_free(m->draft_model);
+        m->draft_model = NULL;
+        if (cJSON_IsString(own)) {
+            tl_fail(err, draft_err.status, "model '%s': draft %s: %s", s->entry.name, path, draft_err.message);
+        } else {
+            char reason[sizeof draft_err.message + 64];
+            snprintf(reason, sizeof reason, "draft not used: %s", draft_err.message);
+            log_model("draft_skipped", s->entry.name, 0, 0, reason);
+            ok = true;
+        }
+    }
+    free(path);
+    return ok;
+}
+
 /* Loads the slot's model into s->loaded with `n_ctx` positions per slot (0:
  * the default); the caller owns the LOADING slot. */
 static registry_status load_model(const registry *r, model_slot *s, uint32_t n_ctx, tl_error *err) {
@@ -516,6 +557,7 @@ static registry_status load_model(const registry *r, model_slot *s, uint32_t n_c
     }
 
     if (tl_model_has_decoder(m->model) && !tl_model_has_encoder(m->model)) {
+        if (!load_draft(r, s, err)) goto fail;
         const engine_params engine_options = {
             .n_slots = r->options.parallel > 0 ? r->options.parallel : 1,
             .n_ctx = n_ctx ? n_ctx : context_size(r, &s->entry),
@@ -523,6 +565,11 @@ static registry_status load_model(const registry *r, model_slot *s, uint32_t n_c
             .n_batch = r->options.n_batch,
             .queue_limit = r->options.queue_limit,
             .end_marker = m->end_marker,
+            .draft_model = m->draft_model,
+            .lookup = r->options.lookup,
+            .draft = r->options.draft,
+            .draft_threads = r->options.draft_threads,
+            .draft_n_ctx = r->options.draft_n_ctx,
         };
         if (!(m->engine = engine_new(m->model, &engine_options, &load_err))) {
             tl_fail(err, load_err.status, "model '%s': %s", s->entry.name, load_err.message);

@@ -53,6 +53,7 @@ typedef struct loaded_model {
     const model_entry *entry;
     tl_model *model;
     engine *engine;        /* NULL for encoder-only (embedding) models */
+    tl_model *draft_model; /* its speculative decoding draft, or NULL */
     char *template_source; /* chat template in use: defaults' "template", the model's, else chatml */
     char *end_marker;      /* tl_chat_turn_end of it */
     double load_ms;

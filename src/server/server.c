@@ -77,6 +77,8 @@ int tl_server_run(const tl_server_options *options) {
     atomic_init(&srv.requests_failed, 0);
     atomic_init(&srv.prompt_tokens_total, 0);
     atomic_init(&srv.generated_tokens_total, 0);
+    atomic_init(&srv.drafted_tokens_total, 0);
+    atomic_init(&srv.draft_accepted_tokens_total, 0);
     srv.started_at = tl_time_ms();
     log_configure(srv.options.log_json ? LOG_JSON : LOG_TEXT, srv.options.log_quiet);
 

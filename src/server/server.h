@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tinyllm.h"
+
 #define TL_SERVER_VERSION "0.1.0"
 
 typedef struct tl_server_options {
@@ -58,6 +60,14 @@ typedef struct tl_server_options {
     int threads_http;               /* requests handled at once, more get 503 [128] */
     bool log_json;                  /* the stderr log as one JSON object a line (else text) */
     bool log_quiet;                 /* log only errors */
+    /* Speculative decoding: a draft model file for every model whose
+     * vocabulary it shares (a model's own NAME.json "draft" wins), or
+     * prompt lookup of n-grams up to `lookup`; draft.n_max 0 = off. */
+    const char *draft_model;
+    int lookup;
+    tl_draft_params draft;
+    int draft_threads;    /* 0 = n_threads */
+    uint32_t draft_n_ctx; /* the draft model's context per slot; 0 = a slot's */
 } tl_server_options;
 
 /* Runs the server until SIGINT or SIGTERM. Prints "listening on http://H:P"

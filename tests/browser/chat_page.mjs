@@ -426,7 +426,7 @@ async function run() {
     })).join("\n") + "\n" + JSON.stringify({
       model: modelA, created_at: new Date().toISOString(), message: { role: "assistant", content: "" }, done: true,
       done_reason: "stop", total_duration: 5e6, load_duration: 0, prompt_eval_count: 3, prompt_eval_duration: 1e6,
-      eval_count: hostile.length, eval_duration: 4e6,
+      eval_count: hostile.length, eval_duration: 4e6, draft_n: 8, draft_n_accepted: 6,
     }) + "\n";
     await page.route("**/api/chat", (route) => route.fulfill({
       status: 200, contentType: "application/x-ndjson", body: ndjson,
@@ -439,6 +439,7 @@ async function run() {
     check(((await lastReply.locator("pre.code code").textContent()) || "").includes("<script>"),
       "a ``` fence becomes a code block");
     check(/1500\.0 tokens\/s/.test(fake.metrics), "tokens/s comes from the final chunk (eval_count / eval_duration)", fake.metrics);
+    check(/drafted 8, accepted 6 \(75%\)/.test(fake.metrics), "speculative decoding's counts are shown", fake.metrics);
     await screenshot(page, "code-block");
 
     await page.locator("#prompt").fill("line one");

@@ -158,7 +158,7 @@ commands=$("$TINYLLM" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]*\) .*/\1/p'
 for c in $commands; do
   section=$(man_section "$c")
   [ -n "$section" ] || { fail "man page: no section for '$c'"; continue; }
-  for shared in "CONTEXT OPTIONS" "SAMPLING OPTIONS"; do
+  for shared in "CONTEXT OPTIONS" "SAMPLING OPTIONS" "SPECULATIVE DECODING OPTIONS"; do
     grep -q "^\.B $shared$" <<<"$section" && section+=$'\n'$(shared_section "$shared")
   done
   missing=""

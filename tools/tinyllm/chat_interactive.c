@@ -330,6 +330,10 @@ static void switch_model(interactive *it, const char *path) {
     }
     chat_model_close(it->current);
     *it->current = next;
+    if (it->session->drafter && it->session->draft_model) { /* it drafted for the other vocabulary */
+        printf("note: the draft model is not used with %s\n", path);
+        it->session->drafter = NULL;
+    }
     printf("switched to %s in %.0f ms; the conversation (%d messages) continues\n", path, tl_time_ms() - start,
            cJSON_GetArraySize(chat_session_messages(it->session)));
 }

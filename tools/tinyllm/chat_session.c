@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_draft.h"
 #include "util/buffer.h"
 
 /* The template's end-of-turn text, "" when it does not tell (a template
@@ -178,11 +179,16 @@ void chat_session_clear(chat_session *s, bool keep_system) {
 void chat_metrics_print(const chat_metrics *m, FILE *out) {
     const double per_second = m->generation_ms > 0 ? m->n_generated * 1e3 / m->generation_ms : 0.0;
     const double ms_per_token = m->n_generated > 0 ? m->generation_ms / m->n_generated : 0.0;
+    char draft[160] = "";
+    if (m->speculative) {
+        memcpy(draft, ", ", 3);
+        cli_draft_describe(&m->draft, m->n_generated, draft + 2, sizeof draft - 2);
+    }
     fprintf(out,
             "[%d tokens, %.1f tok/s, %.2f ms/token, TTFT %.0f ms, prompt %d new tokens (%d reused), "
-            "context %u/%u]\n",
+            "context %u/%u%s]\n",
             m->n_generated, per_second, ms_per_token, m->first_token_ms, m->n_prompt_new, m->n_prompt_reused,
-            m->context_used, m->context_size);
+            m->context_used, m->context_size, draft);
 }
 
 /* Removes the oldest exchange (a user message and the assistant's answer, or
@@ -366,7 +372,14 @@ bool chat_session_reply(chat_session *s, chat_text_fn on_text, void *user_data, 
         tl_cli_error(s->command, "%s", err.message);
         goto done;
     }
+    if (s->drafter && tl_drafter_begin(s->drafter, prompt, n_prompt, &err) != TL_OK) {
+        tl_cli_error(s->command, "%s", err.message);
+        goto done;
+    }
+    tl_generator_set_drafter(gen, s->drafter);
     if (!generate_reply(s, gen, on_text, user_data, turn_start, &m)) goto done;
+    m.speculative = s->drafter != NULL;
+    m.draft = tl_generator_draft_stats(gen);
     size_t len;
     if (!chat_session_add(s, "assistant", tl_generator_text(gen, &len))) goto done;
     m.context_used = tl_context_used(s->ctx);

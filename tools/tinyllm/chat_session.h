@@ -33,6 +33,8 @@ typedef struct chat_metrics {
     int32_t n_dropped;       /* old messages dropped to make the turn fit */
     uint32_t context_used, context_size;
     const char *stop_reason; /* "end", "length", "context" or "interrupted" */
+    bool speculative;        /* a drafter was used: the counts below mean something */
+    tl_draft_stats draft;
 } chat_metrics;
 
 /* Receives the reply's text as it is produced. */
@@ -48,8 +50,10 @@ typedef struct chat_session {
                                       rather than the model file's; NULL = the file's */
     const char *const *stops;      /* stop strings besides the template's end of turn (borrowed) */
     int32_t n_stops;
-    bool verbose_prompt; /* print each turn's prompt text on stderr before its reply */
-    char *prompt_text;   /* the last prompt rendered, kept when verbose_prompt */
+    bool verbose_prompt;         /* print each turn's prompt text on stderr before its reply */
+    tl_drafter *drafter;         /* speculative decoding (borrowed); NULL = none */
+    const tl_model *draft_model; /* the drafter's model; NULL for prompt lookup */
+    char *prompt_text;           /* the last prompt rendered, kept when verbose_prompt */
     char *template_source;
     char *end_marker;      /* the template's end-of-turn text ("<|im_end|>"), "" if unknown */
     struct cJSON *context; /* {"messages": [...]} as the template sees it */

@@ -107,6 +107,8 @@ bool cli_defaults_load(cli_defaults *d, const char *command, const char *ref, bo
     const cJSON *system = cJSON_GetObjectItemCaseSensitive(d->manifest, "system");
     if (cJSON_IsString(name)) d->name = name->valuestring;
     if (cJSON_IsString(system) && system->valuestring[0]) d->system = system->valuestring;
+    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(d->manifest, "draft");
+    if (cJSON_IsString(draft) && draft->valuestring[0]) d->draft = draft->valuestring;
     d->template_source = manifest_template(d);
     return read_options(d, command, generating);
 }

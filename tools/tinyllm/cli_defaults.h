@@ -19,6 +19,7 @@ typedef struct cli_defaults {
     struct cJSON *manifest;     /* the store's manifest, or NULL when -m named a file */
     const char *name;           /* the store name (in manifest), or the reference as given */
     const char *system;         /* the manifest's system prompt (in manifest), or NULL */
+    const char *draft;          /* the manifest's "draft" model for speculative decoding (in manifest), or NULL */
     char *template_source;      /* the manifest's template as Jinja source, or NULL: the model file's own */
     api_sampling options;       /* llama.cpp's defaults under the manifest's options */
     int32_t n_threads, n_batch; /* num_thread, num_batch; 0 = not given */

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "cli_context.h"
 #include "cli_defaults.h"
+#include "cli_draft.h"
 #include "cli_sampling.h"
 
 typedef struct chat_options {
@@ -29,6 +30,7 @@ typedef struct chat_options {
     tl_opt_list stop; /* --stop: replaces a store model's stop strings */
     cli_context context;
     cli_sampling sampling;
+    cli_draft draft;
 } chat_options;
 
 static void write_reply_text(void *user_data, const char *text, size_t len) {
@@ -109,6 +111,10 @@ static int run_chat(chat_options *o, const cli_defaults *d) {
                                            o->chat_template, d->template_source, o->n_predict)))
         goto done;
     session.verbose_prompt = o->verbose_prompt;
+    if (!o->draft.model && !o->draft.lookup) o->draft.model = d->draft; /* a store model's own draft */
+    if (!cli_draft_open(&o->draft, "chat", current.model, &cp)) goto done;
+    session.drafter = o->draft.drafter;
+    session.draft_model = o->draft.draft_model;
     session.stops = o->stop.n ? o->stop.items : (const char *const *)d->options.stop;
     session.n_stops = o->stop.n ? o->stop.n : d->options.n_stop;
     if (o->bos) session.add_bos = strcmp(o->bos, "on") == 0;
@@ -130,6 +136,7 @@ done:
     if (have_session) chat_session_free(&session);
     cJSON_Delete(messages);
     chat_model_close(&current);
+    cli_draft_close(&o->draft);
     return rc;
 }
 
@@ -139,7 +146,7 @@ done:
  * them: chat parses twice for a store model, to know the model first. */
 static tl_args_result parse_options(chat_options *o, const cli_defaults *d, int argc, char **argv) {
     *o = (chat_options){.n_predict = -1};
-    tl_opt opts[CHAT_N_OPTS + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
+    tl_opt opts[CHAT_N_OPTS + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS + CLI_DRAFT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o->model, "FILE|NAME",
          "GGUF model file, or a model of the store (tinyllm list; its settings are the defaults)", NULL, 0, 0},
         {NULL, "--system", TL_OPT_STRING, &o->system, "TEXT",
@@ -164,6 +171,8 @@ static tl_args_result parse_options(chat_options *o, const cli_defaults *d, int 
     n_opts += CLI_CONTEXT_N_OPTS;
     cli_sampling_init(&o->sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
+    cli_draft_init(&o->draft, opts + n_opts);
+    n_opts += CLI_DRAFT_N_OPTS;
     if (d) {
         cli_defaults_apply(d, &o->context, &o->sampling, &o->n_predict);
         o->system = d->system;

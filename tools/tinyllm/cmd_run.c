@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "cli_context.h"
 #include "cli_defaults.h"
+#include "cli_draft.h"
 #include "cli_sampling.h"
 
 typedef struct run_options {
@@ -29,20 +30,28 @@ typedef struct run_options {
     const char *system;        /* with --chat: a system message first */
     const char *chat_template; /* with --chat: a built-in name or a file */
     cli_sampling sampling;
+    cli_draft draft;
 } run_options;
 
 typedef struct run_stats {
     double load_ms, prompt_ms, gen_ms;
     int32_t n_prompt, n_gen;
     const char *stop_reason;
+    bool speculative;
+    tl_draft_stats draft;
 } run_stats;
 
 static void print_summary(const run_stats *s) {
+    char draft[160] = "";
+    if (s->speculative) {
+        memcpy(draft, " | ", 4);
+        cli_draft_describe(&s->draft, s->n_gen, draft + 3, sizeof draft - 3);
+    }
     fprintf(stderr,
             "tinyllm: load %.1f ms | prompt %d tokens, %.1f tokens/s | generated %d tokens, "
-            "%.1f tokens/s, %.2f ms/token | stop: %s\n",
+            "%.1f tokens/s, %.2f ms/token%s | stop: %s\n",
             s->load_ms, s->n_prompt, s->prompt_ms > 0 ? s->n_prompt * 1e3 / s->prompt_ms : 0.0, s->n_gen,
-            s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0.0, s->n_gen > 0 ? s->gen_ms / s->n_gen : 0.0,
+            s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0.0, s->n_gen > 0 ? s->gen_ms / s->n_gen : 0.0, draft,
             s->stop_reason);
 }
 
@@ -68,6 +77,10 @@ static void print_json(const run_stats *s, const char *text, size_t text_len, co
     cJSON_AddNumberToObject(t, "predicted_ms", s->gen_ms);
     cJSON_AddNumberToObject(t, "predicted_per_token_ms", s->n_gen ? s->gen_ms / s->n_gen : 0);
     cJSON_AddNumberToObject(t, "predicted_per_second", s->gen_ms > 0 ? s->n_gen * 1e3 / s->gen_ms : 0);
+    if (s->speculative) { /* llama-server's names */
+        cJSON_AddNumberToObject(t, "draft_n", (double)s->draft.drafted);
+        cJSON_AddNumberToObject(t, "draft_n_accepted", (double)s->draft.accepted);
+    }
     char *out = cJSON_PrintUnformatted(root);
     if (out) printf("%s\n", out);
     free(out);
@@ -110,6 +123,12 @@ static int generate(const run_options *o, const cli_defaults *d, tl_model *model
     st->prompt_ms = tl_time_ms() - t0;
 
     t0 = tl_time_ms();
+    tl_drafter *drafter = o->draft.drafter;
+    if (drafter && tl_drafter_begin(drafter, prompt, n_prompt, &err) != TL_OK) {
+        tl_cli_error("run", "%s", err.message);
+        goto done;
+    }
+    tl_generator_set_drafter(gen, drafter);
     tl_generator_begin(gen, tl_context_used(ctx), n_ctx);
     tl_generation_event ev = {0};
     do {
@@ -122,6 +141,8 @@ static int generate(const run_options *o, const cli_defaults *d, tl_model *model
     } while (ev.stop == TL_STOP_NONE);
     st->gen_ms = tl_time_ms() - t0;
     st->stop_reason = tl_stop_reason_name(ev.stop); /* run's documented names are the library's */
+    st->speculative = drafter != NULL;
+    st->draft = tl_generator_draft_stats(gen);
     if (o->json) {
         size_t text_len;
         const char *text = tl_generator_text(gen, &text_len);
@@ -172,7 +193,7 @@ static char *chat_prompt(const run_options *o, const cli_defaults *d, const tl_m
  * them: run parses twice for a store model, to know the model first. */
 static tl_args_result parse_options(run_options *o, const cli_defaults *d, int argc, char **argv) {
     *o = (run_options){.n_predict = -1};
-    tl_opt opts[RUN_N_OPTS + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS] = {
+    tl_opt opts[RUN_N_OPTS + CLI_CONTEXT_N_OPTS + CLI_SAMPLING_N_OPTS + CLI_DRAFT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o->model, "FILE|NAME",
          "GGUF model file, or a model of the store (tinyllm list; its options are the defaults)", NULL, 0, 0},
         {"-p", "--prompt", TL_OPT_STRING, &o->prompt, "TEXT", "prompt text", NULL, 0, 0},
@@ -205,6 +226,8 @@ static tl_args_result parse_options(run_options *o, const cli_defaults *d, int a
     n_opts += CLI_CONTEXT_N_OPTS;
     cli_sampling_init(&o->sampling, opts + n_opts);
     n_opts += CLI_SAMPLING_N_OPTS;
+    cli_draft_init(&o->draft, opts + n_opts);
+    n_opts += CLI_DRAFT_N_OPTS;
     if (d) {
         cli_defaults_apply(d, &o->context, &o->sampling, &o->n_predict);
         o->no_bos = d->options.add_bos == 0;
@@ -270,6 +293,12 @@ int cmd_run(int argc, char **argv) {
     }
     st.load_ms = tl_time_ms() - t0;
 
+    if (cli_draft_wanted(&o.draft) && tl_model_has_encoder(model)) {
+        tl_cli_error("run", "speculative decoding (--draft, --lookup) needs a decoder-only model");
+        goto done;
+    }
+    if (!o.draft.model && !o.draft.lookup) o.draft.model = d.draft; /* a store model's own draft */
+    if (!cli_draft_open(&o.draft, "run", model, &cp)) goto done;
     if ((o.system || o.chat_template) && !o.chat) {
         tl_cli_error("run", "--system and --chat-template need --chat");
         goto done;
@@ -305,6 +334,7 @@ done:
     free(prompt);
     tl_sampler_free(sampler);
     cli_sampling_free(&o.sampling);
+    cli_draft_close(&o.draft);
     tl_context_free(ctx);
     tl_model_free(model);
     free(prompt_text);

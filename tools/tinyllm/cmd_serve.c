@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_draft.h"
 #include "server/server.h"
 #include "server/units.h"
 #include "util/limits.h"
@@ -21,6 +22,8 @@ typedef struct serve_options {
     const char *files[TL_OPT_LIST_MAX], *names[TL_OPT_LIST_MAX]; /* -m: files, and names of the store */
     int32_t port, max_loaded, parallel, n_ctx, n_threads, n_batch, queue;
     int32_t max_connections, max_connections_per_client, threads_http;
+    cli_draft draft;
+    char *draft_path; /* the draft model's file (-md FILE|NAME resolved) */
 } serve_options;
 
 /* A duration above 0 (and at most a day) for option `name`; false after a one-line error. */
@@ -55,7 +58,23 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         .log_quiet = s->quiet,
         .allow_pull = s->allow_pull,
         .hub_endpoint = s->hub_endpoint,
+        .draft_model = s->draft_path,
+        .lookup = s->draft.lookup,
+        .draft_threads = s->draft.n_threads,
+        .draft_n_ctx = (uint32_t)s->draft.n_ctx,
     };
+    o->draft = tl_draft_default_params();
+    o->draft.n_max = s->draft.n_max;
+    o->draft.n_min = s->draft.n_min;
+    o->draft.p_min = s->draft.p_min;
+    if (s->draft.model && s->draft.lookup > 0) {
+        tl_cli_error("serve", "--lookup and a draft model (--draft) cannot be used together");
+        return false;
+    }
+    if (s->draft.n_min > s->draft.n_max) {
+        tl_cli_error("serve", "--draft-min (%d) is larger than --draft-max (%d)", s->draft.n_min, s->draft.n_max);
+        return false;
+    }
     if (strcmp(s->log_format, "text") == 0 || strcmp(s->log_format, "json") == 0) {
         o->log_json = strcmp(s->log_format, "json") == 0;
     } else {
@@ -145,7 +164,7 @@ int cmd_serve(int argc, char **argv) {
                        .threads_http = 128,
                        .log_format = "text"};
     bool api_key_given = false;
-    const tl_opt opts[] = {
+    const tl_opt base[] = {
         {NULL, "--host", TL_OPT_STRING, &s.host, "HOST",
          "address to listen on; 0.0.0.0 or :: for every interface (default 127.0.0.1)", NULL, 0, 0},
         {NULL, "--port", TL_OPT_INT, &s.port, "N", "port to listen on; 0 = any free port (default 8080)", NULL, 0,
@@ -201,6 +220,10 @@ int cmd_serve(int argc, char **argv) {
          "stderr log of requests and model loads/unloads: text, or json (an object a line) (default text)", NULL, 0, 0},
         {NULL, "--quiet", TL_OPT_FLAG, &s.quiet, NULL, "log only errors (5xx answers, failed loads)", NULL, 0, 0},
     };
+    const int n_base = (int)(sizeof base / sizeof base[0]);
+    tl_opt opts[sizeof base / sizeof base[0] + CLI_DRAFT_N_OPTS];
+    memcpy(opts, base, sizeof base);
+    cli_draft_init(&s.draft, opts + n_base);
     const tl_command_spec spec = {
         "serve", "[--models DIR | -m FILE|NAME ...] [--host HOST] [--port N] [options]",
         "Serve models over HTTP until Ctrl-C (with neither --models nor -m: every model of the store,\n"
@@ -210,7 +233,7 @@ int cmd_serve(int argc, char **argv) {
         "default sampling settings) and a web chat page at /. Models load on first use and unload after\n"
         "--keep-alive idle time. Prints \"listening on http://HOST:PORT\" once ready; stderr gets a line per\n"
         "request and per model load or unload.",
-        opts, (int)(sizeof opts / sizeof opts[0])};
+        opts, n_base + CLI_DRAFT_N_OPTS};
     const char *positional[1];
     int n_positional;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_positional);
@@ -219,8 +242,13 @@ int cmd_serve(int argc, char **argv) {
         const char *env = getenv("TINYLLM_API_KEY");
         s.api_key = env && *env ? env : NULL;
     }
+    if (s.draft.model && !(s.draft_path = cli_model_path("serve", s.draft.model))) return 1;
     tl_server_options o;
-    if (!server_options(&s, &o)) return 1;
-    model_sources(&s, &o);
-    return tl_server_run(&o);
+    int rc = 1;
+    if (server_options(&s, &o)) {
+        model_sources(&s, &o);
+        rc = tl_server_run(&o);
+    }
+    free(s.draft_path);
+    return rc;
 }

@@ -29,6 +29,7 @@ int cmd_synth(int argc, char **argv) {
     const char *preset = NULL, *type = "f16", *out = NULL, *vocab = NULL;
     uint64_t seed = 42;
     bool tiny = false;
+    int32_t layers = 0;
     const tl_opt opts[] = {
         {NULL, "--preset", TL_OPT_STRING, &preset, "NAME", "model shape to copy (see the list below)", NULL, 0, 0},
         {NULL, "--type", TL_OPT_STRING, &type, "TYPE",
@@ -45,12 +46,16 @@ int cmd_synth(int argc, char **argv) {
          "same architecture and vocabulary, test-sized dimensions "
          "(2 layers, width 96-128)",
          NULL, 0, 0},
+        {NULL, "--layers", TL_OPT_INT, &layers, "N",
+         "only the first N layers, with the same weights (a draft model of the full one for speculative "
+         "decoding; default: all)",
+         NULL, 0, 1000},
         {"-o", "--output", TL_OPT_STRING, &out, "FILE", "where to write the model", NULL, 0, 0},
     };
-    const tl_command_spec spec = {"synth", "--preset NAME [--type TYPE] [--seed S] [--tiny] -o FILE",
+    const tl_command_spec spec = {"synth", "--preset NAME [--type TYPE] [--seed S] [--tiny] [--layers N] -o FILE",
                                   "Write a GGUF model with a real model's tensor shapes, hyper-parameters and\n"
                                   "vocabulary, filled with deterministic random weights.",
-                                  opts, 6};
+                                  opts, 7};
     const char *positional[1];
     int n_pos;
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
@@ -90,8 +95,12 @@ int cmd_synth(int argc, char **argv) {
     }
     tl_error err = {0};
     double t0 = tl_time_ms();
-    const tl_synth_params params = {
-        .preset = preset, .weight_type = type, .seed = seed, .vocab_path = vocab, .tiny = tiny};
+    const tl_synth_params params = {.preset = preset,
+                                    .weight_type = type,
+                                    .seed = seed,
+                                    .vocab_path = vocab,
+                                    .tiny = tiny,
+                                    .n_layer = (uint32_t)layers};
     if (tl_synth(&params, out, &err) != TL_OK) {
         tl_cli_error("synth", "%s", err.message);
         return 1;
