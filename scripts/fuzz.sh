@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of fuzz/ (see fuzz/README.md).
-#   scripts/fuzz.sh TARGET SECONDS      one target (gguf, tok_spm, tok_bpe, tok_wpm,
-#                                       tok_ugm, jinja, api, safetensors, legacy) for SECONDS
+#   scripts/fuzz.sh TARGET SECONDS      one target (gguf, tok_spm, tok_bpe, tok_wpm, tok_ugm,
+#                                       jinja, api, safetensors, legacy, hub, store) for SECONDS
 #   scripts/fuzz.sh --smoke [SECONDS]   every target for SECONDS each (default 30)
 #   scripts/fuzz.sh --list              the targets
 # Builds build-fuzz/ (clang, -DTL_FUZZ=ON) when needed. Each run works on a
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy)
+targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy hub store)
 shared=${TINYLLM_SHARED:-$(cd .. && pwd)/shared}
 export TINYLLM_SHARED=$shared
 build=${FUZZ_BUILD:-build-fuzz}
@@ -31,7 +31,7 @@ max_len() {
   case $1 in
     jinja) echo 262144 ;;
     gguf | safetensors | legacy) echo 65536 ;;
-    api) echo 16384 ;;
+    api | hub | store) echo 16384 ;;
     *) echo 8192 ;;
   esac
 }
