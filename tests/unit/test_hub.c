@@ -160,6 +160,11 @@ static void test_files_a_reference_selects(void **state) {
     assert_int_equal(tl_hub_parse_ref("o/r:F16", &r, &err), TL_OK);
     assert_int_equal(select_paths(&r, files, n - 2 + 1, out, sizeof out, &err), -1);
     assert_non_null(strstr(err.message, "part 1 of 2"));
+    /* Only a later part of a split (fuzz/regressions/hub/only_a_later_split_part): part 1 is missing. */
+    const tl_hub_file later[] = {{"big/m-F16-00002-of-00002.gguf", 1, NULL}, {"README.md", 1, NULL}};
+    assert_int_equal(tl_hub_parse_ref("o/r", &r, &err), TL_OK);
+    assert_int_equal(select_paths(&r, later, 2, out, sizeof out, &err), -1);
+    assert_non_null(strstr(err.message, "part 1 of 2 of big/m-F16 is missing"));
     /* No tag known: the first GGUF. */
     const tl_hub_file plain[] = {{"b.gguf", 1, NULL}, {"a.gguf", 1, NULL}};
     assert_int_equal(tl_hub_parse_ref("o/r", &r, &err), TL_OK);
