@@ -90,6 +90,13 @@ static bool is_hex64(const char *s) {
     return true;
 }
 
+/* A JSON number of bytes, or -1 when it is none a file can have (negative,
+ * fractional sizes are cut; too large for a double's integers, infinite). */
+static int64_t json_size(const cJSON *v) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0)) return -1;
+    return (int64_t)v->valuedouble;
+}
+
 tl_status hub_parse_tree_page(const char *url, const char *body, hub_file_list *list, tl_error *err) {
     cJSON *root = cJSON_Parse(body);
     if (!cJSON_IsArray(root)) {
@@ -117,9 +124,7 @@ tl_status hub_parse_tree_page(const char *url, const char *body, hub_file_list *
         }
         tl_hub_file *f = &list->files[list->n];
         f->path = strdup(path->valuestring);
-        f->size = cJSON_IsNumber(lfs_size) ? (int64_t)lfs_size->valuedouble
-                  : cJSON_IsNumber(size)   ? (int64_t)size->valuedouble
-                                           : -1;
+        f->size = json_size(lfs_size) >= 0 ? json_size(lfs_size) : json_size(size);
         f->sha256 = cJSON_IsString(oid) && is_hex64(oid->valuestring) ? strdup(oid->valuestring) : NULL;
         if (!f->path) {
             cJSON_Delete(root);
