@@ -90,6 +90,14 @@ static bool is_hex64(const char *s) {
     return true;
 }
 
+/* A path with a control character is no file a pull takes: its name would
+ * reach error lines and the terminal (fuzz/regressions/hub/newline_in_path). */
+static bool has_control(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return true;
+    return false;
+}
+
 /* A JSON number of bytes, or -1 when it is none a file can have (negative,
  * fractional sizes are cut; too large for a double's integers, infinite). */
 static int64_t json_size(const cJSON *v) {
@@ -108,7 +116,9 @@ tl_status hub_parse_tree_page(const char *url, const char *body, hub_file_list *
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
         const cJSON *path = cJSON_GetObjectItemCaseSensitive(item, "path");
         const cJSON *size = cJSON_GetObjectItemCaseSensitive(item, "size");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "file") != 0 || !cJSON_IsString(path)) continue;
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "file") != 0 || !cJSON_IsString(path) ||
+            has_control(path->valuestring))
+            continue;
         const cJSON *lfs = cJSON_GetObjectItemCaseSensitive(item, "lfs");
         const cJSON *oid = cJSON_GetObjectItemCaseSensitive(lfs, "oid");
         const cJSON *lfs_size = cJSON_GetObjectItemCaseSensitive(lfs, "size");

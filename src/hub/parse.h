@@ -29,9 +29,9 @@ typedef struct hub_file_list {
 } hub_file_list;
 void hub_file_list_free(hub_file_list *list);
 
-/* Adds the files ("type": "file") of one page of the tree listing (a JSON
- * array) to list: path, size (lfs.size, else size, else -1: none, or not a
- * size a file can have) and sha256
+/* Adds the files ("type": "file", a path without control characters) of
+ * one page of the tree listing (a JSON array) to list: path, size (lfs.size,
+ * else size, else -1: none, or not a size a file can have) and sha256
  * (lfs.oid when it is 64 hex digits). TL_ERR_FORMAT when it is not an array. */
 tl_status hub_parse_tree_page(const char *url, const char *body, hub_file_list *list, tl_error *err);
 
