@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of fuzz/ (see fuzz/README.md).
-#   scripts/fuzz.sh TARGET SECONDS      one target (gguf, tok_spm, tok_bpe, tok_wpm,
-#                                       tok_ugm, jinja, api, safetensors, legacy) for SECONDS
+#   scripts/fuzz.sh TARGET SECONDS      one target (gguf, tok_spm, tok_bpe, tok_wpm, tok_ugm,
+#                                       jinja, api, safetensors, legacy, hub, store) for SECONDS
 #   scripts/fuzz.sh --smoke [SECONDS]   every target for SECONDS each (default 30)
 #   scripts/fuzz.sh --list              the targets
 # Builds build-fuzz/ (clang, -DTL_FUZZ=ON) when needed. Each run works on a
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy)
+targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy hub store)
 shared=${TINYLLM_SHARED:-$(cd .. && pwd)/shared}
 export TINYLLM_SHARED=$shared
 build=${FUZZ_BUILD:-build-fuzz}
@@ -31,7 +31,7 @@ max_len() {
   case $1 in
     jinja) echo 262144 ;;
     gguf | safetensors | legacy) echo 65536 ;;
-    api) echo 16384 ;;
+    api | hub | store) echo 16384 ;;
     *) echo 8192 ;;
   esac
 }
@@ -62,8 +62,9 @@ run_one() {
   [[ -n ${FUZZ_CORPUS:-} ]] && corpus=$FUZZ_CORPUS/$target
   mkdir -p "$corpus"
   cp -n fuzz/corpus/"$target"/* "$corpus/" 2>/dev/null || true
+  # -error_exitcode=1: libFuzzer's default (77) is the exit code of a skipped target (fuzz_skip)
   local args=(-max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=20 -rss_limit_mb=2560
-              -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$scratch/artifacts/")
+              -malloc_limit_mb=2048 -print_final_stats=1 -error_exitcode=1 -artifact_prefix="$scratch/artifacts/")
   [[ -f fuzz/dict/$target.dict ]] && args+=(-dict="fuzz/dict/$target.dict")
   local rc=0
   # shellcheck disable=SC2086
@@ -71,13 +72,13 @@ run_one() {
   local done_line execs
   done_line=$(grep -aE '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$scratch/log" | tail -1 || true)
   execs=$(grep -ao 'average_exec_per_sec: *[0-9]*' "$scratch/log" | grep -o '[0-9]*$' || echo '?')
-  if [[ $rc -eq 77 ]]; then
+  local found
+  found=$(find "$scratch/artifacts" -type f | wc -l)
+  if [[ $rc -eq 77 && $found -eq 0 ]]; then
     echo "fuzz $target: skipped ($(grep -a -m1 'skipped' "$scratch/log" || true))"
     rm -rf "$scratch"
     return 77
   fi
-  local found
-  found=$(find "$scratch/artifacts" -type f | wc -l)
   printf 'fuzz %-8s %4ss  %6s execs/s  %s\n' "$target" "$seconds" "$execs" \
     "$(echo "$done_line" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9a-zA-Z]+' || true)"
   if [[ $rc -ne 0 || $found -ne 0 ]]; then

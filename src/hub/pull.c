@@ -5,7 +5,6 @@
  * file(s) the reference means → each downloaded (resolve/{commit}/{file})
  * to the store's partial path → tl_store_add under the store name.
  */
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <strings.h>
 
 #include "client.h"
+#include "parse.h"
 #include "transfer.h"
 #include "util/error.h"
 
@@ -23,68 +23,6 @@ static void curl_start(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-typedef struct file_list {
-    tl_hub_file *files;
-    int n, cap;
-} file_list;
-
-static void file_list_free(file_list *list) {
-    for (int i = 0; i < list->n; i++) {
-        free((char *)list->files[i].path);
-        free((char *)list->files[i].sha256);
-    }
-    free(list->files);
-}
-
-static bool is_hex64(const char *s) {
-    if (!s || strlen(s) != 64) return false;
-    for (; *s; s++)
-        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F'))) return false;
-    return true;
-}
-
-/* Adds the files of one page of the tree listing. */
-static tl_status add_tree_page(const char *url, const char *body, file_list *list, tl_error *err) {
-    cJSON *root = cJSON_Parse(body);
-    if (!cJSON_IsArray(root)) {
-        cJSON_Delete(root);
-        return tl_fail(err, TL_ERR_FORMAT, "%s: expected a JSON array of files", url);
-    }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, root) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
-        const cJSON *path = cJSON_GetObjectItemCaseSensitive(item, "path");
-        const cJSON *size = cJSON_GetObjectItemCaseSensitive(item, "size");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "file") != 0 || !cJSON_IsString(path)) continue;
-        const cJSON *lfs = cJSON_GetObjectItemCaseSensitive(item, "lfs");
-        const cJSON *oid = cJSON_GetObjectItemCaseSensitive(lfs, "oid");
-        const cJSON *lfs_size = cJSON_GetObjectItemCaseSensitive(lfs, "size");
-        if (list->n == list->cap) {
-            int cap = list->cap ? list->cap * 2 : 64;
-            tl_hub_file *grown = realloc(list->files, (size_t)cap * sizeof *grown);
-            if (!grown) {
-                cJSON_Delete(root);
-                return tl_fail(err, TL_ERR_NOMEM, "out of memory");
-            }
-            list->files = grown;
-            list->cap = cap;
-        }
-        tl_hub_file *f = &list->files[list->n];
-        f->path = strdup(path->valuestring);
-        f->size = cJSON_IsNumber(lfs_size) ? (int64_t)lfs_size->valuedouble
-                  : cJSON_IsNumber(size)   ? (int64_t)size->valuedouble
-                                           : -1;
-        f->sha256 = cJSON_IsString(oid) && is_hex64(oid->valuestring) ? strdup(oid->valuestring) : NULL;
-        if (!f->path) {
-            cJSON_Delete(root);
-            return tl_fail(err, TL_ERR_NOMEM, "out of memory");
-        }
-        list->n++;
-    }
-    cJSON_Delete(root);
-    return TL_OK;
-}
-
 /* The repository's current commit ("main" when the answer has none). */
 static tl_status repo_commit(const hub_client *client, const tl_hub_ref *ref, char *commit, size_t commit_size,
                              tl_error *err) {
@@ -92,36 +30,22 @@ static tl_status repo_commit(const hub_client *client, const tl_hub_ref *ref, ch
     snprintf(url, sizeof url, "%s/api/models/%s/revision/main", client->endpoint, ref->repo);
     hub_response r;
     TL_TRY(hub_get(client, url, MAX_JSON, &r, err));
-    tl_status s = TL_OK;
-    if (r.status != 200)
-        s = hub_http_error(client, ref->repo, url, &r, err);
-    else {
-        cJSON *root = cJSON_Parse(r.body);
-        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(root, "sha");
-        if (!cJSON_IsObject(root))
-            s = tl_fail(err, TL_ERR_FORMAT, "%s: the answer is not a JSON object", url);
-        else
-            snprintf(commit, commit_size, "%s",
-                     cJSON_IsString(sha) && strspn(sha->valuestring, "0123456789abcdef") == strlen(sha->valuestring) &&
-                             sha->valuestring[0]
-                         ? sha->valuestring
-                         : "main");
-        cJSON_Delete(root);
-    }
+    tl_status s = r.status == 200 ? hub_parse_commit(url, r.body, commit, commit_size, err)
+                                  : hub_http_error(client, ref->repo, url, &r, err);
     hub_response_free(&r);
     return s;
 }
 
 /* Every file of the repository at `commit`, following the Link pages. */
-static tl_status repo_files(const hub_client *client, const tl_hub_ref *ref, const char *commit, file_list *list,
+static tl_status repo_files(const hub_client *client, const tl_hub_ref *ref, const char *commit, hub_file_list *list,
                             tl_error *err) {
     char url[2048];
     snprintf(url, sizeof url, "%s/api/models/%s/tree/%s?recursive=true", client->endpoint, ref->repo, commit);
     for (int page = 0; page < MAX_TREE_PAGES; page++) {
         hub_response r;
         TL_TRY(hub_get(client, url, MAX_JSON, &r, err));
-        tl_status s =
-            r.status == 200 ? add_tree_page(url, r.body, list, err) : hub_http_error(client, ref->repo, url, &r, err);
+        tl_status s = r.status == 200 ? hub_parse_tree_page(url, r.body, list, err)
+                                      : hub_http_error(client, ref->repo, url, &r, err);
         char next[sizeof r.link_next];
         snprintf(next, sizeof next, "%s", r.link_next);
         hub_response_free(&r);
@@ -140,7 +64,7 @@ static void resolve_url(const hub_client *client, const tl_hub_ref *ref, const c
 
 /* Downloads the chosen files to partial paths (parts[i], malloc'd). */
 static tl_status download_all(tl_store *store, const hub_client *client, const tl_hub_ref *ref, const char *commit,
-                              const file_list *list, const int *chosen, int n_chosen, const tl_hub_options *options,
+                              const hub_file_list *list, const int *chosen, int n_chosen, const tl_hub_options *options,
                               char **parts, tl_error *err) {
     for (int i = 0; i < n_chosen; i++) {
         const tl_hub_file *f = &list->files[chosen[i]];
@@ -172,7 +96,7 @@ tl_status tl_hub_pull(tl_store *store, const char *ref_text, const tl_hub_option
 
     char commit[128];
     TL_TRY(repo_commit(&client, &ref, commit, sizeof commit, err));
-    file_list list = {0};
+    hub_file_list list = {0};
     int chosen[MAX_PARTS], n_chosen = 0;
     char *parts[MAX_PARTS] = {0};
     tl_status s = repo_files(&client, &ref, commit, &list, err);
@@ -186,7 +110,7 @@ tl_status tl_hub_pull(tl_store *store, const char *ref_text, const tl_hub_option
             tl_store_entry_free(&entry);
             if (same) {
                 hub_report(options, "success", sha, 0, 0);
-                file_list_free(&list);
+                hub_file_list_free(&list);
                 return TL_OK;
             }
         }
@@ -203,6 +127,6 @@ tl_status tl_hub_pull(tl_store *store, const char *ref_text, const tl_hub_option
         if (s == TL_OK) hub_report(options, "success", NULL, 0, 0);
     }
     for (int i = 0; i < n_chosen; i++) free(parts[i]);
-    file_list_free(&list);
+    hub_file_list_free(&list);
     return s;
 }

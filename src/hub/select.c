@@ -173,16 +173,20 @@ tl_status tl_hub_select_files(const tl_hub_ref *ref, const tl_hub_file *files, i
                 return collect_parts(ref, files, n_files, i, chosen, max_chosen, n_chosen, err);
         return tl_fail(err, TL_ERR_ARGUMENT, "%s has no file '%s'", ref->repo, ref->file);
     }
-    int n_gguf = 0, any = -1;
+    /* any: the first GGUF by path that is whole or a first part; else (only
+     * later parts of a split: collect_parts says which part is missing) the
+     * first GGUF at all. */
+    int any = -1, any_part = -1;
     for (int i = 0; i < n_files; i++)
         if (is_gguf_model(files[i].path)) {
-            n_gguf++;
             int k, n;
+            if (any_part < 0 || strcmp(files[i].path, files[any_part].path) < 0) any_part = i;
             if ((!split_part(files[i].path, &k, &n) || k == 1) &&
                 (any < 0 || strcmp(files[i].path, files[any].path) < 0))
                 any = i;
         }
-    if (n_gguf == 0) return tl_fail(err, TL_ERR_FORMAT, "%s has no GGUF model file", ref->repo);
+    if (any_part < 0) return tl_fail(err, TL_ERR_FORMAT, "%s has no GGUF model file", ref->repo);
+    if (any < 0) any = any_part;
     int found = -1;
     if (ref->quant[0]) {
         found = find_tag(files, n_files, ref->quant);

@@ -2,7 +2,8 @@
  * transfer.c — one HTTP GET with the Hub client's rules: redirects followed
  * by hand, so that Authorization goes to the endpoint's host and never to a
  * CDN on another host (as huggingface_hub does); the headers the Hub sends
- * (Link, X-Error-Code, X-Linked-Etag, X-Repo-Commit) captured; timeouts.
+ * (Link, X-Error-Code, X-Linked-Etag, X-Repo-Commit) captured (parse.c);
+ * timeouts.
  */
 #include "transfer.h"
 
@@ -10,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "parse.h"
 #include "util/error.h"
 
 enum { MAX_REDIRECTS = 10, ERROR_BODY_MAX = 4096 };
@@ -30,58 +31,10 @@ static void url_host(const char *url, char *out, size_t out_size) {
     curl_url_cleanup(u);
 }
 
-/* Copies header value (trimmed) into out. */
-static void header_value(const char *v, size_t n, char *out, size_t out_size) {
-    while (n && (*v == ' ' || *v == '\t')) v++, n--;
-    while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ')) n--;
-    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') v++, n -= 2;
-    if (n >= 4 && strncmp(v, "W/\"", 3) == 0 && v[n - 1] == '"') v += 3, n -= 4;
-    snprintf(out, out_size, "%.*s", (int)n, v);
-}
-
-/* Link: <url>; rel="next", <url2>; rel="last" */
-static void parse_link(const char *v, size_t n, char *out, size_t out_size) {
-    const char *end = v + n;
-    while (v < end) {
-        const char *lt = memchr(v, '<', (size_t)(end - v));
-        if (!lt) return;
-        const char *gt = memchr(lt, '>', (size_t)(end - lt));
-        if (!gt) return;
-        const char *next = memchr(gt, ',', (size_t)(end - gt));
-        const char *params_end = next ? next : end;
-        for (const char *p = gt; p + 10 <= params_end; p++)
-            if (strncasecmp(p, "rel=\"next\"", 10) == 0 || strncasecmp(p, "rel=next", 8) == 0) {
-                snprintf(out, out_size, "%.*s", (int)(gt - lt - 1), lt + 1);
-                return;
-            }
-        v = next ? next + 1 : end;
-    }
-}
-
 static size_t on_header(char *data, size_t size, size_t count, void *user) {
     hub_transfer *t = user;
-    size_t n = size * count;
-    const char *colon = memchr(data, ':', n);
-    if (n > 5 && strncmp(data, "HTTP/", 5) == 0) {
-        /* a new response (after a 100 or a redirect): forget the last one's headers, but for
-         * X-Linked-Etag and X-Repo-Commit, which the Hub sends with its redirect to the CDN */
-        hub_response *r = t->response;
-        r->link_next[0] = r->error_code[0] = '\0';
-    }
-    if (!colon) return n;
-    size_t name_len = (size_t)(colon - data);
-    const char *v = colon + 1;
-    size_t vn = n - name_len - 1;
-    hub_response *r = t->response;
-    if (name_len == 4 && strncasecmp(data, "link", 4) == 0)
-        parse_link(v, vn, r->link_next, sizeof r->link_next);
-    else if (name_len == 12 && strncasecmp(data, "x-error-code", 12) == 0)
-        header_value(v, vn, r->error_code, sizeof r->error_code);
-    else if (name_len == 13 && strncasecmp(data, "x-linked-etag", 13) == 0)
-        header_value(v, vn, r->linked_etag, sizeof r->linked_etag);
-    else if (name_len == 13 && strncasecmp(data, "x-repo-commit", 13) == 0)
-        header_value(v, vn, r->repo_commit, sizeof r->repo_commit);
-    return n;
+    hub_parse_header(t->response, data, size * count);
+    return size * count;
 }
 
 typedef struct body_state {

@@ -129,13 +129,15 @@ const char *tl_store_dir(const tl_store *store) {
 /* Manifests                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* A manifest has a string name, model and 64-hex sha256, and a size. */
+/* A manifest has a string name, model and 64-hex sha256, and a size (a
+ * number of bytes an int64_t holds: fuzz/regressions/store/huge_size). */
 static bool manifest_valid(const cJSON *m) {
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(m, "sha256");
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(m, "size");
     if (!cJSON_IsObject(m) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "name")) ||
         !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "model")) || !cJSON_IsString(sha) ||
-        strlen(sha->valuestring) != 64 || strspn(sha->valuestring, "0123456789abcdef") != 64 ||
-        !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(m, "size")))
+        strlen(sha->valuestring) != 64 || strspn(sha->valuestring, "0123456789abcdef") != 64 || !cJSON_IsNumber(size) ||
+        !(size->valuedouble >= 0 && size->valuedouble <= 9007199254740992.0))
         return false;
     return true;
 }

@@ -1,7 +1,7 @@
 # The model store from the command line (docs/models.md): create, list, show, cp, rm; store names
 # wherever -m takes a file (run, chat, embed, tokenize, info, serve) with an existing file winning; a
 # model's options as run's and chat's defaults under their flags, its system prompt and template in
-# chat (and run --chat), its num_ctx in embed; `serve` with no
+# chat (and run --chat) and `template -m NAME`, its num_ctx in embed; `serve` with no
 # models serving the store; a temporary file left by a crash cleaned; and every bad name or missing
 # model as one line on stderr with exit code 1. The store is a temporary TINYLLM_MODELS.
 source "$(dirname "$0")/lib.sh"
@@ -96,6 +96,18 @@ grep -qx "Be terse.<|im_end|>" "$TMP/run-chat.err" && ! grep -q "Be terse" "$TMP
   grep -qx "Hello" "$TMP/run-raw.err" &&
   pass "run NAME --chat: the model's system prompt and template; without --chat the prompt is raw" ||
   fail "run --chat: $(cat "$TMP/run-chat.err" "$TMP/run-raw.err")"
+echo '[{"role": "user", "content": "Hello"}]' >"$TMP/hello.json"
+"$TINYLLM" create llama3tpl --from stories --template llama3 >/dev/null
+"$TINYLLM" template -m llama3tpl --messages "$TMP/hello.json" >"$TMP/tpl-name.txt" 2>"$TMP/tpl-name.err"
+"$TINYLLM" template -m "$M" --chat-template llama3 --messages "$TMP/hello.json" >"$TMP/tpl-builtin.txt" 2>&1
+"$TINYLLM" template -m llama3tpl --chat-template chatml --messages "$TMP/hello.json" >"$TMP/tpl-flag.txt" 2>&1
+"$TINYLLM" template -m stories --messages "$TMP/hello.json" >"$TMP/tpl-stories.txt" 2>&1
+"$TINYLLM" template -m "$M" --messages "$TMP/hello.json" >"$TMP/tpl-file.txt" 2>&1
+grep -q "<|start_header_id|>user" "$TMP/tpl-name.txt" && cmp -s "$TMP/tpl-name.txt" "$TMP/tpl-builtin.txt" &&
+  grep -q "<|im_start|>user" "$TMP/tpl-flag.txt" && cmp -s "$TMP/tpl-stories.txt" "$TMP/tpl-file.txt" &&
+  pass "template -m NAME: the model's template (llama3), --chat-template over it; without one, the file's" ||
+  fail "template -m NAME: $(cat "$TMP/tpl-name.txt" "$TMP/tpl-name.err" "$TMP/tpl-flag.txt" "$TMP/tpl-stories.txt")"
+"$TINYLLM" rm llama3tpl >/dev/null
 "$TINYLLM" create short --from stories --parameter num_ctx 8 >/dev/null
 "$TINYLLM" embed -m short "one two three four five six seven eight nine ten" 2>"$TMP/embed-short.err" >/dev/null
 "$TINYLLM" embed -m short -c 64 "one two three four five six seven eight nine ten" 2>"$TMP/embed-c64.err" >/dev/null

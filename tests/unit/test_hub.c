@@ -160,6 +160,11 @@ static void test_files_a_reference_selects(void **state) {
     assert_int_equal(tl_hub_parse_ref("o/r:F16", &r, &err), TL_OK);
     assert_int_equal(select_paths(&r, files, n - 2 + 1, out, sizeof out, &err), -1);
     assert_non_null(strstr(err.message, "part 1 of 2"));
+    /* Only a later part of a split (fuzz/regressions/hub/only_a_later_split_part): part 1 is missing. */
+    const tl_hub_file later[] = {{"big/m-F16-00002-of-00002.gguf", 1, NULL}, {"README.md", 1, NULL}};
+    assert_int_equal(tl_hub_parse_ref("o/r", &r, &err), TL_OK);
+    assert_int_equal(select_paths(&r, later, 2, out, sizeof out, &err), -1);
+    assert_non_null(strstr(err.message, "part 1 of 2 of big/m-F16 is missing"));
     /* No tag known: the first GGUF. */
     const tl_hub_file plain[] = {{"b.gguf", 1, NULL}, {"a.gguf", 1, NULL}};
     assert_int_equal(tl_hub_parse_ref("o/r", &r, &err), TL_OK);
@@ -181,8 +186,36 @@ static void test_catalogue_entries_are_well_formed(void **state) {
         assert_non_null(strchr(e.repo, '/'));
         assert_true(e.quant && e.quant[0] && e.summary && e.summary[0]);
     }
-    assert_true(n >= 8);
+    assert_int_equal(n, 15); /* docs/models.md lists them */
     assert_false(tl_hub_catalogue(-1, &e));
+}
+
+/* Each entry's default tag picks the file the repository has (names as the
+ * Hub lists them), not another quantization and not a bare ".gguf". */
+static void expect_catalogue_pick(const char *name, const char *const *paths, int n, const char *expected) {
+    tl_hub_file files[8];
+    for (int i = 0; i < n; i++) files[i] = (tl_hub_file){paths[i], 1, NULL};
+    tl_hub_ref r;
+    tl_error err;
+    char out[512];
+    assert_int_equal(tl_hub_parse_ref(name, &r, &err), TL_OK);
+    if (select_paths(&r, files, n, out, sizeof out, &err) != 1) fail_msg("%s: %s", name, err.message);
+    if (strcmp(out, expected) != 0) fail_msg("%s picked %s, expected %s", name, out, expected);
+}
+
+static void test_catalogue_defaults_pick_the_repository_files(void **state) {
+    (void)state;
+    const char *const phi3[] = {"Phi-3-mini-4k-instruct-fp16.gguf", "Phi-3-mini-4k-instruct-q4.gguf", "README.md"};
+    expect_catalogue_pick("phi3:mini", phi3, 3, "Phi-3-mini-4k-instruct-q4.gguf");
+    const char *const flan[] = {"flan-t5-small.F16.gguf", "flan-t5-small.Q4_K_M.gguf", "flan-t5-small.Q4_K_S.gguf"};
+    expect_catalogue_pick("flan-t5-small", flan, 3, "flan-t5-small.Q4_K_M.gguf");
+    expect_catalogue_pick("flan-t5-small:latest", flan, 3, "flan-t5-small.Q4_K_M.gguf");
+    const char *const smol135[] = {"SmolLM2-135M-Instruct.Q4_K_S.gguf", "SmolLM2-135M-Instruct.Q4_K_M.gguf"};
+    expect_catalogue_pick("smollm2:135m", smol135, 2, "SmolLM2-135M-Instruct.Q4_K_M.gguf");
+    const char *const smol360[] = {"SmolLM2-360M-Instruct-Q4_K_L.gguf", "SmolLM2-360M-Instruct-Q4_K_M.gguf"};
+    expect_catalogue_pick("smollm2:360m", smol360, 2, "SmolLM2-360M-Instruct-Q4_K_M.gguf");
+    const char *const qwen3[] = {"Qwen_Qwen3-1.7B-Q4_K_L.gguf", "Qwen_Qwen3-1.7B-Q4_K_M.gguf"};
+    expect_catalogue_pick("qwen3:1.7b", qwen3, 2, "Qwen_Qwen3-1.7B-Q4_K_M.gguf");
 }
 
 int main(void) {
@@ -193,6 +226,7 @@ int main(void) {
         cmocka_unit_test(test_quant_tag_in_file_names),
         cmocka_unit_test(test_files_a_reference_selects),
         cmocka_unit_test(test_catalogue_entries_are_well_formed),
+        cmocka_unit_test(test_catalogue_defaults_pick_the_repository_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,6 +227,14 @@ static void test_leftovers_ignored_and_cleaned(void **state) {
     tl_store_names_free(names, n);
     tl_store_entry e;
     assert_false(tl_store_find(s, "broken", &e));
+    /* A size no file has (fuzz/regressions/store/huge_size) makes a manifest invalid too. */
+    char huge[4200];
+    snprintf(huge, sizeof huge, "%s/manifests/huge:latest.json", tl_store_dir(s));
+    const char *huge_json = "{\"name\": \"huge:latest\", \"model\": \"m\", \"size\": 1e300, \"sha256\": "
+                            "\"0000000000000000000000000000000000000000000000000000000000000000\"}";
+    assert_true(tl_test_write_file(huge, huge_json, strlen(huge_json)));
+    assert_false(tl_store_find(s, "huge", &e));
+    unlink(huge);
     assert_true(tl_store_find(s, "stories", &e));
     assert_int_equal(tl_store_copy(s, "stories", "second", &err), TL_OK);
     assert_int_equal(tl_store_remove(s, "second", &err), TL_OK);

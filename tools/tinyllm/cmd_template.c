@@ -1,7 +1,9 @@
 /*
  * cmd_template.c — `tinyllm template`: render a conversation with a chat
  * template and print the exact prompt text (no newline added), or the
- * template's error: the way to check a template by hand and in tests.
+ * template's error: the way to check a template by hand and in tests. -m
+ * NAME (a model of the store) uses its manifest's template when it has one,
+ * as run and chat do (cli_defaults.h), else the model file's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_defaults.h"
 
 /* The conversation file: a list of messages, or an object with "messages"
  * (and "tools" or other variables). NULL after printing an error. */
@@ -40,7 +43,9 @@ int cmd_template(int argc, char **argv) {
     const char *model_path = NULL, *override = NULL, *messages = NULL, *bos = NULL, *eos = NULL;
     bool no_generation_prompt = false;
     const tl_opt opts[] = {
-        {"-m", "--model", TL_OPT_STRING, &model_path, "FILE", "GGUF model whose chat template (and BOS/EOS) to use",
+        {"-m", "--model", TL_OPT_STRING, &model_path, "FILE|NAME",
+         "GGUF model, or model of the store (its manifest's template first), whose chat template (and BOS/EOS) to "
+         "use",
          NULL, 0, 0},
         {NULL, "--chat-template", TL_OPT_STRING, &override, "NAME|FILE",
          "a built-in template (chatml, llama2, llama3, phi3, gemma, mistral, zephyr, deepseek) or a Jinja file", NULL,
@@ -55,7 +60,7 @@ int cmd_template(int argc, char **argv) {
         {NULL, "--eos", TL_OPT_STRING, &eos, "TEXT", "eos_token (default: the model's, else empty)", NULL, 0, 0},
     };
     const tl_command_spec spec = {"template",
-                                  "(-m FILE | --chat-template NAME|FILE) --messages FILE.json "
+                                  "(-m FILE|NAME | --chat-template NAME|FILE) --messages FILE.json "
                                   "[--no-generation-prompt] [--bos TEXT] [--eos TEXT]",
                                   "Render a conversation with a chat template and print the prompt exactly.", opts,
                                   (int)(sizeof opts / sizeof opts[0])};
@@ -64,7 +69,7 @@ int cmd_template(int argc, char **argv) {
     tl_args_result r = tl_args_parse(&spec, argc, argv, positional, 0, &n_pos);
     if (r != TL_ARGS_OK) return r == TL_ARGS_HELP ? 0 : 1;
     if (!model_path && !override) {
-        tl_cli_error("template", "no template given: use -m FILE or --chat-template NAME|FILE");
+        tl_cli_error("template", "no template given: use -m FILE|NAME or --chat-template NAME|FILE");
         return 1;
     }
     if (!messages) {
@@ -74,10 +79,15 @@ int cmd_template(int argc, char **argv) {
     int rc = 1;
     tl_model *model = NULL;
     char *source = NULL, *text = NULL;
+    cli_defaults d = {0};
     cJSON *context = read_messages(messages);
     if (!context) return 1;
-    if (model_path && !(model = cli_load_model("template", model_path, true))) goto done;
-    if (!(source = cli_chat_template("template", model, override))) goto done;
+    if (model_path &&
+        (!cli_defaults_load(&d, "template", model_path, false) || !(model = cli_load_model("template", d.path, true))))
+        goto done;
+    source =
+        !override && d.template_source ? strdup(d.template_source) : cli_chat_template("template", model, override);
+    if (!source) goto done;
     size_t len;
     if (!(text = cli_chat_render("template", model, source, context, !no_generation_prompt, bos, eos, &len))) goto done;
     fwrite(text, 1, len, stdout);
@@ -87,5 +97,6 @@ done:
     free(source);
     cJSON_Delete(context);
     tl_model_free(model);
+    cli_defaults_free(&d);
     return rc;
 }
