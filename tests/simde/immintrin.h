@@ -182,27 +182,20 @@ static inline void emulated_masked_copy(void *dst, const void *src, uint64_t k, 
         if ((k >> i) & 1) memcpy((char *)dst + (size_t)i * size, (const char *)src + (size_t)i * size, size);
 }
 
-static inline simde__m512 emulated_mm512_maskz_loadu_ps(simde__mmask16 k, const void *p) {
-    float out[16] = {0};
-    emulated_masked_copy(out, p, k, 16, sizeof out[0]);
-    EMULATED_RETURN(simde__m512, out);
-}
+/* A zero-masked load of n lanes of elem_type as vtype. */
+#define EMULATED_MASKZ_LOAD(name, vtype, mask_type, elem_type, n)                                                      \
+    static inline vtype emulated_##name(mask_type k, const void *p) {                                                  \
+        elem_type out[n] = {0};                                                                                        \
+        emulated_masked_copy(out, p, k, n, sizeof out[0]);                                                             \
+        EMULATED_RETURN(vtype, out);                                                                                   \
+    }
+EMULATED_MASKZ_LOAD(mm512_maskz_loadu_ps, simde__m512, simde__mmask16, float, 16)
+EMULATED_MASKZ_LOAD(mm512_maskz_loadu_epi16, simde__m512i, simde__mmask32, uint16_t, 32)
+EMULATED_MASKZ_LOAD(mm256_maskz_loadu_epi16, simde__m256i, simde__mmask16, uint16_t, 16)
 #undef _mm512_maskz_loadu_ps
 #define _mm512_maskz_loadu_ps emulated_mm512_maskz_loadu_ps
-
-static inline simde__m512i emulated_mm512_maskz_loadu_epi16(simde__mmask32 k, const void *p) {
-    uint16_t out[32] = {0};
-    emulated_masked_copy(out, p, k, 32, sizeof out[0]);
-    EMULATED_RETURN(simde__m512i, out);
-}
 #undef _mm512_maskz_loadu_epi16
 #define _mm512_maskz_loadu_epi16 emulated_mm512_maskz_loadu_epi16
-
-static inline simde__m256i emulated_mm256_maskz_loadu_epi16(simde__mmask16 k, const void *p) {
-    uint16_t out[16] = {0};
-    emulated_masked_copy(out, p, k, 16, sizeof out[0]);
-    EMULATED_RETURN(simde__m256i, out);
-}
 #undef _mm256_maskz_loadu_epi16
 #define _mm256_maskz_loadu_epi16 emulated_mm256_maskz_loadu_epi16
 

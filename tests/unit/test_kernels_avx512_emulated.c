@@ -38,15 +38,9 @@ static const tl_kernel_set *emulated_avx512(void) {
     static int filled;
     if (filled) return &set;
     const tl_kernel_set *scalar = tl_kernels_named("scalar");
-    const tl_cpu_features all = {.avx2 = 1,
-                                 .fma = 1,
-                                 .f16c = 1,
-                                 .avx512f = 1,
-                                 .avx512bw = 1,
-                                 .avx512vl = 1,
-                                 .avx512vnni = 1,
-                                 .avx512bf16 = 1,
-                                 .avx_vnni = 1};
+    tl_cpu_features all = {0};
+    all.avx2 = all.fma = all.f16c = all.avx512f = all.avx512bw = all.avx512vl = 1;
+    all.avx512vnni = all.avx512bf16 = all.avx_vnni = 1;
     set = *scalar;
     emulated_tl_kernels_fill_avx512(&set, &all);
     emulated_tl_kernels_fill_avx2_math(&set);
