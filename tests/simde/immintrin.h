@@ -108,39 +108,26 @@ static inline uint16_t emulated_float_to_half(float f) {
         return r_;                                                                                                     \
     } while (0)
 
-static inline simde__m512 emulated_mm512_cvtph_ps(simde__m256i h) {
-    EMULATED_LANES(uint16_t, in, 16, h);
-    float out[16];
-    for (int i = 0; i < 16; i++) out[i] = emulated_half_to_float(in[i]);
-    EMULATED_RETURN(simde__m512, out);
-}
+/* A lane by lane conversion of 16 lanes: out[i] = expr of in[i]. */
+#define EMULATED_CONVERT16(name, out_vector, in_vector, in_type, out_type, expr)                                       \
+    static inline out_vector emulated_##name(in_vector a) {                                                            \
+        EMULATED_LANES(in_type, in, 16, a);                                                                            \
+        out_type out[16];                                                                                              \
+        for (int i = 0; i < 16; i++) out[i] = (expr);                                                                  \
+        EMULATED_RETURN(out_vector, out);                                                                              \
+    }
+EMULATED_CONVERT16(mm512_cvtph_ps, simde__m512, simde__m256i, uint16_t, float, emulated_half_to_float(in[i]))
+EMULATED_CONVERT16(mm512_cvtepi32_epi16, simde__m256i, simde__m512i, int32_t, int16_t,
+                   (int16_t)(uint16_t)(uint32_t)in[i])
+/* rounded to nearest, as MXCSR's default */
+EMULATED_CONVERT16(mm512_cvtepi32_ps, simde__m512, simde__m512i, int32_t, float, (float)in[i])
+EMULATED_CONVERT16(mm512_cvtepu16_epi32, simde__m512i, simde__m256i, uint16_t, int32_t, in[i])
 #undef _mm512_cvtph_ps
 #define _mm512_cvtph_ps emulated_mm512_cvtph_ps
-
-static inline simde__m256i emulated_mm512_cvtepi32_epi16(simde__m512i a) {
-    EMULATED_LANES(int32_t, in, 16, a);
-    int16_t out[16];
-    for (int i = 0; i < 16; i++) out[i] = (int16_t)(uint16_t)(uint32_t)in[i];
-    EMULATED_RETURN(simde__m256i, out);
-}
 #undef _mm512_cvtepi32_epi16
 #define _mm512_cvtepi32_epi16 emulated_mm512_cvtepi32_epi16
-
-static inline simde__m512 emulated_mm512_cvtepi32_ps(simde__m512i a) {
-    EMULATED_LANES(int32_t, in, 16, a);
-    float out[16];
-    for (int i = 0; i < 16; i++) out[i] = (float)in[i]; /* round to nearest, as MXCSR's default */
-    EMULATED_RETURN(simde__m512, out);
-}
 #undef _mm512_cvtepi32_ps
 #define _mm512_cvtepi32_ps emulated_mm512_cvtepi32_ps
-
-static inline simde__m512i emulated_mm512_cvtepu16_epi32(simde__m256i a) {
-    EMULATED_LANES(uint16_t, in, 16, a);
-    int32_t out[16];
-    for (int i = 0; i < 16; i++) out[i] = in[i];
-    EMULATED_RETURN(simde__m512i, out);
-}
 #undef _mm512_cvtepu16_epi32
 #define _mm512_cvtepu16_epi32 emulated_mm512_cvtepu16_epi32
 
