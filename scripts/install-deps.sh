@@ -21,6 +21,7 @@ optional+=(libedit-dev)   # line editing in the interactive `tinyllm chat`
 optional+=(python3)       # drives `tinyllm chat` through a pseudo-terminal in the tests
 optional+=(clang libclang-rt-14-dev) # the libFuzzer targets (scripts/fuzz.sh)
 optional+=(clang-format)  # the format check (scripts/format.sh --check, test.sh's layers stage)
+optional+=(libsimde-dev)  # the AVX-512 kernels emulated on any CPU (test_kernels_avx512_emulated)
 optional+=(nodejs)        # the HTTP tests of `tinyllm serve` (tests/server/*.mjs, no npm packages)
 # The cross test of the ARM NEON kernels (tests/cross) and the aarch64 build:
 # an aarch64 compiler with its C library (only recommended, so named here)

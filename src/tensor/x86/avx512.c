@@ -701,4 +701,5 @@ void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f) {
         k->gemm[TL_TYPE_IQ4_NL] = gemm_iq4_nl_vnni;
     }
     tl_kernels_fill_avx512_kquants(k, f);
+    tl_kernels_fill_avx512_iquants(k, f);
 }

@@ -10,6 +10,10 @@
 
 #include "tensor/x86/x86_blocks.h"
 
+/* The iq3_s and iq2_xs dots of avx512_iquants.c; tl_kernels_fill_avx512
+ * calls it. */
+void tl_kernels_fill_avx512_iquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
+
 /* Dwords 0..3 of the 16 bytes at `at` in each of 16 rows, as four vectors
  * in row order ("lanes are rows"): a 4x4 dword transpose inside each 128-bit
  * lane of [rows i, i+4, i+8, i+12]. */
