@@ -114,7 +114,7 @@ static imatrix_entry *imatrix_find(imatrix *im, const char *name) {
 
 static bool collect(struct ggml_tensor *t, bool ask, void *user_data) {
     imatrix *im = user_data;
-    if (t->op != GGML_OP_MUL_MAT) return ask ? false : true;
+    if (t->op != GGML_OP_MUL_MAT) return !ask; /* other ops: not asked for, and evaluation goes on */
     const struct ggml_tensor *w = t->src[0], *x = t->src[1];
     if (ask) return gguf_find_tensor(im->model, ggml_get_name(w)) >= 0;
     if (gguf_find_tensor(im->model, ggml_get_name(w)) < 0 || x->type != GGML_TYPE_F32 || x->ne[0] != w->ne[0])
