@@ -4,7 +4,9 @@
 # Cases (greedy, end-of-generation ignored, -n tokens each):
 #   high:           target qwen2.5-0.5b Q8_0 (random weights, tinyllm synth), draft = its first --draft-layers layers
 #                   of the same weights in Q4_0 (synth --layers): high acceptance;
-#   low:            the same target, draft of the same shape from another seed: low acceptance;
+#   low:            the same target, draft of the same shape from another seed (synth --seed 7): meant as low
+#                   acceptance, but a random-weight qwen2.5-0.5b repeats one token whatever the prompt, and drafts of
+#                   any seed agree with it, so on synth files this case is high acceptance too;
 #   lookup-stories: stories260K with prompt lookup (--lookup N) on a prompt that repeats a passage;
 #   lookup-qwen:    the qwen2.5-0.5b Q8_0 target with prompt lookup on a prompt that repeats a passage.
 # For each case and round: `tinyllm run` plain, then speculative, then bench/llama_spec.c (llama.cpp's
