@@ -32,6 +32,12 @@ expect_error "bench -c too small" "^tinyllm bench: -c 8 is too small for the tes
 "$TINYLLM" bench -m "$M" -p 8 -n 0 -r 1 -t 1 --ttft --json >"$TMP/p.json" || fail "bench -n 0 exited $?"
 [ "$(json_get "$TMP/p.json" '[j.pp.tokens, j.tg === undefined, j.ttft_ms_128 > 0].join(" ")')" = "8 true true" ] \
   && pass "bench -n 0 --ttft" || fail "bench -n 0 --ttft: $(cat "$TMP/p.json")"
+# --batch-cost alone: one entry per k, relative to the first, in a context of 128 + the largest k + 1.
+"$TINYLLM" bench -m "$M" -p 0 -n 0 -r 1 -t 1 --batch-cost 1,4,16 --json >"$TMP/k.json" || fail "bench --batch-cost exited $?"
+[ "$(json_get "$TMP/k.json" 'j.batch_cost.map(c => c.k + ":" + (c.ms > 0)).join(" ") + " " + j.batch_cost[0].relative + " " + j.n_ctx + " " + (j.pp === undefined)')" = "1:true 4:true 16:true 1 145 true" ] \
+  && pass "bench --batch-cost" || fail "bench --batch-cost: $(cat "$TMP/k.json")"
+expect_error "bench --batch-cost 0" "^tinyllm bench: --batch-cost expects up to 32 comma-separated counts between 1 and 512, got '2,0'$" -- \
+  "$TINYLLM" bench -m "$M" --batch-cost 2,0
 # The text report is a table with one row per test.
 "$TINYLLM" bench -m "$M" -p 8 -n 4 -r 1 -t 1 >"$TMP/t.txt" || fail "bench text exited $?"
 grep -q "| pp8 " "$TMP/t.txt" && grep -q "| tg4 " "$TMP/t.txt" && pass "bench text table" || fail "bench text: $(cat "$TMP/t.txt")"

@@ -10,6 +10,10 @@
  * tokenization nor sampling is timed. One warm-up run of each test comes
  * first (the full prompt; one generated token, as llama-bench does), then R
  * timed repetitions, reported as median, min and max tokens/s.
+ *
+ * --batch-cost 1,2,4,8,16: after a 128-token prompt, the median time of one
+ * tl_decode of k tokens with the logits of all k (what a speculative step's
+ * verification costs), relative to k = 1.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -21,6 +25,9 @@
 
 #define BENCH_MAX_TOKENS 65536
 #define TTFT_PROMPT_TOKENS 128
+#define COST_PROMPT_TOKENS 128
+#define COST_MAX_KS 32
+#define COST_MAX_K 512
 
 typedef struct bench_options {
     const char *path;
@@ -28,6 +35,8 @@ typedef struct bench_options {
     int32_t n_batch; /* the prompt chunk: -b, or 512 */
     cli_context context;
     bool json, ttft;
+    const char *batch_cost; /* --batch-cost LIST, or NULL */
+    int32_t cost_k[COST_MAX_KS], n_cost_k;
 } bench_options;
 
 typedef struct summary {
@@ -168,8 +177,49 @@ typedef struct bench_result {
     uint64_t bytes_per_token; /* weights read per generated token */
     int32_t threads;
     double load_ms, peak_rss_mb;
-    double *pp, *tg, *ttft; /* o->reps values each, NULL when not measured */
+    double *pp, *tg, *ttft;      /* o->reps values each, NULL when not measured */
+    double cost_ms[COST_MAX_KS]; /* median ms of one k-token decode, per o->cost_k */
 } bench_result;
+
+/* Parses --batch-cost's comma-separated k values (1..COST_MAX_K). */
+static bool parse_cost_list(bench_options *o) {
+    o->n_cost_k = 0;
+    for (const char *p = o->batch_cost; *p;) {
+        char *end = NULL;
+        long k = strtol(p, &end, 10);
+        if (end == p || k < 1 || k > COST_MAX_K || (*end != ',' && *end != '\0') || o->n_cost_k == COST_MAX_KS) {
+            tl_cli_error("bench", "--batch-cost expects up to %d comma-separated counts between 1 and %d, got '%s'",
+                         COST_MAX_KS, COST_MAX_K, o->batch_cost);
+            return false;
+        }
+        o->cost_k[o->n_cost_k++] = (int32_t)k;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (o->n_cost_k == 0) {
+        tl_cli_error("bench", "--batch-cost expects a list such as 1,2,4,8,16");
+        return false;
+    }
+    return true;
+}
+
+/* After a COST_PROMPT_TOKENS prompt, each k's median time of one decode of k
+ * tokens with all their logits; the k positions are dropped between runs. */
+static bool measure_cost(bench_state *b, const bench_options *o, bench_result *r, double *samples) {
+    tl_context_truncate(b->ctx, 0);
+    if (!run_prompt(b, COST_PROMPT_TOKENS, o->n_batch)) return false;
+    tl_token ids[COST_MAX_K];
+    for (int i = 0; i < COST_MAX_K; i++) ids[i] = random_token(b);
+    for (int i = 0; i < o->n_cost_k; i++) {
+        for (int rep = -1; rep < o->reps; rep++) {
+            tl_context_truncate(b->ctx, COST_PROMPT_TOKENS);
+            double start = tl_time_ms();
+            if (tl_decode(b->ctx, ids, o->cost_k[i], COST_PROMPT_TOKENS, true, &b->err) != TL_OK) return false;
+            if (rep >= 0) samples[rep] = tl_time_ms() - start;
+        }
+        r->cost_ms[i] = summarize(samples, o->reps).median;
+    }
+    return true;
+}
 
 static void add_rate(cJSON *root, const char *name, int32_t tokens, const double *values, int n) {
     summary s = summarize(values, n);
@@ -196,6 +246,16 @@ static void print_json(const bench_options *o, const bench_result *r) {
     if (r->pp) add_rate(root, "pp", o->n_prompt, r->pp, o->reps);
     if (r->tg) add_rate(root, "tg", o->n_gen, r->tg, o->reps);
     if (r->ttft) cJSON_AddNumberToObject(root, "ttft_ms_128", summarize(r->ttft, o->reps).median);
+    if (o->n_cost_k > 0) {
+        cJSON *costs = cJSON_AddArrayToObject(root, "batch_cost");
+        for (int i = 0; i < o->n_cost_k; i++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddNumberToObject(c, "k", o->cost_k[i]);
+            cJSON_AddNumberToObject(c, "ms", r->cost_ms[i]);
+            cJSON_AddNumberToObject(c, "relative", r->cost_ms[i] / r->cost_ms[0]);
+            cJSON_AddItemToArray(costs, c);
+        }
+    }
     cJSON_AddNumberToObject(root, "load_ms", r->load_ms);
     cJSON_AddNumberToObject(root, "peak_rss_mb", r->peak_rss_mb);
     cJSON_AddNumberToObject(root, "file_size", (double)r->file_size);
@@ -213,10 +273,12 @@ static void print_text_row(const bench_result *r, const char *test, summary s, c
 }
 
 static void print_text(const bench_options *o, const bench_result *r) {
-    printf("| %-28s | %-6s | %12s | %7s | %-9s | %10s | %10s | %10s | %-5s |\n", "model", "type", "size", "threads",
-           "test", "median", "min", "max", "unit");
-    printf("|------------------------------|--------|--------------|---------|-----------|------------"
-           "|------------|------------|-------|\n");
+    if (r->pp || r->tg || r->ttft) {
+        printf("| %-28s | %-6s | %12s | %7s | %-9s | %10s | %10s | %10s | %-5s |\n", "model", "type", "size", "threads",
+               "test", "median", "min", "max", "unit");
+        printf("|------------------------------|--------|--------------|---------|-----------|------------"
+               "|------------|------------|-------|\n");
+    }
     char test[32];
     if (r->pp) {
         snprintf(test, sizeof test, "pp%d", o->n_prompt);
@@ -227,6 +289,14 @@ static void print_text(const bench_options *o, const bench_result *r) {
         print_text_row(r, test, summarize(r->tg, o->reps), "t/s");
     }
     if (r->ttft) print_text_row(r, "ttft128", summarize(r->ttft, o->reps), "ms");
+    if (o->n_cost_k > 0) {
+        printf("\nbatch cost after a %d-token prompt (one decode of k tokens, all logits; median of %d):\n"
+               "| %5s | %10s | %8s | %10s |\n|-------|------------|----------|------------|\n",
+               COST_PROMPT_TOKENS, o->reps, "k", "ms", "vs k=1", "ms/token");
+        for (int i = 0; i < o->n_cost_k; i++)
+            printf("| %5d | %10.3f | %7.2fx | %10.3f |\n", o->cost_k[i], r->cost_ms[i], r->cost_ms[i] / r->cost_ms[0],
+                   r->cost_ms[i] / o->cost_k[i]);
+    }
     printf("\nload %.1f ms, peak RSS %.1f MiB, %d repetitions after one warm-up run, batch %d, "
            "context %u, KV cache %s/%s\n",
            r->load_ms, r->peak_rss_mb, o->reps, o->n_batch, r->n_ctx, r->type_k, r->type_v);
@@ -250,6 +320,14 @@ static int run_bench(const bench_options *o) {
 
     double load_start = tl_time_ms();
     if (!(model = cli_load_model("bench", o->path, false))) return 1;
+    if (!tl_model_has_decoder(model) && opt.n_cost_k > 0) {
+        tl_cli_error("bench", "%s computes embeddings only: --batch-cost needs a decoder", o->path);
+        goto done;
+    }
+    if (tl_model_has_encoder(model) && opt.n_cost_k > 0) {
+        tl_cli_error("bench", "%s is an encoder-decoder model: --batch-cost needs a decoder-only model", o->path);
+        goto done;
+    }
     if (!tl_model_has_decoder(model) && (opt.n_gen > 0 || opt.ttft)) {
         fprintf(stderr, "tinyllm bench: %s computes embeddings only: measuring pp (encoding) alone\n", o->path);
         opt.n_gen = 0;
@@ -257,6 +335,8 @@ static int run_bench(const bench_options *o) {
     }
     int32_t longest = o->n_prompt > o->n_gen ? o->n_prompt : o->n_gen;
     if (o->ttft && longest < TTFT_PROMPT_TOKENS) longest = TTFT_PROMPT_TOKENS;
+    for (int i = 0; i < o->n_cost_k; i++)
+        if (longest < COST_PROMPT_TOKENS + o->cost_k[i]) longest = COST_PROMPT_TOKENS + o->cost_k[i];
     /* An encoder's input takes exactly its tokens; a decoder one more. */
     const uint32_t needed = (uint32_t)longest + (tl_model_has_decoder(model) ? 1 : 0);
     if (cp.n_ctx == 0) {
@@ -292,15 +372,19 @@ static int run_bench(const bench_options *o) {
     if (o->n_prompt > 0) r.pp = malloc(n * sizeof *r.pp);
     if (o->n_gen > 0) r.tg = malloc(n * sizeof *r.tg);
     if (o->ttft) r.ttft = malloc(n * sizeof *r.ttft);
-    if (!b.tokens || (o->n_prompt > 0 && !r.pp) || (o->n_gen > 0 && !r.tg) || (o->ttft && !r.ttft)) {
+    double *scratch = malloc(n * sizeof *scratch);
+    if (!b.tokens || !scratch || (o->n_prompt > 0 && !r.pp) || (o->n_gen > 0 && !r.tg) || (o->ttft && !r.ttft)) {
+        free(scratch);
         tl_cli_error("bench", "out of memory");
         goto done;
     }
     if ((r.pp && !measure(&b, o, 'p', r.pp)) || (r.tg && !measure(&b, o, 'g', r.tg)) ||
-        (r.ttft && !measure(&b, o, 'f', r.ttft))) {
+        (r.ttft && !measure(&b, o, 'f', r.ttft)) || (o->n_cost_k > 0 && !measure_cost(&b, o, &r, scratch))) {
+        free(scratch);
         tl_cli_error("bench", "%s", b.err.message);
         goto done;
     }
+    free(scratch);
     struct rusage usage;
     r.peak_rss_mb = getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss / 1024.0 : 0; /* KiB on Linux */
     if (o->json)
@@ -320,7 +404,7 @@ done:
 
 int cmd_bench(int argc, char **argv) {
     bench_options o = {.n_prompt = 512, .n_gen = 128, .reps = 5};
-    tl_opt opts[6 + CLI_CONTEXT_N_OPTS] = {
+    tl_opt opts[7 + CLI_CONTEXT_N_OPTS] = {
         {"-m", "--model", TL_OPT_STRING, &o.path, "FILE|NAME",
          "GGUF model file, or a model of the store (tinyllm list)", NULL, 0, 0},
         {"-p", "--n-prompt", TL_OPT_INT, &o.n_prompt, "N", "prompt tokens for pp (default 512, 0 = skip)", NULL, 0,
@@ -330,13 +414,18 @@ int cmd_bench(int argc, char **argv) {
         {"-r", "--repetitions", TL_OPT_INT, &o.reps, "N", "timed runs of each test (default 5)", NULL, 1, 10000},
         {NULL, "--ttft", TL_OPT_FLAG, &o.ttft, "", "also time a 128-token prompt plus the first (greedy) token, in ms",
          NULL, 0, 0},
+        {NULL, "--batch-cost", TL_OPT_STRING, &o.batch_cost, "K,K,...",
+         "also time one decode of k tokens (all logits) after a 128-token prompt, for each k, against k = 1", NULL, 0,
+         0},
         {NULL, "--json", TL_OPT_FLAG, &o.json, "", "print one JSON object", NULL, 0, 0},
     };
-    cli_context_init(&o.context, opts + 6);
+    cli_context_init(&o.context, opts + 7);
     /* The context fits the longest test unless -c says otherwise. */
-    opts[6].help = "context size in tokens; 0 = just what the tests need (default 0)";
+    opts[7].help = "context size in tokens; 0 = just what the tests need (default 0)";
     const tl_command_spec spec = {
-        "bench", "-m FILE [-p 512] [-n 128] [-r 5] [-c N] [-t N] [-b 512] [--cache-type-k/-v T] [--ttft] [--json]",
+        "bench",
+        "-m FILE [-p 512] [-n 128] [-r 5] [-c N] [-t N] [-b 512] [--cache-type-k/-v T] [--ttft] [--batch-cost "
+        "1,2,4,8,16] [--json]",
         "Measure prompt processing (pp) and generation (tg) speed in tokens/s, as llama-bench does.", opts,
         (int)(sizeof opts / sizeof opts[0])};
     const char *positional[1];
@@ -347,7 +436,8 @@ int cmd_bench(int argc, char **argv) {
         tl_cli_error("bench", "no model given: use -m FILE");
         return 1;
     }
-    if (o.n_prompt == 0 && o.n_gen == 0 && !o.ttft) {
+    if (o.batch_cost && !parse_cost_list(&o)) return 1;
+    if (o.n_prompt == 0 && o.n_gen == 0 && !o.ttft && o.n_cost_k == 0) {
         tl_cli_error("bench", "nothing to measure: -p and -n are both 0");
         return 1;
     }
