@@ -35,7 +35,7 @@ grep -qF "as [n]" "$TMP/err.txt" && pass "the system message asks for citations"
 grep -q "tokens.*tok/s" "$TMP/err.txt" && pass "metrics line on stderr" || fail "no metrics: $(cat "$TMP/err.txt")"
 
 # Two sources, numbered in rank order; --json.
-"$TINYLLM" ask --db "$DB" -m "$CHAT" --mode hybrid -k 2 -n 8 --seed 1 --json "cats purr in the sun" \
+"$TINYLLM" ask --db "$DB" -m "$CHAT" --mode hybrid -k 2 -n 8 --temp 0 --top-k 1 --json "cats purr in the sun" \
   >"$TMP/a.json" 2>"$TMP/err.txt" || fail "ask --json exited $? ($(cat "$TMP/err.txt"))"
 [ "$(json_get "$TMP/a.json" '[typeof j.answer, j.sources.length, j.sources.map(s => s.n).join(","),
     j.sources[0].path.endsWith("/cats.txt"), j.sources[0].lines, typeof j.sources[0].score, j.timings.predicted_n <= 8,

@@ -290,8 +290,11 @@ static tl_args_result parse_options(ask_options *o, const cli_defaults *d, int a
         "-m",      "--model",   TL_OPT_STRING,
         &o->model, "FILE|NAME", "the chat model: a GGUF file or a model of the store (its options are the defaults)",
         NULL,      0,           0};
-    a[1] = (tl_opt){"-k", "--top-k", TL_OPT_INT, &o->retrieval.k, "N", "chunks to put in the prompt (default 4)",
-                    NULL, 1,         1000};
+    a[1] = (tl_opt){"-k",       "--sources",
+                    TL_OPT_INT, &o->retrieval.k,
+                    "N",        "chunks to put in the prompt (default 4; --top-k is the sampler's)",
+                    NULL,       1,
+                    1000};
     a[2] = (tl_opt){
         NULL,       "--system", TL_OPT_STRING,
         &o->system, "TEXT",     "the system message (default: answer from the sources, cite them as [n]; \"\" = none)",
