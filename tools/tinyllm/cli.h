@@ -31,6 +31,7 @@ int cmd_create(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
 
 /* --- the embedding model of index and search (cmd_index.c) --- */
 typedef struct cli_embedder {

@@ -33,6 +33,7 @@ static const command commands[] = {
     {"create", cmd_create, "add a local GGUF file to the store, or a variant of a model with its own settings"},
     {"index", cmd_index, "index text files and folders for search: chunks, embeddings, full text (SQLite)"},
     {"search", cmd_search, "search indexed documents by meaning and words (vector, full-text or hybrid)"},
+    {"ask", cmd_ask, "answer a question from indexed documents with a chat model, citing the sources"},
     {"convert", cmd_convert, "convert a Hugging Face model folder to GGUF"},
 };
 
