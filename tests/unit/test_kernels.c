@@ -22,7 +22,8 @@
  *   every index, sign pattern and sub-block scale occurs, with block scales d
  *   cycling through extreme f16 values (largest, subnormal, zero, negative);
  *   their activations include huge and tiny rows. Every SIMD level must
- *   have its own kernel for them.
+ *   have its own kernel for them. The AVX2 matrix kernels of these types
+ *   must give the bits of the level's vec_dot, whatever the batch.
  * - The K-quant scales the SIMD levels unpack four at a time agree with the
  *   reference's one-at-a-time reading (block_fields.h), and the type table's
  *   block sizes are the structs' of blocks.h.
@@ -409,6 +410,66 @@ static void test_iquant_dots_match_reference(void **state) {
     for_each_simd_level(check_iquant_dots);
 }
 
+/* The AVX2 i-quant matrix kernels unpack each weight row once per chunk of
+ * tokens and must give the bits of the level's vec_dot for every (row,
+ * token): odd token counts (tiles of 4 plus leftovers), row ranges starting
+ * inside the matrix, and rows longer than one unpacked segment (8192
+ * columns) with more tokens than one chunk. */
+static void check_iquant_gemm_bits(const tl_kernel_set *k) {
+    if (strcmp(k->name, "avx2") != 0) return;
+    const tl_kernel_set *ref = scalar_set();
+    static const int64_t tokens[] = {2, 3, 5, 7, 13};
+    for (size_t ti = 0; ti < sizeof iquant_types / sizeof iquant_types[0]; ti++) {
+        const uint32_t wtype = iquant_types[ti];
+        const tl_type_traits *tt = tl_type_traits_of(wtype);
+        if (!k->gemm[wtype]) fail_msg("%s has no %s matrix kernel", k->name, tt->name);
+        const int64_t cols[] = {tt->block_size, 3 * tt->block_size, 8448};
+        for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
+            const int large = cols[ci] == 8448;
+            const size_t n_shapes = large ? 1 : sizeof tokens / sizeof tokens[0];
+            for (size_t tk = 0; tk < n_shapes; tk++) {
+                const int64_t n_tokens = large ? 37 : tokens[tk], rows = 11, r0 = 2, r1 = 9;
+                test_matrix w = make_matrix(wtype, rows, cols[ci], 3, 0.05f);
+                test_matrix x = make_matrix_ext(tt->vec_dot_type, n_tokens, cols[ci], 5, 1.0f, 1);
+                float *y = malloc((size_t)(rows * n_tokens) * sizeof *y);
+                float *wf = malloc((size_t)cols[ci] * sizeof *wf), *xf = malloc((size_t)cols[ci] * sizeof *xf);
+                assert_true(y && wf && xf);
+                tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, r0, r1, x.data, x.row_bytes, n_tokens, y,
+                                rows);
+                for (int64_t t = 0; t < n_tokens; t++)
+                    for (int64_t r = r0; r < r1; r++) {
+                        const uint8_t *wrow = w.data + (size_t)r * w.row_bytes;
+                        const uint8_t *xrow = x.data + (size_t)t * x.row_bytes;
+                        float dot, want;
+                        k->vec_dot[wtype](cols[ci], &dot, wrow, xrow);
+                        if (memcmp(&dot, &y[t * rows + r], sizeof dot)) {
+                            print_error("gemm %s/%s n_cols=%lld tokens=%lld row %lld token %lld: %.9g, vec_dot %.9g\n",
+                                        k->name, tt->name, (long long)cols[ci], (long long)n_tokens, (long long)r,
+                                        (long long)t, (double)y[t * rows + r], (double)dot);
+                            fail();
+                        }
+                        if (large) {
+                            ref->vec_dot[wtype](cols[ci], &want, wrow, xrow);
+                            expect_close(dot, want, abs_dot(wtype, wrow, tt->vec_dot_type, xrow, cols[ci], wf, xf),
+                                         "gemm", k->name, tt->name, cols[ci]);
+                        }
+                    }
+                free(y);
+                free(wf);
+                free(xf);
+                free(w.alloc);
+                free(x.alloc);
+            }
+        }
+    }
+}
+
+static void test_iquant_gemm_gives_vec_dot_bits(void **state) {
+    (void)state;
+    rng_seed(45);
+    for_each_simd_level(check_iquant_gemm_bits);
+}
+
 /* A token's result must not depend on the batch it is in: a token that
  * falls in a full 4-token tile in one batch and among the tokens left over
  * in another must get the same bits, or a model replaying part of a prompt
@@ -622,7 +683,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_and_vec_dot_match_reference),  cmocka_unit_test(test_iquant_dots_match_reference),
         cmocka_unit_test(test_gemm_is_batch_independent),         cmocka_unit_test(test_kv_helpers_match_reference),
         cmocka_unit_test(test_geglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
-        cmocka_unit_test(test_trait_sizes_are_the_block_structs),
+        cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_iquant_gemm_gives_vec_dot_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,8 +7,9 @@
  * f32 / f16 / bf16, and the KV-cache helpers. Quantized dots follow ggml's
  * AVX2 scheme: an exact integer dot per block (maddubs + madd), converted to
  * float and scaled by the two block scales; only the float summation order
- * differs from the reference. The matrix entry (gemm) is left to the generic
- * per-row loop here; avx512.c has the tiled one.
+ * differs from the reference. The matrix entry (gemm) of these types is left
+ * to the generic per-row loop here; avx512.c has the tiled one, and
+ * avx2_iquants_gemm.c the AVX2 one of the i-quants.
  */
 #include <math.h>
 

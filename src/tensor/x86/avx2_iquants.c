@@ -10,7 +10,8 @@
  * with the activations by maddubs (|level| <= 127 against |q8| <= 127: an
  * int16 pair cannot saturate) and madd against the sub-block scale, so each
  * block's or super-block's integer sum is exact; only the float summation
- * order differs from the reference (quant_iq.c).
+ * order differs from the reference (quant_iq.c). The matrix kernels, which
+ * unpack each weight row once for many tokens, are in avx2_iquants_gemm.c.
  */
 #include "tensor/iq_tables.h"
 #include "tensor/kernels.h"
@@ -25,7 +26,7 @@ X86_INLINE __m256i dot_s8_pairs(__m256i x, __m256i y) {
 
 /* ---- iq4_nl ------------------------------------------------------------- */
 
-static void vec_dot_iq4_nl_avx2(int64_t n, float *out, const void *x, const void *y) {
+void tl_avx2_vec_dot_iq4_nl(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     const __m256i table = x86_iq4nl_table256();
     const __m256i ones = _mm256_set1_epi16(1);
@@ -42,7 +43,7 @@ static void vec_dot_iq4_nl_avx2(int64_t n, float *out, const void *x, const void
 
 /* ---- iq4_xs ------------------------------------------------------------- */
 
-static void vec_dot_iq4_xs_avx2(int64_t n, float *out, const void *x, const void *y) {
+void tl_avx2_vec_dot_iq4_xs(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     const __m256i table = x86_iq4nl_table256();
     __m256 acc = _mm256_setzero_ps();
@@ -67,12 +68,6 @@ static void vec_dot_iq4_xs_avx2(int64_t n, float *out, const void *x, const void
 
 /* ---- iq3_s / iq2_xs ----------------------------------------------------- */
 
-/* y with the sign of each byte flipped where the byte of `negative` is
- * 0xff: (y ^ m) - m. */
-X86_INLINE __m256i apply_signs(__m256i y, __m256i negative) {
-    return _mm256_sub_epi8(_mm256_xor_si256(y, negative), negative);
-}
-
 /* The grid types, as d * dy * sum_j scale_j * (magnitudes . signed y)_j per
  * super-block (IQ2 selects iq2_xs over iq3_s):
  * iq3_s: per 32-element sub-block 8 grid entries of 4 magnitudes (1..15),
@@ -90,15 +85,13 @@ X86_INLINE float dot_grid(int64_t n, const uint8_t *xb, const uint8_t *yb, const
             __m256i grid, negative, scale;
             if (IQ2) {
                 x86_iq2_xs_grid32(xb, ib, &grid, &negative);
-                const int s = xb[IQ2_XS_SCALES + ib];
-                scale = _mm256_set_m128i(_mm_set1_epi16((short)(2 * (s >> 4) + 1)),
-                                         _mm_set1_epi16((short)(2 * (s & 15) + 1)));
+                scale = x86_iq2_xs_scale16(xb, ib);
             } else {
                 grid = x86_iq3_s_grid32(xb, ib);
                 negative = x86_sign_bits32(xb + IQ3_S_SIGNS + 4 * ib);
-                scale = _mm256_set1_epi16((short)(1 + 2 * ((xb[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 0x0f)));
+                scale = x86_iq3_s_scale16(xb, ib);
             }
-            const __m256i q = apply_signs(_mm256_loadu_si256((const __m256i *)(q8 + 32 * ib)), negative);
+            const __m256i q = x86_apply_signs(_mm256_loadu_si256((const __m256i *)(q8 + 32 * ib)), negative);
             const __m256i part = _mm256_madd_epi16(_mm256_maddubs_epi16(grid, q), scale);
             if (ib & 1)
                 sum1 = _mm256_add_epi32(sum1, part);
@@ -112,19 +105,20 @@ X86_INLINE float dot_grid(int64_t n, const uint8_t *xb, const uint8_t *yb, const
     return x86_hsum_ps256(acc);
 }
 
-static void vec_dot_iq3_s_avx2(int64_t n, float *out, const void *x, const void *y) {
+void tl_avx2_vec_dot_iq3_s(int64_t n, float *out, const void *x, const void *y) {
     *out = dot_grid(n, x, y, 0);
 }
 
 /* ggml's iq2_xs dot carries a factor 1/8. */
-static void vec_dot_iq2_xs_avx2(int64_t n, float *out, const void *x, const void *y) {
+void tl_avx2_vec_dot_iq2_xs(int64_t n, float *out, const void *x, const void *y) {
     *out = 0.125f * dot_grid(n, x, y, 1);
 }
 
 void tl_kernels_fill_avx2_iquants(tl_kernel_set *k, const tl_cpu_features *f) {
     (void)f;
-    k->vec_dot[TL_TYPE_IQ4_NL] = vec_dot_iq4_nl_avx2;
-    k->vec_dot[TL_TYPE_IQ4_XS] = vec_dot_iq4_xs_avx2;
-    k->vec_dot[TL_TYPE_IQ3_S] = vec_dot_iq3_s_avx2;
-    k->vec_dot[TL_TYPE_IQ2_XS] = vec_dot_iq2_xs_avx2;
+    k->vec_dot[TL_TYPE_IQ4_NL] = tl_avx2_vec_dot_iq4_nl;
+    k->vec_dot[TL_TYPE_IQ4_XS] = tl_avx2_vec_dot_iq4_xs;
+    k->vec_dot[TL_TYPE_IQ3_S] = tl_avx2_vec_dot_iq3_s;
+    k->vec_dot[TL_TYPE_IQ2_XS] = tl_avx2_vec_dot_iq2_xs;
+    tl_kernels_fill_avx2_iquants_gemm(k);
 }

@@ -1,10 +1,12 @@
 /*
  * x86_iquants.h — i-quant helpers shared by the x86 kernel files
- * (avx2_iquants.c, avx512.c, avx512_kquants.c): the iq4 level table as a pshufb
- * operand, iq4_xs's sub-block scales, and one 32-element sub-block of iq3_s
- * and iq2_xs as grid magnitudes and sign masks. Layouts are blocks.h's and
- * the tables iq_tables.h's; see quant_iq.c for the reference reading.
- * Included only by files compiled with at least -mavx2 -mfma -mf16c.
+ * (avx2_iquants.c, avx2_iquants_gemm.c, avx512.c, avx512_kquants.c): the iq4
+ * level table as a pshufb operand, iq4_xs's sub-block scales, and one
+ * 32-element sub-block of iq3_s and iq2_xs as grid magnitudes, sign masks and
+ * int16 scales. Layouts are blocks.h's and the tables iq_tables.h's; see
+ * quant_iq.c for the reference reading. Also the AVX2 i-quant dots, which
+ * the AVX2 matrix kernels use for single tokens. Included only by files
+ * compiled with at least -mavx2 -mfma -mf16c.
  */
 #ifndef TL_X86_IQUANTS_H
 #define TL_X86_IQUANTS_H
@@ -14,6 +16,14 @@
 
 #include "tensor/iq_tables.h"
 #include "tensor/x86/x86_blocks.h"
+
+/* avx2_iquants.c: the dots (their fill function calls the one of the
+ * matrix kernels, avx2_iquants_gemm.c, which give the same bits). */
+void tl_avx2_vec_dot_iq4_nl(int64_t n, float *out, const void *x, const void *y);
+void tl_avx2_vec_dot_iq4_xs(int64_t n, float *out, const void *x, const void *y);
+void tl_avx2_vec_dot_iq3_s(int64_t n, float *out, const void *x, const void *y);
+void tl_avx2_vec_dot_iq2_xs(int64_t n, float *out, const void *x, const void *y);
+void tl_kernels_fill_avx2_iquants_gemm(struct tl_kernel_set *k);
 
 /* kvalues_iq4nl in both 128-bit lanes: pshufb of 4-bit indices gives the
  * signed levels (-127..113). */
@@ -62,6 +72,25 @@ X86_INLINE void x86_iq2_xs_grid32(const uint8_t *block, int ib, __m256i *grid, _
                                (int64_t)tl_iq2xs_grid[w[2] & 511], (int64_t)tl_iq2xs_grid[w[3] & 511]);
     *negative = _mm256_setr_epi64x((int64_t)tl_ksigns64[w[0] >> 9], (int64_t)tl_ksigns64[w[1] >> 9],
                                    (int64_t)tl_ksigns64[w[2] >> 9], (int64_t)tl_ksigns64[w[3] >> 9]);
+}
+
+/* y with the sign of each byte flipped where the byte of `negative` is
+ * 0xff: (y ^ m) - m. */
+X86_INLINE __m256i x86_apply_signs(__m256i y, __m256i negative) {
+    return _mm256_sub_epi8(_mm256_xor_si256(y, negative), negative);
+}
+
+/* The int16 madd factor of iq3_s sub-block ib: its odd scale 1 + 2 s (4-bit
+ * s, nibble ib % 2 of scales[ib / 2]) in every lane. */
+X86_INLINE __m256i x86_iq3_s_scale16(const uint8_t *block, int ib) {
+    return _mm256_set1_epi16((short)(1 + 2 * ((block[IQ3_S_SCALES + ib / 2] >> (4 * (ib % 2))) & 0x0f)));
+}
+
+/* The int16 madd factor of iq2_xs sub-block ib: two odd scales, the low
+ * nibble's for elements 0..15, the high one's for 16..31. */
+X86_INLINE __m256i x86_iq2_xs_scale16(const uint8_t *block, int ib) {
+    const int s = block[IQ2_XS_SCALES + ib];
+    return _mm256_set_m128i(_mm_set1_epi16((short)(2 * (s >> 4) + 1)), _mm_set1_epi16((short)(2 * (s & 15) + 1)));
 }
 
 #endif /* TL_X86_IQUANTS_H */
