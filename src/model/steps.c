@@ -62,8 +62,8 @@ void tl_step_matmul_spans(const tl_kernel_set *k, const tl_act_slots *slots, int
         const uint8_t *xs = xq + (size_t)s->t0 * row_bytes;
         float *ys = y + (size_t)s->t0 * (size_t)w->n_rows;
         if (s->exact)
-            tl_gemm_generic(k, w->type, w->n_cols, w->data, w->row_bytes, r0, r1, xs, row_bytes, s->t1 - s->t0, ys,
-                            w->n_rows);
+            tl_kernels_gemm_exact(k, w->type, w->n_cols, w->data, w->row_bytes, r0, r1, xs, row_bytes, s->t1 - s->t0,
+                                  ys, w->n_rows);
         else
             tl_matmul_rows(k, w, xs, row_bytes, s->t1 - s->t0, ys, w->n_rows, r0, r1);
         if (bias)

@@ -47,8 +47,16 @@ typedef void (*tl_kv_axpy_fn)(int64_t n, float a, const void *row, float *out);
 typedef void (*tl_geglu_fn)(float *x, const float *y, int64_t n);
 
 typedef struct tl_kernel_set {
-    const char *name;                         /* "scalar", "avx2", "avx512", "neon" */
-    tl_gemm_fn gemm[TL_TYPE_COUNT];           /* by weight type; NULL: tl_gemm_generic */
+    const char *name;               /* "scalar", "avx2", "avx512", "neon" */
+    tl_gemm_fn gemm[TL_TYPE_COUNT]; /* by weight type; NULL: tl_gemm_generic */
+    /* A gemm that gives the bits of a vec_dot for every (row, token), and
+     * that vec_dot: while both are still the set's entries for the type,
+     * tl_kernels_gemm_exact uses the gemm (a level that replaces either, as
+     * AVX-512 replaces AVX2's, drops the promise without a word). */
+    struct {
+        tl_gemm_fn gemm;
+        tl_vec_dot_fn vec_dot;
+    } gemm_exact[TL_TYPE_COUNT];
     tl_vec_dot_fn vec_dot[TL_TYPE_COUNT];     /* by weight type */
     tl_from_float_fn quantize[TL_TYPE_COUNT]; /* by activation (vec_dot) type */
     tl_kv_dot_fn kv_dot[TL_TYPE_COUNT];       /* by cache type: F32, F16 */
@@ -91,6 +99,13 @@ void tl_kernels_fill_avx2_math(tl_kernel_set *k);
 void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                      int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                      int64_t ldy);
+/* The same for products whose every (row, token) must have the bits of the
+ * set's vec_dot (tokens that must not depend on the rest of the batch: see
+ * tl_token_span in src/model/steps.h): the gemm entry when it promises that
+ * (gemm_exact), else the generic one. */
+void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
+                           int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
+                           int64_t ldy);
 void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                      int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                      int64_t ldy);
