@@ -3,6 +3,8 @@
  * src/search/search.h): POST /api/search, GET /api/search/info, and the
  * retrieval behind /api/chat's "documents" (answers from your documents).
  *
+ *   GET /api/search/info → {"db", "model", "dim", "vectors", "served_as",
+ *     "sources", "chunks"} ({"db": null} without --db)
  *   POST /api/search {"query", "k" (1..100, default 5), "mode" ("vector" |
  *     "text" | "hybrid", default hybrid), "path" (a glob over source paths),
  *     "rerank_model" (a served reranker: the top candidates are rescored)}
@@ -413,14 +415,15 @@ static void add_counts(cJSON *root, const char *path) {
     sqlite3_close(db);
 }
 
-/* GET /api/search/info: {"db", "model", "dim", "vectors", "served", "sources", "chunks"} */
+/* GET /api/search/info: {"db", "model", "dim", "vectors", "served_as",
+ * "sources", "chunks"}; {"db": null} without --db. */
 void search_info(server *srv, const http_request *req, http_response *res) {
     (void)req;
-    api_error e = {0};
     api_search *s = srv->search;
-    if (!s) {
-        no_database(&e);
-        api_reply_error(res, API_OLLAMA, &e);
+    if (!s) { /* not an error: the web page asks every server */
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddNullToObject(root, "db");
+        api_reply_json(res, 200, root);
         return;
     }
     tl_search_model model;
