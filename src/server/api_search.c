@@ -45,6 +45,7 @@ struct api_search {
     pthread_mutex_t lock;                    /* db is for one thread at a time */
     const model_entry *checked;              /* the served model whose embeddings were found to be the database's */
     const char **model_paths, **store_names; /* the options' lists with the database's model added */
+    char *model_name;                        /* the name or file they point to */
 };
 
 /* ---- start and stop ----------------------------------------------------- */
@@ -93,11 +94,13 @@ static bool append(const char **list, int *n, const char *item, const char ***ow
 /* Offers the database's embedding model: its file (-m FILE), or its name in
  * the store, unless the options offer it already. */
 static bool offer_model(api_search *s, tl_server_options *o, const tl_search_model *model, tl_error *err) {
-    const char *name = model->name;
     struct stat st;
     bool ok = true;
+    /* A file that is gone is not offered: a search says so. */
+    if (model->name[0] == '/' && (stat(model->name, &st) != 0 || file_offered(o, model->name))) return true;
+    const char *name = s->model_name = strdup(model->name); /* the options point to it */
+    if (!name) return tl_fail(err, TL_ERR_NOMEM, "out of memory"), false;
     if (name[0] == '/') {
-        if (stat(name, &st) != 0 || file_offered(o, name)) return true; /* gone: a search says so */
         ok = append(o->model_paths, &o->n_model_paths, name, &s->model_paths);
         o->model_paths = s->model_paths;
     } else if (!o->serve_store) {
@@ -141,6 +144,7 @@ void api_search_stop(server *srv) {
     pthread_mutex_destroy(&s->lock);
     free(s->model_paths);
     free(s->store_names);
+    free(s->model_name);
     free(s->path);
     free(s);
     srv->search = NULL;
