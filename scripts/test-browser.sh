@@ -5,7 +5,9 @@
 # embedding model, 0-minilm, named to sort first (the page must not pick it
 # for chat); a has its own default max tokens (a.json); with the shared
 # models, a mock Hub (tests/hub/mock_hub.mjs) that the Models tab pulls from
-# (serve --allow-pull --hub-endpoint, a fresh store). Not part of the
+# (serve --allow-pull --hub-endpoint, a fresh store); and a search database
+# of three small files indexed with 0-minilm (serve --db: the Documents tab
+# and answers from documents; the mock has none). Not part of the
 # default test run (scripts/test.sh); builds nothing.
 #
 #   scripts/test-browser.sh [TINYLLM]   the binary (default build/tinyllm)
@@ -58,6 +60,7 @@ tmp=$(mktemp -d)
 server_pid=""
 hub_pid=""
 pull_model=""
+docs=""
 cleanup() {
   for pid in "$server_pid" "$hub_pid"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
@@ -101,8 +104,15 @@ else
   else
     echo "== no $pull_file: the Models tab stage is skipped"
   fi
+  echo "== indexing three small files with 0-minilm (the Documents tab)"
+  mkdir -p "$tmp/docs"
+  printf 'Cats are small furry animals that purr.\n\nThey like to sleep in the sun.\n' >"$tmp/docs/cats.txt"
+  printf '# Rockets\n\nA rocket engine burns fuel and oxidizer to make thrust.\n' >"$tmp/docs/rockets.md"
+  printf 'Bread is baked from flour, water and yeast.\n' >"$tmp/docs/bread.txt"
+  "$binary" index --db "$tmp/docs.db" -m "$tmp/models/0-minilm.gguf" "$tmp/docs" >/dev/null
+  docs=1
   echo "== starting tinyllm serve"
-  TINYLLM_MODELS=$tmp/store "$binary" serve --port 0 --models "$tmp/models" "${pull_args[@]}" \
+  TINYLLM_MODELS=$tmp/store "$binary" serve --port 0 --models "$tmp/models" --db "$tmp/docs.db" "${pull_args[@]}" \
     >"$tmp/server.out" 2>"$tmp/server.err" &
   server_pid=$!
 fi
@@ -127,7 +137,7 @@ fi
 echo "== server at $base_url; screenshots in $artifacts"
 
 status=0
-PULL_MODEL=$pull_model EMBED_MODEL=0-minilm A_NUM_PREDICT=$a_num_predict BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
+DOCS=$docs PULL_MODEL=$pull_model EMBED_MODEL=0-minilm A_NUM_PREDICT=$a_num_predict BASE_URL=$base_url CHROMIUM=$chromium ARTIFACTS=$artifacts node tests/browser/chat_page.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "== server stderr (last lines):" >&2
   tail -n 20 "$tmp/server.err" >&2

@@ -2,7 +2,8 @@
 // /api/tags (models), /api/show (a model's capabilities), /api/ps (loaded
 // models), /api/chat (streamed NDJSON replies, and unloading with keep_alive
 // 0), /api/pull (streamed progress) and /api/delete (the Models tab), and
-// llama-server's GET /props (the default generation settings). Adds "Authorization: Bearer KEY"
+// llama-server's GET /props (the default generation settings), and with
+// `serve --db` /api/search/info and /api/search (the Documents tab). Adds "Authorization: Bearer KEY"
 // when an API key is known; on a 401 it asks for the key through the
 // callback given to setKeyPrompt and tries again.
 
@@ -197,4 +198,26 @@ export async function streamChat(body, { signal, onChunk }) {
     if (chunk.done) final = chunk;
   });
   return final;
+}
+
+// The server's search database ({db, model, sources, chunks, ...}), or null
+// when it was started without --db ({"db": null}; an older server's 404).
+export async function searchInfo() {
+  try {
+    const info = await getJson("/api/search/info", true);
+    return info && info.db ? info : null;
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+// POST /api/search: {query, k, mode, path} → {results: [{rank, score, path, first_line, last_line, snippet, text}]}.
+export async function searchDocuments(body) {
+  const response = await request("/api/search", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return response.json();
 }

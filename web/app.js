@@ -2,11 +2,13 @@
 // messages of the open conversation, sending a message and streaming the reply
 // (with Stop, Retry and Edit), the error line and the API-key dialog. The
 // model picker and loaded-models panel are in models.js, the Models tab (pull,
-// delete) in models_tab.js, the settings panel in
+// delete) in models_tab.js, the Documents tab and answers from documents
+// (numbered sources) in documents_tab.js, the settings panel in
 // settings.js, showing and hiding the side columns in layout.js, the server
 // calls in api.js, storage in store.js.
 
 import { setKeyPrompt, streamChat } from "./api.js";
+import { documentsField, sourcesList, startDocumentsTab } from "./documents_tab.js";
 import { startLayout } from "./layout.js";
 import { chosenModel, refreshLoaded, startModels } from "./models.js";
 import { startModelsTab } from "./models_tab.js";
@@ -172,7 +174,9 @@ function renderMessage(message, index) {
     actions.append(actionButton("Copy", "copy", () => navigator.clipboard?.writeText(message.content)));
   }
 
-  article.append(meta, content, metrics, error, actions);
+  article.append(meta, content);
+  if (Array.isArray(message.sources) && message.sources.length > 0) article.append(sourcesList(message.sources));
+  article.append(metrics, error, actions);
   return article;
 }
 
@@ -313,7 +317,7 @@ async function generate(conversation) {
 
   try {
     const final = await streamChat(
-      { model, messages: history, ...requestFields() },
+      { model, messages: history, ...requestFields(), ...documentsField() },
       {
         signal: controller.signal,
         onChunk(chunk) {
@@ -334,6 +338,7 @@ async function generate(conversation) {
         "prompt_eval_duration", "eval_count", "eval_duration", "draft_n", "draft_n_accepted"]) {
         if (final[name] !== undefined) message.metrics[name] = final[name];
       }
+      if (Array.isArray(final.sources)) message.sources = final.sources;
     } else {
       message.error = "The reply stream ended early (no final message).";
     }
@@ -387,6 +392,7 @@ function start() {
   startLayout();
   startSettings();
   startModelsTab(showError, clearError);
+  startDocumentsTab(showError, clearError);
   startModels(showError, showDefaultsFor);
 
   composer.addEventListener("submit", (event) => {

@@ -1,4 +1,6 @@
-// models_tab.js — the side panel's tabs (Settings | Models) and the Models
+// models_tab.js — the side panel's tabs (Settings | Models | Documents: each
+// tab button's aria-controls names its panel, which gets a "tabshown" event
+// when it opens; documents_tab.js fills the last) and the Models
 // tab: the server's models (from /api/tags: name, size, quantization,
 // modified) each with "Chat" (choose it in the picker) and "Delete" (after a
 // confirmation; /api/delete), and pulling a model by name (/api/pull) with a
@@ -9,10 +11,8 @@ import { deleteModel, listModels, pullModel } from "./api.js";
 import { chooseModel, refreshModelList } from "./models.js";
 import { formatBytes } from "./render.js";
 
-const tabs = [
-  { button: document.getElementById("tab-settings"), panel: document.getElementById("settings-tab") },
-  { button: document.getElementById("tab-models"), panel: document.getElementById("models-tab") },
-];
+const tabs = [...document.querySelectorAll(".tabs [role=tab]")].map((button) => (
+  { button, panel: document.getElementById(button.getAttribute("aria-controls")) }));
 const list = document.getElementById("store-models");
 const empty = document.getElementById("store-empty");
 const form = document.getElementById("pull-form");
@@ -32,7 +32,8 @@ function showTab(index) {
     tab.button.tabIndex = selected ? 0 : -1;
     tab.panel.hidden = !selected;
   });
-  if (index === 1) refreshStoreList();
+  if (tabs[index].panel.id === "models-tab") refreshStoreList();
+  tabs[index].panel.dispatchEvent(new Event("tabshown"));
 }
 
 function formatModified(text) {

@@ -45,6 +45,8 @@ static const route routes[] = {
     {"POST", "/rerank", rerank_documents, API_OPENAI},
     {"POST", "/reranking", rerank_documents, API_OPENAI},
     {"POST", "/api/rerank", rerank_documents, API_OPENAI},
+    {"POST", "/api/search", search_documents, API_OLLAMA},
+    {"GET", "/api/search/info", search_info, API_OLLAMA},
 };
 
 /* Paths that belong to the APIs even when no route matches (so that a GET

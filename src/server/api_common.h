@@ -220,6 +220,7 @@ struct api_job {
     bool chat;          /* chat (vs. completion / generate) answer shapes */
     int client_fd;      /* the request's connection: a whole answer stops when it closes */
     request_log log;    /* a stream's log line, written when it ends */
+    cJSON *sources;     /* chat with documents: the final answer's "sources" (owned), or NULL */
 };
 
 api_job *api_job_new(server *srv, const char *model_name, double started_ms);
@@ -276,5 +277,21 @@ api_handler ollama_generate, ollama_chat, ollama_embed, ollama_embeddings, ollam
     ollama_version;                                                                /* api_ollama.c */
 api_handler misc_health, misc_metrics, misc_tokenize, misc_detokenize, misc_props; /* api_misc.c */
 api_handler rerank_documents;                                                      /* api_rerank.c */
+api_handler search_documents, search_info;                                         /* api_search.c */
+
+/* ---- the search database (api_search.c) --------------------------------- */
+
+/* Opens options.search_db (if given) and adds its embedding model to the
+ * options' models unless they offer it already: call before registry_new.
+ * False with a message in err (srv->search may be set: api_search_stop). */
+bool api_search_start(server *srv, tl_error *err);
+void api_search_stop(server *srv);
+/* A chat request's "documents" (tinyllm's own field: true, or {"k" (default
+ * 4), "mode", "path", "rerank_model"}): the chunks found for the last user
+ * message go, numbered, into a copy of `messages` (*messages_out) ahead of
+ * the question, and *sources gets [{"n", "path", "first_line", "last_line",
+ * "score", "text"}]. Both NULL when the body asks for no documents. */
+bool api_documents(server *srv, const cJSON *body, const cJSON *messages, cJSON **messages_out, cJSON **sources,
+                   api_error *e);
 
 #endif /* TL_SERVER_API_COMMON_H */

@@ -42,6 +42,7 @@ void api_job_free(api_job *job) {
     free(job->prompt);
     free(job->preamble);
     free(job->model_name);
+    cJSON_Delete(job->sources);
     free(job);
 }
 

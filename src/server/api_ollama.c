@@ -1,6 +1,7 @@
 /*
  * api_ollama.c — the Ollama-compatible endpoints: POST /api/generate,
- * POST /api/chat (NDJSON streams, on by default as in Ollama), POST /api/embed
+ * POST /api/chat (NDJSON streams, on by default as in Ollama; tinyllm's own
+ * "documents" answers from the --db search database, api_search.c), POST /api/embed
  * and the older POST /api/embeddings, GET /api/tags, GET /api/ps,
  * POST /api/show and GET /api/version.
  *
@@ -200,6 +201,7 @@ static void add_done(cJSON *o, const api_job *job, const gen_result *r) {
     cJSON_AddNumberToObject(o, "eval_count", r->n_generated);
     cJSON_AddNumberToObject(o, "eval_duration", floor(r->generation_ms * 1e6));
     api_add_draft_counts(o, r);
+    if (job->sources) cJSON_AddItemToObject(o, "sources", cJSON_Duplicate(job->sources, true));
 }
 
 static bool stream_text(api_job *job, const char *text, size_t len) {
@@ -313,6 +315,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     api_job *job = NULL;
     const char *name = NULL, *prompt = "", *system = NULL, *template = NULL;
     const cJSON *options = NULL, *messages = NULL;
+    cJSON *sourced = NULL; /* messages with the documents found, for "documents" */
     bool stream = true, raw = false, json_output = false;
     double keep_alive = NAN;
     cJSON *body = api_parse_body(req, &e);
@@ -351,6 +354,8 @@ static void generate(server *srv, const http_request *req, http_response *res, b
         cJSON_Delete(body);
         return;
     }
+    if (chat && !api_documents(srv, body, messages, &sourced, &job->sources, &e)) goto fail;
+    if (sourced) messages = sourced;
     if (!api_acquire_ctx(srv, name, (uint32_t)job->sampling.num_ctx, &job->model, &job->load_ms, &e)) {
         job->model = NULL;
         goto fail;
@@ -377,6 +382,7 @@ static void generate(server *srv, const http_request *req, http_response *res, b
     }
     if (!prompt_ok || !api_job_fit_prompt(job, &e) || !api_job_prepare(job, &e)) goto fail;
     cJSON_Delete(body);
+    cJSON_Delete(sourced);
     if (stream) {
         job->stream_text = stream_text;
         job->stream_done = stream_done;
@@ -390,6 +396,7 @@ fail:
     api_reply_error(res, API_OLLAMA, &e);
     api_job_free(job);
     cJSON_Delete(body);
+    cJSON_Delete(sourced);
 }
 
 void ollama_generate(server *srv, const http_request *req, http_response *res) {

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "server/api.h"
+#include "server/api_common.h"
 #include "server/api_store.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -98,6 +99,10 @@ int tl_server_run(const tl_server_options *options) {
     int rc = 1;
     tl_error err = {0};
     http_server *http = NULL;
+    if (!api_search_start(&srv, &err)) {
+        fprintf(stderr, "tinyllm serve: %s\n", err.message);
+        goto done;
+    }
     srv.models = registry_new(&srv.options, &err);
     srv.pulls = api_pulls_new();
     if (!srv.pulls) {
@@ -143,6 +148,7 @@ done:
     http_server_stop(http);
     api_pulls_stop(srv.pulls); /* after the streams were cut: the pulls cancel */
     if (srv.models) registry_free(srv.models);
+    api_search_stop(&srv);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return rc;
 }

@@ -68,6 +68,9 @@ typedef struct tl_server_options {
     tl_draft_params draft;
     int draft_threads;    /* 0 = n_threads */
     uint32_t draft_n_ctx; /* the draft model's context per slot; 0 = a slot's */
+    /* A search database (tinyllm index) for POST /api/search and /api/chat's
+     * "documents"; its embedding model is served too. NULL = none. */
+    const char *search_db;
 } tl_server_options;
 
 /* Runs the server until SIGINT or SIGTERM. Prints "listening on http://H:P"

@@ -7,7 +7,11 @@
 // API-key prompt, an older server without /props, the layout (nothing
 // clipped, the chat usable after resizing narrow and wide, no favicon 404),
 // and the Models tab (the models with size and quantization, pull with a
-// progress bar that reaches 100%, choose for chat, delete after confirming).
+// progress bar that reaches 100%, choose for chat, delete after confirming),
+// and with DOCS=1 (serve --db) the Documents tab (search, results with
+// path:lines, score and snippet, a result opens its chunk) and "answer from
+// my documents" (the numbered sources under the answer open their chunks);
+// without DOCS the tab and the toggle stay hidden.
 // Screenshots after each stage go to $ARTIFACTS. Not part of the default test
 // run: scripts/test-browser.sh starts a server with chat models a and b and
 // the embedding model 0-minilm, and runs this with
@@ -34,6 +38,9 @@ const A_NUM_PREDICT = Number(process.env.A_NUM_PREDICT || 200);
 // A repository of the mock Hub the server pulls from (serve --allow-pull
 // --hub-endpoint): the Models tab stage pulls it; unset = that stage is skipped.
 const PULL_MODEL = process.env.PULL_MODEL || "";
+// Set when the server has a search database (serve --db) of cats.txt,
+// rockets.md and bread.txt: the Documents stage runs; else the tab must hide.
+const DOCS = process.env.DOCS === "1";
 // The settings fields with a server default: form field -> /props params name.
 const DEFAULT_FIELDS = {
   temperature: "temperature", top_p: "top_p", top_k: "top_k", min_p: "min_p",
@@ -599,6 +606,78 @@ async function run() {
       await screenshot(page, "models-deleted");
       await page.click("[data-testid=tab-settings]");
     }
+
+    // 16. Documents (serve --db): the tab searches and opens a result's chunk;
+    // "answer from my documents" sends "documents" and lists the numbered
+    // sources under the answer, each opening its chunk. Without --db the tab
+    // and the toggle are hidden.
+    if (DOCS) {
+      await page.locator("[data-testid=tab-documents]").waitFor({ state: "visible", timeout: 15000 });
+      await page.click("[data-testid=tab-documents]");
+      check(await page.locator("#documents-tab").isVisible() && !(await page.locator("#settings-tab").isVisible()),
+        "the Documents tab shows, the settings hide");
+      await page.waitForFunction(() => /3 chunks/.test(document.getElementById("docs-info").textContent), null,
+        { timeout: 15000 }).catch(() => {});
+      const info = await page.locator("[data-testid=docs-info]").textContent();
+      check(/docs\.db/.test(info) && /3 files, 3 chunks/.test(info), "the tab names the database and its counts", info);
+      await page.fill("[data-testid=docs-query]", "rocket thrust");
+      await page.selectOption("[data-testid=docs-mode]", "text");
+      const searched = page.waitForResponse((r) => r.url().endsWith("/api/search"));
+      await page.click("[data-testid=docs-search]");
+      const searchBody = JSON.parse((await searched).request().postData() || "{}");
+      check(searchBody.mode === "text" && searchBody.query === "rocket thrust", "the search sends the query and mode",
+        JSON.stringify(searchBody));
+      await page.locator("[data-testid=doc-result]").first().waitFor({ timeout: 15000 });
+      const hits = await page.locator("[data-testid=doc-result]").evaluateAll((items) => items.map((i) => ({
+        path: i.querySelector("[data-testid=doc-path]").textContent,
+        score: i.querySelector("[data-testid=doc-score]").textContent,
+        snippet: i.querySelector("[data-testid=doc-snippet]").textContent,
+      })));
+      check(hits.length === 1 && /rockets\.md:1-3$/.test(hits[0].path) && /^-?\d+\.\d{4}$/.test(hits[0].score)
+        && /rocket engine burns fuel/.test(hits[0].snippet), "a text search finds rockets.md with path:lines, score and snippet",
+        JSON.stringify(hits));
+      await page.selectOption("[data-testid=docs-mode]", "hybrid");
+      await page.fill("[data-testid=docs-query]", "furry cats");
+      await page.click("[data-testid=docs-search]");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=doc-result]").length === 3, null,
+        { timeout: 15000 }).catch(() => {});
+      check(await page.locator("[data-testid=doc-result]").count() === 3, "a hybrid search lists every chunk");
+      await screenshot(page, "documents-search");
+      await page.locator("[data-testid=doc-open]").first().click();
+      const chunk = await page.locator("[data-testid=chunk-text]").textContent();
+      check(await page.locator("#chunk-dialog").isVisible() && /Cats are small furry animals that purr\.\n\nThey like/.test(chunk),
+        "clicking a result opens its whole chunk", JSON.stringify(chunk));
+      await screenshot(page, "documents-chunk");
+      await page.click("[data-testid=chunk-close]");
+      check(!(await page.locator("#chunk-dialog").isVisible()), "the chunk closes");
+
+      check(await page.locator("[data-testid=use-documents]").isVisible(), "the chat offers \"answer from my documents\"");
+      await page.check("[data-testid=use-documents]");
+      const answer = await sendAndWait(page, "Which animals purr?");
+      const body = chatBodies.at(-1) || {};
+      check(body.documents && body.documents.k === 4, "the chat request asks for documents", JSON.stringify(body.documents));
+      // (The random-weight model's reply may be blank: the final message's metrics show it completed.)
+      check(/prompt \d+ tokens/.test(answer.metrics), "the answer from documents completes", answer.metrics);
+      const sources = await assistants(page).last().locator("[data-testid=source]").allTextContents();
+      check(sources.length === 3 && sources.every((s, i) => s.startsWith(`[${i + 1}] `) && /:\d+(-\d+)?$/.test(s))
+        && sources.some((s) => /cats\.txt:1-3$/.test(s)), "the numbered sources are listed under the answer", sources.join(" | "));
+      const cats = assistants(page).last().locator("[data-testid=source]", { hasText: "cats.txt" });
+      await cats.click();
+      check(/^\[\d\] .*cats\.txt:1-3$/.test(await page.locator("[data-testid=chunk-title]").textContent())
+        && /purr/.test(await page.locator("[data-testid=chunk-text]").textContent()), "a source opens its chunk");
+      await screenshot(page, "documents-answer");
+      await page.click("[data-testid=chunk-close]");
+      await page.uncheck("[data-testid=use-documents]");
+      await sendAndWait(page, "And without documents?");
+      check(!("documents" in (chatBodies.at(-1) || {})), "with the toggle off, no documents are asked for");
+      check(await assistants(page).last().locator("[data-testid=source]").count() === 0, "and no sources are listed");
+      await page.click("[data-testid=tab-settings]");
+    } else {
+      check(!(await page.locator("[data-testid=tab-documents]").isVisible())
+        && !(await page.locator("[data-testid=use-documents-box]").isVisible()),
+        "without --db the Documents tab and the documents toggle are hidden");
+    }
+    check(pageErrors.length === 0, "no JavaScript errors on the page (documents stage)", pageErrors.join(" | "));
 
     // 14. Dark colour scheme and a narrow screen (for the eye: screenshots only).
     await page.emulateMedia({ colorScheme: "dark" });

@@ -284,6 +284,8 @@ const server = createServer(async (req, res) => {
       }
       if (pathname === "/api/chat" && req.method === "POST") return await handleChat(req, res);
       if (pathname === "/api/show" && req.method === "POST") return await handleShow(req, res);
+      // A server without --db: the page hides its Documents tab.
+      if (pathname === "/api/search/info" && req.method === "GET") return sendJson(res, 200, { db: null });
       return sendJson(res, 404, { error: `no route ${req.method} ${pathname}` });
     }
     if (req.method !== "GET") return sendJson(res, 405, { error: "method not allowed" });

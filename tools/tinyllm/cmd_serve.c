@@ -1,6 +1,6 @@
 /*
  * cmd_serve.c — `tinyllm serve`: reads the options of the HTTP server
- * (models, limits, address, API key, CORS, log) and runs it until Ctrl-C or
+ * (models, limits, address, API key, CORS, log, search database) and runs it until Ctrl-C or
  * SIGTERM (src/server/server.c does the work).
  */
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 typedef struct serve_options {
     const char *host, *models_dir, *keep_alive, *max_memory, *body_limit, *api_key, *cors;
     const char *header_timeout, *body_timeout, *idle_timeout, *timeout, *connection_memory, *log_format;
-    const char *hub_endpoint;
+    const char *hub_endpoint, *search_db;
     bool quiet, allow_pull;
     tl_opt_list models;
     const char *files[TL_OPT_LIST_MAX], *names[TL_OPT_LIST_MAX]; /* -m: files, and names of the store */
@@ -62,6 +62,7 @@ static bool server_options(const serve_options *s, tl_server_options *o) {
         .lookup = s->draft.lookup,
         .draft_threads = s->draft.n_threads,
         .draft_n_ctx = (uint32_t)s->draft.n_ctx,
+        .search_db = s->search_db,
     };
     o->draft = tl_draft_default_params();
     o->draft.n_max = s->draft.n_max;
@@ -198,6 +199,10 @@ int cmd_serve(int argc, char **argv) {
          0},
         {NULL, "--hub-endpoint", TL_OPT_STRING, &s.hub_endpoint, "URL",
          "where /api/pull downloads from (default: $HF_ENDPOINT, else https://huggingface.co)", NULL, 0, 0},
+        {NULL, "--db", TL_OPT_STRING, &s.search_db, "FILE",
+         "a search database (tinyllm index): POST /api/search, /api/chat \"documents\" and the page's Documents tab; "
+         "its embedding model is served too",
+         NULL, 0, 0},
         {NULL, "--cors", TL_OPT_STRING, &s.cors, "ORIGIN",
          "allow browsers on ORIGIN (or *) to call the API (default: no CORS headers)", NULL, 0, 0},
         {NULL, "--header-timeout", TL_OPT_STRING, &s.header_timeout, "DURATION",
@@ -230,7 +235,8 @@ int cmd_serve(int argc, char **argv) {
         "tinyllm list): the Ollama API (/api/chat, /api/generate, /api/tags, ..., and /api/pull, /api/delete,\n"
         "/api/copy, /api/create over the store),\n"
         "the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models), /props (the\n"
-        "default sampling settings) and a web chat page at /. Models load on first use and unload after\n"
+        "default sampling settings), /v1/rerank, with --db FILE /api/search, and a web chat page at /. Models load on "
+        "first use and unload after\n"
         "--keep-alive idle time. Prints \"listening on http://HOST:PORT\" once ready; stderr gets a line per\n"
         "request and per model load or unload.",
         opts, n_base + CLI_DRAFT_N_OPTS};
