@@ -217,14 +217,20 @@ static tl_model *load_ok(const char *path) {
     return m;
 }
 
-static tl_context *context(const tl_model *m, uint32_t n_ctx, uint32_t n_threads) {
+/* A context (0: the defaults); n_batch beyond n_ctx packs inputs for tl_embed_batch. */
+static tl_context *context_batch(const tl_model *m, uint32_t n_ctx, uint32_t n_batch, uint32_t n_threads) {
     tl_context_params p = tl_context_default_params();
     p.n_ctx = n_ctx;
+    p.n_batch = n_batch;
     p.n_threads = n_threads;
     tl_context *ctx = NULL;
     tl_error err = {0};
     if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
     return ctx;
+}
+
+static tl_context *context(const tl_model *m, uint32_t n_ctx, uint32_t n_threads) {
+    return context_batch(m, n_ctx, 0, n_threads);
 }
 
 /* ---- the encoder written out plainly ------------------------------------- */
@@ -578,12 +584,8 @@ static void check_batch_matches_single(const tiny_spec *s, const char *file) {
     float *want = malloc((size_t)(total * d) * sizeof *want), *got = malloc((size_t)(total * d) * sizeof *got);
     for (uint32_t batch = 0; batch <= 200; batch += 200)
         for (uint32_t threads = 1; threads <= 2; threads++) {
-            tl_context_params p = tl_context_default_params();
-            p.n_batch = batch;
-            p.n_threads = threads;
-            tl_context *ctx = NULL;
+            tl_context *ctx = context_batch(m, 0, batch, threads);
             tl_error err = {0};
-            if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
             for (size_t pi = 0; pi < sizeof poolings / sizeof poolings[0]; pi++) {
                 const bool normalize = pi % 2 == 0;
                 int64_t n_values = 0;
@@ -623,12 +625,8 @@ static void embed_batch_errors(void **state) {
     (void)state;
     tiny_spec s = tiny_default();
     tl_model *m = load_ok(write_tiny("bert-batch-errors.gguf", &s));
-    tl_context_params p = tl_context_default_params();
-    p.n_ctx = 40;
-    p.n_batch = 100;
-    tl_context *ctx = NULL;
+    tl_context *ctx = context_batch(m, 40, 100, 1);
     tl_error err = {0};
-    assert_int_equal(tl_context_new(m, &p, &ctx, &err), TL_OK);
     tl_token a[41], b[3] = {2, 5, 3};
     fill_tokens(a, 41);
     const tl_token *seqs[] = {b, a};
