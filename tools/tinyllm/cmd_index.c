@@ -39,8 +39,6 @@ bool cli_embedder_open(const char *command, const char *ref, int32_t n_threads, 
     tl_context_params cp = tl_context_default_params();
     cp.n_ctx = defaults.options.num_ctx > 0 ? (uint32_t)defaults.options.num_ctx : 0;
     if (n_threads > 0) cp.n_threads = (uint32_t)n_threads;
-    /* Indexing: an encoder packs several chunks into each pass (tl_embed_batch), as llama-embedding does. */
-    if (strcmp(command, "index") == 0) cp.n_batch = 2048;
     tl_error err = {0};
     if (tl_context_new(out->model, &cp, &out->ctx, &err) != TL_OK) {
         tl_cli_error(command, "%s", err.message);
