@@ -180,7 +180,8 @@ typedef struct tl_context tl_context;
 
 typedef struct tl_context_params {
     uint32_t n_ctx;     /* KV cache size in tokens; 0 = min(model's, 4096) */
-    uint32_t n_batch;   /* most tokens evaluated in one forward pass; 0 = 512 */
+    uint32_t n_batch;   /* most tokens evaluated in one forward pass; 0 = 512 (an encoder: */
+                        /* its n_ctx, or more to pack inputs for tl_embed_batch) */
     uint32_t n_threads; /* 0 = number of physical cores */
     uint32_t type_k;    /* KV cache element types, as GGUF type ids: f32 (0), */
     uint32_t type_v;    /* f16 (1, the default) or q8_0 (8; needs head size % 32 == 0) */
@@ -274,6 +275,17 @@ TL_API int tl_pooling_from_name(const char *name);
  */
 TL_API tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling, bool normalize,
                           float *out, tl_error *err);
+/*
+ * Embeddings of n_seqs inputs (seqs[i]: lens[i] tokens), each as tl_embed
+ * gives it on its own (equal within float rounding), into `out` one after
+ * another (n_seqs vectors; for TL_POOLING_NONE the rows of every token).
+ * BERT-family encoders evaluate as many inputs as fit the context's batch
+ * (tl_context_params.n_batch, which for them may exceed n_ctx) in one
+ * forward pass, each attending only to itself; other models take one pass
+ * per input. Each input must fit the context (TL_ERR_CONTEXT_FULL).
+ */
+TL_API tl_status tl_embed_batch(tl_context *ctx, const tl_token *const *seqs, const int32_t *lens, int32_t n_seqs,
+                                tl_pooling pooling, bool normalize, float *out, tl_error *err);
 
 /*
  * Encoder-decoder models: run the encoder over the input and clear the

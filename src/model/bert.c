@@ -25,6 +25,10 @@
  * row's RoPE layout); `ffn` — GELU (BERT) or the gated SwiGLU
  * Wdown·(silu(Wgate·x') * Wup·x') (nomic-bert).
  *
+ * One pass can hold several sequences packed one after another (tl_embed_batch):
+ * each token's position counts from its sequence's start and attention runs
+ * within each sequence only; everything else works on rows and does not care.
+ *
  * Like forward.c, one encode is one task on the context's thread pool: each
  * thread does its share of every step (a band of matrix rows, a range of
  * tokens, a set of attention units) and meets the others at a barrier.
@@ -231,41 +235,57 @@ static tl_status load(tl_loader *ld) {
 /* Queries per attention unit (one head, a block of tokens). */
 #define UNIT_QUERIES 32
 
+/* An attention block: queries [t0, t1) of the sequence of tokens [s0, s1). */
+typedef struct bert_block {
+    int32_t t0, t1, s0, s1;
+} bert_block;
+
+/* Token rows: [n] is a pass's tokens (the context's batch), [n_ctx] one
+ * sequence's. */
 typedef struct bert_state {
     void *arena;
     size_t arena_bytes;
-    float *x;                   /* layer input / encoder output [n_ctx][n_embd] */
-    float *h;                   /* after the attention block    [n_ctx][n_embd] */
-    float *qkv;                 /* projections: fused [n_ctx][n_embd + 2 kv], or q, k, v one after another */
+    float *x;                   /* layer input / encoder output [n][n_embd] */
+    float *h;                   /* after the attention block    [n][n_embd] */
+    float *qkv;                 /* projections: fused [n][n_embd + 2 kv], or q, k, v one after another */
     float *vt;                  /* values transposed            [kv_dim][n] */
-    float *attn;                /* attention output             [n_ctx][n_embd] */
-    float *proj;                /* output projections           [n_ctx][n_embd] */
-    float *up;                  /* feed-forward                 [n_ctx][n_ff] */
-    float *gate;                /* gate projections (SwiGLU)    [n_ctx][n_ff] */
+    float *attn;                /* attention output             [n][n_embd] */
+    float *proj;                /* output projections           [n][n_embd] */
+    float *up;                  /* feed-forward                 [n][n_ff] */
+    float *gate;                /* gate projections (SwiGLU)    [n][n_ff] */
     float *rope_cos, *rope_sin; /* rotary tables of positions 0.. [n_ctx][n_rot / 2] */
     float *scores;              /* per thread                   [UNIT_QUERIES][n_ctx] */
+    size_t n_ctx;               /* longest sequence */
+    int32_t *pos;               /* each token's position in its sequence [n] */
+    bert_block *blocks;         /* the pass's attention blocks   [n] */
+    int32_t n_blocks;
     tl_act_slots acts;
     int32_t n_encoded; /* rows of x holding the last encode's output; 0 = none */
 } bert_state;
 
-static void layout(bert_state *s, tl_arena *a, const tl_model *m, size_t n_ctx, size_t n_threads) {
+/* Buffers for passes of n tokens (the context's batch) made of sequences of
+ * at most n_ctx tokens. */
+static void layout(bert_state *s, tl_arena *a, const tl_model *m, size_t n, size_t n_ctx, size_t n_threads) {
     const tl_hparams *hp = &m->hp;
     const size_t d = hp->n_embd, ff = hp->n_ff, kv = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t f = sizeof(float);
     const bool gated = m->arch->ffn == TL_FFN_SWIGLU, rotary = m->arch->positions == TL_POS_ROPE;
-    s->x = tl_arena_take(a, n_ctx * d * f);
-    s->h = tl_arena_take(a, n_ctx * d * f);
-    s->qkv = tl_arena_take(a, n_ctx * (d + 2 * kv) * f);
-    s->vt = tl_arena_take(a, kv * n_ctx * f);
-    s->attn = tl_arena_take(a, n_ctx * d * f);
-    s->proj = tl_arena_take(a, n_ctx * d * f);
-    s->up = tl_arena_take(a, n_ctx * ff * f);
-    s->gate = gated ? tl_arena_take(a, n_ctx * ff * f) : NULL;
+    s->x = tl_arena_take(a, n * d * f);
+    s->h = tl_arena_take(a, n * d * f);
+    s->qkv = tl_arena_take(a, n * (d + 2 * kv) * f);
+    s->vt = tl_arena_take(a, kv * n * f);
+    s->attn = tl_arena_take(a, n * d * f);
+    s->proj = tl_arena_take(a, n * d * f);
+    s->up = tl_arena_take(a, n * ff * f);
+    s->gate = gated ? tl_arena_take(a, n * ff * f) : NULL;
     s->rope_cos = rotary ? tl_arena_take(a, n_ctx * hp->n_rot / 2 * f) : NULL;
     s->rope_sin = rotary ? tl_arena_take(a, n_ctx * hp->n_rot / 2 * f) : NULL;
     s->scores = tl_arena_take(a, n_threads * UNIT_QUERIES * n_ctx * f);
+    s->n_ctx = n_ctx;
+    s->pos = tl_arena_take(a, n * sizeof *s->pos);
+    s->blocks = tl_arena_take(a, n * sizeof *s->blocks);
     const size_t widest = d > ff ? d : ff;
-    for (int i = 0; i < TL_ACT_SLOTS; i++) s->acts.buf[i] = tl_arena_take(a, tl_act_slot_bytes(n_ctx, widest));
+    for (int i = 0; i < TL_ACT_SLOTS; i++) s->acts.buf[i] = tl_arena_take(a, tl_act_slot_bytes(n, widest));
 }
 
 /* Rotary positions as the decoder has them, without scaling. */
@@ -286,7 +306,7 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
     if (!s) return tl_fail(err, TL_ERR_NOMEM, "out of memory creating the context");
     const size_t n_threads = (size_t)tl_threadpool_size(ctx->pool);
     tl_arena a = {NULL, 0};
-    layout(s, &a, m, ctx->n_ctx, n_threads);
+    layout(s, &a, m, ctx->n_batch, ctx->n_ctx, n_threads);
     s->arena_bytes = a.used;
     s->arena = tl_big_alloc(a.used);
     if (!s->arena) {
@@ -294,7 +314,7 @@ static tl_status context_init(tl_context *ctx, tl_error *err) {
         return tl_fail(err, TL_ERR_NOMEM, "out of memory creating a context of %u tokens", ctx->n_ctx);
     }
     a = (tl_arena){s->arena, 0};
-    layout(s, &a, m, ctx->n_ctx, n_threads);
+    layout(s, &a, m, ctx->n_batch, ctx->n_ctx, n_threads);
     ctx->family = s;
     if (s->rope_cos) { /* every encode's positions are 0, 1, ...: one table for all */
         const tl_rope_params rope = rope_params(m);
@@ -322,7 +342,7 @@ typedef struct bert_pass {
     const tl_kernel_set *k;
     tl_threadpool *pool;
     const tl_token *tokens;
-    int32_t n;
+    int32_t n; /* tokens of all the sequences */
 } bert_pass;
 
 /* Where a layer's queries and keys are in s->qkv: fused rows hold q, k, v
@@ -362,7 +382,7 @@ static void embed_share(bert_pass *p, int ith, long t0, long t1) {
         if (w->type0)
             for (int64_t i = 0; i < d; i++) x[i] += w->type0[i];
         if (w->position_embd.data) {
-            tl_matrix_get_row(&w->position_embd, t, pos);
+            tl_matrix_get_row(&w->position_embd, p->s->pos[t], pos);
             for (int64_t i = 0; i < d; i++) x[i] = pos[i] + x[i];
         }
         tl_layer_norm(x, x, w->embd_norm, w->embd_norm_bias, d, p->m->hp.norm_eps);
@@ -404,32 +424,32 @@ static void qkv_share(bert_pass *p, int ith, int nth, const bert_layer *L) {
     transpose_values(p, v, kv, 0, r0, r1, kv);
 }
 
-/* Step: rotary positions on the queries and keys of this thread's tokens
- * (token t is at position t). */
+/* Step: rotary positions on the queries and keys of this thread's tokens. */
 static void rope_share(const bert_pass *p, const bert_layer *L, long t0, long t1) {
     const tl_hparams *hp = &p->m->hp;
     const qkv_view view = view_of(p, L);
     const tl_rope_params rope = rope_params(p->m);
     const size_t half = hp->n_rot / 2;
     for (long t = t0; t < t1; t++) {
-        const float *c = p->s->rope_cos + t * half, *sn = p->s->rope_sin + t * half;
+        const size_t at = (size_t)p->s->pos[t] * half;
+        const float *c = p->s->rope_cos + at, *sn = p->s->rope_sin + at;
         tl_rope_apply(&rope, c, sn, view.q + t * view.q_stride, (int)hp->n_head, (int)hp->head_dim);
         tl_rope_apply(&rope, c, sn, view.k + t * view.k_stride, (int)hp->n_head_kv, (int)hp->head_dim);
     }
 }
 
-/* One attention unit: head `head`, queries [t0, t1). Every query sees every
- * token. Outputs go to attn[t][head * hd ..]. */
-static void attend_unit(const bert_pass *p, const qkv_view *view, float *scores, int head, int32_t t0, int32_t t1) {
+/* One attention unit: head `head`, the queries of block b. Every query sees
+ * every token of its sequence. Outputs go to attn[t][head * hd ..]. */
+static void attend_unit(const bert_pass *p, const qkv_view *view, float *scores, int head, const bert_block *b) {
     const tl_hparams *hp = &p->m->hp;
-    const int64_t hd = hp->head_dim, d = hp->n_embd, n = p->n;
+    const int64_t hd = hp->head_dim, d = hp->n_embd, n = b->s1 - b->s0;
     const int group = (int)(hp->n_head / hp->n_head_kv);
     const int kv_head = head / group;
-    const int32_t nq = t1 - t0;
+    const int32_t t0 = b->t0, nq = b->t1 - b->t0;
     const float scale = 1.0f / sqrtf((float)hd);
 
     /* S = Q·Kᵀ: the key rows are the "weights", the queries the "tokens". */
-    const float *k_head = view->k + (size_t)kv_head * hd;
+    const float *k_head = view->k + (size_t)b->s0 * view->k_stride + (size_t)kv_head * hd;
     const float *q_block = view->q + (size_t)t0 * view->q_stride + (size_t)head * hd;
     tl_kernels_gemm(p->k, TL_TYPE_F32, hd, k_head, view->k_stride * sizeof(float), 0, n, q_block,
                     view->q_stride * sizeof(float), nq, scores, n);
@@ -439,24 +459,17 @@ static void attend_unit(const bert_pass *p, const qkv_view *view, float *scores,
         p->k->softmax(row, n);
     }
     /* O = P·V: the transposed value rows of this head are the "weights". */
-    const float *v_head = p->s->vt + (size_t)kv_head * hd * n;
-    tl_kernels_gemm(p->k, TL_TYPE_F32, n, v_head, (size_t)n * sizeof(float), 0, hd, scores, (size_t)n * sizeof(float),
-                    nq, p->s->attn + (size_t)t0 * d + (size_t)head * hd, d);
+    const float *v_head = p->s->vt + (size_t)kv_head * hd * p->n + b->s0;
+    tl_kernels_gemm(p->k, TL_TYPE_F32, n, v_head, (size_t)p->n * sizeof(float), 0, hd, scores,
+                    (size_t)n * sizeof(float), nq, p->s->attn + (size_t)t0 * d + (size_t)head * hd, d);
 }
 
 static void attention_share(const bert_pass *p, const bert_layer *L, int ith, int nth) {
     const qkv_view view = view_of(p, L);
     const int n_head = (int)p->m->hp.n_head;
-    const int32_t n_blocks = (p->n + UNIT_QUERIES - 1) / UNIT_QUERIES;
-    const int32_t n_units = n_blocks * n_head;
-    float *scores = p->s->scores + (size_t)ith * UNIT_QUERIES * p->n;
-    for (int32_t u = ith; u < n_units; u += nth) {
-        const int32_t block = u / n_head;
-        const int head = u % n_head;
-        const int32_t t0 = block * UNIT_QUERIES;
-        const int32_t t1 = t0 + UNIT_QUERIES < p->n ? t0 + UNIT_QUERIES : p->n;
-        attend_unit(p, &view, scores, head, t0, t1);
-    }
+    const int32_t n_units = p->s->n_blocks * n_head;
+    float *scores = p->s->scores + (size_t)ith * UNIT_QUERIES * p->s->n_ctx;
+    for (int32_t u = ith; u < n_units; u += nth) attend_unit(p, &view, scores, u % n_head, &p->s->blocks[u / n_head]);
 }
 
 /* x = GELU(x + bias) on n values (the kernel set's ggml-rounded GELU). The
@@ -556,15 +569,35 @@ static void encoder_worker(void *arg, int ith, int nth) {
     }
 }
 
-static tl_status encode(tl_context *ctx, const tl_token *tokens, int32_t n, tl_error *err) {
-    (void)err; /* tl_encode has checked the tokens and the length */
+/* Sequence i is tokens [starts[i], starts[i + 1]): its positions and its
+ * attention blocks of at most UNIT_QUERIES queries. */
+static void plan_sequences(bert_state *s, const int32_t *starts, int32_t n_seqs) {
+    s->n_blocks = 0;
+    for (int32_t i = 0; i < n_seqs; i++) {
+        const int32_t s0 = starts[i], s1 = starts[i + 1];
+        for (int32_t t = s0; t < s1; t++) s->pos[t] = t - s0;
+        for (int32_t t0 = s0; t0 < s1; t0 += UNIT_QUERIES)
+            s->blocks[s->n_blocks++] = (bert_block){t0, t0 + UNIT_QUERIES < s1 ? t0 + UNIT_QUERIES : s1, s0, s1};
+    }
+}
+
+static tl_status encode_batch(tl_context *ctx, const tl_token *tokens, const int32_t *starts, int32_t n_seqs,
+                              tl_error *err) {
+    (void)err; /* the caller has checked the tokens and the lengths */
     const tl_model *m = ctx->model;
     bert_state *s = ctx->family;
+    const int32_t n = starts[n_seqs];
     bert_pass p = {.m = m, .w = m->family, .s = s, .k = ctx->kernels, .pool = ctx->pool, .tokens = tokens, .n = n};
+    plan_sequences(s, starts, n_seqs);
     s->n_encoded = 0;
     tl_threadpool_run(ctx->pool, encoder_worker, &p);
     s->n_encoded = n;
     return TL_OK;
+}
+
+static tl_status encode(tl_context *ctx, const tl_token *tokens, int32_t n, tl_error *err) {
+    const int32_t starts[] = {0, n};
+    return encode_batch(ctx, tokens, starts, 1, err);
 }
 
 static const float *encoder_output(const tl_context *ctx, int32_t *n) {
@@ -621,6 +654,7 @@ const tl_family_ops tl_bert_ops = {
     .context_init = context_init,
     .context_free = context_free,
     .encode = encode,
+    .encode_batch = encode_batch,
     .encoder_output = encoder_output,
     .rank_outputs = rank_outputs,
     .rank = rank,

@@ -98,9 +98,13 @@ tl_status tl_context_new(const tl_model *model, const tl_context_params *params,
     if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < TL_DEFAULT_CTX_CAP ? hp->n_ctx_train : TL_DEFAULT_CTX_CAP;
     if (p.n_ctx > TL_MAX_CTX)
         return tl_fail(err, TL_ERR_ARGUMENT, "context size %u is too large (at most %u)", p.n_ctx, TL_MAX_CTX);
+    const uint32_t asked_batch = p.n_batch;
     if (p.n_batch == 0) p.n_batch = 512;
-    /* A bidirectional encoder sees its whole input in one pass. */
+    /* A bidirectional encoder sees its whole input in one pass; a larger
+     * batch asked for holds several inputs (tl_embed_batch). */
     if (p.n_batch > p.n_ctx || model->arch->kind == TL_KIND_ENCODER) p.n_batch = p.n_ctx;
+    if (model->arch->kind == TL_KIND_ENCODER && asked_batch > p.n_ctx)
+        p.n_batch = asked_batch < TL_MAX_CTX ? asked_batch : TL_MAX_CTX;
     if (p.n_threads == 0) p.n_threads = (uint32_t)tl_physical_cores();
     if (p.n_seq == 0) p.n_seq = 1;
     if (p.n_seq > TL_MAX_SEQUENCES)

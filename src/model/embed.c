@@ -1,6 +1,7 @@
 /*
  * embed.c — embeddings and encoders through the public API: tl_embed,
- * tl_encode, pooling of token vectors into one vector, L2 normalization.
+ * tl_embed_batch (several inputs per encoder pass), tl_encode, pooling of token vectors into one vector, L2
+ * normalization.
  *
  * Families with an encoder (BERT, T5) compute the token vectors with their
  * encoder hook; decoder-only models use the generic pass's hidden states
@@ -92,16 +93,22 @@ const float *tl_get_encoder_output(const tl_context *ctx, int32_t *n_tokens) {
     return ops && ops->encoder_output ? ops->encoder_output(ctx, n_tokens) : NULL;
 }
 
+/* The pooling an embedding call means (DEFAULT resolved), or an error. */
+static tl_status resolve_pooling(const tl_model *m, tl_pooling *pooling, tl_error *err) {
+    if (*pooling == TL_POOLING_DEFAULT)
+        *pooling = m->pooling == TL_POOLING_RANK ? TL_POOLING_CLS : (tl_pooling)m->pooling;
+    if (*pooling == TL_POOLING_RANK)
+        return tl_fail(err, TL_ERR_ARGUMENT, "rank pooling gives scores, not embeddings: use tl_rank");
+    if (*pooling < TL_POOLING_NONE || *pooling > TL_POOLING_LAST)
+        return tl_fail(err, TL_ERR_ARGUMENT, "unknown pooling %d", (int)*pooling);
+    return TL_OK;
+}
+
 tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl_pooling pooling, bool normalize,
                    float *out, tl_error *err) {
     const tl_model *m = ctx->model;
     const int64_t d = m->hp.n_embd;
-    if (pooling == TL_POOLING_DEFAULT)
-        pooling = m->pooling == TL_POOLING_RANK ? TL_POOLING_CLS : (tl_pooling)m->pooling;
-    if (pooling == TL_POOLING_RANK)
-        return tl_fail(err, TL_ERR_ARGUMENT, "rank pooling gives scores, not embeddings: use tl_rank");
-    if (pooling < TL_POOLING_NONE || pooling > TL_POOLING_LAST)
-        return tl_fail(err, TL_ERR_ARGUMENT, "unknown pooling %d", (int)pooling);
+    TL_TRY(resolve_pooling(m, &pooling, err));
 
     if (m->arch->ops) {
         tl_status st = tl_encode(ctx, tokens, n_tokens, err);
@@ -129,4 +136,57 @@ tl_status tl_embed(tl_context *ctx, const tl_token *tokens, int32_t n_tokens, tl
     pool_rows(rows, n_tokens, d, pooling, normalize, out);
     free(rows);
     return TL_OK;
+}
+
+/* Sequences [first, last) packed into one pass of the encoder, pooled into out. */
+static tl_status embed_packed(tl_context *ctx, const tl_token *const *seqs, const int32_t *lens, int32_t first,
+                              int32_t last, tl_pooling pooling, bool normalize, float *out, tl_token *tokens,
+                              int32_t *starts, tl_error *err) {
+    const tl_model *m = ctx->model;
+    const int64_t d = m->hp.n_embd;
+    starts[0] = 0;
+    for (int32_t i = first; i < last; i++) {
+        memcpy(tokens + starts[i - first], seqs[i], (size_t)lens[i] * sizeof *tokens);
+        starts[i - first + 1] = starts[i - first] + lens[i];
+    }
+    ctx->seq_past[0] = 0;
+    ctx->n_logit_rows = 0;
+    TL_TRY(m->arch->ops->encode_batch(ctx, tokens, starts, last - first, err));
+    int32_t n = 0;
+    const float *rows = m->arch->ops->encoder_output(ctx, &n);
+    for (int32_t i = 0; i < last - first; i++) {
+        pool_rows(rows + (size_t)starts[i] * d, lens[first + i], d, pooling, normalize, out);
+        out += pooling == TL_POOLING_NONE ? (size_t)lens[first + i] * d : (size_t)d;
+    }
+    return TL_OK;
+}
+
+tl_status tl_embed_batch(tl_context *ctx, const tl_token *const *seqs, const int32_t *lens, int32_t n_seqs,
+                         tl_pooling pooling, bool normalize, float *out, tl_error *err) {
+    const tl_model *m = ctx->model;
+    const int64_t d = m->hp.n_embd;
+    TL_TRY(resolve_pooling(m, &pooling, err));
+    if (n_seqs < 0) return tl_fail(err, TL_ERR_ARGUMENT, "%d inputs to embed", n_seqs);
+    for (int32_t i = 0; i < n_seqs; i++) TL_TRY(check_tokens(ctx, seqs[i], lens[i], err));
+    if (!m->arch->ops || !m->arch->ops->encode_batch) { /* one pass per input */
+        for (int32_t i = 0; i < n_seqs; i++) {
+            TL_TRY(tl_embed(ctx, seqs[i], lens[i], pooling, normalize, out, err));
+            out += pooling == TL_POOLING_NONE ? (size_t)lens[i] * d : (size_t)d;
+        }
+        return TL_OK;
+    }
+    const int32_t budget = (int32_t)ctx->n_batch;
+    tl_token *tokens = malloc((size_t)budget * sizeof *tokens);
+    int32_t *starts = malloc(((size_t)budget + 1) * sizeof *starts);
+    tl_status st =
+        tokens && starts ? TL_OK : tl_fail(err, TL_ERR_NOMEM, "out of memory for a batch of %d tokens", budget);
+    for (int32_t first = 0; first < n_seqs && st == TL_OK;) {
+        int32_t last = first, n = 0;
+        while (last < n_seqs && n + lens[last] <= budget) n += lens[last++];
+        st = embed_packed(ctx, seqs, lens, first, last, pooling, normalize, out, tokens, starts, err);
+        for (; first < last; first++) out += pooling == TL_POOLING_NONE ? (size_t)lens[first] * d : (size_t)d;
+    }
+    free(tokens);
+    free(starts);
+    return st;
 }

@@ -27,6 +27,13 @@ typedef struct tl_family_ops {
     /* Runs the encoder over one whole sequence (forgetting any earlier one,
      * and for encoder-decoders clearing the decoder's cache). */
     tl_status (*encode)(tl_context *ctx, const tl_token *tokens, int32_t n, tl_error *err);
+    /* Optional: the encoder over n_seqs sequences packed one after another
+     * (sequence i is tokens [starts[i], starts[i + 1]), starts[0] = 0,
+     * starts[n_seqs] <= ctx->n_batch, each at most ctx->n_ctx long), each
+     * attending only to itself with positions from 0; encoder_output then
+     * gives the rows of all of them. */
+    tl_status (*encode_batch)(tl_context *ctx, const tl_token *tokens, const int32_t *starts, int32_t n_seqs,
+                              tl_error *err);
     /* The last encode's output: *n rows of n_embd floats (after the
      * encoder's final norm), or NULL if nothing was encoded. */
     const float *(*encoder_output)(const tl_context *ctx, int32_t *n);

@@ -1,7 +1,8 @@
 /*
- * dot.c — the dot products of the vector scan: float32 through src/tensor's
- * kernels (the F32 vec_dot of the level chosen for this CPU), int8 here with
- * a scalar reference, AVX2 (x86/avx2_dot.c, used when the CPU has it) and
+ * dot.c — the dot products of the vector scan: float32 with AVX2 + FMA
+ * (x86/avx2_dot.c) where the CPU has them, else through src/tensor's
+ * kernels (the F32 vec_dot of the level chosen for this CPU); int8 with a
+ * scalar reference, AVX2 (x86/avx2_dot.c, used when the CPU has it) and
  * NEON (baseline on aarch64). tests/unit/test_search_dot.c checks each
  * against the reference.
  */
@@ -18,6 +19,7 @@
 
 #if defined(TL_SEARCH_AVX2)
 int32_t tl_dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n);
+float tl_dot_f32_avx2(const float *a, const float *b, uint32_t n);
 #endif
 
 float tl_dot_f32_scalar(const float *a, const float *b, uint32_t n) {
@@ -51,12 +53,14 @@ static int32_t dot_i8_neon(const int8_t *a, const int8_t *b, uint32_t n) {
  * may be the first callers). */
 static pthread_once_t chosen = PTHREAD_ONCE_INIT;
 static tl_vec_dot_fn dot_f32;
+static float (*dot_f32_direct)(const float *a, const float *b, uint32_t n); /* when set, used instead */
 static int32_t (*dot_i8)(const int8_t *a, const int8_t *b, uint32_t n) = tl_dot_i8_scalar;
 
 static void choose(void) {
     dot_f32 = tl_kernels()->vec_dot[TL_TYPE_F32];
 #if defined(TL_SEARCH_AVX2)
     if (tl_cpu_get_features()->avx2) dot_i8 = tl_dot_i8_avx2;
+    if (tl_cpu_get_features()->avx2 && tl_cpu_get_features()->fma) dot_f32_direct = tl_dot_f32_avx2;
 #elif defined(__aarch64__)
     dot_i8 = dot_i8_neon;
 #endif
@@ -64,6 +68,7 @@ static void choose(void) {
 
 float tl_dot_f32(const float *a, const float *b, uint32_t n) {
     pthread_once(&chosen, choose);
+    if (dot_f32_direct) return dot_f32_direct(a, b, n);
     float out;
     dot_f32(n, &out, a, b);
     return out;

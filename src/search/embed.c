@@ -1,5 +1,6 @@
 /*
- * embed.c — one text's embedding for indexing and for queries, and the
+ * embed.c — texts' embeddings for indexing (many per encoder pass) and for
+ * queries, and the
  * description of a model that a database keeps to refuse another one.
  */
 #include <math.h>
@@ -13,8 +14,10 @@
 /* The probe whose embedding tells models apart (same size, other weights). */
 static const char probe_text[] = "tinyllm search probe: the quick brown fox jumps over the lazy dog";
 
-tl_status tl_search_embed(tl_context *ctx, const tl_model *model, tl_pooling pooling, const char *text, size_t len,
-                          float *out, tl_error *err) {
+/* A text's tokens (malloc'd in *out), cut to the context keeping a closing
+ * special token ([SEP]). */
+static tl_status tokenize_for(tl_context *ctx, const tl_model *model, const char *text, size_t len, tl_token **out,
+                              int32_t *n_out, tl_error *err) {
     int32_t cap = 512;
     tl_token *tokens = NULL;
     int32_t n;
@@ -34,15 +37,42 @@ tl_status tl_search_embed(tl_context *ctx, const tl_model *model, tl_pooling poo
         cap = -n;
     }
     const int32_t n_ctx = (int32_t)tl_context_size(ctx);
-    if (n > n_ctx) { /* cut the text's tokens, keep a closing special token ([SEP]) */
+    if (n > n_ctx) {
         tl_token specials[8];
         const int32_t n_specials = tl_tokenize(model, "", 0, true, false, specials, 8);
         const int32_t suffix = n_specials >= 2 ? 1 : 0;
         if (suffix) tokens[n_ctx - 1] = tokens[n - 1];
         n = n_ctx;
     }
-    tl_status st = n > 0 ? tl_embed(ctx, tokens, n, pooling, true, out, err)
-                         : tl_fail(err, TL_ERR_ARGUMENT, "the text gives no tokens");
+    if (n <= 0) {
+        free(tokens);
+        return tl_fail(err, TL_ERR_ARGUMENT, "the text gives no tokens");
+    }
+    *out = tokens;
+    *n_out = n;
+    return TL_OK;
+}
+
+tl_status tl_search_embed_batch(tl_context *ctx, const tl_model *model, tl_pooling pooling, const char *const *texts,
+                                int32_t n_texts, float *out, tl_error *err) {
+    tl_token **seqs = calloc((size_t)(n_texts > 0 ? n_texts : 1), sizeof *seqs);
+    int32_t *lens = calloc((size_t)(n_texts > 0 ? n_texts : 1), sizeof *lens);
+    tl_status st = seqs && lens ? TL_OK : tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    for (int32_t i = 0; i < n_texts && st == TL_OK; i++)
+        st = tokenize_for(ctx, model, texts[i], strlen(texts[i]), &seqs[i], &lens[i], err);
+    if (st == TL_OK) st = tl_embed_batch(ctx, (const tl_token *const *)seqs, lens, n_texts, pooling, true, out, err);
+    for (int32_t i = 0; seqs && i < n_texts; i++) free(seqs[i]);
+    free(seqs);
+    free(lens);
+    return st;
+}
+
+tl_status tl_search_embed(tl_context *ctx, const tl_model *model, tl_pooling pooling, const char *text, size_t len,
+                          float *out, tl_error *err) {
+    tl_token *tokens = NULL;
+    int32_t n = 0;
+    TL_TRY(tokenize_for(ctx, model, text, len, &tokens, &n, err));
+    tl_status st = tl_embed(ctx, tokens, n, pooling, true, out, err);
     free(tokens);
     return st;
 }

@@ -5,7 +5,8 @@
  * 2. The paths are walked (walk.c); files whose size and mtime match their
  *    row are unchanged; sources under the paths that are gone are removed.
  * 3. Each other file is read, hashed (same content: only its row's size and
- *    mtime change), extracted (extract.c), chunked (chunk.c) and embedded;
+ *    mtime change), extracted (extract.c), chunked (chunk.c) and embedded
+ *    (BATCH_CHUNKS chunks at a time, several per forward pass);
  *    then its old chunks are replaced by the new ones in one transaction,
  *    which bumps the generation. A stop request or a kill between files
  *    loses at most the file in progress, and a re-run picks it up.
@@ -21,6 +22,10 @@
 #include "search_internal.h"
 #include "util/error.h"
 #include "walk.h"
+
+/* Chunks of a file embedded together: tl_embed_batch packs as many as fit
+ * the context's batch into each forward pass. */
+#define BATCH_CHUNKS 32
 
 /* The chunker's token counter over the model's tokenizer (no special
  * tokens; tl_tokenize_prompt stops once past the limit). */
@@ -172,7 +177,7 @@ typedef struct indexer {
     tl_search_model model;
     counter counter;
     int32_t chunk_tokens;
-    float *vector;
+    float *vectors; /* BATCH_CHUNKS vectors */
     int8_t *quantized;
     tl_index_progress progress;
     double t0;
@@ -186,9 +191,9 @@ static void report(indexer *ix, const char *path) {
     ix->params->progress(ix->params->user, &ix->progress);
 }
 
-/* One chunk embedded, bound to the insert statement and stored. */
+/* One chunk and its vector, bound to the insert statement and stored. */
 static tl_status store_chunk(indexer *ix, int64_t source_id, int64_t seq, const tl_chunk *c, const char *text,
-                             tl_error *err) {
+                             const float *vector, tl_error *err) {
     sqlite3_stmt *q = ix->insert_chunk;
     sqlite3_reset(q);
     sqlite3_bind_int64(q, 1, source_id);
@@ -199,14 +204,28 @@ static tl_status store_chunk(indexer *ix, int64_t source_id, int64_t seq, const 
     sqlite3_bind_int64(q, 6, c->last_line);
     sqlite3_bind_text(q, 7, text, -1, SQLITE_STATIC);
     if (ix->model.type == TL_VECTORS_I8) {
-        const float scale = tl_vectors_quantize(ix->vector, ix->model.dim, ix->quantized);
+        const float scale = tl_vectors_quantize(vector, ix->model.dim, ix->quantized);
         sqlite3_bind_blob(q, 8, ix->quantized, (int)ix->model.dim, SQLITE_STATIC);
         sqlite3_bind_double(q, 9, scale);
     } else {
-        sqlite3_bind_blob(q, 8, ix->vector, (int)(ix->model.dim * sizeof(float)), SQLITE_STATIC);
+        sqlite3_bind_blob(q, 8, vector, (int)(ix->model.dim * sizeof(float)), SQLITE_STATIC);
         sqlite3_bind_double(q, 9, 1.0);
     }
     return sqlite3_step(q) == SQLITE_DONE ? TL_OK : tl_search_sql_error(ix->db, err, "storing a chunk");
+}
+
+/* n chunks of a file, numbered from seq, embedded together and stored. */
+static tl_status store_batch(indexer *ix, int64_t source_id, int64_t seq, const tl_chunk *chunks, char *const *pieces,
+                             int n, const char *path, tl_error *err) {
+    TL_TRY(tl_search_embed_batch(ix->params->ctx, ix->params->model, (tl_pooling)ix->model.pooling,
+                                 (const char *const *)pieces, n, ix->vectors, err));
+    for (int i = 0; i < n; i++) {
+        TL_TRY(
+            store_chunk(ix, source_id, seq + i, &chunks[i], pieces[i], ix->vectors + (size_t)i * ix->model.dim, err));
+        ix->progress.chunks_done++;
+        report(ix, path);
+    }
+    return TL_OK;
 }
 
 /* The body of one file's transaction: old chunks out, the source row and
@@ -232,25 +251,32 @@ static tl_status replace_chunks(indexer *ix, const tl_walk_file *f, tl_doc_kind 
 
     tl_chunker chunker;
     tl_chunker_init(&chunker, text, len, ix->chunk_tokens, ix->params->overlap, count_tokens, &ix->counter);
-    tl_chunk c;
-    int more;
+    tl_chunk chunks[BATCH_CHUNKS];
+    char *pieces[BATCH_CHUNKS];
+    int n = 0, more = 1;
+    tl_status st = TL_OK;
     *n_chunks = 0;
-    while ((more = tl_chunker_next(&chunker, &c)) == 1) {
+    while (st == TL_OK && more == 1) {
         if (ix->params->stop && *ix->params->stop) {
             *stopped = true;
-            return TL_ERR_ARGUMENT; /* rolled back: the file is done again next time */
+            st = TL_ERR_ARGUMENT; /* rolled back: the file is done again next time */
+            break;
         }
-        char *piece = chunk_text(text, c.start, c.end, kind == TL_DOC_HTML);
-        if (!piece) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
-        tl_status st = tl_search_embed(ix->params->ctx, ix->params->model, (tl_pooling)ix->model.pooling, piece,
-                                       strlen(piece), ix->vector, err);
-        if (st == TL_OK) st = store_chunk(ix, source_id, *n_chunks, &c, piece, err);
-        free(piece);
-        if (st != TL_OK) return st;
-        (*n_chunks)++;
-        ix->progress.chunks_done++;
-        report(ix, f->path);
+        if ((more = tl_chunker_next(&chunker, &chunks[n])) == 1) {
+            if (!(pieces[n] = chunk_text(text, chunks[n].start, chunks[n].end, kind == TL_DOC_HTML))) {
+                st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+                break;
+            }
+            n++;
+        }
+        if (n == BATCH_CHUNKS || (more != 1 && n > 0)) {
+            st = store_batch(ix, source_id, *n_chunks, chunks, pieces, n, f->path, err);
+            *n_chunks += n;
+            while (n > 0) free(pieces[--n]);
+        }
     }
+    while (n > 0) free(pieces[--n]);
+    if (st != TL_OK) return st;
     if (more < 0) return tl_fail(err, TL_ERR_ARGUMENT, "%s: could not be tokenized", f->path);
     TL_TRY(exec_bound(ix->db, "UPDATE sources SET n_chunks = ? WHERE id = ?", *n_chunks, source_id, 0, err));
     return tl_search_bump_generation(ix->db, err);
@@ -344,9 +370,9 @@ tl_status tl_search_index(tl_search_db *db, const tl_index_params *params, const
     TL_TRY(tl_walk_paths(paths, n_paths, &w, err));
     counts->skipped_unreadable = w.unreadable;
     tl_status st = remove_missing(db, &w, counts, err);
-    ix.vector = malloc(ix.model.dim * sizeof *ix.vector);
+    ix.vectors = malloc((size_t)BATCH_CHUNKS * ix.model.dim * sizeof *ix.vectors);
     ix.quantized = malloc(ix.model.dim);
-    if (st == TL_OK && (!ix.vector || !ix.quantized)) st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    if (st == TL_OK && (!ix.vectors || !ix.quantized)) st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
     if (st == TL_OK &&
         sqlite3_prepare_v2(db->sql,
                            "INSERT INTO chunks (source_id, seq, start_byte, end_byte, first_line, last_line, text,"
@@ -389,7 +415,7 @@ tl_status tl_search_index(tl_search_db *db, const tl_index_params *params, const
     }
     free(todo);
     sqlite3_finalize(ix.insert_chunk);
-    free(ix.vector);
+    free(ix.vectors);
     free(ix.quantized);
     free(ix.counter.tokens);
     tl_walk_free(&w);

@@ -214,6 +214,20 @@ done:
     return st;
 }
 
+tl_status tl_search_vector_top(tl_search_db *db, const tl_search_request *req, int64_t *ids, double *scores, int *n,
+                               tl_error *err) {
+    ranked r = {0};
+    *n = 0;
+    tl_status st = vector_search(db, req, req->k, &r, err);
+    for (int i = 0; st == TL_OK && i < r.n; i++) {
+        ids[i] = r.ids[i];
+        scores[i] = r.scores[i];
+    }
+    if (st == TL_OK) *n = r.n;
+    ranked_free(&r);
+    return st;
+}
+
 /* ---- full text ------------------------------------------------------------ */
 
 /* The FTS5 query for free text: every word (letters, digits, any non-ASCII

@@ -55,6 +55,10 @@ tl_status tl_search_get_model(tl_search_db *db, tl_search_model *model, bool *ha
  * special tokens, cut to the context (keeping them), pooled, normalized. */
 tl_status tl_search_embed(tl_context *ctx, const tl_model *model, tl_pooling pooling, const char *text, size_t len,
                           float *out, tl_error *err);
+/* The same for n_texts NUL-terminated texts, n_texts vectors one after
+ * another in out, several per forward pass (tl_embed_batch). */
+tl_status tl_search_embed_batch(tl_context *ctx, const tl_model *model, tl_pooling pooling, const char *const *texts,
+                                int32_t n_texts, float *out, tl_error *err);
 /* The model description (name, dim, pooling, probe) a database stores. */
 tl_status tl_search_describe_model(tl_context *ctx, const tl_model *model, const char *name, tl_vector_type type,
                                    tl_search_model *out, tl_error *err);

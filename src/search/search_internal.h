@@ -46,6 +46,10 @@ void tl_vectors_unmap(tl_vector_map *map);
 /* int8 quantization with one scale: v ~= q * scale */
 float tl_vectors_quantize(const float *v, uint32_t dim, int8_t *q);
 
+/* query.c: the vector scan alone, the top req->k chunk ids and cosines,
+ * best first, into ids and scores (room for k each) (bench/search_bench.c). */
+tl_status tl_search_vector_top(tl_search_db *db, const tl_search_request *req, int64_t *ids, double *scores, int *n,
+                               tl_error *err);
 /* dot.c: kernels chosen once from the CPU (the scalar ones are the reference) */
 float tl_dot_f32(const float *a, const float *b, uint32_t n);
 int32_t tl_dot_i8(const int8_t *a, const int8_t *b, uint32_t n);

@@ -6,7 +6,8 @@
  *    f32 weights derived from each tensor's name), to check loading and its
  *    errors, the encoder against a plain scalar implementation written out
  *    below, fused q/k/v, grouped heads, pooling, normalization and the
- *    context limits, without any shared file;
+ *    context limits, tl_embed_batch against tl_embed, without any shared
+ *    file;
  *  - the tiny all-minilm-l6-v2 and nomic-embed-text-v1.5 presets written by
  *    tl_synth with the real BERT vocabulary, compared with what llama.cpp
  *    computed on the same files (tests/reference/{bert,nomic}-tiny-<type>-
@@ -216,14 +217,20 @@ static tl_model *load_ok(const char *path) {
     return m;
 }
 
-static tl_context *context(const tl_model *m, uint32_t n_ctx, uint32_t n_threads) {
+/* A context (0: the defaults); n_batch beyond n_ctx packs inputs for tl_embed_batch. */
+static tl_context *context_batch(const tl_model *m, uint32_t n_ctx, uint32_t n_batch, uint32_t n_threads) {
     tl_context_params p = tl_context_default_params();
     p.n_ctx = n_ctx;
+    p.n_batch = n_batch;
     p.n_threads = n_threads;
     tl_context *ctx = NULL;
     tl_error err = {0};
     if (tl_context_new(m, &p, &ctx, &err) != TL_OK) fail_msg("%s", err.message);
     return ctx;
+}
+
+static tl_context *context(const tl_model *m, uint32_t n_ctx, uint32_t n_threads) {
+    return context_batch(m, n_ctx, 0, n_threads);
 }
 
 /* ---- the encoder written out plainly ------------------------------------- */
@@ -552,6 +559,94 @@ static void context_limits(void **state) {
     tl_model_free(m);
 }
 
+/* tl_embed_batch gives what tl_embed gives for each input alone, whether the
+ * inputs share passes (a batch of 200 tokens packs several of them, cut
+ * where the next does not fit) or not (the default batch, n_ctx), for every
+ * pooling, learned and rotary positions, fused and grouped heads. Tolerance:
+ * 1e-5 absolute on every value (the packed passes take the same kernels per
+ * row; only a gemm's tiling of other row counts may round differently). */
+static void check_batch_matches_single(const tiny_spec *s, const char *file) {
+    tl_model *m = load_ok(write_tiny(file, s));
+    const int64_t d = s->n_embd;
+    enum { N_SEQS = 8 };
+    const int32_t lens[N_SEQS] = {1, 5, 33, 80, 7, 40, 2, 64};
+    tl_token store[N_SEQS][80];
+    const tl_token *seqs[N_SEQS];
+    int32_t total = 0;
+    for (int i = 0; i < N_SEQS; i++) {
+        fill_tokens(store[i], lens[i]);
+        for (int t = 1; t < lens[i] - 1; t++) store[i][t] = 4 + (t * 5 + i * 3) % 8;
+        if (lens[i] == 1) store[i][0] = 5;
+        seqs[i] = store[i];
+        total += lens[i];
+    }
+    const tl_pooling poolings[] = {TL_POOLING_MEAN, TL_POOLING_CLS, TL_POOLING_LAST, TL_POOLING_NONE};
+    float *want = malloc((size_t)(total * d) * sizeof *want), *got = malloc((size_t)(total * d) * sizeof *got);
+    for (uint32_t batch = 0; batch <= 200; batch += 200)
+        for (uint32_t threads = 1; threads <= 2; threads++) {
+            tl_context *ctx = context_batch(m, 0, batch, threads);
+            tl_error err = {0};
+            for (size_t pi = 0; pi < sizeof poolings / sizeof poolings[0]; pi++) {
+                const bool normalize = pi % 2 == 0;
+                int64_t n_values = 0;
+                for (int i = 0; i < N_SEQS; i++) {
+                    assert_int_equal(tl_embed(ctx, seqs[i], lens[i], poolings[pi], normalize, want + n_values, &err),
+                                     TL_OK);
+                    n_values += poolings[pi] == TL_POOLING_NONE ? lens[i] * d : d;
+                }
+                memset(got, 0, (size_t)n_values * sizeof *got);
+                assert_int_equal(tl_embed_batch(ctx, seqs, lens, N_SEQS, poolings[pi], normalize, got, &err), TL_OK);
+                for (int64_t i = 0; i < n_values; i++)
+                    if (!(fabsf(got[i] - want[i]) <= 1e-5f))
+                        fail_msg("%s: batch %u, %u threads, pooling %s: value %lld is %.7f alone, %.7f batched", file,
+                                 batch, threads, tl_pooling_name(poolings[pi]), (long long)i, want[i], got[i]);
+            }
+            tl_context_free(ctx);
+        }
+    free(want);
+    free(got);
+    tl_model_free(m);
+}
+
+static void embed_batch_matches_each_alone(void **state) {
+    (void)state;
+    tiny_spec s = tiny_default();
+    check_batch_matches_single(&s, "bert-batch.gguf");
+    s.fused_qkv = true;
+    s.n_head = 4;
+    s.n_head_kv = 1;
+    check_batch_matches_single(&s, "bert-batch-gqa.gguf");
+    s = tiny_default();
+    s.nomic = true;
+    check_batch_matches_single(&s, "nomic-batch.gguf");
+}
+
+static void embed_batch_errors(void **state) {
+    (void)state;
+    tiny_spec s = tiny_default();
+    tl_model *m = load_ok(write_tiny("bert-batch-errors.gguf", &s));
+    tl_context *ctx = context_batch(m, 40, 100, 1);
+    tl_error err = {0};
+    tl_token a[41], b[3] = {2, 5, 3};
+    fill_tokens(a, 41);
+    const tl_token *seqs[] = {b, a};
+    float out[2 * 32] = {0};
+    /* Each input must fit the context, even when the batch is larger. */
+    assert_int_equal(tl_embed_batch(ctx, seqs, (const int32_t[]){3, 41}, 2, TL_POOLING_MEAN, true, out, &err),
+                     TL_ERR_CONTEXT_FULL);
+    assert_int_equal(tl_embed_batch(ctx, seqs, (const int32_t[]){3, 0}, 2, TL_POOLING_MEAN, true, out, &err),
+                     TL_ERR_ARGUMENT);
+    a[2] = N_VOCAB;
+    assert_int_equal(tl_embed_batch(ctx, seqs, (const int32_t[]){3, 5}, 2, TL_POOLING_MEAN, true, out, &err),
+                     TL_ERR_ARGUMENT);
+    assert_non_null(strstr(err.message, "outside the vocabulary"));
+    assert_int_equal(tl_embed_batch(ctx, seqs, (const int32_t[]){3, 5}, 2, TL_POOLING_RANK, true, out, &err),
+                     TL_ERR_ARGUMENT);
+    assert_int_equal(tl_embed_batch(ctx, seqs, NULL, 0, TL_POOLING_MEAN, true, out, &err), TL_OK);
+    tl_context_free(ctx);
+    tl_model_free(m);
+}
+
 static void pooling_and_normalization(void **state) {
     (void)state;
     tiny_spec s = tiny_default();
@@ -805,6 +900,8 @@ int main(void) {
         cmocka_unit_test(bad_models_are_refused_with_one_line),
         cmocka_unit_test(context_limits),
         cmocka_unit_test(pooling_and_normalization),
+        cmocka_unit_test(embed_batch_matches_each_alone),
+        cmocka_unit_test(embed_batch_errors),
         cmocka_unit_test(synth_writes_converter_layout),
         cmocka_unit_test(nomic_synth_writes_converter_layout),
         cmocka_unit_test(synth_models_match_llama_cpp),

@@ -1,12 +1,15 @@
 /*
- * avx2_dot.c — the int8 dot product with AVX2 (compiled with -mavx2, called
- * by dot.c only when the CPU has AVX2). Values are in [-127, 127], so the
- * pairwise int16 sums of _mm256_maddubs_epi16 never saturate.
+ * avx2_dot.c — the dot products of the vector scan with AVX2 (compiled with
+ * -mavx2 -mfma, called by dot.c only when the CPU has AVX2 and FMA).
+ * int8: values are in [-127, 127], so the pairwise int16 sums of
+ * _mm256_maddubs_epi16 never saturate. float32: four independent FMA
+ * chains of 8 lanes (a 384-dim row is 12 steps of 32), then the tail.
  */
 #include <immintrin.h>
 #include <stdint.h>
 
 int32_t tl_dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n);
+float tl_dot_f32_avx2(const float *a, const float *b, uint32_t n);
 
 int32_t tl_dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n) {
     const __m256i ones = _mm256_set1_epi16(1);
@@ -24,5 +27,25 @@ int32_t tl_dot_i8_avx2(const int8_t *a, const int8_t *b, uint32_t n) {
     sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xB1));
     int32_t total = _mm_cvtsi128_si32(sum);
     for (; i < n; i++) total += (int32_t)a[i] * b[i];
+    return total;
+}
+
+float tl_dot_f32_avx2(const float *a, const float *b, uint32_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+           acc3 = _mm256_setzero_ps();
+    uint32_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+        acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc2);
+        acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc3);
+    }
+    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    const __m256 acc = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
+    sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
+    float total = _mm_cvtss_f32(sum);
+    for (; i < n; i++) total += a[i] * b[i];
     return total;
 }
