@@ -3,6 +3,8 @@
  */
 #include "test_support.h"
 
+#include "tensor/kernels.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,4 +111,9 @@ void tl_test_fill_random(float *x, int64_t n, float scale) {
         if (tl_test_rng_next() % 97 == 0) v *= 8.0f;
         x[i] = v;
     }
+}
+
+bool tl_test_x86_activations(void) {
+    const char *level = tl_kernels()->name;
+    return strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0;
 }

@@ -36,6 +36,14 @@ bool tl_test_write_sparse(const char *path, const void *head, size_t head_len, u
  * else 1. */
 double tl_test_time_scale(void);
 
+/* Whether the kernels in use quantize activations as llama.cpp does on x86,
+ * where the llama.cpp references were made: the x86 levels use ggml's x86
+ * activation quantizer (127/amax, rounded half to even), the scalar and NEON
+ * levels ggml's reference one (1/d with roundf, as llama.cpp on ARM). A
+ * quantized model's outputs then differ from the reference by more than
+ * float rounding now and then. */
+bool tl_test_x86_activations(void);
+
 /* ---- deterministic random data (xorshift64*: the same on every platform) */
 void tl_test_rng_seed(uint64_t seed);
 uint32_t tl_test_rng_next(void);

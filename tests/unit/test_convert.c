@@ -57,16 +57,6 @@ static tl_token argmax(const float *x, int32_t n) {
     return best;
 }
 
-/* Whether the kernels in use quantize activations as llama.cpp does on x86,
- * where the references were made (tensor/kernels.h: the x86 levels use
- * ggml's x86 activation quantizer, 127/amax rounded half to even; the scalar
- * and NEON levels ggml's reference one, 1/d with roundf, as llama.cpp does
- * on ARM). */
-static bool x86_activations(void) {
-    const char *level = tl_kernels()->name;
-    return strcmp(level, "avx2") == 0 || strcmp(level, "avx512") == 0;
-}
-
 /* Tolerance of a logit against llama.cpp's: 1e-4 relative (1e-3 absolute).
  * A quantized file (q8_0) on kernels that quantize activations otherwise
  * than llama.cpp's x86 build: values land on the other side of a rounding
@@ -75,7 +65,7 @@ static bool x86_activations(void) {
  * aarch64): 0.05 + 3e-2 relative, and the greedy ids are only counted (a near tie
  * after the prompt can go either way). */
 static bool loose(bool quantized) {
-    return quantized && !x86_activations();
+    return quantized && !tl_test_x86_activations();
 }
 static double logit_tolerance(bool quantized, double want) {
     return loose(quantized) ? 0.05 + 3e-2 * fabs(want) : 1e-3 + 1e-4 * fabs(want);

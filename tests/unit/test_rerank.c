@@ -92,7 +92,10 @@ static void check_reference(tl_model *m, const char *ref_name, uint32_t n_thread
         assert_true(score == output); /* the same pass */
         const double diff = fabs((double)score - want);
         if (diff > worst) worst = diff;
-        if (diff > 1e-3) fail_msg("%s case %d: score %.7f, llama.cpp %.7f", ref_name, ci, score, want);
+        /* 1e-3; a q8_0 file on kernels that quantize activations otherwise than
+         * llama.cpp's x86 build (scalar, NEON): 1e-2 (2.6e-3 measured under qemu aarch64). */
+        const bool loose = strstr(ref_name, "q8_0") && !tl_test_x86_activations();
+        if (diff > (loose ? 1e-2 : 1e-3)) fail_msg("%s case %d: score %.7f, llama.cpp %.7f", ref_name, ci, score, want);
     }
     print_message("  %s (%u threads): %d cases, worst difference %.3g\n", ref_name, n_threads,
                   cJSON_GetArraySize(cases), worst);
