@@ -160,20 +160,20 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
                    u->o + (size_t)((t - t0) * group + j) * hd, (size_t)hd * sizeof(float));
 }
 
-/* Tokens per unit for a run of n tokens. A short run (a decode step, a
- * speculative verification, a server's batch of replies) takes one token
- * per unit, so each query sees exactly the positions a one-token decode
+/* Tokens per unit for a run. An exact run (a decode step, a speculative
+ * verification, a server's replies: see tl_token_span) takes one token per
+ * unit, so each query sees exactly the positions a one-token decode
  * would give it and its sums run in the same order: the logits of a token
  * do not depend on how many tokens were evaluated with it, which is what
  * keeps speculative decoding's greedy output identical to plain decoding.
  * A prompt's long run shares each K and V row among up to UNIT_QUERIES
  * queries. */
-static int32_t run_block(const tl_hparams *hp, int32_t n) {
-    return n <= TL_EXACT_RUN ? 1 : tokens_per_unit(hp);
+static int32_t run_block(const tl_hparams *hp, const tl_seq_run *run) {
+    return run->exact ? 1 : tokens_per_unit(hp);
 }
 
 static int32_t run_units(const tl_hparams *hp, const tl_seq_run *run) {
-    const int32_t block = run_block(hp, run->n);
+    const int32_t block = run_block(hp, run);
     return (run->n + block - 1) / block * (int32_t)hp->n_head_kv;
 }
 
@@ -194,7 +194,7 @@ void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attent
             r--;
         }
         const tl_seq_run *run = &runs[r];
-        const int32_t block = run_block(hp, run->n);
+        const int32_t block = run_block(hp, run);
         const int32_t local = unit - (first_unit - run_units(hp, run));
         const int32_t b = local / n_kv;
         const int g = local % n_kv;

@@ -16,6 +16,7 @@
 typedef struct tl_seq_run {
     int32_t t0, n, seq;
     uint32_t pos0;
+    bool exact; /* evaluated as one-token evaluations would be (see tl_token_span) */
 } tl_seq_run;
 
 struct tl_context {

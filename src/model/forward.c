@@ -299,19 +299,32 @@ static void span_add(tl_token_span *spans, int32_t *n, int32_t t, bool exact) {
         spans[(*n)++] = (tl_token_span){.t0 = t, .t1 = t + 1, .exact = exact};
 }
 
-/* The spans of the batch's tokens (a run of at most TL_EXACT_RUN tokens is
- * exact: see tl_token_span) and of its logits rows (each exact when its
- * token's run is). */
+/* The run holding token t (runs are in batch order; r is where to start). */
+static int32_t run_of(const forward_pass *f, int32_t t, int32_t r) {
+    while (r > 0 && t < f->runs[r].t0) r--;
+    while (r + 1 < f->n_runs && t >= f->runs[r].t0 + f->runs[r].n) r++;
+    return r;
+}
+
+/* Marks the exact runs (at most TL_EXACT_RUN tokens, logits asked for every
+ * one: see tl_token_span) and cuts the batch's tokens and its logits rows
+ * into spans (a row is exact when its token's run is). */
 static void find_spans(forward_pass *f, tl_context *ctx) {
     int32_t n = 0, n_out = 0;
+    for (int32_t r = 0; r < f->n_runs; r++) {
+        tl_seq_run *run = &ctx->batch_runs[r];
+        run->exact = false;
+        if (run->n > TL_EXACT_RUN || !f->logits) continue;
+        int32_t wanted = 0;
+        for (int32_t i = 0; i < f->n_out; i++) wanted += f->out_rows[i] >= run->t0 && f->out_rows[i] < run->t0 + run->n;
+        run->exact = wanted == run->n;
+    }
     for (int32_t r = 0; r < f->n_runs; r++)
         for (int32_t t = f->runs[r].t0; t < f->runs[r].t0 + f->runs[r].n; t++)
-            span_add(ctx->batch_spans, &n, t, f->runs[r].n <= TL_EXACT_RUN);
+            span_add(ctx->batch_spans, &n, t, f->runs[r].exact);
     for (int32_t i = 0, r = 0; i < f->n_out; i++) {
-        const int32_t t = f->out_rows[i];
-        while (r > 0 && t < f->runs[r].t0) r--; /* rows are in batch order: the run only moves forward */
-        while (r + 1 < f->n_runs && t >= f->runs[r].t0 + f->runs[r].n) r++;
-        span_add(ctx->batch_out_spans, &n_out, i, f->runs[r].n <= TL_EXACT_RUN);
+        r = run_of(f, f->out_rows[i], r);
+        span_add(ctx->batch_out_spans, &n_out, i, f->runs[r].exact);
     }
     f->spans = ctx->batch_spans;
     f->n_spans = n;

@@ -42,9 +42,12 @@ void tl_step_convert(const tl_kernel_set *k, tl_act_slots *slots, int ith, const
 void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, int nth, const tl_matrix *w,
                     const float *bias, const float *x, int32_t count, float *y);
 
-/* Runs of at most this many tokens of one sequence are evaluated exactly as
- * one-token evaluations would be (attention.c, tl_token_span): 16
- * speculative drafts plus the token they follow. */
+/* Runs of at most this many tokens of one sequence that ask logits for every
+ * token (a decode step, a speculative verification: 16 drafts plus the token
+ * they follow) are evaluated exactly as one-token evaluations would be
+ * (attention.c, tl_token_span). Prompts (logits for the last token only)
+ * keep the batched kernels, so their results do not depend on where a
+ * prompt is cut into passes either. */
 #define TL_EXACT_RUN 17
 
 /*
