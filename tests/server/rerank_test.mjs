@@ -10,6 +10,7 @@
 // CLI_JSON is `tinyllm rerank --json` on the same model for QUERY and DOCS below: the server must give the same
 // scores. Prints "ok: NAME" / "FAIL: NAME: why" per test; exits 1 if any failed.
 import { readFileSync } from 'node:fs';
+import { Failure, check, equal, request as send, runTests, test } from './harness.mjs';
 
 const BASE = process.argv[2];
 const CLI = process.argv[3] && JSON.parse(readFileSync(process.argv[3], 'utf8'));
@@ -26,30 +27,11 @@ const DOCS = [
 ];
 const ALIASES = ['/v1/rerank', '/v1/reranking', '/rerank', '/reranking', '/api/rerank'];
 
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
-class Failure extends Error {}
-function check(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-function equal(actual, expected, what) {
-  check(actual === expected, `${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
-}
-
-// A request with a JSON body (strings are sent as they are): {status, json}.
+// A request to the server under test; an answer that is not JSON fails the test.
 async function request(method, path, body) {
-  const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers['Content-Type'] = 'application/json';
-  }
-  const res = await fetch(BASE + path, init);
-  const text = await res.text();
-  try {
-    return { status: res.status, json: JSON.parse(text) };
-  } catch {
-    throw new Failure(`${method} ${path}: not JSON (status ${res.status}): ${text.slice(0, 200)}`);
-  }
+  const r = await send(method, BASE + path, body);
+  if (r.json === null) throw new Failure(`${method} ${path}: not JSON (status ${r.status}): ${r.text.slice(0, 200)}`);
+  return r;
 }
 const post = (path, body) => request('POST', path, body);
 const rerank = (extra = {}) => ({ model: RERANKER, query: QUERY, documents: DOCS, ...extra });
@@ -167,17 +149,4 @@ test('a body that is not a JSON object is a 400; GET is a 405', async () => {
   check(/use POST/.test(r.json.error.message), `message ${r.json.error.message}`);
 });
 
-// ---- run --------------------------------------------------------------------------------
-
-let failed = 0;
-for (const t of tests) {
-  try {
-    await t.fn();
-    console.log(`ok: ${t.name}`);
-  } catch (err) {
-    failed++;
-    console.log(`FAIL: ${t.name}: ${err instanceof Failure ? err.message : err.stack}`);
-  }
-}
-console.log(`${tests.length - failed}/${tests.length} passed`);
-process.exit(failed ? 1 : 0);
+await runTests();

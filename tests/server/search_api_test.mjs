@@ -13,6 +13,7 @@
 // CLI_JSON is `tinyllm search --json -k 3 QUERY` on BASE_URL's database: the server must give the same results.
 // Prints "ok: NAME" / "FAIL: NAME: why" per test; exits 1 if any failed.
 import { readFileSync } from 'node:fs';
+import { check, equal, request, runTests, test } from './harness.mjs';
 
 const [BASE, CLI_FILE, NODB, GONE, SWAP] = process.argv.slice(2);
 if (!SWAP) {
@@ -22,31 +23,7 @@ if (!SWAP) {
 const CLI = JSON.parse(readFileSync(CLI_FILE, 'utf8'));
 const QUERY = 'furry cats sleeping'; // keep in sync with test_serve_search.sh
 
-const tests = [];
-const test = (name, fn) => tests.push({ name, fn });
-class Failure extends Error {}
-function check(cond, message) {
-  if (!cond) throw new Failure(message);
-}
-function equal(actual, expected, what) {
-  check(actual === expected, `${what}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
-}
 
-// A request with a JSON body (strings are sent as they are): {status, json}.
-async function request(method, url, body) {
-  const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers['Content-Type'] = 'application/json';
-  }
-  const res = await fetch(url, init);
-  const text = await res.text();
-  try {
-    return { status: res.status, json: JSON.parse(text), text };
-  } catch {
-    return { status: res.status, json: null, text };
-  }
-}
 const search = (body, base = BASE) => request('POST', base + '/api/search', body);
 const chat = (body, base = BASE) => request('POST', base + '/api/chat', body);
 
@@ -220,17 +197,4 @@ test('a model file with other weights than the database\'s is refused', async ()
   await expectError(search({ query: 'cats' }, SWAP), 400, /'swap' is not the embedding model .* was indexed with/);
 });
 
-// ---- run ------------------------------------------------------------------------------------------------------
-
-let failed = 0;
-for (const t of tests) {
-  try {
-    await t.fn();
-    console.log(`ok: ${t.name}`);
-  } catch (err) {
-    failed++;
-    console.log(`FAIL: ${t.name}: ${err instanceof Failure ? err.message : err.stack}`);
-  }
-}
-console.log(`${tests.length - failed}/${tests.length} passed`);
-process.exit(failed ? 1 : 0);
+await runTests();
