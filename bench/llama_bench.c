@@ -26,6 +26,7 @@
 
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "llama_cpu_backend.h"
 #include "ggml.h"
 #include "gguf.h"
 #include "llama.h"
@@ -316,21 +317,11 @@ int main(int argc, char **argv) {
     describe_weights(o.model_path, type, sizeof type, &weights_bytes);
 
     if (!o.verbose) llama_log_set(quiet_log, NULL);
-    /* All backends of the prebuilt directory; of the CPU variants, the best one this CPU supports (zen4, ...). */
-    if (*o.backends_dir)
-        ggml_backend_load_all_from_path(o.backends_dir);
-    else
-        ggml_backend_load_all();
+    threadpool_new_fn threadpool_new;
+    threadpool_free_fn threadpool_free;
+    const char *missing = load_cpu_backend(o.backends_dir, &threadpool_new, &threadpool_free);
+    if (missing) die("%s", missing);
     ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-    if (!cpu_dev) die("no CPU backend found in '%s' (--backends DIR)", o.backends_dir);
-    ggml_backend_reg_t cpu_reg = ggml_backend_dev_backend_reg(cpu_dev);
-    typedef struct ggml_threadpool *(*threadpool_new_fn)(struct ggml_threadpool_params *);
-    typedef void (*threadpool_free_fn)(struct ggml_threadpool *);
-    threadpool_new_fn threadpool_new =
-        (threadpool_new_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new");
-    threadpool_free_fn threadpool_free =
-        (threadpool_free_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_free");
-    if (!threadpool_new || !threadpool_free) die("%s", "the CPU backend exports no ggml_threadpool_new/free");
     llama_backend_init();
     llama_numa_init(GGML_NUMA_STRATEGY_DISABLED);
     if (o.threads == 0) { /* llama-bench's default is the number of math cores; the online CPUs are near enough */

@@ -38,6 +38,7 @@
 
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "llama_cpu_backend.h"
 #include "ggml.h"
 #include "llama.h"
 
@@ -358,20 +359,10 @@ int main(int argc, char **argv) {
     options o;
     parse_options(argc, argv, &o);
     if (!o.verbose) llama_log_set(quiet_log, NULL);
-    if (*o.backends_dir)
-        ggml_backend_load_all_from_path(o.backends_dir);
-    else
-        ggml_backend_load_all();
-    ggml_backend_dev_t cpu_dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-    if (!cpu_dev) die("no CPU backend found in '%s' (--backends DIR)", o.backends_dir);
-    ggml_backend_reg_t cpu_reg = ggml_backend_dev_backend_reg(cpu_dev);
-    typedef struct ggml_threadpool *(*threadpool_new_fn)(struct ggml_threadpool_params *);
-    typedef void (*threadpool_free_fn)(struct ggml_threadpool *);
-    threadpool_new_fn threadpool_new =
-        (threadpool_new_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_new");
-    threadpool_free_fn threadpool_free =
-        (threadpool_free_fn)ggml_backend_reg_get_proc_address(cpu_reg, "ggml_threadpool_free");
-    if (!threadpool_new || !threadpool_free) die("%s", "the CPU backend exports no ggml_threadpool_new/free");
+    threadpool_new_fn threadpool_new;
+    threadpool_free_fn threadpool_free;
+    const char *missing = load_cpu_backend(o.backends_dir, &threadpool_new, &threadpool_free);
+    if (missing) die("%s", missing);
     llama_backend_init();
     if (o.threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
