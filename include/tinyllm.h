@@ -628,7 +628,9 @@ typedef struct tl_draft_params {
     int32_t n_min; /* a draft shorter than this is dropped (0) */
     float p_min;   /* a draft model stops drafting when its best next token's
                       probability is below this (0.75); lookup ignores it */
-    bool adaptive; /* draft fewer tokens, or none, while few are accepted (true) */
+    bool adaptive; /* draft as many tokens as pays, from the acceptance and the
+                      measured costs of drafting and verifying, or none (true);
+                      false: always up to n_max */
 } tl_draft_params;
 
 TL_API tl_draft_params tl_draft_default_params(void);

@@ -12,15 +12,14 @@
  * in order, keeping each draft the draw equals and stopping at the first it
  * does not: that draw is the target's own token, fed next at the position
  * right after the kept drafts (the event's feed_pos tells the caller to
- * forget the rejected ones). The number of drafted tokens adapts to how
- * many get accepted (draft_budget).
+ * forget the rejected ones). How many tokens are drafted is
+ * draft_policy.c's choice (acceptance and measured costs).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <math.h>
-
+#include "generate/draft_policy.h"
 #include "generate/drafter.h"
 #include "generate/stop_text.h"
 #include "tinyllm.h"
@@ -46,9 +45,8 @@ struct tl_generator {
     tl_drafter *drafter;
     tl_token feed[1 + 16]; /* the token fed next and the drafts after it */
     tl_token accepted[1 + 16];
-    int32_t n_drafted;             /* drafts in feed (n_rows - 1) */
-    double kept_avg, rejected_avg; /* recent drafts kept per step, steps ending in a rejection */
-    int32_t idle_steps;            /* steps since drafting was last tried while the budget is 0 */
+    int32_t n_drafted; /* drafts in feed (n_rows - 1) */
+    draft_policy policy;
     tl_draft_stats stats;
 };
 
@@ -120,9 +118,7 @@ void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx) {
     g->stop = TL_STOP_NONE;
     g->fed = false;
     g->n_drafted = 0;
-    g->kept_avg = 1.0; /* optimistic start: the first steps draft */
-    g->rejected_avg = 0.0;
-    g->idle_steps = 0;
+    draft_policy_begin(&g->policy);
     g->stats = (tl_draft_stats){0};
     atomic_store(&g->cancel, false);
 }
@@ -181,23 +177,10 @@ static tl_stop_reason accept_token(tl_generator *g, tl_token token, tl_generatio
     return TL_STOP_NONE;
 }
 
-/* How many tokens to draft next. Acceptance is modelled as a coin that comes
- * up "kept" with probability a for each draft in turn (a estimated from
- * recent steps: kept drafts / (kept + rejections)); the k-th draft is worth
- * evaluating while a^k, the chance it is reached and kept, stays above a
- * quarter — a bound that keeps a step's extra rows paid for by the tokens
- * they save. At a budget of 0 a single draft is still tried every 8th step,
- * so a text that turns repetitive is noticed. Never more than the context
- * or n_predict can take. */
+/* How many tokens to draft next: the policy's budget, never more than the
+ * context or n_predict can take. */
 static int32_t draft_budget(tl_generator *g) {
-    const tl_draft_params *p = &g->drafter->params;
-    int32_t k = p->n_max;
-    if (p->adaptive) {
-        const double a = g->kept_avg / (g->kept_avg + g->rejected_avg + 1e-9);
-        if (a < 0.999) k = (int32_t)floor(log(0.25) / log(a > 1e-6 ? a : 1e-6));
-        if (k > p->n_max) k = p->n_max;
-        if (k < 1) k = ++g->idle_steps % 8 == 0 ? 1 : 0;
-    }
+    int32_t k = draft_policy_budget(&g->policy, &g->drafter->params);
     const int64_t room = (int64_t)g->n_ctx - g->n_past - 1; /* positions after the fed token */
     if (k > room) k = room > 0 ? (int32_t)room : 0;
     if (g->n_predict >= 0 && k > g->n_predict - g->n_generated - 1) k = g->n_predict - g->n_generated - 1;
@@ -211,34 +194,35 @@ static void plan_feed(tl_generator *g, tl_generation_event *ev) {
     if (g->drafter) {
         const int32_t budget = draft_budget(g);
         if (budget > 0) {
+            const double t0 = tl_time_ms();
             int32_t n = g->drafter->propose(g->drafter, g->feed + 1, budget);
+            draft_policy_drafted(&g->policy, n, tl_time_ms() - t0);
             if (n < g->drafter->params.n_min) n = 0;
             g->n_drafted = n;
         }
     }
     g->n_rows = 1 + g->n_drafted;
+    if (g->drafter) draft_policy_fed(&g->policy, g->n_rows, tl_time_ms());
     ev->feed = g->feed;
     ev->n_feed = g->n_rows;
     ev->feed_pos = g->n_past;
     g->fed = true;
 }
 
-/* Records how a step's drafts fared, for draft_budget. */
+/* Records how a step's drafts fared, for the stats and the policy. */
 static void count_drafts(tl_generator *g, int32_t kept) {
     if (g->n_drafted == 0) return;
     g->stats.steps++;
     g->stats.drafted += g->n_drafted;
     g->stats.accepted += kept;
-    const double w = 0.3; /* weight of the newest step in the averages */
-    g->kept_avg = (1 - w) * g->kept_avg + w * kept;
-    g->rejected_avg = (1 - w) * g->rejected_avg + w * (kept < g->n_drafted ? 1.0 : 0.0);
-    if (kept > 0) g->idle_steps = 0;
+    draft_policy_kept(&g->policy, g->n_drafted, kept);
 }
 
 /* One step: a draw from each row in turn; a draw equal to the draft the row
  * checks moves on to the next row, any other draw ends the step (and the
  * last row always does). Then the next feed is planned. */
 static tl_status step(tl_generator *g, const float *logits, tl_generation_event *ev, tl_error *err) {
+    if (g->drafter) draft_policy_evaluated(&g->policy, tl_time_ms());
     const int32_t n_vocab = tl_vocab_size(g->model);
     int32_t kept = 0;
     tl_stop_reason reason = TL_STOP_NONE;

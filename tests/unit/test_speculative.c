@@ -171,9 +171,12 @@ static void greedy_replies_are_identical_with_lookup(void **state) {
     assert_true(accepted > 0);
 }
 
-/* A drafter with a draft model in its own context. */
+/* A drafter with a draft model in its own context, drafting as asked (not
+ * adaptive: the policy would stop drafting with a draft as slow as this
+ * target, draft_policy.c, test_draft_policy). */
 static tl_drafter *model_drafter(tl_context **ctx, const tl_model *m, int32_t n_max, float p_min) {
     tl_draft_params dp = tl_draft_default_params();
+    dp.adaptive = false;
     dp.n_max = n_max;
     dp.p_min = p_min;
     *ctx = new_context(m, 512);

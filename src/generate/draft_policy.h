@@ -1,0 +1,47 @@
+/*
+ * draft_policy.h — how many tokens a generator drafts at each step
+ * (speculative decoding, generator.c), chosen from what drafting has been
+ * worth so far: the chance a draft is kept, and the measured costs of a
+ * plain one-token evaluation, of each extra row an evaluation carries and
+ * of each drafted token. Speculation goes on only while it is expected to
+ * be faster than plain generation; off, a single draft is tried now and
+ * then (rarely enough to cost about 2%) so a text that turns predictable is
+ * noticed. The output never depends on it (drafts only decide how many
+ * tokens an evaluation checks).
+ */
+#ifndef TL_GENERATE_DRAFT_POLICY_H
+#define TL_GENERATE_DRAFT_POLICY_H
+
+#include <stdint.h>
+
+#include "tinyllm.h"
+
+typedef struct draft_policy {
+    double kept_avg, rejected_avg; /* recent drafts kept per drafting step, and steps ending in a rejection */
+    double plain_ms;               /* one-token evaluation (0: not measured yet) */
+    double row_ms;                 /* what each further row adds to an evaluation (< 0: not measured yet) */
+    double draft_ms;               /* per drafted token, the drafter's overhead included (< 0: not yet) */
+    int32_t idle_steps;            /* steps since the last draft while drafting does not pay */
+    double fed_at;                 /* when the last feed was handed to the caller (0: none pending) */
+    int32_t fed_rows;              /* rows of that feed */
+} draft_policy;
+
+/* Forgets everything: a new reply measures again. */
+void draft_policy_begin(draft_policy *p);
+
+/* Tokens to draft for the next feed (0..params->n_max), before the
+ * context's and the reply's limits. */
+int32_t draft_policy_budget(draft_policy *p, const tl_draft_params *params);
+
+/* The drafter proposed n tokens in ms milliseconds. */
+void draft_policy_drafted(draft_policy *p, int32_t n, double ms);
+
+/* A feed of n_rows tokens goes to the caller now; its logits come back at
+ * the next draft_policy_evaluated. */
+void draft_policy_fed(draft_policy *p, int32_t n_rows, double now_ms);
+void draft_policy_evaluated(draft_policy *p, double now_ms);
+
+/* Of the step's drafted tokens, kept were kept. */
+void draft_policy_kept(draft_policy *p, int32_t drafted, int32_t kept);
+
+#endif /* TL_GENERATE_DRAFT_POLICY_H */

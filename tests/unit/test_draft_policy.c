@@ -1,0 +1,113 @@
+/*
+ * test_draft_policy.c — the speculative draft budget (src/generate/
+ * draft_policy.c) on made-up timings: a plain step first, then a short
+ * draft; long drafts while they pay (cheap drafts, high acceptance), none
+ * but rare probes while they do not (a slow draft, or low acceptance);
+ * probes that find drafts kept again turn drafting back on; non-adaptive
+ * parameters always draft n_max.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "generate/draft_policy.h"
+
+/* One step of a generator under the policy: the budget, a drafter taking
+ * draft_ms per token, an evaluation taking plain_ms + row_ms per further
+ * row, and kept drafts (at most `keep`). Returns the budget. The clock is
+ * the test's own. */
+typedef struct sim {
+    draft_policy p;
+    tl_draft_params params;
+    double now, plain_ms, row_ms, draft_ms;
+} sim;
+
+static int32_t sim_step(sim *s, int32_t keep) {
+    const int32_t k = draft_policy_budget(&s->p, &s->params);
+    if (k > 0) {
+        draft_policy_drafted(&s->p, k, k * s->draft_ms);
+        s->now += k * s->draft_ms;
+    }
+    draft_policy_fed(&s->p, 1 + k, s->now);
+    s->now += s->plain_ms + k * s->row_ms;
+    draft_policy_evaluated(&s->p, s->now);
+    draft_policy_kept(&s->p, k, k < keep ? k : keep);
+    return k;
+}
+
+static sim new_sim(double plain_ms, double row_ms, double draft_ms) {
+    sim s = {.params = tl_draft_default_params(),
+             .now = 1000.0,
+             .plain_ms = plain_ms,
+             .row_ms = row_ms,
+             .draft_ms = draft_ms};
+    draft_policy_begin(&s.p);
+    return s;
+}
+
+static void first_a_plain_step_then_a_short_draft(void **state) {
+    (void)state;
+    sim s = new_sim(30.0, 3.0, 1.0);
+    assert_int_equal(sim_step(&s, 99), 0);
+    assert_int_equal(sim_step(&s, 99), 2);
+}
+
+static void cheap_drafts_that_are_kept_draft_long(void **state) {
+    (void)state;
+    sim s = new_sim(30.0, 3.0, 0.5);
+    int32_t k = 0;
+    for (int i = 0; i < 10; i++) k = sim_step(&s, 99);
+    assert_int_equal(k, 16);
+}
+
+static void drafts_that_do_not_pay_stop_but_for_rare_probes(void **state) {
+    (void)state;
+    /* A draft costing half the target per token, kept one time in six: never worth it. */
+    sim s = new_sim(30.0, 3.0, 15.0);
+    int32_t drafted_steps = 0, keep_cycle = 0;
+    for (int i = 0; i < 400; i++)
+        if (sim_step(&s, ++keep_cycle % 6 == 0 ? 1 : 0) > 0) drafted_steps++;
+    /* each probe costs (15 + 3) ms = 0.6 plain steps: one in 30 steps at most (2%) */
+    assert_true(drafted_steps >= 2);
+    assert_true(drafted_steps <= 2 + 400 / 30);
+    /* A cheap lookup-like drafter whose drafts are never kept stops too. */
+    sim t = new_sim(30.0, 20.0, 0.01);
+    drafted_steps = 0;
+    for (int i = 0; i < 400; i++)
+        if (sim_step(&t, 0) > 0) drafted_steps++;
+    assert_true(drafted_steps <= 2 + 400 / 8);
+}
+
+static void probes_that_are_kept_turn_drafting_back_on(void **state) {
+    (void)state;
+    sim s = new_sim(30.0, 3.0, 0.5);
+    for (int i = 0; i < 100; i++) sim_step(&s, 0); /* nothing kept: off */
+    assert_int_equal(sim_step(&s, 0), 0);
+    int32_t k = 0;
+    for (int i = 0; i < 60 && k < 8; i++) k = sim_step(&s, 99); /* a text that turned predictable */
+    assert_true(k >= 8);
+}
+
+static void fixed_parameters_always_draft_n_max(void **state) {
+    (void)state;
+    sim s = new_sim(30.0, 30.0, 30.0);
+    s.params.adaptive = false;
+    s.params.n_max = 5;
+    for (int i = 0; i < 20; i++) assert_int_equal(sim_step(&s, 0), 5);
+    s.params.n_max = 0;
+    assert_int_equal(sim_step(&s, 0), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(first_a_plain_step_then_a_short_draft),
+        cmocka_unit_test(cheap_drafts_that_are_kept_draft_long),
+        cmocka_unit_test(drafts_that_do_not_pay_stop_but_for_rare_probes),
+        cmocka_unit_test(probes_that_are_kept_turn_drafting_back_on),
+        cmocka_unit_test(fixed_parameters_always_draft_n_max),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
