@@ -16,8 +16,8 @@
 #        mean something) written straight into a database's vector sidecar (no embedding), float32 and int8 (the
 #        float32 one's int8 companion is built by the first, untimed, query); the median (and the fastest, a
 #        better guess on a busy machine) over $QUERIES queries of tl_search_query (vector mode, k = 10, 2
-#        threads), the process's RSS (the sidecar is mapped, not copied), and the top-10 overlap of int8 with float32 over $RECALL_QUERIES
-#        queries. Then bench/faiss_bench.cpp (built here with g++ against Debian's libfaiss-dev, static
+#        threads), the process's RSS (the sidecar is mapped, not copied), and the top-10 overlap of int8 with
+#        float32 over $RECALL_QUERIES queries. Then bench/faiss_bench.cpp (built here with g++ against Debian's libfaiss-dev, static
 #        libfaiss.a + BLAS + OpenMP; `apt-get install libfaiss-dev`) runs the same queries on an IndexFlatIP
 #        of the same float32 vectors (read from the sidecar, copied into FAISS), OMP_NUM_THREADS=$THREADS.
 #
