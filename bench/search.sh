@@ -11,15 +11,15 @@
 #        bench/llama_embed.c (built here against node-llama-cpp's prebuilt libllama in
 #        scripts/reference/node_modules) embeds the same texts as llama-embedding does: sequences packed into
 #        batches of $LLAMA_BATCH tokens, one llama_decode each, mean pooling. Prints chunks/s and the ratio.
-# search Search latency and int8 recall, bench/search_bench.c (built here against build/libtinyllm_search.a):
-#        $SIZES random normalized 384-dim vectors (clustered: 1000 random centres plus noise, so that top-10 lists
-#        mean something) written straight into a database's vector sidecar (no embedding), float32 and int8 (the
-#        float32 one's int8 companion is built by the first, untimed, query); the median (and the fastest, a
-#        better guess on a busy machine) over $QUERIES queries of tl_search_query (vector mode, k = 10, 2
-#        threads), the process's RSS (the sidecar is mapped, not copied), and the top-10 overlap of int8 with
-#        float32 over $RECALL_QUERIES queries. Then bench/faiss_bench.cpp (built here with g++ against Debian's libfaiss-dev, static
-#        libfaiss.a + BLAS + OpenMP; `apt-get install libfaiss-dev`) runs the same queries on an IndexFlatIP
-#        of the same float32 vectors (read from the sidecar, copied into FAISS), OMP_NUM_THREADS=$THREADS.
+# search Search latency and int8 recall, bench/search_bench.c (built here against build/libtinyllm_search.a): $SIZES
+#        random normalized 384-dim vectors (clustered: 1000 random centres plus noise, so that top-10 lists mean
+#        something) written straight into a database's vector sidecar (no embedding), float32 and int8 (the float32
+#        one's int8 companion is built by the first, untimed, query); the median (and the fastest, a better guess on a
+#        busy machine) over $QUERIES queries of tl_search_query (vector mode, k = 10, 2 threads), the process's RSS (the
+#        sidecar is mapped, not copied), and the top-10 overlap of int8 with float32 over $RECALL_QUERIES queries. Then
+#        bench/faiss_bench.cpp (built here with g++ against Debian's libfaiss-dev, static libfaiss.a + BLAS + OpenMP;
+#        `apt-get install libfaiss-dev`) runs the same queries on an IndexFlatIP of the same float32 vectors (read from
+#        the sidecar, copied into FAISS), OMP_NUM_THREADS=$THREADS.
 #
 # Knobs (environment): CHUNKS (20000), CHUNK_TOKENS (128), TYPE (f16), THREADS (2), LLAMA_BATCH (2048),
 # SIZES ("100000 1000000"), QUERIES (200), RECALL_QUERIES (1000), WORK (a temporary directory, removed).
