@@ -55,7 +55,8 @@ tl_status tl_search_bump_generation(tl_search_db *db, tl_error *err);
 tl_status tl_search_set_model(tl_search_db *db, const tl_search_model *model, tl_error *err);
 
 /* vectors.c: maps db->map, first (re)building the file from SQLite when
- * it is missing, invalid or of another generation. */
+ * it is missing, invalid or of another generation, and for float32 its
+ * int8 companion (tl_companion_map). Unmapping unmaps both. */
 tl_status tl_vectors_map(tl_search_db *db, tl_error *err);
 void tl_vectors_unmap(tl_vector_map *map);
 /* int8 quantization with one scale: v ~= q * scale */
