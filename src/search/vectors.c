@@ -54,14 +54,19 @@ static size_t expected_size(const header *h) {
     return align8(HEADER_SIZE + n * h->dim * elem) + n * 16 + (h->type == TL_VECTORS_I8 ? n * 4 : 0);
 }
 
+static float max_abs(const float *v, uint32_t dim) {
+    float max = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        if (fabsf(v[i]) > max) max = fabsf(v[i]);
+    return max;
+}
+
 /* Rounds to steps of max / 127.5 (the largest value to 127 after clamping),
  * then takes the scale that fits best, (v . q) / (q . q): the least-squares
  * one for these q, which makes int8 scores measurably closer to float32's
  * (bench/search.sh's recall) than max / 127 does. */
 float tl_vectors_quantize(const float *v, uint32_t dim, int8_t *q) {
-    float max = 0;
-    for (uint32_t i = 0; i < dim; i++)
-        if (fabsf(v[i]) > max) max = fabsf(v[i]);
+    const float max = max_abs(v, dim);
     if (!(max > 0)) {
         memset(q, 0, dim);
         return 1;
@@ -78,9 +83,7 @@ float tl_vectors_quantize(const float *v, uint32_t dim, int8_t *q) {
 }
 
 float tl_vectors_quantize_i16(const float *v, uint32_t dim, int16_t *q) {
-    float max = 0;
-    for (uint32_t i = 0; i < dim; i++)
-        if (fabsf(v[i]) > max) max = fabsf(v[i]);
+    const float max = max_abs(v, dim);
     const float scale = max > 0 ? max / 32767 : 1;
     for (uint32_t i = 0; i < dim; i++) {
         float x = roundf(v[i] / scale);
