@@ -1,7 +1,6 @@
 /*
  * query.c — finding the top-k chunks: by vector (exact brute force over the
- * mapped matrix, a top-k heap per thread, 2 threads for large matrices), by
- * text (SQLite FTS5, BM25; the query's words quoted so no user text is FTS
+ * mapped matrix, scan.c), by text (SQLite FTS5, BM25; the query's words quoted so no user text is FTS
  * syntax) or both (reciprocal rank fusion, k = 60, of the two lists).
  */
 #include <fnmatch.h>
@@ -11,11 +10,8 @@
 
 #include "search_internal.h"
 #include "util/error.h"
-#include "util/threadpool.h"
 
 #define RRF_K 60.0
-/* Below this many values (rows * dim) one thread scans the matrix. */
-#define PARALLEL_MIN_VALUES (1 << 22)
 
 int tl_search_mode_from_name(const char *name) {
     static const char *const names[] = {"vector", "text", "hybrid"};
@@ -48,80 +44,7 @@ static bool ranked_alloc(ranked *r, int n) {
     return r->ids && r->scores;
 }
 
-/* ---- the vector scan ------------------------------------------------------ */
-
-/* A min-heap of the k best (score, row) so far: the root is the worst kept. */
-typedef struct heap {
-    float *score;
-    int64_t *row;
-    int n, k;
-} heap;
-
-static void heap_push(heap *h, float score, int64_t row) {
-    int i;
-    if (h->n < h->k) {
-        i = h->n++;
-        while (i > 0 && h->score[(i - 1) / 2] > score) { /* sift up */
-            h->score[i] = h->score[(i - 1) / 2];
-            h->row[i] = h->row[(i - 1) / 2];
-            i = (i - 1) / 2;
-        }
-    } else {
-        if (score <= h->score[0]) return;
-        i = 0; /* replace the root, sift down */
-        for (;;) {
-            int child = 2 * i + 1;
-            if (child >= h->n) break;
-            if (child + 1 < h->n && h->score[child + 1] < h->score[child]) child++;
-            if (h->score[child] >= score) break;
-            h->score[i] = h->score[child];
-            h->row[i] = h->row[child];
-            i = child;
-        }
-    }
-    h->score[i] = score;
-    h->row[i] = row;
-}
-
-typedef struct scan {
-    const tl_vector_map *map;
-    const float *query;
-    const int8_t *query_i8;
-    float query_scale;
-    const int64_t *allowed; /* sorted source ids, or NULL for all */
-    size_t n_allowed;
-    heap heaps[2];
-} scan;
-
-static int cmp_i64(const void *a, const void *b) {
-    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static void scan_task(void *arg, int ith, int nth) {
-    scan *s = arg;
-    const tl_vector_map *m = s->map;
-    long begin, end;
-    tl_split_range((long)m->count, ith, nth, &begin, &end);
-    heap *h = &s->heaps[ith];
-    for (long r = begin; r < end; r++) {
-        if (s->allowed && !bsearch(&m->source_ids[r], s->allowed, s->n_allowed, sizeof *s->allowed, cmp_i64)) continue;
-        float score;
-        if (m->type == TL_VECTORS_I8)
-            score = (float)tl_dot_i8(s->query_i8, (const int8_t *)m->rows + (size_t)r * m->dim, m->dim) *
-                    s->query_scale * m->scales[r];
-        else
-            score = tl_dot_f32(s->query, (const float *)m->rows + (size_t)r * m->dim, m->dim);
-        heap_push(h, score, r);
-    }
-}
-
-/* {score, id} pairs: score descending, then id ascending. */
-static int cmp_pairs(const void *a, const void *b) {
-    const double *x = a, *y = b;
-    if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
-    return (x[1] > y[1]) - (x[1] < y[1]);
-}
+/* ---- the vector scan (scan.c) --------------------------------------------- */
 
 /* The source ids whose path matches the glob, sorted. */
 static tl_status matching_sources(tl_search_db *db, const char *glob, int64_t **ids, size_t *n, tl_error *err) {
@@ -156,61 +79,20 @@ static tl_status vector_search(tl_search_db *db, const tl_search_request *req, i
     TL_TRY(tl_vectors_map(db, err));
     const tl_vector_map *m = &db->map;
     if (!req->vector) return tl_fail(err, TL_ERR_ARGUMENT, "a vector search needs the query's embedding");
-    scan s = {.map = m, .query = req->vector};
-    int8_t *query_i8 = NULL;
-    tl_status st = TL_OK;
-    if (req->path_glob) TL_TRY(matching_sources(db, req->path_glob, (int64_t **)&s.allowed, &s.n_allowed, err));
-    const int nth = m->count * (int64_t)m->dim >= PARALLEL_MIN_VALUES ? (req->n_threads == 1 ? 1 : 2) : 1;
-    for (int t = 0; t < 2; t++)
-        s.heaps[t] =
-            (heap){.score = malloc((size_t)k * sizeof(float)), .row = malloc((size_t)k * sizeof(int64_t)), .k = k};
-    if (m->type == TL_VECTORS_I8 && (query_i8 = malloc(m->dim))) {
-        s.query_i8 = query_i8;
-        s.query_scale = tl_vectors_quantize(req->vector, m->dim, query_i8);
+    int64_t *allowed = NULL, *rows = malloc((size_t)k * sizeof *rows);
+    size_t n_allowed = 0;
+    float *scores = malloc((size_t)k * sizeof *scores);
+    tl_status st = !rows || !scores || !ranked_alloc(out, k) ? tl_fail(err, TL_ERR_NOMEM, "out of memory") : TL_OK;
+    if (st == TL_OK && req->path_glob) st = matching_sources(db, req->path_glob, &allowed, &n_allowed, err);
+    if (st == TL_OK)
+        st = tl_vector_scan(m, req->vector, k, allowed, n_allowed, req->n_threads, rows, scores, &out->n, err);
+    for (int i = 0; st == TL_OK && i < out->n; i++) {
+        out->ids[i] = m->chunk_ids[rows[i]];
+        out->scores[i] = scores[i];
     }
-    if (!s.heaps[0].score || !s.heaps[0].row || !s.heaps[1].score || !s.heaps[1].row ||
-        (m->type == TL_VECTORS_I8 && !query_i8) || !ranked_alloc(out, k)) {
-        st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (nth > 1) {
-        tl_threadpool *pool = tl_threadpool_new(nth);
-        if (!pool) {
-            st = tl_fail(err, TL_ERR_NOMEM, "could not start threads");
-            goto done;
-        }
-        tl_threadpool_run(pool, scan_task, &s);
-        tl_threadpool_free(pool);
-    } else {
-        scan_task(&s, 0, 1);
-    }
-    for (int t = 1; t < nth; t++) /* merge into heap 0 */
-        for (int i = 0; i < s.heaps[t].n; i++) heap_push(&s.heaps[0], s.heaps[t].score[i], s.heaps[t].row[i]);
-    /* the kept rows, best first (ties: the earlier row) */
-    heap *h = &s.heaps[0];
-    double *pairs = malloc((size_t)(h->n > 0 ? h->n : 1) * 2 * sizeof *pairs);
-    if (!pairs) {
-        st = tl_fail(err, TL_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < h->n; i++) {
-        pairs[2 * i] = h->score[i];
-        pairs[2 * i + 1] = (double)h->row[i];
-    }
-    qsort(pairs, (size_t)h->n, 2 * sizeof *pairs, cmp_pairs);
-    for (int i = 0; i < h->n; i++) {
-        out->ids[i] = m->chunk_ids[(int64_t)pairs[2 * i + 1]];
-        out->scores[i] = pairs[2 * i];
-    }
-    out->n = h->n;
-    free(pairs);
-done:
-    for (int t = 0; t < 2; t++) {
-        free(s.heaps[t].score);
-        free(s.heaps[t].row);
-    }
-    free(query_i8);
-    free((void *)s.allowed);
+    free(allowed);
+    free(rows);
+    free(scores);
     return st;
 }
 
@@ -293,6 +175,13 @@ static tl_status text_search(tl_search_db *db, const tl_search_request *req, int
     sqlite3_finalize(q);
     free(match);
     return st;
+}
+
+/* {score, id} pairs: score descending, then id ascending. */
+static int cmp_pairs(const void *a, const void *b) {
+    const double *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
 }
 
 /* ---- fusion and results ---------------------------------------------------- */

@@ -1,6 +1,6 @@
 # tinyllm index and search: indexing a folder (kinds, counts), re-indexing (added, changed, touched, deleted
-# files), a killed and an interrupted indexer, the model check, int8 vectors, the vector sidecar rebuilt,
-# text / vector / hybrid results and --path, --json, and every bad input; on the tiny all-minilm-l6-v2 (synth).
+# files), a killed and an interrupted indexer, the model check, int8 vectors, the vector sidecar and its int8
+# companion rebuilt, text / vector / hybrid results and --path, --json, and every bad input; on the tiny all-minilm-l6-v2 (synth).
 source "$(dirname "$0")/lib.sh"
 VOCAB=tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf
 need_shared "$VOCAB"
@@ -33,6 +33,7 @@ grep -qx "skipped: 1 pdf, 1 other, 1 binary, 0 unreadable, 1 empty" "$TMP/out.tx
 grep -qx "chunks: 5 added" "$TMP/out.txt" && pass "chunks counted" || fail "chunks: $(cat "$TMP/out.txt")"
 [ ! -s "$TMP/err.txt" ] && pass "no progress bar off a terminal" || fail "stderr: $(cat "$TMP/err.txt")"
 [ -s "$DB.vectors" ] && pass "vector sidecar written" || fail "no $DB.vectors"
+[ -s "$DB.vectors.i8" ] && pass "its int8 companion written" || fail "no $DB.vectors.i8"
 
 # search: text mode finds the words, with path and lines; HTML tags, scripts and hidden files are not indexed
 "$TINYLLM" search --db "$DB" --mode text rocket thrust >"$TMP/s.txt" || fail "search exited $?"
@@ -64,6 +65,10 @@ cmp -s "$TMP/v.json" "$TMP/v0.json" && [ -s "$DB.vectors" ] && pass "missing sid
 head -c 40 "$DB.vectors" >"$TMP/short" && cat "$TMP/short" >"$DB.vectors"
 "$TINYLLM" search --db "$DB" --mode vector --json -k 5 "the ocean is deep and blue" >"$TMP/v.json"
 cmp -s "$TMP/v.json" "$TMP/v0.json" && pass "truncated sidecar rebuilt" || fail "truncated sidecar"
+rm "$DB.vectors.i8"
+"$TINYLLM" search --db "$DB" --mode vector --json -k 5 "the ocean is deep and blue" >"$TMP/v.json"
+cmp -s "$TMP/v.json" "$TMP/v0.json" && [ -s "$DB.vectors.i8" ] && pass "missing int8 companion rebuilt" \
+  || fail "missing int8 companion"
 
 # re-index: nothing changed; touched (same content); changed; added; deleted
 "$TINYLLM" index --db "$DB" -m "$M" "$D" >"$TMP/out.txt" || fail "re-index exited $?"

@@ -2,13 +2,16 @@
  * test_search_query.c — searching (src/search): the int8 and float32 dot
  * kernels against their scalar reference, vector search equal to a
  * straightforward cosine over every vector (on 2 threads), int8 vectors'
- * top-10 against float32's, the vector sidecar rebuilt when truncated,
- * damaged or stale, and BM25, path filters and hybrid fusion on a small
+ * top-10 against float32's, float32 search through the int8 companion's
+ * bounds equal to a float32 scan of every row (random and adversarial
+ * vectors, path filters, k above the rows), the vector sidecar and its
+ * companion rebuilt when truncated, damaged or stale, and BM25, path filters and hybrid fusion on a small
  * hand-made corpus with a known order. Databases are written directly
  * (no model needed): the indexer is tested by tests/cli/test_search.sh.
  */
 #include "test_support.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,9 +93,9 @@ static tl_search_db *make_db(const char *name, tl_vector_type type, uint32_t dim
 
 /* Removes a test database and the files beside it. */
 static void drop_db(const char *name) {
-    static const char *const suffixes[] = {"", "-wal", "-shm", ".vectors"};
+    static const char *const suffixes[] = {"", "-wal", "-shm", ".vectors", ".vectors.i8"};
     char path[4200];
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         snprintf(path, sizeof path, "%s%s", tl_test_tmp_path(name), suffixes[i]);
         unlink(path);
     }
@@ -109,27 +112,54 @@ static tl_search_hit *run(tl_search_db *db, tl_search_mode mode, const char *tex
 
 static void test_dot_kernels_match_the_scalar_reference(void **state) {
     (void)state;
-    int8_t a[1000], b[1000];
     float x[1000], y[1000];
     const uint32_t sizes[] = {1, 7, 31, 32, 33, 64, 127, 384, 1000};
     for (int i = 0; i < 1000; i++) {
-        a[i] = (int8_t)(uniform() * 127);
-        b[i] = (int8_t)(i % 2 ? -127 : 127); /* the extremes too */
         x[i] = uniform();
         y[i] = uniform();
     }
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         const uint32_t n = sizes[s];
-        assert_int_equal(tl_dot_i8(a, b, n), tl_dot_i8_scalar(a, b, n));
-        assert_int_equal(tl_dot_i8(a, a, n), tl_dot_i8_scalar(a, a, n));
         assert_float_equal(tl_dot_f32(x, y, n), tl_dot_f32_scalar(x, y, n), 1e-4);
     }
+    /* int16 query x int8 rows, by blocks of rows; the extremes over several 512-value blocks */
+    static int16_t q16[1100];
+    static int8_t rows[3 * 1100];
+    int64_t got[3], want[3];
+    for (int i = 0; i < 1100; i++) {
+        q16[i] = (int16_t)(i % 3 ? uniform() * 32767 : 32767);
+        rows[i] = 127;
+        rows[1100 + i] = (int8_t)(uniform() * 127);
+        rows[2200 + i] = (int8_t)(i % 2 ? -127 : 127);
+    }
+    const uint32_t dims[] = {1, 15, 16, 17, 31, 32, 33, 384, 511, 512, 513, 1100};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        const uint32_t dim = dims[s];
+        int8_t packed[3 * 1100];
+        for (int r = 0; r < 3; r++) memcpy(packed + r * dim, rows + r * 1100, dim);
+        tl_dot_i16_i8_rows(q16, packed, dim, 3, got);
+        tl_dot_i16_i8_rows_scalar(q16, packed, dim, 3, want);
+        for (int r = 0; r < 3; r++) assert_int_equal(got[r], want[r]);
+    }
+    int16_t all_max[1100];
+    for (int i = 0; i < 1100; i++) all_max[i] = 32767;
+    tl_dot_i16_i8_rows(all_max, rows, 1100, 1, got); /* beyond 2^31: the blocks add in 64 bits */
+    assert_true(got[0] == (int64_t)1100 * 32767 * 127);
     float v[384], back[384];
     int8_t q[384];
     random_unit(v, 384);
     const float scale = tl_vectors_quantize(v, 384, q);
-    for (int i = 0; i < 384; i++) back[i] = q[i] * scale;
-    for (int i = 0; i < 384; i++) assert_true(fabsf(back[i] - v[i]) <= scale / 2 + 1e-7f);
+    float max = 0;
+    for (int i = 0; i < 384; i++) max = fmaxf(max, fabsf(v[i]));
+    double error = 0, plain_error = 0; /* the least-squares scale does no worse than max / 127 with these q */
+    for (int i = 0; i < 384; i++) {
+        back[i] = q[i] * scale;
+        assert_true(fabsf(back[i] - v[i]) <= max / 127);
+        error += (double)(back[i] - v[i]) * (back[i] - v[i]);
+        plain_error += (double)(q[i] * (max / 127.5f) - v[i]) * (q[i] * (max / 127.5f) - v[i]);
+    }
+    assert_true(error <= plain_error);
+    assert_true(fabsf(scale - max / 127.5f) < max / 127.5f * 0.01f);
 }
 
 enum { DIM = 384, COUNT = 12000 }; /* 4.6 M values: the scan runs on 2 threads */
@@ -209,11 +239,15 @@ static void test_sidecar_is_rebuilt_when_truncated_damaged_or_stale(void **state
     tl_search_hit *first = run(db, TL_SEARCH_VECTOR, NULL, query, 5, NULL, &n0);
     char side[4200];
     snprintf(side, sizeof side, "%s.vectors", tl_test_tmp_path("search-side.db"));
+    char companion[4300];
+    snprintf(companion, sizeof companion, "%s.i8", side);
     struct stat st;
+    assert_int_equal(stat(companion, &st), 0);
+    const off_t good_companion_size = st.st_size;
     assert_int_equal(stat(side, &st), 0);
     const off_t good_size = st.st_size;
     tl_search_close(db);
-    for (int damage = 0; damage < 4; damage++) {
+    for (int damage = 0; damage < 6; damage++) {
         if (damage == 0) assert_int_equal(truncate(side, 30), 0);            /* shorter than a header */
         if (damage == 1) assert_int_equal(truncate(side, good_size - 8), 0); /* rows missing */
         if (damage == 2) {                                                   /* not our magic */
@@ -221,7 +255,14 @@ static void test_sidecar_is_rebuilt_when_truncated_damaged_or_stale(void **state
             fputs("GARBAGE!", f);
             fclose(f);
         }
-        if (damage == 3) unlink(side);
+        if (damage == 5) unlink(side);
+        if (damage == 3) assert_int_equal(truncate(companion, good_companion_size - 4), 0); /* the int8 companion */
+        if (damage == 4) {                                                                  /* made from another */
+            FILE *f = fopen(companion, "r+b");
+            fseek(f, 24, SEEK_SET);
+            fputs("12345678", f);
+            fclose(f);
+        }
         tl_error err = {0};
         assert_int_equal(tl_search_open(tl_test_tmp_path("search-side.db"), false, &db, &err), TL_OK);
         tl_search_hit *hits = run(db, TL_SEARCH_VECTOR, NULL, query, 5, NULL, &n);
@@ -230,7 +271,10 @@ static void test_sidecar_is_rebuilt_when_truncated_damaged_or_stale(void **state
         tl_search_hits_free(hits, n);
         assert_int_equal(stat(side, &st), 0);
         assert_int_equal(st.st_size, good_size);
-        if (damage == 3) { /* stale: a change in SQLite makes the mapped file's generation old */
+        assert_non_null(db->map.base8);
+        assert_int_equal(stat(companion, &st), 0);
+        assert_int_equal(st.st_size, good_companion_size);
+        if (damage == 5) { /* stale: a change in SQLite makes the mapped file's generation old */
             assert_int_equal(tl_search_exec(db, "DELETE FROM chunks WHERE id = 1", &err), TL_OK);
             assert_int_equal(tl_search_bump_generation(db, &err), TL_OK);
             hits = run(db, TL_SEARCH_VECTOR, NULL, query, N, NULL, &n);
@@ -242,6 +286,102 @@ static void test_sidecar_is_rebuilt_when_truncated_damaged_or_stale(void **state
     }
     tl_search_hits_free(first, n0);
     drop_db("search-side.db");
+}
+
+/* Whether make_db's row i (path /docs/I.txt) passes the glob (NULL: all do). */
+static bool row_matches(int i, const char *glob) {
+    char path[64];
+    snprintf(path, sizeof path, "/docs/%d.txt", i);
+    return !glob || fnmatch(glob, path, 0) == 0;
+}
+
+/* The float32 scan's answer, straightforwardly: every row's tl_dot_f32, the
+ * top k by score descending then row ascending, among the rows whose path
+ * matches the glob. */
+static int straight_top(const float *vectors, int count, const float *query, int k, const char *glob, int64_t *ids,
+                        float *scores) {
+    float *all = malloc((size_t)count * sizeof *all);
+    for (int i = 0; i < count; i++) all[i] = tl_dot_f32(query, vectors + (size_t)i * DIM, DIM);
+    int n = 0;
+    bool *taken = calloc((size_t)count, 1);
+    for (; n < k; n++) {
+        int best = -1;
+        for (int i = 0; i < count; i++)
+            if (!taken[i] && row_matches(i, glob) && (best < 0 || all[i] > all[best])) best = i;
+        if (best < 0) break;
+        taken[best] = true;
+        ids[n] = best + 1;
+        scores[n] = all[best];
+    }
+    free(taken);
+    free(all);
+    return n;
+}
+
+/* The search's top k equals straight_top's: the same ids and the same float scores, bit for bit. */
+static void expect_exact(tl_search_db *db, const float *vectors, int count, const float *query, int k,
+                         const char *glob) {
+    int64_t *ids = malloc((size_t)k * sizeof *ids), *want_ids = malloc((size_t)k * sizeof *want_ids);
+    double *scores = malloc((size_t)k * sizeof *scores);
+    float *want_scores = malloc((size_t)k * sizeof *want_scores);
+    const tl_search_request req = {.vector = query, .k = k, .mode = TL_SEARCH_VECTOR, .path_glob = glob};
+    int n = 0;
+    tl_error err = {0};
+    if (tl_search_vector_top(db, &req, ids, scores, &n, &err) != TL_OK) fail_msg("%s", err.message);
+    assert_non_null(db->map.base8); /* the int8 companion was scanned */
+    const int want = straight_top(vectors, count, query, k, glob, want_ids, want_scores);
+    assert_int_equal(n, want);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(ids[i], want_ids[i]);
+        assert_true((float)scores[i] == want_scores[i]);
+    }
+    free(ids);
+    free(want_ids);
+    free(scores);
+    free(want_scores);
+}
+
+static void test_float32_search_through_int8_bounds_equals_a_float32_scan(void **state) {
+    (void)state;
+    enum { N = 12000 }; /* 4.6 M values: 2 threads */
+    float *vectors = malloc((size_t)N * DIM * sizeof *vectors), query[DIM];
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: random unit vectors; pass 1: adversarial: 600 distinct vectors, each 20 times (exact ties),
+         * every other copy nudged by one unit in the last place of one value (near-ties) */
+        for (int i = 0; i < N; i++) {
+            float *v = vectors + (size_t)i * DIM;
+            if (pass == 0 || i < 600) {
+                random_unit(v, DIM);
+                continue;
+            }
+            memcpy(v, vectors + (size_t)(i % 600) * DIM, DIM * sizeof *v);
+            if (i % 2) v[i % DIM] = nextafterf(v[i % DIM], INFINITY);
+        }
+        tl_search_db *db = make_db("search-bounds.db", TL_VECTORS_F32, DIM, N, vectors, NULL, NULL);
+        for (int trial = 0; trial < 6; trial++) {
+            random_unit(query, DIM);
+            if (trial % 2) /* near a stored vector, so the top scores stand out */
+                for (int d = 0; d < DIM; d++) query[d] = query[d] * 0.3f + vectors[(size_t)(trial * 101) * DIM + d];
+            double norm = 0;
+            for (int d = 0; d < DIM; d++) norm += (double)query[d] * query[d];
+            for (int d = 0; d < DIM; d++) query[d] /= (float)sqrt(norm);
+            expect_exact(db, vectors, N, query, 10, NULL);
+            expect_exact(db, vectors, N, query, trial < 2 ? 1 : 100, NULL);
+            expect_exact(db, vectors, N, query, 10, "*[0369].txt"); /* rows ending in 0, 3, 6, 9 */
+        }
+        tl_search_close(db);
+        drop_db("search-bounds.db");
+    }
+    /* every vector the same: every row is a candidate; k above the rows that match the filter, and above all */
+    for (int i = 0; i < N; i++) memcpy(vectors + (size_t)i * DIM, vectors, DIM * sizeof *vectors);
+    tl_search_db *db = make_db("search-bounds.db", TL_VECTORS_F32, DIM, 200, vectors, NULL, NULL);
+    random_unit(query, DIM);
+    expect_exact(db, vectors, 200, query, 50, NULL);
+    expect_exact(db, vectors, 200, query, 300, NULL);
+    expect_exact(db, vectors, 200, query, 30, "*/1*7.txt"); /* 17, 107, 117, ..., 197: 11 rows */
+    tl_search_close(db);
+    drop_db("search-bounds.db");
+    free(vectors);
 }
 
 /* The hand-made corpus: vectors in 4 dimensions. */
@@ -327,6 +467,7 @@ int main(void) {
         cmocka_unit_test(test_dot_kernels_match_the_scalar_reference),
         cmocka_unit_test(test_vector_search_equals_cosine_over_every_vector),
         cmocka_unit_test(test_sidecar_is_rebuilt_when_truncated_damaged_or_stale),
+        cmocka_unit_test(test_float32_search_through_int8_bounds_equals_a_float32_scan),
         cmocka_unit_test(test_text_vector_and_hybrid_rankings_on_a_small_corpus),
         cmocka_unit_test(test_snippets_collapse_space_and_cut_on_characters),
         cmocka_unit_test(test_files_that_are_not_search_databases_are_refused),
