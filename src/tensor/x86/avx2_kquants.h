@@ -1,0 +1,134 @@
+/*
+ * avx2_kquants.h — the exact integer part of the AVX2 K-quant products,
+ * shared by the dots (avx2_kquants.c) and the matrix kernels
+ * (avx2_kquants_gemm.c) so both compute the same thing. Included only by
+ * files compiled with -mavx2 -mfma -mf16c.
+ *
+ * Every (row, token) result of both files is one scalar float chain over
+ * the super-blocks in order:
+ *     acc = fma((float)isum, d_w * d_y, acc)
+ *     acc = fma(-(float)msum, dmin_w * d_y, acc)   (types with mins)
+ * where isum and msum are the super-block's exact integer sums (computed
+ * here in 8 int32 lanes to be added up, in any order) and d_w * d_y is one
+ * float product. No float is ever summed across lanes, so a SIMD lane
+ * holding a row or a token runs the same operations and the bits do not
+ * depend on the batch.
+ */
+#ifndef TL_AVX2_KQUANTS_H
+#define TL_AVX2_KQUANTS_H
+
+#include "tensor/kernels.h"
+#include "tensor/x86/x86_blocks.h"
+#include "tensor/x86/x86_kquants.h"
+
+/* Sets the matrix kernels (gemm and gemm_exact.gemm) of the K-quant types
+ * whose dots avx2_kquants.c has set: avx2_kquants_gemm.c. */
+void tl_kernels_fill_avx2_kquants_gemm(tl_kernel_set *k);
+
+/* The most tokens one call of the sums below serves. */
+enum { KQ_TOKENS_MAX = 4 };
+
+/* int16 lanes all set to byte k of v (an unsigned 6-bit scale). */
+X86_INLINE __m256i kq_scale_bcast16(__m128i scales8, int k) {
+    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales8, _mm_set1_epi8((char)k)));
+}
+
+/* The int16 vector [s[2k] x8 | s[2k+1] x8] from 16 signed byte scales s:
+ * the madd factor for 32 elements spanning two 16-element sub-blocks. */
+X86_INLINE __m256i kq_scale_pair16(__m128i scales8, int k) {
+    const __m128i pick = _mm_set_epi64x((int64_t)(0x0101010101010101ull * (uint64_t)(2 * k + 1)),
+                                        (int64_t)(0x0101010101010101ull * (uint64_t)(2 * k)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, pick));
+}
+
+/* 32 unsigned levels (u < 128) times 32 signed bytes, in int16 pairs, then
+ * times the int16 factors and summed to int32 pairs of pairs. */
+X86_INLINE __m256i kq_dot32(__m256i levels, const uint8_t *q8, __m256i scale16) {
+    const __m256i y = _mm256_loadu_si256((const __m256i *)q8);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(levels, y), scale16);
+}
+
+/* q4_k (fifth 0) or q5_k (fifth 1) super-block xb against the q8_k
+ * super-blocks y[0..nt): isum[t] = sum_j scale_j (levels . y[t])_j and
+ * msum[t] = sum_j min_j (sum of y[t])_j, each as 8 int32 lanes. */
+X86_INLINE void kq_affine_sums(const uint8_t *xb, const uint8_t *const *y, const int nt, const int fifth, __m256i *isum,
+                               __m256i *msum) {
+    const int qs_at = fifth ? Q5_K_QS : Q4_K_QS;
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    const __m128i sm = x86_q4_k_scales_mins(xb + Q4_K_SCALES);
+    /* mins: m_j * (bsum_2j + bsum_2j+1), pairs of int16 by madd */
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
+    for (int t = 0; t < nt; t++) {
+        msum[t] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), mins16);
+        isum[t] = _mm256_setzero_si256();
+    }
+    __m256i hbits = fifth ? _mm256_loadu_si256((const __m256i *)(xb + Q5_K_QH)) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + qs_at + 32 * c));
+        __m256i lo = _mm256_and_si256(packed, low_mask);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+        if (fifth) {
+            const __m256i one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
+            lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hbits, one), 4));
+            hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(hbits, two), 3));
+            hbits = _mm256_srli_epi16(hbits, 2);
+        }
+        const __m256i s_lo = kq_scale_bcast16(sm, 2 * c), s_hi = kq_scale_bcast16(sm, 2 * c + 1);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *q8 = y[t] + Q8_K_QS + 64 * c;
+            isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(kq_dot32(lo, q8, s_lo), kq_dot32(hi, q8 + 32, s_hi)));
+        }
+    }
+}
+
+/* q6_k super-block xb against y[0..nt): levels 0..63 (true level + 32)
+ * from 4 low bits in ql and 2 high bits in qh, 16 signed 8-bit sub-block
+ * scales; the +32 is removed with 32 * sum_j scale_j * bsum_j. */
+X86_INLINE void kq_q6_sums(const uint8_t *xb, const uint8_t *const *y, const int nt, __m256i *isum) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    const __m256i m2_2 = _mm256_set1_epi8(0x0c), m2_4 = _mm256_set1_epi8(0x30);
+    const __m128i scales8 = _mm_loadu_si128((const __m128i *)(xb + Q6_K_SCALES));
+    const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
+    for (int t = 0; t < nt; t++) {
+        const __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), scales16);
+        isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
+    }
+    for (int h = 0; h < 2; h++) {
+        const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h));
+        const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h));
+        const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+        const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2_2), 2));
+        const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m2_4));
+        const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2_4));
+        const __m256i s0 = kq_scale_pair16(scales8, 4 * h + 0), s1 = kq_scale_pair16(scales8, 4 * h + 1);
+        const __m256i s2 = kq_scale_pair16(scales8, 4 * h + 2), s3 = kq_scale_pair16(scales8, 4 * h + 3);
+        for (int t = 0; t < nt; t++) {
+            const uint8_t *y8 = y[t] + Q8_K_QS + 128 * h;
+            const __m256i a = _mm256_add_epi32(kq_dot32(q0, y8, s0), kq_dot32(q1, y8 + 32, s1));
+            const __m256i b = _mm256_add_epi32(kq_dot32(q2, y8 + 64, s2), kq_dot32(q3, y8 + 96, s3));
+            isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(a, b));
+        }
+    }
+}
+
+/* The sum of the 8 int32 lanes of v (exact). */
+X86_INLINE int32_t kq_hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* One step of the chain for one (row, token): acc + (float)isum * d. */
+X86_INLINE __m128 kq_step(__m128 acc, int32_t isum, float d) {
+    return _mm_fmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), isum), _mm_set_ss(d), acc);
+}
+
+/* acc - (float)msum * d, the mins' step. */
+X86_INLINE __m128 kq_step_min(__m128 acc, int32_t msum, float d) {
+    return _mm_fnmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), msum), _mm_set_ss(d), acc);
+}
+
+#endif /* TL_AVX2_KQUANTS_H */
