@@ -155,11 +155,12 @@ static void vec_dot_q3_k_avx2(int64_t n, float *out, const void *x, const void *
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_QS + 32 * h));
+            const __m256i scales16 = kq_scales16(scales8, h);
             for (int p = 0; p < 4; p++) {
                 const __m256i high = _mm256_slli_epi16(_mm256_and_si256(hmask, one), 2);
                 hmask = _mm256_srli_epi16(hmask, 1);
                 const __m256i levels = _mm256_or_si256(two_bit_levels(packed, p), high);
-                const __m256i part = kq_dot32(levels, q8 + 128 * h + 32 * p, kq_scale_pair16(scales8, 4 * h + p));
+                const __m256i part = kq_dot32(levels, q8 + 128 * h + 32 * p, kq_scale_pair16(scales16, p));
                 if (p & 1)
                     sum1 = _mm256_add_epi32(sum1, part);
                 else
@@ -190,9 +191,10 @@ static void vec_dot_q2_k_avx2(int64_t n, float *out, const void *x, const void *
         __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q2_K_QS + 32 * h));
+            const __m256i scales16 = kq_scales16(scales8, h);
             for (int p = 0; p < 4; p++) {
                 const __m256i part =
-                    kq_dot32(two_bit_levels(packed, p), q8 + 128 * h + 32 * p, kq_scale_pair16(scales8, 4 * h + p));
+                    kq_dot32(two_bit_levels(packed, p), q8 + 128 * h + 32 * p, kq_scale_pair16(scales16, p));
                 if (p & 1)
                     sum1 = _mm256_add_epi32(sum1, part);
                 else

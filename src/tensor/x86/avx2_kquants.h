@@ -28,17 +28,26 @@ void tl_kernels_fill_avx2_kquants_gemm(tl_kernel_set *k);
 /* The most tokens one call of the sums below serves. */
 enum { KQ_TOKENS_MAX = 4 };
 
-/* int16 lanes all set to byte k of v (an unsigned 6-bit scale). */
-X86_INLINE __m256i kq_scale_bcast16(__m128i scales8, int k) {
-    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scales8, _mm_set1_epi8((char)k)));
+/* int16 lanes all set to int16 lane k (0..7) of the 128-bit half of v,
+ * which holds the same 8 int16 scales in both halves. */
+X86_INLINE __m256i kq_scale_bcast16(__m256i scales16, int k) {
+    return _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)((2 * k + 1) << 8 | 2 * k)));
 }
 
-/* The int16 vector [s[2k] x8 | s[2k+1] x8] from 16 signed byte scales s:
- * the madd factor for 32 elements spanning two 16-element sub-blocks. */
-X86_INLINE __m256i kq_scale_pair16(__m128i scales8, int k) {
-    const __m128i pick = _mm_set_epi64x((int64_t)(0x0101010101010101ull * (uint64_t)(2 * k + 1)),
-                                        (int64_t)(0x0101010101010101ull * (uint64_t)(2 * k)));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, pick));
+/* The int16 vector [s[2k] x8 | s[2k+1] x8] from 8 int16 scales s[0..7] in
+ * each half of v: the madd factor for 32 elements spanning two 16-element
+ * sub-blocks. */
+X86_INLINE __m256i kq_scale_pair16(__m256i scales16, int k) {
+    const short lo = (short)((4 * k + 1) << 8 | 4 * k), hi = (short)((4 * k + 3) << 8 | (4 * k + 2));
+    return _mm256_shuffle_epi8(scales16,
+                               _mm256_setr_epi16(lo, lo, lo, lo, lo, lo, lo, lo, hi, hi, hi, hi, hi, hi, hi, hi));
+}
+
+/* The 8 signed byte scales at bytes [8 half, 8 half + 8) of v as int16 in
+ * both 128-bit halves. */
+X86_INLINE __m256i kq_scales16(__m128i scales8, int half) {
+    const __m128i s = half ? _mm_unpackhi_epi64(scales8, scales8) : scales8;
+    return _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(s));
 }
 
 /* 32 unsigned levels (u < 128) times 32 signed bytes, in int16 pairs, then
@@ -58,6 +67,7 @@ X86_INLINE void kq_affine_sums(const uint8_t *xb, const uint8_t *const *y, const
     const __m128i sm = x86_q4_k_scales_mins(xb + Q4_K_SCALES);
     /* mins: m_j * (bsum_2j + bsum_2j+1), pairs of int16 by madd */
     const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));
+    const __m256i scales16 = kq_scales16(sm, 0); /* 6-bit: signed or not alike */
     for (int t = 0; t < nt; t++) {
         msum[t] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), mins16);
         isum[t] = _mm256_setzero_si256();
@@ -73,7 +83,8 @@ X86_INLINE void kq_affine_sums(const uint8_t *xb, const uint8_t *const *y, const
             hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(hbits, two), 3));
             hbits = _mm256_srli_epi16(hbits, 2);
         }
-        const __m256i s_lo = kq_scale_bcast16(sm, 2 * c), s_hi = kq_scale_bcast16(sm, 2 * c + 1);
+        const __m256i s_lo = kq_scale_bcast16(scales16, 2 * c);
+        const __m256i s_hi = kq_scale_bcast16(scales16, 2 * c + 1);
         for (int t = 0; t < nt; t++) {
             const uint8_t *q8 = y[t] + Q8_K_QS + 64 * c;
             isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(kq_dot32(lo, q8, s_lo), kq_dot32(hi, q8 + 32, s_hi)));
@@ -88,12 +99,13 @@ X86_INLINE void kq_q6_sums(const uint8_t *xb, const uint8_t *const *y, const int
     const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
     const __m256i m2_2 = _mm256_set1_epi8(0x0c), m2_4 = _mm256_set1_epi8(0x30);
     const __m128i scales8 = _mm_loadu_si128((const __m128i *)(xb + Q6_K_SCALES));
-    const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
+    const __m256i all16 = _mm256_cvtepi8_epi16(scales8);
     for (int t = 0; t < nt; t++) {
-        const __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), scales16);
+        const __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), all16);
         isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 5));
     }
     for (int h = 0; h < 2; h++) {
+        const __m256i scales16 = kq_scales16(scales8, h);
         const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h));
         const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QL + 64 * h + 32));
         const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb + Q6_K_QH + 32 * h));
@@ -102,8 +114,8 @@ X86_INLINE void kq_q6_sums(const uint8_t *xb, const uint8_t *const *y, const int
         const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m2_4));
         const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2_4));
-        const __m256i s0 = kq_scale_pair16(scales8, 4 * h + 0), s1 = kq_scale_pair16(scales8, 4 * h + 1);
-        const __m256i s2 = kq_scale_pair16(scales8, 4 * h + 2), s3 = kq_scale_pair16(scales8, 4 * h + 3);
+        const __m256i s0 = kq_scale_pair16(scales16, 0), s1 = kq_scale_pair16(scales16, 1);
+        const __m256i s2 = kq_scale_pair16(scales16, 2), s3 = kq_scale_pair16(scales16, 3);
         for (int t = 0; t < nt; t++) {
             const uint8_t *y8 = y[t] + Q8_K_QS + 128 * h;
             const __m256i a = _mm256_add_epi32(kq_dot32(q0, y8, s0), kq_dot32(q1, y8 + 32, s1));

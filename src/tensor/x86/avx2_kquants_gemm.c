@@ -21,6 +21,7 @@ enum {
     ROWS = 8,                 /* weight rows per float register */
     CHUNK_MAX = 64,           /* tokens per chunk */
     CHUNK_BYTES = 192 * 1024, /* activations of a chunk, to stay in L2 */
+    SEG_PAIRS = 16,           /* (super-block, token) sums of a row kept per segment */
 };
 
 typedef enum { KIND_Q4_K, KIND_Q5_K, KIND_Q6_K } kq_kind;
@@ -34,38 +35,47 @@ X86_INLINE __m256i sum_rows(const __m256i *v) {
 }
 
 /* NT tokens (tok[t]: their first q8_k super-block) against the 8 rows
- * rows[r], n_sb super-blocks: acc[t] lane r = the chain of (row r, token t). */
+ * rows[r], n_sb super-blocks: acc[t] lane r = the chain of (row r, token t).
+ * Super-blocks go by segments: each row's segment is read in one run (one
+ * memory stream at a time), its integer sums kept, then the segment's
+ * steps of the 8 chains are taken. */
 X86_INLINE void tile(const kq_kind kind, const uint8_t *const *rows, int64_t n_sb, const uint8_t *const *tok,
                      __m256 *acc, const int NT) {
     const size_t w_bytes = kind == KIND_Q4_K ? Q4_K_BYTES : kind == KIND_Q5_K ? Q5_K_BYTES : Q6_K_BYTES;
     const int d_at = kind == KIND_Q6_K ? Q6_K_D : Q4_K_D;
+    const int seg = SEG_PAIRS / NT; /* super-blocks per segment */
+    _Alignas(32) __m256i isum[SEG_PAIRS][ROWS], msum[SEG_PAIRS][ROWS];
+    float dw[SEG_PAIRS][ROWS], dmw[SEG_PAIRS][ROWS];
     __m256 a[KQ_TOKENS_MAX];
     for (int t = 0; t < NT; t++) a[t] = _mm256_setzero_ps();
-    for (int64_t sb = 0; sb < n_sb; sb++) {
-        _Alignas(32) __m256i isum[KQ_TOKENS_MAX][ROWS], msum[KQ_TOKENS_MAX][ROWS];
-        float dw[ROWS], dmw[ROWS];
-        const uint8_t *y[KQ_TOKENS_MAX];
-        for (int t = 0; t < NT; t++) y[t] = tok[t] + (size_t)sb * Q8_K_BYTES;
+    for (int64_t s0 = 0; s0 < n_sb; s0 += seg) {
+        const int n = (int)(n_sb - s0 < seg ? n_sb - s0 : seg);
         for (int r = 0; r < ROWS; r++) {
-            const uint8_t *xb = rows[r] + (size_t)sb * w_bytes;
-            __m256i is[KQ_TOKENS_MAX], ms[KQ_TOKENS_MAX];
-            if (kind == KIND_Q6_K) {
-                kq_q6_sums(xb, y, NT, is);
-            } else {
-                kq_affine_sums(xb, y, NT, kind == KIND_Q5_K, is, ms);
-                dmw[r] = x86_load_half(xb + Q4_K_DMIN);
-                for (int t = 0; t < NT; t++) msum[t][r] = ms[t];
+            for (int s = 0; s < n; s++) {
+                const uint8_t *xb = rows[r] + (size_t)(s0 + s) * w_bytes;
+                const uint8_t *y[KQ_TOKENS_MAX];
+                for (int t = 0; t < NT; t++) y[t] = tok[t] + (size_t)(s0 + s) * Q8_K_BYTES;
+                __m256i is[KQ_TOKENS_MAX], ms[KQ_TOKENS_MAX];
+                if (kind == KIND_Q6_K) {
+                    kq_q6_sums(xb, y, NT, is);
+                } else {
+                    kq_affine_sums(xb, y, NT, kind == KIND_Q5_K, is, ms);
+                    dmw[s][r] = x86_load_half(xb + Q4_K_DMIN);
+                    for (int t = 0; t < NT; t++) msum[s * NT + t][r] = ms[t];
+                }
+                dw[s][r] = x86_load_half(xb + d_at);
+                for (int t = 0; t < NT; t++) isum[s * NT + t][r] = is[t];
             }
-            dw[r] = x86_load_half(xb + d_at);
-            for (int t = 0; t < NT; t++) isum[t][r] = is[t];
         }
-        const __m256 vdw = _mm256_loadu_ps(dw);
-        for (int t = 0; t < NT; t++) {
-            const __m256 dy = _mm256_set1_ps(x86_load_f32(y[t] + Q8_K_D));
-            a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_rows(isum[t])), _mm256_mul_ps(vdw, dy), a[t]);
-            if (kind != KIND_Q6_K)
-                a[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sum_rows(msum[t])), _mm256_mul_ps(_mm256_loadu_ps(dmw), dy),
-                                        a[t]);
+        for (int s = 0; s < n; s++) {
+            const __m256 vdw = _mm256_loadu_ps(dw[s]);
+            for (int t = 0; t < NT; t++) {
+                const __m256 dy = _mm256_set1_ps(x86_load_f32(tok[t] + (size_t)(s0 + s) * Q8_K_BYTES + Q8_K_D));
+                a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_rows(isum[s * NT + t])), _mm256_mul_ps(vdw, dy), a[t]);
+                if (kind != KIND_Q6_K)
+                    a[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sum_rows(msum[s * NT + t])),
+                                            _mm256_mul_ps(_mm256_loadu_ps(dmw[s]), dy), a[t]);
+            }
         }
     }
     for (int t = 0; t < NT; t++) acc[t] = a[t];
