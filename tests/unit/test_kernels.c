@@ -412,8 +412,8 @@ static void test_iquant_dots_match_reference(void **state) {
 
 /* Types whose AVX2 matrix kernel must promise the bits of the AVX2 vec_dot
  * (tl_kernels_gemm_exact then uses it, for speculative verification). */
-static const uint32_t avx2_exact_types[] = {TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS,
-                                            TL_TYPE_Q4_K,   TL_TYPE_Q5_K,   TL_TYPE_Q6_K};
+static const uint32_t avx2_exact_types[] = {TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS, TL_TYPE_Q2_K,
+                                            TL_TYPE_Q3_K,   TL_TYPE_Q4_K,   TL_TYPE_Q5_K,  TL_TYPE_Q6_K};
 
 static int in_types(const uint32_t *types, size_t n, uint32_t type) {
     for (size_t i = 0; i < n; i++)
@@ -500,7 +500,7 @@ static void test_iquant_gemm_gives_vec_dot_bits(void **state) {
 static void check_batch_independence(const tl_kernel_set *k) {
     static const uint32_t neon_types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
                                           TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_IQ4_NL};
-    static const uint32_t avx2_types[] = {TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
+    static const uint32_t avx2_types[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
     static const int64_t block_cols[] = {32, 96, 160, 256}, k_cols[] = {256, 768, 1280, 2304};
     const bool avx2 = strcmp(k->name, "avx2") == 0;
     if (!avx2 && strcmp(k->name, "neon") != 0) return;

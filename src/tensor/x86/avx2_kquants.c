@@ -4,14 +4,13 @@
  * -mavx2 -mfma -mf16c like avx2.c and only called when the CPU has them.
  *
  * Provides the q8_k activation quantizer (bit-exact with tl_q8_k_from_float)
- * and one dot product per weight type. A dot walks whole super-blocks: the
- * packed sub-block scales are unpacked once per super-block, the levels are
- * expanded to unsigned bytes and multiplied with the activations by
- * maddubs (pairs to int16), then madd against the sub-block scale (to
- * int32), so each super-block's integer sum is exact; the level offsets
- * (q3_k: -4, q6_k: -32) and the mins (q2_k, q4_k, q5_k) are applied once per
- * super-block through q8_k's 16-element sums (bsums). Only the float
- * summation order differs from the reference.
+ * and one dot product per weight type. A dot walks whole super-blocks; the
+ * integer part of each (unpacking the sub-block scales and levels, maddubs
+ * and madd, level offsets and mins through q8_k's 16-element sums) is
+ * avx2_kquants.h's, shared with the matrix kernels of avx2_kquants_gemm.c,
+ * and so is the float chain: one fma per super-block (two with mins), the
+ * same as the gemm's for every (row, token), so the gemm gives these dots'
+ * bits. Only the float summation order differs from the reference.
  */
 #include <math.h>
 
@@ -95,117 +94,31 @@ static void quantize_q8_k_avx2(const float *src, void *dst, int64_t n) {
         if (!quantize_q8_k_block(src + i * QK_K, block)) tl_q8_k_from_float(src + i * QK_K, block, QK_K);
 }
 
-/* ---- q4_k / q5_k / q6_k ------------------------------------------------- */
+/* ---- dots --------------------------------------------------------------- */
 
 /* The chain of avx2_kquants.h for one (row, token): the integer sums in 8
  * lanes, added up exactly, then one fma per super-block (two with mins). */
-X86_INLINE float dot_affine_k(int64_t n, const uint8_t *xb, const uint8_t *yb, const int fifth) {
-    const size_t x_bytes = fifth ? Q5_K_BYTES : Q4_K_BYTES;
+X86_INLINE float dot_k(const kq_kind kind, int64_t n, const uint8_t *xb, const uint8_t *yb) {
     __m128 acc = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, xb += x_bytes, yb += Q8_K_BYTES) {
+    for (int64_t i = 0; i < n / QK_K; i++, xb += kq_bytes(kind), yb += Q8_K_BYTES) {
         __m256i isum, msum;
-        kq_affine_sums(xb, &yb, 1, fifth, &isum, &msum);
+        kq_sums(kind, xb, &yb, 1, &isum, &msum);
         const float dy = x86_load_f32(yb + Q8_K_D);
-        acc = kq_step(acc, kq_hsum_epi32(isum), x86_load_half(xb + Q4_K_D) * dy);
-        acc = kq_step_min(acc, kq_hsum_epi32(msum), x86_load_half(xb + Q4_K_DMIN) * dy);
+        acc = kq_step(acc, kq_hsum_epi32(isum), x86_load_half(xb + kq_d_at(kind)) * dy);
+        if (kq_has_min(kind)) acc = kq_step_min(acc, kq_hsum_epi32(msum), x86_load_half(xb + kq_dmin_at(kind)) * dy);
     }
     return _mm_cvtss_f32(acc);
 }
 
-static void vec_dot_q4_k_avx2(int64_t n, float *out, const void *x, const void *y) {
-    *out = dot_affine_k(n, x, y, 0);
-}
-
-static void vec_dot_q5_k_avx2(int64_t n, float *out, const void *x, const void *y) {
-    *out = dot_affine_k(n, x, y, 1);
-}
-
-static void vec_dot_q6_k_avx2(int64_t n, float *out, const void *x, const void *y) {
-    const uint8_t *xb = x, *yb = y;
-    __m128 acc = _mm_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, xb += Q6_K_BYTES, yb += Q8_K_BYTES) {
-        __m256i isum;
-        kq_q6_sums(xb, &yb, 1, &isum);
-        acc = kq_step(acc, kq_hsum_epi32(isum), x86_load_half(xb + Q6_K_D) * x86_load_f32(yb + Q8_K_D));
+#define DEFINE_DOT(type, kind)                                                                                         \
+    static void vec_dot_##type##_avx2(int64_t n, float *out, const void *x, const void *y) {                           \
+        *out = dot_k(kind, n, x, y);                                                                                   \
     }
-    *out = _mm_cvtss_f32(acc);
-}
-
-/* ---- q3_k / q2_k -------------------------------------------------------- */
-
-/* 2-bit fields of q2_k / q3_k: the 32 levels of quarter p of half h are bits
- * 2p of the 32 bytes of that half. */
-X86_INLINE __m256i two_bit_levels(__m256i packed, int p) {
-    return _mm256_and_si256(_mm256_srli_epi16(packed, 2 * p), _mm256_set1_epi8(3));
-}
-
-/* q3_k: unsigned levels 0..7 = 2 low bits + 4 * (hmask bit); the true level
- * is that minus 4, removed with 4 * sum_j scale_j * bsum_j. */
-static void vec_dot_q3_k_avx2(int64_t n, float *out, const void *x, const void *y) {
-    const uint8_t *xb = x, *yb = y;
-    const __m256i one = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, xb += Q3_K_BYTES, yb += Q8_K_BYTES) {
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q3_K_D) * x86_load_f32(yb + Q8_K_D));
-        const __m128i scales8 = x86_q3_k_scales(xb + Q3_K_SCALES);
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
-        const __m256i offset_sum = _mm256_madd_epi16(bsums, _mm256_cvtepi8_epi16(scales8));
-        __m256i hmask = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_HMASK));
-        const uint8_t *q8 = yb + Q8_K_QS;
-        __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_QS + 32 * h));
-            const __m256i scales16 = kq_scales16(scales8, h);
-            for (int p = 0; p < 4; p++) {
-                const __m256i high = _mm256_slli_epi16(_mm256_and_si256(hmask, one), 2);
-                hmask = _mm256_srli_epi16(hmask, 1);
-                const __m256i levels = _mm256_or_si256(two_bit_levels(packed, p), high);
-                const __m256i part = kq_dot32(levels, q8 + 128 * h + 32 * p, kq_scale_pair16(scales16, p));
-                if (p & 1)
-                    sum1 = _mm256_add_epi32(sum1, part);
-                else
-                    sum0 = _mm256_add_epi32(sum0, part);
-            }
-        }
-        const __m256i sumi = _mm256_sub_epi32(_mm256_add_epi32(sum0, sum1), _mm256_slli_epi32(offset_sum, 2));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), d, acc);
-    }
-    *out = x86_hsum_ps256(acc);
-}
-
-/* q2_k: levels 0..3, byte scales (scale | min << 4) per 16 elements. */
-static void vec_dot_q2_k_avx2(int64_t n, float *out, const void *x, const void *y) {
-    const uint8_t *xb = x, *yb = y;
-    const __m128i m4 = _mm_set1_epi8(0x0f);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK_K; i++, xb += Q2_K_BYTES, yb += Q8_K_BYTES) {
-        const float dy = x86_load_f32(yb + Q8_K_D);
-        const __m256 d = _mm256_set1_ps(x86_load_half(xb + Q2_K_D) * dy);
-        const __m256 dmin = _mm256_set1_ps(x86_load_half(xb + Q2_K_DMIN) * dy);
-        const __m128i packed_scales = _mm_loadu_si128((const __m128i *)(xb + Q2_K_SCALES));
-        const __m128i scales8 = _mm_and_si128(packed_scales, m4);
-        const __m128i mins8 = _mm_and_si128(_mm_srli_epi16(packed_scales, 4), m4);
-        const __m256i bsums = _mm256_loadu_si256((const __m256i *)(yb + Q8_K_BSUMS));
-        const __m256i min_sum = _mm256_madd_epi16(bsums, _mm256_cvtepu8_epi16(mins8));
-        const uint8_t *q8 = yb + Q8_K_QS;
-        __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q2_K_QS + 32 * h));
-            const __m256i scales16 = kq_scales16(scales8, h);
-            for (int p = 0; p < 4; p++) {
-                const __m256i part =
-                    kq_dot32(two_bit_levels(packed, p), q8 + 128 * h + 32 * p, kq_scale_pair16(scales16, p));
-                if (p & 1)
-                    sum1 = _mm256_add_epi32(sum1, part);
-                else
-                    sum0 = _mm256_add_epi32(sum0, part);
-            }
-        }
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(sum0, sum1)), d, acc);
-        acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min_sum), dmin, acc);
-    }
-    *out = x86_hsum_ps256(acc);
-}
+DEFINE_DOT(q2_k, KQ_Q2_K)
+DEFINE_DOT(q3_k, KQ_Q3_K)
+DEFINE_DOT(q4_k, KQ_Q4_K)
+DEFINE_DOT(q5_k, KQ_Q5_K)
+DEFINE_DOT(q6_k, KQ_Q6_K)
 
 void tl_kernels_fill_avx2_kquants(tl_kernel_set *k, const tl_cpu_features *f) {
     (void)f;
@@ -215,7 +128,9 @@ void tl_kernels_fill_avx2_kquants(tl_kernel_set *k, const tl_cpu_features *f) {
     k->vec_dot[TL_TYPE_Q4_K] = vec_dot_q4_k_avx2;
     k->vec_dot[TL_TYPE_Q5_K] = vec_dot_q5_k_avx2;
     k->vec_dot[TL_TYPE_Q6_K] = vec_dot_q6_k_avx2;
-    /* q4_k, q5_k, q6_k: the matrix kernels give these dots' bits */
+    /* the matrix kernels give these dots' bits */
+    k->gemm_exact[TL_TYPE_Q2_K].vec_dot = vec_dot_q2_k_avx2;
+    k->gemm_exact[TL_TYPE_Q3_K].vec_dot = vec_dot_q3_k_avx2;
     k->gemm_exact[TL_TYPE_Q4_K].vec_dot = vec_dot_q4_k_avx2;
     k->gemm_exact[TL_TYPE_Q5_K].vec_dot = vec_dot_q5_k_avx2;
     k->gemm_exact[TL_TYPE_Q6_K].vec_dot = vec_dot_q6_k_avx2;

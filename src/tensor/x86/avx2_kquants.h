@@ -125,6 +125,100 @@ X86_INLINE void kq_q6_sums(const uint8_t *xb, const uint8_t *const *y, const int
     }
 }
 
+/* 2-bit fields of q2_k / q3_k: the 32 levels of quarter p of half h are bits
+ * 2p of the 32 bytes of that half. */
+X86_INLINE __m256i kq_two_bit_levels(__m256i packed, int p) {
+    return _mm256_and_si256(_mm256_srli_epi16(packed, 2 * p), _mm256_set1_epi8(3));
+}
+
+/* q3_k super-block xb against y[0..nt): unsigned levels 0..7 = 2 low bits
+ * + 4 * (hmask bit), 16 signed 6-bit scales; the true level is that minus
+ * 4, removed with 4 * sum_j scale_j * bsum_j. */
+X86_INLINE void kq_q3_sums(const uint8_t *xb, const uint8_t *const *y, const int nt, __m256i *isum) {
+    const __m256i one = _mm256_set1_epi8(1);
+    const __m128i scales8 = x86_q3_k_scales(xb + Q3_K_SCALES);
+    const __m256i all16 = _mm256_cvtepi8_epi16(scales8);
+    for (int t = 0; t < nt; t++) {
+        const __m256i offset = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), all16);
+        isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(offset, 2));
+    }
+    __m256i hmask = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_HMASK));
+    for (int h = 0; h < 2; h++) {
+        const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q3_K_QS + 32 * h));
+        const __m256i scales16 = kq_scales16(scales8, h);
+        for (int p = 0; p < 4; p++) {
+            const __m256i high = _mm256_slli_epi16(_mm256_and_si256(hmask, one), 2);
+            hmask = _mm256_srli_epi16(hmask, 1);
+            const __m256i levels = _mm256_or_si256(kq_two_bit_levels(packed, p), high);
+            const __m256i scale = kq_scale_pair16(scales16, p);
+            for (int t = 0; t < nt; t++)
+                isum[t] = _mm256_add_epi32(isum[t], kq_dot32(levels, y[t] + Q8_K_QS + 128 * h + 32 * p, scale));
+        }
+    }
+}
+
+/* q2_k super-block xb against y[0..nt): levels 0..3, byte scales
+ * (scale | min << 4) per 16 elements. */
+X86_INLINE void kq_q2_sums(const uint8_t *xb, const uint8_t *const *y, const int nt, __m256i *isum, __m256i *msum) {
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    const __m128i packed_scales = _mm_loadu_si128((const __m128i *)(xb + Q2_K_SCALES));
+    const __m128i scales8 = _mm_and_si128(packed_scales, m4);
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed_scales, 4), m4));
+    for (int t = 0; t < nt; t++) {
+        msum[t] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(y[t] + Q8_K_BSUMS)), mins16);
+        isum[t] = _mm256_setzero_si256();
+    }
+    for (int h = 0; h < 2; h++) {
+        const __m256i packed = _mm256_loadu_si256((const __m256i *)(xb + Q2_K_QS + 32 * h));
+        const __m256i scales16 = kq_scales16(scales8, h);
+        for (int p = 0; p < 4; p++) {
+            const __m256i levels = kq_two_bit_levels(packed, p), scale = kq_scale_pair16(scales16, p);
+            for (int t = 0; t < nt; t++)
+                isum[t] = _mm256_add_epi32(isum[t], kq_dot32(levels, y[t] + Q8_K_QS + 128 * h + 32 * p, scale));
+        }
+    }
+}
+
+/* The five types by one switch (the dots and gemm inline it with a
+ * constant kind). */
+typedef enum { KQ_Q2_K, KQ_Q3_K, KQ_Q4_K, KQ_Q5_K, KQ_Q6_K } kq_kind;
+
+X86_INLINE size_t kq_bytes(const kq_kind kind) {
+    switch (kind) {
+    case KQ_Q2_K: return Q2_K_BYTES;
+    case KQ_Q3_K: return Q3_K_BYTES;
+    case KQ_Q4_K: return Q4_K_BYTES;
+    case KQ_Q5_K: return Q5_K_BYTES;
+    default: return Q6_K_BYTES;
+    }
+}
+
+/* Offset of the f16 super-block scale d. */
+X86_INLINE int kq_d_at(const kq_kind kind) {
+    return kind == KQ_Q2_K ? Q2_K_D : kind == KQ_Q3_K ? Q3_K_D : kind == KQ_Q6_K ? Q6_K_D : Q4_K_D;
+}
+
+/* Whether the type has mins, and the offset of their f16 scale dmin. */
+X86_INLINE int kq_has_min(const kq_kind kind) {
+    return kind == KQ_Q2_K || kind == KQ_Q4_K || kind == KQ_Q5_K;
+}
+X86_INLINE int kq_dmin_at(const kq_kind kind) {
+    return kind == KQ_Q2_K ? Q2_K_DMIN : Q4_K_DMIN;
+}
+
+/* isum[t] (and msum[t] for types with mins) of super-block xb against
+ * y[0..nt), each as 8 int32 lanes to be summed. */
+X86_INLINE void kq_sums(const kq_kind kind, const uint8_t *xb, const uint8_t *const *y, const int nt, __m256i *isum,
+                        __m256i *msum) {
+    switch (kind) {
+    case KQ_Q2_K: kq_q2_sums(xb, y, nt, isum, msum); break;
+    case KQ_Q3_K: kq_q3_sums(xb, y, nt, isum); break;
+    case KQ_Q4_K: kq_affine_sums(xb, y, nt, 0, isum, msum); break;
+    case KQ_Q5_K: kq_affine_sums(xb, y, nt, 1, isum, msum); break;
+    default: kq_q6_sums(xb, y, nt, isum); break;
+    }
+}
+
 /* The sum of the 8 int32 lanes of v (exact). */
 X86_INLINE int32_t kq_hsum_epi32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

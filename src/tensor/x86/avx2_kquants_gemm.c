@@ -1,6 +1,6 @@
 /*
  * avx2_kquants_gemm.c — AVX2 matrix (gemm) kernels for the K-quant weights
- * q4_k, q5_k and q6_k against q8_k activations, for prompts, speculative
+ * (q2_k, q3_k, q4_k, q5_k, q6_k) against q8_k activations, for prompts, speculative
  * verification runs and single-token decoding alike. Compiled with -mavx2
  * -mfma -mf16c like avx2.c and only called when the CPU has them.
  *
@@ -24,8 +24,6 @@ enum {
     SEG_PAIRS = 16,           /* (super-block, token) sums of a row kept per segment */
 };
 
-typedef enum { KIND_Q4_K, KIND_Q5_K, KIND_Q6_K } kq_kind;
-
 /* Lane r = the sum of v[r]'s 8 lanes (exact int32 adds). */
 X86_INLINE __m256i sum_rows(const __m256i *v) {
     const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
@@ -41,8 +39,7 @@ X86_INLINE __m256i sum_rows(const __m256i *v) {
  * steps of the 8 chains are taken. */
 X86_INLINE void tile(const kq_kind kind, const uint8_t *const *rows, int64_t n_sb, const uint8_t *const *tok,
                      __m256 *acc, const int NT) {
-    const size_t w_bytes = kind == KIND_Q4_K ? Q4_K_BYTES : kind == KIND_Q5_K ? Q5_K_BYTES : Q6_K_BYTES;
-    const int d_at = kind == KIND_Q6_K ? Q6_K_D : Q4_K_D;
+    const size_t w_bytes = kq_bytes(kind);
     const int seg = SEG_PAIRS / NT; /* super-blocks per segment */
     _Alignas(32) __m256i isum[SEG_PAIRS][ROWS], msum[SEG_PAIRS][ROWS];
     float dw[SEG_PAIRS][ROWS], dmw[SEG_PAIRS][ROWS];
@@ -56,14 +53,12 @@ X86_INLINE void tile(const kq_kind kind, const uint8_t *const *rows, int64_t n_s
                 const uint8_t *y[KQ_TOKENS_MAX];
                 for (int t = 0; t < NT; t++) y[t] = tok[t] + (size_t)(s0 + s) * Q8_K_BYTES;
                 __m256i is[KQ_TOKENS_MAX], ms[KQ_TOKENS_MAX];
-                if (kind == KIND_Q6_K) {
-                    kq_q6_sums(xb, y, NT, is);
-                } else {
-                    kq_affine_sums(xb, y, NT, kind == KIND_Q5_K, is, ms);
-                    dmw[s][r] = x86_load_half(xb + Q4_K_DMIN);
+                kq_sums(kind, xb, y, NT, is, ms);
+                if (kq_has_min(kind)) {
+                    dmw[s][r] = x86_load_half(xb + kq_dmin_at(kind));
                     for (int t = 0; t < NT; t++) msum[s * NT + t][r] = ms[t];
                 }
-                dw[s][r] = x86_load_half(xb + d_at);
+                dw[s][r] = x86_load_half(xb + kq_d_at(kind));
                 for (int t = 0; t < NT; t++) isum[s * NT + t][r] = is[t];
             }
         }
@@ -72,7 +67,7 @@ X86_INLINE void tile(const kq_kind kind, const uint8_t *const *rows, int64_t n_s
             for (int t = 0; t < NT; t++) {
                 const __m256 dy = _mm256_set1_ps(x86_load_f32(tok[t] + (size_t)(s0 + s) * Q8_K_BYTES + Q8_K_D));
                 a[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_rows(isum[s * NT + t])), _mm256_mul_ps(vdw, dy), a[t]);
-                if (kind != KIND_Q6_K)
+                if (kq_has_min(kind))
                     a[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sum_rows(msum[s * NT + t])),
                                             _mm256_mul_ps(_mm256_loadu_ps(dmw[s]), dy), a[t]);
             }
@@ -90,9 +85,11 @@ X86_INLINE void tile(const kq_kind kind, const uint8_t *const *rows, int64_t n_s
         default: tile(kind, rows, n_sb, tok, acc, 4); break;                                                           \
         }                                                                                                              \
     }
-DEFINE_TILES(tiles_q4_k, KIND_Q4_K)
-DEFINE_TILES(tiles_q5_k, KIND_Q5_K)
-DEFINE_TILES(tiles_q6_k, KIND_Q6_K)
+DEFINE_TILES(tiles_q2_k, KQ_Q2_K)
+DEFINE_TILES(tiles_q3_k, KQ_Q3_K)
+DEFINE_TILES(tiles_q4_k, KQ_Q4_K)
+DEFINE_TILES(tiles_q5_k, KQ_Q5_K)
+DEFINE_TILES(tiles_q6_k, KQ_Q6_K)
 
 typedef void (*tiles_fn)(const uint8_t *const *rows, int64_t n_sb, const uint8_t *const *tok, __m256 *acc, int nt);
 
@@ -135,11 +132,15 @@ static void gemm_k(tiles_fn tiles, int64_t n_cols, const void *w, size_t w_row_b
                                    const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {       \
         gemm_k(tiles_##type, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);                        \
     }
+DEFINE_GEMM(q2_k)
+DEFINE_GEMM(q3_k)
 DEFINE_GEMM(q4_k)
 DEFINE_GEMM(q5_k)
 DEFINE_GEMM(q6_k)
 
 void tl_kernels_fill_avx2_kquants_gemm(tl_kernel_set *k) {
+    k->gemm[TL_TYPE_Q2_K] = k->gemm_exact[TL_TYPE_Q2_K].gemm = gemm_q2_k_avx2;
+    k->gemm[TL_TYPE_Q3_K] = k->gemm_exact[TL_TYPE_Q3_K].gemm = gemm_q3_k_avx2;
     k->gemm[TL_TYPE_Q4_K] = k->gemm_exact[TL_TYPE_Q4_K].gemm = gemm_q4_k_avx2;
     k->gemm[TL_TYPE_Q5_K] = k->gemm_exact[TL_TYPE_Q5_K].gemm = gemm_q5_k_avx2;
     k->gemm[TL_TYPE_Q6_K] = k->gemm_exact[TL_TYPE_Q6_K].gemm = gemm_q6_k_avx2;
