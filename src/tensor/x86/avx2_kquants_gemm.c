@@ -1,19 +1,22 @@
 /*
- * avx2_kquants_gemm.c — AVX2 matrix (gemm) kernels for the K-quant weights
- * (q2_k, q3_k, q4_k, q5_k, q6_k) against q8_k activations, for prompts, speculative
- * verification runs and single-token decoding alike. Compiled with -mavx2
- * -mfma -mf16c like avx2.c and only called when the CPU has them.
+ * avx2_kquants_gemm.c — AVX2 matrix (gemm) kernels for the K-quant
+ * weights (q2_k, q3_k, q4_k, q5_k, q6_k) against q8_k activations, for
+ * prompts, speculative verification runs and single-token decoding alike.
+ * Compiled with -mavx2 -mfma -mf16c like avx2.c and only called when the
+ * CPU has them.
  *
  * Each (row, token) result is the float chain of avx2_kquants.h, the same
  * as the level's dot (avx2_kquants.c), so the gemm gives the dot's bits for
  * any batch. The 8 lanes of a float register hold 8 weight rows of one
- * token: per super-block, a tile of up to 4 tokens against 8 rows computes
- * the integer sums of the 32 (row, token) pairs (each row's levels unpacked
- * once for the tile's tokens), a tree of horizontal adds turns the 8 rows'
- * sums of a token into one int32 vector, and one multiply and one fma (two
- * with mins) move the 8 chains on. A group of fewer than 8 rows repeats its
- * last row in the spare lanes and stores only its own. Tokens are taken in
- * chunks whose activations stay in L2 while every row group walks them.
+ * token. A tile of up to 4 tokens against 8 rows walks the super-blocks by
+ * segments: each row's segment is read in one run (its levels unpacked once
+ * for the tile's tokens) and its integer sums kept; then, per super-block
+ * and token, a tree of horizontal adds turns the 8 rows' sums into one
+ * int32 vector, and a multiply and an fma (two of each with mins) move the
+ * 8 chains on. Single tokens (decoding) take the same path. A group of
+ * fewer than 8 rows repeats its last row in the spare lanes and stores only
+ * its own. Tokens are taken in chunks whose activations stay in L2 while
+ * every row group walks them.
  */
 #include "tensor/x86/avx2_kquants.h"
 
