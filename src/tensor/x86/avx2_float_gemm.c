@@ -26,14 +26,13 @@ X86_INLINE __m256 hsum8(const __m256 *a) {
     for (int i = 0; i < 4; i++)
         h[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
                              _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
-    /* h[i] = [lo + hi of a[2i] | lo + hi of a[2i+1]]: now s0 + s2, s1 + s3 */
+    /* h[i] = [s of a[2i] | s of a[2i+1]], s = lo + hi; then s0 + s2, s1 + s3: */
     const __m256 q0 = _mm256_add_ps(_mm256_shuffle_ps(h[0], h[1], 0x44), _mm256_shuffle_ps(h[0], h[1], 0xEE));
     const __m256 q1 = _mm256_add_ps(_mm256_shuffle_ps(h[2], h[3], 0x44), _mm256_shuffle_ps(h[2], h[3], 0xEE));
-    /* q0 = [a0: u0 u1, a2: u0 u1 | a1: u0 u1, a3: u0 u1]: the last sum u0 + u1 */
+    /* q0 = [a0's two, a2's two | a1's two, a3's two], q1 likewise: their sums */
     const __m256 s = _mm256_add_ps(_mm256_shuffle_ps(q0, q1, 0x88), _mm256_shuffle_ps(q0, q1, 0xDD));
-    /* s = [a0 a2 a4 a6 | a1 a3 a5 a7]: back to a0..a7 */
-    return _mm256_castpd_ps(
-        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_unpacklo_ps(s, _mm256_permute2f128_ps(s, s, 1))), 0xD8));
+    /* s = [a0 a2 a4 a6 | a1 a3 a5 a7] */
+    return _mm256_permutevar8x32_ps(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
 /* R rows × T tokens: w at the first row, x at the first token, y at the
@@ -61,8 +60,13 @@ X86_INLINE void tile(uint32_t type, int64_t n, const uint8_t *w, size_t w_row_by
             for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
         }
     }
-    for (int t = 0; t < T; t++)
-        for (int r = 0; r < R; r++) y[t * ldy + r] = x86_hsum_ps256(acc[r][t]);
+    /* the sums, eight at a time (a last group padded with zeros) */
+    __m256 flat[2 * 8];
+    for (int p = 0; p < R * T; p++) flat[p] = acc[p / T][p % T];
+    for (int p = R * T; p < (R * T + 7) / 8 * 8; p++) flat[p] = _mm256_setzero_ps();
+    float sums[2 * 8];
+    for (int g = 0; g < (R * T + 7) / 8; g++) _mm256_storeu_ps(sums + 8 * g, hsum8(flat + 8 * g));
+    for (int p = 0; p < R * T; p++) y[(p % T) * ldy + p / T] = sums[p];
 }
 
 typedef void (*tile_fn)(int64_t n, const uint8_t *w, size_t w_row_bytes, const uint8_t *x, size_t x_row_bytes, float *y,
