@@ -225,37 +225,24 @@ DEFINE_FLOAT_DOT(vec_dot_bf16_avx2, TL_TYPE_BF16)
 
 /* ---- KV cache helpers --------------------------------------------------- */
 
-/* Head-sized rows: four accumulators to hide the latency of the adds. */
-static float kv_dot_f32_avx2(int64_t n, const float *q, const void *row) {
-    const float *k = row;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(k + i + 8), acc1);
-        acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), _mm256_loadu_ps(k + i + 16), acc2);
-        acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), _mm256_loadu_ps(k + i + 24), acc3);
+/* q is f32, the row f32 or f16 (widened); two accumulators to hide the
+ * latency of the adds on head-sized rows. */
+#define DEFINE_KV_DOT(name, elem_bytes, load8, load1)                                                                  \
+    static float name(int64_t n, const float *q, const void *row) {                                                    \
+        const uint8_t *k = row;                                                                                        \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                                                \
+        int64_t i = 0;                                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                                                 \
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(k + (elem_bytes)*i), acc0);                           \
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8(k + (elem_bytes) * (i + 8)), acc1);               \
+        }                                                                                                              \
+        for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(k + (elem_bytes)*i), acc0);    \
+        float sum = x86_hsum_ps256(_mm256_add_ps(acc0, acc1));                                                         \
+        for (; i < n; i++) sum += q[i] * load1(k + (elem_bytes)*i);                                                    \
+        return sum;                                                                                                    \
     }
-    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc0);
-    float sum = x86_hsum_ps256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-    for (; i < n; i++) sum += q[i] * k[i];
-    return sum;
-}
-
-/* q is f32, the row f16: widen the row only. */
-static float kv_dot_f16_avx2(int64_t n, const float *q, const void *row) {
-    const uint8_t *k = row;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x86_load8_f16(k + 2 * i), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), x86_load8_f16(k + 2 * i + 16), acc1);
-    }
-    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), x86_load8_f16(k + 2 * i), acc0);
-    float sum = x86_hsum_ps256(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += q[i] * x86_load_half(k + 2 * i);
-    return sum;
-}
+DEFINE_KV_DOT(kv_dot_f32_avx2, 4, x86_load8_f32, x86_load_f32)
+DEFINE_KV_DOT(kv_dot_f16_avx2, 2, x86_load8_f16, x86_load_half)
 
 static void kv_axpy_f32_avx2(int64_t n, float a, const void *row, float *out) {
     const uint8_t *v = row;
