@@ -22,8 +22,9 @@
  *   every index, sign pattern and sub-block scale occurs, with block scales d
  *   cycling through extreme f16 values (largest, subnormal, zero, negative);
  *   their activations include huge and tiny rows. Every SIMD level must
- *   have its own kernel for them. The AVX2 matrix kernels of these types
- *   must give the bits of the level's vec_dot, whatever the batch.
+ *   have its own kernel for them. A matrix kernel that promises the bits of
+ *   the level's vec_dot (gemm_exact) must give them whatever the batch;
+ *   AVX2 must promise it for the float types and these.
  * - The K-quant scales the SIMD levels unpack four at a time agree with the
  *   reference's one-at-a-time reading (block_fields.h), and the type table's
  *   block sizes are the structs' of blocks.h.
@@ -410,46 +411,49 @@ static void test_iquant_dots_match_reference(void **state) {
     for_each_simd_level(check_iquant_dots);
 }
 
-/* Types whose AVX2 matrix kernel must promise the bits of the AVX2 vec_dot
- * (tl_kernels_gemm_exact then uses it, for speculative verification). */
-static const uint32_t avx2_exact_types[] = {TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS, TL_TYPE_Q2_K,
-                                            TL_TYPE_Q3_K,   TL_TYPE_Q4_K,   TL_TYPE_Q5_K,  TL_TYPE_Q6_K};
+/* Types whose AVX2 matrix kernel must promise the bits of the level's
+ * vec_dot (tl_kernels_gemm_exact then uses it). */
+static const uint32_t avx2_exact_types[] = {TL_TYPE_F32,    TL_TYPE_F16,   TL_TYPE_BF16,   TL_TYPE_IQ4_NL,
+                                            TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS, TL_TYPE_Q2_K,
+                                            TL_TYPE_Q3_K,   TL_TYPE_Q4_K,  TL_TYPE_Q5_K,   TL_TYPE_Q6_K};
 
-static int in_types(const uint32_t *types, size_t n, uint32_t type) {
-    for (size_t i = 0; i < n; i++)
-        if (types[i] == type) return 1;
-    return 0;
+static bool avx2_must_promise(uint32_t type) {
+    for (size_t i = 0; i < sizeof avx2_exact_types / sizeof avx2_exact_types[0]; i++)
+        if (avx2_exact_types[i] == type) return true;
+    return false;
 }
 
-/* A matrix kernel that promises the bits of its level's vec_dot must give
- * them for every (row, token): single tokens and odd token counts (tiles
- * plus leftovers), row ranges starting inside the matrix and not a
- * multiple of any row tile, and rows longer than one unpacked segment
- * (8192 columns) with more tokens than one chunk. */
-static void check_iquant_gemm_bits(const tl_kernel_set *k) {
+/* A matrix kernel that promises the bits of its level's vec_dot (gemm_exact)
+ * must give them for every (row, token), whatever the batch: odd token
+ * counts (tiles plus leftovers, single tokens), row ranges starting inside
+ * the matrix, and long rows (the i-quants unpack 8192 columns at a time)
+ * with more tokens than one chunk. Any level making the promise for a type
+ * is held to it; AVX2 must make it for avx2_exact_types. */
+static void check_gemm_exact_bits(const tl_kernel_set *k) {
     const bool avx2 = strcmp(k->name, "avx2") == 0;
     const tl_kernel_set *ref = scalar_set();
     static const int64_t tokens[] = {1, 2, 3, 5, 7, 13};
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
         const uint32_t wtype = weight_types[ti];
         const tl_type_traits *tt = tl_type_traits_of(wtype);
-        /* any level making that promise for a type is held to it here */
         const bool promised = k->gemm[wtype] && k->gemm_exact[wtype].gemm == k->gemm[wtype] &&
                               k->gemm_exact[wtype].vec_dot == k->vec_dot[wtype];
-        const bool required =
-            avx2 && in_types(avx2_exact_types, sizeof avx2_exact_types / sizeof avx2_exact_types[0], wtype);
-        if (required && !promised)
+        if (avx2 && avx2_must_promise(wtype) && !promised)
             fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name, tt->name);
         if (!promised) continue;
-        const int64_t cols[] = {tt->block_size, 3 * tt->block_size, 8448};
-        for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
+        const int64_t bs = tt->block_size;
+        const int64_t block_cols[] = {bs, 3 * bs, 8448}, float_cols[] = {1, 7, 100, 576, 8448};
+        const int64_t *cols = bs == 1 ? float_cols : block_cols;
+        const size_t n_cols =
+            bs == 1 ? sizeof float_cols / sizeof float_cols[0] : sizeof block_cols / sizeof block_cols[0];
+        for (size_t ci = 0; ci < n_cols; ci++) {
             const int large = cols[ci] == 8448;
             const size_t n_shapes = large ? 1 : sizeof tokens / sizeof tokens[0];
             for (size_t tk = 0; tk < n_shapes; tk++) {
                 /* 7 rows, or 17 (two groups of 8 and one row) */
                 const int64_t n_tokens = large ? 37 : tokens[tk], rows = 21, r0 = 2, r1 = tk % 2 ? 19 : 9;
                 test_matrix w = make_matrix(wtype, rows, cols[ci], 3, 0.05f);
-                test_matrix x = make_matrix_ext(tt->vec_dot_type, n_tokens, cols[ci], 5, 1.0f, 1);
+                test_matrix x = make_matrix_ext(tt->vec_dot_type, n_tokens, cols[ci], 5, 1.0f, is_iquant(wtype));
                 float *y = malloc((size_t)(rows * n_tokens) * sizeof *y);
                 float *wf = malloc((size_t)cols[ci] * sizeof *wf), *xf = malloc((size_t)cols[ci] * sizeof *xf);
                 assert_true(y && wf && xf);
@@ -483,10 +487,10 @@ static void check_iquant_gemm_bits(const tl_kernel_set *k) {
     }
 }
 
-static void test_iquant_gemm_gives_vec_dot_bits(void **state) {
+static void test_gemm_exact_gives_vec_dot_bits(void **state) {
     (void)state;
     rng_seed(45);
-    for_each_simd_level(check_iquant_gemm_bits);
+    for_each_simd_level(check_gemm_exact_bits);
 }
 
 /* A token's result must not depend on the batch it is in: a token that
@@ -496,11 +500,13 @@ static void test_iquant_gemm_gives_vec_dot_bits(void **state) {
  * the 32-element block types once computed its leftovers with a vec_dot
  * summing in another order than its tiles (SDOT / SMMLA levels; odd block
  * counts such as 96 columns showed it most). Checked for the NEON level,
- * and for AVX2's K-quant kernels (8-row groups: 9 rows leave one over). */
+ * and for AVX2's float and K-quant kernels (K-quants: 8-row groups, 9 rows
+ * leave one over). */
 static void check_batch_independence(const tl_kernel_set *k) {
     static const uint32_t neon_types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
                                           TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_IQ4_NL};
-    static const uint32_t avx2_types[] = {TL_TYPE_Q2_K, TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
+    static const uint32_t avx2_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q2_K,
+                                          TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
     static const int64_t block_cols[] = {32, 96, 160, 256}, k_cols[] = {256, 768, 1280, 2304};
     const bool avx2 = strcmp(k->name, "avx2") == 0;
     if (!avx2 && strcmp(k->name, "neon") != 0) return;
@@ -708,7 +714,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_and_vec_dot_match_reference),  cmocka_unit_test(test_iquant_dots_match_reference),
         cmocka_unit_test(test_gemm_is_batch_independent),         cmocka_unit_test(test_kv_helpers_match_reference),
         cmocka_unit_test(test_geglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
-        cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_iquant_gemm_gives_vec_dot_bits),
+        cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_gemm_exact_gives_vec_dot_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -427,8 +427,10 @@ static void check_against_plain(const char *path, const char *label) {
     int32_t rows = 0;
     const float *got = tl_get_encoder_output(ctx, &rows);
     assert_int_equal(rows, n);
+    /* 1e-3: the f16-rounded GELU (below) also turns last-bit differences of
+     * the encoder's float sums into steps of about 1e-3 of a value. */
     for (int i = 0; i < n * p.d; i++)
-        if (fabsf(got[i] - enc[i]) > 1e-4f * (1 + fabsf(enc[i])))
+        if (fabsf(got[i] - enc[i]) > 1e-3f * (1 + fabsf(enc[i])))
             fail_msg("%s: encoder output %d is %.6f, plain %.6f", label, i, got[i], enc[i]);
     decode_ok(ctx, dec, n_dec, true);
     /* Errors relative to the row's largest logit: ggml's f16-rounded GELU

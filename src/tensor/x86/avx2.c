@@ -7,15 +7,18 @@
  * f32 / f16 / bf16, and the KV-cache helpers. Quantized dots follow ggml's
  * AVX2 scheme: an exact integer dot per block (maddubs + madd), converted to
  * float and scaled by the two block scales; only the float summation order
- * differs from the reference. The matrix entry (gemm) of these types is left
- * to the generic per-row loop here; avx512.c has the tiled one, and
- * avx2_iquants_gemm.c the AVX2 one of the i-quants.
+ * differs from the reference. The matrix entry (gemm) of the 32-block types is
+ * left to the generic per-row loop here; avx512.c has the tiled one.
+ * avx2_float_gemm.c has the AVX2 one of the float types (whose dots here
+ * follow x86_float.h to give its bits), avx2_iquants_gemm.c that of the
+ * i-quants.
  */
 #include <math.h>
 
 #include "tensor/kernels.h"
 #include "tensor/quant_ref.h"
 #include "tensor/x86/x86_blocks.h"
+#include "tensor/x86/x86_float.h"
 
 /* ---- activation quantizers ---------------------------------------------- */
 
@@ -209,80 +212,44 @@ static void vec_dot_q5_1_avx2(int64_t n, float *out, const void *x, const void *
 
 /* ---- float dot products ------------------------------------------------- */
 
-/* Eight f16 / bf16 values widened to float (unaligned source). */
-static inline __m256 load8_f16(const uint8_t *p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
-
-static inline __m256 load8_bf16(const uint8_t *p) {
-    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-}
-
-static inline __m256 load8_f32(const uint8_t *p) {
-    return _mm256_loadu_ps((const float *)(const void *)p);
-}
-
-/* A float-type dot product: four 8-lane accumulators, scalar tail. The
- * products of two f16 or two bf16 values are exact in float. */
-#define DEFINE_FLOAT_DOT(name, elem_bytes, load8, load1)                                                               \
+/* One chain of 8-lane fused multiply-adds, summed at the end: the sequence
+ * the matrix kernels of avx2_float_gemm.c run for each (row, token), so
+ * that they give these bits (x86_float.h). */
+#define DEFINE_FLOAT_DOT(name, type)                                                                                   \
     static void name(int64_t n, float *out, const void *x, const void *y) {                                            \
-        const uint8_t *xb = x, *yb = y;                                                                                \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                                      \
-        int64_t i = 0;                                                                                                 \
-        for (; i + 32 <= n; i += 32) {                                                                                 \
-            const uint8_t *xp = xb + i * (elem_bytes), *yp = yb + i * (elem_bytes);                                    \
-            acc0 = _mm256_fmadd_ps(load8(xp), load8(yp), acc0);                                                        \
-            acc1 = _mm256_fmadd_ps(load8(xp + 8 * (elem_bytes)), load8(yp + 8 * (elem_bytes)), acc1);                  \
-            acc2 = _mm256_fmadd_ps(load8(xp + 16 * (elem_bytes)), load8(yp + 16 * (elem_bytes)), acc2);                \
-            acc3 = _mm256_fmadd_ps(load8(xp + 24 * (elem_bytes)), load8(yp + 24 * (elem_bytes)), acc3);                \
-        }                                                                                                              \
-        for (; i + 8 <= n; i += 8)                                                                                     \
-            acc0 = _mm256_fmadd_ps(load8(xb + i * (elem_bytes)), load8(yb + i * (elem_bytes)), acc0);                  \
-        float sum = x86_hsum_ps256(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));               \
-        for (; i < n; i++) sum += load1(xb + i * (elem_bytes)) * load1(yb + i * (elem_bytes));                         \
-        *out = sum;                                                                                                    \
+        *out = x86_float_dot(type, n, x, y);                                                                           \
     }
-
-static inline float load1_bf16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, sizeof h);
-    return tl_bf16_to_fp32(h);
-}
-
-DEFINE_FLOAT_DOT(vec_dot_f32_avx2, 4, load8_f32, x86_load_f32)
-DEFINE_FLOAT_DOT(vec_dot_f16_avx2, 2, load8_f16, x86_load_half)
-DEFINE_FLOAT_DOT(vec_dot_bf16_avx2, 2, load8_bf16, load1_bf16)
+DEFINE_FLOAT_DOT(vec_dot_f32_avx2, TL_TYPE_F32)
+DEFINE_FLOAT_DOT(vec_dot_f16_avx2, TL_TYPE_F16)
+DEFINE_FLOAT_DOT(vec_dot_bf16_avx2, TL_TYPE_BF16)
 
 /* ---- KV cache helpers --------------------------------------------------- */
 
-static float kv_dot_f32_avx2(int64_t n, const float *q, const void *row) {
-    float out;
-    vec_dot_f32_avx2(n, &out, q, row);
-    return out;
-}
-
-/* q is f32, the row f16: widen the row only. */
-static float kv_dot_f16_avx2(int64_t n, const float *q, const void *row) {
-    const uint8_t *k = row;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8_f16(k + 2 * i), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8_f16(k + 2 * i + 16), acc1);
+/* q is f32, the row f32 or f16 (widened); two accumulators to hide the
+ * latency of the adds on head-sized rows. */
+#define DEFINE_KV_DOT(name, elem_bytes, load8, load1)                                                                  \
+    static float name(int64_t n, const float *q, const void *row) {                                                    \
+        const uint8_t *k = row;                                                                                        \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                                                \
+        int64_t i = 0;                                                                                                 \
+        for (; i + 16 <= n; i += 16) {                                                                                 \
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(k + (elem_bytes)*i), acc0);                           \
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load8(k + (elem_bytes) * (i + 8)), acc1);               \
+        }                                                                                                              \
+        for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8(k + (elem_bytes)*i), acc0);    \
+        float sum = x86_hsum_ps256(_mm256_add_ps(acc0, acc1));                                                         \
+        for (; i < n; i++) sum += q[i] * load1(k + (elem_bytes)*i);                                                    \
+        return sum;                                                                                                    \
     }
-    for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load8_f16(k + 2 * i), acc0);
-    float sum = x86_hsum_ps256(_mm256_add_ps(acc0, acc1));
-    for (; i < n; i++) sum += q[i] * x86_load_half(k + 2 * i);
-    return sum;
-}
+DEFINE_KV_DOT(kv_dot_f32_avx2, 4, x86_load8_f32, x86_load_f32)
+DEFINE_KV_DOT(kv_dot_f16_avx2, 2, x86_load8_f16, x86_load_half)
 
 static void kv_axpy_f32_avx2(int64_t n, float a, const void *row, float *out) {
     const uint8_t *v = row;
     const __m256 va = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, load8_f32(v + 4 * i), _mm256_loadu_ps(out + i)));
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, x86_load8_f32(v + 4 * i), _mm256_loadu_ps(out + i)));
     for (; i < n; i++) out[i] += a * x86_load_f32(v + 4 * i);
 }
 
@@ -291,7 +258,7 @@ static void kv_axpy_f16_avx2(int64_t n, float a, const void *row, float *out) {
     const __m256 va = _mm256_set1_ps(a);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, load8_f16(v + 2 * i), _mm256_loadu_ps(out + i)));
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, x86_load8_f16(v + 2 * i), _mm256_loadu_ps(out + i)));
     for (; i < n; i++) out[i] += a * x86_load_half(v + 2 * i);
 }
 
@@ -312,6 +279,7 @@ void tl_kernels_fill_avx2(tl_kernel_set *k, const tl_cpu_features *f) {
     k->kv_dot[TL_TYPE_F16] = kv_dot_f16_avx2;
     k->kv_axpy[TL_TYPE_F32] = kv_axpy_f32_avx2;
     k->kv_axpy[TL_TYPE_F16] = kv_axpy_f16_avx2;
+    tl_kernels_fill_avx2_float_gemm(k, vec_dot_f32_avx2, vec_dot_f16_avx2, vec_dot_bf16_avx2);
     tl_kernels_fill_avx2_kquants(k, f);
     tl_kernels_fill_avx2_iquants(k, f);
 }
