@@ -410,32 +410,45 @@ static void test_iquant_dots_match_reference(void **state) {
     for_each_simd_level(check_iquant_dots);
 }
 
-/* The AVX2 i-quant matrix kernels unpack each weight row once per chunk of
- * tokens and must give the bits of the level's vec_dot for every (row,
- * token): odd token counts (tiles of 4 plus leftovers), row ranges starting
- * inside the matrix, and rows longer than one unpacked segment (8192
- * columns) with more tokens than one chunk. */
-static void check_iquant_gemm_bits(const tl_kernel_set *k) {
+/* Types whose AVX2 matrix kernel must promise the bits of the level's
+ * vec_dot (tl_kernels_gemm_exact then uses it for exact runs). */
+static const uint32_t avx2_exact_types[] = {TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS, TL_TYPE_Q8_0,
+                                            TL_TYPE_Q4_0,   TL_TYPE_Q4_1,   TL_TYPE_Q5_0,  TL_TYPE_Q5_1};
+
+/* Every matrix kernel that promises the bits of its level's vec_dot (the
+ * AVX2 ones of avx2_exact_types must) is held to it for every (row, token):
+ * odd token counts (tiles plus leftovers, a single token), row ranges
+ * starting inside the matrix that are shorter than one group of rows or a
+ * few groups plus leftovers, and rows longer than one prepared segment with
+ * more tokens than one tile (there also against the reference dot). */
+static void check_gemm_exact_bits(const tl_kernel_set *k) {
     const bool avx2 = strcmp(k->name, "avx2") == 0;
     const tl_kernel_set *ref = scalar_set();
-    static const int64_t tokens[] = {2, 3, 5, 7, 13};
-    for (size_t ti = 0; ti < sizeof iquant_types / sizeof iquant_types[0]; ti++) {
-        const uint32_t wtype = iquant_types[ti];
+    static const int64_t tokens[] = {1, 2, 3, 5, 7, 13};
+    if (avx2)
+        for (size_t i = 0; i < sizeof avx2_exact_types / sizeof avx2_exact_types[0]; i++) {
+            const uint32_t t = avx2_exact_types[i];
+            if (!(k->gemm[t] && k->gemm_exact[t].gemm == k->gemm[t] && k->gemm_exact[t].vec_dot == k->vec_dot[t]))
+                fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name,
+                         tl_type_traits_of(t)->name);
+        }
+    for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
+        const uint32_t wtype = weight_types[ti];
         const tl_type_traits *tt = tl_type_traits_of(wtype);
-        /* AVX2's promise the bits of its dot (tl_kernels_gemm_exact then uses it); any
-         * level making that promise for a type is held to it here. */
         const bool promised = k->gemm[wtype] && k->gemm_exact[wtype].gemm == k->gemm[wtype] &&
                               k->gemm_exact[wtype].vec_dot == k->vec_dot[wtype];
-        if (avx2 && !promised) fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name, tt->name);
         if (!promised) continue;
-        const int64_t cols[] = {tt->block_size, 3 * tt->block_size, 8448};
+        const int64_t large = 8448 / tt->block_size * tt->block_size;
+        const int64_t cols[] = {tt->block_size, 3 * tt->block_size, 7 * tt->block_size, large};
         for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
-            const int large = cols[ci] == 8448;
-            const size_t n_shapes = large ? 1 : sizeof tokens / sizeof tokens[0];
+            const int is_large = cols[ci] == large;
+            const size_t n_shapes = is_large ? 2 : sizeof tokens / sizeof tokens[0];
             for (size_t tk = 0; tk < n_shapes; tk++) {
-                const int64_t n_tokens = large ? 37 : tokens[tk], rows = 11, r0 = 2, r1 = 9;
+                const int64_t n_tokens = is_large ? (tk ? 1 : 37) : tokens[tk];
+                /* 7 rows from row 2, or 19 (two groups of 8 and 3) from row 1 */
+                const int64_t rows = tk % 2 ? 21 : 11, r0 = tk % 2 ? 1 : 2, r1 = tk % 2 ? 20 : 9;
                 test_matrix w = make_matrix(wtype, rows, cols[ci], 3, 0.05f);
-                test_matrix x = make_matrix_ext(tt->vec_dot_type, n_tokens, cols[ci], 5, 1.0f, 1);
+                test_matrix x = make_matrix_ext(tt->vec_dot_type, n_tokens, cols[ci], 5, 1.0f, is_iquant(wtype));
                 float *y = malloc((size_t)(rows * n_tokens) * sizeof *y);
                 float *wf = malloc((size_t)cols[ci] * sizeof *wf), *xf = malloc((size_t)cols[ci] * sizeof *xf);
                 assert_true(y && wf && xf);
@@ -453,7 +466,7 @@ static void check_iquant_gemm_bits(const tl_kernel_set *k) {
                                         (long long)t, (double)y[t * rows + r], (double)dot);
                             fail();
                         }
-                        if (large) {
+                        if (is_large) {
                             ref->vec_dot[wtype](cols[ci], &want, wrow, xrow);
                             expect_close(dot, want, abs_dot(wtype, wrow, tt->vec_dot_type, xrow, cols[ci], wf, xf),
                                          "gemm", k->name, tt->name, cols[ci]);
@@ -469,10 +482,10 @@ static void check_iquant_gemm_bits(const tl_kernel_set *k) {
     }
 }
 
-static void test_iquant_gemm_gives_vec_dot_bits(void **state) {
+static void test_gemm_exact_gives_vec_dot_bits(void **state) {
     (void)state;
     rng_seed(45);
-    for_each_simd_level(check_iquant_gemm_bits);
+    for_each_simd_level(check_gemm_exact_bits);
 }
 
 /* A token's result must not depend on the batch it is in: a token that
@@ -481,34 +494,41 @@ static void test_iquant_gemm_gives_vec_dot_bits(void **state) {
  * (KV cache truncation, test_kv_cache) gets other logits. The NEON gemm of
  * the 32-element block types once computed its leftovers with a vec_dot
  * summing in another order than its tiles (SDOT / SMMLA levels; odd block
- * counts such as 96 columns showed it most). Checked for the NEON level. */
+ * counts such as 96 columns showed it most). Checked for the NEON level,
+ * and for AVX2, whose kernels of these types are batch-invariant by
+ * construction (avx2_legacy_gemm.c, avx2_iquants_gemm.c). */
 static void check_batch_independence(const tl_kernel_set *k) {
-    if (strcmp(k->name, "neon") != 0) return;
+    if (strcmp(k->name, "neon") != 0 && strcmp(k->name, "avx2") != 0) return;
     static const uint32_t types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
                                      TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_IQ4_NL};
     static const int64_t cols[] = {32, 96, 160, 256};
-    enum { ROWS = 9, TOKENS = 8, SHIFT = 3 };
+    /* tokens 0..7 as two tiles; the last 5, 2 or 1 of them as one tile and
+     * a leftover, or as the few tokens of a decode */
+    static const int shifts[] = {3, 6, 7};
+    enum { ROWS = 9, TOKENS = 8 };
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
         for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
             const uint32_t wtype = types[ti];
             const uint32_t xtype = tl_type_traits_of(wtype)->vec_dot_type;
             test_matrix w = make_matrix(wtype, ROWS, cols[ci], 3, 0.05f);
             test_matrix x = make_matrix(xtype, TOKENS, cols[ci], 5, 1.0f);
-            float all[TOKENS * ROWS], tail[(TOKENS - SHIFT) * ROWS];
-            /* tokens 0..7 as two tiles; tokens 3..7 as one tile and a leftover */
+            float all[TOKENS * ROWS], tail[TOKENS * ROWS];
             tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data, x.row_bytes, TOKENS, all, ROWS);
-            tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data + SHIFT * x.row_bytes, x.row_bytes,
-                            TOKENS - SHIFT, tail, ROWS);
-            for (int t = SHIFT; t < TOKENS; t++)
-                for (int r = 0; r < ROWS; r++)
-                    if (memcmp(&all[t * ROWS + r], &tail[(t - SHIFT) * ROWS + r], sizeof(float))) {
-                        print_error("gemm %s/%s n_cols=%lld row %d token %d: %.9g in a batch of %d, "
-                                    "%.9g in a batch of %d\n",
-                                    k->name, tl_type_traits_of(wtype)->name, (long long)cols[ci], r, t,
-                                    (double)all[t * ROWS + r], TOKENS, (double)tail[(t - SHIFT) * ROWS + r],
-                                    TOKENS - SHIFT);
-                        fail();
-                    }
+            for (size_t si = 0; si < sizeof shifts / sizeof shifts[0]; si++) {
+                const int shift = shifts[si];
+                tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data + shift * x.row_bytes,
+                                x.row_bytes, TOKENS - shift, tail, ROWS);
+                for (int t = shift; t < TOKENS; t++)
+                    for (int r = 0; r < ROWS; r++)
+                        if (memcmp(&all[t * ROWS + r], &tail[(t - shift) * ROWS + r], sizeof(float))) {
+                            print_error("gemm %s/%s n_cols=%lld row %d token %d: %.9g in a batch of %d, "
+                                        "%.9g in a batch of %d\n",
+                                        k->name, tl_type_traits_of(wtype)->name, (long long)cols[ci], r, t,
+                                        (double)all[t * ROWS + r], TOKENS, (double)tail[(t - shift) * ROWS + r],
+                                        TOKENS - shift);
+                            fail();
+                        }
+            }
             free(w.alloc);
             free(x.alloc);
         }
@@ -688,7 +708,7 @@ int main(void) {
         cmocka_unit_test(test_gemm_and_vec_dot_match_reference),  cmocka_unit_test(test_iquant_dots_match_reference),
         cmocka_unit_test(test_gemm_is_batch_independent),         cmocka_unit_test(test_kv_helpers_match_reference),
         cmocka_unit_test(test_geglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
-        cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_iquant_gemm_gives_vec_dot_bits),
+        cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_gemm_exact_gives_vec_dot_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
