@@ -179,14 +179,17 @@ X86_INLINE __m256i sum_lanes8(const __m256i *m) {
 /* Few tokens (decode): NT tokens against all n blocks of the rows, read in
  * place, without a panel; each (row, token) block dot is reduced by a
  * horizontal sum tree. The same integers and the same float chain as tile. */
-X86_INLINE void tile_direct(legacy_kind kind, const uint8_t *const *rows, int64_t n, const uint8_t *const *x,
-                            __m256 *acc, const int NT) {
+X86_INLINE void tile_direct(legacy_kind kind, const uint8_t *const *rows, size_t ahead, int64_t n,
+                            const uint8_t *const *x, __m256 *acc, const int NT) {
     const __m256i ones = _mm256_set1_epi16(1);
     const size_t wb = kinds[kind].w_bytes, yb = kinds[kind].y_bytes, yqs = kinds[kind].y_qs;
     __m256 a[MIN_PANEL_TOKENS];
     for (int t = 0; t < NT; t++) a[t] = acc[t];
     for (int64_t b = 0; b < n; b++) {
         const size_t off = (size_t)b * wb;
+        /* the next row group, which follows in memory: eight row streams
+         * are more than the hardware prefetcher follows well */
+        for (int r = 0; r < ROWS; r++) _mm_prefetch((const char *)(rows[r] + off + ahead), _MM_HINT_T0);
         const __m256 dw = load_halves8(rows, off);
         for (int t = 0; t < NT; t++) {
             const uint8_t *yblock = x[t] + (size_t)b * yb;
@@ -210,11 +213,12 @@ X86_INLINE void tile_direct(legacy_kind kind, const uint8_t *const *rows, int64_
 }
 
 #define DEFINE_DIRECT(name, kind)                                                                                      \
-    static void name(const uint8_t *const *rows, int64_t n, const uint8_t *const *x, __m256 *acc, int nt) {            \
+    static void name(const uint8_t *const *rows, size_t ahead, int64_t n, const uint8_t *const *x, __m256 *acc,        \
+                     int nt) {                                                                                         \
         switch (nt) {                                                                                                  \
-        case 1: tile_direct(kind, rows, n, x, acc, 1); break;                                                          \
-        case 2: tile_direct(kind, rows, n, x, acc, 2); break;                                                          \
-        default: tile_direct(kind, rows, n, x, acc, 3); break;                                                         \
+        case 1: tile_direct(kind, rows, ahead, n, x, acc, 1); break;                                                   \
+        case 2: tile_direct(kind, rows, ahead, n, x, acc, 2); break;                                                   \
+        default: tile_direct(kind, rows, ahead, n, x, acc, 3); break;                                                  \
         }                                                                                                              \
     }
 DEFINE_DIRECT(direct_q8_0, KIND_Q8_0)
@@ -223,7 +227,8 @@ DEFINE_DIRECT(direct_q4_1, KIND_Q4_1)
 DEFINE_DIRECT(direct_q5_0, KIND_Q5_0)
 DEFINE_DIRECT(direct_q5_1, KIND_Q5_1)
 
-typedef void (*direct_fn)(const uint8_t *const *rows, int64_t n, const uint8_t *const *x, __m256 *acc, int nt);
+typedef void (*direct_fn)(const uint8_t *const *rows, size_t ahead, int64_t n, const uint8_t *const *x, __m256 *acc,
+                          int nt);
 static const direct_fn directs[] = {
     [KIND_Q8_0] = direct_q8_0, [KIND_Q4_0] = direct_q4_0, [KIND_Q4_1] = direct_q4_1,
     [KIND_Q5_0] = direct_q5_0, [KIND_Q5_1] = direct_q5_1,
@@ -290,7 +295,7 @@ static void gemm_legacy(legacy_kind kind, int64_t n_cols, const void *w, size_t 
             if (nc < MIN_PANEL_TOKENS) {
                 const uint8_t *xt[MIN_PANEL_TOKENS];
                 for (int t = 0; t < nc; t++) xt[t] = xc + (size_t)t * x_row_bytes;
-                directs[kind](rows, n_blocks, xt, acc, (int)nc);
+                directs[kind](rows, 2 * ROWS * w_row_bytes, n_blocks, xt, acc, (int)nc);
             }
             for (int64_t first = 0; nc >= MIN_PANEL_TOKENS && first < n_blocks; first += SEG_BLOCKS) {
                 const int n = (int)(n_blocks - first < SEG_BLOCKS ? n_blocks - first : SEG_BLOCKS);
