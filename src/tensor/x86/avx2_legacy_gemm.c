@@ -11,8 +11,8 @@
  *                                 [q4_1, q5_1: acc = fma(m_b, s_b, acc)]
  * where isum_b is the exact integer dot of the block. A SIMD lane holds one
  * weight row: eight rows of one token share a __m256, whose eight integer
- * dots are reduced to one register (hadd tree) and take one conversion and
- * one fused multiply-add. No lane ever adds another lane's partial sum, so a
+ * dots end up in one register and take one conversion and one fused
+ * multiply-add. No lane ever adds another lane's partial sum, so a
  * token's result does not depend on the tile, the batch or the row range it
  * is computed in, and the AVX2 vec_dot of these types (avx2.c), which runs
  * the same chain for one pair, gives the same bits: tl_kernels_gemm_exact
@@ -26,7 +26,12 @@
  * quants 4g..4g+3, broadcast, then meet all eight rows in one maddubs, and
  * the eight vectors of a block add up lane by lane to the eight rows'
  * integer dots: no horizontal sums. Tiles of up to four tokens walk the
- * segment with their accumulators in registers.
+ * segment with their accumulators in registers. One or two tokens (decode)
+ * read the rows in place instead (tile_direct: a horizontal-sum tree per
+ * block, prefetching two row groups ahead), as preparing would cost more
+ * than it saves. Products are |level| times the activation with the level's
+ * sign, so q8_0 levels of -128 are exact; activations are within +-127, as
+ * the q8 quantizers make them.
  */
 #include "tensor/kernels.h"
 #include "tensor/x86/x86_blocks.h"
