@@ -83,17 +83,26 @@ X86_INLINE __m256 load_halves8(const uint8_t *const *rows, size_t offset) {
                                           (short)h[6], (short)h[7]));
 }
 
-/* The 32 levels of a block as bytes (signed kinds: minus the offset). */
-X86_INLINE __m256i block_levels(legacy_kind kind, const uint8_t *xb) {
+/* The 32 levels of a block as unsigned bytes (q8_0: signed). */
+X86_INLINE __m256i raw_levels(legacy_kind kind, const uint8_t *xb) {
     switch (kind) {
     case KIND_Q8_0: return _mm256_loadu_si256((const __m256i *)(xb + Q8_0_QS));
-    case KIND_Q4_0: return _mm256_sub_epi8(x86_unpack_nibbles32(xb + Q4_0_QS), _mm256_set1_epi8(8));
+    case KIND_Q4_0: return x86_unpack_nibbles32(xb + Q4_0_QS);
     case KIND_Q4_1: return x86_unpack_nibbles32(xb + Q4_1_QS);
-    case KIND_Q5_0:
-        return _mm256_sub_epi8(_mm256_or_si256(x86_unpack_nibbles32(xb + Q5_0_QS), x86_fifth_bits32(xb + Q5_0_QH)),
-                               _mm256_set1_epi8(16));
+    case KIND_Q5_0: return _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_0_QS), x86_fifth_bits32(xb + Q5_0_QH));
     default: return _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_1_QS), x86_fifth_bits32(xb + Q5_1_QH));
     }
+}
+
+/* The offset of q4_0 (8) and q5_0 (16) levels. */
+X86_INLINE __m256i level_offset(legacy_kind kind) {
+    return _mm256_set1_epi8(kind == KIND_Q4_0 ? 8 : 16);
+}
+
+/* The 32 levels of a block as bytes (signed kinds: minus the offset). */
+X86_INLINE __m256i block_levels(legacy_kind kind, const uint8_t *xb) {
+    const __m256i raw = raw_levels(kind, xb);
+    return kind == KIND_Q4_0 || kind == KIND_Q5_0 ? _mm256_sub_epi8(raw, level_offset(kind)) : raw;
 }
 
 /* In place: lane r of v[g] becomes 32-bit group g of v[r] (8 x 8 transpose). */
@@ -199,12 +208,18 @@ X86_INLINE void tile_direct(legacy_kind kind, const uint8_t *const *rows, size_t
         for (int t = 0; t < NT; t++) {
             const uint8_t *yblock = x[t] + (size_t)b * yb;
             const __m256i y = _mm256_loadu_si256((const __m256i *)(yblock + yqs));
+            /* q4_0, q5_0: (levels - offset) . y, exact in 16 bits */
+            const __m256i offset_y = _mm256_maddubs_epi16(level_offset(kind), y);
             __m256i m[ROWS];
             for (int r = 0; r < ROWS; r++) {
-                const __m256i levels = block_levels(kind, rows[r] + off);
-                const __m256i pairs = is_signed(kind)
-                                          ? _mm256_maddubs_epi16(_mm256_abs_epi8(levels), _mm256_sign_epi8(y, levels))
-                                          : _mm256_maddubs_epi16(levels, y);
+                const __m256i levels = raw_levels(kind, rows[r] + off);
+                __m256i pairs;
+                if (kind == KIND_Q8_0)
+                    pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(levels), _mm256_sign_epi8(y, levels));
+                else if (kind == KIND_Q4_0 || kind == KIND_Q5_0)
+                    pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(levels, y), offset_y);
+                else
+                    pairs = _mm256_maddubs_epi16(levels, y);
                 m[r] = _mm256_madd_epi16(pairs, ones);
             }
             const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(x86_load_half(yblock)));
