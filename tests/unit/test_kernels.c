@@ -412,46 +412,47 @@ static void test_iquant_dots_match_reference(void **state) {
 }
 
 /* Types whose AVX2 matrix kernel must promise the bits of the level's
- * vec_dot (tl_kernels_gemm_exact then uses it). */
-static const uint32_t avx2_exact_types[] = {TL_TYPE_F32,    TL_TYPE_F16,   TL_TYPE_BF16,   TL_TYPE_IQ4_NL,
-                                            TL_TYPE_IQ4_XS, TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS, TL_TYPE_Q2_K,
-                                            TL_TYPE_Q3_K,   TL_TYPE_Q4_K,  TL_TYPE_Q5_K,   TL_TYPE_Q6_K};
+ * vec_dot (tl_kernels_gemm_exact then uses it for exact runs). */
+static const uint32_t avx2_exact_types[] = {TL_TYPE_F32,   TL_TYPE_F16,    TL_TYPE_BF16, TL_TYPE_IQ4_NL, TL_TYPE_IQ4_XS,
+                                            TL_TYPE_IQ3_S, TL_TYPE_IQ2_XS, TL_TYPE_Q8_0, TL_TYPE_Q4_0,   TL_TYPE_Q4_1,
+                                            TL_TYPE_Q5_0,  TL_TYPE_Q5_1,   TL_TYPE_Q2_K, TL_TYPE_Q3_K,   TL_TYPE_Q4_K,
+                                            TL_TYPE_Q5_K,  TL_TYPE_Q6_K};
 
-static bool avx2_must_promise(uint32_t type) {
-    for (size_t i = 0; i < sizeof avx2_exact_types / sizeof avx2_exact_types[0]; i++)
-        if (avx2_exact_types[i] == type) return true;
-    return false;
-}
-
-/* A matrix kernel that promises the bits of its level's vec_dot (gemm_exact)
- * must give them for every (row, token), whatever the batch: odd token
- * counts (tiles plus leftovers, single tokens), row ranges starting inside
- * the matrix, and long rows (the i-quants unpack 8192 columns at a time)
- * with more tokens than one chunk. Any level making the promise for a type
- * is held to it; AVX2 must make it for avx2_exact_types. */
+/* Every matrix kernel that promises the bits of its level's vec_dot (the
+ * AVX2 ones of avx2_exact_types must) is held to it for every (row, token):
+ * odd token counts (tiles plus leftovers, a single token), row ranges
+ * starting inside the matrix that are shorter than one group of rows or a
+ * few groups plus leftovers, and rows longer than one prepared segment with
+ * more tokens than one tile (there also against the reference dot). */
 static void check_gemm_exact_bits(const tl_kernel_set *k) {
     const bool avx2 = strcmp(k->name, "avx2") == 0;
     const tl_kernel_set *ref = scalar_set();
     static const int64_t tokens[] = {1, 2, 3, 5, 7, 13};
+    if (avx2)
+        for (size_t i = 0; i < sizeof avx2_exact_types / sizeof avx2_exact_types[0]; i++) {
+            const uint32_t t = avx2_exact_types[i];
+            if (!(k->gemm[t] && k->gemm_exact[t].gemm == k->gemm[t] && k->gemm_exact[t].vec_dot == k->vec_dot[t]))
+                fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name,
+                         tl_type_traits_of(t)->name);
+        }
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
         const uint32_t wtype = weight_types[ti];
         const tl_type_traits *tt = tl_type_traits_of(wtype);
         const bool promised = k->gemm[wtype] && k->gemm_exact[wtype].gemm == k->gemm[wtype] &&
                               k->gemm_exact[wtype].vec_dot == k->vec_dot[wtype];
-        if (avx2 && avx2_must_promise(wtype) && !promised)
-            fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name, tt->name);
         if (!promised) continue;
-        const int64_t bs = tt->block_size;
-        const int64_t block_cols[] = {bs, 3 * bs, 8448}, float_cols[] = {1, 7, 100, 576, 8448};
+        const int64_t bs = tt->block_size, large = 8448 / bs * bs;
+        const int64_t block_cols[] = {bs, 3 * bs, 7 * bs, large}, float_cols[] = {1, 7, 100, 576, large};
         const int64_t *cols = bs == 1 ? float_cols : block_cols;
         const size_t n_cols =
             bs == 1 ? sizeof float_cols / sizeof float_cols[0] : sizeof block_cols / sizeof block_cols[0];
         for (size_t ci = 0; ci < n_cols; ci++) {
-            const int large = cols[ci] == 8448;
-            const size_t n_shapes = large ? 1 : sizeof tokens / sizeof tokens[0];
+            const int is_large = cols[ci] == large;
+            const size_t n_shapes = is_large ? 2 : sizeof tokens / sizeof tokens[0];
             for (size_t tk = 0; tk < n_shapes; tk++) {
-                /* 7 rows, or 17 (two groups of 8 and one row) */
-                const int64_t n_tokens = large ? 37 : tokens[tk], rows = 21, r0 = 2, r1 = tk % 2 ? 19 : 9;
+                const int64_t n_tokens = is_large ? (tk ? 1 : 37) : tokens[tk];
+                /* 7 rows from row 2, or 19 (two groups of 8 and 3) from row 1 */
+                const int64_t rows = tk % 2 ? 21 : 11, r0 = tk % 2 ? 1 : 2, r1 = tk % 2 ? 20 : 9;
                 test_matrix w = make_matrix(wtype, rows, cols[ci], 3, 0.05f);
                 test_matrix x = make_matrix_ext(tt->vec_dot_type, n_tokens, cols[ci], 5, 1.0f, is_iquant(wtype));
                 float *y = malloc((size_t)(rows * n_tokens) * sizeof *y);
@@ -471,7 +472,7 @@ static void check_gemm_exact_bits(const tl_kernel_set *k) {
                                         (long long)t, (double)y[t * rows + r], (double)dot);
                             fail();
                         }
-                        if (large) {
+                        if (is_large) {
                             ref->vec_dot[wtype](cols[ci], &want, wrow, xrow);
                             expect_close(dot, want, abs_dot(wtype, wrow, tt->vec_dot_type, xrow, cols[ci], wf, xf),
                                          "gemm", k->name, tt->name, cols[ci]);
@@ -500,19 +501,24 @@ static void test_gemm_exact_gives_vec_dot_bits(void **state) {
  * the 32-element block types once computed its leftovers with a vec_dot
  * summing in another order than its tiles (SDOT / SMMLA levels; odd block
  * counts such as 96 columns showed it most). Checked for the NEON level,
- * and for AVX2's float and K-quant kernels (K-quants: 8-row groups, 9 rows
- * leave one over). */
+ * and for AVX2, whose kernels are batch-invariant by construction
+ * (avx2_legacy_gemm.c, avx2_float_gemm.c, avx2_kquants_gemm.c,
+ * avx2_iquants_gemm.c; K-quants: 8-row groups, 9 rows leave one over). */
 static void check_batch_independence(const tl_kernel_set *k) {
     static const uint32_t neon_types[] = {TL_TYPE_Q4_0, TL_TYPE_Q4_1, TL_TYPE_Q5_0,
                                           TL_TYPE_Q5_1, TL_TYPE_Q8_0, TL_TYPE_IQ4_NL};
-    static const uint32_t avx2_types[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q2_K,
-                                          TL_TYPE_Q3_K, TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
+    static const uint32_t avx2_types[] = {TL_TYPE_Q4_0,   TL_TYPE_Q4_1, TL_TYPE_Q5_0, TL_TYPE_Q5_1, TL_TYPE_Q8_0,
+                                          TL_TYPE_IQ4_NL, TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_BF16, TL_TYPE_Q2_K,
+                                          TL_TYPE_Q3_K,   TL_TYPE_Q4_K, TL_TYPE_Q5_K, TL_TYPE_Q6_K};
     static const int64_t block_cols[] = {32, 96, 160, 256}, k_cols[] = {256, 768, 1280, 2304};
     const bool avx2 = strcmp(k->name, "avx2") == 0;
     if (!avx2 && strcmp(k->name, "neon") != 0) return;
     const uint32_t *types = avx2 ? avx2_types : neon_types;
     const size_t n_types = avx2 ? sizeof avx2_types / sizeof avx2_types[0] : sizeof neon_types / sizeof neon_types[0];
-    enum { ROWS = 9, TOKENS = 8, SHIFT = 3, N_COLS = 4 };
+    /* tokens 0..7 as two tiles; the last 5, 2 or 1 of them as one tile and
+     * a leftover, or as the few tokens of a decode */
+    static const int shifts[] = {3, 6, 7};
+    enum { ROWS = 9, TOKENS = 8, N_COLS = 4 };
     for (size_t ti = 0; ti < n_types; ti++)
         for (size_t ci = 0; ci < N_COLS; ci++) {
             const uint32_t wtype = types[ti];
@@ -520,21 +526,23 @@ static void check_batch_independence(const tl_kernel_set *k) {
             const uint32_t xtype = tl_type_traits_of(wtype)->vec_dot_type;
             test_matrix w = make_matrix(wtype, ROWS, cols[ci], 3, 0.05f);
             test_matrix x = make_matrix(xtype, TOKENS, cols[ci], 5, 1.0f);
-            float all[TOKENS * ROWS], tail[(TOKENS - SHIFT) * ROWS];
-            /* tokens 0..7 as two tiles; tokens 3..7 as one tile and a leftover */
+            float all[TOKENS * ROWS], tail[TOKENS * ROWS];
             tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data, x.row_bytes, TOKENS, all, ROWS);
-            tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data + SHIFT * x.row_bytes, x.row_bytes,
-                            TOKENS - SHIFT, tail, ROWS);
-            for (int t = SHIFT; t < TOKENS; t++)
-                for (int r = 0; r < ROWS; r++)
-                    if (memcmp(&all[t * ROWS + r], &tail[(t - SHIFT) * ROWS + r], sizeof(float))) {
-                        print_error("gemm %s/%s n_cols=%lld row %d token %d: %.9g in a batch of %d, "
-                                    "%.9g in a batch of %d\n",
-                                    k->name, tl_type_traits_of(wtype)->name, (long long)cols[ci], r, t,
-                                    (double)all[t * ROWS + r], TOKENS, (double)tail[(t - SHIFT) * ROWS + r],
-                                    TOKENS - SHIFT);
-                        fail();
-                    }
+            for (size_t si = 0; si < sizeof shifts / sizeof shifts[0]; si++) {
+                const int shift = shifts[si];
+                tl_kernels_gemm(k, wtype, cols[ci], w.data, w.row_bytes, 0, ROWS, x.data + shift * x.row_bytes,
+                                x.row_bytes, TOKENS - shift, tail, ROWS);
+                for (int t = shift; t < TOKENS; t++)
+                    for (int r = 0; r < ROWS; r++)
+                        if (memcmp(&all[t * ROWS + r], &tail[(t - shift) * ROWS + r], sizeof(float))) {
+                            print_error("gemm %s/%s n_cols=%lld row %d token %d: %.9g in a batch of %d, "
+                                        "%.9g in a batch of %d\n",
+                                        k->name, tl_type_traits_of(wtype)->name, (long long)cols[ci], r, t,
+                                        (double)all[t * ROWS + r], TOKENS, (double)tail[(t - shift) * ROWS + r],
+                                        TOKENS - shift);
+                            fail();
+                        }
+            }
             free(w.alloc);
             free(x.alloc);
         }

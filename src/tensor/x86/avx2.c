@@ -4,14 +4,14 @@
  *
  * Provides: the q8_0 / q8_1 activation quantizers (bit-exact with the
  * reference in quant_legacy.c), dot products for every 32-block type and for
- * f32 / f16 / bf16, and the KV-cache helpers. Quantized dots follow ggml's
- * AVX2 scheme: an exact integer dot per block (maddubs + madd), converted to
- * float and scaled by the two block scales; only the float summation order
- * differs from the reference. The matrix entry (gemm) of the 32-block types is
- * left to the generic per-row loop here; avx512.c has the tiled one.
- * avx2_float_gemm.c has the AVX2 one of the float types (whose dots here
- * follow x86_float.h to give its bits), avx2_iquants_gemm.c that of the
- * i-quants.
+ * f32 / f16 / bf16, and the KV-cache helpers. Quantized dots take an exact
+ * integer dot per block (maddubs + madd), converted to float and scaled by
+ * the two block scales; for the 32-element types the blocks are summed in
+ * one scalar chain of fused multiply-adds, the one the matrix kernels of
+ * avx2_legacy_gemm.c run per lane, so those give these dots' bits. The float
+ * dots follow x86_float.h to give the bits of avx2_float_gemm.c's kernels;
+ * avx2_kquants_gemm.c and avx2_iquants_gemm.c have the K-quant and i-quant
+ * ones, avx512.c its own tiled kernels.
  */
 #include <math.h>
 
@@ -137,77 +137,84 @@ static inline __m256i dot_levels_offset(__m256i levels, __m256i y, __m256i offse
     return _mm256_madd_epi16(products, _mm256_set1_epi16(1));
 }
 
+/* The legacy dots give the bits of the matrix kernels of
+ * avx2_legacy_gemm.c: one float chain over the blocks in order,
+ * acc = fma((float)isum, dx * dy, acc) with the block's exact integer dot
+ * isum (then acc = fma(m, s, acc) for q4_1 / q5_1). */
+X86_INLINE int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+X86_INLINE float fma1(float a, float b, float c) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
+X86_INLINE float block_step(__m256i sumi, const uint8_t *xb, const uint8_t *yb, float acc) {
+    return fma1((float)hsum_epi32(sumi), x86_load_half(xb) * x86_load_half(yb), acc);
+}
+
 static void vec_dot_q8_0_avx2(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q8_0_BYTES, yb += Q8_0_BYTES) {
         const __m256i qx = _mm256_loadu_si256((const __m256i *)(xb + Q8_0_QS));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
         /* |x| . (y with x's sign): a u8 x s8 product that cannot saturate */
-        const __m256i sumi = dot_u8_s8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx));
-        const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
+        acc = block_step(dot_u8_s8(_mm256_sign_epi8(qx, qx), _mm256_sign_epi8(qy, qx)), xb, yb, acc);
     }
-    *out = x86_hsum_ps256(acc);
+    *out = acc;
 }
 
 static void vec_dot_q4_0_avx2(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     const __m256i eight = _mm256_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q4_0_BYTES, yb += Q8_0_BYTES) {
         const __m256i levels = x86_unpack_nibbles32(xb + Q4_0_QS);
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
-        const __m256i sumi = dot_levels_offset(levels, qy, eight);
-        const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
+        acc = block_step(dot_levels_offset(levels, qy, eight), xb, yb, acc);
     }
-    *out = x86_hsum_ps256(acc);
+    *out = acc;
 }
 
 static void vec_dot_q5_0_avx2(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
     const __m256i sixteen = _mm256_set1_epi8(16);
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_0_BYTES, yb += Q8_0_BYTES) {
         const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_0_QS), x86_fifth_bits32(xb + Q5_0_QH));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_0_QS));
-        const __m256i sumi = dot_levels_offset(levels, qy, sixteen);
-        const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
+        acc = block_step(dot_levels_offset(levels, qy, sixteen), xb, yb, acc);
     }
-    *out = x86_hsum_ps256(acc);
+    *out = acc;
 }
 
-/* q4_1 / q5_1: levels . y scaled, plus the block minimum m times y's s. */
+/* q4_1 / q5_1: levels . y scaled, then the block minimum m times y's s. */
 static void vec_dot_q4_1_avx2(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
-    __m256 acc = _mm256_setzero_ps();
-    float min_sum = 0.0f;
+    float acc = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q4_1_BYTES, yb += Q8_1_BYTES) {
         const __m256i levels = x86_unpack_nibbles32(xb + Q4_1_QS);
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_1_QS));
-        const __m256i sumi = dot_u8_s8(levels, qy);
-        const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
-        min_sum += x86_load_half(xb + Q4_1_M) * x86_load_half(yb + Q8_1_S);
+        acc = block_step(dot_u8_s8(levels, qy), xb, yb, acc);
+        acc = fma1(x86_load_half(xb + Q4_1_M), x86_load_half(yb + Q8_1_S), acc);
     }
-    *out = x86_hsum_ps256(acc) + min_sum;
+    *out = acc;
 }
 
 static void vec_dot_q5_1_avx2(int64_t n, float *out, const void *x, const void *y) {
     const uint8_t *xb = x, *yb = y;
-    __m256 acc = _mm256_setzero_ps();
-    float min_sum = 0.0f;
+    float acc = 0.0f;
     for (int64_t i = 0; i < n / QK; i++, xb += Q5_1_BYTES, yb += Q8_1_BYTES) {
         const __m256i levels = _mm256_or_si256(x86_unpack_nibbles32(xb + Q5_1_QS), x86_fifth_bits32(xb + Q5_1_QH));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + Q8_1_QS));
-        const __m256i sumi = dot_u8_s8(levels, qy);
-        const __m256 scale = _mm256_set1_ps(x86_load_half(xb) * x86_load_half(yb));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), scale, acc);
-        min_sum += x86_load_half(xb + Q5_1_M) * x86_load_half(yb + Q8_1_S);
+        acc = block_step(dot_u8_s8(levels, qy), xb, yb, acc);
+        acc = fma1(x86_load_half(xb + Q5_1_M), x86_load_half(yb + Q8_1_S), acc);
     }
-    *out = x86_hsum_ps256(acc) + min_sum;
+    *out = acc;
 }
 
 /* ---- float dot products ------------------------------------------------- */
@@ -280,6 +287,7 @@ void tl_kernels_fill_avx2(tl_kernel_set *k, const tl_cpu_features *f) {
     k->kv_axpy[TL_TYPE_F32] = kv_axpy_f32_avx2;
     k->kv_axpy[TL_TYPE_F16] = kv_axpy_f16_avx2;
     tl_kernels_fill_avx2_float_gemm(k, vec_dot_f32_avx2, vec_dot_f16_avx2, vec_dot_bf16_avx2);
+    tl_kernels_fill_avx2_legacy_gemm(k);
     tl_kernels_fill_avx2_kquants(k, f);
     tl_kernels_fill_avx2_iquants(k, f);
 }

@@ -26,6 +26,9 @@ void tl_kernels_fill_avx512_kquants(struct tl_kernel_set *k, const struct tl_cpu
 /* Likewise the i-quant dots of avx2_iquants.c (the AVX-512 ones of iq4_nl
  * and iq4_xs are in avx512.c and avx512_kquants.c). */
 void tl_kernels_fill_avx2_iquants(struct tl_kernel_set *k, const struct tl_cpu_features *f);
+/* The matrix kernels of q8_0, q4_0, q4_1, q5_0 and q5_1 (avx2_legacy_gemm.c),
+ * which give the bits of the set's vec_dot (avx2.c's, filled before). */
+void tl_kernels_fill_avx2_legacy_gemm(struct tl_kernel_set *k);
 
 #if defined(__GNUC__) || defined(__clang__)
 #define X86_INLINE static inline __attribute__((always_inline))
