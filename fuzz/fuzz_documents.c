@@ -19,6 +19,7 @@
  * neighbours sharing at most the overlap, never cut inside a UTF-8
  * character of valid text; snippets are one line of bounded length.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,11 +31,13 @@
 #define SNIPPET_BYTES 40
 
 static tl_model *vocab;
+static bool verbose;        /* $FUZZ_VERBOSE: print each chunk (to check seeds and findings) */
 static tl_token tokens[64]; /* the counter's scratch: chunk sizes stay below 48 tokens */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
+    verbose = getenv("FUZZ_VERBOSE") != NULL;
     vocab = fuzz_load_vocab("tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf");
     return 0;
 }
@@ -137,6 +140,9 @@ static void check_chunks(const char *text, size_t len, int32_t max_tokens, int32
     int more;
     while ((more = tl_chunker_next(&chunker, &c)) == 1) {
         if (++n > len) abort(); /* every chunk starts further on */
+        if (verbose)
+            fprintf(stderr, "chunk %zu: bytes %zu-%zu lines %lld-%lld: \"%.*s\"\n", n, c.start, c.end,
+                    (long long)c.first_line, (long long)c.last_line, (int)(c.end - c.start), text + c.start);
         if (c.start >= c.end || c.end > len || is_space(text[c.start]) || is_space(text[c.end - 1])) abort();
         if (c.first_line != 1 + newlines(text, 0, c.start) ||
             c.last_line != c.first_line + newlines(text, c.start, c.end))

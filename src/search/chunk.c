@@ -77,7 +77,10 @@ static size_t longest_fit(tl_chunker *c, size_t pos) {
  * first two only in the span's second half, so chunks stay near full). */
 static size_t best_cut(const tl_chunker *c, size_t pos, size_t end) {
     const char *t = c->text;
-    const size_t least = c->last_end > pos ? c->last_end : pos; /* past the previous chunk */
+    /* past the previous chunk: taking in at least the first non-space byte
+     * after its cut (else, trimmed, this chunk would end where it ended) */
+    size_t least = c->last_end > pos ? c->last_end : pos;
+    while (least < end && is_space(t[least])) least++;
     size_t half = pos + (end - pos) / 2;
     if (half < least) half = least;
     for (size_t i = end; i > half && i >= pos + 2; i--)
