@@ -27,6 +27,7 @@
 #include "search/chunk.h"
 #include "search/extract.h"
 #include "search/search.h"
+#include "tokenizer/utf8.h"
 
 #define SNIPPET_BYTES 40
 
@@ -70,31 +71,11 @@ static bool is_continuation(const char *t, size_t len, size_t i) {
 
 /* Well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 static bool valid_utf8(const char *text, size_t len) {
-    const unsigned char *s = (const unsigned char *)text;
     for (size_t i = 0; i < len;) {
-        const unsigned char c = s[i];
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else {
-            return false;
-        }
-        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi) return false;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-        i += n + 1;
+        bool bad = false;
+        const size_t n = tl_utf8_strict(text + i, len - i, &bad);
+        if (bad || n == 0) return false;
+        i += n;
     }
     return true;
 }
