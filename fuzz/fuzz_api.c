@@ -4,12 +4,19 @@
  * (fake_http.c collects streamed answers).
  *
  * Input: a first byte choosing the request line (ROUTES below: every
- * endpoint, wrong methods, unknown and web paths), then the body.
+ * endpoint, wrong methods, unknown and web paths), then the body. New
+ * routes go at the end, so that the committed inputs keep their route.
  *
- * The server offers two models from a scratch directory: "stories260K" (the
- * shared model, linked; its stories260K.json pins the seed, a 4-token reply
- * and a 128-position context) and "minilm" (a tiny all-minilm-l6-v2 that
- * tl_synth writes at start, for the embedding endpoints). So that a run stays
+ * The server offers three models from a scratch directory: "stories260K"
+ * (the shared model, linked; its stories260K.json pins the seed, a 4-token
+ * reply and a 128-position context), "minilm" (a tiny all-minilm-l6-v2 that
+ * tl_synth writes at start, for the embedding endpoints) and "reranker" (a
+ * tiny ms-marco-minilm-l6-v2, for the rerank endpoints and "rerank_model").
+ * Its search database (`serve --db`: /api/search, /api/search/info and chat
+ * with "documents") is made at start by the library's own indexing
+ * (tl_search_index) over two short text files with minilm. Prompt lookup
+ * drafts for every model, so "speculative" requests decode speculatively.
+ * So that a run stays
  * fast, a body that parses as a JSON object has its reply length clamped to
  * MAX_REPLY tokens before it is handed over (max_tokens,
  * max_completion_tokens, options.num_predict); any other body goes through
@@ -27,7 +34,9 @@
 #include "authoring/authoring.h"
 #include "fake_http.h"
 #include "fuzz_support.h"
+#include "search/search.h"
 #include "server/api.h"
+#include "server/api_common.h"
 #include "server/registry.h"
 
 #define MAX_REPLY 4
@@ -57,6 +66,12 @@ static const struct {
     {"HEAD", "/index.html"},
     {"GET", "/api/nothing"},
     {"GET", "/nothing/../etc"},
+    {"POST", "/v1/rerank"},
+    {"POST", "/api/rerank"},
+    {"POST", "/api/search"},
+    {"GET", "/api/search/info"},
+    {"GET", "/api/search"},
+    {"POST", "/rerank"},
 };
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
@@ -66,11 +81,64 @@ static bool verbose; /* $FUZZ_VERBOSE: print each answer (to check seeds) */
 static void stop_server(void) {
     if (srv.models) registry_free(srv.models);
     srv.models = NULL;
+    api_search_stop(&srv);
 }
 
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     if (!f || fputs(text, f) < 0 || fclose(f) != 0) fuzz_die("cannot write %s", path);
+}
+
+/* Writes a tiny model of a tl_synth preset into the scratch directory. */
+static void synth_preset(const char *preset, const char *file) {
+    const char *vocab = NULL;
+    for (int i = 0; tl_synth_preset_name(i, &vocab); i++)
+        if (strcmp(tl_synth_preset_name(i, NULL), preset) == 0) break;
+    if (!vocab) fuzz_die("no %s preset", preset);
+    char tokenizers[64];
+    snprintf(tokenizers, sizeof tokenizers, "tokenizers/%s", vocab);
+    const char *vocab_path = vocab[0] == '@' ? vocab : fuzz_shared_path(tokenizers);
+    if (vocab[0] != '@' && access(vocab_path, R_OK) != 0) fuzz_skip("%s is absent (set TINYLLM_SHARED)", vocab_path);
+    const tl_synth_params params = {
+        .preset = preset, .weight_type = "f32", .seed = 1, .vocab_path = vocab_path, .tiny = true};
+    tl_error err = {0};
+    if (tl_synth(&params, fuzz_scratch_path(file), &err) != TL_OK) fuzz_die("synth %s: %s", preset, err.message);
+}
+
+/* Indexes two short text files with the embedding model into a new search
+ * database, as `tinyllm index --db DB -m MODEL` does (the model named by
+ * its absolute path, so the server finds it among its files). */
+static void make_search_db(const char *model_file, const char *db_file) {
+    write_text(fuzz_scratch_path("doc-fish.txt"),
+               "Fish and chips\n\nCod is fried in batter and served with chips, salt and vinegar.\n"
+               "Haddock is the other common fish.\n");
+    write_text(fuzz_scratch_path("doc-stars.txt"),
+               "Stars\n\nThe sun is a star. Stars shine because of fusion in their cores.\n\n"
+               "At night, the brightest star is Sirius.\n");
+    char *model_path = realpath(fuzz_scratch_path(model_file), NULL);
+    if (!model_path) fuzz_die("cannot find %s", model_file);
+    tl_model_params mp = tl_model_default_params();
+    tl_context_params cp = tl_context_default_params();
+    cp.n_ctx = 128;
+    cp.n_threads = 1;
+    tl_model *model = NULL;
+    tl_context *ctx = NULL;
+    tl_search_db *db = NULL;
+    tl_error err = {0};
+    if (tl_model_load(model_path, &mp, &model, &err) != TL_OK || tl_context_new(model, &cp, &ctx, &err) != TL_OK ||
+        tl_search_open(fuzz_scratch_path(db_file), true, &db, &err) != TL_OK)
+        fuzz_die("search database: %s", err.message);
+    const tl_index_params params = {
+        .ctx = ctx, .model = model, .model_name = model_path, .chunk_tokens = 16, .overlap = 4};
+    const char *paths[] = {fuzz_scratch_path("doc-fish.txt"), fuzz_scratch_path("doc-stars.txt")};
+    tl_index_counts counts;
+    bool stopped = false;
+    if (tl_search_index(db, &params, paths, 2, &counts, &stopped, &err) != TL_OK || counts.indexed != 2)
+        fuzz_die("indexing: %s", err.message[0] ? err.message : "not every file indexed");
+    tl_search_close(db);
+    tl_context_free(ctx);
+    tl_model_free(model);
+    free(model_path);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -84,18 +152,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     write_text(fuzz_scratch_path("stories260K.json"),
                "{\"options\": {\"seed\": 1, \"num_predict\": 4, \"num_ctx\": 128}}\n");
 
-    const char *vocab = NULL;
-    for (int i = 0; tl_synth_preset_name(i, &vocab); i++)
-        if (strcmp(tl_synth_preset_name(i, NULL), "all-minilm-l6-v2") == 0) break;
-    if (!vocab) fuzz_die("no all-minilm-l6-v2 preset");
-    char tokenizers[64];
-    snprintf(tokenizers, sizeof tokenizers, "tokenizers/%s", vocab);
-    const char *vocab_path = vocab[0] == '@' ? vocab : fuzz_shared_path(tokenizers);
-    const tl_synth_params params = {
-        .preset = "all-minilm-l6-v2", .weight_type = "f32", .seed = 1, .vocab_path = vocab_path, .tiny = true};
-    tl_error err = {0};
-    if (tl_synth(&params, fuzz_scratch_path("minilm.gguf"), &err) != TL_OK)
-        fuzz_die("synth all-minilm-l6-v2: %s", err.message);
+    synth_preset("all-minilm-l6-v2", "minilm.gguf");
+    synth_preset("ms-marco-minilm-l6-v2", "reranker.gguf");
+    make_search_db("minilm.gguf", "search.db");
 
     srv.options.host = "127.0.0.1";
     srv.options.models_dir = fuzz_scratch_dir();
@@ -106,11 +165,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     srv.options.n_batch = 64;
     srv.options.queue_limit = 4;
     srv.options.body_limit = (size_t)1 << 20;
+    srv.options.search_db = fuzz_scratch_path("search.db");
+    srv.options.lookup = 2; /* prompt lookup drafts for "speculative" */
+    srv.options.draft = tl_draft_default_params();
+    srv.options.draft.n_max = 4;
     atomic_init(&srv.requests_total, 0);
     atomic_init(&srv.requests_failed, 0);
     atomic_init(&srv.prompt_tokens_total, 0);
     atomic_init(&srv.generated_tokens_total, 0);
     srv.started_at = tl_time_ms();
+    tl_error err = {0};
+    if (!api_search_start(&srv, &err)) fuzz_die("search database: %s", err.message);
     srv.models = registry_new(&srv.options, &err);
     if (!srv.models) fuzz_die("registry: %s", err.message);
     atexit(stop_server);

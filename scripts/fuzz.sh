@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of fuzz/ (see fuzz/README.md).
 #   scripts/fuzz.sh TARGET SECONDS      one target (gguf, tok_spm, tok_bpe, tok_wpm, tok_ugm,
-#                                       jinja, api, safetensors, legacy, hub, store) for SECONDS
+#                                       jinja, api, safetensors, legacy, hub, store, documents) for SECONDS
 #   scripts/fuzz.sh --smoke [SECONDS]   every target for SECONDS each (default 30)
 #   scripts/fuzz.sh --list              the targets
 # Builds build-fuzz/ (clang, -DTL_FUZZ=ON) when needed. Each run works on a
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy hub store)
+targets=(gguf tok_spm tok_bpe tok_wpm tok_ugm jinja api safetensors legacy hub store documents)
 shared=${TINYLLM_SHARED:-$(cd .. && pwd)/shared}
 export TINYLLM_SHARED=$shared
 build=${FUZZ_BUILD:-build-fuzz}

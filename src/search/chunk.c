@@ -77,7 +77,10 @@ static size_t longest_fit(tl_chunker *c, size_t pos) {
  * first two only in the span's second half, so chunks stay near full). */
 static size_t best_cut(const tl_chunker *c, size_t pos, size_t end) {
     const char *t = c->text;
-    const size_t least = c->last_end > pos ? c->last_end : pos; /* past the previous chunk */
+    /* past the previous chunk: taking in at least the first non-space byte
+     * after its cut (else, trimmed, this chunk would end where it ended) */
+    size_t least = c->last_end > pos ? c->last_end : pos;
+    while (least < end && is_space(t[least])) least++;
     size_t half = pos + (end - pos) / 2;
     if (half < least) half = least;
     for (size_t i = end; i > half && i >= pos + 2; i--)
@@ -126,12 +129,21 @@ static int64_t newlines(const char *t, size_t from, size_t to) {
 }
 
 int tl_chunker_next(tl_chunker *c, tl_chunk *out) {
-    while (c->pos < c->len && is_space(c->text[c->pos])) c->pos++;
-    if (c->pos >= c->len) return 0;
-    const size_t pos = c->pos;
-    const size_t fit = longest_fit(c, pos);
-    if (fit == 0) return -1;
-    const size_t cut = fit == c->len ? fit : best_cut(c, pos, fit);
+    size_t pos, cut;
+    for (;;) {
+        while (c->pos < c->len && is_space(c->text[c->pos])) c->pos++;
+        if (c->pos >= c->len) return 0;
+        pos = c->pos;
+        const size_t fit = longest_fit(c, pos);
+        if (fit == 0) return -1;
+        cut = fit == c->len ? fit : best_cut(c, pos, fit);
+        size_t fresh = c->last_end; /* the first non-space byte after the previous cut */
+        while (fresh < c->len && is_space(c->text[fresh])) fresh++;
+        if (pos >= c->last_end || cut > fresh) break;
+        /* The overlap left no room for anything new (a word whose tokens
+         * grow as it is cut shorter): start again at the previous cut. */
+        c->pos = c->last_end;
+    }
     bool error = false;
     size_t next = cut == c->len ? cut : overlap_start(c, pos, cut, &error);
     if (error) return -1;
