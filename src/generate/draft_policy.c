@@ -7,10 +7,13 @@
  * T(k) = plain + k * (draft + row) milliseconds. The budget is the k with the
  * best E(k) / T(k), used when that beats plain generation (1 / plain) by at
  * least 5%; otherwise nothing is drafted but one token every so many steps
- * (what a probe costs over 2% of a plain step, at least 8). Costs are running
- * averages of the reply's own evaluations: the first step is plain (its time
- * is the plain cost), the first draft is short (2 tokens) and measures the
- * drafter and the rows.
+ * (what a probe costs over 2% of a plain step, at least 8). A draft model
+ * left behind by steps without drafts must evaluate them before its next
+ * draft; when that catching up alone costs more than 2% of the steps it
+ * covers, there are no probes at all. Costs are running averages of the
+ * reply's own evaluations: the first step is plain (its time is the plain
+ * cost), the first draft is short (2 tokens) and measures the drafter (its
+ * catching up with the prompt apart) and the rows.
  */
 #include <math.h>
 
@@ -25,7 +28,7 @@
 #define PROBE_MAX_STEPS 256
 
 void draft_policy_begin(draft_policy *p) {
-    *p = (draft_policy){.kept_avg = 1.0, .rejected_avg = 0.0, .row_ms = -1.0, .draft_ms = -1.0};
+    *p = (draft_policy){.kept_avg = 1.0, .rejected_avg = 0.0, .row_ms = -1.0, .draft_ms = -1.0, .catch_up_ms = -1.0};
 }
 
 static double update(double avg, double sample) {
@@ -54,7 +57,11 @@ int32_t draft_policy_budget(draft_policy *p, const tl_draft_params *params) {
         p->idle_steps = 0;
         return best_k;
     }
-    double every = ceil(per_draft / (PROBE_SHARE * p->plain_ms));
+    /* A probe after n idle steps costs a draft, a row and n tokens of catching
+     * up: its share of those n plain steps must stay under PROBE_SHARE. */
+    const double catch_up_share = p->catch_up_ms > 0 ? p->catch_up_ms / p->plain_ms : 0.0;
+    if (catch_up_share >= PROBE_SHARE) return 0;
+    double every = ceil(per_draft / ((PROBE_SHARE - catch_up_share) * p->plain_ms));
     if (every < PROBE_MIN_STEPS) every = PROBE_MIN_STEPS;
     if (every > PROBE_MAX_STEPS) every = PROBE_MAX_STEPS;
     if (++p->idle_steps < every) return 0;
@@ -62,8 +69,14 @@ int32_t draft_policy_budget(draft_policy *p, const tl_draft_params *params) {
     return 1;
 }
 
-void draft_policy_drafted(draft_policy *p, int32_t n, double ms) {
-    p->draft_ms = update(p->draft_ms, ms / (n > 0 ? n : 1));
+void draft_policy_drafted(draft_policy *p, int32_t n, double ms, int32_t caught_up, double caught_up_ms) {
+    /* One token of catching up is every step's (the target's own token);
+     * more is the batch after steps without drafts, measured apart. */
+    if (caught_up > 1) {
+        p->catch_up_ms = update(p->catch_up_ms, caught_up_ms / caught_up);
+        ms -= caught_up_ms;
+    }
+    p->draft_ms = update(p->draft_ms, (ms > 0 ? ms : 0) / (n > 0 ? n : 1));
 }
 
 void draft_policy_fed(draft_policy *p, int32_t n_rows, double now_ms) {

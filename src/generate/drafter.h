@@ -26,6 +26,10 @@ struct tl_drafter {
     /* Writes up to max tokens likely to follow history into out; returns how
      * many (0: no draft). Failures are not errors: the step goes on undrafted. */
     int32_t (*propose)(tl_drafter *d, tl_token *out, int32_t max);
+    /* What the last propose spent bringing a draft model up to the history
+     * before drafting (0 tokens for drafters without a model). */
+    int32_t caught_up;
+    double caught_up_ms;
     void (*free)(tl_drafter *d);
 };
 

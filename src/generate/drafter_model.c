@@ -50,7 +50,11 @@ static bool catch_up(model_drafter *m) {
     tl_context_truncate(m->ctx, (uint32_t)common);
     m->cached.n = common;
     tl_error err;
-    if (tl_decode(m->ctx, h->v + common, (int32_t)(h->n - common), (uint32_t)common, false, &err) != TL_OK) {
+    const double t0 = tl_time_ms();
+    m->base.caught_up = (int32_t)(h->n - common);
+    const tl_status st = tl_decode(m->ctx, h->v + common, (int32_t)(h->n - common), (uint32_t)common, false, &err);
+    m->base.caught_up_ms = tl_time_ms() - t0;
+    if (st != TL_OK) {
         tl_context_truncate(m->ctx, 0);
         m->cached.n = 0;
         return false;
@@ -60,6 +64,8 @@ static bool catch_up(model_drafter *m) {
 
 static int32_t model_propose(tl_drafter *d, tl_token *out, int32_t max) {
     model_drafter *m = (model_drafter *)d;
+    d->caught_up = 0;
+    d->caught_up_ms = 0;
     if (max <= 0 || !catch_up(m)) return 0;
     int32_t k = 0;
     while (k < max) {

@@ -196,7 +196,7 @@ static void plan_feed(tl_generator *g, tl_generation_event *ev) {
         if (budget > 0) {
             const double t0 = tl_time_ms();
             int32_t n = g->drafter->propose(g->drafter, g->feed + 1, budget);
-            draft_policy_drafted(&g->policy, n, tl_time_ms() - t0);
+            draft_policy_drafted(&g->policy, n, tl_time_ms() - t0, g->drafter->caught_up, g->drafter->caught_up_ms);
             if (n < g->drafter->params.n_min) n = 0;
             g->n_drafted = n;
         }

@@ -3,7 +3,8 @@
  * draft_policy.c) on made-up timings: a plain step first, then a short
  * draft; long drafts while they pay (cheap drafts, high acceptance), none
  * but rare probes while they do not (a slow draft, or low acceptance);
- * probes that find drafts kept again turn drafting back on; non-adaptive
+ * no probes when a draft model's catching up alone costs too much; probes
+ * that find drafts kept again turn drafting back on; non-adaptive
  * parameters always draft n_max.
  */
 #include <setjmp.h>
@@ -23,14 +24,20 @@ typedef struct sim {
     draft_policy p;
     tl_draft_params params;
     double now, plain_ms, row_ms, draft_ms;
+    double catch_up_ms; /* per token a draft model evaluates to catch up (0: lookup) */
+    int32_t behind;     /* tokens the draft model has not seen */
 } sim;
 
 static int32_t sim_step(sim *s, int32_t keep) {
     const int32_t k = draft_policy_budget(&s->p, &s->params);
     if (k > 0) {
-        draft_policy_drafted(&s->p, k, k * s->draft_ms);
-        s->now += k * s->draft_ms;
+        const int32_t caught_up = s->catch_up_ms > 0 ? s->behind : 0;
+        const double ms = k * s->draft_ms + caught_up * s->catch_up_ms;
+        draft_policy_drafted(&s->p, k, ms, caught_up, caught_up * s->catch_up_ms);
+        s->now += ms;
+        s->behind = 0;
     }
+    s->behind += 1 + (k < keep ? k : keep);
     draft_policy_fed(&s->p, 1 + k, s->now);
     s->now += s->plain_ms + k * s->row_ms;
     draft_policy_evaluated(&s->p, s->now);
@@ -43,7 +50,8 @@ static sim new_sim(double plain_ms, double row_ms, double draft_ms) {
              .now = 1000.0,
              .plain_ms = plain_ms,
              .row_ms = row_ms,
-             .draft_ms = draft_ms};
+             .draft_ms = draft_ms,
+             .behind = 8 /* the prompt */};
     draft_policy_begin(&s.p);
     return s;
 }
@@ -81,6 +89,26 @@ static void drafts_that_do_not_pay_stop_but_for_rare_probes(void **state) {
     assert_true(drafted_steps <= 2 + 400 / 8);
 }
 
+/* A draft model left behind must catch up before each probe: when that
+ * alone costs more than 2% of the steps it covers (here 10%), no probes. */
+static void no_probes_when_catching_up_costs_too_much(void **state) {
+    (void)state;
+    sim s = new_sim(30.0, 3.0, 12.0);
+    s.catch_up_ms = 3.0;
+    int32_t drafted_steps = 0, late = 0;
+    for (int i = 0; i < 300; i++)
+        if (sim_step(&s, 0) > 0) drafted_steps++, late += i >= 20;
+    assert_true(drafted_steps >= 1 && drafted_steps <= 3); /* the first drafts, until acceptance is known */
+    assert_int_equal(late, 0);
+    /* Cheap catching up (0.3% of a step): probes go on. */
+    sim t = new_sim(30.0, 3.0, 3.0);
+    t.catch_up_ms = 0.1;
+    drafted_steps = 0;
+    for (int i = 0; i < 300; i++)
+        if (sim_step(&t, 0) > 0) drafted_steps++;
+    assert_true(drafted_steps > 3);
+}
+
 static void probes_that_are_kept_turn_drafting_back_on(void **state) {
     (void)state;
     sim s = new_sim(30.0, 3.0, 0.5);
@@ -106,6 +134,7 @@ int main(void) {
         cmocka_unit_test(first_a_plain_step_then_a_short_draft),
         cmocka_unit_test(cheap_drafts_that_are_kept_draft_long),
         cmocka_unit_test(drafts_that_do_not_pay_stop_but_for_rare_probes),
+        cmocka_unit_test(no_probes_when_catching_up_costs_too_much),
         cmocka_unit_test(probes_that_are_kept_turn_drafting_back_on),
         cmocka_unit_test(fixed_parameters_always_draft_n_max),
     };
