@@ -648,7 +648,9 @@ TL_API tl_status tl_drafter_new_model(tl_context *draft_ctx, const tl_model *tar
                                       tl_drafter **out, tl_error *err);
 TL_API void tl_drafter_free(tl_drafter *d);
 /* The tokens the sequence holds before the reply (the prompt, and earlier
- * turns if the caller wants them searched or drafted from); copied. */
+ * turns if the caller wants them searched or drafted from); copied. A draft
+ * model evaluates them here, so call it with the target's prompt
+ * evaluation, before the reply's first step. */
 TL_API tl_status tl_drafter_begin(tl_drafter *d, const tl_token *tokens, int32_t n_tokens, tl_error *err);
 
 /* Whether a draft model may draft for a target, as llama.cpp decides: the

@@ -73,10 +73,14 @@ void draft_policy_drafted(draft_policy *p, int32_t n, double ms, int32_t caught_
     /* One token of catching up is every step's (the target's own token);
      * more is the batch after steps without drafts, measured apart. */
     if (caught_up > 1) {
-        p->catch_up_ms = update(p->catch_up_ms, caught_up_ms / caught_up);
+        draft_policy_caught_up(p, caught_up, caught_up_ms);
         ms -= caught_up_ms;
     }
     p->draft_ms = update(p->draft_ms, (ms > 0 ? ms : 0) / (n > 0 ? n : 1));
+}
+
+void draft_policy_caught_up(draft_policy *p, int32_t n, double ms) {
+    if (n > 1) p->catch_up_ms = update(p->catch_up_ms, ms / n);
 }
 
 void draft_policy_fed(draft_policy *p, int32_t n_rows, double now_ms) {

@@ -40,6 +40,10 @@ int32_t draft_policy_budget(draft_policy *p, const tl_draft_params *params);
  * went to evaluating caught_up tokens of the history first. */
 void draft_policy_drafted(draft_policy *p, int32_t n, double ms, int32_t caught_up, double caught_up_ms);
 
+/* A draft model evaluated n tokens of the history in ms milliseconds to
+ * catch up (tl_drafter_begin's prompt, or a propose after idle steps). */
+void draft_policy_caught_up(draft_policy *p, int32_t n, double ms);
+
 /* A feed of n_rows tokens goes to the caller now; its logits come back at
  * the next draft_policy_evaluated. */
 void draft_policy_fed(draft_policy *p, int32_t n_rows, double now_ms);

@@ -59,6 +59,7 @@ bool drafter_accept(tl_drafter *d, tl_token token) {
 tl_status tl_drafter_begin(tl_drafter *d, const tl_token *tokens, int32_t n_tokens, tl_error *err) {
     if (n_tokens < 0 || (n_tokens > 0 && !tokens)) return tl_fail(err, TL_ERR_ARGUMENT, "no tokens for the drafter");
     if (!token_list_set(&d->history, tokens, (size_t)n_tokens)) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
+    if (d->prepare) d->prepare(d);
     return TL_OK;
 }
 

@@ -31,6 +31,10 @@ struct tl_drafter {
     int32_t caught_up;
     double caught_up_ms;
     void (*free)(tl_drafter *d);
+    /* Optional: readies the drafter for the history tl_drafter_begin set
+     * (a draft model evaluates the prompt then, with the target's prompt,
+     * rather than inside the first step). */
+    void (*prepare)(tl_drafter *d);
 };
 
 /* The common part of a new drafter (params validated; NULL params: defaults). */

@@ -86,6 +86,13 @@ static int32_t model_propose(tl_drafter *d, tl_token *out, int32_t max) {
     return k;
 }
 
+/* Evaluates the prompt in the draft context before the reply starts (a
+ * failure only means the first draft catches up instead). */
+static void model_prepare(tl_drafter *d) {
+    model_drafter *m = (model_drafter *)d;
+    (void)catch_up(m);
+}
+
 static void model_free(tl_drafter *d) {
     model_drafter *m = (model_drafter *)d;
     free(m->cached.v);
@@ -105,6 +112,7 @@ tl_status tl_drafter_new_model(tl_context *draft_ctx, const tl_model *target, co
     if (!m) return tl_fail(err, TL_ERR_NOMEM, "out of memory");
     m->base.propose = model_propose;
     m->base.free = model_free;
+    m->base.prepare = model_prepare;
     m->ctx = draft_ctx;
     m->n_vocab_target = tl_vocab_size(target);
     m->n_vocab_draft = tl_vocab_size(draft);

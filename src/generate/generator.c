@@ -119,6 +119,8 @@ void tl_generator_begin(tl_generator *g, uint32_t n_past, uint32_t n_ctx) {
     g->fed = false;
     g->n_drafted = 0;
     draft_policy_begin(&g->policy);
+    /* what tl_drafter_begin just spent evaluating the prompt in a draft model */
+    if (g->drafter) draft_policy_caught_up(&g->policy, g->drafter->caught_up, g->drafter->caught_up_ms);
     g->stats = (tl_draft_stats){0};
     atomic_store(&g->cancel, false);
 }

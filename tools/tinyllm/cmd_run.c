@@ -118,16 +118,17 @@ static int generate(const run_options *o, const cli_defaults *d, tl_model *model
         goto done;
     }
 
+    /* The prompt's time includes a draft model's evaluation of it (tl_drafter_begin). */
     double t0 = tl_time_ms();
     if (!evaluate_prompt(model, ctx, sampler, prompt, n_prompt)) goto done;
-    st->prompt_ms = tl_time_ms() - t0;
-
-    t0 = tl_time_ms();
     tl_drafter *drafter = o->draft.drafter;
     if (drafter && tl_drafter_begin(drafter, prompt, n_prompt, &err) != TL_OK) {
         tl_cli_error("run", "%s", err.message);
         goto done;
     }
+    st->prompt_ms = tl_time_ms() - t0;
+
+    t0 = tl_time_ms();
     tl_generator_set_drafter(gen, drafter);
     tl_generator_begin(gen, tl_context_used(ctx), n_ctx);
     tl_generation_event ev = {0};
