@@ -52,7 +52,8 @@ void tl_step_matmul(const tl_kernel_set *k, const tl_act_slots *slots, int ith, 
 
 /*
  * Tokens [t0, t1) of a product. An exact span's tokens each get the result
- * they would get evaluated alone (the set's vec_dot per row and token), so
+ * they would get evaluated alone (tl_kernels_gemm_exact: a batch-invariant
+ * matrix kernel where the set has one, else its vec_dot per row and token), so
  * that a short run — a decode step, a speculative verification, a reply in a
  * server's batch — does not depend on what else the batch holds; other
  * spans go through the batched (tiled) kernels.
