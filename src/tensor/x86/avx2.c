@@ -141,19 +141,12 @@ static inline __m256i dot_levels_offset(__m256i levels, __m256i y, __m256i offse
  * avx2_legacy_gemm.c: one float chain over the blocks in order,
  * acc = fma((float)isum, dx * dy, acc) with the block's exact integer dot
  * isum (then acc = fma(m, s, acc) for q4_1 / q5_1). */
-X86_INLINE int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
-}
-
 X86_INLINE float fma1(float a, float b, float c) {
     return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
 }
 
 X86_INLINE float block_step(__m256i sumi, const uint8_t *xb, const uint8_t *yb, float acc) {
-    return fma1((float)hsum_epi32(sumi), x86_load_half(xb) * x86_load_half(yb), acc);
+    return fma1((float)x86_hsum_epi32(sumi), x86_load_half(xb) * x86_load_half(yb), acc);
 }
 
 static void vec_dot_q8_0_avx2(int64_t n, float *out, const void *x, const void *y) {

@@ -104,8 +104,8 @@ X86_INLINE float dot_k(const kq_kind kind, int64_t n, const uint8_t *xb, const u
         __m256i isum, msum;
         kq_sums(kind, xb, &yb, 1, &isum, &msum);
         const float dy = x86_load_f32(yb + Q8_K_D);
-        acc = kq_step(acc, kq_hsum_epi32(isum), x86_load_half(xb + kq_d_at(kind)) * dy);
-        if (kq_has_min(kind)) acc = kq_step_min(acc, kq_hsum_epi32(msum), x86_load_half(xb + kq_dmin_at(kind)) * dy);
+        acc = kq_step(acc, x86_hsum_epi32(isum), x86_load_half(xb + kq_d_at(kind)) * dy);
+        if (kq_has_min(kind)) acc = kq_step_min(acc, x86_hsum_epi32(msum), x86_load_half(xb + kq_dmin_at(kind)) * dy);
     }
     return _mm_cvtss_f32(acc);
 }

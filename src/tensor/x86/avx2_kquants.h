@@ -219,14 +219,6 @@ X86_INLINE void kq_sums(const kq_kind kind, const uint8_t *xb, const uint8_t *co
     }
 }
 
-/* The sum of the 8 int32 lanes of v (exact). */
-X86_INLINE int32_t kq_hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
-}
-
 /* One step of the chain for one (row, token): acc + (float)isum * d. */
 X86_INLINE __m128 kq_step(__m128 acc, int32_t isum, float d) {
     return _mm_fmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), isum), _mm_set_ss(d), acc);

@@ -68,6 +68,14 @@ X86_INLINE float x86_hsum_ps256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+/* The sum of the 8 int32 lanes of v (exact). */
+X86_INLINE int32_t x86_hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
 /* The 32 4-bit levels of a block as bytes 0..15: low nibbles are elements
  * 0..15, high nibbles 16..31. */
 X86_INLINE __m256i x86_unpack_nibbles32(const uint8_t *qs) {
