@@ -332,6 +332,20 @@ static void find_spans(forward_pass *f, tl_context *ctx) {
     f->n_out_spans = n_out;
 }
 
+/* Passes with less arithmetic than this (multiply-adds) run on one thread:
+ * waking the workers and the barriers between steps would cost more than
+ * they save (a 260K-parameter model, or a few tokens of one). Results do
+ * not depend on the thread count. */
+#define SMALL_PASS_MACS 4000000.0
+
+static int pass_threads(const tl_context *ctx, const tl_batch_pass *b) {
+    const tl_hparams *hp = &ctx->model->hp;
+    const double attn = (double)hp->n_embd * (2.0 * hp->n_head * hp->head_dim + 2.0 * hp->n_head_kv * hp->head_dim);
+    const double per_token = (double)hp->n_layer * (attn + 3.0 * hp->n_embd * hp->n_ff);
+    const double macs = per_token * b->n + (double)b->n_out * hp->n_vocab * hp->n_embd;
+    return macs < SMALL_PASS_MACS ? 1 : tl_threadpool_size(ctx->pool);
+}
+
 static void run_pass(tl_context *ctx, const tl_batch_pass *b, float *hidden_out) {
     const tl_model *m = ctx->model;
     const tl_hparams *hp = &m->hp;
@@ -360,7 +374,7 @@ static void run_pass(tl_context *ctx, const tl_batch_pass *b, float *hidden_out)
     f.rope_swa = f.rope;
     f.rope_swa.theta_base = hp->rope_theta_swa;
     f.rope_swa.freq_scale = 1.0f;
-    tl_threadpool_run(ctx->pool, forward_worker, &f);
+    tl_threadpool_run_on(ctx->pool, forward_worker, &f, pass_threads(ctx, b));
 }
 
 /* A pass over n tokens of sequence 0 that follow its cached positions. */

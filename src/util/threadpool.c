@@ -50,6 +50,7 @@ static bool wait_while_equal(atomic_uint *word, unsigned value, bool may_stop) {
 
 struct tl_threadpool {
     int n_threads;
+    int n_active; /* threads taking part in the current task */
     pthread_t *threads;
 
     /* Task hand-off. */
@@ -94,7 +95,7 @@ static void *worker_main(void *p) {
     for (;;) {
         seen = wait_for_task(pool, seen);
         if (atomic_load(&pool->stop)) break;
-        pool->fn(pool->arg, ith, pool->n_threads);
+        if (ith < pool->n_active) pool->fn(pool->arg, ith, pool->n_active);
         atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
     }
     return NULL;
@@ -105,6 +106,7 @@ tl_threadpool *tl_threadpool_new(int n_threads) {
     tl_threadpool *pool = calloc(1, sizeof *pool);
     if (!pool) return NULL;
     pool->n_threads = n_threads;
+    pool->n_active = n_threads;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
     if (n_threads > 1) {
@@ -150,10 +152,17 @@ int tl_threadpool_size(const tl_threadpool *pool) {
 }
 
 void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
-    if (!pool || pool->n_threads == 1) {
+    tl_threadpool_run_on(pool, fn, arg, pool ? pool->n_threads : 1);
+}
+
+void tl_threadpool_run_on(tl_threadpool *pool, tl_task_fn fn, void *arg, int n_active) {
+    if (!pool || pool->n_threads == 1 || n_active <= 1) {
+        /* Inline: the workers are not woken and barriers return at once. */
+        if (pool) pool->n_active = 1;
         fn(arg, 0, 1);
         return;
     }
+    pool->n_active = n_active < pool->n_threads ? n_active : pool->n_threads;
     pool->fn = fn;
     pool->arg = arg;
     atomic_store_explicit(&pool->pending, pool->n_threads - 1, memory_order_relaxed);
@@ -164,7 +173,7 @@ void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
         pthread_cond_broadcast(&pool->wake);
         pthread_mutex_unlock(&pool->mutex);
     }
-    fn(arg, 0, pool->n_threads);
+    fn(arg, 0, pool->n_active);
     for (int i = 0; atomic_load_explicit(&pool->pending, memory_order_acquire) > 0; i++) {
         if (i < SPIN_ITERATIONS)
             cpu_relax();
@@ -174,9 +183,9 @@ void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg) {
 }
 
 void tl_threadpool_barrier(tl_threadpool *pool) {
-    if (!pool || pool->n_threads == 1) return;
+    if (!pool || pool->n_active == 1) return;
     const unsigned phase = atomic_load_explicit(&pool->barrier_phase, memory_order_relaxed);
-    if (atomic_fetch_add_explicit(&pool->barrier_count, 1, memory_order_acq_rel) == pool->n_threads - 1) {
+    if (atomic_fetch_add_explicit(&pool->barrier_count, 1, memory_order_acq_rel) == pool->n_active - 1) {
         atomic_store_explicit(&pool->barrier_count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&pool->barrier_phase, 1, memory_order_release);
         return;

@@ -22,6 +22,10 @@ tl_threadpool *tl_threadpool_new(int n_threads);
 void tl_threadpool_free(tl_threadpool *pool);
 int tl_threadpool_size(const tl_threadpool *pool);
 void tl_threadpool_run(tl_threadpool *pool, tl_task_fn fn, void *arg);
+/* The same on only the first n_active threads (fn sees nth = n_active; the
+ * rest stay idle). n_active <= 1 runs fn inline without waking anyone: for
+ * tasks too small to pay for the hand-off and the barriers. */
+void tl_threadpool_run_on(tl_threadpool *pool, tl_task_fn fn, void *arg, int n_active);
 /* Wait for every thread of the running task. Only call from inside a task,
  * from all of its threads. */
 void tl_threadpool_barrier(tl_threadpool *pool);

@@ -1,6 +1,7 @@
 /*
  * test_threadpool.c — tasks run on every thread, barriers order steps, and
- * pools of any size start and stop cleanly, many times over.
+ * pools of any size start and stop cleanly, many times over; tasks can run
+ * on part of a pool.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -45,6 +46,29 @@ static void barriers_order_steps(void **state) {
     }
 }
 
+/* Tasks on fewer threads than the pool has: only threads 0..n_active-1 run,
+ * they see nth = n_active, and their barriers wait for each other only;
+ * whole-pool tasks between them still use every thread. */
+static void part_of_the_pool_runs_a_task(void **state) {
+    (void)state;
+    steps s;
+    memset(&s, 0, sizeof s);
+    s.pool = tl_threadpool_new(4);
+    assert_non_null(s.pool);
+    const int active[] = {1, 2, 3, 4, 0, 9, 1, 4};
+    int expected_calls = 0;
+    for (size_t i = 0; i < sizeof active / sizeof *active; i++) {
+        const int n = active[i] < 1 ? 1 : active[i] > 4 ? 4 : active[i];
+        tl_threadpool_run_on(s.pool, barrier_task, &s, active[i]);
+        expected_calls += n;
+        tl_threadpool_run(s.pool, barrier_task, &s);
+        expected_calls += 4;
+    }
+    assert_int_equal(atomic_load(&s.errors), 0);
+    assert_int_equal(atomic_load(&s.calls), expected_calls);
+    tl_threadpool_free(s.pool);
+}
+
 static void create_and_free_repeatedly(void **state) {
     (void)state;
     for (int i = 0; i < 50; i++) {
@@ -58,6 +82,7 @@ static void create_and_free_repeatedly(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(barriers_order_steps),
+        cmocka_unit_test(part_of_the_pool_runs_a_task),
         cmocka_unit_test(create_and_free_repeatedly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
