@@ -8,7 +8,10 @@
 #                   --low-draft-layers layers: random-weight drafts this deep stop echoing the text and guess their
 #                   own tokens, which the target keeps about one time in six; a slow draft that is seldom right,
 #                   the case where speculation must turn itself off (goal >= 0.95x plain);
-#   lookup-stories: stories260K with prompt lookup (--lookup N) on a prompt that repeats a passage;
+#   lookup-stories: stories260K with prompt lookup (--lookup N) on a text-copying prompt: stories260K does not copy
+#                   a passage just because it is repeated (it has no induction heads to speak of), so the prompt is
+#                   a passage P followed by its first words where greedy stories260K continues with the rest of P
+#                   (P found by iterating P <- its continuation, from the model's own story: a fixed point);
 #   lookup-qwen:    the qwen2.5-0.5b Q8_0 target with prompt lookup on a prompt that repeats a passage.
 # For each case and round: `tinyllm run` plain, then speculative, then bench/llama_spec.c (llama.cpp's
 # speculative-simple / common_speculative on node-llama-cpp's prebuilt libraries; prompt lookup there uses tinyllm's
@@ -143,10 +146,25 @@ case " $CASES " in
 esac
 case " $CASES " in *" lookup-stories "*) [ -s "$STORIES" ] || die "no $STORIES (set TINYLLM_SHARED)" ;; esac
 
-# A passage stories260K writes itself, repeated: the model continues it by copying much of it.
+# lookup-qwen: a passage, repeated; the random-weight qwen target continues it by copying much of it.
 PASSAGE="Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high."
 COPY_PROMPT="$PASSAGE $PASSAGE Once upon a time"
 PROMPT_PLAIN="Once upon a time"
+
+# copying_prompt MODEL START: a passage P (starting with START) such that greedy MODEL continues "P START" with the
+# rest of P, found by iterating P <- START + continuation("P START") from the model's own continuation of START.
+copying_prompt() {
+  local start=$2 p next i
+  p="$start$("$TINYLLM" run -m "$1" -p "$start" -n "$N_GEN" -t 1 --temp 0 --ignore-eos 2>/dev/null)"
+  for i in $(seq 1 20); do
+    next="$start$("$TINYLLM" run -m "$1" -p "$p $start" -n "$N_GEN" -t 1 --temp 0 --ignore-eos 2>/dev/null)"
+    [ "$next" = "$p" ] && { printf '%s %s' "$p" "$start"; return; }
+    p=$next
+  done
+  echo "warning: no copying passage after 20 rounds; using the last one" >&2
+  printf '%s %s' "$p" "$start"
+}
+STORIES_PROMPT=""
 
 # case_setup CASE: sets MODEL, PROMPT and SPEC_TINY / SPEC_LLAMA (the speculative options of each side).
 case_setup() {
@@ -160,7 +178,10 @@ case_setup() {
       SPEC_LLAMA=(--draft "$draft" "${draft_opts[@]}" --draft-p-min "$DRAFT_P_MIN") ;;
     lookup-stories|lookup-qwen)
       MODEL=$TARGET PROMPT=$COPY_PROMPT
-      [ "$1" = lookup-stories ] && MODEL=$STORIES
+      if [ "$1" = lookup-stories ]; then
+        [ -n "$STORIES_PROMPT" ] || STORIES_PROMPT=$(copying_prompt "$STORIES" "Once upon a time")
+        MODEL=$STORIES PROMPT=$STORIES_PROMPT
+      fi
       SPEC_TINY=(--lookup "$LOOKUP" "${draft_opts[@]}")
       SPEC_LLAMA=(--lookup "$LOOKUP" "${draft_opts[@]}") ;;
   esac

@@ -161,19 +161,31 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
 }
 
 /* Tokens per unit for a run. An exact run (a decode step, a speculative
- * verification, a server's replies: see tl_token_span) takes one token per
- * unit, so each query sees exactly the positions a one-token decode
- * would give it and its sums run in the same order: the logits of a token
- * do not depend on how many tokens were evaluated with it, which is what
- * keeps speculative decoding's greedy output identical to plain decoding.
- * A prompt's long run shares each K and V row among up to UNIT_QUERIES
- * queries. */
-static int32_t run_block(const tl_hparams *hp, const tl_seq_run *run) {
-    return run->exact ? 1 : tokens_per_unit(hp);
+ * verification, a server's replies: see tl_token_span) must give each token
+ * the bits a one-token decode would: its logits may not depend on how many
+ * tokens were evaluated with it, which is what keeps speculative decoding's
+ * greedy output identical to plain decoding. Its tokens still share K and V
+ * rows when `shared` (see exact_units_share): the products are then
+ * batch-invariant, a query's scores and softmax span its own positions, and
+ * the columns of P·V past them are zeros that leave its sums unchanged
+ * (column c always falls in the same lane at the same step). Otherwise an
+ * exact run takes one token per unit. A prompt's long run shares each K and
+ * V row among up to UNIT_QUERIES queries. */
+static int32_t run_block(const tl_hparams *hp, const tl_seq_run *run, bool shared) {
+    return run->exact && !shared ? 1 : tokens_per_unit(hp);
 }
 
-static int32_t run_units(const tl_hparams *hp, const tl_seq_run *run) {
-    const int32_t block = run_block(hp, run);
+/* Exact runs may share units when the kernel set's products over the cache
+ * types are batch-invariant (tl_kernels_gemm_is_exact: then the same kernel
+ * serves a one-token decode and a unit of many tokens) and no sliding window
+ * moves the first column of a unit with its earliest token. */
+static bool exact_units_share(const tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap) {
+    return ap->window == 0 && tl_kernels_gemm_is_exact(k, ctx->type_k) &&
+           (!tl_attention_v_transposed(ctx->type_v) || tl_kernels_gemm_is_exact(k, ctx->type_v));
+}
+
+static int32_t run_units(const tl_hparams *hp, const tl_seq_run *run, bool shared) {
+    const int32_t block = run_block(hp, run, shared);
     return (run->n + block - 1) / block * (int32_t)hp->n_head_kv;
 }
 
@@ -181,21 +193,22 @@ void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attent
                         int32_t n_runs, uint32_t il, int ith, int nth) {
     const tl_hparams *hp = &ctx->model->hp;
     const int32_t n_kv = (int32_t)hp->n_head_kv;
+    const bool shared = exact_units_share(ctx, k, ap);
     int32_t n_units = 0;
-    for (int32_t r = 0; r < n_runs; r++) n_units += run_units(hp, &runs[r]);
+    for (int32_t r = 0; r < n_runs; r++) n_units += run_units(hp, &runs[r], shared);
     const unit_scratch u = carve(ctx, ith);
     /* Later blocks of a run see more positions and cost more: deal units
      * round-robin from the last down, so threads get similar totals. */
     int32_t r = n_runs - 1, first_unit = n_units; /* units of runs[r] are [first_unit - its count, first_unit) */
     for (int32_t i = ith; i < n_units; i += nth) {
         const int32_t unit = n_units - 1 - i;
-        while (r > 0 && unit < first_unit - run_units(hp, &runs[r])) {
-            first_unit -= run_units(hp, &runs[r]);
+        while (r > 0 && unit < first_unit - run_units(hp, &runs[r], shared)) {
+            first_unit -= run_units(hp, &runs[r], shared);
             r--;
         }
         const tl_seq_run *run = &runs[r];
-        const int32_t block = run_block(hp, run);
-        const int32_t local = unit - (first_unit - run_units(hp, run));
+        const int32_t block = run_block(hp, run, shared);
+        const int32_t local = unit - (first_unit - run_units(hp, run, shared));
         const int32_t b = local / n_kv;
         const int g = local % n_kv;
         const int32_t t0 = run->t0 + b * block;

@@ -241,10 +241,15 @@ void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
     }
 }
 
+bool tl_kernels_gemm_is_exact(const tl_kernel_set *k, uint32_t type) {
+    return k->gemm[type] && k->gemm_exact[type].gemm == k->gemm[type] &&
+           k->gemm_exact[type].vec_dot == k->vec_dot[type];
+}
+
 void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                            int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                            int64_t ldy) {
-    if (k->gemm[type] && k->gemm_exact[type].gemm == k->gemm[type] && k->gemm_exact[type].vec_dot == k->vec_dot[type])
+    if (tl_kernels_gemm_is_exact(k, type))
         k->gemm[type](n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
         tl_gemm_generic(k, type, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);

@@ -16,6 +16,7 @@
 #ifndef TL_KERNELS_H
 #define TL_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,6 +107,9 @@ void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
 void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                            int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                            int64_t ldy);
+/* Whether the set's gemm for a type keeps its gemm_exact promise (then
+ * tl_kernels_gemm is itself batch-invariant for that type). */
+bool tl_kernels_gemm_is_exact(const tl_kernel_set *k, uint32_t type);
 void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                      int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                      int64_t ldy);
