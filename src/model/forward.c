@@ -137,7 +137,7 @@ static void feed_forward_share(forward_pass *f, int ith, int nth, const tl_layer
     tl_step_rows(n_ff, ith, nth, &r0, &r1);
     for (int32_t t = 0; t < f->n; t++) {
         if (f->m->arch->ffn == TL_FFN_SWIGLU)
-            tl_swiglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
+            f->k->swiglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
         else
             tl_geglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
     }

@@ -134,6 +134,7 @@ static void fill_scalar(tl_kernel_set *k) {
     k->kv_axpy[TL_TYPE_F16] = kv_axpy_f16;
     k->softmax = tl_softmax;
     k->geglu = tl_geglu_ref;
+    k->swiglu = tl_swiglu_ref;
     k->kv_dot[TL_TYPE_Q8_0] = kv_dot_q8_0;
     k->kv_axpy[TL_TYPE_Q8_0] = kv_axpy_q8_0;
 }
@@ -154,6 +155,7 @@ static void fill_level(tl_kernel_set *k, const char *name, void (*fill)(tl_kerne
     }
     if (!k->softmax) k->softmax = scalar.softmax;
     if (!k->geglu) k->geglu = scalar.geglu;
+    if (!k->swiglu) k->swiglu = scalar.swiglu;
 }
 #endif
 

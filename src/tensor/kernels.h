@@ -46,6 +46,8 @@ typedef void (*tl_softmax_fn)(float *x, int64_t n);
 typedef void (*tl_kv_axpy_fn)(int64_t n, float a, const void *row, float *out);
 /* x[i] = gelu(x[i]) * y[i] (y NULL: gelu alone), with ggml's f16 rounding. */
 typedef void (*tl_geglu_fn)(float *x, const float *y, int64_t n);
+/* x[i] = silu(x[i]) * y[i] = x[i] / (1 + exp(-x[i])) * y[i]. */
+typedef void (*tl_swiglu_fn)(float *x, const float *y, int64_t n);
 
 typedef struct tl_kernel_set {
     const char *name;               /* "scalar", "avx2", "avx512", "neon" */
@@ -64,6 +66,7 @@ typedef struct tl_kernel_set {
     tl_kv_axpy_fn kv_axpy[TL_TYPE_COUNT];
     tl_softmax_fn softmax;
     tl_geglu_fn geglu;
+    tl_swiglu_fn swiglu;
 } tl_kernel_set;
 
 /* The kernel set in use (chosen on first call; thread-safe). Every entry but

@@ -46,8 +46,12 @@ void tl_softmax(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
-void tl_swiglu(float *x, const float *y, int64_t n) {
+void tl_swiglu_ref(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * y[i];
+}
+
+void tl_swiglu(float *x, const float *y, int64_t n) {
+    tl_kernels()->swiglu(x, y, n);
 }
 
 /* GELU as ggml computes it on CPUs: the tanh approximation looked up in a

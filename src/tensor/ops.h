@@ -34,8 +34,10 @@ void tl_layer_norm(float *out, const float *x, const float *weight, const float 
 /* In-place softmax over n values. */
 void tl_softmax(float *x, int64_t n);
 
-/* x[i] = silu(x[i]) * y[i] */
+/* x[i] = silu(x[i]) * y[i], through the fastest kernel set; tl_swiglu_ref is
+ * the scalar reference (libm's expf). */
 void tl_swiglu(float *x, const float *y, int64_t n);
+void tl_swiglu_ref(float *x, const float *y, int64_t n);
 /* x[i] = gelu(x[i]) * y[i], and x[i] = gelu(x[i]): the tanh approximation
  * with ggml's f16 rounding of input and output, through the fastest kernel
  * set. tl_geglu_ref is the scalar reference (y may be NULL); the table it

@@ -637,6 +637,38 @@ static void test_geglu_matches_reference(void **state) {
     for_each_simd_level(check_geglu);
 }
 
+/* SwiGLU within a few ulp of the reference (libm's expf), at the limits of
+ * exp's range too, on awkward lengths. */
+static void check_swiglu(const tl_kernel_set *k) {
+    const tl_kernel_set *ref = scalar_set();
+    static const int64_t sizes[] = {1, 7, 8, 33, 1000};
+    static const float edges[] = {-100.0f, 100.0f, -88.5f, 88.5f, 0.0f, -1e-3f, 1e-3f, -20.0f};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        const int64_t n = sizes[si];
+        float *y = malloc((size_t)n * sizeof *y), *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+        assert_true(y && a && b);
+        fill_random(a, n, 12.0f);
+        fill_random(y, n, 2.0f);
+        for (int64_t i = 0; i < n && i < (int64_t)(sizeof edges / sizeof *edges); i++) a[i] = edges[i];
+        memcpy(b, a, (size_t)n * sizeof *b);
+        ref->swiglu(a, y, n);
+        k->swiglu(b, y, n);
+        for (int64_t i = 0; i < n; i++)
+            if (!(fabsf(a[i] - b[i]) <= 1e-6f * fabsf(a[i]) + 1e-30f))
+                fail_msg("%s swiglu (n %lld) element %lld gives %g, reference %g", k->name, (long long)n, (long long)i,
+                         b[i], a[i]);
+        free(y);
+        free(a);
+        free(b);
+    }
+}
+
+static void test_swiglu_matches_reference(void **state) {
+    (void)state;
+    rng_seed(35);
+    for_each_simd_level(check_swiglu);
+}
+
 /* ---- selection ---------------------------------------------------------- */
 
 /* The SIMD kernels unpack the packed K-quant scales four at a time
@@ -713,6 +745,7 @@ static void test_every_level_is_complete(void **state) {
         assert_non_null(k->kv_dot[TL_TYPE_F16]);
         assert_non_null(k->kv_axpy[TL_TYPE_F32]);
         assert_non_null(k->geglu);
+        assert_non_null(k->swiglu);
     }
 }
 
@@ -721,7 +754,7 @@ int main(void) {
         cmocka_unit_test(test_every_level_is_complete),           cmocka_unit_test(test_quantizers_bit_exact),
         cmocka_unit_test(test_gemm_and_vec_dot_match_reference),  cmocka_unit_test(test_iquant_dots_match_reference),
         cmocka_unit_test(test_gemm_is_batch_independent),         cmocka_unit_test(test_kv_helpers_match_reference),
-        cmocka_unit_test(test_geglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
+        cmocka_unit_test(test_geglu_matches_reference), cmocka_unit_test(test_swiglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
         cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_gemm_exact_gives_vec_dot_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

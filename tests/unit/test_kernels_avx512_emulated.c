@@ -53,6 +53,7 @@ static const tl_kernel_set *emulated_avx512(void) {
     }
     if (!set.softmax) set.softmax = scalar->softmax;
     if (!set.geglu) set.geglu = scalar->geglu;
+    if (!set.swiglu) set.swiglu = scalar->swiglu;
     /* The i-quant kernels are AVX-512 ones, not the AVX2 ones the level
      * starts from, so the checks above run the code meant. */
     tl_kernel_set avx2 = *scalar;

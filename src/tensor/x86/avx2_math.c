@@ -1,5 +1,5 @@
 /*
- * avx2_math.c — vectorized exp and softmax (AVX2 + FMA).
+ * avx2_math.c — vectorized exp, softmax, SwiGLU and GELU (AVX2 + FMA).
  *
  * exp(x) = 2^n * exp(r) with n = round(x / ln 2) and |r| <= ln2/2, r
  * computed in two parts (Cody-Waite) and exp(r) by a degree-6 polynomial:
@@ -75,6 +75,19 @@ static void softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] *= (float)(1.0 / sum);
 }
 
+/* x = silu(x) * y = x / (1 + exp(-x)) * y, eight at a time (exp_avx2's
+ * limits keep 1 + exp(-x) finite: silu(x) -> -0 below -88, x above 87). */
+static void swiglu_avx2(float *x, const float *y, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 e = exp_avx2(_mm256_xor_ps(v, sign));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_div_ps(v, _mm256_add_ps(one, e)), _mm256_loadu_ps(y + i)));
+    }
+    if (i < n) tl_swiglu_ref(x + i, y + i, n - i);
+}
+
 /* x = gelu(x) * y: 8 inputs → f16 bits → table gather; 0 below -10 and the
  * identity above 10, as ggml. */
 static void geglu_avx2(float *x, const float *y, int64_t n) {
@@ -96,4 +109,5 @@ static void geglu_avx2(float *x, const float *y, int64_t n) {
 void tl_kernels_fill_avx2_math(tl_kernel_set *k) {
     k->softmax = softmax_avx2;
     k->geglu = geglu_avx2;
+    k->swiglu = swiglu_avx2;
 }
