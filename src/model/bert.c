@@ -497,7 +497,8 @@ static float *feed_forward_share(bert_pass *p, const bert_layer *L, int ith, int
     }
     tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_up, L->ffn_up_bias, s->h, p->n, s->up);
     tl_step_matmul(p->k, &s->acts, ith, nth, &L->ffn_gate, NULL, s->h, p->n, s->gate);
-    for (int32_t t = 0; t < p->n; t++) p->k->swiglu(s->gate + (size_t)t * ff + r0, s->up + (size_t)t * ff + r0, r1 - r0);
+    for (int32_t t = 0; t < p->n; t++)
+        p->k->swiglu(s->gate + (size_t)t * ff + r0, s->up + (size_t)t * ff + r0, r1 - r0);
     return s->gate;
 }
 

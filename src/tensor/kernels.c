@@ -244,15 +244,19 @@ void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
 }
 
 bool tl_kernels_gemm_is_exact(const tl_kernel_set *k, uint32_t type) {
-    return k->gemm[type] && k->gemm_exact[type].gemm == k->gemm[type] &&
-           k->gemm_exact[type].vec_dot == k->vec_dot[type];
+    return k->gemm[type] && tl_kernels_exact_gemm(k, type) == k->gemm[type];
+}
+
+tl_gemm_fn tl_kernels_exact_gemm(const tl_kernel_set *k, uint32_t type) {
+    return k->gemm_exact[type].vec_dot == k->vec_dot[type] ? k->gemm_exact[type].gemm : NULL;
 }
 
 void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                            int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                            int64_t ldy) {
-    if (tl_kernels_gemm_is_exact(k, type))
-        k->gemm[type](n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
+    const tl_gemm_fn exact = tl_kernels_exact_gemm(k, type);
+    if (exact)
+        exact(n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
     else
         tl_gemm_generic(k, type, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);
 }

@@ -53,9 +53,12 @@ typedef struct tl_kernel_set {
     const char *name;               /* "scalar", "avx2", "avx512", "neon" */
     tl_gemm_fn gemm[TL_TYPE_COUNT]; /* by weight type; NULL: tl_gemm_generic */
     /* A gemm that gives the bits of a vec_dot for every (row, token), and
-     * that vec_dot: while both are still the set's entries for the type,
-     * tl_kernels_gemm_exact uses the gemm (a level that replaces either, as
-     * AVX-512 replaces AVX2's, drops the promise without a word). */
+     * that vec_dot: while the dot is still the set's entry for the type,
+     * tl_kernels_gemm_exact uses this gemm, even where the set's own gemm
+     * is another (AVX-512 keeps AVX2's legacy, float and some K-quant dots
+     * but has faster gemms that are not batch-invariant: prompts use those,
+     * exact runs these). A level that replaces the dot drops the promise
+     * without a word. */
     struct {
         tl_gemm_fn gemm;
         tl_vec_dot_fn vec_dot;
@@ -105,12 +108,15 @@ void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
                      int64_t ldy);
 /* The same for products whose every (row, token) must have the bits of the
  * set's vec_dot (tokens that must not depend on the rest of the batch: see
- * tl_token_span in src/model/steps.h): the gemm entry when it promises that
- * (gemm_exact), else the generic one. */
+ * tl_token_span in src/model/steps.h): tl_kernels_exact_gemm's kernel, else
+ * the generic one. */
 void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                            int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                            int64_t ldy);
-/* Whether the set's gemm for a type keeps its gemm_exact promise (then
+/* The gemm_exact kernel of a type while its dot is the set's vec_dot, else
+ * NULL (exact runs then take one vec_dot per row and token). */
+tl_gemm_fn tl_kernels_exact_gemm(const tl_kernel_set *k, uint32_t type);
+/* Whether the set's own gemm for a type is that kernel (then
  * tl_kernels_gemm is itself batch-invariant for that type). */
 bool tl_kernels_gemm_is_exact(const tl_kernel_set *k, uint32_t type);
 void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,

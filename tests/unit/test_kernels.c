@@ -431,16 +431,22 @@ static void check_gemm_exact_bits(const tl_kernel_set *k) {
     if (avx2)
         for (size_t i = 0; i < sizeof avx2_exact_types / sizeof avx2_exact_types[0]; i++) {
             const uint32_t t = avx2_exact_types[i];
-            if (!(k->gemm[t] && k->gemm_exact[t].gemm == k->gemm[t] && k->gemm_exact[t].vec_dot == k->vec_dot[t]))
+            if (!tl_kernels_gemm_is_exact(k, t))
                 fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name,
                          tl_type_traits_of(t)->name);
         }
+    /* AVX-512 keeps AVX2's dots of these (its gemms are its own): exact
+     * runs keep AVX2's batch-invariant kernels for them. */
+    static const uint32_t avx512_kept[] = {TL_TYPE_F32, TL_TYPE_F16, TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_Q5_K};
+    if (strcmp(k->name, "avx512") == 0)
+        for (size_t i = 0; i < sizeof avx512_kept / sizeof avx512_kept[0]; i++)
+            if (!tl_kernels_exact_gemm(k, avx512_kept[i]))
+                fail_msg("avx512: exact runs of %s have no batch-invariant kernel",
+                         tl_type_traits_of(avx512_kept[i])->name);
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0]; ti++) {
         const uint32_t wtype = weight_types[ti];
         const tl_type_traits *tt = tl_type_traits_of(wtype);
-        const bool promised = k->gemm[wtype] && k->gemm_exact[wtype].gemm == k->gemm[wtype] &&
-                              k->gemm_exact[wtype].vec_dot == k->vec_dot[wtype];
-        if (!promised) continue;
+        if (!tl_kernels_exact_gemm(k, wtype)) continue;
         const int64_t bs = tt->block_size, large = 8448 / bs * bs;
         const int64_t block_cols[] = {bs, 3 * bs, 7 * bs, large}, float_cols[] = {1, 7, 100, 576, large};
         const int64_t *cols = bs == 1 ? float_cols : block_cols;
@@ -645,7 +651,8 @@ static void check_swiglu(const tl_kernel_set *k) {
     static const float edges[] = {-100.0f, 100.0f, -88.5f, 88.5f, 0.0f, -1e-3f, 1e-3f, -20.0f};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         const int64_t n = sizes[si];
-        float *y = malloc((size_t)n * sizeof *y), *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
+        float *y = malloc((size_t)n * sizeof *y), *a = malloc((size_t)n * sizeof *a),
+              *b = malloc((size_t)n * sizeof *b);
         assert_true(y && a && b);
         fill_random(a, n, 12.0f);
         fill_random(y, n, 2.0f);
@@ -751,11 +758,17 @@ static void test_every_level_is_complete(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_level_is_complete),           cmocka_unit_test(test_quantizers_bit_exact),
-        cmocka_unit_test(test_gemm_and_vec_dot_match_reference),  cmocka_unit_test(test_iquant_dots_match_reference),
-        cmocka_unit_test(test_gemm_is_batch_independent),         cmocka_unit_test(test_kv_helpers_match_reference),
-        cmocka_unit_test(test_geglu_matches_reference), cmocka_unit_test(test_swiglu_matches_reference),           cmocka_unit_test(test_scale_unpacking_agrees),
-        cmocka_unit_test(test_trait_sizes_are_the_block_structs), cmocka_unit_test(test_gemm_exact_gives_vec_dot_bits),
+        cmocka_unit_test(test_every_level_is_complete),
+        cmocka_unit_test(test_quantizers_bit_exact),
+        cmocka_unit_test(test_gemm_and_vec_dot_match_reference),
+        cmocka_unit_test(test_iquant_dots_match_reference),
+        cmocka_unit_test(test_gemm_is_batch_independent),
+        cmocka_unit_test(test_kv_helpers_match_reference),
+        cmocka_unit_test(test_geglu_matches_reference),
+        cmocka_unit_test(test_swiglu_matches_reference),
+        cmocka_unit_test(test_scale_unpacking_agrees),
+        cmocka_unit_test(test_trait_sizes_are_the_block_structs),
+        cmocka_unit_test(test_gemm_exact_gives_vec_dot_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -339,9 +339,7 @@ static void the_draft_cache_follows_a_changed_history(void **state) {
 static void a_short_batch_has_the_logits_of_single_tokens(void **state) {
     (void)state;
     if (!target) skip();
-    static const struct {
-        uint32_t type_kv, threads;
-    } configs[] = {{1, 1}, {0, 1}, {1, 2}};
+    static const struct { uint32_t type_kv, threads; } configs[] = {{1, 1}, {0, 1}, {1, 2}};
     const int32_t n_vocab = tl_vocab_size(target);
     tl_token t[40];
     for (int i = 0; i < 40; i++) t[i] = (tl_token)((i * 37 + 11) % n_vocab);
