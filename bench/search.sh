@@ -42,6 +42,11 @@ RECALL_QUERIES=${RECALL_QUERIES:-1000}
 NAME=$(basename "$0")
 
 case $WHAT in index | search | all) ;; *) echo "$NAME: unknown part '$WHAT' (index, search or all)" >&2; exit 1 ;; esac
+for knob in CHUNKS CHUNK_TOKENS THREADS LLAMA_BATCH QUERIES RECALL_QUERIES LLAMA_CHUNKS; do
+  value=${!knob}
+  [ "$knob" = LLAMA_CHUNKS ] && [ -z "$value" ] && continue
+  [[ $value =~ ^[1-9][0-9]*$ ]] || { echo "$NAME: $knob must be a positive whole number, got '$value'" >&2; exit 1; }
+done
 [ -x "$BUILD/tinyllm" ] || { echo "$NAME: no $BUILD/tinyllm: build tinyllm first (Release)" >&2; exit 1; }
 if [ -n "${WORK:-}" ]; then
   mkdir -p "$WORK"

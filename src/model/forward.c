@@ -135,12 +135,8 @@ static void feed_forward_share(forward_pass *f, int ith, int nth, const tl_layer
     matmul_share(f, ith, nth, &L->ffn_up, NULL, ctx->xn, f->n, ctx->up);
     int64_t r0, r1;
     tl_step_rows(n_ff, ith, nth, &r0, &r1);
-    for (int32_t t = 0; t < f->n; t++) {
-        if (f->m->arch->ffn == TL_FFN_SWIGLU)
-            f->k->swiglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
-        else
-            tl_geglu(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
-    }
+    const tl_swiglu_fn gated = f->m->arch->ffn == TL_FFN_SWIGLU ? f->k->swiglu : f->k->geglu;
+    for (int32_t t = 0; t < f->n; t++) gated(ctx->gate + t * n_ff + r0, ctx->up + t * n_ff + r0, r1 - r0);
 }
 
 /* ---- attention ---------------------------------------------------------- */
