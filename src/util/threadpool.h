@@ -9,7 +9,9 @@
  *
  * Workers spin briefly on an atomic generation counter before sleeping on a
  * condition variable, so back-to-back tasks (token after token) start in
- * well under a microsecond while an idle pool costs no CPU.
+ * well under a microsecond while an idle pool costs no CPU. Waits inside a
+ * task spin for a budget that adapts to how busy the machine is (see
+ * threadpool.c) before yielding the core.
  */
 #ifndef TL_THREADPOOL_H
 #define TL_THREADPOOL_H
