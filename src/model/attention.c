@@ -92,10 +92,13 @@ static unit_scratch carve(tl_context *ctx, int ith) {
 }
 
 /* One unit: KV head g, query tokens [t0, t1) of the batch, token t at
- * position pos_base + t of the sequence whose layer caches are given. */
+ * position pos_base + t of the sequence whose layer caches are given. The
+ * units of an exact run that share K and V take the batch-invariant
+ * products (tl_kernels_exact_gemm), whatever the set's own gemm; others take
+ * the set's (a unit of one exact token always has the same shape). */
 static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap, const unit_scratch *u,
-                        const uint8_t *k_layer, const uint8_t *v_layer, int64_t pos_base, int g, int32_t t0,
-                        int32_t t1) {
+                        const uint8_t *k_layer, const uint8_t *v_layer, int64_t pos_base, int g, int32_t t0, int32_t t1,
+                        bool batch_invariant) {
     const tl_hparams *hp = &ctx->model->hp;
     const int hd = (int)hp->head_dim;
     const int group = (int)(hp->n_head / hp->n_head_kv);
@@ -119,7 +122,8 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
 
     /* S = Q · Kᵀ */
     const uint8_t *k_head = k_layer + (size_t)lo * ctx->k_row_bytes + tl_type_row_bytes(ctx->type_k, (int64_t)g * hd);
-    tl_matmul_floats(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, width, u->q, nq, u->qq, u->s, width);
+    tl_matmul_floats(k, ctx->type_k, hd, k_head, ctx->k_row_bytes, 0, width, u->q, nq, u->qq, u->s, width,
+                     batch_invariant);
 
     /* Soft-capping, the causal (and sliding-window) mask and softmax: the
      * query row of token t sees positions [first, pos_base + t]. */
@@ -139,7 +143,7 @@ static void attend_unit(tl_context *ctx, const tl_kernel_set *k, const tl_attent
     if (tl_attention_v_transposed(ctx->type_v)) {
         const size_t v_row = tl_type_row_bytes(ctx->type_v, ctx->n_ctx); /* one head dimension */
         const uint8_t *v_head = v_layer + (size_t)g * hd * v_row + tl_type_row_bytes(ctx->type_v, lo);
-        tl_matmul_floats(k, ctx->type_v, width, v_head, v_row, 0, hd, u->s, nq, u->pq, u->o, hd);
+        tl_matmul_floats(k, ctx->type_v, width, v_head, v_row, 0, hd, u->s, nq, u->pq, u->o, hd, batch_invariant);
     } else {
         const size_t v_off = tl_type_row_bytes(ctx->type_v, (int64_t)g * hd);
         const tl_kv_axpy_fn axpy = k->kv_axpy[ctx->type_v];
@@ -175,13 +179,13 @@ static int32_t run_block(const tl_hparams *hp, const tl_seq_run *run, bool share
     return run->exact && !shared ? 1 : tokens_per_unit(hp);
 }
 
-/* Exact runs may share units when the kernel set's products over the cache
- * types are batch-invariant (tl_kernels_gemm_is_exact: then the same kernel
+/* Exact runs may share units when the kernel set has batch-invariant
+ * products over the cache types (tl_kernels_exact_gemm: then the same kernel
  * serves a one-token decode and a unit of many tokens) and no sliding window
  * moves the first column of a unit with its earliest token. */
 static bool exact_units_share(const tl_context *ctx, const tl_kernel_set *k, const tl_attention_params *ap) {
-    return ap->window == 0 && tl_kernels_gemm_is_exact(k, ctx->type_k) &&
-           (!tl_attention_v_transposed(ctx->type_v) || tl_kernels_gemm_is_exact(k, ctx->type_v));
+    return ap->window == 0 && tl_kernels_exact_gemm(k, ctx->type_k) &&
+           (!tl_attention_v_transposed(ctx->type_v) || tl_kernels_exact_gemm(k, ctx->type_v));
 }
 
 static int32_t run_units(const tl_hparams *hp, const tl_seq_run *run, bool shared) {
@@ -216,6 +220,6 @@ void tl_attention_share(tl_context *ctx, const tl_kernel_set *k, const tl_attent
         const int32_t t1 = t0 + block < end ? t0 + block : end;
         attend_unit(ctx, k, ap, &u, tl_kv_layer(ctx, ctx->k_cache, ctx->k_row_bytes, il, run->seq),
                     tl_kv_layer(ctx, ctx->v_cache, ctx->v_row_bytes, il, run->seq), (int64_t)run->pos0 - run->t0, g, t0,
-                    t1);
+                    t1, run->exact && shared);
     }
 }

@@ -118,7 +118,7 @@ static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const uni
 
     /* S = Q · Kᵀ */
     const uint8_t *k_head = kv->k + tl_type_row_bytes(kv->k_type, (int64_t)h * hd);
-    tl_matmul_floats(k, kv->k_type, hd, k_head, kv->k_row_bytes, 0, n_pos, u->q, nq, u->qq, u->s, n_pos);
+    tl_matmul_floats(k, kv->k_type, hd, k_head, kv->k_row_bytes, 0, n_pos, u->q, nq, u->qq, u->s, n_pos, false);
 
     /* + position bias, causal mask, softmax. */
     for (int32_t r = 0; r < nq; r++) {
@@ -136,7 +136,7 @@ static void attend_unit(const t5_attention *a, const tl_kernel_set *k, const uni
     /* O = P · V */
     if (kv->v_transposed) {
         const uint8_t *v_head = kv->v + (size_t)h * hd * kv->v_row_bytes;
-        tl_matmul_floats(k, kv->v_type, n_pos, v_head, kv->v_row_bytes, 0, hd, u->s, nq, u->pq, u->o, hd);
+        tl_matmul_floats(k, kv->v_type, n_pos, v_head, kv->v_row_bytes, 0, hd, u->s, nq, u->pq, u->o, hd, false);
     } else {
         const size_t v_off = tl_type_row_bytes(kv->v_type, (int64_t)h * hd);
         const tl_kv_axpy_fn axpy = k->kv_axpy[kv->v_type];

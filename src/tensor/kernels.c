@@ -243,10 +243,6 @@ void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
     }
 }
 
-bool tl_kernels_gemm_is_exact(const tl_kernel_set *k, uint32_t type) {
-    return k->gemm[type] && tl_kernels_exact_gemm(k, type) == k->gemm[type];
-}
-
 tl_gemm_fn tl_kernels_exact_gemm(const tl_kernel_set *k, uint32_t type) {
     return k->gemm_exact[type].vec_dot == k->vec_dot[type] ? k->gemm_exact[type].gemm : NULL;
 }

@@ -116,9 +116,6 @@ void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols
 /* The gemm_exact kernel of a type while its dot is the set's vec_dot, else
  * NULL (exact runs then take one vec_dot per row and token). */
 tl_gemm_fn tl_kernels_exact_gemm(const tl_kernel_set *k, uint32_t type);
-/* Whether the set's own gemm for a type is that kernel (then
- * tl_kernels_gemm is itself batch-invariant for that type). */
-bool tl_kernels_gemm_is_exact(const tl_kernel_set *k, uint32_t type);
 void tl_gemm_generic(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                      int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                      int64_t ldy);

@@ -130,7 +130,8 @@ void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, 
 }
 
 void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, const void *w, size_t w_row_bytes,
-                      int64_t r0, int64_t r1, const float *x, int64_t n_tokens, void *scratch, float *y, int64_t ldy) {
+                      int64_t r0, int64_t r1, const float *x, int64_t n_tokens, void *scratch, float *y, int64_t ldy,
+                      bool batch_invariant) {
     const uint32_t vdt = tl_type_traits_of(w_type)->vec_dot_type;
     const void *xq = x;
     size_t xq_row_bytes = (size_t)n_cols * sizeof(float);
@@ -139,7 +140,11 @@ void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, c
         xq = scratch;
         xq_row_bytes = tl_type_row_bytes(vdt, n_cols);
     }
-    tl_kernels_gemm(k, w_type, n_cols, w, w_row_bytes, r0, r1, xq, xq_row_bytes, n_tokens, y, ldy);
+    const tl_gemm_fn exact = batch_invariant ? tl_kernels_exact_gemm(k, w_type) : NULL;
+    if (exact)
+        exact(n_cols, w, w_row_bytes, r0, r1, xq, xq_row_bytes, n_tokens, y, ldy);
+    else
+        tl_kernels_gemm(k, w_type, n_cols, w, w_row_bytes, r0, r1, xq, xq_row_bytes, n_tokens, y, ldy);
 }
 
 void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols, int64_t t0, int64_t t1,

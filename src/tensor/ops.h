@@ -70,14 +70,17 @@ void tl_rope_apply(const tl_rope_params *p, const float *cos_t, const float *sin
 void tl_matmul_rows(const tl_kernel_set *k, const tl_matrix *w, const void *xq, size_t xq_row_bytes, int64_t n_tokens,
                     float *y, int64_t ldy, int64_t r0, int64_t r1);
 
-/* Convert rows [t0, t1) of x (n_cols floats each) to `type` (a vec_dot
- * type) at out + t * tl_type_row_bytes(type, n_cols). */
 /* y = W·x for n_tokens float rows x of n_cols (rows [r0, r1) of W, of
  * type w_type): x is converted once to W's vec_dot type in `scratch`
  * (room for n_tokens such rows; unused when that type is f32), then the kernel
- * set's gemm runs. For products whose "weights" are cache rows (attention). */
+ * set's gemm runs, or with `batch_invariant` its batch-invariant kernel when
+ * it has one for w_type (tl_kernels_exact_gemm). For products whose
+ * "weights" are cache rows (attention). */
 void tl_matmul_floats(const tl_kernel_set *k, uint32_t w_type, int64_t n_cols, const void *w, size_t w_row_bytes,
-                      int64_t r0, int64_t r1, const float *x, int64_t n_tokens, void *scratch, float *y, int64_t ldy);
+                      int64_t r0, int64_t r1, const float *x, int64_t n_tokens, void *scratch, float *y, int64_t ldy,
+                      bool batch_invariant);
+/* Convert rows [t0, t1) of x (n_cols floats each) to `type` (a vec_dot
+ * type) at out + t * tl_type_row_bytes(type, n_cols). */
 void tl_quantize_rows(const tl_kernel_set *k, uint32_t type, const float *x, int64_t n_cols, int64_t t0, int64_t t1,
                       void *out);
 

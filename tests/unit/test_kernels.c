@@ -367,6 +367,14 @@ static void check_gemm_shapes(const tl_kernel_set *k) {
         }
         /* a larger batch that goes through the tiled path with full tiles */
         check_gemm_case(k, wtype, is_float ? 160 : block_size == 256 ? 1536 : 320, 80, 5, 80, 64);
+        /* float weights over many tokens, odd column counts and row ranges */
+        if (is_float) {
+            static const int64_t many_cols[] = {1, 9, 255, 257, 600};
+            static const int64_t many_tokens[] = {16, 23, 300};
+            for (size_t ci = 0; ci < sizeof many_cols / sizeof many_cols[0]; ci++)
+                for (size_t tk = 0; tk < sizeof many_tokens / sizeof many_tokens[0]; tk++)
+                    check_gemm_case(k, wtype, many_cols[ci], 40, tk == 1 ? 0 : 3, tk == 2 ? 22 : 37, many_tokens[tk]);
+        }
     }
 }
 
@@ -431,7 +439,7 @@ static void check_gemm_exact_bits(const tl_kernel_set *k) {
     if (avx2)
         for (size_t i = 0; i < sizeof avx2_exact_types / sizeof avx2_exact_types[0]; i++) {
             const uint32_t t = avx2_exact_types[i];
-            if (!tl_kernels_gemm_is_exact(k, t))
+            if (!tl_kernels_exact_gemm(k, t))
                 fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name,
                          tl_type_traits_of(t)->name);
         }
