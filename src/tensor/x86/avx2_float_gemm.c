@@ -20,15 +20,16 @@ enum {
 };
 
 /* The sums of eight accumulators, each as x86_hsum_ps256 gives it (the same
- * additions in the same order, eight pairs at a time). */
-X86_INLINE __m256 hsum8(const __m256 *a) {
-    __m256 h[4];
-    for (int i = 0; i < 4; i++)
-        h[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x20),
-                             _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x31));
-    /* h[i] = [s of a[2i] | s of a[2i+1]], s = lo + hi; then s0 + s2, s1 + s3: */
-    const __m256 q0 = _mm256_add_ps(_mm256_shuffle_ps(h[0], h[1], 0x44), _mm256_shuffle_ps(h[0], h[1], 0xEE));
-    const __m256 q1 = _mm256_add_ps(_mm256_shuffle_ps(h[2], h[3], 0x44), _mm256_shuffle_ps(h[2], h[3], 0xEE));
+ * additions in the same order, eight pairs at a time). By value: the
+ * accumulators stay in registers. */
+X86_INLINE __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
+    /* h = [s of a(2i) | s of a(2i+1)], s = lo + hi; then s0 + s2, s1 + s3: */
+    const __m256 h0 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));
+    const __m256 h1 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));
+    const __m256 h2 = _mm256_add_ps(_mm256_permute2f128_ps(a4, a5, 0x20), _mm256_permute2f128_ps(a4, a5, 0x31));
+    const __m256 h3 = _mm256_add_ps(_mm256_permute2f128_ps(a6, a7, 0x20), _mm256_permute2f128_ps(a6, a7, 0x31));
+    const __m256 q0 = _mm256_add_ps(_mm256_shuffle_ps(h0, h1, 0x44), _mm256_shuffle_ps(h0, h1, 0xEE));
+    const __m256 q1 = _mm256_add_ps(_mm256_shuffle_ps(h2, h3, 0x44), _mm256_shuffle_ps(h2, h3, 0xEE));
     /* q0 = [a0's two, a2's two | a1's two, a3's two], q1 likewise: their sums */
     const __m256 s = _mm256_add_ps(_mm256_shuffle_ps(q0, q1, 0x88), _mm256_shuffle_ps(q0, q1, 0xDD));
     /* s = [a0 a2 a4 a6 | a1 a3 a5 a7] */
@@ -41,32 +42,38 @@ X86_INLINE void tile(uint32_t type, int64_t n, const uint8_t *w, size_t w_row_by
                      size_t x_row_bytes, float *y, int64_t ldy, const int R, const int T) {
     const size_t eb = X86_FLOAT_BYTES(type);
     __m256 acc[TILE_MAX][TILE_MAX];
-    for (int r = 0; r < R; r++)
-        for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+    X86_UNROLL for (int r = 0; r < R; r++) X86_UNROLL for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256 wv[TILE_MAX];
-        for (int r = 0; r < R; r++) wv[r] = x86_load8_float(type, w + r * w_row_bytes + i * eb);
-        for (int t = 0; t < T; t++) {
+        X86_UNROLL for (int r = 0; r < R; r++) wv[r] = x86_load8_float(type, w + r * w_row_bytes + i * eb);
+        X86_UNROLL for (int t = 0; t < T; t++) {
             const __m256 xv = x86_load8_float(type, x + t * x_row_bytes + i * eb);
-            for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+            X86_UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
         }
     }
     if (i < n) {
         __m256 wv[TILE_MAX];
-        for (int r = 0; r < R; r++) wv[r] = x86_load_tail_float(type, w + r * w_row_bytes + i * eb, n - i);
-        for (int t = 0; t < T; t++) {
+        X86_UNROLL for (int r = 0; r < R; r++) wv[r] = x86_load_tail_float(type, w + r * w_row_bytes + i * eb, n - i);
+        X86_UNROLL for (int t = 0; t < T; t++) {
             const __m256 xv = x86_load_tail_float(type, x + t * x_row_bytes + i * eb, n - i);
-            for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+            X86_UNROLL for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
         }
     }
-    /* the sums, eight at a time (a last group padded with zeros) */
-    __m256 flat[2 * 8];
-    for (int p = 0; p < R * T; p++) flat[p] = acc[p / T][p % T];
-    for (int p = R * T; p < (R * T + 7) / 8 * 8; p++) flat[p] = _mm256_setzero_ps();
-    float sums[2 * 8];
-    for (int g = 0; g < (R * T + 7) / 8; g++) _mm256_storeu_ps(sums + 8 * g, hsum8(flat + 8 * g));
-    for (int p = 0; p < R * T; p++) y[(p % T) * ldy + p / T] = sums[p];
+    /* The sums, eight at a time, token by token (acc p = t * R + r; a last
+     * group padded with zeros); a token's R results are consecutive in y. */
+#define ACC(p) ((p) < R * T ? acc[(p) % R][(p) / R] : _mm256_setzero_ps())
+    _Alignas(32) float sums[2 * 8];
+    _mm256_store_ps(sums, hsum8(ACC(0), ACC(1), ACC(2), ACC(3), ACC(4), ACC(5), ACC(6), ACC(7)));
+    if (R * T > 8)
+        _mm256_store_ps(sums + 8, hsum8(ACC(8), ACC(9), ACC(10), ACC(11), ACC(12), ACC(13), ACC(14), ACC(15)));
+#undef ACC
+    X86_UNROLL for (int t = 0; t < T; t++) {
+        if (R == 4)
+            _mm_storeu_ps(y + t * ldy, _mm_load_ps(sums + 4 * t));
+        else
+            for (int r = 0; r < R; r++) y[t * ldy + r] = sums[t * R + r];
+    }
 }
 
 typedef void (*tile_fn)(int64_t n, const uint8_t *w, size_t w_row_bytes, const uint8_t *x, size_t x_row_bytes, float *y,

@@ -27,14 +27,6 @@
 #include "tensor/x86/x86_blocks.h"
 #include "tensor/x86/x86_iquants.h"
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define X86_UNROLL _Pragma("GCC unroll 8")
-#elif defined(__clang__)
-#define X86_UNROLL _Pragma("unroll")
-#else
-#define X86_UNROLL
-#endif
-
 /* ---- quantized weights: unpacking into the panel ------------------------ */
 
 enum {

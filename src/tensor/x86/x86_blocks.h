@@ -37,6 +37,16 @@ void tl_kernels_fill_avx2_legacy_gemm(struct tl_kernel_set *k);
 #endif
 
 /* An f16 field (F16C conversion: exact, as tl_fp16_to_fp32 for non-NaN). */
+/* Fully unrolls the loop that follows (over tile rows or tokens, whose
+ * arrays of vectors then stay in registers). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define X86_UNROLL _Pragma("GCC unroll 8")
+#elif defined(__clang__)
+#define X86_UNROLL _Pragma("unroll")
+#else
+#define X86_UNROLL
+#endif
+
 X86_INLINE float x86_load_half(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, sizeof h);

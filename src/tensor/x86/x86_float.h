@@ -47,11 +47,25 @@ X86_INLINE __m256 x86_load8_float(uint32_t type, const uint8_t *p) {
     return type == TL_TYPE_F32 ? x86_load8_f32(p) : type == TL_TYPE_F16 ? x86_load8_f16(p) : x86_load8_bf16(p);
 }
 
-/* The last n (< 8) elements at p, zero-padded to eight (reads only them). */
+/* The last n (< 8) elements at p, zero-padded to eight (reads only them).
+ * No call to memcpy: a call would make the tiles of avx2_float_gemm.c keep
+ * their accumulators on the stack around it. */
 X86_INLINE __m256 x86_load_tail_float(uint32_t type, const uint8_t *p, int64_t n) {
-    _Alignas(32) uint8_t buf[32] = {0};
-    memcpy(buf, p, (size_t)n * X86_FLOAT_BYTES(type));
-    return x86_load8_float(type, buf);
+    if (type == TL_TYPE_F32) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane);
+        return _mm256_maskload_ps((const float *)(const void *)p, mask);
+    }
+    /* 16-bit elements: n * 2 < 16 bytes, gathered into two words */
+    uint64_t word[2] = {0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t e;
+        memcpy(&e, p + 2 * i, sizeof e); /* fixed size: inlined */
+        word[i / 4] |= (uint64_t)e << (16 * (i % 4));
+    }
+    const __m128i h = _mm_set_epi64x((long long)word[1], (long long)word[0]);
+    if (type == TL_TYPE_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
 /* The dot of n elements of one row and one token, as defined above. */
