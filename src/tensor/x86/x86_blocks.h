@@ -36,7 +36,6 @@ void tl_kernels_fill_avx2_legacy_gemm(struct tl_kernel_set *k);
 #define X86_INLINE static inline
 #endif
 
-/* An f16 field (F16C conversion: exact, as tl_fp16_to_fp32 for non-NaN). */
 /* Fully unrolls the loop that follows (over tile rows or tokens, whose
  * arrays of vectors then stay in registers). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -47,6 +46,7 @@ void tl_kernels_fill_avx2_legacy_gemm(struct tl_kernel_set *k);
 #define X86_UNROLL
 #endif
 
+/* An f16 field (F16C conversion: exact, as tl_fp16_to_fp32 for non-NaN). */
 X86_INLINE float x86_load_half(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, sizeof h);
