@@ -69,9 +69,18 @@ typedef struct bar_state {
     double last_ms;
 } bar_state;
 
+/* For tests: TINYLLM_INDEX_PAUSE_AT_CHUNK=N stops the process (SIGSTOP) right
+ * after it stores its N-th chunk, inside that file's transaction, so that a
+ * test can signal an indexer in the middle of a file without racing it. */
+static long long pause_at_chunk;
+
 /* The bar, redrawn at most 10 times a second on a terminal. */
 static void show_progress(void *user, const tl_index_progress *p) {
     bar_state *bar = user;
+    if (pause_at_chunk > 0 && p->chunks_done == pause_at_chunk) {
+        pause_at_chunk = 0; /* once */
+        raise(SIGSTOP);
+    }
     if (!bar->tty || (p->elapsed_ms - bar->last_ms < 100 && p->files_done < p->files_total)) return;
     bar->last_ms = p->elapsed_ms;
     const double secs = p->elapsed_ms / 1000;
@@ -158,6 +167,8 @@ int cmd_index(int argc, char **argv) {
     if (!cli_embedder_open("index", model_ref, n_threads, &e)) goto done;
 
     bar_state bar = {.tty = !quiet && isatty(STDERR_FILENO), .last_ms = -1000};
+    const char *pause_env = getenv("TINYLLM_INDEX_PAUSE_AT_CHUNK");
+    pause_at_chunk = pause_env ? atoll(pause_env) : 0;
     stop_requested = 0;
     struct sigaction action = {.sa_handler = on_sigint}, previous;
     sigemptyset(&action.sa_mask);
