@@ -443,9 +443,10 @@ static void check_gemm_exact_bits(const tl_kernel_set *k) {
                 fail_msg("%s: the %s matrix kernel does not promise vec_dot's bits", k->name,
                          tl_type_traits_of(t)->name);
         }
-    /* AVX-512 keeps AVX2's dots of these (its gemms are its own): exact
-     * runs keep AVX2's batch-invariant kernels for them. */
-    static const uint32_t avx512_kept[] = {TL_TYPE_F32, TL_TYPE_F16, TL_TYPE_Q8_0, TL_TYPE_Q4_0, TL_TYPE_Q5_K};
+    /* AVX-512 has batch-invariant kernels for these: AVX2's where it keeps
+     * AVX2's dot (f32, f16, q5_k), its own streaming ones for the rest. */
+    static const uint32_t avx512_kept[] = {TL_TYPE_F32,  TL_TYPE_F16,  TL_TYPE_Q8_0, TL_TYPE_Q4_0,   TL_TYPE_Q5_0,
+                                           TL_TYPE_Q5_K, TL_TYPE_Q4_K, TL_TYPE_Q6_K, TL_TYPE_IQ4_XS, TL_TYPE_IQ4_NL};
     if (strcmp(k->name, "avx512") == 0)
         for (size_t i = 0; i < sizeof avx512_kept / sizeof avx512_kept[0]; i++)
             if (!tl_kernels_exact_gemm(k, avx512_kept[i]))

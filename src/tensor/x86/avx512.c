@@ -552,6 +552,39 @@ DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, Q5_0_BYTES)
 DEFINE_GEMV(q8_0, TL_TYPE_Q8_0, 128, Q8_0_BYTES)
 DEFINE_GEMV(iq4_nl, TL_TYPE_IQ4_NL, 128, IQ4_NL_BYTES)
 
+/* Exact runs (decode steps, speculative verification) need every token's
+ * result to be the one it gets alone: the streaming kernel gives that (each
+ * token's sums are its own), so for these types it is both the level's
+ * vec_dot and its batch-invariant matrix kernel, in groups of up to
+ * GEMV_MAX_TOKENS tokens that each read the rows once. Rows longer than its
+ * buffers take the AVX2 dot, in both. */
+#define DEFINE_EXACT(name, type)                                                                                       \
+    static void vec_dot_##name##_vnni(int64_t n, float *out, const void *w, const void *x) {                           \
+        if (n / (2 * QK) <= GEMV_MAX_PAIRS)                                                                            \
+            gemv_##name(n, w, 0, 0, 1, x, 0, 1, out, 0);                                                               \
+        else                                                                                                           \
+            avx2_dot[type](n, out, w, x);                                                                              \
+    }                                                                                                                  \
+    static void gemm_exact_##name(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,           \
+                                  const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {        \
+        if (n_cols / (2 * QK) > GEMV_MAX_PAIRS) {                                                                      \
+            for (int64_t r = r0; r < r1; r++)                                                                          \
+                for (int64_t t = 0; t < n_tokens; t++)                                                                 \
+                    avx2_dot[type](n_cols, &y[t * ldy + r], (const uint8_t *)w + (size_t)r * w_row_bytes,              \
+                                   (const uint8_t *)x + (size_t)t * x_row_bytes);                                      \
+            return;                                                                                                    \
+        }                                                                                                              \
+        for (int64_t t = 0; t < n_tokens; t += GEMV_MAX_TOKENS) {                                                      \
+            const int nt = (int)(n_tokens - t < GEMV_MAX_TOKENS ? n_tokens - t : GEMV_MAX_TOKENS);                     \
+            gemv_##name(n_cols, w, w_row_bytes, r0, r1, (const uint8_t *)x + (size_t)t * x_row_bytes, x_row_bytes, nt, \
+                        y + t * ldy, ldy);                                                                             \
+        }                                                                                                              \
+    }
+DEFINE_EXACT(q4_0, TL_TYPE_Q4_0)
+DEFINE_EXACT(q5_0, TL_TYPE_Q5_0)
+DEFINE_EXACT(q8_0, TL_TYPE_Q8_0)
+DEFINE_EXACT(iq4_nl, TL_TYPE_IQ4_NL)
+
 static const quant_kind kind_q4_0 = {unpack_q4_0, 8, 0, tl_vec_dot_q4_0_q8_0, gemv_q4_0, TL_TYPE_Q4_0};
 static const quant_kind kind_q4_1 = {unpack_q4_1, 0, 1, tl_vec_dot_q4_1_q8_1, NULL, TL_TYPE_Q4_1};
 static const quant_kind kind_q5_0 = {unpack_q5_0, 16, 0, tl_vec_dot_q5_0_q8_0, gemv_q5_0, TL_TYPE_Q5_0};
@@ -691,6 +724,19 @@ void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f) {
         k->gemm[TL_TYPE_Q5_1] = gemm_q5_1_vnni;
         k->gemm[TL_TYPE_Q8_0] = gemm_q8_0_vnni;
         k->gemm[TL_TYPE_IQ4_NL] = gemm_iq4_nl_vnni;
+        const struct {
+            uint32_t type;
+            tl_vec_dot_fn dot;
+            tl_gemm_fn exact;
+        } streaming[] = {{TL_TYPE_Q4_0, vec_dot_q4_0_vnni, gemm_exact_q4_0},
+                         {TL_TYPE_Q5_0, vec_dot_q5_0_vnni, gemm_exact_q5_0},
+                         {TL_TYPE_Q8_0, vec_dot_q8_0_vnni, gemm_exact_q8_0},
+                         {TL_TYPE_IQ4_NL, vec_dot_iq4_nl_vnni, gemm_exact_iq4_nl}};
+        for (size_t i = 0; i < sizeof streaming / sizeof streaming[0]; i++)
+            if (avx2_dot[streaming[i].type]) { /* its long rows need it */
+                k->vec_dot[streaming[i].type] = k->gemm_exact[streaming[i].type].vec_dot = streaming[i].dot;
+                k->gemm_exact[streaming[i].type].gemm = streaming[i].exact;
+            }
     }
     tl_kernels_fill_avx512_kquants(k, f);
     tl_kernels_fill_avx512_iquants(k, f);
