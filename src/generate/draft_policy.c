@@ -11,9 +11,10 @@
  * left behind by steps without drafts must evaluate them before its next
  * draft; when that catching up alone costs more than 2% of the steps it
  * covers, there are no probes at all. Costs are running averages of the
- * reply's own evaluations: the first step is plain (its time is the plain
- * cost), the first draft is short (2 tokens) and measures the drafter (its
- * catching up with the prompt apart) and the rows.
+ * reply's own evaluations: the first two steps are plain (the second's time
+ * is the first plain cost: the first pays for cold caches), the first draft
+ * is short (2 tokens) and measures the drafter (its catching up with the
+ * prompt apart) and the rows.
  */
 #include <math.h>
 
@@ -93,9 +94,11 @@ void draft_policy_evaluated(draft_policy *p, double now_ms) {
     const double ms = now_ms - p->fed_at;
     p->fed_at = 0;
     if (ms < 0) return;
-    if (p->fed_rows == 1)
-        p->plain_ms = p->plain_ms > 0 ? update(p->plain_ms, ms) : ms;
-    else if (p->plain_ms > 0) {
+    if (p->fed_rows == 1) {
+        /* the reply's first step pays for cold caches and first touches of
+         * the weights: it is not what a plain step costs */
+        if (p->plain_steps++ > 0) p->plain_ms = p->plain_ms > 0 ? update(p->plain_ms, ms) : ms;
+    } else if (p->plain_ms > 0) {
         const double extra = (ms - p->plain_ms) / (p->fed_rows - 1);
         p->row_ms = update(p->row_ms, extra > 0 ? extra : 0);
     }

@@ -20,6 +20,7 @@
 typedef struct draft_policy {
     double kept_avg, rejected_avg; /* recent drafts kept per drafting step, and steps ending in a rejection */
     double plain_ms;               /* one-token evaluation (0: not measured yet) */
+    int32_t plain_steps;           /* one-token evaluations seen (the first is not measured) */
     double row_ms;                 /* what each further row adds to an evaluation (< 0: not measured yet) */
     double draft_ms;               /* per drafted token, the drafter's overhead included (< 0: not yet) */
     double catch_up_ms;            /* per token a draft model evaluates to catch up after steps without

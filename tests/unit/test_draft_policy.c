@@ -1,10 +1,9 @@
 /*
  * test_draft_policy.c — the speculative draft budget (src/generate/
- * draft_policy.c) on made-up timings: a plain step first, then a short
- * draft; long drafts while they pay (cheap drafts, high acceptance), none
- * but rare probes while they do not (a slow draft, or low acceptance);
- * no probes when a draft model's catching up alone costs too much; probes
- * that find drafts kept again turn drafting back on; non-adaptive
+ * draft_policy.c) on made-up timings: two plain steps first (the first,
+ * slow with cold caches, not taken as the plain cost), then a short draft; long drafts while they pay (cheap drafts,
+ * high acceptance), none but rare probes while they do not (a slow draft, or low acceptance); no probes when a draft
+ * model's catching up alone costs too much; probes that find drafts kept again turn drafting back on; non-adaptive
  * parameters always draft n_max.
  */
 #include <setjmp.h>
@@ -56,11 +55,27 @@ static sim new_sim(double plain_ms, double row_ms, double draft_ms) {
     return s;
 }
 
-static void first_a_plain_step_then_a_short_draft(void **state) {
+static void first_two_plain_steps_then_a_short_draft(void **state) {
     (void)state;
     sim s = new_sim(30.0, 3.0, 1.0);
     assert_int_equal(sim_step(&s, 99), 0);
+    assert_int_equal(sim_step(&s, 99), 0);
     assert_int_equal(sim_step(&s, 99), 2);
+}
+
+/* The first step of a reply is slow (cold caches, first touches of the
+ * weights): taken as the plain cost, it made a slow draft that is never
+ * kept look worth trying again and again. */
+static void a_slow_first_step_is_not_the_plain_cost(void **state) {
+    (void)state;
+    sim s = new_sim(10.0, 1.0, 4.5);
+    s.catch_up_ms = 3.5;
+    const double warm = s.plain_ms;
+    s.plain_ms = 3 * warm;
+    int32_t drafted = sim_step(&s, 0);
+    s.plain_ms = warm;
+    for (int i = 0; i < 127; i++) drafted += sim_step(&s, 0);
+    assert_true(drafted <= 3);
 }
 
 static void cheap_drafts_that_are_kept_draft_long(void **state) {
@@ -131,7 +146,8 @@ static void fixed_parameters_always_draft_n_max(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(first_a_plain_step_then_a_short_draft),
+        cmocka_unit_test(first_two_plain_steps_then_a_short_draft),
+        cmocka_unit_test(a_slow_first_step_is_not_the_plain_cost),
         cmocka_unit_test(cheap_drafts_that_are_kept_draft_long),
         cmocka_unit_test(drafts_that_do_not_pay_stop_but_for_rare_probes),
         cmocka_unit_test(no_probes_when_catching_up_costs_too_much),

@@ -21,6 +21,8 @@
  * 16-element vectors, masked loads for the tail; bf16 uses vdpbf16ps. One or
  * two tokens use the AVX2 dot row by row (streaming).
  */
+#include <math.h>
+
 #include "tensor/kernels.h"
 #include "tensor/quant_ref.h"
 #include "tensor/x86/avx512_shared.h"
@@ -58,17 +60,15 @@ static inline __m512i gather_field(const row_group *rows, int64_t block_offset) 
 }
 
 /* Scales (low half of the gathered dword) and minimums (high half). */
-static inline void unpack_scales(const row_group *rows, int64_t block_offset, float *d, float *m) {
-    int32_t fields[16];
-    for (int i = 0; i < 16; i++) fields[i] = x86_load_i32(rows->row[i] + block_offset);
-    const __m512i field = _mm512_loadu_si512((const void *)fields);
+X86_INLINE void unpack_scales(const row_group *rows, int64_t block_offset, float *d, float *m) {
+    const __m512i field = gather_field(rows, block_offset);
     _mm512_store_ps(d, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(field)));
     if (m) _mm512_store_ps(m, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(field, 16))));
 }
 
 /* 4-bit levels: group g < 4 is the low nibbles of dword g, group g + 4 the
  * high nibbles. `fifth` adds 16 to the elements whose qh bit is set. */
-static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *qh, uint8_t *q, int stride) {
+X86_INLINE void store_nibble_groups(const __m512i dwords[4], const __m512i *qh, uint8_t *q, int stride) {
     const __m512i low_mask = _mm512_set1_epi8(0x0f);
     for (int k = 0; k < 4; k++) {
         __m512i low = _mm512_and_si512(dwords[k], low_mask);
@@ -98,7 +98,7 @@ static inline void store_nibble_groups(const __m512i dwords[4], const __m512i *q
  * q + g * stride), scales into d, minimums into m. */
 typedef void (*unpack_fn)(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m);
 
-static void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
+X86_INLINE void unpack_q4_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * Q4_0_BYTES;
     __m512i dwords[4];
@@ -115,7 +115,7 @@ static void unpack_q4_1(const row_group *rows, int64_t block, uint8_t *q, int st
     unpack_scales(rows, at, d, m);
 }
 
-static void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
+X86_INLINE void unpack_q5_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * Q5_0_BYTES;
     __m512i dwords[4];
@@ -136,7 +136,7 @@ static void unpack_q5_1(const row_group *rows, int64_t block, uint8_t *q, int st
 
 /* q8_0: an 8x8 dword transpose in each 256-bit half of
  * [row i | row i + 8], then the halves' 128-bit lanes put in row order. */
-static void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
+X86_INLINE void unpack_q8_0(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * Q8_0_BYTES + Q8_0_QS;
     __m512i v[8], t[8], u[8];
@@ -175,7 +175,7 @@ X86_INLINE __m512i iq4nl_unsigned_table(void) {
                             _mm512_set1_epi8((char)0x80));
 }
 
-static void unpack_iq4_nl(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
+X86_INLINE void unpack_iq4_nl(const row_group *rows, int64_t block, uint8_t *q, int stride, float *d, float *m) {
     (void)m;
     const int64_t at = block * IQ4_NL_BYTES;
     __m512i dwords[4];
@@ -552,39 +552,6 @@ DEFINE_GEMV(q5_0, TL_TYPE_Q5_0, 16, Q5_0_BYTES)
 DEFINE_GEMV(q8_0, TL_TYPE_Q8_0, 128, Q8_0_BYTES)
 DEFINE_GEMV(iq4_nl, TL_TYPE_IQ4_NL, 128, IQ4_NL_BYTES)
 
-/* Exact runs (decode steps, speculative verification) need every token's
- * result to be the one it gets alone: the streaming kernel gives that (each
- * token's sums are its own), so for these types it is both the level's
- * vec_dot and its batch-invariant matrix kernel, in groups of up to
- * GEMV_MAX_TOKENS tokens that each read the rows once. Rows longer than its
- * buffers take the AVX2 dot, in both. */
-#define DEFINE_EXACT(name, type)                                                                                       \
-    static void vec_dot_##name##_vnni(int64_t n, float *out, const void *w, const void *x) {                           \
-        if (n / (2 * QK) <= GEMV_MAX_PAIRS)                                                                            \
-            gemv_##name(n, w, 0, 0, 1, x, 0, 1, out, 0);                                                               \
-        else                                                                                                           \
-            avx2_dot[type](n, out, w, x);                                                                              \
-    }                                                                                                                  \
-    static void gemm_exact_##name(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,           \
-                                  const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {        \
-        if (n_cols / (2 * QK) > GEMV_MAX_PAIRS) {                                                                      \
-            for (int64_t r = r0; r < r1; r++)                                                                          \
-                for (int64_t t = 0; t < n_tokens; t++)                                                                 \
-                    avx2_dot[type](n_cols, &y[t * ldy + r], (const uint8_t *)w + (size_t)r * w_row_bytes,              \
-                                   (const uint8_t *)x + (size_t)t * x_row_bytes);                                      \
-            return;                                                                                                    \
-        }                                                                                                              \
-        for (int64_t t = 0; t < n_tokens; t += GEMV_MAX_TOKENS) {                                                      \
-            const int nt = (int)(n_tokens - t < GEMV_MAX_TOKENS ? n_tokens - t : GEMV_MAX_TOKENS);                     \
-            gemv_##name(n_cols, w, w_row_bytes, r0, r1, (const uint8_t *)x + (size_t)t * x_row_bytes, x_row_bytes, nt, \
-                        y + t * ldy, ldy);                                                                             \
-        }                                                                                                              \
-    }
-DEFINE_EXACT(q4_0, TL_TYPE_Q4_0)
-DEFINE_EXACT(q5_0, TL_TYPE_Q5_0)
-DEFINE_EXACT(q8_0, TL_TYPE_Q8_0)
-DEFINE_EXACT(iq4_nl, TL_TYPE_IQ4_NL)
-
 static const quant_kind kind_q4_0 = {unpack_q4_0, 8, 0, tl_vec_dot_q4_0_q8_0, gemv_q4_0, TL_TYPE_Q4_0};
 static const quant_kind kind_q4_1 = {unpack_q4_1, 0, 1, tl_vec_dot_q4_1_q8_1, NULL, TL_TYPE_Q4_1};
 static const quant_kind kind_q5_0 = {unpack_q5_0, 16, 0, tl_vec_dot_q5_0_q8_0, gemv_q5_0, TL_TYPE_Q5_0};
@@ -603,6 +570,148 @@ DEFINE_QUANT_GEMM(q5_0)
 DEFINE_QUANT_GEMM(q5_1)
 DEFINE_QUANT_GEMM(q8_0)
 DEFINE_QUANT_GEMM(iq4_nl)
+
+/* ---- exact runs: 16 rows at a time, every token per block ---------------- */
+
+/*
+ * Decode steps and speculative verification need each token's result to be
+ * the one it gets alone (tl_kernels_gemm_exact), and verifying k tokens
+ * should cost little more than one. Here each block of 16 rows is unpacked
+ * as for the panels ("lanes are rows", 512 bytes that stay in L1) and
+ * multiplied with every token of the group before the next block: the
+ * weights are read once for up to EXACT_TOKENS tokens, and each token costs
+ * 8 vpdpbusd, a conversion and two float operations per 16 rows and block.
+ * Every (row, token) gets the panel kernel's arithmetic: per block the exact
+ * integer dot, then acc = fma(float(dot), d_w * d_x, acc), blocks in order;
+ * the same kernel on one row and one token is the level's vec_dot.
+ */
+enum { EXACT_TOKENS = 16 };
+
+X86_INLINE void exact_rows(const quant_kind *kind, size_t block_bytes, int64_t n_blocks, const row_group *g,
+                           __mmask16 mask, const uint8_t *next, const uint8_t *x, size_t x_row_bytes,
+                           const token_prep *prep, const int NT, float *y, int64_t ldy) {
+    __m512 acc[EXACT_TOKENS];
+    X86_UNROLL for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
+    _Alignas(64) uint8_t q[8][64];
+    _Alignas(64) float d[16];
+    const uint8_t *xq = x + Q8_0_QS;
+    /* The 16 rows are read side by side, which the hardware prefetchers do
+     * not follow: each block step fetches its share of the next 16 rows
+     * (contiguous) into L2. */
+    const size_t step_bytes = 16 * block_bytes;
+    for (int64_t b = 0; b < n_blocks; b++, xq += Q8_0_BYTES) {
+        if (next)
+            for (size_t at = 0; at < step_bytes; at += 64)
+                _mm_prefetch((const char *)next + b * step_bytes + at, _MM_HINT_T0);
+        kind->unpack(g, b, &q[0][0], 64, d, NULL);
+        const __m512 dw = _mm512_load_ps(d);
+        X86_UNROLL for (int t = 0; t < NT; t++) {
+            const uint8_t *xt = xq + (size_t)t * x_row_bytes;
+            __m512i dot = _mm512_set1_epi32(prep->corr[t * n_blocks + b]);
+            X86_UNROLL for (int gi = 0; gi < 8; gi++) dot = _mm512_dpbusd_epi32(
+                dot, _mm512_load_si512((const void *)q[gi]), _mm512_set1_epi32(x86_load_i32(xt + 4 * gi)));
+            const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(prep->d[t * n_blocks + b]));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), scale, acc[t]);
+        }
+    }
+    X86_UNROLL for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
+}
+
+/* The integer level of element j of a block (what the panels hold, minus
+ * the offset). */
+static int exact_level(uint32_t type, const uint8_t *b, int j) {
+    switch (type) {
+    case TL_TYPE_Q8_0: return (int8_t)b[Q8_0_QS + j];
+    case TL_TYPE_Q4_0: return ((b[Q4_0_QS + j % 16] >> (j / 16 * 4)) & 15) - 8;
+    case TL_TYPE_Q5_0: {
+        const int high = (int)((x86_load_u32(b + Q5_0_QH) >> j) & 1) << 4;
+        return (((b[Q5_0_QS + j % 16] >> (j / 16 * 4)) & 15) | high) - 16;
+    }
+    default: return tl_kvalues_iq4nl[(b[IQ4_NL_QS + j % 16] >> (j / 16 * 4)) & 15];
+    }
+}
+
+/* The same arithmetic in scalar code, for rows too long for the buffers. */
+static float exact_dot_row(uint32_t type, size_t block_bytes, int64_t n, const uint8_t *w, const uint8_t *x) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n / QK; b++, w += block_bytes, x += Q8_0_BYTES) {
+        int32_t dot = 0;
+        for (int j = 0; j < QK; j++) dot += exact_level(type, w, j) * (int8_t)x[Q8_0_QS + j];
+        acc = fmaf((float)dot, x86_load_half(w) * x86_load_half(x), acc);
+    }
+    return acc;
+}
+
+/* Rows [r0, r1) for tokens in groups of `group` (their prepared scales and
+ * sums fit the buffer). */
+X86_INLINE void exact_band(const quant_kind *kind, size_t block_bytes, int64_t n_blocks, const uint8_t *w,
+                           size_t w_row_bytes, int64_t r0, int64_t r1, const uint8_t *x, size_t x_row_bytes,
+                           int64_t n_tokens, int64_t group, float *y, int64_t ldy) {
+    _Alignas(64) uint8_t prep_buffer[PREP_BYTES];
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += group) {
+        const int nt = (int)(n_tokens - t0 < group ? n_tokens - t0 : group);
+        const uint8_t *xt = x + (size_t)t0 * x_row_bytes;
+        token_prep prep = {.d = (float *)(void *)prep_buffer,
+                           .corr = (int32_t *)(void *)(prep_buffer + (size_t)(nt * n_blocks) * 4)};
+        prepare_tokens(kind, xt, x_row_bytes, nt, n_blocks, &prep);
+        for (int64_t r = r0; r < r1; r += 16) {
+            const int64_t n_rows = r1 - r < 16 ? r1 - r : 16;
+            row_group g;
+            fill_row_group(&g, w, w_row_bytes, r, n_rows);
+            const __mmask16 mask = (__mmask16)((1u << n_rows) - 1);
+            float *yr = y + t0 * ldy + r;
+            const uint8_t *next = r + 16 < r1 ? w + (size_t)(r + 16) * w_row_bytes : NULL;
+#define EXACT_CASE(NT)                                                                                                 \
+    case NT: exact_rows(kind, block_bytes, n_blocks, &g, mask, next, xt, x_row_bytes, &prep, NT, yr, ldy); break;
+            // clang-format off
+            switch (nt) { /* a constant token count keeps the accumulators in registers */
+            EXACT_CASE(1) EXACT_CASE(2) EXACT_CASE(3) EXACT_CASE(4) EXACT_CASE(5) EXACT_CASE(6) EXACT_CASE(7)
+            EXACT_CASE(8) EXACT_CASE(9) EXACT_CASE(10) EXACT_CASE(11) EXACT_CASE(12) EXACT_CASE(13) EXACT_CASE(14)
+            EXACT_CASE(15) EXACT_CASE(16)
+            }
+            // clang-format on
+#undef EXACT_CASE
+        }
+    }
+}
+
+/* The exact kernel, and (one row, one token) the level's vec_dot. */
+X86_INLINE void gemm_exact_rows(const quant_kind *kind, size_t block_bytes, int64_t n_cols, const void *w,
+                                size_t w_row_bytes, int64_t r0, int64_t r1, const void *x, size_t x_row_bytes,
+                                int64_t n_tokens, float *y, int64_t ldy) {
+    const int64_t n_blocks = n_cols / QK;
+    int64_t group = PREP_BYTES / (n_blocks * 8);
+    if (group > EXACT_TOKENS) group = EXACT_TOKENS;
+    if (group < 1) { /* rows of over 190,000 columns: too long for the buffers */
+        for (int64_t r = r0; r < r1; r++)
+            for (int64_t t = 0; t < n_tokens; t++)
+                y[t * ldy + r] =
+                    exact_dot_row(kind->type, block_bytes, n_cols, (const uint8_t *)w + (size_t)r * w_row_bytes,
+                                  (const uint8_t *)x + (size_t)t * x_row_bytes);
+        return;
+    }
+    if (w_row_bytes * 16 <= (size_t)INT32_MAX) {
+        exact_band(kind, block_bytes, n_blocks, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, group, y, ldy);
+        return;
+    }
+    /* gather offsets across 16 rows would overflow: one row at a time */
+    for (int64_t r = r0; r < r1; r++)
+        exact_band(kind, block_bytes, n_blocks, (const uint8_t *)w + (size_t)r * w_row_bytes, 0, 0, 1, x, x_row_bytes,
+                   n_tokens, group, y + r, ldy);
+}
+
+#define DEFINE_EXACT(name, type, bytes)                                                                                \
+    static void gemm_exact_##name(int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0, int64_t r1,           \
+                                  const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {        \
+        gemm_exact_rows(&kind_##name, bytes, n_cols, w, w_row_bytes, r0, r1, x, x_row_bytes, n_tokens, y, ldy);        \
+    }                                                                                                                  \
+    static void vec_dot_##name##_exact(int64_t n, float *out, const void *w, const void *x) {                          \
+        gemm_exact_##name(n, w, 0, 0, 1, x, 0, 1, out, 0);                                                             \
+    }
+DEFINE_EXACT(q4_0, TL_TYPE_Q4_0, Q4_0_BYTES)
+DEFINE_EXACT(q5_0, TL_TYPE_Q5_0, Q5_0_BYTES)
+DEFINE_EXACT(q8_0, TL_TYPE_Q8_0, Q8_0_BYTES)
+DEFINE_EXACT(iq4_nl, TL_TYPE_IQ4_NL, IQ4_NL_BYTES)
 
 /* ---- float weights: f32, f16, bf16 --------------------------------------- */
 
@@ -728,15 +837,14 @@ void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f) {
             uint32_t type;
             tl_vec_dot_fn dot;
             tl_gemm_fn exact;
-        } streaming[] = {{TL_TYPE_Q4_0, vec_dot_q4_0_vnni, gemm_exact_q4_0},
-                         {TL_TYPE_Q5_0, vec_dot_q5_0_vnni, gemm_exact_q5_0},
-                         {TL_TYPE_Q8_0, vec_dot_q8_0_vnni, gemm_exact_q8_0},
-                         {TL_TYPE_IQ4_NL, vec_dot_iq4_nl_vnni, gemm_exact_iq4_nl}};
-        for (size_t i = 0; i < sizeof streaming / sizeof streaming[0]; i++)
-            if (avx2_dot[streaming[i].type]) { /* its long rows need it */
-                k->vec_dot[streaming[i].type] = k->gemm_exact[streaming[i].type].vec_dot = streaming[i].dot;
-                k->gemm_exact[streaming[i].type].gemm = streaming[i].exact;
-            }
+        } exact[] = {{TL_TYPE_Q4_0, vec_dot_q4_0_exact, gemm_exact_q4_0},
+                     {TL_TYPE_Q5_0, vec_dot_q5_0_exact, gemm_exact_q5_0},
+                     {TL_TYPE_Q8_0, vec_dot_q8_0_exact, gemm_exact_q8_0},
+                     {TL_TYPE_IQ4_NL, vec_dot_iq4_nl_exact, gemm_exact_iq4_nl}};
+        for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+            k->vec_dot[exact[i].type] = k->gemm_exact[exact[i].type].vec_dot = exact[i].dot;
+            k->gemm_exact[exact[i].type].gemm = exact[i].exact;
+        }
     }
     tl_kernels_fill_avx512_kquants(k, f);
     tl_kernels_fill_avx512_iquants(k, f);
