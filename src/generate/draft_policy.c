@@ -32,8 +32,14 @@ void draft_policy_begin(draft_policy *p) {
     *p = (draft_policy){.kept_avg = 1.0, .rejected_avg = 0.0, .row_ms = -1.0, .draft_ms = -1.0, .catch_up_ms = -1.0};
 }
 
-static double update(double avg, double sample) {
-    return avg < 0 ? sample : (1 - COST_WEIGHT) * avg + COST_WEIGHT * sample;
+/* The running average with a new sample. A sample above `bound` counts as
+ * `bound`: one evaluation stalled by the machine (a sleeping thread woken,
+ * a descheduled vCPU: milliseconds on a busy VM) must not turn drafting off
+ * for the rest of the reply. */
+static double update(double avg, double sample, double bound) {
+    if (avg < 0) return sample;
+    if (sample > bound) sample = bound;
+    return (1 - COST_WEIGHT) * avg + COST_WEIGHT * sample;
 }
 
 /* Expected tokens of a step drafting k tokens each kept with chance a. */
@@ -77,11 +83,11 @@ void draft_policy_drafted(draft_policy *p, int32_t n, double ms, int32_t caught_
         draft_policy_caught_up(p, caught_up, caught_up_ms);
         ms -= caught_up_ms;
     }
-    p->draft_ms = update(p->draft_ms, (ms > 0 ? ms : 0) / (n > 0 ? n : 1));
+    p->draft_ms = update(p->draft_ms, (ms > 0 ? ms : 0) / (n > 0 ? n : 1), 2 * p->draft_ms + 0.1 * p->plain_ms);
 }
 
 void draft_policy_caught_up(draft_policy *p, int32_t n, double ms) {
-    if (n > 1) p->catch_up_ms = update(p->catch_up_ms, ms / n);
+    if (n > 1) p->catch_up_ms = update(p->catch_up_ms, ms / n, 2 * p->catch_up_ms + 0.1 * p->plain_ms);
 }
 
 void draft_policy_fed(draft_policy *p, int32_t n_rows, double now_ms) {
@@ -97,10 +103,10 @@ void draft_policy_evaluated(draft_policy *p, double now_ms) {
     if (p->fed_rows == 1) {
         /* the reply's first step pays for cold caches and first touches of
          * the weights: it is not what a plain step costs */
-        if (p->plain_steps++ > 0) p->plain_ms = p->plain_ms > 0 ? update(p->plain_ms, ms) : ms;
+        if (p->plain_steps++ > 0) p->plain_ms = p->plain_ms > 0 ? update(p->plain_ms, ms, 2 * p->plain_ms) : ms;
     } else if (p->plain_ms > 0) {
         const double extra = (ms - p->plain_ms) / (p->fed_rows - 1);
-        p->row_ms = update(p->row_ms, extra > 0 ? extra : 0);
+        p->row_ms = update(p->row_ms, extra > 0 ? extra : 0, p->row_ms + p->plain_ms);
     }
 }
 

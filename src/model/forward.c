@@ -330,9 +330,11 @@ static void find_spans(forward_pass *f, tl_context *ctx) {
 
 /* Passes with less arithmetic than this (multiply-adds) run on one thread:
  * waking the workers and the barriers between steps would cost more than
- * they save (a 260K-parameter model, or a few tokens of one). Results do
- * not depend on the thread count. */
-#define SMALL_PASS_MACS 4000000.0
+ * they save (a 260K-parameter model, or a few tokens of one: its
+ * speculative verifications of 17 tokens took 0.2 ms on one thread, and
+ * on two, one time in three, 3.3 ms, a scheduler tick lost at a barrier on
+ * a busy 2-vCPU VM). Results do not depend on the thread count. */
+#define SMALL_PASS_MACS 12000000.0
 
 static int pass_threads(const tl_context *ctx, const tl_batch_pass *b) {
     const tl_hparams *hp = &ctx->model->hp;

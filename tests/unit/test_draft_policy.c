@@ -25,6 +25,7 @@ typedef struct sim {
     double now, plain_ms, row_ms, draft_ms;
     double catch_up_ms; /* per token a draft model evaluates to catch up (0: lookup) */
     int32_t behind;     /* tokens the draft model has not seen */
+    double stall_ms;    /* added to the next evaluation (a thread descheduled), then cleared */
 } sim;
 
 static int32_t sim_step(sim *s, int32_t keep) {
@@ -38,7 +39,8 @@ static int32_t sim_step(sim *s, int32_t keep) {
     }
     s->behind += 1 + (k < keep ? k : keep);
     draft_policy_fed(&s->p, 1 + k, s->now);
-    s->now += s->plain_ms + k * s->row_ms;
+    s->now += s->plain_ms + k * s->row_ms + s->stall_ms;
+    s->stall_ms = 0;
     draft_policy_evaluated(&s->p, s->now);
     draft_policy_kept(&s->p, k, k < keep ? k : keep);
     return k;
@@ -76,6 +78,19 @@ static void a_slow_first_step_is_not_the_plain_cost(void **state) {
     s.plain_ms = warm;
     for (int i = 0; i < 127; i++) drafted += sim_step(&s, 0);
     assert_true(drafted <= 3);
+}
+
+/* One verification stalled for a hundred plain steps (a worker that lost a
+ * scheduler tick at a barrier) must not turn drafting off for the reply. */
+static void one_stalled_evaluation_does_not_stop_drafting(void **state) {
+    (void)state;
+    sim s = new_sim(0.03, 0.01, 0.0002);
+    for (int i = 0; i < 6; i++) sim_step(&s, 99);
+    s.stall_ms = 3.3;
+    assert_true(sim_step(&s, 99) > 0);
+    int32_t drafted = 0;
+    for (int i = 0; i < 10; i++) drafted += sim_step(&s, 99) > 0;
+    assert_int_equal(drafted, 10);
 }
 
 static void cheap_drafts_that_are_kept_draft_long(void **state) {
@@ -148,6 +163,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(first_two_plain_steps_then_a_short_draft),
         cmocka_unit_test(a_slow_first_step_is_not_the_plain_cost),
+        cmocka_unit_test(one_stalled_evaluation_does_not_stop_drafting),
         cmocka_unit_test(cheap_drafts_that_are_kept_draft_long),
         cmocka_unit_test(drafts_that_do_not_pay_stop_but_for_rare_probes),
         cmocka_unit_test(no_probes_when_catching_up_costs_too_much),
