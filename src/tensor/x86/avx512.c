@@ -18,8 +18,13 @@
  * one instead (gemv_quant; q4_1 / q5_1 use the AVX2 dot there).
  *
  * Float matrix products (f32, f16, bf16): tiles of 4 rows by 3 tokens along
- * 16-element vectors, masked loads for the tail; bf16 uses vdpbf16ps. One or
- * two tokens use the AVX2 dot row by row (streaming).
+ * 16-element vectors, masked loads for the tail; bf16 uses vdpbf16ps; f16
+ * weights are widened to float once per tile of rows (exactly: the same
+ * bits, without a conversion per token). One or two tokens use the AVX2 dot
+ * row by row (streaming).
+ *
+ * Exact runs (decode steps, speculative verification) of the legacy types:
+ * see "exact runs" below.
  */
 #include <math.h>
 
@@ -727,8 +732,8 @@ X86_INLINE __m512 load16_float(uint32_t type, const uint8_t *row, int64_t i, __m
 /* A tile of NR rows by NT tokens: NR*NT 16-lane accumulators, each loaded
  * vector used NT or NR times. bf16 with the BF16 extension uses vdpbf16ps
  * (32 products per instruction). */
-X86_INLINE void float_tile(uint32_t type, int use_dpbf16, int64_t n, const uint8_t *const *w, const uint8_t *const *x,
-                           const int NR, const int NT, float *y, int64_t ldy) {
+X86_INLINE void float_tile(uint32_t type, uint32_t x_type, int use_dpbf16, int64_t n, const uint8_t *const *w,
+                           const uint8_t *const *x, const int NR, const int NT, float *y, int64_t ldy) {
     __m512 acc[4][3];
     X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++) acc[r][t] = _mm512_setzero_ps();
     if (use_dpbf16) {
@@ -747,7 +752,7 @@ X86_INLINE void float_tile(uint32_t type, int use_dpbf16, int64_t n, const uint8
             const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
             __m512 wv[4], xv[3];
             X86_UNROLL for (int r = 0; r < NR; r++) wv[r] = load16_float(type, w[r], i, m);
-            X86_UNROLL for (int t = 0; t < NT; t++) xv[t] = load16_float(type, x[t], i, m);
+            X86_UNROLL for (int t = 0; t < NT; t++) xv[t] = load16_float(x_type, x[t], i, m);
             X86_UNROLL for (int r = 0; r < NR; r++) X86_UNROLL for (int t = 0; t < NT; t++) acc[r][t] =
                 _mm512_fmadd_ps(wv[r], xv[t], acc[r][t]);
         }
@@ -756,7 +761,10 @@ X86_INLINE void float_tile(uint32_t type, int use_dpbf16, int64_t n, const uint8
         _mm512_reduce_add_ps(acc[r][t]);
 }
 
-/* Rows in tiles of 4, tokens in tiles of 3 (tails with smaller tiles). */
+enum { WIDE_MAX_COLS = 4096 }; /* f16 rows widened on the stack: 64 KiB */
+
+/* Rows in tiles of 4, tokens in tiles of 3 (tails with smaller tiles); f16
+ * rows of up to WIDE_MAX_COLS are widened to float first. */
 X86_INLINE void gemm_float(uint32_t type, int use_dpbf16, int64_t n_cols, const void *w, size_t w_row_bytes, int64_t r0,
                            int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y, int64_t ldy) {
     if (n_tokens <= 2 && avx2_dot[type]) {
@@ -767,10 +775,24 @@ X86_INLINE void gemm_float(uint32_t type, int use_dpbf16, int64_t n_cols, const 
                                (const uint8_t *)x + (size_t)t * x_row_bytes);
         return;
     }
+    /* f16 weights: each tile's rows are widened to float once (exactly), so
+     * that the token loop converts only the activations */
+    _Alignas(64) float wide[4 * WIDE_MAX_COLS];
+    const bool widen = type == TL_TYPE_F16 && n_cols <= WIDE_MAX_COLS;
     for (int64_t r = r0; r < r1; r += 4) {
         const int nr = (int)(r1 - r < 4 ? r1 - r : 4);
         const uint8_t *wr[4];
         for (int i = 0; i < 4; i++) wr[i] = (const uint8_t *)w + (size_t)(r + (i < nr ? i : 0)) * w_row_bytes;
+        const uint32_t w_type = widen ? TL_TYPE_F32 : type;
+        if (widen)
+            for (int i = 0; i < 4; i++) {
+                float *row = wide + (size_t)i * (size_t)n_cols;
+                for (int64_t c = 0; c < n_cols; c += 16) {
+                    const __mmask16 m = n_cols - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n_cols - c)) - 1);
+                    _mm512_mask_storeu_ps(row + c, m, load16_float(TL_TYPE_F16, wr[i], c, m));
+                }
+                wr[i] = (const uint8_t *)(const void *)row;
+            }
         for (int64_t t = 0; t < n_tokens; t += 3) {
             const int nt = (int)(n_tokens - t < 3 ? n_tokens - t : 3);
             const uint8_t *xr[3];
@@ -778,7 +800,7 @@ X86_INLINE void gemm_float(uint32_t type, int use_dpbf16, int64_t n_cols, const 
             float *yt = y + t * ldy + r;
 #define FLOAT_TILE_CASE(NR, NT)                                                                                        \
     if (nr == NR && nt == NT) {                                                                                        \
-        float_tile(type, use_dpbf16, n_cols, wr, xr, NR, NT, yt, ldy);                                                 \
+        float_tile(w_type, type, use_dpbf16, n_cols, wr, xr, NR, NT, yt, ldy);                                         \
         continue;                                                                                                      \
     }
             // clang-format off
