@@ -113,6 +113,12 @@ void tl_kernels_gemm(const tl_kernel_set *k, uint32_t type, int64_t n_cols, cons
 void tl_kernels_gemm_exact(const tl_kernel_set *k, uint32_t type, int64_t n_cols, const void *w, size_t w_row_bytes,
                            int64_t r0, int64_t r1, const void *x, size_t x_row_bytes, int64_t n_tokens, float *y,
                            int64_t ldy);
+/* Records that `gemm` gives the bits of `vec_dot` for every (row, token) of
+ * a type (the gemm_exact entry; fill functions only). */
+static inline void tl_kernels_promise_exact(tl_kernel_set *k, uint32_t type, tl_gemm_fn gemm, tl_vec_dot_fn vec_dot) {
+    k->gemm_exact[type].gemm = gemm;
+    k->gemm_exact[type].vec_dot = vec_dot;
+}
 /* The gemm_exact kernel of a type while its dot is the set's vec_dot, else
  * NULL (exact runs then take one vec_dot per row and token). */
 tl_gemm_fn tl_kernels_exact_gemm(const tl_kernel_set *k, uint32_t type);

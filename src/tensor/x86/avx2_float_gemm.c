@@ -142,8 +142,7 @@ DEFINE_GEMM(gemm_bf16_avx2, tiles_bf16)
 
 static void promise(tl_kernel_set *k, uint32_t type, tl_gemm_fn gemm, tl_vec_dot_fn dot) {
     k->gemm[type] = gemm;
-    k->gemm_exact[type].gemm = gemm;
-    k->gemm_exact[type].vec_dot = dot;
+    tl_kernels_promise_exact(k, type, gemm, dot);
 }
 
 /* The dots given are the level's, which run x86_float_dot: each (row,

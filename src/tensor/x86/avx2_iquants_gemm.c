@@ -249,12 +249,8 @@ void tl_kernels_fill_avx2_iquants_gemm(tl_kernel_set *k) {
     k->gemm[TL_TYPE_IQ3_S] = gemm_iq3_s_avx2;
     k->gemm[TL_TYPE_IQ2_XS] = gemm_iq2_xs_avx2;
     /* Each (row, token) has the bits of the AVX2 dot (test_kernels checks it). */
-    k->gemm_exact[TL_TYPE_IQ4_NL].gemm = gemm_iq4_nl_avx2;
-    k->gemm_exact[TL_TYPE_IQ4_NL].vec_dot = tl_avx2_vec_dot_iq4_nl;
-    k->gemm_exact[TL_TYPE_IQ4_XS].gemm = gemm_iq4_xs_avx2;
-    k->gemm_exact[TL_TYPE_IQ4_XS].vec_dot = tl_avx2_vec_dot_iq4_xs;
-    k->gemm_exact[TL_TYPE_IQ3_S].gemm = gemm_iq3_s_avx2;
-    k->gemm_exact[TL_TYPE_IQ3_S].vec_dot = tl_avx2_vec_dot_iq3_s;
-    k->gemm_exact[TL_TYPE_IQ2_XS].gemm = gemm_iq2_xs_avx2;
-    k->gemm_exact[TL_TYPE_IQ2_XS].vec_dot = tl_avx2_vec_dot_iq2_xs;
+    tl_kernels_promise_exact(k, TL_TYPE_IQ4_NL, gemm_iq4_nl_avx2, tl_avx2_vec_dot_iq4_nl);
+    tl_kernels_promise_exact(k, TL_TYPE_IQ4_XS, gemm_iq4_xs_avx2, tl_avx2_vec_dot_iq4_xs);
+    tl_kernels_promise_exact(k, TL_TYPE_IQ3_S, gemm_iq3_s_avx2, tl_avx2_vec_dot_iq3_s);
+    tl_kernels_promise_exact(k, TL_TYPE_IQ2_XS, gemm_iq2_xs_avx2, tl_avx2_vec_dot_iq2_xs);
 }

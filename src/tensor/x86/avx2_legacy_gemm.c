@@ -364,7 +364,6 @@ void tl_kernels_fill_avx2_legacy_gemm(tl_kernel_set *k) {
      * before this (test_kernels checks it). */
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         k->gemm[entries[i].type] = entries[i].gemm;
-        k->gemm_exact[entries[i].type].gemm = entries[i].gemm;
-        k->gemm_exact[entries[i].type].vec_dot = k->vec_dot[entries[i].type];
+        tl_kernels_promise_exact(k, entries[i].type, entries[i].gemm, k->vec_dot[entries[i].type]);
     }
 }

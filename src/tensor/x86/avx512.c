@@ -874,8 +874,8 @@ void tl_kernels_fill_avx512(tl_kernel_set *k, const tl_cpu_features *f) {
                      {TL_TYPE_Q8_0, vec_dot_q8_0_exact, gemm_exact_q8_0},
                      {TL_TYPE_IQ4_NL, vec_dot_iq4_nl_exact, gemm_exact_iq4_nl}};
         for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
-            k->vec_dot[exact[i].type] = k->gemm_exact[exact[i].type].vec_dot = exact[i].dot;
-            k->gemm_exact[exact[i].type].gemm = exact[i].exact;
+            k->vec_dot[exact[i].type] = exact[i].dot;
+            tl_kernels_promise_exact(k, exact[i].type, exact[i].exact, exact[i].dot);
         }
     }
     tl_kernels_fill_avx512_kquants(k, f);

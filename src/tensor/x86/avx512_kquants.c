@@ -619,12 +619,9 @@ void tl_kernels_fill_avx512_kquants(tl_kernel_set *k, const tl_cpu_features *f) 
     /* The streaming kernels give each token the bits it gets alone: exact
      * runs (decode steps, speculative verification) use them whatever the
      * batch, each group of tokens reading the rows once. */
-    k->gemm_exact[TL_TYPE_Q4_K].gemm = gemv_q4_k_tokens;
-    k->gemm_exact[TL_TYPE_Q4_K].vec_dot = vec_dot_q4_k_vnni;
-    k->gemm_exact[TL_TYPE_Q6_K].gemm = gemv_q6_k_tokens;
-    k->gemm_exact[TL_TYPE_Q6_K].vec_dot = vec_dot_q6_k_vnni;
-    k->gemm_exact[TL_TYPE_IQ4_XS].gemm = gemv_iq4_xs_tokens;
-    k->gemm_exact[TL_TYPE_IQ4_XS].vec_dot = vec_dot_iq4_xs_vnni;
+    tl_kernels_promise_exact(k, TL_TYPE_Q4_K, gemv_q4_k_tokens, vec_dot_q4_k_vnni);
+    tl_kernels_promise_exact(k, TL_TYPE_Q6_K, gemv_q6_k_tokens, vec_dot_q6_k_vnni);
+    tl_kernels_promise_exact(k, TL_TYPE_IQ4_XS, gemv_iq4_xs_tokens, vec_dot_iq4_xs_vnni);
     if (k->vec_dot[TL_TYPE_Q5_K]) { /* the AVX2 dot, filled before this */
         q5_k_row_dot = k->vec_dot[TL_TYPE_Q5_K];
         k->gemm[TL_TYPE_Q5_K] = gemm_q5_k_vnni;
